@@ -1,0 +1,66 @@
+// One small adapter over WebSocket libraries. Core code (relay/) never imports ws or
+// uWebSockets.js; it sees only these types. Two implementations: uws.ts (fast path,
+// default) and ws.ts (portable fallback); select.ts picks the first that loads.
+
+export type TransportKind = 'uws' | 'ws';
+
+/** What send() did with the data. 'closed': the socket is gone; 'dropped': the send
+ *  buffer went over maxBackpressureBytes, so the socket was closed as SLOW_CONSUMER. */
+export type SendOutcome = 'ok' | 'dropped' | 'closed';
+
+export interface Socket {
+  /** Process-unique, increasing. Never derived from the peer. */
+  readonly id: number;
+  send(data: Uint8Array): SendOutcome;
+  /** Runs fn with writes coalesced into as few syscalls as the library allows. */
+  cork(fn: () => void): void;
+  bufferedAmount(): number;
+  /** Closes with a code and a short ASCII reason; idempotent. */
+  close(code: number, reason: string): void;
+  readonly closed: boolean;
+}
+
+export interface SocketHandlers {
+  /** A socket passed the upgrade. */
+  open(socket: Socket): void;
+  /** A complete binary message. `data` is a copy owned by the callee (safe across awaits). */
+  message(socket: Socket, data: Uint8Array): void;
+  /** The send buffer drained below the bound after a backpressure period. */
+  drain?(socket: Socket): void;
+  /** Called exactly once per opened socket. */
+  close(socket: Socket, code: number, reason: string): void;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/** Plain HTTP on the same port (health, readiness, metrics). */
+export type HttpHandler = (method: string, path: string) => HttpResponse | Promise<HttpResponse>;
+
+/** Decides whether an upgrade may proceed; returns a status + reason to refuse. */
+export type UpgradeGate = (info: { origin: string | undefined }) => { ok: true } | { ok: false; status: number; reason: string };
+
+export interface TransportOptions {
+  host: string;
+  port: number;                 // 0 = pick a free port
+  path: string;                 // WebSocket path, e.g. "/ws"
+  maxPayloadBytes: number;      // larger frames close with 1009
+  idleTimeoutSeconds: number;   // no traffic (pings are sent) => close 4007 / library idle close
+  maxBackpressureBytes: number; // send buffer bound => close 4004 SLOW_CONSUMER
+  http: HttpHandler;
+  gate: UpgradeGate;
+  handlers: SocketHandlers;
+}
+
+export interface Transport {
+  readonly kind: TransportKind;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting new connections (already open sockets stay). Idempotent. */
+  stopAccepting(): Promise<void>;
+  /** Closes every socket with the code and stops listening. Idempotent. */
+  close(code: number, reason: string): Promise<void>;
+}

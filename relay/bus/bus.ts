@@ -1,0 +1,93 @@
+// The Bus is everything a stateless gateway needs from the outside world: live delivery
+// to whichever gateway holds a device's socket, per-device mailboxes, the device
+// directory and a control channel. Two implementations honour the same contract
+// (test/bus/contract.ts): `MemoryBus` (embedded single node, the default) and
+// `NatsBus` (core subjects + JetStream stream + JetStream KV).
+//
+// All keys are tokens checked by relay/tokens.ts (`routeTag`, `deviceToken`): 32
+// lowercase hex chars. Implementations re-check them before building any subject.
+
+/** Called with an encoded Envelope for a device whose socket this gateway holds.
+ *  Resolves true once the device acknowledged it, false if it could not be handed over
+ *  (socket closing, send buffer full). Must not throw. */
+export type LiveHandler = (envelope: Uint8Array) => Promise<boolean>;
+
+/** Control messages between gateways about one device. */
+export type ControlMessage =
+  | { kind: 'kick'; connection: string }   // a newer connection of this device exists elsewhere
+  | { kind: 'unregistered' };              // the device opted out from another connection
+
+export interface DeviceSubscription {
+  /** Stops receiving; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface MailboxItem {
+  /** Opaque, increasing per device; pass to mailboxDelete. */
+  seq: number;
+  /** Encoded Envelope. */
+  data: Uint8Array;
+}
+
+export interface DirectoryRecord {
+  value: Uint8Array;   // encoded DirectoryEntry
+  revision: number;    // for compare-and-set
+}
+
+export type BusStatus =
+  | { state: 'connected' }
+  | { state: 'reconnecting'; since: number }
+  | { state: 'closed' };
+
+export interface MailboxLimits {
+  /** Messages kept per device before MAILBOX_FULL (discard new). */
+  maxMessagesPerDevice: number;
+  /** Retention in ms (JetStream max_age). */
+  maxAgeMs: number;
+  /** Largest single envelope in bytes. */
+  maxMessageBytes: number;
+}
+
+export interface Bus {
+  readonly kind: 'embedded' | 'nats';
+  /** Connects and creates streams/buckets it needs. Idempotent. */
+  start(): Promise<void>;
+  status(): BusStatus;
+
+  // ---- live delivery ----
+  /** Receive live envelopes and control messages for one device. */
+  subscribeDevice(
+    routeTag: string,
+    deviceToken: string,
+    onEnvelope: LiveHandler,
+    onControl: (msg: ControlMessage) => void,
+  ): Promise<DeviceSubscription>;
+  /** Offers an envelope to the gateway holding the device. true = the device
+   *  acknowledged it; false = nobody holds it, it refused, or `timeoutMs` passed. */
+  deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean>;
+  publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void>;
+
+  // ---- mailbox (durable; acknowledged only when stored) ----
+  /** Stores durably. `id` (hex envelope id) deduplicates a retried put.
+   *  Throws HushwireError MAILBOX_FULL when the device's mailbox is at its limit (old
+   *  mail is never dropped to make room), UNAVAILABLE when the store cannot be reached. */
+  mailboxPut(routeTag: string, deviceToken: string, id: string, envelope: Uint8Array): Promise<void>;
+  /** Up to `max` items with seq > afterSeq, oldest first. */
+  mailboxRead(routeTag: string, deviceToken: string, afterSeq: number, max: number): Promise<MailboxItem[]>;
+  /** Removes one item (after the device acknowledged it). Idempotent. */
+  mailboxDelete(routeTag: string, deviceToken: string, seq: number): Promise<void>;
+  /** Erases a device's mailbox, or every device's of a route when deviceToken is omitted. */
+  mailboxPurge(routeTag: string, deviceToken?: string): Promise<void>;
+
+  // ---- directory (public keys and device list, keyed by route tag) ----
+  directoryGet(routeTag: string): Promise<DirectoryRecord | null>;
+  /** Compare-and-set: expectedRevision 0 = the key must not exist. Returns the new
+   *  revision, or null on a revision conflict (the caller re-reads and retries).
+   *  Throws HushwireError UNAVAILABLE when the store cannot be reached. */
+  directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null>;
+  /** Erases the entry entirely (no tombstone carrying data remains). */
+  directoryDelete(routeTag: string): Promise<void>;
+
+  /** Closes connections and subscriptions; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,47 @@
+// Route and device tokens: fixed-length lowercase hex of random or OPRF-derived bytes.
+// They are validated before any NATS subject or KV key is built from them, so no `.`,
+// `*`, `>`, space or other byte can ever reach the bus.
+//
+// The bus never sees the full route id either: it keys everything by `routeTag`, a
+// 128-bit domain-separated hash of the route. Logs see neither (see relay/log.ts).
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { ROUTE_BYTES, DEVICE_BYTES } from './wire.ts';
+import { HushwireError, ErrorCode } from './errors.ts';
+
+const TAG_DOMAIN = new TextEncoder().encode('hushwire route tag v1\0');
+const HEX_RE = /^[0-9a-f]+$/;
+
+export function assertRoute(route: unknown): asserts route is Uint8Array {
+  if (!(route instanceof Uint8Array) || route.length !== ROUTE_BYTES) {
+    throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
+  }
+}
+
+export function assertDevice(device: unknown): asserts device is Uint8Array {
+  if (!(device instanceof Uint8Array) || device.length !== DEVICE_BYTES) {
+    throw new HushwireError(ErrorCode.BAD_TOKEN, `device must be ${DEVICE_BYTES} bytes`);
+  }
+}
+
+/** 32 lowercase hex chars: the bus key for a route (never the route itself). */
+export function routeTag(route: Uint8Array): string {
+  assertRoute(route);
+  const buf = new Uint8Array(TAG_DOMAIN.length + route.length);
+  buf.set(TAG_DOMAIN, 0);
+  buf.set(route, TAG_DOMAIN.length);
+  return bytesToHex(sha256(buf).subarray(0, 16));
+}
+
+/** 32 lowercase hex chars for a 16-byte device id. */
+export function deviceToken(device: Uint8Array): string {
+  assertDevice(device);
+  return bytesToHex(device);
+}
+
+/** Checks a token string that is about to become a subject token or KV key. */
+export function assertToken(token: string): void {
+  if (typeof token !== 'string' || token.length !== 32 || !HEX_RE.test(token)) {
+    throw new HushwireError(ErrorCode.BAD_TOKEN, 'token must be 32 lowercase hex characters');
+  }
+}
