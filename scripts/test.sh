@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs, type-checks,
+# checks the generated protobuf code, runs every tap test (which start their own
+# nats-server and gateways on free loopback ports), and ends with
+# "N passed, N failed, N skipped". Extra arguments go to tap (e.g. a test file).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "dependencies"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
+fi
+
+step "nats-server"
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ] && [ ! -x /usr/bin/nats-server ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server >/dev/null \
+    || { echo "could not install nats-server (Debian package nats-server)"; echo "0 passed, 1 failed"; exit 1; }
+fi
+export PATH="$PATH:/usr/sbin:/usr/bin"
+nats-server --version
+
+failed_steps=0
+step "typecheck (tsc --noEmit)"
+npx tsc --noEmit -p . || failed_steps=$((failed_steps + 1))
+
+step "generated protobuf code is current"
+node scripts/gen-proto.js --check || failed_steps=$((failed_steps + 1))
+
+step "tests"
+log=$(mktemp)
+npx tap "$@" 2>&1 | tee "$log"
+tap_rc=${PIPESTATUS[0]}
+
+summary=$(grep -E '^# \{ total:' "$log" | tail -n 1)
+num() { echo "$summary" | grep -oE "$1: [0-9]+" | grep -oE '[0-9]+' || echo 0; }
+pass=$(num pass); fail=$(num fail); skip=$(num skip); todo=$(num todo)
+[ -n "$summary" ] || fail=$((fail + 1))
+# tap exits non-zero for a failing or crashed test file even when no assertion failed
+if [ "$tap_rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+fail=$((fail + failed_steps))
+rm -f "$log"
+echo
+echo "${pass:-0} passed, ${fail} failed, $((${skip:-0} + ${todo:-0})) skipped"
+[ "$fail" -eq 0 ]
