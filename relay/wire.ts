@@ -15,6 +15,22 @@ export type DirectoryEntry = hushwire.v1.DirectoryEntry;
 export type DirectoryDevice = hushwire.v1.DirectoryDevice;
 export type DirectoryDeviceProps = hushwire.v1.DirectoryDevice.$Properties;
 
+// Decoded messages are class instances whose scalar fields always hold a value (proto3
+// defaults live on the prototype), but the generated types call nested messages
+// `$Properties` (all optional). These aliases name the decoded shapes; code that reads
+// a nested message casts to them once, right after the oneof check.
+export type Challenge = hushwire.v1.Challenge;
+export type Auth = hushwire.v1.Auth;
+export type VerifyStart = hushwire.v1.VerifyStart;
+export type RegisterDevice = hushwire.v1.RegisterDevice;
+export type Evaluate = hushwire.v1.Evaluate;
+export type Evaluated = hushwire.v1.Evaluated;
+export type Lookup = hushwire.v1.Lookup;
+export type Send = hushwire.v1.Send;
+export type DeliverAck = hushwire.v1.DeliverAck;
+export type ErrorOp = hushwire.v1.Error;
+export type Receipt = hushwire.v1.Receipt;
+
 /** Protocol version carried in Challenge.protocol and Envelope.version. */
 export const PROTOCOL_VERSION = 1;
 /** Envelope.suite 1: HPKE base, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305. */
@@ -27,4 +43,25 @@ export const ENVELOPE_ID_BYTES = 16;
 /** Encodes a frame of ops. */
 export function encodeFrame(ops: OpProps[]): Uint8Array {
   return wire.Frame.encode({ ops }).finish();
+}
+
+/** A decoded Op with its nested messages typed as decoded instances (see above). */
+export interface DecodedOp {
+  req: number;
+  body?: Op['body'];
+  challenge?: Challenge;
+  ok?: hushwire.v1.Ok;
+  error?: ErrorOp;
+  registered?: hushwire.v1.Registered & { evaluation: Evaluated };
+  evaluated?: Evaluated;
+  devices?: hushwire.v1.Devices & { devices: DeviceKeys[] };
+  sendResult?: hushwire.v1.SendResult & { receipts: Receipt[] };
+  deliver?: hushwire.v1.Deliver & { envelopes: Envelope[] };
+  reconnect?: hushwire.v1.Reconnect;
+  verifyStarted?: hushwire.v1.VerifyStarted;
+}
+
+/** Decodes a frame into ops with decoded nested types. Throws on malformed bytes. */
+export function decodeFrame(data: Uint8Array): DecodedOp[] {
+  return wire.Frame.decode(data).ops as unknown as DecodedOp[];
 }

@@ -1,0 +1,52 @@
+// `hushwire gateway`: flags generated from the settings table in config.ts.
+import { Command, Option } from 'commander';
+import { SETTINGS, resolveConfig, ConfigError, type GatewayConfig } from './config.ts';
+import { startGateway } from './server.ts';
+
+export function gatewayCommand(): Command {
+  const cmd = new Command('gateway')
+    .description('Run a gateway (embedded single-node bus unless --nats is given)')
+    .addHelpText('after', '\nEvery flag can also be set with the HUSHWIRE_* variable shown; a flag wins over the variable.\nSIGTERM drains (lame duck): readiness fails, devices are moved away, then the process exits 0.');
+  for (const s of SETTINGS) {
+    const arg = s.type === 'bool' ? '' : ` <${s.unit ?? (s.type === 'list' ? 'list' : s.type === 'int' ? 'n' : 'value')}>`;
+    const def = s.type === 'secret' ? '' : s.default === undefined || (Array.isArray(s.default) && s.default.length === 0) ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    const o = new Option(`--${s.flag}${arg}`, `${s.help}${s.unit ? ` [${s.unit}]` : ''}${def} [env ${s.env}]`);
+    if (s.choices) o.choices(s.choices);
+    cmd.addOption(o);
+  }
+  cmd.action(async (opts: Record<string, unknown>) => {
+    let config: GatewayConfig;
+    try {
+      config = resolveConfig(opts as Partial<Record<keyof GatewayConfig, unknown>>);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`hushwire gateway: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    await runGateway(config);
+  });
+  return cmd;
+}
+
+export async function runGateway(config: GatewayConfig): Promise<void> {
+  let gw;
+  try {
+    gw = await startGateway(config);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`hushwire gateway: could not start: ${msg}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`hushwire gateway listening on ${gw.url} (transport ${gw.transport}, bus ${gw.bus.kind})\n`);
+  let stopping = false;
+  const stop = (how: 'drain' | 'now') => {
+    if (stopping) return;
+    stopping = true;
+    const p = how === 'drain' ? gw.drain() : gw.close();
+    p.then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => stop('drain'));
+  process.on('SIGINT', () => stop('now'));
+}

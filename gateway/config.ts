@@ -1,0 +1,139 @@
+// Gateway configuration: one table of settings, each a CLI flag and a HUSHWIRE_*
+// environment variable, with its unit and default. The table generates the commander
+// options (`hushwire gateway --help`) and is checked against docs/OPERATIONS.md by a
+// test, so the three never drift apart. Precedence: flag > environment > default.
+// Invalid values fail at start with one clear line naming the flag.
+
+export type SettingType = 'string' | 'int' | 'enum' | 'list' | 'bool' | 'secret';
+
+export interface Setting {
+  key: keyof GatewayConfig;
+  flag: string;           // without leading dashes
+  env: string;            // HUSHWIRE_...
+  type: SettingType;
+  default: string | number | boolean | string[] | undefined;
+  unit?: string;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  path: string;
+  nats: string[];
+  transport: 'auto' | 'uws' | 'ws';
+  verifier: 'dev' | 'webhook';
+  verifierUrl: string | undefined;
+  verifierTokenFile: string | undefined;
+  oprfKeyFile: string | undefined;
+  oprfKey: string | undefined;
+  natsPrefix: string;
+  name: string;
+  logLevel: string;
+  maxFrameBytes: number;
+  maxEnvelopeBytes: number;
+  authTimeoutMs: number;
+  idleTimeoutS: number;
+  maxBackpressureBytes: number;
+  liveTimeoutMs: number;
+  maxDevicesPerRoute: number;
+  mailboxMaxMessages: number;
+  mailboxMaxAgeS: number;
+  allowedOrigins: string[];
+  drainTimeoutMs: number;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'host', flag: 'host', env: 'HUSHWIRE_HOST', type: 'string', default: '127.0.0.1', help: 'Address to listen on (0.0.0.0 for all interfaces)' },
+  { key: 'port', flag: 'port', env: 'HUSHWIRE_PORT', type: 'int', default: 8480, min: 0, max: 65535, help: 'TCP port for WebSocket and HTTP (0 = any free port)' },
+  { key: 'path', flag: 'path', env: 'HUSHWIRE_PATH', type: 'string', default: '/ws', help: 'WebSocket path' },
+  { key: 'nats', flag: 'nats', env: 'HUSHWIRE_NATS', type: 'list', default: [], help: 'NATS server URL(s), comma-separated; absent = embedded single-node bus' },
+  { key: 'transport', flag: 'transport', env: 'HUSHWIRE_TRANSPORT', type: 'enum', choices: ['auto', 'uws', 'ws'], default: 'auto', help: 'WebSocket library: auto = uWebSockets.js if a build loads, else ws' },
+  { key: 'verifier', flag: 'verifier', env: 'HUSHWIRE_VERIFIER', type: 'enum', choices: ['dev', 'webhook'], default: 'dev', help: 'Number verifier: dev (INSECURE, returns the code to the client) or webhook' },
+  { key: 'verifierUrl', flag: 'verifier-url', env: 'HUSHWIRE_VERIFIER_URL', type: 'string', default: undefined, help: 'Webhook verifier: URL that receives POST {"number","code"}' },
+  { key: 'verifierTokenFile', flag: 'verifier-token-file', env: 'HUSHWIRE_VERIFIER_TOKEN_FILE', type: 'string', default: undefined, help: 'Webhook verifier: file with a bearer token for the URL' },
+  { key: 'oprfKeyFile', flag: 'oprf-key-file', env: 'HUSHWIRE_OPRF_KEY_FILE', type: 'string', default: undefined, help: 'File with the 32-byte OPRF key seed as 64 hex chars (required with --nats)' },
+  { key: 'oprfKey', flag: 'oprf-key', env: 'HUSHWIRE_OPRF_KEY', type: 'secret', default: undefined, help: 'OPRF key seed as 64 hex chars (prefer the file; never logged)' },
+  { key: 'natsPrefix', flag: 'nats-prefix', env: 'HUSHWIRE_NATS_PREFIX', type: 'string', default: 'hw', help: 'Subject prefix and stream/bucket name stem on NATS' },
+  { key: 'name', flag: 'name', env: 'HUSHWIRE_NAME', type: 'string', default: 'hushwire-gateway', help: 'Gateway name (NATS connection name, logs)' },
+  { key: 'logLevel', flag: 'log-level', env: 'HUSHWIRE_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', help: 'Log level' },
+  { key: 'maxFrameBytes', flag: 'max-frame-bytes', env: 'HUSHWIRE_MAX_FRAME_BYTES', type: 'int', default: 262_144, unit: 'bytes', min: 1024, max: 16 * 1024 * 1024, help: 'Largest WebSocket frame accepted; larger closes with 1009' },
+  { key: 'maxEnvelopeBytes', flag: 'max-envelope-bytes', env: 'HUSHWIRE_MAX_ENVELOPE_BYTES', type: 'int', default: 70_000, unit: 'bytes', min: 512, max: 1024 * 1024, help: 'Largest single envelope; larger gets TOO_LARGE' },
+  { key: 'authTimeoutMs', flag: 'auth-timeout-ms', env: 'HUSHWIRE_AUTH_TIMEOUT_MS', type: 'int', default: 10_000, unit: 'ms', min: 100, max: 600_000, help: 'Time to authenticate after connect; then close 4001' },
+  { key: 'idleTimeoutS', flag: 'idle-timeout-s', env: 'HUSHWIRE_IDLE_TIMEOUT_S', type: 'int', default: 60, unit: 's', min: 8, max: 960, help: 'Close sockets silent this long (pings are sent at half of it); a multiple of 4' },
+  { key: 'maxBackpressureBytes', flag: 'max-backpressure-bytes', env: 'HUSHWIRE_MAX_BACKPRESSURE_BYTES', type: 'int', default: 1_048_576, unit: 'bytes', min: 16_384, max: 256 * 1024 * 1024, help: 'Per-socket send buffer bound; over it the socket closes with 4004' },
+  { key: 'liveTimeoutMs', flag: 'live-timeout-ms', env: 'HUSHWIRE_LIVE_TIMEOUT_MS', type: 'int', default: 5_000, unit: 'ms', min: 100, max: 120_000, help: 'Wait for a live device ack before storing in the mailbox instead' },
+  { key: 'maxDevicesPerRoute', flag: 'max-devices-per-route', env: 'HUSHWIRE_MAX_DEVICES_PER_ROUTE', type: 'int', default: 5, min: 1, max: 100, help: 'Devices one number may register' },
+  { key: 'mailboxMaxMessages', flag: 'mailbox-max-messages', env: 'HUSHWIRE_MAILBOX_MAX_MESSAGES', type: 'int', default: 1000, min: 1, max: 1_000_000, help: 'Messages queued per offline device; more gets MAILBOX_FULL' },
+  { key: 'mailboxMaxAgeS', flag: 'mailbox-max-age-s', env: 'HUSHWIRE_MAILBOX_MAX_AGE_S', type: 'int', default: 30 * 86_400, unit: 's', min: 60, max: 10 * 365 * 86_400, help: 'Retention of queued mail' },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUSHWIRE_ALLOWED_ORIGINS', type: 'list', default: [], help: 'Comma-separated Origin allow-list for browsers; empty = any (handsets send none)' },
+  { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'HUSHWIRE_DRAIN_TIMEOUT_MS', type: 'int', default: 30_000, unit: 'ms', min: 0, max: 3_600_000, help: 'On SIGTERM: time to move devices away before exiting' },
+];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Builds the config from parsed flag values (keyed by setting key, strings or
+ *  already-typed) and the environment. */
+export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown>>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const fromFlag = flags[s.key];
+    const fromEnv = env[s.env];
+    const raw = fromFlag !== undefined ? fromFlag : fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+    const where = fromFlag !== undefined ? `--${s.flag}` : s.env;
+    out[s.key] = raw === undefined ? s.default : coerce(s, raw, where);
+  }
+  const c = out as unknown as GatewayConfig;
+  if (c.verifier === 'webhook' && !c.verifierUrl) throw new ConfigError('--verifier webhook needs --verifier-url (HUSHWIRE_VERIFIER_URL)');
+  if (c.idleTimeoutS % 4 !== 0) throw new ConfigError(`--idle-timeout-s must be a multiple of 4 (got ${c.idleTimeoutS})`);
+  if (c.maxEnvelopeBytes + 1024 > c.maxFrameBytes) throw new ConfigError('--max-frame-bytes must exceed --max-envelope-bytes by at least 1024');
+  if (c.nats.length > 0 && !c.oprfKeyFile && !c.oprfKey) {
+    throw new ConfigError('with --nats every gateway needs the same OPRF key: set --oprf-key-file (HUSHWIRE_OPRF_KEY_FILE)');
+  }
+  if (!/^[a-z][a-z0-9_]{0,15}$/.test(c.natsPrefix)) throw new ConfigError('--nats-prefix must be 1-16 lowercase letters, digits or _');
+  return c;
+}
+
+function coerce(s: Setting, raw: unknown, where: string): unknown {
+  switch (s.type) {
+    case 'string':
+    case 'secret':
+      if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${where} needs a value`);
+      return raw;
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new ConfigError(`${where} must be true or false`);
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+      if (!Number.isSafeInteger(n)) throw new ConfigError(`${where} must be a whole number${s.unit ? ` (${s.unit})` : ''}`);
+      if (s.min !== undefined && n < s.min) throw new ConfigError(`${where} must be at least ${s.min}${s.unit ? ` ${s.unit}` : ''}`);
+      if (s.max !== undefined && n > s.max) throw new ConfigError(`${where} must be at most ${s.max}${s.unit ? ` ${s.unit}` : ''}`);
+      return n;
+    }
+    case 'enum':
+      if (typeof raw !== 'string' || !s.choices!.includes(raw)) {
+        throw new ConfigError(`${where} must be one of ${s.choices!.join(', ')}`);
+      }
+      return raw;
+    case 'list': {
+      const items = (Array.isArray(raw) ? raw.map(String) : String(raw).split(','))
+        .flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+      return items;
+    }
+  }
+}
+
+/** The defaults, for docs and tests. */
+export function defaultConfig(): GatewayConfig {
+  return resolveConfig({}, {});
+}

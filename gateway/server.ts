@@ -1,0 +1,172 @@
+// Assembles one gateway: bus + evaluator + verifier + relay + transport + HTTP.
+// `startGateway` is what `hushwire gateway` runs and what tests start in-process.
+import { readFileSync } from 'node:fs';
+import { createBus, DEFAULT_MAILBOX_LIMITS } from '../relay/bus/index.ts';
+import type { Bus } from '../relay/bus/bus.ts';
+import { LocalEvaluator, loadOprfSeed } from '../relay/evaluator.ts';
+import { createDevVerifier } from '../relay/verifier/dev.ts';
+import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
+import type { Verifier } from '../relay/verifier/verifier.ts';
+import { createLogger, type Logger } from '../relay/log.ts';
+import { createMetrics, type RelayMetrics } from '../relay/metrics.ts';
+import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
+import { Relay } from '../relay/relay.ts';
+import { CloseCode } from '../relay/errors.ts';
+import { loadTransport } from './transport/select.ts';
+import type { Transport, TransportKind, HttpResponse } from './transport/transport.ts';
+import type { GatewayConfig } from './config.ts';
+
+export interface GatewayHandle {
+  readonly port: number;
+  /** ws://host:port/path */
+  readonly url: string;
+  readonly transport: TransportKind;
+  readonly relay: Relay;
+  readonly metrics: RelayMetrics;
+  readonly bus: Bus;
+  readonly log: Logger;
+  /** Lame-duck drain: not ready, refuse new sockets, move devices away, then close. */
+  drain(opts?: { timeoutMs?: number; ratePerSecond?: number }): Promise<void>;
+  /** Immediate close of everything; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Log destination (tests capture logs); default stdout. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<GatewayHandle> {
+  const log = createLogger({ level: config.logLevel, destination: opts.logDestination, name: config.name });
+  const limits: RelayLimits = {
+    ...DEFAULT_LIMITS,
+    authTimeoutMs: config.authTimeoutMs,
+    liveTimeoutMs: config.liveTimeoutMs,
+    maxFrameBytes: config.maxFrameBytes,
+    maxEnvelopeBytes: config.maxEnvelopeBytes,
+    maxDevicesPerRoute: config.maxDevicesPerRoute,
+  };
+  const metrics = createMetrics();
+
+  const { seed, ephemeral } = loadOprfSeed({ file: config.oprfKeyFile, hex: config.oprfKey });
+  if (ephemeral) log.warn('no OPRF key configured: using an ephemeral one (routes change on restart; embedded mode only)');
+  const evaluator = new LocalEvaluator(seed);
+
+  let verifier: Verifier;
+  if (config.verifier === 'webhook') {
+    const token = config.verifierTokenFile ? readFileSync(config.verifierTokenFile, 'utf8').trim() : undefined;
+    verifier = createWebhookVerifier({ url: config.verifierUrl!, timeoutMs: 10_000, token });
+  } else {
+    verifier = createDevVerifier();
+    log.warn('INSECURE dev verifier: verification codes are returned to the client; anyone can register any number. Use --verifier webhook in production.');
+  }
+
+  const bus = createBus({
+    nats: config.nats.length > 0 ? config.nats : undefined,
+    limits: {
+      ...DEFAULT_MAILBOX_LIMITS,
+      maxMessagesPerDevice: config.mailboxMaxMessages,
+      maxAgeMs: config.mailboxMaxAgeS * 1000,
+      maxMessageBytes: config.maxEnvelopeBytes,
+    },
+    prefix: config.natsPrefix,
+    name: config.name,
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+  });
+  await bus.start();
+  log.info({ bus: bus.kind }, 'bus ready');
+
+  const relay = new Relay({ bus, evaluator, verifier, log, metrics, limits });
+  let draining = false;
+  let closed = false;
+
+  const http = async (method: string, path: string): Promise<HttpResponse> => {
+    const p = path.split('?')[0];
+    if (method !== 'GET' && method !== 'HEAD') return { status: 405, body: 'method not allowed\n' };
+    if (p === '/healthz') return { status: 200, body: 'ok\n' };
+    if (p === '/readyz') {
+      const busOk = bus.status().state === 'connected';
+      if (draining) return { status: 503, body: 'draining\n' };
+      return busOk ? { status: 200, body: 'ready\n' } : { status: 503, body: 'bus unavailable\n' };
+    }
+    if (p === '/metrics') {
+      metrics.busUp.set(bus.status().state === 'connected' ? 1 : 0);
+      metrics.draining.set(draining ? 1 : 0);
+      return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
+    }
+    return { status: 404, body: 'not found\n' };
+  };
+
+  const allowed = new Set(config.allowedOrigins);
+  const loaded = await loadTransport(config.transport, {
+    host: config.host,
+    port: config.port,
+    path: config.path,
+    maxPayloadBytes: config.maxFrameBytes,
+    idleTimeoutSeconds: config.idleTimeoutS,
+    maxBackpressureBytes: config.maxBackpressureBytes,
+    http,
+    gate: ({ origin }) => {
+      if (draining) return { ok: false, status: 503, reason: 'draining' };
+      if (allowed.size > 0 && origin !== undefined && !allowed.has(origin)) {
+        return { ok: false, status: 403, reason: 'origin not allowed' };
+      }
+      return { ok: true };
+    },
+    handlers: {
+      open: (s) => relay.open(s),
+      message: (s, d) => relay.message(s, d),
+      close: (s, code) => relay.close(s, code),
+    },
+  });
+  const transport: Transport = loaded.transport;
+  metrics.transportInfo.set({ transport: loaded.kind, reason: loaded.why }, 1);
+  let port: number;
+  try {
+    port = await transport.listen();
+  } catch (e) {
+    await bus.close();
+    throw e;
+  }
+  const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
+  log.info({ transport: loaded.kind, why: loaded.why, port }, 'gateway listening');
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    draining = true;
+    relay.closeAll(CloseCode.GOING_AWAY, 'gateway closing');
+    await transport.close(CloseCode.GOING_AWAY, 'gateway closing');
+    await bus.close();
+    await verifier.close();
+    await evaluator.close();
+    log.info('gateway closed');
+  };
+
+  const drain = async (o: { timeoutMs?: number; ratePerSecond?: number } = {}): Promise<void> => {
+    if (closed) return;
+    draining = true;
+    metrics.draining.set(1);
+    const timeoutMs = o.timeoutMs ?? config.drainTimeoutMs;
+    const rate = Math.max(1, o.ratePerSecond ?? 1000);
+    const deadline = Date.now() + timeoutMs;
+    log.info({ sessions: relay.sessionCount, timeoutMs, rate }, 'draining');
+    await transport.stopAccepting();
+    // Move devices away at a bounded rate so the other gateways are not hit by a storm;
+    // each one is told to wait a jittered while before reconnecting.
+    const batch = Math.max(1, Math.ceil(rate / 10));
+    while (relay.sessionCount > 0 && Date.now() < deadline) {
+      let n = 0;
+      for (const s of [...relay.sessions()]) {
+        if (n++ >= batch) break;
+        s.reconnectElsewhere(Math.floor(Math.random() * 1000), 'draining');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await close();
+  };
+
+  return {
+    port, url, transport: loaded.kind, relay, metrics, bus, log, drain, close,
+  };
+}

@@ -1,0 +1,65 @@
+// The device directory: per route, the list of devices with their public keys. Stored
+// through the Bus (JetStream KV in NATS mode) as an encoded DirectoryEntry, keyed by
+// route tag. Updates are compare-and-set loops so two gateways never lose a write.
+import type { Bus } from './bus/bus.ts';
+import { wire, type DirectoryDevice, type DirectoryDeviceProps } from './wire.ts';
+import { HushwireError, ErrorCode } from './errors.ts';
+import { bytesEqual } from './bytes.ts';
+
+const CAS_ATTEMPTS = 8;
+
+export class Directory {
+  #bus: Bus;
+  #maxDevices: number;
+
+  constructor(bus: Bus, maxDevicesPerRoute: number) {
+    this.#bus = bus;
+    this.#maxDevices = maxDevicesPerRoute;
+  }
+
+  async devices(tag: string): Promise<DirectoryDevice[]> {
+    const rec = await this.#bus.directoryGet(tag);
+    if (!rec) return [];
+    return wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
+  }
+
+  async findDevice(tag: string, device: Uint8Array): Promise<DirectoryDevice | null> {
+    for (const d of await this.devices(tag)) if (bytesEqual(d.device, device)) return d;
+    return null;
+  }
+
+  /** Adds or replaces a device. Returns how many other devices the route had. */
+  async upsertDevice(tag: string, dev: DirectoryDeviceProps & { device: Uint8Array }): Promise<{ others: number }> {
+    for (let i = 0; i < CAS_ATTEMPTS; i++) {
+      const rec = await this.#bus.directoryGet(tag);
+      const devices = rec ? (wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[]) : [];
+      const others = devices.filter((d) => !bytesEqual(d.device, dev.device));
+      if (others.length >= this.#maxDevices) {
+        throw new HushwireError(ErrorCode.TOO_MANY_DEVICES, `a route may have at most ${this.#maxDevices} devices`);
+      }
+      const value = wire.DirectoryEntry.encode({ devices: [...others, dev] }).finish();
+      const rev = await this.#bus.directoryPut(tag, value, rec ? rec.revision : 0);
+      if (rev !== null) return { others: others.length };
+    }
+    throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory busy, retry');
+  }
+
+  /** Removes a device; deletes the whole entry when it was the last. */
+  async removeDevice(tag: string, device: Uint8Array): Promise<{ remaining: number }> {
+    for (let i = 0; i < CAS_ATTEMPTS; i++) {
+      const rec = await this.#bus.directoryGet(tag);
+      if (!rec) return { remaining: 0 };
+      const devices = wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
+      const rest = devices.filter((d) => !bytesEqual(d.device, device));
+      if (rest.length === 0) {
+        await this.#bus.directoryDelete(tag);
+        return { remaining: 0 };
+      }
+      if (rest.length === devices.length) return { remaining: rest.length };
+      const value = wire.DirectoryEntry.encode({ devices: rest }).finish();
+      const rev = await this.#bus.directoryPut(tag, value, rec.revision);
+      if (rev !== null) return { remaining: rest.length };
+    }
+    throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory busy, retry');
+  }
+}

@@ -1,0 +1,53 @@
+// Per-gateway protocol limits, with the defaults documented in docs/OPERATIONS.md and
+// `hushwire gateway --help`. Each limit has a stated overflow behaviour.
+export interface RelayLimits {
+  /** No auth/register within this => close 4001 AUTH_TIMEOUT. */
+  authTimeoutMs: number;
+  /** How long a sender's gateway waits for the recipient device's ack before storing the
+   *  envelope in the mailbox instead (a late ack may then cause a duplicate, which the
+   *  handset drops by id). */
+  liveTimeoutMs: number;
+  /** Largest accepted frame (bytes); larger => close 1009. */
+  maxFrameBytes: number;
+  /** Largest single envelope (encoded bytes); larger => receipt TOO_LARGE. */
+  maxEnvelopeBytes: number;
+  /** Devices per route; more => TOO_MANY_DEVICES. */
+  maxDevicesPerRoute: number;
+  /** Ops per frame; more => error BAD_REQUEST for the frame's excess ops. */
+  maxOpsPerFrame: number;
+  /** Envelopes per send op; more => error TOO_LARGE for the op. */
+  maxEnvelopesPerSend: number;
+  /** Envelopes handed to a socket and not yet acknowledged; more => the live offer is
+   *  refused and the sender's gateway stores the envelope in the mailbox. */
+  maxInflightDeliveries: number;
+  /** Blinded elements per evaluate op; more => BAD_REQUEST. */
+  maxEvaluateBatch: number;
+  /** Lifetime of a verification code. */
+  verifyCodeTtlMs: number;
+  /** Wrong codes per verification before it is void. */
+  verifyAttempts: number;
+  /** Bad ops (errors caused by the client) per connection before close 4008 FLOOD. */
+  maxBadOps: number;
+  /** Mailbox messages fetched per read while draining. */
+  drainBatch: number;
+  /** How long a drain waits for the device to ack a batch before giving up (the rest
+   *  stays in the mailbox for the next connection). */
+  drainAckTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: RelayLimits = {
+  authTimeoutMs: 10_000,
+  liveTimeoutMs: 5_000,
+  maxFrameBytes: 262_144,
+  maxEnvelopeBytes: 70_000,
+  maxDevicesPerRoute: 5,
+  maxOpsPerFrame: 256,
+  maxEnvelopesPerSend: 256,
+  maxInflightDeliveries: 1024,
+  maxEvaluateBatch: 1000,
+  verifyCodeTtlMs: 5 * 60_000,
+  verifyAttempts: 5,
+  maxBadOps: 32,
+  drainBatch: 256,
+  drainAckTimeoutMs: 30_000,
+};

@@ -1,0 +1,58 @@
+// Prometheus metrics (prom-client), one Registry per gateway instance so several
+// gateways can live in one test process. Labels carry only fixed vocabularies (codes,
+// outcomes, transport names): never a route, device, number or address.
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+
+export interface RelayMetrics {
+  registry: Registry;
+  connections: Gauge;
+  connectionsTotal: Counter;
+  authenticated: Gauge;
+  framesIn: Counter;
+  framesOut: Counter;
+  envelopesIn: Counter;
+  envelopesOut: Counter<'path'>;
+  deliveries: Counter<'path'>;
+  mailboxStores: Counter;
+  errors: Counter<'code'>;
+  closes: Counter<'code'>;
+  sendDrops: Counter;
+  authFailures: Counter;
+  registrations: Counter;
+  unregistrations: Counter;
+  busUp: Gauge;
+  draining: Gauge;
+  transportInfo: Gauge<'transport' | 'reason'>;
+  sendLatency: Histogram<'outcome'>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'hushwire_process_' });
+  const r = [registry];
+  return {
+    registry,
+    connections: new Gauge({ name: 'hushwire_connections', help: 'Open WebSocket connections', registers: r }),
+    connectionsTotal: new Counter({ name: 'hushwire_connections_total', help: 'WebSocket connections accepted', registers: r }),
+    authenticated: new Gauge({ name: 'hushwire_authenticated_devices', help: 'Connections authenticated as a device', registers: r }),
+    framesIn: new Counter({ name: 'hushwire_frames_in_total', help: 'Binary frames received', registers: r }),
+    framesOut: new Counter({ name: 'hushwire_frames_out_total', help: 'Frames sent', registers: r }),
+    envelopesIn: new Counter({ name: 'hushwire_envelopes_in_total', help: 'Envelopes accepted from senders', registers: r }),
+    envelopesOut: new Counter({ name: 'hushwire_envelopes_out_total', help: 'Envelopes written to device sockets', labelNames: ['path'], registers: r }),
+    deliveries: new Counter({ name: 'hushwire_deliveries_total', help: 'Envelopes acknowledged to senders, by path (live = device acked, mailbox = stored durably)', labelNames: ['path'], registers: r }),
+    mailboxStores: new Counter({ name: 'hushwire_mailbox_stores_total', help: 'Envelopes stored in mailboxes', registers: r }),
+    errors: new Counter({ name: 'hushwire_errors_total', help: 'Error replies and failed receipts by code', labelNames: ['code'], registers: r }),
+    closes: new Counter({ name: 'hushwire_closes_total', help: 'Sockets closed by the gateway, by close code', labelNames: ['code'], registers: r }),
+    sendDrops: new Counter({ name: 'hushwire_send_buffer_drops_total', help: 'Sockets closed because their send buffer went over the bound', registers: r }),
+    authFailures: new Counter({ name: 'hushwire_auth_failures_total', help: 'Failed authentications', registers: r }),
+    registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
+    unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),
+    busUp: new Gauge({ name: 'hushwire_bus_up', help: '1 when the bus (NATS or embedded) is connected', registers: r }),
+    draining: new Gauge({ name: 'hushwire_draining', help: '1 while the gateway is draining', registers: r }),
+    transportInfo: new Gauge({ name: 'hushwire_transport_info', help: 'The WebSocket transport in use (value 1) and why it was chosen', labelNames: ['transport', 'reason'], registers: r }),
+    sendLatency: new Histogram({
+      name: 'hushwire_send_seconds', help: 'Time from an envelope arriving to its receipt', labelNames: ['outcome'], registers: r,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+  };
+}

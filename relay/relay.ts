@@ -1,0 +1,151 @@
+// The Relay is the gateway's core, independent of any socket library: it owns the
+// sessions of one gateway and the delivery path of an envelope.
+//
+// Delivery of one envelope (the sender is acknowledged only after one of these):
+//   1. offer it live on the bus to whichever gateway holds the recipient device; that
+//      gateway writes it to the socket and answers once the device acked it;
+//   2. if nobody holds the device, it refused, or the ack did not come in time, check the
+//      device is registered and store the envelope durably in its mailbox.
+import type { Bus } from './bus/bus.ts';
+import type { Evaluator } from './evaluator.ts';
+import type { Verifier } from './verifier/verifier.ts';
+import type { Logger } from './log.ts';
+import type { RelayMetrics } from './metrics.ts';
+import type { RelayLimits } from './limits.ts';
+import type { Socket } from '../gateway/transport/transport.ts';
+import { Session } from './session.ts';
+import { Directory } from './directory.ts';
+import { wire, type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
+import { HushwireError, ErrorCode, toWireError } from './errors.ts';
+import { routeTag, deviceToken } from './tokens.ts';
+import { hex, isBytes } from './bytes.ts';
+
+export interface RelayOptions {
+  bus: Bus;
+  evaluator: Evaluator;
+  verifier: Verifier;
+  log: Logger;
+  metrics: RelayMetrics;
+  limits: RelayLimits;
+}
+
+export interface ReceiptProps {
+  id: Uint8Array;
+  status: 'delivered' | 'stored' | 'failed';
+  code: string;
+  retryAfterMs: number;
+}
+
+export class Relay {
+  readonly bus: Bus;
+  readonly evaluator: Evaluator;
+  readonly verifier: Verifier;
+  readonly log: Logger;
+  readonly metrics: RelayMetrics;
+  readonly limits: RelayLimits;
+  readonly directory: Directory;
+  #sessions = new Map<number, Session>();
+
+  constructor(opts: RelayOptions) {
+    this.bus = opts.bus;
+    this.evaluator = opts.evaluator;
+    this.verifier = opts.verifier;
+    this.log = opts.log;
+    this.metrics = opts.metrics;
+    this.limits = opts.limits;
+    this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  sessions(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  // ---- transport callbacks (wired by gateway/server.ts)
+
+  open(socket: Socket): void {
+    const s = new Session(this, socket);
+    this.#sessions.set(socket.id, s);
+    this.metrics.connections.inc();
+    this.metrics.connectionsTotal.inc();
+  }
+
+  message(socket: Socket, data: Uint8Array): void {
+    this.metrics.framesIn.inc();
+    this.#sessions.get(socket.id)?.onFrame(data);
+  }
+
+  close(socket: Socket, code: number): void {
+    const s = this.#sessions.get(socket.id);
+    if (!s) return;
+    s.close(code, 'socket closed');
+  }
+
+  // ---- session callbacks
+
+  onAuthenticated(_s: Session): void {}
+
+  onSessionClosed(s: Session): void {
+    if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();
+  }
+
+  // ---- delivery
+
+  /** Validates one envelope from a sender and delivers or stores it. Never throws:
+   *  failures become a `failed` receipt with a code. */
+  async acceptEnvelope(env: EnvelopeProps): Promise<ReceiptProps> {
+    const started = performance.now();
+    const id = isBytes(env.id) ? env.id : new Uint8Array(0);
+    try {
+      checkEnvelope(env);
+      const tag = routeTag(env.route);
+      const devTok = deviceToken(env.device);
+      env.serverTs = Date.now();
+      const encoded = wire.Envelope.encode(env).finish();
+      if (encoded.length > this.limits.maxEnvelopeBytes) {
+        throw new HushwireError(ErrorCode.TOO_LARGE, `envelope over ${this.limits.maxEnvelopeBytes} bytes`);
+      }
+      this.metrics.envelopesIn.inc();
+      if (await this.bus.deliverLive(tag, devTok, encoded, this.limits.liveTimeoutMs)) {
+        this.metrics.deliveries.inc({ path: 'live' });
+        this.metrics.sendLatency.observe({ outcome: 'delivered' }, (performance.now() - started) / 1000);
+        return { id, status: 'delivered', code: '', retryAfterMs: 0 };
+      }
+      // Offline (or slow): only registered devices get mail.
+      if (!(await this.directory.findDevice(tag, env.device))) {
+        throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient device is not registered');
+      }
+      await this.bus.mailboxPut(tag, devTok, hex(id), encoded);
+      this.metrics.mailboxStores.inc();
+      this.metrics.deliveries.inc({ path: 'mailbox' });
+      this.metrics.sendLatency.observe({ outcome: 'stored' }, (performance.now() - started) / 1000);
+      return { id, status: 'stored', code: '', retryAfterMs: 0 };
+    } catch (e) {
+      const w = toWireError(e);
+      if (w.code === ErrorCode.INTERNAL) this.log.error({ err: e instanceof Error ? e.name : 'error' }, 'envelope delivery failed');
+      this.metrics.errors.inc({ code: w.code });
+      this.metrics.sendLatency.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
+      return { id, status: 'failed', code: w.code, retryAfterMs: w.retryAfterMs };
+    }
+  }
+
+  /** Closes every session with the code (used at shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const s of [...this.#sessions.values()]) s.close(code, reason);
+  }
+}
+
+function checkEnvelope(env: EnvelopeProps): asserts env is EnvelopeProps & { route: Uint8Array; device: Uint8Array; id: Uint8Array } {
+  if (env.version !== PROTOCOL_VERSION) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unsupported envelope version');
+  if (env.suite !== SUITE_HPKE_X25519_CHACHA) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unsupported envelope suite');
+  if (!isBytes(env.route, ROUTE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
+  if (!isBytes(env.device, DEVICE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `device must be ${DEVICE_BYTES} bytes`);
+  if (!isBytes(env.id, ENVELOPE_ID_BYTES)) throw new HushwireError(ErrorCode.BAD_REQUEST, `id must be ${ENVELOPE_ID_BYTES} bytes`);
+  if (!isBytes(env.enc, 32)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'enc must be 32 bytes');
+  if (!isBytes(env.ciphertext) || env.ciphertext.length < 16) throw new HushwireError(ErrorCode.BAD_REQUEST, 'ciphertext missing');
+}
+
+

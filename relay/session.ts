@@ -1,0 +1,552 @@
+// One Session per WebSocket: the protocol state machine of docs/PROTOCOL.md.
+//
+//   challenge --(auth | register)--> authenticated --(close)--> closed
+//
+// A session holds only per-socket state (the challenge nonce, a pending verification,
+// the device it authenticated as, envelopes handed to the device and not yet acked).
+// Everything durable goes through the Relay to the Bus, so any gateway can serve any
+// device. Outgoing ops are queued and written once per event-loop turn (one frame, one
+// syscall, many ops), which is the main lever on socket cost.
+import { randomBytes, randomInt, createHmac } from 'node:crypto';
+import { protobuf } from './protobuf.ts';
+import {
+  wire, encodeFrame, PROTOCOL_VERSION, ROUTE_BYTES, DEVICE_BYTES,
+  type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
+  type EnvelopeProps,
+} from './wire.ts';
+import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
+import { routeTag, deviceToken } from './tokens.ts';
+import { bytesEqual, hex, isBytes } from './bytes.ts';
+import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
+import { parseE164 } from './number.ts';
+import type { Socket } from '../gateway/transport/transport.ts';
+import type { DeviceSubscription, ControlMessage } from './bus/bus.ts';
+import type { Relay } from './relay.ts';
+
+type State = 'challenge' | 'authenticated' | 'closed';
+
+interface PendingVerification {
+  numberMac: string;
+  code: string;
+  expiresAt: number;
+  attemptsLeft: number;
+}
+
+/** An envelope handed to the device and waiting for its ack. */
+interface InFlight {
+  settle: (acked: boolean) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+const PER_PROCESS_MAC_KEY = randomBytes(32);
+
+export class Session {
+  readonly socket: Socket;
+  readonly conn: number;
+  /** Random id of this connection, used in "kick" control messages. */
+  readonly connectionId: string;
+  #relay: Relay;
+  #state: State = 'challenge';
+  #nonce: Uint8Array;
+  #authTimer: NodeJS.Timeout | null;
+  #verification: PendingVerification | null = null;
+  #route: Uint8Array | null = null;
+  #device: Uint8Array | null = null;
+  #tag = '';
+  #devTok = '';
+  #sub: DeviceSubscription | null = null;
+  #inflight = new Map<string, InFlight>();
+  #outOps: OpProps[] = [];
+  #outEnvelopes: Uint8Array[] = [];
+  #flushScheduled = false;
+  #badOps = 0;
+  #busy = false; // an auth/register is in progress
+
+  constructor(relay: Relay, socket: Socket) {
+    this.#relay = relay;
+    this.socket = socket;
+    this.conn = socket.id;
+    this.connectionId = hex(randomBytes(16));
+    this.#nonce = new Uint8Array(randomBytes(32));
+    const limits = relay.limits;
+    this.#authTimer = setTimeout(() => this.close(CloseCode.AUTH_TIMEOUT, 'auth timeout'), limits.authTimeoutMs);
+    this.#authTimer.unref?.();
+    this.#queue({
+      req: 0,
+      challenge: {
+        nonce: this.#nonce,
+        serverTimeMs: Date.now(),
+        oprfPublicKey: relay.evaluator.publicKey,
+        maxFrameBytes: limits.maxFrameBytes,
+        authDeadlineMs: limits.authTimeoutMs,
+        protocol: PROTOCOL_VERSION,
+      },
+    });
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get authenticated(): boolean {
+    return this.#state === 'authenticated';
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  /** A complete binary frame from the socket (already a private copy). */
+  onFrame(data: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    let frame;
+    try {
+      frame = wire.Frame.decode(data);
+    } catch {
+      this.#relay.metrics.errors.inc({ code: ErrorCode.BAD_FRAME });
+      this.close(CloseCode.BAD_FRAME, 'undecodable frame');
+      return;
+    }
+    const ops = frame.ops;
+    if (ops.length === 0) {
+      this.#fail(0, new HushwireError(ErrorCode.BAD_FRAME, 'frame has no ops'));
+      return;
+    }
+    const max = this.#relay.limits.maxOpsPerFrame;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Op;
+      if (i >= max) {
+        this.#fail(op.req >>> 0, new HushwireError(ErrorCode.BAD_REQUEST, `at most ${max} ops per frame`));
+        continue;
+      }
+      this.#dispatch(op);
+    }
+  }
+
+  #dispatch(op: Op): void {
+    const req = (op.req ?? 0) >>> 0;
+    const body = op.body;
+    // deliver_ack is the hot path: handle it synchronously, no promise.
+    if (body === 'deliverAck') {
+      if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
+      this.#onDeliverAck((op.deliverAck as DeliverAck).ids);
+      return;
+    }
+    let p: Promise<void>;
+    switch (body) {
+      case 'auth':
+        p = this.#onAuth(req, op.auth as Auth);
+        break;
+      case 'verifyStart':
+        p = this.#onVerifyStart(req, op.verifyStart as VerifyStart);
+        break;
+      case 'register':
+        p = this.#onRegister(req, op.register as RegisterDevice);
+        break;
+      case 'evaluate':
+        p = this.#authed(req, () => this.#onEvaluate(req, op.evaluate as Evaluate));
+        break;
+      case 'lookup':
+        p = this.#authed(req, () => this.#onLookup(req, op.lookup as Lookup));
+        break;
+      case 'send':
+        p = this.#authed(req, () => this.#onSend(req, op.send as Send));
+        break;
+      case 'unregister':
+        p = this.#authed(req, () => this.#onUnregister(req));
+        break;
+      default:
+        // Unknown field numbers, an empty oneof, or a server-only op sent by a client.
+        this.#fail(req, new HushwireError(ErrorCode.UNKNOWN_OP, 'unknown or server-only op'));
+        return;
+    }
+    p.catch((e) => this.#fail(req, e));
+  }
+
+  async #authed(req: number, fn: () => Promise<void>): Promise<void> {
+    if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
+    return fn();
+  }
+
+  // ---- opt-in
+
+  async #onVerifyStart(req: number, m: VerifyStart): Promise<void> {
+    if (this.#state !== 'challenge') throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
+    const number = parseE164(m.number);
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const limits = this.#relay.limits;
+    // The session remembers only a keyed MAC of the number, never the number itself.
+    this.#verification = {
+      numberMac: macNumber(number),
+      code,
+      expiresAt: Date.now() + limits.verifyCodeTtlMs,
+      attemptsLeft: limits.verifyAttempts,
+    };
+    const r = await this.#relay.verifier.deliver(number, code);
+    this.#queue({
+      req,
+      verifyStarted: { expiresInS: Math.floor(limits.verifyCodeTtlMs / 1000), devCode: r.devCode ?? '' },
+    });
+  }
+
+  async #onRegister(req: number, m: RegisterDevice): Promise<void> {
+    if (this.#state !== 'challenge') throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
+    if (this.#busy) throw new HushwireError(ErrorCode.BAD_REQUEST, 'authentication already in progress');
+    const number = parseE164(m.number);
+    const v = this.#verification;
+    if (!v || Date.now() > v.expiresAt || v.numberMac !== macNumber(number)) {
+      this.#verification = null;
+      throw new HushwireError(ErrorCode.VERIFY_FAILED, 'no pending verification for this number, or it expired');
+    }
+    if (typeof m.code !== 'string' || !timingSafeStringEqual(m.code, v.code)) {
+      v.attemptsLeft--;
+      if (v.attemptsLeft <= 0) this.#verification = null;
+      throw new HushwireError(ErrorCode.VERIFY_FAILED, 'wrong verification code');
+    }
+    if (!isBytes(m.device, DEVICE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `device must be ${DEVICE_BYTES} bytes`);
+    if (!isBytes(m.identityKey, 32) || !isBytes(m.prekey, 32)) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'identity_key and prekey must be 32 bytes');
+    }
+    if (!isBytes(m.prekeySignature, 64) || !isBytes(m.signature, 64) || !isBytes(m.blinded, 32)) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'signatures must be 64 bytes and blinded 32 bytes');
+    }
+    if (!verify(m.identityKey, prekeyInput(m.prekey), m.prekeySignature)
+      || !verify(m.identityKey, registerInput(this.#nonce, m.device, m.identityKey, m.prekey), m.signature)) {
+      this.#relay.metrics.authFailures.inc();
+      throw new HushwireError(ErrorCode.AUTH_FAILED, 'registration signature did not verify');
+    }
+    this.#verification = null; // one code, one registration
+    this.#busy = true;
+    try {
+      const relay = this.#relay;
+      const route = await relay.evaluator.routeForNumber(number);
+      const evaluation = await relay.evaluator.evaluate([m.blinded]);
+      const tag = routeTag(route);
+      const now = Date.now();
+      await relay.directory.upsertDevice(tag, {
+        device: m.device, identityKey: m.identityKey, prekey: m.prekey,
+        prekeySignature: m.prekeySignature, registeredAtMs: now, lastSeenMs: now,
+      });
+      relay.metrics.registrations.inc();
+      if (this.#state !== 'challenge') return; // closed meanwhile
+      await this.#becomeAuthenticated(route, m.device);
+      this.#queue({ req, registered: { route, evaluation } });
+      this.#startMailboxDrain();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  // ---- authentication
+
+  async #onAuth(req: number, m: Auth): Promise<void> {
+    if (this.#state !== 'challenge') throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
+    if (this.#busy) throw new HushwireError(ErrorCode.BAD_REQUEST, 'authentication already in progress');
+    if (!isBytes(m.route, ROUTE_BYTES) || !isBytes(m.device, DEVICE_BYTES) || !isBytes(m.signature, 64)) {
+      return this.#authFailed(req);
+    }
+    this.#busy = true;
+    try {
+      const tag = routeTag(m.route);
+      const dev = await this.#relay.directory.findDevice(tag, m.device);
+      // Unknown device and wrong signature answer alike: no existence oracle.
+      if (!dev || !verify(dev.identityKey, authInput(this.#nonce, m.route, m.device), m.signature)) {
+        return this.#authFailed(req);
+      }
+      if (this.#state !== 'challenge') return;
+      await this.#becomeAuthenticated(m.route, m.device);
+      this.#queue({ req, ok: {} });
+      this.#startMailboxDrain();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #authFailed(req: number): void {
+    this.#relay.metrics.authFailures.inc();
+    this.#queue({ req, error: { code: ErrorCode.AUTH_FAILED, message: 'authentication failed' } });
+    this.#relay.metrics.errors.inc({ code: ErrorCode.AUTH_FAILED });
+    this.close(CloseCode.AUTH_FAILED, 'authentication failed');
+  }
+
+  async #becomeAuthenticated(route: Uint8Array, device: Uint8Array): Promise<void> {
+    const relay = this.#relay;
+    this.#route = route;
+    this.#device = device;
+    this.#tag = routeTag(route);
+    this.#devTok = deviceToken(device);
+    // Tell any older connection of this device (on any gateway) to go away, then take
+    // the live subscription: the newest connection wins.
+    await relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.connectionId });
+    const sub = await relay.bus.subscribeDevice(
+      this.#tag, this.#devTok,
+      (env) => this.#offerLive(env),
+      (msg) => this.#onControl(msg),
+    );
+    if (this.#state === 'closed') {
+      await sub.close();
+      return;
+    }
+    this.#sub = sub;
+    this.#state = 'authenticated';
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#authTimer = null;
+    relay.metrics.authenticated.inc();
+    relay.onAuthenticated(this);
+  }
+
+  #onControl(msg: ControlMessage): void {
+    if (msg.kind === 'kick' && msg.connection !== this.connectionId) {
+      this.close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
+    } else if (msg.kind === 'unregistered') {
+      this.close(CloseCode.UNREGISTERED, 'unregistered');
+    }
+  }
+
+  // ---- discovery
+
+  async #onEvaluate(req: number, m: Evaluate): Promise<void> {
+    const max = this.#relay.limits.maxEvaluateBatch;
+    if (m.blinded.length === 0 || m.blinded.length > max) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, `evaluate takes 1 to ${max} elements`);
+    }
+    const out = await this.#relay.evaluator.evaluate(m.blinded);
+    this.#queue({ req, evaluated: out });
+  }
+
+  async #onLookup(req: number, m: Lookup): Promise<void> {
+    if (!isBytes(m.route, ROUTE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
+    const devices = await this.#relay.directory.devices(routeTag(m.route));
+    if (devices.length === 0) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient is not registered');
+    this.#queue({
+      req,
+      devices: {
+        route: m.route,
+        devices: devices.map((d) => ({
+          device: d.device, identityKey: d.identityKey, prekey: d.prekey, prekeySignature: d.prekeySignature,
+        })),
+      },
+    });
+  }
+
+  // ---- sending
+
+  async #onSend(req: number, m: Send): Promise<void> {
+    const relay = this.#relay;
+    const max = relay.limits.maxEnvelopesPerSend;
+    if (m.envelopes.length === 0 || m.envelopes.length > max) {
+      throw new HushwireError(ErrorCode.TOO_LARGE, `send takes 1 to ${max} envelopes`);
+    }
+    // All envelopes are offered at once, in order, so per-device order holds on the
+    // live path; the receipts come back in the same order.
+    const receipts = await Promise.all(m.envelopes.map((e) => relay.acceptEnvelope(e)));
+    this.#queue({ req, sendResult: { receipts } });
+  }
+
+  // ---- receiving
+
+  /** Bus callback: an envelope for this device. Resolves when the device acked it. */
+  #offerLive(envelope: Uint8Array): Promise<boolean> {
+    if (this.#state !== 'authenticated' || this.socket.closed) return Promise.resolve(false);
+    return this.#handOver(envelope, 'live', this.#relay.limits.liveTimeoutMs);
+  }
+
+  #handOver(envelope: Uint8Array, path: 'live' | 'mailbox', timeoutMs: number): Promise<boolean> {
+    if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return Promise.resolve(false);
+    let id: string;
+    try {
+      id = hex(wire.Envelope.decode(envelope).id);
+    } catch {
+      return Promise.resolve(false);
+    }
+    if (this.#inflight.has(id)) return Promise.resolve(false); // the same envelope twice in flight
+    return new Promise<boolean>((resolve) => {
+      const entry: InFlight = {
+        settle: (acked) => {
+          if (entry.timer) clearTimeout(entry.timer);
+          this.#inflight.delete(id);
+          resolve(acked);
+        },
+        timer: null,
+      };
+      entry.timer = setTimeout(() => entry.settle(false), timeoutMs);
+      entry.timer.unref?.();
+      this.#inflight.set(id, entry);
+      this.#outEnvelopes.push(envelope);
+      this.#relay.metrics.envelopesOut.inc({ path });
+      this.#scheduleFlush();
+    });
+  }
+
+  #onDeliverAck(ids: Uint8Array[]): void {
+    for (const id of ids) {
+      if (!(id instanceof Uint8Array)) continue;
+      this.#inflight.get(hex(id))?.settle(true);
+    }
+  }
+
+  #draining = false;
+
+  /** Hands queued mail to the device batch by batch; each item is deleted from the
+   *  mailbox only after the device acknowledged it. */
+  #startMailboxDrain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#drainMailbox()
+      .catch((e) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'mailbox drain stopped'))
+      .finally(() => { this.#draining = false; });
+  }
+
+  async #drainMailbox(): Promise<void> {
+    const relay = this.#relay;
+    const { drainBatch, drainAckTimeoutMs } = relay.limits;
+    let after = 0;
+    while (this.#state === 'authenticated') {
+      const items = await relay.bus.mailboxRead(this.#tag, this.#devTok, after, drainBatch);
+      if (items.length === 0) return;
+      after = items[items.length - 1]!.seq;
+      const results = await Promise.all(items.map(async (it) => {
+        const acked = await this.#handOver(it.data, 'mailbox', drainAckTimeoutMs);
+        if (acked) {
+          await relay.bus.mailboxDelete(this.#tag, this.#devTok, it.seq);
+          relay.metrics.deliveries.inc({ path: 'mailbox_drain' });
+        }
+        return acked;
+      }));
+      if (results.some((ok) => !ok)) return; // device not keeping up: rest stays queued
+    }
+  }
+
+  // ---- opt-out
+
+  async #onUnregister(req: number): Promise<void> {
+    const relay = this.#relay;
+    const tag = this.#tag;
+    const devTok = this.#devTok;
+    const device = this.#device!;
+    // Stop receiving first so nothing new lands while we erase.
+    await this.#sub?.close();
+    this.#sub = null;
+    const { remaining } = await relay.directory.removeDevice(tag, device);
+    await relay.bus.mailboxPurge(tag, devTok);
+    if (remaining === 0) await relay.bus.mailboxPurge(tag);
+    await relay.bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
+    relay.metrics.unregistrations.inc();
+    this.#queue({ req, ok: {} });
+    this.#flush();
+    this.close(CloseCode.UNREGISTERED, 'unregistered');
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  /** Tells the device to move to another gateway, then closes (drain). */
+  reconnectElsewhere(retryAfterMs: number, reason: string): void {
+    this.#queue({ req: 0, reconnect: { retryAfterMs, reason } });
+    this.#flush();
+    this.close(CloseCode.DRAINING, reason);
+  }
+
+  #fail(req: number, e: unknown): void {
+    if (this.#state === 'closed') return;
+    const w = toWireError(e);
+    this.#relay.metrics.errors.inc({ code: w.code });
+    if (w.code === ErrorCode.INTERNAL) {
+      this.#relay.log.error({ conn: this.conn, err: errName(e) }, 'op failed');
+    }
+    this.#queue({ req, error: { code: w.code, message: w.message, retryAfterMs: w.retryAfterMs } });
+    if (isClientFault(w.code) && ++this.#badOps > this.#relay.limits.maxBadOps) {
+      this.#flush();
+      this.close(CloseCode.FLOOD, 'too many bad ops');
+    }
+  }
+
+  #queue(op: OpProps): void {
+    if (this.#state === 'closed') return;
+    this.#outOps.push(op);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Writes everything queued as one frame. Deliveries are spliced in as raw envelope
+   *  bytes (no decode/re-encode): concatenated Frame encodings are one valid Frame. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.socket.closed || (this.#outOps.length === 0 && this.#outEnvelopes.length === 0)) {
+      this.#outOps.length = 0;
+      this.#outEnvelopes.length = 0;
+      return;
+    }
+    let frame: Uint8Array;
+    const ops = this.#outOps;
+    const envs = this.#outEnvelopes;
+    this.#outOps = [];
+    this.#outEnvelopes = [];
+    if (envs.length === 0) {
+      frame = encodeFrame(ops);
+    } else {
+      const w = protobuf.Writer.create();
+      if (ops.length > 0) for (const op of ops) wire.Op.encode(op, w.uint32(10).fork()).ldelim();
+      w.uint32(10).fork();          // Frame.ops[]
+      w.uint32((9 << 3) | 2).fork(); // Op.deliver
+      for (const e of envs) w.uint32(10).bytes(e); // Deliver.envelopes[]
+      w.ldelim();
+      w.ldelim();
+      frame = w.finish();
+    }
+    const outcome = this.socket.send(frame);
+    if (outcome === 'ok') this.#relay.metrics.framesOut.inc();
+    else if (outcome === 'dropped') this.#relay.metrics.sendDrops.inc();
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  /** The one close path: idempotent; called by the gateway for any reason. */
+  close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    const wasAuthed = this.#state === 'authenticated';
+    this.#state = 'closed';
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#authTimer = null;
+    this.#verification = null;
+    if (wasAuthed) this.#relay.metrics.authenticated.dec();
+    for (const f of [...this.#inflight.values()]) f.settle(false);
+    const sub = this.#sub;
+    this.#sub = null;
+    sub?.close().catch(() => undefined);
+    if (!this.socket.closed) {
+      this.#relay.metrics.closes.inc({ code: String(code) });
+      this.socket.close(code, reason);
+    }
+    this.#relay.onSessionClosed(this);
+  }
+}
+
+function notAuthenticated(): HushwireError {
+  return new HushwireError(ErrorCode.NOT_AUTHENTICATED, 'authenticate first');
+}
+
+function macNumber(number: string): string {
+  return createHmac('sha256', PER_PROCESS_MAC_KEY).update(number).digest('hex');
+}
+
+function timingSafeStringEqual(a: string, b: string): boolean {
+  const ea = new TextEncoder().encode(a);
+  const eb = new TextEncoder().encode(b);
+  return ea.length === eb.length && bytesEqual(ea, eb);
+}
+
+const CLIENT_FAULTS = new Set<string>([
+  ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_OP, ErrorCode.BAD_REQUEST, ErrorCode.BAD_TOKEN,
+  ErrorCode.NOT_AUTHENTICATED, ErrorCode.ALREADY_AUTHENTICATED, ErrorCode.BAD_NUMBER, ErrorCode.VERIFY_FAILED,
+]);
+
+function isClientFault(code: string): boolean {
+  return CLIENT_FAULTS.has(code);
+}
+
+function errName(e: unknown): string {
+  return e instanceof Error ? e.name : typeof e;
+}

@@ -1,0 +1,222 @@
+// The gateway's protocol edge, spoken raw (no SDK), on every transport that loads:
+// challenge, opt-in, authentication, and each kind of bad input with its documented
+// error or close code — and after each, the gateway still serves a well-behaved client.
+import t, { type Test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { uwsAvailable } from '../../gateway/transport/select.ts';
+import { generateIdentity, sign, authInput, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { blindNumbers, finalizeNumbers, routeFromOutput } from '../../relay/crypto/oprf.ts';
+import { CloseCode, ErrorCode } from '../../relay/errors.ts';
+import { encodeFrame } from '../../relay/wire.ts';
+
+const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
+
+interface Device {
+  number: string;
+  device: Uint8Array;
+  id: ReturnType<typeof generateIdentity>;
+  prekey: ReturnType<typeof generateKeyPair>;
+  route: Uint8Array;
+}
+
+async function register(gw: TestGateway, number: string): Promise<{ c: RawClient; dev: Device }> {
+  const c = await connectRaw(gw.url);
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 1, verifyStart: { number } }]);
+  const vs = await c.reply(1);
+  if (vs.body !== 'verifyStarted') throw new Error(`verifyStart failed: ${JSON.stringify(vs.error)}`);
+  const id = generateIdentity();
+  const prekey = generateKeyPair();
+  const device = new Uint8Array(randomBytes(16));
+  const b = blindNumbers([number]);
+  c.send([{
+    req: 2,
+    register: {
+      number, code: vs.verifyStarted!.devCode, device, identityKey: id.publicKey, prekey: prekey.publicKey,
+      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
+      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
+      blinded: b.blinded[0],
+    },
+  }]);
+  const r = await c.reply(2);
+  if (r.body !== 'registered') throw new Error(`register failed: ${JSON.stringify(r.error)}`);
+  const ev = r.registered!.evaluation!;
+  const [out] = finalizeNumbers([number], b.blinds, b.blinded, ev.evaluated, ev.proof, ch.oprfPublicKey);
+  const route = routeFromOutput(out!);
+  return { c, dev: { number, device, id, prekey, route } };
+}
+
+async function authenticate(gw: TestGateway, dev: Device): Promise<RawClient> {
+  const c = await connectRaw(gw.url);
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 7, auth: { route: dev.route, device: dev.device, signature: sign(dev.id.secretKey, authInput(ch.nonce, dev.route, dev.device)) } }]);
+  const r = await c.reply(7);
+  if (r.body !== 'ok') throw new Error(`auth failed: ${JSON.stringify(r.error)}`);
+  return c;
+}
+
+/** The gateway still serves: a fresh connection authenticates and looks itself up. */
+async function stillServes(t: Test, gw: TestGateway, dev: Device) {
+  const c = await authenticate(gw, dev);
+  c.send([{ req: 9, lookup: { route: dev.route } }]);
+  const r = await c.reply(9);
+  t.equal(r.body, 'devices', 'gateway still serves others');
+  c.close();
+}
+
+for (const transport of transports) {
+  t.test(`protocol edge on ${transport}`, async (t) => {
+    const gw = await startTestGateway({ transport, authTimeoutMs: 600, maxFrameBytes: 65_536, maxEnvelopeBytes: 60_000 });
+    t.teardown(() => gw.close());
+    t.equal(gw.transport, transport);
+    const { c: regConn, dev } = await register(gw, '+15550001001');
+    t.equal(dev.route.length, 32, 'handset derived a 32-byte route and the server agreed');
+    regConn.close();
+
+    t.test('challenge', async (t) => {
+      const c = await connectRaw(gw.url);
+      const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+      t.equal(ch.nonce.length, 32);
+      t.equal(ch.oprfPublicKey.length, 32);
+      t.equal(ch.protocol, 1);
+      t.equal(ch.authDeadlineMs, 600);
+      c.close();
+    });
+
+    t.test('an op before authentication gets NOT_AUTHENTICATED', async (t) => {
+      const c = await connectRaw(gw.url);
+      c.send([{ req: 3, lookup: { route: dev.route } }]);
+      const r = await c.reply(3);
+      t.equal(r.error?.code, ErrorCode.NOT_AUTHENTICATED);
+      c.close();
+    });
+
+    t.test('no authentication before the deadline closes 4001', async (t) => {
+      const c = await connectRaw(gw.url);
+      t.equal((await c.closed).code, CloseCode.AUTH_TIMEOUT);
+    });
+
+    t.test('garbage bytes close 4000', async (t) => {
+      const c = await connectRaw(gw.url);
+      c.sendRaw(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]));
+      t.equal((await c.closed).code, CloseCode.BAD_FRAME);
+      await stillServes(t, gw, dev);
+    });
+
+    t.test('a text frame closes 1003', async (t) => {
+      const c = await connectRaw(gw.url);
+      c.sendRaw('hello', false);
+      t.equal((await c.closed).code, CloseCode.UNSUPPORTED_DATA);
+      await stillServes(t, gw, dev);
+    });
+
+    t.test('an oversize frame closes 1009', async (t) => {
+      const c = await connectRaw(gw.url);
+      c.sendRaw(new Uint8Array(70_000));
+      t.equal((await c.closed).code, CloseCode.TOO_LARGE);
+      await stillServes(t, gw, dev);
+    });
+
+    t.test('an unknown op type gets UNKNOWN_OP and the socket stays', async (t) => {
+      const c = await connectRaw(gw.url);
+      // Frame { ops: [ Op { req: 5, field 99 (varint) = 1 } ] }
+      const op = new Uint8Array([0x08, 0x05, 0x98, 0x06, 0x01]);
+      c.sendRaw(new Uint8Array([0x0a, op.length, ...op]));
+      const r = await c.reply(5);
+      t.equal(r.error?.code, ErrorCode.UNKNOWN_OP);
+      // A server-only op sent by a client is unknown too.
+      c.send([{ req: 6, challenge: { nonce: new Uint8Array(32) } }]);
+      t.equal((await c.reply(6)).error?.code, ErrorCode.UNKNOWN_OP);
+      t.equal(c.ws.readyState, c.ws.OPEN);
+      c.close();
+    });
+
+    t.test('a wrong challenge signature gets AUTH_FAILED and close 4002', async (t) => {
+      const c = await connectRaw(gw.url);
+      await c.next((o) => o.body === 'challenge');
+      const other = generateIdentity();
+      c.send([{ req: 4, auth: { route: dev.route, device: dev.device, signature: sign(other.secretKey, authInput(new Uint8Array(32), dev.route, dev.device)) } }]);
+      t.equal((await c.reply(4)).error?.code, ErrorCode.AUTH_FAILED);
+      t.equal((await c.closed).code, CloseCode.AUTH_FAILED);
+      await stillServes(t, gw, dev);
+    });
+
+    t.test('a replayed signature from another connection fails', async (t) => {
+      const first = await connectRaw(gw.url);
+      const ch1 = (await first.next((o) => o.body === 'challenge')).challenge!;
+      const sig = sign(dev.id.secretKey, authInput(ch1.nonce, dev.route, dev.device));
+      first.close();
+      const c = await connectRaw(gw.url);
+      await c.next((o) => o.body === 'challenge');
+      c.send([{ req: 4, auth: { route: dev.route, device: dev.device, signature: sig } }]);
+      t.equal((await c.reply(4)).error?.code, ErrorCode.AUTH_FAILED);
+      t.equal((await c.closed).code, CloseCode.AUTH_FAILED);
+    });
+
+    t.test('an unknown device looks like a wrong signature', async (t) => {
+      const c = await connectRaw(gw.url);
+      const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+      const ghost = new Uint8Array(randomBytes(16));
+      c.send([{ req: 4, auth: { route: dev.route, device: ghost, signature: sign(dev.id.secretKey, authInput(ch.nonce, dev.route, ghost)) } }]);
+      t.equal((await c.reply(4)).error?.code, ErrorCode.AUTH_FAILED);
+    });
+
+    t.test('opt-in errors', async (t) => {
+      const c = await connectRaw(gw.url);
+      c.send([{ req: 1, verifyStart: { number: '12345' } }]);
+      t.equal((await c.reply(1)).error?.code, ErrorCode.BAD_NUMBER);
+      c.send([{ req: 2, verifyStart: { number: '+15550001002' } }]);
+      t.equal((await c.reply(2)).body, 'verifyStarted');
+      c.send([{ req: 3, register: { number: '+15550001002', code: 'nope' } }]);
+      t.equal((await c.reply(3)).error?.code, ErrorCode.VERIFY_FAILED);
+      c.send([{ req: 4, register: { number: '+15550001003', code: '000000' } }]);
+      t.equal((await c.reply(4)).error?.code, ErrorCode.VERIFY_FAILED, 'code for another number');
+      c.close();
+    });
+
+    t.test('authenticated errors', async (t) => {
+      const c = await authenticate(gw, dev);
+      c.send([{ req: 1, lookup: { route: new Uint8Array(32) } }]);
+      t.equal((await c.reply(1)).error?.code, ErrorCode.NOT_REGISTERED);
+      c.send([{ req: 2, lookup: { route: new Uint8Array(5) } }]);
+      t.equal((await c.reply(2)).error?.code, ErrorCode.BAD_TOKEN);
+      c.send([{ req: 3, send: { envelopes: [{ version: 1, suite: 1, route: dev.route, device: new Uint8Array(3) }] } }]);
+      const sr = (await c.reply(3)).sendResult!;
+      t.equal(sr.receipts[0]!.status, 'failed');
+      t.equal(sr.receipts[0]!.code, ErrorCode.BAD_TOKEN);
+      c.send([{ req: 4, auth: { route: dev.route, device: dev.device, signature: new Uint8Array(64) } }]);
+      t.equal((await c.reply(4)).error?.code, ErrorCode.ALREADY_AUTHENTICATED);
+      c.send([{ req: 5, send: { envelopes: [] } }]);
+      t.equal((await c.reply(5)).error?.code, ErrorCode.TOO_LARGE);
+      c.close();
+    });
+
+    t.test('a second connection of the same device closes the first with 4003', async (t) => {
+      const a = await authenticate(gw, dev);
+      const b = await authenticate(gw, dev);
+      t.equal((await a.closed).code, CloseCode.CONNECTED_ELSEWHERE);
+      t.equal(b.ws.readyState, b.ws.OPEN);
+      b.close();
+    });
+
+    t.test('a flood of bad ops closes 4008', async (t) => {
+      const c = await connectRaw(gw.url);
+      const frame = encodeFrame(Array.from({ length: 40 }, (_, i) => ({ req: i + 1, lookup: { route: dev.route } })));
+      c.sendRaw(frame);
+      t.equal((await c.closed).code, CloseCode.FLOOD);
+      await stillServes(t, gw, dev);
+    });
+
+    t.test('HTTP endpoints on the same port', async (t) => {
+      const base = gw.url.replace('ws://', 'http://').replace(/\/ws$/, '');
+      t.equal((await fetch(`${base}/healthz`)).status, 200);
+      t.equal((await fetch(`${base}/readyz`)).status, 200);
+      const m = await (await fetch(`${base}/metrics`)).text();
+      t.match(m, /hushwire_connections_total/);
+      t.match(m, new RegExp(`hushwire_transport_info\\{transport="${transport}"`));
+    });
+  });
+}

@@ -1,0 +1,71 @@
+// Starts gateways for tests: in-process (fast, logs captured) or as a child process
+// (so a test can SIGKILL it). Always on 127.0.0.1 with port 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { resolveConfig, type GatewayConfig } from '../../gateway/config.ts';
+import { startGateway, type GatewayHandle } from '../../gateway/server.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(ROOT, 'bin', 'hushwire.js');
+
+/** A fresh OPRF key file shared by the gateways of one test. */
+export function oprfKeyFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-key-'));
+  const f = join(dir, 'oprf.key');
+  writeFileSync(f, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  return f;
+}
+
+export interface TestGateway extends GatewayHandle {
+  /** Every log line written so far. */
+  logs(): string;
+}
+
+export async function startTestGateway(overrides: Partial<Record<keyof GatewayConfig, unknown>> = {}): Promise<TestGateway> {
+  const config = resolveConfig({ host: '127.0.0.1', port: 0, logLevel: 'debug', ...overrides }, {});
+  const sink = new PassThrough();
+  const chunks: string[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
+  const gw = await startGateway(config, { logDestination: sink });
+  return Object.assign(Object.create(null), gw, { logs: () => chunks.join('') }) as TestGateway;
+}
+
+export interface ChildGateway {
+  url: string;
+  pid: number;
+  proc: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `hushwire gateway` as a child process and waits for its listening line. */
+export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ChildGateway> {
+  const proc = spawn(process.execPath, [BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`gateway did not start in time:\n${out}`)); }, timeoutMs);
+    const check = () => {
+      const m = /listening on (ws:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}:\n${out}`)); });
+  });
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    return exited;
+  };
+  process.once('exit', () => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  return { url, pid: proc.pid!, proc, output: () => out, kill };
+}
