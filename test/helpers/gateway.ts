@@ -4,14 +4,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { resolveConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle } from '../../gateway/server.ts';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BIN = join(ROOT, 'bin', 'hushwire.js');
+import { BIN } from './paths.ts';
+
+export { ROOT, BIN } from './paths.ts';
 
 /** A fresh OPRF key file shared by the gateways of one test. */
 export function oprfKeyFile(): string {
