@@ -11,11 +11,15 @@ export type SendOutcome = 'ok' | 'dropped' | 'closed';
 export interface Socket {
   /** Process-unique, increasing. Never derived from the peer. */
   readonly id: number;
+  /** Queues one binary message. The transport may keep a reference to `data` until it
+   *  is written (ws does, uWS copies): do not modify it after the call. */
   send(data: Uint8Array): SendOutcome;
   /** Runs fn with writes coalesced into as few syscalls as the library allows. */
   cork(fn: () => void): void;
   bufferedAmount(): number;
-  /** Closes with a code and a short ASCII reason; idempotent. */
+  /** Closes with a code and a short ASCII reason; idempotent. handlers.close runs
+   *  synchronously inside this call. Codes that may not be sent in a close frame become
+   *  1011; the reason is cut to 123 printable ASCII characters. */
   close(code: number, reason: string): void;
   readonly closed: boolean;
 }
@@ -27,7 +31,10 @@ export interface SocketHandlers {
   message(socket: Socket, data: Uint8Array): void;
   /** The send buffer drained below the bound after a backpressure period. */
   drain?(socket: Socket): void;
-  /** Called exactly once per opened socket. */
+  /** Called exactly once per opened socket. `code` is what the server decided or the peer
+   *  sent; where a library drops the TCP connection without a close frame (uWS on an
+   *  oversize frame or idle timeout) it is the code the situation stands for (1009, 4007),
+   *  not 1006. See docs/ARCHITECTURE.md for what the client observes. */
   close(socket: Socket, code: number, reason: string): void;
 }
 
@@ -48,11 +55,15 @@ export interface TransportOptions {
   port: number;                 // 0 = pick a free port
   path: string;                 // WebSocket path, e.g. "/ws"
   maxPayloadBytes: number;      // larger frames close with 1009
-  idleTimeoutSeconds: number;   // no traffic (pings are sent) => close 4007 / library idle close
+  idleTimeoutSeconds: number;   // no traffic (pings are sent) => close 4007 / library idle close;
+                                // 0 = off; uWS rounds up to a multiple of 4, at least 8
   maxBackpressureBytes: number; // send buffer bound => close 4004 SLOW_CONSUMER
   http: HttpHandler;
   gate: UpgradeGate;
   handlers: SocketHandlers;
+  /** A handler or the HTTP handler threw (the socket is closed with 1011 / a 500 is sent),
+   *  or the server hit an error. Without it the error is rethrown on a microtask. */
+  onError?(where: string, err: unknown): void;
 }
 
 export interface Transport {
