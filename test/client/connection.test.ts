@@ -1,0 +1,402 @@
+import t from 'tap';
+import { Connection, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
+import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
+import { startFakeGateway, deadUrl, until, sleep, authOk, type FakeGateway } from './fake-gateway.ts';
+
+const FAST = { baseMs: 5, capMs: 40 };
+
+function authHook(): ConnectionOptions['authenticate'] {
+  return async (ctx) => {
+    await ctx.request({ auth: { route: new Uint8Array(32), device: new Uint8Array(16), signature: ctx.challenge.nonce } });
+  };
+}
+
+function connection(gws: FakeGateway[] | string[], extra: Partial<ConnectionOptions> = {}): { conn: Connection; states: StateChange[] } {
+  const states: StateChange[] = [];
+  const urls = gws.map((g) => (typeof g === 'string' ? g : g.url));
+  const conn = new Connection({
+    urls,
+    authenticate: authHook(),
+    backoff: FAST,
+    random: () => 0, // start on the first URL; zero backoff delays
+    onState: (c) => states.push(c),
+    ...extra,
+  });
+  return { conn, states };
+}
+
+/** Catches at once (no unhandled rejection while the test waits); rejects() checks it later. */
+function held<T>(p: Promise<T>): { promise: Promise<T> } {
+  const outcome = p.then((v) => ({ v }), (e: unknown) => ({ e }));
+  return {
+    get promise() {
+      return outcome.then((o) => ('e' in o ? Promise.reject(o.e) : o.v));
+    },
+  };
+}
+
+async function rejects(p: Promise<unknown>, code: string): Promise<HushwireError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof HushwireError && e.code === code) return e;
+    throw new Error(`expected ${code}, got ${e instanceof HushwireError ? e.code : String(e)}`);
+  }
+  throw new Error(`expected ${code}, but it resolved`);
+}
+
+t.test('connects through connecting -> authenticating -> connected, signing the live challenge', async (t) => {
+  const gw = await startFakeGateway();
+  t.teardown(() => gw.close());
+  const { conn, states } = connection([gw]);
+  t.teardown(() => conn.close());
+  t.equal(conn.state, 'disconnected');
+  await conn.connect();
+  t.equal(conn.state, 'connected');
+  t.same(states.map((s) => s.to), ['connecting', 'authenticating', 'connected']);
+  const c = await gw.waitConn(1);
+  const auth = c.ops.find((o) => o.auth);
+  t.ok(auth, 'auth op sent');
+  t.ok(auth!.req! > 0, 'auth carries a req id');
+  t.same(Buffer.from(auth!.auth!.signature!), Buffer.from(c.nonce), 'auth was built from this socket\'s challenge');
+  t.same(Buffer.from(conn.challenge!.nonce), Buffer.from(c.nonce));
+});
+
+t.test('correlates answers by req, even out of order', async (t) => {
+  const held: { conn: Parameters<NonNullable<Parameters<typeof startFakeGateway>[0]>['handler'] & {}>[0]; req: number }[] = [];
+  const gw = await startFakeGateway({
+    handler: (c, op) => {
+      if (op.auth) return authOk(c, op);
+      if (op.lookup) held.push({ conn: c, req: op.req! });
+      if (held.length === 2) {
+        // Answer the second request first.
+        for (const h of held.reverse()) h.conn.send([{ req: h.req, devices: { route: new Uint8Array(32).fill(h.req) } }]);
+      }
+    },
+  });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const [a, b] = await Promise.all([conn.request({ lookup: { route: new Uint8Array(32) } }), conn.request({ lookup: { route: new Uint8Array(32) } })]);
+  t.not(a.req, b.req);
+  t.equal(a.devices!.route![0], a.req, 'first answer matches its req');
+  t.equal(b.devices!.route![0], b.req, 'second answer matches its req');
+});
+
+t.test('error ops become HushwireError with code and retry hint', async (t) => {
+  const gw = await startFakeGateway({
+    handler: (c, op) => {
+      if (op.auth) return authOk(c, op);
+      c.send([{ req: op.req, error: { code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 1234 } }]);
+    },
+  });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const e = await rejects(conn.request({ evaluate: { blinded: [] } }), ErrorCode.RATE_LIMITED);
+  t.equal(e.retryAfterMs, 1234);
+  t.equal(e.message, 'slow down');
+});
+
+t.test('a request without an answer fails with TIMEOUT at its deadline; a late answer is ignored', async (t) => {
+  let lateReq = 0;
+  let lateConn: Parameters<typeof authOk>[0] | null = null;
+  const gw = await startFakeGateway({
+    handler: (c, op) => {
+      if (op.auth) return authOk(c, op);
+      lateReq = op.req!;
+      lateConn = c;
+    },
+  });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const started = Date.now();
+  await rejects(conn.request({ lookup: { route: new Uint8Array(32) } }, 150), ErrorCode.TIMEOUT);
+  const took = Date.now() - started;
+  t.ok(took >= 140 && took < 1000, `deadline honoured (${took} ms)`);
+  t.equal(conn.pendingCount, 0, 'timed-out request forgotten');
+  lateConn!.send([{ req: lateReq, ok: {} }]);
+  await sleep(50);
+  t.equal(conn.state, 'connected', 'late answer did no harm');
+});
+
+t.test('the deadline counts time spent waiting for a connection', async (t) => {
+  const { conn } = connection([await deadUrl()], { connectAttempts: Infinity });
+  t.teardown(() => conn.close());
+  void conn.connect().catch(() => {});
+  await rejects(conn.request({ lookup: { route: new Uint8Array(32) } }, 100), ErrorCode.TIMEOUT);
+});
+
+t.test('the pending queue is bounded', async (t) => {
+  const gw = await startFakeGateway({ handler: (c, op) => { if (op.auth) authOk(c, op); } });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw], { maxPending: 2 });
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const a = conn.request({ lookup: {} }, 5_000).catch((e: unknown) => e);
+  const b = conn.request({ lookup: {} }, 5_000).catch((e: unknown) => e);
+  await rejects(conn.request({ lookup: {} }), ErrorCode.RATE_LIMITED);
+  await conn.close();
+  t.ok((await a) instanceof HushwireError);
+  t.ok((await b) instanceof HushwireError);
+});
+
+t.test('requests made before connecting are sent once connected', async (t) => {
+  const gw = await startFakeGateway({
+    handler: (c, op) => {
+      if (op.auth) return authOk(c, op);
+      c.send([{ req: op.req, ok: {} }]);
+    },
+  });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  const p = conn.request({ lookup: { route: new Uint8Array(32) } });
+  await conn.connect();
+  t.ok((await p).ok, 'answered');
+  const c = await gw.waitConn(1);
+  t.ok(c.ops.findIndex((o) => o.auth) < c.ops.findIndex((o) => o.lookup), 'auth went first');
+});
+
+t.test('acks of one event-loop turn leave in one op of one frame', async (t) => {
+  const gw = await startFakeGateway();
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const c = await gw.waitConn(1);
+  const before = c.frameSizes.length;
+  for (let i = 0; i < 100; i++) conn.ack([new Uint8Array(16).fill(i)]);
+  await until(() => c.ops.some((o) => o.deliverAck), 2_000, 'ack');
+  await sleep(30);
+  const acks = c.ops.filter((o) => o.deliverAck);
+  t.equal(acks.length, 1, 'one deliver_ack op');
+  t.equal(acks[0].deliverAck!.ids!.length, 100, 'with all 100 ids');
+  t.equal(c.frameSizes.length - before, 1, 'in one frame');
+  t.equal(acks[0].req ?? 0, 0, 'acks are unsolicited (req 0)');
+});
+
+t.test('many requests in one turn are framed within the per-frame op bound', async (t) => {
+  const gw = await startFakeGateway({
+    handler: (c, op) => {
+      if (op.auth) return authOk(c, op);
+      c.send([{ req: op.req, ok: {} }]);
+    },
+  });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const n = 300;
+  await Promise.all(Array.from({ length: n }, () => conn.request({ lookup: {} })));
+  const c = await gw.waitConn(1);
+  t.ok(Math.max(...c.frameSizes) <= MAX_OPS_PER_FRAME, 'no frame over the bound');
+  t.ok(c.frameSizes.length <= 1 + Math.ceil(n / MAX_OPS_PER_FRAME) + 1, `batched (${c.frameSizes.length} frames)`);
+});
+
+t.test('reconnect op + 4005 moves to the next gateway and re-authenticates', async (t) => {
+  const a = await startFakeGateway();
+  const b = await startFakeGateway();
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  const { conn, states } = connection([a, b]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const ca = await a.waitConn(1);
+  ca.send([{ reconnect: { retryAfterMs: 20, reason: 'draining' } }]);
+  ca.close(CloseCode.DRAINING, 'draining');
+  const cb = await b.waitConn(1);
+  await until(() => conn.state === 'connected' && cb.ops.some((o) => o.auth), 5_000, 'auth on b');
+  t.equal(a.conns.length, 1, 'did not come back to the draining gateway');
+  const gone = states.find((s) => s.to === 'disconnected');
+  t.equal(gone?.code, CloseCode.DRAINING);
+  t.ok((gone?.delayMs ?? 99) <= 20, 'delay within the retry hint');
+});
+
+t.test('a gateway that vanishes (1006) is replaced by the next one', async (t) => {
+  const a = await startFakeGateway();
+  const b = await startFakeGateway();
+  t.teardown(() => b.close());
+  const { conn } = connection([a, b]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const ca = await a.waitConn(1);
+  ca.ws.terminate();
+  await a.close();
+  await b.waitConn(1);
+  await until(() => conn.state === 'connected', 5_000, 'reconnected');
+  t.pass('connected to b');
+});
+
+t.test('other closes retry the same gateway with backoff', async (t) => {
+  const a = await startFakeGateway();
+  const b = await startFakeGateway();
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  const { conn } = connection([a, b]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  (await a.waitConn(1)).close(CloseCode.IDLE_TIMEOUT, 'idle');
+  await a.waitConn(2);
+  await until(() => conn.state === 'connected', 5_000, 'reconnected');
+  t.equal(b.conns.length, 0, 'stayed on a');
+});
+
+for (const [code, errCode] of [
+  [CloseCode.AUTH_FAILED, ErrorCode.AUTH_FAILED],
+  [CloseCode.UNREGISTERED, ErrorCode.NOT_REGISTERED],
+  [CloseCode.CONNECTED_ELSEWHERE, ErrorCode.UNAVAILABLE],
+] as const) {
+  t.test(`close ${code} is terminal`, async (t) => {
+    const gw = await startFakeGateway();
+    t.teardown(() => gw.close());
+    const { conn, states } = connection([gw]);
+    await conn.connect();
+    const pending = held(conn.request({ lookup: {} }, 5_000));
+    (await gw.waitConn(1)).close(code, 'bye');
+    await until(() => conn.state === 'closed', 3_000, 'closed');
+    await rejects(pending.promise, ErrorCode.UNAVAILABLE);
+    t.equal(conn.error?.code, errCode);
+    t.equal(states.at(-1)?.to, 'closed');
+    await rejects(conn.connect(), errCode);
+    await rejects(conn.request({ lookup: {} }), errCode);
+    await sleep(150);
+    t.equal(gw.conns.length, 1, 'no reconnect attempt');
+  });
+}
+
+t.test('an error answer to auth ends the connection (no retry storm)', async (t) => {
+  const gw = await startFakeGateway({
+    handler: (c, op) => {
+      if (op.auth) c.send([{ req: op.req, error: { code: 'AUTH_FAILED', message: 'authentication failed' } }]);
+    },
+  });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  await rejects(conn.connect(), ErrorCode.AUTH_FAILED);
+  t.equal(conn.state, 'closed');
+  await sleep(100);
+  t.equal(gw.conns.length, 1);
+});
+
+t.test('connect() gives up after connectAttempts with UNAVAILABLE', async (t) => {
+  const { conn, states } = connection([await deadUrl(), await deadUrl()], { connectAttempts: 3 });
+  t.teardown(() => conn.close());
+  const queued = conn.request({ lookup: {} }, 10_000);
+  const e = await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+  t.match(e.message, /no gateway reachable/);
+  await rejects(queued, ErrorCode.UNAVAILABLE);
+  t.equal(states.filter((s) => s.to === 'connecting').length, 3);
+  t.equal(conn.state, 'disconnected', 'idle, not closed: a later connect() may try again');
+});
+
+t.test('no challenge within connectTimeoutMs counts as a failed attempt', async (t) => {
+  const mute = await startFakeGateway({ challenge: false });
+  t.teardown(() => mute.close());
+  const { conn } = connection([mute], { connectTimeoutMs: 100, connectAttempts: 2 });
+  t.teardown(() => conn.close());
+  const started = Date.now();
+  await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+  t.ok(Date.now() - started < 2_000);
+  t.equal(mute.conns.length, 2);
+});
+
+t.test('no auth answer within the challenge deadline drops the socket and retries', async (t) => {
+  const gw = await startFakeGateway({ handler: () => {}, authDeadlineMs: 100 });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw], { connectAttempts: 2 });
+  t.teardown(() => conn.close());
+  await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+  t.equal(gw.conns.length, 2);
+});
+
+t.test('a request in flight when the socket drops fails with UNAVAILABLE (caller may retry)', async (t) => {
+  const gw = await startFakeGateway({ handler: (c, op) => { if (op.auth) authOk(c, op); } });
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const p = conn.request({ lookup: {} }, 5_000);
+  const c = await gw.waitConn(1);
+  await until(() => c.ops.some((o) => o.lookup), 2_000, 'lookup sent');
+  c.close(CloseCode.IDLE_TIMEOUT);
+  const e = await rejects(p, ErrorCode.UNAVAILABLE);
+  t.match(e.message, /connection lost/);
+});
+
+t.test('a text frame from the gateway drops the socket and reconnects', async (t) => {
+  const gw = await startFakeGateway();
+  t.teardown(() => gw.close());
+  const { conn } = connection([gw]);
+  t.teardown(() => conn.close());
+  await conn.connect();
+  (await gw.waitConn(1)).ws.send('hello');
+  await gw.waitConn(2);
+  await until(() => conn.state === 'connected', 3_000, 'reconnected');
+  t.pass();
+});
+
+t.test('unsolicited ops reach onOp in order', async (t) => {
+  const gw = await startFakeGateway();
+  t.teardown(() => gw.close());
+  const seen: number[] = [];
+  const { conn } = connection([gw], { onOp: (op) => { if (op.deliver) seen.push(op.deliver.envelopes![0].version!); } });
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const c = await gw.waitConn(1);
+  c.send([{ deliver: { envelopes: [{ version: 1 }] } }, { deliver: { envelopes: [{ version: 2 }] } }]);
+  c.send([{ deliver: { envelopes: [{ version: 3 }] } }]);
+  await until(() => seen.length === 3, 2_000, 'deliveries');
+  t.same(seen, [1, 2, 3]);
+});
+
+t.test('close() is idempotent, flushes queued acks and rejects what is pending', async (t) => {
+  const gw = await startFakeGateway({ handler: (c, op) => { if (op.auth) authOk(c, op); } });
+  t.teardown(() => gw.close());
+  const { conn, states } = connection([gw]);
+  await conn.connect();
+  const p = held(conn.request({ lookup: {} }, 5_000));
+  conn.ack([new Uint8Array(16).fill(9)]);
+  const c1 = conn.close();
+  const c2 = conn.close();
+  t.equal(c1, c2, 'same promise');
+  await c1;
+  await rejects(p.promise, ErrorCode.UNAVAILABLE);
+  t.equal(conn.state, 'closed');
+  t.equal(states.filter((s) => s.to === 'closed').length, 1, 'one closed transition');
+  const c = await gw.waitConn(1);
+  const { code } = await c.closed;
+  t.equal(code, 1000);
+  t.ok(c.ops.some((o) => o.deliverAck), 'ack flushed before the close');
+  await rejects(conn.request({ lookup: {} }), ErrorCode.UNAVAILABLE);
+});
+
+t.test('close() while reconnecting stops the loop', async (t) => {
+  const { conn } = connection([await deadUrl()], { connectAttempts: Infinity });
+  const p = conn.connect();
+  await sleep(50);
+  await conn.close();
+  await rejects(p, ErrorCode.UNAVAILABLE);
+  t.equal(conn.state, 'closed');
+});
+
+t.test('a silent gateway is detected by the idle check', async (t) => {
+  const a = await startFakeGateway();
+  const b = await startFakeGateway();
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  const { conn } = connection([a, b], { pingIntervalMs: 50, idleTimeoutMs: 200 });
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const ca = await a.waitConn(1);
+  // Stop answering pings: a half-dead TCP peer.
+  (ca.ws as unknown as { _receiver: { removeAllListeners: (e: string) => void } })._receiver.removeAllListeners('ping');
+  ca.ws.pause();
+  await b.waitConn(1, 3_000);
+  await until(() => conn.state === 'connected', 3_000, 'moved on');
+  t.pass();
+});

@@ -1,0 +1,154 @@
+import t from 'tap';
+import { mkdtempSync, statSync, readdirSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ensureProfileDir, saveDevice, loadDevice, hasDevice, deleteDevice, saveGateways, loadGateways, loadState,
+  type DeviceProfile,
+} from '../../client/profile.ts';
+import { writeFileAtomic } from '../../client/atomic.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'hw-profile-'));
+}
+
+function mode(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+function fakeDevice(): DeviceProfile {
+  const b = (n: number, v: number) => new Uint8Array(n).fill(v);
+  return {
+    device: b(16, 1), identitySecret: b(32, 2), identityPublic: b(32, 3), prekeySecret: b(32, 4), prekeyPublic: b(32, 5),
+    number: '+15550100001', route: b(32, 6), oprfPublicKey: b(32, 7), registeredAt: '2025-01-01T00:00:00.000Z',
+  };
+}
+
+t.test('the profile directory is 0700 and device.json 0600, whatever the umask', async (t) => {
+  const old = process.umask(0o000);
+  t.teardown(() => { process.umask(old); });
+  const dir = join(tmp(), 'nested', 'profile');
+  await saveDevice(dir, fakeDevice());
+  t.equal(mode(dir), 0o700);
+  t.equal(mode(join(dir, 'device.json')), 0o600);
+  await saveGateways(dir, ['ws://127.0.0.1:1/ws']);
+  t.equal(mode(join(dir, 'gateways.json')), 0o600);
+  const state = await loadState(dir);
+  await state.save();
+  t.equal(mode(join(dir, 'state.json')), 0o600);
+});
+
+t.test('an existing loose directory is tightened to 0700', async (t) => {
+  const dir = join(tmp(), 'p');
+  mkdirSync(dir, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+  await ensureProfileDir(dir);
+  t.equal(mode(dir), 0o700);
+});
+
+t.test('device.json round-trips as hex and holds no raw bytes', async (t) => {
+  const dir = tmp();
+  const dev = fakeDevice();
+  await saveDevice(dir, dev);
+  const json = JSON.parse(readFileSync(join(dir, 'device.json'), 'utf8'));
+  t.equal(json.identitySecret, '02'.repeat(32));
+  t.equal(json.route, '06'.repeat(32));
+  const back = await loadDevice(dir);
+  t.same(back, dev);
+  t.ok(await hasDevice(dir));
+});
+
+t.test('no device.json: HushwireError NOT_REGISTERED saying "not registered"', async (t) => {
+  const dir = tmp();
+  const e = await loadDevice(dir).catch((err: unknown) => err);
+  t.ok(e instanceof HushwireError && e.code === ErrorCode.NOT_REGISTERED && /not registered/.test(e.message), 'NOT_REGISTERED');
+  t.notOk(await hasDevice(dir));
+});
+
+t.test('a damaged device.json is refused with a clear error that leaks nothing', async (t) => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'device.json'), '{"version":1,"number":"+15550100001","device":"zz"}');
+  const e = await loadDevice(dir).catch((err: unknown) => err);
+  t.ok(e instanceof HushwireError && e.code === ErrorCode.BAD_REQUEST && /damaged/.test(e.message) && !e.message.includes('+1555'), 'damaged');
+  writeFileSync(join(dir, 'device.json'), 'not json');
+  await t.rejects(loadDevice(dir), { code: ErrorCode.BAD_REQUEST });
+});
+
+t.test('deleteDevice removes keys and dedup state, keeps gateways, and is idempotent', async (t) => {
+  const dir = tmp();
+  await saveDevice(dir, fakeDevice());
+  await saveGateways(dir, ['ws://a.example/ws', 'wss://b.example/ws']);
+  await (await loadState(dir)).save();
+  await deleteDevice(dir);
+  await deleteDevice(dir);
+  t.same(readdirSync(dir).sort(), ['gateways.json']);
+  t.same(await loadGateways(dir), ['ws://a.example/ws', 'wss://b.example/ws']);
+});
+
+t.test('gateway URLs must be ws:// or wss://', async (t) => {
+  const dir = tmp();
+  await t.rejects(saveGateways(dir, ['http://x/ws']), { code: ErrorCode.BAD_REQUEST });
+  await t.rejects(saveGateways(dir, ['not a url']), { code: ErrorCode.BAD_REQUEST });
+  await t.rejects(saveGateways(dir, []), { code: ErrorCode.BAD_REQUEST });
+  await t.rejects(loadGateways(dir), { code: ErrorCode.BAD_REQUEST });
+});
+
+t.test('state writes are atomic: a reader never sees a torn file, no temp files remain', async (t) => {
+  const dir = tmp();
+  const state = await loadState(dir);
+  state.seen.add('00'.repeat(16));
+  await state.save();
+  const path = join(dir, 'state.json');
+  const inoBefore = statSync(path).ino;
+  let reads = 0;
+  let torn = 0;
+  let writing = true;
+  const reader = (async () => {
+    while (writing) {
+      const text = readFileSync(path, 'utf8');
+      try {
+        JSON.parse(text);
+      } catch {
+        torn++;
+      }
+      reads++;
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 200; i++) state.seen.add(`${round}`.padStart(4, '0') + i.toString(16).padStart(28, '0'));
+    await state.save();
+  }
+  writing = false;
+  await reader;
+  t.equal(torn, 0, `no torn reads in ${reads}`);
+  t.not(statSync(path).ino, inoBefore, 'replaced by rename, not rewritten in place');
+  t.same(readdirSync(dir), ['state.json'], 'no temp files left');
+  t.equal(mode(path), 0o600);
+});
+
+t.test('saves coalesce: a burst costs few writes and the last one has every change', async (t) => {
+  const dir = tmp();
+  const state = await loadState(dir);
+  const saves: Promise<void>[] = [];
+  for (let i = 0; i < 1000; i++) {
+    state.seen.add(i.toString(16).padStart(32, '0'));
+    saves.push(state.save());
+  }
+  t.ok(new Set(saves).size <= 3, `${new Set(saves).size} distinct writes for 1000 saves`);
+  await Promise.all(saves);
+  await state.settled();
+  const again = await loadState(dir);
+  t.equal(again.seen.size, 1000);
+});
+
+t.test('a failed atomic write leaves the old file intact and no temp file', async (t) => {
+  const dir = tmp();
+  const path = join(dir, 'f.json');
+  await writeFileAtomic(path, '{"v":1}');
+  // Data the write rejects: the failure happens after the temp file exists.
+  await t.rejects(writeFileAtomic(path, 42 as unknown as string));
+  t.equal(readFileSync(path, 'utf8'), '{"v":1}');
+  t.same(readdirSync(dir), ['f.json']);
+});
