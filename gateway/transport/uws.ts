@@ -1,0 +1,260 @@
+// Transport on uWebSockets.js (either registry republish; select.ts picks one).
+//
+// What uWS does on its own and what we add:
+// - Oversize frames and idle timeouts: uWS drops the TCP connection without a close frame
+//   (the client sees 1006). We report 1009 / 4007 to handlers.close from uWS's reason text.
+// - Backpressure: uWS's own limit drops the frame *and* the close frame that would tell
+//   the client why (end() goes through the same check). So the library limit is off
+//   (maxBackpressure 0) and send() enforces maxBackpressureBytes itself: after each send,
+//   over the bound => end(4004), whose close frame queues behind the buffered data.
+// - Message data is an ArrayBuffer that uWS neuters when the callback returns: copied.
+
+import { CloseCode } from '../../relay/errors.ts';
+import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
+import { closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine, asciiLine } from './common.ts';
+
+// Minimal types for the parts of uWebSockets.js used here (both republishes agree on them).
+export type UwsListenSocket = object;
+export interface UwsWebSocket<U> {
+  send(message: Uint8Array, isBinary?: boolean, compress?: boolean): number;
+  getBufferedAmount(): number;
+  end(code?: number, shortMessage?: string): void;
+  cork(cb: () => void): unknown;
+  getUserData(): U;
+}
+export interface UwsHttpResponse {
+  writeStatus(status: string): UwsHttpResponse;
+  writeHeader(key: string, value: string): UwsHttpResponse;
+  end(body?: string, closeConnection?: boolean): UwsHttpResponse;
+  onAborted(handler: () => void): UwsHttpResponse;
+  cork(cb: () => void): UwsHttpResponse;
+  upgrade<U>(userData: U, key: string, protocol: string, extensions: string, context: unknown): void;
+}
+export interface UwsHttpRequest {
+  getHeader(lowerCaseKey: string): string;
+  getUrl(): string;
+  getMethod(): string;
+}
+export interface UwsBehavior<U> {
+  compression?: number;
+  maxPayloadLength?: number;
+  idleTimeout?: number;
+  maxBackpressure?: number;
+  closeOnBackpressureLimit?: boolean;
+  sendPingsAutomatically?: boolean;
+  maxLifetime?: number;
+  upgrade?: (res: UwsHttpResponse, req: UwsHttpRequest, context: unknown) => void;
+  open?: (ws: UwsWebSocket<U>) => void;
+  message?: (ws: UwsWebSocket<U>, message: ArrayBuffer, isBinary: boolean) => void;
+  drain?: (ws: UwsWebSocket<U>) => void;
+  close?: (ws: UwsWebSocket<U>, code: number, message: ArrayBuffer) => void;
+}
+export interface UwsApp {
+  ws<U>(pattern: string, behavior: UwsBehavior<U>): UwsApp;
+  any(pattern: string, handler: (res: UwsHttpResponse, req: UwsHttpRequest) => void): UwsApp;
+  listen(host: string, port: number, cb: (listenSocket: UwsListenSocket | false) => void): UwsApp;
+}
+export interface UwsModule {
+  App(): UwsApp;
+  us_listen_socket_close(listenSocket: UwsListenSocket): void;
+  us_socket_local_port(listenSocket: UwsListenSocket): number;
+  DISABLED: number;
+}
+
+/** uWS.js aborts the process on 0 < idleTimeout < 8, and its timers tick every 4 s. */
+export function uwsIdleTimeout(seconds: number): number {
+  if (!(seconds > 0)) return 0;
+  return Math.min(960, Math.max(8, Math.ceil(seconds / 4) * 4));
+}
+
+// uWS closes these without a close frame and reports 1006 with one of these texts.
+const FORCED_CLOSE_CODES: Record<string, number> = {
+  'Received too big message': CloseCode.TOO_LARGE,
+  'Received too big message, or other inflation error': CloseCode.TOO_LARGE,
+  'WebSocket timed out from inactivity': CloseCode.IDLE_TIMEOUT,
+  'Received invalid UTF-8': 1007,
+};
+
+interface UserData { socket: UwsSocket | null }
+
+class UwsSocket implements Socket {
+  readonly id: number;
+  closed = false;
+  readonly #ws: UwsWebSocket<UserData>;
+  readonly #maxBuffered: number;
+
+  constructor(ws: UwsWebSocket<UserData>, maxBuffered: number) {
+    this.id = nextSocketId();
+    this.#ws = ws;
+    this.#maxBuffered = maxBuffered;
+  }
+
+  send(data: Uint8Array): SendOutcome {
+    if (this.closed) return 'closed';
+    // 0 = buffered (backpressure), 1 = written, 2 = dropped by uWS's own limit (off here,
+    // but handled in case a build behaves otherwise).
+    const status = this.#ws.send(data, true, false);
+    if (status === 2 || this.#ws.getBufferedAmount() > this.#maxBuffered) {
+      this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+      return 'dropped';
+    }
+    return 'ok';
+  }
+
+  cork(fn: () => void): void {
+    if (this.closed) { fn(); return; }
+    this.#ws.cork(fn);
+  }
+
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.#ws.getBufferedAmount();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    const [c, r] = closeFrameArgs(code, reason);
+    // end() sends the close frame and calls the behavior's close handler synchronously.
+    this.#ws.end(c, r);
+  }
+}
+
+export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Transport {
+  const { handlers } = opts;
+  const sockets = new Set<UwsSocket>();
+  let listenSocket: UwsListenSocket | null = null;
+  let accepting = true;
+  let closing: Promise<void> | null = null;
+
+  const fail = (where: string, err: unknown, socket?: UwsSocket): void => {
+    if (socket) socket.close(CloseCode.INTERNAL, INTERNAL_REASON);
+    reportError(opts.onError, where, err);
+  };
+
+  const refuse = (res: UwsHttpResponse, status: number, reason: string): void => {
+    res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'text/plain').end(`${asciiLine(reason, 200)}\n`, true);
+  };
+
+  const app = uws.App();
+
+  app.ws<UserData>(opts.path, {
+    compression: uws.DISABLED, // permessage-deflate is declined
+    maxPayloadLength: opts.maxPayloadBytes,
+    idleTimeout: uwsIdleTimeout(opts.idleTimeoutSeconds),
+    sendPingsAutomatically: true,
+    maxBackpressure: 0, // enforced in send(); see the top of this file
+    closeOnBackpressureLimit: false,
+    maxLifetime: 0,
+
+    upgrade: (res, req, context) => {
+      // req lives only during this callback: read every header now (the gate is synchronous).
+      const origin = req.getHeader('origin');
+      const key = req.getHeader('sec-websocket-key');
+      const protocols = req.getHeader('sec-websocket-protocol');
+      if (!accepting) { refuse(res, 503, 'not accepting connections'); return; }
+      let verdict;
+      try {
+        verdict = opts.gate({ origin: origin === '' ? undefined : origin });
+      } catch (e) {
+        refuse(res, 500, 'internal error');
+        reportError(opts.onError, 'gate', e);
+        return;
+      }
+      if (!verdict.ok) { refuse(res, verdict.status, verdict.reason); return; }
+      // Like ws's default handleProtocols: the first offered subprotocol, if any.
+      const protocol = protocols.split(',')[0]?.trim() ?? '';
+      // Extensions '' : no permessage-deflate (compression is DISABLED as well).
+      res.upgrade<UserData>({ socket: null }, key, protocol, '', context);
+    },
+
+    open: (ws) => {
+      const socket = new UwsSocket(ws, opts.maxBackpressureBytes);
+      ws.getUserData().socket = socket;
+      sockets.add(socket);
+      try { handlers.open(socket); } catch (e) { fail('open', e, socket); }
+    },
+
+    message: (ws, message, isBinary) => {
+      const socket = ws.getUserData().socket;
+      if (!socket || socket.closed) return;
+      if (!isBinary) { socket.close(CloseCode.UNSUPPORTED_DATA, 'binary frames only'); return; }
+      // uWS neuters `message` when this callback returns: hand over an owned copy.
+      const data = new Uint8Array(message.slice(0));
+      try { handlers.message(socket, data); } catch (e) { fail('message', e, socket); }
+    },
+
+    drain: (ws) => {
+      const socket = ws.getUserData().socket;
+      if (!socket || socket.closed || !handlers.drain) return;
+      try { handlers.drain(socket); } catch (e) { fail('drain', e, socket); }
+    },
+
+    close: (ws, code, message) => {
+      const socket = ws.getUserData().socket;
+      if (!socket || socket.closed) return;
+      socket.closed = true;
+      sockets.delete(socket);
+      const reason = Buffer.from(message).toString('utf8');
+      const reported = code === 1006 ? (FORCED_CLOSE_CODES[reason] ?? code) : code;
+      try { handlers.close(socket, reported, reason); } catch (e) { fail('close', e); }
+    },
+  });
+
+  app.any('/*', (res, req) => {
+    const method = req.getMethod().toUpperCase();
+    const path = pathOf(req.getUrl());
+    const isUpgrade = req.getHeader('upgrade') !== '';
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    if (path === opts.path) { refuse(res, 426, 'websocket upgrade required'); return; }
+    if (isUpgrade) { refuse(res, 404, 'not found'); return; }
+
+    const write = (status: number, headers: Record<string, string> | undefined, body: string): void => {
+      if (aborted) return;
+      // Outside the route callback uWS is not corked: one cork = one write syscall.
+      res.cork(() => {
+        res.writeStatus(statusLine(status));
+        if (headers) for (const k of Object.keys(headers)) res.writeHeader(k, headers[k]);
+        res.end(body);
+      });
+    };
+    const failed = (e: unknown): void => {
+      write(500, { 'Content-Type': 'text/plain' }, 'internal error\n');
+      reportError(opts.onError, 'http', e);
+    };
+    try {
+      const r = opts.http(method, path);
+      if (r instanceof Promise) r.then((v) => write(v.status, v.headers, v.body), failed);
+      else write(r.status, r.headers, r.body);
+    } catch (e) {
+      failed(e);
+    }
+  });
+
+  const stopAccepting = async (): Promise<void> => {
+    accepting = false;
+    if (listenSocket) {
+      uws.us_listen_socket_close(listenSocket);
+      listenSocket = null;
+    }
+  };
+
+  return {
+    kind: 'uws',
+    listen: () => new Promise<number>((resolve, reject) => {
+      if (closing || !accepting) { reject(new Error('transport is closed')); return; }
+      app.listen(opts.host, opts.port, (ls) => {
+        if (!ls) { reject(new Error(`uWebSockets.js could not listen on ${opts.host}:${opts.port}`)); return; }
+        listenSocket = ls;
+        resolve(uws.us_socket_local_port(ls));
+      });
+    }),
+    stopAccepting,
+    close: (code, reason) => {
+      closing ??= (async () => {
+        await stopAccepting();
+        for (const s of [...sockets]) s.close(code, reason);
+      })();
+      return closing;
+    },
+  };
+}
