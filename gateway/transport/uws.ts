@@ -1,8 +1,12 @@
 // Transport on uWebSockets.js (either registry republish; select.ts picks one).
 //
 // What uWS does on its own and what we add:
-// - Oversize frames and idle timeouts: uWS drops the TCP connection without a close frame
-//   (the client sees 1006). We report 1009 / 4007 to handlers.close from uWS's reason text.
+// - Oversize frames: uWS drops the TCP connection without a close frame when a frame is
+//   over its maxPayloadLength (the client would see 1006). So the library cap is set to
+//   twice the configured maximum (UWS_PAYLOAD_HEADROOM) and the configured maximum is
+//   enforced here with a proper 1009 close frame; only frames over the library cap still
+//   see a dropped connection (reported to handlers.close as 1009).
+// - Idle timeouts: uWS drops the connection (client sees 1006); reported as 4007.
 // - Backpressure: uWS's own limit drops the frame *and* the close frame that would tell
 //   the client why (end() goes through the same check). So the library limit is off
 //   (maxBackpressure 0) and send() enforces maxBackpressureBytes itself: after each send,
@@ -10,6 +14,9 @@
 // - Message data is an ArrayBuffer that uWS neuters when the callback returns: copied.
 
 import { CloseCode } from '../../relay/errors.ts';
+
+/** uWS's own payload cap, as a multiple of the configured maximum (see above). */
+const UWS_PAYLOAD_HEADROOM = 2;
 import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
 import { closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine, asciiLine } from './common.ts';
 
@@ -138,7 +145,7 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
 
   app.ws<UserData>(opts.path, {
     compression: uws.DISABLED, // permessage-deflate is declined
-    maxPayloadLength: opts.maxPayloadBytes,
+    maxPayloadLength: opts.maxPayloadBytes * UWS_PAYLOAD_HEADROOM,
     idleTimeout: uwsIdleTimeout(opts.idleTimeoutSeconds),
     sendPingsAutomatically: true,
     maxBackpressure: 0, // enforced in send(); see the top of this file
@@ -177,6 +184,7 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
       const socket = ws.getUserData().socket;
       if (!socket || socket.closed) return;
       if (!isBinary) { socket.close(CloseCode.UNSUPPORTED_DATA, 'binary frames only'); return; }
+      if (message.byteLength > opts.maxPayloadBytes) { socket.close(CloseCode.TOO_LARGE, 'frame too large'); return; }
       // uWS neuters `message` when this callback returns: hand over an owned copy.
       const data = new Uint8Array(message.slice(0));
       try { handlers.message(socket, data); } catch (e) { fail('message', e, socket); }

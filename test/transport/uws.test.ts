@@ -20,5 +20,5 @@ if (!loaded.ok) {
   });
 
   // uWS drops the TCP connection without a close frame on these two: the client sees 1006.
-  transportContract(t, (opts) => createUwsTransport(uws, opts), { oversizeClientCode: 1006, idleClientCode: 1006 });
+  transportContract(t, (opts) => createUwsTransport(uws, opts), { oversizeClientCode: 1009, idleClientCode: 1006 });
 }

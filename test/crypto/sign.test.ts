@@ -1,0 +1,193 @@
+// Ed25519: RFC 8032 test 1, node:crypto against noble on random and tampered inputs,
+// small-order keys, and the exact bytes of each protocol signing input.
+import t from 'tap';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import {
+  generateIdentity,
+  identityPublicKey,
+  sign,
+  verify,
+  verifyNoble,
+  authInput,
+  registerInput,
+  prekeyInput,
+} from '../../relay/crypto/sign.ts';
+
+const h = hexToBytes;
+const hex = bytesToHex;
+const rand = (n: number) => new Uint8Array(nodeRandomBytes(n));
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+const RFC8032_1 = {
+  secret: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
+  public: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+  sig: 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+};
+
+t.test('RFC 8032 §7.1 test 1 (empty message)', async (t) => {
+  const msg = new Uint8Array(0);
+  t.equal(hex(identityPublicKey(h(RFC8032_1.secret))), RFC8032_1.public);
+  t.equal(hex(sign(h(RFC8032_1.secret), msg)), RFC8032_1.sig);
+  t.equal(verify(h(RFC8032_1.public), msg, h(RFC8032_1.sig)), true);
+  t.equal(verifyNoble(h(RFC8032_1.public), msg, h(RFC8032_1.sig)), true);
+  t.equal(verify(h(RFC8032_1.public), Uint8Array.of(0), h(RFC8032_1.sig)), false, 'other message');
+  t.equal(verifyNoble(h(RFC8032_1.public), Uint8Array.of(0), h(RFC8032_1.sig)), false, 'other message (noble)');
+});
+
+t.test('generateIdentity gives a working, fresh key pair', async (t) => {
+  const a = generateIdentity();
+  const b = generateIdentity();
+  t.equal(a.secretKey.length, 32);
+  t.equal(a.publicKey.length, 32);
+  t.not(hex(a.secretKey), hex(b.secretKey));
+  t.equal(hex(identityPublicKey(a.secretKey)), hex(a.publicKey));
+  t.equal(hex(ed25519.getPublicKey(a.secretKey)), hex(a.publicKey));
+  t.ok(verify(a.publicKey, utf8ToBytes('hi'), sign(a.secretKey, utf8ToBytes('hi'))));
+});
+
+t.test('node:crypto and noble agree on random keys, messages and tampering', async (t) => {
+  let n = 0;
+  for (let i = 0; i < 150; i++) {
+    const { secretKey, publicKey } = generateIdentity();
+    const msg = rand(i % 7 === 0 ? 0 : Math.floor(Math.random() * 300));
+    const sig = sign(secretKey, msg);
+    // Ed25519 is deterministic: node's and noble's signatures are the same bytes.
+    if (hex(sig) !== hex(ed25519.sign(msg, secretKey))) t.fail(`signature bytes differ at ${i}`);
+    const cases: [Uint8Array, Uint8Array, Uint8Array, boolean][] = [[publicKey, msg, sig, true]];
+    const badSig = sig.slice();
+    badSig[Math.floor(Math.random() * 64)] ^= 1 << Math.floor(Math.random() * 8);
+    cases.push([publicKey, msg, badSig, false]);
+    if (msg.length > 0) {
+      const badMsg = msg.slice();
+      badMsg[Math.floor(Math.random() * msg.length)] ^= 0x80;
+      cases.push([publicKey, badMsg, sig, false]);
+    }
+    cases.push([publicKey, concatBytes(msg, Uint8Array.of(0)), sig, false]);
+    cases.push([generateIdentity().publicKey, msg, sig, false]);
+    const badKey = publicKey.slice();
+    badKey[3] ^= 4;
+    cases.push([badKey, msg, sig, false]);
+    for (const [pk, m, s, want] of cases) {
+      const a = verify(pk, m, s);
+      const b = verifyNoble(pk, m, s);
+      if (a !== want || b !== want) t.fail(`case ${n}: node ${a}, noble ${b}, want ${want}`);
+      n++;
+    }
+  }
+  t.pass(`${n} cases agree`);
+});
+
+t.test('malleated S (S + L) is refused by both', async (t) => {
+  const { secretKey, publicKey } = generateIdentity();
+  const msg = utf8ToBytes('pay 10');
+  const sig = sign(secretKey, msg);
+  const s = bytesToNumberLE(sig.subarray(32));
+  const mall = concatBytes(sig.subarray(0, 32), numberToBytesLE(s + L, 32));
+  t.equal(verify(publicKey, msg, mall), false);
+  t.equal(verifyNoble(publicKey, msg, mall), false);
+});
+
+t.test('small-order public keys are refused by both (the "sign anything" keys)', async (t) => {
+  const keys = [
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  ];
+  const msg = utf8ToBytes('any message at all');
+  const identity = h(keys[1]);
+  for (const k of keys) {
+    for (const signBit of [0, 0x80]) {
+      const pk = h(k);
+      pk[31] |= signBit;
+      // R = identity, S = 0 satisfies [S]B = R + [k]A whenever [k]A is the identity.
+      const forged = concatBytes(identity, new Uint8Array(32));
+      t.equal(verify(pk, msg, forged), false, `node ${k.slice(0, 6)} sign ${signBit}`);
+      t.equal(verifyNoble(pk, msg, forged), false, `noble ${k.slice(0, 6)} sign ${signBit}`);
+    }
+  }
+});
+
+t.test('known difference: small-order R, made by the key holder (cofactored vs not)', async (t) => {
+  // Only someone holding the secret key can build this; it forges nothing. Pinned so a
+  // change in either library's equation is noticed.
+  const { secretKey, publicKey } = generateIdentity();
+  const { scalar } = ed25519.utils.getExtendedPublicKey(secretKey);
+  const msg = utf8ToBytes('m');
+  const R = h('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05'); // order 8
+  const k = bytesToNumberLE(sha512(concatBytes(R, publicKey, msg))) % L;
+  const sig = concatBytes(R, numberToBytesLE((k * scalar) % L, 32));
+  t.equal(verify(publicKey, msg, sig), false, 'OpenSSL: cofactorless, refuses');
+  t.equal(verifyNoble(publicKey, msg, sig), true, 'noble: cofactored, accepts');
+});
+
+t.test('not-a-point public keys give false, not a throw', async (t) => {
+  const msg = utf8ToBytes('x');
+  const sig = sign(generateIdentity().secretKey, msg);
+  const notPoint = h('0200000000000000000000000000000000000000000000000000000000000000'); // y = 2: no x
+  t.equal(verify(notPoint, msg, sig), false);
+  t.equal(verifyNoble(notPoint, msg, sig), false);
+  const nonCanonical = h('f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'); // y >= p
+  t.equal(verify(nonCanonical, msg, sig), false);
+  t.equal(verifyNoble(nonCanonical, msg, sig), false);
+});
+
+t.test('signing inputs: exact bytes', async (t) => {
+  const nonce = new Uint8Array(32).fill(0xaa);
+  const route = new Uint8Array(32).fill(0xbb);
+  const device = new Uint8Array(16).fill(0xcc);
+  const ik = new Uint8Array(32).fill(0xdd);
+  const pre = new Uint8Array(32).fill(0xee);
+  t.equal(hex(authInput(nonce, route, device)), hex(utf8ToBytes('hushwire auth v1')) + '00' + 'aa'.repeat(32) + 'bb'.repeat(32) + 'cc'.repeat(16));
+  t.equal(
+    hex(registerInput(nonce, device, ik, pre)),
+    hex(utf8ToBytes('hushwire register v1')) + '00' + 'aa'.repeat(32) + 'cc'.repeat(16) + 'dd'.repeat(32) + 'ee'.repeat(32),
+  );
+  t.equal(hex(prekeyInput(pre)), hex(utf8ToBytes('hushwire prekey v1')) + '00' + 'ee'.repeat(32));
+  t.equal(hex(authInput(nonce, route, device)).slice(0, 34), '6875736877697265206175746820763100', 'label bytes pinned literally');
+  // a signature for one purpose does not verify for another
+  const id = generateIdentity();
+  const s = sign(id.secretKey, prekeyInput(pre));
+  t.equal(verify(id.publicKey, prekeyInput(pre), s), true);
+  t.equal(verify(id.publicKey, concatBytes(utf8ToBytes('hushwire auth v1'), Uint8Array.of(0), pre), s), false);
+});
+
+t.test('wrong-type and wrong-size inputs are HushwireError', async (t) => {
+  const id = generateIdentity();
+  const msg = utf8ToBytes('m');
+  const sig = sign(id.secretKey, msg);
+  const n32 = new Uint8Array(32);
+  const r32 = new Uint8Array(32);
+  const d16 = new Uint8Array(16);
+  type F = (...a: unknown[]) => unknown;
+  const bad: [string, () => unknown, string?][] = [
+    ['sign sk string', () => (sign as F)(hex(id.secretKey), msg)],
+    ['sign sk 64 bytes', () => sign(new Uint8Array(64), msg)],
+    ['sign msg string', () => (sign as F)(id.secretKey, 'hello')],
+    ['identityPublicKey short', () => identityPublicKey(new Uint8Array(31))],
+    ['identityPublicKey array', () => (identityPublicKey as F)(Array.from(id.secretKey))],
+    ...[verify, verifyNoble].flatMap((f, i): [string, () => unknown][] => [
+      [`verify${i} pk short`, () => f(new Uint8Array(31), msg, sig)],
+      [`verify${i} pk string`, () => (f as F)('pk', msg, sig)],
+      [`verify${i} msg string`, () => (f as F)(id.publicKey, 'm', sig)],
+      [`verify${i} sig short`, () => f(id.publicKey, msg, sig.subarray(0, 63))],
+      [`verify${i} sig null`, () => (f as F)(id.publicKey, msg, null)],
+    ]),
+    ['authInput nonce short', () => authInput(new Uint8Array(31), r32, d16)],
+    ['authInput nonce string', () => (authInput as F)('nonce', r32, d16)],
+    ['authInput route short', () => authInput(n32, new Uint8Array(31), d16), 'BAD_TOKEN'],
+    ['authInput device long', () => authInput(n32, r32, new Uint8Array(17)), 'BAD_TOKEN'],
+    ['registerInput nonce', () => registerInput(new Uint8Array(0), d16, n32, n32)],
+    ['registerInput device', () => (registerInput as F)(n32, 'device', n32, n32), 'BAD_TOKEN'],
+    ['registerInput identity', () => registerInput(n32, d16, new Uint8Array(33), n32)],
+    ['registerInput prekey', () => (registerInput as F)(n32, d16, n32, undefined)],
+    ['prekeyInput short', () => prekeyInput(new Uint8Array(31))],
+    ['prekeyInput string', () => (prekeyInput as F)('prekey')],
+  ];
+  for (const [name, fn, code] of bad) t.throws(fn, { name: 'HushwireError', code: code ?? 'BAD_REQUEST' }, name);
+});
