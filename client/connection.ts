@@ -66,6 +66,9 @@ export interface ConnectionOptions {
   connectAttempts?: number;
   /** Close codes that end the connection for good. */
   terminalCloseCodes?: number[];
+  /** When 4003 CONNECTED_ELSEWHERE is not terminal: wait about this long before taking
+   *  the device back, so a short-lived process on the same profile (a send) can finish. */
+  yieldMs?: number;
   pingIntervalMs?: number;
   /** No frame, ping or pong for this long: the socket is presumed dead. */
   idleTimeoutMs?: number;
@@ -200,6 +203,7 @@ export class Connection {
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       connectAttempts: options.connectAttempts ?? Infinity,
       terminalCloseCodes: options.terminalCloseCodes ?? DEFAULT_TERMINAL,
+      yieldMs: options.yieldMs ?? 2_000,
       pingIntervalMs: options.pingIntervalMs ?? 20_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 50_000,
       random: options.random ?? Math.random,
@@ -649,9 +653,12 @@ export class Connection {
       this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     }
     this.rotateNext = false;
-    const delayMs = this.reconnectHintMs >= 0
+    let delayMs = this.reconnectHintMs >= 0
       ? Math.floor(this.opts.random() * this.reconnectHintMs)
       : fullJitterDelay(this.attempt, this.opts.backoff, this.opts.random);
+    if (code === CloseCode.CONNECTED_ELSEWHERE) {
+      delayMs = Math.max(delayMs, Math.floor(this.opts.yieldMs * (1 + this.opts.random() / 2)));
+    }
     this.reconnectHintMs = -1;
     this.attempt++;
     this.setState('disconnected', { code, reason, delayMs });

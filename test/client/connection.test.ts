@@ -400,3 +400,17 @@ t.test('a silent gateway is detected by the idle check', async (t) => {
   await until(() => conn.state === 'connected', 3_000, 'moved on');
   t.pass();
 });
+
+t.test('with 4003 not terminal, the device is taken back after the yield pause', async (t) => {
+  const gw = await startFakeGateway();
+  t.teardown(() => gw.close());
+  const { conn, states } = connection([gw], { terminalCloseCodes: [CloseCode.AUTH_FAILED, CloseCode.UNREGISTERED], yieldMs: 150 });
+  t.teardown(() => conn.close());
+  await conn.connect();
+  (await gw.waitConn(1)).close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
+  const t0 = Date.now();
+  await gw.waitConn(2);
+  t.ok(Date.now() - t0 >= 140, 'waited before reconnecting');
+  await until(() => conn.state === 'connected', 3_000, 'reconnected');
+  t.ok((states.find((s) => s.code === CloseCode.CONNECTED_ELSEWHERE)?.delayMs ?? 0) >= 150);
+});

@@ -1,0 +1,55 @@
+// hushwire listen: print each received message as one JSON line
+// {"id","from","text","sentAt"}; `from` is the sender's number from inside the
+// envelope, checked against the directory. Rides through gateway loss: the client
+// reconnects with backoff, rotating through the profile's gateways.
+import { Command } from 'commander';
+import { HushwireClient } from '../../client/index.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+import { profileOption, printJson, parsePositive, parseCount } from '../options.ts';
+
+export function listenCommand(): Command {
+  return new Command('listen')
+    .description('print received messages, one JSON line each: {"id","from","text","sentAt"}')
+    .addOption(profileOption())
+    .option('--count <n>', 'exit 0 after n messages', parseCount)
+    .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived)', parsePositive)
+    .addHelpText('after', '\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it.')
+    .action(async (opts: { profile: string; count?: number; timeout?: number }) => {
+      // A `send` on the same profile takes the device over for a moment; come back after.
+      const client = await HushwireClient.open(opts.profile, { reclaimAfterTakeover: true });
+      let timedOut = false;
+      let stopped = false;
+      const stop = () => {
+        stopped = true;
+        void client.close();
+      };
+      const timer = opts.timeout === undefined ? null : setTimeout(() => {
+        timedOut = true;
+        void client.close();
+      }, opts.timeout * 1000);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      let n = 0;
+      try {
+        await client.connect();
+        if (opts.count === undefined || n < opts.count) {
+          for await (const m of client.messages()) {
+            printJson({ id: m.id, from: m.from, text: m.text, sentAt: m.sentAt });
+            n++;
+            if (opts.count !== undefined && n >= opts.count) break;
+          }
+        }
+      } catch (e) {
+        // A close we asked for (timeout, signal) is not an error of its own.
+        if (!timedOut && !stopped) throw e;
+      } finally {
+        if (timer) clearTimeout(timer);
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        await client.close();
+      }
+      if (timedOut && (opts.count === undefined || n < opts.count)) {
+        throw new HushwireError(ErrorCode.TIMEOUT, `timed out after ${n} message${n === 1 ? '' : 's'}`);
+      }
+    });
+}

@@ -1,0 +1,49 @@
+// hushwire register: opt in with a number and create this profile's device.
+import { Command, Option } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import { HushwireClient } from '../../client/index.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+import { parseE164 } from '../../relay/number.ts';
+import { profileOption, printJson } from '../options.ts';
+import type { VerifyInfo } from '../../client/register.ts';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Asks on the terminal; a script (no TTY) must pass --code instead of hanging. */
+async function promptCode(info: VerifyInfo): Promise<string> {
+  if (!process.stdin.isTTY) {
+    throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required (pass --code)');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const mins = Math.max(1, Math.round(info.expiresInS / 60));
+    return await rl.question(`verification code (valid for about ${mins} min): `);
+  } finally {
+    rl.close();
+  }
+}
+
+export function registerCommand(): Command {
+  return new Command('register')
+    .description('opt in: verify a phone number and register this device (keys stay in the profile)')
+    .addOption(new Option('--gateway <url>', 'gateway WebSocket URL, e.g. ws://host:8080/ws (repeat for several)')
+      .argParser(collect).default([] as string[], 'none').makeOptionMandatory())
+    .requiredOption('--number <e164>', 'your phone number in E.164 form, e.g. +15550100001')
+    .addOption(profileOption())
+    .option('--code <code>', 'verification code (asked for on the terminal if needed)')
+    .action(async (opts: { gateway: string[]; number: string; profile: string; code?: string }) => {
+      // Check the number before touching the network or the disk.
+      const number = parseE164(opts.number);
+      if (opts.gateway.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one --gateway is required');
+      const code = opts.code;
+      const result = await HushwireClient.register({
+        profileDir: opts.profile,
+        gateways: opts.gateway,
+        number,
+        verifyCode: code !== undefined ? async () => code : promptCode,
+      });
+      printJson({ status: 'registered', device: result.device });
+    });
+}

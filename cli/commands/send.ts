@@ -1,0 +1,25 @@
+// hushwire send: one message to every device of a number; prints {"id","status"}.
+import { Command } from 'commander';
+import { HushwireClient } from '../../client/index.ts';
+import { parseE164 } from '../../relay/number.ts';
+import { profileOption, printJson, parsePositive } from '../options.ts';
+
+export function sendCommand(): Command {
+  return new Command('send')
+    .description('send an end-to-end encrypted text; prints {"id","status"} once every recipient device has it (delivered or stored)')
+    .addOption(profileOption())
+    .requiredOption('--to <e164>', "recipient's phone number in E.164 form")
+    .option('--timeout <seconds>', 'give up after this many seconds', parsePositive, 30)
+    .argument('<text>', 'message text (UTF-8)')
+    .action(async (text: string, opts: { profile: string; to: string; timeout: number }) => {
+      const to = parseE164(opts.to);
+      // receive: false: deliveries for this profile stay queued for its `listen`.
+      const client = await HushwireClient.open(opts.profile, { receive: false, sendTimeoutMs: opts.timeout * 1000 });
+      try {
+        const result = await client.send(to, text);
+        printJson({ id: result.id, status: result.status });
+      } finally {
+        await client.close();
+      }
+    });
+}

@@ -1,0 +1,66 @@
+// How the CLI ends: one line on stderr, `hushwire: <message> (<CODE>)`, and an exit
+// code a script can branch on. Stack traces only with HUSHWIRE_DEBUG=1: a trace can
+// hold paths and values a user would paste into a bug report without reading.
+import { CommanderError } from 'commander';
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+
+export const ExitCode = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,          // bad arguments, including a number that is not E.164
+  TIMEOUT: 3,        // listen --timeout passed (or a request deadline)
+  NOT_REGISTERED: 4, // this profile or the recipient is not registered
+  UNAVAILABLE: 5,    // no gateway reachable, or the relay is unavailable
+  AUTH_FAILED: 6,    // the gateway refused our key, or failed the OPRF check
+} as const;
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  other error
+  2  usage error or a number that is not E.164 (BAD_NUMBER)
+  3  timeout (listen --timeout, or a request deadline)
+  4  not registered (this profile, or the recipient)
+  5  gateway unreachable or relay unavailable
+  6  authentication or verification failed
+
+Set HUSHWIRE_DEBUG=1 to print stack traces.`;
+
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof CommanderError) return ExitCode.USAGE;
+  if (!(e instanceof HushwireError)) return ExitCode.ERROR;
+  switch (e.code) {
+    case ErrorCode.BAD_NUMBER:
+    case ErrorCode.BAD_REQUEST:
+      return ExitCode.USAGE;
+    case ErrorCode.TIMEOUT:
+      return ExitCode.TIMEOUT;
+    case ErrorCode.NOT_REGISTERED:
+      return ExitCode.NOT_REGISTERED;
+    case ErrorCode.UNAVAILABLE:
+    case ErrorCode.RATE_LIMITED:
+      return ExitCode.UNAVAILABLE;
+    case ErrorCode.AUTH_FAILED:
+    case ErrorCode.VERIFY_FAILED:
+      return ExitCode.AUTH_FAILED;
+    default:
+      return ExitCode.ERROR;
+  }
+}
+
+/** The one stderr line for an error. */
+export function formatError(e: unknown): string {
+  if (e instanceof CommanderError) {
+    return `hushwire: ${e.message.replace(/^error:\s*/i, '').trim()} (BAD_REQUEST)`;
+  }
+  if (e instanceof HushwireError) return `hushwire: ${e.message} (${e.code})`;
+  const msg = e instanceof Error ? e.message : String(e);
+  const errno = (e as NodeJS.ErrnoException | null)?.code;
+  return `hushwire: ${msg.split('\n')[0]} (${typeof errno === 'string' ? errno : 'INTERNAL'})`;
+}
+
+export function reportError(e: unknown): number {
+  process.stderr.write(formatError(e) + '\n');
+  if (process.env.HUSHWIRE_DEBUG === '1' && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+  return exitCodeFor(e);
+}

@@ -1,0 +1,8 @@
+// The `hushwire` program: handset commands plus the gateway. bin/hushwire.js runs
+// this from source through tsx.
+import { gatewayCommand } from '../gateway/cli.ts';
+import { buildProgram, runProgram } from './program.ts';
+
+export function run(argv: string[] = process.argv): Promise<number> {
+  return runProgram(buildProgram([gatewayCommand()]), argv);
+}

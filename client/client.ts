@@ -1,0 +1,213 @@
+// HushwireClient: the handset SDK. It ties a profile (keys, dedup state) to a
+// connection that authenticates on every (re)connect, a discovery cache, the send path
+// and the inbox. Nothing here logs: errors carry codes and safe messages, and keys,
+// numbers and routes never leave the object except inside sealed envelopes.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { sign, authInput } from '../relay/crypto/sign.ts';
+import { parseE164 } from '../relay/number.ts';
+import { HushwireError, ErrorCode, CloseCode } from '../relay/errors.ts';
+import { Connection, type ConnectionState, type StateChange, type AuthContext } from './connection.ts';
+import { Discovery, verifyDevices } from './discovery.ts';
+import { SenderVerifier } from './senders.ts';
+import { Inbox, type ReceivedMessage, type InboxStats } from './inbox.ts';
+import { deliverToRoute, sealForDevices, type SendResult, type SenderKeys } from './outgoing.ts';
+import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
+import { loadDevice, loadGateways, loadState, deleteDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile.ts';
+import { fullJitterDelay } from './backoff.ts';
+
+export interface ClientOptions {
+  /** Overrides the profile's gateways.json. */
+  gateways?: string[];
+  /** Deadline of each request (evaluate, lookup, ...). Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Deadline of a whole send(), retries included. Default 30 s. */
+  sendTimeoutMs?: number;
+  /** Attempts the first connect() makes before UNAVAILABLE; default 2 per gateway (at least 3).
+   *  Once connected, the client reconnects without limit until close(). */
+  connectAttempts?: number;
+  /** false: ignore deliveries (a send-only process leaves them queued for the reader). */
+  receive?: boolean;
+  /** Deliver messages whose sender the directory can no longer vouch for, flagged verified: false. */
+  acceptUnverified?: boolean;
+  /** When another connection of this device takes over (4003), come back after a pause
+   *  instead of stopping: a long-running reader lets a `send` on the same profile finish. */
+  reclaimAfterTakeover?: boolean;
+  onState?: (change: StateChange) => void;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+export class HushwireClient {
+  /** Building blocks for tools that drive the protocol directly (the bench). */
+  static readonly lowLevel = Object.freeze({
+    Connection,
+    Discovery,
+    verifyDevices,
+    sealForDevices,
+    deliverToRoute,
+    loadDevice,
+    fullJitterDelay,
+  });
+
+  readonly profileDir: string;
+  private readonly profile: DeviceProfile;
+  private readonly state: ProfileState;
+  private readonly conn: Connection;
+  private readonly discovery: Discovery;
+  private readonly inbox: Inbox;
+  private readonly sendTimeoutMs: number;
+  private unregistering = false;
+  private closing: Promise<void> | null = null;
+
+  /** Registers a new device for `number` in `profileDir` (opt-in). */
+  static register(opts: RegisterOptions): Promise<RegisterResult> {
+    return registerDevice(opts);
+  }
+
+  /** Opens a registered profile; HushwireError NOT_REGISTERED when it has no device. */
+  static async open(profileDir: string, options: ClientOptions = {}): Promise<HushwireClient> {
+    const profile = await loadDevice(profileDir);
+    const gateways = options.gateways?.map(checkGatewayUrl) ?? (await loadGateways(profileDir));
+    const state = await loadState(profileDir);
+    return new HushwireClient(profileDir, profile, gateways, state, options);
+  }
+
+  private constructor(profileDir: string, profile: DeviceProfile, gateways: string[], state: ProfileState, options: ClientOptions) {
+    this.profileDir = profileDir;
+    this.profile = profile;
+    this.state = state;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
+    const receive = options.receive ?? true;
+    const userOnState = options.onState;
+    this.conn = new Connection({
+      urls: gateways,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      connectAttempts: options.connectAttempts ?? Math.max(3, gateways.length * 2),
+      ...(options.reclaimAfterTakeover ? { terminalCloseCodes: [CloseCode.AUTH_FAILED, CloseCode.UNREGISTERED] } : {}),
+      authenticate: (ctx) => this.authenticate(ctx),
+      onOp: (op) => {
+        if (receive && op.deliver?.envelopes) this.inbox.deliver(op.deliver.envelopes);
+      },
+      onState: (change) => {
+        if (change.to === 'closed') {
+          // After our own unregister, the gateway's 4006 close is the expected ending.
+          this.inbox.end(this.unregistering ? null : change.error ?? null);
+        }
+        userOnState?.(change);
+      },
+    });
+    const request = (op: Parameters<Connection['request']>[0], timeoutMs?: number) => this.conn.request(op, timeoutMs);
+    this.discovery = new Discovery(request, profile.oprfPublicKey);
+    const verifier = new SenderVerifier(this.discovery);
+    this.inbox = new Inbox({
+      me: { route: profile.route, device: profile.device, prekeySecret: profile.prekeySecret },
+      state,
+      ack: (ids) => this.conn.ack(ids),
+      verifySender: (opened) => verifier.verify(opened),
+      acceptUnverified: options.acceptUnverified ?? false,
+    });
+  }
+
+  /** Own number (E.164). */
+  get number(): string {
+    return this.profile.number;
+  }
+
+  /** Own device id (hex). */
+  get deviceId(): string {
+    return bytesToHex(this.profile.device);
+  }
+
+  get connectionState(): ConnectionState {
+    return this.conn.state;
+  }
+
+  get stats(): Readonly<InboxStats> {
+    return this.inbox.stats;
+  }
+
+  private async authenticate(ctx: AuthContext): Promise<void> {
+    // A gateway with another OPRF key lives in another routing universe (or is lying):
+    // nothing it says about routes could be checked, so refuse it outright.
+    if (!equalBytes(ctx.challenge.oprfPublicKey, this.profile.oprfPublicKey)) {
+      throw new HushwireError(ErrorCode.AUTH_FAILED, "gateway's OPRF key does not match the pinned key");
+    }
+    const { route, device, identitySecret } = this.profile;
+    await ctx.request({ auth: { route, device, signature: sign(identitySecret, authInput(ctx.challenge.nonce, route, device)) } });
+  }
+
+  /** Connects and authenticates; later disconnects reconnect (and re-authenticate) by themselves. */
+  connect(): Promise<void> {
+    return this.conn.connect();
+  }
+
+  /** Sends `text` to every device of `toNumber`; resolves when each is delivered or stored. */
+  async send(toNumber: string, text: string): Promise<SendResult> {
+    const number = parseE164(toNumber);
+    if (typeof text !== 'string') throw new HushwireError(ErrorCode.BAD_REQUEST, 'text must be a string');
+    const body = new TextEncoder().encode(text);
+    const deadline = Date.now() + this.sendTimeoutMs;
+    await this.connect();
+    const route = await this.discovery.routeFor(number);
+    const me: SenderKeys = {
+      route: this.profile.route,
+      device: this.profile.device,
+      identitySecret: this.profile.identitySecret,
+      identityPublic: this.profile.identityPublic,
+      number: this.profile.number,
+    };
+    return deliverToRoute(route, {
+      request: (op, timeoutMs) => this.conn.request(op, timeoutMs),
+      discovery: this.discovery,
+      deadline,
+      seal: (devices) => sealForDevices(me, route, devices, body, (r, d) => this.nextSeq(r, d)),
+    });
+  }
+
+  private nextSeq(route: Uint8Array, device: Uint8Array): number {
+    const key = `${bytesToHex(route)}:${bytesToHex(device)}`;
+    const seq = this.state.sendSeq.get(key) ?? 0;
+    this.state.sendSeq.set(key, seq + 1);
+    // Not awaited: a seq reused after a crash only weakens a reordering hint.
+    this.state.save().catch(() => {});
+    return seq;
+  }
+
+  /** Received messages, each once (dedup by envelope id across restarts). One reader at a time. */
+  messages(): AsyncIterable<ReceivedMessage> {
+    return this.inbox;
+  }
+
+  /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then device.json goes. */
+  async unregister(): Promise<void> {
+    await this.connect();
+    this.unregistering = true;
+    try {
+      await this.conn.request({ unregister: {} });
+    } catch (e) {
+      this.unregistering = false;
+      throw e;
+    }
+    // Close first: it waits for pending state writes, which must not recreate state.json.
+    await this.close();
+    await deleteDevice(this.profileDir);
+  }
+
+  /** Idempotent: stops reading, persists dedup state, flushes acks, closes the socket. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.inbox.end();
+    await this.inbox.settled();
+    await this.state.settled();
+    await this.conn.close();
+  }
+}

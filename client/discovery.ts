@@ -1,0 +1,124 @@
+// Blinded discovery, handset side: number -> route through the gateway's VOPRF (the
+// gateway sees only blinded elements and the proof is checked against the key pinned
+// at registration), then route -> devices with each prekey signature checked against
+// the device's identity key. Results are cached briefly: routes longer (they change
+// only if the OPRF key does), device lists shortly (devices come and go).
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { blindNumbers, finalizeNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
+import { verify, prekeyInput } from '../relay/crypto/sign.ts';
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+import { ROUTE_BYTES, DEVICE_BYTES, type OpProps } from '../relay/wire.ts';
+import { TtlCache } from './ttlcache.ts';
+import type { OpBuilder } from './connection.ts';
+
+export type Requester = (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>;
+
+/** A recipient device whose prekey is signed by its identity key. */
+export interface VerifiedDevice {
+  device: Uint8Array;
+  identityKey: Uint8Array;
+  prekey: Uint8Array;
+}
+
+export interface DiscoveryOptions {
+  routeTtlMs?: number;
+  devicesTtlMs?: number;
+  maxEntries?: number;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+function bytes(v: Uint8Array | null | undefined): Uint8Array {
+  return v ?? new Uint8Array(0);
+}
+
+/** Keeps only devices whose prekey signature verifies; a gateway cannot forge those. */
+export function verifyDevices(list: ReadonlyArray<{ device?: Uint8Array | null; identityKey?: Uint8Array | null; prekey?: Uint8Array | null; prekeySignature?: Uint8Array | null }>): VerifiedDevice[] {
+  const out: VerifiedDevice[] = [];
+  for (const d of list) {
+    const device = bytes(d.device);
+    const identityKey = bytes(d.identityKey);
+    const prekey = bytes(d.prekey);
+    const sig = bytes(d.prekeySignature);
+    if (device.length !== DEVICE_BYTES || identityKey.length === 0 || prekey.length === 0) continue;
+    let ok = false;
+    try {
+      ok = verify(identityKey, prekeyInput(prekey), sig);
+    } catch {
+      ok = false;
+    }
+    if (ok) out.push({ device, identityKey, prekey });
+  }
+  return out;
+}
+
+export class Discovery {
+  private readonly request: Requester;
+  private readonly pinnedKey: Uint8Array;
+  private readonly routes: TtlCache<Uint8Array>;
+  private readonly devices: TtlCache<VerifiedDevice[]>;
+
+  constructor(request: Requester, pinnedKey: Uint8Array, options: DiscoveryOptions = {}) {
+    this.request = request;
+    this.pinnedKey = pinnedKey;
+    this.routes = new TtlCache(options.routeTtlMs ?? 10 * 60_000, options.maxEntries ?? 1000);
+    this.devices = new TtlCache(options.devicesTtlMs ?? 30_000, options.maxEntries ?? 1000);
+  }
+
+  /** The route of a normalized E.164 number. */
+  async routeFor(number: string): Promise<Uint8Array> {
+    const { value } = await this.routes.getOrLoad(number, async () => {
+      const { blinds, blinded } = blindNumbers([number]);
+      const op = await this.request({ evaluate: { blinded } });
+      const ev = op.evaluated;
+      if (!ev || !ev.evaluated || ev.evaluated.length !== 1 || !ev.proof) {
+        throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed evaluation');
+      }
+      // Throws AUTH_FAILED when the proof is not for the pinned key.
+      const [output] = finalizeNumbers([number], blinds, blinded, ev.evaluated, ev.proof, this.pinnedKey);
+      return routeFromOutput(output);
+    });
+    return value;
+  }
+
+  /**
+   * The verified devices of a route; `cached` tells whether they came from the cache
+   * (a caller that meets NOT_REGISTERED on a cached list asks again with fresh = true).
+   */
+  async devicesFor(route: Uint8Array, fresh = false): Promise<{ devices: VerifiedDevice[]; cached: boolean }> {
+    const key = bytesToHex(route);
+    if (fresh) this.devices.delete(key);
+    const { value, cached } = await this.devices.getOrLoad(key, async () => {
+      let op: OpProps;
+      try {
+        op = await this.request({ lookup: { route } });
+      } catch (e) {
+        if (e instanceof HushwireError && e.code === ErrorCode.NOT_REGISTERED) throw notRegistered();
+        throw e;
+      }
+      const d = op.devices;
+      if (!d || !d.route || d.route.length !== ROUTE_BYTES || !equalBytes(d.route, route)) {
+        throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway answered a lookup for another route');
+      }
+      const list = d.devices ?? [];
+      if (list.length === 0) throw notRegistered();
+      const ok = verifyDevices(list);
+      if (ok.length === 0) throw new HushwireError(ErrorCode.AUTH_FAILED, 'no recipient device has a valid prekey signature');
+      return ok;
+    });
+    return { devices: value, cached };
+  }
+
+  forget(route: Uint8Array): void {
+    this.devices.delete(bytesToHex(route));
+  }
+}
+
+export function notRegistered(): HushwireError {
+  return new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient is not registered');
+}

@@ -1,0 +1,263 @@
+// The receive path: open each delivered envelope, drop repeats by envelope id, check
+// that the claimed sender really owns the claimed number, and hand messages to the
+// application in per-sender sequence order.
+//
+// A message counts as received when the application takes it from the iterator, not
+// when it arrives: only then is its id recorded in state.json and, after that write,
+// acknowledged to the gateway. A handset that stops reading (or a `listen --count 1`
+// that exits after one message) leaves the rest unacknowledged, and the relay
+// redelivers them later instead of losing them.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { openEnvelope, CONTENT_TYPE_TEXT, type Opened } from '../relay/crypto/seal.ts';
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
+import type { ProfileState } from './profile.ts';
+
+export interface ReceivedMessage {
+  /** Envelope id, hex: the end-to-end dedup key (equals the id `send` returned). */
+  id: string;
+  /** The sender's number, from inside the envelope, checked against the directory. */
+  from: string;
+  text: string;
+  /** The sender's clock at sending, ISO 8601. */
+  sentAt: string;
+  /** false only when `acceptUnverified` let through a sender the directory could not vouch for. */
+  verified: boolean;
+}
+
+/** ok: the number maps to the sender's route and the route lists the sender's key.
+ *  spoofed: it does not. unknown: the directory cannot tell (sender gone). retry: a
+ *  transient failure (timeout, gateway unavailable). */
+export type SenderVerdict = 'ok' | 'spoofed' | 'unknown' | 'retry';
+
+export interface InboxOptions {
+  me: { route: Uint8Array; device: Uint8Array; prekeySecret: Uint8Array };
+  state: ProfileState;
+  ack: (ids: Uint8Array[]) => void;
+  verifySender: (opened: Opened) => Promise<SenderVerdict>;
+  /** Deliver messages whose sender the directory no longer knows (flagged verified: false). */
+  acceptUnverified?: boolean;
+  /** Messages held for the application; beyond this, deliveries are left unacknowledged. */
+  maxQueued?: number;
+}
+
+export interface InboxStats {
+  received: number;
+  duplicates: number;
+  unreadable: number;
+  spoofed: number;
+  unverified: number;
+  deferred: number;
+  overflow: number;
+}
+
+interface Item {
+  message: ReceivedMessage;
+  envelopeId: Uint8Array;
+  senderKey: string;
+  seq: number;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+}
+
+export class Inbox implements AsyncIterable<ReceivedMessage> {
+  readonly stats: InboxStats = { received: 0, duplicates: 0, unreadable: 0, spoofed: 0, unverified: 0, deferred: 0, overflow: 0 };
+  private readonly opts: InboxOptions;
+  private readonly maxQueued: number;
+  /** Deliveries are processed strictly one batch after another, so order survives the awaits. */
+  private chain: Promise<void> = Promise.resolve();
+  private queue: Item[] = [];
+  private readonly queuedIds = new Set<string>();
+  private waiters: { resolve: (r: IteratorResult<ReceivedMessage>) => void; reject: (e: unknown) => void }[] = [];
+  private ended = false;
+  private endError: unknown = null;
+  private ackTail: Promise<void> = Promise.resolve();
+
+  constructor(opts: InboxOptions) {
+    this.opts = opts;
+    this.maxQueued = opts.maxQueued ?? 10_000;
+  }
+
+  /** Feeds one deliver op's envelopes (in arrival order). */
+  deliver(envelopes: EnvelopeProps[]): void {
+    if (this.ended) return;
+    this.chain = this.chain.then(() => this.process(envelopes)).catch(() => { /* per-envelope errors are handled inside */ });
+  }
+
+  /** Resolves when every delivery handed in so far has been processed. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  private async process(envelopes: EnvelopeProps[]): Promise<void> {
+    const drop: Uint8Array[] = [];
+    const items: Item[] = [];
+    for (const env of envelopes) {
+      if (this.ended) return;
+      const id = env.id;
+      if (!(id instanceof Uint8Array) || id.length !== ENVELOPE_ID_BYTES) continue;
+      const idHex = bytesToHex(id);
+      if (this.opts.state.seen.has(idHex)) {
+        // Seen and shown before: the earlier ack got lost. Ack again so it stops coming.
+        this.stats.duplicates++;
+        drop.push(id);
+        continue;
+      }
+      if (this.queuedIds.has(idHex) || items.some((i) => i.message.id === idHex)) continue;
+      let opened: Opened;
+      try {
+        opened = openEnvelope(env, this.opts.me);
+      } catch {
+        // Undecryptable or badly signed: no retry will fix it; ack so it is not redelivered.
+        this.stats.unreadable++;
+        drop.push(id);
+        continue;
+      }
+      if (opened.contentType !== CONTENT_TYPE_TEXT) {
+        this.stats.unreadable++;
+        drop.push(id);
+        continue;
+      }
+      const verdict = await this.verify(opened);
+      if (verdict === 'spoofed' || (verdict === 'unknown' && !this.opts.acceptUnverified)) {
+        this.stats.spoofed += verdict === 'spoofed' ? 1 : 0;
+        this.stats.unverified += verdict === 'unknown' ? 1 : 0;
+        drop.push(id);
+        continue;
+      }
+      if (verdict === 'retry') {
+        // Left unacknowledged: the relay offers it again later.
+        this.stats.deferred++;
+        continue;
+      }
+      items.push({
+        message: {
+          id: idHex,
+          from: opened.senderNumber,
+          text: decoder.decode(opened.body),
+          sentAt: isoTime(opened.clientTs),
+          verified: verdict === 'ok',
+        },
+        envelopeId: id,
+        senderKey: `${bytesToHex(opened.senderRoute)}:${bytesToHex(opened.senderDevice)}`,
+        seq: opened.seq,
+      });
+    }
+    if (drop.length > 0) this.opts.ack(drop);
+    this.enqueue(orderBySenderSeq(items));
+  }
+
+  private async verify(opened: Opened): Promise<SenderVerdict> {
+    // Transient failures get a few quick retries before the message is deferred.
+    for (let i = 0; ; i++) {
+      let v: SenderVerdict;
+      try {
+        v = await this.opts.verifySender(opened);
+      } catch {
+        v = 'retry';
+      }
+      if (v !== 'retry' || i >= 2 || this.ended) return v;
+      await new Promise((r) => setTimeout(r, 200 * (i + 1)));
+    }
+  }
+
+  private enqueue(items: Item[]): void {
+    for (const item of items) {
+      if (this.queue.length >= this.maxQueued) {
+        this.stats.overflow++;
+        continue;
+      }
+      this.queue.push(item);
+      this.queuedIds.add(item.message.id);
+    }
+    while (this.waiters.length > 0 && this.queue.length > 0) {
+      const w = this.waiters.shift()!;
+      w.resolve({ value: this.take(), done: false });
+    }
+  }
+
+  /** Hands one message to the application: record it, then ack it once recorded. */
+  private take(): ReceivedMessage {
+    const item = this.queue.shift()!;
+    this.queuedIds.delete(item.message.id);
+    const { state } = this.opts;
+    state.seen.add(item.message.id);
+    const next = state.recvSeq.get(item.senderKey) ?? 0;
+    if (item.seq + 1 > next) state.recvSeq.set(item.senderKey, item.seq + 1);
+    this.stats.received++;
+    const ack = () => this.opts.ack([item.envelopeId]);
+    // Ack after the write so a crash in between means a redelivery that the persisted
+    // seen-set drops, never a message shown twice. A failed write still acks: the
+    // in-memory set keeps this process from showing it twice.
+    const saved = state.save().then(ack, ack);
+    this.ackTail = this.ackTail.then(() => saved);
+    return item.message;
+  }
+
+  next(): Promise<IteratorResult<ReceivedMessage>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.take(), done: false });
+    if (this.ended) {
+      return this.endError ? Promise.reject(this.endError) : Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    return {
+      next: () => this.next(),
+      return: async () => ({ value: undefined, done: true }),
+    };
+  }
+
+  /** Ends iteration: waiting readers get done (or the error). Queued messages stay unacknowledged. */
+  end(error: unknown = null): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endError = error;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (error) w.reject(error);
+      else w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  /** Waits until every taken message's state write and ack hand-off happened. */
+  async settled(): Promise<void> {
+    await this.ackTail;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+}
+
+/**
+ * Within one batch, each sender's messages take that sender's slots in seq order;
+ * other senders' messages keep their places. The relay keeps order where it can, this
+ * repairs what a redelivery or a mailbox/live race shuffled within a batch.
+ */
+export function orderBySenderSeq<T extends { senderKey: string; seq: number }>(items: T[]): T[] {
+  const bySender = new Map<string, number[]>();
+  items.forEach((it, i) => {
+    const slots = bySender.get(it.senderKey);
+    if (slots) slots.push(i);
+    else bySender.set(it.senderKey, [i]);
+  });
+  const out = items.slice();
+  for (const slots of bySender.values()) {
+    if (slots.length < 2) continue;
+    const sorted = slots.map((i) => items[i]).sort((a, b) => a.seq - b.seq);
+    slots.forEach((slot, k) => { out[slot] = sorted[k]; });
+  }
+  return out;
+}
+
+export function isTransient(e: unknown): boolean {
+  return e instanceof HushwireError && (e.code === ErrorCode.TIMEOUT || e.code === ErrorCode.UNAVAILABLE || e.code === ErrorCode.RATE_LIMITED);
+}

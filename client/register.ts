@@ -1,0 +1,129 @@
+// Opt-in: prove the number (verify_start, then the code), register fresh device keys,
+// and check the route the gateway assigned. The handset blinds its own number and
+// finalizes the gateway's VOPRF evaluation against the key announced in the challenge;
+// that key is pinned in the profile, so a gateway that later evaluates with another
+// key (to learn who looks up whom, or to split the network) is caught on every lookup.
+import { randomBytes } from '@noble/hashes/utils.js';
+import { generateIdentity, sign, registerInput, prekeyInput } from '../relay/crypto/sign.ts';
+import { generateKeyPair } from '../relay/crypto/hpke.ts';
+import { blindNumbers, finalizeNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
+import { parseE164 } from '../relay/number.ts';
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
+import { Connection, type Challenge } from './connection.ts';
+import { join, resolve } from 'node:path';
+import { checkGatewayUrl, hasDevice, saveDevice, saveGateways, ensureProfileDir, ProfileState, STATE_FILE } from './profile.ts';
+
+export interface VerifyInfo {
+  /** How long the code stays valid. */
+  expiresInS: number;
+}
+
+export interface RegisterOptions {
+  profileDir: string;
+  gateways: string[];
+  number: string;
+  /** Asked for the code when the gateway's verifier does not hand it back (dev verifier does). */
+  verifyCode?: (info: VerifyInfo) => Promise<string>;
+  requestTimeoutMs?: number;
+}
+
+export interface RegisterResult {
+  /** The new device id (hex). */
+  device: string;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+export async function registerDevice(opts: RegisterOptions): Promise<RegisterResult> {
+  const number = parseE164(opts.number);
+  const urls = opts.gateways.map(checkGatewayUrl);
+  if (urls.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
+  await ensureProfileDir(opts.profileDir);
+  if (await hasDevice(opts.profileDir)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is already registered (unregister first)');
+  }
+
+  // No authenticate hook: the socket counts as connected after the challenge, and the
+  // register op itself authenticates it. A slow human typing the code may outlive the
+  // gateway's auth deadline; the connection then reconnects, and the register op is
+  // built (and signed) against whichever challenge is current when it is written.
+  const conn = new Connection({
+    urls,
+    connectAttempts: Math.max(3, urls.length * 2),
+    requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
+  });
+  try {
+    await conn.connect();
+    const started = await conn.request({ verifyStart: { number } });
+    const info: VerifyInfo = { expiresInS: Number(started.verifyStarted?.expiresInS ?? 0) };
+    let code = started.verifyStarted?.devCode ?? '';
+    if (!code && opts.verifyCode) code = (await opts.verifyCode(info)).trim();
+    if (!code) throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required');
+
+    const identity = generateIdentity();
+    const prekey = generateKeyPair();
+    const device = randomBytes(DEVICE_BYTES);
+    const prekeySignature = sign(identity.secretKey, prekeyInput(prekey.publicKey));
+    const { blinds, blinded } = blindNumbers([number]);
+    let used: Challenge | null = null;
+    const answer = await conn.request((challenge) => {
+      used = challenge;
+      return {
+        register: {
+          number,
+          code,
+          device,
+          identityKey: identity.publicKey,
+          prekey: prekey.publicKey,
+          prekeySignature,
+          signature: sign(identity.secretKey, registerInput(challenge.nonce, device, identity.publicKey, prekey.publicKey)),
+          blinded: blinded[0],
+        },
+      };
+    });
+    const challenge = used as Challenge | null;
+    const reg = answer.registered;
+    const ev = reg?.evaluation;
+    if (!challenge || !reg || !reg.route || reg.route.length !== ROUTE_BYTES || !ev || !ev.evaluated || ev.evaluated.length !== 1 || !ev.proof) {
+      await conn.request({ unregister: {} }).catch(() => {});
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed registration answer');
+    }
+    let route: Uint8Array;
+    try {
+      const [output] = finalizeNumbers([number], blinds, blinded, ev.evaluated, ev.proof, challenge.oprfPublicKey);
+      route = routeFromOutput(output);
+    } catch (e) {
+      await conn.request({ unregister: {} }).catch(() => {});
+      throw e instanceof HushwireError ? e : new HushwireError(ErrorCode.AUTH_FAILED, 'OPRF proof did not verify');
+    }
+    if (!equalBytes(route, reg.route)) {
+      // Do not keep a registration we cannot trust.
+      await conn.request({ unregister: {} }).catch(() => {});
+      throw new HushwireError(ErrorCode.AUTH_FAILED, 'gateway returned a route that does not match the pinned OPRF key');
+    }
+
+    await saveGateways(opts.profileDir, urls);
+    await saveDevice(opts.profileDir, {
+      device,
+      identitySecret: identity.secretKey,
+      identityPublic: identity.publicKey,
+      prekeySecret: prekey.secretKey,
+      prekeyPublic: prekey.publicKey,
+      number,
+      route,
+      oprfPublicKey: challenge.oprfPublicKey,
+      registeredAt: new Date().toISOString(),
+    });
+    // A fresh dedup state: ids seen by an earlier registration of this profile are void.
+    await new ProfileState(join(resolve(opts.profileDir), STATE_FILE)).save();
+    return { device: Buffer.from(device).toString('hex') };
+  } finally {
+    await conn.close();
+  }
+}

@@ -1,0 +1,282 @@
+// HushwireClient against a scripted gateway that runs the real OPRF and signature
+// checks: registration (route check against the pinned key), authentication, and the
+// send path (prekey signature checks, retries with the same envelope ids, stale caches).
+import t from 'tap';
+import { mkdtempSync, existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { generateServerKey, evaluateBlinded, serverRouteForNumber, type OprfKeyPair } from '../../relay/crypto/oprf.ts';
+import { generateIdentity, sign, verify, authInput, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { openEnvelope } from '../../relay/crypto/seal.ts';
+import { HushwireClient, HushwireError, ErrorCode } from '../../client/index.ts';
+import { loadDevice } from '../../client/profile.ts';
+import type { OpProps } from '../../relay/wire.ts';
+import { startFakeGateway, type FakeConn, type FakeGateway } from './fake-gateway.ts';
+
+/** The part of a tap test the helpers use. */
+type Teardown = { teardown: (fn: () => unknown) => void };
+
+const A = '+15550100001';
+const B = '+15550100002';
+
+interface Registered {
+  number: string;
+  route: Uint8Array;
+  device: Uint8Array;
+  identityKey: Uint8Array;
+  prekey: Uint8Array;
+  prekeySignature: Uint8Array;
+}
+
+interface Script {
+  key: OprfKeyPair;
+  /** Key used for evaluations (a lying gateway uses another). */
+  evalKey?: OprfKeyPair;
+  devCode?: string;
+  /** Route the gateway claims on register (default: the right one). */
+  wrongRoute?: boolean;
+  devices: Map<string, Registered[]>;
+  /** Receipt statuses to hand out, in order; then 'stored'. */
+  receipts?: { status: string; code?: string }[];
+  sent: OpProps[];
+  unregistered: number;
+  extraDevices?: (route: Uint8Array) => Registered[];
+}
+
+function scripted(s: Script) {
+  const authed = new WeakMap<FakeConn, Registered>();
+  return (c: FakeConn, op: OpProps) => {
+    const req = op.req!;
+    const reply = (body: OpProps) => c.send([{ req, ...body }]);
+    const fail = (code: string) => reply({ error: { code, message: code.toLowerCase() } });
+    if (op.verifyStart) return reply({ verifyStarted: { expiresInS: 300, devCode: s.devCode ?? '' } });
+    if (op.register) {
+      const r = op.register;
+      if (r.code !== (s.devCode || '424242')) return fail('VERIFY_FAILED');
+      if (!verify(r.identityKey!, registerInput(c.nonce, r.device!, r.identityKey!, r.prekey!), r.signature!)) return fail('AUTH_FAILED');
+      const route = s.wrongRoute ? new Uint8Array(randomBytes(32)) : serverRouteForNumber(s.key, r.number!);
+      const dev: Registered = { number: r.number!, route, device: r.device!, identityKey: r.identityKey!, prekey: r.prekey!, prekeySignature: r.prekeySignature! };
+      const k = bytesToHex(route);
+      s.devices.set(k, [...(s.devices.get(k) ?? []), dev]);
+      authed.set(c, dev);
+      return reply({ registered: { route, evaluation: evaluateBlinded(s.evalKey ?? s.key, [r.blinded!]) } });
+    }
+    if (op.auth) {
+      const list = s.devices.get(bytesToHex(op.auth.route!)) ?? [];
+      const dev = list.find((d) => Buffer.from(d.device).equals(Buffer.from(op.auth!.device!)));
+      if (!dev || !verify(dev.identityKey, authInput(c.nonce, op.auth.route!, op.auth.device!), op.auth.signature!)) {
+        fail('AUTH_FAILED');
+        return c.close(4002, 'authentication failed');
+      }
+      authed.set(c, dev);
+      return reply({ ok: {} });
+    }
+    if (!authed.get(c)) return fail('NOT_AUTHENTICATED');
+    if (op.evaluate) return reply({ evaluated: evaluateBlinded(s.evalKey ?? s.key, op.evaluate.blinded!) });
+    if (op.lookup) {
+      const route = op.lookup.route!;
+      const list = [...(s.devices.get(bytesToHex(route)) ?? []), ...(s.extraDevices?.(route) ?? [])];
+      if (list.length === 0) return fail('NOT_REGISTERED');
+      return reply({ devices: { route, devices: list.map((d) => ({ device: d.device, identityKey: d.identityKey, prekey: d.prekey, prekeySignature: d.prekeySignature })) } });
+    }
+    if (op.send) {
+      s.sent.push(op);
+      const receipts = op.send.envelopes!.map((e) => {
+        const listed = (s.devices.get(bytesToHex(e.route!)) ?? []).some((d) => Buffer.from(d.device).equals(Buffer.from(e.device!)));
+        const scriptedReceipt = s.receipts?.shift();
+        if (!listed) return { id: e.id, status: 'failed', code: 'NOT_REGISTERED' };
+        return { id: e.id, status: scriptedReceipt?.status ?? 'stored', code: scriptedReceipt?.code ?? '' };
+      });
+      return reply({ sendResult: { receipts } });
+    }
+    if (op.unregister) {
+      s.unregistered++;
+      const dev = authed.get(c)!;
+      const k = bytesToHex(dev.route);
+      s.devices.set(k, (s.devices.get(k) ?? []).filter((d) => d !== dev));
+      reply({ ok: {} });
+      return c.close(4006, 'unregistered');
+    }
+  };
+}
+
+async function world(t: Teardown, over: Partial<Script> = {}): Promise<{ gw: FakeGateway; s: Script }> {
+  const key = over.key ?? generateServerKey();
+  const s: Script = { key, devices: new Map(), sent: [], unregistered: 0, devCode: '123456', ...over };
+  const gw = await startFakeGateway({ handler: scripted(s), oprfPublicKey: key.publicKey });
+  t.teardown(() => gw.close());
+  return { gw, s };
+}
+
+function profile(): string {
+  return join(mkdtempSync(join(tmpdir(), 'hw-client-')), 'p');
+}
+
+async function codeOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof HushwireError) return { code: e.code, message: e.message };
+    throw e;
+  }
+  return { code: 'RESOLVED', message: '' };
+}
+
+t.test('register: dev code, keys generated, route checked against the pinned key, profile saved', async (t) => {
+  const { gw, s } = await world(t);
+  const dir = profile();
+  const res = await HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: '+1 (555) 010-0001' });
+  t.match(res.device, /^[0-9a-f]{32}$/);
+  const dev = await loadDevice(dir);
+  t.equal(dev.number, A, 'number normalized');
+  t.same(Buffer.from(dev.route), Buffer.from(serverRouteForNumber(s.key, A)));
+  t.same(Buffer.from(dev.oprfPublicKey), Buffer.from(s.key.publicKey), 'OPRF key pinned');
+  t.equal(statSync(dir).mode & 0o777, 0o700);
+  t.equal(statSync(join(dir, 'device.json')).mode & 0o777, 0o600);
+  t.ok(existsSync(join(dir, 'gateways.json')) && existsSync(join(dir, 'state.json')));
+
+  const client = await HushwireClient.open(dir);
+  t.teardown(() => client.close());
+  await client.connect();
+  t.equal(client.connectionState, 'connected', 'authenticated with the stored identity');
+  t.equal(client.number, A);
+  await t.rejects(HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A }), { code: ErrorCode.BAD_REQUEST }, 'refuses to overwrite');
+});
+
+t.test('register: a route that does not match the pinned OPRF key is refused and undone', async (t) => {
+  const { gw, s } = await world(t, { wrongRoute: true });
+  const dir = profile();
+  const e = await codeOf(HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A }));
+  t.equal(e.code, ErrorCode.AUTH_FAILED);
+  t.equal(e.message, 'gateway returned a route that does not match the pinned OPRF key');
+  t.equal(s.unregistered, 1, 'the registration was withdrawn');
+  t.notOk(existsSync(join(dir, 'device.json')));
+});
+
+t.test('register: an evaluation under another key fails the proof', async (t) => {
+  const { gw } = await world(t, { evalKey: generateServerKey() });
+  const dir = profile();
+  const e = await codeOf(HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A }));
+  t.equal(e.code, ErrorCode.AUTH_FAILED);
+  t.notOk(existsSync(join(dir, 'device.json')));
+});
+
+t.test('register: without a dev code the verifyCode callback is asked', async (t) => {
+  const { gw } = await world(t, { devCode: '' });
+  const infos: unknown[] = [];
+  await HushwireClient.register({
+    profileDir: profile(), gateways: [gw.url], number: A,
+    verifyCode: async (info) => { infos.push(info); return ' 424242 '; },
+  });
+  t.same(infos, [{ expiresInS: 300 }]);
+  const e = await codeOf(HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B }));
+  t.equal(e.code, ErrorCode.VERIFY_FAILED, 'no code at all');
+  const wrong = await codeOf(HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B, verifyCode: async () => '000000' }));
+  t.equal(wrong.code, ErrorCode.VERIFY_FAILED);
+});
+
+t.test('register: a bad number fails before any network use', async (t) => {
+  const e = await codeOf(HushwireClient.register({ profileDir: profile(), gateways: ['ws://127.0.0.1:9/ws'], number: '12345' }));
+  t.equal(e.code, ErrorCode.BAD_NUMBER);
+  t.notMatch(e.message, /12345/, 'the number is not echoed');
+});
+
+t.test('a gateway with another OPRF key is refused at connect', async (t) => {
+  const { gw } = await world(t);
+  const dir = profile();
+  await HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A });
+  const other = await world(t);
+  const client = await HushwireClient.open(dir, { gateways: [other.gw.url] });
+  t.teardown(() => client.close());
+  const e = await codeOf(client.connect());
+  t.equal(e.code, ErrorCode.AUTH_FAILED);
+  t.match(e.message, /OPRF key/);
+});
+
+async function twoUsers(t: Teardown, over: Partial<Script> = {}) {
+  const w = await world(t, over);
+  const a = profile();
+  const b = profile();
+  await HushwireClient.register({ profileDir: a, gateways: [w.gw.url], number: A });
+  await HushwireClient.register({ profileDir: b, gateways: [w.gw.url], number: B });
+  const client = await HushwireClient.open(a, { receive: false });
+  t.teardown(() => client.close());
+  return { ...w, a, b, client };
+}
+
+t.test('send: seals one envelope per device that only that device can open', async (t) => {
+  const { client, b, s } = await twoUsers(t);
+  const res = await client.send(B, 'hi bob');
+  t.equal(res.status, 'stored');
+  t.equal(res.receipts.length, 1);
+  t.equal(s.sent.length, 1);
+  const env = s.sent[0].send!.envelopes![0];
+  t.equal(bytesToHex(env.id!), res.id);
+  const bob = await loadDevice(b);
+  const opened = openEnvelope(env, { route: bob.route, device: bob.device, prekeySecret: bob.prekeySecret });
+  t.equal(new TextDecoder().decode(opened.body), 'hi bob');
+  t.equal(opened.senderNumber, A);
+  t.equal(opened.seq, 0);
+  const again = await client.send(B, 'second');
+  const opened2 = openEnvelope(s.sent[1].send!.envelopes![0], { route: bob.route, device: bob.device, prekeySecret: bob.prekeySecret });
+  t.equal(opened2.seq, 1, 'per-device sequence advances');
+  t.not(again.id, res.id);
+});
+
+t.test('send: devices with a bad prekey signature are skipped', async (t) => {
+  const forged = (route: Uint8Array): Registered[] => {
+    const id = generateIdentity();
+    const pk = generateKeyPair();
+    return [{ number: B, route, device: new Uint8Array(randomBytes(16)), identityKey: id.publicKey, prekey: pk.publicKey, prekeySignature: sign(id.secretKey, prekeyInput(new Uint8Array(32))) }];
+  };
+  const { client, s } = await twoUsers(t, { extraDevices: forged });
+  const res = await client.send(B, 'hi');
+  t.equal(res.receipts.length, 1, 'only the genuine device');
+  t.equal(s.sent[0].send!.envelopes!.length, 1);
+});
+
+t.test('send: transient failures are retried with the same envelope ids', async (t) => {
+  const { client, s } = await twoUsers(t, { receipts: [{ status: 'failed', code: 'UNAVAILABLE' }, { status: 'delivered' }] });
+  const res = await client.send(B, 'retry me');
+  t.equal(res.status, 'delivered');
+  t.equal(s.sent.length, 2);
+  t.same(s.sent[0].send!.envelopes![0].id, s.sent[1].send!.envelopes![0].id, 'same id on the retry');
+});
+
+t.test('send: a permanent failure is thrown with its code', async (t) => {
+  const { client } = await twoUsers(t, { receipts: [{ status: 'failed', code: 'MAILBOX_FULL' }] });
+  const e = await codeOf(client.send(B, 'x'));
+  t.equal(e.code, ErrorCode.MAILBOX_FULL);
+});
+
+t.test('send: unknown number -> NOT_REGISTERED; bad number -> BAD_NUMBER', async (t) => {
+  const { client } = await twoUsers(t);
+  t.equal((await codeOf(client.send('+15550109999', 'x'))).code, ErrorCode.NOT_REGISTERED);
+  const bad = await codeOf(client.send('555-0100', 'x'));
+  t.equal(bad.code, ErrorCode.BAD_NUMBER);
+  t.notMatch(bad.message, /555/);
+});
+
+t.test('send: a cached device list that went stale is refreshed; a gone recipient is NOT_REGISTERED', async (t) => {
+  const { client, b, s } = await twoUsers(t);
+  await client.send(B, 'one');
+  const bob = await HushwireClient.open(b, { receive: false });
+  await bob.unregister();
+  t.notOk(existsSync(join(b, 'device.json')), 'device.json deleted');
+  t.ok(existsSync(join(b, 'gateways.json')), 'gateways kept');
+  t.equal(s.unregistered, 1);
+  const e = await codeOf(client.send(B, 'two'));
+  t.equal(e.code, ErrorCode.NOT_REGISTERED);
+  await t.rejects(HushwireClient.open(b), { code: ErrorCode.NOT_REGISTERED });
+});
+
+t.test('a lying gateway (another evaluation key) cannot resolve numbers', async (t) => {
+  const { client, s } = await twoUsers(t);
+  s.evalKey = generateServerKey();
+  const e = await codeOf(client.send(B, 'x'));
+  t.equal(e.code, ErrorCode.AUTH_FAILED);
+  t.equal(s.sent.length, 0, 'nothing sent');
+});

@@ -1,0 +1,203 @@
+import t from 'tap';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { generateIdentity } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { sealEnvelope } from '../../relay/crypto/seal.ts';
+import type { EnvelopeProps } from '../../relay/wire.ts';
+import { Inbox, orderBySenderSeq, type SenderVerdict } from '../../client/inbox.ts';
+import { loadState, type ProfileState } from '../../client/profile.ts';
+import { sleep, until } from './fake-gateway.ts';
+
+function bytes(n: number): Uint8Array {
+  return new Uint8Array(randomBytes(n));
+}
+
+const recipient = (() => {
+  const prekey = generateKeyPair();
+  return { route: bytes(32), device: bytes(16), prekeySecret: prekey.secretKey, prekeyPublic: prekey.publicKey };
+})();
+
+function makeSender(number = '+15550100001') {
+  const id = generateIdentity();
+  return { route: bytes(32), device: bytes(16), identitySecret: id.secretKey, identityPublic: id.publicKey, number };
+}
+
+type Sender = ReturnType<typeof makeSender>;
+
+function seal(sender: Sender, text: string, seq: number, clientTs = 1_700_000_000_000): EnvelopeProps {
+  return sealEnvelope({
+    recipient: { route: recipient.route, device: recipient.device, prekey: recipient.prekeyPublic },
+    sender,
+    body: new TextEncoder().encode(text),
+    seq,
+    clientTs,
+  });
+}
+
+async function setup(verdict: (o: { senderNumber: string }) => SenderVerdict = () => 'ok', extra: { acceptUnverified?: boolean; maxQueued?: number } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-inbox-'));
+  const state = await loadState(dir);
+  const acked: string[] = [];
+  const inbox = new Inbox({
+    me: recipient,
+    state,
+    ack: (ids) => {
+      for (const id of ids) acked.push(bytesToHex(id));
+    },
+    verifySender: async (o) => verdict(o),
+    ...extra,
+  });
+  return { dir, state, inbox, acked };
+}
+
+async function drain(inbox: Inbox, n: number) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const r = await Promise.race([inbox.next(), sleep(2_000).then(() => null)]);
+    if (!r || r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+t.test('opens, decodes and reports the sender number from inside the envelope', async (t) => {
+  const { inbox } = await setup();
+  const alice = makeSender('+15550100001');
+  const env = seal(alice, 'hello ✓', 0, Date.UTC(2025, 0, 2, 3, 4, 5));
+  inbox.deliver([env]);
+  const [m] = await drain(inbox, 1);
+  t.same(m, { id: bytesToHex(env.id!), from: '+15550100001', text: 'hello ✓', sentAt: '2025-01-02T03:04:05.000Z', verified: true });
+});
+
+t.test('a message is recorded and acked only when taken, and acked after the state write', async (t) => {
+  const s = await setup();
+  const alice = makeSender();
+  const env = seal(alice, 'one', 0);
+  s.inbox.deliver([env]);
+  await s.inbox.idle();
+  t.equal(s.inbox.queued, 1);
+  t.same(s.acked, [], 'not acked while unread');
+  t.notOk(s.state.seen.has(bytesToHex(env.id!)));
+  await drain(s.inbox, 1);
+  t.ok(s.state.seen.has(bytesToHex(env.id!)), 'recorded on take');
+  await s.inbox.settled();
+  t.same(s.acked, [bytesToHex(env.id!)], 'acked');
+  const onDisk = await loadState(s.dir);
+  t.ok(onDisk.seen.has(bytesToHex(env.id!)), 'persisted before the ack');
+});
+
+t.test('duplicates are dropped by envelope id, acked again, and survive a restart', async (t) => {
+  const s = await setup();
+  const alice = makeSender();
+  const env = seal(alice, 'once', 0);
+  s.inbox.deliver([env, env]);
+  const first = await drain(s.inbox, 1);
+  t.equal(first.length, 1);
+  await s.inbox.settled();
+  s.inbox.deliver([env]);
+  await s.inbox.idle();
+  t.equal(s.inbox.queued, 0, 'redelivery not queued');
+  t.equal(s.inbox.stats.duplicates, 1);
+  t.same(s.acked, [bytesToHex(env.id!), bytesToHex(env.id!)], 'the duplicate is acked too');
+
+  // A new process on the same profile.
+  const state2: ProfileState = await loadState(s.dir);
+  const acked2: string[] = [];
+  const inbox2 = new Inbox({ me: recipient, state: state2, ack: (ids) => ids.forEach((i) => acked2.push(bytesToHex(i))), verifySender: async () => 'ok' });
+  inbox2.deliver([env]);
+  await inbox2.idle();
+  t.equal(inbox2.queued, 0, 'still a duplicate after restart');
+  t.same(acked2, [bytesToHex(env.id!)]);
+});
+
+t.test('unreadable envelopes (tampered, or for another key) are acked and dropped', async (t) => {
+  const s = await setup();
+  const alice = makeSender();
+  const env = seal(alice, 'x', 0);
+  const tampered = { ...env, ciphertext: Uint8Array.from(env.ciphertext!, (b, i) => (i === 5 ? b ^ 1 : b)) };
+  s.inbox.deliver([tampered]);
+  await s.inbox.idle();
+  t.equal(s.inbox.queued, 0);
+  t.equal(s.inbox.stats.unreadable, 1);
+  t.same(s.acked, [bytesToHex(env.id!)]);
+});
+
+t.test('a spoofed sender is dropped; an unverifiable one only with acceptUnverified', async (t) => {
+  const verdicts: Record<string, SenderVerdict> = { '+15550100001': 'spoofed', '+15550100002': 'unknown' };
+  const strict = await setup((o) => verdicts[o.senderNumber] ?? 'ok');
+  const a = seal(makeSender('+15550100001'), 'spoof', 0);
+  const b = seal(makeSender('+15550100002'), 'gone', 0);
+  strict.inbox.deliver([a, b]);
+  await strict.inbox.idle();
+  t.equal(strict.inbox.queued, 0);
+  t.equal(strict.inbox.stats.spoofed, 1);
+  t.equal(strict.inbox.stats.unverified, 1);
+  t.equal(strict.acked.length, 2, 'both acked: no retry would change the verdict');
+
+  const lax = await setup((o) => verdicts[o.senderNumber] ?? 'ok', { acceptUnverified: true });
+  lax.inbox.deliver([a, b]);
+  const got = await drain(lax.inbox, 1);
+  t.equal(got[0].text, 'gone');
+  t.equal(got[0].verified, false);
+});
+
+t.test('a transient verification failure leaves the message unacknowledged for redelivery', async (t) => {
+  const s = await setup(() => 'retry');
+  s.inbox.deliver([seal(makeSender(), 'later', 0)]);
+  await s.inbox.idle();
+  t.equal(s.inbox.queued, 0);
+  t.equal(s.inbox.stats.deferred, 1);
+  t.same(s.acked, []);
+});
+
+t.test('within a batch each sender\'s messages come out in seq order', async (t) => {
+  const s = await setup();
+  const alice = makeSender('+15550100001');
+  const bob = makeSender('+15550100002');
+  s.inbox.deliver([seal(alice, 'a2', 2), seal(bob, 'b1', 1), seal(alice, 'a0', 0), seal(bob, 'b0', 0), seal(alice, 'a1', 1)]);
+  const got = await drain(s.inbox, 5);
+  t.same(got.map((m) => m.text), ['a0', 'b0', 'a1', 'b1', 'a2']);
+  t.same(orderBySenderSeq([{ senderKey: 'x', seq: 1 }, { senderKey: 'y', seq: 9 }, { senderKey: 'x', seq: 0 }]), [
+    { senderKey: 'x', seq: 0 }, { senderKey: 'y', seq: 9 }, { senderKey: 'x', seq: 1 },
+  ]);
+  const key = [...Object.keys(s.state.recvSeq.toObject())];
+  t.equal(key.length, 2, 'next seq tracked per sender device');
+});
+
+t.test('the queue is bounded; overflow stays unacknowledged', async (t) => {
+  const s = await setup(() => 'ok', { maxQueued: 2 });
+  const alice = makeSender();
+  s.inbox.deliver([seal(alice, '1', 0), seal(alice, '2', 1), seal(alice, '3', 2)]);
+  await s.inbox.idle();
+  t.equal(s.inbox.queued, 2);
+  t.equal(s.inbox.stats.overflow, 1);
+  t.same(s.acked, []);
+});
+
+t.test('end() releases a waiting reader; end(error) rejects it', async (t) => {
+  const s = await setup();
+  const waiting = s.inbox.next();
+  s.inbox.end();
+  t.same(await waiting, { value: undefined, done: true });
+  const s2 = await setup();
+  const w2 = s2.inbox.next();
+  s2.inbox.end(new Error('boom'));
+  await t.rejects(w2, { message: 'boom' });
+});
+
+t.test('async iteration works with for await', async (t) => {
+  const s = await setup();
+  const alice = makeSender();
+  s.inbox.deliver([seal(alice, 'x', 0), seal(alice, 'y', 1)]);
+  const texts: string[] = [];
+  for await (const m of s.inbox) {
+    texts.push(m.text);
+    if (texts.length === 2) break;
+  }
+  t.same(texts, ['x', 'y']);
+  await until(() => s.acked.length === 2, 2_000, 'acks');
+});
