@@ -4,6 +4,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `hushwire --help | head` closes the pipe early: that is not an error worth a trace.
+process.stdout.on('error', (e) => {
+  if (e && e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
 let code;
 try {
   const { run } = await import(new URL('../cli/main.ts', import.meta.url).href);

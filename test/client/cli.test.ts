@@ -1,0 +1,175 @@
+// The `hushwire` CLI as a user runs it: child processes (`node bin/hushwire.js ...`)
+// against a real gateway started in-process on a free port.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestGateway, BIN, ROOT } from '../helpers/gateway.ts';
+import { deadUrl } from './fake-gateway.ts';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, ...opts.env };
+    delete env.HUSHWIRE_PROFILE;
+    if (!opts.env?.HUSHWIRE_DEBUG) delete env.HUSHWIRE_DEBUG;
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    p.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`hushwire ${args[0]} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Problems with an error report: it must be exactly one stderr line in the CLI's
+ *  format, with this code, and no stack trace. An empty list means it is right. */
+function errorLineProblems(r: Run, code: string): string[] {
+  const problems: string[] = [];
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  if (lines.length !== 1) problems.push(`expected one stderr line, got ${JSON.stringify(r.stderr)}`);
+  if (!new RegExp(`^hushwire: .+ \\(${code}\\)$`).test(lines[0] ?? '')) problems.push(`not "hushwire: <message> (${code})": ${JSON.stringify(lines[0])}`);
+  if (/\n\s+at /.test(r.stderr)) problems.push('has a stack trace');
+  return problems;
+}
+
+const A = '+15550100001';
+const B = '+15550100002';
+
+t.test('--help lists every command, and every command has its own --help', async (t) => {
+  const top = await hushwire(['--help']);
+  t.equal(top.code, 0);
+  for (const c of ['register', 'send', 'listen', 'unregister', 'gateway']) t.match(top.stdout, new RegExp(`\\n  ${c}\\b`), `lists ${c}`);
+  t.match(top.stdout, /Exit codes:/);
+  const helps = await Promise.all(['register', 'send', 'listen', 'unregister', 'gateway'].map((c) => hushwire([c, '--help']).then((r) => ({ c, r }))));
+  for (const { c, r } of helps) {
+    t.equal(r.code, 0, `${c} --help exits 0`);
+    t.match(r.stdout, new RegExp(`^Usage: hushwire ${c}`), `${c} --help shows its usage`);
+  }
+  const v = await hushwire(['--version']);
+  t.equal(v.code, 0);
+  t.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+t.test('usage errors are one line, exit 2', async (t) => {
+  const r = await hushwire(['send', '--to', A, 'x']);
+  t.equal(r.code, 2);
+  t.same(errorLineProblems(r, 'BAD_REQUEST'), [], 'one clean BAD_REQUEST line');
+  const u = await hushwire(['frobnicate']);
+  t.equal(u.code, 2);
+  t.same(errorLineProblems(u, 'BAD_REQUEST'), [], 'one clean BAD_REQUEST line');
+});
+
+t.test('register, send, listen, unregister against a real gateway', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+
+  const [ra, rb] = await Promise.all([
+    hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]),
+    hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b]),
+  ]);
+  t.equal(ra.code, 0, ra.stderr);
+  t.equal(rb.code, 0, rb.stderr);
+  t.match(JSON.parse(ra.stdout), { status: 'registered' });
+
+  const sent = await hushwire(['send', '--profile', a, '--to', B, 'hello from A']);
+  t.equal(sent.code, 0, sent.stderr);
+  const s = JSON.parse(sent.stdout) as { id: string; status: string };
+  t.same(Object.keys(s).sort(), ['id', 'status']);
+  t.match(s.id, /^[0-9a-f]{32}$/);
+  t.equal(s.status, 'stored', 'B is offline: stored in the mailbox');
+
+  const heard = await hushwire(['listen', '--profile', b, '--count', '1', '--timeout', '15']);
+  t.equal(heard.code, 0, heard.stderr);
+  const lines = heard.stdout.trim().split('\n');
+  t.equal(lines.length, 1);
+  const m = JSON.parse(lines[0]) as Record<string, string>;
+  t.same(Object.keys(m).sort(), ['from', 'id', 'sentAt', 'text']);
+  t.equal(m.id, s.id, 'the id send printed');
+  t.equal(m.from, A, 'the sender number from inside the envelope');
+  t.equal(m.text, 'hello from A');
+  t.ok(Math.abs(Date.parse(m.sentAt) - Date.now()) < 60_000, 'sentAt is a recent ISO time');
+  t.equal(new Date(m.sentAt).toISOString(), m.sentAt);
+
+  const again = await hushwire(['listen', '--profile', b, '--count', '1', '--timeout', '2']);
+  t.equal(again.code, 3, 'nothing more (acked and deduplicated): timeout exits 3');
+  t.equal(again.stdout, '');
+  t.same(errorLineProblems(again, 'TIMEOUT'), [], 'one clean TIMEOUT line');
+
+  const bad = await hushwire(['send', '--profile', a, '--to', '555-0100', 'x']);
+  t.equal(bad.code, 2);
+  t.same(errorLineProblems(bad, 'BAD_NUMBER'), [], 'one clean BAD_NUMBER line');
+  t.notMatch(bad.stderr, /555/, 'the number is not echoed');
+
+  const unknown = await hushwire(['send', '--profile', a, '--to', '+15550109999', 'x']);
+  t.not(unknown.code, 0);
+  t.same(errorLineProblems(unknown, 'NOT_REGISTERED'), [], 'one clean NOT_REGISTERED line');
+  t.notMatch(unknown.stderr, /5550109999/);
+
+  const un = await hushwire(['unregister', '--profile', b]);
+  t.equal(un.code, 0, un.stderr);
+  t.notOk(existsSync(join(b, 'device.json')), 'device.json deleted');
+
+  const gone = await hushwire(['send', '--profile', a, '--to', B, 'are you there?']);
+  t.not(gone.code, 0);
+  t.same(errorLineProblems(gone, 'NOT_REGISTERED'), [], 'one clean NOT_REGISTERED line');
+
+  const notReg = await hushwire(['send', '--profile', b, '--to', A, 'x']);
+  t.not(notReg.code, 0);
+  t.same(errorLineProblems(notReg, 'NOT_REGISTERED'), [], 'one clean NOT_REGISTERED line');
+  t.match(notReg.stderr, /not registered/);
+
+  const debug = await hushwire(['send', '--profile', b, '--to', A, 'x'], { env: { HUSHWIRE_DEBUG: '1' } });
+  t.match(debug.stderr, /\n\s+at /, 'HUSHWIRE_DEBUG=1 adds the stack');
+});
+
+t.test('live delivery: a running listen gets the message, send reports delivered', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
+  await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b]);
+  const listening = hushwire(['listen', '--profile', b, '--count', '2', '--timeout', '20']);
+  // Give the listener time to connect so the sends go live rather than to the mailbox.
+  await new Promise((r) => setTimeout(r, 1500));
+  const s1 = await hushwire(['send', '--profile', a, '--to', B, 'one']);
+  const s2 = await hushwire(['send', '--profile', a, '--to', B, 'two']);
+  const heard = await listening;
+  t.equal(heard.code, 0, heard.stderr);
+  const got = heard.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string });
+  t.same(got.map((m) => m.text), ['one', 'two'], 'in order');
+  t.same(got.map((m) => m.id), [JSON.parse(s1.stdout).id, JSON.parse(s2.stdout).id]);
+  t.equal(JSON.parse(s1.stdout).status, 'delivered');
+});
+
+t.test('an unreachable gateway is one line and a non-zero exit', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
+  const a = join(dir, 'a');
+  await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
+  await gw.close();
+  const r = await hushwire(['send', '--profile', a, '--to', B, 'x']);
+  t.equal(r.code, 5);
+  t.same(errorLineProblems(r, 'UNAVAILABLE'), [], 'one clean UNAVAILABLE line');
+  const reg = await hushwire(['register', '--gateway', await deadUrl(), '--number', B, '--profile', join(dir, 'b')]);
+  t.equal(reg.code, 5);
+  t.same(errorLineProblems(reg, 'UNAVAILABLE'), [], 'one clean UNAVAILABLE line');
+});
