@@ -431,7 +431,6 @@ export class Session {
     await relay.bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
     relay.metrics.unregistrations.inc();
     this.#queue({ req, ok: {} });
-    this.#flush();
     this.close(CloseCode.UNREGISTERED, 'unregistered');
   }
 
@@ -440,7 +439,6 @@ export class Session {
   /** Tells the device to move to another gateway, then closes (drain). */
   reconnectElsewhere(retryAfterMs: number, reason: string): void {
     this.#queue({ req: 0, reconnect: { retryAfterMs, reason } });
-    this.#flush();
     this.close(CloseCode.DRAINING, reason);
   }
 
@@ -453,7 +451,6 @@ export class Session {
     }
     this.#queue({ req, error: { code: w.code, message: w.message, retryAfterMs: w.retryAfterMs } });
     if (isClientFault(w.code) && ++this.#badOps > this.#relay.limits.maxBadOps) {
-      this.#flush();
       this.close(CloseCode.FLOOD, 'too many bad ops');
     }
   }
@@ -506,6 +503,8 @@ export class Session {
   /** The one close path: idempotent; called by the gateway for any reason. */
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
+    // Whatever is queued (an error reply, a reconnect op) goes out before the close frame.
+    if (!this.socket.closed) this.#flush();
     const wasAuthed = this.#state === 'authenticated';
     this.#state = 'closed';
     if (this.#authTimer) clearTimeout(this.#authTimer);
