@@ -17,6 +17,10 @@ import { checkGatewayUrl, hasDevice, saveDevice, saveGateways, ensureProfileDir,
 export interface VerifyInfo {
   /** How long the code stays valid. */
   expiresInS: number;
+  /** The gateway keeps the pending verification only on this connection, which it
+   *  closes when not authenticated within its auth deadline: the code must be in
+   *  before then (seconds from now). */
+  answerWithinS: number;
 }
 
 export interface RegisterOptions {
@@ -50,9 +54,8 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   }
 
   // No authenticate hook: the socket counts as connected after the challenge, and the
-  // register op itself authenticates it. A slow human typing the code may outlive the
-  // gateway's auth deadline; the connection then reconnects, and the register op is
-  // built (and signed) against whichever challenge is current when it is written.
+  // register op itself authenticates it. The register op is built (and signed) when it
+  // is written, against the live challenge, so a socket swap is caught there.
   const conn = new Connection({
     urls,
     connectAttempts: Math.max(3, urls.length * 2),
@@ -60,8 +63,14 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   });
   try {
     await conn.connect();
+    const connectedAt = Date.now();
+    const first = conn.challenge;
     const started = await conn.request({ verifyStart: { number } });
-    const info: VerifyInfo = { expiresInS: Number(started.verifyStarted?.expiresInS ?? 0) };
+    const authDeadlineMs = first && first.authDeadlineMs > 0 ? first.authDeadlineMs : 10_000;
+    const info: VerifyInfo = {
+      expiresInS: Number(started.verifyStarted?.expiresInS ?? 0),
+      answerWithinS: Math.max(0, Math.floor((connectedAt + authDeadlineMs - Date.now()) / 1000)),
+    };
     let code = started.verifyStarted?.devCode ?? '';
     if (!code && opts.verifyCode) code = (await opts.verifyCode(info)).trim();
     if (!code) throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required');
@@ -73,6 +82,11 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
     const { blinds, blinded } = blindNumbers([number]);
     let used: Challenge | null = null;
     const answer = await conn.request((challenge) => {
+      // verify_start's pending state lives on the socket it was sent on; a new socket
+      // (the gateway closed the old one at its auth deadline) has none.
+      if (challenge !== first) {
+        throw new HushwireError(ErrorCode.VERIFY_FAILED, 'the code came too late: the gateway closed the connection at its auth deadline (run register again)');
+      }
       used = challenge;
       return {
         register: {

@@ -18,8 +18,7 @@ async function promptCode(info: VerifyInfo): Promise<string> {
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const mins = Math.max(1, Math.round(info.expiresInS / 60));
-    return await rl.question(`verification code (valid for about ${mins} min): `);
+    return await rl.question(`verification code (enter within ${info.answerWithinS} s): `);
   } finally {
     rl.close();
   }

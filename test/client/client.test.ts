@@ -171,11 +171,28 @@ t.test('register: without a dev code the verifyCode callback is asked', async (t
     profileDir: profile(), gateways: [gw.url], number: A,
     verifyCode: async (info) => { infos.push(info); return ' 424242 '; },
   });
-  t.same(infos, [{ expiresInS: 300 }]);
+  t.match(infos, [{ expiresInS: 300, answerWithinS: Number }]);
+  t.ok((infos[0] as { answerWithinS: number }).answerWithinS <= 5, 'bounded by the challenge auth deadline');
   const e = await codeOf(HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B }));
   t.equal(e.code, ErrorCode.VERIFY_FAILED, 'no code at all');
   const wrong = await codeOf(HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B, verifyCode: async () => '000000' }));
   t.equal(wrong.code, ErrorCode.VERIFY_FAILED);
+});
+
+t.test('register: a code that arrives after the gateway dropped the socket is refused clearly', async (t) => {
+  const { gw } = await world(t, { devCode: '' });
+  const e = await codeOf(HushwireClient.register({
+    profileDir: profile(), gateways: [gw.url], number: A,
+    verifyCode: async () => {
+      // The gateway's auth deadline passes while the human types.
+      gw.conns[0].close(4001, 'auth timeout');
+      await gw.waitConn(2);
+      await new Promise((r) => setTimeout(r, 100));
+      return '424242';
+    },
+  }));
+  t.equal(e.code, ErrorCode.VERIFY_FAILED);
+  t.match(e.message, /too late/);
 });
 
 t.test('register: a bad number fails before any network use', async (t) => {
