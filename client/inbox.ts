@@ -111,7 +111,9 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       if (this.queuedIds.has(idHex) || items.some((i) => i.message.id === idHex)) continue;
       let opened: Opened;
       try {
-        opened = openEnvelope(env, this.opts.me);
+        // Gateways strip route and device before the bus (no stored record holds a full
+        // route id); they are ours, and the AAD still binds the envelope to them.
+        opened = openEnvelope({ ...env, route: this.opts.me.route, device: this.opts.me.device }, this.opts.me);
       } catch {
         // Undecryptable or badly signed: no retry will fix it; ack so it is not redelivered.
         this.stats.unreadable++;

@@ -103,8 +103,12 @@ export class Relay {
       checkEnvelope(env);
       const tag = routeTag(env.route);
       const devTok = deviceToken(env.device);
-      env.serverTs = Date.now();
-      const encoded = wire.Envelope.encode(env).finish();
+      // What crosses the bus and is stored: no route and no device (the subject already
+      // names the device by tokens, and the recipient knows its own ids, which the AAD
+      // binds), so no NATS message or JetStream record holds a full route id.
+      const encoded = wire.Envelope.encode({
+        version: env.version, id: env.id, suite: env.suite, enc: env.enc, ciphertext: env.ciphertext, serverTs: Date.now(),
+      }).finish();
       if (encoded.length > this.limits.maxEnvelopeBytes) {
         throw new HushwireError(ErrorCode.TOO_LARGE, `envelope over ${this.limits.maxEnvelopeBytes} bytes`);
       }

@@ -1,0 +1,70 @@
+// Handsets for end-to-end tests: registered profiles in temp dirs, driven through the
+// real SDK, with a collector that records every message a handset receives.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HushwireClient, type ReceivedMessage } from '../../client/index.ts';
+
+export interface Handset {
+  number: string;
+  profileDir: string;
+}
+
+export async function registerHandset(gateways: string[], number: string): Promise<Handset> {
+  const profileDir = mkdtempSync(join(tmpdir(), 'hw-profile-'));
+  await HushwireClient.register({ profileDir, gateways, number });
+  return { number, profileDir };
+}
+
+export interface Listener {
+  client: HushwireClient;
+  received: ReceivedMessage[];
+  /** Resolves when at least n messages arrived; rejects after timeoutMs. */
+  waitFor(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  /** Waits quietMs and returns what arrived meanwhile (to prove nothing more comes). */
+  quiet(quietMs: number): Promise<ReceivedMessage[]>;
+  close(): Promise<void>;
+}
+
+export async function listen(h: Handset, gateways?: string[]): Promise<Listener> {
+  const client = await HushwireClient.open(h.profileDir, gateways ? { gateways } : {});
+  await client.connect();
+  const received: ReceivedMessage[] = [];
+  let wake: (() => void) | null = null;
+  const pump = (async () => {
+    for await (const m of client.messages()) {
+      received.push(m);
+      wake?.();
+    }
+  })().catch(() => undefined);
+  const waitFor = (n: number, timeoutMs = 15_000) => new Promise<ReceivedMessage[]>((resolve, reject) => {
+    const deadline = setTimeout(() => { wake = null; reject(new Error(`only ${received.length} of ${n} messages arrived`)); }, timeoutMs);
+    const check = () => {
+      if (received.length >= n) { clearTimeout(deadline); wake = null; resolve(received.slice()); }
+    };
+    wake = check;
+    check();
+  });
+  return {
+    client, received, waitFor,
+    quiet: async (quietMs) => {
+      const before = received.length;
+      await new Promise((r) => setTimeout(r, quietMs));
+      return received.slice(before);
+    },
+    close: async () => {
+      await client.close();
+      await pump;
+    },
+  };
+}
+
+export async function sendText(from: Handset, to: string, text: string, gateways?: string[]) {
+  const client = await HushwireClient.open(from.profileDir, { receive: false, ...(gateways ? { gateways } : {}) });
+  try {
+    await client.connect();
+    return await client.send(to, text);
+  } finally {
+    await client.close();
+  }
+}
