@@ -6,6 +6,14 @@
 //
 // All keys are tokens checked by relay/tokens.ts (`routeTag`, `deviceToken`): 32
 // lowercase hex chars. Implementations re-check them before building any subject.
+//
+// Common rules (both implementations, enforced by the contract tests):
+// - Argument checks come first: a bad token throws HushwireError BAD_TOKEN (before
+//   anything reaches the bus, even a closed one); other bad arguments BAD_REQUEST.
+// - Before start() and after close() every call throws UNAVAILABLE; start() after
+//   close() too. status() is 'closed' then.
+// - The bus copies what it is given (the caller may reuse its buffers at once); treat
+//   the Uint8Arrays it hands out as read-only.
 
 /** Called with an encoded Envelope for a device whose socket this gateway holds.
  *  Resolves true once the device acknowledged it, false if it could not be handed over
@@ -55,7 +63,16 @@ export interface Bus {
   status(): BusStatus;
 
   // ---- live delivery ----
-  /** Receive live envelopes and control messages for one device. */
+  /** Receive live envelopes and control messages for one device. Resolves once the
+   *  subscription is active at the bus: a deliverLive that starts after that reaches it
+   *  (on a NATS cluster, once interest has spread over the routes: milliseconds), so
+   *  subscribe first, then drain the mailbox. The bus does not signal mail stored while
+   *  the device is subscribed (a deliverLive that timed out or was refused): the
+   *  gateway that holds the device must drain again for that.
+   *  Several subscriptions of one device on one bus: the newest open one gets live
+   *  envelopes (if it closes, the next newest takes over); control messages go to every
+   *  open one. At most 16 per device per bus: the oldest beyond that is dropped and
+   *  gets `{ kind: 'kick', connection: '' }`. */
   subscribeDevice(
     routeTag: string,
     deviceToken: string,
@@ -63,18 +80,29 @@ export interface Bus {
     onControl: (msg: ControlMessage) => void,
   ): Promise<DeviceSubscription>;
   /** Offers an envelope to the gateway holding the device. true = the device
-   *  acknowledged it; false = nobody holds it, it refused, or `timeoutMs` passed. */
+   *  acknowledged it; false = nobody holds it, it refused, or `timeoutMs` passed
+   *  (clamped to 1..60000). Envelopes over limits.maxMessageBytes throw TOO_LARGE. */
   deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean>;
+  /** Fire-and-forget to every open subscription of the device on every gateway,
+   *  including the sender's own. `connection` must match [A-Za-z0-9_-]{0,64}
+   *  (a random id, never an identifier), else BAD_REQUEST. */
   publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void>;
 
   // ---- mailbox (durable; acknowledged only when stored) ----
-  /** Stores durably. `id` (hex envelope id) deduplicates a retried put.
-   *  Throws HushwireError MAILBOX_FULL when the device's mailbox is at its limit (old
-   *  mail is never dropped to make room), UNAVAILABLE when the store cannot be reached. */
+  /** Stores durably. `id` (the envelope id: 32 lowercase hex, else BAD_REQUEST)
+   *  deduplicates a retried put for 2 minutes (or maxAgeMs if shorter), even if the
+   *  first copy was already delivered and deleted. Ids are unique per bus, not per
+   *  device. Throws HushwireError MAILBOX_FULL when the device's mailbox is at its
+   *  limit (old mail is never dropped to make room), TOO_LARGE over
+   *  limits.maxMessageBytes, UNAVAILABLE when the store cannot be reached. */
   mailboxPut(routeTag: string, deviceToken: string, id: string, envelope: Uint8Array): Promise<void>;
-  /** Up to `max` items with seq > afterSeq, oldest first. */
+  /** Up to `max` (at most 1024) items with seq > afterSeq, oldest first. Seqs are
+   *  global to the bus (gaps between one device's items are normal). Drain by passing
+   *  the last seq returned as the next afterSeq: that is the fast path. */
   mailboxRead(routeTag: string, deviceToken: string, afterSeq: number, max: number): Promise<MailboxItem[]>;
-  /** Removes one item (after the device acknowledged it). Idempotent. */
+  /** Removes one item (after the device acknowledged it). Idempotent; a seq that is
+   *  not this device's is left alone. Calls may run concurrently (and should: on NATS
+   *  each is one JetStream request). */
   mailboxDelete(routeTag: string, deviceToken: string, seq: number): Promise<void>;
   /** Erases a device's mailbox, or every device's of a route when deviceToken is omitted. */
   mailboxPurge(routeTag: string, deviceToken?: string): Promise<void>;
@@ -83,6 +111,7 @@ export interface Bus {
   directoryGet(routeTag: string): Promise<DirectoryRecord | null>;
   /** Compare-and-set: expectedRevision 0 = the key must not exist. Returns the new
    *  revision, or null on a revision conflict (the caller re-reads and retries).
+   *  Values over 64 KiB throw TOO_LARGE.
    *  Throws HushwireError UNAVAILABLE when the store cannot be reached. */
   directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null>;
   /** Erases the entry entirely (no tombstone carrying data remains). */

@@ -1,0 +1,43 @@
+// Picks the bus: NatsBus when a NATS URL is configured, else the embedded MemoryBus.
+import type { Bus, MailboxLimits } from './bus.ts';
+import type { BusLogFn } from './common.ts';
+import { MemoryBus } from './memory.ts';
+import { NatsBus } from './nats.ts';
+
+export type { Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits } from './bus.ts';
+export type { BusLogFn } from './common.ts';
+export { DIRECTORY_MAX_VALUE_BYTES, MAX_READ_BATCH, DEDUP_WINDOW_MS } from './common.ts';
+export { MemoryBus } from './memory.ts';
+export { NatsBus, type NatsBusOptions } from './nats.ts';
+
+/** 1000 messages per device, 30 days, 70,000 bytes per envelope. */
+export const DEFAULT_MAILBOX_LIMITS: Readonly<MailboxLimits> = Object.freeze({
+  maxMessagesPerDevice: 1000,
+  maxAgeMs: 30 * 24 * 60 * 60 * 1000,
+  maxMessageBytes: 70_000,
+});
+
+export interface CreateBusOptions {
+  /** NATS server URL(s); empty/absent = embedded single-node bus. */
+  nats?: string | string[];
+  limits: MailboxLimits;
+  /** NATS subject prefix (default 'hw'). */
+  prefix?: string;
+  /** Connection name for NATS. */
+  name?: string;
+  log?: BusLogFn;
+}
+
+export function createBus(opts: CreateBusOptions): Bus {
+  const servers = opts.nats === undefined ? [] : (Array.isArray(opts.nats) ? opts.nats : [opts.nats]).filter((s) => s.trim() !== '');
+  if (servers.length === 0) {
+    return new MemoryBus(opts.log === undefined ? { limits: opts.limits } : { limits: opts.limits, log: opts.log });
+  }
+  return new NatsBus({
+    servers,
+    limits: opts.limits,
+    ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    ...(opts.log !== undefined ? { log: opts.log } : {}),
+  });
+}

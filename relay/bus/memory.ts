@@ -1,0 +1,301 @@
+// MemoryBus: the embedded, single-node bus (like Centrifugo's memory engine). Everything
+// lives in this process and is lost when it exits; semantics match NatsBus (same
+// contract tests): sequence numbers are global and increasing (like a stream sequence),
+// a full mailbox refuses new mail (MAILBOX_FULL) and never drops old mail, messages
+// expire after maxAgeMs, a repeated id within the duplicate window is stored once, and
+// directory revisions are global and increasing (like KV revisions).
+import type {
+  Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+} from './bus.ts';
+import { ErrorCode, HushwireError } from '../errors.ts';
+import { assertToken } from '../tokens.ts';
+import {
+  busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
+  checkMax, checkRevision, checkSeq, checkTimeout, dedupWindowMs, noopLog, SubscriptionRegistry, type BusLogFn,
+} from './common.ts';
+
+export interface MemoryBusOptions {
+  limits: MailboxLimits;
+  /** Bound on all stored mailbox bytes together (default 1 GiB); beyond it puts fail UNAVAILABLE. */
+  maxTotalBytes?: number;
+  /** Bound on remembered envelope ids (default 1,000,000); the oldest are forgotten first. */
+  maxDedupIds?: number;
+  log?: BusLogFn;
+}
+
+interface Stored {
+  data: Uint8Array;
+  expiresAt: number;
+}
+
+const DEFAULT_MAX_TOTAL_BYTES = 1 << 30;
+const DEFAULT_MAX_DEDUP_IDS = 1_000_000;
+
+export class MemoryBus implements Bus {
+  readonly kind = 'embedded' as const;
+  readonly #limits: MailboxLimits;
+  readonly #maxTotalBytes: number;
+  readonly #maxDedupIds: number;
+  readonly #dedupMs: number;
+  readonly #log: BusLogFn;
+  readonly #subs: SubscriptionRegistry;
+  #state: 'new' | 'started' | 'closed' = 'new';
+  #sweepTimer: NodeJS.Timeout | null = null;
+
+  // mailbox: key "tag.device" → seq → item; Map order is seq order (seqs only grow).
+  readonly #boxes = new Map<string, Map<number, Stored>>();
+  // route tag → keys of its devices that have a mailbox, for purge(route).
+  readonly #routeBoxes = new Map<string, Set<string>>();
+  readonly #dedup = new Map<string, number>(); // id → expiresAt, in insertion (= expiry) order
+  #seq = 0;
+  #totalBytes = 0;
+
+  readonly #directory = new Map<string, DirectoryRecord>();
+  #revision = 0;
+
+  constructor(opts: MemoryBusOptions) {
+    this.#limits = checkLimits(opts.limits);
+    this.#maxTotalBytes = opts.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
+    this.#maxDedupIds = opts.maxDedupIds ?? DEFAULT_MAX_DEDUP_IDS;
+    this.#dedupMs = dedupWindowMs(this.#limits);
+    this.#log = opts.log ?? noopLog;
+    this.#subs = new SubscriptionRegistry(this.#log);
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'closed') throw busUnavailable('bus closed');
+    if (this.#state === 'started') return;
+    this.#state = 'started';
+    const every = Math.min(Math.max(Math.floor(this.#limits.maxAgeMs / 4), 250), 60_000);
+    this.#sweepTimer = setInterval(() => this.#sweep(), every);
+    this.#sweepTimer.unref();
+  }
+
+  status(): BusStatus {
+    return this.#state === 'started' ? { state: 'connected' } : { state: 'closed' };
+  }
+
+  #ready(): void {
+    if (this.#state !== 'started') throw busUnavailable(this.#state === 'closed' ? 'bus closed' : 'bus not started');
+  }
+
+  // ---- live delivery ----
+
+  async subscribeDevice(
+    routeTag: string,
+    deviceToken: string,
+    onEnvelope: LiveHandler,
+    onControl: (msg: ControlMessage) => void,
+  ): Promise<DeviceSubscription> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkHandlers(onEnvelope, onControl);
+    this.#ready();
+    return this.#subs.add(`${routeTag}.${deviceToken}`, onEnvelope, onControl).sub;
+  }
+
+  async deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkEnvelope(envelope, this.#limits);
+    const ms = checkTimeout(timeoutMs);
+    this.#ready();
+    const handler = this.#subs.live(`${routeTag}.${deviceToken}`);
+    if (handler === undefined) return false;
+    // A copy, as NATS would make: the caller may reuse its buffer once we return.
+    const copy = envelope.slice();
+    let p: Promise<boolean>;
+    try {
+      p = handler(copy);
+    } catch {
+      return false;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+    try {
+      return (await Promise.race([Promise.resolve(p).then((ok) => ok === true, () => false), timeout]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    const m = checkControl(msg);
+    this.#ready();
+    const key = `${routeTag}.${deviceToken}`;
+    // Asynchronous like NATS: never re-enters the caller.
+    setImmediate(() => {
+      if (this.#state === 'started') this.#subs.control(key, m);
+    });
+  }
+
+  // ---- mailbox ----
+
+  async mailboxPut(routeTag: string, deviceToken: string, id: string, envelope: Uint8Array): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkEnvelopeId(id);
+    checkEnvelope(envelope, this.#limits);
+    this.#ready();
+    const now = Date.now();
+    this.#pruneDedup(now);
+    const seen = this.#dedup.get(id);
+    if (seen !== undefined && seen > now) return; // duplicate within the window: already stored
+    const key = `${routeTag}.${deviceToken}`;
+    let box = this.#boxes.get(key);
+    if (box !== undefined) this.#expireBox(key, box, now);
+    box = this.#boxes.get(key);
+    if (box !== undefined && box.size >= this.#limits.maxMessagesPerDevice) {
+      throw new HushwireError(ErrorCode.MAILBOX_FULL, 'mailbox full');
+    }
+    if (this.#totalBytes + envelope.length > this.#maxTotalBytes) {
+      throw busUnavailable('mailbox store full');
+    }
+    if (box === undefined) {
+      box = new Map();
+      this.#boxes.set(key, box);
+      let set = this.#routeBoxes.get(routeTag);
+      if (set === undefined) {
+        set = new Set();
+        this.#routeBoxes.set(routeTag, set);
+      }
+      set.add(key);
+    }
+    const seq = ++this.#seq;
+    box.set(seq, { data: envelope.slice(), expiresAt: now + this.#limits.maxAgeMs });
+    this.#totalBytes += envelope.length;
+    this.#dedup.delete(id);
+    this.#dedup.set(id, now + this.#dedupMs);
+    if (this.#dedup.size > this.#maxDedupIds) {
+      const oldest = this.#dedup.keys().next().value;
+      if (oldest !== undefined) this.#dedup.delete(oldest);
+    }
+  }
+
+  async mailboxRead(routeTag: string, deviceToken: string, afterSeq: number, max: number): Promise<MailboxItem[]> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkSeq(afterSeq);
+    const n = checkMax(max);
+    this.#ready();
+    const key = `${routeTag}.${deviceToken}`;
+    const box = this.#boxes.get(key);
+    const out: MailboxItem[] = [];
+    if (box === undefined || n === 0) return out;
+    this.#expireBox(key, box, Date.now());
+    for (const [seq, item] of box) {
+      if (seq <= afterSeq) continue;
+      out.push({ seq, data: item.data.slice() });
+      if (out.length >= n) break;
+    }
+    return out;
+  }
+
+  async mailboxDelete(routeTag: string, deviceToken: string, seq: number): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkSeq(seq);
+    this.#ready();
+    const key = `${routeTag}.${deviceToken}`;
+    const box = this.#boxes.get(key);
+    if (box === undefined) return;
+    const item = box.get(seq);
+    if (item === undefined) return;
+    box.delete(seq);
+    this.#totalBytes -= item.data.length;
+    if (box.size === 0) this.#dropBox(key);
+  }
+
+  async mailboxPurge(routeTag: string, deviceToken?: string): Promise<void> {
+    assertToken(routeTag);
+    if (deviceToken !== undefined) assertToken(deviceToken);
+    this.#ready();
+    if (deviceToken !== undefined) {
+      this.#dropBox(`${routeTag}.${deviceToken}`);
+      return;
+    }
+    const set = this.#routeBoxes.get(routeTag);
+    if (set === undefined) return;
+    for (const key of [...set]) this.#dropBox(key);
+  }
+
+  // ---- directory ----
+
+  async directoryGet(routeTag: string): Promise<DirectoryRecord | null> {
+    assertToken(routeTag);
+    this.#ready();
+    const rec = this.#directory.get(routeTag);
+    return rec === undefined ? null : { value: rec.value.slice(), revision: rec.revision };
+  }
+
+  async directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
+    assertToken(routeTag);
+    checkDirectoryValue(value);
+    checkRevision(expectedRevision);
+    this.#ready();
+    const cur = this.#directory.get(routeTag);
+    if (expectedRevision === 0 ? cur !== undefined : cur === undefined || cur.revision !== expectedRevision) return null;
+    const revision = ++this.#revision;
+    this.#directory.set(routeTag, { value: value.slice(), revision });
+    return revision;
+  }
+
+  async directoryDelete(routeTag: string): Promise<void> {
+    assertToken(routeTag);
+    this.#ready();
+    this.#directory.delete(routeTag);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
+    this.#subs.clear();
+    this.#boxes.clear();
+    this.#routeBoxes.clear();
+    this.#dedup.clear();
+    this.#directory.clear();
+    this.#totalBytes = 0;
+  }
+
+  // ---- internals ----
+
+  #dropBox(key: string): void {
+    const box = this.#boxes.get(key);
+    if (box === undefined) return;
+    for (const item of box.values()) this.#totalBytes -= item.data.length;
+    this.#boxes.delete(key);
+    const tag = key.slice(0, key.indexOf('.'));
+    const set = this.#routeBoxes.get(tag);
+    if (set !== undefined) {
+      set.delete(key);
+      if (set.size === 0) this.#routeBoxes.delete(tag);
+    }
+  }
+
+  /** Drops expired items from the head (all items share one max age, so order = age). */
+  #expireBox(key: string, box: Map<number, Stored>, now: number): void {
+    for (const [seq, item] of box) {
+      if (item.expiresAt > now) break;
+      box.delete(seq);
+      this.#totalBytes -= item.data.length;
+    }
+    if (box.size === 0) this.#dropBox(key);
+  }
+
+  #pruneDedup(now: number): void {
+    for (const [id, exp] of this.#dedup) {
+      if (exp > now) break;
+      this.#dedup.delete(id);
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    this.#pruneDedup(now);
+    for (const [key, box] of this.#boxes) this.#expireBox(key, box, now);
+  }
+}

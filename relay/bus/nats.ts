@@ -1,0 +1,915 @@
+// NatsBus: the scale-out bus on NATS core subjects + JetStream (nats-server 2.9+).
+//
+//   live     core request/reply on <prefix>.dev.<routeTag>.<deviceToken>
+//            the holder replies 1 byte once its LiveHandler resolves (1 delivered, 0 refused);
+//            "no responders" / timeout => false
+//   control  core publish on <prefix>.ctl.<routeTag>.<deviceToken>, small JSON
+//   mailbox  stream HW_MBOX, subjects <prefix>.mbox.<routeTag>.<deviceToken>, file storage,
+//            max_age, max_msgs_per_subject + discard new per subject (MAILBOX_FULL),
+//            Nats-Msg-Id = envelope id (2 min duplicate window)
+//   directory KV bucket hw_dir (history 1), key = routeTag, CAS by revision
+//
+// Only 32-hex tokens (checked by assertToken) ever reach a subject; only the envelope id
+// (random) and the stream name reach a header.
+//
+// mailboxRead uses ephemeral, in-memory, ack-none pull consumers filtered to the device
+// subject. The consumer of the last read of a device is kept (bounded LRU) so that the
+// drain loop's next read (afterSeq = last seq returned) is a single pull request.
+import {
+  connect, createInbox, nanos, type Msg, type NatsConnection, type Subscription,
+} from '@nats-io/transport-node';
+import {
+  jetstream, jetstreamManager, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType,
+  type JetStreamClient, type JetStreamManager, type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type {
+  Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+} from './bus.ts';
+import { ErrorCode, HushwireError } from '../errors.ts';
+import { assertToken } from '../tokens.ts';
+import {
+  busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
+  checkMax, checkRevision, checkSeq, checkTimeout, decodeControl, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
+  encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry,
+} from './common.ts';
+
+export interface NatsBusOptions {
+  /** nats://host:port URL(s). */
+  servers: string | string[];
+  limits: MailboxLimits;
+  /** Subject prefix (default 'hw'): [a-z][a-z0-9_-]{0,31}. Also names the stream and bucket. */
+  prefix?: string;
+  /** Mailbox stream name (default HW_MBOX, or <PREFIX>_MBOX for another prefix). */
+  streamName?: string;
+  /** Directory KV bucket (default hw_dir, or <prefix>_dir). */
+  bucket?: string;
+  /** Connection name shown by the server. */
+  name?: string;
+  /** Stream and bucket replicas (default 1; 3 on a 3-node cluster). */
+  replicas?: number;
+  /** Initial connect deadline, ms (default 5000). */
+  connectTimeoutMs?: number;
+  /** Deadline for JetStream requests, ms (default 5000). */
+  requestTimeoutMs?: number;
+  /** Base wait between reconnect attempts, ms (default 1000; plus up to as much jitter). */
+  reconnectWaitMs?: number;
+  log?: BusLogFn;
+}
+
+const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Room for the Nats-Msg-Id / Nats-Expected-Stream headers within max_msg_size. */
+const HEADER_ALLOWANCE = 512;
+/** Read cursors (server-side consumers) kept for the next read of the same device. */
+const CURSOR_CACHE_MAX = 1024;
+/** A cached consumer is reused only if used within this long... */
+const CURSOR_REUSE_MS = 20_000;
+/** ...and the server deletes it after this much inactivity. */
+const CONSUMER_INACTIVE_MS = 60_000;
+/** Stream seq → mailbox subject of messages this bus handed out (saves a get per delete). */
+const SEQ_OWNER_MAX = 65_536;
+const CLOSE_DRAIN_MS = 5_000;
+/** mailboxRead calls in flight at once; beyond this they fail UNAVAILABLE. */
+const MAX_READS_IN_FLIGHT = 4096;
+
+const ONE = Uint8Array.of(1);
+const ZERO = Uint8Array.of(0);
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+interface Cursor {
+  subject: string;
+  name: string;
+  /** afterSeq this consumer is positioned at (last stream seq it delivered). */
+  position: number;
+  /** Messages the server said were still pending after that (0 = ask again). */
+  pending: number;
+  usedAt: number;
+  busy: boolean;
+  /** Not cached: delete after its read. */
+  oneShot: boolean;
+}
+
+interface Pull {
+  cursor: Cursor;
+  want: number;
+  items: MailboxItem[];
+  /** Pending count carried by the last message received. */
+  pending: number;
+  token: string;
+  timer: NodeJS.Timeout;
+  resolve: (items: MailboxItem[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/** true if p settles successfully within ms. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p.then(() => true, () => false),
+      new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function jsErrCode(e: unknown): number {
+  return e instanceof JetStreamApiError ? e.code : 0;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class NatsBus implements Bus {
+  readonly kind = 'nats' as const;
+  readonly #opts: NatsBusOptions;
+  readonly #limits: MailboxLimits;
+  readonly #stream: string;
+  readonly #bucket: string;
+  readonly #replicas: number;
+  readonly #requestTimeoutMs: number;
+  readonly #pullExpiresNs: number;
+  readonly #log: BusLogFn;
+  readonly #devPrefix: string;
+  readonly #ctlPrefix: string;
+  readonly #mboxPrefix: string;
+  readonly #subs: SubscriptionRegistry;
+
+  #nc: NatsConnection | null = null;
+  #js: JetStreamClient | null = null;
+  #jsm: JetStreamManager | null = null;
+  #kv: KV | null = null;
+  #starting: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
+  #closed = false;
+  #ready = false;
+  #status: BusStatus = { state: 'closed' };
+
+  #live: LiveRequests | null = null;
+  /** LiveHandler calls not yet settled (bounded by MAX_PENDING_LIVE). */
+  #liveHandling = 0;
+
+  // mailbox reads
+  #readInbox = '';
+  readonly #cursors = new Map<string, Cursor>();             // subject → cursor (LRU order)
+  readonly #pullsByConsumer = new Map<string, Pull>();        // consumer name → pull in flight
+  readonly #pullsByToken = new Map<string, Pull>();           // inbox token → pull in flight
+  #pullSeq = 0;
+  #readsInFlight = 0;
+  readonly #seqOwner = new Map<number, string>();             // stream seq → subject (bounded)
+
+  constructor(opts: NatsBusOptions) {
+    this.#limits = checkLimits(opts.limits);
+    const prefix = opts.prefix ?? 'hw';
+    if (!PREFIX_RE.test(prefix)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'bad bus prefix');
+    this.#stream = opts.streamName ?? (prefix === 'hw' ? 'HW_MBOX' : `${prefix.toUpperCase()}_MBOX`);
+    this.#bucket = opts.bucket ?? `${prefix}_dir`;
+    if (!NAME_RE.test(this.#stream) || !NAME_RE.test(this.#bucket)) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'bad stream or bucket name');
+    }
+    this.#replicas = opts.replicas ?? 1;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
+    this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
+    this.#log = opts.log ?? noopLog;
+    this.#devPrefix = `${prefix}.dev.`;
+    this.#ctlPrefix = `${prefix}.ctl.`;
+    this.#mboxPrefix = `${prefix}.mbox.`;
+    this.#subs = new SubscriptionRegistry(this.#log);
+    this.#opts = opts;
+  }
+
+  get streamName(): string {
+    return this.#stream;
+  }
+
+  get bucketName(): string {
+    return this.#bucket;
+  }
+
+  // ---- lifecycle ----
+
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(busUnavailable('bus closed'));
+    this.#starting ??= this.#doStart().catch((e: unknown) => {
+      this.#starting = null;
+      throw e;
+    });
+    return this.#starting;
+  }
+
+  async #doStart(): Promise<void> {
+    const o = this.#opts;
+    const wait = o.reconnectWaitMs ?? 1000;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: o.servers,
+        name: o.name ?? 'hushwire',
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: wait,
+        reconnectJitter: wait,
+        timeout: o.connectTimeoutMs ?? 5000,
+        pingInterval: 10_000,
+        maxPingOut: 3,
+        waitOnFirstConnect: false,
+        // nats.js otherwise builds two Error objects per request for async stack traces:
+        // ~40% of the CPU of a request/reply round trip.
+        noAsyncTraces: true,
+      });
+    } catch (e) {
+      throw busUnavailable('cannot connect to NATS', e);
+    }
+    if (this.#closed) {
+      await nc.close().catch(() => undefined);
+      throw busUnavailable('bus closed');
+    }
+    this.#nc = nc;
+    this.#status = { state: 'connected' };
+    this.#watchStatus(nc);
+    try {
+      const jsOpts = { timeout: this.#requestTimeoutMs };
+      this.#jsm = await jetstreamManager(nc, jsOpts);
+      this.#js = jetstream(nc, jsOpts);
+      await this.#ensureStream(this.#jsm);
+      this.#kv = await new Kvm(this.#js).create(this.#bucket, {
+        history: 1,
+        storage: StorageType.File,
+        replicas: this.#replicas,
+        maxValueSize: DIRECTORY_MAX_VALUE_BYTES,
+      });
+      this.#live = new LiveRequests(nc, this.#log);
+      this.#readInbox = `${createInbox()}.`;
+      nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
+      if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
+    } catch (e) {
+      this.#nc = null;
+      await nc.close().catch(() => undefined);
+      this.#status = { state: 'closed' };
+      throw e instanceof HushwireError ? e : busUnavailable('cannot set up JetStream', e);
+    }
+    if (this.#closed) throw busUnavailable('bus closed');
+    this.#ready = true;
+    this.#log('info', 'bus: connected to NATS', { stream: this.#stream, bucket: this.#bucket });
+  }
+
+  #streamConfig(): Partial<StreamConfig> & { name: string } {
+    const l = this.#limits;
+    return {
+      name: this.#stream,
+      subjects: [`${this.#mboxPrefix}>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: this.#replicas,
+      max_age: nanos(l.maxAgeMs),
+      max_msgs_per_subject: l.maxMessagesPerDevice,
+      discard: DiscardPolicy.New,
+      discard_new_per_subject: true,
+      max_msg_size: l.maxMessageBytes + HEADER_ALLOWANCE,
+      duplicate_window: nanos(dedupWindowMs(l)),
+      allow_direct: true,
+    };
+  }
+
+  /** Creates or updates the mailbox stream; safe when several gateways start at once. */
+  async #ensureStream(jsm: JetStreamManager): Promise<void> {
+    const cfg = this.#streamConfig();
+    try {
+      await jsm.streams.add(cfg);
+      return;
+    } catch (e) {
+      // 10058: the stream exists with another configuration (e.g. changed limits).
+      if (jsErrCode(e) !== 10058) throw e;
+    }
+    const { name, ...update } = cfg;
+    await jsm.streams.update(name, update);
+    this.#log('info', 'bus: mailbox stream configuration updated', { stream: name });
+  }
+
+  #watchStatus(nc: NatsConnection): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        switch (s.type) {
+          case 'disconnect':
+          case 'reconnecting':
+          case 'staleConnection':
+            if (this.#status.state === 'connected') {
+              this.#status = { state: 'reconnecting', since: Date.now() };
+              this.#log('warn', 'bus: NATS connection lost; reconnecting');
+            }
+            // Ephemeral consumers do not survive a server restart; pulls in flight are lost.
+            this.#dropAllCursors(false);
+            break;
+          case 'reconnect':
+            this.#status = { state: 'connected' };
+            this.#log('info', 'bus: NATS reconnected');
+            break;
+          case 'error':
+            this.#log('warn', 'bus: NATS error', { error: s.error.name });
+            break;
+          case 'ldm':
+            this.#log('warn', 'bus: NATS server entering lame duck mode');
+            break;
+          case 'slowConsumer':
+            this.#log('warn', 'bus: slow consumer', { pending: s.pending });
+            break;
+          default:
+            break;
+        }
+      }
+    })().catch(() => undefined);
+    void nc.closed().then((err) => {
+      this.#status = { state: 'closed' };
+      this.#ready = false;
+      if (err && !this.#closed) this.#log('error', 'bus: NATS connection closed', { error: err.name });
+    });
+  }
+
+  status(): BusStatus {
+    return this.#status.state === 'reconnecting' ? { state: 'reconnecting', since: this.#status.since } : this.#status;
+  }
+
+  #conn(): NatsConnection {
+    const nc = this.#nc;
+    if (this.#closed || nc === null || !this.#ready || nc.isClosed()) {
+      throw busUnavailable(this.#closed ? 'bus closed' : nc === null || !this.#ready ? 'bus not started' : 'NATS connection closed');
+    }
+    return nc;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  async #doClose(): Promise<void> {
+    this.#closed = true;
+    if (this.#starting !== null) await this.#starting.catch(() => undefined);
+    const nc = this.#nc;
+    const releases = this.#subs.clear();
+    if (nc !== null && !nc.isClosed()) {
+      for (const r of releases) await r().catch(() => undefined);
+      this.#dropAllCursors(true);
+      this.#live?.close();
+      if (!(await within(nc.drain(), CLOSE_DRAIN_MS))) await nc.close().catch(() => undefined);
+    }
+    this.#ready = false;
+    this.#status = { state: 'closed' };
+  }
+
+  // ---- live delivery ----
+
+  #key(routeTag: string, deviceToken: string): string {
+    return `${routeTag}.${deviceToken}`;
+  }
+
+  async subscribeDevice(
+    routeTag: string,
+    deviceToken: string,
+    onEnvelope: LiveHandler,
+    onControl: (msg: ControlMessage) => void,
+  ): Promise<DeviceSubscription> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkHandlers(onEnvelope, onControl);
+    const nc = this.#conn();
+    const key = this.#key(routeTag, deviceToken);
+    const { sub, entry, isNew } = this.#subs.add(key, onEnvelope, onControl);
+    if (isNew) this.#attach(nc, entry, key);
+    // The SUB must be at the server before the caller drains the mailbox (also when an
+    // earlier subscription of this device is still waiting for its own flush).
+    if (!(await within(nc.flush(), this.#requestTimeoutMs))) {
+      await sub.close();
+      throw busUnavailable('cannot subscribe');
+    }
+    return sub;
+  }
+
+  /** One NATS subscription pair per device, shared by this bus's subscriptions to it. */
+  #attach(nc: NatsConnection, entry: DeviceEntry, key: string): void {
+    const live = nc.subscribe(this.#devPrefix + key, {
+      callback: (err, m) => {
+        if (err === null) this.#onLive(key, m);
+      },
+    });
+    const ctl = nc.subscribe(this.#ctlPrefix + key, {
+      callback: (err, m) => {
+        if (err !== null) return;
+        const msg = decodeControl(m.data);
+        if (msg === null) {
+          this.#log('warn', 'bus: malformed control message dropped');
+          return;
+        }
+        this.#subs.control(key, msg);
+      },
+    });
+    entry.release = async () => {
+      live.unsubscribe();
+      ctl.unsubscribe();
+    };
+  }
+
+  #onLive(key: string, m: Msg): void {
+    const reply = m.reply ?? '';
+    const handler = this.#subs.live(key);
+    if (handler === undefined) {
+      this.#reply(reply, ZERO);
+      return;
+    }
+    if (this.#liveHandling >= MAX_PENDING_LIVE) {
+      this.#reply(reply, ZERO); // the gateway is not answering its devices' acks: refuse
+      return;
+    }
+    let p: Promise<boolean>;
+    try {
+      p = handler(m.data);
+    } catch {
+      this.#reply(reply, ZERO);
+      return;
+    }
+    this.#liveHandling++;
+    Promise.resolve(p).then(
+      (ok) => { this.#liveHandling--; this.#reply(reply, ok === true ? ONE : ZERO); },
+      () => { this.#liveHandling--; this.#reply(reply, ZERO); },
+    );
+  }
+
+  #reply(subject: string, payload: Uint8Array): void {
+    const nc = this.#nc;
+    if (subject === '' || nc === null || nc.isClosed()) return;
+    try {
+      nc.publish(subject, payload);
+    } catch {
+      // draining/closed: the requester times out and falls back to the mailbox
+    }
+  }
+
+  async deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkEnvelope(envelope, this.#limits);
+    const ms = checkTimeout(timeoutMs);
+    const nc = this.#conn();
+    return (this.#live as LiveRequests).request(nc, this.#devPrefix + routeTag + '.' + deviceToken, envelope, ms);
+  }
+
+  async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    const m = checkControl(msg);
+    const nc = this.#conn();
+    try {
+      nc.publish(this.#ctlPrefix + routeTag + '.' + deviceToken, encodeControl(m));
+    } catch (e) {
+      throw busUnavailable('cannot publish control message', e);
+    }
+  }
+
+  // ---- mailbox ----
+
+  async mailboxPut(routeTag: string, deviceToken: string, id: string, envelope: Uint8Array): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkEnvelopeId(id);
+    checkEnvelope(envelope, this.#limits);
+    this.#conn();
+    const js = this.#js as JetStreamClient;
+    try {
+      await js.publish(this.#mboxPrefix + routeTag + '.' + deviceToken, envelope, {
+        msgID: id,
+        expect: { streamName: this.#stream },
+        timeout: this.#requestTimeoutMs,
+      });
+    } catch (e) {
+      throw this.#mapPutError(e);
+    }
+  }
+
+  #mapPutError(e: unknown): HushwireError {
+    const text = errText(e);
+    if (e instanceof JetStreamApiError) {
+      if (text.includes('maximum messages per subject exceeded')) {
+        return new HushwireError(ErrorCode.MAILBOX_FULL, 'mailbox full', { cause: e });
+      }
+      if (text.includes('message size exceeds maximum')) {
+        return new HushwireError(ErrorCode.TOO_LARGE, 'envelope too large', { cause: e });
+      }
+      this.#log('warn', 'bus: mailbox store refused a message', { code: e.code });
+      return busUnavailable('mailbox store refused the message', e);
+    }
+    return busUnavailable('mailbox store unavailable', e);
+  }
+
+  async mailboxRead(routeTag: string, deviceToken: string, afterSeq: number, max: number): Promise<MailboxItem[]> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkSeq(afterSeq);
+    const n = checkMax(max);
+    const nc = this.#conn();
+    if (n === 0) return [];
+    if (this.#readsInFlight >= MAX_READS_IN_FLIGHT) throw busUnavailable('too many mailbox reads in flight');
+    this.#readsInFlight++;
+    try {
+      return await this.#read(nc, this.#mboxPrefix + routeTag + '.' + deviceToken, afterSeq, n);
+    } finally {
+      this.#readsInFlight--;
+    }
+  }
+
+  async #read(nc: NatsConnection, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
+    const cached = this.#cursors.get(subject);
+    if (cached !== undefined && !cached.busy && cached.position === afterSeq && Date.now() - cached.usedAt < CURSOR_REUSE_MS) {
+      // The drain loop's next page, on the consumer we already have.
+      this.#cursors.delete(subject);
+      this.#cursors.set(subject, cached);
+      if (cached.pending > 0) return this.#pull(nc, cached, Math.min(n, cached.pending));
+      // It had delivered everything it knew of: ask whether anything arrived since.
+      cached.busy = true;
+      let pending: number | null;
+      try {
+        pending = await this.#consumerPending(nc, cached.name);
+      } finally {
+        cached.busy = false; // from here to #pull (which sets it again) is synchronous
+      }
+      if (pending !== null && this.#cursors.get(subject) === cached) {
+        cached.pending = pending;
+        cached.usedAt = Date.now();
+        return pending === 0 ? [] : this.#pull(nc, cached, Math.min(n, pending));
+      }
+      // gone on the server (or replaced meanwhile): fall through to a fresh consumer
+    }
+    const { name, pending } = await this.#createConsumer(nc, subject, afterSeq);
+    const cursor: Cursor = { subject, name, position: afterSeq, pending, usedAt: Date.now(), busy: false, oneShot: false };
+    const existing = this.#cursors.get(subject);
+    if (existing !== undefined && existing.busy) {
+      cursor.oneShot = true; // a concurrent read of the same device owns the cached one
+    } else {
+      if (existing !== undefined) this.#dropCursor(existing);
+      this.#cacheCursor(cursor);
+    }
+    if (pending === 0) {
+      if (cursor.oneShot) this.#deleteConsumer(cursor.name);
+      return [];
+    }
+    return this.#pull(nc, cursor, Math.min(n, pending));
+  }
+
+  async #jsApi(nc: NatsConnection, subject: string, body: string): Promise<{
+    name?: string; num_pending?: number; error?: { code: number; err_code?: number; description?: string };
+  }> {
+    let r: Msg;
+    try {
+      r = await nc.request(subject, body === '' ? undefined : te.encode(body), { timeout: this.#requestTimeoutMs });
+    } catch (e) {
+      throw busUnavailable('mailbox store unavailable', e);
+    }
+    try {
+      return JSON.parse(td.decode(r.data)) as { name?: string; num_pending?: number };
+    } catch (e) {
+      throw busUnavailable('mailbox store unavailable', e);
+    }
+  }
+
+  async #createConsumer(nc: NatsConnection, subject: string, afterSeq: number): Promise<{ name: string; pending: number }> {
+    const body = `{"stream_name":"${this.#stream}","config":{"ack_policy":"none","deliver_policy":"by_start_sequence",`
+      + `"opt_start_seq":${afterSeq + 1},"filter_subject":"${subject}","mem_storage":true,"num_replicas":1,`
+      + `"inactive_threshold":${CONSUMER_INACTIVE_MS * 1_000_000}}}`;
+    const info = await this.#jsApi(nc, `$JS.API.CONSUMER.CREATE.${this.#stream}`, body);
+    if (info.error !== undefined || typeof info.name !== 'string' || typeof info.num_pending !== 'number') {
+      this.#log('warn', 'bus: cannot create mailbox reader', { code: info.error?.err_code ?? 0 });
+      throw busUnavailable('mailbox store unavailable', new Error(info.error?.description ?? 'bad consumer create response'));
+    }
+    return { name: info.name, pending: info.num_pending };
+  }
+
+  /** num_pending of a consumer we made, or null if it no longer exists. */
+  async #consumerPending(nc: NatsConnection, name: string): Promise<number | null> {
+    const info = await this.#jsApi(nc, `$JS.API.CONSUMER.INFO.${this.#stream}.${name}`, '');
+    if (info.error !== undefined) {
+      if (info.error.err_code === 10014) return null; // consumer not found
+      throw busUnavailable('mailbox store unavailable', new Error(info.error.description ?? 'consumer info failed'));
+    }
+    return typeof info.num_pending === 'number' ? info.num_pending : null;
+  }
+
+  /** Pulls `want` messages that the consumer reported pending. `no_wait` alone can hang
+   *  on 2.9 when a pending message vanishes (deleted/expired) before delivery, so the
+   *  request also expires; a short page then ends with a 408. */
+  #pull(nc: NatsConnection, cursor: Cursor, want: number): Promise<MailboxItem[]> {
+    return new Promise<MailboxItem[]>((resolve, reject) => {
+      cursor.busy = true;
+      const token = String(++this.#pullSeq);
+      const pull: Pull = {
+        cursor, want, items: [], pending: 0, token, resolve, reject,
+        timer: setTimeout(() => this.#failPull(pull, busUnavailable('mailbox read timed out')), this.#requestTimeoutMs),
+      };
+      this.#pullsByConsumer.set(cursor.name, pull);
+      this.#pullsByToken.set(token, pull);
+      try {
+        nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.#stream}.${cursor.name}`,
+          te.encode(`{"batch":${want},"no_wait":true,"expires":${this.#pullExpiresNs}}`), { reply: this.#readInbox + token });
+      } catch (e) {
+        this.#failPull(pull, busUnavailable('mailbox store unavailable', e));
+      }
+    });
+  }
+
+  /** Messages and status replies for every pull arrive on the read inbox. */
+  #onReadMsg(m: Msg): void {
+    const reply = m.reply;
+    if (reply !== undefined && reply.startsWith('$JS.ACK.')) {
+      // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+      // or (v2) $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>.<token>
+      const t = reply.split('.');
+      const v2 = t.length >= 11;
+      const name = t[v2 ? 5 : 3] as string;
+      const pull = this.#pullsByConsumer.get(name);
+      if (pull === undefined) return;
+      const seq = Number(t[v2 ? 7 : 5]);
+      pull.pending = Number(t[v2 ? 10 : 8]);
+      pull.items.push({ seq, data: m.data });
+      this.#rememberSeq(seq, pull.cursor.subject);
+      if (pull.items.length >= pull.want) this.#finishPull(pull);
+      return;
+    }
+    const pull = this.#pullsByToken.get(m.subject.slice(this.#readInbox.length));
+    if (pull === undefined) return;
+    const code = m.headers?.code ?? 0;
+    if (code === 404 || code === 408) {
+      this.#finishPull(pull); // no (more) messages
+    } else if (code !== 100) {
+      this.#failPull(pull, busUnavailable('mailbox read failed', new Error(`status ${code} ${m.headers?.description ?? ''}`)));
+    }
+  }
+
+  #unlinkPull(pull: Pull): void {
+    clearTimeout(pull.timer);
+    if (this.#pullsByConsumer.get(pull.cursor.name) === pull) this.#pullsByConsumer.delete(pull.cursor.name);
+    this.#pullsByToken.delete(pull.token);
+    pull.cursor.busy = false;
+  }
+
+  #finishPull(pull: Pull): void {
+    this.#unlinkPull(pull);
+    const c = pull.cursor;
+    const items = pull.items;
+    if (items.length > 0) c.position = (items[items.length - 1] as MailboxItem).seq;
+    // A full page knows what is left; a short one (messages vanished) re-asks next time.
+    c.pending = items.length === pull.want && Number.isSafeInteger(pull.pending) ? pull.pending : 0;
+    c.usedAt = Date.now();
+    if (c.oneShot) this.#deleteConsumer(c.name);
+    pull.resolve(items);
+  }
+
+  #failPull(pull: Pull, e: HushwireError): void {
+    this.#unlinkPull(pull);
+    this.#dropCursor(pull.cursor);
+    pull.reject(e);
+  }
+
+  #cacheCursor(c: Cursor): void {
+    this.#cursors.set(c.subject, c);
+    if (this.#cursors.size <= CURSOR_CACHE_MAX) return;
+    for (const old of this.#cursors.values()) {
+      if (!old.busy) {
+        this.#dropCursor(old);
+        break;
+      }
+    }
+  }
+
+  /** Forgets a cursor and deletes its consumer (unless a pull still uses it). */
+  #dropCursor(c: Cursor): void {
+    if (this.#cursors.get(c.subject) === c) this.#cursors.delete(c.subject);
+    if (!c.busy) this.#deleteConsumer(c.name);
+    else c.oneShot = true;
+  }
+
+  #dropAllCursors(deleteOnServer: boolean): void {
+    for (const pull of [...this.#pullsByToken.values()]) {
+      this.#unlinkPull(pull);
+      pull.reject(busUnavailable('NATS connection lost'));
+    }
+    if (deleteOnServer) for (const c of this.#cursors.values()) this.#deleteConsumer(c.name);
+    this.#cursors.clear();
+  }
+
+  #deleteConsumer(name: string): void {
+    const nc = this.#nc;
+    if (nc === null || nc.isClosed() || nc.isDraining()) return;
+    nc.request(`$JS.API.CONSUMER.DELETE.${this.#stream}.${name}`, undefined, { timeout: this.#requestTimeoutMs })
+      .catch(() => undefined); // best effort: the server removes idle consumers anyway
+  }
+
+  #rememberSeq(seq: number, subject: string): void {
+    this.#seqOwner.set(seq, subject);
+    if (this.#seqOwner.size > SEQ_OWNER_MAX) {
+      const oldest = this.#seqOwner.keys().next().value;
+      if (oldest !== undefined) this.#seqOwner.delete(oldest);
+    }
+  }
+
+  async mailboxDelete(routeTag: string, deviceToken: string, seq: number): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkSeq(seq);
+    const nc = this.#conn();
+    if (seq === 0) return;
+    const subject = this.#mboxPrefix + routeTag + '.' + deviceToken;
+    const owner = this.#seqOwner.get(seq);
+    if (owner !== subject) {
+      if (owner !== undefined) return; // another device's message: never touch it
+      // Not read through this bus: check that the seq belongs to this device first.
+      let sm;
+      try {
+        sm = await (this.#jsm as JetStreamManager).direct.getMessage(this.#stream, { seq });
+      } catch (e) {
+        throw busUnavailable('mailbox store unavailable', e);
+      }
+      if (sm === null || sm.subject !== subject) return;
+    }
+    this.#seqOwner.delete(seq);
+    let r: Msg;
+    try {
+      r = await nc.request(`$JS.API.STREAM.MSG.DELETE.${this.#stream}`, te.encode(`{"seq":${seq},"no_erase":true}`),
+        { timeout: this.#requestTimeoutMs });
+    } catch (e) {
+      throw busUnavailable('mailbox store unavailable', e);
+    }
+    // {"success":true} or an error; 10057 "no message found" means already gone.
+    const text = td.decode(r.data);
+    if (text.includes('"success":true') || text.includes('10057')) return;
+    throw busUnavailable('mailbox delete failed', new Error(text.slice(0, 200)));
+  }
+
+  async mailboxPurge(routeTag: string, deviceToken?: string): Promise<void> {
+    assertToken(routeTag);
+    if (deviceToken !== undefined) assertToken(deviceToken);
+    this.#conn();
+    const filter = deviceToken === undefined ? `${this.#mboxPrefix}${routeTag}.*` : `${this.#mboxPrefix}${routeTag}.${deviceToken}`;
+    for (const c of [...this.#cursors.values()]) {
+      if (c.subject === filter || (deviceToken === undefined && c.subject.startsWith(`${this.#mboxPrefix}${routeTag}.`))) this.#dropCursor(c);
+    }
+    try {
+      await (this.#jsm as JetStreamManager).streams.purge(this.#stream, { filter });
+    } catch (e) {
+      throw busUnavailable('mailbox store unavailable', e);
+    }
+  }
+
+  // ---- directory ----
+
+  async directoryGet(routeTag: string): Promise<DirectoryRecord | null> {
+    assertToken(routeTag);
+    this.#conn();
+    let e;
+    try {
+      e = await (this.#kv as KV).get(routeTag);
+    } catch (err) {
+      throw busUnavailable('directory unavailable', err);
+    }
+    if (e === null || e.operation !== 'PUT') return null;
+    return { value: e.value, revision: e.revision };
+  }
+
+  async directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
+    assertToken(routeTag);
+    checkDirectoryValue(value);
+    checkRevision(expectedRevision);
+    this.#conn();
+    const kv = this.#kv as KV;
+    try {
+      return expectedRevision === 0 ? await kv.create(routeTag, value) : await kv.update(routeTag, value, expectedRevision);
+    } catch (e) {
+      const code = jsErrCode(e);
+      // 10071 wrong last sequence / 10164 unknown last sequence: a revision conflict
+      if (code === 10071 || code === 10164) return null;
+      throw busUnavailable('directory unavailable', e);
+    }
+  }
+
+  async directoryDelete(routeTag: string): Promise<void> {
+    assertToken(routeTag);
+    this.#conn();
+    try {
+      await (this.#kv as KV).purge(routeTag);
+      // kv.purge leaves a purge marker (key + headers); remove it too, so nothing remains.
+      await (this.#jsm as JetStreamManager).streams.purge(`KV_${this.#bucket}`, { filter: `$KV.${this.#bucket}.${routeTag}` });
+    } catch (e) {
+      throw busUnavailable('directory unavailable', e);
+    }
+  }
+}
+
+
+interface LiveEntry {
+  resolve: (ok: boolean) => void;
+  deadline: number;
+  bucket: Map<string, LiveEntry>;
+}
+
+/** Live-delivery requests in flight awaiting the holder's 1-byte answer. */
+const MAX_PENDING_LIVE = 65_536;
+const LIVE_SWEEP_MS = 10;
+
+/**
+ * Request/reply for live delivery on one wildcard inbox subscription. nats.js's own
+ * request() builds an Error object per call (even on success) and a timer per call;
+ * here a reply resolves a map entry, and one sweep timer (running only while requests
+ * are pending) expires them. Within a bucket of equal timeouts, insertion order is
+ * deadline order, so a sweep only looks at expired entries.
+ */
+class LiveRequests {
+  readonly #inbox: string;
+  readonly #sub: Subscription;
+  readonly #all = new Map<string, LiveEntry>();
+  readonly #buckets = new Map<number, Map<string, LiveEntry>>();
+  readonly #log: BusLogFn;
+  #next = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #lastOverflowLog = 0;
+
+  constructor(nc: NatsConnection, log: BusLogFn) {
+    this.#log = log;
+    this.#inbox = `${createInbox()}.`;
+    const n = this.#inbox.length;
+    this.#sub = nc.subscribe(`${this.#inbox}*`, {
+      callback: (err, m) => {
+        if (err !== null) return;
+        const token = m.subject.slice(n);
+        const e = this.#all.get(token);
+        if (e === undefined) return; // late answer after a timeout
+        this.#all.delete(token);
+        e.bucket.delete(token);
+        // 503 = no responders: nobody holds the device. Otherwise 1 = delivered.
+        const d = m.data;
+        e.resolve(d.length === 1 && d[0] === 1 && (m.headers === undefined || m.headers.code === 0));
+      },
+    });
+  }
+
+  request(nc: NatsConnection, subject: string, payload: Uint8Array, timeoutMs: number): Promise<boolean> {
+    if (this.#all.size >= MAX_PENDING_LIVE) {
+      const now = Date.now();
+      if (now - this.#lastOverflowLog > 10_000) {
+        this.#lastOverflowLog = now;
+        this.#log('warn', 'bus: too many live deliveries in flight; treating new ones as not delivered', { limit: MAX_PENDING_LIVE });
+      }
+      return Promise.resolve(false);
+    }
+    return new Promise<boolean>((resolve) => {
+      const token = (this.#next++).toString(36);
+      let bucket = this.#buckets.get(timeoutMs);
+      if (bucket === undefined) {
+        bucket = new Map();
+        this.#buckets.set(timeoutMs, bucket);
+      }
+      const e: LiveEntry = { resolve, deadline: Date.now() + timeoutMs, bucket };
+      this.#all.set(token, e);
+      bucket.set(token, e);
+      this.#timer ??= setInterval(() => this.#sweep(), LIVE_SWEEP_MS);
+      try {
+        nc.publish(subject, payload, { reply: this.#inbox + token });
+      } catch {
+        this.#all.delete(token);
+        bucket.delete(token);
+        resolve(false);
+      }
+    });
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [ms, bucket] of this.#buckets) {
+      for (const [token, e] of bucket) {
+        if (e.deadline > now) break;
+        bucket.delete(token);
+        this.#all.delete(token);
+        e.resolve(false);
+      }
+      if (bucket.size === 0) this.#buckets.delete(ms);
+    }
+    if (this.#all.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /** Answers every pending request with false and stops. */
+  close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const e of this.#all.values()) e.resolve(false);
+    this.#all.clear();
+    this.#buckets.clear();
+    try {
+      this.#sub.unsubscribe();
+    } catch {
+      // connection already closed
+    }
+  }
+}

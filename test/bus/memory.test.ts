@@ -1,0 +1,45 @@
+import t from 'tap';
+import { MemoryBus } from '../../relay/bus/memory.ts';
+import { createBus, DEFAULT_MAILBOX_LIMITS, NatsBus } from '../../relay/bus/index.ts';
+import { busContract, CONTRACT_LIMITS, tok, bytes } from './contract.ts';
+import { isHushwireError } from '../../relay/errors.ts';
+
+busContract(t, async (limits = CONTRACT_LIMITS) => {
+  const bus = new MemoryBus({ limits });
+  await bus.start();
+  return { bus, cleanup: () => bus.close() };
+});
+
+t.test('createBus picks the embedded bus without a NATS URL', async (t) => {
+  t.ok(createBus({ limits: DEFAULT_MAILBOX_LIMITS }) instanceof MemoryBus);
+  t.ok(createBus({ nats: '', limits: DEFAULT_MAILBOX_LIMITS }) instanceof MemoryBus);
+  t.ok(createBus({ nats: [], limits: DEFAULT_MAILBOX_LIMITS }) instanceof MemoryBus);
+  t.ok(createBus({ nats: 'nats://127.0.0.1:4222', limits: DEFAULT_MAILBOX_LIMITS }) instanceof NatsBus);
+  t.same(DEFAULT_MAILBOX_LIMITS, { maxMessagesPerDevice: 1000, maxAgeMs: 30 * 24 * 3600 * 1000, maxMessageBytes: 70000 });
+});
+
+t.test('memory bus: calls before start are UNAVAILABLE; bad limits are refused', async (t) => {
+  const bus = new MemoryBus({ limits: CONTRACT_LIMITS });
+  t.same(bus.status(), { state: 'closed' });
+  await t.rejects(bus.mailboxRead(tok(), tok(), 0, 1), { code: 'UNAVAILABLE' });
+  t.throws(() => new MemoryBus({ limits: { ...CONTRACT_LIMITS, maxAgeMs: 0 } }), { code: 'BAD_REQUEST' });
+  await bus.close();
+});
+
+t.test('memory bus: total byte bound', async (t) => {
+  const bus = new MemoryBus({ limits: CONTRACT_LIMITS, maxTotalBytes: 3000 });
+  await bus.start();
+  t.teardown(() => bus.close());
+  const r = tok();
+  await bus.mailboxPut(r, tok(), tok(), bytes(1000));
+  await bus.mailboxPut(r, tok(), tok(), bytes(1000));
+  await bus.mailboxPut(r, tok(), tok(), bytes(1000));
+  try {
+    await bus.mailboxPut(r, tok(), tok(), bytes(10));
+    t.fail('should be full');
+  } catch (e) {
+    t.ok(isHushwireError(e) && e.code === 'UNAVAILABLE');
+  }
+  await bus.mailboxPurge(r);
+  await bus.mailboxPut(r, tok(), tok(), bytes(1000));
+});

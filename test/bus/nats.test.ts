@@ -1,0 +1,237 @@
+// NatsBus against a real nats-server (Debian 2.9.x) started by the helper on loopback.
+import t from 'tap';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { NatsBus, type NatsBusOptions } from '../../relay/bus/nats.ts';
+import type { MailboxLimits } from '../../relay/bus/bus.ts';
+import { isHushwireError } from '../../relay/errors.ts';
+import { busContract, bytes, CONTRACT_LIMITS, tok, waitFor } from './contract.ts';
+import { freePorts, haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+
+if (!haveNatsServer()) {
+  t.plan(0, 'nats-server binary not installed');
+} else {
+  const server = await startNatsServer({ t });
+  let n = 0;
+  const newBus = (limits: MailboxLimits = CONTRACT_LIMITS, extra: Partial<NatsBusOptions> = {}): NatsBus =>
+    new NatsBus({ servers: server.url, limits, prefix: `t${++n}`, reconnectWaitMs: 100, name: 'hushwire-test', ...extra });
+
+  const raw = async (tt: { teardown(fn: () => unknown): void }): Promise<NatsConnection> => {
+    const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    tt.teardown(() => nc.close());
+    return nc;
+  };
+
+  t.test('contract', async (t) => {
+    busContract(t, async (limits = CONTRACT_LIMITS) => {
+      const bus = newBus(limits);
+      await bus.start();
+      return { bus, cleanup: () => bus.close() };
+    });
+  });
+
+  t.test('start: connection failure is UNAVAILABLE with a cause', async (t) => {
+    const [port] = await freePorts(1);
+    const bus = new NatsBus({ servers: `nats://127.0.0.1:${port}`, limits: CONTRACT_LIMITS, connectTimeoutMs: 1000 });
+    try {
+      await bus.start();
+      t.fail('should not connect');
+    } catch (e) {
+      t.ok(isHushwireError(e) && e.code === 'UNAVAILABLE', 'UNAVAILABLE');
+      t.ok(e instanceof Error && e.cause !== undefined, 'has a cause');
+    }
+    await bus.close();
+    await bus.close();
+  });
+
+  t.test('two buses on one server: concurrent start, live delivery and control both ways', async (t) => {
+    const prefix = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix });
+    const b = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    await Promise.all([a.start(), b.start()]);
+    const [r, d] = [tok(), tok()];
+    const got: number[] = [];
+    const ctl: string[] = [];
+    await a.subscribeDevice(r, d, async (env) => { got.push(env.length); return true; }, (m) => ctl.push(m.kind));
+    t.equal(await b.deliverLive(r, d, bytes(123), 2000), true, 'b → a');
+    t.same(got, [123]);
+    await b.publishControl(r, d, { kind: 'kick', connection: 'abc' });
+    await waitFor(() => ctl.length === 1, 3000, 'control');
+    t.same(ctl, ['kick']);
+    const [r2, d2] = [tok(), tok()];
+    await b.subscribeDevice(r2, d2, async () => true, () => {});
+    t.equal(await a.deliverLive(r2, d2, bytes(10), 2000), true, 'a → b');
+    // the mailbox and directory are shared too
+    await a.mailboxPut(r, d, tok(), bytes(10));
+    t.equal((await b.mailboxRead(r, d, 0, 10)).length, 1);
+    const rev = await a.directoryPut(r, bytes(10), 0);
+    t.equal((await b.directoryGet(r))?.revision, rev);
+    t.equal(await b.directoryPut(r, bytes(10), 0), null);
+  });
+
+  t.test('a restarted bus with changed limits updates the stream', async (t) => {
+    const prefix = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix });
+    await a.start();
+    await a.close();
+    const b = newBus({ ...CONTRACT_LIMITS, maxMessagesPerDevice: 7 }, { prefix });
+    t.teardown(() => b.close());
+    await b.start();
+    const nc = await raw(t);
+    const jsm = await jetstreamManager(nc);
+    const si = await jsm.streams.info(b.streamName);
+    t.equal(si.config.max_msgs_per_subject, 7);
+    t.equal(si.config.discard, 'new');
+    t.equal(si.config.discard_new_per_subject, true);
+    t.equal(si.config.storage, 'file');
+    t.same(si.config.subjects, [`${prefix}.mbox.>`]);
+  });
+
+  t.test('directoryDelete leaves no message in the KV stream', async (t) => {
+    const bus = newBus();
+    t.teardown(() => bus.close());
+    await bus.start();
+    const [r, keep] = [tok(), tok()];
+    const rev = await bus.directoryPut(r, bytes(50), 0);
+    await bus.directoryPut(r, bytes(50), rev as number);
+    await bus.directoryPut(keep, bytes(50), 0);
+    await bus.directoryDelete(r);
+    const nc = await raw(t);
+    const jsm = await jetstreamManager(nc);
+    const stream = `KV_${bus.bucketName}`;
+    const si = await jsm.streams.info(stream, { subjects_filter: '>' });
+    t.equal(si.state.messages, 1, 'only the other key remains');
+    t.same(Object.keys(si.state.subjects ?? {}), [`$KV.${bus.bucketName}.${keep}`]);
+    t.equal(await jsm.streams.getMessage(stream, { last_by_subj: `$KV.${bus.bucketName}.${r}` }), null, 'no marker');
+  });
+
+  t.test('mailbox survives a nats-server restart (file storage)', async (t) => {
+    const bus = newBus();
+    t.teardown(() => bus.close());
+    await bus.start();
+    const [r, d] = [tok(), tok()];
+    const sent = [bytes(30), bytes(31), bytes(32)];
+    for (const s of sent) await bus.mailboxPut(r, d, tok(), s);
+    await bus.directoryPut(r, bytes(9, 9), 0);
+    await server.restart();
+    await waitFor(() => bus.status().state === 'connected', 15_000, 'reconnect');
+    let items: Awaited<ReturnType<NatsBus['mailboxRead']>> = [];
+    await waitFor(async () => {
+      try {
+        items = await bus.mailboxRead(r, d, 0, 10);
+        return true;
+      } catch {
+        return false; // JetStream may still be recovering
+      }
+    }, 15_000, 'mailbox readable');
+    t.same(items.map((i) => Buffer.from(i.data)), sent.map((s) => Buffer.from(s)));
+    t.ok((await bus.directoryGet(r))?.value.every((b) => b === 9), 'directory survives too');
+  });
+
+  t.test('status: reconnecting while the server is down, connected when it is back', async (t) => {
+    const bus = newBus();
+    t.teardown(() => bus.close());
+    await bus.start();
+    t.same(bus.status(), { state: 'connected' });
+    await server.stop();
+    await waitFor(() => bus.status().state === 'reconnecting', 10_000, 'reconnecting');
+    const st = bus.status();
+    t.equal(st.state, 'reconnecting');
+    t.ok(st.state === 'reconnecting' && st.since <= Date.now());
+    // while down: live delivery says false or UNAVAILABLE, the mailbox says UNAVAILABLE
+    const put = await bus.mailboxPut(tok(), tok(), tok(), bytes(4)).then(() => 'ok', (e) => (isHushwireError(e) ? e.code : 'other'));
+    t.equal(put, 'UNAVAILABLE');
+    await server.restart();
+    await waitFor(() => bus.status().state === 'connected', 15_000, 'connected again');
+    // the device subscription of a client that subscribed before the outage works again
+    t.pass('reconnected');
+  });
+
+  t.test('live subscriptions survive a reconnect', async (t) => {
+    const a = newBus();
+    const prefix = `t${n}`;
+    const b = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    await Promise.all([a.start(), b.start()]);
+    const [r, d] = [tok(), tok()];
+    await a.subscribeDevice(r, d, async () => true, () => {});
+    await server.restart();
+    await waitFor(() => a.status().state === 'connected' && b.status().state === 'connected', 15_000, 'reconnect');
+    await waitFor(() => b.deliverLive(r, d, bytes(4), 500), 10_000, 'live delivery after reconnect');
+    t.pass('delivered after reconnect');
+  });
+
+  t.test('subjects and headers carry only the expected token shapes', async (t) => {
+    const nc = await raw(t);
+    const seen: Array<{ subject: string; headers: string[]; text?: string }> = [];
+    nc.subscribe('>', {
+      callback: (_e, m) => {
+        if (seen.length < 10_000) {
+          seen.push({
+            subject: m.subject,
+            headers: m.headers ? [...m.headers.keys()].map((k) => `${k}: ${m.headers?.get(k)}`) : [],
+            ...(m.subject.includes('.ctl.') ? { text: m.string() } : {}),
+          });
+        }
+      },
+    });
+    await nc.flush();
+    const bus = newBus();
+    const prefix = `t${n}`;
+    t.teardown(() => bus.close());
+    await bus.start();
+    const [r, d] = [tok(), tok()];
+    await bus.subscribeDevice(r, d, async () => true, () => {});
+    await bus.deliverLive(r, d, bytes(40), 1000);
+    await bus.deliverLive(tok(), tok(), bytes(40), 1000);
+    await bus.publishControl(r, d, { kind: 'kick', connection: 'conn1' });
+    for (let i = 0; i < 3; i++) await bus.mailboxPut(r, d, tok(), bytes(40));
+    const items = await bus.mailboxRead(r, d, 0, 2);
+    await bus.mailboxRead(r, d, (items[1] as { seq: number }).seq, 2);
+    await bus.mailboxDelete(r, d, (items[0] as { seq: number }).seq);
+    await bus.mailboxDelete(r, d, 12345);
+    await bus.mailboxPurge(r, d);
+    await bus.mailboxPurge(r);
+    const rev = await bus.directoryPut(r, bytes(40), 0);
+    await bus.directoryPut(r, bytes(40), rev as number);
+    await bus.directoryGet(r);
+    await bus.directoryDelete(r);
+    await nc.flush();
+    await new Promise((res) => setTimeout(res, 100));
+
+    const HEX = '[0-9a-f]{32}';
+    const ours = new RegExp(`^${prefix}\\.(dev|ctl|mbox)\\.${HEX}\\.${HEX}$`);
+    const kv = new RegExp(`^\\$KV\\.${bus.bucketName}\\.${HEX}$`);
+    const api = /^\$JS\.(API|ACK|EVENT)\.[A-Za-z0-9_.$-]+$/;
+    const inbox = /^_INBOX\.[A-Za-z0-9.]+$/;
+    const bad = seen.filter((s) => !(ours.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject)));
+    t.same(bad, [], 'every subject is ours with two hex tokens, KV by hex key, JetStream API or an inbox');
+    t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}`), 'live subject seen');
+    t.ok(seen.some((s) => s.subject === `${prefix}.ctl.${r}.${d}`), 'control subject seen');
+    t.ok(seen.some((s) => s.subject === `${prefix}.mbox.${r}.${d}`), 'mailbox subject seen');
+    // API subjects name only our stream/bucket/consumers, never a token other than ours
+    for (const s of seen.filter((x) => x.subject.startsWith('$JS.API.'))) {
+      t.notMatch(s.subject, /[^A-Za-z0-9_.$-]/, s.subject);
+    }
+    const headerNames = new Set<string>();
+    for (const s of seen) {
+      for (const h of s.headers) {
+        const [name, value] = h.split(': ') as [string, string];
+        headerNames.add(name);
+        if (name === 'Nats-Msg-Id') t.match(value, /^[0-9a-f]{32}$/, 'message id is the random envelope id');
+        if (name === 'Nats-Subject') t.ok(ours.test(value) || kv.test(value), `direct-get subject ${value}`);
+      }
+    }
+    const allowed = new Set([
+      // set by the bus / KV client
+      'Nats-Msg-Id', 'Nats-Expected-Stream', 'Nats-Expected-Last-Subject-Sequence', 'KV-Operation', 'Nats-Rollup',
+      // set by the server on direct-get replies and pull status messages
+      'Nats-Stream', 'Nats-Subject', 'Nats-Sequence', 'Nats-Time-Stamp', 'Nats-Pending-Messages', 'Nats-Pending-Bytes',
+    ]);
+    t.same([...headerNames].filter((h) => !allowed.has(h)), [], `headers: ${[...headerNames].join(', ')}`);
+    // the control payload is small JSON with only a kind and a random connection id
+    const ctl = seen.find((s) => s.subject === `${prefix}.ctl.${r}.${d}`);
+    t.same(JSON.parse(ctl?.text ?? 'null'), { kind: 'kick', connection: 'conn1' });
+  });
+}

@@ -1,0 +1,377 @@
+// Runs real `nats-server` processes (Debian's 2.9.x) for tests: JetStream on a temp store
+// dir, loopback only, free ports. Every server started here is killed when the test
+// process exits (and, when a tap test is passed, at that test's teardown).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+
+export interface NatsServerHandle {
+  /** nats://127.0.0.1:<port> */
+  readonly url: string;
+  readonly port: number;
+  /** Monitoring port (http://127.0.0.1:<httpPort>/healthz etc.). */
+  readonly httpPort: number;
+  readonly storeDir: string;
+  readonly serverName: string;
+  /** pid of the current process (changes on restart; 0 while stopped). */
+  readonly pid: number;
+  /** SIGTERM, waits for exit (deadline, then SIGKILL). Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL, waits for exit. Idempotent. */
+  kill(): Promise<void>;
+  /** Stops if running, then starts again on the same ports and store dir. */
+  restart(): Promise<void>;
+  /** Last lines the server logged (bounded). */
+  logTail(): string;
+}
+
+export interface NatsClusterHandle {
+  readonly servers: NatsServerHandle[];
+  /** All client URLs, for a client's `servers` option. */
+  readonly urls: string[];
+  /** Stops every server; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The subset of a tap Test this helper uses. */
+export interface Teardownable {
+  teardown(fn: () => unknown): void;
+}
+
+export interface StartNatsOptions {
+  /** Registers stop() (and store removal) on this test's teardown. */
+  t?: Teardownable;
+  /** Deadline for the server to become ready, ms (default 15000). */
+  readyTimeoutMs?: number;
+  /** Extra lines appended to the generated config file. */
+  extraConfig?: string;
+  /** Pass -DV to the server (logs go to logTail()). */
+  debug?: boolean;
+}
+
+const LOG_TAIL_LINES = 200;
+const STOP_DEADLINE_MS = 10_000;
+
+// ---- process-exit cleanup ----
+const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+let exitHooked = false;
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  const killAll = (): void => {
+    for (const c of live) {
+      try { c.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+    live.clear();
+    for (const d of tempDirs) {
+      try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+    }
+    tempDirs.clear();
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killAll();
+      // Re-raise with the default behaviour unless someone else handles it.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
+}
+
+let binaryPath: string | undefined;
+export function natsServerBinary(): string {
+  if (binaryPath !== undefined) return binaryPath;
+  const candidates = [process.env['NATS_SERVER_BIN'], '/usr/sbin/nats-server', '/usr/bin/nats-server'];
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'nats-server'));
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      accessSync(c, fsConstants.X_OK);
+      binaryPath = c;
+      return c;
+    } catch { /* next */ }
+  }
+  throw new Error('nats-server binary not found (install the Debian package nats-server or set NATS_SERVER_BIN)');
+}
+
+/** True when a nats-server binary is available (tests can skip otherwise). */
+export function haveNatsServer(): boolean {
+  try { natsServerBinary(); return true; } catch { return false; }
+}
+
+/** n distinct free loopback ports (all held open together so they differ). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** GET http://127.0.0.1:<port><path> → status code (0 on connection failure). */
+function httpStatus(port: number, path: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => { req.destroy(); resolve(0); });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+interface ServerSpec {
+  name: string;
+  port: number;
+  httpPort: number;
+  storeDir: string;
+  configPath: string;
+  config: string;
+  readyTimeoutMs: number;
+  debug: boolean;
+}
+
+class ManagedServer implements NatsServerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly httpPort: number;
+  readonly storeDir: string;
+  readonly serverName: string;
+  #spec: ServerSpec;
+  #child: ChildProcess | null = null;
+  #exited: Promise<void> = Promise.resolve();
+  #log: string[] = [];
+  #op: Promise<void> = Promise.resolve();
+
+  constructor(spec: ServerSpec) {
+    this.#spec = spec;
+    this.url = `nats://127.0.0.1:${spec.port}`;
+    this.port = spec.port;
+    this.httpPort = spec.httpPort;
+    this.storeDir = spec.storeDir;
+    this.serverName = spec.name;
+  }
+
+  get pid(): number {
+    return this.#child?.pid ?? 0;
+  }
+
+  logTail(): string {
+    return this.#log.join('\n');
+  }
+
+  #pushLog(chunk: Buffer): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      this.#log.push(line);
+      if (this.#log.length > LOG_TAIL_LINES) this.#log.shift();
+    }
+  }
+
+  /** Spawns the process; does not wait for readiness. */
+  spawnProcess(): void {
+    hookExit();
+    const args = ['-c', this.#spec.configPath];
+    if (this.#spec.debug) args.push('-DV');
+    const child = spawn(natsServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    live.add(child);
+    child.stdout?.on('data', (d: Buffer) => this.#pushLog(d));
+    child.stderr?.on('data', (d: Buffer) => this.#pushLog(d));
+    this.#exited = new Promise<void>((resolve) => {
+      const done = (): void => {
+        live.delete(child);
+        if (this.#child === child) this.#child = null;
+        resolve();
+      };
+      child.once('exit', done);
+      child.once('error', (e) => { this.#pushLog(Buffer.from(`spawn error: ${e.message}`)); done(); });
+    });
+  }
+
+  /** Waits until the server answers /healthz with 200 (JetStream ready). */
+  async waitReady(): Promise<void> {
+    const deadline = Date.now() + this.#spec.readyTimeoutMs;
+    const child = this.#child;
+    while (Date.now() < deadline) {
+      if (child === null || this.#child !== child || child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`nats-server ${this.serverName} exited before it was ready:\n${this.logTail()}`);
+      }
+      const code = await httpStatus(this.httpPort, '/healthz', 1000);
+      if (code === 200) return;
+      await sleep(50);
+    }
+    throw new Error(`nats-server ${this.serverName} not ready within ${this.#spec.readyTimeoutMs} ms:\n${this.logTail()}`);
+  }
+
+  async #signalAndWait(sig: NodeJS.Signals): Promise<void> {
+    const child = this.#child;
+    if (child === null) return;
+    try { child.kill(sig); } catch { /* gone */ }
+    const exited = this.#exited;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      new Promise<boolean>((r) => { timer = setTimeout(() => r(true), STOP_DEADLINE_MS); }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      try { child.kill('SIGKILL'); } catch { /* gone */ }
+      await exited;
+    }
+  }
+
+  #serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.#op.then(fn, fn);
+    this.#op = next.catch(() => undefined);
+    return next;
+  }
+
+  stop(): Promise<void> {
+    return this.#serial(() => this.#signalAndWait('SIGTERM'));
+  }
+
+  kill(): Promise<void> {
+    return this.#serial(() => this.#signalAndWait('SIGKILL'));
+  }
+
+  restart(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#signalAndWait('SIGTERM');
+      this.spawnProcess();
+      await this.waitReady();
+    });
+  }
+
+  /** Starts (used by the cluster helper to start servers without waiting). */
+  startNoWait(): void {
+    this.spawnProcess();
+  }
+}
+
+function baseConfig(name: string, port: number, httpPort: number, storeDir: string): string {
+  return [
+    `server_name: ${JSON.stringify(name)}`,
+    `listen: "127.0.0.1:${port}"`,
+    `http: "127.0.0.1:${httpPort}"`,
+    'jetstream {',
+    `  store_dir: ${JSON.stringify(storeDir)}`,
+    '  max_memory_store: 268435456',
+    '  max_file_store: 1073741824',
+    '}',
+  ].join('\n');
+}
+
+/** Starts one nats-server with JetStream on a free loopback port and a fresh store dir. */
+export async function startNatsServer(opts: StartNatsOptions = {}): Promise<NatsServerHandle> {
+  // A probed port can be taken before the server binds it: retry with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof Error) || !/address already in use/i.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startOnce(opts: StartNatsOptions): Promise<NatsServerHandle> {
+  hookExit();
+  const dir = await mkdtemp(join(tmpdir(), 'hw-nats-'));
+  tempDirs.add(dir);
+  const [port, httpPort] = await freePorts(2) as [number, number];
+  const name = `hw_test_${port}`;
+  const storeDir = join(dir, 'js');
+  const configPath = join(dir, 'server.conf');
+  const config = `${baseConfig(name, port, httpPort, storeDir)}\n${opts.extraConfig ?? ''}\n`;
+  await writeFile(configPath, config);
+  const server = new ManagedServer({
+    name, port, httpPort, storeDir, configPath, config,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 15_000, debug: opts.debug ?? false,
+  });
+  let cleaned: Promise<void> | null = null;
+  const cleanup = (): Promise<void> => {
+    cleaned ??= (async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    })();
+    return cleaned;
+  };
+  server.spawnProcess();
+  try {
+    await server.waitReady();
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  opts.t?.teardown(cleanup);
+  return server;
+}
+
+/** Starts n (default 3) clustered nats-servers with JetStream, routes on loopback. */
+export async function startNatsCluster(n = 3, opts: StartNatsOptions = {}): Promise<NatsClusterHandle> {
+  if (!Number.isInteger(n) || n < 1) throw new Error('cluster size must be a positive integer');
+  hookExit();
+  const dir = await mkdtemp(join(tmpdir(), 'hw-natsc-'));
+  tempDirs.add(dir);
+  const ports = await freePorts(3 * n);
+  const clusterName = `hw_test_c${ports[0]}`;
+  const routes = Array.from({ length: n }, (_, i) => `nats-route://127.0.0.1:${ports[3 * i + 2]}`);
+  const servers: ManagedServer[] = [];
+  for (let i = 0; i < n; i++) {
+    const port = ports[3 * i] as number;
+    const httpPort = ports[3 * i + 1] as number;
+    const clusterPort = ports[3 * i + 2] as number;
+    const name = `${clusterName}_n${i}`;
+    const storeDir = join(dir, `n${i}`, 'js');
+    const configPath = join(dir, `n${i}.conf`);
+    const config = [
+      baseConfig(name, port, httpPort, storeDir),
+      'cluster {',
+      `  name: ${JSON.stringify(clusterName)}`,
+      `  listen: "127.0.0.1:${clusterPort}"`,
+      `  routes: [${routes.filter((_, j) => j !== i).map((r) => JSON.stringify(r)).join(', ')}]`,
+      '}',
+      opts.extraConfig ?? '',
+      '',
+    ].join('\n');
+    await writeFile(configPath, config);
+    servers.push(new ManagedServer({
+      name, port, httpPort, storeDir, configPath, config,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 30_000, debug: opts.debug ?? false,
+    }));
+  }
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+      await rm(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    })();
+    return stopped;
+  };
+  opts.t?.teardown(stop);
+  for (const s of servers) s.startNoWait();
+  try {
+    // /healthz turns 200 only once the server has a JetStream meta leader.
+    await Promise.all(servers.map((s) => s.waitReady()));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { servers, urls: servers.map((s) => s.url), stop };
+}
