@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
 import { Relay } from '../relay/relay.ts';
 import { CloseCode } from '../relay/errors.ts';
 import { loadTransport } from './transport/select.ts';
+import { startBus } from './bus-start.ts';
 import type { Transport, TransportKind, HttpResponse } from './transport/transport.ts';
 import type { GatewayConfig } from './config.ts';
 
@@ -73,8 +74,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     name: config.name,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   });
-  await bus.start();
-  log.info({ bus: bus.kind }, 'bus ready');
+  // NATS down at boot does not stop the gateway: it serves /healthz, is not ready and
+  // refuses upgrades until the bus is up (gateway/bus-start.ts).
+  const busStarter = await startBus(bus, { log, servers: config.nats });
 
   const relay = new Relay({ bus, evaluator, verifier, log, metrics, limits });
   let draining = false;
@@ -85,7 +87,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     if (method !== 'GET' && method !== 'HEAD') return { status: 405, body: 'method not allowed\n' };
     if (p === '/healthz') return { status: 200, body: 'ok\n' };
     if (p === '/readyz') {
-      const busOk = bus.status().state === 'connected';
+      const busOk = busStarter.started && bus.status().state === 'connected';
       if (draining) return { status: 503, body: 'draining\n' };
       return busOk ? { status: 200, body: 'ready\n' } : { status: 503, body: 'bus unavailable\n' };
     }
@@ -108,6 +110,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     http,
     gate: ({ origin }) => {
       if (draining) return { ok: false, status: 503, reason: 'draining' };
+      if (!busStarter.started) return { ok: false, status: 503, reason: 'not ready' };
       if (allowed.size > 0 && origin !== undefined && !allowed.has(origin)) {
         return { ok: false, status: 403, reason: 'origin not allowed' };
       }
@@ -125,6 +128,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   try {
     port = await transport.listen();
   } catch (e) {
+    busStarter.stop();
     await bus.close();
     throw e;
   }
@@ -135,6 +139,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     if (closed) return;
     closed = true;
     draining = true;
+    busStarter.stop();
     relay.closeAll(CloseCode.GOING_AWAY, 'gateway closing');
     await transport.close(CloseCode.GOING_AWAY, 'gateway closing');
     await bus.close();
