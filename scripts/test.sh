@@ -31,7 +31,17 @@ node scripts/gen-proto.js --check || failed_steps=$((failed_steps + 1))
 
 step "tests"
 log=$(mktemp)
-npx tap "$@" 2>&1 | tee "$log"
+# tap finds .ts files only through the include glob, so a directory argument becomes
+# the test files under it.
+args=()
+for a in "$@"; do
+  if [ -d "$a" ]; then
+    while IFS= read -r f; do args+=("$f"); done < <(find "$a" -name '*.test.ts' | sort)
+  else
+    args+=("$a")
+  fi
+done
+npx tap "${args[@]}" 2>&1 | tee "$log"
 tap_rc=${PIPESTATUS[0]}
 
 summary=$(grep -E '^# \{ total:' "$log" | tail -n 1)

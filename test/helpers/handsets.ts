@@ -30,19 +30,19 @@ export async function listen(h: Handset, gateways?: string[]): Promise<Listener>
   const client = await HushwireClient.open(h.profileDir, gateways ? { gateways } : {});
   await client.connect();
   const received: ReceivedMessage[] = [];
-  let wake: (() => void) | null = null;
+  const waker: { wake: (() => void) | null } = { wake: null };
   const pump = (async () => {
     for await (const m of client.messages()) {
       received.push(m);
-      wake?.();
+      waker.wake?.();
     }
   })().catch(() => undefined);
   const waitFor = (n: number, timeoutMs = 15_000) => new Promise<ReceivedMessage[]>((resolve, reject) => {
-    const deadline = setTimeout(() => { wake = null; reject(new Error(`only ${received.length} of ${n} messages arrived`)); }, timeoutMs);
+    const deadline = setTimeout(() => { waker.wake = null; reject(new Error(`only ${received.length} of ${n} messages arrived`)); }, timeoutMs);
     const check = () => {
-      if (received.length >= n) { clearTimeout(deadline); wake = null; resolve(received.slice()); }
+      if (received.length >= n) { clearTimeout(deadline); waker.wake = null; resolve(received.slice()); }
     };
-    wake = check;
+    waker.wake = check;
     check();
   });
   return {
