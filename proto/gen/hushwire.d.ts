@@ -125,6 +125,7 @@ export namespace hushwire {
             maxFrameBytes: number;
             authDeadlineMs: number;
             protocol: number;
+            oprfShareKeys: Uint8Array[];
             static create(properties: hushwire.v1.Challenge.$Shape): hushwire.v1.Challenge & hushwire.v1.Challenge.$Shape;
             static create(properties?: hushwire.v1.Challenge.$Properties): hushwire.v1.Challenge;
             static encode(message: hushwire.v1.Challenge.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -140,6 +141,7 @@ export namespace hushwire {
                 maxFrameBytes?: (number|null);
                 authDeadlineMs?: (number|null);
                 protocol?: (number|null);
+                oprfShareKeys?: (Uint8Array[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Challenge.$Properties;
@@ -353,6 +355,7 @@ export namespace hushwire {
             $unknowns?: Uint8Array[];
             evaluated: Uint8Array[];
             proof: Uint8Array;
+            shares: hushwire.v1.EvaluatedShare.$Properties[];
             static create(properties: hushwire.v1.Evaluated.$Shape): hushwire.v1.Evaluated & hushwire.v1.Evaluated.$Shape;
             static create(properties?: hushwire.v1.Evaluated.$Properties): hushwire.v1.Evaluated;
             static encode(message: hushwire.v1.Evaluated.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -364,9 +367,36 @@ export namespace hushwire {
             interface $Properties {
                 evaluated?: (Uint8Array[]|null);
                 proof?: (Uint8Array|null);
+                shares?: (hushwire.v1.EvaluatedShare.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Evaluated.$Properties;
+        }
+
+        interface IEvaluatedShare extends hushwire.v1.EvaluatedShare.$Properties {
+        }
+
+        class EvaluatedShare {
+            constructor(properties?: hushwire.v1.EvaluatedShare.$Properties);
+            $unknowns?: Uint8Array[];
+            publicKey: Uint8Array;
+            evaluated: Uint8Array[];
+            proof: Uint8Array;
+            static create(properties: hushwire.v1.EvaluatedShare.$Shape): hushwire.v1.EvaluatedShare & hushwire.v1.EvaluatedShare.$Shape;
+            static create(properties?: hushwire.v1.EvaluatedShare.$Properties): hushwire.v1.EvaluatedShare;
+            static encode(message: hushwire.v1.EvaluatedShare.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): hushwire.v1.EvaluatedShare & hushwire.v1.EvaluatedShare.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace EvaluatedShare {
+            interface $Properties {
+                publicKey?: (Uint8Array|null);
+                evaluated?: (Uint8Array[]|null);
+                proof?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = hushwire.v1.EvaluatedShare.$Properties;
         }
 
         interface ILookup extends hushwire.v1.Lookup.$Properties {
@@ -637,6 +667,60 @@ export namespace hushwire {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Reconnect.$Properties;
+        }
+
+        interface IOprfRequest extends hushwire.v1.OprfRequest.$Properties {
+        }
+
+        class OprfRequest {
+            constructor(properties?: hushwire.v1.OprfRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            version: number;
+            blinded: Uint8Array[];
+            timeoutMs: number;
+            static create(properties: hushwire.v1.OprfRequest.$Shape): hushwire.v1.OprfRequest & hushwire.v1.OprfRequest.$Shape;
+            static create(properties?: hushwire.v1.OprfRequest.$Properties): hushwire.v1.OprfRequest;
+            static encode(message: hushwire.v1.OprfRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): hushwire.v1.OprfRequest & hushwire.v1.OprfRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace OprfRequest {
+            interface $Properties {
+                version?: (number|null);
+                blinded?: (Uint8Array[]|null);
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = hushwire.v1.OprfRequest.$Properties;
+        }
+
+        interface IOprfResponse extends hushwire.v1.OprfResponse.$Properties {
+        }
+
+        class OprfResponse {
+            constructor(properties?: hushwire.v1.OprfResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            evaluated: Uint8Array[];
+            proof: Uint8Array;
+            publicKey: Uint8Array;
+            error?: (hushwire.v1.Error.$Properties|null);
+            static create(properties: hushwire.v1.OprfResponse.$Shape): hushwire.v1.OprfResponse & hushwire.v1.OprfResponse.$Shape;
+            static create(properties?: hushwire.v1.OprfResponse.$Properties): hushwire.v1.OprfResponse;
+            static encode(message: hushwire.v1.OprfResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): hushwire.v1.OprfResponse & hushwire.v1.OprfResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace OprfResponse {
+            interface $Properties {
+                evaluated?: (Uint8Array[]|null);
+                proof?: (Uint8Array|null);
+                publicKey?: (Uint8Array|null);
+                error?: (hushwire.v1.Error.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = hushwire.v1.OprfResponse.$Properties;
         }
 
         interface ISealed extends hushwire.v1.Sealed.$Properties {

@@ -735,6 +735,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {number|null} [maxFrameBytes] Challenge maxFrameBytes
              * @property {number|null} [authDeadlineMs] Challenge authDeadlineMs
              * @property {number|null} [protocol] Challenge protocol
+             * @property {Array.<Uint8Array>|null} [oprfShareKeys] Challenge oprfShareKeys
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -760,6 +761,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Challenge = function (properties) {
+                this.oprfShareKeys = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -815,6 +817,14 @@ export const hushwire = $root.hushwire = (() => {
             Challenge.prototype.protocol = 0;
 
             /**
+             * Challenge oprfShareKeys.
+             * @member {Array.<Uint8Array>} oprfShareKeys
+             * @memberof hushwire.v1.Challenge
+             * @instance
+             */
+            Challenge.prototype.oprfShareKeys = $util.emptyArray;
+
+            /**
              * Creates a new Challenge instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.Challenge
@@ -858,6 +868,9 @@ export const hushwire = $root.hushwire = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.authDeadlineMs);
                 if (message.protocol != null && $Object.hasOwnProperty.call(message, "protocol") && message.protocol !== 0)
                     writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.protocol);
+                if (message.oprfShareKeys != null && message.oprfShareKeys.length)
+                    for (let i = 0; i < message.oprfShareKeys.length; ++i)
+                        writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.oprfShareKeys[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -954,6 +967,14 @@ export const hushwire = $root.hushwire = (() => {
                                 message.protocol = value;
                             else
                                 delete message.protocol;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.oprfShareKeys && message.oprfShareKeys.length))
+                                message.oprfShareKeys = [];
+                            message.oprfShareKeys.push(reader.bytes());
                             continue;
                         }
                     }
@@ -2560,6 +2581,7 @@ export const hushwire = $root.hushwire = (() => {
              * @typedef {Object} hushwire.v1.Evaluated.$Properties
              * @property {Array.<Uint8Array>|null} [evaluated] Evaluated evaluated
              * @property {Uint8Array|null} [proof] Evaluated proof
+             * @property {Array.<hushwire.v1.EvaluatedShare.$Properties>|null} [shares] Evaluated shares
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2586,6 +2608,7 @@ export const hushwire = $root.hushwire = (() => {
              */
             const Evaluated = function (properties) {
                 this.evaluated = [];
+                this.shares = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -2607,6 +2630,14 @@ export const hushwire = $root.hushwire = (() => {
              * @instance
              */
             Evaluated.prototype.proof = $util.newBuffer([]);
+
+            /**
+             * Evaluated shares.
+             * @member {Array.<hushwire.v1.EvaluatedShare.$Properties>} shares
+             * @memberof hushwire.v1.Evaluated
+             * @instance
+             */
+            Evaluated.prototype.shares = $util.emptyArray;
 
             /**
              * Creates a new Evaluated instance using the specified properties.
@@ -2645,6 +2676,9 @@ export const hushwire = $root.hushwire = (() => {
                         writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.evaluated[i]);
                 if (message.proof != null && $Object.hasOwnProperty.call(message, "proof") && message.proof.length)
                     writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.proof);
+                if (message.shares != null && message.shares.length)
+                    for (let i = 0; i < message.shares.length; ++i)
+                        $root.hushwire.v1.EvaluatedShare.encode(message.shares[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2706,6 +2740,14 @@ export const hushwire = $root.hushwire = (() => {
                                 delete message.proof;
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.shares && message.shares.length))
+                                message.shares = [];
+                            message.shares.push($root.hushwire.v1.EvaluatedShare.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2738,6 +2780,213 @@ export const hushwire = $root.hushwire = (() => {
             };
 
             return Evaluated;
+        })();
+
+        v1.EvaluatedShare = (function() {
+
+            /**
+             * Properties of an EvaluatedShare.
+             * @typedef {Object} hushwire.v1.EvaluatedShare.$Properties
+             * @property {Uint8Array|null} [publicKey] EvaluatedShare publicKey
+             * @property {Array.<Uint8Array>|null} [evaluated] EvaluatedShare evaluated
+             * @property {Uint8Array|null} [proof] EvaluatedShare proof
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EvaluatedShare.
+             * @memberof hushwire.v1
+             * @interface IEvaluatedShare
+             * @augments hushwire.v1.EvaluatedShare.$Properties
+             * @deprecated Use hushwire.v1.EvaluatedShare.$Properties instead.
+             */
+
+            /**
+             * Shape of an EvaluatedShare.
+             * @typedef {hushwire.v1.EvaluatedShare.$Properties} hushwire.v1.EvaluatedShare.$Shape
+             */
+
+            /**
+             * Constructs a new EvaluatedShare.
+             * @memberof hushwire.v1
+             * @classdesc Represents an EvaluatedShare.
+             * @constructor
+             * @param {hushwire.v1.EvaluatedShare.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EvaluatedShare = function (properties) {
+                this.evaluated = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * EvaluatedShare publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof hushwire.v1.EvaluatedShare
+             * @instance
+             */
+            EvaluatedShare.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * EvaluatedShare evaluated.
+             * @member {Array.<Uint8Array>} evaluated
+             * @memberof hushwire.v1.EvaluatedShare
+             * @instance
+             */
+            EvaluatedShare.prototype.evaluated = $util.emptyArray;
+
+            /**
+             * EvaluatedShare proof.
+             * @member {Uint8Array} proof
+             * @memberof hushwire.v1.EvaluatedShare
+             * @instance
+             */
+            EvaluatedShare.prototype.proof = $util.newBuffer([]);
+
+            /**
+             * Creates a new EvaluatedShare instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.EvaluatedShare
+             * @static
+             * @param {hushwire.v1.EvaluatedShare.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.EvaluatedShare} EvaluatedShare instance
+             * @type {{
+             *   (properties: hushwire.v1.EvaluatedShare.$Shape): hushwire.v1.EvaluatedShare & hushwire.v1.EvaluatedShare.$Shape;
+             *   (properties?: hushwire.v1.EvaluatedShare.$Properties): hushwire.v1.EvaluatedShare;
+             * }}
+             */
+            EvaluatedShare.create = function(properties) {
+                return new EvaluatedShare(properties);
+            };
+
+            /**
+             * Encodes the specified EvaluatedShare message. Does not implicitly {@link hushwire.v1.EvaluatedShare.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.EvaluatedShare
+             * @static
+             * @param {hushwire.v1.EvaluatedShare.$Properties} message EvaluatedShare message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EvaluatedShare.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.publicKey);
+                if (message.evaluated != null && message.evaluated.length)
+                    for (let i = 0; i < message.evaluated.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.evaluated[i]);
+                if (message.proof != null && $Object.hasOwnProperty.call(message, "proof") && message.proof.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.proof);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an EvaluatedShare message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.EvaluatedShare
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.EvaluatedShare & hushwire.v1.EvaluatedShare.$Shape} EvaluatedShare
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EvaluatedShare.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.EvaluatedShare();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.evaluated && message.evaluated.length))
+                                message.evaluated = [];
+                            message.evaluated.push(reader.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.proof = value;
+                            else
+                                delete message.proof;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for EvaluatedShare
+             * @function getTypeUrl
+             * @memberof hushwire.v1.EvaluatedShare
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            EvaluatedShare.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.EvaluatedShare";
+            };
+
+            return EvaluatedShare;
         })();
 
         v1.Lookup = (function() {
@@ -4846,6 +5095,437 @@ export const hushwire = $root.hushwire = (() => {
             };
 
             return Reconnect;
+        })();
+
+        v1.OprfRequest = (function() {
+
+            /**
+             * Properties of an OprfRequest.
+             * @typedef {Object} hushwire.v1.OprfRequest.$Properties
+             * @property {number|null} [version] OprfRequest version
+             * @property {Array.<Uint8Array>|null} [blinded] OprfRequest blinded
+             * @property {number|null} [timeoutMs] OprfRequest timeoutMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OprfRequest.
+             * @memberof hushwire.v1
+             * @interface IOprfRequest
+             * @augments hushwire.v1.OprfRequest.$Properties
+             * @deprecated Use hushwire.v1.OprfRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an OprfRequest.
+             * @typedef {hushwire.v1.OprfRequest.$Properties} hushwire.v1.OprfRequest.$Shape
+             */
+
+            /**
+             * Constructs a new OprfRequest.
+             * @memberof hushwire.v1
+             * @classdesc Represents an OprfRequest.
+             * @constructor
+             * @param {hushwire.v1.OprfRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OprfRequest = function (properties) {
+                this.blinded = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OprfRequest version.
+             * @member {number} version
+             * @memberof hushwire.v1.OprfRequest
+             * @instance
+             */
+            OprfRequest.prototype.version = 0;
+
+            /**
+             * OprfRequest blinded.
+             * @member {Array.<Uint8Array>} blinded
+             * @memberof hushwire.v1.OprfRequest
+             * @instance
+             */
+            OprfRequest.prototype.blinded = $util.emptyArray;
+
+            /**
+             * OprfRequest timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof hushwire.v1.OprfRequest
+             * @instance
+             */
+            OprfRequest.prototype.timeoutMs = 0;
+
+            /**
+             * Creates a new OprfRequest instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.OprfRequest
+             * @static
+             * @param {hushwire.v1.OprfRequest.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.OprfRequest} OprfRequest instance
+             * @type {{
+             *   (properties: hushwire.v1.OprfRequest.$Shape): hushwire.v1.OprfRequest & hushwire.v1.OprfRequest.$Shape;
+             *   (properties?: hushwire.v1.OprfRequest.$Properties): hushwire.v1.OprfRequest;
+             * }}
+             */
+            OprfRequest.create = function(properties) {
+                return new OprfRequest(properties);
+            };
+
+            /**
+             * Encodes the specified OprfRequest message. Does not implicitly {@link hushwire.v1.OprfRequest.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.OprfRequest
+             * @static
+             * @param {hushwire.v1.OprfRequest.$Properties} message OprfRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OprfRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.version);
+                if (message.blinded != null && message.blinded.length)
+                    for (let i = 0; i < message.blinded.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.blinded[i]);
+                if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && message.timeoutMs !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.timeoutMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an OprfRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.OprfRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.OprfRequest & hushwire.v1.OprfRequest.$Shape} OprfRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OprfRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.OprfRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.blinded && message.blinded.length))
+                                message.blinded = [];
+                            message.blinded.push(reader.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.timeoutMs = value;
+                            else
+                                delete message.timeoutMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for OprfRequest
+             * @function getTypeUrl
+             * @memberof hushwire.v1.OprfRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            OprfRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.OprfRequest";
+            };
+
+            return OprfRequest;
+        })();
+
+        v1.OprfResponse = (function() {
+
+            /**
+             * Properties of an OprfResponse.
+             * @typedef {Object} hushwire.v1.OprfResponse.$Properties
+             * @property {Array.<Uint8Array>|null} [evaluated] OprfResponse evaluated
+             * @property {Uint8Array|null} [proof] OprfResponse proof
+             * @property {Uint8Array|null} [publicKey] OprfResponse publicKey
+             * @property {hushwire.v1.Error.$Properties|null} [error] OprfResponse error
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OprfResponse.
+             * @memberof hushwire.v1
+             * @interface IOprfResponse
+             * @augments hushwire.v1.OprfResponse.$Properties
+             * @deprecated Use hushwire.v1.OprfResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of an OprfResponse.
+             * @typedef {hushwire.v1.OprfResponse.$Properties} hushwire.v1.OprfResponse.$Shape
+             */
+
+            /**
+             * Constructs a new OprfResponse.
+             * @memberof hushwire.v1
+             * @classdesc Represents an OprfResponse.
+             * @constructor
+             * @param {hushwire.v1.OprfResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OprfResponse = function (properties) {
+                this.evaluated = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OprfResponse evaluated.
+             * @member {Array.<Uint8Array>} evaluated
+             * @memberof hushwire.v1.OprfResponse
+             * @instance
+             */
+            OprfResponse.prototype.evaluated = $util.emptyArray;
+
+            /**
+             * OprfResponse proof.
+             * @member {Uint8Array} proof
+             * @memberof hushwire.v1.OprfResponse
+             * @instance
+             */
+            OprfResponse.prototype.proof = $util.newBuffer([]);
+
+            /**
+             * OprfResponse publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof hushwire.v1.OprfResponse
+             * @instance
+             */
+            OprfResponse.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * OprfResponse error.
+             * @member {hushwire.v1.Error.$Properties|null|undefined} error
+             * @memberof hushwire.v1.OprfResponse
+             * @instance
+             */
+            OprfResponse.prototype.error = null;
+
+            /**
+             * Creates a new OprfResponse instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.OprfResponse
+             * @static
+             * @param {hushwire.v1.OprfResponse.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.OprfResponse} OprfResponse instance
+             * @type {{
+             *   (properties: hushwire.v1.OprfResponse.$Shape): hushwire.v1.OprfResponse & hushwire.v1.OprfResponse.$Shape;
+             *   (properties?: hushwire.v1.OprfResponse.$Properties): hushwire.v1.OprfResponse;
+             * }}
+             */
+            OprfResponse.create = function(properties) {
+                return new OprfResponse(properties);
+            };
+
+            /**
+             * Encodes the specified OprfResponse message. Does not implicitly {@link hushwire.v1.OprfResponse.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.OprfResponse
+             * @static
+             * @param {hushwire.v1.OprfResponse.$Properties} message OprfResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OprfResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.evaluated != null && message.evaluated.length)
+                    for (let i = 0; i < message.evaluated.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.evaluated[i]);
+                if (message.proof != null && $Object.hasOwnProperty.call(message, "proof") && message.proof.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.proof);
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.publicKey);
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    $root.hushwire.v1.Error.encode(message.error, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an OprfResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.OprfResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.OprfResponse & hushwire.v1.OprfResponse.$Shape} OprfResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OprfResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.OprfResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.evaluated && message.evaluated.length))
+                                message.evaluated = [];
+                            message.evaluated.push(reader.bytes());
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.proof = value;
+                            else
+                                delete message.proof;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.error = $root.hushwire.v1.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for OprfResponse
+             * @function getTypeUrl
+             * @memberof hushwire.v1.OprfResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            OprfResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.OprfResponse";
+            };
+
+            return OprfResponse;
         })();
 
         v1.Sealed = (function() {
