@@ -39,6 +39,9 @@ interface InFlight {
 }
 
 const PER_PROCESS_MAC_KEY = randomBytes(32);
+/** After a live hand-over failed, when to look at the mailbox again (the sender's
+ *  gateway needs a moment to store the envelope). */
+const REDRAIN_DELAY_MS = 1_000;
 
 export class Session {
   readonly socket: Socket;
@@ -337,7 +340,9 @@ export class Session {
     }
     // All envelopes are offered at once, in order, so per-device order holds on the
     // live path; the receipts come back in the same order.
-    const receipts = await Promise.all(m.envelopes.map((e) => relay.acceptEnvelope(e)));
+    // The sender's device keys its send-rate bucket (relay/limiter.ts).
+    const sender = `${this.#tag}.${this.#devTok}`;
+    const receipts = await Promise.all(m.envelopes.map((e) => relay.acceptEnvelope(e, sender)));
     this.#queue({ req, sendResult: { receipts } });
   }
 
@@ -350,24 +355,39 @@ export class Session {
   }
 
   #handOver(envelope: Uint8Array, path: 'live' | 'mailbox', timeoutMs: number): Promise<boolean> {
-    if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return Promise.resolve(false);
+    if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) {
+      this.#scheduleRedrain(REDRAIN_DELAY_MS); // refused => the sender stores it
+      return Promise.resolve(false);
+    }
     let id: string;
     try {
       id = hex(wire.Envelope.decode(envelope).id);
     } catch {
       return Promise.resolve(false);
     }
-    if (this.#inflight.has(id)) return Promise.resolve(false); // the same envelope twice in flight
+    if (this.#inflight.has(id)) {
+      // The same envelope twice in flight (a live copy and a stored one): try the stored
+      // copy again later; the handset drops whichever duplicate arrives second.
+      this.#scheduleRedrain(REDRAIN_DELAY_MS);
+      return Promise.resolve(false);
+    }
+    const written = performance.now();
     return new Promise<boolean>((resolve) => {
       const entry: InFlight = {
         settle: (acked) => {
           if (entry.timer) clearTimeout(entry.timer);
           this.#inflight.delete(id);
+          if (acked) this.#relay.metrics.deliveryRoundTrip.observe({ path }, (performance.now() - written) / 1000);
           resolve(acked);
         },
         timer: null,
       };
-      entry.timer = setTimeout(() => entry.settle(false), timeoutMs);
+      entry.timer = setTimeout(() => {
+        entry.settle(false);
+        // The sender's gateway stores an envelope whose live ack timed out; nothing tells
+        // this gateway, so look at the mailbox again once that has happened.
+        this.#scheduleRedrain(REDRAIN_DELAY_MS);
+      }, timeoutMs);
       entry.timer.unref?.();
       this.#inflight.set(id, entry);
       this.#outEnvelopes.push(envelope);
@@ -384,6 +404,16 @@ export class Session {
   }
 
   #draining = false;
+  #redrainTimer: NodeJS.Timeout | null = null;
+
+  #scheduleRedrain(delayMs: number): void {
+    if (this.#redrainTimer || this.#state !== 'authenticated') return;
+    this.#redrainTimer = setTimeout(() => {
+      this.#redrainTimer = null;
+      this.#startMailboxDrain();
+    }, delayMs);
+    this.#redrainTimer.unref?.();
+  }
 
   /** Hands queued mail to the device batch by batch; each item is deleted from the
    *  mailbox only after the device acknowledged it. */
@@ -509,6 +539,8 @@ export class Session {
     this.#state = 'closed';
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#authTimer = null;
+    if (this.#redrainTimer) clearTimeout(this.#redrainTimer);
+    this.#redrainTimer = null;
     this.#verification = null;
     if (wasAuthed) this.#relay.metrics.authenticated.dec();
     for (const f of [...this.#inflight.values()]) f.settle(false);
