@@ -47,6 +47,8 @@ export namespace hushwire {
             deliver?: (hushwire.v1.Deliver.$Properties|null);
             reconnect?: (hushwire.v1.Reconnect.$Properties|null);
             verifyStarted?: (hushwire.v1.VerifyStarted.$Properties|null);
+            notice?: (hushwire.v1.Notice.$Properties|null);
+            devicesBatch?: (hushwire.v1.DevicesBatch.$Properties|null);
             auth?: (hushwire.v1.Auth.$Properties|null);
             verifyStart?: (hushwire.v1.VerifyStart.$Properties|null);
             register?: (hushwire.v1.RegisterDevice.$Properties|null);
@@ -55,7 +57,7 @@ export namespace hushwire {
             send?: (hushwire.v1.Send.$Properties|null);
             deliverAck?: (hushwire.v1.DeliverAck.$Properties|null);
             unregister?: (hushwire.v1.Unregister.$Properties|null);
-            body?: ("challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister");
+            body?: ("challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister");
             static create(properties: hushwire.v1.Op.$Shape): hushwire.v1.Op & hushwire.v1.Op.$Shape;
             static create(properties?: hushwire.v1.Op.$Properties): hushwire.v1.Op;
             static encode(message: hushwire.v1.Op.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -76,6 +78,8 @@ export namespace hushwire {
                 deliver?: (hushwire.v1.Deliver.$Properties|null);
                 reconnect?: (hushwire.v1.Reconnect.$Properties|null);
                 verifyStarted?: (hushwire.v1.VerifyStarted.$Properties|null);
+                notice?: (hushwire.v1.Notice.$Properties|null);
+                devicesBatch?: (hushwire.v1.DevicesBatch.$Properties|null);
                 auth?: (hushwire.v1.Auth.$Properties|null);
                 verifyStart?: (hushwire.v1.VerifyStart.$Properties|null);
                 register?: (hushwire.v1.RegisterDevice.$Properties|null);
@@ -84,7 +88,7 @@ export namespace hushwire {
                 send?: (hushwire.v1.Send.$Properties|null);
                 deliverAck?: (hushwire.v1.DeliverAck.$Properties|null);
                 unregister?: (hushwire.v1.Unregister.$Properties|null);
-                body?: ("challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister");
+                body?: ("challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -99,6 +103,8 @@ export namespace hushwire {
               deliver?: hushwire.v1.Deliver.$Shape|null;
               reconnect?: hushwire.v1.Reconnect.$Shape|null;
               verifyStarted?: hushwire.v1.VerifyStarted.$Shape|null;
+              notice?: hushwire.v1.Notice.$Shape|null;
+              devicesBatch?: hushwire.v1.DevicesBatch.$Shape|null;
               auth?: hushwire.v1.Auth.$Shape|null;
               verifyStart?: hushwire.v1.VerifyStart.$Shape|null;
               register?: hushwire.v1.RegisterDevice.$Shape|null;
@@ -109,7 +115,7 @@ export namespace hushwire {
               unregister?: hushwire.v1.Unregister.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape })
+              ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "notice"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice: hushwire.v1.Notice.$Shape; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "devicesBatch"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch: hushwire.v1.DevicesBatch.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape })
             );
         }
 
@@ -406,6 +412,7 @@ export namespace hushwire {
             constructor(properties?: hushwire.v1.Lookup.$Properties);
             $unknowns?: Uint8Array[];
             route: Uint8Array;
+            routes: Uint8Array[];
             static create(properties: hushwire.v1.Lookup.$Shape): hushwire.v1.Lookup & hushwire.v1.Lookup.$Shape;
             static create(properties?: hushwire.v1.Lookup.$Properties): hushwire.v1.Lookup;
             static encode(message: hushwire.v1.Lookup.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -416,6 +423,7 @@ export namespace hushwire {
         namespace Lookup {
             interface $Properties {
                 route?: (Uint8Array|null);
+                routes?: (Uint8Array[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Lookup.$Properties;
@@ -457,6 +465,7 @@ export namespace hushwire {
             $unknowns?: Uint8Array[];
             route: Uint8Array;
             devices: hushwire.v1.DeviceKeys.$Properties[];
+            padding: Uint8Array;
             static create(properties: hushwire.v1.Devices.$Shape): hushwire.v1.Devices & hushwire.v1.Devices.$Shape;
             static create(properties?: hushwire.v1.Devices.$Properties): hushwire.v1.Devices;
             static encode(message: hushwire.v1.Devices.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -468,9 +477,56 @@ export namespace hushwire {
             interface $Properties {
                 route?: (Uint8Array|null);
                 devices?: (hushwire.v1.DeviceKeys.$Properties[]|null);
+                padding?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Devices.$Properties;
+        }
+
+        interface IDevicesBatch extends hushwire.v1.DevicesBatch.$Properties {
+        }
+
+        class DevicesBatch {
+            constructor(properties?: hushwire.v1.DevicesBatch.$Properties);
+            $unknowns?: Uint8Array[];
+            results: hushwire.v1.Devices.$Properties[];
+            static create(properties: hushwire.v1.DevicesBatch.$Shape): hushwire.v1.DevicesBatch & hushwire.v1.DevicesBatch.$Shape;
+            static create(properties?: hushwire.v1.DevicesBatch.$Properties): hushwire.v1.DevicesBatch;
+            static encode(message: hushwire.v1.DevicesBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): hushwire.v1.DevicesBatch & hushwire.v1.DevicesBatch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DevicesBatch {
+            interface $Properties {
+                results?: (hushwire.v1.Devices.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = hushwire.v1.DevicesBatch.$Properties;
+        }
+
+        interface INotice extends hushwire.v1.Notice.$Properties {
+        }
+
+        class Notice {
+            constructor(properties?: hushwire.v1.Notice.$Properties);
+            $unknowns?: Uint8Array[];
+            kind: string;
+            atMs: number;
+            static create(properties: hushwire.v1.Notice.$Shape): hushwire.v1.Notice & hushwire.v1.Notice.$Shape;
+            static create(properties?: hushwire.v1.Notice.$Properties): hushwire.v1.Notice;
+            static encode(message: hushwire.v1.Notice.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): hushwire.v1.Notice & hushwire.v1.Notice.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Notice {
+            interface $Properties {
+                kind?: (string|null);
+                atMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = hushwire.v1.Notice.$Properties;
         }
 
         interface IEnvelope extends hushwire.v1.Envelope.$Properties {
@@ -773,6 +829,7 @@ export namespace hushwire {
             prekeySignature: Uint8Array;
             registeredAtMs: number;
             lastSeenMs: number;
+            newDeviceNoticeAtMs: number;
             static create(properties: hushwire.v1.DirectoryDevice.$Shape): hushwire.v1.DirectoryDevice & hushwire.v1.DirectoryDevice.$Shape;
             static create(properties?: hushwire.v1.DirectoryDevice.$Properties): hushwire.v1.DirectoryDevice;
             static encode(message: hushwire.v1.DirectoryDevice.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -788,6 +845,7 @@ export namespace hushwire {
                 prekeySignature?: (Uint8Array|null);
                 registeredAtMs?: (number|null);
                 lastSeenMs?: (number|null);
+                newDeviceNoticeAtMs?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.DirectoryDevice.$Properties;

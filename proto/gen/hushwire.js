@@ -212,6 +212,8 @@ export const hushwire = $root.hushwire = (() => {
              * @property {hushwire.v1.Deliver.$Properties|null} [deliver] Op deliver
              * @property {hushwire.v1.Reconnect.$Properties|null} [reconnect] Op reconnect
              * @property {hushwire.v1.VerifyStarted.$Properties|null} [verifyStarted] Op verifyStarted
+             * @property {hushwire.v1.Notice.$Properties|null} [notice] Op notice
+             * @property {hushwire.v1.DevicesBatch.$Properties|null} [devicesBatch] Op devicesBatch
              * @property {hushwire.v1.Auth.$Properties|null} [auth] Op auth
              * @property {hushwire.v1.VerifyStart.$Properties|null} [verifyStart] Op verifyStart
              * @property {hushwire.v1.RegisterDevice.$Properties|null} [register] Op register
@@ -220,7 +222,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {hushwire.v1.Send.$Properties|null} [send] Op send
              * @property {hushwire.v1.DeliverAck.$Properties|null} [deliverAck] Op deliverAck
              * @property {hushwire.v1.Unregister.$Properties|null} [unregister] Op unregister
-             * @property {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"} [body] Op body
+             * @property {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"} [body] Op body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -246,6 +248,8 @@ export const hushwire = $root.hushwire = (() => {
              *   deliver?: hushwire.v1.Deliver.$Shape|null;
              *   reconnect?: hushwire.v1.Reconnect.$Shape|null;
              *   verifyStarted?: hushwire.v1.VerifyStarted.$Shape|null;
+             *   notice?: hushwire.v1.Notice.$Shape|null;
+             *   devicesBatch?: hushwire.v1.DevicesBatch.$Shape|null;
              *   auth?: hushwire.v1.Auth.$Shape|null;
              *   verifyStart?: hushwire.v1.VerifyStart.$Shape|null;
              *   register?: hushwire.v1.RegisterDevice.$Shape|null;
@@ -256,7 +260,7 @@ export const hushwire = $root.hushwire = (() => {
              *   unregister?: hushwire.v1.Unregister.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape })
+             *   ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "notice"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice: hushwire.v1.Notice.$Shape; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "devicesBatch"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch: hushwire.v1.DevicesBatch.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape })
              * )} hushwire.v1.Op.$Shape
              */
 
@@ -364,6 +368,22 @@ export const hushwire = $root.hushwire = (() => {
             Op.prototype.verifyStarted = null;
 
             /**
+             * Op notice.
+             * @member {hushwire.v1.Notice.$Properties|null|undefined} notice
+             * @memberof hushwire.v1.Op
+             * @instance
+             */
+            Op.prototype.notice = null;
+
+            /**
+             * Op devicesBatch.
+             * @member {hushwire.v1.DevicesBatch.$Properties|null|undefined} devicesBatch
+             * @memberof hushwire.v1.Op
+             * @instance
+             */
+            Op.prototype.devicesBatch = null;
+
+            /**
              * Op auth.
              * @member {hushwire.v1.Auth.$Properties|null|undefined} auth
              * @memberof hushwire.v1.Op
@@ -432,12 +452,12 @@ export const hushwire = $root.hushwire = (() => {
 
             /**
              * Op body.
-             * @member {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|undefined} body
+             * @member {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|undefined} body
              * @memberof hushwire.v1.Op
              * @instance
              */
             $Object.defineProperty(Op.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["challenge", "ok", "error", "registered", "evaluated", "devices", "sendResult", "deliver", "reconnect", "verifyStarted", "auth", "verifyStart", "register", "evaluate", "lookup", "send", "deliverAck", "unregister"]),
+                get: $util.oneOfGetter($oneOfFields = ["challenge", "ok", "error", "registered", "evaluated", "devices", "sendResult", "deliver", "reconnect", "verifyStarted", "notice", "devicesBatch", "auth", "verifyStart", "register", "evaluate", "lookup", "send", "deliverAck", "unregister"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -495,6 +515,10 @@ export const hushwire = $root.hushwire = (() => {
                     $root.hushwire.v1.Reconnect.encode(message.reconnect, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                 if (message.verifyStarted != null && $Object.hasOwnProperty.call(message, "verifyStarted"))
                     $root.hushwire.v1.VerifyStarted.encode(message.verifyStarted, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.notice != null && $Object.hasOwnProperty.call(message, "notice"))
+                    $root.hushwire.v1.Notice.encode(message.notice, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.devicesBatch != null && $Object.hasOwnProperty.call(message, "devicesBatch"))
+                    $root.hushwire.v1.DevicesBatch.encode(message.devicesBatch, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.auth != null && $Object.hasOwnProperty.call(message, "auth"))
                     $root.hushwire.v1.Auth.encode(message.auth, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
                 if (message.verifyStart != null && $Object.hasOwnProperty.call(message, "verifyStart"))
@@ -632,6 +656,20 @@ export const hushwire = $root.hushwire = (() => {
                                 break;
                             message.verifyStarted = $root.hushwire.v1.VerifyStarted.decode(reader, reader.size(), $undefined, _depth + 1, message.verifyStarted);
                             message.body = "verifyStarted";
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.notice = $root.hushwire.v1.Notice.decode(reader, reader.size(), $undefined, _depth + 1, message.notice);
+                            message.body = "notice";
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            message.devicesBatch = $root.hushwire.v1.DevicesBatch.decode(reader, reader.size(), $undefined, _depth + 1, message.devicesBatch);
+                            message.body = "devicesBatch";
                             continue;
                         }
                     case 20: {
@@ -2995,6 +3033,7 @@ export const hushwire = $root.hushwire = (() => {
              * Properties of a Lookup.
              * @typedef {Object} hushwire.v1.Lookup.$Properties
              * @property {Uint8Array|null} [route] Lookup route
+             * @property {Array.<Uint8Array>|null} [routes] Lookup routes
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3020,6 +3059,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Lookup = function (properties) {
+                this.routes = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -3033,6 +3073,14 @@ export const hushwire = $root.hushwire = (() => {
              * @instance
              */
             Lookup.prototype.route = $util.newBuffer([]);
+
+            /**
+             * Lookup routes.
+             * @member {Array.<Uint8Array>} routes
+             * @memberof hushwire.v1.Lookup
+             * @instance
+             */
+            Lookup.prototype.routes = $util.emptyArray;
 
             /**
              * Creates a new Lookup instance using the specified properties.
@@ -3068,6 +3116,9 @@ export const hushwire = $root.hushwire = (() => {
                     throw $Error("max depth exceeded");
                 if (message.route != null && $Object.hasOwnProperty.call(message, "route") && message.route.length)
                     writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.route);
+                if (message.routes != null && message.routes.length)
+                    for (let i = 0; i < message.routes.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.routes[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3119,6 +3170,14 @@ export const hushwire = $root.hushwire = (() => {
                                 message.route = value;
                             else
                                 delete message.route;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.routes && message.routes.length))
+                                message.routes = [];
+                            message.routes.push(reader.bytes());
                             continue;
                         }
                     }
@@ -3388,6 +3447,7 @@ export const hushwire = $root.hushwire = (() => {
              * @typedef {Object} hushwire.v1.Devices.$Properties
              * @property {Uint8Array|null} [route] Devices route
              * @property {Array.<hushwire.v1.DeviceKeys.$Properties>|null} [devices] Devices devices
+             * @property {Uint8Array|null} [padding] Devices padding
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3437,6 +3497,14 @@ export const hushwire = $root.hushwire = (() => {
             Devices.prototype.devices = $util.emptyArray;
 
             /**
+             * Devices padding.
+             * @member {Uint8Array} padding
+             * @memberof hushwire.v1.Devices
+             * @instance
+             */
+            Devices.prototype.padding = $util.newBuffer([]);
+
+            /**
              * Creates a new Devices instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.Devices
@@ -3473,6 +3541,8 @@ export const hushwire = $root.hushwire = (() => {
                 if (message.devices != null && message.devices.length)
                     for (let i = 0; i < message.devices.length; ++i)
                         $root.hushwire.v1.DeviceKeys.encode(message.devices[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.padding != null && $Object.hasOwnProperty.call(message, "padding") && message.padding.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.padding);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3534,6 +3604,15 @@ export const hushwire = $root.hushwire = (() => {
                             message.devices.push($root.hushwire.v1.DeviceKeys.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.padding = value;
+                            else
+                                delete message.padding;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3566,6 +3645,359 @@ export const hushwire = $root.hushwire = (() => {
             };
 
             return Devices;
+        })();
+
+        v1.DevicesBatch = (function() {
+
+            /**
+             * Properties of a DevicesBatch.
+             * @typedef {Object} hushwire.v1.DevicesBatch.$Properties
+             * @property {Array.<hushwire.v1.Devices.$Properties>|null} [results] DevicesBatch results
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DevicesBatch.
+             * @memberof hushwire.v1
+             * @interface IDevicesBatch
+             * @augments hushwire.v1.DevicesBatch.$Properties
+             * @deprecated Use hushwire.v1.DevicesBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a DevicesBatch.
+             * @typedef {hushwire.v1.DevicesBatch.$Properties} hushwire.v1.DevicesBatch.$Shape
+             */
+
+            /**
+             * Constructs a new DevicesBatch.
+             * @memberof hushwire.v1
+             * @classdesc Represents a DevicesBatch.
+             * @constructor
+             * @param {hushwire.v1.DevicesBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DevicesBatch = function (properties) {
+                this.results = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DevicesBatch results.
+             * @member {Array.<hushwire.v1.Devices.$Properties>} results
+             * @memberof hushwire.v1.DevicesBatch
+             * @instance
+             */
+            DevicesBatch.prototype.results = $util.emptyArray;
+
+            /**
+             * Creates a new DevicesBatch instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.DevicesBatch
+             * @static
+             * @param {hushwire.v1.DevicesBatch.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.DevicesBatch} DevicesBatch instance
+             * @type {{
+             *   (properties: hushwire.v1.DevicesBatch.$Shape): hushwire.v1.DevicesBatch & hushwire.v1.DevicesBatch.$Shape;
+             *   (properties?: hushwire.v1.DevicesBatch.$Properties): hushwire.v1.DevicesBatch;
+             * }}
+             */
+            DevicesBatch.create = function(properties) {
+                return new DevicesBatch(properties);
+            };
+
+            /**
+             * Encodes the specified DevicesBatch message. Does not implicitly {@link hushwire.v1.DevicesBatch.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.DevicesBatch
+             * @static
+             * @param {hushwire.v1.DevicesBatch.$Properties} message DevicesBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DevicesBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.results != null && message.results.length)
+                    for (let i = 0; i < message.results.length; ++i)
+                        $root.hushwire.v1.Devices.encode(message.results[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DevicesBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.DevicesBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.DevicesBatch & hushwire.v1.DevicesBatch.$Shape} DevicesBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DevicesBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.DevicesBatch();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.results && message.results.length))
+                                message.results = [];
+                            message.results.push($root.hushwire.v1.Devices.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for DevicesBatch
+             * @function getTypeUrl
+             * @memberof hushwire.v1.DevicesBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DevicesBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.DevicesBatch";
+            };
+
+            return DevicesBatch;
+        })();
+
+        v1.Notice = (function() {
+
+            /**
+             * Properties of a Notice.
+             * @typedef {Object} hushwire.v1.Notice.$Properties
+             * @property {string|null} [kind] Notice kind
+             * @property {number|null} [atMs] Notice atMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Notice.
+             * @memberof hushwire.v1
+             * @interface INotice
+             * @augments hushwire.v1.Notice.$Properties
+             * @deprecated Use hushwire.v1.Notice.$Properties instead.
+             */
+
+            /**
+             * Shape of a Notice.
+             * @typedef {hushwire.v1.Notice.$Properties} hushwire.v1.Notice.$Shape
+             */
+
+            /**
+             * Constructs a new Notice.
+             * @memberof hushwire.v1
+             * @classdesc Represents a Notice.
+             * @constructor
+             * @param {hushwire.v1.Notice.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Notice = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Notice kind.
+             * @member {string} kind
+             * @memberof hushwire.v1.Notice
+             * @instance
+             */
+            Notice.prototype.kind = "";
+
+            /**
+             * Notice atMs.
+             * @member {number} atMs
+             * @memberof hushwire.v1.Notice
+             * @instance
+             */
+            Notice.prototype.atMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Notice instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.Notice
+             * @static
+             * @param {hushwire.v1.Notice.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.Notice} Notice instance
+             * @type {{
+             *   (properties: hushwire.v1.Notice.$Shape): hushwire.v1.Notice & hushwire.v1.Notice.$Shape;
+             *   (properties?: hushwire.v1.Notice.$Properties): hushwire.v1.Notice;
+             * }}
+             */
+            Notice.create = function(properties) {
+                return new Notice(properties);
+            };
+
+            /**
+             * Encodes the specified Notice message. Does not implicitly {@link hushwire.v1.Notice.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.Notice
+             * @static
+             * @param {hushwire.v1.Notice.$Properties} message Notice message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Notice.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.kind);
+                if (message.atMs != null && $Object.hasOwnProperty.call(message, "atMs") && (typeof message.atMs === "object" ? message.atMs.low || message.atMs.high : message.atMs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.atMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Notice message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.Notice
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.Notice & hushwire.v1.Notice.$Shape} Notice
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Notice.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.Notice();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.atMs = value;
+                            else
+                                delete message.atMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Notice
+             * @function getTypeUrl
+             * @memberof hushwire.v1.Notice
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Notice.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.Notice";
+            };
+
+            return Notice;
         })();
 
         v1.Envelope = (function() {
@@ -5865,6 +6297,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {Uint8Array|null} [prekeySignature] DirectoryDevice prekeySignature
              * @property {number|null} [registeredAtMs] DirectoryDevice registeredAtMs
              * @property {number|null} [lastSeenMs] DirectoryDevice lastSeenMs
+             * @property {number|null} [newDeviceNoticeAtMs] DirectoryDevice newDeviceNoticeAtMs
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5945,6 +6378,14 @@ export const hushwire = $root.hushwire = (() => {
             DirectoryDevice.prototype.lastSeenMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * DirectoryDevice newDeviceNoticeAtMs.
+             * @member {number} newDeviceNoticeAtMs
+             * @memberof hushwire.v1.DirectoryDevice
+             * @instance
+             */
+            DirectoryDevice.prototype.newDeviceNoticeAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new DirectoryDevice instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.DirectoryDevice
@@ -5988,6 +6429,8 @@ export const hushwire = $root.hushwire = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.registeredAtMs);
                 if (message.lastSeenMs != null && $Object.hasOwnProperty.call(message, "lastSeenMs") && (typeof message.lastSeenMs === "object" ? message.lastSeenMs.low || message.lastSeenMs.high : message.lastSeenMs !== 0))
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.lastSeenMs);
+                if (message.newDeviceNoticeAtMs != null && $Object.hasOwnProperty.call(message, "newDeviceNoticeAtMs") && (typeof message.newDeviceNoticeAtMs === "object" ? message.newDeviceNoticeAtMs.low || message.newDeviceNoticeAtMs.high : message.newDeviceNoticeAtMs !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.newDeviceNoticeAtMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6084,6 +6527,15 @@ export const hushwire = $root.hushwire = (() => {
                                 message.lastSeenMs = value;
                             else
                                 delete message.lastSeenMs;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.newDeviceNoticeAtMs = value;
+                            else
+                                delete message.newDeviceNoticeAtMs;
                             continue;
                         }
                     }
