@@ -1,0 +1,93 @@
+// Per-envelope rate limits of one gateway, applied by Relay.acceptEnvelope before an
+// envelope touches the bus:
+//
+// - device_send: each sending device has a token bucket of envelopes (`sendBurst`
+//   capacity, `sendRatePerS` refill). Over it, the envelope's receipt is `failed
+//   RATE_LIMITED` with retry_after_ms; the socket stays open and the next envelope after
+//   the wait passes. Keyed by the sender device (not the socket), so reconnecting to the
+//   same gateway does not refill the bucket.
+// - recipient_bytes: each recipient device has a token bucket of bytes
+//   (`recipientBudgetBytes` capacity, refilled at budget / `recipientWindowS`), so no
+//   one can flood a device: over it, the *sender's* receipt is `failed RATE_LIMITED`
+//   with retry_after_ms. The budget is per gateway: with N gateways a recipient can get
+//   at most N budgets per window.
+//
+// Both keep their buckets in a KeyedBuckets bounded by `rateLimitKeys` entries each
+// (least recently used dropped first, see keyed-buckets.ts). Keys are route tag and
+// device token, which stay in memory: no key reaches a log line, metric label or error.
+import type { Counter } from 'prom-client';
+import { KeyedBuckets } from './keyed-buckets.ts';
+import type { Clock } from './token-bucket.ts';
+import { HushwireError, ErrorCode } from './errors.ts';
+
+/** Limit names, the only values of the `limit` metric label. */
+export const LimitName = {
+  CONNECTIONS: 'connections',
+  CONNECT_RATE: 'connect_rate',
+  DEVICE_SEND: 'device_send',
+  RECIPIENT_BYTES: 'recipient_bytes',
+} as const;
+export type LimitName = (typeof LimitName)[keyof typeof LimitName];
+
+export interface EnvelopeRateLimits {
+  /** Envelopes per second one sending device may sustain. */
+  sendRatePerS: number;
+  /** Envelopes one device may send at once after being quiet. */
+  sendBurst: number;
+  /** Bytes one recipient device may be sent per window through this gateway. */
+  recipientBudgetBytes: number;
+  recipientWindowS: number;
+  /** Bound on the buckets kept per limit (senders, recipients). */
+  rateLimitKeys: number;
+}
+
+export interface LimiterMetrics {
+  rateLimited: Counter<'limit'>;
+  rateLimitEvictions: Counter<'limit'>;
+}
+
+export class EnvelopeLimiter {
+  readonly #send: KeyedBuckets;
+  readonly #recipients: KeyedBuckets;
+  readonly #metrics: LimiterMetrics | undefined;
+
+  constructor(limits: EnvelopeRateLimits, metrics?: LimiterMetrics, now?: Clock) {
+    this.#metrics = metrics;
+    this.#send = new KeyedBuckets({
+      capacity: limits.sendBurst,
+      ratePerSecond: limits.sendRatePerS,
+      maxKeys: limits.rateLimitKeys,
+      now,
+      onEvict: (lost) => { if (lost) metrics?.rateLimitEvictions.inc({ limit: LimitName.DEVICE_SEND }); },
+    });
+    this.#recipients = new KeyedBuckets({
+      capacity: limits.recipientBudgetBytes,
+      ratePerSecond: limits.recipientBudgetBytes / limits.recipientWindowS,
+      maxKeys: limits.rateLimitKeys,
+      now,
+      onEvict: (lost) => { if (lost) metrics?.rateLimitEvictions.inc({ limit: LimitName.RECIPIENT_BYTES }); },
+    });
+  }
+
+  /** One envelope from the sender `senderKey`; throws RATE_LIMITED when over. */
+  checkSend(senderKey: string): void {
+    const wait = this.#send.take(senderKey, 1);
+    if (wait > 0) throw this.#limited(LimitName.DEVICE_SEND, 'sending too fast', wait);
+  }
+
+  /** `bytes` more for the recipient `recipientKey`; throws RATE_LIMITED when over. */
+  checkRecipient(recipientKey: string, bytes: number): void {
+    const wait = this.#recipients.take(recipientKey, bytes);
+    if (wait > 0) throw this.#limited(LimitName.RECIPIENT_BYTES, 'recipient is receiving too much', wait);
+  }
+
+  /** Buckets held, for tests and the bound's documentation. */
+  get sizes(): { senders: number; recipients: number } {
+    return { senders: this.#send.size, recipients: this.#recipients.size };
+  }
+
+  #limited(limit: LimitName, message: string, retryAfterMs: number): HushwireError {
+    this.#metrics?.rateLimited.inc({ limit });
+    return new HushwireError(ErrorCode.RATE_LIMITED, message, { retryAfterMs });
+  }
+}
