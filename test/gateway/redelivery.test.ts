@@ -1,0 +1,38 @@
+// At-least-once on the receiving side: an envelope handed to a connected device that
+// never acks it is stored by the sender's gateway after the live timeout, and the
+// gateway holding the device offers the stored copy again by itself (no reconnect
+// needed). Once acked, it is gone from the mailbox.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { startTestGateway } from '../helpers/gateway.ts';
+import { register, authenticate } from '../helpers/rawdevice.ts';
+
+t.test('a delivery that is never acked is stored and offered again', async (t) => {
+  const gw = await startTestGateway({ liveTimeoutMs: 300 });
+  t.teardown(() => gw.close());
+  const { c: a } = await register(gw, '+15556660001');
+  const { c: bReg, dev: b } = await register(gw, '+15556660002');
+  bReg.close();
+  await bReg.closed;
+  const bConn = await authenticate(gw, b);
+  const id = new Uint8Array(randomBytes(16));
+  a.send([{ req: 11, send: { envelopes: [{ version: 1, suite: 1, route: b.route, device: b.device, id, enc: new Uint8Array(32), ciphertext: new Uint8Array(272) }] } }]);
+  const receipt = (await a.reply(11)).sendResult!.receipts[0]!;
+  t.equal(receipt.status, 'stored', 'live ack timed out, so the sender got "stored"');
+  const deliveries = () => bConn.ops.filter((o) => o.body === 'deliver').flatMap((o) => o.deliver!.envelopes);
+  t.equal(deliveries().length >= 1, true, 'the live copy reached the device');
+  t.equal(deliveries()[0]!.route.length, 0, 'delivered envelopes carry no route');
+  // The stored copy is offered again without a reconnect.
+  await bConn.next((o) => o.body === 'deliver' && deliveries().length >= 2, 10_000);
+  const again = deliveries()[1]!;
+  t.same(Buffer.from(again.id), Buffer.from(id), 'the same envelope id again');
+  bConn.send([{ req: 0, deliverAck: { ids: [id] } }]);
+  await new Promise((r) => setTimeout(r, 300));
+  bConn.close();
+  await bConn.closed;
+  const b2 = await authenticate(gw, b);
+  await new Promise((r) => setTimeout(r, 800));
+  t.equal(b2.ops.filter((o) => o.body === 'deliver').length, 0, 'acked: nothing left in the mailbox');
+  b2.close();
+  a.close();
+});
