@@ -44,6 +44,16 @@ export interface GatewayConfig {
   mailboxMaxAgeS: number;
   allowedOrigins: string[];
   drainTimeoutMs: number;
+  drainRate: number;
+  drainJitterMs: number;
+  maxConnections: number;
+  connectRate: number;
+  connectBurst: number;
+  sendRate: number;
+  sendBurst: number;
+  recipientBudgetBytes: number;
+  recipientWindowS: number;
+  rateLimitKeys: number;
 }
 
 export const SETTINGS: readonly Setting[] = [
@@ -71,6 +81,17 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'mailboxMaxAgeS', flag: 'mailbox-max-age-s', env: 'HUSHWIRE_MAILBOX_MAX_AGE_S', type: 'int', default: 30 * 86_400, unit: 's', min: 60, max: 10 * 365 * 86_400, help: 'Retention of queued mail' },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUSHWIRE_ALLOWED_ORIGINS', type: 'list', default: [], help: 'Comma-separated Origin allow-list for browsers; empty = any (handsets send none)' },
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'HUSHWIRE_DRAIN_TIMEOUT_MS', type: 'int', default: 30_000, unit: 'ms', min: 0, max: 3_600_000, help: 'On SIGTERM: time to move devices away before exiting' },
+  // Operations limits (gateway/admission.ts, relay/limiter.ts, gateway/drain.ts).
+  { key: 'drainRate', flag: 'drain-rate', env: 'HUSHWIRE_DRAIN_RATE', type: 'int', default: 1000, unit: 'devices/s', min: 1, max: 1_000_000, help: 'On SIGTERM: devices told to reconnect elsewhere (reconnect op, close 4005) per second' },
+  { key: 'drainJitterMs', flag: 'drain-jitter-ms', env: 'HUSHWIRE_DRAIN_JITTER_MS', type: 'int', default: 1000, unit: 'ms', min: 0, max: 600_000, help: 'On SIGTERM: each device is told to wait a random 0..this before reconnecting' },
+  { key: 'maxConnections', flag: 'max-connections', env: 'HUSHWIRE_MAX_CONNECTIONS', type: 'int', default: 50_000, min: 1, max: 10_000_000, help: 'Open WebSocket connections per gateway; more are refused at the upgrade with HTTP 503' },
+  { key: 'connectRate', flag: 'connect-rate', env: 'HUSHWIRE_CONNECT_RATE', type: 'int', default: 1000, unit: 'connections/s', min: 1, max: 1_000_000, help: 'New connections per second per gateway (token bucket); more are refused at the upgrade with HTTP 429' },
+  { key: 'connectBurst', flag: 'connect-burst', env: 'HUSHWIRE_CONNECT_BURST', type: 'int', default: 2000, unit: 'connections', min: 1, max: 10_000_000, help: 'New connections accepted at once above --connect-rate' },
+  { key: 'sendRate', flag: 'send-rate', env: 'HUSHWIRE_SEND_RATE', type: 'int', default: 100, unit: 'envelopes/s', min: 1, max: 1_000_000, help: 'Envelopes per second one device may send (token bucket); more get RATE_LIMITED with retry_after_ms' },
+  { key: 'sendBurst', flag: 'send-burst', env: 'HUSHWIRE_SEND_BURST', type: 'int', default: 500, unit: 'envelopes', min: 1, max: 10_000_000, help: 'Envelopes one device may send at once above --send-rate' },
+  { key: 'recipientBudgetBytes', flag: 'recipient-budget-bytes', env: 'HUSHWIRE_RECIPIENT_BUDGET_BYTES', type: 'int', default: 16_777_216, unit: 'bytes', min: 1024, max: 1024 * 1024 * 1024, help: 'Bytes one recipient device may be sent through this gateway per --recipient-window-s; more get RATE_LIMITED' },
+  { key: 'recipientWindowS', flag: 'recipient-window-s', env: 'HUSHWIRE_RECIPIENT_WINDOW_S', type: 'int', default: 60, unit: 's', min: 1, max: 86_400, help: 'Window of --recipient-budget-bytes (the budget refills evenly over it)' },
+  { key: 'rateLimitKeys', flag: 'rate-limit-keys', env: 'HUSHWIRE_RATE_LIMIT_KEYS', type: 'int', default: 100_000, unit: 'entries', min: 16, max: 10_000_000, help: 'Bound on rate-limit state: sender and recipient buckets kept (each), least recently used dropped first' },
 ];
 
 export class ConfigError extends Error {
@@ -95,6 +116,7 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
   if (c.verifier === 'webhook' && !c.verifierUrl) throw new ConfigError('--verifier webhook needs --verifier-url (HUSHWIRE_VERIFIER_URL)');
   if (c.idleTimeoutS % 4 !== 0) throw new ConfigError(`--idle-timeout-s must be a multiple of 4 (got ${c.idleTimeoutS})`);
   if (c.maxEnvelopeBytes + 1024 > c.maxFrameBytes) throw new ConfigError('--max-frame-bytes must exceed --max-envelope-bytes by at least 1024');
+  if (c.recipientBudgetBytes < c.maxEnvelopeBytes) throw new ConfigError('--recipient-budget-bytes must be at least --max-envelope-bytes (else a largest envelope could never pass)');
   if (c.nats.length > 0 && !c.oprfKeyFile && !c.oprfKey) {
     throw new ConfigError('with --nats every gateway needs the same OPRF key: set --oprf-key-file (HUSHWIRE_OPRF_KEY_FILE)');
   }

@@ -8,12 +8,15 @@ import { createDevVerifier } from '../relay/verifier/dev.ts';
 import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
-import { createMetrics, type RelayMetrics } from '../relay/metrics.ts';
+import { createMetrics, setBusState, type RelayMetrics } from '../relay/metrics.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
 import { Relay } from '../relay/relay.ts';
 import { CloseCode } from '../relay/errors.ts';
 import { loadTransport } from './transport/select.ts';
 import { startBus } from './bus-start.ts';
+import { createAdmission } from './admission.ts';
+import { moveSessionsAway, waitForZero } from './drain.ts';
+import { monotonicMs } from '../relay/token-bucket.ts';
 import type { Transport, TransportKind, HttpResponse } from './transport/transport.ts';
 import type { GatewayConfig } from './config.ts';
 
@@ -46,6 +49,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     maxFrameBytes: config.maxFrameBytes,
     maxEnvelopeBytes: config.maxEnvelopeBytes,
     maxDevicesPerRoute: config.maxDevicesPerRoute,
+    sendRatePerS: config.sendRate,
+    sendBurst: config.sendBurst,
+    recipientBudgetBytes: config.recipientBudgetBytes,
+    recipientWindowS: config.recipientWindowS,
+    rateLimitKeys: config.rateLimitKeys,
   };
   const metrics = createMetrics();
 
@@ -92,7 +100,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       return busOk ? { status: 200, body: 'ready\n' } : { status: 503, body: 'bus unavailable\n' };
     }
     if (p === '/metrics') {
-      metrics.busUp.set(bus.status().state === 'connected' ? 1 : 0);
+      setBusState(metrics, bus.status().state);
       metrics.draining.set(draining ? 1 : 0);
       return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
     }
@@ -100,6 +108,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   };
 
   const allowed = new Set(config.allowedOrigins);
+  // Max connections (HTTP 503) and new-connection rate (HTTP 429): gateway/admission.ts.
+  const admit = createAdmission({
+    maxConnections: config.maxConnections,
+    connectRatePerS: config.connectRate,
+    connectBurst: config.connectBurst,
+    openConnections: () => relay.sessionCount,
+    rateLimited: metrics.rateLimited,
+  });
   const loaded = await loadTransport(config.transport, {
     host: config.host,
     port: config.port,
@@ -114,7 +130,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       if (allowed.size > 0 && origin !== undefined && !allowed.has(origin)) {
         return { ok: false, status: 403, reason: 'origin not allowed' };
       }
-      return { ok: true };
+      return admit();
     },
     handlers: {
       open: (s) => relay.open(s),
@@ -148,27 +164,34 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     log.info('gateway closed');
   };
 
-  const drain = async (o: { timeoutMs?: number; ratePerSecond?: number } = {}): Promise<void> => {
-    if (closed) return;
-    draining = true;
-    metrics.draining.set(1);
-    const timeoutMs = o.timeoutMs ?? config.drainTimeoutMs;
-    const rate = Math.max(1, o.ratePerSecond ?? 1000);
-    const deadline = Date.now() + timeoutMs;
-    log.info({ sessions: relay.sessionCount, timeoutMs, rate }, 'draining');
-    await transport.stopAccepting();
-    // Move devices away at a bounded rate so the other gateways are not hit by a storm;
-    // each one is told to wait a jittered while before reconnecting.
-    const batch = Math.max(1, Math.ceil(rate / 10));
-    while (relay.sessionCount > 0 && Date.now() < deadline) {
-      let n = 0;
-      for (const s of [...relay.sessions()]) {
-        if (n++ >= batch) break;
-        s.reconnectElsewhere(Math.floor(Math.random() * 1000), 'draining');
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await close();
+  // Lame-duck drain (SIGTERM). The listener stays open so /readyz keeps answering 503
+  // (load balancers take the gateway out) and upgrades are refused with 503 by the gate.
+  let draining$: Promise<void> | null = null;
+  const drain = (o: { timeoutMs?: number; ratePerSecond?: number } = {}): Promise<void> => {
+    draining$ ??= (async () => {
+      if (closed) return;
+      draining = true;
+      metrics.draining.set(1);
+      const timeoutMs = o.timeoutMs ?? config.drainTimeoutMs;
+      const rate = Math.max(1, o.ratePerSecond ?? config.drainRate);
+      const deadline = monotonicMs() + timeoutMs;
+      log.info({ sessions: relay.sessionCount, timeoutMs, rate }, 'draining');
+      // reconnect op + close 4005, at a bounded rate. A closing session settles its live
+      // deliveries as not acked, so the senders' gateways store them in the mailbox.
+      const moved = await moveSessionsAway({
+        sessions: () => relay.sessions(),
+        count: () => relay.sessionCount,
+        ratePerSecond: rate,
+        deadline,
+        jitterMs: config.drainJitterMs,
+      });
+      // Sends this gateway accepted are finished (delivered or stored) before the bus
+      // closes: a live offer's deadline plus a mailbox store at most.
+      const settled = await waitForZero(() => relay.acceptsInFlight, monotonicMs() + config.liveTimeoutMs + 5_000);
+      log.info({ moved: moved.moved, left: moved.left, sendsSettled: settled }, 'drained');
+      await close();
+    })();
+    return draining$;
   };
 
   return {

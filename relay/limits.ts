@@ -1,6 +1,10 @@
 // Per-gateway protocol limits, with the defaults documented in docs/OPERATIONS.md and
 // `hushwire gateway --help`. Each limit has a stated overflow behaviour.
-export interface RelayLimits {
+import type { EnvelopeRateLimits } from './limiter.ts';
+
+/** The rate limits (send rate, recipient byte budget, their state bound) are described
+ *  in relay/limiter.ts. */
+export interface RelayLimits extends EnvelopeRateLimits {
   /** No auth/register within this => close 4001 AUTH_TIMEOUT. */
   authTimeoutMs: number;
   /** How long a sender's gateway waits for the recipient device's ack before storing the
@@ -50,4 +54,9 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxBadOps: 32,
   drainBatch: 256,
   drainAckTimeoutMs: 30_000,
+  sendRatePerS: 100,
+  sendBurst: 500,
+  recipientBudgetBytes: 16_777_216,
+  recipientWindowS: 60,
+  rateLimitKeys: 100_000,
 };

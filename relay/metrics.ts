@@ -24,13 +24,31 @@ export interface RelayMetrics {
   draining: Gauge;
   transportInfo: Gauge<'transport' | 'reason'>;
   sendLatency: Histogram<'outcome'>;
+  /** Refusals by limit name (relay/limiter.ts LimitName). */
+  rateLimited: Counter<'limit'>;
+  /** Rate-limit buckets dropped before they had refilled (state bound too small). */
+  rateLimitEvictions: Counter<'limit'>;
+  /** 1 for the bus's current state (connected | reconnecting | closed), 0 for the others. */
+  busState: Gauge<'state'>;
+  /** Recipient side: envelope written to the device's socket -> the device's ack. */
+  deliveryRoundTrip: Histogram<'path'>;
+}
+
+/** Every value the `limit` label takes, pre-set to 0 so alerts see the series at once. */
+export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes'] as const;
+export const BUS_STATES = ['connected', 'reconnecting', 'closed'] as const;
+
+/** Sets the bus-state gauges (called when /metrics is scraped). */
+export function setBusState(m: RelayMetrics, state: string): void {
+  for (const s of BUS_STATES) m.busState.set({ state: s }, s === state ? 1 : 0);
+  m.busUp.set(state === 'connected' ? 1 : 0);
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'hushwire_process_' });
   const r = [registry];
-  return {
+  const m: RelayMetrics = {
     registry,
     connections: new Gauge({ name: 'hushwire_connections', help: 'Open WebSocket connections', registers: r }),
     connectionsTotal: new Counter({ name: 'hushwire_connections_total', help: 'WebSocket connections accepted', registers: r }),
@@ -54,5 +72,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
       name: 'hushwire_send_seconds', help: 'Time from an envelope arriving to its receipt', labelNames: ['outcome'], registers: r,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
+    rateLimited: new Counter({ name: 'hushwire_rate_limited_total', help: 'Requests refused by a limit (connections: HTTP 503 gateway full; connect_rate: HTTP 429; device_send and recipient_bytes: RATE_LIMITED receipts)', labelNames: ['limit'], registers: r }),
+    rateLimitEvictions: new Counter({ name: 'hushwire_rate_limit_evictions_total', help: 'Rate-limit buckets dropped before refilling because --rate-limit-keys was reached', labelNames: ['limit'], registers: r }),
+    busState: new Gauge({ name: 'hushwire_bus_state', help: 'Bus (NATS) connection state: 1 for the current state', labelNames: ['state'], registers: r }),
+    deliveryRoundTrip: new Histogram({
+      name: 'hushwire_delivery_roundtrip_seconds', help: 'Envelope written to a device socket until the device acknowledged it, by path (live | mailbox)', labelNames: ['path'], registers: r,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
   };
+  for (const limit of RATE_LIMIT_NAMES) {
+    m.rateLimited.inc({ limit }, 0);
+    m.rateLimitEvictions.inc({ limit }, 0);
+  }
+  return m;
 }

@@ -15,6 +15,7 @@ import type { RelayLimits } from './limits.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import { Session } from './session.ts';
 import { Directory } from './directory.ts';
+import { EnvelopeLimiter } from './limiter.ts';
 import { wire, type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import { routeTag, deviceToken } from './tokens.ts';
@@ -44,7 +45,10 @@ export class Relay {
   readonly metrics: RelayMetrics;
   readonly limits: RelayLimits;
   readonly directory: Directory;
+  /** Per-sender send rate and per-recipient byte budget (relay/limiter.ts). */
+  readonly limiter: EnvelopeLimiter;
   #sessions = new Map<number, Session>();
+  #accepting = 0;
 
   constructor(opts: RelayOptions) {
     this.bus = opts.bus;
@@ -54,6 +58,12 @@ export class Relay {
     this.metrics = opts.metrics;
     this.limits = opts.limits;
     this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
+    this.limiter = new EnvelopeLimiter(opts.limits, opts.metrics);
+  }
+
+  /** acceptEnvelope calls not finished yet (a drain waits for them before closing the bus). */
+  get acceptsInFlight(): number {
+    return this.#accepting;
   }
 
   get sessionCount(): number {
@@ -95,12 +105,16 @@ export class Relay {
   // ---- delivery
 
   /** Validates one envelope from a sender and delivers or stores it. Never throws:
-   *  failures become a `failed` receipt with a code. */
-  async acceptEnvelope(env: EnvelopeProps): Promise<ReceiptProps> {
+   *  failures become a `failed` receipt with a code. `sender` keys the sender's send-rate
+   *  bucket (the session passes its device); the rate checks run synchronously before
+   *  the first await, so the envelopes of one send are counted in order. */
+  async acceptEnvelope(env: EnvelopeProps, sender?: string): Promise<ReceiptProps> {
     const started = performance.now();
     const id = isBytes(env.id) ? env.id : new Uint8Array(0);
+    this.#accepting++;
     try {
       checkEnvelope(env);
+      if (sender !== undefined) this.limiter.checkSend(sender);
       const tag = routeTag(env.route);
       const devTok = deviceToken(env.device);
       // What crosses the bus and is stored: no route and no device (the subject already
@@ -112,6 +126,7 @@ export class Relay {
       if (encoded.length > this.limits.maxEnvelopeBytes) {
         throw new HushwireError(ErrorCode.TOO_LARGE, `envelope over ${this.limits.maxEnvelopeBytes} bytes`);
       }
+      this.limiter.checkRecipient(`${tag}.${devTok}`, encoded.length);
       this.metrics.envelopesIn.inc();
       if (await this.bus.deliverLive(tag, devTok, encoded, this.limits.liveTimeoutMs)) {
         this.metrics.deliveries.inc({ path: 'live' });
@@ -133,6 +148,8 @@ export class Relay {
       this.metrics.errors.inc({ code: w.code });
       this.metrics.sendLatency.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
       return { id, status: 'failed', code: w.code, retryAfterMs: w.retryAfterMs };
+    } finally {
+      this.#accepting--;
     }
   }
 
