@@ -29,6 +29,8 @@ function closeGraceMs(idleTimeoutSeconds: number): number {
 const ERROR_CLOSE_CODES: Record<string, number> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: CloseCode.TOO_LARGE,
   WS_ERR_INVALID_UTF8: 1007,
+  // More than maxFragments (16,384) continuation frames in one message: ws closes 1008.
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: CloseCode.POLICY,
 };
 
 class WsSocket implements Socket {

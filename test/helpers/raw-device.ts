@@ -1,0 +1,78 @@
+// A device driven with the raw protocol client (no SDK), for tests that must send
+// hand-made bytes before or after authenticating: register with the dev verifier,
+// authenticate on a fresh socket, and check that a gateway still serves after abuse.
+import { randomBytes } from 'node:crypto';
+import type { Test } from 'tap';
+import { connectRaw, type RawClient } from './raw.ts';
+import { generateIdentity, sign, authInput, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { blindNumbers, finalizeNumbers, routeFromOutput } from '../../relay/crypto/oprf.ts';
+
+export interface RawDevice {
+  number: string;
+  device: Uint8Array;
+  id: ReturnType<typeof generateIdentity>;
+  prekey: ReturnType<typeof generateKeyPair>;
+  route: Uint8Array;
+}
+
+/** Registers a fresh device for `number`; returns the (authenticated) socket and keys. */
+export async function registerRaw(url: string, number: string): Promise<{ c: RawClient; dev: RawDevice }> {
+  const c = await connectRaw(url);
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 1, verifyStart: { number } }]);
+  const vs = await c.reply(1);
+  if (vs.body !== 'verifyStarted') throw new Error(`verifyStart failed: ${JSON.stringify(vs.error)}`);
+  const id = generateIdentity();
+  const prekey = generateKeyPair();
+  const device = new Uint8Array(randomBytes(16));
+  const b = blindNumbers([number]);
+  c.send([{
+    req: 2,
+    register: {
+      number, code: vs.verifyStarted!.devCode, device, identityKey: id.publicKey, prekey: prekey.publicKey,
+      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
+      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
+      blinded: b.blinded[0],
+    },
+  }]);
+  const r = await c.reply(2);
+  if (r.body !== 'registered') throw new Error(`register failed: ${JSON.stringify(r.error)}`);
+  const ev = r.registered!.evaluation!;
+  const [out] = finalizeNumbers([number], b.blinds, b.blinded, ev.evaluated, ev.proof, ch.oprfPublicKey);
+  return { c, dev: { number, device, id, prekey, route: routeFromOutput(out!) } };
+}
+
+/** A fresh socket authenticated as `dev`. */
+export async function authenticateRaw(url: string, dev: RawDevice): Promise<RawClient> {
+  const c = await connectRaw(url);
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 7, auth: { route: dev.route, device: dev.device, signature: sign(dev.id.secretKey, authInput(ch.nonce, dev.route, dev.device)) } }]);
+  const r = await c.reply(7);
+  if (r.body !== 'ok') throw new Error(`auth failed: ${JSON.stringify(r.error)}`);
+  return c;
+}
+
+/** The gateway still serves a well-behaved client: a fresh socket authenticates and
+ *  looks itself up. */
+export async function stillServes(t: Test, url: string, dev: RawDevice): Promise<void> {
+  const c = await authenticateRaw(url, dev);
+  c.send([{ req: 9, lookup: { route: dev.route } }]);
+  const r = await c.reply(9);
+  t.equal(r.body, 'devices', 'gateway still serves a well-behaved client');
+  c.close();
+  await c.closed;
+}
+
+/** Encodes a protobuf varint (for hand-made frames). */
+export function varint(n: number | bigint): number[] {
+  let v = BigInt(n);
+  const out: number[] = [];
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) b |= 0x80;
+    out.push(b);
+  } while (v > 0n);
+  return out;
+}
