@@ -1,0 +1,77 @@
+// `hushwire listen` rides through gateway loss: two gateways share one NATS (and one
+// OPRF key); each is SIGKILLed in turn while a listener runs, so whichever one the
+// listener sits on dies at some point and it must reconnect to the other.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnGateway, oprfKeyFile, BIN, ROOT, type ChildGateway } from '../helpers/gateway.ts';
+import { haveNatsServer, startNatsServer, freePorts } from '../helpers/nats-server.ts';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function hushwire(args: string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.HUSHWIRE_PROFILE;
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    p.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`hushwire ${args[0]} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const A = '+15550100001';
+const B = '+15550100002';
+
+t.test('listen reconnects through the loss of each gateway in turn', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const nats = await startNatsServer({ t });
+  const key = oprfKeyFile();
+  const [p1, p2] = await freePorts(2);
+  const gatewayOn = async (port: number): Promise<ChildGateway> => {
+    const g = await spawnGateway(['--nats', nats.url, '--oprf-key-file', key, '--port', String(port), '--log-level', 'warn']);
+    t.teardown(() => g.kill('SIGKILL'));
+    return g;
+  };
+  let g1 = await gatewayOn(p1);
+  const g2 = await gatewayOn(p2);
+  const dir = mkdtempSync(join(tmpdir(), 'hw-ride-'));
+  const gw = ['--gateway', g1.url, '--gateway', g2.url];
+  const ra = await hushwire(['register', ...gw, '--number', A, '--profile', join(dir, 'a')]);
+  const rb = await hushwire(['register', ...gw, '--number', B, '--profile', join(dir, 'b')]);
+  t.equal(ra.code, 0, ra.stderr);
+  t.equal(rb.code, 0, rb.stderr);
+
+  const listening = hushwire(['listen', '--profile', join(dir, 'b'), '--count', '2', '--timeout', '90'], 120_000);
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  await g1.kill('SIGKILL');
+  const s1 = await hushwire(['send', '--profile', join(dir, 'a'), '--to', B, 'after g1 died']);
+  t.equal(s1.code, 0, s1.stderr);
+
+  g1 = await gatewayOn(p1);
+  await g2.kill('SIGKILL');
+  const s2 = await hushwire(['send', '--profile', join(dir, 'a'), '--to', B, 'after g2 died']);
+  t.equal(s2.code, 0, s2.stderr);
+
+  const heard = await listening;
+  t.equal(heard.code, 0, heard.stderr);
+  const got = heard.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string; from: string });
+  t.same(got.map((m) => m.text), ['after g1 died', 'after g2 died']);
+  t.same(got.map((m) => m.id), [JSON.parse(s1.stdout).id, JSON.parse(s2.stdout).id]);
+  t.ok(got.every((m) => m.from === A));
+});
