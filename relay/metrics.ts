@@ -2,6 +2,7 @@
 // gateways can live in one test process. Labels carry only fixed vocabularies (codes,
 // outcomes, transport names): never a route, device, number or address.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { CloseCode } from './errors.ts';
 
 export interface RelayMetrics {
   registry: Registry;
@@ -38,6 +39,14 @@ export interface RelayMetrics {
 export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes'] as const;
 export const BUS_STATES = ['connected', 'reconnecting', 'closed'] as const;
 
+const CLOSE_NAMES = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name]));
+
+/** The `code` label of hushwire_closes_total: the close code's name (a fixed vocabulary,
+ *  never a bare number that could be mistaken for, or become, an identifier). */
+export function closeCodeLabel(code: number): string {
+  return CLOSE_NAMES.get(code) ?? 'OTHER';
+}
+
 /** Sets the bus-state gauges (called when /metrics is scraped). */
 export function setBusState(m: RelayMetrics, state: string): void {
   for (const s of BUS_STATES) m.busState.set({ state: s }, s === state ? 1 : 0);
@@ -60,7 +69,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     deliveries: new Counter({ name: 'hushwire_deliveries_total', help: 'Envelopes acknowledged to senders, by path (live = device acked, mailbox = stored durably)', labelNames: ['path'], registers: r }),
     mailboxStores: new Counter({ name: 'hushwire_mailbox_stores_total', help: 'Envelopes stored in mailboxes', registers: r }),
     errors: new Counter({ name: 'hushwire_errors_total', help: 'Error replies and failed receipts by code', labelNames: ['code'], registers: r }),
-    closes: new Counter({ name: 'hushwire_closes_total', help: 'Sockets closed by the gateway, by close code', labelNames: ['code'], registers: r }),
+    closes: new Counter({ name: 'hushwire_closes_total', help: 'Sockets closed by the gateway, by close code name (DRAINING, SLOW_CONSUMER, ...)', labelNames: ['code'], registers: r }),
     sendDrops: new Counter({ name: 'hushwire_send_buffer_drops_total', help: 'Sockets closed because their send buffer went over the bound', registers: r }),
     authFailures: new Counter({ name: 'hushwire_auth_failures_total', help: 'Failed authentications', registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),

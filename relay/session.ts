@@ -22,6 +22,7 @@ import { parseE164 } from './number.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage } from './bus/bus.ts';
 import type { Relay } from './relay.ts';
+import { closeCodeLabel } from './metrics.ts';
 
 type State = 'challenge' | 'authenticated' | 'closed';
 
@@ -548,7 +549,7 @@ export class Session {
     this.#sub = null;
     sub?.close().catch(() => undefined);
     if (!this.socket.closed) {
-      this.#relay.metrics.closes.inc({ code: String(code) });
+      this.#relay.metrics.closes.inc({ code: closeCodeLabel(code) });
       this.socket.close(code, reason);
     }
     this.#relay.onSessionClosed(this);
