@@ -9,7 +9,7 @@ import { generateIdentity, sign, authInput, registerInput, prekeyInput, type Ide
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { blindNumbers, finalizeNumbers, routeFromOutput } from '../../relay/crypto/oprf.ts';
 import { routeTag } from '../../relay/tokens.ts';
-import { PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, type EnvelopeProps } from '../../relay/wire.ts';
+import { PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, decodeFrame, type EnvelopeProps, type DecodedOp } from '../../relay/wire.ts';
 import type { Directory } from '../../relay/directory.ts';
 
 export interface OpsDevice {
@@ -84,6 +84,23 @@ export function envelopeFor(to: OpsDevice, size = 256): EnvelopeProps {
     version: PROTOCOL_VERSION, suite: SUITE_HPKE_X25519_CHACHA, route: to.route, device: to.device,
     id: new Uint8Array(randomBytes(16)), enc: new Uint8Array(randomBytes(32)), ciphertext: new Uint8Array(randomBytes(size)),
   };
+}
+
+/** Acknowledges every delivered envelope (as a handset does after storing it) and
+ *  records the ids (hex) it was given, duplicates included. */
+export function autoAck(c: RawClient, received: string[] = []): string[] {
+  const ack = (ops: DecodedOp[]): void => {
+    const ids: Uint8Array[] = [];
+    for (const op of ops) for (const e of op.deliver?.envelopes ?? []) ids.push(e.id);
+    if (ids.length === 0) return;
+    for (const id of ids) received.push(Buffer.from(id).toString('hex'));
+    if (c.ws.readyState === c.ws.OPEN) c.send([{ req: 0, deliverAck: { ids } }]);
+  };
+  ack(c.ops); // deliveries that came in the same frame as the auth reply
+  c.ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (isBinary) ack(decodeFrame(new Uint8Array(data)));
+  });
+  return received;
 }
 
 let nextReq = 1000;

@@ -1,0 +1,128 @@
+// /metrics after real traffic: every series issue 4 asks for exists and moved, and no
+// label value carries an identifier (nothing that looks like a token or a number).
+import t from 'tap';
+import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { connectRaw } from '../helpers/raw.ts';
+import { ErrorCode } from '../../relay/errors.ts';
+import { registerDevice, authenticate, envelopeFor, send, autoAck, httpGet, sample, until } from './fixtures.ts';
+
+/** Label names whose values are numbers by Prometheus convention, not identifiers. */
+const NUMERIC_LABELS = new Set(['le', 'quantile']);
+/** prom-client's default Node.js metrics: the runtime version as numbers. */
+const VERSION_INFO = 'hushwire_process_nodejs_version_info';
+
+t.test('metrics move with traffic and carry no identifiers', async (t) => {
+  const gw = await startTestGateway({ sendRate: 1, sendBurst: 10 });
+  t.teardown(() => gw.close());
+  const { c: a, dev: alice } = await registerDevice(gw.url, '+15550400001');
+  const { c: b, dev: bob } = await registerDevice(gw.url, '+15550400002');
+  const gotB = autoAck(b);
+
+  // Live: bob is connected and acks.
+  const live = await send(a, [envelopeFor(bob), envelopeFor(bob)]);
+  t.same(live.map((r) => r.status), ['delivered', 'delivered']);
+  // Mailbox: bob offline, then back (the drain delivers from the mailbox).
+  b.close();
+  await b.closed;
+  await until(() => gw.relay.sessionCount === 1, 5_000, 'bob gone');
+  const stored = await send(a, [envelopeFor(bob), envelopeFor(bob)]);
+  t.same(stored.map((r) => r.status), ['stored', 'stored']);
+  const b2 = await authenticate(gw.url, bob);
+  const gotB2 = autoAck(b2);
+  await until(() => gotB2.length >= 2, 5_000, 'mailbox drain');
+  t.equal(gotB.length, 2);
+  // An error by code, a rate-limit refusal, an auth failure.
+  a.send([{ req: 77, lookup: { route: new Uint8Array(32).fill(7) } }]);
+  t.equal((await a.reply(77)).error?.code, ErrorCode.NOT_REGISTERED);
+  const burst = await send(a, Array.from({ length: 11 }, () => envelopeFor(bob)));
+  t.equal(burst[10]!.code, ErrorCode.RATE_LIMITED);
+  const bad = await connectRaw(gw.url);
+  await bad.next((o) => o.body === 'challenge');
+  bad.send([{ req: 1, auth: { route: alice.route, device: alice.device, signature: new Uint8Array(64) } }]);
+  await bad.closed;
+
+  const m = await httpGet(gw.url, '/metrics');
+  t.equal(m.status, 200);
+  const text = m.body;
+  const atLeast = (name: string, labels: Record<string, string>, n: number) => {
+    const v = sample(text, name, labels);
+    t.ok(v !== undefined && v >= n, `${name}${JSON.stringify(labels)} = ${v} (>= ${n})`);
+  };
+  atLeast('hushwire_connections', {}, 2);
+  atLeast('hushwire_connections_total', {}, 4);
+  atLeast('hushwire_authenticated_devices', {}, 2);
+  atLeast('hushwire_frames_in_total', {}, 8);
+  atLeast('hushwire_frames_out_total', {}, 8);
+  atLeast('hushwire_envelopes_in_total', {}, 10); // the 5 refused by the send rate are not counted
+  atLeast('hushwire_envelopes_out_total', { path: 'live' }, 2);
+  atLeast('hushwire_envelopes_out_total', { path: 'mailbox' }, 2);
+  atLeast('hushwire_deliveries_total', { path: 'live' }, 2);
+  atLeast('hushwire_deliveries_total', { path: 'mailbox' }, 2);
+  atLeast('hushwire_deliveries_total', { path: 'mailbox_drain' }, 2);
+  atLeast('hushwire_mailbox_stores_total', {}, 2);
+  atLeast('hushwire_errors_total', { code: 'NOT_REGISTERED' }, 1);
+  atLeast('hushwire_errors_total', { code: 'RATE_LIMITED' }, 1);
+  atLeast('hushwire_errors_total', { code: 'AUTH_FAILED' }, 1);
+  atLeast('hushwire_auth_failures_total', {}, 1);
+  atLeast('hushwire_closes_total', { code: 'AUTH_FAILED' }, 1);
+  atLeast('hushwire_rate_limited_total', { limit: 'device_send' }, 1);
+  atLeast('hushwire_registrations_total', {}, 2);
+  atLeast('hushwire_send_seconds_count', { outcome: 'delivered' }, 2);
+  atLeast('hushwire_send_seconds_count', { outcome: 'stored' }, 2);
+  atLeast('hushwire_delivery_roundtrip_seconds_count', { path: 'live' }, 2);
+  atLeast('hushwire_delivery_roundtrip_seconds_count', { path: 'mailbox' }, 2);
+  t.equal(sample(text, 'hushwire_bus_state', { state: 'connected' }), 1);
+  t.equal(sample(text, 'hushwire_bus_state', { state: 'reconnecting' }), 0);
+  t.equal(sample(text, 'hushwire_bus_up'), 1);
+  t.equal(sample(text, 'hushwire_draining'), 0);
+  t.equal(sample(text, 'hushwire_send_buffer_drops_total'), 0, 'send-buffer drops series exists');
+  for (const limit of ['connections', 'connect_rate', 'recipient_bytes']) {
+    t.equal(sample(text, 'hushwire_rate_limited_total', { limit }), 0, `${limit} series exists before any refusal`);
+  }
+
+  // No label value may carry an identifier.
+  const offenders: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.includes('{')) continue;
+    const name = line.slice(0, line.indexOf('{'));
+    for (const lm of line.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      const [, label, value] = lm as unknown as [string, string, string];
+      if (/[0-9a-fA-F]{32,}/.test(value)) offenders.push(`${name} ${label}=${value} (token-like)`);
+      if (/^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(value) && !NUMERIC_LABELS.has(label) && name !== VERSION_INFO) {
+        offenders.push(`${name} ${label}=${value} (a number)`);
+      }
+    }
+  }
+  t.same(offenders, [], 'no label value looks like a token or a number');
+  // And the identifiers of this test's devices appear nowhere in the text.
+  for (const dev of [alice, bob]) {
+    t.notOk(text.includes(Buffer.from(dev.route).toString('hex')), 'route not in metrics');
+    t.notOk(text.includes(Buffer.from(dev.device).toString('hex')), 'device not in metrics');
+  }
+  a.close();
+  b2.close();
+});
+
+t.test('bus state follows NATS: connected, reconnecting, connected', { skip: !haveNatsServer() && 'nats-server not installed' }, async (t) => {
+  const nats = await startNatsServer({ t });
+  const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: oprfKeyFile() });
+  t.teardown(() => gw.close());
+  const state = async () => {
+    const text = (await httpGet(gw.url, '/metrics')).body;
+    return {
+      connected: sample(text, 'hushwire_bus_state', { state: 'connected' }),
+      reconnecting: sample(text, 'hushwire_bus_state', { state: 'reconnecting' }),
+      up: sample(text, 'hushwire_bus_up'),
+    };
+  };
+  t.same(await state(), { connected: 1, reconnecting: 0, up: 1 });
+  await nats.stop();
+  let s = await state();
+  await until(async () => (s = await state()).reconnecting === 1, 15_000, 'reconnecting');
+  t.same(s, { connected: 0, reconnecting: 1, up: 0 }, 'NATS down: reconnecting');
+  t.equal((await httpGet(gw.url, '/readyz')).status, 503, 'not ready meanwhile');
+  await nats.restart();
+  await until(async () => (s = await state()).connected === 1, 20_000, 'reconnected');
+  t.same(s, { connected: 1, reconnecting: 0, up: 1 }, 'NATS back: connected');
+});
