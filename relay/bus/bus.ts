@@ -116,6 +116,17 @@ export interface Bus {
   directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null>;
   /** Erases the entry entirely (no tombstone carrying data remains). */
   directoryDelete(routeTag: string): Promise<void>;
+  /** Every route tag in the directory (a snapshot, streamed; used by the idle-device
+   *  sweep in relay/privacy/idle.ts). */
+  directoryKeys(): AsyncIterable<string>;
+
+  // ---- rate-limit counters (relay/bus/counters.ts; shared by every gateway) ----
+  /** Key `<kind>.<32 hex>` (a route tag or device token, never a number), else BAD_TOKEN.
+   *  Records vanish by themselves COUNTER_TTL_MS after their last write and are never
+   *  written to disk (KV bucket on memory storage in NATS mode). */
+  counterGet(key: string): Promise<DirectoryRecord | null>;
+  /** Compare-and-set like directoryPut; values over 256 bytes throw TOO_LARGE. */
+  counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null>;
 
   /** Closes connections and subscriptions; idempotent. */
   close(): Promise<void>;

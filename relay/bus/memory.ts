@@ -13,6 +13,7 @@ import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
   checkMax, checkRevision, checkSeq, checkTimeout, dedupWindowMs, noopLog, SubscriptionRegistry, type BusLogFn,
 } from './common.ts';
+import { checkCounterKey, checkCounterValue, COUNTER_TTL_MS, MemoryCounters } from './counters.ts';
 
 export interface MemoryBusOptions {
   limits: MailboxLimits;
@@ -20,6 +21,8 @@ export interface MemoryBusOptions {
   maxTotalBytes?: number;
   /** Bound on remembered envelope ids (default 1,000,000); the oldest are forgotten first. */
   maxDedupIds?: number;
+  /** Lifetime of a rate-limit counter after its last write (default COUNTER_TTL_MS). */
+  counterTtlMs?: number;
   log?: BusLogFn;
 }
 
@@ -52,6 +55,7 @@ export class MemoryBus implements Bus {
 
   readonly #directory = new Map<string, DirectoryRecord>();
   #revision = 0;
+  readonly #counters: MemoryCounters;
 
   constructor(opts: MemoryBusOptions) {
     this.#limits = checkLimits(opts.limits);
@@ -59,6 +63,7 @@ export class MemoryBus implements Bus {
     this.#maxDedupIds = opts.maxDedupIds ?? DEFAULT_MAX_DEDUP_IDS;
     this.#dedupMs = dedupWindowMs(this.#limits);
     this.#log = opts.log ?? noopLog;
+    this.#counters = new MemoryCounters(opts.counterTtlMs ?? COUNTER_TTL_MS);
     this.#subs = new SubscriptionRegistry(this.#log);
   }
 
@@ -248,6 +253,27 @@ export class MemoryBus implements Bus {
     this.#directory.delete(routeTag);
   }
 
+  async *directoryKeys(): AsyncIterable<string> {
+    this.#ready();
+    for (const key of [...this.#directory.keys()]) yield key;
+  }
+
+  // ---- rate-limit counters ----
+
+  async counterGet(key: string): Promise<DirectoryRecord | null> {
+    checkCounterKey(key);
+    this.#ready();
+    return this.#counters.get(key);
+  }
+
+  async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
+    checkCounterKey(key);
+    checkCounterValue(value);
+    checkRevision(expectedRevision);
+    this.#ready();
+    return this.#counters.put(key, value, expectedRevision);
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
@@ -258,6 +284,7 @@ export class MemoryBus implements Bus {
     this.#routeBoxes.clear();
     this.#dedup.clear();
     this.#directory.clear();
+    this.#counters.clear();
     this.#totalBytes = 0;
   }
 
@@ -297,5 +324,6 @@ export class MemoryBus implements Bus {
     const now = Date.now();
     this.#pruneDedup(now);
     for (const [key, box] of this.#boxes) this.#expireBox(key, box, now);
+    this.#counters.sweep(now);
   }
 }

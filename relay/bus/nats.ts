@@ -6,11 +6,14 @@
 //   control  core publish on <prefix>.ctl.<routeTag>.<deviceToken>, small JSON
 //   mailbox  stream HW_MBOX, subjects <prefix>.mbox.<routeTag>.<deviceToken>, file storage,
 //            max_age, max_msgs_per_subject + discard new per subject (MAILBOX_FULL),
-//            Nats-Msg-Id = envelope id (2 min duplicate window)
-//   directory KV bucket hw_dir (history 1), key = routeTag, CAS by revision
+//            Nats-Msg-Id = HMAC of the envelope id (2 min duplicate window; nats-privacy.ts)
+//   directory KV bucket hw_dir (history 2: the previous revision is erased right after
+//            each update), key = routeTag, CAS by revision
+//   counters KV bucket hw_rl, memory storage, max_age = counterTtlMs (rate limits)
 //
-// Only 32-hex tokens (checked by assertToken) ever reach a subject; only the envelope id
-// (random) and the stream name reach a header.
+// Only 32-hex tokens (checked by assertToken) ever reach a subject; only the keyed
+// msg id and the stream name reach a header. Deletes erase (overwrite) the bytes on
+// disk: see relay/bus/nats-privacy.ts.
 //
 // mailboxRead uses ephemeral, in-memory, ack-none pull consumers filtered to the device
 // subject. The consumer of the last read of a device is kept (bounded LRU) so that the
@@ -33,6 +36,9 @@ import {
   checkMax, checkRevision, checkSeq, checkTimeout, decodeControl, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
   encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry,
 } from './common.ts';
+import { randomBytes } from 'node:crypto';
+import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
+import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
 
 export interface NatsBusOptions {
   /** nats://host:port URL(s). */
@@ -55,6 +61,10 @@ export interface NatsBusOptions {
   /** Base wait between reconnect attempts, ms (default 1000; plus up to as much jitter). */
   reconnectWaitMs?: number;
   log?: BusLogFn;
+  /** Lifetime of a rate-limit counter after its last write (default COUNTER_TTL_MS). */
+  counterTtlMs?: number;
+  /** Key of the Nats-Msg-Id HMAC, shared by all gateways (default: random per process). */
+  msgIdKey?: Uint8Array;
 }
 
 const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -143,6 +153,10 @@ export class NatsBus implements Bus {
   #js: JetStreamClient | null = null;
   #jsm: JetStreamManager | null = null;
   #kv: KV | null = null;
+  #counters: KV | null = null;
+  readonly #counterTtlMs: number;
+  readonly #counterBucket: string;
+  readonly #msgIdKey: Uint8Array;
   #starting: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
   #closed = false;
@@ -180,6 +194,9 @@ export class NatsBus implements Bus {
     this.#mboxPrefix = `${prefix}.mbox.`;
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#opts = opts;
+    this.#counterTtlMs = checkCounterTtl(opts.counterTtlMs ?? COUNTER_TTL_MS);
+    this.#counterBucket = `${opts.prefix ?? 'hw'}_rl`;
+    this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
   }
 
   get streamName(): string {
@@ -237,11 +254,14 @@ export class NatsBus implements Bus {
       this.#js = jetstream(nc, jsOpts);
       await this.#ensureStream(this.#jsm);
       this.#kv = await new Kvm(this.#js).create(this.#bucket, {
-        history: 1,
+        // 2, not 1: the revision an update replaces must still be there to be erased
+        // (a revision removed by the history limit leaves its bytes on disk).
+        history: 2,
         storage: StorageType.File,
         replicas: this.#replicas,
         maxValueSize: DIRECTORY_MAX_VALUE_BYTES,
       });
+      this.#counters = await openCounterBucket(this.#js, this.#counterBucket, this.#counterTtlMs, this.#replicas);
       this.#live = new LiveRequests(nc, this.#log);
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
@@ -480,7 +500,7 @@ export class NatsBus implements Bus {
     const js = this.#js as JetStreamClient;
     try {
       await js.publish(this.#mboxPrefix + routeTag + '.' + deviceToken, envelope, {
-        msgID: id,
+        msgID: natsMsgId(this.#msgIdKey, routeTag, deviceToken, id),
         expect: { streamName: this.#stream },
         timeout: this.#requestTimeoutMs,
       });
@@ -735,7 +755,7 @@ export class NatsBus implements Bus {
     this.#seqOwner.delete(seq);
     let r: Msg;
     try {
-      r = await nc.request(`$JS.API.STREAM.MSG.DELETE.${this.#stream}`, te.encode(`{"seq":${seq},"no_erase":true}`),
+      r = await nc.request(`$JS.API.STREAM.MSG.DELETE.${this.#stream}`, te.encode(`{"seq":${seq}}`), // erase: overwrite the bytes
         { timeout: this.#requestTimeoutMs });
     } catch (e) {
       throw busUnavailable('mailbox store unavailable', e);
@@ -755,6 +775,9 @@ export class NatsBus implements Bus {
       if (c.subject === filter || (deviceToken === undefined && c.subject.startsWith(`${this.#mboxPrefix}${routeTag}.`))) this.#dropCursor(c);
     }
     try {
+      // Erase message by message (a purge leaves the bytes on disk), then purge whatever
+      // a concurrent sender stored behind the scan.
+      await eraseSubject(this.#conn(), this.#stream, filter, this.#requestTimeoutMs, this.#limits.maxMessagesPerDevice * 128);
       await (this.#jsm as JetStreamManager).streams.purge(this.#stream, { filter });
     } catch (e) {
       throw busUnavailable('mailbox store unavailable', e);
@@ -782,26 +805,59 @@ export class NatsBus implements Bus {
     checkRevision(expectedRevision);
     this.#conn();
     const kv = this.#kv as KV;
+    let rev: number;
     try {
-      return expectedRevision === 0 ? await kv.create(routeTag, value) : await kv.update(routeTag, value, expectedRevision);
+      rev = expectedRevision === 0 ? await kv.create(routeTag, value) : await kv.update(routeTag, value, expectedRevision);
     } catch (e) {
       const code = jsErrCode(e);
       // 10071 wrong last sequence / 10164 unknown last sequence: a revision conflict
       if (code === 10071 || code === 10164) return null;
       throw busUnavailable('directory unavailable', e);
     }
+    if (expectedRevision !== 0) {
+      // The replaced revision (its stream seq) is erased, not left on disk.
+      await eraseSeq(this.#conn(), `KV_${this.#bucket}`, expectedRevision, this.#requestTimeoutMs)
+        .catch((e: unknown) => this.#log('warn', 'bus: could not erase a replaced directory revision', { error: errText(e) }));
+    }
+    return rev;
   }
 
   async directoryDelete(routeTag: string): Promise<void> {
     assertToken(routeTag);
     this.#conn();
     try {
-      await (this.#kv as KV).purge(routeTag);
-      // kv.purge leaves a purge marker (key + headers); remove it too, so nothing remains.
-      await (this.#jsm as JetStreamManager).streams.purge(`KV_${this.#bucket}`, { filter: `$KV.${this.#bucket}.${routeTag}` });
+      // Erase every revision of the key (no purge marker, no bytes left on disk).
+      await eraseSubject(this.#conn(), `KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, this.#requestTimeoutMs, 64);
     } catch (e) {
       throw busUnavailable('directory unavailable', e);
     }
+  }
+
+  async *directoryKeys(): AsyncIterable<string> {
+    this.#conn();
+    let keys: AsyncIterable<string>;
+    try {
+      keys = await (this.#kv as KV).keys();
+    } catch (e) {
+      throw busUnavailable('directory unavailable', e);
+    }
+    for await (const k of keys) if (/^[0-9a-f]{32}$/.test(k)) yield k;
+  }
+
+  // ---- rate-limit counters ----
+
+  async counterGet(key: string): Promise<DirectoryRecord | null> {
+    checkCounterKey(key);
+    this.#conn();
+    return kvCounterGet(this.#counters as KV, key);
+  }
+
+  async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
+    checkCounterKey(key);
+    checkCounterValue(value);
+    checkRevision(expectedRevision);
+    this.#conn();
+    return kvCounterPut(this.#counters as KV, key, value, expectedRevision);
   }
 }
 

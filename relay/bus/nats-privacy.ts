@@ -1,0 +1,141 @@
+// What NatsBus needs so that JetStream forgets what it is told to forget
+// (docs/PRIVACY.md, "Opt-out that forgets" and "Metadata hygiene").
+//
+// - Erasing, not unreferencing. nats-server's file store leaves a deleted or purged
+//   message's bytes (subject, headers, payload) in its block file until the whole block
+//   is dropped; only a delete *with* erase overwrites them with random bytes (checked on
+//   2.9.10: after a purge, the subject with its route tag and device token was still in
+//   the .blk file). So mailbox deletes, mailbox purges and directory deletes go message
+//   by message through STREAM.MSG.DELETE without `no_erase`.
+// - Rate-limit counters live in a KV bucket on *memory* storage with max_age: they are
+//   never written to disk, and they vanish by themselves after their window.
+// - Nats-Msg-Id is an HMAC of the envelope id, not the envelope id.
+import { createHmac } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiError, StorageType, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { DirectoryRecord } from './bus.ts';
+import { COUNTER_MAX_VALUE_BYTES } from './counters.ts';
+import { ErrorCode, HushwireError } from '../errors.ts';
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+function unavailable(message: string, cause?: unknown): HushwireError {
+  return new HushwireError(ErrorCode.UNAVAILABLE, message, { cause, retryAfterMs: 1000 });
+}
+
+// ---- erase ----
+
+interface ApiReply {
+  success?: boolean;
+  message?: { seq?: number };
+  error?: { code?: number; err_code?: number; description?: string };
+}
+
+async function api(nc: NatsConnection, subject: string, body: unknown, timeoutMs: number): Promise<ApiReply> {
+  let text: string;
+  try {
+    const r = await nc.request(subject, te.encode(JSON.stringify(body)), { timeout: timeoutMs });
+    text = td.decode(r.data);
+  } catch (e) {
+    throw unavailable('store unavailable', e);
+  }
+  try {
+    return JSON.parse(text) as ApiReply;
+  } catch (e) {
+    throw unavailable('store unavailable', e);
+  }
+}
+
+/** Deletes one message and overwrites its bytes on disk. Already gone = fine. */
+export async function eraseSeq(nc: NatsConnection, stream: string, seq: number, timeoutMs: number): Promise<void> {
+  const r = await api(nc, `$JS.API.STREAM.MSG.DELETE.${stream}`, { seq }, timeoutMs);
+  if (r.success === true || r.error?.err_code === 10057) return; // 10057: no message found
+  throw unavailable('erase failed', new Error(r.error?.description ?? 'erase failed'));
+}
+
+/**
+ * Erases every message on `filter` (a subject, wildcards allowed) from `stream`, oldest
+ * first, through the stream leader (STREAM.MSG.GET next_by_subj), so a lagging replica
+ * cannot make it stop early. At most `max` messages (a bound on the loop); returns how
+ * many it erased. Messages stored concurrently after the scan passed them are not
+ * erased: callers stop new writes first.
+ */
+export async function eraseSubject(
+  nc: NatsConnection, stream: string, filter: string, timeoutMs: number, max = 1_000_000,
+): Promise<number> {
+  let seq = 1;
+  let n = 0;
+  while (n < max) {
+    const r = await api(nc, `$JS.API.STREAM.MSG.GET.${stream}`, { seq, next_by_subj: filter }, timeoutMs);
+    if (r.error !== undefined) {
+      if (r.error.err_code === 10037) return n; // no (more) messages on the filter
+      throw unavailable('erase scan failed', new Error(r.error.description ?? 'msg get failed'));
+    }
+    const found = r.message?.seq;
+    if (typeof found !== 'number' || !Number.isSafeInteger(found) || found < seq) {
+      throw unavailable('erase scan failed', new Error('bad msg get reply'));
+    }
+    await eraseSeq(nc, stream, found, timeoutMs);
+    n++;
+    seq = found + 1;
+  }
+  return n;
+}
+
+// ---- rate-limit counters ----
+
+/** The counter bucket: memory storage, one revision per key, records expire ttlMs after
+ *  their last write. Safe when several gateways open it at once. */
+export function openCounterBucket(js: JetStreamClient, bucket: string, ttlMs: number, replicas: number): Promise<KV> {
+  return new Kvm(js).create(bucket, {
+    history: 1,
+    storage: StorageType.Memory,
+    replicas,
+    ttl: ttlMs,
+    maxValueSize: COUNTER_MAX_VALUE_BYTES,
+  });
+}
+
+function jsCode(e: unknown): number {
+  return e instanceof JetStreamApiError ? e.code : 0;
+}
+
+export async function kvCounterGet(kv: KV, key: string): Promise<DirectoryRecord | null> {
+  let e;
+  try {
+    e = await kv.get(key);
+  } catch (err) {
+    throw unavailable('rate-limit store unavailable', err);
+  }
+  if (e === null || e.operation !== 'PUT') return null;
+  return { value: e.value, revision: e.revision };
+}
+
+export async function kvCounterPut(kv: KV, key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
+  try {
+    return expectedRevision === 0 ? await kv.create(key, value) : await kv.update(key, value, expectedRevision);
+  } catch (e) {
+    // 10071 wrong last sequence / 10164 unknown last sequence: someone else wrote first
+    const code = jsCode(e);
+    if (code === 10071 || code === 10164) return null;
+    throw unavailable('rate-limit store unavailable', e);
+  }
+}
+
+// ---- Nats-Msg-Id ----
+
+const MSG_ID_DOMAIN = 'hushwire msg-id v1\0';
+
+/**
+ * Nats-Msg-Id for a mailbox put: HMAC-SHA256(key, domain || tag.device.id), 128 bits as
+ * hex. JetStream's duplicate detection needs the same header for a retry of the same
+ * envelope to the same device, and nothing else: a keyed hash gives that without the
+ * header repeating the envelope id. With one key for all gateways (--dedup-key-file) a
+ * retry through another gateway is deduplicated too; with a per-process random key
+ * only retries through the same gateway are (the handset drops the other duplicates).
+ */
+export function natsMsgId(key: Uint8Array, routeTag: string, deviceToken: string, envelopeId: string): string {
+  return createHmac('sha256', key).update(`${MSG_ID_DOMAIN}${routeTag}.${deviceToken}.${envelopeId}`).digest('hex').slice(0, 32);
+}
