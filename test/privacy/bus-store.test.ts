@@ -85,7 +85,7 @@ t.test('NATS', { skip: haveNatsServer() ? false : 'nats-server not installed' },
     await Promise.all([a.start(), b.start(), other.start()]);
     t.teardown(() => Promise.all([a.close(), b.close(), other.close()]));
     const ids: string[] = [];
-    const sub = nc.subscribe('m1.mbox.>', { callback: (_e, m) => ids.push(m.headers?.get('Nats-Msg-Id') ?? '') });
+    const sub = nc.subscribe('m1.mbox.>', { callback: (_e, m) => { ids.push(m.headers?.get('Nats-Msg-Id') ?? ''); } });
     t.teardown(() => sub.unsubscribe());
     const [r, d, id] = [tok(), tok(), tok()];
     await a.mailboxPut(r, d, id, Uint8Array.of(1, 2, 3));
