@@ -1,44 +1,119 @@
-// The OPRF evaluator: the only holder of the OPRF key. Gateways call it to evaluate
-// blinded numbers for discovery and to compute the route of a number that just passed
-// opt-in verification. `LocalEvaluator` runs in-process (single node and, for now, NATS
-// mode with a key file shared by the gateways).
+// The OPRF evaluator: the only holder of the OPRF key (or of one share of it). Gateways
+// call it to evaluate blinded numbers for discovery and to compute the route of a
+// number that just passed opt-in verification.
+//
+// - `LocalEvaluator` holds the key in the gateway process: the embedded single-node
+//   default (and NATS mode with a key file shared by the gateways).
+// - `ShareEvaluator` (relay/evaluator-shares.ts) asks one or more key holders and, with
+//   a split key, hands the handset one evaluation per share; `RemoteEvaluator`
+//   (relay/evaluator-remote.ts) is that over NATS to `hushwire oprf` processes.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { deriveServerKey, evaluateBlinded, serverRouteForNumber } from './crypto/oprf.ts';
+import {
+  deriveServerKey, evaluateBlinded, serverRouteForNumber, MAX_EVALUATE_BATCH,
+  type OprfKeyPair,
+} from './crypto/oprf.ts';
+import { keyPairFromScalar } from './crypto/oprf-split.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
+import { OprfPool } from './oprf-pool.ts';
+
+/** One share's evaluation (wire.EvaluatedShare). */
+export interface EvaluationShare {
+  publicKey: Uint8Array;
+  evaluated: Uint8Array[];
+  proof: Uint8Array;
+}
+
+/** An answer to Evaluate (wire.Evaluated): `evaluated` + `proof` for a single key, or
+ *  `shares` (and empty `evaluated`/`proof`) for a split key. */
+export interface EvaluatorResult {
+  evaluated: Uint8Array[];
+  proof: Uint8Array;
+  shares: EvaluationShare[];
+}
 
 export interface Evaluator {
-  /** VOPRF public key (ristretto255, 32 bytes) that handsets pin. */
+  /** VOPRF public key (ristretto255, 32 bytes) that handsets pin: the combined key when
+   *  the key is split. */
   readonly publicKey: Uint8Array;
-  evaluate(blinded: Uint8Array[]): Promise<{ evaluated: Uint8Array[]; proof: Uint8Array }>;
+  /** The share keys (summing to publicKey) when the key is split; empty otherwise. */
+  readonly shareKeys: readonly Uint8Array[];
+  evaluate(blinded: Uint8Array[]): Promise<EvaluatorResult>;
   /** route for a verified number (server-side evaluation of the same function). */
   routeForNumber(e164: string): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
+export interface LocalEvaluatorOptions {
+  /** Batches up to this many elements are evaluated on the calling thread (a few ms
+   *  each); larger ones go to a worker thread started on first use. Default 16. */
+  inlineMax?: number;
+  /** Elements queued for the worker at once; more => RATE_LIMITED. Default 2 max batches. */
+  maxQueuedElements?: number;
+}
+
+/** A batch's wait for the worker, past which it fails with TIMEOUT instead of running. */
+const LOCAL_DEADLINE_MS = 30_000;
+
 export class LocalEvaluator implements Evaluator {
   readonly publicKey: Uint8Array;
-  #key: { secretKey: Uint8Array; publicKey: Uint8Array };
+  readonly shareKeys: readonly Uint8Array[] = [];
+  #key: OprfKeyPair;
+  #inlineMax: number;
+  #maxQueued: number;
+  #pool: OprfPool | null = null;
+  #closed = false;
 
-  constructor(seed: Uint8Array) {
-    if (!(seed instanceof Uint8Array) || seed.length !== 32) {
+  /** `key`: a 32-byte seed (the key file format) or a key pair. */
+  constructor(key: Uint8Array | OprfKeyPair, opts: LocalEvaluatorOptions = {}) {
+    if (key instanceof Uint8Array) {
+      if (key.length !== 32) throw new HushwireError(ErrorCode.BAD_REQUEST, 'OPRF key seed must be 32 bytes');
+      this.#key = deriveServerKey(key);
+    } else if (typeof key === 'object' && key !== null) {
+      this.#key = keyPairFromScalar(key.secretKey);
+    } else {
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'OPRF key seed must be 32 bytes');
     }
-    this.#key = deriveServerKey(seed);
     this.publicKey = this.#key.publicKey;
+    this.#inlineMax = opts.inlineMax ?? 16;
+    this.#maxQueued = opts.maxQueuedElements ?? 2 * MAX_EVALUATE_BATCH;
   }
 
-  async evaluate(blinded: Uint8Array[]) {
-    return evaluateBlinded(this.#key, blinded);
+  async evaluate(blinded: Uint8Array[]): Promise<EvaluatorResult> {
+    if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator closed');
+    // Small batches (registration, one new contact) cost less than a thread hop; a full
+    // contact sync would stall the gateway's event loop for seconds, so it goes to a worker.
+    if (!Array.isArray(blinded) || blinded.length <= this.#inlineMax) {
+      const { evaluated, proof } = evaluateBlinded(this.#key, blinded);
+      return { evaluated, proof, shares: [] };
+    }
+    this.#pool ??= new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
+    const { evaluated, proof } = await this.#pool.evaluate(blinded, Date.now() + LOCAL_DEADLINE_MS);
+    return { evaluated, proof, shares: [] };
   }
 
   async routeForNumber(e164: string) {
+    if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator closed');
     return serverRouteForNumber(this.#key, e164);
   }
 
-  async close() {}
+  async close() {
+    this.#closed = true;
+    await this.#pool?.close();
+  }
 }
+
+// ---- key files ----
+//
+// Two forms, one token per file (whitespace ignored):
+// - 64 hex chars: a 32-byte seed; the key is derived from it (RFC 9497 DeriveKeyPair,
+//   key info "hushwire oprf v1"). What `hushwire oprf keygen` writes, and what a
+//   gateway with a local key has always read.
+// - "oprf-scalar-v1:" + 64 hex chars: the secret scalar itself (32 bytes little-endian).
+//   What `hushwire oprf split` writes: shares of an existing key are scalars, not seeds.
+
+export const SCALAR_PREFIX = 'oprf-scalar-v1:';
 
 /** Reads a 32-byte seed as 64 hex chars from a file (whitespace ignored) or a string. */
 export function parseOprfSeed(text: string): Uint8Array {
@@ -47,6 +122,39 @@ export function parseOprfSeed(text: string): Uint8Array {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'OPRF key must be 64 hex characters (32 bytes)');
   }
   return hexToBytes(hex);
+}
+
+/** A key file's text (either form) to its key pair. Errors never echo the text. */
+export function parseOprfKey(text: string): OprfKeyPair {
+  const t = text.trim();
+  if (t.toLowerCase().startsWith(SCALAR_PREFIX)) {
+    const hex = t.slice(SCALAR_PREFIX.length).toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, `OPRF key share must be "${SCALAR_PREFIX}" and 64 hex characters`);
+    }
+    return keyPairFromScalar(hexToBytes(hex));
+  }
+  return deriveServerKey(parseOprfSeed(t));
+}
+
+/** The text of a scalar key file. */
+export function formatScalarKey(secretKey: Uint8Array): string {
+  return `${SCALAR_PREFIX}${Buffer.from(secretKey).toString('hex')}\n`;
+}
+
+/** A public key given as 64 hex chars (a pinned evaluator key). */
+export function parsePublicKey(text: string): Uint8Array {
+  const hex = text.trim().toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hex)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'OPRF public key must be 64 hex characters (32 bytes)');
+  }
+  return hexToBytes(hex);
+}
+
+export function loadOprfKey(opts: { file?: string; hex?: string }): { key: OprfKeyPair; ephemeral: boolean } {
+  if (opts.hex) return { key: parseOprfKey(opts.hex), ephemeral: false };
+  if (opts.file) return { key: parseOprfKey(readFileSync(opts.file, 'utf8')), ephemeral: false };
+  return { key: deriveServerKey(new Uint8Array(randomBytes(32))), ephemeral: true };
 }
 
 export function loadOprfSeed(opts: { file?: string; hex?: string }): { seed: Uint8Array; ephemeral: boolean } {

@@ -1,0 +1,334 @@
+// The gateways' side of `hushwire oprf`: `RemoteEvaluator` asks one evaluator (the key
+// lives in its own process) or two holding shares of a split key, over NATS
+// request/reply (relay/oprf-wire.ts), and `createEvaluator` picks local or remote from
+// the settings.
+//
+// The evaluators' public keys are pinned in the gateway's settings, never taken from
+// NATS: whoever can publish on NATS could otherwise hand every gateway (and through the
+// Challenge, every new handset) a key of its choosing. `hushwire oprf public-key` prints
+// a key from its key file, `hushwire oprf fetch-key` asks a running evaluator and checks
+// its proof. Once connected at start, the gateway probes every evaluator once and logs
+// whether it answers with the pinned key.
+//
+// Every request has a deadline (--oprf-timeout-ms); "no responders" answers at once, so
+// an evaluator that is down gives UNAVAILABLE right away, never a hang. Requests in
+// flight per gateway are bounded: beyond MAX_IN_FLIGHT they are refused RATE_LIMITED.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { ristretto255 } from '@noble/curves/ed25519.js';
+import { HushwireError, ErrorCode } from './errors.ts';
+import type { Logger } from './log.ts';
+import { LocalEvaluator, loadOprfKey, parsePublicKey, type Evaluator } from './evaluator.ts';
+import { ShareEvaluator, type ShareAnswer, type ShareClient } from './evaluator-shares.ts';
+import { finalizeNumberEvaluation } from './crypto/oprf-split.ts';
+import { blindNumbers } from './crypto/oprf.ts';
+import { NatsLink } from './oprf-nats.ts';
+import { checkEvaluatorId, decodeResponse, encodeRequest, evalSubject, EvaluatorRefusal } from './oprf-wire.ts';
+
+/** Evaluation requests in flight from one gateway; more are refused at once. */
+export const MAX_IN_FLIGHT = 256;
+const BUSY_RETRY_AFTER_MS = 1000;
+const DOWN_RETRY_AFTER_MS = 2000;
+
+type Result = 'ok' | 'unavailable' | 'timeout' | 'busy' | 'refused' | 'malformed';
+const RESULTS: readonly Result[] = ['ok', 'unavailable', 'timeout', 'busy', 'refused', 'malformed'];
+
+export interface RemoteMetrics {
+  requests: Counter<'evaluator' | 'result'>;
+  seconds: Histogram<'evaluator'>;
+  keyMismatch: Counter<'evaluator'>;
+}
+
+/** Gateway metrics for the evaluator client. The `evaluator` label is the operator's
+ *  evaluator id from the settings (at most four values), never user data. */
+export function createRemoteMetrics(registry: Registry | undefined, ids: string[]): RemoteMetrics {
+  const registers = registry ? [registry] : [];
+  const m: RemoteMetrics = {
+    requests: new Counter({ name: 'hushwire_oprf_client_requests_total', help: 'Requests to OPRF evaluators by outcome', labelNames: ['evaluator', 'result'], registers }),
+    seconds: new Histogram({ name: 'hushwire_oprf_client_request_seconds', help: 'OPRF evaluator round trip, answered requests', labelNames: ['evaluator'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
+    keyMismatch: new Counter({ name: 'hushwire_oprf_key_mismatch_total', help: 'Answers from an evaluator that reported a key other than the pinned one', labelNames: ['evaluator'], registers }),
+  };
+  for (const id of ids) {
+    for (const r of RESULTS) m.requests.inc({ evaluator: id, result: r }, 0);
+    m.keyMismatch.inc({ evaluator: id }, 0);
+  }
+  return m;
+}
+
+interface Shared {
+  link: NatsLink;
+  timeoutMs: number;
+  inFlight: number;
+  metrics: RemoteMetrics;
+}
+
+/** One evaluator id over NATS. */
+class NatsShareClient implements ShareClient {
+  readonly id: string;
+  #subject: string;
+  #shared: Shared;
+
+  constructor(id: string, prefix: string, shared: Shared) {
+    this.id = checkEvaluatorId(id);
+    this.#subject = evalSubject(prefix, id);
+    this.#shared = shared;
+  }
+
+  async evaluate(blinded: Uint8Array[]): Promise<ShareAnswer> {
+    const s = this.#shared;
+    const count = (result: Result) => s.metrics.requests.inc({ evaluator: this.id, result });
+    const nc = s.link.connection;
+    if (nc === null || nc.isClosed()) {
+      count('unavailable');
+      throw unavailable();
+    }
+    if (s.inFlight >= MAX_IN_FLIGHT) {
+      count('busy');
+      throw new HushwireError(ErrorCode.RATE_LIMITED, 'OPRF evaluator busy', { retryAfterMs: BUSY_RETRY_AFTER_MS });
+    }
+    s.inFlight++;
+    const started = process.hrtime.bigint();
+    try {
+      let reply;
+      try {
+        reply = await nc.request(this.#subject, encodeRequest(blinded, s.timeoutMs), { timeout: s.timeoutMs });
+      } catch (e) {
+        // No responders (nobody serves this id), timeout, or a closed connection.
+        count(e instanceof Error && e.name === 'TimeoutError' ? 'timeout' : 'unavailable');
+        throw unavailable();
+      }
+      try {
+        const a = decodeResponse(reply.data, blinded.length);
+        count('ok');
+        s.metrics.seconds.observe({ evaluator: this.id }, Number(process.hrtime.bigint() - started) / 1e9);
+        return a;
+      } catch (e) {
+        if (e instanceof EvaluatorRefusal) {
+          if (e.code === ErrorCode.RATE_LIMITED) {
+            count('busy');
+            throw new HushwireError(ErrorCode.RATE_LIMITED, 'OPRF evaluator busy', { retryAfterMs: e.retryAfterMs || BUSY_RETRY_AFTER_MS });
+          }
+          if (e.code === ErrorCode.BAD_REQUEST) {
+            // The gateway checked sizes; what is left is an element that is not a valid
+            // group element: the handset's fault.
+            count('refused');
+            throw new HushwireError(ErrorCode.BAD_REQUEST, 'blinded element is not a valid group element');
+          }
+          count('refused');
+          throw unavailable();
+        }
+        count('malformed');
+        throw e instanceof HushwireError ? e : unavailable();
+      }
+    } finally {
+      s.inFlight--;
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function unavailable(): HushwireError {
+  return new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator unavailable', { retryAfterMs: DOWN_RETRY_AFTER_MS });
+}
+
+export interface RemoteEvaluatorOptions {
+  servers: string[];
+  prefix?: string;
+  /** Evaluator ids with their pinned public keys, in share order. */
+  evaluators: { id: string; publicKey: Uint8Array }[];
+  /** Deadline of each request, ms. */
+  timeoutMs: number;
+  name?: string;
+  log: Logger;
+  registry?: Registry;
+}
+
+/**
+ * An Evaluator served by `hushwire oprf` processes. Construct, then `start()` (which
+ * returns after the first NATS connect attempt: the gateway does not wait for NATS or
+ * for the evaluators; until they answer, evaluate and register get UNAVAILABLE).
+ */
+export class RemoteEvaluator implements Evaluator {
+  readonly publicKey: Uint8Array;
+  readonly shareKeys: readonly Uint8Array[];
+  #inner: ShareEvaluator;
+  #link: NatsLink;
+  #clients: NatsShareClient[];
+  #pins: Uint8Array[];
+  #log: Logger;
+
+  constructor(opts: RemoteEvaluatorOptions) {
+    if (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs < 1) throw new HushwireError(ErrorCode.BAD_REQUEST, 'OPRF timeout must be a positive integer');
+    const prefix = opts.prefix ?? 'hw';
+    this.#log = opts.log;
+    const ids = opts.evaluators.map((e) => checkEvaluatorId(e.id));
+    const metrics = createRemoteMetrics(opts.registry, ids);
+    this.#link = new NatsLink({
+      servers: opts.servers,
+      name: `${opts.name ?? 'hushwire-gateway'}-oprf`,
+      log: opts.log,
+      what: 'OPRF client',
+      onConnect: (nc) => { void this.#probeAll(nc); },
+    });
+    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics };
+    this.#clients = opts.evaluators.map((e) => new NatsShareClient(e.id, prefix, shared));
+    this.#pins = opts.evaluators.map((e) => e.publicKey);
+    this.#inner = new ShareEvaluator({
+      shares: this.#clients.map((client, i) => ({ client, publicKey: this.#pins[i]! })),
+      log: opts.log,
+      onKeyMismatch: (id) => metrics.keyMismatch.inc({ evaluator: id }),
+      onClose: () => this.#link.close(),
+    });
+    this.publicKey = this.#inner.publicKey;
+    this.shareKeys = this.#inner.shareKeys;
+  }
+
+  start(): Promise<void> {
+    return this.#link.start();
+  }
+
+  evaluate(blinded: Uint8Array[]) {
+    return this.#inner.evaluate(blinded);
+  }
+
+  routeForNumber(e164: string) {
+    return this.#inner.routeForNumber(e164);
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  /** One evaluation of a throwaway input per evaluator, checked against its pinned key:
+   *  tells the operator at once about a wrong pin or a replica with another key. */
+  async #probeAll(_nc: NatsConnection): Promise<void> {
+    await Promise.all(this.#clients.map(async (c, i) => {
+      const r = await probeEvaluator(c, this.#pins[i]!);
+      if (r === 'ok') this.#log.info({ evaluator: c.id }, 'OPRF evaluator answers with the pinned key');
+      else if (r === 'mismatch') this.#log.error({ evaluator: c.id }, 'OPRF evaluator answers with a key other than the pinned one; handsets will refuse its answers');
+      else this.#log.warn({ evaluator: c.id }, 'OPRF evaluator not answering yet');
+    }));
+  }
+}
+
+/** Evaluates a throwaway input and verifies the proof against `publicKey`. */
+export async function probeEvaluator(c: ShareClient, publicKey: Uint8Array): Promise<'ok' | 'mismatch' | 'unavailable'> {
+  const numbers = ['+15550000000'];
+  const { blinds, blinded } = blindNumbers(numbers);
+  let a: ShareAnswer;
+  try {
+    a = await c.evaluate(blinded);
+  } catch {
+    return 'unavailable';
+  }
+  try {
+    finalizeNumberEvaluation(numbers, blinds, blinded, { evaluated: a.evaluated, proof: a.proof }, publicKey);
+    return 'ok';
+  } catch {
+    return 'mismatch';
+  }
+}
+
+/**
+ * Asks a running evaluator for its public key and checks it (`hushwire oprf
+ * fetch-key`): the key it reports must verify its own proof. This proves the evaluator
+ * holds that key, not that it is the right evaluator: compare the result with what its
+ * operator published before pinning it.
+ */
+export async function fetchEvaluatorKey(opts: { servers: string[]; prefix?: string; id: string; timeoutMs: number; log: Logger }): Promise<Uint8Array> {
+  const link = new NatsLink({ servers: opts.servers, name: 'hushwire-oprf-fetch-key', log: opts.log, what: 'fetch-key', maxDelayMs: 1000 });
+  await link.start();
+  try {
+    if (!link.connection) throw new HushwireError(ErrorCode.UNAVAILABLE, 'NATS unreachable');
+    const shared: Shared = { link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics: createRemoteMetrics(undefined, []) };
+    const c = new NatsShareClient(opts.id, opts.prefix ?? 'hw', shared);
+    const numbers = ['+15550000000'];
+    const { blinds, blinded } = blindNumbers(numbers);
+    const a = await c.evaluate(blinded);
+    try {
+      finalizeNumberEvaluation(numbers, blinds, blinded, { evaluated: a.evaluated, proof: a.proof }, a.publicKey);
+    } catch {
+      throw new HushwireError(ErrorCode.AUTH_FAILED, 'OPRF proof did not verify against the key the evaluator reported');
+    }
+    return a.publicKey;
+  } finally {
+    await link.close();
+  }
+}
+
+// ---- selection from settings ----
+
+export interface EvaluatorSettings {
+  oprfKeyFile?: string | undefined;
+  oprfKey?: string | undefined;
+  /** Evaluator ids (`--oprf-evaluator`, repeatable); empty = the key is local. */
+  oprfEvaluator: string[];
+  /** Their public keys as hex, same order (`--oprf-public-key`). */
+  oprfPublicKey: string[];
+  oprfTimeoutMs: number;
+  nats: string[];
+  natsPrefix: string;
+  name: string;
+}
+
+/** Why these settings cannot work, or null. gateway/config.ts turns it into a ConfigError. */
+export function checkEvaluatorSettings(s: EvaluatorSettings): string | null {
+  const ids = s.oprfEvaluator;
+  if (ids.length === 0) {
+    if (s.oprfPublicKey.length > 0) return '--oprf-public-key needs --oprf-evaluator (the key of each remote evaluator)';
+    if (s.nats.length > 0 && !s.oprfKeyFile && !s.oprfKey) {
+      return 'with --nats every gateway needs the same OPRF key: set --oprf-key-file (HUSHWIRE_OPRF_KEY_FILE) or --oprf-evaluator';
+    }
+    return null;
+  }
+  if (s.nats.length === 0) return '--oprf-evaluator needs --nats (evaluators are reached over NATS)';
+  if (s.oprfKeyFile || s.oprfKey) return '--oprf-evaluator and --oprf-key-file/--oprf-key exclude each other: the key is either remote or local';
+  if (ids.length > 2) return '--oprf-evaluator: one evaluator, or two holding a split key';
+  for (const id of ids) {
+    try {
+      checkEvaluatorId(id);
+    } catch {
+      return '--oprf-evaluator: ids are 1-32 of a-z 0-9 _ - (starting with a letter or digit)';
+    }
+  }
+  if (new Set(ids).size !== ids.length) return '--oprf-evaluator: the ids must differ';
+  if (s.oprfPublicKey.length !== ids.length) {
+    return '--oprf-public-key: pin one public key per --oprf-evaluator, in the same order (hushwire oprf public-key prints it)';
+  }
+  for (const k of s.oprfPublicKey) {
+    try {
+      const p = ristretto255.Point.fromBytes(parsePublicKey(k));
+      if (p.is0()) throw new Error('identity');
+    } catch {
+      return '--oprf-public-key: each must be 64 hex characters encoding a valid ristretto255 element';
+    }
+  }
+  if (ids.length === 2 && s.oprfPublicKey[0]!.toLowerCase() === s.oprfPublicKey[1]!.toLowerCase()) {
+    return '--oprf-public-key: the two shares have the same key (a split key needs two different shares)';
+  }
+  return null;
+}
+
+/** The gateway's evaluator: local key (file, value or an ephemeral one) or remote. */
+export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger; registry?: Registry }): Promise<Evaluator> {
+  const problem = checkEvaluatorSettings(s);
+  if (problem) throw new HushwireError(ErrorCode.BAD_REQUEST, problem);
+  if (s.oprfEvaluator.length === 0) {
+    const { key, ephemeral } = loadOprfKey({ file: s.oprfKeyFile, hex: s.oprfKey });
+    if (ephemeral) deps.log.warn('no OPRF key configured: using an ephemeral one (routes change on restart; embedded mode only)');
+    return new LocalEvaluator(key);
+  }
+  const remote = new RemoteEvaluator({
+    servers: s.nats,
+    prefix: s.natsPrefix,
+    evaluators: s.oprfEvaluator.map((id, i) => ({ id, publicKey: parsePublicKey(s.oprfPublicKey[i]!) })),
+    timeoutMs: s.oprfTimeoutMs,
+    name: s.name,
+    log: deps.log,
+    ...(deps.registry ? { registry: deps.registry } : {}),
+  });
+  await remote.start();
+  deps.log.info({ evaluators: s.oprfEvaluator, split: s.oprfEvaluator.length > 1 }, 'OPRF key held by remote evaluators');
+  return remote;
+}

@@ -1,0 +1,145 @@
+// The NATS connection of the OPRF evaluator and of the gateways' evaluator client.
+//
+// Neither process should need NATS to be up when it starts (pods start in any order):
+// the first connect is retried in the background with full-jitter backoff, and once
+// connected nats.js reconnects by itself. Until then callers see `connection === null`
+// and answer UNAVAILABLE at once instead of waiting. One warn line when NATS is not
+// reachable (host:port only: a URL may carry credentials), one info line when it is.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from './log.ts';
+
+export interface NatsLinkOptions {
+  servers: string[];
+  /** Connection name shown by nats-server. */
+  name: string;
+  log: Logger;
+  /** What this link is for, in log lines ("OPRF evaluator", ...). */
+  what: string;
+  /** Called once per (re)connection with the new connection. */
+  onConnect?: (nc: NatsConnection) => void;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export class NatsLink {
+  #opts: NatsLinkOptions;
+  #nc: NatsConnection | null = null;
+  #up = false;
+  #closed = false;
+  #timer: NodeJS.Timeout | null = null;
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+
+  constructor(opts: NatsLinkOptions) {
+    this.#opts = opts;
+  }
+
+  /** The connection once established (even while nats.js is reconnecting it). */
+  get connection(): NatsConnection | null {
+    return this.#nc;
+  }
+
+  /** True while connected to a server. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Starts connecting in the background; resolves after the first attempt. */
+  async start(): Promise<void> {
+    if (this.#loop || this.#closed) return;
+    let first!: () => void;
+    const firstDone = new Promise<void>((r) => { first = r; });
+    this.#loop = this.#run(first);
+    await firstDone;
+  }
+
+  async #run(firstDone: () => void): Promise<void> {
+    const o = this.#opts;
+    const base = o.baseDelayMs ?? 250;
+    const max = o.maxDelayMs ?? 5000;
+    let failures = 0;
+    while (!this.#closed) {
+      try {
+        const nc = await connect({
+          servers: o.servers,
+          name: o.name,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 1000,
+          reconnectJitter: 1000,
+          timeout: 5000,
+          pingInterval: 10_000,
+          maxPingOut: 3,
+          waitOnFirstConnect: false,
+          noAsyncTraces: true,
+        });
+        if (this.#closed) {
+          await nc.close().catch(() => undefined);
+          break;
+        }
+        this.#nc = nc;
+        this.#up = true;
+        o.log.info(`${o.what}: NATS connected`);
+        this.#watch(nc);
+        o.onConnect?.(nc);
+        firstDone();
+        return;
+      } catch {
+        failures++;
+        if (failures === 1) o.log.warn({ nats: endpoints(o.servers) }, `${o.what}: NATS unreachable, retrying`);
+        firstDone();
+        const cap = Math.min(max, base * 2 ** Math.min(failures, 16));
+        await new Promise<void>((r) => {
+          this.#wake = r;
+          this.#timer = setTimeout(r, Math.random() * cap);
+        });
+        this.#timer = null;
+        this.#wake = null;
+      }
+    }
+    firstDone();
+  }
+
+  #watch(nc: NatsConnection): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') {
+          if (this.#up) this.#opts.log.warn(`${this.#opts.what}: NATS connection lost; reconnecting`);
+          this.#up = false;
+        } else if (s.type === 'reconnect') {
+          this.#up = true;
+          this.#opts.log.info(`${this.#opts.what}: NATS reconnected`);
+        }
+      }
+    })().catch(() => undefined);
+    void nc.closed().then(() => { this.#up = false; });
+  }
+
+  /** Stops retrying and closes the connection (draining it when `drain`); idempotent. */
+  async close(drain = false): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#wake?.();
+    await this.#loop?.catch(() => undefined);
+    const nc = this.#nc;
+    this.#nc = null;
+    this.#up = false;
+    if (nc && !nc.isClosed()) {
+      if (drain) await nc.drain().catch(() => undefined);
+      else await nc.close().catch(() => undefined);
+    }
+  }
+}
+
+/** "host:port" of each NATS URL, never user, password or token. */
+export function endpoints(servers: string[]): string {
+  return servers.map((s) => {
+    const text = s.includes('://') ? s.trim() : `nats://${s.trim()}`;
+    try {
+      const u = new URL(text);
+      return `${u.hostname}:${u.port === '' ? '4222' : u.port}`;
+    } catch {
+      return '(unparsable URL)';
+    }
+  }).join(',');
+}

@@ -1,0 +1,136 @@
+// VOPRF evaluation off the event loop: a fixed pool of worker threads (piscina), each
+// holding the key. One element costs a few milliseconds of CPU (a scalar
+// multiplication plus its share of the batch proof), so a 1000-element batch evaluated
+// on the main thread would stall every other request, and the NATS pings, for seconds.
+//
+// Bounds (each with its overflow behaviour):
+// - elements waiting or in work: at most `maxQueuedElements`; a batch that would go over
+//   is refused at once with RATE_LIMITED (retry-after) instead of queueing work that
+//   would finish after its caller gave up. One batch is always admitted when the pool
+//   is idle, so the bound must be at least the largest batch.
+// - every task has a deadline: a task still queued when it passes is skipped by the
+//   worker (TIMEOUT), so a backlog cannot make the pool compute answers nobody reads.
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { HushwireError, ErrorCode } from './errors.ts';
+import type { OprfKeyPair, Evaluation } from './crypto/oprf.ts';
+import type { EvaluateOutcome, EvaluateTask } from './oprf-worker-task.ts';
+
+export interface OprfPoolOptions {
+  key: OprfKeyPair;
+  /** Worker threads (>= 1); each uses up to one core while it works. */
+  threads: number;
+  /** Elements waiting or in work at once; more is refused with RATE_LIMITED. */
+  maxQueuedElements: number;
+}
+
+export interface OprfPoolStats {
+  /** Elements waiting or in work now. */
+  queuedElements: number;
+  /** Batches evaluated, refused because the pool was full, skipped past their deadline. */
+  evaluated: number;
+  refused: number;
+  expired: number;
+}
+
+const WORKER = fileURLToPath(new URL('./oprf-worker.js', import.meta.url));
+/** Retry-after hint sent with a refusal (a full queue drains in about this long at the
+ *  default bound); callers add jitter. */
+const BUSY_RETRY_AFTER_MS = 1000;
+
+export class OprfPool {
+  readonly threads: number;
+  readonly maxQueuedElements: number;
+  #piscina: Piscina;
+  #queued = 0;
+  #stats = { evaluated: 0, refused: 0, expired: 0 };
+  #closed: Promise<void> | null = null;
+  #hold: Promise<void> | null = null;
+
+  constructor(opts: OprfPoolOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'OPRF pool needs at least one thread');
+    }
+    if (!Number.isInteger(opts.maxQueuedElements) || opts.maxQueuedElements < 1) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'OPRF pool queue bound must be a positive integer');
+    }
+    this.threads = opts.threads;
+    this.maxQueuedElements = opts.maxQueuedElements;
+    this.#piscina = new Piscina({
+      filename: WORKER,
+      minThreads: opts.threads,
+      maxThreads: opts.threads,
+      // Our own element bound above is the real queue limit.
+      maxQueue: Infinity,
+      idleTimeout: Infinity,
+      workerData: { key: { secretKey: opts.key.secretKey, publicKey: opts.key.publicKey } },
+    });
+  }
+
+  get stats(): OprfPoolStats {
+    return { queuedElements: this.#queued, ...this.#stats };
+  }
+
+  /** Evaluates one batch with its proof. Throws RATE_LIMITED when full, TIMEOUT when the
+   *  deadline passed before the work started, UNAVAILABLE after close(), and the
+   *  evaluation's own errors (BAD_REQUEST for an invalid element). */
+  async evaluate(blinded: Uint8Array[], deadline: number): Promise<Evaluation> {
+    if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator is closing');
+    const n = blinded.length;
+    if (this.#queued > 0 && this.#queued + n > this.maxQueuedElements) {
+      this.#stats.refused++;
+      throw new HushwireError(ErrorCode.RATE_LIMITED, 'OPRF evaluator busy', { retryAfterMs: BUSY_RETRY_AFTER_MS });
+    }
+    this.#queued += n;
+    try {
+      if (this.#hold) await this.#hold;
+      if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator is closing');
+      const task: EvaluateTask = { blinded, deadline };
+      let out: EvaluateOutcome;
+      try {
+        out = (await this.#piscina.run(task)) as EvaluateOutcome;
+      } catch {
+        // A worker that died (or a pool destroyed under us); piscina replaces the worker.
+        throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluation failed');
+      }
+      if (out.kind === 'expired') {
+        this.#stats.expired++;
+        throw new HushwireError(ErrorCode.TIMEOUT, 'OPRF request expired before it was evaluated');
+      }
+      if (out.kind === 'error') throw new HushwireError(asCode(out.code), out.message);
+      this.#stats.evaluated++;
+      return { evaluated: out.evaluated.map(toU8), proof: toU8(out.proof) };
+    } finally {
+      this.#queued -= n;
+    }
+  }
+
+  /**
+   * Test hook: admitted batches wait (counted in queuedElements) until the returned
+   * function is called. Lets a test fill the queue deterministically, without timing.
+   */
+  hold(): () => void {
+    let release!: () => void;
+    const p = new Promise<void>((r) => { release = r; });
+    this.#hold = p;
+    return () => {
+      if (this.#hold === p) this.#hold = null;
+      release();
+    };
+  }
+
+  /** Stops the threads; idempotent. Batches still queued fail with UNAVAILABLE. */
+  close(): Promise<void> {
+    this.#closed ??= this.#piscina.destroy().catch(() => undefined);
+    return this.#closed;
+  }
+}
+
+/** Buffers come back from the worker as plain Uint8Arrays; normalize subclass views. */
+function toU8(b: Uint8Array): Uint8Array {
+  return b instanceof Uint8Array && b.constructor === Uint8Array ? b : new Uint8Array(b);
+}
+
+function asCode(code: string): ErrorCode {
+  return (Object.values(ErrorCode) as string[]).includes(code) ? (code as ErrorCode) : ErrorCode.INTERNAL;
+}
