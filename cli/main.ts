@@ -2,7 +2,8 @@
 // this from source through tsx.
 import { gatewayCommand } from '../gateway/cli.ts';
 import { buildProgram, runProgram } from './program.ts';
+import { benchCommand } from './commands/bench.ts';
 
 export function run(argv: string[] = process.argv): Promise<number> {
-  return runProgram(buildProgram([gatewayCommand()]), argv);
+  return runProgram(buildProgram([gatewayCommand(), benchCommand()]), argv);
 }

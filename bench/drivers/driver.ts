@@ -1,0 +1,70 @@
+// The one interface the bench's worker drives every system through. A driver plays
+// one handset: connect (and authenticate / subscribe), send a message to a target,
+// report what arrives and what the system acknowledged.
+import type { EndpointSpec, TargetSpec } from '../types.ts';
+
+export interface Hooks {
+  /** A message from `sender` with sequence `seq` arrived at `recipient`. */
+  message(recipient: number, sender: number, seq: number): void;
+  /** The system answered a send (drivers of systems without acks never call this). */
+  ack(sender: number, seq: number, ok: boolean, code: string): void;
+}
+
+export interface DriverContext {
+  hooks: Hooks;
+  /** 8 bytes written into every message id, so stray traffic is not counted. */
+  runTag: Uint8Array;
+  /** Every endpoint of this worker, by index (recipients' keys for sealing). */
+  specs: Map<number, EndpointSpec>;
+  /** Size of a peer message in bytes. */
+  payloadBytes: number;
+}
+
+export interface Endpoint {
+  /** Opens a fresh connection and resolves once it can send and receive. */
+  connect(timeoutMs: number): Promise<void>;
+  /** Queues one message to every recipient of the target (batched per event-loop turn where the library allows). */
+  send(target: TargetSpec, seq: number): void;
+  /** Drops the connection at once, without a goodbye. */
+  terminate(): void;
+  /** Closes politely. */
+  close(): Promise<void>;
+}
+
+export interface Driver {
+  /** Whether sends are acknowledged by the system (else a send counts as accepted at once). */
+  readonly hasAcks: boolean;
+  /** Prepares per-flow state (e.g. pre-sealed envelopes) before anything is measured. */
+  prepare?(ctx: DriverContext, targets: TargetSpec[]): void;
+  endpoint(spec: EndpointSpec, ctx: DriverContext): Endpoint;
+}
+
+// ---- message ids: sender (u32) | seq (u32) | run tag (8 bytes) ----
+
+export const ID_BYTES = 16;
+
+export function writeId(buf: Uint8Array, off: number, sender: number, seq: number, runTag: Uint8Array): void {
+  const v = new DataView(buf.buffer, buf.byteOffset + off, ID_BYTES);
+  v.setUint32(0, sender);
+  v.setUint32(4, seq);
+  buf.set(runTag, off + 8);
+}
+
+/** [sender, seq], or null for an id of another run (or not ours at all). */
+export function readId(buf: Uint8Array, off: number, runTag: Uint8Array): [number, number] | null {
+  if (buf.length < off + ID_BYTES) return null;
+  for (let i = 0; i < 8; i++) if (buf[off + 8 + i] !== runTag[i]) return null;
+  const v = new DataView(buf.buffer, buf.byteOffset + off, 8);
+  return [v.getUint32(0), v.getUint32(4)];
+}
+
+/** A bounded deadline around a promise; rejects with `what` when it passes. */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => { onTimeout?.(); reject(new Error(`${what} timed out after ${ms} ms`)); }, ms);
+    }),
+  ]);
+}

@@ -1,0 +1,237 @@
+// Hushwire handsets speaking the wire protocol directly (no SDK: no profile files, no
+// per-message HPKE), so one generator thread can play hundreds of devices.
+//
+// Envelopes are real: for every sender→recipient flow, POOL envelopes are sealed with
+// relay/crypto/seal.ts (HPKE to the recipient's prekey, sealed sender, signed) before
+// the run, then reused with a fresh 16-byte id per message (the id carries sender,
+// sequence and run tag). The relay cannot tell the difference: it never opens them.
+// A recipient does not open them either (the rewritten id no longer matches the AAD);
+// handset-side crypto is not what this bench measures.
+//
+// Writes are batched like the SDK does: all sends and deliver_acks of one event-loop
+// turn go out as one frame.
+import WebSocket from 'ws';
+import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { protobuf } from '../../relay/protobuf.ts';
+import { wire, type Op } from '../../relay/wire.ts';
+import { sealEnvelope } from '../../relay/crypto/seal.ts';
+import { authInput } from '../../relay/crypto/sign.ts';
+import type { EndpointSpec, TargetSpec } from '../types.ts';
+import { readId, writeId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+
+const POOL = 4;
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const OP_SEND = (25 << 3) | 2;
+const OP_DELIVER_ACK = (26 << 3) | 2;
+const PLACEHOLDER_ID = new Uint8Array(ID_BYTES).fill(0xab);
+/** A short text, like an SMS: pads to the smallest bucket (256 bytes of plaintext). */
+const BODY = new TextEncoder().encode('bench: the quick brown fox jumps over the lazy dog, 0123456789, ok?');
+
+interface Sealed { bytes: Uint8Array; idOffset: number }
+
+/** Pre-sealed envelopes per flow, key = sender * 2^21 + recipient. */
+const pools = new Map<number, Sealed[]>();
+const flowKey = (sender: number, recipient: number): number => sender * 2_097_152 + recipient;
+
+function sealPool(sender: EndpointSpec, recipient: EndpointSpec): Sealed[] {
+  const s = sender.hw!;
+  const r = recipient.hw!;
+  const out: Sealed[] = [];
+  for (let i = 0; i < POOL; i++) {
+    const env = sealEnvelope({
+      recipient: { route: r.route, device: r.device, prekey: r.prekeyPublic },
+      sender: { route: s.route, device: s.device, identitySecret: s.identitySecret, identityPublic: s.identityPublic, number: s.number },
+      body: BODY, seq: i, clientTs: Date.now(), id: PLACEHOLDER_ID,
+    });
+    const bytes = wire.Envelope.encode(env).finish();
+    const idOffset = Buffer.from(bytes).indexOf(Buffer.from(PLACEHOLDER_ID));
+    if (idOffset < 0) throw new Error('cannot find the envelope id in its encoding');
+    out.push({ bytes, idOffset });
+  }
+  return out;
+}
+
+/** Size of one envelope as sent (what the peers carry too). */
+export function envelopeBytes(sender: EndpointSpec, recipient: EndpointSpec): number {
+  return sealPool(sender, recipient)[0]!.bytes.length;
+}
+
+class HwEndpoint implements Endpoint {
+  readonly #spec: EndpointSpec;
+  readonly #ctx: DriverContext;
+  readonly #key: KeyObject;
+  #ws: WebSocket | null = null;
+  #req = 1;
+  readonly #reqs = new Map<number, number>(); // req → seq (this endpoint is the sender)
+  #ops: Uint8Array[] = [];
+  #acks: Uint8Array[] = [];
+  #scheduled = false;
+
+  constructor(spec: EndpointSpec, ctx: DriverContext) {
+    this.#spec = spec;
+    this.#ctx = ctx;
+    this.#key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, spec.hw!.identitySecret]), format: 'der', type: 'pkcs8' });
+  }
+
+  connect(timeoutMs: number): Promise<void> {
+    const hw = this.#spec.hw!;
+    const ws = new WebSocket(this.#spec.url, { perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    this.#ws = ws;
+    this.#reqs.clear();
+    this.#ops = [];
+    this.#acks = [];
+    const authed = new Promise<void>((resolve, reject) => {
+      let state: 'challenge' | 'auth' | 'ready' = 'challenge';
+      ws.on('message', (data: Buffer) => {
+        if (state === 'ready') {
+          this.#onFrame(data);
+          return;
+        }
+        let ops: Op[];
+        try {
+          ops = wire.Frame.decode(data).ops as Op[];
+        } catch (e) {
+          reject(e as Error);
+          return;
+        }
+        for (const op of ops) {
+          if (state === 'challenge' && op.challenge) {
+            const sig = nodeSign(null, authInput(op.challenge.nonce!, hw.route, hw.device), this.#key);
+            ws.send(wire.Frame.encode({ ops: [{ req: 1, auth: { route: hw.route, device: hw.device, signature: sig } }] }).finish());
+            state = 'auth';
+          } else if (state === 'auth' && op.req === 1) {
+            if (op.ok) {
+              state = 'ready';
+              resolve();
+            } else {
+              reject(new Error(`auth refused: ${op.error?.code ?? 'unknown'}`));
+            }
+          } else if (state === 'ready') {
+            // mail drained right after auth shares the frame with the ok
+            this.#onOp(op);
+          }
+        }
+      });
+      ws.once('error', (e) => reject(e));
+      ws.once('close', (code) => reject(new Error(`closed ${code} before auth`)));
+    });
+    return withDeadline(authed, timeoutMs, 'connect', () => ws.terminate());
+  }
+
+  #onFrame(data: Buffer): void {
+    let ops: Op[];
+    try {
+      ops = wire.Frame.decode(data).ops as Op[];
+    } catch {
+      return;
+    }
+    for (const op of ops) this.#onOp(op);
+  }
+
+  #onOp(op: Op): void {
+    const hooks = this.#ctx.hooks;
+    if (op.deliver) {
+      for (const env of op.deliver.envelopes ?? []) {
+        const id = env.id;
+        if (!id) continue;
+        this.#acks.push(id);
+        const m = readId(id, 0, this.#ctx.runTag);
+        if (m) hooks.message(this.#spec.idx, m[0], m[1]);
+      }
+      this.#schedule();
+    } else if (op.sendResult) {
+      const seq = this.#reqs.get(op.req);
+      if (seq === undefined) return;
+      this.#reqs.delete(op.req);
+      let ok = true;
+      let code = '';
+      for (const r of op.sendResult.receipts ?? []) {
+        if (r.status !== 'delivered' && r.status !== 'stored') { ok = false; code = r.code || 'failed'; }
+      }
+      hooks.ack(this.#spec.idx, seq, ok, code);
+    } else if (op.error) {
+      const seq = this.#reqs.get(op.req);
+      if (seq === undefined) return;
+      this.#reqs.delete(op.req);
+      hooks.ack(this.#spec.idx, seq, false, op.error.code ?? 'error');
+    }
+  }
+
+  send(target: TargetSpec, seq: number): void {
+    const req = this.#req++;
+    if (this.#req > 0x7fffffff) this.#req = 1;
+    this.#reqs.set(req, seq);
+    const w = protobuf.Writer.create();
+    w.uint32(8).uint32(req);
+    w.uint32(OP_SEND).fork();
+    for (const r of target.recipients) {
+      const pool = pools.get(flowKey(target.sender, r))!;
+      const sealed = pool[seq % POOL]!;
+      const env = new Uint8Array(sealed.bytes);
+      writeId(env, sealed.idOffset, target.sender, seq, this.#ctx.runTag);
+      w.uint32(10).bytes(env);
+    }
+    w.ldelim();
+    this.#ops.push(w.finish());
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const ws = this.#ws;
+    if (ws === null || ws.readyState !== WebSocket.OPEN) {
+      this.#ops = [];
+      this.#acks = [];
+      return;
+    }
+    if (this.#ops.length === 0 && this.#acks.length === 0) return;
+    const w = protobuf.Writer.create();
+    for (const op of this.#ops) w.uint32(10).bytes(op);
+    if (this.#acks.length > 0) {
+      w.uint32(10).fork();             // Frame.ops[]
+      w.uint32(OP_DELIVER_ACK).fork(); // Op.deliver_ack (req 0)
+      for (const id of this.#acks) w.uint32(10).bytes(id);
+      w.ldelim();
+      w.ldelim();
+    }
+    this.#ops = [];
+    this.#acks = [];
+    ws.send(w.finish());
+  }
+
+  terminate(): void {
+    this.#ws?.terminate();
+    this.#ws = null;
+  }
+
+  close(): Promise<void> {
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
+      ws.once('close', () => { clearTimeout(timer); resolve(); });
+      ws.close(1000);
+    });
+  }
+}
+
+export const hushwireDriver: Driver = {
+  hasAcks: true,
+  prepare(ctx, targets) {
+    for (const t of targets) {
+      const s = ctx.specs.get(t.sender)!;
+      for (const r of t.recipients) {
+        if (!pools.has(flowKey(t.sender, r))) pools.set(flowKey(t.sender, r), sealPool(s, ctx.specs.get(r)!));
+      }
+    }
+  },
+  endpoint: (spec, ctx) => new HwEndpoint(spec, ctx),
+};

@@ -1,0 +1,174 @@
+// Child processes the bench starts (nats-server, gateways, Mosquitto, the Socket.IO
+// relay) and what the bench reads about them from /proc: CPU time and RSS.
+//
+// Every child started here is registered and killed (by its own pid, never by name)
+// when the bench stops, even on SIGINT/SIGTERM or an uncaught error.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+
+const CLK_TCK = 100; // USER_HZ on Linux: /proc stat times are in 1/100 s
+
+// ---- /proc ----
+
+/** utime + stime of a process (all its threads), in microseconds; null if unreadable. */
+export function cpuMicros(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: fields are counted after its ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(rest[11]); // field 14
+    const stime = Number(rest[12]); // field 15
+    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
+    return ((utime + stime) * 1_000_000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size in bytes (VmRSS); null if unreadable. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Sum of cpuMicros over pids; null when any is unreadable (or the list is empty). */
+export function cpuMicrosAll(pids: number[]): number | null {
+  if (pids.length === 0) return null;
+  let sum = 0;
+  for (const p of pids) {
+    const v = cpuMicros(p);
+    if (v === null) return null;
+    sum += v;
+  }
+  return sum;
+}
+
+// ---- ports ----
+
+/** n distinct free loopback ports (held open together so they differ). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+// ---- children ----
+
+export interface Child {
+  readonly name: string;
+  readonly pid: number;
+  readonly proc: ChildProcess;
+  /** Last lines of its stdout/stderr (bounded). */
+  output(): string;
+  /** Resolves with the first match of re in its output, or rejects at the deadline or exit. */
+  waitFor(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves when it exited. Idempotent. */
+  stop(graceMs?: number): Promise<void>;
+  readonly exited: boolean;
+}
+
+const children = new Set<Child>();
+let hooked = false;
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  const killAll = (): void => {
+    for (const c of children) {
+      try { c.proc.kill('SIGKILL'); } catch { /* gone */ }
+    }
+    children.clear();
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killAll();
+      if (process.listenerCount(sig) === 0) process.exit(130);
+    });
+  }
+}
+
+const OUTPUT_MAX = 16_384;
+
+export function startChild(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): Child {
+  hookExit();
+  const proc = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString('utf8');
+    if (out.length > OUTPUT_MAX) out = out.slice(out.length - OUTPUT_MAX);
+    for (const w of [...waiters]) w();
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    const done = (): void => {
+      exited = true;
+      children.delete(child);
+      for (const w of [...waiters]) w();
+      resolve();
+    };
+    proc.once('exit', done);
+    proc.once('error', (e) => { out += `\nspawn error: ${e.message}`; done(); });
+  });
+  let stopping: Promise<void> | null = null;
+  const child: Child = {
+    name,
+    pid: proc.pid ?? 0,
+    proc,
+    output: () => out,
+    get exited() { return exited; },
+    waitFor(re, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const check = (): void => {
+          const m = re.exec(out);
+          if (m) { finish(); resolve(m); return; }
+          if (exited) { finish(); reject(new Error(`${name} exited before it was ready: ${tail(out)}`)); }
+        };
+        const finish = (): void => { clearTimeout(timer); waiters.delete(check); };
+        timer = setTimeout(() => { finish(); reject(new Error(`${name} not ready within ${timeoutMs} ms: ${tail(out)}`)); }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    stop(graceMs = 5000) {
+      stopping ??= (async () => {
+        if (exited) return;
+        try { proc.kill('SIGTERM'); } catch { /* gone */ }
+        let timer: NodeJS.Timeout | undefined;
+        const inTime = await Promise.race([exit.then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); })]);
+        clearTimeout(timer);
+        if (!inTime) {
+          try { proc.kill('SIGKILL'); } catch { /* gone */ }
+          await exit;
+        }
+      })();
+      return stopping;
+    },
+  };
+  children.add(child);
+  return child;
+}
+
+function tail(s: string): string {
+  const lines = s.trim().split('\n');
+  return lines.slice(-5).join(' | ').slice(-600);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

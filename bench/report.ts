@@ -1,0 +1,115 @@
+// Output: a fixed-width table for people, the JSON for scripts, and a self-contained
+// HTML page with SVG bar charts (throughput, latency) for --report DIR.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from './types.ts';
+
+const COLS: [string, (r: RunResult) => string, number][] = [
+  ['system', (r) => r.system, 10],
+  ['workload', (r) => r.workload, 12],
+  ['deliv/s', (r) => num(r.delivered_per_s, 0), 9],
+  ['p50 ms', (r) => num(r.p50_ms, 2), 8],
+  ['p99 ms', (r) => num(r.p99_ms, 2), 8],
+  ['p999 ms', (r) => num(r.p999_ms, 2), 8],
+  ['srv us/msg', (r) => num(r.server_cpu_us_per_msg, 1), 10],
+  ['nats us/msg', (r) => num(r.nats_cpu_us_per_msg, 1), 11],
+  ['lost', (r) => num(r.lost, 0), 6],
+  ['dup', (r) => num(r.duplicated, 0), 5],
+  ['reord', (r) => num(r.reordered ?? null, 0), 5],
+  ['gen cpu%', (r) => (r.generator_cpu_pct == null ? '-' : `${r.generator_cpu_pct}${r.generator_bound ? '!' : ''}`), 8],
+  ['other', other, 0],
+];
+
+function num(v: number | null | undefined, digits: number): string {
+  if (v === null || v === undefined) return '-';
+  return digits === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+}
+
+function other(r: RunResult): string {
+  if (r.skipped) return `skipped: ${r.skipped}`;
+  const parts: string[] = [];
+  if (r.mode === 'rate' && r.rate != null) parts.push(`fixed rate ${num(r.rate, 0)} msg/s`);
+  if (r.drain_s != null) parts.push(`drained in ${r.drain_s.toFixed(2)} s`);
+  if (r.reconnect_s != null) parts.push(`${num(r.devices ?? null, 0)} devices back in ${r.reconnect_s.toFixed(2)} s`);
+  if (r.rss_bytes_per_conn != null) parts.push(`${num(r.rss_bytes_per_conn, 0)} B RSS per connection`);
+  if (r.generator_bound) parts.push('GENERATOR-BOUND');
+  if (r.note) parts.push(r.note);
+  return parts.join('; ');
+}
+
+export function tableHeader(): string {
+  return COLS.map(([h, , w]) => h.padEnd(w)).join(' ').trimEnd();
+}
+
+export function tableRow(r: RunResult): string {
+  return COLS.map(([, f, w]) => {
+    const v = f(r);
+    return w === 0 ? v : v.length >= w ? v : /^[-\d.,!]+$/.test(v) ? v.padStart(w) : v.padEnd(w);
+  }).join(' ').trimEnd();
+}
+
+export function table(rows: RunResult[]): string {
+  return [tableHeader(), ...rows.map(tableRow)].join('\n');
+}
+
+export function toJson(rows: RunResult[], meta: Record<string, unknown>): { runs: RunResult[]; meta: Record<string, unknown> } {
+  return { runs: rows, meta };
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const COLORS: Record<string, string> = { hushwire: '#2f6fde', 'nats-ws': '#2a9d5b', mosquitto: '#c9762b', socketio: '#8a4fbf' };
+
+/** Horizontal bars: one per row, grouped by workload. */
+function barChart(title: string, unit: string, items: { label: string; system: string; value: number }[]): string {
+  const rowH = 22;
+  const left = 230;
+  const width = 760;
+  const max = Math.max(1e-9, ...items.map((i) => i.value));
+  const h = 40 + items.length * rowH;
+  const bars = items.map((it, i) => {
+    const y = 30 + i * rowH;
+    const w = Math.max(1, ((width - left - 90) * it.value) / max);
+    return `<text x="${left - 8}" y="${y + 14}" text-anchor="end" font-size="12">${esc(it.label)}</text>`
+      + `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${COLORS[it.system] ?? '#777'}"/>`
+      + `<text x="${left + w + 6}" y="${y + 14}" font-size="12">${esc(fmt(it.value))} ${esc(unit)}</text>`;
+  }).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif">`
+    + `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>${bars}</svg>`;
+}
+
+function fmt(v: number): string {
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
+}
+
+export function htmlReport(rows: RunResult[], meta: Record<string, unknown>): string {
+  const ran = rows.filter((r) => !r.skipped);
+  const thr = ran.filter((r) => r.delivered_per_s != null && r.mode === 'window' || r.drain_per_s != null)
+    .map((r) => ({ label: `${r.workload} · ${r.system}`, system: r.system, value: r.delivered_per_s ?? 0 }));
+  const lat = ran.filter((r) => r.p99_ms != null).flatMap((r) => [
+    { label: `${r.workload} · ${r.system} p50`, system: r.system, value: r.p50_ms ?? 0 },
+    { label: `${r.workload} · ${r.system} p99`, system: r.system, value: r.p99_ms ?? 0 },
+    { label: `${r.workload} · ${r.system} p99.9`, system: r.system, value: r.p999_ms ?? 0 },
+  ]);
+  const charts = [
+    thr.length ? barChart('Delivered messages per second (higher is better)', 'msg/s', thr) : '',
+    lat.length ? barChart('End-to-end latency (lower is better)', 'ms', lat) : '',
+  ].join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Hushwire bench</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:1100px}pre{background:#f4f4f4;padding:1em;overflow:auto;font-size:12px}</style></head>
+<body><h1>Hushwire bench</h1>
+<p>${esc(String(meta['when'] ?? ''))} · ${esc(String(meta['machine'] ?? ''))}</p>
+${charts}
+<h2>Results</h2><pre>${esc(table(rows))}</pre>
+<h2>Settings</h2><pre>${esc(JSON.stringify(meta, null, 2))}</pre>
+</body></html>
+`;
+}
+
+export function writeReport(dir: string, rows: RunResult[], meta: Record<string, unknown>): string[] {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'bench.json');
+  const html = join(dir, 'bench.html');
+  writeFileSync(json, JSON.stringify(toJson(rows, meta), null, 2) + '\n');
+  writeFileSync(html, htmlReport(rows, meta));
+  return [json, html];
+}

@@ -1,0 +1,393 @@
+// The bench: for each system, set it up, run each workload with the same generator,
+// measure, tear down. Returns one RunResult row per (system, workload[, variant]).
+import * as hdr from 'hdr-histogram-js';
+import { cpuMicros, cpuMicrosAll, rssBytes, sleep } from './procs.ts';
+import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
+import { makeDevices, seedDirectory, registerDevices } from './devices.ts';
+import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
+import { WorkerGroup } from './workers.ts';
+import { envelopeBytes } from './drivers/hushwire.ts';
+import type { HwDevice, RunParams, RunResult, RunStats, SystemName, WorkloadName } from './types.ts';
+
+export interface BenchOptions extends SetupOptions {
+  systems: SystemName[];
+  workloads: WorkloadName[];
+  durationS: number;
+  warmupS: number;
+  graceS: number;
+  /** Messages/s offered in total (fixed-rate mode); 'half' = a window run, then a rate run at half its rate. */
+  rate: number | 'half' | null;
+  window: number;
+  pairs: number;
+  devices: number;
+  backlogDevices: number;
+  backlogPerDevice: number;
+  fanout: number[];
+  workers: number;
+  connectConcurrency: number;
+  /** Progress and table lines (stderr). */
+  log: (line: string) => void;
+  /** Called with each finished row (for the live table). */
+  onResult?: (r: RunResult) => void;
+}
+
+/** A generator thread whose event loop was busy this much of the window was the bottleneck. */
+const GENERATOR_BOUND_ELU = 0.9;
+
+export async function runBench(o: BenchOptions): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  const add = (r: RunResult): void => {
+    results.push(r);
+    o.onResult?.(r);
+  };
+  const payloadBytes = measureEnvelopeBytes();
+  for (const system of o.systems) {
+    o.log(`== ${system}: setting up`);
+    const env = await setUp(system, o);
+    if ('skip' in env) {
+      for (const w of o.workloads) add(skipped(system, w, env.skip));
+      o.log(`== ${system}: skipped (${env.skip})`);
+      continue;
+    }
+    try {
+      for (const w of o.workloads) {
+        for (const r of await runWorkload(env, w, o, payloadBytes)) add(r);
+      }
+    } finally {
+      o.log(`== ${system}: tearing down`);
+      await env.stop();
+    }
+  }
+  return results;
+}
+
+function measureEnvelopeBytes(): number {
+  const [[a], [b]] = makeDevices([1, 1], true) as [[HwDevice], [HwDevice]];
+  const spec = (idx: number, hw: HwDevice) => ({ idx, url: '', name: '', groups: [], hw });
+  return envelopeBytes(spec(0, a), spec(1, b));
+}
+
+export function skipped(system: SystemName, workload: string, reason: string): RunResult {
+  return {
+    system, workload, delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
+    server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null, skipped: reason,
+  };
+}
+
+async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, payloadBytes: number): Promise<RunResult[]> {
+  const label = `${env.system} ${w}`;
+  try {
+    switch (w) {
+      case 'chat':
+        return await messaging(env, 'chat', o.pairs, 1, true, o, payloadBytes);
+      case 'fanout': {
+        const out: RunResult[] = [];
+        for (const k of o.fanout) {
+          // About as many handsets as chat uses, whatever k is.
+          const groups = Math.max(2, Math.floor((2 * o.pairs) / (k + 1)));
+          out.push(...await messaging(env, `fanout-${k}`, groups, k, false, o, payloadBytes));
+        }
+        return out;
+      }
+      case 'backlog':
+        return [await backlog(env, o, payloadBytes)];
+      case 'storm':
+        return [await storm(env, o)];
+      case 'idle':
+        return [await idle(env, o)];
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    o.log(`   ${label}: failed: ${msg}`);
+    return [skipped(env.system, w, `failed: ${msg}`)];
+  }
+}
+
+// ---- setup helpers ----
+
+async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<void> {
+  if (env.system !== 'hushwire') return;
+  const t0 = Date.now();
+  if (env.natsUrl !== null) await seedDirectory(env.natsUrl, layout.hwRoutes);
+  else await registerDevices(env.urls[0]!, layout.hwRoutes);
+  o.log(`   ${layout.hwRoutes.reduce((n, g) => n + g.length, 0)} devices in the directory (${Date.now() - t0} ms)`);
+}
+
+function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): HwDevice[][] | null {
+  return env.system === 'hushwire' ? makeDevices(sizes, realKeys) : null;
+}
+
+async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<WorkerGroup> {
+  await prepareDevices(env, layout, o);
+  return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency));
+}
+
+async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers', label: string, o: BenchOptions): Promise<{ ok: number; ms: number }> {
+  const r = await g.send({ t: 'connect', which }, 'connected', 120_000);
+  const ok = r.reduce((n, x) => n + x.ok, 0);
+  const failed = r.reduce((n, x) => n + x.failed, 0);
+  const ms = Math.max(...r.map((x) => x.wallMs));
+  if (failed > 0) {
+    const first = r.find((x) => x.firstError)?.firstError ?? '';
+    throw new Error(`${failed} of ${ok + failed} connections failed (${first})`);
+  }
+  o.log(`   ${label}: ${ok} connected in ${ms} ms`);
+  return { ok, ms };
+}
+
+function progressTicker(g: WorkerGroup, label: string, o: BenchOptions, t0: number): () => void {
+  let last = { sent: 0, delivered: 0 };
+  let lastT = Date.now();
+  const timer = setInterval(() => {
+    const p = g.progress();
+    const now = Date.now();
+    const rate = ((p.delivered - last.delivered) * 1000) / Math.max(1, now - lastT);
+    o.log(`   ${label} ${((now - t0) / 1000).toFixed(1)}s  sent ${fmtInt(p.sent)}  delivered ${fmtInt(p.delivered)}  ${fmtInt(rate)}/s`);
+    last = p;
+    lastT = now;
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function at(wallMs: number, fn: () => void): NodeJS.Timeout {
+  return setTimeout(fn, Math.max(0, wallMs - Date.now()));
+}
+
+interface CpuWindow {
+  server: number | null;
+  nats: number | null;
+  self: number | null;
+}
+
+/** CPU µs of the server, nats and generator processes between two wall-clock times. */
+function cpuBetween(env: SystemEnv, from: number, until: number): Promise<CpuWindow> {
+  const read = (): CpuWindow => ({ server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids), self: cpuMicros(process.pid) });
+  return new Promise((resolve) => {
+    let a: CpuWindow | null = null;
+    at(from, () => { a = read(); });
+    at(until, () => {
+      const b = read();
+      const d = (x: number | null, y: number | null): number | null => (x === null || y === null ? null : y - x);
+      resolve(a === null ? { server: null, nats: null, self: null } : { server: d(a.server, b.server), nats: d(a.nats, b.nats), self: d(a.self, b.self) });
+    });
+  });
+}
+
+function round(n: number | null, digits = 2): number | null {
+  if (n === null || !Number.isFinite(n)) return null;
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+// ---- chat and fanout ----
+
+async function messaging(
+  env: SystemEnv, workload: string, groups: number, k: number, mutual: boolean, o: BenchOptions, payloadBytes: number,
+): Promise<RunResult[]> {
+  const label = `[${env.system} ${workload}]`;
+  const sizes: number[] = [];
+  for (let g = 0; g < groups; g++) sizes.push(1, k);
+  const layout = senderGroups(env.system, env.urls, groups, k, mutual, hwFor(env, sizes, true));
+  const senders = layout.groups.reduce((n, g) => n + g.senders.length, 0);
+  const g = await startGroup(env, layout, o);
+  try {
+    await connectAll(g, 'all', label, o);
+    const out: RunResult[] = [];
+    if (o.rate === null || o.rate === 'half') {
+      const r = await measureRun(env, g, workload, { mode: 'window', window: o.window, ratePerSender: 0 }, o, payloadBytes, label, senders);
+      out.push(r);
+      if (o.rate === 'half' && r.delivered_per_s) {
+        const msgsPerS = r.delivered_per_s / k / 2;
+        out.push(await measureRun(env, g, `${workload}@50%`, { mode: 'rate', window: 0, ratePerSender: msgsPerS / senders }, o, payloadBytes, label, senders));
+      }
+    } else {
+      out.push(await measureRun(env, g, workload, { mode: 'rate', window: 0, ratePerSender: o.rate / senders }, o, payloadBytes, label, senders));
+    }
+    return out;
+  } finally {
+    await g.close();
+  }
+}
+
+async function measureRun(
+  env: SystemEnv, g: WorkerGroup, workload: string, m: Pick<RunParams, 'mode' | 'window' | 'ratePerSender'>,
+  o: BenchOptions, payloadBytes: number, label: string, senders: number,
+): Promise<RunResult> {
+  const startAt = Date.now() + 300;
+  const measureFrom = startAt + o.warmupS * 1000;
+  const measureUntil = measureFrom + o.durationS * 1000;
+  const params: RunParams = { ...m, startAt, measureFrom, measureUntil, graceMs: o.graceS * 1000, payloadBytes };
+  g.resetProgress();
+  const stopTicker = progressTicker(g, `${label}${m.mode === 'rate' ? ' (rate)' : ''}`, o, startAt);
+  const cpu = cpuBetween(env, measureFrom, measureUntil);
+  let all: RunStats[];
+  try {
+    all = (await g.send({ t: 'run', params }, 'ran', measureUntil - Date.now() + params.graceMs + 60_000)).map((x) => x.stats);
+  } finally {
+    stopTicker();
+  }
+  const c = await cpu;
+  const sum = (f: (s: RunStats) => number): number => all.reduce((n, s) => n + f(s), 0);
+  const delivered = sum((s) => s.deliveredInWindow);
+  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  for (const s of all) hist.add(hdr.decodeFromCompressedBase64(s.histogram, 32, false));
+  const q = (p: number): number | null => (hist.totalCount === 0 ? null : round(hist.getValueAtPercentile(p) / 1000, 3));
+  const seconds = o.durationS;
+  const perMsg = (us: number | null): number | null => (us === null || delivered === 0 ? null : round(us / delivered, 1));
+  const maxElu = Math.max(...all.map((s) => s.elu));
+  const genPct = c.self === null ? null : round((c.self / (seconds * 1_000_000)) * 100, 0);
+  const notes: string[] = [];
+  const failed = sum((s) => s.failed);
+  const unconfirmed = sum((s) => s.unconfirmed);
+  const overflow = sum((s) => s.overflow);
+  if (failed > 0) notes.push(`${failed} sends refused`);
+  if (unconfirmed > 0) notes.push(`${unconfirmed} unconfirmed`);
+  if (overflow > 0) notes.push(`${overflow} rate slots skipped (sender backlog full)`);
+  const r: RunResult = {
+    system: env.system,
+    workload,
+    delivered_per_s: round(delivered / seconds, 0),
+    p50_ms: q(50),
+    p99_ms: q(99),
+    p999_ms: q(99.9),
+    server_cpu_us_per_msg: perMsg(c.server),
+    nats_cpu_us_per_msg: perMsg(c.nats),
+    lost: sum((s) => s.lost),
+    duplicated: sum((s) => s.duplicated),
+    reordered: sum((s) => s.reordered),
+    failed,
+    mode: m.mode,
+    rate: m.mode === 'rate' ? round(m.ratePerSender * senders, 0) : null,
+    delivered,
+    generator_cpu_pct: genPct,
+    generator_elu: round(maxElu, 2),
+    generator_bound: maxElu > GENERATOR_BOUND_ELU,
+    ...(notes.filter(Boolean).length > 0 ? { note: notes.filter(Boolean).join('; ') } : {}),
+  };
+  return r;
+}
+
+// ---- backlog ----
+
+async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): Promise<RunResult> {
+  if (env.system === 'nats-ws') return skipped(env.system, 'backlog', 'core NATS pub/sub stores nothing for offline subscribers');
+  if (env.system === 'socketio') return skipped(env.system, 'backlog', 'the Socket.IO relay stores nothing for offline clients');
+  if (env.system === 'mosquitto') return skipped(env.system, 'backlog', 'not implemented for Mosquitto (needs persistent sessions)');
+  const label = `[${env.system} backlog]`;
+  const n = o.backlogDevices;
+  const sizes: number[] = [];
+  for (let i = 0; i < n; i++) sizes.push(1, 1);
+  const layout = senderGroups(env.system, env.urls, n, 1, false, hwFor(env, sizes, true));
+  const g = await startGroup(env, layout, o);
+  try {
+    await connectAll(g, 'senders', label, o);
+    const t0 = Date.now();
+    const stopTicker = progressTicker(g, `${label} filling`, o, t0);
+    let b;
+    try {
+      b = await g.send({ t: 'backlog', perSender: o.backlogPerDevice, window: o.window, payloadBytes }, 'backlogged', 180_000);
+    } finally {
+      stopTicker();
+    }
+    const stored = b.reduce((x, y) => x + y.stored, 0);
+    const failed = b.reduce((x, y) => x + y.failed, 0);
+    o.log(`   ${label} ${fmtInt(stored)} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failed} refused${failed ? `: ${b.find((x) => x.firstError)?.firstError}` : ''})`);
+    const before = { server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids) };
+    g.resetProgress();
+    const stop2 = progressTicker(g, `${label} draining`, o, Date.now());
+    let d;
+    try {
+      d = await g.send({ t: 'drain', timeoutMs: 60_000 }, 'drained', 90_000);
+    } finally {
+      stop2();
+    }
+    const after = { server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids) };
+    const received = d.reduce((x, y) => x + y.received, 0);
+    const expected = d.reduce((x, y) => x + y.expected, 0);
+    const secs = (Math.max(...d.map((x) => x.lastAt)) - Math.min(...d.map((x) => x.startedAt))) / 1000;
+    const perMsg = (a: number | null, b2: number | null): number | null => (a === null || b2 === null || received === 0 ? null : round((b2 - a) / received, 1));
+    return {
+      system: env.system, workload: 'backlog',
+      delivered_per_s: round(received / Math.max(secs, 0.001), 0),
+      p50_ms: null, p99_ms: null, p999_ms: null,
+      server_cpu_us_per_msg: perMsg(before.server, after.server),
+      nats_cpu_us_per_msg: perMsg(before.nats, after.nats),
+      lost: expected - received, duplicated: d.reduce((x, y) => x + y.duplicated, 0),
+      failed, delivered: received,
+      drain_s: round(secs, 3), drain_per_s: round(received / Math.max(secs, 0.001), 0),
+      note: `${fmtInt(expected)} queued for ${n} offline devices, drained after all reconnected at once`,
+    };
+  } finally {
+    await g.close();
+  }
+}
+
+// ---- storm ----
+
+async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
+  const label = `[${env.system} storm]`;
+  const n = o.devices;
+  const layout = loneEndpoints(env.urls, n, hwFor(env, Array.from({ length: n }, () => 1), false));
+  const g = await startGroup(env, layout, o);
+  try {
+    const first = await connectAll(g, 'all', label, o);
+    await sleep(500);
+    const cpu0 = cpuMicrosAll(env.serverPids);
+    const r = await g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000);
+    const cpu1 = cpuMicrosAll(env.serverPids);
+    const ok = r.reduce((x, y) => x + y.ok, 0);
+    const failed = r.reduce((x, y) => x + y.failed, 0);
+    const secs = (Math.max(...r.map((x) => x.lastAt)) - Math.min(...r.map((x) => x.droppedAt))) / 1000;
+    o.log(`   ${label} ${ok} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}`);
+    return {
+      system: env.system, workload: 'storm',
+      delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
+      server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
+      devices: ok, reconnect_s: round(secs, 3), failed,
+      note: `${n} devices dropped at once; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}`,
+    };
+  } finally {
+    await g.close();
+  }
+}
+
+// ---- idle ----
+
+async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
+  const label = `[${env.system} idle]`;
+  if (env.serverPids.length === 0) return skipped(env.system, 'idle', 'server pids unknown (remote system): RSS cannot be read');
+  const n = o.devices;
+  const layout = loneEndpoints(env.urls, n, hwFor(env, Array.from({ length: n }, () => 1), false));
+  const g = await startGroup(env, layout, o);
+  try {
+    await sleep(1000);
+    const rss = (): number | null => {
+      let s = 0;
+      for (const p of env.serverPids) {
+        const v = rssBytes(p);
+        if (v === null) return null;
+        s += v;
+      }
+      return s;
+    };
+    const before = rss();
+    await connectAll(g, 'all', label, o);
+    await sleep(2000);
+    const after = rss();
+    const per = before === null || after === null ? null : Math.round((after - before) / n);
+    o.log(`   ${label} RSS ${before === null ? '?' : fmtInt(before / 1024)} kB → ${after === null ? '?' : fmtInt(after / 1024)} kB for ${n} connections`);
+    return {
+      system: env.system, workload: 'idle',
+      delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
+      server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
+      devices: n, rss_bytes_per_conn: per,
+      note: `RSS growth of the server process${env.serverPids.length > 1 ? 'es' : ''} with ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'}`,
+    };
+  } finally {
+    await g.close();
+  }
+}

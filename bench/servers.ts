@@ -1,0 +1,186 @@
+// The local setup the bench starts and stops itself: nats-server (JetStream and/or its
+// WebSocket listener), Hushwire gateways as child processes, Mosquitto, and the
+// Socket.IO relay. Loopback only, free ports, temp dirs removed on stop.
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { freePorts, startChild, type Child } from './procs.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'hushwire.js');
+const READY_MS = 20_000;
+
+function findBinary(name: string, extra: string[]): string | null {
+  const candidates = [...extra];
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) if (dir) candidates.push(join(dir, name));
+  candidates.push(`/usr/sbin/${name}`, `/usr/bin/${name}`);
+  for (const c of candidates) {
+    try {
+      accessSync(c, fsConstants.X_OK);
+      return c;
+    } catch { /* next */ }
+  }
+  return null;
+}
+
+export function natsServerBinary(): string | null {
+  return findBinary('nats-server', process.env['NATS_SERVER_BIN'] ? [process.env['NATS_SERVER_BIN']] : []);
+}
+
+/** A temp dir removed when `cleanup` runs. */
+function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Server {
+  child: Child;
+  stop(): Promise<void>;
+}
+
+export interface NatsServer extends Server {
+  url: string;
+  /** ws://127.0.0.1:<port> when started with a WebSocket listener. */
+  wsUrl: string | null;
+}
+
+export async function startNats(opts: { jetstream: boolean; websocket: boolean }): Promise<NatsServer> {
+  const bin = natsServerBinary();
+  if (bin === null) throw new Error('nats-server not found (Debian package nats-server, or set NATS_SERVER_BIN)');
+  const { dir, cleanup } = tempDir('hw-bench-nats-');
+  const [port, wsPort] = await freePorts(2) as [number, number];
+  const lines = [`listen: "127.0.0.1:${port}"`, `server_name: "hw_bench_${port}"`];
+  if (opts.jetstream) lines.push('jetstream {', `  store_dir: ${JSON.stringify(join(dir, 'js'))}`, '  max_memory_store: 268435456', '  max_file_store: 4294967296', '}');
+  // no_tls: loopback only; the bench never leaves the machine.
+  if (opts.websocket) lines.push('websocket {', `  listen: "127.0.0.1:${wsPort}"`, '  no_tls: true', '  compression: false', '}');
+  const conf = join(dir, 'nats.conf');
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const child = startChild('nats-server', bin, ['-c', conf]);
+  try {
+    await child.waitFor(/Server is ready/, READY_MS);
+  } catch (e) {
+    await child.stop();
+    cleanup();
+    throw e;
+  }
+  return {
+    child,
+    url: `nats://127.0.0.1:${port}`,
+    wsUrl: opts.websocket ? `ws://127.0.0.1:${wsPort}` : null,
+    stop: async () => { await child.stop(); cleanup(); },
+  };
+}
+
+export interface Gateways {
+  urls: string[];
+  children: Child[];
+  stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  count: number;
+  transport: 'uws' | 'ws';
+  natsUrl: string;
+  /** Extra `hushwire gateway` flags. */
+  args?: string[];
+  /** Extra node flags (e.g. --cpu-prof) for the gateway processes. */
+  nodeArgs?: string[];
+}
+
+/** `hushwire gateway` child processes on one nats-server, sharing a fresh OPRF key. */
+export async function startGateways(o: GatewayOptions): Promise<Gateways> {
+  const { dir, cleanup } = tempDir('hw-bench-gw-');
+  const keyFile = join(dir, 'oprf.key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const children: Child[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map((c) => c.stop()));
+    cleanup();
+  };
+  try {
+    for (let i = 0; i < o.count; i++) {
+      children.push(startChild(`gateway ${i}`, process.execPath, [
+        ...(o.nodeArgs ?? []), BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', '--nats', o.natsUrl,
+        '--oprf-key-file', keyFile, '--transport', o.transport, '--name', `bench-gw-${i}`, '--log-level', 'warn',
+        ...(o.args ?? []),
+      ], { cwd: ROOT, env: { ...process.env, HUSHWIRE_DEBUG: '' } }));
+    }
+    const urls: string[] = [];
+    for (const c of children) urls.push((await c.waitFor(/listening on (ws:\/\/\S+) \(transport (\w+)/, READY_MS))[1]!);
+    for (const c of children) {
+      const m = /\(transport (\w+)/.exec(c.output());
+      if (m && m[1] !== o.transport) throw new Error(`gateway runs transport ${m[1]}, not ${o.transport}`);
+    }
+    return { urls, children, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export interface Mosquitto extends Server {
+  url: string;
+}
+
+/** Debian's mosquitto binary; installs the package with apt-get when missing (as root,
+ *  or with passwordless sudo), like scripts/test.sh does for nats-server. */
+export function mosquittoBinary(): { bin: string } | { skip: string } {
+  const found = findBinary('mosquitto', []);
+  if (found !== null) return { bin: found };
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const cmd = root ? 'apt-get' : 'sudo';
+  const pre = root ? [] : ['-n', 'apt-get'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const r = spawnSync(cmd, [...pre, 'install', '-y', '-qq', 'mosquitto'], { env, stdio: 'ignore', timeout: 180_000 });
+  const again = findBinary('mosquitto', []);
+  if (again !== null) return { bin: again };
+  return { skip: `mosquitto not installed and apt-get install mosquitto failed (exit ${r.status ?? 'signal'})` };
+}
+
+export async function startMosquitto(bin: string): Promise<Mosquitto> {
+  const { dir, cleanup } = tempDir('hw-bench-mqtt-');
+  const [port] = await freePorts(1) as [number];
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [
+    `listener ${port} 127.0.0.1`,
+    'protocol websockets',
+    'allow_anonymous true',
+    'persistence false',
+    // Defaults are 20 in flight and 1000 queued per client: raised so the broker, not
+    // its per-client window, sets the pace (and nothing is dropped from a full queue).
+    'max_inflight_messages 1000',
+    'max_queued_messages 1000000',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    '',
+  ].join('\n'));
+  const child = startChild('mosquitto', bin, ['-c', conf]);
+  try {
+    await child.waitFor(/running/, READY_MS);
+  } catch (e) {
+    await child.stop();
+    cleanup();
+    throw e;
+  }
+  return { child, url: `ws://127.0.0.1:${port}`, stop: async () => { await child.stop(); cleanup(); } };
+}
+
+export interface SocketIoRelay extends Server {
+  url: string;
+}
+
+export async function startSocketIoRelay(): Promise<SocketIoRelay> {
+  const child = startChild('socket.io relay', process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'peers', 'socketio-relay.ts'), '--port', '0'], { cwd: ROOT });
+  try {
+    const m = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
+    return { child, url: m[1]!, stop: () => child.stop() };
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,89 @@
+// Per system: the servers a run needs (started here and stopped after, or given by
+// URL), the URLs handsets connect to, and the pids whose CPU time and RSS are read.
+import { startNats, startGateways, startMosquitto, startSocketIoRelay, mosquittoBinary, natsServerBinary } from './servers.ts';
+import { BENCH_MAILBOX_MAX, BENCH_MAX_DEVICES_PER_ROUTE } from './devices.ts';
+import type { SystemName } from './types.ts';
+
+/** The local gateways' limits are lifted so that the bench measures the relay, not
+ *  the abuse limits (one bench device sends far more than a handset may). */
+export const BENCH_GATEWAY_ARGS: readonly string[] = [
+  '--mailbox-max-messages', String(BENCH_MAILBOX_MAX),
+  '--max-devices-per-route', String(BENCH_MAX_DEVICES_PER_ROUTE),
+  '--send-rate', '1000000', '--send-burst', '10000000',
+  '--connect-rate', '1000000', '--connect-burst', '10000000',
+  '--max-connections', '1000000',
+  '--recipient-budget-bytes', String(1024 * 1024 * 1024), '--recipient-window-s', '1',
+];
+
+export interface SystemEnv {
+  system: SystemName;
+  urls: string[];
+  /** Server processes of the system itself (gateways; Mosquitto; the relay; nats-server for nats-ws). */
+  serverPids: number[];
+  /** nats-server behind the gateways (Hushwire only). */
+  natsPids: number[];
+  /** NATS URL for seeding the directory; null against remote gateways. */
+  natsUrl: string | null;
+  local: boolean;
+  stop(): Promise<void>;
+}
+
+export interface SetupOptions {
+  gateways: string[];
+  gatewayCount: number;
+  transport: 'uws' | 'ws';
+  gatewayArgs: string[];
+  gatewayNodeArgs: string[];
+  natsWsUrl?: string;
+  mqttUrl?: string;
+  socketioUrl?: string;
+}
+
+/** Starts (or points at) the system; returns a skip reason when it cannot run here. */
+export async function setUp(system: SystemName, o: SetupOptions): Promise<SystemEnv | { skip: string }> {
+  const servers: { stop(): Promise<void> }[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of servers.reverse()) await s.stop().catch(() => undefined);
+  };
+  const remote = (urls: string[]): SystemEnv => ({ system, urls, serverPids: [], natsPids: [], natsUrl: null, local: false, stop: async () => {} });
+  try {
+    switch (system) {
+      case 'hushwire': {
+        if (o.gateways.length > 0) return remote(o.gateways);
+        if (natsServerBinary() === null) return { skip: 'nats-server not installed' };
+        const nats = await startNats({ jetstream: true, websocket: false });
+        servers.push(nats);
+        const gws = await startGateways({
+          count: o.gatewayCount, transport: o.transport, natsUrl: nats.url, nodeArgs: o.gatewayNodeArgs,
+          args: [...BENCH_GATEWAY_ARGS, ...o.gatewayArgs],
+        });
+        servers.push(gws);
+        return { system, urls: gws.urls, serverPids: gws.children.map((c) => c.pid), natsPids: [nats.child.pid], natsUrl: nats.url, local: true, stop };
+      }
+      case 'nats-ws': {
+        if (o.natsWsUrl) return remote([o.natsWsUrl]);
+        if (natsServerBinary() === null) return { skip: 'nats-server not installed' };
+        const nats = await startNats({ jetstream: false, websocket: true });
+        servers.push(nats);
+        return { system, urls: [nats.wsUrl!], serverPids: [nats.child.pid], natsPids: [], natsUrl: null, local: true, stop };
+      }
+      case 'mosquitto': {
+        if (o.mqttUrl) return remote([o.mqttUrl]);
+        const bin = mosquittoBinary();
+        if ('skip' in bin) return bin;
+        const m = await startMosquitto(bin.bin);
+        servers.push(m);
+        return { system, urls: [m.url], serverPids: [m.child.pid], natsPids: [], natsUrl: null, local: true, stop };
+      }
+      case 'socketio': {
+        if (o.socketioUrl) return remote([o.socketioUrl]);
+        const r = await startSocketIoRelay();
+        servers.push(r);
+        return { system, urls: [r.url], serverPids: [r.child.pid], natsPids: [], natsUrl: null, local: true, stop };
+      }
+    }
+  } catch (e) {
+    await stop();
+    return { skip: `could not start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+  }
+}

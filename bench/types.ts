@@ -1,0 +1,146 @@
+// Shapes shared by the bench's main thread and its worker threads (structured-clone
+// safe: plain objects, numbers, strings, Uint8Arrays).
+
+export const SYSTEMS = ['hushwire', 'nats-ws', 'mosquitto', 'socketio'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+export const WORKLOADS = ['chat', 'fanout', 'backlog', 'storm', 'idle'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+/** Keys of a Hushwire device the generator plays (made by bench/devices.ts). */
+export interface HwDevice {
+  route: Uint8Array;       // 32
+  device: Uint8Array;      // 16
+  identitySecret: Uint8Array;
+  identityPublic: Uint8Array;
+  prekeyPublic: Uint8Array;
+  number: string;
+}
+
+/** One simulated handset (a device on Hushwire, a client on the peers). */
+export interface EndpointSpec {
+  /** Global index; also the sender index written into every message id. */
+  idx: number;
+  url: string;
+  /** Own inbox name on the peers (NATS subject, MQTT topic, Socket.IO room). */
+  name: string;
+  /** Group names it also listens on (fanout on the peers). */
+  groups: string[];
+  hw?: HwDevice;
+}
+
+/** Where one sender's messages go: every recipient gets every message. */
+export interface TargetSpec {
+  sender: number;
+  recipients: number[];
+  /** Peer address of the recipients: a client name (1 recipient) or a group name. */
+  topic: string;
+}
+
+export interface RunParams {
+  /** 'window': each sender keeps `window` messages outstanding (max throughput).
+   *  'rate': each sender sends at a fixed rate (latency without coordinated omission). */
+  mode: 'window' | 'rate';
+  window: number;
+  /** Messages per second per sender in rate mode. */
+  ratePerSender: number;
+  /** Wall-clock ms (Date.now()) when sending starts, measuring starts, sending stops. */
+  startAt: number;
+  measureFrom: number;
+  measureUntil: number;
+  /** After measureUntil: how long to wait for outstanding messages before counting them lost. */
+  graceMs: number;
+  /** Bytes of every peer message (the size of the Hushwire envelope as sent). */
+  payloadBytes: number;
+}
+
+/** What a worker reports at the end of a run. */
+export interface RunStats {
+  sent: number;
+  /** Deliveries (one per recipient device) received within the measuring window. */
+  deliveredInWindow: number;
+  deliveredTotal: number;
+  /** Messages the system acknowledged (or, without acks, sent) whose delivery never came. */
+  lost: number;
+  /** Deliveries of a message the recipient already had. */
+  duplicated: number;
+  /** Deliveries with a lower sequence than one already seen on the same sender→recipient flow. */
+  reordered: number;
+  /** Sends the system refused (Hushwire receipt `failed`, MQTT publish error). */
+  failed: number;
+  /** Sends neither acknowledged nor refused by the end of the grace period. */
+  unconfirmed: number;
+  /** Rate mode: sends skipped because a sender already had too many outstanding. */
+  overflow: number;
+  /** hdr-histogram (µs) of end-to-end latency, compressed base64. */
+  histogram: string;
+  /** Event-loop utilisation of the worker over the measuring window (0..1). */
+  elu: number;
+}
+
+export interface Progress {
+  sent: number;
+  delivered: number;
+}
+
+export type MainToWorker =
+  | { t: 'connect'; which: 'all' | 'senders' | 'receivers' }
+  | { t: 'run'; params: RunParams }
+  | { t: 'backlog'; perSender: number; window: number; payloadBytes: number }
+  | { t: 'drain'; timeoutMs: number }
+  | { t: 'storm'; timeoutMs: number }
+  | { t: 'close' };
+
+export type WorkerToMain =
+  | { t: 'ready' }
+  | { t: 'connected'; ok: number; failed: number; firstError: string; wallMs: number }
+  | { t: 'progress'; p: Progress }
+  | { t: 'ran'; stats: RunStats }
+  | { t: 'backlogged'; sent: number; stored: number; failed: number; firstError: string }
+  | { t: 'drained'; received: number; expected: number; startedAt: number; lastAt: number; duplicated: number }
+  | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number }
+  | { t: 'closed' }
+  | { t: 'error'; message: string };
+
+export interface WorkerInit {
+  system: SystemName;
+  endpoints: EndpointSpec[];
+  targets: TargetSpec[];
+  /** Run tag written into message ids (8 random bytes). */
+  runTag: Uint8Array;
+  /** Endpoints that send (connected by 'senders') vs only receive. */
+  senderIdx: number[];
+  connectConcurrency: number;
+}
+
+/** One row of the results (the JSON `runs[]` entry). */
+export interface RunResult {
+  system: SystemName;
+  workload: string;
+  delivered_per_s: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  p999_ms: number | null;
+  server_cpu_us_per_msg: number | null;
+  nats_cpu_us_per_msg: number | null;
+  lost: number | null;
+  duplicated: number | null;
+  reordered?: number | null;
+  failed?: number | null;
+  mode?: 'window' | 'rate';
+  rate?: number | null;
+  delivered?: number | null;
+  generator_cpu_pct?: number | null;
+  generator_elu?: number | null;
+  generator_bound?: boolean;
+  /** backlog */
+  drain_s?: number | null;
+  drain_per_s?: number | null;
+  /** storm */
+  devices?: number | null;
+  reconnect_s?: number | null;
+  /** idle */
+  rss_bytes_per_conn?: number | null;
+  skipped?: string;
+  note?: string;
+}

@@ -1,0 +1,378 @@
+// One load-generator thread: plays a slice of the handsets (whole chat pairs / fanout
+// groups, so sender and recipients share one clock) and measures them.
+//
+// Accounting per message: sent → (system ack, where the system has one) → one delivery
+// per recipient. Latency is taken at each delivery from the message's *intended* send
+// time: in rate mode that is the schedule slot, so a stall delays every message that
+// should have gone out meanwhile (no coordinated omission); in window mode it is the
+// moment the window let it go.
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+import type { MainToWorker, RunParams, RunStats, TargetSpec, WorkerInit, WorkerToMain, EndpointSpec } from './types.ts';
+import type { Driver, DriverContext, Endpoint, Hooks } from './drivers/driver.ts';
+import { hushwireDriver } from './drivers/hushwire.ts';
+import { natsWsDriver, mqttDriver, socketIoDriver } from './drivers/peers.ts';
+
+const CONNECT_TIMEOUT_MS = 20_000;
+/** Rate mode: a sender with this many messages outstanding skips (and counts) new slots. */
+const MAX_PENDING_PER_SENDER = 65_536;
+const PROGRESS_MS = 500;
+const TICK_MS = 1;
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: WorkerToMain): void => port.postMessage(m);
+
+const driver: Driver = ({ hushwire: hushwireDriver, 'nats-ws': natsWsDriver, mosquitto: mqttDriver, socketio: socketIoDriver })[init.system];
+
+interface Pending {
+  t: number;        // intended send time (performance.now)
+  left: number;     // deliveries still expected
+  got: number;      // bitmask of recipients (by position in the target) that got it
+  acked: 0 | 1;     // the system accepted it (1 at once without acks)
+  inWindow: boolean;
+}
+
+interface Sender {
+  target: TargetSpec;
+  pos: Map<number, number>; // recipient idx → bit position
+  seq: number;
+  outstanding: number;      // incomplete messages (window mode)
+  unacked: number;          // not yet acknowledged (backlog mode)
+  pending: Map<number, Pending>;
+  limit: number;            // backlog: messages to send
+}
+
+const specs = new Map<number, EndpointSpec>(init.endpoints.map((e) => [e.idx, e]));
+const senders = new Map<number, Sender>();
+for (const t of init.targets) {
+  if (t.recipients.length > 30) throw new Error('at most 30 recipients per target');
+  senders.set(t.sender, {
+    target: t, pos: new Map(t.recipients.map((r, i) => [r, i])), seq: 0, outstanding: 0, unacked: 0, pending: new Map(), limit: 0,
+  });
+}
+const lastSeq = new Map<number, number>(); // flow (sender * 2^21 + recipient) → highest seq seen
+
+let hist = newHist();
+function newHist(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+}
+
+const stats = {
+  sent: 0, deliveredInWindow: 0, deliveredTotal: 0, duplicated: 0, reordered: 0, failed: 0, overflow: 0,
+  firstError: '',
+};
+
+type Phase = 'idle' | 'window' | 'rate' | 'grace' | 'backlog' | 'drain';
+let phase: Phase = 'idle';
+let mFrom = Infinity;
+let mUntil = -Infinity;
+let sendUntil = -Infinity;
+let onDrainDelivery: (() => void) | null = null;
+
+const hooks: Hooks = {
+  message(recipient, sender, seq) {
+    const now = performance.now();
+    stats.deliveredTotal++;
+    if (now >= mFrom && now < mUntil) stats.deliveredInWindow++;
+    const s = senders.get(sender);
+    if (s === undefined) return;
+    const bit = s.pos.get(recipient);
+    const p = s.pending.get(seq);
+    if (bit === undefined) return;
+    const key = sender * 2_097_152 + recipient;
+    if (p === undefined || (p.got & (1 << bit)) !== 0) {
+      stats.duplicated++;
+      return;
+    }
+    const last = lastSeq.get(key) ?? -1;
+    if (seq < last) stats.reordered++;
+    else lastSeq.set(key, seq);
+    p.got |= 1 << bit;
+    p.left--;
+    if (p.inWindow) hist.recordValue(Math.max(1, Math.round((now - p.t) * 1000)));
+    if (p.left === 0 && p.acked === 1) complete(s, seq);
+    onDrainDelivery?.();
+  },
+  ack(sender, seq, ok, code) {
+    const s = senders.get(sender);
+    const p = s?.pending.get(seq);
+    if (s === undefined || p === undefined || p.acked === 1) return;
+    s.unacked--;
+    if (!ok) {
+      stats.failed++;
+      if (stats.firstError === '') stats.firstError = code;
+      complete(s, seq);
+    } else {
+      p.acked = 1;
+      if (p.left === 0) complete(s, seq);
+    }
+    if (phase === 'backlog') pumpBacklog(s);
+  },
+};
+
+const ctx: DriverContext = { hooks, runTag: init.runTag, specs, payloadBytes: 0 };
+driver.prepare?.(ctx, init.targets);
+const endpoints = new Map<number, Endpoint>(init.endpoints.map((e) => [e.idx, driver.endpoint(e, ctx)]));
+const connected = new Set<number>();
+
+function complete(s: Sender, seq: number): void {
+  s.pending.delete(seq);
+  s.outstanding--;
+  if (phase === 'window' && performance.now() < sendUntil) {
+    while (s.outstanding < windowSize) sendOne(s, performance.now());
+  }
+}
+
+let windowSize = 1;
+
+function sendOne(s: Sender, intended: number): void {
+  const seq = s.seq++;
+  s.pending.set(seq, { t: intended, left: s.target.recipients.length, got: 0, acked: driver.hasAcks ? 0 : 1, inWindow: intended >= mFrom && intended < mUntil });
+  s.outstanding++;
+  if (driver.hasAcks) s.unacked++;
+  stats.sent++;
+  endpoints.get(s.target.sender)!.send(s.target, seq);
+}
+
+// ---- connecting ----
+
+async function connectMany(idxs: number[], concurrency: number): Promise<{ ok: number; failed: number; firstError: string }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  let firstError = '';
+  const lane = async (): Promise<void> => {
+    while (next < idxs.length) {
+      const idx = idxs[next++]!;
+      try {
+        await endpoints.get(idx)!.connect(CONNECT_TIMEOUT_MS);
+        connected.add(idx);
+        ok++;
+      } catch (e) {
+        failed++;
+        if (firstError === '') firstError = e instanceof Error ? e.message : String(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, idxs.length)) }, lane));
+  return { ok, failed, firstError };
+}
+
+function whichIdx(which: 'all' | 'senders' | 'receivers'): number[] {
+  const send = new Set(init.senderIdx);
+  const all = init.endpoints.map((e) => e.idx);
+  if (which === 'all') return all;
+  return which === 'senders' ? all.filter((i) => send.has(i)) : all.filter((i) => !send.has(i));
+}
+
+// ---- runs ----
+
+function toLocal(wallMs: number): number {
+  return performance.now() + (wallMs - Date.now());
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+function allPending(): number {
+  let n = 0;
+  for (const s of senders.values()) n += s.pending.size;
+  return n;
+}
+
+async function run(params: RunParams): Promise<RunStats> {
+  ctx.payloadBytes = params.payloadBytes;
+  hist = newHist();
+  const start = toLocal(params.startAt);
+  mFrom = toLocal(params.measureFrom);
+  mUntil = toLocal(params.measureUntil);
+  sendUntil = mUntil;
+  const progress = setInterval(() => post({ t: 'progress', p: { sent: stats.sent, delivered: stats.deliveredTotal } }), PROGRESS_MS);
+  let eluStart: ReturnType<typeof performance.eventLoopUtilization> | null = null;
+  let elu = 0;
+  const eluTimers = [
+    setTimeout(() => { eluStart = performance.eventLoopUtilization(); }, mFrom - performance.now()),
+    setTimeout(() => { if (eluStart) elu = performance.eventLoopUtilization(eluStart).utilization; }, mUntil - performance.now()),
+  ];
+  await sleep(start - performance.now());
+  const active = [...senders.values()].filter((s) => connected.has(s.target.sender));
+  if (params.mode === 'window') {
+    phase = 'window';
+    windowSize = params.window;
+    for (const s of active) while (s.outstanding < windowSize) sendOne(s, performance.now());
+    await sleep(sendUntil - performance.now());
+  } else {
+    phase = 'rate';
+    const perMs = params.ratePerSender / 1000;
+    const ticker = setInterval(() => {
+      const now = Math.min(performance.now(), sendUntil);
+      for (const s of active) {
+        const due = Math.floor((now - start) * perMs);
+        while (s.seq < due) {
+          const intended = start + s.seq / perMs;
+          if (s.pending.size >= MAX_PENDING_PER_SENDER) {
+            s.seq++;
+            stats.overflow++;
+            continue;
+          }
+          sendOne(s, intended);
+        }
+      }
+    }, TICK_MS);
+    await sleep(sendUntil - performance.now());
+    clearInterval(ticker);
+  }
+  phase = 'grace';
+  const graceEnd = performance.now() + params.graceMs;
+  while (allPending() > 0 && performance.now() < graceEnd) await sleep(20);
+  for (const t of eluTimers) clearTimeout(t);
+  clearInterval(progress);
+  if (elu === 0 && eluStart) elu = performance.eventLoopUtilization(eluStart).utilization;
+  let lost = 0;
+  let unconfirmed = 0;
+  for (const s of senders.values()) {
+    for (const p of s.pending.values()) {
+      if (p.acked === 1) lost += p.left;
+      else unconfirmed++;
+    }
+    s.pending.clear();
+    s.outstanding = 0;
+    s.unacked = 0;
+  }
+  phase = 'idle';
+  const out: RunStats = {
+    sent: stats.sent, deliveredInWindow: stats.deliveredInWindow, deliveredTotal: stats.deliveredTotal,
+    lost, duplicated: stats.duplicated, reordered: stats.reordered, failed: stats.failed, unconfirmed,
+    overflow: stats.overflow, histogram: hdr.encodeIntoCompressedBase64(hist), elu,
+  };
+  resetStats();
+  return out;
+}
+
+function resetStats(): void {
+  stats.sent = 0; stats.deliveredInWindow = 0; stats.deliveredTotal = 0; stats.duplicated = 0;
+  stats.reordered = 0; stats.failed = 0; stats.overflow = 0;
+  mFrom = Infinity;
+  mUntil = -Infinity;
+}
+
+// ---- backlog: send while the recipients are offline, then let them drain ----
+
+let backlogWindow = 1;
+let backlogDone: (() => void) | null = null;
+
+function pumpBacklog(s: Sender): void {
+  while (s.unacked < backlogWindow && s.seq < s.limit) sendOne(s, performance.now());
+  if (backlogDone !== null && [...senders.values()].every((x) => x.seq >= x.limit && x.unacked === 0)) backlogDone();
+}
+
+async function backlog(perSender: number, window: number, payloadBytes: number): Promise<void> {
+  ctx.payloadBytes = payloadBytes;
+  phase = 'backlog';
+  backlogWindow = window;
+  const done = new Promise<void>((r) => { backlogDone = r; });
+  const active = [...senders.values()].filter((s) => connected.has(s.target.sender));
+  for (const s of active) s.limit = perSender;
+  for (const s of active) pumpBacklog(s);
+  if (active.length === 0) backlogDone?.();
+  await withTimeout(done, 120_000);
+  backlogDone = null;
+  phase = 'idle';
+  const sent = stats.sent;
+  post({ t: 'backlogged', sent, stored: sent - stats.failed, failed: stats.failed, firstError: stats.firstError });
+}
+
+async function drain(timeoutMs: number): Promise<void> {
+  const expected = (): number => {
+    let n = 0;
+    for (const s of senders.values()) for (const p of s.pending.values()) n += p.left;
+    return n;
+  };
+  const want = expected();
+  stats.deliveredTotal = 0;
+  let lastAt = Date.now();
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  onDrainDelivery = () => {
+    lastAt = Date.now();
+    if (stats.deliveredTotal >= want) resolveDone();
+  };
+  const startedAt = Date.now();
+  const progress = setInterval(() => post({ t: 'progress', p: { sent: stats.sent, delivered: stats.deliveredTotal } }), PROGRESS_MS);
+  phase = 'drain';
+  const conn = connectMany(whichIdx('receivers'), init.endpoints.length);
+  if (want === 0) resolveDone();
+  await withTimeout(done, timeoutMs);
+  await conn;
+  clearInterval(progress);
+  onDrainDelivery = null;
+  phase = 'idle';
+  post({ t: 'drained', received: stats.deliveredTotal, expected: want, startedAt, lastAt, duplicated: stats.duplicated });
+  for (const s of senders.values()) s.pending.clear();
+  resetStats();
+}
+
+async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
+}
+
+// ---- storm: drop every connection at once, then all reconnect and authenticate ----
+
+async function storm(timeoutMs: number): Promise<void> {
+  const idxs = [...connected];
+  for (const i of idxs) endpoints.get(i)!.terminate();
+  connected.clear();
+  const droppedAt = Date.now();
+  const r = await withTimeoutValue(connectMany(idxs, idxs.length), timeoutMs);
+  post({ t: 'stormed', ok: r?.ok ?? connected.size, failed: r?.failed ?? idxs.length - connected.size, firstError: r?.firstError ?? 'timed out', droppedAt, lastAt: Date.now() });
+}
+
+async function withTimeoutValue<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([p, new Promise<null>((res) => { timer = setTimeout(() => res(null), ms); })]);
+  clearTimeout(timer);
+  return r;
+}
+
+async function closeAll(): Promise<void> {
+  await Promise.all([...endpoints.values()].map((e) => e.close().catch(() => undefined)));
+  connected.clear();
+}
+
+port.on('message', (m: MainToWorker) => {
+  const handle = async (): Promise<void> => {
+    switch (m.t) {
+      case 'connect': {
+        const t0 = Date.now();
+        const idxs = whichIdx(m.which);
+        const r = await connectMany(idxs, init.connectConcurrency);
+        post({ t: 'connected', ...r, wallMs: Date.now() - t0 });
+        break;
+      }
+      case 'run':
+        post({ t: 'ran', stats: await run(m.params) });
+        break;
+      case 'backlog':
+        await backlog(m.perSender, m.window, m.payloadBytes);
+        break;
+      case 'drain':
+        await drain(m.timeoutMs);
+        break;
+      case 'storm':
+        await storm(m.timeoutMs);
+        break;
+      case 'close':
+        await closeAll();
+        post({ t: 'closed' });
+        break;
+    }
+  };
+  handle().catch((e: unknown) => post({ t: 'error', message: e instanceof Error ? e.message : String(e) }));
+});
+
+post({ t: 'ready' });

@@ -1,0 +1,149 @@
+// hushwire bench: load tests Hushwire and its peers in one run with one generator.
+// See docs/BENCHMARKS.md for the method.
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { cpus } from 'node:os';
+import { runBench, type BenchOptions } from '../../bench/run.ts';
+import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
+import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
+import { parsePositive, parseCount } from '../options.ts';
+
+const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
+
+function list<T extends string>(allowed: readonly T[], what: string) {
+  return (value: string): T[] => {
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (items.length === 1 && items[0] === 'none') return [];
+    if (items.length === 1 && items[0] === 'all') return [...allowed];
+    for (const i of items) if (!allowed.includes(i as T)) throw new InvalidArgumentError(`unknown ${what} "${i}" (choose from ${allowed.join(', ')}, all${what === 'peer' ? ', none' : ''})`);
+    return items as T[];
+  };
+}
+
+function collect(value: string, prev: string[] = []): string[] {
+  if (!/^wss?:\/\/[^\s]+$/.test(value)) throw new InvalidArgumentError('must be a ws:// or wss:// URL');
+  return [...prev, value];
+}
+
+function parseRate(value: string): number | 'half' {
+  if (value === 'half') return 'half';
+  return parsePositive(value);
+}
+
+function parseSeconds(value: string): number {
+  const n = parsePositive(value);
+  if (n > 600) throw new InvalidArgumentError('at most 600 seconds');
+  return n;
+}
+
+interface Opts {
+  gateway?: string[];
+  gateways: number;
+  transport: 'uws' | 'ws';
+  peers: SystemName[];
+  hushwire: boolean;
+  workload: WorkloadName[];
+  duration: number;
+  warmup: number;
+  grace: number;
+  rate?: number | 'half';
+  window: number;
+  pairs: number;
+  devices: number;
+  backlogDevices: number;
+  backlogMessages: number;
+  workers: number;
+  json?: boolean;
+  report?: string;
+  natsWsUrl?: string;
+  mqttUrl?: string;
+  socketioUrl?: string;
+  gatewayArg?: string[];
+  cpuProf?: string;
+}
+
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('load-test Hushwire against its peers (nats-server WebSocket, Mosquitto QoS 1, a Socket.IO relay) in one run')
+    .option('--gateway <url>', 'run against this running gateway (repeatable; its dev verifier registers the bench devices); default: start a local setup', collect)
+    .option('--gateways <n>', 'local setup: number of gateway processes', parseCount, 2)
+    .addOption(new Option('--transport <name>', 'local setup: WebSocket library of the gateways').choices(['uws', 'ws']).default('uws'))
+    .option('--peers <list>', `peers to run too: ${PEERS.join(',')}, all or none`, list(PEERS, 'peer'), [...PEERS])
+    .option('--no-hushwire', 'run only the peers')
+    .option('--workload <list>', `workloads: ${WORKLOADS.join(',')} or all`, list(WORKLOADS, 'workload'), ['chat'])
+    .option('--duration <s>', 'measured seconds per run', parseSeconds, 10)
+    .option('--warmup <s>', 'unmeasured seconds before each run', parseSeconds, 2)
+    .option('--grace <s>', 'after a run: wait this long for outstanding messages before counting them lost', parseSeconds, 6)
+    .option('--rate <msgs>', 'fixed offered rate in messages/s (latency from the intended send time), or "half": a max-rate run then one at half of it', parseRate)
+    .option('--window <n>', 'max-rate mode: messages each sender keeps outstanding', parseCount, 16)
+    .option('--pairs <n>', 'chat: 1:1 pairs (both ends send; ends on different gateways)', parseCount, 100)
+    .option('--devices <n>', 'storm and idle: connected devices', parseCount, 10_000)
+    .option('--backlog-devices <n>', 'backlog: offline devices', parseCount, 100)
+    .option('--backlog-messages <n>', 'backlog: messages queued per offline device', parseCount, 200)
+    .option('--workers <n>', 'generator threads', parseCount, Math.max(1, Math.min(2, cpus().length)))
+    .option('--json', 'print {"runs":[...]} on stdout (the table goes to stderr)')
+    .option('--report <dir>', 'write bench.json and bench.html (charts) into this directory')
+    .option('--nats-ws-url <url>', 'use this running nats-server WebSocket listener instead of starting one')
+    .option('--mqtt-url <url>', 'use this running MQTT-over-WebSocket broker instead of starting Mosquitto')
+    .option('--socketio-url <url>', 'use this running Socket.IO relay (bench/peers/socketio-relay.ts) instead of starting one')
+    .option('--gateway-arg <arg>', 'local setup: extra argument for every gateway (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
+    .addHelpText('after', `
+Every run is bounded: warmup + duration + grace seconds, then it stops by itself.
+Only loopback addresses are used by the local setup; it starts nats-server (and
+installs Debian's mosquitto with apt-get when missing and allowed) and stops all of it.
+Columns: deliv/s = deliveries per second to recipient devices; latency from the
+intended send time; srv/nats us/msg = CPU microseconds of the gateways (or the peer's
+server) / nats-server per delivered message; gen cpu% = the generator's CPU (100 = one
+core), "!" = a generator thread was saturated (the run measured the generator).`)
+    .action(async (o: Opts) => {
+      const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
+      const log = (line: string): void => { process.stderr.write(line + '\n'); };
+      const live: string[] = [];
+      const opts: BenchOptions = {
+        systems,
+        workloads: o.workload,
+        gateways: o.gateway ?? [],
+        gatewayCount: o.gateways,
+        transport: o.transport,
+        gatewayArgs: o.gatewayArg ?? [],
+        gatewayNodeArgs: o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [],
+        ...(o.natsWsUrl ? { natsWsUrl: o.natsWsUrl } : {}),
+        ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
+        ...(o.socketioUrl ? { socketioUrl: o.socketioUrl } : {}),
+        durationS: o.duration,
+        warmupS: o.warmup,
+        graceS: o.grace,
+        rate: o.rate ?? null,
+        window: o.window,
+        pairs: o.pairs,
+        devices: o.devices,
+        backlogDevices: o.backlogDevices,
+        backlogPerDevice: o.backlogMessages,
+        fanout: [1, 3, 10],
+        workers: o.workers,
+        connectConcurrency: 256,
+        log,
+        onResult: (r) => {
+          if (live.length === 0) log(tableHeader());
+          live.push(tableRow(r));
+          log(tableRow(r));
+        },
+      };
+      const meta = {
+        when: new Date().toISOString(),
+        machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator on the same cores`,
+        systems, workloads: o.workload, duration_s: o.duration, warmup_s: o.warmup, rate: o.rate ?? null, window: o.window,
+        pairs: o.pairs, devices: o.devices, gateways: o.gateway?.length ? o.gateway.length : o.gateways, transport: o.gateway?.length ? 'remote' : o.transport,
+        workers: o.workers,
+      };
+      const rows = await runBench(opts);
+      log('');
+      if (o.json) {
+        log(table(rows));
+        process.stdout.write(JSON.stringify({ runs: toJson(rows, meta).runs }) + '\n');
+      } else {
+        process.stdout.write(table(rows) + '\n');
+      }
+      if (o.report) for (const f of writeReport(o.report, rows, meta)) log(`wrote ${f}`);
+    });
+}
