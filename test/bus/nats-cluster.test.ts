@@ -51,6 +51,15 @@ if (!haveNatsServer()) {
         return false;
       }
     }, 30_000, 'mailbox writable after losing a node');
-    t.ok((await b.directoryGet(r))?.value.every((x) => x === 1), 'directory intact');
+    let dir: Awaited<ReturnType<typeof b.directoryGet>> = null;
+    await waitFor(async () => {
+      try {
+        dir = await b.directoryGet(r);
+        return true;
+      } catch {
+        return false; // KV stream leader election in progress
+      }
+    }, 30_000, 'directory readable after losing a node');
+    t.ok(dir !== null && (dir as { value: Uint8Array }).value.every((x) => x === 1), 'directory intact');
   });
 }
