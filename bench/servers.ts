@@ -142,9 +142,12 @@ export function mosquittoBinary(): { bin: string } | { skip: string } {
 
 export async function startMosquitto(bin: string): Promise<Mosquitto> {
   const { dir, cleanup } = tempDir('hw-bench-mqtt-');
-  const [port] = await freePorts(1) as [number];
+  const [port, tcpPort] = await freePorts(2) as [number, number];
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [
+    // Mosquitto 2.0.11 (Debian 12) exits with "Unable to start any listening sockets"
+    // when its only listener is a WebSocket one: a plain MQTT listener (unused) comes first.
+    `listener ${tcpPort} 127.0.0.1`,
     `listener ${port} 127.0.0.1`,
     'protocol websockets',
     'allow_anonymous true',
@@ -157,6 +160,7 @@ export async function startMosquitto(bin: string): Promise<Mosquitto> {
     'log_type error',
     'log_type warning',
     'log_type notice',
+    'log_type information',
     '',
   ].join('\n'));
   const child = startChild('mosquitto', bin, ['-c', conf]);

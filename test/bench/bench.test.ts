@@ -1,0 +1,58 @@
+// Smoke test of `hushwire bench`: a tiny bounded chat run against a local setup it
+// starts itself (nats-server + 2 gateways), checked for the JSON shape, for messages
+// delivered and none lost, and for the report files. No timing assertions.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN } from '../helpers/paths.ts';
+import { natsServerBinary } from '../../bench/servers.ts';
+import { uwsAvailable } from '../../gateway/transport/select.ts';
+
+const KEYS = ['system', 'workload', 'delivered_per_s', 'p50_ms', 'p99_ms', 'p999_ms', 'server_cpu_us_per_msg', 'nats_cpu_us_per_msg', 'lost', 'duplicated'];
+
+function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-bench-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const r = await runBench([
+    '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--duration', '2', '--warmup', '1', '--grace', '4',
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--json', '--report', dir,
+  ], 90_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+  const json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] };
+  t.ok(Array.isArray(json.runs) && json.runs.length === 1, 'one run');
+  const run = json.runs![0]!;
+  for (const k of KEYS) t.ok(k in run, `run has ${k}`);
+  t.equal(run['system'], 'hushwire');
+  t.equal(run['workload'], 'chat');
+  t.equal(run['skipped'], undefined, 'not skipped');
+  t.ok(typeof run['delivered_per_s'] === 'number' && (run['delivered_per_s'] as number) > 0, 'messages were delivered');
+  t.equal(run['lost'], 0, 'nothing lost');
+  t.equal(run['duplicated'], 0, 'nothing duplicated');
+  t.ok(typeof run['p99_ms'] === 'number', 'latency measured');
+  t.ok(typeof run['server_cpu_us_per_msg'] === 'number' && typeof run['nats_cpu_us_per_msg'] === 'number', 'CPU per message measured for gateways and nats-server');
+  t.match(r.stderr, /hushwire chat/, 'progress shown on stderr');
+  t.ok(existsSync(join(dir, 'bench.html')), 'HTML report written');
+  const saved = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { runs: unknown[] };
+  t.equal(saved.runs.length, 1, 'JSON report written');
+});
+
+t.test('bad arguments are refused with a usage error', async (t) => {
+  const r = await runBench(['--workload', 'nope'], 30_000);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /unknown workload "nope"/);
+});
