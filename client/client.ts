@@ -8,6 +8,7 @@ import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../relay/errors.ts';
 import { Connection, type ConnectionState, type StateChange, type AuthContext } from './connection.ts';
 import { Discovery, verifyDevices } from './discovery.ts';
+import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats } from './inbox.ts';
 import { deliverToRoute, sealForDevices, type SendResult, type SenderKeys } from './outgoing.ts';
@@ -136,6 +137,11 @@ export class HushwireClient {
     // nothing it says about routes could be checked, so refuse it outright.
     if (!equalBytes(ctx.challenge.oprfPublicKey, this.profile.oprfPublicKey)) {
       throw new HushwireError(ErrorCode.AUTH_FAILED, "gateway's OPRF key does not match the pinned key");
+    }
+    // A split key's shares must add up to the pinned key (each answer is checked again).
+    const shares = ctx.challenge.oprfShareKeys;
+    if (shares.length > 0 && !sharesMatchKey(shares, this.profile.oprfPublicKey)) {
+      throw new HushwireError(ErrorCode.AUTH_FAILED, 'OPRF share keys do not add up to the pinned key');
     }
     const { route, device, identitySecret } = this.profile;
     await ctx.request({ auth: { route, device, signature: sign(identitySecret, authInput(ctx.challenge.nonce, route, device)) } });

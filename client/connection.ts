@@ -22,6 +22,8 @@ export interface Challenge {
   nonce: Uint8Array;
   serverTimeMs: number;
   oprfPublicKey: Uint8Array;
+  /** Split key: each share's public key (they add up to oprfPublicKey); else empty. */
+  oprfShareKeys: Uint8Array[];
   maxFrameBytes: number;
   authDeadlineMs: number;
   protocol: number;
@@ -538,6 +540,7 @@ export class Connection {
       nonce: c.nonce ?? new Uint8Array(0),
       serverTimeMs: toNumber(c.serverTimeMs),
       oprfPublicKey: c.oprfPublicKey ?? new Uint8Array(0),
+      oprfShareKeys: c.oprfShareKeys ?? [],
       maxFrameBytes: toNumber(c.maxFrameBytes),
       authDeadlineMs: toNumber(c.authDeadlineMs),
       protocol: toNumber(c.protocol),

@@ -12,6 +12,8 @@ export function gatewayCommand(): Command {
     const def = s.type === 'secret' ? '' : s.default === undefined || (Array.isArray(s.default) && s.default.length === 0) ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
     const o = new Option(`--${s.flag}${arg}`, `${s.help}${s.unit ? ` [${s.unit}]` : ''}${def} [env ${s.env}]`);
     if (s.choices) o.choices(s.choices);
+    // Lists may be repeated (--oprf-evaluator a --oprf-evaluator b) as well as comma-separated.
+    if (s.type === 'list') o.argParser((v: string, prev: unknown) => [...(Array.isArray(prev) ? prev as string[] : []), v]);
     cmd.addOption(o);
   }
   cmd.action(async (opts: Record<string, unknown>) => {

@@ -5,8 +5,8 @@
 //
 // The evaluators' public keys are pinned in the gateway's settings, never taken from
 // NATS: whoever can publish on NATS could otherwise hand every gateway (and through the
-// Challenge, every new handset) a key of its choosing. `hushwire oprf public-key` prints
-// a key from its key file, `hushwire oprf fetch-key` asks a running evaluator and checks
+// Challenge, every new handset) a key of its choosing. `hushwire oprf-key public` prints
+// a key from its key file, `hushwire oprf-key fetch` asks a running evaluator and checks
 // its proof. Once connected at start, the gateway probes every evaluator once and logs
 // whether it answers with the pinned key.
 //
@@ -15,7 +15,6 @@
 // flight per gateway are bounded: beyond MAX_IN_FLIGHT they are refused RATE_LIMITED.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { ristretto255 } from '@noble/curves/ed25519.js';
 import { HushwireError, ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 import { LocalEvaluator, loadOprfKey, parsePublicKey, type Evaluator } from './evaluator.ts';
@@ -24,6 +23,9 @@ import { finalizeNumberEvaluation } from './crypto/oprf-split.ts';
 import { blindNumbers } from './crypto/oprf.ts';
 import { NatsLink } from './oprf-nats.ts';
 import { checkEvaluatorId, decodeResponse, encodeRequest, evalSubject, EvaluatorRefusal } from './oprf-wire.ts';
+import { checkEvaluatorSettings, type EvaluatorSettings } from './evaluator-settings.ts';
+
+export { checkEvaluatorSettings, type EvaluatorSettings } from './evaluator-settings.ts';
 
 /** Evaluation requests in flight from one gateway; more are refused at once. */
 export const MAX_IN_FLIGHT = 256;
@@ -231,13 +233,13 @@ export async function probeEvaluator(c: ShareClient, publicKey: Uint8Array): Pro
 }
 
 /**
- * Asks a running evaluator for its public key and checks it (`hushwire oprf
- * fetch-key`): the key it reports must verify its own proof. This proves the evaluator
+ * Asks a running evaluator for its public key and checks it (`hushwire oprf-key
+ * fetch`): the key it reports must verify its own proof. This proves the evaluator
  * holds that key, not that it is the right evaluator: compare the result with what its
  * operator published before pinning it.
  */
 export async function fetchEvaluatorKey(opts: { servers: string[]; prefix?: string; id: string; timeoutMs: number; log: Logger }): Promise<Uint8Array> {
-  const link = new NatsLink({ servers: opts.servers, name: 'hushwire-oprf-fetch-key', log: opts.log, what: 'fetch-key', maxDelayMs: 1000 });
+  const link = new NatsLink({ servers: opts.servers, name: 'hushwire-oprf-key-fetch', log: opts.log, what: 'oprf-key fetch', maxDelayMs: 1000 });
   await link.start();
   try {
     if (!link.connection) throw new HushwireError(ErrorCode.UNAVAILABLE, 'NATS unreachable');
@@ -258,57 +260,6 @@ export async function fetchEvaluatorKey(opts: { servers: string[]; prefix?: stri
 }
 
 // ---- selection from settings ----
-
-export interface EvaluatorSettings {
-  oprfKeyFile?: string | undefined;
-  oprfKey?: string | undefined;
-  /** Evaluator ids (`--oprf-evaluator`, repeatable); empty = the key is local. */
-  oprfEvaluator: string[];
-  /** Their public keys as hex, same order (`--oprf-public-key`). */
-  oprfPublicKey: string[];
-  oprfTimeoutMs: number;
-  nats: string[];
-  natsPrefix: string;
-  name: string;
-}
-
-/** Why these settings cannot work, or null. gateway/config.ts turns it into a ConfigError. */
-export function checkEvaluatorSettings(s: EvaluatorSettings): string | null {
-  const ids = s.oprfEvaluator;
-  if (ids.length === 0) {
-    if (s.oprfPublicKey.length > 0) return '--oprf-public-key needs --oprf-evaluator (the key of each remote evaluator)';
-    if (s.nats.length > 0 && !s.oprfKeyFile && !s.oprfKey) {
-      return 'with --nats every gateway needs the same OPRF key: set --oprf-key-file (HUSHWIRE_OPRF_KEY_FILE) or --oprf-evaluator';
-    }
-    return null;
-  }
-  if (s.nats.length === 0) return '--oprf-evaluator needs --nats (evaluators are reached over NATS)';
-  if (s.oprfKeyFile || s.oprfKey) return '--oprf-evaluator and --oprf-key-file/--oprf-key exclude each other: the key is either remote or local';
-  if (ids.length > 2) return '--oprf-evaluator: one evaluator, or two holding a split key';
-  for (const id of ids) {
-    try {
-      checkEvaluatorId(id);
-    } catch {
-      return '--oprf-evaluator: ids are 1-32 of a-z 0-9 _ - (starting with a letter or digit)';
-    }
-  }
-  if (new Set(ids).size !== ids.length) return '--oprf-evaluator: the ids must differ';
-  if (s.oprfPublicKey.length !== ids.length) {
-    return '--oprf-public-key: pin one public key per --oprf-evaluator, in the same order (hushwire oprf public-key prints it)';
-  }
-  for (const k of s.oprfPublicKey) {
-    try {
-      const p = ristretto255.Point.fromBytes(parsePublicKey(k));
-      if (p.is0()) throw new Error('identity');
-    } catch {
-      return '--oprf-public-key: each must be 64 hex characters encoding a valid ristretto255 element';
-    }
-  }
-  if (ids.length === 2 && s.oprfPublicKey[0]!.toLowerCase() === s.oprfPublicKey[1]!.toLowerCase()) {
-    return '--oprf-public-key: the two shares have the same key (a split key needs two different shares)';
-  }
-  return null;
-}
 
 /** The gateway's evaluator: local key (file, value or an ephemeral one) or remote. */
 export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger; registry?: Registry }): Promise<Evaluator> {

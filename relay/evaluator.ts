@@ -108,10 +108,10 @@ export class LocalEvaluator implements Evaluator {
 //
 // Two forms, one token per file (whitespace ignored):
 // - 64 hex chars: a 32-byte seed; the key is derived from it (RFC 9497 DeriveKeyPair,
-//   key info "hushwire oprf v1"). What `hushwire oprf keygen` writes, and what a
+//   key info "hushwire oprf v1"). What `hushwire oprf-key generate` writes, and what a
 //   gateway with a local key has always read.
 // - "oprf-scalar-v1:" + 64 hex chars: the secret scalar itself (32 bytes little-endian).
-//   What `hushwire oprf split` writes: shares of an existing key are scalars, not seeds.
+//   What `hushwire oprf-key split` writes: shares of an existing key are scalars, not seeds.
 
 export const SCALAR_PREFIX = 'oprf-scalar-v1:';
 

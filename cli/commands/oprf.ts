@@ -1,0 +1,165 @@
+// hushwire oprf: the OPRF evaluator process; hushwire oprf-key: its key tools (a
+// separate command so that their --key-file/--nats never meet the evaluator's own).
+//
+//   hushwire oprf --nats URL --key-file FILE [--id ID]      serve evaluations over NATS
+//   hushwire oprf-key generate --out FILE                     a new key (seed), prints its public key
+//   hushwire oprf-key public --key-file FILE                  the public key to pin on gateways
+//   hushwire oprf-key split --key-file FILE --out A --out B   an existing key as two shares
+//   hushwire oprf-key combine --public-key P1 --public-key P2 the combined key handsets pin
+//   hushwire oprf-key fetch --nats URL --id ID                ask a running evaluator, check its proof
+//
+// Keys are read from files (or HUSHWIRE_OPRF_KEY) and never printed; key files are
+// written 0600 and never overwritten.
+import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { Command, Option } from 'commander';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { deriveServerKey } from '../../relay/crypto/oprf.ts';
+import { combinePublicKeys, combineSecretKeys, splitKey } from '../../relay/crypto/oprf-split.ts';
+import { formatScalarKey, loadOprfKey, parsePublicKey } from '../../relay/evaluator.ts';
+import { fetchEvaluatorKey } from '../../relay/evaluator-remote.ts';
+import { createLogger } from '../../relay/log.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+import { OPRF_SETTINGS, OprfConfigError, resolveOprfConfig, type OprfConfig } from '../../relay/oprf-config.ts';
+import { OprfService, startOprfHttp } from '../../relay/oprf-service.ts';
+
+const collect = (v: string, prev: unknown): string[] => [...(Array.isArray(prev) ? prev as string[] : []), v];
+
+export function oprfCommand(): Command {
+  const cmd = new Command('oprf')
+    .description('Run an OPRF evaluator: holds the key, or one share of a split key, and answers gateways over NATS (keys: hushwire oprf-key)')
+    .addHelpText('after', '\nEvery flag can also be set with the HUSHWIRE_* variable shown; a flag wins over the variable.\nSIGTERM/SIGINT: stop taking requests, finish those in flight, exit 0. See docs/OPERATIONS.md.');
+  for (const s of OPRF_SETTINGS) {
+    const arg = ` <${s.unit ?? (s.type === 'list' ? 'list' : s.type === 'int' ? 'n' : 'value')}>`;
+    const def = s.type === 'secret' || s.key === 'threads' || s.default === undefined || (Array.isArray(s.default) && s.default.length === 0)
+      ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    const o = new Option(`--${s.flag}${arg}`, `${s.help}${def} [env ${s.env}]`);
+    if (s.choices) o.choices(s.choices);
+    if (s.type === 'list') o.argParser(collect);
+    cmd.addOption(o);
+  }
+  cmd.action(async (opts: Record<string, unknown>) => {
+    let config: OprfConfig;
+    try {
+      config = resolveOprfConfig(opts as Partial<Record<keyof OprfConfig, unknown>>);
+    } catch (e) {
+      if (e instanceof OprfConfigError) {
+        process.stderr.write(`hushwire oprf: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    await runEvaluator(config);
+  });
+  return cmd;
+}
+
+export function oprfKeyCommand(): Command {
+  const cmd = new Command('oprf-key')
+    .description('OPRF key tools: generate, public, split, combine, fetch (see docs/OPERATIONS.md)');
+
+  cmd.addCommand(new Command('generate')
+    .description('write a new random key (a 32-byte seed, 64 hex chars) to a new file (0600) and print its public key')
+    .requiredOption('--out <file>', 'file to create (never overwritten)')
+    .action((o: { out: string }) => {
+      const seed = new Uint8Array(randomBytes(32));
+      const { publicKey } = deriveServerKey(seed);
+      writeKeyFile(o.out, `${bytesToHex(seed)}\n`);
+      process.stdout.write(`${bytesToHex(publicKey)}\n`);
+    }));
+
+  cmd.addCommand(new Command('public')
+    .description('print the public key of a key file (seed or share): the value for a gateway\'s --oprf-public-key')
+    .requiredOption('--key-file <file>', 'key file')
+    .action((o: { keyFile: string }) => {
+      process.stdout.write(`${bytesToHex(loadOprfKey({ file: o.keyFile }).key.publicKey)}\n`);
+    }));
+
+  cmd.addCommand(new Command('split')
+    .description('split an existing key into shares that add up to it (routes stay the same); give each share to a different operator, then destroy the original')
+    .requiredOption('--key-file <file>', 'the existing key (seed or share)')
+    .requiredOption('--out <file>', 'file for a share (give it twice; new files, 0600)', collect)
+    .action((o: { keyFile: string; out: string[] }) => {
+      if (o.out.length !== 2) throw new HushwireError(ErrorCode.BAD_REQUEST, 'give --out twice: one file per share');
+      if (o.out[0] === o.out[1]) throw new HushwireError(ErrorCode.BAD_REQUEST, 'the two --out files must differ');
+      const { key } = loadOprfKey({ file: o.keyFile });
+      const shares = splitKey(key, 2);
+      // Belt and braces: the shares must add up to the key before anything is written.
+      if (bytesToHex(combineSecretKeys(shares.map((s) => s.secretKey)).publicKey) !== bytesToHex(key.publicKey)) {
+        throw new HushwireError(ErrorCode.INTERNAL, 'shares do not add up to the key');
+      }
+      shares.forEach((s, i) => writeKeyFile(o.out[i]!, formatScalarKey(s.secretKey)));
+      shares.forEach((s, i) => process.stdout.write(`share ${i + 1} ${bytesToHex(s.publicKey)} ${o.out[i]}\n`));
+      process.stdout.write(`combined ${bytesToHex(key.publicKey)}\n`);
+      process.stderr.write(`hushwire oprf split: ${o.keyFile} can still compute every route: destroy it once both shares are installed\n`);
+    }));
+
+  cmd.addCommand(new Command('combine')
+    .description('print the combined public key of share keys (what handsets pin; gateways compute it themselves)')
+    .requiredOption('--public-key <hex>', 'a share\'s public key (give each)', collect)
+    .action((o: { publicKey: string[] }) => {
+      process.stdout.write(`${bytesToHex(combinePublicKeys(o.publicKey.map(parsePublicKey)))}\n`);
+    }));
+
+  cmd.addCommand(new Command('fetch')
+    .description('ask a running evaluator for its public key and check it with a proof (compare with what its operator published before pinning it)')
+    .requiredOption('--nats <url>', 'NATS server URL(s)', collect)
+    .requiredOption('--id <id>', 'evaluator id')
+    .option('--nats-prefix <prefix>', 'subject prefix', 'hw')
+    .option('--timeout-ms <ms>', 'deadline', '5000')
+    .action(async (o: { nats: string[]; id: string; natsPrefix: string; timeoutMs: string }) => {
+      const timeoutMs = Number(o.timeoutMs);
+      if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new HushwireError(ErrorCode.BAD_REQUEST, '--timeout-ms must be a positive whole number');
+      const log = createLogger({ level: 'silent' });
+      const servers = o.nats.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+      const key = await fetchEvaluatorKey({ servers, prefix: o.natsPrefix, id: o.id, timeoutMs, log });
+      process.stdout.write(`${bytesToHex(key)}\n`);
+    }));
+  return cmd;
+}
+
+function writeKeyFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, `${path} exists; key files are never overwritten`);
+    }
+    throw e;
+  }
+}
+
+async function runEvaluator(config: OprfConfig): Promise<void> {
+  const log = createLogger({ level: config.logLevel, name: config.name });
+  let key;
+  try {
+    key = loadOprfKey({ file: config.keyFile, hex: config.key }).key;
+  } catch (e) {
+    const msg = e instanceof HushwireError ? e.message : (e as NodeJS.ErrnoException).code ?? 'unreadable';
+    process.stderr.write(`hushwire oprf: cannot read the key: ${msg}\n`);
+    process.exit(2);
+  }
+  const service = new OprfService({
+    servers: config.nats, id: config.id, prefix: config.natsPrefix, key,
+    threads: config.threads, maxBatch: config.maxBatch, maxQueuedElements: config.maxQueued,
+    name: config.name, log,
+  });
+  let http;
+  try {
+    await service.start();
+    http = await startOprfHttp(service, config.host, config.port);
+  } catch (e) {
+    await service.close();
+    process.stderr.write(`hushwire oprf: could not start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`hushwire oprf serving ${service.subject} (threads ${config.threads}, http http://${config.host}:${http.port})\n`);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    service.close().then(() => http.close()).then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
