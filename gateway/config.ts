@@ -54,6 +54,12 @@ export interface GatewayConfig {
   recipientBudgetBytes: number;
   recipientWindowS: number;
   rateLimitKeys: number;
+  discoveryFirstSync: number;
+  discoveryDaily: number;
+  discoveryRouteDaily: number;
+  verifyStartsPerNumber: number;
+  deviceIdleExpiryS: number;
+  dedupKeyFile: string | undefined;
 }
 
 export const SETTINGS: readonly Setting[] = [
@@ -92,6 +98,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'recipientBudgetBytes', flag: 'recipient-budget-bytes', env: 'HUSHWIRE_RECIPIENT_BUDGET_BYTES', type: 'int', default: 16_777_216, unit: 'bytes', min: 1024, max: 1024 * 1024 * 1024, help: 'Bytes one recipient device may be sent through this gateway per --recipient-window-s; more get RATE_LIMITED' },
   { key: 'recipientWindowS', flag: 'recipient-window-s', env: 'HUSHWIRE_RECIPIENT_WINDOW_S', type: 'int', default: 60, unit: 's', min: 1, max: 86_400, help: 'Window of --recipient-budget-bytes (the budget refills evenly over it)' },
   { key: 'rateLimitKeys', flag: 'rate-limit-keys', env: 'HUSHWIRE_RATE_LIMIT_KEYS', type: 'int', default: 100_000, unit: 'entries', min: 16, max: 10_000_000, help: 'Bound on rate-limit state: sender and recipient buckets kept (each), least recently used dropped first' },
+  // Privacy (docs/PRIVACY.md explains the numbers); shared by all gateways through the bus.
+  { key: 'discoveryFirstSync', flag: 'discovery-first-sync', env: 'HUSHWIRE_DISCOVERY_FIRST_SYNC', type: 'int', default: 2000, unit: 'numbers', min: 1, max: 1_000_000, help: 'Numbers a device may look up (evaluate) in its first 24 h: a first full contact sync; more get RATE_LIMITED' },
+  { key: 'discoveryDaily', flag: 'discovery-daily', env: 'HUSHWIRE_DISCOVERY_DAILY', type: 'int', default: 100, unit: 'numbers', min: 1, max: 1_000_000, help: 'Numbers a device may look up per 24 h after its first day (new contacts); more get RATE_LIMITED' },
+  { key: 'discoveryRouteDaily', flag: 'discovery-route-daily', env: 'HUSHWIRE_DISCOVERY_ROUTE_DAILY', type: 'int', default: 4000, unit: 'numbers', min: 1, max: 10_000_000, help: 'Numbers all devices of one number together may look up per 24 h; more get RATE_LIMITED' },
+  { key: 'verifyStartsPerNumber', flag: 'verify-starts-per-number', env: 'HUSHWIRE_VERIFY_STARTS_PER_NUMBER', type: 'int', default: 5, unit: 'codes', min: 1, max: 10_000, help: 'Verification codes one number may be sent per 24 h (all gateways); more get RATE_LIMITED' },
+  { key: 'deviceIdleExpiryS', flag: 'device-idle-expiry-s', env: 'HUSHWIRE_DEVICE_IDLE_EXPIRY_S', type: 'int', default: 180 * 86_400, unit: 's', min: 1, max: 10 * 365 * 86_400, help: 'A device not connected for this long is erased like an opt-out (keys, directory entry, mailbox)' },
+  { key: 'dedupKeyFile', flag: 'dedup-key-file', env: 'HUSHWIRE_DEDUP_KEY_FILE', type: 'string', default: undefined, help: 'File with a 32-byte key as 64 hex chars, the same on all gateways: keys the Nats-Msg-Id HMAC so a retry through another gateway is deduplicated too (absent: a per-process key)' },
 ];
 
 export class ConfigError extends Error {

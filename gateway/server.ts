@@ -14,6 +14,7 @@ import { Relay } from '../relay/relay.ts';
 import { CloseCode } from '../relay/errors.ts';
 import { loadTransport } from './transport/select.ts';
 import { startBus } from './bus-start.ts';
+import { privacyOptions, dedupKeyOption } from './privacy-config.ts';
 import { createAdmission } from './admission.ts';
 import { moveSessionsAway, waitForZero } from './drain.ts';
 import { monotonicMs } from '../relay/token-bucket.ts';
@@ -81,12 +82,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     prefix: config.natsPrefix,
     name: config.name,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
+    ...dedupKeyOption(config),
   });
   // NATS down at boot does not stop the gateway: it serves /healthz, is not ready and
   // refuses upgrades until the bus is up (gateway/bus-start.ts).
   const busStarter = await startBus(bus, { log, servers: config.nats });
 
-  const relay = new Relay({ bus, evaluator, verifier, log, metrics, limits });
+  const relay = new Relay({ bus, evaluator, verifier, log, metrics, limits, privacy: privacyOptions(config) });
+  // Idle-device expiry and last_seen refresh run once the bus is up (gateway/privacy-config.ts).
+  void busStarter.whenStarted.then(() => relay.privacy.start());
   let draining = false;
   let closed = false;
 
@@ -156,6 +160,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     closed = true;
     draining = true;
     busStarter.stop();
+    await relay.privacy.stop();
     relay.closeAll(CloseCode.GOING_AWAY, 'gateway closing');
     await transport.close(CloseCode.GOING_AWAY, 'gateway closing');
     await bus.close();

@@ -16,6 +16,8 @@ import type { Socket } from '../gateway/transport/transport.ts';
 import { Session } from './session.ts';
 import { Directory } from './directory.ts';
 import { EnvelopeLimiter } from './limiter.ts';
+import { Privacy } from './privacy/privacy.ts';
+import type { PrivacyOptions } from './privacy/options.ts';
 import { wire, type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import { routeTag, deviceToken } from './tokens.ts';
@@ -28,6 +30,8 @@ export interface RelayOptions {
   log: Logger;
   metrics: RelayMetrics;
   limits: RelayLimits;
+  /** Discovery/opt-in budgets, idle expiry (defaults: relay/privacy/options.ts). */
+  privacy?: Partial<PrivacyOptions>;
 }
 
 export interface ReceiptProps {
@@ -47,6 +51,8 @@ export class Relay {
   readonly directory: Directory;
   /** Per-sender send rate and per-recipient byte budget (relay/limiter.ts). */
   readonly limiter: EnvelopeLimiter;
+  /** Shared discovery budgets, fixed-size lookups, notices, idle expiry (relay/privacy/). */
+  readonly privacy: Privacy;
   #sessions = new Map<number, Session>();
   #accepting = 0;
 
@@ -59,6 +65,7 @@ export class Relay {
     this.limits = opts.limits;
     this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
     this.limiter = new EnvelopeLimiter(opts.limits, opts.metrics);
+    this.privacy = new Privacy(this, opts.privacy);
   }
 
   /** acceptEnvelope calls not finished yet (a drain waits for them before closing the bus). */

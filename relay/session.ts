@@ -65,6 +65,7 @@ export class Session {
   #flushScheduled = false;
   #badOps = 0;
   #busy = false; // an auth/register is in progress
+  #registeredAtMs = 0; // of the authenticated device: starts its first-sync discovery budget
 
   constructor(relay: Relay, socket: Socket) {
     this.#relay = relay;
@@ -94,6 +95,16 @@ export class Session {
 
   get authenticated(): boolean {
     return this.#state === 'authenticated';
+  }
+
+  /** The device this connection authenticated as (relay/privacy/privacy.ts). */
+  get deviceKey(): { tag: string; devTok: string; device: Uint8Array } | null {
+    return this.#device === null || this.#tag === '' ? null : { tag: this.#tag, devTok: this.#devTok, device: this.#device };
+  }
+
+  /** Queues an unsolicited notice op (e.g. another device registered this number). */
+  notify(kind: 'new_device', atMs: number): void {
+    if (this.#state === 'authenticated') this.#queue({ req: 0, notice: { kind, atMs } });
   }
 
   // ---------------------------------------------------------------- inbound
@@ -175,6 +186,8 @@ export class Session {
   async #onVerifyStart(req: number, m: VerifyStart): Promise<void> {
     if (this.#state !== 'challenge') throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
     const number = parseE164(m.number);
+    // Per-number budget shared by all gateways, keyed by the number's route tag.
+    await this.#relay.privacy.chargeVerifyStart(number);
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const limits = this.#relay.limits;
     // The session remembers only a keyed MAC of the number, never the number itself.
@@ -230,6 +243,10 @@ export class Session {
         prekeySignature: m.prekeySignature, registeredAtMs: now, lastSeenMs: now,
       });
       relay.metrics.registrations.inc();
+      // The number's other devices hear of this one (now if connected, else on next auth).
+      await relay.privacy.announceNewDevice(tag, m.device, now)
+        .catch((e: unknown) => relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'new-device notice failed'));
+      this.#registeredAtMs = now;
       if (this.#state !== 'challenge') return; // closed meanwhile
       await this.#becomeAuthenticated(route, m.device);
       this.#queue({ req, registered: { route, evaluation } });
@@ -258,6 +275,10 @@ export class Session {
       if (this.#state !== 'challenge') return;
       await this.#becomeAuthenticated(m.route, m.device);
       this.#queue({ req, ok: {} });
+      this.#registeredAtMs = Number(dev.registeredAtMs);
+      // A pending new-device notice, and last_seen (which keeps the device from expiring).
+      void this.#relay.privacy.onAuthenticated(this, dev)
+        .catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
       this.#startMailboxDrain();
     } finally {
       this.#busy = false;
@@ -302,6 +323,9 @@ export class Session {
       this.close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
     } else if (msg.kind === 'unregistered') {
       this.close(CloseCode.UNREGISTERED, 'unregistered');
+    } else if (msg.kind === 'notice' && this.#device !== null) {
+      this.notify(msg.notice, msg.atMs);
+      void this.#relay.privacy.noticeShown(this.#tag, this.#device, msg.atMs).catch(() => undefined);
     }
   }
 
@@ -312,23 +336,26 @@ export class Session {
     if (m.blinded.length === 0 || m.blinded.length > max) {
       throw new HushwireError(ErrorCode.BAD_REQUEST, `evaluate takes 1 to ${max} elements`);
     }
+    // Discovery budget per device and per route, shared by all gateways (docs/PRIVACY.md).
+    await this.#relay.privacy.chargeDiscovery(this.#tag, this.#devTok, this.#registeredAtMs, m.blinded.length);
     const out = await this.#relay.evaluator.evaluate(m.blinded);
     this.#queue({ req, evaluated: out });
   }
 
+  /** Answers are one fixed size whether the route has no device or the maximum, and an
+   *  unknown route gets an empty list (not an error): relay/privacy/lookup.ts. */
   async #onLookup(req: number, m: Lookup): Promise<void> {
+    const privacy = this.#relay.privacy;
+    if (m.routes.length > 0) {
+      const max = privacy.options.lookupBatchMax;
+      if (m.routes.length > max || (m.route?.length ?? 0) > 0) throw new HushwireError(ErrorCode.BAD_REQUEST, `a batched lookup takes 1 to ${max} routes and no single route`);
+      if (!m.routes.every((r) => isBytes(r, ROUTE_BYTES))) throw new HushwireError(ErrorCode.BAD_TOKEN, `routes must be ${ROUTE_BYTES} bytes`);
+      const results = await Promise.all(m.routes.map((r) => privacy.lookupOne(r)));
+      this.#queue({ req, devicesBatch: { results } });
+      return;
+    }
     if (!isBytes(m.route, ROUTE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
-    const devices = await this.#relay.directory.devices(routeTag(m.route));
-    if (devices.length === 0) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient is not registered');
-    this.#queue({
-      req,
-      devices: {
-        route: m.route,
-        devices: devices.map((d) => ({
-          device: d.device, identityKey: d.identityKey, prekey: d.prekey, prekeySignature: d.prekeySignature,
-        })),
-      },
-    });
+    this.#queue({ req, devices: await privacy.lookupOne(m.route) });
   }
 
   // ---- sending

@@ -23,7 +23,9 @@ export type LiveHandler = (envelope: Uint8Array) => Promise<boolean>;
 /** Control messages between gateways about one device. */
 export type ControlMessage =
   | { kind: 'kick'; connection: string }   // a newer connection of this device exists elsewhere
-  | { kind: 'unregistered' };              // the device opted out from another connection
+  | { kind: 'unregistered' }               // the device opted out from another connection
+  // another device registered this device's number (relay/privacy/notices.ts)
+  | { kind: 'notice'; notice: 'new_device'; atMs: number };
 
 export interface DeviceSubscription {
   /** Stops receiving; idempotent. */

@@ -26,6 +26,8 @@ export interface CreateBusOptions {
   /** Connection name for NATS. */
   name?: string;
   log?: BusLogFn;
+  /** NATS: key of the Nats-Msg-Id HMAC shared by all gateways (relay/bus/nats-privacy.ts). */
+  msgIdKey?: Uint8Array;
 }
 
 export function createBus(opts: CreateBusOptions): Bus {
@@ -39,5 +41,6 @@ export function createBus(opts: CreateBusOptions): Bus {
     ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.log !== undefined ? { log: opts.log } : {}),
+    ...(opts.msgIdKey !== undefined ? { msgIdKey: opts.msgIdKey } : {}),
   });
 }

@@ -1,0 +1,42 @@
+// Small compare-and-set edits of a route's directory entry that the privacy features
+// need (pending notices, last_seen), next to relay/directory.ts's add/remove.
+import type { Bus } from '../bus/bus.ts';
+import { wire, type DirectoryDevice, type DirectoryDeviceProps } from '../wire.ts';
+import { HushwireError, ErrorCode } from '../errors.ts';
+
+const CAS_ATTEMPTS = 8;
+
+/**
+ * Applies `fn` to the route's devices and writes the result with compare-and-set,
+ * re-reading on a conflict. `fn` returns the new list, or null for "no change" (then
+ * nothing is written). Resolves whether something was written. A missing entry is left
+ * missing (fn is not called).
+ */
+export async function editDevices(
+  bus: Bus, tag: string, fn: (devices: DirectoryDevice[]) => DirectoryDeviceProps[] | null,
+): Promise<boolean> {
+  for (let i = 0; i < CAS_ATTEMPTS; i++) {
+    const rec = await bus.directoryGet(tag);
+    if (rec === null) return false;
+    const devices = wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
+    const next = fn(devices);
+    if (next === null) return false;
+    const rev = await bus.directoryPut(tag, wire.DirectoryEntry.encode({ devices: next }).finish(), rec.revision);
+    if (rev !== null) return true;
+  }
+  throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory busy, retry', { retryAfterMs: 250 });
+}
+
+/** A copy of a decoded device as plain props (decoded messages keep defaults on the
+ *  prototype; spreading would lose them). */
+export function deviceProps(d: DirectoryDevice): DirectoryDeviceProps {
+  return {
+    device: d.device,
+    identityKey: d.identityKey,
+    prekey: d.prekey,
+    prekeySignature: d.prekeySignature,
+    registeredAtMs: Number(d.registeredAtMs),
+    lastSeenMs: Number(d.lastSeenMs),
+    newDeviceNoticeAtMs: Number(d.newDeviceNoticeAtMs),
+  };
+}

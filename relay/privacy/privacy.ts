@@ -1,0 +1,245 @@
+// The gateway's privacy guard (docs/PRIVACY.md): shared discovery and opt-in budgets,
+// fixed-size lookup answers, "new device" notices, and the expiry of idle devices.
+// The Relay owns one; relay/session.ts calls it at a few points (evaluate, lookup,
+// verify_start, register, auth, control messages).
+import { Counter } from 'prom-client';
+import type { Relay } from '../relay.ts';
+import type { DirectoryDevice } from '../wire.ts';
+import { routeTag, deviceToken } from '../tokens.ts';
+import { bytesEqual } from '../bytes.ts';
+import { toWireError } from '../errors.ts';
+import { SharedBudgets, RateLimited, type WindowRecord } from './budget.ts';
+import { paddedDevices } from './lookup.ts';
+import { editDevices, deviceProps } from './devices.ts';
+import {
+  DEFAULT_PRIVACY, RATE_WINDOW_MS, idleSweepEveryMs, lastSeenWriteEveryMs, type PrivacyOptions,
+} from './options.ts';
+
+/** What a Session exposes to the guard. */
+export interface PrivacySession {
+  readonly authenticated: boolean;
+  /** The device this connection authenticated as (null before). */
+  readonly deviceKey: { tag: string; devTok: string; device: Uint8Array } | null;
+  /** Queues an unsolicited `notice` op to the device. */
+  notify(kind: 'new_device', atMs: number): void;
+}
+
+const SWEEP_LEASE_KEY = `sweep.${'0'.repeat(32)}`;
+const LIMIT_LABELS = ['discovery_device', 'discovery_route', 'verify_start'] as const;
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+export class Privacy {
+  readonly options: Readonly<PrivacyOptions>;
+  readonly #relay: Relay;
+  readonly #budgets: SharedBudgets;
+  readonly #touchedAt = new WeakMap<PrivacySession, number>();
+  readonly #expired: Counter;
+  readonly #notices: Counter<'path'>;
+  #timers: NodeJS.Timeout[] = [];
+  #sweeping: Promise<number> | null = null;
+  #stopped = false;
+
+  constructor(relay: Relay, options: Partial<PrivacyOptions> = {}) {
+    this.#relay = relay;
+    this.options = Object.freeze({ ...DEFAULT_PRIVACY, ...options });
+    this.#budgets = new SharedBudgets(relay.bus, RATE_WINDOW_MS);
+    const r = [relay.metrics.registry];
+    this.#expired = new Counter({ name: 'hushwire_idle_devices_expired_total', help: 'Devices erased by this gateway because they were idle beyond --device-idle-expiry-s', registers: r });
+    this.#notices = new Counter({ name: 'hushwire_new_device_notices_total', help: 'New-device notices, by path (live = sent to a connected device, stored = flagged for its next authentication)', labelNames: ['path'], registers: r });
+    for (const limit of LIMIT_LABELS) relay.metrics.rateLimited.inc({ limit }, 0);
+  }
+
+  // ---------------------------------------------------------------- budgets
+
+  #limited(e: unknown): never {
+    if (e instanceof RateLimited) this.#relay.metrics.rateLimited.inc({ limit: e.label });
+    throw e;
+  }
+
+  /** Charges `n` blinded numbers to the device and its route (all gateways share the
+   *  counters). Over budget: RATE_LIMITED with retry_after_ms. */
+  async chargeDiscovery(tag: string, devTok: string, registeredAtMs: number, n: number): Promise<void> {
+    const o = this.options;
+    const regAt = registeredAtMs > 0 ? registeredAtMs : Date.now();
+    await this.#budgets.charge([
+      {
+        key: `dev.${devTok}`, n, label: 'discovery_device',
+        // The first window starts at registration and holds a full contact sync.
+        fresh: (now): WindowRecord => (now < regAt + RATE_WINDOW_MS ? { s: Math.min(regAt, now), n: 0, f: 1 } : { s: now, n: 0 }),
+        limit: (w) => (w.f === 1 ? o.discoveryFirstSync : o.discoveryDaily),
+      },
+      { key: `rt.${tag}`, n, label: 'discovery_route', fresh: (now) => ({ s: now, n: 0 }), limit: () => o.discoveryRouteDaily },
+    ]).catch((e: unknown) => this.#limited(e));
+  }
+
+  /** Charges one verify_start to the number, keyed by its route tag (OPRF-derived, so
+   *  the counter's key says nothing to whoever lacks the OPRF key; a plain hash would). */
+  async chargeVerifyStart(e164: string): Promise<void> {
+    const tag = routeTag(await this.#relay.evaluator.routeForNumber(e164));
+    await this.#budgets.charge([
+      { key: `vs.${tag}`, n: 1, label: 'verify_start', fresh: (now) => ({ s: now, n: 0 }), limit: () => this.options.verifyStartsPerNumber },
+    ]).catch((e: unknown) => this.#limited(e));
+  }
+
+  // ---------------------------------------------------------------- lookup
+
+  /** The fixed-size answer for one route (empty device list = not registered). */
+  async lookupOne(route: Uint8Array): Promise<ReturnType<typeof paddedDevices>> {
+    const devices = await this.#relay.directory.devices(routeTag(route));
+    return paddedDevices(route, devices, this.#relay.limits.maxDevicesPerRoute);
+  }
+
+  // ---------------------------------------------------------------- notices
+
+  /** After `device` registered on the route: every other device gets a "new_device"
+   *  notice now if connected (control message) and, in any case, a flag in its
+   *  directory record that its next authentication delivers (so offline ones see it). */
+  async announceNewDevice(tag: string, device: Uint8Array, atMs: number): Promise<void> {
+    const others: DirectoryDevice[] = [];
+    await editDevices(this.#relay.bus, tag, (devices) => {
+      others.length = 0;
+      for (const d of devices) if (!bytesEqual(d.device, device)) others.push(d);
+      if (others.length === 0) return null;
+      return devices.map((d) => (bytesEqual(d.device, device) ? deviceProps(d) : { ...deviceProps(d), newDeviceNoticeAtMs: atMs }));
+    });
+    for (const d of others) {
+      this.#notices.inc({ path: 'stored' });
+      await this.#relay.bus.publishControl(tag, deviceToken(d.device), { kind: 'notice', notice: 'new_device', atMs })
+        .catch(() => undefined); // the stored flag still reaches it
+    }
+  }
+
+  /** A connected device was shown its notice: clear the flag (only that notice). */
+  async noticeShown(tag: string, device: Uint8Array, atMs: number): Promise<void> {
+    this.#notices.inc({ path: 'live' });
+    await editDevices(this.#relay.bus, tag, (devices) => {
+      const me = devices.find((d) => bytesEqual(d.device, device));
+      if (!me || Number(me.newDeviceNoticeAtMs) === 0 || Number(me.newDeviceNoticeAtMs) > atMs) return null;
+      return devices.map((d) => (d === me ? { ...deviceProps(d), newDeviceNoticeAtMs: 0 } : deviceProps(d)));
+    });
+  }
+
+  /** Right after a device authenticated with its directory record `dev`: deliver a
+   *  pending notice and refresh last_seen (at most once per lastSeenWriteEveryMs). */
+  async onAuthenticated(s: PrivacySession, dev: DirectoryDevice): Promise<void> {
+    const key = s.deviceKey;
+    if (key === null) return;
+    const notice = Number(dev.newDeviceNoticeAtMs);
+    if (notice > 0) s.notify('new_device', notice);
+    const now = Date.now();
+    this.#touchedAt.set(s, now);
+    const stale = now - Number(dev.lastSeenMs) >= lastSeenWriteEveryMs(this.options);
+    if (notice === 0 && !stale) return;
+    await editDevices(this.#relay.bus, key.tag, (devices) => {
+      const me = devices.find((d) => bytesEqual(d.device, key.device));
+      if (!me) return null;
+      return devices.map((d) => (d === me
+        ? { ...deviceProps(d), lastSeenMs: stale ? now : Number(d.lastSeenMs), newDeviceNoticeAtMs: Number(d.newDeviceNoticeAtMs) === notice ? 0 : Number(d.newDeviceNoticeAtMs) }
+        : deviceProps(d)));
+    });
+  }
+
+  // ---------------------------------------------------------------- idle expiry
+
+  /** Starts the periodic work: last_seen for long-lived connections and the idle sweep
+   *  (which one gateway at a time runs, by a lease in the shared counters). */
+  start(): void {
+    if (this.#timers.length > 0 || this.#stopped) return;
+    const touch = setInterval(() => { void this.#touchConnected(); }, lastSeenWriteEveryMs(this.options));
+    const sweep = setInterval(() => { void this.sweepIfLeader(); }, idleSweepEveryMs(this.options));
+    touch.unref();
+    sweep.unref();
+    this.#timers = [touch, sweep];
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#sweeping?.catch(() => undefined);
+  }
+
+  async #touchConnected(): Promise<void> {
+    const now = Date.now();
+    const every = lastSeenWriteEveryMs(this.options);
+    for (const s of this.#relay.sessions() as Iterable<PrivacySession>) {
+      const key = s.deviceKey;
+      if (!s.authenticated || key === null || now - (this.#touchedAt.get(s) ?? 0) < every) continue;
+      this.#touchedAt.set(s, now);
+      await editDevices(this.#relay.bus, key.tag, (devices) => {
+        const me = devices.find((d) => bytesEqual(d.device, key.device));
+        if (!me || now - Number(me.lastSeenMs) < every) return null;
+        return devices.map((d) => (d === me ? { ...deviceProps(d), lastSeenMs: now } : deviceProps(d)));
+      }).catch((e: unknown) => this.#relay.log.warn({ err: toWireError(e).code }, 'last_seen update failed'));
+    }
+  }
+
+  /** Runs a sweep when this gateway wins the lease for the current period. Resolves
+   *  how many devices it erased (0 when another gateway holds the lease). */
+  async sweepIfLeader(now = Date.now()): Promise<number> {
+    if (this.#sweeping !== null || this.#stopped) return 0;
+    const bus = this.#relay.bus;
+    try {
+      const rec = await bus.counterGet(SWEEP_LEASE_KEY);
+      const until = rec === null ? 0 : Number((JSON.parse(td.decode(rec.value)) as { until?: unknown }).until) || 0;
+      if (until > now) return 0;
+      const lease = te.encode(JSON.stringify({ until: now + Math.floor(idleSweepEveryMs(this.options) * 0.9) }));
+      if ((await bus.counterPut(SWEEP_LEASE_KEY, lease, rec === null ? 0 : rec.revision)) === null) return 0;
+    } catch (e) {
+      this.#relay.log.warn({ err: toWireError(e).code }, 'idle sweep lease unavailable');
+      return 0;
+    }
+    return this.sweep(now);
+  }
+
+  /** Erases every device idle for longer than the expiry, like an opt-out: directory
+   *  record, mailbox (erased), the route's entry and mailboxes when it was the last
+   *  device. Safe to run on several gateways at once: each step is idempotent. */
+  sweep(now = Date.now()): Promise<number> {
+    this.#sweeping ??= this.#sweep(now).finally(() => { this.#sweeping = null; });
+    return this.#sweeping;
+  }
+
+  async #sweep(now: number): Promise<number> {
+    const relay = this.#relay;
+    const cutoff = now - this.options.deviceIdleExpiryMs;
+    let erased = 0;
+    try {
+      for await (const tag of relay.bus.directoryKeys()) {
+        if (this.#stopped) break;
+        erased += await this.#expireRoute(tag, cutoff).catch((e: unknown) => {
+          relay.log.warn({ err: toWireError(e).code }, 'idle sweep: a route could not be processed');
+          return 0;
+        });
+      }
+    } catch (e) {
+      relay.log.warn({ err: toWireError(e).code }, 'idle sweep stopped');
+    }
+    if (erased > 0) relay.log.info({ devices: erased }, 'idle sweep erased devices');
+    return erased;
+  }
+
+  async #expireRoute(tag: string, cutoff: number): Promise<number> {
+    const bus = this.#relay.bus;
+    const idle = (d: DirectoryDevice): boolean => Math.max(Number(d.lastSeenMs), Number(d.registeredAtMs)) < cutoff;
+    let stale: DirectoryDevice[] = [];
+    let remaining = -1;
+    const wrote = await editDevices(bus, tag, (devices) => {
+      stale = devices.filter(idle);
+      remaining = devices.length - stale.length;
+      if (stale.length === 0 || remaining === 0) return null; // nothing to do / handled below
+      return devices.filter((d) => !idle(d)).map(deviceProps);
+    });
+    if (!wrote && remaining !== 0) return 0;
+    if (remaining === 0) await bus.directoryDelete(tag); // every device idle: the whole entry goes
+    for (const d of stale) {
+      const devTok = deviceToken(d.device);
+      await bus.mailboxPurge(tag, devTok);
+      await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
+      this.#expired.inc();
+    }
+    if (remaining === 0) await bus.mailboxPurge(tag);
+    return stale.length;
+  }
+}
