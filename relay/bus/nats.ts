@@ -80,6 +80,9 @@ const CONSUMER_INACTIVE_MS = 60_000;
 /** Stream seq → mailbox subject of messages this bus handed out (saves a get per delete). */
 const SEQ_OWNER_MAX = 65_536;
 const CLOSE_DRAIN_MS = 5_000;
+/** Re-creating stores after a reconnect: attempts, and the gap between them. */
+const RESTORE_ATTEMPTS = 10;
+const RESTORE_EVERY_MS = 1_000;
 /** mailboxRead calls in flight at once; beyond this they fail UNAVAILABLE. */
 const MAX_READS_IN_FLIGHT = 4096;
 
@@ -153,6 +156,8 @@ export class NatsBus implements Bus {
   #js: JetStreamClient | null = null;
   #jsm: JetStreamManager | null = null;
   #kv: KV | null = null;
+  #restoring = false;
+  #lastRestore = 0;
   #counters: KV | null = null;
   readonly #counterTtlMs: number;
   readonly #counterBucket: string;
@@ -252,16 +257,7 @@ export class NatsBus implements Bus {
       const jsOpts = { timeout: this.#requestTimeoutMs };
       this.#jsm = await jetstreamManager(nc, jsOpts);
       this.#js = jetstream(nc, jsOpts);
-      await this.#ensureStream(this.#jsm);
-      this.#kv = await new Kvm(this.#js).create(this.#bucket, {
-        // 2, not 1: the revision an update replaces must still be there to be erased
-        // (a revision removed by the history limit leaves its bytes on disk).
-        history: 2,
-        storage: StorageType.File,
-        replicas: this.#replicas,
-        maxValueSize: DIRECTORY_MAX_VALUE_BYTES,
-      });
-      this.#counters = await openCounterBucket(this.#js, this.#counterBucket, this.#counterTtlMs, this.#replicas);
+      await this.#ensureStores(this.#js, this.#jsm);
       this.#live = new LiveRequests(nc, this.#log);
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
@@ -275,6 +271,50 @@ export class NatsBus implements Bus {
     if (this.#closed) throw busUnavailable('bus closed');
     this.#ready = true;
     this.#log('info', 'bus: connected to NATS', { stream: this.#stream, bucket: this.#bucket });
+  }
+
+  /** Creates (or opens) the mailbox stream, the directory bucket and the counter bucket.
+   *  Idempotent, safe when several gateways do it at once. */
+  async #ensureStores(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    await this.#ensureStream(jsm);
+    this.#kv = await new Kvm(js).create(this.#bucket, {
+      // 2, not 1: the revision an update replaces must still be there to be erased
+      // (a revision removed by the history limit leaves its bytes on disk).
+      history: 2,
+      storage: StorageType.File,
+      replicas: this.#replicas,
+      maxValueSize: DIRECTORY_MAX_VALUE_BYTES,
+    });
+    this.#counters = await openCounterBucket(js, this.#counterBucket, this.#counterTtlMs, this.#replicas);
+  }
+
+  /**
+   * After a reconnect, and when a counter call fails: a restarted nats-server has lost
+   * every memory-storage stream (the rate-limit counters), and a replaced one may have
+   * lost the rest, so create them again (idempotent). Without this every send fails
+   * UNAVAILABLE forever after a NATS restart (found by test/faults/nats-restart.test.ts).
+   * Single-flight; retried a few times while JetStream comes back, then on the next
+   * failing counter call (at most every RESTORE_EVERY_MS).
+   */
+  #restoreStores(): void {
+    if (this.#restoring || this.#closed || this.#js === null || this.#jsm === null) return;
+    if (Date.now() - this.#lastRestore < RESTORE_EVERY_MS) return;
+    this.#restoring = true;
+    const js = this.#js;
+    const jsm = this.#jsm;
+    void (async () => {
+      for (let attempt = 1; attempt <= RESTORE_ATTEMPTS && !this.#closed; attempt++) {
+        this.#lastRestore = Date.now();
+        try {
+          await this.#ensureStores(js, jsm);
+          this.#log('info', 'bus: stream and buckets in place after reconnect');
+          return;
+        } catch (e) {
+          if (attempt === RESTORE_ATTEMPTS) this.#log('warn', 'bus: cannot re-create stream or buckets yet', { error: e instanceof Error ? e.name : 'error' });
+        }
+        await new Promise((r) => setTimeout(r, RESTORE_EVERY_MS));
+      }
+    })().finally(() => { this.#restoring = false; });
   }
 
   #streamConfig(): Partial<StreamConfig> & { name: string } {
@@ -327,6 +367,8 @@ export class NatsBus implements Bus {
           case 'reconnect':
             this.#status = { state: 'connected' };
             this.#log('info', 'bus: NATS reconnected');
+            this.#lastRestore = 0;
+            this.#restoreStores();
             break;
           case 'error':
             this.#log('warn', 'bus: NATS error', { error: s.error.name });
@@ -849,7 +891,10 @@ export class NatsBus implements Bus {
   async counterGet(key: string): Promise<DirectoryRecord | null> {
     checkCounterKey(key);
     this.#conn();
-    return kvCounterGet(this.#counters as KV, key);
+    return kvCounterGet(this.#counters as KV, key).catch((e: unknown) => {
+      this.#restoreStores();
+      throw e;
+    });
   }
 
   async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
@@ -857,7 +902,10 @@ export class NatsBus implements Bus {
     checkCounterValue(value);
     checkRevision(expectedRevision);
     this.#conn();
-    return kvCounterPut(this.#counters as KV, key, value, expectedRevision);
+    return kvCounterPut(this.#counters as KV, key, value, expectedRevision).catch((e: unknown) => {
+      this.#restoreStores();
+      throw e;
+    });
   }
 }
 
