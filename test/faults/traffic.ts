@@ -81,22 +81,23 @@ export async function openReceiver(h: Handset, gateways: string[], opts: { conne
   if (opts.connect !== false) await client.connect();
   const received: ReceivedMessage[] = [];
   const counts = new Map<string, number>();
-  let wake: (() => void) | null = null;
+  // A holder, not a let: TypeScript narrows a let assigned only in callbacks to never.
+  const waker: { wake: (() => void) | null } = { wake: null };
   const pump = (async () => {
     for await (const m of client.messages()) {
       received.push(m);
       counts.set(m.id, (counts.get(m.id) ?? 0) + 1);
-      wake?.();
+      waker.wake?.();
     }
   })().catch(() => undefined);
   const waitForIds = (ids: Iterable<string>, timeoutMs: number) => new Promise<void>((resolve, reject) => {
     const want = [...ids];
     const missing = () => want.filter((id) => !counts.has(id)).length;
-    const timer = setTimeout(() => { wake = null; reject(new Error(`${missing()} of ${want.length} acknowledged messages did not arrive in ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => { waker.wake = null; reject(new Error(`${missing()} of ${want.length} acknowledged messages did not arrive in ${timeoutMs} ms`)); }, timeoutMs);
     const check = () => {
-      if (missing() === 0) { clearTimeout(timer); wake = null; resolve(); }
+      if (missing() === 0) { clearTimeout(timer); waker.wake = null; resolve(); }
     };
-    wake = check;
+    waker.wake = check;
     check();
   });
   return {
