@@ -4,7 +4,8 @@
 // the device's identity key. Results are cached briefly: routes longer (they change
 // only if the OPRF key does), device lists shortly (devices come and go).
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { blindNumbers, finalizeNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
+import { blindNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
+import { finalizeNumberEvaluation } from '../relay/crypto/oprf-split.ts';
 import { verify, prekeyInput } from '../relay/crypto/sign.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES, type OpProps } from '../relay/wire.ts';
@@ -75,12 +76,10 @@ export class Discovery {
     const { value } = await this.routes.getOrLoad(number, async () => {
       const { blinds, blinded } = blindNumbers([number]);
       const op = await this.request({ evaluate: { blinded } });
-      const ev = op.evaluated;
-      if (!ev || !ev.evaluated || ev.evaluated.length !== 1 || !ev.proof) {
-        throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed evaluation');
-      }
-      // Throws AUTH_FAILED when the proof is not for the pinned key.
-      const [output] = finalizeNumbers([number], blinds, blinded, ev.evaluated, ev.proof, this.pinnedKey);
+      if (!op.evaluated) throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed evaluation');
+      // One key or a key split between evaluators: either way every proof must hold
+      // against the pinned key (AUTH_FAILED otherwise).
+      const [output] = finalizeNumberEvaluation([number], blinds, blinded, op.evaluated, this.pinnedKey);
       return routeFromOutput(output);
     });
     return value;

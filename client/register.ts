@@ -6,7 +6,8 @@
 import { randomBytes } from '@noble/hashes/utils.js';
 import { generateIdentity, sign, registerInput, prekeyInput } from '../relay/crypto/sign.ts';
 import { generateKeyPair } from '../relay/crypto/hpke.ts';
-import { blindNumbers, finalizeNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
+import { blindNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
+import { finalizeNumberEvaluation } from '../relay/crypto/oprf-split.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
@@ -104,13 +105,14 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
     const challenge = used as Challenge | null;
     const reg = answer.registered;
     const ev = reg?.evaluation;
-    if (!challenge || !reg || !reg.route || reg.route.length !== ROUTE_BYTES || !ev || !ev.evaluated || ev.evaluated.length !== 1 || !ev.proof) {
+    if (!challenge || !reg || !reg.route || reg.route.length !== ROUTE_BYTES || !ev) {
       await conn.request({ unregister: {} }).catch(() => {});
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed registration answer');
     }
     let route: Uint8Array;
     try {
-      const [output] = finalizeNumbers([number], blinds, blinded, ev.evaluated, ev.proof, challenge.oprfPublicKey);
+      // Single key or split between evaluators: checked against the key being pinned.
+      const [output] = finalizeNumberEvaluation([number], blinds, blinded, ev, challenge.oprfPublicKey);
       route = routeFromOutput(output);
     } catch (e) {
       await conn.request({ unregister: {} }).catch(() => {});

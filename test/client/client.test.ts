@@ -11,6 +11,7 @@ import { generateServerKey, evaluateBlinded, serverRouteForNumber, type OprfKeyP
 import { generateIdentity, sign, verify, authInput, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { openEnvelope } from '../../relay/crypto/seal.ts';
+import { splitKey } from '../../relay/crypto/oprf-split.ts';
 import { HushwireClient, HushwireError, ErrorCode } from '../../client/index.ts';
 import { loadDevice } from '../../client/profile.ts';
 import type { OpProps } from '../../relay/wire.ts';
@@ -35,6 +36,8 @@ interface Script {
   key: OprfKeyPair;
   /** Key used for evaluations (a lying gateway uses another). */
   evalKey?: OprfKeyPair;
+  /** Split key: answer with one evaluation per share instead. */
+  shares?: OprfKeyPair[];
   devCode?: string;
   /** Route the gateway claims on register (default: the right one). */
   wrongRoute?: boolean;
@@ -44,6 +47,11 @@ interface Script {
   sent: OpProps[];
   unregistered: number;
   extraDevices?: (route: Uint8Array) => Registered[];
+}
+
+function evaluation(s: Script, blinded: Uint8Array[]) {
+  if (s.shares) return { shares: s.shares.map((k) => ({ publicKey: k.publicKey, ...evaluateBlinded(k, blinded) })) };
+  return evaluateBlinded(s.evalKey ?? s.key, blinded);
 }
 
 function scripted(s: Script) {
@@ -62,7 +70,7 @@ function scripted(s: Script) {
       const k = bytesToHex(route);
       s.devices.set(k, [...(s.devices.get(k) ?? []), dev]);
       authed.set(c, dev);
-      return reply({ registered: { route, evaluation: evaluateBlinded(s.evalKey ?? s.key, [r.blinded!]) } });
+      return reply({ registered: { route, evaluation: evaluation(s, [r.blinded!]) } });
     }
     if (op.auth) {
       const list = s.devices.get(bytesToHex(op.auth.route!)) ?? [];
@@ -75,7 +83,7 @@ function scripted(s: Script) {
       return reply({ ok: {} });
     }
     if (!authed.get(c)) return fail('NOT_AUTHENTICATED');
-    if (op.evaluate) return reply({ evaluated: evaluateBlinded(s.evalKey ?? s.key, op.evaluate.blinded!) });
+    if (op.evaluate) return reply({ evaluated: evaluation(s, op.evaluate.blinded!) });
     if (op.lookup) {
       const route = op.lookup.route!;
       const list = [...(s.devices.get(bytesToHex(route)) ?? []), ...(s.extraDevices?.(route) ?? [])];
@@ -297,3 +305,16 @@ t.test('a lying gateway (another evaluation key) cannot resolve numbers', async 
   t.equal(e.code, ErrorCode.AUTH_FAILED);
   t.equal(s.sent.length, 0, 'nothing sent');
 });
+
+t.test('a key split between evaluators gives the same routes; shares that do not add up fail', async (t) => {
+  const key = generateServerKey();
+  const { client, s, b } = await twoUsers(t, { key, shares: splitKey(key, 2) });
+  const bob = await loadDevice(b);
+  t.same(Buffer.from(bob.route), Buffer.from(serverRouteForNumber(key, B)), 'registered under the combined key');
+  const res = await client.send(B, 'split');
+  t.equal(res.receipts.length, 1);
+  s.shares = splitKey(generateServerKey(), 2);
+  const e = await codeOf(client.send('+15550100003', 'x'));
+  t.equal(e.code, ErrorCode.AUTH_FAILED);
+});
+
