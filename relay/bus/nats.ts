@@ -30,6 +30,7 @@ import type {
   Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
+import { publishThisTurn } from './turn-batch.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
@@ -503,11 +504,8 @@ export class NatsBus implements Bus {
   #reply(subject: string, payload: Uint8Array): void {
     const nc = this.#nc;
     if (subject === '' || nc === null || nc.isClosed()) return;
-    try {
-      nc.publish(subject, payload);
-    } catch {
-      // draining/closed: the requester times out and falls back to the mailbox
-    }
+    // draining/closed: the requester times out and falls back to the mailbox
+    publishThisTurn(nc, subject, payload);
   }
 
   async deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
@@ -976,13 +974,11 @@ class LiveRequests {
       this.#all.set(token, e);
       bucket.set(token, e);
       this.#timer ??= setInterval(() => this.#sweep(), LIVE_SWEEP_MS);
-      try {
-        nc.publish(subject, payload, { reply: this.#inbox + token });
-      } catch {
-        this.#all.delete(token);
-        bucket.delete(token);
+      const b = bucket;
+      publishThisTurn(nc, subject, payload, this.#inbox + token, () => {
+        if (this.#all.delete(token)) b.delete(token);
         resolve(false);
-      }
+      });
     });
   }
 
