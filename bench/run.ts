@@ -41,21 +41,22 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
     o.onResult?.(r);
   };
   const payloadBytes = measureEnvelopeBytes();
+  // A fresh setup per workload: no workload inherits another's heap, connections or
+  // JetStream state (the idle workload's RSS growth would otherwise reuse freed memory).
   for (const system of o.systems) {
-    o.log(`== ${system}: setting up`);
-    const env = await setUp(system, o);
-    if ('skip' in env) {
-      for (const w of o.workloads) add(skipped(system, w, env.skip));
-      o.log(`== ${system}: skipped (${env.skip})`);
-      continue;
-    }
-    try {
-      for (const w of o.workloads) {
-        for (const r of await runWorkload(env, w, o, payloadBytes)) add(r);
+    for (const w of o.workloads) {
+      o.log(`== ${system} ${w}: setting up`);
+      const env = await setUp(system, o);
+      if ('skip' in env) {
+        add(skipped(system, w, env.skip));
+        o.log(`== ${system}: skipped (${env.skip})`);
+        continue;
       }
-    } finally {
-      o.log(`== ${system}: tearing down`);
-      await env.stop();
+      try {
+        for (const r of await runWorkload(env, w, o, payloadBytes)) add(r);
+      } finally {
+        await env.stop();
+      }
     }
   }
   return results;
