@@ -15,6 +15,7 @@ import { deliverToRoute, sealForDevices, type SendResult, type SenderKeys } from
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { loadDevice, loadGateways, loadState, deleteDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile.ts';
 import { fullJitterDelay } from './backoff.ts';
+import { discoverContacts, type ContactStatus } from './contacts.ts';
 
 export interface ClientOptions {
   /** Overrides the profile's gateways.json. */
@@ -34,6 +35,17 @@ export interface ClientOptions {
    *  instead of stopping: a long-running reader lets a `send` on the same profile finish. */
   reclaimAfterTakeover?: boolean;
   onState?: (change: StateChange) => void;
+  /** The gateway's notices about this account. kind "new_device": another device
+   *  registered this number (if that was not you, the number may have been taken over).
+   *  A notice for an offline device is delivered on its next connect. */
+  onNotice?: (notice: Notice) => void;
+}
+
+/** A server notice (docs/PROTOCOL.md, `notice`). */
+export interface Notice {
+  kind: string;
+  /** When it happened (gateway clock, ms since the epoch). */
+  atMs: number;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -93,6 +105,7 @@ export class HushwireClient {
       authenticate: (ctx) => this.authenticate(ctx),
       onOp: (op) => {
         if (receive && op.deliver?.envelopes) this.inbox.deliver(op.deliver.envelopes);
+        if (op.notice && options.onNotice) options.onNotice({ kind: String(op.notice.kind ?? ''), atMs: Number(op.notice.atMs ?? 0) });
       },
       onState: (change) => {
         if (change.to === 'closed') {
@@ -187,6 +200,17 @@ export class HushwireClient {
   /** Received messages, each once (dedup by envelope id across restarts). One reader at a time. */
   messages(): AsyncIterable<ReceivedMessage> {
     return this.inbox;
+  }
+
+  /**
+   * Which of `numbers` use Hushwire (a contact sync), without the numbers leaving the
+   * handset: blinded VOPRF evaluation, then batched fixed-size lookups (client/contacts.ts).
+   * Each number counts against this device's discovery budget (RATE_LIMITED beyond it):
+   * sync once, then ask only about new contacts.
+   */
+  async discover(numbers: readonly string[]): Promise<Map<string, ContactStatus>> {
+    await this.connect();
+    return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, numbers);
   }
 
   /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then device.json goes. */

@@ -13,10 +13,18 @@ export function listenCommand(): Command {
     .addOption(profileOption())
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived)', parsePositive)
-    .addHelpText('after', '\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it.')
+    .addHelpText('after', '\nA notice that another device registered this number is printed to stderr.\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it.')
     .action(async (opts: { profile: string; count?: number; timeout?: number }) => {
       // A `send` on the same profile takes the device over for a moment; come back after.
-      const client = await HushwireClient.open(opts.profile, { reclaimAfterTakeover: true });
+      const client = await HushwireClient.open(opts.profile, {
+        reclaimAfterTakeover: true,
+        // Security notices go to stderr, so stdout stays one JSON line per message.
+        onNotice: (n) => {
+          if (n.kind === 'new_device') {
+            process.stderr.write(`notice: another device registered this number at ${new Date(n.atMs).toISOString()}; if that was not you, your number may have been taken over\n`);
+          }
+        },
+      });
       let timedOut = false;
       let stopped = false;
       const stop = () => {
