@@ -146,6 +146,10 @@ export class Relay {
       }
       await this.bus.mailboxPut(tag, devTok, hex(id), encoded);
       this.metrics.mailboxStores.inc();
+      // The device may have connected (and found its mailbox empty) while this store was
+      // on its way: tell whichever gateway holds it to look again. Fire and forget: with
+      // nobody subscribed, NATS drops it at once.
+      this.bus.publishControl(tag, devTok, { kind: 'mail' }).catch(() => undefined);
       this.metrics.deliveries.inc({ path: 'mailbox' });
       this.metrics.sendLatency.observe({ outcome: 'stored' }, (performance.now() - started) / 1000);
       return { id, status: 'stored', code: '', retryAfterMs: 0 };

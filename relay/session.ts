@@ -323,6 +323,8 @@ export class Session {
       this.close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
     } else if (msg.kind === 'unregistered') {
       this.close(CloseCode.UNREGISTERED, 'unregistered');
+    } else if (msg.kind === 'mail') {
+      this.#startMailboxDrain(); // new mail stored meanwhile (relay.ts acceptEnvelope)
     } else if (msg.kind === 'notice' && this.#device !== null) {
       this.notify(msg.notice, msg.atMs);
       void this.#relay.privacy.noticeShown(this.#tag, this.#device, msg.atMs).catch(() => undefined);
@@ -432,6 +434,7 @@ export class Session {
   }
 
   #draining = false;
+  #drainAgain = false;
   #redrainTimer: NodeJS.Timeout | null = null;
 
   #scheduleRedrain(delayMs: number): void {
@@ -446,11 +449,19 @@ export class Session {
   /** Hands queued mail to the device batch by batch; each item is deleted from the
    *  mailbox only after the device acknowledged it. */
   #startMailboxDrain(): void {
-    if (this.#draining) return;
+    if (this.#draining) {
+      // A drain is running but may already be past its last read: run once more after it.
+      this.#drainAgain = true;
+      return;
+    }
     this.#draining = true;
+    this.#drainAgain = false;
     this.#drainMailbox()
       .catch((e) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'mailbox drain stopped'))
-      .finally(() => { this.#draining = false; });
+      .finally(() => {
+        this.#draining = false;
+        if (this.#drainAgain && this.#state === 'authenticated') this.#startMailboxDrain();
+      });
   }
 
   async #drainMailbox(): Promise<void> {

@@ -25,7 +25,11 @@ export type ControlMessage =
   | { kind: 'kick'; connection: string }   // a newer connection of this device exists elsewhere
   | { kind: 'unregistered' }               // the device opted out from another connection
   // another device registered this device's number (relay/privacy/notices.ts)
-  | { kind: 'notice'; notice: 'new_device'; atMs: number };
+  | { kind: 'notice'; notice: 'new_device'; atMs: number }
+  // an envelope was just stored in this device's mailbox: a gateway holding the device
+  // reads its mailbox again (closes the race between a store and a drain that had
+  // already found the mailbox empty; relay/relay.ts, relay/session.ts)
+  | { kind: 'mail' };
 
 export interface DeviceSubscription {
   /** Stops receiving; idempotent. */

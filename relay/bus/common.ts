@@ -97,6 +97,7 @@ export function checkControl(msg: ControlMessage): ControlMessage {
       return { kind: 'kick', connection: msg.connection };
     }
     if (msg.kind === 'unregistered') return { kind: 'unregistered' };
+    if (msg.kind === 'mail') return { kind: 'mail' };
     if (msg.kind === 'notice' && msg.notice === 'new_device' && Number.isSafeInteger(msg.atMs) && msg.atMs >= 0) {
       return { kind: 'notice', notice: 'new_device', atMs: msg.atMs };
     }
