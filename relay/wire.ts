@@ -59,6 +59,8 @@ export interface DecodedOp {
   deliver?: hushwire.v1.Deliver & { envelopes: Envelope[] };
   reconnect?: hushwire.v1.Reconnect;
   verifyStarted?: hushwire.v1.VerifyStarted;
+  notice?: hushwire.v1.Notice;
+  devicesBatch?: hushwire.v1.DevicesBatch & { results: Array<hushwire.v1.Devices & { devices: DeviceKeys[] }> };
 }
 
 /** Decodes a frame into ops with decoded nested types. Throws on malformed bytes. */
