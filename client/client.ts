@@ -15,6 +15,7 @@ import { deliverToRoute, sealForDevices, type SendResult, type SenderKeys } from
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { loadDevice, loadGateways, loadState, deleteDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile.ts';
 import { fullJitterDelay } from './backoff.ts';
+import { loadRouteBook, type RouteBook } from './routebook.ts';
 import { discoverContacts, type ContactStatus } from './contacts.ts';
 
 export interface ClientOptions {
@@ -70,6 +71,7 @@ export class HushwireClient {
   readonly profileDir: string;
   private readonly profile: DeviceProfile;
   private readonly state: ProfileState;
+  private readonly routes: RouteBook;
   private readonly conn: Connection;
   private readonly discovery: Discovery;
   private readonly inbox: Inbox;
@@ -87,13 +89,15 @@ export class HushwireClient {
     const profile = await loadDevice(profileDir);
     const gateways = options.gateways?.map(checkGatewayUrl) ?? (await loadGateways(profileDir));
     const state = await loadState(profileDir);
-    return new HushwireClient(profileDir, profile, gateways, state, options);
+    const routes = await loadRouteBook(profileDir, profile.oprfPublicKey);
+    return new HushwireClient(profileDir, profile, gateways, state, routes, options);
   }
 
-  private constructor(profileDir: string, profile: DeviceProfile, gateways: string[], state: ProfileState, options: ClientOptions) {
+  private constructor(profileDir: string, profile: DeviceProfile, gateways: string[], state: ProfileState, routes: RouteBook, options: ClientOptions) {
     this.profileDir = profileDir;
     this.profile = profile;
     this.state = state;
+    this.routes = routes;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     const receive = options.receive ?? true;
     const userOnState = options.onState;
@@ -116,7 +120,7 @@ export class HushwireClient {
       },
     });
     const request = (op: Parameters<Connection['request']>[0], timeoutMs?: number) => this.conn.request(op, timeoutMs);
-    this.discovery = new Discovery(request, profile.oprfPublicKey);
+    this.discovery = new Discovery(request, profile.oprfPublicKey, { routeStore: routes });
     const verifier = new SenderVerifier(this.discovery);
     this.inbox = new Inbox({
       me: { route: profile.route, device: profile.device, prekeySecret: profile.prekeySecret },
@@ -238,6 +242,7 @@ export class HushwireClient {
     this.inbox.end();
     await this.inbox.settled();
     await this.state.settled();
+    await this.routes.settled();
     await this.conn.close();
   }
 }

@@ -21,7 +21,15 @@ export interface VerifiedDevice {
   prekey: Uint8Array;
 }
 
+/** Where proven routes outlive the process (client/routebook.ts). */
+export interface RouteStore {
+  get(number: string): Uint8Array | undefined;
+  set(number: string, route: Uint8Array): Promise<void>;
+}
+
 export interface DiscoveryOptions {
+  /** Persistent number -> route memory; without it routes are only cached in memory. */
+  routeStore?: RouteStore;
   routeTtlMs?: number;
   devicesTtlMs?: number;
   maxEntries?: number;
@@ -62,25 +70,34 @@ export class Discovery {
   private readonly request: Requester;
   private readonly pinnedKey: Uint8Array;
   private readonly routes: TtlCache<Uint8Array>;
+  private readonly routeStore: RouteStore | undefined;
   private readonly devices: TtlCache<VerifiedDevice[]>;
 
   constructor(request: Requester, pinnedKey: Uint8Array, options: DiscoveryOptions = {}) {
     this.request = request;
     this.pinnedKey = pinnedKey;
     this.routes = new TtlCache(options.routeTtlMs ?? 10 * 60_000, options.maxEntries ?? 1000);
+    this.routeStore = options.routeStore;
     this.devices = new TtlCache(options.devicesTtlMs ?? 30_000, options.maxEntries ?? 1000);
   }
 
   /** The route of a normalized E.164 number. */
   async routeFor(number: string): Promise<Uint8Array> {
     const { value } = await this.routes.getOrLoad(number, async () => {
+      // Proven before under the same pinned key: no evaluate (each one is charged
+      // against this device's discovery budget).
+      const known = this.routeStore?.get(number);
+      if (known) return known;
       const { blinds, blinded } = blindNumbers([number]);
       const op = await this.request({ evaluate: { blinded } });
       if (!op.evaluated) throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed evaluation');
       // One key or a key split between evaluators: either way every proof must hold
       // against the pinned key (AUTH_FAILED otherwise).
       const [output] = finalizeNumberEvaluation([number], blinds, blinded, op.evaluated, this.pinnedKey);
-      return routeFromOutput(output);
+      const route = routeFromOutput(output);
+      // A lost write only means asking again next time.
+      this.routeStore?.set(number, route).catch(() => {});
+      return route;
     });
     return value;
   }

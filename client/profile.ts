@@ -18,6 +18,8 @@ import { SeenSet, BoundedCounters } from './dedup.ts';
 export const DEVICE_FILE = 'device.json';
 export const GATEWAYS_FILE = 'gateways.json';
 export const STATE_FILE = 'state.json';
+/** Learned number -> route pairs (client/routebook.ts). */
+export const ROUTES_FILE = 'routes.json';
 
 /** How many envelope ids (and peers' sequence counters) state.json remembers. */
 export const SEEN_CAPACITY = 10_000;
@@ -131,9 +133,10 @@ export async function hasDevice(dir: string): Promise<boolean> {
   }
 }
 
-/** Removes the device keys and dedup state (opt-out); keeps gateways.json. Idempotent. */
+/** Removes the device keys, dedup state and learned routes (opt-out); keeps
+ *  gateways.json. Idempotent. */
 export async function deleteDevice(dir: string): Promise<void> {
-  for (const file of [DEVICE_FILE, STATE_FILE]) {
+  for (const file of [DEVICE_FILE, STATE_FILE, ROUTES_FILE]) {
     try {
       await unlink(join(resolve(dir), file));
     } catch (e) {

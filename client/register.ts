@@ -12,6 +12,7 @@ import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
 import { Connection, type Challenge } from './connection.ts';
+import { loadRouteBook } from './routebook.ts';
 import { join, resolve } from 'node:path';
 import { checkGatewayUrl, hasDevice, saveDevice, saveGateways, ensureProfileDir, ProfileState, STATE_FILE } from './profile.ts';
 
@@ -138,6 +139,8 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
     });
     // A fresh dedup state: ids seen by an earlier registration of this profile are void.
     await new ProfileState(join(resolve(opts.profileDir), STATE_FILE)).save();
+    // Our own route is proven already: a message to ourselves needs no evaluate.
+    await (await loadRouteBook(opts.profileDir, challenge.oprfPublicKey)).set(number, route);
     return { device: Buffer.from(device).toString('hex') };
   } finally {
     await conn.close();

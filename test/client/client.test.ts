@@ -46,6 +46,7 @@ interface Script {
   receipts?: { status: string; code?: string }[];
   sent: OpProps[];
   unregistered: number;
+  evaluates?: number;
   extraDevices?: (route: Uint8Array) => Registered[];
 }
 
@@ -83,7 +84,10 @@ function scripted(s: Script) {
       return reply({ ok: {} });
     }
     if (!authed.get(c)) return fail('NOT_AUTHENTICATED');
-    if (op.evaluate) return reply({ evaluated: evaluation(s, op.evaluate.blinded!) });
+    if (op.evaluate) {
+      s.evaluates = (s.evaluates ?? 0) + 1;
+      return reply({ evaluated: evaluation(s, op.evaluate.blinded!) });
+    }
     if (op.lookup) {
       const route = op.lookup.route!;
       const list = [...(s.devices.get(bytesToHex(route)) ?? []), ...(s.extraDevices?.(route) ?? [])];
@@ -233,7 +237,7 @@ async function twoUsers(t: Teardown, over: Partial<Script> = {}) {
 }
 
 t.test('send: seals one envelope per device that only that device can open', async (t) => {
-  const { client, b, s } = await twoUsers(t);
+  const { client, a, b, s } = await twoUsers(t);
   const res = await client.send(B, 'hi bob');
   t.equal(res.status, 'stored');
   t.equal(res.receipts.length, 1);
@@ -245,10 +249,18 @@ t.test('send: seals one envelope per device that only that device can open', asy
   t.equal(new TextDecoder().decode(opened.body), 'hi bob');
   t.equal(opened.senderNumber, A);
   t.equal(opened.seq, 0);
+  t.equal(s.evaluates, 1, 'one evaluate for the new contact');
   const again = await client.send(B, 'second');
   const opened2 = openEnvelope(s.sent[1].send!.envelopes![0], { route: bob.route, device: bob.device, prekeySecret: bob.prekeySecret });
   t.equal(opened2.seq, 1, 'per-device sequence advances');
   t.not(again.id, res.id);
+  await client.close();
+  const reopened = await HushwireClient.open(a, { receive: false });
+  t.teardown(() => reopened.close());
+  await reopened.send(B, 'third');
+  t.equal(s.evaluates, 1, 'the route was kept in routes.json: no evaluate after a restart either');
+  await reopened.send(A, 'to myself');
+  t.equal(s.evaluates, 1, 'own route known from registration');
 });
 
 t.test('send: devices with a bad prekey signature are skipped', async (t) => {
@@ -291,6 +303,7 @@ t.test('send: a cached device list that went stale is refreshed; a gone recipien
   const bob = await HushwireClient.open(b, { receive: false });
   await bob.unregister();
   t.notOk(existsSync(join(b, 'device.json')), 'device.json deleted');
+  t.notOk(existsSync(join(b, 'routes.json')), 'learned routes deleted');
   t.ok(existsSync(join(b, 'gateways.json')), 'gateways kept');
   t.equal(s.unregistered, 1);
   const e = await codeOf(client.send(B, 'two'));
