@@ -190,6 +190,11 @@ export class RemoteEvaluator implements Evaluator {
     return this.#link.start();
   }
 
+  /** Connected to NATS (the evaluators themselves may still be down). */
+  get connected(): boolean {
+    return this.#link.up;
+  }
+
   evaluate(blinded: Uint8Array[]) {
     return this.#inner.evaluate(blinded);
   }

@@ -1,0 +1,65 @@
+// OPRF evaluators for tests: `hushwire oprf` services in this process (logs captured)
+// on a real nats-server, and key files for gateways and child processes.
+import { PassThrough } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { createLogger } from '../../relay/log.ts';
+import { OprfService } from '../../relay/oprf-service.ts';
+import { formatScalarKey } from '../../relay/evaluator.ts';
+import type { OprfKeyPair } from '../../relay/crypto/oprf.ts';
+
+export interface TestEvaluator {
+  service: OprfService;
+  /** Every log line written so far. */
+  logs(): string;
+  close(): Promise<void>;
+}
+
+export interface TestEvaluatorOptions {
+  servers: string[];
+  key: OprfKeyPair;
+  id?: string;
+  prefix?: string;
+  threads?: number;
+  maxBatch?: number;
+  maxQueued?: number;
+  /** Closes the evaluator at this test's teardown. */
+  t?: { teardown(fn: () => unknown): void };
+}
+
+/** Polls `cond` until true; throws `what` after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts an evaluator service and waits until it is subscribed on NATS. */
+export async function startTestEvaluator(o: TestEvaluatorOptions): Promise<TestEvaluator> {
+  const sink = new PassThrough();
+  const chunks: string[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
+  const service = new OprfService({
+    servers: o.servers, id: o.id ?? 'main', prefix: o.prefix ?? 'hw', key: o.key,
+    threads: o.threads ?? 1, maxBatch: o.maxBatch ?? 1000, maxQueuedElements: o.maxQueued ?? 2000,
+    name: `test-oprf-${o.id ?? 'main'}`, log: createLogger({ level: 'debug', destination: sink, name: 'hushwire-oprf' }),
+  });
+  await service.start();
+  await waitUntil(() => service.ready, 'the evaluator to subscribe');
+  const handle: TestEvaluator = { service, logs: () => chunks.join(''), close: () => service.close() };
+  o.t?.teardown(() => service.close());
+  return handle;
+}
+
+/** A key file (seed form or scalar form) in a fresh temp dir. */
+export function writeKeyFile(key: { seed?: Uint8Array; secretKey?: Uint8Array }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-oprf-key-'));
+  const f = join(dir, 'oprf.key');
+  const text = key.seed ? `${bytesToHex(key.seed)}\n` : formatScalarKey(key.secretKey!);
+  writeFileSync(f, text, { mode: 0o600 });
+  return f;
+}
