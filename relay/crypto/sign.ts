@@ -18,6 +18,7 @@ import { concatBytes } from '@noble/hashes/utils.js';
 import { assertRoute, assertDevice } from '../tokens.ts';
 import { assertBytes, label0 } from './bytes.ts';
 import { X25519_KEY_BYTES } from './hpke.ts';
+import { ed25519PublicKeyObject } from './key-cache.ts';
 
 export const IDENTITY_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
@@ -86,8 +87,7 @@ export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array):
   checkVerifyArgs(publicKey, msg, sig);
   if (isSmallOrder(publicKey)) return false;
   try {
-    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-    return nodeVerify(null, msg, key, sig);
+    return nodeVerify(null, msg, ed25519PublicKeyObject(publicKey), sig);
   } catch {
     return false;
   }
