@@ -1,6 +1,7 @@
 // The bench: for each system, set it up, run each workload with the same generator,
 // measure, tear down. Returns one RunResult row per (system, workload[, variant]).
 import * as hdr from 'hdr-histogram-js';
+import { loadavg } from 'node:os';
 import { cpuMicros, cpuMicrosAll, rssBytes, sleep } from './procs.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { makeDevices, seedDirectory, registerDevices } from './devices.ts';
@@ -37,6 +38,7 @@ const GENERATOR_BOUND_ELU = 0.9;
 export async function runBench(o: BenchOptions): Promise<RunResult[]> {
   const results: RunResult[] = [];
   const add = (r: RunResult): void => {
+    if (!r.skipped) r.loadavg_1m = Math.round(loadavg()[0]! * 100) / 100;
     results.push(r);
     o.onResult?.(r);
   };
@@ -338,8 +340,10 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const first = await connectAll(g, 'all', label, o);
     await sleep(500);
     const cpu0 = cpuMicrosAll(env.serverPids);
+    const nats0 = cpuMicrosAll(env.natsPids);
     const r = await g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000);
     const cpu1 = cpuMicrosAll(env.serverPids);
+    const nats1 = cpuMicrosAll(env.natsPids);
     const ok = r.reduce((x, y) => x + y.ok, 0);
     const failed = r.reduce((x, y) => x + y.failed, 0);
     const secs = (Math.max(...r.map((x) => x.lastAt)) - Math.min(...r.map((x) => x.droppedAt))) / 1000;
@@ -349,7 +353,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: ok, reconnect_s: round(secs, 3), failed,
-      note: `${n} devices dropped at once; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}`,
+      note: `${n} devices dropped at once; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}`,
     };
   } finally {
     await g.close();

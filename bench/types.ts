@@ -141,6 +141,8 @@ export interface RunResult {
   reconnect_s?: number | null;
   /** idle */
   rss_bytes_per_conn?: number | null;
+  /** 1-minute load average when the run started: other work on the machine skews results. */
+  loadavg_1m?: number;
   skipped?: string;
   note?: string;
 }

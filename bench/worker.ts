@@ -207,12 +207,16 @@ async function run(params: RunParams): Promise<RunStats> {
   } else {
     phase = 'rate';
     const perMs = params.ratePerSender / 1000;
+    // Sequence numbers go on across runs (a late copy from an earlier run must not look
+    // new), so the schedule counts from each sender's first sequence of this run.
+    const base = new Map(active.map((s) => [s, s.seq]));
     const ticker = setInterval(() => {
       const now = Math.min(performance.now(), sendUntil);
       for (const s of active) {
+        const b = base.get(s)!;
         const due = Math.floor((now - start) * perMs);
-        while (s.seq < due) {
-          const intended = start + s.seq / perMs;
+        while (s.seq - b < due) {
+          const intended = start + (s.seq - b) / perMs;
           if (s.pending.size >= MAX_PENDING_PER_SENDER) {
             s.seq++;
             stats.overflow++;
