@@ -1,0 +1,150 @@
+// End to end through gateways, with handsets on the real SDK and `hushwire oprf`
+// evaluators on a real nats-server:
+// - one evaluator serving two gateways: handsets registered on either reach each other;
+// - a key split between two evaluators: same, the Challenge announces both share keys,
+//   and the routes are exactly those of one key holding k1 + k2;
+// - an evaluator down: register and discovery answer UNAVAILABLE (no hang);
+// - an evaluator with a swapped key (single, and one share of a split key): the handset
+//   refuses the result with AUTH_FAILED "OPRF proof did not verify against the pinned key".
+import t, { type Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bytesToHex as hex } from '@noble/hashes/utils.js';
+import { deriveServerKey, generateServerKey, serverRouteForNumber, type OprfKeyPair } from '../../relay/crypto/oprf.ts';
+import { combineSecretKeys, splitKey } from '../../relay/crypto/oprf-split.ts';
+import { HushwireClient } from '../../client/index.ts';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { registerHandset, listen, sendText, type Handset } from '../helpers/handsets.ts';
+import { connectRaw } from '../helpers/raw.ts';
+import { startTestEvaluator } from '../helpers/oprf.ts';
+
+let seq = 0;
+const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
+const PROOF_FAILED = { code: 'AUTH_FAILED', message: 'OPRF proof did not verify against the pinned key' };
+
+function profileRoute(h: Handset): string {
+  return (JSON.parse(readFileSync(join(h.profileDir, 'device.json'), 'utf8')) as { route: string }).route;
+}
+
+async function gateway(t: Test, nats: string, evaluators: { id: string; key: OprfKeyPair }[]): Promise<TestGateway> {
+  const gw = await startTestGateway({
+    nats,
+    transport: 'ws',
+    oprfEvaluator: evaluators.map((e) => e.id),
+    oprfPublicKey: evaluators.map((e) => hex(e.key.publicKey)),
+    oprfTimeoutMs: 30_000,
+  });
+  t.teardown(() => gw.close());
+  return gw;
+}
+
+async function expectError(t: Test, p: Promise<unknown>, want: { code: string; message?: string }, what: string) {
+  try {
+    await p;
+    t.fail(`${what}: expected ${want.code}`);
+  } catch (e) {
+    t.match(e, { name: 'HushwireError', ...want }, what);
+  }
+}
+
+t.test('OPRF evaluators behind gateways', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const nats = await startNatsServer({ t });
+  const servers = [nats.url];
+
+  t.test('one evaluator serves two gateways', async (t) => {
+    const key = deriveServerKey(new Uint8Array(32).fill(11));
+    await startTestEvaluator({ servers, id: 'main', key, t });
+    const a = await gateway(t, nats.url, [{ id: 'main', key }]);
+    const b = await gateway(t, nats.url, [{ id: 'main', key }]);
+    const raw = await connectRaw(a.url);
+    const ch = (await raw.next((op) => !!op.challenge)).challenge!;
+    t.equal(hex(ch.oprfPublicKey), hex(key.publicKey), 'Challenge: the evaluator key');
+    t.same(ch.oprfShareKeys, [], 'Challenge: no share keys');
+    raw.close();
+
+    const alice = await registerHandset([a.url], freshNumber());
+    const bob = await registerHandset([b.url], freshNumber());
+    t.equal(profileRoute(alice), hex(serverRouteForNumber(key, alice.number)), 'route from the remote key');
+    t.equal(profileRoute(bob), hex(serverRouteForNumber(key, bob.number)));
+    const rx = await listen(bob, [b.url]);
+    t.teardown(() => rx.close());
+    await sendText(alice, bob.number, 'hello across gateways', [a.url]);
+    const [m] = await rx.waitFor(1);
+    t.equal(m!.text, 'hello across gateways');
+    t.equal(m!.from, alice.number);
+    t.notMatch(a.logs() + b.logs(), alice.number.slice(1), 'no number in the gateway logs');
+  });
+
+  t.test('a key split between two evaluators', async (t) => {
+    const k1 = deriveServerKey(new Uint8Array(32).fill(21));
+    const k2 = deriveServerKey(new Uint8Array(32).fill(22));
+    const combined = combineSecretKeys([k1.secretKey, k2.secretKey]);
+    await startTestEvaluator({ servers, id: 'share-a', key: k1, t });
+    const evB = await startTestEvaluator({ servers, id: 'share-b', key: k2, t });
+    const shares = [{ id: 'share-a', key: k1 }, { id: 'share-b', key: k2 }];
+    const c = await gateway(t, nats.url, shares);
+    const d = await gateway(t, nats.url, shares);
+
+    const raw = await connectRaw(c.url);
+    const ch = (await raw.next((op) => !!op.challenge)).challenge!;
+    t.equal(hex(ch.oprfPublicKey), hex(combined.publicKey), 'Challenge: the combined key, for the handset to pin');
+    t.same(ch.oprfShareKeys.map((k) => hex(k)), [hex(k1.publicKey), hex(k2.publicKey)], 'Challenge: both share keys');
+    raw.close();
+
+    const carol = await registerHandset([c.url], freshNumber());
+    const dave = await registerHandset([d.url], freshNumber());
+    // Split-key routes are single-key routes under k1 + k2 (and under neither share).
+    t.equal(profileRoute(carol), hex(serverRouteForNumber(combined, carol.number)), 'carol: route of one key k1 + k2');
+    t.equal(profileRoute(dave), hex(serverRouteForNumber(combined, dave.number)), 'dave: route of one key k1 + k2');
+    t.not(profileRoute(carol), hex(serverRouteForNumber(k1, carol.number)));
+    t.not(profileRoute(carol), hex(serverRouteForNumber(k2, carol.number)));
+    const device = JSON.parse(readFileSync(join(carol.profileDir, 'device.json'), 'utf8')) as { oprfPublicKey: string };
+    t.equal(device.oprfPublicKey, hex(combined.publicKey), 'the handset pinned the combined key');
+
+    const rx = await listen(dave, [d.url]);
+    t.teardown(() => rx.close());
+    await sendText(carol, dave.number, 'split key, same routes', [c.url]); // discovery through both shares
+    t.equal((await rx.waitFor(1))[0]!.text, 'split key, same routes');
+
+    // One share swapped: the evaluator for share-b now holds another key.
+    await evB.close();
+    const rogue = await startTestEvaluator({ servers, id: 'share-b', key: generateServerKey(), t });
+    const erin = await registerHandset([c.url], freshNumber()).catch((e: unknown) => e);
+    t.match(erin, { code: 'UNAVAILABLE' }, 'registration: the gateway refuses a share that does not verify');
+    const frank = await registerHandset([c.url], freshNumber()).catch(() => null);
+    t.equal(frank, null);
+    // Discovery: the gateway relays, the handset checks every share.
+    await expectError(t, sendText(dave, freshNumber(), 'x', [d.url]), PROOF_FAILED, 'handset refuses the swapped share');
+    t.match(c.logs() + d.logs(), /OPRF evaluator reports a key other than the pinned one|did not verify/, 'the operator is told');
+    await rogue.close();
+  });
+
+  t.test('an evaluator down, then back with a swapped key', async (t) => {
+    const key = deriveServerKey(new Uint8Array(32).fill(31));
+    const honest = await startTestEvaluator({ servers, id: 'swap', key, t });
+    const g = await gateway(t, nats.url, [{ id: 'swap', key }]);
+    const gina = await registerHandset([g.url], freshNumber());
+    const hank = await registerHandset([g.url], freshNumber());
+
+    await honest.close();
+    // Down: no responders => UNAVAILABLE at once (the gateway's deadline is 30 s, the
+    // SDK's 10-15 s: a wait would end in TIMEOUT, not UNAVAILABLE).
+    await expectError(t, registerHandset([g.url], freshNumber()), { code: 'UNAVAILABLE' }, 'register while the evaluator is down');
+    await expectError(t, sendText(gina, hank.number, 'x', [g.url]), { code: 'UNAVAILABLE' }, 'discovery while the evaluator is down');
+
+    // Back, but with another key: the handset refuses every answer.
+    await startTestEvaluator({ servers, id: 'swap', key: generateServerKey(), t });
+    await expectError(t, sendText(gina, hank.number, 'x', [g.url]), PROOF_FAILED, 'handset refuses an evaluation under a swapped key');
+    const client = await HushwireClient.open(gina.profileDir, { receive: false, gateways: [g.url] });
+    t.teardown(() => client.close());
+    await client.connect();
+    await expectError(t, client.send(hank.number, 'again'), PROOF_FAILED, 'and again: nothing was cached');
+
+    // A handset pointed at a gateway whose evaluators announce another key altogether.
+    const other = generateServerKey();
+    await startTestEvaluator({ servers, id: 'elsewhere', key: other, t });
+    const g2 = await gateway(t, nats.url, [{ id: 'elsewhere', key: other }]);
+    await expectError(t, sendText(gina, hank.number, 'x', [g2.url]), { code: 'AUTH_FAILED', message: "gateway's OPRF key does not match the pinned key" }, 'a gateway announcing another key is refused at connect');
+  });
+});
