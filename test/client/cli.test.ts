@@ -46,6 +46,9 @@ function errorLineProblems(r: Run, code: string): string[] {
   return problems;
 }
 
+// Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
+t.setTimeout(300_000);
+
 const A = '+15550100001';
 const B = '+15550100002';
 

@@ -35,6 +35,9 @@ function hushwire(args: string[], timeoutMs = 60_000): Promise<Run> {
   });
 }
 
+// Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
+t.setTimeout(300_000);
+
 const A = '+15550100001';
 const B = '+15550100002';
 
