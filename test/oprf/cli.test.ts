@@ -1,0 +1,162 @@
+// `hushwire oprf` and `hushwire oprf-key` as an operator runs them: child processes
+// (`node bin/hushwire.js ...`), the evaluator on a real nats-server, its settings table
+// against docs/OPERATIONS.md.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { bytesToHex as hex, hexToBytes } from '@noble/hashes/utils.js';
+import { deriveServerKey } from '../../relay/crypto/oprf.ts';
+import { combinePublicKeys } from '../../relay/crypto/oprf-split.ts';
+import { parseOprfKey } from '../../relay/evaluator.ts';
+import { OPRF_SETTINGS, resolveOprfConfig, OprfConfigError } from '../../relay/oprf-config.ts';
+import { BIN, ROOT } from '../helpers/paths.ts';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function hushwire(args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('HUSHWIRE_')) delete env[k];
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    p.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`hushwire ${args.join(' ')} did not finish\n${stdout}\n${stderr}`)); }, timeoutMs);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+function httpStatus(port: number, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const r = request({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    r.on('error', () => resolve(0));
+    r.on('timeout', () => { r.destroy(); resolve(0); });
+    r.end();
+  });
+}
+
+t.setTimeout(240_000);
+
+t.test('every hushwire oprf setting is in docs/OPERATIONS.md', async (t) => {
+  const doc = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### Settings of `hushwire oprf`'));
+  t.ok(section.length > 100, 'the section exists');
+  for (const s of OPRF_SETTINGS) {
+    t.ok(section.includes(`| \`--${s.flag}\` | \`${s.env}\` |`), `--${s.flag} / ${s.env} documented`);
+    t.ok(s.env.startsWith('HUSHWIRE_'));
+  }
+});
+
+t.test('hushwire oprf settings', async (t) => {
+  const ok = resolveOprfConfig({ nats: 'nats://127.0.0.1:4222', keyFile: '/k' }, {});
+  t.equal(ok.id, 'main');
+  t.equal(ok.maxBatch, 1000);
+  t.equal(ok.maxQueued, 2000);
+  t.ok(ok.threads >= 1);
+  const env = resolveOprfConfig({ id: 'flag-wins' }, { HUSHWIRE_NATS: 'nats://a,nats://b', HUSHWIRE_OPRF_KEY_FILE: '/k', HUSHWIRE_OPRF_ID: 'env', HUSHWIRE_OPRF_THREADS: '3' });
+  t.same(env.nats, ['nats://a', 'nats://b']);
+  t.equal(env.id, 'flag-wins');
+  t.equal(env.threads, 3);
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ keyFile: '/k' }, /--nats is required/],
+    [{ nats: 'n' }, /--key-file is required.*oprf-key generate/],
+    [{ nats: 'n', keyFile: '/k', id: 'a.b' }, /--id/],
+    [{ nats: 'n', keyFile: '/k', maxBatch: '100', maxQueued: '99' }, /--max-queued must be at least --max-batch/],
+    [{ nats: 'n', keyFile: '/k', threads: '0' }, /--threads must be at least 1/],
+    [{ nats: 'n', keyFile: '/k', maxBatch: '1001' }, /--max-batch must be at most 1000/],
+    [{ nats: 'n', keyFile: '/k', natsPrefix: 'A.B' }, /--nats-prefix/],
+  ];
+  for (const [flags, re] of bad) t.throws(() => resolveOprfConfig(flags, {}), re, JSON.stringify(flags));
+  t.throws(() => resolveOprfConfig({}, {}), OprfConfigError);
+});
+
+t.test('hushwire oprf-key: generate, public, split, combine', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-oprf-cli-'));
+  const keyFile = join(dir, 'oprf.key');
+  const gen = await hushwire(['oprf-key', 'generate', '--out', keyFile]);
+  t.equal(gen.code, 0, gen.stderr);
+  t.equal(statSync(keyFile).mode & 0o777, 0o600, 'key file is 0600');
+  const seedHex = readFileSync(keyFile, 'utf8').trim();
+  t.match(seedHex, /^[0-9a-f]{64}$/);
+  t.equal(gen.stdout.trim(), hex(deriveServerKey(hexToBytes(seedHex)).publicKey), 'prints the public key');
+  t.notMatch(gen.stdout + gen.stderr, seedHex, 'never prints the key');
+
+  const again = await hushwire(['oprf-key', 'generate', '--out', keyFile]);
+  t.equal(again.code, 2, 'refuses to overwrite');
+  t.match(again.stderr, /exists; key files are never overwritten \(BAD_REQUEST\)/);
+  t.equal(readFileSync(keyFile, 'utf8').trim(), seedHex, 'file unchanged');
+
+  const pub = await hushwire(['oprf-key', 'public', '--key-file', keyFile]);
+  t.equal(pub.stdout.trim(), gen.stdout.trim());
+
+  const a = join(dir, 'a.key');
+  const b = join(dir, 'b.key');
+  const split = await hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', a, '--out', b]);
+  t.equal(split.code, 0, split.stderr);
+  t.match(split.stderr, /destroy it/, 'tells the operator to destroy the original');
+  const ka = parseOprfKey(readFileSync(a, 'utf8'));
+  const kb = parseOprfKey(readFileSync(b, 'utf8'));
+  t.equal(statSync(a).mode & 0o777, 0o600);
+  t.equal(hex(combinePublicKeys([ka.publicKey, kb.publicKey])), gen.stdout.trim(), 'the shares add up to the key');
+  t.match(split.stdout, new RegExp(`share 1 ${hex(ka.publicKey)} `));
+  t.match(split.stdout, new RegExp(`combined ${gen.stdout.trim()}`));
+  t.notMatch(split.stdout + split.stderr, hex(ka.secretKey), 'shares are not printed');
+
+  const combine = await hushwire(['oprf-key', 'combine', '--public-key', hex(ka.publicKey), '--public-key', hex(kb.publicKey)]);
+  t.equal(combine.stdout.trim(), gen.stdout.trim());
+  const badSplit = await hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', join(dir, 'c.key')]);
+  t.equal(badSplit.code, 2);
+  t.match(badSplit.stderr, /give --out twice/);
+});
+
+t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const nats = await startNatsServer({ t });
+  const dir = mkdtempSync(join(tmpdir(), 'hw-oprf-run-'));
+  const keyFile = join(dir, 'oprf.key');
+  const pk = (await hushwire(['oprf-key', 'generate', '--out', keyFile])).stdout.trim();
+
+  const bad = await hushwire(['oprf', '--key-file', keyFile]);
+  t.equal(bad.code, 2, 'no --nats: exit 2');
+  t.equal(bad.stderr.trim().split('\n').length, 1, 'one line');
+  const missing = await hushwire(['oprf', '--nats', nats.url, '--key-file', join(dir, 'nope.key')]);
+  t.equal(missing.code, 2, 'unreadable key: exit 2');
+  t.match(missing.stderr, /cannot read the key: ENOENT/);
+
+  const p = spawn(process.execPath, [BIN, 'oprf', '--nats', nats.url, '--key-file', keyFile, '--id', 'cli', '--port', '0', '--threads', '1'], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`evaluator did not start:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /hushwire oprf serving hw\.oprf\.cli\.eval .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    };
+    p.stdout.on('data', check);
+    p.once('exit', () => { clearTimeout(timer); reject(new Error(`evaluator exited:\n${out}`)); });
+  });
+  t.equal(await httpStatus(port, '/healthz'), 200);
+  for (let i = 0; i < 100 && await httpStatus(port, '/readyz') !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  t.equal(await httpStatus(port, '/readyz'), 200, 'ready once subscribed');
+
+  const fetched = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'cli']);
+  t.equal(fetched.code, 0, fetched.stderr);
+  t.equal(fetched.stdout.trim(), pk, 'fetch returns the key the evaluator proves');
+  const none = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'nobody']);
+  t.equal(none.code, 5, 'no such evaluator: exit 5 (UNAVAILABLE)');
+  t.match(none.stderr, /OPRF evaluator unavailable \(UNAVAILABLE\)/);
+
+  p.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM: exit 0');
+  t.match(out, /OPRF evaluator closed/);
+  t.notMatch(out, readFileSync(keyFile, 'utf8').trim(), 'the key is not in the output');
+});
