@@ -12,7 +12,7 @@ import { HushwireError } from '../../relay/errors.ts';
 export interface SendOutcome {
   /** Acknowledged: envelope id (hex) -> text. */
   acked: Map<string, string>;
-  /** Sends that gave up (not acknowledged): their texts and codes. */
+  /** Sends that gave up (not acknowledged): their names (text without padding) and codes. */
   failed: { text: string; code: string }[];
   /** Texts attempted (acknowledged or not). */
   texts: Set<string>;
@@ -31,6 +31,8 @@ export interface SendManyOptions {
   onAck?: (acked: number) => void;
   /** Gap between the sends of one lane, ms (default 0): spreads traffic over time. */
   gapMs?: number;
+  /** Characters appended to each text (large messages fill buffers faster). */
+  padding?: number;
 }
 
 /** Sends `count` texts from `from` to `to`; never throws for a failed send. */
@@ -46,14 +48,15 @@ export async function sendMany(from: Handset, to: string, o: SendManyOptions): P
       for (;;) {
         const i = next++;
         if (i >= o.count) return;
-        const text = `${o.label} #${i}`;
+        const name = `${o.label} #${i}`;
+        const text = o.padding ? `${name} ${'.'.repeat(o.padding)}` : name;
         out.texts.add(text);
         try {
           const r = await client.send(to, text);
           out.acked.set(r.id, text);
           o.onAck?.(out.acked.size);
         } catch (e) {
-          out.failed.push({ text, code: e instanceof HushwireError ? e.code : String(e) });
+          out.failed.push({ text: name, code: e instanceof HushwireError ? e.code : String(e) });
         }
         if (o.gapMs) await new Promise((r) => setTimeout(r, o.gapMs));
       }
