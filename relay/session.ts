@@ -43,6 +43,13 @@ const PER_PROCESS_MAC_KEY = randomBytes(32);
 /** After a live hand-over failed, when to look at the mailbox again (the sender's
  *  gateway needs a moment to store the envelope). */
 const REDRAIN_DELAY_MS = 1_000;
+/** Envelope bytes handed to one device and not yet acked, past which the mailbox drain
+ *  waits for acks: a healthy handset with a mailbox of large messages is fed at the pace
+ *  it acks, instead of in one huge frame that overflows its send buffer (4004) on every
+ *  reconnect (found by test/faults/slow-consumer.test.ts). One envelope always fits,
+ *  whatever its size. Live deliveries are not held back: a handset that cannot keep up
+ *  with them is a slow consumer (4004) and gets the rest from its mailbox, paced. */
+const DELIVERY_WINDOW_BYTES = 256 * 1024;
 
 export class Session {
   readonly socket: Socket;
@@ -60,6 +67,9 @@ export class Session {
   #devTok = '';
   #sub: DeviceSubscription | null = null;
   #inflight = new Map<string, InFlight>();
+  #inflightBytes = 0;
+  /** Drains waiting for room in the delivery window (woken by every settle). */
+  #windowWaiters: (() => void)[] = [];
   #outOps: OpProps[] = [];
   #outEnvelopes: Uint8Array[] = [];
   #flushScheduled = false;
@@ -82,6 +92,7 @@ export class Session {
         nonce: this.#nonce,
         serverTimeMs: Date.now(),
         oprfPublicKey: relay.evaluator.publicKey,
+        oprfShareKeys: relay.evaluator.shareKeys as Uint8Array[], // split key: each share's key
         maxFrameBytes: limits.maxFrameBytes,
         authDeadlineMs: limits.authTimeoutMs,
         protocol: PROTOCOL_VERSION,
@@ -198,6 +209,12 @@ export class Session {
       attemptsLeft: limits.verifyAttempts,
     };
     const r = await this.#relay.verifier.deliver(number, code);
+    if (this.#state !== 'challenge') return;
+    // The person now reads an SMS and types the code: the socket that holds the pending
+    // verification stays open until the code expires instead of the short auth deadline.
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#authTimer = setTimeout(() => this.close(CloseCode.AUTH_TIMEOUT, 'verification expired'), limits.verifyCodeTtlMs);
+    this.#authTimer.unref?.();
     this.#queue({
       req,
       verifyStarted: { expiresInS: Math.floor(limits.verifyCodeTtlMs / 1000), devCode: r.devCode ?? '' },
@@ -402,11 +419,17 @@ export class Session {
       return Promise.resolve(false);
     }
     const written = performance.now();
+    const size = envelope.length;
+    this.#inflightBytes += size;
     return new Promise<boolean>((resolve) => {
       const entry: InFlight = {
         settle: (acked) => {
           if (entry.timer) clearTimeout(entry.timer);
           this.#inflight.delete(id);
+          this.#inflightBytes -= size;
+          const waiters = this.#windowWaiters;
+          this.#windowWaiters = [];
+          for (const w of waiters) w();
           if (acked) this.#relay.metrics.deliveryRoundTrip.observe({ path }, (performance.now() - written) / 1000);
           resolve(acked);
         },
@@ -433,8 +456,13 @@ export class Session {
     }
   }
 
+  #windowHasRoom(bytes: number): boolean {
+    return this.#inflight.size === 0 || this.#inflightBytes + bytes <= DELIVERY_WINDOW_BYTES;
+  }
+
   #draining = false;
   #drainAgain = false;
+  #drainFailures = 0;
   #redrainTimer: NodeJS.Timeout | null = null;
 
   #scheduleRedrain(delayMs: number): void {
@@ -457,7 +485,14 @@ export class Session {
     this.#draining = true;
     this.#drainAgain = false;
     this.#drainMailbox()
-      .catch((e) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'mailbox drain stopped'))
+      .then(() => { this.#drainFailures = 0; })
+      .catch((e) => {
+        // A bus error (NATS reconnecting, a stream leader election) must not leave the
+        // mail waiting for the device's next connect: try again, backing off to 30 s.
+        this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'mailbox drain stopped; will retry');
+        const ceiling = Math.min(30_000, REDRAIN_DELAY_MS * 2 ** Math.min(this.#drainFailures++, 5));
+        this.#scheduleRedrain(Math.floor(ceiling / 2 + Math.random() * (ceiling / 2)));
+      })
       .finally(() => {
         this.#draining = false;
         if (this.#drainAgain && this.#state === 'authenticated') this.#startMailboxDrain();
@@ -472,15 +507,24 @@ export class Session {
       const items = await relay.bus.mailboxRead(this.#tag, this.#devTok, after, drainBatch);
       if (items.length === 0) return;
       after = items[items.length - 1]!.seq;
-      const results = await Promise.all(items.map(async (it) => {
-        const acked = await this.#handOver(it.data, 'mailbox', drainAckTimeoutMs);
-        if (acked) {
-          await relay.bus.mailboxDelete(this.#tag, this.#devTok, it.seq);
-          relay.metrics.deliveries.inc({ path: 'mailbox_drain' });
+      const handed: Promise<boolean>[] = [];
+      for (const it of items) {
+        // At the pace the device acks (DELIVERY_WINDOW_BYTES); each wait ends with an ack
+        // or an in-flight timeout (drainAckTimeoutMs at most).
+        while (this.#state === 'authenticated' && !this.#windowHasRoom(it.data.length)) {
+          await new Promise<void>((r) => this.#windowWaiters.push(r));
         }
-        return acked;
-      }));
-      if (results.some((ok) => !ok)) return; // device not keeping up: rest stays queued
+        if (this.#state !== 'authenticated') break;
+        handed.push(this.#handOver(it.data, 'mailbox', drainAckTimeoutMs).then(async (acked) => {
+          if (acked) {
+            await relay.bus.mailboxDelete(this.#tag, this.#devTok, it.seq);
+            relay.metrics.deliveries.inc({ path: 'mailbox_drain' });
+          }
+          return acked;
+        }));
+      }
+      const results = await Promise.all(handed);
+      if (results.length < items.length || results.some((ok) => !ok)) return; // device not keeping up: rest stays queued
     }
   }
 

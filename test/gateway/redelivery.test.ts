@@ -36,3 +36,17 @@ t.test('a delivery that is never acked is stored and offered again', async (t) =
   b2.close();
   a.close();
 });
+
+t.test('a pending verification keeps the socket open past the auth deadline', async (t) => {
+  const { connectRaw } = await import('../helpers/raw.ts');
+  const gw = await startTestGateway({ authTimeoutMs: 300 });
+  t.teardown(() => gw.close());
+  const c = await connectRaw(gw.url);
+  c.send([{ req: 1, verifyStart: { number: '+15556660003' } }]);
+  t.equal((await c.reply(1)).body, 'verifyStarted');
+  await new Promise((r) => setTimeout(r, 900));
+  t.equal(c.ws.readyState, c.ws.OPEN, 'still open three auth deadlines later');
+  c.close();
+  const idle = await connectRaw(gw.url);
+  t.equal((await idle.closed).code, 4001, 'without a verification the deadline holds');
+});
