@@ -31,6 +31,7 @@ export interface GatewayConfig {
   oprfKeyFile: string | undefined;
   oprfKey: string | undefined;
   natsPrefix: string;
+  natsReplicas: number;
   name: string;
   logLevel: string;
   maxFrameBytes: number;
@@ -74,6 +75,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'oprfKeyFile', flag: 'oprf-key-file', env: 'HUSHWIRE_OPRF_KEY_FILE', type: 'string', default: undefined, help: 'File with the 32-byte OPRF key seed as 64 hex chars (required with --nats)' },
   { key: 'oprfKey', flag: 'oprf-key', env: 'HUSHWIRE_OPRF_KEY', type: 'secret', default: undefined, help: 'OPRF key seed as 64 hex chars (prefer the file; never logged)' },
   { key: 'natsPrefix', flag: 'nats-prefix', env: 'HUSHWIRE_NATS_PREFIX', type: 'string', default: 'hw', help: 'Subject prefix and stream/bucket name stem on NATS' },
+  { key: 'natsReplicas', flag: 'nats-replicas', env: 'HUSHWIRE_NATS_REPLICAS', type: 'int', default: 1, min: 1, max: 5, help: 'JetStream replicas of the mailbox stream and the directory and counter buckets (3 on a 3-node cluster); applied when they are created' },
   { key: 'name', flag: 'name', env: 'HUSHWIRE_NAME', type: 'string', default: 'hushwire-gateway', help: 'Gateway name (NATS connection name, logs)' },
   { key: 'logLevel', flag: 'log-level', env: 'HUSHWIRE_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', help: 'Log level' },
   { key: 'maxFrameBytes', flag: 'max-frame-bytes', env: 'HUSHWIRE_MAX_FRAME_BYTES', type: 'int', default: 262_144, unit: 'bytes', min: 1024, max: 16 * 1024 * 1024, help: 'Largest WebSocket frame accepted; larger closes with 1009' },

@@ -28,6 +28,8 @@ export interface CreateBusOptions {
   log?: BusLogFn;
   /** NATS: key of the Nats-Msg-Id HMAC shared by all gateways (relay/bus/nats-privacy.ts). */
   msgIdKey?: Uint8Array;
+  /** NATS: JetStream replicas of the mailbox stream and the KV buckets (default 1). */
+  replicas?: number;
 }
 
 export function createBus(opts: CreateBusOptions): Bus {
@@ -42,5 +44,6 @@ export function createBus(opts: CreateBusOptions): Bus {
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.log !== undefined ? { log: opts.log } : {}),
     ...(opts.msgIdKey !== undefined ? { msgIdKey: opts.msgIdKey } : {}),
+    ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
   });
 }

@@ -347,6 +347,13 @@ export class NatsBus implements Bus {
       if (jsErrCode(e) !== 10058) throw e;
     }
     const { name, ...update } = cfg;
+    // Never lower the replicas of a live stream: a gateway started without
+    // --nats-replicas (default 1) must not quietly take a 3-replica mailbox down to 1.
+    const have = (await jsm.streams.info(name).catch(() => null))?.config.num_replicas ?? 0;
+    if (have > (update.num_replicas ?? 1)) {
+      this.#log('warn', 'bus: mailbox stream has more replicas than configured; keeping them', { have, configured: update.num_replicas });
+      update.num_replicas = have;
+    }
     await jsm.streams.update(name, update);
     this.#log('info', 'bus: mailbox stream configuration updated', { stream: name });
   }

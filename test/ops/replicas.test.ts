@@ -1,0 +1,63 @@
+// --nats-replicas on a 3-node JetStream cluster: the mailbox stream and the KV buckets
+// are created with 3 replicas, a gateway started with the default (1) does not lower
+// them, and a message stored through one gateway survives the loss of the node it was
+// sent through (read back through a gateway on another node).
+import t from 'tap';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { startNatsCluster, haveNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
+import { registerDevice, authenticate, envelopeFor, send, httpGet, until } from './fixtures.ts';
+
+t.test('3 replicas on a 3-node cluster', { skip: !haveNatsServer() && 'nats-server not installed', timeout: 120_000 }, async (t) => {
+  const cluster = await startNatsCluster(3, { t });
+  const key = oprfKeyFile();
+  const gwA = await startTestGateway({ nats: cluster.servers[0]!.url, oprfKeyFile: key, natsReplicas: 3, logLevel: 'warn' });
+  t.teardown(() => gwA.close());
+
+  const nc = await connect({ servers: cluster.servers[1]!.url });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const streams: Record<string, number> = {};
+  for await (const si of jsm.streams.list()) streams[si.config.name] = si.config.num_replicas;
+  t.equal(streams.HW_MBOX, 3, 'mailbox stream has 3 replicas');
+  t.equal(streams.KV_hw_dir, 3, 'directory bucket has 3 replicas');
+
+  // A gateway started without --nats-replicas does not lower them.
+  const gw1 = await startTestGateway({ nats: cluster.servers[1]!.url, oprfKeyFile: key, logLevel: 'warn' });
+  t.match(gw1.logs(), /more replicas than configured; keeping them/, 'it says so');
+  await gw1.close();
+  for await (const si of jsm.streams.list()) streams[si.config.name] = si.config.num_replicas;
+  t.equal(streams.HW_MBOX, 3, 'still 3 replicas after a gateway with the default (1) started');
+  t.equal(streams.KV_hw_dir, 3);
+
+  // A message stored through node 0, then node 0 dies: it is read back through node 2.
+  const { c: a } = await registerDevice(gwA.url, '+15550500001');
+  const { c: bc, dev: bob } = await registerDevice(gwA.url, '+15550500002');
+  bc.close();
+  const [r] = await send(a, [envelopeFor(bob)]);
+  t.equal(r!.status, 'stored');
+  a.close();
+  await gwA.close();
+  await cluster.servers[0]!.kill();
+
+  // The two nodes left elect new leaders for the stream and the buckets.
+  const nc2 = await connect({ servers: cluster.servers[2]!.url });
+  t.teardown(() => nc2.close());
+  const jsm2 = await jetstreamManager(nc2, { timeout: 2000, checkAPI: false });
+  const leader = async (name: string) => (await jsm2.streams.info(name).catch(() => null))?.cluster?.leader;
+  for (let i = 0; !(await leader('HW_MBOX')) || !(await leader('KV_hw_dir')); i++) {
+    if (i >= 60) throw new Error('no stream leader after node 0 died');
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  const gwC = await startTestGateway({ nats: cluster.servers[2]!.url, oprfKeyFile: key, natsReplicas: 3, logLevel: 'warn' });
+  t.teardown(() => gwC.close());
+  await until(async () => (await httpGet(gwC.url, '/readyz')).status === 200, 30_000, 'gateway C ready');
+  const b = await authenticate(gwC.url, bob);
+  const d = await b.next((o) => o.body === 'deliver', 20_000).catch((e) => {
+    t.comment(gwC.logs());
+    throw e;
+  });
+  t.equal(d.deliver!.envelopes.length, 1, 'the stored message survived the node it was sent through');
+  b.close();
+});
