@@ -1,0 +1,383 @@
+// The privacy audit (docs/PRIVACY.md, "How it is checked"). A whole deployment on
+// loopback: a real nats-server (JetStream on disk), an OPRF evaluator process
+// (`hushwire oprf`, the only key holder) and two gateways using it. Handsets register
+// (one number twice: a new-device notice), sync a contact list, send live and offline
+// messages, a raw client connects from another loopback address, and one handset opts
+// out. Everything an operator or an eavesdropper could keep is captured:
+//   - every NATS message (a `>` subscription: subjects, headers, payloads),
+//   - the JetStream files on disk (after a clean server stop, so all is flushed),
+//   - the gateway logs and the evaluator's output (debug level),
+//   - /metrics of both gateways and of the evaluator,
+// and none of it may hold a phone number in any common form, a plain SHA-256 of one,
+// a message text, the contact list, key material (handset secrets, the OPRF key),
+// a full route id, or the client's IP (logs and metrics); the opted-out handset's
+// tokens must be gone from the store; mailbox headers carry only what routing needs,
+// Nats-Msg-Id is not the envelope id, and ciphertexts come in the padding buckets.
+//
+// The audit must be able to fail: the self-check at the end plants a leak in each
+// channel (a JetStream message, a NATS message, a gateway log line, a metric label)
+// and asserts the same scanner finds it.
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { connect, headers as natsHeaders } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Gauge } from 'prom-client';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, BIN, type TestGateway } from '../helpers/gateway.ts';
+import { registerHandset, listen, sendText, type Handset } from '../helpers/handsets.ts';
+import { connectRaw } from '../helpers/raw.ts';
+import { until } from '../helpers/poll.ts';
+import { HushwireClient, type Notice } from '../../client/index.ts';
+import { deriveServerKey, blindNumbers } from '../../relay/crypto/oprf.ts';
+import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { PAD_BUCKETS } from '../../relay/crypto/pad.ts';
+import { routeTag, deviceToken } from '../../relay/tokens.ts';
+import { wire, type DirectoryDevice } from '../../relay/wire.ts';
+import {
+  numberNeedles, textNeedle, bytesNeedles, scanBytes, scanTree, report, type Needle, type Finding,
+} from './scan.ts';
+
+const CLIENT_IP = '127.0.0.2'; // the raw client's source address: must not be logged
+
+interface Captured {
+  subject: string;
+  headers: Array<[string, string]>;
+  data: Uint8Array;
+}
+
+interface Secrets {
+  everywhere: Needle[];   // never in NATS, the store, logs or metrics
+  logsAndMetrics: Needle[]; // identifiers the bus may carry as tokens but logs/metrics may not
+  storeAfterOptOut: Needle[]; // the opted-out handset's tokens and keys
+}
+
+let seq = 0;
+function freshNumber(): string {
+  return `+1555${String(process.pid % 1000).padStart(3, '0')}${String(9000 + ++seq).padStart(4, '0')}`;
+}
+
+function profileSecrets(h: Handset): { identitySecret: Uint8Array; prekeySecret: Uint8Array; route: Uint8Array; device: Uint8Array } {
+  const dev = JSON.parse(readFileSync(join(h.profileDir, 'device.json'), 'utf8')) as Record<string, string>;
+  const b = (k: string): Uint8Array => {
+    const v = dev[k];
+    if (typeof v !== 'string' || !/^[0-9a-f]+$/.test(v)) throw new Error(`profile lacks ${k}`);
+    return new Uint8Array(Buffer.from(v, 'hex'));
+  };
+  return { identitySecret: b('identitySecret'), prekeySecret: b('prekeySecret'), route: b('route'), device: b('device') };
+}
+
+function scanCaptured(where: string, msgs: Captured[], needles: Needle[]): Finding[] {
+  const out: Finding[] = [];
+  for (const m of msgs) {
+    out.push(...scanBytes(`${where} subject ${m.subject.slice(0, 40)}`, Buffer.from(m.subject), needles));
+    out.push(...scanBytes(`${where} headers on ${m.subject.slice(0, 40)}`, Buffer.from(m.headers.map(([k, v]) => `${k}: ${v}`).join('\n')), needles));
+    out.push(...scanBytes(`${where} payload on ${m.subject.slice(0, 40)}`, m.data, needles));
+  }
+  return out;
+}
+
+async function getText(url: string): Promise<string> {
+  const r = await fetch(url);
+  return r.text();
+}
+
+/** Starts `hushwire oprf` as a child process; resolves once it serves. */
+async function startEvaluator(natsUrl: string, keyFile: string): Promise<{ proc: ChildProcess; output: () => string; httpPort: number; stop: () => Promise<void> }> {
+  const proc = spawn(process.execPath, [BIN, 'oprf', '--nats', natsUrl, '--key-file', keyFile, '--port', '0', '--threads', '1', '--log-level', 'debug'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  process.once('exit', () => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  await until('the evaluator to serve', () => /hushwire oprf serving/.test(out) || proc.exitCode !== null, 30_000);
+  const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+  if (!m) throw new Error(`evaluator did not start:\n${out}`);
+  return {
+    proc, output: () => out, httpPort: Number(m[1]),
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Registration over the raw protocol from another loopback source address. */
+async function registerFrom(localAddress: string, url: string, number: string): Promise<void> {
+  const c = await connectRaw(url, { localAddress });
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 1, verifyStart: { number } }]);
+  const code = (await c.reply(1)).verifyStarted!.devCode;
+  const id = generateIdentity();
+  const prekey = generateKeyPair();
+  const device = new Uint8Array(randomBytes(16));
+  c.send([{
+    req: 2,
+    register: {
+      number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
+      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
+      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
+      blinded: blindNumbers([number]).blinded[0],
+    },
+  }]);
+  const r = await c.reply(2);
+  if (r.body !== 'registered') throw new Error(`register failed: ${JSON.stringify(r.error)}`);
+  c.send([{ req: 3, lookup: { route: r.registered!.route } }]);
+  await c.reply(3);
+  c.close();
+  await c.closed;
+}
+
+if (!haveNatsServer()) {
+  t.plan(0, 'nats-server not installed');
+} else {
+  const server = await startNatsServer({ t });
+
+  // ---- capture every NATS message
+  const captured: Captured[] = [];
+  const spy = await connect({ servers: server.url, name: 'audit-spy' });
+  spy.subscribe('>', {
+    callback: (_e, m) => {
+      const h: Array<[string, string]> = [];
+      if (m.headers) for (const [k, vs] of m.headers) for (const v of vs) h.push([k, v]);
+      captured.push({ subject: m.subject, headers: h, data: m.data.slice() });
+    },
+  });
+  await spy.flush();
+
+  // ---- the evaluator holds the OPRF key; the gateways pin its public key
+  const keyDir = mkdtempSync(join(tmpdir(), 'hw-audit-'));
+  const seed = new Uint8Array(randomBytes(32));
+  const keyFile = join(keyDir, 'oprf.key');
+  writeFileSync(keyFile, `${bytesToHex(seed)}\n`, { mode: 0o600 });
+  const oprfKey = deriveServerKey(seed);
+  const evaluator = await startEvaluator(server.url, keyFile);
+  t.teardown(() => evaluator.stop());
+  const gwOpts = { nats: server.url, oprfEvaluator: ['main'], oprfPublicKey: [bytesToHex(oprfKey.publicKey)], logLevel: 'debug' };
+  const gwA: TestGateway = await startTestGateway({ ...gwOpts, name: 'audit-a' });
+  const gwB: TestGateway = await startTestGateway({ ...gwOpts, name: 'audit-b' });
+  let gatewaysClosed = false;
+  const closeGateways = async (): Promise<void> => {
+    if (gatewaysClosed) return;
+    gatewaysClosed = true;
+    await gwA.close();
+    await gwB.close();
+  };
+  t.teardown(closeGateways);
+  await until('the gateways to reach the evaluator', () => /answers with the pinned key/.test(gwA.logs() + gwB.logs()), 20_000).catch(() => undefined);
+
+  // ---- the flows
+  const alice = await registerHandset([gwA.url], freshNumber());
+  const bob = await registerHandset([gwB.url], freshNumber());
+  const carolNumber = freshNumber();
+  const carol = await registerHandset([gwA.url], carolNumber);
+  // Bob's profile goes with his opt-out: keep what the audit needs to look for first.
+  const bobProfile = profileSecrets(bob);
+  const extraHandsets: Handset[] = [];
+  const strangers = [freshNumber(), freshNumber(), freshNumber()];
+  const contacts = [bob.number, carolNumber, ...strangers];
+  const texts = ['audit live ' + randomBytes(6).toString('hex'), 'audit offline one ' + randomBytes(6).toString('hex'), 'audit offline two ' + randomBytes(6).toString('hex')];
+
+  await t.test('flows', async (t) => {
+    // A second device for Carol's number: her first device hears of it.
+    const carolNotices: Notice[] = [];
+    const carolClient = await HushwireClient.open(carol.profileDir, { onNotice: (n) => carolNotices.push(n) });
+    await carolClient.connect();
+    const carol2 = await registerHandset([gwB.url], carolNumber);
+    extraHandsets.push(carol2);
+    await until('Carol\'s notice', () => carolNotices.length > 0, 10_000);
+    t.equal(carolNotices[0]!.kind, 'new_device', 'new-device notice');
+    await carolClient.close();
+
+    // Contact sync.
+    const ac = await HushwireClient.open(alice.profileDir, { gateways: [gwB.url] });
+    const found = await ac.discover(contacts);
+    await ac.close();
+    t.same(contacts.map((n) => found.get(n)?.registered), [true, true, false, false, false], 'contact sync');
+
+    // Live.
+    const lb = await listen(bob);
+    t.equal((await sendText(alice, bob.number, texts[0]!)).status, 'delivered');
+    t.equal((await lb.waitFor(1))[0]!.text, texts[0]);
+    await lb.close();
+
+    // Offline, to both of Carol's devices; then one of them reads.
+    t.equal((await sendText(alice, carolNumber, texts[1]!)).status, 'stored');
+    t.equal((await sendText(alice, carolNumber, texts[2]!)).status, 'stored');
+    const lc = await listen(carol2);
+    t.same((await lc.waitFor(2)).map((m) => m.text).sort(), texts.slice(1).sort());
+    await lc.close();
+
+    // A raw client from another source address.
+    await registerFrom(CLIENT_IP, gwA.url, freshNumber());
+
+    // Bob opts out.
+    const bc = await HushwireClient.open(bob.profileDir);
+    await bc.connect();
+    await bc.unregister();
+  });
+
+  // ---- what the audit looks for
+  const secrets: Secrets = { everywhere: [], logsAndMetrics: [], storeAfterOptOut: [] };
+  for (const [label, n] of [['alice', alice.number], ['bob', bob.number], ['carol', carolNumber], ...strangers.map((s, i) => [`stranger ${i + 1}`, s])] as Array<[string, string]>) {
+    secrets.everywhere.push(...numberNeedles(label, n));
+  }
+  texts.forEach((x, i) => secrets.everywhere.push(textNeedle(`message text ${i + 1}`, x)));
+  secrets.everywhere.push(...bytesNeedles('OPRF key seed', seed), ...bytesNeedles('OPRF secret scalar', oprfKey.secretKey));
+  const profiles: Array<[string, ReturnType<typeof profileSecrets>]> = [
+    ['alice', profileSecrets(alice)], ['carol', profileSecrets(carol)], ['bob', bobProfile],
+    ...extraHandsets.map((h, i): [string, ReturnType<typeof profileSecrets>] => [`extra ${i + 1}`, profileSecrets(h)]),
+  ];
+  for (const [label, s] of profiles) {
+    secrets.everywhere.push(...bytesNeedles(`${label} identity secret`, s.identitySecret), ...bytesNeedles(`${label} prekey secret`, s.prekeySecret));
+    secrets.everywhere.push(...bytesNeedles(`${label} full route`, s.route));
+    secrets.logsAndMetrics.push(
+      { name: `${label} device id (hex)`, bytes: Buffer.from(bytesToHex(s.device)) },
+      { name: `${label} route tag`, bytes: Buffer.from(routeTag(s.route)) },
+    );
+  }
+  secrets.logsAndMetrics.push({ name: 'client IP', bytes: Buffer.from(CLIENT_IP) });
+
+  await t.test('evidence', async (t) => {
+    // /metrics while everything runs, then a clean stop so the store is flushed.
+    const metrics = {
+      a: await getText(`http://127.0.0.1:${gwA.port}/metrics`),
+      b: await getText(`http://127.0.0.1:${gwB.port}/metrics`),
+      evaluator: await getText(`http://127.0.0.1:${evaluator.httpPort}/metrics`),
+    };
+    t.ok(metrics.a.includes('hushwire_') && metrics.evaluator.length > 0, 'metrics scraped');
+
+    await closeGateways();
+    await evaluator.stop();
+    await spy.drain();
+    await server.stop();
+    const logs = { a: gwA.logs(), b: gwB.logs(), evaluator: evaluator.output() };
+    t.ok(logs.a.length > 0 && logs.b.length > 0 && logs.evaluator.includes('OPRF evaluator started'), 'logs captured');
+    t.ok(captured.length > 50, `NATS traffic captured (${captured.length} messages)`);
+
+    const all = [...secrets.everywhere];
+    const lm = [...secrets.everywhere, ...secrets.logsAndMetrics];
+    t.same(report(scanCaptured('nats', captured, all)), [], 'NATS traffic: no number, hash of a number, text, contact, key or full route');
+    t.same(report(scanTree(server.storeDir, all)), [], 'JetStream files: none of them either');
+    t.same(report(scanBytes('gateway A log', Buffer.from(logs.a), lm)), [], 'gateway A log: none, nor device ids, route tags or the client IP');
+    t.same(report(scanBytes('gateway B log', Buffer.from(logs.b), lm)), [], 'gateway B log: the same');
+    t.same(report(scanBytes('evaluator log', Buffer.from(logs.evaluator), lm)), [], 'evaluator log: the same');
+    for (const [k, v] of Object.entries(metrics)) t.same(report(scanBytes(`${k} /metrics`, Buffer.from(v), lm)), [], `${k} /metrics: the same`);
+
+    // Bob opted out: his tokens and public keys (from the directory values his
+    // registration wrote) are nowhere in the store.
+    const bobNeedles = bobDirectoryNeedles(captured, bytesToHex(bobProfile.device));
+    t.ok(bobNeedles.length > 0, 'Bob\'s directory record was seen on the bus');
+    t.same(report(scanTree(server.storeDir, bobNeedles)), [], 'nothing of the opted-out handset in the store');
+
+    // Structure of what crossed the bus.
+    const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.'));
+    t.same(hw.filter((m) => !/^hw\.(dev|ctl|mbox)\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind + two tokens');
+    const headerNames = new Set(hw.flatMap((m) => m.headers.map(([k]) => k)));
+    t.same([...headerNames].sort(), ['Nats-Expected-Stream', 'Nats-Msg-Id'], 'headers: only what JetStream needs to store and dedup');
+    let envelopes = 0;
+    for (const m of hw.filter((x) => /^hw\.(dev|mbox)\./.test(x.subject))) {
+      const env = wire.Envelope.decode(m.data);
+      envelopes++;
+      t.equal(env.route.length + env.device.length, 0, 'no route or device inside the envelope on the bus');
+      t.ok(PAD_BUCKETS.includes(env.ciphertext.length - 16), `ciphertext in a padding bucket (${env.ciphertext.length})`);
+      const msgId = m.headers.find(([k]) => k === 'Nats-Msg-Id')?.[1];
+      if (msgId !== undefined) t.not(msgId, bytesToHex(env.id), 'Nats-Msg-Id is not the envelope id');
+    }
+    t.ok(envelopes >= 3, `envelopes seen on the bus (${envelopes})`);
+    // Control messages name no sender and carry no receipt: a kind and, for kick, a
+    // random connection id; for notice, a kind and a time.
+    const controls = hw.filter((m) => m.subject.startsWith('hw.ctl.')).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>);
+    const shapes = new Set(controls.map((c) => `${String(c['kind'])}:${Object.keys(c).sort().join(',')}`));
+    t.same([...shapes].filter((x) => !['kick:connection,kind', 'unregistered:kind', 'mail:kind', 'notice:atMs,kind,notice'].includes(x)), [],
+      `control messages: only kick / unregistered / mail / notice, nothing about a sender (${[...shapes].join(' ')})`);
+    // Metric labels: fixed vocabularies only.
+    const labelValues = [...Object.values(metrics).join('\n').matchAll(/(\w+)="([^"]*)"/g)].filter((m) => m[1] !== 'le' && m[1] !== 'quantile').map((m) => m[2]!);
+    t.same(labelValues.filter((v) => /[0-9a-f]{16,}/i.test(v) || /\d{7,}/.test(v) || /\d+\.\d+\.\d+\.\d+/.test(v)), [], 'no label value looks like an id, a number or an address');
+  });
+
+  await t.test('self-check: planted leaks are caught', async (t) => {
+    const plantNumber = alice.number;
+    const plantHash = createHash('sha256').update(bob.number).digest();
+    // 1. A JetStream message on disk.
+    await server.restart();
+    const nc = await connect({ servers: server.url, name: 'audit-plant' });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'AUDIT_PLANT', subjects: ['audit.plant.>'], storage: 'file' });
+    const fresh: Captured[] = [];
+    const spy2 = await connect({ servers: server.url });
+    spy2.subscribe('audit.>', {
+      callback: (_e, m) => {
+        const hs: Array<[string, string]> = [];
+        if (m.headers) for (const [k, vs] of m.headers) for (const v of vs) hs.push([k, v]);
+        fresh.push({ subject: m.subject, headers: hs, data: m.data.slice() });
+      },
+    });
+    await spy2.flush();
+    const h = natsHeaders();
+    h.set('X-Planted', carolNumber.slice(2));
+    await jetstream(nc).publish('audit.plant.disk', new TextEncoder().encode(`contact ${plantNumber}`));
+    nc.publish('audit.plant.wire', plantHash, { headers: h });
+    await nc.flush();
+    await until('the planted message on the wire', () => fresh.length >= 2, 10_000);
+    await spy2.close();
+    await nc.close();
+    await server.stop();
+    const diskFindings = report(scanTree(server.storeDir, secrets.everywhere));
+    t.ok(diskFindings.some((f) => f.startsWith('alice: E.164 @ store:')), `the store scan finds a number in a JetStream file (${diskFindings.length} findings)`);
+    const wireFindings = report(scanCaptured('nats', fresh, secrets.everywhere));
+    t.ok(wireFindings.some((f) => f.startsWith('bob: sha256(E.164) raw @ nats payload')), 'the NATS scan finds a raw SHA-256 of a number');
+    t.ok(wireFindings.some((f) => f.startsWith('carol: national @ nats headers')), 'and a national number in a header');
+
+    // 2. A gateway log line and a metric label (test-only hooks on a live gateway).
+    const gw = await startTestGateway({ name: 'audit-plant' });
+    t.teardown(() => gw.close());
+    const clean = gw.logs();
+    gw.log.warn(`planted: contact ${strangers[0]} device ${bytesToHex(profileSecrets(alice).device)}`);
+    gw.log.info({ number: strangers[1] }, 'planted under a redacted key');
+    const logFindings = report(scanBytes('planted log', Buffer.from(gw.logs().slice(clean.length)), [...secrets.everywhere, ...secrets.logsAndMetrics]));
+    t.ok(logFindings.some((f) => f.startsWith('stranger 1: E.164')), 'the log scan finds a number in a log line');
+    t.ok(logFindings.some((f) => f.startsWith('alice device id')), 'and a device id');
+    t.notOk(logFindings.some((f) => f.startsWith('stranger 2:')), 'while the redact list keeps a `number` field out');
+    new Gauge({ name: 'audit_planted', help: 'planted', labelNames: ['who'], registers: [gw.metrics.registry] }).set({ who: carolNumber.slice(1) }, 1);
+    const metricFindings = report(scanBytes('planted metrics', Buffer.from(await getText(`http://127.0.0.1:${gw.port}/metrics`)), secrets.everywhere));
+    t.ok(metricFindings.some((f) => f.startsWith('carol: digits without +')), 'the metrics scan finds a number in a label');
+  });
+}
+
+/** Bob's device id and public keys, read from the directory values the bus carried for
+ *  his route (decoded DirectoryEntry on $KV.hw_dir.<tag> publishes holding his device). */
+function bobDirectoryNeedles(msgs: Captured[], deviceHex: string): Needle[] {
+  if (!/^[0-9a-f]{32}$/.test(deviceHex)) return [];
+  const out: Needle[] = [];
+  for (const m of msgs) {
+    if (!m.subject.startsWith('$KV.hw_dir.')) continue;
+    let entry;
+    try {
+      entry = wire.DirectoryEntry.decode(m.data);
+    } catch {
+      continue;
+    }
+    for (const d of entry.devices as DirectoryDevice[]) {
+      if (bytesToHex(d.device) !== deviceHex) continue;
+      out.push(
+        { name: 'bob device token', bytes: Buffer.from(deviceToken(d.device)) },
+        { name: 'bob route tag', bytes: Buffer.from(m.subject.slice('$KV.hw_dir.'.length)) },
+        ...bytesNeedles('bob identity key', d.identityKey),
+        ...bytesNeedles('bob prekey', d.prekey),
+      );
+      return out;
+    }
+  }
+  return out;
+}
