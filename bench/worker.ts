@@ -214,7 +214,8 @@ async function run(params: RunParams): Promise<RunStats> {
       const now = Math.min(performance.now(), sendUntil);
       for (const s of active) {
         const b = base.get(s)!;
-        const due = Math.floor((now - start) * perMs);
+        // Slot i is due at start + i/rate: slot 0 goes at once.
+        const due = Math.floor((now - start) * perMs) + 1;
         while (s.seq - b < due) {
           const intended = start + (s.seq - b) / perMs;
           if (s.pending.size >= MAX_PENDING_PER_SENDER) {
