@@ -101,7 +101,6 @@ export async function startBus(bus: Bus, opts: BusStarterOptions): Promise<BusSt
       timer = null;
       void attempt().then((ok) => { if (!ok) schedule(); });
     }, Math.max(50, Math.floor(random() * ceiling)));
-    timer.unref?.();
   };
 
   if (!(await attempt())) schedule();
