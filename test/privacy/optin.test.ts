@@ -14,7 +14,7 @@ import { registerHandset } from '../helpers/handsets.ts';
 import { until } from '../helpers/poll.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { HushwireClient, type Notice } from '../../client/index.ts';
-import { ErrorCode } from '../../relay/errors.ts';
+import { ErrorCode, CloseCode } from '../../relay/errors.ts';
 import { routeTag } from '../../relay/tokens.ts';
 import type { RelayLimits } from '../../relay/limits.ts';
 import type { DecodedOp } from '../../relay/wire.ts';
@@ -49,11 +49,14 @@ t.test('embedded gateway', async (t) => {
     const number = freshNumber();
     c.send([{ req: 1, verifyStart: { number } }]);
     const code = (await c.reply(1)).verifyStarted!.devCode;
-    await new Promise((r) => setTimeout(r, 400));
-    c.send([{ req: 2, register: { number, code } }]);
-    const r = await c.reply(2);
-    t.equal(r.error?.code, ErrorCode.VERIFY_FAILED, 'the right code after its lifetime fails');
-    c.close();
+    // The pending code lives only on this socket, which closes when the code expires.
+    const closed = await Promise.race([c.closed, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    t.equal(closed?.code, CloseCode.AUTH_TIMEOUT, 'the connection holding the code closes when it expires');
+    const c2 = await connectRaw(gw.url);
+    await c2.next((o) => o.body === 'challenge');
+    c2.send([{ req: 2, register: { number, code } }]);
+    t.equal((await c2.reply(2)).error?.code, ErrorCode.VERIFY_FAILED, 'and the code is worth nothing on another connection');
+    c2.close();
   });
 
   await t.test('wrong codes are limited; then even the right code fails', async (t) => {
