@@ -10,6 +10,9 @@ import { connectRaw } from '../helpers/raw.ts';
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
 import { until, httpStatus, httpBase } from '../helpers/poll.ts';
 
+// Whole-file deadline (default 120 s): a fault run under a loaded CI machine takes longer.
+t.setTimeout(300_000);
+
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server not installed');
 } else {

@@ -35,6 +35,9 @@ async function rawAs(url: string, h: Handset): Promise<RawClient> {
   return raw;
 }
 
+// Whole-file deadline (default 120 s): a fault run under a loaded CI machine takes longer.
+t.setTimeout(300_000);
+
 for (const [i, transport] of transports.entries()) {
   t.test(`a handset that stops reading is closed 4004 without slowing others (${transport})`, async (t) => {
     const gw = await startTestGateway({ transport, liveTimeoutMs: 500, maxBackpressureBytes: 65_536, logLevel: 'warn' });
