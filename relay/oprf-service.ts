@@ -60,6 +60,8 @@ export class OprfService {
   #pool: OprfPool;
   #link: NatsLink;
   #sub: Subscription | null = null;
+  /** The server has the subscription (flushed): requests find a responder. */
+  #subscribed = false;
   #inflight = new Set<Promise<void>>();
   #closing: Promise<void> | null = null;
   #stats = { requests: 0, ok: 0, refused: 0, busy: 0, expired: 0 };
@@ -110,7 +112,7 @@ export class OprfService {
 
   /** Connected to NATS and subscribed, and not closing. */
   get ready(): boolean {
-    return this.#closing === null && this.#link.up && this.#sub !== null;
+    return this.#closing === null && this.#link.up && this.#subscribed;
   }
 
   get stats(): OprfServiceStats {
@@ -132,6 +134,7 @@ export class OprfService {
         this.#inflight.add(p);
       },
     });
+    nc.flush().then(() => { this.#subscribed = this.#sub !== null; }, () => undefined);
   }
 
   async #handle(msg: Msg): Promise<void> {
@@ -176,6 +179,7 @@ export class OprfService {
     this.#closing ??= (async () => {
       const sub = this.#sub;
       this.#sub = null;
+      this.#subscribed = false;
       await sub?.drain().catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

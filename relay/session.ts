@@ -251,8 +251,18 @@ export class Session {
     this.#busy = true;
     try {
       const relay = this.#relay;
-      const route = await relay.evaluator.routeForNumber(number);
-      const evaluation = await relay.evaluator.evaluate([m.blinded]);
+      let route: Uint8Array;
+      let evaluation: Awaited<ReturnType<typeof relay.evaluator.evaluate>>;
+      try {
+        // Both go to the OPRF evaluator(s): in parallel, one round trip.
+        [route, evaluation] = await Promise.all([relay.evaluator.routeForNumber(number), relay.evaluator.evaluate([m.blinded])]);
+      } catch (e) {
+        // The evaluator was down or busy, not the code wrong: the code stays good for a
+        // retry on this socket (same expiry, same attempts left).
+        const code = toWireError(e).code;
+        if ((code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED) && this.#state === 'challenge') this.#verification = v;
+        throw e;
+      }
       const tag = routeTag(route);
       const now = Date.now();
       await relay.directory.upsertDevice(tag, {

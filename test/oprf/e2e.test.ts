@@ -18,6 +18,10 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { registerHandset, listen, sendText, type Handset } from '../helpers/handsets.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { startTestEvaluator } from '../helpers/oprf.ts';
+import { randomBytes } from 'node:crypto';
+import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { blindNumbers } from '../../relay/crypto/oprf.ts';
 
 let seq = 0;
 const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
@@ -127,11 +131,40 @@ t.test('OPRF evaluators behind gateways', { skip: haveNatsServer() ? false : 'na
     const gina = await registerHandset([g.url], freshNumber());
     const hank = await registerHandset([g.url], freshNumber());
 
+    // A raw handset that asked for a code while the evaluator was up (verify_start's
+    // per-number budget is keyed by the route, so it needs the evaluator too).
+    const number = freshNumber();
+    const c = await connectRaw(g.url);
+    t.teardown(() => c.close());
+    const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+    c.send([{ req: 1, verifyStart: { number } }]);
+    const code = (await c.reply(1)).verifyStarted!.devCode;
+    const id = generateIdentity();
+    const prekey = generateKeyPair();
+    const device = new Uint8Array(randomBytes(16));
+    const { blinded } = blindNumbers([number]);
+    const register = {
+      number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
+      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
+      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
+      blinded: blinded[0],
+    };
     await honest.close();
     // Down: no responders => UNAVAILABLE at once (the gateway's deadline is 30 s, the
     // SDK's 10-15 s: a wait would end in TIMEOUT, not UNAVAILABLE).
     await expectError(t, registerHandset([g.url], freshNumber()), { code: 'UNAVAILABLE' }, 'register while the evaluator is down');
     await expectError(t, sendText(gina, hank.number, 'x', [g.url]), { code: 'UNAVAILABLE' }, 'discovery while the evaluator is down');
+
+    // A register refused for that reason keeps its code: the same op succeeds once the
+    // evaluator is back (same socket, same nonce, same code).
+    c.send([{ req: 2, register }]);
+    t.equal((await c.reply(2)).error?.code, 'UNAVAILABLE', 'raw register while down');
+    const back = await startTestEvaluator({ servers, id: 'swap', key, t });
+    c.send([{ req: 3, register }]);
+    const r3 = await c.reply(3);
+    t.same({ body: r3.body, code: r3.error?.code }, { body: 'registered', code: undefined }, 'the same register succeeds once the evaluator is back');
+    t.equal(hex(r3.registered!.route), hex(serverRouteForNumber(key, number)));
+    await back.close();
 
     // Back, but with another key: the handset refuses every answer.
     await startTestEvaluator({ servers, id: 'swap', key: generateServerKey(), t });
