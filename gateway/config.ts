@@ -3,6 +3,7 @@
 // options (`hushwire gateway --help`) and is checked against docs/OPERATIONS.md by a
 // test, so the three never drift apart. Precedence: flag > environment > default.
 // Invalid values fail at start with one clear line naming the flag.
+import { checkEvaluatorSettings } from '../relay/evaluator-settings.ts';
 
 export type SettingType = 'string' | 'int' | 'enum' | 'list' | 'bool' | 'secret';
 
@@ -30,6 +31,9 @@ export interface GatewayConfig {
   verifierTokenFile: string | undefined;
   oprfKeyFile: string | undefined;
   oprfKey: string | undefined;
+  oprfEvaluator: string[];
+  oprfPublicKey: string[];
+  oprfTimeoutMs: number;
   natsPrefix: string;
   natsReplicas: number;
   name: string;
@@ -74,6 +78,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'verifierTokenFile', flag: 'verifier-token-file', env: 'HUSHWIRE_VERIFIER_TOKEN_FILE', type: 'string', default: undefined, help: 'Webhook verifier: file with a bearer token for the URL' },
   { key: 'oprfKeyFile', flag: 'oprf-key-file', env: 'HUSHWIRE_OPRF_KEY_FILE', type: 'string', default: undefined, help: 'File with the 32-byte OPRF key seed as 64 hex chars (required with --nats)' },
   { key: 'oprfKey', flag: 'oprf-key', env: 'HUSHWIRE_OPRF_KEY', type: 'secret', default: undefined, help: 'OPRF key seed as 64 hex chars (prefer the file; never logged)' },
+  { key: 'oprfEvaluator', flag: 'oprf-evaluator', env: 'HUSHWIRE_OPRF_EVALUATOR', type: 'list', default: [], help: 'Id of a `hushwire oprf` evaluator reached over NATS instead of a local key; twice for a split key (repeatable or comma-separated)' },
+  { key: 'oprfPublicKey', flag: 'oprf-public-key', env: 'HUSHWIRE_OPRF_PUBLIC_KEY', type: 'list', default: [], help: 'Pinned public key (64 hex chars) of each --oprf-evaluator, same order (repeatable or comma-separated)' },
+  { key: 'oprfTimeoutMs', flag: 'oprf-timeout-ms', env: 'HUSHWIRE_OPRF_TIMEOUT_MS', type: 'int', default: 5_000, unit: 'ms', min: 100, max: 60_000, help: 'Deadline of each request to an OPRF evaluator; then UNAVAILABLE' },
   { key: 'natsPrefix', flag: 'nats-prefix', env: 'HUSHWIRE_NATS_PREFIX', type: 'string', default: 'hw', help: 'Subject prefix and stream/bucket name stem on NATS' },
   { key: 'natsReplicas', flag: 'nats-replicas', env: 'HUSHWIRE_NATS_REPLICAS', type: 'int', default: 1, min: 1, max: 5, help: 'JetStream replicas of the mailbox stream and the directory and counter buckets (3 on a 3-node cluster); applied when they are created' },
   { key: 'name', flag: 'name', env: 'HUSHWIRE_NAME', type: 'string', default: 'hushwire-gateway', help: 'Gateway name (NATS connection name, logs)' },
@@ -132,9 +139,8 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
   if (c.idleTimeoutS % 4 !== 0) throw new ConfigError(`--idle-timeout-s must be a multiple of 4 (got ${c.idleTimeoutS})`);
   if (c.maxEnvelopeBytes + 1024 > c.maxFrameBytes) throw new ConfigError('--max-frame-bytes must exceed --max-envelope-bytes by at least 1024');
   if (c.recipientBudgetBytes < c.maxEnvelopeBytes) throw new ConfigError('--recipient-budget-bytes must be at least --max-envelope-bytes (else a largest envelope could never pass)');
-  if (c.nats.length > 0 && !c.oprfKeyFile && !c.oprfKey) {
-    throw new ConfigError('with --nats every gateway needs the same OPRF key: set --oprf-key-file (HUSHWIRE_OPRF_KEY_FILE)');
-  }
+  const evaluatorProblem = checkEvaluatorSettings(c); // local key or remote evaluators
+  if (evaluatorProblem) throw new ConfigError(evaluatorProblem);
   if (!/^[a-z][a-z0-9_]{0,15}$/.test(c.natsPrefix)) throw new ConfigError('--nats-prefix must be 1-16 lowercase letters, digits or _');
   return c;
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createBus, DEFAULT_MAILBOX_LIMITS } from '../relay/bus/index.ts';
 import type { Bus } from '../relay/bus/bus.ts';
-import { LocalEvaluator, loadOprfSeed } from '../relay/evaluator.ts';
+import { createEvaluator } from '../relay/evaluator-remote.ts';
 import { createDevVerifier } from '../relay/verifier/dev.ts';
 import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
@@ -58,9 +58,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   };
   const metrics = createMetrics();
 
-  const { seed, ephemeral } = loadOprfSeed({ file: config.oprfKeyFile, hex: config.oprfKey });
-  if (ephemeral) log.warn('no OPRF key configured: using an ephemeral one (routes change on restart; embedded mode only)');
-  const evaluator = new LocalEvaluator(seed);
+  // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).
+  const evaluator = await createEvaluator(config, { log, registry: metrics.registry });
 
   let verifier: Verifier;
   if (config.verifier === 'webhook') {
@@ -151,6 +150,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   } catch (e) {
     busStarter.stop();
     await bus.close();
+    await evaluator.close();
     throw e;
   }
   const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
