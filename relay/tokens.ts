@@ -24,13 +24,32 @@ export function assertDevice(device: unknown): asserts device is Uint8Array {
   }
 }
 
+/** Recently computed tags: every envelope needs its recipient's tag, and SHA-256 in JS
+ *  per envelope was ~5% of a gateway's busy time (docs/BENCHMARKS.md). Bounded LRU,
+ *  process memory only. */
+const TAG_CACHE_MAX = 65_536;
+const tagCache = new Map<string, string>();
+
 /** 32 lowercase hex chars: the bus key for a route (never the route itself). */
 export function routeTag(route: Uint8Array): string {
   assertRoute(route);
+  const key = String.fromCharCode.apply(null, route as unknown as number[]);
+  const hit = tagCache.get(key);
+  if (hit !== undefined) {
+    tagCache.delete(key); // refresh its place in the LRU order
+    tagCache.set(key, hit);
+    return hit;
+  }
   const buf = new Uint8Array(TAG_DOMAIN.length + route.length);
   buf.set(TAG_DOMAIN, 0);
   buf.set(route, TAG_DOMAIN.length);
-  return bytesToHex(sha256(buf).subarray(0, 16));
+  const tag = bytesToHex(sha256(buf).subarray(0, 16));
+  tagCache.set(key, tag);
+  if (tagCache.size > TAG_CACHE_MAX) {
+    const oldest = tagCache.keys().next().value;
+    if (oldest !== undefined) tagCache.delete(oldest);
+  }
+  return tag;
 }
 
 /** 32 lowercase hex chars for a 16-byte device id. */
