@@ -36,6 +36,32 @@ export function summarise(profiles: Profile[], root: string): Summary {
   return { totalMs: total, byFunction: sort(fn), byFile: sort(file) };
 }
 
+/** Coarse buckets for "where the time goes", in order of matching. */
+const CATEGORIES: [string, RegExp][] = [
+  ['idle', /^\(idle\)/],
+  ['start-up (module loading, compiling)', /node:internal\/modules|cjs-module-lexer|compileSourceTextModule|wrapSafe|node_modules\/tsx|node:internal\/bootstrap|source_map/],
+  ['garbage collection', /^\(garbage collector\)/],
+  ['NATS client (nats.js)', /node_modules\/@nats-io/],
+  ['socket writes and reads (native)', /^(writeBuffer|writev|writeUtf8String|send |close |cork )|gateway\/transport\/uws\.ts|node:internal\/stream_base_commons|node:net/],
+  ['protobuf encode/decode', /node_modules\/protobufjs|proto\/gen\//],
+  ['session state machine (relay/session.ts)', /relay\/session\.ts/],
+  ['delivery path and bus (relay/relay.ts, relay/bus)', /relay\/relay\.ts|relay\/bus\//],
+  ['route tags (SHA-256, hex)', /node_modules\/@noble\/hashes|relay\/tokens\.ts/],
+  ['rate limiter (relay/keyed-buckets.ts, limiter)', /relay\/keyed-buckets|relay\/limiter|relay\/token-bucket/],
+  ['metrics (prom-client)', /node_modules\/prom-client|relay\/metrics/],
+  ['text encoding, buffers', /node:internal\/encoding|node:buffer|node:internal\/buffer|encodeUtf8String|createUnsafeBuffer|FastBuffer/],
+  ['timers, microtasks', /node:internal\/timers|node:timers|runMicrotasks|task_queues|processImmediate/],
+];
+
+export function categorise(s: Summary): [string, number][] {
+  const out = new Map<string, number>();
+  for (const [name, ms] of s.byFunction) {
+    const c = CATEGORIES.find(([, re]) => re.test(name))?.[0] ?? 'other';
+    out.set(c, (out.get(c) ?? 0) + ms);
+  }
+  return [...out].sort((a, b) => b[1] - a[1]);
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const topAt = args.indexOf('--top');
@@ -47,6 +73,13 @@ function main(): void {
   const pct = (ms: number): string => `${((100 * ms) / s.totalMs).toFixed(1).padStart(5)}%`;
   process.stdout.write(`total sampled ${s.totalMs.toFixed(0)} ms in ${files.length} profile(s)\n\nby file:\n`);
   for (const [k, v] of s.byFile.slice(0, top)) process.stdout.write(`${pct(v)}  ${k}\n`);
+  const cats = categorise(s);
+  const busy = cats.filter(([c]) => c !== 'idle' && !c.startsWith('start-up')).reduce((n, [, v]) => n + v, 0);
+  process.stdout.write(`\nby category (share of busy time: not idle, not start-up; ${busy.toFixed(0)} ms):\n`);
+  for (const [k, v] of cats) {
+    if (k === 'idle' || k.startsWith('start-up')) continue;
+    process.stdout.write(`${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}\n`);
+  }
   process.stdout.write('\nby function (self time):\n');
   for (const [k, v] of s.byFunction.slice(0, top)) process.stdout.write(`${pct(v)}  ${k}\n`);
 }

@@ -24,6 +24,14 @@ function collect(value: string, prev: string[] = []): string[] {
   return [...prev, value];
 }
 
+function parseList(value: string): number[] {
+  const items = value.split(',').map((v) => Number(v.trim()));
+  if (items.length === 0 || items.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
+    throw new InvalidArgumentError('must be comma-separated whole numbers from 1 to 16');
+  }
+  return items;
+}
+
 function parseRate(value: string): number | 'half' {
   if (value === 'half') return 'half';
   return parsePositive(value);
@@ -51,6 +59,7 @@ interface Opts {
   devices: number;
   backlogDevices: number;
   backlogMessages: number;
+  fanout: number[];
   workers: number;
   json?: boolean;
   report?: string;
@@ -77,6 +86,7 @@ export function benchCommand(): Command {
     .option('--window <n>', 'max-rate mode: messages each sender keeps outstanding', parseCount, 16)
     .option('--pairs <n>', 'chat: 1:1 pairs (both ends send; ends on different gateways)', parseCount, 100)
     .option('--devices <n>', 'storm and idle: connected devices', parseCount, 10_000)
+    .option('--fanout <list>', 'fanout: devices per recipient, comma-separated', parseList, [1, 3, 10])
     .option('--backlog-devices <n>', 'backlog: offline devices', parseCount, 100)
     .option('--backlog-messages <n>', 'backlog: messages queued per offline device', parseCount, 200)
     .option('--workers <n>', 'generator threads', parseCount, Math.max(1, Math.min(2, cpus().length)))
@@ -119,7 +129,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         devices: o.devices,
         backlogDevices: o.backlogDevices,
         backlogPerDevice: o.backlogMessages,
-        fanout: [1, 3, 10],
+        fanout: o.fanout,
         workers: o.workers,
         connectConcurrency: 256,
         log,
