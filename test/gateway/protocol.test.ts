@@ -1,11 +1,11 @@
 // The gateway's protocol edge, spoken raw (no SDK), on every transport that loads:
 // challenge, opt-in, authentication, and each kind of bad input with its documented
 // error or close code — and after each, the gateway still serves a well-behaved client.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { connectRaw } from '../helpers/raw.ts';
-import { register, authenticate, type Device } from '../helpers/rawdevice.ts';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { registerRaw, authenticateRaw, stillServes } from '../helpers/raw-device.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
 import { generateIdentity, sign, authInput } from '../../relay/crypto/sign.ts';
 import { CloseCode, ErrorCode } from '../../relay/errors.ts';
@@ -13,21 +13,13 @@ import { encodeFrame } from '../../relay/wire.ts';
 
 const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
 
-/** The gateway still serves: a fresh connection authenticates and looks itself up. */
-async function stillServes(t: Test, gw: TestGateway, dev: Device) {
-  const c = await authenticate(gw, dev);
-  c.send([{ req: 9, lookup: { route: dev.route } }]);
-  const r = await c.reply(9);
-  t.equal(r.body, 'devices', 'gateway still serves others');
-  c.close();
-}
 
 for (const transport of transports) {
   t.test(`protocol edge on ${transport}`, async (t) => {
     const gw = await startTestGateway({ transport, authTimeoutMs: 600, maxFrameBytes: 65_536, maxEnvelopeBytes: 60_000 });
     t.teardown(() => gw.close());
     t.equal(gw.transport, transport);
-    const { c: regConn, dev } = await register(gw, '+15550001001');
+    const { c: regConn, dev } = await registerRaw(gw.url, '+15550001001');
     t.equal(dev.route.length, 32, 'handset derived a 32-byte route and the server agreed');
     regConn.close();
 
@@ -58,21 +50,21 @@ for (const transport of transports) {
       const c = await connectRaw(gw.url);
       c.sendRaw(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]));
       t.equal((await c.closed).code, CloseCode.BAD_FRAME);
-      await stillServes(t, gw, dev);
+      await stillServes(t, gw.url, dev);
     });
 
     t.test('a text frame closes 1003', async (t) => {
       const c = await connectRaw(gw.url);
       c.sendRaw('hello', false);
       t.equal((await c.closed).code, CloseCode.UNSUPPORTED_DATA);
-      await stillServes(t, gw, dev);
+      await stillServes(t, gw.url, dev);
     });
 
     t.test('an oversize frame closes 1009', async (t) => {
       const c = await connectRaw(gw.url);
       c.sendRaw(new Uint8Array(70_000));
       t.equal((await c.closed).code, CloseCode.TOO_LARGE);
-      await stillServes(t, gw, dev);
+      await stillServes(t, gw.url, dev);
     });
 
     t.test('an unknown op type gets UNKNOWN_OP and the socket stays', async (t) => {
@@ -96,7 +88,7 @@ for (const transport of transports) {
       c.send([{ req: 4, auth: { route: dev.route, device: dev.device, signature: sign(other.secretKey, authInput(new Uint8Array(32), dev.route, dev.device)) } }]);
       t.equal((await c.reply(4)).error?.code, ErrorCode.AUTH_FAILED);
       t.equal((await c.closed).code, CloseCode.AUTH_FAILED);
-      await stillServes(t, gw, dev);
+      await stillServes(t, gw.url, dev);
     });
 
     t.test('a replayed signature from another connection fails', async (t) => {
@@ -133,7 +125,7 @@ for (const transport of transports) {
     });
 
     t.test('authenticated errors', async (t) => {
-      const c = await authenticate(gw, dev);
+      const c = await authenticateRaw(gw.url, dev);
       c.send([{ req: 1, lookup: { route: new Uint8Array(32) } }]);
       // Unknown route: an empty device list of the fixed answer size, not an error (docs/PRIVACY.md).
       t.same((await c.reply(1)).devices?.devices, [], 'unknown route: no devices');
@@ -151,8 +143,8 @@ for (const transport of transports) {
     });
 
     t.test('a second connection of the same device closes the first with 4003', async (t) => {
-      const a = await authenticate(gw, dev);
-      const b = await authenticate(gw, dev);
+      const a = await authenticateRaw(gw.url, dev);
+      const b = await authenticateRaw(gw.url, dev);
       t.equal((await a.closed).code, CloseCode.CONNECTED_ELSEWHERE);
       t.equal(b.ws.readyState, b.ws.OPEN);
       b.close();
@@ -163,7 +155,7 @@ for (const transport of transports) {
       const frame = encodeFrame(Array.from({ length: 40 }, (_, i) => ({ req: i + 1, lookup: { route: dev.route } })));
       c.sendRaw(frame);
       t.equal((await c.closed).code, CloseCode.FLOOD);
-      await stillServes(t, gw, dev);
+      await stillServes(t, gw.url, dev);
     });
 
     t.test('HTTP endpoints on the same port', async (t) => {

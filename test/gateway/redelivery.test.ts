@@ -5,16 +5,16 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startTestGateway } from '../helpers/gateway.ts';
-import { register, authenticate } from '../helpers/rawdevice.ts';
+import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
 
 t.test('a delivery that is never acked is stored and offered again', async (t) => {
   const gw = await startTestGateway({ liveTimeoutMs: 300 });
   t.teardown(() => gw.close());
-  const { c: a } = await register(gw, '+15556660001');
-  const { c: bReg, dev: b } = await register(gw, '+15556660002');
+  const { c: a } = await registerRaw(gw.url, '+15556660001');
+  const { c: bReg, dev: b } = await registerRaw(gw.url, '+15556660002');
   bReg.close();
   await bReg.closed;
-  const bConn = await authenticate(gw, b);
+  const bConn = await authenticateRaw(gw.url, b);
   const id = new Uint8Array(randomBytes(16));
   a.send([{ req: 11, send: { envelopes: [{ version: 1, suite: 1, route: b.route, device: b.device, id, enc: new Uint8Array(32), ciphertext: new Uint8Array(272) }] } }]);
   const receipt = (await a.reply(11)).sendResult!.receipts[0]!;
@@ -30,7 +30,7 @@ t.test('a delivery that is never acked is stored and offered again', async (t) =
   await new Promise((r) => setTimeout(r, 300));
   bConn.close();
   await bConn.closed;
-  const b2 = await authenticate(gw, b);
+  const b2 = await authenticateRaw(gw.url, b);
   await new Promise((r) => setTimeout(r, 800));
   t.equal(b2.ops.filter((o) => o.body === 'deliver').length, 0, 'acked: nothing left in the mailbox');
   b2.close();
