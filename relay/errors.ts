@@ -28,7 +28,7 @@ export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
   UNSUPPORTED_DATA: 1003,   // a text frame
-  POLICY: 1008,             // foreign Origin, etc.
+  POLICY: 1008,             // too many fragments in one message (ws); a foreign Origin gets HTTP 403 instead
   TOO_LARGE: 1009,          // frame over the maximum size
   INTERNAL: 1011,
   TRY_AGAIN_LATER: 1013,    // gateway full or not ready
