@@ -37,7 +37,10 @@ export async function registerRaw(url: string, number: string): Promise<{ c: Raw
     },
   }]);
   const r = await c.reply(2);
-  if (r.body !== 'registered') throw new Error(`register failed: ${JSON.stringify(r.error)}`);
+  if (r.body !== 'registered') {
+    c.close();
+    throw Object.assign(new Error(`register failed: ${r.error?.code}`), { code: r.error?.code });
+  }
   const ev = r.registered!.evaluation!;
   const [out] = finalizeNumbers([number], b.blinds, b.blinded, ev.evaluated, ev.proof, ch.oprfPublicKey);
   return { c, dev: { number, device, id, prekey, route: routeFromOutput(out!) } };

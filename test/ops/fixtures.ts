@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { registerRaw } from '../helpers/raw-device.ts';
 import { generateIdentity, sign, authInput, registerInput, prekeyInput, type Identity } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { blindNumbers, finalizeNumbers, routeFromOutput } from '../../relay/crypto/oprf.ts';
@@ -19,33 +20,8 @@ export interface OpsDevice {
 }
 
 /** Opt-in through the dev verifier; returns the authenticated registering socket. */
-export async function registerDevice(url: string, number: string): Promise<{ c: RawClient; dev: OpsDevice }> {
-  const c = await connectRaw(url);
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const vs = await c.reply(1);
-  if (vs.body !== 'verifyStarted') throw new Error(`verifyStart failed: ${JSON.stringify(vs.error)}`);
-  const id = generateIdentity();
-  const prekey = generateKeyPair();
-  const device = new Uint8Array(randomBytes(16));
-  const b = blindNumbers([number]);
-  c.send([{
-    req: 2,
-    register: {
-      number, code: vs.verifyStarted!.devCode, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-      blinded: b.blinded[0],
-    },
-  }]);
-  const r = await c.reply(2);
-  if (r.body !== 'registered') {
-    c.close();
-    throw Object.assign(new Error(`register failed: ${r.error?.code}`), { code: r.error?.code });
-  }
-  const ev = r.registered!.evaluation!;
-  const [out] = finalizeNumbers([number], b.blinds, b.blinded, ev.evaluated, ev.proof, ch.oprfPublicKey);
-  return { c, dev: { route: routeFromOutput(out!), device, id } };
+export function registerDevice(url: string, number: string): Promise<{ c: RawClient; dev: OpsDevice }> {
+  return registerRaw(url, number);
 }
 
 /** A device written straight into the directory (a test shortcut for many devices:
