@@ -74,4 +74,13 @@ if (!haveNatsServer()) {
     t.pass('ready without a restart of the gateway');
     t.equal(await gw.kill('SIGTERM'), 0, 'drains and exits 0');
   });
+
+  t.test('SIGTERM while still waiting for NATS exits 0', async (t) => {
+    const server = await startNatsServer({ t });
+    await server.stop();
+    const gw = await spawnGateway(['--nats', server.url, '--oprf-key-file', oprfKeyFile(), '--transport', 'ws', '--log-level', 'info']);
+    t.teardown(() => gw.kill('SIGKILL'));
+    await until('the unreachable line', () => gw.output().includes('NATS unreachable at'), 10_000);
+    t.equal(await gw.kill('SIGTERM'), 0, 'stops retrying, closes and exits 0');
+  });
 }
