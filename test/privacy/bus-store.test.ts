@@ -87,6 +87,7 @@ t.test('NATS', { skip: haveNatsServer() ? false : 'nats-server not installed' },
     const ids: string[] = [];
     const sub = nc.subscribe('m1.mbox.>', { callback: (_e, m) => { ids.push(m.headers?.get('Nats-Msg-Id') ?? ''); } });
     t.teardown(() => sub.unsubscribe());
+    await nc.flush(); // the SUB is at the server before the puts
     const [r, d, id] = [tok(), tok(), tok()];
     await a.mailboxPut(r, d, id, Uint8Array.of(1, 2, 3));
     await b.mailboxPut(r, d, id, Uint8Array.of(1, 2, 3)); // a retry through another gateway
