@@ -34,6 +34,8 @@ export interface BenchOptions extends SetupOptions {
 
 /** A generator thread whose event loop was busy this much of the window was the bottleneck. */
 const GENERATOR_BOUND_ELU = 0.9;
+/** Pause between connecting and the first message. */
+const SETTLE_MS = 1500;
 
 export async function runBench(o: BenchOptions): Promise<RunResult[]> {
   const results: RunResult[] = [];
@@ -199,6 +201,9 @@ async function messaging(
   const g = await startGroup(env, layout, o);
   try {
     await connectAll(g, 'all', label, o);
+    // Just-authenticated devices still have set-up in flight (mailbox reads, consumer
+    // creation on JetStream): let it finish before anything is sent.
+    await sleep(SETTLE_MS);
     const out: RunResult[] = [];
     if (o.rate === null || o.rate === 'half') {
       const r = await measureRun(env, g, workload, { mode: 'window', window: o.window, ratePerSender: 0 }, o, payloadBytes, label, senders);
