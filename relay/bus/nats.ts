@@ -609,6 +609,11 @@ export class NatsBus implements Bus {
       }
       // gone on the server (or replaced meanwhile): fall through to a fresh consumer
     }
+    // Most reads find an empty mailbox (every authentication reads once): one direct get
+    // of the subject's last message answers that without creating a consumer, which cost
+    // nats-server and the gateway far more (a reconnect storm is mostly this; see
+    // docs/BENCHMARKS.md).
+    if (!(await this.#mayHaveAfter(subject, afterSeq))) return [];
     const { name, pending } = await this.#createConsumer(nc, subject, afterSeq);
     const cursor: Cursor = { subject, name, position: afterSeq, pending, usedAt: Date.now(), busy: false, oneShot: false };
     const existing = this.#cursors.get(subject);
@@ -623,6 +628,17 @@ export class NatsBus implements Bus {
       return [];
     }
     return this.#pull(nc, cursor, Math.min(n, pending));
+  }
+
+  /** false when the device's mailbox surely holds nothing after `afterSeq`. */
+  async #mayHaveAfter(subject: string, afterSeq: number): Promise<boolean> {
+    let last;
+    try {
+      last = await (this.#jsm as JetStreamManager).direct.getMessage(this.#stream, { last_by_subj: subject });
+    } catch (e) {
+      throw busUnavailable('mailbox store unavailable', e);
+    }
+    return last !== null && last.seq > afterSeq;
   }
 
   async #jsApi(nc: NatsConnection, subject: string, body: string): Promise<{
