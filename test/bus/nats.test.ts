@@ -219,7 +219,7 @@ if (!haveNatsServer()) {
       for (const h of s.headers) {
         const [name, value] = h.split(': ') as [string, string];
         headerNames.add(name);
-        if (name === 'Nats-Msg-Id') t.match(value, /^[0-9a-f]{32}$/, 'message id is the random envelope id');
+        if (name === 'Nats-Msg-Id') t.match(value, /^[0-9a-f]{32}$/, 'message id is 32 hex (a keyed HMAC of the envelope id, not the id itself)');
         if (name === 'Nats-Subject') t.ok(ours.test(value) || kv.test(value), `direct-get subject ${value}`);
       }
     }
