@@ -67,6 +67,7 @@ interface Opts {
   mqttUrl?: string;
   socketioUrl?: string;
   gatewayArg?: string[];
+  gatewayNodeArg?: string[];
   cpuProf?: string;
 }
 
@@ -96,6 +97,7 @@ export function benchCommand(): Command {
     .option('--mqtt-url <url>', 'use this running MQTT-over-WebSocket broker instead of starting Mosquitto')
     .option('--socketio-url <url>', 'use this running Socket.IO relay (bench/peers/socketio-relay.ts) instead of starting one')
     .option('--gateway-arg <arg>', 'local setup: extra argument for every gateway (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--gateway-node-arg <arg>', 'local setup: extra node flag for every gateway process, e.g. --max-semi-space-size=32 (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
     .addHelpText('after', `
 Every run is bounded: warmup + duration + grace seconds, then it stops by itself.
@@ -116,7 +118,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         gatewayCount: o.gateways,
         transport: o.transport,
         gatewayArgs: o.gatewayArg ?? [],
-        gatewayNodeArgs: o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [],
+        gatewayNodeArgs: [...(o.gatewayNodeArg ?? []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
         ...(o.natsWsUrl ? { natsWsUrl: o.natsWsUrl } : {}),
         ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
         ...(o.socketioUrl ? { socketioUrl: o.socketioUrl } : {}),
