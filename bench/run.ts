@@ -372,9 +372,13 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   if (env.serverPids.length === 0) return skipped(env.system, 'idle', 'server pids unknown (remote system): RSS cannot be read');
   const n = o.devices;
   const layout = loneEndpoints(env.urls, n, hwFor(env, Array.from({ length: n }, () => 1), false));
+  // RSS is read after a first fifth of the devices and again after the rest: the slope
+  // between the two is the cost per device, without the one-off growth (heap spaces,
+  // buffers, JIT) that the first connections cause.
+  const first = Math.max(1, Math.floor(n / 5));
+  layout.groups.forEach((g, i) => { if (i < first) g.senders = g.endpoints.map((e) => e.idx); });
   const g = await startGroup(env, layout, o);
   try {
-    await sleep(1000);
     const rss = (): number | null => {
       let s = 0;
       for (const p of env.serverPids) {
@@ -384,18 +388,23 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       }
       return s;
     };
-    const before = rss();
-    await connectAll(g, 'all', label, o);
+    const r0 = rss();
+    await connectAll(g, 'senders', label, o);
     await sleep(2000);
-    const after = rss();
-    const per = before === null || after === null ? null : Math.round((after - before) / n);
-    o.log(`   ${label} RSS ${before === null ? '?' : fmtInt(before / 1024)} kB → ${after === null ? '?' : fmtInt(after / 1024)} kB for ${n} connections`);
+    const r1 = rss();
+    await connectAll(g, 'receivers', label, o);
+    await sleep(2000);
+    const r2 = rss();
+    const rest = n - first;
+    const per = r1 === null || r2 === null || rest === 0 ? null : Math.round((r2 - r1) / rest);
+    const kb = (v: number | null): string => (v === null ? '?' : fmtInt(v / 1024));
+    o.log(`   ${label} RSS ${kb(r0)} kB idle, ${kb(r1)} kB with ${first}, ${kb(r2)} kB with ${n} connections`);
     return {
       system: env.system, workload: 'idle',
       delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: n, rss_bytes_per_conn: per,
-      note: `RSS growth of the server process${env.serverPids.length > 1 ? 'es' : ''} with ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'}`,
+      note: `RSS growth of the server process${env.serverPids.length > 1 ? 'es' : ''} from ${first} to ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(r0)} kB before any; ${r0 === null || r2 === null ? '?' : fmtInt((r2 - r0) / n)} B per connection counting the first ones)`,
     };
   } finally {
     await g.close();
