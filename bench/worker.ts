@@ -19,6 +19,8 @@ const CONNECT_TIMEOUT_MS = 20_000;
 const MAX_PENDING_PER_SENDER = 65_536;
 const PROGRESS_MS = 500;
 const TICK_MS = 1;
+/** Window mode: how long a refused send keeps its slot before the sender tries again. */
+const REFUSED_PAUSE_MS = 100;
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -103,7 +105,9 @@ const hooks: Hooks = {
     if (!ok) {
       stats.failed++;
       if (stats.firstError === '') stats.firstError = code;
-      complete(s, seq);
+      // A refused send (e.g. RATE_LIMITED by a real gateway's limits) frees its window
+      // slot only after a pause, so a refusing system is not hammered in a tight loop.
+      setTimeout(() => complete(s, seq), REFUSED_PAUSE_MS);
     } else {
       p.acked = 1;
       if (p.left === 0) complete(s, seq);
@@ -118,7 +122,7 @@ const endpoints = new Map<number, Endpoint>(init.endpoints.map((e) => [e.idx, dr
 const connected = new Set<number>();
 
 function complete(s: Sender, seq: number): void {
-  s.pending.delete(seq);
+  if (!s.pending.delete(seq)) return; // already settled (or cleared at the end of a run)
   s.outstanding--;
   if (phase === 'window' && performance.now() < sendUntil) {
     while (s.outstanding < windowSize) sendOne(s, performance.now());
