@@ -29,6 +29,12 @@ npx tsc --noEmit -p . || failed_steps=$((failed_steps + 1))
 step "generated protobuf code is current"
 node scripts/gen-proto.js --check || failed_steps=$((failed_steps + 1))
 
+step "tap plugins"
+# tap 21 ships built with its TypeScript plugin (ts-node); package.json disables it and
+# loads tsx instead. tap rebuilds itself for that only after a first run, so a fresh
+# install would run its first test pass with the wrong loader: build it now.
+npx tap build >/dev/null || failed_steps=$((failed_steps + 1))
+
 step "tests"
 log=$(mktemp)
 # tap finds .ts files only through the include glob, so a directory argument becomes
