@@ -14,6 +14,8 @@
 import type { Bus } from '../relay/bus/bus.ts';
 import type { Logger } from '../relay/log.ts';
 import { toWireError } from '../relay/errors.ts';
+import { natsEndpoints } from '../relay/nats-endpoints.ts';
+export { natsEndpoints };
 
 export interface BusStarterOptions {
   log: Logger;
@@ -39,18 +41,6 @@ export interface BusStarter {
 
 const REMIND_MS = 60_000;
 
-/** "host:port" of each NATS URL, never user, password or token. */
-export function natsEndpoints(servers: string[]): string {
-  return servers.map((s) => {
-    const text = s.includes('://') ? s.trim() : `nats://${s.trim()}`;
-    try {
-      const u = new URL(text);
-      return `${u.hostname}:${u.port === '' ? '4222' : u.port}`;
-    } catch {
-      return '(unparsable URL)';
-    }
-  }).join(',');
-}
 
 /**
  * Makes the first start attempt and resolves after it, started or not; on failure keeps

@@ -7,6 +7,7 @@
 // reachable (host:port only: a URL may carry credentials), one info line when it is.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './log.ts';
+import { natsEndpoints } from './nats-endpoints.ts';
 
 export interface NatsLinkOptions {
   servers: string[];
@@ -86,7 +87,7 @@ export class NatsLink {
         return;
       } catch {
         failures++;
-        if (failures === 1) o.log.warn({ nats: endpoints(o.servers) }, `${o.what}: NATS unreachable, retrying`);
+        if (failures === 1) o.log.warn({ nats: natsEndpoints(o.servers) }, `${o.what}: NATS unreachable, retrying`);
         firstDone();
         const cap = Math.min(max, base * 2 ** Math.min(failures, 16));
         await new Promise<void>((r) => {
@@ -131,15 +132,3 @@ export class NatsLink {
   }
 }
 
-/** "host:port" of each NATS URL, never user, password or token. */
-export function endpoints(servers: string[]): string {
-  return servers.map((s) => {
-    const text = s.includes('://') ? s.trim() : `nats://${s.trim()}`;
-    try {
-      const u = new URL(text);
-      return `${u.hostname}:${u.port === '' ? '4222' : u.port}`;
-    } catch {
-      return '(unparsable URL)';
-    }
-  }).join(',');
-}
