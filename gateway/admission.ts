@@ -14,7 +14,7 @@ import type { Counter } from 'prom-client';
 import { TokenBucket, monotonicMs, type Clock } from '../relay/token-bucket.ts';
 import { LimitName } from '../relay/limiter.ts';
 
-export type AdmissionVerdict = { ok: true } | { ok: false; status: number; reason: string };
+export type AdmissionVerdict = { ok: true } | { ok: false; status: number; reason: string; retryAfterS?: number };
 
 export interface AdmissionOptions {
   maxConnections: number;
@@ -26,17 +26,22 @@ export interface AdmissionOptions {
   now?: Clock;
 }
 
+/** Retry-After (seconds) on "gateway full". */
+export const FULL_RETRY_AFTER_S = 5;
+
 export function createAdmission(o: AdmissionOptions): () => AdmissionVerdict {
   const now = o.now ?? monotonicMs;
   const bucket = new TokenBucket(o.connectBurst, o.connectRatePerS, now());
   return () => {
     if (o.openConnections() >= o.maxConnections) {
       o.rateLimited?.inc({ limit: LimitName.CONNECTIONS });
-      return { ok: false, status: 503, reason: 'gateway full' };
+      // Another gateway behind the balancer may have room now; this one in a while.
+      return { ok: false, status: 503, reason: 'gateway full', retryAfterS: FULL_RETRY_AFTER_S };
     }
-    if (bucket.take(1, now()) > 0) {
+    const waitMs = bucket.take(1, now());
+    if (waitMs > 0) {
       o.rateLimited?.inc({ limit: LimitName.CONNECT_RATE });
-      return { ok: false, status: 429, reason: 'too many new connections' };
+      return { ok: false, status: 429, reason: 'too many new connections', retryAfterS: Math.ceil(waitMs / 1000) };
     }
     return { ok: true };
   };

@@ -48,7 +48,10 @@ export interface HttpResponse {
 export type HttpHandler = (method: string, path: string) => HttpResponse | Promise<HttpResponse>;
 
 /** Decides whether an upgrade may proceed; returns a status + reason to refuse. */
-export type UpgradeGate = (info: { origin: string | undefined }) => { ok: true } | { ok: false; status: number; reason: string };
+export type UpgradeGate = (info: { origin: string | undefined }) => UpgradeVerdict;
+
+/** A refusal may say when to come back: sent as a `Retry-After` header (seconds). */
+export type UpgradeVerdict = { ok: true } | { ok: false; status: number; reason: string; retryAfterS?: number };
 
 export interface TransportOptions {
   host: string;

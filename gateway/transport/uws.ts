@@ -137,8 +137,10 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
     reportError(opts.onError, where, err);
   };
 
-  const refuse = (res: UwsHttpResponse, status: number, reason: string): void => {
-    res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'text/plain').end(`${asciiLine(reason, 200)}\n`, true);
+  const refuse = (res: UwsHttpResponse, status: number, reason: string, retryAfterS?: number): void => {
+    res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'text/plain');
+    if (retryAfterS !== undefined) res.writeHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterS))));
+    res.end(`${asciiLine(reason, 200)}\n`, true);
   };
 
   const app = uws.App();
@@ -166,7 +168,7 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
         reportError(opts.onError, 'gate', e);
         return;
       }
-      if (!verdict.ok) { refuse(res, verdict.status, verdict.reason); return; }
+      if (!verdict.ok) { refuse(res, verdict.status, verdict.reason, verdict.retryAfterS); return; }
       // Like ws's default handleProtocols: the first offered subprotocol, if any.
       const protocol = protocols.split(',')[0]?.trim() ?? '';
       // Extensions '' : no permessage-deflate (compression is DISABLED as well).

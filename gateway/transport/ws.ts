@@ -93,11 +93,12 @@ class WsSocket implements Socket {
   }
 }
 
-function refuseRaw(socket: Duplex, status: number, reason: string): void {
+function refuseRaw(socket: Duplex, status: number, reason: string, retryAfterS?: number): void {
   const body = `${asciiLine(reason, 200)}\n`;
+  const retry = retryAfterS === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(retryAfterS))}\r\n`;
   socket.on('error', () => { /* the peer may be gone already */ });
   socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${statusLine(status)}\r\nConnection: close\r\nContent-Type: text/plain\r\n`
+  socket.end(`HTTP/1.1 ${statusLine(status)}\r\nConnection: close\r\nContent-Type: text/plain\r\n${retry}`
     + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
@@ -178,7 +179,7 @@ export function createWsTransport(opts: TransportOptions): Transport {
       reportError(opts.onError, 'gate', e);
       return;
     }
-    if (!verdict.ok) { refuseRaw(socket, verdict.status, verdict.reason); return; }
+    if (!verdict.ok) { refuseRaw(socket, verdict.status, verdict.reason, verdict.retryAfterS); return; }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (!accepting) { ws.close(CloseCode.TRY_AGAIN_LATER, 'not accepting connections'); return; }
       onOpen(ws, socket);

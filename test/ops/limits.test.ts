@@ -10,8 +10,19 @@ import { startTestGateway } from '../helpers/gateway.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
 import { CloseCode, ErrorCode } from '../../relay/errors.ts';
 import { registerDevice, authenticate, envelopeFor, send, httpGet, sample, until } from './fixtures.ts';
+import WebSocket from 'ws';
 
 const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
+
+/** The Retry-After header of a refused upgrade ('' when there is none). */
+function retryAfterOf(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (_req, res) => { resolve(String(res.headers['retry-after'] ?? '')); res.resume(); ws.terminate(); });
+    ws.on('open', () => { ws.close(); reject(new Error('accepted')); });
+    ws.on('error', () => undefined);
+  });
+}
 
 async function refusedWith(url: string): Promise<string> {
   try {
@@ -29,6 +40,7 @@ for (const transport of transports) {
     t.teardown(() => gw.close());
     const open = [await connectRaw(gw.url), await connectRaw(gw.url), await connectRaw(gw.url)];
     t.equal(await refusedWith(gw.url), 'HTTP 503', 'fourth connection refused: gateway full');
+    t.equal(await retryAfterOf(gw.url), '5', 'with Retry-After');
     for (const c of open) t.notOk(c.ops.some((o) => o.body === 'error'), 'open sockets unaffected');
     open[0]!.close();
     await open[0]!.closed;
@@ -36,7 +48,7 @@ for (const transport of transports) {
     const again = await connectRaw(gw.url);
     t.ok(await again.next((o) => o.body === 'challenge'), 'a slot freed: accepted again');
     const m = await httpGet(gw.url, '/metrics');
-    t.equal(sample(m.body, 'hushwire_rate_limited_total', { limit: 'connections' }), 1);
+    t.equal(sample(m.body, 'hushwire_rate_limited_total', { limit: 'connections' }), 2, 'both refusals counted');
     for (const c of [...open, again]) c.close();
   });
 
@@ -45,6 +57,7 @@ for (const transport of transports) {
     t.teardown(() => gw.close());
     const ok = [await connectRaw(gw.url), await connectRaw(gw.url), await connectRaw(gw.url)];
     t.equal(await refusedWith(gw.url), 'HTTP 429', 'the burst is spent: 429');
+    t.match(await retryAfterOf(gw.url), /^[1-9][0-9]*$/, 'with Retry-After in whole seconds');
     // At 1/s a token comes back within a second; the bound below is generous.
     let verdict = '';
     await until(async () => (verdict = await refusedWith(gw.url)) === 'accepted', 5_000, 'a refilled token');

@@ -110,13 +110,13 @@ t.test('admission: full gateway 503 before the rate 429', async (t) => {
   open++;
   t.same(admit(), { ok: true });
   open++;
-  t.same(admit(), { ok: false, status: 429, reason: 'too many new connections' });
+  t.same(admit(), { ok: false, status: 429, reason: 'too many new connections', retryAfterS: 1 }, 'a token in 500 ms: Retry-After 1 s');
   c.advance(500);
   t.same(admit(), { ok: true }, 'one more after 500 ms at 2/s');
   open++;
   c.advance(10_000);
-  t.same(admit(), { ok: false, status: 503, reason: 'gateway full' });
-  t.same(admit(), { ok: false, status: 503, reason: 'gateway full' });
+  t.same(admit(), { ok: false, status: 503, reason: 'gateway full', retryAfterS: 5 });
+  t.same(admit(), { ok: false, status: 503, reason: 'gateway full', retryAfterS: 5 });
   open--;
   t.same(admit(), { ok: true }, 'a full gateway did not spend the rate budget');
   t.equal(await count(rateLimited, 'connections'), 2);
