@@ -5,7 +5,6 @@
 // when the bench stops, even on SIGINT/SIGTERM or an uncaught error.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 
 const CLK_TCK = 100; // USER_HZ on Linux: /proc stat times are in 1/100 s
 
@@ -50,18 +49,7 @@ export function cpuMicrosAll(pids: number[]): number | null {
 
 // ---- ports ----
 
-/** n distinct free loopback ports (held open together so they differ). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
+export { freePorts } from './ports.ts';
 
 // ---- children ----
 

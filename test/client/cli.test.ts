@@ -1,39 +1,13 @@
 // The `hushwire` CLI as a user runs it: child processes (`node bin/hushwire.js ...`)
 // against a real gateway started in-process on a free port.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestGateway, BIN, ROOT } from '../helpers/gateway.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
 import { deadUrl } from './fake-gateway.ts';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...opts.env };
-    delete env.HUSHWIRE_PROFILE;
-    if (!opts.env?.HUSHWIRE_DEBUG) delete env.HUSHWIRE_DEBUG;
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-    p.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`hushwire ${args[0]} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { hushwire, type Run } from '../helpers/cli.ts';
 
 /** Problems with an error report: it must be exactly one stderr line in the CLI's
  *  format, with this code, and no stack trace. An empty list means it is right. */

@@ -2,38 +2,13 @@
 // OPRF key); each is SIGKILLed in turn while a listener runs, so whichever one the
 // listener sits on dies at some point and it must reconnect to the other.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnGateway, oprfKeyFile, BIN, ROOT, type ChildGateway } from '../helpers/gateway.ts';
+import { spawnGateway, oprfKeyFile, type ChildGateway } from '../helpers/gateway.ts';
 import { haveNatsServer, startNatsServer, freePorts } from '../helpers/nats-server.ts';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function hushwire(args: string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.HUSHWIRE_PROFILE;
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-    p.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`hushwire ${args[0]} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { hushwire } from '../helpers/cli.ts';
 
 // Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
 t.setTimeout(300_000);
@@ -59,7 +34,7 @@ t.test('listen reconnects through the loss of each gateway in turn', { skip: hav
   t.equal(ra.code, 0, ra.stderr);
   t.equal(rb.code, 0, rb.stderr);
 
-  const listening = hushwire(['listen', '--profile', join(dir, 'b'), '--count', '2', '--timeout', '90'], 120_000);
+  const listening = hushwire(['listen', '--profile', join(dir, 'b'), '--count', '2', '--timeout', '90'], { timeoutMs: 120_000 });
   await new Promise((r) => setTimeout(r, 2_000));
 
   await g1.kill('SIGKILL');

@@ -1,0 +1,31 @@
+// Runs the `hushwire` CLI as a user would: `node bin/hushwire.js ...` as a child
+// process, with a deadline, collecting exit code, stdout and stderr.
+import { spawn } from 'node:child_process';
+import { BIN, ROOT } from './paths.ts';
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, ...opts.env };
+    delete env.HUSHWIRE_PROFILE;
+    if (!opts.env?.HUSHWIRE_DEBUG) delete env.HUSHWIRE_DEBUG;
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    p.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`hushwire ${args[0]} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
