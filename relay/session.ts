@@ -412,10 +412,9 @@ export class Session {
   }
 
   #handOver(envelope: Uint8Array, path: 'live' | 'mailbox', timeoutMs: number): Promise<boolean> {
-    if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) {
-      this.#scheduleRedrain(REDRAIN_DELAY_MS); // refused => the sender stores it
-      return Promise.resolve(false);
-    }
+    // Refused (here or by the timeout below) => the sender's gateway stores the envelope
+    // and its 'mail' control message makes this session drain again (#onControl).
+    if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return Promise.resolve(false);
     let id: string;
     try {
       id = hex(wire.Envelope.decode(envelope).id);
@@ -437,20 +436,17 @@ export class Session {
           if (entry.timer) clearTimeout(entry.timer);
           this.#inflight.delete(id);
           this.#inflightBytes -= size;
-          const waiters = this.#windowWaiters;
-          this.#windowWaiters = [];
-          for (const w of waiters) w();
+          if (this.#windowWaiters.length > 0) {
+            const waiters = this.#windowWaiters;
+            this.#windowWaiters = [];
+            for (const w of waiters) w();
+          }
           if (acked) this.#relay.metrics.deliveryRoundTrip.observe({ path }, (performance.now() - written) / 1000);
           resolve(acked);
         },
         timer: null,
       };
-      entry.timer = setTimeout(() => {
-        entry.settle(false);
-        // The sender's gateway stores an envelope whose live ack timed out; nothing tells
-        // this gateway, so look at the mailbox again once that has happened.
-        this.#scheduleRedrain(REDRAIN_DELAY_MS);
-      }, timeoutMs);
+      entry.timer = setTimeout(() => entry.settle(false), timeoutMs);
       entry.timer.unref?.();
       this.#inflight.set(id, entry);
       this.#outEnvelopes.push(envelope);
