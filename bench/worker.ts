@@ -214,14 +214,20 @@ async function run(params: RunParams): Promise<RunStats> {
     // Sequence numbers go on across runs (a late copy from an earlier run must not look
     // new), so the schedule counts from each sender's first sequence of this run.
     const base = new Map(active.map((s) => [s, s.seq]));
+    // Each sender's slots are shifted by its own fraction of a slot (golden-ratio spread
+    // over the global sender index, so the threads' senders interleave too): with all
+    // senders in phase, every slot would be one burst of (senders) messages at once, and
+    // the queue inside that burst, not the system, would set the latency.
+    const phaseOf = new Map(active.map((s) => [s, (s.target.sender * 0.6180339887498949) % 1]));
     const ticker = setInterval(() => {
       const now = Math.min(performance.now(), sendUntil);
       for (const s of active) {
         const b = base.get(s)!;
-        // Slot i is due at start + i/rate: slot 0 goes at once.
-        const due = Math.floor((now - start) * perMs) + 1;
+        const ph = phaseOf.get(s)!;
+        // Slot i is due at start + (i + phase)/rate.
+        const due = Math.floor((now - start) * perMs - ph) + 1;
         while (s.seq - b < due) {
-          const intended = start + (s.seq - b) / perMs;
+          const intended = start + (s.seq - b + ph) / perMs;
           if (s.pending.size >= MAX_PENDING_PER_SENDER) {
             s.seq++;
             stats.overflow++;
