@@ -30,7 +30,7 @@ import type {
   Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
-import { publishThisTurn } from './turn-batch.ts';
+import { LiveRouter } from './nats-live.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
@@ -87,8 +87,6 @@ const RESTORE_EVERY_MS = 1_000;
 /** mailboxRead calls in flight at once; beyond this they fail UNAVAILABLE. */
 const MAX_READS_IN_FLIGHT = 4096;
 
-const ONE = Uint8Array.of(1);
-const ZERO = Uint8Array.of(0);
 const te = new TextEncoder();
 const td = new TextDecoder();
 
@@ -169,9 +167,8 @@ export class NatsBus implements Bus {
   #ready = false;
   #status: BusStatus = { state: 'closed' };
 
-  #live: LiveRequests | null = null;
-  /** LiveHandler calls not yet settled (bounded by MAX_PENDING_LIVE). */
-  #liveHandling = 0;
+  /** Live delivery: locate on device subjects, then batches per node (nats-live.ts). */
+  #live: LiveRouter | null = null;
 
   // mailbox reads
   #readInbox = '';
@@ -259,7 +256,7 @@ export class NatsBus implements Bus {
       this.#jsm = await jetstreamManager(nc, jsOpts);
       this.#js = jetstream(nc, jsOpts);
       await this.#ensureStores(this.#js, this.#jsm);
-      this.#live = new LiveRequests(nc, this.#log);
+      this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log });
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
@@ -484,35 +481,7 @@ export class NatsBus implements Bus {
   }
 
   #onLive(key: string, m: Msg): void {
-    const reply = m.reply ?? '';
-    const handler = this.#subs.live(key);
-    if (handler === undefined) {
-      this.#reply(reply, ZERO);
-      return;
-    }
-    if (this.#liveHandling >= MAX_PENDING_LIVE) {
-      this.#reply(reply, ZERO); // the gateway is not answering its devices' acks: refuse
-      return;
-    }
-    let p: Promise<boolean>;
-    try {
-      p = handler(m.data);
-    } catch {
-      this.#reply(reply, ZERO);
-      return;
-    }
-    this.#liveHandling++;
-    Promise.resolve(p).then(
-      (ok) => { this.#liveHandling--; this.#reply(reply, ok === true ? ONE : ZERO); },
-      () => { this.#liveHandling--; this.#reply(reply, ZERO); },
-    );
-  }
-
-  #reply(subject: string, payload: Uint8Array): void {
-    const nc = this.#nc;
-    if (subject === '' || nc === null || nc.isClosed()) return;
-    // draining/closed: the requester times out and falls back to the mailbox
-    publishThisTurn(nc, subject, payload);
+    this.#live?.onDeviceRequest(key, m);
   }
 
   async deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
@@ -520,8 +489,9 @@ export class NatsBus implements Bus {
     assertToken(deviceToken);
     checkEnvelope(envelope, this.#limits);
     const ms = checkTimeout(timeoutMs);
-    const nc = this.#conn();
-    return (this.#live as LiveRequests).request(nc, this.#devPrefix + routeTag + '.' + deviceToken, envelope, ms);
+    this.#conn();
+    const key = routeTag + '.' + deviceToken;
+    return (this.#live as LiveRouter).deliver(key, this.#devPrefix + key, envelope, ms);
   }
 
   async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {
@@ -930,109 +900,3 @@ export class NatsBus implements Bus {
   }
 }
 
-
-interface LiveEntry {
-  resolve: (ok: boolean) => void;
-  deadline: number;
-  bucket: Map<string, LiveEntry>;
-}
-
-/** Live-delivery requests in flight awaiting the holder's 1-byte answer. */
-const MAX_PENDING_LIVE = 65_536;
-const LIVE_SWEEP_MS = 10;
-
-/**
- * Request/reply for live delivery on one wildcard inbox subscription. nats.js's own
- * request() builds an Error object per call (even on success) and a timer per call;
- * here a reply resolves a map entry, and one sweep timer (running only while requests
- * are pending) expires them. Within a bucket of equal timeouts, insertion order is
- * deadline order, so a sweep only looks at expired entries.
- */
-class LiveRequests {
-  readonly #inbox: string;
-  readonly #sub: Subscription;
-  readonly #all = new Map<string, LiveEntry>();
-  readonly #buckets = new Map<number, Map<string, LiveEntry>>();
-  readonly #log: BusLogFn;
-  #next = 0;
-  #timer: NodeJS.Timeout | null = null;
-  #lastOverflowLog = 0;
-
-  constructor(nc: NatsConnection, log: BusLogFn) {
-    this.#log = log;
-    this.#inbox = `${createInbox()}.`;
-    const n = this.#inbox.length;
-    this.#sub = nc.subscribe(`${this.#inbox}*`, {
-      callback: (err, m) => {
-        if (err !== null) return;
-        const token = m.subject.slice(n);
-        const e = this.#all.get(token);
-        if (e === undefined) return; // late answer after a timeout
-        this.#all.delete(token);
-        e.bucket.delete(token);
-        // 503 = no responders: nobody holds the device. Otherwise 1 = delivered.
-        const d = m.data;
-        e.resolve(d.length === 1 && d[0] === 1 && (m.headers === undefined || m.headers.code === 0));
-      },
-    });
-  }
-
-  request(nc: NatsConnection, subject: string, payload: Uint8Array, timeoutMs: number): Promise<boolean> {
-    if (this.#all.size >= MAX_PENDING_LIVE) {
-      const now = Date.now();
-      if (now - this.#lastOverflowLog > 10_000) {
-        this.#lastOverflowLog = now;
-        this.#log('warn', 'bus: too many live deliveries in flight; treating new ones as not delivered', { limit: MAX_PENDING_LIVE });
-      }
-      return Promise.resolve(false);
-    }
-    return new Promise<boolean>((resolve) => {
-      const token = (this.#next++).toString(36);
-      let bucket = this.#buckets.get(timeoutMs);
-      if (bucket === undefined) {
-        bucket = new Map();
-        this.#buckets.set(timeoutMs, bucket);
-      }
-      const e: LiveEntry = { resolve, deadline: Date.now() + timeoutMs, bucket };
-      this.#all.set(token, e);
-      bucket.set(token, e);
-      this.#timer ??= setInterval(() => this.#sweep(), LIVE_SWEEP_MS);
-      const b = bucket;
-      publishThisTurn(nc, subject, payload, this.#inbox + token, () => {
-        if (this.#all.delete(token)) b.delete(token);
-        resolve(false);
-      });
-    });
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const [ms, bucket] of this.#buckets) {
-      for (const [token, e] of bucket) {
-        if (e.deadline > now) break;
-        bucket.delete(token);
-        this.#all.delete(token);
-        e.resolve(false);
-      }
-      if (bucket.size === 0) this.#buckets.delete(ms);
-    }
-    if (this.#all.size === 0 && this.#timer !== null) {
-      clearInterval(this.#timer);
-      this.#timer = null;
-    }
-  }
-
-  /** Answers every pending request with false and stops. */
-  close(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
-    for (const e of this.#all.values()) e.resolve(false);
-    this.#all.clear();
-    this.#buckets.clear();
-    try {
-      this.#sub.unsubscribe();
-    } catch {
-      // connection already closed
-    }
-  }
-}

@@ -162,6 +162,79 @@ if (!haveNatsServer()) {
     t.pass('delivered after reconnect');
   });
 
+  t.test('batched live delivery: a device that moved to another node is located again', async (t) => {
+    const sender = newBus();
+    const prefix = `t${n}`;
+    const first = newBus(CONTRACT_LIMITS, { prefix });
+    const second = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([sender.close(), first.close(), second.close()]));
+    await Promise.all([sender.start(), first.start(), second.start()]);
+    const [r, d] = [tok(), tok()];
+    const got: string[] = [];
+    const s1 = await first.subscribeDevice(r, d, async (e) => { got.push(`first:${e[0]}`); return true; }, () => {});
+    t.equal(await sender.deliverLive(r, d, bytes(20, 1), 2000), true, 'located on its device subject');
+    // Many in one turn: they travel as one batch to the remembered node.
+    const burst = await Promise.all([2, 3, 4, 5].map((v) => sender.deliverLive(r, d, bytes(20, v), 2000)));
+    t.same(burst, [true, true, true, true]);
+    t.same(got, ['first:1', 'first:2', 'first:3', 'first:4', 'first:5'], 'in order');
+    // The device moves: the old node answers "gone", the sender locates it again.
+    await s1.close();
+    await second.subscribeDevice(r, d, async (e) => { got.push(`second:${e[0]}`); return true; }, () => {});
+    t.equal(await sender.deliverLive(r, d, bytes(20, 6), 2000), true, 'delivered on the new node');
+    t.equal(await sender.deliverLive(r, d, bytes(20, 7), 2000), true);
+    t.same(got.slice(5), ['second:6', 'second:7']);
+  });
+
+  t.test('batched live delivery: a node that went away means "not delivered" at once, not a timeout', async (t) => {
+    const sender = newBus();
+    const prefix = `t${n}`;
+    const holder = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([sender.close(), holder.close()]));
+    await Promise.all([sender.start(), holder.start()]);
+    const [r, d] = [tok(), tok()];
+    await holder.subscribeDevice(r, d, async () => true, () => {});
+    t.equal(await sender.deliverLive(r, d, bytes(20), 2000), true);
+    await holder.close();
+    const t0 = Date.now();
+    t.equal(await sender.deliverLive(r, d, bytes(20), 20_000), false, 'nobody holds the device any more');
+    t.ok(Date.now() - t0 < 10_000, 'answered by no-responders, not by the 20 s deadline');
+  });
+
+  t.test('batched live delivery: malformed batches from the bus are refused, not crashed on', async (t) => {
+    const holder = newBus();
+    const prefix = `t${n}`;
+    t.teardown(() => holder.close());
+    await holder.start();
+    const [r, d] = [tok(), tok()];
+    const got: Uint8Array[] = [];
+    await holder.subscribeDevice(r, d, async (e) => { got.push(e); return true; }, () => {});
+    // Learn the holder's node subject from a locate answer seen on the wire.
+    const nc = await raw(t);
+    const ans = await nc.request(`${prefix}.dev.${r}.${d}`, bytes(10), { timeout: 2000 });
+    t.equal(ans.data[0], 1, 'delivered');
+    t.equal(ans.data.length, 17, 'the answer names the node');
+    const node = Buffer.from(ans.data.subarray(1)).toString('latin1');
+    t.match(node, /^[0-9a-f]{16}$/);
+    const subject = `${prefix}.gw.${node}`;
+    const item = (token: number, key: string, env: Uint8Array, lie = 0): Buffer => {
+      const h = Buffer.alloc(4 + 65 + 4);
+      h.writeUInt32BE(token, 0);
+      h.write(key, 4, 65, 'latin1');
+      h.writeUInt32BE(env.length + lie, 69);
+      return Buffer.concat([h, env]);
+    };
+    const key = `${r}.${d}`;
+    // wrong version: dropped; bad key: refused (0); unknown device: gone (2); good: delivered (1)
+    nc.publish(subject, Buffer.concat([Buffer.of(9), item(1, key, bytes(5))]));
+    const a = await nc.request(subject, Buffer.concat([Buffer.of(1), item(7, 'X'.repeat(65), bytes(5)), item(8, `${tok()}.${tok()}`, bytes(5)), item(9, key, bytes(6, 6))]), { timeout: 2000 });
+    t.same([...a.data], [1, 0, 0, 0, 7, 0, 0, 0, 0, 8, 2, 0, 0, 0, 9, 1]);
+    // a length that runs past the end: the item is not handed to the device
+    nc.publish(subject, Buffer.concat([Buffer.of(1), item(10, key, bytes(5, 7), 100)]));
+    await nc.flush();
+    await new Promise((res) => setTimeout(res, 200));
+    t.same(got.map((e) => e.length), [10, 6], 'only the well-formed items reached the device');
+  });
+
   t.test('subjects and headers carry only the expected token shapes', async (t) => {
     const nc = await raw(t);
     const seen: Array<{ subject: string; headers: string[]; text?: string }> = [];
@@ -181,9 +254,16 @@ if (!haveNatsServer()) {
     const prefix = `t${n}`;
     t.teardown(() => bus.close());
     await bus.start();
+    // The device is held by a second bus (a device held by the same bus gets its
+    // envelopes without NATS): the first envelope locates it on its device subject, the
+    // second goes in a batch to the holder's node subject.
+    const holder = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => holder.close());
+    await holder.start();
     const [r, d] = [tok(), tok()];
-    await bus.subscribeDevice(r, d, async () => true, () => {});
-    await bus.deliverLive(r, d, bytes(40), 1000);
+    await holder.subscribeDevice(r, d, async () => true, () => {});
+    t.equal(await bus.deliverLive(r, d, bytes(40), 1000), true);
+    t.equal(await bus.deliverLive(r, d, bytes(40), 1000), true);
     await bus.deliverLive(tok(), tok(), bytes(40), 1000);
     await bus.publishControl(r, d, { kind: 'kick', connection: 'conn1' });
     for (let i = 0; i < 3; i++) await bus.mailboxPut(r, d, tok(), bytes(40));
@@ -202,12 +282,14 @@ if (!haveNatsServer()) {
 
     const HEX = '[0-9a-f]{32}';
     const ours = new RegExp(`^${prefix}\\.(dev|ctl|mbox)\\.${HEX}\\.${HEX}$`);
+    const node = new RegExp(`^${prefix}\\.gw\\.[0-9a-f]{16}$`);
     const kv = new RegExp(`^\\$KV\\.${bus.bucketName}\\.${HEX}$`);
     const api = /^\$JS\.(API|ACK|EVENT)\.[A-Za-z0-9_.$-]+$/;
     const inbox = /^_INBOX\.[A-Za-z0-9.]+$/;
-    const bad = seen.filter((s) => !(ours.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject)));
+    const bad = seen.filter((s) => !(ours.test(s.subject) || node.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject)));
     t.same(bad, [], 'every subject is ours with two hex tokens, KV by hex key, JetStream API or an inbox');
     t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}`), 'live subject seen');
+    t.ok(seen.some((s) => node.test(s.subject)), 'node subject seen (batched live delivery)');
     t.ok(seen.some((s) => s.subject === `${prefix}.ctl.${r}.${d}`), 'control subject seen');
     t.ok(seen.some((s) => s.subject === `${prefix}.mbox.${r}.${d}`), 'mailbox subject seen');
     // API subjects name only our stream/bucket/consumers, never a token other than ours

@@ -1,0 +1,485 @@
+// Live delivery over NATS core (NatsBus's deliverLive and the holder's side of it).
+//
+// Two paths, both ending with the holder's answer after the device acknowledged:
+//
+//   locate   request on the device subject  <prefix>.dev.<routeTag>.<deviceToken>
+//            (every gateway holding the device subscribes it). The holder answers
+//            [1, node id] once the device acked, [0] if it refused; no responders or the
+//            deadline = not delivered. The node id it names is remembered for the device.
+//   batch    once the holder is known, every envelope of one event-loop turn for devices
+//            on the same node goes in ONE message to <prefix>.gw.<node id> (each gateway
+//            subscribes its own), and the holder answers the whole batch in one message
+//            per turn. A node that no longer holds a device answers "gone" for it; the
+//            sender forgets the node and locates again (and then stores in the mailbox as
+//            usual if nobody holds the device). A node that is gone altogether (no
+//            responders) counts as "gone" for the whole batch.
+//
+// Why: with one request and one reply per envelope, nats-server routes two messages per
+// delivery and each gateway parses one more; the batch path makes that two messages per
+// turn per gateway pair (docs/BENCHMARKS.md). A device held by this same bus is served
+// without NATS at all.
+//
+// Batch frames are hand-encoded (fixed-size fields, the envelope written once into the
+// batch buffer and handed to the device as a view of it): protobuf would add a decode
+// pass and a copy per envelope for no schema flexibility that this node-to-node format
+// needs. Both ends are the same code; the version byte guards a mixed-version cluster.
+//
+//   batch    [version=1] then per item: [u32 token][65 ASCII: routeTag.deviceToken][u32 n][n bytes]
+//   answer   [version=1] then per item: [u32 token][u8 code]      code: 0 refused, 1 delivered, 2 gone
+//
+// The node id is 16 random hex characters made at start: it names a process, not a
+// person. Subjects and payloads carry route tags and device tokens only, as the device
+// subjects already do.
+import { randomBytes } from 'node:crypto';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { BusLogFn, SubscriptionRegistry } from './common.ts';
+import { publishThisTurn } from './turn-batch.ts';
+
+/** Live deliveries in flight awaiting an answer, and LiveHandler calls not yet settled. */
+export const MAX_PENDING_LIVE = 65_536;
+/** Remembered device → node entries (oldest forgotten first). */
+const WHERE_MAX = 65_536;
+/** A batch message is sent early once it reaches this size (NATS max_payload is 1 MiB). */
+const BATCH_MAX_BYTES = 256 * 1024;
+const SWEEP_MS = 10;
+const VERSION = 1;
+const KEY_BYTES = 65; // 32 hex + '.' + 32 hex
+const ITEM_HEAD = 4 + KEY_BYTES + 4;
+const KEY_RE = /^[0-9a-f]{32}\.[0-9a-f]{32}$/;
+const NODE_RE = /^[0-9a-f]{16}$/;
+
+const REFUSED = 0;
+const DELIVERED = 1;
+const GONE = 2;
+type Code = 0 | 1 | 2;
+
+const ZERO = Uint8Array.of(REFUSED);
+
+interface Entry {
+  /** Called once with the outcome (and, for a located delivery, the holder's node id). */
+  done: (code: Code, node: string, envelope: Uint8Array | null) => void;
+  deadline: number;
+  bucket: Map<number, Entry>;
+}
+
+interface OutBatch {
+  node: string;
+  buf: Buffer;
+  len: number;
+  tokens: number[];
+  /** Where each item's envelope sits in buf: [start, length] per token. */
+  spans: number[];
+}
+
+/** A sent batch awaiting its answer; keeps the bytes for the devices that must be located again. */
+interface SentBatch {
+  tokens: number[];
+  spans: number[];
+  buf: Buffer;
+  deadline: number;
+  /** Items not answered yet (the holder answers per turn, so one batch may take several answers). */
+  left: number;
+}
+
+export interface LiveRouterOptions {
+  prefix: string;
+  subs: SubscriptionRegistry;
+  log: BusLogFn;
+}
+
+/** The envelope of item i of a sent batch (a view of the batch's buffer). */
+function spanOf(b: SentBatch, i: number): Uint8Array {
+  const start = b.spans[2 * i] as number;
+  return b.buf.subarray(start, start + (b.spans[2 * i + 1] as number));
+}
+
+export class LiveRouter {
+  readonly nodeId: string;
+  readonly #nc: NatsConnection;
+  readonly #subs: SubscriptionRegistry;
+  readonly #log: BusLogFn;
+  readonly #gwPrefix: string;
+  readonly #inbox: string;
+  readonly #located: Uint8Array; // [1, node id] answer of a located delivery
+  readonly #inboxSub: Subscription;
+  readonly #gwSub: Subscription;
+
+  // requester side
+  readonly #all = new Map<number, Entry>();
+  readonly #buckets = new Map<number, Map<number, Entry>>(); // timeout → entries in deadline order
+  readonly #batches = new Map<number, SentBatch>();
+  readonly #where = new Map<string, string>();                // routeTag.deviceToken → node id
+  #out = new Map<string, OutBatch>();
+  #outScheduled = false;
+  #next = 0;
+  #nextBatch = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #lastOverflowLog = 0;
+
+  // holder side
+  #handling = 0;
+  #answers = new Map<string, number[]>(); // reply subject → [token, code, token, code, ...]
+  #answersScheduled = false;
+  #lastBadLog = 0;
+  #closed = false;
+
+  constructor(nc: NatsConnection, opts: LiveRouterOptions) {
+    this.#nc = nc;
+    this.#subs = opts.subs;
+    this.#log = opts.log;
+    this.nodeId = randomBytes(8).toString('hex');
+    this.#gwPrefix = `${opts.prefix}.gw.`;
+    this.#located = Buffer.concat([Buffer.of(DELIVERED), Buffer.from(this.nodeId, 'latin1')]);
+    this.#inbox = `${createInbox()}.`;
+    const n = this.#inbox.length;
+    this.#inboxSub = nc.subscribe(`${this.#inbox}*`, {
+      callback: (err, m) => {
+        if (err === null) this.#onAnswer(m.subject.slice(n), m);
+      },
+    });
+    this.#gwSub = nc.subscribe(this.#gwPrefix + this.nodeId, {
+      callback: (err, m) => {
+        if (err === null) this.#onBatch(m);
+      },
+    });
+  }
+
+  /** Devices whose holder is remembered (for tests and metrics). */
+  get rememberedDevices(): number {
+    return this.#where.size;
+  }
+
+  // ---------------------------------------------------------------- requester
+
+  /** Offers the envelope to whoever holds the device; true once the device acked it. */
+  deliver(key: string, deviceSubject: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#all.size >= MAX_PENDING_LIVE) return this.#overflow();
+    if (this.#subs.live(key) !== undefined) return this.#deliverLocal(key, envelope.slice(), timeoutMs);
+    return new Promise<boolean>((resolve) => {
+      const node = this.#where.get(key);
+      if (node === undefined) {
+        this.#locate(key, deviceSubject, envelope, timeoutMs, resolve);
+        return;
+      }
+      this.#enqueue(node, key, envelope, timeoutMs, (code, _node, bytes) => {
+        if (code !== GONE || bytes === null) {
+          resolve(code === DELIVERED);
+          return;
+        }
+        if (this.#where.get(key) === node) this.#where.delete(key);
+        if (this.#closed || this.#all.size >= MAX_PENDING_LIVE) resolve(false);
+        else this.#locate(key, deviceSubject, bytes, timeoutMs, resolve);
+      });
+    });
+  }
+
+  #overflow(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.#lastOverflowLog > 10_000) {
+      this.#lastOverflowLog = now;
+      this.#log('warn', 'bus: too many live deliveries in flight; treating new ones as not delivered', { limit: MAX_PENDING_LIVE });
+    }
+    return Promise.resolve(false);
+  }
+
+  /** The device is held by this bus: no NATS, same deadline. */
+  #deliverLocal(key: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const token = this.#register(timeoutMs, (code) => resolve(code === DELIVERED));
+      this.#handle(key, envelope, (code) => this.#settle(token, code === DELIVERED ? DELIVERED : REFUSED));
+    });
+  }
+
+  #register(timeoutMs: number, done: Entry['done']): number {
+    const token = this.#next;
+    this.#next = (this.#next + 1) >>> 0;
+    let bucket = this.#buckets.get(timeoutMs);
+    if (bucket === undefined) {
+      bucket = new Map();
+      this.#buckets.set(timeoutMs, bucket);
+    }
+    const e: Entry = { done, deadline: Date.now() + timeoutMs, bucket };
+    this.#all.set(token, e);
+    bucket.set(token, e);
+    this.#timer ??= setInterval(() => this.#sweep(), SWEEP_MS);
+    return token;
+  }
+
+  /** Settles one entry (first outcome wins). */
+  #settle(token: number, code: Code, node = '', envelope: Uint8Array | null = null): void {
+    const e = this.#all.get(token);
+    if (e === undefined) return; // late answer after its deadline
+    this.#all.delete(token);
+    e.bucket.delete(token);
+    e.done(code, node, envelope);
+  }
+
+  #remember(key: string, node: string): void {
+    if (node === this.nodeId || !NODE_RE.test(node)) return;
+    if (this.#where.size >= WHERE_MAX && !this.#where.has(key)) {
+      const oldest = this.#where.keys().next();
+      if (oldest.done !== true) this.#where.delete(oldest.value);
+    }
+    this.#where.set(key, node);
+  }
+
+  /** Request on the device subject; the answer names the holder's node. */
+  #locate(key: string, deviceSubject: string, envelope: Uint8Array, timeoutMs: number, resolve: (ok: boolean) => void): void {
+    const token = this.#register(timeoutMs, (code, node) => {
+      if (code === DELIVERED && node !== '') this.#remember(key, node);
+      resolve(code === DELIVERED);
+    });
+    publishThisTurn(this.#nc, deviceSubject, envelope, this.#inbox + token, () => this.#settle(token, REFUSED));
+  }
+
+  /** Adds the envelope to this turn's batch for `node` (copied now: the caller may reuse its buffer). */
+  #enqueue(node: string, key: string, envelope: Uint8Array, timeoutMs: number, done: Entry['done']): void {
+    const token = this.#register(timeoutMs, done);
+    const need = ITEM_HEAD + envelope.length;
+    let b = this.#out.get(node);
+    if (b !== undefined && b.len + need > BATCH_MAX_BYTES && b.tokens.length > 0) {
+      this.#out.delete(node);
+      this.#sendBatch(b);
+      b = undefined;
+    }
+    if (b === undefined) {
+      b = { node, buf: Buffer.allocUnsafe(Math.max(16 * 1024, 1 + need)), len: 1, tokens: [], spans: [] };
+      b.buf[0] = VERSION;
+      this.#out.set(node, b);
+    }
+    if (b.len + need > b.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(b.buf.length * 2, b.len + need));
+      b.buf.copy(bigger, 0, 0, b.len);
+      b.buf = bigger;
+    }
+    const buf = b.buf;
+    let o = b.len;
+    buf.writeUInt32BE(token, o);
+    buf.write(key, o + 4, KEY_BYTES, 'latin1');
+    buf.writeUInt32BE(envelope.length, o + 4 + KEY_BYTES);
+    o += ITEM_HEAD;
+    buf.set(envelope, o);
+    b.len = o + envelope.length;
+    b.tokens.push(token);
+    b.spans.push(o, envelope.length);
+    if (!this.#outScheduled) {
+      this.#outScheduled = true;
+      setImmediate(() => this.#flushBatches());
+    }
+  }
+
+  #flushBatches(): void {
+    this.#outScheduled = false;
+    const out = this.#out;
+    if (out.size === 0) return;
+    this.#out = new Map();
+    for (const b of out.values()) this.#sendBatch(b);
+  }
+
+  #sendBatch(b: OutBatch): void {
+    const no = this.#nextBatch;
+    this.#nextBatch = (this.#nextBatch + 1) >>> 0;
+    // Kept until answered or expired (the deadline of its last item): a "gone" answer
+    // needs the envelope again to locate the device.
+    const last = this.#all.get(b.tokens[b.tokens.length - 1] as number);
+    this.#batches.set(no, { tokens: b.tokens, spans: b.spans, buf: b.buf, deadline: last?.deadline ?? Date.now(), left: b.tokens.length });
+    try {
+      this.#nc.publish(this.#gwPrefix + b.node, b.buf.subarray(0, b.len), { reply: `${this.#inbox}b${no}` });
+    } catch {
+      // connection closed or draining: nobody will answer
+      this.#batches.delete(no);
+      for (const t of b.tokens) this.#settle(t, REFUSED);
+    }
+  }
+
+  #onAnswer(token: string, m: Msg): void {
+    const d = m.data;
+    const noResponders = m.headers !== undefined && m.headers.code === 503;
+    if (token.charCodeAt(0) === 98 /* b */) {
+      const no = Number(token.slice(1));
+      const batch = this.#batches.get(no);
+      if (batch === undefined) return;
+      if (noResponders) {
+        this.#batches.delete(no);
+        // The node is gone: every device of the batch must be located again.
+        for (let i = 0; i < batch.tokens.length; i++) this.#settle(batch.tokens[i] as number, GONE, '', spanOf(batch, i));
+        return;
+      }
+      if (d.length < 1 || d[0] !== VERSION || (d.length - 1) % 5 !== 0) {
+        this.#badInput('bus: malformed live batch answer dropped');
+        this.#batches.delete(no);
+        for (const t of batch.tokens) this.#settle(t, REFUSED);
+        return;
+      }
+      const view = Buffer.from(d.buffer, d.byteOffset, d.length);
+      let index: Map<number, number> | null = null;
+      for (let o = 1; o < d.length; o += 5) {
+        const t = view.readUInt32BE(o);
+        const code = d[o + 4] as number;
+        if (code === GONE) {
+          index ??= new Map(batch.tokens.map((tok, i) => [tok, i]));
+          const i = index.get(t);
+          this.#settle(t, i === undefined ? REFUSED : GONE, '', i === undefined ? null : spanOf(batch, i));
+        } else {
+          this.#settle(t, code === DELIVERED ? DELIVERED : REFUSED);
+        }
+      }
+      batch.left -= (d.length - 1) / 5;
+      if (batch.left <= 0) this.#batches.delete(no);
+      return;
+    }
+    const t = Number(token);
+    if (!Number.isInteger(t)) return;
+    // 503 = no responders: nobody holds the device.
+    const ok = !noResponders && d.length >= 1 && d[0] === DELIVERED;
+    const node = ok && d.length === 1 + 16 ? Buffer.from(d.buffer, d.byteOffset, d.length).toString('latin1', 1, 17) : '';
+    this.#settle(t, ok ? DELIVERED : REFUSED, node);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [ms, bucket] of this.#buckets) {
+      for (const [token, e] of bucket) {
+        if (e.deadline > now) break;
+        bucket.delete(token);
+        this.#all.delete(token);
+        e.done(REFUSED, '', null);
+      }
+      if (bucket.size === 0) this.#buckets.delete(ms);
+    }
+    for (const [no, b] of this.#batches) {
+      if (b.deadline > now) break;
+      this.#batches.delete(no);
+    }
+    if (this.#all.size === 0 && this.#batches.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- holder
+
+  /** A locate request on a device subject this bus subscribes (NatsBus #attach). */
+  onDeviceRequest(key: string, m: Msg): void {
+    const reply = m.reply ?? '';
+    this.#handle(key, m.data, (code) => {
+      if (reply !== '' && !this.#closed) publishThisTurn(this.#nc, reply, code === DELIVERED ? this.#located : ZERO);
+    });
+  }
+
+  /** Runs the device's live handler; `answer` is called once with the outcome. */
+  #handle(key: string, envelope: Uint8Array, answer: (code: Code) => void): void {
+    const handler = this.#subs.live(key);
+    if (handler === undefined) {
+      answer(GONE);
+      return;
+    }
+    if (this.#handling >= MAX_PENDING_LIVE) {
+      answer(REFUSED); // the gateway is not answering its devices' acks: refuse
+      return;
+    }
+    let p: Promise<boolean>;
+    try {
+      p = handler(envelope);
+    } catch {
+      answer(REFUSED);
+      return;
+    }
+    this.#handling++;
+    Promise.resolve(p).then(
+      (ok) => { this.#handling--; answer(ok === true ? DELIVERED : REFUSED); },
+      () => { this.#handling--; answer(REFUSED); },
+    );
+  }
+
+  #onBatch(m: Msg): void {
+    const reply = m.reply ?? '';
+    const d = m.data;
+    if (d.length < 1 || d[0] !== VERSION) {
+      this.#badInput('bus: live batch of an unknown version dropped');
+      return;
+    }
+    const view = Buffer.from(d.buffer, d.byteOffset, d.length);
+    let o = 1;
+    while (o < d.length) {
+      if (o + ITEM_HEAD > d.length) break;
+      const token = view.readUInt32BE(o);
+      const key = view.toString('latin1', o + 4, o + 4 + KEY_BYTES);
+      const n = view.readUInt32BE(o + 4 + KEY_BYTES);
+      const start = o + ITEM_HEAD;
+      if (start + n > d.length) break;
+      o = start + n;
+      if (!KEY_RE.test(key)) {
+        this.#answer(reply, token, REFUSED);
+        continue;
+      }
+      this.#handle(key, d.subarray(start, start + n), (code) => this.#answer(reply, token, code));
+    }
+    if (o !== d.length) this.#badInput('bus: truncated live batch');
+  }
+
+  #answer(reply: string, token: number, code: Code): void {
+    if (reply === '' || this.#closed) return;
+    let a = this.#answers.get(reply);
+    if (a === undefined) {
+      a = [];
+      this.#answers.set(reply, a);
+    }
+    a.push(token, code);
+    if (!this.#answersScheduled) {
+      this.#answersScheduled = true;
+      setImmediate(() => this.#flushAnswers());
+    }
+  }
+
+  #flushAnswers(): void {
+    this.#answersScheduled = false;
+    const all = this.#answers;
+    if (all.size === 0) return;
+    this.#answers = new Map();
+    for (const [reply, a] of all) {
+      const buf = Buffer.allocUnsafe(1 + (a.length / 2) * 5);
+      buf[0] = VERSION;
+      let o = 1;
+      for (let i = 0; i < a.length; i += 2) {
+        buf.writeUInt32BE(a[i] as number, o);
+        buf[o + 4] = a[i + 1] as number;
+        o += 5;
+      }
+      try {
+        this.#nc.publish(reply, buf);
+      } catch {
+        // draining/closed: the requester's deadline turns these into mailbox stores
+      }
+    }
+  }
+
+  #badInput(msg: string): void {
+    const now = Date.now();
+    if (now - this.#lastBadLog < 10_000) return;
+    this.#lastBadLog = now;
+    this.#log('warn', msg);
+  }
+
+  /** Answers every pending request with "not delivered" and stops; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    const pending = [...this.#all.values()];
+    this.#all.clear();
+    this.#buckets.clear();
+    this.#batches.clear();
+    this.#out.clear();
+    for (const e of pending) e.done(REFUSED, '', null);
+    for (const s of [this.#inboxSub, this.#gwSub]) {
+      try {
+        s.unsubscribe();
+      } catch {
+        // connection already closed
+      }
+    }
+  }
+}
