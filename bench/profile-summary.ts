@@ -66,7 +66,7 @@ function main(): void {
   const args = process.argv.slice(2);
   const topAt = args.indexOf('--top');
   const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-  const paths = args.filter((a, i) => a !== '--top' && i !== topAt + 1);
+  const paths = args.filter((a, i) => a !== '--top' && (topAt < 0 || i !== topAt + 1));
   const files = paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]));
   const profiles = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Profile);
   const s = summarise(profiles, join(new URL('..', import.meta.url).pathname));

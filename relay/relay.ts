@@ -18,7 +18,8 @@ import { Directory } from './directory.ts';
 import { EnvelopeLimiter } from './limiter.ts';
 import { Privacy } from './privacy/privacy.ts';
 import type { PrivacyOptions } from './privacy/options.ts';
-import { wire, type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
+import { encodeRelayed } from './relayed-envelope.ts';
+import { type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import { routeTag, deviceToken } from './tokens.ts';
 import { hex, isBytes } from './bytes.ts';
@@ -41,6 +42,10 @@ export interface ReceiptProps {
   retryAfterMs: number;
 }
 
+/** How often in-flight deliveries are checked against their deadline (their timeouts are
+ *  seconds; this adds at most this much to one). */
+const INFLIGHT_SWEEP_MS = 50;
+
 export class Relay {
   readonly bus: Bus;
   readonly evaluator: Evaluator;
@@ -55,6 +60,9 @@ export class Relay {
   readonly privacy: Privacy;
   #sessions = new Map<number, Session>();
   #accepting = 0;
+  /** Sessions with envelopes in flight to their device, and the one timer that expires them. */
+  #inflightSessions = new Set<Session>();
+  #inflightTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: RelayOptions) {
     this.bus = opts.bus;
@@ -109,6 +117,28 @@ export class Relay {
     if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();
   }
 
+  // ---- in-flight deadlines
+
+  /** A session handed its device an envelope: sweep its deadlines until none is left. */
+  watchInflight(s: Session): void {
+    this.#inflightSessions.add(s);
+    if (this.#inflightTimer === null) {
+      this.#inflightTimer = setInterval(() => this.#sweepInflight(), INFLIGHT_SWEEP_MS);
+      this.#inflightTimer.unref?.();
+    }
+  }
+
+  #sweepInflight(): void {
+    const now = Date.now();
+    for (const s of this.#inflightSessions) {
+      if (!s.expireInflight(now)) this.#inflightSessions.delete(s);
+    }
+    if (this.#inflightSessions.size === 0 && this.#inflightTimer !== null) {
+      clearInterval(this.#inflightTimer);
+      this.#inflightTimer = null;
+    }
+  }
+
   // ---- delivery
 
   /** Validates one envelope from a sender and delivers or stores it. Never throws:
@@ -127,9 +157,10 @@ export class Relay {
       // What crosses the bus and is stored: no route and no device (the subject already
       // names the device by tokens, and the recipient knows its own ids, which the AAD
       // binds), so no NATS message or JetStream record holds a full route id.
-      const encoded = wire.Envelope.encode({
-        version: env.version, id: env.id, suite: env.suite, enc: env.enc, ciphertext: env.ciphertext, serverTs: Date.now(),
-      }).finish();
+      const encoded = encodeRelayed({
+        version: env.version as number, id: env.id, suite: env.suite as number, enc: env.enc as Uint8Array,
+        ciphertext: env.ciphertext as Uint8Array, serverTs: Date.now(),
+      });
       if (encoded.length > this.limits.maxEnvelopeBytes) {
         throw new HushwireError(ErrorCode.TOO_LARGE, `envelope over ${this.limits.maxEnvelopeBytes} bytes`);
       }

@@ -23,6 +23,7 @@ import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage } from './bus/bus.ts';
 import type { Relay } from './relay.ts';
 import { closeCodeLabel } from './metrics.ts';
+import { envelopeId } from './relayed-envelope.ts';
 
 type State = 'challenge' | 'authenticated' | 'closed';
 
@@ -35,8 +36,12 @@ interface PendingVerification {
 
 /** An envelope handed to the device and waiting for its ack. */
 interface InFlight {
-  settle: (acked: boolean) => void;
-  timer: NodeJS.Timeout | null;
+  resolve: (acked: boolean) => void;
+  /** Date.now() after which it counts as not acked (checked by Relay's in-flight sweep). */
+  deadline: number;
+  size: number;
+  written: number;
+  path: 'live' | 'mailbox';
 }
 
 const PER_PROCESS_MAC_KEY = randomBytes(32);
@@ -415,50 +420,56 @@ export class Session {
     // Refused (here or by the timeout below) => the sender's gateway stores the envelope
     // and its 'mail' control message makes this session drain again (#onControl).
     if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return Promise.resolve(false);
-    let id: string;
-    try {
-      id = hex(wire.Envelope.decode(envelope).id);
-    } catch {
-      return Promise.resolve(false);
-    }
+    const idBytes = envelopeId(envelope);
+    if (idBytes === null) return Promise.resolve(false);
+    const id = hex(idBytes);
     if (this.#inflight.has(id)) {
       // The same envelope twice in flight (a live copy and a stored one): try the stored
       // copy again later; the handset drops whichever duplicate arrives second.
       this.#scheduleRedrain(REDRAIN_DELAY_MS);
       return Promise.resolve(false);
     }
-    const written = performance.now();
     const size = envelope.length;
     this.#inflightBytes += size;
     return new Promise<boolean>((resolve) => {
-      const entry: InFlight = {
-        settle: (acked) => {
-          if (entry.timer) clearTimeout(entry.timer);
-          this.#inflight.delete(id);
-          this.#inflightBytes -= size;
-          if (this.#windowWaiters.length > 0) {
-            const waiters = this.#windowWaiters;
-            this.#windowWaiters = [];
-            for (const w of waiters) w();
-          }
-          if (acked) this.#relay.metrics.deliveryRoundTrip.observe({ path }, (performance.now() - written) / 1000);
-          resolve(acked);
-        },
-        timer: null,
-      };
-      entry.timer = setTimeout(() => entry.settle(false), timeoutMs);
-      entry.timer.unref?.();
-      this.#inflight.set(id, entry);
+      // No timer per envelope: Relay sweeps the deadlines of all sessions' in-flight
+      // envelopes (relay.ts watchInflight), a timer and a closure less per delivery.
+      const wasEmpty = this.#inflight.size === 0;
+      this.#inflight.set(id, { resolve, deadline: Date.now() + timeoutMs, size, written: performance.now(), path });
+      if (wasEmpty) this.#relay.watchInflight(this);
       this.#outEnvelopes.push(envelope);
       this.#relay.metrics.envelopesOut.inc({ path });
       this.#scheduleFlush();
     });
   }
 
+  #settle(id: string, f: InFlight, acked: boolean): void {
+    this.#inflight.delete(id);
+    this.#inflightBytes -= f.size;
+    if (this.#windowWaiters.length > 0) {
+      const waiters = this.#windowWaiters;
+      this.#windowWaiters = [];
+      for (const w of waiters) w();
+    }
+    if (acked) this.#relay.metrics.deliveryRoundTrip.observe({ path: f.path }, (performance.now() - f.written) / 1000);
+    f.resolve(acked);
+  }
+
+  /** Relay's sweep: envelopes past their deadline count as not acked. Returns whether
+   *  any are still in flight (the sweep stops watching this session when none are). */
+  expireInflight(now: number): boolean {
+    for (const [id, f] of this.#inflight) {
+      if (f.deadline <= now) this.#settle(id, f, false);
+    }
+    return this.#inflight.size > 0;
+  }
+
   #onDeliverAck(ids: Uint8Array[]): void {
     for (const id of ids) {
       if (!(id instanceof Uint8Array)) continue;
-      this.#inflight.get(hex(id))?.settle(true);
+      const key = hex(id);
+      const f = this.#inflight.get(key);
+      if (f !== undefined) this.#settle(key, f, true);
     }
   }
 
@@ -632,7 +643,7 @@ export class Session {
     this.#redrainTimer = null;
     this.#verification = null;
     if (wasAuthed) this.#relay.metrics.authenticated.dec();
-    for (const f of [...this.#inflight.values()]) f.settle(false);
+    for (const [id, f] of [...this.#inflight]) this.#settle(id, f, false);
     const sub = this.#sub;
     this.#sub = null;
     sub?.close().catch(() => undefined);

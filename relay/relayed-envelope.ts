@@ -1,0 +1,152 @@
+// The two per-envelope protobuf steps of the delivery hot path, done by hand:
+//
+// - encodeRelayed: what crosses the bus and is stored is the sender's Envelope minus
+//   route and device (docs/PRIVACY.md), plus server_ts. Written in one pass into one
+//   buffer of the exact size; the generated encoder builds an operation list and a
+//   buffer per call, and the gateway does this once per envelope.
+// - envelopeId: the recipient's gateway needs only the id (to match the device's ack),
+//   not a decoded Envelope object with five buffer views.
+//
+// Both produce and read standard protobuf (proto/hushwire.proto, message Envelope); the
+// tests cross-check them against the generated code (test/gateway/relayed-envelope.test.ts).
+
+// Field numbers and wire types of hushwire.v1.Envelope.
+const F_VERSION = (1 << 3) | 0;
+const F_ID = (4 << 3) | 2;
+const F_SUITE = (5 << 3) | 0;
+const F_ENC = (6 << 3) | 2;
+const F_CIPHERTEXT = (7 << 3) | 2;
+const F_SERVER_TS = (8 << 3) | 0;
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Uint8Array, o: number, n: number): number {
+  while (n >= 0x80) {
+    buf[o++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[o++] = n;
+  return o;
+}
+
+export interface RelayedFields {
+  version: number;
+  id: Uint8Array;
+  suite: number;
+  enc: Uint8Array;
+  ciphertext: Uint8Array;
+  /** ms since the epoch (a safe integer). */
+  serverTs: number;
+}
+
+/** Encoded Envelope {version, id, suite, enc, ciphertext, server_ts}; zero fields are
+ *  left out as proto3 does. Integers must be non-negative safe integers (version and
+ *  suite are checked by the caller; server_ts is the clock). */
+export function encodeRelayed(f: RelayedFields): Uint8Array {
+  const { version, id, suite, enc, ciphertext, serverTs } = f;
+  let size = 0;
+  if (version !== 0) size += 1 + varintSize(version);
+  if (id.length > 0) size += 1 + varintSize(id.length) + id.length;
+  if (suite !== 0) size += 1 + varintSize(suite);
+  if (enc.length > 0) size += 1 + varintSize(enc.length) + enc.length;
+  if (ciphertext.length > 0) size += 1 + varintSize(ciphertext.length) + ciphertext.length;
+  if (serverTs !== 0) size += 1 + varintSize(serverTs);
+  const buf = new Uint8Array(size);
+  let o = 0;
+  if (version !== 0) {
+    buf[o++] = F_VERSION;
+    o = writeVarint(buf, o, version);
+  }
+  if (id.length > 0) {
+    buf[o++] = F_ID;
+    o = writeVarint(buf, o, id.length);
+    buf.set(id, o);
+    o += id.length;
+  }
+  if (suite !== 0) {
+    buf[o++] = F_SUITE;
+    o = writeVarint(buf, o, suite);
+  }
+  if (enc.length > 0) {
+    buf[o++] = F_ENC;
+    o = writeVarint(buf, o, enc.length);
+    buf.set(enc, o);
+    o += enc.length;
+  }
+  if (ciphertext.length > 0) {
+    buf[o++] = F_CIPHERTEXT;
+    o = writeVarint(buf, o, ciphertext.length);
+    buf.set(ciphertext, o);
+    o += ciphertext.length;
+  }
+  if (serverTs !== 0) {
+    buf[o++] = F_SERVER_TS;
+    o = writeVarint(buf, o, serverTs);
+  }
+  return buf;
+}
+
+/** Reads a varint at o; returns [value, next offset], or null past the end / over 2^53. */
+function readVarint(b: Uint8Array, o: number): [number, number] | null {
+  let n = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (o >= b.length) return null;
+    const byte = b[o++] as number;
+    n += (byte & 0x7f) * mul;
+    if (byte < 0x80) return [n, o];
+    mul *= 128;
+  }
+  return null;
+}
+
+/**
+ * The id field (4) of an encoded Envelope as a view into `b`, or null when the bytes
+ * are not a well-formed Envelope up to it or carry no id. The last id wins if repeated,
+ * as in protobuf decoding.
+ */
+export function envelopeId(b: Uint8Array): Uint8Array | null {
+  let id: Uint8Array | null = null;
+  let o = 0;
+  while (o < b.length) {
+    const t = readVarint(b, o);
+    if (t === null) return null;
+    const [tag, afterTag] = t;
+    o = afterTag;
+    switch (tag & 7) {
+      case 0: {
+        const v = readVarint(b, o);
+        if (v === null) return null;
+        o = v[1];
+        break;
+      }
+      case 1:
+        o += 8;
+        break;
+      case 2: {
+        const l = readVarint(b, o);
+        if (l === null) return null;
+        const start = l[1];
+        const end = start + l[0];
+        if (end > b.length) return null;
+        if (tag === F_ID) id = b.subarray(start, end);
+        o = end;
+        break;
+      }
+      case 5:
+        o += 4;
+        break;
+      default:
+        return null; // groups (3, 4) and invalid wire types
+    }
+    if (o > b.length) return null;
+  }
+  return id;
+}

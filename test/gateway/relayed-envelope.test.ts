@@ -1,0 +1,92 @@
+// relay/relayed-envelope.ts against the generated protobuf code: encodeRelayed must
+// produce exactly what wire.Envelope.encode produces for the same fields, and envelopeId
+// must find what wire.Envelope.decode finds, on random envelopes and on hostile bytes.
+import t from 'tap';
+import { randomBytes, randomInt } from 'node:crypto';
+import { wire } from '../../relay/wire.ts';
+import { encodeRelayed, envelopeId } from '../../relay/relayed-envelope.ts';
+
+const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+
+function fields() {
+  return {
+    version: randomInt(0, 3) === 0 ? 0 : randomInt(1, 2 ** 31),
+    id: rnd([0, 16, 1, 200][randomInt(0, 4)] as number),
+    suite: randomInt(0, 3) === 0 ? 0 : randomInt(1, 300),
+    enc: rnd([0, 32, 127, 128][randomInt(0, 4)] as number),
+    ciphertext: rnd([0, 16, 272, 20_000][randomInt(0, 4)] as number),
+    serverTs: [0, 1, 127, 128, Date.now(), Number.MAX_SAFE_INTEGER][randomInt(0, 6)] as number,
+  };
+}
+
+t.test('encodeRelayed = the generated encoder, byte for byte', async (t) => {
+  for (let i = 0; i < 500; i++) {
+    const f = fields();
+    const mine = encodeRelayed(f);
+    const theirs = wire.Envelope.encode(f).finish();
+    if (!Buffer.from(mine).equals(Buffer.from(theirs))) {
+      t.fail(`differs for ${JSON.stringify({ ...f, id: f.id.length, enc: f.enc.length, ciphertext: f.ciphertext.length })}`);
+      return;
+    }
+    const back = wire.Envelope.decode(mine);
+    t.equal(Number(back.serverTs), f.serverTs);
+  }
+  t.pass('500 random envelopes');
+});
+
+t.test('encodeRelayed leaves out route and device', async (t) => {
+  const f = { version: 1, id: rnd(16), suite: 1, enc: rnd(32), ciphertext: rnd(272), serverTs: Date.now() };
+  const d = wire.Envelope.decode(encodeRelayed(f));
+  t.equal(d.route.length, 0);
+  t.equal(d.device.length, 0);
+  t.same(Buffer.from(d.id), Buffer.from(f.id));
+});
+
+t.test('envelopeId finds the id the generated decoder finds', async (t) => {
+  for (let i = 0; i < 500; i++) {
+    const f = fields();
+    // full client envelopes too (route and device present, fields in any order)
+    const full = wire.Envelope.encode({ ...f, route: rnd(32), device: rnd(16) }).finish();
+    for (const b of [encodeRelayed(f), full]) {
+      const id = envelopeId(b);
+      if (f.id.length === 0) t.equal(id, null);
+      else if (id === null || !Buffer.from(id).equals(Buffer.from(f.id))) {
+        t.fail('id differs');
+        return;
+      }
+    }
+  }
+  // reversed field order and a repeated id: the last one wins, as in protobuf
+  const a = rnd(16);
+  const b2 = rnd(16);
+  const w = wire.Envelope.encode({ id: a }).finish();
+  const x = wire.Envelope.encode({ ciphertext: rnd(40), id: b2 }).finish();
+  const both = Buffer.concat([w, x]);
+  t.same(Buffer.from(envelopeId(both)!), Buffer.from(wire.Envelope.decode(both).id));
+  t.same(Buffer.from(envelopeId(both)!), Buffer.from(b2));
+});
+
+t.test('envelopeId on bytes that are not an envelope: null, never a throw or an out-of-range view', async (t) => {
+  const good = encodeRelayed({ version: 1, id: rnd(16), suite: 1, enc: rnd(32), ciphertext: rnd(64), serverTs: Date.now() });
+  const cases: Uint8Array[] = [
+    new Uint8Array(0),
+    Uint8Array.of(0x22),                       // id tag, no length
+    Uint8Array.of(0x22, 0x10, 1, 2, 3),        // id longer than what is left
+    Uint8Array.of(0x0b),                       // group start (wire type 3)
+    Uint8Array.of(0x0f),                       // invalid wire type 7
+    Uint8Array.of(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), // endless varint
+    Uint8Array.of(0x09, 1, 2, 3),              // fixed64 cut short
+    Uint8Array.of(0x0d, 1),                    // fixed32 cut short
+    good.subarray(0, good.length - 10),        // truncated ciphertext
+  ];
+  for (const c of cases) t.equal(envelopeId(c), null, `case ${Buffer.from(c).toString('hex').slice(0, 24)}`);
+  for (let i = 0; i < 2000; i++) {
+    const junk = rnd(randomInt(0, 80));
+    let r: Uint8Array | null = null;
+    t.doesNotThrow(() => { r = envelopeId(junk); });
+    if (r !== null) {
+      const v = r as Uint8Array;
+      t.ok(v.byteOffset + v.length <= junk.byteOffset + junk.length, 'view inside the input');
+    }
+  }
+});
