@@ -117,6 +117,28 @@ export class Relay {
     if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();
   }
 
+  // ---- per-turn output
+
+  /** Sessions with ops queued this turn: one setImmediate writes all their frames. */
+  #toFlush: Session[] = [];
+
+  flushThisTurn(s: Session): void {
+    if (this.#toFlush.push(s) === 1) setImmediate(() => this.#flushAll());
+  }
+
+  #flushAll(): void {
+    const list = this.#toFlush;
+    this.#toFlush = [];
+    for (const s of list) {
+      try {
+        s.flush();
+      } catch (e) {
+        // one socket's failure must not keep the others' frames from going out
+        this.log.error({ conn: s.conn, err: e instanceof Error ? e.name : 'error' }, 'frame write failed');
+      }
+    }
+  }
+
   // ---- in-flight deadlines
 
   /** A session handed its device an envelope: sweep its deadlines until none is left. */

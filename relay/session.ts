@@ -594,11 +594,17 @@ export class Session {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => this.#flush());
+    this.#relay.flushThisTurn(this);
   }
 
-  /** Writes everything queued as one frame. Deliveries are spliced in as raw envelope
+  /** Writes everything queued as one frame (Relay calls it once per event-loop turn for
+   *  every session that queued something). Deliveries are spliced in as raw envelope
    *  bytes (no decode/re-encode): concatenated Frame encodings are one valid Frame. */
+  flush(): void {
+    if (!this.#flushScheduled) return;
+    this.#flush();
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
     if (this.socket.closed || (this.#outOps.length === 0 && this.#outEnvelopes.length === 0)) {
