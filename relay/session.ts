@@ -70,6 +70,8 @@ export class Session {
   #device: Uint8Array | null = null;
   #tag = '';
   #devTok = '';
+  /** `<tag>.<devTok>`: keys this device's send-rate bucket. */
+  #senderKey = '';
   #sub: DeviceSubscription | null = null;
   #inflight = new Map<string, InFlight>();
   #inflightBytes = 0;
@@ -179,7 +181,9 @@ export class Session {
         p = this.#authed(req, () => this.#onLookup(req, op.lookup as Lookup));
         break;
       case 'send':
-        p = this.#authed(req, () => this.#onSend(req, op.send as Send));
+        // the other hot op: no wrapper closure
+        if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
+        p = this.#onSend(req, op.send as Send);
         break;
       case 'unregister':
         p = this.#authed(req, () => this.#onUnregister(req));
@@ -330,6 +334,7 @@ export class Session {
     this.#device = device;
     this.#tag = routeTag(route);
     this.#devTok = deviceToken(device);
+    this.#senderKey = `${this.#tag}.${this.#devTok}`;
     // Tell any older connection of this device (on any gateway) to go away, then take
     // the live subscription: the newest connection wins.
     await relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.connectionId });
@@ -403,8 +408,11 @@ export class Session {
     // All envelopes are offered at once, in order, so per-device order holds on the
     // live path; the receipts come back in the same order.
     // The sender's device keys its send-rate bucket (relay/limiter.ts).
-    const sender = `${this.#tag}.${this.#devTok}`;
-    const receipts = await Promise.all(m.envelopes.map((e) => relay.acceptEnvelope(e, sender)));
+    const sender = this.#senderKey;
+    const envs = m.envelopes;
+    const receipts = envs.length === 1
+      ? [await relay.acceptEnvelope(envs[0] as EnvelopeProps, sender)] // the common case: no Promise.all
+      : await Promise.all(envs.map((e) => relay.acceptEnvelope(e, sender)));
     this.#queue({ req, sendResult: { receipts } });
   }
 

@@ -99,6 +99,7 @@ export class LiveRouter {
   readonly #subs: SubscriptionRegistry;
   readonly #log: BusLogFn;
   readonly #gwPrefix: string;
+  readonly #devPrefix: string;
   readonly #inbox: string;
   readonly #located: Uint8Array; // [1, node id] answer of a located delivery
   readonly #inboxSub: Subscription;
@@ -129,6 +130,7 @@ export class LiveRouter {
     this.#log = opts.log;
     this.nodeId = randomBytes(8).toString('hex');
     this.#gwPrefix = `${opts.prefix}.gw.`;
+    this.#devPrefix = `${opts.prefix}.dev.`;
     this.#located = Buffer.concat([Buffer.of(DELIVERED), Buffer.from(this.nodeId, 'latin1')]);
     this.#inbox = `${createInbox()}.`;
     const n = this.#inbox.length;
@@ -152,14 +154,14 @@ export class LiveRouter {
   // ---------------------------------------------------------------- requester
 
   /** Offers the envelope to whoever holds the device; true once the device acked it. */
-  deliver(key: string, deviceSubject: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
+  deliver(key: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     if (this.#all.size >= MAX_PENDING_LIVE) return this.#overflow();
     if (this.#subs.live(key) !== undefined) return this.#deliverLocal(key, envelope.slice(), timeoutMs);
     return new Promise<boolean>((resolve) => {
       const node = this.#where.get(key);
       if (node === undefined) {
-        this.#locate(key, deviceSubject, envelope, timeoutMs, resolve);
+        this.#locate(key, envelope, timeoutMs, resolve);
         return;
       }
       this.#enqueue(node, key, envelope, timeoutMs, (code, _node, bytes) => {
@@ -169,7 +171,7 @@ export class LiveRouter {
         }
         if (this.#where.get(key) === node) this.#where.delete(key);
         if (this.#closed || this.#all.size >= MAX_PENDING_LIVE) resolve(false);
-        else this.#locate(key, deviceSubject, bytes, timeoutMs, resolve);
+        else this.#locate(key, bytes, timeoutMs, resolve);
       });
     });
   }
@@ -225,12 +227,12 @@ export class LiveRouter {
   }
 
   /** Request on the device subject; the answer names the holder's node. */
-  #locate(key: string, deviceSubject: string, envelope: Uint8Array, timeoutMs: number, resolve: (ok: boolean) => void): void {
+  #locate(key: string, envelope: Uint8Array, timeoutMs: number, resolve: (ok: boolean) => void): void {
     const token = this.#register(timeoutMs, (code, node) => {
       if (code === DELIVERED && node !== '') this.#remember(key, node);
       resolve(code === DELIVERED);
     });
-    publishThisTurn(this.#nc, deviceSubject, envelope, this.#inbox + token, () => this.#settle(token, REFUSED));
+    publishThisTurn(this.#nc, this.#devPrefix + key, envelope, this.#inbox + token, () => this.#settle(token, REFUSED));
   }
 
   /** Adds the envelope to this turn's batch for `node` (copied now: the caller may reuse its buffer). */

@@ -491,7 +491,7 @@ export class NatsBus implements Bus {
     const ms = checkTimeout(timeoutMs);
     this.#conn();
     const key = routeTag + '.' + deviceToken;
-    return (this.#live as LiveRouter).deliver(key, this.#devPrefix + key, envelope, ms);
+    return (this.#live as LiveRouter).deliver(key, envelope, ms);
   }
 
   async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {
