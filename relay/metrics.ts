@@ -89,9 +89,43 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
   };
+  for (const c of [m.framesIn, m.framesOut, m.envelopesIn, m.envelopesOut, m.deliveries]) countAtScrape(c as Counter<string>);
   for (const limit of RATE_LIMIT_NAMES) {
     m.rateLimited.inc({ limit }, 0);
     m.rateLimitEvictions.inc({ limit }, 0);
   }
   return m;
+}
+
+/**
+ * For the counters bumped several times per delivered message: inc() only adds to a
+ * plain number (per value of the counter's one label), and the sums go to prom-client in
+ * the counter's collect hook, which runs whenever the counter is read (a /metrics
+ * scrape, `registry.metrics()`, `counter.get()`). prom-client's own inc() validates and
+ * hashes the labels and allocates on every call. Same output, same API; only counters
+ * with at most one label and non-negative increments go through here.
+ */
+function countAtScrape(c: Counter<string>): void {
+  const labelName = (c as unknown as { labelNames: string[] }).labelNames[0];
+  const direct = c.inc.bind(c) as (labels?: Record<string, string> | number, value?: number) => void;
+  const pending = new Map<string, number>();
+  let unlabelled = 0;
+  c.inc = ((labels?: Record<string, string> | number, value?: number): void => {
+    if (labels === undefined || typeof labels === 'number') {
+      const v = labels ?? 1;
+      if (!(v >= 0)) return direct(v); // let prom-client throw its own error
+      unlabelled += v;
+      return;
+    }
+    const lv = labelName === undefined ? undefined : labels[labelName];
+    const v = value ?? 1;
+    if (lv === undefined || Object.keys(labels).length !== 1 || !(v >= 0)) return direct(labels, value);
+    pending.set(lv, (pending.get(lv) ?? 0) + v);
+  }) as Counter<string>['inc'];
+  (c as unknown as { collect: () => void }).collect = () => {
+    if (unlabelled > 0) direct(unlabelled);
+    unlabelled = 0;
+    for (const [lv, n] of pending) direct({ [labelName as string]: lv }, n);
+    pending.clear();
+  };
 }

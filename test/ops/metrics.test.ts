@@ -5,6 +5,7 @@ import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { ErrorCode } from '../../relay/errors.ts';
+import { createMetrics } from '../../relay/metrics.ts';
 import { registerDevice, authenticate, envelopeFor, send, autoAck, httpGet, sample, until } from './fixtures.ts';
 
 /** Label names whose values are numbers by Prometheus convention, not identifiers. */
@@ -125,4 +126,26 @@ t.test('bus state follows NATS: connected, reconnecting, connected', { skip: !ha
   await nats.restart();
   await until(async () => (s = await state()).connected === 1, 20_000, 'reconnected');
   t.same(s, { connected: 1, reconnecting: 0, up: 1 }, 'NATS back: connected');
+});
+
+t.test('hot-path counters count in plain numbers and report the same totals at every read', async (t) => {
+  const m = createMetrics({ defaultMetrics: false });
+  m.framesIn.inc();
+  m.framesIn.inc(2);
+  m.deliveries.inc({ path: 'live' });
+  m.deliveries.inc({ path: 'live' }, 3);
+  m.deliveries.inc({ path: 'mailbox' });
+  let text = await m.registry.metrics();
+  t.match(text, /^hushwire_frames_in_total 3$/m);
+  t.match(text, /^hushwire_deliveries_total\{path="live"\} 4$/m);
+  t.match(text, /^hushwire_deliveries_total\{path="mailbox"\} 1$/m);
+  m.framesIn.inc();
+  m.deliveries.inc({ path: 'live' });
+  text = await m.registry.metrics();
+  t.match(text, /^hushwire_frames_in_total 4$/m, 'adds up across scrapes, nothing counted twice');
+  t.match(text, /^hushwire_deliveries_total\{path="live"\} 5$/m);
+  t.equal((await m.envelopesOut.get()).values.length, 0, 'nothing invented');
+  // what prom-client refuses, it still refuses at once
+  t.throws(() => m.deliveries.inc({ nope: 'x' } as never));
+  t.throws(() => m.framesIn.inc(-1));
 });
