@@ -1,6 +1,6 @@
 // One token bucket per key (a sender device, a recipient device) with bounded state:
 // at most `maxKeys` buckets, kept in least-recently-used order in a Map (insertion order;
-// a touched key is moved to the end). When a new key would go over the bound, the least
+// a touched key is moved to the end, at most once per maxKeys/2 insertions). When a new key would go over the bound, the least
 // recently used bucket is dropped. A dropped bucket that had refilled completely carried
 // no information; one that had not is a small loss of precision (that key starts again
 // with a full burst), counted by `onEvict(true)` so operators can see when the bound is
@@ -19,13 +19,17 @@ export interface KeyedBucketsOptions {
   onEvict?: (lost: boolean) => void;
 }
 
+type Stamped = TokenBucket & { stamp: number };
+
 export class KeyedBuckets {
   readonly capacity: number;
   readonly ratePerSecond: number;
   readonly maxKeys: number;
   readonly #now: Clock;
   readonly #onEvict: (lost: boolean) => void;
-  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #buckets = new Map<string, Stamped>();
+  /** Counts insertions into #buckets (new keys and refreshes). */
+  #clock = 0;
 
   constructor(o: KeyedBucketsOptions) {
     if (!Number.isSafeInteger(o.maxKeys) || o.maxKeys < 1) throw new RangeError('maxKeys must be a positive integer');
@@ -47,11 +51,17 @@ export class KeyedBuckets {
     let b = this.#buckets.get(key);
     if (b === undefined) {
       // A key we have no state for is by definition not over its limit: a full bucket.
-      b = new TokenBucket(this.capacity, this.ratePerSecond, now);
+      b = new TokenBucket(this.capacity, this.ratePerSecond, now) as Stamped;
+      b.stamp = ++this.#clock;
       this.#buckets.set(key, b);
       if (this.#buckets.size > this.maxKeys) this.#evictOldest(now);
-    } else {
+    } else if (this.#clock - b.stamp > this.maxKeys >> 1) {
+      // Moved to the end only when maxKeys/2 other keys were (re)inserted since it last
+      // was: a Map delete + set on every envelope cost more than the bucket itself. The
+      // key at the front has not been touched during the last maxKeys/2 insertions, so a
+      // key in use is still never the one dropped.
       this.#buckets.delete(key);
+      b.stamp = ++this.#clock;
       this.#buckets.set(key, b);
     }
     return b.take(n, now);
