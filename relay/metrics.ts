@@ -90,6 +90,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     }),
   };
   for (const c of [m.framesIn, m.framesOut, m.envelopesIn, m.envelopesOut, m.deliveries]) countAtScrape(c as Counter<string>);
+  for (const h of [m.sendLatency, m.deliveryRoundTrip]) observeAtScrape(h as Histogram<string>);
   for (const limit of RATE_LIMIT_NAMES) {
     m.rateLimited.inc({ limit }, 0);
     m.rateLimitEvictions.inc({ limit }, 0);
@@ -127,5 +128,64 @@ function countAtScrape(c: Counter<string>): void {
     unlabelled = 0;
     for (const [lv, n] of pending) direct({ [labelName as string]: lv }, n);
     pending.clear();
+  };
+}
+
+/** prom-client 15's per-label-set histogram state (pinned exactly in package.json;
+ *  test/ops/metrics.test.ts compares the output with prom-client's own observe()). */
+interface HistogramEntry { labels: Record<string, string>; bucketValues: Record<number, number>; sum: number; count: number }
+
+/**
+ * Like countAtScrape, for the two histograms observed once per delivered message (with
+ * one label each): observe() adds to per-label bucket counts in plain arrays, and the
+ * counts are added to prom-client's state in the collect hook. Anything else (no label,
+ * other labels, a non-finite value) goes to prom-client's observe() directly.
+ */
+function observeAtScrape(h: Histogram<string>): void {
+  const internals = h as unknown as { labelNames: string[]; upperBounds: number[]; hashMap: Record<string, HistogramEntry> };
+  const labelName = internals.labelNames[0];
+  const bounds = internals.upperBounds;
+  const direct = h.observe.bind(h) as (labels: Record<string, string> | number, value?: number) => void;
+  const pending = new Map<string, { counts: number[]; sum: number; n: number }>();
+  h.observe = ((labels: Record<string, string> | number, value?: number): void => {
+    if (typeof labels !== 'object' || labels === null || labelName === undefined || typeof value !== 'number' || !Number.isFinite(value)) {
+      return direct(labels, value);
+    }
+    const lv = labels[labelName];
+    if (lv === undefined || Object.keys(labels).length !== 1) return direct(labels, value);
+    let p = pending.get(lv);
+    if (p === undefined) {
+      p = { counts: new Array<number>(bounds.length).fill(0), sum: 0, n: 0 };
+      pending.set(lv, p);
+    }
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= (bounds[i] as number)) {
+        (p.counts[i] as number)++;
+        break;
+      }
+    }
+    p.sum += value;
+    p.n++;
+  }) as Histogram<string>['observe'];
+  (h as unknown as { collect: () => void }).collect = () => {
+    for (const [lv, p] of pending) {
+      if (p.n === 0) continue;
+      const find = (): HistogramEntry | undefined => Object.values(internals.hashMap).find((e) => e.labels[labelName as string] === lv);
+      let e = find();
+      if (e === undefined) {
+        h.zero({ [labelName as string]: lv });
+        e = find();
+      }
+      if (e === undefined) continue;
+      for (let i = 0; i < bounds.length; i++) {
+        const b = bounds[i] as number;
+        e.bucketValues[b] = (e.bucketValues[b] ?? 0) + (p.counts[i] as number);
+        p.counts[i] = 0;
+      }
+      e.sum += p.sum;
+      e.count += p.n;
+      p.sum = 0;
+      p.n = 0;
+    }
   };
 }

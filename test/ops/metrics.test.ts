@@ -149,3 +149,27 @@ t.test('hot-path counters count in plain numbers and report the same totals at e
   t.throws(() => m.deliveries.inc({ nope: 'x' } as never));
   t.throws(() => m.framesIn.inc(-1));
 });
+
+t.test('hot-path histograms report exactly what prom-client observe() reports', async (t) => {
+  const m = createMetrics({ defaultMetrics: false });
+  const ref = createMetrics({ defaultMetrics: false });
+  // the reference bypasses the fast path: prom-client's own observe()
+  const refObserve = (labels: Record<string, string>, v: number): void => {
+    (Object.getPrototypeOf(ref.sendLatency) as { observeWithoutExemplar: (l: unknown, v: number) => void }).observeWithoutExemplar.call(ref.sendLatency, labels, v);
+  };
+  const values = [0, 0.0001, 0.0005, 0.0007, 0.001, 0.003, 0.02, 0.4, 4.9, 5, 6, 1000];
+  const strip = (text: string): string => text.split('\n').filter((l) => l.startsWith('hushwire_send_seconds')).join('\n');
+  for (let round = 0; round < 2; round++) {
+    for (const v of values) {
+      m.sendLatency.observe({ outcome: 'delivered' }, v);
+      refObserve({ outcome: 'delivered' }, v);
+      if (v > 0.001) {
+        m.sendLatency.observe({ outcome: 'stored' }, v * 2);
+        refObserve({ outcome: 'stored' }, v * 2);
+      }
+    }
+    t.equal(strip(await m.registry.metrics()), strip(await ref.registry.metrics()), `round ${round}: same text`);
+  }
+  t.throws(() => m.sendLatency.observe({ outcome: 'delivered' }, Number.NaN), 'non-finite values still refused by prom-client');
+  t.throws(() => m.sendLatency.observe({ nope: 'x' } as never, 1));
+});
