@@ -326,13 +326,25 @@ export class Session {
     this.#tag = routeTag(route);
     this.#devTok = deviceToken(device);
     // Tell any older connection of this device (on any gateway) to go away, then take
-    // the live subscription: the newest connection wins.
-    await relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.connectionId });
-    const sub = await relay.bus.subscribeDevice(
+    // the live subscription: the newest connection wins. Both calls are made before
+    // either is awaited: on NATS the kick and the SUB then leave in one write, kick
+    // first (so this gateway's new subscription does not receive its own kick), and the
+    // subscription's flush (a PING shared by the turn) covers both.
+    const kicked = relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.connectionId });
+    const subscribed = relay.bus.subscribeDevice(
       this.#tag, this.#devTok,
       (env) => this.#offerLive(env),
       (msg) => this.#onControl(msg),
     );
+    let sub: DeviceSubscription;
+    try {
+      [, sub] = await Promise.all([kicked, subscribed]);
+    } catch (e) {
+      // Without the kick an older connection would keep the device: no half-done auth.
+      void subscribed.then((s) => s.close(), () => undefined).catch(() => undefined);
+      void kicked.catch(() => undefined);
+      throw e;
+    }
     if (this.#state === 'closed') {
       await sub.close();
       return;

@@ -3,7 +3,8 @@
 //   live     core request/reply on <prefix>.dev.<routeTag>.<deviceToken>
 //            the holder replies 1 byte once its LiveHandler resolves (1 delivered, 0 refused);
 //            "no responders" / timeout => false
-//   control  core publish on <prefix>.ctl.<routeTag>.<deviceToken>, small JSON
+//   control  core publish (no reply subject) on the same <prefix>.dev.<routeTag>.<deviceToken>,
+//            small JSON: one NATS subscription per held device carries both
 //   mailbox  stream HW_MBOX, subjects <prefix>.mbox.<routeTag>.<deviceToken>, file storage,
 //            max_age, max_msgs_per_subject + discard new per subject (MAILBOX_FULL),
 //            Nats-Msg-Id = HMAC of the envelope id (2 min duplicate window; nats-privacy.ts)
@@ -149,7 +150,6 @@ export class NatsBus implements Bus {
   readonly #pullExpiresNs: number;
   readonly #log: BusLogFn;
   readonly #devPrefix: string;
-  readonly #ctlPrefix: string;
   readonly #mboxPrefix: string;
   readonly #subs: SubscriptionRegistry;
 
@@ -170,6 +170,8 @@ export class NatsBus implements Bus {
   #status: BusStatus = { state: 'closed' };
 
   #live: LiveRequests | null = null;
+  /** The PING shared by this turn's subscribeDevice calls (#flushThisTurn). */
+  #turnFlush: { nc: NatsConnection; done: Promise<boolean> } | null = null;
   /** LiveHandler calls not yet settled (bounded by MAX_PENDING_LIVE). */
   #liveHandling = 0;
 
@@ -196,7 +198,6 @@ export class NatsBus implements Bus {
     this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
     this.#log = opts.log ?? noopLog;
     this.#devPrefix = `${prefix}.dev.`;
-    this.#ctlPrefix = `${prefix}.ctl.`;
     this.#mboxPrefix = `${prefix}.mbox.`;
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#opts = opts;
@@ -452,23 +453,48 @@ export class NatsBus implements Bus {
     if (isNew) this.#attach(nc, entry, key);
     // The SUB must be at the server before the caller drains the mailbox (also when an
     // earlier subscription of this device is still waiting for its own flush).
-    if (!(await within(nc.flush(), this.#requestTimeoutMs))) {
+    if (!(await this.#flushThisTurn(nc))) {
       await sub.close();
       throw busUnavailable('cannot subscribe');
     }
     return sub;
   }
 
-  /** One NATS subscription pair per device, shared by this bus's subscriptions to it. */
-  #attach(nc: NatsConnection, entry: DeviceEntry, key: string): void {
-    const live = nc.subscribe(this.#devPrefix + key, {
-      callback: (err, m) => {
-        if (err === null) this.#onLive(key, m);
-      },
+  /**
+   * One PING/PONG for every subscribeDevice of an event-loop turn: a PONG answers every
+   * command sent before its PING, so the SUBs of a whole turn (a reconnect storm
+   * authenticates hundreds per turn) share one round trip instead of one each.
+   * Resolves false if nats-server did not answer within the request timeout.
+   */
+  #flushThisTurn(nc: NatsConnection): Promise<boolean> {
+    const pending = this.#turnFlush;
+    if (pending !== null && pending.nc === nc) return pending.done;
+    const done = new Promise<boolean>((resolve) => {
+      setImmediate(() => {
+        if (this.#turnFlush?.done === done) this.#turnFlush = null;
+        if (nc.isClosed()) {
+          resolve(false);
+          return;
+        }
+        within(nc.flush(), this.#requestTimeoutMs).then(resolve);
+      });
     });
-    const ctl = nc.subscribe(this.#ctlPrefix + key, {
+    this.#turnFlush = { nc, done };
+    return done;
+  }
+
+  /** One NATS subscription per device, shared by this bus's subscriptions to it: live
+   *  requests (they carry a reply subject) and control messages (they do not) arrive on
+   *  the same subject. One subscription instead of a live/control pair halves the
+   *  client's per-device memory and the SUB/UNSUB work of every (re)connect. */
+  #attach(nc: NatsConnection, entry: DeviceEntry, key: string): void {
+    const sub = nc.subscribe(this.#devPrefix + key, {
       callback: (err, m) => {
         if (err !== null) return;
+        if (m.reply !== undefined && m.reply !== '') {
+          this.#onLive(key, m);
+          return;
+        }
         const msg = decodeControl(m.data);
         if (msg === null) {
           this.#log('warn', 'bus: malformed control message dropped');
@@ -478,8 +504,7 @@ export class NatsBus implements Bus {
       },
     });
     entry.release = async () => {
-      live.unsubscribe();
-      ctl.unsubscribe();
+      sub.unsubscribe();
     };
   }
 
@@ -530,7 +555,8 @@ export class NatsBus implements Bus {
     const m = checkControl(msg);
     const nc = this.#conn();
     try {
-      nc.publish(this.#ctlPrefix + routeTag + '.' + deviceToken, encodeControl(m));
+      // No reply subject: that is what tells a control message from a live request.
+      nc.publish(this.#devPrefix + routeTag + '.' + deviceToken, encodeControl(m));
     } catch (e) {
       throw busUnavailable('cannot publish control message', e);
     }
