@@ -85,6 +85,9 @@ const CLOSE_DRAIN_MS = 5_000;
 /** Re-creating stores after a reconnect: attempts, and the gap between them. */
 const RESTORE_ATTEMPTS = 10;
 const RESTORE_EVERY_MS = 1_000;
+/** Control publishes held for the end of a turn; beyond this they go out at once. (The
+ *  turn's SUB and UNSUB lists need no cap: each session adds at most one entry a turn.) */
+const MAX_TURN_PUBS = 8192;
 /** mailboxRead calls in flight at once; beyond this they fail UNAVAILABLE. */
 const MAX_READS_IN_FLIGHT = 4096;
 
@@ -116,6 +119,27 @@ interface Pull {
   timer: NodeJS.Timeout;
   resolve: (items: MailboxItem[]) => void;
   reject: (e: unknown) => void;
+}
+
+/** A device subscription whose SUB waits for the turn's batch. */
+interface PendingSub {
+  key: string;
+  sub: Subscription | null;
+  /** Released (every subscription of the device closed) before its turn: never subscribed. */
+  cancelled: boolean;
+  callback: (err: Error | null, m: Msg) => void;
+}
+
+/** What NatsBus sends to nats-server at the end of an event-loop turn. */
+interface Turn {
+  nc: NatsConnection;
+  /** Control messages (kick, mail, notice, unregistered). */
+  pubs: Array<{ subject: string; data: Uint8Array }>;
+  subs: PendingSub[];
+  unsubs: Subscription[];
+  /** Set when a subscribeDevice waits for the PING that follows the SUBs. */
+  done: Promise<boolean> | null;
+  resolve: ((ok: boolean) => void) | null;
 }
 
 /** true if p settles successfully within ms. */
@@ -170,8 +194,8 @@ export class NatsBus implements Bus {
   #status: BusStatus = { state: 'closed' };
 
   #live: LiveRequests | null = null;
-  /** The PING shared by this turn's subscribeDevice calls (#flushThisTurn). */
-  #turnFlush: { nc: NatsConnection; done: Promise<boolean> } | null = null;
+  /** SUBs, UNSUBs and the PING of this event-loop turn (#turnFlush). */
+  #turn: Turn | null = null;
   /** LiveHandler calls not yet settled (bounded by MAX_PENDING_LIVE). */
   #liveHandling = 0;
 
@@ -453,7 +477,7 @@ export class NatsBus implements Bus {
     if (isNew) this.#attach(nc, entry, key);
     // The SUB must be at the server before the caller drains the mailbox (also when an
     // earlier subscription of this device is still waiting for its own flush).
-    if (!(await this.#flushThisTurn(nc))) {
+    if (!(await this.#turnFlush(nc))) {
       await sub.close();
       throw busUnavailable('cannot subscribe');
     }
@@ -461,35 +485,81 @@ export class NatsBus implements Bus {
   }
 
   /**
-   * One PING/PONG for every subscribeDevice of an event-loop turn: a PONG answers every
-   * command sent before its PING, so the SUBs of a whole turn (a reconnect storm
-   * authenticates hundreds per turn) share one round trip instead of one each.
+   * SUBs, UNSUBs, control publishes and the PING that confirms them go to nats-server
+   * once per event-loop turn. nats.js writes its buffer in a microtask, and Node runs microtasks after every
+   * socket callback: each connect or disconnect of a device was its own write to
+   * nats-server (and its own read there), and each subscribeDevice its own PING round
+   * trip. A reconnect storm handles hundreds of devices per turn; now they share one
+   * write and one PONG (a PONG answers every command sent before its PING).
    * Resolves false if nats-server did not answer within the request timeout.
    */
-  #flushThisTurn(nc: NatsConnection): Promise<boolean> {
-    const pending = this.#turnFlush;
-    if (pending !== null && pending.nc === nc) return pending.done;
-    const done = new Promise<boolean>((resolve) => {
-      setImmediate(() => {
-        if (this.#turnFlush?.done === done) this.#turnFlush = null;
-        if (nc.isClosed()) {
-          resolve(false);
-          return;
-        }
-        within(nc.flush(), this.#requestTimeoutMs).then(resolve);
-      });
-    });
-    this.#turnFlush = { nc, done };
-    return done;
+  #turnFlush(nc: NatsConnection): Promise<boolean> {
+    const t = this.#turn;
+    if (t !== null && t.nc === nc && t.done !== null) return t.done;
+    const turn = this.#turnFor(nc);
+    turn.done = new Promise<boolean>((resolve) => { turn.resolve = resolve; });
+    return turn.done;
+  }
+
+  /** This turn's batch, scheduled on first use. */
+  #turnFor(nc: NatsConnection): Turn {
+    const t = this.#turn;
+    if (t !== null && t.nc === nc) return t;
+    const turn: Turn = { nc, pubs: [], subs: [], unsubs: [], done: null, resolve: null };
+    this.#turn = turn;
+    setImmediate(() => this.#runTurn(turn));
+    return turn;
+  }
+
+  #runTurn(turn: Turn): void {
+    if (this.#turn === turn) this.#turn = null;
+    const nc = turn.nc;
+    let ok = !nc.isClosed();
+    // Unsubscribe first: a device that moved away and back within the turn keeps its new SUB.
+    for (const s of turn.unsubs) {
+      try {
+        s.unsubscribe();
+      } catch {
+        // connection closed: nothing left to unsubscribe
+      }
+    }
+    for (const p of turn.pubs) {
+      try {
+        nc.publish(p.subject, p.data);
+      } catch {
+        // closed or draining: control messages are fire-and-forget
+      }
+    }
+    for (const a of turn.subs) {
+      if (a.cancelled) continue;
+      try {
+        a.sub = nc.subscribe(this.#devPrefix + a.key, { callback: a.callback });
+      } catch {
+        ok = false; // closed or draining: the subscribeDevice calls of this turn fail
+      }
+    }
+    const resolve = turn.resolve;
+    if (resolve === null) return;
+    if (!ok) {
+      resolve(false);
+      return;
+    }
+    within(nc.flush(), this.#requestTimeoutMs).then(resolve, () => resolve(false));
   }
 
   /** One NATS subscription per device, shared by this bus's subscriptions to it: live
    *  requests (they carry a reply subject) and control messages (they do not) arrive on
    *  the same subject. One subscription instead of a live/control pair halves the
-   *  client's per-device memory and the SUB/UNSUB work of every (re)connect. */
+   *  client's per-device memory and the SUB/UNSUB work of every (re)connect. The SUB
+   *  itself goes out with the turn's batch (#turnFlush). */
   #attach(nc: NatsConnection, entry: DeviceEntry, key: string): void {
-    const sub = nc.subscribe(this.#devPrefix + key, {
+    const a: PendingSub = {
+      key,
+      sub: null,
+      cancelled: false,
       callback: (err, m) => {
+        // Dispatched by key, as before batching: a message that reaches a released
+        // subscription before its UNSUB went out goes to the device's current one.
         if (err !== null) return;
         if (m.reply !== undefined && m.reply !== '') {
           this.#onLive(key, m);
@@ -502,9 +572,16 @@ export class NatsBus implements Bus {
         }
         this.#subs.control(key, msg);
       },
-    });
+    };
+    this.#turnFor(nc).subs.push(a);
     entry.release = async () => {
-      sub.unsubscribe();
+      a.cancelled = true;
+      const sub = a.sub;
+      a.sub = null;
+      if (sub === null) return; // not subscribed yet: its turn skips it
+      const cur = this.#nc;
+      if (cur === null || cur.isClosed()) return;
+      this.#turnFor(cur).unsubs.push(sub);
     };
   }
 
@@ -554,9 +631,17 @@ export class NatsBus implements Bus {
     assertToken(deviceToken);
     const m = checkControl(msg);
     const nc = this.#conn();
+    // With the turn's SUBs, before them: a kick a session sends just before it
+    // subscribes is not delivered back to its own new subscription. No reply subject:
+    // that is what tells a control message from a live request.
+    const subject = this.#devPrefix + routeTag + '.' + deviceToken;
+    const turn = this.#turnFor(nc);
+    if (turn.pubs.length < MAX_TURN_PUBS) {
+      turn.pubs.push({ subject, data: encodeControl(m) });
+      return;
+    }
     try {
-      // No reply subject: that is what tells a control message from a live request.
-      nc.publish(this.#devPrefix + routeTag + '.' + deviceToken, encodeControl(m));
+      nc.publish(subject, encodeControl(m)); // a full turn: at once, not dropped
     } catch (e) {
       throw busUnavailable('cannot publish control message', e);
     }
