@@ -32,6 +32,7 @@ import type {
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { publishThisTurn } from './turn-batch.ts';
+import { DirectGets } from './direct-get.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
@@ -194,6 +195,8 @@ export class NatsBus implements Bus {
   #status: BusStatus = { state: 'closed' };
 
   #live: LiveRequests | null = null;
+  /** Directory reads (null when the bucket does not allow direct gets). */
+  #gets: DirectGets | null = null;
   /** SUBs, UNSUBs and the PING of this event-loop turn (#turnFlush). */
   #turn: Turn | null = null;
   /** LiveHandler calls not yet settled (bounded by MAX_PENDING_LIVE). */
@@ -284,6 +287,10 @@ export class NatsBus implements Bus {
       this.#jsm = await jetstreamManager(nc, jsOpts);
       this.#js = jetstream(nc, jsOpts);
       await this.#ensureStores(this.#js, this.#jsm);
+      // The KV client creates buckets with direct gets on; a bucket made by an older
+      // deployment may lack them, and is then read through the KV client.
+      const dir = await this.#jsm.streams.info(`KV_${this.#bucket}`);
+      this.#gets = dir.config.allow_direct === true ? new DirectGets(nc, this.#requestTimeoutMs) : null;
       this.#live = new LiveRequests(nc, this.#log);
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
@@ -450,6 +457,7 @@ export class NatsBus implements Bus {
       for (const r of releases) await r().catch(() => undefined);
       this.#dropAllCursors(true);
       this.#live?.close();
+      this.#gets?.close();
       if (!(await within(nc.drain(), CLOSE_DRAIN_MS))) await nc.close().catch(() => undefined);
     }
     this.#ready = false;
@@ -963,14 +971,33 @@ export class NatsBus implements Bus {
   async directoryGet(routeTag: string): Promise<DirectoryRecord | null> {
     assertToken(routeTag);
     this.#conn();
-    let e;
+    const gets = this.#gets;
+    if (gets === null) {
+      // The bucket was made without direct gets (an older deployment's): through the KV client.
+      let e;
+      try {
+        e = await (this.#kv as KV).get(routeTag);
+      } catch (err) {
+        throw busUnavailable('directory unavailable', err);
+      }
+      if (e === null || e.operation !== 'PUT') return null;
+      return { value: e.value, revision: e.revision };
+    }
+    // Every authentication reads the directory once: one direct get of the key's last
+    // revision, as the KV client does, without its per-request overhead (direct-get.ts).
+    let m: Msg | null;
     try {
-      e = await (this.#kv as KV).get(routeTag);
+      m = await gets.last(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`);
     } catch (err) {
       throw busUnavailable('directory unavailable', err);
     }
-    if (e === null || e.operation !== 'PUT') return null;
-    return { value: e.value, revision: e.revision };
+    if (m === null) return null;
+    const h = m.headers;
+    const op = h?.get('KV-Operation') ?? '';
+    if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
+    const revision = Number(h?.get('Nats-Sequence'));
+    if (!Number.isSafeInteger(revision) || revision <= 0) throw busUnavailable('directory unavailable', new Error('direct get without a sequence'));
+    return { value: m.data, revision };
   }
 
   async directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
