@@ -32,6 +32,7 @@ function other(r: RunResult): string {
   if (r.drain_s != null) parts.push(`drained in ${r.drain_s.toFixed(2)} s`);
   if (r.reconnect_s != null) parts.push(`${num(r.devices ?? null, 0)} devices back in ${r.reconnect_s.toFixed(2)} s`);
   if (r.rss_bytes_per_conn != null) parts.push(`${num(r.rss_bytes_per_conn, 0)} B RSS per connection`);
+  if (r.retained_bytes_per_conn != null) parts.push(`${num(r.retained_bytes_per_conn, 0)} B heap+external after GC (${num(r.rss_after_gc_bytes_per_conn ?? null, 0)} B RSS after GC)`);
   if (r.generator_bound) parts.push('GENERATOR-BOUND');
   if (r.loadavg_1m != null && r.loadavg_1m > 2.5) parts.push(`machine busy (load ${r.loadavg_1m})`);
   if (r.note) parts.push(r.note);

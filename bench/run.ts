@@ -4,6 +4,7 @@ import * as hdr from 'hdr-histogram-js';
 import { loadavg } from 'node:os';
 import { cpuMicros, cpuMicrosAll, rssBytes, sleep } from './procs.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
+import { collectAndMeasureAll, type HeapFigures } from './inspect.ts';
 import { makeDevices, seedDirectory, registerDevices } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { WorkerGroup } from './workers.ts';
@@ -36,6 +37,8 @@ export interface BenchOptions extends SetupOptions {
 const GENERATOR_BOUND_ELU = 0.9;
 /** Pause between connecting and the first message. */
 const SETTLE_MS = 1500;
+/** idle: wait after connecting before memory is read (late auth work, timers). */
+const IDLE_SETTLE_MS = 2000;
 
 export async function runBench(o: BenchOptions): Promise<RunResult[]> {
   const results: RunResult[] = [];
@@ -50,7 +53,9 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
   for (const system of o.systems) {
     for (const w of o.workloads) {
       o.log(`== ${system} ${w}: setting up`);
-      const env = await setUp(system, o);
+      // idle: local gateways open their inspector (loopback, random port) so the bench
+      // can force a GC before it reads their memory (bench/inspect.ts).
+      const env = await setUp(system, w === 'idle' ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
       if ('skip' in env) {
         add(skipped(system, w, env.skip));
         o.log(`== ${system}: skipped (${env.skip})`);
@@ -346,7 +351,12 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     await sleep(500);
     const cpu0 = cpuMicrosAll(env.serverPids);
     const nats0 = cpuMicrosAll(env.natsPids);
+    // The generator's own CPU (all its threads: dialling, TLS-free WebSocket handshakes,
+    // auth signatures) competes for the same cores: reported so the storm's time can be
+    // read against the CPU every party spent.
+    const gen0 = process.cpuUsage();
     const r = await g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000);
+    const gen = process.cpuUsage(gen0);
     const cpu1 = cpuMicrosAll(env.serverPids);
     const nats1 = cpuMicrosAll(env.natsPids);
     const ok = r.reduce((x, y) => x + y.ok, 0);
@@ -358,7 +368,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: ok, reconnect_s: round(secs, 3), failed,
-      note: `${n} devices dropped at once; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}`,
+      note: `${n} devices dropped at once; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs`,
     };
   } finally {
     await g.close();
@@ -372,9 +382,9 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   if (env.serverPids.length === 0) return skipped(env.system, 'idle', 'server pids unknown (remote system): RSS cannot be read');
   const n = o.devices;
   const layout = loneEndpoints(env.urls, n, hwFor(env, Array.from({ length: n }, () => 1), false));
-  // RSS is read after a first fifth of the devices and again after the rest: the slope
-  // between the two is the cost per device, without the one-off growth (heap spaces,
-  // buffers, JIT) that the first connections cause.
+  // Memory is read after a first fifth of the devices and again after the rest: the
+  // slope between the two is the cost per device, without the one-off growth (heap
+  // spaces, buffers, JIT) that the first connections cause.
   const first = Math.max(1, Math.floor(n / 5));
   layout.groups.forEach((g, i) => { if (i < first) g.senders = g.endpoints.map((e) => e.idx); });
   const g = await startGroup(env, layout, o);
@@ -388,23 +398,40 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       }
       return s;
     };
-    const r0 = rss();
+    // RSS as the process shows it, then (local gateways) the same after a forced full
+    // GC: garbage and an unfilled young generation no longer count.
+    const measure = async (): Promise<{ rss: number | null; gc: HeapFigures | null }> => {
+      await sleep(IDLE_SETTLE_MS);
+      const r = rss();
+      return { rss: r, gc: await collectAndMeasureAll(env.inspectorUrls) };
+    };
+    const m0 = await measure();
     await connectAll(g, 'senders', label, o);
-    await sleep(2000);
-    const r1 = rss();
+    const m1 = await measure();
     await connectAll(g, 'receivers', label, o);
-    await sleep(2000);
-    const r2 = rss();
+    const m2 = await measure();
     const rest = n - first;
-    const per = r1 === null || r2 === null || rest === 0 ? null : Math.round((r2 - r1) / rest);
-    const kb = (v: number | null): string => (v === null ? '?' : fmtInt(v / 1024));
-    o.log(`   ${label} RSS ${kb(r0)} kB idle, ${kb(r1)} kB with ${first}, ${kb(r2)} kB with ${n} connections`);
+    const slope = (a: number | null | undefined, b: number | null | undefined): number | null =>
+      (a == null || b == null || rest === 0 ? null : Math.round((b - a) / rest));
+    const per = slope(m1.rss, m2.rss);
+    const kb = (v: number | null | undefined): string => (v == null ? '?' : fmtInt(v / 1024));
+    o.log(`   ${label} RSS ${kb(m0.rss)} kB idle, ${kb(m1.rss)} kB with ${first}, ${kb(m2.rss)} kB with ${n} connections`);
+    const gc = m1.gc !== null && m2.gc !== null ? {
+      heap: slope(m1.gc.heapUsed, m2.gc.heapUsed),
+      retained: slope(m1.gc.heapUsed + m1.gc.external, m2.gc.heapUsed + m2.gc.external),
+      rss: slope(m1.gc.rss, m2.gc.rss),
+    } : null;
+    if (gc !== null) {
+      o.log(`   ${label} after a full GC, per device: ${fmtInt(gc.heap ?? 0)} B heap, ${fmtInt(gc.retained ?? 0)} B heap + external, ${fmtInt(gc.rss ?? 0)} B RSS`
+        + ` (heap ${kb(m1.gc?.heapUsed)} → ${kb(m2.gc?.heapUsed)} kB, RSS ${kb(m1.gc?.rss)} → ${kb(m2.gc?.rss)} kB)`);
+    }
     return {
       system: env.system, workload: 'idle',
       delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: n, rss_bytes_per_conn: per,
-      note: `RSS growth of the server process${env.serverPids.length > 1 ? 'es' : ''} from ${first} to ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(r0)} kB before any; ${r0 === null || r2 === null ? '?' : fmtInt((r2 - r0) / n)} B per connection counting the first ones)`,
+      ...(gc !== null ? { heap_bytes_per_conn: gc.heap, retained_bytes_per_conn: gc.retained, rss_after_gc_bytes_per_conn: gc.rss } : {}),
+      note: `RSS growth of the server process${env.serverPids.length > 1 ? 'es' : ''} from ${first} to ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)`,
     };
   } finally {
     await g.close();

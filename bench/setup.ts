@@ -2,6 +2,7 @@
 // URL), the URLs handsets connect to, and the pids whose CPU time and RSS are read.
 import { startNats, startGateways, startMosquitto, startSocketIoRelay, mosquittoBinary, natsServerBinary } from './servers.ts';
 import { BENCH_MAILBOX_MAX, BENCH_MAX_DEVICES_PER_ROUTE } from './devices.ts';
+import { INSPECTOR_LINE } from './inspect.ts';
 import type { SystemName } from './types.ts';
 
 /** The local gateways' limits are lifted so that the bench measures the relay, not
@@ -26,6 +27,9 @@ export interface SystemEnv {
   serverPids: number[];
   /** nats-server behind the gateways (Hushwire only). */
   natsPids: number[];
+  /** Inspector URLs of the local gateways when they run with --inspect (the idle
+   *  workload: bench/inspect.ts); empty otherwise. */
+  inspectorUrls: string[];
   /** NATS URL for seeding the directory; null against remote gateways. */
   natsUrl: string | null;
   local: boolean;
@@ -49,7 +53,7 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
   const stop = async (): Promise<void> => {
     for (const s of servers.reverse()) await s.stop().catch(() => undefined);
   };
-  const remote = (urls: string[]): SystemEnv => ({ system, urls, serverPids: [], natsPids: [], natsUrl: null, local: false, stop: async () => {} });
+  const remote = (urls: string[]): SystemEnv => ({ system, urls, serverPids: [], natsPids: [], inspectorUrls: [], natsUrl: null, local: false, stop: async () => {} });
   try {
     switch (system) {
       case 'hushwire': {
@@ -62,14 +66,15 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
           args: [...BENCH_GATEWAY_ARGS, ...o.gatewayArgs],
         });
         servers.push(gws);
-        return { system, urls: gws.urls, serverPids: gws.children.map((c) => c.pid), natsPids: [nats.child.pid], natsUrl: nats.url, local: true, stop };
+        const inspectorUrls = gws.children.map((c) => INSPECTOR_LINE.exec(c.output())?.[1]).filter((u): u is string => u !== undefined);
+        return { system, urls: gws.urls, serverPids: gws.children.map((c) => c.pid), natsPids: [nats.child.pid], inspectorUrls, natsUrl: nats.url, local: true, stop };
       }
       case 'nats-ws': {
         if (o.natsWsUrl) return remote([o.natsWsUrl]);
         if (natsServerBinary() === null) return { skip: 'nats-server not installed' };
         const nats = await startNats({ jetstream: false, websocket: true });
         servers.push(nats);
-        return { system, urls: [nats.wsUrl!], serverPids: [nats.child.pid], natsPids: [], natsUrl: null, local: true, stop };
+        return { system, urls: [nats.wsUrl!], serverPids: [nats.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
       }
       case 'mosquitto': {
         if (o.mqttUrl) return remote([o.mqttUrl]);
@@ -77,13 +82,13 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
         if ('skip' in bin) return bin;
         const m = await startMosquitto(bin.bin);
         servers.push(m);
-        return { system, urls: [m.url], serverPids: [m.child.pid], natsPids: [], natsUrl: null, local: true, stop };
+        return { system, urls: [m.url], serverPids: [m.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
       }
       case 'socketio': {
         if (o.socketioUrl) return remote([o.socketioUrl]);
         const r = await startSocketIoRelay();
         servers.push(r);
-        return { system, urls: [r.url], serverPids: [r.child.pid], natsPids: [], natsUrl: null, local: true, stop };
+        return { system, urls: [r.url], serverPids: [r.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
       }
     }
   } catch (e) {

@@ -141,6 +141,11 @@ export interface RunResult {
   reconnect_s?: number | null;
   /** idle */
   rss_bytes_per_conn?: number | null;
+  /** idle, local gateways: slopes after a forced full GC (bench/inspect.ts): V8 heap
+   *  in use, heap + external (buffers outside the heap), and RSS right after the GC. */
+  heap_bytes_per_conn?: number | null;
+  retained_bytes_per_conn?: number | null;
+  rss_after_gc_bytes_per_conn?: number | null;
   /** 1-minute load average when the run started: other work on the machine skews results. */
   loadavg_1m?: number;
   skipped?: string;

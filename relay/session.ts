@@ -8,6 +8,7 @@
 // device. Outgoing ops are queued and written once per event-loop turn (one frame, one
 // syscall, many ops), which is the main lever on socket cost.
 import { randomBytes, randomInt, createHmac } from 'node:crypto';
+import { pooledRandomBytes } from './crypto/random-pool.ts';
 import { protobuf } from './protobuf.ts';
 import {
   wire, encodeFrame, PROTOCOL_VERSION, ROUTE_BYTES, DEVICE_BYTES,
@@ -17,6 +18,7 @@ import {
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { routeTag, deviceToken } from './tokens.ts';
 import { bytesEqual, hex, isBytes } from './bytes.ts';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
 import { parseE164 } from './number.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
@@ -45,6 +47,7 @@ interface InFlight {
 }
 
 const PER_PROCESS_MAC_KEY = randomBytes(32);
+const NO_NONCE = new Uint8Array(0);
 /** After a live hand-over failed, when to look at the mailbox again (the sender's
  *  gateway needs a moment to store the envelope). */
 const REDRAIN_DELAY_MS = 1_000;
@@ -59,15 +62,16 @@ const DELIVERY_WINDOW_BYTES = 256 * 1024;
 export class Session {
   readonly socket: Socket;
   readonly conn: number;
-  /** Random id of this connection, used in "kick" control messages. */
-  readonly connectionId: string;
   #relay: Relay;
   #state: State = 'challenge';
+  /** Random id of this connection, sent in its "kick" control message; set when it
+   *  authenticates (only authenticated connections kick or are kicked). */
+  #connectionId = '';
+  /** The challenge nonce; dropped once authenticated (NO_NONCE), so an idle device's
+   *  session keeps no buffer for it. */
   #nonce: Uint8Array;
   #authTimer: NodeJS.Timeout | null;
   #verification: PendingVerification | null = null;
-  #route: Uint8Array | null = null;
-  #device: Uint8Array | null = null;
   #tag = '';
   #devTok = '';
   /** `<tag>.<devTok>`: keys this device's send-rate bucket. */
@@ -88,12 +92,15 @@ export class Session {
     this.#relay = relay;
     this.socket = socket;
     this.conn = socket.id;
-    this.connectionId = hex(randomBytes(16));
-    this.#nonce = new Uint8Array(randomBytes(32));
+    this.#nonce = pooledRandomBytes(32);
     const limits = relay.limits;
     this.#authTimer = setTimeout(() => this.close(CloseCode.AUTH_TIMEOUT, 'auth timeout'), limits.authTimeoutMs);
     this.#authTimer.unref?.();
-    this.#queue({
+    // Written at once, not queued for the turn's flush: the transport calls this from
+    // its open callback, where uWS corks, so the challenge leaves in the same write as
+    // the upgrade response (one syscall and one setImmediate less per connection). A
+    // socket that refused it closes by itself; the auth timer ends the session then.
+    const outcome = socket.send(encodeFrame([{
       req: 0,
       challenge: {
         nonce: this.#nonce,
@@ -104,7 +111,9 @@ export class Session {
         authDeadlineMs: limits.authTimeoutMs,
         protocol: PROTOCOL_VERSION,
       },
-    });
+    }]));
+    if (outcome === 'ok') relay.metrics.framesOut.inc();
+    else if (outcome === 'dropped') relay.metrics.sendDrops.inc();
   }
 
   get state(): State {
@@ -117,7 +126,15 @@ export class Session {
 
   /** The device this connection authenticated as (relay/privacy/privacy.ts). */
   get deviceKey(): { tag: string; devTok: string; device: Uint8Array } | null {
-    return this.#device === null || this.#tag === '' ? null : { tag: this.#tag, devTok: this.#devTok, device: this.#device };
+    const device = this.#deviceBytes();
+    return device === null || this.#tag === '' ? null : { tag: this.#tag, devTok: this.#devTok, device };
+  }
+
+  /** The device id, rebuilt from its token when needed (notices, last_seen, opt-out:
+   *  rare). An idle session keeps only the two 32-char tokens, no Uint8Array view (a
+   *  view kept the whole auth frame's buffer alive: ~400 B per idle device). */
+  #deviceBytes(): Uint8Array | null {
+    return this.#devTok === '' ? null : hexToBytes(this.#devTok);
   }
 
   /** Queues an unsolicited notice op (e.g. another device registered this number). */
@@ -330,25 +347,37 @@ export class Session {
 
   async #becomeAuthenticated(route: Uint8Array, device: Uint8Array): Promise<void> {
     const relay = this.#relay;
-    this.#route = route;
-    this.#device = device;
     this.#tag = routeTag(route);
     this.#devTok = deviceToken(device);
     this.#senderKey = `${this.#tag}.${this.#devTok}`;
     // Tell any older connection of this device (on any gateway) to go away, then take
-    // the live subscription: the newest connection wins.
-    await relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.connectionId });
-    const sub = await relay.bus.subscribeDevice(
+    // the live subscription: the newest connection wins. Both calls are made before
+    // either is awaited: on NATS the kick and the SUB then leave in one write, kick
+    // first (so this gateway's new subscription does not receive its own kick), and the
+    // subscription's flush (a PING shared by the turn) covers both.
+    this.#connectionId = hex(pooledRandomBytes(16));
+    const kicked = relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.#connectionId });
+    const subscribed = relay.bus.subscribeDevice(
       this.#tag, this.#devTok,
       (env) => this.#offerLive(env),
       (msg) => this.#onControl(msg),
     );
+    let sub: DeviceSubscription;
+    try {
+      [, sub] = await Promise.all([kicked, subscribed]);
+    } catch (e) {
+      // Without the kick an older connection would keep the device: no half-done auth.
+      void subscribed.then((s) => s.close(), () => undefined).catch(() => undefined);
+      void kicked.catch(() => undefined);
+      throw e;
+    }
     if (this.#state === 'closed') {
       await sub.close();
       return;
     }
     this.#sub = sub;
     this.#state = 'authenticated';
+    this.#nonce = NO_NONCE;
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#authTimer = null;
     relay.metrics.authenticated.inc();
@@ -356,15 +385,15 @@ export class Session {
   }
 
   #onControl(msg: ControlMessage): void {
-    if (msg.kind === 'kick' && msg.connection !== this.connectionId) {
+    if (msg.kind === 'kick' && msg.connection !== this.#connectionId) {
       this.close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
     } else if (msg.kind === 'unregistered') {
       this.close(CloseCode.UNREGISTERED, 'unregistered');
     } else if (msg.kind === 'mail') {
       this.#startMailboxDrain(); // new mail stored meanwhile (relay.ts acceptEnvelope)
-    } else if (msg.kind === 'notice' && this.#device !== null) {
+    } else if (msg.kind === 'notice' && this.#devTok !== '') {
       this.notify(msg.notice, msg.atMs);
-      void this.#relay.privacy.noticeShown(this.#tag, this.#device, msg.atMs).catch(() => undefined);
+      void this.#relay.privacy.noticeShown(this.#tag, hexToBytes(this.#devTok), msg.atMs).catch(() => undefined);
     }
   }
 
@@ -559,7 +588,7 @@ export class Session {
     const relay = this.#relay;
     const tag = this.#tag;
     const devTok = this.#devTok;
-    const device = this.#device!;
+    const device = this.#deviceBytes()!;
     // Stop receiving first so nothing new lands while we erase.
     await this.#sub?.close();
     this.#sub = null;

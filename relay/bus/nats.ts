@@ -3,7 +3,8 @@
 //   live     core request/reply on <prefix>.dev.<routeTag>.<deviceToken>
 //            the holder replies 1 byte once its LiveHandler resolves (1 delivered, 0 refused);
 //            "no responders" / timeout => false
-//   control  core publish on <prefix>.ctl.<routeTag>.<deviceToken>, small JSON
+//   control  core publish (no reply subject) on the same <prefix>.dev.<routeTag>.<deviceToken>,
+//            small JSON: one NATS subscription per held device carries both
 //   mailbox  stream HW_MBOX, subjects <prefix>.mbox.<routeTag>.<deviceToken>, file storage,
 //            max_age, max_msgs_per_subject + discard new per subject (MAILBOX_FULL),
 //            Nats-Msg-Id = HMAC of the envelope id (2 min duplicate window; nats-privacy.ts)
@@ -31,6 +32,8 @@ import type {
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
+import { publishThisTurn } from './turn-batch.ts';
+import { DirectGets } from './direct-get.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
@@ -84,6 +87,9 @@ const CLOSE_DRAIN_MS = 5_000;
 /** Re-creating stores after a reconnect: attempts, and the gap between them. */
 const RESTORE_ATTEMPTS = 10;
 const RESTORE_EVERY_MS = 1_000;
+/** Control publishes held for the end of a turn; beyond this they go out at once. (The
+ *  turn's SUB and UNSUB lists need no cap: each session adds at most one entry a turn.) */
+const MAX_TURN_PUBS = 8192;
 /** mailboxRead calls in flight at once; beyond this they fail UNAVAILABLE. */
 const MAX_READS_IN_FLIGHT = 4096;
 
@@ -113,6 +119,27 @@ interface Pull {
   timer: NodeJS.Timeout;
   resolve: (items: MailboxItem[]) => void;
   reject: (e: unknown) => void;
+}
+
+/** A device subscription whose SUB waits for the turn's batch. */
+interface PendingSub {
+  key: string;
+  sub: Subscription | null;
+  /** Released (every subscription of the device closed) before its turn: never subscribed. */
+  cancelled: boolean;
+  callback: (err: Error | null, m: Msg) => void;
+}
+
+/** What NatsBus sends to nats-server at the end of an event-loop turn. */
+interface Turn {
+  nc: NatsConnection;
+  /** Control messages (kick, mail, notice, unregistered). */
+  pubs: Array<{ subject: string; data: Uint8Array }>;
+  subs: PendingSub[];
+  unsubs: Subscription[];
+  /** Set when a subscribeDevice waits for the PING that follows the SUBs. */
+  done: Promise<boolean> | null;
+  resolve: ((ok: boolean) => void) | null;
 }
 
 /** true if p settles successfully within ms. */
@@ -147,7 +174,6 @@ export class NatsBus implements Bus {
   readonly #pullExpiresNs: number;
   readonly #log: BusLogFn;
   readonly #devPrefix: string;
-  readonly #ctlPrefix: string;
   readonly #mboxPrefix: string;
   readonly #subs: SubscriptionRegistry;
 
@@ -169,6 +195,10 @@ export class NatsBus implements Bus {
 
   /** Live delivery: locate on device subjects, then batches per node (nats-live.ts). */
   #live: LiveRouter | null = null;
+  /** Directory reads (null when the bucket does not allow direct gets). */
+  #gets: DirectGets | null = null;
+  /** SUBs, UNSUBs and the PING of this event-loop turn (#turnFlush). */
+  #turn: Turn | null = null;
 
   // mailbox reads
   #readInbox = '';
@@ -193,7 +223,6 @@ export class NatsBus implements Bus {
     this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
     this.#log = opts.log ?? noopLog;
     this.#devPrefix = `${prefix}.dev.`;
-    this.#ctlPrefix = `${prefix}.ctl.`;
     this.#mboxPrefix = `${prefix}.mbox.`;
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#opts = opts;
@@ -256,6 +285,10 @@ export class NatsBus implements Bus {
       this.#jsm = await jetstreamManager(nc, jsOpts);
       this.#js = jetstream(nc, jsOpts);
       await this.#ensureStores(this.#js, this.#jsm);
+      // The KV client creates buckets with direct gets on; a bucket made by an older
+      // deployment may lack them, and is then read through the KV client.
+      const dir = await this.#jsm.streams.info(`KV_${this.#bucket}`);
+      this.#gets = dir.config.allow_direct === true ? new DirectGets(nc, this.#requestTimeoutMs) : null;
       this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log });
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
@@ -422,6 +455,7 @@ export class NatsBus implements Bus {
       for (const r of releases) await r().catch(() => undefined);
       this.#dropAllCursors(true);
       this.#live?.close();
+      this.#gets?.close();
       if (!(await within(nc.drain(), CLOSE_DRAIN_MS))) await nc.close().catch(() => undefined);
     }
     this.#ready = false;
@@ -449,23 +483,94 @@ export class NatsBus implements Bus {
     if (isNew) this.#attach(nc, entry, key);
     // The SUB must be at the server before the caller drains the mailbox (also when an
     // earlier subscription of this device is still waiting for its own flush).
-    if (!(await within(nc.flush(), this.#requestTimeoutMs))) {
+    if (!(await this.#turnFlush(nc))) {
       await sub.close();
       throw busUnavailable('cannot subscribe');
     }
     return sub;
   }
 
-  /** One NATS subscription pair per device, shared by this bus's subscriptions to it. */
+  /**
+   * SUBs, UNSUBs, control publishes and the PING that confirms them go to nats-server
+   * once per event-loop turn. nats.js writes its buffer in a microtask, and Node runs microtasks after every
+   * socket callback: each connect or disconnect of a device was its own write to
+   * nats-server (and its own read there), and each subscribeDevice its own PING round
+   * trip. A reconnect storm handles hundreds of devices per turn; now they share one
+   * write and one PONG (a PONG answers every command sent before its PING).
+   * Resolves false if nats-server did not answer within the request timeout.
+   */
+  #turnFlush(nc: NatsConnection): Promise<boolean> {
+    const t = this.#turn;
+    if (t !== null && t.nc === nc && t.done !== null) return t.done;
+    const turn = this.#turnFor(nc);
+    turn.done = new Promise<boolean>((resolve) => { turn.resolve = resolve; });
+    return turn.done;
+  }
+
+  /** This turn's batch, scheduled on first use. */
+  #turnFor(nc: NatsConnection): Turn {
+    const t = this.#turn;
+    if (t !== null && t.nc === nc) return t;
+    const turn: Turn = { nc, pubs: [], subs: [], unsubs: [], done: null, resolve: null };
+    this.#turn = turn;
+    setImmediate(() => this.#runTurn(turn));
+    return turn;
+  }
+
+  #runTurn(turn: Turn): void {
+    if (this.#turn === turn) this.#turn = null;
+    const nc = turn.nc;
+    let ok = !nc.isClosed();
+    // Unsubscribe first: a device that moved away and back within the turn keeps its new SUB.
+    for (const s of turn.unsubs) {
+      try {
+        s.unsubscribe();
+      } catch {
+        // connection closed: nothing left to unsubscribe
+      }
+    }
+    for (const p of turn.pubs) {
+      try {
+        nc.publish(p.subject, p.data);
+      } catch {
+        // closed or draining: control messages are fire-and-forget
+      }
+    }
+    for (const a of turn.subs) {
+      if (a.cancelled) continue;
+      try {
+        a.sub = nc.subscribe(this.#devPrefix + a.key, { callback: a.callback });
+      } catch {
+        ok = false; // closed or draining: the subscribeDevice calls of this turn fail
+      }
+    }
+    const resolve = turn.resolve;
+    if (resolve === null) return;
+    if (!ok) {
+      resolve(false);
+      return;
+    }
+    within(nc.flush(), this.#requestTimeoutMs).then(resolve, () => resolve(false));
+  }
+
+  /** One NATS subscription per device, shared by this bus's subscriptions to it: live
+   *  requests (they carry a reply subject) and control messages (they do not) arrive on
+   *  the same subject. One subscription instead of a live/control pair halves the
+   *  client's per-device memory and the SUB/UNSUB work of every (re)connect. The SUB
+   *  itself goes out with the turn's batch (#turnFlush). */
   #attach(nc: NatsConnection, entry: DeviceEntry, key: string): void {
-    const live = nc.subscribe(this.#devPrefix + key, {
+    const a: PendingSub = {
+      key,
+      sub: null,
+      cancelled: false,
       callback: (err, m) => {
-        if (err === null) this.#onLive(key, m);
-      },
-    });
-    const ctl = nc.subscribe(this.#ctlPrefix + key, {
-      callback: (err, m) => {
+        // Dispatched by key, as before batching: a message that reaches a released
+        // subscription before its UNSUB went out goes to the device's current one.
         if (err !== null) return;
+        if (m.reply !== undefined && m.reply !== '') {
+          this.#onLive(key, m);
+          return;
+        }
         const msg = decodeControl(m.data);
         if (msg === null) {
           this.#log('warn', 'bus: malformed control message dropped');
@@ -473,10 +578,16 @@ export class NatsBus implements Bus {
         }
         this.#subs.control(key, msg);
       },
-    });
+    };
+    this.#turnFor(nc).subs.push(a);
     entry.release = async () => {
-      live.unsubscribe();
-      ctl.unsubscribe();
+      a.cancelled = true;
+      const sub = a.sub;
+      a.sub = null;
+      if (sub === null) return; // not subscribed yet: its turn skips it
+      const cur = this.#nc;
+      if (cur === null || cur.isClosed()) return;
+      this.#turnFor(cur).unsubs.push(sub);
     };
   }
 
@@ -499,8 +610,17 @@ export class NatsBus implements Bus {
     assertToken(deviceToken);
     const m = checkControl(msg);
     const nc = this.#conn();
+    // With the turn's SUBs, before them: a kick a session sends just before it
+    // subscribes is not delivered back to its own new subscription. No reply subject:
+    // that is what tells a control message from a live request.
+    const subject = this.#devPrefix + routeTag + '.' + deviceToken;
+    const turn = this.#turnFor(nc);
+    if (turn.pubs.length < MAX_TURN_PUBS) {
+      turn.pubs.push({ subject, data: encodeControl(m) });
+      return;
+    }
     try {
-      nc.publish(this.#ctlPrefix + routeTag + '.' + deviceToken, encodeControl(m));
+      nc.publish(subject, encodeControl(m)); // a full turn: at once, not dropped
     } catch (e) {
       throw busUnavailable('cannot publish control message', e);
     }
@@ -822,14 +942,33 @@ export class NatsBus implements Bus {
   async directoryGet(routeTag: string): Promise<DirectoryRecord | null> {
     assertToken(routeTag);
     this.#conn();
-    let e;
+    const gets = this.#gets;
+    if (gets === null) {
+      // The bucket was made without direct gets (an older deployment's): through the KV client.
+      let e;
+      try {
+        e = await (this.#kv as KV).get(routeTag);
+      } catch (err) {
+        throw busUnavailable('directory unavailable', err);
+      }
+      if (e === null || e.operation !== 'PUT') return null;
+      return { value: e.value, revision: e.revision };
+    }
+    // Every authentication reads the directory once: one direct get of the key's last
+    // revision, as the KV client does, without its per-request overhead (direct-get.ts).
+    let m: Msg | null;
     try {
-      e = await (this.#kv as KV).get(routeTag);
+      m = await gets.last(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`);
     } catch (err) {
       throw busUnavailable('directory unavailable', err);
     }
-    if (e === null || e.operation !== 'PUT') return null;
-    return { value: e.value, revision: e.revision };
+    if (m === null) return null;
+    const h = m.headers;
+    const op = h?.get('KV-Operation') ?? '';
+    if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
+    const revision = Number(h?.get('Nats-Sequence'));
+    if (!Number.isSafeInteger(revision) || revision <= 0) throw busUnavailable('directory unavailable', new Error('direct get without a sequence'));
+    return { value: m.data, revision };
   }
 
   async directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {

@@ -237,14 +237,16 @@ if (!haveNatsServer()) {
 
   t.test('subjects and headers carry only the expected token shapes', async (t) => {
     const nc = await raw(t);
-    const seen: Array<{ subject: string; headers: string[]; text?: string }> = [];
+    const seen: Array<{ subject: string; headers: string[]; reply: boolean; text?: string }> = [];
     nc.subscribe('>', {
       callback: (_e, m) => {
         if (seen.length < 10_000) {
           seen.push({
             subject: m.subject,
             headers: m.headers ? [...m.headers.keys()].map((k) => `${k}: ${m.headers?.get(k)}`) : [],
-            ...(m.subject.includes('.ctl.') ? { text: m.string() } : {}),
+            reply: m.reply !== '',
+            // control messages share the device subject; they are the ones without a reply
+            ...(m.subject.includes('.dev.') && m.reply === '' ? { text: m.string() } : {}),
           });
         }
       },
@@ -281,16 +283,16 @@ if (!haveNatsServer()) {
     await new Promise((res) => setTimeout(res, 100));
 
     const HEX = '[0-9a-f]{32}';
-    const ours = new RegExp(`^${prefix}\\.(dev|ctl|mbox)\\.${HEX}\\.${HEX}$`);
+    const ours = new RegExp(`^${prefix}\\.(dev|mbox)\\.${HEX}\\.${HEX}$`);
     const node = new RegExp(`^${prefix}\\.gw\\.[0-9a-f]{16}$`);
     const kv = new RegExp(`^\\$KV\\.${bus.bucketName}\\.${HEX}$`);
     const api = /^\$JS\.(API|ACK|EVENT)\.[A-Za-z0-9_.$-]+$/;
     const inbox = /^_INBOX\.[A-Za-z0-9.]+$/;
     const bad = seen.filter((s) => !(ours.test(s.subject) || node.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject)));
     t.same(bad, [], 'every subject is ours with two hex tokens, KV by hex key, JetStream API or an inbox');
-    t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}`), 'live subject seen');
+    t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}` && s.reply), 'live request seen (with a reply subject)');
     t.ok(seen.some((s) => node.test(s.subject)), 'node subject seen (batched live delivery)');
-    t.ok(seen.some((s) => s.subject === `${prefix}.ctl.${r}.${d}`), 'control subject seen');
+    t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}` && !s.reply), 'control message seen (same subject, no reply)');
     t.ok(seen.some((s) => s.subject === `${prefix}.mbox.${r}.${d}`), 'mailbox subject seen');
     // API subjects name only our stream/bucket/consumers, never a token other than ours
     for (const s of seen.filter((x) => x.subject.startsWith('$JS.API.'))) {
@@ -313,7 +315,7 @@ if (!haveNatsServer()) {
     ]);
     t.same([...headerNames].filter((h) => !allowed.has(h)), [], `headers: ${[...headerNames].join(', ')}`);
     // the control payload is small JSON with only a kind and a random connection id
-    const ctl = seen.find((s) => s.subject === `${prefix}.ctl.${r}.${d}`);
+    const ctl = seen.find((s) => s.subject === `${prefix}.dev.${r}.${d}` && !s.reply);
     t.same(JSON.parse(ctl?.text ?? 'null'), { kind: 'kick', connection: 'conn1' });
   });
 }

@@ -50,6 +50,8 @@ interface Captured {
   subject: string;
   headers: Array<[string, string]>;
   data: Uint8Array;
+  /** Had a reply subject (on hw.dev.*: a live request, else a control message). */
+  reply?: boolean;
 }
 
 interface Secrets {
@@ -150,7 +152,7 @@ if (!haveNatsServer()) {
     callback: (_e, m) => {
       const h: Array<[string, string]> = [];
       if (m.headers) for (const [k, vs] of m.headers) for (const v of vs) h.push([k, v]);
-      captured.push({ subject: m.subject, headers: h, data: m.data.slice() });
+      captured.push({ subject: m.subject, headers: h, data: m.data.slice(), reply: m.reply !== '' });
     },
   });
   await spy.flush();
@@ -282,11 +284,14 @@ if (!haveNatsServer()) {
 
     // Structure of what crossed the bus.
     const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.'));
-    t.same(hw.filter((m) => !/^hw\.(dev|ctl|mbox)\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind + two tokens');
+    t.same(hw.filter((m) => !/^hw\.(dev|mbox)\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind + two tokens');
+    // Live requests and control messages share hw.dev.<route tag>.<device>; a live
+    // request carries a reply subject, a control message does not.
+    const isControl = (m: Captured): boolean => m.subject.startsWith('hw.dev.') && m.reply !== true;
     const headerNames = new Set(hw.flatMap((m) => m.headers.map(([k]) => k)));
     t.same([...headerNames].sort(), ['Nats-Expected-Stream', 'Nats-Msg-Id'], 'headers: only what JetStream needs to store and dedup');
     let envelopes = 0;
-    for (const m of hw.filter((x) => /^hw\.(dev|mbox)\./.test(x.subject))) {
+    for (const m of hw.filter((x) => /^hw\.(dev|mbox)\./.test(x.subject) && !isControl(x))) {
       const env = wire.Envelope.decode(m.data);
       envelopes++;
       t.equal(env.route.length + env.device.length, 0, 'no route or device inside the envelope on the bus');
@@ -297,8 +302,9 @@ if (!haveNatsServer()) {
     t.ok(envelopes >= 3, `envelopes seen on the bus (${envelopes})`);
     // Control messages name no sender and carry no receipt: a kind and, for kick, a
     // random connection id; for notice, a kind and a time.
-    const controls = hw.filter((m) => m.subject.startsWith('hw.ctl.')).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>);
+    const controls = hw.filter(isControl).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>);
     const shapes = new Set(controls.map((c) => `${String(c['kind'])}:${Object.keys(c).sort().join(',')}`));
+    t.ok(controls.some((c) => c['kind'] === 'kick'), 'control messages were seen (kick at every authentication)');
     t.same([...shapes].filter((x) => !['kick:connection,kind', 'unregistered:kind', 'mail:kind', 'notice:atMs,kind,notice'].includes(x)), [],
       `control messages: only kick / unregistered / mail / notice, nothing about a sender (${[...shapes].join(' ')})`);
     // Metric labels: fixed vocabularies only.
