@@ -110,6 +110,12 @@ export interface Bus {
    *  not this device's is left alone. Calls may run concurrently (and should: on NATS
    *  each is one JetStream request). */
   mailboxDelete(routeTag: string, deviceToken: string, seq: number): Promise<void>;
+  /** mailboxDelete for many items of one device (a drained page the device acked), as
+   *  one call: on NATS the deletes go out pipelined, a bounded number in flight per bus.
+   *  At most MAX_DELETE_BATCH seqs (else BAD_REQUEST); the same rules per seq as
+   *  mailboxDelete. Resolves when every one is gone; if some failed it rejects
+   *  (UNAVAILABLE) after the others settled, and those stay in the mailbox. */
+  mailboxDeleteMany(routeTag: string, deviceToken: string, seqs: readonly number[]): Promise<void>;
   /** Erases a device's mailbox, or every device's of a route when deviceToken is omitted. */
   mailboxPurge(routeTag: string, deviceToken?: string): Promise<void>;
 

@@ -243,3 +243,13 @@ function callControl(sub: DeviceSubscriptionImpl, msg: ControlMessage, log: BusL
     log('error', 'bus: control handler threw', { error: e instanceof Error ? e.name : typeof e });
   }
 }
+
+/** Seqs for mailboxDeleteMany: an array of at most MAX_DELETE_BATCH valid seqs. */
+export const MAX_DELETE_BATCH = 4096;
+
+export function checkSeqs(seqs: readonly number[]): void {
+  if (!Array.isArray(seqs) || seqs.length > MAX_DELETE_BATCH) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, `seqs must be an array of at most ${MAX_DELETE_BATCH}`);
+  }
+  for (const s of seqs) checkSeq(s);
+}

@@ -88,6 +88,24 @@ if (!haveNatsServer()) {
     t.same(si.config.subjects, [`${prefix}.mbox.>`]);
   });
 
+  t.test('deleteMany through a bus that never read the items (another gateway) checks each owner', async (t) => {
+    const prefix = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix });
+    const b = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    await Promise.all([a.start(), b.start()]);
+    const [r, d, d2] = [tok(), tok(), tok()];
+    for (let i = 0; i < 3; i++) await a.mailboxPut(r, d, tok(), bytes(8, i));
+    await a.mailboxPut(r, d2, tok(), bytes(8));
+    const mine = await a.mailboxRead(r, d, 0, 10);
+    const [theirs] = await a.mailboxRead(r, d2, 0, 10);
+    await b.mailboxDeleteMany(r, d, [...mine.slice(0, 2).map((i) => i.seq), (theirs as { seq: number }).seq, 999_999]);
+    t.same((await a.mailboxRead(r, d, 0, 10)).map((i) => i.seq), [mine[2]!.seq], 'this device\'s acked items are gone');
+    t.equal((await a.mailboxRead(r, d2, 0, 10)).length, 1, 'the other device\'s item was not touched');
+    // ...and the bus that read them deletes the same seqs again: already gone, fine.
+    await a.mailboxDeleteMany(r, d, mine.slice(0, 2).map((i) => i.seq));
+  });
+
   t.test('directoryDelete leaves no message in the KV stream', async (t) => {
     const bus = newBus();
     t.teardown(() => bus.close());
