@@ -508,30 +508,44 @@ export class Session {
   async #drainMailbox(): Promise<void> {
     const relay = this.#relay;
     const { drainBatch, drainAckTimeoutMs } = relay.limits;
+    const tag = this.#tag;
+    const devTok = this.#devTok;
     let after = 0;
-    while (this.#state === 'authenticated') {
-      const items = await relay.bus.mailboxRead(this.#tag, this.#devTok, after, drainBatch);
-      if (items.length === 0) return;
-      after = items[items.length - 1]!.seq;
-      const handed: Promise<boolean>[] = [];
-      for (const it of items) {
-        // At the pace the device acks (DELIVERY_WINDOW_BYTES); each wait ends with an ack
-        // or an in-flight timeout (drainAckTimeoutMs at most).
-        while (this.#state === 'authenticated' && !this.#windowHasRoom(it.data.length)) {
-          await new Promise<void>((r) => this.#windowWaiters.push(r));
-        }
-        if (this.#state !== 'authenticated') break;
-        handed.push(this.#handOver(it.data, 'mailbox', drainAckTimeoutMs).then(async (acked) => {
-          if (acked) {
-            await relay.bus.mailboxDelete(this.#tag, this.#devTok, it.seq);
-            relay.metrics.deliveries.inc({ path: 'mailbox_drain' });
+    // The previous page's acknowledged items, being deleted while this page is read and
+    // handed over: at most one page of deletes outstanding per drain. Its failure is
+    // kept here (not left as a rejected promise nobody awaits yet) and ends the drain.
+    let deleting: Promise<void> | null = null;
+    let deleteError: unknown = null;
+    const deleted = (n: number) => () => { relay.metrics.deliveries.inc({ path: 'mailbox_drain' }, n); };
+    const failed = (e: unknown): void => { deleteError ??= e; };
+    try {
+      while (this.#state === 'authenticated') {
+        const items = await relay.bus.mailboxRead(tag, devTok, after, drainBatch);
+        if (items.length === 0) break;
+        after = items[items.length - 1]!.seq;
+        const handed: Promise<boolean>[] = [];
+        for (const it of items) {
+          // At the pace the device acks (DELIVERY_WINDOW_BYTES); each wait ends with an ack
+          // or an in-flight timeout (drainAckTimeoutMs at most).
+          while (this.#state === 'authenticated' && !this.#windowHasRoom(it.data.length)) {
+            await new Promise<void>((r) => this.#windowWaiters.push(r));
           }
-          return acked;
-        }));
+          if (this.#state !== 'authenticated') break;
+          handed.push(this.#handOver(it.data, 'mailbox', drainAckTimeoutMs));
+        }
+        const results = await Promise.all(handed);
+        // An item is deleted only once the device acknowledged it.
+        const acked: number[] = [];
+        for (let i = 0; i < results.length; i++) if (results[i] === true) acked.push(items[i]!.seq);
+        if (deleting !== null) await deleting;
+        if (deleteError !== null) throw deleteError;
+        deleting = acked.length === 0 ? null : relay.bus.mailboxDeleteMany(tag, devTok, acked).then(deleted(acked.length), failed);
+        if (acked.length < items.length) break; // device not keeping up: rest stays queued
       }
-      const results = await Promise.all(handed);
-      if (results.length < items.length || results.some((ok) => !ok)) return; // device not keeping up: rest stays queued
+    } finally {
+      if (deleting !== null) await deleting;
     }
+    if (deleteError !== null) throw deleteError;
   }
 
   // ---- opt-out
