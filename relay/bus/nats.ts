@@ -96,9 +96,13 @@ const MAX_READS_IN_FLIGHT = 4096;
  *  drains (direct gets, consumer creates, pulls) in between instead of queuing them
  *  behind a whole page of erases. */
 const ERASE_WINDOW = 32;
+/** The window is refilled when this many or fewer are left in flight, so a refill is one
+ *  write to nats-server carrying many erases instead of one write per reply (erases are
+ *  answered one by one, each after its fsync). */
+const ERASE_REFILL_AT = ERASE_WINDOW / 2;
 /** Seqs waiting for the erase window; a mailboxDeleteMany beyond this fails UNAVAILABLE
  *  at once (its items stay in the mailbox, to be delivered again and deleted later). */
-const ERASE_QUEUE_MAX = 65_536;
+const ERASE_QUEUE_MAX = 262_144;
 const ERASE_OK = '"success":true';
 const ERASE_GONE = '10057'; // no message found: already deleted
 
@@ -905,7 +909,7 @@ export class NatsBus implements Bus {
           if (b.error === null) b.resolve();
           else b.reject(b.error);
         }
-        this.#pumpErases();
+        if (this.#erasesInFlight <= ERASE_REFILL_AT) this.#pumpErases();
       };
       if (api === null) done(busUnavailable('bus not started'), EMPTY);
       // No `no_erase`: the bytes are overwritten on disk (nats-privacy.ts).
