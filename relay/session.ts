@@ -50,6 +50,13 @@ const REDRAIN_DELAY_MS = 1_000;
  *  whatever its size. Live deliveries are not held back: a handset that cannot keep up
  *  with them is a slow consumer (4004) and gets the rest from its mailbox, paced. */
 const DELIVERY_WINDOW_BYTES = 256 * 1024;
+/** Pages of a drain whose acknowledged items may still be being erased while the drain
+ *  reads and hands over the next ones. An erasing delete costs nats-server 2.9 far more
+ *  than reading and handing over a message (an fsync each; relay/bus/nats-privacy.ts),
+ *  so with one page the drain of a large mailbox ran at the erase rate; the device now
+ *  gets its mail first and the erases trail by up to this many pages (a drain still ends
+ *  only when they are done). With drainBatch 256, at most 1,024 seqs per drain. */
+const DRAIN_DELETE_PAGES = 4;
 
 export class Session {
   readonly socket: Socket;
@@ -511,10 +518,10 @@ export class Session {
     const tag = this.#tag;
     const devTok = this.#devTok;
     let after = 0;
-    // The previous page's acknowledged items, being deleted while this page is read and
-    // handed over: at most one page of deletes outstanding per drain. Its failure is
-    // kept here (not left as a rejected promise nobody awaits yet) and ends the drain.
-    let deleting: Promise<void> | null = null;
+    // Earlier pages' acknowledged items, being deleted while this page is read and handed
+    // over (oldest first, at most DRAIN_DELETE_PAGES). A failure is kept here (not left as
+    // a rejected promise nobody awaits yet) and ends the drain.
+    const deleting: Promise<void>[] = [];
     let deleteError: unknown = null;
     const deleted = (n: number) => () => { relay.metrics.deliveries.inc({ path: 'mailbox_drain' }, n); };
     const failed = (e: unknown): void => { deleteError ??= e; };
@@ -537,13 +544,13 @@ export class Session {
         // An item is deleted only once the device acknowledged it.
         const acked: number[] = [];
         for (let i = 0; i < results.length; i++) if (results[i] === true) acked.push(items[i]!.seq);
-        if (deleting !== null) await deleting;
+        if (deleting.length >= DRAIN_DELETE_PAGES) await deleting.shift();
         if (deleteError !== null) throw deleteError;
-        deleting = acked.length === 0 ? null : relay.bus.mailboxDeleteMany(tag, devTok, acked).then(deleted(acked.length), failed);
+        if (acked.length > 0) deleting.push(relay.bus.mailboxDeleteMany(tag, devTok, acked).then(deleted(acked.length), failed));
         if (acked.length < items.length) break; // device not keeping up: rest stays queued
       }
     } finally {
-      if (deleting !== null) await deleting;
+      await Promise.all(deleting);
     }
     if (deleteError !== null) throw deleteError;
   }
