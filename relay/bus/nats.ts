@@ -648,9 +648,15 @@ export class NatsBus implements Bus {
         cached.busy = false; // from here to #pull (which sets it again) is synchronous
       }
       if (pending !== null && this.#cursors.get(subject) === cached) {
+        if (pending === 0) {
+          // The drain is done; its next one starts from 0 on a fresh reader. An idle
+          // consumer only costs nats-server (it is checked on every store to the stream).
+          this.#dropCursor(cached);
+          return [];
+        }
         cached.pending = pending;
         cached.usedAt = Date.now();
-        return pending === 0 ? [] : this.#pull(nc, cached, Math.min(n, pending));
+        return this.#pull(nc, cached, Math.min(n, pending));
       }
       // gone on the server (or replaced meanwhile): fall through to a fresh consumer
     }
@@ -669,7 +675,7 @@ export class NatsBus implements Bus {
       this.#cacheCursor(cursor);
     }
     if (pending === 0) {
-      if (cursor.oneShot) this.#deleteConsumer(cursor.name);
+      this.#dropCursor(cursor);
       return [];
     }
     return this.#pull(nc, cursor, Math.min(n, pending));

@@ -106,6 +106,34 @@ if (!haveNatsServer()) {
     await a.mailboxDeleteMany(r, d, mine.slice(0, 2).map((i) => i.seq));
   });
 
+  t.test('a drain read to the end leaves no consumer on the server', async (t) => {
+    const bus = newBus();
+    await bus.start();
+    t.teardown(() => bus.close());
+    const nc = await raw(t);
+    const jsm = await jetstreamManager(nc);
+    const [r, d] = [tok(), tok()];
+    for (let i = 0; i < 4; i++) await bus.mailboxPut(r, d, tok(), bytes(8, i));
+    let after = 0;
+    const got: number[] = [];
+    for (;;) {
+      const page = await bus.mailboxRead(r, d, after, 3);
+      if (page.length === 0) break;
+      got.push(...page.map((i) => i.seq));
+      after = page[page.length - 1]!.seq;
+      t.match(await consumerNames(), /^[^,]+$/, 'one reader while paging, reused page to page');
+    }
+    t.equal(got.length, 4, 'all items read');
+    await waitFor(async () => (await consumerNames()) === '', 5000, 'the reader to be deleted');
+    t.pass('no consumer left');
+
+    async function consumerNames(): Promise<string> {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list(bus.streamName)) names.push(c.name);
+      return names.join(',');
+    }
+  });
+
   t.test('directoryDelete leaves no message in the KV stream', async (t) => {
     const bus = newBus();
     t.teardown(() => bus.close());
