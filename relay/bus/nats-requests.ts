@@ -12,15 +12,16 @@
 // Bound: at most MAX_PENDING requests wait for their reply; beyond that a request fails
 // UNAVAILABLE at once (callers bound their own concurrency far below it, see
 // MailboxEraser in nats.ts). Every request has a deadline.
-import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { busUnavailable } from './common.ts';
 import { publishThisTurn } from './turn-batch.ts';
 
 const MAX_PENDING = 65_536;
 const SWEEP_MS = 50;
 
-/** Called once with the reply payload, or with an error (and an empty payload). */
-export type ApiCallback = (err: Error | null, data: Uint8Array) => void;
+/** Called once with the reply payload (and the reply, for its headers), or with an error
+ *  (and an empty payload). */
+export type ApiCallback = (err: Error | null, data: Uint8Array, reply?: Msg) => void;
 
 const EMPTY = new Uint8Array(0);
 
@@ -55,7 +56,7 @@ export class ApiRequests {
         // 503 = no responders (JetStream not enabled / stream leader gone)
         const code = m.headers?.code ?? 0;
         if (code === 503) e.cb(busUnavailable('mailbox store unavailable', new Error('no responders')), EMPTY);
-        else e.cb(null, m.data);
+        else e.cb(null, m.data, m);
       },
     });
   }

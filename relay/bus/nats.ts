@@ -221,6 +221,7 @@ export class NatsBus implements Bus {
   #erasesInFlight = 0;
   #pumping = false;
   #eraseSubject = '';
+  #directGetSubject = '';
 
   constructor(opts: NatsBusOptions) {
     this.#limits = checkLimits(opts.limits);
@@ -302,6 +303,7 @@ export class NatsBus implements Bus {
       this.#live = new LiveRequests(nc, this.#log);
       this.#api = new ApiRequests(nc, this.#requestTimeoutMs);
       this.#eraseSubject = `$JS.API.STREAM.MSG.DELETE.${this.#stream}`;
+      this.#directGetSubject = `$JS.API.DIRECT.GET.${this.#stream}`;
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
@@ -681,15 +683,22 @@ export class NatsBus implements Bus {
     return this.#pull(nc, cursor, Math.min(n, pending));
   }
 
-  /** false when the device's mailbox surely holds nothing after `afterSeq`. */
-  async #mayHaveAfter(subject: string, afterSeq: number): Promise<boolean> {
-    let last;
-    try {
-      last = await (this.#jsm as JetStreamManager).direct.getMessage(this.#stream, { last_by_subj: subject });
-    } catch (e) {
-      throw busUnavailable('mailbox store unavailable', e);
-    }
-    return last !== null && last.seq > afterSeq;
+  /** false when the device's mailbox surely holds nothing after `afterSeq`. One direct
+   *  get of the subject's last message (through ApiRequests: nats.js's direct.getMessage
+   *  costs a request() each, and every authentication makes one). */
+  #mayHaveAfter(subject: string, afterSeq: number): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      (this.#api as ApiRequests).send(this.#directGetSubject, te.encode(`{"last_by_subj":"${subject}"}`), (err, _data, m) => {
+        if (err !== null) return reject(err);
+        const code = m?.headers?.code ?? 0;
+        if (code === 404) return resolve(false); // no message on the subject
+        const seq = Number(m?.headers?.get('Nats-Sequence'));
+        if (code !== 0 || !Number.isSafeInteger(seq)) {
+          return reject(busUnavailable('mailbox store unavailable', new Error(`direct get: status ${code}`)));
+        }
+        resolve(seq > afterSeq);
+      });
+    });
   }
 
   async #jsApi(subject: string, body: string): Promise<{
