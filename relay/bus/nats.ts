@@ -886,6 +886,13 @@ export class NatsBus implements Bus {
       for (const sm of found) if (sm !== null && sm.subject === subject) mine.push(sm.seq);
     }
     if (mine.length === 0) return;
+    // Newest first. nats-server 2.9 keeps each subject's first seq per block; deleting
+    // that first message makes it scan forward, past every other device's messages,
+    // for the subject's next one. In descending order only the page's oldest item does:
+    // one scan per page instead of one per message (measured on 2.9.10 with 1,000
+    // devices' mail interleaved: 277-360 -> 158-215 us of nats-server CPU per erase;
+    // with 100: 190 -> 182; a plain delete at 1,000: 187 -> 32).
+    mine.sort((a, b) => b - a);
     await new Promise<void>((resolve, reject) => {
       this.#eraseQueue.push({ seqs: mine, next: 0, left: mine.length, error: null, resolve, reject });
       this.#eraseQueued += mine.length;
