@@ -472,6 +472,7 @@ export class NatsBus implements Bus {
       this.#dropAllCursors(true);
       this.#live?.close();
       this.#api?.failAll(true);
+      this.#pumpErases(); // fails the deletes still queued (the closed request layer refuses them)
       if (!(await within(nc.drain(), CLOSE_DRAIN_MS))) await nc.close().catch(() => undefined);
     }
     this.#ready = false;

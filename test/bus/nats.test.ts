@@ -106,6 +106,19 @@ if (!haveNatsServer()) {
     await a.mailboxDeleteMany(r, d, mine.slice(0, 2).map((i) => i.seq));
   });
 
+  t.test('deletes still queued when the bus closes settle (UNAVAILABLE), none hangs', async (t) => {
+    const bus = newBus({ ...CONTRACT_LIMITS, maxMessagesPerDevice: 200 });
+    await bus.start();
+    const [r, d] = [tok(), tok()];
+    await Promise.all(Array.from({ length: 200 }, () => bus.mailboxPut(r, d, tok(), bytes(8))));
+    const items = await bus.mailboxRead(r, d, 0, 1024);
+    t.equal(items.length, 200);
+    const outcome = bus.mailboxDeleteMany(r, d, items.map((i) => i.seq)).then(() => 'resolved', (e: unknown) => (e as { code?: string }).code);
+    await bus.close();
+    const settled = await Promise.race([outcome, new Promise((res) => setTimeout(() => res('hung'), 10_000))]);
+    t.ok(settled === 'resolved' || settled === 'UNAVAILABLE', `settled: ${String(settled)}`);
+  });
+
   t.test('a drain read to the end leaves no consumer on the server', async (t) => {
     const bus = newBus();
     await bus.start();
