@@ -74,7 +74,9 @@ export interface Bus {
    *  (on a NATS cluster, once interest has spread over the routes: milliseconds), so
    *  subscribe first, then drain the mailbox. The bus does not signal mail stored while
    *  the device is subscribed (a deliverLive that timed out or was refused): the
-   *  gateway that holds the device must drain again for that.
+   *  gateway that holds the device must drain again for that. After the bus lost and
+   *  regained its connection to the store, every open subscription gets
+   *  `{ kind: 'mail' }` (mail may have been stored meanwhile with nobody here to tell).
    *  Several subscriptions of one device on one bus: the newest open one gets live
    *  envelopes (if it closes, the next newest takes over); control messages go to every
    *  open one. At most 16 per device per bus: the oldest beyond that is dropped and

@@ -175,6 +175,11 @@ export class SubscriptionRegistry {
     return this.#byKey.get(key);
   }
 
+  /** Keys of the devices with an open subscription (a snapshot). */
+  keys(): string[] {
+    return [...this.#byKey.keys()];
+  }
+
   /** Adds a subscription; `isNew` tells the caller to set up transport (entry.release). */
   add(key: string, onEnvelope: LiveHandler, onControl: (msg: ControlMessage) => void): { sub: DeviceSubscriptionImpl; entry: DeviceEntry; isNew: boolean } {
     let entry = this.#byKey.get(key);

@@ -103,6 +103,11 @@ const ERASE_REFILL_AT = ERASE_WINDOW / 2;
 /** Seqs waiting for the erase window; a mailboxDeleteMany beyond this fails UNAVAILABLE
  *  at once (its items stay in the mailbox, to be delivered again and deleted later). */
 const ERASE_QUEUE_MAX = 262_144;
+/** After a reconnect every subscribed device is told to read its mailbox again, this many
+ *  per slice, one slice every RECONNECT_MAIL_EVERY_MS (10,000 devices: ~2 s), so that
+ *  their reads do not all hit MAX_READS_IN_FLIGHT at once. */
+const RECONNECT_MAIL_SLICE = 256;
+const RECONNECT_MAIL_EVERY_MS = 50;
 const ERASE_OK = '"success":true';
 const ERASE_GONE = '10057'; // no message found: already deleted
 
@@ -423,6 +428,7 @@ export class NatsBus implements Bus {
             this.#log('info', 'bus: NATS reconnected');
             this.#lastRestore = 0;
             this.#restoreStores();
+            this.#signalMailAfterReconnect();
             break;
           case 'error':
             this.#log('warn', 'bus: NATS error', { error: s.error.name });
@@ -443,6 +449,27 @@ export class NatsBus implements Bus {
       this.#ready = false;
       if (err && !this.#closed) this.#log('error', 'bus: NATS connection closed', { error: err.name });
     });
+  }
+
+  /**
+   * Mail stored while this bus was disconnected had nobody here to get its 'mail' signal
+   * (relay.ts publishes one after every store; core NATS drops it without a subscriber),
+   * and live offers to these devices meanwhile fell back to the mailbox. Without this a
+   * connected device saw that mail only after the next store or its next connect (found
+   * by test/faults/nats-restart.test.ts under load: the sender's gateway reconnected
+   * first and stored ~100 messages for a device whose gateway had not, and none arrived
+   * within 90 s). So every subscribed device reads its mailbox again, in slices.
+   */
+  #signalMailAfterReconnect(): void {
+    const keys = this.#subs.keys();
+    for (let i = 0; i * RECONNECT_MAIL_SLICE < keys.length; i++) {
+      const slice = keys.slice(i * RECONNECT_MAIL_SLICE, (i + 1) * RECONNECT_MAIL_SLICE);
+      const timer = setTimeout(() => {
+        if (this.#closed) return;
+        for (const key of slice) this.#subs.control(key, { kind: 'mail' });
+      }, i * RECONNECT_MAIL_EVERY_MS);
+      timer.unref?.();
+    }
   }
 
   status(): BusStatus {

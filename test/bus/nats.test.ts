@@ -221,6 +221,19 @@ if (!haveNatsServer()) {
     t.pass('delivered after reconnect');
   });
 
+  t.test('after a reconnect every subscribed device is told to read its mailbox again', async (t) => {
+    const bus = newBus();
+    t.teardown(() => bus.close());
+    await bus.start();
+    const devices = Array.from({ length: 300 }, () => [tok(), tok()] as const); // more than one slice
+    const told = new Set<string>();
+    for (const [r, d] of devices) await bus.subscribeDevice(r, d, async () => true, (m) => { if (m.kind === 'mail') told.add(`${r}.${d}`); });
+    t.equal(told.size, 0, 'nothing before');
+    await server.restart();
+    await waitFor(() => told.size === devices.length, 15_000, 'a mail signal to every device');
+    t.pass('every device was told');
+  });
+
   t.test('subjects and headers carry only the expected token shapes', async (t) => {
     const nc = await raw(t);
     const seen: Array<{ subject: string; headers: string[]; text?: string }> = [];
