@@ -58,6 +58,13 @@ const REDRAIN_DELAY_MS = 1_000;
  *  whatever its size. Live deliveries are not held back: a handset that cannot keep up
  *  with them is a slow consumer (4004) and gets the rest from its mailbox, paced. */
 const DELIVERY_WINDOW_BYTES = 256 * 1024;
+/** Pages of a drain whose acknowledged items may still be being erased while the drain
+ *  reads and hands over the next ones. An erasing delete costs nats-server 2.9 far more
+ *  than reading and handing over a message (an fsync each; relay/bus/nats-privacy.ts),
+ *  so with one page the drain of a large mailbox ran at the erase rate; the device now
+ *  gets its mail first and the erases trail by up to this many pages (a drain still ends
+ *  only when they are done). With drainBatch 256, at most 1,024 seqs per drain. */
+const DRAIN_DELETE_PAGES = 4;
 
 export class Session {
   readonly socket: Socket;
@@ -556,30 +563,44 @@ export class Session {
   async #drainMailbox(): Promise<void> {
     const relay = this.#relay;
     const { drainBatch, drainAckTimeoutMs } = relay.limits;
+    const tag = this.#tag;
+    const devTok = this.#devTok;
     let after = 0;
-    while (this.#state === 'authenticated') {
-      const items = await relay.bus.mailboxRead(this.#tag, this.#devTok, after, drainBatch);
-      if (items.length === 0) return;
-      after = items[items.length - 1]!.seq;
-      const handed: Promise<boolean>[] = [];
-      for (const it of items) {
-        // At the pace the device acks (DELIVERY_WINDOW_BYTES); each wait ends with an ack
-        // or an in-flight timeout (drainAckTimeoutMs at most).
-        while (this.#state === 'authenticated' && !this.#windowHasRoom(it.data.length)) {
-          await new Promise<void>((r) => this.#windowWaiters.push(r));
-        }
-        if (this.#state !== 'authenticated') break;
-        handed.push(this.#handOver(it.data, 'mailbox', drainAckTimeoutMs).then(async (acked) => {
-          if (acked) {
-            await relay.bus.mailboxDelete(this.#tag, this.#devTok, it.seq);
-            relay.metrics.deliveries.inc({ path: 'mailbox_drain' });
+    // Earlier pages' acknowledged items, being deleted while this page is read and handed
+    // over (oldest first, at most DRAIN_DELETE_PAGES). A failure is kept here (not left as
+    // a rejected promise nobody awaits yet) and ends the drain.
+    const deleting: Promise<void>[] = [];
+    let deleteError: unknown = null;
+    const deleted = (n: number) => () => { relay.metrics.deliveries.inc({ path: 'mailbox_drain' }, n); };
+    const failed = (e: unknown): void => { deleteError ??= e; };
+    try {
+      while (this.#state === 'authenticated') {
+        const items = await relay.bus.mailboxRead(tag, devTok, after, drainBatch);
+        if (items.length === 0) break;
+        after = items[items.length - 1]!.seq;
+        const handed: Promise<boolean>[] = [];
+        for (const it of items) {
+          // At the pace the device acks (DELIVERY_WINDOW_BYTES); each wait ends with an ack
+          // or an in-flight timeout (drainAckTimeoutMs at most).
+          while (this.#state === 'authenticated' && !this.#windowHasRoom(it.data.length)) {
+            await new Promise<void>((r) => this.#windowWaiters.push(r));
           }
-          return acked;
-        }));
+          if (this.#state !== 'authenticated') break;
+          handed.push(this.#handOver(it.data, 'mailbox', drainAckTimeoutMs));
+        }
+        const results = await Promise.all(handed);
+        // An item is deleted only once the device acknowledged it.
+        const acked: number[] = [];
+        for (let i = 0; i < results.length; i++) if (results[i] === true) acked.push(items[i]!.seq);
+        if (deleting.length >= DRAIN_DELETE_PAGES) await deleting.shift();
+        if (deleteError !== null) throw deleteError;
+        if (acked.length > 0) deleting.push(relay.bus.mailboxDeleteMany(tag, devTok, acked).then(deleted(acked.length), failed));
+        if (acked.length < items.length) break; // device not keeping up: rest stays queued
       }
-      const results = await Promise.all(handed);
-      if (results.length < items.length || results.some((ok) => !ok)) return; // device not keeping up: rest stays queued
+    } finally {
+      await Promise.all(deleting);
     }
+    if (deleteError !== null) throw deleteError;
   }
 
   // ---- opt-out

@@ -74,7 +74,9 @@ export interface Bus {
    *  (on a NATS cluster, once interest has spread over the routes: milliseconds), so
    *  subscribe first, then drain the mailbox. The bus does not signal mail stored while
    *  the device is subscribed (a deliverLive that timed out or was refused): the
-   *  gateway that holds the device must drain again for that.
+   *  gateway that holds the device must drain again for that. After the bus lost and
+   *  regained its connection to the store, every open subscription gets
+   *  `{ kind: 'mail' }` (mail may have been stored meanwhile with nobody here to tell).
    *  Several subscriptions of one device on one bus: the newest open one gets live
    *  envelopes (if it closes, the next newest takes over); control messages go to every
    *  open one. At most 16 per device per bus: the oldest beyond that is dropped and
@@ -110,6 +112,12 @@ export interface Bus {
    *  not this device's is left alone. Calls may run concurrently (and should: on NATS
    *  each is one JetStream request). */
   mailboxDelete(routeTag: string, deviceToken: string, seq: number): Promise<void>;
+  /** mailboxDelete for many items of one device (a drained page the device acked), as
+   *  one call: on NATS the deletes go out pipelined, a bounded number in flight per bus.
+   *  At most MAX_DELETE_BATCH seqs (else BAD_REQUEST); the same rules per seq as
+   *  mailboxDelete. Resolves when every one is gone; if some failed it rejects
+   *  (UNAVAILABLE) after the others settled, and those stay in the mailbox. */
+  mailboxDeleteMany(routeTag: string, deviceToken: string, seqs: readonly number[]): Promise<void>;
   /** Erases a device's mailbox, or every device's of a route when deviceToken is omitted. */
   mailboxPurge(routeTag: string, deviceToken?: string): Promise<void>;
 

@@ -175,6 +175,11 @@ export class SubscriptionRegistry {
     return this.#byKey.get(key);
   }
 
+  /** Keys of the devices with an open subscription (a snapshot). */
+  keys(): string[] {
+    return [...this.#byKey.keys()];
+  }
+
   /** Adds a subscription; `isNew` tells the caller to set up transport (entry.release). */
   add(key: string, onEnvelope: LiveHandler, onControl: (msg: ControlMessage) => void): { sub: DeviceSubscriptionImpl; entry: DeviceEntry; isNew: boolean } {
     let entry = this.#byKey.get(key);
@@ -242,4 +247,14 @@ function callControl(sub: DeviceSubscriptionImpl, msg: ControlMessage, log: BusL
   } catch (e) {
     log('error', 'bus: control handler threw', { error: e instanceof Error ? e.name : typeof e });
   }
+}
+
+/** Seqs for mailboxDeleteMany: an array of at most MAX_DELETE_BATCH valid seqs. */
+export const MAX_DELETE_BATCH = 4096;
+
+export function checkSeqs(seqs: readonly number[]): void {
+  if (!Array.isArray(seqs) || seqs.length > MAX_DELETE_BATCH) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, `seqs must be an array of at most ${MAX_DELETE_BATCH}`);
+  }
+  for (const s of seqs) checkSeq(s);
 }

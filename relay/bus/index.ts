@@ -6,7 +6,7 @@ import { NatsBus } from './nats.ts';
 
 export type { Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits } from './bus.ts';
 export type { BusLogFn } from './common.ts';
-export { DIRECTORY_MAX_VALUE_BYTES, MAX_READ_BATCH, DEDUP_WINDOW_MS } from './common.ts';
+export { DIRECTORY_MAX_VALUE_BYTES, MAX_READ_BATCH, MAX_DELETE_BATCH, DEDUP_WINDOW_MS } from './common.ts';
 export { MemoryBus } from './memory.ts';
 export { NatsBus, type NatsBusOptions } from './nats.ts';
 

@@ -11,7 +11,7 @@ import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
-  checkMax, checkRevision, checkSeq, checkTimeout, dedupWindowMs, noopLog, SubscriptionRegistry, type BusLogFn,
+  checkMax, checkRevision, checkSeq, checkSeqs, checkTimeout, dedupWindowMs, noopLog, SubscriptionRegistry, type BusLogFn,
 } from './common.ts';
 import { checkCounterKey, checkCounterValue, COUNTER_TTL_MS, MemoryCounters } from './counters.ts';
 
@@ -210,6 +210,23 @@ export class MemoryBus implements Bus {
     if (item === undefined) return;
     box.delete(seq);
     this.#totalBytes -= item.data.length;
+    if (box.size === 0) this.#dropBox(key);
+  }
+
+  async mailboxDeleteMany(routeTag: string, deviceToken: string, seqs: readonly number[]): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkSeqs(seqs);
+    this.#ready();
+    const key = `${routeTag}.${deviceToken}`;
+    const box = this.#boxes.get(key);
+    if (box === undefined) return;
+    for (const seq of seqs) {
+      const item = box.get(seq);
+      if (item === undefined) continue;
+      box.delete(seq);
+      this.#totalBytes -= item.data.length;
+    }
     if (box.size === 0) this.#dropBox(key);
   }
 

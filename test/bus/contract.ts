@@ -237,6 +237,36 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     t.same(left.map((i) => i.seq), [(items[0] as { seq: number }).seq, (items[2] as { seq: number }).seq]);
   });
 
+  t.test('mailbox: deleteMany removes a page at once, only this device\'s, idempotently', async (t) => {
+    const bus = await use(t);
+    const [r, d, d2] = [tok(), tok(), tok()];
+    for (let i = 0; i < 5; i++) await bus.mailboxPut(r, d, tok(), bytes(8, i));
+    await bus.mailboxPut(r, d2, tok(), bytes(8, 7));
+    const items = await bus.mailboxRead(r, d, 0, 10);
+    const [other] = await bus.mailboxRead(r, d2, 0, 10);
+    const seqs = items.map((i) => i.seq);
+    await bus.mailboxDeleteMany(r, d, [seqs[0]!, seqs[2]!, seqs[3]!, (other as { seq: number }).seq, 999_999_999, 0]);
+    t.same((await bus.mailboxRead(r, d, 0, 10)).map((i) => i.seq), [seqs[1], seqs[4]], 'the acked ones are gone, in order');
+    t.equal((await bus.mailboxRead(r, d2, 0, 10)).length, 1, "another device's seq in the batch is left alone");
+    await bus.mailboxDeleteMany(r, d, [seqs[0]!, seqs[2]!]); // again: fine
+    await bus.mailboxDeleteMany(r, d, []); // nothing: fine
+    await bus.mailboxDeleteMany(r, d, [seqs[1]!, seqs[4]!]);
+    t.same(await bus.mailboxRead(r, d, 0, 10), [], 'all gone');
+    t.equal(await codeOf(bus.mailboxDeleteMany(r, d, [1, -1])), 'BAD_REQUEST', 'a bad seq');
+    t.equal(await codeOf(bus.mailboxDeleteMany(r, d, 'x' as unknown as number[])), 'BAD_REQUEST', 'not an array');
+    t.equal(await codeOf(bus.mailboxDeleteMany(r, d, new Array<number>(5000).fill(1))), 'BAD_REQUEST', 'too many');
+  });
+
+  t.test('mailbox: deleteMany of a large drained page', async (t) => {
+    const bus = await use(t, { ...CONTRACT_LIMITS, maxMessagesPerDevice: 300 });
+    const [r, d] = [tok(), tok()];
+    await Promise.all(Array.from({ length: 300 }, (_, i) => bus.mailboxPut(r, d, tok(), bytes(8, i & 0xff))));
+    const items = await bus.mailboxRead(r, d, 0, 1024);
+    t.equal(items.length, 300);
+    await bus.mailboxDeleteMany(r, d, items.slice(0, 299).map((i) => i.seq));
+    t.same((await bus.mailboxRead(r, d, 0, 1024)).map((i) => i.seq), [items[299]!.seq], 'all but the last erased');
+  });
+
   t.test('mailbox: a page whose messages were deleted meanwhile ends promptly', async (t) => {
     const bus = await use(t);
     const [r, d] = [tok(), tok()];
@@ -378,6 +408,8 @@ export function busContract(t: Test, makeBus: MakeBus): void {
       ['mailboxPut device', () => bus.mailboxPut(good, x, tok(), bytes(4))],
       ['mailboxRead', () => bus.mailboxRead(good, x, 0, 10)],
       ['mailboxDelete', () => bus.mailboxDelete(x, good, 1)],
+      ['mailboxDeleteMany route', () => bus.mailboxDeleteMany(x, good, [1])],
+      ['mailboxDeleteMany device', () => bus.mailboxDeleteMany(good, x, [1])],
       ['mailboxPurge route', () => bus.mailboxPurge(x)],
       ['mailboxPurge device', () => bus.mailboxPurge(good, x)],
       ['directoryGet', () => bus.directoryGet(x)],

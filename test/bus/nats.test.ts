@@ -88,6 +88,65 @@ if (!haveNatsServer()) {
     t.same(si.config.subjects, [`${prefix}.mbox.>`]);
   });
 
+  t.test('deleteMany through a bus that never read the items (another gateway) checks each owner', async (t) => {
+    const prefix = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix });
+    const b = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    await Promise.all([a.start(), b.start()]);
+    const [r, d, d2] = [tok(), tok(), tok()];
+    for (let i = 0; i < 3; i++) await a.mailboxPut(r, d, tok(), bytes(8, i));
+    await a.mailboxPut(r, d2, tok(), bytes(8));
+    const mine = await a.mailboxRead(r, d, 0, 10);
+    const [theirs] = await a.mailboxRead(r, d2, 0, 10);
+    await b.mailboxDeleteMany(r, d, [...mine.slice(0, 2).map((i) => i.seq), (theirs as { seq: number }).seq, 999_999]);
+    t.same((await a.mailboxRead(r, d, 0, 10)).map((i) => i.seq), [mine[2]!.seq], 'this device\'s acked items are gone');
+    t.equal((await a.mailboxRead(r, d2, 0, 10)).length, 1, 'the other device\'s item was not touched');
+    // ...and the bus that read them deletes the same seqs again: already gone, fine.
+    await a.mailboxDeleteMany(r, d, mine.slice(0, 2).map((i) => i.seq));
+  });
+
+  t.test('deletes still queued when the bus closes settle (UNAVAILABLE), none hangs', async (t) => {
+    const bus = newBus({ ...CONTRACT_LIMITS, maxMessagesPerDevice: 200 });
+    await bus.start();
+    const [r, d] = [tok(), tok()];
+    await Promise.all(Array.from({ length: 200 }, () => bus.mailboxPut(r, d, tok(), bytes(8))));
+    const items = await bus.mailboxRead(r, d, 0, 1024);
+    t.equal(items.length, 200);
+    const outcome = bus.mailboxDeleteMany(r, d, items.map((i) => i.seq)).then(() => 'resolved', (e: unknown) => (e as { code?: string }).code);
+    await bus.close();
+    const settled = await Promise.race([outcome, new Promise((res) => setTimeout(() => res('hung'), 10_000))]);
+    t.ok(settled === 'resolved' || settled === 'UNAVAILABLE', `settled: ${String(settled)}`);
+  });
+
+  t.test('a drain read to the end leaves no consumer on the server', async (t) => {
+    const bus = newBus();
+    await bus.start();
+    t.teardown(() => bus.close());
+    const nc = await raw(t);
+    const jsm = await jetstreamManager(nc);
+    const [r, d] = [tok(), tok()];
+    for (let i = 0; i < 4; i++) await bus.mailboxPut(r, d, tok(), bytes(8, i));
+    let after = 0;
+    const got: number[] = [];
+    for (;;) {
+      const page = await bus.mailboxRead(r, d, after, 3);
+      if (page.length === 0) break;
+      got.push(...page.map((i) => i.seq));
+      after = page[page.length - 1]!.seq;
+      t.match(await consumerNames(), /^[^,]+$/, 'one reader while paging, reused page to page');
+    }
+    t.equal(got.length, 4, 'all items read');
+    await waitFor(async () => (await consumerNames()) === '', 5000, 'the reader to be deleted');
+    t.pass('no consumer left');
+
+    async function consumerNames(): Promise<string> {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list(bus.streamName)) names.push(c.name);
+      return names.join(',');
+    }
+  });
+
   t.test('directoryDelete leaves no message in the KV stream', async (t) => {
     const bus = newBus();
     t.teardown(() => bus.close());
@@ -233,6 +292,19 @@ if (!haveNatsServer()) {
     await nc.flush();
     await new Promise((res) => setTimeout(res, 200));
     t.same(got.map((e) => e.length), [10, 6], 'only the well-formed items reached the device');
+  });
+
+  t.test('after a reconnect every subscribed device is told to read its mailbox again', async (t) => {
+    const bus = newBus();
+    t.teardown(() => bus.close());
+    await bus.start();
+    const devices = Array.from({ length: 300 }, () => [tok(), tok()] as const); // more than one slice
+    const told = new Set<string>();
+    for (const [r, d] of devices) await bus.subscribeDevice(r, d, async () => true, (m) => { if (m.kind === 'mail') told.add(`${r}.${d}`); });
+    t.equal(told.size, 0, 'nothing before');
+    await server.restart();
+    await waitFor(() => told.size === devices.length, 15_000, 'a mail signal to every device');
+    t.pass('every device was told');
   });
 
   t.test('subjects and headers carry only the expected token shapes', async (t) => {
