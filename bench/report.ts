@@ -30,6 +30,7 @@ function other(r: RunResult): string {
   const parts: string[] = [];
   if (r.mode === 'rate' && r.rate != null) parts.push(`fixed rate ${num(r.rate, 0)} msg/s`);
   if (r.drain_s != null) parts.push(`drained in ${r.drain_s.toFixed(2)} s`);
+  if (r.erase_tail_s != null) parts.push(`erased ${r.erase_tail_s.toFixed(2)} s later (incl. erase: ${r.server_cpu_us_per_msg_incl_erase ?? '-'} / ${r.nats_cpu_us_per_msg_incl_erase ?? '-'} µs)`);
   if (r.reconnect_s != null) parts.push(`${num(r.devices ?? null, 0)} devices back in ${r.reconnect_s.toFixed(2)} s`);
   if (r.rss_bytes_per_conn != null) parts.push(`${num(r.rss_bytes_per_conn, 0)} B RSS per connection`);
   if (r.retained_bytes_per_conn != null) parts.push(`${num(r.retained_bytes_per_conn, 0)} B heap+external after GC (${num(r.rss_after_gc_bytes_per_conn ?? null, 0)} B RSS after GC)`);

@@ -319,10 +319,18 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
       stop2();
     }
     const after = { server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids) };
+    // Delivered mail is erased behind the drain (relay/session.ts): the run is not over
+    // for the servers until the mailboxes are empty. Wait for that (bounded) and report
+    // the CPU including that tail too, so the drain rate does not hide the erase cost.
+    const tail = await waitForEmptyMailboxes(env, 60_000);
+    const settled = { server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids) };
     const received = d.reduce((x, y) => x + y.received, 0);
     const expected = d.reduce((x, y) => x + y.expected, 0);
     const secs = (Math.max(...d.map((x) => x.lastAt)) - Math.min(...d.map((x) => x.startedAt))) / 1000;
     const perMsg = (a: number | null, b2: number | null): number | null => (a === null || b2 === null || received === 0 ? null : round((b2 - a) / received, 1));
+    if (tail !== null) {
+      o.log(`   ${label} mailboxes empty ${tail.seconds.toFixed(2)} s after the last delivery${tail.left > 0 ? ` (${tail.left} still stored)` : ''}; CPU including that: gateways ${perMsg(before.server, settled.server) ?? '-'} µs, nats-server ${perMsg(before.nats, settled.nats) ?? '-'} µs per message`);
+    }
     return {
       system: env.system, workload: 'backlog',
       delivered_per_s: round(received / Math.max(secs, 0.001), 0),
@@ -332,10 +340,38 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
       lost: expected - received, duplicated: d.reduce((x, y) => x + y.duplicated, 0),
       failed, delivered: received,
       drain_s: round(secs, 3), drain_per_s: round(received / Math.max(secs, 0.001), 0),
+      erase_tail_s: tail === null ? null : round(tail.seconds, 3),
+      server_cpu_us_per_msg_incl_erase: tail === null ? null : perMsg(before.server, settled.server),
+      nats_cpu_us_per_msg_incl_erase: tail === null ? null : perMsg(before.nats, settled.nats),
       note: `${fmtInt(expected)} queued for ${n} offline devices, drained after all reconnected at once`,
     };
   } finally {
     await g.close();
+  }
+}
+
+/** Local setup only: polls the mailbox stream until it holds no message (the erases
+ *  behind the drain are done) or `ms` passed. null when the bench cannot see the stream. */
+async function waitForEmptyMailboxes(env: SystemEnv, ms: number): Promise<{ seconds: number; left: number } | null> {
+  if (!env.local || env.natsUrl === null) return null;
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const t0 = Date.now();
+  const nc = await connect({ servers: env.natsUrl, timeout: 5000 }).catch(() => null);
+  if (nc === null) return null;
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    let left = -1;
+    while (Date.now() - t0 < ms) {
+      left = (await jsm.streams.info('HW_MBOX')).state.messages;
+      if (left === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { seconds: (Date.now() - t0) / 1000, left: Math.max(left, 0) };
+  } catch {
+    return null;
+  } finally {
+    await nc.close().catch(() => undefined);
   }
 }
 

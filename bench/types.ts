@@ -135,6 +135,11 @@ export interface RunResult {
   generator_bound?: boolean;
   /** backlog */
   drain_s?: number | null;
+  /** backlog: seconds from the last delivery until the mailboxes were empty (erased). */
+  erase_tail_s?: number | null;
+  /** backlog: CPU per message from the drain's start until the mailboxes were empty. */
+  server_cpu_us_per_msg_incl_erase?: number | null;
+  nats_cpu_us_per_msg_incl_erase?: number | null;
   drain_per_s?: number | null;
   /** storm */
   devices?: number | null;
