@@ -24,6 +24,7 @@ const SWEEP_MS = 50;
 export type ApiCallback = (err: Error | null, data: Uint8Array, reply?: Msg) => void;
 
 const EMPTY = new Uint8Array(0);
+const te = new TextEncoder();
 
 interface Entry {
   cb: ApiCallback;
@@ -69,6 +70,27 @@ export class ApiRequests {
   request(subject: string, payload: Uint8Array): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.send(subject, payload, (err, data) => (err === null ? resolve(data) : reject(err)));
+    });
+  }
+
+  /**
+   * A JetStream direct get of the last message on `subject` in `stream` (the stream must
+   * allow direct gets): the message, or null when there is none (404). Used for the
+   * directory read of every authentication and the empty-mailbox check of every read.
+   * `bySubjectToken` puts the subject in the API subject (the KV client's form, for KV
+   * buckets); otherwise it goes in a `last_by_subj` body.
+   */
+  lastMessage(stream: string, subject: string, bySubjectToken: boolean): Promise<Msg | null> {
+    const api = bySubjectToken ? `$JS.API.DIRECT.GET.${stream}.${subject}` : `$JS.API.DIRECT.GET.${stream}`;
+    const body = bySubjectToken ? EMPTY : te.encode(`{"last_by_subj":"${subject}"}`);
+    return new Promise<Msg | null>((resolve, reject) => {
+      this.send(api, body, (err, _data, m) => {
+        if (err !== null) return reject(err);
+        const code = m?.headers?.code ?? 0;
+        if (code === 404) return resolve(null); // no message on the subject
+        if (code !== 0 || m === undefined) return reject(busUnavailable('store unavailable', new Error(`direct get: status ${code}`)));
+        resolve(m);
+      });
     });
   }
 

@@ -36,7 +36,6 @@ import type {
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
 import { publishThisTurn } from './turn-batch.ts';
-import { DirectGets } from './direct-get.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
@@ -232,8 +231,8 @@ export class NatsBus implements Bus {
 
   /** Live delivery: locate on device subjects, then batches per node (nats-live.ts). */
   #live: LiveRouter | null = null;
-  /** Directory reads (null when the bucket does not allow direct gets). */
-  #gets: DirectGets | null = null;
+  /** Directory reads by direct get (false when the bucket does not allow them). */
+  #directoryDirect = false;
   /** SUBs, UNSUBs and the PING of this event-loop turn (#turnFlush). */
   #turn: Turn | null = null;
 
@@ -253,7 +252,6 @@ export class NatsBus implements Bus {
   #erasesInFlight = 0;
   #pumping = false;
   #eraseSubject = '';
-  #directGetSubject = '';
 
   constructor(opts: NatsBusOptions) {
     this.#limits = checkLimits(opts.limits);
@@ -334,11 +332,10 @@ export class NatsBus implements Bus {
       // The KV client creates buckets with direct gets on; a bucket made by an older
       // deployment may lack them, and is then read through the KV client.
       const dir = await this.#jsm.streams.info(`KV_${this.#bucket}`);
-      this.#gets = dir.config.allow_direct === true ? new DirectGets(nc, this.#requestTimeoutMs) : null;
+      this.#directoryDirect = dir.config.allow_direct === true;
       this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log });
       this.#api = new ApiRequests(nc, this.#requestTimeoutMs);
       this.#eraseSubject = `$JS.API.STREAM.MSG.DELETE.${this.#stream}`;
-      this.#directGetSubject = `$JS.API.DIRECT.GET.${this.#stream}`;
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
@@ -528,7 +525,6 @@ export class NatsBus implements Bus {
       for (const r of releases) await r().catch(() => undefined);
       this.#dropAllCursors(true);
       this.#live?.close();
-      this.#gets?.close();
       this.#api?.failAll(true);
       this.#pumpErases(); // fails the deletes still queued (the closed request layer refuses them)
       if (!(await within(nc.drain(), CLOSE_DRAIN_MS))) await nc.close().catch(() => undefined);
@@ -804,19 +800,12 @@ export class NatsBus implements Bus {
   /** false when the device's mailbox surely holds nothing after `afterSeq`. One direct
    *  get of the subject's last message (through ApiRequests: nats.js's direct.getMessage
    *  costs a request() each, and every authentication makes one). */
-  #mayHaveAfter(subject: string, afterSeq: number): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      (this.#api as ApiRequests).send(this.#directGetSubject, te.encode(`{"last_by_subj":"${subject}"}`), (err, _data, m) => {
-        if (err !== null) return reject(err);
-        const code = m?.headers?.code ?? 0;
-        if (code === 404) return resolve(false); // no message on the subject
-        const seq = Number(m?.headers?.get('Nats-Sequence'));
-        if (code !== 0 || !Number.isSafeInteger(seq)) {
-          return reject(busUnavailable('mailbox store unavailable', new Error(`direct get: status ${code}`)));
-        }
-        resolve(seq > afterSeq);
-      });
-    });
+  async #mayHaveAfter(subject: string, afterSeq: number): Promise<boolean> {
+    const m = await (this.#api as ApiRequests).lastMessage(this.#stream, subject, false);
+    if (m === null) return false; // no message on the subject
+    const seq = Number(m.headers?.get('Nats-Sequence'));
+    if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('direct get without a sequence'));
+    return seq > afterSeq;
   }
 
   async #jsApi(subject: string, body: string): Promise<{
@@ -1080,8 +1069,7 @@ export class NatsBus implements Bus {
   async directoryGet(routeTag: string): Promise<DirectoryRecord | null> {
     assertToken(routeTag);
     this.#conn();
-    const gets = this.#gets;
-    if (gets === null) {
+    if (!this.#directoryDirect) {
       // The bucket was made without direct gets (an older deployment's): through the KV client.
       let e;
       try {
@@ -1093,10 +1081,10 @@ export class NatsBus implements Bus {
       return { value: e.value, revision: e.revision };
     }
     // Every authentication reads the directory once: one direct get of the key's last
-    // revision, as the KV client does, without its per-request overhead (direct-get.ts).
+    // revision, as the KV client does, without its per-request overhead (nats-requests.ts lastMessage).
     let m: Msg | null;
     try {
-      m = await gets.last(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`);
+      m = await (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true);
     } catch (err) {
       throw busUnavailable('directory unavailable', err);
     }
