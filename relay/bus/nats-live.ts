@@ -389,7 +389,7 @@ export class LiveRouter {
       return;
     }
     this.#handling++;
-    Promise.resolve(p).then(
+    (p instanceof Promise ? p : Promise.resolve(p)).then(
       (ok) => { this.#handling--; answer(ok === true ? DELIVERED : REFUSED); },
       () => { this.#handling--; answer(REFUSED); },
     );
