@@ -35,7 +35,6 @@ import type {
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
-import { publishThisTurn } from './turn-batch.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
