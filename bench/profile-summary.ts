@@ -1,8 +1,14 @@
 // Summarises V8 .cpuprofile files (node --cpu-prof) into self time per function and
 // per source file, so docs/BENCHMARKS.md can say where a gateway's time goes.
-//   node --import tsx bench/profile-summary.ts DIR_OR_FILES... [--top N]
+//   node --import tsx bench/profile-summary.ts DIR_OR_FILES... [--top N] [--timeline MS]
+//        [--from MS --to MS]
+// --timeline prints busy (non-idle) milliseconds per MS-wide slice of the run, all
+// profiles summed, so a phase (a backlog drain, a storm's reconnect) can be found;
+// --from/--to then keep only the samples in that window (ms since the earliest
+// profile started), so the summary describes that phase alone.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
 interface Profile { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
@@ -13,16 +19,44 @@ export interface Summary {
   byFile: [string, number][];
 }
 
-export function summarise(profiles: Profile[], root: string): Summary {
+export interface Window { fromMs: number; toMs: number }
+
+/** Calls fn for every sample with its node, its duration and its time (ms since t0). */
+function eachSample(p: Profile, t0: number, fn: (n: Node, dtMs: number, atMs: number) => void): void {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    const n = byId.get(p.samples[i]!);
+    if (n) fn(n, (p.timeDeltas[i] ?? 0) / 1000, (t - t0) / 1000);
+  }
+}
+
+const earliest = (profiles: Profile[]): number => Math.min(...profiles.map((p) => p.startTime));
+
+/** Busy (not idle, not program/GC-free) ms per slice of sliceMs, all profiles summed. */
+export function timeline(profiles: Profile[], sliceMs: number): number[] {
+  const out: number[] = [];
+  const t0 = earliest(profiles);
+  for (const p of profiles) {
+    eachSample(p, t0, (n, dt, at) => {
+      if (n.callFrame.functionName === '(idle)') return;
+      const i = Math.floor(at / sliceMs);
+      while (out.length <= i) out.push(0);
+      out[i]! += dt;
+    });
+  }
+  return out;
+}
+
+export function summarise(profiles: Profile[], root: string, window?: Window): Summary {
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
   let total = 0;
+  const t0 = earliest(profiles);
   for (const p of profiles) {
-    const byId = new Map(p.nodes.map((n) => [n.id, n]));
-    for (let i = 0; i < p.samples.length; i++) {
-      const n = byId.get(p.samples[i]!);
-      const dt = (p.timeDeltas[i] ?? 0) / 1000;
-      if (!n) continue;
+    eachSample(p, t0, (n, dt, at) => {
+      if (window !== undefined && (at < window.fromMs || at >= window.toMs)) return;
       total += dt;
       const url = n.callFrame.url.replace(/^file:\/\//, '');
       const where = url ? (url.startsWith(root) ? relative(root, url) : url) : '(native)';
@@ -30,7 +64,7 @@ export function summarise(profiles: Profile[], root: string): Summary {
       fn.set(name, (fn.get(name) ?? 0) + dt);
       const f = where.includes('node_modules/') ? where.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, 'node_modules/$1') : where;
       file.set(f, (file.get(f) ?? 0) + dt);
-    }
+    });
   }
   const sort = (m: Map<string, number>): [string, number][] => [...m].sort((a, b) => b[1] - a[1]);
   return { totalMs: total, byFunction: sort(fn), byFile: sort(file) };
@@ -63,13 +97,23 @@ export function categorise(s: Summary): [string, number][] {
 }
 
 function main(): void {
-  const args = process.argv.slice(2);
-  const topAt = args.indexOf('--top');
-  const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-  const paths = args.filter((a, i) => a !== '--top' && (topAt < 0 || i !== topAt + 1));
-  const files = paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]));
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+  });
+  const top = Number(values.top);
+  const files = positionals.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]));
   const profiles = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Profile);
-  const s = summarise(profiles, join(new URL('..', import.meta.url).pathname));
+  if (values.timeline !== undefined) {
+    const slice = Number(values.timeline);
+    timeline(profiles, slice).forEach((ms, i) => {
+      if (ms >= 1) process.stdout.write(`${String(i * slice).padStart(7)} ms  ${ms.toFixed(0).padStart(5)} ms busy  ${'#'.repeat(Math.round((40 * ms) / (slice * profiles.length)))}\n`);
+    });
+    return;
+  }
+  const window = values.from !== undefined || values.to !== undefined
+    ? { fromMs: Number(values.from ?? 0), toMs: Number(values.to ?? Infinity) } : undefined;
+  const s = summarise(profiles, join(new URL('..', import.meta.url).pathname), window);
   const pct = (ms: number): string => `${((100 * ms) / s.totalMs).toFixed(1).padStart(5)}%`;
   process.stdout.write(`total sampled ${s.totalMs.toFixed(0)} ms in ${files.length} profile(s)\n\nby file:\n`);
   for (const [k, v] of s.byFile.slice(0, top)) process.stdout.write(`${pct(v)}  ${k}\n`);
