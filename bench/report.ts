@@ -60,7 +60,7 @@ export function toJson(rows: RunResult[], meta: Record<string, unknown>): { runs
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const COLORS: Record<string, string> = { hushwire: '#2f6fde', 'nats-ws': '#2a9d5b', mosquitto: '#c9762b', socketio: '#8a4fbf' };
+const COLORS: Record<string, string> = { hushwire: '#2f6fde', 'nats-ws': '#2a9d5b', mosquitto: '#c9762b', socketio: '#8a4fbf', 'uws-relay': '#7a7a7a' };
 
 /** Horizontal bars: one per row, grouped by workload. */
 function barChart(title: string, unit: string, items: { label: string; system: string; value: number }[]): string {

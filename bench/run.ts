@@ -289,6 +289,7 @@ async function measureRun(
 async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): Promise<RunResult> {
   if (env.system === 'nats-ws') return skipped(env.system, 'backlog', 'core NATS pub/sub stores nothing for offline subscribers');
   if (env.system === 'socketio') return skipped(env.system, 'backlog', 'the Socket.IO relay stores nothing for offline clients');
+  if (env.system === 'uws-relay') return skipped(env.system, 'backlog', 'the bare uWS relay stores nothing for offline clients');
   if (env.system === 'mosquitto') return skipped(env.system, 'backlog', 'not implemented for Mosquitto (needs persistent sessions)');
   const label = `[${env.system} backlog]`;
   const n = o.backlogDevices;

@@ -174,6 +174,21 @@ export async function startMosquitto(bin: string): Promise<Mosquitto> {
   return { child, url: `ws://127.0.0.1:${port}`, stop: async () => { await child.stop(); cleanup(); } };
 }
 
+export interface UwsRelay extends Server {
+  url: string;
+}
+
+export async function startUwsRelay(): Promise<UwsRelay> {
+  const child = startChild('uws relay', process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'peers', 'uws-relay.ts'), '--port', '0'], { cwd: ROOT });
+  try {
+    const m = await child.waitFor(/listening on (ws:\/\/\S+)/, READY_MS);
+    return { child, url: m[1]!, stop: () => child.stop() };
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
+}
+
 export interface SocketIoRelay extends Server {
   url: string;
 }

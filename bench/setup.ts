@@ -1,6 +1,7 @@
 // Per system: the servers a run needs (started here and stopped after, or given by
 // URL), the URLs handsets connect to, and the pids whose CPU time and RSS are read.
-import { startNats, startGateways, startMosquitto, startSocketIoRelay, mosquittoBinary, natsServerBinary } from './servers.ts';
+import { startNats, startGateways, startMosquitto, startSocketIoRelay, startUwsRelay, mosquittoBinary, natsServerBinary } from './servers.ts';
+import { loadUws } from '../gateway/transport/select.ts';
 import { BENCH_MAILBOX_MAX, BENCH_MAX_DEVICES_PER_ROUTE } from './devices.ts';
 import { INSPECTOR_LINE } from './inspect.ts';
 import type { SystemName } from './types.ts';
@@ -45,6 +46,7 @@ export interface SetupOptions {
   natsWsUrl?: string;
   mqttUrl?: string;
   socketioUrl?: string;
+  uwsRelayUrl?: string;
 }
 
 /** Starts (or points at) the system; returns a skip reason when it cannot run here. */
@@ -87,6 +89,14 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
       case 'socketio': {
         if (o.socketioUrl) return remote([o.socketioUrl]);
         const r = await startSocketIoRelay();
+        servers.push(r);
+        return { system, urls: [r.url], serverPids: [r.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
+      }
+      case 'uws-relay': {
+        if (o.uwsRelayUrl) return remote([o.uwsRelayUrl]);
+        const u = loadUws();
+        if (!u.ok) return { skip: `no uWebSockets.js build loads here (${u.notes.join('; ')})` };
+        const r = await startUwsRelay();
         servers.push(r);
         return { system, urls: [r.url], serverPids: [r.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
       }

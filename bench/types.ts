@@ -1,7 +1,7 @@
 // Shapes shared by the bench's main thread and its worker threads (structured-clone
 // safe: plain objects, numbers, strings, Uint8Arrays).
 
-export const SYSTEMS = ['hushwire', 'nats-ws', 'mosquitto', 'socketio'] as const;
+export const SYSTEMS = ['hushwire', 'nats-ws', 'mosquitto', 'socketio', 'uws-relay'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 export const WORKLOADS = ['chat', 'fanout', 'backlog', 'storm', 'idle'] as const;

@@ -12,7 +12,7 @@ import * as hdr from 'hdr-histogram-js';
 import type { MainToWorker, RunParams, RunStats, TargetSpec, WorkerInit, WorkerToMain, EndpointSpec } from './types.ts';
 import type { Driver, DriverContext, Endpoint, Hooks } from './drivers/driver.ts';
 import { hushwireDriver } from './drivers/hushwire.ts';
-import { natsWsDriver, mqttDriver, socketIoDriver } from './drivers/peers.ts';
+import { natsWsDriver, mqttDriver, socketIoDriver, uwsRelayDriver } from './drivers/peers.ts';
 
 const CONNECT_TIMEOUT_MS = 20_000;
 /** Rate mode: a sender with this many messages outstanding skips (and counts) new slots. */
@@ -26,7 +26,7 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: WorkerToMain): void => port.postMessage(m);
 
-const driver: Driver = ({ hushwire: hushwireDriver, 'nats-ws': natsWsDriver, mosquitto: mqttDriver, socketio: socketIoDriver })[init.system];
+const driver: Driver = ({ hushwire: hushwireDriver, 'nats-ws': natsWsDriver, mosquitto: mqttDriver, socketio: socketIoDriver, 'uws-relay': uwsRelayDriver })[init.system];
 
 interface Pending {
   t: number;        // intended send time (performance.now)

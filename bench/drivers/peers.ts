@@ -5,6 +5,8 @@
 //              broker with PUBACK; the broker retries delivery until the subscriber's PUBACK).
 //   socketio   socket.io-client (websocket transport only) to bench/peers/socketio-relay.ts;
 //              the relay acknowledges a message once it forwarded it.
+//   uws-relay  `ws` to bench/peers/uws-relay.ts, a bare uWebSockets.js relay: the
+//              calibration row (issue 5 gives its reference machine's figure for one).
 // Every message carries the same number of bytes as a Hushwire envelope; its first 16
 // bytes are the message id (sender, sequence, run tag).
 import WebSocket from 'ws';
@@ -197,6 +199,65 @@ class IoEndpoint implements Endpoint {
   }
 }
 
+// ---- bare uWS relay (calibration) ----
+
+class UwsRelayEndpoint implements Endpoint {
+  readonly #spec: EndpointSpec;
+  readonly #ctx: DriverContext;
+  #ws: WebSocket | null = null;
+
+  constructor(spec: EndpointSpec, ctx: DriverContext) {
+    this.#spec = spec;
+    this.#ctx = ctx;
+  }
+
+  async connect(timeoutMs: number): Promise<void> {
+    const q = new URLSearchParams({ id: this.#spec.name, groups: this.#spec.groups.join(',') });
+    const ws = new WebSocket(`${this.#spec.url}/?${q.toString()}`, { perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    this.#ws = ws;
+    await withDeadline(new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('close', (code) => reject(new Error(`closed ${code} before open`)));
+    }), timeoutMs, 'connect', () => ws.terminate());
+    const { idx } = this.#spec;
+    ws.on('message', (data: Buffer) => {
+      const id = readId(data, 0, this.#ctx.runTag);
+      if (id) this.#ctx.hooks.message(idx, id[0], id[1]);
+    });
+  }
+
+  send(target: TargetSpec, seq: number): void {
+    const ws = this.#ws;
+    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
+    // [n][topic][payload]: one message per frame, as a handset on such a relay would send.
+    const topic = Buffer.from(target.topic, 'latin1');
+    const frame = Buffer.allocUnsafe(1 + topic.length + this.#ctx.payloadBytes).fill(0);
+    frame[0] = topic.length;
+    topic.copy(frame, 1);
+    writeId(frame, 1 + topic.length, target.sender, seq, this.#ctx.runTag);
+    ws.send(frame);
+  }
+
+  terminate(): void {
+    this.#ws?.terminate();
+    this.#ws = null;
+  }
+
+  close(): Promise<void> {
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
+      ws.once('close', () => { clearTimeout(timer); resolve(); });
+      ws.close(1000);
+    });
+  }
+}
+
 export const natsWsDriver: Driver = { hasAcks: false, endpoint: (spec, ctx) => new NatsEndpoint(spec, ctx) };
 export const mqttDriver: Driver = { hasAcks: true, endpoint: (spec, ctx) => new MqttEndpoint(spec, ctx) };
 export const socketIoDriver: Driver = { hasAcks: true, endpoint: (spec, ctx) => new IoEndpoint(spec, ctx) };
+export const uwsRelayDriver: Driver = { hasAcks: false, endpoint: (spec, ctx) => new UwsRelayEndpoint(spec, ctx) };

@@ -66,6 +66,7 @@ interface Opts {
   natsWsUrl?: string;
   mqttUrl?: string;
   socketioUrl?: string;
+  uwsRelayUrl?: string;
   gatewayArg?: string[];
   gatewayNodeArg?: string[];
   cpuProf?: string;
@@ -73,7 +74,7 @@ interface Opts {
 
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('load-test Hushwire against its peers (nats-server WebSocket, Mosquitto QoS 1, a Socket.IO relay) in one run')
+    .description('load-test Hushwire against its peers (nats-server WebSocket, Mosquitto QoS 1, a Socket.IO relay; a bare uWS relay to calibrate the machine) in one run')
     .option('--gateway <url>', 'run against this running gateway (repeatable; its dev verifier registers the bench devices); default: start a local setup', collect)
     .option('--gateways <n>', 'local setup: number of gateway processes', parseCount, 2)
     .addOption(new Option('--transport <name>', 'local setup: WebSocket library of the gateways').choices(['uws', 'ws']).default('uws'))
@@ -96,6 +97,7 @@ export function benchCommand(): Command {
     .option('--nats-ws-url <url>', 'use this running nats-server WebSocket listener instead of starting one')
     .option('--mqtt-url <url>', 'use this running MQTT-over-WebSocket broker instead of starting Mosquitto')
     .option('--socketio-url <url>', 'use this running Socket.IO relay (bench/peers/socketio-relay.ts) instead of starting one')
+    .option('--uws-relay-url <url>', 'use this running bare uWS relay (bench/peers/uws-relay.ts) instead of starting one')
     .option('--gateway-arg <arg>', 'local setup: extra argument for every gateway (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--gateway-node-arg <arg>', 'local setup: extra node flag for every gateway process, e.g. --max-semi-space-size=32 (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
@@ -122,6 +124,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         ...(o.natsWsUrl ? { natsWsUrl: o.natsWsUrl } : {}),
         ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
         ...(o.socketioUrl ? { socketioUrl: o.socketioUrl } : {}),
+        ...(o.uwsRelayUrl ? { uwsRelayUrl: o.uwsRelayUrl } : {}),
         durationS: o.duration,
         warmupS: o.warmup,
         graceS: o.grace,

@@ -51,6 +51,23 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   t.equal(saved.runs.length, 1, 'JSON report written');
 });
 
+t.test('the peers that need no install (nats-ws, socketio, uws-relay) run the same tiny chat', async (t) => {
+  const peers = ['socketio', ...(natsServerBinary() !== null ? ['nats-ws'] : []), ...((await uwsAvailable()) ? ['uws-relay'] : [])];
+  const r = await runBench([
+    '--no-hushwire', '--peers', peers.join(','), '--workload', 'chat', '--pairs', '4', '--duration', '1', '--warmup', '1',
+    '--grace', '4', '--workers', '1', '--json',
+  ], 120_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+  const runs = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs ?? [];
+  t.same(runs.map((x) => x['system']), peers, 'one run per peer, in order');
+  for (const run of runs) {
+    t.equal(run['skipped'], undefined, `${String(run['system'])} not skipped`);
+    t.ok((run['delivered_per_s'] as number) > 0, `${String(run['system'])} delivered messages`);
+    t.equal(run['lost'], 0, `${String(run['system'])} lost nothing`);
+    t.ok(typeof run['server_cpu_us_per_msg'] === 'number', `${String(run['system'])}: server CPU measured`);
+  }
+});
+
 t.test('bad arguments are refused with a usage error', async (t) => {
   const r = await runBench(['--workload', 'nope'], 30_000);
   t.equal(r.code, 2);
