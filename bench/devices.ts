@@ -57,9 +57,10 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
 }
 
 /** Writes the devices into the directory on NATS (local setup only). */
-export async function seedDirectory(natsUrl: string, groups: HwDevice[][]): Promise<void> {
+export async function seedDirectory(natsUrl: string, groups: HwDevice[][], mailboxShards?: number): Promise<void> {
   const bus = createBus({
     nats: natsUrl,
+    ...(mailboxShards !== undefined ? { mailboxShards } : {}),
     limits: { ...DEFAULT_MAILBOX_LIMITS, maxMessagesPerDevice: BENCH_MAILBOX_MAX },
     name: 'hushwire-bench-seed',
   });

@@ -118,7 +118,7 @@ async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, pay
 async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<void> {
   if (env.system !== 'hushwire') return;
   const t0 = Date.now();
-  if (env.natsUrl !== null) await seedDirectory(env.natsUrl, layout.hwRoutes);
+  if (env.natsUrl !== null) await seedDirectory(env.natsUrl, layout.hwRoutes, env.mailboxShards);
   else await registerDevices(env.urls[0]!, layout.hwRoutes);
   o.log(`   ${layout.hwRoutes.reduce((n, g) => n + g.length, 0)} devices in the directory (${Date.now() - t0} ms)`);
 }
@@ -364,7 +364,9 @@ async function waitForEmptyMailboxes(env: SystemEnv, ms: number): Promise<{ seco
     const jsm = await jetstreamManager(nc, { timeout: 5000 });
     let left = -1;
     while (Date.now() - t0 < ms) {
-      left = (await jsm.streams.info('HW_MBOX')).state.messages;
+      // Every mailbox stream: HW_MBOX, or its shards HW_MBOX_<n> (relay/bus/nats.ts).
+      left = 0;
+      for await (const si of jsm.streams.list()) if (/^HW_MBOX(_\d+)?$/.test(si.config.name)) left += si.state.messages;
       if (left === 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }

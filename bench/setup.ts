@@ -33,6 +33,9 @@ export interface SystemEnv {
   inspectorUrls: string[];
   /** NATS URL for seeding the directory; null against remote gateways. */
   natsUrl: string | null;
+  /** --mailbox-shards of the local gateways, when given (the seeding bus must lay the
+   *  mailbox out the same way, or one of them refuses to start). */
+  mailboxShards?: number;
   local: boolean;
   stop(): Promise<void>;
 }
@@ -47,6 +50,18 @@ export interface SetupOptions {
   mqttUrl?: string;
   socketioUrl?: string;
   uwsRelayUrl?: string;
+}
+
+/** The gateways' --mailbox-shards from their arguments (`--mailbox-shards=N` or
+ *  `--mailbox-shards N`), else HUSHWIRE_MAILBOX_SHARDS, else undefined (the default). */
+export function mailboxShardsOf(args: readonly string[], env: NodeJS.ProcessEnv = process.env): number | undefined {
+  let v: string | undefined = env['HUSHWIRE_MAILBOX_SHARDS'];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--mailbox-shards=')) v = a.slice('--mailbox-shards='.length);
+    else if (a === '--mailbox-shards' && i + 1 < args.length) v = args[++i];
+  }
+  return v === undefined || v === '' ? undefined : Number(v);
 }
 
 /** Starts (or points at) the system; returns a skip reason when it cannot run here. */
@@ -69,7 +84,11 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
         });
         servers.push(gws);
         const inspectorUrls = gws.children.map((c) => INSPECTOR_LINE.exec(c.output())?.[1]).filter((u): u is string => u !== undefined);
-        return { system, urls: gws.urls, serverPids: gws.children.map((c) => c.pid), natsPids: [nats.child.pid], inspectorUrls, natsUrl: nats.url, local: true, stop };
+        const shards = mailboxShardsOf([...BENCH_GATEWAY_ARGS, ...o.gatewayArgs]);
+        return {
+          system, urls: gws.urls, serverPids: gws.children.map((c) => c.pid), natsPids: [nats.child.pid], inspectorUrls, natsUrl: nats.url, local: true, stop,
+          ...(shards !== undefined ? { mailboxShards: shards } : {}),
+        };
       }
       case 'nats-ws': {
         if (o.natsWsUrl) return remote([o.natsWsUrl]);

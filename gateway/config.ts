@@ -36,6 +36,7 @@ export interface GatewayConfig {
   oprfTimeoutMs: number;
   natsPrefix: string;
   natsReplicas: number;
+  mailboxShards: number;
   name: string;
   logLevel: string;
   maxFrameBytes: number;
@@ -82,6 +83,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'oprfPublicKey', flag: 'oprf-public-key', env: 'HUSHWIRE_OPRF_PUBLIC_KEY', type: 'list', default: [], help: 'Pinned public key (64 hex chars) of each --oprf-evaluator, same order (repeatable or comma-separated)' },
   { key: 'oprfTimeoutMs', flag: 'oprf-timeout-ms', env: 'HUSHWIRE_OPRF_TIMEOUT_MS', type: 'int', default: 5_000, unit: 'ms', min: 100, max: 60_000, help: 'Deadline of each request to an OPRF evaluator; then UNAVAILABLE' },
   { key: 'natsPrefix', flag: 'nats-prefix', env: 'HUSHWIRE_NATS_PREFIX', type: 'string', default: 'hw', help: 'Subject prefix and stream/bucket name stem on NATS' },
+  { key: 'mailboxShards', flag: 'mailbox-shards', env: 'HUSHWIRE_MAILBOX_SHARDS', type: 'int', default: 16, min: 1, max: 64, help: 'JetStream streams the mailbox is spread over (HW_MBOX_0..N-1; 1 = the single stream HW_MBOX); every gateway of a deployment must use the same number' },
   { key: 'natsReplicas', flag: 'nats-replicas', env: 'HUSHWIRE_NATS_REPLICAS', type: 'int', default: 1, min: 1, max: 5, help: 'JetStream replicas of the mailbox stream and the directory and counter buckets (3 on a 3-node cluster); applied when they are created' },
   { key: 'name', flag: 'name', env: 'HUSHWIRE_NAME', type: 'string', default: 'hushwire-gateway', help: 'Gateway name (NATS connection name, logs)' },
   { key: 'logLevel', flag: 'log-level', env: 'HUSHWIRE_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', help: 'Log level' },

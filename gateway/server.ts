@@ -80,6 +80,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     },
     prefix: config.natsPrefix,
     replicas: config.natsReplicas,
+    mailboxShards: config.mailboxShards,
     name: config.name,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     ...dedupKeyOption(config),

@@ -30,6 +30,8 @@ export interface CreateBusOptions {
   msgIdKey?: Uint8Array;
   /** NATS: JetStream replicas of the mailbox stream and the KV buckets (default 1). */
   replicas?: number;
+  /** NATS: mailbox streams (default DEFAULT_MAILBOX_SHARDS in nats.ts). */
+  mailboxShards?: number;
 }
 
 export function createBus(opts: CreateBusOptions): Bus {
@@ -43,6 +45,7 @@ export function createBus(opts: CreateBusOptions): Bus {
     ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.log !== undefined ? { log: opts.log } : {}),
+    ...(opts.mailboxShards !== undefined ? { mailboxShards: opts.mailboxShards } : {}),
     ...(opts.msgIdKey !== undefined ? { msgIdKey: opts.msgIdKey } : {}),
     ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
   });

@@ -5,9 +5,13 @@
 //            "no responders" / timeout => false
 //   control  core publish (no reply subject) on the same <prefix>.dev.<routeTag>.<deviceToken>,
 //            small JSON: one NATS subscription per held device carries both
-//   mailbox  stream HW_MBOX, subjects <prefix>.mbox.<routeTag>.<deviceToken>, file storage,
-//            max_age, max_msgs_per_subject + discard new per subject (MAILBOX_FULL),
-//            Nats-Msg-Id = HMAC of the envelope id (2 min duplicate window; nats-privacy.ts)
+//   mailbox  mailboxShards streams (default 16) HW_MBOX_<s>, subjects
+//            <prefix>.mbox.<s>.<routeTag>.<deviceToken>, s = a route's shard (from the first
+//            hex digits of its route tag); with 1 shard the single stream HW_MBOX, subjects
+//            <prefix>.mbox.<routeTag>.<deviceToken> (the layout before shards). File
+//            storage, max_age, max_msgs_per_subject + discard new per subject
+//            (MAILBOX_FULL), Nats-Msg-Id = HMAC of the envelope id (2 min duplicate
+//            window; nats-privacy.ts)
 //   directory KV bucket hw_dir (history 2: the previous revision is erased right after
 //            each update), key = routeTag, CAS by revision
 //   counters KV bucket hw_rl, memory storage, max_age = counterTtlMs (rate limits)
@@ -15,6 +19,14 @@
 // Only 32-hex tokens (checked by assertToken) ever reach a subject; only the keyed
 // msg id and the stream name reach a header. Deletes erase (overwrite) the bytes on
 // disk: see relay/bus/nats-privacy.ts.
+//
+// Why shards: nats-server 2.9 reads a filtered consumer by scanning the stream's blocks
+// from the device's first message, past every other device's messages stored in
+// between, and an erasing delete of a subject's first message scans forward the same
+// way. With every device in one stream a drain cost nats-server ~22 us per message with
+// 100 devices' mail interleaved (5 us when not interleaved); 16 streams cut it to 5-7 us
+// and the erase from 214 to 155 us (docs/BENCHMARKS.md). Seqs are per stream; a device
+// lives in exactly one, so a device's seqs stay one ordered sequence.
 //
 // mailboxRead uses ephemeral, in-memory, ack-none pull consumers filtered to the device
 // subject. The consumer of the last read of a device is kept (bounded LRU) so that the
@@ -52,8 +64,12 @@ export interface NatsBusOptions {
   limits: MailboxLimits;
   /** Subject prefix (default 'hw'): [a-z][a-z0-9_-]{0,31}. Also names the stream and bucket. */
   prefix?: string;
-  /** Mailbox stream name (default HW_MBOX, or <PREFIX>_MBOX for another prefix). */
+  /** Mailbox stream name (default HW_MBOX, or <PREFIX>_MBOX for another prefix); with
+   *  more than one shard, the streams are <name>_0 .. <name>_<shards-1>. */
   streamName?: string;
+  /** Mailbox streams (default DEFAULT_MAILBOX_SHARDS). Every gateway of a deployment must
+   *  use the same number: start-up refuses a mailbox laid out for another one. */
+  mailboxShards?: number;
   /** Directory KV bucket (default hw_dir, or <prefix>_dir). */
   bucket?: string;
   /** Connection name shown by the server. */
@@ -74,6 +90,11 @@ export interface NatsBusOptions {
 }
 
 const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+export const DEFAULT_MAILBOX_SHARDS = 16;
+export const MAX_MAILBOX_SHARDS = 64;
+/** Written into each shard stream's description, checked at start-up. */
+const shardDescription = (i: number, n: number): string => `hushwire mailbox shard ${i} of ${n}`;
+const SHARD_DESCRIPTION_RE = /^hushwire mailbox shard (\d+) of (\d+)$/;
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** Room for the Nats-Msg-Id / Nats-Expected-Stream headers within max_msg_size. */
 const HEADER_ALLOWANCE = 512;
@@ -120,6 +141,8 @@ const te = new TextEncoder();
 const td = new TextDecoder();
 
 interface Cursor {
+  /** Index of the mailbox stream (shard) the device's mail is in. */
+  shard: number;
   subject: string;
   name: string;
   /** afterSeq this consumer is positioned at (last stream seq it delivered). */
@@ -134,6 +157,8 @@ interface Cursor {
 
 /** One mailboxDeleteMany call waiting for its erases. */
 interface EraseBatch {
+  /** The erase API subject of the device's shard stream. */
+  api: string;
   seqs: number[];
   /** Index of the next seq to send. */
   next: number;
@@ -202,14 +227,17 @@ export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   readonly #opts: NatsBusOptions;
   readonly #limits: MailboxLimits;
-  readonly #stream: string;
+  /** Mailbox stream per shard. */
+  readonly #streams: string[];
   readonly #bucket: string;
   readonly #replicas: number;
   readonly #requestTimeoutMs: number;
   readonly #pullExpiresNs: number;
   readonly #log: BusLogFn;
   readonly #devPrefix: string;
-  readonly #mboxPrefix: string;
+  /** `<prefix>.mbox.` and, with shards, `<prefix>.mbox.<s>.`, per shard. */
+  readonly #mboxRoot: string;
+  readonly #mboxPrefixes: string[];
   readonly #subs: SubscriptionRegistry;
 
   #nc: NatsConnection | null = null;
@@ -242,7 +270,8 @@ export class NatsBus implements Bus {
   readonly #pullsByToken = new Map<string, Pull>();           // inbox token → pull in flight
   #pullSeq = 0;
   #readsInFlight = 0;
-  readonly #seqOwner = new Map<number, string>();             // stream seq → subject (bounded)
+  readonly #seqOwner: Map<number, string>[];                  // per shard: stream seq → subject (bounded)
+  readonly #seqOwnerMax: number;
 
   // mailbox deletes and other JetStream API calls of the mailbox path
   #api: ApiRequests | null = null;
@@ -250,23 +279,31 @@ export class NatsBus implements Bus {
   #eraseQueued = 0;                                           // seqs in #eraseQueue not yet sent
   #erasesInFlight = 0;
   #pumping = false;
-  #eraseSubject = '';
+  #eraseSubjects: string[] = [];
 
   constructor(opts: NatsBusOptions) {
     this.#limits = checkLimits(opts.limits);
     const prefix = opts.prefix ?? 'hw';
     if (!PREFIX_RE.test(prefix)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'bad bus prefix');
-    this.#stream = opts.streamName ?? (prefix === 'hw' ? 'HW_MBOX' : `${prefix.toUpperCase()}_MBOX`);
+    const shards = opts.mailboxShards ?? DEFAULT_MAILBOX_SHARDS;
+    if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_MAILBOX_SHARDS) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, `mailbox shards must be 1..${MAX_MAILBOX_SHARDS}`);
+    }
+    const base = opts.streamName ?? (prefix === 'hw' ? 'HW_MBOX' : `${prefix.toUpperCase()}_MBOX`);
+    this.#streams = shards === 1 ? [base] : Array.from({ length: shards }, (_, i) => `${base}_${i}`);
     this.#bucket = opts.bucket ?? `${prefix}_dir`;
-    if (!NAME_RE.test(this.#stream) || !NAME_RE.test(this.#bucket)) {
+    if (!this.#streams.every((n) => NAME_RE.test(n)) || !NAME_RE.test(this.#bucket)) {
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'bad stream or bucket name');
     }
+    this.#mboxRoot = `${prefix}.mbox.`;
+    this.#mboxPrefixes = shards === 1 ? [this.#mboxRoot] : this.#streams.map((_, i) => `${prefix}.mbox.${i}.`);
+    this.#seqOwner = this.#streams.map(() => new Map<number, string>());
+    this.#seqOwnerMax = Math.max(4096, Math.ceil(SEQ_OWNER_MAX / shards));
     this.#replicas = opts.replicas ?? 1;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
     this.#log = opts.log ?? noopLog;
     this.#devPrefix = `${prefix}.dev.`;
-    this.#mboxPrefix = `${prefix}.mbox.`;
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#opts = opts;
     this.#counterTtlMs = checkCounterTtl(opts.counterTtlMs ?? COUNTER_TTL_MS);
@@ -274,8 +311,16 @@ export class NatsBus implements Bus {
     this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
   }
 
-  get streamName(): string {
-    return this.#stream;
+  /** The mailbox streams, shard 0 first. */
+  get streamNames(): readonly string[] {
+    return this.#streams;
+  }
+
+  /** A route's shard: its tag is 32 hex digits of a keyed hash, so the first four are
+   *  uniform; every device of a route shares the shard (opt-out purges one stream). */
+  #shardOf(routeTag: string): number {
+    const n = this.#streams.length;
+    return n === 1 ? 0 : parseInt(routeTag.slice(0, 4), 16) % n;
   }
 
   get bucketName(): string {
@@ -334,7 +379,7 @@ export class NatsBus implements Bus {
       this.#directoryDirect = dir.config.allow_direct === true;
       this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log });
       this.#api = new ApiRequests(nc, this.#requestTimeoutMs);
-      this.#eraseSubject = `$JS.API.STREAM.MSG.DELETE.${this.#stream}`;
+      this.#eraseSubjects = this.#streams.map((n) => `$JS.API.STREAM.MSG.DELETE.${n}`);
       this.#readInbox = `${createInbox()}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
@@ -346,13 +391,13 @@ export class NatsBus implements Bus {
     }
     if (this.#closed) throw busUnavailable('bus closed');
     this.#ready = true;
-    this.#log('info', 'bus: connected to NATS', { stream: this.#stream, bucket: this.#bucket });
+    this.#log('info', 'bus: connected to NATS', { streams: this.#streams.length, bucket: this.#bucket });
   }
 
   /** Creates (or opens) the mailbox stream, the directory bucket and the counter bucket.
    *  Idempotent, safe when several gateways do it at once. */
   async #ensureStores(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    await this.#ensureStream(jsm);
+    for (let i = 0; i < this.#streams.length; i++) await this.#ensureStream(jsm, i);
     this.#kv = await new Kvm(js).create(this.#bucket, {
       // 2, not 1: the revision an update replaces must still be there to be erased
       // (a revision removed by the history limit leaves its bytes on disk).
@@ -393,11 +438,13 @@ export class NatsBus implements Bus {
     })().finally(() => { this.#restoring = false; });
   }
 
-  #streamConfig(): Partial<StreamConfig> & { name: string } {
+  #streamConfig(shard: number): Partial<StreamConfig> & { name: string } {
     const l = this.#limits;
+    const n = this.#streams.length;
     return {
-      name: this.#stream,
-      subjects: [`${this.#mboxPrefix}>`],
+      name: this.#streams[shard] as string,
+      ...(n > 1 ? { description: shardDescription(shard, n) } : {}),
+      subjects: [`${this.#mboxPrefixes[shard] as string}>`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: this.#replicas,
@@ -411,26 +458,44 @@ export class NatsBus implements Bus {
     };
   }
 
-  /** Creates or updates the mailbox stream; safe when several gateways start at once. */
-  async #ensureStream(jsm: JetStreamManager): Promise<void> {
-    const cfg = this.#streamConfig();
+  /** Creates or updates one mailbox stream; safe when several gateways start at once. */
+  async #ensureStream(jsm: JetStreamManager, shard: number): Promise<void> {
+    const cfg = this.#streamConfig(shard);
     try {
       await jsm.streams.add(cfg);
       return;
     } catch (e) {
+      // 10065: subjects overlap another stream's: the mailbox was laid out for another
+      // number of shards (a 1-shard HW_MBOX takes all of <prefix>.mbox.>).
+      if (jsErrCode(e) === 10065) throw this.#layoutMismatch(`its subjects overlap an existing stream's`);
       // 10058: the stream exists with another configuration (e.g. changed limits).
       if (jsErrCode(e) !== 10058) throw e;
     }
     const { name, ...update } = cfg;
+    // Another shard count would put a route's mail in another stream than the one the
+    // other gateways read: refuse rather than lose sight of stored mail.
+    const existing = (await jsm.streams.info(name).catch(() => null))?.config;
+    const m = SHARD_DESCRIPTION_RE.exec(existing?.description ?? '');
+    const theirs = m === null ? 1 : Number(m[2]);
+    if (existing !== undefined && theirs !== this.#streams.length) {
+      throw this.#layoutMismatch(`stream ${name} belongs to a mailbox of ${theirs} shard(s)`);
+    }
     // Never lower the replicas of a live stream: a gateway started without
     // --nats-replicas (default 1) must not quietly take a 3-replica mailbox down to 1.
-    const have = (await jsm.streams.info(name).catch(() => null))?.config.num_replicas ?? 0;
+    const have = existing?.num_replicas ?? 0;
     if (have > (update.num_replicas ?? 1)) {
       this.#log('warn', 'bus: mailbox stream has more replicas than configured; keeping them', { have, configured: update.num_replicas });
       update.num_replicas = have;
     }
     await jsm.streams.update(name, update);
     this.#log('info', 'bus: mailbox stream configuration updated', { stream: name });
+  }
+
+  #layoutMismatch(why: string): HushwireError {
+    const n = this.#streams.length;
+    this.#log('error', 'bus: mailbox laid out for another number of shards', { configured: n });
+    return new HushwireError(ErrorCode.UNAVAILABLE,
+      `mailbox configured with ${n} shard(s), but ${why}: every gateway must use the same --mailbox-shards (docs/OPERATIONS.md)`);
   }
 
   #watchStatus(nc: NatsConnection): void {
@@ -706,9 +771,10 @@ export class NatsBus implements Bus {
     this.#conn();
     const js = this.#js as JetStreamClient;
     try {
-      await js.publish(this.#mboxPrefix + routeTag + '.' + deviceToken, envelope, {
+      const shard = this.#shardOf(routeTag);
+      await js.publish(this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, envelope, {
         msgID: natsMsgId(this.#msgIdKey, routeTag, deviceToken, id),
-        expect: { streamName: this.#stream },
+        expect: { streamName: this.#streams[shard] as string },
         timeout: this.#requestTimeoutMs,
       });
     } catch (e) {
@@ -741,13 +807,14 @@ export class NatsBus implements Bus {
     if (this.#readsInFlight >= MAX_READS_IN_FLIGHT) throw busUnavailable('too many mailbox reads in flight');
     this.#readsInFlight++;
     try {
-      return await this.#read(nc, this.#mboxPrefix + routeTag + '.' + deviceToken, afterSeq, n);
+      const shard = this.#shardOf(routeTag);
+      return await this.#read(nc, shard, this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, afterSeq, n);
     } finally {
       this.#readsInFlight--;
     }
   }
 
-  async #read(nc: NatsConnection, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
+  async #read(nc: NatsConnection, shard: number, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
     const cached = this.#cursors.get(subject);
     if (cached !== undefined && !cached.busy && cached.position === afterSeq && Date.now() - cached.usedAt < CURSOR_REUSE_MS) {
       // The drain loop's next page, on the consumer we already have.
@@ -758,7 +825,7 @@ export class NatsBus implements Bus {
       cached.busy = true;
       let pending: number | null;
       try {
-        pending = await this.#consumerPending(cached.name);
+        pending = await this.#consumerPending(shard, cached.name);
       } finally {
         cached.busy = false; // from here to #pull (which sets it again) is synchronous
       }
@@ -779,9 +846,9 @@ export class NatsBus implements Bus {
     // of the subject's last message answers that without creating a consumer, which cost
     // nats-server and the gateway far more (a reconnect storm is mostly this; see
     // docs/BENCHMARKS.md).
-    if (!(await this.#mayHaveAfter(subject, afterSeq))) return [];
-    const { name, pending } = await this.#createConsumer(subject, afterSeq);
-    const cursor: Cursor = { subject, name, position: afterSeq, pending, usedAt: Date.now(), busy: false, oneShot: false };
+    if (!(await this.#mayHaveAfter(shard, subject, afterSeq))) return [];
+    const { name, pending } = await this.#createConsumer(shard, subject, afterSeq);
+    const cursor: Cursor = { shard, subject, name, position: afterSeq, pending, usedAt: Date.now(), busy: false, oneShot: false };
     const existing = this.#cursors.get(subject);
     if (existing !== undefined && existing.busy) {
       cursor.oneShot = true; // a concurrent read of the same device owns the cached one
@@ -799,8 +866,8 @@ export class NatsBus implements Bus {
   /** false when the device's mailbox surely holds nothing after `afterSeq`. One direct
    *  get of the subject's last message (through ApiRequests: nats.js's direct.getMessage
    *  costs a request() each, and every authentication makes one). */
-  async #mayHaveAfter(subject: string, afterSeq: number): Promise<boolean> {
-    const m = await (this.#api as ApiRequests).lastMessage(this.#stream, subject, false);
+  async #mayHaveAfter(shard: number, subject: string, afterSeq: number): Promise<boolean> {
+    const m = await (this.#api as ApiRequests).lastMessage(this.#streams[shard] as string, subject, false);
     if (m === null) return false; // no message on the subject
     const seq = Number(m.headers?.get('Nats-Sequence'));
     if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('direct get without a sequence'));
@@ -818,11 +885,12 @@ export class NatsBus implements Bus {
     }
   }
 
-  async #createConsumer(subject: string, afterSeq: number): Promise<{ name: string; pending: number }> {
-    const body = `{"stream_name":"${this.#stream}","config":{"ack_policy":"none","deliver_policy":"by_start_sequence",`
+  async #createConsumer(shard: number, subject: string, afterSeq: number): Promise<{ name: string; pending: number }> {
+    const stream = this.#streams[shard] as string;
+    const body = `{"stream_name":"${stream}","config":{"ack_policy":"none","deliver_policy":"by_start_sequence",`
       + `"opt_start_seq":${afterSeq + 1},"filter_subject":"${subject}","mem_storage":true,"num_replicas":1,`
       + `"inactive_threshold":${CONSUMER_INACTIVE_MS * 1_000_000}}}`;
-    const info = await this.#jsApi(`$JS.API.CONSUMER.CREATE.${this.#stream}`, body);
+    const info = await this.#jsApi(`$JS.API.CONSUMER.CREATE.${stream}`, body);
     if (info.error !== undefined || typeof info.name !== 'string' || typeof info.num_pending !== 'number') {
       this.#log('warn', 'bus: cannot create mailbox reader', { code: info.error?.err_code ?? 0 });
       throw busUnavailable('mailbox store unavailable', new Error(info.error?.description ?? 'bad consumer create response'));
@@ -831,8 +899,8 @@ export class NatsBus implements Bus {
   }
 
   /** num_pending of a consumer we made, or null if it no longer exists. */
-  async #consumerPending(name: string): Promise<number | null> {
-    const info = await this.#jsApi(`$JS.API.CONSUMER.INFO.${this.#stream}.${name}`, '');
+  async #consumerPending(shard: number, name: string): Promise<number | null> {
+    const info = await this.#jsApi(`$JS.API.CONSUMER.INFO.${this.#streams[shard] as string}.${name}`, '');
     if (info.error !== undefined) {
       if (info.error.err_code === 10014) return null; // consumer not found
       throw busUnavailable('mailbox store unavailable', new Error(info.error.description ?? 'consumer info failed'));
@@ -854,7 +922,7 @@ export class NatsBus implements Bus {
       this.#pullsByConsumer.set(cursor.name, pull);
       this.#pullsByToken.set(token, pull);
       try {
-        nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.#stream}.${cursor.name}`,
+        nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.#streams[cursor.shard] as string}.${cursor.name}`,
           te.encode(`{"batch":${want},"no_wait":true,"expires":${this.#pullExpiresNs}}`), { reply: this.#readInbox + token });
       } catch (e) {
         this.#failPull(pull, busUnavailable('mailbox store unavailable', e));
@@ -872,11 +940,13 @@ export class NatsBus implements Bus {
       const v2 = t.length >= 11;
       const name = t[v2 ? 5 : 3] as string;
       const pull = this.#pullsByConsumer.get(name);
-      if (pull === undefined) return;
+      // Consumer names are random per stream; a (vanishingly unlikely) namesake in
+      // another shard must not feed this pull.
+      if (pull === undefined || t[v2 ? 4 : 2] !== this.#streams[pull.cursor.shard]) return;
       const seq = Number(t[v2 ? 7 : 5]);
       pull.pending = Number(t[v2 ? 10 : 8]);
       pull.items.push({ seq, data: m.data });
-      this.#rememberSeq(seq, pull.cursor.subject);
+      this.#rememberSeq(pull.cursor.shard, seq, pull.cursor.subject);
       if (pull.items.length >= pull.want) this.#finishPull(pull);
       return;
     }
@@ -905,7 +975,7 @@ export class NatsBus implements Bus {
     // A full page knows what is left; a short one (messages vanished) re-asks next time.
     c.pending = items.length === pull.want && Number.isSafeInteger(pull.pending) ? pull.pending : 0;
     c.usedAt = Date.now();
-    if (c.oneShot) this.#deleteConsumer(c.name);
+    if (c.oneShot) this.#deleteConsumer(c.shard, c.name);
     pull.resolve(items);
   }
 
@@ -929,7 +999,7 @@ export class NatsBus implements Bus {
   /** Forgets a cursor and deletes its consumer (unless a pull still uses it). */
   #dropCursor(c: Cursor): void {
     if (this.#cursors.get(c.subject) === c) this.#cursors.delete(c.subject);
-    if (!c.busy) this.#deleteConsumer(c.name);
+    if (!c.busy) this.#deleteConsumer(c.shard, c.name);
     else c.oneShot = true;
   }
 
@@ -938,22 +1008,23 @@ export class NatsBus implements Bus {
       this.#unlinkPull(pull);
       pull.reject(busUnavailable('NATS connection lost'));
     }
-    if (deleteOnServer) for (const c of this.#cursors.values()) this.#deleteConsumer(c.name);
+    if (deleteOnServer) for (const c of this.#cursors.values()) this.#deleteConsumer(c.shard, c.name);
     this.#cursors.clear();
   }
 
-  #deleteConsumer(name: string): void {
+  #deleteConsumer(shard: number, name: string): void {
     const nc = this.#nc;
     if (nc === null || nc.isClosed() || nc.isDraining() || this.#api === null) return;
     // best effort: the server removes idle consumers anyway
-    this.#api.send(`$JS.API.CONSUMER.DELETE.${this.#stream}.${name}`, EMPTY, () => undefined);
+    this.#api.send(`$JS.API.CONSUMER.DELETE.${this.#streams[shard] as string}.${name}`, EMPTY, () => undefined);
   }
 
-  #rememberSeq(seq: number, subject: string): void {
-    this.#seqOwner.set(seq, subject);
-    if (this.#seqOwner.size > SEQ_OWNER_MAX) {
-      const oldest = this.#seqOwner.keys().next().value;
-      if (oldest !== undefined) this.#seqOwner.delete(oldest);
+  #rememberSeq(shard: number, seq: number, subject: string): void {
+    const owners = this.#seqOwner[shard] as Map<number, string>;
+    owners.set(seq, subject);
+    if (owners.size > this.#seqOwnerMax) {
+      const oldest = owners.keys().next().value;
+      if (oldest !== undefined) owners.delete(oldest);
     }
   }
 
@@ -967,14 +1038,17 @@ export class NatsBus implements Bus {
     checkSeqs(seqs);
     this.#conn();
     if (this.#eraseQueued + seqs.length > ERASE_QUEUE_MAX) throw busUnavailable('too many mailbox deletes queued');
-    const subject = this.#mboxPrefix + routeTag + '.' + deviceToken;
+    const shard = this.#shardOf(routeTag);
+    const stream = this.#streams[shard] as string;
+    const owners = this.#seqOwner[shard] as Map<number, string>;
+    const subject = this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken;
     const mine: number[] = [];
     let unknown: number[] | null = null;
     for (const seq of seqs) {
       if (seq === 0) continue;
-      const owner = this.#seqOwner.get(seq);
+      const owner = owners.get(seq);
       if (owner === subject) {
-        this.#seqOwner.delete(seq);
+        owners.delete(seq);
         mine.push(seq);
       } else if (owner === undefined) {
         (unknown ??= []).push(seq);
@@ -985,7 +1059,7 @@ export class NatsBus implements Bus {
       const jsm = this.#jsm as JetStreamManager;
       let found;
       try {
-        found = await Promise.all(unknown.map((seq) => jsm.direct.getMessage(this.#stream, { seq })));
+        found = await Promise.all(unknown.map((seq) => jsm.direct.getMessage(stream, { seq })));
       } catch (e) {
         throw busUnavailable('mailbox store unavailable', e);
       }
@@ -1000,7 +1074,7 @@ export class NatsBus implements Bus {
     // with 100: 190 -> 182; a plain delete at 1,000: 187 -> 32).
     mine.sort((a, b) => b - a);
     await new Promise<void>((resolve, reject) => {
-      this.#eraseQueue.push({ seqs: mine, next: 0, left: mine.length, error: null, resolve, reject });
+      this.#eraseQueue.push({ api: this.#eraseSubjects[shard] as string, seqs: mine, next: 0, left: mine.length, error: null, resolve, reject });
       this.#eraseQueued += mine.length;
       this.#pumpErases();
     });
@@ -1041,7 +1115,7 @@ export class NatsBus implements Bus {
       };
       if (api === null) done(busUnavailable('bus not started'), EMPTY);
       // No `no_erase`: the bytes are overwritten on disk (nats-privacy.ts).
-      else api.send(this.#eraseSubject, te.encode(`{"seq":${seq}}`), done);
+      else api.send(b.api, te.encode(`{"seq":${seq}}`), done);
     }
   }
 
@@ -1049,15 +1123,18 @@ export class NatsBus implements Bus {
     assertToken(routeTag);
     if (deviceToken !== undefined) assertToken(deviceToken);
     this.#conn();
-    const filter = deviceToken === undefined ? `${this.#mboxPrefix}${routeTag}.*` : `${this.#mboxPrefix}${routeTag}.${deviceToken}`;
+    const shard = this.#shardOf(routeTag);
+    const stream = this.#streams[shard] as string;
+    const prefix = this.#mboxPrefixes[shard] as string;
+    const filter = deviceToken === undefined ? `${prefix}${routeTag}.*` : `${prefix}${routeTag}.${deviceToken}`;
     for (const c of [...this.#cursors.values()]) {
-      if (c.subject === filter || (deviceToken === undefined && c.subject.startsWith(`${this.#mboxPrefix}${routeTag}.`))) this.#dropCursor(c);
+      if (c.subject === filter || (deviceToken === undefined && c.subject.startsWith(`${prefix}${routeTag}.`))) this.#dropCursor(c);
     }
     try {
       // Erase message by message (a purge leaves the bytes on disk), then purge whatever
       // a concurrent sender stored behind the scan.
-      await eraseSubject(this.#conn(), this.#stream, filter, this.#requestTimeoutMs, this.#limits.maxMessagesPerDevice * 128);
-      await (this.#jsm as JetStreamManager).streams.purge(this.#stream, { filter });
+      await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, this.#limits.maxMessagesPerDevice * 128);
+      await (this.#jsm as JetStreamManager).streams.purge(stream, { filter });
     } catch (e) {
       throw busUnavailable('mailbox store unavailable', e);
     }

@@ -30,6 +30,76 @@ if (!haveNatsServer()) {
     });
   });
 
+  t.test('contract, one mailbox stream (--mailbox-shards 1: the layout before shards)', async (t) => {
+    busContract(t, async (limits = CONTRACT_LIMITS) => {
+      const bus = newBus(limits, { mailboxShards: 1 });
+      await bus.start();
+      return { bus, cleanup: () => bus.close() };
+    });
+  });
+
+  // Route tags whose shard (of 16) is known: the first four hex digits mod 16.
+  const tagInShard = (shard: number): string => `${tok().slice(0, 3)}${shard.toString(16)}${tok().slice(4)}`;
+
+  t.test('mailbox shards: one stream per shard, a route in exactly one, the same seqs in two shards do not mix', async (t) => {
+    const prefix = `t${++n}`;
+    const bus = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => bus.close());
+    await bus.start();
+    const nc = await raw(t);
+    const jsm = await jetstreamManager(nc);
+    t.equal(bus.streamNames.length, 16, '16 shards by default');
+    for (let i = 0; i < 16; i++) {
+      const si = await jsm.streams.info(bus.streamNames[i]!);
+      t.same(si.config.subjects, [`${prefix}.mbox.${i}.>`], `shard ${i} subjects`);
+      t.equal(si.config.description, `hushwire mailbox shard ${i} of 16`);
+    }
+    const [r3, r9, d] = [tagInShard(3), tagInShard(9), tok()];
+    await bus.mailboxPut(r3, d, tok(), bytes(10, 3));
+    await bus.mailboxPut(r9, d, tok(), bytes(10, 9));
+    const [a] = await bus.mailboxRead(r3, d, 0, 10);
+    const [b] = await bus.mailboxRead(r9, d, 0, 10);
+    t.equal(a!.seq, 1, 'first message of shard 3 is its seq 1');
+    t.equal(b!.seq, 1, 'and of shard 9 too');
+    t.equal(a!.data[0], 3);
+    t.equal(b!.data[0], 9);
+    t.equal((await jsm.streams.info(bus.streamNames[3]!)).state.messages, 1, 'stored in its shard');
+    t.equal((await jsm.streams.info(bus.streamNames[9]!)).state.messages, 1);
+    await bus.mailboxDeleteMany(r3, d, [1]);
+    t.same(await bus.mailboxRead(r3, d, 0, 10), [], 'deleted in shard 3');
+    const left = await bus.mailboxRead(r9, d, 0, 10);
+    t.equal(left.length, 1, 'seq 1 of shard 9 untouched');
+    t.equal(left[0]!.data[0], 9);
+    await bus.mailboxPurge(r9);
+    t.same(await bus.mailboxRead(r9, d, 0, 10), [], 'purged');
+    t.equal((await jsm.streams.info(bus.streamNames[9]!)).state.messages, 0);
+  });
+
+  t.test('a bus with another number of mailbox shards than the deployment refuses to start', async (t) => {
+    const one = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix: one, mailboxShards: 1 });
+    await a.start();
+    await a.close();
+    const b = newBus(CONTRACT_LIMITS, { prefix: one });
+    t.teardown(() => b.close());
+    await t.rejects(b.start(), { code: 'UNAVAILABLE', message: /configured with 16 shard\(s\).*overlap.*--mailbox-shards/ }, '16 after 1');
+
+    const sixteen = `t${++n}`;
+    const c = newBus(CONTRACT_LIMITS, { prefix: sixteen });
+    await c.start();
+    await c.close();
+    const d = newBus(CONTRACT_LIMITS, { prefix: sixteen, mailboxShards: 8 });
+    t.teardown(() => d.close());
+    await t.rejects(d.start(), { code: 'UNAVAILABLE', message: /configured with 8 shard\(s\).*of 16 shard/ }, '8 after 16');
+    const e = newBus(CONTRACT_LIMITS, { prefix: sixteen, mailboxShards: 16 });
+    t.teardown(() => e.close());
+    await e.start();
+    t.pass('the same number starts');
+    t.throws(() => newBus(CONTRACT_LIMITS, { mailboxShards: 0 }), { code: 'BAD_REQUEST' });
+    t.throws(() => newBus(CONTRACT_LIMITS, { mailboxShards: 65 }), { code: 'BAD_REQUEST' });
+    t.throws(() => newBus(CONTRACT_LIMITS, { mailboxShards: 1.5 }), { code: 'BAD_REQUEST' });
+  });
+
   t.test('start: connection failure is UNAVAILABLE with a cause', async (t) => {
     const [port] = await freePorts(1);
     const bus = new NatsBus({ servers: `nats://127.0.0.1:${port}`, limits: CONTRACT_LIMITS, connectTimeoutMs: 1000 });
@@ -80,12 +150,14 @@ if (!haveNatsServer()) {
     await b.start();
     const nc = await raw(t);
     const jsm = await jetstreamManager(nc);
-    const si = await jsm.streams.info(b.streamName);
-    t.equal(si.config.max_msgs_per_subject, 7);
-    t.equal(si.config.discard, 'new');
-    t.equal(si.config.discard_new_per_subject, true);
-    t.equal(si.config.storage, 'file');
-    t.same(si.config.subjects, [`${prefix}.mbox.>`]);
+    for (const [i, name] of b.streamNames.entries()) {
+      const si = await jsm.streams.info(name);
+      t.equal(si.config.max_msgs_per_subject, 7);
+      t.equal(si.config.discard, 'new');
+      t.equal(si.config.discard_new_per_subject, true);
+      t.equal(si.config.storage, 'file');
+      t.same(si.config.subjects, [`${prefix}.mbox.${i}.>`]);
+    }
   });
 
   t.test('deleteMany through a bus that never read the items (another gateway) checks each owner', async (t) => {
@@ -142,7 +214,7 @@ if (!haveNatsServer()) {
 
     async function consumerNames(): Promise<string> {
       const names: string[] = [];
-      for await (const c of jsm.consumers.list(bus.streamName)) names.push(c.name);
+      for (const stream of bus.streamNames) for await (const c of jsm.consumers.list(stream)) names.push(c.name);
       return names.join(',');
     }
   });
@@ -355,7 +427,7 @@ if (!haveNatsServer()) {
     await new Promise((res) => setTimeout(res, 100));
 
     const HEX = '[0-9a-f]{32}';
-    const ours = new RegExp(`^${prefix}\\.(dev|mbox)\\.${HEX}\\.${HEX}$`);
+    const ours = new RegExp(`^${prefix}\\.(dev\\.|mbox\\.([0-9]|1[0-5])\\.)${HEX}\\.${HEX}$`);
     const node = new RegExp(`^${prefix}\\.gw\\.[0-9a-f]{16}$`);
     const kv = new RegExp(`^\\$KV\\.${bus.bucketName}\\.${HEX}$`);
     const api = /^\$JS\.(API|ACK|EVENT)\.[A-Za-z0-9_.$-]+$/;
@@ -365,7 +437,7 @@ if (!haveNatsServer()) {
     t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}` && s.reply), 'live request seen (with a reply subject)');
     t.ok(seen.some((s) => node.test(s.subject)), 'node subject seen (batched live delivery)');
     t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}` && !s.reply), 'control message seen (same subject, no reply)');
-    t.ok(seen.some((s) => s.subject === `${prefix}.mbox.${r}.${d}`), 'mailbox subject seen');
+    t.ok(seen.some((s) => s.subject === `${prefix}.mbox.${parseInt(r.slice(0, 4), 16) % 16}.${r}.${d}`), 'mailbox subject seen (in the route\'s shard)');
     // API subjects name only our stream/bucket/consumers, never a token other than ours
     for (const s of seen.filter((x) => x.subject.startsWith('$JS.API.'))) {
       t.notMatch(s.subject, /[^A-Za-z0-9_.$-]/, s.subject);

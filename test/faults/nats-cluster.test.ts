@@ -1,6 +1,7 @@
 // Fault: a 3-node NATS cluster on loopback, gateways attached to different nodes, the
-// mailbox stream and the buckets with 3 replicas (--nats-replicas 3); the node leading
-// the mailbox stream is SIGKILLed in the middle of traffic.
+// mailbox streams and the buckets with 3 replicas (--nats-replicas 3); the node leading
+// the mailbox stream (shard) of the offline recipient C is SIGKILLed in the middle of
+// traffic.
 //
 // Sender A (gateway 0) sends to B, who listens on gateway 1; sender A2 sends to C, who
 // is offline throughout, so C's mail exists only in the replicated stream, and the
@@ -15,6 +16,8 @@ import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
 import { registerHandset } from '../helpers/handsets.ts';
 import { until } from '../helpers/poll.ts';
 import { sendMany, openReceiver, assertExactlyOnce } from './traffic.ts';
+import { loadDevice } from '../../client/profile.ts';
+import { routeTag } from '../../relay/tokens.ts';
 
 const TO_B = 150;
 const TO_C = 60;
@@ -42,16 +45,18 @@ if (!haveNatsServer()) {
     const nc = await connect({ servers: cluster.urls });
     t.teardown(() => nc.close());
     const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info('HW_MBOX');
-    t.equal(info.config.num_replicas, 3, 'mailbox stream has 3 replicas');
     t.equal((await jsm.streams.info('KV_hw_dir')).config.num_replicas, 3, 'directory bucket has 3 replicas');
-    const leaderName = info.cluster?.leader;
-    const victim = cluster.servers.findIndex((s) => s.serverName === leaderName);
-    t.ok(victim >= 0, `the stream leader is node ${victim}`);
 
     const all = [g0.url, g1.url, g2.url];
     const b = await registerHandset([g1.url], '+15552050001');
     const c = await registerHandset([g2.url], '+15552050002');
+    // C's mail goes to its route's shard (relay/bus/nats.ts): that stream's leader dies.
+    const stream = `HW_MBOX_${parseInt(routeTag((await loadDevice(c.profileDir)).route).slice(0, 4), 16) % 16}`;
+    const info = await jsm.streams.info(stream);
+    t.equal(info.config.num_replicas, 3, 'the mailbox stream has 3 replicas');
+    const leaderName = info.cluster?.leader;
+    const victim = cluster.servers.findIndex((s) => s.serverName === leaderName);
+    t.ok(victim >= 0, `the leader of C's mailbox stream is node ${victim}`);
     const a = await registerHandset([g0.url], '+15552050003');
     const a2 = await registerHandset([g0.url], '+15552050004');
     const rb = await openReceiver(b, [g1.url, ...all]);
@@ -73,7 +78,7 @@ if (!haveNatsServer()) {
 
     await until('a new stream leader', async () => {
       try {
-        const l = (await jsm.streams.info('HW_MBOX')).cluster?.leader;
+        const l = (await jsm.streams.info(stream)).cluster?.leader;
         return l !== undefined && l !== leaderName;
       } catch {
         return false;

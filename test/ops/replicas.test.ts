@@ -1,4 +1,4 @@
-// --nats-replicas on a 3-node JetStream cluster: the mailbox stream and the KV buckets
+// --nats-replicas on a 3-node JetStream cluster: the mailbox streams and the KV buckets
 // are created with 3 replicas, a gateway started with the default (1) does not lower
 // them, and a message stored through one gateway survives the loss of the node it was
 // sent through (read back through a gateway on another node).
@@ -19,8 +19,9 @@ t.test('3 replicas on a 3-node cluster', { skip: !haveNatsServer() && 'nats-serv
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
   const streams: Record<string, number> = {};
+  const mboxReplicas = (): number[] => Object.entries(streams).filter(([n]) => /^HW_MBOX_\d+$/.test(n)).map(([, r]) => r);
   for await (const si of jsm.streams.list()) streams[si.config.name] = si.config.num_replicas;
-  t.equal(streams.HW_MBOX, 3, 'mailbox stream has 3 replicas');
+  t.same(mboxReplicas(), new Array(16).fill(3), 'each of the 16 mailbox streams has 3 replicas');
   t.equal(streams.KV_hw_dir, 3, 'directory bucket has 3 replicas');
 
   // A gateway started without --nats-replicas does not lower them.
@@ -28,7 +29,7 @@ t.test('3 replicas on a 3-node cluster', { skip: !haveNatsServer() && 'nats-serv
   t.match(gw1.logs(), /more replicas than configured; keeping them/, 'it says so');
   await gw1.close();
   for await (const si of jsm.streams.list()) streams[si.config.name] = si.config.num_replicas;
-  t.equal(streams.HW_MBOX, 3, 'still 3 replicas after a gateway with the default (1) started');
+  t.same(mboxReplicas(), new Array(16).fill(3), 'still 3 replicas after a gateway with the default (1) started');
   t.equal(streams.KV_hw_dir, 3);
 
   // A message stored through node 0, then node 0 dies: it is read back through node 2.
@@ -46,7 +47,8 @@ t.test('3 replicas on a 3-node cluster', { skip: !haveNatsServer() && 'nats-serv
   t.teardown(() => nc2.close());
   const jsm2 = await jetstreamManager(nc2, { timeout: 2000, checkAPI: false });
   const leader = async (name: string) => (await jsm2.streams.info(name).catch(() => null))?.cluster?.leader;
-  for (let i = 0; !(await leader('HW_MBOX')) || !(await leader('KV_hw_dir')); i++) {
+  const mailboxLeaders = async (): Promise<boolean> => (await Promise.all(Array.from({ length: 16 }, (_, s) => leader(`HW_MBOX_${s}`)))).every((l) => l !== undefined);
+  for (let i = 0; !(await mailboxLeaders()) || !(await leader('KV_hw_dir')); i++) {
     if (i >= 60) throw new Error('no stream leader after node 0 died');
     await new Promise((res) => setTimeout(res, 250));
   }

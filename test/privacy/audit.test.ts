@@ -284,7 +284,7 @@ if (!haveNatsServer()) {
 
     // Structure of what crossed the bus.
     const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.'));
-    t.same(hw.filter((m) => !/^hw\.(dev|mbox)\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind + two tokens');
+    t.same(hw.filter((m) => !/^hw\.(dev|mbox\.\d{1,2})\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind (+ mailbox shard) + two tokens');
     // Live requests and control messages share hw.dev.<route tag>.<device>; a live
     // request carries a reply subject, a control message does not.
     const isControl = (m: Captured): boolean => m.subject.startsWith('hw.dev.') && m.reply !== true;

@@ -118,7 +118,7 @@ if (!haveNatsServer()) {
     t.equal(await a.bus.directoryGet(tag), null, 'no directory entry');
     const kvLast = await apiGet(nc, '$JS.API.STREAM.MSG.GET.KV_hw_dir', { last_by_subj: `$KV.hw_dir.${tag}` });
     t.match(kvLast, { error: { err_code: 10037 } }, 'no KV message at all for the key (no purge marker either)');
-    const mbox = await jsm.streams.info('HW_MBOX', { subjects_filter: `hw.mbox.${tag}.>` });
+    const mbox = await jsm.streams.info(`HW_MBOX_${parseInt(tag.slice(0, 4), 16) % 16}`, { subjects_filter: `hw.mbox.*.${tag}.>` });
     t.same(Object.keys(mbox.state.subjects ?? {}), [], 'no mailbox message for any of the route\'s devices');
     const rl = await jsm.streams.info('KV_hw_rl');
     t.equal(rl.config.storage, 'memory', 'the route\'s rate-limit counters are in memory only (gone after their window)');
