@@ -62,11 +62,14 @@ t.test('discovery asks the gateway once per number, ever (budget), then uses the
     }
     throw new Error('unexpected op');
   };
-  const first = new Discovery(request, key.publicKey, { routeStore: await loadRouteBook(dir, key.publicKey) });
+  const book = await loadRouteBook(dir, key.publicKey);
+  const first = new Discovery(request, key.publicKey, { routeStore: book });
   const r1 = await first.routeFor('+15550100001');
   t.same(Buffer.from(r1), Buffer.from(serverRouteForNumber(key, '+15550100001')));
   t.equal(evaluations, 1);
-  await new Promise((r) => setTimeout(r, 50)); // the book's write is not awaited by routeFor
+  // routeFor does not wait for the book's write; a fixed sleep here failed on a loaded
+  // machine, so wait for the write itself.
+  await book.settled();
   const second = new Discovery(request, key.publicKey, { routeStore: await loadRouteBook(dir, key.publicKey), routeTtlMs: 1 });
   t.same(Buffer.from(await second.routeFor('+15550100001')), Buffer.from(r1), 'a new process: from the book');
   t.equal(evaluations, 1, 'no second evaluate');
