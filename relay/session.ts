@@ -9,9 +9,8 @@
 // syscall, many ops), which is the main lever on socket cost.
 import { randomBytes, randomInt, createHmac } from 'node:crypto';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
-import { protobuf } from './protobuf.ts';
 import {
-  wire, encodeFrame, PROTOCOL_VERSION, ROUTE_BYTES, DEVICE_BYTES,
+  encodeFrame, PROTOCOL_VERSION, ROUTE_BYTES, DEVICE_BYTES,
   type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
   type EnvelopeProps,
 } from './wire.ts';
@@ -26,6 +25,8 @@ import type { DeviceSubscription, ControlMessage } from './bus/bus.ts';
 import type { Relay } from './relay.ts';
 import { closeCodeLabel } from './metrics.ts';
 import { envelopeId } from './relayed-envelope.ts';
+import { decodeInbound, type InOp } from './frame-in.ts';
+import { encodeFrameOut, encodeSendResultOp } from './frame-out.ts';
 
 type State = 'challenge' | 'authenticated' | 'closed';
 
@@ -88,7 +89,7 @@ export class Session {
   #inflightBytes = 0;
   /** Drains waiting for room in the delivery window (woken by every settle). */
   #windowWaiters: (() => void)[] = [];
-  #outOps: OpProps[] = [];
+  #outOps: (OpProps | Uint8Array)[] = [];
   #outEnvelopes: Uint8Array[] = [];
   #flushScheduled = false;
   #badOps = 0;
@@ -154,28 +155,41 @@ export class Session {
   /** A complete binary frame from the socket (already a private copy). */
   onFrame(data: Uint8Array): void {
     if (this.#state === 'closed') return;
-    let frame;
+    let ops: InOp[];
     try {
-      frame = wire.Frame.decode(data);
+      // The whole frame is checked before any op runs (relay/frame-in.ts).
+      ops = decodeInbound(data);
     } catch {
       this.#relay.metrics.errors.inc({ code: ErrorCode.BAD_FRAME });
       this.close(CloseCode.BAD_FRAME, 'undecodable frame');
       return;
     }
-    const ops = frame.ops;
     if (ops.length === 0) {
       this.#fail(0, new HushwireError(ErrorCode.BAD_FRAME, 'frame has no ops'));
       return;
     }
     const max = this.#relay.limits.maxOpsPerFrame;
     for (let i = 0; i < ops.length; i++) {
-      const op = ops[i] as Op;
+      const op = ops[i] as InOp;
       if (i >= max) {
-        this.#fail(op.req >>> 0, new HushwireError(ErrorCode.BAD_REQUEST, `at most ${max} ops per frame`));
+        this.#fail(op.req, new HushwireError(ErrorCode.BAD_REQUEST, `at most ${max} ops per frame`));
         continue;
       }
-      this.#dispatch(op);
+      // The two hot ops arrive decoded by hand, synchronously; the rest as generated ops.
+      if (op.kind === 'ack') {
+        if (this.#state !== 'authenticated') this.#fail(op.req, notAuthenticated());
+        else this.#onDeliverAck(op.ids);
+      } else if (op.kind === 'send') {
+        this.#send(op.req, op.envelopes);
+      } else {
+        this.#dispatch(op.op);
+      }
     }
+  }
+
+  #send(req: number, envelopes: EnvelopeProps[]): void {
+    if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
+    this.#onSend(req, envelopes).catch((e) => this.#fail(req, e));
   }
 
   #dispatch(op: Op): void {
@@ -205,10 +219,8 @@ export class Session {
         p = this.#authed(req, () => this.#onLookup(req, op.lookup as Lookup));
         break;
       case 'send':
-        // the other hot op: no wrapper closure
-        if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
-        p = this.#onSend(req, op.send as Send);
-        break;
+        // a send the fast decoder handed over (extra fields in its op)
+        return this.#send(req, (op.send as Send).envelopes);
       case 'unregister':
         p = this.#authed(req, () => this.#onUnregister(req));
         break;
@@ -435,21 +447,20 @@ export class Session {
 
   // ---- sending
 
-  async #onSend(req: number, m: Send): Promise<void> {
+  async #onSend(req: number, envs: EnvelopeProps[]): Promise<void> {
     const relay = this.#relay;
     const max = relay.limits.maxEnvelopesPerSend;
-    if (m.envelopes.length === 0 || m.envelopes.length > max) {
+    if (envs.length === 0 || envs.length > max) {
       throw new HushwireError(ErrorCode.TOO_LARGE, `send takes 1 to ${max} envelopes`);
     }
     // All envelopes are offered at once, in order, so per-device order holds on the
     // live path; the receipts come back in the same order.
     // The sender's device keys its send-rate bucket (relay/limiter.ts).
     const sender = this.#senderKey;
-    const envs = m.envelopes;
     const receipts = envs.length === 1
       ? [await relay.acceptEnvelope(envs[0] as EnvelopeProps, sender)] // the common case: no Promise.all
       : await Promise.all(envs.map((e) => relay.acceptEnvelope(e, sender)));
-    this.#queue({ req, sendResult: { receipts } });
+    this.#queue(encodeSendResultOp(req, receipts));
   }
 
   // ---- receiving
@@ -643,7 +654,8 @@ export class Session {
     }
   }
 
-  #queue(op: OpProps): void {
+  /** Queues a reply for this turn's frame: an Op, or an Op already encoded (receipts). */
+  #queue(op: OpProps | Uint8Array): void {
     if (this.#state === 'closed') return;
     this.#outOps.push(op);
     this.#scheduleFlush();
@@ -670,23 +682,11 @@ export class Session {
       this.#outEnvelopes.length = 0;
       return;
     }
-    let frame: Uint8Array;
     const ops = this.#outOps;
     const envs = this.#outEnvelopes;
     this.#outOps = [];
     this.#outEnvelopes = [];
-    if (envs.length === 0) {
-      frame = encodeFrame(ops);
-    } else {
-      const w = protobuf.Writer.create();
-      if (ops.length > 0) for (const op of ops) wire.Op.encode(op, w.uint32(10).fork()).ldelim();
-      w.uint32(10).fork();          // Frame.ops[]
-      w.uint32((9 << 3) | 2).fork(); // Op.deliver
-      for (const e of envs) w.uint32(10).bytes(e); // Deliver.envelopes[]
-      w.ldelim();
-      w.ldelim();
-      frame = w.finish();
-    }
+    const frame = encodeFrameOut(ops, envs);
     const outcome = this.socket.send(frame);
     if (outcome === 'ok') this.#relay.metrics.framesOut.inc();
     else if (outcome === 'dropped') this.#relay.metrics.sendDrops.inc();

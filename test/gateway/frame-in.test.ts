@@ -1,0 +1,177 @@
+// relay/frame-in.ts against the generated decoder: on random frames (send, deliver_ack,
+// other ops, unknown fields, repeated and misplaced fields) and on mutated bytes, both
+// decoders must agree: the same ops with the same meaning, or both refuse the bytes.
+import t from 'tap';
+import { randomBytes, randomInt } from 'node:crypto';
+import { protobuf } from '../../relay/protobuf.ts';
+import { wire, type Op } from '../../relay/wire.ts';
+import { decodeInbound, type InOp } from '../../relay/frame-in.ts';
+
+const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+const hex = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString('hex');
+const pick = <T>(xs: readonly T[]): T => xs[randomInt(0, xs.length)] as T;
+
+/** What the relay reads of an op, whichever decoder made it. */
+type Meaning =
+  | { req: number; send: string[] }
+  | { req: number; ack: string[] }
+  | { req: number; other: unknown };
+
+function envelopeMeaning(e: { version?: number | null; route?: Uint8Array | null; device?: Uint8Array | null; id?: Uint8Array | null; suite?: number | null; enc?: Uint8Array | null; ciphertext?: Uint8Array | null }): string {
+  return [e.version ?? 0, hex(e.route), hex(e.device), hex(e.id), e.suite ?? 0, hex(e.enc), hex(e.ciphertext)].join('/');
+}
+
+function opMeaning(op: Op): Meaning {
+  const req = (op.req ?? 0) >>> 0;
+  if (op.body === 'send') return { req, send: (op.send?.envelopes ?? []).map(envelopeMeaning) };
+  if (op.body === 'deliverAck') return { req, ack: (op.deliverAck?.ids ?? []).map(hex) };
+  return { req, other: JSON.parse(JSON.stringify(op, (_k, v: unknown) => (v instanceof Uint8Array ? hex(v) : typeof v === 'object' && v !== null && 'low' in v && 'high' in v ? String(v) : v))) as unknown };
+}
+
+function inMeaning(op: InOp): Meaning {
+  if (op.kind === 'send') return { req: op.req, send: op.envelopes.map(envelopeMeaning) };
+  if (op.kind === 'ack') return { req: op.req, ack: op.ids.map(hex) };
+  const m = opMeaning(op.op);
+  t.equal(m.req, op.req, 'req of a handed-over op');
+  return m;
+}
+
+type Outcome = { ok: true; ops: Meaning[] } | { ok: false };
+
+function generated(data: Uint8Array): Outcome {
+  try {
+    return { ok: true, ops: wire.Frame.decode(data).ops.map((o) => opMeaning(o as Op)) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function mine(data: Uint8Array): Outcome {
+  let ops: InOp[];
+  try {
+    ops = decodeInbound(data);
+  } catch (e) {
+    if (!(e instanceof RangeError) && !(e instanceof Error)) throw e;
+    return { ok: false };
+  }
+  return { ok: true, ops: ops.map(inMeaning) };
+}
+
+function randomEnvelope(): Record<string, unknown> {
+  const e: Record<string, unknown> = {};
+  if (randomInt(0, 5) > 0) e['version'] = pick([0, 1, 2, 2 ** 32 - 1]);
+  if (randomInt(0, 5) > 0) e['route'] = rnd(pick([0, 32, 31]));
+  if (randomInt(0, 5) > 0) e['device'] = rnd(pick([0, 16]));
+  if (randomInt(0, 5) > 0) e['id'] = rnd(pick([0, 16, 200]));
+  if (randomInt(0, 5) > 0) e['suite'] = pick([0, 1, 7]);
+  if (randomInt(0, 5) > 0) e['enc'] = rnd(pick([0, 32]));
+  if (randomInt(0, 5) > 0) e['ciphertext'] = rnd(pick([0, 16, 272, 1000]));
+  if (randomInt(0, 3) === 0) e['serverTs'] = pick([1, Date.now(), Number.MAX_SAFE_INTEGER]);
+  return e;
+}
+
+/** One op's bytes: mostly well-formed, sometimes with extra fields the fast path must not take. */
+function randomOpBytes(): Uint8Array {
+  const req = pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 - 1]);
+  const w = protobuf.Writer.create();
+  const kind = randomInt(0, 10);
+  if (kind < 4) {
+    wire.Op.encode({ req, send: { envelopes: Array.from({ length: randomInt(0, 4) }, randomEnvelope) } }, w);
+  } else if (kind < 7) {
+    wire.Op.encode({ req, deliverAck: { ids: Array.from({ length: randomInt(0, 5) }, () => rnd(pick([16, 0, 3]))) } }, w);
+  } else if (kind === 7) {
+    wire.Op.encode(pick([{ req, lookup: { route: rnd(32) } }, { req, unregister: {} }, { req, auth: { route: rnd(32), device: rnd(16), signature: rnd(64) } }, { req }]), w);
+  } else if (kind === 8) {
+    // two bodies, or a body twice: the oneof and merge rules are the generated decoder's
+    wire.Op.encode({ req, send: { envelopes: [randomEnvelope()] } }, w);
+    if (randomInt(0, 2) === 0) wire.Op.encode({ deliverAck: { ids: [rnd(16)] } }, w);
+    else wire.Op.encode({ send: { envelopes: [randomEnvelope()] } }, w);
+  } else {
+    // unknown fields around a send: varint, fixed64, fixed32, bytes, an empty group
+    wire.Op.encode({ req, send: { envelopes: [randomEnvelope()] } }, w);
+    w.uint32((99 << 3) | 0).uint64(12345);
+    w.uint32((98 << 3) | 1).fixed64(1);
+    w.uint32((97 << 3) | 5).fixed32(2);
+    w.uint32((96 << 3) | 2).bytes(rnd(3));
+    w.uint32((95 << 3) | 3).uint32((95 << 3) | 4);
+  }
+  return w.finish();
+}
+
+function randomFrame(): Uint8Array {
+  const w = protobuf.Writer.create();
+  const n = randomInt(1, 5);
+  for (let i = 0; i < n; i++) w.uint32(10).bytes(randomOpBytes());
+  if (randomInt(0, 6) === 0) w.uint32((7 << 3) | 0).uint32(5); // unknown frame field
+  return w.finish();
+}
+
+function mutate(b: Uint8Array): Uint8Array {
+  const out = Buffer.from(b);
+  switch (randomInt(0, 4)) {
+    case 0: return out.subarray(0, randomInt(0, out.length));            // truncated
+    case 1: { const i = randomInt(0, out.length); out[i] = randomInt(0, 256); return out; } // one byte
+    case 2: { const i = randomInt(0, out.length); out[i] = (out[i] as number) ^ 0x80; return out; } // continuation bit
+    default: return Buffer.concat([out.subarray(0, randomInt(0, out.length)), rnd(randomInt(1, 4)), out.subarray(randomInt(0, out.length))]);
+  }
+}
+
+t.test('well-formed frames: the same ops as the generated decoder', async (t) => {
+  let fast = 0;
+  for (let i = 0; i < 2000; i++) {
+    const f = randomFrame();
+    const a = generated(f);
+    const b = mine(f);
+    t.ok(a.ok, 'generated decodes it');
+    if (!a.ok || !b.ok) {
+      t.fail(`refused by the fast decoder: ${hex(f)}`);
+      return;
+    }
+    if (JSON.stringify(a.ops) !== JSON.stringify(b.ops)) {
+      t.same(b.ops, a.ops, `frame ${hex(f)}`);
+      return;
+    }
+    fast += decodeInbound(f).filter((o) => o.kind !== 'other').length;
+  }
+  t.ok(fast > 1000, `most send/deliver_ack ops took the fast path (${fast})`);
+});
+
+t.test('mutated bytes: both decoders refuse, or both read the same ops', async (t) => {
+  let refused = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const f = mutate(randomFrame());
+    const a = generated(f);
+    const b = mine(f);
+    if (a.ok !== b.ok) {
+      t.fail(`${a.ok ? 'generated accepts, fast refuses' : 'generated refuses, fast accepts'}: ${hex(f)}`);
+      return;
+    }
+    if (!a.ok) refused++;
+    else if (b.ok && JSON.stringify(a.ops) !== JSON.stringify(b.ops)) {
+      t.same(b.ops, a.ops, `frame ${hex(f)}`);
+      return;
+    }
+  }
+  t.ok(refused > 1000, `many mutations were refused by both (${refused})`);
+});
+
+t.test('hostile shapes', async (t) => {
+  const cases: [string, Uint8Array][] = [
+    ['empty frame', new Uint8Array(0)],
+    ['field number 0', Uint8Array.of(0x02, 0x00)],
+    ['wire type 7', Uint8Array.of(0x0f)],
+    ['length past the end', Uint8Array.of(0x0a, 0x05, 0x08)],
+    ['11-byte varint req', Uint8Array.of(0x0a, 0x0c, 0x08, ...new Array(10).fill(0xff), 0x01)],
+    ['unterminated group', Uint8Array.of(0x0a, 0x02, (9 << 3) | 3, 0x08)],
+    ['end group of another field', Uint8Array.of(0x0a, 0x02, (9 << 3) | 3, (10 << 3) | 4)],
+    ['deep groups', Uint8Array.from([0x0a, 0x7f, ...new Array(127).fill((9 << 3) | 3)])],
+    ['long skipped varint', Uint8Array.of(0x0a, 0x0e, (99 << 3) | 0, ...new Array(12).fill(0xff), 0x01)],
+  ];
+  for (const [name, f] of cases) {
+    const a = generated(f);
+    const b = mine(f);
+    t.equal(b.ok, a.ok, `${name}: ${a.ok ? 'accepted' : 'refused'} by both`);
+    if (a.ok && b.ok) t.same(b.ops, a.ops, name);
+  }
+  t.same(decodeInbound(new Uint8Array(0)), [], 'an empty frame has no ops (the session answers BAD_FRAME)');
+});

@@ -1,0 +1,76 @@
+// relay/frame-out.ts against the generated decoder: the hand-assembled frames (receipts
+// written directly, other ops through the generated encoder, envelopes spliced in) must
+// decode with the generated code to exactly what was put in.
+import t from 'tap';
+import { randomBytes, randomInt } from 'node:crypto';
+import { wire, type OpProps } from '../../relay/wire.ts';
+import { encodeFrameOut, encodeSendResultOp, varintSize, type ReceiptOut } from '../../relay/frame-out.ts';
+import { encodeRelayed } from '../../relay/relayed-envelope.ts';
+
+const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+const pick = <T>(xs: readonly T[]): T => xs[randomInt(0, xs.length)] as T;
+
+function receipt(): ReceiptOut {
+  return {
+    id: rnd(pick([16, 0, 1, 200])),
+    status: pick(['delivered', 'stored', 'failed', '', 'ünïcode']),
+    code: pick(['', 'RATE_LIMITED', 'NOT_REGISTERED', 'é']),
+    retryAfterMs: pick([0, 1, 127, 128, 30_000, 2 ** 32 - 1]),
+  };
+}
+
+t.test('varintSize', async (t) => {
+  for (const [n, s] of [[0, 1], [127, 1], [128, 2], [16_383, 2], [16_384, 3], [2 ** 32 - 1, 5], [Number.MAX_SAFE_INTEGER, 8]] as const) {
+    t.equal(varintSize(n), s, String(n));
+  }
+});
+
+t.test('a send_result op decodes to its receipts', async (t) => {
+  for (let i = 0; i < 1000; i++) {
+    const req = pick([0, 1, 200, 2 ** 31, 2 ** 32 - 1]);
+    const rs = Array.from({ length: randomInt(0, 5) }, receipt);
+    const op = wire.Op.decode(encodeSendResultOp(req, rs));
+    const got = (op.sendResult?.receipts ?? []) as { id: Uint8Array; status: string; code: string; retryAfterMs: number }[];
+    const ok = ((op.req ?? 0) >>> 0) === req && op.body === 'sendResult' && got.length === rs.length
+      && got.every((r, j) => {
+        const w = rs[j]!;
+        return Buffer.from(r.id).equals(Buffer.from(w.id)) && r.status === w.status && r.code === w.code && r.retryAfterMs === w.retryAfterMs;
+      });
+    if (!ok) {
+      t.fail(`req ${req}, receipts ${JSON.stringify(rs)}`);
+      return;
+    }
+  }
+  t.pass('1000 random send_result ops');
+});
+
+t.test('frames: pre-encoded ops, generated ops and delivered envelopes, in order', async (t) => {
+  for (let i = 0; i < 500; i++) {
+    const items: (Uint8Array | OpProps)[] = [];
+    const expect: string[] = [];
+    for (let k = randomInt(0, 4); k > 0; k--) {
+      if (randomInt(0, 2) === 0) {
+        const req = randomInt(1, 1000);
+        items.push(encodeSendResultOp(req, [receipt()]));
+        expect.push(`sendResult:${req}`);
+      } else {
+        const req = randomInt(1, 1000);
+        items.push(pick<OpProps>([{ req, ok: {} }, { req, error: { code: 'X', message: 'm', retryAfterMs: 5 } }, { req, reconnect: { retryAfterMs: 1, reason: 'draining' } }]));
+        expect.push(`${String(Object.keys(items[items.length - 1] as object)[1])}:${req}`);
+      }
+    }
+    const envs = Array.from({ length: randomInt(0, 4) }, () => encodeRelayed({ version: 1, id: rnd(16), suite: 1, enc: rnd(32), ciphertext: rnd(pick([16, 272, 20_000])), serverTs: Date.now() }));
+    const frame = wire.Frame.decode(encodeFrameOut(items, envs));
+    const got = frame.ops.map((o) => `${String(o.body)}:${(o.req ?? 0) >>> 0}`);
+    if (envs.length > 0) expect.push('deliver:0');
+    if (JSON.stringify(got) !== JSON.stringify(expect)) {
+      t.same(got, expect);
+      return;
+    }
+    if (envs.length > 0) {
+      const delivered = (frame.ops[frame.ops.length - 1]?.deliver?.envelopes ?? []).map((e) => Buffer.from(wire.Envelope.encode(e).finish()).toString('hex'));
+      t.same(delivered, envs.map((e) => Buffer.from(e).toString('hex')), 'envelopes spliced in unchanged');
+    }
+  }
+  t.same(wire.Frame.decode(encodeFrameOut([], [])).ops, [], 'nothing: an empty frame');
+});
