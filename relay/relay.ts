@@ -165,12 +165,22 @@ export class Relay {
 
   /** Validates one envelope from a sender and delivers or stores it. Never throws:
    *  failures become a `failed` receipt with a code. `sender` keys the sender's send-rate
-   *  bucket (the session passes its device); the rate checks run synchronously before
-   *  the first await, so the envelopes of one send are counted in order. */
-  async acceptEnvelope(env: EnvelopeProps, sender?: string): Promise<ReceiptProps> {
+   *  bucket (the session passes its device). */
+  acceptEnvelope(env: EnvelopeProps, sender?: string): Promise<ReceiptProps> {
+    return new Promise<ReceiptProps>((resolve) => this.acceptEnvelopeCb(env, sender, resolve));
+  }
+
+  /** acceptEnvelope with a callback (the session's send path: no promise per envelope).
+   *  `done` is called exactly once with the receipt. The rate checks run synchronously,
+   *  so the envelopes of one send are counted in order. */
+  acceptEnvelopeCb(env: EnvelopeProps, sender: string | undefined, done: (receipt: ReceiptProps) => void): void {
     const started = performance.now();
-    const id = isBytes(env.id) ? env.id : new Uint8Array(0);
+    const id = isBytes(env.id) ? env.id : NO_ID;
     this.#accepting++;
+    const finish = (r: ReceiptProps): void => {
+      this.#accepting--;
+      done(r);
+    };
     try {
       checkEnvelope(env);
       if (sender !== undefined) this.limiter.checkSend(sender);
@@ -188,33 +198,42 @@ export class Relay {
       }
       this.limiter.checkRecipient(`${tag}.${devTok}`, encoded.length);
       this.metrics.envelopesIn.inc();
-      if (await this.bus.deliverLive(tag, devTok, encoded, this.limits.liveTimeoutMs)) {
-        this.metrics.deliveries.inc({ path: 'live' });
-        this.metrics.sendLatency.observe({ outcome: 'delivered' }, (performance.now() - started) / 1000);
-        return { id, status: 'delivered', code: '', retryAfterMs: 0 };
-      }
-      // Offline (or slow): only registered devices get mail.
-      if (!(await this.directory.findDevice(tag, env.device))) {
-        throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient device is not registered');
-      }
-      await this.bus.mailboxPut(tag, devTok, hex(id), encoded);
-      this.metrics.mailboxStores.inc();
-      // The device may have connected (and found its mailbox empty) while this store was
-      // on its way: tell whichever gateway holds it to look again. Fire and forget: with
-      // nobody subscribed, NATS drops it at once.
-      this.bus.publishControl(tag, devTok, { kind: 'mail' }).catch(() => undefined);
-      this.metrics.deliveries.inc({ path: 'mailbox' });
-      this.metrics.sendLatency.observe({ outcome: 'stored' }, (performance.now() - started) / 1000);
-      return { id, status: 'stored', code: '', retryAfterMs: 0 };
+      this.bus.offerLive(tag, devTok, encoded, this.limits.liveTimeoutMs, (delivered) => {
+        if (delivered) {
+          this.metrics.deliveries.inc({ path: 'live' });
+          this.metrics.sendLatency.observe({ outcome: 'delivered' }, (performance.now() - started) / 1000);
+          finish({ id, status: 'delivered', code: '', retryAfterMs: 0 });
+          return;
+        }
+        this.#store(tag, devTok, env.device as Uint8Array, id, encoded, started).then(finish, (e: unknown) => finish(this.#failed(e, id, started)));
+      });
     } catch (e) {
-      const w = toWireError(e);
-      if (w.code === ErrorCode.INTERNAL) this.log.error({ err: e instanceof Error ? e.name : 'error' }, 'envelope delivery failed');
-      this.metrics.errors.inc({ code: w.code });
-      this.metrics.sendLatency.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
-      return { id, status: 'failed', code: w.code, retryAfterMs: w.retryAfterMs };
-    } finally {
-      this.#accepting--;
+      finish(this.#failed(e, id, started));
     }
+  }
+
+  /** Offline (or slow) recipient: into its mailbox, if it is a registered device. */
+  async #store(tag: string, devTok: string, device: Uint8Array, id: Uint8Array, encoded: Uint8Array, started: number): Promise<ReceiptProps> {
+    if (!(await this.directory.findDevice(tag, device))) {
+      throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient device is not registered');
+    }
+    await this.bus.mailboxPut(tag, devTok, hex(id), encoded);
+    this.metrics.mailboxStores.inc();
+    // The device may have connected (and found its mailbox empty) while this store was
+    // on its way: tell whichever gateway holds it to look again. Fire and forget: with
+    // nobody subscribed, NATS drops it at once.
+    this.bus.publishControl(tag, devTok, { kind: 'mail' }).catch(() => undefined);
+    this.metrics.deliveries.inc({ path: 'mailbox' });
+    this.metrics.sendLatency.observe({ outcome: 'stored' }, (performance.now() - started) / 1000);
+    return { id, status: 'stored', code: '', retryAfterMs: 0 };
+  }
+
+  #failed(e: unknown, id: Uint8Array, started: number): ReceiptProps {
+    const w = toWireError(e);
+    if (w.code === ErrorCode.INTERNAL) this.log.error({ err: e instanceof Error ? e.name : 'error' }, 'envelope delivery failed');
+    this.metrics.errors.inc({ code: w.code });
+    this.metrics.sendLatency.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
+    return { id, status: 'failed', code: w.code, retryAfterMs: w.retryAfterMs };
   }
 
   /** Closes every session with the code (used at shutdown). */
@@ -222,6 +241,8 @@ export class Relay {
     for (const s of [...this.#sessions.values()]) s.close(code, reason);
   }
 }
+
+const NO_ID = new Uint8Array(0);
 
 function checkEnvelope(env: EnvelopeProps): asserts env is EnvelopeProps & { route: Uint8Array; device: Uint8Array; id: Uint8Array } {
   if (env.version !== PROTOCOL_VERSION) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unsupported envelope version');

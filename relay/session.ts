@@ -21,8 +21,8 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
 import { parseE164 } from './number.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
-import type { DeviceSubscription, ControlMessage } from './bus/bus.ts';
-import type { Relay } from './relay.ts';
+import type { DeviceSubscription, ControlMessage, LiveSink } from './bus/bus.ts';
+import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel } from './metrics.ts';
 import { envelopeId } from './relayed-envelope.ts';
 import { decodeInbound, type InOp } from './frame-in.ts';
@@ -39,7 +39,8 @@ interface PendingVerification {
 
 /** An envelope handed to the device and waiting for its ack. */
 interface InFlight {
-  resolve: (acked: boolean) => void;
+  /** Called once: true when the device acked it, false when refused or timed out. */
+  done: (acked: boolean) => void;
   /** Date.now() after which it counts as not acked (checked by Relay's in-flight sweep). */
   deadline: number;
   size: number;
@@ -189,7 +190,7 @@ export class Session {
 
   #send(req: number, envelopes: EnvelopeProps[]): void {
     if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
-    this.#onSend(req, envelopes).catch((e) => this.#fail(req, e));
+    this.#onSend(req, envelopes);
   }
 
   #dispatch(op: Op): void {
@@ -378,7 +379,7 @@ export class Session {
     const kicked = relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.#connectionId });
     const subscribed = relay.bus.subscribeDevice(
       this.#tag, this.#devTok,
-      (env) => this.#offerLive(env),
+      this.#liveSink,
       (msg) => this.#onControl(msg),
     );
     let sub: DeviceSubscription;
@@ -447,55 +448,68 @@ export class Session {
 
   // ---- sending
 
-  async #onSend(req: number, envs: EnvelopeProps[]): Promise<void> {
+  /** Answers with one receipt per envelope, in order, once all are settled. */
+  #onSend(req: number, envs: EnvelopeProps[]): void {
     const relay = this.#relay;
     const max = relay.limits.maxEnvelopesPerSend;
     if (envs.length === 0 || envs.length > max) {
-      throw new HushwireError(ErrorCode.TOO_LARGE, `send takes 1 to ${max} envelopes`);
+      this.#fail(req, new HushwireError(ErrorCode.TOO_LARGE, `send takes 1 to ${max} envelopes`));
+      return;
     }
     // All envelopes are offered at once, in order, so per-device order holds on the
-    // live path; the receipts come back in the same order.
-    // The sender's device keys its send-rate bucket (relay/limiter.ts).
+    // live path. The sender's device keys its send-rate bucket (relay/limiter.ts).
     const sender = this.#senderKey;
-    const receipts = envs.length === 1
-      ? [await relay.acceptEnvelope(envs[0] as EnvelopeProps, sender)] // the common case: no Promise.all
-      : await Promise.all(envs.map((e) => relay.acceptEnvelope(e, sender)));
-    this.#queue(encodeSendResultOp(req, receipts));
+    if (envs.length === 1) {
+      // the common case: one callback, no array of pending receipts
+      relay.acceptEnvelopeCb(envs[0] as EnvelopeProps, sender, (r) => this.#queue(encodeSendResultOp(req, [r])));
+      return;
+    }
+    const receipts = new Array<ReceiptProps>(envs.length);
+    let left = envs.length;
+    for (let i = 0; i < envs.length; i++) {
+      relay.acceptEnvelopeCb(envs[i] as EnvelopeProps, sender, (r) => {
+        receipts[i] = r;
+        if (--left === 0) this.#queue(encodeSendResultOp(req, receipts));
+      });
+    }
   }
 
   // ---- receiving
 
-  /** Bus callback: an envelope for this device. Resolves when the device acked it. */
-  #offerLive(envelope: Uint8Array): Promise<boolean> {
-    if (this.#state !== 'authenticated' || this.socket.closed) return Promise.resolve(false);
-    return this.#handOver(envelope, 'live', this.#relay.limits.liveTimeoutMs);
-  }
+  /** The bus hands this device's live envelopes here (a LiveSink: a callback, not a
+   *  promise per envelope); `done` runs when the device acked it, or with false. */
+  readonly #liveSink: LiveSink = {
+    offer: (envelope, done) => {
+      if (this.#state !== 'authenticated' || this.socket.closed) done(false);
+      else this.#handOver(envelope, 'live', this.#relay.limits.liveTimeoutMs, done);
+    },
+  };
 
-  #handOver(envelope: Uint8Array, path: 'live' | 'mailbox', timeoutMs: number): Promise<boolean> {
+  /** Writes the envelope to the device in this turn's frame; `done` once with the
+   *  outcome (acked, or false: refused here, or no ack before timeoutMs). */
+  #handOver(envelope: Uint8Array, path: 'live' | 'mailbox', timeoutMs: number, done: (acked: boolean) => void): void {
     // Refused (here or by the timeout below) => the sender's gateway stores the envelope
     // and its 'mail' control message makes this session drain again (#onControl).
-    if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return Promise.resolve(false);
+    if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return done(false);
     const idBytes = envelopeId(envelope);
-    if (idBytes === null) return Promise.resolve(false);
+    if (idBytes === null) return done(false);
     const id = hex(idBytes);
     if (this.#inflight.has(id)) {
       // The same envelope twice in flight (a live copy and a stored one): try the stored
       // copy again later; the handset drops whichever duplicate arrives second.
       this.#scheduleRedrain(REDRAIN_DELAY_MS);
-      return Promise.resolve(false);
+      return done(false);
     }
     const size = envelope.length;
     this.#inflightBytes += size;
-    return new Promise<boolean>((resolve) => {
-      // No timer per envelope: Relay sweeps the deadlines of all sessions' in-flight
-      // envelopes (relay.ts watchInflight), a timer and a closure less per delivery.
-      const wasEmpty = this.#inflight.size === 0;
-      this.#inflight.set(id, { resolve, deadline: Date.now() + timeoutMs, size, written: performance.now(), path });
-      if (wasEmpty) this.#relay.watchInflight(this);
-      this.#outEnvelopes.push(envelope);
-      this.#relay.metrics.envelopesOut.inc({ path });
-      this.#scheduleFlush();
-    });
+    // No timer per envelope: Relay sweeps the deadlines of all sessions' in-flight
+    // envelopes (relay.ts watchInflight), a timer and a closure less per delivery.
+    const wasEmpty = this.#inflight.size === 0;
+    this.#inflight.set(id, { done, deadline: Date.now() + timeoutMs, size, written: performance.now(), path });
+    if (wasEmpty) this.#relay.watchInflight(this);
+    this.#outEnvelopes.push(envelope);
+    this.#relay.metrics.envelopesOut.inc({ path });
+    this.#scheduleFlush();
   }
 
   #settle(id: string, f: InFlight, acked: boolean): void {
@@ -507,7 +521,7 @@ export class Session {
       for (const w of waiters) w();
     }
     if (acked) this.#relay.metrics.deliveryRoundTrip.observe({ path: f.path }, (performance.now() - f.written) / 1000);
-    f.resolve(acked);
+    f.done(acked);
   }
 
   /** Relay's sweep: envelopes past their deadline count as not acked. Returns whether
@@ -597,7 +611,7 @@ export class Session {
             await new Promise<void>((r) => this.#windowWaiters.push(r));
           }
           if (this.#state !== 'authenticated') break;
-          handed.push(this.#handOver(it.data, 'mailbox', drainAckTimeoutMs));
+          handed.push(new Promise<boolean>((r) => this.#handOver(it.data, 'mailbox', drainAckTimeoutMs, r)));
         }
         const results = await Promise.all(handed);
         // An item is deleted only once the device acknowledged it.

@@ -17,8 +17,15 @@
 
 /** Called with an encoded Envelope for a device whose socket this gateway holds.
  *  Resolves true once the device acknowledged it, false if it could not be handed over
- *  (socket closing, send buffer full). Must not throw. */
-export type LiveHandler = (envelope: Uint8Array) => Promise<boolean>;
+ *  (socket closing, send buffer full). Must not throw. Either a function returning a
+ *  promise, or a LiveSink (the same with a callback: the gateway's sessions use it, one
+ *  promise and its closures less per delivered envelope). */
+export type LiveHandler = ((envelope: Uint8Array) => Promise<boolean>) | LiveSink;
+
+/** The callback form of a LiveHandler: `done` is called exactly once with the outcome. */
+export interface LiveSink {
+  offer(envelope: Uint8Array, done: (delivered: boolean) => void): void;
+}
 
 /** Control messages between gateways about one device. */
 export type ControlMessage =
@@ -91,6 +98,10 @@ export interface Bus {
    *  acknowledged it; false = nobody holds it, it refused, or `timeoutMs` passed
    *  (clamped to 1..60000). Envelopes over limits.maxMessageBytes throw TOO_LARGE. */
   deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean>;
+  /** deliverLive with a callback (the gateway's send path: no promise per envelope).
+   *  Bad arguments and a closed bus throw synchronously, as HushwireError; otherwise
+   *  `done` is called exactly once with the outcome, never synchronously. */
+  offerLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void;
   /** Fire-and-forget to every open subscription of the device on every gateway,
    *  including the sender's own. `connection` must match [A-Za-z0-9_-]{0,64}
    *  (a random id, never an identifier), else BAD_REQUEST. */

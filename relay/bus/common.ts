@@ -85,9 +85,33 @@ export function checkTimeout(ms: number): number {
 }
 
 export function checkHandlers(onEnvelope: unknown, onControl: unknown): void {
-  if (typeof onEnvelope !== 'function' || typeof onControl !== 'function') {
-    throw new HushwireError(ErrorCode.BAD_REQUEST, 'handlers must be functions');
+  const sink = onEnvelope !== null && typeof onEnvelope === 'object' && typeof (onEnvelope as { offer?: unknown }).offer === 'function';
+  if ((typeof onEnvelope !== 'function' && !sink) || typeof onControl !== 'function') {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'handlers must be functions (or a live sink)');
   }
+}
+
+/** Runs a LiveHandler of either form; `done` gets its outcome exactly once (false when
+ *  the handler throws or rejects). */
+export function runLiveHandler(h: LiveHandler, envelope: Uint8Array, done: (delivered: boolean) => void): void {
+  if (typeof h !== 'function') {
+    // A sink calls done exactly once and does not throw (the session's does not); the
+    // catch is a last resort, and a second outcome is ignored by every caller.
+    try {
+      h.offer(envelope, done);
+    } catch {
+      done(false);
+    }
+    return;
+  }
+  let p: Promise<boolean>;
+  try {
+    p = h(envelope);
+  } catch {
+    done(false);
+    return;
+  }
+  (p instanceof Promise ? p : Promise.resolve(p)).then((ok) => done(ok === true), () => done(false));
 }
 
 /** Validates and copies a control message (only the known fields survive). */

@@ -11,7 +11,7 @@ import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
-  checkMax, checkRevision, checkSeq, checkSeqs, checkTimeout, dedupWindowMs, noopLog, SubscriptionRegistry, type BusLogFn,
+  checkMax, checkRevision, checkSeq, checkSeqs, checkTimeout, dedupWindowMs, noopLog, runLiveHandler, SubscriptionRegistry, type BusLogFn,
 } from './common.ts';
 import { checkCounterKey, checkCounterValue, COUNTER_TTL_MS, MemoryCounters } from './counters.ts';
 
@@ -105,23 +105,36 @@ export class MemoryBus implements Bus {
     checkEnvelope(envelope, this.#limits);
     const ms = checkTimeout(timeoutMs);
     this.#ready();
-    const handler = this.#subs.live(`${routeTag}.${deviceToken}`);
-    if (handler === undefined) return false;
-    // A copy, as NATS would make: the caller may reuse its buffer once we return.
-    const copy = envelope.slice();
-    let p: Promise<boolean>;
-    try {
-      p = handler(copy);
-    } catch {
-      return false;
+    return new Promise<boolean>((resolve) => this.#offer(`${routeTag}.${deviceToken}`, envelope, ms, resolve));
+  }
+
+  offerLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkEnvelope(envelope, this.#limits);
+    const ms = checkTimeout(timeoutMs);
+    this.#ready();
+    this.#offer(`${routeTag}.${deviceToken}`, envelope, ms, done);
+  }
+
+  /** Hands the envelope to the device's newest subscription; `done` once, never
+   *  synchronously: the handler's outcome or false after `ms`. */
+  #offer(key: string, envelope: Uint8Array, ms: number, done: (delivered: boolean) => void): void {
+    const handler = this.#subs.live(key);
+    if (handler === undefined) {
+      queueMicrotask(() => done(false));
+      return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-    try {
-      return (await Promise.race([Promise.resolve(p).then((ok) => ok === true, () => false), timeout]));
-    } finally {
+    let settled = false;
+    const finish = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-    }
+      queueMicrotask(() => done(ok));
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    // A copy, as NATS would make: the caller may reuse its buffer once we return.
+    runLiveHandler(handler, envelope.slice(), finish);
   }
 
   async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {

@@ -32,7 +32,7 @@
 // subjects already do.
 import { randomBytes } from 'node:crypto';
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import type { BusLogFn, SubscriptionRegistry } from './common.ts';
+import { runLiveHandler, type BusLogFn, type SubscriptionRegistry } from './common.ts';
 import { publishThisTurn } from './turn-batch.ts';
 
 /** Live deliveries in flight awaiting an answer, and LiveHandler calls not yet settled. */
@@ -155,42 +155,54 @@ export class LiveRouter {
 
   /** Offers the envelope to whoever holds the device; true once the device acked it. */
   deliver(key: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    if (this.#all.size >= MAX_PENDING_LIVE) return this.#overflow();
-    if (this.#subs.live(key) !== undefined) return this.#deliverLocal(key, envelope.slice(), timeoutMs);
-    return new Promise<boolean>((resolve) => {
-      const node = this.#where.get(key);
-      if (node === undefined) {
-        this.#locate(key, envelope, timeoutMs, resolve);
+    return new Promise<boolean>((resolve) => this.offer(key, envelope, timeoutMs, resolve));
+  }
+
+  /** deliver with a callback: `done` is called once, never synchronously. */
+  offer(key: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
+    if (this.#closed) {
+      queueMicrotask(() => done(false));
+      return;
+    }
+    if (this.#all.size >= MAX_PENDING_LIVE) {
+      this.#overflow();
+      queueMicrotask(() => done(false));
+      return;
+    }
+    if (this.#subs.live(key) !== undefined) {
+      this.#deliverLocal(key, envelope.slice(), timeoutMs, done);
+      return;
+    }
+    const node = this.#where.get(key);
+    if (node === undefined) {
+      this.#locate(key, envelope, timeoutMs, done);
+      return;
+    }
+    this.#enqueue(node, key, envelope, timeoutMs, (code, _node, bytes) => {
+      if (code !== GONE || bytes === null) {
+        done(code === DELIVERED);
         return;
       }
-      this.#enqueue(node, key, envelope, timeoutMs, (code, _node, bytes) => {
-        if (code !== GONE || bytes === null) {
-          resolve(code === DELIVERED);
-          return;
-        }
-        if (this.#where.get(key) === node) this.#where.delete(key);
-        if (this.#closed || this.#all.size >= MAX_PENDING_LIVE) resolve(false);
-        else this.#locate(key, bytes, timeoutMs, resolve);
-      });
+      if (this.#where.get(key) === node) this.#where.delete(key);
+      if (this.#closed || this.#all.size >= MAX_PENDING_LIVE) done(false);
+      else this.#locate(key, bytes, timeoutMs, done);
     });
   }
 
-  #overflow(): Promise<boolean> {
+  #overflow(): void {
     const now = Date.now();
     if (now - this.#lastOverflowLog > 10_000) {
       this.#lastOverflowLog = now;
       this.#log('warn', 'bus: too many live deliveries in flight; treating new ones as not delivered', { limit: MAX_PENDING_LIVE });
     }
-    return Promise.resolve(false);
   }
 
   /** The device is held by this bus: no NATS, same deadline. */
-  #deliverLocal(key: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const token = this.#register(timeoutMs, (code) => resolve(code === DELIVERED));
-      this.#handle(key, envelope, (code) => this.#settle(token, code === DELIVERED ? DELIVERED : REFUSED));
-    });
+  #deliverLocal(key: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
+    const token = this.#register(timeoutMs, (code) => done(code === DELIVERED));
+    // The handler may answer at once (a closing socket): settle after this call
+    // returns, so `done` is never called synchronously.
+    this.#handle(key, envelope, (code) => queueMicrotask(() => this.#settle(token, code === DELIVERED ? DELIVERED : REFUSED)));
   }
 
   #register(timeoutMs: number, done: Entry['done']): number {
@@ -381,18 +393,11 @@ export class LiveRouter {
       answer(REFUSED); // the gateway is not answering its devices' acks: refuse
       return;
     }
-    let p: Promise<boolean>;
-    try {
-      p = handler(envelope);
-    } catch {
-      answer(REFUSED);
-      return;
-    }
     this.#handling++;
-    (p instanceof Promise ? p : Promise.resolve(p)).then(
-      (ok) => { this.#handling--; answer(ok === true ? DELIVERED : REFUSED); },
-      () => { this.#handling--; answer(REFUSED); },
-    );
+    runLiveHandler(handler, envelope, (ok) => {
+      this.#handling--;
+      answer(ok ? DELIVERED : REFUSED);
+    });
   }
 
   #onBatch(m: Msg): void {

@@ -740,6 +740,15 @@ export class NatsBus implements Bus {
     return (this.#live as LiveRouter).deliver(key, envelope, ms);
   }
 
+  offerLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    checkEnvelope(envelope, this.#limits);
+    const ms = checkTimeout(timeoutMs);
+    this.#conn();
+    (this.#live as LiveRouter).offer(routeTag + '.' + deviceToken, envelope, ms, done);
+  }
+
   async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {
     assertToken(routeTag);
     assertToken(deviceToken);
