@@ -461,25 +461,32 @@ export class NatsBus implements Bus {
   /** Creates or updates one mailbox stream; safe when several gateways start at once. */
   async #ensureStream(jsm: JetStreamManager, shard: number): Promise<void> {
     const cfg = this.#streamConfig(shard);
+    let overlap = false;
     try {
       await jsm.streams.add(cfg);
       return;
     } catch (e) {
-      // 10065: subjects overlap another stream's: the mailbox was laid out for another
-      // number of shards (a 1-shard HW_MBOX takes all of <prefix>.mbox.>).
-      if (jsErrCode(e) === 10065) throw this.#layoutMismatch(`its subjects overlap an existing stream's`);
       // 10058: the stream exists with another configuration (e.g. changed limits).
-      if (jsErrCode(e) !== 10058) throw e;
+      // 10065: its subjects overlap a stream's: another gateway creating the same stream
+      // at this moment, or a mailbox laid out for another number of shards (a 1-shard
+      // HW_MBOX takes all of <prefix>.mbox.>); told apart below.
+      const code = jsErrCode(e);
+      if (code !== 10058 && code !== 10065) throw e;
+      overlap = code === 10065;
     }
     const { name, ...update } = cfg;
+    const existing = (await jsm.streams.info(name).catch(() => null))?.config;
+    if (overlap && (existing === undefined || existing.subjects?.join() !== cfg.subjects?.join())) {
+      throw this.#layoutMismatch(`its subjects overlap an existing stream's`);
+    }
     // Another shard count would put a route's mail in another stream than the one the
     // other gateways read: refuse rather than lose sight of stored mail.
-    const existing = (await jsm.streams.info(name).catch(() => null))?.config;
     const m = SHARD_DESCRIPTION_RE.exec(existing?.description ?? '');
     const theirs = m === null ? 1 : Number(m[2]);
     if (existing !== undefined && theirs !== this.#streams.length) {
       throw this.#layoutMismatch(`stream ${name} belongs to a mailbox of ${theirs} shard(s)`);
     }
+    if (overlap) return; // created by another gateway just now, with this configuration
     // Never lower the replicas of a live stream: a gateway started without
     // --nats-replicas (default 1) must not quietly take a 3-replica mailbox down to 1.
     const have = existing?.num_replicas ?? 0;

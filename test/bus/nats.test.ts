@@ -214,7 +214,8 @@ if (!haveNatsServer()) {
 
     async function consumerNames(): Promise<string> {
       const names: string[] = [];
-      for (const stream of bus.streamNames) for await (const c of jsm.consumers.list(stream)) names.push(c.name);
+      // (an entry can be null: a consumer deleted while the list was being made)
+      for (const stream of bus.streamNames) for await (const c of jsm.consumers.list(stream)) if (c) names.push(c.name);
       return names.join(',');
     }
   });
