@@ -68,7 +68,7 @@ const DELIVERY_WINDOW_BYTES = 256 * 1024;
  *  only when they are done). With drainBatch 256, at most 1,024 seqs per drain. */
 const DRAIN_DELETE_PAGES = 4;
 
-export class Session {
+export class Session implements LiveSink {
   readonly socket: Socket;
   readonly conn: number;
   #relay: Relay;
@@ -379,7 +379,7 @@ export class Session {
     const kicked = relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.#connectionId });
     const subscribed = relay.bus.subscribeDevice(
       this.#tag, this.#devTok,
-      this.#liveSink,
+      this,
       (msg) => this.#onControl(msg),
     );
     let sub: DeviceSubscription;
@@ -476,14 +476,13 @@ export class Session {
 
   // ---- receiving
 
-  /** The bus hands this device's live envelopes here (a LiveSink: a callback, not a
-   *  promise per envelope); `done` runs when the device acked it, or with false. */
-  readonly #liveSink: LiveSink = {
-    offer: (envelope, done) => {
-      if (this.#state !== 'authenticated' || this.socket.closed) done(false);
-      else this.#handOver(envelope, 'live', this.#relay.limits.liveTimeoutMs, done);
-    },
-  };
+  /** LiveSink: the bus hands this device's live envelopes here (a callback, not a
+   *  promise per envelope); `done` runs when the device acked it, or with false. The
+   *  session is its own sink, so an idle device keeps no extra object for it. */
+  offer(envelope: Uint8Array, done: (acked: boolean) => void): void {
+    if (this.#state !== 'authenticated' || this.socket.closed) done(false);
+    else this.#handOver(envelope, 'live', this.#relay.limits.liveTimeoutMs, done);
+  }
 
   /** Writes the envelope to the device in this turn's frame; `done` once with the
    *  outcome (acked, or false: refused here, or no ack before timeoutMs). */
