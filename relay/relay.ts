@@ -177,10 +177,8 @@ export class Relay {
     const started = performance.now();
     const id = isBytes(env.id) ? env.id : NO_ID;
     this.#accepting++;
-    const finish = (r: ReceiptProps): void => {
-      this.#accepting--;
-      done(r);
-    };
+    // No named closure here: run from source (tsx), every `const f = () => ...` is
+    // wrapped in a naming call each time it is created, and this runs per envelope.
     try {
       checkEnvelope(env);
       if (sender !== undefined) this.limiter.checkSend(sender);
@@ -202,14 +200,20 @@ export class Relay {
         if (delivered) {
           this.metrics.deliveries.inc({ path: 'live' });
           this.metrics.sendLatency.observe({ outcome: 'delivered' }, (performance.now() - started) / 1000);
-          finish({ id, status: 'delivered', code: '', retryAfterMs: 0 });
+          this.#accepted(done, { id, status: 'delivered', code: '', retryAfterMs: 0 });
           return;
         }
-        this.#store(tag, devTok, env.device as Uint8Array, id, encoded, started).then(finish, (e: unknown) => finish(this.#failed(e, id, started)));
+        this.#store(tag, devTok, env.device as Uint8Array, id, encoded, started)
+          .then((r) => this.#accepted(done, r), (e: unknown) => this.#accepted(done, this.#failed(e, id, started)));
       });
     } catch (e) {
-      finish(this.#failed(e, id, started));
+      this.#accepted(done, this.#failed(e, id, started));
     }
+  }
+
+  #accepted(done: (receipt: ReceiptProps) => void, r: ReceiptProps): void {
+    this.#accepting--;
+    done(r);
   }
 
   /** Offline (or slow) recipient: into its mailbox, if it is a registered device. */
