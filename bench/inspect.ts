@@ -7,6 +7,7 @@
 // (--max-semi-space-size). A forced full GC before reading splits retained memory
 // (heap used, external buffers) from garbage; RSS read right after it is the process's
 // footprint with the garbage gone (allocator caches included).
+import { writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
 
 /** In the gateway's stderr when --inspect is on. */
@@ -93,4 +94,44 @@ export async function collectAndMeasureAll(urls: string[]): Promise<HeapFigures 
     return null;
   }
   return sum;
+}
+
+/** Writes a heap snapshot of the process behind `url` to `file` (HeapProfiler through the
+ *  inspector, after a full GC). A debugging aid for the idle workload
+ *  (HW_BENCH_HEAP_SNAPSHOT_DIR, see bench/heap-diff.ts); never used for a figure. */
+export function writeHeapSnapshot(url: string, file: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+    const chunks: string[] = [];
+    const timer = setTimeout(() => finish(new Error('inspector did not answer')), 4 * DEADLINE_MS);
+    let done = false;
+    const finish = (err: Error | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      ws.terminate();
+      if (err !== null) {
+        reject(err);
+        return;
+      }
+      writeFile(file, chunks.join('')).then(resolve, reject);
+    };
+    ws.once('error', (e) => finish(e));
+    ws.once('close', () => finish(new Error('inspector closed')));
+    ws.once('open', () => {
+      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.enable' }));
+      ws.send(JSON.stringify({ id: 2, method: 'HeapProfiler.collectGarbage' }));
+      ws.send(JSON.stringify({ id: 3, method: 'HeapProfiler.takeHeapSnapshot', params: { reportProgress: false } }));
+    });
+    ws.on('message', (data: Buffer) => {
+      let m: { id?: number; method?: string; params?: { chunk?: string }; error?: { message?: string } };
+      try {
+        m = JSON.parse(data.toString('utf8')) as typeof m;
+      } catch {
+        return;
+      }
+      if (m.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(m.params?.chunk ?? '');
+      else if (m.id === 3) finish(m.error ? new Error(`inspector: ${m.error.message ?? 'error'}`) : null);
+    });
+  });
 }

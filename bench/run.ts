@@ -2,9 +2,10 @@
 // measure, tear down. Returns one RunResult row per (system, workload[, variant]).
 import * as hdr from 'hdr-histogram-js';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { cpuMicros, cpuMicrosAll, rssBytes, sleep } from './procs.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
-import { collectAndMeasureAll, type HeapFigures } from './inspect.ts';
+import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
 import { makeDevices, seedDirectory, registerDevices } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { WorkerGroup } from './workers.ts';
@@ -444,11 +445,22 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       const r = rss();
       return { rss: r, gc: await collectAndMeasureAll(env.inspectorUrls) };
     };
+    // Debugging aid: heap snapshots of the first local gateway with a fifth and with all
+    // of the devices, for bench/heap-diff.ts (what an idle device retains, by constructor).
+    const snapshotDir = process.env.HW_BENCH_HEAP_SNAPSHOT_DIR;
+    const snapshot = async (name: string): Promise<void> => {
+      const url = env.inspectorUrls[0];
+      if (snapshotDir === undefined || snapshotDir === '' || url === undefined) return;
+      await writeHeapSnapshot(url, join(snapshotDir, `${name}.heapsnapshot`));
+      o.log(`   ${label} heap snapshot ${name} written to ${snapshotDir}`);
+    };
     const m0 = await measure();
     await connectAll(g, 'senders', label, o);
     const m1 = await measure();
+    await snapshot('first');
     await connectAll(g, 'receivers', label, o);
     const m2 = await measure();
+    await snapshot('all');
     const rest = n - first;
     const slope = (a: number | null | undefined, b: number | null | undefined): number | null =>
       (a == null || b == null || rest === 0 ? null : Math.round((b - a) / rest));

@@ -4,6 +4,7 @@
 //
 // The bus never sees the full route id either: it keys everything by `routeTag`, a
 // 128-bit domain-separated hash of the route. Logs see neither (see relay/log.ts).
+import { hash as hashHex } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ROUTE_BYTES, DEVICE_BYTES } from './wire.ts';
@@ -65,6 +66,21 @@ export function routeTag(route: Uint8Array): string {
     if (oldest !== undefined) tagCache.delete(oldest);
   }
   return tag;
+}
+
+/** routeTag for a device authenticating: read from the cache, but not added to it. The
+ *  session keeps its tag for as long as it is connected, so a cache entry (~130 B: the
+ *  route as a latin1 key, the entry, the Map slot) per idle device held nothing the
+ *  session did not; the cache is for recipients' tags, looked up per envelope. */
+export function routeTagUncached(route: Uint8Array): string {
+  assertRoute(route);
+  const hit = tagCache.get(latin1(route));
+  if (hit !== undefined) return hit.tag;
+  const buf = Buffer.allocUnsafe(TAG_DOMAIN.length + route.length);
+  buf.set(TAG_DOMAIN, 0);
+  buf.set(route, TAG_DOMAIN.length);
+  // node:crypto's one-shot hash: faster than the JS SHA-256 on this once-per-connect path.
+  return hashHex('sha256', buf).slice(0, 32);
 }
 
 /** 32 lowercase hex chars for a 16-byte device id. */

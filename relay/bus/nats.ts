@@ -51,7 +51,7 @@ import { assertToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
   checkMax, checkRevision, checkSeq, checkSeqs, checkTimeout, decodeControl, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
-  encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry,
+  encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry, type DeviceTransport,
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
@@ -182,12 +182,26 @@ interface Pull {
 }
 
 /** A device subscription whose SUB waits for the turn's batch. */
-interface PendingSub {
-  key: string;
-  sub: Subscription | null;
+/** One device's NATS subscription, subscribed with the next turn's batch. It keeps no
+ *  closure: every device subscription of a bus shares that bus's message callback
+ *  (which finds the device by the message's subject), and releasing is a method. */
+class PendingSub implements DeviceTransport {
+  readonly key: string;
+  sub: Subscription | null = null;
   /** Released (every subscription of the device closed) before its turn: never subscribed. */
-  cancelled: boolean;
-  callback: (err: Error | null, m: Msg) => void;
+  cancelled = false;
+  readonly #unsubscribe: (sub: Subscription) => void;
+  constructor(key: string, unsubscribe: (sub: Subscription) => void) {
+    this.key = key;
+    this.#unsubscribe = unsubscribe;
+  }
+  release(): Promise<void> {
+    this.cancelled = true;
+    const sub = this.sub;
+    this.sub = null;
+    if (sub !== null) this.#unsubscribe(sub); // else not subscribed yet: its turn skips it
+    return Promise.resolve();
+  }
 }
 
 /** What NatsBus sends to nats-server at the end of an event-loop turn. */
@@ -681,7 +695,7 @@ export class NatsBus implements Bus {
     for (const a of turn.subs) {
       if (a.cancelled) continue;
       try {
-        a.sub = nc.subscribe(this.#devPrefix + a.key, { callback: a.callback });
+        a.sub = nc.subscribe(this.#devPrefix + a.key, { callback: this.#onDeviceMsg });
       } catch {
         ok = false; // closed or draining: the subscribeDevice calls of this turn fail
       }
@@ -701,37 +715,37 @@ export class NatsBus implements Bus {
    *  client's per-device memory and the SUB/UNSUB work of every (re)connect. The SUB
    *  itself goes out with the turn's batch (#turnFlush). */
   #attach(nc: NatsConnection, entry: DeviceEntry, key: string): void {
-    const a: PendingSub = {
-      key,
-      sub: null,
-      cancelled: false,
-      callback: (err, m) => {
-        // Dispatched by key, as before batching: a message that reaches a released
-        // subscription before its UNSUB went out goes to the device's current one.
-        if (err !== null) return;
-        if (m.reply !== undefined && m.reply !== '') {
-          this.#onLive(key, m);
-          return;
-        }
-        const msg = decodeControl(m.data);
-        if (msg === null) {
-          this.#log('warn', 'bus: malformed control message dropped');
-          return;
-        }
-        this.#subs.control(key, msg);
-      },
-    };
+    const a = new PendingSub(key, this.#queueUnsub);
     this.#turnFor(nc).subs.push(a);
-    entry.release = async () => {
-      a.cancelled = true;
-      const sub = a.sub;
-      a.sub = null;
-      if (sub === null) return; // not subscribed yet: its turn skips it
-      const cur = this.#nc;
-      if (cur === null || cur.isClosed()) return;
-      this.#turnFor(cur).unsubs.push(sub);
-    };
+    entry.release = a;
   }
+
+  /** The UNSUB of a released device subscription goes out with the turn's batch. */
+  readonly #queueUnsub = (sub: Subscription): void => {
+    const cur = this.#nc;
+    if (cur === null || cur.isClosed()) return;
+    this.#turnFor(cur).unsubs.push(sub);
+  };
+
+  /** The message callback of every device subscription of this bus. Dispatched by key
+   *  (the subject after the prefix), as before batching: a message that reaches a
+   *  released subscription before its UNSUB went out goes to the device's current one. */
+  readonly #onDeviceMsg = (err: Error | null, m: Msg): void => {
+    if (err !== null) return;
+    const subject = m.subject;
+    if (!subject.startsWith(this.#devPrefix)) return;
+    const key = subject.slice(this.#devPrefix.length);
+    if (m.reply !== undefined && m.reply !== '') {
+      this.#onLive(key, m);
+      return;
+    }
+    const msg = decodeControl(m.data);
+    if (msg === null) {
+      this.#log('warn', 'bus: malformed control message dropped');
+      return;
+    }
+    this.#subs.control(key, msg);
+  };
 
   #onLive(key: string, m: Msg): void {
     this.#live?.onDeviceRequest(key, m);
