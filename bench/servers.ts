@@ -174,14 +174,15 @@ export async function startMosquitto(bin: string): Promise<Mosquitto> {
   return { child, url: `ws://127.0.0.1:${port}`, stop: async () => { await child.stop(); cleanup(); } };
 }
 
-export interface UwsRelay extends Server {
+/** A peer relay of ours (bench/peers/<script>), run as its own process on a free port. */
+export interface PeerRelay extends Server {
   url: string;
 }
 
-export async function startUwsRelay(): Promise<UwsRelay> {
-  const child = startChild('uws relay', process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'peers', 'uws-relay.ts'), '--port', '0'], { cwd: ROOT });
+async function startPeerRelay(name: string, script: string, listening: RegExp): Promise<PeerRelay> {
+  const child = startChild(name, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'peers', script), '--port', '0'], { cwd: ROOT });
   try {
-    const m = await child.waitFor(/listening on (ws:\/\/\S+)/, READY_MS);
+    const m = await child.waitFor(listening, READY_MS);
     return { child, url: m[1]!, stop: () => child.stop() };
   } catch (e) {
     await child.stop();
@@ -189,17 +190,5 @@ export async function startUwsRelay(): Promise<UwsRelay> {
   }
 }
 
-export interface SocketIoRelay extends Server {
-  url: string;
-}
-
-export async function startSocketIoRelay(): Promise<SocketIoRelay> {
-  const child = startChild('socket.io relay', process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'peers', 'socketio-relay.ts'), '--port', '0'], { cwd: ROOT });
-  try {
-    const m = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
-    return { child, url: m[1]!, stop: () => child.stop() };
-  } catch (e) {
-    await child.stop();
-    throw e;
-  }
-}
+export const startUwsRelay = (): Promise<PeerRelay> => startPeerRelay('uws relay', 'uws-relay.ts', /listening on (ws:\/\/\S+)/);
+export const startSocketIoRelay = (): Promise<PeerRelay> => startPeerRelay('socket.io relay', 'socketio-relay.ts', /listening on (http:\/\/\S+)/);

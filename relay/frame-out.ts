@@ -8,6 +8,7 @@
 // encoder. Output is standard protobuf (proto/hushwire.proto), canonical proto3 (zero
 // values left out); test/gateway/frame-out.test.ts decodes it with the generated code.
 import { wire, type OpProps } from './wire.ts';
+import { varintSize, writeVarint } from './varint.ts';
 
 export interface ReceiptOut {
   id: Uint8Array;
@@ -25,25 +26,6 @@ const R_ID = (1 << 3) | 2;
 const R_STATUS = (2 << 3) | 2;
 const R_CODE = (3 << 3) | 2;
 const R_RETRY = (4 << 3) | 0;
-
-/** Bytes of a varint holding n (a non-negative safe integer). */
-export function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Uint8Array, o: number, n: number): number {
-  while (n >= 0x80) {
-    buf[o++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[o++] = n;
-  return o;
-}
 
 /** UTF-8 length of s; the statuses and error codes are ASCII, so usually s.length. */
 function utf8Size(s: string): number {

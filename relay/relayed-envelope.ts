@@ -10,6 +10,8 @@
 // Both produce and read standard protobuf (proto/hushwire.proto, message Envelope); the
 // tests cross-check them against the generated code (test/gateway/relayed-envelope.test.ts).
 
+import { varintSize, writeVarint } from './varint.ts';
+
 // Field numbers and wire types of hushwire.v1.Envelope.
 const F_VERSION = (1 << 3) | 0;
 const F_ID = (4 << 3) | 2;
@@ -17,24 +19,6 @@ const F_SUITE = (5 << 3) | 0;
 const F_ENC = (6 << 3) | 2;
 const F_CIPHERTEXT = (7 << 3) | 2;
 const F_SERVER_TS = (8 << 3) | 0;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Uint8Array, o: number, n: number): number {
-  while (n >= 0x80) {
-    buf[o++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[o++] = n;
-  return o;
-}
 
 export interface RelayedFields {
   version: number;

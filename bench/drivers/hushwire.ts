@@ -17,7 +17,7 @@ import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput } from '../../relay/crypto/sign.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
-import { readId, writeId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import { readId, writeId, withDeadline, closeWs, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
 
 const POOL = 4;
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -214,12 +214,7 @@ class HwEndpoint implements Endpoint {
   close(): Promise<void> {
     const ws = this.#ws;
     this.#ws = null;
-    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
-      ws.once('close', () => { clearTimeout(timer); resolve(); });
-      ws.close(1000);
-    });
+    return closeWs(ws);
   }
 }
 

@@ -14,7 +14,7 @@ import { wsconnect, type NatsConnection } from '@nats-io/nats-core';
 import mqtt, { type MqttClient } from 'mqtt';
 import { io, type Socket as IoSocket } from 'socket.io-client';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
-import { readId, writeId, withDeadline, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import { readId, writeId, withDeadline, closeWs, type Driver, type DriverContext, type Endpoint } from './driver.ts';
 
 function payload(ctx: DriverContext, sender: number, seq: number): Uint8Array {
   const buf = new Uint8Array(ctx.payloadBytes);
@@ -248,12 +248,7 @@ class UwsRelayEndpoint implements Endpoint {
   close(): Promise<void> {
     const ws = this.#ws;
     this.#ws = null;
-    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
-      ws.once('close', () => { clearTimeout(timer); resolve(); });
-      ws.close(1000);
-    });
+    return closeWs(ws);
   }
 }
 

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { wire, type OpProps } from '../../relay/wire.ts';
-import { encodeFrameOut, encodeSendResultOp, varintSize, type ReceiptOut } from '../../relay/frame-out.ts';
+import { encodeFrameOut, encodeSendResultOp, type ReceiptOut } from '../../relay/frame-out.ts';
+import { varintSize } from '../../relay/varint.ts';
 import { encodeRelayed } from '../../relay/relayed-envelope.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
