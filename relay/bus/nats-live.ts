@@ -33,6 +33,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { runLiveHandler, type BusLogFn, type SubscriptionRegistry } from './common.ts';
+import type { LiveHandler } from './bus.ts';
 import { publishThisTurn } from './turn-batch.ts';
 
 /** Live deliveries in flight awaiting an answer, and LiveHandler calls not yet settled. */
@@ -202,7 +203,7 @@ export class LiveRouter {
     const token = this.#register(timeoutMs, (code) => done(code === DELIVERED));
     // The handler may answer at once (a closing socket): settle after this call
     // returns, so `done` is never called synchronously.
-    this.#handle(key, envelope, (code) => queueMicrotask(() => this.#settle(token, code === DELIVERED ? DELIVERED : REFUSED)));
+    this.#handle(this.#subs.live(key), envelope, (code) => queueMicrotask(() => this.#settle(token, code === DELIVERED ? DELIVERED : REFUSED)));
   }
 
   #register(timeoutMs: number, done: Entry['done']): number {
@@ -377,14 +378,13 @@ export class LiveRouter {
   /** A locate request on a device subject this bus subscribes (NatsBus #attach). */
   onDeviceRequest(key: string, m: Msg): void {
     const reply = m.reply ?? '';
-    this.#handle(key, m.data, (code) => {
+    this.#handle(this.#subs.live(key), m.data, (code) => {
       if (reply !== '' && !this.#closed) publishThisTurn(this.#nc, reply, code === DELIVERED ? this.#located : ZERO);
     });
   }
 
   /** Runs the device's live handler; `answer` is called once with the outcome. */
-  #handle(key: string, envelope: Uint8Array, answer: (code: Code) => void): void {
-    const handler = this.#subs.live(key);
+  #handle(handler: LiveHandler | undefined, envelope: Uint8Array, answer: (code: Code) => void): void {
     if (handler === undefined) {
       answer(GONE);
       return;
@@ -417,11 +417,14 @@ export class LiveRouter {
       const start = o + ITEM_HEAD;
       if (start + n > d.length) break;
       o = start + n;
-      if (!KEY_RE.test(key)) {
-        this.#answer(reply, token, REFUSED);
+      // Only a subscribed key finds a handler, and keys are checked when subscribed: the
+      // shape check is needed only for a key nobody holds (malformed: refused; else gone).
+      const handler = this.#subs.live(key);
+      if (handler === undefined) {
+        this.#answer(reply, token, KEY_RE.test(key) ? GONE : REFUSED);
         continue;
       }
-      this.#handle(key, d.subarray(start, start + n), (code) => this.#answer(reply, token, code));
+      this.#handle(handler, d.subarray(start, start + n), (code) => this.#answer(reply, token, code));
     }
     if (o !== d.length) this.#badInput('bus: truncated live batch');
   }
