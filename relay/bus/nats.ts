@@ -233,6 +233,20 @@ function jsErrCode(e: unknown): number {
   return e instanceof JetStreamApiError ? e.code : 0;
 }
 
+/** Creates a bucket that another gateway may be creating at the same moment: nats-server
+ *  then answers "subjects overlap" (10065) until that stream exists, and a new attempt
+ *  binds to it (seen as a flaky concurrent start in test/bus/nats.test.ts). */
+async function createRacing<T>(create: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (e) {
+      if (jsErrCode(e) !== 10065 || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -412,15 +426,15 @@ export class NatsBus implements Bus {
    *  Idempotent, safe when several gateways do it at once. */
   async #ensureStores(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
     for (let i = 0; i < this.#streams.length; i++) await this.#ensureStream(jsm, i);
-    this.#kv = await new Kvm(js).create(this.#bucket, {
+    this.#kv = await createRacing(() => new Kvm(js).create(this.#bucket, {
       // 2, not 1: the revision an update replaces must still be there to be erased
       // (a revision removed by the history limit leaves its bytes on disk).
       history: 2,
       storage: StorageType.File,
       replicas: this.#replicas,
       maxValueSize: DIRECTORY_MAX_VALUE_BYTES,
-    });
-    this.#counters = await openCounterBucket(js, this.#counterBucket, this.#counterTtlMs, this.#replicas);
+    }));
+    this.#counters = await createRacing(() => openCounterBucket(js, this.#counterBucket, this.#counterTtlMs, this.#replicas));
   }
 
   /**
