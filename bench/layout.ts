@@ -3,6 +3,7 @@
 // one thread, so every latency is taken on one clock.
 import { randomBytes } from 'node:crypto';
 import type { EndpointSpec, HwDevice, SystemName, TargetSpec, WorkerInit } from './types.ts';
+import type { WsClientKind } from './drivers/client-socket.ts';
 
 export interface Group {
   endpoints: EndpointSpec[];
@@ -62,11 +63,11 @@ export function loneEndpoints(urls: string[], n: number, hw: HwDevice[][] | null
 }
 
 /** Deals groups round-robin to `workers` generator threads. */
-export function toWorkers(system: SystemName, layout: Layout, workers: number, connectConcurrency: number): WorkerInit[] {
+export function toWorkers(system: SystemName, layout: Layout, workers: number, connectConcurrency: number, wsClient: WsClientKind): WorkerInit[] {
   const runTag = new Uint8Array(randomBytes(8));
   const n = Math.max(1, Math.min(workers, layout.groups.length));
   const inits: WorkerInit[] = Array.from({ length: n }, () => ({
-    system, endpoints: [], targets: [], runTag, senderIdx: [], connectConcurrency,
+    system, endpoints: [], targets: [], runTag, senderIdx: [], connectConcurrency, wsClient,
   }));
   layout.groups.forEach((g, i) => {
     const w = inits[i % n]!;

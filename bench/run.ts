@@ -10,6 +10,7 @@ import { makeDevices, seedDirectory, registerDevices } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { WorkerGroup } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
+import type { WsClientKind } from './drivers/client-socket.ts';
 import type { HwDevice, RunParams, RunResult, RunStats, SystemName, WorkloadName } from './types.ts';
 
 export interface BenchOptions extends SetupOptions {
@@ -27,6 +28,8 @@ export interface BenchOptions extends SetupOptions {
   backlogPerDevice: number;
   fanout: number[];
   workers: number;
+  /** Client library of the raw-WebSocket handsets (Hushwire, uws-relay). */
+  wsClient: WsClientKind;
   connectConcurrency: number;
   /** Progress and table lines (stderr). */
   log: (line: string) => void;
@@ -130,7 +133,7 @@ function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): HwDevice[][]
 
 async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<WorkerGroup> {
   await prepareDevices(env, layout, o);
-  return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency));
+  return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency, o.wsClient));
 }
 
 async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers', label: string, o: BenchOptions): Promise<{ ok: number; ms: number }> {

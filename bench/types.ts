@@ -1,6 +1,8 @@
 // Shapes shared by the bench's main thread and its worker threads (structured-clone
 // safe: plain objects, numbers, strings, Uint8Arrays).
 
+import type { WsClientKind } from './drivers/client-socket.ts';
+
 export const SYSTEMS = ['hushwire', 'nats-ws', 'mosquitto', 'socketio', 'uws-relay'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
@@ -111,6 +113,7 @@ export interface WorkerInit {
   /** Endpoints that send (connected by 'senders') vs only receive. */
   senderIdx: number[];
   connectConcurrency: number;
+  wsClient: WsClientKind;
 }
 
 /** One row of the results (the JSON `runs[]` entry). */

@@ -116,7 +116,7 @@ const hooks: Hooks = {
   },
 };
 
-const ctx: DriverContext = { hooks, runTag: init.runTag, specs, payloadBytes: 0 };
+const ctx: DriverContext = { hooks, runTag: init.runTag, specs, payloadBytes: 0, wsClient: init.wsClient };
 driver.prepare?.(ctx, init.targets);
 const endpoints = new Map<number, Endpoint>(init.endpoints.map((e) => [e.idx, driver.endpoint(e, ctx)]));
 const connected = new Set<number>();

@@ -1,7 +1,7 @@
 // The one interface the bench's worker drives every system through. A driver plays
 // one handset: connect (and authenticate / subscribe), send a message to a target,
 // report what arrives and what the system acknowledged.
-import WebSocket from 'ws';
+import type { WsClientKind } from './client-socket.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 
 export interface Hooks {
@@ -19,6 +19,8 @@ export interface DriverContext {
   specs: Map<number, EndpointSpec>;
   /** Size of a peer message in bytes. */
   payloadBytes: number;
+  /** Client library of the raw-WebSocket drivers (Hushwire, uws-relay). */
+  wsClient: WsClientKind;
 }
 
 export interface Endpoint {
@@ -57,16 +59,6 @@ export function readId(buf: Uint8Array, off: number, runTag: Uint8Array): [numbe
   for (let i = 0; i < 8; i++) if (buf[off + 8 + i] !== runTag[i]) return null;
   const v = new DataView(buf.buffer, buf.byteOffset + off, 8);
   return [v.getUint32(0), v.getUint32(4)];
-}
-
-/** Closes a `ws` client with 1000, or terminates it if the close handshake takes over 2 s. */
-export function closeWs(ws: WebSocket | null): Promise<void> {
-  if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
-    ws.once('close', () => { clearTimeout(timer); resolve(); });
-    ws.close(1000);
-  });
 }
 
 /** A bounded deadline around a promise; rejects with `what` when it passes. */

@@ -10,14 +10,14 @@
 //
 // Writes are batched like the SDK does: all sends and deliver_acks of one event-loop
 // turn go out as one frame.
-import WebSocket from 'ws';
 import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput } from '../../relay/crypto/sign.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
-import { readId, writeId, withDeadline, closeWs, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import { openClientSocket, type ClientSocket } from './client-socket.ts';
+import { readId, writeId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
 
 const POOL = 4;
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -60,7 +60,7 @@ class HwEndpoint implements Endpoint {
   readonly #spec: EndpointSpec;
   readonly #ctx: DriverContext;
   readonly #key: KeyObject;
-  #ws: WebSocket | null = null;
+  #ws: ClientSocket | null = null;
   #req = 1;
   readonly #reqs = new Map<number, number>(); // req → seq (this endpoint is the sender)
   #ops: Uint8Array[] = [];
@@ -75,48 +75,51 @@ class HwEndpoint implements Endpoint {
 
   connect(timeoutMs: number): Promise<void> {
     const hw = this.#spec.hw!;
-    const ws = new WebSocket(this.#spec.url, { perMessageDeflate: false });
-    ws.binaryType = 'nodebuffer';
-    this.#ws = ws;
     this.#reqs.clear();
     this.#ops = [];
     this.#acks = [];
+    let ws: ClientSocket | null = null;
     const authed = new Promise<void>((resolve, reject) => {
       let state: 'challenge' | 'auth' | 'ready' = 'challenge';
-      ws.on('message', (data: Buffer) => {
-        if (state === 'ready') {
-          this.#onFrame(data);
-          return;
-        }
-        let ops: Op[];
-        try {
-          ops = wire.Frame.decode(data).ops as Op[];
-        } catch (e) {
-          reject(e as Error);
-          return;
-        }
-        for (const op of ops) {
-          if (state === 'challenge' && op.challenge) {
-            const sig = nodeSign(null, authInput(op.challenge.nonce!, hw.route, hw.device), this.#key);
-            ws.send(wire.Frame.encode({ ops: [{ req: 1, auth: { route: hw.route, device: hw.device, signature: sig } }] }).finish());
-            state = 'auth';
-          } else if (state === 'auth' && op.req === 1) {
-            if (op.ok) {
-              state = 'ready';
-              resolve();
-            } else {
-              reject(new Error(`auth refused: ${op.error?.code ?? 'unknown'}`));
-            }
-          } else if (state === 'ready') {
-            // mail drained right after auth shares the frame with the ok
-            this.#onOp(op);
+      ws = openClientSocket(this.#ctx.wsClient, this.#spec.url, {
+        open: () => undefined,
+        message: (data) => {
+          if (state === 'ready') {
+            this.#onFrame(data);
+            return;
           }
-        }
+          let ops: Op[];
+          try {
+            ops = wire.Frame.decode(data).ops as Op[];
+          } catch (e) {
+            reject(e as Error);
+            return;
+          }
+          for (const op of ops) {
+            if (state === 'challenge' && op.challenge) {
+              const sig = nodeSign(null, authInput(op.challenge.nonce!, hw.route, hw.device), this.#key);
+              ws!.send(wire.Frame.encode({ ops: [{ req: 1, auth: { route: hw.route, device: hw.device, signature: sig } }] }).finish());
+              state = 'auth';
+            } else if (state === 'auth' && op.req === 1) {
+              if (op.ok) {
+                state = 'ready';
+                resolve();
+              } else {
+                reject(new Error(`auth refused: ${op.error?.code ?? 'unknown'}`));
+              }
+            } else if (state === 'ready') {
+              // mail drained right after auth shares the frame with the ok
+              this.#onOp(op);
+            }
+          }
+        },
+        close: (code, _reason, error) => {
+          if (state !== 'ready') reject(error ?? new Error(`closed ${code} before auth`));
+        },
       });
-      ws.once('error', (e) => reject(e));
-      ws.once('close', (code) => reject(new Error(`closed ${code} before auth`)));
     });
-    return withDeadline(authed, timeoutMs, 'connect', () => ws.terminate());
+    this.#ws = ws;
+    return withDeadline(authed, timeoutMs, 'connect', () => ws?.terminate());
   }
 
   #onFrame(data: Buffer): void {
@@ -186,7 +189,7 @@ class HwEndpoint implements Endpoint {
   #flush(): void {
     this.#scheduled = false;
     const ws = this.#ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) {
+    if (ws === null || !ws.isOpen) {
       this.#ops = [];
       this.#acks = [];
       return;
@@ -214,7 +217,7 @@ class HwEndpoint implements Endpoint {
   close(): Promise<void> {
     const ws = this.#ws;
     this.#ws = null;
-    return closeWs(ws);
+    return ws === null ? Promise.resolve() : ws.close();
   }
 }
 

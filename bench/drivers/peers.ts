@@ -5,7 +5,8 @@
 //              broker with PUBACK; the broker retries delivery until the subscriber's PUBACK).
 //   socketio   socket.io-client (websocket transport only) to bench/peers/socketio-relay.ts;
 //              the relay acknowledges a message once it forwarded it.
-//   uws-relay  `ws` to bench/peers/uws-relay.ts, a bare uWebSockets.js relay: the
+//   uws-relay  raw WebSocket (the lean client, or `ws` with --ws-client ws) to
+//              bench/peers/uws-relay.ts, a bare uWebSockets.js relay: the
 //              calibration row (issue 5 gives its reference machine's figure for one).
 // Every message carries the same number of bytes as a Hushwire envelope; its first 16
 // bytes are the message id (sender, sequence, run tag).
@@ -14,7 +15,8 @@ import { wsconnect, type NatsConnection } from '@nats-io/nats-core';
 import mqtt, { type MqttClient } from 'mqtt';
 import { io, type Socket as IoSocket } from 'socket.io-client';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
-import { readId, writeId, withDeadline, closeWs, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import { openClientSocket, type ClientSocket } from './client-socket.ts';
+import { readId, writeId, withDeadline, type Driver, type DriverContext, type Endpoint } from './driver.ts';
 
 function payload(ctx: DriverContext, sender: number, seq: number): Uint8Array {
   const buf = new Uint8Array(ctx.payloadBytes);
@@ -204,7 +206,7 @@ class IoEndpoint implements Endpoint {
 class UwsRelayEndpoint implements Endpoint {
   readonly #spec: EndpointSpec;
   readonly #ctx: DriverContext;
-  #ws: WebSocket | null = null;
+  #ws: ClientSocket | null = null;
 
   constructor(spec: EndpointSpec, ctx: DriverContext) {
     this.#spec = spec;
@@ -213,24 +215,24 @@ class UwsRelayEndpoint implements Endpoint {
 
   async connect(timeoutMs: number): Promise<void> {
     const q = new URLSearchParams({ id: this.#spec.name, groups: this.#spec.groups.join(',') });
-    const ws = new WebSocket(`${this.#spec.url}/?${q.toString()}`, { perMessageDeflate: false });
-    ws.binaryType = 'nodebuffer';
-    this.#ws = ws;
-    await withDeadline(new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-      ws.once('close', (code) => reject(new Error(`closed ${code} before open`)));
-    }), timeoutMs, 'connect', () => ws.terminate());
     const { idx } = this.#spec;
-    ws.on('message', (data: Buffer) => {
-      const id = readId(data, 0, this.#ctx.runTag);
-      if (id) this.#ctx.hooks.message(idx, id[0], id[1]);
-    });
+    let ws: ClientSocket | null = null;
+    await withDeadline(new Promise<void>((resolve, reject) => {
+      ws = openClientSocket(this.#ctx.wsClient, `${this.#spec.url}/?${q.toString()}`, {
+        open: () => resolve(),
+        message: (data) => {
+          const id = readId(data, 0, this.#ctx.runTag);
+          if (id) this.#ctx.hooks.message(idx, id[0], id[1]);
+        },
+        close: (code, _reason, error) => reject(error ?? new Error(`closed ${code} before open`)),
+      });
+      this.#ws = ws;
+    }), timeoutMs, 'connect', () => ws?.terminate());
   }
 
   send(target: TargetSpec, seq: number): void {
     const ws = this.#ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
+    if (ws === null || !ws.isOpen) return;
     // [n][topic][payload]: one message per frame, as a handset on such a relay would send.
     const topic = Buffer.from(target.topic, 'latin1');
     const frame = Buffer.allocUnsafe(1 + topic.length + this.#ctx.payloadBytes).fill(0);
@@ -248,7 +250,7 @@ class UwsRelayEndpoint implements Endpoint {
   close(): Promise<void> {
     const ws = this.#ws;
     this.#ws = null;
-    return closeWs(ws);
+    return ws === null ? Promise.resolve() : ws.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { runBench, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
 import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
+import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
 import { parsePositive, parseCount } from '../options.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
@@ -61,6 +62,7 @@ interface Opts {
   backlogMessages: number;
   fanout: number[];
   workers: number;
+  wsClient: WsClientKind;
   json?: boolean;
   report?: string;
   natsWsUrl?: string;
@@ -92,6 +94,7 @@ export function benchCommand(): Command {
     .option('--backlog-devices <n>', 'backlog: offline devices', parseCount, 100)
     .option('--backlog-messages <n>', 'backlog: messages queued per offline device', parseCount, 200)
     .option('--workers <n>', 'generator threads', parseCount, Math.max(1, Math.min(2, cpus().length)))
+    .addOption(new Option('--ws-client <kind>', 'generator WebSocket client for Hushwire and the bare uWS relay: lean (the bench\'s own, cheapest per connection) or ws (the library the SDK uses)').choices([...WS_CLIENTS]).default('lean'))
     .option('--json', 'print {"runs":[...]} on stdout (the table goes to stderr)')
     .option('--report <dir>', 'write bench.json and bench.html (charts) into this directory')
     .option('--nats-ws-url <url>', 'use this running nats-server WebSocket listener instead of starting one')
@@ -136,6 +139,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         backlogPerDevice: o.backlogMessages,
         fanout: o.fanout,
         workers: o.workers,
+        wsClient: o.wsClient,
         connectConcurrency: 256,
         log,
         onResult: (r) => {
@@ -150,6 +154,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         systems, workloads: o.workload, duration_s: o.duration, warmup_s: o.warmup, rate: o.rate ?? null, window: o.window,
         pairs: o.pairs, devices: o.devices, gateways: o.gateway?.length ? o.gateway.length : o.gateways, transport: o.gateway?.length ? 'remote' : o.transport,
         workers: o.workers,
+        ws_client: o.wsClient,
       };
       const rows = await runBench(opts);
       log('');

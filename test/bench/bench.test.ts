@@ -51,6 +51,22 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   t.equal(saved.runs.length, 1, 'JSON report written');
 });
 
+t.test('storm with each generator client: every device drops, reconnects and authenticates again', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  for (const client of ['lean', 'ws']) {
+    const r = await runBench([
+      '--peers', 'none', '--workload', 'storm', '--devices', '60', '--gateways', '2', '--transport', transport,
+      '--workers', '2', '--ws-client', client, '--json',
+    ], 90_000);
+    t.equal(r.code, 0, `${client}: bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+    const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+    t.equal(run['workload'], 'storm', `${client}: a storm row`);
+    t.equal(run['devices'], 60, `${client}: all 60 devices back`);
+    t.equal(run['failed'], 0, `${client}: none failed`);
+    t.ok(typeof run['reconnect_s'] === 'number' && (run['reconnect_s'] as number) > 0, `${client}: reconnect time reported`);
+  }
+});
+
 t.test('the peers that need no install (nats-ws, socketio, uws-relay) run the same tiny chat', async (t) => {
   const peers = ['socketio', ...(natsServerBinary() !== null ? ['nats-ws'] : []), ...((await uwsAvailable()) ? ['uws-relay'] : [])];
   const r = await runBench([

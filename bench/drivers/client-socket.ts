@@ -1,0 +1,76 @@
+// The WebSocket client a raw-WebSocket driver (Hushwire, the bare uWS relay) uses, behind
+// one small interface so `--ws-client` can pick the bench's lean client (default,
+// bench/drivers/lean-ws.ts) or `ws` (what the SDK uses) for the same run.
+import WebSocket from 'ws';
+import { LeanWebSocket, type LeanWsHandlers } from './lean-ws.ts';
+
+export const WS_CLIENTS = ['lean', 'ws'] as const;
+export type WsClientKind = (typeof WS_CLIENTS)[number];
+
+export interface ClientSocket {
+  readonly isOpen: boolean;
+  /** One binary message; dropped unless open. */
+  send(data: Uint8Array): void;
+  /** Gone at once, no close handshake. */
+  terminate(): void;
+  /** Close handshake (1000), bounded to ~2 s; resolves once closed. */
+  close(): Promise<void>;
+}
+
+export type ClientSocketHandlers = LeanWsHandlers;
+
+/** Opens a client connection; the handlers hear open, every message, and close once. */
+export function openClientSocket(kind: WsClientKind, url: string, handlers: ClientSocketHandlers): ClientSocket {
+  return kind === 'lean' ? new LeanSocket(url, handlers) : new WsSocket(url, handlers);
+}
+
+class LeanSocket implements ClientSocket {
+  readonly #ws: LeanWebSocket;
+  constructor(url: string, handlers: ClientSocketHandlers) {
+    this.#ws = new LeanWebSocket(url, handlers);
+  }
+  get isOpen(): boolean {
+    return this.#ws.state === 'open';
+  }
+  send(data: Uint8Array): void {
+    this.#ws.send(data);
+  }
+  terminate(): void {
+    this.#ws.terminate();
+  }
+  close(): Promise<void> {
+    return this.#ws.close(1000);
+  }
+}
+
+class WsSocket implements ClientSocket {
+  readonly #ws: WebSocket;
+  constructor(url: string, handlers: ClientSocketHandlers) {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    let error: Error | undefined;
+    ws.on('open', () => handlers.open());
+    ws.on('message', (data: Buffer) => handlers.message(data));
+    ws.on('error', (e: Error) => { error ??= e; });
+    ws.on('close', (code: number, reason: Buffer) => handlers.close(code, reason.toString(), error));
+    this.#ws = ws;
+  }
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+  send(data: Uint8Array): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data);
+  }
+  terminate(): void {
+    this.#ws.terminate();
+  }
+  close(): Promise<void> {
+    const ws = this.#ws;
+    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
+      ws.once('close', () => { clearTimeout(timer); resolve(); });
+      ws.close(1000);
+    });
+  }
+}

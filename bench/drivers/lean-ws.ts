@@ -1,0 +1,354 @@
+// A lean RFC 6455 WebSocket client for the bench's generator, for the systems whose
+// handsets speak plain binary WebSocket (Hushwire's wire protocol, the bare uWS relay).
+//
+// Why not `ws`: its client handshake goes through Node's HTTP client (a ClientRequest,
+// an llhttp parser, stream plumbing per connection). Measured here, 3,000 connects to the
+// bare uWS relay cost ~260-320 µs of CPU each through `ws` and ~75-100 µs over a plain
+// socket (bench/README in docs/BENCHMARKS.md, "Generator"). The generator shares the
+// machine's two cores with the servers it measures, so in a reconnect storm the `ws`
+// handshake took as much CPU as the gateways did. Nothing here is used by the product: the
+// SDK and the gateways keep `ws`/uWS. `--ws-client ws` switches the bench back to `ws`.
+//
+// What it does: the client side of the opening handshake (random Sec-WebSocket-Key,
+// status 101, Upgrade/Connection headers and Sec-WebSocket-Accept checked, no extension
+// or subprotocol accepted), masked binary frames with a fresh random mask each, and the
+// server's frames: binary/text (delivered as Buffers), fragmentation, ping (answered),
+// pong, close (echoed). Anything else is a protocol error and closes the connection with
+// the RFC's close code. One funnel (#finish) ends a connection, once.
+//
+// Bounds: the response head is at most 16 KiB; a message at most `maxMessageBytes`
+// (close 1009 beyond). Outgoing frames are handed to the socket at once: the callers
+// bound what they keep outstanding (the bench's window), so no queue of our own.
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { createHash, randomFillSync } from 'node:crypto';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const MAX_HEAD_BYTES = 16 * 1024;
+const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+const CLOSE_WAIT_MS = 2000;
+const EMPTY = Buffer.alloc(0);
+
+const OP_CONT = 0x0;
+const OP_TEXT = 0x1;
+const OP_BINARY = 0x2;
+const OP_CLOSE = 0x8;
+const OP_PING = 0x9;
+const OP_PONG = 0xa;
+
+// Masks and handshake keys: random bytes drawn from a refilled pool, not one
+// crypto call per frame.
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let poolAt = POOL_BYTES;
+function randomBytesFromPool(n: number): Buffer {
+  if (poolAt + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
+export type LeanWsState = 'connecting' | 'open' | 'closing' | 'closed';
+
+export interface LeanWsHandlers {
+  /** The handshake completed; frames can be sent. */
+  open(): void;
+  /** A whole message (binary or text) from the server. */
+  message(data: Buffer): void;
+  /** The connection ended (once): the server's close code, 1006 when it just went away,
+   *  or our own protocol-error code; `error` when a handshake or socket error caused it. */
+  close(code: number, reason: string, error?: Error): void;
+}
+
+export interface LeanWsOptions {
+  maxMessageBytes?: number;
+}
+
+/** `Sec-WebSocket-Accept` for a key (RFC 6455 section 4.2.2). */
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+/** One frame as a client sends it (FIN set, masked with `mask`). */
+export function encodeClientFrame(opcode: number, payload: Uint8Array, mask: Uint8Array): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + 4 + len);
+  out[0] = 0x80 | opcode;
+  if (len < 126) {
+    out[1] = 0x80 | len;
+  } else if (len < 65536) {
+    out[1] = 0x80 | 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = 0x80 | 127;
+    out.writeUInt32BE(Math.floor(len / 0x1_0000_0000), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  const m0 = mask[0]!, m1 = mask[1]!, m2 = mask[2]!, m3 = mask[3]!;
+  out[head] = m0;
+  out[head + 1] = m1;
+  out[head + 2] = m2;
+  out[head + 3] = m3;
+  const at = head + 4;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    out[at + i] = payload[i]! ^ m0;
+    out[at + i + 1] = payload[i + 1]! ^ m1;
+    out[at + i + 2] = payload[i + 2]! ^ m2;
+    out[at + i + 3] = payload[i + 3]! ^ m3;
+  }
+  for (; i < len; i++) out[at + i] = payload[i]! ^ mask[i & 3]!;
+  return out;
+}
+
+export class LeanWebSocket {
+  #state: LeanWsState = 'connecting';
+  readonly #socket: Socket;
+  readonly #handlers: LeanWsHandlers;
+  readonly #maxMessage: number;
+  readonly #accept: string;
+  #head: Buffer | null = EMPTY; // response head bytes so far (null once open)
+  #pending: Buffer = EMPTY;     // received bytes not yet parsed into frames
+  #fragments: Buffer[] = [];
+  #fragmentBytes = 0;
+  #closeCode = 1006;
+  #closeReason = '';
+  #error: Error | undefined;
+  #closeTimer: NodeJS.Timeout | null = null;
+  readonly #closed: Promise<void>;
+  #resolveClosed: () => void = () => undefined;
+
+  constructor(url: string, handlers: LeanWsHandlers, options: LeanWsOptions = {}) {
+    this.#handlers = handlers;
+    this.#maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
+    this.#closed = new Promise<void>((r) => { this.#resolveClosed = r; });
+    const u = new URL(url);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${u.protocol}`);
+    const secure = u.protocol === 'wss:';
+    const port = Number(u.port || (secure ? 443 : 80));
+    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    const key = randomBytesFromPool(16).toString('base64');
+    this.#accept = acceptFor(key);
+    const request =
+      `GET ${u.pathname || '/'}${u.search} HTTP/1.1\r\n` +
+      `Host: ${u.host}\r\n` +
+      'Upgrade: websocket\r\n' +
+      'Connection: Upgrade\r\n' +
+      `Sec-WebSocket-Key: ${key}\r\n` +
+      'Sec-WebSocket-Version: 13\r\n\r\n';
+    this.#socket = secure ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port, noDelay: true });
+    if (secure) this.#socket.setNoDelay(true);
+    // Written at once: the socket queues it until connected.
+    this.#socket.write(request, 'latin1');
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#socket.on('error', (e: Error) => {
+      this.#error ??= e;
+    });
+    this.#socket.on('end', () => this.#socket.end());
+    this.#socket.on('close', () => this.#finish(this.#closeCode, this.#closeReason));
+  }
+
+  get state(): LeanWsState {
+    return this.#state;
+  }
+
+  /** Sends one binary message; false (nothing sent) unless the connection is open. */
+  send(data: Uint8Array): boolean {
+    if (this.#state !== 'open') return false;
+    this.#socket.write(encodeClientFrame(OP_BINARY, data, randomBytesFromPool(4)));
+    return true;
+  }
+
+  /** Drops the connection at once, without a close frame. */
+  terminate(): void {
+    if (this.#state === 'closed') return;
+    this.#closeCode = 1006;
+    this.#socket.destroy();
+    this.#finish(1006, '');
+  }
+
+  /** Close handshake with `code`; the socket is destroyed if the server has not
+   *  answered within 2 s. Resolves once the connection is closed. */
+  close(code = 1000): Promise<void> {
+    if (this.#state === 'connecting') {
+      this.terminate();
+    } else if (this.#state === 'open') {
+      this.#sendClose(code);
+    }
+    return this.#closed;
+  }
+
+  #sendClose(code: number): void {
+    this.#state = 'closing';
+    const body = Buffer.allocUnsafe(2);
+    body.writeUInt16BE(code, 0);
+    this.#socket.write(encodeClientFrame(OP_CLOSE, body, randomBytesFromPool(4)));
+    this.#closeTimer = setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS);
+  }
+
+  /** Ends the connection with a protocol-level failure: close frame (if open), then gone. */
+  #fail(code: number, why: string): void {
+    if (this.#state === 'closed') return;
+    this.#error ??= new Error(why);
+    this.#closeCode = code;
+    this.#closeReason = why;
+    if (this.#state === 'open') {
+      const body = Buffer.allocUnsafe(2);
+      body.writeUInt16BE(code, 0);
+      this.#socket.write(encodeClientFrame(OP_CLOSE, body, randomBytesFromPool(4)));
+    }
+    this.#socket.end();
+    this.#socket.destroy();
+    this.#finish(code, why);
+  }
+
+  /** The one way out: runs once, whatever ended the connection. */
+  #finish(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
+    this.#closeTimer = null;
+    this.#pending = EMPTY;
+    this.#fragments = [];
+    this.#head = null;
+    if (!this.#socket.destroyed) this.#socket.destroy();
+    this.#resolveClosed();
+    this.#handlers.close(code, reason, this.#error);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'connecting') {
+      const head = this.#head === EMPTY ? chunk : Buffer.concat([this.#head!, chunk]);
+      const end = head.indexOf('\r\n\r\n', 0, 'latin1');
+      if (end < 0) {
+        if (head.length > MAX_HEAD_BYTES) this.#fail(1002, 'handshake response head too large');
+        else this.#head = head;
+        return;
+      }
+      const problem = this.#checkHandshake(head.toString('latin1', 0, end));
+      if (problem !== null) {
+        this.#fail(1002, `handshake refused: ${problem}`);
+        return;
+      }
+      this.#head = null;
+      this.#state = 'open';
+      this.#handlers.open();
+      if (end + 4 < head.length && this.#state === 'open') this.#onFrames(head.subarray(end + 4));
+      return;
+    }
+    if (this.#state === 'open' || this.#state === 'closing') this.#onFrames(chunk);
+  }
+
+  /** null when the response head accepts the upgrade, else why not. */
+  #checkHandshake(head: string): string | null {
+    const lines = head.split('\r\n');
+    const status = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '');
+    if (status === null) return 'not an HTTP/1.1 response';
+    if (status[1] !== '101') return `status ${status[1]}`;
+    const headers = new Map<string, string>();
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) return 'malformed header line';
+      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+    if (headers.get('upgrade')?.toLowerCase() !== 'websocket') return 'no Upgrade: websocket';
+    if (!(headers.get('connection') ?? '').toLowerCase().split(/\s*,\s*/).includes('upgrade')) return 'no Connection: upgrade';
+    if (headers.get('sec-websocket-accept') !== this.#accept) return 'wrong Sec-WebSocket-Accept';
+    if (headers.has('sec-websocket-extensions')) return 'an extension was not offered';
+    if (headers.has('sec-websocket-protocol')) return 'a subprotocol was not offered';
+    return null;
+  }
+
+  #onFrames(chunk: Buffer): void {
+    const buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    let at = 0;
+    while (this.#state === 'open' || this.#state === 'closing') {
+      const left = buf.length - at;
+      if (left < 2) break;
+      const b0 = buf[at]!;
+      const b1 = buf[at + 1]!;
+      const fin = (b0 & 0x80) !== 0;
+      const opcode = b0 & 0x0f;
+      if ((b0 & 0x70) !== 0) return this.#fail(1002, 'reserved bits set');
+      if ((b1 & 0x80) !== 0) return this.#fail(1002, 'masked frame from the server');
+      let len = b1 & 0x7f;
+      let head = 2;
+      if (len === 126) {
+        if (left < 4) break;
+        len = buf.readUInt16BE(at + 2);
+        head = 4;
+      } else if (len === 127) {
+        if (left < 10) break;
+        const hi = buf.readUInt32BE(at + 2);
+        if (hi > 0x1fffff) return this.#fail(1009, 'frame too large');
+        len = hi * 0x1_0000_0000 + buf.readUInt32BE(at + 6);
+        head = 10;
+      }
+      if (opcode >= 0x8) {
+        if (!fin || len > 125) return this.#fail(1002, 'fragmented or long control frame');
+      } else if (this.#fragmentBytes + len > this.#maxMessage) {
+        return this.#fail(1009, 'message too large');
+      }
+      if (left < head + len) break;
+      const payload = buf.subarray(at + head, at + head + len);
+      at += head + len;
+      this.#onFrame(fin, opcode, payload);
+    }
+    if (this.#state === 'closed') return;
+    this.#pending = at === buf.length ? EMPTY : buf.subarray(at);
+  }
+
+  #onFrame(fin: boolean, opcode: number, payload: Buffer): void {
+    switch (opcode) {
+      case OP_TEXT:
+      case OP_BINARY:
+        if (this.#fragments.length > 0) return this.#fail(1002, 'new message inside a fragmented one');
+        if (fin) {
+          if (this.#state === 'open') this.#handlers.message(payload);
+          return;
+        }
+        this.#fragments.push(payload);
+        this.#fragmentBytes = payload.length;
+        return;
+      case OP_CONT: {
+        if (this.#fragments.length === 0) return this.#fail(1002, 'continuation without a message');
+        this.#fragments.push(payload);
+        this.#fragmentBytes += payload.length;
+        if (!fin) return;
+        const whole = Buffer.concat(this.#fragments, this.#fragmentBytes);
+        this.#fragments = [];
+        this.#fragmentBytes = 0;
+        if (this.#state === 'open') this.#handlers.message(whole);
+        return;
+      }
+      case OP_PING:
+        if (this.#state === 'open') this.#socket.write(encodeClientFrame(OP_PONG, payload, randomBytesFromPool(4)));
+        return;
+      case OP_PONG:
+        return;
+      case OP_CLOSE: {
+        if (payload.length === 1) return this.#fail(1002, 'one-byte close payload');
+        this.#closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+        this.#closeReason = payload.length > 2 ? payload.toString('utf8', 2) : '';
+        if (this.#state === 'open') {
+          // Echo the close, then wait for the server to end the TCP connection (RFC 6455
+          // 7.1.1: the server closes first); the timer bounds that wait.
+          const echo = this.#closeCode === 1005 ? EMPTY : payload.subarray(0, 2);
+          this.#state = 'closing';
+          this.#socket.write(encodeClientFrame(OP_CLOSE, echo, randomBytesFromPool(4)));
+          this.#closeTimer = setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS);
+        } else {
+          this.#socket.end();
+        }
+        return;
+      }
+      default:
+        return this.#fail(1002, `unknown opcode ${opcode}`);
+    }
+  }
+}

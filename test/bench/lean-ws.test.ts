@@ -1,0 +1,250 @@
+// The bench's lean WebSocket client (bench/drivers/lean-ws.ts) against a real `ws`
+// server on loopback (framing, fragmentation, ping, close handshake, random payloads
+// compared byte for byte), and against a raw TCP server that answers wrongly on
+// purpose (bad status, wrong accept, masked or oversize or unknown frames).
+import t, { type Test } from 'tap';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
+import { LeanWebSocket, acceptFor, encodeClientFrame, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
+
+interface Seen { opened: boolean; messages: Buffer[]; closes: { code: number; reason: string; error?: Error }[] }
+
+function handlers(seen: Seen, onOpen?: () => void): LeanWsHandlers {
+  return {
+    open: () => { seen.opened = true; onOpen?.(); },
+    message: (d) => { seen.messages.push(Buffer.from(d)); },
+    close: (code, reason, error) => { seen.closes.push({ code, reason, ...(error ? { error } : {}) }); },
+  };
+}
+
+const fresh = (): Seen => ({ opened: false, messages: [], closes: [] });
+
+async function wsServer(t: Test, onConnection: (ws: WsSocket) => void): Promise<string> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  wss.on('connection', onConnection);
+  t.teardown(() => new Promise<void>((r) => {
+    for (const c of wss.clients) c.terminate();
+    wss.close(() => r());
+  }));
+  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/path?x=1`;
+}
+
+/** A TCP server that reads the upgrade request and answers with `respond(key)`. */
+async function rawServer(t: Test, respond: (key: string, sock: Socket) => void): Promise<string> {
+  const socks = new Set<Socket>();
+  const srv: Server = createServer((sock) => {
+    socks.add(sock);
+    let head = '';
+    sock.on('data', (d) => {
+      if (head.includes('\r\n\r\n')) return;
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const key = /Sec-WebSocket-Key: (\S+)/i.exec(head)?.[1] ?? '';
+      respond(key, sock);
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => {
+    for (const s of socks) s.destroy();
+    srv.close(() => r());
+  }));
+  return `ws://127.0.0.1:${(srv.address() as AddressInfo).port}/`;
+}
+
+const ok101 = (key: string): string =>
+  `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+
+/** An unmasked server frame. */
+function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, len])
+    : len < 65536 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 126, len >> 8, len & 0xff])
+      : (() => { const b = Buffer.alloc(10); b[0] = (fin ? 0x80 : 0) | opcode; b[1] = 127; b.writeUInt32BE(len, 6); return b; })();
+  return Buffer.concat([head, payload]);
+}
+
+function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (cond()) resolve();
+      else if (Date.now() > deadline) reject(new Error('condition not met in time'));
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+t.test('encodeClientFrame: header forms, FIN, mask bit, payload masked with the given key', async (t) => {
+  for (const len of [0, 1, 3, 125, 126, 127, 65535, 65536, 70001]) {
+    const payload = randomBytes(len);
+    const mask = randomBytes(4);
+    const f = encodeClientFrame(2, payload, mask);
+    t.equal(f[0], 0x82, `len ${len}: FIN + binary`);
+    t.equal(f[1]! & 0x80, 0x80, `len ${len}: mask bit`);
+    const l7 = f[1]! & 0x7f;
+    const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+    t.equal(l7, len < 126 ? len : len < 65536 ? 126 : 127, `len ${len}: 7-bit length field`);
+    const declared = head === 2 ? l7 : head === 4 ? f.readUInt16BE(2) : f.readUInt32BE(6);
+    t.equal(declared, len, `len ${len}: declared length`);
+    t.same(f.subarray(head, head + 4), mask, `len ${len}: mask key`);
+    const body = Buffer.from(f.subarray(head + 4));
+    for (let i = 0; i < body.length; i++) body[i]! ^= mask[i & 3]!;
+    t.ok(body.equals(payload), `len ${len}: unmasks to the payload`);
+  }
+});
+
+t.test('round trip through a ws echo server: sizes around every length boundary and random payloads', async (t) => {
+  const url = await wsServer(t, (ws) => ws.on('message', (d: Buffer) => ws.send(d)));
+  const seen = fresh();
+  let opened!: () => void;
+  const open = new Promise<void>((r) => { opened = r; });
+  const c = new LeanWebSocket(url, handlers(seen, () => opened()));
+  await open;
+  t.equal(c.state, 'open');
+  const sent: Buffer[] = [];
+  for (const len of [0, 1, 125, 126, 127, 65535, 65536, 200_000]) sent.push(randomBytes(len));
+  for (let i = 0; i < 40; i++) sent.push(randomBytes(Math.floor(Math.random() * 3000)));
+  for (const b of sent) t.ok(c.send(b));
+  await until(() => seen.messages.length === sent.length);
+  t.ok(seen.messages.every((m, i) => m.equals(sent[i]!)), 'every message comes back unchanged, in order');
+  await c.close();
+  t.equal(c.state, 'closed');
+  t.equal(seen.closes.length, 1, 'close reported once');
+  t.equal(seen.closes[0]!.code, 1000);
+  t.notOk(c.send(Buffer.from('late')), 'send after close is refused');
+});
+
+t.test('a message the server fragments arrives whole; the mail after the 101 in the same segment is read', async (t) => {
+  const url = await wsServer(t, (ws) => {
+    ws.send(Buffer.from('hel'), { fin: false });
+    ws.send(Buffer.from('lo '), { fin: false });
+    ws.send(Buffer.from('world'), { fin: true });
+  });
+  const seen = fresh();
+  const c = new LeanWebSocket(url, handlers(seen));
+  await until(() => seen.messages.length === 1);
+  t.equal(seen.messages[0]!.toString(), 'hello world');
+  c.terminate();
+
+  const rawUrl = await rawServer(t, (key, sock) => sock.write(Buffer.concat([Buffer.from(ok101(key), 'latin1'), serverFrame(2, Buffer.from('challenge'))])));
+  const seen2 = fresh();
+  const c2 = new LeanWebSocket(rawUrl, handlers(seen2));
+  await until(() => seen2.messages.length === 1);
+  t.equal(seen2.messages[0]!.toString(), 'challenge');
+  c2.terminate();
+});
+
+t.test('a ping is answered with a pong carrying its payload', async (t) => {
+  let pong: Buffer | null = null;
+  const url = await wsServer(t, (ws) => {
+    ws.on('pong', (d: Buffer) => { pong = d; });
+    ws.ping(Buffer.from('are you there'));
+  });
+  const seen = fresh();
+  const c = new LeanWebSocket(url, handlers(seen));
+  await until(() => pong !== null);
+  t.equal(String(pong), 'are you there');
+  c.terminate();
+});
+
+t.test('the server closes with a code and reason: echoed, reported once', async (t) => {
+  let serverSaw: number | null = null;
+  const url = await wsServer(t, (ws) => {
+    ws.on('close', (code: number) => { serverSaw = code; });
+    ws.close(4001, 'bye');
+  });
+  const seen = fresh();
+  new LeanWebSocket(url, handlers(seen));
+  await until(() => seen.closes.length === 1 && serverSaw !== null);
+  t.equal(seen.closes[0]!.code, 4001);
+  t.equal(seen.closes[0]!.reason, 'bye');
+  t.equal(serverSaw, 4001, 'the server got its close code back');
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(seen.closes.length, 1, 'still reported once');
+});
+
+t.test('terminate: gone at once, close reported once with 1006, idempotent', async (t) => {
+  let serverClosed = false;
+  const url = await wsServer(t, (ws) => ws.on('close', () => { serverClosed = true; }));
+  const seen = fresh();
+  let opened!: () => void;
+  const open = new Promise<void>((r) => { opened = r; });
+  const c = new LeanWebSocket(url, handlers(seen, () => opened()));
+  await open;
+  c.terminate();
+  c.terminate();
+  await c.close();
+  t.equal(seen.closes.length, 1);
+  t.equal(seen.closes[0]!.code, 1006);
+  await until(() => serverClosed);
+});
+
+t.test('refused handshakes end with an error saying why', async (t) => {
+  const cases: [string, (key: string) => string, RegExp][] = [
+    ['status 200', () => 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', /status 200/],
+    ['wrong accept', () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n', /Sec-WebSocket-Accept/],
+    ['no upgrade header', (k) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(k)}\r\n\r\n`, /Upgrade/],
+    ['an extension not offered', (k) => ok101(k).replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n'), /extension/],
+    ['not HTTP', () => 'SSH-2.0-OpenSSH\r\n\r\n', /not an HTTP/],
+  ];
+  for (const [name, answer, why] of cases) {
+    const url = await rawServer(t, (key, sock) => sock.write(answer(key), 'latin1'));
+    const seen = fresh();
+    new LeanWebSocket(url, handlers(seen));
+    await until(() => seen.closes.length === 1);
+    t.notOk(seen.opened, `${name}: never open`);
+    t.match(seen.closes[0]!.error?.message ?? '', why, `${name}: ${seen.closes[0]!.error?.message}`);
+  }
+  // nobody listening: a port that was just free
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const freePort = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const seen = fresh();
+  new LeanWebSocket(`ws://127.0.0.1:${freePort}/`, handlers(seen));
+  await until(() => seen.closes.length === 1);
+  t.equal(seen.closes[0]!.code, 1006);
+  t.ok(seen.closes[0]!.error, 'connection refused is reported as the error');
+});
+
+t.test('bad frames from the server close with the RFC code', async (t) => {
+  const masked = Buffer.from([0x82, 0x81, 1, 2, 3, 4, 0x55]);
+  const cases: [string, Buffer, number, number?][] = [
+    ['masked frame', masked, 1002],
+    ['reserved bit', Buffer.from([0xc2, 0x00]), 1002],
+    ['unknown opcode', Buffer.from([0x83, 0x00]), 1002],
+    ['fragmented ping', Buffer.from([0x09, 0x00]), 1002],
+    ['continuation without a message', Buffer.from([0x80, 0x00]), 1002],
+    ['message over the limit', serverFrame(2, Buffer.alloc(200)), 1009, 100],
+  ];
+  for (const [name, frame, code, max] of cases) {
+    let serverGot = Buffer.alloc(0);
+    const url = await rawServer(t, (key, sock) => {
+      sock.on('data', (d) => { serverGot = Buffer.concat([serverGot, d]); });
+      sock.write(Buffer.concat([Buffer.from(ok101(key), 'latin1'), frame]));
+    });
+    const seen = fresh();
+    new LeanWebSocket(url, handlers(seen), max ? { maxMessageBytes: max } : {});
+    await until(() => seen.closes.length === 1);
+    t.equal(seen.closes[0]!.code, code, `${name}: close ${code}`);
+    t.equal(seen.messages.length, 0, `${name}: nothing delivered`);
+    // the close frame the client sent (masked): opcode 8, then the code once unmasked
+    await until(() => serverGot.length >= 8).catch(() => undefined);
+    if (serverGot.length >= 8) {
+      t.equal(serverGot[0], 0x88, `${name}: a close frame was sent`);
+      const m = serverGot.subarray(2, 6);
+      t.equal(((serverGot[6]! ^ m[0]!) << 8) | (serverGot[7]! ^ m[1]!), code, `${name}: carrying ${code}`);
+    } else {
+      t.fail(`${name}: no close frame reached the server`);
+    }
+  }
+});
+
+t.test('wrong types and schemes are refused at construction', async (t) => {
+  t.throws(() => new LeanWebSocket('http://127.0.0.1:1/', handlers(fresh())), TypeError);
+  t.throws(() => new LeanWebSocket('not a url', handlers(fresh())));
+});
