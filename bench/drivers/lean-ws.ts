@@ -4,7 +4,7 @@
 // Why not `ws`: its client handshake goes through Node's HTTP client (a ClientRequest,
 // an llhttp parser, stream plumbing per connection). Measured here, 3,000 connects to the
 // bare uWS relay cost ~260-320 µs of CPU each through `ws` and ~75-100 µs over a plain
-// socket (bench/README in docs/BENCHMARKS.md, "Generator"). The generator shares the
+// socket (docs/BENCHMARKS.md, "The generator's WebSocket client"). The generator shares the
 // machine's two cores with the servers it measures, so in a reconnect storm the `ws`
 // handshake took as much CPU as the gateways did. Nothing here is used by the product: the
 // SDK and the gateways keep `ws`/uWS. `--ws-client ws` switches the bench back to `ws`.
