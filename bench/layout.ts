@@ -26,7 +26,7 @@ function pick(urls: string[], g: number, i: number): string {
  * Groups of 1 sender + k recipients (k = 1 with `mutual`: a chat pair, both ends send).
  * On Hushwire the k recipients are k devices of one route (one number).
  */
-export function senderGroups(system: SystemName, urls: string[], count: number, k: number, mutual: boolean, hw: HwDevice[][] | null): Layout {
+export function senderGroups(urls: string[], count: number, k: number, mutual: boolean, hw: HwDevice[][] | null): Layout {
   const groups: Group[] = [];
   const hwRoutes: HwDevice[][] = [];
   let idx = 0;

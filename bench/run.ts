@@ -205,7 +205,7 @@ async function messaging(
   const label = `[${env.system} ${workload}]`;
   const sizes: number[] = [];
   for (let g = 0; g < groups; g++) sizes.push(1, k);
-  const layout = senderGroups(env.system, env.urls, groups, k, mutual, hwFor(env, sizes, true));
+  const layout = senderGroups(env.urls, groups, k, mutual, hwFor(env, sizes, true));
   const senders = layout.groups.reduce((n, g) => n + g.senders.length, 0);
   const g = await startGroup(env, layout, o);
   try {
@@ -299,7 +299,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
   const n = o.backlogDevices;
   const sizes: number[] = [];
   for (let i = 0; i < n; i++) sizes.push(1, 1);
-  const layout = senderGroups(env.system, env.urls, n, 1, false, hwFor(env, sizes, true));
+  const layout = senderGroups(env.urls, n, 1, false, hwFor(env, sizes, true));
   const g = await startGroup(env, layout, o);
   try {
     await connectAll(g, 'senders', label, o);

@@ -47,6 +47,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...DEFAULT_LIMITS,
     authTimeoutMs: config.authTimeoutMs,
     liveTimeoutMs: config.liveTimeoutMs,
+    drainBatch: config.mailboxPage,
+    drainAckTimeoutMs: config.mailboxAckTimeoutMs,
     maxFrameBytes: config.maxFrameBytes,
     maxEnvelopeBytes: config.maxEnvelopeBytes,
     maxDevicesPerRoute: config.maxDevicesPerRoute,
