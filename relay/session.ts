@@ -329,7 +329,7 @@ export class Session implements LiveSink {
         .catch((e: unknown) => relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'new-device notice failed'));
       this.#registeredAtMs = now;
       if (this.#state !== 'challenge') return; // closed meanwhile
-      await this.#becomeAuthenticated(route, m.device);
+      await this.#becomeAuthenticated(tag, m.device);
       this.#queue({ req, registered: { route, evaluation } });
       this.#startMailboxDrain();
     } finally {
@@ -354,7 +354,7 @@ export class Session implements LiveSink {
         return this.#authFailed(req);
       }
       if (this.#state !== 'challenge') return;
-      await this.#becomeAuthenticated(m.route, m.device);
+      await this.#becomeAuthenticated(tag, m.device);
       this.#queue({ req, ok: {} });
       this.#registeredAtMs = Number(dev.registeredAtMs);
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
@@ -373,9 +373,9 @@ export class Session implements LiveSink {
     this.close(CloseCode.AUTH_FAILED, 'authentication failed');
   }
 
-  async #becomeAuthenticated(route: Uint8Array, device: Uint8Array): Promise<void> {
+  async #becomeAuthenticated(tag: string, device: Uint8Array): Promise<void> {
     const relay = this.#relay;
-    this.#tag = routeTagUncached(route);
+    this.#tag = tag;
     this.#devTok = deviceToken(device);
     this.#senderKey = `${this.#tag}.${this.#devTok}`;
     // Tell any older connection of this device (on any gateway) to go away, then take
