@@ -3,7 +3,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { cpuMicros, cpuMicrosAll, rssBytes, sleep } from './procs.ts';
+import { cpuMicros, sleep } from './procs.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
 import { makeDevices, seedDirectory, registerDevices } from './devices.ts';
@@ -177,16 +177,33 @@ interface CpuWindow {
   self: number | null;
 }
 
+/** CPU µs of the system's servers and of nats-server so far (null: not readable). */
+async function serverCpu(env: SystemEnv): Promise<{ server: number | null; nats: number | null }> {
+  const [server, nats] = await Promise.all([env.server?.cpuMicros() ?? null, env.nats?.cpuMicros() ?? null]);
+  return { server, nats };
+}
+
+/** Says once per run why a server's CPU or memory could not be read, when a probe
+ *  that was meant to read it (a running gateway's /metrics) failed. */
+function reportProbeProblem(env: SystemEnv, o: BenchOptions, label: string, value: number | null): void {
+  if (value !== null || env.server === null) return;
+  const why = env.server.problem();
+  if (why !== null) o.log(`   ${label} server CPU/memory not measured: ${why}`);
+}
+
 /** CPU µs of the server, nats and generator processes between two wall-clock times. */
 function cpuBetween(env: SystemEnv, from: number, until: number): Promise<CpuWindow> {
-  const read = (): CpuWindow => ({ server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids), self: cpuMicros(process.pid) });
+  const read = async (): Promise<CpuWindow> => ({ ...(await serverCpu(env)), self: cpuMicros(process.pid) });
   return new Promise((resolve) => {
-    let a: CpuWindow | null = null;
+    let a: Promise<CpuWindow> | null = null;
     at(from, () => { a = read(); });
     at(until, () => {
-      const b = read();
-      const d = (x: number | null, y: number | null): number | null => (x === null || y === null ? null : y - x);
-      resolve(a === null ? { server: null, nats: null, self: null } : { server: d(a.server, b.server), nats: d(a.nats, b.nats), self: d(a.self, b.self) });
+      void (async () => {
+        const b = await read();
+        const first = a === null ? null : await a;
+        const d = (x: number | null, y: number | null): number | null => (x === null || y === null ? null : y - x);
+        resolve(first === null ? { server: null, nats: null, self: null } : { server: d(first.server, b.server), nats: d(first.nats, b.nats), self: d(first.self, b.self) });
+      })();
     });
   });
 }
@@ -248,6 +265,7 @@ async function measureRun(
     stopTicker();
   }
   const c = await cpu;
+  reportProbeProblem(env, o, label, c.server);
   const sum = (f: (s: RunStats) => number): number => all.reduce((n, s) => n + f(s), 0);
   const delivered = sum((s) => s.deliveredInWindow);
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
@@ -264,6 +282,7 @@ async function measureRun(
   if (failed > 0) notes.push(`${failed} sends refused`);
   if (unconfirmed > 0) notes.push(`${unconfirmed} unconfirmed`);
   if (overflow > 0) notes.push(`${overflow} rate slots skipped (sender backlog full)`);
+  if (env.server?.source === 'metrics' && c.server !== null) notes.push('gateway CPU from their /metrics');
   const r: RunResult = {
     system: env.system,
     workload,
@@ -314,7 +333,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     const stored = b.reduce((x, y) => x + y.stored, 0);
     const failed = b.reduce((x, y) => x + y.failed, 0);
     o.log(`   ${label} ${fmtInt(stored)} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failed} refused${failed ? `: ${b.find((x) => x.firstError)?.firstError}` : ''})`);
-    const before = { server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids) };
+    const before = await serverCpu(env);
     g.resetProgress();
     const stop2 = progressTicker(g, `${label} draining`, o, Date.now());
     let d;
@@ -323,12 +342,13 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     } finally {
       stop2();
     }
-    const after = { server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids) };
+    const after = await serverCpu(env);
+    reportProbeProblem(env, o, label, after.server);
     // Delivered mail is erased behind the drain (relay/session.ts): the run is not over
     // for the servers until the mailboxes are empty. Wait for that (bounded) and report
     // the CPU including that tail too, so the drain rate does not hide the erase cost.
     const tail = await waitForEmptyMailboxes(env, 60_000);
-    const settled = { server: cpuMicrosAll(env.serverPids), nats: cpuMicrosAll(env.natsPids) };
+    const settled = await serverCpu(env);
     const received = d.reduce((x, y) => x + y.received, 0);
     const expected = d.reduce((x, y) => x + y.expected, 0);
     const secs = (Math.max(...d.map((x) => x.lastAt)) - Math.min(...d.map((x) => x.startedAt))) / 1000;
@@ -392,16 +412,15 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   try {
     const first = await connectAll(g, 'all', label, o);
     await sleep(500);
-    const cpu0 = cpuMicrosAll(env.serverPids);
-    const nats0 = cpuMicrosAll(env.natsPids);
+    const { server: cpu0, nats: nats0 } = await serverCpu(env);
     // The generator's own CPU (all its threads: dialling, TLS-free WebSocket handshakes,
     // auth signatures) competes for the same cores: reported so the storm's time can be
     // read against the CPU every party spent.
     const gen0 = process.cpuUsage();
     const r = await g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000);
     const gen = process.cpuUsage(gen0);
-    const cpu1 = cpuMicrosAll(env.serverPids);
-    const nats1 = cpuMicrosAll(env.natsPids);
+    const { server: cpu1, nats: nats1 } = await serverCpu(env);
+    reportProbeProblem(env, o, label, cpu1);
     const ok = r.reduce((x, y) => x + y.ok, 0);
     const failed = r.reduce((x, y) => x + y.failed, 0);
     const secs = (Math.max(...r.map((x) => x.lastAt)) - Math.min(...r.map((x) => x.droppedAt))) / 1000;
@@ -422,7 +441,8 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
 
 async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   const label = `[${env.system} idle]`;
-  if (env.serverPids.length === 0) return skipped(env.system, 'idle', 'server pids unknown (remote system): RSS cannot be read');
+  const probe = env.server;
+  if (probe === null) return skipped(env.system, 'idle', 'the server processes cannot be read (a running system without a metrics endpoint the bench knows): RSS unknown');
   const n = o.devices;
   const layout = loneEndpoints(env.urls, n, hwFor(env, Array.from({ length: n }, () => 1), false));
   // Memory is read after a first fifth of the devices and again after the rest: the
@@ -432,20 +452,12 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   layout.groups.forEach((g, i) => { if (i < first) g.senders = g.endpoints.map((e) => e.idx); });
   const g = await startGroup(env, layout, o);
   try {
-    const rss = (): number | null => {
-      let s = 0;
-      for (const p of env.serverPids) {
-        const v = rssBytes(p);
-        if (v === null) return null;
-        s += v;
-      }
-      return s;
-    };
+    const rss = (): Promise<number | null> => probe.rssBytes();
     // RSS as the process shows it, then (local gateways) the same after a forced full
     // GC: garbage and an unfilled young generation no longer count.
     const measure = async (): Promise<{ rss: number | null; gc: HeapFigures | null }> => {
       await sleep(IDLE_SETTLE_MS);
-      const r = rss();
+      const r = await rss();
       return { rss: r, gc: await collectAndMeasureAll(env.inspectorUrls) };
     };
     // Debugging aid: heap snapshots of the first local gateway with a fifth and with all
@@ -485,7 +497,7 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: n, rss_bytes_per_conn: per,
       ...(gc !== null ? { heap_bytes_per_conn: gc.heap, retained_bytes_per_conn: gc.retained, rss_after_gc_bytes_per_conn: gc.rss } : {}),
-      note: `RSS growth of the server process${env.serverPids.length > 1 ? 'es' : ''} from ${first} to ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)`,
+      note: `RSS growth of the server process${env.urls.length > 1 ? 'es' : ''}${probe.source === 'metrics' ? ' (from their /metrics)' : ''} from ${first} to ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)`,
     };
   } finally {
     await g.close();

@@ -4,6 +4,7 @@ import { startNats, startGateways, startMosquitto, startSocketIoRelay, startUwsR
 import { loadUws } from '../gateway/transport/select.ts';
 import { BENCH_MAILBOX_MAX, BENCH_MAX_DEVICES_PER_ROUTE } from './devices.ts';
 import { INSPECTOR_LINE } from './inspect.ts';
+import { metricsProbe, metricsUrlOf, pidProbe, type ResourceProbe } from './probes.ts';
 import type { SystemName } from './types.ts';
 
 /** The local gateways' limits are lifted so that the bench measures the relay, not
@@ -24,10 +25,12 @@ export const BENCH_GATEWAY_NODE_ARGS: readonly string[] = ['--max-semi-space-siz
 export interface SystemEnv {
   system: SystemName;
   urls: string[];
-  /** Server processes of the system itself (gateways; Mosquitto; the relay; nats-server for nats-ws). */
-  serverPids: number[];
-  /** nats-server behind the gateways (Hushwire only). */
-  natsPids: number[];
+  /** CPU time and RSS of the system's own servers (gateways; Mosquitto; the relay;
+   *  nats-server for nats-ws): /proc for processes started here, the gateways' /metrics
+   *  for running gateways; null when the bench cannot read them. */
+  server: ResourceProbe | null;
+  /** nats-server behind the gateways (Hushwire, local setup only). */
+  nats: ResourceProbe | null;
   /** Inspector URLs of the local gateways when they run with --inspect (the idle
    *  workload: bench/inspect.ts); empty otherwise. */
   inspectorUrls: string[];
@@ -46,6 +49,9 @@ export interface SetupOptions {
   transport: 'uws' | 'ws';
   gatewayArgs: string[];
   gatewayNodeArgs: string[];
+  /** Running gateways: their /metrics URLs (default: derived from each --gateway URL);
+   *  empty list = do not read them. */
+  gatewayMetrics?: string[];
   natsWsUrl?: string;
   mqttUrl?: string;
   socketioUrl?: string;
@@ -70,11 +76,15 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
   const stop = async (): Promise<void> => {
     for (const s of servers.reverse()) await s.stop().catch(() => undefined);
   };
-  const remote = (urls: string[]): SystemEnv => ({ system, urls, serverPids: [], natsPids: [], inspectorUrls: [], natsUrl: null, local: false, stop: async () => {} });
+  const remote = (urls: string[], server: ResourceProbe | null = null): SystemEnv => ({ system, urls, server, nats: null, inspectorUrls: [], natsUrl: null, local: false, stop: async () => {} });
+  const local = (urls: string[], pid: number): SystemEnv => ({ system, urls, server: pidProbe([pid]), nats: null, inspectorUrls: [], natsUrl: null, local: true, stop });
   try {
     switch (system) {
       case 'hushwire': {
-        if (o.gateways.length > 0) return remote(o.gateways);
+        if (o.gateways.length > 0) {
+          const metrics = o.gatewayMetrics ?? o.gateways.map(metricsUrlOf).filter((u): u is string => u !== null);
+          return remote(o.gateways, metrics.length > 0 ? metricsProbe(metrics) : null);
+        }
         if (natsServerBinary() === null) return { skip: 'nats-server not installed' };
         const nats = await startNats({ jetstream: true, websocket: false });
         servers.push(nats);
@@ -86,7 +96,7 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
         const inspectorUrls = gws.children.map((c) => INSPECTOR_LINE.exec(c.output())?.[1]).filter((u): u is string => u !== undefined);
         const shards = mailboxShardsOf([...BENCH_GATEWAY_ARGS, ...o.gatewayArgs]);
         return {
-          system, urls: gws.urls, serverPids: gws.children.map((c) => c.pid), natsPids: [nats.child.pid], inspectorUrls, natsUrl: nats.url, local: true, stop,
+          system, urls: gws.urls, server: pidProbe(gws.children.map((c) => c.pid)), nats: pidProbe([nats.child.pid]), inspectorUrls, natsUrl: nats.url, local: true, stop,
           ...(shards !== undefined ? { mailboxShards: shards } : {}),
         };
       }
@@ -95,7 +105,7 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
         if (natsServerBinary() === null) return { skip: 'nats-server not installed' };
         const nats = await startNats({ jetstream: false, websocket: true });
         servers.push(nats);
-        return { system, urls: [nats.wsUrl!], serverPids: [nats.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
+        return local([nats.wsUrl!], nats.child.pid);
       }
       case 'mosquitto': {
         if (o.mqttUrl) return remote([o.mqttUrl]);
@@ -103,13 +113,13 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
         if ('skip' in bin) return bin;
         const m = await startMosquitto(bin.bin);
         servers.push(m);
-        return { system, urls: [m.url], serverPids: [m.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
+        return local([m.url], m.child.pid);
       }
       case 'socketio': {
         if (o.socketioUrl) return remote([o.socketioUrl]);
         const r = await startSocketIoRelay();
         servers.push(r);
-        return { system, urls: [r.url], serverPids: [r.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
+        return local([r.url], r.child.pid);
       }
       case 'uws-relay': {
         if (o.uwsRelayUrl) return remote([o.uwsRelayUrl]);
@@ -117,7 +127,7 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
         if (!u.ok) return { skip: `no uWebSockets.js build loads here (${u.notes.join('; ')})` };
         const r = await startUwsRelay();
         servers.push(r);
-        return { system, urls: [r.url], serverPids: [r.child.pid], natsPids: [], inspectorUrls: [], natsUrl: null, local: true, stop };
+        return local([r.url], r.child.pid);
       }
     }
   } catch (e) {

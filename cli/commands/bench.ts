@@ -38,6 +38,20 @@ function parseRate(value: string): number | 'half' {
   return parsePositive(value);
 }
 
+/** --gateway-metrics: an http(s) URL, or "none" (which wins over any URL given with it). */
+function collectMetricsUrl(value: string, prev: string[] = []): string[] {
+  if (value === 'none') return ['none'];
+  if (prev.includes('none')) return prev;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`not a URL: "${value}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`an http(s) URL or "none", not "${value}"`);
+  return [...prev, u.href];
+}
+
 function parseSeconds(value: string): number {
   const n = parsePositive(value);
   if (n > 600) throw new InvalidArgumentError('at most 600 seconds');
@@ -46,6 +60,7 @@ function parseSeconds(value: string): number {
 
 interface Opts {
   gateway?: string[];
+  gatewayMetrics?: string[];
   gateways: number;
   transport: 'uws' | 'ws';
   peers: SystemName[];
@@ -78,6 +93,7 @@ export function benchCommand(): Command {
   return new Command('bench')
     .description('load-test Hushwire against its peers (nats-server WebSocket, Mosquitto QoS 1, a Socket.IO relay; a bare uWS relay to calibrate the machine) in one run')
     .option('--gateway <url>', 'run against this running gateway (repeatable; its dev verifier registers the bench devices); default: start a local setup', collect)
+    .option('--gateway-metrics <url>', 'with --gateway: read the gateways\' CPU time and memory from this /metrics URL (repeatable; default: http://<each --gateway host:port>/metrics; "none": do not read them)', collectMetricsUrl)
     .option('--gateways <n>', 'local setup: number of gateway processes', parseCount, 2)
     .addOption(new Option('--transport <name>', 'local setup: WebSocket library of the gateways').choices(['uws', 'ws']).default('uws'))
     .option('--peers <list>', `peers to run too: ${PEERS.join(',')}, all or none`, list(PEERS, 'peer'), [...PEERS])
@@ -113,6 +129,9 @@ intended send time; srv/nats us/msg = CPU microseconds of the gateways (or the p
 server) / nats-server per delivered message; gen cpu% = the generator's CPU (100 = one
 core), "!" = a generator thread was saturated (the run measured the generator).`)
     .action(async (o: Opts) => {
+      if (o.gatewayMetrics !== undefined && (o.gateway ?? []).length === 0) {
+        throw new InvalidArgumentError('--gateway-metrics goes with --gateway (a local setup reads its own processes)');
+      }
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
       const log = (line: string): void => { process.stderr.write(line + '\n'); };
       const live: string[] = [];
@@ -120,6 +139,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         systems,
         workloads: o.workload,
         gateways: o.gateway ?? [],
+        ...(o.gatewayMetrics !== undefined ? { gatewayMetrics: o.gatewayMetrics.filter((u) => u !== 'none') } : {}),
         gatewayCount: o.gateways,
         transport: o.transport,
         gatewayArgs: o.gatewayArg ?? [],

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from '../helpers/paths.ts';
+import { spawnGateway } from '../helpers/gateway.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
 
@@ -84,8 +85,47 @@ t.test('the peers that need no install (nats-ws, socketio, uws-relay) run the sa
   }
 });
 
+t.test('against a running gateway (--gateway URL): chat and idle measured through its /metrics', async (t) => {
+  // A gateway started on its own (embedded bus, dev verifier) as an operator would,
+  // with the per-device send limit raised so the bench's senders are not refused.
+  const gw = await spawnGateway(['--send-rate', '100000', '--send-burst', '100000']);
+  t.teardown(() => gw.kill());
+  const base = ['--gateway', gw.url, '--peers', 'none', '--pairs', '4', '--devices', '40', '--duration', '2', '--warmup', '1', '--grace', '4', '--workers', '1', '--json'];
+  const r = await runBench([...base, '--workload', 'chat,idle'], 120_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+  const runs = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs ?? [];
+  const chat = runs.find((x) => x['workload'] === 'chat') ?? {};
+  t.ok((chat['delivered_per_s'] as number) > 0, 'messages delivered through the running gateway');
+  t.equal(chat['lost'], 0, 'nothing lost');
+  t.ok(typeof chat['server_cpu_us_per_msg'] === 'number' && (chat['server_cpu_us_per_msg'] as number) > 0, 'gateway CPU per message measured');
+  t.equal(chat['nats_cpu_us_per_msg'], null, 'no nats-server to read');
+  t.match(String(chat['note']), /gateway CPU from their \/metrics/, 'the row says where the CPU figure comes from');
+  const idle = runs.find((x) => x['workload'] === 'idle') ?? {};
+  t.equal(idle['skipped'], undefined, 'idle is measured, not skipped');
+  t.ok(typeof idle['rss_bytes_per_conn'] === 'number', 'RSS per connection from /metrics');
+  t.equal(idle['devices'], 40);
+
+  const off = await runBench([...base, '--workload', 'chat', '--gateway-metrics', 'none'], 120_000);
+  t.equal(off.code, 0, `--gateway-metrics none: exits 0 (stderr: ${off.stderr.slice(-500)})`);
+  const offRun = (JSON.parse(off.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  t.equal(offRun['server_cpu_us_per_msg'], null, '--gateway-metrics none: not measured');
+  t.ok((offRun['delivered_per_s'] as number) > 0, 'still delivered');
+
+  const bad = await runBench([...base, '--workload', 'chat', '--gateway-metrics', 'http://127.0.0.1:1/metrics'], 120_000);
+  t.equal(bad.code, 0, 'an unreachable metrics URL does not fail the run');
+  const badRun = (JSON.parse(bad.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  t.equal(badRun['server_cpu_us_per_msg'], null, 'not measured');
+  t.match(bad.stderr, /server CPU\/memory not measured: http:\/\/127\.0\.0\.1:1\/metrics unreachable/, 'and the run says why');
+});
+
 t.test('bad arguments are refused with a usage error', async (t) => {
   const r = await runBench(['--workload', 'nope'], 30_000);
   t.equal(r.code, 2);
   t.match(r.stderr, /unknown workload "nope"/);
+  const m = await runBench(['--gateway-metrics', 'http://127.0.0.1:8480/metrics'], 30_000);
+  t.equal(m.code, 2, '--gateway-metrics without --gateway');
+  t.match(m.stderr, /--gateway-metrics goes with --gateway/);
+  const u = await runBench(['--gateway', 'ws://127.0.0.1:1/ws', '--gateway-metrics', 'ftp://x/metrics'], 30_000);
+  t.equal(u.code, 2, 'a metrics URL that is not http(s)');
+  t.match(u.stderr, /an http\(s\) URL or "none"/);
 });

@@ -1,0 +1,159 @@
+// Where the bench reads the CPU time and resident memory of the servers it measures.
+//
+// Processes the bench started itself are read from /proc by pid (bench/procs.ts).
+// Gateways that were already running (`--gateway URL`) are read through their own
+// `GET /metrics`: prom-client's process metrics are the gateway process's own CPU time
+// (process.cpuUsage(), microsecond resolution) and its VmRSS, which is what /proc gives
+// for a local pid. A load tester against a real deployment gets the same columns as a
+// local run, as long as the bench can reach the gateways' HTTP port.
+//
+// The exposition text is matched line by line for the four unlabelled samples needed
+// here (a Prometheus text parser library would pull in a dependency for four regular
+// expressions; the format of an unlabelled sample is `name value`).
+import { cpuMicrosAll, rssBytes } from './procs.ts';
+
+export interface ResourceProbe {
+  /** How the figures are read ('/proc' or 'metrics'), for the notes. */
+  readonly source: 'proc' | 'metrics';
+  /** CPU time (user + system) of all the processes so far, in µs; null when it cannot
+   *  be read (or, for metrics, a process was replaced since the first read). */
+  cpuMicros(): Promise<number | null>;
+  /** Resident memory of all the processes, in bytes; null when it cannot be read. */
+  rssBytes(): Promise<number | null>;
+  /** Why the last read gave null (for a warning), or null. */
+  problem(): string | null;
+}
+
+/** Processes on this machine, by pid. */
+export function pidProbe(pids: readonly number[]): ResourceProbe {
+  const list = [...pids];
+  return {
+    source: 'proc',
+    cpuMicros: async () => cpuMicrosAll(list),
+    rssBytes: async () => {
+      if (list.length === 0) return null;
+      let sum = 0;
+      for (const p of list) {
+        const v = rssBytes(p);
+        if (v === null) return null;
+        sum += v;
+      }
+      return sum;
+    },
+    problem: () => (list.length === 0 ? 'no server process known' : null),
+  };
+}
+
+/** The samples of one gateway's /metrics that the bench uses. */
+export interface ProcessSamples {
+  cpuSeconds: number;
+  rssBytes: number | null;
+  startTimeSeconds: number | null;
+}
+
+const PREFIX = 'hushwire_process_process_';
+
+/** Reads the gateway's process samples out of Prometheus exposition text; null when
+ *  its CPU counters are missing (not a Hushwire gateway, or its process metrics off). */
+export function parseProcessSamples(text: string): ProcessSamples | null {
+  const sample = (name: string): number | null => {
+    // A sample line: the name, optional {labels}, a space, the value (optionally a timestamp).
+    const m = new RegExp(`^${PREFIX}${name}(?:\\{\\})?[ \\t]+(\\S+)`, 'm').exec(text);
+    if (m === null) return null;
+    const v = Number(m[1]);
+    return Number.isFinite(v) ? v : null;
+  };
+  const user = sample('cpu_user_seconds_total');
+  const system = sample('cpu_system_seconds_total');
+  const total = sample('cpu_seconds_total');
+  const cpuSeconds = user !== null && system !== null ? user + system : total;
+  if (cpuSeconds === null || cpuSeconds < 0) return null;
+  return { cpuSeconds, rssBytes: sample('resident_memory_bytes'), startTimeSeconds: sample('start_time_seconds') };
+}
+
+/** `ws://host:port/ws` → `http://host:port/metrics` (wss → https); null for a URL
+ *  that is not ws(s). */
+export function metricsUrlOf(gatewayUrl: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(gatewayUrl);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return null;
+  const scheme = u.protocol === 'wss:' ? 'https:' : 'http:';
+  return `${scheme}//${u.host}/metrics`;
+}
+
+export interface MetricsProbeOptions {
+  /** Deadline of each scrape (default 3,000 ms). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** Gateways read through their /metrics URLs (each URL scraped once per read, in
+ *  parallel). A URL that answers for a different process than at the first read (its
+ *  start time changed: restarted, or a load balancer picked another gateway) makes
+ *  every CPU reading from then on null, since a difference across two processes means
+ *  nothing. */
+export function metricsProbe(urls: readonly string[], o: MetricsProbeOptions = {}): ResourceProbe {
+  const list = [...new Set(urls)];
+  const timeoutMs = o.timeoutMs ?? 3000;
+  const doFetch = o.fetch ?? fetch;
+  const starts = new Map<string, number | null>();
+  let problem: string | null = null;
+  let replaced = false;
+
+  const scrape = async (url: string): Promise<ProcessSamples | null> => {
+    try {
+      const res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'text/plain' } });
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined);
+        problem = `${url} answered HTTP ${res.status}`;
+        return null;
+      }
+      const s = parseProcessSamples(await res.text());
+      if (s === null) problem = `${url} has no hushwire_process_* CPU samples`;
+      return s;
+    } catch (e) {
+      problem = `${url} unreachable (${e instanceof Error ? e.name : 'error'})`;
+      return null;
+    }
+  };
+
+  const readAll = async (): Promise<(ProcessSamples | null)[]> => {
+    const all = await Promise.all(list.map(scrape));
+    all.forEach((s, i) => {
+      if (s === null) return;
+      const url = list[i]!;
+      if (!starts.has(url)) starts.set(url, s.startTimeSeconds);
+      else if (starts.get(url) !== s.startTimeSeconds) {
+        replaced = true;
+        problem = `${url} is another process than at the first read (restarted, or behind a load balancer)`;
+      }
+    });
+    return all;
+  };
+
+  return {
+    source: 'metrics',
+    cpuMicros: async () => {
+      if (list.length === 0) return null;
+      const all = await readAll();
+      if (replaced || all.some((s) => s === null)) return null;
+      // Whole microseconds, like /proc readings after scaling.
+      return Math.round(all.reduce((n, s) => n + s!.cpuSeconds, 0) * 1_000_000);
+    },
+    rssBytes: async () => {
+      if (list.length === 0) return null;
+      const all = await readAll();
+      if (replaced) return null;
+      if (all.some((s) => s === null || s.rssBytes === null)) {
+        problem ??= 'a gateway reports no resident memory';
+        return null;
+      }
+      return all.reduce((n, s) => n + s!.rssBytes!, 0);
+    },
+    problem: () => problem,
+  };
+}
