@@ -49,6 +49,22 @@ t.test('generateIdentity gives a working, fresh key pair', async (t) => {
   t.ok(verify(a.publicKey, utf8ToBytes('hi'), sign(a.secretKey, utf8ToBytes('hi'))));
 });
 
+t.test('keys given as views into larger buffers are read at their offset', async (t) => {
+  const { secretKey, publicKey } = generateIdentity();
+  const msg = utf8ToBytes('view');
+  const big = rand(100);
+  big.set(secretKey, 7);
+  const seedView = big.subarray(7, 39);
+  const big2 = rand(80);
+  big2.set(publicKey, 33);
+  const pubView = big2.subarray(33, 65);
+  t.equal(hex(identityPublicKey(seedView)), hex(publicKey), 'public key of a seed view');
+  const sig = sign(seedView, msg);
+  t.equal(hex(sig), hex(ed25519.sign(msg, secretKey)), 'signature with a seed view');
+  t.equal(verify(pubView, msg, sig), true, 'verification with a public key view');
+  t.equal(verify(big2.subarray(32, 64), msg, sig), false, 'the bytes next to it are another key');
+});
+
 t.test('node:crypto and noble agree on random keys, messages and tampering', async (t) => {
   let n = 0;
   for (let i = 0; i < 150; i++) {
@@ -57,6 +73,7 @@ t.test('node:crypto and noble agree on random keys, messages and tampering', asy
     const sig = sign(secretKey, msg);
     // Ed25519 is deterministic: node's and noble's signatures are the same bytes.
     if (hex(sig) !== hex(ed25519.sign(msg, secretKey))) t.fail(`signature bytes differ at ${i}`);
+    if (hex(identityPublicKey(secretKey)) !== hex(publicKey)) t.fail(`public key of the seed differs at ${i}`);
     const cases: [Uint8Array, Uint8Array, Uint8Array, boolean][] = [[publicKey, msg, sig, true]];
     const badSig = sig.slice();
     badSig[Math.floor(Math.random() * 64)] ^= 1 << Math.floor(Math.random() * 8);
