@@ -17,7 +17,7 @@
 //
 // Every signed message starts with its own label and a 0x00 byte, so a signature made
 // for one purpose can never be replayed as another.
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { assertRoute, assertDevice } from '../tokens.ts';
@@ -81,9 +81,11 @@ function privateKeyObject(secretKey: Uint8Array): KeyObject {
   }
 }
 
-/** The KeyObject of a raw 32-byte public key (throws on an encoding OpenSSL refuses). */
-function publicKeyObject(publicKey: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' });
+/** A raw 32-byte public key as node:crypto takes it. Given to verify as is (not made a
+ *  KeyObject first), Node imports it straight to a native handle: no JS wrapper object
+ *  per verification for the GC. */
+function publicKeyInput(publicKey: Uint8Array): JsonWebKeyInput {
+  return { key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' };
 }
 
 /** The public key of a secret seed (used to catch a mismatched identity pair early). */
@@ -106,7 +108,7 @@ export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array):
   checkVerifyArgs(publicKey, msg, sig);
   if (isSmallOrder(publicKey)) return false;
   try {
-    return nodeVerify(null, msg, publicKeyObject(publicKey), sig);
+    return nodeVerify(null, msg, publicKeyInput(publicKey), sig);
   } catch {
     return false;
   }
