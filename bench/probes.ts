@@ -10,7 +10,7 @@
 // The exposition text is matched line by line for the four unlabelled samples needed
 // here (a Prometheus text parser library would pull in a dependency for four regular
 // expressions; the format of an unlabelled sample is `name value`).
-import { cpuMicrosAll, rssBytes } from './procs.ts';
+import { cpuMicrosAll, rssBytesAll } from './procs.ts';
 
 export interface ResourceProbe {
   /** How the figures are read ('/proc' or 'metrics'), for the notes. */
@@ -30,16 +30,7 @@ export function pidProbe(pids: readonly number[]): ResourceProbe {
   return {
     source: 'proc',
     cpuMicros: async () => cpuMicrosAll(list),
-    rssBytes: async () => {
-      if (list.length === 0) return null;
-      let sum = 0;
-      for (const p of list) {
-        const v = rssBytes(p);
-        if (v === null) return null;
-        sum += v;
-      }
-      return sum;
-    },
+    rssBytes: async () => rssBytesAll(list),
     problem: () => (list.length === 0 ? 'no server process known' : null),
   };
 }

@@ -35,16 +35,26 @@ export function rssBytes(pid: number): number | null {
   }
 }
 
-/** Sum of cpuMicros over pids; null when any is unreadable (or the list is empty). */
-export function cpuMicrosAll(pids: number[]): number | null {
+/** Sum of read(pid) over pids; null when any is unreadable (or the list is empty). */
+function sumOver(pids: readonly number[], read: (pid: number) => number | null): number | null {
   if (pids.length === 0) return null;
   let sum = 0;
   for (const p of pids) {
-    const v = cpuMicros(p);
+    const v = read(p);
     if (v === null) return null;
     sum += v;
   }
   return sum;
+}
+
+/** Sum of cpuMicros over pids; null when any is unreadable (or the list is empty). */
+export function cpuMicrosAll(pids: readonly number[]): number | null {
+  return sumOver(pids, cpuMicros);
+}
+
+/** Sum of rssBytes over pids; null when any is unreadable (or the list is empty). */
+export function rssBytesAll(pids: readonly number[]): number | null {
+  return sumOver(pids, rssBytes);
 }
 
 // ---- ports ----

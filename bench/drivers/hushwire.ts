@@ -15,6 +15,7 @@ import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput } from '../../relay/crypto/sign.ts';
+import { b64url } from '../../relay/crypto/bytes.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
 import { readId, writeId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
@@ -72,8 +73,7 @@ class HwEndpoint implements Endpoint {
     // JWK: OpenSSL's raw-key constructor, ~42 µs here against ~370 for the PKCS#8 DER
     // form (relay/crypto/sign.ts); 10,000 storm devices are made in each worker.
     const hw = spec.hw!;
-    const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-    this.#key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64(hw.identitySecret), x: b64(hw.identityPublic) }, format: 'jwk' });
+    this.#key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(hw.identitySecret), x: b64url(hw.identityPublic) }, format: 'jwk' });
   }
 
   connect(timeoutMs: number): Promise<void> {

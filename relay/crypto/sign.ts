@@ -21,7 +21,7 @@ import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVeri
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { assertRoute, assertDevice } from '../tokens.ts';
-import { assertBytes, label0 } from './bytes.ts';
+import { assertBytes, b64url, label0 } from './bytes.ts';
 import { X25519_KEY_BYTES } from './hpke.ts';
 
 export const IDENTITY_KEY_BYTES = 32;
@@ -66,8 +66,6 @@ export function generateIdentity(): Identity {
   const { secretKey, publicKey } = ed25519.keygen();
   return { secretKey, publicKey };
 }
-
-const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 
 /** The KeyObject of a secret seed. Node reads only `d` of a private OKP JWK (it checks
  *  that `x` is a string, not that it matches), so `x` is left empty and the public key

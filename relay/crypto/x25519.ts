@@ -9,10 +9,10 @@
 // DeriveKeyPair output works unchanged; test/crypto/hpke.test.ts checks every result
 // against the RFC's vectors and against noble on random keys.
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { b64url } from './bytes.ts';
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
-const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 const fromB64url = (s: string | undefined): Uint8Array => {
   if (typeof s !== 'string') throw new Error('X25519 key export failed');
   return new Uint8Array(Buffer.from(s, 'base64url'));
