@@ -9,13 +9,14 @@
 // needs the dev verifier there.
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
-import { generateIdentity, sign, prekeyInput, registerInput } from '../relay/crypto/sign.ts';
+import { generateIdentity, sign, authInput, prekeyInput, registerInput } from '../relay/crypto/sign.ts';
 import { generateKeyPair } from '../relay/crypto/hpke.ts';
 import { blindNumbers } from '../relay/crypto/oprf.ts';
 import { createBus, DEFAULT_MAILBOX_LIMITS } from '../relay/bus/index.ts';
 import { Directory } from '../relay/directory.ts';
 import { routeTag } from '../relay/tokens.ts';
-import { wire } from '../relay/wire.ts';
+import { wire, type Op, type OpProps } from '../relay/wire.ts';
+import { ErrorCode } from '../relay/errors.ts';
 import type { HwDevice } from './types.ts';
 
 /** What the bench's local gateways are started with (the bus must agree with them). */
@@ -92,37 +93,117 @@ export async function registerDevices(url: string, groups: HwDevice[][], timeout
   });
 }
 
-function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8Array> {
+export interface UnregisterResult {
+  /** Opted out (the gateway answered ok). */
+  unregistered: number;
+  /** Refused authentication: already erased (idle expiry, an earlier clean-up). */
+  gone: number;
+  failed: number;
+  firstError?: string;
+  /** Not tried: the overall deadline came first. */
+  left: number;
+}
+
+/** Opts the bench's devices out again through a running gateway (auth, `unregister`),
+ *  so that a load test leaves no directory entries, keys or mail behind. Bounded: each
+ *  device by `timeoutMs`, the whole clean-up by `deadlineMs`. */
+export async function unregisterDevices(url: string, devices: HwDevice[], timeoutMs = 20_000, deadlineMs = 300_000): Promise<UnregisterResult> {
+  const r: UnregisterResult = { unregistered: 0, gone: 0, failed: 0, left: 0 };
+  const end = Date.now() + deadlineMs;
+  await pool(devices, 16, async (d) => {
+    if (Date.now() >= end) {
+      r.left++;
+      return;
+    }
+    try {
+      if (await unregisterOne(url, d, Math.min(timeoutMs, Math.max(1, end - Date.now())))) r.unregistered++;
+      else r.gone++;
+    } catch (e) {
+      r.failed++;
+      r.firstError ??= e instanceof Error ? e.message : String(e);
+    }
+  });
+  return r;
+}
+
+interface Talk<T> {
+  send(ops: OpProps[]): void;
+  done(value: T): void;
+  fail(e: Error): void;
+}
+
+/** One short WebSocket conversation with a gateway: `onOp` sees every op the gateway
+ *  sends and ends the conversation with done or fail; the deadline ends it too. */
+function converse<T>(url: string, timeoutMs: number, what: string, onOp: (op: Op, talk: Talk<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error('registration timed out')); }, timeoutMs);
-    const fail = (e: Error): void => { clearTimeout(timer); ws.terminate(); reject(e); };
-    let nonce: Uint8Array | null = null;
+    let over = false;
+    const finish = (): boolean => {
+      if (over) return false;
+      over = true;
+      clearTimeout(timer);
+      return true;
+    };
+    const talk: Talk<T> = {
+      send: (ops) => ws.send(wire.Frame.encode({ ops }).finish()),
+      done: (v) => { if (finish()) { ws.close(1000); resolve(v); } },
+      fail: (e) => { if (finish()) { ws.terminate(); reject(e); } },
+    };
+    const timer = setTimeout(() => talk.fail(new Error(`${what} timed out`)), timeoutMs);
     ws.on('message', (data: Buffer) => {
-      for (const op of wire.Frame.decode(data).ops) {
-        if (op.challenge) {
-          nonce = op.challenge.nonce!;
-          ws.send(wire.Frame.encode({ ops: [{ req: 1, verifyStart: { number: d.number } }] }).finish());
-        } else if (op.error) {
-          fail(new Error(`registration refused: ${op.error.code}`));
-        } else if (op.verifyStarted) {
-          if (!op.verifyStarted.devCode) return fail(new Error('the gateway does not run the dev verifier: cannot register bench devices'));
-          const { blinded } = blindNumbers([d.number]);
-          ws.send(wire.Frame.encode({ ops: [{ req: 2, register: {
-            number: d.number, code: op.verifyStarted.devCode, device: d.device, identityKey: d.identityPublic,
-            prekey: d.prekeyPublic, prekeySignature: sign(d.identitySecret, prekeyInput(d.prekeyPublic)),
-            signature: sign(d.identitySecret, registerInput(nonce!, d.device, d.identityPublic, d.prekeyPublic)),
-            blinded: blinded[0],
-          } }] }).finish());
-        } else if (op.registered) {
-          clearTimeout(timer);
-          const route = op.registered.route!;
-          ws.close(1000);
-          resolve(new Uint8Array(route));
-        }
+      let ops: Op[];
+      try {
+        ops = wire.Frame.decode(data).ops as Op[];
+      } catch {
+        talk.fail(new Error(`${what}: undecodable frame`));
+        return;
       }
+      for (const op of ops) if (!over) onOp(op, talk);
     });
-    ws.once('error', (e) => fail(e));
+    ws.once('close', (code) => talk.fail(new Error(`${what}: closed ${code}`)));
+    ws.once('error', (e) => talk.fail(e));
+  });
+}
+
+function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8Array> {
+  let nonce: Uint8Array | null = null;
+  return converse<Uint8Array>(url, timeoutMs, 'registration', (op, talk) => {
+    if (op.challenge) {
+      nonce = op.challenge.nonce!;
+      talk.send([{ req: 1, verifyStart: { number: d.number } }]);
+    } else if (op.error) {
+      talk.fail(new Error(`registration refused: ${op.error.code}`));
+    } else if (op.verifyStarted) {
+      if (!op.verifyStarted.devCode) return talk.fail(new Error('the gateway does not run the dev verifier: cannot register bench devices'));
+      const { blinded } = blindNumbers([d.number]);
+      talk.send([{ req: 2, register: {
+        number: d.number, code: op.verifyStarted.devCode, device: d.device, identityKey: d.identityPublic,
+        prekey: d.prekeyPublic, prekeySignature: sign(d.identitySecret, prekeyInput(d.prekeyPublic)),
+        signature: sign(d.identitySecret, registerInput(nonce!, d.device, d.identityPublic, d.prekeyPublic)),
+        blinded: blinded[0],
+      } }]);
+    } else if (op.registered) {
+      talk.done(new Uint8Array(op.registered.route!));
+    }
+  });
+}
+
+/** true once opted out; false when the gateway refused the authentication (the device
+ *  is no longer registered: the gateway does not say more, by design). */
+function unregisterOne(url: string, d: HwDevice, timeoutMs: number): Promise<boolean> {
+  return converse<boolean>(url, timeoutMs, 'unregistration', (op, talk) => {
+    if (op.challenge) {
+      talk.send([{ req: 1, auth: { route: d.route, device: d.device, signature: sign(d.identitySecret, authInput(op.challenge.nonce!, d.route, d.device)) } }]);
+    } else if (op.req === 1 && op.error) {
+      if (op.error.code === ErrorCode.AUTH_FAILED) talk.done(false);
+      else talk.fail(new Error(`authentication refused: ${op.error.code}`));
+    } else if (op.req === 1 && op.ok) {
+      talk.send([{ req: 2, unregister: {} }]);
+    } else if (op.req === 2 && op.error) {
+      talk.fail(new Error(`unregister refused: ${op.error.code}`));
+    } else if (op.req === 2 && op.ok) {
+      talk.done(true);
+    }
   });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { cpuMicros, sleep } from './procs.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
-import { makeDevices, seedDirectory, registerDevices } from './devices.ts';
+import { makeDevices, seedDirectory, registerDevices, unregisterDevices } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { WorkerGroup } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
@@ -14,6 +14,8 @@ import type { WsClientKind } from './drivers/client-socket.ts';
 import type { HwDevice, RunParams, RunResult, RunStats, SystemName, WorkloadName } from './types.ts';
 
 export interface BenchOptions extends SetupOptions {
+  /** Running gateways: leave the devices the bench registered (default: opt them out). */
+  keepDevices?: boolean;
   systems: SystemName[];
   workloads: WorkloadName[];
   durationS: number;
@@ -68,6 +70,7 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
       try {
         for (const r of await runWorkload(env, w, o, payloadBytes)) add(r);
       } finally {
+        await unregisterBenchDevices(env, o).catch((e: unknown) => o.log(`   clean-up failed: ${e instanceof Error ? e.message : String(e)}`));
         await env.stop();
       }
     }
@@ -119,12 +122,37 @@ async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, pay
 
 // ---- setup helpers ----
 
+/** Devices the bench registered on running gateways, opted out again after the workload. */
+const registeredOn = new WeakMap<SystemEnv, HwDevice[]>();
+
 async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<void> {
   if (env.system !== 'hushwire') return;
   const t0 = Date.now();
-  if (env.natsUrl !== null) await seedDirectory(env.natsUrl, layout.hwRoutes, env.mailboxShards);
-  else await registerDevices(env.urls[0]!, layout.hwRoutes);
+  if (env.natsUrl !== null) {
+    await seedDirectory(env.natsUrl, layout.hwRoutes, env.mailboxShards);
+  } else {
+    // Recorded before registering: a run that fails half-way still cleans up what it made.
+    const list = registeredOn.get(env) ?? [];
+    registeredOn.set(env, list);
+    list.push(...layout.hwRoutes.flat());
+    await registerDevices(env.urls[0]!, layout.hwRoutes);
+  }
   o.log(`   ${layout.hwRoutes.reduce((n, g) => n + g.length, 0)} devices in the directory (${Date.now() - t0} ms)`);
+}
+
+/** Running gateways: opts out every device this workload registered (unless
+ *  --keep-devices), so a load test leaves no directory entries, keys or mail behind. */
+async function unregisterBenchDevices(env: SystemEnv, o: BenchOptions): Promise<void> {
+  const list = registeredOn.get(env);
+  if (list === undefined || list.length === 0) return;
+  registeredOn.delete(env);
+  if (o.keepDevices) {
+    o.log(`   ${list.length} bench devices left registered (--keep-devices)`);
+    return;
+  }
+  const t0 = Date.now();
+  const r = await unregisterDevices(env.urls[0]!, list);
+  o.log(`   ${r.unregistered} bench devices unregistered${r.gone ? `, ${r.gone} already gone` : ''}${r.failed ? `, ${r.failed} failed (${r.firstError})` : ''}${r.left ? `, ${r.left} not tried (deadline)` : ''} (${Date.now() - t0} ms)`);
 }
 
 function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): HwDevice[][] | null {

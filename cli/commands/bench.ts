@@ -61,6 +61,7 @@ function parseSeconds(value: string): number {
 interface Opts {
   gateway?: string[];
   gatewayMetrics?: string[];
+  keepDevices?: boolean;
   gateways: number;
   transport: 'uws' | 'ws';
   peers: SystemName[];
@@ -94,6 +95,7 @@ export function benchCommand(): Command {
     .description('load-test Hushwire against its peers (nats-server WebSocket, Mosquitto QoS 1, a Socket.IO relay; a bare uWS relay to calibrate the machine) in one run')
     .option('--gateway <url>', 'run against this running gateway (repeatable; its dev verifier registers the bench devices); default: start a local setup', collect)
     .option('--gateway-metrics <url>', 'with --gateway: read the gateways\' CPU time and memory from this /metrics URL (repeatable; default: http://<each --gateway host:port>/metrics; "none": do not read them)', collectMetricsUrl)
+    .option('--keep-devices', 'with --gateway: leave the devices the bench registered (default: each workload opts its devices out again at its end)')
     .option('--gateways <n>', 'local setup: number of gateway processes', parseCount, 2)
     .addOption(new Option('--transport <name>', 'local setup: WebSocket library of the gateways').choices(['uws', 'ws']).default('uws'))
     .option('--peers <list>', `peers to run too: ${PEERS.join(',')}, all or none`, list(PEERS, 'peer'), [...PEERS])
@@ -132,6 +134,9 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       if (o.gatewayMetrics !== undefined && (o.gateway ?? []).length === 0) {
         throw new InvalidArgumentError('--gateway-metrics goes with --gateway (a local setup reads its own processes)');
       }
+      if (o.keepDevices && (o.gateway ?? []).length === 0) {
+        throw new InvalidArgumentError('--keep-devices goes with --gateway (a local setup is thrown away after each workload)');
+      }
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
       const log = (line: string): void => { process.stderr.write(line + '\n'); };
       const live: string[] = [];
@@ -140,6 +145,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         workloads: o.workload,
         gateways: o.gateway ?? [],
         ...(o.gatewayMetrics !== undefined ? { gatewayMetrics: o.gatewayMetrics.filter((u) => u !== 'none') } : {}),
+        ...(o.keepDevices ? { keepDevices: true } : {}),
         gatewayCount: o.gateways,
         transport: o.transport,
         gatewayArgs: o.gatewayArg ?? [],

@@ -105,7 +105,19 @@ t.test('against a running gateway (--gateway URL): chat and idle measured throug
   t.ok(typeof idle['rss_bytes_per_conn'] === 'number', 'RSS per connection from /metrics');
   t.equal(idle['devices'], 40);
 
-  const off = await runBench([...base, '--workload', 'chat', '--gateway-metrics', 'none'], 120_000);
+  // Every device the bench registered there was opted out again at the end.
+  const counters = async (): Promise<{ reg: number; unreg: number }> => {
+    const text = await (await fetch(gw.url.replace(/^ws:/, 'http:').replace(/\/ws$/, '/metrics'))).text();
+    const v = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { reg: v('hushwire_registrations_total'), unreg: v('hushwire_unregistrations_total') };
+  };
+  t.same(await counters(), { reg: 48, unreg: 48 }, '8 chat and 40 idle devices registered, all of them unregistered');
+  t.match(r.stderr, /8 bench devices unregistered/);
+  t.match(r.stderr, /40 bench devices unregistered/);
+
+  const off = await runBench([...base, '--workload', 'chat', '--gateway-metrics', 'none', '--keep-devices'], 120_000);
+  t.same(await counters(), { reg: 56, unreg: 48 }, '--keep-devices leaves them registered');
+  t.match(off.stderr, /8 bench devices left registered \(--keep-devices\)/);
   t.equal(off.code, 0, `--gateway-metrics none: exits 0 (stderr: ${off.stderr.slice(-500)})`);
   const offRun = (JSON.parse(off.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
   t.equal(offRun['server_cpu_us_per_msg'], null, '--gateway-metrics none: not measured');
@@ -116,6 +128,7 @@ t.test('against a running gateway (--gateway URL): chat and idle measured throug
   const badRun = (JSON.parse(bad.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
   t.equal(badRun['server_cpu_us_per_msg'], null, 'not measured');
   t.match(bad.stderr, /server CPU\/memory not measured: http:\/\/127\.0\.0\.1:1\/metrics unreachable/, 'and the run says why');
+  t.same(await counters(), { reg: 64, unreg: 56 }, 'the third run cleaned up after itself too');
 });
 
 t.test('bad arguments are refused with a usage error', async (t) => {
@@ -128,4 +141,7 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const u = await runBench(['--gateway', 'ws://127.0.0.1:1/ws', '--gateway-metrics', 'ftp://x/metrics'], 30_000);
   t.equal(u.code, 2, 'a metrics URL that is not http(s)');
   t.match(u.stderr, /an http\(s\) URL or "none"/);
+  const k = await runBench(['--keep-devices'], 30_000);
+  t.equal(k.code, 2, '--keep-devices without --gateway');
+  t.match(k.stderr, /--keep-devices goes with --gateway/);
 });
