@@ -377,7 +377,6 @@ export class Session implements LiveSink {
     const relay = this.#relay;
     this.#tag = tag;
     this.#devTok = deviceToken(device);
-    this.#senderKey = `${this.#tag}.${this.#devTok}`;
     // Tell any older connection of this device (on any gateway) to go away, then take
     // the live subscription: the newest connection wins. Both calls are made before
     // either is awaited: on NATS the kick and the SUB then leave in one write, kick
@@ -466,7 +465,8 @@ export class Session implements LiveSink {
     }
     // All envelopes are offered at once, in order, so per-device order holds on the
     // live path. The sender's device keys its send-rate bucket (relay/limiter.ts).
-    const sender = this.#senderKey;
+    // Made at the first send, not at auth: an idle device keeps no key string for it.
+    const sender = this.#senderKey === '' ? (this.#senderKey = `${this.#tag}.${this.#devTok}`) : this.#senderKey;
     if (envs.length === 1) {
       // the common case: one callback, no array of pending receipts
       relay.acceptEnvelopeCb(envs[0] as EnvelopeProps, sender, (r) => this.#queue(encodeSendResultOp(req, [r])));

@@ -2,7 +2,7 @@
 // device tokens are plain lowercase hex; wrong shapes are BAD_TOKEN.
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { routeTag, deviceToken } from '../../relay/tokens.ts';
+import { routeTag, routeTagUncached, deviceToken } from '../../relay/tokens.ts';
 
 const expected = (route: Uint8Array): string =>
   createHash('sha256').update(Buffer.from('hushwire route tag v1\0')).update(route).digest().subarray(0, 16).toString('hex');
@@ -16,6 +16,20 @@ t.test('routeTag = first 16 bytes of SHA-256("hushwire route tag v1" 0 || route)
   for (const r of routes.slice(0, 1000)) if (routeTag(r) !== expected(r)) bad++;
   for (const r of routes.slice(-1000)) if (routeTag(r) !== expected(r)) bad++;
   t.equal(bad, 0);
+});
+
+t.test('routeTagUncached (the authentication path) gives the same tag, cached route or not', async (t) => {
+  let bad = 0;
+  for (let i = 0; i < 500; i++) {
+    const r = new Uint8Array(randomBytes(32));
+    if (routeTagUncached(r) !== expected(r)) bad++; // not in the cache
+    routeTag(r); // now in the cache
+    if (routeTagUncached(r) !== expected(r)) bad++;
+  }
+  t.equal(bad, 0);
+  const view = new Uint8Array(randomBytes(40)).subarray(5, 37);
+  t.equal(routeTagUncached(view), expected(view), 'a route given as a view at an offset');
+  t.throws(() => routeTagUncached(new Uint8Array(31)), { code: 'BAD_TOKEN' });
 });
 
 t.test('deviceToken is lowercase hex of the 16 bytes', async (t) => {
