@@ -21,7 +21,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
 import { parseE164 } from './number.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
-import type { DeviceSubscription, ControlMessage, LiveSink } from './bus/bus.ts';
+import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel } from './metrics.ts';
 import { envelopeId } from './relayed-envelope.ts';
@@ -73,7 +73,7 @@ const DRAIN_DELETE_PAGES = 4;
 /** Label sets of the per-delivery metrics, made once instead of an object per envelope. */
 const PATH_LABELS = { live: { path: 'live' }, mailbox: { path: 'mailbox' } } as const;
 
-export class Session implements LiveSink {
+export class Session implements LiveSink, ControlSink {
   readonly socket: Socket;
   readonly conn: number;
   #relay: Relay;
@@ -387,7 +387,7 @@ export class Session implements LiveSink {
     const subscribed = relay.bus.subscribeDevice(
       this.#tag, this.#devTok,
       this,
-      (msg) => this.#onControl(msg),
+      this, // its control(): no closure per device
     );
     let sub: DeviceSubscription;
     try {
@@ -409,6 +409,12 @@ export class Session implements LiveSink {
     this.#authTimer = null;
     relay.metrics.authenticated.inc();
     relay.onAuthenticated(this);
+  }
+
+  /** ControlSink: the bus hands this device's control messages here (the session is
+   *  its own sink, like offer() for envelopes). */
+  control(msg: ControlMessage): void {
+    this.#onControl(msg);
   }
 
   #onControl(msg: ControlMessage): void {

@@ -27,6 +27,14 @@ export interface LiveSink {
   offer(envelope: Uint8Array, done: (delivered: boolean) => void): void;
 }
 
+/** Receives a device's control messages: a function, or an object with `control` (a
+ *  session hands itself, so an idle device costs no closure for it). */
+export type ControlHandler = ((msg: ControlMessage) => void) | ControlSink;
+
+export interface ControlSink {
+  control(msg: ControlMessage): void;
+}
+
 /** Control messages between gateways about one device. */
 export type ControlMessage =
   | { kind: 'kick'; connection: string }   // a newer connection of this device exists elsewhere
@@ -92,7 +100,7 @@ export interface Bus {
     routeTag: string,
     deviceToken: string,
     onEnvelope: LiveHandler,
-    onControl: (msg: ControlMessage) => void,
+    onControl: ControlHandler,
   ): Promise<DeviceSubscription>;
   /** Offers an envelope to the gateway holding the device. true = the device
    *  acknowledged it; false = nobody holds it, it refused, or `timeoutMs` passed

@@ -1,7 +1,7 @@
 // Shared by MemoryBus and NatsBus: argument checks (so both reject the same input with
 // the same code), the control-message codec, and the per-device subscription registry
 // (latest subscription gets live envelopes, every open one gets control messages).
-import type { ControlMessage, DeviceSubscription, LiveHandler, MailboxLimits } from './bus.ts';
+import type { ControlHandler, ControlMessage, DeviceSubscription, LiveHandler, MailboxLimits } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 
 /** JetStream's duplicate window for the mailbox (`Nats-Msg-Id`); MemoryBus mirrors it. */
@@ -85,9 +85,9 @@ export function checkTimeout(ms: number): number {
 }
 
 export function checkHandlers(onEnvelope: unknown, onControl: unknown): void {
-  const sink = onEnvelope !== null && typeof onEnvelope === 'object' && typeof (onEnvelope as { offer?: unknown }).offer === 'function';
-  if ((typeof onEnvelope !== 'function' && !sink) || typeof onControl !== 'function') {
-    throw new HushwireError(ErrorCode.BAD_REQUEST, 'handlers must be functions (or a live sink)');
+  const hasMethod = (o: unknown, m: string): boolean => o !== null && typeof o === 'object' && typeof (o as Record<string, unknown>)[m] === 'function';
+  if ((typeof onEnvelope !== 'function' && !hasMethod(onEnvelope, 'offer')) || (typeof onControl !== 'function' && !hasMethod(onControl, 'control'))) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'handlers must be functions (or a live sink and a control sink)');
   }
 }
 
@@ -158,11 +158,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: T): Promise
 
 export class DeviceSubscriptionImpl implements DeviceSubscription {
   readonly onEnvelope: LiveHandler;
-  readonly onControl: (msg: ControlMessage) => void;
+  readonly onControl: ControlHandler;
   open = true;
   #entry: DeviceEntry;
   #registry: SubscriptionRegistry;
-  constructor(registry: SubscriptionRegistry, entry: DeviceEntry, onEnvelope: LiveHandler, onControl: (msg: ControlMessage) => void) {
+  constructor(registry: SubscriptionRegistry, entry: DeviceEntry, onEnvelope: LiveHandler, onControl: ControlHandler) {
     this.#registry = registry;
     this.#entry = entry;
     this.onEnvelope = onEnvelope;
@@ -212,7 +212,7 @@ export class SubscriptionRegistry {
   }
 
   /** Adds a subscription; `isNew` tells the caller to set up transport (entry.release). */
-  add(key: string, onEnvelope: LiveHandler, onControl: (msg: ControlMessage) => void): { sub: DeviceSubscriptionImpl; entry: DeviceEntry; isNew: boolean } {
+  add(key: string, onEnvelope: LiveHandler, onControl: ControlHandler): { sub: DeviceSubscriptionImpl; entry: DeviceEntry; isNew: boolean } {
     let entry = this.#byKey.get(key);
     const isNew = entry === undefined;
     if (entry === undefined) {
@@ -275,7 +275,9 @@ export class SubscriptionRegistry {
 
 function callControl(sub: DeviceSubscriptionImpl, msg: ControlMessage, log: BusLogFn): void {
   try {
-    sub.onControl(msg);
+    const h = sub.onControl;
+    if (typeof h === 'function') h(msg);
+    else h.control(msg);
   } catch (e) {
     log('error', 'bus: control handler threw', { error: e instanceof Error ? e.name : typeof e });
   }

@@ -4,7 +4,7 @@ import type { BusLogFn } from './common.ts';
 import { MemoryBus } from './memory.ts';
 import { NatsBus } from './nats.ts';
 
-export type { Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits } from './bus.ts';
+export type { Bus, BusStatus, ControlHandler, ControlMessage, ControlSink, DeviceSubscription, DirectoryRecord, LiveHandler, LiveSink, MailboxItem, MailboxLimits } from './bus.ts';
 export type { BusLogFn } from './common.ts';
 export { DIRECTORY_MAX_VALUE_BYTES, MAX_READ_BATCH, MAX_DELETE_BATCH, DEDUP_WINDOW_MS } from './common.ts';
 export { MemoryBus } from './memory.ts';

@@ -5,7 +5,7 @@
 // expire after maxAgeMs, a repeated id within the duplicate window is stored once, and
 // directory revisions are global and increasing (like KV revisions).
 import type {
-  Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken } from '../tokens.ts';
@@ -90,7 +90,7 @@ export class MemoryBus implements Bus {
     routeTag: string,
     deviceToken: string,
     onEnvelope: LiveHandler,
-    onControl: (msg: ControlMessage) => void,
+    onControl: ControlHandler,
   ): Promise<DeviceSubscription> {
     assertToken(routeTag);
     assertToken(deviceToken);

@@ -43,7 +43,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type {
-  Bus, BusStatus, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
@@ -642,7 +642,7 @@ export class NatsBus implements Bus {
     routeTag: string,
     deviceToken: string,
     onEnvelope: LiveHandler,
-    onControl: (msg: ControlMessage) => void,
+    onControl: ControlHandler,
   ): Promise<DeviceSubscription> {
     assertToken(routeTag);
     assertToken(deviceToken);

@@ -394,6 +394,32 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     t.equal(await codeOf(bus.directoryPut(r, bytes(4), -1)), 'BAD_REQUEST');
   });
 
+  t.test('sink forms: a live sink gets envelopes, a control sink control messages; other handler types are BAD_REQUEST', async (t) => {
+    const bus = await use(t);
+    const [r, d] = [tok(), tok()];
+    const got: Uint8Array[] = [];
+    const ctl: ControlMessage[] = [];
+    const sink = {
+      offer(env: Uint8Array, done: (ok: boolean) => void): void { got.push(env.slice()); done(true); },
+      control(m: ControlMessage): void { ctl.push(m); },
+    };
+    await bus.subscribeDevice(r, d, sink, sink);
+    t.equal(await bus.deliverLive(r, d, bytes(12), 2000), true, 'delivered through offer()');
+    t.equal(got.length, 1);
+    await bus.publishControl(r, d, { kind: 'unregistered' });
+    await waitFor(() => ctl.length === 1, 3000, 'control through control()');
+    t.same(ctl, [{ kind: 'unregistered' }]);
+    for (const [onEnv, onCtl, what] of [
+      [null, () => {}, 'null envelope handler'],
+      [{}, () => {}, 'an object without offer'],
+      [async () => true, null, 'null control handler'],
+      [async () => true, { control: 1 }, 'an object whose control is not a function'],
+      [async () => true, 'x', 'a string'],
+    ] as Array<[unknown, unknown, string]>) {
+      t.equal(await codeOf(bus.subscribeDevice(tok(), tok(), onEnv as never, onCtl as never)), 'BAD_REQUEST', what);
+    }
+  });
+
   t.test('bad tokens are rejected with BAD_TOKEN before the bus is touched', async (t) => {
     const { bus, cleanup } = await makeBus();
     await cleanup(); // closed: any call that reached the bus would say UNAVAILABLE
