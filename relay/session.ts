@@ -53,6 +53,11 @@ const NO_NONCE = new Uint8Array(0);
 /** The in-flight map of every session with nothing in flight. Never written to: the one
  *  `set` (#handOver) swaps in a Map of the session's own first. */
 const NO_INFLIGHT: Map<string, InFlight> = new Map();
+/** The shared empty queue an idle session points at (frozen: a push onto it would be a
+ *  bug, and throws). A session gets its own array with its first queued item and goes
+ *  back to this one when the frame is written, so an idle device keeps no arrays for
+ *  frames it is not writing (~32 B each, more once they have grown). */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 /** After a live hand-over failed, when to look at the mailbox again (the sender's
  *  gateway needs a moment to store the envelope). */
 const REDRAIN_DELAY_MS = 1_000;
@@ -97,9 +102,9 @@ export class Session implements LiveSink, ControlSink {
   #inflight: Map<string, InFlight> = NO_INFLIGHT;
   #inflightBytes = 0;
   /** Drains waiting for room in the delivery window (woken by every settle). */
-  #windowWaiters: (() => void)[] = [];
-  #outOps: (OpProps | Uint8Array)[] = [];
-  #outEnvelopes: Uint8Array[] = [];
+  #windowWaiters: (() => void)[] = NONE;
+  #outOps: (OpProps | Uint8Array)[] = NONE;
+  #outEnvelopes: Uint8Array[] = NONE;
   #flushScheduled = false;
   #badOps = 0;
   #busy = false; // an auth/register is in progress
@@ -521,7 +526,8 @@ export class Session implements LiveSink, ControlSink {
     if (this.#inflight === NO_INFLIGHT) this.#inflight = new Map();
     this.#inflight.set(id, { done, deadline: Date.now() + timeoutMs, size, written: performance.now(), path });
     if (wasEmpty) this.#relay.watchInflight(this);
-    this.#outEnvelopes.push(envelope);
+    if (this.#outEnvelopes === NONE) this.#outEnvelopes = [envelope];
+    else this.#outEnvelopes.push(envelope);
     this.#relay.metrics.envelopesOut.inc(PATH_LABELS[path]);
     this.#scheduleFlush();
   }
@@ -531,7 +537,7 @@ export class Session implements LiveSink, ControlSink {
     this.#inflightBytes -= f.size;
     if (this.#windowWaiters.length > 0) {
       const waiters = this.#windowWaiters;
-      this.#windowWaiters = [];
+      this.#windowWaiters = NONE;
       for (const w of waiters) w();
     }
     if (acked) this.#relay.metrics.deliveryRoundTrip.observe(PATH_LABELS[f.path], (performance.now() - f.written) / 1000);
@@ -624,7 +630,10 @@ export class Session implements LiveSink, ControlSink {
           // At the pace the device acks (DELIVERY_WINDOW_BYTES); each wait ends with an ack
           // or an in-flight timeout (drainAckTimeoutMs at most).
           while (this.#state === 'authenticated' && !this.#windowHasRoom(it.data.length)) {
-            await new Promise<void>((r) => this.#windowWaiters.push(r));
+            await new Promise<void>((r) => {
+              if (this.#windowWaiters === NONE) this.#windowWaiters = [r];
+              else this.#windowWaiters.push(r);
+            });
           }
           if (this.#state !== 'authenticated') break;
           handed.push(new Promise<boolean>((r) => this.#handOver(it.data, 'mailbox', drainAckTimeoutMs, r)));
@@ -687,7 +696,8 @@ export class Session implements LiveSink, ControlSink {
   /** Queues a reply for this turn's frame: an Op, or an Op already encoded (receipts). */
   #queue(op: OpProps | Uint8Array): void {
     if (this.#state === 'closed') return;
-    this.#outOps.push(op);
+    if (this.#outOps === NONE) this.#outOps = [op];
+    else this.#outOps.push(op);
     this.#scheduleFlush();
   }
 
@@ -707,15 +717,11 @@ export class Session implements LiveSink, ControlSink {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.socket.closed || (this.#outOps.length === 0 && this.#outEnvelopes.length === 0)) {
-      this.#outOps.length = 0;
-      this.#outEnvelopes.length = 0;
-      return;
-    }
     const ops = this.#outOps;
     const envs = this.#outEnvelopes;
-    this.#outOps = [];
-    this.#outEnvelopes = [];
+    this.#outOps = NONE;
+    this.#outEnvelopes = NONE;
+    if (this.socket.closed || (ops.length === 0 && envs.length === 0)) return;
     const frame = encodeFrameOut(ops, envs);
     const outcome = this.socket.send(frame);
     if (outcome === 'ok') this.#relay.metrics.framesOut.inc();

@@ -220,7 +220,9 @@ export class SubscriptionRegistry {
       this.#byKey.set(key, entry);
     }
     const sub = new DeviceSubscriptionImpl(this, entry, onEnvelope, onControl);
-    entry.subs.push(sub);
+    // An array of exactly the right size: push() onto an empty array reserves room for
+    // 17 (~150 B), and nearly every device has exactly one subscription.
+    entry.subs = entry.subs.length === 0 ? [sub] : [...entry.subs, sub];
     while (entry.subs.length > MAX_SUBSCRIPTIONS_PER_DEVICE) {
       const old = entry.subs.shift() as DeviceSubscriptionImpl;
       old.open = false;
