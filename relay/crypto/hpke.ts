@@ -5,9 +5,10 @@
 // Hand-written over noble's hashes and ciphers and node:crypto's X25519
 // (relay/crypto/x25519.ts: ~40 µs per step against ~700 for pure JS) rather than taken
 // from an npm HPKE library because those are async (WebCrypto) and generic over many
-// suites; we need one suite, synchronously, on the send and receive paths. It is ~150 lines that follow the RFC's
-// pseudocode names, and test/crypto/hpke.test.ts proves it byte for byte against the
-// RFC's Appendix A.1 and A.2 vectors (key schedule, every encryption, every export).
+// suites; we need one suite, synchronously, on the send and receive paths. It is ~150
+// lines that follow the RFC's pseudocode names, and test/crypto/hpke.test.ts proves it
+// byte for byte against the RFC's Appendix A.1 and A.2 vectors (key schedule, every
+// encryption, every export).
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { gcm } from '@noble/ciphers/aes.js';
 import { extract, expand } from '@noble/hashes/hkdf.js';
