@@ -71,18 +71,20 @@ export function evaluateBlinded(key: OprfKeyPair, blinded: Uint8Array[]): Evalua
   return _evaluateBlindedWith(key, blinded, randomBytes);
 }
 
+/** noble's non-interactive VOPRF Evaluate; present at run time, not in noble's types. */
+const voprfEvaluate = (voprf as unknown as { evaluate(secretKey: Uint8Array, input: Uint8Array): Uint8Array }).evaluate;
+
 /**
- * The route of a number, computed by the server during opt-in verification. It runs the
- * handset's own steps (blind, evaluate with proof, verify and finalize) so that the
- * result is, by construction, what a handset computes, not a second formula that could
- * drift from it.
+ * The route of a number, computed by the server during opt-in verification: RFC 9497
+ * §3.3.2 Evaluate, the server's own evaluation of the PRF, which is by definition what a
+ * handset gets from blind, BlindEvaluate and Finalize (test/crypto/oprf.test.ts checks
+ * the two agree on every number it tries). It costs one hash to the group and one
+ * scalar multiplication: 1.3 ms here, against 12.3 ms for running the handset's steps
+ * with their proof, which was the largest part of a registration's gateway CPU.
  */
 export function serverRouteForNumber(key: OprfKeyPair, e164: string): Uint8Array {
   checkKeyPair(key);
-  const input = numberInput(e164);
-  const { blind, blinded } = voprf.blind(input);
-  const { evaluated, proof } = voprf.blindEvaluate(key.secretKey, key.publicKey, blinded);
-  return routeFromOutput(voprf.finalize(input, blind, evaluated, blinded, key.publicKey, proof));
+  return routeFromOutput(voprfEvaluate(key.secretKey, numberInput(e164)));
 }
 
 // ---- handset ----
