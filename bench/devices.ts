@@ -173,7 +173,10 @@ function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8
       nonce = op.challenge.nonce!;
       talk.send([{ req: 1, verifyStart: { number: d.number } }]);
     } else if (op.error) {
-      talk.fail(new Error(`registration refused: ${op.error.code}`));
+      const hint = op.error.code === ErrorCode.RATE_LIMITED
+        ? ' (the gateway sends a number only so many verification codes a day, --verify-starts-per-number, default 5; fanout registers up to 10 devices under one number)'
+        : '';
+      talk.fail(new Error(`registration refused: ${op.error.code}${hint}`));
     } else if (op.verifyStarted) {
       if (!op.verifyStarted.devCode) return talk.fail(new Error('the gateway does not run the dev verifier: cannot register bench devices'));
       const { blinded } = blindNumbers([d.number]);

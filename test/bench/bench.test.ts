@@ -131,6 +131,17 @@ t.test('against a running gateway (--gateway URL): chat and idle measured throug
   t.same(await counters(), { reg: 64, unreg: 56 }, 'the third run cleaned up after itself too');
 });
 
+t.test('against a running gateway whose verification limit is too low for fanout: the row says why', async (t) => {
+  const gw = await spawnGateway(['--send-rate', '100000', '--send-burst', '100000', '--verify-starts-per-number', '2']);
+  t.teardown(() => gw.kill());
+  const r = await runBench(['--gateway', gw.url, '--peers', 'none', '--workload', 'fanout', '--fanout', '3', '--pairs', '2',
+    '--duration', '1', '--warmup', '1', '--grace', '2', '--workers', '1', '--json'], 120_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-300)})`);
+  const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  t.match(String(run['skipped']), /registration refused: RATE_LIMITED \(.*--verify-starts-per-number/, 'skipped, with the flag to raise');
+  t.match(r.stderr, /bench devices unregistered/, 'the devices it did register were opted out again');
+});
+
 t.test('bad arguments are refused with a usage error', async (t) => {
   const r = await runBench(['--workload', 'nope'], 30_000);
   t.equal(r.code, 2);
