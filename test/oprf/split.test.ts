@@ -247,6 +247,27 @@ t.test('LocalEvaluator: large batches go to a worker thread, same answers', asyn
   await t.rejects(local.evaluate(blinded), { code: 'UNAVAILABLE' });
 });
 
+t.test('LocalEvaluator: by default even one element is evaluated off the event loop', async (t) => {
+  const local = new LocalEvaluator(new Uint8Array(32).fill(6));
+  t.teardown(() => local.close());
+  const numbers = ['+14155550111'];
+  const { blinds, blinded } = blindNumbers(numbers);
+  const order: string[] = [];
+  // Inline, evaluate() would do its ~5 ms of arithmetic synchronously and settle in a
+  // microtask, before any timer; on the worker the timer runs while it computes.
+  setTimeout(() => order.push('timer'), 0);
+  const ev = await local.evaluate(blinded).then((r) => { order.push('evaluated'); return r; });
+  t.same(order, ['timer', 'evaluated'], 'the event loop ran while the element was evaluated');
+  const out = finalizeNumbers(numbers, blinds, blinded, ev.evaluated, ev.proof, local.publicKey);
+  t.equal(hex(routeFromOutput(out[0]!)), hex(await local.routeForNumber(numbers[0]!)), 'same answer as the handset flow');
+  const inline = new LocalEvaluator(new Uint8Array(32).fill(6), { inlineMax: 16 });
+  t.teardown(() => inline.close());
+  const order2: string[] = [];
+  setTimeout(() => order2.push('timer'), 0);
+  await inline.evaluate(blinded).then(() => order2.push('evaluated'));
+  t.same(order2, ['evaluated'], 'inlineMax 16 keeps one element on the calling thread (the check above can fail)');
+});
+
 t.test('gateway evaluator settings: remote needs NATS and one pinned key per evaluator', async (t) => {
   const P1 = hex(generateServerKey().publicKey);
   const P2 = hex(generateServerKey().publicKey);
