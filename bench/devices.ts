@@ -174,7 +174,7 @@ function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8
       talk.send([{ req: 1, verifyStart: { number: d.number } }]);
     } else if (op.error) {
       const hint = op.error.code === ErrorCode.RATE_LIMITED
-        ? ' (the gateway sends a number only so many verification codes a day, --verify-starts-per-number, default 5; fanout registers up to 10 devices under one number)'
+        ? ' (the gateway sends a number only so many verification codes a day, --verify-starts-per-number; fanout registers up to 10 devices under one number)'
         : '';
       talk.fail(new Error(`registration refused: ${op.error.code}${hint}`));
     } else if (op.verifyStarted) {

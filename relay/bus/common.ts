@@ -84,8 +84,11 @@ export function checkTimeout(ms: number): number {
   return Math.min(Math.max(Math.ceil(ms), 1), MAX_LIVE_TIMEOUT_MS);
 }
 
+function hasMethod(o: unknown, m: string): boolean {
+  return o !== null && typeof o === 'object' && typeof (o as Record<string, unknown>)[m] === 'function';
+}
+
 export function checkHandlers(onEnvelope: unknown, onControl: unknown): void {
-  const hasMethod = (o: unknown, m: string): boolean => o !== null && typeof o === 'object' && typeof (o as Record<string, unknown>)[m] === 'function';
   if ((typeof onEnvelope !== 'function' && !hasMethod(onEnvelope, 'offer')) || (typeof onControl !== 'function' && !hasMethod(onControl, 'control'))) {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'handlers must be functions (or a live sink and a control sink)');
   }
