@@ -61,6 +61,13 @@ pass=$(num pass); fail=$(num fail); skip=$(num skip); todo=$(num todo)
 # tap exits non-zero for a failing or crashed test file even when no assertion failed
 if [ "$tap_rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
 fail=$((fail + failed_steps))
+# CI keeps only the tail of the output: repeat every failing assertion there, with the
+# test file and subtests it sits in and the start of its diagnostics (bounded).
+if grep -qE '^ *not ok ' "$log"; then
+  echo
+  echo "== failures (repeated from above)"
+  awk -f scripts/tap-failures.awk "$log"
+fi
 rm -f "$log"
 echo
 echo "${pass:-0} passed, ${fail} failed, $((${skip:-0} + ${todo:-0})) skipped"
