@@ -6,6 +6,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
+import { until } from '../ops/fixtures.ts';
 
 t.test('a delivery that is never acked is stored and offered again', async (t) => {
   const gw = await startTestGateway({ liveTimeoutMs: 300 });
@@ -27,7 +28,10 @@ t.test('a delivery that is never acked is stored and offered again', async (t) =
   const again = deliveries()[1]!;
   t.same(Buffer.from(again.id), Buffer.from(id), 'the same envelope id again');
   bConn.send([{ req: 0, deliverAck: { ids: [id] } }]);
-  await new Promise((r) => setTimeout(r, 300));
+  // The gateway counts a drained item once the device acked it and its mailbox copy is
+  // deleted: wait for that (not for a fixed time, which a loaded machine can outlast).
+  const drained = async () => (await gw.metrics.deliveries.get()).values.find((v) => v.labels.path === 'mailbox_drain')?.value ?? 0;
+  await until(async () => (await drained()) >= 1, 10_000, 'the acked mailbox copy to be deleted');
   bConn.close();
   await bConn.closed;
   const b2 = await authenticateRaw(gw.url, b);
@@ -39,12 +43,14 @@ t.test('a delivery that is never acked is stored and offered again', async (t) =
 
 t.test('a pending verification keeps the socket open past the auth deadline', async (t) => {
   const { connectRaw } = await import('../helpers/raw.ts');
-  const gw = await startTestGateway({ authTimeoutMs: 300 });
+  // A deadline a loaded CI machine cannot outlast before verify_start is answered (the
+  // route of a number is computed on the event loop), and a wait of three of them.
+  const gw = await startTestGateway({ authTimeoutMs: 1000 });
   t.teardown(() => gw.close());
   const c = await connectRaw(gw.url);
   c.send([{ req: 1, verifyStart: { number: '+15556660003' } }]);
   t.equal((await c.reply(1)).body, 'verifyStarted');
-  await new Promise((r) => setTimeout(r, 900));
+  await new Promise((r) => setTimeout(r, 3000));
   t.equal(c.ws.readyState, c.ws.OPEN, 'still open three auth deadlines later');
   c.close();
   const idle = await connectRaw(gw.url);
