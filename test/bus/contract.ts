@@ -107,9 +107,10 @@ export function busContract(t: Test, makeBus: MakeBus): void {
 
   t.test('live delivery: nobody subscribed => false at once', async (t) => {
     const bus = await use(t);
+    // "At once" against a 30 s deadline: a margin no loaded machine eats up.
     const t0 = Date.now();
-    t.equal(await bus.deliverLive(tok(), tok(), bytes(10), 5000), false);
-    t.ok(Date.now() - t0 < 1000, `answered in ${Date.now() - t0} ms`);
+    t.equal(await bus.deliverLive(tok(), tok(), bytes(10), 30_000), false);
+    t.ok(Date.now() - t0 < 10_000, `answered in ${Date.now() - t0} ms, not at the deadline`);
   });
 
   t.test('live delivery: timeout => false after timeoutMs', async (t) => {

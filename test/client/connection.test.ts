@@ -301,7 +301,7 @@ t.test('no challenge within connectTimeoutMs counts as a failed attempt', async 
   t.teardown(() => conn.close());
   const started = Date.now();
   await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
-  t.ok(Date.now() - started < 2_000);
+  t.ok(Date.now() - started < 10_000, 'the attempts ended by their own deadline (the gateway never answers)');
   t.equal(mute.conns.length, 2);
 });
 
