@@ -48,10 +48,11 @@ export interface Evaluator {
 export interface LocalEvaluatorOptions {
   /** Batches up to this many elements are evaluated on the calling thread; larger ones
    *  go to a worker thread started on first use. Default 0: every evaluation goes to the
-   *  worker. One element costs ~5 ms of pure-JS group arithmetic (with its proof), and
-   *  on the gateway's event loop that stalled every other connection for as long: at
-   *  500 registrations/s a 1 ms timer ran 4.4 ms late at the median inline, 0.1 ms with
-   *  the worker, and the worker finished the 100 evaluations as fast. */
+   *  worker, and so does the route of a number (with 1 or more, routes stay inline).
+   *  One element costs ~5 ms of pure-JS group arithmetic (with its proof), a route
+   *  ~1.5 ms, and on the gateway's event loop that stalled every other connection for as
+   *  long: at 500 registrations/s a 1 ms timer ran 4.4 ms late at the median inline,
+   *  0.1 ms with the worker, and the worker finished the 100 evaluations as fast. */
   inlineMax?: number;
   /** Elements queued for the worker at once; more => RATE_LIMITED. Default 2 max batches. */
   maxQueuedElements?: number;
@@ -67,6 +68,8 @@ export class LocalEvaluator implements Evaluator {
   #inlineMax: number;
   #maxQueued: number;
   #pool: OprfPool | null = null;
+  #started: Promise<void> = Promise.resolve();
+  #workerReady = false;
   #closed = false;
 
   /** `key`: a 32-byte seed (the key file format) or a key pair. */
@@ -93,14 +96,40 @@ export class LocalEvaluator implements Evaluator {
       const { evaluated, proof } = evaluateBlinded(this.#key, blinded);
       return { evaluated, proof, shares: [] };
     }
-    this.#pool ??= new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
-    const { evaluated, proof } = await this.#pool.evaluate(blinded, Date.now() + LOCAL_DEADLINE_MS);
+    const { evaluated, proof } = await this.#worker().evaluate(blinded, Date.now() + LOCAL_DEADLINE_MS);
     return { evaluated, proof, shares: [] };
   }
 
+  /** At every verify_start (its per-number budget is keyed by the route) and at every
+   *  registration: on the worker, or a flood of verify_starts would stall the event
+   *  loop ~1.5 ms each. Until the worker has started (the first call starts it; ~0.2 s,
+   *  longer on a busy machine) routes are computed here instead: a handset's first
+   *  verify_start must not wait for a thread, nor outlast the auth deadline. */
   async routeForNumber(e164: string) {
     if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator closed');
-    return serverRouteForNumber(this.#key, e164);
+    if (this.#inlineMax >= 1) return serverRouteForNumber(this.#key, e164);
+    const pool = this.#worker();
+    if (!this.#workerReady) return serverRouteForNumber(this.#key, e164);
+    return pool.route(e164, Date.now() + LOCAL_DEADLINE_MS);
+  }
+
+  /** Starts the worker thread if it is not running and resolves once it answers (what
+   *  routeForNumber waits for before it moves off the event loop). */
+  async ready(): Promise<void> {
+    if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator closed');
+    this.#worker();
+    await this.#started;
+  }
+
+  #worker(): OprfPool {
+    if (this.#pool === null) {
+      const pool = new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
+      this.#pool = pool;
+      this.#started = pool.ready().then(() => { this.#workerReady = true; });
+      // A failed start surfaces through evaluate() and ready(); routes stay inline.
+      this.#started.catch(() => undefined);
+    }
+    return this.#pool;
   }
 
   async close() {

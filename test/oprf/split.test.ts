@@ -268,6 +268,44 @@ t.test('LocalEvaluator: by default even one element is evaluated off the event l
   t.same(order2, ['evaluated'], 'inlineMax 16 keeps one element on the calling thread (the check above can fail)');
 });
 
+t.test('LocalEvaluator: by default the route of a number is computed off the event loop, same route', async (t) => {
+  const seed = new Uint8Array(32).fill(7);
+  const worker = new LocalEvaluator(seed);
+  const inline = new LocalEvaluator(seed, { inlineMax: 1 });
+  t.teardown(() => Promise.all([worker.close(), inline.close()]));
+  const numbers = ['+14155550121', '+442071838750', '+819012345678', '+4915112345678', '+16175550199'];
+  // The first calls come before the worker has started: answered on the calling thread
+  // (no wait for the thread), and the same routes.
+  for (const n of numbers) t.equal(hex(await worker.routeForNumber(n)), hex(await inline.routeForNumber(n)), `same route for number ${numbers.indexOf(n)} (worker starting)`);
+  await worker.ready();
+  for (const n of numbers) t.equal(hex(await worker.routeForNumber(n)), hex(await inline.routeForNumber(n)), `same route for number ${numbers.indexOf(n)} (on the worker)`);
+  // Inline, routeForNumber does its ~1.5 ms synchronously and settles in a microtask,
+  // before a setImmediate; on the worker the immediate runs while the thread computes.
+  const order: string[] = [];
+  setImmediate(() => order.push('immediate'));
+  await worker.routeForNumber(numbers[0]!).then(() => order.push('route'));
+  t.same(order, ['immediate', 'route'], 'the event loop ran while the route was computed');
+  const order2: string[] = [];
+  setImmediate(() => order2.push('immediate'));
+  await inline.routeForNumber(numbers[0]!).then(() => order2.push('route'));
+  t.same(order2, ['route'], 'inlineMax 1 keeps routes on the calling thread (the check above can fail)');
+  await new Promise((r) => setImmediate(r));
+  // Concurrent routes and evaluations share the worker; each gets its own answer.
+  const { blinds, blinded } = blindNumbers([numbers[1]!]);
+  const [r0, ev, r2] = await Promise.all([worker.routeForNumber(numbers[0]!), worker.evaluate(blinded), worker.routeForNumber(numbers[2]!)]);
+  t.equal(hex(r0), hex(await inline.routeForNumber(numbers[0]!)));
+  t.equal(hex(r2), hex(await inline.routeForNumber(numbers[2]!)));
+  const out = finalizeNumbers([numbers[1]!], blinds, blinded, ev.evaluated, ev.proof, worker.publicKey);
+  t.equal(hex(routeFromOutput(out[0]!)), hex(await inline.routeForNumber(numbers[1]!)), 'the evaluation between them is the handset flow of its own number');
+  // The worker's errors keep their code across the thread; nothing echoes the input.
+  const e = await worker.routeForNumber('+1 555 not a number').then(() => null, (x: unknown) => x as { code: string; message: string });
+  t.equal(e?.code, 'BAD_NUMBER', 'a malformed number is refused with its code');
+  t.notMatch(e?.message ?? '', /555/, 'the message does not echo the input');
+  await worker.close();
+  await t.rejects(worker.routeForNumber(numbers[0]!), { code: 'UNAVAILABLE' }, 'closed');
+  await t.rejects(worker.ready(), { code: 'UNAVAILABLE' }, 'closed: no worker started again');
+});
+
 t.test('gateway evaluator settings: remote needs NATS and one pinned key per evaluator', async (t) => {
   const P1 = hex(generateServerKey().publicKey);
   const P2 = hex(generateServerKey().publicKey);
