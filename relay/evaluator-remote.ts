@@ -181,6 +181,7 @@ export class RemoteEvaluator implements Evaluator {
       log: opts.log,
       onKeyMismatch: (id) => metrics.keyMismatch.inc({ evaluator: id }),
       onClose: () => this.#link.close(),
+      offThread: true,
     });
     this.publicKey = this.#inner.publicKey;
     this.shareKeys = this.#inner.shareKeys;

@@ -68,8 +68,6 @@ export class LocalEvaluator implements Evaluator {
   #inlineMax: number;
   #maxQueued: number;
   #pool: OprfPool | null = null;
-  #started: Promise<void> = Promise.resolve();
-  #workerReady = false;
   #closed = false;
 
   /** `key`: a 32-byte seed (the key file format) or a key pair. */
@@ -109,7 +107,7 @@ export class LocalEvaluator implements Evaluator {
     if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator closed');
     if (this.#inlineMax >= 1) return serverRouteForNumber(this.#key, e164);
     const pool = this.#worker();
-    if (!this.#workerReady) return serverRouteForNumber(this.#key, e164);
+    if (!pool.started) return serverRouteForNumber(this.#key, e164);
     return pool.route(e164, Date.now() + LOCAL_DEADLINE_MS);
   }
 
@@ -117,17 +115,15 @@ export class LocalEvaluator implements Evaluator {
    *  routeForNumber waits for before it moves off the event loop). */
   async ready(): Promise<void> {
     if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator closed');
-    this.#worker();
-    await this.#started;
+    await this.#worker().ready();
   }
 
   #worker(): OprfPool {
     if (this.#pool === null) {
-      const pool = new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
-      this.#pool = pool;
-      this.#started = pool.ready().then(() => { this.#workerReady = true; });
-      // A failed start surfaces through evaluate() and ready(); routes stay inline.
-      this.#started.catch(() => undefined);
+      this.#pool = new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
+      // Started now; a failed start surfaces through evaluate() and ready(), and routes
+      // stay on the calling thread.
+      this.#pool.ready().catch(() => undefined);
     }
     return this.#pool;
   }

@@ -13,11 +13,14 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { HushwireError, ErrorCode } from './errors.ts';
-import type { OprfKeyPair, Evaluation } from './crypto/oprf.ts';
+import type { OprfKeyPair, Evaluation, Blinded } from './crypto/oprf.ts';
+import type { AnyEvaluation } from './crypto/oprf-split.ts';
 import type { EvaluateOutcome, PoolTask } from './oprf-worker-task.ts';
 
 export interface OprfPoolOptions {
-  key: OprfKeyPair;
+  /** The key the threads evaluate with; null for a pool that only blinds and finalizes
+   *  (a gateway whose key is held by remote evaluators). */
+  key: OprfKeyPair | null;
   /** Worker threads (>= 1); each uses up to one core while it works. */
   threads: number;
   /** Elements waiting or in work at once; more is refused with RATE_LIMITED. */
@@ -47,6 +50,8 @@ export class OprfPool {
   #stats = { evaluated: 0, refused: 0, expired: 0 };
   #closed: Promise<void> | null = null;
   #hold: Promise<void> | null = null;
+  #ready: Promise<void> | null = null;
+  #started = false;
 
   constructor(opts: OprfPoolOptions) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) {
@@ -64,7 +69,7 @@ export class OprfPool {
       // Our own element bound above is the real queue limit.
       maxQueue: Infinity,
       idleTimeout: Infinity,
-      workerData: { key: { secretKey: opts.key.secretKey, publicKey: opts.key.publicKey } },
+      workerData: { key: opts.key === null ? null : { secretKey: opts.key.secretKey, publicKey: opts.key.publicKey } },
     });
   }
 
@@ -89,14 +94,38 @@ export class OprfPool {
     return toU8(out.route);
   }
 
-  /** Resolves once a thread has started and answers (the first start loads the
-   *  crypto code: ~0.2 s, longer on a busy machine); rejects like evaluate(). Not
-   *  counted against the bound. */
-  async ready(): Promise<void> {
-    await this.#run({ kind: 'ping', deadline: Number.MAX_SAFE_INTEGER }, 0);
+  /** Blinds verified numbers (no key needed); one element per number against the bound. */
+  async blind(numbers: string[], deadline: number): Promise<Blinded> {
+    const out = await this.#run({ kind: 'blind', numbers, deadline }, numbers.length);
+    if (out.kind !== 'blinded') throw new HushwireError(ErrorCode.INTERNAL, 'OPRF worker answered out of kind');
+    return { blinds: out.blinds.map(toU8), blinded: out.blinded.map(toU8) };
   }
 
-  async #run(task: PoolTask, n: number): Promise<EvaluateOutcome & { kind: 'ok' | 'route' | 'pong' }> {
+  /** finalizeNumberEvaluation on a thread: verifies every proof against `pinnedKey`
+   *  (AUTH_FAILED when one does not verify) and unblinds; the OPRF outputs in order. */
+  async finalize(numbers: string[], blinds: Uint8Array[], blinded: Uint8Array[], evaluation: AnyEvaluation, pinnedKey: Uint8Array, deadline: number): Promise<Uint8Array[]> {
+    const out = await this.#run({ kind: 'finalize', numbers, blinds, blinded, evaluation, pinnedKey, deadline }, numbers.length);
+    if (out.kind !== 'outputs') throw new HushwireError(ErrorCode.INTERNAL, 'OPRF worker answered out of kind');
+    return out.outputs.map(toU8);
+  }
+
+  /** Resolves once a thread has started and answers (the first start loads the crypto
+   *  code: ~0.2 s, longer on a busy machine); rejects like evaluate(). Not counted
+   *  against the bound. The first call starts the check; later calls share it. */
+  ready(): Promise<void> {
+    if (this.#ready === null) {
+      this.#ready = this.#run({ kind: 'ping', deadline: Number.MAX_SAFE_INTEGER }, 0).then(() => { this.#started = true; });
+      this.#ready.catch(() => { this.#ready = null; }); // a failed start may be retried
+    }
+    return this.#ready;
+  }
+
+  /** true once a thread has answered: work sent now does not wait for a thread start. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  async #run(task: PoolTask, n: number): Promise<Exclude<EvaluateOutcome, { kind: 'expired' | 'error' }>> {
     if (this.#closed) throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator is closing');
     if (this.#queued > 0 && this.#queued + n > this.maxQueuedElements) {
       this.#stats.refused++;

@@ -233,6 +233,45 @@ t.test('ShareEvaluator: a holder with a swapped key cannot make a route; failure
   await t.rejects(ev.evaluate(blindNumbers(['+14155550123']).blinded), { code: 'UNAVAILABLE' }, 'closed');
 });
 
+t.test('ShareEvaluator with offThread: blind and finalize on its own thread, same routes, same refusals', async (t) => {
+  const key = deriveServerKey(new Uint8Array(32).fill(9));
+  const [a, b] = splitKey(key);
+  const local = new LocalEvaluator(new Uint8Array(32).fill(9), { inlineMax: 1 });
+  const shares = () => [
+    { client: localShareClient('alpha', a!), publicKey: a!.publicKey },
+    { client: localShareClient('beta', b!), publicKey: b!.publicKey },
+  ];
+  const split = new ShareEvaluator({ shares: shares(), offThread: true });
+  t.teardown(() => Promise.all([local.close(), split.close()]));
+  const numbers = ['+14155550131', '+442071838751', '+819012345679'];
+  // Before the thread runs: on the calling thread, no wait.
+  for (const n of numbers) t.equal(hex(await split.routeForNumber(n)), hex(await local.routeForNumber(n)), `same route for number ${numbers.indexOf(n)} (thread starting)`);
+  await split.ready();
+  for (const n of numbers) t.equal(hex(await split.routeForNumber(n)), hex(await local.routeForNumber(n)), `same route for number ${numbers.indexOf(n)} (on the thread)`);
+  // The holders here answer in-process (promises only), so the route can only need an
+  // event-loop turn if blinding and finalizing went to the thread.
+  t.equal(await settlesWithinMicrotasks(split.routeForNumber(numbers[0]!)), false, 'the route was computed off the calling thread');
+  const inlineSplit = new ShareEvaluator({ shares: shares() });
+  t.teardown(() => inlineSplit.close());
+  t.equal(await settlesWithinMicrotasks(inlineSplit.routeForNumber(numbers[0]!)), true, 'without offThread it settles within microtasks (the check above can fail)');
+  // A holder with another key: the proof check on the thread refuses it, as inline.
+  const rogue = generateServerKey();
+  const mismatches: string[] = [];
+  const bad = new ShareEvaluator({
+    shares: [{ client: localShareClient('alpha', a!), publicKey: a!.publicKey }, { client: localShareClient('beta', rogue), publicKey: b!.publicKey }],
+    onKeyMismatch: (id) => mismatches.push(id),
+    offThread: true,
+  });
+  t.teardown(() => bad.close());
+  await bad.ready();
+  await t.rejects(bad.routeForNumber(numbers[0]!), { code: 'UNAVAILABLE', message: 'OPRF evaluator answer did not verify' });
+  t.same(mismatches, ['beta']);
+  await t.rejects(bad.routeForNumber('+1 555 not a number'), { code: 'BAD_NUMBER' }, 'a malformed number keeps its code across the thread');
+  await split.close();
+  await t.rejects(split.routeForNumber(numbers[0]!), { code: 'UNAVAILABLE' }, 'closed');
+  await t.rejects(split.ready(), { code: 'UNAVAILABLE' });
+});
+
 t.test('LocalEvaluator: large batches go to a worker thread, same answers', async (t) => {
   const seed = new Uint8Array(32).fill(5);
   const local = new LocalEvaluator(seed, { inlineMax: 2 });
@@ -252,21 +291,29 @@ t.test('LocalEvaluator: by default even one element is evaluated off the event l
   t.teardown(() => local.close());
   const numbers = ['+14155550111'];
   const { blinds, blinded } = blindNumbers(numbers);
-  const order: string[] = [];
-  // Inline, evaluate() would do its ~5 ms of arithmetic synchronously and settle in a
-  // microtask, before any timer; on the worker the timer runs while it computes.
-  setTimeout(() => order.push('timer'), 0);
-  const ev = await local.evaluate(blinded).then((r) => { order.push('evaluated'); return r; });
-  t.same(order, ['timer', 'evaluated'], 'the event loop ran while the element was evaluated');
+  // Inline, evaluate() would do its ~5 ms of arithmetic within the call and settle after
+  // a few microtasks; from the worker the answer needs an event-loop turn (a message).
+  const evaluating = local.evaluate(blinded);
+  t.equal(await settlesWithinMicrotasks(evaluating), false, 'the element was evaluated off the calling thread');
+  const ev = await evaluating;
   const out = finalizeNumbers(numbers, blinds, blinded, ev.evaluated, ev.proof, local.publicKey);
   t.equal(hex(routeFromOutput(out[0]!)), hex(await local.routeForNumber(numbers[0]!)), 'same answer as the handset flow');
   const inline = new LocalEvaluator(new Uint8Array(32).fill(6), { inlineMax: 16 });
   t.teardown(() => inline.close());
-  const order2: string[] = [];
-  setTimeout(() => order2.push('timer'), 0);
-  await inline.evaluate(blinded).then(() => order2.push('evaluated'));
-  t.same(order2, ['evaluated'], 'inlineMax 16 keeps one element on the calling thread (the check above can fail)');
+  t.equal(await settlesWithinMicrotasks(inline.evaluate(blinded)), true, 'inlineMax 16 keeps one element on the calling thread (the check above can fail)');
 });
+
+/** true if `p` settles before any macrotask can run (only microtasks: work done within
+ *  the call); false if it needs an event-loop turn, as an answer from a thread does.
+ *  Waits for `p` either way. */
+async function settlesWithinMicrotasks(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  const done = p.then(() => { settled = true; }, () => { settled = true; });
+  for (let i = 0; i < 200; i++) await null;
+  const within = settled;
+  await done;
+  return within;
+}
 
 t.test('LocalEvaluator: by default the route of a number is computed off the event loop, same route', async (t) => {
   const seed = new Uint8Array(32).fill(7);
@@ -279,17 +326,10 @@ t.test('LocalEvaluator: by default the route of a number is computed off the eve
   for (const n of numbers) t.equal(hex(await worker.routeForNumber(n)), hex(await inline.routeForNumber(n)), `same route for number ${numbers.indexOf(n)} (worker starting)`);
   await worker.ready();
   for (const n of numbers) t.equal(hex(await worker.routeForNumber(n)), hex(await inline.routeForNumber(n)), `same route for number ${numbers.indexOf(n)} (on the worker)`);
-  // Inline, routeForNumber does its ~1.5 ms synchronously and settles in a microtask,
-  // before a setImmediate; on the worker the immediate runs while the thread computes.
-  const order: string[] = [];
-  setImmediate(() => order.push('immediate'));
-  await worker.routeForNumber(numbers[0]!).then(() => order.push('route'));
-  t.same(order, ['immediate', 'route'], 'the event loop ran while the route was computed');
-  const order2: string[] = [];
-  setImmediate(() => order2.push('immediate'));
-  await inline.routeForNumber(numbers[0]!).then(() => order2.push('route'));
-  t.same(order2, ['route'], 'inlineMax 1 keeps routes on the calling thread (the check above can fail)');
-  await new Promise((r) => setImmediate(r));
+  // Inline, routeForNumber does its ~1.5 ms within the call and settles after a few
+  // microtasks; from the thread the answer needs an event-loop turn (a message).
+  t.equal(await settlesWithinMicrotasks(worker.routeForNumber(numbers[0]!)), false, 'the route was computed off the calling thread');
+  t.equal(await settlesWithinMicrotasks(inline.routeForNumber(numbers[0]!)), true, 'inlineMax 1 keeps routes on the calling thread (the check above can fail)');
   // Concurrent routes and evaluations share the worker; each gets its own answer.
   const { blinds, blinded } = blindNumbers([numbers[1]!]);
   const [r0, ev, r2] = await Promise.all([worker.routeForNumber(numbers[0]!), worker.evaluate(blinded), worker.routeForNumber(numbers[2]!)]);
