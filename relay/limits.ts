@@ -32,6 +32,10 @@ export interface RelayLimits extends EnvelopeRateLimits {
   verifyAttempts: number;
   /** Bad ops (errors caused by the client) per connection before close 4008 FLOOD. */
   maxBadOps: number;
+  /** verify_start ops per connection; one more => error RATE_LIMITED and close 4008
+   *  FLOOD. Each costs the route of its number (OPRF) before the per-number budget can
+   *  be charged, so without this one socket could make any number of them. */
+  maxVerifyStartsPerConnection: number;
   /** Mailbox messages fetched per read while draining. */
   drainBatch: number;
   /** How long a drain waits for the device to ack a batch before giving up (the rest
@@ -52,6 +56,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   verifyCodeTtlMs: 5 * 60_000,
   verifyAttempts: 5,
   maxBadOps: 32,
+  maxVerifyStartsPerConnection: 5,
   drainBatch: 256,
   drainAckTimeoutMs: 30_000,
   sendRatePerS: 100,

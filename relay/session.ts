@@ -108,6 +108,7 @@ export class Session implements LiveSink, ControlSink {
   #flushScheduled = false;
   #badOps = 0;
   #busy = false; // an auth/register is in progress
+  #verifyStarts = 0;
   #registeredAtMs = 0; // of the authenticated device: starts its first-sync discovery budget
 
   constructor(relay: Relay, socket: Socket) {
@@ -255,6 +256,14 @@ export class Session implements LiveSink, ControlSink {
 
   async #onVerifyStart(req: number, m: VerifyStart): Promise<void> {
     if (this.#state !== 'challenge') throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
+    // Counted before anything is computed: each start costs a route (OPRF) before the
+    // per-number budget applies. A handset needs one, or a few to resend a code.
+    if (++this.#verifyStarts > this.#relay.limits.maxVerifyStartsPerConnection) {
+      this.#queue({ req, error: { code: ErrorCode.RATE_LIMITED, message: 'too many verification starts on this connection' } });
+      this.#relay.metrics.errors.inc({ code: ErrorCode.RATE_LIMITED });
+      this.close(CloseCode.FLOOD, 'too many verification starts');
+      return;
+    }
     const number = parseE164(m.number);
     // Per-number budget shared by all gateways, keyed by the number's route tag.
     await this.#relay.privacy.chargeVerifyStart(number);

@@ -154,6 +154,30 @@ for (const transport of transports) {
       await stillServes(t, gw.url, dev);
     });
 
+    t.test('verify_start past the per-connection cap gets RATE_LIMITED and 4008; the next connection starts fresh', async (t) => {
+      const c = await connectRaw(gw.url);
+      await c.next((o) => o.body === 'challenge');
+      // Five different numbers (the per-number budget is not what refuses here), then a
+      // sixth. (Sent in one frame, the sixth would close the socket before the first
+      // five are answered: a flood gets no more answers.)
+      const numbers = Array.from({ length: 6 }, (_, i) => `+1555777${transport === 'uws' ? 1 : 2}${String(i).padStart(3, '0')}`);
+      for (let i = 1; i <= 5; i++) {
+        c.send([{ req: i, verifyStart: { number: numbers[i - 1]! } }]);
+        t.equal((await c.reply(i)).body, 'verifyStarted', `start ${i} answered`);
+      }
+      c.send([{ req: 6, verifyStart: { number: numbers[5]! } }]);
+      const sixth = await c.reply(6);
+      t.equal(sixth.error?.code, ErrorCode.RATE_LIMITED, 'the sixth is refused');
+      t.notMatch(sixth.error?.message ?? '', /555777/, 'the refusal does not echo the number');
+      t.equal((await c.closed).code, CloseCode.FLOOD, 'and the socket closed 4008');
+      const again = await connectRaw(gw.url);
+      await again.next((o) => o.body === 'challenge');
+      again.send([{ req: 1, verifyStart: { number: numbers[5]! } }]);
+      t.equal((await again.reply(1)).body, 'verifyStarted', 'a new connection may start a verification');
+      again.close();
+      await stillServes(t, gw.url, dev);
+    });
+
     t.test('thousands of headers on the upgrade request are refused; the process is fine', async (t) => {
       const many = Array.from({ length: 5000 }, (_, i) => `X-H${i}: v`);
       const status = await rawRequest(port, upgradeRequest(port, many));
