@@ -124,7 +124,7 @@ export class ShareEvaluator implements Evaluator {
     const result = await this.evaluate(blinded);
     let outputs: Uint8Array[];
     try {
-      outputs = pool && pool.started
+      outputs = pool
         ? await pool.finalize(numbers, blinds, blinded, result, this.publicKey, Date.now() + OFFLOAD_DEADLINE_MS)
         : finalizeNumberEvaluation(numbers, blinds, blinded, result, this.publicKey);
     } catch (e) {
