@@ -259,6 +259,8 @@ export class NatsBus implements Bus {
   readonly #streams: string[];
   readonly #bucket: string;
   readonly #replicas: number;
+  /** The mailbox streams have more than one replica: empty-mailbox checks go to the leader. */
+  #mailboxReplicated = false;
   readonly #requestTimeoutMs: number;
   readonly #pullExpiresNs: number;
   readonly #log: BusLogFn;
@@ -405,6 +407,8 @@ export class NatsBus implements Bus {
       // deployment may lack them, and is then read through the KV client.
       const dir = await this.#jsm.streams.info(`KV_${this.#bucket}`);
       this.#directoryDirect = dir.config.allow_direct === true;
+      // Replicas as they are (a gateway started with the default 1 keeps a cluster's 3).
+      this.#mailboxReplicated = (await this.#jsm.streams.info(this.#streams[0] as string)).config.num_replicas > 1;
       this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log });
       this.#api = new ApiRequests(nc, this.#requestTimeoutMs);
       this.#eraseSubjects = this.#streams.map((n) => `$JS.API.STREAM.MSG.DELETE.${n}`);
@@ -911,10 +915,33 @@ export class NatsBus implements Bus {
    *  get of the subject's last message (through ApiRequests: nats.js's direct.getMessage
    *  costs a request() each, and every authentication makes one). */
   async #mayHaveAfter(shard: number, subject: string, afterSeq: number): Promise<boolean> {
+    if (this.#mailboxReplicated) return this.#mayHaveAfterOnLeader(shard, subject, afterSeq);
     const m = await (this.#api as ApiRequests).lastMessage(this.#streams[shard] as string, subject, false);
     if (m === null) return false; // no message on the subject
     const seq = Number(m.headers?.get('Nats-Sequence'));
     if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('direct get without a sequence'));
+    return seq > afterSeq;
+  }
+
+  /** #mayHaveAfter for replicated mailbox streams, asked of the stream leader. A direct
+   *  get may be answered by any replica, and nats-server before 2.9.17 (Debian ships
+   *  2.9.10) lets a replica that has not caught up answer "no message": after a node loss
+   *  a device could then be told its mailbox is empty while it is not, and its mail would
+   *  wait for its next connection (seen in test/faults/nats-cluster.test.ts). */
+  async #mayHaveAfterOnLeader(shard: number, subject: string, afterSeq: number): Promise<boolean> {
+    const data = await (this.#api as ApiRequests).request(`$JS.API.STREAM.MSG.GET.${this.#streams[shard] as string}`, te.encode(`{"last_by_subj":"${subject}"}`));
+    let res: { message?: { seq?: unknown }; error?: { code?: number; err_code?: number } };
+    try {
+      res = JSON.parse(td.decode(data)) as typeof res;
+    } catch (e) {
+      throw busUnavailable('mailbox store unavailable', e);
+    }
+    if (res.error !== undefined) {
+      if (res.error.err_code === 10037) return false; // no message on the subject
+      throw busUnavailable('mailbox store unavailable', new Error(`stream msg get: ${res.error.err_code ?? res.error.code ?? 0}`));
+    }
+    const seq = Number(res.message?.seq);
+    if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('stream msg get without a sequence'));
     return seq > afterSeq;
   }
 

@@ -233,13 +233,30 @@ export class Privacy {
     });
     if (!wrote && remaining !== 0) return 0;
     if (remaining === 0) await bus.directoryDelete(tag); // every device idle: the whole entry goes
+    // Out of the directory first (no new mail can be stored for them from here on), and
+    // counted now: from here they can neither authenticate nor be found.
+    this.#expired.inc(stale.length);
     for (const d of stale) {
       const devTok = deviceToken(d.device);
-      await bus.mailboxPurge(tag, devTok);
+      await withRetries(() => bus.mailboxPurge(tag, devTok));
       await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
-      this.#expired.inc();
     }
-    if (remaining === 0) await bus.mailboxPurge(tag);
+    if (remaining === 0) await withRetries(() => bus.mailboxPurge(tag));
     return stale.length;
+  }
+}
+
+/** Erasing mail of devices already out of the directory: no later sweep finds them
+ *  again, so a purge that fails (NATS reconnecting, a stream leader election) is tried
+ *  again here, three times over ~3 s, before the sweep gives up on it (logged; the
+ *  mail then goes at the mailbox's max age). */
+async function withRetries(fn: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 500 * attempt * attempt));
+    }
   }
 }

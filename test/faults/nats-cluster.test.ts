@@ -12,7 +12,7 @@ import t from 'tap';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsCluster, haveNatsServer } from '../helpers/nats-server.ts';
-import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
+import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
 import { registerHandset } from '../helpers/handsets.ts';
 import { until } from '../helpers/poll.ts';
 import { sendMany, openReceiver, assertExactlyOnce } from './traffic.ts';
@@ -32,7 +32,7 @@ if (!haveNatsServer()) {
     const cluster = await startNatsCluster(3, { t });
     const key = oprfKeyFile();
     // Each gateway is given only its own node; it learns the others from the cluster.
-    const gws = [];
+    const gws: TestGateway[] = [];
     for (let i = 0; i < 3; i++) {
       const gw = await startTestGateway({
         nats: cluster.servers[i]!.url, oprfKeyFile: key, natsReplicas: 3, liveTimeoutMs: 1000, logLevel: 'warn', name: `c${i}`,
@@ -85,13 +85,18 @@ if (!haveNatsServer()) {
       }
     }, 30_000, 200);
 
-    await rb.waitForIds(toB.acked.keys(), 60_000);
+    // On a miss, the gateways' warnings say why (drain retries, bus errors, elections).
+    const explain = (e: unknown): never => {
+      for (const [i, g] of gws.entries()) t.comment(`gateway c${i} warnings:\n${g.logs().split('\n').slice(-40).join('\n')}`);
+      throw e;
+    };
+    await rb.waitForIds(toB.acked.keys(), 60_000).catch(explain);
     await new Promise((r) => setTimeout(r, 1000));
     assertExactlyOnce(t, rb, [toB]);
 
     const rc = await openReceiver(c, [g2.url, ...all]);
     t.teardown(() => rc.close());
-    await rc.waitForIds(toC.acked.keys(), 60_000);
+    await rc.waitForIds(toC.acked.keys(), 60_000).catch(explain);
     await new Promise((r) => setTimeout(r, 1000));
     assertExactlyOnce(t, rc, [toC]);
   });
