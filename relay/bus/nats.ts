@@ -229,6 +229,11 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
+/** The error member of a JetStream API answer. */
+interface JsApiError {
+  error?: { code: number; err_code?: number; description?: string };
+}
+
 function jsErrCode(e: unknown): number {
   return e instanceof JetStreamApiError ? e.code : 0;
 }
@@ -929,13 +934,7 @@ export class NatsBus implements Bus {
    *  a device could then be told its mailbox is empty while it is not, and its mail would
    *  wait for its next connection (seen in test/faults/nats-cluster.test.ts). */
   async #mayHaveAfterOnLeader(shard: number, subject: string, afterSeq: number): Promise<boolean> {
-    const data = await (this.#api as ApiRequests).request(`$JS.API.STREAM.MSG.GET.${this.#streams[shard] as string}`, te.encode(`{"last_by_subj":"${subject}"}`));
-    let res: { message?: { seq?: unknown }; error?: { code?: number; err_code?: number } };
-    try {
-      res = JSON.parse(td.decode(data)) as typeof res;
-    } catch (e) {
-      throw busUnavailable('mailbox store unavailable', e);
-    }
+    const res = await this.#jsApi<{ message?: { seq?: unknown } }>(`$JS.API.STREAM.MSG.GET.${this.#streams[shard] as string}`, `{"last_by_subj":"${subject}"}`);
     if (res.error !== undefined) {
       if (res.error.err_code === 10037) return false; // no message on the subject
       throw busUnavailable('mailbox store unavailable', new Error(`stream msg get: ${res.error.err_code ?? res.error.code ?? 0}`));
@@ -945,12 +944,12 @@ export class NatsBus implements Bus {
     return seq > afterSeq;
   }
 
-  async #jsApi(subject: string, body: string): Promise<{
-    name?: string; num_pending?: number; error?: { code: number; err_code?: number; description?: string };
-  }> {
+  /** A JetStream API request on the bus's request layer; its JSON answer (fields `T`,
+   *  or `error`). An answer that is not JSON is UNAVAILABLE. */
+  async #jsApi<T = { name?: string; num_pending?: number }>(subject: string, body: string): Promise<T & JsApiError> {
     const data = await (this.#api as ApiRequests).request(subject, body === '' ? EMPTY : te.encode(body));
     try {
-      return JSON.parse(td.decode(data)) as { name?: string; num_pending?: number };
+      return JSON.parse(td.decode(data)) as T & JsApiError;
     } catch (e) {
       throw busUnavailable('mailbox store unavailable', e);
     }
