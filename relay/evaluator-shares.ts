@@ -157,10 +157,8 @@ export class ShareEvaluator implements Evaluator {
   /** The keyless worker when it is running; null while it starts (or without offThread). */
   #worker(): OprfPool | null {
     if (!this.#offThread) return null;
-    if (this.#pool === null) {
-      this.#pool = new OprfPool({ key: null, threads: 1, maxQueuedElements: 2 * MAX_EVALUATE_BATCH });
-      this.#pool.ready().catch(() => undefined); // a failed start leaves the work on this thread
-    }
+    // Its thread starts now; until it answers (or if it never does) the work stays here.
+    this.#pool ??= new OprfPool({ key: null, threads: 1, maxQueuedElements: 2 * MAX_EVALUATE_BATCH });
     return this.#pool.started ? this.#pool : null;
   }
 

@@ -119,12 +119,8 @@ export class LocalEvaluator implements Evaluator {
   }
 
   #worker(): OprfPool {
-    if (this.#pool === null) {
-      this.#pool = new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
-      // Started now; a failed start surfaces through evaluate() and ready(), and routes
-      // stay on the calling thread.
-      this.#pool.ready().catch(() => undefined);
-    }
+    // Its thread starts now; until it answers (or if it never does) routes stay here.
+    this.#pool ??= new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
     return this.#pool;
   }
 

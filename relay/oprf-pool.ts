@@ -71,6 +71,9 @@ export class OprfPool {
       idleTimeout: Infinity,
       workerData: { key: opts.key === null ? null : { secretKey: opts.key.secretKey, publicKey: opts.key.publicKey } },
     });
+    // Tells `started` when the threads answer; a failed start surfaces through the
+    // tasks (and ready()), so nothing to do with it here.
+    this.ready().catch(() => undefined);
   }
 
   get stats(): OprfPoolStats {
