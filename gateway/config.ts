@@ -26,6 +26,7 @@ export interface GatewayConfig {
   path: string;
   nats: string[];
   transport: 'auto' | 'uws' | 'ws';
+  ed25519: 'auto' | 'libsodium' | 'openssl';
   verifier: 'dev' | 'webhook';
   verifierUrl: string | undefined;
   verifierTokenFile: string | undefined;
@@ -76,6 +77,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'path', flag: 'path', env: 'HUSHWIRE_PATH', type: 'string', default: '/ws', help: 'WebSocket path' },
   { key: 'nats', flag: 'nats', env: 'HUSHWIRE_NATS', type: 'list', default: [], help: 'NATS server URL(s), comma-separated; absent = embedded single-node bus' },
   { key: 'transport', flag: 'transport', env: 'HUSHWIRE_TRANSPORT', type: 'enum', choices: ['auto', 'uws', 'ws'], default: 'auto', help: 'WebSocket library: auto = uWebSockets.js if a build loads, else ws' },
+  { key: 'ed25519', flag: 'ed25519', env: 'HUSHWIRE_ED25519', type: 'enum', choices: ['auto', 'libsodium', 'openssl'], default: 'auto', help: 'Ed25519 signature engine (process-wide): auto = libsodium (sodium-native) if its binary loads, else OpenSSL' },
   { key: 'verifier', flag: 'verifier', env: 'HUSHWIRE_VERIFIER', type: 'enum', choices: ['dev', 'webhook'], default: 'dev', help: 'Number verifier: dev (INSECURE, returns the code to the client) or webhook' },
   { key: 'verifierUrl', flag: 'verifier-url', env: 'HUSHWIRE_VERIFIER_URL', type: 'string', default: undefined, help: 'Webhook verifier: URL that receives POST {"number","code"}' },
   { key: 'verifierTokenFile', flag: 'verifier-token-file', env: 'HUSHWIRE_VERIFIER_TOKEN_FILE', type: 'string', default: undefined, help: 'Webhook verifier: file with a bearer token for the URL' },

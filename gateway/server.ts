@@ -9,6 +9,7 @@ import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
 import { createMetrics, setBusState, type RelayMetrics } from '../relay/metrics.ts';
+import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
 import { Relay } from '../relay/relay.ts';
 import { CloseCode } from '../relay/errors.ts';
@@ -26,6 +27,8 @@ export interface GatewayHandle {
   /** ws://host:port/path */
   readonly url: string;
   readonly transport: TransportKind;
+  /** The Ed25519 engine verifying devices' signatures (`--ed25519`). */
+  readonly ed25519: Ed25519EngineKind;
   readonly relay: Relay;
   readonly metrics: RelayMetrics;
   readonly bus: Bus;
@@ -43,6 +46,7 @@ export interface StartOptions {
 
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<GatewayHandle> {
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, name: config.name });
+  const ed = useEd25519(config.ed25519); // throws for `libsodium` where it cannot load: before anything starts
   const limits: RelayLimits = {
     ...DEFAULT_LIMITS,
     authTimeoutMs: config.authTimeoutMs,
@@ -147,6 +151,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   const transport: Transport = loaded.transport;
   metrics.transportInfo.set({ transport: loaded.kind, reason: loaded.why }, 1);
+  metrics.ed25519Info.set({ engine: ed.kind, reason: ed.why }, 1);
   let port: number;
   try {
     port = await transport.listen();
@@ -157,7 +162,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     throw e;
   }
   const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
-  log.info({ transport: loaded.kind, why: loaded.why, port }, 'gateway listening');
+  log.info({ transport: loaded.kind, why: loaded.why, ed25519: ed.why, port }, 'gateway listening');
 
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -204,6 +209,6 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   };
 
   return {
-    port, url, transport: loaded.kind, relay, metrics, bus, log, drain, close,
+    port, url, transport: loaded.kind, ed25519: ed.kind, relay, metrics, bus, log, drain, close,
   };
 }

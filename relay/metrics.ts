@@ -24,6 +24,7 @@ export interface RelayMetrics {
   busUp: Gauge;
   draining: Gauge;
   transportInfo: Gauge<'transport' | 'reason'>;
+  ed25519Info: Gauge<'engine' | 'reason'>;
   sendLatency: Histogram<'outcome'>;
   /** Refusals by limit name (relay/limiter.ts LimitName). */
   rateLimited: Counter<'limit'>;
@@ -77,6 +78,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     busUp: new Gauge({ name: 'hushwire_bus_up', help: '1 when the bus (NATS or embedded) is connected', registers: r }),
     draining: new Gauge({ name: 'hushwire_draining', help: '1 while the gateway is draining', registers: r }),
     transportInfo: new Gauge({ name: 'hushwire_transport_info', help: 'The WebSocket transport in use (value 1) and why it was chosen', labelNames: ['transport', 'reason'], registers: r }),
+    ed25519Info: new Gauge({ name: 'hushwire_ed25519_info', help: 'The Ed25519 signature engine in use (value 1) and why it was chosen', labelNames: ['engine', 'reason'], registers: r }),
     sendLatency: new Histogram({
       name: 'hushwire_send_seconds', help: 'Time from an envelope arriving to its receipt', labelNames: ['outcome'], registers: r,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],

@@ -10,12 +10,10 @@
 //
 // Writes are batched like the SDK does: all sends and deliver_acks of one event-loop
 // turn go out as one frame.
-import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
-import { authInput } from '../../relay/crypto/sign.ts';
-import { b64url } from '../../relay/crypto/bytes.ts';
+import { authInput, signer } from '../../relay/crypto/sign.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
 import { readId, writeId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
@@ -59,7 +57,7 @@ export function envelopeBytes(sender: EndpointSpec, recipient: EndpointSpec): nu
 class HwEndpoint implements Endpoint {
   readonly #spec: EndpointSpec;
   readonly #ctx: DriverContext;
-  readonly #key: KeyObject;
+  readonly #sign: (msg: Uint8Array) => Uint8Array;
   #ws: ClientSocket | null = null;
   #req = 1;
   readonly #reqs = new Map<number, number>(); // req → seq (this endpoint is the sender)
@@ -70,10 +68,9 @@ class HwEndpoint implements Endpoint {
   constructor(spec: EndpointSpec, ctx: DriverContext) {
     this.#spec = spec;
     this.#ctx = ctx;
-    // JWK: OpenSSL's raw-key constructor, ~42 µs here against ~370 for the PKCS#8 DER
-    // form (relay/crypto/sign.ts); 10,000 storm devices are made in each worker.
-    const hw = spec.hw!;
-    this.#key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(hw.identitySecret), x: b64url(hw.identityPublic) }, format: 'jwk' });
+    // The expanded key, made once per device: each connect then only signs (~14 µs with
+    // libsodium here; relay/crypto/ed25519-engine.ts). 10,000 storm devices per worker.
+    this.#sign = signer(spec.hw!.identitySecret);
   }
 
   connect(timeoutMs: number): Promise<void> {
@@ -100,7 +97,7 @@ class HwEndpoint implements Endpoint {
           }
           for (const op of ops) {
             if (state === 'challenge' && op.challenge) {
-              const sig = nodeSign(null, authInput(op.challenge.nonce!, hw.route, hw.device), this.#key);
+              const sig = this.#sign(authInput(op.challenge.nonce!, hw.route, hw.device));
               ws!.send(wire.Frame.encode({ ops: [{ req: 1, auth: { route: hw.route, device: hw.device, signature: sig } }] }).finish());
               state = 'auth';
             } else if (state === 'auth' && op.req === 1) {

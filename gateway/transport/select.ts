@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import type { Transport, TransportKind, TransportOptions } from './transport.ts';
 import { createUwsTransport, type UwsModule } from './uws.ts';
 import { createWsTransport } from './ws.ts';
+import { explainLoadFailure as explain } from '../../relay/native-load.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -32,29 +33,6 @@ function packageVersion(pkgJsonPath: () => string): string {
   } catch {
     return 'unknown';
   }
-}
-
-let glibcRuntime: string | undefined;
-function glibc(): string {
-  if (glibcRuntime === undefined) {
-    const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
-    glibcRuntime = header?.glibcVersionRuntime ?? 'unknown';
-  }
-  return glibcRuntime;
-}
-
-/** One short, safe phrase for why a native module did not load. */
-function explain(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  const code = (e as { code?: unknown } | null)?.code;
-  const needGlibc = /GLIBC_([0-9.]+)' not found/.exec(msg);
-  if (needGlibc) return `needs glibc >= ${needGlibc[1]}, this system has ${glibc()}`;
-  if (/NODE_MODULE_VERSION/.test(msg)) return `built for another Node.js ABI than ${process.versions.modules}`;
-  if (code === 'MODULE_NOT_FOUND' || /Cannot find module/.test(msg)) {
-    return `no binary for ${process.platform}-${process.arch} Node.js ABI ${process.versions.modules}, or not installed`;
-  }
-  const last = msg.trim().split('\n').pop() ?? msg;
-  return last.slice(0, 160);
 }
 
 function looksLikeUws(m: unknown): m is UwsModule {

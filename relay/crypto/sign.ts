@@ -1,40 +1,37 @@
 // Ed25519 device identity signatures, and the exact bytes each protocol signature covers.
 //
-// sign/verify go through node:crypto (OpenSSL): verification sits on the gateway's
-// connection path and is 7-10x faster there than pure-JS noble. A raw 32-byte key is
-// imported as a JWK (`{kty: 'OKP', crv: 'Ed25519', x[, d]}`), which Node hands to
-// OpenSSL's raw-key constructor: ~7 µs for a public key and ~42 µs for a secret seed
-// here, against ~83 and ~370 µs for the same key wrapped in its DER header (OpenSSL 3's
-// decoder lookup). Keys are imported per verification and nothing is kept: the cache
-// of parsed public keys this replaced saved ~27 µs per reconnect to the same gateway
-// but held ~240 B per idle device (docs/BENCHMARKS.md, optimisations). verifyNoble is the
-// independent second implementation the tests cross-check against. Both reject
-// non-canonical encodings (noble is told zip215: false) and small-order keys. One
-// difference is left, pinned in the tests: noble checks the cofactored equation, OpenSSL
-// the cofactorless one, so a signature whose R has a small-order component passes noble
-// only. Only the secret key's holder can make one, so it forges nothing; production code
-// uses `verify`.
+// sign/verify go through the faster engine available (relay/crypto/ed25519-engine.ts):
+// libsodium when its native binary loads, else OpenSSL through node:crypto. Verification
+// sits on the gateway's connection path (one per connect), so its cost is the reconnect
+// storm's largest item. Raw 32-byte keys go in as they are and nothing is kept per
+// device (a cache of parsed keys once saved ~27 µs per reconnect but held ~240 B per
+// idle device: docs/BENCHMARKS.md, optimisations). verifyNoble is the independent pure-JS
+// implementation the tests cross-check both engines against. All reject non-canonical
+// S and small-order keys (refused here before any engine runs, so they agree). Where they
+// still differ is pinned in the tests: a signature whose R has a small-order component
+// passes noble (cofactored equation) only, and one whose R is the identity point passes
+// OpenSSL and noble but not libsodium (which refuses every small-order R). Only the secret key's holder can
+// make either, so neither forges anything; production code uses `verify`.
 //
 // Every signed message starts with its own label and a 0x00 byte, so a signature made
 // for one purpose can never be replayed as another.
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { assertRoute, assertDevice } from '../tokens.ts';
-import { assertBytes, b64url, label0 } from './bytes.ts';
+import { assertBytes, label0 } from './bytes.ts';
+import { activeEd25519 as engine, type Ed25519Engine } from './ed25519-engine.ts';
 import { X25519_KEY_BYTES } from './hpke.ts';
 
 export const IDENTITY_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 export const NONCE_BYTES = 32; // Challenge.nonce
 
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
 // The encodings of the eight small-order points (libsodium's list; the x sign bit, the
 // top bit of the last byte, is ignored). With such a public key, "signatures" that
 // verify for every message are trivial to make. RFC 8032 does not forbid them and
-// OpenSSL accepts them; noble's strict mode refuses them. Both paths refuse them here,
-// so the two verifiers agree and no device can register a key anyone can sign for.
+// OpenSSL accepts them; libsodium and noble's strict mode refuse them. They are refused
+// here whatever the engine, so all agree and no device can register a key anyone can
+// sign for.
 const SMALL_ORDER_KEYS = [
   '0000000000000000000000000000000000000000000000000000000000000000',
   '0100000000000000000000000000000000000000000000000000000000000000',
@@ -67,52 +64,43 @@ export function generateIdentity(): Identity {
   return { secretKey, publicKey };
 }
 
-/** The KeyObject of a secret seed. Node reads only `d` of a private OKP JWK (it checks
- *  that `x` is a string, not that it matches), so `x` is left empty and the public key
- *  comes from the seed, as with the DER form. Should a Node version refuse that, the
- *  DER form (slower, same key) is used instead. */
-function privateKeyObject(secretKey: Uint8Array): KeyObject {
-  try {
-    return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(secretKey), x: '' }, format: 'jwk' });
-  } catch {
-    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
-  }
-}
-
-/** A raw 32-byte public key as node:crypto takes it. Given to verify as is (not made a
- *  KeyObject first), Node imports it straight to a native handle: no JS wrapper object
- *  per verification for the GC. */
-function publicKeyInput(publicKey: Uint8Array): JsonWebKeyInput {
-  return { key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' };
-}
-
 /** The public key of a secret seed (used to catch a mismatched identity pair early). */
 export function identityPublicKey(secretKey: Uint8Array): Uint8Array {
   assertBytes(secretKey, 'identity secret key', IDENTITY_KEY_BYTES);
-  const x = createPublicKey(privateKeyObject(secretKey)).export({ format: 'jwk' }).x;
-  if (typeof x !== 'string') throw new Error('Ed25519 public key export failed');
-  return new Uint8Array(Buffer.from(x, 'base64url'));
+  return engine().publicKey(secretKey);
 }
 
 export function sign(secretKey: Uint8Array, msg: Uint8Array): Uint8Array {
   assertBytes(secretKey, 'identity secret key', IDENTITY_KEY_BYTES);
   assertBytes(msg, 'message');
-  const sig = nodeSign(null, msg, privateKeyObject(secretKey));
-  return new Uint8Array(sig.buffer, sig.byteOffset, sig.length);
+  return engine().sign(secretKey, msg);
+}
+
+/** A signing function for a key that signs often (a handset's identity: each connect,
+ *  each sealed envelope), holding its expanded key: same signatures as `sign`, without
+ *  the per-call key set-up. The function keeps the secret for as long as it lives. */
+export function signer(secretKey: Uint8Array): (msg: Uint8Array) => Uint8Array {
+  assertBytes(secretKey, 'identity secret key', IDENTITY_KEY_BYTES);
+  const signWith = engine().signer(secretKey);
+  return (msg) => {
+    assertBytes(msg, 'message');
+    return signWith(msg);
+  };
 }
 
 /** true only for a valid signature; malformed or small-order keys give false. */
 export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
-  checkVerifyArgs(publicKey, msg, sig);
-  if (isSmallOrder(publicKey)) return false;
-  try {
-    return nodeVerify(null, msg, publicKeyInput(publicKey), sig);
-  } catch {
-    return false;
-  }
+  return verifyWith(engine(), publicKey, msg, sig);
 }
 
-/** The same check in pure JS (noble), strict RFC 8032 like OpenSSL. */
+/** `verify` on a given engine (the tests run each engine present here). */
+export function verifyWith(e: Ed25519Engine, publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+  checkVerifyArgs(publicKey, msg, sig);
+  if (isSmallOrder(publicKey)) return false;
+  return e.verify(publicKey, msg, sig);
+}
+
+/** The same check in pure JS (noble), strict RFC 8032 like the engines. */
 export function verifyNoble(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
   checkVerifyArgs(publicKey, msg, sig);
   if (isSmallOrder(publicKey)) return false;

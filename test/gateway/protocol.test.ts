@@ -2,6 +2,7 @@
 // challenge, opt-in, authentication, and each kind of bad input with its documented
 // error or close code — and after each, the gateway still serves a well-behaved client.
 import t from 'tap';
+import { ed25519Engine } from '../../relay/crypto/ed25519-engine.ts';
 import { randomBytes } from 'node:crypto';
 import { connectRaw } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, stillServes } from '../helpers/raw-device.ts';
@@ -165,6 +166,7 @@ for (const transport of transports) {
       const m = await (await fetch(`${base}/metrics`)).text();
       t.match(m, /hushwire_connections_total/);
       t.match(m, new RegExp(`hushwire_transport_info\\{transport="${transport}"`));
+      t.match(m, new RegExp(`hushwire_ed25519_info\\{engine="${ed25519Engine().kind}",reason="[^"]+"\\} 1`));
     });
   });
 }
