@@ -77,18 +77,26 @@ export function encodeRelayed(f: RelayedFields): Uint8Array {
   return buf;
 }
 
-/** Reads a varint at o; returns [value, next offset], or null past the end / over 2^53. */
-function readVarint(b: Uint8Array, o: number): [number, number] | null {
+// The offset after the last varint readVarint read: returned through this module
+// variable, not a [value, offset] pair, so reading an envelope's id allocates nothing
+// (it runs for every delivered envelope).
+let after = 0;
+
+/** Reads a varint at o and sets `after`; returns its value, or -1 past the end / over 2^53. */
+function readVarint(b: Uint8Array, o: number): number {
   let n = 0;
   let mul = 1;
   for (let i = 0; i < 8; i++) {
-    if (o >= b.length) return null;
+    if (o >= b.length) return -1;
     const byte = b[o++] as number;
     n += (byte & 0x7f) * mul;
-    if (byte < 0x80) return [n, o];
+    if (byte < 0x80) {
+      after = o;
+      return n;
+    }
     mul *= 128;
   }
-  return null;
+  return -1;
 }
 
 /**
@@ -100,25 +108,22 @@ export function envelopeId(b: Uint8Array): Uint8Array | null {
   let id: Uint8Array | null = null;
   let o = 0;
   while (o < b.length) {
-    const t = readVarint(b, o);
-    if (t === null) return null;
-    const [tag, afterTag] = t;
-    o = afterTag;
+    const tag = readVarint(b, o);
+    if (tag < 0) return null;
+    o = after;
     switch (tag & 7) {
-      case 0: {
-        const v = readVarint(b, o);
-        if (v === null) return null;
-        o = v[1];
+      case 0:
+        if (readVarint(b, o) < 0) return null;
+        o = after;
         break;
-      }
       case 1:
         o += 8;
         break;
       case 2: {
-        const l = readVarint(b, o);
-        if (l === null) return null;
-        const start = l[1];
-        const end = start + l[0];
+        const len = readVarint(b, o);
+        if (len < 0) return null;
+        const start = after;
+        const end = start + len;
         if (end > b.length) return null;
         if (tag === F_ID) id = b.subarray(start, end);
         o = end;

@@ -34,6 +34,7 @@
 // Acknowledged items are erased by mailboxDeleteMany: one erasing STREAM.MSG.DELETE per
 // seq (2.9 has no batch form), pipelined through relay/bus/nats-requests.ts with a
 // bounded bus-wide window (ERASE_WINDOW) so that reads are not queued behind them.
+import { readAckReply, ackStreamIs, newAckFields } from './js-ack.ts';
 import {
   connect, createInbox, nanos, type Msg, type NatsConnection, type Subscription,
 } from '@nats-io/transport-node';
@@ -303,6 +304,7 @@ export class NatsBus implements Bus {
   readonly #cursors = new Map<string, Cursor>();             // subject → cursor (LRU order)
   readonly #pullsByConsumer = new Map<string, Pull>();        // consumer name → pull in flight
   readonly #pullsByToken = new Map<string, Pull>();           // inbox token → pull in flight
+  readonly #ack = newAckFields();                             // the last read message's ack reply fields
   #pullSeq = 0;
   #readsInFlight = 0;
   readonly #seqOwner: Map<number, string>[];                  // per shard: stream seq → subject (bounded)
@@ -1003,20 +1005,15 @@ export class NatsBus implements Bus {
   /** Messages and status replies for every pull arrive on the read inbox. */
   #onReadMsg(m: Msg): void {
     const reply = m.reply;
-    if (reply !== undefined && reply.startsWith('$JS.ACK.')) {
-      // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
-      // or (v2) $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>.<token>
-      const t = reply.split('.');
-      const v2 = t.length >= 11;
-      const name = t[v2 ? 5 : 3] as string;
-      const pull = this.#pullsByConsumer.get(name);
+    const ack = this.#ack;
+    if (reply !== undefined && readAckReply(reply, ack)) {
+      const pull = this.#pullsByConsumer.get(ack.consumer);
       // Consumer names are random per stream; a (vanishingly unlikely) namesake in
       // another shard must not feed this pull.
-      if (pull === undefined || t[v2 ? 4 : 2] !== this.#streams[pull.cursor.shard]) return;
-      const seq = Number(t[v2 ? 7 : 5]);
-      pull.pending = Number(t[v2 ? 10 : 8]);
-      pull.items.push({ seq, data: m.data });
-      this.#rememberSeq(pull.cursor.shard, seq, pull.cursor.subject);
+      if (pull === undefined || !ackStreamIs(reply, ack, this.#streams[pull.cursor.shard] as string)) return;
+      pull.pending = ack.pending;
+      pull.items.push({ seq: ack.seq, data: m.data });
+      this.#rememberSeq(pull.cursor.shard, ack.seq, pull.cursor.subject);
       if (pull.items.length >= pull.want) this.#finishPull(pull);
       return;
     }
