@@ -1,7 +1,7 @@
 // The device directory: per route, the list of devices with their public keys. Stored
 // through the Bus (JetStream KV in NATS mode) as an encoded DirectoryEntry, keyed by
 // route tag. Updates are compare-and-set loops so two gateways never lose a write.
-import type { Bus } from './bus/bus.ts';
+import type { Bus, DirectoryReadOptions } from './bus/bus.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { bytesEqual } from './bytes.ts';
@@ -17,14 +17,15 @@ export class Directory {
     this.#maxDevices = maxDevicesPerRoute;
   }
 
-  async devices(tag: string): Promise<DirectoryDevice[]> {
-    const rec = await this.#bus.directoryGet(tag);
+  async devices(tag: string, opts?: DirectoryReadOptions): Promise<DirectoryDevice[]> {
+    const rec = await this.#bus.directoryGet(tag, opts);
     if (!rec) return [];
     return wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
   }
 
-  async findDevice(tag: string, device: Uint8Array): Promise<DirectoryDevice | null> {
-    for (const d of await this.devices(tag)) if (bytesEqual(d.device, device)) return d;
+  /** `fromLeader`: see Bus.directoryGet (a second look when the first refused). */
+  async findDevice(tag: string, device: Uint8Array, opts?: DirectoryReadOptions): Promise<DirectoryDevice | null> {
+    for (const d of await this.devices(tag, opts)) if (bytesEqual(d.device, device)) return d;
     return null;
   }
 

@@ -362,10 +362,15 @@ export class Session implements LiveSink, ControlSink {
     this.#busy = true;
     try {
       const tag = routeTagUncached(m.route);
-      const dev = await this.#relay.directory.findDevice(tag, m.device);
-      // Unknown device and wrong signature answer alike: no existence oracle.
-      if (!dev || !verify(dev.identityKey, authInput(this.#nonce, m.route, m.device), m.signature)) {
-        return this.#authFailed(req);
+      const input = authInput(this.#nonce, m.route, m.device);
+      let dev = await this.#relay.directory.findDevice(tag, m.device);
+      if (!dev || !verify(dev.identityKey, input, m.signature)) {
+        // A replicated directory may have answered from a replica that has not seen a
+        // registration (or new key) of a moment ago; the SDK takes AUTH_FAILED as final,
+        // so look once more at the leader before refusing (a single copy: the same read).
+        dev = await this.#relay.directory.findDevice(tag, m.device, { fromLeader: true });
+        // Unknown device and wrong signature answer alike: no existence oracle.
+        if (!dev || !verify(dev.identityKey, input, m.signature)) return this.#authFailed(req);
       }
       if (this.#state !== 'challenge') return;
       await this.#becomeAuthenticated(tag, m.device);

@@ -77,6 +77,10 @@ export interface MailboxLimits {
   maxMessageBytes: number;
 }
 
+export interface DirectoryReadOptions {
+  fromLeader?: boolean;
+}
+
 export interface Bus {
   readonly kind: 'embedded' | 'nats';
   /** Connects and creates streams/buckets it needs. Idempotent. */
@@ -141,7 +145,12 @@ export interface Bus {
   mailboxPurge(routeTag: string, deviceToken?: string): Promise<void>;
 
   // ---- directory (public keys and device list, keyed by route tag) ----
-  directoryGet(routeTag: string): Promise<DirectoryRecord | null>;
+  /** The entry, or null. With `fromLeader`, a replicated store answers from its leader
+   *  rather than any replica: nats-server before 2.9.17 lets a replica that has not caught
+   *  up answer a direct get with an old entry or none, so a device registered (or
+   *  re-keyed) a moment ago elsewhere could be refused. Callers ask again this way only
+   *  when the first answer refuses something; a single copy answers the same either way. */
+  directoryGet(routeTag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null>;
   /** Compare-and-set: expectedRevision 0 = the key must not exist. Returns the new
    *  revision, or null on a revision conflict (the caller re-reads and retries).
    *  Values over 64 KiB throw TOO_LARGE.

@@ -5,7 +5,7 @@
 // expire after maxAgeMs, a repeated id within the duplicate window is stored once, and
 // directory revisions are global and increasing (like KV revisions).
 import type {
-  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken } from '../tokens.ts';
@@ -258,7 +258,8 @@ export class MemoryBus implements Bus {
 
   // ---- directory ----
 
-  async directoryGet(routeTag: string): Promise<DirectoryRecord | null> {
+  /** One copy: `fromLeader` reads the same. */
+  async directoryGet(routeTag: string, _opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> {
     assertToken(routeTag);
     this.#ready();
     const rec = this.#directory.get(routeTag);

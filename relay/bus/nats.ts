@@ -36,7 +36,7 @@
 // bounded bus-wide window (ERASE_WINDOW) so that reads are not queued behind them.
 import { readAckReply, ackStreamIs, newAckFields } from './js-ack.ts';
 import {
-  connect, createInbox, nanos, type Msg, type NatsConnection, type Subscription,
+  connect, createInbox, MsgHdrsImpl, nanos, type Msg, type NatsConnection, type Subscription,
 } from '@nats-io/transport-node';
 import {
   jetstream, jetstreamManager, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType,
@@ -44,7 +44,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type {
-  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
@@ -296,6 +296,7 @@ export class NatsBus implements Bus {
   #live: LiveRouter | null = null;
   /** Directory reads by direct get (false when the bucket does not allow them). */
   #directoryDirect = false;
+  #directoryReplicated = false;
   /** SUBs, UNSUBs and the PING of this event-loop turn (#turnFlush). */
   #turn: Turn | null = null;
 
@@ -414,6 +415,7 @@ export class NatsBus implements Bus {
       // deployment may lack them, and is then read through the KV client.
       const dir = await this.#jsm.streams.info(`KV_${this.#bucket}`);
       this.#directoryDirect = dir.config.allow_direct === true;
+      this.#directoryReplicated = dir.config.num_replicas > 1;
       // Replicas as they are (a gateway started with the default 1 keeps a cluster's 3).
       this.#mailboxReplicated = (await this.#jsm.streams.info(this.#streams[0] as string)).config.num_replicas > 1;
       this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log });
@@ -948,12 +950,12 @@ export class NatsBus implements Bus {
 
   /** A JetStream API request on the bus's request layer; its JSON answer (fields `T`,
    *  or `error`). An answer that is not JSON is UNAVAILABLE. */
-  async #jsApi<T = { name?: string; num_pending?: number }>(subject: string, body: string): Promise<T & JsApiError> {
+  async #jsApi<T = { name?: string; num_pending?: number }>(subject: string, body: string, what = 'mailbox store unavailable'): Promise<T & JsApiError> {
     const data = await (this.#api as ApiRequests).request(subject, body === '' ? EMPTY : te.encode(body));
     try {
       return JSON.parse(td.decode(data)) as T & JsApiError;
     } catch (e) {
-      throw busUnavailable('mailbox store unavailable', e);
+      throw busUnavailable(what, e);
     }
   }
 
@@ -1209,9 +1211,10 @@ export class NatsBus implements Bus {
 
   // ---- directory ----
 
-  async directoryGet(routeTag: string): Promise<DirectoryRecord | null> {
+  async directoryGet(routeTag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> {
     assertToken(routeTag);
     this.#conn();
+    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryGetOnLeader(routeTag);
     if (!this.#directoryDirect) {
       // The bucket was made without direct gets (an older deployment's): through the KV client.
       let e;
@@ -1238,6 +1241,31 @@ export class NatsBus implements Bus {
     const revision = Number(h?.get('Nats-Sequence'));
     if (!Number.isSafeInteger(revision) || revision <= 0) throw busUnavailable('directory unavailable', new Error('direct get without a sequence'));
     return { value: m.data, revision };
+  }
+
+  /** directoryGet asked of the KV stream's leader (`STREAM.MSG.GET`, as the KV client
+   *  reads a bucket without direct gets): see Bus.directoryGet. */
+  async #directoryGetOnLeader(routeTag: string): Promise<DirectoryRecord | null> {
+    const res = await this.#jsApi<{ message?: { seq?: unknown; hdrs?: unknown; data?: unknown } }>(
+      `$JS.API.STREAM.MSG.GET.KV_${this.#bucket}`, `{"last_by_subj":"$KV.${this.#bucket}.${routeTag}"}`, 'directory unavailable');
+    if (res.error !== undefined) {
+      if (res.error.err_code === 10037) return null; // no message on the subject
+      throw busUnavailable('directory unavailable', new Error(`stream msg get: ${res.error.err_code ?? res.error.code ?? 0}`));
+    }
+    const m = res.message;
+    const revision = Number(m?.seq);
+    if (!Number.isSafeInteger(revision) || revision <= 0) throw busUnavailable('directory unavailable', new Error('stream msg get without a sequence'));
+    if (typeof m?.hdrs === 'string' && m.hdrs !== '') {
+      let op = '';
+      try {
+        op = MsgHdrsImpl.decode(Buffer.from(m.hdrs, 'base64')).get('KV-Operation');
+      } catch (e) {
+        throw busUnavailable('directory unavailable', e);
+      }
+      if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
+    }
+    const data = typeof m?.data === 'string' ? Buffer.from(m.data, 'base64') : Buffer.alloc(0);
+    return { value: new Uint8Array(data.buffer, data.byteOffset, data.length), revision };
   }
 
   async directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {

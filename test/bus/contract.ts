@@ -385,8 +385,12 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     t.equal(await bus.directoryPut(tok(), bytes(40, 3), 5), null, 'update of a missing key: conflict');
     const got2 = await bus.directoryGet(r);
     t.ok(got2 !== null && got2.value.every((b) => b === 2) && got2.revision === rev2);
+    const lead = await bus.directoryGet(r, { fromLeader: true });
+    t.ok(lead !== null && lead.value.length === 40 && lead.value.every((b) => b === 2) && lead.revision === rev2, 'fromLeader: the same entry');
+    t.equal(await bus.directoryGet(tok(), { fromLeader: true }), null, 'fromLeader: a missing key');
     await bus.directoryDelete(r);
     t.equal(await bus.directoryGet(r), null, 'gone after delete');
+    t.equal(await bus.directoryGet(r, { fromLeader: true }), null, 'gone after delete (fromLeader)');
     await bus.directoryDelete(r); // idempotent
     t.equal(await bus.directoryPut(r, bytes(40, 4), rev2 as number), null, 'old revision does not resurrect it');
     const rev3 = await bus.directoryPut(r, bytes(40, 4), 0);

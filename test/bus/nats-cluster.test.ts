@@ -29,6 +29,17 @@ if (!haveNatsServer()) {
     t.same(items.map((i) => Buffer.from(i.data)), sent.map((s) => Buffer.from(s)), 'mailbox read on another node');
     const rev = await a.directoryPut(r, bytes(8, 1), 0);
     t.equal((await b.directoryGet(r))?.revision, rev);
+    // R3: the leader read (STREAM.MSG.GET, the auth path's second look) gives the same
+    // entry, none for a missing key, and none once deleted
+    const lead = await b.directoryGet(r, { fromLeader: true });
+    t.equal(lead?.revision, rev, 'leader read: same revision');
+    t.same(lead && Buffer.from(lead.value), Buffer.from(bytes(8, 1)), 'leader read: same value');
+    t.equal(await b.directoryGet(tok(), { fromLeader: true }), null, 'leader read: missing key');
+    const r2 = tok();
+    const rev2 = await a.directoryPut(r2, bytes(8, 2), 0);
+    t.ok(rev2 !== null);
+    await a.directoryDelete(r2);
+    t.equal(await b.directoryGet(r2, { fromLeader: true }), null, 'leader read: deleted key');
 
     // lose node 0 (a's only configured server): a fails over via the gossiped URLs
     await (cluster.servers[0] as { kill(): Promise<void> }).kill();
