@@ -58,6 +58,12 @@ export interface MailboxItem {
   data: Uint8Array;
 }
 
+/** A mailbox that holds mail: whose it is, as the tokens it is stored under. */
+export interface MailboxOwner {
+  routeTag: string;
+  deviceToken: string;
+}
+
 export interface DirectoryRecord {
   value: Uint8Array;   // encoded DirectoryEntry
   revision: number;    // for compare-and-set
@@ -143,6 +149,9 @@ export interface Bus {
   mailboxDeleteMany(routeTag: string, deviceToken: string, seqs: readonly number[]): Promise<void>;
   /** Erases a device's mailbox, or every device's of a route when deviceToken is omitted. */
   mailboxPurge(routeTag: string, deviceToken?: string): Promise<void>;
+  /** Every mailbox holding mail (a snapshot, streamed, each owner once): for the sweep
+   *  that erases mail left behind by devices no longer in the directory. */
+  mailboxOwners(): AsyncIterable<MailboxOwner>;
 
   // ---- directory (public keys and device list, keyed by route tag) ----
   /** The entry, or null. With `fromLeader`, a replicated store answers from its leader

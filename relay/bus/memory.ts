@@ -5,7 +5,7 @@
 // expire after maxAgeMs, a repeated id within the duplicate window is stored once, and
 // directory revisions are global and increasing (like KV revisions).
 import type {
-  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxOwner, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken } from '../tokens.ts';
@@ -254,6 +254,15 @@ export class MemoryBus implements Bus {
     const set = this.#routeBoxes.get(routeTag);
     if (set === undefined) return;
     for (const key of [...set]) this.#dropBox(key);
+  }
+
+  async *mailboxOwners(): AsyncIterable<MailboxOwner> {
+    this.#ready();
+    for (const key of [...this.#boxes.keys()]) {
+      if (!this.#boxes.has(key)) continue; // emptied meanwhile
+      const dot = key.indexOf('.');
+      yield { routeTag: key.slice(0, dot), deviceToken: key.slice(dot + 1) };
+    }
   }
 
   // ---- directory ----

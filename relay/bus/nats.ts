@@ -44,7 +44,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type {
-  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxLimits,
+  Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxOwner, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
@@ -122,6 +122,7 @@ const MAX_READS_IN_FLIGHT = 4096;
  *  drains (direct gets, consumer creates, pulls) in between instead of queuing them
  *  behind a whole page of erases. */
 const ERASE_WINDOW = 32;
+const TOKEN_RE = /^[0-9a-f]{32}$/;
 /** The window is refilled when this many or fewer are left in flight, so a refill is one
  *  write to nats-server carrying many erases instead of one write per reply (erases are
  *  answered one by one, each after its fsync). */
@@ -1206,6 +1207,29 @@ export class NatsBus implements Bus {
       await (this.#jsm as JetStreamManager).streams.purge(stream, { filter });
     } catch (e) {
       throw busUnavailable('mailbox store unavailable', e);
+    }
+  }
+
+  async *mailboxOwners(): AsyncIterable<MailboxOwner> {
+    this.#conn();
+    for (let shard = 0; shard < this.#streams.length; shard++) {
+      const prefix = this.#mboxPrefixes[shard] as string;
+      let subjects: Record<string, number>;
+      try {
+        // STREAM.INFO with a subjects filter: each subject holding messages and its
+        // count (nats.js follows the server's pages).
+        const info = await (this.#jsm as JetStreamManager).streams.info(this.#streams[shard] as string, { subjects_filter: `${prefix}>` });
+        subjects = info.state.subjects ?? {};
+      } catch (e) {
+        throw busUnavailable('mailbox store unavailable', e);
+      }
+      for (const subject of Object.keys(subjects)) {
+        const rest = subject.slice(prefix.length);
+        const dot = rest.indexOf('.');
+        const routeTag = rest.slice(0, dot);
+        const deviceToken = rest.slice(dot + 1);
+        if (dot === 32 && TOKEN_RE.test(routeTag) && TOKEN_RE.test(deviceToken)) yield { routeTag, deviceToken };
+      }
     }
   }
 

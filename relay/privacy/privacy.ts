@@ -4,7 +4,7 @@
 // verify_start, register, auth, control messages).
 import { Counter } from 'prom-client';
 import type { Relay } from '../relay.ts';
-import type { DirectoryDevice } from '../wire.ts';
+import { wire, type DirectoryDevice } from '../wire.ts';
 import { routeTag, deviceToken } from '../tokens.ts';
 import { bytesEqual } from '../bytes.ts';
 import { toWireError } from '../errors.ts';
@@ -35,6 +35,7 @@ export class Privacy {
   readonly #budgets: SharedBudgets;
   readonly #touchedAt = new WeakMap<PrivacySession, number>();
   readonly #expired: Counter;
+  readonly #orphans: Counter;
   readonly #notices: Counter<'path'>;
   #timers: NodeJS.Timeout[] = [];
   #sweeping: Promise<number> | null = null;
@@ -46,6 +47,7 @@ export class Privacy {
     this.#budgets = new SharedBudgets(relay.bus, RATE_WINDOW_MS);
     const r = [relay.metrics.registry];
     this.#expired = new Counter({ name: 'hushwire_idle_devices_expired_total', help: 'Devices erased by this gateway because they were idle beyond --device-idle-expiry-s', registers: r });
+    this.#orphans = new Counter({ name: 'hushwire_orphan_mailboxes_erased_total', help: 'Mailboxes erased by the sweep because their device was no longer in the directory (an opt-out or expiry whose mail erase had failed, or mail stored behind it)', registers: r });
     this.#notices = new Counter({ name: 'hushwire_new_device_notices_total', help: 'New-device notices, by path (live = sent to a connected device, stored = flagged for its next authentication)', labelNames: ['path'], registers: r });
     for (const limit of LIMIT_LABELS) relay.metrics.rateLimited.inc({ limit }, 0);
   }
@@ -217,6 +219,49 @@ export class Privacy {
       relay.log.warn({ err: toWireError(e).code }, 'idle sweep stopped');
     }
     if (erased > 0) relay.log.info({ devices: erased }, 'idle sweep erased devices');
+    if (!this.#stopped) {
+      const orphans = await this.eraseOrphanMailboxes().catch((e: unknown) => {
+        relay.log.warn({ err: toWireError(e).code }, 'orphan mailbox sweep stopped');
+        return 0;
+      });
+      if (orphans > 0) relay.log.info({ mailboxes: orphans }, 'sweep erased orphaned mailboxes');
+    }
+    return erased;
+  }
+
+  /** Erases every mailbox whose device is not in the directory: mail an opt-out or an
+   *  expiry could not erase (its purge failed after the device left the directory, and
+   *  nothing else would ever find it), or mail a sender stored just behind the erase.
+   *  Part of each sweep; returns how many mailboxes it erased. A device must be absent
+   *  twice, the second time as the directory's leader sees it, right before its mail
+   *  goes: a device registered a moment ago (on a lagging replica's view) keeps its mail. */
+  async eraseOrphanMailboxes(): Promise<number> {
+    const bus = this.#relay.bus;
+    const tokensOf = async (tag: string, fromLeader: boolean): Promise<Set<string>> => {
+      const rec = await bus.directoryGet(tag, { fromLeader });
+      if (rec === null) return new Set();
+      return new Set((wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[]).map((d) => deviceToken(d.device)));
+    };
+    // The devices of the routes seen last, so a route with several mailboxes is read once.
+    const known = new Map<string, Set<string>>();
+    let erased = 0;
+    for await (const { routeTag: tag, deviceToken: devTok } of bus.mailboxOwners()) {
+      if (this.#stopped) break;
+      let present = known.get(tag);
+      if (present === undefined) {
+        if (known.size >= 1024) known.clear();
+        present = await tokensOf(tag, false);
+        known.set(tag, present);
+      }
+      if (present.has(devTok)) continue;
+      if ((await tokensOf(tag, true)).has(devTok)) {
+        known.delete(tag);
+        continue;
+      }
+      await withRetries(() => bus.mailboxPurge(tag, devTok));
+      this.#orphans.inc();
+      erased++;
+    }
     return erased;
   }
 

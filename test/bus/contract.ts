@@ -310,6 +310,25 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     await bus.mailboxPurge(tok()); // nothing there: fine
   });
 
+  t.test('mailbox owners: every mailbox holding mail, once; emptied ones not', async (t) => {
+    const bus = await use(t);
+    const [r1, r2, d1, d2, d3] = [tok(), tok(), tok(), tok(), tok()];
+    const list = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const o of bus.mailboxOwners()) out.push(`${o.routeTag}.${o.deviceToken}`);
+      return out.sort();
+    };
+    t.same(await list(), [], 'none yet');
+    for (let i = 0; i < 3; i++) await bus.mailboxPut(r1, d1, tok(), bytes(8));
+    await bus.mailboxPut(r1, d2, tok(), bytes(8));
+    await bus.mailboxPut(r2, d3, tok(), bytes(8));
+    t.same(await list(), [`${r1}.${d1}`, `${r1}.${d2}`, `${r2}.${d3}`].sort(), 'each owner once');
+    const items = await bus.mailboxRead(r1, d2, 0, 10);
+    await bus.mailboxDeleteMany(r1, d2, items.map((i) => i.seq));
+    await bus.mailboxPurge(r2, d3);
+    t.same(await list(), [`${r1}.${d1}`], 'emptied by delete or purge: gone from the list');
+  });
+
   t.test('mailbox: MAILBOX_FULL at the limit, old mail kept', async (t) => {
     const bus = await use(t);
     const [r, d] = [tok(), tok()];
