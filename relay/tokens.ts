@@ -92,8 +92,13 @@ export function deviceToken(device: Uint8Array): string {
 }
 
 /** Checks a token string that is about to become a subject token or KV key. */
+/** Whether `token` has a token's form (32 lowercase hex characters). */
+export function isToken(token: unknown): token is string {
+  return typeof token === 'string' && token.length === 32 && HEX_RE.test(token);
+}
+
 export function assertToken(token: string): void {
-  if (typeof token !== 'string' || token.length !== 32 || !HEX_RE.test(token)) {
+  if (!isToken(token)) {
     throw new HushwireError(ErrorCode.BAD_TOKEN, 'token must be 32 lowercase hex characters');
   }
 }

@@ -48,7 +48,7 @@ import type {
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
-import { assertToken } from '../tokens.ts';
+import { assertToken, isToken } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
   checkMax, checkRevision, checkSeq, checkSeqs, checkTimeout, decodeControl, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
@@ -122,7 +122,6 @@ const MAX_READS_IN_FLIGHT = 4096;
  *  drains (direct gets, consumer creates, pulls) in between instead of queuing them
  *  behind a whole page of erases. */
 const ERASE_WINDOW = 32;
-const TOKEN_RE = /^[0-9a-f]{32}$/;
 /** The window is refilled when this many or fewer are left in flight, so a refill is one
  *  write to nats-server carrying many erases instead of one write per reply (erases are
  *  answered one by one, each after its fsync). */
@@ -1228,7 +1227,7 @@ export class NatsBus implements Bus {
         const dot = rest.indexOf('.');
         const routeTag = rest.slice(0, dot);
         const deviceToken = rest.slice(dot + 1);
-        if (dot === 32 && TOKEN_RE.test(routeTag) && TOKEN_RE.test(deviceToken)) yield { routeTag, deviceToken };
+        if (isToken(routeTag) && isToken(deviceToken)) yield { routeTag, deviceToken };
       }
     }
   }
@@ -1334,7 +1333,7 @@ export class NatsBus implements Bus {
     } catch (e) {
       throw busUnavailable('directory unavailable', e);
     }
-    for await (const k of keys) if (/^[0-9a-f]{32}$/.test(k)) yield k;
+    for await (const k of keys) if (isToken(k)) yield k;
   }
 
   // ---- rate-limit counters ----

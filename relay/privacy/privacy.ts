@@ -4,7 +4,7 @@
 // verify_start, register, auth, control messages).
 import { Counter } from 'prom-client';
 import type { Relay } from '../relay.ts';
-import { wire, type DirectoryDevice } from '../wire.ts';
+import type { DirectoryDevice } from '../wire.ts';
 import { routeTag, deviceToken } from '../tokens.ts';
 import { bytesEqual } from '../bytes.ts';
 import { toWireError } from '../errors.ts';
@@ -236,32 +236,38 @@ export class Privacy {
    *  twice, the second time as the directory's leader sees it, right before its mail
    *  goes: a device registered a moment ago (on a lagging replica's view) keeps its mail. */
   async eraseOrphanMailboxes(): Promise<number> {
-    const bus = this.#relay.bus;
-    const tokensOf = async (tag: string, fromLeader: boolean): Promise<Set<string>> => {
-      const rec = await bus.directoryGet(tag, { fromLeader });
-      if (rec === null) return new Set();
-      return new Set((wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[]).map((d) => deviceToken(d.device)));
-    };
+    const relay = this.#relay;
+    const tokensOf = async (tag: string, fromLeader: boolean): Promise<Set<string>> =>
+      new Set((await relay.directory.devices(tag, { fromLeader })).map((d) => deviceToken(d.device)));
     // The devices of the routes seen last, so a route with several mailboxes is read once.
     const known = new Map<string, Set<string>>();
     let erased = 0;
-    for await (const { routeTag: tag, deviceToken: devTok } of bus.mailboxOwners()) {
+    let failed = 0;
+    let lastError: unknown = null;
+    for await (const { routeTag: tag, deviceToken: devTok } of relay.bus.mailboxOwners()) {
       if (this.#stopped) break;
-      let present = known.get(tag);
-      if (present === undefined) {
-        if (known.size >= 1024) known.clear();
-        present = await tokensOf(tag, false);
-        known.set(tag, present);
+      try {
+        let present = known.get(tag);
+        if (present === undefined) {
+          if (known.size >= 1024) known.clear();
+          present = await tokensOf(tag, false);
+          known.set(tag, present);
+        }
+        if (present.has(devTok)) continue;
+        if ((await tokensOf(tag, true)).has(devTok)) {
+          known.delete(tag);
+          continue;
+        }
+        await withRetries(() => relay.bus.mailboxPurge(tag, devTok));
+        this.#orphans.inc();
+        erased++;
+      } catch (e) {
+        // one mailbox that cannot be checked or erased now: the next sweep tries again
+        failed++;
+        lastError = e;
       }
-      if (present.has(devTok)) continue;
-      if ((await tokensOf(tag, true)).has(devTok)) {
-        known.delete(tag);
-        continue;
-      }
-      await withRetries(() => bus.mailboxPurge(tag, devTok));
-      this.#orphans.inc();
-      erased++;
     }
+    if (failed > 0) relay.log.warn({ mailboxes: failed, err: toWireError(lastError).code }, 'orphan mailbox sweep: some mailboxes could not be checked or erased');
     return erased;
   }
 

@@ -72,6 +72,30 @@ function cases(label: string, start: (t: Test) => Promise<TestGateway>): void {
     t.equal(await mailCount(gw, a.dev), 0);
   });
 
+  t.test(`${label}: a mailbox that cannot be erased now does not stop the others`, async (t) => {
+    const gw = await start(t);
+    const a = await registerRaw(gw.url, freshNumber());
+    const b = await registerRaw(gw.url, freshNumber());
+    for (const x of [a, b]) x.c.close();
+    for (const x of [a, b]) {
+      await store(gw, x.dev, 1);
+      await gw.bus.directoryDelete(routeTag(x.dev.route));
+    }
+    const bus = gw.bus;
+    const realPurge = bus.mailboxPurge.bind(bus);
+    const stuck = routeTag(a.dev.route);
+    bus.mailboxPurge = (tag: string, devTok?: string) =>
+      tag === stuck ? Promise.reject(new HushwireError(ErrorCode.UNAVAILABLE, 'mailbox store unavailable')) : realPurge(tag, devTok);
+    t.equal(await gw.relay.privacy.eraseOrphanMailboxes(), 1, 'the other orphan is erased');
+    t.equal(await mailCount(gw, b.dev), 0);
+    t.equal(await mailCount(gw, a.dev), 1, 'the stuck one is left for the next sweep');
+    t.match(gw.logs(), /orphan mailbox sweep: some mailboxes could not be checked or erased/);
+    t.notMatch(gw.logs(), new RegExp(stuck), 'the warning names no route tag');
+    bus.mailboxPurge = realPurge;
+    t.equal(await gw.relay.privacy.eraseOrphanMailboxes(), 1, 'the next sweep erases it');
+    t.equal(await mailCount(gw, a.dev), 0);
+  });
+
   t.test(`${label}: a device the ordinary read does not show yet keeps its mail`, async (t) => {
     const gw = await start(t);
     const a = await registerRaw(gw.url, freshNumber());
