@@ -91,6 +91,7 @@ export type MainToWorker =
   | { t: 'backlog'; perSender: number; window: number; payloadBytes: number }
   | { t: 'drain'; timeoutMs: number }
   | { t: 'storm'; timeoutMs: number }
+  | { t: 'disconnect'; which: 'receivers' }
   | { t: 'close' };
 
 export type WorkerToMain =
@@ -100,6 +101,7 @@ export type WorkerToMain =
   | { t: 'ran'; stats: RunStats }
   | { t: 'backlogged'; sent: number; stored: number; failed: number; firstError: string }
   | { t: 'drained'; received: number; expected: number; startedAt: number; lastAt: number; duplicated: number }
+  | { t: 'disconnected' }
   | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number }
   | { t: 'closed' }
   | { t: 'error'; message: string };
@@ -144,6 +146,8 @@ export interface RunResult {
   server_cpu_us_per_msg_incl_erase?: number | null;
   nats_cpu_us_per_msg_incl_erase?: number | null;
   drain_per_s?: number | null;
+  /** backlog: messages per device of the unmeasured warm-up round before it (0: none). */
+  warmup_per_device?: number;
   /** storm */
   devices?: number | null;
   reconnect_s?: number | null;

@@ -290,7 +290,7 @@ async function backlog(perSender: number, window: number, payloadBytes: number):
   backlogWindow = window;
   const done = new Promise<void>((r) => { backlogDone = r; });
   const active = [...senders.values()].filter((s) => connected.has(s.target.sender));
-  for (const s of active) s.limit = perSender;
+  for (const s of active) s.limit = s.seq + perSender; // seqs run on across rounds (warm-up, then measured)
   for (const s of active) pumpBacklog(s);
   if (active.length === 0) backlogDone?.();
   await withTimeout(done, 120_000);
@@ -381,6 +381,14 @@ port.on('message', (m: MainToWorker) => {
       case 'storm':
         await storm(m.timeoutMs);
         break;
+      case 'disconnect': {
+        // backlog's warm-up round: its receivers go offline again before the measured fill
+        const idxs = whichIdx(m.which).filter((i) => connected.has(i));
+        await Promise.all(idxs.map((i) => endpoints.get(i)!.close().catch(() => undefined)));
+        for (const i of idxs) connected.delete(i);
+        post({ t: 'disconnected' });
+        break;
+      }
       case 'close':
         await closeAll();
         post({ t: 'closed' });

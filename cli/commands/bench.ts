@@ -6,7 +6,7 @@ import { runBench, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
 import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
 import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
-import { parsePositive, parseCount } from '../options.ts';
+import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
 
@@ -76,6 +76,7 @@ interface Opts {
   devices: number;
   backlogDevices: number;
   backlogMessages: number;
+  backlogWarmup: number;
   fanout: number[];
   workers: number;
   wsClient: WsClientKind;
@@ -111,6 +112,7 @@ export function benchCommand(): Command {
     .option('--fanout <list>', 'fanout: devices per recipient, comma-separated', parseList, [1, 3, 10])
     .option('--backlog-devices <n>', 'backlog: offline devices', parseCount, 100)
     .option('--backlog-messages <n>', 'backlog: messages queued per offline device', parseCount, 200)
+    .option('--backlog-warmup <n>', 'backlog: messages per device in an unmeasured round (filled, drained, erased) before the measured one, as --warmup for chat; 0 = none: the gateways\' first drain', parseCountOrZero, 20)
     .option('--workers <n>', 'generator threads', parseCount, Math.max(1, Math.min(2, cpus().length)))
     .addOption(new Option('--ws-client <kind>', 'generator WebSocket client for Hushwire and the bare uWS relay: lean (the bench\'s own, cheapest per connection) or ws (the library the SDK uses)').choices([...WS_CLIENTS]).default('lean'))
     .option('--json', 'print {"runs":[...]} on stdout (the table goes to stderr)')
@@ -163,6 +165,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         devices: o.devices,
         backlogDevices: o.backlogDevices,
         backlogPerDevice: o.backlogMessages,
+        backlogWarmup: o.backlogWarmup,
         fanout: o.fanout,
         workers: o.workers,
         wsClient: o.wsClient,

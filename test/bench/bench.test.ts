@@ -68,6 +68,27 @@ t.test('storm with each generator client: every device drops, reconnects and aut
   }
 });
 
+t.test('backlog, with and without the warm-up round: everything queued is drained once', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  for (const warmup of [3, 0]) {
+    const r = await runBench([
+      '--peers', 'none', '--workload', 'backlog', '--backlog-devices', '6', '--backlog-messages', '5', '--backlog-warmup', String(warmup),
+      '--gateways', '2', '--transport', transport, '--workers', '2', '--json',
+    ], 120_000);
+    t.equal(r.code, 0, `warm-up ${warmup}: bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+    const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+    t.equal(run['workload'], 'backlog');
+    // the warm-up round's receivers went offline again: the measured 30 were stored, not delivered live
+    t.equal(run['delivered'], 30, `warm-up ${warmup}: all 30 measured messages drained`);
+    t.equal(run['lost'], 0, `warm-up ${warmup}: none lost`);
+    t.equal(run['duplicated'], 0, `warm-up ${warmup}: none duplicated`);
+    t.equal(run['warmup_per_device'], warmup, 'the row says which round was measured');
+    t.ok(typeof run['drain_per_s'] === 'number' && (run['drain_per_s'] as number) > 0, 'drain rate reported');
+    if (warmup > 0) t.match(r.stderr, /warm-up round \(3 per device\) done/);
+    else t.notMatch(r.stderr, /warm-up round \(/);
+  }
+});
+
 t.test('the peers that need no install (nats-ws, socketio, uws-relay) run the same tiny chat', async (t) => {
   const peers = ['socketio', ...(natsServerBinary() !== null ? ['nats-ws'] : []), ...((await uwsAvailable()) ? ['uws-relay'] : [])];
   const r = await runBench([
@@ -146,6 +167,9 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const r = await runBench(['--workload', 'nope'], 30_000);
   t.equal(r.code, 2);
   t.match(r.stderr, /unknown workload "nope"/);
+  const neg = await runBench(['--workload', 'backlog', '--backlog-warmup', '-1'], 30_000);
+  t.not(neg.code, 0);
+  t.match(neg.stderr, /--backlog-warmup.*must be a non-negative integer/);
   const m = await runBench(['--gateway-metrics', 'http://127.0.0.1:8480/metrics'], 30_000);
   t.equal(m.code, 2, '--gateway-metrics without --gateway');
   t.match(m.stderr, /--gateway-metrics goes with --gateway/);
