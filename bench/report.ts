@@ -29,6 +29,7 @@ function other(r: RunResult): string {
   if (r.skipped) return `skipped: ${r.skipped}`;
   const parts: string[] = [];
   if (r.mode === 'rate' && r.rate != null) parts.push(`fixed rate ${num(r.rate, 0)} msg/s`);
+  if (r.send_lag_p99_ms != null) parts.push(`generator send lag p99 ${r.send_lag_p99_ms} ms`);
   if (r.drain_s != null) parts.push(`drained in ${r.drain_s.toFixed(2)} s`);
   if (r.erase_tail_s != null) parts.push(`erased ${r.erase_tail_s.toFixed(2)} s later (incl. erase: ${r.server_cpu_us_per_msg_incl_erase ?? '-'} / ${r.nats_cpu_us_per_msg_incl_erase ?? '-'} µs)`);
   if (r.reconnect_s != null) parts.push(`${num(r.devices ?? null, 0)} devices back in ${r.reconnect_s.toFixed(2)} s`);

@@ -300,9 +300,15 @@ async function measureRun(
   reportProbeProblem(env, o, label, c.server);
   const sum = (f: (s: RunStats) => number): number => all.reduce((n, s) => n + f(s), 0);
   const delivered = sum((s) => s.deliveredInWindow);
-  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
-  for (const s of all) hist.add(hdr.decodeFromCompressedBase64(s.histogram, 32, false));
+  const merged = (pick: (s: RunStats) => string): hdr.Histogram => {
+    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+    for (const s of all) h.add(hdr.decodeFromCompressedBase64(pick(s), 32, false));
+    return h;
+  };
+  const hist = merged((s) => s.histogram);
   const q = (p: number): number | null => (hist.totalCount === 0 ? null : round(hist.getValueAtPercentile(p) / 1000, 3));
+  const lag = m.mode === 'rate' ? merged((s) => s.sendLagHistogram) : null;
+  const lagP99 = lag === null || lag.totalCount === 0 ? null : round(lag.getValueAtPercentile(99) / 1000, 3);
   const seconds = o.durationS;
   const perMsg = (us: number | null): number | null => (us === null || delivered === 0 ? null : round(us / delivered, 1));
   const maxElu = Math.max(...all.map((s) => s.elu));
@@ -334,6 +340,7 @@ async function measureRun(
     generator_cpu_pct: genPct,
     generator_elu: round(maxElu, 2),
     generator_bound: maxElu > GENERATOR_BOUND_ELU,
+    ...(m.mode === 'rate' ? { send_lag_p99_ms: lagP99 } : {}),
     ...(notes.filter(Boolean).length > 0 ? { note: notes.filter(Boolean).join('; ') } : {}),
   };
   return r;

@@ -76,6 +76,9 @@ export interface RunStats {
   overflow: number;
   /** hdr-histogram (µs) of end-to-end latency, compressed base64. */
   histogram: string;
+  /** Rate mode: hdr-histogram (µs) of how late each measured send left the generator
+   *  after its intended time (the generator's own share of the latency), compressed base64. */
+  sendLagHistogram: string;
   /** Event-loop utilisation of the worker over the measuring window (0..1). */
   elu: number;
 }
@@ -138,6 +141,9 @@ export interface RunResult {
   generator_cpu_pct?: number | null;
   generator_elu?: number | null;
   generator_bound?: boolean;
+  /** Rate mode: p99 of how late the generator sent after the intended time (part of
+   *  every latency above, which counts from the intended time). */
+  send_lag_p99_ms?: number | null;
   /** backlog */
   drain_s?: number | null;
   /** backlog: seconds from the last delivery until the mailboxes were empty (erased). */

@@ -57,6 +57,7 @@ for (const t of init.targets) {
 const lastSeq = new Map<number, number>(); // flow (sender * 2^21 + recipient) → highest seq seen
 
 let hist = newHist();
+let lagHist = newHist();
 function newHist(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
@@ -133,7 +134,11 @@ let windowSize = 1;
 
 function sendOne(s: Sender, intended: number): void {
   const seq = s.seq++;
-  s.pending.set(seq, { t: intended, left: s.target.recipients.length, got: 0, acked: driver.hasAcks ? 0 : 1, inWindow: intended >= mFrom && intended < mUntil });
+  const inWindow = intended >= mFrom && intended < mUntil;
+  // Rate mode: how late this send is against its slot, the generator's own share of the
+  // latency (a tick that fired late, a worker that waited for a CPU).
+  if (phase === 'rate' && inWindow) lagHist.recordValue(Math.max(1, Math.round((performance.now() - intended) * 1000)));
+  s.pending.set(seq, { t: intended, left: s.target.recipients.length, got: 0, acked: driver.hasAcks ? 0 : 1, inWindow });
   s.outstanding++;
   if (driver.hasAcks) s.unacked++;
   stats.sent++;
@@ -190,6 +195,7 @@ function allPending(): number {
 async function run(params: RunParams): Promise<RunStats> {
   ctx.payloadBytes = params.payloadBytes;
   hist = newHist();
+  lagHist = newHist();
   const start = toLocal(params.startAt);
   mFrom = toLocal(params.measureFrom);
   mUntil = toLocal(params.measureUntil);
@@ -261,7 +267,7 @@ async function run(params: RunParams): Promise<RunStats> {
   const out: RunStats = {
     sent: stats.sent, deliveredInWindow: stats.deliveredInWindow, deliveredTotal: stats.deliveredTotal,
     lost, duplicated: stats.duplicated, reordered: stats.reordered, failed: stats.failed, unconfirmed,
-    overflow: stats.overflow, histogram: hdr.encodeIntoCompressedBase64(hist), elu,
+    overflow: stats.overflow, histogram: hdr.encodeIntoCompressedBase64(hist), sendLagHistogram: hdr.encodeIntoCompressedBase64(lagHist), elu,
   };
   resetStats();
   return out;

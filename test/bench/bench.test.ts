@@ -52,6 +52,25 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   t.equal(saved.runs.length, 1, 'JSON report written');
 });
 
+t.test('a tiny fixed-rate run: latency from the intended send time, and the generator\'s own send lag within it', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const r = await runBench([
+    '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--rate', '400', '--duration', '2', '--warmup', '1', '--grace', '4',
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--json',
+  ], 90_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+  const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  t.equal(run['mode'], 'rate');
+  t.equal(run['lost'], 0, 'nothing lost');
+  const p99 = run['p99_ms'] as number;
+  const lag = run['send_lag_p99_ms'] as number;
+  t.ok(typeof p99 === 'number' && p99 > 0, 'latency measured');
+  t.ok(typeof lag === 'number' && lag > 0, 'send lag measured');
+  // every message's latency counts from its intended time, so it includes its send lag
+  t.ok(lag <= p99 * 1.01 + 0.01, `send lag p99 ${lag} ms within latency p99 ${p99} ms`);
+  t.match(r.stderr, /generator send lag p99 [\d.]+ ms/, 'shown in the table');
+});
+
 t.test('storm with each generator client: every device drops, reconnects and authenticates again', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';
   for (const client of ['lean', 'ws']) {
