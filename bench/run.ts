@@ -364,7 +364,8 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     if (o.backlogWarmup > 0) {
       // Unmeasured: the same shape with fewer messages, drained and erased, then the
       // receivers go offline again. Without it the measured drain is the gateways' first,
-      // and V8 compiling the drain path is a fixed cost that dominates a short drain.
+      // whose one-off cost (~230 ms of gateway CPU here: V8 compiling the drain path on
+      // first use) dominates a drain of ~0.3 s (docs/BENCHMARKS.md).
       const w0 = Date.now();
       await g.send({ t: 'backlog', perSender: o.backlogWarmup, window: o.window, payloadBytes }, 'backlogged', 180_000);
       await g.send({ t: 'drain', timeoutMs: 60_000 }, 'drained', 90_000);
