@@ -19,6 +19,7 @@ export interface RelayMetrics {
   closes: Counter<'code'>;
   sendDrops: Counter;
   authFailures: Counter;
+  authRechecks: Counter<'outcome'>;
   registrations: Counter;
   unregistrations: Counter;
   busUp: Gauge;
@@ -73,6 +74,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     closes: new Counter({ name: 'hushwire_closes_total', help: 'Sockets closed by the gateway, by close code name (DRAINING, SLOW_CONSUMER, ...)', labelNames: ['code'], registers: r }),
     sendDrops: new Counter({ name: 'hushwire_send_buffer_drops_total', help: 'Sockets closed because their send buffer went over the bound', registers: r }),
     authFailures: new Counter({ name: 'hushwire_auth_failures_total', help: 'Failed authentications', registers: r }),
+    authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
     unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),
     busUp: new Gauge({ name: 'hushwire_bus_up', help: '1 when the bus (NATS or embedded) is connected', registers: r }),
@@ -97,6 +99,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     m.rateLimited.inc({ limit }, 0);
     m.rateLimitEvictions.inc({ limit }, 0);
   }
+  for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
   return m;
 }
 

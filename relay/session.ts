@@ -75,6 +75,9 @@ const DELIVERY_WINDOW_BYTES = 256 * 1024;
  *  gets its mail first and the erases trail by up to this many pages (a drain still ends
  *  only when they are done). With drainBatch 256, at most 1,024 seqs per drain. */
 const DRAIN_DELETE_PAGES = 4;
+/** Label sets of the auth path's directory re-check (hushwire_auth_directory_rechecks_total). */
+const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
+const RECHECK_REFUSED = { outcome: 'refused' } as const;
 /** Label sets of the per-delivery metrics, made once instead of an object per envelope. */
 const PATH_LABELS = { live: { path: 'live' }, mailbox: { path: 'mailbox' } } as const;
 
@@ -370,7 +373,11 @@ export class Session implements LiveSink, ControlSink {
         // so look once more at the leader before refusing (a single copy: the same read).
         dev = await this.#relay.directory.findDevice(tag, m.device, { fromLeader: true });
         // Unknown device and wrong signature answer alike: no existence oracle.
-        if (!dev || !verify(dev.identityKey, input, m.signature)) return this.#authFailed(req);
+        if (!dev || !verify(dev.identityKey, input, m.signature)) {
+          this.#relay.metrics.authRechecks.inc(RECHECK_REFUSED);
+          return this.#authFailed(req);
+        }
+        this.#relay.metrics.authRechecks.inc(RECHECK_ACCEPTED);
       }
       if (this.#state !== 'challenge') return;
       await this.#becomeAuthenticated(tag, m.device);

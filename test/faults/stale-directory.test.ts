@@ -13,6 +13,11 @@ import type { DirectoryReadOptions, DirectoryRecord } from '../../relay/bus/bus.
 import { CloseCode } from '../../relay/errors.ts';
 import { wire } from '../../relay/wire.ts';
 
+async function recheck(gw: { metrics: { registry: { getSingleMetricAsString(n: string): Promise<string> } } }, outcome: string): Promise<number> {
+  const text = await gw.metrics.registry.getSingleMetricAsString('hushwire_auth_directory_rechecks_total');
+  return Number(new RegExp(`outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+}
+
 t.test('a registration a stale replica has not seen: authenticated through the leader read', async (t) => {
   const gw = await startTestGateway();
   t.teardown(() => gw.close());
@@ -34,6 +39,7 @@ t.test('a registration a stale replica has not seen: authenticated through the l
   };
   const a = await authenticateRaw(gw.url, dev);
   t.same(reads, { plain: 1, leader: 1 }, 'one ordinary read, then one at the leader');
+  t.equal(await recheck(gw, 'accepted'), 1, 'counted: a lagging read would have refused a valid device');
   a.close();
   await a.closed;
 
@@ -79,6 +85,8 @@ t.test('what the leader refuses is still refused, alike for unknown devices and 
   t.equal(wrongKey.close, CloseCode.AUTH_FAILED);
   t.same(unknown, wrongKey, 'unknown device and wrong signature answer alike');
   t.equal(leader, 2, 'each refusal looked at the leader once');
+  t.equal(await recheck(gw, 'refused'), 2, 'counted as refused after the re-check');
+  t.equal(await recheck(gw, 'accepted'), 0);
   // and a good one needs no second look
   const ok = await authenticateRaw(gw.url, dev);
   t.equal(leader, 2, 'no leader read for a good authentication');
