@@ -7,20 +7,17 @@
 // libsodium verifies in ~37 µs and signs in ~14, OpenSSL 3.0 in ~90 and ~33 (plus ~7 µs
 // to import a raw public key and ~42 to import a secret seed per call). libsodium also
 // takes raw 32-byte keys as they are, so nothing is imported or cached per device.
-// sodium-native is a prebuilt native addon (holepunch, MIT, linux/macOS/Windows/Android
-// x64 and arm64); where it has no binary the gateway runs on OpenSSL and says so in its
-// start-up line. Both engines are strict RFC 8032 (canonical S, no small-order keys:
+// sodium-native (loaded by relay/crypto/sodium.ts) is a prebuilt native addon; where it
+// has no binary the gateway runs on OpenSSL and says so in its start-up line. Both engines are strict RFC 8032 (canonical S, no small-order keys:
 // relay/crypto/sign.ts refuses those before either runs); test/crypto/sign.test.ts
 // cross-checks them with each other and with noble on the same inputs and pins the one
 // place they differ (libsodium also refuses R = the identity point, which OpenSSL
 // accepts; only the key's owner can make such a signature: it forges nothing).
 //
 // The functions here take arguments already checked by sign.ts (types and lengths).
-import { createRequire } from 'node:module';
 import { createPrivateKey, sign as nodeSign, verify as nodeVerify, createPublicKey, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { b64url } from './bytes.ts';
-import { explainLoadFailure } from '../native-load.ts';
+import { sodium, sodiumVersion, sodiumWhy, type SodiumNative } from './sodium.ts';
 
 export type Ed25519EngineKind = 'libsodium' | 'openssl';
 
@@ -89,20 +86,6 @@ export const openssl: Ed25519Engine = {
 
 // ---- libsodium (sodium-native) ----
 
-/** The part of sodium-native used here (the package ships no types). */
-interface SodiumNative {
-  crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
-  crypto_sign_detached(sig: Uint8Array, msg: Uint8Array, sk: Uint8Array): void;
-  crypto_sign_verify_detached(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean;
-  sodium_memzero(b: Uint8Array): void;
-}
-
-function looksLikeSodium(m: unknown): m is SodiumNative {
-  const s = m as Partial<SodiumNative> | null;
-  return !!s && typeof s.crypto_sign_seed_keypair === 'function' && typeof s.crypto_sign_detached === 'function'
-    && typeof s.crypto_sign_verify_detached === 'function' && typeof s.sodium_memzero === 'function';
-}
-
 function sodiumEngine(na: SodiumNative): Ed25519Engine {
   /** libsodium's 64-byte secret key (seed || public key) for a seed. */
   const expand = (seed: Uint8Array): Uint8Array => {
@@ -142,38 +125,29 @@ function sodiumEngine(na: SodiumNative): Ed25519Engine {
   };
 }
 
-export interface SodiumLoad {
+interface SodiumLoad {
   engine: Ed25519Engine | null;
   /** One line for the start-up log: which library runs and why. */
   why: string;
 }
 
 function loadSodium(): SodiumLoad {
-  const require = createRequire(import.meta.url);
-  let version = 'unknown';
+  const openSslWhy = `using OpenSSL ${process.versions.openssl}`;
+  if (sodium === null) return { engine: null, why: `${sodiumWhy}; ${openSslWhy}` };
+  const engine = sodiumEngine(sodium);
+  // A load-time self-check: a binary that loads but computes wrongly must not be used.
   try {
-    const v = (JSON.parse(readFileSync(require.resolve('sodium-native/package.json'), 'utf8')) as { version?: unknown }).version;
-    if (typeof v === 'string') version = v;
-  } catch {
-    // not installed: the require below says so
-  }
-  try {
-    // CommonJS native addon: require(), as for uWebSockets.js (gateway/transport/select.ts).
-    const m: unknown = require('sodium-native');
-    if (!looksLikeSodium(m)) return { engine: null, why: `sodium-native ${version} lacks crypto_sign_*; using OpenSSL ${process.versions.openssl}` };
-    const engine = sodiumEngine(m);
-    // A load-time self-check: a binary that loads but computes wrongly must not be used.
     const seed = new Uint8Array(32).fill(7);
     const msg = Uint8Array.of(1, 2, 3);
     const sig = engine.sign(seed, msg);
     const pk = engine.publicKey(seed);
-    if (!openssl.verify(pk, msg, sig) || !engine.verify(openssl.publicKey(seed), msg, openssl.sign(seed, msg))) {
-      return { engine: null, why: `sodium-native ${version} failed its self-check; using OpenSSL ${process.versions.openssl}` };
+    if (openssl.verify(pk, msg, sig) && engine.verify(openssl.publicKey(seed), msg, openssl.sign(seed, msg))) {
+      return { engine, why: `using libsodium (sodium-native ${sodiumVersion})` };
     }
-    return { engine, why: `using libsodium (sodium-native ${version})` };
-  } catch (e) {
-    return { engine: null, why: `sodium-native ${version} failed to load (${explainLoadFailure(e)}); using OpenSSL ${process.versions.openssl}` };
+  } catch {
+    // a throw is a failed self-check too
   }
+  return { engine: null, why: `sodium-native ${sodiumVersion} failed its Ed25519 self-check; ${openSslWhy}` };
 }
 
 const sodiumLoad = loadSodium();
