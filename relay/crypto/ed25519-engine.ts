@@ -15,8 +15,9 @@
 // accepts; only the key's owner can make such a signature: it forges nothing).
 //
 // The functions here take arguments already checked by sign.ts (types and lengths).
-import { createPrivateKey, sign as nodeSign, verify as nodeVerify, createPublicKey, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
+import { sign as nodeSign, verify as nodeVerify, createPublicKey, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
 import { b64url } from './bytes.ts';
+import { okpPrivateKey } from './okp-key.ts';
 import { sodium, sodiumVersion, sodiumWhy, type SodiumNative } from './sodium.ts';
 
 export type Ed25519EngineKind = 'libsodium' | 'openssl';
@@ -36,20 +37,7 @@ export interface Ed25519Engine {
 
 // ---- OpenSSL (node:crypto) ----
 
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-/** The KeyObject of a secret seed. Node reads only `d` of a private OKP JWK (it checks
- *  that `x` is a string, not that it matches), so `x` is left empty and the public key
- *  comes from the seed, as with the DER form. A raw key goes through OpenSSL's raw-key
- *  constructor this way (~42 µs) rather than the DER decoder lookup (~370 µs). Should a
- *  Node version refuse the empty `x`, the DER form (slower, same key) is used instead. */
-function privateKeyObject(seed: Uint8Array): KeyObject {
-  try {
-    return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: '' }, format: 'jwk' });
-  } catch {
-    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-  }
-}
+const privateKeyObject = (seed: Uint8Array): KeyObject => okpPrivateKey('Ed25519', seed);
 
 /** A raw public key as node:crypto takes it: given to verify as is (not made a KeyObject
  *  first), Node imports it straight to a native handle (~7 µs), no JS wrapper to collect. */

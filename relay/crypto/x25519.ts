@@ -10,9 +10,10 @@
 // does), so RFC 9180's DeriveKeyPair output works unchanged; both refuse low-order
 // public keys. test/crypto/x25519.test.ts runs RFC 7748's vectors and a noble
 // cross-check on every engine present; test/crypto/hpke.test.ts the RFC 9180 vectors.
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { b64url } from './bytes.ts';
 import { sodium, type SodiumNative } from './sodium.ts';
+import { okpPrivateKey } from './okp-key.ts';
 
 export interface X25519Engine {
   readonly kind: 'libsodium' | 'openssl';
@@ -22,23 +23,12 @@ export interface X25519Engine {
   sharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
 }
 
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-
 const fromB64url = (s: string | undefined): Uint8Array => {
   if (typeof s !== 'string') throw new Error('X25519 key export failed');
   return new Uint8Array(Buffer.from(s, 'base64url'));
 };
 
-/** Node reads only `d` of a private OKP JWK (it checks that `x` is a string, not that it
- *  matches), so `x` is left empty; should a Node version refuse that, the PKCS#8 form
- *  (slower, same key) is used. */
-function privateKeyObject(secretKey: Uint8Array): KeyObject {
-  try {
-    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: '' }, format: 'jwk' });
-  } catch {
-    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
-  }
-}
+const privateKeyObject = (secretKey: Uint8Array): KeyObject => okpPrivateKey('X25519', secretKey);
 
 function allZero(b: Uint8Array): boolean {
   let acc = 0;
