@@ -28,11 +28,13 @@ if (!haveNatsServer()) {
     const items = await b.mailboxRead(r, d, 0, 10);
     t.same(items.map((i) => Buffer.from(i.data)), sent.map((s) => Buffer.from(s)), 'mailbox read on another node');
     const rev = await a.directoryPut(r, bytes(8, 1), 0);
-    t.equal((await b.directoryGet(r))?.revision, rev);
-    // R3: the leader read (STREAM.MSG.GET, the auth path's second look) gives the same
-    // entry, none for a missing key, and none once deleted
+    // R3: the leader read (STREAM.MSG.GET, the auth path's second look) sees a write the
+    // moment it is acknowledged; an ordinary direct get may be answered by a replica that
+    // has not caught up yet (nats-server < 2.9.17: seen here as a CI failure of this very
+    // line when it expected the direct get to see it at once), so it only has to catch up.
     const lead = await b.directoryGet(r, { fromLeader: true });
-    t.equal(lead?.revision, rev, 'leader read: same revision');
+    await waitFor(async () => (await b.directoryGet(r))?.revision === rev, 10_000, 'the direct get catches up');
+    t.equal(lead?.revision, rev, 'leader read: the write at once');
     t.same(lead && Buffer.from(lead.value), Buffer.from(bytes(8, 1)), 'leader read: same value');
     t.equal(await b.directoryGet(tok(), { fromLeader: true }), null, 'leader read: missing key');
     const r2 = tok();
