@@ -938,14 +938,23 @@ export class NatsBus implements Bus {
    *  a device could then be told its mailbox is empty while it is not, and its mail would
    *  wait for its next connection (seen in test/faults/nats-cluster.test.ts). */
   async #mayHaveAfterOnLeader(shard: number, subject: string, afterSeq: number): Promise<boolean> {
-    const res = await this.#jsApi<{ message?: { seq?: unknown } }>(`$JS.API.STREAM.MSG.GET.${this.#streams[shard] as string}`, `{"last_by_subj":"${subject}"}`);
+    const last = await this.#lastOnLeader(this.#streams[shard] as string, subject, 'mailbox store unavailable');
+    return last !== null && last.seq > afterSeq;
+  }
+
+  /** A subject's last message as the stream's leader has it (`STREAM.MSG.GET`, answered
+   *  by the leader only, unlike a direct get), or null when the subject holds none.
+   *  `hdrs` and `data` are base64, as the API sends them. */
+  async #lastOnLeader(stream: string, subject: string, what: string): Promise<{ seq: number; hdrs?: unknown; data?: unknown } | null> {
+    const res = await this.#jsApi<{ message?: { seq?: unknown; hdrs?: unknown; data?: unknown } }>(
+      `$JS.API.STREAM.MSG.GET.${stream}`, `{"last_by_subj":"${subject}"}`, what);
     if (res.error !== undefined) {
-      if (res.error.err_code === 10037) return false; // no message on the subject
-      throw busUnavailable('mailbox store unavailable', new Error(`stream msg get: ${res.error.err_code ?? res.error.code ?? 0}`));
+      if (res.error.err_code === 10037) return null; // no message on the subject
+      throw busUnavailable(what, new Error(`stream msg get: ${res.error.err_code ?? res.error.code ?? 0}`));
     }
     const seq = Number(res.message?.seq);
-    if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('stream msg get without a sequence'));
-    return seq > afterSeq;
+    if (!Number.isSafeInteger(seq) || seq <= 0) throw busUnavailable(what, new Error('stream msg get without a sequence'));
+    return { seq, hdrs: res.message?.hdrs, data: res.message?.data };
   }
 
   /** A JetStream API request on the bus's request layer; its JSON answer (fields `T`,
@@ -1269,16 +1278,9 @@ export class NatsBus implements Bus {
   /** directoryGet asked of the KV stream's leader (`STREAM.MSG.GET`, as the KV client
    *  reads a bucket without direct gets): see Bus.directoryGet. */
   async #directoryGetOnLeader(routeTag: string): Promise<DirectoryRecord | null> {
-    const res = await this.#jsApi<{ message?: { seq?: unknown; hdrs?: unknown; data?: unknown } }>(
-      `$JS.API.STREAM.MSG.GET.KV_${this.#bucket}`, `{"last_by_subj":"$KV.${this.#bucket}.${routeTag}"}`, 'directory unavailable');
-    if (res.error !== undefined) {
-      if (res.error.err_code === 10037) return null; // no message on the subject
-      throw busUnavailable('directory unavailable', new Error(`stream msg get: ${res.error.err_code ?? res.error.code ?? 0}`));
-    }
-    const m = res.message;
-    const revision = Number(m?.seq);
-    if (!Number.isSafeInteger(revision) || revision <= 0) throw busUnavailable('directory unavailable', new Error('stream msg get without a sequence'));
-    if (typeof m?.hdrs === 'string' && m.hdrs !== '') {
+    const m = await this.#lastOnLeader(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, 'directory unavailable');
+    if (m === null) return null;
+    if (typeof m.hdrs === 'string' && m.hdrs !== '') {
       let op = '';
       try {
         op = MsgHdrsImpl.decode(Buffer.from(m.hdrs, 'base64')).get('KV-Operation');
@@ -1287,8 +1289,8 @@ export class NatsBus implements Bus {
       }
       if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
     }
-    const data = typeof m?.data === 'string' ? Buffer.from(m.data, 'base64') : Buffer.alloc(0);
-    return { value: new Uint8Array(data.buffer, data.byteOffset, data.length), revision };
+    const data = typeof m.data === 'string' ? Buffer.from(m.data, 'base64') : Buffer.alloc(0);
+    return { value: new Uint8Array(data.buffer, data.byteOffset, data.length), revision: m.seq };
   }
 
   async directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {

@@ -8,8 +8,9 @@
 // to import a raw public key and ~42 to import a secret seed per call). libsodium also
 // takes raw 32-byte keys as they are, so nothing is imported or cached per device.
 // sodium-native (loaded by relay/crypto/sodium.ts) is a prebuilt native addon; where it
-// has no binary the gateway runs on OpenSSL and says so in its start-up line. Both engines are strict RFC 8032 (canonical S, no small-order keys:
-// relay/crypto/sign.ts refuses those before either runs); test/crypto/sign.test.ts
+// has no binary the gateway runs on OpenSSL and says so in its start-up line. Both
+// engines are strict RFC 8032 (canonical S, no small-order keys: relay/crypto/sign.ts
+// refuses those before either runs); test/crypto/sign.test.ts
 // cross-checks them with each other and with noble on the same inputs and pins the one
 // place they differ (libsodium also refuses R = the identity point, which OpenSSL
 // accepts; only the key's owner can make such a signature: it forges nothing).
@@ -113,15 +114,9 @@ function sodiumEngine(na: SodiumNative): Ed25519Engine {
   };
 }
 
-interface SodiumLoad {
-  engine: Ed25519Engine | null;
-  /** One line for the start-up log: which library runs and why. */
-  why: string;
-}
-
-function loadSodium(): SodiumLoad {
-  const openSslWhy = `using OpenSSL ${process.versions.openssl}`;
-  if (sodium === null) return { engine: null, why: `${sodiumWhy}; ${openSslWhy}` };
+/** libsodium's engine if it loaded and passed its self-check; else why not. */
+function loadSodium(): { engine: Ed25519Engine; failure: null } | { engine: null; failure: string } {
+  if (sodium === null) return { engine: null, failure: sodiumWhy };
   const engine = sodiumEngine(sodium);
   // A load-time self-check: a binary that loads but computes wrongly must not be used.
   try {
@@ -130,12 +125,12 @@ function loadSodium(): SodiumLoad {
     const sig = engine.sign(seed, msg);
     const pk = engine.publicKey(seed);
     if (openssl.verify(pk, msg, sig) && engine.verify(openssl.publicKey(seed), msg, openssl.sign(seed, msg))) {
-      return { engine, why: `using libsodium (sodium-native ${sodiumVersion})` };
+      return { engine, failure: null };
     }
   } catch {
     // a throw is a failed self-check too
   }
-  return { engine: null, why: `sodium-native ${sodiumVersion} failed its Ed25519 self-check; ${openSslWhy}` };
+  return { engine: null, failure: `sodium-native ${sodiumVersion} failed its Ed25519 self-check` };
 }
 
 const sodiumLoad = loadSodium();
@@ -143,10 +138,15 @@ const sodiumLoad = loadSodium();
 /** libsodium when it loaded, else null (tests cross-check it against OpenSSL). */
 export const libsodium: Ed25519Engine | null = sodiumLoad.engine;
 
+/** The start-up line of `auto`. */
+const AUTO_WHY = sodiumLoad.engine !== null
+  ? `using libsodium (sodium-native ${sodiumVersion})`
+  : `${sodiumLoad.failure}; using OpenSSL ${process.versions.openssl}`;
+
 export type Ed25519Choice = 'auto' | Ed25519EngineKind;
 
 let active: Ed25519Engine = libsodium ?? openssl;
-let activeWhy: string = sodiumLoad.why;
+let activeWhy: string = AUTO_WHY;
 
 /** Picks the engine for this process (the gateway's `--ed25519`): `auto` (the default:
  *  libsodium if it loads, else OpenSSL), `libsodium` (fail rather than fall back) or
@@ -157,10 +157,10 @@ export function useEd25519(choice: Ed25519Choice): { kind: Ed25519EngineKind; wh
     active = openssl;
     activeWhy = `using OpenSSL ${process.versions.openssl} (requested)`;
   } else if (choice === 'libsodium' && !libsodium) {
-    throw new Error(`--ed25519 libsodium: ${sodiumLoad.why.replace(/; using OpenSSL.*$/, '')}`);
+    throw new Error(`--ed25519 libsodium: ${sodiumLoad.failure}`);
   } else if (choice === 'libsodium' || choice === 'auto') {
     active = libsodium ?? openssl;
-    activeWhy = sodiumLoad.why;
+    activeWhy = AUTO_WHY;
   } else {
     throw new Error('ed25519 engine must be auto, libsodium or openssl');
   }
