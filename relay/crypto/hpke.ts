@@ -2,8 +2,8 @@
 // HKDF-SHA256 (0x0001), AEAD ChaCha20-Poly1305 (0x0003, the envelope suite) or
 // AES-128-GCM (0x0001, kept so the RFC's A.1 vectors check the shared code too).
 //
-// Hand-written over noble's hashes and ciphers and node:crypto's X25519
-// (relay/crypto/x25519.ts: ~40 µs per step against ~700 for pure JS) rather than taken
+// Hand-written over noble's hashes and ciphers and a native X25519 (relay/crypto/x25519.ts:
+// libsodium or OpenSSL, ~12-85 µs per step against ~700 for pure JS) rather than taken
 // from an npm HPKE library because those are async (WebCrypto) and generic over many
 // suites; we need one suite, synchronously, on the send and receive paths. It is ~150
 // lines that follow the RFC's pseudocode names, and test/crypto/hpke.test.ts proves it
