@@ -8,7 +8,7 @@ import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
 import { makeDevices, seedDirectory, registerDevices, unregisterDevices } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
-import { WorkerGroup } from './workers.ts';
+import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
 import type { WsClientKind } from './drivers/client-socket.ts';
 import type { HwDevice, RunParams, RunResult, RunStats, SystemName, WorkloadName } from './types.ts';
@@ -275,8 +275,13 @@ async function messaging(
     }
     return out;
   } finally {
-    await g.close();
+    await closeGenerator(g, o);
   }
+}
+
+/** Ends a workload's generator threads; one that will not end is said, not waited for. */
+async function closeGenerator(g: WorkerGroup, o: BenchOptions): Promise<void> {
+  if (!(await g.close())) o.log(`   generator threads did not end within ${TERMINATE_MS / 1000} s of terminate(); left to the process exit`);
 }
 
 async function measureRun(
@@ -424,7 +429,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
       note: `${fmtInt(expected)} queued for ${n} offline devices, drained after all reconnected at once; ${o.backlogWarmup > 0 ? `after an unmeasured round of ${o.backlogWarmup} per device` : 'the gateways\' first drain (no warm-up round)'}`,
     };
   } finally {
-    await g.close();
+    await closeGenerator(g, o);
   }
 }
 
@@ -486,7 +491,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       note: `${n} devices dropped at once; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs`,
     };
   } finally {
-    await g.close();
+    await closeGenerator(g, o);
   }
 }
 
@@ -553,6 +558,6 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       note: `RSS growth of the server process${env.urls.length > 1 ? 'es' : ''}${probe.source === 'metrics' ? ' (from their /metrics)' : ''} from ${first} to ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)`,
     };
   } finally {
-    await g.close();
+    await closeGenerator(g, o);
   }
 }

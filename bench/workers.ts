@@ -5,6 +5,8 @@ import type { MainToWorker, WorkerInit, WorkerToMain, Progress } from './types.t
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 const READY_MS = 30_000;
+/** How long close() waits for the threads to end after telling them to. */
+export const TERMINATE_MS = 10_000;
 
 export class WorkerGroup {
   readonly #workers: Worker[];
@@ -100,8 +102,16 @@ export class WorkerGroup {
     });
   }
 
-  async close(): Promise<void> {
+  /** Ends the threads: a close command (they close their sockets), then terminate.
+   *  Bounded: false when a thread had not ended TERMINATE_MS after terminate(); it is
+   *  then left to the process's exit (and, should that hang, to the watchdog:
+   *  bench/watchdog.ts), so one stuck thread never holds up the rest of the bench. */
+  async close(): Promise<boolean> {
     await this.send({ t: 'close' }, 'closed', 10_000).catch(() => undefined);
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    let timer: NodeJS.Timeout | undefined;
+    const ended = Promise.all(this.#workers.map((w) => w.terminate())).then(() => true, () => true);
+    const inTime = await Promise.race([ended, new Promise<boolean>((r) => { timer = setTimeout(() => r(false), TERMINATE_MS); })]);
+    clearTimeout(timer);
+    return inTime;
   }
 }

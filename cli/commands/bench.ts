@@ -6,6 +6,7 @@ import { runBench, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
 import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
 import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
+import { startWatchdog } from '../../bench/watchdog.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
@@ -125,7 +126,9 @@ export function benchCommand(): Command {
     .option('--gateway-node-arg <arg>', 'local setup: extra node flag for every gateway process, e.g. --max-semi-space-size=32 (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
     .addHelpText('after', `
-Every run is bounded: warmup + duration + grace seconds, then it stops by itself.
+Every run is bounded: warmup + duration + grace seconds, then it stops by itself; a
+watchdog process ends the bench and everything it started if its main thread ever
+stops running for 60 s.
 Only loopback addresses are used by the local setup; it starts nats-server (and
 installs Debian's mosquitto with apt-get when missing and allowed) and stops all of it.
 Columns: deliv/s = deliveries per second to recipient devices; latency from the
@@ -185,6 +188,10 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         workers: o.workers,
         ws_client: o.wsClient,
       };
+      // Ends the run (children first) if the main thread ever hangs for good, up to and
+      // including the process's own exit; the bench's own deadlines cover everything
+      // else. Not stopped here: it leaves when this process has exited (bench/watchdog.ts).
+      startWatchdog();
       const rows = await runBench(opts);
       log('');
       if (o.json) {
