@@ -71,7 +71,8 @@ export interface Child {
   output(): string;
   /** Resolves with the first match of re in its output, or rejects at the deadline or exit. */
   waitFor(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
-  /** SIGTERM, then SIGKILL after graceMs; resolves when it exited. Idempotent. */
+  /** SIGTERM, then SIGKILL after graceMs; resolves when it exited (or, should it not
+   *  exit even then, KILL_WAIT_MS after the SIGKILL). Idempotent. */
   stop(graceMs?: number): Promise<void>;
   readonly exited: boolean;
 }
@@ -98,6 +99,8 @@ function hookExit(): void {
 }
 
 const OUTPUT_MAX = 16_384;
+/** How long stop() waits for a child to exit after SIGKILL. */
+const KILL_WAIT_MS = 5000;
 
 export function startChild(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): Child {
   hookExit();
@@ -152,7 +155,11 @@ export function startChild(name: string, cmd: string, args: string[], opts: Spaw
         clearTimeout(timer);
         if (!inTime) {
           try { proc.kill('SIGKILL'); } catch { /* gone */ }
-          await exit;
+          // SIGKILL cannot be ignored, but a process stuck in the kernel (D state) exits
+          // only when that call returns: bounded, so one such child cannot hold up the rest.
+          let killTimer: NodeJS.Timeout | undefined;
+          await Promise.race([exit, new Promise<void>((r) => { killTimer = setTimeout(r, KILL_WAIT_MS); })]);
+          clearTimeout(killTimer);
         }
       })();
       return stopping;
