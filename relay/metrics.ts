@@ -7,6 +7,7 @@ import { CloseCode } from './errors.ts';
 export interface RelayMetrics {
   registry: Registry;
   connections: Gauge;
+  connectionsLimit: Gauge;
   connectionsTotal: Counter;
   authenticated: Gauge;
   framesIn: Counter;
@@ -62,6 +63,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   const m: RelayMetrics = {
     registry,
     connections: new Gauge({ name: 'hushwire_connections', help: 'Open WebSocket connections', registers: r }),
+    connectionsLimit: new Gauge({ name: 'hushwire_connections_limit', help: 'Open WebSocket connections this gateway accepts (--max-connections); more are refused with HTTP 503', registers: r }),
     connectionsTotal: new Counter({ name: 'hushwire_connections_total', help: 'WebSocket connections accepted', registers: r }),
     authenticated: new Gauge({ name: 'hushwire_authenticated_devices', help: 'Connections authenticated as a device', registers: r }),
     framesIn: new Counter({ name: 'hushwire_frames_in_total', help: 'Binary frames received', registers: r }),

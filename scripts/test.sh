@@ -26,6 +26,32 @@ fi
 export PATH="$PATH:/usr/sbin:/usr/bin"
 nats-server --version
 
+step "promtool"
+# Checks and unit-tests the Prometheus alerting rules (docs/prometheus/). Debian ships
+# it in the prometheus package; only the promtool binary is taken out of the .deb (no
+# server installed, no service started), into .cache/ (git-ignored).
+PROMTOOL_CACHE="$PWD/.cache/promtool/promtool"
+if command -v promtool >/dev/null 2>&1; then
+  export PROMTOOL="$(command -v promtool)"
+elif [ -x "$PROMTOOL_CACHE" ]; then
+  export PROMTOOL="$PROMTOOL_CACHE"
+elif command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then
+  tmp=$(mktemp -d)
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  fetch() { (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1); }
+  if fetch || { $SUDO apt-get update -qq && fetch; }; then
+    mkdir -p "$(dirname "$PROMTOOL_CACHE")"
+    dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -xO ./usr/bin/promtool > "$PROMTOOL_CACHE.part" \
+      && chmod +x "$PROMTOOL_CACHE.part" && mv "$PROMTOOL_CACHE.part" "$PROMTOOL_CACHE" \
+      && export PROMTOOL="$PROMTOOL_CACHE"
+  fi
+  rm -rf "$tmp"
+  [ -n "${PROMTOOL:-}" ] || { echo "could not get promtool (Debian package prometheus)"; echo "0 passed, 1 failed"; exit 1; }
+else
+  echo "no promtool and no apt-get: test/ops/alerts.test.ts skips its promtool checks"
+fi
+[ -n "${PROMTOOL:-}" ] && "$PROMTOOL" --version 2>&1 | head -n 1
+
 failed_steps=0
 step "typecheck (tsc --noEmit)"
 npx tsc --noEmit -p . || failed_steps=$((failed_steps + 1))
