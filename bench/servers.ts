@@ -2,7 +2,7 @@
 // WebSocket listener), Hushwire gateways as child processes, Mosquitto, and the
 // Socket.IO relay. Loopback only, free ports, temp dirs removed on stop.
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,8 @@ import { freePorts, startChild, type Child } from './procs.ts';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'hushwire.js');
 const READY_MS = 20_000;
+/** Longest wait for `apt-get install mosquitto`. */
+const APT_TIMEOUT_MS = 180_000;
 
 function findBinary(name: string, extra: string[]): string | null {
   const candidates = [...extra];
@@ -127,17 +129,24 @@ export interface Mosquitto extends Server {
 
 /** Debian's mosquitto binary; installs the package with apt-get when missing (as root,
  *  or with passwordless sudo), like scripts/test.sh does for nats-server. */
-export function mosquittoBinary(): { bin: string } | { skip: string } {
+export async function mosquittoBinary(): Promise<{ bin: string } | { skip: string }> {
   const found = findBinary('mosquitto', []);
   if (found !== null) return { bin: found };
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const cmd = root ? 'apt-get' : 'sudo';
   const pre = root ? [] : ['-n', 'apt-get'];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const r = spawnSync(cmd, [...pre, 'install', '-y', '-qq', 'mosquitto'], { env, stdio: 'ignore', timeout: 180_000 });
+  // Not spawnSync: an install can take minutes, and the main thread must keep running
+  // (progress, deadlines, and the watchdog's heartbeat: bench/watchdog.ts).
+  const status = await new Promise<number | string>((resolve) => {
+    const child = spawn(cmd, [...pre, 'install', '-y', '-qq', 'mosquitto'], { env, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), APT_TIMEOUT_MS);
+    child.once('error', (e) => { clearTimeout(timer); resolve(e.message); });
+    child.once('exit', (code, signal) => { clearTimeout(timer); resolve(code ?? signal ?? 'signal'); });
+  });
   const again = findBinary('mosquitto', []);
   if (again !== null) return { bin: again };
-  return { skip: `mosquitto not installed and apt-get install mosquitto failed (exit ${r.status ?? 'signal'})` };
+  return { skip: `mosquitto not installed and apt-get install mosquitto failed (exit ${status})` };
 }
 
 export async function startMosquitto(bin: string): Promise<Mosquitto> {

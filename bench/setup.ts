@@ -109,7 +109,7 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
       }
       case 'mosquitto': {
         if (o.mqttUrl) return remote([o.mqttUrl]);
-        const bin = mosquittoBinary();
+        const bin = await mosquittoBinary();
         if ('skip' in bin) return bin;
         const m = await startMosquitto(bin.bin);
         servers.push(m);
