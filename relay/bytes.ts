@@ -22,3 +22,18 @@ export function hex(b: Uint8Array): string {
 export function isBytes(b: unknown, len?: number): b is Uint8Array {
   return b instanceof Uint8Array && (len === undefined || b.length === len);
 }
+
+/**
+ * `n` bytes carved from Node's shared 8 KiB allocation slabs (Buffer.allocUnsafe: not
+ * zeroed, so the caller writes every byte), returned as a plain Uint8Array view so that
+ * `.slice()` still copies (Buffer's slice would return a view, and a copy meant to be
+ * kept, such as a stored mailbox message, would then pin the slab).
+ *
+ * For short-lived buffers of the delivery path: one fewer ArrayBuffer to allocate,
+ * track and free per message. A buffer kept long pins its whole slab (at most 8 KiB,
+ * for buffers under 4 KiB; larger ones get their own memory as before).
+ */
+export function pooledBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}

@@ -3,7 +3,14 @@
 // - encodeRelayed: what crosses the bus and is stored is the sender's Envelope minus
 //   route and device (docs/PRIVACY.md), plus server_ts. Written in one pass into one
 //   buffer of the exact size; the generated encoder builds an operation list and a
-//   buffer per call, and the gateway does this once per envelope.
+//   buffer per call, and the gateway does this once per envelope. The buffer is carved
+//   from a shared slab (relay/bytes.ts pooledBytes) rather than given an ArrayBuffer of
+//   its own: chat A/B on 2026-12-05, gateway CPU 12.8-13.1 -> 11.6-11.7 µs per message
+//   (docs/BENCHMARKS.md). It lives until the delivery settles: on the live path it is
+//   copied into the batch for the recipient's node at once (a batch buffer of at least
+//   16 KiB, itself kept until answered), and a mailbox store copies it (the embedded
+//   bus slices, NATS publishes); so an envelope waiting for a slow recipient pins at
+//   most 8 KiB more, for at most --live-timeout-ms, next to the batch it already pins.
 // - envelopeId: the recipient's gateway needs only the id (to match the device's ack),
 //   not a decoded Envelope object with five buffer views.
 //
@@ -11,6 +18,7 @@
 // tests cross-check them against the generated code (test/gateway/relayed-envelope.test.ts).
 
 import { varintSize, writeVarint } from './varint.ts';
+import { pooledBytes } from './bytes.ts';
 
 // Field numbers and wire types of hushwire.v1.Envelope.
 const F_VERSION = (1 << 3) | 0;
@@ -42,7 +50,7 @@ export function encodeRelayed(f: RelayedFields): Uint8Array {
   if (enc.length > 0) size += 1 + varintSize(enc.length) + enc.length;
   if (ciphertext.length > 0) size += 1 + varintSize(ciphertext.length) + ciphertext.length;
   if (serverTs !== 0) size += 1 + varintSize(serverTs);
-  const buf = new Uint8Array(size);
+  const buf = pooledBytes(size); // every byte is written below
   let o = 0;
   if (version !== 0) {
     buf[o++] = F_VERSION;

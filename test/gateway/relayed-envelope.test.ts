@@ -90,3 +90,23 @@ t.test('envelopeId on bytes that are not an envelope: null, never a throw or an 
     }
   }
 });
+
+t.test('pooled memory: every byte written; slices of the result are copies', async (t) => {
+  // The buffer comes from Buffer.allocUnsafe's slabs, which are not cleared: dirty the
+  // pool between encodes so that a byte left unwritten would show.
+  let mismatches = 0;
+  for (let i = 0; i < 500; i++) {
+    Buffer.allocUnsafe(1 + (i % 1500)).fill(0xee);
+    const f = { version: 1, id: new Uint8Array(randomBytes(16)), suite: 1, enc: new Uint8Array(randomBytes(32)), ciphertext: new Uint8Array(randomBytes(1 + (i * 37) % 3000)), serverTs: Date.now() };
+    const ours = encodeRelayed(f);
+    const generated = wire.Envelope.encode(f).finish();
+    if (!Buffer.from(ours).equals(Buffer.from(generated))) mismatches++;
+  }
+  t.equal(mismatches, 0, '500 envelopes byte-identical to the generated encoder');
+  const e = encodeRelayed({ version: 1, id: new Uint8Array(16), suite: 1, enc: new Uint8Array(32), ciphertext: new Uint8Array(100), serverTs: 1 });
+  t.equal(Object.getPrototypeOf(e), Uint8Array.prototype, 'a plain Uint8Array, not a Buffer');
+  const copy = e.slice();
+  copy[0] = (copy[0]! + 1) & 0xff;
+  t.not(copy[0], e[0], '.slice() copies (a stored copy must not pin the shared slab)');
+  t.equal(copy.buffer.byteLength, copy.byteLength, 'the copy owns exactly its bytes');
+});
