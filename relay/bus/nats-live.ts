@@ -107,8 +107,12 @@ export class LiveRouter {
   readonly #gwSub: Subscription;
 
   // requester side
-  readonly #all = new Map<number, Entry>();
-  readonly #buckets = new Map<number, Map<number, Entry>>(); // timeout → entries in deadline order
+  // timeout → entries in deadline order. Also where a token is looked up: one map per
+  // entry, not a second index (two maps that large, churned by every delivery, cost
+  // their rehashing as well); a gateway uses one timeout (--live-timeout-ms), so a
+  // lookup is one Map.get.
+  readonly #buckets = new Map<number, Map<number, Entry>>();
+  #pending = 0;
   readonly #batches = new Map<number, SentBatch>();
   readonly #where = new Map<string, string>();                // routeTag.deviceToken → node id
   #out = new Map<string, OutBatch>();
@@ -152,6 +156,11 @@ export class LiveRouter {
     return this.#where.size;
   }
 
+  /** Offers that have no outcome yet (at MAX_PENDING_LIVE new ones count as not delivered). */
+  get pending(): number {
+    return this.#pending;
+  }
+
   // ---------------------------------------------------------------- requester
 
   /** Offers the envelope to whoever holds the device; true once the device acked it. */
@@ -165,7 +174,7 @@ export class LiveRouter {
       queueMicrotask(() => done(false));
       return;
     }
-    if (this.#all.size >= MAX_PENDING_LIVE) {
+    if (this.#pending >= MAX_PENDING_LIVE) {
       this.#overflow();
       queueMicrotask(() => done(false));
       return;
@@ -185,7 +194,7 @@ export class LiveRouter {
         return;
       }
       if (this.#where.get(key) === node) this.#where.delete(key);
-      if (this.#closed || this.#all.size >= MAX_PENDING_LIVE) done(false);
+      if (this.#closed || this.#pending >= MAX_PENDING_LIVE) done(false);
       else this.#locate(key, bytes, timeoutMs, done);
     });
   }
@@ -215,19 +224,27 @@ export class LiveRouter {
       this.#buckets.set(timeoutMs, bucket);
     }
     const e: Entry = { done, deadline: Date.now() + timeoutMs, bucket };
-    this.#all.set(token, e);
     bucket.set(token, e);
+    this.#pending++;
     this.#timer ??= setInterval(() => this.#sweep(), SWEEP_MS);
     return token;
   }
 
   /** Settles one entry (first outcome wins). */
   #settle(token: number, code: Code, node = '', envelope: Uint8Array | null = null): void {
-    const e = this.#all.get(token);
+    const e = this.#entry(token);
     if (e === undefined) return; // late answer after its deadline
-    this.#all.delete(token);
     e.bucket.delete(token);
+    this.#pending--;
     e.done(code, node, envelope);
+  }
+
+  #entry(token: number): Entry | undefined {
+    for (const bucket of this.#buckets.values()) {
+      const e = bucket.get(token);
+      if (e !== undefined) return e;
+    }
+    return undefined;
   }
 
   #remember(key: string, node: string): void {
@@ -297,7 +314,7 @@ export class LiveRouter {
     this.#nextBatch = (this.#nextBatch + 1) >>> 0;
     // Kept until answered or expired (the deadline of its last item): a "gone" answer
     // needs the envelope again to locate the device.
-    const last = this.#all.get(b.tokens[b.tokens.length - 1] as number);
+    const last = this.#entry(b.tokens[b.tokens.length - 1] as number);
     this.#batches.set(no, { tokens: b.tokens, spans: b.spans, buf: b.buf, deadline: last?.deadline ?? Date.now(), left: b.tokens.length });
     try {
       this.#nc.publish(this.#gwPrefix + b.node, b.buf.subarray(0, b.len), { reply: `${this.#inbox}b${no}` });
@@ -358,7 +375,7 @@ export class LiveRouter {
       for (const [token, e] of bucket) {
         if (e.deadline > now) break;
         bucket.delete(token);
-        this.#all.delete(token);
+        this.#pending--;
         e.done(REFUSED, '', null);
       }
       if (bucket.size === 0) this.#buckets.delete(ms);
@@ -367,7 +384,7 @@ export class LiveRouter {
       if (b.deadline > now) break;
       this.#batches.delete(no);
     }
-    if (this.#all.size === 0 && this.#batches.size === 0 && this.#timer !== null) {
+    if (this.#pending === 0 && this.#batches.size === 0 && this.#timer !== null) {
       clearInterval(this.#timer);
       this.#timer = null;
     }
@@ -478,8 +495,9 @@ export class LiveRouter {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    const pending = [...this.#all.values()];
-    this.#all.clear();
+    const pending: Entry[] = [];
+    for (const bucket of this.#buckets.values()) for (const e of bucket.values()) pending.push(e);
+    this.#pending = 0;
     this.#buckets.clear();
     this.#batches.clear();
     this.#out.clear();

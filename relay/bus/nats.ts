@@ -349,6 +349,11 @@ export class NatsBus implements Bus {
     this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
   }
 
+  /** Live deliveries this bus offered that have no outcome yet (diagnostics, tests). */
+  get livePending(): number {
+    return this.#live?.pending ?? 0;
+  }
+
   /** The mailbox streams, shard 0 first. */
   get streamNames(): readonly string[] {
     return this.#streams;

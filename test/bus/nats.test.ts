@@ -140,6 +140,62 @@ if (!haveNatsServer()) {
     t.equal(await b.directoryPut(r, bytes(10), 0), null);
   });
 
+  t.test('every live offer settles once, and the count of offers in flight goes back to 0', async (t) => {
+    const prefix = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix });
+    const b = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    await Promise.all([a.start(), b.start()]);
+    const r = tok();
+    const [acks, refuses, hangs, moves, nobody, local] = [tok(), tok(), tok(), tok(), tok(), tok()];
+    const held: ((ok: boolean) => void)[] = [];
+    await b.subscribeDevice(r, acks, async () => true, () => {});
+    await b.subscribeDevice(r, refuses, async () => false, () => {});
+    await b.subscribeDevice(r, hangs, () => new Promise<boolean>((res) => { held.push(res); }), () => {});
+    const moving = await b.subscribeDevice(r, moves, async () => true, () => {});
+    await a.subscribeDevice(r, local, async () => true, () => {});
+    // Each kind of outcome: delivered through a batch, refused, timed out, "gone" after
+    // the device left its node (then located again: nobody), nobody at all, and this
+    // bus's own device.
+    const outcomes = new Map<string, boolean[]>();
+    let settled = 0;
+    let twice = 0;
+    const offer = (d: string, name: string, ms = 2000): void => {
+      let called = false;
+      a.offerLive(r, d, bytes(64), ms, (ok) => {
+        if (called) twice++;
+        called = true;
+        settled++;
+        outcomes.set(name, [...(outcomes.get(name) ?? []), ok]);
+      });
+    };
+    t.equal(await a.deliverLive(r, moves, bytes(8), 2000), true, 'the moving device is located once (its node remembered)');
+    await moving.close();
+    let offered = 0;
+    for (let i = 0; i < 50; i++) {
+      offer(acks, 'acks'); offer(refuses, 'refuses'); offer(hangs, 'hangs', 300);
+      offer(moves, 'moves'); offer(nobody, 'nobody'); offer(local, 'local');
+      offered += 6;
+    }
+    t.ok(a.livePending > 0, `offers in flight are counted (${a.livePending})`);
+    await waitFor(() => settled === offered, 10_000, 'every offer to settle');
+    t.equal(twice, 0, 'no offer settled twice');
+    t.same(outcomes.get('acks')?.every((x) => x), true, 'acked: delivered');
+    t.same(outcomes.get('local')?.every((x) => x), true, 'own device: delivered');
+    for (const k of ['refuses', 'hangs', 'moves', 'nobody']) t.same(outcomes.get(k)?.some((x) => x), false, `${k}: not delivered`);
+    t.equal(a.livePending, 0, 'nothing left in flight');
+    for (const release of held) release(true); // late acks after the deadline change nothing
+    // Closing with offers in flight settles them as not delivered, once.
+    const before = settled;
+    for (let i = 0; i < 20; i++) offer(hangs, 'closing', 60_000);
+    t.equal(a.livePending, 20);
+    await a.close();
+    await waitFor(() => settled === before + 20, 5000, 'offers pending at close to settle');
+    t.same(outcomes.get('closing')?.some((x) => x), false, 'not delivered');
+    t.equal(a.livePending, 0);
+    t.equal(twice, 0);
+  });
+
   t.test('a restarted bus with changed limits updates the stream', async (t) => {
     const prefix = `t${++n}`;
     const a = newBus(CONTRACT_LIMITS, { prefix });
