@@ -105,6 +105,21 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   return m;
 }
 
+/** Whether `labels` has exactly one own key. Remembered per labels object: the hot
+ *  paths pass the same constant objects every time (PATH_LABELS, ...), and counting
+ *  keys with Object.keys allocated an array on every call (~5% of a gateway's heap
+ *  allocation in chat). Weakly held, so ad-hoc label objects are not kept. */
+const singleKey = new WeakMap<object, boolean>();
+function hasOneKey(labels: Record<string, string>): boolean {
+  let one = singleKey.get(labels);
+  if (one === undefined) {
+    one = Object.keys(labels).length === 1;
+    // Only frozen objects are remembered: one that can change could gain a key later.
+    if (Object.isFrozen(labels)) singleKey.set(labels, one);
+  }
+  return one;
+}
+
 /**
  * For the counters bumped several times per delivered message: inc() only adds to a
  * plain number (per value of the counter's one label), and the sums go to prom-client in
@@ -127,7 +142,7 @@ function countAtScrape(c: Counter<string>): void {
     }
     const lv = labelName === undefined ? undefined : labels[labelName];
     const v = value ?? 1;
-    if (lv === undefined || Object.keys(labels).length !== 1 || !(v >= 0)) return direct(labels, value);
+    if (lv === undefined || !hasOneKey(labels) || !(v >= 0)) return direct(labels, value);
     pending.set(lv, (pending.get(lv) ?? 0) + v);
   }) as Counter<string>['inc'];
   (c as unknown as { collect: () => void }).collect = () => {
@@ -159,7 +174,7 @@ function observeAtScrape(h: Histogram<string>): void {
       return direct(labels, value);
     }
     const lv = labels[labelName];
-    if (lv === undefined || Object.keys(labels).length !== 1) return direct(labels, value);
+    if (lv === undefined || !hasOneKey(labels)) return direct(labels, value);
     let p = pending.get(lv);
     if (p === undefined) {
       p = { counts: new Array<number>(bounds.length).fill(0), sum: 0, n: 0 };

@@ -46,12 +46,13 @@ export interface ReceiptProps {
  *  seconds; this adds at most this much to one). */
 const INFLIGHT_SWEEP_MS = 50;
 
-// Label sets of the per-envelope metrics, made once instead of an object per envelope.
-const LIVE = { path: 'live' };
-const MAILBOX = { path: 'mailbox' };
-const DELIVERED = { outcome: 'delivered' };
-const STORED = { outcome: 'stored' };
-const FAILED = { outcome: 'failed' };
+// Label sets of the per-envelope metrics, made once instead of an object per envelope
+// (frozen: relay/metrics.ts then checks their shape once, not per call).
+const LIVE = Object.freeze({ path: 'live' });
+const MAILBOX = Object.freeze({ path: 'mailbox' });
+const DELIVERED = Object.freeze({ outcome: 'delivered' });
+const STORED = Object.freeze({ outcome: 'stored' });
+const FAILED = Object.freeze({ outcome: 'failed' });
 
 export class Relay {
   readonly bus: Bus;

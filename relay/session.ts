@@ -79,7 +79,8 @@ const DRAIN_DELETE_PAGES = 4;
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
 /** Label sets of the per-delivery metrics, made once instead of an object per envelope. */
-const PATH_LABELS = { live: { path: 'live' }, mailbox: { path: 'mailbox' } } as const;
+// Frozen: relay/metrics.ts checks a frozen label set's shape once, not per call.
+const PATH_LABELS = { live: Object.freeze({ path: 'live' }), mailbox: Object.freeze({ path: 'mailbox' }) } as const;
 
 export class Session implements LiveSink, ControlSink {
   readonly socket: Socket;

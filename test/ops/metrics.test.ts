@@ -173,3 +173,25 @@ t.test('hot-path histograms report exactly what prom-client observe() reports', 
   t.throws(() => m.sendLatency.observe({ outcome: 'delivered' }, Number.NaN), 'non-finite values still refused by prom-client');
   t.throws(() => m.sendLatency.observe({ nope: 'x' } as never, 1));
 });
+
+t.test('hot-path label sets: frozen ones are checked once, others every time', async (t) => {
+  const m = createMetrics({ defaultMetrics: false });
+  const live = Object.freeze({ path: 'live' });
+  for (let i = 0; i < 5; i++) m.deliveries.inc(live);
+  // A label object that is not frozen can change between calls: it is checked each time,
+  // so a second key added later still reaches prom-client, which refuses it.
+  const changing: Record<string, string> = { path: 'mailbox' };
+  m.deliveries.inc(changing);
+  changing['nope'] = 'x';
+  t.throws(() => m.deliveries.inc(changing), 'the changed object is refused, not counted on a stale check');
+  // A frozen object with two keys is not a one-label set: prom-client decides (refuses).
+  const two = Object.freeze({ path: 'live', nope: 'x' });
+  t.throws(() => m.deliveries.inc(two as never));
+  t.throws(() => m.deliveries.inc(two as never), 'and again: the cached answer is "not one key"');
+  const h = Object.freeze({ outcome: 'delivered' });
+  for (let i = 0; i < 3; i++) m.sendLatency.observe(h, 0.002);
+  const text = await m.registry.metrics();
+  t.match(text, /^hushwire_deliveries_total\{path="live"\} 5$/m);
+  t.match(text, /^hushwire_deliveries_total\{path="mailbox"\} 1$/m);
+  t.match(text, /^hushwire_send_seconds_count\{outcome="delivered"\} 3$/m);
+});
