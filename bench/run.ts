@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { cpuMicros, sleep } from './procs.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
-import { makeDevices, seedDirectory, registerDevices, unregisterDevices } from './devices.ts';
+import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
@@ -159,8 +159,8 @@ async function unregisterBenchDevices(env: SystemEnv, o: BenchOptions): Promise<
   o.log(`   ${r.unregistered} bench devices unregistered${r.gone ? `, ${r.gone} already gone` : ''}${r.failed ? `, ${r.failed} failed (${r.firstError})` : ''}${r.left ? `, ${r.left} not tried (deadline)` : ''} (${Date.now() - t0} ms)`);
 }
 
-function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): HwDevice[][] | null {
-  return env.system === 'hushwire' ? makeDevices(sizes, realKeys) : null;
+async function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): Promise<HwDevice[][] | null> {
+  return env.system === 'hushwire' ? makeDevicesYielding(sizes, realKeys) : null;
 }
 
 async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<WorkerGroup> {
@@ -254,7 +254,7 @@ async function messaging(
   const label = `[${env.system} ${workload}]`;
   const sizes: number[] = [];
   for (let g = 0; g < groups; g++) sizes.push(1, k);
-  const layout = senderGroups(env.urls, groups, k, mutual, hwFor(env, sizes, true));
+  const layout = senderGroups(env.urls, groups, k, mutual, await hwFor(env, sizes, true));
   const senders = layout.groups.reduce((n, g) => n + g.senders.length, 0);
   const g = await startGroup(env, layout, o);
   try {
@@ -362,7 +362,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
   const n = o.backlogDevices;
   const sizes: number[] = [];
   for (let i = 0; i < n; i++) sizes.push(1, 1);
-  const layout = senderGroups(env.urls, n, 1, false, hwFor(env, sizes, true));
+  const layout = senderGroups(env.urls, n, 1, false, await hwFor(env, sizes, true));
   const g = await startGroup(env, layout, o);
   try {
     await connectAll(g, 'senders', label, o);
@@ -465,7 +465,7 @@ async function waitForEmptyMailboxes(env: SystemEnv, ms: number): Promise<{ seco
 async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   const label = `[${env.system} storm]`;
   const n = o.devices;
-  const layout = loneEndpoints(env.urls, n, hwFor(env, Array.from({ length: n }, () => 1), false));
+  const layout = loneEndpoints(env.urls, n, await hwFor(env, Array.from({ length: n }, () => 1), false));
   const g = await startGroup(env, layout, o);
   try {
     const first = await connectAll(g, 'all', label, o);
@@ -502,7 +502,7 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   const probe = env.server;
   if (probe === null) return skipped(env.system, 'idle', 'the server processes cannot be read (a running system without a metrics endpoint the bench knows): RSS unknown');
   const n = o.devices;
-  const layout = loneEndpoints(env.urls, n, hwFor(env, Array.from({ length: n }, () => 1), false));
+  const layout = loneEndpoints(env.urls, n, await hwFor(env, Array.from({ length: n }, () => 1), false));
   // Memory is read after a first fifth of the devices and again after the rest: the
   // slope between the two is the cost per device, without the one-off growth (heap
   // spaces, buffers, JIT) that the first connections cause.
