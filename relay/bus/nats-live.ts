@@ -107,10 +107,10 @@ export class LiveRouter {
   readonly #gwSub: Subscription;
 
   // requester side
-  // timeout → entries in deadline order. Also where a token is looked up: one map per
-  // entry, not a second index (two maps that large, churned by every delivery, cost
-  // their rehashing as well); a gateway uses one timeout (--live-timeout-ms), so a
-  // lookup is one Map.get.
+  // timeout → entries in deadline order, and also where a token is looked up: each
+  // entry sits in one map only, with no second index by token (two maps that large,
+  // churned by every delivery, cost their rehashing too: docs/BENCHMARKS.md). A gateway
+  // uses one timeout (--live-timeout-ms), so a lookup is one Map.get.
   readonly #buckets = new Map<number, Map<number, Entry>>();
   #pending = 0;
   readonly #batches = new Map<number, SentBatch>();
