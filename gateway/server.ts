@@ -113,6 +113,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     if (p === '/metrics') {
       setBusState(metrics, bus.status().state);
       metrics.draining.set(draining ? 1 : 0);
+      metrics.livePending.set(bus.livePending());
       return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
     }
     return { status: 404, body: 'not found\n' };

@@ -8,6 +8,7 @@ export interface RelayMetrics {
   registry: Registry;
   connections: Gauge;
   connectionsLimit: Gauge;
+  livePending: Gauge;
   connectionsTotal: Counter;
   authenticated: Gauge;
   framesIn: Counter;
@@ -64,6 +65,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     registry,
     connections: new Gauge({ name: 'hushwire_connections', help: 'Open WebSocket connections', registers: r }),
     connectionsLimit: new Gauge({ name: 'hushwire_connections_limit', help: 'Open WebSocket connections this gateway accepts (--max-connections); more are refused with HTTP 503', registers: r }),
+    livePending: new Gauge({ name: 'hushwire_live_pending', help: 'Live deliveries offered by this gateway without an outcome yet (on NATS at most 65,536; beyond, new ones are stored in mailboxes)', registers: r }),
     connectionsTotal: new Counter({ name: 'hushwire_connections_total', help: 'WebSocket connections accepted', registers: r }),
     authenticated: new Gauge({ name: 'hushwire_authenticated_devices', help: 'Connections authenticated as a device', registers: r }),
     framesIn: new Counter({ name: 'hushwire_frames_in_total', help: 'Binary frames received', registers: r }),

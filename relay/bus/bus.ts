@@ -94,6 +94,10 @@ export interface Bus {
   status(): BusStatus;
 
   // ---- live delivery ----
+  /** Live offers made through this bus that have no outcome yet (a gauge for
+   *  operators: on NATS at most MAX_PENDING_LIVE, past which new offers count as not
+   *  delivered and go to the mailbox). */
+  livePending(): number;
   /** Receive live envelopes and control messages for one device. Resolves once the
    *  subscription is active at the bus: a deliverLive that starts after that reaches it
    *  (on a NATS cluster, once interest has spread over the routes: milliseconds), so

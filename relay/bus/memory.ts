@@ -43,6 +43,7 @@ export class MemoryBus implements Bus {
   readonly #log: BusLogFn;
   readonly #subs: SubscriptionRegistry;
   #state: 'new' | 'started' | 'closed' = 'new';
+  #livePending = 0;
   #sweepTimer: NodeJS.Timeout | null = null;
 
   // mailbox: key "tag.device" → seq → item; Map order is seq order (seqs only grow).
@@ -78,6 +79,10 @@ export class MemoryBus implements Bus {
 
   status(): BusStatus {
     return this.#state === 'started' ? { state: 'connected' } : { state: 'closed' };
+  }
+
+  livePending(): number {
+    return this.#livePending;
   }
 
   #ready(): void {
@@ -126,9 +131,11 @@ export class MemoryBus implements Bus {
       return;
     }
     let settled = false;
+    this.#livePending++;
     const finish = (ok: boolean): void => {
       if (settled) return;
       settled = true;
+      this.#livePending--;
       clearTimeout(timer);
       queueMicrotask(() => done(ok));
     };

@@ -349,8 +349,7 @@ export class NatsBus implements Bus {
     this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
   }
 
-  /** Live deliveries this bus offered that have no outcome yet (diagnostics, tests). */
-  get livePending(): number {
+  livePending(): number {
     return this.#live?.pending ?? 0;
   }
 

@@ -123,6 +123,25 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     t.ok(took >= 150 && took < 2000, `timed out after ${took} ms`);
   });
 
+  t.test('live delivery: offers without an outcome are counted (livePending) until they settle', async (t) => {
+    const bus = await use(t);
+    const [r, hangs, acks] = [tok(), tok(), tok()];
+    const release: ((ok: boolean) => void)[] = [];
+    await bus.subscribeDevice(r, hangs, () => new Promise<boolean>((res) => { release.push(res); }), () => {});
+    await bus.subscribeDevice(r, acks, async () => true, () => {});
+    t.equal(bus.livePending(), 0, 'nothing in flight');
+    const timedOut = bus.deliverLive(r, hangs, bytes(10), 300);
+    const acked = bus.deliverLive(r, hangs, bytes(10), 5000);
+    t.equal(bus.livePending(), 2, 'two offers in flight');
+    t.equal(await bus.deliverLive(r, acks, bytes(10), 2000), true);
+    t.equal(await timedOut, false);
+    t.equal(bus.livePending(), 1, 'the timed-out one no longer counts');
+    await waitFor(() => release.length === 2, 2000, 'the handler to see both');
+    for (const rel of release) rel(true);
+    t.equal(await acked, true);
+    t.equal(bus.livePending(), 0, 'all settled');
+  });
+
   t.test('live delivery: the latest subscription wins; closing it falls back', async (t) => {
     const bus = await use(t);
     const [r, d] = [tok(), tok()];

@@ -51,6 +51,8 @@ t.test('metrics move with traffic and carry no identifiers', async (t) => {
     t.ok(v !== undefined && v >= n, `${name}${JSON.stringify(labels)} = ${v} (>= ${n})`);
   };
   atLeast('hushwire_connections', {}, 2);
+  t.equal(sample(text, 'hushwire_connections_limit', {}), 50_000, 'the configured --max-connections (default)');
+  t.equal(sample(text, 'hushwire_live_pending', {}), 0, 'every live delivery has its outcome (all acked before the scrape)');
   atLeast('hushwire_connections_total', {}, 4);
   atLeast('hushwire_authenticated_devices', {}, 2);
   atLeast('hushwire_frames_in_total', {}, 8);
