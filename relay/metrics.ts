@@ -107,6 +107,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   return m;
 }
 
+/** Label sets of the per-message metrics, made once instead of an object per message,
+ *  and frozen so that hasOneKey checks their shape once. */
+export const PATH_LABELS = { live: Object.freeze({ path: 'live' }), mailbox: Object.freeze({ path: 'mailbox' }) } as const;
+export const OUTCOME_LABELS = {
+  delivered: Object.freeze({ outcome: 'delivered' }),
+  stored: Object.freeze({ outcome: 'stored' }),
+  failed: Object.freeze({ outcome: 'failed' }),
+} as const;
+
 /** Whether `labels` has exactly one own key. Remembered per labels object: the hot
  *  paths pass the same constant objects every time (PATH_LABELS, ...), and counting
  *  keys with Object.keys allocated an array on every call (~5% of a gateway's heap

@@ -10,7 +10,7 @@ import type { Bus } from './bus/bus.ts';
 import type { Evaluator } from './evaluator.ts';
 import type { Verifier } from './verifier/verifier.ts';
 import type { Logger } from './log.ts';
-import type { RelayMetrics } from './metrics.ts';
+import { PATH_LABELS, OUTCOME_LABELS, type RelayMetrics } from './metrics.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import { Session } from './session.ts';
@@ -46,13 +46,6 @@ export interface ReceiptProps {
  *  seconds; this adds at most this much to one). */
 const INFLIGHT_SWEEP_MS = 50;
 
-// Label sets of the per-envelope metrics, made once instead of an object per envelope
-// (frozen: relay/metrics.ts then checks their shape once, not per call).
-const LIVE = Object.freeze({ path: 'live' });
-const MAILBOX = Object.freeze({ path: 'mailbox' });
-const DELIVERED = Object.freeze({ outcome: 'delivered' });
-const STORED = Object.freeze({ outcome: 'stored' });
-const FAILED = Object.freeze({ outcome: 'failed' });
 
 export class Relay {
   readonly bus: Bus;
@@ -206,8 +199,8 @@ export class Relay {
       this.metrics.envelopesIn.inc();
       this.bus.offerLive(tag, devTok, encoded, this.limits.liveTimeoutMs, (delivered) => {
         if (delivered) {
-          this.metrics.deliveries.inc(LIVE);
-          this.metrics.sendLatency.observe(DELIVERED, (performance.now() - started) / 1000);
+          this.metrics.deliveries.inc(PATH_LABELS.live);
+          this.metrics.sendLatency.observe(OUTCOME_LABELS.delivered, (performance.now() - started) / 1000);
           this.#accepted(done, { id, status: 'delivered', code: '', retryAfterMs: 0 });
           return;
         }
@@ -235,8 +228,8 @@ export class Relay {
     // on its way: tell whichever gateway holds it to look again. Fire and forget: with
     // nobody subscribed, NATS drops it at once.
     this.bus.publishControl(tag, devTok, { kind: 'mail' }).catch(() => undefined);
-    this.metrics.deliveries.inc(MAILBOX);
-    this.metrics.sendLatency.observe(STORED, (performance.now() - started) / 1000);
+    this.metrics.deliveries.inc(PATH_LABELS.mailbox);
+    this.metrics.sendLatency.observe(OUTCOME_LABELS.stored, (performance.now() - started) / 1000);
     return { id, status: 'stored', code: '', retryAfterMs: 0 };
   }
 
@@ -244,7 +237,7 @@ export class Relay {
     const w = toWireError(e);
     if (w.code === ErrorCode.INTERNAL) this.log.error({ err: e instanceof Error ? e.name : 'error' }, 'envelope delivery failed');
     this.metrics.errors.inc({ code: w.code });
-    this.metrics.sendLatency.observe(FAILED, (performance.now() - started) / 1000);
+    this.metrics.sendLatency.observe(OUTCOME_LABELS.failed, (performance.now() - started) / 1000);
     return { id, status: 'failed', code: w.code, retryAfterMs: w.retryAfterMs };
   }
 

@@ -23,7 +23,7 @@ import { parseE164 } from './number.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
-import { closeCodeLabel } from './metrics.ts';
+import { closeCodeLabel, PATH_LABELS } from './metrics.ts';
 import { envelopeId } from './relayed-envelope.ts';
 import { decodeInbound, type InOp } from './frame-in.ts';
 import { encodeFrameOut, encodeSendResultOp } from './frame-out.ts';
@@ -78,9 +78,6 @@ const DRAIN_DELETE_PAGES = 4;
 /** Label sets of the auth path's directory re-check (hushwire_auth_directory_rechecks_total). */
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
-/** Label sets of the per-delivery metrics, made once instead of an object per envelope. */
-// Frozen: relay/metrics.ts checks a frozen label set's shape once, not per call.
-const PATH_LABELS = { live: Object.freeze({ path: 'live' }), mailbox: Object.freeze({ path: 'mailbox' }) } as const;
 
 export class Session implements LiveSink, ControlSink {
   readonly socket: Socket;
