@@ -3,7 +3,7 @@
 // host that exits normally or keeps running takes the watchdog with it or is left
 // alone. Real processes throughout, each with a deadline.
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { until } from '../helpers/poll.ts';
@@ -108,4 +108,13 @@ t.test('stop() ends the watchdog at once and is idempotent; a stale time under t
   t.pass('stopped');
   t.throws(() => startWatchdog(1000), RangeError);
   t.throws(() => startWatchdog(Number.NaN), RangeError);
+});
+
+t.test('the watchdog process refuses arguments that are not a pid and a stale time', async (t) => {
+  const child = fileURLToPath(new URL('../../bench/watchdog-child.mjs', import.meta.url));
+  for (const args of [[], ['abc', '1000'], ['1', '1000'], [String(process.pid), '0'], [String(process.pid), 'x']]) {
+    const r = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8', timeout: 10_000, input: '' });
+    t.equal(r.status, 2, `exit 2 for ${JSON.stringify(args)}`);
+    t.match(r.stderr, /usage: watchdog-child\.mjs <bench pid> <stale ms>/);
+  }
 });
