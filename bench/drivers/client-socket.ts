@@ -11,6 +11,9 @@ export interface ClientSocket {
   readonly isOpen: boolean;
   /** One binary message; dropped unless open. */
   send(data: Uint8Array): void;
+  /** One binary message of `len` bytes, written by `write` at out[at] (the lean client
+   *  writes it straight into the WebSocket frame); dropped unless open. */
+  sendWith(len: number, write: (out: Buffer, at: number) => void): void;
   /** Gone at once, no close handshake. */
   terminate(): void;
   /** Close handshake (1000), bounded to ~2 s; resolves once closed. */
@@ -34,6 +37,9 @@ class LeanSocket implements ClientSocket {
   }
   send(data: Uint8Array): void {
     this.#ws.send(data);
+  }
+  sendWith(len: number, write: (out: Buffer, at: number) => void): void {
+    this.#ws.sendWith(len, write);
   }
   terminate(): void {
     this.#ws.terminate();
@@ -60,6 +66,12 @@ class WsSocket implements ClientSocket {
   }
   send(data: Uint8Array): void {
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data);
+  }
+  sendWith(len: number, write: (out: Buffer, at: number) => void): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    const out = Buffer.allocUnsafe(len);
+    write(out, 0);
+    this.#ws.send(out);
   }
   terminate(): void {
     this.#ws.terminate();

@@ -9,23 +9,20 @@
 // handset-side crypto is not what this bench measures.
 //
 // Writes are batched like the SDK does: all sends and deliver_acks of one event-loop
-// turn go out as one frame.
-import { protobuf } from '../../relay/protobuf.ts';
+// turn go out as one frame. Once authenticated, frames are written and read by hand
+// (bench/drivers/hushwire-frames.ts): the generator shares the cores with the gateways.
 import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput, signer } from '../../relay/crypto/sign.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
-import { readId, writeId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import { reportId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import { clientFrameSize, fromOp, readServerFrame, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from './hushwire-frames.ts';
 
 const POOL = 4;
-const OP_SEND = (25 << 3) | 2;
-const OP_DELIVER_ACK = (26 << 3) | 2;
 const PLACEHOLDER_ID = new Uint8Array(ID_BYTES).fill(0xab);
 /** A short text, like an SMS: pads to the smallest bucket (256 bytes of plaintext). */
 const BODY = new TextEncoder().encode('bench: the quick brown fox jumps over the lazy dog, 0123456789, ok?');
-
-interface Sealed { bytes: Uint8Array; idOffset: number }
 
 /** Pre-sealed envelopes per flow, key = sender * 2^21 + recipient. */
 const pools = new Map<number, Sealed[]>();
@@ -61,9 +58,11 @@ class HwEndpoint implements Endpoint {
   #ws: ClientSocket | null = null;
   #req = 1;
   readonly #reqs = new Map<number, number>(); // req → seq (this endpoint is the sender)
-  #ops: Uint8Array[] = [];
+  #sends: OutSend[] = [];
   #acks: Uint8Array[] = [];
   #scheduled = false;
+  readonly #sink: ServerFrameSink;
+  readonly #flushNow = (): void => this.#flush();
 
   constructor(spec: EndpointSpec, ctx: DriverContext) {
     this.#spec = spec;
@@ -71,12 +70,21 @@ class HwEndpoint implements Endpoint {
     // The expanded key, made once per device: each connect then only signs (~14 µs with
     // libsodium here; relay/crypto/ed25519-engine.ts). 10,000 storm devices per worker.
     this.#sign = signer(spec.hw!.identitySecret);
+    const hooks = ctx.hooks;
+    this.#sink = {
+      delivered: (id) => {
+        this.#acks.push(id);
+        reportId(id, 0, ctx.runTag, hooks, spec.idx);
+      },
+      sendResult: (req, ok, code) => this.#answered(req, ok, code),
+      error: (req, code) => this.#answered(req, false, code),
+    };
   }
 
   connect(timeoutMs: number): Promise<void> {
     const hw = this.#spec.hw!;
     this.#reqs.clear();
-    this.#ops = [];
+    this.#sends = [];
     this.#acks = [];
     let ws: ClientSocket | null = null;
     const authed = new Promise<void>((resolve, reject) => {
@@ -109,7 +117,8 @@ class HwEndpoint implements Endpoint {
               }
             } else if (state === 'ready') {
               // mail drained right after auth shares the frame with the ok
-              this.#onOp(op);
+              fromOp(op, this.#sink);
+              this.#schedule();
             }
           }
         },
@@ -123,90 +132,47 @@ class HwEndpoint implements Endpoint {
   }
 
   #onFrame(data: Buffer): void {
-    let ops: Op[];
     try {
-      ops = wire.Frame.decode(data).ops as Op[];
+      readServerFrame(data, this.#sink);
     } catch {
-      return;
+      // a frame the generated decoder would refuse too: nothing in it is counted
     }
-    for (const op of ops) this.#onOp(op);
+    if (this.#acks.length > 0) this.#schedule();
   }
 
-  #onOp(op: Op): void {
-    const hooks = this.#ctx.hooks;
-    if (op.deliver) {
-      for (const env of op.deliver.envelopes ?? []) {
-        const id = env.id;
-        if (!id) continue;
-        this.#acks.push(id);
-        const m = readId(id, 0, this.#ctx.runTag);
-        if (m) hooks.message(this.#spec.idx, m[0], m[1]);
-      }
-      this.#schedule();
-    } else if (op.sendResult) {
-      const seq = this.#reqs.get(op.req);
-      if (seq === undefined) return;
-      this.#reqs.delete(op.req);
-      let ok = true;
-      let code = '';
-      for (const r of op.sendResult.receipts ?? []) {
-        if (r.status !== 'delivered' && r.status !== 'stored') { ok = false; code = r.code || 'failed'; }
-      }
-      hooks.ack(this.#spec.idx, seq, ok, code);
-    } else if (op.error) {
-      const seq = this.#reqs.get(op.req);
-      if (seq === undefined) return;
-      this.#reqs.delete(op.req);
-      hooks.ack(this.#spec.idx, seq, false, op.error.code ?? 'error');
-    }
+  #answered(req: number, ok: boolean, code: string): void {
+    const seq = this.#reqs.get(req);
+    if (seq === undefined) return;
+    this.#reqs.delete(req);
+    this.#ctx.hooks.ack(this.#spec.idx, seq, ok, code);
   }
 
   send(target: TargetSpec, seq: number): void {
     const req = this.#req++;
     if (this.#req > 0x7fffffff) this.#req = 1;
     this.#reqs.set(req, seq);
-    const w = protobuf.Writer.create();
-    w.uint32(8).uint32(req);
-    w.uint32(OP_SEND).fork();
-    for (const r of target.recipients) {
-      const pool = pools.get(flowKey(target.sender, r))!;
-      const sealed = pool[seq % POOL]!;
-      const env = new Uint8Array(sealed.bytes);
-      writeId(env, sealed.idOffset, target.sender, seq, this.#ctx.runTag);
-      w.uint32(10).bytes(env);
-    }
-    w.ldelim();
-    this.#ops.push(w.finish());
+    const envelopes: Sealed[] = [];
+    for (const r of target.recipients) envelopes.push(pools.get(flowKey(target.sender, r))![seq % POOL]!);
+    this.#sends.push({ req, sender: target.sender, seq, envelopes });
     this.#schedule();
   }
 
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => this.#flush());
+    setImmediate(this.#flushNow);
   }
 
   #flush(): void {
     this.#scheduled = false;
     const ws = this.#ws;
-    if (ws === null || !ws.isOpen) {
-      this.#ops = [];
-      this.#acks = [];
-      return;
-    }
-    if (this.#ops.length === 0 && this.#acks.length === 0) return;
-    const w = protobuf.Writer.create();
-    for (const op of this.#ops) w.uint32(10).bytes(op);
-    if (this.#acks.length > 0) {
-      w.uint32(10).fork();             // Frame.ops[]
-      w.uint32(OP_DELIVER_ACK).fork(); // Op.deliver_ack (req 0)
-      for (const id of this.#acks) w.uint32(10).bytes(id);
-      w.ldelim();
-      w.ldelim();
-    }
-    this.#ops = [];
+    const sends = this.#sends;
+    const acks = this.#acks;
+    this.#sends = [];
     this.#acks = [];
-    ws.send(w.finish());
+    if (ws === null || !ws.isOpen || (sends.length === 0 && acks.length === 0)) return;
+    const runTag = this.#ctx.runTag;
+    ws.sendWith(clientFrameSize(sends, acks), (out, at) => writeClientFrame(out, at, sends, acks, runTag));
   }
 
   terminate(): void {

@@ -72,36 +72,63 @@ export function acceptFor(key: string): string {
   return createHash('sha1').update(key + GUID).digest('base64');
 }
 
-/** One frame as a client sends it (FIN set, masked with `mask`). */
-export function encodeClientFrame(opcode: number, payload: Uint8Array, mask: Uint8Array): Buffer {
-  const len = payload.length;
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = Buffer.allocUnsafe(head + 4 + len);
+/** Bytes of a client frame's head (FIN/opcode, length, mask) for a payload of `len`. */
+function headBytes(len: number): number {
+  return (len < 126 ? 2 : len < 65536 ? 4 : 10) + 4;
+}
+
+/** Writes a client frame's head at out[0]; returns where the payload starts. */
+function writeHead(out: Buffer, opcode: number, len: number, mask: Uint8Array): number {
   out[0] = 0x80 | opcode;
+  let at = 2;
   if (len < 126) {
     out[1] = 0x80 | len;
   } else if (len < 65536) {
     out[1] = 0x80 | 126;
     out.writeUInt16BE(len, 2);
+    at = 4;
   } else {
     out[1] = 0x80 | 127;
     out.writeUInt32BE(Math.floor(len / 0x1_0000_0000), 2);
     out.writeUInt32BE(len >>> 0, 6);
+    at = 10;
   }
+  out[at] = mask[0]!;
+  out[at + 1] = mask[1]!;
+  out[at + 2] = mask[2]!;
+  out[at + 3] = mask[3]!;
+  return at + 4;
+}
+
+/** XORs `len` bytes of `src` from `from` with the mask into `out` from `at` (src may be out). */
+function maskInto(out: Uint8Array, at: number, src: Uint8Array, from: number, len: number, mask: Uint8Array): void {
   const m0 = mask[0]!, m1 = mask[1]!, m2 = mask[2]!, m3 = mask[3]!;
-  out[head] = m0;
-  out[head + 1] = m1;
-  out[head + 2] = m2;
-  out[head + 3] = m3;
-  const at = head + 4;
   let i = 0;
   for (; i + 4 <= len; i += 4) {
-    out[at + i] = payload[i]! ^ m0;
-    out[at + i + 1] = payload[i + 1]! ^ m1;
-    out[at + i + 2] = payload[i + 2]! ^ m2;
-    out[at + i + 3] = payload[i + 3]! ^ m3;
+    out[at + i] = src[from + i]! ^ m0;
+    out[at + i + 1] = src[from + i + 1]! ^ m1;
+    out[at + i + 2] = src[from + i + 2]! ^ m2;
+    out[at + i + 3] = src[from + i + 3]! ^ m3;
   }
-  for (; i < len; i++) out[at + i] = payload[i]! ^ mask[i & 3]!;
+  for (; i < len; i++) out[at + i] = src[from + i]! ^ mask[i & 3]!;
+}
+
+/** One frame as a client sends it (FIN set, masked with `mask`). */
+export function encodeClientFrame(opcode: number, payload: Uint8Array, mask: Uint8Array): Buffer {
+  const len = payload.length;
+  const out = Buffer.allocUnsafe(headBytes(len) + len);
+  const at = writeHead(out, opcode, len, mask);
+  maskInto(out, at, payload, 0, len, mask);
+  return out;
+}
+
+/** The same frame, its payload written by `write` straight into the frame (at `at`,
+ *  exactly `len` bytes) and masked there: no copy of the payload of its own. */
+export function buildClientFrame(opcode: number, len: number, write: (out: Buffer, at: number) => void, mask: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(headBytes(len) + len);
+  const at = writeHead(out, opcode, len, mask);
+  write(out, at);
+  maskInto(out, at, out, at, len, mask);
   return out;
 }
 
@@ -160,6 +187,14 @@ export class LeanWebSocket {
   send(data: Uint8Array): boolean {
     if (this.#state !== 'open') return false;
     this.#socket.write(encodeClientFrame(OP_BINARY, data, randomBytesFromPool(4)));
+    return true;
+  }
+
+  /** Sends one binary message of `len` bytes that `write` puts at out[at] (see
+   *  buildClientFrame); false (nothing written) unless the connection is open. */
+  sendWith(len: number, write: (out: Buffer, at: number) => void): boolean {
+    if (this.#state !== 'open') return false;
+    this.#socket.write(buildClientFrame(OP_BINARY, len, write, randomBytesFromPool(4)));
     return true;
   }
 

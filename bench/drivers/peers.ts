@@ -16,7 +16,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { io, type Socket as IoSocket } from 'socket.io-client';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
-import { readId, writeId, withDeadline, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import { reportId, writeId, withDeadline, type Driver, type DriverContext, type Endpoint } from './driver.ts';
 
 function payload(ctx: DriverContext, sender: number, seq: number): Uint8Array {
   const buf = new Uint8Array(ctx.payloadBytes);
@@ -53,8 +53,7 @@ class NatsEndpoint implements Endpoint {
     const { idx } = this.#spec;
     const onMsg = (err: Error | null, m: { data: Uint8Array }): void => {
       if (err !== null) return;
-      const id = readId(m.data, 0, this.#ctx.runTag);
-      if (id) this.#ctx.hooks.message(idx, id[0], id[1]);
+      reportId(m.data, 0, this.#ctx.runTag, this.#ctx.hooks, idx);
     };
     for (const s of [this.#spec.name, ...this.#spec.groups]) nc.subscribe(s, { callback: onMsg });
     await withDeadline(nc.flush(), timeoutMs, 'subscribe');
@@ -108,8 +107,7 @@ class MqttEndpoint implements Endpoint {
     }), timeoutMs, 'connect', () => c.end(true));
     const { idx } = this.#spec;
     c.on('message', (_topic: string, data: Buffer) => {
-      const id = readId(data, 0, this.#ctx.runTag);
-      if (id) this.#ctx.hooks.message(idx, id[0], id[1]);
+      reportId(data, 0, this.#ctx.runTag, this.#ctx.hooks, idx);
     });
     await withDeadline(c.subscribeAsync([this.#spec.name, ...this.#spec.groups], { qos: 1 }), timeoutMs, 'subscribe');
   }
@@ -172,8 +170,7 @@ class IoEndpoint implements Endpoint {
     const { idx } = this.#spec;
     s.on('m', (data: unknown) => {
       if (typeof data !== 'string') return;
-      const id = readId(Buffer.from(data.slice(0, HEAD_CHARS), 'base64'), 0, this.#ctx.runTag);
-      if (id) this.#ctx.hooks.message(idx, id[0], id[1]);
+      reportId(Buffer.from(data.slice(0, HEAD_CHARS), 'base64'), 0, this.#ctx.runTag, this.#ctx.hooks, idx);
     });
   }
 
@@ -221,8 +218,7 @@ class UwsRelayEndpoint implements Endpoint {
       ws = openClientSocket(this.#ctx.wsClient, `${this.#spec.url}/?${q.toString()}`, {
         open: () => resolve(),
         message: (data) => {
-          const id = readId(data, 0, this.#ctx.runTag);
-          if (id) this.#ctx.hooks.message(idx, id[0], id[1]);
+          reportId(data, 0, this.#ctx.runTag, this.#ctx.hooks, idx);
         },
         close: (code, _reason, error) => reject(error ?? new Error(`closed ${code} before open`)),
       });

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
-import { LeanWebSocket, acceptFor, encodeClientFrame, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
+import { LeanWebSocket, acceptFor, buildClientFrame, encodeClientFrame, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
 
 interface Seen { opened: boolean; messages: Buffer[]; closes: { code: number; reason: string; error?: Error }[] }
 
@@ -97,6 +97,20 @@ t.test('encodeClientFrame: header forms, FIN, mask bit, payload masked with the 
   }
 });
 
+t.test('buildClientFrame: the same bytes as encodeClientFrame, the payload written in place by the caller', async (t) => {
+  for (const len of [0, 1, 3, 4, 5, 125, 126, 127, 65535, 65536, 70001]) {
+    const payload = randomBytes(len);
+    const mask = randomBytes(4);
+    let asked: [number, number] | null = null;
+    const f = buildClientFrame(2, len, (out, at) => {
+      asked = [out.length - at, at];
+      payload.copy(out, at);
+    }, mask);
+    t.same(asked, [len, len < 126 ? 6 : len < 65536 ? 8 : 14], `len ${len}: room for exactly the payload after the head`);
+    t.ok(f.equals(encodeClientFrame(2, payload, mask)), `len ${len}: same frame`);
+  }
+});
+
 t.test('round trip through a ws echo server: sizes around every length boundary and random payloads', async (t) => {
   const url = await wsServer(t, (ws) => ws.on('message', (d: Buffer) => ws.send(d)));
   const seen = fresh();
@@ -108,7 +122,10 @@ t.test('round trip through a ws echo server: sizes around every length boundary 
   const sent: Buffer[] = [];
   for (const len of [0, 1, 125, 126, 127, 65535, 65536, 200_000]) sent.push(randomBytes(len));
   for (let i = 0; i < 40; i++) sent.push(randomBytes(Math.floor(Math.random() * 3000)));
-  for (const b of sent) t.ok(c.send(b));
+  for (const [i, b] of sent.entries()) {
+    // every other one written in place by the caller (sendWith)
+    t.ok(i % 2 === 0 ? c.send(b) : c.sendWith(b.length, (out, at) => { b.copy(out, at); }));
+  }
   await until(() => seen.messages.length === sent.length);
   t.ok(seen.messages.every((m, i) => m.equals(sent[i]!)), 'every message comes back unchanged, in order');
   await c.close();
@@ -116,6 +133,9 @@ t.test('round trip through a ws echo server: sizes around every length boundary 
   t.equal(seen.closes.length, 1, 'close reported once');
   t.equal(seen.closes[0]!.code, 1000);
   t.notOk(c.send(Buffer.from('late')), 'send after close is refused');
+  let called = false;
+  t.notOk(c.sendWith(4, () => { called = true; }), 'sendWith after close is refused');
+  t.notOk(called, '... without asking for the payload');
 });
 
 t.test('a message the server fragments arrives whole; the mail after the 101 in the same segment is read', async (t) => {

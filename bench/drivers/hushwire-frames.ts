@@ -1,0 +1,320 @@
+// The frames a bench handset writes and reads once it is authenticated, by hand.
+//
+// Why: the generator shares the machine's two cores with the gateways it measures, so
+// every microsecond it spends per message is one the gateways do not get. Through
+// protobufjs a message cost the generator ~7.8 µs (docs/BENCHMARKS.md, "The generator's
+// own cost"): the envelope was copied five times on its way out (a copy to stamp the id,
+// into an op writer, out of it, into the frame writer, out of that, then masked into the
+// WebSocket frame), and each delivery decoded into an Op, a Deliver and an Envelope object
+// with a view per field. Here a frame's size is computed first, the envelopes are copied
+// once, straight into the WebSocket frame (masked there in place, bench/drivers/lean-ws.ts),
+// and a server frame is walked with relay/proto-cursor.ts for the few fields a bench
+// handset needs: delivered envelope ids, receipts' status and code, errors' code.
+//
+// Same bytes, same meaning as the generated code (test/bench/hushwire-frames.test.ts
+// cross-checks both ways): unknown fields and fields with an unexpected wire type are
+// skipped, the last of a repeated scalar field wins, malformed bytes throw; an op with
+// more than one body field (the oneof's merge rules) goes to the generated decoder.
+import { Cursor, Malformed } from '../../relay/proto-cursor.ts';
+import { varintSize, writeVarint } from '../../relay/varint.ts';
+import { wire, type Op } from '../../relay/wire.ts';
+import { writeId } from './driver.ts';
+
+/** One pre-sealed envelope: its encoding and where its 16-byte id sits in it. */
+export interface Sealed {
+  bytes: Uint8Array;
+  idOffset: number;
+}
+
+/** One queued `send` op: envelopes to write with the id (sender, seq, run tag) stamped in. */
+export interface OutSend {
+  req: number;
+  sender: number;
+  seq: number;
+  envelopes: readonly Sealed[];
+}
+
+const TAG_FRAME_OP = (1 << 3) | 2;
+const TAG_REQ = (1 << 3) | 0;
+const TAG_SEND = (25 << 3) | 2;          // two bytes as a varint
+const TAG_DELIVER_ACK = (26 << 3) | 2;   // two bytes as a varint
+const TAG_ITEM = (1 << 3) | 2;           // Send.envelopes, DeliverAck.ids
+
+function sendBodySize(s: OutSend): number {
+  let n = 0;
+  for (const e of s.envelopes) n += 1 + varintSize(e.bytes.length) + e.bytes.length;
+  return n;
+}
+
+function sendOpSize(s: OutSend, body: number): number {
+  return (s.req === 0 ? 0 : 1 + varintSize(s.req)) + 2 + varintSize(body) + body;
+}
+
+function acksBodySize(acks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const id of acks) n += 1 + varintSize(id.length) + id.length;
+  return n;
+}
+
+/** Bytes of the Frame holding `sends` (in order) and, when `acks` is not empty, one
+ *  deliver_ack op (req 0) with them. */
+export function clientFrameSize(sends: readonly OutSend[], acks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const s of sends) {
+    const op = sendOpSize(s, sendBodySize(s));
+    n += 1 + varintSize(op) + op;
+  }
+  if (acks.length > 0) {
+    const body = acksBodySize(acks);
+    const op = 2 + varintSize(body) + body;
+    n += 1 + varintSize(op) + op;
+  }
+  return n;
+}
+
+/** Writes that Frame at out[at], exactly clientFrameSize() bytes; returns the offset after it. */
+export function writeClientFrame(out: Uint8Array, at: number, sends: readonly OutSend[], acks: readonly Uint8Array[], runTag: Uint8Array): number {
+  let o = at;
+  for (const s of sends) {
+    const body = sendBodySize(s);
+    out[o++] = TAG_FRAME_OP;
+    o = writeVarint(out, o, sendOpSize(s, body));
+    if (s.req !== 0) {
+      out[o++] = TAG_REQ;
+      o = writeVarint(out, o, s.req);
+    }
+    o = writeVarint(out, o, TAG_SEND);
+    o = writeVarint(out, o, body);
+    for (const e of s.envelopes) {
+      out[o++] = TAG_ITEM;
+      o = writeVarint(out, o, e.bytes.length);
+      out.set(e.bytes, o);
+      writeId(out, o + e.idOffset, s.sender, s.seq, runTag);
+      o += e.bytes.length;
+    }
+  }
+  if (acks.length > 0) {
+    const body = acksBodySize(acks);
+    out[o++] = TAG_FRAME_OP;
+    o = writeVarint(out, o, 2 + varintSize(body) + body);
+    o = writeVarint(out, o, TAG_DELIVER_ACK);
+    o = writeVarint(out, o, body);
+    for (const id of acks) {
+      out[o++] = TAG_ITEM;
+      o = writeVarint(out, o, id.length);
+      out.set(id, o);
+      o += id.length;
+    }
+  }
+  return o;
+}
+
+/** What a handset hears in a server frame, op by op, in order. */
+export interface ServerFrameSink {
+  /** A delivered envelope's id (a view into the frame: copy it to keep it past the frame). */
+  delivered(id: Uint8Array): void;
+  /** The answer to send `req`: ok when every receipt says delivered or stored, else the
+   *  code of the last one that did not ("failed" when it has none). */
+  sendResult(req: number, ok: boolean, code: string): void;
+  /** An error op answering `req` ("error" when it carries no code). */
+  error(req: number, code: string): void;
+}
+
+const OP_ERROR = 4;
+const OP_SEND_RESULT = 8;
+const OP_DELIVER = 9;
+/** Op's oneof members (proto/hushwire.proto): the last one in an op is its body. */
+const isBodyField = (f: number): boolean => (f >= 2 && f <= 13) || (f >= 20 && f <= 27);
+
+const DELIVERED = new TextEncoder().encode('delivered');
+const STORED = new TextEncoder().encode('stored');
+// proto3 strings must be valid UTF-8: the generated decoder refuses the frame otherwise.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function equalAt(buf: Uint8Array, start: number, end: number, word: Uint8Array): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (buf[start + i] !== word[i]) return false;
+  return true;
+}
+
+/** Walks a server Frame; throws (RangeError) on bytes the generated decoder refuses. */
+export function readServerFrame(buf: Uint8Array, sink: ServerFrameSink): void {
+  const c = new Cursor(buf, 0, buf.length);
+  while (c.pos < c.end) {
+    const tag = c.tag();
+    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    if (tag === TAG_FRAME_OP) {
+      const start = c.delimited();
+      readOp(buf, start, c.pos, sink);
+    } else {
+      c.skip(tag & 7, tag >>> 3);
+    }
+  }
+}
+
+function readOp(buf: Uint8Array, start: number, end: number, sink: ServerFrameSink): void {
+  const c = new Cursor(buf, start, end);
+  let req = 0;
+  let body = 0;
+  let bodies = 0;
+  let bodyStart = 0;
+  let bodyEnd = 0;
+  while (c.pos < c.end) {
+    const tag = c.tag();
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 0) throw new Malformed('field number 0');
+    if (field === 1 && wt === 0) {
+      req = c.uint32();
+    } else if (wt === 2 && isBodyField(field)) {
+      bodyStart = c.delimited();
+      bodyEnd = c.pos;
+      body = field;
+      bodies++;
+    } else {
+      c.skip(wt, field);
+    }
+  }
+  // More than one body field (never from a gateway): the generated decoder's oneof and
+  // merge rules decide what the op is.
+  if (bodies > 1) return fromOp(wire.Op.decode(buf.subarray(start, end)), sink);
+  if (body === OP_DELIVER) readDeliver(buf, bodyStart, bodyEnd, sink);
+  else if (body === OP_SEND_RESULT) readSendResult(buf, bodyStart, bodyEnd, req, sink);
+  else if (body === OP_ERROR) sink.error(req, readErrorCode(buf, bodyStart, bodyEnd) || 'error');
+  else if (body !== 0) wire.Op.decode(buf.subarray(start, end)); // nothing to read, but refused when malformed
+}
+
+/** The same for an op the generated decoder made. */
+export function fromOp(op: Op, sink: ServerFrameSink): void {
+  if (op.body === 'deliver') {
+    for (const env of op.deliver!.envelopes ?? []) if (env.id && env.id.length > 0) sink.delivered(env.id);
+  } else if (op.body === 'sendResult') {
+    let ok = true;
+    let code = '';
+    for (const r of op.sendResult!.receipts ?? []) {
+      if (r.status !== 'delivered' && r.status !== 'stored') {
+        ok = false;
+        code = r.code || 'failed';
+      }
+    }
+    sink.sendResult(op.req ?? 0, ok, code);
+  } else if (op.body === 'error') {
+    sink.error(op.req ?? 0, op.error!.code || 'error');
+  }
+}
+
+function readDeliver(buf: Uint8Array, start: number, end: number, sink: ServerFrameSink): void {
+  const c = new Cursor(buf, start, end);
+  while (c.pos < c.end) {
+    const tag = c.tag();
+    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    if (tag === TAG_ITEM) {
+      const s = c.delimited();
+      const id = envelopeId(buf, s, c.pos);
+      if (id !== null) sink.delivered(id);
+    } else {
+      c.skip(tag & 7, tag >>> 3);
+    }
+  }
+}
+
+/** Envelope.id (field 4), the last one if repeated; null when absent or empty. */
+function envelopeId(buf: Uint8Array, start: number, end: number): Uint8Array | null {
+  const c = new Cursor(buf, start, end);
+  let idStart = -1;
+  let idEnd = -1;
+  while (c.pos < c.end) {
+    const tag = c.tag();
+    const field = tag >>> 3;
+    if (field === 0) throw new Malformed('field number 0');
+    if (tag === ((4 << 3) | 2)) {
+      idStart = c.delimited();
+      idEnd = c.pos;
+    } else if ((field === 1 || field === 5 || field === 8) && (tag & 7) === 0) {
+      c.uint32(); // version, suite, server_ts: refused over 10 bytes, as the generated reader does
+    } else {
+      c.skip(tag & 7, field);
+    }
+  }
+  return idEnd > idStart ? buf.subarray(idStart, idEnd) : null;
+}
+
+function readSendResult(buf: Uint8Array, start: number, end: number, req: number, sink: ServerFrameSink): void {
+  const c = new Cursor(buf, start, end);
+  let ok = true;
+  let code = '';
+  while (c.pos < c.end) {
+    const tag = c.tag();
+    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    if (tag === TAG_ITEM) {
+      const s = c.delimited();
+      const r = readReceipt(buf, s, c.pos);
+      if (r !== null) {
+        ok = false;
+        code = r || 'failed';
+      }
+    } else {
+      c.skip(tag & 7, tag >>> 3);
+    }
+  }
+  sink.sendResult(req, ok, code);
+}
+
+/** null for a receipt that says delivered or stored, else its code ('' when none). */
+function readReceipt(buf: Uint8Array, start: number, end: number): string | null {
+  const c = new Cursor(buf, start, end);
+  let ok = false;
+  let code = '';
+  while (c.pos < c.end) {
+    const tag = c.tag();
+    const field = tag >>> 3;
+    if (field === 0) throw new Malformed('field number 0');
+    if (tag === ((2 << 3) | 2)) {
+      const s = c.delimited();
+      ok = equalAt(buf, s, c.pos, DELIVERED) || equalAt(buf, s, c.pos, STORED);
+      if (!ok) checkUtf8(buf, s, c.pos);
+    } else if (tag === ((3 << 3) | 2)) {
+      const s = c.delimited();
+      code = s === c.pos ? '' : utf8.decode(buf.subarray(s, c.pos));
+    } else if (field === 4 && (tag & 7) === 0) {
+      c.uint32();
+    } else {
+      c.skip(tag & 7, field);
+    }
+  }
+  return ok ? null : code;
+}
+
+/** Throws unless buf[start, end) is UTF-8 (every string field is checked, as the generated decoder does). */
+function checkUtf8(buf: Uint8Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) {
+      utf8.decode(buf.subarray(i, end));
+      return;
+    }
+  }
+}
+
+/** Error.code (field 1), '' when absent. */
+function readErrorCode(buf: Uint8Array, start: number, end: number): string {
+  const c = new Cursor(buf, start, end);
+  let code = '';
+  while (c.pos < c.end) {
+    const tag = c.tag();
+    const field = tag >>> 3;
+    if (field === 0) throw new Malformed('field number 0');
+    if (tag === ((1 << 3) | 2)) {
+      const s = c.delimited();
+      code = utf8.decode(buf.subarray(s, c.pos));
+    } else if (tag === ((2 << 3) | 2)) {
+      const s = c.delimited();
+      checkUtf8(buf, s, c.pos); // the message: only checked
+    } else if (field === 3 && (tag & 7) === 0) {
+      c.uint32();
+    } else {
+      c.skip(tag & 7, field);
+    }
+  }
+  return code;
+}
+

@@ -1,0 +1,245 @@
+// The bench handset's hand-written frames (bench/drivers/hushwire-frames.ts) against the
+// generated code: what it writes decodes to the intended ops; what it reads from a server
+// frame (delivered ids, send results, errors) is what the generated decoder's ops say, on
+// random frames, on the gateway's own encoders' output, and on mutated bytes (both refuse,
+// or both read the same).
+import t from 'tap';
+import { randomBytes, randomInt } from 'node:crypto';
+import { protobuf } from '../../relay/protobuf.ts';
+import { wire, type Op } from '../../relay/wire.ts';
+import { encodeFrameOut, encodeSendResultOp } from '../../relay/frame-out.ts';
+import { clientFrameSize, fromOp, readServerFrame, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from '../../bench/drivers/hushwire-frames.ts';
+
+const rnd = (n: number): Buffer => randomBytes(n);
+const hex = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString('hex');
+const pick = <T>(xs: readonly T[]): T => xs[randomInt(0, xs.length)] as T;
+const RUN_TAG = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+
+const PLACEHOLDER = Buffer.alloc(16, 0xab);
+
+/** A real Envelope encoding (ciphertext of `len` bytes) and where its id sits. */
+function sealed(len: number): Sealed {
+  const bytes = wire.Envelope.encode({ version: 1, route: rnd(32), device: rnd(16), id: PLACEHOLDER, suite: 1, enc: rnd(32), ciphertext: rnd(len) }).finish();
+  return { bytes, idOffset: Buffer.from(bytes).indexOf(PLACEHOLDER) };
+}
+
+t.test('writeClientFrame: exactly clientFrameSize bytes that decode to the sends (ids stamped) and one deliver_ack', async (t) => {
+  for (let i = 0; i < 500; i++) {
+    const sends: OutSend[] = Array.from({ length: randomInt(0, 5) }, () => ({
+      req: pick([0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1]),
+      sender: randomInt(0, 2 ** 21),
+      seq: pick([0, 1, randomInt(0, 2 ** 32 - 1), 2 ** 32 - 1]),
+      envelopes: Array.from({ length: randomInt(1, 4) }, () => sealed(pick([0, 16, 60, 272, 16_400]))),
+    }));
+    const acks = Array.from({ length: randomInt(0, 4) }, () => rnd(16));
+    const size = clientFrameSize(sends, acks);
+    const out = Buffer.alloc(size + 7, 0xee);
+    const end = writeClientFrame(out, 3, sends, acks, RUN_TAG);
+    t.equal(end, 3 + size, 'ends where the size says');
+    if (out[0] !== 0xee || out[end] !== 0xee) t.fail('wrote outside its extent');
+    const ops = wire.Frame.decode(out.subarray(3, end)).ops as Op[];
+    t.equal(ops.length, sends.length + (acks.length > 0 ? 1 : 0), 'one op per send, plus the acks');
+    sends.forEach((s, k) => {
+      const op = ops[k]!;
+      t.equal(op.req ?? 0, s.req, 'req');
+      t.equal(op.body, 'send', 'a send');
+      const envs = op.send!.envelopes!;
+      t.equal(envs.length, s.envelopes.length, 'every envelope');
+      envs.forEach((e, j) => {
+        // what went out is the envelope's bytes with the id written at its offset
+        const want = Buffer.from(s.envelopes[j]!.bytes);
+        const o = s.envelopes[j]!.idOffset;
+        want.writeUInt32BE(s.sender, o);
+        want.writeUInt32BE(s.seq >>> 0, o + 4);
+        want.set(RUN_TAG, o + 8);
+        t.equal(hex(wire.Envelope.encode(e).finish()), want.toString('hex'), 'the envelope, its id stamped');
+        t.equal(hex(e.id).slice(16), hex(RUN_TAG), 'the run tag in the id');
+      });
+    });
+    if (acks.length > 0) {
+      const op = ops[sends.length]!;
+      t.equal(op.req ?? 0, 0, 'acks go with req 0');
+      t.same((op.deliverAck!.ids ?? []).map(hex), acks.map(hex), 'the ids, in order');
+    }
+  }
+  t.equal(clientFrameSize([], []), 0, 'nothing to send: an empty frame');
+});
+
+type Heard = (string | number | boolean)[];
+
+function recorder(into: Heard[]): ServerFrameSink {
+  return {
+    delivered: (id) => { into.push(['delivered', hex(id)]); },
+    sendResult: (req, ok, code) => { into.push(['sendResult', req, ok, code]); },
+    error: (req, code) => { into.push(['error', req, code]); },
+  };
+}
+
+type Outcome = { ok: true; heard: Heard[] } | { ok: false };
+
+/** The reference: the generated decoder, then fromOp per op. */
+function generated(f: Buffer): Outcome {
+  const heard: Heard[] = [];
+  try {
+    const ops = wire.Frame.decode(f).ops as Op[];
+    for (const op of ops) fromOp(op, recorder(heard));
+  } catch {
+    return { ok: false };
+  }
+  return { ok: true, heard };
+}
+
+function mine(f: Buffer): Outcome {
+  const heard: Heard[] = [];
+  try {
+    readServerFrame(f, recorder(heard));
+  } catch {
+    return { ok: false };
+  }
+  return { ok: true, heard };
+}
+
+function randomEnvelope(): Record<string, unknown> {
+  const e: Record<string, unknown> = {};
+  if (randomInt(0, 5) > 0) e['version'] = pick([0, 1, 2 ** 32 - 1]);
+  if (randomInt(0, 5) > 0) e['route'] = rnd(32);
+  if (randomInt(0, 5) > 0) e['id'] = rnd(pick([0, 16, 200]));
+  if (randomInt(0, 5) > 0) e['ciphertext'] = rnd(pick([0, 272, 1000]));
+  if (randomInt(0, 3) === 0) e['serverTs'] = pick([1, Date.now(), Number.MAX_SAFE_INTEGER]);
+  return e;
+}
+
+const STATUSES = ['delivered', 'stored', 'failed', '', 'deliverd', 'storedx'];
+
+function randomOpBytes(): Uint8Array {
+  const req = pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 - 1]);
+  const w = protobuf.Writer.create();
+  const kind = randomInt(0, 10);
+  if (kind < 3) {
+    wire.Op.encode({ req, deliver: { envelopes: Array.from({ length: randomInt(0, 4) }, randomEnvelope) } }, w);
+  } else if (kind < 6) {
+    wire.Op.encode({ req, sendResult: { receipts: Array.from({ length: randomInt(0, 4) }, () => ({
+      id: rnd(16), status: pick(STATUSES), code: pick(['', 'RATE_LIMITED', 'MAILBOX_FULL']), retryAfterMs: pick([0, 5, 2 ** 32 - 1]),
+    })) } }, w);
+  } else if (kind === 6) {
+    wire.Op.encode({ req, error: pick([{}, { code: 'BAD_FRAME' }, { code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 100 }]) }, w);
+  } else if (kind === 7) {
+    wire.Op.encode(pick([{ req, ok: {} }, { req, notice: { kind: 'moved', atMs: 5 } }, { req, reconnect: { retryAfterMs: 3, reason: 'draining' } }, { req }]), w);
+  } else if (kind === 8) {
+    // two bodies, or one body twice: the generated decoder's oneof and merge rules
+    wire.Op.encode({ req, deliver: { envelopes: [randomEnvelope()] } }, w);
+    wire.Op.encode(pick([
+      { deliver: { envelopes: [randomEnvelope()] } },
+      { sendResult: { receipts: [{ status: pick(STATUSES) }] } },
+      { error: { code: 'X' } },
+      { ok: {} },
+    ]), w);
+  } else {
+    // unknown fields around a deliver: varint, fixed64, fixed32, bytes, an empty group
+    wire.Op.encode({ req, deliver: { envelopes: [randomEnvelope()] } }, w);
+    w.uint32((99 << 3) | 0).uint64(12345);
+    w.uint32((98 << 3) | 1).fixed64(1);
+    w.uint32((97 << 3) | 5).fixed32(2);
+    w.uint32((96 << 3) | 2).bytes(rnd(3));
+    w.uint32((95 << 3) | 3).uint32((95 << 3) | 4);
+  }
+  return w.finish();
+}
+
+function randomFrame(): Buffer {
+  const w = protobuf.Writer.create();
+  const n = randomInt(1, 5);
+  for (let i = 0; i < n; i++) w.uint32(10).bytes(randomOpBytes());
+  if (randomInt(0, 6) === 0) w.uint32((7 << 3) | 0).uint32(5); // unknown frame field
+  return Buffer.from(w.finish());
+}
+
+function mutate(b: Buffer): Buffer {
+  const out = Buffer.from(b);
+  switch (randomInt(0, 4)) {
+    case 0: return out.subarray(0, randomInt(0, out.length));
+    case 1: { const i = randomInt(0, out.length); out[i] = randomInt(0, 256); return out; }
+    case 2: { const i = randomInt(0, out.length); out[i] = (out[i] as number) ^ 0x80; return out; }
+    default: return Buffer.concat([out.subarray(0, randomInt(0, out.length)), rnd(randomInt(1, 4)), out.subarray(randomInt(0, out.length))]);
+  }
+}
+
+t.test('well-formed server frames: the same ids, results and errors as the generated decoder', async (t) => {
+  let heard = 0;
+  for (let i = 0; i < 3000; i++) {
+    const f = randomFrame();
+    const a = generated(f);
+    const b = mine(f);
+    if (!a.ok || !b.ok) {
+      t.fail(`refused: ${hex(f)} (generated ${a.ok}, hand-written ${b.ok})`);
+      return;
+    }
+    if (JSON.stringify(a.heard) !== JSON.stringify(b.heard)) {
+      t.same(b.heard, a.heard, `frame ${hex(f)}`);
+      return;
+    }
+    heard += a.heard.length;
+  }
+  t.ok(heard > 3000, `plenty was heard (${heard})`);
+});
+
+t.test("the gateway's own encoders: deliveries and receipts read back as sent", async (t) => {
+  const ids = [rnd(16), rnd(16), rnd(16)];
+  const envs = ids.map((id) => wire.Envelope.encode({ version: 1, route: rnd(32), device: rnd(16), id, suite: 1, enc: rnd(32), ciphertext: rnd(272), serverTs: Date.now() }).finish());
+  const result = encodeSendResultOp(77, [
+    { id: ids[0]!, status: 'delivered', code: '', retryAfterMs: 0 },
+    { id: ids[1]!, status: 'failed', code: 'MAILBOX_FULL', retryAfterMs: 1000 },
+    { id: ids[2]!, status: 'stored', code: '', retryAfterMs: 0 },
+  ]);
+  const frame = Buffer.from(encodeFrameOut([result, { req: 9, error: { code: 'RATE_LIMITED', message: 'slow down' } }], envs));
+  const a = generated(frame);
+  const b = mine(frame);
+  t.ok(a.ok && b.ok, 'both read it');
+  t.same(b, a, 'the same as the generated decoder');
+  if (b.ok) {
+    t.same(b.heard.filter((h) => h[0] === 'delivered').map((h) => h[1]), ids.map(hex), 'every delivered id, in order');
+    t.same(b.heard.find((h) => h[0] === 'sendResult'), ['sendResult', 77, false, 'MAILBOX_FULL'], 'the failed receipt decides');
+    t.same(b.heard.find((h) => h[0] === 'error'), ['error', 9, 'RATE_LIMITED'], 'the error and its code');
+  }
+  const allGood = Buffer.from(encodeFrameOut([encodeSendResultOp(5, [{ id: ids[0]!, status: 'stored', code: '', retryAfterMs: 0 }, { id: ids[1]!, status: 'delivered', code: '', retryAfterMs: 0 }])], []));
+  t.same(mine(allGood), { ok: true, heard: [['sendResult', 5, true, '']] }, 'stored and delivered are both ok');
+});
+
+t.test('mutated server frames: both refuse, or both read the same', async (t) => {
+  let refused = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const f = mutate(randomFrame());
+    const a = generated(f);
+    const b = mine(f);
+    if (a.ok !== b.ok) {
+      t.fail(`${a.ok ? 'generated accepts, hand-written refuses' : 'generated refuses, hand-written accepts'}: ${hex(f)}`);
+      return;
+    }
+    if (!a.ok) refused++;
+    else if (b.ok && JSON.stringify(a.heard) !== JSON.stringify(b.heard)) {
+      t.same(b.heard, a.heard, `frame ${hex(f)}`);
+      return;
+    }
+  }
+  t.ok(refused > 1000, `many mutations were refused by both (${refused})`);
+});
+
+t.test('hostile shapes', async (t) => {
+  const cases: [string, Buffer][] = [
+    ['empty frame', Buffer.alloc(0)],
+    ['field number 0', Buffer.of(0x02, 0x00)],
+    ['wire type 7', Buffer.of(0x0f)],
+    ['length past the end', Buffer.of(0x0a, 0x05, 0x08)],
+    ['11-byte varint req', Buffer.of(0x0a, 0x0c, 0x08, ...new Array(10).fill(0xff), 0x01)],
+    ['unterminated group in a deliver', Buffer.of(0x0a, 0x04, (9 << 3) | 2, 0x02, (5 << 3) | 3, 0x08)],
+    ['deliver with wire type 0', Buffer.of(0x0a, 0x02, (9 << 3) | 0, 0x05)],
+    ['deep groups', Buffer.from([0x0a, 0x7f, ...new Array(127).fill((9 << 3) | 3)])],
+    ['11-byte server_ts', Buffer.of(0x0a, 0x10, (9 << 3) | 2, 0x0e, 0x0a, 0x0c, (8 << 3) | 0, ...new Array(10).fill(0xff), 0x01)],
+  ];
+  for (const [name, f] of cases) {
+    const a = generated(f);
+    const b = mine(f);
+    t.equal(b.ok, a.ok, `${name}: ${a.ok ? 'accepted' : 'refused'} by both`);
+    if (a.ok && b.ok) t.same(b.heard, a.heard, name);
+  }
+});
