@@ -18,7 +18,7 @@ import { Directory } from './directory.ts';
 import { EnvelopeLimiter } from './limiter.ts';
 import { Privacy } from './privacy/privacy.ts';
 import type { PrivacyOptions } from './privacy/options.ts';
-import { encodeRelayed } from './relayed-envelope.ts';
+import { encodeRelayed, envelopeId } from './relayed-envelope.ts';
 import { type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import { routeTag, deviceToken } from './tokens.ts';
@@ -197,15 +197,20 @@ export class Relay {
       }
       this.limiter.checkRecipient(`${tag}.${devTok}`, encoded.length);
       this.metrics.envelopesIn.inc();
+      // The callback keeps nothing of the inbound frame alive while the delivery is in
+      // flight (the receipt's id is a view into the relayed copy, the recipient device
+      // is its token): the frame, its envelope objects and their views die young,
+      // instead of surviving scavenges with every message in flight.
+      const sentId = envelopeId(encoded) ?? NO_ID; // checkEnvelope made sure there is one
       this.bus.offerLive(tag, devTok, encoded, this.limits.liveTimeoutMs, (delivered) => {
         if (delivered) {
           this.metrics.deliveries.inc(PATH_LABELS.live);
           this.metrics.sendLatency.observe(OUTCOME_LABELS.delivered, (performance.now() - started) / 1000);
-          this.#accepted(done, { id, status: 'delivered', code: '', retryAfterMs: 0 });
+          this.#accepted(done, { id: sentId, status: 'delivered', code: '', retryAfterMs: 0 });
           return;
         }
-        this.#store(tag, devTok, env.device as Uint8Array, id, encoded, started)
-          .then((r) => this.#accepted(done, r), (e: unknown) => this.#accepted(done, this.#failed(e, id, started)));
+        this.#store(tag, devTok, sentId, encoded, started)
+          .then((r) => this.#accepted(done, r), (e: unknown) => this.#accepted(done, this.#failed(e, sentId, started)));
       });
     } catch (e) {
       this.#accepted(done, this.#failed(e, id, started));
@@ -218,8 +223,8 @@ export class Relay {
   }
 
   /** Offline (or slow) recipient: into its mailbox, if it is a registered device. */
-  async #store(tag: string, devTok: string, device: Uint8Array, id: Uint8Array, encoded: Uint8Array, started: number): Promise<ReceiptProps> {
-    if (!(await this.directory.findDevice(tag, device))) {
+  async #store(tag: string, devTok: string, id: Uint8Array, encoded: Uint8Array, started: number): Promise<ReceiptProps> {
+    if (!(await this.directory.findDevice(tag, Buffer.from(devTok, 'hex')))) {
       throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient device is not registered');
     }
     await this.bus.mailboxPut(tag, devTok, hex(id), encoded);
