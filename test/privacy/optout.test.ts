@@ -132,7 +132,11 @@ if (!haveNatsServer()) {
 
   t.test('idle devices expire the same way; a connected one stays', async (t) => {
     const server = await startNatsServer({ t });
-    const [a, b] = await gateways(t, server, { deviceIdleExpiryS: 2 });
+    // 4 s, not less: the send below must find the idle device still registered. A
+    // connected device's last_seen is refreshed every eighth of the expiry; with 2 s, on
+    // a machine loaded by the whole suite, those writes once lagged enough for the sweep
+    // to erase the device just before the send (which then failed: NOT_REGISTERED).
+    const [a, b] = await gateways(t, server, { deviceIdleExpiryS: 4 });
     const idle = await registerRaw(a.url, freshNumber());
     const idleToo = await registerRaw(b.url, freshNumber());
     const active = await registerRaw(b.url, freshNumber()); // stays connected
