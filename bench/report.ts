@@ -81,6 +81,35 @@ function barChart(title: string, unit: string, items: { label: string; system: s
     + `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>${bars}</svg>`;
 }
 
+/** Stacked horizontal bars: one per row, its parts side by side (server, nats-server,
+ *  generator), so a system's whole-machine cost per message is the bar's length. */
+function stackedChart(title: string, unit: string, parts: { name: string; fill: string }[], items: { label: string; system: string; values: number[] }[]): string {
+  const rowH = 22;
+  const left = 230;
+  const width = 760;
+  const max = Math.max(1e-9, ...items.map((i) => i.values.reduce((a, b) => a + b, 0)));
+  const legendY = 30;
+  const h = 60 + items.length * rowH;
+  const legend = parts.map((p, k) => `<rect x="${left + k * 150}" y="${legendY}" width="12" height="12" fill="${p.fill}"/>`
+    + `<text x="${left + k * 150 + 16}" y="${legendY + 11}" font-size="12">${esc(p.name)}</text>`).join('');
+  const bars = items.map((it, i) => {
+    const y = 50 + i * rowH;
+    let x = left;
+    let out = `<text x="${left - 8}" y="${y + 14}" text-anchor="end" font-size="12">${esc(it.label)}</text>`;
+    it.values.forEach((v, k) => {
+      const w = ((width - left - 90) * v) / max;
+      if (w <= 0) return;
+      const fill = k === 0 ? (COLORS[it.system] ?? '#777') : parts[k]!.fill;
+      out += `<rect x="${x.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${fill}"><title>${esc(`${parts[k]!.name}: ${fmt(v)} ${unit}`)}</title></rect>`;
+      x += w;
+    });
+    const total = it.values.reduce((a, b) => a + b, 0);
+    return out + `<text x="${(x + 6).toFixed(1)}" y="${y + 14}" font-size="12">${esc(fmt(total))} ${esc(unit)}</text>`;
+  }).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif">`
+    + `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>${legend}${bars}</svg>`;
+}
+
 function fmt(v: number): string {
   return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
 }
@@ -94,9 +123,18 @@ export function htmlReport(rows: RunResult[], meta: Record<string, unknown>): st
     { label: `${r.workload} · ${r.system} p99`, system: r.system, value: r.p99_ms ?? 0 },
     { label: `${r.workload} · ${r.system} p99.9`, system: r.system, value: r.p999_ms ?? 0 },
   ]);
+  // The generator shares the machine's cores with the servers: a system's throughput
+  // depends on its clients' cost too, so the chart shows both (docs/BENCHMARKS.md,
+  // "What the throughput ratios include").
+  const cpu = ran.filter((r) => r.server_cpu_us_per_msg != null && r.mode === 'window').map((r) => ({
+    label: `${r.workload} · ${r.system}`, system: r.system,
+    values: [r.server_cpu_us_per_msg ?? 0, r.nats_cpu_us_per_msg ?? 0, r.generator_cpu_us_per_msg ?? 0],
+  }));
   const charts = [
     thr.length ? barChart('Delivered messages per second (higher is better)', 'msg/s', thr) : '',
     lat.length ? barChart('End-to-end latency (lower is better)', 'ms', lat) : '',
+    cpu.length ? stackedChart('CPU per delivered message, whole machine (lower is better)', 'µs',
+      [{ name: 'server (gateways)', fill: '#2f6fde' }, { name: 'nats-server', fill: '#9bb8e8' }, { name: 'generator (clients)', fill: '#d0d0d0' }], cpu) : '',
   ].join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Hushwire bench</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1100px}pre{background:#f4f4f4;padding:1em;overflow:auto;font-size:12px}</style></head>

@@ -343,6 +343,7 @@ async function measureRun(
     rate: m.mode === 'rate' ? round(m.ratePerSender * senders, 0) : null,
     delivered,
     generator_cpu_pct: genPct,
+    generator_cpu_us_per_msg: perMsg(c.self),
     generator_elu: round(maxElu, 2),
     generator_bound: maxElu > GENERATOR_BOUND_ELU,
     ...(m.mode === 'rate' ? { send_lag_p99_ms: lagP99 } : {}),

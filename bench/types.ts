@@ -139,6 +139,9 @@ export interface RunResult {
   rate?: number | null;
   delivered?: number | null;
   generator_cpu_pct?: number | null;
+  /** The generator's CPU per delivered message (µs): what the handsets' client code cost
+   *  the machine the servers share, next to server_cpu_us_per_msg and nats_cpu_us_per_msg. */
+  generator_cpu_us_per_msg?: number | null;
   generator_elu?: number | null;
   generator_bound?: boolean;
   /** Rate mode: p99 of how late the generator sent after the intended time (part of

@@ -46,8 +46,10 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   t.equal(run['duplicated'], 0, 'nothing duplicated');
   t.ok(typeof run['p99_ms'] === 'number', 'latency measured');
   t.ok(typeof run['server_cpu_us_per_msg'] === 'number' && typeof run['nats_cpu_us_per_msg'] === 'number', 'CPU per message measured for gateways and nats-server');
+  t.ok(typeof run['generator_cpu_us_per_msg'] === 'number' && (run['generator_cpu_us_per_msg'] as number) > 0, "and for the generator's clients");
   t.match(r.stderr, /hushwire chat/, 'progress shown on stderr');
   t.ok(existsSync(join(dir, 'bench.html')), 'HTML report written');
+  t.match(readFileSync(join(dir, 'bench.html'), 'utf8'), /CPU per delivered message, whole machine/, 'with the CPU chart');
   const saved = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { runs: unknown[] };
   t.equal(saved.runs.length, 1, 'JSON report written');
 });
