@@ -17,7 +17,7 @@
 // for the rare ops stay the library's. test/gateway/frame-in.test.ts cross-checks both
 // decoders on generated and mutated frames.
 import { wire, type EnvelopeProps, type Op } from './wire.ts';
-import { Cursor, Malformed } from './proto-cursor.ts';
+import { Cursor } from './proto-cursor.ts';
 
 export interface InEnvelope extends EnvelopeProps {
   version: number;
@@ -43,8 +43,7 @@ export function decodeInbound(data: Uint8Array): InOp[] {
   const c = new Cursor(data, 0, data.length);
   const ops: InOp[] = [];
   while (c.pos < c.end) {
-    const tag = c.tag();
-    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    const tag = c.field();
     if (tag >>> 3 === 1 && (tag & 7) === 2) {
       const start = c.delimited();
       ops.push(decodeOp(data, start, c.pos));
@@ -63,10 +62,9 @@ function decodeOp(data: Uint8Array, start: number, end: number): InOp {
   let bodyEnd = 0;
   let plain = true;   // only req and one send/deliver_ack, nothing else
   while (c.pos < c.end) {
-    const tag = c.tag();
+    const tag = c.field();
     const field = tag >>> 3;
     const wt = tag & 7;
-    if (field === 0) throw new Malformed('field number 0');
     if (field === 1 && wt === 0) {
       req = c.uint32();
     } else if ((field === OP_SEND || field === OP_DELIVER_ACK) && wt === 2 && body === 0) {
@@ -87,8 +85,7 @@ function decodeSend(data: Uint8Array, start: number, end: number): InEnvelope[] 
   const c = new Cursor(data, start, end);
   const out: InEnvelope[] = [];
   while (c.pos < c.end) {
-    const tag = c.tag();
-    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    const tag = c.field();
     if (tag >>> 3 === 1 && (tag & 7) === 2) {
       const s = c.delimited();
       out.push(decodeEnvelope(data, s, c.pos));
@@ -103,10 +100,9 @@ function decodeEnvelope(data: Uint8Array, start: number, end: number): InEnvelop
   const c = new Cursor(data, start, end);
   const e: InEnvelope = { version: 0, route: EMPTY, device: EMPTY, id: EMPTY, suite: 0, enc: EMPTY, ciphertext: EMPTY };
   while (c.pos < c.end) {
-    const tag = c.tag();
+    const tag = c.field();
     const field = tag >>> 3;
     const wt = tag & 7;
-    if (field === 0) throw new Malformed('field number 0');
     if (wt === 0 && (field === 1 || field === 5)) {
       const v = c.uint32();
       if (field === 1) e.version = v;
@@ -136,8 +132,7 @@ function decodeIds(data: Uint8Array, start: number, end: number): Uint8Array[] {
   const c = new Cursor(data, start, end);
   const ids: Uint8Array[] = [];
   while (c.pos < c.end) {
-    const tag = c.tag();
-    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    const tag = c.field();
     if (tag >>> 3 === 1 && (tag & 7) === 2) {
       const s = c.delimited();
       ids.push(data.subarray(s, c.pos));

@@ -8,7 +8,7 @@
 // encoder. Output is standard protobuf (proto/hushwire.proto), canonical proto3 (zero
 // values left out); test/gateway/frame-out.test.ts decodes it with the generated code.
 import { wire, type OpProps } from './wire.ts';
-import { varintSize, writeVarint } from './varint.ts';
+import { bytesFieldSize, varintSize, writeBytesField, writeVarint } from './varint.ts';
 
 export interface ReceiptOut {
   id: Uint8Array;
@@ -44,7 +44,7 @@ function writeString(buf: Uint8Array, o: number, s: string, size: number): numbe
 
 function receiptSize(r: ReceiptOut, status: number, code: number): number {
   let n = 0;
-  if (r.id.length > 0) n += 1 + varintSize(r.id.length) + r.id.length;
+  if (r.id.length > 0) n += bytesFieldSize(r.id);
   if (status > 0) n += 1 + varintSize(status) + status;
   if (code > 0) n += 1 + varintSize(code) + code;
   const retry = r.retryAfterMs >>> 0;
@@ -84,10 +84,7 @@ export function encodeSendResultOp(reqIn: number, receipts: readonly ReceiptOut[
     buf[o++] = REPEATED_1;
     o = writeVarint(buf, o, size);
     if (r.id.length > 0) {
-      buf[o++] = R_ID;
-      o = writeVarint(buf, o, r.id.length);
-      buf.set(r.id, o);
-      o += r.id.length;
+      o = writeBytesField(buf, o, R_ID, r.id);
     }
     if (status > 0) {
       buf[o++] = R_STATUS;
@@ -120,34 +117,24 @@ export function encodeFrameOut(ops: readonly (Uint8Array | OpProps)[], envelopes
     const op = ops[i] as Uint8Array | OpProps;
     const b = op instanceof Uint8Array ? op : wire.Op.encode(op).finish();
     encoded[i] = b;
-    size += 1 + varintSize(b.length) + b.length;
+    size += bytesFieldSize(b);
   }
   let deliver = 0;
   let deliverOp = 0;
   if (envelopes.length > 0) {
-    for (const e of envelopes) deliver += 1 + varintSize(e.length) + e.length;
+    for (const e of envelopes) deliver += bytesFieldSize(e);
     deliverOp = 1 + varintSize(deliver) + deliver;
     size += 1 + varintSize(deliverOp) + deliverOp;
   }
   const buf = new Uint8Array(size);
   let o = 0;
-  for (const b of encoded) {
-    buf[o++] = FRAME_OP;
-    o = writeVarint(buf, o, b.length);
-    buf.set(b, o);
-    o += b.length;
-  }
+  for (const b of encoded) o = writeBytesField(buf, o, FRAME_OP, b);
   if (envelopes.length > 0) {
     buf[o++] = FRAME_OP;
     o = writeVarint(buf, o, deliverOp);
     buf[o++] = OP_DELIVER;
     o = writeVarint(buf, o, deliver);
-    for (const e of envelopes) {
-      buf[o++] = REPEATED_1;
-      o = writeVarint(buf, o, e.length);
-      buf.set(e, o);
-      o += e.length;
-    }
+    for (const e of envelopes) o = writeBytesField(buf, o, REPEATED_1, e);
   }
   return buf;
 }

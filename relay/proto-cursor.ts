@@ -58,6 +58,13 @@ export class Cursor {
     return ((-1 - v) | (byte << 28)) >>> 0;
   }
 
+  /** The next field's tag, refused when its field number is 0 (as protobufjs does). */
+  field(): number {
+    const tag = this.tag();
+    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    return tag;
+  }
+
   /** A length prefix below 2^31: at most five bytes, the fifth at most 7 (protobufjs size()). */
   size(): number {
     const v = this.#first4();

@@ -17,7 +17,7 @@
 // Both produce and read standard protobuf (proto/hushwire.proto, message Envelope); the
 // tests cross-check them against the generated code (test/gateway/relayed-envelope.test.ts).
 
-import { varintSize, writeVarint } from './varint.ts';
+import { bytesFieldSize, varintSize, writeBytesField, writeVarint } from './varint.ts';
 import { pooledBytes } from './bytes.ts';
 
 // Field numbers and wire types of hushwire.v1.Envelope.
@@ -45,10 +45,10 @@ export function encodeRelayed(f: RelayedFields): Uint8Array {
   const { version, id, suite, enc, ciphertext, serverTs } = f;
   let size = 0;
   if (version !== 0) size += 1 + varintSize(version);
-  if (id.length > 0) size += 1 + varintSize(id.length) + id.length;
+  if (id.length > 0) size += bytesFieldSize(id);
   if (suite !== 0) size += 1 + varintSize(suite);
-  if (enc.length > 0) size += 1 + varintSize(enc.length) + enc.length;
-  if (ciphertext.length > 0) size += 1 + varintSize(ciphertext.length) + ciphertext.length;
+  if (enc.length > 0) size += bytesFieldSize(enc);
+  if (ciphertext.length > 0) size += bytesFieldSize(ciphertext);
   if (serverTs !== 0) size += 1 + varintSize(serverTs);
   const buf = pooledBytes(size); // every byte is written below
   let o = 0;
@@ -56,28 +56,13 @@ export function encodeRelayed(f: RelayedFields): Uint8Array {
     buf[o++] = F_VERSION;
     o = writeVarint(buf, o, version);
   }
-  if (id.length > 0) {
-    buf[o++] = F_ID;
-    o = writeVarint(buf, o, id.length);
-    buf.set(id, o);
-    o += id.length;
-  }
+  if (id.length > 0) o = writeBytesField(buf, o, F_ID, id);
   if (suite !== 0) {
     buf[o++] = F_SUITE;
     o = writeVarint(buf, o, suite);
   }
-  if (enc.length > 0) {
-    buf[o++] = F_ENC;
-    o = writeVarint(buf, o, enc.length);
-    buf.set(enc, o);
-    o += enc.length;
-  }
-  if (ciphertext.length > 0) {
-    buf[o++] = F_CIPHERTEXT;
-    o = writeVarint(buf, o, ciphertext.length);
-    buf.set(ciphertext, o);
-    o += ciphertext.length;
-  }
+  if (enc.length > 0) o = writeBytesField(buf, o, F_ENC, enc);
+  if (ciphertext.length > 0) o = writeBytesField(buf, o, F_CIPHERTEXT, ciphertext);
   if (serverTs !== 0) {
     buf[o++] = F_SERVER_TS;
     o = writeVarint(buf, o, serverTs);

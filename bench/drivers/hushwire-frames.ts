@@ -15,8 +15,8 @@
 // cross-checks both ways): unknown fields and fields with an unexpected wire type are
 // skipped, the last of a repeated scalar field wins, malformed bytes throw; an op with
 // more than one body field (the oneof's merge rules) goes to the generated decoder.
-import { Cursor, Malformed } from '../../relay/proto-cursor.ts';
-import { varintSize, writeVarint } from '../../relay/varint.ts';
+import { Cursor } from '../../relay/proto-cursor.ts';
+import { bytesFieldSize, varintSize, writeBytesField, writeVarint } from '../../relay/varint.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { writeId } from './driver.ts';
 
@@ -42,7 +42,7 @@ const TAG_ITEM = (1 << 3) | 2;           // Send.envelopes, DeliverAck.ids
 
 function sendBodySize(s: OutSend): number {
   let n = 0;
-  for (const e of s.envelopes) n += 1 + varintSize(e.bytes.length) + e.bytes.length;
+  for (const e of s.envelopes) n += bytesFieldSize(e.bytes);
   return n;
 }
 
@@ -52,7 +52,7 @@ function sendOpSize(s: OutSend, body: number): number {
 
 function acksBodySize(acks: readonly Uint8Array[]): number {
   let n = 0;
-  for (const id of acks) n += 1 + varintSize(id.length) + id.length;
+  for (const id of acks) n += bytesFieldSize(id);
   return n;
 }
 
@@ -99,12 +99,7 @@ export function writeClientFrame(out: Uint8Array, at: number, sends: readonly Ou
     o = writeVarint(out, o, 2 + varintSize(body) + body);
     o = writeVarint(out, o, TAG_DELIVER_ACK);
     o = writeVarint(out, o, body);
-    for (const id of acks) {
-      out[o++] = TAG_ITEM;
-      o = writeVarint(out, o, id.length);
-      out.set(id, o);
-      o += id.length;
-    }
+    for (const id of acks) o = writeBytesField(out, o, TAG_ITEM, id);
   }
   return o;
 }
@@ -141,8 +136,7 @@ function equalAt(buf: Uint8Array, start: number, end: number, word: Uint8Array):
 export function readServerFrame(buf: Uint8Array, sink: ServerFrameSink): void {
   const c = new Cursor(buf, 0, buf.length);
   while (c.pos < c.end) {
-    const tag = c.tag();
-    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    const tag = c.field();
     if (tag === TAG_FRAME_OP) {
       const start = c.delimited();
       readOp(buf, start, c.pos, sink);
@@ -160,10 +154,9 @@ function readOp(buf: Uint8Array, start: number, end: number, sink: ServerFrameSi
   let bodyStart = 0;
   let bodyEnd = 0;
   while (c.pos < c.end) {
-    const tag = c.tag();
+    const tag = c.field();
     const field = tag >>> 3;
     const wt = tag & 7;
-    if (field === 0) throw new Malformed('field number 0');
     if (field === 1 && wt === 0) {
       req = c.uint32();
     } else if (wt === 2 && isBodyField(field)) {
@@ -206,8 +199,7 @@ export function fromOp(op: Op, sink: ServerFrameSink): void {
 function readDeliver(buf: Uint8Array, start: number, end: number, sink: ServerFrameSink): void {
   const c = new Cursor(buf, start, end);
   while (c.pos < c.end) {
-    const tag = c.tag();
-    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    const tag = c.field();
     if (tag === TAG_ITEM) {
       const s = c.delimited();
       const id = envelopeId(buf, s, c.pos);
@@ -224,9 +216,8 @@ function envelopeId(buf: Uint8Array, start: number, end: number): Uint8Array | n
   let idStart = -1;
   let idEnd = -1;
   while (c.pos < c.end) {
-    const tag = c.tag();
+    const tag = c.field();
     const field = tag >>> 3;
-    if (field === 0) throw new Malformed('field number 0');
     if (tag === ((4 << 3) | 2)) {
       idStart = c.delimited();
       idEnd = c.pos;
@@ -244,8 +235,7 @@ function readSendResult(buf: Uint8Array, start: number, end: number, req: number
   let ok = true;
   let code = '';
   while (c.pos < c.end) {
-    const tag = c.tag();
-    if (tag >>> 3 === 0) throw new Malformed('field number 0');
+    const tag = c.field();
     if (tag === TAG_ITEM) {
       const s = c.delimited();
       const r = readReceipt(buf, s, c.pos);
@@ -266,9 +256,8 @@ function readReceipt(buf: Uint8Array, start: number, end: number): string | null
   let ok = false;
   let code = '';
   while (c.pos < c.end) {
-    const tag = c.tag();
+    const tag = c.field();
     const field = tag >>> 3;
-    if (field === 0) throw new Malformed('field number 0');
     if (tag === ((2 << 3) | 2)) {
       const s = c.delimited();
       ok = equalAt(buf, s, c.pos, DELIVERED) || equalAt(buf, s, c.pos, STORED);
@@ -300,9 +289,8 @@ function readErrorCode(buf: Uint8Array, start: number, end: number): string {
   const c = new Cursor(buf, start, end);
   let code = '';
   while (c.pos < c.end) {
-    const tag = c.tag();
+    const tag = c.field();
     const field = tag >>> 3;
-    if (field === 0) throw new Malformed('field number 0');
     if (tag === ((1 << 3) | 2)) {
       const s = c.delimited();
       code = utf8.decode(buf.subarray(s, c.pos));

@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { encodeFrameOut, encodeSendResultOp } from '../../relay/frame-out.ts';
+import { agreeOnMutations, outcome, randomFrameOf, writeUnknownFields, type Outcome } from '../helpers/decoder-agreement.ts';
 import { clientFrameSize, fromOp, readServerFrame, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from '../../bench/drivers/hushwire-frames.ts';
 
 const rnd = (n: number): Buffer => randomBytes(n);
@@ -75,28 +76,21 @@ function recorder(into: Heard[]): ServerFrameSink {
   };
 }
 
-type Outcome = { ok: true; heard: Heard[] } | { ok: false };
-
 /** The reference: the generated decoder, then fromOp per op. */
-function generated(f: Buffer): Outcome {
-  const heard: Heard[] = [];
-  try {
-    const ops = wire.Frame.decode(f).ops as Op[];
-    for (const op of ops) fromOp(op, recorder(heard));
-  } catch {
-    return { ok: false };
-  }
-  return { ok: true, heard };
+function generated(f: Buffer): Outcome<Heard[]> {
+  return outcome(() => {
+    const heard: Heard[] = [];
+    for (const op of wire.Frame.decode(f).ops as Op[]) fromOp(op, recorder(heard));
+    return heard;
+  });
 }
 
-function mine(f: Buffer): Outcome {
-  const heard: Heard[] = [];
-  try {
+function mine(f: Buffer): Outcome<Heard[]> {
+  return outcome(() => {
+    const heard: Heard[] = [];
     readServerFrame(f, recorder(heard));
-  } catch {
-    return { ok: false };
-  }
-  return { ok: true, heard };
+    return heard;
+  });
 }
 
 function randomEnvelope(): Record<string, unknown> {
@@ -137,32 +131,12 @@ function randomOpBytes(): Uint8Array {
   } else {
     // unknown fields around a deliver: varint, fixed64, fixed32, bytes, an empty group
     wire.Op.encode({ req, deliver: { envelopes: [randomEnvelope()] } }, w);
-    w.uint32((99 << 3) | 0).uint64(12345);
-    w.uint32((98 << 3) | 1).fixed64(1);
-    w.uint32((97 << 3) | 5).fixed32(2);
-    w.uint32((96 << 3) | 2).bytes(rnd(3));
-    w.uint32((95 << 3) | 3).uint32((95 << 3) | 4);
+    writeUnknownFields(w);
   }
   return w.finish();
 }
 
-function randomFrame(): Buffer {
-  const w = protobuf.Writer.create();
-  const n = randomInt(1, 5);
-  for (let i = 0; i < n; i++) w.uint32(10).bytes(randomOpBytes());
-  if (randomInt(0, 6) === 0) w.uint32((7 << 3) | 0).uint32(5); // unknown frame field
-  return Buffer.from(w.finish());
-}
-
-function mutate(b: Buffer): Buffer {
-  const out = Buffer.from(b);
-  switch (randomInt(0, 4)) {
-    case 0: return out.subarray(0, randomInt(0, out.length));
-    case 1: { const i = randomInt(0, out.length); out[i] = randomInt(0, 256); return out; }
-    case 2: { const i = randomInt(0, out.length); out[i] = (out[i] as number) ^ 0x80; return out; }
-    default: return Buffer.concat([out.subarray(0, randomInt(0, out.length)), rnd(randomInt(1, 4)), out.subarray(randomInt(0, out.length))]);
-  }
-}
+const randomFrame = (): Buffer => randomFrameOf(randomOpBytes);
 
 t.test('well-formed server frames: the same ids, results and errors as the generated decoder', async (t) => {
   let heard = 0;
@@ -174,11 +148,11 @@ t.test('well-formed server frames: the same ids, results and errors as the gener
       t.fail(`refused: ${hex(f)} (generated ${a.ok}, hand-written ${b.ok})`);
       return;
     }
-    if (JSON.stringify(a.heard) !== JSON.stringify(b.heard)) {
-      t.same(b.heard, a.heard, `frame ${hex(f)}`);
+    if (JSON.stringify(a.value) !== JSON.stringify(b.value)) {
+      t.same(b.value, a.value, `frame ${hex(f)}`);
       return;
     }
-    heard += a.heard.length;
+    heard += a.value.length;
   }
   t.ok(heard > 3000, `plenty was heard (${heard})`);
 });
@@ -197,30 +171,16 @@ t.test("the gateway's own encoders: deliveries and receipts read back as sent", 
   t.ok(a.ok && b.ok, 'both read it');
   t.same(b, a, 'the same as the generated decoder');
   if (b.ok) {
-    t.same(b.heard.filter((h) => h[0] === 'delivered').map((h) => h[1]), ids.map(hex), 'every delivered id, in order');
-    t.same(b.heard.find((h) => h[0] === 'sendResult'), ['sendResult', 77, false, 'MAILBOX_FULL'], 'the failed receipt decides');
-    t.same(b.heard.find((h) => h[0] === 'error'), ['error', 9, 'RATE_LIMITED'], 'the error and its code');
+    t.same(b.value.filter((h) => h[0] === 'delivered').map((h) => h[1]), ids.map(hex), 'every delivered id, in order');
+    t.same(b.value.find((h) => h[0] === 'sendResult'), ['sendResult', 77, false, 'MAILBOX_FULL'], 'the failed receipt decides');
+    t.same(b.value.find((h) => h[0] === 'error'), ['error', 9, 'RATE_LIMITED'], 'the error and its code');
   }
   const allGood = Buffer.from(encodeFrameOut([encodeSendResultOp(5, [{ id: ids[0]!, status: 'stored', code: '', retryAfterMs: 0 }, { id: ids[1]!, status: 'delivered', code: '', retryAfterMs: 0 }])], []));
-  t.same(mine(allGood), { ok: true, heard: [['sendResult', 5, true, '']] }, 'stored and delivered are both ok');
+  t.same(mine(allGood), { ok: true, value: [['sendResult', 5, true, '']] }, 'stored and delivered are both ok');
 });
 
 t.test('mutated server frames: both refuse, or both read the same', async (t) => {
-  let refused = 0;
-  for (let i = 0; i < 20_000; i++) {
-    const f = mutate(randomFrame());
-    const a = generated(f);
-    const b = mine(f);
-    if (a.ok !== b.ok) {
-      t.fail(`${a.ok ? 'generated accepts, hand-written refuses' : 'generated refuses, hand-written accepts'}: ${hex(f)}`);
-      return;
-    }
-    if (!a.ok) refused++;
-    else if (b.ok && JSON.stringify(a.heard) !== JSON.stringify(b.heard)) {
-      t.same(b.heard, a.heard, `frame ${hex(f)}`);
-      return;
-    }
-  }
+  const refused = agreeOnMutations(t, 20_000, randomFrame, generated, mine);
   t.ok(refused > 1000, `many mutations were refused by both (${refused})`);
 });
 
@@ -240,6 +200,6 @@ t.test('hostile shapes', async (t) => {
     const a = generated(f);
     const b = mine(f);
     t.equal(b.ok, a.ok, `${name}: ${a.ok ? 'accepted' : 'refused'} by both`);
-    if (a.ok && b.ok) t.same(b.heard, a.heard, name);
+    if (a.ok && b.ok) t.same(b.value, a.value, name);
   }
 });
