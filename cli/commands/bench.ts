@@ -7,6 +7,8 @@ import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/r
 import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
 import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
 import { startWatchdog } from '../../bench/watchdog.ts';
+import { capacityProblem, machineLimits } from '../../bench/capacity.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
@@ -143,6 +145,13 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         throw new InvalidArgumentError('--keep-devices goes with --gateway (a local setup is thrown away after each workload)');
       }
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
+      // Before anything starts: a run this machine cannot hold fails at once, naming the
+      // limit in the way (bench/capacity.ts), not minutes into its set-up.
+      const tooBig = capacityProblem({
+        systems, workloads: o.workload, pairs: o.pairs, devices: o.devices, fanout: o.fanout,
+        backlogDevices: o.backlogDevices, hushwireServers: o.gateway?.length ? o.gateway.length : o.gateways,
+      }, machineLimits());
+      if (tooBig !== null) throw new HushwireError(ErrorCode.BAD_REQUEST, tooBig);
       const log = (line: string): void => { process.stderr.write(line + '\n'); };
       const live: string[] = [];
       const opts: BenchOptions = {

@@ -1,0 +1,68 @@
+// bench/capacity.ts: the handsets a workload opens, checked against the layout code the
+// bench really uses (bench/layout.ts), and the pre-flight verdict against given limits;
+// the CLI refuses a run this machine cannot hold before starting anything.
+import t from 'tap';
+import { capacityProblem, handsetsOf, machineLimits, FD_MARGIN, type CapacityPlan, type MachineLimits } from '../../bench/capacity.ts';
+import { senderGroups, loneEndpoints, type Layout } from '../../bench/layout.ts';
+import { hushwire } from '../helpers/cli.ts';
+
+const plan = (over: Partial<CapacityPlan> = {}): CapacityPlan => ({
+  systems: ['hushwire'], workloads: ['chat'], pairs: 100, devices: 10_000, fanout: [1, 3, 10], backlogDevices: 100, hushwireServers: 2, ...over,
+});
+
+const endpoints = (l: Layout): string[] => l.groups.flatMap((g) => g.endpoints.map((e) => e.url));
+
+t.test('handsetsOf matches the layouts bench/run.ts builds, and their spread over the gateways', async (t) => {
+  const urls = ['ws://a', 'ws://b', 'ws://c'];
+  for (const pairs of [1, 7, 100, 333]) {
+    const p = plan({ pairs, devices: pairs * 13 + 1, backlogDevices: pairs + 2, hushwireServers: urls.length });
+    const chat = endpoints(senderGroups(urls, pairs, 1, true, null));
+    t.equal(handsetsOf('chat', p), chat.length, `chat, ${pairs} pairs`);
+    const fanout = Math.max(...p.fanout.map((k) => endpoints(senderGroups(urls, Math.max(2, Math.floor((2 * pairs) / (k + 1))), k, false, null)).length));
+    t.equal(handsetsOf('fanout', p), fanout, `fanout, ${pairs} pairs`);
+    t.equal(handsetsOf('backlog', p), endpoints(senderGroups(urls, p.backlogDevices, 1, false, null)).length, 'backlog');
+    const lone = endpoints(loneEndpoints(urls, p.devices, null));
+    t.equal(handsetsOf('storm', p), lone.length, 'storm');
+    t.equal(handsetsOf('idle', p), lone.length, 'idle');
+    // the busiest gateway gets at most ceil(n / gateways) of them, as capacityProblem assumes
+    const busiest = Math.max(...urls.map((u) => lone.filter((x) => x === u).length));
+    t.equal(busiest, Math.ceil(lone.length / urls.length), 'storm handsets spread evenly');
+  }
+});
+
+t.test('capacityProblem: open files, then local ports per server address', async (t) => {
+  const roomy: MachineLimits = { openFiles: 1_048_576, ephemeralPorts: 28_232, portRange: '32768-60999' };
+  t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 10_000 }), roomy), null, 'the default storm fits');
+  t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 56_000 }), roomy), null, '56,000 over 2 gateways: 28,000 ports each');
+  const ports = capacityProblem(plan({ workloads: ['storm'], devices: 56_500 }), roomy);
+  t.match(ports, /hushwire storm: 28,250 connections to one server address/, 'one port per connection to the same gateway');
+  t.match(ports, /32768-60999; widen it, use more gateways/);
+  const peer = capacityProblem(plan({ systems: ['hushwire', 'nats-ws'], workloads: ['idle'], devices: 30_000 }), roomy);
+  t.match(peer, /nats-ws idle: 30,000 connections/, 'a peer is one server: all its handsets on one address');
+  t.notMatch(peer, /use more gateways/, '... and more gateways would not help it');
+
+  const tight: MachineLimits = { openFiles: 20_000, ephemeralPorts: 28_232, portRange: '32768-60999' };
+  t.equal(capacityProblem(plan({ workloads: ['idle'], devices: 20_000 - FD_MARGIN }), tight), null, 'up to the limit less the margin');
+  const files = capacityProblem(plan({ workloads: ['chat', 'idle'], devices: 20_000 - FD_MARGIN + 1 }), tight);
+  t.match(files, /hushwire idle: 19,801 simulated handsets need about 20,001 open files in this process, but its limit is 20,000/);
+  t.match(files, /ulimit -n/);
+  t.equal(capacityProblem(plan({ workloads: ['idle'], devices: 1e6 }), { openFiles: null, ephemeralPorts: null, portRange: null }), null, 'unknown limits are not checked');
+});
+
+t.test('machineLimits reads this machine (Linux) or says it cannot', async (t) => {
+  const m = machineLimits();
+  if (process.platform !== 'linux') {
+    t.same(m, { openFiles: null, ephemeralPorts: null, portRange: null });
+    return;
+  }
+  t.ok(m.openFiles === null || (Number.isInteger(m.openFiles) && m.openFiles > 0), `open files: ${m.openFiles}`);
+  t.ok(Number.isInteger(m.ephemeralPorts) && m.ephemeralPorts! > 0, `ephemeral ports: ${m.ephemeralPorts} (${m.portRange})`);
+});
+
+t.test('the CLI refuses a run this machine cannot hold, before starting anything', { skip: process.platform !== 'linux' ? 'needs /proc' : false }, async (t) => {
+  // Far more connections to one server than any port range holds (at most 64,512 ports).
+  const r = await hushwire(['bench', '--no-hushwire', '--peers', 'uws-relay', '--workload', 'idle', '--devices', '200000']);
+  t.equal(r.code, 2, 'exit 2 (a request this machine cannot serve)');
+  t.match(r.stderr, /^hushwire: this machine cannot hold the run: .*uws-relay idle: 200,000 connections to one server address/m);
+  t.notMatch(r.stderr, /setting up/, 'nothing was set up');
+});
