@@ -83,7 +83,7 @@ function barChart(title: string, unit: string, items: { label: string; system: s
 
 /** Stacked horizontal bars: one per row, its parts side by side (server, nats-server,
  *  generator), so a system's whole-machine cost per message is the bar's length. */
-function stackedChart(title: string, unit: string, parts: { name: string; fill: string }[], items: { label: string; system: string; values: number[] }[]): string {
+function stackedChart(title: string, unit: string, parts: { name: string; fill: string }[], items: { label: string; values: number[] }[]): string {
   const rowH = 22;
   const left = 230;
   const width = 760;
@@ -99,8 +99,7 @@ function stackedChart(title: string, unit: string, parts: { name: string; fill: 
     it.values.forEach((v, k) => {
       const w = ((width - left - 90) * v) / max;
       if (w <= 0) return;
-      const fill = k === 0 ? (COLORS[it.system] ?? '#777') : parts[k]!.fill;
-      out += `<rect x="${x.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${fill}"><title>${esc(`${parts[k]!.name}: ${fmt(v)} ${unit}`)}</title></rect>`;
+      out += `<rect x="${x.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${parts[k]!.fill}"><title>${esc(`${parts[k]!.name}: ${fmt(v)} ${unit}`)}</title></rect>`;
       x += w;
     });
     const total = it.values.reduce((a, b) => a + b, 0);
@@ -127,14 +126,14 @@ export function htmlReport(rows: RunResult[], meta: Record<string, unknown>): st
   // depends on its clients' cost too, so the chart shows both (docs/BENCHMARKS.md,
   // "What the throughput ratios include").
   const cpu = ran.filter((r) => r.server_cpu_us_per_msg != null && r.mode === 'window').map((r) => ({
-    label: `${r.workload} · ${r.system}`, system: r.system,
+    label: `${r.workload} · ${r.system}`,
     values: [r.server_cpu_us_per_msg ?? 0, r.nats_cpu_us_per_msg ?? 0, r.generator_cpu_us_per_msg ?? 0],
   }));
   const charts = [
     thr.length ? barChart('Delivered messages per second (higher is better)', 'msg/s', thr) : '',
     lat.length ? barChart('End-to-end latency (lower is better)', 'ms', lat) : '',
     cpu.length ? stackedChart('CPU per delivered message, whole machine (lower is better)', 'µs',
-      [{ name: 'server (gateways)', fill: '#2f6fde' }, { name: 'nats-server', fill: '#9bb8e8' }, { name: 'generator (clients)', fill: '#d0d0d0' }], cpu) : '',
+      [{ name: 'server (gateways)', fill: '#3b5b92' }, { name: 'nats-server', fill: '#8fb0e0' }, { name: 'generator (clients)', fill: '#c8c8c8' }], cpu) : '',
   ].join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Hushwire bench</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1100px}pre{background:#f4f4f4;padding:1em;overflow:auto;font-size:12px}</style></head>

@@ -2,8 +2,8 @@
 //
 // Why: the generator shares the machine's two cores with the gateways it measures, so
 // every microsecond it spends per message is one the gateways do not get. Through
-// protobufjs a message cost the generator ~7.8 µs (docs/BENCHMARKS.md, "The generator's
-// own cost"): the envelope was copied five times on its way out (a copy to stamp the id,
+// protobufjs a message cost the generator ~8 µs (docs/BENCHMARKS.md, Method, "Hushwire
+// handsets"): the envelope was copied five times on its way out (a copy to stamp the id,
 // into an op writer, out of it, into the frame writer, out of that, then masked into the
 // WebSocket frame), and each delivery decoded into an Op, a Deliver and an Envelope object
 // with a view per field. Here a frame's size is computed first, the envelopes are copied
@@ -86,11 +86,8 @@ export function writeClientFrame(out: Uint8Array, at: number, sends: readonly Ou
     o = writeVarint(out, o, TAG_SEND);
     o = writeVarint(out, o, body);
     for (const e of s.envelopes) {
-      out[o++] = TAG_ITEM;
-      o = writeVarint(out, o, e.bytes.length);
-      out.set(e.bytes, o);
-      writeId(out, o + e.idOffset, s.sender, s.seq, runTag);
-      o += e.bytes.length;
+      o = writeBytesField(out, o, TAG_ITEM, e.bytes);
+      writeId(out, o - e.bytes.length + e.idOffset, s.sender, s.seq, runTag); // this message's id
     }
   }
   if (acks.length > 0) {
@@ -118,7 +115,7 @@ export interface ServerFrameSink {
 const OP_ERROR = 4;
 const OP_SEND_RESULT = 8;
 const OP_DELIVER = 9;
-/** Op's oneof members (proto/hushwire.proto): the last one in an op is its body. */
+/** Op's oneof members (proto/hushwire.proto). */
 const isBodyField = (f: number): boolean => (f >= 2 && f <= 13) || (f >= 20 && f <= 27);
 
 const DELIVERED = new TextEncoder().encode('delivered');
@@ -132,7 +129,8 @@ function equalAt(buf: Uint8Array, start: number, end: number, word: Uint8Array):
   return true;
 }
 
-/** Walks a server Frame; throws (RangeError) on bytes the generated decoder refuses. */
+/** Walks a server Frame, telling `sink` what it holds; throws on bytes the generated
+ *  decoder refuses (after telling it what came before them). */
 export function readServerFrame(buf: Uint8Array, sink: ServerFrameSink): void {
   const c = new Cursor(buf, 0, buf.length);
   while (c.pos < c.end) {

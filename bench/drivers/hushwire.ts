@@ -135,7 +135,8 @@ class HwEndpoint implements Endpoint {
     try {
       readServerFrame(data, this.#sink);
     } catch {
-      // a frame the generated decoder would refuse too: nothing in it is counted
+      // a frame the generated decoder would refuse too (a gateway never sends one): what
+      // came before the bad bytes was heard, the rest is dropped
     }
     if (this.#acks.length > 0) this.#schedule();
   }
