@@ -18,6 +18,8 @@ export interface BenchOptions extends SetupOptions {
   keepDevices?: boolean;
   systems: SystemName[];
   workloads: WorkloadName[];
+  /** Interleaved rounds: every system and workload once per round (bench/summary.ts). */
+  repeat?: number;
   durationS: number;
   warmupS: number;
   graceS: number;
@@ -52,34 +54,45 @@ const IDLE_SETTLE_MS = 2000;
 
 export async function runBench(o: BenchOptions): Promise<RunResult[]> {
   const results: RunResult[] = [];
-  const add = (r: RunResult): void => {
-    if (!r.skipped) r.loadavg_1m = Math.round(loadavg()[0]! * 100) / 100;
-    results.push(r);
-    o.onResult?.(r);
-  };
+  const rounds = o.repeat ?? 1;
   const payloadBytes = measureEnvelopeBytes();
-  // A fresh setup per workload: no workload inherits another's heap, connections or
-  // JetStream state (the idle workload's RSS growth would otherwise reuse freed memory).
-  for (const system of o.systems) {
-    for (const w of o.workloads) {
-      o.log(`== ${system} ${w}: setting up`);
-      // idle: local gateways open their inspector (loopback, random port) so the bench
-      // can force a GC before it reads their memory (bench/inspect.ts).
-      const env = await setUp(system, w === 'idle' ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
-      if ('skip' in env) {
-        add(skipped(system, w, env.skip));
-        o.log(`== ${system}: skipped (${env.skip})`);
-        continue;
-      }
-      try {
-        for (const r of await runWorkload(env, w, o, payloadBytes)) add(r);
-      } finally {
-        await unregisterBenchDevices(env, o).catch((e: unknown) => o.log(`   clean-up failed: ${e instanceof Error ? e.message : String(e)}`));
-        await env.stop();
+  // With --repeat, whole rounds are interleaved (A B A B, not A A B B), so a slow minute
+  // on the shared machine falls on every system alike.
+  for (let round = 1; round <= rounds; round++) {
+    const add = (r: RunResult): void => {
+      if (!r.skipped) r.loadavg_1m = Math.round(loadavg()[0]! * 100) / 100;
+      if (rounds > 1) r.round = round;
+      results.push(r);
+      o.onResult?.(r);
+    };
+    for (const system of o.systems) {
+      for (const w of o.workloads) {
+        o.log(`== ${system} ${w}: setting up${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}`);
+        await runOne(system, w, o, payloadBytes, add);
       }
     }
   }
   return results;
+}
+
+/** One system's workload on a fresh setup: no workload inherits another's heap,
+ *  connections or JetStream state (the idle workload's RSS growth would otherwise reuse
+ *  freed memory). */
+async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payloadBytes: number, add: (r: RunResult) => void): Promise<void> {
+  // idle: local gateways open their inspector (loopback, random port) so the bench
+  // can force a GC before it reads their memory (bench/inspect.ts).
+  const env = await setUp(system, w === 'idle' ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
+  if ('skip' in env) {
+    add(skipped(system, w, env.skip));
+    o.log(`== ${system}: skipped (${env.skip})`);
+    return;
+  }
+  try {
+    for (const r of await runWorkload(env, w, o, payloadBytes)) add(r);
+  } finally {
+    await unregisterBenchDevices(env, o).catch((e: unknown) => o.log(`   clean-up failed: ${e instanceof Error ? e.message : String(e)}`));
+    await env.stop();
+  }
 }
 
 function measureEnvelopeBytes(): number {

@@ -167,6 +167,8 @@ export interface RunResult {
   heap_bytes_per_conn?: number | null;
   retained_bytes_per_conn?: number | null;
   rss_after_gc_bytes_per_conn?: number | null;
+  /** With --repeat: which interleaved round (1..N) the row is from. */
+  round?: number;
   /** 1-minute load average when the run started: other work on the machine skews results. */
   loadavg_1m?: number;
   skipped?: string;

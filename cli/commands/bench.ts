@@ -8,6 +8,7 @@ import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../be
 import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
 import { startWatchdog } from '../../bench/watchdog.ts';
 import { capacityProblem, machineLimits } from '../../bench/capacity.ts';
+import { summarise, summaryTable } from '../../bench/summary.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
 
@@ -70,6 +71,7 @@ interface Opts {
   peers: SystemName[];
   hushwire: boolean;
   workload: WorkloadName[];
+  repeat: number;
   duration: number;
   warmup: number;
   grace: number;
@@ -105,6 +107,7 @@ export function benchCommand(): Command {
     .option('--peers <list>', `peers to run too: ${PEERS.join(',')}, all or none`, list(PEERS, 'peer'), [...PEERS])
     .option('--no-hushwire', 'run only the peers')
     .option('--workload <list>', `workloads: ${WORKLOADS.join(',')} or all`, list(WORKLOADS, 'workload'), ['chat'])
+    .option('--repeat <n>', 'run every system and workload n times in interleaved rounds, then a summary: medians, ranges, and Hushwire\'s throughput over each peer\'s taken within each round', parseCount, 1)
     .option('--duration <s>', 'measured seconds per run', parseSeconds, 10)
     .option('--warmup <s>', 'unmeasured seconds before each run', parseSeconds, 2)
     .option('--grace <s>', 'after a run: wait this long for outstanding messages before counting them lost', parseSeconds, 6)
@@ -157,6 +160,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       const opts: BenchOptions = {
         systems,
         workloads: o.workload,
+        repeat: o.repeat,
         gateways: o.gateway ?? [],
         ...(o.gatewayMetrics !== undefined ? { gatewayMetrics: o.gatewayMetrics.filter((u) => u !== 'none') } : {}),
         ...(o.keepDevices ? { keepDevices: true } : {}),
@@ -192,7 +196,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       const meta = {
         when: new Date().toISOString(),
         machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator on the same cores`,
-        systems, workloads: o.workload, duration_s: o.duration, warmup_s: o.warmup, rate: o.rate ?? null, window: o.window,
+        systems, workloads: o.workload, repeat: o.repeat, duration_s: o.duration, warmup_s: o.warmup, rate: o.rate ?? null, window: o.window,
         pairs: o.pairs, devices: o.devices, gateways: o.gateway?.length ? o.gateway.length : o.gateways, transport: o.gateway?.length ? 'remote' : o.transport,
         workers: o.workers,
         ws_client: o.wsClient,
@@ -202,13 +206,15 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       // else. Not stopped here: it leaves when this process has exited (bench/watchdog.ts).
       startWatchdog();
       const rows = await runBench(opts);
+      const summary = o.repeat > 1 ? summarise(rows) : null;
       log('');
+      const text = table(rows) + (summary ? `\n\n${summaryTable(summary, o.repeat)}` : '');
       if (o.json) {
-        log(table(rows));
-        process.stdout.write(JSON.stringify({ runs: toJson(rows, meta).runs }) + '\n');
+        log(text);
+        process.stdout.write(JSON.stringify({ runs: toJson(rows, meta).runs, ...(summary ? { summary } : {}) }) + '\n');
       } else {
-        process.stdout.write(table(rows) + '\n');
+        process.stdout.write(text + '\n');
       }
-      if (o.report) for (const f of writeReport(o.report, rows, meta)) log(`wrote ${f}`);
+      if (o.report) for (const f of writeReport(o.report, rows, meta, summary)) log(`wrote ${f}`);
     });
 }

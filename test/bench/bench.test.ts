@@ -201,3 +201,20 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   t.equal(k.code, 2, '--keep-devices without --gateway');
   t.match(k.stderr, /--keep-devices goes with --gateway/);
 });
+
+t.test('--repeat: interleaved rounds, each row tagged with its round, and a summary with ratios per round', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const r = await runBench([
+    '--peers', 'uws-relay', '--workload', 'chat', '--pairs', '4', '--duration', '1', '--warmup', '1', '--grace', '3',
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--repeat', '2', '--json',
+  ], 150_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+  const json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[]; summary?: Record<string, unknown>[] };
+  t.same(json.runs?.map((x) => [x['round'], x['system']]), [[1, 'hushwire'], [1, 'uws-relay'], [2, 'hushwire'], [2, 'uws-relay']], 'A B A B, each row with its round');
+  t.same(json.summary?.map((x) => [x['system'], x['workload'], x['rounds']]), [['hushwire', 'chat', 2], ['uws-relay', 'chat', 2]], 'one summary row per system and workload');
+  const peer = json.summary?.find((x) => x['system'] === 'uws-relay');
+  const ratio = peer?.['hushwire_ratio'] as { median: number } | null | undefined;
+  t.ok(ratio && ratio.median > 0, 'the peer row carries Hushwire\'s throughput over its own');
+  t.match(r.stderr, /summary over 2 interleaved rounds/, 'the summary table goes with the results table');
+  t.match(r.stderr, /round 2 of 2/, 'progress says which round');
+});
