@@ -114,20 +114,23 @@ function fmt(v: number): string {
   return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
 }
 
+/** A row's name in the charts: workload and system, and its round with --repeat. */
+const name = (r: RunResult): string => `${r.workload} · ${r.system}${r.round !== undefined ? ` #${r.round}` : ''}`;
+
 export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null): string {
   const ran = rows.filter((r) => !r.skipped);
   const thr = ran.filter((r) => r.delivered_per_s != null && r.mode === 'window' || r.drain_per_s != null)
-    .map((r) => ({ label: `${r.workload} · ${r.system}`, system: r.system, value: r.delivered_per_s ?? 0 }));
+    .map((r) => ({ label: `${name(r)}`, system: r.system, value: r.delivered_per_s ?? 0 }));
   const lat = ran.filter((r) => r.p99_ms != null).flatMap((r) => [
-    { label: `${r.workload} · ${r.system} p50`, system: r.system, value: r.p50_ms ?? 0 },
-    { label: `${r.workload} · ${r.system} p99`, system: r.system, value: r.p99_ms ?? 0 },
-    { label: `${r.workload} · ${r.system} p99.9`, system: r.system, value: r.p999_ms ?? 0 },
+    { label: `${name(r)} p50`, system: r.system, value: r.p50_ms ?? 0 },
+    { label: `${name(r)} p99`, system: r.system, value: r.p99_ms ?? 0 },
+    { label: `${name(r)} p99.9`, system: r.system, value: r.p999_ms ?? 0 },
   ]);
   // The generator shares the machine's cores with the servers: a system's throughput
   // depends on its clients' cost too, so the chart shows both (docs/BENCHMARKS.md,
   // "What the throughput ratios include").
   const cpu = ran.filter((r) => r.server_cpu_us_per_msg != null && r.mode === 'window').map((r) => ({
-    label: `${r.workload} · ${r.system}`,
+    label: `${name(r)}`,
     values: [r.server_cpu_us_per_msg ?? 0, r.nats_cpu_us_per_msg ?? 0, r.generator_cpu_us_per_msg ?? 0],
   }));
   const charts = [

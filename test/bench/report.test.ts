@@ -44,3 +44,9 @@ t.test('rows without CPU figures (fixed-rate, skipped) get no CPU bar; text is e
   t.notMatch(html, /<script>/, 'nothing unescaped');
   t.match(html, /&lt;now&gt;/);
 });
+
+t.test('with --repeat, each row is named with its round in the charts', async (t) => {
+  const html = htmlReport([{ ...row('hushwire', 100_000, 10, 2, 4), round: 1 }, { ...row('hushwire', 90_000, 11, 2, 4), round: 2 }], {});
+  t.match(html, /chat · hushwire #1/);
+  t.match(html, /chat · hushwire #2/);
+});
