@@ -8,6 +8,12 @@
 // (net.ipv4.ip_local_port_range, 28,232 ports by default). Past either, connects fail
 // one by one (EMFILE, EADDRNOTAVAIL) minutes into the set-up; a load tester asking for
 // `--devices 50000` should hear at once which limit is in the way and what to change.
+//
+// The port limit is per source address, and all of 127.0.0.0/8 is this machine: against
+// servers the bench starts itself on loopback, a run larger than one address's ports
+// spreads its handsets over 127.0.0.1, .2, ... (spreadSources), so only the open-files
+// limit remains. Against servers given by URL the bench does not know which source
+// addresses reach them, and the port limit per server address stands.
 import { readFileSync } from 'node:fs';
 import type { SystemName, WorkloadName } from './types.ts';
 
@@ -47,8 +53,16 @@ export function machineLimits(): MachineLimits {
   return { openFiles, ephemeralPorts, portRange };
 }
 
+/** Share of the ephemeral ports one source address may take (the rest for everything
+ *  else on the machine). */
+export const PORT_SHARE = 0.9;
+/** 127.0.0.1 to 127.0.0.254. */
+export const MAX_LOOPBACK_SOURCES = 254;
+
 export interface CapacityPlan {
   systems: readonly SystemName[];
+  /** Systems run against servers given by URL (not started by the bench): no spreading. */
+  remote: readonly SystemName[];
   workloads: readonly WorkloadName[];
   pairs: number;
   devices: number;
@@ -83,7 +97,9 @@ export function capacityProblem(p: CapacityPlan, limits: MachineLimits): string 
     for (const w of p.workloads) {
       const n = handsetsOf(w, p);
       // Hushwire's handsets are spread evenly over the gateways; a peer is one server.
-      const one = s === 'hushwire' ? Math.ceil(n / Math.max(1, p.hushwireServers)) : n;
+      // A local server: connections are spread over loopback source addresses, each
+      // with its own ports (254 of them: the open-files limit comes first, long before).
+      const one = !p.remote.includes(s) ? 0 : s === 'hushwire' ? Math.ceil(n / Math.max(1, p.hushwireServers)) : n;
       if (n > handsets.n) handsets = { n, what: `${s} ${w}` };
       if (one > perServer.n) perServer = { n: one, what: `${s} ${w}` };
     }
@@ -98,4 +114,16 @@ export function capacityProblem(p: CapacityPlan, limits: MachineLimits): string 
     problems.push(`${perServer.what}: ${fmt(perServer.n)} connections to one server address need as many local ports, but this machine has ${fmt(limits.ephemeralPorts)} (net.ipv4.ip_local_port_range ${limits.portRange}; widen it, ${spread}or use fewer handsets)`);
   }
   return problems.length === 0 ? null : `this machine cannot hold the run: ${problems.join('; ')}`;
+}
+
+/** Loopback source addresses for `n` handsets of a local run, so that none takes more
+ *  than PORT_SHARE of its ephemeral ports: [] (no change: the system picks) when one
+ *  address is enough or the port range is unknown. The connections bind to them, so
+ *  each address's ports are shared by all destinations. */
+export function sourceAddresses(n: number, ephemeralPorts: number | null): string[] {
+  if (ephemeralPorts === null) return [];
+  const perAddress = Math.max(1, Math.floor(ephemeralPorts * PORT_SHARE));
+  const k = Math.ceil(n / perAddress);
+  if (k <= 1) return [];
+  return Array.from({ length: Math.min(k, MAX_LOOPBACK_SOURCES) }, (_, i) => `127.0.0.${i + 1}`);
 }

@@ -8,6 +8,7 @@ import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
 import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
+import { machineLimits, sourceAddresses } from './capacity.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
 import type { WsClientKind } from './drivers/client-socket.ts';
@@ -178,6 +179,13 @@ async function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): Promis
 
 async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<WorkerGroup> {
   await prepareDevices(env, layout, o);
+  if (env.local) {
+    // More handsets than one source address has ports for: spread over 127.0.0.x.
+    const endpoints = layout.groups.flatMap((g) => g.endpoints);
+    const sources = sourceAddresses(endpoints.length, machineLimits().ephemeralPorts);
+    endpoints.forEach((e, i) => { if (sources.length > 0) e.localAddress = sources[i % sources.length]; });
+    if (sources.length > 0) o.log(`   ${endpoints.length.toLocaleString('en-US')} connections from ${sources.length} loopback source addresses (${sources[0]}-${sources[sources.length - 1]})`);
+  }
   return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency, o.wsClient));
 }
 

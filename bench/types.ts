@@ -29,6 +29,9 @@ export interface EndpointSpec {
   /** Group names it also listens on (fanout on the peers). */
   groups: string[];
   hw?: HwDevice;
+  /** Source address of its connection. Local setups spread runs larger than one
+   *  address's ephemeral ports over 127.0.0.x (bench/capacity.ts); unset = the default. */
+  localAddress?: string;
 }
 
 /** Where one sender's messages go: every recipient gets every message. */

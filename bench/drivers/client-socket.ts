@@ -22,15 +22,16 @@ export interface ClientSocket {
 
 export type ClientSocketHandlers = LeanWsHandlers;
 
-/** Opens a client connection; the handlers hear open, every message, and close once. */
-export function openClientSocket(kind: WsClientKind, url: string, handlers: ClientSocketHandlers): ClientSocket {
-  return kind === 'lean' ? new LeanSocket(url, handlers) : new WsSocket(url, handlers);
+/** Opens a client connection; the handlers hear open, every message, and close once.
+ *  `localAddress`: the connection's source address (default: the system's choice). */
+export function openClientSocket(kind: WsClientKind, url: string, handlers: ClientSocketHandlers, localAddress?: string): ClientSocket {
+  return kind === 'lean' ? new LeanSocket(url, handlers, localAddress) : new WsSocket(url, handlers, localAddress);
 }
 
 class LeanSocket implements ClientSocket {
   readonly #ws: LeanWebSocket;
-  constructor(url: string, handlers: ClientSocketHandlers) {
-    this.#ws = new LeanWebSocket(url, handlers);
+  constructor(url: string, handlers: ClientSocketHandlers, localAddress?: string) {
+    this.#ws = new LeanWebSocket(url, handlers, localAddress !== undefined ? { localAddress } : {});
   }
   get isOpen(): boolean {
     return this.#ws.state === 'open';
@@ -51,8 +52,8 @@ class LeanSocket implements ClientSocket {
 
 class WsSocket implements ClientSocket {
   readonly #ws: WebSocket;
-  constructor(url: string, handlers: ClientSocketHandlers) {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+  constructor(url: string, handlers: ClientSocketHandlers, localAddress?: string) {
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...(localAddress !== undefined ? { localAddress } : {}) });
     ws.binaryType = 'nodebuffer';
     let error: Error | undefined;
     ws.on('open', () => handlers.open());

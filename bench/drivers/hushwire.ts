@@ -125,7 +125,7 @@ class HwEndpoint implements Endpoint {
         close: (code, _reason, error) => {
           if (state !== 'ready') reject(error ?? new Error(`closed ${code} before auth`));
         },
-      });
+      }, this.#spec.localAddress);
     });
     this.#ws = ws;
     return withDeadline(authed, timeoutMs, 'connect', () => ws?.terminate());

@@ -65,6 +65,8 @@ export interface LeanWsHandlers {
 
 export interface LeanWsOptions {
   maxMessageBytes?: number;
+  /** Source address of the TCP connection (default: the system's choice). */
+  localAddress?: string;
 }
 
 /** `Sec-WebSocket-Accept` for a key (RFC 6455 section 4.2.2). */
@@ -167,7 +169,8 @@ export class LeanWebSocket {
       'Connection: Upgrade\r\n' +
       `Sec-WebSocket-Key: ${key}\r\n` +
       'Sec-WebSocket-Version: 13\r\n\r\n';
-    this.#socket = secure ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port, noDelay: true });
+    const local = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
+    this.#socket = secure ? tlsConnect({ host, port, servername: host, ...local }) : netConnect({ host, port, noDelay: true, ...local });
     if (secure) this.#socket.setNoDelay(true);
     // Written at once: the socket queues it until connected.
     this.#socket.write(request, 'latin1');

@@ -18,6 +18,9 @@ import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
 import { reportId, writeId, withDeadline, type Driver, type DriverContext, type Endpoint } from './driver.ts';
 
+/** The handset's source address, for a client library's options (only when set). */
+const local = (spec: EndpointSpec): { localAddress?: string } => (spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {});
+
 function payload(ctx: DriverContext, sender: number, seq: number): Uint8Array {
   const buf = new Uint8Array(ctx.payloadBytes);
   writeId(buf, 0, sender, seq, ctx.runTag);
@@ -44,7 +47,7 @@ class NatsEndpoint implements Endpoint {
       noEcho: true,
       timeout: timeoutMs,
       wsFactory: async (u: string) => {
-        const ws = new WebSocket(u, { perMessageDeflate: false });
+        const ws = new WebSocket(u, { perMessageDeflate: false, ...local(this.#spec) });
         this.#ws = ws;
         return { socket: ws as never, encrypted: false };
       },
@@ -96,7 +99,7 @@ class MqttEndpoint implements Endpoint {
       connectTimeout: timeoutMs,
       keepalive: 60,
       protocolVersion: 4,
-      wsOptions: { perMessageDeflate: false },
+      wsOptions: { perMessageDeflate: false, ...local(this.#spec) },
     });
     this.#c = c;
     c.on('error', () => undefined);
@@ -156,6 +159,7 @@ class IoEndpoint implements Endpoint {
 
   async connect(timeoutMs: number): Promise<void> {
     const s = io(this.#spec.url, {
+      ...local(this.#spec),
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
@@ -221,7 +225,7 @@ class UwsRelayEndpoint implements Endpoint {
           reportId(data, 0, this.#ctx.runTag, this.#ctx.hooks, idx);
         },
         close: (code, _reason, error) => reject(error ?? new Error(`closed ${code} before open`)),
-      });
+      }, this.#spec.localAddress);
       this.#ws = ws;
     }), timeoutMs, 'connect', () => ws?.terminate());
   }

@@ -152,6 +152,8 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       // limit in the way (bench/capacity.ts), not minutes into its set-up.
       const tooBig = capacityProblem({
         systems, workloads: o.workload, pairs: o.pairs, devices: o.devices, fanout: o.fanout,
+        remote: systems.filter((s) => (s === 'hushwire' ? (o.gateway ?? []).length > 0 : s === 'nats-ws' ? !!o.natsWsUrl
+          : s === 'mosquitto' ? !!o.mqttUrl : s === 'socketio' ? !!o.socketioUrl : !!o.uwsRelayUrl)),
         backlogDevices: o.backlogDevices, hushwireServers: o.gateway?.length ? o.gateway.length : o.gateways,
       }, machineLimits());
       if (tooBig !== null) throw new HushwireError(ErrorCode.BAD_REQUEST, tooBig);

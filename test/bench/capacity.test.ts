@@ -2,12 +2,12 @@
 // bench really uses (bench/layout.ts), and the pre-flight verdict against given limits;
 // the CLI refuses a run this machine cannot hold before starting anything.
 import t from 'tap';
-import { capacityProblem, handsetsOf, machineLimits, FD_MARGIN, type CapacityPlan, type MachineLimits } from '../../bench/capacity.ts';
+import { capacityProblem, handsetsOf, machineLimits, sourceAddresses, FD_MARGIN, PORT_SHARE, type CapacityPlan, type MachineLimits } from '../../bench/capacity.ts';
 import { senderGroups, loneEndpoints, type Layout } from '../../bench/layout.ts';
 import { hushwire } from '../helpers/cli.ts';
 
 const plan = (over: Partial<CapacityPlan> = {}): CapacityPlan => ({
-  systems: ['hushwire'], workloads: ['chat'], pairs: 100, devices: 10_000, fanout: [1, 3, 10], backlogDevices: 100, hushwireServers: 2, ...over,
+  systems: ['hushwire'], remote: [], workloads: ['chat'], pairs: 100, devices: 10_000, fanout: [1, 3, 10], backlogDevices: 100, hushwireServers: 2, ...over,
 });
 
 const endpoints = (l: Layout): string[] => l.groups.flatMap((g) => g.endpoints.map((e) => e.url));
@@ -33,11 +33,14 @@ t.test('handsetsOf matches the layouts bench/run.ts builds, and their spread ove
 t.test('capacityProblem: open files, then local ports per server address', async (t) => {
   const roomy: MachineLimits = { openFiles: 1_048_576, ephemeralPorts: 28_232, portRange: '32768-60999' };
   t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 10_000 }), roomy), null, 'the default storm fits');
-  t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 56_000 }), roomy), null, '56,000 over 2 gateways: 28,000 ports each');
-  const ports = capacityProblem(plan({ workloads: ['storm'], devices: 56_500 }), roomy);
+  t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 500_000, systems: ['hushwire', 'nats-ws'] }), roomy), null,
+    'servers the bench starts: no port limit (connections spread over loopback source addresses)');
+  const remote = (over: Partial<CapacityPlan>): CapacityPlan => plan({ remote: ['hushwire', 'nats-ws', 'mosquitto', 'socketio', 'uws-relay'], ...over });
+  t.equal(capacityProblem(remote({ workloads: ['storm'], devices: 56_000 }), roomy), null, 'remote, 56,000 over 2 gateways: 28,000 ports each');
+  const ports = capacityProblem(remote({ workloads: ['storm'], devices: 56_500 }), roomy);
   t.match(ports, /hushwire storm: 28,250 connections to one server address/, 'one port per connection to the same gateway');
   t.match(ports, /32768-60999; widen it, use more gateways/);
-  const peer = capacityProblem(plan({ systems: ['hushwire', 'nats-ws'], workloads: ['idle'], devices: 30_000 }), roomy);
+  const peer = capacityProblem(remote({ systems: ['hushwire', 'nats-ws'], workloads: ['idle'], devices: 30_000 }), roomy);
   t.match(peer, /nats-ws idle: 30,000 connections/, 'a peer is one server: all its handsets on one address');
   t.notMatch(peer, /use more gateways/, '... and more gateways would not help it');
 
@@ -47,6 +50,15 @@ t.test('capacityProblem: open files, then local ports per server address', async
   t.match(files, /hushwire idle: 19,801 simulated handsets need about 20,001 open files in this process, but its limit is 20,000/);
   t.match(files, /ulimit -n/);
   t.equal(capacityProblem(plan({ workloads: ['idle'], devices: 1e6 }), { openFiles: null, ephemeralPorts: null, portRange: null }), null, 'unknown limits are not checked');
+});
+
+t.test('sourceAddresses: none while one address has ports enough, then as many as needed', async (t) => {
+  const per = Math.floor(28_232 * PORT_SHARE);
+  t.same(sourceAddresses(per, 28_232), [], 'one address is enough: the system picks, no bind');
+  t.same(sourceAddresses(per + 1, 28_232), ['127.0.0.1', '127.0.0.2']);
+  t.equal(sourceAddresses(10 * per, 28_232).length, 10);
+  t.equal(sourceAddresses(10_000 * per, 28_232).length, 254, 'at most 127.0.0.1-254');
+  t.same(sourceAddresses(1e6, null), [], 'unknown port range: nothing changes');
 });
 
 t.test('machineLimits reads this machine (Linux) or says it cannot', async (t) => {
@@ -60,8 +72,9 @@ t.test('machineLimits reads this machine (Linux) or says it cannot', async (t) =
 });
 
 t.test('the CLI refuses a run this machine cannot hold, before starting anything', { skip: process.platform !== 'linux' ? 'needs /proc' : false }, async (t) => {
-  // Far more connections to one server than any port range holds (at most 64,512 ports).
-  const r = await hushwire(['bench', '--no-hushwire', '--peers', 'uws-relay', '--workload', 'idle', '--devices', '200000']);
+  // A running server given by URL (nothing listens there: nothing may be contacted), and
+  // far more connections to it than any port range holds (at most 64,512 ports).
+  const r = await hushwire(['bench', '--no-hushwire', '--peers', 'uws-relay', '--uws-relay-url', 'ws://127.0.0.1:9', '--workload', 'idle', '--devices', '200000']);
   t.equal(r.code, 2, 'exit 2 (a request this machine cannot serve)');
   t.match(r.stderr, /^hushwire: this machine cannot hold the run: .*uws-relay idle: 200,000 connections to one server address/m);
   t.notMatch(r.stderr, /setting up/, 'nothing was set up');

@@ -42,3 +42,18 @@ for (const kind of WS_CLIENTS) {
     t.notOk(asked, 'sendWith on a closed socket does not ask for the payload');
   });
 }
+
+for (const kind of WS_CLIENTS) {
+  t.test(`${kind}: a handset's connection leaves from its source address`, { skip: process.platform !== 'linux' ? 'all of 127.0.0.0/8 is local on Linux' : false }, async (t) => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const seen = new Promise<string | undefined>((r) => wss.once('connection', (_ws, req) => r(req.socket.remoteAddress)));
+    t.teardown(() => new Promise<void>((r) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close(() => r());
+    }));
+    const c = openClientSocket(kind, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { open: () => undefined, message: () => undefined, close: () => undefined }, '127.0.0.7');
+    t.equal(await seen, '127.0.0.7', 'the server sees the handset at 127.0.0.7');
+    await c.close();
+  });
+}
