@@ -53,9 +53,10 @@ export function machineLimits(): MachineLimits {
   return { openFiles, ephemeralPorts, portRange };
 }
 
-/** Share of the ephemeral ports one source address may take (the rest for everything
- *  else on the machine). */
-export const PORT_SHARE = 0.9;
+/** Share of the ephemeral ports one source address may take: under half, since after a
+ *  storm's drop the old connections' ports sit in TIME_WAIT while the same handsets
+ *  connect again, and the rest of the machine needs some too. */
+export const PORT_SHARE = 0.45;
 /** 127.0.0.1 to 127.0.0.254. */
 export const MAX_LOOPBACK_SOURCES = 254;
 
