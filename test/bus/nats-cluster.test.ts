@@ -12,7 +12,10 @@ if (!haveNatsServer()) {
   t.test('3-node cluster: live, mailbox and directory across nodes; survives one node', async (t) => {
     const cluster = await startNatsCluster(3, { t });
     t.equal(cluster.servers.length, 3);
-    const opts = { limits: CONTRACT_LIMITS, replicas: 3, reconnectWaitMs: 100, requestTimeoutMs: 5000 };
+    // 15 s per JetStream request: creating the 16 mailbox streams and the directory
+    // bucket at R3 forms 17 Raft groups, and under the whole suite's load on two cores
+    // one of those requests once took over 5 s ("cannot set up JetStream").
+    const opts = { limits: CONTRACT_LIMITS, replicas: 3, reconnectWaitMs: 100, requestTimeoutMs: 15_000 };
     const a = new NatsBus({ ...opts, servers: [cluster.urls[0] as string], name: 'a' });
     const b = new NatsBus({ ...opts, servers: [cluster.urls[2] as string], name: 'b' });
     t.teardown(() => Promise.all([a.close(), b.close()]));

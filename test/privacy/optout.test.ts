@@ -27,12 +27,14 @@ function envelope(to: RawDevice, marker: Uint8Array) {
 }
 
 /** req numbers above the ones registerRaw/authenticateRaw used on the socket. */
+/** The receipt's status, and its code when it failed ("failed RATE_LIMITED"). */
 async function send(c: RawClient, n: number, env: ReturnType<typeof envelope>): Promise<string> {
   const req = 1000 + n;
   c.send([{ req, send: { envelopes: [env] } }]);
   const r = await c.reply(req);
   if (!r.sendResult) throw new Error(`send failed: ${JSON.stringify(r.error)}`);
-  return r.sendResult.receipts[0]!.status;
+  const receipt = r.sendResult.receipts[0]!;
+  return receipt.status === 'failed' ? `failed ${receipt.code}` : receipt.status;
 }
 
 /** Everything that names a device: its tokens, its keys, its full route. */
@@ -132,15 +134,17 @@ if (!haveNatsServer()) {
 
   t.test('idle devices expire the same way; a connected one stays', async (t) => {
     const server = await startNatsServer({ t });
-    // 4 s, not less: the send below must find the idle device still registered. A
-    // connected device's last_seen is refreshed every eighth of the expiry; with 2 s, on
-    // a machine loaded by the whole suite, those writes once lagged enough for the sweep
-    // to erase the device just before the send (which then failed: NOT_REGISTERED).
+    // The send below must find the idle device still registered: it is registered last,
+    // just before the send, and the expiry leaves room for one more registration. (With
+    // the idle devices registered first, under the whole suite's load on two cores, the
+    // receipt twice said failed, with a 2 s and with a 4 s expiry; the likeliest cause is
+    // a sweep erasing the device first, its last_seen writes, one per eighth of the
+    // expiry, delayed by the load. The failure message now carries the receipt's code.)
     const [a, b] = await gateways(t, server, { deviceIdleExpiryS: 4 });
-    const idle = await registerRaw(a.url, freshNumber());
-    const idleToo = await registerRaw(b.url, freshNumber());
     const active = await registerRaw(b.url, freshNumber()); // stays connected
     const sender = await registerRaw(a.url, freshNumber()); // stays connected
+    const idle = await registerRaw(a.url, freshNumber());
+    const idleToo = await registerRaw(b.url, freshNumber());
     idle.c.close();
     idleToo.c.close();
     const marker = Buffer.from(`IDLE-MAIL-${randomBytes(12).toString('hex')}`);
