@@ -134,17 +134,17 @@ if (!haveNatsServer()) {
 
   t.test('idle devices expire the same way; a connected one stays', async (t) => {
     const server = await startNatsServer({ t });
-    // The send below must find the idle device still registered: it is registered last,
-    // just before the send, and the expiry leaves room for one more registration. (With
-    // the idle devices registered first, under the whole suite's load on two cores, the
-    // receipt twice said failed, with a 2 s and with a 4 s expiry; the likeliest cause is
-    // a sweep erasing the device first, its last_seen writes, one per eighth of the
-    // expiry, delayed by the load. The failure message now carries the receipt's code.)
+    // The send below must find `idle` still registered, so it is registered last, right
+    // before the send: its registration time alone keeps it from expiring for 4 s. (When
+    // other registrations came after it, the whole suite's load on two cores three times
+    // stretched them past the expiry while the last_seen writes of its connection, one
+    // per eighth of the expiry, lagged too: a sweep erased it first and the receipt said
+    // failed NOT_REGISTERED.)
     const [a, b] = await gateways(t, server, { deviceIdleExpiryS: 4 });
     const active = await registerRaw(b.url, freshNumber()); // stays connected
     const sender = await registerRaw(a.url, freshNumber()); // stays connected
-    const idle = await registerRaw(a.url, freshNumber());
     const idleToo = await registerRaw(b.url, freshNumber());
+    const idle = await registerRaw(a.url, freshNumber());
     idle.c.close();
     idleToo.c.close();
     const marker = Buffer.from(`IDLE-MAIL-${randomBytes(12).toString('hex')}`);
