@@ -11,7 +11,7 @@
 //
 // The port limit is per source address, and all of 127.0.0.0/8 is this machine: against
 // servers the bench starts itself on loopback, a run larger than one address's ports
-// spreads its handsets over 127.0.0.1, .2, ... (spreadSources), so only the open-files
+// spreads its handsets over 127.0.0.1, .2, ... (sourceAddresses), so only the open-files
 // limit remains. Against servers given by URL the bench does not know which source
 // addresses reach them, and the port limit per server address stands.
 import { readFileSync } from 'node:fs';

@@ -183,8 +183,10 @@ async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions): Prom
     // More handsets than one source address has ports for: spread over 127.0.0.x.
     const endpoints = layout.groups.flatMap((g) => g.endpoints);
     const sources = sourceAddresses(endpoints.length, machineLimits().ephemeralPorts);
-    endpoints.forEach((e, i) => { if (sources.length > 0) e.localAddress = sources[i % sources.length]; });
-    if (sources.length > 0) o.log(`   ${endpoints.length.toLocaleString('en-US')} connections from ${sources.length} loopback source addresses (${sources[0]}-${sources[sources.length - 1]})`);
+    if (sources.length > 0) {
+      endpoints.forEach((e, i) => { e.localAddress = sources[i % sources.length]; });
+      o.log(`   ${endpoints.length.toLocaleString('en-US')} connections from ${sources.length} loopback source addresses (${sources[0]}-${sources[sources.length - 1]})`);
+    }
   }
   return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency, o.wsClient));
 }
