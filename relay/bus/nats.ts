@@ -58,6 +58,7 @@ import { randomBytes } from 'node:crypto';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
 import { ApiRequests } from './nats-requests.ts';
+import { drainSubscriptions } from './sub-drain.ts';
 
 export interface NatsBusOptions {
   /** nats://host:port URL(s). */
@@ -709,13 +710,13 @@ export class NatsBus implements Bus {
     const nc = turn.nc;
     let ok = !nc.isClosed();
     // Unsubscribe first: a device that moved away and back within the turn keeps its new SUB.
-    for (const s of turn.unsubs) {
-      try {
-        s.unsubscribe();
-      } catch {
-        // connection closed: nothing left to unsubscribe
-      }
-    }
+    // Drained, not plainly unsubscribed (relay/bus/sub-drain.ts, one PING for the turn):
+    // a locate request nats-server routed here before it saw the UNSUB still reaches
+    // #onDeviceMsg and is answered "gone" (or goes to the device's newer subscription
+    // here, which cannot have received it too: its SUB goes out after this UNSUB). A plain
+    // unsubscribe made nats.js drop it, and the sender waited its whole live timeout before
+    // storing the envelope (test/bus/nats.test.ts "as the device leaves").
+    if (turn.unsubs.length > 0) void drainSubscriptions(nc, turn.unsubs);
     for (const p of turn.pubs) {
       try {
         nc.publish(p.subject, p.data);

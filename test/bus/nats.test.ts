@@ -388,6 +388,31 @@ if (!haveNatsServer()) {
     t.ok(Date.now() - t0 < 10_000, 'answered by no-responders, not by the 20 s deadline');
   });
 
+  t.test('a locate request that reaches a device\'s gateway as the device leaves is answered "gone", not left to its deadline', async (t) => {
+    // The holder unsubscribes a device (its last session closed) while a locate request
+    // for it is on its way: nats-server routed the request before it saw the UNSUB. The
+    // holder must still answer it (nobody here: not delivered, the sender stores the
+    // envelope at once); a plain unsubscribe dropped it inside nats.js, and the sender
+    // waited its whole live timeout (5 s by default) before storing (found by
+    // test/privacy/optout.test.ts under load). Many devices at once, so the race is hit.
+    const sender = newBus();
+    const holder = newBus(CONTRACT_LIMITS, { prefix: `t${n}` });
+    t.teardown(() => Promise.all([sender.close(), holder.close()]));
+    await Promise.all([sender.start(), holder.start()]);
+    const devices = Array.from({ length: 40 }, () => [tok(), tok()] as const);
+    const subs = await Promise.all(devices.map(([r, d]) => holder.subscribeDevice(r, d, async () => true, () => {})));
+    // Requests first (written at the end of this turn), then the releases (their UNSUBs too).
+    const offers = devices.map(([r, d]) => sender.deliverLive(r, d, bytes(20), 120_000));
+    for (const s of subs) void s.close();
+    const NO_ANSWER = 'no answer within 20 s of a 120 s deadline';
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => { timer = setTimeout(() => resolve(NO_ANSWER), 20_000); });
+    const outcomes = await Promise.all(offers.map((o) => Promise.race([o, deadline])));
+    clearTimeout(timer);
+    t.notOk(outcomes.includes(NO_ANSWER), 'every offer answered (delivered before the release, or not delivered)');
+    t.ok(outcomes.every((o) => o === true || o === false), 'each a plain outcome');
+  });
+
   t.test('batched live delivery: malformed batches from the bus are refused, not crashed on', async (t) => {
     const holder = newBus();
     const prefix = `t${n}`;

@@ -134,12 +134,13 @@ if (!haveNatsServer()) {
 
   t.test('idle devices expire the same way; a connected one stays', async (t) => {
     const server = await startNatsServer({ t });
-    // The send below must find `idle` still registered, so it is registered last, right
-    // before the send: its registration time alone keeps it from expiring for 4 s. (When
-    // other registrations came after it, the whole suite's load on two cores three times
-    // stretched them past the expiry while the last_seen writes of its connection, one
-    // per eighth of the expiry, lagged too: a sweep erased it first and the receipt said
-    // failed NOT_REGISTERED.)
+    // The send below must find `idle` still registered (its registration time alone
+    // keeps it for 4 s), so it is registered last, right before the send. Under the whole
+    // suite's load this failed with NOT_REGISTERED: the send's locate request reached the
+    // gateway just after `idle`'s session closed, nats.js dropped it (unsubscribed), and
+    // the sender stored the mail only after its whole 5 s live timeout, when a sweep had
+    // erased `idle`. The bus now drains a released subscription and answers such a request
+    // "gone" at once (test/bus/nats.test.ts "as the device leaves").
     const [a, b] = await gateways(t, server, { deviceIdleExpiryS: 4 });
     const active = await registerRaw(b.url, freshNumber()); // stays connected
     const sender = await registerRaw(a.url, freshNumber()); // stays connected
