@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
-import { LeanWebSocket, acceptFor, buildClientFrame, encodeClientFrame, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
+import { LeanWebSocket, acceptFor, buildClientFrame, encodeClientFrame, maskInto, masksNatively, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
 
 interface Seen { opened: boolean; messages: Buffer[]; closes: { code: number; reason: string; error?: Error }[] }
 
@@ -77,6 +77,38 @@ function until(cond: () => boolean, ms = 5000): Promise<void> {
     tick();
   });
 }
+
+t.test('maskInto: bufferutil (when installed) and the JS loop give the same bytes, in place or copied, at any offset', async (t) => {
+  t.comment(masksNatively ? 'bufferutil installed: the native path is compared with the JS loop' : 'bufferutil not installed: the JS loop against a plain XOR');
+  const reference = (src: Uint8Array, mask: Uint8Array): Buffer => Buffer.from(src.map((b, i) => b ^ mask[i & 3]!));
+  let cases = 0;
+  for (let n = 0; n < 400; n++) {
+    const len = n < 40 ? n : n < 200 ? 100 + ((n * 37) % 200) : (n * 997) % 9000; // around the native threshold, and large
+    const src = randomBytes(len + 20);
+    const from = n % 7;
+    const at = (n * 3) % 11;
+    const mask = randomBytes(4);
+    const want = reference(src.subarray(from, from + len), mask);
+    const out = Buffer.alloc(len + 24, 0xee);
+    maskInto(out, at, src, from, len, mask);
+    const js = Buffer.alloc(len + 24, 0xee);
+    maskInto(js, at, src, from, len, mask, true);
+    if (!out.subarray(at, at + len).equals(want) || !js.equals(out)) {
+      t.fail(`len ${len} from ${from} at ${at}: copied`);
+      return;
+    }
+    if (out[at - 1] !== undefined && at > 0 && out[at - 1] !== 0xee) t.fail(`len ${len}: wrote before its range`);
+    if (out[at + len] !== 0xee) t.fail(`len ${len}: wrote past its range`);
+    const inPlace = Buffer.from(src);
+    maskInto(inPlace, from, inPlace, from, len, mask);
+    if (!inPlace.subarray(from, from + len).equals(want) || !inPlace.subarray(0, from).equals(src.subarray(0, from))) {
+      t.fail(`len ${len} from ${from}: in place`);
+      return;
+    }
+    cases++;
+  }
+  t.equal(cases, 400, 'all 400 lengths and offsets agree (lengths 0-8,999)');
+});
 
 t.test('encodeClientFrame: header forms, FIN, mask bit, payload masked with the given key', async (t) => {
   for (const len of [0, 1, 3, 125, 126, 127, 65535, 65536, 70001]) {
