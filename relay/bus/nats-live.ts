@@ -35,6 +35,7 @@ import { createInbox, type Msg, type NatsConnection, type Subscription } from '@
 import { runLiveHandler, type BusLogFn, type SubscriptionRegistry } from './common.ts';
 import type { LiveHandler } from './bus.ts';
 import { publishThisTurn } from './turn-batch.ts';
+import { drainSubscriptions } from './sub-drain.ts';
 
 /** Live deliveries in flight awaiting an answer, and LiveHandler calls not yet settled. */
 export const MAX_PENDING_LIVE = 65_536;
@@ -395,9 +396,23 @@ export class LiveRouter {
   /** A locate request on a device subject this bus subscribes (NatsBus #attach). */
   onDeviceRequest(key: string, m: Msg): void {
     const reply = m.reply ?? '';
+    if (this.#closed) {
+      // Closing: nobody is held here any more. Answered at once, not with the turn: the
+      // connection's drain stops publishing soon after its subscriptions are drained.
+      if (reply !== '') this.#publishNow(reply, ZERO);
+      return;
+    }
     this.#handle(this.#subs.live(key), m.data, (code) => {
       if (reply !== '' && !this.#closed) publishThisTurn(this.#nc, reply, code === DELIVERED ? this.#located : ZERO);
     });
+  }
+
+  #publishNow(subject: string, data: Uint8Array): void {
+    try {
+      this.#nc.publish(subject, data);
+    } catch {
+      // closed or done draining: the requester's deadline turns it into a mailbox store
+    }
   }
 
   /** Runs the device's live handler; `answer` is called once with the outcome. */
@@ -425,6 +440,10 @@ export class LiveRouter {
       return;
     }
     const view = Buffer.from(d.buffer, d.byteOffset, d.length);
+    if (this.#closed) {
+      this.#answerAllGone(reply, view);
+      return;
+    }
     let o = 1;
     while (o < d.length) {
       if (o + ITEM_HEAD > d.length) break;
@@ -444,6 +463,30 @@ export class LiveRouter {
       this.#handle(handler, d.subarray(start, start + n), (code) => this.#answer(reply, token, code));
     }
     if (o !== d.length) this.#badInput('bus: truncated live batch');
+  }
+
+  /** A batch that reached this node while it closes (nats-server routed it before it
+   *  read the UNSUB; close() drains the subscription so it still arrives): every item is
+   *  "gone", answered in one message at once, so the sender locates the devices again
+   *  instead of waiting for its deadline. */
+  #answerAllGone(reply: string, view: Buffer): void {
+    if (reply === '') return;
+    const answer: number[] = [];
+    let o = 1;
+    while (o + ITEM_HEAD <= view.length) {
+      const token = view.readUInt32BE(o);
+      const n = view.readUInt32BE(o + 4 + KEY_BYTES);
+      if (o + ITEM_HEAD + n > view.length) break;
+      answer.push(token);
+      o += ITEM_HEAD + n;
+    }
+    const buf = Buffer.allocUnsafe(1 + answer.length * 5);
+    buf[0] = VERSION;
+    for (let i = 0; i < answer.length; i++) {
+      buf.writeUInt32BE(answer[i] as number, 1 + i * 5);
+      buf[1 + i * 5 + 4] = GONE;
+    }
+    this.#publishNow(reply, buf);
   }
 
   #answer(reply: string, token: number, code: Code): void {
@@ -502,12 +545,15 @@ export class LiveRouter {
     this.#batches.clear();
     this.#out.clear();
     for (const e of pending) e.done(REFUSED, '', null);
-    for (const s of [this.#inboxSub, this.#gwSub]) {
-      try {
-        s.unsubscribe();
-      } catch {
-        // connection already closed
-      }
+    try {
+      this.#inboxSub.unsubscribe(); // every offer of ours is settled: no answer is awaited
+    } catch {
+      // connection already closed
     }
+    // Drained, not dropped: batches nats-server routed here before it read the UNSUB
+    // still arrive and are answered "gone" (#answerAllGone). A plain unsubscribe dropped
+    // them in nats.js, and their senders waited the whole live timeout before storing
+    // (test/bus/nats.test.ts "as it closes").
+    void drainSubscriptions(this.#nc, [this.#gwSub]);
   }
 }

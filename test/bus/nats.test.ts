@@ -413,6 +413,35 @@ if (!haveNatsServer()) {
     t.ok(outcomes.every((o) => o === true || o === false), 'each a plain outcome');
   });
 
+  t.test('batched live delivery: a batch that reaches a node as it closes is answered "gone", not left to its deadline', async (t) => {
+    // The sender knows the holder's node and batches to it; the holder's bus closes (a
+    // gateway shutting down) while the batch is on its way: nats-server routed it before
+    // it read the holder's UNSUB. The closing node answers every item "gone" (nobody is
+    // held there any more), the sender locates again and finds nobody: not delivered, at
+    // once. Before, the closing node dropped the batch inside nats.js and the sender waited
+    // its whole live timeout. Repeated, so the race is hit.
+    for (let round = 0; round < 5; round++) {
+      const sender = newBus();
+      const holder = newBus(CONTRACT_LIMITS, { prefix: `t${n}` });
+      t.teardown(() => Promise.all([sender.close(), holder.close()]));
+      await Promise.all([sender.start(), holder.start()]);
+      const devices = Array.from({ length: 20 }, () => [tok(), tok()] as const);
+      await Promise.all(devices.map(([r, d]) => holder.subscribeDevice(r, d, async () => true, () => {})));
+      t.same(await Promise.all(devices.map(([r, d]) => sender.deliverLive(r, d, bytes(20), 5000))), devices.map(() => true), `round ${round}: located (the node remembered)`);
+      // The batch is written first (end of this turn), then the holder starts closing.
+      const offers = devices.map(([r, d]) => sender.deliverLive(r, d, bytes(20), 120_000));
+      const closing = new Promise<void>((resolve) => setImmediate(() => { void holder.close().then(resolve); }));
+      const NO_ANSWER = 'no answer within 20 s of a 120 s deadline';
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<string>((resolve) => { timer = setTimeout(() => resolve(NO_ANSWER), 20_000); });
+      const outcomes = await Promise.all(offers.map((o) => Promise.race([o, deadline])));
+      clearTimeout(timer);
+      await closing;
+      t.notOk(outcomes.includes(NO_ANSWER), `round ${round}: every offer answered (${outcomes.filter((o) => o === NO_ANSWER).length} of 20 not)`);
+      await Promise.all([sender.close(), holder.close()]);
+    }
+  });
+
   t.test('batched live delivery: malformed batches from the bus are refused, not crashed on', async (t) => {
     const holder = newBus();
     const prefix = `t${n}`;
