@@ -403,7 +403,10 @@ export class LiveRouter {
       return;
     }
     this.#handle(this.#subs.live(key), m.data, (code) => {
-      if (reply !== '' && !this.#closed) publishThisTurn(this.#nc, reply, code === DELIVERED ? this.#located : ZERO);
+      if (reply === '') return;
+      const answer = code === DELIVERED ? this.#located : ZERO;
+      if (this.#closed) this.#publishNow(reply, answer); // settled while closing: at once
+      else publishThisTurn(this.#nc, reply, answer);
     });
   }
 
@@ -490,7 +493,17 @@ export class LiveRouter {
   }
 
   #answer(reply: string, token: number, code: Code): void {
-    if (reply === '' || this.#closed) return;
+    if (reply === '') return;
+    if (this.#closed) {
+      // A delivery that settled while this node closes: answered at once, alone (the
+      // connection may stop publishing before a turn's batch would go out).
+      const one = Buffer.allocUnsafe(6);
+      one[0] = VERSION;
+      one.writeUInt32BE(token, 1);
+      one[5] = code;
+      this.#publishNow(reply, one);
+      return;
+    }
     let a = this.#answers.get(reply);
     if (a === undefined) {
       a = [];
