@@ -10,7 +10,9 @@
 // storm's thousands of releases cost thousands of writes and PONGs (storm bench: +10%
 // server CPU per reconnect). This does the same for a whole batch with one PING: every
 // UNSUB goes into nats.js's outbound buffer, one flush follows, and when it is answered
-// (or the connection is lost, which rejects it) nats.js forgets them all.
+// (or the connection is lost, which rejects it) nats.js forgets them all. That wait has
+// the connection's own deadline: NatsBus pings nats-server every 10 s and takes three
+// missed PONGs as a lost connection, so a subscription lingers at most ~40 s.
 //
 // Written by hand because nats.js has no public "unsubscribe but keep delivering until
 // the server confirms" for more than one subscription. It reaches two internals of the
