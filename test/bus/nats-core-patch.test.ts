@@ -9,19 +9,12 @@
 import t from 'tap';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { within } from '../helpers/poll.ts';
 
 /** Own properties of a subscription that hold a promise (the deferreds are promises). */
 function promisesHeld(sub: Subscription): string[] {
   return Object.entries(sub as unknown as Record<string, unknown>).filter(([, v]) => v instanceof Promise).map(([k]) => k);
 }
-
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); }),
-  ]);
-};
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');

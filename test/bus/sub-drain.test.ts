@@ -5,15 +5,8 @@
 import t from 'tap';
 import { connect, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { within } from '../helpers/poll.ts';
 import { drainSubscriptions, sharesOnePing } from '../../relay/bus/sub-drain.ts';
-
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); }),
-  ]);
-};
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
@@ -33,6 +26,14 @@ if (!haveNatsServer()) {
       nc.subscribe(`${prefix}.${i}`, { callback: (err: Error | null, m: Msg) => { if (err === null) got.push(m.subject.slice(prefix.length + 1)); } }));
     return { prefix, got, subs };
   };
+  /** subscribeMany, confirmed at the server, then one message published to each: they
+   *  are written before whatever the caller sends next in this turn (UNSUBs). */
+  const subscribedWithMessagesOnTheirWay = async (nc: NatsConnection, count: number) => {
+    const s = subscribeMany(nc, count);
+    await nc.flush();
+    for (let i = 0; i < count; i++) nc.publish(`${s.prefix}.${i}`, new Uint8Array([i]));
+    return s;
+  };
   /** Whether nats-server still has interest in the subject: a request to it is not
    *  refused with "no responders" (the callbacks here never answer: a timeout is interest). */
   const hasResponder = async (nc: NatsConnection, subject: string): Promise<boolean> => {
@@ -51,10 +52,8 @@ if (!haveNatsServer()) {
 
   t.test('messages the server routed before it read the UNSUB still reach the callback; one flush for the batch', async (t) => {
     const nc = await open(t);
-    const { prefix, got, subs } = subscribeMany(nc, 50);
-    await nc.flush();
     // Published before the UNSUBs in the same write: nats-server routes them back first.
-    for (let i = 0; i < 50; i++) nc.publish(`${prefix}.${i}`, new Uint8Array([i]));
+    const { prefix, got, subs } = await subscribedWithMessagesOnTheirWay(nc, 50);
     let flushes = 0;
     const flush = nc.flush.bind(nc);
     nc.flush = () => { flushes++; return flush(); };
@@ -73,9 +72,7 @@ if (!haveNatsServer()) {
 
   t.test('for contrast: a plain unsubscribe drops such a message', async (t) => {
     const nc = await open(t);
-    const { prefix, got, subs } = subscribeMany(nc, 20);
-    await nc.flush();
-    for (let i = 0; i < 20; i++) nc.publish(`${prefix}.${i}`, new Uint8Array([i]));
+    const { got, subs } = await subscribedWithMessagesOnTheirWay(nc, 20);
     for (const s of subs) s.unsubscribe();
     await nc.flush();
     t.equal(got.length, 0, 'nats.js forgot the subscriptions at once: the 20 messages were dropped');
@@ -83,9 +80,7 @@ if (!haveNatsServer()) {
 
   t.test('without the internals each subscription is drained on its own, with the same result', async (t) => {
     const nc = await open(t);
-    const { prefix, got, subs } = subscribeMany(nc, 10);
-    await nc.flush();
-    for (let i = 0; i < 10; i++) nc.publish(`${prefix}.${i}`, new Uint8Array([i]));
+    const { got, subs } = await subscribedWithMessagesOnTheirWay(nc, 10);
     // A connection object that hides nats.js's protocol: the public API only.
     const publicOnly = { isClosed: () => nc.isClosed(), flush: () => nc.flush() } as unknown as NatsConnection;
     t.notOk(sharesOnePing(publicOnly), 'the fallback path is taken');

@@ -12,6 +12,15 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   }
 }
 
+/** Awaits p, rejecting with "`what`: no answer within `ms` ms" if it has not settled by then. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); }),
+  ]);
+}
+
 /** GET an http:// URL on loopback: status code, or 0 when nothing answered in time. */
 export function httpStatus(url: string, timeoutMs = 2000): Promise<number> {
   return new Promise((resolve) => {
