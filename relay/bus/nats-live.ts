@@ -89,6 +89,19 @@ export interface LiveRouterOptions {
   log: BusLogFn;
 }
 
+/** An answer message: [version] then [u32 token][u8 code] per (token, code) pair of `a`. */
+function encodeAnswer(a: readonly number[]): Buffer {
+  const buf = Buffer.allocUnsafe(1 + (a.length / 2) * 5);
+  buf[0] = VERSION;
+  let o = 1;
+  for (let i = 0; i < a.length; i += 2) {
+    buf.writeUInt32BE(a[i] as number, o);
+    buf[o + 4] = a[i + 1] as number;
+    o += 5;
+  }
+  return buf;
+}
+
 /** The envelope of item i of a sent batch (a view of the batch's buffer). */
 function spanOf(b: SentBatch, i: number): Uint8Array {
   const start = b.spans[2 * i] as number;
@@ -414,7 +427,7 @@ export class LiveRouter {
     try {
       this.#nc.publish(subject, data);
     } catch {
-      // closed or done draining: the requester's deadline turns it into a mailbox store
+      // closed or done draining: the requester's deadline turns these into mailbox stores
     }
   }
 
@@ -480,16 +493,10 @@ export class LiveRouter {
       const token = view.readUInt32BE(o);
       const n = view.readUInt32BE(o + 4 + KEY_BYTES);
       if (o + ITEM_HEAD + n > view.length) break;
-      answer.push(token);
+      answer.push(token, GONE);
       o += ITEM_HEAD + n;
     }
-    const buf = Buffer.allocUnsafe(1 + answer.length * 5);
-    buf[0] = VERSION;
-    for (let i = 0; i < answer.length; i++) {
-      buf.writeUInt32BE(answer[i] as number, 1 + i * 5);
-      buf[1 + i * 5 + 4] = GONE;
-    }
-    this.#publishNow(reply, buf);
+    this.#publishNow(reply, encodeAnswer(answer));
   }
 
   #answer(reply: string, token: number, code: Code): void {
@@ -497,11 +504,7 @@ export class LiveRouter {
     if (this.#closed) {
       // A delivery that settled while this node closes: answered at once, alone (the
       // connection may stop publishing before a turn's batch would go out).
-      const one = Buffer.allocUnsafe(6);
-      one[0] = VERSION;
-      one.writeUInt32BE(token, 1);
-      one[5] = code;
-      this.#publishNow(reply, one);
+      this.#publishNow(reply, encodeAnswer([token, code]));
       return;
     }
     let a = this.#answers.get(reply);
@@ -521,21 +524,7 @@ export class LiveRouter {
     const all = this.#answers;
     if (all.size === 0) return;
     this.#answers = new Map();
-    for (const [reply, a] of all) {
-      const buf = Buffer.allocUnsafe(1 + (a.length / 2) * 5);
-      buf[0] = VERSION;
-      let o = 1;
-      for (let i = 0; i < a.length; i += 2) {
-        buf.writeUInt32BE(a[i] as number, o);
-        buf[o + 4] = a[i + 1] as number;
-        o += 5;
-      }
-      try {
-        this.#nc.publish(reply, buf);
-      } catch {
-        // draining/closed: the requester's deadline turns these into mailbox stores
-      }
-    }
+    for (const [reply, a] of all) this.#publishNow(reply, encodeAnswer(a));
   }
 
   #badInput(msg: string): void {
