@@ -442,6 +442,46 @@ if (!haveNatsServer()) {
     }
   });
 
+  t.test('a delivery its device acks while its node closes is still answered (locate and batch paths)', async (t) => {
+    // The holder's device acks after the holder's live router has closed but before its
+    // connection has drained. The answer goes out at once, alone: the turn's answer batch
+    // could come after the drain stops publishing. To ack at exactly that moment, the
+    // holder also has an offer of its own in flight (to a device on a third bus that
+    // never acks): closing settles it "not delivered" synchronously, and that is when the
+    // held device acks.
+    const sender = newBus();
+    const prefix = `t${n}`; // newBus counts on: the other two share the sender's prefix
+    const holder = newBus(CONTRACT_LIMITS, { prefix });
+    const third = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => Promise.all([sender.close(), holder.close(), third.close()]));
+    await Promise.all([sender.start(), holder.start(), third.start()]);
+    const [located, batched, elsewhere] = [[tok(), tok()], [tok(), tok()], [tok(), tok()]] as const;
+    let ack: (ok: boolean) => void = () => undefined;
+    const acked = new Promise<boolean>((resolve) => { ack = resolve; });
+    let offered = 0;
+    const held = async (e: Uint8Array): Promise<boolean> => (e[0] === 0 ? true : (offered++, acked));
+    await holder.subscribeDevice(located[0], located[1], held, () => {});
+    await holder.subscribeDevice(batched[0], batched[1], held, () => {});
+    let thirdOffered = false;
+    await third.subscribeDevice(elsewhere[0], elsewhere[1], () => { thirdOffered = true; return new Promise<boolean>(() => undefined); }, () => {});
+    // The sender learns the holder's node for `batched` (an envelope whose first byte 0 is acked at once).
+    t.equal(await sender.deliverLive(batched[0], batched[1], bytes(20, 0), 5000), true, 'batched: node remembered');
+    const viaLocate = sender.deliverLive(located[0], located[1], bytes(20, 1), 120_000);
+    const viaBatch = sender.deliverLive(batched[0], batched[1], bytes(20, 2), 120_000);
+    const own = holder.deliverLive(elsewhere[0], elsewhere[1], bytes(20, 3), 120_000);
+    void own.then(() => ack(true)); // settled by the holder's close, before its connection drains
+    await waitFor(async () => offered === 2 && thirdOffered, 10_000, 'both envelopes at the holder, its own offer at the third bus');
+    const closing = holder.close();
+    const NO_ANSWER = 'no answer within 20 s of a 120 s deadline';
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => { timer = setTimeout(() => resolve(NO_ANSWER), 20_000); });
+    const outcomes = await Promise.all([viaLocate, viaBatch].map((o) => Promise.race([o, deadline])));
+    clearTimeout(timer);
+    await closing;
+    t.equal(await own, false, 'the holder\'s own offer was settled by its close');
+    t.same(outcomes, [true, true], 'both acks reached the sender (located and batched)');
+  });
+
   t.test('batched live delivery: malformed batches from the bus are refused, not crashed on', async (t) => {
     const holder = newBus();
     const prefix = `t${n}`;
