@@ -11,7 +11,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 // Node's native hex encoder (Buffer.prototype.hexSlice works on any Uint8Array): the
 // delivery path turns every envelope id into a map key twice, and the JS encoder cost
 // about 2.5x as much per call.
-const hexSlice = (Buffer.prototype as unknown as { hexSlice: (this: Uint8Array, start: number, end: number) => string }).hexSlice;
+export const hexSlice = (Buffer.prototype as unknown as { hexSlice: (this: Uint8Array, start: number, end: number) => string }).hexSlice;
 
 /** Lowercase hex. */
 export function hex(b: Uint8Array): string {

@@ -5,8 +5,12 @@
 // deletes every other member (about twenty `delete`s per op, which also turns the object
 // into a slow dictionary), and reading `op.body` back lists the object's keys. With a
 // Send and an Envelope object per message on top, decoding was a tenth of a gateway's
-// busy time (docs/BENCHMARKS.md). Here a `send` becomes plain objects with views into the
-// frame, a `deliver_ack` an array of views.
+// busy time (docs/BENCHMARKS.md). Here a `send` becomes one flat object per envelope
+// holding the offsets of its fields in the frame, a `deliver_ack` an array of offsets:
+// no Uint8Array view is made per field (five views per envelope were the largest single
+// source of a gateway's garbage in chat, ~11% of what it allocated). The relay copies
+// what it keeps straight out of the frame (relay/relay.ts acceptInboundCb), and an acked
+// id becomes its map key straight from the frame's bytes.
 //
 // Same bytes, same meaning as the generated code (proto/hushwire.proto): unknown fields
 // and fields with an unexpected wire type are skipped, the last occurrence of a singular
@@ -19,22 +23,32 @@
 import { wire, type EnvelopeProps, type Op } from './wire.ts';
 import { Cursor } from './proto-cursor.ts';
 
-export interface InEnvelope extends EnvelopeProps {
+/**
+ * One envelope of a `send` op: its integer fields, and each bytes field as the range
+ * [start, end) of `data` (the frame). A field that is absent is the empty range 0..0,
+ * as an absent bytes field decodes to empty bytes.
+ */
+export interface InEnvelope {
+  data: Uint8Array;
   version: number;
-  route: Uint8Array;
-  device: Uint8Array;
-  id: Uint8Array;
   suite: number;
-  enc: Uint8Array;
-  ciphertext: Uint8Array;
+  routeStart: number;
+  routeEnd: number;
+  deviceStart: number;
+  deviceEnd: number;
+  idStart: number;
+  idEnd: number;
+  encStart: number;
+  encEnd: number;
+  ctStart: number;
+  ctEnd: number;
 }
 
 export type InOp =
   | { kind: 'send'; req: number; envelopes: InEnvelope[] }
-  | { kind: 'ack'; req: number; ids: Uint8Array[] }
+  /** `ids` holds [start, end) of each acked id in `data`, two numbers per id. */
+  | { kind: 'ack'; req: number; data: Uint8Array; ids: number[] }
   | { kind: 'other'; req: number; op: Op };
-
-const EMPTY = new Uint8Array(0);
 const OP_SEND = 25;
 const OP_DELIVER_ACK = 26;
 
@@ -78,7 +92,7 @@ function decodeOp(data: Uint8Array, start: number, end: number): InOp {
   }
   if (!plain || body === 0) return { kind: 'other', req, op: wire.Op.decode(data.subarray(start, end)) };
   if (body === OP_SEND) return { kind: 'send', req, envelopes: decodeSend(data, bodyStart, bodyEnd) };
-  return { kind: 'ack', req, ids: decodeIds(data, bodyStart, bodyEnd) };
+  return { kind: 'ack', req, data, ids: decodeIds(data, bodyStart, bodyEnd) };
 }
 
 function decodeSend(data: Uint8Array, start: number, end: number): InEnvelope[] {
@@ -98,7 +112,10 @@ function decodeSend(data: Uint8Array, start: number, end: number): InEnvelope[] 
 
 function decodeEnvelope(data: Uint8Array, start: number, end: number): InEnvelope {
   const c = new Cursor(data, start, end);
-  const e: InEnvelope = { version: 0, route: EMPTY, device: EMPTY, id: EMPTY, suite: 0, enc: EMPTY, ciphertext: EMPTY };
+  const e: InEnvelope = {
+    data, version: 0, suite: 0,
+    routeStart: 0, routeEnd: 0, deviceStart: 0, deviceEnd: 0, idStart: 0, idEnd: 0, encStart: 0, encEnd: 0, ctStart: 0, ctEnd: 0,
+  };
   while (c.pos < c.end) {
     const tag = c.field();
     const field = tag >>> 3;
@@ -109,13 +126,13 @@ function decodeEnvelope(data: Uint8Array, start: number, end: number): InEnvelop
       else e.suite = v;
     } else if (wt === 2 && (field === 2 || field === 3 || field === 4 || field === 6 || field === 7)) {
       const s = c.delimited();
-      const bytes = data.subarray(s, c.pos);
+      const to = c.pos;
       switch (field) {
-        case 2: e.route = bytes; break;
-        case 3: e.device = bytes; break;
-        case 4: e.id = bytes; break;
-        case 6: e.enc = bytes; break;
-        default: e.ciphertext = bytes;
+        case 2: e.routeStart = s; e.routeEnd = to; break;
+        case 3: e.deviceStart = s; e.deviceEnd = to; break;
+        case 4: e.idStart = s; e.idEnd = to; break;
+        case 6: e.encStart = s; e.encEnd = to; break;
+        default: e.ctStart = s; e.ctEnd = to;
       }
     } else if (wt === 0 && field === 8) {
       // server_ts is the accepting gateway's to set: a client's is read past (but, as
@@ -128,17 +145,36 @@ function decodeEnvelope(data: Uint8Array, start: number, end: number): InEnvelop
   return e;
 }
 
-function decodeIds(data: Uint8Array, start: number, end: number): Uint8Array[] {
+function decodeIds(data: Uint8Array, start: number, end: number): number[] {
   const c = new Cursor(data, start, end);
-  const ids: Uint8Array[] = [];
+  const ids: number[] = [];
   while (c.pos < c.end) {
     const tag = c.field();
     if (tag >>> 3 === 1 && (tag & 7) === 2) {
       const s = c.delimited();
-      ids.push(data.subarray(s, c.pos));
+      ids.push(s, c.pos);
     } else {
       c.skip(tag & 7, tag >>> 3);
     }
   }
   return ids;
+}
+
+/** The envelope as EnvelopeProps with copies of its fields (tests, and the rare callers
+ *  that want the generated code's shape; the gateway's send path reads the offsets). */
+export function envelopeProps(e: InEnvelope): EnvelopeProps & { version: number; suite: number; route: Uint8Array; device: Uint8Array; id: Uint8Array; enc: Uint8Array; ciphertext: Uint8Array } {
+  const d = e.data;
+  return {
+    version: e.version, suite: e.suite,
+    route: d.slice(e.routeStart, e.routeEnd), device: d.slice(e.deviceStart, e.deviceEnd), id: d.slice(e.idStart, e.idEnd),
+    enc: d.slice(e.encStart, e.encEnd), ciphertext: d.slice(e.ctStart, e.ctEnd),
+  };
+}
+
+/** Spans of an EnvelopeProps: the envelope encoded by the generated code, then read
+ *  back as offsets (Relay.acceptEnvelopeCb, whose callers hand over objects). Fields of
+ *  the wrong type must have been refused before. */
+export function inEnvelopeOf(env: EnvelopeProps): InEnvelope {
+  const data = wire.Envelope.encode(env).finish();
+  return decodeEnvelope(data, 0, data.length);
 }

@@ -18,10 +18,11 @@ import { Directory } from './directory.ts';
 import { EnvelopeLimiter } from './limiter.ts';
 import { Privacy } from './privacy/privacy.ts';
 import type { PrivacyOptions } from './privacy/options.ts';
-import { encodeRelayed, envelopeId } from './relayed-envelope.ts';
+import { encodeRelayedIn, relayedIdStart } from './relayed-envelope.ts';
+import { inEnvelopeOf, type InEnvelope } from './frame-in.ts';
 import { type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
-import { routeTag, deviceToken } from './tokens.ts';
+import { recipientAt, type Recipient } from './tokens.ts';
 import { hex, isBytes } from './bytes.ts';
 
 export interface RelayOptions {
@@ -171,49 +172,61 @@ export class Relay {
     return new Promise<ReceiptProps>((resolve) => this.acceptEnvelopeCb(env, sender, resolve));
   }
 
-  /** acceptEnvelope with a callback (the session's send path: no promise per envelope).
-   *  `done` is called exactly once with the receipt. The rate checks run synchronously,
-   *  so the envelopes of one send are counted in order. */
+  /** acceptEnvelope with a callback: `done` is called exactly once with the receipt.
+   *  The envelope's fields are checked as given, then it takes the path of an envelope
+   *  read from a frame (acceptInboundCb). */
   acceptEnvelopeCb(env: EnvelopeProps, sender: string | undefined, done: (receipt: ReceiptProps) => void): void {
+    try {
+      checkEnvelope(env);
+    } catch (e) {
+      this.#accepting++;
+      this.#accepted(done, this.#failed(e, isBytes(env.id) ? env.id : NO_ID, performance.now()));
+      return;
+    }
+    this.acceptInboundCb(inEnvelopeOf(env), sender, done);
+  }
+
+  /** The session's send path: one envelope as offsets into its frame (relay/frame-in.ts),
+   *  no promise and no view per field. `done` is called exactly once with the receipt.
+   *  The rate checks run synchronously, so the envelopes of one send are counted in
+   *  order. Nothing of the frame is kept once this returns: the relayed encoding is a
+   *  copy, the receipt's id a view of that copy. */
+  acceptInboundCb(e: InEnvelope, sender: string | undefined, done: (receipt: ReceiptProps) => void): void {
     const started = performance.now();
-    const id = isBytes(env.id) ? env.id : NO_ID;
     this.#accepting++;
     // No named closure here: run from source (tsx), every `const f = () => ...` is
     // wrapped in a naming call each time it is created, and this runs per envelope.
     try {
-      checkEnvelope(env);
+      checkInEnvelope(e);
       if (sender !== undefined) this.limiter.checkSend(sender);
-      const tag = routeTag(env.route);
-      const devTok = deviceToken(env.device);
+      const to = recipientAt(e.data, e.routeStart, e.deviceStart);
       // What crosses the bus and is stored: no route and no device (the subject already
       // names the device by tokens, and the recipient knows its own ids, which the AAD
       // binds), so no NATS message or JetStream record holds a full route id.
-      const encoded = encodeRelayed({
-        version: env.version as number, id: env.id, suite: env.suite as number, enc: env.enc as Uint8Array,
-        ciphertext: env.ciphertext as Uint8Array, serverTs: Date.now(),
-      });
+      const encoded = encodeRelayedIn(e, Date.now());
       if (encoded.length > this.limits.maxEnvelopeBytes) {
         throw new HushwireError(ErrorCode.TOO_LARGE, `envelope over ${this.limits.maxEnvelopeBytes} bytes`);
       }
-      this.limiter.checkRecipient(`${tag}.${devTok}`, encoded.length);
+      this.limiter.checkRecipient(to.key, encoded.length);
       this.metrics.envelopesIn.inc();
       // The callback keeps nothing of the inbound frame alive while the delivery is in
-      // flight (the receipt's id is a view into the relayed copy, the recipient device
-      // is its token): the frame, its envelope objects and their views die young,
-      // instead of surviving scavenges with every message in flight.
-      const sentId = envelopeId(encoded) ?? NO_ID; // checkEnvelope made sure there is one
-      this.bus.offerLive(tag, devTok, encoded, this.limits.liveTimeoutMs, (delivered) => {
+      // flight (the receipt's id is a view into the relayed copy, the recipient is its
+      // cached tokens): the frame and its envelope objects die young, instead of
+      // surviving scavenges with every message in flight.
+      const idAt = relayedIdStart(e.version, ENVELOPE_ID_BYTES);
+      const sentId = encoded.subarray(idAt, idAt + ENVELOPE_ID_BYTES);
+      this.bus.offerLive(to, encoded, this.limits.liveTimeoutMs, (delivered) => {
         if (delivered) {
           this.metrics.deliveries.inc(PATH_LABELS.live);
           this.metrics.sendLatency.observe(OUTCOME_LABELS.delivered, (performance.now() - started) / 1000);
           this.#accepted(done, { id: sentId, status: 'delivered', code: '', retryAfterMs: 0 });
           return;
         }
-        this.#store(tag, devTok, sentId, encoded, started)
-          .then((r) => this.#accepted(done, r), (e: unknown) => this.#accepted(done, this.#failed(e, sentId, started)));
+        this.#store(to, sentId, encoded, started)
+          .then((r) => this.#accepted(done, r), (err: unknown) => this.#accepted(done, this.#failed(err, sentId, started)));
       });
-    } catch (e) {
-      this.#accepted(done, this.#failed(e, id, started));
+    } catch (err) {
+      this.#accepted(done, this.#failed(err, e.data.subarray(e.idStart, e.idEnd), started));
     }
   }
 
@@ -223,7 +236,8 @@ export class Relay {
   }
 
   /** Offline (or slow) recipient: into its mailbox, if it is a registered device. */
-  async #store(tag: string, devTok: string, id: Uint8Array, encoded: Uint8Array, started: number): Promise<ReceiptProps> {
+  async #store(to: Recipient, id: Uint8Array, encoded: Uint8Array, started: number): Promise<ReceiptProps> {
+    const { tag, device: devTok } = to;
     if (!(await this.directory.findDevice(tag, Buffer.from(devTok, 'hex')))) {
       throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient device is not registered');
     }
@@ -253,6 +267,18 @@ export class Relay {
 }
 
 const NO_ID = new Uint8Array(0);
+
+/** checkEnvelope for an envelope read from a frame: the same checks in the same order,
+ *  on the lengths of its fields (the decoder already made every field its type). */
+function checkInEnvelope(e: InEnvelope): void {
+  if (e.version !== PROTOCOL_VERSION) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unsupported envelope version');
+  if (e.suite !== SUITE_HPKE_X25519_CHACHA) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unsupported envelope suite');
+  if (e.routeEnd - e.routeStart !== ROUTE_BYTES) throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
+  if (e.deviceEnd - e.deviceStart !== DEVICE_BYTES) throw new HushwireError(ErrorCode.BAD_TOKEN, `device must be ${DEVICE_BYTES} bytes`);
+  if (e.idEnd - e.idStart !== ENVELOPE_ID_BYTES) throw new HushwireError(ErrorCode.BAD_REQUEST, `id must be ${ENVELOPE_ID_BYTES} bytes`);
+  if (e.encEnd - e.encStart !== 32) throw new HushwireError(ErrorCode.BAD_REQUEST, 'enc must be 32 bytes');
+  if (e.ctEnd - e.ctStart < 16) throw new HushwireError(ErrorCode.BAD_REQUEST, 'ciphertext missing');
+}
 
 function checkEnvelope(env: EnvelopeProps): asserts env is EnvelopeProps & { route: Uint8Array; device: Uint8Array; id: Uint8Array } {
   if (env.version !== PROTOCOL_VERSION) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unsupported envelope version');

@@ -19,6 +19,7 @@
 
 import { bytesFieldSize, varintSize, writeBytesField, writeVarint } from './varint.ts';
 import { pooledBytes } from './bytes.ts';
+import type { InEnvelope } from './frame-in.ts';
 
 // Field numbers and wire types of hushwire.v1.Envelope.
 const F_VERSION = (1 << 3) | 0;
@@ -70,6 +71,65 @@ export function encodeRelayed(f: RelayedFields): Uint8Array {
   return buf;
 }
 
+/** Copies src[s, e) to dst at o; returns the offset after it. Short ranges (ids, keys)
+ *  by a loop: a TypedArray#set needs a view of the range, one allocation per field. */
+function copyRange(dst: Uint8Array, o: number, src: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) dst[o + i] = src[s + i] as number;
+  } else {
+    dst.set(src.subarray(s, e), o);
+  }
+  return o + n;
+}
+
+function writeRangeField(dst: Uint8Array, o: number, tag: number, src: Uint8Array, s: number, e: number): number {
+  dst[o++] = tag;
+  o = writeVarint(dst, o, e - s);
+  return copyRange(dst, o, src, s, e);
+}
+
+/** encodeRelayed of an envelope read from a frame (relay/frame-in.ts): the fields are
+ *  copied straight from the frame, with no view made per field. Same bytes as
+ *  encodeRelayed of the same fields. */
+export function encodeRelayedIn(e: InEnvelope, serverTs: number): Uint8Array {
+  const { data, version, suite } = e;
+  const idLen = e.idEnd - e.idStart;
+  const encLen = e.encEnd - e.encStart;
+  const ctLen = e.ctEnd - e.ctStart;
+  let size = 0;
+  if (version !== 0) size += 1 + varintSize(version);
+  if (idLen > 0) size += 1 + varintSize(idLen) + idLen;
+  if (suite !== 0) size += 1 + varintSize(suite);
+  if (encLen > 0) size += 1 + varintSize(encLen) + encLen;
+  if (ctLen > 0) size += 1 + varintSize(ctLen) + ctLen;
+  if (serverTs !== 0) size += 1 + varintSize(serverTs);
+  const buf = pooledBytes(size); // every byte is written below
+  let o = 0;
+  if (version !== 0) {
+    buf[o++] = F_VERSION;
+    o = writeVarint(buf, o, version);
+  }
+  if (idLen > 0) o = writeRangeField(buf, o, F_ID, data, e.idStart, e.idEnd);
+  if (suite !== 0) {
+    buf[o++] = F_SUITE;
+    o = writeVarint(buf, o, suite);
+  }
+  if (encLen > 0) o = writeRangeField(buf, o, F_ENC, data, e.encStart, e.encEnd);
+  if (ctLen > 0) o = writeRangeField(buf, o, F_CIPHERTEXT, data, e.ctStart, e.ctEnd);
+  if (serverTs !== 0) {
+    buf[o++] = F_SERVER_TS;
+    o = writeVarint(buf, o, serverTs);
+  }
+  return buf;
+}
+
+/** Where encodeRelayed/encodeRelayedIn put the id of an envelope with this version and
+ *  id length (id non-empty): the id is the first bytes field, after the version. */
+export function relayedIdStart(version: number, idLen: number): number {
+  return (version !== 0 ? 1 + varintSize(version) : 0) + 1 + varintSize(idLen);
+}
+
 // The offset after the last varint readVarint read: returned through this module
 // variable, not a [value, offset] pair, so reading an envelope's id allocates nothing
 // (it runs for every delivered envelope).
@@ -98,15 +158,27 @@ function readVarint(b: Uint8Array, o: number): number {
  * as in protobuf decoding.
  */
 export function envelopeId(b: Uint8Array): Uint8Array | null {
-  let id: Uint8Array | null = null;
+  const start = envelopeIdStart(b);
+  return start < 0 ? null : b.subarray(start, idEnd);
+}
+
+/** The end of the id found by the last envelopeIdStart call that found one. */
+let idEnd = 0;
+
+/** envelopeId without the view: the id's start in `b` (its end: envelopeIdEnd()), or -1
+ *  where envelopeId returns null. The recipient's gateway keys the envelope by the id's
+ *  hex, read straight from these bytes. */
+export function envelopeIdStart(b: Uint8Array): number {
+  let id = -1;
+  let end = 0;
   let o = 0;
   while (o < b.length) {
     const tag = readVarint(b, o);
-    if (tag < 0) return null;
+    if (tag < 0) return -1;
     o = after;
     switch (tag & 7) {
       case 0:
-        if (readVarint(b, o) < 0) return null;
+        if (readVarint(b, o) < 0) return -1;
         o = after;
         break;
       case 1:
@@ -114,21 +186,29 @@ export function envelopeId(b: Uint8Array): Uint8Array | null {
         break;
       case 2: {
         const len = readVarint(b, o);
-        if (len < 0) return null;
+        if (len < 0) return -1;
         const start = after;
-        const end = start + len;
-        if (end > b.length) return null;
-        if (tag === F_ID) id = b.subarray(start, end);
-        o = end;
+        if (start + len > b.length) return -1;
+        if (tag === F_ID) {
+          id = start;
+          end = start + len;
+        }
+        o = start + len;
         break;
       }
       case 5:
         o += 4;
         break;
       default:
-        return null; // groups (3, 4) and invalid wire types
+        return -1; // groups (3, 4) and invalid wire types
     }
-    if (o > b.length) return null;
+    if (o > b.length) return -1;
   }
+  if (id >= 0) idEnd = end;
   return id;
+}
+
+/** The end of the id whose start the last successful envelopeIdStart returned. */
+export function envelopeIdEnd(): number {
+  return idEnd;
 }

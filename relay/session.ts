@@ -12,11 +12,10 @@ import { pooledRandomBytes } from './crypto/random-pool.ts';
 import {
   encodeFrame, PROTOCOL_VERSION, ROUTE_BYTES, DEVICE_BYTES,
   type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
-  type EnvelopeProps,
 } from './wire.ts';
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { routeTag, routeTagUncached, deviceToken } from './tokens.ts';
-import { bytesEqual, hex, isBytes } from './bytes.ts';
+import { bytesEqual, hex, hexSlice, isBytes } from './bytes.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
 import { parseE164 } from './number.ts';
@@ -24,9 +23,9 @@ import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS } from './metrics.ts';
-import { envelopeId } from './relayed-envelope.ts';
-import { decodeInbound, type InOp } from './frame-in.ts';
-import { encodeFrameOut, encodeSendResultOp } from './frame-out.ts';
+import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
+import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
+import { encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
 
 type State = 'challenge' | 'authenticated' | 'closed';
 
@@ -104,7 +103,9 @@ export class Session implements LiveSink, ControlSink {
   #inflightBytes = 0;
   /** Drains waiting for room in the delivery window (woken by every settle). */
   #windowWaiters: (() => void)[] = NONE;
-  #outOps: (OpProps | Uint8Array)[] = NONE;
+  /** This turn's ops (relay/frame-out.ts OutItem: a send's single receipt is its req
+   *  then the receipt, two items). */
+  #outOps: OutItem[] = NONE;
   #outEnvelopes: Uint8Array[] = NONE;
   #flushScheduled = false;
   #badOps = 0;
@@ -194,7 +195,7 @@ export class Session implements LiveSink, ControlSink {
       // The two hot ops arrive decoded by hand, synchronously; the rest as generated ops.
       if (op.kind === 'ack') {
         if (this.#state !== 'authenticated') this.#fail(op.req, notAuthenticated());
-        else this.#onDeliverAck(op.ids);
+        else this.#onDeliverAckIn(op.data, op.ids);
       } else if (op.kind === 'send') {
         this.#send(op.req, op.envelopes);
       } else {
@@ -203,7 +204,7 @@ export class Session implements LiveSink, ControlSink {
     }
   }
 
-  #send(req: number, envelopes: EnvelopeProps[]): void {
+  #send(req: number, envelopes: InEnvelope[]): void {
     if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
     this.#onSend(req, envelopes);
   }
@@ -235,8 +236,9 @@ export class Session implements LiveSink, ControlSink {
         p = this.#authed(req, () => this.#onLookup(req, op.lookup as Lookup));
         break;
       case 'send':
-        // a send the fast decoder handed over (extra fields in its op)
-        return this.#send(req, (op.send as Send).envelopes);
+        // a send the fast decoder handed over (extra fields in its op): its envelopes,
+        // decoded by the generated code, re-read as offsets (the rare path)
+        return this.#send(req, (op.send as Send).envelopes.map((e) => inEnvelopeOf(e)));
       case 'unregister':
         p = this.#authed(req, () => this.#onUnregister(req));
         break;
@@ -486,7 +488,7 @@ export class Session implements LiveSink, ControlSink {
   // ---- sending
 
   /** Answers with one receipt per envelope, in order, once all are settled. */
-  #onSend(req: number, envs: EnvelopeProps[]): void {
+  #onSend(req: number, envs: InEnvelope[]): void {
     const relay = this.#relay;
     const max = relay.limits.maxEnvelopesPerSend;
     if (envs.length === 0 || envs.length > max) {
@@ -499,13 +501,13 @@ export class Session implements LiveSink, ControlSink {
     const sender = this.#senderKey === '' ? (this.#senderKey = `${this.#tag}.${this.#devTok}`) : this.#senderKey;
     if (envs.length === 1) {
       // the common case: one callback, no array of pending receipts
-      relay.acceptEnvelopeCb(envs[0] as EnvelopeProps, sender, (r) => this.#queue(encodeSendResultOp(req, [r])));
+      relay.acceptInboundCb(envs[0] as InEnvelope, sender, (r) => this.#queueReceipt(req, r));
       return;
     }
     const receipts = new Array<ReceiptProps>(envs.length);
     let left = envs.length;
     for (let i = 0; i < envs.length; i++) {
-      relay.acceptEnvelopeCb(envs[i] as EnvelopeProps, sender, (r) => {
+      relay.acceptInboundCb(envs[i] as InEnvelope, sender, (r) => {
         receipts[i] = r;
         if (--left === 0) this.#queue(encodeSendResultOp(req, receipts));
       });
@@ -528,9 +530,9 @@ export class Session implements LiveSink, ControlSink {
     // Refused (here or by the timeout below) => the sender's gateway stores the envelope
     // and its 'mail' control message makes this session drain again (#onControl).
     if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return done(false);
-    const idBytes = envelopeId(envelope);
-    if (idBytes === null) return done(false);
-    const id = hex(idBytes);
+    const idStart = envelopeIdStart(envelope);
+    if (idStart < 0) return done(false);
+    const id = hexSlice.call(envelope, idStart, envelopeIdEnd());
     if (this.#inflight.has(id)) {
       // The same envelope twice in flight (a live copy and a stored one): try the stored
       // copy again later; the handset drops whichever duplicate arrives second.
@@ -572,6 +574,15 @@ export class Session implements LiveSink, ControlSink {
     if (this.#inflight.size > 0) return true;
     this.#inflight = NO_INFLIGHT; // the sweep stops watching: drop the idle session's Map
     return false;
+  }
+
+  /** deliver_ack read by relay/frame-in.ts: [start, end) of each id in the frame. */
+  #onDeliverAckIn(data: Uint8Array, ids: number[]): void {
+    for (let i = 0; i < ids.length; i += 2) {
+      const key = hexSlice.call(data, ids[i] as number, ids[i + 1] as number);
+      const f = this.#inflight.get(key);
+      if (f !== undefined) this.#settle(key, f, true);
+    }
   }
 
   #onDeliverAck(ids: Uint8Array[]): void {
@@ -713,6 +724,14 @@ export class Session implements LiveSink, ControlSink {
   }
 
   /** Queues a reply for this turn's frame: an Op, or an Op already encoded (receipts). */
+  /** A send's one receipt, written straight into the next frame. */
+  #queueReceipt(req: number, r: ReceiptProps): void {
+    if (this.#state === 'closed') return;
+    if (this.#outOps === NONE) this.#outOps = [req, r];
+    else this.#outOps.push(req, r);
+    this.#scheduleFlush();
+  }
+
   #queue(op: OpProps | Uint8Array): void {
     if (this.#state === 'closed') return;
     if (this.#outOps === NONE) this.#outOps = [op];

@@ -14,6 +14,7 @@
 //   close() too. status() is 'closed' then.
 // - The bus copies what it is given (the caller may reuse its buffers at once); treat
 //   the Uint8Arrays it hands out as read-only.
+import type { Recipient } from '../tokens.ts';
 
 /** Called with an encoded Envelope for a device whose socket this gateway holds.
  *  Resolves true once the device acknowledged it, false if it could not be handed over
@@ -120,10 +121,12 @@ export interface Bus {
    *  acknowledged it; false = nobody holds it, it refused, or `timeoutMs` passed
    *  (clamped to 1..60000). Envelopes over limits.maxMessageBytes throw TOO_LARGE. */
   deliverLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number): Promise<boolean>;
-  /** deliverLive with a callback (the gateway's send path: no promise per envelope).
-   *  Bad arguments and a closed bus throw synchronously, as HushwireError; otherwise
-   *  `done` is called exactly once with the outcome, never synchronously. */
-  offerLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void;
+  /** deliverLive with a callback (the gateway's send path: no promise per envelope),
+   *  the device named by a Recipient (relay/tokens.ts: its tag, token and joined key are
+   *  made once per recipient, not per envelope). Bad arguments and a closed bus throw
+   *  synchronously, as HushwireError; otherwise `done` is called exactly once with the
+   *  outcome, never synchronously. */
+  offerLive(to: Recipient, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void;
   /** Fire-and-forget to every open subscription of the device on every gateway,
    *  including the sender's own. `connection` must match [A-Za-z0-9_-]{0,64}
    *  (a random id, never an identifier), else BAD_REQUEST. */

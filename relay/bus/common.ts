@@ -3,6 +3,7 @@
 // (latest subscription gets live envelopes, every open one gets control messages).
 import type { ControlHandler, ControlMessage, DeviceSubscription, LiveHandler, MailboxLimits } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
+import { Recipient } from '../tokens.ts';
 
 /** JetStream's duplicate window for the mailbox (`Nats-Msg-Id`); MemoryBus mirrors it. */
 export const DEDUP_WINDOW_MS = 120_000;
@@ -77,6 +78,11 @@ export function checkMax(max: number): number {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'max must be a non-negative integer');
   }
   return Math.min(max, MAX_READ_BATCH);
+}
+
+/** offerLive's recipient: a Recipient made by relay/tokens.ts (whose strings are tokens). */
+export function checkRecipient(to: Recipient): void {
+  if (!(to instanceof Recipient)) throw new HushwireError(ErrorCode.BAD_TOKEN, 'recipient must be a Recipient (relay/tokens.ts)');
 }
 
 export function checkTimeout(ms: number): number {

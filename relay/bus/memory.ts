@@ -8,10 +8,10 @@ import type {
   Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxOwner, MailboxItem, MailboxLimits,
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
-import { assertToken } from '../tokens.ts';
+import { assertToken, type Recipient } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
-  checkMax, checkRevision, checkSeq, checkSeqs, checkTimeout, dedupWindowMs, noopLog, runLiveHandler, SubscriptionRegistry, type BusLogFn,
+  checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, dedupWindowMs, noopLog, runLiveHandler, SubscriptionRegistry, type BusLogFn,
 } from './common.ts';
 import { checkCounterKey, checkCounterValue, COUNTER_TTL_MS, MemoryCounters } from './counters.ts';
 
@@ -113,13 +113,12 @@ export class MemoryBus implements Bus {
     return new Promise<boolean>((resolve) => this.#offer(`${routeTag}.${deviceToken}`, envelope, ms, resolve));
   }
 
-  offerLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
-    assertToken(routeTag);
-    assertToken(deviceToken);
+  offerLive(to: Recipient, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
+    checkRecipient(to);
     checkEnvelope(envelope, this.#limits);
     const ms = checkTimeout(timeoutMs);
     this.#ready();
-    this.#offer(`${routeTag}.${deviceToken}`, envelope, ms, done);
+    this.#offer(to.key, envelope, ms, done);
   }
 
   /** Hands the envelope to the device's newest subscription; `done` once, never

@@ -48,10 +48,10 @@ import type {
 } from './bus.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
-import { assertToken, isToken } from '../tokens.ts';
+import { assertToken, isToken, type Recipient } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
-  checkMax, checkRevision, checkSeq, checkSeqs, checkTimeout, decodeControl, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
+  checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, decodeControl, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
   encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry, type DeviceTransport,
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
@@ -793,13 +793,12 @@ export class NatsBus implements Bus {
     return (this.#live as LiveRouter).deliver(key, envelope, ms);
   }
 
-  offerLive(routeTag: string, deviceToken: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
-    assertToken(routeTag);
-    assertToken(deviceToken);
+  offerLive(to: Recipient, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
+    checkRecipient(to);
     checkEnvelope(envelope, this.#limits);
     const ms = checkTimeout(timeoutMs);
     this.#conn();
-    (this.#live as LiveRouter).offer(routeTag + '.' + deviceToken, envelope, ms, done);
+    (this.#live as LiveRouter).offer(to.key, envelope, ms, done);
   }
 
   async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {

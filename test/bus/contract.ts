@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import type { Bus, ControlMessage, MailboxLimits } from '../../relay/bus/bus.ts';
 import { isHushwireError } from '../../relay/errors.ts';
+import { Recipient } from '../../relay/tokens.ts';
 
 export interface BusUnderTest {
   bus: Bus;
@@ -492,6 +493,13 @@ export function busContract(t: Test, makeBus: MakeBus): void {
       }
     }
     t.equal(await codeOf(bus.mailboxRead(good, good, 0, 1)), 'UNAVAILABLE', 'valid tokens reach the closed bus');
+    // offerLive takes a Recipient (relay/tokens.ts), whose strings are checked when made:
+    // anything else, even an object of the same shape, is BAD_TOKEN
+    const fake = { tag: good, device: '..>'.padEnd(32, 'x'), key: `${good}.>` };
+    for (const to of [fake, null, `${good}.${good}`, 42]) {
+      t.equal(await codeOf(async () => bus.offerLive(to as never, bytes(4), 100, () => {})), 'BAD_TOKEN', `offerLive ${JSON.stringify(to)}`);
+    }
+    t.equal(await codeOf(async () => bus.offerLive(Recipient.of(good, good), bytes(4), 100, () => {})), 'UNAVAILABLE', 'a Recipient reaches the closed bus');
   });
 
   t.test('close is idempotent; calls after close are UNAVAILABLE', async (t) => {

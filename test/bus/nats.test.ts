@@ -5,6 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { NatsBus, type NatsBusOptions } from '../../relay/bus/nats.ts';
 import type { MailboxLimits } from '../../relay/bus/bus.ts';
 import { isHushwireError } from '../../relay/errors.ts';
+import { Recipient } from '../../relay/tokens.ts';
 import { busContract, bytes, CONTRACT_LIMITS, tok, waitFor } from './contract.ts';
 import { freePorts, haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 
@@ -162,7 +163,7 @@ if (!haveNatsServer()) {
     let twice = 0;
     const offer = (d: string, name: string, ms = 2000): void => {
       let called = false;
-      a.offerLive(r, d, bytes(64), ms, (ok) => {
+      a.offerLive(Recipient.of(r, d), bytes(64), ms, (ok) => {
         if (called) twice++;
         called = true;
         settled++;

@@ -5,7 +5,7 @@ import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
-import { decodeInbound, type InOp } from '../../relay/frame-in.ts';
+import { decodeInbound, envelopeProps, type InOp } from '../../relay/frame-in.ts';
 import { agreeOnMutations, outcome, randomFrameOf, writeUnknownFields, type Outcome } from '../helpers/decoder-agreement.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -30,8 +30,12 @@ function opMeaning(op: Op): Meaning {
 }
 
 function inMeaning(op: InOp): Meaning {
-  if (op.kind === 'send') return { req: op.req, send: op.envelopes.map(envelopeMeaning) };
-  if (op.kind === 'ack') return { req: op.req, ack: op.ids.map(hex) };
+  if (op.kind === 'send') return { req: op.req, send: op.envelopes.map((e) => envelopeMeaning(envelopeProps(e))) };
+  if (op.kind === 'ack') {
+    const ids: string[] = [];
+    for (let i = 0; i < op.ids.length; i += 2) ids.push(hex(op.data.subarray(op.ids[i], op.ids[i + 1])));
+    return { req: op.req, ack: ids };
+  }
   const m = opMeaning(op.op);
   t.equal(m.req, op.req, 'req of a handed-over op');
   return m;

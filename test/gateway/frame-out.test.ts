@@ -4,7 +4,7 @@
 import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { wire, type OpProps } from '../../relay/wire.ts';
-import { encodeFrameOut, encodeSendResultOp, type ReceiptOut } from '../../relay/frame-out.ts';
+import { encodeFrameOut, encodeSendResultOp, type OutItem, type ReceiptOut } from '../../relay/frame-out.ts';
 import { varintSize } from '../../relay/varint.ts';
 import { encodeRelayed } from '../../relay/relayed-envelope.ts';
 
@@ -47,10 +47,16 @@ t.test('a send_result op decodes to its receipts', async (t) => {
 
 t.test('frames: pre-encoded ops, generated ops and delivered envelopes, in order', async (t) => {
   for (let i = 0; i < 500; i++) {
-    const items: (Uint8Array | OpProps)[] = [];
+    const items: OutItem[] = [];
     const expect: string[] = [];
-    for (let k = randomInt(0, 4); k > 0; k--) {
-      if (randomInt(0, 2) === 0) {
+    for (let k = randomInt(0, 5); k > 0; k--) {
+      const kind = randomInt(0, 3);
+      if (kind === 2) {
+        // a send's single receipt, queued as its req then the receipt
+        const req = pick([0, 1, randomInt(1, 1000), 2 ** 32 - 1]);
+        items.push(req, receipt());
+        expect.push(`sendResult:${req}`);
+      } else if (kind === 0) {
         const req = randomInt(1, 1000);
         items.push(encodeSendResultOp(req, [receipt()]));
         expect.push(`sendResult:${req}`);
@@ -74,4 +80,21 @@ t.test('frames: pre-encoded ops, generated ops and delivered envelopes, in order
     }
   }
   t.same(wire.Frame.decode(encodeFrameOut([], [])).ops, [], 'nothing: an empty frame');
+});
+
+t.test('a single receipt (req, receipt) is written as encodeSendResultOp(req, [receipt]) would be, byte for byte', async (t) => {
+  for (let i = 0; i < 1000; i++) {
+    const req = pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 - 1]);
+    const r = receipt();
+    const other: OpProps = { req: 3, ok: {} };
+    const inline = Buffer.from(encodeFrameOut([other, req, r, other], []));
+    const viaOp = Buffer.from(encodeFrameOut([other, encodeSendResultOp(req, [r]), other], []));
+    if (!inline.equals(viaOp)) {
+      t.fail(`req ${req}, receipt ${JSON.stringify(r)}`);
+      return;
+    }
+  }
+  t.pass('1000 receipts');
+  t.throws(() => encodeFrameOut([5], []), TypeError, 'a req with no receipt after it is refused');
+  t.throws(() => encodeFrameOut([5, 6, receipt()], []), TypeError, 'a req followed by another req is refused');
 });

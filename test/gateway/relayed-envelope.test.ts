@@ -4,7 +4,7 @@
 import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { wire } from '../../relay/wire.ts';
-import { encodeRelayed, envelopeId } from '../../relay/relayed-envelope.ts';
+import { encodeRelayed, encodeRelayedIn, envelopeId, envelopeIdEnd, envelopeIdStart, relayedIdStart } from '../../relay/relayed-envelope.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
@@ -109,4 +109,56 @@ t.test('pooled memory: every byte written; slices of the result are copies', asy
   copy[0] = (copy[0]! + 1) & 0xff;
   t.not(copy[0], e[0], '.slice() copies (a stored copy must not pin the shared slab)');
   t.equal(copy.buffer.byteLength, copy.byteLength, 'the copy owns exactly its bytes');
+});
+
+t.test('encodeRelayedIn (fields read from a frame as offsets) = encodeRelayed, and relayedIdStart finds the id', async (t) => {
+  let checked = 0;
+  for (let i = 0; i < 1000; i++) {
+    const f = fields();
+    // the sender's envelope inside a frame, with route and device, and bytes around it
+    const full = wire.Envelope.encode({ ...f, route: rnd(32), device: rnd(16), serverTs: 0 }).finish();
+    const pad = randomInt(0, 9);
+    const frame = new Uint8Array(pad + full.length + 3);
+    frame.set(full, pad);
+    const d = full;
+    // offsets of each field in `frame`, as relay/frame-in.ts records them
+    const at = (b: Uint8Array): [number, number] => {
+      if (b.length === 0) return [0, 0];
+      const i = Buffer.from(d).indexOf(Buffer.from(b));
+      return [pad + i, pad + i + b.length];
+    };
+    const [idStart, idEnd] = at(f.id);
+    const [encStart, encEnd] = at(f.enc);
+    const [ctStart, ctEnd] = at(f.ciphertext);
+    const e = {
+      data: frame, version: f.version, suite: f.suite, routeStart: 0, routeEnd: 0, deviceStart: 0, deviceEnd: 0,
+      idStart, idEnd, encStart, encEnd, ctStart, ctEnd,
+    };
+    const mine = encodeRelayedIn(e, f.serverTs);
+    const theirs = encodeRelayed(f);
+    if (!Buffer.from(mine).equals(Buffer.from(theirs))) {
+      t.fail(`differs for ${JSON.stringify({ ...f, id: f.id.length, enc: f.enc.length, ciphertext: f.ciphertext.length })}`);
+      return;
+    }
+    if (f.id.length > 0) {
+      const s = relayedIdStart(f.version, f.id.length);
+      if (!Buffer.from(mine.subarray(s, s + f.id.length)).equals(Buffer.from(f.id)) || s !== envelopeIdStart(mine)) {
+        t.fail(`id not at ${s} for version ${f.version}, id length ${f.id.length}`);
+        return;
+      }
+      checked++;
+    }
+  }
+  t.ok(checked > 500, `ids checked: ${checked}`);
+});
+
+t.test('envelopeIdStart / envelopeIdEnd agree with envelopeId; -1 where it is null', async (t) => {
+  for (let i = 0; i < 300; i++) {
+    const b = encodeRelayed(fields());
+    const view = envelopeId(b);
+    const s = envelopeIdStart(b);
+    if (view === null) t.equal(s, -1);
+    else t.same([s, envelopeIdEnd()], [view.byteOffset - b.byteOffset, view.byteOffset - b.byteOffset + view.length]);
+  }
+  t.equal(envelopeIdStart(Uint8Array.of(0x22, 0x05, 0x01)), -1, 'an id running past the end');
 });
