@@ -23,17 +23,32 @@ export function isBytes(b: unknown, len?: number): b is Uint8Array {
   return b instanceof Uint8Array && (len === undefined || b.length === len);
 }
 
+/** Size of the slabs pooledBytes carves from (Node's Buffer.poolSize), and the largest
+ *  request it carves (larger ones get memory of their own). */
+const SLAB_BYTES = 8 * 1024;
+const SLAB_MAX_REQUEST = SLAB_BYTES >>> 1;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
 /**
- * `n` bytes carved from Node's shared 8 KiB allocation slabs (Buffer.allocUnsafe: not
- * zeroed, so the caller writes every byte), returned as a plain Uint8Array view so that
- * `.slice()` still copies (Buffer's slice would return a view, and a copy meant to be
- * kept, such as a stored mailbox message, would then pin the slab).
+ * `n` bytes carved from a shared 8 KiB slab (as Buffer.allocUnsafe carves from Node's
+ * pool, 8-byte aligned), as a plain Uint8Array, so that `.slice()` still copies (Buffer's
+ * slice would return a view, and a copy meant to be kept, such as a stored mailbox
+ * message, would then pin the slab). The caller writes every byte it reads.
  *
  * For short-lived buffers of the delivery path: one fewer ArrayBuffer to allocate,
  * track and free per message. A buffer kept long pins its whole slab (at most 8 KiB,
- * for buffers under 4 KiB; larger ones get their own memory as before).
+ * for buffers under 4 KiB; larger ones get their own memory). The slab is this module's
+ * own rather than Node's pool so that one view is made per request, not a Buffer and
+ * then a plain view of it.
  */
 export function pooledBytes(n: number): Uint8Array {
-  const b = Buffer.allocUnsafe(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
+  if (n >= SLAB_MAX_REQUEST) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const b = new Uint8Array(slab, slabUsed, n);
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return b;
 }

@@ -54,13 +54,19 @@ const OP_DELIVER_ACK = 26;
 
 /** Decodes a Frame. Throws (RangeError) on bytes the generated decoder would refuse. */
 export function decodeInbound(data: Uint8Array): InOp[] {
+  // One cursor for the whole frame: each nested message is read by pointing it at the
+  // message's range, then back at the rest of its parent (a cursor object per op and
+  // per envelope was garbage of its own on every message).
   const c = new Cursor(data, 0, data.length);
   const ops: InOp[] = [];
   while (c.pos < c.end) {
     const tag = c.field();
     if (tag >>> 3 === 1 && (tag & 7) === 2) {
       const start = c.delimited();
-      ops.push(decodeOp(data, start, c.pos));
+      const next = c.pos;
+      ops.push(decodeOp(c, data, start, next));
+      c.pos = next;
+      c.end = data.length;
     } else {
       c.skip(tag & 7, tag >>> 3);
     }
@@ -68,8 +74,9 @@ export function decodeInbound(data: Uint8Array): InOp[] {
   return ops;
 }
 
-function decodeOp(data: Uint8Array, start: number, end: number): InOp {
-  const c = new Cursor(data, start, end);
+function decodeOp(c: Cursor, data: Uint8Array, start: number, end: number): InOp {
+  c.pos = start;
+  c.end = end;
   let req = 0;
   let body = 0;       // field number of the one body field seen, 0 = none
   let bodyStart = 0;
@@ -91,27 +98,38 @@ function decodeOp(data: Uint8Array, start: number, end: number): InOp {
     }
   }
   if (!plain || body === 0) return { kind: 'other', req, op: wire.Op.decode(data.subarray(start, end)) };
-  if (body === OP_SEND) return { kind: 'send', req, envelopes: decodeSend(data, bodyStart, bodyEnd) };
-  return { kind: 'ack', req, data, ids: decodeIds(data, bodyStart, bodyEnd) };
+  if (body === OP_SEND) return { kind: 'send', req, envelopes: decodeSend(c, data, bodyStart, bodyEnd) };
+  return { kind: 'ack', req, data, ids: decodeIds(c, data, bodyStart, bodyEnd) };
 }
 
-function decodeSend(data: Uint8Array, start: number, end: number): InEnvelope[] {
-  const c = new Cursor(data, start, end);
-  const out: InEnvelope[] = [];
+function decodeSend(c: Cursor, data: Uint8Array, start: number, end: number): InEnvelope[] {
+  c.pos = start;
+  c.end = end;
+  // Nearly every send carries one envelope (one per message, as the SDK sends): an
+  // array of exactly one then, not a growable one (whose first push reserves 17 slots).
+  let first: InEnvelope | null = null;
+  let out: InEnvelope[] | null = null;
   while (c.pos < c.end) {
     const tag = c.field();
     if (tag >>> 3 === 1 && (tag & 7) === 2) {
       const s = c.delimited();
-      out.push(decodeEnvelope(data, s, c.pos));
+      const next = c.pos;
+      const e = decodeEnvelope(c, data, s, next);
+      c.pos = next;
+      c.end = end;
+      if (first === null) first = e;
+      else if (out === null) out = [first, e];
+      else out.push(e);
     } else {
       c.skip(tag & 7, tag >>> 3);
     }
   }
-  return out;
+  return out ?? (first === null ? [] : [first]);
 }
 
-function decodeEnvelope(data: Uint8Array, start: number, end: number): InEnvelope {
-  const c = new Cursor(data, start, end);
+function decodeEnvelope(c: Cursor, data: Uint8Array, start: number, end: number): InEnvelope {
+  c.pos = start;
+  c.end = end;
   const e: InEnvelope = {
     data, version: 0, suite: 0,
     routeStart: 0, routeEnd: 0, deviceStart: 0, deviceEnd: 0, idStart: 0, idEnd: 0, encStart: 0, encEnd: 0, ctStart: 0, ctEnd: 0,
@@ -145,8 +163,9 @@ function decodeEnvelope(data: Uint8Array, start: number, end: number): InEnvelop
   return e;
 }
 
-function decodeIds(data: Uint8Array, start: number, end: number): number[] {
-  const c = new Cursor(data, start, end);
+function decodeIds(c: Cursor, data: Uint8Array, start: number, end: number): number[] {
+  c.pos = start;
+  c.end = end;
   const ids: number[] = [];
   while (c.pos < c.end) {
     const tag = c.field();
@@ -176,5 +195,5 @@ export function envelopeProps(e: InEnvelope): EnvelopeProps & { version: number;
  *  the wrong type must have been refused before. */
 export function inEnvelopeOf(env: EnvelopeProps): InEnvelope {
   const data = wire.Envelope.encode(env).finish();
-  return decodeEnvelope(data, 0, data.length);
+  return decodeEnvelope(new Cursor(data, 0, data.length), data, 0, data.length);
 }

@@ -75,7 +75,7 @@ export function encodeRelayed(f: RelayedFields): Uint8Array {
  *  by a loop: a TypedArray#set needs a view of the range, one allocation per field. */
 function copyRange(dst: Uint8Array, o: number, src: Uint8Array, s: number, e: number): number {
   const n = e - s;
-  if (n <= 64) {
+  if (n <= 32) {
     for (let i = 0; i < n; i++) dst[o + i] = src[s + i] as number;
   } else {
     dst.set(src.subarray(s, e), o);
