@@ -58,8 +58,16 @@ type Code = 0 | 1 | 2;
 const ZERO = Uint8Array.of(REFUSED);
 
 interface Entry {
-  /** Called once with the outcome (and, for a located delivery, the holder's node id). */
-  done: (code: Code, node: string, envelope: Uint8Array | null) => void;
+  /** Called once with the outcome (and, for a located delivery, the holder's node id);
+   *  null for an envelope batched to a known node, whose outcome #batchOutcome reads
+   *  from the fields below (no closure per batched envelope). */
+  done: ((code: Code, node: string, envelope: Uint8Array | null) => void) | null;
+  /** Batched: the offer's callback, the device's key, the node it was sent to, and the
+   *  timeout (to locate the device again after a "gone"). */
+  delivered: ((delivered: boolean) => void) | null;
+  key: string;
+  node: string;
+  timeoutMs: number;
   deadline: number;
   bucket: Map<number, Entry>;
 }
@@ -202,15 +210,26 @@ export class LiveRouter {
       this.#locate(key, envelope, timeoutMs, done);
       return;
     }
-    this.#enqueue(node, key, envelope, timeoutMs, (code, _node, bytes) => {
-      if (code !== GONE || bytes === null) {
-        done(code === DELIVERED);
-        return;
-      }
-      if (this.#where.get(key) === node) this.#where.delete(key);
-      if (this.#closed || this.#pending >= MAX_PENDING_LIVE) done(false);
-      else this.#locate(key, bytes, timeoutMs, done);
-    });
+    this.#enqueue(node, key, envelope, timeoutMs, done);
+  }
+
+  /** The outcome of a batched envelope: a "gone" means the device left that node, so it
+   *  is forgotten there and located again (then stored as usual if nobody holds it). */
+  #batchOutcome(e: Entry, code: Code, bytes: Uint8Array | null): void {
+    const done = e.delivered as (delivered: boolean) => void;
+    if (code !== GONE || bytes === null) {
+      done(code === DELIVERED);
+      return;
+    }
+    if (this.#where.get(e.key) === e.node) this.#where.delete(e.key);
+    if (this.#closed || this.#pending >= MAX_PENDING_LIVE) done(false);
+    else this.#locate(e.key, bytes, e.timeoutMs, done);
+  }
+
+  /** Runs an entry's outcome (once: the caller has just taken it out of its bucket). */
+  #complete(e: Entry, code: Code, node: string, envelope: Uint8Array | null): void {
+    if (e.done !== null) e.done(code, node, envelope);
+    else this.#batchOutcome(e, code, envelope);
   }
 
   #overflow(): void {
@@ -229,7 +248,7 @@ export class LiveRouter {
     this.#handle(this.#subs.live(key), envelope, (code) => queueMicrotask(() => this.#settle(token, code === DELIVERED ? DELIVERED : REFUSED)));
   }
 
-  #register(timeoutMs: number, done: Entry['done']): number {
+  #register(timeoutMs: number, done: Entry['done'], delivered: Entry['delivered'] = null, key = '', node = ''): number {
     const token = this.#next;
     this.#next = (this.#next + 1) >>> 0;
     let bucket = this.#buckets.get(timeoutMs);
@@ -237,7 +256,7 @@ export class LiveRouter {
       bucket = new Map();
       this.#buckets.set(timeoutMs, bucket);
     }
-    const e: Entry = { done, deadline: Date.now() + timeoutMs, bucket };
+    const e: Entry = { done, delivered, key, node, timeoutMs, deadline: Date.now() + timeoutMs, bucket };
     bucket.set(token, e);
     this.#pending++;
     this.#timer ??= setInterval(() => this.#sweep(), SWEEP_MS);
@@ -250,7 +269,7 @@ export class LiveRouter {
     if (e === undefined) return; // late answer after its deadline
     e.bucket.delete(token);
     this.#pending--;
-    e.done(code, node, envelope);
+    this.#complete(e, code, node, envelope);
   }
 
   #entry(token: number): Entry | undefined {
@@ -280,8 +299,8 @@ export class LiveRouter {
   }
 
   /** Adds the envelope to this turn's batch for `node` (copied now: the caller may reuse its buffer). */
-  #enqueue(node: string, key: string, envelope: Uint8Array, timeoutMs: number, done: Entry['done']): void {
-    const token = this.#register(timeoutMs, done);
+  #enqueue(node: string, key: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
+    const token = this.#register(timeoutMs, null, done, key, node);
     const need = ITEM_HEAD + envelope.length;
     let b = this.#out.get(node);
     if (b !== undefined && b.len + need > BATCH_MAX_BYTES && b.tokens.length > 0) {
@@ -390,7 +409,7 @@ export class LiveRouter {
         if (e.deadline > now) break;
         bucket.delete(token);
         this.#pending--;
-        e.done(REFUSED, '', null);
+        this.#complete(e, REFUSED, '', null);
       }
       if (bucket.size === 0) this.#buckets.delete(ms);
     }
@@ -448,6 +467,20 @@ export class LiveRouter {
     });
   }
 
+  /** #handle for a batch item, with one closure per item (the handler's callback
+   *  answers the item itself) instead of an answer callback and the handler's. */
+  #handleItem(handler: LiveHandler, envelope: Uint8Array, reply: string, token: number): void {
+    if (this.#handling >= MAX_PENDING_LIVE) {
+      this.#answer(reply, token, REFUSED); // the gateway is not answering its devices' acks: refuse
+      return;
+    }
+    this.#handling++;
+    runLiveHandler(handler, envelope, (ok) => {
+      this.#handling--;
+      this.#answer(reply, token, ok ? DELIVERED : REFUSED);
+    });
+  }
+
   #onBatch(m: Msg): void {
     const reply = m.reply ?? '';
     const d = m.data;
@@ -476,7 +509,7 @@ export class LiveRouter {
         this.#answer(reply, token, KEY_RE.test(key) ? GONE : REFUSED);
         continue;
       }
-      this.#handle(handler, d.subarray(start, start + n), (code) => this.#answer(reply, token, code));
+      this.#handleItem(handler, d.subarray(start, start + n), reply, token);
     }
     if (o !== d.length) this.#badInput('bus: truncated live batch');
   }
@@ -546,7 +579,7 @@ export class LiveRouter {
     this.#buckets.clear();
     this.#batches.clear();
     this.#out.clear();
-    for (const e of pending) e.done(REFUSED, '', null);
+    for (const e of pending) this.#complete(e, REFUSED, '', null);
     try {
       this.#inboxSub.unsubscribe(); // every offer of ours is settled: no answer is awaited
     } catch {
