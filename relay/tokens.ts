@@ -9,6 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ROUTE_BYTES, DEVICE_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
+import { Lru } from './lru.ts';
 
 // Node's native slicers (Buffer.prototype, callable on any Uint8Array): faster than
 // building the string in JS on a path taken once per envelope.
@@ -38,33 +39,19 @@ export function assertDevice(device: unknown): asserts device is Uint8Array {
  *  per envelope was ~5% of a gateway's busy time (docs/BENCHMARKS.md). Bounded LRU,
  *  process memory only. */
 const TAG_CACHE_MAX = 65_536;
-const tagCache = new Map<string, { tag: string; stamp: number }>();
-let tagClock = 0;
+const tagCache = new Lru<string>(TAG_CACHE_MAX);
 
 /** 32 lowercase hex chars: the bus key for a route (never the route itself). */
 export function routeTag(route: Uint8Array): string {
   assertRoute(route);
   const key = latin1(route);
   const hit = tagCache.get(key);
-  if (hit !== undefined) {
-    // Refresh its place in the LRU order, but only once per TAG_CACHE_MAX/2 insertions
-    // (a Map delete + set per envelope cost more than the lookup).
-    if (tagClock - hit.stamp > TAG_CACHE_MAX >> 1) {
-      tagCache.delete(key);
-      hit.stamp = ++tagClock;
-      tagCache.set(key, hit);
-    }
-    return hit.tag;
-  }
+  if (hit !== undefined) return hit;
   const buf = new Uint8Array(TAG_DOMAIN.length + route.length);
   buf.set(TAG_DOMAIN, 0);
   buf.set(route, TAG_DOMAIN.length);
   const tag = bytesToHex(sha256(buf).subarray(0, 16));
-  tagCache.set(key, { tag, stamp: ++tagClock });
-  if (tagCache.size > TAG_CACHE_MAX) {
-    const oldest = tagCache.keys().next().value;
-    if (oldest !== undefined) tagCache.delete(oldest);
-  }
+  tagCache.set(key, tag);
   return tag;
 }
 
@@ -74,8 +61,8 @@ export function routeTag(route: Uint8Array): string {
  *  session did not; the cache is for recipients' tags, looked up per envelope. */
 export function routeTagUncached(route: Uint8Array): string {
   assertRoute(route);
-  const hit = tagCache.get(latin1(route));
-  if (hit !== undefined) return hit.tag;
+  const hit = tagCache.peek(latin1(route));
+  if (hit !== undefined) return hit;
   const buf = Buffer.allocUnsafe(TAG_DOMAIN.length + route.length);
   buf.set(TAG_DOMAIN, 0);
   buf.set(route, TAG_DOMAIN.length);
@@ -138,8 +125,7 @@ const BRAND: unique symbol = Symbol('recipient');
  *  joins, hashing each fresh string for each map it is looked up in) per envelope was
  *  ~2% of a gateway's allocation in chat. */
 const RECIPIENT_CACHE_MAX = 32_768;
-const recipientCache = new Map<string, { r: Recipient; stamp: number }>();
-let recipientClock = 0;
+const recipientCache = new Lru<Recipient>(RECIPIENT_CACHE_MAX);
 /** Tag and length byte of Envelope.device (field 3, length-delimited, 16 bytes). */
 const DEVICE_HEAD = String.fromCharCode((3 << 3) | 2, DEVICE_BYTES);
 
@@ -160,19 +146,8 @@ export function recipientAt(data: Uint8Array, routeStart: number, deviceStart: n
     ? latin1Slice.call(data, routeStart, deviceEnd)
     : latin1Slice.call(data, routeStart, routeEnd) + DEVICE_HEAD + latin1Slice.call(data, deviceStart, deviceEnd);
   const hit = recipientCache.get(key);
-  if (hit !== undefined) {
-    if (recipientClock - hit.stamp > RECIPIENT_CACHE_MAX >> 1) {
-      recipientCache.delete(key);
-      hit.stamp = ++recipientClock;
-      recipientCache.set(key, hit);
-    }
-    return hit.r;
-  }
+  if (hit !== undefined) return hit;
   const r = new Recipient(routeTag(data.subarray(routeStart, routeEnd)), hexSlice.call(data, deviceStart, deviceEnd), BRAND);
-  recipientCache.set(key, { r, stamp: ++recipientClock });
-  if (recipientCache.size > RECIPIENT_CACHE_MAX) {
-    const oldest = recipientCache.keys().next().value;
-    if (oldest !== undefined) recipientCache.delete(oldest);
-  }
+  recipientCache.set(key, r);
   return r;
 }
