@@ -153,7 +153,7 @@ export class Relay {
   }
 
   #sweepInflight(): void {
-    const now = Date.now();
+    const now = performance.now(); // the in-flight deadlines' clock (Session #handOver)
     for (const s of this.#inflightSessions) {
       if (!s.expireInflight(now)) this.#inflightSessions.delete(s);
     }

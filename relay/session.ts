@@ -40,7 +40,7 @@ interface PendingVerification {
 interface InFlight {
   /** Called once: true when the device acked it, false when refused or timed out. */
   done: (acked: boolean) => void;
-  /** Date.now() after which it counts as not acked (checked by Relay's in-flight sweep). */
+  /** performance.now() after which it counts as not acked (checked by Relay's in-flight sweep). */
   deadline: number;
   size: number;
   written: number;
@@ -545,7 +545,9 @@ export class Session implements LiveSink, ControlSink {
     // envelopes (relay.ts watchInflight), a timer and a closure less per delivery.
     const wasEmpty = this.#inflight.size === 0;
     if (this.#inflight === NO_INFLIGHT) this.#inflight = new Map();
-    this.#inflight.set(id, { done, deadline: Date.now() + timeoutMs, size, written: performance.now(), path });
+    // One clock read for both: the deadline is on the monotonic clock too (Relay's sweep).
+    const now = performance.now();
+    this.#inflight.set(id, { done, deadline: now + timeoutMs, size, written: now, path });
     if (wasEmpty) this.#relay.watchInflight(this);
     if (this.#outEnvelopes === NONE) this.#outEnvelopes = [envelope];
     else this.#outEnvelopes.push(envelope);
@@ -565,7 +567,8 @@ export class Session implements LiveSink, ControlSink {
     f.done(acked);
   }
 
-  /** Relay's sweep: envelopes past their deadline count as not acked. Returns whether
+  /** Relay's sweep (`now` from performance.now(), the clock of the deadlines): envelopes
+   *  past their deadline count as not acked. Returns whether
    *  any are still in flight (the sweep stops watching this session when none are). */
   expireInflight(now: number): boolean {
     for (const [id, f] of this.#inflight) {
