@@ -15,7 +15,7 @@ import {
 } from './wire.ts';
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { routeTag, routeTagUncached, deviceToken } from './tokens.ts';
-import { bytesEqual, hex, hexSlice, isBytes } from './bytes.ts';
+import { bytesEqual, hex, isBytes, latin1Slice } from './bytes.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
 import { parseE164 } from './number.ts';
@@ -52,6 +52,13 @@ const NO_NONCE = new Uint8Array(0);
 /** The in-flight map of every session with nothing in flight. Never written to: the one
  *  `set` (#handOver) swaps in a Map of the session's own first. */
 const NO_INFLIGHT: Map<string, InFlight> = new Map();
+
+/** The in-flight map's key for the envelope id b[start, end): its bytes as a latin1
+ *  string (one character per byte: half the size of hex, and a copy instead of an
+ *  encoding). Internal to this map only; never logged or sent anywhere. */
+function idKey(b: Uint8Array, start: number, end: number): string {
+  return latin1Slice.call(b, start, end);
+}
 /** The shared empty queue an idle session points at (frozen: a push onto it would be a
  *  bug, and throws). A session gets its own array with its first queued item and goes
  *  back to this one when the frame is written, so an idle device keeps no arrays for
@@ -532,7 +539,7 @@ export class Session implements LiveSink, ControlSink {
     if (this.#inflight.size >= this.#relay.limits.maxInflightDeliveries) return done(false);
     const idStart = envelopeIdStart(envelope);
     if (idStart < 0) return done(false);
-    const id = hexSlice.call(envelope, idStart, envelopeIdEnd());
+    const id = idKey(envelope, idStart, envelopeIdEnd());
     if (this.#inflight.has(id)) {
       // The same envelope twice in flight (a live copy and a stored one): try the stored
       // copy again later; the handset drops whichever duplicate arrives second.
@@ -582,7 +589,7 @@ export class Session implements LiveSink, ControlSink {
   /** deliver_ack read by relay/frame-in.ts: [start, end) of each id in the frame. */
   #onDeliverAckIn(data: Uint8Array, ids: number[]): void {
     for (let i = 0; i < ids.length; i += 2) {
-      const key = hexSlice.call(data, ids[i] as number, ids[i + 1] as number);
+      const key = idKey(data, ids[i] as number, ids[i + 1] as number);
       const f = this.#inflight.get(key);
       if (f !== undefined) this.#settle(key, f, true);
     }
@@ -591,7 +598,7 @@ export class Session implements LiveSink, ControlSink {
   #onDeliverAck(ids: Uint8Array[]): void {
     for (const id of ids) {
       if (!(id instanceof Uint8Array)) continue;
-      const key = hex(id);
+      const key = idKey(id, 0, id.length);
       const f = this.#inflight.get(key);
       if (f !== undefined) this.#settle(key, f, true);
     }

@@ -10,15 +10,11 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { ROUTE_BYTES, DEVICE_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { Lru } from './lru.ts';
+import { hexSlice, latin1Slice } from './bytes.ts';
 
-// Node's native slicers (Buffer.prototype, callable on any Uint8Array): faster than
-// building the string in JS on a path taken once per envelope.
-const nativeSlice = Buffer.prototype as unknown as {
-  hexSlice: (this: Uint8Array, start: number, end: number) => string;
-  latin1Slice: (this: Uint8Array, start: number, end: number) => string;
-};
-const hexSlice = nativeSlice.hexSlice;
-const latin1 = (b: Uint8Array): string => nativeSlice.latin1Slice.call(b, 0, b.length);
+// Node's native slicers (relay/bytes.ts): faster than building the string in JS on a
+// path taken once per envelope.
+const latin1 = (b: Uint8Array): string => latin1Slice.call(b, 0, b.length);
 
 const TAG_DOMAIN = new TextEncoder().encode('hushwire route tag v1\0');
 const HEX_RE = /^[0-9a-f]+$/;
@@ -141,7 +137,6 @@ export function recipientAt(data: Uint8Array, routeStart: number, deviceStart: n
   if (routeStart < 0 || deviceStart < 0 || routeEnd > data.length || deviceEnd > data.length) {
     throw new HushwireError(ErrorCode.BAD_TOKEN, 'route or device out of range');
   }
-  const latin1Slice = nativeSlice.latin1Slice;
   const key = deviceStart === routeEnd + 2 && data[routeEnd] === ((3 << 3) | 2) && data[routeEnd + 1] === DEVICE_BYTES
     ? latin1Slice.call(data, routeStart, deviceEnd)
     : latin1Slice.call(data, routeStart, routeEnd) + DEVICE_HEAD + latin1Slice.call(data, deviceStart, deviceEnd);
