@@ -8,6 +8,10 @@
 // every envelope and so is never the one dropped.
 //
 // Keys stay in this process's memory only; they are never logged or exported.
+//
+// The same stamped-LRU rule as relay/lru.ts, kept here rather than using it: the stamp
+// lives on the bucket itself, so a key costs no wrapper object (the bound goes up to
+// 10 million keys per limit), and eviction needs the dropped bucket (onEvict).
 import { TokenBucket, type Clock, monotonicMs } from './token-bucket.ts';
 
 export interface KeyedBucketsOptions {
