@@ -99,7 +99,7 @@ function decodeOp(c: Cursor, data: Uint8Array, start: number, end: number): InOp
   }
   if (!plain || body === 0) return { kind: 'other', req, op: wire.Op.decode(data.subarray(start, end)) };
   if (body === OP_SEND) return { kind: 'send', req, envelopes: decodeSend(c, data, bodyStart, bodyEnd) };
-  return { kind: 'ack', req, data, ids: decodeIds(c, data, bodyStart, bodyEnd) };
+  return { kind: 'ack', req, data, ids: decodeIds(c, bodyStart, bodyEnd) };
 }
 
 function decodeSend(c: Cursor, data: Uint8Array, start: number, end: number): InEnvelope[] {
@@ -163,7 +163,7 @@ function decodeEnvelope(c: Cursor, data: Uint8Array, start: number, end: number)
   return e;
 }
 
-function decodeIds(c: Cursor, data: Uint8Array, start: number, end: number): number[] {
+function decodeIds(c: Cursor, start: number, end: number): number[] {
   c.pos = start;
   c.end = end;
   const ids: number[] = [];
@@ -177,17 +177,6 @@ function decodeIds(c: Cursor, data: Uint8Array, start: number, end: number): num
     }
   }
   return ids;
-}
-
-/** The envelope as EnvelopeProps with copies of its fields (tests, and the rare callers
- *  that want the generated code's shape; the gateway's send path reads the offsets). */
-export function envelopeProps(e: InEnvelope): EnvelopeProps & { version: number; suite: number; route: Uint8Array; device: Uint8Array; id: Uint8Array; enc: Uint8Array; ciphertext: Uint8Array } {
-  const d = e.data;
-  return {
-    version: e.version, suite: e.suite,
-    route: d.slice(e.routeStart, e.routeEnd), device: d.slice(e.deviceStart, e.deviceEnd), id: d.slice(e.idStart, e.idEnd),
-    enc: d.slice(e.encStart, e.encEnd), ciphertext: d.slice(e.ctStart, e.ctEnd),
-  };
 }
 
 /** Spans of an EnvelopeProps: the envelope encoded by the generated code, then read

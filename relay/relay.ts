@@ -179,8 +179,7 @@ export class Relay {
     try {
       checkEnvelope(env);
     } catch (e) {
-      this.#accepting++;
-      this.#accepted(done, this.#failed(e, isBytes(env.id) ? env.id : NO_ID, performance.now()));
+      done(this.#failed(e, isBytes(env.id) ? env.id : NO_ID, performance.now()));
       return;
     }
     this.acceptInboundCb(inEnvelopeOf(env), sender, done);

@@ -11,8 +11,8 @@
 //   16 KiB, itself kept until answered), and a mailbox store copies it (the embedded
 //   bus slices, NATS publishes); so an envelope waiting for a slow recipient pins at
 //   most 8 KiB more, for at most --live-timeout-ms, next to the batch it already pins.
-// - envelopeId: the recipient's gateway needs only the id (to match the device's ack),
-//   not a decoded Envelope object with five buffer views.
+// - envelopeIdStart: the recipient's gateway needs only where the id is (to match the
+//   device's ack), not a decoded Envelope object with five buffer views.
 //
 // Both produce and read standard protobuf (proto/hushwire.proto, message Envelope); the
 // tests cross-check them against the generated code (test/gateway/relayed-envelope.test.ts).
@@ -141,22 +141,15 @@ function readVarint(b: Uint8Array, o: number): number {
   return -1;
 }
 
-/**
- * The id field (4) of an encoded Envelope as a view into `b`, or null when the bytes
- * are not a well-formed Envelope up to it or carry no id. The last id wins if repeated,
- * as in protobuf decoding.
- */
-export function envelopeId(b: Uint8Array): Uint8Array | null {
-  const start = envelopeIdStart(b);
-  return start < 0 ? null : b.subarray(start, idEnd);
-}
-
 /** The end of the id found by the last envelopeIdStart call that found one. */
 let idEnd = 0;
 
-/** envelopeId without the view: the id's start in `b` (its end: envelopeIdEnd()), or -1
- *  where envelopeId returns null. The recipient's gateway keys the envelope by the id's
- *  hex, read straight from these bytes. */
+/**
+ * Where the id field (4) of an encoded Envelope is: its start in `b` (its end:
+ * envelopeIdEnd()), or -1 when the bytes are not a well-formed Envelope up to it or
+ * carry no id. The last id wins if repeated, as in protobuf decoding. No view is made:
+ * the recipient's gateway keys the envelope by the id's bytes, read straight from `b`.
+ */
 export function envelopeIdStart(b: Uint8Array): number {
   let id = -1;
   let end = 0;

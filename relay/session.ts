@@ -588,20 +588,17 @@ export class Session implements LiveSink, ControlSink {
 
   /** deliver_ack read by relay/frame-in.ts: [start, end) of each id in the frame. */
   #onDeliverAckIn(data: Uint8Array, ids: number[]): void {
-    for (let i = 0; i < ids.length; i += 2) {
-      const key = idKey(data, ids[i] as number, ids[i + 1] as number);
-      const f = this.#inflight.get(key);
-      if (f !== undefined) this.#settle(key, f, true);
-    }
+    for (let i = 0; i < ids.length; i += 2) this.#acked(idKey(data, ids[i] as number, ids[i + 1] as number));
   }
 
+  /** deliver_ack decoded by the generated code (an op the fast decoder handed over). */
   #onDeliverAck(ids: Uint8Array[]): void {
-    for (const id of ids) {
-      if (!(id instanceof Uint8Array)) continue;
-      const key = idKey(id, 0, id.length);
-      const f = this.#inflight.get(key);
-      if (f !== undefined) this.#settle(key, f, true);
-    }
+    for (const id of ids) if (id instanceof Uint8Array) this.#acked(idKey(id, 0, id.length));
+  }
+
+  #acked(key: string): void {
+    const f = this.#inflight.get(key);
+    if (f !== undefined) this.#settle(key, f, true);
   }
 
   #windowHasRoom(bytes: number): boolean {

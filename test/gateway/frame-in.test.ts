@@ -5,7 +5,7 @@ import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
-import { decodeInbound, envelopeProps, type InOp } from '../../relay/frame-in.ts';
+import { decodeInbound, type InEnvelope, type InOp } from '../../relay/frame-in.ts';
 import { agreeOnMutations, outcome, randomFrameOf, writeUnknownFields, type Outcome } from '../helpers/decoder-agreement.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -27,6 +27,16 @@ function opMeaning(op: Op): Meaning {
   if (op.body === 'send') return { req, send: (op.send?.envelopes ?? []).map(envelopeMeaning) };
   if (op.body === 'deliverAck') return { req, ack: (op.deliverAck?.ids ?? []).map(hex) };
   return { req, other: JSON.parse(JSON.stringify(op, (_k, v: unknown) => (v instanceof Uint8Array ? hex(v) : typeof v === 'object' && v !== null && 'low' in v && 'high' in v ? String(v) : v))) as unknown };
+}
+
+/** The fields of an envelope read as offsets, copied out (what the generated decoder gives). */
+function envelopeProps(e: InEnvelope) {
+  const d = e.data;
+  return {
+    version: e.version, suite: e.suite,
+    route: d.slice(e.routeStart, e.routeEnd), device: d.slice(e.deviceStart, e.deviceEnd), id: d.slice(e.idStart, e.idEnd),
+    enc: d.slice(e.encStart, e.encEnd), ciphertext: d.slice(e.ctStart, e.ctEnd),
+  };
 }
 
 function inMeaning(op: InOp): Meaning {
