@@ -20,7 +20,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
 import { parseE164 } from './number.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
-import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink } from './bus/bus.ts';
+import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink, MailboxItem } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS } from './metrics.ts';
 import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
@@ -622,6 +622,7 @@ export class Session implements LiveSink, ControlSink {
   /** Hands queued mail to the device batch by batch; each item is deleted from the
    *  mailbox only after the device acknowledged it. */
   #startMailboxDrain(): void {
+    if (this.#state !== 'authenticated') return;
     if (this.#draining) {
       // A drain is running but may already be past its last read: run once more after it.
       this.#drainAgain = true;
@@ -629,22 +630,31 @@ export class Session implements LiveSink, ControlSink {
     }
     this.#draining = true;
     this.#drainAgain = false;
-    this.#drainMailbox()
-      .then(() => { this.#drainFailures = 0; })
-      .catch((e) => {
+    // Every authentication drains, and nearly every drain finds the mailbox empty: the
+    // first read is made here, and only mail enters the page loop (its async frame,
+    // promises and closures were a reconnect's largest garbage after nats.js's).
+    this.#relay.bus.mailboxRead(this.#tag, this.#devTok, 0, this.#relay.limits.drainBatch)
+      .then((first) => (first.length === 0 ? undefined : this.#drainMailbox(first)))
+      .then(() => {
+        this.#drainFailures = 0;
+        this.#drainEnded();
+      }, (e: unknown) => {
         // A bus error (NATS reconnecting, a stream leader election) must not leave the
         // mail waiting for the device's next connect: try again, backing off to 30 s.
         this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'mailbox drain stopped; will retry');
         const ceiling = Math.min(30_000, REDRAIN_DELAY_MS * 2 ** Math.min(this.#drainFailures++, 5));
         this.#scheduleRedrain(Math.floor(ceiling / 2 + Math.random() * (ceiling / 2)));
-      })
-      .finally(() => {
-        this.#draining = false;
-        if (this.#drainAgain && this.#state === 'authenticated') this.#startMailboxDrain();
+        this.#drainEnded();
       });
   }
 
-  async #drainMailbox(): Promise<void> {
+  #drainEnded(): void {
+    this.#draining = false;
+    if (this.#drainAgain && this.#state === 'authenticated') this.#startMailboxDrain();
+  }
+
+  /** The page loop, from the first page (read by #startMailboxDrain) on. */
+  async #drainMailbox(first: MailboxItem[]): Promise<void> {
     const relay = this.#relay;
     const { drainBatch, drainAckTimeoutMs } = relay.limits;
     const tag = this.#tag;
@@ -658,9 +668,8 @@ export class Session implements LiveSink, ControlSink {
     const deleted = (n: number) => () => { relay.metrics.deliveries.inc({ path: 'mailbox_drain' }, n); };
     const failed = (e: unknown): void => { deleteError ??= e; };
     try {
-      while (this.#state === 'authenticated') {
-        const items = await relay.bus.mailboxRead(tag, devTok, after, drainBatch);
-        if (items.length === 0) break;
+      let items = first;
+      while (this.#state === 'authenticated' && items.length > 0) {
         after = items[items.length - 1]!.seq;
         const handed: Promise<boolean>[] = [];
         for (const it of items) {
@@ -683,6 +692,8 @@ export class Session implements LiveSink, ControlSink {
         if (deleteError !== null) throw deleteError;
         if (acked.length > 0) deleting.push(relay.bus.mailboxDeleteMany(tag, devTok, acked).then(deleted(acked.length), failed));
         if (acked.length < items.length) break; // device not keeping up: rest stays queued
+        if (this.#state !== 'authenticated') break;
+        items = await relay.bus.mailboxRead(tag, devTok, after, drainBatch);
       }
     } finally {
       await Promise.all(deleting);

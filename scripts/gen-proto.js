@@ -23,6 +23,15 @@ execFileSync(join(bin, 'pbjs'), [
 ], { stdio: 'inherit' });
 // pbjs emits `import * as $protobuf from "protobufjs/minimal"`; Node ESM needs the .js path.
 let src = readFileSync(js, 'utf8').replace(/from "protobufjs\/minimal"/g, 'from "protobufjs/minimal.js"');
+// 64-bit fields decode as JavaScript numbers, as the --force-number types already say.
+// With long.js installed protobufjs would hand back Long objects instead, which the types
+// hide: Number(long) then goes through a decimal string (~0.3 µs and several objects per
+// field; every authentication read three), and `===` against a number is always false.
+// Hushwire's 64-bit fields are millisecond timestamps and sequence numbers, far below
+// 2^53. Set before the generated code runs, as its zero defaults read util.Long.
+src = src.replace(/^(import \$protobuf from "protobufjs\/minimal.js";\n)/m,
+  '$1\n// 64-bit fields as numbers (scripts/gen-proto.js says why).\n$protobuf.util.Long = null;\n$protobuf.configure();\n');
+if (!src.includes('$protobuf.util.Long = null;')) throw new Error('gen-proto: the protobufjs import line changed; update the Long setting');
 writeFileSync(js, src);
 execFileSync(join(bin, 'pbts'), ['--no-comments', '-o', dts, js], { stdio: 'inherit' });
 let types = readFileSync(dts, 'utf8').replace(/from "protobufjs\/minimal"/g, 'from "protobufjs/minimal.js"');

@@ -84,8 +84,14 @@ export class ApiRequests {
     const api = bySubjectToken ? `$JS.API.DIRECT.GET.${stream}.${subject}` : `$JS.API.DIRECT.GET.${stream}`;
     const body = bySubjectToken ? EMPTY : te.encode(`{"last_by_subj":"${subject}"}`);
     return new Promise<Msg | null>((resolve, reject) => {
-      this.send(api, body, (err, _data, m) => {
+      this.send(api, body, (err, data, m) => {
         if (err !== null) return reject(err);
+        // A status reply (404, or an error) never has a body, and what this reads never
+        // stores an empty one (directory entries, relayed envelopes): a reply with a body
+        // is the message, without parsing its headers (nats.js's header parser made the
+        // largest share of an authentication's garbage). Only a bodyless reply is looked
+        // at: a status, a KV delete marker, or an empty message.
+        if (data.length > 0 && m !== undefined) return resolve(m);
         const code = m?.headers?.code ?? 0;
         if (code === 404) return resolve(null); // no message on the subject
         if (code !== 0 || m === undefined) return reject(busUnavailable('store unavailable', new Error(`direct get: status ${code}`)));

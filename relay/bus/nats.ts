@@ -258,6 +258,32 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+
+/** A directory record read by direct get. Its revision (the reply's Nats-Sequence
+ *  header) is parsed on first use: an authentication reads only the value, and nats.js's
+ *  header parser was the largest share of a reconnect's garbage on the gateway
+ *  (docs/BENCHMARKS.md). Only compare-and-set writers ask for the revision. */
+class DirectGetRecord implements DirectoryRecord {
+  readonly value: Uint8Array;
+  #msg: Msg | null;
+  #revision = 0;
+
+  constructor(m: Msg) {
+    this.value = m.data;
+    this.#msg = m;
+  }
+
+  get revision(): number {
+    if (this.#msg !== null) {
+      const revision = Number(this.#msg.headers?.get('Nats-Sequence'));
+      if (!Number.isSafeInteger(revision) || revision <= 0) throw busUnavailable('directory unavailable', new Error('direct get without a sequence'));
+      this.#revision = revision;
+      this.#msg = null;
+    }
+    return this.#revision;
+  }
+}
+
 export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   readonly #opts: NatsBusOptions;
@@ -931,6 +957,7 @@ export class NatsBus implements Bus {
     if (this.#mailboxReplicated) return this.#mayHaveAfterOnLeader(shard, subject, afterSeq);
     const m = await (this.#api as ApiRequests).lastMessage(this.#streams[shard] as string, subject, false);
     if (m === null) return false; // no message on the subject
+    if (afterSeq === 0) return true; // a first read: any message is after 0 (no header to parse)
     const seq = Number(m.headers?.get('Nats-Sequence'));
     if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('direct get without a sequence'));
     return seq > afterSeq;
@@ -1271,12 +1298,12 @@ export class NatsBus implements Bus {
       throw busUnavailable('directory unavailable', err);
     }
     if (m === null) return null;
-    const h = m.headers;
-    const op = h?.get('KV-Operation') ?? '';
-    if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
-    const revision = Number(h?.get('Nats-Sequence'));
-    if (!Number.isSafeInteger(revision) || revision <= 0) throw busUnavailable('directory unavailable', new Error('direct get without a sequence'));
-    return { value: m.data, revision };
+    if (m.data.length === 0) {
+      // Delete markers have no body (entries always have one: checkDirectoryValue).
+      const op = m.headers?.get('KV-Operation') ?? '';
+      if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
+    }
+    return new DirectGetRecord(m);
   }
 
   /** directoryGet asked of the KV stream's leader (`STREAM.MSG.GET`, as the KV client
