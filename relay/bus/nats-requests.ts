@@ -54,10 +54,11 @@ export class ApiRequests {
         const e = this.#pending.get(token);
         if (e === undefined) return; // late answer after a timeout
         this.#pending.delete(token);
-        // 503 = no responders (JetStream not enabled / stream leader gone)
-        const code = m.headers?.code ?? 0;
-        if (code === 503) e.cb(busUnavailable('mailbox store unavailable', new Error('no responders')), EMPTY);
-        else e.cb(null, m.data, m);
+        // 503 = no responders (JetStream not enabled / stream leader gone). A status
+        // never has a body: only a bodyless reply has its headers parsed (see lastMessage).
+        const data = m.data;
+        if (data.length === 0 && (m.headers?.code ?? 0) === 503) e.cb(busUnavailable('mailbox store unavailable', new Error('no responders')), EMPTY);
+        else e.cb(null, data, m);
       },
     });
   }
