@@ -23,10 +23,14 @@ export class Directory {
     return wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
   }
 
-  /** `fromLeader`: see Bus.directoryGet (a second look when the first refused). */
-  async findDevice(tag: string, device: Uint8Array, opts?: DirectoryReadOptions): Promise<DirectoryDevice | null> {
-    for (const d of await this.devices(tag, opts)) if (bytesEqual(d.device, device)) return d;
-    return null;
+  /** `fromLeader`: see Bus.directoryGet (a second look when the first refused). Every
+   *  authentication makes this read: a continuation, not two async frames. */
+  findDevice(tag: string, device: Uint8Array, opts?: DirectoryReadOptions): Promise<DirectoryDevice | null> {
+    return this.#bus.directoryGet(tag, opts).then((rec) => {
+      if (!rec) return null;
+      for (const d of wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[]) if (bytesEqual(d.device, device)) return d;
+      return null;
+    });
   }
 
   /** Adds or replaces a device. Returns how many other devices the route had. */

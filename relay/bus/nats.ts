@@ -901,39 +901,55 @@ export class NatsBus implements Bus {
     }
   }
 
-  async #read(nc: NatsConnection, shard: number, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
+  // The read is split so that the usual one, an empty mailbox at authentication, goes
+  // through no async function: each suspended one keeps its whole frame (a reconnect's
+  // garbage, docs/BENCHMARKS.md).
+  #read(nc: NatsConnection, shard: number, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
     const cached = this.#cursors.get(subject);
     if (cached !== undefined && !cached.busy && cached.position === afterSeq && Date.now() - cached.usedAt < CURSOR_REUSE_MS) {
-      // The drain loop's next page, on the consumer we already have.
-      this.#cursors.delete(subject);
-      this.#cursors.set(subject, cached);
-      if (cached.pending > 0) return this.#pull(nc, cached, Math.min(n, cached.pending));
-      // It had delivered everything it knew of: ask whether anything arrived since.
-      cached.busy = true;
-      let pending: number | null;
-      try {
-        pending = await this.#consumerPending(shard, cached.name);
-      } finally {
-        cached.busy = false; // from here to #pull (which sets it again) is synchronous
-      }
-      if (pending !== null && this.#cursors.get(subject) === cached) {
-        if (pending === 0) {
-          // The drain is done; its next one starts from 0 on a fresh reader. An idle
-          // consumer only costs nats-server (it is checked on every store to the stream).
-          this.#dropCursor(cached);
-          return [];
-        }
-        cached.pending = pending;
-        cached.usedAt = Date.now();
-        return this.#pull(nc, cached, Math.min(n, pending));
-      }
-      // gone on the server (or replaced meanwhile): fall through to a fresh consumer
+      return this.#readOnCursor(nc, shard, subject, cached, afterSeq, n);
     }
-    // Most reads find an empty mailbox (every authentication reads once): one direct get
-    // of the subject's last message answers that without creating a consumer, which cost
-    // nats-server and the gateway far more (a reconnect storm is mostly this; see
-    // docs/BENCHMARKS.md).
-    if (!(await this.#mayHaveAfter(shard, subject, afterSeq))) return [];
+    return this.#readUncached(nc, shard, subject, afterSeq, n);
+  }
+
+  /** The drain loop's next page, on the consumer we already have. */
+  async #readOnCursor(nc: NatsConnection, shard: number, subject: string, cached: Cursor, afterSeq: number, n: number): Promise<MailboxItem[]> {
+    this.#cursors.delete(subject);
+    this.#cursors.set(subject, cached);
+    if (cached.pending > 0) return this.#pull(nc, cached, Math.min(n, cached.pending));
+    // It had delivered everything it knew of: ask whether anything arrived since.
+    cached.busy = true;
+    let pending: number | null;
+    try {
+      pending = await this.#consumerPending(shard, cached.name);
+    } finally {
+      cached.busy = false; // from here to #pull (which sets it again) is synchronous
+    }
+    if (pending !== null && this.#cursors.get(subject) === cached) {
+      if (pending === 0) {
+        // The drain is done; its next one starts from 0 on a fresh reader. An idle
+        // consumer only costs nats-server (it is checked on every store to the stream).
+        this.#dropCursor(cached);
+        return [];
+      }
+      cached.pending = pending;
+      cached.usedAt = Date.now();
+      return this.#pull(nc, cached, Math.min(n, pending));
+    }
+    // gone on the server (or replaced meanwhile): a fresh consumer
+    return this.#readUncached(nc, shard, subject, afterSeq, n);
+  }
+
+  /** Most reads find an empty mailbox (every authentication reads once): one direct get
+   *  of the subject's last message answers that without creating a consumer, which cost
+   *  nats-server and the gateway far more (a reconnect storm is mostly this; see
+   *  docs/BENCHMARKS.md). */
+  #readUncached(nc: NatsConnection, shard: number, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
+    return this.#mayHaveAfter(shard, subject, afterSeq)
+      .then((may) => (may ? this.#readOnNewCursor(nc, shard, subject, afterSeq, n) : []));
+  }
+
+  async #readOnNewCursor(nc: NatsConnection, shard: number, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
     const { name, pending } = await this.#createConsumer(shard, subject, afterSeq);
     const cursor: Cursor = { shard, subject, name, position: afterSeq, pending, usedAt: Date.now(), busy: false, oneShot: false };
     const existing = this.#cursors.get(subject);
@@ -953,14 +969,15 @@ export class NatsBus implements Bus {
   /** false when the device's mailbox surely holds nothing after `afterSeq`. One direct
    *  get of the subject's last message (through ApiRequests: nats.js's direct.getMessage
    *  costs a request() each, and every authentication makes one). */
-  async #mayHaveAfter(shard: number, subject: string, afterSeq: number): Promise<boolean> {
+  #mayHaveAfter(shard: number, subject: string, afterSeq: number): Promise<boolean> {
     if (this.#mailboxReplicated) return this.#mayHaveAfterOnLeader(shard, subject, afterSeq);
-    const m = await (this.#api as ApiRequests).lastMessage(this.#streams[shard] as string, subject, false);
-    if (m === null) return false; // no message on the subject
-    if (afterSeq === 0) return true; // a first read: any message is after 0 (no header to parse)
-    const seq = Number(m.headers?.get('Nats-Sequence'));
-    if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('direct get without a sequence'));
-    return seq > afterSeq;
+    return (this.#api as ApiRequests).lastMessage(this.#streams[shard] as string, subject, false).then((m) => {
+      if (m === null) return false; // no message on the subject
+      if (afterSeq === 0) return true; // a first read: any message is after 0 (no header to parse)
+      const seq = Number(m.headers?.get('Nats-Sequence'));
+      if (!Number.isSafeInteger(seq)) throw busUnavailable('mailbox store unavailable', new Error('direct get without a sequence'));
+      return seq > afterSeq;
+    });
   }
 
   /** #mayHaveAfter for replicated mailbox streams, asked of the stream leader. A direct
@@ -1274,36 +1291,41 @@ export class NatsBus implements Bus {
 
   // ---- directory ----
 
-  async directoryGet(routeTag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> {
-    assertToken(routeTag);
-    this.#conn();
-    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryGetOnLeader(routeTag);
-    if (!this.#directoryDirect) {
-      // The bucket was made without direct gets (an older deployment's): through the KV client.
-      let e;
-      try {
-        e = await (this.#kv as KV).get(routeTag);
-      } catch (err) {
-        throw busUnavailable('directory unavailable', err);
-      }
-      if (e === null || e.operation !== 'PUT') return null;
-      return { value: e.value, revision: e.revision };
-    }
-    // Every authentication reads the directory once: one direct get of the key's last
-    // revision, as the KV client does, without its per-request overhead (nats-requests.ts lastMessage).
-    let m: Msg | null;
+  directoryGet(routeTag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> {
     try {
-      m = await (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true);
+      assertToken(routeTag);
+      this.#conn();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryGetOnLeader(routeTag);
+    if (!this.#directoryDirect) return this.#directoryGetByKv(routeTag);
+    // Every authentication reads the directory once: one direct get of the key's last
+    // revision, as the KV client does, without its per-request overhead (nats-requests.ts
+    // lastMessage), and through a continuation rather than an async frame.
+    return (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true).then((m) => {
+      if (m === null) return null;
+      if (m.data.length === 0) {
+        // Delete markers have no body (entries always have one: checkDirectoryValue).
+        const op = m.headers?.get('KV-Operation') ?? '';
+        if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
+      }
+      return new DirectGetRecord(m);
+    }, (err: unknown) => {
+      throw busUnavailable('directory unavailable', err);
+    });
+  }
+
+  /** The bucket was made without direct gets (an older deployment's): through the KV client. */
+  async #directoryGetByKv(routeTag: string): Promise<DirectoryRecord | null> {
+    let e;
+    try {
+      e = await (this.#kv as KV).get(routeTag);
     } catch (err) {
       throw busUnavailable('directory unavailable', err);
     }
-    if (m === null) return null;
-    if (m.data.length === 0) {
-      // Delete markers have no body (entries always have one: checkDirectoryValue).
-      const op = m.headers?.get('KV-Operation') ?? '';
-      if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
-    }
-    return new DirectGetRecord(m);
+    if (e === null || e.operation !== 'PUT') return null;
+    return { value: e.value, revision: e.revision };
   }
 
   /** directoryGet asked of the KV stream's leader (`STREAM.MSG.GET`, as the KV client

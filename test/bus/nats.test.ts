@@ -141,6 +141,38 @@ if (!haveNatsServer()) {
     t.equal(await b.directoryPut(r, bytes(10), 0), null);
   });
 
+  t.test('a directory bucket without direct gets (an older deployment\'s) is read through the KV client, alike', async (t) => {
+    const prefix = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => a.close());
+    await a.start();
+    const [r, gone, never] = [tok(), tok(), tok()];
+    const rev = await a.directoryPut(r, bytes(40, 7), 0) as number;
+    const rev2 = await a.directoryPut(gone, bytes(40, 8), 0) as number;
+    await a.directoryDelete(gone);
+    // Through direct gets first: the revision is read lazily, and is the one written.
+    const direct = await a.directoryGet(r);
+    t.same([...direct!.value], [...bytes(40, 7)]);
+    t.equal(direct?.revision, rev);
+    const nc = await raw(t);
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(`KV_${a.bucketName}`);
+    t.equal(info.config.allow_direct, true, 'buckets are made with direct gets');
+    await jsm.streams.update(`KV_${a.bucketName}`, { ...info.config, allow_direct: false });
+    const b = newBus(CONTRACT_LIMITS, { prefix });
+    t.teardown(() => b.close());
+    await b.start();
+    const got = await b.directoryGet(r);
+    t.same([...got!.value], [...bytes(40, 7)], 'same value');
+    t.equal(got?.revision, rev, 'same revision');
+    t.equal(await b.directoryGet(gone), null, 'a deleted key: null');
+    t.equal(await b.directoryGet(never), null, 'a missing key: null');
+    t.ok(rev2 > 0);
+    const rev3 = await b.directoryPut(r, bytes(40, 9), rev);
+    t.ok(rev3 !== null && rev3 > rev, 'compare-and-set with the revision read');
+    t.equal(await b.directoryPut(r, bytes(40, 9), rev), null, 'a stale revision is refused');
+  });
+
   t.test('every live offer settles once, and the count of offers in flight goes back to 0', async (t) => {
     const prefix = `t${++n}`;
     const a = newBus(CONTRACT_LIMITS, { prefix });
