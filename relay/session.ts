@@ -391,8 +391,8 @@ export class Session implements LiveSink, ControlSink {
       this.#queue({ req, ok: {} });
       this.#registeredAtMs = Number(dev.registeredAtMs);
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
-      void this.#relay.privacy.onAuthenticated(this, dev)
-        .catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
+      const write = this.#relay.privacy.onAuthenticated(this, dev);
+      if (write !== null) void write.catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
       this.#startMailboxDrain();
     } finally {
       this.#busy = false;

@@ -123,17 +123,20 @@ export class Privacy {
   }
 
   /** Right after a device authenticated with its directory record `dev`: deliver a
-   *  pending notice and refresh last_seen (at most once per lastSeenWriteEveryMs). */
-  async onAuthenticated(s: PrivacySession, dev: DirectoryDevice): Promise<void> {
-    const key = s.deviceKey;
-    if (key === null) return;
+   *  pending notice and refresh last_seen (at most once per lastSeenWriteEveryMs). The
+   *  directory write when one is due (its outcome is not needed), else null. */
+  onAuthenticated(s: PrivacySession, dev: DirectoryDevice): Promise<unknown> | null {
+    // Every authentication comes here and nearly all need no write: that case returns
+    // null (no promise) and reads no device key (an object and a byte copy).
     const notice = Number(dev.newDeviceNoticeAtMs);
     if (notice > 0) s.notify('new_device', notice);
     const now = Date.now();
     this.#touchedAt.set(s, now);
     const stale = now - Number(dev.lastSeenMs) >= lastSeenWriteEveryMs(this.options);
-    if (notice === 0 && !stale) return;
-    await editDevices(this.#relay.bus, key.tag, (devices) => {
+    if (notice === 0 && !stale) return null;
+    const key = s.deviceKey;
+    if (key === null) return null;
+    return editDevices(this.#relay.bus, key.tag, (devices) => {
       const me = devices.find((d) => bytesEqual(d.device, key.device));
       if (!me) return null;
       return devices.map((d) => (d === me
