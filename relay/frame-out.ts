@@ -27,6 +27,54 @@ const R_STATUS = (2 << 3) | 2;
 const R_CODE = (3 << 3) | 2;
 const R_RETRY = (4 << 3) | 0;
 
+// The first frame of every connection: one `challenge` op.
+const OP_CHALLENGE = (2 << 3) | 2;
+const CH_NONCE = (1 << 3) | 2;
+const CH_SERVER_TIME = (2 << 3) | 0;
+
+/** What a relay's challenges share (every field but the nonce and the server time). */
+export interface ChallengeTailProps {
+  oprfPublicKey: Uint8Array;
+  oprfShareKeys: readonly Uint8Array[];
+  maxFrameBytes: number;
+  authDeadlineMs: number;
+  protocol: number;
+}
+
+/** Challenge fields 3-7, encoded once per relay by the generated encoder: they follow
+ *  the nonce (1) and the server time (2) in field order, so a challenge is those two
+ *  written by hand, then these bytes (encodeChallengeFrame). */
+export function encodeChallengeTail(c: ChallengeTailProps): Uint8Array {
+  return wire.Challenge.encode({
+    oprfPublicKey: c.oprfPublicKey,
+    maxFrameBytes: c.maxFrameBytes,
+    authDeadlineMs: c.authDeadlineMs,
+    protocol: c.protocol,
+    oprfShareKeys: [...c.oprfShareKeys],
+  }).finish();
+}
+
+/** A connection's challenge frame (one op, req 0 left out as proto3 does): the bytes
+ *  the generated encoder writes for the same challenge, without building the Frame, Op
+ *  and Challenge objects and the writer's operation list for each connection. */
+export function encodeChallengeFrame(nonce: Uint8Array, serverTimeMs: number, tail: Uint8Array): Uint8Array {
+  const chLen = bytesFieldSize(nonce) + (serverTimeMs > 0 ? 1 + varintSize(serverTimeMs) : 0) + tail.length;
+  const opLen = 1 + varintSize(chLen) + chLen;
+  const buf = new Uint8Array(1 + varintSize(opLen) + opLen);
+  let o = 0;
+  buf[o++] = FRAME_OP;
+  o = writeVarint(buf, o, opLen);
+  buf[o++] = OP_CHALLENGE;
+  o = writeVarint(buf, o, chLen);
+  o = writeBytesField(buf, o, CH_NONCE, nonce);
+  if (serverTimeMs > 0) {
+    buf[o++] = CH_SERVER_TIME;
+    o = writeVarint(buf, o, serverTimeMs);
+  }
+  buf.set(tail, o);
+  return buf;
+}
+
 /** UTF-8 length of s; the statuses and error codes are ASCII, so usually s.length. */
 function utf8Size(s: string): number {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');

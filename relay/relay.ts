@@ -20,6 +20,7 @@ import { Privacy } from './privacy/privacy.ts';
 import type { PrivacyOptions } from './privacy/options.ts';
 import { encodeRelayedIn, relayedIdStart } from './relayed-envelope.ts';
 import { inEnvelopeOf, type InEnvelope } from './frame-in.ts';
+import { encodeChallengeTail } from './frame-out.ts';
 import { type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import { recipientAt, type Recipient } from './tokens.ts';
@@ -65,6 +66,24 @@ export class Relay {
   /** Sessions with envelopes in flight to their device, and the one timer that expires them. */
   #inflightSessions = new Set<Session>();
   #inflightTimer: NodeJS.Timeout | null = null;
+  #challengeTail: { bytes: Uint8Array; maxFrameBytes: number; authTimeoutMs: number } | null = null;
+
+  /** The challenge fields every connection gets alike (relay/frame-out.ts), encoded
+   *  once; again only if the limits they carry were changed (tests do). */
+  challengeTail(): Uint8Array {
+    const l = this.limits;
+    const c = this.#challengeTail;
+    if (c !== null && c.maxFrameBytes === l.maxFrameBytes && c.authTimeoutMs === l.authTimeoutMs) return c.bytes;
+    const bytes = encodeChallengeTail({
+      oprfPublicKey: this.evaluator.publicKey,
+      oprfShareKeys: this.evaluator.shareKeys,
+      maxFrameBytes: l.maxFrameBytes,
+      authDeadlineMs: l.authTimeoutMs,
+      protocol: PROTOCOL_VERSION,
+    });
+    this.#challengeTail = { bytes, maxFrameBytes: l.maxFrameBytes, authTimeoutMs: l.authTimeoutMs };
+    return bytes;
+  }
 
   constructor(opts: RelayOptions) {
     this.bus = opts.bus;

@@ -10,7 +10,7 @@
 import { randomBytes, randomInt, createHmac } from 'node:crypto';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
 import {
-  encodeFrame, PROTOCOL_VERSION, ROUTE_BYTES, DEVICE_BYTES,
+  ROUTE_BYTES, DEVICE_BYTES,
   type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
 } from './wire.ts';
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
@@ -25,7 +25,7 @@ import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS } from './metrics.ts';
 import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
-import { encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
+import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
 
 type State = 'challenge' | 'authenticated' | 'closed';
 
@@ -132,18 +132,7 @@ export class Session implements LiveSink, ControlSink {
     // its open callback, where uWS corks, so the challenge leaves in the same write as
     // the upgrade response (one syscall and one setImmediate less per connection). A
     // socket that refused it closes by itself; the auth timer ends the session then.
-    const outcome = socket.send(encodeFrame([{
-      req: 0,
-      challenge: {
-        nonce: this.#nonce,
-        serverTimeMs: Date.now(),
-        oprfPublicKey: relay.evaluator.publicKey,
-        oprfShareKeys: relay.evaluator.shareKeys as Uint8Array[], // split key: each share's key
-        maxFrameBytes: limits.maxFrameBytes,
-        authDeadlineMs: limits.authTimeoutMs,
-        protocol: PROTOCOL_VERSION,
-      },
-    }]));
+    const outcome = socket.send(encodeChallengeFrame(this.#nonce, Date.now(), relay.challengeTail()));
     if (outcome === 'ok') relay.metrics.framesOut.inc();
     else if (outcome === 'dropped') relay.metrics.sendDrops.inc();
   }

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { wire, type OpProps } from '../../relay/wire.ts';
-import { encodeFrameOut, encodeSendResultOp, type OutItem, type ReceiptOut } from '../../relay/frame-out.ts';
+import { encodeChallengeFrame, encodeChallengeTail, encodeFrameOut, encodeSendResultOp, type OutItem, type ReceiptOut } from '../../relay/frame-out.ts';
 import { varintSize } from '../../relay/varint.ts';
 import { encodeRelayed } from '../../relay/relayed-envelope.ts';
 
@@ -97,4 +97,40 @@ t.test('a single receipt (req, receipt) is written as encodeSendResultOp(req, [r
   t.pass('1000 receipts');
   t.throws(() => encodeFrameOut([5], []), TypeError, 'a req with no receipt after it is refused');
   t.throws(() => encodeFrameOut([5, 6, receipt()], []), TypeError, 'a req followed by another req is refused');
+});
+
+t.test('the challenge frame: byte for byte the generated encoding, and decodes to what was put in', async (t) => {
+  for (let i = 0; i < 300; i++) {
+    const tail = {
+      oprfPublicKey: rnd(32),
+      oprfShareKeys: pick([[], [rnd(32), rnd(32)], [rnd(32), rnd(32), rnd(32)]]),
+      maxFrameBytes: pick([1, 127, 128, 262_144, 2 ** 32 - 1]),
+      authDeadlineMs: pick([1, 10_000, 2 ** 31]),
+      protocol: pick([1, 2, 300]),
+    };
+    const nonce = rnd(32);
+    const now = pick([1, 127, 128, Date.now(), Date.now() + randomInt(0, 2 ** 40), Number.MAX_SAFE_INTEGER]);
+    const challenge = {
+      nonce,
+      serverTimeMs: now,
+      oprfPublicKey: tail.oprfPublicKey,
+      maxFrameBytes: tail.maxFrameBytes,
+      authDeadlineMs: tail.authDeadlineMs,
+      protocol: tail.protocol,
+      oprfShareKeys: tail.oprfShareKeys,
+    };
+    const got = encodeChallengeFrame(nonce, now, encodeChallengeTail(tail));
+    const want = wire.Frame.encode({ ops: [{ challenge }] }).finish();
+    if (Buffer.compare(Buffer.from(got), Buffer.from(want)) !== 0) {
+      t.fail(`challenge ${i}: bytes differ`);
+      return;
+    }
+    const op = wire.Frame.decode(got).ops[0]!;
+    if (op.req !== 0 || op.body !== 'challenge' || op.challenge!.serverTimeMs !== now || Buffer.compare(Buffer.from(op.challenge!.nonce!), Buffer.from(nonce)) !== 0
+      || op.challenge!.oprfShareKeys!.length !== tail.oprfShareKeys.length) {
+      t.fail(`challenge ${i}: decodes to something else`);
+      return;
+    }
+  }
+  t.pass('300 challenges: equal bytes, same fields');
 });
