@@ -69,15 +69,17 @@ export class EnvelopeLimiter {
     });
   }
 
-  /** One envelope from the sender `senderKey`; throws RATE_LIMITED when over. */
-  checkSend(senderKey: string): void {
-    const wait = this.#send.take(senderKey, 1);
+  /** One envelope from the sender `senderKey`; throws RATE_LIMITED when over. `now`, in
+   *  both checks: a reading of this limiter's clock (performance.now() unless one was
+   *  given to the constructor), when the caller has one; else it is read here. */
+  checkSend(senderKey: string, now?: number): void {
+    const wait = this.#send.take(senderKey, 1, now);
     if (wait > 0) throw this.#limited(LimitName.DEVICE_SEND, 'sending too fast', wait);
   }
 
   /** `bytes` more for the recipient `recipientKey`; throws RATE_LIMITED when over. */
-  checkRecipient(recipientKey: string, bytes: number): void {
-    const wait = this.#recipients.take(recipientKey, bytes);
+  checkRecipient(recipientKey: string, bytes: number, now?: number): void {
+    const wait = this.#recipients.take(recipientKey, bytes, now);
     if (wait > 0) throw this.#limited(LimitName.RECIPIENT_BYTES, 'recipient is receiving too much', wait);
   }
 

@@ -182,6 +182,9 @@ export class Session implements LiveSink, ControlSink {
       return;
     }
     const max = this.#relay.limits.maxOpsPerFrame;
+    // The clocks of the frame's sends, read at its first send (acceptInboundCb says why).
+    let mono = -1;
+    let wall = 0;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as InOp;
       if (i >= max) {
@@ -193,16 +196,20 @@ export class Session implements LiveSink, ControlSink {
         if (this.#state !== 'authenticated') this.#fail(op.req, notAuthenticated());
         else this.#onDeliverAckIn(op.data, op.ids);
       } else if (op.kind === 'send') {
-        this.#send(op.req, op.envelopes);
+        if (mono < 0) {
+          mono = performance.now();
+          wall = Date.now();
+        }
+        this.#send(op.req, op.envelopes, mono, wall);
       } else {
         this.#dispatch(op.op);
       }
     }
   }
 
-  #send(req: number, envelopes: InEnvelope[]): void {
+  #send(req: number, envelopes: InEnvelope[], mono: number, wall: number): void {
     if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
-    this.#onSend(req, envelopes);
+    this.#onSend(req, envelopes, mono, wall);
   }
 
   #dispatch(op: Op): void {
@@ -234,7 +241,7 @@ export class Session implements LiveSink, ControlSink {
       case 'send':
         // a send the fast decoder handed over (extra fields in its op): its envelopes,
         // decoded by the generated code, re-read as offsets (the rare path)
-        return this.#send(req, (op.send as Send).envelopes.map((e) => inEnvelopeOf(e)));
+        return this.#send(req, (op.send as Send).envelopes.map((e) => inEnvelopeOf(e)), performance.now(), Date.now());
       case 'unregister':
         p = this.#authed(req, () => this.#onUnregister(req));
         break;
@@ -484,7 +491,7 @@ export class Session implements LiveSink, ControlSink {
   // ---- sending
 
   /** Answers with one receipt per envelope, in order, once all are settled. */
-  #onSend(req: number, envs: InEnvelope[]): void {
+  #onSend(req: number, envs: InEnvelope[], mono: number, wall: number): void {
     const relay = this.#relay;
     const max = relay.limits.maxEnvelopesPerSend;
     if (envs.length === 0 || envs.length > max) {
@@ -497,7 +504,7 @@ export class Session implements LiveSink, ControlSink {
     const sender = this.#senderKey === '' ? (this.#senderKey = `${this.#tag}.${this.#devTok}`) : this.#senderKey;
     if (envs.length === 1) {
       // the common case: one callback, no array of pending receipts
-      relay.acceptInboundCb(envs[0] as InEnvelope, sender, (r) => this.#queueReceipt(req, r));
+      relay.acceptInboundCb(envs[0] as InEnvelope, sender, (r) => this.#queueReceipt(req, r), mono, wall);
       return;
     }
     const receipts = new Array<ReceiptProps>(envs.length);
@@ -506,7 +513,7 @@ export class Session implements LiveSink, ControlSink {
       relay.acceptInboundCb(envs[i] as InEnvelope, sender, (r) => {
         receipts[i] = r;
         if (--left === 0) this.#queue(encodeSendResultOp(req, receipts));
-      });
+      }, mono, wall);
     }
   }
 
@@ -551,7 +558,8 @@ export class Session implements LiveSink, ControlSink {
     this.#scheduleFlush();
   }
 
-  #settle(id: string, f: InFlight, acked: boolean): void {
+  /** `now`: performance.now(), needed only when acked (the round-trip metric). */
+  #settle(id: string, f: InFlight, acked: boolean, now = 0): void {
     this.#inflight.delete(id);
     this.#inflightBytes -= f.size;
     if (this.#windowWaiters.length > 0) {
@@ -559,7 +567,7 @@ export class Session implements LiveSink, ControlSink {
       this.#windowWaiters = NONE;
       for (const w of waiters) w();
     }
-    if (acked) this.#relay.metrics.deliveryRoundTrip.observe(PATH_LABELS[f.path], (performance.now() - f.written) / 1000);
+    if (acked) this.#relay.metrics.deliveryRoundTrip.observe(PATH_LABELS[f.path], (now - f.written) / 1000);
     f.done(acked);
   }
 
@@ -577,17 +585,19 @@ export class Session implements LiveSink, ControlSink {
 
   /** deliver_ack read by relay/frame-in.ts: [start, end) of each id in the frame. */
   #onDeliverAckIn(data: Uint8Array, ids: number[]): void {
-    for (let i = 0; i < ids.length; i += 2) this.#acked(idKey(data, ids[i] as number, ids[i + 1] as number));
+    const now = performance.now(); // one clock read for the op's acks (their round-trip metric)
+    for (let i = 0; i < ids.length; i += 2) this.#acked(idKey(data, ids[i] as number, ids[i + 1] as number), now);
   }
 
   /** deliver_ack decoded by the generated code (an op the fast decoder handed over). */
   #onDeliverAck(ids: Uint8Array[]): void {
-    for (const id of ids) if (id instanceof Uint8Array) this.#acked(idKey(id, 0, id.length));
+    const now = performance.now();
+    for (const id of ids) if (id instanceof Uint8Array) this.#acked(idKey(id, 0, id.length), now);
   }
 
-  #acked(key: string): void {
+  #acked(key: string, now: number): void {
     const f = this.#inflight.get(key);
-    if (f !== undefined) this.#settle(key, f, true);
+    if (f !== undefined) this.#settle(key, f, true, now);
   }
 
   #windowHasRoom(bytes: number): boolean {

@@ -101,6 +101,33 @@ t.test('envelope limiter: device send rate and recipient byte budget', async (t)
   t.same(lim.sizes, { senders: 2, recipients: 2 });
 });
 
+t.test('a caller\'s clock reading is used as given (one per inbound frame), else the clock is read', async (t) => {
+  const c = clock();
+  let reads = 0;
+  const now = (): number => { reads++; return c.now(); };
+  const lim = new EnvelopeLimiter({
+    sendRatePerS: 10, sendBurst: 3, recipientBudgetBytes: 1000, recipientWindowS: 10, rateLimitKeys: 16,
+  }, undefined, now);
+  const at = c.now();
+  for (let i = 0; i < 3; i++) lim.checkSend('alice', at);
+  t.equal(reads, 0, 'no clock read when the caller has one');
+  t.equal((t.throws(() => lim.checkSend('alice', at)) as unknown as HushwireError).retryAfterMs, 100);
+  // the reading given decides, not the clock: 100 ms later by the caller's reading
+  lim.checkSend('alice', at + 100);
+  t.equal(reads, 0);
+  t.equal((t.throws(() => lim.checkSend('alice')) as unknown as HushwireError).code, ErrorCode.RATE_LIMITED,
+    'without one, the clock (still at the start) is read: no token back yet');
+  t.equal(reads, 1);
+  lim.checkRecipient('carol', 1000, at);
+  t.equal((t.throws(() => lim.checkRecipient('carol', 1, at)) as unknown as HushwireError).code, ErrorCode.RATE_LIMITED);
+  lim.checkRecipient('carol', 100, at + 1000);
+  t.equal(reads, 1, 'the recipient budget likewise');
+  const kb = new KeyedBuckets({ capacity: 1, ratePerSecond: 1, maxKeys: 4, now });
+  t.equal(kb.take('k', 1, at), 0);
+  t.equal(kb.take('k', 1, at + 500), 500, 'half a token refilled by the reading given');
+  t.equal(reads, 1);
+});
+
 t.test('admission: full gateway 503 before the rate 429', async (t) => {
   const c = clock();
   const rateLimited = counter();
