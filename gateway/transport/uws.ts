@@ -101,6 +101,9 @@ class UwsSocket implements Socket {
     // 0 = buffered (backpressure), 1 = written, 2 = dropped by uWS's own limit (off here,
     // but handled in case a build behaves otherwise).
     const status = this.#ws.send(data, true, false);
+    // 1 leaves nothing buffered (uWS returns it only when the write, or the cork, took
+    // it all), so only a 0 can be over the limit: no second native call per frame.
+    if (status === 1) return 'ok';
     if (status === 2 || this.#ws.getBufferedAmount() > this.#maxBuffered) {
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return 'dropped';
