@@ -1,5 +1,6 @@
 // Output: a fixed-width table for people, the JSON for scripts, and a self-contained
-// HTML page with SVG bar charts (throughput, latency) for --report DIR.
+// HTML page with SVG bar charts (throughput, latency, CPU per message, a storm's
+// reconnect time, idle memory per connection) for --report DIR.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from './types.ts';
@@ -133,11 +134,22 @@ export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, sum
     label: `${name(r)}`,
     values: [r.server_cpu_us_per_msg ?? 0, r.nats_cpu_us_per_msg ?? 0, r.generator_cpu_us_per_msg ?? 0],
   }));
+  // The connection-heavy workloads compared across systems too: what a storm costs in
+  // time, what an idle connection costs in memory.
+  const storm = ran.filter((r) => r.reconnect_s != null).map((r) => ({
+    label: `${name(r)} (${(r.devices ?? 0).toLocaleString('en-US')})`, system: r.system, value: r.reconnect_s as number,
+  }));
+  const idle = ran.flatMap((r) => [
+    ...(r.rss_bytes_per_conn != null ? [{ label: `${name(r)} RSS`, system: r.system, value: r.rss_bytes_per_conn }] : []),
+    ...(r.retained_bytes_per_conn != null ? [{ label: `${name(r)} heap+ext. after GC`, system: r.system, value: r.retained_bytes_per_conn }] : []),
+  ]);
   const charts = [
     thr.length ? barChart('Delivered messages per second (higher is better)', 'msg/s', thr) : '',
     lat.length ? barChart('End-to-end latency (lower is better)', 'ms', lat) : '',
     cpu.length ? stackedChart('CPU per delivered message, whole machine (lower is better)', 'µs',
       [{ name: 'server (gateways)', fill: '#3b5b92' }, { name: 'nats-server', fill: '#8fb0e0' }, { name: 'generator (clients)', fill: '#c8c8c8' }], cpu) : '',
+    storm.length ? barChart('Reconnect storm: seconds until every device is back (lower is better)', 's', storm) : '',
+    idle.length ? barChart('Idle: server memory per connected device (lower is better)', 'B', idle) : '',
   ].join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Hushwire bench</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1100px}pre{background:#f4f4f4;padding:1em;overflow:auto;font-size:12px}</style></head>

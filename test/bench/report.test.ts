@@ -50,3 +50,31 @@ t.test('with --repeat, each row is named with its round in the charts', async (t
   t.match(html, /chat · hushwire #1/);
   t.match(html, /chat · hushwire #2/);
 });
+
+t.test('storm and idle rows get their own charts, one bar per measure, in proportion', async (t) => {
+  const storm = (system: RunResult['system'], s: number): RunResult => ({
+    system, workload: 'storm', delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
+    server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null, devices: 10_000, reconnect_s: s,
+  });
+  const idle = (system: RunResult['system'], rss: number, retained: number | null): RunResult => ({
+    system, workload: 'idle', delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
+    server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null, devices: 10_000,
+    rss_bytes_per_conn: rss, retained_bytes_per_conn: retained,
+  });
+  const html = htmlReport([storm('hushwire', 2), storm('nats-ws', 4), idle('hushwire', 9_000, 1_500), idle('nats-ws', 24_000, null)], { when: 'now' });
+  t.notMatch(html, /Delivered messages per second/, 'no throughput chart without throughput rows');
+  t.match(html, /Reconnect storm: seconds until every device is back/);
+  t.match(html, /storm · hushwire \(10,000\)/);
+  t.match(html, /Idle: server memory per connected device/);
+  const bars = (chart: string): number[] => {
+    const svg = html.split('<svg').find((x) => x.includes(chart))!;
+    return [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+  };
+  const s = bars('Reconnect storm');
+  t.equal(s.length, 2);
+  t.ok(Math.abs(s[0]! / s[1]! - 0.5) < 0.01, 'the 2 s bar is half the 4 s one');
+  const m = bars('Idle:');
+  t.equal(m.length, 3, 'RSS for both, heap+external after GC where measured');
+  t.match(html, /idle · hushwire heap\+ext\. after GC/);
+  t.match(html, /24,000 B/);
+});
