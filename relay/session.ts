@@ -558,8 +558,7 @@ export class Session implements LiveSink, ControlSink {
     this.#scheduleFlush();
   }
 
-  /** `now`: performance.now(), needed only when acked (the round-trip metric). */
-  #settle(id: string, f: InFlight, acked: boolean, now = 0): void {
+  #settle(id: string, f: InFlight, acked: boolean): void {
     this.#inflight.delete(id);
     this.#inflightBytes -= f.size;
     if (this.#windowWaiters.length > 0) {
@@ -567,7 +566,6 @@ export class Session implements LiveSink, ControlSink {
       this.#windowWaiters = NONE;
       for (const w of waiters) w();
     }
-    if (acked) this.#relay.metrics.deliveryRoundTrip.observe(PATH_LABELS[f.path], (now - f.written) / 1000);
     f.done(acked);
   }
 
@@ -595,9 +593,12 @@ export class Session implements LiveSink, ControlSink {
     for (const id of ids) if (id instanceof Uint8Array) this.#acked(idKey(id, 0, id.length), now);
   }
 
+  /** `now`: performance.now(), read once per ack op (the round-trip metric). */
   #acked(key: string, now: number): void {
     const f = this.#inflight.get(key);
-    if (f !== undefined) this.#settle(key, f, true, now);
+    if (f === undefined) return;
+    this.#relay.metrics.deliveryRoundTrip.observe(PATH_LABELS[f.path], (now - f.written) / 1000);
+    this.#settle(key, f, true);
   }
 
   #windowHasRoom(bytes: number): boolean {
