@@ -258,7 +258,6 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-
 /** A directory record read by direct get. Its revision (the reply's Nats-Sequence
  *  header) is parsed on first use: an authentication reads only the value, and nats.js's
  *  header parser was the largest share of a reconnect's garbage on the gateway
@@ -902,8 +901,8 @@ export class NatsBus implements Bus {
   }
 
   // The read is split so that the usual one, an empty mailbox at authentication, goes
-  // through no async function: each suspended one keeps its whole frame (a reconnect's
-  // garbage, docs/BENCHMARKS.md).
+  // through no async function: each call of one allocates its frame and promise (a
+  // reconnect's garbage, docs/BENCHMARKS.md).
   #read(nc: NatsConnection, shard: number, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
     const cached = this.#cursors.get(subject);
     if (cached !== undefined && !cached.busy && cached.position === afterSeq && Date.now() - cached.usedAt < CURSOR_REUSE_MS) {
