@@ -68,6 +68,18 @@ export class Relay {
   #inflightTimer: NodeJS.Timeout | null = null;
   #challengeTail: { bytes: Uint8Array; maxFrameBytes: number; authTimeoutMs: number } | null = null;
 
+  constructor(opts: RelayOptions) {
+    this.bus = opts.bus;
+    this.evaluator = opts.evaluator;
+    this.verifier = opts.verifier;
+    this.log = opts.log;
+    this.metrics = opts.metrics;
+    this.limits = opts.limits;
+    this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
+    this.limiter = new EnvelopeLimiter(opts.limits, opts.metrics);
+    this.privacy = new Privacy(this, opts.privacy);
+  }
+
   /** The challenge fields every connection gets alike (relay/frame-out.ts), encoded
    *  once; again only if the limits they carry were changed (tests do). */
   challengeTail(): Uint8Array {
@@ -83,18 +95,6 @@ export class Relay {
     });
     this.#challengeTail = { bytes, maxFrameBytes: l.maxFrameBytes, authTimeoutMs: l.authTimeoutMs };
     return bytes;
-  }
-
-  constructor(opts: RelayOptions) {
-    this.bus = opts.bus;
-    this.evaluator = opts.evaluator;
-    this.verifier = opts.verifier;
-    this.log = opts.log;
-    this.metrics = opts.metrics;
-    this.limits = opts.limits;
-    this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
-    this.limiter = new EnvelopeLimiter(opts.limits, opts.metrics);
-    this.privacy = new Privacy(this, opts.privacy);
   }
 
   /** acceptEnvelope calls not finished yet (a drain waits for them before closing the bus). */
