@@ -34,7 +34,10 @@ function other(r: RunResult): string {
   if (r.send_lag_p99_ms != null) parts.push(`generator send lag p99 ${r.send_lag_p99_ms} ms`);
   if (r.drain_s != null) parts.push(`drained in ${r.drain_s.toFixed(2)} s`);
   if (r.erase_tail_s != null) parts.push(`erased ${r.erase_tail_s.toFixed(2)} s later (incl. erase: ${r.server_cpu_us_per_msg_incl_erase ?? '-'} / ${r.nats_cpu_us_per_msg_incl_erase ?? '-'} µs)`);
-  if (r.reconnect_s != null) parts.push(`${num(r.devices ?? null, 0)} devices back in ${r.reconnect_s.toFixed(2)} s`);
+  if (r.reconnect_s != null) {
+    parts.push(`${num(r.devices ?? null, 0)} devices back in ${r.reconnect_s.toFixed(2)} s`
+      + (r.back_p50_s != null ? ` (half by ${r.back_p50_s.toFixed(2)} s, 99% by ${(r.back_p99_s ?? 0).toFixed(2)} s)` : ''));
+  }
   if (r.rss_bytes_per_conn != null) parts.push(`${num(r.rss_bytes_per_conn, 0)} B RSS per connection`);
   if (r.retained_bytes_per_conn != null) parts.push(`${num(r.retained_bytes_per_conn, 0)} B heap+external after GC (${num(r.rss_after_gc_bytes_per_conn ?? null, 0)} B RSS after GC)`);
   if (r.generator_bound) parts.push('GENERATOR-BOUND');

@@ -108,7 +108,7 @@ export type WorkerToMain =
   | { t: 'backlogged'; sent: number; stored: number; failed: number; firstError: string }
   | { t: 'drained'; received: number; expected: number; startedAt: number; lastAt: number; duplicated: number }
   | { t: 'disconnected' }
-  | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number }
+  | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number; backAt: number[] }
   | { t: 'closed' }
   | { t: 'error'; message: string };
 
@@ -163,6 +163,11 @@ export interface RunResult {
   /** storm */
   devices?: number | null;
   reconnect_s?: number | null;
+  /** storm: when each device was back (authenticated), from the drop: median, 99th and
+   *  99.9th percentile (reconnect_s is the last one). */
+  back_p50_s?: number | null;
+  back_p99_s?: number | null;
+  back_p999_s?: number | null;
   /** idle */
   rss_bytes_per_conn?: number | null;
   /** idle, local gateways: slopes after a forced full GC (bench/inspect.ts): V8 heap

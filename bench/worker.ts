@@ -147,7 +147,8 @@ function sendOne(s: Sender, intended: number): void {
 
 // ---- connecting ----
 
-async function connectMany(idxs: number[], concurrency: number): Promise<{ ok: number; failed: number; firstError: string }> {
+/** `backAt`, when given, receives the Date.now() of each connect that succeeded. */
+async function connectMany(idxs: number[], concurrency: number, backAt?: number[]): Promise<{ ok: number; failed: number; firstError: string }> {
   let next = 0;
   let ok = 0;
   let failed = 0;
@@ -159,6 +160,7 @@ async function connectMany(idxs: number[], concurrency: number): Promise<{ ok: n
         await endpoints.get(idx)!.connect(CONNECT_TIMEOUT_MS);
         connected.add(idx);
         ok++;
+        backAt?.push(Date.now());
       } catch (e) {
         failed++;
         if (firstError === '') firstError = e instanceof Error ? e.message : String(e);
@@ -349,8 +351,9 @@ async function storm(timeoutMs: number): Promise<void> {
   for (const i of idxs) endpoints.get(i)!.terminate();
   connected.clear();
   const droppedAt = Date.now();
-  const r = await withTimeoutValue(connectMany(idxs, idxs.length), timeoutMs);
-  post({ t: 'stormed', ok: r?.ok ?? connected.size, failed: r?.failed ?? idxs.length - connected.size, firstError: r?.firstError ?? 'timed out', droppedAt, lastAt: Date.now() });
+  const backAt: number[] = [];
+  const r = await withTimeoutValue(connectMany(idxs, idxs.length, backAt), timeoutMs);
+  post({ t: 'stormed', ok: r?.ok ?? connected.size, failed: r?.failed ?? idxs.length - connected.size, firstError: r?.firstError ?? 'timed out', droppedAt, lastAt: Date.now(), backAt });
 }
 
 async function withTimeoutValue<T>(p: Promise<T>, ms: number): Promise<T | null> {

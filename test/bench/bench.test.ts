@@ -91,6 +91,8 @@ t.test('storm with each generator client: every device drops, reconnects and aut
     t.equal(run['devices'], 60, `${client}: all 60 devices back`);
     t.equal(run['failed'], 0, `${client}: none failed`);
     t.ok(typeof run['reconnect_s'] === 'number' && (run['reconnect_s'] as number) > 0, `${client}: reconnect time reported`);
+    const [p50, p99, p999, all] = ['back_p50_s', 'back_p99_s', 'back_p999_s', 'reconnect_s'].map((k) => run[k] as number);
+    t.ok(p50! > 0 && p50! <= p99! && p99! <= p999! && p999! <= all!, `${client}: when devices were back, in order: ${p50} <= ${p99} <= ${p999} <= ${all}`);
   }
 });
 
