@@ -102,13 +102,13 @@ export type MainToWorker =
 
 export type WorkerToMain =
   | { t: 'ready' }
-  | { t: 'connected'; ok: number; failed: number; firstError: string; wallMs: number }
+  | { t: 'connected'; ok: number; failed: number; firstError: string; retried: number; wallMs: number }
   | { t: 'progress'; p: Progress }
   | { t: 'ran'; stats: RunStats }
   | { t: 'backlogged'; sent: number; stored: number; failed: number; firstError: string }
   | { t: 'drained'; received: number; expected: number; startedAt: number; lastAt: number; duplicated: number }
   | { t: 'disconnected' }
-  | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number; backAt: number[] }
+  | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number; backAt: number[]; retried: number }
   | { t: 'closed' }
   | { t: 'error'; message: string };
 
@@ -168,6 +168,8 @@ export interface RunResult {
   back_p50_s?: number | null;
   back_p99_s?: number | null;
   back_p999_s?: number | null;
+  /** storm: connects the server refused at the upgrade (429/503) and the handsets retried. */
+  refused_retried?: number;
   /** idle */
   rss_bytes_per_conn?: number | null;
   /** idle, local gateways: slopes after a forced full GC (bench/inspect.ts): V8 heap

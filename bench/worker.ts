@@ -13,6 +13,8 @@ import type { MainToWorker, RunParams, RunStats, TargetSpec, WorkerInit, WorkerT
 import type { Driver, DriverContext, Endpoint, Hooks } from './drivers/driver.ts';
 import { hushwireDriver } from './drivers/hushwire.ts';
 import { natsWsDriver, mqttDriver, socketIoDriver, uwsRelayDriver } from './drivers/peers.ts';
+import { UpgradeRefused } from './drivers/client-socket.ts';
+import { DEFAULT_BACKOFF, fullJitterDelay } from '../client/backoff.ts';
 
 const CONNECT_TIMEOUT_MS = 20_000;
 /** Rate mode: a sender with this many messages outstanding skips (and counts) new slots. */
@@ -147,28 +149,49 @@ function sendOne(s: Sender, intended: number): void {
 
 // ---- connecting ----
 
-/** `backAt`, when given, receives the Date.now() of each connect that succeeded. */
-async function connectMany(idxs: number[], concurrency: number, backAt?: number[]): Promise<{ ok: number; failed: number; firstError: string }> {
+/** How long a handset keeps retrying a refused connect (see connectMany). */
+const REFUSED_RETRY_MS = 60_000;
+
+/** Connects the endpoints, `concurrency` at a time. A connect the server refuses at the
+ *  upgrade with 429 (over its connection rate) or 503 (full, draining) is retried as
+ *  the SDK's handsets retry, after a full-jitter backoff delay (client/backoff.ts), for
+ *  up to REFUSED_RETRY_MS: against running gateways with their default limits a storm
+ *  is then shaped by them instead of counted as failed. `retried` counts those
+ *  refusals. `backAt`, when given, receives the Date.now() of each connect that
+ *  succeeded. */
+async function connectMany(idxs: number[], concurrency: number, backAt?: number[]): Promise<{ ok: number; failed: number; firstError: string; retried: number }> {
   let next = 0;
   let ok = 0;
   let failed = 0;
+  let retried = 0;
   let firstError = '';
+  const giveUpAt = Date.now() + REFUSED_RETRY_MS;
   const lane = async (): Promise<void> => {
     while (next < idxs.length) {
       const idx = idxs[next++]!;
-      try {
-        await endpoints.get(idx)!.connect(CONNECT_TIMEOUT_MS);
-        connected.add(idx);
-        ok++;
-        backAt?.push(Date.now());
-      } catch (e) {
-        failed++;
-        if (firstError === '') firstError = e instanceof Error ? e.message : String(e);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await endpoints.get(idx)!.connect(CONNECT_TIMEOUT_MS);
+          connected.add(idx);
+          ok++;
+          backAt?.push(Date.now());
+          break;
+        } catch (e) {
+          const delay = fullJitterDelay(attempt, DEFAULT_BACKOFF);
+          if (e instanceof UpgradeRefused && (e.status === 429 || e.status === 503) && Date.now() + delay < giveUpAt) {
+            retried++;
+            await new Promise((r) => setTimeout(r, delay));
+            continue;
+          }
+          failed++;
+          if (firstError === '') firstError = e instanceof Error ? e.message : String(e);
+          break;
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, idxs.length)) }, lane));
-  return { ok, failed, firstError };
+  return { ok, failed, firstError, retried };
 }
 
 function whichIdx(which: 'all' | 'senders' | 'receivers'): number[] {
@@ -353,7 +376,7 @@ async function storm(timeoutMs: number): Promise<void> {
   const droppedAt = Date.now();
   const backAt: number[] = [];
   const r = await withTimeoutValue(connectMany(idxs, idxs.length, backAt), timeoutMs);
-  post({ t: 'stormed', ok: r?.ok ?? connected.size, failed: r?.failed ?? idxs.length - connected.size, firstError: r?.firstError ?? 'timed out', droppedAt, lastAt: Date.now(), backAt });
+  post({ t: 'stormed', ok: r?.ok ?? connected.size, failed: r?.failed ?? idxs.length - connected.size, firstError: r?.firstError ?? 'timed out', droppedAt, lastAt: Date.now(), backAt, retried: r?.retried ?? 0 });
 }
 
 async function withTimeoutValue<T>(p: Promise<T>, ms: number): Promise<T | null> {

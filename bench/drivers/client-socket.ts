@@ -2,7 +2,9 @@
 // one small interface so `--ws-client` can pick the bench's lean client (default,
 // bench/drivers/lean-ws.ts) or `ws` (what the SDK uses) for the same run.
 import WebSocket from 'ws';
-import { LeanWebSocket, type LeanWsHandlers } from './lean-ws.ts';
+import { LeanWebSocket, UpgradeRefused, type LeanWsHandlers } from './lean-ws.ts';
+
+export { UpgradeRefused };
 
 export const WS_CLIENTS = ['lean', 'ws'] as const;
 export type WsClientKind = (typeof WS_CLIENTS)[number];
@@ -59,6 +61,12 @@ class WsSocket implements ClientSocket {
     ws.on('open', () => handlers.open());
     ws.on('message', (data: Buffer) => handlers.message(data));
     ws.on('error', (e: Error) => { error ??= e; });
+    // A refused upgrade ends with the same error as on the lean client: its status.
+    ws.on('unexpected-response', (_req, res) => {
+      error ??= new UpgradeRefused(res.statusCode ?? 0, `handshake refused: status ${res.statusCode ?? 0}`);
+      res.resume();
+      ws.terminate();
+    });
     ws.on('close', (code: number, reason: Buffer) => handlers.close(code, reason.toString(), error));
     this.#ws = ws;
   }

@@ -54,6 +54,18 @@ function randomBytesFromPool(n: number): Buffer {
 
 export type LeanWsState = 'connecting' | 'open' | 'closing' | 'closed';
 
+/** The server answered the opening handshake with an HTTP status other than 101 (a
+ *  gateway over its connection rate answers 429, a full or draining one 503): the error
+ *  a connection ends with, from either client (bench/drivers/client-socket.ts). */
+export class UpgradeRefused extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'UpgradeRefused';
+    this.status = status;
+  }
+}
+
 export interface LeanWsHandlers {
   /** The handshake completed; frames can be sent. */
   open(): void;
@@ -297,6 +309,8 @@ export class LeanWebSocket {
       }
       const problem = this.#checkHandshake(head.toString('latin1', 0, end));
       if (problem !== null) {
+        const status = /^status (\d{3})$/.exec(problem);
+        if (status !== null) this.#error ??= new UpgradeRefused(Number(status[1]), `handshake refused: ${problem}`);
         this.#fail(1002, `handshake refused: ${problem}`);
         return;
       }

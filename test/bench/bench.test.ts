@@ -96,6 +96,24 @@ t.test('storm with each generator client: every device drops, reconnects and aut
   }
 });
 
+t.test('storm against gateways over their connection rate: refused upgrades are retried like handsets retry, and every device comes back', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  for (const client of ['lean', 'ws']) {
+    // 2 gateways at 20 connections/s with a burst of 5: 60 devices cannot all get in at once
+    const r = await runBench([
+      '--peers', 'none', '--workload', 'storm', '--devices', '60', '--gateways', '2', '--transport', transport,
+      '--workers', '2', '--ws-client', client, '--gateway-arg=--connect-rate=20', '--gateway-arg=--connect-burst=5', '--json',
+    ], 90_000);
+    t.equal(r.code, 0, `${client}: bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+    const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+    t.equal(run['devices'], 60, `${client}: all 60 devices back`);
+    t.equal(run['failed'], 0, `${client}: none counted as failed`);
+    t.ok((run['refused_retried'] as number) > 0, `${client}: refusals were retried (${run['refused_retried']})`);
+    t.match(String(run['note']), /refused at the upgrade, 429\/503, and retried/, `${client}: the row says so`);
+    t.match(r.stderr, /refused by the server at the upgrade and retried/, `${client}: the first connect said so too`);
+  }
+});
+
 t.test('backlog, with and without the warm-up round: everything queued is drained once', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';
   for (const warmup of [3, 0]) {

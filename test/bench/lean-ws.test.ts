@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
-import { LeanWebSocket, acceptFor, buildClientFrame, encodeClientFrame, maskInto, masksNatively, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
+import { LeanWebSocket, UpgradeRefused, acceptFor, buildClientFrame, encodeClientFrame, maskInto, masksNatively, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
 
 interface Seen { opened: boolean; messages: Buffer[]; closes: { code: number; reason: string; error?: Error }[] }
 
@@ -250,6 +250,18 @@ t.test('refused handshakes end with an error saying why', async (t) => {
     await until(() => seen.closes.length === 1);
     t.notOk(seen.opened, `${name}: never open`);
     t.match(seen.closes[0]!.error?.message ?? '', why, `${name}: ${seen.closes[0]!.error?.message}`);
+    const err = seen.closes[0]!.error;
+    if (name === 'status 200') t.ok(err instanceof UpgradeRefused && err.status === 200, 'a status other than 101: UpgradeRefused with the status');
+    else t.notOk(err instanceof UpgradeRefused, `${name}: not a refusal by status`);
+  }
+  // a gateway over its connection rate answers 429 (with Retry-After): the bench retries it
+  {
+    const url = await rawServer(t, (_key, sock) => sock.write('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n', 'latin1'));
+    const seen = fresh();
+    new LeanWebSocket(url, handlers(seen));
+    await until(() => seen.closes.length === 1);
+    const err = seen.closes[0]!.error;
+    t.ok(err instanceof UpgradeRefused && err.status === 429, `429: UpgradeRefused ${err?.message}`);
   }
   // nobody listening: a port that was just free
   const probe = createServer();
