@@ -66,7 +66,7 @@ export class Relay {
   /** Sessions with envelopes in flight to their device, and the one timer that expires them. */
   #inflightSessions = new Set<Session>();
   #inflightTimer: NodeJS.Timeout | null = null;
-  #challengeTail: { bytes: Uint8Array; maxFrameBytes: number; authTimeoutMs: number } | null = null;
+  #challengeTail: Uint8Array | null = null;
 
   constructor(opts: RelayOptions) {
     this.bus = opts.bus;
@@ -80,21 +80,16 @@ export class Relay {
     this.privacy = new Privacy(this, opts.privacy);
   }
 
-  /** The challenge fields every connection gets alike (relay/frame-out.ts), encoded
-   *  once; again only if the limits they carry were changed (tests do). */
+  /** The challenge fields every connection gets alike (relay/frame-out.ts), encoded on
+   *  first use: the evaluator's keys and the limits are fixed for the relay's life. */
   challengeTail(): Uint8Array {
-    const l = this.limits;
-    const c = this.#challengeTail;
-    if (c !== null && c.maxFrameBytes === l.maxFrameBytes && c.authTimeoutMs === l.authTimeoutMs) return c.bytes;
-    const bytes = encodeChallengeTail({
+    return this.#challengeTail ??= encodeChallengeTail({
       oprfPublicKey: this.evaluator.publicKey,
       oprfShareKeys: this.evaluator.shareKeys,
-      maxFrameBytes: l.maxFrameBytes,
-      authDeadlineMs: l.authTimeoutMs,
+      maxFrameBytes: this.limits.maxFrameBytes,
+      authDeadlineMs: this.limits.authTimeoutMs,
       protocol: PROTOCOL_VERSION,
     });
-    this.#challengeTail = { bytes, maxFrameBytes: l.maxFrameBytes, authTimeoutMs: l.authTimeoutMs };
-    return bytes;
   }
 
   /** acceptEnvelope calls not finished yet (a drain waits for them before closing the bus). */
