@@ -309,8 +309,6 @@ export class LeanWebSocket {
       }
       const problem = this.#checkHandshake(head.toString('latin1', 0, end));
       if (problem !== null) {
-        const status = /^status (\d{3})$/.exec(problem);
-        if (status !== null) this.#error ??= new UpgradeRefused(Number(status[1]), `handshake refused: ${problem}`);
         this.#fail(1002, `handshake refused: ${problem}`);
         return;
       }
@@ -323,12 +321,16 @@ export class LeanWebSocket {
     if (this.#state === 'open' || this.#state === 'closing') this.#onFrames(chunk);
   }
 
-  /** null when the response head accepts the upgrade, else why not. */
+  /** null when the response head accepts the upgrade, else why not (a status other than
+   *  101 also becomes the connection's UpgradeRefused error). */
   #checkHandshake(head: string): string | null {
     const lines = head.split('\r\n');
     const status = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '');
     if (status === null) return 'not an HTTP/1.1 response';
-    if (status[1] !== '101') return `status ${status[1]}`;
+    if (status[1] !== '101') {
+      this.#error ??= new UpgradeRefused(Number(status[1]), `handshake refused: status ${status[1]}`);
+      return `status ${status[1]}`;
+    }
     const headers = new Map<string, string>();
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
