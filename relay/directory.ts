@@ -1,12 +1,17 @@
 // The device directory: per route, the list of devices with their public keys. Stored
 // through the Bus (JetStream KV in NATS mode) as an encoded DirectoryEntry, keyed by
 // route tag. Updates are compare-and-set loops so two gateways never lose a write.
-import type { Bus, DirectoryReadOptions } from './bus/bus.ts';
+import type { Bus, DirectoryReadOptions, DirectoryRecord } from './bus/bus.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { bytesEqual } from './bytes.ts';
 
 const CAS_ATTEMPTS = 8;
+
+/** The devices of a directory record (none without one). */
+export function devicesOf(rec: DirectoryRecord | null): DirectoryDevice[] {
+  return rec ? (wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[]) : [];
+}
 
 export class Directory {
   #bus: Bus;
@@ -18,17 +23,14 @@ export class Directory {
   }
 
   async devices(tag: string, opts?: DirectoryReadOptions): Promise<DirectoryDevice[]> {
-    const rec = await this.#bus.directoryGet(tag, opts);
-    if (!rec) return [];
-    return wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
+    return devicesOf(await this.#bus.directoryGet(tag, opts));
   }
 
   /** `fromLeader`: see Bus.directoryGet (a second look when the first refused). Every
    *  authentication makes this read: a continuation, not two async frames. */
   findDevice(tag: string, device: Uint8Array, opts?: DirectoryReadOptions): Promise<DirectoryDevice | null> {
     return this.#bus.directoryGet(tag, opts).then((rec) => {
-      if (!rec) return null;
-      for (const d of wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[]) if (bytesEqual(d.device, device)) return d;
+      for (const d of devicesOf(rec)) if (bytesEqual(d.device, device)) return d;
       return null;
     });
   }
@@ -37,7 +39,7 @@ export class Directory {
   async upsertDevice(tag: string, dev: DirectoryDeviceProps & { device: Uint8Array }): Promise<{ others: number }> {
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const rec = await this.#bus.directoryGet(tag);
-      const devices = rec ? (wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[]) : [];
+      const devices = devicesOf(rec);
       const others = devices.filter((d) => !bytesEqual(d.device, dev.device));
       if (others.length >= this.#maxDevices) {
         throw new HushwireError(ErrorCode.TOO_MANY_DEVICES, `a route may have at most ${this.#maxDevices} devices`);
@@ -54,7 +56,7 @@ export class Directory {
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const rec = await this.#bus.directoryGet(tag);
       if (!rec) return { remaining: 0 };
-      const devices = wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
+      const devices = devicesOf(rec);
       const rest = devices.filter((d) => !bytesEqual(d.device, device));
       if (rest.length === 0) {
         await this.#bus.directoryDelete(tag);

@@ -3,6 +3,7 @@
 import type { Bus } from '../bus/bus.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from '../wire.ts';
 import { HushwireError, ErrorCode } from '../errors.ts';
+import { devicesOf } from '../directory.ts';
 
 const CAS_ATTEMPTS = 8;
 
@@ -18,8 +19,7 @@ export async function editDevices(
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
     const rec = await bus.directoryGet(tag);
     if (rec === null) return false;
-    const devices = wire.DirectoryEntry.decode(rec.value).devices as DirectoryDevice[];
-    const next = fn(devices);
+    const next = fn(devicesOf(rec));
     if (next === null) return false;
     const rev = await bus.directoryPut(tag, wire.DirectoryEntry.encode({ devices: next }).finish(), rec.revision);
     if (rev !== null) return true;
