@@ -512,14 +512,14 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     // When each device was back, from the drop (all workers on one clock): the spread
     // says whether most were back early and a tail waited, or all came late together.
     const back = r.flatMap((x) => x.backAt.map((at) => (at - droppedAt) / 1000)).sort((a, b) => a - b);
-    const backAt = (p: number): number | null => round(nearestRank(back, p), 3);
+    const backBy = (p: number): number | null => round(nearestRank(back, p), 3);
     const retried = r.reduce((x, y) => x + y.retried, 0);
     o.log(`   ${label} ${ok} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}`);
     return {
       system: env.system, workload: 'storm',
       delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
-      devices: ok, reconnect_s: round(secs, 3), back_p50_s: backAt(50), back_p99_s: backAt(99), back_p999_s: backAt(99.9), failed,
+      devices: ok, reconnect_s: round(secs, 3), back_p50_s: backBy(50), back_p99_s: backBy(99), back_p999_s: backBy(99.9), failed,
       refused_retried: retried,
       note: `${n} devices dropped at once${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs`,
     };
