@@ -22,6 +22,9 @@ export function buildProgram(extra: Command[] = []): Command {
     .description('Hushwire: private, end-to-end encrypted messaging between phone numbers')
     .version(pkg.version)
     .showSuggestionAfterError()
+    // Options belong to the command they follow: `bench compare a b --json` is compare's
+    // --json, not bench's (commander needs this on every ancestor of such a command).
+    .enablePositionalOptions()
     .addCommand(registerCommand())
     .addCommand(sendCommand())
     .addCommand(listenCommand())

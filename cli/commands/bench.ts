@@ -11,6 +11,7 @@ import { capacityProblem, machineLimits } from '../../bench/capacity.ts';
 import { summarise, summaryTable } from '../../bench/summary.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
+import { benchCompareCommand } from './bench-compare.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
 
@@ -98,6 +99,9 @@ interface Opts {
 
 export function benchCommand(): Command {
   return new Command('bench')
+    // bench's own options only before `compare`: after it they are compare's (--json).
+    .enablePositionalOptions()
+    .addCommand(benchCompareCommand())
     .description('load-test Hushwire against its peers (nats-server WebSocket, Mosquitto QoS 1, a Socket.IO relay; a bare uWS relay to calibrate the machine) in one run')
     .option('--gateway <url>', 'run against this running gateway (repeatable; its dev verifier registers the bench devices); default: start a local setup', collect)
     .option('--gateway-metrics <url>', 'with --gateway: read the gateways\' CPU time and memory from this /metrics URL (repeatable; default: http://<each --gateway host:port>/metrics; "none": do not read them)', collectMetricsUrl)
@@ -213,7 +217,8 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       const text = table(rows) + (summary ? `\n\n${summaryTable(summary, o.repeat)}` : '');
       if (o.json) {
         log(text);
-        process.stdout.write(JSON.stringify({ runs: toJson(rows, meta).runs, ...(summary ? { summary } : {}) }) + '\n');
+        // meta (the settings and machine) too, so saved output can be compared (bench compare).
+        process.stdout.write(JSON.stringify(toJson(rows, meta, summary)) + '\n');
       } else {
         process.stdout.write(text + '\n');
       }
