@@ -80,6 +80,7 @@ const CATEGORIES: [string, RegExp][] = [
   ['protobuf encode/decode', /node_modules\/protobufjs|proto\/gen\//],
   ['session state machine (relay/session.ts)', /relay\/session\.ts/],
   ['delivery path and bus (relay/relay.ts, relay/bus)', /relay\/relay\.ts|relay\/bus\//],
+  ['wire frames (relay/frame-in, frame-out, varint, relayed envelope)', /relay\/(frame-in|frame-out|varint|relayed-envelope|proto-cursor|bytes)\.ts/],
   ['route tags (SHA-256, hex)', /node_modules\/@noble\/hashes|relay\/tokens\.ts/],
   ['rate limiter (relay/keyed-buckets.ts, limiter)', /relay\/keyed-buckets|relay\/limiter|relay\/token-bucket/],
   ['metrics (prom-client)', /node_modules\/prom-client|relay\/metrics/],
@@ -96,11 +97,23 @@ export function categorise(s: Summary): [string, number][] {
   return [...out].sort((a, b) => b[1] - a[1]);
 }
 
+const USAGE = `usage: node --import tsx bench/profile-summary.ts DIR_OR_FILES... [--top N] [--timeline MS] [--from MS --to MS]
+  DIR_OR_FILES  .cpuprofile files (node --cpu-prof; hushwire bench --cpu-prof DIR), or directories of them
+  --top N       lines per list (default 25)
+  --timeline MS busy milliseconds per MS-wide slice, all profiles summed (find a phase)
+  --from/--to   keep only the samples in this window (ms since the earliest profile started)
+`;
+
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+    options: { top: { type: 'string', default: '25' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(USAGE);
+    if (!values.help) process.exitCode = 2;
+    return;
+  }
   const top = Number(values.top);
   const files = positionals.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]));
   const profiles = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Profile);
