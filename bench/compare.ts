@@ -236,9 +236,9 @@ export function compareTable(c: Comparison): string {
   lines.push(`candidate: ${c.candidate.join(', ')}${runsPer(c.rows, 'candidate')}`);
   for (const s of c.settings) lines.push(`settings differ: ${s.key}: ${s.base} → ${s.candidate}`);
   if (c.unchecked.length > 0) lines.push(`no settings recorded in ${c.unchecked.join(', ')}: comparability not checked`);
-  for (const g of c.only_in_base) lines.push(`only in base: ${g}`);
-  for (const g of c.only_in_candidate) lines.push(`only in candidate: ${g}`);
-  for (const g of c.generator_bound) lines.push(`generator-bound on a side (throughput measured the generator): ${g}`);
+  if (c.only_in_base.length > 0) lines.push(`only in base: ${c.only_in_base.join(', ')}`);
+  if (c.only_in_candidate.length > 0) lines.push(`only in candidate: ${c.only_in_candidate.join(', ')}`);
+  if (c.generator_bound.length > 0) lines.push(`generator-bound on a side (throughput measured the generator): ${c.generator_bound.join(', ')}`);
   lines.push('median (min-max) per side; verdicts: better/worse = ranges apart; "?" = one run on a side, beyond the noise'
     + ` (±${c.noise_pct}%); within spread = ranges overlap`);
   lines.push('');

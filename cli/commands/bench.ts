@@ -11,7 +11,8 @@ import { capacityProblem, machineLimits } from '../../bench/capacity.ts';
 import { summarise, summaryTable } from '../../bench/summary.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
-import { benchCompareCommand } from './bench-compare.ts';
+import { benchCompareCommand, DEFAULT_NOISE_PCT } from './bench-compare.ts';
+import { compare, compareTable, readSide, CompareInputError, type BenchFile } from '../../bench/compare.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
 
@@ -95,6 +96,8 @@ interface Opts {
   gatewayArg?: string[];
   gatewayNodeArg?: string[];
   cpuProf?: string;
+  baseline?: string;
+  failOnWorse?: boolean;
 }
 
 export function benchCommand(): Command {
@@ -134,6 +137,8 @@ export function benchCommand(): Command {
     .option('--gateway-arg <arg>', 'local setup: extra argument for every gateway (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--gateway-node-arg <arg>', 'local setup: extra node flag for every gateway process, e.g. --max-semi-space-size=32 (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
+    .option('--baseline <path>', 'at the end, compare this run with saved results (a --json/--report file or a directory of them; see bench compare)')
+    .option('--fail-on-worse', 'with --baseline: exit with status 1 when any metric is worse than the baseline')
     .addHelpText('after', `
 Every run is bounded: warmup + duration + grace seconds, then it stops by itself; a
 watchdog process ends the bench and everything it started if its main thread ever
@@ -150,6 +155,17 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       }
       if (o.keepDevices && (o.gateway ?? []).length === 0) {
         throw new InvalidArgumentError('--keep-devices goes with --gateway (a local setup is thrown away after each workload)');
+      }
+      if (o.failOnWorse && o.baseline === undefined) throw new InvalidArgumentError('--fail-on-worse goes with --baseline');
+      // Read before the run: a baseline that cannot be read fails now, not after it.
+      let baseline: BenchFile[] | null = null;
+      if (o.baseline !== undefined) {
+        try {
+          baseline = readSide(o.baseline);
+        } catch (e) {
+          if (e instanceof CompareInputError) throw new HushwireError(ErrorCode.BAD_REQUEST, `--baseline ${e.message}`);
+          throw e;
+        }
       }
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
       // Before anything starts: a run this machine cannot hold fails at once, naming the
@@ -223,5 +239,15 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         process.stdout.write(text + '\n');
       }
       if (o.report) for (const f of writeReport(o.report, rows, meta, summary)) log(`wrote ${f}`);
+      if (baseline !== null) {
+        // To stderr: stdout stays the table, or the JSON a script parses.
+        const c = compare(baseline, [{ path: 'this run', runs: rows, meta }], { noisePct: DEFAULT_NOISE_PCT });
+        log('');
+        log(c.rows.length === 0 ? `baseline ${o.baseline}: no system and workload in common with this run` : compareTable(c));
+        if (o.failOnWorse && c.worse > 0) {
+          log(`hushwire: ${c.worse} metric${c.worse === 1 ? '' : 's'} worse than the baseline`);
+          process.exitCode = 1;
+        }
+      }
     });
 }

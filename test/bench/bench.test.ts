@@ -3,7 +3,7 @@
 // delivered and none lost, and for the report files. No timing assertions.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from '../helpers/paths.ts';
@@ -225,6 +225,36 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const k = await runBench(['--keep-devices'], 30_000);
   t.equal(k.code, 2, '--keep-devices without --gateway');
   t.match(k.stderr, /--keep-devices goes with --gateway/);
+  const f = await runBench(['--fail-on-worse'], 30_000);
+  t.equal(f.code, 2, '--fail-on-worse without --baseline');
+  t.match(f.stderr, /--fail-on-worse goes with --baseline/);
+  const b = await runBench(['--baseline', '/nonexistent/base.json'], 30_000);
+  t.equal(b.code, 2, 'an unreadable baseline fails before the run');
+  t.match(b.stderr, /--baseline \/nonexistent\/base\.json: no such file or directory/);
+});
+
+t.test('--baseline: the run compared with saved results at the end; --fail-on-worse exits 1 on a regression', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-bench-baseline-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // A baseline no tiny run can match: a billion deliveries a second at a microsecond's p99.
+  const base = join(dir, 'base.json');
+  writeFileSync(base, JSON.stringify({
+    runs: [{ system: 'hushwire', workload: 'chat', mode: 'window', delivered_per_s: 1e9, p50_ms: 0.001, p99_ms: 0.001, p999_ms: 0.001, server_cpu_us_per_msg: 0.1, nats_cpu_us_per_msg: 0.1, lost: 0, duplicated: 0 }],
+    meta: { pairs: 4, duration_s: 2 },
+  }));
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const r = await runBench([
+    '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--duration', '2', '--warmup', '1', '--grace', '4',
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--json', '--baseline', base, '--fail-on-worse',
+  ], 90_000);
+  t.equal(r.code, 1, `a regression: exit 1 (stderr: ${r.stderr.slice(-300)})`);
+  t.match(r.stderr, /^hushwire\s+chat\s+delivered\/s\s+1,000,000,000\s+[\d,]+\s+-\d+\.\d%\s+worse\?$/m, 'the comparison on stderr');
+  t.match(r.stderr, /^settings differ: warmup_s: - → 1$/m, 'settings checked against the baseline\'s (which has none for the warm-up)');
+  t.notMatch(r.stderr, /settings differ: (pairs|duration_s)/, 'the same pairs and duration are not listed');
+  t.match(r.stderr, /hushwire: \d+ metrics worse than the baseline/);
+  const json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: unknown[]; meta?: Record<string, unknown> };
+  t.equal(json.runs?.length, 1, 'stdout is still the run\'s JSON');
+  t.equal(json.meta?.['pairs'], 4, 'with its settings (meta), so it can be a baseline itself');
 });
 
 t.test('--repeat: interleaved rounds, each row tagged with its round, and a summary with ratios per round', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
