@@ -49,6 +49,8 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'back_p99_s', label: '99% back s', better: 'lower', digits: 2 },
   { key: 'retained_bytes_per_conn', label: 'B/device after GC', better: 'lower', digits: 0 },
   { key: 'rss_bytes_per_conn', label: 'RSS B/device', better: 'lower', digits: 0 },
+  { key: 'server_alloc_bytes_per_msg', label: 'server alloc B/msg', better: 'lower', digits: 0 },
+  { key: 'server_alloc_bytes_per_reconnect', label: 'server alloc B/reconnect', better: 'lower', digits: 0 },
   { key: 'generator_cpu_us_per_msg', label: 'generator µs/msg', better: null, digits: 1 },
   { key: 'loadavg_1m', label: 'machine load', better: null, digits: 2 },
   { key: 'lost', label: 'lost', better: 'lower', digits: 0, count: true },

@@ -40,6 +40,8 @@ function other(r: RunResult): string {
   }
   if (r.rss_bytes_per_conn != null) parts.push(`${num(r.rss_bytes_per_conn, 0)} B RSS per connection`);
   if (r.retained_bytes_per_conn != null) parts.push(`${num(r.retained_bytes_per_conn, 0)} B heap+external after GC (${num(r.rss_after_gc_bytes_per_conn ?? null, 0)} B RSS after GC)`);
+  if (r.server_alloc_bytes_per_msg != null) parts.push(`gateways allocated ${num(r.server_alloc_bytes_per_msg, 0)} B per message`);
+  if (r.server_alloc_bytes_per_reconnect != null) parts.push(`gateways allocated ${num(r.server_alloc_bytes_per_reconnect, 0)} B per reconnect`);
   if (r.generator_bound) parts.push('GENERATOR-BOUND');
   if (r.loadavg_1m != null && r.loadavg_1m > 2.5) parts.push(`machine busy (load ${r.loadavg_1m})`);
   if (r.note) parts.push(r.note);

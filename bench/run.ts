@@ -3,6 +3,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpuMicros, sleep } from './procs.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
@@ -12,6 +13,7 @@ import { machineLimits, sourceAddresses } from './capacity.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
 import { nearestRank } from './percentile.ts';
+import { HeapSampler, summariseAllocations, allocationText, type HeapProfile } from './heap-sample.ts';
 import type { WsClientKind } from './drivers/client-socket.ts';
 import type { HwDevice, RunParams, RunResult, RunStats, SystemName, WorkloadName } from './types.ts';
 
@@ -41,6 +43,9 @@ export interface BenchOptions extends SetupOptions {
   /** Client library of the raw-WebSocket handsets (Hushwire, uws-relay). */
   wsClient: WsClientKind;
   connectConcurrency: number;
+  /** Local Hushwire gateways: sample their allocations over each measured phase
+   *  (bench/heap-sample.ts) and write the profiles into this directory. */
+  heapSample?: string;
   /** Progress and table lines (stderr). */
   log: (line: string) => void;
   /** Called with each finished row (for the live table). */
@@ -83,7 +88,9 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
 async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payloadBytes: number, add: (r: RunResult) => void): Promise<void> {
   // idle: local gateways open their inspector (loopback, random port) so the bench
   // can force a GC before it reads their memory (bench/inspect.ts).
-  const env = await setUp(system, w === 'idle' ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
+  // --heap-sample likewise, to sample their allocations (bench/heap-sample.ts).
+  const inspect = w === 'idle' || (o.heapSample !== undefined && system === 'hushwire');
+  const env = await setUp(system, inspect ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
   if ('skip' in env) {
     add(skipped(system, w, env.skip));
     o.log(`== ${system}: skipped (${env.skip})`);
@@ -320,6 +327,7 @@ async function measureRun(
   g.resetProgress();
   const stopTicker = progressTicker(g, `${label}${m.mode === 'rate' ? ' (rate)' : ''}`, o, startAt);
   const cpu = cpuBetween(env, measureFrom, measureUntil);
+  const heap = heapSampleBetween(env, o, label, measureFrom, measureUntil);
   let all: RunStats[];
   try {
     all = (await g.send({ t: 'run', params }, 'ran', measureUntil - Date.now() + params.graceMs + 60_000)).map((x) => x.stats);
@@ -330,6 +338,7 @@ async function measureRun(
   reportProbeProblem(env, o, label, c.server);
   const sum = (f: (s: RunStats) => number): number => all.reduce((n, s) => n + f(s), 0);
   const delivered = sum((s) => s.deliveredInWindow);
+  const allocPerMsg = recordHeapSample(env, o, label, `${workload}${m.mode === 'rate' ? '-rate' : ''}`, await heap, delivered, 'delivered message');
   const merged = (pick: (s: RunStats) => string): hdr.Histogram => {
     const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
     for (const s of all) h.add(hdr.decodeFromCompressedBase64(pick(s), 32, false));
@@ -372,6 +381,7 @@ async function measureRun(
     generator_elu: round(maxElu, 2),
     generator_bound: maxElu > GENERATOR_BOUND_ELU,
     ...(m.mode === 'rate' ? { send_lag_p99_ms: lagP99 } : {}),
+    ...(allocPerMsg !== null ? { server_alloc_bytes_per_msg: allocPerMsg } : {}),
     ...(notes.filter(Boolean).length > 0 ? { note: notes.filter(Boolean).join('; ') } : {}),
   };
   return r;
@@ -420,8 +430,11 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     g.resetProgress();
     const stop2 = progressTicker(g, `${label} draining`, o, Date.now());
     let d;
+    let heap: HeapProfile[] | null = null;
     try {
-      d = await g.send({ t: 'drain', timeoutMs: 60_000 }, 'drained', 90_000);
+      const sampled = await heapSampleDuring(env, o, label, () => g.send({ t: 'drain', timeoutMs: 60_000 }, 'drained', 90_000));
+      d = sampled.value;
+      heap = sampled.profiles;
     } finally {
       stop2();
     }
@@ -434,6 +447,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     const settled = await serverCpu(env);
     const received = d.reduce((x, y) => x + y.received, 0);
     const expected = d.reduce((x, y) => x + y.expected, 0);
+    const allocPerMsg = recordHeapSample(env, o, label, 'backlog-drain', heap, received, 'drained message');
     const secs = (Math.max(...d.map((x) => x.lastAt)) - Math.min(...d.map((x) => x.startedAt))) / 1000;
     const perMsg = (a: number | null, b2: number | null): number | null => (a === null || b2 === null || received === 0 ? null : round((b2 - a) / received, 1));
     if (tail !== null) {
@@ -452,6 +466,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
       server_cpu_us_per_msg_incl_erase: tail === null ? null : perMsg(before.server, settled.server),
       nats_cpu_us_per_msg_incl_erase: tail === null ? null : perMsg(before.nats, settled.nats),
       warmup_per_device: o.backlogWarmup,
+      ...(allocPerMsg !== null ? { server_alloc_bytes_per_msg: allocPerMsg } : {}),
       note: `${fmtInt(expected)} queued for ${n} offline devices, drained after all reconnected at once; ${o.backlogWarmup > 0 ? `after an unmeasured round of ${o.backlogWarmup} per device` : 'the gateways\' first drain (no warm-up round)'}`,
     };
   } finally {
@@ -501,7 +516,8 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     // auth signatures) competes for the same cores: reported so the storm's time can be
     // read against the CPU every party spent.
     const gen0 = process.cpuUsage();
-    const r = await g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000);
+    const sampled = await heapSampleDuring(env, o, label, () => g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000));
+    const r = sampled.value;
     const gen = process.cpuUsage(gen0);
     const { server: cpu1, nats: nats1 } = await serverCpu(env);
     reportProbeProblem(env, o, label, cpu1);
@@ -514,6 +530,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const back = r.flatMap((x) => x.backAt.map((at) => (at - droppedAt) / 1000)).sort((a, b) => a - b);
     const backBy = (p: number): number | null => round(nearestRank(back, p), 3);
     const retried = r.reduce((x, y) => x + y.retried, 0);
+    const allocPerReconnect = recordHeapSample(env, o, label, 'storm', sampled.profiles, ok, 'reconnect');
     o.log(`   ${label} ${ok} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}`);
     return {
       system: env.system, workload: 'storm',
@@ -521,11 +538,77 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: ok, reconnect_s: round(secs, 3), back_p50_s: backBy(50), back_p99_s: backBy(99), back_p999_s: backBy(99.9), failed,
       refused_retried: retried,
+      ...(allocPerReconnect !== null ? { server_alloc_bytes_per_reconnect: allocPerReconnect } : {}),
       note: `${n} devices dropped at once${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs`,
     };
   } finally {
     await closeGenerator(g, o);
   }
+}
+
+// ---- --heap-sample ----
+
+function heapSampling(env: SystemEnv, o: BenchOptions): boolean {
+  return o.heapSample !== undefined && env.system === 'hushwire' && env.inspectorUrls.length > 0;
+}
+
+/** Allocation sampling in the local gateways from `from` to `until` (wall ms); null
+ *  without --heap-sample or when the inspectors could not be used (said on stderr). */
+function heapSampleBetween(env: SystemEnv, o: BenchOptions, label: string, from: number, until: number): Promise<HeapProfile[] | null> {
+  if (!heapSampling(env, o)) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    let sampler: Promise<HeapSampler | null> = Promise.resolve(null);
+    at(from, () => {
+      sampler = HeapSampler.start(env.inspectorUrls).catch((e: unknown) => {
+        o.log(`   ${label} heap sampling not started: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      });
+    });
+    at(until, () => {
+      void sampler.then((s) => (s === null ? null : s.stop())).then(resolve, (e: unknown) => {
+        o.log(`   ${label} heap sampling failed: ${e instanceof Error ? e.message : String(e)}`);
+        resolve(null);
+      });
+    });
+  });
+}
+
+/** Allocation sampling in the local gateways while `phase` runs (a drain, a storm). */
+async function heapSampleDuring<T>(env: SystemEnv, o: BenchOptions, label: string, phase: () => Promise<T>): Promise<{ value: T; profiles: HeapProfile[] | null }> {
+  if (!heapSampling(env, o)) return { value: await phase(), profiles: null };
+  const sampler = await HeapSampler.start(env.inspectorUrls).catch((e: unknown) => {
+    o.log(`   ${label} heap sampling not started: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  });
+  let value: T;
+  try {
+    value = await phase();
+  } catch (e) {
+    await sampler?.stop().catch(() => null);
+    throw e;
+  }
+  const profiles = sampler === null ? null : await sampler.stop().catch((e: unknown) => {
+    o.log(`   ${label} heap sampling failed: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  });
+  return { value, profiles };
+}
+
+/** Writes the profiles (one .heapprofile per gateway) and their summary into the
+ *  --heap-sample directory, logs the largest allocation sites, and returns the bytes
+ *  allocated per `unit` (all gateways together), or null. */
+function recordHeapSample(env: SystemEnv, o: BenchOptions, label: string, name: string, profiles: HeapProfile[] | null, count: number, unit: string): number | null {
+  if (profiles === null || o.heapSample === undefined) return null;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const base = join(o.heapSample, `${env.system}-${name}-${stamp}`);
+  mkdirSync(o.heapSample, { recursive: true });
+  profiles.forEach((p, i) => writeFileSync(`${base}-gw${i + 1}.heapprofile`, JSON.stringify(p)));
+  const summary = summariseAllocations(profiles, join(new URL('..', import.meta.url).pathname));
+  const per = { count, unit };
+  writeFileSync(`${base}-summary.txt`, allocationText(summary, 60, per) + '\n');
+  o.log(`   ${label} heap sampling: ${allocationText(summary, 6, per).split('\n\nby function:')[0]!.split('\n').join('\n   ')}`);
+  o.log(`   ${label} profiles and summary: ${base}-*`);
+  return count > 0 ? Math.round(summary.totalBytes / count) : null;
 }
 
 // ---- idle ----

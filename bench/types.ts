@@ -177,6 +177,10 @@ export interface RunResult {
   heap_bytes_per_conn?: number | null;
   retained_bytes_per_conn?: number | null;
   rss_after_gc_bytes_per_conn?: number | null;
+  /** --heap-sample: bytes the local gateways allocated (V8's sampling estimate, objects
+   *  since collected included) per delivered or drained message, and per reconnect. */
+  server_alloc_bytes_per_msg?: number | null;
+  server_alloc_bytes_per_reconnect?: number | null;
   /** With --repeat: which interleaved round (1..N) the row is from. */
   round?: number;
   /** 1-minute load average when the run started: other work on the machine skews results. */

@@ -98,6 +98,7 @@ interface Opts {
   cpuProf?: string;
   baseline?: string;
   failOnWorse?: boolean;
+  heapSample?: string;
 }
 
 export function benchCommand(): Command {
@@ -137,6 +138,7 @@ export function benchCommand(): Command {
     .option('--gateway-arg <arg>', 'local setup: extra argument for every gateway (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--gateway-node-arg <arg>', 'local setup: extra node flag for every gateway process, e.g. --max-semi-space-size=32 (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
+    .option('--heap-sample <dir>', 'local setup: sample the Hushwire gateways\' allocations over each measured phase (V8\'s sampling heap profiler through their inspector on loopback); .heapprofile files and a summary by allocation site written into dir')
     .option('--baseline <path>', 'at the end, compare this run with saved results (a --json/--report file or a directory of them; see bench compare)')
     .option('--fail-on-worse', 'with --baseline: exit with status 1 when any metric is worse than the baseline')
     .addHelpText('after', `
@@ -155,6 +157,9 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       }
       if (o.keepDevices && (o.gateway ?? []).length === 0) {
         throw new InvalidArgumentError('--keep-devices goes with --gateway (a local setup is thrown away after each workload)');
+      }
+      if (o.heapSample !== undefined && (o.gateway ?? []).length > 0) {
+        throw new InvalidArgumentError('--heap-sample needs the local setup (running gateways are not started with an inspector)');
       }
       if (o.failOnWorse && o.baseline === undefined) throw new InvalidArgumentError('--fail-on-worse goes with --baseline');
       // Read before the run: a baseline that cannot be read fails now, not after it.
@@ -190,6 +195,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         transport: o.transport,
         gatewayArgs: o.gatewayArg ?? [],
         gatewayNodeArgs: [...(o.gatewayNodeArg ?? []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
+        ...(o.heapSample !== undefined ? { heapSample: o.heapSample } : {}),
         ...(o.natsWsUrl ? { natsWsUrl: o.natsWsUrl } : {}),
         ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
         ...(o.socketioUrl ? { socketioUrl: o.socketioUrl } : {}),

@@ -3,7 +3,7 @@
 // delivered and none lost, and for the report files. No timing assertions.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from '../helpers/paths.ts';
@@ -36,7 +36,7 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';
   const r = await runBench([
     '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--duration', '2', '--warmup', '1', '--grace', '4',
-    '--gateways', '2', '--transport', transport, '--workers', '1', '--json', '--report', dir,
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--json', '--report', dir, '--heap-sample', join(dir, 'heap'),
   ], 90_000);
   t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
   const json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] };
@@ -57,6 +57,12 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   t.match(readFileSync(join(dir, 'bench.html'), 'utf8'), /CPU per delivered message, whole machine/, 'with the CPU chart');
   const saved = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { runs: unknown[] };
   t.equal(saved.runs.length, 1, 'JSON report written');
+  // --heap-sample: the gateways' allocations over the measured window
+  t.ok(typeof run['server_alloc_bytes_per_msg'] === 'number' && (run['server_alloc_bytes_per_msg'] as number) > 0, 'allocation per message measured');
+  const heapFiles = readdirSync(join(dir, 'heap'));
+  t.equal(heapFiles.filter((f) => f.endsWith('.heapprofile')).length, 2, 'one profile per gateway');
+  const summaryFile = heapFiles.find((f) => f.endsWith('-summary.txt'));
+  t.match(readFileSync(join(dir, 'heap', summaryFile ?? 'missing'), 'utf8'), /^allocated [\d.]+ MB \([\d,]+ B per delivered message\)/, 'and their summary');
 });
 
 t.test('a tiny fixed-rate run: latency from the intended send time, and the generator\'s own send lag within it', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
@@ -225,6 +231,9 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const k = await runBench(['--keep-devices'], 30_000);
   t.equal(k.code, 2, '--keep-devices without --gateway');
   t.match(k.stderr, /--keep-devices goes with --gateway/);
+  const h = await runBench(['--gateway', 'ws://127.0.0.1:1/ws', '--heap-sample', '/tmp/x'], 30_000);
+  t.equal(h.code, 2, '--heap-sample against running gateways');
+  t.match(h.stderr, /--heap-sample needs the local setup/);
   const f = await runBench(['--fail-on-worse'], 30_000);
   t.equal(f.code, 2, '--fail-on-worse without --baseline');
   t.match(f.stderr, /--fail-on-worse goes with --baseline/);
