@@ -16,6 +16,7 @@
 // addresses reach them, and the port limit per server address stands.
 import { readFileSync } from 'node:fs';
 import type { SystemName, WorkloadName } from './types.ts';
+import { connectionsWithin } from '../gateway/fd-limit.ts';
 
 export interface MachineLimits {
   /** Soft limit on open files of this process; null when unknown (not Linux). */
@@ -109,6 +110,15 @@ export function capacityProblem(p: CapacityPlan, limits: MachineLimits): string 
   const problems: string[] = [];
   if (limits.openFiles !== null && handsets.n + FD_MARGIN > limits.openFiles) {
     problems.push(`${handsets.what}: ${fmt(handsets.n)} simulated handsets need about ${fmt(handsets.n + FD_MARGIN)} open files in this process, but its limit is ${fmt(limits.openFiles)} (raise it with \`ulimit -n\`, or use fewer handsets)`);
+  }
+  // Local gateways inherit this process's limit and take no more connections than it
+  // holds (gateway/fd-limit.ts): over it they would answer 503 "full".
+  if (p.systems.includes('hushwire') && !p.remote.includes('hushwire') && limits.openFiles !== null) {
+    const most = Math.max(...p.workloads.map((w) => Math.ceil(handsetsOf(w, p) / Math.max(1, p.hushwireServers))));
+    const fits = connectionsWithin(limits.openFiles);
+    if (most > fits) {
+      problems.push(`each local gateway would hold ${fmt(most)} connections, but with the open-files limit of ${fmt(limits.openFiles)} it takes at most ${fmt(fits)} (use more gateways with --gateways, raise \`ulimit -n\`, or use fewer handsets)`);
+    }
   }
   if (limits.ephemeralPorts !== null && perServer.n > limits.ephemeralPorts) {
     const spread = perServer.what.startsWith('hushwire') ? 'use more gateways, ' : '';

@@ -17,6 +17,7 @@ import { loadTransport } from './transport/select.ts';
 import { startBus } from './bus-start.ts';
 import { privacyOptions, dedupKeyOption } from './privacy-config.ts';
 import { createAdmission } from './admission.ts';
+import { readOpenFilesLimit, descriptorsFor, connectionsWithin } from './fd-limit.ts';
 import { moveSessionsAway, waitForZero } from './drain.ts';
 import { monotonicMs } from '../relay/token-bucket.ts';
 import type { Transport, TransportKind, HttpResponse } from './transport/transport.ts';
@@ -44,6 +45,19 @@ export interface StartOptions {
   logDestination?: NodeJS.WritableStream;
 }
 
+/** --max-connections as this process's open-files limit allows (gateway/fd-limit.ts):
+ *  lowered, with a warning, when the limit holds fewer, so the rest get a clean 503. */
+function fitConnections(configured: number, log: Logger): number {
+  const limit = readOpenFilesLimit();
+  if (limit === null) return configured; // not Linux: unknown, not checked
+  const fits = Math.min(configured, connectionsWithin(limit.soft));
+  if (fits < configured) {
+    log.warn({ openFilesLimit: limit.soft, hardLimit: limit.hard, maxConnections: fits, configured },
+      `open-files limit too low for --max-connections ${configured}: at most ${fits} connections (more get HTTP 503); raise the hard limit (LimitNOFILE= in systemd, ulimit -Hn) to ${descriptorsFor(configured)}`);
+  }
+  return fits;
+}
+
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<GatewayHandle> {
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, name: config.name });
   const ed = useEd25519(config.ed25519); // throws for `libsodium` where it cannot load: before anything starts
@@ -63,6 +77,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     rateLimitKeys: config.rateLimitKeys,
   };
   const metrics = createMetrics();
+  const maxConnections = fitConnections(config.maxConnections, log);
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).
   const evaluator = await createEvaluator(config, { log, registry: metrics.registry });
@@ -122,7 +137,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const allowed = new Set(config.allowedOrigins);
   // Max connections (HTTP 503) and new-connection rate (HTTP 429): gateway/admission.ts.
   const admit = createAdmission({
-    maxConnections: config.maxConnections,
+    maxConnections,
     connectRatePerS: config.connectRate,
     connectBurst: config.connectBurst,
     openConnections: () => relay.sessionCount,
@@ -151,7 +166,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     },
   });
   const transport: Transport = loaded.transport;
-  metrics.connectionsLimit.set(config.maxConnections);
+  metrics.connectionsLimit.set(maxConnections);
   metrics.transportInfo.set({ transport: loaded.kind, reason: loaded.why }, 1);
   metrics.ed25519Info.set({ engine: ed.kind, reason: ed.why }, 1);
   let port: number;

@@ -64,7 +64,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   const m: RelayMetrics = {
     registry,
     connections: new Gauge({ name: 'hushwire_connections', help: 'Open WebSocket connections', registers: r }),
-    connectionsLimit: new Gauge({ name: 'hushwire_connections_limit', help: 'Open WebSocket connections this gateway accepts (--max-connections); more are refused with HTTP 503', registers: r }),
+    connectionsLimit: new Gauge({ name: 'hushwire_connections_limit', help: 'Open WebSocket connections this gateway accepts (--max-connections, lowered to what its open-files limit holds); more are refused with HTTP 503', registers: r }),
     livePending: new Gauge({ name: 'hushwire_live_pending', help: 'Live deliveries offered by this gateway without an outcome yet (on NATS at most 65,536; beyond, new ones are stored in mailboxes)', registers: r }),
     connectionsTotal: new Counter({ name: 'hushwire_connections_total', help: 'WebSocket connections accepted', registers: r }),
     authenticated: new Gauge({ name: 'hushwire_authenticated_devices', help: 'Connections authenticated as a device', registers: r }),

@@ -50,6 +50,14 @@ t.test('capacityProblem: open files, then local ports per server address', async
   t.match(files, /hushwire idle: 19,801 simulated handsets need about 20,001 open files in this process, but its limit is 20,000/);
   t.match(files, /ulimit -n/);
   t.equal(capacityProblem(plan({ workloads: ['idle'], devices: 1e6 }), { openFiles: null, ephemeralPorts: null, portRange: null }), null, 'unknown limits are not checked');
+  // Local gateways inherit the limit and hold at most limit - reserve connections each
+  // (gateway/fd-limit.ts: 20,000 - 1,024 = 18,976).
+  t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 18_976, hushwireServers: 1 }), tight), null, 'one local gateway, up to what it holds');
+  const one = capacityProblem(plan({ workloads: ['storm'], devices: 18_977, hushwireServers: 1 }), tight);
+  t.match(one, /each local gateway would hold 18,977 connections, but with the open-files limit of 20,000 it takes at most 18,976 \(use more gateways with --gateways/);
+  t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 18_977, hushwireServers: 2 }), tight), null, 'two gateways: half each');
+  t.equal(capacityProblem(plan({ workloads: ['storm'], devices: 18_977, hushwireServers: 1, remote: ['hushwire'] }), { ...tight, ephemeralPorts: null }), null,
+    'running gateways have limits of their own: not checked from here');
 });
 
 t.test('sourceAddresses: none while one address has ports enough, then as many as needed', async (t) => {

@@ -43,9 +43,11 @@ export interface ChildGateway {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `hushwire gateway` as a child process and waits for its listening line. */
-export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ChildGateway> {
-  const proc = spawn(process.execPath, [BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', ...args], {
+/** Runs `hushwire gateway` as a child process and waits for its listening line.
+ *  `prefix`: a command that execs node in the same process (e.g. prlimit with limits). */
+export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, prefix: string[] = []): Promise<ChildGateway> {
+  const [cmd, ...pre] = [...prefix, process.execPath];
+  const proc = spawn(cmd!, [...pre, BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
