@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { parseOpenFilesLimit, readOpenFilesLimit, reservedDescriptors, descriptorsFor, connectionsWithin } from '../../gateway/fd-limit.ts';
 import { spawnGateway } from '../helpers/gateway.ts';
+import { uwsAvailable } from '../../gateway/transport/select.ts';
 
 const LIMITS = (soft: string, hard: string): string => [
   'Limit                     Soft Limit           Hard Limit           Units     ',
@@ -70,15 +71,21 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
 }
 
-t.test('a gateway whose hard limit is too low: fewer connections, a warning, and 503 beyond them (not a hang)', { skip: havePrlimit ? false : 'no prlimit or /proc here' }, async (t) => {
-  const gw = await spawnGateway(['--connect-rate', '100000', '--connect-burst', '100000'], {}, 20_000, ['prlimit', '--nofile=300:300']);
-  t.teardown(() => gw.kill('SIGKILL'));
-  t.equal(await metric(gw.url, 'hushwire_connections_limit'), 236, '300 descriptors less a reserve of 64');
-  t.match(gw.output(), /"openFilesLimit":300,"hardLimit":300,"maxConnections":236,"configured":50000,"msg":"open-files limit too low for --max-connections 50000: at most 236 connections \(more get HTTP 503\); raise the hard limit \(LimitNOFILE= in systemd, ulimit -Hn\) to 51024"/);
-  const r = await upgrades(gw.url, 260);
-  t.teardown(r.close);
-  t.same(r.counts, { 101: 236, 503: 24 }, 'every upgrade answered: the first 236 accepted, the rest told the gateway is full');
-});
+for (const transport of ['uws', 'ws'] as const) {
+  t.test(`${transport}: a gateway whose hard limit is too low: fewer connections, a warning, and 503 beyond them (not a hang)`, { skip: havePrlimit ? false : 'no prlimit or /proc here' }, async (t) => {
+    if (transport === 'uws' && !(await uwsAvailable())) {
+      t.pass('uWebSockets.js has no binary here: only ws');
+      return;
+    }
+    const gw = await spawnGateway(['--transport', transport, '--connect-rate', '100000', '--connect-burst', '100000'], {}, 20_000, ['prlimit', '--nofile=300:300']);
+    t.teardown(() => gw.kill('SIGKILL'));
+    t.equal(await metric(gw.url, 'hushwire_connections_limit'), 236, '300 descriptors less a reserve of 64');
+    t.match(gw.output(), /"openFilesLimit":300,"hardLimit":300,"maxConnections":236,"configured":50000,"msg":"open-files limit too low for --max-connections 50000: at most 236 connections \(more get HTTP 503\); raise the hard limit \(LimitNOFILE= in systemd, ulimit -Hn\) to 51024"/);
+    const r = await upgrades(gw.url, 260);
+    t.teardown(r.close);
+    t.same(r.counts, { 101: 236, 503: 24 }, 'every upgrade answered: the first 236 accepted, the rest told the gateway is full');
+  });
+}
 
 t.test('a low soft limit under a higher hard one does not count: node raises its soft limit to the hard one at start', { skip: havePrlimit ? false : 'no prlimit or /proc here' }, async (t) => {
   const gw = await spawnGateway(['--max-connections', '3000'], {}, 20_000, ['prlimit', '--nofile=300:6000']);
