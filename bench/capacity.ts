@@ -109,7 +109,7 @@ export function capacityProblem(p: CapacityPlan, limits: MachineLimits): string 
   const fmt = (n: number): string => n.toLocaleString('en-US');
   const problems: string[] = [];
   if (limits.openFiles !== null && handsets.n + FD_MARGIN > limits.openFiles) {
-    problems.push(`${handsets.what}: ${fmt(handsets.n)} simulated handsets need about ${fmt(handsets.n + FD_MARGIN)} open files in this process, but its limit is ${fmt(limits.openFiles)} (raise it with \`ulimit -n\`, or use fewer handsets)`);
+    problems.push(`${handsets.what}: ${fmt(handsets.n)} simulated handsets need about ${fmt(handsets.n + FD_MARGIN)} open files in this process, but its limit is ${fmt(limits.openFiles)} (node runs at its hard limit already: raise that, \`ulimit -n\` in a root shell, limits.conf or LimitNOFILE=, or use fewer handsets)`);
   }
   // Local gateways inherit this process's limit and take no more connections than it
   // holds (gateway/fd-limit.ts): over it they would answer 503 "full".
@@ -117,7 +117,7 @@ export function capacityProblem(p: CapacityPlan, limits: MachineLimits): string 
     const most = Math.max(...p.workloads.map((w) => Math.ceil(handsetsOf(w, p) / Math.max(1, p.hushwireServers))));
     const fits = connectionsWithin(limits.openFiles);
     if (most > fits) {
-      problems.push(`each local gateway would hold ${fmt(most)} connections, but with the open-files limit of ${fmt(limits.openFiles)} it takes at most ${fmt(fits)} (use more gateways with --gateways, raise \`ulimit -n\`, or use fewer handsets)`);
+      problems.push(`each local gateway would hold ${fmt(most)} connections, but with the open-files limit of ${fmt(limits.openFiles)} it takes at most ${fmt(fits)} (use more gateways with --gateways, raise the hard open-files limit, or use fewer handsets)`);
     }
   }
   if (limits.ephemeralPorts !== null && perServer.n > limits.ephemeralPorts) {
