@@ -80,10 +80,11 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
 }
 
 /** Writes the devices into the directory on NATS (local setup only). */
-export async function seedDirectory(natsUrl: string, groups: HwDevice[][], mailboxShards?: number): Promise<void> {
+export async function seedDirectory(natsUrl: string, groups: HwDevice[][], mailboxShards?: number, replicas?: number): Promise<void> {
   const bus = createBus({
     nats: natsUrl,
     ...(mailboxShards !== undefined ? { mailboxShards } : {}),
+    ...(replicas !== undefined ? { replicas } : {}),
     limits: { ...DEFAULT_MAILBOX_LIMITS, maxMessagesPerDevice: BENCH_MAILBOX_MAX },
     name: 'hushwire-bench-seed',
   });

@@ -97,7 +97,9 @@ async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payl
     return;
   }
   try {
-    for (const r of await runWorkload(env, w, o, payloadBytes)) add(r);
+    const nodes = o.natsCluster ?? 1;
+    const cluster = system === 'hushwire' && env.local && nodes > 1 ? `NATS cluster of ${nodes} nodes, R${env.natsReplicas ?? 1}` : '';
+    for (const r of await runWorkload(env, w, o, payloadBytes)) add(cluster === '' || r.skipped ? r : { ...r, note: r.note ? `${cluster}; ${r.note}` : cluster });
   } finally {
     await unregisterBenchDevices(env, o).catch((e: unknown) => o.log(`   clean-up failed: ${e instanceof Error ? e.message : String(e)}`));
     await env.stop();
@@ -155,7 +157,7 @@ async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions): 
   if (env.system !== 'hushwire') return;
   const t0 = Date.now();
   if (env.natsUrl !== null) {
-    await seedDirectory(env.natsUrl, layout.hwRoutes, env.mailboxShards);
+    await seedDirectory(env.natsUrl, layout.hwRoutes, env.mailboxShards, env.natsReplicas);
   } else {
     // Recorded before registering: a run that fails half-way still cleans up what it made.
     const list = registeredOn.get(env) ?? [];

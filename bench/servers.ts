@@ -3,6 +3,7 @@
 // Socket.IO relay. Loopback only, free ports, temp dirs removed on stop.
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,8 @@ import { freePorts, startChild, type Child } from './procs.ts';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'hushwire.js');
 const READY_MS = 20_000;
+/** A cluster's meta leader election takes a few seconds after the servers start. */
+const CLUSTER_READY_MS = 30_000;
 /** Longest wait for `apt-get install mosquitto`. */
 const APT_TIMEOUT_MS = 180_000;
 
@@ -76,6 +79,74 @@ export async function startNats(opts: { jetstream: boolean; websocket: boolean }
   };
 }
 
+export interface NatsCluster {
+  /** One client URL per node, in node order. */
+  urls: string[];
+  /** Each node's monitoring endpoint (http://127.0.0.1:port), in node order. */
+  monitorUrls: string[];
+  children: Child[];
+  stop(): Promise<void>;
+}
+
+/** GET http://127.0.0.1:<port><path>: the status code, or 0 when it cannot be read. */
+function httpStatus(port: number, path: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+/** `n` nats-servers with JetStream in one cluster (routes on loopback), as an operator
+ *  runs them (docs/OPERATIONS.md), ready once each has a JetStream meta leader. */
+export async function startNatsCluster(n: number): Promise<NatsCluster> {
+  const bin = natsServerBinary();
+  if (bin === null) throw new Error('nats-server not found (Debian package nats-server, or set NATS_SERVER_BIN)');
+  const { dir, cleanup } = tempDir('hw-bench-natsc-');
+  const ports = await freePorts(3 * n);
+  const name = `hw_bench_c${ports[0]}`;
+  const route = (i: number): string => `nats-route://127.0.0.1:${ports[3 * i + 2]}`;
+  const children: Child[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map((c) => c.stop()));
+    cleanup();
+  };
+  try {
+    for (let i = 0; i < n; i++) {
+      const conf = join(dir, `n${i}.conf`);
+      writeFileSync(conf, [
+        `server_name: "${name}_n${i}"`,
+        `listen: "127.0.0.1:${ports[3 * i]}"`,
+        `http: "127.0.0.1:${ports[3 * i + 1]}"`,
+        'jetstream {', `  store_dir: ${JSON.stringify(join(dir, `n${i}`))}`, '  max_memory_store: 268435456', '  max_file_store: 4294967296', '}',
+        'cluster {', `  name: "${name}"`, `  listen: "127.0.0.1:${ports[3 * i + 2]}"`,
+        `  routes: [${Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).map((j) => JSON.stringify(route(j))).join(', ')}]`, '}',
+      ].join('\n') + '\n');
+      children.push(startChild(`nats-server n${i}`, bin, ['-c', conf]));
+    }
+    // /healthz answers 200 only once the server has a JetStream meta leader: before, the
+    // gateways' stream and bucket creation would fail and they would not be ready.
+    const deadline = Date.now() + CLUSTER_READY_MS;
+    for (let i = 0; i < n; i++) {
+      while ((await httpStatus(ports[3 * i + 1]!, '/healthz', 1000)) !== 200) {
+        if (Date.now() > deadline) throw new Error(`nats-server cluster not ready within ${CLUSTER_READY_MS / 1000} s:\n${children[i]!.output().slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return {
+      urls: Array.from({ length: n }, (_, i) => `nats://127.0.0.1:${ports[3 * i]}`),
+      monitorUrls: Array.from({ length: n }, (_, i) => `http://127.0.0.1:${ports[3 * i + 1]}`),
+      children, stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 export interface Gateways {
   urls: string[];
   children: Child[];
@@ -85,14 +156,15 @@ export interface Gateways {
 export interface GatewayOptions {
   count: number;
   transport: 'uws' | 'ws';
-  natsUrl: string;
+  /** Gateway i connects to natsUrls[i % length] (one node of a cluster each, in turn). */
+  natsUrls: string[];
   /** Extra `hushwire gateway` flags. */
   args?: string[];
   /** Extra node flags (e.g. --cpu-prof) for the gateway processes. */
   nodeArgs?: string[];
 }
 
-/** `hushwire gateway` child processes on one nats-server, sharing a fresh OPRF key. */
+/** `hushwire gateway` child processes on nats-server (a cluster's nodes in turn), sharing a fresh OPRF key. */
 export async function startGateways(o: GatewayOptions): Promise<Gateways> {
   const { dir, cleanup } = tempDir('hw-bench-gw-');
   const keyFile = join(dir, 'oprf.key');
@@ -105,7 +177,7 @@ export async function startGateways(o: GatewayOptions): Promise<Gateways> {
   try {
     for (let i = 0; i < o.count; i++) {
       children.push(startChild(`gateway ${i}`, process.execPath, [
-        ...(o.nodeArgs ?? []), BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', '--nats', o.natsUrl,
+        ...(o.nodeArgs ?? []), BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', '--nats', o.natsUrls[i % o.natsUrls.length]!,
         '--oprf-key-file', keyFile, '--transport', o.transport, '--name', `bench-gw-${i}`, '--log-level', 'warn',
         ...(o.args ?? []),
       ], { cwd: ROOT, env: { ...process.env, HUSHWIRE_DEBUG: '' } }));

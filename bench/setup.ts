@@ -1,6 +1,6 @@
 // Per system: the servers a run needs (started here and stopped after, or given by
 // URL), the URLs handsets connect to, and the pids whose CPU time and RSS are read.
-import { startNats, startGateways, startMosquitto, startSocketIoRelay, startUwsRelay, mosquittoBinary, natsServerBinary } from './servers.ts';
+import { startNats, startNatsCluster, startGateways, startMosquitto, startSocketIoRelay, startUwsRelay, mosquittoBinary, natsServerBinary } from './servers.ts';
 import { loadUws } from '../gateway/transport/select.ts';
 import { BENCH_MAILBOX_MAX, BENCH_MAX_DEVICES_PER_ROUTE } from './devices.ts';
 import { INSPECTOR_LINE } from './inspect.ts';
@@ -39,6 +39,8 @@ export interface SystemEnv {
   /** --mailbox-shards of the local gateways, when given (the seeding bus must lay the
    *  mailbox out the same way, or one of them refuses to start). */
   mailboxShards?: number;
+  /** --nats-replicas of the local gateways (a cluster's), for the seeding bus likewise. */
+  natsReplicas?: number;
   local: boolean;
   stop(): Promise<void>;
 }
@@ -49,6 +51,10 @@ export interface SetupOptions {
   transport: 'uws' | 'ws';
   gatewayArgs: string[];
   gatewayNodeArgs: string[];
+  /** Local setup: nats-server nodes in one JetStream cluster behind the gateways (1: a
+   *  single server); the gateways connect to the nodes in turn and keep their streams
+   *  and buckets on min(nodes, 3) replicas. */
+  natsCluster?: number;
   /** Running gateways: their /metrics URLs (default: derived from each --gateway URL);
    *  empty list = do not read them. */
   gatewayMetrics?: string[];
@@ -70,6 +76,12 @@ export function mailboxShardsOf(args: readonly string[], env: NodeJS.ProcessEnv 
   return v === undefined || v === '' ? undefined : Number(v);
 }
 
+/** JetStream replicas on a cluster of `nodes`: all of them up to three, as operators
+ *  run R3 (docs/OPERATIONS.md); more copies than three buy little and cost writes. */
+export function clusterReplicas(nodes: number): number {
+  return Math.min(nodes, 3);
+}
+
 /** Starts (or points at) the system; returns a skip reason when it cannot run here. */
 export async function setUp(system: SystemName, o: SetupOptions): Promise<SystemEnv | { skip: string }> {
   const servers: { stop(): Promise<void> }[] = [];
@@ -86,18 +98,32 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
           return remote(o.gateways, metrics.length > 0 ? metricsProbe(metrics) : null);
         }
         if (natsServerBinary() === null) return { skip: 'nats-server not installed' };
-        const nats = await startNats({ jetstream: true, websocket: false });
-        servers.push(nats);
+        const nodes = o.natsCluster ?? 1;
+        let natsUrls: string[];
+        let natsPids: number[];
+        if (nodes > 1) {
+          const cluster = await startNatsCluster(nodes);
+          servers.push(cluster);
+          natsUrls = cluster.urls;
+          natsPids = cluster.children.map((c) => c.pid);
+        } else {
+          const nats = await startNats({ jetstream: true, websocket: false });
+          servers.push(nats);
+          natsUrls = [nats.url];
+          natsPids = [nats.child.pid];
+        }
+        const replicas = clusterReplicas(nodes);
+        const args = [...BENCH_GATEWAY_ARGS, ...(replicas > 1 ? ['--nats-replicas', String(replicas)] : []), ...o.gatewayArgs];
         const gws = await startGateways({
-          count: o.gatewayCount, transport: o.transport, natsUrl: nats.url, nodeArgs: [...BENCH_GATEWAY_NODE_ARGS, ...o.gatewayNodeArgs],
-          args: [...BENCH_GATEWAY_ARGS, ...o.gatewayArgs],
+          count: o.gatewayCount, transport: o.transport, natsUrls, nodeArgs: [...BENCH_GATEWAY_NODE_ARGS, ...o.gatewayNodeArgs], args,
         });
         servers.push(gws);
         const inspectorUrls = gws.children.map((c) => INSPECTOR_LINE.exec(c.output())?.[1]).filter((u): u is string => u !== undefined);
-        const shards = mailboxShardsOf([...BENCH_GATEWAY_ARGS, ...o.gatewayArgs]);
+        const shards = mailboxShardsOf(args);
         return {
-          system, urls: gws.urls, server: pidProbe(gws.children.map((c) => c.pid)), nats: pidProbe([nats.child.pid]), inspectorUrls, natsUrl: nats.url, local: true, stop,
+          system, urls: gws.urls, server: pidProbe(gws.children.map((c) => c.pid)), nats: pidProbe(natsPids), inspectorUrls, natsUrl: natsUrls[0]!, local: true, stop,
           ...(shards !== undefined ? { mailboxShards: shards } : {}),
+          ...(replicas > 1 ? { natsReplicas: replicas } : {}),
         };
       }
       case 'nats-ws': {

@@ -58,6 +58,12 @@ function collectMetricsUrl(value: string, prev: string[] = []): string[] {
   return [...prev, u.href];
 }
 
+function parseClusterSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 5) throw new InvalidArgumentError('must be a whole number from 1 to 5');
+  return n;
+}
+
 function parseSeconds(value: string): number {
   const n = parsePositive(value);
   if (n > 600) throw new InvalidArgumentError('at most 600 seconds');
@@ -99,6 +105,7 @@ interface Opts {
   baseline?: string;
   failOnWorse?: boolean;
   heapSample?: string;
+  natsCluster: number;
 }
 
 export function benchCommand(): Command {
@@ -111,6 +118,7 @@ export function benchCommand(): Command {
     .option('--gateway-metrics <url>', 'with --gateway: read the gateways\' CPU time and memory from this /metrics URL (repeatable; default: http://<each --gateway host:port>/metrics; "none": do not read them)', collectMetricsUrl)
     .option('--keep-devices', 'with --gateway: leave the devices the bench registered (default: each workload opts its devices out again at its end)')
     .option('--gateways <n>', 'local setup: number of gateway processes', parseCount, 2)
+    .option('--nats-cluster <n>', 'local setup: nats-server nodes in one JetStream cluster behind the gateways (1 to 5; the gateways connect to the nodes in turn, streams and buckets on min(n, 3) replicas)', parseClusterSize, 1)
     .addOption(new Option('--transport <name>', 'local setup: WebSocket library of the gateways').choices(['uws', 'ws']).default('uws'))
     .option('--peers <list>', `peers to run too: ${PEERS.join(',')}, all or none`, list(PEERS, 'peer'), [...PEERS])
     .option('--no-hushwire', 'run only the peers')
@@ -158,6 +166,9 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       if (o.keepDevices && (o.gateway ?? []).length === 0) {
         throw new InvalidArgumentError('--keep-devices goes with --gateway (a local setup is thrown away after each workload)');
       }
+      if (o.natsCluster > 1 && (o.gateway ?? []).length > 0) {
+        throw new InvalidArgumentError('--nats-cluster is for the local setup (running gateways have their own NATS)');
+      }
       if (o.heapSample !== undefined && (o.gateway ?? []).length > 0) {
         throw new InvalidArgumentError('--heap-sample needs the local setup (running gateways are not started with an inspector)');
       }
@@ -196,6 +207,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         gatewayArgs: o.gatewayArg ?? [],
         gatewayNodeArgs: [...(o.gatewayNodeArg ?? []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
         ...(o.heapSample !== undefined ? { heapSample: o.heapSample } : {}),
+        natsCluster: o.natsCluster,
         ...(o.natsWsUrl ? { natsWsUrl: o.natsWsUrl } : {}),
         ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
         ...(o.socketioUrl ? { socketioUrl: o.socketioUrl } : {}),
@@ -228,6 +240,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         pairs: o.pairs, devices: o.devices, gateways: o.gateway?.length ? o.gateway.length : o.gateways, transport: o.gateway?.length ? 'remote' : o.transport,
         workers: o.workers,
         ws_client: o.wsClient,
+        nats_nodes: o.gateway?.length ? null : o.natsCluster,
       };
       // Ends the run (children first) if the main thread ever hangs for good, up to and
       // including the process's own exit; the bench's own deadlines cover everything

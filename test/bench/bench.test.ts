@@ -234,12 +234,36 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const h = await runBench(['--gateway', 'ws://127.0.0.1:1/ws', '--heap-sample', '/tmp/x'], 30_000);
   t.equal(h.code, 2, '--heap-sample against running gateways');
   t.match(h.stderr, /--heap-sample needs the local setup/);
+  const c = await runBench(['--nats-cluster', '6'], 30_000);
+  t.equal(c.code, 2, '--nats-cluster over 5');
+  t.match(c.stderr, /--nats-cluster.*must be a whole number from 1 to 5/);
+  const cr = await runBench(['--nats-cluster', '3', '--gateway', 'ws://127.0.0.1:1/ws'], 30_000);
+  t.equal(cr.code, 2, '--nats-cluster against running gateways');
+  t.match(cr.stderr, /--nats-cluster is for the local setup/);
   const f = await runBench(['--fail-on-worse'], 30_000);
   t.equal(f.code, 2, '--fail-on-worse without --baseline');
   t.match(f.stderr, /--fail-on-worse goes with --baseline/);
   const b = await runBench(['--baseline', '/nonexistent/base.json'], 30_000);
   t.equal(b.code, 2, 'an unreadable baseline fails before the run');
   t.match(b.stderr, /--baseline \/nonexistent\/base\.json: no such file or directory/);
+});
+
+t.test('--nats-cluster 3: chat and backlog through gateways on a three-node JetStream cluster (R3), nothing lost', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const r = await runBench([
+    '--peers', 'none', '--workload', 'chat,backlog', '--nats-cluster', '3', '--pairs', '4', '--duration', '2', '--warmup', '1', '--grace', '4',
+    '--backlog-devices', '4', '--backlog-messages', '20', '--backlog-warmup', '0',
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--json',
+  ], 120_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[]; meta?: Record<string, unknown> };
+  t.equal(out.meta?.['nats_nodes'], 3, 'the settings say so');
+  t.equal(out.runs?.length, 2);
+  for (const run of out.runs ?? []) {
+    t.equal(run['lost'], 0, `${String(run['workload'])}: nothing lost`);
+    t.ok((run['delivered_per_s'] as number) > 0, `${String(run['workload'])}: delivered`);
+    t.match(String(run['note']), /NATS cluster of 3 nodes, R3/);
+  }
 });
 
 t.test('--baseline: the run compared with saved results at the end; --fail-on-worse exits 1 on a regression', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
