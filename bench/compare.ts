@@ -129,14 +129,13 @@ function stats(runs: readonly RunResult[], key: keyof RunResult): SideStats | nu
   return { median: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length };
 }
 
-function verdictOf(m: MetricSpec, b: SideStats, c: SideStats, changePct: number | null, noisePct: number): Verdict {
+function verdictOf(m: MetricSpec, b: SideStats, c: SideStats, noisePct: number): Verdict {
   if (m.better === null) return 'info';
   const up: Verdict = m.better === 'higher' ? 'better' : 'worse';
   const down: Verdict = m.better === 'higher' ? 'worse' : 'better';
   if (m.count) {
-    // Any run with more of them is a regression; none where the base had some, a fix.
-    if (c.max > b.max) return 'worse';
-    if (c.max < b.max && c.max === 0) return 'better';
+    // A run with more of them than any base run is a regression, whatever the spread.
+    if (c.max !== b.max) return c.max > b.max ? 'worse' : 'better';
     return b.median === c.median ? 'same' : c.median > b.median ? 'worse' : 'better';
   }
   if (b.median === c.median && b.min === c.min && b.max === c.max) return 'same';
@@ -145,9 +144,10 @@ function verdictOf(m: MetricSpec, b: SideStats, c: SideStats, changePct: number 
     if (c.max < b.min) return down;
     return 'within spread';
   }
-  if (changePct === null) return c.median > b.median ? (`${up}?` as Verdict) : (`${down}?` as Verdict);
-  if (Math.abs(changePct) <= noisePct) return 'within noise';
-  return changePct > 0 ? (`${up}?` as Verdict) : (`${down}?` as Verdict);
+  // Noise as a ratio, the same both ways (+5% one way is -4.8% the other): swapping the
+  // sides swaps better and worse and nothing else.
+  if (b.median > 0 && c.median > 0 && Math.abs(Math.log(c.median / b.median)) <= Math.log1p(noisePct / 100) + 1e-12) return 'within noise';
+  return c.median > b.median ? (`${up}?` as Verdict) : (`${down}?` as Verdict);
 }
 
 function metaValue(v: unknown): string {
@@ -188,7 +188,7 @@ export function compare(base: readonly BenchFile[], candidate: readonly BenchFil
       rows.push({
         system, workload, metric: m.key, label: m.label, base: bs, candidate: cs,
         change_pct: change === null ? null : Math.round(change * 10) / 10,
-        verdict: verdictOf(m, bs, cs, change, opts.noisePct),
+        verdict: verdictOf(m, bs, cs, opts.noisePct),
       });
     }
   }
