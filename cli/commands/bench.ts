@@ -2,6 +2,7 @@
 // See docs/BENCHMARKS.md for the method.
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { cpus } from 'node:os';
+import { accessSync, mkdirSync, constants as fsConstants } from 'node:fs';
 import { runBench, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
 import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
@@ -171,6 +172,15 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       }
       if (o.heapSample !== undefined && (o.gateway ?? []).length > 0) {
         throw new InvalidArgumentError('--heap-sample needs the local setup (running gateways are not started with an inspector)');
+      }
+      if (o.heapSample !== undefined) {
+        // made now: a directory that cannot be written fails before the run, not after it
+        try {
+          mkdirSync(o.heapSample, { recursive: true });
+          accessSync(o.heapSample, fsConstants.W_OK);
+        } catch (e) {
+          throw new HushwireError(ErrorCode.BAD_REQUEST, `--heap-sample ${o.heapSample}: ${e instanceof Error ? e.message : String(e)}`);
+        }
       }
       if (o.failOnWorse && o.baseline === undefined) throw new InvalidArgumentError('--fail-on-worse goes with --baseline');
       // Read before the run: a baseline that cannot be read fails now, not after it.
