@@ -240,9 +240,12 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const cr = await runBench(['--nats-cluster', '3', '--gateway', 'ws://127.0.0.1:1/ws'], 30_000);
   t.equal(cr.code, 2, '--nats-cluster against running gateways');
   t.match(cr.stderr, /--nats-cluster is for the local setup/);
-  const hs = await runBench(['--peers', 'none', '--heap-sample', '/etc/hostname/heap'], 30_000);
+  const tmp = mkdtempSync(join(tmpdir(), 'hw-bench-args-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  writeFileSync(join(tmp, 'a-file'), '');
+  const hs = await runBench(['--peers', 'none', '--heap-sample', join(tmp, 'a-file', 'heap')], 30_000);
   t.equal(hs.code, 2, 'a --heap-sample directory that cannot be made fails before the run');
-  t.match(hs.stderr, /--heap-sample \/etc\/hostname\/heap: ENOTDIR/);
+  t.match(hs.stderr, /--heap-sample .*a-file\/heap: ENOTDIR/);
   const f = await runBench(['--fail-on-worse'], 30_000);
   t.equal(f.code, 2, '--fail-on-worse without --baseline');
   t.match(f.stderr, /--fail-on-worse goes with --baseline/);
