@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from './types.ts';
 import { summaryTable, type SummaryRow } from './summary.ts';
+import { compareTable, type Comparison } from './compare.ts';
 
 const COLS: [string, (r: RunResult) => string, number][] = [
   ['system', (r) => r.system, 10],
@@ -63,8 +64,8 @@ export function table(rows: RunResult[]): string {
   return [tableHeader(), ...rows.map(tableRow)].join('\n');
 }
 
-export function toJson(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null): { runs: RunResult[]; summary?: SummaryRow[]; meta: Record<string, unknown> } {
-  return summary ? { runs: rows, summary, meta } : { runs: rows, meta };
+export function toJson(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null): { runs: RunResult[]; summary?: SummaryRow[]; comparison?: Comparison; meta: Record<string, unknown> } {
+  return { runs: rows, ...(summary ? { summary } : {}), ...(comparison ? { comparison } : {}), meta };
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -123,7 +124,7 @@ function fmt(v: number): string {
 /** A row's name in the charts: workload and system, and its round with --repeat. */
 const name = (r: RunResult): string => `${r.workload} · ${r.system}${r.round !== undefined ? ` #${r.round}` : ''}`;
 
-export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null): string {
+export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null): string {
   const ran = rows.filter((r) => !r.skipped);
   const thr = ran.filter((r) => r.delivered_per_s != null && r.mode === 'window' || r.drain_per_s != null)
     .map((r) => ({ label: `${name(r)}`, system: r.system, value: r.delivered_per_s ?? 0 }));
@@ -161,17 +162,17 @@ export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, sum
 <body><h1>Hushwire bench</h1>
 <p>${esc(String(meta['when'] ?? ''))} · ${esc(String(meta['machine'] ?? ''))}</p>
 ${charts}
-${summary ? `<h2>Summary</h2><pre>${esc(summaryTable(summary, Math.max(...rows.map((r) => r.round ?? 1))))}</pre>\n` : ''}<h2>Results</h2><pre>${esc(table(rows))}</pre>
+${summary ? `<h2>Summary</h2><pre>${esc(summaryTable(summary, Math.max(...rows.map((r) => r.round ?? 1))))}</pre>\n` : ''}${comparison ? `<h2>Compared with the baseline</h2><pre>${esc(compareTable(comparison))}</pre>\n` : ''}<h2>Results</h2><pre>${esc(table(rows))}</pre>
 <h2>Settings</h2><pre>${esc(JSON.stringify(meta, null, 2))}</pre>
 </body></html>
 `;
 }
 
-export function writeReport(dir: string, rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null): string[] {
+export function writeReport(dir: string, rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null): string[] {
   mkdirSync(dir, { recursive: true });
   const json = join(dir, 'bench.json');
   const html = join(dir, 'bench.html');
-  writeFileSync(json, JSON.stringify(toJson(rows, meta, summary), null, 2) + '\n');
-  writeFileSync(html, htmlReport(rows, meta, summary));
+  writeFileSync(json, JSON.stringify(toJson(rows, meta, summary, comparison), null, 2) + '\n');
+  writeFileSync(html, htmlReport(rows, meta, summary, comparison));
   return [json, html];
 }

@@ -258,23 +258,24 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       startWatchdog();
       const rows = await runBench(opts);
       const summary = o.repeat > 1 ? summarise(rows) : null;
+      // --baseline: this run as the candidate (bench/compare.ts)
+      const comparison = baseline === null ? null : compare(baseline, [{ path: 'this run', runs: rows, meta }], { noisePct: DEFAULT_NOISE_PCT });
       log('');
       const text = table(rows) + (summary ? `\n\n${summaryTable(summary, o.repeat)}` : '');
       if (o.json) {
         log(text);
         // meta (the settings and machine) too, so saved output can be compared (bench compare).
-        process.stdout.write(JSON.stringify(toJson(rows, meta, summary)) + '\n');
+        process.stdout.write(JSON.stringify(toJson(rows, meta, summary, comparison)) + '\n');
       } else {
         process.stdout.write(text + '\n');
       }
-      if (o.report) for (const f of writeReport(o.report, rows, meta, summary)) log(`wrote ${f}`);
-      if (baseline !== null) {
+      if (o.report) for (const f of writeReport(o.report, rows, meta, summary, comparison)) log(`wrote ${f}`);
+      if (comparison !== null) {
         // To stderr: stdout stays the table, or the JSON a script parses.
-        const c = compare(baseline, [{ path: 'this run', runs: rows, meta }], { noisePct: DEFAULT_NOISE_PCT });
         log('');
-        log(c.rows.length === 0 ? `baseline ${o.baseline}: no system and workload in common with this run` : compareTable(c));
-        if (o.failOnWorse && c.worse > 0) {
-          log(`hushwire: ${c.worse} metric${c.worse === 1 ? '' : 's'} worse than the baseline`);
+        log(comparison.rows.length === 0 ? `baseline ${o.baseline}: no system and workload in common with this run` : compareTable(comparison));
+        if (o.failOnWorse && comparison.worse > 0) {
+          log(`hushwire: ${comparison.worse} metric${comparison.worse === 1 ? '' : 's'} worse than the baseline`);
           process.exitCode = 1;
         }
       }

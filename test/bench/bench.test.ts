@@ -284,16 +284,20 @@ t.test('--baseline: the run compared with saved results at the end; --fail-on-wo
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';
   const r = await runBench([
     '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--duration', '2', '--warmup', '1', '--grace', '4',
-    '--gateways', '2', '--transport', transport, '--workers', '1', '--json', '--baseline', base, '--fail-on-worse',
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--json', '--baseline', base, '--fail-on-worse', '--report', join(dir, 'report'),
   ], 90_000);
   t.equal(r.code, 1, `a regression: exit 1 (stderr: ${r.stderr.slice(-300)})`);
   t.match(r.stderr, /^hushwire\s+chat\s+delivered\/s\s+1,000,000,000\s+[\d,]+\s+-\d+\.\d%\s+worse\?$/m, 'the comparison on stderr');
   t.match(r.stderr, /^settings differ: warmup_s: - → 1$/m, 'settings checked against the baseline\'s (which has none for the warm-up)');
   t.notMatch(r.stderr, /settings differ: (pairs|duration_s)/, 'the same pairs and duration are not listed');
   t.match(r.stderr, /hushwire: \d+ metrics worse than the baseline/);
-  const json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: unknown[]; meta?: Record<string, unknown> };
+  const json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: unknown[]; meta?: Record<string, unknown>; comparison?: { worse: number } };
   t.equal(json.runs?.length, 1, 'stdout is still the run\'s JSON');
   t.equal(json.meta?.['pairs'], 4, 'with its settings (meta), so it can be a baseline itself');
+  t.ok((json.comparison?.worse ?? 0) >= 1, 'and the comparison for scripts');
+  t.match(readFileSync(join(dir, 'report', 'bench.html'), 'utf8'), /<h2>Compared with the baseline<\/h2><pre>base: .*base\.json/, 'the report page shows it');
+  const saved = JSON.parse(readFileSync(join(dir, 'report', 'bench.json'), 'utf8')) as { comparison?: { worse: number } };
+  t.equal(saved.comparison?.worse, json.comparison?.worse, 'so does the report\'s JSON');
 });
 
 t.test('--repeat: interleaved rounds, each row tagged with its round, and a summary with ratios per round', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
