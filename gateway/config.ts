@@ -45,6 +45,7 @@ export interface GatewayConfig {
   authTimeoutMs: number;
   idleTimeoutS: number;
   maxBackpressureBytes: number;
+  maxSendBuffersBytes: number;
   liveTimeoutMs: number;
   maxDevicesPerRoute: number;
   mailboxMaxMessages: number;
@@ -96,6 +97,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'authTimeoutMs', flag: 'auth-timeout-ms', env: 'HUSHWIRE_AUTH_TIMEOUT_MS', type: 'int', default: 10_000, unit: 'ms', min: 100, max: 600_000, help: 'Time to authenticate after connect; then close 4001' },
   { key: 'idleTimeoutS', flag: 'idle-timeout-s', env: 'HUSHWIRE_IDLE_TIMEOUT_S', type: 'int', default: 60, unit: 's', min: 8, max: 960, help: 'Close sockets silent this long (pings are sent at half of it); a multiple of 4' },
   { key: 'maxBackpressureBytes', flag: 'max-backpressure-bytes', env: 'HUSHWIRE_MAX_BACKPRESSURE_BYTES', type: 'int', default: 1_048_576, unit: 'bytes', min: 16_384, max: 256 * 1024 * 1024, help: 'Per-socket send buffer bound; over it the socket closes with 4004' },
+  { key: 'maxSendBuffersBytes', flag: 'max-send-buffers-bytes', env: 'HUSHWIRE_MAX_SEND_BUFFERS_BYTES', type: 'int', default: 512 * 1024 * 1024, unit: 'bytes', min: 1_048_576, max: 64 * 1024 * 1024 * 1024, help: 'All sockets\' send buffers together; over it a socket holding more than 64 KiB closes with 4004' },
   { key: 'liveTimeoutMs', flag: 'live-timeout-ms', env: 'HUSHWIRE_LIVE_TIMEOUT_MS', type: 'int', default: 5_000, unit: 'ms', min: 100, max: 120_000, help: 'Wait for a live device ack before storing in the mailbox instead' },
   { key: 'maxDevicesPerRoute', flag: 'max-devices-per-route', env: 'HUSHWIRE_MAX_DEVICES_PER_ROUTE', type: 'int', default: 5, min: 1, max: 100, help: 'Devices one number may register' },
   { key: 'mailboxMaxMessages', flag: 'mailbox-max-messages', env: 'HUSHWIRE_MAILBOX_MAX_MESSAGES', type: 'int', default: 1000, min: 1, max: 1_000_000, help: 'Messages queued per offline device; more gets MAILBOX_FULL' },

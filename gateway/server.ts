@@ -18,6 +18,7 @@ import { startBus } from './bus-start.ts';
 import { privacyOptions, dedupKeyOption } from './privacy-config.ts';
 import { createAdmission } from './admission.ts';
 import { readOpenFilesLimit, descriptorsFor, connectionsWithin } from './fd-limit.ts';
+import { SendBudget } from './transport/send-budget.ts';
 import { moveSessionsAway, waitForZero } from './drain.ts';
 import { monotonicMs } from '../relay/token-bucket.ts';
 import type { Transport, TransportKind, HttpResponse } from './transport/transport.ts';
@@ -129,6 +130,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       setBusState(metrics, bus.status().state);
       metrics.draining.set(draining ? 1 : 0);
       metrics.livePending.set(bus.livePending());
+      metrics.sendBuffers.set(sendBudget.total);
       return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
     }
     return { status: 404, body: 'not found\n' };
@@ -143,6 +145,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     openConnections: () => relay.sessionCount,
     rateLimited: metrics.rateLimited,
   });
+  const sendBudget = new SendBudget(config.maxSendBuffersBytes);
   const loaded = await loadTransport(config.transport, {
     host: config.host,
     port: config.port,
@@ -150,6 +153,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     maxPayloadBytes: config.maxFrameBytes,
     idleTimeoutSeconds: config.idleTimeoutS,
     maxBackpressureBytes: config.maxBackpressureBytes,
+    sendBudget,
     http,
     gate: ({ origin }) => {
       if (draining) return { ok: false, status: 503, reason: 'draining' };

@@ -2,10 +2,14 @@
 // uWebSockets.js; it sees only these types. Two implementations: uws.ts (fast path,
 // default) and ws.ts (portable fallback); select.ts picks the first that loads.
 
+import type { SendBudget } from './send-budget.ts';
+
 export type TransportKind = 'uws' | 'ws';
 
 /** What send() did with the data. 'closed': the socket is gone; 'dropped': the send
- *  buffer went over maxBackpressureBytes, so the socket was closed as SLOW_CONSUMER. */
+ *  buffer went over maxBackpressureBytes (or, with a send budget, all buffers together
+ *  went over it while this one held more than its shed floor), so the socket was closed
+ *  as SLOW_CONSUMER. */
 export type SendOutcome = 'ok' | 'dropped' | 'closed';
 
 export interface Socket {
@@ -61,6 +65,9 @@ export interface TransportOptions {
   idleTimeoutSeconds: number;   // no traffic (pings are sent) => close 4007 / library idle close;
                                 // 0 = off; uWS rounds up to a multiple of 4, at least 8
   maxBackpressureBytes: number; // send buffer bound => close 4004 SLOW_CONSUMER
+  /** The bound on all sockets' send buffers together (gateway/transport/send-budget.ts);
+   *  none: only each socket's own bound applies. */
+  sendBudget?: SendBudget;
   http: HttpHandler;
   gate: UpgradeGate;
   handlers: SocketHandlers;

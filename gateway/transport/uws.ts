@@ -10,7 +10,9 @@
 // - Backpressure: uWS's own limit drops the frame *and* the close frame that would tell
 //   the client why (end() goes through the same check). So the library limit is off
 //   (maxBackpressure 0) and send() enforces maxBackpressureBytes itself: after each send,
-//   over the bound => end(4004), whose close frame queues behind the buffered data.
+//   over the bound => end(4004), whose close frame queues behind the buffered data. The
+//   same when all sockets' buffers together are over the send budget and this one holds
+//   more than its shed floor (send-budget.ts).
 // - Message data is an ArrayBuffer that uWS neuters when the callback returns: copied.
 
 import { CloseCode } from '../../relay/errors.ts';
@@ -18,6 +20,7 @@ import { CloseCode } from '../../relay/errors.ts';
 /** uWS's own payload cap, as a multiple of the configured maximum (see above). */
 const UWS_PAYLOAD_HEADROOM = 2;
 import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
+import type { SendBudget } from './send-budget.ts';
 import { closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine, asciiLine } from './common.ts';
 
 // Minimal types for the parts of uWebSockets.js used here (both republishes agree on them).
@@ -89,11 +92,15 @@ class UwsSocket implements Socket {
   closed = false;
   readonly #ws: UwsWebSocket<UserData>;
   readonly #maxBuffered: number;
+  readonly #budget: SendBudget | null;
+  /** Buffered bytes as last reported to the budget. */
+  #accounted = 0;
 
-  constructor(ws: UwsWebSocket<UserData>, maxBuffered: number) {
+  constructor(ws: UwsWebSocket<UserData>, maxBuffered: number, budget: SendBudget | null) {
     this.id = nextSocketId();
     this.#ws = ws;
     this.#maxBuffered = maxBuffered;
+    this.#budget = budget;
   }
 
   send(data: Uint8Array): SendOutcome {
@@ -103,12 +110,35 @@ class UwsSocket implements Socket {
     const status = this.#ws.send(data, true, false);
     // 1 leaves nothing buffered (uWS returns it only when the write, or the cork, took
     // it all), so only a 0 can be over the limit: no second native call per frame.
-    if (status === 1) return 'ok';
-    if (status === 2 || this.#ws.getBufferedAmount() > this.#maxBuffered) {
+    if (status === 1) {
+      if (this.#accounted !== 0) this.#track(0);
+      return 'ok';
+    }
+    const buffered = status === 2 ? Infinity : this.#ws.getBufferedAmount();
+    if (buffered > this.#maxBuffered || !this.#track(buffered)) {
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return 'dropped';
     }
     return 'ok';
+  }
+
+  /** Reports the buffered bytes to the budget; false: shed this socket. */
+  #track(now: number): boolean {
+    if (this.#budget === null) return true;
+    const ok = this.#budget.account(this.#accounted, now);
+    this.#accounted = now;
+    return ok;
+  }
+
+  /** uWS wrote some of the buffer (its drain event). */
+  drained(): void {
+    if (!this.closed) this.#track(this.#ws.getBufferedAmount());
+  }
+
+  /** Closed: its buffer no longer counts (not read from uWS: the socket is gone). */
+  released(): void {
+    this.#budget?.release(this.#accounted);
+    this.#accounted = 0;
   }
 
   cork(fn: () => void): void {
@@ -179,7 +209,7 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
     },
 
     open: (ws) => {
-      const socket = new UwsSocket(ws, opts.maxBackpressureBytes);
+      const socket = new UwsSocket(ws, opts.maxBackpressureBytes, opts.sendBudget ?? null);
       ws.getUserData().socket = socket;
       sockets.add(socket);
       try { handlers.open(socket); } catch (e) { fail('open', e, socket); }
@@ -197,7 +227,9 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
 
     drain: (ws) => {
       const socket = ws.getUserData().socket;
-      if (!socket || socket.closed || !handlers.drain) return;
+      if (!socket || socket.closed) return;
+      socket.drained();
+      if (!handlers.drain) return;
       try { handlers.drain(socket); } catch (e) { fail('drain', e, socket); }
     },
 
@@ -205,6 +237,7 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
       const socket = ws.getUserData().socket;
       if (!socket || socket.closed) return;
       socket.closed = true;
+      socket.released();
       sockets.delete(socket);
       const reason = Buffer.from(message).toString('utf8');
       const reported = code === 1006 ? (FORCED_CLOSE_CODES[reason] ?? code) : code;

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CloseCode } from '../../relay/errors.ts';
 import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
+import type { SendBudget } from './send-budget.ts';
 import { asciiLine, closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine } from './common.ts';
 
 // A real client sends ~10-20 headers. Node keeps only the first maxHeadersCount and drops
@@ -42,25 +43,49 @@ class WsSocket implements Socket {
   readonly #maxBuffered: number;
   readonly #graceMs: number;
   readonly #onClose: (s: WsSocket, code: number, reason: string) => void;
+  readonly #budget: SendBudget | null;
+  /** Buffered bytes as last reported to the budget. */
+  #accounted = 0;
 
   constructor(ws: WebSocket, raw: Duplex, maxBuffered: number, graceMs: number,
-    onClose: (s: WsSocket, code: number, reason: string) => void) {
+    onClose: (s: WsSocket, code: number, reason: string) => void, budget: SendBudget | null) {
     this.id = nextSocketId();
     this.ws = ws;
     this.#raw = raw;
     this.#maxBuffered = maxBuffered;
     this.#graceMs = graceMs;
     this.#onClose = onClose;
+    this.#budget = budget;
   }
 
   send(data: Uint8Array): SendOutcome {
     if (this.closed) return 'closed';
     this.ws.send(data, { binary: true, compress: false });
-    if (this.ws.bufferedAmount > this.#maxBuffered) {
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.#maxBuffered || !this.#track(buffered)) {
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return 'dropped';
     }
     return 'ok';
+  }
+
+  /** Reports the buffered bytes to the budget; false: shed this socket. */
+  #track(now: number): boolean {
+    if (this.#budget === null || now === this.#accounted) return true;
+    const ok = this.#budget.account(this.#accounted, now);
+    this.#accounted = now;
+    return ok;
+  }
+
+  /** The TCP socket's buffer drained. */
+  drained(): void {
+    if (!this.closed) this.#track(this.ws.bufferedAmount);
+  }
+
+  /** Closed: its buffer no longer counts. */
+  released(): void {
+    this.#budget?.release(this.#accounted);
+    this.#accounted = 0;
   }
 
   cork(fn: () => void): void {
@@ -130,6 +155,7 @@ export function createWsTransport(opts: TransportOptions): Transport {
 
   const onSocketClosed = (s: WsSocket, code: number, reason: string): void => {
     s.closed = true;
+    s.released();
     sockets.delete(s);
     try { handlers.close(s, code, reason); } catch (e) { reportError(opts.onError, 'close', e); }
   };
@@ -141,7 +167,7 @@ export function createWsTransport(opts: TransportOptions): Transport {
 
   const onOpen = (ws: WebSocket, raw: Duplex): void => {
     ws.binaryType = 'nodebuffer';
-    const s = new WsSocket(ws, raw, opts.maxBackpressureBytes, graceMs, onSocketClosed);
+    const s = new WsSocket(ws, raw, opts.maxBackpressureBytes, graceMs, onSocketClosed, opts.sendBudget ?? null);
     sockets.add(s);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (s.closed) return;
@@ -157,10 +183,12 @@ export function createWsTransport(opts: TransportOptions): Transport {
       s.closedBy(ERROR_CLOSE_CODES[err.code ?? ''] ?? 1002, asciiLine(err.message, 123));
     });
     ws.on('close', (code: number, reason: Buffer) => s.closedBy(code, reason.toString('utf8')));
-    if (opts.handlers.drain) {
+    if (opts.handlers.drain || opts.sendBudget) {
       const drain = opts.handlers.drain;
       raw.on('drain', () => {
         if (s.closed) return;
+        s.drained();
+        if (!drain) return;
         try { drain(s); } catch (e) { fail('drain', e, s); }
       });
     }

@@ -56,6 +56,8 @@ t.test('metrics move with traffic and carry no identifiers', async (t) => {
   // (the gateway runs in this process: gateway/fd-limit.ts).
   t.equal(sample(text, 'hushwire_connections_limit', {}), Math.min(50_000, connectionsWithin(readOpenFilesLimit()?.soft ?? null)), 'the configured --max-connections (default), within the open-files limit');
   t.equal(sample(text, 'hushwire_live_pending', {}), 0, 'every live delivery has its outcome (all acked before the scrape)');
+  const buffered = sample(text, 'hushwire_send_buffers_bytes', {});
+  t.ok(buffered !== undefined && buffered >= 0 && buffered < 64 * 1024, `send buffers of all sockets: ${buffered} B (nothing waits once all is read)`);
   atLeast('hushwire_connections_total', {}, 4);
   atLeast('hushwire_authenticated_devices', {}, 2);
   atLeast('hushwire_frames_in_total', {}, 8);

@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Socket as NetSocket } from 'node:net';
 import WebSocket from 'ws';
 import type { Socket, Transport, TransportOptions } from '../../gateway/transport/transport.ts';
+import { SendBudget, SHED_FLOOR_BYTES } from '../../gateway/transport/send-budget.ts';
 
 export interface ContractExpect {
   /** Close code the client sees for an oversize frame. */
@@ -362,6 +363,53 @@ export function transportContract(t: Test, make: Make, expect: ContractExpect): 
     t.same(await within(other.next(), 5000, 'other echo'), bytes(10, 4), 'another client is served meanwhile');
     raw.resume(); // the consumer wakes up: it reads what was queued, then the close frame
     t.equal((await within(slow.closed, 10_000, 'slow close')).code, 4004, 'client sees 4004');
+  });
+
+  sub('all buffers together over the send budget: the slow consumers are shed, a socket that keeps up is not', 40_000, async (t) => {
+    // Each socket's own bound is far away (64 MiB); the budget over all is 1 MiB.
+    const budget = new SendBudget(1024 * 1024);
+    const h = await start(t, make, { maxBackpressureBytes: 64 * 1024 * 1024, sendBudget: budget });
+    const slow = [await client(t, h.url, { maxPayload: 0 }), await client(t, h.url, { maxPayload: 0 })];
+    for (const c of slow) (c.ws as unknown as { _socket: NetSocket })._socket.pause();
+    const fast = await client(t, h.url);
+    await within((async () => { while (h.opened.length < 3) await sleep(5); })(), 5000, 'opens');
+    const [s1, s2, f] = h.opened as [Socket, Socket, Socket];
+    const frame = new Uint8Array(64 * 1024).fill(7);
+    const outcomes = new Map<Socket, string>([[s1, 'ok'], [s2, 'ok']]);
+    const atDrop = new Map<Socket, number>();
+    let fastSent = 0;
+    let fastRefused = 0;
+    await within((async () => {
+      while ([...outcomes.values()].some((o) => o === 'ok')) {
+        for (const s of [s1, s2]) {
+          for (let i = 0; i < 8 && outcomes.get(s) === 'ok'; i++) {
+            const own = s.bufferedAmount();
+            const o = s.send(frame);
+            outcomes.set(s, o);
+            if (o === 'dropped') atDrop.set(s, own);
+          }
+        }
+        // the socket that reads gets small frames all along, and is never shed
+        if (f.send(bytes(100, fastSent % 256)) !== 'ok') fastRefused++;
+        fastSent++;
+        await sleep(1);
+      }
+    })(), 30_000, 'send until both are shed');
+    for (const s of [s1, s2]) {
+      t.equal(outcomes.get(s), 'dropped', `slow socket ${s.id} shed`);
+      const own = atDrop.get(s)!;
+      t.ok(own < 64 * 1024 * 1024, `... holding ${Math.round(own / 1024)} KiB, far under its own bound`);
+      t.ok(own + frame.length > SHED_FLOOR_BYTES, '... and over the shed floor');
+      t.equal(h.closes.get(s.id)?.[0]?.code, 4004, '... handlers see 4004');
+    }
+    t.equal(fastRefused, 0, `every one of ${fastSent} sends to the socket that keeps up went through`);
+    t.equal(f.closed, false, 'the socket that keeps up is open');
+    t.ok(budget.total < SHED_FLOOR_BYTES, `closed sockets no longer count (total ${budget.total} B)`);
+    for (let i = 0; i < 3; i++) fast.ws.send(bytes(10, 200 + i));
+    // its echoes, after the small frames it was sent
+    let seen = 0;
+    await within((async () => { while (seen < fastSent + 3) { await fast.next(); seen++; } })(), 10_000, 'fast reads everything');
+    t.pass(`the reading socket got all ${fastSent} frames and its echoes`);
   });
 
   sub('stopAccepting refuses new connections; open ones keep working', 10_000, async (t) => {
