@@ -4,10 +4,10 @@
 //
 // Why a verdict and not only a percentage: on a shared machine the same run moves by
 // ±5-10% from one minute to the next (docs/BENCHMARKS.md, "The machine"), so "+4%" from
-// one run each says nothing. With two or more runs per side (files, or --repeat rounds)
-// a difference counts only when the two sides' ranges do not overlap: every candidate
-// run beat (or lost to) every base run. With one run on a side the spread is unknown,
-// and a change larger than the stated noise gets a "?" verdict. Losses, duplicates,
+// one run each says nothing. With three or more runs per side (files, or --repeat
+// rounds) a difference counts only when the two sides' ranges do not overlap: every
+// candidate run beat (or lost to) every base run. With fewer the spread is not known
+// well enough, and a change larger than the stated noise gets a "?" verdict. Losses, duplicates,
 // reorders and failures are never noise: more of them is worse.
 //
 // Pure functions; the command (cli/commands/bench.ts) reads the files.
@@ -23,6 +23,9 @@ export interface BenchFile {
 }
 
 type Better = 'higher' | 'lower' | null;
+
+/** Runs a side needs before apart ranges count as a definite better or worse. */
+export const MIN_RUNS = 3;
 
 interface MetricSpec {
   key: keyof RunResult;
@@ -59,9 +62,10 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'failed', label: 'failed', better: 'lower', digits: 0, count: true },
 ];
 
-/** better / worse: the ranges do not overlap (two or more runs a side), or a count grew.
- *  better? / worse?: one run on a side and a change beyond the noise. within spread:
- *  the ranges overlap. within noise: one run on a side, change within the noise.
+/** better / worse: the ranges do not overlap (three or more runs a side), or a count grew.
+ *  better? / worse?: fewer runs, and a change beyond the noise (and ranges apart, with
+ *  two or more runs a side). within spread: the ranges overlap (two or more runs a side).
+ *  within noise: fewer runs, a change within the noise.
  *  same: equal medians (and ranges). info: a figure with no better direction. */
 export type Verdict = 'better' | 'worse' | 'better?' | 'worse?' | 'within spread' | 'within noise' | 'same' | 'info';
 
@@ -139,11 +143,12 @@ function verdictOf(m: MetricSpec, b: SideStats, c: SideStats, noisePct: number):
     return b.median === c.median ? 'same' : c.median > b.median ? 'worse' : 'better';
   }
   if (b.median === c.median && b.min === c.min && b.max === c.max) return 'same';
-  if (b.n >= 2 && c.n >= 2) {
-    if (c.min > b.max) return up;
-    if (c.max < b.min) return down;
-    return 'within spread';
-  }
+  const apart = c.min > b.max || c.max < b.min;
+  if (b.n >= 2 && c.n >= 2 && !apart) return 'within spread';
+  // Two sets of n runs of the same thing are apart by chance with probability
+  // 2 / C(2n, n): 33% for two runs a side, 10% for three, under 3% for four. So a
+  // definite verdict needs three runs a side; with fewer, apart ranges get a "?".
+  if (apart && b.n >= MIN_RUNS && c.n >= MIN_RUNS) return c.min > b.max ? up : down;
   // Noise as a ratio, the same both ways (+5% one way is -4.8% the other): swapping the
   // sides swaps better and worse and nothing else.
   if (b.median > 0 && c.median > 0 && Math.abs(Math.log(c.median / b.median)) <= Math.log1p(noisePct / 100) + 1e-12) return 'within noise';
@@ -241,7 +246,7 @@ export function compareTable(c: Comparison): string {
   if (c.only_in_base.length > 0) lines.push(`only in base: ${c.only_in_base.join(', ')}`);
   if (c.only_in_candidate.length > 0) lines.push(`only in candidate: ${c.only_in_candidate.join(', ')}`);
   if (c.generator_bound.length > 0) lines.push(`generator-bound on a side (throughput measured the generator): ${c.generator_bound.join(', ')}`);
-  lines.push('median (min-max) per side; verdicts: better/worse = ranges apart; "?" = one run on a side, beyond the noise'
+  lines.push(`median (min-max) per side; verdicts: better/worse = ranges apart, ${MIN_RUNS}+ runs a side; "?" = fewer runs, beyond the noise`
     + ` (±${c.noise_pct}%); within spread = ranges overlap`);
   lines.push('');
   const head = ['system', 'workload', 'metric', 'base', 'candidate', 'change', 'verdict'];

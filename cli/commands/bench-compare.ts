@@ -30,9 +30,10 @@ export function benchCompareCommand(): Command {
     .option('--fail-on-worse', 'exit with status 1 when any metric is worse (a regression gate for scripts and CI)')
     .addHelpText('after', `
 Runs of the same system and workload are pooled per side (files, and --repeat rounds
-within a file); max-rate and fixed-rate runs are kept apart. With two or more runs a
-side, a difference is "better" or "worse" only when the two ranges do not overlap;
-with one run on a side it gets a "?" verdict when it is beyond --noise. More lost,
+within a file); max-rate and fixed-rate runs are kept apart. With three or more runs
+a side, a difference is "better" or "worse" only when the two ranges do not overlap;
+with fewer it gets a "?" verdict when it is beyond --noise (and the ranges, if there
+are two runs a side, do not overlap). More lost,
 duplicated, reordered or failed messages are always "worse". Settings that differ
 between the runs (duration, rate, pairs, gateways, ...) are listed first.`)
     .action((base: string, candidate: string, o: Opts) => {

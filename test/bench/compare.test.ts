@@ -30,12 +30,12 @@ function row(rows: ComparedMetric[], metric: string, workload = 'chat', system =
 
 const OPTS = { noisePct: 5 };
 
-t.test('two or more runs a side: better or worse only when the ranges are apart', async (t) => {
+t.test('three or more runs a side: better or worse only when the ranges are apart', async (t) => {
   const base = [file('a1', [chat(100_000, 40)]), file('a2', [chat(104_000, 36)]), file('a3', [chat(98_000, 42)])];
-  const apart = compare(base, [file('b1', [chat(110_000, 30)]), file('b2', [chat(112_000, 33)])], OPTS);
+  const apart = compare(base, [file('b1', [chat(110_000, 30)]), file('b2', [chat(112_000, 33)]), file('b3', [chat(111_000, 31)])], OPTS);
   const d = row(apart.rows, 'delivered_per_s');
   t.same(d.base, { median: 100_000, min: 98_000, max: 104_000, n: 3 });
-  t.same(d.candidate, { median: 111_000, min: 110_000, max: 112_000, n: 2 });
+  t.same(d.candidate, { median: 111_000, min: 110_000, max: 112_000, n: 3 });
   t.equal(d.change_pct, 11);
   t.equal(d.verdict, 'better', 'higher throughput, every candidate run above every base run');
   t.equal(row(apart.rows, 'p99_ms').verdict, 'better', 'lower p99 is better');
@@ -43,11 +43,20 @@ t.test('two or more runs a side: better or worse only when the ranges are apart'
   const overlap = compare(base, [file('b1', [chat(103_000, 41)]), file('b2', [chat(120_000, 20)])], OPTS);
   t.equal(row(overlap.rows, 'delivered_per_s').verdict, 'within spread', '103k sits inside the base range');
   t.equal(row(overlap.rows, 'p99_ms').verdict, 'within spread');
-  const worse = compare(base, [file('b1', [chat(80_000, 60)]), file('b2', [chat(85_000, 55)])], OPTS);
+  const worse = compare(base, [file('b1', [chat(80_000, 60)]), file('b2', [chat(85_000, 55)]), file('b3', [chat(82_000, 58)])], OPTS);
   t.equal(row(worse.rows, 'delivered_per_s').verdict, 'worse');
   t.equal(row(worse.rows, 'p99_ms').verdict, 'worse');
   t.equal(worse.worse, 2);
   t.equal(worse.better, 0);
+});
+
+t.test('two runs a side: apart ranges are not enough (a third of the time by chance): a "?" beyond the noise', async (t) => {
+  const base = [file('a1', [chat(100_000, 40)]), file('a2', [chat(101_000, 39)])];
+  const c = compare(base, [file('b1', [chat(110_000, 39.5)]), file('b2', [chat(112_000, 38)])], OPTS);
+  t.equal(row(c.rows, 'delivered_per_s').verdict, 'better?', '+10%, apart');
+  t.equal(row(c.rows, 'p99_ms').verdict, 'within spread', 'overlapping: within the spread');
+  const near = compare(base, [file('b1', [chat(102_000)]), file('b2', [chat(103_000)])], OPTS);
+  t.equal(row(near.rows, 'delivered_per_s').verdict, 'within noise', 'apart, but +1.5%: within the noise');
 });
 
 t.test('one run on a side: a "?" verdict beyond the noise, "within noise" inside it', async (t) => {
@@ -137,9 +146,10 @@ t.test('property: a set compared with itself is all "same"; swapping the sides s
 });
 
 t.test('the text table: medians with ranges, changes, verdicts; zero counts left out', async (t) => {
-  const c = compare([file('a1', [chat(100_000, 40)]), file('a2', [chat(104_000, 36)])], [file('b1', [chat(110_000, 30)]), file('b2', [chat(112_000, 33)])], OPTS);
+  const c = compare([file('a1', [chat(100_000, 40)]), file('a2', [chat(104_000, 36)]), file('a3', [chat(102_000, 38)])],
+    [file('b1', [chat(110_000, 30)]), file('b2', [chat(112_000, 33)]), file('b3', [chat(111_000, 31.5)])], OPTS);
   const text = compareTable(c);
-  t.match(text, /^base:\s+a1, a2, 2 runs per row$/m);
+  t.match(text, /^base:\s+a1, a2, a3, 3 runs per row$/m);
   t.match(text, /^hushwire\s+chat\s+delivered\/s\s+102,000 \(100,000-104,000\)\s+111,000 \(110,000-112,000\)\s+\+8\.8%\s+better$/m);
   t.match(text, /^\s+p99 ms\s+38\.00 \(36\.00-40\.00\)\s+31\.50 \(30\.00-33\.00\)\s+-17\.1%\s+better$/m);
   t.notMatch(text, /^\s+lost/m, 'lost = 0 on both sides: not in the text');
