@@ -14,7 +14,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
+import { InspectorSession } from './inspector.ts';
 
 export interface HeapNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -29,93 +29,21 @@ export interface HeapProfile {
 
 /** Bytes between samples (V8's default is 32 KiB): finer for a few seconds of traffic. */
 export const SAMPLING_INTERVAL_BYTES = 8192;
-const CALL_DEADLINE_MS = 30_000;
 
-/** One inspector session, kept open from start to stop (closing it ends the sampling). */
-class Session {
-  readonly #ws: WebSocket;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  #next = 1;
-  #closed = false;
-
-  private constructor(ws: WebSocket) {
-    this.#ws = ws;
-    ws.on('message', (data: Buffer) => {
-      let m: { id?: number; result?: unknown; error?: { message?: string } };
-      try {
-        m = JSON.parse(data.toString('utf8')) as typeof m;
-      } catch {
-        return;
-      }
-      const p = m.id === undefined ? undefined : this.#pending.get(m.id);
-      if (p === undefined) return;
-      this.#pending.delete(m.id!);
-      clearTimeout(p.timer);
-      if (m.error) p.reject(new Error(`inspector: ${m.error.message ?? 'error'}`));
-      else p.resolve(m.result);
-    });
-    ws.on('close', () => this.close());
-    ws.on('error', () => this.close());
-  }
-
-  static open(url: string): Promise<Session> {
-    return new Promise((resolve, reject) => {
-      // Profiles of a busy gateway run to megabytes of JSON.
-      const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
-      const timer = setTimeout(() => {
-        ws.terminate();
-        reject(new Error('inspector did not open'));
-      }, CALL_DEADLINE_MS);
-      ws.once('open', () => {
-        clearTimeout(timer);
-        resolve(new Session(ws));
-      });
-      ws.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-  }
-
-  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new Error('inspector closed'));
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`inspector: ${method} did not answer`));
-      }, CALL_DEADLINE_MS);
-      this.#pending.set(id, { resolve, reject, timer });
-      this.#ws.send(JSON.stringify({ id, method, params }));
-    });
-  }
-
-  /** Idempotent: fails whatever is pending and closes the socket. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new Error('inspector closed'));
-    }
-    this.#pending.clear();
-    this.#ws.terminate();
-  }
-}
-
-/** Sampling running in every process behind `urls`, from start() until stop(). */
+/** Sampling running in every process behind `urls`, from start() until stop() (a
+ *  session kept open throughout: closing it would end the sampling). */
 export class HeapSampler {
-  readonly #sessions: Session[];
+  readonly #sessions: InspectorSession[];
   #stopped: Promise<HeapProfile[]> | null = null;
 
-  private constructor(sessions: Session[]) {
+  private constructor(sessions: InspectorSession[]) {
     this.#sessions = sessions;
   }
 
   static async start(urls: readonly string[], intervalBytes = SAMPLING_INTERVAL_BYTES): Promise<HeapSampler> {
-    const sessions: Session[] = [];
+    const sessions: InspectorSession[] = [];
     try {
-      for (const u of urls) sessions.push(await Session.open(u));
+      for (const u of urls) sessions.push(await InspectorSession.open(u));
       for (const s of sessions) {
         await s.call('HeapProfiler.enable');
         await s.call('HeapProfiler.startSampling', {

@@ -1,10 +1,8 @@
 // bench/heap-sample.ts: allocation sampling through a process's inspector (against a
 // real Node process on loopback), and the summary by site and by function.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { HeapSampler, summariseAllocations, allocationText, type HeapNode } from '../../bench/heap-sample.ts';
-import { INSPECTOR_LINE } from '../../bench/inspect.ts';
+import { startInspected } from '../helpers/inspected.ts';
 
 const node = (functionName: string, url: string, selfSize: number, children: HeapNode[] = []): HeapNode =>
   ({ callFrame: { functionName, url, lineNumber: 9 }, selfSize, children });
@@ -31,16 +29,9 @@ t.test('summary: bytes by site (function <- caller) and by function, largest fir
 
 t.test('sampling a real process through its inspector: start, allocate, stop (once)', async (t) => {
   // A process that allocates in a named function, with its inspector on a random loopback port.
-  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '-e', 'function makeGarbage(){ globalThis.k = Array.from({length: 2000}, (_, i) => ({ i })); } setInterval(makeGarbage, 2); setTimeout(() => process.exit(0), 60000);'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  let err = '';
-  let url: string | undefined;
-  child.stderr.on('data', (d: Buffer) => { err += d.toString('utf8'); });
-  for (let i = 0; i < 100 && url === undefined; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    url = INSPECTOR_LINE.exec(err)?.[1];
-  }
-  if (url === undefined) return t.fail(`no inspector URL in: ${err}`);
+  const p = await startInspected('function makeGarbage(){ globalThis.k = Array.from({length: 2000}, (_, i) => ({ i })); } setInterval(makeGarbage, 2)');
+  t.teardown(() => p.kill());
+  const url = p.url;
   const sampler = await HeapSampler.start([url]);
   await new Promise((r) => setTimeout(r, 400));
   const first = sampler.stop();
@@ -50,7 +41,6 @@ t.test('sampling a real process through its inspector: start, allocate, stop (on
   const s = summariseAllocations(profiles, '/');
   t.ok(s.totalBytes > 1_000_000, `allocations seen (${s.totalBytes} B in 0.4 s), garbage included`);
   t.ok(s.byFunction.slice(0, 5).some(([k]) => k.startsWith('makeGarbage') || k.startsWith('from')), `the allocating function among the top: ${s.byFunction.slice(0, 5).map(([k]) => k).join(', ')}`);
-  child.kill('SIGKILL');
-  await once(child, 'exit');
+  await p.kill();
   await t.rejects(HeapSampler.start([url]), 'an inspector that is gone: an error, not a hang');
 });
