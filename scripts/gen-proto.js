@@ -4,7 +4,7 @@
 // needs only the small protobufjs/minimal runtime. `--check` fails if the committed
 // output is stale (CI runs it).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'node_modules', '.bin');
 const check = process.argv.includes('--check');
 const outDir = check ? mkdtempSync(join(tmpdir(), 'hw-proto-')) : join(root, 'proto', 'gen');
+// --check writes into a temp dir of its own: removed however the script ends.
+if (check) process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
 const js = join(outDir, 'hushwire.js');
 const dts = join(outDir, 'hushwire.d.ts');
 

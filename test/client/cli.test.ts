@@ -1,13 +1,13 @@
 // The `hushwire` CLI as a user runs it: child processes (`node bin/hushwire.js ...`)
 // against a real gateway started in-process on a free port.
 import t from 'tap';
-import { mkdtempSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { deadUrl } from './fake-gateway.ts';
 
 import { hushwire, type Run } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** Problems with an error report: it must be exactly one stderr line in the CLI's
  *  format, with this code, and no stack trace. An empty list means it is right. */
@@ -53,7 +53,7 @@ t.test('usage errors are one line, exit 2', async (t) => {
 t.test('register, send, listen, unregister against a real gateway', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
-  const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
+  const dir = tempDir('hw-cli-');
   const a = join(dir, 'a');
   const b = join(dir, 'b');
 
@@ -119,7 +119,7 @@ t.test('register, send, listen, unregister against a real gateway', async (t) =>
 t.test('live delivery: a running listen gets the message, send reports delivered', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
-  const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
+  const dir = tempDir('hw-cli-');
   const a = join(dir, 'a');
   const b = join(dir, 'b');
   await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
@@ -139,7 +139,7 @@ t.test('live delivery: a running listen gets the message, send reports delivered
 
 t.test('an unreachable gateway is one line and a non-zero exit', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
-  const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
+  const dir = tempDir('hw-cli-');
   const a = join(dir, 'a');
   await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
   await gw.close();

@@ -2,8 +2,7 @@
 // checks: registration (route check against the pinned key), authentication, and the
 // send path (prekey signature checks, retries with the same envelope ids, stale caches).
 import t from 'tap';
-import { mkdtempSync, existsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -16,6 +15,7 @@ import { HushwireClient, HushwireError, ErrorCode } from '../../client/index.ts'
 import { loadDevice } from '../../client/profile.ts';
 import type { OpProps } from '../../relay/wire.ts';
 import { startFakeGateway, type FakeConn, type FakeGateway } from './fake-gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** The part of a tap test the helpers use. */
 type Teardown = { teardown: (fn: () => unknown) => void };
@@ -124,7 +124,7 @@ async function world(t: Teardown, over: Partial<Script> = {}): Promise<{ gw: Fak
 }
 
 function profile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'hw-client-')), 'p');
+  return join(tempDir('hw-client-'), 'p');
 }
 
 async function codeOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {

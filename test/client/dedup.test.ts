@@ -1,9 +1,7 @@
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SeenSet, BoundedCounters } from '../../client/dedup.ts';
 import { loadState, SEEN_CAPACITY } from '../../client/profile.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 t.test('SeenSet remembers ids and reports repeats', async (t) => {
   const s = new SeenSet(10);
@@ -36,7 +34,7 @@ t.test('BoundedCounters keeps active peers and drops idle ones', async (t) => {
 });
 
 t.test('dedup state stays bounded at 10,000 ids across save and reload', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hw-dedup-'));
+  const dir = tempDir('hw-dedup-');
   const state = await loadState(dir);
   t.equal(state.seen.capacity, SEEN_CAPACITY);
   t.equal(SEEN_CAPACITY, 10_000);

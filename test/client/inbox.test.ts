@@ -1,7 +1,4 @@
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { generateIdentity } from '../../relay/crypto/sign.ts';
@@ -11,6 +8,7 @@ import type { EnvelopeProps } from '../../relay/wire.ts';
 import { Inbox, orderBySenderSeq, type SenderVerdict } from '../../client/inbox.ts';
 import { loadState, type ProfileState } from '../../client/profile.ts';
 import { sleep, until } from './fake-gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 function bytes(n: number): Uint8Array {
   return new Uint8Array(randomBytes(n));
@@ -39,7 +37,7 @@ function seal(sender: Sender, text: string, seq: number, clientTs = 1_700_000_00
 }
 
 async function setup(verdict: (o: { senderNumber: string }) => SenderVerdict = () => 'ok', extra: { acceptUnverified?: boolean; maxQueued?: number } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'hw-inbox-'));
+  const dir = tempDir('hw-inbox-');
   const state = await loadState(dir);
   const acked: string[] = [];
   const inbox = new Inbox({

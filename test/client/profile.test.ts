@@ -1,6 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, statSync, readdirSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, readdirSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ensureProfileDir, saveDevice, loadDevice, hasDevice, deleteDevice, saveGateways, loadGateways, loadState,
@@ -8,9 +7,10 @@ import {
 } from '../../client/profile.ts';
 import { writeFileAtomic } from '../../client/atomic.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'hw-profile-'));
+  return tempDir('hw-profile-');
 }
 
 function mode(path: string): number {

@@ -2,13 +2,12 @@
 // OPRF key); each is SIGKILLed in turn while a listener runs, so whichever one the
 // listener sits on dies at some point and it must reconnect to the other.
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnGateway, oprfKeyFile, type ChildGateway } from '../helpers/gateway.ts';
 import { haveNatsServer, startNatsServer, freePorts } from '../helpers/nats-server.ts';
 
 import { hushwire } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 // Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
 t.setTimeout(300_000);
@@ -27,7 +26,7 @@ t.test('listen reconnects through the loss of each gateway in turn', { skip: hav
   };
   let g1 = await gatewayOn(p1);
   const g2 = await gatewayOn(p2);
-  const dir = mkdtempSync(join(tmpdir(), 'hw-ride-'));
+  const dir = tempDir('hw-ride-');
   const gw = ['--gateway', g1.url, '--gateway', g2.url];
   const ra = await hushwire(['register', ...gw, '--number', A, '--profile', join(dir, 'a')]);
   const rb = await hushwire(['register', ...gw, '--number', B, '--profile', join(dir, 'b')]);

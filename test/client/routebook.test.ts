@@ -1,18 +1,18 @@
 import t from 'tap';
-import { mkdtempSync, statSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateServerKey, evaluateBlinded, serverRouteForNumber } from '../../relay/crypto/oprf.ts';
 import { loadRouteBook, ROUTES_FILE } from '../../client/routebook.ts';
 import { Discovery } from '../../client/discovery.ts';
 import type { OpProps } from '../../relay/wire.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const KEY = new Uint8Array(32).fill(7);
 const OTHER = new Uint8Array(32).fill(8);
 const route = (v: number) => new Uint8Array(32).fill(v);
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'hw-routes-'));
+  return tempDir('hw-routes-');
 }
 
 t.test('routes persist (0600) and come back under the same key only', async (t) => {

@@ -2,20 +2,20 @@
 // (so a test can SIGKILL it). Always on 127.0.0.1 with port 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { resolveConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle } from '../../gateway/server.ts';
 
 import { BIN } from './paths.ts';
+import { tempDir } from './temp.ts';
 
 export { ROOT, BIN } from './paths.ts';
 
 /** A fresh OPRF key file shared by the gateways of one test. */
 export function oprfKeyFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'hw-key-'));
+  const dir = tempDir('hw-key-');
   const f = join(dir, 'oprf.key');
   writeFileSync(f, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   return f;

@@ -1,9 +1,7 @@
 // Handsets for end-to-end tests: registered profiles in temp dirs, driven through the
 // real SDK, with a collector that records every message a handset receives.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HushwireClient, type ReceivedMessage } from '../../client/index.ts';
+import { tempDir } from './temp.ts';
 
 export interface Handset {
   number: string;
@@ -11,7 +9,7 @@ export interface Handset {
 }
 
 export async function registerHandset(gateways: string[], number: string): Promise<Handset> {
-  const profileDir = mkdtempSync(join(tmpdir(), 'hw-profile-'));
+  const profileDir = tempDir('hw-profile-');
   await HushwireClient.register({ profileDir, gateways, number });
   return { number, profileDir };
 }

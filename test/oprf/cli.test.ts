@@ -3,8 +3,7 @@
 // against docs/OPERATIONS.md.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { bytesToHex as hex, hexToBytes } from '@noble/hashes/utils.js';
@@ -14,6 +13,7 @@ import { parseOprfKey } from '../../relay/evaluator.ts';
 import { OPRF_SETTINGS, resolveOprfConfig, OprfConfigError } from '../../relay/oprf-config.ts';
 import { BIN, ROOT } from '../helpers/paths.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -76,7 +76,7 @@ t.test('hushwire oprf settings', async (t) => {
 });
 
 t.test('hushwire oprf-key: generate, public, split, combine', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hw-oprf-cli-'));
+  const dir = tempDir('hw-oprf-cli-');
   const keyFile = join(dir, 'oprf.key');
   const gen = await hushwire(['oprf-key', 'generate', '--out', keyFile]);
   t.equal(gen.code, 0, gen.stderr);
@@ -116,7 +116,7 @@ t.test('hushwire oprf-key: generate, public, split, combine', async (t) => {
 
 t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
   const nats = await startNatsServer({ t });
-  const dir = mkdtempSync(join(tmpdir(), 'hw-oprf-run-'));
+  const dir = tempDir('hw-oprf-run-');
   const keyFile = join(dir, 'oprf.key');
   const pk = (await hushwire(['oprf-key', 'generate', '--out', keyFile])).stdout.trim();
 

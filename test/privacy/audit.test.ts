@@ -20,8 +20,7 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
@@ -43,6 +42,7 @@ import { wire, type DirectoryDevice } from '../../relay/wire.ts';
 import {
   numberNeedles, textNeedle, bytesNeedles, scanBytes, scanTree, report, type Needle, type Finding,
 } from './scan.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const CLIENT_IP = '127.0.0.2'; // the raw client's source address: must not be logged
 
@@ -158,7 +158,7 @@ if (!haveNatsServer()) {
   await spy.flush();
 
   // ---- the evaluator holds the OPRF key; the gateways pin its public key
-  const keyDir = mkdtempSync(join(tmpdir(), 'hw-audit-'));
+  const keyDir = tempDir('hw-audit-');
   const seed = new Uint8Array(randomBytes(32));
   const keyFile = join(keyDir, 'oprf.key');
   writeFileSync(keyFile, `${bytesToHex(seed)}\n`, { mode: 0o600 });

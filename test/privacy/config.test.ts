@@ -1,12 +1,12 @@
 // Privacy settings: defaults as documented, mapping to the privacy options, and the
 // --dedup-key-file loader (64 hex chars; clear errors that never echo the file).
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, defaultConfig, ConfigError } from '../../gateway/config.ts';
 import { privacyOptions, dedupKeyOption } from '../../gateway/privacy-config.ts';
 import { DEFAULT_PRIVACY } from '../../relay/privacy/options.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 t.test('defaults match the privacy defaults', async (t) => {
   const c = defaultConfig();
@@ -28,7 +28,7 @@ t.test('flags and environment', async (t) => {
 });
 
 t.test('--dedup-key-file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hw-dedup-'));
+  const dir = tempDir('hw-dedup-');
   const good = join(dir, 'good');
   writeFileSync(good, `${'ab'.repeat(32)}\n`);
   const key = dedupKeyOption(resolveConfig({ dedupKeyFile: good }, {})).msgIdKey;

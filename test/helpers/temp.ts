@@ -1,0 +1,28 @@
+// Temp directories for tests, removed when the test process exits (tap runs each test
+// file in a process of its own), so repeated runs do not fill /tmp. For helpers that
+// have no `t` to register a teardown with (profiles, key files), and tests alike.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dirs = new Set<string>();
+let hooked = false;
+
+/** A new directory under the OS temp dir, named `prefix` + six random characters. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(dir);
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', () => {
+      for (const d of dirs) {
+        try {
+          rmSync(d, { recursive: true, force: true });
+        } catch {
+          // best effort: the process is ending
+        }
+      }
+    });
+  }
+  return dir;
+}
