@@ -171,6 +171,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   const transport: Transport = loaded.transport;
   metrics.connectionsLimit.set(maxConnections);
+  metrics.sendBuffersLimit.set(config.maxSendBuffersBytes);
   metrics.transportInfo.set({ transport: loaded.kind, reason: loaded.why }, 1);
   metrics.ed25519Info.set({ engine: ed.kind, reason: ed.why }, 1);
   let port: number;

@@ -21,6 +21,7 @@ export interface RelayMetrics {
   closes: Counter<'code'>;
   sendDrops: Counter;
   sendBuffers: Gauge;
+  sendBuffersLimit: Gauge;
   authFailures: Counter;
   authRechecks: Counter<'outcome'>;
   registrations: Counter;
@@ -79,6 +80,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     closes: new Counter({ name: 'hushwire_closes_total', help: 'Sockets closed by the gateway, by close code name (DRAINING, SLOW_CONSUMER, ...)', labelNames: ['code'], registers: r }),
     sendDrops: new Counter({ name: 'hushwire_send_buffer_drops_total', help: 'Sockets closed because their send buffer went over the bound (their own, or all buffers together over --max-send-buffers-bytes)', registers: r }),
     sendBuffers: new Gauge({ name: 'hushwire_send_buffers_bytes', help: 'Bytes waiting in all sockets\' send buffers (bounded by --max-send-buffers-bytes)', registers: r }),
+    sendBuffersLimit: new Gauge({ name: 'hushwire_send_buffers_limit_bytes', help: 'The bound on all sockets\' send buffers together (--max-send-buffers-bytes)', registers: r }),
     authFailures: new Counter({ name: 'hushwire_auth_failures_total', help: 'Failed authentications', registers: r }),
     authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
