@@ -16,6 +16,11 @@
 /** Below this a socket is never shed for the total (a frame or two in flight). */
 export const SHED_FLOOR_BYTES = 64 * 1024;
 
+/** What a socket keeps for the budget: its buffered bytes as last reported. */
+export interface BudgetShare {
+  budgetBytes: number;
+}
+
 export class SendBudget {
   readonly limit: number;
   #total = 0;
@@ -40,5 +45,18 @@ export class SendBudget {
   /** The socket closed: its buffered bytes no longer count. */
   release(was: number): void {
     this.#total -= was;
+  }
+
+  /** account() for a socket that keeps its last report in `s` (both transports). */
+  report(s: BudgetShare, now: number): boolean {
+    const ok = this.account(s.budgetBytes, now);
+    s.budgetBytes = now;
+    return ok;
+  }
+
+  /** release() for such a socket; idempotent. */
+  drop(s: BudgetShare): void {
+    this.release(s.budgetBytes);
+    s.budgetBytes = 0;
   }
 }

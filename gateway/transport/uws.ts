@@ -20,7 +20,7 @@ import { CloseCode } from '../../relay/errors.ts';
 /** uWS's own payload cap, as a multiple of the configured maximum (see above). */
 const UWS_PAYLOAD_HEADROOM = 2;
 import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
-import type { SendBudget } from './send-budget.ts';
+import type { BudgetShare, SendBudget } from './send-budget.ts';
 import { closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine, asciiLine } from './common.ts';
 
 // Minimal types for the parts of uWebSockets.js used here (both republishes agree on them).
@@ -87,14 +87,13 @@ const FORCED_CLOSE_CODES: Record<string, number> = {
 
 interface UserData { socket: UwsSocket | null }
 
-class UwsSocket implements Socket {
+class UwsSocket implements Socket, BudgetShare {
   readonly id: number;
   closed = false;
   readonly #ws: UwsWebSocket<UserData>;
   readonly #maxBuffered: number;
   readonly #budget: SendBudget | null;
-  /** Buffered bytes as last reported to the budget. */
-  #accounted = 0;
+  budgetBytes = 0;
 
   constructor(ws: UwsWebSocket<UserData>, maxBuffered: number, budget: SendBudget | null) {
     this.id = nextSocketId();
@@ -111,34 +110,25 @@ class UwsSocket implements Socket {
     // 1 leaves nothing buffered (uWS returns it only when the write, or the cork, took
     // it all), so only a 0 can be over the limit: no second native call per frame.
     if (status === 1) {
-      if (this.#accounted !== 0) this.#track(0);
+      if (this.budgetBytes !== 0) this.#budget?.report(this, 0);
       return 'ok';
     }
     const buffered = status === 2 ? Infinity : this.#ws.getBufferedAmount();
-    if (buffered > this.#maxBuffered || !this.#track(buffered)) {
+    if (buffered > this.#maxBuffered || (this.#budget !== null && !this.#budget.report(this, buffered))) {
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return 'dropped';
     }
     return 'ok';
   }
 
-  /** Reports the buffered bytes to the budget; false: shed this socket. */
-  #track(now: number): boolean {
-    if (this.#budget === null) return true;
-    const ok = this.#budget.account(this.#accounted, now);
-    this.#accounted = now;
-    return ok;
-  }
-
   /** uWS wrote some of the buffer (its drain event). */
   drained(): void {
-    if (!this.closed) this.#track(this.#ws.getBufferedAmount());
+    if (!this.closed) this.#budget?.report(this, this.#ws.getBufferedAmount());
   }
 
   /** Closed: its buffer no longer counts (not read from uWS: the socket is gone). */
   released(): void {
-    this.#budget?.release(this.#accounted);
-    this.#accounted = 0;
+    this.#budget?.drop(this);
   }
 
   cork(fn: () => void): void {

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CloseCode } from '../../relay/errors.ts';
 import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
-import type { SendBudget } from './send-budget.ts';
+import type { BudgetShare, SendBudget } from './send-budget.ts';
 import { asciiLine, closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine } from './common.ts';
 
 // A real client sends ~10-20 headers. Node keeps only the first maxHeadersCount and drops
@@ -34,7 +34,7 @@ const ERROR_CLOSE_CODES: Record<string, number> = {
   WS_ERR_TOO_MANY_BUFFERED_PARTS: CloseCode.POLICY,
 };
 
-class WsSocket implements Socket {
+class WsSocket implements Socket, BudgetShare {
   readonly id: number;
   closed = false;
   lastSeen = Date.now();
@@ -44,8 +44,7 @@ class WsSocket implements Socket {
   readonly #graceMs: number;
   readonly #onClose: (s: WsSocket, code: number, reason: string) => void;
   readonly #budget: SendBudget | null;
-  /** Buffered bytes as last reported to the budget. */
-  #accounted = 0;
+  budgetBytes = 0;
 
   constructor(ws: WebSocket, raw: Duplex, maxBuffered: number, graceMs: number,
     onClose: (s: WsSocket, code: number, reason: string) => void, budget: SendBudget | null) {
@@ -62,30 +61,22 @@ class WsSocket implements Socket {
     if (this.closed) return 'closed';
     this.ws.send(data, { binary: true, compress: false });
     const buffered = this.ws.bufferedAmount;
-    if (buffered > this.#maxBuffered || !this.#track(buffered)) {
+    // reported only when it changed (most sends leave nothing buffered)
+    if (buffered > this.#maxBuffered || (this.#budget !== null && buffered !== this.budgetBytes && !this.#budget.report(this, buffered))) {
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return 'dropped';
     }
     return 'ok';
   }
 
-  /** Reports the buffered bytes to the budget; false: shed this socket. */
-  #track(now: number): boolean {
-    if (this.#budget === null || now === this.#accounted) return true;
-    const ok = this.#budget.account(this.#accounted, now);
-    this.#accounted = now;
-    return ok;
-  }
-
   /** The TCP socket's buffer drained. */
   drained(): void {
-    if (!this.closed) this.#track(this.ws.bufferedAmount);
+    if (!this.closed) this.#budget?.report(this, this.ws.bufferedAmount);
   }
 
   /** Closed: its buffer no longer counts. */
   released(): void {
-    this.#budget?.release(this.#accounted);
-    this.#accounted = 0;
+    this.#budget?.drop(this);
   }
 
   cork(fn: () => void): void {

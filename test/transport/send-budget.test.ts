@@ -52,6 +52,22 @@ t.test('property: any sequence of reports and releases keeps the total equal to 
   t.pass('100 random sequences of 500 steps');
 });
 
+t.test('report/drop: the same arithmetic, the socket keeping its last report', async (t) => {
+  const b = new SendBudget(1_000_000);
+  const a = { budgetBytes: 0 };
+  const c = { budgetBytes: 0 };
+  t.ok(b.report(a, 600_000));
+  t.equal(a.budgetBytes, 600_000);
+  t.equal(b.report(c, 500_000), false, 'over the limit and over the floor: shed');
+  t.equal(b.total, 1_100_000);
+  b.drop(c);
+  b.drop(c);
+  t.equal(c.budgetBytes, 0);
+  t.equal(b.total, 600_000, 'dropped once, however often called');
+  t.ok(b.report(a, 0));
+  t.equal(b.total, 0);
+});
+
 t.test('a budget must be positive', async (t) => {
   for (const bad of [0, -1, Number.NaN]) t.throws(() => new SendBudget(bad), RangeError);
 });
