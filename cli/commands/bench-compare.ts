@@ -1,6 +1,6 @@
 // hushwire bench compare BASE CANDIDATE: saved bench results side by side (bench/compare.ts).
 import { Command, InvalidArgumentError } from 'commander';
-import { compare, compareTable, readSide, CompareInputError } from '../../bench/compare.ts';
+import { compare, compareTable, readSide, CompareInputError, type BenchFile } from '../../bench/compare.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { printJson } from '../options.ts';
 
@@ -12,6 +12,17 @@ function parseNoise(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a percentage from 0 to 100');
   return n;
+}
+
+/** readSide for the CLI: a file that cannot be used is a usage error (exit 2), named
+ *  with the option it came from (`--baseline`) when given. */
+export function readResults(path: string, option = ''): BenchFile[] {
+  try {
+    return readSide(path);
+  } catch (e) {
+    if (e instanceof CompareInputError) throw new HushwireError(ErrorCode.BAD_REQUEST, `${option === '' ? '' : `${option} `}${e.message}`);
+    throw e;
+  }
 }
 
 interface Opts {
@@ -37,13 +48,7 @@ are two runs a side, do not overlap). More lost,
 duplicated, reordered or failed messages are always "worse". Settings that differ
 between the runs (duration, rate, pairs, gateways, ...) are listed first.`)
     .action((base: string, candidate: string, o: Opts) => {
-      let c;
-      try {
-        c = compare(readSide(base), readSide(candidate), { noisePct: o.noise });
-      } catch (e) {
-        if (e instanceof CompareInputError) throw new HushwireError(ErrorCode.BAD_REQUEST, e.message);
-        throw e;
-      }
+      const c = compare(readResults(base), readResults(candidate), { noisePct: o.noise });
       if (c.rows.length === 0) {
         throw new HushwireError(ErrorCode.BAD_REQUEST, 'nothing to compare: no system and workload ran on both sides');
       }

@@ -12,8 +12,8 @@ import { capacityProblem, machineLimits } from '../../bench/capacity.ts';
 import { summarise, summaryTable } from '../../bench/summary.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
-import { benchCompareCommand, DEFAULT_NOISE_PCT } from './bench-compare.ts';
-import { compare, compareTable, readSide, CompareInputError, type BenchFile } from '../../bench/compare.ts';
+import { benchCompareCommand, readResults, DEFAULT_NOISE_PCT } from './bench-compare.ts';
+import { compare, compareTable, type BenchFile } from '../../bench/compare.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
 
@@ -184,15 +184,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       }
       if (o.failOnWorse && o.baseline === undefined) throw new InvalidArgumentError('--fail-on-worse goes with --baseline');
       // Read before the run: a baseline that cannot be read fails now, not after it.
-      let baseline: BenchFile[] | null = null;
-      if (o.baseline !== undefined) {
-        try {
-          baseline = readSide(o.baseline);
-        } catch (e) {
-          if (e instanceof CompareInputError) throw new HushwireError(ErrorCode.BAD_REQUEST, `--baseline ${e.message}`);
-          throw e;
-        }
-      }
+      const baseline: BenchFile[] | null = o.baseline === undefined ? null : readResults(o.baseline, '--baseline');
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
       // Before anything starts: a run this machine cannot hold fails at once, naming the
       // limit in the way (bench/capacity.ts), not minutes into its set-up.
