@@ -31,6 +31,7 @@ t.test('invalid values fail with one line naming the setting', async (t) => {
     [{ nats: 'nats://127.0.0.1:4222' }, {}, /--oprf-key-file/],
     [{ maxFrameBytes: '2000', maxEnvelopeBytes: '1500' }, {}, /--max-frame-bytes must exceed/],
     [{ natsPrefix: 'a.b' }, {}, /--nats-prefix/],
+    [{ maxSendBuffersBytes: '1000' }, {}, /--max-send-buffers-bytes must be at least/],
   ];
   for (const [flags, env, re] of bad) {
     let err: unknown;
