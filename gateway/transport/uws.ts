@@ -16,12 +16,14 @@
 // - Message data is an ArrayBuffer that uWS neuters when the callback returns: copied.
 
 import { CloseCode } from '../../relay/errors.ts';
-
-/** uWS's own payload cap, as a multiple of the configured maximum (see above). */
-const UWS_PAYLOAD_HEADROOM = 2;
 import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
 import type { BudgetShare, SendBudget } from './send-budget.ts';
 import { closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine, asciiLine } from './common.ts';
+
+/** uWS's own payload cap, as a multiple of the configured maximum (see above). */
+const UWS_PAYLOAD_HEADROOM = 2;
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: bind without SO_REUSEPORT. */
+const LISTEN_EXCLUSIVE_PORT = 1;
 
 // Minimal types for the parts of uWebSockets.js used here (both republishes agree on them).
 export type UwsListenSocket = object;
@@ -62,7 +64,8 @@ export interface UwsBehavior<U> {
 export interface UwsApp {
   ws<U>(pattern: string, behavior: UwsBehavior<U>): UwsApp;
   any(pattern: string, handler: (res: UwsHttpResponse, req: UwsHttpRequest) => void): UwsApp;
-  listen(host: string, port: number, cb: (listenSocket: UwsListenSocket | false) => void): UwsApp;
+  /** options: 0 = LIBUS_LISTEN_DEFAULT (SO_REUSEPORT), 1 = LIBUS_LISTEN_EXCLUSIVE_PORT. */
+  listen(host: string, port: number, options: number, cb: (listenSocket: UwsListenSocket | false) => void): UwsApp;
 }
 export interface UwsModule {
   App(): UwsApp;
@@ -278,8 +281,12 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
     kind: 'uws',
     listen: () => new Promise<number>((resolve, reject) => {
       if (closing || !accepting) { reject(new Error('transport is closed')); return; }
-      app.listen(opts.host, opts.port, (ls) => {
-        if (!ls) { reject(new Error(`uWebSockets.js could not listen on ${opts.host}:${opts.port}`)); return; }
+      // uSockets binds with SO_REUSEPORT unless told otherwise: a second gateway (or
+      // anything else with that option) on a port in use would then start "fine" and the
+      // kernel would split new connections between the two. Exclusive, a port in use is
+      // an error, as it is on the ws transport (EADDRINUSE).
+      app.listen(opts.host, opts.port, LISTEN_EXCLUSIVE_PORT, (ls) => {
+        if (!ls) { reject(new Error(`could not listen on ${opts.host}:${opts.port} (uWebSockets.js): address in use or not available`)); return; }
         listenSocket = ls;
         resolve(uws.us_socket_local_port(ls));
       });

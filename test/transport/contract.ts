@@ -24,6 +24,8 @@ interface CloseRecord { code: number; reason: string }
 
 interface Harness {
   transport: Transport;
+  /** What the transport was made with. */
+  opts: TransportOptions;
   port: number;
   url: string;
   opened: Socket[];
@@ -54,6 +56,7 @@ async function start(t: Test, make: Make, over: Partial<TransportOptions> = {}):
   let total = 0;
   const h: Harness = {
     transport: undefined as unknown as Transport,
+    opts: undefined as unknown as TransportOptions,
     port: 0,
     url: '',
     opened: [],
@@ -94,6 +97,7 @@ async function start(t: Test, make: Make, over: Partial<TransportOptions> = {}):
     onError: (where, err) => { h.errors.push({ where, err }); },
     ...over,
   };
+  h.opts = opts;
   h.transport = make(opts);
   h.port = await h.transport.listen();
   h.url = `ws://127.0.0.1:${h.port}/ws`;
@@ -209,6 +213,32 @@ export function transportContract(t: Test, make: Make, expect: ContractExpect): 
     t.equal(s.send(payload), 'closed');
     t.same(await within(c.closed, 5000, 'client close'), { code: 4000, reason: 'bye' });
     t.same(h.closes.get(s.id), [{ code: 4000, reason: 'bye' }], 'handler saw the server-chosen code once');
+  });
+
+  sub('a port in use is an error, not shared (no SO_REUSEPORT)', 10_000, async (t) => {
+    const h = await start(t, make);
+    // A second gateway started by mistake on a port in use must fail, not split the
+    // port's new connections with the first one.
+    const second = make({ ...h.opts, port: h.port });
+    try {
+      await t.rejects(second.listen(), /address in use|EADDRINUSE/);
+    } finally {
+      await second.close(1001, 'test over');
+    }
+    // And nothing else can bind on top of a listening transport either.
+    const other = net.createServer();
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      other.once('error', resolve);
+      other.listen(h.port, '127.0.0.1', () => resolve(null));
+    });
+    if (!err) await new Promise<void>((r) => other.close(() => r()));
+    t.equal(err?.code, 'EADDRINUSE');
+    // The first still serves.
+    const c = await client(t, h.url);
+    c.ws.send(Buffer.from([7]));
+    t.same(await within(c.next(), 5000, 'echo'), Buffer.from([7]));
+    c.ws.close();
+    await h.closedCount(1);
   });
 
   sub('a throwing handler closes its socket with 1011 and is reported; HTTP answers 500', 10_000, async (t) => {
