@@ -21,9 +21,10 @@ import { discoverContacts, type ContactStatus } from './contacts.ts';
 export interface ClientOptions {
   /** Overrides the profile's gateways.json. */
   gateways?: string[];
-  /** Deadline of each request (evaluate, lookup, ...). Default 10 s. */
+  /** Deadline of each request (evaluate, lookup, ...), and of the wait for a connection
+   *  that discover() and unregister() make while the client reconnects. Default 10 s. */
   requestTimeoutMs?: number;
-  /** Deadline of a whole send(), retries included. Default 30 s. */
+  /** Deadline of a whole send(), retries and any wait for a reconnect included. Default 30 s. */
   sendTimeoutMs?: number;
   /** Attempts the first connect() makes before UNAVAILABLE; default 2 per gateway (at least 3).
    *  Once connected, the client reconnects without limit until close(). */
@@ -76,6 +77,7 @@ export class HushwireClient {
   private readonly discovery: Discovery;
   private readonly inbox: Inbox;
   private readonly sendTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
   private unregistering = false;
   private closing: Promise<void> | null = null;
 
@@ -99,11 +101,12 @@ export class HushwireClient {
     this.state = state;
     this.routes = routes;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     const receive = options.receive ?? true;
     const userOnState = options.onState;
     this.conn = new Connection({
       urls: gateways,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      requestTimeoutMs: this.requestTimeoutMs,
       connectAttempts: options.connectAttempts ?? Math.max(3, gateways.length * 2),
       ...(options.reclaimAfterTakeover ? { terminalCloseCodes: [CloseCode.AUTH_FAILED, CloseCode.UNREGISTERED] } : {}),
       authenticate: (ctx) => this.authenticate(ctx),
@@ -164,9 +167,14 @@ export class HushwireClient {
     await ctx.request({ auth: { route, device, signature: sign(identitySecret, authInput(ctx.challenge.nonce, route, device)) } });
   }
 
-  /** Connects and authenticates; later disconnects reconnect (and re-authenticate) by themselves. */
-  connect(): Promise<void> {
-    return this.conn.connect();
+  /**
+   * Connects and authenticates; later disconnects reconnect (and re-authenticate) by
+   * themselves. The first connect gives up after `connectAttempts` (UNAVAILABLE); once
+   * connected, a call made while the client reconnects waits for it, up to `timeoutMs`
+   * when given (then UNAVAILABLE; the reconnecting goes on).
+   */
+  connect(timeoutMs?: number): Promise<void> {
+    return this.conn.connect(timeoutMs);
   }
 
   /** Sends `text` to every device of `toNumber`; resolves when each is delivered or stored. */
@@ -175,7 +183,9 @@ export class HushwireClient {
     if (typeof text !== 'string') throw new HushwireError(ErrorCode.BAD_REQUEST, 'text must be a string');
     const body = new TextEncoder().encode(text);
     const deadline = Date.now() + this.sendTimeoutMs;
-    await this.connect();
+    // While the client reconnects, connect() would wait without bound: the send's own
+    // deadline applies to that wait too.
+    await this.conn.connect(this.sendTimeoutMs);
     const route = await this.discovery.routeFor(number);
     const me: SenderKeys = {
       route: this.profile.route,
@@ -213,13 +223,13 @@ export class HushwireClient {
    * sync once, then ask only about new contacts.
    */
   async discover(numbers: readonly string[]): Promise<Map<string, ContactStatus>> {
-    await this.connect();
+    await this.conn.connect(this.requestTimeoutMs);
     return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, numbers);
   }
 
   /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then device.json goes. */
   async unregister(): Promise<void> {
-    await this.connect();
+    await this.conn.connect(this.requestTimeoutMs);
     this.unregistering = true;
     try {
       await this.conn.request({ unregister: {} });

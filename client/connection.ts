@@ -236,13 +236,39 @@ export class Connection {
     return this.pending.size;
   }
 
-  /** Resolves once connected (authenticated); starts connecting if idle. */
-  connect(): Promise<void> {
+  /**
+   * Resolves once connected (authenticated); starts connecting if idle. Before the first
+   * connection it gives up after `connectAttempts`; once connected it waits through
+   * reconnects, so callers that must not wait without bound pass `timeoutMs`: after it
+   * the promise rejects UNAVAILABLE (the reconnecting goes on) and its waiter is gone.
+   */
+  connect(timeoutMs?: number): Promise<void> {
     if (this.stateValue === 'closed') {
       return Promise.reject(this.terminalError ?? new HushwireError(ErrorCode.UNAVAILABLE, 'connection is closed'));
     }
     if (this.stateValue === 'connected') return Promise.resolve();
-    const p = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
+    const p = new Promise<void>((resolve, reject) => {
+      if (timeoutMs === undefined) {
+        this.connectWaiters.push({ resolve, reject });
+        return;
+      }
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: HushwireError) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.connectWaiters.indexOf(waiter);
+        if (i >= 0) this.connectWaiters.splice(i, 1);
+        reject(new HushwireError(ErrorCode.UNAVAILABLE, 'not connected: no gateway answered in time (still reconnecting)'));
+      }, Math.max(0, timeoutMs));
+      this.connectWaiters.push(waiter);
+    });
     if (this.stateValue === 'disconnected' && this.reconnectTimer === null) {
       this.connectTries = 0;
       this.openSocket();

@@ -14,7 +14,7 @@ import { splitKey } from '../../relay/crypto/oprf-split.ts';
 import { HushwireClient, HushwireError, ErrorCode } from '../../client/index.ts';
 import { loadDevice } from '../../client/profile.ts';
 import type { OpProps } from '../../relay/wire.ts';
-import { startFakeGateway, type FakeConn, type FakeGateway } from './fake-gateway.ts';
+import { startFakeGateway, until, type FakeConn, type FakeGateway } from './fake-gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 /** The part of a tap test the helpers use. */
@@ -331,3 +331,33 @@ t.test('a key split between evaluators gives the same routes; shares that do not
   t.equal(e.code, ErrorCode.AUTH_FAILED);
 });
 
+
+t.test('while reconnecting, send, discover and unregister keep their deadlines', async (t) => {
+  const w = await world(t);
+  const a = profile();
+  await HushwireClient.register({ profileDir: a, gateways: [w.gw.url], number: A });
+  await HushwireClient.register({ profileDir: profile(), gateways: [w.gw.url], number: B });
+  const client = await HushwireClient.open(a, { receive: false, sendTimeoutMs: 600, requestTimeoutMs: 400 });
+  t.teardown(() => client.close());
+  await client.connect();
+  // The only gateway goes away after the first connection: the client now reconnects
+  // without limit, and what waits for it must give up at its own deadline.
+  await w.gw.close();
+  await until(() => client.connectionState !== 'connected', 5_000, 'the client to notice');
+  const started = Date.now();
+  const [send, discover, unregister, connect] = await Promise.all([
+    codeOf(client.send(B, 'x')),
+    codeOf(client.discover([B])),
+    codeOf(client.unregister()),
+    codeOf(client.connect(300)),
+  ]);
+  t.equal(send.code, ErrorCode.UNAVAILABLE, send.message);
+  t.equal(discover.code, ErrorCode.UNAVAILABLE, discover.message);
+  t.equal(unregister.code, ErrorCode.UNAVAILABLE, unregister.message);
+  t.equal(connect.code, ErrorCode.UNAVAILABLE, connect.message);
+  t.match(send.message, /not connected/);
+  // Generous bound (a busy CI box): without the deadlines these wait until close().
+  t.ok(Date.now() - started < 10_000, 'all gave up on their own');
+  t.not(client.connectionState, 'closed', 'the client itself goes on reconnecting');
+  t.ok(existsSync(join(a, 'device.json')), 'a failed unregister keeps the profile');
+});
