@@ -17,12 +17,23 @@ import { join, resolve } from 'node:path';
 import { checkGatewayUrl, hasDevice, saveDevice, saveGateways, ensureProfileDir, ProfileState, STATE_FILE } from './profile.ts';
 
 export interface VerifyInfo {
-  /** How long the code stays valid. */
+  /** How long the code stays valid (the gateway's `expires_in_s`). */
   expiresInS: number;
-  /** The gateway keeps the pending verification only on this connection, which it
-   *  closes when not authenticated within its auth deadline: the code must be in
-   *  before then (seconds from now). */
+  /** Seconds from now to enter the code. The gateway keeps the pending verification
+   *  only on this connection and, once it has answered verify_start, keeps that
+   *  connection open until the code expires (not just its short auth deadline): so
+   *  this is what is left of `expires_in_s`. A gateway that sends no `expires_in_s`
+   *  gets its auth deadline from the challenge instead. */
   answerWithinS: number;
+}
+
+/** VerifyInfo from the verify_started answer received at `startedAt` (ms), for a
+ *  connection that got its challenge at `connectedAt` with `authDeadlineMs`. */
+export function verifyInfo(expiresInS: number, startedAt: number, connectedAt: number, authDeadlineMs: number, now = Date.now()): VerifyInfo {
+  // The gateway counts expires_in_s from its answer; counting from its arrival here
+  // errs short by the one-way latency, never long.
+  const deadline = expiresInS > 0 ? startedAt + expiresInS * 1000 : connectedAt + authDeadlineMs;
+  return { expiresInS, answerWithinS: Math.max(0, Math.floor((deadline - now) / 1000)) };
 }
 
 export interface RegisterOptions {
@@ -68,11 +79,9 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
     const connectedAt = Date.now();
     const first = conn.challenge;
     const started = await conn.request({ verifyStart: { number } });
+    const startedAt = Date.now();
     const authDeadlineMs = first && first.authDeadlineMs > 0 ? first.authDeadlineMs : 10_000;
-    const info: VerifyInfo = {
-      expiresInS: Number(started.verifyStarted?.expiresInS ?? 0),
-      answerWithinS: Math.max(0, Math.floor((connectedAt + authDeadlineMs - Date.now()) / 1000)),
-    };
+    const info = verifyInfo(Number(started.verifyStarted?.expiresInS ?? 0), startedAt, connectedAt, authDeadlineMs);
     let code = started.verifyStarted?.devCode ?? '';
     if (!code && opts.verifyCode) code = (await opts.verifyCode(info)).trim();
     if (!code) throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required');
@@ -85,9 +94,9 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
     let used: Challenge | null = null;
     const answer = await conn.request((challenge) => {
       // verify_start's pending state lives on the socket it was sent on; a new socket
-      // (the gateway closed the old one at its auth deadline) has none.
+      // (the gateway closed the old one when the code expired) has none.
       if (challenge !== first) {
-        throw new HushwireError(ErrorCode.VERIFY_FAILED, 'the code came too late: the gateway closed the connection at its auth deadline (run register again)');
+        throw new HushwireError(ErrorCode.VERIFY_FAILED, 'the code came too late: the gateway closed the connection when the code expired (run register again)');
       }
       used = challenge;
       return {

@@ -11,6 +11,13 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The terminal prompt: the time left is the gateway's (client/register.ts verifyInfo). */
+export function codePrompt(info: VerifyInfo): string {
+  const s = info.answerWithinS;
+  const left = s >= 120 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+  return `verification code (enter within ${left}): `;
+}
+
 /** Asks on the terminal; a script (no TTY) must pass --code instead of hanging. */
 async function promptCode(info: VerifyInfo): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -18,7 +25,7 @@ async function promptCode(info: VerifyInfo): Promise<string> {
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return await rl.question(`verification code (enter within ${info.answerWithinS} s): `);
+    return await rl.question(codePrompt(info));
   } finally {
     rl.close();
   }

@@ -13,6 +13,8 @@ import { openEnvelope } from '../../relay/crypto/seal.ts';
 import { splitKey } from '../../relay/crypto/oprf-split.ts';
 import { HushwireClient, HushwireError, ErrorCode } from '../../client/index.ts';
 import { loadDevice } from '../../client/profile.ts';
+import { verifyInfo, type VerifyInfo } from '../../client/register.ts';
+import { codePrompt } from '../../cli/commands/register.ts';
 import type { OpProps } from '../../relay/wire.ts';
 import { startFakeGateway, until, type FakeConn, type FakeGateway } from './fake-gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -184,11 +186,26 @@ t.test('register: without a dev code the verifyCode callback is asked', async (t
     verifyCode: async (info) => { infos.push(info); return ' 424242 '; },
   });
   t.match(infos, [{ expiresInS: 300, answerWithinS: Number }]);
-  t.ok((infos[0] as { answerWithinS: number }).answerWithinS <= 5, 'bounded by the challenge auth deadline');
+  // The gateway keeps the connection open until the code expires, not just its 5 s
+  // auth deadline: the prompt gives what is left of expires_in_s.
+  const info = infos[0] as VerifyInfo;
+  t.ok(info.answerWithinS >= 295 && info.answerWithinS <= 300, `the code's remaining lifetime, not the auth deadline (${info.answerWithinS} s)`);
+  t.match(codePrompt(info), /^verification code \(enter within (4 min \d+|5 min 0) s\): $/, 'the prompt says so');
   const e = await codeOf(HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B }));
   t.equal(e.code, ErrorCode.VERIFY_FAILED, 'no code at all');
   const wrong = await codeOf(HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B, verifyCode: async () => '000000' }));
   t.equal(wrong.code, ErrorCode.VERIFY_FAILED);
+});
+
+t.test('register: the time to enter the code is what is left of expires_in_s', async (t) => {
+  const t0 = 1_000_000;
+  // verify_started (expires_in_s 300) arrived 2 s after the challenge, read 1.5 s later.
+  t.same(verifyInfo(300, t0 + 2000, t0, 10_000, t0 + 3500), { expiresInS: 300, answerWithinS: 298 });
+  t.same(verifyInfo(300, t0, t0, 10_000, t0 + 301_000), { expiresInS: 300, answerWithinS: 0 }, 'never negative');
+  // A gateway that sends no expires_in_s: only its auth deadline is known.
+  t.same(verifyInfo(0, t0 + 2000, t0, 10_000, t0 + 3500), { expiresInS: 0, answerWithinS: 6 });
+  t.equal(codePrompt({ expiresInS: 300, answerWithinS: 298 }), 'verification code (enter within 4 min 58 s): ');
+  t.equal(codePrompt({ expiresInS: 0, answerWithinS: 6 }), 'verification code (enter within 6 s): ');
 });
 
 t.test('register: a code that arrives after the gateway dropped the socket is refused clearly', async (t) => {
@@ -196,7 +213,7 @@ t.test('register: a code that arrives after the gateway dropped the socket is re
   const e = await codeOf(HushwireClient.register({
     profileDir: profile(), gateways: [gw.url], number: A,
     verifyCode: async () => {
-      // The gateway's auth deadline passes while the human types.
+      // The code expires (the gateway closes the socket) while the human types.
       gw.conns[0].close(4001, 'auth timeout');
       await gw.waitConn(2);
       await new Promise((r) => setTimeout(r, 100));
