@@ -41,7 +41,9 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     process.stderr.write(`hushwire gateway: could not start: ${msg}\n`);
     process.exit(1);
   }
-  process.stdout.write(`hushwire gateway listening on ${gw.url} (transport ${gw.transport}, bus ${gw.bus.kind}, ed25519 ${gw.ed25519})\n`);
+  // For people (npm start) on stderr: stdout carries only the JSON log lines, so a log
+  // pipeline can parse all of it. The same facts are in the 'gateway listening' log line.
+  process.stderr.write(`hushwire gateway listening on ${gw.url} (transport ${gw.transport}, bus ${gw.bus.kind}, ed25519 ${gw.ed25519})\n`);
   let stopping = false;
   const stop = (how: 'drain' | 'now') => {
     if (stopping) return;

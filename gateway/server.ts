@@ -184,7 +184,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     throw e;
   }
   const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
-  log.info({ transport: loaded.kind, why: loaded.why, ed25519: ed.why, port }, 'gateway listening');
+  // The start-up facts as a log line (stdout stays JSON only); gateway/cli.ts prints the
+  // human line to stderr.
+  log.info({ url, port, transport: loaded.kind, why: loaded.why, bus: bus.kind, ed25519: ed.kind, ed25519Why: ed.why }, 'gateway listening');
 
   const close = async (): Promise<void> => {
     if (closed) return;

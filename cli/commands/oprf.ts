@@ -153,7 +153,9 @@ async function runEvaluator(config: OprfConfig): Promise<void> {
     process.stderr.write(`hushwire oprf: could not start: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   }
-  process.stdout.write(`hushwire oprf serving ${service.subject} (threads ${config.threads}, http http://${config.host}:${http.port})\n`);
+  // The facts as a log line, the human line on stderr: stdout carries only JSON log lines.
+  log.info({ subject: service.subject, threads: config.threads, http: `http://${config.host}:${http.port}` }, 'hushwire oprf serving');
+  process.stderr.write(`hushwire oprf serving ${service.subject} (threads ${config.threads}, http http://${config.host}:${http.port})\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -39,11 +39,14 @@ export interface ChildGateway {
   url: string;
   pid: number;
   proc: ChildProcess;
+  /** stdout and stderr, interleaved as they arrived. */
   output(): string;
+  /** stdout alone (JSON log lines). */
+  stdout(): string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `hushwire gateway` as a child process and waits for its listening line.
+/** Runs `hushwire gateway` as a child process and waits for its listening line (stderr).
  *  `prefix`: a command that execs node in the same process (e.g. prlimit with limits). */
 export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, prefix: string[] = []): Promise<ChildGateway> {
   const [cmd, ...pre] = [...prefix, process.execPath];
@@ -52,7 +55,8 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  let stdout = '';
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); stdout += c.toString('utf8'); });
   proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -61,7 +65,9 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, 
       const m = /listening on (ws:\/\/\S+)/.exec(out);
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     };
+    // The human start-up line is on stderr (stdout holds only JSON log lines).
     proc.stdout!.on('data', check);
+    proc.stderr!.on('data', check);
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}:\n${out}`)); });
   });
   const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
@@ -69,5 +75,5 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, 
     return exited;
   };
   process.once('exit', () => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
-  return { url, pid: proc.pid!, proc, output: () => out, kill };
+  return { url, pid: proc.pid!, proc, output: () => out, stdout: () => stdout, kill };
 }

@@ -131,7 +131,8 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  let stdout = '';
+  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); stdout += c.toString('utf8'); });
   p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
   const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
   t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
@@ -141,7 +142,7 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
       const m = /hushwire oprf serving hw\.oprf\.cli\.eval .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
       if (m) { clearTimeout(timer); resolve(Number(m[1])); }
     };
-    p.stdout.on('data', check);
+    p.stderr.on('data', check); // the human line; stdout holds only JSON log lines
     p.once('exit', () => { clearTimeout(timer); reject(new Error(`evaluator exited:\n${out}`)); });
   });
   t.equal(await httpStatus(port, '/healthz'), 200);
@@ -159,4 +160,9 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
   t.equal(await exited, 0, 'SIGTERM: exit 0');
   t.match(out, /OPRF evaluator closed/);
   t.notMatch(out, readFileSync(keyFile, 'utf8').trim(), 'the key is not in the output');
+  // stdout is for log pipelines: JSON lines only, the start-up facts among them.
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  t.same(lines.filter((l) => { try { JSON.parse(l); return false; } catch { return true; } }), [], 'every stdout line is JSON');
+  t.match(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o['msg'] === 'hushwire oprf serving'),
+    { subject: 'hw.oprf.cli.eval', threads: 1, http: /^http:\/\/127\.0\.0\.1:\d+$/ }, 'the serving facts are a log line');
 });
