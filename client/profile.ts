@@ -7,7 +7,7 @@
 //
 // Every file is replaced atomically (temp file + fsync + rename), so a crash never
 // leaves a half-written key file or a dedup state that forgets what was shown.
-import { mkdir, readFile, chmod, unlink, stat } from 'node:fs/promises';
+import { mkdir, open, chmod, unlink, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
@@ -61,14 +61,39 @@ function damaged(file: string): HushwireError {
   return new HushwireError(ErrorCode.BAD_REQUEST, `profile file ${file} is damaged`);
 }
 
-async function readJson(path: string, file: string): Promise<unknown | undefined> {
-  let text: string;
+/**
+ * Reads a profile file; undefined when it does not exist. A file others may read or
+ * write is refused, as ssh refuses such a key file: its keys (device.json), contacts'
+ * numbers (routes.json), message ids (state.json) or gateways may already have been
+ * copied, or be swapped, and going on would hide that. Every profile file is written 0600; only
+ * a chmod or a copy loosens one. Mode bits mean nothing on Windows: not checked there.
+ */
+export async function readPrivateFile(path: string, file: string): Promise<string | undefined> {
+  let fh;
   try {
-    text = await readFile(path, 'utf8');
+    fh = await open(path, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+  try {
+    const mode = (await fh.stat()).mode & 0o777;
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new HushwireError(
+        ErrorCode.BAD_REQUEST,
+        `profile file ${file} is open to other users (mode 0${mode.toString(8)}): its contents may have been copied; ` +
+          `if that is not a concern, chmod 600 it (and chmod 700 the profile directory)`,
+      );
+    }
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readJson(path: string, file: string): Promise<unknown | undefined> {
+  const text = await readPrivateFile(path, file);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -6,12 +6,11 @@
 // would end in RATE_LIMITED for a busy conversation) and gives the gateway nothing new:
 // the handset knows its contacts' numbers anyway. The file names the key it belongs to
 // and is ignored under any other key. Bounded (oldest-used first out), 0600, atomic.
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { ROUTE_BYTES } from '../relay/wire.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { ROUTES_FILE } from './profile.ts';
+import { ROUTES_FILE, readPrivateFile } from './profile.ts';
 
 export { ROUTES_FILE } from './profile.ts';
 export const ROUTES_CAPACITY = 10_000;
@@ -82,12 +81,14 @@ export class RouteBook {
 export async function loadRouteBook(dir: string, oprfPublicKey: Uint8Array, capacity = ROUTES_CAPACITY): Promise<RouteBook> {
   const path = join(resolve(dir), ROUTES_FILE);
   let initial: Record<string, string> = {};
+  // Contacts' numbers: a file open to others is refused like the key file (profile.ts).
+  const text = await readPrivateFile(path, ROUTES_FILE);
   try {
-    const raw = JSON.parse(await readFile(path, 'utf8')) as { oprfPublicKey?: unknown; routes?: unknown };
+    const raw = JSON.parse(text ?? 'null') as { oprfPublicKey?: unknown; routes?: unknown } | null;
     // A cache, not a record: anything off is simply relearned.
     if (raw && raw.oprfPublicKey === bytesToHex(oprfPublicKey) && typeof raw.routes === 'object' && raw.routes !== null) {
       initial = raw.routes as Record<string, string>;
     }
-  } catch { /* missing or damaged */ }
+  } catch { /* damaged */ }
   return new RouteBook(path, oprfPublicKey, capacity, initial);
 }

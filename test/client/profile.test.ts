@@ -6,6 +6,7 @@ import {
   type DeviceProfile,
 } from '../../client/profile.ts';
 import { writeFileAtomic } from '../../client/atomic.ts';
+import { loadRouteBook } from '../../client/routebook.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -68,10 +69,10 @@ t.test('no device.json: HushwireError NOT_REGISTERED saying "not registered"', a
 
 t.test('a damaged device.json is refused with a clear error that leaks nothing', async (t) => {
   const dir = tmp();
-  writeFileSync(join(dir, 'device.json'), '{"version":1,"number":"+15550100001","device":"zz"}');
+  writeFileSync(join(dir, 'device.json'), '{"version":1,"number":"+15550100001","device":"zz"}', { mode: 0o600 });
   const e = await loadDevice(dir).catch((err: unknown) => err);
   t.ok(e instanceof HushwireError && e.code === ErrorCode.BAD_REQUEST && /damaged/.test(e.message) && !e.message.includes('+1555'), 'damaged');
-  writeFileSync(join(dir, 'device.json'), 'not json');
+  writeFileSync(join(dir, 'device.json'), 'not json', { mode: 0o600 });
   await t.rejects(loadDevice(dir), { code: ErrorCode.BAD_REQUEST });
 });
 
@@ -155,4 +156,37 @@ t.test('a failed atomic write leaves the old file intact and no temp file', asyn
   await t.rejects(writeFileAtomic(path, 42 as unknown as string));
   t.equal(readFileSync(path, 'utf8'), '{"v":1}');
   t.same(readdirSync(dir), ['f.json']);
+});
+
+t.test('a profile file open to other users is refused, not read (as ssh refuses a loose key file)', { skip: process.platform === 'win32' ? 'no POSIX modes' : false }, async (t) => {
+  const dir = tmp();
+  await saveDevice(dir, fakeDevice());
+  await saveGateways(dir, ['ws://127.0.0.1:1/ws']);
+  t.ok(await loadDevice(dir), '0600 is read');
+  const loaders: [string, () => Promise<unknown>][] = [
+    ['device.json', () => loadDevice(dir)],
+    ['gateways.json', () => loadGateways(dir)],
+  ];
+  for (const [file, load] of loaders) {
+    for (const loose of [0o644, 0o640, 0o604, 0o660, 0o666]) {
+      chmodSync(join(dir, file), loose);
+      await t.rejects(load(), { code: 'BAD_REQUEST', message: new RegExp(`${file.replace('.', '\\.')} is open to other users \\(mode 0${loose.toString(8)}\\)`) }, `${file} ${loose.toString(8)}`);
+    }
+    chmodSync(join(dir, file), 0o600);
+    t.ok(await load(), `${file} back at 0600 is read`);
+  }
+  const state = await loadState(dir);
+  await state.save();
+  chmodSync(join(dir, 'state.json'), 0o644);
+  await t.rejects(loadState(dir), { code: 'BAD_REQUEST' }, 'state.json');
+  writeFileSync(join(dir, 'routes.json'), '{}', { mode: 0o644 });
+  chmodSync(join(dir, 'routes.json'), 0o644);
+  await t.rejects(loadRouteBook(dir, new Uint8Array(32)), { code: 'BAD_REQUEST' }, 'routes.json: contacts');
+  chmodSync(join(dir, 'routes.json'), 0o600);
+  t.ok(await loadRouteBook(dir, new Uint8Array(32)), 'routes.json at 0600');
+  // The message names the file and the mode, never the directory (it may carry a name).
+  chmodSync(join(dir, 'device.json'), 0o644);
+  const e = await loadDevice(dir).then(() => null, (x: unknown) => x);
+  t.ok(e instanceof HushwireError);
+  t.notMatch((e as Error).message, dir);
 });

@@ -28,9 +28,9 @@ t.test('routes persist (0600) and come back under the same key only', async (t) 
 
 t.test('damaged or foreign entries are dropped, not trusted', async (t) => {
   const dir = tmp();
-  writeFileSync(join(dir, ROUTES_FILE), '{not json');
+  writeFileSync(join(dir, ROUTES_FILE), '{not json', { mode: 0o600 });
   t.equal((await loadRouteBook(dir, KEY)).size, 0);
-  writeFileSync(join(dir, ROUTES_FILE), JSON.stringify({ version: 1, oprfPublicKey: '07'.repeat(32), routes: { '+15550100001': 'zz', 'not a number': '01'.repeat(32), '+15550100002': '02'.repeat(32) } }));
+  writeFileSync(join(dir, ROUTES_FILE), JSON.stringify({ version: 1, oprfPublicKey: '07'.repeat(32), routes: { '+15550100001': 'zz', 'not a number': '01'.repeat(32), '+15550100002': '02'.repeat(32) } }), { mode: 0o600 });
   const book = await loadRouteBook(dir, KEY);
   t.equal(book.size, 1);
   t.same(book.get('+15550100002'), route(2));
