@@ -7,7 +7,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 export const ExitCode = {
   OK: 0,
   ERROR: 1,
-  USAGE: 2,          // bad arguments, including a number that is not E.164
+  USAGE: 2,          // bad arguments, including a number that is not E.164 or a text too large
   TIMEOUT: 3,        // listen --timeout passed (or a request deadline)
   NOT_REGISTERED: 4, // this profile or the recipient is not registered
   UNAVAILABLE: 5,    // no gateway reachable, or the relay is unavailable
@@ -18,7 +18,7 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  success
   1  other error
-  2  usage error or a number that is not E.164 (BAD_NUMBER)
+  2  usage error, a number that is not E.164 (BAD_NUMBER) or a text too large (TOO_LARGE)
   3  timeout (listen --timeout, or a request deadline)
   4  not registered (this profile, or the recipient)
   5  gateway unreachable or relay unavailable
@@ -32,6 +32,7 @@ export function exitCodeFor(e: unknown): number {
   switch (e.code) {
     case ErrorCode.BAD_NUMBER:
     case ErrorCode.BAD_REQUEST:
+    case ErrorCode.TOO_LARGE:
       return ExitCode.USAGE;
     case ErrorCode.TIMEOUT:
       return ExitCode.TIMEOUT;

@@ -156,7 +156,11 @@ export class HushwireClient {
     // A gateway with another OPRF key lives in another routing universe (or is lying):
     // nothing it says about routes could be checked, so refuse it outright.
     if (!equalBytes(ctx.challenge.oprfPublicKey, this.profile.oprfPublicKey)) {
-      throw new HushwireError(ErrorCode.AUTH_FAILED, "gateway's OPRF key does not match the pinned key");
+      throw new HushwireError(
+        ErrorCode.AUTH_FAILED,
+        "gateway's OPRF key does not match the pinned key: it is another deployment, or a dev gateway that restarted " +
+          'with a new key (this profile cannot be used with it; `hushwire unregister --forget-locally` removes it)',
+      );
     }
     // A split key's shares must add up to the pinned key (each answer is checked again).
     const shares = ctx.challenge.oprfShareKeys;

@@ -113,6 +113,30 @@ export function closeCodeError(code: number): HushwireError {
   }
 }
 
+/**
+ * A short reason for a socket that failed before the gateway's challenge: what a user
+ * who typed a wrong URL or started before the gateway needs to see. Gateway addresses
+ * are not private; nothing else goes in.
+ */
+export function describeSocketError(e: Error): string {
+  const errno = (e as NodeJS.ErrnoException).code;
+  if (errno === 'ECONNREFUSED') return 'connection refused';
+  if (errno === 'ENOTFOUND' || errno === 'EAI_AGAIN') return 'host not found';
+  if (errno === 'ECONNRESET') return 'connection reset';
+  if (errno === 'ETIMEDOUT') return 'connect timed out';
+  const http = /Unexpected server response: (\d+)/.exec(e.message);
+  if (http) {
+    const status = Number(http[1]);
+    if (status === 404) return 'HTTP 404 at the WebSocket upgrade (wrong path? gateways serve /ws)';
+    if (status === 503) return 'HTTP 503: the gateway is full, draining or not ready';
+    if (status === 429) return 'HTTP 429: too many connections from this address';
+    if (status === 403) return 'HTTP 403: origin not allowed';
+    return `HTTP ${status} at the WebSocket upgrade`;
+  }
+  if (/handshake timed out|Opening handshake has timed out/i.test(e.message)) return 'WebSocket handshake timed out';
+  return typeof errno === 'string' ? errno : 'socket error';
+}
+
 function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (v === null || v === undefined) return 0;
@@ -168,6 +192,8 @@ export class Connection {
   /** Attempts since connect() was called without a connection yet. */
   private connectTries = 0;
   private everConnected = false;
+  /** Why the latest socket failed before a challenge, for the give-up message. */
+  private lastFailure = '';
   private rotateNext = false;
   private reconnectHintMs = -1;
   private challengeValue: Challenge | null = null;
@@ -476,6 +502,7 @@ export class Connection {
     const gen = ++this.gen;
     const url = this.url;
     this.challengeValue = null;
+    this.lastFailure = '';
     this.connectTries++;
     this.setState('connecting', { url });
     let ws: WebSocket;
@@ -494,8 +521,11 @@ export class Connection {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(gen, data, isBinary));
     ws.on('ping', () => { this.lastSeen = Date.now(); });
     ws.on('pong', () => { this.lastSeen = Date.now(); });
-    // 'error' is always followed by 'close'; the close carries the decision.
-    ws.on('error', () => {});
+    // 'error' is always followed by 'close'; the close carries the decision. What went
+    // wrong is kept for the give-up message of a first connect.
+    ws.on('error', (e: Error) => {
+      if (gen === this.gen) this.lastFailure = describeSocketError(e);
+    });
     ws.on('close', (code: number, reason: Buffer) => this.onSocketGone(gen, code, reason.toString()));
   }
 
@@ -504,6 +534,7 @@ export class Connection {
     if (gen !== this.gen || !this.ws) return;
     const ws = this.ws;
     if (code === 1006) {
+      if (!this.lastFailure) this.lastFailure = reason;
       // 1006 cannot be sent in a close frame; terminate yields it locally.
       ws.terminate();
     } else {
@@ -669,7 +700,8 @@ export class Connection {
     if (!this.everConnected && this.connectTries >= this.opts.connectAttempts) {
       // connect() gave up: tell its callers and whoever queued requests for it, and
       // go idle (a later connect() starts over).
-      const err = new HushwireError(ErrorCode.UNAVAILABLE, 'no gateway reachable');
+      const last = this.lastFailure || (code === 1006 ? reason : `closed ${code}${reason ? ` ${reason}` : ''}`);
+      const err = new HushwireError(ErrorCode.UNAVAILABLE, `no gateway reachable${last ? ` (last attempt: ${last})` : ''}`);
       this.rejectAll((r) => r.sentOn === 0, err);
       const waiters = this.connectWaiters;
       this.connectWaiters = [];

@@ -7,17 +7,23 @@ import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { profileOption, printJson, parsePositive, parseCount } from '../options.ts';
 
+/** First-connect attempts of `listen`: full-jitter backoff from 250 ms to 10 s makes ~30 s. */
+export const LISTEN_CONNECT_ATTEMPTS = 12;
+
 export function listenCommand(): Command {
   return new Command('listen')
     .description('print received messages, one JSON line each: {"id","from","text","sentAt"}')
     .addOption(profileOption())
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived)', parsePositive)
-    .addHelpText('after', '\nA notice that another device registered this number is printed to stderr.\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it.')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nA notice that another device registered this number is printed to stderr.\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it.')
     .action(async (opts: { profile: string; count?: number; timeout?: number }) => {
       // A `send` on the same profile takes the device over for a moment; come back after.
       const client = await HushwireClient.open(opts.profile, {
         reclaimAfterTakeover: true,
+        // A listener started while its gateway restarts should wait for it: about half a
+        // minute of attempts with backoff (a send keeps the short default).
+        connectAttempts: LISTEN_CONNECT_ATTEMPTS,
         // Security notices go to stderr, so stdout stays one JSON line per message.
         onNotice: (n) => {
           if (n.kind === 'new_device') {

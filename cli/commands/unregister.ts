@@ -3,12 +3,23 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { profileOption, printJson } from '../options.ts';
+import { loadDevice, deleteDevice } from '../../client/profile.ts';
 
 export function unregisterCommand(): Command {
   return new Command('unregister')
     .description("opt out: erase this device from the relay (keys, directory entry, queued mail) and from the profile")
     .addOption(profileOption())
-    .action(async (opts: { profile: string }) => {
+    .option('--forget-locally', "only delete this profile's keys, state and learned routes, without telling the relay (for a profile whose gateway was reset or is gone; the relay keeps this device until it is unregistered or swept)")
+    .addHelpText('after', "\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally.")
+    .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
+      if (opts.forgetLocally) {
+        // Refuses a directory that is not a registered profile (NOT_REGISTERED), like the
+        // relay path does, so a wrong --profile deletes nothing.
+        await loadDevice(opts.profile);
+        await deleteDevice(opts.profile);
+        printJson({ status: 'forgotten locally' });
+        return;
+      }
       const client = await HushwireClient.open(opts.profile, { receive: false });
       try {
         await client.unregister();

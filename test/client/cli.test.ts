@@ -2,6 +2,7 @@
 // against a real gateway started in-process on a free port.
 import t from 'tap';
 import { existsSync } from 'node:fs';
+import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { deadUrl } from './fake-gateway.ts';
@@ -149,4 +150,89 @@ t.test('an unreachable gateway is one line and a non-zero exit', async (t) => {
   const reg = await hushwire(['register', '--gateway', await deadUrl(), '--number', B, '--profile', join(dir, 'b')]);
   t.equal(reg.code, 5);
   t.same(errorLineProblems(reg, 'UNAVAILABLE'), [], 'one clean UNAVAILABLE line');
+});
+
+t.test('a text over the largest envelope is TOO_LARGE, exit 2, before anything is sent', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = tempDir('hw-cli-');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
+  await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b]);
+  const r = await hushwire(['send', '--profile', a, '--to', B, 'x'.repeat(70_000)]);
+  t.equal(r.code, 2);
+  t.same(errorLineProblems(r, 'TOO_LARGE'), [], 'one clean TOO_LARGE line');
+  const ok = await hushwire(['send', '--profile', a, '--to', B, 'x'.repeat(60_000)]);
+  t.equal(ok.code, 0, ok.stderr);
+  const help = await hushwire(['send', '--help']);
+  t.match(help.stdout, /65,535 bytes/);
+});
+
+t.test('a profile whose dev gateway restarted: a clear refusal, and unregister --forget-locally', async (t) => {
+  const first = await startTestGateway({ logLevel: 'warn' });
+  const dir = tempDir('hw-cli-');
+  const a = join(dir, 'a');
+  t.equal((await hushwire(['register', '--gateway', first.url, '--number', A, '--profile', a])).code, 0);
+  await first.close();
+  // Another gateway on the profile's URL would be the restarted one; a fresh gateway
+  // (new ephemeral OPRF key, empty embedded bus) given with --gateway is the same case.
+  const second = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => second.close());
+  const r = await hushwire(['unregister', '--profile', a]);
+  t.equal(r.code, 5, "the profile's own (dead) gateway is unreachable: the relay path cannot work");
+  const forgotten = await hushwire(['unregister', '--profile', a, '--forget-locally']);
+  t.equal(forgotten.code, 0, forgotten.stderr);
+  t.same(JSON.parse(forgotten.stdout), { status: 'forgotten locally' });
+  t.notOk(existsSync(join(a, 'device.json')), 'keys gone');
+  const again = await hushwire(['unregister', '--profile', a, '--forget-locally']);
+  t.equal(again.code, 4, 'nothing to forget: NOT_REGISTERED');
+  t.same(errorLineProblems(again, 'NOT_REGISTERED'), []);
+  // The refusal a pinned-key mismatch gives says what to do.
+  const b = join(dir, 'b');
+  t.equal((await hushwire(['register', '--gateway', second.url, '--number', B, '--profile', b])).code, 0);
+  const third = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => third.close());
+  const { HushwireClient } = await import('../../client/index.ts');
+  const c = await HushwireClient.open(b, { gateways: [third.url] });
+  t.teardown(() => c.close());
+  await t.rejects(c.connect(), { code: 'AUTH_FAILED', message: /dev gateway that restarted.*--forget-locally/ });
+});
+
+t.test('listen waits for a gateway that comes up after it started', async (t) => {
+  const { LISTEN_CONNECT_ATTEMPTS } = await import('../../cli/commands/listen.ts');
+  t.ok(LISTEN_CONNECT_ATTEMPTS >= 10, 'about half a minute of attempts');
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  // The embedded bus forgets registrations when its gateway stops, so the profiles reach
+  // it through a TCP forwarder that the test closes and opens again instead.
+  const target = Number(new URL(gw.url).port);
+  const conns = new Set<Socket>();
+  const forwarder = createServer((c) => {
+    const up = connect(target, '127.0.0.1');
+    conns.add(c).add(up);
+    c.pipe(up).pipe(c);
+    const end = () => { c.destroy(); up.destroy(); };
+    c.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', () => r()));
+  const port = (forwarder.address() as AddressInfo).port;
+  t.teardown(() => { for (const c of conns) c.destroy(); forwarder.close(); });
+  const url = `ws://127.0.0.1:${port}/ws`;
+  const dir = tempDir('hw-cli-');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  t.equal((await hushwire(['register', '--gateway', url, '--number', A, '--profile', a])).code, 0);
+  t.equal((await hushwire(['register', '--gateway', url, '--number', B, '--profile', b])).code, 0);
+  await new Promise<void>((r) => forwarder.close(() => r()));
+  const listening = hushwire(['listen', '--profile', b, '--count', '1', '--timeout', '60'], { timeoutMs: 90_000 });
+  // A send's first connect gives up after its few attempts (exit 5); listen keeps trying.
+  await new Promise((r) => setTimeout(r, 2_000));
+  await new Promise<void>((r) => forwarder.listen(port, '127.0.0.1', () => r()));
+  const s = await hushwire(['send', '--profile', a, '--to', B, 'late start']);
+  t.equal(s.code, 0, s.stderr);
+  const heard = await listening;
+  t.equal(heard.code, 0, heard.stderr);
+  t.equal(JSON.parse(heard.stdout.trim()).text, 'late start');
 });

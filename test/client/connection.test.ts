@@ -1,5 +1,7 @@
 import t from 'tap';
-import { Connection, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Connection, describeSocketError, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
 import { startFakeGateway, deadUrl, until, sleep, authOk, type FakeGateway } from './fake-gateway.ts';
 
@@ -288,7 +290,7 @@ t.test('connect() gives up after connectAttempts with UNAVAILABLE', async (t) =>
   t.teardown(() => conn.close());
   const queued = conn.request({ lookup: {} }, 10_000);
   const e = await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
-  t.match(e.message, /no gateway reachable/);
+  t.match(e.message, /no gateway reachable \(last attempt: connection refused\)/);
   await rejects(queued, ErrorCode.UNAVAILABLE);
   t.equal(states.filter((s) => s.to === 'connecting').length, 3);
   t.equal(conn.state, 'disconnected', 'idle, not closed: a later connect() may try again');
@@ -300,7 +302,8 @@ t.test('no challenge within connectTimeoutMs counts as a failed attempt', async 
   const { conn } = connection([mute], { connectTimeoutMs: 100, connectAttempts: 2 });
   t.teardown(() => conn.close());
   const started = Date.now();
-  await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+  const e = await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+  t.match(e.message, /last attempt: no challenge in time/);
   t.ok(Date.now() - started < 10_000, 'the attempts ended by their own deadline (the gateway never answers)');
   t.equal(mute.conns.length, 2);
 });
@@ -413,4 +416,28 @@ t.test('with 4003 not terminal, the device is taken back after the yield pause',
   t.ok(Date.now() - t0 >= 140, 'waited before reconnecting');
   await until(() => conn.state === 'connected', 3_000, 'reconnected');
   t.ok((states.find((s) => s.code === CloseCode.CONNECTED_ELSEWHERE)?.delayMs ?? 0) >= 150);
+});
+
+t.test('a URL that answers the upgrade with an HTTP error says which (a wrong path is 404)', async (t) => {
+  for (const [status, expect] of [[404, /HTTP 404 at the WebSocket upgrade \(wrong path\? gateways serve \/ws\)/], [503, /HTTP 503: the gateway is full, draining or not ready/], [418, /HTTP 418 at the WebSocket upgrade/]] as const) {
+    const srv = createServer((_req, res) => { res.writeHead(status).end(); });
+    srv.on('upgrade', (_req, socket) => { socket.end(`HTTP/1.1 ${status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`); });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const { port } = srv.address() as AddressInfo;
+    const { conn } = connection([`ws://127.0.0.1:${port}/nope`], { connectAttempts: 1 });
+    const e = await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+    t.match(e.message, expect, String(status));
+    await conn.close();
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});
+
+t.test('describeSocketError: short reasons, nothing but the failure', async (t) => {
+  const errno = (code: string) => Object.assign(new Error(`connect ${code} 10.0.0.1:9`), { code });
+  t.equal(describeSocketError(errno('ECONNREFUSED')), 'connection refused');
+  t.equal(describeSocketError(errno('ENOTFOUND')), 'host not found');
+  t.equal(describeSocketError(errno('ECONNRESET')), 'connection reset');
+  t.equal(describeSocketError(errno('EHOSTUNREACH')), 'EHOSTUNREACH');
+  t.equal(describeSocketError(new Error('Opening handshake has timed out')), 'WebSocket handshake timed out');
+  t.equal(describeSocketError(new Error('something else entirely')), 'socket error');
 });
