@@ -1,0 +1,18 @@
+// The SDK's public surface as an application imports it: the package's "./client"
+// export (docs/CLIENT.md), through Node's package self-reference.
+import t from 'tap';
+
+t.test('hushwire/client exports the documented surface and nothing internal', async (t) => {
+  const sdk = (await import('hushwire/client')) as Record<string, unknown>;
+  t.same(Object.keys(sdk).sort(), ['ErrorCode', 'HushwireClient', 'HushwireError', 'isHushwireError']);
+  const { HushwireClient } = sdk as { HushwireClient: Record<string, unknown> };
+  for (const m of ['register', 'open']) t.type(HushwireClient[m], 'function', `HushwireClient.${m}`);
+  const proto = (HushwireClient as unknown as { prototype: Record<string, unknown> }).prototype;
+  for (const m of ['connect', 'send', 'messages', 'discover', 'unregister', 'close']) t.type(proto[m], 'function', m);
+  t.equal((sdk.ErrorCode as Record<string, string>).NOT_REGISTERED, 'NOT_REGISTERED');
+});
+
+t.test('internals are not importable through the package', async (t) => {
+  const internal: string = 'hushwire/client/connection.ts'; // a variable: tsc need not resolve it
+  await t.rejects(import(internal), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+});
