@@ -14,6 +14,7 @@ import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
 import { Connection, type Challenge } from './connection.ts';
 import { loadRouteBook } from './routebook.ts';
 import { join, resolve } from 'node:path';
+import { stat, rmdir } from 'node:fs/promises';
 import { checkGatewayUrl, hasDevice, saveDevice, saveGateways, ensureProfileDir, ProfileState, STATE_FILE } from './profile.ts';
 
 export interface VerifyInfo {
@@ -61,10 +62,22 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   const number = parseE164(opts.number);
   const urls = opts.gateways.map(checkGatewayUrl);
   if (urls.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
+  const existed = await stat(opts.profileDir).then(() => true, () => false);
   await ensureProfileDir(opts.profileDir);
   if (await hasDevice(opts.profileDir)) {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is already registered (unregister first)');
   }
+  try {
+    return await registerInto(opts, number, urls);
+  } catch (e) {
+    // A failed first registration leaves no empty profile directory behind (rmdir only
+    // removes an empty one, so nothing written meanwhile can be lost).
+    if (!existed) await rmdir(opts.profileDir).catch(() => {});
+    throw e;
+  }
+}
+
+async function registerInto(opts: RegisterOptions, number: string, urls: string[]): Promise<RegisterResult> {
 
   // No authenticate hook: the socket counts as connected after the challenge, and the
   // register op itself authenticates it. The register op is built (and signed) when it

@@ -2,7 +2,7 @@
 // checks: registration (route check against the pinned key), authentication, and the
 // send path (prekey signature checks, retries with the same envelope ids, stale caches).
 import t from 'tap';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -168,6 +168,21 @@ t.test('register: a route that does not match the pinned OPRF key is refused and
   t.equal(e.message, 'gateway returned a route that does not match the pinned OPRF key');
   t.equal(s.unregistered, 1, 'the registration was withdrawn');
   t.notOk(existsSync(join(dir, 'device.json')));
+  t.notOk(existsSync(dir), 'no empty profile directory left behind');
+});
+
+t.test('register: a failure keeps a profile directory that existed before, and its files', async (t) => {
+  const { gw } = await world(t, { wrongRoute: true });
+  const dir = profile();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'notes.txt'), 'mine');
+  const e = await codeOf(HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A }));
+  t.equal(e.code, ErrorCode.AUTH_FAILED);
+  t.ok(existsSync(join(dir, 'notes.txt')));
+  const empty = profile();
+  mkdirSync(empty, { recursive: true });
+  await codeOf(HushwireClient.register({ profileDir: empty, gateways: [gw.url], number: A }));
+  t.ok(existsSync(empty), 'an empty directory the user made stays');
 });
 
 t.test('register: an evaluation under another key fails the proof', async (t) => {
