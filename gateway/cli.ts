@@ -1,6 +1,7 @@
 // `hushwire gateway`: flags generated from the settings table in config.ts.
 import { Command, Option } from 'commander';
 import { SETTINGS, resolveConfig, ConfigError, type GatewayConfig } from './config.ts';
+import { readConfigFiles, type ConfigFiles } from './config-files.ts';
 import { startGateway } from './server.ts';
 
 export function gatewayCommand(): Command {
@@ -18,8 +19,11 @@ export function gatewayCommand(): Command {
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     let config: GatewayConfig;
+    let files: ConfigFiles;
     try {
       config = resolveConfig(opts as Partial<Record<keyof GatewayConfig, unknown>>);
+      // Files and secrets too, before anything starts or logs (like `hushwire oprf`).
+      files = readConfigFiles(config);
     } catch (e) {
       if (e instanceof ConfigError) {
         process.stderr.write(`hushwire gateway: ${e.message}\n`);
@@ -27,16 +31,20 @@ export function gatewayCommand(): Command {
       }
       throw e;
     }
-    await runGateway(config);
+    await runGateway(config, files);
   });
   return cmd;
 }
 
-export async function runGateway(config: GatewayConfig): Promise<void> {
+export async function runGateway(config: GatewayConfig, files?: ConfigFiles): Promise<void> {
   let gw;
   try {
-    gw = await startGateway(config);
+    gw = await startGateway(config, files ? { files } : {});
   } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`hushwire gateway: ${e.message}\n`);
+      process.exit(2);
+    }
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`hushwire gateway: could not start: ${msg}\n`);
     process.exit(1);

@@ -4,6 +4,8 @@
 // test, so the three never drift apart. Precedence: flag > environment > default.
 // Invalid values fail at start with one clear line naming the flag.
 import { checkEvaluatorSettings } from '../relay/evaluator-settings.ts';
+import { natsUrlProblem } from '../relay/nats-endpoints.ts';
+import { webhookUrlProblem } from '../relay/verifier/webhook.ts';
 
 export type SettingType = 'string' | 'int' | 'enum' | 'list' | 'bool' | 'secret';
 
@@ -146,6 +148,14 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
   }
   const c = out as unknown as GatewayConfig;
   if (c.verifier === 'webhook' && !c.verifierUrl) throw new ConfigError('--verifier webhook needs --verifier-url (HUSHWIRE_VERIFIER_URL)');
+  // URLs are checked here, files (keys, token) in gateway/config-files.ts: both before
+  // anything starts, so a typo is one line naming the flag and exit 2.
+  const verifierUrlProblem = c.verifierUrl === undefined ? null : webhookUrlProblem(c.verifierUrl);
+  if (verifierUrlProblem) throw new ConfigError(`--verifier-url: ${verifierUrlProblem}`);
+  for (const u of c.nats) {
+    const problem = natsUrlProblem(u);
+    if (problem) throw new ConfigError(`--nats: ${problem}`);
+  }
   if (c.idleTimeoutS % 4 !== 0) throw new ConfigError(`--idle-timeout-s must be a multiple of 4 (got ${c.idleTimeoutS})`);
   if (c.maxEnvelopeBytes + 1024 > c.maxFrameBytes) throw new ConfigError('--max-frame-bytes must exceed --max-envelope-bytes by at least 1024');
   if (c.recipientBudgetBytes < c.maxEnvelopeBytes) throw new ConfigError('--recipient-budget-bytes must be at least --max-envelope-bytes (else a largest envelope could never pass)');

@@ -1,10 +1,9 @@
 // Gateway settings -> privacy options (relay/privacy/options.ts) and the deployment
 // key of the Nats-Msg-Id HMAC (relay/bus/nats-privacy.ts). Kept apart from server.ts so
 // the assembly stays a list of parts.
-import { readFileSync } from 'node:fs';
 import type { GatewayConfig } from './config.ts';
 import type { PrivacyOptions } from '../relay/privacy/options.ts';
-import { ConfigError } from './config.ts';
+import { readDedupKey } from './config-files.ts';
 
 export function privacyOptions(c: GatewayConfig): Partial<PrivacyOptions> {
   return {
@@ -17,15 +16,8 @@ export function privacyOptions(c: GatewayConfig): Partial<PrivacyOptions> {
 }
 
 /** `{ msgIdKey }` from --dedup-key-file (64 hex chars), or nothing. The key is a secret
- *  in the sense that it must not be logged; the error never echoes the file. */
+ *  in the sense that it must not be logged; the error never echoes the file (read by
+ *  gateway/config-files.ts, with the other files, before the gateway starts). */
 export function dedupKeyOption(c: GatewayConfig): { msgIdKey?: Uint8Array } {
-  if (!c.dedupKeyFile) return {};
-  let text: string;
-  try {
-    text = readFileSync(c.dedupKeyFile, 'utf8').trim().toLowerCase();
-  } catch {
-    throw new ConfigError('--dedup-key-file cannot be read');
-  }
-  if (!/^[0-9a-f]{64}$/.test(text)) throw new ConfigError('--dedup-key-file must hold 64 hex characters (32 bytes)');
-  return { msgIdKey: new Uint8Array(Buffer.from(text, 'hex')) };
+  return c.dedupKeyFile ? { msgIdKey: readDedupKey(c.dedupKeyFile) } : {};
 }

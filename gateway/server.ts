@@ -1,6 +1,5 @@
 // Assembles one gateway: bus + evaluator + verifier + relay + transport + HTTP.
 // `startGateway` is what `hushwire gateway` runs and what tests start in-process.
-import { readFileSync } from 'node:fs';
 import { createBus, DEFAULT_MAILBOX_LIMITS } from '../relay/bus/index.ts';
 import type { Bus } from '../relay/bus/bus.ts';
 import { createEvaluator } from '../relay/evaluator-remote.ts';
@@ -15,7 +14,8 @@ import { Relay } from '../relay/relay.ts';
 import { CloseCode } from '../relay/errors.ts';
 import { loadTransport } from './transport/select.ts';
 import { startBus } from './bus-start.ts';
-import { privacyOptions, dedupKeyOption } from './privacy-config.ts';
+import { privacyOptions } from './privacy-config.ts';
+import { readConfigFiles, type ConfigFiles } from './config-files.ts';
 import { createAdmission } from './admission.ts';
 import { readOpenFilesLimit, descriptorsFor, connectionsWithin } from './fd-limit.ts';
 import { SendBudget } from './transport/send-budget.ts';
@@ -44,6 +44,9 @@ export interface GatewayHandle {
 export interface StartOptions {
   /** Log destination (tests capture logs); default stdout. */
   logDestination?: NodeJS.WritableStream;
+  /** The settings' files and secrets, already read (`hushwire gateway` reads them before
+   *  it starts anything); read here when absent. */
+  files?: ConfigFiles;
 }
 
 /** --max-connections as this process's open-files limit allows (gateway/fd-limit.ts):
@@ -60,6 +63,8 @@ function fitConnections(configured: number, log: Logger): number {
 }
 
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<GatewayHandle> {
+  // First: a bad file stops the start before any log line, listener or connection.
+  const files = opts.files ?? readConfigFiles(config);
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, name: config.name });
   const ed = useEd25519(config.ed25519); // throws for `libsodium` where it cannot load: before anything starts
   const limits: RelayLimits = {
@@ -81,12 +86,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const maxConnections = fitConnections(config.maxConnections, log);
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).
-  const evaluator = await createEvaluator(config, { log, registry: metrics.registry });
+  const evaluator = await createEvaluator(config, { log, registry: metrics.registry, ...(files.oprfKey ? { key: files.oprfKey } : {}) });
 
   let verifier: Verifier;
   if (config.verifier === 'webhook') {
-    const token = config.verifierTokenFile ? readFileSync(config.verifierTokenFile, 'utf8').trim() : undefined;
-    verifier = createWebhookVerifier({ url: config.verifierUrl!, timeoutMs: 10_000, token });
+    verifier = createWebhookVerifier({ url: config.verifierUrl!, timeoutMs: 10_000, token: files.verifierToken });
   } else {
     verifier = createDevVerifier();
     log.warn('INSECURE dev verifier: verification codes are returned to the client; anyone can register any number. Use --verifier webhook in production.');
@@ -105,7 +109,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     mailboxShards: config.mailboxShards,
     name: config.name,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
-    ...dedupKeyOption(config),
+    ...(files.msgIdKey ? { msgIdKey: files.msgIdKey } : {}),
   });
   // NATS down at boot does not stop the gateway: it serves /healthz, is not ready and
   // refuses upgrades until the bus is up (gateway/bus-start.ts).

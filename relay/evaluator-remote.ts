@@ -20,7 +20,7 @@ import type { Logger } from './log.ts';
 import { LocalEvaluator, loadOprfKey, parsePublicKey, type Evaluator } from './evaluator.ts';
 import { ShareEvaluator, type ShareAnswer, type ShareClient } from './evaluator-shares.ts';
 import { finalizeNumberEvaluation } from './crypto/oprf-split.ts';
-import { blindNumbers } from './crypto/oprf.ts';
+import { blindNumbers, type OprfKeyPair } from './crypto/oprf.ts';
 import { NatsLink } from './oprf-nats.ts';
 import { checkEvaluatorId, decodeResponse, encodeRequest, evalSubject, EvaluatorRefusal } from './oprf-wire.ts';
 import { checkEvaluatorSettings, type EvaluatorSettings } from './evaluator-settings.ts';
@@ -267,12 +267,14 @@ export async function fetchEvaluatorKey(opts: { servers: string[]; prefix?: stri
 
 // ---- selection from settings ----
 
-/** The gateway's evaluator: local key (file, value or an ephemeral one) or remote. */
-export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger; registry?: Registry }): Promise<Evaluator> {
+/** The gateway's evaluator: local key (file, value or an ephemeral one) or remote.
+ *  `deps.key`: the local key already read (gateway/config-files.ts reads it before
+ *  anything starts); without it, it is read from the settings here. */
+export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger; registry?: Registry; key?: OprfKeyPair }): Promise<Evaluator> {
   const problem = checkEvaluatorSettings(s);
   if (problem) throw new HushwireError(ErrorCode.BAD_REQUEST, problem);
   if (s.oprfEvaluator.length === 0) {
-    const { key, ephemeral } = loadOprfKey({ file: s.oprfKeyFile, hex: s.oprfKey });
+    const { key, ephemeral } = deps.key ? { key: deps.key, ephemeral: false } : loadOprfKey({ file: s.oprfKeyFile, hex: s.oprfKey });
     if (ephemeral) deps.log.warn('no OPRF key configured: using an ephemeral one (routes change on restart; embedded mode only)');
     return new LocalEvaluator(key);
   }

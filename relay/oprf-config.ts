@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { MAX_EVALUATE_BATCH } from './crypto/oprf.ts';
 import { EVALUATOR_ID_RE } from './oprf-wire.ts';
+import { natsUrlProblem } from './nats-endpoints.ts';
 
 export interface OprfConfig {
   nats: string[];
@@ -71,6 +72,10 @@ export function resolveOprfConfig(flags: Partial<Record<keyof OprfConfig, unknow
   }
   const c = out as unknown as OprfConfig;
   if (c.nats.length === 0) throw new OprfConfigError('--nats is required (HUSHWIRE_NATS): the evaluator answers over NATS');
+  for (const u of c.nats) {
+    const problem = natsUrlProblem(u);
+    if (problem) throw new OprfConfigError(`--nats: ${problem}`);
+  }
   if (!c.keyFile && !c.key) throw new OprfConfigError('--key-file is required (HUSHWIRE_OPRF_KEY_FILE); make one with: hushwire oprf-key generate --out FILE');
   if (!EVALUATOR_ID_RE.test(c.id)) throw new OprfConfigError('--id must be 1-32 of a-z 0-9 _ - (starting with a letter or digit)');
   if (!/^[a-z][a-z0-9_]{0,15}$/.test(c.natsPrefix)) throw new OprfConfigError('--nats-prefix must be 1-16 lowercase letters, digits or _');

@@ -11,11 +11,25 @@ export interface WebhookVerifierOptions {
   token?: string;
 }
 
-export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
-  const url = new URL(opts.url); // throws on a malformed URL at start-up
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new HushwireError(ErrorCode.BAD_REQUEST, 'verifier URL must be http(s)');
+/** Why `text` cannot be the webhook's URL, or null (gateway/config.ts checks it at
+ *  start, naming --verifier-url). Names the scheme at most, never the URL. */
+export function webhookUrlProblem(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'not a valid URL (http://host/path or https://host/path)';
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `must be http:// or https://, not ${url.protocol}//`;
+  // fetch() refuses a URL with credentials: every verification would fail.
+  if (url.username !== '' || url.password !== '') return 'must not carry a user or password (put a bearer token in --verifier-token-file)';
+  return null;
+}
+
+export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
+  const problem = webhookUrlProblem(opts.url);
+  if (problem) throw new HushwireError(ErrorCode.BAD_REQUEST, `verifier URL ${problem}`);
+  const url = new URL(opts.url);
   const controllers = new Set<AbortController>();
   return {
     kind: 'webhook',

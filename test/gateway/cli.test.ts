@@ -1,7 +1,13 @@
 // `hushwire gateway` as an operator runs it (child processes): stdout carries only
-// JSON log lines, whatever the log level, and the human start-up line goes to stderr.
+// JSON log lines, whatever the log level, and the human start-up line goes to stderr;
+// a bad file or URL setting stops it before anything starts, with one line naming the
+// flag and exit 2.
 import t from 'tap';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnGateway } from '../helpers/gateway.ts';
+import { hushwire } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 t.setTimeout(120_000);
 
@@ -35,4 +41,41 @@ t.test('stdout is JSON lines only; the human start-up line is on stderr', async 
       }
     });
   }
+});
+
+t.test('file and URL settings: one line naming the flag, exit 2, before anything starts', async (t) => {
+  const dir = tempDir('hw-gwcli-');
+  const secret = 'not-a-key-but-secret-looking';
+  const badKey = join(dir, 'bad.key');
+  writeFileSync(badKey, `${secret}\n`, { mode: 0o600 });
+  const goodKey = join(dir, 'good.key');
+  writeFileSync(goodKey, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+  const keyDir = join(dir, 'keydir');
+  mkdirSync(keyDir);
+  const webhook = ['--verifier', 'webhook', '--verifier-url', 'http://127.0.0.1:9/send'];
+  const cases: [string, string[], RegExp][] = [
+    ['missing OPRF key file', ['--oprf-key-file', '/nonexistent/key'], /^hushwire gateway: --oprf-key-file: cannot read \/nonexistent\/key: no such file$/],
+    ['OPRF key file with bad contents', ['--oprf-key-file', badKey], /^hushwire gateway: --oprf-key-file: \S+bad\.key: OPRF key must be 64 hex characters \(32 bytes\)$/],
+    ['OPRF key file is a directory', ['--oprf-key-file', keyDir], /^hushwire gateway: --oprf-key-file: cannot read \S+keydir: is a directory$/],
+    ['verifier URL not a URL', ['--verifier', 'webhook', '--verifier-url', 'not a url'], /^hushwire gateway: --verifier-url: not a valid URL/],
+    ['verifier URL not http(s)', ['--verifier', 'webhook', '--verifier-url', 'ftp://x/y'], /^hushwire gateway: --verifier-url: must be http:\/\/ or https:\/\/, not ftp:\/\/$/],
+    ['missing verifier token file', [...webhook, '--verifier-token-file', '/nonexistent/tok'], /^hushwire gateway: --verifier-token-file: cannot read \/nonexistent\/tok: no such file$/],
+    ['missing dedup key file', ['--dedup-key-file', '/nonexistent/dedup'], /^hushwire gateway: --dedup-key-file: cannot read \/nonexistent\/dedup: no such file$/],
+    ['NATS URL of another scheme', ['--nats', 'foo://bar:1', '--oprf-key-file', goodKey], /^hushwire gateway: --nats: foo:\/\/ is not a NATS URL/],
+    ['NATS over WebSocket', ['--nats', 'ws://127.0.0.1:8080', '--oprf-key-file', goodKey], /^hushwire gateway: --nats: ws:\/\/ is not supported/],
+  ];
+  // In parallel: each is a short-lived child process.
+  await Promise.all(cases.map(async ([name, args, re]) => {
+    // --port 1: were it to get as far as listening, it would fail (exit 1), not pass.
+    const r = await hushwire(['gateway', '--host', '127.0.0.1', '--port', '1', ...args], { timeoutMs: 60_000 });
+    t.equal(r.code, 2, `${name}: exit 2`);
+    t.match(r.stderr.trimEnd(), re, `${name}: names the flag and the problem`);
+    t.equal(r.stderr.split('\n').filter((l) => l !== '').length, 1, `${name}: one line (no start-up warning before it)`);
+    t.equal(r.stdout, '', `${name}: nothing logged: nothing started`);
+    t.notOk(r.stderr.includes(secret), `${name}: the file's contents are not echoed`);
+  }));
+  // The same through the environment.
+  const env = await hushwire(['gateway', '--host', '127.0.0.1', '--port', '1'], { env: { HUSHWIRE_OPRF_KEY_FILE: '/nonexistent/key' }, timeoutMs: 60_000 });
+  t.equal(env.code, 2, 'HUSHWIRE_OPRF_KEY_FILE: exit 2');
+  t.match(env.stderr, /^hushwire gateway: --oprf-key-file: cannot read \/nonexistent\/key: no such file\n$/);
 });

@@ -1,9 +1,14 @@
-// Config: defaults, precedence, validation with one clear line, and the docs table.
+// Config: defaults, precedence, validation with one clear line (values, URLs, and the
+// files and secrets read before the start), and the docs table.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { SETTINGS, resolveConfig, defaultConfig, ConfigError } from '../../gateway/config.ts';
+import { readConfigFiles } from '../../gateway/config-files.ts';
+import { deriveServerKey } from '../../relay/crypto/oprf.ts';
 import { ROOT } from '../helpers/paths.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 t.test('defaults', async (t) => {
   const c = defaultConfig();
@@ -32,6 +37,14 @@ t.test('invalid values fail with one line naming the setting', async (t) => {
     [{ maxFrameBytes: '2000', maxEnvelopeBytes: '1500' }, {}, /--max-frame-bytes must exceed/],
     [{ natsPrefix: 'a.b' }, {}, /--nats-prefix/],
     [{ maxSendBuffersBytes: '1000' }, {}, /--max-send-buffers-bytes must be at least/],
+    [{ verifier: 'webhook', verifierUrl: 'not a url' }, {}, /^--verifier-url: not a valid URL/],
+    [{ verifier: 'webhook', verifierUrl: 'ftp://x/y' }, {}, /^--verifier-url: must be http:\/\/ or https:\/\/, not ftp:\/\//],
+    [{ verifierUrl: 'https://user:pw@sms.example/send' }, {}, /^--verifier-url: must not carry a user or password/],
+    [{ nats: 'foo://bar:1', oprfKey: 'x' }, {}, /^--nats: foo:\/\/ is not a NATS URL/],
+    [{ nats: 'nats://a:4222,ws://b:8080', oprfKey: 'x' }, {}, /^--nats: ws:\/\/ is not supported/],
+    [{}, { HUSHWIRE_NATS: 'wss://b:443', HUSHWIRE_OPRF_KEY: 'x' }, /^--nats: wss:\/\/ is not supported/],
+    [{ nats: 'nats://not a host:1', oprfKey: 'x' }, {}, /^--nats: not a valid URL/],
+    [{ nats: 'nats://h:99999', oprfKey: 'x' }, {}, /^--nats: not a valid URL/],
   ];
   for (const [flags, env, re] of bad) {
     let err: unknown;
@@ -43,6 +56,69 @@ t.test('invalid values fail with one line naming the setting', async (t) => {
     t.ok(err instanceof ConfigError, `${re} is a ConfigError`);
     t.match((err as Error).message, re);
     t.notMatch((err as Error).message, /\n/, 'one line');
+  }
+});
+
+t.test('URLs the NATS client and the webhook take', async (t) => {
+  const nats = (u: string) => resolveConfig({ nats: u, oprfKey: 'x' }, {}).nats;
+  t.same(nats('nats://127.0.0.1:4222, tls://n2.example:4222,n3:4222,[::1]:4222'), ['nats://127.0.0.1:4222', 'tls://n2.example:4222', 'n3:4222', '[::1]:4222'], 'nats://, tls:// and a bare host:port');
+  t.same(nats('NATS://user:pw@n1:4222'), ['NATS://user:pw@n1:4222'], 'credentials in a NATS URL are the client\'s business');
+  t.equal(resolveConfig({ verifier: 'webhook', verifierUrl: 'https://sms.example/send?x=1' }, {}).verifierUrl, 'https://sms.example/send?x=1');
+  // A refused URL is never echoed (it may carry a password or token).
+  for (const u of ['ws://user:s3cret@h:1', 'foo://user:s3cret@h:1']) {
+    let err: unknown;
+    try {
+      resolveConfig({ nats: u, oprfKey: 'x' }, {});
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof ConfigError && !err.message.includes('s3cret'), `${u.split(':')[0]}: refused without the password`);
+  }
+});
+
+t.test('files and secrets: read before the start, errors name the flag, never the contents', async (t) => {
+  const dir = tempDir('hw-cfgfiles-');
+  const file = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text, { mode: 0o600 });
+    return f;
+  };
+  const seed = 'ab'.repeat(32);
+  const good = file('oprf.key', `${seed}\n`);
+  const files = readConfigFiles(resolveConfig({ oprfKeyFile: good, dedupKeyFile: file('dedup.key', `${'cd'.repeat(32)}\n`), verifier: 'webhook', verifierUrl: 'http://127.0.0.1:9/x', verifierTokenFile: file('tok', ' tok-en_1.2/3=\n') }, {}));
+  t.equal(bytesToHex(files.oprfKey!.publicKey), bytesToHex(deriveServerKey(hexToBytes(seed)).publicKey), 'the OPRF key');
+  t.equal(Buffer.from(files.msgIdKey!).toString('hex'), 'cd'.repeat(32), 'the dedup key');
+  t.equal(files.verifierToken, 'tok-en_1.2/3=', 'the token, trimmed');
+  t.same(readConfigFiles(defaultConfig()), {}, 'nothing to read by default');
+  const share = file('share.key', `oprf-scalar-v1:${'01'.padEnd(64, '0')}\n`);
+  t.ok(readConfigFiles(resolveConfig({ oprfKeyFile: share }, {})).oprfKey, 'a share file (oprf-key split) is a key too');
+
+  const secret = 'secret-looking-but-wrong';
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ oprfKeyFile: '/nonexistent/key' }, /^--oprf-key-file: cannot read \/nonexistent\/key: no such file$/],
+    [{ oprfKeyFile: file('bad.key', secret) }, /^--oprf-key-file: \S+bad\.key: OPRF key must be 64 hex characters \(32 bytes\)$/],
+    [{ oprfKeyFile: dir }, /^--oprf-key-file: cannot read \S+: is a directory$/],
+    [{ oprfKeyFile: file('big.key', 'a'.repeat(70_000)) }, /^--oprf-key-file: \S+big\.key is larger than 65536 bytes/],
+    [{ oprfKey: secret }, /^--oprf-key: OPRF key must be 64 hex characters/],
+    [{ oprfKeyFile: good, oprfKey: secret }, /^--oprf-key: /],
+    [{ oprfKeyFile: file('bad2.key', secret), oprfKey: seed }, /^--oprf-key-file: /],
+    [{ verifierTokenFile: '/nonexistent/tok' }, /^--verifier-token-file: cannot read \/nonexistent\/tok: no such file$/],
+    [{ verifierTokenFile: file('empty.tok', ' \n') }, /^--verifier-token-file: \S+ is empty$/],
+    [{ verifierTokenFile: file('two.tok', `${secret}\nsecond line`) }, /^--verifier-token-file: \S+ must hold one line of printable ASCII/],
+    [{ dedupKeyFile: '/nonexistent/dedup' }, /^--dedup-key-file: cannot read \/nonexistent\/dedup: no such file$/],
+    [{ dedupKeyFile: file('bad.dedup', secret) }, /^--dedup-key-file: \S+ must hold 64 hex characters/],
+  ];
+  for (const [flags, re] of cases) {
+    let err: unknown;
+    try {
+      readConfigFiles(resolveConfig(flags as never, {}));
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof ConfigError, `${re} is a ConfigError`);
+    t.match((err as Error)?.message, re);
+    t.notMatch((err as Error)?.message, /\n/, 'one line');
+    t.notOk((err as Error)?.message.includes(secret), 'the contents are not echoed');
   }
 });
 

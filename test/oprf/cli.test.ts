@@ -70,6 +70,8 @@ t.test('hushwire oprf settings', async (t) => {
     [{ nats: 'n', keyFile: '/k', threads: '0' }, /--threads must be at least 1/],
     [{ nats: 'n', keyFile: '/k', maxBatch: '1001' }, /--max-batch must be at most 1000/],
     [{ nats: 'n', keyFile: '/k', natsPrefix: 'A.B' }, /--nats-prefix/],
+    [{ nats: 'foo://bar:1', keyFile: '/k' }, /^--nats: foo:\/\/ is not a NATS URL/],
+    [{ nats: 'nats://a:4222,wss://b:443', keyFile: '/k' }, /^--nats: wss:\/\/ is not supported/],
   ];
   for (const [flags, re] of bad) t.throws(() => resolveOprfConfig(flags, {}), re, JSON.stringify(flags));
   t.throws(() => resolveOprfConfig({}, {}), OprfConfigError);

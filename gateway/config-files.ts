@@ -1,0 +1,106 @@
+// The gateway settings that name files or hold secrets, read and checked before
+// anything starts (no log line, no listener, no NATS connection yet): an unreadable or
+// malformed file stops `hushwire gateway` with one line naming the flag, exit 2, like
+// every other setting (gateway/config.ts). The same reading serves startGateway when
+// a test starts a gateway in-process without reading them first.
+//
+// Messages may name the path (the operator typed it) but never the contents: the
+// files hold keys and tokens.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ConfigError, type GatewayConfig } from './config.ts';
+import { parseOprfKey } from '../relay/evaluator.ts';
+import type { OprfKeyPair } from '../relay/crypto/oprf.ts';
+import { HushwireError } from '../relay/errors.ts';
+
+/** What the file and secret settings hold, ready to use. */
+export interface ConfigFiles {
+  /** --oprf-key-file or --oprf-key; absent: remote evaluators, or an ephemeral key. */
+  oprfKey?: OprfKeyPair;
+  /** --verifier-token-file. */
+  verifierToken?: string;
+  /** --dedup-key-file. */
+  msgIdKey?: Uint8Array;
+}
+
+/** Key and token files are a line long; a bound keeps a wrong path (/dev/zero, a log
+ *  file) from being read into memory whole. */
+export const SETTING_FILE_MAX_BYTES = 64 * 1024;
+
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+};
+
+/** The text of the file a setting names. Throws ConfigError
+ *  "--flag: cannot read PATH: no such file" (or the reason), one line. */
+export function readSettingFile(flag: string, path: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(8192);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > SETTING_FILE_MAX_BYTES) throw new ConfigError(`--${flag}: ${path} is larger than ${SETTING_FILE_MAX_BYTES} bytes; it should hold one line`);
+      chunks.push(buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new ConfigError(`--${flag}: cannot read ${path}: ${ERRNO_WORDS[code] ?? (code || 'unreadable')}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The key of a file or value, or ConfigError naming the flag (never the contents). */
+function oprfKeyFrom(flag: string, text: string, path?: string): OprfKeyPair {
+  try {
+    return parseOprfKey(text);
+  } catch (e) {
+    const why = e instanceof HushwireError ? e.message : 'not an OPRF key';
+    throw new ConfigError(`--${flag}: ${path ? `${path}: ` : ''}${why}`);
+  }
+}
+
+/** --dedup-key-file: 64 hex characters (32 bytes). */
+export function readDedupKey(path: string): Uint8Array {
+  const text = readSettingFile('dedup-key-file', path).trim().toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new ConfigError(`--dedup-key-file: ${path} must hold 64 hex characters (32 bytes)`);
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+/** --verifier-token-file: one bearer token (surrounding whitespace ignored). It goes
+ *  into an HTTP header, so a token that cannot is refused here rather than failing
+ *  every verification later. */
+export function readVerifierToken(path: string): string {
+  const token = readSettingFile('verifier-token-file', path).trim();
+  if (token === '') throw new ConfigError(`--verifier-token-file: ${path} is empty`);
+  if (/[^\x20-\x7e]/.test(token)) {
+    throw new ConfigError(`--verifier-token-file: ${path} must hold one line of printable ASCII (a bearer token)`);
+  }
+  return token;
+}
+
+/** Reads and checks every file and secret the settings name. Throws ConfigError. */
+export function readConfigFiles(c: GatewayConfig): ConfigFiles {
+  const out: ConfigFiles = {};
+  // resolveConfig already refused --oprf-key-file/--oprf-key with --oprf-evaluator.
+  // Both given: the value wins (as it always has), but the file is checked too.
+  if (c.oprfKeyFile) out.oprfKey = oprfKeyFrom('oprf-key-file', readSettingFile('oprf-key-file', c.oprfKeyFile), c.oprfKeyFile);
+  if (c.oprfKey) out.oprfKey = oprfKeyFrom('oprf-key', c.oprfKey);
+  if (c.verifierTokenFile) out.verifierToken = readVerifierToken(c.verifierTokenFile);
+  if (c.dedupKeyFile) out.msgIdKey = readDedupKey(c.dedupKeyFile);
+  return out;
+}
