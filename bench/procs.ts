@@ -1,10 +1,11 @@
 // Child processes the bench starts (nats-server, gateways, Mosquitto, the Socket.IO
 // relay) and what the bench reads about them from /proc: CPU time and RSS.
 //
-// Every child started here is registered and killed (by its own pid, never by name)
-// when the bench stops, even on SIGINT/SIGTERM or an uncaught error.
+// Every child started here is registered (bench/interrupt.ts) and killed (by its own
+// pid, never by name) when the bench stops, even on SIGINT/SIGTERM or an uncaught error.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { trackProcess } from './interrupt.ts';
 
 const CLK_TCK = 100; // USER_HZ on Linux: /proc stat times are in 1/100 s
 
@@ -77,34 +78,13 @@ export interface Child {
   readonly exited: boolean;
 }
 
-const children = new Set<Child>();
-let hooked = false;
-
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  const killAll = (): void => {
-    for (const c of children) {
-      try { c.proc.kill('SIGKILL'); } catch { /* gone */ }
-    }
-    children.clear();
-  };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      killAll();
-      if (process.listenerCount(sig) === 0) process.exit(130);
-    });
-  }
-}
-
 const OUTPUT_MAX = 16_384;
 /** How long stop() waits for a child to exit after SIGKILL. */
 const KILL_WAIT_MS = 5000;
 
 export function startChild(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): Child {
-  hookExit();
   const proc = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  const untrack = trackProcess(proc);
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer): void => {
@@ -118,7 +98,7 @@ export function startChild(name: string, cmd: string, args: string[], opts: Spaw
   const exit = new Promise<void>((resolve) => {
     const done = (): void => {
       exited = true;
-      children.delete(child);
+      untrack();
       for (const w of [...waiters]) w();
       resolve();
     };
@@ -165,7 +145,6 @@ export function startChild(name: string, cmd: string, args: string[], opts: Spaw
       return stopping;
     },
   };
-  children.add(child);
   return child;
 }
 

@@ -5,6 +5,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpuMicros, sleep } from './procs.ts';
+import { installInterruptHandler, setActivity } from './interrupt.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
 import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices } from './devices.ts';
@@ -60,6 +61,9 @@ const SETTLE_MS = 1500;
 const IDLE_SETTLE_MS = 2000;
 
 export async function runBench(o: BenchOptions): Promise<RunResult[]> {
+  // SIGINT/SIGTERM from here on stop the children, remove the temp dirs and say during
+  // what the bench was interrupted (bench/interrupt.ts).
+  installInterruptHandler();
   const results: RunResult[] = [];
   const rounds = o.repeat ?? 1;
   const payloadBytes = measureEnvelopeBytes();
@@ -90,6 +94,7 @@ async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payl
   // can force a GC before it reads their memory (bench/inspect.ts).
   // --heap-sample likewise, to sample their allocations (bench/heap-sample.ts).
   const inspect = w === 'idle' || (o.heapSample !== undefined && system === 'hushwire');
+  doing(`${system} ${w}`, 'setting up');
   const env = await setUp(system, inspect ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
   if ('skip' in env) {
     add(skipped(system, w, env.skip));
@@ -101,9 +106,20 @@ async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payl
     const cluster = system === 'hushwire' && env.local && nodes > 1 ? `NATS cluster of ${nodes} nodes, R${env.natsReplicas ?? 1}` : '';
     for (const r of await runWorkload(env, w, o, payloadBytes)) add(cluster === '' || r.skipped ? r : { ...r, note: r.note ? `${cluster}; ${r.note}` : cluster });
   } finally {
+    doing(`${system} ${w}`, 'cleaning up');
     await unregisterBenchDevices(env, o).catch((e: unknown) => o.log(`   clean-up failed: ${e instanceof Error ? e.message : String(e)}`));
     await env.stop();
   }
+}
+
+/** What the bench does now, e.g. "hushwire chat (measuring)", for an interrupt's line. */
+function doing(what: string, phase: string): void {
+  setActivity(`${what} (${phase})`);
+}
+
+/** "[hushwire chat]" → "hushwire chat". */
+function bare(label: string): string {
+  return label.replace(/^\[|\]$/g, '');
 }
 
 function measureEnvelopeBytes(): number {
@@ -153,9 +169,10 @@ async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, pay
 /** Devices the bench registered on running gateways, opted out again after the workload. */
 const registeredOn = new WeakMap<SystemEnv, HwDevice[]>();
 
-async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<void> {
+async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, label: string): Promise<void> {
   if (env.system !== 'hushwire') return;
   const t0 = Date.now();
+  doing(bare(label), env.natsUrl !== null ? 'writing the directory' : 'registering devices');
   if (env.natsUrl !== null) {
     await seedDirectory(env.natsUrl, layout.hwRoutes, env.mailboxShards, env.natsReplicas);
   } else {
@@ -187,8 +204,8 @@ async function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): Promis
   return env.system === 'hushwire' ? makeDevicesYielding(sizes, realKeys) : null;
 }
 
-async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions): Promise<WorkerGroup> {
-  await prepareDevices(env, layout, o);
+async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions, label: string): Promise<WorkerGroup> {
+  await prepareDevices(env, layout, o, label);
   if (env.local) {
     // More handsets than one source address has ports for: spread over 127.0.0.x.
     const endpoints = layout.groups.flatMap((g) => g.endpoints);
@@ -198,10 +215,12 @@ async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions): Prom
       o.log(`   ${endpoints.length.toLocaleString('en-US')} connections from ${sources.length} loopback source addresses (${sources[0]}-${sources[sources.length - 1]})`);
     }
   }
+  doing(bare(label), 'starting the generator');
   return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency, o.wsClient));
 }
 
 async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers', label: string, o: BenchOptions): Promise<{ ok: number; ms: number }> {
+  doing(bare(label), 'connecting');
   const r = await g.send({ t: 'connect', which }, 'connected', 120_000);
   const ok = r.reduce((n, x) => n + x.ok, 0);
   const failed = r.reduce((n, x) => n + x.failed, 0);
@@ -290,7 +309,7 @@ async function messaging(
   for (let g = 0; g < groups; g++) sizes.push(1, k);
   const layout = senderGroups(env.urls, groups, k, mutual, await hwFor(env, sizes, true));
   const senders = layout.groups.reduce((n, g) => n + g.senders.length, 0);
-  const g = await startGroup(env, layout, o);
+  const g = await startGroup(env, layout, o, label);
   try {
     await connectAll(g, 'all', label, o);
     // Just-authenticated devices still have set-up in flight (mailbox reads, consumer
@@ -327,6 +346,7 @@ async function measureRun(
   const measureUntil = measureFrom + o.durationS * 1000;
   const params: RunParams = { ...m, startAt, measureFrom, measureUntil, graceMs: o.graceS * 1000, payloadBytes };
   g.resetProgress();
+  doing(`${env.system} ${workload}`, 'measuring');
   const stopTicker = progressTicker(g, `${label}${m.mode === 'rate' ? ' (rate)' : ''}`, o, startAt);
   const cpu = cpuBetween(env, measureFrom, measureUntil);
   const heap = heapSampleBetween(env, o, label, measureFrom, measureUntil);
@@ -401,7 +421,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
   const sizes: number[] = [];
   for (let i = 0; i < n; i++) sizes.push(1, 1);
   const layout = senderGroups(env.urls, n, 1, false, await hwFor(env, sizes, true));
-  const g = await startGroup(env, layout, o);
+  const g = await startGroup(env, layout, o, label);
   try {
     await connectAll(g, 'senders', label, o);
     if (o.backlogWarmup > 0) {
@@ -410,6 +430,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
       // whose one-off cost (~230 ms of gateway CPU here: V8 compiling the drain path on
       // first use) dominates a drain of ~0.3 s (docs/BENCHMARKS.md).
       const w0 = Date.now();
+      doing(bare(label), 'warm-up round');
       await g.send({ t: 'backlog', perSender: o.backlogWarmup, window: o.window, payloadBytes }, 'backlogged', 180_000);
       await g.send({ t: 'drain', timeoutMs: 60_000 }, 'drained', 90_000);
       await waitForEmptyMailboxes(env, 60_000);
@@ -418,6 +439,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
       o.log(`   ${label} warm-up round (${o.backlogWarmup} per device) done in ${((Date.now() - w0) / 1000).toFixed(1)} s`);
     }
     const t0 = Date.now();
+    doing(bare(label), 'filling the mailboxes');
     const stopTicker = progressTicker(g, `${label} filling`, o, t0);
     let b;
     try {
@@ -430,6 +452,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     o.log(`   ${label} ${fmtInt(stored)} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failed} refused${failed ? `: ${b.find((x) => x.firstError)?.firstError}` : ''})`);
     const before = await serverCpu(env);
     g.resetProgress();
+    doing(bare(label), 'draining');
     const stop2 = progressTicker(g, `${label} draining`, o, Date.now());
     let d;
     let heap: HeapProfile[] | null = null;
@@ -509,7 +532,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   const label = `[${env.system} storm]`;
   const n = o.devices;
   const layout = loneEndpoints(env.urls, n, await hwFor(env, Array.from({ length: n }, () => 1), false));
-  const g = await startGroup(env, layout, o);
+  const g = await startGroup(env, layout, o, label);
   try {
     const first = await connectAll(g, 'all', label, o);
     await sleep(500);
@@ -518,6 +541,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     // auth signatures) competes for the same cores: reported so the storm's time can be
     // read against the CPU every party spent.
     const gen0 = process.cpuUsage();
+    doing(bare(label), 'reconnect storm');
     const sampled = await heapSampleDuring(env, o, label, () => g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000));
     const r = sampled.value;
     const gen = process.cpuUsage(gen0);
@@ -626,7 +650,7 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   // spaces, buffers, JIT) that the first connections cause.
   const first = Math.max(1, Math.floor(n / 5));
   layout.groups.forEach((g, i) => { if (i < first) g.senders = g.endpoints.map((e) => e.idx); });
-  const g = await startGroup(env, layout, o);
+  const g = await startGroup(env, layout, o, label);
   try {
     const rss = (): Promise<number | null> => probe.rssBytes();
     // RSS as the process shows it, then (local gateways) the same after a forced full

@@ -1,14 +1,14 @@
 // The local setup the bench starts and stops itself: nats-server (JetStream and/or its
 // WebSocket listener), Hushwire gateways as child processes, Mosquitto, and the
 // Socket.IO relay. Loopback only, free ports, temp dirs removed on stop.
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
-import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePorts, startChild, type Child } from './procs.ts';
+import { makeTempDir } from './interrupt.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'hushwire.js');
@@ -35,10 +35,11 @@ export function natsServerBinary(): string | null {
   return findBinary('nats-server', process.env['NATS_SERVER_BIN'] ? [process.env['NATS_SERVER_BIN']] : []);
 }
 
-/** A temp dir removed when `cleanup` runs. */
+/** A temp dir removed when `cleanup` runs, or by the bench's interrupt and exit paths
+ *  (bench/interrupt.ts) when a signal or an error ends the bench before that. */
 function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const { dir, remove } = makeTempDir(prefix);
+  return { dir, cleanup: remove };
 }
 
 export interface Server {

@@ -6,13 +6,23 @@
 //
 // argv: <bench pid> <stale ms>. The bench writes a byte to our stdin every second;
 // when none came for <stale ms>, we kill the bench's child processes (SIGTERM, then
-// SIGKILL after KILL_GRACE_MS) and then the bench itself (SIGKILL: its own handler
-// cannot run). End of stdin means the bench is gone (or has stopped us): exit quietly.
-import { readFileSync, readdirSync } from 'node:fs';
+// SIGKILL after KILL_GRACE_MS), remove the temp dirs it told us about, and then kill
+// the bench itself (SIGKILL: its own handler cannot run). End of stdin means the bench
+// is gone (or has stopped us): exit quietly.
+//
+// Between the heartbeat dots the bench writes a line per temp dir it makes (`+"<path>"`)
+// or removes (`-"<path>"`, JSON strings). Only absolute paths whose last part starts
+// with hw-bench- are ever removed: a garbled line must not cost anyone a directory.
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { basename, isAbsolute } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 const KILL_GRACE_MS = 3000;
+/** After the last SIGKILL: how long to wait for the children to die before the dirs go. */
+const DEATH_WAIT_MS = 2000;
 const CHECK_MS = 250;
+/** A line longer than this is not one of ours: dropped. */
+const MAX_LINE = 8192;
 
 const benchPid = Number(process.argv[2]);
 const staleMs = Number(process.argv[3]);
@@ -23,7 +33,23 @@ if (!Number.isInteger(benchPid) || benchPid <= 1 || !Number.isFinite(staleMs) ||
 
 let lastBeat = Date.now();
 let firing = false;
-process.stdin.on('data', () => { lastBeat = Date.now(); });
+const dirs = new Set();
+let partial = '';
+process.stdin.on('data', (chunk) => {
+  lastBeat = Date.now();
+  const lines = (partial + chunk.toString('utf8')).split('\n');
+  partial = lines.pop().replace(/^\.+/, '');
+  if (partial.length > MAX_LINE) partial = '';
+  for (const raw of lines) {
+    const line = raw.replace(/^\.+/, '');
+    if (line.length < 2 || (line[0] !== '+' && line[0] !== '-')) continue;
+    let dir;
+    try { dir = JSON.parse(line.slice(1)); } catch { continue; }
+    if (typeof dir !== 'string' || !isAbsolute(dir) || !basename(dir).startsWith('hw-bench-')) continue;
+    if (line[0] === '+') dirs.add(dir);
+    else dirs.delete(dir);
+  }
+});
 process.stdin.on('end', () => { if (!firing) process.exit(0); });
 process.stdin.on('error', () => { if (!firing) process.exit(0); });
 
@@ -96,10 +122,24 @@ function fire() {
   process.stderr.write(`hushwire bench watchdog: the bench's main thread has not run for ${silentS} s (stuck); stopping its ${kids.length} child process(es) and then the bench (exit by SIGKILL)\n`);
   for (const pid of kids) signal(pid, 'SIGTERM');
   const until = Date.now() + KILL_GRACE_MS;
+  const removeDirs = () => {
+    let removed = 0;
+    for (const dir of dirs) {
+      try { rmSync(dir, { recursive: true, force: true }); removed++; } catch { /* counted as left */ }
+    }
+    if (dirs.size > 0) process.stderr.write(`hushwire bench watchdog: removed ${removed} of ${dirs.size} temp director${dirs.size === 1 ? 'y' : 'ies'} the bench made\n`);
+  };
+  let deadBy = 0;
   const finish = () => {
     const left = kids.filter(alive);
     if (left.length > 0 && Date.now() < until) { setTimeout(finish, 100); return; }
-    for (const pid of left) signal(pid, 'SIGKILL');
+    if (deadBy === 0) {
+      for (const pid of left) signal(pid, 'SIGKILL');
+      deadBy = Date.now() + DEATH_WAIT_MS;
+    }
+    // nats-server must be dead before its store goes, or it writes into it again.
+    if (left.length > 0 && Date.now() < deadBy) { setTimeout(finish, 50); return; }
+    removeDirs();
     signal(benchPid, 'SIGKILL');
     process.exit(3);
   };

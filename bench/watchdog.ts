@@ -9,8 +9,14 @@
 //
 // The heartbeat timer and the pipe are unref'd: the watchdog never keeps the bench
 // alive, and it exits by itself when the bench exits (end of its stdin).
+//
+// The same pipe tells the watchdog every temp dir the bench makes and removes
+// (bench/interrupt.ts: a line `+"<path>"` or `-"<path>"` between the heartbeat dots):
+// a stuck main thread cannot remove them, so the watchdog does, once the children that
+// write into them (nats-server's JetStream store) are dead.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tempDirs, watchTempDirs } from './interrupt.ts';
 
 const CHILD = new URL('./watchdog-child.mjs', import.meta.url);
 const BEAT_MS = 1000;
@@ -40,6 +46,12 @@ export function startWatchdog(staleMs: number = DEFAULT_STALE_MS): Watchdog {
     if (stdin.writable && stdin.writableLength < 1024) stdin.write('.');
   }, BEAT_MS);
   beat.unref();
+  // Never dropped like a beat: a dir the watchdog does not know would be left behind.
+  const tell = (change: '+' | '-', dir: string): void => {
+    if (stdin.writable) stdin.write(`${change}${JSON.stringify(dir)}\n`);
+  };
+  for (const d of tempDirs()) tell('+', d);
+  const unwatch = watchTempDirs(tell);
   child.unref();
   (stdin as unknown as { unref?: () => void }).unref?.();
   let stopped = false;
@@ -49,6 +61,7 @@ export function startWatchdog(staleMs: number = DEFAULT_STALE_MS): Watchdog {
       if (stopped) return;
       stopped = true;
       clearInterval(beat);
+      unwatch();
       stdin.end(); // the watchdog exits at the end of its stdin
     },
   };

@@ -153,7 +153,8 @@ export function benchCommand(): Command {
     .addHelpText('after', `
 Every run is bounded: warmup + duration + grace seconds, then it stops by itself; a
 watchdog process ends the bench and everything it started if its main thread ever
-stops running for 60 s.
+stops running for 60 s. Ctrl-C (SIGINT) or SIGTERM stops the processes the bench
+started and removes its temp directories (exit 130 or 143).
 Only loopback addresses are used by the local setup; it starts nats-server (and
 installs Debian's mosquitto with apt-get when missing and allowed) and stops all of it.
 Columns: deliv/s = deliveries per second to recipient devices; latency from the

@@ -1,0 +1,123 @@
+// Interrupting `hushwire bench` (bench/interrupt.ts): SIGINT or SIGTERM stops every
+// child process, removes every temp dir the bench made (nats-server's store, the
+// gateways' OPRF key) and says so in one line, exit 130 / 143; a main thread stuck for
+// good leaves that to the watchdog, which removes the dirs too. Real processes and
+// signals throughout, each wait with a deadline.
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { until } from '../helpers/poll.ts';
+import { BIN } from '../helpers/paths.ts';
+import { natsServerBinary } from '../../bench/servers.ts';
+
+const HOST = fileURLToPath(new URL('./interrupt-host.ts', import.meta.url));
+
+interface Started { proc: ChildProcess; stdout(): string; stderr(): string; ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
+
+function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Started {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  return { proc, stdout: () => stdout, stderr: () => stderr, ended };
+}
+
+/** Running and not a zombie. */
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Every descendant of pid (from /proc), children first. */
+function descendants(root: number): number[] {
+  const byParent = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      byParent.set(ppid, [...(byParent.get(ppid) ?? []), Number(name)]);
+    } catch { /* gone */ }
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) for (const c of byParent.get(queue.shift()!) ?? []) { out.push(c); queue.push(c); }
+  return out;
+}
+
+/** Kills (by pid) whatever a failed test left of the processes it started. */
+function killLeft(pids: () => number[]): void {
+  for (const pid of pids()) if (alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+}
+
+async function hostUp(h: Started): Promise<{ host: number; child: number; watchdog: number; dirs: string[] }> {
+  await until('the host to print its pids', () => h.stdout().includes('\n'), 30_000);
+  return JSON.parse(h.stdout().split('\n')[0]!) as { host: number; child: number; watchdog: number; dirs: string[] };
+}
+
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  t.test(`${sig}: children stopped, temp dirs removed, one line, exit ${code}`, async (t) => {
+    const h = start(process.execPath, ['--import', 'tsx', HOST, 'wait']);
+    let info: Awaited<ReturnType<typeof hostUp>> | undefined;
+    t.teardown(() => {
+      killLeft(() => (info ? [info.child, info.host] : []));
+      for (const d of info?.dirs ?? []) rmSync(d, { recursive: true, force: true });
+    });
+    info = await hostUp(h);
+    for (const d of info.dirs) t.ok(existsSync(d), `${d} made`);
+    h.proc.kill(sig);
+    const end = await h.ended;
+    t.equal(end.code, code, `exit ${code}`);
+    t.match(h.stderr(), new RegExp(`^hushwire bench: interrupted \\(${sig}\\) during hushwire chat \\(measuring\\): stopped 1 process, removed 2 temp directories$`, 'm'), 'says what it stopped and removed, and during what');
+    t.equal(h.stderr().trim().split('\n').length, 1, 'in one line');
+    for (const d of info.dirs) t.notOk(existsSync(d), `${d} removed (with the key file in it)`);
+    await until('the child to be gone', () => !alive(info!.child), 10_000);
+  });
+}
+
+t.test('a stuck main thread: the watchdog stops the children and removes the temp dirs the bench told it about', async (t) => {
+  const h = start(process.execPath, ['--import', 'tsx', HOST, 'hang']);
+  let info: Awaited<ReturnType<typeof hostUp>> | undefined;
+  t.teardown(() => {
+    killLeft(() => (info ? [info.child, info.watchdog, info.host] : []));
+    for (const d of info?.dirs ?? []) rmSync(d, { recursive: true, force: true });
+  });
+  info = await hostUp(h);
+  const end = await h.ended;
+  t.equal(end.signal, 'SIGKILL', 'the watchdog ended the host');
+  t.match(h.stderr(), /watchdog: removed 2 of 2 temp directories the bench made/, 'and said it removed the dirs');
+  for (const d of info.dirs) t.notOk(existsSync(d), `${d} removed`);
+  await until('the child to be gone', () => !alive(info!.child), 10_000);
+  await until('the watchdog to exit', () => !alive(info!.watchdog), 10_000);
+});
+
+t.test('Ctrl-C during a real local run: nats-server and the gateways stopped, their temp dirs (JetStream store, OPRF key) removed', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  // The bench makes its dirs under TMPDIR: a fresh one shows exactly what it left.
+  const tmp = mkdtempSync(join(tmpdir(), 'hw-bench-int-test-'));
+  let kids: number[] = [];
+  const b = start(process.execPath, [BIN, 'bench', '--peers', 'none', '--workload', 'chat', '--pairs', '2', '--duration', '30', '--warmup', '1', '--grace', '2', '--workers', '1'], { TMPDIR: tmp });
+  t.teardown(() => {
+    killLeft(() => [...kids, b.proc.pid ?? 0].filter((p) => p > 0));
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  await until('the bench to be measuring', () => /\[hushwire chat\] \d+\.\ds {2}sent/.test(b.stderr()), 90_000, 100);
+  t.same(readdirSync(tmp).filter((n) => n.startsWith('hw-bench-')).map((n) => n.replace(/-[^-]+$/, '')).sort(), ['hw-bench-gw', 'hw-bench-nats'], 'the bench made its dirs there');
+  kids = descendants(b.proc.pid!);
+  t.ok(kids.length >= 3, `nats-server, two gateways (and the watchdog) running: ${kids.length}`);
+  b.proc.kill('SIGINT');
+  const end = await b.ended;
+  t.equal(end.code, 130, 'exit 130');
+  t.match(b.stderr(), /^hushwire bench: interrupted \(SIGINT\) during hushwire chat \(measuring\): stopped 3 processes, removed 2 temp directories$/m);
+  t.same(readdirSync(tmp).filter((n) => n.startsWith('hw-bench-')), [], 'no temp dir left');
+  await until('every process the bench started to be gone', () => kids.every((p) => !alive(p)), 15_000);
+});
