@@ -53,6 +53,14 @@ export async function runGateway(config: GatewayConfig, files?: ConfigFiles): Pr
   // pipeline can parse all of it. The same facts are in the 'gateway listening' log line.
   process.stderr.write(`hushwire gateway listening on ${gw.url} (transport ${gw.transport}, bus ${gw.bus.kind}, ed25519 ${gw.ed25519})\n`);
   let stopping = false;
+  // NATS was down at start, and once up it refuses this configuration (another
+  // --mailbox-shards, too many --nats-replicas): the same as failing at start.
+  void gw.busFailed.then((e) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`hushwire gateway: could not start: ${e.message}\n`);
+    gw.close().finally(() => process.exit(1));
+  });
   const stop = (how: 'drain' | 'now') => {
     if (stopping) return;
     stopping = true;

@@ -52,6 +52,7 @@ export interface GatewayConfig {
   maxDevicesPerRoute: number;
   mailboxMaxMessages: number;
   mailboxMaxAgeS: number;
+  mailboxLowerLimits: boolean;
   mailboxPage: number;
   mailboxAckTimeoutMs: number;
   allowedOrigins: string[];
@@ -104,6 +105,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxDevicesPerRoute', flag: 'max-devices-per-route', env: 'HUSHWIRE_MAX_DEVICES_PER_ROUTE', type: 'int', default: 5, min: 1, max: 100, help: 'Devices one number may register' },
   { key: 'mailboxMaxMessages', flag: 'mailbox-max-messages', env: 'HUSHWIRE_MAILBOX_MAX_MESSAGES', type: 'int', default: 1000, min: 1, max: 1_000_000, help: 'Messages queued per offline device; more gets MAILBOX_FULL' },
   { key: 'mailboxMaxAgeS', flag: 'mailbox-max-age-s', env: 'HUSHWIRE_MAILBOX_MAX_AGE_S', type: 'int', default: 30 * 86_400, unit: 's', min: 60, max: 10 * 365 * 86_400, help: 'Retention of queued mail' },
+  { key: 'mailboxLowerLimits', flag: 'mailbox-lower-limits', env: 'HUSHWIRE_MAILBOX_LOWER_LIMITS', type: 'bool', default: false, help: 'Apply --mailbox-max-age-s, --mailbox-max-messages and --max-envelope-bytes to the existing mailbox streams also where they are lower than the streams\' (expires or refuses other gateways\' mail); without it a gateway never lowers them' },
   { key: 'mailboxPage', flag: 'mailbox-page', env: 'HUSHWIRE_MAILBOX_PAGE', type: 'int', default: 256, unit: 'messages', min: 1, max: 1024, help: 'Queued messages read per page when a device connects and its mailbox is handed over (deleted page by page once acked)' },
   { key: 'mailboxAckTimeoutMs', flag: 'mailbox-ack-timeout-ms', env: 'HUSHWIRE_MAILBOX_ACK_TIMEOUT_MS', type: 'int', default: 30_000, unit: 'ms', min: 100, max: 600_000, help: 'Wait for the device to ack queued mail handed over on connect; unacked mail stays queued for its next connection' },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'HUSHWIRE_ALLOWED_ORIGINS', type: 'list', default: [], help: 'Comma-separated Origin allow-list for browsers; empty = any (handsets send none)' },

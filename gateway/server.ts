@@ -35,6 +35,9 @@ export interface GatewayHandle {
   readonly metrics: RelayMetrics;
   readonly bus: Bus;
   readonly log: Logger;
+  /** Resolves (never rejects) if the bus, not up at start (NATS down), then turned out
+   *  unable to start as configured (gateway/bus-start.ts): `hushwire gateway` exits. */
+  readonly busFailed: Promise<Error>;
   /** Lame-duck drain: not ready, refuse new sockets, move devices away, then close. */
   drain(opts?: { timeoutMs?: number; ratePerSecond?: number }): Promise<void>;
   /** Immediate close of everything; idempotent. */
@@ -107,13 +110,24 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     prefix: config.natsPrefix,
     replicas: config.natsReplicas,
     mailboxShards: config.mailboxShards,
+    lowerLimits: config.mailboxLowerLimits,
     name: config.name,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     ...(files.msgIdKey ? { msgIdKey: files.msgIdKey } : {}),
   });
   // NATS down at boot does not stop the gateway: it serves /healthz, is not ready and
   // refuses upgrades until the bus is up (gateway/bus-start.ts).
-  const busStarter = await startBus(bus, { log, servers: config.nats });
+  let busStarter: Awaited<ReturnType<typeof startBus>>;
+  try {
+    busStarter = await startBus(bus, { log, servers: config.nats });
+  } catch (e) {
+    // A setting that contradicts the deployment's NATS (relay/bus/setup-errors.ts): the
+    // caller reports it and the gateway does not start.
+    await bus.close();
+    await verifier.close();
+    await evaluator.close();
+    throw e;
+  }
 
   const relay = new Relay({ bus, evaluator, verifier, log, metrics, limits, privacy: privacyOptions(config) });
   // Idle-device expiry and last_seen refresh run once the bus is up (gateway/privacy-config.ts).
@@ -238,5 +252,6 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
 
   return {
     port, url, transport: loaded.kind, ed25519: ed.kind, relay, metrics, bus, log, drain, close,
+    busFailed: busStarter.whenFailed,
   };
 }

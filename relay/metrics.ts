@@ -43,7 +43,7 @@ export interface RelayMetrics {
 
 /** Every value the `limit` label takes, pre-set to 0 so alerts see the series at once. */
 export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes'] as const;
-export const BUS_STATES = ['connected', 'reconnecting', 'closed'] as const;
+export const BUS_STATES = ['connected', 'reconnecting', 'misconfigured', 'closed'] as const;
 
 const CLOSE_NAMES = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name]));
 

@@ -73,6 +73,9 @@ export interface DirectoryRecord {
 export type BusStatus =
   | { state: 'connected' }
   | { state: 'reconnecting'; since: number }
+  /** Connected, but the deployment's streams contradict this gateway's settings (seen
+   *  after a reconnect: e.g. re-created for another --mailbox-shards); not ready. */
+  | { state: 'misconfigured' }
   | { state: 'closed' };
 
 export interface MailboxLimits {

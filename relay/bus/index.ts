@@ -32,6 +32,8 @@ export interface CreateBusOptions {
   replicas?: number;
   /** NATS: mailbox streams (default DEFAULT_MAILBOX_SHARDS in nats.ts). */
   mailboxShards?: number;
+  /** NATS: also lower existing mailbox streams' limits to `limits` (--mailbox-lower-limits). */
+  lowerLimits?: boolean;
 }
 
 export function createBus(opts: CreateBusOptions): Bus {
@@ -48,5 +50,6 @@ export function createBus(opts: CreateBusOptions): Bus {
     ...(opts.mailboxShards !== undefined ? { mailboxShards: opts.mailboxShards } : {}),
     ...(opts.msgIdKey !== undefined ? { msgIdKey: opts.msgIdKey } : {}),
     ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+    ...(opts.lowerLimits !== undefined ? { lowerLimits: opts.lowerLimits } : {}),
   });
 }

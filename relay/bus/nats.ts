@@ -51,7 +51,7 @@ import { LiveRouter } from './nats-live.ts';
 import { assertToken, isToken, type Recipient } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
-  checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, decodeControl, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
+  checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, decodeControl, DEDUP_WINDOW_MS, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
   encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry, type DeviceTransport,
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
@@ -59,6 +59,7 @@ import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } f
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
 import { ApiRequests } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
+import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
 
 export interface NatsBusOptions {
   /** nats://host:port URL(s). */
@@ -89,6 +90,10 @@ export interface NatsBusOptions {
   counterTtlMs?: number;
   /** Key of the Nats-Msg-Id HMAC, shared by all gateways (default: random per process). */
   msgIdKey?: Uint8Array;
+  /** Apply `limits` to existing mailbox streams also where they are lower than the
+   *  streams' (--mailbox-lower-limits). Off: a stream's larger retention limits are kept,
+   *  since they are deployment-wide and lowering them drops or refuses other gateways' mail. */
+  lowerLimits?: boolean;
 }
 
 const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -135,12 +140,43 @@ const ERASE_QUEUE_MAX = 262_144;
  *  their reads do not all hit MAX_READS_IN_FLIGHT at once. */
 const RECONNECT_MAIL_SLICE = 256;
 const RECONNECT_MAIL_EVERY_MS = 50;
+/** Attempts to create a mailbox stream whose subjects overlap another stream's before
+ *  that is taken for a layout mismatch (a concurrent creation of the same stream ends). */
+const OVERLAP_ATTEMPTS = 5;
+/** While the deployment's streams contradict this bus's settings after a reconnect
+ *  (BusMisconfigured), they are checked again this often. */
+const MISCONFIGURED_RECHECK_MS = 30_000;
+/** The retention limits of a mailbox stream that #ensureStream never lowers by itself: a
+ *  lower value drops stored mail (max_age, max_msgs_per_subject) or refuses what other
+ *  gateways store (max_msg_size). Each with the setting it comes from, and the setting's
+ *  value for a stream value (0 or less on a stream = unlimited). max_bytes and max_msgs
+ *  are not set by the bus: a stream keeps whatever it has. */
+const RETENTION_LIMITS = [
+  { field: 'max_age', setting: '--mailbox-max-age-s', inSetting: (v: number) => Math.floor(v / 1e9) },
+  { field: 'max_msgs_per_subject', setting: '--mailbox-max-messages', inSetting: (v: number) => v },
+  { field: 'max_msg_size', setting: '--max-envelope-bytes', inSetting: (v: number) => v - HEADER_ALLOWANCE },
+] as const;
+/** The fields of a mailbox stream config compared to tell whether an update would change it. */
+const COMPARED_FIELDS = [
+  'description', 'subjects', 'retention', 'storage', 'num_replicas', 'max_age', 'max_msgs_per_subject',
+  'discard', 'discard_new_per_subject', 'max_msg_size', 'duplicate_window', 'allow_direct',
+] as const;
 const ERASE_OK = '"success":true';
 const ERASE_GONE = '10057'; // no message found: already deleted
 
 const EMPTY = new Uint8Array(0);
 const te = new TextEncoder();
 const td = new TextDecoder();
+
+/** What one pass over the mailbox streams found about their limits (#ensureStores). */
+interface LimitsPass {
+  /** By setting: the largest stream value above this gateway's, in the setting's unit. */
+  higher: Map<string, { stream: number | 'unlimited'; configured: number }>;
+  /** Streams whose configuration was updated. */
+  updated: number;
+  /** Largest max_msgs_per_subject the streams have (Infinity: unlimited). */
+  perDevice: number;
+}
 
 interface Cursor {
   /** Index of the mailbox stream (shard) the device's mail is in. */
@@ -216,6 +252,11 @@ interface Turn {
   /** Set when a subscribeDevice waits for the PING that follows the SUBs. */
   done: Promise<boolean> | null;
   resolve: ((ok: boolean) => void) | null;
+}
+
+/** Two stream config values alike (subject lists by their items). */
+function sameValue(a: unknown, b: unknown): boolean {
+  return Array.isArray(a) && Array.isArray(b) ? a.join('\0') === b.join('\0') : a === b;
 }
 
 /** true if p settles successfully within ms. */
@@ -308,6 +349,16 @@ export class NatsBus implements Bus {
   #kv: KV | null = null;
   #restoring = false;
   #lastRestore = 0;
+  /** Set while the deployment's streams contradict this bus's settings after a
+   *  reconnect (the bus reports 'misconfigured' until a later check passes). */
+  #misconfigured: BusMisconfigured | null = null;
+  #recheck: NodeJS.Timeout | null = null;
+  readonly #lowerLimits: boolean;
+  /** Limit warnings already logged (one per distinct finding, not one per reconnect). */
+  readonly #limitWarnings = new Set<string>();
+  /** Messages one device's mailbox can hold, as the streams have it (it may exceed
+   *  limits.maxMessagesPerDevice when the streams keep a larger limit). */
+  #perDeviceCap = 0;
   #counters: KV | null = null;
   readonly #counterTtlMs: number;
   readonly #counterBucket: string;
@@ -373,6 +424,8 @@ export class NatsBus implements Bus {
     this.#counterTtlMs = checkCounterTtl(opts.counterTtlMs ?? COUNTER_TTL_MS);
     this.#counterBucket = `${opts.prefix ?? 'hw'}_rl`;
     this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
+    this.#lowerLimits = opts.lowerLimits === true;
+    this.#perDeviceCap = this.#limits.maxMessagesPerDevice;
   }
 
   livePending(): number {
@@ -427,7 +480,7 @@ export class NatsBus implements Bus {
         noAsyncTraces: true,
       });
     } catch (e) {
-      throw busUnavailable('cannot connect to NATS', e);
+      throw connectFailed(e);
     }
     if (this.#closed) {
       await nc.close().catch(() => undefined);
@@ -458,7 +511,8 @@ export class NatsBus implements Bus {
       this.#nc = null;
       await nc.close().catch(() => undefined);
       this.#status = { state: 'closed' };
-      throw e instanceof HushwireError ? e : busUnavailable('cannot set up JetStream', e);
+      // Which kind (retried or not) and why: gateway/bus-start.ts logs or stops on it.
+      throw setupFailed(e);
     }
     if (this.#closed) throw busUnavailable('bus closed');
     this.#ready = true;
@@ -468,7 +522,9 @@ export class NatsBus implements Bus {
   /** Creates (or opens) the mailbox stream, the directory bucket and the counter bucket.
    *  Idempotent, safe when several gateways do it at once. */
   async #ensureStores(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    for (let i = 0; i < this.#streams.length; i++) await this.#ensureStream(jsm, i);
+    const pass: LimitsPass = { higher: new Map(), updated: 0, perDevice: 0 };
+    for (let i = 0; i < this.#streams.length; i++) await this.#ensureStream(jsm, i, pass);
+    this.#reportLimits(pass);
     this.#kv = await createRacing(() => new Kvm(js).create(this.#bucket, {
       // 2, not 1: the revision an update replaces must still be there to be erased
       // (a revision removed by the history limit leaves its bytes on disk).
@@ -476,8 +532,11 @@ export class NatsBus implements Bus {
       storage: StorageType.File,
       replicas: this.#replicas,
       maxValueSize: DIRECTORY_MAX_VALUE_BYTES,
-    }));
-    this.#counters = await createRacing(() => openCounterBucket(js, this.#counterBucket, this.#counterTtlMs, this.#replicas));
+    })).catch((e: unknown) => { throw refusedConfig(e, `KV_${this.#bucket}`, this.#replicas); });
+    // Neither bucket is reconciled: the KV client binds to an existing bucket as it is
+    // (its limits and replicas stay what its creator gave it).
+    this.#counters = await createRacing(() => openCounterBucket(js, this.#counterBucket, this.#counterTtlMs, this.#replicas))
+      .catch((e: unknown) => { throw refusedConfig(e, `KV_${this.#counterBucket}`, this.#replicas); });
   }
 
   /**
@@ -487,6 +546,12 @@ export class NatsBus implements Bus {
    * UNAVAILABLE forever after a NATS restart (found by test/faults/nats-restart.test.ts).
    * Single-flight; retried a few times while JetStream comes back, then on the next
    * failing counter call (at most every RESTORE_EVERY_MS).
+   *
+   * Streams found laid out differently meanwhile (BusMisconfigured: another shard count,
+   * a refused configuration) are not retried at once: the bus reports 'misconfigured'
+   * (not ready) and logs the reason once, and looks again every MISCONFIGURED_RECHECK_MS
+   * and after every reconnect. It does not exit: the gateway may hold connected devices,
+   * and a restart would meet the same streams.
    */
   #restoreStores(): void {
     if (this.#restoring || this.#closed || this.#js === null || this.#jsm === null) return;
@@ -499,14 +564,37 @@ export class NatsBus implements Bus {
         this.#lastRestore = Date.now();
         try {
           await this.#ensureStores(js, jsm);
+          if (this.#misconfigured !== null) {
+            this.#misconfigured = null;
+            this.#log('info', 'bus: NATS set-up matches this gateway\'s settings again; ready');
+          }
           this.#log('info', 'bus: stream and buckets in place after reconnect');
           return;
         } catch (e) {
-          if (attempt === RESTORE_ATTEMPTS) this.#log('warn', 'bus: cannot re-create stream or buckets yet', { error: e instanceof Error ? e.name : 'error' });
+          if (e instanceof BusMisconfigured) {
+            if (this.#misconfigured?.message !== e.message) {
+              this.#log('error', `bus: NATS set-up no longer matches this gateway's settings; not ready until it does: ${e.message}`, { setting: e.setting });
+            }
+            this.#misconfigured = e;
+            this.#scheduleRecheck();
+            return;
+          }
+          if (attempt === RESTORE_ATTEMPTS) this.#log('warn', 'bus: cannot re-create stream or buckets yet', { error: setupFailed(e).message });
         }
         await new Promise((r) => setTimeout(r, RESTORE_EVERY_MS));
       }
     })().finally(() => { this.#restoring = false; });
+  }
+
+  #scheduleRecheck(): void {
+    if (this.#recheck !== null || this.#closed) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = null;
+      if (this.#misconfigured === null || this.#closed) return;
+      this.#lastRestore = 0;
+      this.#restoreStores();
+    }, MISCONFIGURED_RECHECK_MS);
+    this.#recheck.unref?.();
   }
 
   #streamConfig(shard: number): Partial<StreamConfig> & { name: string } {
@@ -530,11 +618,12 @@ export class NatsBus implements Bus {
   }
 
   /** Creates or updates one mailbox stream; safe when several gateways start at once. */
-  async #ensureStream(jsm: JetStreamManager, shard: number): Promise<void> {
+  async #ensureStream(jsm: JetStreamManager, shard: number, pass: LimitsPass, attempt = 1): Promise<void> {
     const cfg = this.#streamConfig(shard);
     let overlap = false;
     try {
       await jsm.streams.add(cfg);
+      pass.perDevice = Math.max(pass.perDevice, this.#limits.maxMessagesPerDevice);
       return;
     } catch (e) {
       // 10058: the stream exists with another configuration (e.g. changed limits).
@@ -542,11 +631,26 @@ export class NatsBus implements Bus {
       // at this moment, or a mailbox laid out for another number of shards (a 1-shard
       // HW_MBOX takes all of <prefix>.mbox.>); told apart below.
       const code = jsErrCode(e);
-      if (code !== 10058 && code !== 10065) throw e;
+      if (code !== 10058 && code !== 10065) throw refusedConfig(e, cfg.name, this.#replicas);
       overlap = code === 10065;
     }
     const { name, ...update } = cfg;
-    const existing = (await jsm.streams.info(name).catch(() => null))?.config;
+    // Only "no such stream" means there is none: any other failure to read it (a
+    // timeout, no leader) is retried, never taken for a layout mismatch that stops the
+    // gateway.
+    let existing: StreamConfig | undefined;
+    try {
+      existing = (await jsm.streams.info(name)).config;
+    } catch (e) {
+      if (jsErrCode(e) !== 10059) throw e;
+    }
+    if (overlap && existing === undefined && attempt < OVERLAP_ATTEMPTS) {
+      // Another gateway creating this very stream (nats-server answers "overlap" until
+      // it exists), or another layout's stream holding the subjects: look again before
+      // calling it a mismatch, which stops a gateway at start.
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+      return this.#ensureStream(jsm, shard, pass, attempt + 1);
+    }
     if (overlap && (existing === undefined || existing.subjects?.join() !== cfg.subjects?.join())) {
       throw this.#layoutMismatch(`its subjects overlap an existing stream's`);
     }
@@ -557,22 +661,81 @@ export class NatsBus implements Bus {
     if (existing !== undefined && theirs !== this.#streams.length) {
       throw this.#layoutMismatch(`stream ${name} belongs to a mailbox of ${theirs} shard(s)`);
     }
-    if (overlap) return; // created by another gateway just now, with this configuration
+    if (overlap) { // created by another gateway just now, with this configuration
+      pass.perDevice = Math.max(pass.perDevice, this.#limits.maxMessagesPerDevice);
+      return;
+    }
+    // 10058 said it exists; gone since (deleted just now): the next attempt creates it.
+    if (existing === undefined) throw busUnavailable(`stream ${name} vanished while being set up`);
+    this.#keepHigherLimits(existing, update, pass);
     // Never lower the replicas of a live stream: a gateway started without
     // --nats-replicas (default 1) must not quietly take a 3-replica mailbox down to 1.
-    const have = existing?.num_replicas ?? 0;
+    const have = existing.num_replicas;
     if (have > (update.num_replicas ?? 1)) {
       this.#log('warn', 'bus: mailbox stream has more replicas than configured; keeping them', { have, configured: update.num_replicas });
       update.num_replicas = have;
     }
-    await jsm.streams.update(name, update);
-    this.#log('info', 'bus: mailbox stream configuration updated', { stream: name });
+    // Nothing left to change (e.g. only lower limits, kept): no update, so gateways
+    // with mixed settings do not rewrite the streams at every start and reconnect.
+    if (COMPARED_FIELDS.every((f) => !(f in update) || sameValue(existing[f], update[f]))) return;
+    try {
+      await jsm.streams.update(name, update);
+    } catch (e) {
+      throw refusedConfig(e, name, this.#replicas);
+    }
+    pass.updated++;
   }
 
-  #layoutMismatch(why: string): HushwireError {
+  /**
+   * The mailbox streams are shared by every gateway, and their retention limits with
+   * them: a gateway started with a lower --mailbox-max-age-s, --mailbox-max-messages or
+   * --max-envelope-bytes than the streams have used to lower them for all (the operator
+   * audit: a 60 s max age expired the mail other gateways had stored, and gateways with
+   * mixed settings rewrote the streams at every reconnect). So a lower value is applied
+   * only with --mailbox-lower-limits; otherwise the stream keeps its value, and mixed
+   * settings converge on the larger ones. A higher value is applied (it loses nothing).
+   * Edits `update` in place; the findings go to `pass` (#reportLimits logs them).
+   */
+  #keepHigherLimits(existing: StreamConfig, update: Partial<StreamConfig>, pass: LimitsPass): void {
+    for (const { field, setting, inSetting } of RETENTION_LIMITS) {
+      const current = existing[field];
+      const mine = update[field] as number;
+      const unlimited = !(typeof current === 'number' && current > 0);
+      if (!unlimited && mine >= current) continue;
+      const stream = unlimited ? 'unlimited' as const : inSetting(current);
+      const seen = pass.higher.get(setting);
+      if (seen === undefined || seen.stream !== 'unlimited' && (stream === 'unlimited' || stream > seen.stream)) {
+        pass.higher.set(setting, { stream, configured: inSetting(mine) });
+      }
+      if (!this.#lowerLimits && typeof current === 'number') update[field] = current;
+    }
+    // JetStream refuses a duplicate window longer than max_age.
+    const age = update.max_age ?? 0;
+    update.duplicate_window = age > 0 ? Math.min(nanos(DEDUP_WINDOW_MS), age) : nanos(DEDUP_WINDOW_MS);
+    const perDevice = update.max_msgs_per_subject ?? -1;
+    pass.perDevice = Math.max(pass.perDevice, perDevice > 0 ? perDevice : Infinity);
+  }
+
+  /** One line per pass over the mailbox streams (not one per shard), and a finding about
+   *  limits only once per bus: it is repeated at every reconnect otherwise. */
+  #reportLimits(pass: LimitsPass): void {
+    if (pass.perDevice > 0) this.#perDeviceCap = pass.perDevice;
+    if (pass.higher.size > 0) {
+      const found = [...pass.higher].map(([setting, v]) => `${setting} ${v.stream} (this gateway: ${v.configured})`).join(', ');
+      const msg = this.#lowerLimits
+        ? `bus: lowering the mailbox streams' limits to this gateway's (--mailbox-lower-limits): ${found}`
+        : `bus: mailbox streams keep their higher limits: ${found}; --mailbox-lower-limits would lower them`;
+      if (!this.#limitWarnings.has(msg)) {
+        this.#limitWarnings.add(msg);
+        this.#log('warn', msg, { limits: [...pass.higher].map(([setting, v]) => ({ setting, stream: v.stream, configured: v.configured })) });
+      }
+    }
+    if (pass.updated > 0) this.#log('info', 'bus: mailbox stream configuration updated', { streams: pass.updated });
+  }
+
+  #layoutMismatch(why: string): BusMisconfigured {
     const n = this.#streams.length;
-    this.#log('error', 'bus: mailbox laid out for another number of shards', { configured: n });
-    return new HushwireError(ErrorCode.UNAVAILABLE,
+    return new BusMisconfigured('--mailbox-shards',
       `mailbox configured with ${n} shard(s), but ${why}: every gateway must use the same --mailbox-shards (docs/OPERATIONS.md)`);
   }
 
@@ -642,6 +805,7 @@ export class NatsBus implements Bus {
   }
 
   status(): BusStatus {
+    if (this.#status.state === 'connected' && this.#misconfigured !== null) return { state: 'misconfigured' };
     return this.#status.state === 'reconnecting' ? { state: 'reconnecting', since: this.#status.since } : this.#status;
   }
 
@@ -660,6 +824,8 @@ export class NatsBus implements Bus {
 
   async #doClose(): Promise<void> {
     this.#closed = true;
+    if (this.#recheck !== null) clearTimeout(this.#recheck);
+    this.#recheck = null;
     if (this.#starting !== null) await this.#starting.catch(() => undefined);
     const nc = this.#nc;
     const releases = this.#subs.clear();
@@ -1258,7 +1424,10 @@ export class NatsBus implements Bus {
     try {
       // Erase message by message (a purge leaves the bytes on disk), then purge whatever
       // a concurrent sender stored behind the scan.
-      await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, this.#limits.maxMessagesPerDevice * 128);
+      // Bounded by what the streams let a device hold (they may keep a larger limit than
+      // this gateway's own), not by this gateway's setting alone.
+      const cap = Number.isFinite(this.#perDeviceCap) ? this.#perDeviceCap * 128 : 1_000_000;
+      await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, Math.max(cap, this.#limits.maxMessagesPerDevice * 128));
       await (this.#jsm as JetStreamManager).streams.purge(stream, { filter });
     } catch (e) {
       throw busUnavailable('mailbox store unavailable', e);

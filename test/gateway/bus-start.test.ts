@@ -1,11 +1,13 @@
 // gateway/bus-start.ts on a fake bus: one log line for an outage however long it lasts,
 // retries until the bus starts, stop() ends the retries, and only host:port of a NATS
-// URL is ever logged. (test/faults/nats-unreachable.test.ts does it with a real NATS.)
+// URL is ever logged; the line says what failed, and what retrying cannot fix is not
+// retried. (test/faults/nats-unreachable.test.ts does it with a real NATS.)
 import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { startBus, natsEndpoints } from '../../gateway/bus-start.ts';
 import { createLogger } from '../../relay/log.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+import { BusMisconfigured, JetStreamNotReady, NatsUnreachable } from '../../relay/bus/setup-errors.ts';
 import type { Bus } from '../../relay/bus/bus.ts';
 import { until } from '../helpers/poll.ts';
 
@@ -73,4 +75,59 @@ t.test('stop() ends the retries', async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   t.ok(bus.attempts <= after + 1, 'no more attempts after stop (one may have been under way)');
   t.equal(s.started, false);
+});
+
+/** A bus whose start() throws each of `errors` in turn, then succeeds. */
+function scriptedBus(errors: unknown[]): Bus & { attempts: number } {
+  const bus = {
+    kind: 'nats' as const,
+    attempts: 0,
+    start: async () => {
+      const e = errors[bus.attempts++];
+      if (e !== undefined) throw e;
+    },
+  };
+  return bus as unknown as Bus & { attempts: number };
+}
+
+t.test('JetStream not ready is not "NATS unreachable": its line gives the reason; a change of kind gets a new line', async (t) => {
+  const { log, lines } = capture();
+  const bus = scriptedBus([
+    new NatsUnreachable('connection refused', new Error('x')),
+    new NatsUnreachable('connection refused', new Error('x')),
+    new JetStreamNotReady('no suitable peers for placement (JetStream error 10005)', new Error('x')),
+    new JetStreamNotReady('a JetStream request timed out', new Error('x')),
+  ]);
+  const s = await startBus(bus, { log, servers: ['nats://127.0.0.1:4999'], baseDelayMs: 5, maxDelayMs: 20 });
+  await s.whenStarted;
+  await new Promise((r) => setImmediate(r));
+  t.same(lines.filter((l) => l['level'] === 40).map((l) => [l['msg'], l['error']]), [
+    ['NATS unreachable at 127.0.0.1:4999, retrying', 'connection refused'],
+    ['JetStream not ready: no suitable peers for placement (JetStream error 10005) (NATS at 127.0.0.1:4999); retrying', 'no suitable peers for placement (JetStream error 10005)'],
+  ], 'one line per kind, in order; a new reason of the same kind waits for the reminder');
+});
+
+t.test('a configuration NATS refuses on the first attempt: startBus rejects, no retry', async (t) => {
+  const { log, lines } = capture();
+  const bad = new BusMisconfigured('--nats-replicas', '--nats-replicas 3 refused by NATS for stream HW_MBOX_0: replicas > 1 not supported in non-clustered mode');
+  const bus = scriptedBus([bad]);
+  await t.rejects(startBus(bus, { log, servers: ['nats://127.0.0.1:4999'], baseDelayMs: 5, maxDelayMs: 10 }), bad);
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(bus.attempts, 1, 'not retried');
+  t.same(lines, [], 'the caller reports it (one line), not the starter');
+});
+
+t.test('a configuration NATS refuses, found on a retry: logged, retries stop, whenFailed resolves', async (t) => {
+  const { log, lines } = capture();
+  const bad = new BusMisconfigured('--mailbox-shards', 'mailbox configured with 4 shard(s), but stream HW_MBOX_0 belongs to a mailbox of 16 shard(s): every gateway must use the same --mailbox-shards (docs/OPERATIONS.md)');
+  const bus = scriptedBus([new NatsUnreachable('connection refused', new Error('x')), bad, undefined]);
+  const s = await startBus(bus, { log, servers: ['nats://127.0.0.1:4999'], baseDelayMs: 5, maxDelayMs: 10 });
+  t.equal(await s.whenFailed, bad);
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(bus.attempts, 2, 'no attempt after it');
+  t.equal(s.started, false);
+  const errors = lines.filter((l) => l['level'] === 50);
+  t.equal(errors.length, 1);
+  t.equal(errors[0]!['msg'], `NATS reachable at 127.0.0.1:4999, but the bus cannot start as configured: ${bad.message}`);
+  t.equal(errors[0]!['setting'], '--mailbox-shards');
 });

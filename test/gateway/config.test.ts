@@ -122,6 +122,18 @@ t.test('files and secrets: read before the start, errors name the flag, never th
   }
 });
 
+t.test('--mailbox-lower-limits: a switch, off by default, from the flag or the environment', async (t) => {
+  t.equal(defaultConfig().mailboxLowerLimits, false, 'off: a gateway never lowers the streams\' limits by itself');
+  t.equal(resolveConfig({ mailboxLowerLimits: true }, {}).mailboxLowerLimits, true, 'the flag (commander gives true)');
+  t.equal(resolveConfig({}, { HUSHWIRE_MAILBOX_LOWER_LIMITS: 'true' }).mailboxLowerLimits, true);
+  t.equal(resolveConfig({}, { HUSHWIRE_MAILBOX_LOWER_LIMITS: '1' }).mailboxLowerLimits, true);
+  t.equal(resolveConfig({}, { HUSHWIRE_MAILBOX_LOWER_LIMITS: '0' }).mailboxLowerLimits, false);
+  t.throws(() => resolveConfig({}, { HUSHWIRE_MAILBOX_LOWER_LIMITS: 'yes' }), /HUSHWIRE_MAILBOX_LOWER_LIMITS must be true or false/);
+  const s = SETTINGS.find((x) => x.key === 'mailboxLowerLimits');
+  t.equal(s?.flag, 'mailbox-lower-limits');
+  t.equal(s?.type, 'bool');
+});
+
 t.test('every setting is documented in docs/OPERATIONS.md with its env variable', async (t) => {
   const doc = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
   for (const s of SETTINGS) {
