@@ -32,6 +32,7 @@ export interface GatewayConfig {
   verifier: 'dev' | 'webhook';
   verifierUrl: string | undefined;
   verifierTokenFile: string | undefined;
+  verifierTimeoutMs: number;
   oprfKeyFile: string | undefined;
   oprfKey: string | undefined;
   oprfEvaluator: string[];
@@ -85,6 +86,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'verifier', flag: 'verifier', env: 'HUSHWIRE_VERIFIER', type: 'enum', choices: ['dev', 'webhook'], default: 'dev', help: 'Number verifier: dev (INSECURE, returns the code to the client) or webhook' },
   { key: 'verifierUrl', flag: 'verifier-url', env: 'HUSHWIRE_VERIFIER_URL', type: 'string', default: undefined, help: 'Webhook verifier: URL that receives POST {"number","code"}' },
   { key: 'verifierTokenFile', flag: 'verifier-token-file', env: 'HUSHWIRE_VERIFIER_TOKEN_FILE', type: 'string', default: undefined, help: 'Webhook verifier: file with a bearer token for the URL' },
+  { key: 'verifierTimeoutMs', flag: 'verifier-timeout-ms', env: 'HUSHWIRE_VERIFIER_TIMEOUT_MS', type: 'int', default: 10_000, unit: 'ms', min: 500, max: 60_000, help: 'Webhook verifier: deadline of each POST; no answer by then fails the verify_start with UNAVAILABLE and gives the number its verification back' },
   { key: 'oprfKeyFile', flag: 'oprf-key-file', env: 'HUSHWIRE_OPRF_KEY_FILE', type: 'string', default: undefined, help: 'File with the 32-byte OPRF key seed as 64 hex chars (required with --nats)' },
   { key: 'oprfKey', flag: 'oprf-key', env: 'HUSHWIRE_OPRF_KEY', type: 'secret', default: undefined, help: 'OPRF key seed as 64 hex chars (prefer the file; never logged)' },
   { key: 'oprfEvaluator', flag: 'oprf-evaluator', env: 'HUSHWIRE_OPRF_EVALUATOR', type: 'list', default: [], help: 'Id of a `hushwire oprf` evaluator reached over NATS instead of a local key; twice for a split key (repeatable or comma-separated)' },

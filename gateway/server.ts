@@ -93,7 +93,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
 
   let verifier: Verifier;
   if (config.verifier === 'webhook') {
-    verifier = createWebhookVerifier({ url: config.verifierUrl!, timeoutMs: 10_000, token: files.verifierToken });
+    verifier = createWebhookVerifier({ url: config.verifierUrl!, timeoutMs: config.verifierTimeoutMs, token: files.verifierToken });
   } else {
     verifier = createDevVerifier();
     log.warn('INSECURE dev verifier: verification codes are returned to the client; anyone can register any number. Use --verifier webhook in production.');

@@ -39,10 +39,17 @@ export interface RelayMetrics {
   busState: Gauge<'state'>;
   /** Recipient side: envelope written to the device's socket -> the device's ack. */
   deliveryRoundTrip: Histogram<'path'>;
+  /** Verification codes handed to the verifier, by outcome (VERIFIER_OUTCOMES). */
+  verifierDeliveries: Counter<'outcome'>;
+  /** verify_start charges given back because the verifier did not send the code, by
+   *  result (refunded | kept: the refund failed and the charge stays). */
+  verifyStartRefunds: Counter<'result'>;
 }
 
 /** Every value the `limit` label takes, pre-set to 0 so alerts see the series at once. */
 export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes'] as const;
+/** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */
+export const VERIFIER_OUTCOMES = ['ok', 'failed', 'timeout'] as const;
 export const BUS_STATES = ['connected', 'reconnecting', 'misconfigured', 'closed'] as const;
 
 const CLOSE_NAMES = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name]));
@@ -100,6 +107,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
       name: 'hushwire_delivery_roundtrip_seconds', help: 'Envelope written to a device socket until the device acknowledged it, by path (live | mailbox)', labelNames: ['path'], registers: r,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
+    verifierDeliveries: new Counter({ name: 'hushwire_verifier_deliveries_total', help: 'Verification codes handed to the verifier, by outcome (ok = sent; failed = refused or unreachable; timeout = no answer within --verifier-timeout-ms)', labelNames: ['outcome'], registers: r }),
+    verifyStartRefunds: new Counter({ name: 'hushwire_verify_start_refunds_total', help: 'Per-number verify_start charges given back because the verifier did not send the code, by result (refunded; kept = the refund failed, the charge stays)', labelNames: ['result'], registers: r }),
   };
   for (const c of [m.framesIn, m.framesOut, m.envelopesIn, m.envelopesOut, m.deliveries]) countAtScrape(c as Counter<string>);
   for (const h of [m.sendLatency, m.deliveryRoundTrip]) observeAtScrape(h as Histogram<string>);
@@ -108,6 +117,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     m.rateLimitEvictions.inc({ limit }, 0);
   }
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
+  for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
+  for (const result of ['refunded', 'kept']) m.verifyStartRefunds.inc({ result }, 0);
   return m;
 }
 

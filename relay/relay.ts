@@ -9,6 +9,7 @@
 import type { Bus } from './bus/bus.ts';
 import type { Evaluator } from './evaluator.ts';
 import type { Verifier } from './verifier/verifier.ts';
+import { VerifierWatch } from './verifier/watch.ts';
 import type { Logger } from './log.ts';
 import { PATH_LABELS, OUTCOME_LABELS, type RelayMetrics } from './metrics.ts';
 import type { RelayLimits } from './limits.ts';
@@ -53,6 +54,8 @@ export class Relay {
   readonly bus: Bus;
   readonly evaluator: Evaluator;
   readonly verifier: Verifier;
+  /** Counts the verifier's deliveries by outcome and logs failures (relay/verifier/watch.ts). */
+  readonly verifierWatch: VerifierWatch;
   readonly log: Logger;
   readonly metrics: RelayMetrics;
   readonly limits: RelayLimits;
@@ -74,6 +77,7 @@ export class Relay {
     this.verifier = opts.verifier;
     this.log = opts.log;
     this.metrics = opts.metrics;
+    this.verifierWatch = new VerifierWatch(opts.metrics, opts.log);
     this.limits = opts.limits;
     this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
     this.limiter = new EnvelopeLimiter(opts.limits, opts.metrics);

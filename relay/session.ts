@@ -271,8 +271,9 @@ export class Session implements LiveSink, ControlSink {
       return;
     }
     const number = parseE164(m.number);
-    // Per-number budget shared by all gateways, keyed by the number's route tag.
-    await this.#relay.privacy.chargeVerifyStart(number);
+    // Per-number budget shared by all gateways, keyed by the number's route tag. Charged
+    // before the code goes out, so concurrent starts cannot exceed it.
+    const refund = await this.#relay.privacy.chargeVerifyStart(number);
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const limits = this.#relay.limits;
     // The session remembers only a keyed MAC of the number, never the number itself.
@@ -282,7 +283,18 @@ export class Session implements LiveSink, ControlSink {
       expiresAt: Date.now() + limits.verifyCodeTtlMs,
       attemptsLeft: limits.verifyAttempts,
     };
-    const r = await this.#relay.verifier.deliver(number, code);
+    let r: { devCode?: string };
+    try {
+      r = await this.#relay.verifier.deliver(number, code);
+    } catch (e) {
+      // The verifier did not send the code (refused, unreachable, no answer in time): no
+      // SMS, so the number gets its charge back, or an outage of the SMS bridge would
+      // lock numbers out for a day. If the refund fails, the charge simply stays.
+      const refunded = await refund();
+      this.#relay.verifierWatch.failed(e, refunded);
+      throw e;
+    }
+    this.#relay.verifierWatch.delivered();
     if (this.#state !== 'challenge') return;
     // The person now reads an SMS and types the code: the socket that holds the pending
     // verification stays open until the code expires instead of the short auth deadline.

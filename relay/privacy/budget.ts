@@ -5,7 +5,8 @@
 //
 // Charging is a compare-and-set loop per key; a request charged to several keys
 // (a device and its route) is all or nothing: when a later key is over budget, the
-// earlier ones are refunded.
+// earlier ones are refunded. A charge can also be given back later (`refund`), the
+// same way: a verification code the verifier never sent (relay/session.ts).
 import type { Bus } from '../bus/bus.ts';
 import { HushwireError, ErrorCode } from '../errors.ts';
 
@@ -83,9 +84,19 @@ export class SharedBudgets {
         done.push(spec);
       }
     } catch (e) {
-      await Promise.all(done.map((d) => this.#refund(d, now).catch(() => undefined)));
+      await Promise.all(done.map((d) => this.#refund(d, now).catch(() => false)));
       throw e;
     }
+  }
+
+  /** Gives back charges `charge(specs, now)` took, with the same `now`. Resolves true
+   *  when they no longer count (given back, or their window is over), false when one
+   *  could not be given back (the store busy or down): that charge simply stays, as if
+   *  the request had used it, which errs on the side of the budget. Never throws, never
+   *  takes a counter below zero, and never touches a later window than the charge's. */
+  async refund(specs: ChargeSpec[], now: number): Promise<boolean> {
+    const results = await Promise.all(specs.map((spec) => this.#refund(spec, now).catch(() => false)));
+    return results.every((ok) => ok);
   }
 
   async #take(spec: ChargeSpec, now: number): Promise<void> {
@@ -103,14 +114,18 @@ export class SharedBudgets {
     throw new HushwireError(ErrorCode.UNAVAILABLE, 'rate-limit store busy, retry', { retryAfterMs: 250 });
   }
 
-  /** Gives back a charge taken in the same window (best effort). */
-  async #refund(spec: ChargeSpec, now: number): Promise<void> {
+  /** Gives back a charge taken at `now`, in that window only: compare-and-set like
+   *  #take, so a refund racing charges or other refunds never loses one of them. False
+   *  when every attempt lost the race (the charge stays). */
+  async #refund(spec: ChargeSpec, now: number): Promise<boolean> {
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const rec = await this.#bus.counterGet(spec.key);
       const w = rec === null ? null : decodeWindow(rec.value);
-      if (rec === null || w === null || !(now >= w.s && now < w.s + this.#windowMs)) return;
+      // The record expired, or a new window opened since: nothing of this charge is left.
+      if (rec === null || w === null || !(now >= w.s && now < w.s + this.#windowMs)) return true;
       const rev = await this.#bus.counterPut(spec.key, encodeWindow({ ...w, n: Math.max(0, w.n - spec.n) }), rec.revision);
-      if (rev !== null) return;
+      if (rev !== null) return true;
     }
+    return false;
   }
 }

@@ -76,12 +76,18 @@ export class Privacy {
   }
 
   /** Charges one verify_start to the number, keyed by its route tag (OPRF-derived, so
-   *  the counter's key says nothing to whoever lacks the OPRF key; a plain hash would). */
-  async chargeVerifyStart(e164: string): Promise<void> {
+   *  the counter's key says nothing to whoever lacks the OPRF key; a plain hash would).
+   *  Charged before the code goes to the verifier, so concurrent starts cannot exceed
+   *  the budget; resolves with the function that gives the charge back when the code
+   *  was not sent after all (true: given back; false: it stays, budgets.ts `refund`). */
+  async chargeVerifyStart(e164: string): Promise<() => Promise<boolean>> {
     const tag = routeTag(await this.#relay.evaluator.routeForNumber(e164));
-    await this.#budgets.charge([
-      { key: `vs.${tag}`, n: 1, label: 'verify_start', fresh: (now) => ({ s: now, n: 0 }), limit: () => this.options.verifyStartsPerNumber },
-    ]).catch((e: unknown) => this.#limited(e));
+    const specs = [
+      { key: `vs.${tag}`, n: 1, label: 'verify_start', fresh: (now: number): WindowRecord => ({ s: now, n: 0 }), limit: () => this.options.verifyStartsPerNumber },
+    ];
+    const at = Date.now();
+    await this.#budgets.charge(specs, at).catch((e: unknown) => this.#limited(e));
+    return () => this.#budgets.refund(specs, at);
   }
 
   // ---------------------------------------------------------------- lookup

@@ -2,7 +2,7 @@
 // provider bridge). This POST is the only place a phone number leaves a gateway. The
 // number is not logged, and neither the URL's answer body nor the number reaches errors.
 import { HushwireError, ErrorCode } from '../errors.ts';
-import type { Verifier } from './verifier.ts';
+import { VerifierFailure, type Verifier } from './verifier.ts';
 
 export interface WebhookVerifierOptions {
   url: string;
@@ -37,21 +37,26 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
     async deliver(number: string, code: string) {
       const ac = new AbortController();
       controllers.add(ac);
-      const timer = setTimeout(() => ac.abort(), opts.timeoutMs);
+      let timedOut = false;
+      const timer = setTimeout(() => { timedOut = true; ac.abort(); }, opts.timeoutMs);
       try {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (opts.token) headers.authorization = `Bearer ${opts.token}`;
         const res = await fetch(url, {
           method: 'POST', headers, body: JSON.stringify({ number, code }), signal: ac.signal,
         });
+        // The status decides, even if the deadline cuts the body short: a 2xx means the
+        // bridge took the code. Any other answer means it did not (4xx included: it
+        // refused this request), so no SMS went out.
         await res.arrayBuffer().catch(() => undefined);
-        if (!res.ok) {
-          throw new HushwireError(ErrorCode.UNAVAILABLE, `verifier answered HTTP ${res.status}`);
-        }
+        if (!res.ok) throw new VerifierFailure('failed', `HTTP ${res.status}`, `verifier answered HTTP ${res.status}`);
         return {};
       } catch (e) {
         if (e instanceof HushwireError) throw e;
-        throw new HushwireError(ErrorCode.UNAVAILABLE, 'verifier unreachable', { cause: e });
+        if (timedOut) {
+          throw new VerifierFailure('timeout', `no answer within ${opts.timeoutMs} ms (--verifier-timeout-ms)`, 'verifier did not answer in time', { cause: e });
+        }
+        throw new VerifierFailure('failed', unreachableReason(e, ac.signal.aborted), 'verifier unreachable', { cause: e });
       } finally {
         clearTimeout(timer);
         controllers.delete(ac);
@@ -62,4 +67,13 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
       controllers.clear();
     },
   };
+}
+
+/** Why fetch() failed, for the log: an errno-style code from its cause (ECONNREFUSED,
+ *  ENOTFOUND, UND_ERR_SOCKET, ...), never its message (it may hold the URL). */
+function unreachableReason(e: unknown, aborted: boolean): string {
+  if (aborted) return 'gateway closing';
+  const cause = (e as { cause?: { code?: unknown } } | null)?.cause;
+  const code = typeof cause?.code === 'string' && /^[A-Z0-9_]{2,40}$/.test(cause.code) ? cause.code : null;
+  return code === null ? 'request failed' : `connection failed (${code})`;
 }

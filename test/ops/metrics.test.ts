@@ -88,6 +88,13 @@ t.test('metrics move with traffic and carry no identifiers', async (t) => {
   for (const limit of ['connections', 'connect_rate', 'recipient_bytes']) {
     t.equal(sample(text, 'hushwire_rate_limited_total', { limit }), 0, `${limit} series exists before any refusal`);
   }
+  atLeast('hushwire_verifier_deliveries_total', { outcome: 'ok' }, 2); // the two registrations' codes
+  for (const outcome of ['failed', 'timeout']) {
+    t.equal(sample(text, 'hushwire_verifier_deliveries_total', { outcome }), 0, `verifier ${outcome} series exists before any failure`);
+  }
+  for (const result of ['refunded', 'kept']) {
+    t.equal(sample(text, 'hushwire_verify_start_refunds_total', { result }), 0, `verify_start refunds ${result} series exists`);
+  }
 
   // No label value may carry an identifier.
   const offenders: string[] = [];

@@ -116,6 +116,76 @@ t.test('concurrent charges on the same counters never exceed the budget', async 
   t.equal(used, ok, 'the counter holds exactly what passed');
 });
 
+t.test('refunds: give a charge back in its own window, never below zero, under concurrency', async (t) => {
+  const bus = new MemoryBus({ limits: { maxMessagesPerDevice: 10, maxAgeMs: 60_000, maxMessageBytes: 1000 } });
+  await bus.start();
+  t.teardown(() => bus.close());
+  const b = new SharedBudgets(bus, DAY);
+  const vs = (key: string, limit = 3): ChargeSpec[] => [{ key, n: 1, label: 'verify_start', fresh: (now) => ({ s: now, n: 0 }), limit: () => limit }];
+  const used = async (key: string): Promise<number | null> => {
+    const rec = await bus.counterGet(key);
+    return rec === null ? null : decodeWindow(rec.value)!.n;
+  };
+  const t0 = Date.now();
+
+  const k = `vs.${tok()}`;
+  for (let i = 0; i < 3; i++) await b.charge(vs(k), t0);
+  t.equal((await codeOf(b.charge(vs(k), t0))).code, 'RATE_LIMITED', 'budget used up');
+  t.equal(await b.refund(vs(k), t0), true, 'a refund');
+  t.equal(await used(k), 2);
+  t.equal((await codeOf(b.charge(vs(k), t0 + 10))).code, 'ok', 'the refunded unit can be charged again');
+  // Never below zero: more refunds than charges stop at 0.
+  const z = `vs.${tok()}`;
+  await b.charge(vs(z), t0);
+  for (let i = 0; i < 3; i++) t.equal(await b.refund(vs(z), t0), true);
+  t.equal(await used(z), 0, 'zero, not negative');
+  t.equal(await b.refund(vs(`vs.${tok()}`), t0), true, 'nothing to give back: no record is made');
+  // A charge from an earlier window is not taken off a later one.
+  const w = `vs.${tok()}`;
+  await b.charge(vs(w), t0 - DAY - 5);
+  await b.charge(vs(w), t0);
+  t.equal(await b.refund(vs(w), t0 - DAY - 5), true, 'its window is over: nothing left of it');
+  t.equal(await used(w), 1, 'the current window keeps its charge');
+
+  // Concurrent charges and refunds of one counter: at most the budget is ever held, and
+  // the counter ends at exactly the charges that passed minus those given back.
+  const c = `vs.${tok()}`;
+  const limit = 5;
+  let held = 0;
+  let maxHeld = 0;
+  const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+    await new Promise((res) => setTimeout(res, i % 8)); // spread out: charges race refunds
+    const r = await codeOf(b.charge(vs(c, limit), t0));
+    if (r.code !== 'ok') return { charged: false, refunded: false };
+    held++;
+    maxHeld = Math.max(maxHeld, held);
+    await new Promise((res) => setImmediate(res));
+    // Every other one "was not sent" and gives its charge back.
+    if (i % 2 === 0) {
+      const back = await b.refund(vs(c, limit), t0);
+      if (back) held--;
+      return { charged: true, refunded: back };
+    }
+    return { charged: true, refunded: false };
+  }));
+  const charged = results.filter((r) => r.charged).length;
+  const refunded = results.filter((r) => r.refunded).length;
+  t.ok(charged > limit, `more charges passed than the budget (${charged}): refunds made room`);
+  t.ok(maxHeld <= limit, `never more than the budget held at once (${maxHeld})`);
+  t.equal(await used(c), charged - refunded, 'the counter holds exactly the charges that stayed');
+  t.ok((await used(c))! <= limit, 'within the budget');
+
+  // A store that fails: the refund reports it and the charge stays.
+  const f = `vs.${tok()}`;
+  await b.charge(vs(f), t0);
+  const put = bus.counterPut.bind(bus);
+  bus.counterPut = async () => { throw new Error('store down'); };
+  t.teardown(() => { bus.counterPut = put; });
+  t.equal(await b.refund(vs(f), t0), false, 'the refund failed');
+  bus.counterPut = put;
+  t.equal(await used(f), 1, 'the charge stays');
+});
+
 t.test('lookup answers: one size for 0..max devices', async (t) => {
   const dev = (i: number): DirectoryDevice => wire.DirectoryDevice.decode(wire.DirectoryDevice.encode({
     device: randomBytes(16), identityKey: randomBytes(32), prekey: randomBytes(32), prekeySignature: randomBytes(64),

@@ -2,7 +2,8 @@
 // number gets at most N codes a day over all gateways (counted under its route tag,
 // never a plain hash), a new device on a number is announced to the number's other
 // devices (connected now, offline on their next auth, through the SDK too), and the
-// verifier sees the number once per verification and nothing else.
+// verifier sees the number once per verification and nothing else. A code the verifier
+// did not send (it failed or timed out) gives the number its budget back.
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -18,6 +19,8 @@ import { ErrorCode, CloseCode } from '../../relay/errors.ts';
 import { routeTag } from '../../relay/tokens.ts';
 import type { RelayLimits } from '../../relay/limits.ts';
 import type { DecodedOp } from '../../relay/wire.ts';
+import { createWebhookVerifier } from '../../relay/verifier/webhook.ts';
+import { VerifierFailure } from '../../relay/verifier/verifier.ts';
 
 let seq = 0;
 const freshNumber = (): string => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(6000 + ++seq).padStart(4, '0')}`;
@@ -183,6 +186,128 @@ t.test('the verifier sees the number once per verification and keeps nothing', a
   t.equal(posts.length, 1, 'still one POST: registration, auth and discovery never reach the verifier');
   t.same(posts.map((p) => p.path), ['/send-code']);
   t.notOk(gw.logs().includes(number.slice(2)), 'the gateway log does not hold the number');
+});
+
+/** A webhook verifier on loopback whose behaviour the test switches: `ok` (204),
+ *  `fail` (500), `hang` (reads the request, never answers). `delayMs` before answering. */
+async function switchableVerifier(t: Test): Promise<{ url: string; mode: 'ok' | 'fail' | 'hang'; delayMs: number; posts: number }> {
+  const state = { url: '', mode: 'ok' as 'ok' | 'fail' | 'hang', delayMs: 0, posts: 0 };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      state.posts++;
+      const mode = state.mode;
+      if (mode === 'hang') return;
+      setTimeout(() => res.writeHead(mode === 'ok' ? 204 : 500).end(), state.delayMs);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/send-code`;
+  return state;
+}
+
+async function counterValue(gw: TestGateway, number: string): Promise<number> {
+  const rec = await gw.bus.counterGet(`vs.${routeTag(await gw.relay.evaluator.routeForNumber(number))}`);
+  return rec === null ? 0 : (JSON.parse(new TextDecoder().decode(rec.value)) as { n: number }).n;
+}
+
+async function deliveries(gw: TestGateway): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await gw.metrics.verifierDeliveries.get()).values) out[String(v.labels.outcome)] = v.value;
+  for (const v of (await gw.metrics.verifyStartRefunds.get()).values) out[`refund_${String(v.labels.result)}`] = v.value;
+  return out;
+}
+
+t.test('a verifier outage does not use up the numbers\' verification budget', async (t) => {
+  const v = await switchableVerifier(t);
+  const gw = await startTestGateway({ verifier: 'webhook', verifierUrl: v.url, verifierTimeoutMs: 500, verifyStartsPerNumber: 2, logLevel: 'info' });
+  t.teardown(() => gw.close());
+  const number = freshNumber();
+
+  v.mode = 'fail';
+  for (let i = 0; i < 5; i++) {
+    const r = await verifyStart(gw.url, number);
+    t.equal(r.error?.code, ErrorCode.UNAVAILABLE, `attempt ${i + 1} while the verifier answers 500: UNAVAILABLE`);
+  }
+  t.equal(await counterValue(gw, number), 0, 'the budget is unchanged: every charge was given back');
+  v.mode = 'hang';
+  for (let i = 0; i < 2; i++) {
+    const r = await verifyStart(gw.url, number);
+    t.equal(r.error?.code, ErrorCode.UNAVAILABLE, `attempt ${i + 1} while the verifier does not answer: UNAVAILABLE`);
+    t.match(r.error?.message, /did not answer in time/);
+  }
+  t.equal(await counterValue(gw, number), 0, 'timeouts give the charge back too');
+  t.same(await deliveries(gw), { ok: 0, failed: 5, timeout: 2, refund_refunded: 7, refund_kept: 0 }, 'deliveries and refunds counted by outcome');
+
+  // The verifier is back: the number has its whole budget.
+  v.mode = 'ok';
+  t.equal((await verifyStart(gw.url, number)).body, 'verifyStarted', 'after the outage: a code is sent');
+  t.equal((await verifyStart(gw.url, number)).body, 'verifyStarted', 'and a second (budget 2)');
+  t.equal((await verifyStart(gw.url, number)).error?.code, ErrorCode.RATE_LIMITED, 'then the budget applies as always');
+  t.equal(await counterValue(gw, number), 2, 'only codes really sent are counted');
+  t.match(await deliveries(gw), { ok: 2, failed: 5, timeout: 2 });
+
+  // The log says why, without the number; a burst of failures is one line.
+  const warns = gw.logs().split('\n').filter((l) => l.includes('verifier delivery')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.match(warns[0], { level: 40, outcome: 'failed', reason: 'HTTP 500', refunded: true, msg: /^verifier delivery failed: HTTP 500; the number's verify_start charge was given back/ }, 'a warn line with the reason');
+  t.ok(warns.length >= 1 && warns.length <= 2, `throttled: ${warns.length} line(s) for 7 failures within seconds`);
+  t.notOk(gw.logs().includes(number.slice(2)), 'the log does not hold the number');
+});
+
+t.test('a verifier that cannot be reached: refunded, counted as failed', async (t) => {
+  // A port that was free a moment ago: nothing listens there.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const url = `http://127.0.0.1:${port}/send-code`;
+  const gw = await startTestGateway({ verifier: 'webhook', verifierUrl: url, verifyStartsPerNumber: 1, logLevel: 'info' });
+  t.teardown(() => gw.close());
+  const number = freshNumber();
+  for (let i = 0; i < 3; i++) t.equal((await verifyStart(gw.url, number)).error?.code, ErrorCode.UNAVAILABLE);
+  t.equal(await counterValue(gw, number), 0, 'budget unchanged');
+  t.match(await deliveries(gw), { failed: 3, refund_refunded: 3 });
+  t.match(gw.logs(), /"reason":"connection failed \(ECONNREFUSED\)"/, 'the reason is the errno code');
+});
+
+t.test('webhook verifier: outcome and reason of each failure, within --verifier-timeout-ms', async (t) => {
+  const v = await switchableVerifier(t);
+  const verifier = createWebhookVerifier({ url: v.url, timeoutMs: 300 });
+  t.teardown(() => verifier.close());
+  const outcome = async (): Promise<unknown> => verifier.deliver('+15550109999', '123456').then(() => 'ok', (e: unknown) => e);
+  v.mode = 'ok';
+  t.equal(await outcome(), 'ok');
+  v.mode = 'fail';
+  t.match(await outcome(), { name: 'VerifierFailure', code: ErrorCode.UNAVAILABLE, outcome: 'failed', reason: 'HTTP 500', message: 'verifier answered HTTP 500' });
+  v.mode = 'hang';
+  const t0 = performance.now();
+  const hung = await outcome();
+  t.match(hung, { outcome: 'timeout', reason: 'no answer within 300 ms (--verifier-timeout-ms)', message: 'verifier did not answer in time' });
+  t.ok(performance.now() - t0 < 3000, 'the deadline is the configured one, not 10 s');
+  t.ok(hung instanceof VerifierFailure && !JSON.stringify({ ...hung, m: hung.message, r: hung.reason }).includes('5550109999'), 'the failure does not carry the number');
+});
+
+t.test('concurrent starts cannot overspend while deliveries fail and succeed', async (t) => {
+  const v = await switchableVerifier(t);
+  v.delayMs = 50; // charges overlap deliveries in flight
+  const gw = await startTestGateway({ verifier: 'webhook', verifierUrl: v.url, verifyStartsPerNumber: 3 });
+  t.teardown(() => gw.close());
+  const number = freshNumber();
+  const round = async (): Promise<DecodedOp[]> => Promise.all(Array.from({ length: 12 }, () => verifyStart(gw.url, number)));
+
+  v.mode = 'fail';
+  const failing = await round();
+  t.ok(failing.every((r) => r.error?.code === ErrorCode.UNAVAILABLE || r.error?.code === ErrorCode.RATE_LIMITED), 'failing verifier: UNAVAILABLE (or RATE_LIMITED while others\' charges were in flight)');
+  t.equal(await counterValue(gw, number), 0, 'every charge given back');
+
+  v.mode = 'ok';
+  const working = await round();
+  const sent = working.filter((r) => r.body === 'verifyStarted').length;
+  t.equal(sent, 3, 'exactly the budget of codes sent');
+  t.ok(working.every((r) => r.body === 'verifyStarted' || r.error?.code === ErrorCode.RATE_LIMITED), 'the rest refused RATE_LIMITED');
+  t.equal(await counterValue(gw, number), 3, 'the counter holds what was sent');
+  t.equal(v.posts, 12 - failing.filter((r) => r.error?.code === ErrorCode.RATE_LIMITED).length + 3, 'the verifier was asked only for charged starts');
 });
 
 /** A second dev-verifier gateway for registrations in the verifier test (the webhook
