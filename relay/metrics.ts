@@ -50,7 +50,7 @@ export interface RelayMetrics {
 export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes'] as const;
 /** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */
 export const VERIFIER_OUTCOMES = ['ok', 'failed', 'timeout'] as const;
-export const BUS_STATES = ['connected', 'reconnecting', 'misconfigured', 'closed'] as const;
+export const BUS_STATES = ['starting', 'connected', 'reconnecting', 'misconfigured', 'closed'] as const;
 
 const CLOSE_NAMES = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name]));
 
@@ -108,7 +108,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
     verifierDeliveries: new Counter({ name: 'hushwire_verifier_deliveries_total', help: 'Verification codes handed to the verifier, by outcome (ok = sent; failed = refused or unreachable; timeout = no answer within --verifier-timeout-ms)', labelNames: ['outcome'], registers: r }),
-    verifyStartRefunds: new Counter({ name: 'hushwire_verify_start_refunds_total', help: 'Per-number verify_start charges given back because the verifier did not send the code, by result (refunded; kept = the refund failed, the charge stays)', labelNames: ['result'], registers: r }),
+    verifyStartRefunds: new Counter({ name: 'hushwire_verify_start_refunds_total', help: 'Per-number verify_start charges of failed verifier deliveries, by result (refunded: refused or unreachable, no code sent, charge given back; kept: the refund failed; withheld: no answer in time, the code may have been sent, charge stays)', labelNames: ['result'], registers: r }),
   };
   for (const c of [m.framesIn, m.framesOut, m.envelopesIn, m.envelopesOut, m.deliveries]) countAtScrape(c as Counter<string>);
   for (const h of [m.sendLatency, m.deliveryRoundTrip]) observeAtScrape(h as Histogram<string>);
@@ -118,7 +118,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   }
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
-  for (const result of ['refunded', 'kept']) m.verifyStartRefunds.inc({ result }, 0);
+  for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);
   return m;
 }
 

@@ -19,6 +19,7 @@ import { bytesEqual, hex, isBytes, latin1Slice } from './bytes.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
 import { parseE164 } from './number.ts';
+import { failureOf } from './verifier/verifier.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink, MailboxItem } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
@@ -287,11 +288,15 @@ export class Session implements LiveSink, ControlSink {
     try {
       r = await this.#relay.verifier.deliver(number, code);
     } catch (e) {
-      // The verifier did not send the code (refused, unreachable, no answer in time): no
-      // SMS, so the number gets its charge back, or an outage of the SMS bridge would
-      // lock numbers out for a day. If the refund fails, the charge simply stays.
-      const refunded = await refund();
-      this.#relay.verifierWatch.failed(e, refunded);
+      // The verifier refused or could not be reached: no SMS went out, so the number gets
+      // its charge back, or an outage of the SMS bridge would lock numbers out for a day.
+      // No answer in time is different: the bridge may have sent it, and refunding those
+      // would let a slow bridge (or an attacker who slows it) send codes past the budget,
+      // which is what the budget stops (SMS pumping): the charge stays. If a refund
+      // fails, the charge simply stays too.
+      const { outcome } = failureOf(e);
+      const refundResult = outcome === 'failed' ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
+      this.#relay.verifierWatch.failed(e, refundResult);
       throw e;
     }
     this.#relay.verifierWatch.delivered();

@@ -71,6 +71,8 @@ export interface DirectoryRecord {
 }
 
 export type BusStatus =
+  /** Not connected yet: the first connection is being tried (gateway/bus-start.ts retries). */
+  | { state: 'starting' }
   | { state: 'connected' }
   | { state: 'reconnecting'; since: number }
   /** Connected, but the deployment's streams contradict this gateway's settings (seen

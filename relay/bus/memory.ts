@@ -78,6 +78,7 @@ export class MemoryBus implements Bus {
   }
 
   status(): BusStatus {
+    if (this.#state === 'new') return { state: 'starting' };
     return this.#state === 'started' ? { state: 'connected' } : { state: 'closed' };
   }
 

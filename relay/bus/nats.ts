@@ -367,7 +367,7 @@ export class NatsBus implements Bus {
   #closing: Promise<void> | null = null;
   #closed = false;
   #ready = false;
-  #status: BusStatus = { state: 'closed' };
+  #status: BusStatus = { state: 'starting' };
 
   /** Live delivery: locate on device subjects, then batches per node (nats-live.ts). */
   #live: LiveRouter | null = null;
@@ -510,7 +510,8 @@ export class NatsBus implements Bus {
     } catch (e) {
       this.#nc = null;
       await nc.close().catch(() => undefined);
-      this.#status = { state: 'closed' };
+      // Not connected yet, and start() will be tried again unless close() came meanwhile.
+      this.#status = this.#closed ? { state: 'closed' } : { state: 'starting' };
       // Which kind (retried or not) and why: gateway/bus-start.ts logs or stops on it.
       throw setupFailed(e);
     }

@@ -9,6 +9,10 @@ import { failureOf } from './verifier.ts';
 
 export const WARN_EVERY_MS = 10_000;
 
+/** What became of a failed delivery's verify_start charge. */
+export type RefundResult = 'refunded' | 'kept' | 'withheld';
+export const REFUND_RESULTS: readonly RefundResult[] = ['refunded', 'kept', 'withheld'];
+
 export class VerifierWatch {
   readonly #metrics: RelayMetrics;
   readonly #log: Logger;
@@ -26,12 +30,14 @@ export class VerifierWatch {
     this.#metrics.verifierDeliveries.inc({ outcome: 'ok' });
   }
 
-  /** `e` is what deliver threw; `refunded`: whether the number's verify_start charge
-   *  was given back (relay/privacy/budget.ts `refund`). */
-  failed(e: unknown, refunded: boolean): void {
+  /** `e` is what deliver threw; `refund`: what became of the number's verify_start
+   *  charge (relay/privacy/budget.ts `refund`): given back, kept because the refund
+   *  failed, or withheld because the code may have been sent (no answer in time). */
+  failed(e: unknown, refund: RefundResult): void {
     const { outcome, reason } = failureOf(e);
+    const refunded = refund === 'refunded';
     this.#metrics.verifierDeliveries.inc({ outcome });
-    this.#metrics.verifyStartRefunds.inc({ result: refunded ? 'refunded' : 'kept' });
+    this.#metrics.verifyStartRefunds.inc({ result: refund });
     const now = this.#now();
     if (now - this.#lastWarnAt < WARN_EVERY_MS) {
       this.#unlogged++;
@@ -40,7 +46,9 @@ export class VerifierWatch {
     const failures = this.#unlogged + 1;
     this.#unlogged = 0;
     this.#lastWarnAt = now;
-    const budget = refunded ? 'given back' : 'kept (the refund failed)';
+    const budget = refund === 'refunded' ? 'given back'
+      : refund === 'kept' ? 'kept (the refund failed)'
+      : 'kept (the code may have been sent)';
     const since = failures > 1 ? ` (${failures} failed deliveries since the last such line)` : '';
     this.#log.warn({ outcome, reason, refunded, failures },
       `verifier delivery ${outcome === 'timeout' ? 'timed out' : 'failed'}: ${reason}; the number's verify_start charge was ${budget}${since}`);

@@ -20,10 +20,11 @@ t.test('createBus picks the embedded bus without a NATS URL', async (t) => {
 
 t.test('memory bus: calls before start are UNAVAILABLE; bad limits are refused', async (t) => {
   const bus = new MemoryBus({ limits: CONTRACT_LIMITS });
-  t.same(bus.status(), { state: 'closed' });
+  t.same(bus.status(), { state: 'starting' });
   await t.rejects(bus.mailboxRead(tok(), tok(), 0, 1), { code: 'UNAVAILABLE' });
   t.throws(() => new MemoryBus({ limits: { ...CONTRACT_LIMITS, maxAgeMs: 0 } }), { code: 'BAD_REQUEST' });
   await bus.close();
+  t.same(bus.status(), { state: 'closed' });
 });
 
 t.test('memory bus: total byte bound', async (t) => {

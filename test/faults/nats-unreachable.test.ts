@@ -33,7 +33,11 @@ if (!haveNatsServer()) {
     t.equal(await httpStatus(`${base}/healthz`), 200, '/healthz 200 while NATS is down');
     t.equal(await httpStatus(`${base}/readyz`), 503, '/readyz 503 while NATS is down');
     await t.rejects(connectRaw(gw.url), /HTTP 503/, 'WebSocket upgrade refused with 503');
-    t.equal(gw.bus.status().state, 'closed', 'bus not connected');
+    t.equal(gw.bus.status().state, 'starting', 'bus not connected yet: starting, not closed');
+    const m = await (await fetch(`${base}/metrics`)).text();
+    t.match(m, /hushwire_bus_state\{state="starting"\} 1/, 'hushwire_bus_state says starting');
+    t.match(m, /hushwire_bus_state\{state="closed"\} 0/);
+    t.match(m, /hushwire_bus_up 0/);
 
     // Let it retry for a while with nobody there: still one line, still not ready.
     await new Promise((r) => setTimeout(r, 1500));

@@ -82,6 +82,7 @@ t.test('metrics move with traffic and carry no identifiers', async (t) => {
   atLeast('hushwire_delivery_roundtrip_seconds_count', { path: 'mailbox' }, 2);
   t.equal(sample(text, 'hushwire_bus_state', { state: 'connected' }), 1);
   t.equal(sample(text, 'hushwire_bus_state', { state: 'reconnecting' }), 0);
+  t.equal(sample(text, 'hushwire_bus_state', { state: 'starting' }), 0);
   t.equal(sample(text, 'hushwire_bus_up'), 1);
   t.equal(sample(text, 'hushwire_draining'), 0);
   t.equal(sample(text, 'hushwire_send_buffer_drops_total'), 0, 'send-buffer drops series exists');
@@ -92,7 +93,7 @@ t.test('metrics move with traffic and carry no identifiers', async (t) => {
   for (const outcome of ['failed', 'timeout']) {
     t.equal(sample(text, 'hushwire_verifier_deliveries_total', { outcome }), 0, `verifier ${outcome} series exists before any failure`);
   }
-  for (const result of ['refunded', 'kept']) {
+  for (const result of ['refunded', 'kept', 'withheld']) {
     t.equal(sample(text, 'hushwire_verify_start_refunds_total', { result }), 0, `verify_start refunds ${result} series exists`);
   }
 

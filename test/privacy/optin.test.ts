@@ -232,26 +232,23 @@ t.test('a verifier outage does not use up the numbers\' verification budget', as
   }
   t.equal(await counterValue(gw, number), 0, 'the budget is unchanged: every charge was given back');
   v.mode = 'hang';
-  for (let i = 0; i < 2; i++) {
-    const r = await verifyStart(gw.url, number);
-    t.equal(r.error?.code, ErrorCode.UNAVAILABLE, `attempt ${i + 1} while the verifier does not answer: UNAVAILABLE`);
-    t.match(r.error?.message, /did not answer in time/);
-  }
-  t.equal(await counterValue(gw, number), 0, 'timeouts give the charge back too');
-  t.same(await deliveries(gw), { ok: 0, failed: 5, timeout: 2, refund_refunded: 7, refund_kept: 0 }, 'deliveries and refunds counted by outcome');
+  const r = await verifyStart(gw.url, number);
+  t.equal(r.error?.code, ErrorCode.UNAVAILABLE, 'while the verifier does not answer: UNAVAILABLE');
+  t.match(r.error?.message, /did not answer in time/);
+  t.equal(await counterValue(gw, number), 1, 'a timeout keeps its charge: the bridge may have sent the code (no SMS pumping through a slow bridge)');
+  t.same(await deliveries(gw), { ok: 0, failed: 5, timeout: 1, refund_refunded: 5, refund_kept: 0, refund_withheld: 1 }, 'deliveries and refunds counted by outcome');
 
-  // The verifier is back: the number has its whole budget.
+  // The verifier is back: the number has what the outage did not take.
   v.mode = 'ok';
-  t.equal((await verifyStart(gw.url, number)).body, 'verifyStarted', 'after the outage: a code is sent');
-  t.equal((await verifyStart(gw.url, number)).body, 'verifyStarted', 'and a second (budget 2)');
+  t.equal((await verifyStart(gw.url, number)).body, 'verifyStarted', 'after the outage: a code is sent (budget 2, one used by the timeout)');
   t.equal((await verifyStart(gw.url, number)).error?.code, ErrorCode.RATE_LIMITED, 'then the budget applies as always');
-  t.equal(await counterValue(gw, number), 2, 'only codes really sent are counted');
-  t.match(await deliveries(gw), { ok: 2, failed: 5, timeout: 2 });
+  t.equal(await counterValue(gw, number), 2, 'codes sent, or perhaps sent, are counted');
+  t.match(await deliveries(gw), { ok: 1, failed: 5, timeout: 1 });
 
   // The log says why, without the number; a burst of failures is one line.
   const warns = gw.logs().split('\n').filter((l) => l.includes('verifier delivery')).map((l) => JSON.parse(l) as Record<string, unknown>);
   t.match(warns[0], { level: 40, outcome: 'failed', reason: 'HTTP 500', refunded: true, msg: /^verifier delivery failed: HTTP 500; the number's verify_start charge was given back/ }, 'a warn line with the reason');
-  t.ok(warns.length >= 1 && warns.length <= 2, `throttled: ${warns.length} line(s) for 7 failures within seconds`);
+  t.ok(warns.length >= 1 && warns.length <= 2, `throttled: ${warns.length} line(s) for 6 failures within seconds`);
   t.notOk(gw.logs().includes(number.slice(2)), 'the log does not hold the number');
 });
 
