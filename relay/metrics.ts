@@ -48,6 +48,8 @@ export interface RelayMetrics {
 
 /** Every value the `limit` label takes, pre-set to 0 so alerts see the series at once. */
 export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes'] as const;
+/** The limits kept in bounded keyed buckets (--rate-limit-keys), which can evict. */
+export const EVICTING_LIMIT_NAMES = ['device_send', 'recipient_bytes'] as const;
 /** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */
 export const VERIFIER_OUTCOMES = ['ok', 'failed', 'timeout'] as const;
 export const BUS_STATES = ['starting', 'connected', 'reconnecting', 'misconfigured', 'closed'] as const;
@@ -112,10 +114,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   };
   for (const c of [m.framesIn, m.framesOut, m.envelopesIn, m.envelopesOut, m.deliveries]) countAtScrape(c as Counter<string>);
   for (const h of [m.sendLatency, m.deliveryRoundTrip]) observeAtScrape(h as Histogram<string>);
-  for (const limit of RATE_LIMIT_NAMES) {
-    m.rateLimited.inc({ limit }, 0);
-    m.rateLimitEvictions.inc({ limit }, 0);
-  }
+  for (const limit of RATE_LIMIT_NAMES) m.rateLimited.inc({ limit }, 0);
+  // Only the keyed buckets (relay/limiter.ts) can be evicted; a series that can never
+  // move would suggest otherwise.
+  for (const limit of EVICTING_LIMIT_NAMES) m.rateLimitEvictions.inc({ limit }, 0);
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
   for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);

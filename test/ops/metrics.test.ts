@@ -89,6 +89,9 @@ t.test('metrics move with traffic and carry no identifiers', async (t) => {
   for (const limit of ['connections', 'connect_rate', 'recipient_bytes']) {
     t.equal(sample(text, 'hushwire_rate_limited_total', { limit }), 0, `${limit} series exists before any refusal`);
   }
+  // Evictions: only the keyed buckets can evict, so only their series exist.
+  const evictionLimits = [...text.matchAll(/^hushwire_rate_limit_evictions_total\{limit="([a-z_]+)"\}/gm)].map((m) => m[1]).sort();
+  t.same(evictionLimits, ['device_send', 'recipient_bytes']);
   atLeast('hushwire_verifier_deliveries_total', { outcome: 'ok' }, 2); // the two registrations' codes
   for (const outcome of ['failed', 'timeout']) {
     t.equal(sample(text, 'hushwire_verifier_deliveries_total', { outcome }), 0, `verifier ${outcome} series exists before any failure`);
