@@ -6,6 +6,7 @@
 import { checkEvaluatorSettings } from '../relay/evaluator-settings.ts';
 import { natsUrlProblem } from '../relay/nats-endpoints.ts';
 import { webhookUrlProblem } from '../relay/verifier/webhook.ts';
+import { parseListen } from './admin-server.ts';
 
 export type SettingType = 'string' | 'int' | 'enum' | 'list' | 'bool' | 'secret';
 
@@ -26,6 +27,7 @@ export interface GatewayConfig {
   host: string;
   port: number;
   path: string;
+  adminListen: string | undefined;
   nats: string[];
   transport: 'auto' | 'uws' | 'ws';
   ed25519: 'auto' | 'libsodium' | 'openssl';
@@ -80,6 +82,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'host', flag: 'host', env: 'HUSHWIRE_HOST', type: 'string', default: '127.0.0.1', help: 'Address to listen on (0.0.0.0 for all interfaces)' },
   { key: 'port', flag: 'port', env: 'HUSHWIRE_PORT', type: 'int', default: 8480, min: 0, max: 65535, help: 'TCP port for WebSocket and HTTP (0 = any free port)' },
   { key: 'path', flag: 'path', env: 'HUSHWIRE_PATH', type: 'string', default: '/ws', help: 'WebSocket path' },
+  { key: 'adminListen', flag: 'admin-listen', env: 'HUSHWIRE_ADMIN_LISTEN', type: 'string', default: undefined, help: 'HOST:PORT of a separate HTTP listener for /metrics, /healthz and /readyz (e.g. 127.0.0.1:9480); when set, the public port no longer serves /metrics' },
   { key: 'nats', flag: 'nats', env: 'HUSHWIRE_NATS', type: 'list', default: [], help: 'NATS server URL(s), comma-separated; absent = embedded single-node bus' },
   { key: 'transport', flag: 'transport', env: 'HUSHWIRE_TRANSPORT', type: 'enum', choices: ['auto', 'uws', 'ws'], default: 'auto', help: 'WebSocket library: auto = uWebSockets.js if a build loads, else ws' },
   { key: 'ed25519', flag: 'ed25519', env: 'HUSHWIRE_ED25519', type: 'enum', choices: ['auto', 'libsodium', 'openssl'], default: 'auto', help: 'Ed25519 signature engine (process-wide): auto = libsodium (sodium-native) if its binary loads, else OpenSSL' },
@@ -156,6 +159,11 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
   // anything starts, so a typo is one line naming the flag and exit 2.
   const verifierUrlProblem = c.verifierUrl === undefined ? null : webhookUrlProblem(c.verifierUrl);
   if (verifierUrlProblem) throw new ConfigError(`--verifier-url: ${verifierUrlProblem}`);
+  if (c.adminListen !== undefined) {
+    const admin = parseListen(c.adminListen);
+    if (!admin) throw new ConfigError('--admin-listen must be HOST:PORT (e.g. 127.0.0.1:9480, [::1]:9480)');
+    if (admin.host === c.host && admin.port === c.port && c.port !== 0) throw new ConfigError('--admin-listen must differ from --host/--port');
+  }
   for (const u of c.nats) {
     const problem = natsUrlProblem(u);
     if (problem) throw new ConfigError(`--nats: ${problem}`);

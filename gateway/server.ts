@@ -8,6 +8,7 @@ import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
 import { createMetrics, setBusState, type RelayMetrics } from '../relay/metrics.ts';
+import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
 import { Relay } from '../relay/relay.ts';
@@ -28,6 +29,8 @@ export interface GatewayHandle {
   readonly port: number;
   /** ws://host:port/path */
   readonly url: string;
+  /** The admin listener's port (`--admin-listen`), or null when there is none. */
+  readonly adminPort: number | null;
   readonly transport: TransportKind;
   /** The Ed25519 engine verifying devices' signatures (`--ed25519`). */
   readonly ed25519: Ed25519EngineKind;
@@ -135,7 +138,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   let draining = false;
   let closed = false;
 
-  const http = async (method: string, path: string): Promise<HttpResponse> => {
+  // --admin-listen: /metrics moves there (the public port keeps /healthz and /readyz).
+  let admin: AdminServer | null = null;
+  const serveHttp = async (method: string, path: string, publicPort: boolean): Promise<HttpResponse> => {
     const p = path.split('?')[0];
     if (method !== 'GET' && method !== 'HEAD') return { status: 405, body: 'method not allowed\n' };
     if (p === '/healthz') return { status: 200, body: 'ok\n' };
@@ -144,7 +149,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       if (draining) return { status: 503, body: 'draining\n' };
       return busOk ? { status: 200, body: 'ready\n' } : { status: 503, body: 'bus unavailable\n' };
     }
-    if (p === '/metrics') {
+    if (p === '/metrics' && (admin === null || !publicPort)) {
       setBusState(metrics, bus.status().state);
       metrics.draining.set(draining ? 1 : 0);
       metrics.livePending.set(bus.livePending());
@@ -153,6 +158,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     }
     return { status: 404, body: 'not found\n' };
   };
+  const http = (method: string, path: string): Promise<HttpResponse> => serveHttp(method, path, true);
 
   const allowed = new Set(config.allowedOrigins);
   // Max connections (HTTP 503) and new-connection rate (HTTP 429): gateway/admission.ts.
@@ -201,6 +207,19 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await evaluator.close();
     throw e;
   }
+  if (config.adminListen !== undefined) {
+    const where = parseListen(config.adminListen)!; // checked by resolveConfig
+    try {
+      admin = await startAdminServer(where.host, where.port, (m, p) => serveHttp(m, p, false), (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'admin listener error'));
+    } catch (e) {
+      await transport.close(CloseCode.GOING_AWAY, 'gateway closing');
+      busStarter.stop();
+      await bus.close();
+      await evaluator.close();
+      throw new Error(`--admin-listen: could not listen on ${config.adminListen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    log.info({ host: admin.host, port: admin.port }, 'admin listener (/metrics, /healthz, /readyz)');
+  }
   const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
   // The start-up facts as a log line (stdout stays JSON only); gateway/cli.ts prints the
   // human line to stderr.
@@ -217,6 +236,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await bus.close();
     await verifier.close();
     await evaluator.close();
+    // Last: a scrape during the drain still sees it (draining, sessions moving).
+    await admin?.close();
     log.info('gateway closed');
   };
 
@@ -251,7 +272,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   };
 
   return {
-    port, url, transport: loaded.kind, ed25519: ed.kind, relay, metrics, bus, log, drain, close,
+    port, url, adminPort: admin?.port ?? null, transport: loaded.kind, ed25519: ed.kind, relay, metrics, bus, log, drain, close,
     busFailed: busStarter.whenFailed,
   };
 }
