@@ -105,15 +105,40 @@ export async function seedDirectory(natsUrl: string, groups: HwDevice[][], mailb
   }
 }
 
+export interface RegisterOptions {
+  /** Deadline of each device's registration (default 20,000 ms). */
+  timeoutMs?: number;
+  /** Aborted: no further registration starts (those in flight finish), and the call
+   *  rejects; for an interrupted bench (bench/interrupt.ts). */
+  signal?: AbortSignal;
+  /** Called for each device the gateway answered `registered` for: only those are in
+   *  its directory, so only those need opting out again. */
+  onRegistered?: (d: HwDevice) => void;
+}
+
 /** Registers the devices through a gateway (dev verifier), group by group; fills in
  *  each device's route from the gateway's answer. */
-export async function registerDevices(url: string, groups: HwDevice[][], timeoutMs = 20_000): Promise<void> {
+export async function registerDevices(url: string, groups: HwDevice[][], o: RegisterOptions = {}): Promise<void> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  // The first refusal stops the others from starting more, and the call settles only
+  // once those in flight have: every device registered is reported before it rejects.
+  let failure: unknown = null;
   await pool(groups, 16, async (g) => {
     for (const d of g) {
-      const route = await registerOne(url, d, timeoutMs);
+      if (failure !== null || o.signal?.aborted) return;
+      let route: Uint8Array;
+      try {
+        route = await registerOne(url, d, timeoutMs);
+      } catch (e) {
+        failure ??= e;
+        return;
+      }
       for (const x of g) x.route = route;
+      o.onRegistered?.(d);
     }
   });
+  if (failure !== null) throw failure;
+  if (o.signal?.aborted) throw new Error('registration stopped (interrupted)');
 }
 
 export interface UnregisterResult {
@@ -123,18 +148,30 @@ export interface UnregisterResult {
   gone: number;
   failed: number;
   firstError?: string;
-  /** Not tried: the overall deadline came first. */
+  /** Not tried: the overall deadline came first (or the clean-up was stopped). */
   left: number;
+}
+
+export interface UnregisterOptions {
+  /** Deadline of each device (default 20,000 ms). */
+  timeoutMs?: number;
+  /** Deadline of the whole clean-up (default 300,000 ms). */
+  deadlineMs?: number;
+  /** Aborted: no further device is tried (counted as left). */
+  signal?: AbortSignal;
+  /** The counts are kept here as they change (for progress while it runs). */
+  into?: UnregisterResult;
 }
 
 /** Opts the bench's devices out again through a running gateway (auth, `unregister`),
  *  so that a load test leaves no directory entries, keys or mail behind. Bounded: each
  *  device by `timeoutMs`, the whole clean-up by `deadlineMs`. */
-export async function unregisterDevices(url: string, devices: HwDevice[], timeoutMs = 20_000, deadlineMs = 300_000): Promise<UnregisterResult> {
-  const r: UnregisterResult = { unregistered: 0, gone: 0, failed: 0, left: 0 };
-  const end = Date.now() + deadlineMs;
+export async function unregisterDevices(url: string, devices: HwDevice[], o: UnregisterOptions = {}): Promise<UnregisterResult> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  const r: UnregisterResult = o.into ?? { unregistered: 0, gone: 0, failed: 0, left: 0 };
+  const end = Date.now() + (o.deadlineMs ?? 300_000);
   await pool(devices, 16, async (d) => {
-    if (Date.now() >= end) {
+    if (Date.now() >= end || o.signal?.aborted) {
       r.left++;
       return;
     }

@@ -5,10 +5,10 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpuMicros, sleep } from './procs.ts';
-import { installInterruptHandler, setActivity } from './interrupt.ts';
+import { installInterruptHandler, interrupted, onInterrupt, setActivity, type InterruptTask } from './interrupt.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
-import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices } from './devices.ts';
+import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices, type UnregisterResult } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { machineLimits, sourceAddresses } from './capacity.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
@@ -64,6 +64,14 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
   // SIGINT/SIGTERM from here on stop the children, remove the temp dirs and say during
   // what the bench was interrupted (bench/interrupt.ts).
   installInterruptHandler();
+  // Once interrupted, what the run's code still does until its next check (a workload
+  // failing as its generator threads are stopped) is not news: the interrupt says it all.
+  const { log, onResult } = o;
+  o = {
+    ...o,
+    log: (line) => { if (interrupted() === null) log(line); },
+    onResult: (r) => { if (interrupted() === null) onResult?.(r); },
+  };
   const results: RunResult[] = [];
   const rounds = o.repeat ?? 1;
   const payloadBytes = measureEnvelopeBytes();
@@ -80,6 +88,9 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
       for (const w of o.workloads) {
         o.log(`== ${system} ${w}: setting up${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}`);
         await runOne(system, w, o, payloadBytes, add);
+        // The interrupt handler ends the process (after its clean-up): never return
+        // results that would be printed as if the run had finished.
+        if (interrupted() !== null) await new Promise<never>(() => undefined);
       }
     }
   }
@@ -166,8 +177,82 @@ async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, pay
 
 // ---- setup helpers ----
 
-/** Devices the bench registered on running gateways, opted out again after the workload. */
-const registeredOn = new WeakMap<SystemEnv, HwDevice[]>();
+/** The devices the bench registered on running gateways during one workload: those the
+ *  gateway answered `registered` for, and their clean-up (run once, by the end of the
+ *  workload or by an interrupt, whichever comes first). */
+interface BenchDevices {
+  url: string;
+  registered: HwDevice[];
+  /** Registrations still running; aborted by the clean-up. */
+  registering: Promise<void>;
+  stopRegistering: AbortController;
+  /** The clean-up's counts as they change, once it started. */
+  result: UnregisterResult | null;
+  cleanup: Promise<UnregisterResult | null> | null;
+  stopCleanup: AbortController;
+  /** Removes the interrupt task (bench/interrupt.ts). */
+  untask: () => void;
+}
+
+const registeredOn = new WeakMap<SystemEnv, BenchDevices>();
+
+/** Running gateways: the workload's devices, and an interrupt task that opts those
+ *  registered so far out again when a signal ends the bench (process.exit would skip
+ *  the workload's own clean-up). */
+function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
+  const had = registeredOn.get(env);
+  if (had !== undefined) return had;
+  const bd: BenchDevices = {
+    url: env.urls[0]!, registered: [], registering: Promise.resolve(), stopRegistering: new AbortController(),
+    result: null, cleanup: null, stopCleanup: new AbortController(), untask: () => undefined,
+  };
+  const task: InterruptTask = {
+    run: async (_deadline, log) => {
+      bd.stopRegistering.abort();
+      await bd.registering;
+      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.url} (--keep-devices)` : '';
+      if (bd.registered.length === 0) return '';
+      log(`   opting out the ${fmtInt(bd.registered.length)} bench devices registered on ${bd.url} so far`);
+      const t0 = Date.now();
+      const ticker = setInterval(() => {
+        const r = bd.result;
+        if (r !== null) log(`   unregistering: ${fmtInt(r.unregistered + r.gone + r.failed)} of ${fmtInt(bd.registered.length)} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      }, 1000);
+      try {
+        const r = await cleanUpDevices(bd);
+        return r === null ? '' : unregisteredText(r);
+      } finally {
+        clearInterval(ticker);
+      }
+    },
+    abandon: () => {
+      bd.stopCleanup.abort();
+      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.url} (--keep-devices)` : '';
+      const left = bd.registered.length - (bd.result?.unregistered ?? 0) - (bd.result?.gone ?? 0);
+      return left > 0 ? `${fmtInt(left)} bench devices left registered on ${bd.url}` : '';
+    },
+  };
+  bd.untask = onInterrupt(task);
+  registeredOn.set(env, bd);
+  return bd;
+}
+
+/** Stops further registrations, waits for those in flight, then opts out every device
+ *  registered; once per workload (the end of the workload and an interrupt share it). */
+function cleanUpDevices(bd: BenchDevices): Promise<UnregisterResult | null> {
+  bd.cleanup ??= (async () => {
+    bd.stopRegistering.abort();
+    await bd.registering;
+    if (bd.registered.length === 0) return null;
+    bd.result = { unregistered: 0, gone: 0, failed: 0, left: 0 };
+    return unregisterDevices(bd.url, bd.registered, { signal: bd.stopCleanup.signal, into: bd.result });
+  })();
+  return bd.cleanup;
+}
+
+function unregisteredText(r: UnregisterResult): string {
+  return `${fmtInt(r.unregistered)} bench devices unregistered${r.gone ? `, ${fmtInt(r.gone)} already gone` : ''}${r.failed ? `, ${fmtInt(r.failed)} failed (${r.firstError})` : ''}${r.left ? `, ${fmtInt(r.left)} not tried (deadline)` : ''}`;
+}
 
 async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, label: string): Promise<void> {
   if (env.system !== 'hushwire') return;
@@ -176,11 +261,12 @@ async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, l
   if (env.natsUrl !== null) {
     await seedDirectory(env.natsUrl, layout.hwRoutes, env.mailboxShards, env.natsReplicas);
   } else {
-    // Recorded before registering: a run that fails half-way still cleans up what it made.
-    const list = registeredOn.get(env) ?? [];
-    registeredOn.set(env, list);
-    list.push(...layout.hwRoutes.flat());
-    await registerDevices(env.urls[0]!, layout.hwRoutes);
+    // Each device is recorded once the gateway registered it: a run that fails (or is
+    // interrupted) half-way cleans up exactly what it made.
+    const bd = benchDevices(env, o);
+    const p = registerDevices(bd.url, layout.hwRoutes, { signal: bd.stopRegistering.signal, onRegistered: (d) => { bd.registered.push(d); } });
+    bd.registering = p.then(() => undefined, () => undefined);
+    await p;
   }
   o.log(`   ${layout.hwRoutes.reduce((n, g) => n + g.length, 0)} devices in the directory (${Date.now() - t0} ms)`);
 }
@@ -188,16 +274,20 @@ async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, l
 /** Running gateways: opts out every device this workload registered (unless
  *  --keep-devices), so a load test leaves no directory entries, keys or mail behind. */
 async function unregisterBenchDevices(env: SystemEnv, o: BenchOptions): Promise<void> {
-  const list = registeredOn.get(env);
-  if (list === undefined || list.length === 0) return;
+  const bd = registeredOn.get(env);
+  // Interrupted: the interrupt task does it (and says so), bounded by its deadline.
+  if (bd === undefined || interrupted() !== null) return;
   registeredOn.delete(env);
+  bd.untask();
   if (o.keepDevices) {
-    o.log(`   ${list.length} bench devices left registered (--keep-devices)`);
+    bd.stopRegistering.abort();
+    await bd.registering;
+    if (bd.registered.length > 0) o.log(`   ${bd.registered.length} bench devices left registered (--keep-devices)`);
     return;
   }
   const t0 = Date.now();
-  const r = await unregisterDevices(env.urls[0]!, list);
-  o.log(`   ${r.unregistered} bench devices unregistered${r.gone ? `, ${r.gone} already gone` : ''}${r.failed ? `, ${r.failed} failed (${r.firstError})` : ''}${r.left ? `, ${r.left} not tried (deadline)` : ''} (${Date.now() - t0} ms)`);
+  const r = await cleanUpDevices(bd);
+  if (r !== null) o.log(`   ${unregisteredText(r)} (${Date.now() - t0} ms)`);
 }
 
 async function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): Promise<HwDevice[][] | null> {

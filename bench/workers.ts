@@ -1,6 +1,7 @@
 // The main thread's side of the generator threads: start them, send each a command,
 // collect one answer per worker, forward progress.
 import { Worker } from 'node:worker_threads';
+import { stopOnInterrupt } from './interrupt.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain, Progress } from './types.ts';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
@@ -13,10 +14,14 @@ export class WorkerGroup {
   readonly #progress: Progress[];
   #errors: string[] = [];
   #waiters = new Map<Worker, (m: WorkerToMain) => void>();
+  /** An interrupt stops the threads at once: nothing keeps loading the servers while
+   *  the bench cleans up (bench/interrupt.ts). */
+  readonly #unstop: () => void;
 
   private constructor(workers: Worker[]) {
     this.#workers = workers;
     this.#progress = workers.map(() => ({ sent: 0, delivered: 0 }));
+    this.#unstop = stopOnInterrupt(() => { for (const w of workers) void w.terminate(); });
   }
 
   static async start(inits: WorkerInit[]): Promise<WorkerGroup> {
@@ -107,6 +112,7 @@ export class WorkerGroup {
    *  then left to the process's exit (and, should that hang, to the watchdog:
    *  bench/watchdog.ts), so one stuck thread never holds up the rest of the bench. */
   async close(): Promise<boolean> {
+    this.#unstop();
     await this.send({ t: 'close' }, 'closed', 10_000).catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const ended = Promise.all(this.#workers.map((w) => w.terminate())).then(() => true, () => true);

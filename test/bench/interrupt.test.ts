@@ -1,8 +1,9 @@
 // Interrupting `hushwire bench` (bench/interrupt.ts): SIGINT or SIGTERM stops every
 // child process, removes every temp dir the bench made (nats-server's store, the
 // gateways' OPRF key) and says so in one line, exit 130 / 143; a main thread stuck for
-// good leaves that to the watchdog, which removes the dirs too. Real processes and
-// signals throughout, each wait with a deadline.
+// good leaves that to the watchdog, which removes the dirs too. Against running
+// gateways the first signal opts the devices registered so far out again (bounded), a
+// second exits at once. Real processes and signals throughout, each wait with a deadline.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { until } from '../helpers/poll.ts';
 import { BIN } from '../helpers/paths.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
+import { spawnGateway } from '../helpers/gateway.ts';
 
 const HOST = fileURLToPath(new URL('./interrupt-host.ts', import.meta.url));
 
@@ -120,4 +122,50 @@ t.test('Ctrl-C during a real local run: nats-server and the gateways stopped, th
   t.match(b.stderr(), /^hushwire bench: interrupted \(SIGINT\) during hushwire chat \(measuring\): stopped 3 processes, removed 2 temp directories$/m);
   t.same(readdirSync(tmp).filter((n) => n.startsWith('hw-bench-')), [], 'no temp dir left');
   await until('every process the bench started to be gone', () => kids.every((p) => !alive(p)), 15_000);
+});
+
+/** The gateway's registration counters, from its /metrics. */
+async function counters(gwUrl: string): Promise<{ reg: number; unreg: number }> {
+  const text = await (await fetch(gwUrl.replace(/^ws:/, 'http:').replace(/\/ws$/, '/metrics'))).text();
+  const v = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { reg: v('hushwire_registrations_total'), unreg: v('hushwire_unregistrations_total') };
+}
+
+t.test('Ctrl-C while registering on running gateways: what was registered so far is opted out again before the bench exits', async (t) => {
+  const gw = await spawnGateway([]);
+  t.teardown(() => gw.kill());
+  const b = start(process.execPath, [BIN, 'bench', '--gateway', gw.url, '--peers', 'none', '--workload', 'idle', '--devices', '3000', '--workers', '1']);
+  t.teardown(() => killLeft(() => [b.proc.pid ?? 0]));
+  await until('some devices to be registered', async () => (await counters(gw.url)).reg >= 40, 60_000, 100);
+  b.proc.kill('SIGINT');
+  const end = await b.ended;
+  t.equal(end.code, 130, `exit 130 (stderr: ${b.stderr().slice(-400)})`);
+  const c = await counters(gw.url);
+  t.ok(c.reg < 3000, `interrupted part-way (${c.reg} registered)`);
+  t.equal(c.unreg, c.reg, 'every device registered was unregistered');
+  t.match(b.stderr(), /^hushwire bench: SIGINT: cleaning up before exiting \(at most 20 s; a second signal exits at once\)$/m);
+  t.match(b.stderr(), new RegExp(`opting out the ${c.reg.toLocaleString('en-US')} bench devices registered on ws://\\S+ so far`));
+  t.match(b.stderr(), new RegExp(`^hushwire bench: interrupted \\(SIGINT\\) during hushwire idle \\(registering devices\\): stopped 0 processes, removed 0 temp directories; ${c.reg.toLocaleString('en-US')} bench devices unregistered$`, 'm'));
+  t.notMatch(b.stderr(), /failed:|devices in the directory/, 'nothing from the abandoned workload');
+});
+
+t.test('a second Ctrl-C during that clean-up exits at once, saying how many devices were left registered', async (t) => {
+  const gw = await spawnGateway([]);
+  t.teardown(() => gw.kill());
+  const b = start(process.execPath, [BIN, 'bench', '--gateway', gw.url, '--peers', 'none', '--workload', 'idle', '--devices', '3000', '--workers', '1']);
+  t.teardown(() => killLeft(() => [b.proc.pid ?? 0]));
+  await until('many devices to be registered', async () => (await counters(gw.url)).reg >= 150, 90_000, 100);
+  b.proc.kill('SIGINT');
+  await until('the clean-up to start', () => /opting out the/.test(b.stderr()), 20_000, 10);
+  b.proc.kill('SIGINT');
+  const end = await b.ended;
+  t.equal(end.code, 130, 'exit 130');
+  const m = /^hushwire bench: SIGINT again: exiting now; ([\d,]+) bench devices left registered on ws:\/\/\S+$/m.exec(b.stderr());
+  t.ok(m, `says so (stderr: ${b.stderr().slice(-400)})`);
+  const c = await counters(gw.url);
+  t.ok(c.unreg < c.reg, `some were left (${c.reg} registered, ${c.unreg} unregistered)`);
+  // In flight when the bench exited: a few more may have been opted out than it counted.
+  const left = Number(m?.[1]?.replace(/,/g, '') ?? NaN);
+  t.ok(left >= c.reg - c.unreg && left <= c.reg - c.unreg + 16, `the count said (${left}) is what is left (${c.reg - c.unreg}), give or take those in flight`);
+  t.notMatch(b.stderr(), /interrupted \(SIGINT\) during/, 'no "finished" line');
 });
