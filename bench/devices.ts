@@ -233,9 +233,14 @@ function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8
       nonce = op.challenge.nonce!;
       talk.send([{ req: 1, verifyStart: { number: d.number } }]);
     } else if (op.error) {
+      // The two limits a fanout run meets on gateways with their defaults: it registers
+      // up to 10 devices (verification codes) under one number. Named, so the load
+      // tester knows which gateway flag to raise.
       const hint = op.error.code === ErrorCode.RATE_LIMITED
-        ? ' (the gateway sends a number only so many verification codes a day, --verify-starts-per-number; fanout registers up to 10 devices under one number)'
-        : '';
+        ? ' (the gateways send a number only so many verification codes a day, 5 by default: raise their --verify-starts-per-number; fanout registers up to 10 devices under one number)'
+        : op.error.code === ErrorCode.TOO_MANY_DEVICES
+          ? ' (the gateways allow only so many devices per number, 5 by default: raise their --max-devices-per-route; fanout registers up to 10 devices under one number)'
+          : '';
       talk.fail(new Error(`registration refused: ${op.error.code}${hint}`));
     } else if (op.verifyStarted) {
       if (!op.verifyStarted.devCode) return talk.fail(new Error('the gateway does not run the dev verifier: cannot register bench devices'));

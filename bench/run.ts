@@ -147,32 +147,42 @@ export function skipped(system: SystemName, workload: string, reason: string): R
 }
 
 async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, payloadBytes: number): Promise<RunResult[]> {
-  const label = `${env.system} ${w}`;
-  try {
-    switch (w) {
-      case 'chat':
-        return await messaging(env, 'chat', o.pairs, 1, true, o, payloadBytes);
-      case 'fanout': {
-        const out: RunResult[] = [];
-        for (const k of o.fanout) {
-          // About as many handsets as chat uses, whatever k is.
-          const groups = Math.max(2, Math.floor((2 * o.pairs) / (k + 1)));
-          out.push(...await messaging(env, `fanout-${k}`, groups, k, false, o, payloadBytes));
-        }
-        return out;
-      }
-      case 'backlog':
-        return [await backlog(env, o, payloadBytes)];
-      case 'storm':
-        return [await storm(env, o)];
-      case 'idle':
-        return [await idle(env, o)];
+  // Rows are kept as each finishes: a variant that fails (fanout-10 refused by the
+  // gateway's device limit) must not take the finished ones (fanout-1, fanout-3) with
+  // it, and the variants after it still run.
+  const out: RunResult[] = [];
+  const attempt = async (variant: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      o.log(`   ${env.system} ${variant}: failed: ${msg}`);
+      out.push(skipped(env.system, variant, `failed: ${msg}`));
     }
-  } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-    o.log(`   ${label}: failed: ${msg}`);
-    return [skipped(env.system, w, `failed: ${msg}`)];
+  };
+  switch (w) {
+    case 'chat':
+      await attempt(w, () => messaging(env, 'chat', o.pairs, 1, true, o, payloadBytes, out));
+      break;
+    case 'fanout':
+      for (const k of o.fanout) {
+        if (interrupted() !== null) break;
+        // About as many handsets as chat uses, whatever k is.
+        const groups = Math.max(2, Math.floor((2 * o.pairs) / (k + 1)));
+        await attempt(`fanout-${k}`, () => messaging(env, `fanout-${k}`, groups, k, false, o, payloadBytes, out));
+      }
+      break;
+    case 'backlog':
+      await attempt(w, async () => { out.push(await backlog(env, o, payloadBytes)); });
+      break;
+    case 'storm':
+      await attempt(w, async () => { out.push(await storm(env, o)); });
+      break;
+    case 'idle':
+      await attempt(w, async () => { out.push(await idle(env, o)); });
+      break;
   }
+  return out;
 }
 
 // ---- setup helpers ----
@@ -391,9 +401,11 @@ function round(n: number | null, digits = 2): number | null {
 
 // ---- chat and fanout ----
 
+/** Runs chat or one fanout variant; pushes each row into `out` as it finishes (with
+ *  --rate half, the max-rate row survives a failure of the half-rate one). */
 async function messaging(
-  env: SystemEnv, workload: string, groups: number, k: number, mutual: boolean, o: BenchOptions, payloadBytes: number,
-): Promise<RunResult[]> {
+  env: SystemEnv, workload: string, groups: number, k: number, mutual: boolean, o: BenchOptions, payloadBytes: number, out: RunResult[],
+): Promise<void> {
   const label = `[${env.system} ${workload}]`;
   const sizes: number[] = [];
   for (let g = 0; g < groups; g++) sizes.push(1, k);
@@ -405,7 +417,6 @@ async function messaging(
     // Just-authenticated devices still have set-up in flight (mailbox reads, consumer
     // creation on JetStream): let it finish before anything is sent.
     await sleep(SETTLE_MS);
-    const out: RunResult[] = [];
     if (o.rate === null || o.rate === 'half') {
       const r = await measureRun(env, g, workload, { mode: 'window', window: o.window, ratePerSender: 0 }, o, payloadBytes, label, senders);
       out.push(r);
@@ -416,7 +427,6 @@ async function messaging(
     } else {
       out.push(await measureRun(env, g, workload, { mode: 'rate', window: 0, ratePerSender: o.rate / senders }, o, payloadBytes, label, senders));
     }
-    return out;
   } finally {
     await closeGenerator(g, o);
   }

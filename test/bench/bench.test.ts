@@ -215,6 +215,25 @@ t.test('against a running gateway whose verification limit is too low for fanout
   t.match(r.stderr, /bench devices unregistered/, 'the devices it did register were opted out again');
 });
 
+t.test('a fanout variant refused by the gateway\'s device limit: the variants before and after it keep their rows, its row names the flag', async (t) => {
+  // Verification codes raised, devices per number left at the default (5): fanout-10 cannot register.
+  const gw = await spawnGateway(['--send-rate', '100000', '--send-burst', '100000', '--verify-starts-per-number', '100']);
+  t.teardown(() => gw.kill());
+  const r = await runBench(['--gateway', gw.url, '--peers', 'none', '--workload', 'fanout', '--fanout', '3,10,1', '--pairs', '4',
+    '--duration', '1', '--warmup', '1', '--grace', '2', '--workers', '1', '--json'], 120_000);
+  t.equal(r.code, 0, `bench exits 0: two of three variants measured (stderr: ${r.stderr.slice(-300)})`);
+  const runs = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs ?? [];
+  t.same(runs.map((x) => x['workload']), ['fanout-3', 'fanout-10', 'fanout-1'], 'a row per variant, in order');
+  for (const i of [0, 2]) {
+    t.equal(runs[i]?.['skipped'], undefined, `${String(runs[i]?.['workload'])} measured`);
+    t.ok((runs[i]?.['delivered_per_s'] as number) > 0, `${String(runs[i]?.['workload'])} delivered`);
+  }
+  t.match(String(runs[1]?.['skipped']), /registration refused: TOO_MANY_DEVICES \(.*raise their --max-devices-per-route/, 'fanout-10 skipped, naming the gateway limit to raise');
+  const text = await (await fetch(gw.url.replace(/^ws:/, 'http:').replace(/\/ws$/, '/metrics'))).text();
+  const v = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  t.equal(v('hushwire_unregistrations_total'), v('hushwire_registrations_total'), 'every device registered (the refused variant\'s too) opted out again');
+});
+
 t.test('bad arguments are refused with a usage error', async (t) => {
   const r = await runBench(['--workload', 'nope'], 30_000);
   t.equal(r.code, 2);
