@@ -22,7 +22,7 @@ for (const engine of ['openssl', 'libsodium', 'auto'] as const) {
     const want = engine === 'auto' ? (libsodium ? 'libsodium' : 'openssl') : engine;
     t.equal(gw.ed25519, want, 'the handle names the engine');
     t.equal(ed25519Engine().kind, want, 'the process uses it');
-    t.match(gw.logs(), new RegExp(`"ed25519":"${engine === 'openssl' ? 'using OpenSSL' : want === 'libsodium' ? 'using libsodium' : 'using OpenSSL'}`), 'the start-up line says so');
+    t.match(gw.logs(), new RegExp(`"ed25519":"${want}","ed25519Why":"${want === 'libsodium' ? 'using libsodium' : 'using OpenSSL'}`), 'the start-up line says so, and why');
     const base = gw.url.replace('ws://', 'http://').replace(/\/ws$/, '');
     const m = await (await fetch(`${base}/metrics`)).text();
     t.match(m, new RegExp(`hushwire_ed25519_info\\{engine="${want}",reason="[^"]+"\\} 1`));
