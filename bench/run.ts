@@ -108,7 +108,7 @@ async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payl
   doing(`${system} ${w}`, 'setting up');
   const env = await setUp(system, inspect ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
   if ('skip' in env) {
-    add(skipped(system, w, env.skip));
+    add(skipped(system, w, env.skip, env.failure === true));
     o.log(`== ${system}: skipped (${env.skip})`);
     return;
   }
@@ -139,11 +139,34 @@ function measureEnvelopeBytes(): number {
   return envelopeBytes(spec(0, a), spec(1, b));
 }
 
-export function skipped(system: SystemName, workload: string, reason: string): RunResult {
+/** A row for a workload that did not run: for a documented reason (the peers store
+ *  nothing for a backlog, a binary not installed), or, with `failure`, because
+ *  something failed (a server that did not start, a refused registration, connects
+ *  that failed): only those count against the run (runFailure). */
+export function skipped(system: SystemName, workload: string, reason: string, failure = false): RunResult {
   return {
     system, workload, delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
     server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null, skipped: reason,
+    ...(failure ? { error: true as const } : {}),
   };
+}
+
+/** A row that ran and got nothing through counts as failed too: no delivery (chat,
+ *  fanout, backlog) or no device back (storm). */
+export function rowFailed(r: RunResult): boolean {
+  if (r.skipped !== undefined) return r.error === true;
+  return r.delivered === 0 || (r.workload === 'storm' && r.devices === 0);
+}
+
+/** Why the run as a whole failed, or null: every row failed or was skipped because of
+ *  a failure. Rows skipped for documented reasons (backlog on the peers, a peer that
+ *  is not installed) are left out of the count. */
+export function runFailure(rows: readonly RunResult[]): string | null {
+  const counted = rows.filter((r) => r.skipped === undefined || r.error === true);
+  if (counted.length === 0 || !counted.every(rowFailed)) return null;
+  const first = counted[0]!;
+  const why = first.skipped ?? 'nothing delivered';
+  return `every run failed (${counted.length} of ${counted.length}${rows.length > counted.length ? `; ${rows.length - counted.length} skipped as documented` : ''}); first: ${first.system} ${first.workload}: ${why}`;
 }
 
 async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, payloadBytes: number): Promise<RunResult[]> {
@@ -157,7 +180,7 @@ async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, pay
     } catch (e) {
       const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
       o.log(`   ${env.system} ${variant}: failed: ${msg}`);
-      out.push(skipped(env.system, variant, `failed: ${msg}`));
+      out.push(skipped(env.system, variant, `failed: ${msg}`, true));
     }
   };
   switch (w) {

@@ -82,8 +82,10 @@ export function clusterReplicas(nodes: number): number {
   return Math.min(nodes, 3);
 }
 
-/** Starts (or points at) the system; returns a skip reason when it cannot run here. */
-export async function setUp(system: SystemName, o: SetupOptions): Promise<SystemEnv | { skip: string }> {
+/** Starts (or points at) the system; returns a skip reason when it cannot run here:
+ *  documented (a binary not installed, no uWS build for this machine), or, with
+ *  `failure`, a server that failed to start. */
+export async function setUp(system: SystemName, o: SetupOptions): Promise<SystemEnv | { skip: string; failure?: true }> {
   const servers: { stop(): Promise<void> }[] = [];
   const stop = async (): Promise<void> => {
     for (const s of servers.reverse()) await s.stop().catch(() => undefined);
@@ -158,6 +160,6 @@ export async function setUp(system: SystemName, o: SetupOptions): Promise<System
     }
   } catch (e) {
     await stop();
-    return { skip: `could not start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+    return { skip: `could not start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, failure: true };
   }
 }

@@ -186,5 +186,8 @@ export interface RunResult {
   /** 1-minute load average when the run started: other work on the machine skews results. */
   loadavg_1m?: number;
   skipped?: string;
+  /** Skipped because something failed (a server that did not start, a refused
+   *  registration, connects that failed), not for a documented reason. */
+  error?: true;
   note?: string;
 }

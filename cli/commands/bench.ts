@@ -3,7 +3,7 @@
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { cpus } from 'node:os';
 import { accessSync, mkdirSync, constants as fsConstants } from 'node:fs';
-import { runBench, type BenchOptions } from '../../bench/run.ts';
+import { runBench, runFailure, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
 import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
 import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
@@ -187,6 +187,9 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       // Read before the run: a baseline that cannot be read fails now, not after it.
       const baseline: BenchFile[] | null = o.baseline === undefined ? null : readResults(o.baseline, '--baseline');
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
+      // An empty selection is a mistake in the command line, not a run that measured nothing.
+      if (o.workload.length === 0) throw new InvalidArgumentError(`no workload to run: --workload names none (choose from ${WORKLOADS.join(', ')}, all)`);
+      if (systems.length === 0) throw new InvalidArgumentError('no system to run: --no-hushwire with --peers none');
       // Before anything starts: a run this machine cannot hold fails at once, naming the
       // limit in the way (bench/capacity.ts), not minutes into its set-up.
       const tooBig = capacityProblem({
@@ -263,6 +266,13 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         process.stdout.write(text + '\n');
       }
       if (o.report) for (const f of writeReport(o.report, rows, meta, summary, comparison)) log(`wrote ${f}`);
+      // Nothing measured because everything failed (a gateway that cannot be reached,
+      // a wrong path): a script must not take that for a result.
+      const failure = runFailure(rows);
+      if (failure !== null) {
+        log(`hushwire: ${failure}`);
+        process.exitCode = 1;
+      }
       if (comparison !== null) {
         // To stderr: stdout stays the table, or the JSON a script parses.
         log('');

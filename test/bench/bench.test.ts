@@ -3,6 +3,8 @@
 // delivered and none lost, and for the report files. No timing assertions.
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,10 +211,51 @@ t.test('against a running gateway whose verification limit is too low for fanout
   t.teardown(() => gw.kill());
   const r = await runBench(['--gateway', gw.url, '--peers', 'none', '--workload', 'fanout', '--fanout', '3', '--pairs', '2',
     '--duration', '1', '--warmup', '1', '--grace', '2', '--workers', '1', '--json'], 120_000);
-  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-300)})`);
+  t.equal(r.code, 1, `its only row failed: exit 1 (stderr: ${r.stderr.slice(-300)})`);
+  t.match(r.stderr, /^hushwire: every run failed \(1 of 1\); first: hushwire fanout-3: failed: registration refused: RATE_LIMITED/m, 'saying so');
   const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
   t.match(String(run['skipped']), /registration refused: RATE_LIMITED \(.*--verify-starts-per-number/, 'skipped, with the flag to raise');
+  t.equal(run['error'], true, 'a failure, not a documented skip');
   t.match(r.stderr, /bench devices unregistered/, 'the devices it did register were opted out again');
+});
+
+t.test('gateways that cannot be used: rows failed, exit 1 with a summary, and nothing to unregister', async (t) => {
+  // A closed port, and an HTTP server where the path is wrong (404 to every upgrade).
+  let requests = 0;
+  const http = createServer((_req, res) => { requests++; res.writeHead(404).end(); });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); }));
+  const port = (http.address() as AddressInfo).port;
+  const closed = await new Promise<number>((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+  });
+  for (const url of [`ws://127.0.0.1:${closed}/ws`, `ws://127.0.0.1:${port}/wrong`]) {
+    requests = 0;
+    const t0 = Date.now();
+    const r = await runBench(['--gateway', url, '--peers', 'none', '--workload', 'chat,idle', '--pairs', '2', '--devices', '4',
+      '--duration', '1', '--warmup', '1', '--grace', '1', '--workers', '1', '--json'], 60_000);
+    t.equal(r.code, 1, `${url}: exit 1 (stderr: ${r.stderr.slice(-300)})`);
+    t.match(r.stderr, /^hushwire: every run failed \(2 of 2\); first: hushwire chat: failed: /m, `${url}: one summary line`);
+    const runs = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs ?? [];
+    t.same(runs.map((x) => [x['workload'], x['error']]), [['chat', true], ['idle', true]], `${url}: the rows are still printed, marked as failures`);
+    t.notMatch(r.stderr, /unregister/, `${url}: no device was registered, so none is unregistered`);
+    t.ok(Date.now() - t0 < 30_000, `${url}: no wait for a clean-up of devices that never were`);
+  }
+  t.ok(requests <= 8, `the 404 server saw only the registration attempts, at most 4 devices for each of the two workloads (${requests}), no unregistrations`);
+});
+
+t.test('a run whose rows are skipped for documented reasons is no failure; an empty selection is a usage error', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const r = await runBench(['--no-hushwire', '--peers', 'nats-ws', '--workload', 'backlog', '--json'], 60_000);
+  t.equal(r.code, 0, `backlog on nats-ws is skipped as documented: exit 0 (stderr: ${r.stderr.slice(-300)})`);
+  const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  t.match(String(run['skipped']), /stores nothing/);
+  t.equal(run['error'], undefined);
+  for (const [args, why] of [[['--workload', ''], /no workload to run/], [['--peers', 'none', '--no-hushwire'], /no system to run: --no-hushwire with --peers none/]] as const) {
+    const e = await runBench([...args], 30_000);
+    t.equal(e.code, 2, `${args.join(' ')}: exit 2`);
+    t.match(e.stderr, why);
+    t.equal(e.stderr.trim().split('\n').length, 1, 'one line');
+  }
 });
 
 t.test('a fanout variant refused by the gateway\'s device limit: the variants before and after it keep their rows, its row names the flag', async (t) => {
