@@ -2,7 +2,7 @@
 // See docs/BENCHMARKS.md for the method.
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { cpus } from 'node:os';
-import { accessSync, mkdirSync, constants as fsConstants } from 'node:fs';
+import { accessSync, existsSync, mkdirSync, statSync, constants as fsConstants } from 'node:fs';
 import { runBench, runFailure, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
 import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
@@ -69,6 +69,18 @@ function parseSeconds(value: string): number {
   const n = parsePositive(value);
   if (n > 600) throw new InvalidArgumentError('at most 600 seconds');
   return n;
+}
+
+/** Makes `dir` (and its parents) and checks that it can be written; a usage error
+ *  naming `flag` when not. */
+function writableDir(flag: string, dir: string): void {
+  try {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error('exists and is not a directory');
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, fsConstants.W_OK);
+  } catch (e) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, `${flag} ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 interface Opts {
@@ -174,15 +186,11 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       if (o.heapSample !== undefined && (o.gateway ?? []).length > 0) {
         throw new InvalidArgumentError('--heap-sample needs the local setup (running gateways are not started with an inspector)');
       }
-      if (o.heapSample !== undefined) {
-        // made now: a directory that cannot be written fails before the run, not after it
-        try {
-          mkdirSync(o.heapSample, { recursive: true });
-          accessSync(o.heapSample, fsConstants.W_OK);
-        } catch (e) {
-          throw new HushwireError(ErrorCode.BAD_REQUEST, `--heap-sample ${o.heapSample}: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }
+      // Made now: a directory that cannot be written fails before the run, not after it
+      // (--report) or silently (--cpu-prof: node writes no profile into it).
+      if (o.heapSample !== undefined) writableDir('--heap-sample', o.heapSample);
+      if (o.report !== undefined) writableDir('--report', o.report);
+      if (o.cpuProf !== undefined) writableDir('--cpu-prof', o.cpuProf);
       if (o.failOnWorse && o.baseline === undefined) throw new InvalidArgumentError('--fail-on-worse goes with --baseline');
       // Read before the run: a baseline that cannot be read fails now, not after it.
       const baseline: BenchFile[] | null = o.baseline === undefined ? null : readResults(o.baseline, '--baseline');

@@ -308,6 +308,17 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const hs = await runBench(['--peers', 'none', '--heap-sample', join(tmp, 'a-file', 'heap')], 30_000);
   t.equal(hs.code, 2, 'a --heap-sample directory that cannot be made fails before the run');
   t.match(hs.stderr, /--heap-sample .*a-file\/heap: ENOTDIR/);
+  // --report and --cpu-prof likewise: checked before anything starts, naming the flag
+  for (const [flag, dir, why] of [
+    ['--report', join(tmp, 'a-file', 'rep'), /ENOTDIR/],
+    ['--report', join(tmp, 'a-file'), /exists and is not a directory/],
+    ['--cpu-prof', join(tmp, 'a-file', 'prof'), /ENOTDIR/],
+  ] as const) {
+    const d = await runBench(['--peers', 'none', '--duration', '1', '--pairs', '2', flag, dir], 30_000);
+    t.equal(d.code, 2, `${flag} ${dir}: exit 2, before the run`);
+    t.match(d.stderr, new RegExp(`^hushwire: ${flag} \\S+: .*${why.source}.*\\(BAD_REQUEST\\)$`, 'm'), `${flag}: one line naming the flag`);
+    t.notMatch(d.stderr, /setting up/, `${flag}: nothing started`);
+  }
   const f = await runBench(['--fail-on-worse'], 30_000);
   t.equal(f.code, 2, '--fail-on-worse without --baseline');
   t.match(f.stderr, /--fail-on-worse goes with --baseline/);
