@@ -183,7 +183,8 @@ export interface RunResult {
   server_alloc_bytes_per_reconnect?: number | null;
   /** With --repeat: which interleaved round (1..N) the row is from. */
   round?: number;
-  /** 1-minute load average when the run started: other work on the machine skews results. */
+  /** 1-minute load average when the row finished (taken as it is added, after its
+   *  measuring and grace): other work on the machine skews results. */
   loadavg_1m?: number;
   skipped?: string;
   /** Skipped because something failed (a server that did not start, a refused
