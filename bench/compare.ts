@@ -200,9 +200,14 @@ export function compare(base: readonly BenchFile[], candidate: readonly BenchFil
   const bSet = settingsOf(base);
   const cSet = settingsOf(candidate);
   const settings: Comparison['settings'] = [];
+  // Values as sets, in one order (numbers by value): files read in another order must
+  // not make the same settings look different ("500 | 10000 → 10000 | 500").
+  const order = (v: Set<string> | undefined): string[] => [...(v ?? [])].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
   for (const k of new Set([...bSet.keys(), ...cSet.keys()])) {
-    const bv = [...(bSet.get(k) ?? [])];
-    const cv = [...(cSet.get(k) ?? [])];
+    const bv = order(bSet.get(k));
+    const cv = order(cSet.get(k));
+    // Listed when the sides differ, or when either side mixes values (its runs were not
+    // all made alike); with the same mix on both sides base and candidate read the same.
     const same = bv.length === 1 && cv.length === 1 && bv[0] === cv[0];
     if (!same) settings.push({ key: k, base: bv.join(' | ') || '-', candidate: cv.join(' | ') || '-' });
   }
@@ -241,7 +246,9 @@ export function compareTable(c: Comparison): string {
   };
   lines.push(`base:      ${c.base.join(', ')}${runsPer(c.rows, 'base')}`);
   lines.push(`candidate: ${c.candidate.join(', ')}${runsPer(c.rows, 'candidate')}`);
-  for (const s of c.settings) lines.push(`settings differ: ${s.key}: ${s.base} → ${s.candidate}`);
+  for (const s of c.settings) {
+    lines.push(s.base === s.candidate ? `settings differ within each side (the same on both): ${s.key}: ${s.base}` : `settings differ: ${s.key}: ${s.base} → ${s.candidate}`);
+  }
   if (c.unchecked.length > 0) lines.push(`no settings recorded in ${c.unchecked.join(', ')}: comparability not checked`);
   if (c.only_in_base.length > 0) lines.push(`only in base: ${c.only_in_base.join(', ')}`);
   if (c.only_in_candidate.length > 0) lines.push(`only in candidate: ${c.only_in_candidate.join(', ')}`);

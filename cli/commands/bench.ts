@@ -250,8 +250,11 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       const meta = {
         when: new Date().toISOString(),
         machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator on the same cores`,
-        systems, workloads: o.workload, repeat: o.repeat, duration_s: o.duration, warmup_s: o.warmup, rate: o.rate ?? null, window: o.window,
-        pairs: o.pairs, devices: o.devices, gateways: o.gateway?.length ? o.gateway.length : o.gateways, transport: o.gateway?.length ? 'remote' : o.transport,
+        systems, workloads: o.workload, repeat: o.repeat, duration_s: o.duration, warmup_s: o.warmup, grace_s: o.grace, rate: o.rate ?? null, window: o.window,
+        pairs: o.pairs, devices: o.devices,
+        // the shapes of backlog and fanout, so bench compare warns when they differ
+        backlog_devices: o.backlogDevices, backlog_messages: o.backlogMessages, backlog_warmup: o.backlogWarmup, fanout: o.fanout,
+        gateways: o.gateway?.length ? o.gateway.length : o.gateways, transport: o.gateway?.length ? 'remote' : o.transport,
         workers: o.workers,
         ws_client: o.wsClient,
         nats_nodes: o.gateway?.length ? null : o.natsCluster,

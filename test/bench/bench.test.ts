@@ -367,6 +367,8 @@ t.test('--baseline: the run compared with saved results at the end; --fail-on-wo
   const json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: unknown[]; meta?: Record<string, unknown>; comparison?: { worse: number } };
   t.equal(json.runs?.length, 1, 'stdout is still the run\'s JSON');
   t.equal(json.meta?.['pairs'], 4, 'with its settings (meta), so it can be a baseline itself');
+  t.same(['grace_s', 'backlog_devices', 'backlog_messages', 'backlog_warmup', 'fanout'].map((k) => json.meta?.[k]), [4, 100, 200, 20, [1, 3, 10]],
+    'the grace and the backlog and fanout shapes among them');
   t.ok((json.comparison?.worse ?? 0) >= 1, 'and the comparison for scripts');
   t.match(readFileSync(join(dir, 'report', 'bench.html'), 'utf8'), /<h2>Compared with the baseline<\/h2><pre>base: .*base\.json/, 'the report page shows it');
   const saved = JSON.parse(readFileSync(join(dir, 'report', 'bench.json'), 'utf8')) as { comparison?: { worse: number } };

@@ -110,10 +110,26 @@ t.test('settings: differences between and within the sides are listed; files wit
   );
   t.same(c.settings, [
     { key: 'duration_s', base: '10', candidate: '5' },
-    { key: 'pairs', base: '100 | 50', candidate: '100' },
-  ], '"when" and the systems run are not settings');
+    { key: 'pairs', base: '50 | 100', candidate: '100' },
+  ], '"when" and the systems run are not settings; values in order');
   t.same(c.unchecked, ['b2']);
   t.same(compare([file('a', [chat(1)])], [file('b', [chat(2)])], OPTS).settings, [], 'same settings: nothing listed');
+  // The same mix on both sides, files in another order: the sets are compared, not the order.
+  const mixed = compare(
+    [file('a1', [chat(1)], { ...META, devices: 500 }), file('a2', [chat(1)], { ...META, devices: 10000 })],
+    [file('b1', [chat(1)], { ...META, devices: 10000 }), file('b2', [chat(1)], { ...META, devices: 500 })],
+    OPTS,
+  );
+  t.same(mixed.settings, [{ key: 'devices', base: '500 | 10000', candidate: '500 | 10000' }]);
+  t.match(compareTable(mixed), /^settings differ within each side \(the same on both\): devices: 500 \| 10000$/m);
+  t.notMatch(compareTable(mixed), /→/);
+  // The backlog's and fanout's shapes are settings too (meta since they were added).
+  const shapes = compare(
+    [file('a', [chat(1)], { ...META, backlog_devices: 100, backlog_messages: 200, backlog_warmup: 20, fanout: [1, 3, 10], grace_s: 6 })],
+    [file('b', [chat(1)], { ...META, backlog_devices: 100, backlog_messages: 1000, backlog_warmup: 0, fanout: [1, 3, 10], grace_s: 6 })],
+    OPTS,
+  );
+  t.same(shapes.settings, [{ key: 'backlog_messages', base: '200', candidate: '1000' }, { key: 'backlog_warmup', base: '20', candidate: '0' }]);
 });
 
 t.test('generator-bound groups are named (their throughput measured the generator)', async (t) => {
