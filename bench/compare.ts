@@ -226,6 +226,18 @@ export function compare(base: readonly BenchFile[], candidate: readonly BenchFil
   };
 }
 
+/** Why a comparison has no rows: nothing ran on both sides, or the same systems and
+ *  workloads did, but max-rate on one side and fixed-rate on the other (kept apart). */
+export function nothingToCompare(c: Comparison): string {
+  const bare = (k: string): string => k.replace(/ \(fixed rate\)$/, '');
+  const base = new Map(c.only_in_base.map((k) => [bare(k), k]));
+  const modes = c.only_in_candidate.filter((k) => base.has(bare(k)) && base.get(bare(k)) !== k).map(bare);
+  if (modes.length > 0) {
+    return `nothing to compare: ${modes.join(', ')} ran on both sides, but max-rate on one and fixed-rate (--rate) on the other; the two modes are not compared`;
+  }
+  return 'nothing to compare: no system and workload ran on both sides';
+}
+
 function fmt(v: number, digits: number): string {
   return digits === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
 }

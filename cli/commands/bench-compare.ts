@@ -1,6 +1,6 @@
 // hushwire bench compare BASE CANDIDATE: saved bench results side by side (bench/compare.ts).
 import { Command, InvalidArgumentError } from 'commander';
-import { compare, compareTable, readSide, CompareInputError, type BenchFile } from '../../bench/compare.ts';
+import { compare, compareTable, nothingToCompare, readSide, CompareInputError, type BenchFile } from '../../bench/compare.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { printJson } from '../options.ts';
 
@@ -50,7 +50,7 @@ between the runs (duration, rate, pairs, gateways, ...) are listed first.`)
     .action((base: string, candidate: string, o: Opts) => {
       const c = compare(readResults(base), readResults(candidate), { noisePct: o.noise });
       if (c.rows.length === 0) {
-        throw new HushwireError(ErrorCode.BAD_REQUEST, 'nothing to compare: no system and workload ran on both sides');
+        throw new HushwireError(ErrorCode.BAD_REQUEST, nothingToCompare(c));
       }
       if (o.json) printJson(c);
       else process.stdout.write(compareTable(c) + '\n');

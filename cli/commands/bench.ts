@@ -13,7 +13,7 @@ import { summarise, summaryTable } from '../../bench/summary.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
 import { benchCompareCommand, readResults, DEFAULT_NOISE_PCT } from './bench-compare.ts';
-import { compare, compareTable, type BenchFile } from '../../bench/compare.ts';
+import { compare, compareTable, nothingToCompare, type BenchFile } from '../../bench/compare.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
 
@@ -287,7 +287,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       if (comparison !== null) {
         // To stderr: stdout stays the table, or the JSON a script parses.
         log('');
-        log(comparison.rows.length === 0 ? `baseline ${o.baseline}: no system and workload in common with this run` : compareTable(comparison));
+        log(comparison.rows.length === 0 ? `baseline ${o.baseline}: ${nothingToCompare(comparison)}` : compareTable(comparison));
         if (o.failOnWorse && comparison.worse > 0) {
           log(`hushwire: ${comparison.worse} metric${comparison.worse === 1 ? '' : 's'} worse than the baseline`);
           process.exitCode = 1;

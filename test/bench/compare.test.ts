@@ -230,6 +230,11 @@ t.test('hushwire bench compare: text, --json after the operands, --fail-on-worse
   writeFileSync(join(dir, 'other.json'), JSON.stringify({ runs: [{ ...chat(1), system: 'socketio' }], meta: META }));
   const disjoint = await cli([a, join(dir, 'other.json')]);
   t.equal(disjoint.code, 2);
-  t.match(disjoint.stderr, /nothing to compare/);
+  t.match(disjoint.stderr, /nothing to compare: no system and workload ran on both sides/);
+  // The same system and workload, max-rate on one side and fixed-rate on the other.
+  writeFileSync(join(dir, 'rate.json'), JSON.stringify({ runs: [chat(2_000, 5, { mode: 'rate', rate: 2_000 })], meta: { ...META, rate: 2000 } }));
+  const modes = await cli([a, join(dir, 'rate.json')]);
+  t.equal(modes.code, 2);
+  t.match(modes.stderr, /^hushwire: nothing to compare: hushwire chat ran on both sides, but max-rate on one and fixed-rate \(--rate\) on the other; the two modes are not compared \(BAD_REQUEST\)$/m);
   t.equal((await cli([a, b, '--noise', '-1'])).code, 2, 'a negative noise is a usage error');
 });
