@@ -76,6 +76,22 @@ export function metricsUrlOf(gatewayUrl: string): string | null {
   return `${scheme}//${u.host}/metrics`;
 }
 
+/** Why a fetch failed, as a load tester can act on it: fetch() rejects with a bare
+ *  "TypeError: fetch failed" and puts the reason (ECONNREFUSED, ENOTFOUND, ...) in its
+ *  cause; our deadline rejects with a TimeoutError. */
+export function fetchFailure(e: unknown, timeoutMs: number): string {
+  if (!(e instanceof Error)) return String(e);
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms, ${e.name}`;
+  const codeOf = (x: unknown): string | null => {
+    const c = (x as { code?: unknown } | null)?.code;
+    return typeof c === 'string' && c !== '' ? c : null;
+  };
+  const cause = (e as { cause?: unknown }).cause;
+  // Several addresses tried (localhost: ::1 and 127.0.0.1): an AggregateError of them.
+  const inner = cause instanceof AggregateError ? cause.errors[0] : undefined;
+  return codeOf(cause) ?? codeOf(inner) ?? (cause instanceof Error ? cause.message : null) ?? e.message;
+}
+
 export interface MetricsProbeOptions {
   /** Deadline of each scrape (default 3,000 ms). */
   timeoutMs?: number;
@@ -107,7 +123,7 @@ export function metricsProbe(urls: readonly string[], o: MetricsProbeOptions = {
       if (s === null) problem = `${url} has no hushwire_process_* CPU samples`;
       return s;
     } catch (e) {
-      problem = `${url} unreachable (${e instanceof Error ? e.name : 'error'})`;
+      problem = `${url} unreachable (${fetchFailure(e, timeoutMs)})`;
       return null;
     }
   };

@@ -101,12 +101,15 @@ t.test('metricsProbe: HTTP errors, missing samples, unreachable and silent serve
   await closed.close();
   const c = metricsProbe([url]);
   t.equal(await c.cpuMicros(), null);
-  t.match(c.problem(), /unreachable/);
+  t.match(c.problem(), /^http:\/\/127\.0\.0\.1:\d+\/metrics unreachable \(ECONNREFUSED\)$/, 'the cause, not fetch\'s TypeError');
+  const unknown = metricsProbe(['http://no-such-host.invalid/metrics']);
+  t.equal(await unknown.cpuMicros(), null);
+  t.match(unknown.problem(), /unreachable \((ENOTFOUND|EAI_AGAIN)\)/, 'a name that does not resolve');
   const s = metricsProbe([silent.url], { timeoutMs: 200 });
   const t0 = Date.now();
   t.equal(await s.cpuMicros(), null, 'a server that never answers');
   t.ok(Date.now() - t0 < 5000, 'the deadline ended the wait');
-  t.match(s.problem(), /unreachable \((TimeoutError|AbortError)\)/);
+  t.match(s.problem(), /unreachable \(no answer within 200 ms, (TimeoutError|AbortError)\)/);
   t.equal(await metricsProbe([]).cpuMicros(), null, 'no URL, no reading');
 });
 
