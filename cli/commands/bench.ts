@@ -173,18 +173,23 @@ Columns: deliv/s = deliveries per second to recipient devices; latency from the
 intended send time; srv/nats us/msg = CPU microseconds of the gateways (or the peer's
 server) / nats-server per delivered message; gen cpu% = the generator's CPU (100 = one
 core), "!" = a generator thread was saturated (the run measured the generator).`)
-    .action(async (o: Opts) => {
+    .action(async (o: Opts, cmd: Command) => {
       if (o.gatewayMetrics !== undefined && (o.gateway ?? []).length === 0) {
         throw new InvalidArgumentError('--gateway-metrics goes with --gateway (a local setup reads its own processes)');
       }
       if (o.keepDevices && (o.gateway ?? []).length === 0) {
         throw new InvalidArgumentError('--keep-devices goes with --gateway (a local setup is thrown away after each workload)');
       }
-      if (o.natsCluster > 1 && (o.gateway ?? []).length > 0) {
-        throw new InvalidArgumentError('--nats-cluster is for the local setup (running gateways have their own NATS)');
-      }
-      if (o.heapSample !== undefined && (o.gateway ?? []).length > 0) {
-        throw new InvalidArgumentError('--heap-sample needs the local setup (running gateways are not started with an inspector)');
+      if ((o.gateway ?? []).length > 0) {
+        // Options of the local setup would be ignored against running gateways: a load
+        // tester who gave them believes they apply. Given at all (even at their default
+        // value) is what counts.
+        const given = (key: string): boolean => { const src = cmd.getOptionValueSource(key); return src !== undefined && src !== 'default'; };
+        if (given('natsCluster')) throw new InvalidArgumentError('--nats-cluster is for the local setup (running gateways have their own NATS)');
+        if (given('heapSample')) throw new InvalidArgumentError('--heap-sample needs the local setup (running gateways are not started with an inspector)');
+        for (const [key, flag] of [['gateways', '--gateways'], ['transport', '--transport'], ['gatewayArg', '--gateway-arg'], ['gatewayNodeArg', '--gateway-node-arg'], ['cpuProf', '--cpu-prof']] as const) {
+          if (given(key)) throw new InvalidArgumentError(`${flag} is for the local setup (the bench does not start the gateways given with --gateway)`);
+        }
       }
       // Made now: a directory that cannot be written fails before the run, not after it
       // (--report) or silently (--cpu-prof: node writes no profile into it).

@@ -302,6 +302,13 @@ t.test('bad arguments are refused with a usage error', async (t) => {
   const cr = await runBench(['--nats-cluster', '3', '--gateway', 'ws://127.0.0.1:1/ws'], 30_000);
   t.equal(cr.code, 2, '--nats-cluster against running gateways');
   t.match(cr.stderr, /--nats-cluster is for the local setup/);
+  // Every local-setup option is refused with --gateway, not ignored; given at its default value too.
+  for (const args of [['--nats-cluster', '1'], ['--gateways', '3'], ['--gateways', '2'], ['--transport', 'ws'], ['--gateway-arg=--send-rate=5'], ['--gateway-node-arg=--max-old-space-size=512'], ['--cpu-prof', '/tmp/x']]) {
+    const l = await runBench(['--gateway', 'ws://127.0.0.1:1/ws', ...args], 30_000);
+    const flag = args[0]!.split('=')[0]!;
+    t.equal(l.code, 2, `${args.join(' ')} with --gateway: exit 2`);
+    t.match(l.stderr, new RegExp(`^hushwire: ${flag} (is for|needs) the local setup`, 'm'), `${flag} named`);
+  }
   const tmp = mkdtempSync(join(tmpdir(), 'hw-bench-args-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   writeFileSync(join(tmp, 'a-file'), '');
