@@ -501,9 +501,13 @@ async function measureRun(
   const failed = sum((s) => s.failed);
   const unconfirmed = sum((s) => s.unconfirmed);
   const overflow = sum((s) => s.overflow);
-  if (failed > 0) notes.push(`${failed} sends refused`);
-  if (unconfirmed > 0) notes.push(`${unconfirmed} unconfirmed`);
-  if (overflow > 0) notes.push(`${overflow} rate slots skipped (sender backlog full)`);
+  if (failed > 0) {
+    const by: Record<string, number> = {};
+    for (const s of all) for (const [code, n] of Object.entries(s.refused)) by[code] = (by[code] ?? 0) + n;
+    notes.push(refusedNote(failed, by));
+  }
+  if (unconfirmed > 0) notes.push(`${fmtInt(unconfirmed)} unconfirmed`);
+  if (overflow > 0) notes.push(`${fmtInt(overflow)} rate slots skipped (sender backlog full)`);
   if (env.server?.source === 'metrics' && c.server !== null) notes.push('gateway CPU from their /metrics');
   const r: RunResult = {
     system: env.system,
@@ -530,6 +534,17 @@ async function measureRun(
     ...(notes.filter(Boolean).length > 0 ? { note: notes.filter(Boolean).join('; ') } : {}),
   };
   return r;
+}
+
+/** "1,234 sends refused (RATE_LIMITED: ...)": the count, the reasons (with their counts
+ *  when more than one), and for RATE_LIMITED the gateway limits a load tester raises
+ *  (the local gateways run with them lifted; running ones keep theirs). */
+export function refusedNote(failed: number, by: Readonly<Record<string, number>>): string {
+  const codes = Object.entries(by).sort((a, b) => b[1] - a[1]);
+  const reasons = codes.map(([code, n]) => `${codes.length > 1 ? `${code} ${fmtInt(n)}` : code}${code === 'RATE_LIMITED'
+    ? ': raise the gateways\' send rate limit, --send-rate and --send-burst (or --recipient-budget-bytes, per recipient)'
+    : ''}`);
+  return `${fmtInt(failed)} sends refused${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
 }
 
 // ---- backlog ----
@@ -572,7 +587,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     }
     const stored = b.reduce((x, y) => x + y.stored, 0);
     const failed = b.reduce((x, y) => x + y.failed, 0);
-    o.log(`   ${label} ${fmtInt(stored)} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s (${failed} refused${failed ? `: ${b.find((x) => x.firstError)?.firstError}` : ''})`);
+    o.log(`   ${label} ${fmtInt(stored)} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s (${fmtInt(failed)} refused${failed ? `: ${b.find((x) => x.firstError)?.firstError}` : ''})`);
     const before = await serverCpu(env);
     g.resetProgress();
     doing(bare(label), 'draining');

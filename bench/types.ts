@@ -73,6 +73,8 @@ export interface RunStats {
   reordered: number;
   /** Sends the system refused (Hushwire receipt `failed`, MQTT publish error). */
   failed: number;
+  /** The same by the system's reason (Hushwire's error code, e.g. RATE_LIMITED). */
+  refused: Record<string, number>;
   /** Sends neither acknowledged nor refused by the end of the grace period. */
   unconfirmed: number;
   /** Rate mode: sends skipped because a sender already had too many outstanding. */

@@ -67,7 +67,11 @@ function newHist(): hdr.Histogram {
 const stats = {
   sent: 0, deliveredInWindow: 0, deliveredTotal: 0, duplicated: 0, reordered: 0, failed: 0, overflow: 0,
   firstError: '',
+  refused: {} as Record<string, number>,
 };
+/** Distinct refusal codes kept per run; more are counted under "other" (a peer's error
+ *  messages are free text). */
+const MAX_REFUSAL_CODES = 8;
 
 type Phase = 'idle' | 'window' | 'rate' | 'grace' | 'backlog' | 'drain';
 let phase: Phase = 'idle';
@@ -108,6 +112,8 @@ const hooks: Hooks = {
     if (!ok) {
       stats.failed++;
       if (stats.firstError === '') stats.firstError = code;
+      const key = code === '' ? 'unknown' : code in stats.refused || Object.keys(stats.refused).length < MAX_REFUSAL_CODES ? code : 'other';
+      stats.refused[key] = (stats.refused[key] ?? 0) + 1;
       // A refused send (e.g. RATE_LIMITED by a real gateway's limits) frees its window
       // slot only after a pause, so a refusing system is not hammered in a tight loop.
       setTimeout(() => complete(s, seq), REFUSED_PAUSE_MS);
@@ -291,7 +297,7 @@ async function run(params: RunParams): Promise<RunStats> {
   phase = 'idle';
   const out: RunStats = {
     sent: stats.sent, deliveredInWindow: stats.deliveredInWindow, deliveredTotal: stats.deliveredTotal,
-    lost, duplicated: stats.duplicated, reordered: stats.reordered, failed: stats.failed, unconfirmed,
+    lost, duplicated: stats.duplicated, reordered: stats.reordered, failed: stats.failed, refused: stats.refused, unconfirmed,
     overflow: stats.overflow, histogram: hdr.encodeIntoCompressedBase64(hist), sendLagHistogram: hdr.encodeIntoCompressedBase64(lagHist), elu,
   };
   resetStats();
@@ -300,7 +306,7 @@ async function run(params: RunParams): Promise<RunStats> {
 
 function resetStats(): void {
   stats.sent = 0; stats.deliveredInWindow = 0; stats.deliveredTotal = 0; stats.duplicated = 0;
-  stats.reordered = 0; stats.failed = 0; stats.overflow = 0;
+  stats.reordered = 0; stats.failed = 0; stats.overflow = 0; stats.refused = {};
   mFrom = Infinity;
   mUntil = -Infinity;
 }

@@ -258,6 +258,18 @@ t.test('a run whose rows are skipped for documented reasons is no failure; an em
   }
 });
 
+t.test('against a running gateway with its default send rate: refused sends are counted with their reason and the limits to raise', async (t) => {
+  const gw = await spawnGateway([]);
+  t.teardown(() => gw.kill());
+  const r = await runBench(['--gateway', gw.url, '--gateway-metrics', 'none', '--peers', 'none', '--workload', 'chat', '--pairs', '2',
+    '--duration', '2', '--warmup', '1', '--grace', '2', '--workers', '1', '--json'], 120_000);
+  t.equal(r.code, 0, `measured: exit 0 (stderr: ${r.stderr.slice(-300)})`);
+  const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  t.ok((run['failed'] as number) > 0, `sends refused (${String(run['failed'])})`);
+  t.match(String(run['note']), /^(\d{1,3}(,\d{3})*) sends refused \(RATE_LIMITED: raise the gateways' send rate limit, --send-rate and --send-burst/, 'the note gives the count, the reason and the flags');
+  t.equal(String(run['note']).split(' ')[0], (run['failed'] as number).toLocaleString('en-US'), 'the count as in the failed column, with thousands separators');
+});
+
 t.test('a fanout variant refused by the gateway\'s device limit: the variants before and after it keep their rows, its row names the flag', async (t) => {
   // Verification codes raised, devices per number left at the default (5): fanout-10 cannot register.
   const gw = await spawnGateway(['--send-rate', '100000', '--send-burst', '100000', '--verify-starts-per-number', '100']);

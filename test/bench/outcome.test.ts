@@ -1,7 +1,8 @@
 // bench/run.ts: when a run as a whole failed (exit 1): every row that counts failed or
 // was skipped because of a failure; rows skipped for documented reasons do not count.
+// And how a row says its refused sends.
 import t from 'tap';
-import { rowFailed, runFailure, skipped } from '../../bench/run.ts';
+import { refusedNote, rowFailed, runFailure, skipped } from '../../bench/run.ts';
 import type { RunResult } from '../../bench/types.ts';
 
 function measured(workload: string, delivered: number, extra: Partial<RunResult> = {}): RunResult {
@@ -26,4 +27,13 @@ t.test('runFailure', async (t) => {
   t.equal(runFailure([measured('chat', 5), fail]), null, 'one row measured');
   t.equal(runFailure([fail, doc]), 'every run failed (1 of 1; 1 skipped as documented); first: hushwire chat: failed: Unexpected server response: 404');
   t.equal(runFailure([measured('chat', 0), fail]), 'every run failed (2 of 2); first: hushwire chat: nothing delivered');
+});
+
+t.test('refusedNote: the count with thousands separators, the reason, and for RATE_LIMITED the gateway limits to raise', async (t) => {
+  t.equal(refusedNote(12_345, { RATE_LIMITED: 12_345 }),
+    '12,345 sends refused (RATE_LIMITED: raise the gateways\' send rate limit, --send-rate and --send-burst (or --recipient-budget-bytes, per recipient))');
+  t.equal(refusedNote(1_500, { NOT_REGISTERED: 300, RATE_LIMITED: 1_200 }),
+    '1,500 sends refused (RATE_LIMITED 1,200: raise the gateways\' send rate limit, --send-rate and --send-burst (or --recipient-budget-bytes, per recipient); NOT_REGISTERED 300)', 'most frequent first, each counted');
+  t.equal(refusedNote(3, { 'client disconnecting': 3 }), '3 sends refused (client disconnecting)', 'a peer\'s reason, no hint');
+  t.equal(refusedNote(2, {}), '2 sends refused');
 });
