@@ -13,10 +13,11 @@ import { spawnGateway } from '../helpers/gateway.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
 
-// About 15 bounded bench runs, each starting its own servers: ~100 s on the 2-core CI
-// machine, and twice that when the machine is shared (two suites at once timed out at
-// tap's 120 s default). Each run has its own deadline (runBench's SIGKILL).
-t.setTimeout(360_000);
+// About 20 bounded bench runs that start servers (and as many that stop at their
+// arguments): ~200 s on the 2-core CI machine when it is shared, more with two suites
+// at once (they timed out at tap's 120 s default). Each run has its own deadline
+// (runBench's SIGKILL).
+t.setTimeout(480_000);
 
 const KEYS = ['system', 'workload', 'delivered_per_s', 'p50_ms', 'p99_ms', 'p999_ms', 'server_cpu_us_per_msg', 'nats_cpu_us_per_msg', 'lost', 'duplicated'];
 
