@@ -6,11 +6,12 @@
 //
 // Messages may name the path (the operator typed it) but never the contents: the
 // files hold keys and tokens.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { ConfigError, type GatewayConfig } from './config.ts';
 import { parseOprfKey } from '../relay/evaluator.ts';
 import type { OprfKeyPair } from '../relay/crypto/oprf.ts';
 import { HushwireError } from '../relay/errors.ts';
+import { readSettingText, SettingError } from '../relay/setting-file.ts';
+import { readNatsAccess, type NatsAccess } from '../relay/nats-connect-options.ts';
 
 /** What the file and secret settings hold, ready to use. */
 export interface ConfigFiles {
@@ -20,47 +21,22 @@ export interface ConfigFiles {
   verifierToken?: string;
   /** --dedup-key-file. */
   msgIdKey?: Uint8Array;
+  /** With --nats: the servers, TLS and credentials for the NATS client
+   *  (--nats-tls-*-file, --nats-user and the --nats-*-file credentials). */
+  nats?: NatsAccess;
 }
 
 /** Key and token files are a line long; a bound keeps a wrong path (/dev/zero, a log
  *  file) from being read into memory whole. */
 export const SETTING_FILE_MAX_BYTES = 64 * 1024;
 
-const ERRNO_WORDS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'a part of the path is not a directory',
-  ELOOP: 'too many symbolic links',
-  ENAMETOOLONG: 'name too long',
-  EMFILE: 'too many open files',
-  EIO: 'input/output error',
-};
-
 /** The text of the file a setting names. Throws ConfigError
  *  "--flag: cannot read PATH: no such file" (or the reason), one line. */
 export function readSettingFile(flag: string, path: string): string {
-  let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buf = Buffer.alloc(8192);
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > SETTING_FILE_MAX_BYTES) throw new ConfigError(`--${flag}: ${path} is larger than ${SETTING_FILE_MAX_BYTES} bytes; it should hold one line`);
-      chunks.push(buf.subarray(0, n));
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    return readSettingText(flag, path, SETTING_FILE_MAX_BYTES, 'it should hold one line');
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new ConfigError(`--${flag}: cannot read ${path}: ${ERRNO_WORDS[code] ?? (code || 'unreadable')}`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+    throw e instanceof SettingError ? new ConfigError(e.message) : e;
   }
 }
 
@@ -102,5 +78,12 @@ export function readConfigFiles(c: GatewayConfig): ConfigFiles {
   if (c.oprfKey) out.oprfKey = oprfKeyFrom('oprf-key', c.oprfKey);
   if (c.verifierTokenFile) out.verifierToken = readVerifierToken(c.verifierTokenFile);
   if (c.dedupKeyFile) out.msgIdKey = readDedupKey(c.dedupKeyFile);
+  if (c.nats.length > 0) {
+    try {
+      out.nats = readNatsAccess(c);
+    } catch (e) {
+      throw e instanceof SettingError ? new ConfigError(e.message) : e;
+    }
+  }
   return out;
 }

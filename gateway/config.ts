@@ -5,6 +5,7 @@
 // Invalid values fail at start with one clear line naming the flag.
 import { checkEvaluatorSettings } from '../relay/evaluator-settings.ts';
 import { natsUrlProblem } from '../relay/nats-endpoints.ts';
+import { NATS_ACCESS_SETTINGS, natsAccessProblem } from '../relay/nats-connect-options.ts';
 import { webhookUrlProblem } from '../relay/verifier/webhook.ts';
 import { parseListen } from './admin-server.ts';
 
@@ -29,6 +30,14 @@ export interface GatewayConfig {
   path: string;
   adminListen: string | undefined;
   nats: string[];
+  natsTlsCaFile: string | undefined;
+  natsTlsCertFile: string | undefined;
+  natsTlsKeyFile: string | undefined;
+  natsUser: string | undefined;
+  natsPasswordFile: string | undefined;
+  natsTokenFile: string | undefined;
+  natsNkeySeedFile: string | undefined;
+  natsCredsFile: string | undefined;
   transport: 'auto' | 'uws' | 'ws';
   ed25519: 'auto' | 'libsodium' | 'openssl';
   verifier: 'dev' | 'webhook';
@@ -84,6 +93,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'path', flag: 'path', env: 'HUSHWIRE_PATH', type: 'string', default: '/ws', help: 'WebSocket path' },
   { key: 'adminListen', flag: 'admin-listen', env: 'HUSHWIRE_ADMIN_LISTEN', type: 'string', default: undefined, help: 'HOST:PORT of a separate HTTP listener for /metrics, /healthz and /readyz (e.g. 127.0.0.1:9480); when set, the public port no longer serves /metrics' },
   { key: 'nats', flag: 'nats', env: 'HUSHWIRE_NATS', type: 'list', default: [], help: 'NATS server URL(s), comma-separated; absent = embedded single-node bus' },
+  // TLS and credentials for NATS, the same flags as `hushwire oprf` (relay/nats-connect-options.ts).
+  ...NATS_ACCESS_SETTINGS.map((n): Setting => ({ ...n, type: 'string', default: undefined })),
   { key: 'transport', flag: 'transport', env: 'HUSHWIRE_TRANSPORT', type: 'enum', choices: ['auto', 'uws', 'ws'], default: 'auto', help: 'WebSocket library: auto = uWebSockets.js if a build loads, else ws' },
   { key: 'ed25519', flag: 'ed25519', env: 'HUSHWIRE_ED25519', type: 'enum', choices: ['auto', 'libsodium', 'openssl'], default: 'auto', help: 'Ed25519 signature engine (process-wide): auto = libsodium (sodium-native) if its binary loads, else OpenSSL' },
   { key: 'verifier', flag: 'verifier', env: 'HUSHWIRE_VERIFIER', type: 'enum', choices: ['dev', 'webhook'], default: 'dev', help: 'Number verifier: dev (INSECURE, returns the code to the client) or webhook' },
@@ -168,6 +179,8 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
     const problem = natsUrlProblem(u);
     if (problem) throw new ConfigError(`--nats: ${problem}`);
   }
+  const accessProblem = natsAccessProblem(c); // the files themselves: gateway/config-files.ts
+  if (accessProblem) throw new ConfigError(accessProblem);
   if (c.idleTimeoutS % 4 !== 0) throw new ConfigError(`--idle-timeout-s must be a multiple of 4 (got ${c.idleTimeoutS})`);
   if (c.maxEnvelopeBytes + 1024 > c.maxFrameBytes) throw new ConfigError('--max-frame-bytes must exceed --max-envelope-bytes by at least 1024');
   if (c.recipientBudgetBytes < c.maxEnvelopeBytes) throw new ConfigError('--recipient-budget-bytes must be at least --max-envelope-bytes (else a largest envelope could never pass)');

@@ -92,7 +92,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const maxConnections = fitConnections(config.maxConnections, log);
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).
-  const evaluator = await createEvaluator(config, { log, registry: metrics.registry, ...(files.oprfKey ? { key: files.oprfKey } : {}) });
+  const evaluator = await createEvaluator(config, {
+    log, registry: metrics.registry,
+    ...(files.oprfKey ? { key: files.oprfKey } : {}),
+    ...(files.nats ? { access: files.nats } : {}),
+  });
 
   let verifier: Verifier;
   if (config.verifier === 'webhook') {
@@ -117,6 +121,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     name: config.name,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     ...(files.msgIdKey ? { msgIdKey: files.msgIdKey } : {}),
+    ...(files.nats ? { access: files.nats } : {}),
   });
   // NATS down at boot does not stop the gateway: it serves /healthz, is not ready and
   // refuses upgrades until the bus is up (gateway/bus-start.ts).

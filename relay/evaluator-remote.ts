@@ -22,6 +22,7 @@ import { ShareEvaluator, type ShareAnswer, type ShareClient } from './evaluator-
 import { finalizeNumberEvaluation } from './crypto/oprf-split.ts';
 import { blindNumbers, type OprfKeyPair } from './crypto/oprf.ts';
 import { NatsLink } from './oprf-nats.ts';
+import type { NatsAccess } from './nats-connect-options.ts';
 import { checkEvaluatorId, decodeResponse, encodeRequest, evalSubject, EvaluatorRefusal } from './oprf-wire.ts';
 import { checkEvaluatorSettings, type EvaluatorSettings } from './evaluator-settings.ts';
 
@@ -136,6 +137,8 @@ function unavailable(): HushwireError {
 
 export interface RemoteEvaluatorOptions {
   servers: string[];
+  /** Servers, TLS and credentials read from the settings; default: from `servers`. */
+  access?: NatsAccess;
   prefix?: string;
   /** Evaluator ids with their pinned public keys, in share order. */
   evaluators: { id: string; publicKey: Uint8Array }[];
@@ -168,6 +171,7 @@ export class RemoteEvaluator implements Evaluator {
     const metrics = createRemoteMetrics(opts.registry, ids);
     this.#link = new NatsLink({
       servers: opts.servers,
+      ...(opts.access ? { access: opts.access } : {}),
       name: `${opts.name ?? 'hushwire-gateway'}-oprf`,
       log: opts.log,
       what: 'OPRF client',
@@ -244,10 +248,10 @@ export async function probeEvaluator(c: ShareClient, publicKey: Uint8Array): Pro
  * holds that key, not that it is the right evaluator: compare the result with what its
  * operator published before pinning it.
  */
-export async function fetchEvaluatorKey(opts: { servers: string[]; prefix?: string; id: string; timeoutMs: number; log: Logger }): Promise<Uint8Array> {
-  const link = new NatsLink({ servers: opts.servers, name: 'hushwire-oprf-key-fetch', log: opts.log, what: 'oprf-key fetch', maxDelayMs: 1000 });
-  await link.start();
+export async function fetchEvaluatorKey(opts: { servers: string[]; access?: NatsAccess; prefix?: string; id: string; timeoutMs: number; log: Logger }): Promise<Uint8Array> {
+  const link = new NatsLink({ servers: opts.servers, ...(opts.access ? { access: opts.access } : {}), name: 'hushwire-oprf-key-fetch', log: opts.log, what: 'oprf-key fetch', maxDelayMs: 1000 });
   try {
+    await link.start();
     if (!link.connection) throw new HushwireError(ErrorCode.UNAVAILABLE, 'NATS unreachable');
     const shared: Shared = { link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics: createRemoteMetrics(undefined, []) };
     const c = new NatsShareClient(opts.id, opts.prefix ?? 'hw', shared);
@@ -270,7 +274,7 @@ export async function fetchEvaluatorKey(opts: { servers: string[]; prefix?: stri
 /** The gateway's evaluator: local key (file, value or an ephemeral one) or remote.
  *  `deps.key`: the local key already read (gateway/config-files.ts reads it before
  *  anything starts); without it, it is read from the settings here. */
-export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger; registry?: Registry; key?: OprfKeyPair }): Promise<Evaluator> {
+export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger; registry?: Registry; key?: OprfKeyPair; access?: NatsAccess }): Promise<Evaluator> {
   const problem = checkEvaluatorSettings(s);
   if (problem) throw new HushwireError(ErrorCode.BAD_REQUEST, problem);
   if (s.oprfEvaluator.length === 0) {
@@ -286,8 +290,15 @@ export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger;
     name: s.name,
     log: deps.log,
     ...(deps.registry ? { registry: deps.registry } : {}),
+    ...(deps.access ? { access: deps.access } : {}),
   });
-  await remote.start();
+  try {
+    await remote.start();
+  } catch (e) {
+    // NATS refused the settings (relay/nats-connect.ts): the gateway does not start.
+    await remote.close().catch(() => undefined);
+    throw e;
+  }
   deps.log.info({ evaluators: s.oprfEvaluator, split: s.oprfEvaluator.length > 1 }, 'OPRF key held by remote evaluators');
   return remote;
 }

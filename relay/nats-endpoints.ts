@@ -13,11 +13,12 @@ export function natsEndpoints(servers: string[]): string {
 }
 
 /** Why the NATS client cannot use `url`, or null. The client is @nats-io/transport-node:
- *  NATS over TCP (TLS when the server requires it), which reads only host and port of
- *  nats:// and tls:// URLs (or a bare host:port) and refuses ws:// and wss:// (that is
- *  another transport); any other scheme it would take for NATS on that port and retry
- *  forever. The message names the scheme at most, never the URL (it may carry a
- *  password or token). */
+ *  NATS over TCP (TLS when the server offers it; required with tls:// or a TLS file: see
+ *  relay/nats-connect-options.ts, which also takes a URL's credentials out), which reads
+ *  only host and port of nats:// and tls:// URLs (or a bare host:port) and refuses
+ *  ws:// and wss:// (that is another transport); any other scheme it would take for NATS
+ *  on that port and retry forever. The message names the scheme at most, never the URL
+ *  (it may carry a password or token). */
 export function natsUrlProblem(url: string): string | null {
   const text = url.trim();
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);

@@ -2,14 +2,24 @@
 // HUSHWIRE_* variable (a flag wins), with unit and default. The table makes the
 // commander options and is checked against docs/OPERATIONS.md by a test. Variables
 // that mean the same as a gateway's (HUSHWIRE_NATS, HUSHWIRE_NATS_PREFIX,
-// HUSHWIRE_OPRF_KEY_FILE, HUSHWIRE_LOG_LEVEL) have the same name.
+// HUSHWIRE_OPRF_KEY_FILE, HUSHWIRE_LOG_LEVEL, and the NATS TLS and credential files,
+// HUSHWIRE_NATS_TLS_CA_FILE etc.) have the same name.
 import { availableParallelism } from 'node:os';
 import { MAX_EVALUATE_BATCH } from './crypto/oprf.ts';
 import { EVALUATOR_ID_RE } from './oprf-wire.ts';
 import { natsUrlProblem } from './nats-endpoints.ts';
+import { NATS_ACCESS_SETTINGS, natsAccessProblem } from './nats-connect-options.ts';
 
 export interface OprfConfig {
   nats: string[];
+  natsTlsCaFile: string | undefined;
+  natsTlsCertFile: string | undefined;
+  natsTlsKeyFile: string | undefined;
+  natsUser: string | undefined;
+  natsPasswordFile: string | undefined;
+  natsTokenFile: string | undefined;
+  natsNkeySeedFile: string | undefined;
+  natsCredsFile: string | undefined;
   id: string;
   keyFile: string | undefined;
   key: string | undefined;
@@ -41,6 +51,8 @@ export const DEFAULT_THREADS = Math.max(1, availableParallelism() - 1);
 
 export const OPRF_SETTINGS: readonly OprfSetting[] = [
   { key: 'nats', flag: 'nats', env: 'HUSHWIRE_NATS', type: 'list', default: [], help: 'NATS server URL(s), comma-separated (required)' },
+  // TLS and credentials for NATS, the same flags as the gateway's (relay/nats-connect-options.ts).
+  ...NATS_ACCESS_SETTINGS.map((n): OprfSetting => ({ ...n, type: 'string', default: undefined })),
   { key: 'id', flag: 'id', env: 'HUSHWIRE_OPRF_ID', type: 'string', default: 'main', help: 'Evaluator id: serves <prefix>.oprf.<id>.eval; replicas holding the same key use the same id' },
   { key: 'keyFile', flag: 'key-file', env: 'HUSHWIRE_OPRF_KEY_FILE', type: 'string', default: undefined, help: 'File with the key: a 64-hex seed (hushwire oprf-key generate) or a share (hushwire oprf-key split)' },
   { key: 'key', flag: 'key', env: 'HUSHWIRE_OPRF_KEY', type: 'secret', default: undefined, help: 'The key itself, same forms (prefer the file; never logged)' },
@@ -76,6 +88,8 @@ export function resolveOprfConfig(flags: Partial<Record<keyof OprfConfig, unknow
     const problem = natsUrlProblem(u);
     if (problem) throw new OprfConfigError(`--nats: ${problem}`);
   }
+  const accessProblem = natsAccessProblem(c); // the files themselves: readNatsAccess, before the start
+  if (accessProblem) throw new OprfConfigError(accessProblem);
   if (!c.keyFile && !c.key) throw new OprfConfigError('--key-file is required (HUSHWIRE_OPRF_KEY_FILE); make one with: hushwire oprf-key generate --out FILE');
   if (!EVALUATOR_ID_RE.test(c.id)) throw new OprfConfigError('--id must be 1-32 of a-z 0-9 _ - (starting with a letter or digit)');
   if (!/^[a-z][a-z0-9_]{0,15}$/.test(c.natsPrefix)) throw new OprfConfigError('--nats-prefix must be 1-16 lowercase letters, digits or _');

@@ -5,12 +5,23 @@
 // connected nats.js reconnects by itself. Until then callers see `connection === null`
 // and answer UNAVAILABLE at once instead of waiting. One warn line when NATS is not
 // reachable (host:port only: a URL may carry credentials), one info line when it is.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+//
+// What retrying cannot fix (NATS refuses the credentials or the TLS settings:
+// relay/nats-connect.ts NatsRefused) is not retried: found at the first attempt, start()
+// rejects with it (the process stops at start, naming the flag, like a gateway's bus);
+// found later (NATS was down at start), it is logged once at error level and
+// `whenFailed` resolves with it.
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './log.ts';
 import { natsEndpoints } from './nats-endpoints.ts';
+import { connectNats, NatsRefused } from './nats-connect.ts';
+import { readNatsAccess, type NatsAccess } from './nats-connect-options.ts';
 
 export interface NatsLinkOptions {
   servers: string[];
+  /** Servers, TLS and credentials read from the settings (relay/nats-connect-options.ts);
+   *  default: from `servers` alone. */
+  access?: NatsAccess;
   /** Connection name shown by nats-server. */
   name: string;
   log: Logger;
@@ -24,15 +35,24 @@ export interface NatsLinkOptions {
 
 export class NatsLink {
   #opts: NatsLinkOptions;
+  #access: NatsAccess;
   #nc: NatsConnection | null = null;
   #up = false;
   #closed = false;
   #timer: NodeJS.Timeout | null = null;
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
+  /** The first attempt's refusal: start() rejects with it. */
+  #refusedAtStart: NatsRefused | null = null;
+  #failed: (e: NatsRefused) => void = () => undefined;
+  /** Resolves (never rejects) when a later attempt found that NATS refuses these
+   *  settings; retries have stopped then. Pending otherwise. */
+  readonly whenFailed: Promise<NatsRefused>;
 
   constructor(opts: NatsLinkOptions) {
     this.#opts = opts;
+    this.#access = opts.access ?? readNatsAccess({ nats: opts.servers });
+    this.whenFailed = new Promise<NatsRefused>((r) => { this.#failed = r; });
   }
 
   /** The connection once established (even while nats.js is reconnecting it). */
@@ -45,13 +65,15 @@ export class NatsLink {
     return this.#up;
   }
 
-  /** Starts connecting in the background; resolves after the first attempt. */
+  /** Starts connecting in the background; resolves after the first attempt, or rejects
+   *  with NatsRefused when NATS refused the settings (nothing is retried then). */
   async start(): Promise<void> {
     if (this.#loop || this.#closed) return;
     let first!: () => void;
     const firstDone = new Promise<void>((r) => { first = r; });
     this.#loop = this.#run(first);
     await firstDone;
+    if (this.#refusedAtStart) throw this.#refusedAtStart;
   }
 
   async #run(firstDone: () => void): Promise<void> {
@@ -61,8 +83,7 @@ export class NatsLink {
     let failures = 0;
     while (!this.#closed) {
       try {
-        const nc = await connect({
-          servers: o.servers,
+        const nc = await connectNats({
           name: o.name,
           reconnect: true,
           maxReconnectAttempts: -1,
@@ -73,7 +94,7 @@ export class NatsLink {
           maxPingOut: 3,
           waitOnFirstConnect: false,
           noAsyncTraces: true,
-        });
+        }, this.#access);
         if (this.#closed) {
           await nc.close().catch(() => undefined);
           break;
@@ -85,8 +106,17 @@ export class NatsLink {
         o.onConnect?.(nc);
         firstDone();
         return;
-      } catch {
+      } catch (e) {
         failures++;
+        if (e instanceof NatsRefused) {
+          if (failures === 1) {
+            this.#refusedAtStart = e;
+          } else {
+            o.log.error({ setting: e.setting, attempts: failures }, `${o.what}: NATS reachable at ${natsEndpoints(o.servers)}, but it refuses this process's settings: ${e.reason}`);
+            this.#failed(e);
+          }
+          break;
+        }
         if (failures === 1) o.log.warn({ nats: natsEndpoints(o.servers) }, `${o.what}: NATS unreachable, retrying`);
         firstDone();
         const cap = Math.min(max, base * 2 ** Math.min(failures, 16));

@@ -18,10 +18,15 @@ import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { OprfPool } from './oprf-pool.ts';
 import { NatsLink } from './oprf-nats.ts';
+import type { NatsAccess } from './nats-connect-options.ts';
+import type { NatsRefused } from './nats-connect.ts';
 import { checkEvaluatorId, decodeRequest, encodeErrorResponse, encodeResponse, evalSubject, queueGroup } from './oprf-wire.ts';
 
 export interface OprfServiceOptions {
   servers: string[];
+  /** Servers, TLS and credentials read from the settings (relay/nats-connect-options.ts);
+   *  default: from `servers` alone. */
+  access?: NatsAccess;
   /** Evaluator id: the subject <prefix>.oprf.<id>.eval. */
   id: string;
   prefix?: string;
@@ -77,6 +82,7 @@ export class OprfService {
     this.#pool = new OprfPool({ key: opts.key, threads: opts.threads, maxQueuedElements: opts.maxQueuedElements });
     this.#link = new NatsLink({
       servers: opts.servers,
+      ...(opts.access ? { access: opts.access } : {}),
       name: opts.name ?? `hushwire-oprf-${opts.id}`,
       log: opts.log,
       what: 'OPRF evaluator',
@@ -96,7 +102,8 @@ export class OprfService {
   }
 
   /** Checks the pool with one evaluation (which also starts the threads), then starts
-   *  connecting to NATS; resolves after the first connect attempt, connected or not. */
+   *  connecting to NATS; resolves after the first connect attempt, connected or not.
+   *  Rejects with NatsRefused when NATS refused the credentials or TLS settings. */
   async start(): Promise<void> {
     const numbers = ['+15550000000'];
     const { blinds, blinded } = blindNumbers(numbers);
@@ -108,6 +115,12 @@ export class OprfService {
       evaluator: this.id, subject: this.subject, threads: this.#pool.threads,
       maxBatch: this.#opts.maxBatch, maxQueuedElements: this.#pool.maxQueuedElements,
     }, 'OPRF evaluator started');
+  }
+
+  /** Resolves when NATS, down at start, turned out to refuse the credentials or TLS
+   *  settings (relay/oprf-nats.ts): `hushwire oprf` exits then. */
+  get natsFailed(): Promise<NatsRefused> {
+    return this.#link.whenFailed;
   }
 
   /** Connected to NATS and subscribed, and not closing. */

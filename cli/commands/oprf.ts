@@ -22,6 +22,8 @@ import { createLogger } from '../../relay/log.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { OPRF_SETTINGS, OprfConfigError, resolveOprfConfig, type OprfConfig } from '../../relay/oprf-config.ts';
 import { OprfService, startOprfHttp } from '../../relay/oprf-service.ts';
+import { NATS_ACCESS_SETTINGS, readNatsAccess, type NatsAccess, type NatsAccessSettings } from '../../relay/nats-connect-options.ts';
+import { SettingError } from '../../relay/setting-file.ts';
 
 const collect = (v: string, prev: unknown): string[] => [...(Array.isArray(prev) ? prev as string[] : []), v];
 
@@ -40,16 +42,19 @@ export function oprfCommand(): Command {
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     let config: OprfConfig;
+    let access: NatsAccess;
     try {
       config = resolveOprfConfig(opts as Partial<Record<keyof OprfConfig, unknown>>);
+      // The NATS TLS and credential files too, before anything starts (as the gateway).
+      access = readNatsAccess(config);
     } catch (e) {
-      if (e instanceof OprfConfigError) {
+      if (e instanceof OprfConfigError || e instanceof SettingError) {
         process.stderr.write(`hushwire oprf: ${e.message}\n`);
         process.exit(2);
       }
       throw e;
     }
-    await runEvaluator(config);
+    await runEvaluator(config, access);
   });
   return cmd;
 }
@@ -101,18 +106,27 @@ export function oprfKeyCommand(): Command {
       process.stdout.write(`${bytesToHex(combinePublicKeys(o.publicKey.map(parsePublicKey)))}\n`);
     }));
 
-  cmd.addCommand(new Command('fetch')
+  const fetchCmd = new Command('fetch')
     .description('ask a running evaluator for its public key and check it with a proof (compare with what its operator published before pinning it)')
     .requiredOption('--nats <url>', 'NATS server URL(s)', collect)
     .requiredOption('--id <id>', 'evaluator id')
     .option('--nats-prefix <prefix>', 'subject prefix', 'hw')
-    .option('--timeout-ms <ms>', 'deadline', '5000')
-    .action(async (o: { nats: string[]; id: string; natsPrefix: string; timeoutMs: string }) => {
+    .option('--timeout-ms <ms>', 'deadline', '5000');
+  // The evaluator's NATS TLS and credential flags (and variables), for a secured NATS.
+  for (const s of NATS_ACCESS_SETTINGS) fetchCmd.addOption(new Option(`--${s.flag} <value>`, s.help).env(s.env));
+  cmd.addCommand(fetchCmd
+    .action(async (o: Record<string, unknown> & { nats: string[]; id: string; natsPrefix: string; timeoutMs: string }) => {
       const timeoutMs = Number(o.timeoutMs);
       if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new HushwireError(ErrorCode.BAD_REQUEST, '--timeout-ms must be a positive whole number');
       const log = createLogger({ level: 'silent' });
       const servers = o.nats.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
-      const key = await fetchEvaluatorKey({ servers, prefix: o.natsPrefix, id: o.id, timeoutMs, log });
+      let access: NatsAccess;
+      try {
+        access = readNatsAccess({ ...(o as Partial<NatsAccessSettings>), nats: servers });
+      } catch (e) {
+        throw e instanceof SettingError ? new HushwireError(ErrorCode.BAD_REQUEST, e.message) : e;
+      }
+      const key = await fetchEvaluatorKey({ servers, access, prefix: o.natsPrefix, id: o.id, timeoutMs, log });
       process.stdout.write(`${bytesToHex(key)}\n`);
     }));
   return cmd;
@@ -129,7 +143,7 @@ function writeKeyFile(path: string, text: string): void {
   }
 }
 
-async function runEvaluator(config: OprfConfig): Promise<void> {
+async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: config.name });
   let key;
   try {
@@ -140,7 +154,7 @@ async function runEvaluator(config: OprfConfig): Promise<void> {
     process.exit(2);
   }
   const service = new OprfService({
-    servers: config.nats, id: config.id, prefix: config.natsPrefix, key,
+    servers: config.nats, access, id: config.id, prefix: config.natsPrefix, key,
     threads: config.threads, maxBatch: config.maxBatch, maxQueuedElements: config.maxQueued,
     name: config.name, log,
   });
@@ -157,6 +171,14 @@ async function runEvaluator(config: OprfConfig): Promise<void> {
   log.info({ subject: service.subject, threads: config.threads, http: `http://${config.host}:${http.port}` }, 'hushwire oprf serving');
   process.stderr.write(`hushwire oprf serving ${service.subject} (threads ${config.threads}, http http://${config.host}:${http.port})\n`);
   let stopping = false;
+  // NATS was down at start, and once up it refuses the credentials or TLS settings:
+  // the same as failing at start.
+  void service.natsFailed.then((e) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`hushwire oprf: could not start: ${e.message}\n`);
+    service.close().then(() => http.close()).finally(() => process.exit(1));
+  });
   const stop = () => {
     if (stopping) return;
     stopping = true;

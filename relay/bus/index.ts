@@ -3,6 +3,7 @@ import type { Bus, MailboxLimits } from './bus.ts';
 import type { BusLogFn } from './common.ts';
 import { MemoryBus } from './memory.ts';
 import { NatsBus } from './nats.ts';
+import type { NatsAccess } from '../nats-connect-options.ts';
 
 export type { Bus, BusStatus, ControlHandler, ControlMessage, ControlSink, DeviceSubscription, DirectoryRecord, LiveHandler, LiveSink, MailboxItem, MailboxLimits } from './bus.ts';
 export type { BusLogFn } from './common.ts';
@@ -34,6 +35,8 @@ export interface CreateBusOptions {
   mailboxShards?: number;
   /** NATS: also lower existing mailbox streams' limits to `limits` (--mailbox-lower-limits). */
   lowerLimits?: boolean;
+  /** NATS: servers, TLS and credentials read from the settings (relay/nats-connect-options.ts). */
+  access?: NatsAccess;
 }
 
 export function createBus(opts: CreateBusOptions): Bus {
@@ -51,5 +54,6 @@ export function createBus(opts: CreateBusOptions): Bus {
     ...(opts.msgIdKey !== undefined ? { msgIdKey: opts.msgIdKey } : {}),
     ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
     ...(opts.lowerLimits !== undefined ? { lowerLimits: opts.lowerLimits } : {}),
+    ...(opts.access !== undefined ? { access: opts.access } : {}),
   });
 }

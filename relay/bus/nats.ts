@@ -36,7 +36,7 @@
 // bounded bus-wide window (ERASE_WINDOW) so that reads are not queued behind them.
 import { readAckReply, ackStreamIs, newAckFields } from './js-ack.ts';
 import {
-  connect, createInbox, MsgHdrsImpl, nanos, type Msg, type NatsConnection, type Subscription,
+  createInbox, MsgHdrsImpl, nanos, type Msg, type NatsConnection, type Subscription,
 } from '@nats-io/transport-node';
 import {
   jetstream, jetstreamManager, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType,
@@ -60,10 +60,15 @@ import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCoun
 import { ApiRequests } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
+import { connectNats } from '../nats-connect.ts';
+import { readNatsAccess, type NatsAccess } from '../nats-connect-options.ts';
 
 export interface NatsBusOptions {
   /** nats://host:port URL(s). */
   servers: string | string[];
+  /** Servers, TLS and credentials as read from the settings (relay/nats-connect-options.ts);
+   *  default: from `servers` alone (credentials in a URL, TLS required by tls://). */
+  access?: NatsAccess;
   limits: MailboxLimits;
   /** Subject prefix (default 'hw'): [a-z][a-z0-9_-]{0,31}. Also names the stream and bucket. */
   prefix?: string;
@@ -327,6 +332,8 @@ class DirectGetRecord implements DirectoryRecord {
 export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   readonly #opts: NatsBusOptions;
+  /** What connect() gets: servers without credentials, TLS, authenticator. */
+  readonly #access: NatsAccess;
   readonly #limits: MailboxLimits;
   /** Mailbox stream per shard. */
   readonly #streams: string[];
@@ -426,6 +433,7 @@ export class NatsBus implements Bus {
     this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
     this.#lowerLimits = opts.lowerLimits === true;
     this.#perDeviceCap = this.#limits.maxMessagesPerDevice;
+    this.#access = opts.access ?? readNatsAccess({ nats: Array.isArray(opts.servers) ? opts.servers : [opts.servers] });
   }
 
   livePending(): number {
@@ -464,8 +472,7 @@ export class NatsBus implements Bus {
     const wait = o.reconnectWaitMs ?? 1000;
     let nc: NatsConnection;
     try {
-      nc = await connect({
-        servers: o.servers,
+      nc = await connectNats({
         name: o.name ?? 'hushwire',
         reconnect: true,
         maxReconnectAttempts: -1,
@@ -478,7 +485,7 @@ export class NatsBus implements Bus {
         // nats.js otherwise builds two Error objects per request for async stack traces:
         // ~40% of the CPU of a request/reply round trip.
         noAsyncTraces: true,
-      });
+      }, this.#access);
     } catch (e) {
       throw connectFailed(e);
     }

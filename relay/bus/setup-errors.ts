@@ -8,8 +8,10 @@
 //   BusMisconfigured  this gateway's settings contradict the deployment's NATS (a mailbox
 //                     laid out for another --mailbox-shards, more --nats-replicas than a
 //                     single node holds, a stream NATS will not change to this layout,
-//                     credentials or permissions NATS refuses): retrying cannot fix it, so
-//                     a gateway stops at start, naming the flag.
+//                     credentials or permissions NATS refuses, TLS that fails: a server
+//                     without it while it is required, a certificate that does not
+//                     verify on either side): retrying cannot fix it, so a gateway stops
+//                     at start, naming the flag.
 //
 // All three are HushwireError UNAVAILABLE (to a client the bus is simply unavailable) with
 // the original error as `cause`. Their messages and reasons carry no identifiers: flags,
@@ -17,6 +19,7 @@
 // refused configuration; never a URL (it may hold credentials), subject of a device or key.
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { ErrorCode, HushwireError } from '../errors.ts';
+import { NatsRefused } from '../nats-connect.ts';
 
 export class NatsUnreachable extends HushwireError {
   /** What failed, e.g. "connection refused". */
@@ -70,9 +73,10 @@ export function refusedConfig(e: unknown, stream: string, replicas: number): unk
   return e;
 }
 
-/** connect() failed. NATS refusing the credentials is no outage: retrying with the same
- *  URL cannot pass. */
+/** connect() failed. NATS refusing the credentials or the TLS settings is no outage:
+ *  retrying with the same settings cannot pass (relay/nats-connect.ts says which flag). */
 export function connectFailed(e: unknown): HushwireError {
+  if (e instanceof NatsRefused) return new BusMisconfigured(e.setting, e.reason, e);
   const name = e instanceof Error ? e.name : '';
   if (name === 'AuthorizationError') {
     return new BusMisconfigured('--nats', 'NATS refused the credentials given with --nats (authorization violation)', e);

@@ -1,0 +1,277 @@
+// How a gateway and `hushwire oprf` reach NATS securely: TLS with the operator's own CA,
+// a client certificate for mutual TLS, and one way to authenticate (user and password,
+// token, NKey seed or .creds file), each secret read from a file. Both processes share
+// the flags (one table, NATS_ACCESS_SETTINGS), the checks (natsAccessProblem) and the
+// reading (readNatsAccess), which happens once, before anything starts: a problem is one
+// line naming the flag and the path, never the contents, and the command exits 2.
+//
+// Two things nats.js (@nats-io/transport-node 3.x) does not do by itself:
+//
+// - A `tls://` URL does not make TLS required: the client drops the scheme and uses TLS
+//   only when the server's INFO offers it, so a server without TLS (or anyone on the
+//   path who strips the offer from INFO) gets plain text. Here any tls:// URL or
+//   --nats-tls-* file sets nats.js's `tls` option, and with it set nats.js refuses a
+//   server that does not offer TLS.
+// - It ignores a URL's user, password or token (and reads a password that starts with
+//   digits as the port). Credentials given in --nats are taken out of the URLs here and
+//   handed to nats.js as an authenticator, so they work; the --nats-*-file flags are
+//   better (a URL shows in `ps` and shell history).
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  credsAuthenticator, nkeyAuthenticator, nkeys, tokenAuthenticator, usernamePasswordAuthenticator,
+  type Authenticator, type TlsOptions,
+} from '@nats-io/transport-node';
+import { readSettingText, SettingError } from './setting-file.ts';
+
+/** The settings this module reads; GatewayConfig and OprfConfig both have them. */
+export interface NatsAccessSettings {
+  nats: string[];
+  natsTlsCaFile?: string | undefined;
+  natsTlsCertFile?: string | undefined;
+  natsTlsKeyFile?: string | undefined;
+  natsUser?: string | undefined;
+  natsPasswordFile?: string | undefined;
+  natsTokenFile?: string | undefined;
+  natsNkeySeedFile?: string | undefined;
+  natsCredsFile?: string | undefined;
+}
+
+export type NatsAccessKey = Exclude<keyof NatsAccessSettings, 'nats'>;
+
+export interface NatsAccessSetting {
+  key: NatsAccessKey;
+  flag: string;
+  env: string;
+  help: string;
+}
+
+/** The flags, the same for `hushwire gateway` and `hushwire oprf` (and their variables:
+ *  they mean the same in both). Each is a string, absent by default. */
+export const NATS_ACCESS_SETTINGS: readonly NatsAccessSetting[] = [
+  { key: 'natsTlsCaFile', flag: 'nats-tls-ca-file', env: 'HUSHWIRE_NATS_TLS_CA_FILE', help: 'PEM file with the CA certificate(s) that verify the NATS servers (absent: the system\'s CAs); makes TLS required: a server without TLS is refused, never used in plain text' },
+  { key: 'natsTlsCertFile', flag: 'nats-tls-cert-file', env: 'HUSHWIRE_NATS_TLS_CERT_FILE', help: 'PEM client certificate (chain) for mutual TLS with NATS, with --nats-tls-key-file; makes TLS required' },
+  { key: 'natsTlsKeyFile', flag: 'nats-tls-key-file', env: 'HUSHWIRE_NATS_TLS_KEY_FILE', help: 'PEM private key (unencrypted) of --nats-tls-cert-file' },
+  { key: 'natsUser', flag: 'nats-user', env: 'HUSHWIRE_NATS_USER', help: 'NATS user name; its password in --nats-password-file' },
+  { key: 'natsPasswordFile', flag: 'nats-password-file', env: 'HUSHWIRE_NATS_PASSWORD_FILE', help: 'File with the password of --nats-user (one line; never logged)' },
+  { key: 'natsTokenFile', flag: 'nats-token-file', env: 'HUSHWIRE_NATS_TOKEN_FILE', help: 'File with a NATS authentication token (one line; never logged)' },
+  { key: 'natsNkeySeedFile', flag: 'nats-nkey-seed-file', env: 'HUSHWIRE_NATS_NKEY_SEED_FILE', help: 'File with a NATS NKey user seed (SU..., made by nk -gen user or nsc; never logged)' },
+  { key: 'natsCredsFile', flag: 'nats-creds-file', env: 'HUSHWIRE_NATS_CREDS_FILE', help: 'NATS .creds file (user JWT and NKey seed, made by nsc; never logged)' },
+];
+
+/** What a process hands nats.js's connect(), read once at start. */
+export interface NatsAccess {
+  /** The --nats URLs without credentials. */
+  readonly servers: string[];
+  /** nats.js `tls`: present = TLS required. ca/cert/key hold the files' contents. */
+  readonly tls?: TlsOptions;
+  readonly authenticator?: Authenticator;
+  /** What made TLS required, for messages: "--nats-tls-ca-file", "tls:// in --nats", ... */
+  readonly tlsBy?: string;
+  /** --nats-tls-ca-file was given (else the system's CAs verify the servers). */
+  readonly ownCa: boolean;
+  /** --nats-tls-cert-file and --nats-tls-key-file were given. */
+  readonly clientCert: boolean;
+  /** Where the credentials come from, for messages: "--nats-password-file",
+   *  "--nats-token-file", "--nats-nkey-seed-file", "--nats-creds-file", or "--nats" for
+   *  credentials in a URL; absent: none given. */
+  readonly authBy?: string;
+}
+
+/** PEM CA bundles can hold many certificates (a system bundle is ~200 KB). */
+const CERT_FILE_MAX_BYTES = 1024 * 1024;
+/** Passwords, tokens, seeds, keys and .creds files are small. */
+const SECRET_FILE_MAX_BYTES = 64 * 1024;
+
+const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+/** A .creds file: the JWT block, then the seed block (the parse nats.js itself uses). */
+const CREDS_BLOCK_RE = /\s*(?:(?:[-]{3,}[^\n]*[-]{3,}\n)(.+)(?:\n\s*[-]{3,}[^\n]*[-]{3,}\n))/ig;
+const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+const given = (v: string | undefined): v is string => v !== undefined && v !== '';
+
+interface ParsedUrl {
+  /** The URL as nats.js gets it: scheme (if any), host and port. */
+  bare: string;
+  tls: boolean;
+  /** user/password, or a token (a user without password, as in nats://TOKEN@host). */
+  user: string | null;
+  pass: string | null;
+}
+
+/** Splits one --nats URL (already checked by natsUrlProblem). Null if it does not parse. */
+function parseUrl(url: string): ParsedUrl | null {
+  const text = url.trim();
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+  const scheme = m ? m[1]!.toLowerCase() : null;
+  let u: URL;
+  try {
+    u = new URL(scheme === null ? `nats://${text}` : text);
+  } catch {
+    return null;
+  }
+  const dec = (s: string): string => {
+    try { return decodeURIComponent(s); } catch { return s; }
+  };
+  const hasUser = u.username !== '' || u.password !== '';
+  return {
+    bare: scheme === null ? u.host : `${scheme}://${u.host}`,
+    tls: scheme === 'tls',
+    user: hasUser ? dec(u.username) : null,
+    pass: hasUser && u.password !== '' ? dec(u.password) : null,
+  };
+}
+
+function flagOf(key: NatsAccessKey): string {
+  return `--${NATS_ACCESS_SETTINGS.find((s) => s.key === key)!.flag}`;
+}
+
+/** Why these settings cannot work together, or null. One line naming the flags; never a
+ *  URL or credential. Commands turn it into their own exit 2. */
+export function natsAccessProblem(s: NatsAccessSettings): string | null {
+  const set = NATS_ACCESS_SETTINGS.filter((x) => given(s[x.key]));
+  if (s.nats.length === 0) return set.length > 0 ? `${flagOf(set[0]!.key)} needs --nats (it secures the NATS connection)` : null;
+  if (given(s.natsTlsCertFile) !== given(s.natsTlsKeyFile)) {
+    return '--nats-tls-cert-file and --nats-tls-key-file go together (the client certificate for mutual TLS and its private key)';
+  }
+  if (given(s.natsUser) && !given(s.natsPasswordFile)) return '--nats-user needs --nats-password-file (the password is read from a file, never given as a value)';
+  if (given(s.natsPasswordFile) && !given(s.natsUser)) return '--nats-password-file needs --nats-user';
+  const urls = s.nats.map(parseUrl);
+  const inUrls = new Set(urls.filter((u) => u !== null && u.user !== null).map((u) => JSON.stringify([u!.user, u!.pass])));
+  if (inUrls.size > 1) {
+    return '--nats: the URLs carry different credentials, but the NATS client uses one set for every server (better: --nats-user with --nats-password-file, or another --nats-*-file)';
+  }
+  const methods: string[] = [];
+  if (given(s.natsUser)) methods.push('--nats-user/--nats-password-file');
+  if (given(s.natsTokenFile)) methods.push('--nats-token-file');
+  if (given(s.natsNkeySeedFile)) methods.push('--nats-nkey-seed-file');
+  if (given(s.natsCredsFile)) methods.push('--nats-creds-file');
+  if (inUrls.size > 0) methods.push('credentials in a --nats URL');
+  if (methods.length > 1) return `${methods.join(' and ')}: give one way to authenticate to NATS`;
+  return null;
+}
+
+/** One line of text from a secret file: surrounding whitespace ignored, never echoed. */
+function readSecretLine(key: NatsAccessKey, path: string, what: string): string {
+  const flag = flagOf(key).slice(2);
+  const text = readSettingText(flag, path, SECRET_FILE_MAX_BYTES, `it should hold ${what}`).trim();
+  if (text === '') throw new SettingError(`--${flag}: ${path} is empty`);
+  if (/[\x00-\x1f\x7f]/.test(text)) throw new SettingError(`--${flag}: ${path} must hold one line (${what})`);
+  return text;
+}
+
+function readCertificates(key: NatsAccessKey, path: string): { pem: string; first: X509Certificate } {
+  const flag = flagOf(key).slice(2);
+  const pem = readSettingText(flag, path, CERT_FILE_MAX_BYTES, 'it should hold PEM certificates');
+  const blocks = pem.match(PEM_CERT_RE) ?? [];
+  if (blocks.length === 0) throw new SettingError(`--${flag}: ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  const certs = blocks.map((b) => {
+    try {
+      return new X509Certificate(b);
+    } catch {
+      throw new SettingError(`--${flag}: ${path}: a certificate in it does not parse`);
+    }
+  });
+  return { pem, first: certs[0]! };
+}
+
+function readClientCert(certPath: string, keyPath: string): { cert: string; key: string } {
+  const { pem, first } = readCertificates('natsTlsCertFile', certPath);
+  const validTo = Date.parse(first.validTo);
+  if (Number.isFinite(validTo) && validTo < Date.now()) {
+    throw new SettingError(`--nats-tls-cert-file: ${certPath}: the certificate expired on ${new Date(validTo).toISOString()}`);
+  }
+  const keyPem = readSettingText('nats-tls-key-file', keyPath, SECRET_FILE_MAX_BYTES, 'it should hold one PEM private key');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    throw new SettingError(`--nats-tls-key-file: ${keyPath} is not a PEM private key, or is encrypted (give it unencrypted, readable by this process only)`);
+  }
+  if (!first.checkPrivateKey(key)) {
+    throw new SettingError(`--nats-tls-key-file: ${keyPath} is not the private key of the certificate in --nats-tls-cert-file`);
+  }
+  return { cert: pem, key: keyPem };
+}
+
+/** An NKey user seed (SU...) as bytes, or null. */
+function userSeed(text: string): Uint8Array | null {
+  const seed = new TextEncoder().encode(text);
+  try {
+    return nkeys.fromSeed(seed).getPublicKey().startsWith('U') ? seed : null;
+  } catch {
+    return null;
+  }
+}
+
+function readCreds(path: string): Uint8Array {
+  const text = readSettingText('nats-creds-file', path, SECRET_FILE_MAX_BYTES, 'it should hold one .creds file');
+  const re = new RegExp(CREDS_BLOCK_RE.source, CREDS_BLOCK_RE.flags);
+  const jwt = re.exec(text)?.[1]?.trim();
+  const seed = re.exec(text)?.[1]?.trim();
+  if (jwt === undefined || seed === undefined || !JWT_RE.test(jwt) || userSeed(seed) === null) {
+    throw new SettingError(`--nats-creds-file: ${path} is not a NATS credentials file (a user JWT and an NKey user seed, as nsc writes them)`);
+  }
+  return new TextEncoder().encode(text);
+}
+
+/**
+ * Checks the settings, reads every file they name (once: a restart picks up rotated
+ * certificates and credentials), and returns what nats.js's connect() takes. Throws
+ * SettingError, one line naming the flag and path.
+ */
+export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
+  const problem = natsAccessProblem(s);
+  if (problem) throw new SettingError(problem);
+  const urls = s.nats.map((u) => {
+    const p = parseUrl(u);
+    // natsUrlProblem refuses these first; kept for callers that skip it (tests).
+    if (p === null) throw new SettingError('--nats: not a valid URL (nats://host:port or tls://host:port)');
+    return p;
+  });
+
+  let tls: TlsOptions | undefined;
+  let tlsBy: string | undefined;
+  const ownCa = given(s.natsTlsCaFile);
+  const clientCert = given(s.natsTlsCertFile);
+  if (ownCa || clientCert || urls.some((u) => u.tls)) {
+    tls = {};
+    if (ownCa) tls.ca = readCertificates('natsTlsCaFile', s.natsTlsCaFile!).pem;
+    if (clientCert) Object.assign(tls, readClientCert(s.natsTlsCertFile!, s.natsTlsKeyFile!));
+    tlsBy = ownCa ? '--nats-tls-ca-file' : clientCert ? '--nats-tls-cert-file' : 'tls:// in --nats';
+  }
+
+  let authenticator: Authenticator | undefined;
+  let authBy: string | undefined;
+  if (given(s.natsUser)) {
+    authenticator = usernamePasswordAuthenticator(s.natsUser, readSecretLine('natsPasswordFile', s.natsPasswordFile!, 'a password'));
+    authBy = '--nats-password-file';
+  } else if (given(s.natsTokenFile)) {
+    authenticator = tokenAuthenticator(readSecretLine('natsTokenFile', s.natsTokenFile, 'a token'));
+    authBy = '--nats-token-file';
+  } else if (given(s.natsNkeySeedFile)) {
+    const path = s.natsNkeySeedFile;
+    const seed = userSeed(readSecretLine('natsNkeySeedFile', path, 'an NKey user seed'));
+    if (seed === null) throw new SettingError(`--nats-nkey-seed-file: ${path} does not hold an NKey user seed (one line starting with SU, made by nk -gen user or nsc)`);
+    authenticator = nkeyAuthenticator(seed);
+    authBy = '--nats-nkey-seed-file';
+  } else if (given(s.natsCredsFile)) {
+    authenticator = credsAuthenticator(readCreds(s.natsCredsFile));
+    authBy = '--nats-creds-file';
+  } else {
+    const withCreds = urls.find((u) => u.user !== null);
+    if (withCreds) {
+      authenticator = withCreds.pass === null
+        ? tokenAuthenticator(withCreds.user!)
+        : usernamePasswordAuthenticator(withCreds.user!, withCreds.pass);
+      authBy = '--nats';
+    }
+  }
+
+  return {
+    servers: urls.map((u) => u.bare),
+    ...(tls ? { tls, tlsBy } : {}),
+    ...(authenticator ? { authenticator, authBy } : {}),
+    ownCa,
+    clientCert,
+  };
+}

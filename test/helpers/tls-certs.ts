@@ -1,0 +1,78 @@
+// Throwaway TLS material for tests, made with openssl at test time into a temp dir
+// (removed when the test process exits): a CA, a server certificate for 127.0.0.1 (IP
+// SAN only, so the host check is the real one), a client certificate from the same CA,
+// and a second, unrelated CA with a client certificate of its own (the "wrong" ones).
+// Also the nats-server config blocks that use them.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './temp.ts';
+
+export interface TlsFiles {
+  dir: string;
+  /** The CA that signed server.pem and client.pem. */
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** An unrelated CA (self-signed), and a client certificate it signed. */
+  otherCa: string;
+  otherClientCert: string;
+  otherClientKey: string;
+}
+
+const OPENSSL = '/usr/bin/openssl';
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync(OPENSSL, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+}
+
+/** P-256 keys: fast to make, and every TLS stack here speaks them. */
+function newCa(dir: string, name: string, cn: string): void {
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`], dir);
+}
+
+function newCert(dir: string, name: string, ca: string, cn: string, ext: string): void {
+  writeFileSync(join(dir, `${name}.ext`), ext);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
+    '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
+}
+
+export function makeTlsFiles(): TlsFiles {
+  const dir = tempDir('hw-tls-');
+  newCa(dir, 'ca', 'hushwire test CA');
+  newCert(dir, 'server', 'ca', 'nats test server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  newCert(dir, 'client', 'ca', 'hushwire-gateway', 'extendedKeyUsage=clientAuth\n');
+  newCa(dir, 'other-ca', 'unrelated CA');
+  newCert(dir, 'other-client', 'other-ca', 'stranger', 'extendedKeyUsage=clientAuth\n');
+  const p = (f: string): string => join(dir, f);
+  return {
+    dir,
+    ca: p('ca.pem'),
+    serverCert: p('server.pem'),
+    serverKey: p('server.key'),
+    clientCert: p('client.pem'),
+    clientKey: p('client.key'),
+    otherCa: p('other-ca.pem'),
+    otherClientCert: p('other-client.pem'),
+    otherClientKey: p('other-client.key'),
+  };
+}
+
+/** A nats-server `tls` block: TLS required on the client port; `verify` also requires a
+ *  client certificate signed by the test CA (mutual TLS). */
+export function natsServerTls(f: TlsFiles, opts: { verify?: boolean } = {}): string {
+  return [
+    'tls {',
+    `  cert_file: ${JSON.stringify(f.serverCert)}`,
+    `  key_file: ${JSON.stringify(f.serverKey)}`,
+    `  ca_file: ${JSON.stringify(f.ca)}`,
+    `  verify: ${opts.verify === true ? 'true' : 'false'}`,
+    '  timeout: 2',
+    '}',
+  ].join('\n');
+}
