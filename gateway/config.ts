@@ -5,7 +5,7 @@
 // Invalid values fail at start with one clear line naming the flag.
 import { checkEvaluatorSettings } from '../relay/evaluator-settings.ts';
 import { natsUrlProblem } from '../relay/nats-endpoints.ts';
-import { NATS_ACCESS_SETTINGS, natsAccessProblem } from '../relay/nats-connect-options.ts';
+import { NATS_ACCESS_SETTINGS, natsAccessProblem, type NatsAccessSettings } from '../relay/nats-connect-options.ts';
 import { webhookUrlProblem } from '../relay/verifier/webhook.ts';
 import { parseListen } from './admin-server.ts';
 
@@ -24,20 +24,12 @@ export interface Setting {
   help: string;
 }
 
-export interface GatewayConfig {
+/** The NATS connection's TLS and credential settings come from NatsAccessSettings. */
+export interface GatewayConfig extends Required<NatsAccessSettings> {
   host: string;
   port: number;
   path: string;
   adminListen: string | undefined;
-  nats: string[];
-  natsTlsCaFile: string | undefined;
-  natsTlsCertFile: string | undefined;
-  natsTlsKeyFile: string | undefined;
-  natsUser: string | undefined;
-  natsPasswordFile: string | undefined;
-  natsTokenFile: string | undefined;
-  natsNkeySeedFile: string | undefined;
-  natsCredsFile: string | undefined;
   transport: 'auto' | 'uws' | 'ws';
   ed25519: 'auto' | 'libsodium' | 'openssl';
   verifier: 'dev' | 'webhook';

@@ -8,18 +8,10 @@ import { availableParallelism } from 'node:os';
 import { MAX_EVALUATE_BATCH } from './crypto/oprf.ts';
 import { EVALUATOR_ID_RE } from './oprf-wire.ts';
 import { natsUrlProblem } from './nats-endpoints.ts';
-import { NATS_ACCESS_SETTINGS, natsAccessProblem } from './nats-connect-options.ts';
+import { NATS_ACCESS_SETTINGS, natsAccessProblem, type NatsAccessSettings } from './nats-connect-options.ts';
 
-export interface OprfConfig {
-  nats: string[];
-  natsTlsCaFile: string | undefined;
-  natsTlsCertFile: string | undefined;
-  natsTlsKeyFile: string | undefined;
-  natsUser: string | undefined;
-  natsPasswordFile: string | undefined;
-  natsTokenFile: string | undefined;
-  natsNkeySeedFile: string | undefined;
-  natsCredsFile: string | undefined;
+/** The NATS connection's TLS and credential settings come from NatsAccessSettings. */
+export interface OprfConfig extends Required<NatsAccessSettings> {
   id: string;
   keyFile: string | undefined;
   key: string | undefined;

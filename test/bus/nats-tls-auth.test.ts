@@ -14,36 +14,16 @@
 import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import { nkeys } from '@nats-io/transport-node';
 import { NatsBus } from '../../relay/bus/nats.ts';
 import { BusMisconfigured, NatsUnreachable } from '../../relay/bus/setup-errors.ts';
 import { readNatsAccess, type NatsAccessSettings } from '../../relay/nats-connect-options.ts';
 import { bytes, CONTRACT_LIMITS, tok } from './contract.ts';
-import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { haveNatsServer, startNatsServer, connz, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { makeTlsFiles, natsServerTls } from '../helpers/tls-certs.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 t.setTimeout(240_000);
-
-/** nats-server's view of its client connections (monitoring port). */
-function connz(server: NatsServerHandle): Promise<{ name?: string; tls_version?: string }[]> {
-  return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port: server.httpPort, path: '/connz', timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
-      res.on('end', () => {
-        try {
-          resolve((JSON.parse(body) as { connections?: { name?: string; tls_version?: string }[] }).connections ?? []);
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    r.on('error', reject);
-    r.end();
-  });
-}
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');

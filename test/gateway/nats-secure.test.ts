@@ -15,9 +15,8 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { haveNatsServer, startNatsServer, connz, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { makeTlsFiles, natsServerTls } from '../helpers/tls-certs.ts';
 import { startTestGateway, oprfKeyFile, BIN, ROOT } from '../helpers/gateway.ts';
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
@@ -27,24 +26,6 @@ import { tempDir } from '../helpers/temp.ts';
 import { deriveServerKey } from '../../relay/crypto/oprf.ts';
 
 t.setTimeout(300_000);
-
-function connz(server: NatsServerHandle): Promise<{ name?: string; tls_version?: string }[]> {
-  return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port: server.httpPort, path: '/connz', timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
-      res.on('end', () => {
-        try {
-          resolve((JSON.parse(body) as { connections?: { name?: string; tls_version?: string }[] }).connections ?? []);
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    r.on('error', reject);
-    r.end();
-  });
-}
 
 interface Evaluator {
   port: number;

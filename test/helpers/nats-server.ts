@@ -364,3 +364,10 @@ export async function startNatsCluster(n = 3, opts: StartNatsOptions = {}): Prom
   }
   return { servers, urls: servers.map((s) => s.url), stop };
 }
+
+/** The server's client connections as its monitoring port lists them (`/connz`): a test
+ *  checks who is connected and how (name, TLS version). */
+export async function connz(server: { httpPort: number }): Promise<{ name?: string; tls_version?: string }[]> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/connz`, { signal: AbortSignal.timeout(5000) });
+  return ((await res.json()) as { connections?: { name?: string; tls_version?: string }[] }).connections ?? [];
+}
