@@ -181,6 +181,8 @@ interface LimitsPass {
   updated: number;
   /** Largest max_msgs_per_subject the streams have (Infinity: unlimited). */
   perDevice: number;
+  /** Most replicas a stream kept above --nats-replicas (0: none). */
+  replicasKept: number;
 }
 
 interface Cursor {
@@ -530,7 +532,7 @@ export class NatsBus implements Bus {
   /** Creates (or opens) the mailbox stream, the directory bucket and the counter bucket.
    *  Idempotent, safe when several gateways do it at once. */
   async #ensureStores(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    const pass: LimitsPass = { higher: new Map(), updated: 0, perDevice: 0 };
+    const pass: LimitsPass = { higher: new Map(), updated: 0, perDevice: 0, replicasKept: 0 };
     for (let i = 0; i < this.#streams.length; i++) await this.#ensureStream(jsm, i, pass);
     this.#reportLimits(pass);
     this.#kv = await createRacing(() => new Kvm(js).create(this.#bucket, {
@@ -680,7 +682,7 @@ export class NatsBus implements Bus {
     // --nats-replicas (default 1) must not quietly take a 3-replica mailbox down to 1.
     const have = existing.num_replicas;
     if (have > (update.num_replicas ?? 1)) {
-      this.#log('warn', 'bus: mailbox stream has more replicas than configured; keeping them', { have, configured: update.num_replicas });
+      pass.replicasKept = Math.max(pass.replicasKept, have); // one line per pass (#reportLimits)
       update.num_replicas = have;
     }
     // Nothing left to change (e.g. only lower limits, kept): no update, so gateways
@@ -736,6 +738,13 @@ export class NatsBus implements Bus {
       if (!this.#limitWarnings.has(msg)) {
         this.#limitWarnings.add(msg);
         this.#log('warn', msg, { limits: [...pass.higher].map(([setting, v]) => ({ setting, stream: v.stream, configured: v.configured })) });
+      }
+    }
+    if (pass.replicasKept > 0) {
+      const msg = `bus: mailbox streams have more replicas than configured; keeping them (${pass.replicasKept}, --nats-replicas ${this.#replicas})`;
+      if (!this.#limitWarnings.has(msg)) {
+        this.#limitWarnings.add(msg);
+        this.#log('warn', msg, { have: pass.replicasKept, configured: this.#replicas });
       }
     }
     if (pass.updated > 0) this.#log('info', 'bus: mailbox stream configuration updated', { streams: pass.updated });
