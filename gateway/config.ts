@@ -92,7 +92,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'verifier', flag: 'verifier', env: 'HUSHWIRE_VERIFIER', type: 'enum', choices: ['dev', 'webhook'], default: 'dev', help: 'Number verifier: dev (INSECURE, returns the code to the client) or webhook' },
   { key: 'verifierUrl', flag: 'verifier-url', env: 'HUSHWIRE_VERIFIER_URL', type: 'string', default: undefined, help: 'Webhook verifier: URL that receives POST {"number","code"}' },
   { key: 'verifierTokenFile', flag: 'verifier-token-file', env: 'HUSHWIRE_VERIFIER_TOKEN_FILE', type: 'string', default: undefined, help: 'Webhook verifier: file with a bearer token for the URL' },
-  { key: 'verifierTimeoutMs', flag: 'verifier-timeout-ms', env: 'HUSHWIRE_VERIFIER_TIMEOUT_MS', type: 'int', default: 10_000, unit: 'ms', min: 500, max: 60_000, help: 'Webhook verifier: deadline of each POST; no answer by then fails the verify_start with UNAVAILABLE (the charge stays: the code may have been sent)' },
+  { key: 'verifierTimeoutMs', flag: 'verifier-timeout-ms', env: 'HUSHWIRE_VERIFIER_TIMEOUT_MS', type: 'int', default: 5_000, unit: 'ms', min: 500, max: 60_000, help: 'Webhook verifier: deadline of each POST, below --auth-timeout-ms; no answer by then fails the verify_start with UNAVAILABLE (the charge stays: the code may have been sent)' },
   { key: 'oprfKeyFile', flag: 'oprf-key-file', env: 'HUSHWIRE_OPRF_KEY_FILE', type: 'string', default: undefined, help: 'File with the 32-byte OPRF key seed as 64 hex chars (required with --nats)' },
   { key: 'oprfKey', flag: 'oprf-key', env: 'HUSHWIRE_OPRF_KEY', type: 'secret', default: undefined, help: 'OPRF key seed as 64 hex chars (prefer the file; never logged)' },
   { key: 'oprfEvaluator', flag: 'oprf-evaluator', env: 'HUSHWIRE_OPRF_EVALUATOR', type: 'list', default: [], help: 'Id of a `hushwire oprf` evaluator reached over NATS instead of a local key; twice for a split key (repeatable or comma-separated)' },
@@ -173,6 +173,12 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
   }
   const accessProblem = natsAccessProblem(c); // the files themselves: gateway/config-files.ts
   if (accessProblem) throw new ConfigError(accessProblem);
+  // The auth deadline runs from connect until verify_start is answered: a verifier
+  // deadline at or past it would never fire (the socket closes 4001 first, and the
+  // handset learns nothing about the verifier).
+  if (c.verifier === 'webhook' && c.verifierTimeoutMs >= c.authTimeoutMs) {
+    throw new ConfigError(`--verifier-timeout-ms (${c.verifierTimeoutMs}) must be below --auth-timeout-ms (${c.authTimeoutMs})`);
+  }
   if (c.idleTimeoutS % 4 !== 0) throw new ConfigError(`--idle-timeout-s must be a multiple of 4 (got ${c.idleTimeoutS})`);
   if (c.maxEnvelopeBytes + 1024 > c.maxFrameBytes) throw new ConfigError('--max-frame-bytes must exceed --max-envelope-bytes by at least 1024');
   if (c.recipientBudgetBytes < c.maxEnvelopeBytes) throw new ConfigError('--recipient-budget-bytes must be at least --max-envelope-bytes (else a largest envelope could never pass)');

@@ -18,7 +18,7 @@ t.test('defaults', async (t) => {
   t.equal(c.transport, 'auto');
   t.equal(c.verifier, 'dev');
   t.equal(c.mailboxMaxAgeS, 30 * 86400);
-  t.equal(c.verifierTimeoutMs, 10_000, 'the webhook deadline the gateway always had');
+  t.equal(c.verifierTimeoutMs, 5_000, 'the webhook deadline: half of the default auth deadline, so it can fire first');
 });
 
 t.test('flag beats environment beats default', async (t) => {
@@ -39,6 +39,7 @@ t.test('invalid values fail with one line naming the setting', async (t) => {
     [{ natsPrefix: 'a.b' }, {}, /--nats-prefix/],
     [{ maxSendBuffersBytes: '1000' }, {}, /--max-send-buffers-bytes must be at least/],
     [{ verifierTimeoutMs: '100' }, {}, /--verifier-timeout-ms must be at least 500 ms/],
+    [{ verifier: 'webhook', verifierUrl: 'https://sms.example/send', verifierTimeoutMs: '10000' }, {}, /--verifier-timeout-ms \(10000\) must be below --auth-timeout-ms \(10000\)/],
     [{}, { HUSHWIRE_VERIFIER_TIMEOUT_MS: '120000' }, /HUSHWIRE_VERIFIER_TIMEOUT_MS must be at most 60000 ms/],
     [{ verifier: 'webhook', verifierUrl: 'not a url' }, {}, /^--verifier-url: not a valid URL/],
     [{ verifier: 'webhook', verifierUrl: 'ftp://x/y' }, {}, /^--verifier-url: must be http:\/\/ or https:\/\/, not ftp:\/\//],
