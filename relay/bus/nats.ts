@@ -483,6 +483,12 @@ export class NatsBus implements Bus {
         timeout: o.connectTimeoutMs ?? 5000,
         pingInterval: 10_000,
         maxPingOut: 3,
+        // nats.js would close the connection for good after two authorization errors in a
+        // row while reconnecting (credentials changed on the server a moment early): keep
+        // trying with backoff instead, so the process recovers when they match again
+        // (test/faults/nats-auth-rotation.test.ts). Refusals at start are still final
+        // (relay/nats-connect.ts).
+        ignoreAuthErrorAbort: true,
         waitOnFirstConnect: false,
         // nats.js otherwise builds two Error objects per request for async stack traces:
         // ~40% of the CPU of a request/reply round trip.

@@ -19,6 +19,8 @@ export interface NatsServerHandle {
   readonly serverName: string;
   /** pid of the current process (changes on restart; 0 while stopped). */
   readonly pid: number;
+  /** The config file the server runs with (a test may rewrite it, then SIGHUP `pid`). */
+  readonly configPath: string;
   /** SIGTERM, waits for exit (deadline, then SIGKILL). Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL, waits for exit. Idempotent. */
@@ -153,6 +155,10 @@ class ManagedServer implements NatsServerHandle {
     this.httpPort = spec.httpPort;
     this.storeDir = spec.storeDir;
     this.serverName = spec.name;
+  }
+
+  get configPath(): string {
+    return this.#spec.configPath;
   }
 
   get pid(): number {
