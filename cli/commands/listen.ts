@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { profileOption, printJson, parsePositive, parseCount } from '../options.ts';
+import { takeReaderLock } from '../reader-lock.ts';
 
 /** First-connect attempts of `listen`: full-jitter backoff from 250 ms to 10 s makes ~30 s. */
 export const LISTEN_CONNECT_ATTEMPTS = 12;
@@ -16,10 +17,12 @@ export function listenCommand(): Command {
     .addOption(profileOption())
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived)', parsePositive)
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nA notice that another device registered this number is printed to stderr.\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it.')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nA notice that another device registered this number is printed to stderr.\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).')
     .action(async (opts: { profile: string; count?: number; timeout?: number }) => {
-      // A `send` on the same profile takes the device over for a moment; come back after.
+      // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
+      // made in it.
       const client = await HushwireClient.open(opts.profile, {
+        // A `send` on the same profile takes the device over for a moment; come back after.
         reclaimAfterTakeover: true,
         // A listener started while its gateway restarts should wait for it: about half a
         // minute of attempts with backoff (a send keeps the short default).
@@ -31,6 +34,13 @@ export function listenCommand(): Command {
           }
         },
       });
+      let release: () => void;
+      try {
+        release = takeReaderLock(opts.profile);
+      } catch (e) {
+        await client.close();
+        throw e;
+      }
       let timedOut = false;
       let stopped = false;
       const stop = () => {
@@ -61,6 +71,7 @@ export function listenCommand(): Command {
         process.removeListener('SIGINT', stop);
         process.removeListener('SIGTERM', stop);
         await client.close();
+        release();
       }
       if (timedOut && (opts.count === undefined || n < opts.count)) {
         throw new HushwireError(ErrorCode.TIMEOUT, `timed out after ${n} message${n === 1 ? '' : 's'}`);

@@ -4,7 +4,8 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startTestGateway } from '../helpers/gateway.ts';
+import { spawn } from 'node:child_process';
+import { startTestGateway, BIN, ROOT } from '../helpers/gateway.ts';
 import { deadUrl } from './fake-gateway.ts';
 
 import { hushwire, type Run } from '../helpers/cli.ts';
@@ -235,4 +236,29 @@ t.test('listen waits for a gateway that comes up after it started', async (t) =>
   const heard = await listening;
   t.equal(heard.code, 0, heard.stderr);
   t.equal(JSON.parse(heard.stdout.trim()).text, 'late start');
+});
+
+t.test('one listen per profile; a killed reader\'s lock is taken over', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = tempDir('hw-cli-');
+  const b = join(dir, 'b');
+  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b])).code, 0);
+  const first = spawn(process.execPath, [BIN, 'listen', '--profile', b, '--timeout', '60'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (first.exitCode === null) first.kill('SIGKILL'); });
+  const lock = join(b, 'listen.lock');
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.ok(existsSync(lock), 'the first listen holds the lock');
+  const second = await hushwire(['listen', '--profile', b, '--count', '1', '--timeout', '5']);
+  t.equal(second.code, 2);
+  t.same(errorLineProblems(second, 'BAD_REQUEST'), []);
+  t.match(second.stderr, new RegExp(`another hushwire listen \\(pid ${first.pid}\\) is reading this profile`));
+  // A reader killed without its cleanup: the next one finds the pid gone and goes on.
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  t.ok(existsSync(lock), 'the killed reader left its lock');
+  const third = await hushwire(['listen', '--profile', b, '--timeout', '1']);
+  t.equal(third.code, 3, 'ran (and timed out with no message), not refused');
+  t.notOk(existsSync(lock), 'and released the lock on its way out');
 });
