@@ -110,7 +110,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
     verifierDeliveries: new Counter({ name: 'hushwire_verifier_deliveries_total', help: 'Verification codes handed to the verifier, by outcome (ok = sent; failed = refused or unreachable; timeout = no answer within --verifier-timeout-ms)', labelNames: ['outcome'], registers: r }),
-    verifyStartRefunds: new Counter({ name: 'hushwire_verify_start_refunds_total', help: 'Per-number verify_start charges of failed verifier deliveries, by result (refunded: refused or unreachable, no code sent, charge given back; kept: the refund failed; withheld: no answer in time, the code may have been sent, charge stays)', labelNames: ['result'], registers: r }),
+    verifyStartRefunds: new Counter({ name: 'hushwire_verify_start_refunds_total', help: 'Per-number verify_start charges of failed verifier deliveries, by result (refunded: refused (4xx, 503) or never reached, no code sent, charge given back; kept: the refund failed; withheld: no answer in time, a 5xx other than 503, a dropped connection: the code may have been sent, charge stays)', labelNames: ['result'], registers: r }),
   };
   for (const c of [m.framesIn, m.framesOut, m.envelopesIn, m.envelopesOut, m.deliveries]) countAtScrape(c as Counter<string>);
   for (const h of [m.sendLatency, m.deliveryRoundTrip]) observeAtScrape(h as Histogram<string>);

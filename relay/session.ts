@@ -288,14 +288,18 @@ export class Session implements LiveSink, ControlSink {
     try {
       r = await this.#relay.verifier.deliver(number, code);
     } catch (e) {
-      // The verifier refused or could not be reached: no SMS went out, so the number gets
-      // its charge back, or an outage of the SMS bridge would lock numbers out for a day.
-      // No answer in time is different: the bridge may have sent it, and refunding those
-      // would let a slow bridge (or an attacker who slows it) send codes past the budget,
-      // which is what the budget stops (SMS pumping): the charge stays. If a refund
-      // fails, the charge simply stays too.
-      const { outcome } = failureOf(e);
-      const refundResult = outcome === 'failed' ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
+      // A code that did not go out (as far as the gateway can tell) must not stay
+      // guessable: with its start refunded, it would give free register attempts against
+      // the number (5 per start, starts no longer counted) during a bridge outage.
+      this.#verification = null;
+      // The bridge refused or was never reached: no SMS went out, so the number gets its
+      // charge back, or an outage of the SMS bridge would lock numbers out for a day.
+      // Anything that may have come after the bridge sent it (no answer in time, a 502
+      // from its proxy, a dropped connection) keeps the charge: refunding those would let
+      // a slow bridge (or whoever slows it) send codes past the budget, which is what the
+      // budget stops (SMS pumping). If a refund fails, the charge simply stays too.
+      const { notSent } = failureOf(e);
+      const refundResult = notSent ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
       this.#relay.verifierWatch.failed(e, refundResult);
       throw e;
     }

@@ -14,19 +14,26 @@ export type DeliveryOutcome = 'ok' | 'failed' | 'timeout';
 export class VerifierFailure extends HushwireError {
   readonly outcome: 'failed' | 'timeout';
   readonly reason: string;
-  constructor(outcome: 'failed' | 'timeout', reason: string, message: string, options: { cause?: unknown } = {}) {
-    super(ErrorCode.UNAVAILABLE, message, options);
+  /** true only when the code certainly did not go out: the bridge was never reached, or
+   *  it refused the request outright (4xx, 503). A 502/504 from a proxy in front of a
+   *  slow bridge, another 5xx, a connection dropped after the request was written, a
+   *  timeout: the bridge may have sent it. Only a certain failure gives the number's
+   *  verify_start charge back (relay/session.ts). */
+  readonly notSent: boolean;
+  constructor(outcome: 'failed' | 'timeout', reason: string, message: string, options: { cause?: unknown; notSent?: boolean } = {}) {
+    super(ErrorCode.UNAVAILABLE, message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'VerifierFailure';
     this.outcome = outcome;
     this.reason = reason;
+    this.notSent = outcome === 'failed' && options.notSent === true;
   }
 }
 
 /** The outcome and log reason of anything `deliver` threw (a verifier that throws
  *  something else than VerifierFailure counts as failed, reason unknown). */
-export function failureOf(e: unknown): { outcome: 'failed' | 'timeout'; reason: string } {
-  if (e instanceof VerifierFailure) return { outcome: e.outcome, reason: e.reason };
-  return { outcome: 'failed', reason: e instanceof HushwireError ? e.code : 'unexpected error' };
+export function failureOf(e: unknown): { outcome: 'failed' | 'timeout'; reason: string; notSent: boolean } {
+  if (e instanceof VerifierFailure) return { outcome: e.outcome, reason: e.reason, notSent: e.notSent };
+  return { outcome: 'failed', reason: e instanceof HushwireError ? e.code : 'unexpected error', notSent: false };
 }
 
 export interface Verifier {

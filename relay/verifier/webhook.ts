@@ -46,17 +46,21 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
           method: 'POST', headers, body: JSON.stringify({ number, code }), signal: ac.signal,
         });
         // The status decides, even if the deadline cuts the body short: a 2xx means the
-        // bridge took the code. Any other answer means it did not (4xx included: it
-        // refused this request), so no SMS went out.
+        // bridge took the code. A 4xx or 503 is the bridge refusing the request: no SMS.
+        // Other answers (502/504 from a proxy in front of a slow bridge, 500) may come
+        // after the bridge sent it.
         await res.arrayBuffer().catch(() => undefined);
-        if (!res.ok) throw new VerifierFailure('failed', `HTTP ${res.status}`, `verifier answered HTTP ${res.status}`);
+        if (!res.ok) {
+          const refused = (res.status >= 400 && res.status < 500) || res.status === 503;
+          throw new VerifierFailure('failed', `HTTP ${res.status}`, `verifier answered HTTP ${res.status}`, { notSent: refused });
+        }
         return {};
       } catch (e) {
         if (e instanceof HushwireError) throw e;
         if (timedOut) {
           throw new VerifierFailure('timeout', `no answer within ${opts.timeoutMs} ms (--verifier-timeout-ms)`, 'verifier did not answer in time', { cause: e });
         }
-        throw new VerifierFailure('failed', unreachableReason(e, ac.signal.aborted), 'verifier unreachable', { cause: e });
+        throw new VerifierFailure('failed', unreachableReason(e, ac.signal.aborted), 'verifier unreachable', { cause: e, notSent: neverReached(e, ac.signal.aborted) });
       } finally {
         clearTimeout(timer);
         controllers.delete(ac);
@@ -67,6 +71,17 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
       controllers.clear();
     },
   };
+}
+
+/** Errors that mean the connection to the bridge was never made, so the request was
+ *  never written: the code certainly did not go out. A reset or a closed socket after
+ *  connecting, or our own abort (the gateway closing), may come after it was sent. */
+const NEVER_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+function neverReached(e: unknown, aborted: boolean): boolean {
+  if (aborted) return false;
+  const code = (e as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' && NEVER_REACHED.has(code);
 }
 
 /** Why fetch() failed, for the log: an errno-style code from its cause (ECONNREFUSED,

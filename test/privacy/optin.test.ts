@@ -189,16 +189,18 @@ t.test('the verifier sees the number once per verification and keeps nothing', a
 });
 
 /** A webhook verifier on loopback whose behaviour the test switches: `ok` (204),
- *  `fail` (500), `hang` (reads the request, never answers). `delayMs` before answering. */
-async function switchableVerifier(t: Test): Promise<{ url: string; mode: 'ok' | 'fail' | 'hang'; delayMs: number; posts: number }> {
-  const state = { url: '', mode: 'ok' as 'ok' | 'fail' | 'hang', delayMs: 0, posts: 0 };
+ *  `refuse` (503: the bridge says it did not send), `fail` (500: it may have),
+ *  `hang` (reads the request, never answers). `delayMs` before answering. */
+type VerifierMode = 'ok' | 'refuse' | 'fail' | 'hang';
+async function switchableVerifier(t: Test): Promise<{ url: string; mode: VerifierMode; delayMs: number; posts: number }> {
+  const state = { url: '', mode: 'ok' as VerifierMode, delayMs: 0, posts: 0 };
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       state.posts++;
       const mode = state.mode;
       if (mode === 'hang') return;
-      setTimeout(() => res.writeHead(mode === 'ok' ? 204 : 500).end(), state.delayMs);
+      setTimeout(() => res.writeHead(mode === 'ok' ? 204 : mode === 'refuse' ? 503 : 500).end(), state.delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -225,10 +227,10 @@ t.test('a verifier outage does not use up the numbers\' verification budget', as
   t.teardown(() => gw.close());
   const number = freshNumber();
 
-  v.mode = 'fail';
+  v.mode = 'refuse';
   for (let i = 0; i < 5; i++) {
     const r = await verifyStart(gw.url, number);
-    t.equal(r.error?.code, ErrorCode.UNAVAILABLE, `attempt ${i + 1} while the verifier answers 500: UNAVAILABLE`);
+    t.equal(r.error?.code, ErrorCode.UNAVAILABLE, `attempt ${i + 1} while the verifier answers 503: UNAVAILABLE`);
   }
   t.equal(await counterValue(gw, number), 0, 'the budget is unchanged: every charge was given back');
   v.mode = 'hang';
@@ -247,9 +249,36 @@ t.test('a verifier outage does not use up the numbers\' verification budget', as
 
   // The log says why, without the number; a burst of failures is one line.
   const warns = gw.logs().split('\n').filter((l) => l.includes('verifier delivery')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.match(warns[0], { level: 40, outcome: 'failed', reason: 'HTTP 500', refunded: true, msg: /^verifier delivery failed: HTTP 500; the number's verify_start charge was given back/ }, 'a warn line with the reason');
+  t.match(warns[0], { level: 40, outcome: 'failed', reason: 'HTTP 503', refunded: true, msg: /^verifier delivery failed: HTTP 503; the number's verify_start charge was given back/ }, 'a warn line with the reason');
   t.ok(warns.length >= 1 && warns.length <= 2, `throttled: ${warns.length} line(s) for 6 failures within seconds`);
   t.notOk(gw.logs().includes(number.slice(2)), 'the log does not hold the number');
+});
+
+t.test('a code that may have been sent keeps its charge; a failed delivery leaves no code to guess', async (t) => {
+  const v = await switchableVerifier(t);
+  const gw = await startTestGateway({ verifier: 'webhook', verifierUrl: v.url, verifyStartsPerNumber: 2, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const number = freshNumber();
+  v.mode = 'fail'; // HTTP 500: perhaps after the bridge sent the SMS
+  t.equal((await verifyStart(gw.url, number)).error?.code, ErrorCode.UNAVAILABLE);
+  t.equal(await counterValue(gw, number), 1, 'a 500 keeps the charge (no SMS pumping through an erroring bridge)');
+  t.match(await deliveries(gw), { failed: 1, refund_withheld: 1, refund_refunded: 0 });
+
+  // The same socket then tries codes: there is nothing pending to guess against, for a
+  // refused delivery (refunded, so free) as for one that may have gone out.
+  for (const mode of ['refuse', 'fail'] as const) {
+    v.mode = mode;
+    const c = await connectRaw(gw.url);
+    await c.next((o) => o.body === 'challenge');
+    const victim = freshNumber();
+    c.send([{ req: 1, verifyStart: { number: victim } }]);
+    t.equal((await c.reply(1)).error?.code, ErrorCode.UNAVAILABLE, `${mode}: the start fails`);
+    c.send([{ req: 2, register: { number: victim, code: '000000' } }]);
+    const r = await c.reply(2);
+    t.equal(r.error?.code, ErrorCode.VERIFY_FAILED, `${mode}: a guess is refused`);
+    t.match(r.error?.message, /no pending verification/, `${mode}: not "wrong code": no code is pending at all`);
+    c.close();
+  }
 });
 
 t.test('a verifier that cannot be reached: refunded, counted as failed', async (t) => {
@@ -275,12 +304,14 @@ t.test('webhook verifier: outcome and reason of each failure, within --verifier-
   const outcome = async (): Promise<unknown> => verifier.deliver('+15550109999', '123456').then(() => 'ok', (e: unknown) => e);
   v.mode = 'ok';
   t.equal(await outcome(), 'ok');
+  v.mode = 'refuse';
+  t.match(await outcome(), { name: 'VerifierFailure', code: ErrorCode.UNAVAILABLE, outcome: 'failed', reason: 'HTTP 503', message: 'verifier answered HTTP 503', notSent: true });
   v.mode = 'fail';
-  t.match(await outcome(), { name: 'VerifierFailure', code: ErrorCode.UNAVAILABLE, outcome: 'failed', reason: 'HTTP 500', message: 'verifier answered HTTP 500' });
+  t.match(await outcome(), { name: 'VerifierFailure', code: ErrorCode.UNAVAILABLE, outcome: 'failed', reason: 'HTTP 500', message: 'verifier answered HTTP 500', notSent: false }, 'a 500 may come after the bridge sent it');
   v.mode = 'hang';
   const t0 = performance.now();
   const hung = await outcome();
-  t.match(hung, { outcome: 'timeout', reason: 'no answer within 300 ms (--verifier-timeout-ms)', message: 'verifier did not answer in time' });
+  t.match(hung, { outcome: 'timeout', reason: 'no answer within 300 ms (--verifier-timeout-ms)', message: 'verifier did not answer in time', notSent: false });
   t.ok(performance.now() - t0 < 3000, 'the deadline is the configured one, not 10 s');
   t.ok(hung instanceof VerifierFailure && !JSON.stringify({ ...hung, m: hung.message, r: hung.reason }).includes('5550109999'), 'the failure does not carry the number');
 });
@@ -293,7 +324,7 @@ t.test('concurrent starts cannot overspend while deliveries fail and succeed', a
   const number = freshNumber();
   const round = async (): Promise<DecodedOp[]> => Promise.all(Array.from({ length: 12 }, () => verifyStart(gw.url, number)));
 
-  v.mode = 'fail';
+  v.mode = 'refuse';
   const failing = await round();
   t.ok(failing.every((r) => r.error?.code === ErrorCode.UNAVAILABLE || r.error?.code === ErrorCode.RATE_LIMITED), 'failing verifier: UNAVAILABLE (or RATE_LIMITED while others\' charges were in flight)');
   t.equal(await counterValue(gw, number), 0, 'every charge given back');
