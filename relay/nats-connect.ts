@@ -50,6 +50,10 @@ const SERVER_CERT_CODES = new Set([
 /** TLS alerts a server sends when it refuses the client's certificate. */
 const CLIENT_CERT_ALERT_RE = /_ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_\w+|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/;
 const ALERT_RE = /^ERR_SSL_\w*ALERT_/;
+/** The alerts that say the settings are wrong (a certificate refused, a TLS version the
+ *  server will not speak): final. Others (internal_error, handshake_failure from a
+ *  server under load) are retried like an unreachable server. */
+const PERMANENT_ALERT_RE = /_ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_\w+|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|PROTOCOL_VERSION)$/;
 /** How long a probe may take (it runs only after a timed-out connect with TLS). */
 const PROBE_MS = 2000;
 
@@ -116,7 +120,7 @@ export function natsRefusal(e: unknown, access: NatsAccess): NatsRefused | null 
     const against = access.ownCa ? 'against --nats-tls-ca-file' : 'against the system\'s CAs (no --nats-tls-ca-file given)';
     return new NatsRefused('--nats-tls-ca-file', `the NATS server's TLS certificate did not verify ${against}: ${message} (${code})`, e);
   }
-  if (ALERT_RE.test(code)) return alertRefusal(code, access, e);
+  if (ALERT_RE.test(code) && PERMANENT_ALERT_RE.test(code)) return alertRefusal(code, access, e);
   return null;
 }
 
@@ -134,7 +138,7 @@ function alertRefusal(code: string, access: NatsAccess, cause: unknown): NatsRef
 /** After a timed-out connect with TLS: did a server refuse the client certificate? */
 async function probeClientCertificate(access: NatsAccess, cause: unknown): Promise<NatsRefused | null> {
   const codes = await Promise.all(access.servers.map((s) => probeServer(s, access)));
-  const code = codes.find((c) => c !== null);
+  const code = codes.find((c) => c !== null && PERMANENT_ALERT_RE.test(c));
   return code ? alertRefusal(code, access, cause) : null;
 }
 

@@ -599,6 +599,9 @@ export class NatsBus implements Bus {
         }
         await new Promise((r) => setTimeout(r, RESTORE_EVERY_MS));
       }
+      // A recheck that met only transient errors (no JetStream leader for a while) must
+      // not be the last one: still misconfigured, look again later.
+      if (this.#misconfigured !== null) this.#scheduleRecheck();
     })().finally(() => { this.#restoring = false; });
   }
 
@@ -832,6 +835,16 @@ export class NatsBus implements Bus {
     return this.#status.state === 'reconnecting' ? { state: 'reconnecting', since: this.#status.since } : this.#status;
   }
 
+  /** #conn() for the mailbox: while the streams contradict this gateway's layout
+   *  (misconfigured), mail it stored could land where the other gateways do not look
+   *  (another shard count), so it neither stores nor reads: UNAVAILABLE, and the
+   *  senders and devices retry through another gateway (this one is not ready). */
+  #mailboxConn(): NatsConnection {
+    const nc = this.#conn();
+    if (this.#misconfigured !== null) throw busUnavailable('mailbox streams laid out for other settings: not serving mail');
+    return nc;
+  }
+
   #conn(): NatsConnection {
     const nc = this.#nc;
     if (this.#closed || nc === null || !this.#ready || nc.isClosed()) {
@@ -1043,7 +1056,7 @@ export class NatsBus implements Bus {
     assertToken(deviceToken);
     checkEnvelopeId(id);
     checkEnvelope(envelope, this.#limits);
-    this.#conn();
+    this.#mailboxConn();
     const js = this.#js as JetStreamClient;
     try {
       const shard = this.#shardOf(routeTag);
@@ -1077,7 +1090,7 @@ export class NatsBus implements Bus {
     assertToken(deviceToken);
     checkSeq(afterSeq);
     const n = checkMax(max);
-    const nc = this.#conn();
+    const nc = this.#mailboxConn();
     if (n === 0) return [];
     if (this.#readsInFlight >= MAX_READS_IN_FLIGHT) throw busUnavailable('too many mailbox reads in flight');
     this.#readsInFlight++;
@@ -1350,7 +1363,7 @@ export class NatsBus implements Bus {
     assertToken(routeTag);
     assertToken(deviceToken);
     checkSeqs(seqs);
-    this.#conn();
+    this.#mailboxConn();
     if (this.#eraseQueued + seqs.length > ERASE_QUEUE_MAX) throw busUnavailable('too many mailbox deletes queued');
     const shard = this.#shardOf(routeTag);
     const stream = this.#streams[shard] as string;
@@ -1436,7 +1449,7 @@ export class NatsBus implements Bus {
   async mailboxPurge(routeTag: string, deviceToken?: string): Promise<void> {
     assertToken(routeTag);
     if (deviceToken !== undefined) assertToken(deviceToken);
-    this.#conn();
+    this.#mailboxConn();
     const shard = this.#shardOf(routeTag);
     const stream = this.#streams[shard] as string;
     const prefix = this.#mboxPrefixes[shard] as string;

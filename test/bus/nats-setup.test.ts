@@ -231,6 +231,10 @@ if (!haveNatsServer()) {
     t.match(errors()[0]!.msg, /^bus: NATS set-up no longer matches this gateway's settings; not ready until it does: mailbox configured with 16 shard\(s\), but stream S\d+_MBOX_0 belongs to a mailbox of 4 shard\(s\)/);
     t.same(errors()[0]!.fields, { setting: '--mailbox-shards' });
     t.same(a.status(), { state: 'misconfigured' }, 'still misconfigured: no crash, no retry loop');
+    // Mail stored now could land where the other gateways do not look: none is taken.
+    const [r0, d0] = [tok(), tok()];
+    await t.rejects(a.mailboxPut(r0, d0, tok(), bytes(10, 5)), { code: 'UNAVAILABLE', message: /laid out for other settings/ }, 'no mailbox writes while misconfigured');
+    await t.rejects(a.mailboxRead(r0, d0, 0, 10), { code: 'UNAVAILABLE' }, 'nor reads');
 
     // Fixed (the 4-shard streams removed); the next reconnect re-creates the 16.
     const jsm2 = await jsmOf(t, own.url);

@@ -176,3 +176,15 @@ t.test('the commands: exit 2 with one line before anything starts', async (t) =>
   t.equal(fetch.code, 2, 'oprf-key fetch: exit 2');
   t.match(fetch.stderr, /--nats-token-file: cannot read \/nonexistent\/tok: no such file/);
 });
+
+t.test('natsRefusal: TLS alerts about the settings are final, others are retried', async (t) => {
+  const { natsRefusal } = await import('../../relay/nats-connect.ts');
+  const access = readNatsAccess({ nats: ['tls://127.0.0.1:4222'] });
+  const alert = (code: string) => Object.assign(new Error(code.toLowerCase()), { code });
+  for (const code of ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION']) {
+    t.ok(natsRefusal(alert(code), access), `${code}: refused (exit at start)`);
+  }
+  for (const code of ['ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ECONNREFUSED']) {
+    t.equal(natsRefusal(alert(code), access), null, `${code}: not final (retried)`);
+  }
+});
