@@ -273,8 +273,11 @@ export class Connection {
       return Promise.reject(this.terminalError ?? new HushwireError(ErrorCode.UNAVAILABLE, 'connection is closed'));
     }
     if (this.stateValue === 'connected') return Promise.resolve();
+    // A first connect is bounded by connectAttempts and ends with why the last attempt
+    // failed; the deadline is for waits through reconnects (which have no such bound).
+    const bounded = timeoutMs !== undefined && (this.everConnected || !Number.isFinite(this.opts.connectAttempts));
     const p = new Promise<void>((resolve, reject) => {
-      if (timeoutMs === undefined) {
+      if (!bounded) {
         this.connectWaiters.push({ resolve, reject });
         return;
       }
@@ -291,8 +294,9 @@ export class Connection {
       const timer = setTimeout(() => {
         const i = this.connectWaiters.indexOf(waiter);
         if (i >= 0) this.connectWaiters.splice(i, 1);
-        reject(new HushwireError(ErrorCode.UNAVAILABLE, 'not connected: no gateway answered in time (still reconnecting)'));
-      }, Math.max(0, timeoutMs));
+        const last = this.lastFailure ? `; last attempt: ${this.lastFailure}` : '';
+        reject(new HushwireError(ErrorCode.UNAVAILABLE, `not connected: no gateway answered in time (still reconnecting${last})`));
+      }, Math.max(0, timeoutMs ?? 0));
       this.connectWaiters.push(waiter);
     });
     if (this.stateValue === 'disconnected' && this.reconnectTimer === null) {

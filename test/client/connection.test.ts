@@ -441,3 +441,19 @@ t.test('describeSocketError: short reasons, nothing but the failure', async (t) 
   t.equal(describeSocketError(new Error('Opening handshake has timed out')), 'WebSocket handshake timed out');
   t.equal(describeSocketError(new Error('something else entirely')), 'socket error');
 });
+
+t.test('connect(timeoutMs): a first connect ends by its attempts and says why; a wait through reconnects ends at the deadline and leaves no waiter', async (t) => {
+  const { conn } = connection([await deadUrl()], { connectAttempts: 2 });
+  t.teardown(() => conn.close());
+  const e = await rejects(conn.connect(1), ErrorCode.UNAVAILABLE);
+  t.match(e.message, /^no gateway reachable \(last attempt: connection refused\)$/, 'not "not connected in time": the attempts decide, with the reason');
+
+  const gw = await startFakeGateway({ handler: authOk });
+  const { conn: c2 } = connection([gw], { connectAttempts: Infinity, backoff: { baseMs: 200, capMs: 200 }, random: () => 1 });
+  t.teardown(() => c2.close());
+  await c2.connect();
+  await gw.close();
+  await until(() => c2.state !== 'connected', 5_000, 'the client to notice');
+  for (let i = 0; i < 3; i++) await rejects(c2.connect(20), ErrorCode.UNAVAILABLE);
+  t.equal((c2 as unknown as { connectWaiters: unknown[] }).connectWaiters.length, 0, 'timed-out waiters are removed, not kept until the next connection');
+});
