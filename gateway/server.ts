@@ -154,7 +154,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       if (draining) return { status: 503, body: 'draining\n' };
       return busOk ? { status: 200, body: 'ready\n' } : { status: 503, body: 'bus unavailable\n' };
     }
-    if (p === '/metrics' && (admin === null || !publicPort)) {
+    if (p === '/metrics' && (config.adminListen === undefined || !publicPort)) {
       setBusState(metrics, bus.status().state);
       metrics.draining.set(draining ? 1 : 0);
       metrics.livePending.set(bus.livePending());
@@ -203,33 +203,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   metrics.sendBuffersLimit.set(config.maxSendBuffersBytes);
   metrics.transportInfo.set({ transport: loaded.kind, reason: loaded.why }, 1);
   metrics.ed25519Info.set({ engine: ed.kind, reason: ed.why }, 1);
-  let port: number;
-  try {
-    port = await transport.listen();
-  } catch (e) {
-    busStarter.stop();
-    await bus.close();
-    await evaluator.close();
-    throw e;
-  }
-  if (config.adminListen !== undefined) {
-    const where = parseListen(config.adminListen)!; // checked by resolveConfig
-    try {
-      admin = await startAdminServer(where.host, where.port, (m, p) => serveHttp(m, p, false), (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'admin listener error'));
-    } catch (e) {
-      await transport.close(CloseCode.GOING_AWAY, 'gateway closing');
-      busStarter.stop();
-      await bus.close();
-      await evaluator.close();
-      throw new Error(`--admin-listen: could not listen on ${config.adminListen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    log.info({ host: admin.host, port: admin.port }, 'admin listener (/metrics, /healthz, /readyz)');
-  }
-  const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
-  // The start-up facts as a log line (stdout stays JSON only); gateway/cli.ts prints the
-  // human line to stderr.
-  log.info({ url, port, transport: loaded.kind, why: loaded.why, bus: bus.kind, ed25519: ed.kind, ed25519Why: ed.why }, 'gateway listening');
-
+  // The one close path: a failed start below ends through it too, so nothing it began
+  // (the bus, the privacy timers, the verifier, a listener) outlives the failure.
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
@@ -245,6 +220,29 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await admin?.close();
     log.info('gateway closed');
   };
+
+  let port: number;
+  try {
+    port = await transport.listen();
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  if (config.adminListen !== undefined) {
+    const where = parseListen(config.adminListen)!; // checked by resolveConfig
+    try {
+      admin = await startAdminServer(where.host, where.port, (m, p) => serveHttp(m, p, false), (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'admin listener error'));
+    } catch (e) {
+      await close();
+      throw new Error(`--admin-listen: could not listen on ${config.adminListen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    log.info({ host: admin.host, port: admin.port }, 'admin listener (/metrics, /healthz, /readyz)');
+  }
+  const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
+  // The start-up facts as a log line (stdout stays JSON only); gateway/cli.ts prints the
+  // human line to stderr.
+  log.info({ url, port, transport: loaded.kind, why: loaded.why, bus: bus.kind, ed25519: ed.kind, ed25519Why: ed.why }, 'gateway listening');
+
 
   // Lame-duck drain (SIGTERM). The listener stays open so /readyz keeps answering 503
   // (load balancers take the gateway out) and upgrades are refused with 503 by the gate.

@@ -5,6 +5,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { httpBase, httpStatus } from '../helpers/poll.ts';
+import { connectRaw } from '../helpers/raw.ts';
+import { freePorts } from '../../bench/ports.ts';
+
+const freePort = async (): Promise<number> => (await freePorts(1))[0]!;
 import { resolveConfig, ConfigError } from '../../gateway/config.ts';
 import { parseListen } from '../../gateway/admin-server.ts';
 
@@ -44,8 +48,16 @@ t.test('metrics move to the admin listener; the probes answer on both', async (t
   t.equal(await httpStatus(`${adm}/ws`), 404, 'no WebSocket or anything else there');
   t.equal((await fetch(`${adm}/metrics`, { method: 'POST' })).status, 405);
 
-  // Draining: both listeners say so until the gateway is gone; then the admin port too.
-  const draining = gw.drain({ timeoutMs: 2_000 });
+  // Draining (three sockets moved away at 1 per second): both listeners answer 503 on
+  // /readyz meanwhile and the admin one still serves /metrics; once the gateway is gone,
+  // the admin port is closed too.
+  const sockets = await Promise.all([0, 1, 2].map(() => connectRaw(gw.url)));
+  t.teardown(() => { for (const s of sockets) s.close(); });
+  const draining = gw.drain({ timeoutMs: 10_000, ratePerSecond: 1 });
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await httpStatus(`${adm}/readyz`), 503, 'admin /readyz 503 while draining');
+  t.equal(await httpStatus(`${pub}/readyz`), 503, 'public /readyz 503 while draining');
+  t.match(await (await fetch(`${adm}/metrics`)).text(), /^hushwire_draining 1$/m, 'a scrape during the drain sees it');
   await draining;
   closed = true;
   t.equal(await httpStatus(`${adm}/readyz`), 0, 'admin listener closed with the gateway (connection refused)');
@@ -58,10 +70,12 @@ t.test('without --admin-listen the public port serves /metrics as before', async
   t.equal(await httpStatus(`${httpBase(gw.url)}/metrics`), 200);
 });
 
-t.test('an admin address in use fails the start, naming the flag, and leaves nothing running', async (t) => {
+t.test('an admin address in use fails the start, naming the flag, and the public port is closed again', async (t) => {
   const blocker = createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
   const port = (blocker.address() as AddressInfo).port;
-  await t.rejects(startTestGateway({ logLevel: 'warn', adminListen: `127.0.0.1:${port}` }), /--admin-listen: could not listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+  const publicPort = await freePort();
+  await t.rejects(startTestGateway({ logLevel: 'warn', port: publicPort, adminListen: `127.0.0.1:${port}` }), /--admin-listen: could not listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+  t.equal(await httpStatus(`http://127.0.0.1:${publicPort}/healthz`), 0, 'the WebSocket port it had opened is closed (connection refused)');
 });
