@@ -240,9 +240,17 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
     result: null, cleanup: null, stopCleanup: new AbortController(), untask: () => undefined,
   };
   const task: InterruptTask = {
-    run: async (_deadline, log) => {
+    run: async (deadline, log) => {
       bd.stopRegistering.abort();
-      await bd.registering;
+      // Registrations in flight finish (each has its own 20 s deadline), but the opt-out
+      // must keep most of the task's time: wait for them a quarter of it at most. One
+      // that completes later is still recorded and opted out if the clean-up has not
+      // passed it; one the gateway completed after our own deadline cannot be (its
+      // route never reached us): said in the closing note.
+      const wait = Math.max(0, Math.min(5_000, (deadline - Date.now()) / 4));
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([bd.registering, new Promise<void>((r) => { waited = setTimeout(r, wait); })]);
+      clearTimeout(waited);
       if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.url} (--keep-devices)` : '';
       if (bd.registered.length === 0) return '';
       log(`   opting out the ${fmtInt(bd.registered.length)} bench devices registered on ${bd.url} so far`);
