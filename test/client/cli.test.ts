@@ -28,6 +28,20 @@ t.setTimeout(300_000);
 const A = '+15550100001';
 const B = '+15550100002';
 
+/** A test gateway and two registered profiles on it (A in `a`, B in `b`). */
+async function twoProfiles(t: { teardown(fn: () => unknown): void }): Promise<{ gw: Awaited<ReturnType<typeof startTestGateway>>; a: string; b: string }> {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = tempDir('hw-cli-');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  for (const [number, profile] of [[A, a], [B, b]] as const) {
+    const r = await hushwire(['register', '--gateway', gw.url, '--number', number, '--profile', profile]);
+    if (r.code !== 0) throw new Error(`register failed: ${r.stderr}`);
+  }
+  return { gw, a, b };
+}
+
 t.test('--help lists every command, and every command has its own --help', async (t) => {
   const top = await hushwire(['--help']);
   t.equal(top.code, 0);
@@ -119,13 +133,7 @@ t.test('register, send, listen, unregister against a real gateway', async (t) =>
 });
 
 t.test('live delivery: a running listen gets the message, send reports delivered', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-cli-');
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
-  await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
-  await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b]);
+  const { a, b } = await twoProfiles(t);
   const listening = hushwire(['listen', '--profile', b, '--count', '2', '--timeout', '20']);
   // Give the listener time to connect so the sends go live rather than to the mailbox.
   await new Promise((r) => setTimeout(r, 1500));
@@ -154,13 +162,7 @@ t.test('an unreachable gateway is one line and a non-zero exit', async (t) => {
 });
 
 t.test('a text over the largest envelope is TOO_LARGE, exit 2, before anything is sent', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-cli-');
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
-  await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
-  await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b]);
+  const { a, b } = await twoProfiles(t);
   const r = await hushwire(['send', '--profile', a, '--to', B, 'x'.repeat(70_000)]);
   t.equal(r.code, 2);
   t.same(errorLineProblems(r, 'TOO_LARGE'), [], 'one clean TOO_LARGE line');
