@@ -14,6 +14,7 @@ import { until } from '../helpers/poll.ts';
 import { BIN } from '../helpers/paths.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { spawnGateway } from '../helpers/gateway.ts';
+import { alive } from '../helpers/pid.ts';
 
 const HOST = fileURLToPath(new URL('./interrupt-host.ts', import.meta.url));
 
@@ -27,17 +28,6 @@ function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Starte
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
   return { proc, stdout: () => stdout, stderr: () => stderr, ended };
-}
-
-/** Running and not a zombie. */
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 /** Every descendant of pid (from /proc), children first. */

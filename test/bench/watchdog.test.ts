@@ -4,26 +4,15 @@
 // alone. Real processes throughout, each with a deadline.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { until } from '../helpers/poll.ts';
 import { startWatchdog } from '../../bench/watchdog.ts';
+import { alive } from '../helpers/pid.ts';
 
 const HOST = fileURLToPath(new URL('../fixtures/watchdog-host.ts', import.meta.url));
 
 interface Pids { host: number; child: number; watchdog: number }
 interface Ended { code: number | null; signal: NodeJS.Signals | null; stderr: string; pids: Pids }
-
-/** Running and not a zombie (a zombie's parent may be gone or stuck). */
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
 
 function runHost(args: string[], timeoutMs: number): Promise<Ended> {
   return new Promise((resolve, reject) => {
