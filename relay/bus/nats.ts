@@ -90,6 +90,8 @@ export interface NatsBusOptions {
   requestTimeoutMs?: number;
   /** Base wait between reconnect attempts, ms (default 1000; plus up to as much jitter). */
   reconnectWaitMs?: number;
+  /** How often a misconfigured bus looks at the streams again, ms (default 30 s). */
+  misconfiguredRecheckMs?: number;
   log?: BusLogFn;
   /** Lifetime of a rate-limit counter after its last write (default COUNTER_TTL_MS). */
   counterTtlMs?: number;
@@ -341,6 +343,7 @@ export class NatsBus implements Bus {
   readonly #streams: string[];
   readonly #bucket: string;
   readonly #replicas: number;
+  readonly #recheckMs: number;
   /** The mailbox streams have more than one replica: empty-mailbox checks go to the leader. */
   #mailboxReplicated = false;
   readonly #requestTimeoutMs: number;
@@ -424,6 +427,7 @@ export class NatsBus implements Bus {
     this.#seqOwner = this.#streams.map(() => new Map<number, string>());
     this.#seqOwnerMax = Math.max(4096, Math.ceil(SEQ_OWNER_MAX / shards));
     this.#replicas = opts.replicas ?? 1;
+    this.#recheckMs = opts.misconfiguredRecheckMs ?? MISCONFIGURED_RECHECK_MS;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
     this.#log = opts.log ?? noopLog;
@@ -612,7 +616,7 @@ export class NatsBus implements Bus {
       if (this.#misconfigured === null || this.#closed) return;
       this.#lastRestore = 0;
       this.#restoreStores();
-    }, MISCONFIGURED_RECHECK_MS);
+    }, this.#recheckMs);
     this.#recheck.unref?.();
   }
 

@@ -246,4 +246,29 @@ if (!haveNatsServer()) {
     await a.mailboxPut(r, d, tok(), bytes(10, 5));
     t.equal((await a.mailboxRead(r, d, 0, 10)).length, 1, 'the mailbox works again');
   });
+
+  t.test('a misconfigured bus looks again on its own timer and is ready once the streams are fixed, without a reconnect', async (t) => {
+    const own = await startNatsServer({ t });
+    const prefix = 'rechk';
+    const c1 = capture();
+    const a = new NatsBus({ servers: own.url, limits: CONTRACT_LIMITS, prefix, reconnectWaitMs: 100, misconfiguredRecheckMs: 300, log: c1.log });
+    t.teardown(() => a.close());
+    await a.start();
+    const jsm = await jsmOf(t, own.url);
+    for (const name of a.streamNames) await jsm.streams.delete(name);
+    const four = new NatsBus({ servers: own.url, limits: CONTRACT_LIMITS, prefix, mailboxShards: 4 });
+    await four.start();
+    await four.close();
+    await own.restart(); // the reconnect finds the other layout
+    await waitFor(() => a.status().state === 'misconfigured', 20_000, 'misconfigured after the reconnect');
+
+    // Fixed behind its back, with no reconnect: only the recheck timer can notice.
+    const jsm2 = await jsmOf(t, own.url);
+    for (let i = 0; i < 4; i++) await jsm2.streams.delete(`${prefix.toUpperCase()}_MBOX_${i}`);
+    await waitFor(() => a.status().state === 'connected', 10_000, 'connected again by the recheck');
+    t.ok(c1.lines.some((l) => l.msg.includes('matches this gateway\'s settings again')), 'says it is ready again');
+    const [r, d] = [tok(), tok()];
+    await a.mailboxPut(r, d, tok(), bytes(10, 5));
+    t.equal((await a.mailboxRead(r, d, 0, 10)).length, 1, 'and serves mail again');
+  });
 }
