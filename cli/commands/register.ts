@@ -18,15 +18,30 @@ export function codePrompt(info: VerifyInfo): string {
   return `verification code (enter within ${left}): `;
 }
 
-/** Asks on the terminal; a script (no TTY) must pass --code instead of hanging. */
+/** Asks on the terminal. Without one, reads the first line of stdin (a script pipes
+ *  the code in once the SMS arrives: it cannot know it before, each start makes a new
+ *  one), within the time the gateway keeps the code; EOF or the deadline fails. */
 async function promptCode(info: VerifyInfo): Promise<string> {
-  if (!process.stdin.isTTY) {
-    throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required (pass --code)');
+  if (process.stdin.isTTY) {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await rl.question(codePrompt(info));
+    } finally {
+      rl.close();
+    }
   }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await rl.question(codePrompt(info));
+    const line = await Promise.race([
+      rl[Symbol.asyncIterator]().next().then((r) => (r.done ? null : r.value)),
+      new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), Math.max(1, info.answerWithinS) * 1000); }),
+    ]);
+    if (line === 'late') throw new HushwireError(ErrorCode.VERIFY_FAILED, 'the verification code was sent, but none arrived on stdin in time');
+    if (line === null) throw new HushwireError(ErrorCode.VERIFY_FAILED, 'the verification code was sent, but stdin ended before a code was given (run at a terminal, or pipe the code in)');
+    return line;
   } finally {
+    clearTimeout(timer);
     rl.close();
   }
 }
@@ -38,7 +53,7 @@ export function registerCommand(): Command {
       .argParser(collect).default([] as string[], 'none').makeOptionMandatory())
     .requiredOption('--number <e164>', 'your phone number in E.164 form, e.g. +15550100001')
     .addOption(profileOption())
-    .option('--code <code>', 'verification code (asked for on the terminal if needed)')
+    .option('--code <code>', 'verification code when known before the command runs (a test verifier); otherwise it is asked for on the terminal, or read from the first line of stdin')
     .action(async (opts: { gateway: string[]; number: string; profile: string; code?: string }) => {
       // Check the number before touching the network or the disk.
       const number = parseE164(opts.number);

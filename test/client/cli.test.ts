@@ -3,6 +3,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startTestGateway, BIN, ROOT } from '../helpers/gateway.ts';
@@ -263,4 +264,43 @@ t.test('one listen per profile; a killed reader\'s lock is taken over', async (t
   const third = await hushwire(['listen', '--profile', b, '--timeout', '1']);
   t.equal(third.code, 3, 'ran (and timed out with no message), not refused');
   t.notOk(existsSync(lock), 'and released the lock on its way out');
+});
+
+t.test('register without a terminal reads the code from stdin once the verifier sent it; EOF fails clearly', async (t) => {
+  // A webhook verifier on loopback that hands each code to whoever waits for it.
+  let onCode: (code: string) => void = () => {};
+  const bridge = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('end', () => {
+      res.writeHead(204).end();
+      onCode((JSON.parse(body) as { code: string }).code);
+    });
+  });
+  await new Promise<void>((r) => bridge.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { bridge.closeAllConnections(); bridge.close(() => r()); }));
+  const gw = await startTestGateway({ logLevel: 'warn', verifier: 'webhook', verifierUrl: `http://127.0.0.1:${(bridge.address() as AddressInfo).port}/sms` });
+  t.teardown(() => gw.close());
+  const dir = tempDir('hw-cli-');
+
+  const run = (profile: string, feed: 'code' | 'eof'): Promise<{ code: number | null; stdout: string; stderr: string }> => new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'register', '--gateway', gw.url, '--number', A, '--profile', profile], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    if (feed === 'code') onCode = (code) => { p.stdin!.end(`${code}\n`); };
+    else p.stdin!.end();
+    const kill = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    p.once('exit', (code) => { clearTimeout(kill); resolve({ code, stdout, stderr }); });
+  });
+
+  const ok = await run(join(dir, 'a'), 'code');
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(JSON.parse(ok.stdout), { status: 'registered' });
+
+  const eof = await run(join(dir, 'b'), 'eof');
+  t.equal(eof.code, 6);
+  t.same(errorLineProblems(eof, 'VERIFY_FAILED'), []);
+  t.match(eof.stderr, /the verification code was sent, but stdin ended before a code was given/);
 });
