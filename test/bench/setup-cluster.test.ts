@@ -40,10 +40,19 @@ t.test('startGateways on a cluster: gateway i connects to node i (mod the nodes)
   t.equal(cluster.urls.length, 3);
   const gws = await startGateways({ count: 4, transport: 'ws', natsUrls: cluster.urls });
   t.teardown(() => gws.stop());
-  // each node's /connz names its client connections (the gateways name theirs)
-  const names = await Promise.all(cluster.monitorUrls.map(async (u) => {
+  // each node's /connz names its client connections (the gateways name theirs). A
+  // gateway listens once its first bus start was tried; on a cluster that has just
+  // formed that try can meet JetStream not ready yet, and the gateway then reconnects in
+  // the background: look until every gateway is on its node (bounded).
+  const expected = [['bench-gw-0', 'bench-gw-3'], ['bench-gw-1'], ['bench-gw-2']];
+  const names = async (): Promise<string[][]> => Promise.all(cluster.monitorUrls.map(async (u) => {
     const z = await (await fetch(`${u}/connz`)).json() as { connections?: { name?: string }[] };
     return (z.connections ?? []).map((c) => c.name ?? '').filter((n) => n.startsWith('bench-gw-')).sort();
   }));
-  t.same(names, [['bench-gw-0', 'bench-gw-3'], ['bench-gw-1'], ['bench-gw-2']]);
+  let seen = await names();
+  for (const until = Date.now() + 20_000; JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < until;) {
+    await new Promise((r) => setTimeout(r, 200));
+    seen = await names();
+  }
+  t.same(seen, expected);
 });
