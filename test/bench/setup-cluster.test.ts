@@ -54,5 +54,7 @@ t.test('startGateways on a cluster: gateway i connects to node i (mod the nodes)
     await new Promise((r) => setTimeout(r, 200));
     seen = await names();
   }
-  t.same(seen, expected);
+  // Should it fail again: whether each gateway still runs, and what it logged.
+  const why = gws.children.map((c) => `${c.name}: ${c.proc.exitCode === null ? 'running' : `exited ${c.proc.exitCode}`}; ${c.output().split('\n').slice(-5).join(' | ')}`).join('\n');
+  t.same(seen, expected, JSON.stringify(seen) === JSON.stringify(expected) ? 'each gateway on its node' : why);
 });
