@@ -41,16 +41,13 @@ export class JetStreamNotReady extends HushwireError {
   }
 }
 
-export class BusMisconfigured extends HushwireError {
-  /** The flag to look at, e.g. "--mailbox-shards". */
-  readonly setting: string;
-  /** The whole explanation; names the setting. */
-  readonly reason: string;
+/** A NatsRefused of the bus: the same `setting` and `reason` (the flag to look at, e.g.
+ *  "--mailbox-shards", and the whole explanation naming it), for what the deployment's
+ *  NATS or its streams refuse of this gateway's settings. */
+export class BusMisconfigured extends NatsRefused {
   constructor(setting: string, reason: string, cause?: unknown) {
-    super(ErrorCode.UNAVAILABLE, reason, { cause });
+    super(setting, reason, cause);
     this.name = 'BusMisconfigured';
-    this.setting = setting;
-    this.reason = reason;
   }
 }
 
