@@ -7,7 +7,7 @@ import { createDevVerifier } from '../relay/verifier/dev.ts';
 import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
-import { createMetrics, setBusState, type RelayMetrics } from '../relay/metrics.ts';
+import { createMetrics, natsClientCertExpiryGauge, setBusState, type RelayMetrics } from '../relay/metrics.ts';
 import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
@@ -72,6 +72,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   // First: a bad file stops the start before any log line, listener or connection.
   const files = opts.files ?? readConfigFiles(config);
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, name: config.name });
+  // The NATS files are read again at each connect; a bad one, or a client certificate
+  // near its expiry, is logged (relay/nats-access-files.ts).
+  files.nats?.files.report((level, msg, fields) => log[level](fields ?? {}, msg));
   const ed = useEd25519(config.ed25519); // throws for `libsodium` where it cannot load: before anything starts
   const limits: RelayLimits = {
     ...DEFAULT_LIMITS,
@@ -89,6 +92,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     rateLimitKeys: config.rateLimitKeys,
   };
   const metrics = createMetrics();
+  if (files.nats?.clientCert) natsClientCertExpiryGauge(metrics.registry, () => files.nats!.files.clientCertNotAfter());
   const maxConnections = fitConnections(config.maxConnections, log);
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).
@@ -134,6 +138,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await bus.close();
     await verifier.close();
     await evaluator.close();
+    files.nats?.files.stop();
     throw e;
   }
 
@@ -216,6 +221,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await bus.close();
     await verifier.close();
     await evaluator.close();
+    files.nats?.files.stop();
     // Last: a scrape during the drain still sees it (draining, sessions moving).
     await admin?.close();
     log.info('gateway closed');

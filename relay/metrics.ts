@@ -124,6 +124,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   return m;
 }
 
+/** hushwire_nats_client_cert_expiry_seconds: seconds until the client certificate NATS
+ *  connects present (--nats-tls-cert-file as last read) expires, negative once it has.
+ *  Registered only with a client certificate (a series without one would read 0). */
+export function natsClientCertExpiryGauge(registry: Registry, notAfter: () => number | null): Gauge {
+  const g: Gauge = new Gauge({
+    name: 'hushwire_nats_client_cert_expiry_seconds',
+    help: 'Seconds until the NATS client certificate (--nats-tls-cert-file, read again at each NATS connect) expires; negative once expired',
+    registers: [registry],
+    collect: () => {
+      const t = notAfter();
+      if (t !== null && Number.isFinite(t)) g.set(Math.round((t - Date.now()) / 1000));
+    },
+  });
+  return g;
+}
+
 /** Label sets of the per-message metrics, made once instead of an object per message,
  *  and frozen so that hasOneKey checks their shape once. */
 export const PATH_LABELS = { live: Object.freeze({ path: 'live' }), mailbox: Object.freeze({ path: 'mailbox' }) } as const;

@@ -2,8 +2,11 @@
 // a client certificate for mutual TLS, and one way to authenticate (user and password,
 // token, NKey seed or .creds file), each secret read from a file. Both processes share
 // the flags (one table, NATS_ACCESS_SETTINGS), the checks (natsAccessProblem) and the
-// reading (readNatsAccess), which happens once, before anything starts: a problem is one
-// line naming the flag and the path, never the contents, and the command exits 2.
+// reading (readNatsAccess), which happens first before anything starts: a problem is one
+// line naming the flag and the path, never the contents, and the command exits 2. After
+// that every NATS (re)connect reads the files again (relay/nats-access-files.ts), so
+// rotated certificates and credentials take no restart; a file that has gone bad by
+// then keeps its last good contents in use, with a warning.
 //
 // Two things nats.js (@nats-io/transport-node 3.x) does not do by itself:
 //
@@ -18,10 +21,11 @@
 //   better (a URL shows in `ps` and shell history).
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import {
-  credsAuthenticator, nkeyAuthenticator, nkeys, tokenAuthenticator, usernamePasswordAuthenticator,
+  jwtAuthenticator, nkeyAuthenticator, nkeys, tokenAuthenticator, usernamePasswordAuthenticator,
   type Authenticator, type TlsOptions,
 } from '@nats-io/transport-node';
 import { readSettingText, SettingError } from './setting-file.ts';
+import { NatsAccessFiles, type ClientCertPair, type RereadFile } from './nats-access-files.ts';
 
 /** The settings this module reads; GatewayConfig and OprfConfig both have them. */
 export interface NatsAccessSettings {
@@ -58,13 +62,19 @@ export const NATS_ACCESS_SETTINGS: readonly NatsAccessSetting[] = [
   { key: 'natsCredsFile', flag: 'nats-creds-file', env: 'HUSHWIRE_NATS_CREDS_FILE', help: 'NATS .creds file (user JWT and NKey seed, made by nsc; never logged)' },
 ];
 
-/** What a process hands nats.js's connect(), read once at start. */
+/** What a process hands nats.js's connect(): read at start, and the files again at each
+ *  connect. */
 export interface NatsAccess {
   /** The --nats URLs without credentials. */
   readonly servers: string[];
-  /** nats.js `tls`: present = TLS required. ca/cert/key hold the files' contents. */
+  /** nats.js `tls`: present = TLS required. ca/cert/key are getters that return the
+   *  files' current (good) contents: nats.js reads them at every TLS handshake. */
   readonly tls?: TlsOptions;
+  /** Reads the credential file at every connect (nats.js calls it with the nonce). */
   readonly authenticator?: Authenticator;
+  /** The files read again at each connect: give it the process's log (report()), stop()
+   *  it when the process closes; the client certificate's expiry. */
+  readonly files: NatsAccessFiles;
   /** What made TLS required, for messages: "--nats-tls-ca-file", "tls:// in --nats", ... */
   readonly tlsBy?: string;
   /** --nats-tls-ca-file was given (else the system's CAs verify the servers). */
@@ -174,7 +184,7 @@ function readCertificates(key: NatsAccessKey, path: string): { pem: string; firs
   return { pem, first: certs[0]! };
 }
 
-function readClientCert(certPath: string, keyPath: string): { cert: string; key: string } {
+function readClientCert(certPath: string, keyPath: string): ClientCertPair {
   const { pem, first } = readCertificates('natsTlsCertFile', certPath);
   const validTo = Date.parse(first.validTo);
   if (Number.isFinite(validTo) && validTo < Date.now()) {
@@ -190,7 +200,7 @@ function readClientCert(certPath: string, keyPath: string): { cert: string; key:
   if (!first.checkPrivateKey(key)) {
     throw new SettingError(`--nats-tls-key-file: ${keyPath} is not the private key of the certificate in --nats-tls-cert-file`);
   }
-  return { cert: pem, key: keyPem };
+  return { cert: pem, key: keyPem, notAfter: Number.isFinite(validTo) ? validTo : Infinity, fingerprint: first.fingerprint256 };
 }
 
 /** An NKey user seed (SU...) as bytes, or null. */
@@ -203,21 +213,44 @@ function userSeed(text: string): Uint8Array | null {
   }
 }
 
-function readCreds(path: string): Uint8Array {
+function readNkeySeed(path: string): Uint8Array {
+  const seed = userSeed(readSecretLine('natsNkeySeedFile', path, 'an NKey user seed'));
+  if (seed === null) throw new SettingError(`--nats-nkey-seed-file: ${path} does not hold an NKey user seed (one line starting with SU, made by nk -gen user or nsc)`);
+  return seed;
+}
+
+interface Creds {
+  jwt: string;
+  seed: Uint8Array;
+}
+
+function readCreds(path: string): Creds {
   const text = readSettingText('nats-creds-file', path, SECRET_FILE_MAX_BYTES, 'it should hold one .creds file');
   const re = new RegExp(CREDS_BLOCK_RE.source, CREDS_BLOCK_RE.flags);
   const jwt = re.exec(text)?.[1]?.trim();
-  const seed = re.exec(text)?.[1]?.trim();
-  if (jwt === undefined || seed === undefined || !JWT_RE.test(jwt) || userSeed(seed) === null) {
+  const seedText = re.exec(text)?.[1]?.trim();
+  const seed = seedText === undefined ? null : userSeed(seedText);
+  if (jwt === undefined || seed === null || !JWT_RE.test(jwt)) {
     throw new SettingError(`--nats-creds-file: ${path} is not a NATS credentials file (a user JWT and an NKey user seed, as nsc writes them)`);
   }
-  return new TextEncoder().encode(text);
+  return { jwt, seed };
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+/** A `tls` option whose `key` reads `file` (via get()) whenever nats.js reads it: nats.js
+ *  (transport-node 3.4, NodeTransport.startTLS) copies the option's enumerable
+ *  properties into Node's tls.connect options at every handshake, so a getter is read
+ *  per connection. test/faults/nats-credential-rotation.test.ts proves it (it fails if a
+ *  nats.js upgrade starts copying the option once). */
+function tlsGetter<T>(tls: TlsOptions, key: 'ca' | 'cert' | 'key', file: RereadFile<T>, pick: (v: T) => string): void {
+  Object.defineProperty(tls, key, { enumerable: true, configurable: false, get: () => pick(file.get()) });
 }
 
 /**
- * Checks the settings, reads every file they name (once: a restart picks up rotated
- * certificates and credentials), and returns what nats.js's connect() takes. Throws
- * SettingError, one line naming the flag and path.
+ * Checks the settings, reads every file they name, and returns what nats.js's connect()
+ * takes. Throws SettingError, one line naming the flag and path. The files are read
+ * again at each connect (relay/nats-access-files.ts).
  */
 export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
   const problem = natsAccessProblem(s);
@@ -229,33 +262,54 @@ export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
     return p;
   });
 
+  const files = new NatsAccessFiles();
   let tls: TlsOptions | undefined;
   let tlsBy: string | undefined;
   const ownCa = given(s.natsTlsCaFile);
   const clientCert = given(s.natsTlsCertFile);
   if (ownCa || clientCert || urls.some((u) => u.tls)) {
     tls = {};
-    if (ownCa) tls.ca = readCertificates('natsTlsCaFile', s.natsTlsCaFile!).pem;
-    if (clientCert) Object.assign(tls, readClientCert(s.natsTlsCertFile!, s.natsTlsKeyFile!));
+    if (ownCa) {
+      const path = s.natsTlsCaFile!;
+      const read = (): string => readCertificates('natsTlsCaFile', path).pem;
+      tlsGetter(tls, 'ca', files.add('--nats-tls-ca-file', path, read(), read), (pem) => pem);
+    }
+    if (clientCert) {
+      const [certPath, keyPath] = [s.natsTlsCertFile!, s.natsTlsKeyFile!];
+      const read = (): ClientCertPair => readClientCert(certPath, keyPath);
+      const pair = files.addClientCert(certPath, read(), read);
+      tlsGetter(tls, 'cert', pair, (p) => p.cert);
+      tlsGetter(tls, 'key', pair, (p) => p.key);
+    }
     tlsBy = ownCa ? '--nats-tls-ca-file' : clientCert ? '--nats-tls-cert-file' : 'tls:// in --nats';
   }
 
   let authenticator: Authenticator | undefined;
   let authBy: string | undefined;
   if (given(s.natsUser)) {
-    authenticator = usernamePasswordAuthenticator(s.natsUser, readSecretLine('natsPasswordFile', s.natsPasswordFile!, 'a password'));
+    const path = s.natsPasswordFile!;
+    const read = (): string => readSecretLine('natsPasswordFile', path, 'a password');
+    const password = files.add('--nats-password-file', path, read(), read);
+    authenticator = usernamePasswordAuthenticator(s.natsUser, () => password.get());
     authBy = '--nats-password-file';
   } else if (given(s.natsTokenFile)) {
-    authenticator = tokenAuthenticator(readSecretLine('natsTokenFile', s.natsTokenFile, 'a token'));
+    const path = s.natsTokenFile;
+    const read = (): string => readSecretLine('natsTokenFile', path, 'a token');
+    const token = files.add('--nats-token-file', path, read(), read);
+    authenticator = tokenAuthenticator(() => token.get());
     authBy = '--nats-token-file';
   } else if (given(s.natsNkeySeedFile)) {
     const path = s.natsNkeySeedFile;
-    const seed = userSeed(readSecretLine('natsNkeySeedFile', path, 'an NKey user seed'));
-    if (seed === null) throw new SettingError(`--nats-nkey-seed-file: ${path} does not hold an NKey user seed (one line starting with SU, made by nk -gen user or nsc)`);
-    authenticator = nkeyAuthenticator(seed);
+    const read = (): Uint8Array => readNkeySeed(path);
+    const seed = files.add('--nats-nkey-seed-file', path, read(), read, sameBytes);
+    authenticator = nkeyAuthenticator(() => seed.get());
     authBy = '--nats-nkey-seed-file';
   } else if (given(s.natsCredsFile)) {
-    authenticator = credsAuthenticator(readCreds(s.natsCredsFile));
+    const path = s.natsCredsFile;
+    const read = (): Creds => readCreds(path);
+    const creds = files.add('--nats-creds-file', path, read(), read, (a, b) => a.jwt === b.jwt && sameBytes(a.seed, b.seed));
+    // JWT and seed from one read (get() reads once per turn).
+    authenticator = jwtAuthenticator(() => creds.get().jwt, () => creds.get().seed);
     authBy = '--nats-creds-file';
   } else {
     const withCreds = urls.find((u) => u.user !== null);
@@ -271,6 +325,7 @@ export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
     servers: urls.map((u) => u.bare),
     ...(tls ? { tls, tlsBy } : {}),
     ...(authenticator ? { authenticator, authBy } : {}),
+    files,
     ownCa,
     clientCert,
   };

@@ -17,6 +17,7 @@ import { blindNumbers, finalizeNumbers, type OprfKeyPair } from './crypto/oprf.t
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { OprfPool } from './oprf-pool.ts';
+import { natsClientCertExpiryGauge } from './metrics.ts';
 import { NatsLink } from './oprf-nats.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 import type { NatsRefused } from './nats-connect.ts';
@@ -99,6 +100,8 @@ export class OprfService {
       natsUp: new Gauge({ name: 'hushwire_oprf_nats_up', help: '1 while connected to NATS', registers: r, collect: () => { this.#m.natsUp.set(this.#link.up ? 1 : 0); } }),
     };
     for (const o of OUTCOMES) this.#m.requests.inc({ result: o }, 0);
+    const access = opts.access;
+    if (access?.clientCert) natsClientCertExpiryGauge(this.registry, () => access.files.clientCertNotAfter());
   }
 
   /** Checks the pool with one evaluation (which also starts the threads), then starts
@@ -110,6 +113,10 @@ export class OprfService {
     const ev = await this.#pool.evaluate(blinded, Date.now() + 60_000);
     // Throws if the workers evaluate with anything but this key.
     finalizeNumbers(numbers, blinds, blinded, ev.evaluated, ev.proof, this.publicKey);
+    // The NATS files are read again at each connect; a bad one, or a client certificate
+    // near its expiry, is logged (relay/nats-access-files.ts).
+    const log = this.#opts.log;
+    this.#opts.access?.files.report((level, msg, fields) => log[level](fields ?? {}, msg));
     await this.#link.start();
     this.#opts.log.info({
       evaluator: this.id, subject: this.subject, threads: this.#pool.threads,
@@ -202,6 +209,7 @@ export class OprfService {
       clearTimeout(timer);
       await this.#pool.close();
       await this.#link.close(true);
+      this.#opts.access?.files.stop();
       this.#opts.log.info({ evaluator: this.id }, 'OPRF evaluator closed');
     })();
     return this.#closing;

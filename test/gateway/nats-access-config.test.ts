@@ -123,7 +123,7 @@ t.test('what nats.js gets', async (t) => {
   t.equal(tlsUrl.tlsBy, 'tls:// in --nats');
 
   const full = readNatsAccess({ nats: [NATS], natsTlsCaFile: f.ca, natsTlsCertFile: f.clientCert, natsTlsKeyFile: f.clientKey, natsUser: 'gw', natsPasswordFile: file('pw-ok', ' pass word \n') });
-  t.match(full.tls, { ca: /BEGIN CERTIFICATE/, cert: /BEGIN CERTIFICATE/, key: /PRIVATE KEY/ }, 'contents, read once');
+  t.match(full.tls, { ca: /BEGIN CERTIFICATE/, cert: /BEGIN CERTIFICATE/, key: /PRIVATE KEY/ }, 'the files\' contents (read again at each connect: test/bus/nats-access-files.test.ts)');
   t.equal(full.tlsBy, '--nats-tls-ca-file');
   t.ok(full.ownCa && full.clientCert);
   t.equal(full.authBy, '--nats-password-file');

@@ -34,12 +34,12 @@ function newCa(dir: string, name: string, cn: string): void {
     '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`], dir);
 }
 
-function newCert(dir: string, name: string, ca: string, cn: string, ext: string): void {
+function newCert(dir: string, name: string, ca: string, cn: string, ext: string, days = 2): void {
   writeFileSync(join(dir, `${name}.ext`), ext);
   openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
   openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-    '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
+    '-out', `${name}.pem`, '-days', String(days), '-extfile', `${name}.ext`], dir);
 }
 
 export function makeTlsFiles(): TlsFiles {
@@ -61,6 +61,13 @@ export function makeTlsFiles(): TlsFiles {
     otherClientCert: p('other-client.pem'),
     otherClientKey: p('other-client.key'),
   };
+}
+
+/** One more client certificate and key in f.dir (`name`.pem, `name`.key), signed by the
+ *  test CA or the unrelated one, valid for `days` (default 2): what an operator rotates in. */
+export function makeClientCert(f: TlsFiles, name: string, opts: { by?: 'ca' | 'other-ca'; days?: number } = {}): { cert: string; key: string } {
+  newCert(f.dir, name, opts.by ?? 'ca', `hushwire-${name}`, 'extendedKeyUsage=clientAuth\n', opts.days ?? 2);
+  return { cert: join(f.dir, `${name}.pem`), key: join(f.dir, `${name}.key`) };
 }
 
 /** A nats-server `tls` block: TLS required on the client port; `verify` also requires a
