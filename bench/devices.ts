@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
 import { generateIdentity, sign, authInput, prekeyInput, registerInput } from '../relay/crypto/sign.ts';
 import { generateKeyPair } from '../relay/crypto/hpke.ts';
+import '../relay/crypto/native.ts'; // native Ed25519/X25519, not noble's JS
 import { blindNumbers } from '../relay/crypto/oprf.ts';
 import { createBus, DEFAULT_MAILBOX_LIMITS } from '../relay/bus/index.ts';
 import { Directory } from '../relay/directory.ts';

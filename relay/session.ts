@@ -18,6 +18,8 @@ import { routeTag, routeTagUncached, deviceToken } from './tokens.ts';
 import { bytesEqual, hex, isBytes, latin1Slice } from './bytes.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
+// The native Ed25519 engine (libsodium or OpenSSL) for every auth check, not noble's JS.
+import './crypto/native.ts';
 import { parseE164 } from './number.ts';
 import { failureOf } from './verifier/verifier.ts';
 import type { Socket } from '../gateway/transport/transport.ts';

@@ -11,6 +11,9 @@ import { ROUTE_BYTES, DEVICE_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { Lru } from './lru.ts';
 import { hexSlice, latin1Slice } from './bytes.ts';
+import { assertRoute, assertDevice } from './token-shape.ts';
+
+export { assertRoute, assertDevice } from './token-shape.ts';
 
 // Node's native slicers (relay/bytes.ts): faster than building the string in JS on a
 // path taken once per envelope.
@@ -18,18 +21,6 @@ const latin1 = (b: Uint8Array): string => latin1Slice.call(b, 0, b.length);
 
 const TAG_DOMAIN = new TextEncoder().encode('hushwire route tag v1\0');
 const HEX_RE = /^[0-9a-f]+$/;
-
-export function assertRoute(route: unknown): asserts route is Uint8Array {
-  if (!(route instanceof Uint8Array) || route.length !== ROUTE_BYTES) {
-    throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
-  }
-}
-
-export function assertDevice(device: unknown): asserts device is Uint8Array {
-  if (!(device instanceof Uint8Array) || device.length !== DEVICE_BYTES) {
-    throw new HushwireError(ErrorCode.BAD_TOKEN, `device must be ${DEVICE_BYTES} bytes`);
-  }
-}
 
 /** Recently computed tags: every envelope needs its recipient's tag, and SHA-256 in JS
  *  per envelope was ~5% of a gateway's busy time (docs/BENCHMARKS.md). Bounded LRU,

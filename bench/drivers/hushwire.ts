@@ -14,6 +14,7 @@
 import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput, signer } from '../../relay/crypto/sign.ts';
+import '../../relay/crypto/native.ts'; // native Ed25519/X25519, not noble's JS
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
 import { reportId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';

@@ -20,6 +20,7 @@ import { sign as nodeSign, verify as nodeVerify, createPublicKey, type JsonWebKe
 import { b64url } from './bytes.ts';
 import { okpPrivateKey } from './okp-key.ts';
 import { sodium, sodiumVersion, sodiumWhy, type SodiumNative } from './sodium.ts';
+import { installEd25519 } from './engines.ts';
 
 export type Ed25519EngineKind = 'libsodium' | 'openssl';
 
@@ -176,3 +177,6 @@ export function ed25519Engine(): { kind: Ed25519EngineKind; why: string } {
 export function activeEd25519(): Ed25519Engine {
   return active;
 }
+
+// From here on sign.ts (through relay/crypto/engines.ts) uses this module's choice.
+installEd25519(activeEd25519);

@@ -2,8 +2,9 @@
 // HKDF-SHA256 (0x0001), AEAD ChaCha20-Poly1305 (0x0003, the envelope suite) or
 // AES-128-GCM (0x0001, kept so the RFC's A.1 vectors check the shared code too).
 //
-// Hand-written over noble's hashes and ciphers and a native X25519 (relay/crypto/x25519.ts:
-// libsodium or OpenSSL, ~12-85 µs per step against ~700 for pure JS) rather than taken
+// Hand-written over noble's hashes and ciphers and a native X25519 where Node has one
+// (relay/crypto/x25519.ts installs it in relay/crypto/engines.ts: libsodium or OpenSSL,
+// ~12-85 µs per step against ~700 for noble's pure JS, the portable SDK's engine) rather than taken
 // from an npm HPKE library because those are async (WebCrypto) and generic over many
 // suites; we need one suite, synchronously, on the send and receive paths. It is ~150
 // lines that follow the RFC's pseudocode names, and test/crypto/hpke.test.ts proves it
@@ -16,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../errors.ts';
 import { assertBytes } from './bytes.ts';
-import { x25519KeyPair, x25519PublicKey, x25519SharedSecret } from './x25519.ts';
+import { x25519KeyPair, x25519PublicKey, x25519SharedSecret } from './engines.ts';
 
 /** RFC 9180 AEAD ids: 1 = AES-128-GCM, 3 = ChaCha20-Poly1305. */
 export type AeadId = 1 | 3;

@@ -20,7 +20,7 @@ import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import protobuf from 'protobufjs/minimal.js';
 import { HushwireError, ErrorCode } from '../errors.ts';
 import { parseE164 } from '../number.ts';
-import { assertRoute, assertDevice } from '../tokens.ts';
+import { assertRoute, assertDevice } from '../token-shape.ts';
 import {
   wire,
   PROTOCOL_VERSION,

@@ -1,7 +1,8 @@
 // Ed25519 device identity signatures, and the exact bytes each protocol signature covers.
 //
-// sign/verify go through the faster engine available (relay/crypto/ed25519-engine.ts):
-// libsodium when its native binary loads, else OpenSSL through node:crypto. Verification
+// sign/verify go through the engine installed in relay/crypto/engines.ts: on Node the
+// faster one available (relay/crypto/ed25519-engine.ts installs it when loaded: libsodium
+// when its native binary loads, else OpenSSL through node:crypto), elsewhere noble. Verification
 // sits on the gateway's connection path (one per connect), so its cost is the reconnect
 // storm's largest item. Raw 32-byte keys go in as they are and nothing is kept per
 // device (a cache of parsed keys once saved ~27 µs per reconnect but held ~240 B per
@@ -16,10 +17,10 @@
 // Every signed message starts with its own label and a 0x00 byte, so a signature made
 // for one purpose can never be replayed as another.
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { concatBytes } from '@noble/hashes/utils.js';
-import { assertRoute, assertDevice } from '../tokens.ts';
+import { concatBytes, hexToBytes } from '@noble/hashes/utils.js';
+import { assertRoute, assertDevice } from '../token-shape.ts';
 import { assertBytes, label0 } from './bytes.ts';
-import { activeEd25519 as engine, type Ed25519Engine } from './ed25519-engine.ts';
+import { currentEd25519 as engine, type Ed25519Ops } from './engines.ts';
 import { X25519_KEY_BYTES } from './hpke.ts';
 
 export const IDENTITY_KEY_BYTES = 32;
@@ -40,7 +41,7 @@ const SMALL_ORDER_KEYS = [
   'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((h) => Buffer.from(h, 'hex'));
+].map((h) => hexToBytes(h));
 
 function isSmallOrder(pk: Uint8Array): boolean {
   return SMALL_ORDER_KEYS.some((b) => {
@@ -94,7 +95,7 @@ export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array):
 }
 
 /** `verify` on a given engine (the tests run each engine present here). */
-export function verifyWith(e: Ed25519Engine, publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+export function verifyWith(e: Ed25519Ops, publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
   checkVerifyArgs(publicKey, msg, sig);
   if (isSmallOrder(publicKey)) return false;
   return e.verify(publicKey, msg, sig);

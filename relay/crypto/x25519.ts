@@ -1,5 +1,7 @@
 // X25519 (RFC 7748) for the HPKE KEM: through libsodium (sodium-native,
-// relay/crypto/sodium.ts) where it loads, else OpenSSL through node:crypto.
+// relay/crypto/sodium.ts) where it loads, else OpenSSL through node:crypto. Loading this
+// module installs that engine in relay/crypto/engines.ts, whose pure-JS (noble) default
+// serves where neither exists (the portable SDK, client/portable.ts).
 //
 // noble's pure-JS X25519 took ~700 µs per scalar multiplication here, so sealing one
 // envelope (an ephemeral key pair and a DH) cost ~1.4 ms and opening one (a DH and the
@@ -14,6 +16,7 @@ import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type 
 import { b64url } from './bytes.ts';
 import { sodium, type SodiumNative } from './sodium.ts';
 import { okpPrivateKey } from './okp-key.ts';
+import { installX25519, LOW_ORDER } from './engines.ts';
 
 export interface X25519Engine {
   readonly kind: 'libsodium' | 'openssl';
@@ -35,8 +38,6 @@ function allZero(b: Uint8Array): boolean {
   for (const x of b) acc |= x;
   return acc === 0;
 }
-
-const LOW_ORDER = 'X25519 output is all zeros (low-order public key)';
 
 export const x25519OpenSSL: X25519Engine = {
   kind: 'openssl',
@@ -104,25 +105,9 @@ function checkedSodium(): X25519Engine | null {
 /** libsodium's X25519 where it loads (and passes its self-check), else null. */
 export const x25519Sodium: X25519Engine | null = checkedSodium();
 const engine: X25519Engine = x25519Sodium ?? x25519OpenSSL;
+// From here on hpke.ts (through relay/crypto/engines.ts) uses the native engine.
+installX25519(engine);
 
-/** A fresh random key pair (32-byte secret and public keys). */
-export function x25519KeyPair(): { secretKey: Uint8Array; publicKey: Uint8Array } {
-  return engine.keyPair();
-}
-
-function check32(...keys: Uint8Array[]): void {
-  for (const k of keys) if (!(k instanceof Uint8Array) || k.length !== 32) throw new Error('X25519 keys are 32 bytes');
-}
-
-/** The public key of a 32-byte secret key. */
-export function x25519PublicKey(secretKey: Uint8Array): Uint8Array {
-  check32(secretKey);
-  return engine.publicKey(secretKey);
-}
-
-/** X25519(secretKey, publicKey). Throws when the result is all zeros (a low-order public
- *  key: RFC 7748 §6.1, RFC 9180 §7.1.4), or a key is not 32 bytes. */
-export function x25519SharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  check32(secretKey, publicKey);
-  return engine.sharedSecret(secretKey, publicKey);
-}
+// The functions (with their argument checks) live in engines.ts and call the engine
+// installed there; re-exported so Node callers keep one import.
+export { x25519KeyPair, x25519PublicKey, x25519SharedSecret } from './engines.ts';
