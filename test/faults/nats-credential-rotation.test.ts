@@ -32,6 +32,20 @@ function logLines(gw: TestGateway, re: RegExp): { level: number; msg: string }[]
   return gw.logs().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => re.test(l.msg));
 }
 
+/** `fn` until it resolves, for at most 20 s: right after NATS comes back its JetStream
+ *  API may answer a first request or two with an error (UNAVAILABLE, retry after 1 s). */
+async function soon<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() >= deadline) throw new Error(`${what}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** The config file rewritten with `from` replaced by `to`, then reloaded (SIGHUP). */
 function reload(server: NatsServerHandle, from: string, to: string): void {
   const text = readFileSync(server.configPath, 'utf8');
@@ -120,8 +134,8 @@ if (!haveNatsServer()) {
     const mine = (await connz(server)).filter((c) => c.name === 'hw-rot-tls');
     t.ok(mine.length > 0 && mine.every((c) => (c.tls_version ?? '') !== ''), 'over TLS');
 
-    const a = await registerHandset([gw.url], '+15554450001');
-    const b = await registerHandset([gw.url], '+15554450002');
+    const a = await soon('register a', () => registerHandset([gw.url], '+15554450001'));
+    const b = await soon('register b', () => registerHandset([gw.url], '+15554450002'));
     const lb = await listen(b);
     t.teardown(() => lb.close());
     t.equal((await sendText(a, b.number, 'after rotation')).status, 'delivered');
