@@ -5,6 +5,7 @@
 // Invalid values fail at start with one clear line naming the flag.
 import { checkEvaluatorSettings } from '../relay/evaluator-settings.ts';
 import { natsUrlProblem } from '../relay/nats-endpoints.ts';
+import { INBOX_PREFIX_PROBLEM, INBOX_PREFIX_RE } from '../relay/nats-permissions.ts';
 import { NATS_ACCESS_SETTINGS, natsAccessProblem, type NatsAccessSettings } from '../relay/nats-connect-options.ts';
 import { webhookUrlProblem } from '../relay/verifier/webhook.ts';
 import { parseListen } from './admin-server.ts';
@@ -42,6 +43,7 @@ export interface GatewayConfig extends Required<NatsAccessSettings> {
   oprfPublicKey: string[];
   oprfTimeoutMs: number;
   natsPrefix: string;
+  natsInboxPrefix: string;
   natsReplicas: number;
   mailboxShards: number;
   name: string;
@@ -99,6 +101,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'oprfPublicKey', flag: 'oprf-public-key', env: 'HUSHWIRE_OPRF_PUBLIC_KEY', type: 'list', default: [], help: 'Pinned public key (64 hex chars) of each --oprf-evaluator, same order (repeatable or comma-separated)' },
   { key: 'oprfTimeoutMs', flag: 'oprf-timeout-ms', env: 'HUSHWIRE_OPRF_TIMEOUT_MS', type: 'int', default: 5_000, unit: 'ms', min: 100, max: 60_000, help: 'Deadline of each request to an OPRF evaluator; then UNAVAILABLE' },
   { key: 'natsPrefix', flag: 'nats-prefix', env: 'HUSHWIRE_NATS_PREFIX', type: 'string', default: 'hw', help: 'Subject prefix and stream/bucket name stem on NATS' },
+  { key: 'natsInboxPrefix', flag: 'nats-inbox-prefix', env: 'HUSHWIRE_NATS_INBOX_PREFIX', type: 'string', default: '_INBOX', help: 'Prefix of this gateway\'s NATS reply subjects; one per role (e.g. _INBOX_hw_gw) lets NATS permissions keep other users from reading the replies (docs/nats/hushwire-permissions.conf)' },
   { key: 'mailboxShards', flag: 'mailbox-shards', env: 'HUSHWIRE_MAILBOX_SHARDS', type: 'int', default: 16, min: 1, max: 64, help: 'JetStream streams the mailbox is spread over (HW_MBOX_0..N-1; 1 = the single stream HW_MBOX); every gateway of a deployment must use the same number' },
   { key: 'natsReplicas', flag: 'nats-replicas', env: 'HUSHWIRE_NATS_REPLICAS', type: 'int', default: 1, min: 1, max: 5, help: 'JetStream replicas of the mailbox stream and the directory and counter buckets (3 on a 3-node cluster); applied when they are created' },
   { key: 'name', flag: 'name', env: 'HUSHWIRE_NAME', type: 'string', default: 'hushwire-gateway', help: 'Gateway name (NATS connection name, logs)' },
@@ -185,6 +188,7 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
   const evaluatorProblem = checkEvaluatorSettings(c); // local key or remote evaluators
   if (evaluatorProblem) throw new ConfigError(evaluatorProblem);
   if (!/^[a-z][a-z0-9_]{0,15}$/.test(c.natsPrefix)) throw new ConfigError('--nats-prefix must be 1-16 lowercase letters, digits or _');
+  if (!INBOX_PREFIX_RE.test(c.natsInboxPrefix)) throw new ConfigError(INBOX_PREFIX_PROBLEM.replace('FLAG', '--nats-inbox-prefix'));
   return c;
 }
 

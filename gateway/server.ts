@@ -119,6 +119,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       maxMessageBytes: config.maxEnvelopeBytes,
     },
     prefix: config.natsPrefix,
+    inboxPrefix: config.natsInboxPrefix,
     replicas: config.natsReplicas,
     mailboxShards: config.mailboxShards,
     lowerLimits: config.mailboxLowerLimits,

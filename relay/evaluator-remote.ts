@@ -23,6 +23,8 @@ import { finalizeNumberEvaluation } from './crypto/oprf-split.ts';
 import { blindNumbers, type OprfKeyPair } from './crypto/oprf.ts';
 import { NatsLink } from './oprf-nats.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
+import type { NatsRefused } from './nats-connect.ts';
+import { describeViolation, permissionRefusal, permissionViolation, probePermissions, subjectShape, type PermissionViolation } from './nats-permissions.ts';
 import { checkEvaluatorId, decodeResponse, encodeRequest, evalSubject, EvaluatorRefusal } from './oprf-wire.ts';
 import { checkEvaluatorSettings, type EvaluatorSettings } from './evaluator-settings.ts';
 
@@ -63,6 +65,17 @@ interface Shared {
   timeoutMs: number;
   inFlight: number;
   metrics: RemoteMetrics;
+  /** Logs a permission NATS refused (once per subject shape). */
+  onDenied?: (v: PermissionViolation) => void;
+}
+
+/** A check for NatsLink: may this user publish on the evaluator subjects and subscribe
+ *  its reply inbox? (A bare publish without a reply subject: the evaluators ignore it.) */
+function permissionCheck(subjects: string[], inboxPrefix: string | undefined, access: NatsAccess | undefined) {
+  return async (nc: NatsConnection): Promise<NatsRefused | null> => {
+    const v = await probePermissions(nc, { subscribe: [`${inboxPrefix ?? '_INBOX'}.hushwire_probe`], publish: subjects }, 5000);
+    return v === null ? null : permissionRefusal(v, access?.authBy);
+  };
 }
 
 /** One evaluator id over NATS. */
@@ -96,6 +109,8 @@ class NatsShareClient implements ShareClient {
       try {
         reply = await nc.request(this.#subject, encodeRequest(blinded, s.timeoutMs), { timeout: s.timeoutMs });
       } catch (e) {
+        const denied = permissionViolation(e);
+        if (denied !== null) s.onDenied?.(denied);
         // No responders (nobody serves this id), timeout, or a closed connection.
         count(e instanceof Error && e.name === 'TimeoutError' ? 'timeout' : 'unavailable');
         throw unavailable();
@@ -147,6 +162,8 @@ export interface RemoteEvaluatorOptions {
   name?: string;
   log: Logger;
   registry?: Registry;
+  /** Prefix of the link's reply subjects (--nats-inbox-prefix; default _INBOX). */
+  inboxPrefix?: string;
 }
 
 /**
@@ -176,8 +193,18 @@ export class RemoteEvaluator implements Evaluator {
       log: opts.log,
       what: 'OPRF client',
       onConnect: (nc) => { void this.#probeAll(nc); },
+      ...(opts.inboxPrefix !== undefined ? { inboxPrefix: opts.inboxPrefix } : {}),
+      // Permissions NATS refuses stop the gateway at start like refused credentials.
+      check: permissionCheck(ids.map((id) => evalSubject(prefix, id)), opts.inboxPrefix, opts.access),
     });
-    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics };
+    const denied = new Set<string>();
+    const onDenied = (v: PermissionViolation): void => {
+      const key = `${v.operation} ${subjectShape(v.subject)}`;
+      if (denied.has(key)) return;
+      denied.add(key);
+      opts.log.error({ operation: v.operation, subject: subjectShape(v.subject) }, `OPRF client: ${describeViolation(v, opts.access?.authBy)}`);
+    };
+    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics, onDenied };
     this.#clients = opts.evaluators.map((e) => new NatsShareClient(e.id, prefix, shared));
     this.#pins = opts.evaluators.map((e) => e.publicKey);
     this.#inner = new ShareEvaluator({
@@ -248,8 +275,12 @@ export async function probeEvaluator(c: ShareClient, publicKey: Uint8Array): Pro
  * holds that key, not that it is the right evaluator: compare the result with what its
  * operator published before pinning it.
  */
-export async function fetchEvaluatorKey(opts: { servers: string[]; access?: NatsAccess; prefix?: string; id: string; timeoutMs: number; log: Logger }): Promise<Uint8Array> {
-  const link = new NatsLink({ servers: opts.servers, ...(opts.access ? { access: opts.access } : {}), name: 'hushwire-oprf-key-fetch', log: opts.log, what: 'oprf-key fetch', maxDelayMs: 1000 });
+export async function fetchEvaluatorKey(opts: { servers: string[]; access?: NatsAccess; prefix?: string; id: string; timeoutMs: number; log: Logger; inboxPrefix?: string }): Promise<Uint8Array> {
+  const link = new NatsLink({
+    servers: opts.servers, ...(opts.access ? { access: opts.access } : {}), name: 'hushwire-oprf-key-fetch', log: opts.log, what: 'oprf-key fetch', maxDelayMs: 1000,
+    ...(opts.inboxPrefix !== undefined ? { inboxPrefix: opts.inboxPrefix } : {}),
+    check: permissionCheck([evalSubject(opts.prefix ?? 'hw', opts.id)], opts.inboxPrefix, opts.access),
+  });
   try {
     await link.start();
     if (!link.connection) throw new HushwireError(ErrorCode.UNAVAILABLE, 'NATS unreachable');
@@ -288,6 +319,7 @@ export async function createEvaluator(s: EvaluatorSettings, deps: { log: Logger;
     evaluators: s.oprfEvaluator.map((id, i) => ({ id, publicKey: parsePublicKey(s.oprfPublicKey[i]!) })),
     timeoutMs: s.oprfTimeoutMs,
     name: s.name,
+    ...(s.natsInboxPrefix !== undefined ? { inboxPrefix: s.natsInboxPrefix } : {}),
     log: deps.log,
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.access ? { access: deps.access } : {}),

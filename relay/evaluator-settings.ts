@@ -16,6 +16,8 @@ export interface EvaluatorSettings {
   oprfTimeoutMs: number;
   nats: string[];
   natsPrefix: string;
+  /** Prefix of the evaluator link's reply subjects (--nats-inbox-prefix; default _INBOX). */
+  natsInboxPrefix?: string;
   name: string;
 }
 

@@ -31,6 +31,11 @@ export interface NatsLinkOptions {
   onConnect?: (nc: NatsConnection) => void;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Prefix of this link's reply subjects (nats.js inboxPrefix; default _INBOX). */
+  inboxPrefix?: string;
+  /** Run on each new connection before it counts as up (e.g. a permission check): a
+   *  refusal it returns is treated like NATS refusing the credentials (not retried). */
+  check?: (nc: NatsConnection) => Promise<NatsRefused | null>;
 }
 
 export class NatsLink {
@@ -100,10 +105,16 @@ export class NatsLink {
           ignoreAuthErrorAbort: true,
           waitOnFirstConnect: false,
           noAsyncTraces: true,
+          ...(o.inboxPrefix !== undefined ? { inboxPrefix: o.inboxPrefix } : {}),
         }, this.#access);
         if (this.#closed) {
           await nc.close().catch(() => undefined);
           break;
+        }
+        const refused = o.check ? await o.check(nc).catch(() => null) : null;
+        if (refused !== null) {
+          await nc.close().catch(() => undefined);
+          throw refused;
         }
         this.#nc = nc;
         this.#up = true;

@@ -21,6 +21,7 @@ import { natsClientCertExpiryGauge } from './metrics.ts';
 import { NatsLink } from './oprf-nats.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 import type { NatsRefused } from './nats-connect.ts';
+import { describeViolation, permissionRefusal, permissionViolation, subjectShape, type PermissionViolation } from './nats-permissions.ts';
 import { checkEvaluatorId, decodeRequest, encodeErrorResponse, encodeResponse, evalSubject, queueGroup } from './oprf-wire.ts';
 
 export interface OprfServiceOptions {
@@ -87,7 +88,10 @@ export class OprfService {
       name: opts.name ?? `hushwire-oprf-${opts.id}`,
       log: opts.log,
       what: 'OPRF evaluator',
-      onConnect: (nc) => this.#subscribe(nc),
+      // Subscribed before the link counts as up: a subscription NATS refuses (the user's
+      // permissions) stops the evaluator at start, naming it, instead of leaving it
+      // ready but deaf (relay/nats-permissions.ts).
+      check: (nc) => this.#subscribeChecked(nc),
     });
     this.registry = new Registry();
     collectDefaultMetrics({ register: this.registry });
@@ -144,17 +148,37 @@ export class OprfService {
     return this.#pool.hold();
   }
 
-  #subscribe(nc: NatsConnection): void {
-    if (this.#closing) return;
-    this.#sub = nc.subscribe(this.subject, {
+  async #subscribeChecked(nc: NatsConnection): Promise<NatsRefused | null> {
+    if (this.#closing) return null;
+    let denied: PermissionViolation | null = null;
+    const sub = nc.subscribe(this.subject, {
       queue: queueGroup(this.#opts.prefix ?? 'hw', this.id),
       callback: (err, msg) => {
-        if (err) return;
+        if (err) {
+          // nats.js closes a subscription NATS refused (also one re-made after a
+          // reconnect, e.g. permissions changed by a config reload).
+          const v = permissionViolation(err);
+          if (v === null) return;
+          denied ??= v;
+          if (this.#sub === sub) {
+            this.#subscribed = false;
+            this.#opts.log.error({ subject: subjectShape(v.subject) }, `OPRF evaluator: ${describeViolation(v, this.#opts.access?.authBy)}; not serving`);
+          }
+          return;
+        }
         const p = this.#handle(msg).catch(() => undefined).finally(() => this.#inflight.delete(p));
         this.#inflight.add(p);
       },
     });
-    nc.flush().then(() => { this.#subscribed = this.#sub !== null; }, () => undefined);
+    this.#sub = sub;
+    await nc.flush().catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+    if (denied !== null) {
+      this.#sub = null;
+      return permissionRefusal(denied, this.#opts.access?.authBy);
+    }
+    this.#subscribed = this.#sub === sub;
+    return null;
   }
 
   async #handle(msg: Msg): Promise<void> {

@@ -22,6 +22,7 @@ import { createLogger } from '../../relay/log.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { OPRF_SETTINGS, OprfConfigError, resolveOprfConfig, type OprfConfig } from '../../relay/oprf-config.ts';
 import { OprfService, startOprfHttp } from '../../relay/oprf-service.ts';
+import { INBOX_PREFIX_PROBLEM, INBOX_PREFIX_RE } from '../../relay/nats-permissions.ts';
 import { NATS_ACCESS_SETTINGS, readNatsAccess, type NatsAccess, type NatsAccessSettings } from '../../relay/nats-connect-options.ts';
 import { SettingError } from '../../relay/setting-file.ts';
 
@@ -111,13 +112,15 @@ export function oprfKeyCommand(): Command {
     .requiredOption('--nats <url>', 'NATS server URL(s)', collect)
     .requiredOption('--id <id>', 'evaluator id')
     .option('--nats-prefix <prefix>', 'subject prefix', 'hw')
+    .addOption(new Option('--nats-inbox-prefix <prefix>', 'prefix of the reply subject (e.g. _INBOX_hw_fetch; docs/nats/hushwire-permissions.conf)').env('HUSHWIRE_NATS_INBOX_PREFIX').default('_INBOX'))
     .option('--timeout-ms <ms>', 'deadline', '5000');
   // The evaluator's NATS TLS and credential flags (and variables), for a secured NATS.
   for (const s of NATS_ACCESS_SETTINGS) fetchCmd.addOption(new Option(`--${s.flag} <value>`, s.help).env(s.env));
   cmd.addCommand(fetchCmd
-    .action(async (o: Record<string, unknown> & { nats: string[]; id: string; natsPrefix: string; timeoutMs: string }) => {
+    .action(async (o: Record<string, unknown> & { nats: string[]; id: string; natsPrefix: string; natsInboxPrefix: string; timeoutMs: string }) => {
       const timeoutMs = Number(o.timeoutMs);
       if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new HushwireError(ErrorCode.BAD_REQUEST, '--timeout-ms must be a positive whole number');
+      if (!INBOX_PREFIX_RE.test(o.natsInboxPrefix)) throw new HushwireError(ErrorCode.BAD_REQUEST, INBOX_PREFIX_PROBLEM.replace('FLAG', '--nats-inbox-prefix'));
       const log = createLogger({ level: 'silent' });
       const servers = o.nats.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
       let access: NatsAccess;
@@ -126,7 +129,7 @@ export function oprfKeyCommand(): Command {
       } catch (e) {
         throw e instanceof SettingError ? new HushwireError(ErrorCode.BAD_REQUEST, e.message) : e;
       }
-      const key = await fetchEvaluatorKey({ servers, access, prefix: o.natsPrefix, id: o.id, timeoutMs, log });
+      const key = await fetchEvaluatorKey({ servers, access, prefix: o.natsPrefix, id: o.id, timeoutMs, log, inboxPrefix: o.natsInboxPrefix });
       process.stdout.write(`${bytesToHex(key)}\n`);
     }));
   return cmd;

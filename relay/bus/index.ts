@@ -24,6 +24,8 @@ export interface CreateBusOptions {
   limits: MailboxLimits;
   /** NATS subject prefix (default 'hw'). */
   prefix?: string;
+  /** Prefix of the bus's reply subjects (default _INBOX). */
+  inboxPrefix?: string;
   /** Connection name for NATS. */
   name?: string;
   log?: BusLogFn;
@@ -48,6 +50,7 @@ export function createBus(opts: CreateBusOptions): Bus {
     servers,
     limits: opts.limits,
     ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
+    ...(opts.inboxPrefix !== undefined ? { inboxPrefix: opts.inboxPrefix } : {}),
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.log !== undefined ? { log: opts.log } : {}),
     ...(opts.mailboxShards !== undefined ? { mailboxShards: opts.mailboxShards } : {}),

@@ -95,6 +95,8 @@ export interface LiveRouterOptions {
   prefix: string;
   subs: SubscriptionRegistry;
   log: BusLogFn;
+  /** Prefix of the reply subjects (nats.js inboxPrefix; default _INBOX). */
+  inboxPrefix?: string;
 }
 
 /** An answer message: [version] then [u32 token][u8 code] per (token, code) pair of `a`. */
@@ -159,7 +161,7 @@ export class LiveRouter {
     this.#gwPrefix = `${opts.prefix}.gw.`;
     this.#devPrefix = `${opts.prefix}.dev.`;
     this.#located = Buffer.concat([Buffer.of(DELIVERED), Buffer.from(this.nodeId, 'latin1')]);
-    this.#inbox = `${createInbox()}.`;
+    this.#inbox = `${createInbox(opts.inboxPrefix)}.`;
     const n = this.#inbox.length;
     this.#inboxSub = nc.subscribe(`${this.#inbox}*`, {
       callback: (err, m) => {

@@ -42,10 +42,10 @@ export class ApiRequests {
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
-  constructor(nc: NatsConnection, timeoutMs: number) {
+  constructor(nc: NatsConnection, timeoutMs: number, inboxPrefix?: string) {
     this.#nc = nc;
     this.#timeoutMs = timeoutMs;
-    this.#inbox = `${createInbox()}.`;
+    this.#inbox = `${createInbox(inboxPrefix)}.`;
     const n = this.#inbox.length;
     this.#sub = nc.subscribe(`${this.#inbox}*`, {
       callback: (err, m) => {

@@ -62,6 +62,7 @@ import { drainSubscriptions } from './sub-drain.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
 import { connectNats } from '../nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from '../nats-connect-options.ts';
+import { describeViolation, permissionRefusal, permissionViolation, PermissionWatch, probePermissions, subjectShape, type PermissionViolation } from '../nats-permissions.ts';
 
 export interface NatsBusOptions {
   /** nats://host:port URL(s). */
@@ -101,6 +102,10 @@ export interface NatsBusOptions {
    *  streams' (--mailbox-lower-limits). Off: a stream's larger retention limits are kept,
    *  since they are deployment-wide and lowering them drops or refuses other gateways' mail. */
   lowerLimits?: boolean;
+  /** Prefix of this bus's reply subjects (nats.js `inboxPrefix`, default `_INBOX`): with
+   *  one per role the NATS users can be kept from reading each other's replies
+   *  (--nats-inbox-prefix; docs/OPERATIONS.md, "NATS permissions"). */
+  inboxPrefix?: string;
 }
 
 const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -388,6 +393,9 @@ export class NatsBus implements Bus {
   #directoryReplicated = false;
   /** SUBs, UNSUBs and the PING of this event-loop turn (#turnFlush). */
   #turn: Turn | null = null;
+  readonly #inboxPrefix: string;
+  /** Permission violations already logged, by operation and subject shape. */
+  readonly #deniedLogged = new Set<string>();
 
   // mailbox reads
   #readInbox = '';
@@ -440,6 +448,7 @@ export class NatsBus implements Bus {
     this.#lowerLimits = opts.lowerLimits === true;
     this.#perDeviceCap = this.#limits.maxMessagesPerDevice;
     this.#access = opts.access ?? readNatsAccess({ nats: Array.isArray(opts.servers) ? opts.servers : [opts.servers] });
+    this.#inboxPrefix = opts.inboxPrefix ?? '_INBOX';
   }
 
   livePending(): number {
@@ -497,6 +506,7 @@ export class NatsBus implements Bus {
         // nats.js otherwise builds two Error objects per request for async stack traces:
         // ~40% of the CPU of a request/reply round trip.
         noAsyncTraces: true,
+        inboxPrefix: this.#inboxPrefix,
       }, this.#access);
     } catch (e) {
       throw connectFailed(e);
@@ -508,6 +518,10 @@ export class NatsBus implements Bus {
     this.#nc = nc;
     this.#status = { state: 'connected' };
     this.#watchStatus(nc);
+    // A right the user lacks shows as a refused request, a request that times out (on
+    // this bus's own inboxes) or a subscription closed by nats.js: any violation seen
+    // while starting stops the start, naming it (relay/nats-permissions.ts).
+    const denied = new PermissionWatch(nc);
     try {
       const jsOpts = { timeout: this.#requestTimeoutMs };
       this.#jsm = await jetstreamManager(nc, jsOpts);
@@ -520,23 +534,76 @@ export class NatsBus implements Bus {
       this.#directoryReplicated = dir.config.num_replicas > 1;
       // Replicas as they are (a gateway started with the default 1 keeps a cluster's 3).
       this.#mailboxReplicated = (await this.#jsm.streams.info(this.#streams[0] as string)).config.num_replicas > 1;
-      this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log });
-      this.#api = new ApiRequests(nc, this.#requestTimeoutMs);
+      this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log, inboxPrefix: this.#inboxPrefix });
+      this.#api = new ApiRequests(nc, this.#requestTimeoutMs, this.#inboxPrefix);
       this.#eraseSubjects = this.#streams.map((n) => `$JS.API.STREAM.MSG.DELETE.${n}`);
-      this.#readInbox = `${createInbox()}.`;
+      this.#readInbox = `${createInbox(this.#inboxPrefix)}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
+      await this.#checkPermissions(nc, denied);
     } catch (e) {
       this.#nc = null;
+      const v = denied.first;
+      denied.stop();
       await nc.close().catch(() => undefined);
       // Not connected yet, and start() will be tried again unless close() came meanwhile.
       this.#status = this.#closed ? { state: 'closed' } : { state: 'starting' };
+      // A refused right explains whatever failed meanwhile (a timeout, a refused request).
+      if (v !== null) throw new BusMisconfigured(permissionRefusal(v, this.#access.authBy).setting, describeViolation(v, this.#access.authBy), e);
       // Which kind (retried or not) and why: gateway/bus-start.ts logs or stops on it.
       throw setupFailed(e);
     }
+    denied.stop();
     if (this.#closed) throw busUnavailable('bus closed');
     this.#ready = true;
     this.#log('info', 'bus: connected to NATS', { streams: this.#streams.length, bucket: this.#bucket });
+  }
+
+  /**
+   * At start, the rights the bus needs later that setting up did not use: subscribing a
+   * device subject, publishing live and control messages and answers, and the reads of
+   * every mailbox shard and bucket (direct and leader gets of a subject that holds
+   * nothing, and the info of a consumer that does not exist; all harmless). A right
+   * missing there would otherwise show only later, as live deliveries that never arrive
+   * or reads that time out. Throws BusMisconfigured naming the first refusal.
+   */
+  async #checkPermissions(nc: NatsConnection, denied: PermissionWatch): Promise<void> {
+    const prefix = this.#opts.prefix ?? 'hw';
+    const zero = '0'.repeat(32);
+    const device = `${this.#devPrefix}${zero}.${zero}`;
+    let v: PermissionViolation | null = await probePermissions(nc, {
+      subscribe: [device],
+      publish: [device, `${prefix}.gw.${'0'.repeat(16)}`, `${this.#inboxPrefix}.${zero}`],
+    }, this.#requestTimeoutMs);
+    const api = this.#api as ApiRequests;
+    const reads: Promise<unknown>[] = [
+      api.lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${zero}`, true),
+      this.#jsApi(`$JS.API.STREAM.MSG.GET.KV_${this.#bucket}`, `{"last_by_subj":"$KV.${this.#bucket}.${zero}"}`),
+    ];
+    this.#streams.forEach((stream, shard) => {
+      const subject = `${this.#mboxPrefixes[shard] as string}${zero}.${zero}`;
+      reads.push(api.lastMessage(stream, subject, false));
+      reads.push(this.#jsApi(`$JS.API.STREAM.MSG.GET.${stream}`, `{"last_by_subj":"${subject}"}`));
+      reads.push(this.#jsApi(`$JS.API.CONSUMER.INFO.${stream}.hushwire_probe`, ''));
+    });
+    // Refused reads never get an answer (they time out): the PONG after them says so first.
+    const settled = Promise.allSettled(reads);
+    await within(nc.flush(), this.#requestTimeoutMs);
+    await new Promise((r) => setImmediate(r));
+    v ??= denied.first;
+    if (v === null) {
+      await settled;
+      v = denied.first;
+    }
+    if (v !== null) throw new BusMisconfigured(permissionRefusal(v, this.#access.authBy).setting, describeViolation(v, this.#access.authBy));
+  }
+
+  /** A violation after start: logged once per operation and subject shape. */
+  #onPermissionDenied(v: PermissionViolation): void {
+    const key = `${v.operation} ${subjectShape(v.subject)}`;
+    if (this.#deniedLogged.has(key) || this.#deniedLogged.size > 256) return;
+    this.#deniedLogged.add(key);
+    this.#log('error', `bus: ${describeViolation(v, this.#access.authBy)}`, { operation: v.operation, subject: subjectShape(v.subject) });
   }
 
   /** Creates (or opens) the mailbox stream, the directory bucket and the counter bucket.
@@ -643,29 +710,38 @@ export class NatsBus implements Bus {
   /** Creates or updates one mailbox stream; safe when several gateways start at once. */
   async #ensureStream(jsm: JetStreamManager, shard: number, pass: LimitsPass, attempt = 1): Promise<void> {
     const cfg = this.#streamConfig(shard);
-    let overlap = false;
-    try {
-      await jsm.streams.add(cfg);
-      pass.perDevice = Math.max(pass.perDevice, this.#limits.maxMessagesPerDevice);
-      return;
-    } catch (e) {
-      // 10058: the stream exists with another configuration (e.g. changed limits).
-      // 10065: its subjects overlap a stream's: another gateway creating the same stream
-      // at this moment, or a mailbox laid out for another number of shards (a 1-shard
-      // HW_MBOX takes all of <prefix>.mbox.>); told apart below.
-      const code = jsErrCode(e);
-      if (code !== 10058 && code !== 10065) throw refusedConfig(e, cfg.name, this.#replicas);
-      overlap = code === 10065;
-    }
     const { name, ...update } = cfg;
+    let overlap = false;
     // Only "no such stream" means there is none: any other failure to read it (a
     // timeout, no leader) is retried, never taken for a layout mismatch that stops the
-    // gateway.
-    let existing: StreamConfig | undefined;
-    try {
-      existing = (await jsm.streams.info(name)).config;
-    } catch (e) {
-      if (jsErrCode(e) !== 10059) throw e;
+    // gateway. Looked at before creating, so that a gateway whose NATS user may not
+    // create streams runs on streams an admin made beforehand (docs/OPERATIONS.md,
+    // "NATS permissions"): it needs STREAM.CREATE only for a missing stream and
+    // STREAM.UPDATE only for a change.
+    const look = async (): Promise<StreamConfig | undefined> => {
+      try {
+        return (await jsm.streams.info(name)).config;
+      } catch (e) {
+        if (jsErrCode(e) !== 10059) throw e;
+        return undefined;
+      }
+    };
+    let existing = await look();
+    if (existing === undefined) {
+      try {
+        await jsm.streams.add(cfg);
+        pass.perDevice = Math.max(pass.perDevice, this.#limits.maxMessagesPerDevice);
+        return;
+      } catch (e) {
+        // 10058: the stream exists with another configuration (made meanwhile).
+        // 10065: its subjects overlap a stream's: another gateway creating the same stream
+        // at this moment, or a mailbox laid out for another number of shards (a 1-shard
+        // HW_MBOX takes all of <prefix>.mbox.>); told apart below.
+        const code = jsErrCode(e);
+        if (code !== 10058 && code !== 10065) throw refusedConfig(e, cfg.name, this.#replicas);
+        overlap = code === 10065;
+      }
+      existing = await look();
     }
     if (overlap && existing === undefined && attempt < OVERLAP_ATTEMPTS) {
       // Another gateway creating this very stream (nats-server answers "overlap" until
@@ -792,9 +868,12 @@ export class NatsBus implements Bus {
             this.#restoreStores();
             this.#signalMailAfterReconnect();
             break;
-          case 'error':
-            this.#log('warn', 'bus: NATS error', { error: s.error.name });
+          case 'error': {
+            const v = permissionViolation(s.error);
+            if (v === null) this.#log('warn', 'bus: NATS error', { error: s.error.name });
+            else if (this.#ready) this.#onPermissionDenied(v); // while starting: the start fails on it
             break;
+          }
           case 'ldm':
             this.#log('warn', 'bus: NATS server entering lame duck mode');
             break;
