@@ -2,25 +2,35 @@
 // connection that authenticates on every (re)connect, a discovery cache, the send path
 // and the inbox. Nothing here logs: errors carry codes and safe messages, and keys,
 // numbers and routes never leave the object except inside sealed envelopes.
+//
+// Portable: no Node import here or below (client/portable.ts is the entry that proves
+// it). A profile is a ProfileStore (client/store.ts), or on Node a directory path, which
+// the Node entry (client/node.ts) teaches the platform to open.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sign, authInput } from '../relay/crypto/sign.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../relay/errors.ts';
-import { Connection, type ConnectionState, type StateChange, type AuthContext } from './connection.ts';
+import { Connection, type ConnectionState, type StateChange, type AuthContext } from './connection-core.ts';
 import { Discovery, verifyDevices } from './discovery.ts';
 import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats } from './inbox.ts';
 import { deliverToRoute, sealForDevices, type SendResult, type SenderKeys } from './outgoing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
-import { loadDevice, loadGateways, loadState, deleteDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile.ts';
+import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import { fullJitterDelay } from './backoff.ts';
-import { loadRouteBook, type RouteBook } from './routebook.ts';
+import { readRouteBook, type RouteBook } from './routes.ts';
+import { isProfileStore, type ProfileStore } from './store.ts';
+import { openDirectory, checkRandom } from './platform.ts';
+import type { WebSocketConstructor } from './socket.ts';
 import { discoverContacts, type ContactStatus } from './contacts.ts';
 
 export interface ClientOptions {
   /** Overrides the profile's gateways.json. */
   gateways?: string[];
+  /** A WHATWG WebSocket constructor. Default: `ws` on Node (hushwire/client), else
+   *  globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
   /** Deadline of each request (evaluate, lookup, ...), and of the wait for a connection
    *  that discover() and unregister() make while the client reconnects. Default 10 s. */
   requestTimeoutMs?: number;
@@ -50,6 +60,16 @@ export interface Notice {
   atMs: number;
 }
 
+/** A profile: a ProfileStore, or (Node entry only) a directory path. */
+export type Profile = string | ProfileStore;
+
+/** The store behind a profile argument (BAD_REQUEST for anything else). */
+export function profileStore(profile: Profile): ProfileStore {
+  if (isProfileStore(profile)) return profile;
+  if (typeof profile === 'string' && profile.length > 0) return openDirectory(profile).store;
+  throw new HushwireError(ErrorCode.BAD_REQUEST, 'a profile is a directory path (Node) or a ProfileStore');
+}
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;
@@ -65,11 +85,13 @@ export class HushwireClient {
     verifyDevices,
     sealForDevices,
     deliverToRoute,
-    loadDevice,
+    loadDevice: (profile: Profile) => readDevice(profileStore(profile)),
     fullJitterDelay,
   });
 
-  readonly profileDir: string;
+  /** The profile directory, when the profile is one (Node). */
+  readonly profileDir: string | undefined;
+  private readonly store: ProfileStore;
   private readonly profile: DeviceProfile;
   private readonly state: ProfileState;
   private readonly routes: RouteBook;
@@ -81,22 +103,26 @@ export class HushwireClient {
   private unregistering = false;
   private closing: Promise<void> | null = null;
 
-  /** Registers a new device for `number` in `profileDir` (opt-in). */
+  /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
   static register(opts: RegisterOptions): Promise<RegisterResult> {
     return registerDevice(opts);
   }
 
-  /** Opens a registered profile; HushwireError NOT_REGISTERED when it has no device. */
-  static async open(profileDir: string, options: ClientOptions = {}): Promise<HushwireClient> {
-    const profile = await loadDevice(profileDir);
-    const gateways = options.gateways?.map(checkGatewayUrl) ?? (await loadGateways(profileDir));
-    const state = await loadState(profileDir);
-    const routes = await loadRouteBook(profileDir, profile.oprfPublicKey);
-    return new HushwireClient(profileDir, profile, gateways, state, routes, options);
+  /** Opens a registered profile (a ProfileStore, or on Node a directory); HushwireError
+   *  NOT_REGISTERED when it has no device. */
+  static async open(profileOrDir: Profile, options: ClientOptions = {}): Promise<HushwireClient> {
+    checkRandom();
+    const store = profileStore(profileOrDir);
+    const profile = await readDevice(store);
+    const gateways = options.gateways?.map(checkGatewayUrl) ?? (await readGateways(store));
+    const state = await readState(store);
+    const routes = await readRouteBook(store, profile.oprfPublicKey);
+    return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, options);
   }
 
-  private constructor(profileDir: string, profile: DeviceProfile, gateways: string[], state: ProfileState, routes: RouteBook, options: ClientOptions) {
+  private constructor(profileDir: string | undefined, store: ProfileStore, profile: DeviceProfile, gateways: string[], state: ProfileState, routes: RouteBook, options: ClientOptions) {
     this.profileDir = profileDir;
+    this.store = store;
     this.profile = profile;
     this.state = state;
     this.routes = routes;
@@ -106,6 +132,7 @@ export class HushwireClient {
     const userOnState = options.onState;
     this.conn = new Connection({
       urls: gateways,
+      ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket } : {}),
       requestTimeoutMs: this.requestTimeoutMs,
       connectAttempts: options.connectAttempts ?? Math.max(3, gateways.length * 2),
       ...(options.reclaimAfterTakeover ? { terminalCloseCodes: [CloseCode.AUTH_FAILED, CloseCode.UNREGISTERED] } : {}),
@@ -231,7 +258,8 @@ export class HushwireClient {
     return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, numbers);
   }
 
-  /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then device.json goes. */
+  /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then the
+   *  profile's device, state and routes records go. */
   async unregister(): Promise<void> {
     await this.conn.connect(this.requestTimeoutMs);
     this.unregistering = true;
@@ -243,7 +271,7 @@ export class HushwireClient {
     }
     // Close first: it waits for pending state writes, which must not recreate state.json.
     await this.close();
-    await deleteDevice(this.profileDir);
+    await removeDevice(this.store);
   }
 
   /** Idempotent: stops reading, persists dedup state, flushes acks, closes the socket. */

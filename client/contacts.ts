@@ -12,7 +12,7 @@ import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, type OpProps } from '../relay/wire.ts';
 import { verifyDevices } from './discovery.ts';
-import type { OpBuilder } from './connection.ts';
+import type { OpBuilder } from './connection-core.ts';
 
 export type Requester = (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>;
 

@@ -10,7 +10,7 @@ import { verify, prekeyInput } from '../relay/crypto/sign.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES, type OpProps } from '../relay/wire.ts';
 import { TtlCache } from './ttlcache.ts';
-import type { OpBuilder } from './connection.ts';
+import type { OpBuilder } from './connection-core.ts';
 
 export type Requester = (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>;
 

@@ -1,10 +1,19 @@
-// The SDK's public surface: what an application needs to register, send, receive and
-// opt out. Internals (connection machinery, caches, profile file layout) stay private
-// to the package; tools that need them use HushwireClient.lowLevel.
-export { HushwireClient, type ClientOptions, type Notice } from './client.ts';
+// The SDK's public surface on Node (hushwire/client): what an application needs to
+// register, send, receive and opt out. Internals (connection machinery, caches, profile
+// record layout) stay private to the package; tools that need them use
+// HushwireClient.lowLevel. The same API without Node (browsers, React Native, Deno) is
+// client/portable.ts (hushwire/client/portable); this entry adds, through
+// client/node.ts, `ws` as the default WebSocket, profile directories, and the native
+// crypto engines.
+import './node.ts';
+
+export { HushwireClient, type ClientOptions, type Notice, type Profile } from './client.ts';
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats } from './inbox.ts';
 export type { SendResult, SendReceipt, ReceiptStatus } from './outgoing.ts';
-export type { ConnectionState, StateChange } from './connection.ts';
+export type { ConnectionState, StateChange } from './connection-core.ts';
+export { MemoryStore, type ProfileStore, type ProfileRecord } from './store.ts';
+export { DirectoryStore } from './profile.ts';
+export type { WebSocketConstructor, WebSocketLike } from './socket.ts';
 export { HushwireError, isHushwireError, ErrorCode } from '../relay/errors.ts';

@@ -3,7 +3,7 @@
 // finalizes the gateway's VOPRF evaluation against the key announced in the challenge;
 // that key is pinned in the profile, so a gateway that later evaluates with another
 // key (to learn who looks up whom, or to split the network) is caught on every lookup.
-import { randomBytes } from '@noble/hashes/utils.js';
+import { randomBytes, bytesToHex } from '@noble/hashes/utils.js';
 import { generateIdentity, sign, registerInput, prekeyInput } from '../relay/crypto/sign.ts';
 import { generateKeyPair } from '../relay/crypto/hpke.ts';
 import { blindNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
@@ -11,11 +11,12 @@ import { finalizeNumberEvaluation } from '../relay/crypto/oprf-split.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
-import { Connection, type Challenge } from './connection.ts';
-import { loadRouteBook } from './routebook.ts';
-import { join, resolve } from 'node:path';
-import { stat, rmdir } from 'node:fs/promises';
-import { checkGatewayUrl, hasDevice, saveDevice, saveGateways, ensureProfileDir, ProfileState, STATE_FILE } from './profile.ts';
+import { Connection, type Challenge } from './connection-core.ts';
+import { readRouteBook } from './routes.ts';
+import { checkGatewayUrl, writeDevice, writeGateways, ProfileState, DEVICE_FILE } from './profile-data.ts';
+import { isProfileStore, type ProfileStore } from './store.ts';
+import { openDirectory, checkRandom } from './platform.ts';
+import type { WebSocketConstructor } from './socket.ts';
 
 export interface VerifyInfo {
   /** How long the code stays valid (the gateway's `expires_in_s`). */
@@ -38,12 +39,17 @@ export function verifyInfo(expiresInS: number, startedAt: number, connectedAt: n
 }
 
 export interface RegisterOptions {
-  profileDir: string;
+  /** Where the profile goes: a directory (Node entry only)... */
+  profileDir?: string;
+  /** ...or a store (client/store.ts); exactly one of the two. */
+  store?: ProfileStore;
   gateways: string[];
   number: string;
   /** Asked for the code when the gateway's verifier does not hand it back (dev verifier does). */
   verifyCode?: (info: VerifyInfo) => Promise<string>;
   requestTimeoutMs?: number;
+  /** A WHATWG WebSocket constructor (default: ws on Node, else globalThis.WebSocket). */
+  WebSocket?: WebSocketConstructor;
 }
 
 export interface RegisterResult {
@@ -60,30 +66,44 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export async function registerDevice(opts: RegisterOptions): Promise<RegisterResult> {
   const number = parseE164(opts.number);
+  if (!Array.isArray(opts.gateways)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
   const urls = opts.gateways.map(checkGatewayUrl);
   if (urls.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
-  const existed = await stat(opts.profileDir).then(() => true, () => false);
-  await ensureProfileDir(opts.profileDir);
-  if (await hasDevice(opts.profileDir)) {
-    throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is already registered (unregister first)');
+  checkRandom();
+  if ((opts.store === undefined) === (opts.profileDir === undefined)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'register needs either profileDir or store');
+  }
+  let store: ProfileStore;
+  let undo: () => Promise<void> = async () => {};
+  if (opts.store !== undefined) {
+    if (!isProfileStore(opts.store)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'store must be a ProfileStore (read, write, delete)');
+    store = opts.store;
+  } else {
+    const dir = openDirectory(opts.profileDir!);
+    store = dir.store;
+    // A failed first registration leaves no empty profile directory behind (the undo
+    // removes only an empty one, so nothing written meanwhile can be lost).
+    undo = await dir.prepare();
   }
   try {
-    return await registerInto(opts, number, urls);
+    if ((await store.read(DEVICE_FILE)) !== undefined) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is already registered (unregister first)');
+    }
+    return await registerInto(opts, store, number, urls);
   } catch (e) {
-    // A failed first registration leaves no empty profile directory behind (rmdir only
-    // removes an empty one, so nothing written meanwhile can be lost).
-    if (!existed) await rmdir(opts.profileDir).catch(() => {});
+    await undo();
     throw e;
   }
 }
 
-async function registerInto(opts: RegisterOptions, number: string, urls: string[]): Promise<RegisterResult> {
+async function registerInto(opts: RegisterOptions, store: ProfileStore, number: string, urls: string[]): Promise<RegisterResult> {
 
   // No authenticate hook: the socket counts as connected after the challenge, and the
   // register op itself authenticates it. The register op is built (and signed) when it
   // is written, against the live challenge, so a socket swap is caught there.
   const conn = new Connection({
     urls,
+    ...(opts.WebSocket !== undefined ? { WebSocket: opts.WebSocket } : {}),
     connectAttempts: Math.max(3, urls.length * 2),
     requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
   });
@@ -147,8 +167,8 @@ async function registerInto(opts: RegisterOptions, number: string, urls: string[
       throw new HushwireError(ErrorCode.AUTH_FAILED, 'gateway returned a route that does not match the pinned OPRF key');
     }
 
-    await saveGateways(opts.profileDir, urls);
-    await saveDevice(opts.profileDir, {
+    await writeGateways(store, urls);
+    await writeDevice(store, {
       device,
       identitySecret: identity.secretKey,
       identityPublic: identity.publicKey,
@@ -160,10 +180,10 @@ async function registerInto(opts: RegisterOptions, number: string, urls: string[
       registeredAt: new Date().toISOString(),
     });
     // A fresh dedup state: ids seen by an earlier registration of this profile are void.
-    await new ProfileState(join(resolve(opts.profileDir), STATE_FILE)).save();
+    await new ProfileState(store).save();
     // Our own route is proven already: a message to ourselves needs no evaluate.
-    await (await loadRouteBook(opts.profileDir, challenge.oprfPublicKey)).set(number, route);
-    return { device: Buffer.from(device).toString('hex') };
+    await (await readRouteBook(store, challenge.oprfPublicKey)).set(number, route);
+    return { device: bytesToHex(device) };
   } finally {
     await conn.close();
   }

@@ -1,0 +1,814 @@
+// The handset's WebSocket connection: a small state machine modelled on centrifuge-js.
+//
+//   disconnected -> connecting -> authenticating -> connected
+//         ^              |               |              |
+//         +--------------+---------------+--------------+   (one funnel: onSocketGone)
+//   any state -> closed  (close(), or a terminal close code)
+//
+// Every socket end, whatever caused it (server close, network error, handshake or
+// challenge or auth deadline, idle detection, a protocol violation), goes through
+// onSocketGone exactly once per socket. That one place decides: stop for good, or
+// back off (full jitter) and try again, on the next gateway when the old one is going
+// away. Requests are correlated by `req` and each has a deadline that starts when the
+// caller asks, so time spent waiting for a connection counts against it.
+//
+// The socket comes from a Transport (client/socket.ts): any WHATWG WebSocket
+// constructor (options.WebSocket, else globalThis.WebSocket), or on Node `ws` with its
+// extras (client/ws-transport.ts, the default there: client/platform.ts). Nothing here
+// imports Node: this module is part of the portable SDK (client/portable.ts).
+import { wire, type OpProps } from '../relay/wire.ts';
+import { HushwireError, ErrorCode, CloseCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
+import { fullJitterDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { whatwgTransport, unrefTimer, NotAWebSocket, type Transport, type TransportSocket, type WebSocketConstructor } from './socket.ts';
+import { defaultTransport } from './platform.ts';
+
+export { describeSocketError } from './socket.ts';
+
+type Timer = ReturnType<typeof setTimeout>;
+type Interval = ReturnType<typeof setInterval>;
+
+/** Runs `fn` on a later turn of the event loop (setImmediate where there is one). */
+const nextTurn: (fn: () => void) => void = typeof setImmediate === 'function'
+  ? (fn) => { setImmediate(fn); }
+  : (fn) => { setTimeout(fn, 0); };
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'authenticating' | 'connected' | 'closed';
+
+export interface Challenge {
+  nonce: Uint8Array;
+  serverTimeMs: number;
+  oprfPublicKey: Uint8Array;
+  /** Split key: each share's public key (they add up to oprfPublicKey); else empty. */
+  oprfShareKeys: Uint8Array[];
+  maxFrameBytes: number;
+  authDeadlineMs: number;
+  protocol: number;
+}
+
+/** Builds an op when it is actually written, so it can sign the live challenge. */
+export type OpBuilder = OpProps | ((challenge: Challenge) => OpProps);
+
+export interface AuthContext {
+  challenge: Challenge;
+  url: string;
+  /** A request on this very socket, before the connection counts as connected. */
+  request(op: OpBuilder, timeoutMs?: number): Promise<OpProps>;
+}
+
+export interface StateChange {
+  from: ConnectionState;
+  to: ConnectionState;
+  url?: string;
+  code?: number;
+  reason?: string;
+  error?: HushwireError;
+  delayMs?: number;
+}
+
+export interface ConnectionOptions {
+  urls: string[];
+  /** A WHATWG WebSocket constructor. Default: `ws` on Node (through the SDK's Node entry),
+   *  else globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** The socket layer itself (tests, and the Node default); wins over WebSocket. */
+  transport?: Transport;
+  /** Runs after the challenge on every socket; resolve = authenticated. None: connected at once. */
+  authenticate?: (ctx: AuthContext) => Promise<void>;
+  /** Unsolicited server ops (deliver, ...), in arrival order. */
+  onOp?: (op: OpProps) => void;
+  onState?: (change: StateChange) => void;
+  requestTimeoutMs?: number;
+  /** WebSocket handshake plus the challenge must arrive within this. */
+  connectTimeoutMs?: number;
+  /** Used when the challenge announces no auth deadline. */
+  authTimeoutMs?: number;
+  /** Requests in flight or waiting for a connection. */
+  maxPending?: number;
+  backoff?: BackoffOptions;
+  /** Attempts connect() makes before giving up with UNAVAILABLE. Once connected, reconnection is unbounded. */
+  connectAttempts?: number;
+  /** Close codes that end the connection for good. */
+  terminalCloseCodes?: number[];
+  /** When 4003 CONNECTED_ELSEWHERE is not terminal: wait about this long before taking
+   *  the device back, so a short-lived process on the same profile (a send) can finish. */
+  yieldMs?: number;
+  /** Where the transport can ping (Node's ws): how often. */
+  pingIntervalMs?: number;
+  /** Where the transport can ping: no frame, ping or pong for this long and the socket
+   *  is presumed dead. Without pings (the standard API) the connection cannot tell a
+   *  quiet socket from a dead one; it drops the socket instead when a request's
+   *  deadline passes with nothing at all received since the request was written. */
+  idleTimeoutMs?: number;
+  /** Backpressure: while more than this many bytes wait in the socket's send buffer,
+   *  requests and acks stay queued (their deadlines still run). Default 1 MiB. */
+  maxBufferedBytes?: number;
+  random?: () => number;
+}
+
+/** Close codes that mean "this gateway is going away or unusable: try the next one". */
+const ROTATE_CODES = new Set<number>([CloseCode.DRAINING, CloseCode.GOING_AWAY, 1006, CloseCode.TRY_AGAIN_LATER]);
+const DEFAULT_TERMINAL = [CloseCode.AUTH_FAILED, CloseCode.UNREGISTERED, CloseCode.CONNECTED_ELSEWHERE];
+
+const MAX_QUEUED_ACKS = 65_536;
+// WebSocket readyState values (the same in ws and the standard API).
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 3;
+/** Gateways refuse frames with too many ops (256 by default); stay well under. */
+export const MAX_OPS_PER_FRAME = 128;
+
+// Protobuf framing of `repeated Op ops = 1`: tag (field 1, length-delimited) + varint length.
+const OPS_TAG = 0x0a;
+
+interface PendingRequest {
+  req: number;
+  build: OpBuilder;
+  resolve: (op: OpProps) => void;
+  reject: (e: HushwireError) => void;
+  timer: Timer;
+  /** Socket generation it was written on; 0 = not written yet. */
+  sentOn: number;
+  /** When it was written (ms). */
+  sentAt: number;
+  /** Auth-phase requests are bound to one socket and never wait for a connection. */
+  authGen: number;
+}
+
+export function closeCodeError(code: number): HushwireError {
+  switch (code) {
+    case CloseCode.AUTH_FAILED:
+      return new HushwireError(ErrorCode.AUTH_FAILED, 'authentication failed');
+    case CloseCode.UNREGISTERED:
+      return new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this device has opted out');
+    case CloseCode.CONNECTED_ELSEWHERE:
+      return new HushwireError(ErrorCode.UNAVAILABLE, 'connected elsewhere: a newer connection of this device took over');
+    default:
+      return new HushwireError(ErrorCode.UNAVAILABLE, `connection closed (${code})`);
+  }
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v === null || v === undefined) return 0;
+  return Number(String(v));
+}
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** Concatenates encoded ops into one Frame message without re-encoding them. */
+function frameOf(encodedOps: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const o of encodedOps) size += 1 + varintLength(o.length) + o.length;
+  const out = new Uint8Array(size);
+  let pos = 0;
+  for (const o of encodedOps) {
+    out[pos++] = OPS_TAG;
+    pos = writeVarint(out, pos, o.length);
+    out.set(o, pos);
+    pos += o.length;
+  }
+  return out;
+}
+
+export class Connection {
+  private readonly urls: string[];
+  private readonly opts: Required<Omit<ConnectionOptions, 'authenticate' | 'onOp' | 'onState' | 'WebSocket' | 'transport'>>;
+  private readonly transport: Transport;
+  private readonly authenticate: ConnectionOptions['authenticate'];
+  private readonly onOp: ConnectionOptions['onOp'];
+  private readonly onStateChange: ConnectionOptions['onState'];
+
+  private stateValue: ConnectionState = 'disconnected';
+  private ws: TransportSocket | null = null;
+  /** Increases per socket; events from an older socket are ignored. */
+  private gen = 0;
+  private urlIndex = 0;
+  private attempt = 0;
+  /** Attempts since connect() was called without a connection yet. */
+  private connectTries = 0;
+  private everConnected = false;
+  /** Why the latest socket failed before a challenge, for the give-up message. */
+  private lastFailure = '';
+  private rotateNext = false;
+  private reconnectHintMs = -1;
+  private challengeValue: Challenge | null = null;
+  private lastSeen = 0;
+
+  private connectTimer: Timer | null = null;
+  private authTimer: Timer | null = null;
+  private reconnectTimer: Timer | null = null;
+  private pingTimer: Interval | null = null;
+  private moveTimer: Timer | null = null;
+  /** Re-flush while the send buffer is over maxBufferedBytes. */
+  private drainTimer: Timer | null = null;
+
+  private nextReq = 1;
+  private readonly pending = new Map<number, PendingRequest>();
+  /** Requests waiting to be written (in order). */
+  private waiting: PendingRequest[] = [];
+  private ackIds: Uint8Array[] = [];
+  private flushScheduled = false;
+
+  private connectWaiters: { resolve: () => void; reject: (e: HushwireError) => void }[] = [];
+  private closePromise: Promise<void> | null = null;
+  private terminalError: HushwireError | null = null;
+
+  constructor(options: ConnectionOptions) {
+    if (!Array.isArray(options.urls) || options.urls.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
+    // Throws BAD_REQUEST for something that is not a constructor, or when there is no
+    // WebSocket at all (a Node 20 process without the SDK's Node entry, say).
+    this.transport = options.transport ?? (options.WebSocket !== undefined ? whatwgTransport(options.WebSocket) : defaultTransport());
+    this.urls = [...options.urls];
+    this.authenticate = options.authenticate;
+    this.onOp = options.onOp;
+    this.onStateChange = options.onState;
+    this.opts = {
+      urls: this.urls,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      authTimeoutMs: options.authTimeoutMs ?? 10_000,
+      maxPending: options.maxPending ?? 1024,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      connectAttempts: options.connectAttempts ?? Infinity,
+      terminalCloseCodes: options.terminalCloseCodes ?? DEFAULT_TERMINAL,
+      yieldMs: options.yieldMs ?? 2_000,
+      pingIntervalMs: options.pingIntervalMs ?? 20_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 50_000,
+      maxBufferedBytes: options.maxBufferedBytes ?? 1 << 20,
+      random: options.random ?? Math.random,
+    };
+    // Start on a random gateway so a fleet of handsets spreads over the list.
+    this.urlIndex = Math.floor(this.opts.random() * this.urls.length) % this.urls.length;
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The challenge of the current socket (null before the first one arrives). */
+  get challenge(): Challenge | null {
+    return this.challengeValue;
+  }
+
+  get url(): string {
+    return this.urls[this.urlIndex % this.urls.length];
+  }
+
+  /** The error that closed the connection for good, if any. */
+  get error(): HushwireError | null {
+    return this.terminalError;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Resolves once connected (authenticated); starts connecting if idle. Before the first
+   * connection it gives up after `connectAttempts`; once connected it waits through
+   * reconnects, so callers that must not wait without bound pass `timeoutMs`: after it
+   * the promise rejects UNAVAILABLE (the reconnecting goes on) and its waiter is gone.
+   */
+  connect(timeoutMs?: number): Promise<void> {
+    if (this.stateValue === 'closed') {
+      return Promise.reject(this.terminalError ?? new HushwireError(ErrorCode.UNAVAILABLE, 'connection is closed'));
+    }
+    if (this.stateValue === 'connected') return Promise.resolve();
+    // A first connect is bounded by connectAttempts and ends with why the last attempt
+    // failed; the deadline is for waits through reconnects (which have no such bound).
+    const bounded = timeoutMs !== undefined && (this.everConnected || !Number.isFinite(this.opts.connectAttempts));
+    const p = new Promise<void>((resolve, reject) => {
+      if (!bounded) {
+        this.connectWaiters.push({ resolve, reject });
+        return;
+      }
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: HushwireError) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.connectWaiters.indexOf(waiter);
+        if (i >= 0) this.connectWaiters.splice(i, 1);
+        const last = this.lastFailure ? `; last attempt: ${this.lastFailure}` : '';
+        reject(new HushwireError(ErrorCode.UNAVAILABLE, `not connected: no gateway answered in time (still reconnecting${last})`));
+      }, Math.max(0, timeoutMs ?? 0));
+      this.connectWaiters.push(waiter);
+    });
+    if (this.stateValue === 'disconnected' && this.reconnectTimer === null) {
+      this.connectTries = 0;
+      this.openSocket();
+    }
+    return p;
+  }
+
+  /** Sends a request and resolves with the answer op (rejects with the Error op as HushwireError). */
+  request(op: OpBuilder, timeoutMs = this.opts.requestTimeoutMs): Promise<OpProps> {
+    return this.enqueue(op, timeoutMs, 0);
+  }
+
+  /** Queues deliver_ack ids; all ids of one event-loop turn leave in one op. */
+  ack(ids: Uint8Array[]): void {
+    if (this.stateValue === 'closed' || ids.length === 0) return;
+    for (const id of ids) this.ackIds.push(id);
+    // Acks wait across a reconnect (they spare a redelivery), but not without bound:
+    // a dropped ack only costs a duplicate, which the inbox drops by id.
+    if (this.ackIds.length > MAX_QUEUED_ACKS) this.ackIds.splice(0, this.ackIds.length - MAX_QUEUED_ACKS);
+    this.scheduleFlush();
+  }
+
+  /** Idempotent. Flushes queued acks, closes the socket, rejects what is still pending. */
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.closePromise = this.shutdown(null, CloseCode.NORMAL, 'client closed');
+    return this.closePromise;
+  }
+
+  // ---- requests -------------------------------------------------------------------
+
+  private enqueue(build: OpBuilder, timeoutMs: number, authGen: number): Promise<OpProps> {
+    if (this.stateValue === 'closed') {
+      return Promise.reject(this.terminalError ?? new HushwireError(ErrorCode.UNAVAILABLE, 'connection is closed'));
+    }
+    if (this.pending.size >= this.opts.maxPending) {
+      return Promise.reject(new HushwireError(ErrorCode.RATE_LIMITED, 'too many requests pending'));
+    }
+    return new Promise<OpProps>((resolve, reject) => {
+      const req = this.allocReq();
+      const rec: PendingRequest = {
+        req,
+        build,
+        resolve,
+        reject,
+        sentOn: 0,
+        sentAt: 0,
+        authGen,
+        timer: setTimeout(() => {
+          this.forget(rec);
+          this.suspectSilence(rec);
+          reject(new HushwireError(ErrorCode.TIMEOUT, 'request timed out'));
+        }, timeoutMs),
+      };
+      this.pending.set(req, rec);
+      this.waiting.push(rec);
+      this.scheduleFlush();
+    });
+  }
+
+  /**
+   * Without pings (the standard API) a dead, half-open socket stays "open" as long as
+   * the platform's TCP stack lets it. A request written on the current socket whose
+   * deadline passed with not a byte received since is the evidence there is: drop the
+   * socket (close 1006) and reconnect; the caller's retry goes out on the new one.
+   */
+  private suspectSilence(rec: PendingRequest): void {
+    if (this.transport.canPing || rec.sentOn === 0 || rec.sentOn !== this.gen || !this.ws) return;
+    if (this.lastSeen <= rec.sentAt) this.dropSocket(this.gen, 1006, 'no answer in time');
+  }
+
+  private allocReq(): number {
+    // uint32, never 0 (0 marks unsolicited ops), skipping ids still in use after a wrap.
+    for (;;) {
+      const req = this.nextReq;
+      this.nextReq = this.nextReq >= 0xffffffff ? 1 : this.nextReq + 1;
+      if (!this.pending.has(req)) return req;
+    }
+  }
+
+  private forget(rec: PendingRequest): void {
+    clearTimeout(rec.timer);
+    this.pending.delete(rec.req);
+    const i = this.waiting.indexOf(rec);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  private settle(op: OpProps): void {
+    const rec = this.pending.get(op.req ?? 0);
+    // A late answer after its deadline, or for a socket we already left: ignore.
+    if (!rec || rec.sentOn !== this.gen) return;
+    this.forget(rec);
+    if (op.error) {
+      const code = (Object.values(ErrorCode) as string[]).includes(op.error.code ?? '')
+        ? (op.error.code as ErrorCodeT)
+        : ErrorCode.INTERNAL;
+      rec.reject(new HushwireError(code, op.error.message || code.toLowerCase().replace(/_/g, ' '), {
+        retryAfterMs: toNumber(op.error.retryAfterMs),
+      }));
+    } else {
+      rec.resolve(op);
+    }
+  }
+
+  private rejectAll(filter: (rec: PendingRequest) => boolean, err: HushwireError): void {
+    for (const rec of [...this.pending.values()]) {
+      if (filter(rec)) {
+        this.forget(rec);
+        rec.reject(err);
+      }
+    }
+  }
+
+  // ---- outgoing frames ------------------------------------------------------------
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // One frame per event-loop turn: everything queued during this turn (many acks,
+    // several requests) leaves in as few kernel writes as the frame limit allows.
+    nextTurn(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN || !this.challengeValue) return;
+    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      // Backpressure: the network is slower than the writes. Hold what is queued (the
+      // requests' deadlines still run) and look again shortly; the standard API has no
+      // drain event, so this polls, and only while the buffer is over the mark.
+      if (this.drainTimer === null) {
+        this.drainTimer = setTimeout(() => {
+          this.drainTimer = null;
+          this.scheduleFlush();
+        }, 20);
+        unrefTimer(this.drainTimer);
+      }
+      return;
+    }
+    const authenticating = this.stateValue === 'authenticating';
+    const connected = this.stateValue === 'connected';
+    if (!authenticating && !connected) return;
+    const challenge = this.challengeValue;
+    const ops: Uint8Array[] = [];
+
+    const keep: PendingRequest[] = [];
+    for (const rec of this.waiting) {
+      // Auth-phase requests go only on their own socket; others only once connected.
+      const mayGo = rec.authGen !== 0 ? rec.authGen === this.gen : connected;
+      if (!mayGo) {
+        keep.push(rec);
+        continue;
+      }
+      let encoded: Uint8Array;
+      try {
+        const body = typeof rec.build === 'function' ? rec.build(challenge) : rec.build;
+        encoded = wire.Op.encode({ ...body, req: rec.req }).finish();
+      } catch (e) {
+        this.pending.delete(rec.req);
+        clearTimeout(rec.timer);
+        rec.reject(e instanceof HushwireError ? e : new HushwireError(ErrorCode.BAD_REQUEST, 'request could not be encoded'));
+        continue;
+      }
+      if (this.tooLarge(encoded, challenge)) {
+        this.pending.delete(rec.req);
+        clearTimeout(rec.timer);
+        rec.reject(new HushwireError(ErrorCode.TOO_LARGE, 'request is larger than the gateway accepts'));
+        continue;
+      }
+      rec.sentOn = this.gen;
+      rec.sentAt = Date.now();
+      ops.push(encoded);
+    }
+    this.waiting = keep;
+
+    if (connected && this.ackIds.length > 0) {
+      const ids = this.ackIds;
+      this.ackIds = [];
+      // ~18 bytes per id on the wire; chunk so an ack op always fits in a frame.
+      const per = Math.max(1, Math.floor((this.frameLimit(challenge) - 16) / 20));
+      for (let i = 0; i < ids.length; i += per) {
+        ops.push(wire.Op.encode({ deliverAck: { ids: ids.slice(i, i + per) } }).finish());
+      }
+    }
+    this.writeOps(ws, ops, challenge);
+  }
+
+  private frameLimit(challenge: Challenge): number {
+    return challenge.maxFrameBytes > 0 ? challenge.maxFrameBytes : 1 << 20;
+  }
+
+  private tooLarge(encoded: Uint8Array, challenge: Challenge): boolean {
+    return 1 + varintLength(encoded.length) + encoded.length > this.frameLimit(challenge);
+  }
+
+  private writeOps(ws: TransportSocket, ops: Uint8Array[], challenge: Challenge): void {
+    const limit = this.frameLimit(challenge);
+    let batch: Uint8Array[] = [];
+    let size = 0;
+    for (const o of ops) {
+      const len = 1 + varintLength(o.length) + o.length;
+      if (batch.length > 0 && (size + len > limit || batch.length >= MAX_OPS_PER_FRAME)) {
+        ws.send(frameOf(batch));
+        batch = [];
+        size = 0;
+      }
+      batch.push(o);
+      size += len;
+    }
+    if (batch.length > 0) ws.send(frameOf(batch));
+  }
+
+  // ---- socket lifecycle -----------------------------------------------------------
+
+  private setState(to: ConnectionState, info: Omit<StateChange, 'from' | 'to'> = {}): void {
+    const from = this.stateValue;
+    if (from === to) return;
+    this.stateValue = to;
+    if (this.onStateChange) {
+      try {
+        this.onStateChange({ from, to, ...info });
+      } catch { /* a listener's bug must not wedge the state machine */ }
+    }
+  }
+
+  private openSocket(): void {
+    this.reconnectTimer = null;
+    if (this.stateValue === 'closed') return;
+    const gen = ++this.gen;
+    const url = this.url;
+    this.challengeValue = null;
+    this.lastFailure = '';
+    this.connectTries++;
+    this.setState('connecting', { url });
+    let ws: TransportSocket;
+    try {
+      ws = this.transport.open(url, {
+        onFrame: (data) => this.onMessage(gen, data),
+        onUnsupported: (reason) => {
+          if (gen !== this.gen) return;
+          this.lastFailure = reason;
+          this.dropSocket(gen, CloseCode.UNSUPPORTED_DATA, reason);
+        },
+        onActivity: () => {
+          if (gen === this.gen) this.lastSeen = Date.now();
+        },
+        // An error is always followed by a close; the close carries the decision. What
+        // went wrong is kept for the give-up message of a first connect.
+        onError: (reason) => {
+          if (gen === this.gen) this.lastFailure = reason;
+        },
+        onClose: (code, reason) => this.onSocketGone(gen, code, reason),
+      }, { connectTimeoutMs: this.opts.connectTimeoutMs });
+    } catch (e) {
+      if (e instanceof NotAWebSocket) {
+        // A programming error no retry can fix: stop, saying so.
+        nextTurn(() => { void this.shutdown(e, null, ''); });
+        return;
+      }
+      // An unusable URL fails like an unreachable gateway: rotate past it.
+      this.rotateNext = true;
+      this.lastFailure = 'bad url';
+      nextTurn(() => this.onSocketGone(gen, 1006, 'bad url'));
+      return;
+    }
+    this.ws = ws;
+    this.lastSeen = Date.now();
+    this.connectTimer = setTimeout(() => this.dropSocket(gen, 1006, 'no challenge in time'), this.opts.connectTimeoutMs);
+  }
+
+  /** Ends the socket from our side; the 'close' event then runs the funnel. */
+  private dropSocket(gen: number, code: number, reason: string): void {
+    if (gen !== this.gen || !this.ws) return;
+    const ws = this.ws;
+    if (code === 1006) {
+      if (!this.lastFailure) this.lastFailure = reason;
+      // 1006 cannot be sent in a close frame; terminate yields it locally.
+      ws.terminate();
+    } else {
+      // A peer that never answers our close frame is cut off after a second.
+      ws.close(code, reason);
+    }
+  }
+
+  private onMessage(gen: number, data: Uint8Array): void {
+    if (gen !== this.gen) return;
+    this.lastSeen = Date.now();
+    let ops: OpProps[];
+    try {
+      ops = wire.Frame.decode(data).ops;
+    } catch {
+      this.dropSocket(gen, CloseCode.BAD_FRAME, 'bad frame');
+      return;
+    }
+    for (const op of ops) {
+      if (gen !== this.gen) return;
+      if (op.challenge) {
+        this.onChallenge(gen, op);
+      } else if (op.req) {
+        this.settle(op);
+      } else if (op.reconnect) {
+        this.onReconnectOp(gen, op);
+      } else if (this.onOp) {
+        try {
+          this.onOp(op);
+        } catch { /* a handler's bug must not kill the socket */ }
+      }
+    }
+  }
+
+  private onReconnectOp(gen: number, op: OpProps): void {
+    this.rotateNext = true;
+    this.reconnectHintMs = toNumber(op.reconnect?.retryAfterMs);
+    // The gateway closes with 4005 next; if it does not, leave on our own.
+    if (this.moveTimer === null) {
+      this.moveTimer = setTimeout(() => {
+        this.moveTimer = null;
+        this.dropSocket(gen, CloseCode.NORMAL, 'moving');
+      }, 2000);
+    }
+  }
+
+  private onChallenge(gen: number, op: OpProps): void {
+    if (this.stateValue !== 'connecting' || !op.challenge) return;
+    const c = op.challenge;
+    const challenge: Challenge = {
+      nonce: c.nonce ?? new Uint8Array(0),
+      serverTimeMs: toNumber(c.serverTimeMs),
+      oprfPublicKey: c.oprfPublicKey ?? new Uint8Array(0),
+      oprfShareKeys: c.oprfShareKeys ?? [],
+      maxFrameBytes: toNumber(c.maxFrameBytes),
+      authDeadlineMs: toNumber(c.authDeadlineMs),
+      protocol: toNumber(c.protocol),
+    };
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this.challengeValue = challenge;
+    this.startPing(gen);
+    this.setState('authenticating', { url: this.url });
+    const auth = this.authenticate;
+    if (!auth) {
+      this.onAuthenticated(gen);
+      return;
+    }
+    // Our own deadline is the gateway's (it closes 4001 then) so we never wait longer.
+    const deadline = challenge.authDeadlineMs > 0 ? challenge.authDeadlineMs : this.opts.authTimeoutMs;
+    this.authTimer = setTimeout(() => this.dropSocket(gen, 1006, 'auth deadline'), deadline);
+    const ctx: AuthContext = {
+      challenge,
+      url: this.url,
+      request: (build, timeoutMs) => this.enqueue(build, Math.min(timeoutMs ?? deadline, deadline), gen),
+    };
+    let result: Promise<void>;
+    try {
+      result = auth(ctx);
+    } catch (e) {
+      result = Promise.reject(e);
+    }
+    result.then(
+      () => this.onAuthenticated(gen),
+      (e: unknown) => this.onAuthFailed(gen, e),
+    );
+  }
+
+  private onAuthenticated(gen: number): void {
+    if (gen !== this.gen || this.stateValue !== 'authenticating') return;
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.authTimer = null;
+    this.attempt = 0;
+    this.connectTries = 0;
+    this.everConnected = true;
+    this.setState('connected', { url: this.url });
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const w of waiters) w.resolve();
+    this.scheduleFlush();
+  }
+
+  private onAuthFailed(gen: number, e: unknown): void {
+    if (gen !== this.gen) return;
+    const err = e instanceof HushwireError ? e : new HushwireError(ErrorCode.AUTH_FAILED, 'authentication failed');
+    if (err.code === ErrorCode.AUTH_FAILED || err.code === ErrorCode.NOT_REGISTERED) {
+      // Retrying a rejected key only hammers the gateway: stop for good.
+      void this.shutdown(err, CloseCode.NORMAL, 'auth failed');
+      return;
+    }
+    this.dropSocket(gen, 1006, 'auth failed');
+  }
+
+  private startPing(gen: number): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const every = Math.max(50, Math.min(this.opts.pingIntervalMs, this.opts.idleTimeoutMs / 2));
+    this.pingTimer = null;
+    // The standard API cannot ping (nor see the gateway's pings): no idle check there,
+    // since a quiet socket would look dead (suspectSilence covers it instead).
+    if (!this.transport.canPing) return;
+    this.pingTimer = setInterval(() => {
+      if (gen !== this.gen || !this.ws) return;
+      // A half-open TCP connection (gateway host gone) never emits 'close' by itself.
+      if (Date.now() - this.lastSeen > this.opts.idleTimeoutMs) {
+        this.dropSocket(gen, 1006, 'idle');
+        return;
+      }
+      this.ws.ping?.();
+    }, every);
+    unrefTimer(this.pingTimer);
+  }
+
+  private clearSocketTimers(): void {
+    for (const t of [this.connectTimer, this.authTimer, this.moveTimer, this.drainTimer]) if (t) clearTimeout(t);
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.connectTimer = this.authTimer = this.moveTimer = this.drainTimer = this.pingTimer = null;
+  }
+
+  /** THE disconnect funnel: every socket end arrives here exactly once. */
+  private onSocketGone(gen: number, code: number, reason: string): void {
+    if (gen !== this.gen) return;
+    this.clearSocketTimers();
+    this.ws = null;
+    const lost = new HushwireError(ErrorCode.UNAVAILABLE, 'connection lost');
+    // What was written on this socket may or may not have been processed: the caller
+    // decides (a send retries with the same envelope ids, which the relay dedups).
+    this.rejectAll((r) => r.sentOn === gen || r.authGen === gen, lost);
+    if (this.stateValue === 'closed') return;
+
+    if (this.opts.terminalCloseCodes.includes(code)) {
+      void this.shutdown(closeCodeError(code), null, '');
+      return;
+    }
+    if (!this.everConnected && this.connectTries >= this.opts.connectAttempts) {
+      // connect() gave up: tell its callers and whoever queued requests for it, and
+      // go idle (a later connect() starts over).
+      const last = this.lastFailure || (code === 1006 ? reason : `closed ${code}${reason ? ` ${reason}` : ''}`);
+      const err = new HushwireError(ErrorCode.UNAVAILABLE, `no gateway reachable${last ? ` (last attempt: ${last})` : ''}`);
+      this.rejectAll((r) => r.sentOn === 0, err);
+      const waiters = this.connectWaiters;
+      this.connectWaiters = [];
+      this.setState('disconnected', { code, reason, error: err });
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    // A gateway that never got as far as a challenge is as good as gone: rotate too.
+    if (this.rotateNext || ROTATE_CODES.has(code) || this.stateValue === 'connecting') {
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    }
+    this.rotateNext = false;
+    let delayMs = this.reconnectHintMs >= 0
+      ? Math.floor(this.opts.random() * this.reconnectHintMs)
+      : fullJitterDelay(this.attempt, this.opts.backoff, this.opts.random);
+    if (code === CloseCode.CONNECTED_ELSEWHERE) {
+      delayMs = Math.max(delayMs, Math.floor(this.opts.yieldMs * (1 + this.opts.random() / 2)));
+    }
+    this.reconnectHintMs = -1;
+    this.attempt++;
+    this.setState('disconnected', { code, reason, delayMs });
+    this.reconnectTimer = setTimeout(() => this.openSocket(), delayMs);
+  }
+
+  private async shutdown(err: HushwireError | null, code: number | null, reason: string): Promise<void> {
+    if (this.stateValue === 'closed') return;
+    this.terminalError = err;
+    // Acks queued this turn still go out: they spare the recipient a redelivery.
+    if (err === null) this.flush();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.clearSocketTimers();
+    const ws = this.ws;
+    this.ws = null;
+    this.gen++;
+    this.setState('closed', err ? { error: err } : {});
+    const closedErr = err ?? new HushwireError(ErrorCode.UNAVAILABLE, 'connection is closed');
+    this.rejectAll(() => true, closedErr);
+    this.waiting = [];
+    this.ackIds = [];
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const w of waiters) w.reject(closedErr);
+    if (ws && ws.readyState !== CLOSED) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 2000);
+        void ws.closed.then(() => {
+          clearTimeout(t);
+          resolve();
+        });
+        if (code === null || ws.readyState === CONNECTING) ws.terminate();
+        else ws.close(code, reason);
+      });
+    }
+  }
+}

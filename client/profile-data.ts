@@ -1,0 +1,214 @@
+// What a handset profile holds and how each record is written and read back, whatever
+// the store (client/store.ts: a directory on Node, the app's own storage elsewhere):
+//
+//   device.json    device id, identity and prekey key pairs, own number, route,
+//                  pinned OPRF public key (all bytes as lowercase hex)
+//   gateways.json  gateway URLs to rotate through
+//   state.json     dedup state: recently seen envelope ids, per-peer sequences
+//   routes.json    learned number -> route pairs (client/routes.ts)
+//
+// Every record is replaced whole (the store makes that atomic), so a crash never leaves
+// a half-written key record or a dedup state that forgets what was shown.
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
+import { SeenSet, BoundedCounters } from './dedup.ts';
+import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, type ProfileStore, type ProfileRecord } from './store.ts';
+
+export const DEVICE_FILE = DEVICE_RECORD;
+export const GATEWAYS_FILE = GATEWAYS_RECORD;
+export const STATE_FILE = STATE_RECORD;
+/** Learned number -> route pairs (client/routes.ts). */
+export const ROUTES_FILE = ROUTES_RECORD;
+
+/** How many envelope ids (and peers' sequence counters) state.json remembers. */
+export const SEEN_CAPACITY = 10_000;
+
+export interface DeviceProfile {
+  device: Uint8Array;          // 16 random bytes made at registration
+  identitySecret: Uint8Array;  // Ed25519
+  identityPublic: Uint8Array;
+  prekeySecret: Uint8Array;    // X25519
+  prekeyPublic: Uint8Array;
+  number: string;              // own E.164 number, shown to recipients inside envelopes
+  route: Uint8Array;           // OPRF-derived, checked against the pinned key
+  oprfPublicKey: Uint8Array;   // pinned at registration
+  registeredAt: string;        // ISO 8601
+}
+
+// Exact lengths where the protocol fixes them; 0 = any length (key encodings belong to
+// relay/crypto, and the profile must not break if it picks another encoding).
+const KEY_FIELDS = {
+  device: DEVICE_BYTES,
+  identitySecret: 0,
+  identityPublic: 0,
+  prekeySecret: 0,
+  prekeyPublic: 0,
+  route: ROUTE_BYTES,
+  oprfPublicKey: 0,
+} as const;
+
+export function damaged(record: string): HushwireError {
+  return new HushwireError(ErrorCode.BAD_REQUEST, `profile file ${record} is damaged`);
+}
+
+async function readJson(store: ProfileStore, record: ProfileRecord): Promise<unknown | undefined> {
+  const text = await store.read(record);
+  if (text === undefined) return undefined;
+  if (typeof text !== 'string') throw damaged(record);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw damaged(record);
+  }
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function hexField(obj: Record<string, unknown>, name: string, len: number): Uint8Array {
+  const v = obj[name];
+  if (typeof v !== 'string' || v.length === 0 || v.length % 2 !== 0 || !/^[0-9a-f]+$/.test(v)) throw damaged(DEVICE_FILE);
+  if (len !== 0 && v.length !== len * 2) throw damaged(DEVICE_FILE);
+  return hexToBytes(v);
+}
+
+export function notRegistered(): HushwireError {
+  return new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this profile has no device (run hushwire register)');
+}
+
+export async function writeDevice(store: ProfileStore, p: DeviceProfile): Promise<void> {
+  const out: Record<string, unknown> = { version: 1 };
+  for (const name of Object.keys(KEY_FIELDS) as (keyof typeof KEY_FIELDS)[]) {
+    const len: number = KEY_FIELDS[name];
+    if (p[name].length === 0 || (len !== 0 && p[name].length !== len)) throw new HushwireError(ErrorCode.BAD_REQUEST, `${name} has the wrong length`);
+    out[name] = bytesToHex(p[name]);
+  }
+  out.number = p.number;
+  out.registeredAt = p.registeredAt;
+  await store.write(DEVICE_FILE, JSON.stringify(out, null, 2) + '\n');
+}
+
+/** Reads device.json; HushwireError NOT_REGISTERED ("not registered") when there is none. */
+export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
+  const raw = await readJson(store, DEVICE_FILE);
+  if (raw === undefined) throw notRegistered();
+  if (!isRecord(raw) || raw.version !== 1) throw damaged(DEVICE_FILE);
+  if (typeof raw.number !== 'string' || !/^\+[1-9][0-9]{1,14}$/.test(raw.number)) throw damaged(DEVICE_FILE);
+  return {
+    device: hexField(raw, 'device', KEY_FIELDS.device),
+    identitySecret: hexField(raw, 'identitySecret', KEY_FIELDS.identitySecret),
+    identityPublic: hexField(raw, 'identityPublic', KEY_FIELDS.identityPublic),
+    prekeySecret: hexField(raw, 'prekeySecret', KEY_FIELDS.prekeySecret),
+    prekeyPublic: hexField(raw, 'prekeyPublic', KEY_FIELDS.prekeyPublic),
+    route: hexField(raw, 'route', KEY_FIELDS.route),
+    oprfPublicKey: hexField(raw, 'oprfPublicKey', KEY_FIELDS.oprfPublicKey),
+    number: raw.number,
+    registeredAt: typeof raw.registeredAt === 'string' ? raw.registeredAt : '',
+  };
+}
+
+/** Removes the device keys, dedup state and learned routes (opt-out); keeps
+ *  gateways.json. Idempotent. */
+export async function removeDevice(store: ProfileStore): Promise<void> {
+  for (const record of [DEVICE_FILE, STATE_FILE, ROUTES_FILE] as const) await store.delete(record);
+}
+
+const WS_URL = /^wss?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/i;
+
+/** Accepts ws:// and wss:// URLs only; anything else is a user typo worth stopping at. */
+export function checkGatewayUrl(url: string): string {
+  const invalid = () => new HushwireError(ErrorCode.BAD_REQUEST, 'gateway URL is not a valid URL');
+  const notWs = () => new HushwireError(ErrorCode.BAD_REQUEST, 'gateway URL must start with ws:// or wss://');
+  if (typeof url !== 'string') throw invalid();
+  const byHand = (): string => {
+    if (WS_URL.test(url)) return url;
+    throw /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(url) ? notWs() : invalid();
+  };
+  if (typeof URL !== 'function') return byHand();
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw invalid();
+  }
+  let protocol: string;
+  try {
+    protocol = u.protocol;
+  } catch {
+    // React Native's URL parses but implements few getters: check the form by hand there.
+    return byHand();
+  }
+  if (protocol !== 'ws:' && protocol !== 'wss:') throw notWs();
+  return u.toString();
+}
+
+export async function writeGateways(store: ProfileStore, urls: string[]): Promise<void> {
+  if (urls.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
+  await store.write(GATEWAYS_FILE, JSON.stringify({ version: 1, gateways: urls.map(checkGatewayUrl) }, null, 2) + '\n');
+}
+
+export async function readGateways(store: ProfileStore): Promise<string[]> {
+  const raw = await readJson(store, GATEWAYS_FILE);
+  if (raw === undefined) throw new HushwireError(ErrorCode.BAD_REQUEST, 'profile has no gateways.json (run hushwire register)');
+  if (!isRecord(raw) || !Array.isArray(raw.gateways) || raw.gateways.length === 0) throw damaged(GATEWAYS_FILE);
+  return raw.gateways.map((g) => {
+    if (typeof g !== 'string') throw damaged(GATEWAYS_FILE);
+    return checkGatewayUrl(g);
+  });
+}
+
+/**
+ * Dedup and sequence state. Mutate in memory, then save(); saves coalesce, so a burst
+ * of deliveries costs one or two writes, and every save() promise resolves only once a
+ * write that includes the caller's changes is durable.
+ */
+export class ProfileState {
+  readonly store: ProfileStore;
+  readonly seen: SeenSet;
+  /** Next expected seq per sender device (`senderRouteHex:senderDeviceHex`). */
+  readonly recvSeq: BoundedCounters;
+  /** Next seq to use per recipient device (`routeHex:deviceHex`). */
+  readonly sendSeq: BoundedCounters;
+  private tail: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+
+  constructor(store: ProfileStore, data: { seen?: string[]; recvSeq?: Record<string, number>; sendSeq?: Record<string, number> } = {}, capacity = SEEN_CAPACITY) {
+    this.store = store;
+    this.seen = new SeenSet(capacity, data.seen ?? []);
+    this.recvSeq = new BoundedCounters(capacity, data.recvSeq ?? {});
+    this.sendSeq = new BoundedCounters(capacity, data.sendSeq ?? {});
+  }
+
+  toJSON(): object {
+    return { version: 1, seen: this.seen.toArray(), recvSeq: this.recvSeq.toObject(), sendSeq: this.sendSeq.toObject() };
+  }
+
+  save(): Promise<void> {
+    if (this.queued) return this.queued;
+    // `.then` runs asynchronously, so `queued` is set before the snapshot is taken;
+    // changes made until the snapshot ride along with this write.
+    const q = this.tail.then(() => {
+      this.queued = null;
+      return this.store.write(STATE_FILE, JSON.stringify(this.toJSON()) + '\n');
+    });
+    this.queued = q;
+    this.tail = q.catch(() => {});
+    return q;
+  }
+
+  /** Waits for every save() issued so far. */
+  async settled(): Promise<void> {
+    await this.tail;
+  }
+}
+
+export async function readState(store: ProfileStore, capacity = SEEN_CAPACITY): Promise<ProfileState> {
+  const raw = await readJson(store, STATE_FILE);
+  if (raw === undefined) return new ProfileState(store, {}, capacity);
+  if (!isRecord(raw)) throw damaged(STATE_FILE);
+  const seen = Array.isArray(raw.seen) ? raw.seen.filter((s): s is string => typeof s === 'string') : [];
+  const counters = (v: unknown): Record<string, number> => (isRecord(v) ? (v as Record<string, number>) : {});
+  return new ProfileState(store, { seen, recvSeq: counters(raw.recvSeq), sendSeq: counters(raw.sendSeq) }, capacity);
+}

@@ -1,0 +1,89 @@
+// Where a handset's profile lives: the storage seam. The SDK keeps four records per
+// device, each a small JSON text that it reads whole and replaces whole:
+//
+//   device.json    SECRET  device id, Ed25519 identity and X25519 prekey key pairs, own
+//                          number and route, the pinned OPRF public key (~700 bytes)
+//   gateways.json          gateway URLs to rotate through
+//   state.json             dedup state: recently seen envelope ids (10,000), per-peer
+//                          sequence counters (up to ~1 MB)
+//   routes.json            learned contact number -> route pairs (contacts' numbers;
+//                          up to ~1 MB)
+//
+// On Node the profile is a private directory with one file per record
+// (client/profile.ts, DirectoryStore); MemoryStore below keeps them in process memory
+// (tests, ephemeral sessions); React Native and browser apps supply their own store.
+// What a store must guarantee is in docs/CLIENT.md ("Using the SDK outside Node"): a
+// record is replaced atomically (a read sees the old text or the new, never a mix, even
+// after a crash), a write resolves only once it is durable, nothing else can read the
+// records, and device.json goes where the platform keeps secrets.
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+
+export const DEVICE_RECORD = 'device.json';
+export const GATEWAYS_RECORD = 'gateways.json';
+export const STATE_RECORD = 'state.json';
+export const ROUTES_RECORD = 'routes.json';
+
+export type ProfileRecord = typeof DEVICE_RECORD | typeof GATEWAYS_RECORD | typeof STATE_RECORD | typeof ROUTES_RECORD;
+
+/** Every record, in the order above. */
+export const PROFILE_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD];
+/** Records that hold secret key material: keep them in the platform's secret storage. */
+export const SECRET_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD];
+
+/**
+ * A profile's storage. The SDK never has two writes of one record in flight (it chains
+ * them), reads a record only whole, and treats a rejected promise as "not saved" (a
+ * failed write of the dedup state or route book is retried by the next one; a failed
+ * registration write fails the registration). Errors a store throws reach the
+ * application as they are: they must not quote record contents.
+ */
+export interface ProfileStore {
+  /** The record's text, or undefined when there is none. */
+  read(record: ProfileRecord): Promise<string | undefined>;
+  /** Replaces the record atomically; resolves once the new text is durable. */
+  write(record: ProfileRecord, text: string): Promise<void>;
+  /** Removes the record; resolves (no error) when there is none. */
+  delete(record: ProfileRecord): Promise<void>;
+}
+
+function checkRecord(record: unknown): asserts record is ProfileRecord {
+  if (!(PROFILE_RECORDS as readonly unknown[]).includes(record)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'unknown profile record');
+  }
+}
+
+/**
+ * A profile in process memory: gone with the process (or the object). For tests and
+ * ephemeral sessions; a handset app that must survive a restart needs a durable store.
+ */
+export class MemoryStore implements ProfileStore {
+  private readonly records = new Map<ProfileRecord, string>();
+
+  async read(record: ProfileRecord): Promise<string | undefined> {
+    checkRecord(record);
+    return this.records.get(record);
+  }
+
+  async write(record: ProfileRecord, text: string): Promise<void> {
+    checkRecord(record);
+    if (typeof text !== 'string') throw new HushwireError(ErrorCode.BAD_REQUEST, 'a profile record is a string');
+    this.records.set(record, text);
+  }
+
+  async delete(record: ProfileRecord): Promise<void> {
+    checkRecord(record);
+    this.records.delete(record);
+  }
+
+  /** The records present (names only). */
+  get size(): number {
+    return this.records.size;
+  }
+}
+
+/** Whether `v` has a ProfileStore's three methods (the check open() and register() make). */
+export function isProfileStore(v: unknown): v is ProfileStore {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return typeof s.read === 'function' && typeof s.write === 'function' && typeof s.delete === 'function';
+}
