@@ -10,9 +10,12 @@
 //   and /metrics gauge;
 // - a credential file made invalid mid-run: reconnects keep using the last good token,
 //   one warning naming the flag and path (not one per reconnect), and the file is used
-//   again once it is valid.
+//   again once it is valid;
+// - `hushwire oprf` (a child process) whose token is rotated by file and reload keeps
+//   serving a gateway without a restart.
 // No secret in any log line.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatsBus } from '../../relay/bus/nats.ts';
@@ -20,10 +23,12 @@ import { readNatsAccess } from '../../relay/nats-connect-options.ts';
 import { bytes, CONTRACT_LIMITS, tok } from '../bus/contract.ts';
 import { haveNatsServer, startNatsServer, connz, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { makeClientCert, makeTlsFiles, natsServerTls } from '../helpers/tls-certs.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, oprfKeyFile, BIN, ROOT, type TestGateway } from '../helpers/gateway.ts';
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
-import { until } from '../helpers/poll.ts';
+import { httpStatus, until } from '../helpers/poll.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { deriveServerKey } from '../../relay/crypto/oprf.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
 
 t.setTimeout(240_000);
 
@@ -170,5 +175,36 @@ if (!haveNatsServer()) {
     await until('the gateway to reconnect with the file valid again', async () => gw.bus.status().state === 'connected' && (await connz(server)).some((c) => c.name === 'hw-rot-bad'), 30_000);
     await until('the valid-again notice', () => logLines(gw, /^--nats-token-file: \S+ is valid again$/).length === 1, 10_000);
     t.notOk(gw.logs().includes(token), 'the token is not in the log');
+  });
+
+  t.test('hushwire oprf: a token rotated by file and reload, no restart', async (t) => {
+    const [oldTok, newTok] = ['oprf-Old-t0ken', 'oprf-New-t0ken'];
+    const server = await startNatsServer({ t, extraConfig: `authorization { token: "${oldTok}" }` });
+    const seed = new Uint8Array(32).fill(9);
+    const keyFile = file('rot-eval.key', `${bytesToHex(seed)}\n`);
+    const evalTok = file('rot-eval.tok', `${oldTok}\n`);
+    const p = spawn(process.execPath, [BIN, 'oprf', '--port', '0', '--threads', '1', '--nats', server.url, '--key-file', keyFile,
+      '--id', 'rot', '--name', 'hw-rot-oprf', '--nats-token-file', evalTok], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+    await until('the evaluator to serve', () => /hushwire oprf serving .*http:\/\/127\.0\.0\.1:\d+/.test(out) || p.exitCode !== null, 60_000);
+    const port = Number(/hushwire oprf serving .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    await until('the evaluator to be ready', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 20_000);
+
+    writeFileSync(evalTok, `${newTok}\n`);
+    reload(server, oldTok, newTok);
+    await until('the evaluator to log in with the new token', () => out.includes(`--nats-token-file: ${evalTok} changed; NATS connects use its new contents`), 30_000);
+    await until('the evaluator to be ready again', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 30_000);
+
+    const gw = await startTestGateway({
+      nats: server.url, oprfEvaluator: 'rot', oprfPublicKey: bytesToHex(deriveServerKey(seed).publicKey),
+      natsTokenFile: file('rot-gw.tok', `${newTok}\n`), name: 'hw-rot-gw-oprf',
+    });
+    t.teardown(() => gw.close());
+    t.ok((await soon('register', () => registerHandset([gw.url], '+15554450021'))).profileDir, 'registration evaluated through the evaluator');
+    t.equal(p.exitCode, null, 'the evaluator was never restarted');
+    t.notOk(out.includes(oldTok) || out.includes(newTok), 'no token in its output');
   });
 }
