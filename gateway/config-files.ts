@@ -22,7 +22,8 @@ export interface ConfigFiles {
   /** --dedup-key-file. */
   msgIdKey?: Uint8Array;
   /** With --nats: the servers, TLS and credentials for the NATS client
-   *  (--nats-tls-*-file, --nats-user and the --nats-*-file credentials). */
+   *  (--nats-tls-*-file, --nats-user and the --nats-*-file credentials); checked here,
+   *  then read again at each NATS connect (relay/nats-access-files.ts). */
   nats?: NatsAccess;
 }
 
