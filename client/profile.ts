@@ -83,7 +83,7 @@ export class DirectoryStore implements ProfileStore {
     this.dir = resolve(dir);
   }
 
-  read(record: ProfileRecord): Promise<string | undefined> {
+  async read(record: ProfileRecord): Promise<string | undefined> {
     checkRecord(record);
     return readPrivateFile(join(this.dir, record), record);
   }

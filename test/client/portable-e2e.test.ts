@@ -1,0 +1,101 @@
+// The portable SDK (hushwire/client/portable) end to end against a real gateway, on the
+// standard WebSocket API: a child `node --experimental-websocket --import tsx` (Node's
+// built-in WHATWG WebSocket, not ws) with in-memory profiles runs
+// test/fixtures/portable-handsets.ts: register two devices, discover, send both ways,
+// receive each message once, reconnect after the gateway closes every socket, opt out.
+import t from 'tap';
+import { spawn, execFileSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { startTestGateway } from '../helpers/gateway.ts';
+import { ROOT } from '../helpers/paths.ts';
+import { uwsAvailable } from '../../gateway/transport/select.ts';
+import { CloseCode } from '../../relay/errors.ts';
+import WsWebSocket from 'ws';
+import type { WebSocketConstructor } from '../../client/portable.ts';
+
+// A Node app may pass ws's class as the WebSocket option: it fits the type.
+const wsFits: WebSocketConstructor = WsWebSocket;
+void wsFits;
+
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'portable-handsets.ts');
+const RUN_MS = 150_000;
+
+function hasWhatwgWebSocket(): boolean {
+  try {
+    return execFileSync(process.execPath, ['--experimental-websocket', '-e', 'process.stdout.write(typeof WebSocket)'], { timeout: 10_000 }).toString() === 'function';
+  } catch {
+    return false;
+  }
+}
+
+const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
+const skip = hasWhatwgWebSocket() ? false : 'this Node has no --experimental-websocket (20.10+)';
+
+let seq = 0;
+function number(): string {
+  return `+1555${String(process.pid % 1000).padStart(3, '0')}${String(7000 + ++seq).padStart(4, '0')}`;
+}
+
+for (const transport of transports) {
+  t.test(`portable SDK, standard WebSocket, in-memory profiles, gateway on ${transport}`, { skip }, async (t) => {
+    const gw = await startTestGateway({ transport });
+    t.teardown(() => gw.close());
+    const [a, b, nobody] = [number(), number(), number()];
+    const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', '--import', 'tsx', FIXTURE, gw.url, a, b, nobody], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const killer = setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, RUN_MS);
+    t.teardown(() => {
+      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+
+    const steps = new Map<string, Record<string, unknown>>();
+    const lines = createInterface({ input: child.stdout! });
+    for await (const line of lines) {
+      let o: Record<string, unknown>;
+      try {
+        o = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      steps.set(String(o.step), o);
+      if (o.step === 'kick') {
+        // The gateway closes every socket (as a restarting gateway would: 1001).
+        gw.relay.closeAll(CloseCode.GOING_AWAY, 'going away');
+        child.stdin!.write('kicked\n');
+      }
+      if (o.step === 'done' || o.step === 'failed') break;
+    }
+    const code = await exited;
+    clearTimeout(killer);
+    t.equal(steps.get('failed'), undefined, `no failure (stderr: ${stderr.slice(-2000)})`);
+    t.equal(code, 0, 'the child exits 0');
+
+    t.match(steps.get('registered'), { devices: [32, 32], records: [4, 4] }, 'two devices; each store holds the four records');
+    t.match(steps.get('connected'), { states: ['connected', 'connected'] });
+    t.match(steps.get('discovered'), { b: { registered: true, devices: 1 }, nobody: { registered: false, devices: 0 } }, 'discovery tells the registered number from the other');
+    t.match(steps.get('exchanged'), {
+      sent: [/^(delivered|stored)$/, /^(delivered|stored)$/],
+      atB: [[a, 'hello bob', true]],
+      atA: [[b, 'hello alice', true]],
+    }, 'both ways, the sender checked against the directory');
+    t.match(steps.get('once'), { atB: ['hello bob', 'second'], ids: 2, duplicates: 0 }, 'each message once');
+    const r = steps.get('reconnected') as { codes: number[]; sent: string; atB: string[]; sockets: number[][] } | undefined;
+    t.ok(r, 'reconnected');
+    if (r) {
+      t.same(r.codes, [CloseCode.GOING_AWAY, CloseCode.GOING_AWAY], 'both saw the gateway close (1001)');
+      t.same(r.atB, ['hello bob', 'second', 'after reconnect'], 'a message after the reconnect arrives, nothing twice');
+      const [[g0, e0], [g1, e1]] = r.sockets as [[number, number], [number, number]];
+      t.ok(g0 >= 2 && g1 > g0, 'the default path opened its sockets with globalThis.WebSocket, again after the kick');
+      t.ok(e0 >= 2 && e1 > e0, 'the WebSocket option was used, again after the kick');
+    }
+    t.match(steps.get('unregistered'), { afterOptOut: 'NOT_REGISTERED', records: [1, 1], states: ['closed', 'closed'] }, 'opt-out: only gateways.json is left');
+    t.ok(steps.get('done'), 'done');
+  });
+}
