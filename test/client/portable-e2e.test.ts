@@ -21,16 +21,22 @@ void wsFits;
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'portable-handsets.ts');
 const RUN_MS = 150_000;
 
-function hasWhatwgWebSocket(): boolean {
-  try {
-    return execFileSync(process.execPath, ['--experimental-websocket', '-e', 'process.stdout.write(typeof WebSocket)'], { timeout: 10_000 }).toString() === 'function';
-  } catch {
-    return false;
+/** The node flags that give a global WHATWG WebSocket here (none on Node 22+), or null. */
+function websocketFlags(): string[] | null {
+  for (const flags of [[], ['--experimental-websocket']]) {
+    try {
+      const out = execFileSync(process.execPath, [...flags, '-e', 'process.stdout.write(typeof WebSocket)'], { timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+      if (out.toString() === 'function') return flags;
+    } catch {
+      // an unknown flag: try the next
+    }
   }
+  return null;
 }
 
 const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
-const skip = hasWhatwgWebSocket() ? false : 'this Node has no --experimental-websocket (20.10+)';
+const wsFlags = websocketFlags();
+const skip = wsFlags ? false : 'this Node has no WHATWG WebSocket (20.10+ with --experimental-websocket)';
 
 let seq = 0;
 function number(): string {
@@ -42,7 +48,7 @@ for (const transport of transports) {
     const gw = await startTestGateway({ transport });
     t.teardown(() => gw.close());
     const [a, b, nobody] = [number(), number(), number()];
-    const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', '--import', 'tsx', FIXTURE, gw.url, a, b, nobody], {
+    const child = spawn(process.execPath, [...(wsFlags ?? []), '--no-warnings', '--import', 'tsx', FIXTURE, gw.url, a, b, nobody], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
