@@ -184,7 +184,19 @@ export function whatwgTransport(Ctor: unknown, name = 'websocket'): Transport {
         else events.onUnsupported('binary message not as an ArrayBuffer (binaryType "arraybuffer" unsupported)');
       };
       ws.onerror = (ev: unknown) => {
-        if (!done) events.onError(describeErrorEvent(ev));
+        if (done) return;
+        events.onError(describeErrorEvent(ev));
+        // The standard says an error is followed by close 1006 ("fail the WebSocket
+        // connection"); some implementations never fire it (Node 20's built-in one on a
+        // refused upgrade stays CONNECTING), so the close is reported here on the next
+        // turn unless the real one came first: either way it is 1006.
+        later(() => {
+          if (done) return;
+          try {
+            ws.close();
+          } catch { /* already closing */ }
+          finish(1006, '');
+        });
       };
       ws.onclose = (ev: { code?: unknown; reason?: unknown } | null) => {
         const code = typeof ev?.code === 'number' ? ev.code : 1006;

@@ -83,6 +83,7 @@ for (const transport of transports) {
     t.equal(steps.get('failed'), undefined, `no failure (stderr: ${stderr.slice(-2000)})`);
     t.equal(code, 0, 'the child exits 0');
 
+    t.match(steps.get('refused'), { code: 'UNAVAILABLE', message: /^no gateway reachable \(last attempt: /, records: 0, sockets: 3 }, 'a refused upgrade: bounded attempts (3), UNAVAILABLE, nothing stored');
     t.match(steps.get('registered'), { devices: [32, 32], records: [4, 4] }, 'two devices; each store holds the four records');
     t.match(steps.get('connected'), { states: ['connected', 'connected'] });
     t.match(steps.get('discovered'), { b: { registered: true, devices: 1 }, nobody: { registered: false, devices: 0 } }, 'discovery tells the registered number from the other');

@@ -187,6 +187,21 @@ t.test('a socket that never opens is bounded by the connect deadline, per attemp
   await c.close();
 });
 
+t.test('an error without a close (Node 20 built-in on a refused upgrade) ends the attempt at once, not at the deadline', async (t) => {
+  FakeWebSocket.mode = 'manual';
+  FakeWebSocket.echoClose = false;
+  const { c, states } = conn({ connectTimeoutMs: 600_000, connectAttempts: 2 });
+  const p = c.connect();
+  for (let n = 1; n <= 2; n++) {
+    await until(() => FakeWebSocket.instances.length === n, 5_000, `attempt ${n}`);
+    last().onerror?.({ type: 'error' }); // and never onclose
+  }
+  const e = await failure(p);
+  t.match(e, { code: ErrorCode.UNAVAILABLE, message: /the standard WebSocket API gives no reason/ });
+  t.same(states.filter((s) => s.to === 'disconnected').map((s) => s.code), [1006, 1006]);
+  await c.close();
+});
+
 t.test('binaryType arraybuffer; requests and answers; close() sends 1000', async (t) => {
   const { c } = conn();
   await c.connect();
