@@ -364,7 +364,8 @@ export class NatsBus implements Bus {
   #js: JetStreamClient | null = null;
   #jsm: JetStreamManager | null = null;
   #kv: KV | null = null;
-  #restoring = false;
+  /** The restore pass running now (#restoreStores), or null. */
+  #restoring: Promise<void> | null = null;
   #lastRestore = 0;
   /** Set while the deployment's streams contradict this bus's settings after a
    *  reconnect (the bus reports 'misconfigured' until a later check passes). */
@@ -641,12 +642,11 @@ export class NatsBus implements Bus {
    * and a restart would meet the same streams.
    */
   #restoreStores(): void {
-    if (this.#restoring || this.#closed || this.#js === null || this.#jsm === null) return;
+    if (this.#restoring !== null || this.#closed || this.#js === null || this.#jsm === null) return;
     if (Date.now() - this.#lastRestore < RESTORE_EVERY_MS) return;
-    this.#restoring = true;
     const js = this.#js;
     const jsm = this.#jsm;
-    void (async () => {
+    this.#restoring = (async () => {
       for (let attempt = 1; attempt <= RESTORE_ATTEMPTS && !this.#closed; attempt++) {
         this.#lastRestore = Date.now();
         try {
@@ -673,7 +673,45 @@ export class NatsBus implements Bus {
       // A recheck that met only transient errors (no JetStream leader for a while) must
       // not be the last one: still misconfigured, look again later.
       if (this.#misconfigured !== null) this.#scheduleRecheck();
-    })().finally(() => { this.#restoring = false; });
+    })().finally(() => { this.#restoring = null; });
+  }
+
+  /**
+   * Counter calls go through here. Right after a reconnect a restarted nats-server has
+   * no memory-storage counter bucket until the restore pass makes it again, and a read
+   * of the missing bucket is not refused but goes unanswered until its deadline: calls
+   * made then used to wait 5 s and fail UNAVAILABLE although the bus said connected, so
+   * the first registrations and discoveries after a NATS restart failed
+   * (test/bus/nats.test.ts, "counters right after a restart"). So a call waits for a
+   * pass in flight first (at most the request deadline); one that fails fast starts a
+   * pass if none ran lately, waits for it the same way and tries once more.
+   */
+  async #counterCall<T>(call: () => Promise<T>): Promise<T> {
+    const startedAt = performance.now();
+    if (this.#restoring !== null) await this.#restorePassed(this.#requestTimeoutMs);
+    try {
+      return await call();
+    } catch (e) {
+      this.#restoreStores();
+      const left = startedAt + this.#requestTimeoutMs - performance.now();
+      // A call that failed slowly (a timeout) has used its time: no second try.
+      if (this.#restoring === null || left < this.#requestTimeoutMs / 2) throw e;
+      if (!(await this.#restorePassed(left)) || this.#closed || this.#status.state !== 'connected') throw e;
+      return call();
+    }
+  }
+
+  /** Waits for the restore pass in flight, at most `ms`; true if it ended by then. */
+  async #restorePassed(ms: number): Promise<boolean> {
+    const pass = this.#restoring;
+    if (pass === null) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      pass.then(() => true),
+      new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
+    ]);
+    clearTimeout(timer);
+    return ended;
   }
 
   #scheduleRecheck(): void {
@@ -1683,10 +1721,7 @@ export class NatsBus implements Bus {
   async counterGet(key: string): Promise<DirectoryRecord | null> {
     checkCounterKey(key);
     this.#conn();
-    return kvCounterGet(this.#counters as KV, key).catch((e: unknown) => {
-      this.#restoreStores();
-      throw e;
-    });
+    return this.#counterCall(() => kvCounterGet(this.#counters as KV, key));
   }
 
   async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
@@ -1694,10 +1729,10 @@ export class NatsBus implements Bus {
     checkCounterValue(value);
     checkRevision(expectedRevision);
     this.#conn();
-    return kvCounterPut(this.#counters as KV, key, value, expectedRevision).catch((e: unknown) => {
-      this.#restoreStores();
-      throw e;
-    });
+    // A second try of a compare-and-set write is safe: had the first been applied, the
+    // second meets a newer revision and reports a conflict (null), which the caller
+    // answers by reading again.
+    return this.#counterCall(() => kvCounterPut(this.#counters as KV, key, value, expectedRevision));
   }
 }
 

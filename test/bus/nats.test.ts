@@ -350,6 +350,32 @@ if (!haveNatsServer()) {
     t.ok((await bus.directoryGet(r))?.value.every((b) => b === 9), 'directory survives too');
   });
 
+  t.test('counters right after a restart: the first calls wait for the counter bucket to be made again', async (t) => {
+    // The counter bucket lives on memory storage: a restarted nats-server has lost it, and
+    // the bus makes it again after the reconnect. Calls made the moment the bus says
+    // connected used to fail UNAVAILABLE ("rate-limit store unavailable"), so the first
+    // registrations and discoveries after a NATS restart failed; they now wait for that
+    // restore (bounded by the request deadline) and try once more.
+    const bus = newBus();
+    t.teardown(() => bus.close());
+    await bus.start();
+    const ckey = (): string => `t.${tok()}`;
+    const key = ckey();
+    t.equal(await bus.counterPut(key, bytes(8, 1), 0), 1);
+    for (let round = 1; round <= 3; round++) {
+      await server.restart();
+      const until = Date.now() + 15_000;
+      while (bus.status().state !== 'connected' && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+      t.equal(bus.status().state, 'connected', `round ${round}: reconnected`);
+      const outcome = async <T>(p: Promise<T>): Promise<T | string> => p.catch((e: unknown) => (isHushwireError(e) ? `${e.code}: ${e.message}` : String(e)));
+      // both at once, at the first moment the bus is connected again
+      const [got, put] = await Promise.all([outcome(bus.counterGet(ckey())), outcome(bus.counterPut(ckey(), bytes(8, round), 0))]);
+      t.equal(got, null, `round ${round}: a read finds nothing (memory storage), no error`);
+      t.equal(put, 1, `round ${round}: a first write is accepted`);
+      t.equal(await outcome(bus.counterGet(key)), null, `round ${round}: the old counter is gone with the restart`);
+    }
+  });
+
   t.test('status: reconnecting while the server is down, connected when it is back', async (t) => {
     const bus = newBus();
     t.teardown(() => bus.close());
