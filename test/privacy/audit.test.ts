@@ -283,7 +283,14 @@ if (!haveNatsServer()) {
     t.same(report(scanTree(server.storeDir, bobNeedles)), [], 'nothing of the opted-out handset in the store');
 
     // Structure of what crossed the bus.
-    const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.'));
+    // Each gateway's start-up permission check (relay/bus/nats.ts, #checkPermissions)
+    // publishes nothing on an all-zero device and node subject: set apart, after checking
+    // that they are exactly that.
+    const isProbe = (m: Captured): boolean => /^hw\.(dev\.0{32}\.0{32}|gw\.0{16})$/.test(m.subject);
+    const probes = captured.filter(isProbe);
+    t.ok(probes.length >= 4, `the gateways' start-up permission probes were seen (${probes.length})`);
+    t.same(probes.filter((m) => m.data.length !== 0 || m.headers.length !== 0 || m.reply), [], 'probes carry no payload, header or reply subject');
+    const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.') && !isProbe(m));
     t.same(hw.filter((m) => !/^hw\.(dev|mbox\.\d{1,2})\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind (+ mailbox shard) + two tokens');
     // Live requests and control messages share hw.dev.<route tag>.<device>; a live
     // request carries a reply subject, a control message does not.
