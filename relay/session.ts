@@ -87,6 +87,8 @@ const DRAIN_DELETE_PAGES = 4;
 /** Label sets of the auth path's directory re-check (hushwire_auth_directory_rechecks_total). */
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
+/** The body of every `ok` answer to a ping (empty; shared, never written to). */
+const OK_BODY = Object.freeze({});
 
 export class Session implements LiveSink, ControlSink {
   readonly socket: Socket;
@@ -248,6 +250,13 @@ export class Session implements LiveSink, ControlSink {
       case 'unregister':
         p = this.#authed(req, () => this.#onUnregister(req));
         break;
+      case 'ping':
+        // Liveness for clients whose WebSocket API cannot ping (docs/PROTOCOL.md, "Ping"):
+        // answered in any state, synchronously, in this turn's frame; nothing else is
+        // touched (no bus, no timer: it does not extend the auth deadline). A flood of
+        // pings meets the limits every op does (maxOpsPerFrame, then maxBadOps: 4008).
+        this.#queue({ req, ok: OK_BODY });
+        return;
       default:
         // Unknown field numbers, an empty oneof, or a server-only op sent by a client.
         this.#fail(req, new HushwireError(ErrorCode.UNKNOWN_OP, 'unknown or server-only op'));

@@ -17,7 +17,9 @@ const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['
 
 for (const transport of transports) {
   t.test(`protocol edge on ${transport}`, async (t) => {
-    const gw = await startTestGateway({ transport, authTimeoutMs: 2500, maxFrameBytes: 65_536, maxEnvelopeBytes: 60_000 });
+    // liveTimeoutMs: the ping-during-delivery test acks by hand; a loaded machine must
+    // not turn its live delivery into a stored one.
+    const gw = await startTestGateway({ transport, authTimeoutMs: 2500, maxFrameBytes: 65_536, maxEnvelopeBytes: 60_000, liveTimeoutMs: 30_000 });
     t.teardown(() => gw.close());
     t.equal(gw.transport, transport);
     const { c: regConn, dev } = await registerRaw(gw.url, '+15550001001');
@@ -157,6 +159,69 @@ for (const transport of transports) {
       c.sendRaw(frame);
       t.equal((await c.closed).code, CloseCode.FLOOD);
       await stillServes(t, gw.url, dev);
+    });
+
+    t.test('ping before authentication: ok with the same req; the auth deadline still holds', async (t) => {
+      const c = await connectRaw(gw.url);
+      await c.next((o) => o.body === 'challenge');
+      c.send([{ req: 41, ping: {} }, { req: 2 ** 32 - 1, ping: {} }]);
+      t.equal((await c.reply(41)).body, 'ok');
+      t.equal((await c.reply(2 ** 32 - 1)).body, 'ok', 'the largest req is echoed');
+      // Pings do not extend the deadline: a socket that keeps pinging is still closed.
+      let req = 100;
+      const pinger = setInterval(() => { if (c.ws.readyState === c.ws.OPEN) c.send([{ req: ++req, ping: {} }]); }, 300);
+      const closed = await c.closed;
+      clearInterval(pinger);
+      t.equal(closed.code, CloseCode.AUTH_TIMEOUT);
+      t.ok(c.ops.filter((o) => o.body === 'ok').length >= 3, 'the pings meanwhile were answered');
+      t.equal(c.ops.filter((o) => o.body === 'error').length, 0, 'and none was an error');
+    });
+
+    t.test('ping after authentication: ok with the same req, the socket stays', async (t) => {
+      const c = await authenticateRaw(gw.url, dev);
+      c.send([{ req: 42, ping: {} }]);
+      const r = await c.reply(42);
+      t.equal(r.body, 'ok');
+      t.equal(r.req, 42);
+      // Several in one frame, answered in order, each with its own req.
+      c.send([{ req: 43, ping: {} }, { req: 44, ping: {} }, { req: 45, lookup: { route: dev.route } }, { req: 46, ping: {} }]);
+      for (const req of [43, 44, 46]) t.equal((await c.reply(req)).body, 'ok', `ping ${req}`);
+      t.equal((await c.reply(45)).body, 'devices', 'the other op of the frame is answered too');
+      t.equal(c.ws.readyState, c.ws.OPEN);
+      c.close();
+    });
+
+    t.test('a flood of pings gets the standard flood outcome: BAD_REQUEST past the ops per frame, then 4008', async (t) => {
+      const { maxOpsPerFrame, maxBadOps } = gw.relay.limits;
+      const n = maxOpsPerFrame + maxBadOps + 8;
+      const c = await authenticateRaw(gw.url, dev);
+      c.sendRaw(encodeFrame(Array.from({ length: n }, (_, i) => ({ req: 1000 + i, ping: {} }))));
+      t.equal((await c.closed).code, CloseCode.FLOOD);
+      const oks = c.ops.filter((o) => o.req >= 1000 && o.body === 'ok').length;
+      const refused = c.ops.filter((o) => o.req >= 1000 && o.error?.code === ErrorCode.BAD_REQUEST).length;
+      t.equal(oks, maxOpsPerFrame, 'the frame\'s first maxOpsPerFrame pings are answered');
+      t.equal(refused, maxBadOps + 1, 'the excess gets BAD_REQUEST until the bad-op limit closes the socket');
+      await stillServes(t, gw.url, dev);
+    });
+
+    t.test('a ping does not disturb a delivery in flight', async (t) => {
+      const { c: sender } = await registerRaw(gw.url, '+15550001005');
+      const b = await authenticateRaw(gw.url, dev);
+      const id = new Uint8Array(randomBytes(16));
+      sender.send([{ req: 11, send: { envelopes: [{ version: 1, suite: 1, route: dev.route, device: dev.device, id, enc: new Uint8Array(32), ciphertext: new Uint8Array(272) }] } }]);
+      const got = await b.next((o) => o.body === 'deliver');
+      t.same(Buffer.from(got.deliver!.envelopes[0]!.id), Buffer.from(id), 'handed to the device, not acked yet');
+      b.send([{ req: 12, ping: {} }]);
+      t.equal((await b.reply(12)).body, 'ok');
+      // The ack in the same frame as another ping: both handled.
+      b.send([{ req: 13, ping: {} }, { req: 0, deliverAck: { ids: [id] } }]);
+      t.equal((await b.reply(13)).body, 'ok');
+      const receipt = (await sender.reply(11)).sendResult!.receipts[0]!;
+      t.equal(receipt.status, 'delivered', 'the ack after the pings settled the live delivery');
+      t.equal(b.ops.filter((o) => o.body === 'deliver').length, 1, 'delivered once');
+      t.equal(b.ws.readyState, b.ws.OPEN);
+      b.close();
+      sender.close();
     });
 
     t.test('HTTP endpoints on the same port', async (t) => {
