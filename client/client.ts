@@ -39,6 +39,13 @@ export interface ClientOptions {
   /** Attempts the first connect() makes before UNAVAILABLE; default 2 per gateway (at least 3).
    *  Once connected, the client reconnects without limit until close(). */
   connectAttempts?: number;
+  /** How often the connection checks its socket: a WebSocket ping on Node's `ws`, a
+   *  `ping` op (when nothing arrived since the last check) on the standard WebSocket
+   *  API, which cannot ping. Default 20 s. */
+  pingIntervalMs?: number;
+  /** Nothing at all received for this long and the socket is presumed dead: dropped and
+   *  reconnected (backoff, next gateway). Default 50 s. */
+  idleTimeoutMs?: number;
   /** false: ignore deliveries (a send-only process leaves them queued for the reader). */
   receive?: boolean;
   /** Deliver messages whose sender the directory can no longer vouch for, flagged verified: false. */
@@ -135,6 +142,8 @@ export class HushwireClient {
       ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket } : {}),
       requestTimeoutMs: this.requestTimeoutMs,
       connectAttempts: options.connectAttempts ?? Math.max(3, gateways.length * 2),
+      ...(options.pingIntervalMs !== undefined ? { pingIntervalMs: options.pingIntervalMs } : {}),
+      ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.reclaimAfterTakeover ? { terminalCloseCodes: [CloseCode.AUTH_FAILED, CloseCode.UNREGISTERED] } : {}),
       authenticate: (ctx) => this.authenticate(ctx),
       onOp: (op) => {

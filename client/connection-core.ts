@@ -92,12 +92,13 @@ export interface ConnectionOptions {
   /** When 4003 CONNECTED_ELSEWHERE is not terminal: wait about this long before taking
    *  the device back, so a short-lived process on the same profile (a send) can finish. */
   yieldMs?: number;
-  /** Where the transport can ping (Node's ws): how often. */
+  /** How often the socket is checked. Where the transport can ping (Node's ws): a
+   *  WebSocket ping each time. Where it cannot (the standard API): a `ping` op when
+   *  nothing arrived since the last check (docs/PROTOCOL.md, section 10). Default 20 s. */
   pingIntervalMs?: number;
-  /** Where the transport can ping: no frame, ping or pong for this long and the socket
-   *  is presumed dead. Without pings (the standard API) the connection cannot tell a
-   *  quiet socket from a dead one; it drops the socket instead when a request's
-   *  deadline passes with nothing at all received since the request was written. */
+  /** Nothing at all received for this long (no frame, and where the transport shows
+   *  them no ping or pong) and the socket is presumed dead: dropped (close 1006) and
+   *  reconnected with backoff. Default 50 s. */
   idleTimeoutMs?: number;
   /** Backpressure: while more than this many bytes wait in the socket's send buffer,
    *  requests and acks stay queued (their deadlines still run). Default 1 MiB. */
@@ -377,10 +378,11 @@ export class Connection {
   }
 
   /**
-   * Without pings (the standard API) a dead, half-open socket stays "open" as long as
-   * the platform's TCP stack lets it. A request written on the current socket whose
-   * deadline passed with not a byte received since is the evidence there is: drop the
-   * socket (close 1006) and reconnect; the caller's retry goes out on the new one.
+   * Without WebSocket pings (the standard API) a dead, half-open socket stays "open" as
+   * long as the platform's TCP stack lets it, or until the idle check (startPing) finds
+   * it silent. A request written on the current socket whose deadline passed with not a
+   * byte received since is earlier evidence: drop the socket (close 1006) and reconnect;
+   * the caller's retry goes out on the new one.
    */
   private suspectSilence(rec: PendingRequest): void {
     if (this.transport.canPing || rec.sentOn === 0 || rec.sentOn !== this.gen || !this.ws) return;
@@ -708,23 +710,42 @@ export class Connection {
     this.dropSocket(gen, 1006, 'auth failed');
   }
 
+  /**
+   * The idle check, from the challenge on. A half-open TCP connection (gateway host gone,
+   * a NAT that forgot the flow, a radio change) never emits 'close' by itself: nothing
+   * received for idleTimeoutMs drops the socket through the funnel. Something must then
+   * arrive on a healthy quiet socket: where the transport can ping (ws), a WebSocket ping
+   * at every check (its pong is activity); where it cannot (the standard API sees neither
+   * pings nor pongs), a `ping` op at every check that follows one with nothing received,
+   * once connected (before that the auth deadline bounds the socket). Its answer is a
+   * frame: `ok`, or from a gateway older than the op `error UNKNOWN_OP`, alive just as well.
+   */
   private startPing(gen: number): void {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const every = Math.max(50, Math.min(this.opts.pingIntervalMs, this.opts.idleTimeoutMs / 2));
-    this.pingTimer = null;
-    // The standard API cannot ping (nor see the gateway's pings): no idle check there,
-    // since a quiet socket would look dead (suspectSilence covers it instead).
-    if (!this.transport.canPing) return;
+    const viaOp = !this.transport.canPing;
+    let checkedAt = Date.now();
     this.pingTimer = setInterval(() => {
       if (gen !== this.gen || !this.ws) return;
-      // A half-open TCP connection (gateway host gone) never emits 'close' by itself.
-      if (Date.now() - this.lastSeen > this.opts.idleTimeoutMs) {
+      const now = Date.now();
+      if (now - this.lastSeen > this.opts.idleTimeoutMs) {
         this.dropSocket(gen, 1006, 'idle');
         return;
       }
-      this.ws.ping?.();
+      const quietSince = this.lastSeen <= checkedAt;
+      checkedAt = now;
+      if (!viaOp) this.ws.ping?.();
+      else if (quietSince && this.stateValue === 'connected') this.sendPingOp(this.ws);
     }, every);
     unrefTimer(this.pingTimer);
+  }
+
+  /** Writes a `ping` op at once, outside the request machinery: no deadline of its own
+   *  (the idle timeout is its deadline) and no pending entry, so its answer, whatever it
+   *  is, only counts as something received (settle() ignores an unknown req). */
+  private sendPingOp(ws: TransportSocket): void {
+    if (ws.readyState !== OPEN) return;
+    ws.send(frameOf([wire.Op.encode({ req: this.allocReq(), ping: {} }).finish()]));
   }
 
   private clearSocketTimers(): void {

@@ -8,9 +8,11 @@
 // gateway's pings itself), read the HTTP status (429, 503, 404...) or headers of a
 // refused upgrade (it is one opaque `error` then close 1006), bound the opening
 // handshake, or drop a socket at once without a closing handshake. The connection
-// covers each: its connect deadline bounds the handshake, a refused upgrade backs off
-// and rotates like any unreachable gateway, and terminate() here detaches the socket
-// and reports close 1006 on the next turn instead of waiting for the peer.
+// covers each: it sends the protocol's `ping` op instead (docs/PROTOCOL.md, section 10)
+// and drops a socket that stays silent, its connect deadline bounds the handshake, a
+// refused upgrade backs off and rotates like any unreachable gateway, and terminate()
+// here detaches the socket and reports close 1006 on the next turn instead of waiting
+// for the peer.
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- handler parameters stay loose so
@@ -66,8 +68,9 @@ export interface TransportSocket {
 
 export interface Transport {
   readonly name: string;
-  /** true: the connection pings and treats a long silence as a dead socket. false (the
-   *  standard API): it cannot, and relies on requests' deadlines instead. */
+  /** true: the connection sends WebSocket pings (their pongs are activity). false (the
+   *  standard API): it sends `ping` ops instead. Either way a long silence is a dead
+   *  socket. */
   readonly canPing: boolean;
   /** Opens a socket; throws for a URL the implementation refuses outright. */
   open(url: string, events: TransportEvents, opts: { connectTimeoutMs: number }): TransportSocket;

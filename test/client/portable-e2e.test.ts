@@ -2,7 +2,8 @@
 // standard WebSocket API: a child `node --experimental-websocket --import tsx` (Node's
 // built-in WHATWG WebSocket, not ws) with in-memory profiles runs
 // test/fixtures/portable-handsets.ts: register two devices, discover, send both ways,
-// receive each message once, reconnect after the gateway closes every socket, opt out.
+// receive each message once, stay connected through an idle stretch on ping ops (a short
+// idle setting), reconnect after the gateway closes every socket, opt out.
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -93,6 +94,14 @@ for (const transport of transports) {
       atA: [[b, 'hello alice', true]],
     }, 'both ways, the sender checked against the directory');
     t.match(steps.get('once'), { atB: ['hello bob', 'second'], ids: 2, duplicates: 0 }, 'each message once');
+    const idle = steps.get('idle') as { changes: number[]; states: string[]; frames: number[]; sockets: number[] } | undefined;
+    t.ok(idle, 'an idle stretch of three idle timeouts');
+    if (idle) {
+      t.same(idle.changes, [0, 0], 'no reconnect while idle: the ping ops kept both connections');
+      t.same(idle.states, ['connected', 'connected']);
+      t.same(idle.sockets, [0, 0], 'no new socket');
+      t.ok(idle.frames.every((n) => n >= 3), `ping ops went out meanwhile (frames written: ${idle.frames.join(', ')})`);
+    }
     const r = steps.get('reconnected') as { codes: number[]; sent: string; atB: string[]; sockets: number[][] } | undefined;
     t.ok(r, 'reconnected');
     if (r) {

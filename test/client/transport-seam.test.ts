@@ -3,7 +3,7 @@
 // every path is reached without a network: wrong types, a constructor that throws, one
 // that makes no socket, a socket that never opens (bounded by the connect deadline),
 // close codes the standard API refuses, text and non-ArrayBuffer messages, the silent
-// socket (no pings in the standard API), backpressure, close() against a peer that
+// socket (no WebSocket pings in the standard API: ping ops and the idle check), backpressure, close() against a peer that
 // never answers. This file imports only the portable core: no `ws` default is
 // registered in its process.
 import t from 'tap';
@@ -12,7 +12,7 @@ import { whatwgTransport } from '../../client/socket.ts';
 import { HushwireClient, MemoryStore } from '../../client/portable.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
 import { encodeFrame, wire, type OpProps } from '../../relay/wire.ts';
-import { until } from './fake-gateway.ts';
+import { sleep, until } from './fake-gateway.ts';
 
 /** Close codes a WHATWG close() accepts; others throw (as in browsers). */
 function allowedCode(code: number | undefined): boolean {
@@ -27,6 +27,9 @@ class FakeWebSocket {
   static mode: Mode = 'auto';
   /** Whether the "peer" answers a close (onclose on a later turn), as a real one does. */
   static echoClose = true;
+  /** How the "gateway" answers a `ping` op (on a later turn): ok, as an older gateway
+   *  does (error UNKNOWN_OP), or not at all (a dead network). */
+  static pings: 'ok' | 'unknown' | 'silent' = 'silent';
   readonly url: string;
   binaryType = 'blob';
   readyState = 0;
@@ -46,7 +49,12 @@ class FakeWebSocket {
 
   send(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) throw new TypeError('bytes expected');
-    for (const op of wire.Frame.decode(data).ops) this.sent.push(op);
+    for (const op of wire.Frame.decode(data).ops) {
+      this.sent.push(op);
+      const req = op.req ?? 0;
+      if (op.ping && FakeWebSocket.pings === 'ok') setTimeout(() => this.receive([{ req, ok: {} }]), 0);
+      if (op.ping && FakeWebSocket.pings === 'unknown') setTimeout(() => this.receive([{ req, error: { code: ErrorCode.UNKNOWN_OP, message: 'unknown or server-only op' } }]), 0);
+    }
   }
 
   close(code?: number, reason?: string): void {
@@ -114,6 +122,7 @@ t.beforeEach(() => {
   FakeWebSocket.instances = [];
   FakeWebSocket.mode = 'auto';
   FakeWebSocket.echoClose = true;
+  FakeWebSocket.pings = 'silent';
 });
 
 t.test('no WebSocket option and no ws registered: globalThis.WebSocket, or BAD_REQUEST saying what to pass', async (t) => {
@@ -292,4 +301,71 @@ t.test('close() against a peer that never answers the close frame still ends', a
   await c.close(); // the fake never fires onclose: the adapter cuts it off
   t.equal(c.state, 'closed');
   t.same(ws.closeCalls, [1000, undefined], 'close frame, then abandoned');
+});
+
+/** The ping ops written on a socket. */
+function pings(ws: FakeWebSocket): OpProps[] {
+  return ws.sent.filter((o) => o.ping);
+}
+
+t.test('no WebSocket pings: a silent peer gets ping ops, is dropped after the idle timeout, and the client reconnects', async (t) => {
+  const { c, states } = conn({ pingIntervalMs: 50, idleTimeoutMs: 300 });
+  await c.connect();
+  const first = last();
+  await until(() => FakeWebSocket.instances.length === 2 && c.state === 'connected', 5_000, 'dropped and reconnected');
+  t.ok(pings(first).length >= 1, 'pinged the silent socket first');
+  t.ok(pings(first).every((o) => (o.req ?? 0) > 0), 'each ping asks with a req');
+  t.same(first.closeCalls, [undefined], 'the silent socket is abandoned (close() without a code, reported as 1006)');
+  t.ok(states.some((s) => s.to === 'disconnected' && s.delayMs !== undefined), 'through the funnel, with a backoff delay');
+  t.equal(c.pendingCount, 0, 'pings leave nothing pending');
+  await c.close();
+});
+
+t.test('no WebSocket pings: a peer that answers the ping ops keeps the connection', async (t) => {
+  FakeWebSocket.pings = 'ok';
+  const { c, states } = conn({ pingIntervalMs: 50, idleTimeoutMs: 600 });
+  await c.connect();
+  const ws = last();
+  // Well over two idle timeouts' worth of checks (a ping every other check at most).
+  await until(() => pings(ws).length >= 14, 10_000, 'many ping rounds');
+  t.equal(FakeWebSocket.instances.length, 1, 'one socket all along');
+  t.same(ws.closeCalls, [], 'never dropped');
+  t.equal(c.state, 'connected');
+  t.notOk(states.some((s) => s.to === 'disconnected'));
+  t.equal(new Set(pings(ws).map((o) => o.req)).size, pings(ws).length, 'a fresh req per ping');
+  t.equal(c.pendingCount, 0);
+  await c.close();
+});
+
+t.test('no WebSocket pings: UNKNOWN_OP (a gateway older than the ping op) counts as alive', async (t) => {
+  FakeWebSocket.pings = 'unknown';
+  const { c, states } = conn({ pingIntervalMs: 50, idleTimeoutMs: 600 });
+  await c.connect();
+  const ws = last();
+  await until(() => pings(ws).length >= 14, 10_000, 'many ping rounds');
+  t.equal(FakeWebSocket.instances.length, 1, 'one socket all along');
+  t.same(ws.closeCalls, []);
+  t.equal(c.state, 'connected');
+  t.notOk(states.some((s) => s.to === 'disconnected'));
+  // A request still works on that socket: the error answers were not mistaken for it.
+  const p = c.request({ lookup: { route: new Uint8Array(32) } });
+  await until(() => ws.sent.some((o) => o.lookup), 2_000, 'the request written');
+  ws.receive([{ req: ws.sent.find((o) => o.lookup)!.req, ok: {} }]);
+  t.ok((await p).ok, 'answered');
+  await c.close();
+});
+
+t.test('no WebSocket pings: a socket with traffic is not pinged', async (t) => {
+  const { c } = conn({ pingIntervalMs: 200, idleTimeoutMs: 2_000 });
+  await c.connect();
+  const ws = last();
+  // Something arrives every few milliseconds: every check (a few of them) finds that the
+  // socket spoke since the one before.
+  const talk = setInterval(() => ws.receive([{ notice: { kind: 'x', atMs: 1 } }]), 5);
+  t.teardown(() => clearInterval(talk));
+  await sleep(700);
+  clearInterval(talk);
+  t.equal(pings(ws).length, 0, 'no ping while frames keep arriving');
+  t.equal(c.state, 'connected');
+  await c.close();
 });
