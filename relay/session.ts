@@ -740,12 +740,33 @@ export class Session implements LiveSink, ControlSink {
     const tag = this.#tag;
     const devTok = this.#devTok;
     const device = this.#deviceBytes()!;
-    // Stop receiving first so nothing new lands while we erase.
+    // Stop receiving first: what arrives meanwhile is stored, and erased below.
     await this.#sub?.close();
     this.#sub = null;
-    const { remaining } = await relay.directory.removeDevice(tag, device);
-    await relay.bus.mailboxPurge(tag, devTok);
-    if (remaining === 0) await relay.bus.mailboxPurge(tag);
+    // Erase, then remove the device, while it is still registered: should either fail
+    // (NATS unavailable, a right the gateway's NATS user lacks), the handset still
+    // authenticates and can opt out again. Removing it first (as before) left it unable
+    // to retry (AUTH_FAILED) with its mail kept until the orphan sweep.
+    let remaining: number;
+    try {
+      await relay.bus.mailboxPurge(tag, devTok);
+      ({ remaining } = await relay.directory.removeDevice(tag, device));
+    } catch (e) {
+      // No longer subscribed: answer, then close so that the handset reconnects (and
+      // subscribes again) before it retries.
+      this.#fail(req, e);
+      this.close(CloseCode.TRY_AGAIN_LATER, 'opt-out failed; try again');
+      return;
+    }
+    // Mail stored between the erase and the removal (a sender that looked the device up
+    // just before) goes too. The device is gone now, so a failure here is not the
+    // handset's to retry: what is left is erased by the orphan sweep, and logged.
+    try {
+      await relay.bus.mailboxPurge(tag, devTok);
+      if (remaining === 0) await relay.bus.mailboxPurge(tag);
+    } catch (e) {
+      relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'opt-out: device removed, but its mail erase failed; the orphan sweep erases what is left');
+    }
     await relay.bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
     relay.metrics.unregistrations.inc();
     this.#queue({ req, ok: {} });
