@@ -683,20 +683,26 @@ export class NatsBus implements Bus {
    * made then used to wait 5 s and fail UNAVAILABLE although the bus said connected, so
    * the first registrations and discoveries after a NATS restart failed
    * (test/bus/nats.test.ts, "counters right after a restart"). So a call waits for a
-   * pass in flight first (at most the request deadline); one that fails fast starts a
-   * pass if none ran lately, waits for it the same way and tries once more.
+   * pass in flight first; one that fails fast starts a pass if none ran lately, waits
+   * for it the same way and tries once more. One deadline (the request timeout, from
+   * the call) covers the waits; the call's own timeout applies only when the first
+   * attempt was made without waiting, so the whole stays within twice that at worst.
    */
   async #counterCall<T>(call: () => Promise<T>): Promise<T> {
-    const startedAt = performance.now();
-    if (this.#restoring !== null) await this.#restorePassed(this.#requestTimeoutMs);
+    const deadline = performance.now() + this.#requestTimeoutMs;
+    if (this.#restoring !== null && !(await this.#restorePassed(this.#requestTimeoutMs / 2))) {
+      // The restore pass is slow (JetStream still recovering): fail now rather than
+      // queue behind it; the caller's error says UNAVAILABLE and to retry.
+      throw busUnavailable('rate-limit store unavailable');
+    }
     try {
       return await call();
     } catch (e) {
       this.#restoreStores();
-      const left = startedAt + this.#requestTimeoutMs - performance.now();
+      const left = deadline - performance.now();
       // A call that failed slowly (a timeout) has used its time: no second try.
       if (this.#restoring === null || left < this.#requestTimeoutMs / 2) throw e;
-      if (!(await this.#restorePassed(left)) || this.#closed || this.#status.state !== 'connected') throw e;
+      if (!(await this.#restorePassed(left / 2)) || this.#closed || this.#status.state !== 'connected') throw e;
       return call();
     }
   }
