@@ -251,7 +251,7 @@ export class Session implements LiveSink, ControlSink {
         p = this.#authed(req, () => this.#onUnregister(req));
         break;
       case 'ping':
-        // Liveness for clients whose WebSocket API cannot ping (docs/PROTOCOL.md, "Ping"):
+        // Liveness for clients whose WebSocket API cannot ping (docs/PROTOCOL.md, section 10):
         // answered in any state, synchronously, in this turn's frame; nothing else is
         // touched (no bus, no timer: it does not extend the auth deadline). A flood of
         // pings meets the limits every op does (maxOpsPerFrame, then maxBadOps: 4008).
