@@ -8,6 +8,9 @@
 // are deterministic; X25519 is a function): only the cost differs, ~10x for X25519
 // (docs/BENCHMARKS.md). sign.ts and hpke.ts call through here.
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 
 /** What sign.ts needs of an Ed25519 implementation (arguments already checked there). */
 export interface Ed25519Ops {
@@ -36,15 +39,47 @@ function allZero(b: Uint8Array): boolean {
   return acc === 0;
 }
 
-/** noble, strict RFC 8032 (zip215: false), as sign.ts's verifyNoble. */
+const L = ed25519.Point.Fn.ORDER;
+
+/**
+ * RFC 8032 verification with the cofactorless equation that libsodium and OpenSSL use:
+ * [s]B - [k]A, encoded, must be the signature's R bytes (s < L, A a canonical point).
+ * noble's own `verify` checks the cofactored equation, which also accepts an R with a
+ * small-order component: a key holder could then make messages or prekeys that handsets
+ * on this engine (the portable SDK) accept and handsets on Node's engines drop. With this
+ * every engine accepts exactly the same signatures (small-order R and A are refused
+ * before any engine runs, in sign.ts); test/crypto/sign.test.ts checks it.
+ */
+function verifyCofactorless(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+  let A: InstanceType<typeof ed25519.Point>;
+  try {
+    A = ed25519.Point.fromBytes(publicKey); // strict: y < p
+  } catch {
+    return false;
+  }
+  const R = sig.subarray(0, 32);
+  const s = bytesToNumberLE(sig.subarray(32, 64));
+  if (s >= L) return false;
+  const k = bytesToNumberLE(sha512(concatBytes(R, publicKey, msg))) % L;
+  const check = ed25519.Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k)).toBytes();
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (check[i] as number) ^ (R[i] as number);
+  return diff === 0;
+}
+
+/** noble's pure JS, verifying as libsodium and OpenSSL do (verifyCofactorless). */
 export const nobleEd25519: Ed25519Ops = {
   kind: 'noble',
   sign: (seed, msg) => ed25519.sign(msg, seed),
-  signer: (seed) => (msg) => ed25519.sign(msg, seed),
+  signer(seed) {
+    // A copy: a caller wiping its seed must not change (or break) the signer.
+    const own = seed.slice();
+    return (msg) => ed25519.sign(msg, own);
+  },
   publicKey: (seed) => ed25519.getPublicKey(seed),
   verify(publicKey, msg, sig) {
     try {
-      return ed25519.verify(sig, msg, publicKey, { zip215: false });
+      return verifyCofactorless(publicKey, msg, sig);
     } catch {
       return false;
     }

@@ -7,12 +7,12 @@
 // storm's largest item. Raw 32-byte keys go in as they are and nothing is kept per
 // device (a cache of parsed keys once saved ~27 µs per reconnect but held ~240 B per
 // idle device: docs/BENCHMARKS.md, optimisations). verifyNoble is the independent pure-JS
-// implementation the tests cross-check both engines against. All reject non-canonical
-// S and small-order keys (refused here before any engine runs, so they agree). Where they
-// still differ is pinned in the tests: a signature whose R has a small-order component
-// passes noble (cofactored equation) only, and one whose R is the identity point passes
-// OpenSSL and noble but not libsodium (which refuses every small-order R). Only the secret key's holder can
-// make either, so neither forges anything; production code uses `verify`.
+// implementation the tests cross-check the engines against. Every engine (libsodium,
+// OpenSSL, noble's in engines.ts) rejects non-canonical S and uses the cofactorless
+// equation; small-order keys and small-order R are refused here before any engine runs,
+// so all accept exactly the same signatures. noble's own verify (cofactored; the
+// reference verifyNoble) also accepts an R with a small-order component: pinned in the
+// tests. Only the secret key's holder can make such a signature, so it forges nothing.
 //
 // Every signed message starts with its own label and a 0x00 byte, so a signature made
 // for one purpose can never be replayed as another.
@@ -97,11 +97,15 @@ export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array):
 /** `verify` on a given engine (the tests run each engine present here). */
 export function verifyWith(e: Ed25519Ops, publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
   checkVerifyArgs(publicKey, msg, sig);
-  if (isSmallOrder(publicKey)) return false;
+  // A small-order R: libsodium refuses it, OpenSSL and the noble engine accept R =
+  // identity (the equation holds); refused here so every engine agrees.
+  if (isSmallOrder(publicKey) || isSmallOrder(sig)) return false;
   return e.verify(publicKey, msg, sig);
 }
 
-/** The same check in pure JS (noble), strict RFC 8032 like the engines. */
+/** noble's own verify (strict RFC 8032 encodings, cofactored equation): the independent
+ *  reference the tests cross-check the engines against; it accepts an R with a
+ *  small-order component, which no engine does (test/crypto/sign.test.ts pins it). */
 export function verifyNoble(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
   checkVerifyArgs(publicKey, msg, sig);
   if (isSmallOrder(publicKey)) return false;
