@@ -184,11 +184,21 @@ function readCertificates(key: NatsAccessKey, path: string): { pem: string; firs
   return { pem, first: certs[0]! };
 }
 
+/** A client certificate valid from up to this far in the future is taken (clock skew). */
+const NOT_YET_VALID_SLACK_MS = 5 * 60_000;
+
 function readClientCert(certPath: string, keyPath: string): ClientCertPair {
   const { pem, first } = readCertificates('natsTlsCertFile', certPath);
   const validTo = Date.parse(first.validTo);
   if (Number.isFinite(validTo) && validTo < Date.now()) {
     throw new SettingError(`--nats-tls-cert-file: ${certPath}: the certificate expired on ${new Date(validTo).toISOString()}`);
+  }
+  // Not valid yet (a certificate put in place before its time, or a clock far behind):
+  // NATS would refuse it, so a re-read keeps the pair in use until it is (a few minutes
+  // of clock skew between the issuer and this host are let through).
+  const validFrom = Date.parse(first.validFrom);
+  if (Number.isFinite(validFrom) && validFrom > Date.now() + NOT_YET_VALID_SLACK_MS) {
+    throw new SettingError(`--nats-tls-cert-file: ${certPath}: the certificate is not valid until ${new Date(validFrom).toISOString()}`);
   }
   const keyPem = readSettingText('nats-tls-key-file', keyPath, SECRET_FILE_MAX_BYTES, 'it should hold one PEM private key');
   let key: KeyObject;

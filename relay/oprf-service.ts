@@ -24,6 +24,9 @@ import type { NatsRefused } from './nats-connect.ts';
 import { describeViolation, permissionRefusal, permissionViolation, subjectShape, type PermissionViolation } from './nats-permissions.ts';
 import { checkEvaluatorId, decodeRequest, encodeErrorResponse, encodeResponse, evalSubject, queueGroup } from './oprf-wire.ts';
 
+/** How long the subscription's permission check waits for the server's PONG. */
+const SUBSCRIBE_CHECK_MS = 5_000;
+
 export interface OprfServiceOptions {
   servers: string[];
   /** Servers, TLS and credentials read from the settings (relay/nats-connect-options.ts);
@@ -171,7 +174,14 @@ export class OprfService {
       },
     });
     this.#sub = sub;
-    await nc.flush().catch(() => undefined);
+    // Bounded: close() waits for this check, and a stalled server must not hold a
+    // shutdown until the connection's ping-out (a refusal comes before the PONG).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      nc.flush().catch(() => undefined),
+      new Promise((r) => { timer = setTimeout(r, SUBSCRIBE_CHECK_MS); }),
+    ]);
+    clearTimeout(timer);
     await new Promise((r) => setImmediate(r));
     if (denied !== null) {
       this.#sub = null;

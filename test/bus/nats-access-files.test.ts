@@ -141,6 +141,29 @@ t.test('TLS: the CA bundle and the client certificate are read at each handshake
   t.notOk(lines.some((l) => /PRIVATE KEY|BEGIN CERT/.test(l.msg)), 'no PEM in any line');
 });
 
+t.test('a client certificate not valid yet: refused at start, and a re-read keeps the pair in use', async (t) => {
+  const f = makeTlsFiles();
+  const future = makeClientCert(f, 'future', { notBefore: new Date(Date.now() + 3 * 86_400_000) });
+  t.throws(() => readNatsAccess({ nats: NATS, natsTlsCertFile: future.cert, natsTlsKeyFile: future.key }),
+    { name: 'SettingError', message: new RegExp(`^--nats-tls-cert-file: ${future.cert}: the certificate is not valid until \\S+$`) });
+  const certFile = join(dir, 'nb-client.pem');
+  const keyFile = join(dir, 'nb-client.key');
+  copyFileSync(f.clientCert, certFile);
+  copyFileSync(f.clientKey, keyFile);
+  const a = readNatsAccess({ nats: NATS, natsTlsCertFile: certFile, natsTlsKeyFile: keyFile });
+  t.teardown(() => a.files.stop());
+  const lines = captured(a);
+  copyFileSync(future.cert, certFile);
+  copyFileSync(future.key, keyFile);
+  await nextTurn();
+  t.same([(a.tls as Record<string, string>)['cert'], (a.tls as Record<string, string>)['key']], [readFileSync(f.clientCert, 'utf8'), readFileSync(f.clientKey, 'utf8')],
+    'NATS would refuse it: the pair in use stays');
+  t.match(lines.filter((l) => l.level === 'warn').at(-1)?.msg, /the certificate is not valid until \S+; NATS connects keep using what it held before/);
+  // a few minutes ahead (clock skew between the issuer and this host) is taken
+  const skewed = makeClientCert(f, 'skewed', { notBefore: new Date(Date.now() + 60_000) });
+  t.doesNotThrow(() => readNatsAccess({ nats: NATS, natsTlsCertFile: skewed.cert, natsTlsKeyFile: skewed.key }).files.stop());
+});
+
 t.test('expiry: one warning ahead of time, and the gauge', async (t) => {
   const f = makeTlsFiles();
   const soon = readNatsAccess({ nats: NATS, natsTlsCertFile: f.clientCert, natsTlsKeyFile: f.clientKey });

@@ -65,9 +65,31 @@ export function makeTlsFiles(): TlsFiles {
 
 /** One more client certificate and key in f.dir (`name`.pem, `name`.key), signed by the
  *  test CA or the unrelated one, valid for `days` (default 2): what an operator rotates in. */
-export function makeClientCert(f: TlsFiles, name: string, opts: { by?: 'ca' | 'other-ca'; days?: number } = {}): { cert: string; key: string } {
-  newCert(f.dir, name, opts.by ?? 'ca', `hushwire-${name}`, 'extendedKeyUsage=clientAuth\n', opts.days ?? 2);
+export function makeClientCert(f: TlsFiles, name: string, opts: { by?: 'ca' | 'other-ca'; days?: number; notBefore?: Date } = {}): { cert: string; key: string } {
+  if (opts.notBefore === undefined) {
+    newCert(f.dir, name, opts.by ?? 'ca', `hushwire-${name}`, 'extendedKeyUsage=clientAuth\n', opts.days ?? 2);
+  } else {
+    futureCert(f.dir, name, opts.by ?? 'ca', `hushwire-${name}`, opts.notBefore, opts.days ?? 2);
+  }
   return { cert: join(f.dir, `${name}.pem`), key: join(f.dir, `${name}.key`) };
+}
+
+/** A client certificate valid only from `notBefore` on: `openssl x509 -req` (3.0) always
+ *  starts now, `openssl ca` takes a start date (it needs its small database). */
+function futureCert(dir: string, name: string, ca: string, cn: string, notBefore: Date, days: number): void {
+  const asn1 = (d: Date): string => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+  const db = `${name}-ca-db`;
+  writeFileSync(join(dir, `${db}.index`), '');
+  writeFileSync(join(dir, `${db}.serial`), '1000\n');
+  writeFileSync(join(dir, `${db}.conf`), [
+    '[ ca ]', 'default_ca = c', '[ c ]', `database = ${db}.index`, 'new_certs_dir = .', `serial = ${db}.serial`,
+    'default_md = sha256', 'policy = p', 'unique_subject = no', 'x509_extensions = e', '[ p ]', 'commonName = supplied',
+    '[ e ]', 'extendedKeyUsage = clientAuth', '',
+  ].join('\n'));
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+  openssl(['ca', '-batch', '-notext', '-config', `${db}.conf`, '-cert', `${ca}.pem`, '-keyfile', `${ca}.key`, '-in', `${name}.csr`,
+    '-out', `${name}.pem`, '-startdate', asn1(notBefore), '-enddate', asn1(new Date(notBefore.getTime() + days * 86_400_000))], dir);
 }
 
 /** A nats-server `tls` block: TLS required on the client port; `verify` also requires a
