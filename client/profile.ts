@@ -70,7 +70,7 @@ function checkRecord(record: ProfileRecord): void {
 }
 
 /**
- * The Node ProfileStore: a private directory (0700, made on the first write), one 0600
+ * The Node ProfileStore: a private directory (0700, made by a registration: prepare), one 0600
  * file per record, replaced atomically and fsynced; a file open to other users is
  * refused when read.
  */
@@ -90,11 +90,10 @@ export class DirectoryStore implements ProfileStore {
 
   async write(record: ProfileRecord, text: string): Promise<void> {
     checkRecord(record);
-    if (!this.ensured) {
-      this.ensured = ensureProfileDir(this.dir);
-      this.ensured.catch(() => { this.ensured = null; });
-    }
-    await this.ensured;
+    // Only a registration (prepare) makes the directory: a profile deleted while a
+    // client runs must stay deleted, not come back with contacts' numbers in it when the
+    // next state or route book is saved (the write fails ENOENT instead).
+    if (this.ensured) await this.ensured;
     await writeFileAtomic(join(this.dir, record), text, 0o600);
   }
 
@@ -113,6 +112,7 @@ export class DirectoryStore implements ProfileStore {
   async prepare(): Promise<() => Promise<void>> {
     const existed = await stat(this.dir).then(() => true, () => false);
     this.ensured = ensureProfileDir(this.dir);
+    this.ensured.catch(() => { this.ensured = null; });
     await this.ensured;
     return async () => {
       if (!existed) await rmdir(this.dir).catch(() => {});
@@ -121,8 +121,10 @@ export class DirectoryStore implements ProfileStore {
 }
 
 /** Writes device.json (making the directory, 0700, if needed). */
-export function saveDevice(dir: string, p: DeviceProfile): Promise<void> {
-  return writeDevice(new DirectoryStore(dir), p);
+export async function saveDevice(dir: string, p: DeviceProfile): Promise<void> {
+  const store = new DirectoryStore(dir);
+  await store.prepare();
+  return writeDevice(store, p);
 }
 
 /** Loads device.json; HushwireError NOT_REGISTERED ("not registered") when there is none. */

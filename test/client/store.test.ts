@@ -4,7 +4,7 @@
 // them.
 import t from 'tap';
 import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { MemoryStore, PROFILE_RECORDS, SECRET_RECORDS, isProfileStore, type ProfileStore, type ProfileRecord } from '../../client/store.ts';
 import { DirectoryStore } from '../../client/profile.ts';
 import { writeDevice, readDevice, writeGateways, readGateways, readState, removeDevice, type DeviceProfile } from '../../client/profile-data.ts';
@@ -23,7 +23,12 @@ function fakeDevice(): DeviceProfile {
 
 const stores: [string, () => ProfileStore][] = [
   ['MemoryStore', () => new MemoryStore()],
-  ['DirectoryStore', () => new DirectoryStore(join(tempDir('hw-store-'), 'p'))],
+  ['DirectoryStore', () => {
+    // a registered profile's directory (prepare() makes it; see the test below)
+    const dir = join(tempDir('hw-store-'), 'p');
+    mkdirSync(dir, { mode: 0o700 });
+    return new DirectoryStore(dir);
+  }],
 ];
 
 for (const [name, make] of stores) {
@@ -64,10 +69,29 @@ t.test('MemoryStore: strings only, size counts records, instances are separate',
 t.test('DirectoryStore: one 0600 file per record in a 0700 directory, nothing else', async (t) => {
   const dir = join(tempDir('hw-store-'), 'p');
   const s = new DirectoryStore(dir);
+  await t.rejects(s.write('state.json', '{}'), { code: 'ENOENT' }, 'a write does not make the directory');
+  t.notOk(existsSync(dir));
+  await s.prepare(); // a registration does
   await s.write('gateways.json', '{}');
   await s.write('device.json', '{}');
   t.same(readdirSync(dir).sort(), ['device.json', 'gateways.json']);
+  t.equal(statSync(dir).mode & 0o777, 0o700);
   t.throws(() => new DirectoryStore(''), { code: ErrorCode.BAD_REQUEST });
+});
+
+t.test('DirectoryStore: a profile deleted while a client runs stays deleted', async (t) => {
+  // Before, the first write of each store made the directory again (mkdir -p): the next
+  // state or route book save brought back a file with contacts' numbers in it.
+  const dir = join(tempDir('hw-store-'), 'p');
+  const reg = new DirectoryStore(dir);
+  await reg.prepare();
+  await reg.write('device.json', '{}');
+  const running = new DirectoryStore(dir); // what open(dir) holds
+  await running.write('state.json', '{}');
+  rmSync(dir, { recursive: true });
+  await t.rejects(running.write('routes.json', '{"+15550100002":"x"}'), { code: 'ENOENT' });
+  await t.rejects(new DirectoryStore(dir).write('state.json', '{}'), { code: 'ENOENT' });
+  t.notOk(existsSync(dir), 'not made again');
 });
 
 t.test('profile records round-trip through a MemoryStore', async (t) => {
