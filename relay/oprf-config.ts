@@ -9,6 +9,7 @@ import { MAX_EVALUATE_BATCH } from './crypto/oprf.ts';
 import { EVALUATOR_ID_RE } from './oprf-wire.ts';
 import { natsUrlProblem } from './nats-endpoints.ts';
 import { NATS_ACCESS_SETTINGS, natsAccessProblem, type NatsAccessSettings } from './nats-connect-options.ts';
+import { INBOX_PREFIX_RE, INBOX_PREFIX_PROBLEM } from './nats-permissions.ts';
 
 /** The NATS connection's TLS and credential settings come from NatsAccessSettings. */
 export interface OprfConfig extends Required<NatsAccessSettings> {
@@ -16,6 +17,7 @@ export interface OprfConfig extends Required<NatsAccessSettings> {
   keyFile: string | undefined;
   key: string | undefined;
   natsPrefix: string;
+  replyPrefixes: string[];
   threads: number;
   maxBatch: number;
   maxQueued: number;
@@ -49,6 +51,7 @@ export const OPRF_SETTINGS: readonly OprfSetting[] = [
   { key: 'keyFile', flag: 'key-file', env: 'HUSHWIRE_OPRF_KEY_FILE', type: 'string', default: undefined, help: 'File with the key: a 64-hex seed (hushwire oprf-key generate) or a share (hushwire oprf-key split)' },
   { key: 'key', flag: 'key', env: 'HUSHWIRE_OPRF_KEY', type: 'secret', default: undefined, help: 'The key itself, same forms (prefer the file; never logged)' },
   { key: 'natsPrefix', flag: 'nats-prefix', env: 'HUSHWIRE_NATS_PREFIX', type: 'string', default: 'hw', help: 'Subject prefix, as on the gateways' },
+  { key: 'replyPrefixes', flag: 'reply-prefixes', env: 'HUSHWIRE_OPRF_REPLY_PREFIXES', type: 'list', default: ['_INBOX'], help: 'Answers go only to reply subjects that start with one of these (comma-separated: the requesters\' inbox prefixes, the gateways\' and oprf-key fetch\'s --nats-inbox-prefix); a request naming any other reply subject is dropped unanswered, so no requester can make the evaluator publish into mailboxes, the directory or anything else' },
   { key: 'threads', flag: 'threads', env: 'HUSHWIRE_OPRF_THREADS', type: 'int', default: DEFAULT_THREADS, min: 1, max: 64, help: 'Worker threads evaluating (default: cores - 1, at least 1)' },
   { key: 'maxBatch', flag: 'max-batch', env: 'HUSHWIRE_OPRF_MAX_BATCH', type: 'int', default: MAX_EVALUATE_BATCH, min: 1, max: MAX_EVALUATE_BATCH, help: 'Blinded elements per request; more gets TOO_LARGE' },
   { key: 'maxQueued', flag: 'max-queued', env: 'HUSHWIRE_OPRF_MAX_QUEUED', type: 'int', default: 2 * MAX_EVALUATE_BATCH, min: 1, max: 1_000_000, help: 'Elements waiting or in work; a request over it gets RATE_LIMITED at once (at least --max-batch)' },
@@ -85,6 +88,13 @@ export function resolveOprfConfig(flags: Partial<Record<keyof OprfConfig, unknow
   if (!c.keyFile && !c.key) throw new OprfConfigError('--key-file is required (HUSHWIRE_OPRF_KEY_FILE); make one with: hushwire oprf-key generate --out FILE');
   if (!EVALUATOR_ID_RE.test(c.id)) throw new OprfConfigError('--id must be 1-32 of a-z 0-9 _ - (starting with a letter or digit)');
   if (!/^[a-z][a-z0-9_]{0,15}$/.test(c.natsPrefix)) throw new OprfConfigError('--nats-prefix must be 1-16 lowercase letters, digits or _');
+  if (c.replyPrefixes.length === 0) throw new OprfConfigError('--reply-prefixes needs at least one prefix (the requesters\' inbox prefix, _INBOX by default)');
+  for (const p of c.replyPrefixes) {
+    if (!INBOX_PREFIX_RE.test(p)) throw new OprfConfigError(INBOX_PREFIX_PROBLEM.replace('FLAG', '--reply-prefixes'));
+    if (p.startsWith('$') || p === c.natsPrefix || p.startsWith(`${c.natsPrefix}.`)) {
+      throw new OprfConfigError(`--reply-prefixes: ${p} would let requesters aim answers at JetStream (\$...) or Hushwire (${c.natsPrefix}.) subjects; use their inbox prefixes`);
+    }
+  }
   if (c.maxQueued < c.maxBatch) throw new OprfConfigError('--max-queued must be at least --max-batch (else a full batch could never run)');
   return c;
 }

@@ -44,6 +44,10 @@ export interface OprfServiceOptions {
   maxQueuedElements: number;
   /** NATS connection name. */
   name?: string;
+  /** Answers go only to reply subjects starting with one of these (default `_INBOX`):
+   *  NATS lets a requester name any reply subject, and an evaluator allowed to answer
+   *  (`allow_responses`) would publish there, e.g. into a directory key. */
+  replyPrefixes?: readonly string[];
   log: Logger;
 }
 
@@ -56,8 +60,10 @@ export interface OprfServiceStats {
   queuedElements: number;
 }
 
-type Outcome = 'ok' | 'bad_request' | 'too_large' | 'busy' | 'expired' | 'error';
-const OUTCOMES: readonly Outcome[] = ['ok', 'bad_request', 'too_large', 'busy', 'expired', 'error'];
+type Outcome = 'ok' | 'bad_request' | 'too_large' | 'busy' | 'expired' | 'error' | 'bad_reply';
+const OUTCOMES: readonly Outcome[] = ['ok', 'bad_request', 'too_large', 'busy', 'expired', 'error', 'bad_reply'];
+/** A dropped request's warning is repeated at most this often. */
+const BAD_REPLY_WARN_EVERY_MS = 60_000;
 /** On close, how long in-flight requests may take to finish before the pool is stopped. */
 const CLOSE_GRACE_MS = 10_000;
 
@@ -75,10 +81,13 @@ export class OprfService {
   #inflight = new Set<Promise<void>>();
   #closing: Promise<void> | null = null;
   #stats = { requests: 0, ok: 0, refused: 0, busy: 0, expired: 0 };
+  readonly #replyPrefixes: readonly string[];
+  #badReplyWarnedAt = -Infinity;
   #m: { requests: Counter<'result'>; elements: Counter; queued: Gauge; seconds: Histogram; natsUp: Gauge };
 
   constructor(opts: OprfServiceOptions) {
     this.#opts = opts;
+    this.#replyPrefixes = opts.replyPrefixes ?? ['_INBOX'];
     this.id = checkEvaluatorId(opts.id);
     this.subject = evalSubject(opts.prefix ?? 'hw', opts.id);
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new HushwireError(ErrorCode.BAD_REQUEST, 'max batch must be a positive integer');
@@ -191,10 +200,29 @@ export class OprfService {
     return null;
   }
 
+  /** The reply subject starts with an allowed prefix, at a token boundary or within the
+   *  prefix's last token (`_INBOX` takes `_INBOX.x` and `_INBOX_hw_gw.x`). */
+  #replyAllowed(reply: string): boolean {
+    for (const p of this.#replyPrefixes) if (reply.startsWith(p) && reply.length > p.length) return true;
+    return false;
+  }
+
   async #handle(msg: Msg): Promise<void> {
     const started = process.hrtime.bigint();
     this.#stats.requests++;
     if (!msg.reply) return; // a publish, not a request: nobody to answer
+    if (!this.#replyAllowed(msg.reply)) {
+      // Dropped unanswered, counted (outcome bad_reply) and said at most once a minute,
+      // by the subject's shape (relay/nats-permissions.ts): never the subject itself.
+      this.#stats.refused++;
+      this.#m.requests.inc({ result: 'bad_reply' });
+      const now = Date.now();
+      if (now - this.#badReplyWarnedAt >= BAD_REPLY_WARN_EVERY_MS) {
+        this.#badReplyWarnedAt = now;
+        this.#opts.log.warn({ reply: subjectShape(msg.reply) }, 'OPRF evaluator: a request named a reply subject outside --reply-prefixes; dropped unanswered');
+      }
+      return;
+    }
     let outcome: Outcome = 'error';
     let reply: Uint8Array | null;
     try {

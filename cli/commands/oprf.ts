@@ -157,7 +157,7 @@ async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<voi
     process.exit(2);
   }
   const service = new OprfService({
-    servers: config.nats, access, id: config.id, prefix: config.natsPrefix, key,
+    servers: config.nats, access, id: config.id, prefix: config.natsPrefix, key, replyPrefixes: config.replyPrefixes,
     threads: config.threads, maxBatch: config.maxBatch, maxQueuedElements: config.maxQueued,
     name: config.name, log,
   });

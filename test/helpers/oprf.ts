@@ -25,6 +25,8 @@ export interface TestEvaluatorOptions {
   threads?: number;
   maxBatch?: number;
   maxQueued?: number;
+  /** Reply-subject prefixes the evaluator answers (default _INBOX). */
+  replyPrefixes?: string[];
   /** Closes the evaluator at this test's teardown. */
   t?: { teardown(fn: () => unknown): void };
 }
@@ -47,6 +49,7 @@ export async function startTestEvaluator(o: TestEvaluatorOptions): Promise<TestE
     servers: o.servers, id: o.id ?? 'main', prefix: o.prefix ?? 'hw', key: o.key,
     threads: o.threads ?? 1, maxBatch: o.maxBatch ?? 1000, maxQueuedElements: o.maxQueued ?? 2000,
     name: `test-oprf-${o.id ?? 'main'}`, log: createLogger({ level: 'debug', destination: sink, name: 'hushwire-oprf' }),
+    ...(o.replyPrefixes ? { replyPrefixes: o.replyPrefixes } : {}),
   });
   await service.start();
   await waitUntil(() => service.ready, 'the evaluator to subscribe');

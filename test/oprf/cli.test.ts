@@ -62,6 +62,9 @@ t.test('hushwire oprf settings', async (t) => {
   t.same(env.nats, ['nats://a', 'nats://b']);
   t.equal(env.id, 'flag-wins');
   t.equal(env.threads, 3);
+  t.same(ok.replyPrefixes, ['_INBOX'], 'answers go to _INBOX... by default');
+  t.same(resolveOprfConfig({}, { HUSHWIRE_NATS: 'n', HUSHWIRE_OPRF_KEY_FILE: '/k', HUSHWIRE_OPRF_REPLY_PREFIXES: '_INBOX_hw_gw,_INBOX_hw_fetch' }).replyPrefixes,
+    ['_INBOX_hw_gw', '_INBOX_hw_fetch']);
   const bad: [Record<string, unknown>, RegExp][] = [
     [{ keyFile: '/k' }, /--nats is required/],
     [{ nats: 'n' }, /--key-file is required.*oprf-key generate/],
@@ -72,6 +75,10 @@ t.test('hushwire oprf settings', async (t) => {
     [{ nats: 'n', keyFile: '/k', natsPrefix: 'A.B' }, /--nats-prefix/],
     [{ nats: 'foo://bar:1', keyFile: '/k' }, /^--nats: foo:\/\/ is not a NATS URL/],
     [{ nats: 'nats://a:4222,wss://b:443', keyFile: '/k' }, /^--nats: wss:\/\/ is not supported/],
+    [{ nats: 'n', keyFile: '/k', replyPrefixes: '$KV' }, /--reply-prefixes: \$KV would let requesters aim answers at JetStream/],
+    [{ nats: 'n', keyFile: '/k', replyPrefixes: '_INBOX,hw' }, /--reply-prefixes: hw would let requesters aim answers at .*Hushwire \(hw\.\)/],
+    [{ nats: 'n', keyFile: '/k', replyPrefixes: 'hw.dev' }, /--reply-prefixes: hw\.dev would/],
+    [{ nats: 'n', keyFile: '/k', replyPrefixes: '_INBOX.>' }, /--reply-prefixes must be 1-64 characters of NATS subject tokens/],
   ];
   for (const [flags, re] of bad) t.throws(() => resolveOprfConfig(flags, {}), re, JSON.stringify(flags));
   t.throws(() => resolveOprfConfig({}, {}), OprfConfigError);

@@ -150,6 +150,35 @@ t.test('evaluator over NATS', { skip: haveNatsServer() ? false : 'nats-server no
     t.equal(r.evaluated.length, 1, 'still serving');
   });
 
+  t.test('a request whose reply subject is outside --reply-prefixes is dropped unanswered', async (t) => {
+    // NATS lets a requester name any reply subject, and an evaluator allowed to answer
+    // (allow_responses) publishes there: aimed at a directory key or a device subject, an
+    // answer would overwrite a number's record or reach a device. Dropped instead.
+    const before = main.service.stats.refused;
+    const aims = [`$KV.hw_dir.${'a'.repeat(32)}`, `hw.dev.${'b'.repeat(32)}.${'c'.repeat(32)}`, '$JS.API.STREAM.PURGE.HW_MBOX_0', 'elsewhere', '_INBOX'];
+    for (const reply of aims) nc.publish('hw.oprf.main.eval', encodeRequest(blindNumbers(['+14155550123']).blinded, 1000), { reply });
+    await nc.flush();
+    await waitUntil(() => main.service.stats.refused === before + aims.length, 'the requests to be refused');
+    const r = await rawRequest(nc, encodeRequest(blindNumbers(['+14155550123']).blinded, 1000));
+    t.equal(r.evaluated.length, 1, 'an ordinary request (reply _INBOX.<id>) is still answered');
+    t.same(seen.filter((m) => aims.includes(m.subject)), [], 'nothing was published on any of the aimed subjects');
+    t.equal(await metric(main.service.registry, 'hushwire_oprf_requests_total', { result: 'bad_reply' }), aims.length, 'counted as bad_reply');
+    const warns = main.logs().split('\n').filter((l) => l.includes('outside --reply-prefixes'));
+    t.equal(warns.length, 1, 'one warning, not one per request');
+    t.notMatch(warns[0]!, /a{32}|b{32}/, 'the warning gives the shape, not the subject\'s ids');
+  });
+
+  t.test('--reply-prefixes: a custom inbox prefix is answered, the default _INBOX is not', async (t) => {
+    const only = await startTestEvaluator({ servers, key: KEY, id: 'custom', maxBatch: MAX_BATCH, maxQueued: MAX_BATCH, replyPrefixes: ['_INBOX_hw_gw'], t });
+    const gw = await connect({ servers, name: 'test-gw-inbox', inboxPrefix: '_INBOX_hw_gw' });
+    t.teardown(() => gw.close());
+    const ok = await rawRequest(gw, encodeRequest(blindNumbers(['+14155550123']).blinded, 1000), 'hw.oprf.custom.eval');
+    t.equal(ok.evaluated.length, 1, 'a requester with the allowed inbox prefix is answered');
+    await t.rejects(nc.request('hw.oprf.custom.eval', encodeRequest(blindNumbers(['+14155550123']).blinded, 1000), { timeout: 1500 }),
+      'one with _INBOX gets no answer');
+    await waitUntil(() => only.service.stats.refused === 1, 'counted');
+  });
+
   t.test('replicas with one id share the load; one can go', async (t) => {
     const replica = await startTestEvaluator({ servers, key: KEY, maxBatch: MAX_BATCH, maxQueued: MAX_BATCH });
     const okBefore = main.service.stats.ok;
@@ -177,8 +206,8 @@ t.test('evaluator over NATS', { skip: haveNatsServer() ? false : 'nats-server no
   t.test('NATS never sees a number or a route', async (t) => {
     await spy.flush();
     t.ok(seen.length > 10, 'traffic was captured');
-    const subjects = new Set(seen.map((m) => m.subject.replace(/^_INBOX\..*/, '_INBOX')));
-    for (const s of subjects) t.match(s, /^(hw\.oprf\.(main|rogue)\.eval|_INBOX)$/, `subject ${s}`);
+    const subjects = new Set(seen.map((m) => m.subject.replace(/^(_INBOX[^.]*)\..*/, '$1')));
+    for (const s of subjects) t.match(s, /^(hw\.oprf\.(main|rogue|custom)\.eval|_INBOX|_INBOX_hw_gw)$/, `subject ${s}`);
     const needles = ['+14155550123', '14155550123', '4155550123', '+4930123456', '4930123456']
       .map((n) => Buffer.from(n));
     const routes = ['+14155550123', '+4930123456'].map((n) => Buffer.from(serverRouteForNumber(KEY, n)));
