@@ -161,7 +161,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       return busOk ? { status: 200, body: 'ready\n' } : { status: 503, body: 'bus unavailable\n' };
     }
     if (p === '/metrics' && (config.adminListen === undefined || !publicPort)) {
-      setBusState(metrics, bus.status().state);
+      setBusState(metrics, bus.status().state, bus.counterStoreErrors?.());
       metrics.draining.set(draining ? 1 : 0);
       metrics.livePending.set(bus.livePending());
       metrics.sendBuffers.set(sendBudget.total);

@@ -26,6 +26,7 @@ export interface RelayMetrics {
   authRechecks: Counter<'outcome'>;
   registrations: Counter;
   unregistrations: Counter;
+  rateLimitStoreErrors: Counter;
   busUp: Gauge;
   draining: Gauge;
   transportInfo: Gauge<'transport' | 'reason'>;
@@ -63,10 +64,17 @@ export function closeCodeLabel(code: number): string {
 }
 
 /** Sets the bus-state gauges (called when /metrics is scraped). */
-export function setBusState(m: RelayMetrics, state: string): void {
+export function setBusState(m: RelayMetrics, state: string, counterStoreErrors?: number): void {
   for (const s of BUS_STATES) m.busState.set({ state: s }, s === state ? 1 : 0);
   m.busUp.set(state === 'connected' ? 1 : 0);
+  if (counterStoreErrors !== undefined) {
+    const seen = counterErrorsSeen.get(m) ?? 0;
+    if (counterStoreErrors > seen) m.rateLimitStoreErrors.inc(counterStoreErrors - seen);
+    counterErrorsSeen.set(m, Math.max(seen, counterStoreErrors));
+  }
 }
+/** The bus's counter-store error count at the last scrape, per metrics set. */
+const counterErrorsSeen = new WeakMap<RelayMetrics, number>();
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMetrics {
   const registry = new Registry();
@@ -94,6 +102,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
     unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),
+    rateLimitStoreErrors: new Counter({ name: 'hushwire_rate_limit_store_errors_total', help: 'Rate-limit counter calls that failed because the counter store (NATS bucket KV_<prefix>_rl) was unavailable: each fails a registration, discovery or verification step with UNAVAILABLE', registers: r }),
     busUp: new Gauge({ name: 'hushwire_bus_up', help: '1 when the bus (NATS or embedded) is connected', registers: r }),
     draining: new Gauge({ name: 'hushwire_draining', help: '1 while the gateway is draining', registers: r }),
     transportInfo: new Gauge({ name: 'hushwire_transport_info', help: 'The WebSocket transport in use (value 1) and why it was chosen', labelNames: ['transport', 'reason'], registers: r }),

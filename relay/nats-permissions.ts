@@ -1,5 +1,5 @@
 // What NATS refuses this process's user (its permissions: docs/OPERATIONS.md, "NATS
-// permissions", and docs/nats/hushwire-permissions.conf), told apart from an outage.
+// permissions", and docs/nats/), told apart from an outage.
 //
 // nats-server answers a publish or subscription the user may not make with
 // `-ERR 'Permissions Violation for Publish to "<subject>"'` (or "Subscription to") and

@@ -98,6 +98,9 @@ export interface Bus {
   /** Connects and creates streams/buckets it needs. Idempotent. */
   start(): Promise<void>;
   status(): BusStatus;
+  /** Counter calls (counterGet/counterPut) that failed UNAVAILABLE since start ("rate-limit
+   *  store unavailable"); absent where they cannot fail that way (the embedded bus). */
+  counterStoreErrors?(): number;
 
   // ---- live delivery ----
   /** Live offers made through this bus that have no outcome yet (a gauge for

@@ -6,7 +6,10 @@
 //   is dropped; only a delete *with* erase overwrites them with random bytes (checked on
 //   2.9.10: after a purge, the subject with its route tag and device token was still in
 //   the .blk file). So mailbox deletes, mailbox purges and directory deletes go message
-//   by message through STREAM.MSG.DELETE without `no_erase`.
+//   by message through STREAM.MSG.DELETE without `no_erase`, and the gateways never use
+//   STREAM.PURGE at all (so their NATS user needs no right to it: a purge request's body
+//   cannot be restricted, and `{}` empties a whole stream; docs/OPERATIONS.md, "NATS
+//   permissions").
 // - Rate-limit counters live in a KV bucket on *memory* storage with max_age: they are
 //   never written to disk, and they vanish by themselves after their window.
 // - Nats-Msg-Id is an HMAC of the envelope id, not the envelope id.
@@ -57,20 +60,21 @@ export async function eraseSeq(nc: NatsConnection, stream: string, seq: number, 
 
 /**
  * Erases every message on `filter` (a subject, wildcards allowed) from `stream`, oldest
- * first, through the stream leader (STREAM.MSG.GET next_by_subj), so a lagging replica
- * cannot make it stop early. At most `max` messages (a bound on the loop); returns how
- * many it erased. Messages stored concurrently after the scan passed them are not
- * erased: callers stop new writes first.
+ * first from `fromSeq`, through the stream leader (STREAM.MSG.GET next_by_subj), so a
+ * lagging replica cannot make it stop early. At most `max` messages (a bound on the
+ * loop); returns how many it erased and the seq after the last one it looked at (where
+ * a later pass over the same filter can start). Messages stored concurrently after the
+ * scan passed them are not erased: callers stop new writes first.
  */
 export async function eraseSubject(
-  nc: NatsConnection, stream: string, filter: string, timeoutMs: number, max = 1_000_000,
-): Promise<number> {
-  let seq = 1;
+  nc: NatsConnection, stream: string, filter: string, timeoutMs: number, max = 1_000_000, fromSeq = 1,
+): Promise<{ erased: number; nextSeq: number }> {
+  let seq = fromSeq;
   let n = 0;
   while (n < max) {
     const r = await api(nc, `$JS.API.STREAM.MSG.GET.${stream}`, { seq, next_by_subj: filter }, timeoutMs);
     if (r.error !== undefined) {
-      if (r.error.err_code === 10037) return n; // no (more) messages on the filter
+      if (r.error.err_code === 10037) return { erased: n, nextSeq: seq }; // no (more) messages on the filter
       throw unavailable('erase scan failed', new Error(r.error.description ?? 'msg get failed'));
     }
     const found = r.message?.seq;
@@ -81,7 +85,7 @@ export async function eraseSubject(
     n++;
     seq = found + 1;
   }
-  return n;
+  return { erased: n, nextSeq: seq };
 }
 
 // ---- rate-limit counters ----

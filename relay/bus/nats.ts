@@ -56,6 +56,7 @@ import {
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
+import { natsLayout } from './nats-layout.ts';
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
 import { ApiRequests } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
@@ -108,13 +109,10 @@ export interface NatsBusOptions {
   inboxPrefix?: string;
 }
 
-const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
-export const DEFAULT_MAILBOX_SHARDS = 16;
-export const MAX_MAILBOX_SHARDS = 64;
+export { DEFAULT_MAILBOX_SHARDS, MAX_MAILBOX_SHARDS } from './nats-layout.ts';
 /** Written into each shard stream's description, checked at start-up. */
 const shardDescription = (i: number, n: number): string => `hushwire mailbox shard ${i} of ${n}`;
 const SHARD_DESCRIPTION_RE = /^hushwire mailbox shard (\d+) of (\d+)$/;
-const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** Room for the Nats-Msg-Id / Nats-Expected-Stream headers within max_msg_size. */
 const HEADER_ALLOWANCE = 512;
 /** Read cursors (server-side consumers) kept for the next read of the same device. */
@@ -158,6 +156,10 @@ const OVERLAP_ATTEMPTS = 5;
 /** While the deployment's streams contradict this bus's settings after a reconnect
  *  (BusMisconfigured), they are checked again this often. */
 const MISCONFIGURED_RECHECK_MS = 30_000;
+/** The start-up probe of the right to erase: a sequence no stream reaches (2^53 - 1: at
+ *  a million messages a second, after 285 years), answered "no message found" (10057)
+ *  when the right is there. */
+const PROBE_DELETE = `{"seq":${Number.MAX_SAFE_INTEGER},"no_erase":true}`;
 /** The retention limits of a mailbox stream that #ensureStream never lowers by itself: a
  *  lower value drops stored mail (max_age, max_msgs_per_subject) or refuses what other
  *  gateways store (max_msg_size). Each with the setting it comes from, and the setting's
@@ -378,6 +380,12 @@ export class NatsBus implements Bus {
    *  limits.maxMessagesPerDevice when the streams keep a larger limit). */
   #perDeviceCap = 0;
   #counters: KV | null = null;
+  /** Counter calls that failed (rate-limit store unavailable), since start. */
+  #counterErrors = 0;
+  /** The last counter call failed: the next that succeeds logs the recovery. */
+  #counterFailing = false;
+  /** The restore-pass problem logged last (logged again only when it changes). */
+  #restoreProblem = '';
   readonly #counterTtlMs: number;
   readonly #counterBucket: string;
   readonly #msgIdKey: Uint8Array;
@@ -419,20 +427,13 @@ export class NatsBus implements Bus {
 
   constructor(opts: NatsBusOptions) {
     this.#limits = checkLimits(opts.limits);
-    const prefix = opts.prefix ?? 'hw';
-    if (!PREFIX_RE.test(prefix)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'bad bus prefix');
-    const shards = opts.mailboxShards ?? DEFAULT_MAILBOX_SHARDS;
-    if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_MAILBOX_SHARDS) {
-      throw new HushwireError(ErrorCode.BAD_REQUEST, `mailbox shards must be 1..${MAX_MAILBOX_SHARDS}`);
-    }
-    const base = opts.streamName ?? (prefix === 'hw' ? 'HW_MBOX' : `${prefix.toUpperCase()}_MBOX`);
-    this.#streams = shards === 1 ? [base] : Array.from({ length: shards }, (_, i) => `${base}_${i}`);
-    this.#bucket = opts.bucket ?? `${prefix}_dir`;
-    if (!this.#streams.every((n) => NAME_RE.test(n)) || !NAME_RE.test(this.#bucket)) {
-      throw new HushwireError(ErrorCode.BAD_REQUEST, 'bad stream or bucket name');
-    }
-    this.#mboxRoot = `${prefix}.mbox.`;
-    this.#mboxPrefixes = shards === 1 ? [this.#mboxRoot] : this.#streams.map((_, i) => `${prefix}.mbox.${i}.`);
+    // The same layout `hushwire nats-permissions` describes (relay/nats-permissions-config.ts).
+    const layout = natsLayout(opts);
+    const shards = layout.streams.length;
+    this.#streams = layout.streams;
+    this.#bucket = layout.bucket;
+    this.#mboxRoot = layout.mboxRoot;
+    this.#mboxPrefixes = layout.mboxPrefixes;
     this.#seqOwner = this.#streams.map(() => new Map<number, string>());
     this.#seqOwnerMax = Math.max(4096, Math.ceil(SEQ_OWNER_MAX / shards));
     this.#replicas = opts.replicas ?? 1;
@@ -440,11 +441,11 @@ export class NatsBus implements Bus {
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
     this.#log = opts.log ?? noopLog;
-    this.#devPrefix = `${prefix}.dev.`;
+    this.#devPrefix = layout.devPrefix;
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#opts = opts;
     this.#counterTtlMs = checkCounterTtl(opts.counterTtlMs ?? COUNTER_TTL_MS);
-    this.#counterBucket = `${opts.prefix ?? 'hw'}_rl`;
+    this.#counterBucket = layout.counterBucket;
     this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
     this.#lowerLimits = opts.lowerLimits === true;
     this.#perDeviceCap = this.#limits.maxMessagesPerDevice;
@@ -552,7 +553,7 @@ export class NatsBus implements Bus {
       // A refused right explains whatever failed meanwhile (a timeout, a refused request).
       if (v !== null) throw new BusMisconfigured(permissionRefusal(v, this.#access.authBy).setting, describeViolation(v, this.#access.authBy), e);
       // Which kind (retried or not) and why: gateway/bus-start.ts logs or stops on it.
-      throw setupFailed(e);
+      throw setupFailed(e, this.#access.authBy);
     }
     denied.stop();
     if (this.#closed) throw busUnavailable('bus closed');
@@ -562,11 +563,16 @@ export class NatsBus implements Bus {
 
   /**
    * At start, the rights the bus needs later that setting up did not use: subscribing a
-   * device subject, publishing live and control messages and answers, and the reads of
+   * device subject, publishing live and control messages and answers, the reads of
    * every mailbox shard and bucket (direct and leader gets of a subject that holds
-   * nothing, and the info of a consumer that does not exist; all harmless). A right
-   * missing there would otherwise show only later, as live deliveries that never arrive
-   * or reads that time out. Throws BusMisconfigured naming the first refusal.
+   * nothing, and the info of a consumer that does not exist), the erasing deletes of
+   * every shard and of the directory (a delete of a sequence no stream reaches:
+   * "no message found" when allowed), and re-creating the counter bucket after a NATS
+   * restart (a create whose body names no stream: refused as a mismatch, nothing made);
+   * all harmless. A right missing there would otherwise show only later, as live
+   * deliveries that never arrive, reads that time out, opt-outs that leave mail behind
+   * or registrations failing after a NATS restart. Throws BusMisconfigured naming the
+   * first refusal.
    */
   async #checkPermissions(nc: NatsConnection, denied: PermissionWatch): Promise<void> {
     const prefix = this.#opts.prefix ?? 'hw';
@@ -586,7 +592,10 @@ export class NatsBus implements Bus {
       reads.push(api.lastMessage(stream, subject, false));
       reads.push(this.#jsApi(`$JS.API.STREAM.MSG.GET.${stream}`, `{"last_by_subj":"${subject}"}`));
       reads.push(this.#jsApi(`$JS.API.CONSUMER.INFO.${stream}.hushwire_probe`, ''));
+      reads.push(this.#jsApi(`$JS.API.STREAM.MSG.DELETE.${stream}`, PROBE_DELETE));
     });
+    reads.push(this.#jsApi(`$JS.API.STREAM.MSG.DELETE.KV_${this.#bucket}`, PROBE_DELETE));
+    reads.push(this.#jsApi(`$JS.API.STREAM.CREATE.KV_${this.#counterBucket}`, '{}'));
     // Refused reads never get an answer (they time out): the PONG after them says so first.
     const settled = Promise.allSettled(reads);
     await within(nc.flush(), this.#requestTimeoutMs);
@@ -646,6 +655,9 @@ export class NatsBus implements Bus {
     if (Date.now() - this.#lastRestore < RESTORE_EVERY_MS) return;
     const js = this.#js;
     const jsm = this.#jsm;
+    // A right the user lacks (no STREAM.CREATE for the counter bucket a NATS restart
+    // lost) shows as a violation; the request itself may just time out.
+    const denied = this.#nc === null ? null : new PermissionWatch(this.#nc);
     this.#restoring = (async () => {
       for (let attempt = 1; attempt <= RESTORE_ATTEMPTS && !this.#closed; attempt++) {
         this.#lastRestore = Date.now();
@@ -655,9 +667,19 @@ export class NatsBus implements Bus {
             this.#misconfigured = null;
             this.#log('info', 'bus: NATS set-up matches this gateway\'s settings again; ready');
           }
+          this.#restoreProblem = '';
           this.#log('info', 'bus: stream and buckets in place after reconnect');
           return;
         } catch (e) {
+          const v = denied?.first ?? permissionViolation(e);
+          if (v !== null) {
+            // Retrying cannot help until the user's rights change or an admin makes the
+            // store: the next failing counter call (or reconnect) tries again.
+            const why = `bus: cannot re-create stream or buckets: ${describeViolation(v, this.#access.authBy)}; until then registrations and discoveries fail UNAVAILABLE (rate-limit store unavailable)`;
+            if (this.#restoreProblem !== why) this.#log('error', why, { operation: v.operation, subject: subjectShape(v.subject) });
+            this.#restoreProblem = why;
+            return;
+          }
           if (e instanceof BusMisconfigured) {
             if (this.#misconfigured?.message !== e.message) {
               this.#log('error', `bus: NATS set-up no longer matches this gateway's settings; not ready until it does: ${e.message}`, { setting: e.setting });
@@ -666,14 +688,17 @@ export class NatsBus implements Bus {
             this.#scheduleRecheck();
             return;
           }
-          if (attempt === RESTORE_ATTEMPTS) this.#log('warn', 'bus: cannot re-create stream or buckets yet', { error: setupFailed(e).message });
+          if (attempt === RESTORE_ATTEMPTS) this.#log('warn', 'bus: cannot re-create stream or buckets yet', { error: setupFailed(e, this.#access.authBy).message });
         }
         await new Promise((r) => setTimeout(r, RESTORE_EVERY_MS));
       }
       // A recheck that met only transient errors (no JetStream leader for a while) must
       // not be the last one: still misconfigured, look again later.
       if (this.#misconfigured !== null) this.#scheduleRecheck();
-    })().finally(() => { this.#restoring = null; });
+    })().finally(() => {
+      denied?.stop();
+      this.#restoring = null;
+    });
   }
 
   /**
@@ -689,6 +714,31 @@ export class NatsBus implements Bus {
    * attempt was made without waiting, so the whole stays within twice that at worst.
    */
   async #counterCall<T>(call: () => Promise<T>): Promise<T> {
+    let r: T;
+    try {
+      r = await this.#counterTry(call);
+    } catch (e) {
+      this.#counterErrors++;
+      if (!this.#counterFailing) {
+        this.#counterFailing = true;
+        this.#log('warn', `bus: rate-limit counter store KV_${this.#counterBucket} unavailable: registrations and discoveries fail UNAVAILABLE until it works again`);
+      }
+      throw e;
+    }
+    if (this.#counterFailing) {
+      this.#counterFailing = false;
+      this.#log('info', `bus: rate-limit counter store KV_${this.#counterBucket} works again`);
+    }
+    return r;
+  }
+
+  /** Counter calls that failed (rate-limit store unavailable) since start
+   *  (hushwire_rate_limit_store_errors_total). */
+  counterStoreErrors(): number {
+    return this.#counterErrors;
+  }
+
+  async #counterTry<T>(call: () => Promise<T>): Promise<T> {
     const deadline = performance.now() + this.#requestTimeoutMs;
     if (this.#restoring !== null && !(await this.#restorePassed(this.#requestTimeoutMs / 2))) {
       // The restore pass is slow (JetStream still recovering): fail now rather than
@@ -1585,13 +1635,14 @@ export class NatsBus implements Bus {
       if (c.subject === filter || (deviceToken === undefined && c.subject.startsWith(`${prefix}${routeTag}.`))) this.#dropCursor(c);
     }
     try {
-      // Erase message by message (a purge leaves the bytes on disk), then purge whatever
-      // a concurrent sender stored behind the scan.
+      // Erase message by message (a purge would leave the bytes on disk), then look once
+      // more from where the scan ended for what a concurrent sender stored behind it
+      // (this used to be a STREAM.PURGE: no purge right is needed, nats-privacy.ts).
       // Bounded by what the streams let a device hold (they may keep a larger limit than
       // this gateway's own), not by this gateway's setting alone.
-      const cap = Number.isFinite(this.#perDeviceCap) ? this.#perDeviceCap * 128 : 1_000_000;
-      await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, Math.max(cap, this.#limits.maxMessagesPerDevice * 128));
-      await (this.#jsm as JetStreamManager).streams.purge(stream, { filter });
+      const cap = Math.max(Number.isFinite(this.#perDeviceCap) ? this.#perDeviceCap * 128 : 1_000_000, this.#limits.maxMessagesPerDevice * 128);
+      const first = await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, cap);
+      await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, cap, first.nextSeq);
     } catch (e) {
       throw busUnavailable('mailbox store unavailable', e);
     }

@@ -20,6 +20,7 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { NatsRefused } from '../nats-connect.ts';
+import { describeViolation, permissionRefusal, permissionViolation } from '../nats-permissions.ts';
 
 export class NatsUnreachable extends HushwireError {
   /** What failed, e.g. "connection refused". */
@@ -90,10 +91,12 @@ export function connectFailed(e: unknown): HushwireError {
 /** Anything else that failed while setting up the streams and buckets: retried, with the
  *  reason. Only JetStream's description of an API error is kept as text (it says what the
  *  server refused, not whose data); other errors are named by their class. */
-export function setupFailed(e: unknown): HushwireError {
+export function setupFailed(e: unknown, authBy?: string): HushwireError {
   if (e instanceof BusMisconfigured || e instanceof JetStreamNotReady || e instanceof NatsUnreachable) return e;
-  if (named(e, 'PermissionViolationError')) {
-    return new BusMisconfigured('--nats', 'NATS denies the user given with --nats a subject the bus needs (permissions violation; see the NATS user\'s permissions)', e);
+  const v = permissionViolation(e);
+  if (v !== null) {
+    // Named by the flag that gave the user (--nats-user, --nats-creds-file, ...).
+    return new BusMisconfigured(permissionRefusal(v, authBy).setting, describeViolation(v, authBy), e);
   }
   let reason: string;
   if (e instanceof JetStreamApiError) reason = `${e.message} (JetStream error ${e.code})`;
