@@ -14,7 +14,7 @@ import { Connection, type ConnectionState, type StateChange, type AuthContext } 
 import { Discovery, verifyDevices } from './discovery.ts';
 import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
-import { Inbox, type ReceivedMessage, type InboxStats } from './inbox.ts';
+import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
 import { deliverToRoute, sealForDevices, type SendResult, type SenderKeys } from './outgoing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
@@ -50,6 +50,10 @@ export interface ClientOptions {
   receive?: boolean;
   /** Deliver messages whose sender the directory can no longer vouch for, flagged verified: false. */
   acceptUnverified?: boolean;
+  /** Called for each received message dropped for good (never yielded by messages()),
+   *  with why: `unverified` (the sender opted out or expired since sending; see
+   *  acceptUnverified), `spoofed`, `unreadable`. The reason only: nothing of the message. */
+  onDropped?: (reason: DropReason) => void;
   /** When another connection of this device takes over (4003), come back after a pause
    *  instead of stopping: a long-running reader lets a `send` on the same profile finish. */
   reclaimAfterTakeover?: boolean;
@@ -167,6 +171,7 @@ export class HushwireClient {
       ack: (ids) => this.conn.ack(ids),
       verifySender: (opened) => verifier.verify(opened),
       acceptUnverified: options.acceptUnverified ?? false,
+      ...(options.onDropped ? { onDropped: options.onDropped } : {}),
     });
   }
 

@@ -30,6 +30,12 @@ export interface ReceivedMessage {
  *  transient failure (timeout, gateway unavailable). */
 export type SenderVerdict = 'ok' | 'spoofed' | 'unknown' | 'retry';
 
+/** Why a message was dropped for good. unreadable: it could not be opened (not for this
+ *  device's keys, damaged, or not text). spoofed: the sender number inside does not
+ *  match the directory. unverified: the directory no longer knows the sender (opted out
+ *  or expired since sending), and `acceptUnverified` is off. */
+export type DropReason = 'unreadable' | 'spoofed' | 'unverified';
+
 export interface InboxOptions {
   me: { route: Uint8Array; device: Uint8Array; prekeySecret: Uint8Array };
   state: ProfileState;
@@ -37,6 +43,8 @@ export interface InboxOptions {
   verifySender: (opened: Opened) => Promise<SenderVerdict>;
   /** Deliver messages whose sender the directory no longer knows (flagged verified: false). */
   acceptUnverified?: boolean;
+  /** Told of each message dropped for good (acknowledged, never yielded), with why. */
+  onDropped?: (reason: DropReason) => void;
   /** Messages held for the application; beyond this, deliveries are left unacknowledged. */
   maxQueued?: number;
 }
@@ -118,11 +126,13 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
         // Undecryptable or badly signed: no retry will fix it; ack so it is not redelivered.
         this.stats.unreadable++;
         drop.push(id);
+        this.dropped('unreadable');
         continue;
       }
       if (opened.contentType !== CONTENT_TYPE_TEXT) {
         this.stats.unreadable++;
         drop.push(id);
+        this.dropped('unreadable');
         continue;
       }
       const verdict = await this.verify(opened);
@@ -130,6 +140,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
         this.stats.spoofed += verdict === 'spoofed' ? 1 : 0;
         this.stats.unverified += verdict === 'unknown' ? 1 : 0;
         drop.push(id);
+        this.dropped(verdict === 'spoofed' ? 'spoofed' : 'unverified');
         continue;
       }
       if (verdict === 'retry') {
@@ -152,6 +163,15 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     }
     if (drop.length > 0) this.opts.ack(drop);
     this.enqueue(orderBySenderSeq(items));
+  }
+
+  /** The application's callback must not break the inbox. */
+  private dropped(reason: DropReason): void {
+    try {
+      this.opts.onDropped?.(reason);
+    } catch {
+      // ignored: a drop is final either way
+    }
   }
 
   private async verify(opened: Opened): Promise<SenderVerdict> {

@@ -9,7 +9,7 @@
 export { HushwireClient, type ClientOptions, type Notice, type Profile } from './client.ts';
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
-export type { ReceivedMessage, InboxStats } from './inbox.ts';
+export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';
 export type { SendResult, SendReceipt, ReceiptStatus } from './outgoing.ts';
 export type { ConnectionState, StateChange } from './connection-core.ts';
 export {

@@ -3,10 +3,17 @@
 // envelope, checked against the directory. Rides through gateway loss: the client
 // reconnects with backoff, rotating through the profile's gateways.
 import { Command } from 'commander';
-import { HushwireClient } from '../../client/index.ts';
+import { HushwireClient, type DropReason } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { profileOption, printJson, parsePositive, parseCount } from '../options.ts';
 import { takeReaderLock } from '../reader-lock.ts';
+
+/** The stderr line for a message dropped for good, by reason. */
+export const DROPPED: Readonly<Record<DropReason, string>> = {
+  unverified: 'dropped a message: its sender can no longer be verified (their number opted out or expired since they sent it); listen --accept-unverified prints such messages with "verified":false',
+  spoofed: 'dropped a message: the sender number inside does not match the directory (spoofed)',
+  unreadable: 'dropped a message that could not be opened with this device\'s keys (damaged, or not text)',
+};
 
 /** First-connect attempts of `listen`: full-jitter backoff from 250 ms to 10 s makes ~30 s. */
 export const LISTEN_CONNECT_ATTEMPTS = 12;
@@ -17,8 +24,9 @@ export function listenCommand(): Command {
     .addOption(profileOption())
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived)', parsePositive)
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nA notice that another device registered this number is printed to stderr.\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).')
-    .action(async (opts: { profile: string; count?: number; timeout?: number }) => {
+    .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nA notice that another device registered this number is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).')
+    .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
       const client = await HushwireClient.open(opts.profile, {
@@ -33,6 +41,10 @@ export function listenCommand(): Command {
             process.stderr.write(`notice: another device registered this number at ${new Date(n.atMs).toISOString()}; if that was not you, your number may have been taken over\n`);
           }
         },
+        acceptUnverified: opts.acceptUnverified === true,
+        // A message dropped for good is said (its reason only): a silent drop looked like
+        // mail that never came.
+        onDropped: (reason) => process.stderr.write(`${DROPPED[reason]}\n`),
       });
       let release: () => void;
       try {
@@ -58,7 +70,7 @@ export function listenCommand(): Command {
         await client.connect();
         if (opts.count === undefined || n < opts.count) {
           for await (const m of client.messages()) {
-            printJson({ id: m.id, from: m.from, text: m.text, sentAt: m.sentAt });
+            printJson(opts.acceptUnverified ? { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, verified: m.verified } : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt });
             n++;
             if (opts.count !== undefined && n >= opts.count) break;
           }

@@ -133,6 +133,42 @@ t.test('register, send, listen, unregister against a real gateway', async (t) =>
   t.match(debug.stderr, /\n\s+at /, 'HUSHWIRE_DEBUG=1 adds the stack');
 });
 
+t.test('listen: mail from a sender who opted out since is dropped with a line on stderr, or printed "verified":false with --accept-unverified', async (t) => {
+  // The recipient can no longer check the sender's number against the directory. Before,
+  // listen dropped such mail without a word (found by an operator audit).
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = tempDir('hw-cli-');
+  const [c, d, e] = ['c', 'd', 'e'].map((n) => join(dir, n)) as [string, string, string];
+  const [C, D, E] = ['+15550107771', '+15550107772', '+15550107773'];
+  for (const [num, prof] of [[C, c], [D, d], [E, e]] as const) {
+    const r = await hushwire(['register', '--gateway', gw.url, '--number', num, '--profile', prof]);
+    t.equal(r.code, 0, r.stderr);
+  }
+  for (const [from, text] of [[c, 'one'], [c, 'two'], [e, 'three']] as const) {
+    const r = await hushwire(['send', '--profile', from, '--to', D, text]);
+    t.equal(r.code, 0, r.stderr);
+  }
+  t.equal((await hushwire(['unregister', '--profile', c])).code, 0, 'C opts out with two messages waiting for D');
+
+  const strict = await hushwire(['listen', '--profile', d, '--count', '1', '--timeout', '15']);
+  t.equal(strict.code, 0, strict.stderr);
+  t.same(strict.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text), ['three'], 'only the verifiable message is printed');
+  const dropped = strict.stderr.split('\n').filter((l) => l.startsWith('dropped a message: its sender can no longer be verified'));
+  t.equal(dropped.length, 2, 'one stderr line per dropped message');
+  t.notMatch(strict.stderr, /5550107771|one|two/, 'the line names no number and no text');
+
+  // E opts out too; a message of E's still waiting is printed, flagged, with --accept-unverified.
+  t.equal((await hushwire(['send', '--profile', e, '--to', D, 'four'])).code, 0);
+  t.equal((await hushwire(['unregister', '--profile', e])).code, 0);
+  const lax = await hushwire(['listen', '--profile', d, '--count', '1', '--timeout', '15', '--accept-unverified']);
+  t.equal(lax.code, 0, lax.stderr);
+  const m = JSON.parse(lax.stdout.trim()) as Record<string, unknown>;
+  t.same(Object.keys(m).sort(), ['from', 'id', 'sentAt', 'text', 'verified']);
+  t.match(m, { from: E, text: 'four', verified: false });
+  t.equal(lax.stderr, '', 'nothing dropped');
+});
+
 t.test('live delivery: a running listen gets the message, send reports delivered', async (t) => {
   const { a, b } = await twoProfiles(t);
   const listening = hushwire(['listen', '--profile', b, '--count', '2', '--timeout', '20']);

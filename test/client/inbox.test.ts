@@ -5,7 +5,7 @@ import { generateIdentity } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import type { EnvelopeProps } from '../../relay/wire.ts';
-import { Inbox, orderBySenderSeq, type SenderVerdict } from '../../client/inbox.ts';
+import { Inbox, orderBySenderSeq, type SenderVerdict, type DropReason } from '../../client/inbox.ts';
 import { loadState, type ProfileState } from '../../client/profile.ts';
 import { sleep, until } from './fake-gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -36,7 +36,7 @@ function seal(sender: Sender, text: string, seq: number, clientTs = 1_700_000_00
   });
 }
 
-async function setup(verdict: (o: { senderNumber: string }) => SenderVerdict = () => 'ok', extra: { acceptUnverified?: boolean; maxQueued?: number } = {}) {
+async function setup(verdict: (o: { senderNumber: string }) => SenderVerdict = () => 'ok', extra: { acceptUnverified?: boolean; maxQueued?: number; onDropped?: (r: DropReason) => void } = {}) {
   const dir = tempDir('hw-inbox-');
   const state = await loadState(dir);
   const acked: string[] = [];
@@ -126,11 +126,13 @@ t.test('unreadable envelopes (tampered, or for another key) are acked and droppe
 
 t.test('a spoofed sender is dropped; an unverifiable one only with acceptUnverified', async (t) => {
   const verdicts: Record<string, SenderVerdict> = { '+15550100001': 'spoofed', '+15550100002': 'unknown' };
-  const strict = await setup((o) => verdicts[o.senderNumber] ?? 'ok');
+  const reasons: DropReason[] = [];
+  const strict = await setup((o) => verdicts[o.senderNumber] ?? 'ok', { onDropped: (r) => { reasons.push(r); throw new Error('an app callback that throws'); } });
   const a = seal(makeSender('+15550100001'), 'spoof', 0);
   const b = seal(makeSender('+15550100002'), 'gone', 0);
   strict.inbox.deliver([a, b]);
   await strict.inbox.idle();
+  t.same(reasons, ['spoofed', 'unverified'], 'onDropped told each drop, with its reason (a throwing callback changes nothing)');
   t.equal(strict.inbox.queued, 0);
   t.equal(strict.inbox.stats.spoofed, 1);
   t.equal(strict.inbox.stats.unverified, 1);
