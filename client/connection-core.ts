@@ -129,8 +129,9 @@ interface PendingRequest {
   timer: Timer;
   /** Socket generation it was written on; 0 = not written yet. */
   sentOn: number;
-  /** When it was written (ms). */
-  sentAt: number;
+  /** How many frames the connection had received when it was written (a count, not a
+   *  clock: a frame in the same millisecond as the write is still told apart). */
+  seenAtSend: number;
   /** Auth-phase requests are bound to one socket and never wait for a connection. */
   authGen: number;
 }
@@ -210,6 +211,8 @@ export class Connection {
   private reconnectHintMs = -1;
   private challengeValue: Challenge | null = null;
   private lastSeen = 0;
+  /** Frames (and, where the transport reports them, pongs) received, on any socket. */
+  private received = 0;
 
   private connectTimer: Timer | null = null;
   private authTimer: Timer | null = null;
@@ -363,7 +366,7 @@ export class Connection {
         resolve,
         reject,
         sentOn: 0,
-        sentAt: 0,
+        seenAtSend: 0,
         authGen,
         timer: setTimeout(() => {
           this.forget(rec);
@@ -386,7 +389,7 @@ export class Connection {
    */
   private suspectSilence(rec: PendingRequest): void {
     if (this.transport.canPing || rec.sentOn === 0 || rec.sentOn !== this.gen || !this.ws) return;
-    if (this.lastSeen <= rec.sentAt) this.dropSocket(this.gen, 1006, 'no answer in time');
+    if (this.received === rec.seenAtSend) this.dropSocket(this.gen, 1006, 'no answer in time');
   }
 
   private allocReq(): number {
@@ -491,7 +494,7 @@ export class Connection {
         continue;
       }
       rec.sentOn = this.gen;
-      rec.sentAt = Date.now();
+      rec.seenAtSend = this.received;
       ops.push(encoded);
     }
     this.waiting = keep;
@@ -565,7 +568,10 @@ export class Connection {
           this.dropSocket(gen, CloseCode.UNSUPPORTED_DATA, reason);
         },
         onActivity: () => {
-          if (gen === this.gen) this.lastSeen = Date.now();
+          if (gen === this.gen) {
+            this.lastSeen = Date.now();
+            this.received++;
+          }
         },
         // An error is always followed by a close; the close carries the decision. What
         // went wrong is kept for the give-up message of a first connect.
@@ -608,6 +614,7 @@ export class Connection {
   private onMessage(gen: number, data: Uint8Array): void {
     if (gen !== this.gen) return;
     this.lastSeen = Date.now();
+    this.received++;
     let ops: OpProps[];
     try {
       ops = wire.Frame.decode(data).ops;
@@ -724,7 +731,7 @@ export class Connection {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const every = Math.max(50, Math.min(this.opts.pingIntervalMs, this.opts.idleTimeoutMs / 2));
     const viaOp = !this.transport.canPing;
-    let checkedAt = Date.now();
+    let receivedAtCheck = this.received;
     this.pingTimer = setInterval(() => {
       if (gen !== this.gen || !this.ws) return;
       const now = Date.now();
@@ -732,8 +739,8 @@ export class Connection {
         this.dropSocket(gen, 1006, 'idle');
         return;
       }
-      const quietSince = this.lastSeen <= checkedAt;
-      checkedAt = now;
+      const quietSince = this.received === receivedAtCheck;
+      receivedAtCheck = this.received;
       if (!viaOp) this.ws.ping?.();
       else if (quietSince && this.stateValue === 'connected') this.sendPingOp(this.ws);
     }, every);

@@ -32,8 +32,3 @@ export function label0(s: string): Uint8Array {
   return concatBytes(utf8ToBytes(s), Uint8Array.of(0));
 }
 
-/** base64url without padding, of exactly the bytes in view (a subarray is read at its
- *  offset): how raw keys are written into a JWK for node:crypto. */
-export function b64url(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-}

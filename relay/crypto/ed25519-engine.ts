@@ -17,8 +17,7 @@
 //
 // The functions here take arguments already checked by sign.ts (types and lengths).
 import { sign as nodeSign, verify as nodeVerify, createPublicKey, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
-import { b64url } from './bytes.ts';
-import { okpPrivateKey } from './okp-key.ts';
+import { b64url, okpPrivateKey } from './okp-key.ts';
 import { sodium, sodiumVersion, sodiumWhy, type SodiumNative } from './sodium.ts';
 import { installEd25519 } from './engines.ts';
 

@@ -7,7 +7,13 @@
 // rather than OpenSSL 3's DER decoder lookup (~370 µs). Should a Node version refuse
 // the empty `x`, the PKCS#8 DER form (slower, same key) is used instead.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { b64url } from './bytes.ts';
+
+/** base64url without padding, of exactly the bytes in view (a subarray is read at its
+ *  offset): how raw keys are written into a JWK for node:crypto. Here, in a Node-only
+ *  module, because it uses Buffer (relay/crypto/bytes.ts is on the portable SDK's path). */
+export function b64url(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+}
 
 const PKCS8_PREFIX = {
   Ed25519: Buffer.from('302e020100300506032b657004220420', 'hex'),

@@ -13,7 +13,7 @@
 // public keys. test/crypto/x25519.test.ts runs RFC 7748's vectors and a noble
 // cross-check on every engine present; test/crypto/hpke.test.ts the RFC 9180 vectors.
 import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { b64url } from './bytes.ts';
+import { b64url } from './okp-key.ts';
 import { sodium, type SodiumNative } from './sodium.ts';
 import { okpPrivateKey } from './okp-key.ts';
 import { installX25519, LOW_ORDER } from './engines.ts';

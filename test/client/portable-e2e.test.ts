@@ -8,6 +8,7 @@ import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
@@ -37,6 +38,7 @@ function websocketFlags(): string[] | null {
 
 const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
 const wsFlags = websocketFlags();
+const BROWSER_GLOBALS = pathToFileURL(join(ROOT, 'test/fixtures/browser-globals.mjs')).href;
 const skip = wsFlags ? false : 'this Node has no WHATWG WebSocket (20.10+ with --experimental-websocket)';
 
 let seq = 0;
@@ -49,7 +51,8 @@ for (const transport of transports) {
     const gw = await startTestGateway({ transport });
     t.teardown(() => gw.close());
     const [a, b, nobody] = [number(), number(), number()];
-    const child = spawn(process.execPath, [...(wsFlags ?? []), '--no-warnings', '--import', 'tsx', FIXTURE, gw.url, a, b, nobody], {
+    // browser-globals.mjs first: it reports any use of the global Buffer by our code.
+    const child = spawn(process.execPath, [...(wsFlags ?? []), '--no-warnings', '--import', BROWSER_GLOBALS, '--import', 'tsx', FIXTURE, gw.url, a, b, nobody], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -83,6 +86,7 @@ for (const transport of transports) {
     clearTimeout(killer);
     t.equal(steps.get('failed'), undefined, `no failure (stderr: ${stderr.slice(-2000)})`);
     t.equal(code, 0, 'the child exits 0');
+    t.notMatch(stderr, /BUFFER_USED_BY_SDK/, 'no code of ours used the global Buffer (a browser has none)');
 
     t.match(steps.get('refused'), { code: 'UNAVAILABLE', message: /^no gateway reachable \(last attempt: /, records: 0, sockets: 3 }, 'a refused upgrade: bounded attempts (3), UNAVAILABLE, nothing stored');
     t.match(steps.get('registered'), { devices: [32, 32], records: [4, 4] }, 'two devices; each store holds the four records');
