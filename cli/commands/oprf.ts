@@ -112,7 +112,7 @@ export function oprfKeyCommand(): Command {
     .requiredOption('--nats <url>', 'NATS server URL(s)', collect)
     .requiredOption('--id <id>', 'evaluator id')
     .option('--nats-prefix <prefix>', 'subject prefix', 'hw')
-    .addOption(new Option('--nats-inbox-prefix <prefix>', 'prefix of the reply subject (e.g. _INBOX_hw_fetch; docs/nats/hushwire-permissions.conf)').env('HUSHWIRE_NATS_INBOX_PREFIX').default('_INBOX'))
+    .addOption(new Option('--nats-inbox-prefix <prefix>', 'prefix of the reply subject (e.g. _INBOX_hw_fetch; docs/OPERATIONS.md, "NATS permissions")').env('HUSHWIRE_NATS_INBOX_PREFIX').default('_INBOX'))
     .option('--timeout-ms <ms>', 'deadline', '5000');
   // The evaluator's NATS TLS and credential flags (and variables), for a secured NATS.
   for (const s of NATS_ACCESS_SETTINGS) fetchCmd.addOption(new Option(`--${s.flag} <value>`, s.help).env(s.env));
