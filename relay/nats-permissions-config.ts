@@ -183,6 +183,8 @@ export function evaluatorPermissions(s: PermissionSettings = {}): string {
     `# NATS permissions of hushwire oprf --id ${id} (every replica of that evaluator), printed by`,
     `#   ${commandLine('oprf', s)}`,
     `# It only answers requests: no publish rights but the replies, no reply inbox of its own.`,
+    `# allow_responses lets a requester choose where a reply goes: run the evaluator with`,
+    `# --reply-prefixes ${defaultInboxPrefix('gateway', p)},${defaultInboxPrefix('oprf-fetch', p)} (the requesters' inboxes) so it answers nowhere else.`,
     ...HEADER_END,
     `#   { user: hushwire-oprf-${id}-a, password: "$2a$11$...", permissions: { include "hushwire/oprf-${id}.conf" } }`,
     '',

@@ -115,8 +115,9 @@ const gwAccess = (user: User, pw = PW[user]) => ({ natsUser: user, natsPasswordF
 
 /** `hushwire oprf` as a child process; resolves once it serves (or exits). */
 function startEvaluator(t: Teardown, url: string, user: User = 'hushwire-oprf-main-a'): Promise<{ output(): string; exited: Promise<number | null> }> {
+  // with the documented --reply-prefixes (docs/OPERATIONS.md, docs/nats/oprf-main.conf)
   const p = spawn(process.execPath, [BIN, 'oprf', '--port', '0', '--threads', '1', '--nats', url, '--key-file', oprfKey.file, '--id', 'main',
-    '--nats-user', user, '--nats-password-file', PW[user]], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--reply-prefixes', '_INBOX_hw_gw,_INBOX_hw_fetch', '--nats-user', user, '--nats-password-file', PW[user]], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
   p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
