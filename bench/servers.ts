@@ -165,6 +165,24 @@ export interface GatewayOptions {
   nodeArgs?: string[];
 }
 
+/** How long a started gateway may take to become ready (its bus set up). */
+const GATEWAY_READY_MS = 60_000;
+
+/** Resolves once the gateway at `wsUrl` answers /readyz 200 (its HTTP endpoints share
+ *  the WebSocket port unless --admin-listen moved them: then there is nothing to ask,
+ *  and a 404 is taken as ready); throws with its last log lines after GATEWAY_READY_MS. */
+async function waitGatewayReady(c: Child, wsUrl: string): Promise<void> {
+  const port = Number(new URL(wsUrl).port);
+  const deadline = Date.now() + GATEWAY_READY_MS;
+  for (;;) {
+    const status = await httpStatus(port, '/readyz', 1000);
+    if (status === 200 || status === 404) return;
+    if (c.proc.exitCode !== null) throw new Error(`${c.name} exited ${c.proc.exitCode} before it was ready:\n${c.output().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`${c.name} not ready within ${GATEWAY_READY_MS / 1000} s (its bus is not set up):\n${c.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** `hushwire gateway` child processes on nats-server (a cluster's nodes in turn), sharing a fresh OPRF key. */
 export async function startGateways(o: GatewayOptions): Promise<Gateways> {
   const { dir, cleanup } = tempDir('hw-bench-gw-');
@@ -189,6 +207,11 @@ export async function startGateways(o: GatewayOptions): Promise<Gateways> {
       const m = /\(transport (\w+)/.exec(c.output());
       if (m && m[1] !== o.transport) throw new Error(`gateway runs transport ${m[1]}, not ${o.transport}`);
     }
+    // A gateway listens before its bus is ready (it keeps retrying NATS and JetStream in
+    // the background, and refuses upgrades with 503 meanwhile): on a cluster that has just
+    // formed, or a busy machine, the streams' set-up can take seconds. Wait for /readyz
+    // (bounded), so that the first workload does not meet gateways still starting.
+    await Promise.all(children.map((c, i) => waitGatewayReady(c, urls[i]!)));
     return { urls, children, stop };
   } catch (e) {
     await stop();
