@@ -29,7 +29,7 @@ async function orphanMetric(gw: TestGateway): Promise<number> {
 }
 
 function cases(label: string, start: (t: Test) => Promise<TestGateway>): void {
-  t.test(`${label}: an unregister whose mail erase failed; the next sweep erases the mail`, async (t) => {
+  t.test(`${label}: an unregister whose last mail erase failed; the next sweep erases the mail`, async (t) => {
     const gw = await start(t);
     const gone = await registerRaw(gw.url, freshNumber());
     const stays = await registerRaw(gw.url, gone.dev.number); // same route, stays registered
@@ -39,14 +39,21 @@ function cases(label: string, start: (t: Test) => Promise<TestGateway>): void {
     await store(gw, stays.dev, 2);
     await store(gw, other.dev, 1);
 
-    // The opt-out: the directory forgets the device, then the mail erase fails.
+    // The opt-out erases, removes the device, then erases again (mail stored in between).
+    // Here the mail is back after the first erase (as if stored right behind it: the
+    // first erase is made to find nothing) and the second erase fails. The device is
+    // gone, so the opt-out succeeds; the mail is the sweep's. (A failure of the first
+    // erase leaves the device registered to retry: test/privacy/optout-retry.test.ts.)
     const bus = gw.bus;
     const realPurge = bus.mailboxPurge.bind(bus);
-    bus.mailboxPurge = () => Promise.reject(new HushwireError(ErrorCode.UNAVAILABLE, 'mailbox store unavailable'));
+    let purges = 0;
+    bus.mailboxPurge = () => (++purges === 1 ? Promise.resolve() : Promise.reject(new HushwireError(ErrorCode.UNAVAILABLE, 'mailbox store unavailable')));
     const c = await authenticateRaw(gw.url, gone.dev);
     c.send([{ req: 50, unregister: {} }]);
     const r = await c.reply(50);
-    t.equal(r.error?.code, 'UNAVAILABLE', 'the opt-out reports the failure');
+    t.equal(r.body, 'ok', 'the opt-out succeeds: the device is removed');
+    t.equal(purges, 2, 'both erases were tried');
+    t.match(gw.logs(), /opt-out: device removed, but its mail erase failed/, 'the failed erase is logged');
     c.close();
     t.equal(await gw.relay.directory.findDevice(routeTag(gone.dev.route), gone.dev.device), null, 'out of the directory already');
     t.equal(await mailCount(gw, gone.dev), 3, 'its mail is still stored');
