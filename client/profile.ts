@@ -10,7 +10,7 @@
 // a crash never leaves a half-written key file or a dedup state that forgets what was
 // shown. The directory-based functions below are what the CLI and the Node API
 // (`HushwireClient.open(dir)`) use; the portable core takes any ProfileStore.
-import { mkdir, open, chmod, unlink, stat, rmdir } from 'node:fs/promises';
+import { mkdir, open, chmod, unlink, stat, rmdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
@@ -69,6 +69,48 @@ function checkRecord(record: ProfileRecord): void {
   if (!PROFILE_RECORDS.includes(record)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unknown profile record');
 }
 
+/** What a profile directory may hold besides the records: the CLI's reader lock, and a
+ *  temporary file an interrupted atomic write left (client/atomic.ts names them). */
+const PROFILE_EXTRAS = new Set(['listen.lock']);
+const TEMP_RECORD = /^\.(?:device|gateways|state|routes)\.json\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** Whether `name` is something a profile directory holds. */
+export function isProfileEntry(name: string): boolean {
+  return (PROFILE_RECORDS as readonly string[]).includes(name) || PROFILE_EXTRAS.has(name) || TEMP_RECORD.test(name);
+}
+
+/**
+ * Before a registration makes `dir` a profile (0700, key files in it): refuses a path
+ * that is not a directory, and a directory that holds anything but profile records (an
+ * app's own directory, node_modules, a home directory), which a chmod 0700 and a
+ * device.json would take over. Returns whether it existed. The messages name the
+ * problem, never what the directory holds.
+ */
+export async function checkProfileDirectory(dir: string): Promise<boolean> {
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'profileDir is inside a file, not a directory: give a new or empty directory for the profile');
+    }
+    throw e;
+  }
+  if (!st.isDirectory()) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'profileDir is a file, not a directory: give a new or empty directory for the profile');
+  }
+  const foreign = (await readdir(dir)).filter((name) => !isProfileEntry(name));
+  if (foreign.length > 0) {
+    throw new HushwireError(
+      ErrorCode.BAD_REQUEST,
+      `profileDir already exists and holds ${foreign.length} ${foreign.length === 1 ? 'entry' : 'entries'} that are not part of a Hushwire profile: ` +
+        'give a new or empty directory (a registration makes it private, 0700, and keeps keys in it)',
+    );
+  }
+  return true;
+}
+
 /**
  * The Node ProfileStore: a private directory (0700, made by a registration: prepare), one 0600
  * file per record, replaced atomically and fsynced; a file open to other users is
@@ -110,7 +152,7 @@ export class DirectoryStore implements ProfileStore {
    *  again if it did not exist and is still empty (rmdir removes only an empty one, so
    *  nothing written meanwhile can be lost). */
   async prepare(): Promise<() => Promise<void>> {
-    const existed = await stat(this.dir).then(() => true, () => false);
+    const existed = await checkProfileDirectory(this.dir);
     this.ensured = ensureProfileDir(this.dir);
     this.ensured.catch(() => { this.ensured = null; });
     await this.ensured;

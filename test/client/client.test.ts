@@ -2,7 +2,7 @@
 // checks: registration (route check against the pinned key), authentication, and the
 // send path (prekey signature checks, retries with the same envelope ids, stale caches).
 import t from 'tap';
-import { existsSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -175,14 +175,47 @@ t.test('register: a failure keeps a profile directory that existed before, and i
   const { gw } = await world(t, { wrongRoute: true });
   const dir = profile();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'notes.txt'), 'mine');
+  // What an unregistered profile keeps: its gateways.json.
+  writeFileSync(join(dir, 'gateways.json'), 'mine');
   const e = await codeOf(HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A }));
   t.equal(e.code, ErrorCode.AUTH_FAILED);
-  t.ok(existsSync(join(dir, 'notes.txt')));
+  t.ok(existsSync(join(dir, 'gateways.json')));
   const empty = profile();
   mkdirSync(empty, { recursive: true });
   await codeOf(HushwireClient.register({ profileDir: empty, gateways: [gw.url], number: A }));
   t.ok(existsSync(empty), 'an empty directory the user made stays');
+});
+
+t.test('register: a directory holding anything but a profile, or a file, is refused and left alone', async (t) => {
+  const { gw } = await world(t);
+  // An app's own directory (the audit pointed it at node_modules).
+  const app = profile();
+  mkdirSync(join(app, 'some-package'), { recursive: true });
+  writeFileSync(join(app, '.package-lock.json'), '{"secret":"+15550109999"}');
+  chmodSync(app, 0o755);
+  const e = await codeOf(HushwireClient.register({ profileDir: app, gateways: [gw.url], number: A }));
+  t.equal(e.code, ErrorCode.BAD_REQUEST);
+  t.match(e.message, /already exists and holds 2 entries that are not part of a Hushwire profile/);
+  t.notMatch(e.message, /package|secret|\+1555/, 'names the problem, not the contents');
+  t.notOk(existsSync(join(app, 'device.json')), 'nothing written');
+  t.equal(statSync(app).mode & 0o777, 0o755, 'not chmod-ed');
+  t.equal(gw.conns.length, 0, 'refused before any network use');
+  // A file where the directory should be: BAD_REQUEST, not a raw EEXIST.
+  const file = join(tempDir('hw-client-'), 'a-file');
+  writeFileSync(file, 'x');
+  const f = await codeOf(HushwireClient.register({ profileDir: file, gateways: [gw.url], number: A }));
+  t.equal(f.code, ErrorCode.BAD_REQUEST);
+  t.match(f.message, /is a file, not a directory/);
+  const under = await codeOf(HushwireClient.register({ profileDir: join(file, 'p'), gateways: [gw.url], number: A }));
+  t.equal(under.code, ErrorCode.BAD_REQUEST);
+  t.match(under.message, /inside a file/);
+  // An empty directory, or one with what an unregistered profile and the CLI leave, is fine.
+  const kept = profile();
+  mkdirSync(kept, { recursive: true });
+  writeFileSync(join(kept, 'gateways.json'), '{}');
+  writeFileSync(join(kept, 'listen.lock'), '1');
+  await HushwireClient.register({ profileDir: kept, gateways: [gw.url], number: A });
+  t.ok(existsSync(join(kept, 'device.json')));
 });
 
 t.test('register: an evaluation under another key fails the proof', async (t) => {
