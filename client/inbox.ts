@@ -2,11 +2,14 @@
 // that the claimed sender really owns the claimed number, and hand messages to the
 // application in per-sender sequence order.
 //
-// A message counts as received when the application takes it from the iterator, not
-// when it arrives: only then is its id recorded in state.json and, after that write,
-// acknowledged to the gateway. A handset that stops reading (or a `listen --count 1`
-// that exits after one message) leaves the rest unacknowledged, and the relay
-// redelivers them later instead of losing them.
+// A message counts as received when the application asks the iterator for it, not
+// when it arrives. Then, in this order: its id is recorded in state.json (the store's
+// write resolved), it is handed to the application, and it is acknowledged to the
+// gateway. A process killed at any point shows it at most once: before the write
+// resolved it was neither shown nor acknowledged (the relay redelivers it), after it
+// the id is on disk and a redelivery is dropped. A handset that stops reading (or a
+// `listen --count 1` that exits after one message) leaves the rest unacknowledged, and
+// the relay redelivers them later instead of losing them.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { openEnvelope, CONTENT_TYPE_TEXT, type Opened } from '../relay/crypto/seal.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
@@ -110,13 +113,14 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       const id = env.id;
       if (!(id instanceof Uint8Array) || id.length !== ENVELOPE_ID_BYTES) continue;
       const idHex = bytesToHex(id);
+      // Queued, or being recorded right now: not acknowledged yet, and not to be twice.
+      if (this.queuedIds.has(idHex) || items.some((i) => i.message.id === idHex)) continue;
       if (this.opts.state.seen.has(idHex)) {
         // Seen and shown before: the earlier ack got lost. Ack again so it stops coming.
         this.stats.duplicates++;
         drop.push(id);
         continue;
       }
-      if (this.queuedIds.has(idHex) || items.some((i) => i.message.id === idHex)) continue;
       let opened: Opened;
       try {
         // Gateways strip route and device before the bus (no stored record holds a full
@@ -199,30 +203,39 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     }
     while (this.waiters.length > 0 && this.queue.length > 0) {
       const w = this.waiters.shift()!;
-      w.resolve({ value: this.take(), done: false });
+      this.take().then(w.resolve, w.reject);
     }
   }
 
-  /** Hands one message to the application: record it, then ack it once recorded. */
-  private take(): ReceivedMessage {
+  /**
+   * Hands one message to the application: record its id (and the sender's sequence) in
+   * state.json, and only once that write resolved yield it and acknowledge it. Writes
+   * coalesce (ProfileState.save), so messages taken together share one write; a reader
+   * that takes one at a time waits one store write per message.
+   */
+  private async take(): Promise<IteratorResult<ReceivedMessage>> {
     const item = this.queue.shift()!;
-    this.queuedIds.delete(item.message.id);
     const { state } = this.opts;
     state.seen.add(item.message.id);
     const next = state.recvSeq.get(item.senderKey) ?? 0;
     if (item.seq + 1 > next) state.recvSeq.set(item.senderKey, item.seq + 1);
+    const saved = state.save();
+    const handedOver = saved.then(() => {}, () => {});
+    this.ackTail = this.ackTail.then(() => handedOver);
+    try {
+      await saved;
+    } catch {
+      // A failed write still yields and acks: the in-memory set keeps this process from
+      // showing it twice.
+    }
+    this.queuedIds.delete(item.message.id);
     this.stats.received++;
-    const ack = () => this.opts.ack([item.envelopeId]);
-    // Ack after the write so a crash in between means a redelivery that the persisted
-    // seen-set drops, never a message shown twice. A failed write still acks: the
-    // in-memory set keeps this process from showing it twice.
-    const saved = state.save().then(ack, ack);
-    this.ackTail = this.ackTail.then(() => saved);
-    return item.message;
+    this.opts.ack([item.envelopeId]);
+    return { value: item.message, done: false };
   }
 
   next(): Promise<IteratorResult<ReceivedMessage>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.take(), done: false });
+    if (this.queue.length > 0) return this.take();
     if (this.ended) {
       return this.endError ? Promise.reject(this.endError) : Promise.resolve({ value: undefined, done: true });
     }

@@ -6,7 +6,9 @@ import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import type { EnvelopeProps } from '../../relay/wire.ts';
 import { Inbox, orderBySenderSeq, type SenderVerdict, type DropReason } from '../../client/inbox.ts';
-import { loadState, type ProfileState } from '../../client/profile.ts';
+import { loadState, ProfileState } from '../../client/profile.ts';
+import type { ProfileStore, ProfileRecord } from '../../client/store.ts';
+import { readState } from '../../client/profile-data.ts';
 import { sleep, until } from './fake-gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -86,6 +88,83 @@ t.test('a message is recorded and acked only when taken, and acked after the sta
   t.same(s.acked, [bytesToHex(env.id!)], 'acked');
   const onDisk = await loadState(s.dir);
   t.ok(onDisk.seen.has(bytesToHex(env.id!)), 'persisted before the ack');
+});
+
+/** A store whose writes wait until the test lets each one through (a slow disk), with a
+ *  synchronous view of what is durable. */
+function slowStore() {
+  const durable = new Map<ProfileRecord, string>();
+  const gates: (() => void)[] = [];
+  const store: ProfileStore = {
+    read: async (r) => durable.get(r),
+    delete: async (r) => { durable.delete(r); },
+    write: (r, text) => new Promise<void>((resolve) => gates.push(() => { durable.set(r, text); resolve(); })),
+  };
+  const seenOnDisk = (idHex: string) => (durable.get('state.json') ?? '').includes(idHex);
+  return { store, durable, gates, seenOnDisk, release: () => { for (const g of gates.splice(0)) g(); } };
+}
+
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+t.test('a message is yielded only once its id is durable in the store, and acked after that', async (t) => {
+  // The audit: with a slow store (3 s), a process killed after the app showed a message
+  // and before state.json was written showed it again after a restart.
+  const disk = slowStore();
+  const events: string[] = [];
+  const inbox = new Inbox({
+    me: recipient,
+    state: new ProfileState(disk.store),
+    ack: (ids) => { for (const id of ids) events.push(`ack ${disk.seenOnDisk(bytesToHex(id)) ? 'durable' : 'NOT durable'}`); },
+    verifySender: async () => 'ok',
+  });
+  const env = seal(makeSender(), 'once', 0);
+  const idHex = bytesToHex(env.id!);
+  inbox.deliver([env]);
+  await inbox.idle();
+  const taken = inbox.next().then((r) => { events.push(`yield ${disk.seenOnDisk(idHex) ? 'durable' : 'NOT durable'}`); return r; });
+  await until(() => disk.gates.length === 1, 2_000, 'the state write');
+  await turns();
+  t.same(events, [], 'while the write is pending: neither shown nor acknowledged');
+
+  // A crash now: the next process starts from what is durable, gets the redelivery, and
+  // shows it; the first process never did, so it is shown once.
+  const restarted = new Inbox({ me: recipient, state: await readState(disk.store), ack: () => {}, verifySender: async () => 'ok' });
+  restarted.deliver([env]);
+  await restarted.idle();
+  t.equal(restarted.queued, 1, 'after a crash in the window the redelivery is still new (it was never shown)');
+  restarted.end();
+
+  disk.release();
+  const r = await taken;
+  t.equal(r.value?.text, 'once');
+  await inbox.settled();
+  t.same(events.sort(), ['ack durable', 'yield durable'], 'recorded before it is shown and before it is acknowledged');
+  // A crash after it was shown: the redelivery is a duplicate.
+  const after = new Inbox({ me: recipient, state: await readState(disk.store), ack: () => {}, verifySender: async () => 'ok' });
+  after.deliver([env]);
+  await after.idle();
+  t.equal(after.queued, 0, 'never shown twice');
+  t.equal(after.stats.duplicates, 1);
+});
+
+t.test('messages taken together share one store write; one at a time, one write each', async (t) => {
+  // The cost of recording before yielding: a reader that takes one message at a time
+  // waits for one durable write per message (no timing asserted here, only the count).
+  const disk = slowStore();
+  let writes = 0;
+  const counting: ProfileStore = { ...disk.store, write: (r, text) => { writes++; const p = disk.store.write(r, text); disk.release(); return p; } };
+  const inbox = new Inbox({ me: recipient, state: new ProfileState(counting), ack: () => {}, verifySender: async () => 'ok' });
+  const alice = makeSender();
+  inbox.deliver([0, 1, 2, 3].map((i) => seal(alice, `m${i}`, i)));
+  await inbox.idle();
+  const together = await Promise.all([inbox.next(), inbox.next()]);
+  t.same(together.map((r) => r.value?.text), ['m0', 'm1']);
+  t.equal(writes, 1, 'two taken in one turn: one write');
+  await inbox.next();
+  await inbox.next();
+  t.equal(writes, 3, 'then one write per message');
 });
 
 t.test('duplicates are dropped by envelope id, acked again, and survive a restart', async (t) => {
