@@ -54,6 +54,12 @@ export interface ClientOptions {
    *  with why: `unverified` (the sender opted out or expired since sending; see
    *  acceptUnverified), `spoofed`, `unreadable`. The reason only: nothing of the message. */
   onDropped?: (reason: DropReason) => void;
+  /** Called with each failed write of the dedup state (state.json) while recording a
+   *  received message (the store's error, as it threw it). That message is neither
+   *  shown nor acknowledged, and the write is tried again after a pause; the third failed
+   *  write in a row ends messages() with UNAVAILABLE (its `cause` is the store's error),
+   *  and the relay keeps what was not acknowledged. */
+  onStoreError?: (err: unknown) => void;
   /** When another connection of this device takes over (4003), come back after a pause
    *  instead of stopping: a long-running reader lets a `send` on the same profile finish. */
   reclaimAfterTakeover?: boolean;
@@ -172,6 +178,7 @@ export class HushwireClient {
       verifySender: (opened) => verifier.verify(opened),
       acceptUnverified: options.acceptUnverified ?? false,
       ...(options.onDropped ? { onDropped: options.onDropped } : {}),
+      ...(options.onStoreError ? { onStoreError: options.onStoreError } : {}),
     });
   }
 

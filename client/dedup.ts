@@ -30,6 +30,11 @@ export class SeenSet {
     return true;
   }
 
+  /** Forgets an id (one whose record could not be written). */
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
+
   get size(): number {
     return this.ids.size;
   }

@@ -50,6 +50,13 @@ export interface InboxOptions {
   onDropped?: (reason: DropReason) => void;
   /** Messages held for the application; beyond this, deliveries are left unacknowledged. */
   maxQueued?: number;
+  /** Told of each failed write of the dedup state (state.json) while recording a
+   *  message: that message is neither yielded nor acknowledged, and is tried again. */
+  onStoreError?: (err: unknown) => void;
+  /** Failed writes in a row after which the iteration ends with UNAVAILABLE. Default 3. */
+  maxStoreFailures?: number;
+  /** Wait before writing again after a failure, doubling each time. Default 500 ms. */
+  storeRetryMs?: number;
 }
 
 export interface InboxStats {
@@ -88,6 +95,9 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
   private ended = false;
   private endError: unknown = null;
   private ackTail: Promise<void> = Promise.resolve();
+  /** Failed state writes in a row (one write shared by several messages counts once). */
+  private storeFailures = 0;
+  private lastFailedWrite: Promise<void> | null = null;
 
   constructor(opts: InboxOptions) {
     this.opts = opts;
@@ -216,22 +226,56 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
   private async take(): Promise<IteratorResult<ReceivedMessage>> {
     const item = this.queue.shift()!;
     const { state } = this.opts;
-    state.seen.add(item.message.id);
-    const next = state.recvSeq.get(item.senderKey) ?? 0;
-    if (item.seq + 1 > next) state.recvSeq.set(item.senderKey, item.seq + 1);
-    const saved = state.save();
-    const handedOver = saved.then(() => {}, () => {});
-    this.ackTail = this.ackTail.then(() => handedOver);
-    try {
-      await saved;
-    } catch {
-      // A failed write still yields and acks: the in-memory set keeps this process from
-      // showing it twice.
+    for (;;) {
+      state.seen.add(item.message.id);
+      const next = state.recvSeq.get(item.senderKey) ?? 0;
+      if (item.seq + 1 > next) state.recvSeq.set(item.senderKey, item.seq + 1);
+      const saved = state.save();
+      const handedOver = saved.then(() => {}, () => {});
+      this.ackTail = this.ackTail.then(() => handedOver);
+      try {
+        await saved;
+      } catch (err) {
+        // Not recorded: neither shown nor acknowledged. Forget the id (a redelivery is
+        // then new, not a duplicate to ack) and write again after a pause; too many
+        // failures in a row end the iteration, and the relay keeps the messages.
+        state.seen.delete(item.message.id);
+        if (saved !== this.lastFailedWrite) {
+          this.lastFailedWrite = saved;
+          this.storeFailures++;
+          try {
+            this.opts.onStoreError?.(err);
+          } catch { /* the application's callback must not break the inbox */ }
+        }
+        const max = this.opts.maxStoreFailures ?? 3;
+        if (this.storeFailures >= max && !this.ended) {
+          this.end(new HushwireError(
+            ErrorCode.UNAVAILABLE,
+            `could not record received messages in the profile store (${max} writes of state.json failed in a row): ` +
+              'they were not acknowledged and will be delivered again; open the client again once the storage works',
+            { cause: err },
+          ));
+        }
+        if (this.ended) {
+          this.queuedIds.delete(item.message.id);
+          if (this.endError) throw this.endError;
+          return { value: undefined, done: true };
+        }
+        const retryMs = (this.opts.storeRetryMs ?? 500) * 2 ** Math.min(this.storeFailures - 1, 6);
+        await new Promise((r) => setTimeout(r, retryMs));
+        if (this.ended) {
+          this.queuedIds.delete(item.message.id);
+          if (this.endError) throw this.endError;
+          return { value: undefined, done: true };
+        }
+        continue;
+      }
+      this.storeFailures = 0;
+      this.queuedIds.delete(item.message.id);
+      this.stats.received++;
+      this.opts.ack([item.envelopeId]);
+      return { value: item.message, done: false };
     }
-    this.queuedIds.delete(item.message.id);
-    this.stats.received++;
-    this.opts.ack([item.envelopeId]);
-    return { value: item.message, done: false };
   }
 
   next(): Promise<IteratorResult<ReceivedMessage>> {

@@ -33,7 +33,8 @@ export const SECRET_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD];
 /**
  * A profile's storage. The SDK never has two writes of one record in flight (it chains
  * them), reads a record only whole, and treats a rejected promise as "not saved" (a
- * failed write of the dedup state or route book is retried by the next one; a failed
+ * received message whose dedup-state write fails is neither shown nor acknowledged, and
+ * the write is retried; a failed route book write is retried by the next one; a failed
  * registration write fails the registration). Errors a store throws reach the
  * application as they are: they must not quote record contents.
  */

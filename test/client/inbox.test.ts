@@ -5,6 +5,7 @@ import { generateIdentity } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import type { EnvelopeProps } from '../../relay/wire.ts';
+import { ErrorCode } from '../../relay/errors.ts';
 import { Inbox, orderBySenderSeq, type SenderVerdict, type DropReason } from '../../client/inbox.ts';
 import { loadState, ProfileState } from '../../client/profile.ts';
 import type { ProfileStore, ProfileRecord } from '../../client/store.ts';
@@ -165,6 +166,78 @@ t.test('messages taken together share one store write; one at a time, one write 
   await inbox.next();
   await inbox.next();
   t.equal(writes, 3, 'then one write per message');
+});
+
+/** A store whose state.json writes fail `failures` times (then work), with a safe error. */
+function failingStore(failures: number) {
+  const disk = slowStore();
+  let left = failures;
+  const store: ProfileStore = {
+    ...disk.store,
+    write: (r, text) => {
+      if (r === 'state.json' && left-- > 0) return Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' }));
+      const p = disk.store.write(r, text);
+      disk.release();
+      return p;
+    },
+  };
+  return { store, seenOnDisk: disk.seenOnDisk };
+}
+
+t.test('a failed state write is neither shown nor acknowledged; it is written again, then shown', async (t) => {
+  const disk = failingStore(2);
+  const acked: string[] = [];
+  const errors: unknown[] = [];
+  const inbox = new Inbox({
+    me: recipient,
+    state: new ProfileState(disk.store),
+    ack: (ids) => { for (const id of ids) acked.push(bytesToHex(id)); },
+    verifySender: async () => 'ok',
+    onStoreError: (e) => { errors.push(e); throw new Error('an app callback that throws'); },
+    storeRetryMs: 5,
+  });
+  const env = seal(makeSender(), 'kept', 0);
+  inbox.deliver([env]);
+  await inbox.idle();
+  const r = await inbox.next();
+  t.equal(r.value?.text, 'kept');
+  t.equal(errors.length, 2, 'onStoreError told of each failed write');
+  t.match(errors[0], { code: 'ENOSPC' }, "the store's own error");
+  t.ok(disk.seenOnDisk(bytesToHex(env.id!)), 'recorded before it was shown');
+  await inbox.settled();
+  t.same(acked, [bytesToHex(env.id!)], 'acknowledged once, after the write that worked');
+  t.equal(inbox.stats.received, 1);
+});
+
+t.test('writes that keep failing end messages() with UNAVAILABLE and acknowledge nothing', async (t) => {
+  const disk = failingStore(Infinity);
+  const acked: string[] = [];
+  const errors: unknown[] = [];
+  const state = new ProfileState(disk.store);
+  const inbox = new Inbox({
+    me: recipient,
+    state,
+    ack: (ids) => { for (const id of ids) acked.push(bytesToHex(id)); },
+    verifySender: async () => 'ok',
+    onStoreError: (e) => errors.push(e),
+    storeRetryMs: 5,
+  });
+  const alice = makeSender();
+  const a = seal(alice, 'a', 0);
+  inbox.deliver([a, seal(alice, 'b', 1)]);
+  await inbox.idle();
+  const err = await inbox.next().then(() => null, (e: unknown) => e);
+  t.match(err, { code: ErrorCode.UNAVAILABLE, message: /could not record received messages in the profile store \(3 writes/ });
+  t.match((err as Error).cause, { code: 'ENOSPC' }, 'the cause is the store error');
+  t.equal(errors.length, 3);
+  await t.rejects(inbox.next(), { code: ErrorCode.UNAVAILABLE }, 'the iteration stays ended');
+  await inbox.settled();
+  t.same(acked, [], 'nothing acknowledged: the relay delivers them again');
+  t.equal(inbox.stats.received, 0);
+  // The id is not left in the seen set either: a redelivery is new, not a duplicate
+  // that would be acknowledged without ever having been shown.
+  t.notOk(state.seen.has(bytesToHex(a.id!)));
+  t.notOk(disk.seenOnDisk(bytesToHex(a.id!)));
 });
 
 t.test('duplicates are dropped by envelope id, acked again, and survive a restart', async (t) => {
