@@ -15,7 +15,7 @@ import { Discovery, verifyDevices } from './discovery.ts';
 import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
-import { deliverToRoute, sealForDevices, type SendResult, type SenderKeys } from './outgoing.ts';
+import { deliverToRoute, sealForDevices, SendPacer, type SendResult, type SenderKeys } from './outgoing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import { fullJitterDelay } from './backoff.ts';
@@ -117,6 +117,8 @@ export class HushwireClient {
   private readonly inbox: Inbox;
   private readonly sendTimeoutMs: number;
   private readonly requestTimeoutMs: number;
+  /** Spaces this client's sends while the gateway rate-limits them. */
+  private readonly pacer = new SendPacer();
   private unregistering = false;
   private closing: Promise<void> | null = null;
 
@@ -250,6 +252,8 @@ export class HushwireClient {
       request: (op, timeoutMs) => this.conn.request(op, timeoutMs),
       discovery: this.discovery,
       deadline,
+      pacer: this.pacer,
+      connected: (timeoutMs) => this.conn.connect(timeoutMs),
       seal: (devices) => sealForDevices(me, route, devices, body, (r, d) => this.nextSeq(r, d)),
     });
   }

@@ -136,6 +136,22 @@ interface PendingRequest {
   authGen: number;
 }
 
+/** Errors of requests that were written on a socket and never answered: the gateway
+ *  may have acted on them (a send may have been delivered). */
+const unanswered = new WeakSet<HushwireError>();
+
+/** Whether `e` failed a request that was written and never answered (connection lost,
+ *  timed out, or closed after the write). */
+export function wasUnanswered(e: unknown): boolean {
+  return e instanceof HushwireError && unanswered.has(e);
+}
+
+function markUnanswered(e: HushwireError): HushwireError {
+  const copy = new HushwireError(e.code, e.message, { retryAfterMs: e.retryAfterMs });
+  unanswered.add(copy);
+  return copy;
+}
+
 export function closeCodeError(code: number): HushwireError {
   switch (code) {
     case CloseCode.AUTH_FAILED:
@@ -371,7 +387,8 @@ export class Connection {
         timer: setTimeout(() => {
           this.forget(rec);
           this.suspectSilence(rec);
-          reject(new HushwireError(ErrorCode.TIMEOUT, 'request timed out'));
+          const err = new HushwireError(ErrorCode.TIMEOUT, 'request timed out');
+          reject(rec.sentOn !== 0 ? markUnanswered(err) : err);
         }, timeoutMs),
       };
       this.pending.set(req, rec);
@@ -429,7 +446,7 @@ export class Connection {
     for (const rec of [...this.pending.values()]) {
       if (filter(rec)) {
         this.forget(rec);
-        rec.reject(err);
+        rec.reject(rec.sentOn !== 0 ? markUnanswered(err) : err);
       }
     }
   }

@@ -1,7 +1,8 @@
 // The send path: one sealed envelope per recipient device, sent in one `send` op, done
 // only when every receipt says delivered or stored. Transient failures are retried
-// with the SAME envelopes (same ids), which the relay and the recipient dedup, so a
-// retry can never show a message twice. A NOT_REGISTERED receipt after a cached device
+// with the SAME envelopes (same ids) until the send's deadline, so a retry can never
+// show a message twice: the recipient's SDK drops a repeated id (the relay drops only
+// some repeats: a mailbox put within its duplicate window, docs/CLIENT.md). A NOT_REGISTERED receipt after a cached device
 // list means the list went stale: look up again once and seal for the current devices.
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { sealEnvelope, CONTENT_TYPE_TEXT } from '../relay/crypto/seal.ts';
@@ -9,6 +10,7 @@ import { HushwireError, ErrorCode, type ErrorCode as ErrorCodeT } from '../relay
 import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { notRegistered, type Discovery, type VerifiedDevice, type Requester } from './discovery.ts';
+import { wasUnanswered } from './connection-core.ts';
 
 export interface SenderKeys {
   route: Uint8Array;
@@ -65,7 +67,42 @@ export function sealForDevices(
 }
 
 const RETRIABLE = new Set<string>([ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED, ErrorCode.TIMEOUT]);
-const MAX_ROUNDS = 4;
+
+/** How long after the last RATE_LIMITED the pacer keeps spacing sends. */
+const PACE_HOLD_MS = 2_000;
+
+/**
+ * Spaces a client's sends while the gateway rate-limits them, by what the gateway says:
+ * each RATE_LIMITED receipt's retry_after_ms (the time until its bucket has a token)
+ * becomes the gap between two send ops, for every send of the client, first attempts
+ * and retries alike, until no RATE_LIMITED came for a while. Nothing server-specific is
+ * built in: without rate limiting it does nothing.
+ */
+export class SendPacer {
+  private gapMs = 0;
+  private nextSlot = 0;
+  private limitedUntil = 0;
+
+  /** A RATE_LIMITED answer with this retry_after_ms. */
+  limited(retryAfterMs: number, now = Date.now()): void {
+    const gap = Math.max(1, Math.min(retryAfterMs, 60_000));
+    this.gapMs = now < this.limitedUntil ? Math.max(this.gapMs, gap) : gap;
+    this.limitedUntil = now + Math.max(PACE_HOLD_MS, gap);
+    this.nextSlot = Math.max(this.nextSlot, now + gap);
+  }
+
+  /** How long to wait before the next send op (0 when not rate limited); takes the slot. */
+  delay(now = Date.now()): number {
+    if (now >= this.limitedUntil) {
+      this.gapMs = 0;
+      this.nextSlot = 0;
+      return 0;
+    }
+    const slot = Math.max(now, this.nextSlot);
+    this.nextSlot = slot + this.gapMs;
+    return slot - now;
+  }
+}
 
 export interface DeliverOptions {
   request: Requester;
@@ -73,6 +110,12 @@ export interface DeliverOptions {
   seal: (devices: VerifiedDevice[]) => SealedForDevice[];
   /** Absolute deadline (ms since epoch) for the whole send, retries included. */
   deadline: number;
+  /** Shared by a client's sends: spaces them while the gateway rate-limits. */
+  pacer?: SendPacer;
+  /** Resolves once connected (rejects after timeoutMs): a resend after a lost connection
+   *  waits for the reconnect first, then a random share of its backoff, so the sends of
+   *  a whole client do not all go out again in the same instant. */
+  connected?: (timeoutMs: number) => Promise<void>;
   random?: () => number;
 }
 
@@ -91,17 +134,42 @@ function receiptError(code: ErrorCodeT, retryAfterMs: number): HushwireError {
   return new HushwireError(code, text[code] ?? `send failed: ${code.toLowerCase().replace(/_/g, ' ')}`, { retryAfterMs });
 }
 
-/** Sends to every device of `route` and resolves when all are delivered or stored. */
+/** The error a send ends with; when an attempt went out and was never answered, it says
+ *  the message may have arrived (maybeDelivered), so the app does not resend it blindly. */
+function finalError(e: HushwireError, maybeDelivered: boolean): HushwireError {
+  if (!maybeDelivered) return e;
+  return new HushwireError(
+    e.code,
+    `${e.message} (an earlier attempt was sent and never answered: the message may have been delivered; ` +
+      'resending it as a new message may show it twice)',
+    { retryAfterMs: e.retryAfterMs, cause: e, maybeDelivered: true },
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends to every device of `route` and resolves when all are delivered or stored.
+ * Transient failures (UNAVAILABLE, TIMEOUT, RATE_LIMITED, a lost connection) are retried
+ * with the same envelopes until the deadline, each retry after max(retry_after_ms,
+ * full-jitter backoff); there is no fixed number of rounds.
+ */
 export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): Promise<SendResult> {
   const random = opts.random ?? Math.random;
   const sealed = new Map<string, SealedForDevice>();   // device hex -> its one envelope
   const done = new Map<string, SendReceipt>();        // device hex -> receipt
   const order: string[] = [];                          // device hexes in first-seen order
+  const unanswered = new Set<string>();                // devices with an attempt written, never answered
   let fresh = false;
   let lastError: HushwireError | null = null;
   let listed: VerifiedDevice[] = [];
+  const timedOut = () => new HushwireError(ErrorCode.TIMEOUT, 'send timed out');
+  const fail = (): never => {
+    const maybe = listed.some((d) => { const h = bytesToHex(d.device); return !done.has(h) && unanswered.has(h); });
+    throw finalError(lastError ?? timedOut(), maybe);
+  };
 
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  for (let round = 0; ; round++) {
     const { devices, cached } = await opts.discovery.devicesFor(route, fresh);
     listed = devices;
     const current = new Set(devices.map((d) => bytesToHex(d.device)));
@@ -117,10 +185,18 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
     const batch = todo.map((d) => sealed.get(bytesToHex(d.device))!);
     if (batch.length === 0) break;
 
+    // While the gateway rate-limits this client, its sends go out spaced by its
+    // retry_after_ms (first attempts too): no burst of retries that all fail again.
+    const paced = opts.pacer?.delay() ?? 0;
+    if (paced > 0) {
+      if (Date.now() + paced >= opts.deadline) fail();
+      await sleep(paced);
+    }
     let retryAfterMs = 0;
     let stale = false;
+    let lost = false;
     const remaining = opts.deadline - Date.now();
-    if (remaining <= 0) throw lastError ?? new HushwireError(ErrorCode.TIMEOUT, 'send timed out');
+    if (remaining <= 0) fail();
     try {
       const op = await opts.request({ send: { envelopes: batch.map((s) => s.envelope) } }, remaining);
       const receipts = op.sendResult?.receipts ?? [];
@@ -144,34 +220,52 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
           lastError = err;
         } else if (RETRIABLE.has(code)) {
           retryAfterMs = Math.max(retryAfterMs, r.retryAfterMs ?? 0);
+          if (code === ErrorCode.RATE_LIMITED) opts.pacer?.limited(r.retryAfterMs ?? 0);
           lastError = err;
         } else {
-          throw err;
+          throw finalError(err, unanswered.has(deviceHex));
         }
       }
     } catch (e) {
-      if (!(e instanceof HushwireError) || !RETRIABLE.has(e.code)) throw e;
+      if (!(e instanceof HushwireError) || !RETRIABLE.has(e.code)) {
+        if (e instanceof HushwireError && !e.maybeDelivered && batch.some((s) => unanswered.has(bytesToHex(s.device.device)))) {
+          throw finalError(e, true);
+        }
+        throw e;
+      }
       // Lost connection or timeout: we cannot know whether it arrived, so resend the
       // same envelopes; their ids make the resend harmless.
+      if (wasUnanswered(e)) {
+        lost = true;
+        for (const s of batch) unanswered.add(bytesToHex(s.device.device));
+      }
       lastError = e;
       retryAfterMs = Math.max(retryAfterMs, e.retryAfterMs);
     }
     if (todo.every((d) => done.has(bytesToHex(d.device)))) break;
-    if (round === MAX_ROUNDS - 1) break;
     if (stale) {
       fresh = true;
       continue;
     }
+    if (lost && opts.connected) {
+      // Wait for the reconnect before drawing the delay, so that the resends of every
+      // send that was in flight spread out after it instead of leaving together.
+      const left = opts.deadline - Date.now();
+      if (left <= 0) fail();
+      try {
+        await opts.connected(left);
+      } catch {
+        fail();
+      }
+    }
     const delay = Math.max(retryAfterMs, fullJitterDelay(round + 1, { baseMs: 250, capMs: 5_000 }, random));
-    if (Date.now() + delay >= opts.deadline) break;
-    await new Promise((r) => setTimeout(r, delay));
+    if (Date.now() + delay >= opts.deadline) fail();
+    await sleep(delay);
   }
 
   const receipts = order.filter((h) => done.has(h)).map((h) => done.get(h)!);
   const missing = listed.some((d) => !done.has(bytesToHex(d.device)));
-  if (receipts.length === 0 || missing) {
-    throw lastError ?? new HushwireError(ErrorCode.UNAVAILABLE, 'send did not complete');
-  }
+  if (receipts.length === 0 || missing) fail();
   return {
     id: receipts[0].id,
     status: receipts.every((r) => r.status === 'delivered') ? 'delivered' : 'stored',

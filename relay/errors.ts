@@ -47,17 +47,25 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 export interface HushwireErrorOptions {
   cause?: unknown;
   retryAfterMs?: number;
+  /** The SDK's send: an attempt was written and never answered, so the message may have
+   *  arrived although the send failed. */
+  maybeDelivered?: boolean;
 }
 
 /** The one error class for Hushwire failures: a stable `code`, a safe `message`. */
 export class HushwireError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterMs: number;
+  /** true only on a failed send() of which an attempt was written to a gateway and never
+   *  answered (a connection lost, a timeout): the message may have been delivered, so
+   *  resending it under a new id may show it twice (docs/CLIENT.md). */
+  readonly maybeDelivered: boolean;
   constructor(code: ErrorCode, message: string, options: HushwireErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HushwireError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs ?? 0;
+    this.maybeDelivered = options.maybeDelivered ?? false;
   }
 }
 

@@ -50,6 +50,8 @@ interface Script {
   unregistered: number;
   evaluates?: number;
   extraDevices?: (route: Uint8Array) => Registered[];
+  /** Handles a send op instead of the script (true: handled). */
+  sendHook?: (c: FakeConn, op: OpProps) => boolean;
 }
 
 function evaluation(s: Script, blinded: Uint8Array[]) {
@@ -97,6 +99,7 @@ function scripted(s: Script) {
       return reply({ devices: { route, devices: list.map((d) => ({ device: d.device, identityKey: d.identityKey, prekey: d.prekey, prekeySignature: d.prekeySignature })) } });
     }
     if (op.send) {
+      if (s.sendHook?.(c, op)) return;
       s.sent.push(op);
       const receipts = op.send.envelopes!.map((e) => {
         const listed = (s.devices.get(bytesToHex(e.route!)) ?? []).some((d) => Buffer.from(d.device).equals(Buffer.from(e.device!)));
@@ -346,6 +349,102 @@ t.test('send: transient failures are retried with the same envelope ids', async 
   t.equal(res.status, 'delivered');
   t.equal(s.sent.length, 2);
   t.same(s.sent[0].send!.envelopes![0].id, s.sent[1].send!.envelopes![0].id, 'same id on the retry');
+});
+
+/** A gateway's per-device send limit (a token bucket, as relay/limiter.ts) that answers
+ *  RATE_LIMITED with the time until its next token. */
+function sendBucket(burst: number, perS: number) {
+  let tokens = burst;
+  let at = Date.now();
+  let limited = 0;
+  return {
+    get limited() { return limited; },
+    take(): number {
+      const now = Date.now();
+      tokens = Math.min(burst, tokens + ((now - at) * perS) / 1000);
+      at = now;
+      if (tokens >= 1) {
+        tokens--;
+        return 0;
+      }
+      limited++;
+      return Math.max(1, Math.ceil(((1 - tokens) * 1000) / perS));
+    },
+  };
+}
+
+t.test('send: after a lost connection, resends honour retry_after_ms and go on until the deadline', async (t) => {
+  // The audit: 500 concurrent sends, the socket drops, every send is resent at once
+  // after the reconnect, meets the per-device send limit, and after a fixed number of
+  // rounds gives up with RATE_LIMITED although the recipient had them all.
+  const N = 100;
+  let first: FakeConn | null = null;
+  let written = 0;
+  const firstIds = new Set<string>();
+  const accepted = new Map<string, number>();
+  const bucket = sendBucket(10, 25);
+  const { client } = await twoUsers(t, {
+    sendHook: (c, op) => {
+      const envs = op.send!.envelopes!;
+      if (first === null) first = c;
+      if (c === first) {
+        // Written, never answered: the network blip.
+        for (const e of envs) firstIds.add(bytesToHex(e.id!));
+        if (++written === N) c.ws.terminate();
+        return true;
+      }
+      const receipts = envs.map((e) => {
+        const wait = bucket.take();
+        if (wait > 0) return { id: e.id, status: 'failed', code: 'RATE_LIMITED', retryAfterMs: wait };
+        const id = bytesToHex(e.id!);
+        accepted.set(id, (accepted.get(id) ?? 0) + 1);
+        return { id: e.id, status: 'delivered' };
+      });
+      c.send([{ req: op.req, sendResult: { receipts } }]);
+      return true;
+    },
+  });
+  await client.connect();
+  const results = await Promise.allSettled(Array.from({ length: N }, (_, i) => client.send(B, `m${i}`)));
+  const failed = results.filter((r) => r.status === 'rejected');
+  t.equal(failed.length, 0, 'no send gave up while its deadline had time left');
+  if (failed.length > 0) t.comment((failed[0] as PromiseRejectedResult).reason);
+  const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : []));
+  t.equal(new Set(ids).size, N);
+  t.ok(ids.every((id) => firstIds.has(id) && accepted.get(id) === 1), 'each resent under its first id, accepted once');
+  t.ok(bucket.limited > 0, 'the gateway did rate-limit the resends');
+  t.comment(`RATE_LIMITED answers: ${bucket.limited} for ${N} resends`);
+});
+
+t.test('send: failing after an attempt that was written and never answered says it may have been delivered', async (t) => {
+  let first: FakeConn | null = null;
+  const { client, a } = await twoUsers(t, {
+    sendHook: (c, op) => {
+      const envs = op.send!.envelopes!;
+      if (first === null) first = c;
+      if (c === first) {
+        c.ws.terminate();
+        return true;
+      }
+      c.send([{ req: op.req, sendResult: { receipts: envs.map((e) => ({ id: e.id, status: 'failed', code: 'RATE_LIMITED', retryAfterMs: 100 })) } }]);
+      return true;
+    },
+  });
+  await client.close();
+  const c2 = await HushwireClient.open(a, { receive: false, sendTimeoutMs: 1_500 });
+  t.teardown(() => c2.close());
+  await c2.connect();
+  const e = await c2.send(B, 'maybe').then(() => null, (err: unknown) => err);
+  t.ok(e instanceof HushwireError);
+  t.equal((e as HushwireError).code, ErrorCode.RATE_LIMITED);
+  t.equal((e as HushwireError).maybeDelivered, true, 'maybeDelivered');
+  t.match((e as HushwireError).message, /may have been delivered/);
+  t.match((e as HushwireError).cause, { code: ErrorCode.RATE_LIMITED });
+  // Never written and unanswered: a plain RATE_LIMITED.
+  const plain = await c2.send(B, 'limited').then(() => null, (err: unknown) => err);
+  t.equal((plain as HushwireError).code, ErrorCode.RATE_LIMITED);
+  t.equal((plain as HushwireError).maybeDelivered, false);
+  t.notMatch((plain as HushwireError).message, /may have been delivered/);
 });
 
 t.test('send: a permanent failure is thrown with its code', async (t) => {
