@@ -23,7 +23,7 @@ import { readRouteBook, type RouteBook } from './routes.ts';
 import { isProfileStore, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
-import { discoverContacts, type ContactStatus } from './contacts.ts';
+import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.ts';
 
 export interface ClientOptions {
   /** Overrides the profile's gateways.json. */
@@ -80,6 +80,61 @@ export interface Notice {
 /** A profile: a ProfileStore, or (Node entry only) a directory path. */
 export type Profile = string | ProfileStore;
 
+function badOption(message: string): HushwireError {
+  return new HushwireError(ErrorCode.BAD_REQUEST, message);
+}
+
+/** A duration option: undefined, or a positive finite number of milliseconds. */
+function checkMs(options: Record<string, unknown>, name: string): void {
+  const v = options[name];
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw badOption(`option ${name} must be a positive number of milliseconds`);
+  }
+}
+
+/** The gateways option of open() and register(): a non-empty array of ws(s):// URLs. */
+export function checkGatewayList(v: unknown): string[] {
+  if (!Array.isArray(v)) throw badOption('gateways must be an array of ws:// or wss:// URLs');
+  if (v.length === 0) throw badOption('gateways must list at least one ws:// or wss:// URL');
+  return v.map((u: unknown) => checkGatewayUrl(u as string));
+}
+
+/** BAD_REQUEST, naming the option, for an options argument open() cannot use. */
+export function checkClientOptions(options: unknown): ClientOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw badOption('options must be an object (or left out)');
+  }
+  const o = options as Record<string, unknown>;
+  for (const name of ['requestTimeoutMs', 'sendTimeoutMs', 'pingIntervalMs', 'idleTimeoutMs']) checkMs(o, name);
+  if (o.connectAttempts !== undefined && (typeof o.connectAttempts !== 'number' || !Number.isInteger(o.connectAttempts) || o.connectAttempts < 1)) {
+    throw badOption('option connectAttempts must be a positive integer');
+  }
+  if (typeof o.idleTimeoutMs === 'number' && typeof o.pingIntervalMs === 'number' && o.idleTimeoutMs < o.pingIntervalMs) {
+    throw badOption('option idleTimeoutMs must not be below pingIntervalMs (keep it over twice the interval)');
+  }
+  for (const name of ['onState', 'onNotice', 'onDropped', 'onStoreError']) {
+    if (o[name] !== undefined && typeof o[name] !== 'function') throw badOption(`option ${name} must be a function`);
+  }
+  if (o.gateways !== undefined) checkGatewayList(o.gateways);
+  return o as ClientOptions;
+}
+
+/** The numbers argument of discover(): any iterable of strings (an array, a Set, ...). */
+function numberList(numbers: unknown): string[] {
+  if (typeof numbers === 'string' || numbers === null || typeof numbers !== 'object' || typeof (numbers as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    throw badOption('discover takes an array (or another iterable) of phone numbers, not a single string or null');
+  }
+  const out: string[] = [];
+  for (const n of numbers as Iterable<unknown>) {
+    if (typeof n !== 'string') throw new HushwireError(ErrorCode.BAD_NUMBER, 'every number must be a string');
+    out.push(n);
+    if (out.length > MAX_DISCOVER) break; // discoverContacts refuses it, without reading an endless iterable
+  }
+  return out;
+}
+
 /** The store behind a profile argument (BAD_REQUEST for anything else). */
 export function profileStore(profile: Profile): ProfileStore {
   if (isProfileStore(profile)) return profile;
@@ -129,11 +184,12 @@ export class HushwireClient {
 
   /** Opens a registered profile (a ProfileStore, or on Node a directory); HushwireError
    *  NOT_REGISTERED when it has no device. */
-  static async open(profileOrDir: Profile, options: ClientOptions = {}): Promise<HushwireClient> {
+  static async open(profileOrDir: Profile, opts?: ClientOptions): Promise<HushwireClient> {
+    const options = checkClientOptions(opts);
     checkRandom();
     const store = profileStore(profileOrDir);
     const profile = await readDevice(store);
-    const gateways = options.gateways?.map(checkGatewayUrl) ?? (await readGateways(store));
+    const gateways = options.gateways !== undefined ? checkGatewayList(options.gateways) : await readGateways(store);
     const state = await readState(store);
     const routes = await readRouteBook(store, profile.oprfPublicKey);
     return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, options);
@@ -278,9 +334,10 @@ export class HushwireClient {
    * Each number counts against this device's discovery budget (RATE_LIMITED beyond it):
    * sync once, then ask only about new contacts.
    */
-  async discover(numbers: readonly string[]): Promise<Map<string, ContactStatus>> {
+  async discover(numbers: Iterable<string>): Promise<Map<string, ContactStatus>> {
+    const list = numberList(numbers);
     await this.conn.connect(this.requestTimeoutMs);
-    return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, numbers);
+    return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, list);
   }
 
   /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then the

@@ -19,7 +19,7 @@
 import { wire, type OpProps } from '../relay/wire.ts';
 import { HushwireError, ErrorCode, CloseCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
 import { fullJitterDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
-import { whatwgTransport, unrefTimer, NotAWebSocket, type Transport, type TransportSocket, type WebSocketConstructor } from './socket.ts';
+import { whatwgTransport, unrefTimer, NotAWebSocket, WebSocketConstructorFailed, type Transport, type TransportSocket, type WebSocketConstructor } from './socket.ts';
 import { defaultTransport } from './platform.ts';
 
 export { describeSocketError } from './socket.ts';
@@ -603,10 +603,12 @@ export class Connection {
         nextTurn(() => { void this.shutdown(e, null, ''); });
         return;
       }
-      // An unusable URL fails like an unreachable gateway: rotate past it.
+      // An unusable URL (or a constructor that throws for it) fails like an unreachable
+      // gateway: rotate past it, saying which it was.
+      const why = e instanceof WebSocketConstructorFailed ? e.message : 'bad url';
       this.rotateNext = true;
-      this.lastFailure = 'bad url';
-      nextTurn(() => this.onSocketGone(gen, 1006, 'bad url'));
+      this.lastFailure = why;
+      nextTurn(() => this.onSocketGone(gen, 1006, why));
       return;
     }
     this.ws = ws;

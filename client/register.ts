@@ -65,10 +65,19 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export async function registerDevice(opts: RegisterOptions): Promise<RegisterResult> {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'register takes an options object: { profileDir or store, gateways, number, ... }');
+  }
   const number = parseE164(opts.number);
-  if (!Array.isArray(opts.gateways)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
+  if (!Array.isArray(opts.gateways)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateways must be an array of ws:// or wss:// URLs');
   const urls = opts.gateways.map(checkGatewayUrl);
-  if (urls.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one gateway URL is required');
+  if (urls.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateways must list at least one ws:// or wss:// URL');
+  if (opts.requestTimeoutMs !== undefined && (typeof opts.requestTimeoutMs !== 'number' || !Number.isFinite(opts.requestTimeoutMs) || opts.requestTimeoutMs <= 0)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'option requestTimeoutMs must be a positive number of milliseconds');
+  }
+  if (opts.verifyCode !== undefined && typeof opts.verifyCode !== 'function') {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'option verifyCode must be a function');
+  }
   checkRandom();
   if ((opts.store === undefined) === (opts.profileDir === undefined)) {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'register needs either profileDir or store');

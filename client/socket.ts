@@ -133,6 +133,18 @@ export function checkWebSocketConstructor(Ctor: unknown): asserts Ctor is WebSoc
   if (typeof Ctor !== 'function') {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'WebSocket must be a WebSocket constructor (a class such as globalThis.WebSocket)');
   }
+  // An arrow function (or a method) cannot be called with `new`: it has no prototype.
+  if (typeof (Ctor as { prototype?: unknown }).prototype !== 'object') {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'WebSocket must be a constructor (a class or a function called with new), not an arrow function');
+  }
+}
+
+/** Thrown by open() when the WebSocket constructor itself threw: said as such, not as a bad URL. */
+export class WebSocketConstructorFailed extends HushwireError {
+  constructor(cause: unknown) {
+    const name = cause instanceof Error && /^[A-Za-z]{1,40}$/.test(cause.name) ? ` (${cause.name})` : '';
+    super(ErrorCode.UNAVAILABLE, `the WebSocket constructor threw${name}`, { cause });
+  }
 }
 
 function isSocketLike(ws: unknown): ws is WebSocketLike {
@@ -155,7 +167,12 @@ export function whatwgTransport(Ctor: unknown, name = 'websocket'): Transport {
     name,
     canPing: false,
     open(url, events) {
-      const ws: unknown = new Ctor(url);
+      let ws: unknown;
+      try {
+        ws = new Ctor(url);
+      } catch (e) {
+        throw new WebSocketConstructorFailed(e);
+      }
       if (!isSocketLike(ws)) {
         try {
           (ws as { close?: () => void } | null)?.close?.();

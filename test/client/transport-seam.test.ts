@@ -151,7 +151,7 @@ t.test('wrong types are BAD_REQUEST before any network use', async (t) => {
   t.equal((await failure(HushwireClient.open(new MemoryStore()))).code, ErrorCode.NOT_REGISTERED, 'an empty store is not registered');
 });
 
-t.test('a constructor that throws is an unusable URL: rotate, back off, give up after the attempts', async (t) => {
+t.test('a constructor that throws is treated like an unusable URL (rotate, back off, give up after the attempts) and named', async (t) => {
   let calls = 0;
   class Throws {
     constructor() {
@@ -162,7 +162,7 @@ t.test('a constructor that throws is an unusable URL: rotate, back off, give up 
   const { c, states } = conn({ WebSocket: Throws as never, urls: ['ws://a.invalid/ws', 'ws://b.invalid/ws'] });
   const e = await failure(c.connect());
   t.equal(e.code, ErrorCode.UNAVAILABLE);
-  t.match(e.message, /no gateway reachable \(last attempt: bad url\)/);
+  t.match(e.message, /no gateway reachable \(last attempt: the WebSocket constructor threw \(SyntaxError\)\)/);
   t.notMatch(e.message, /The URL is invalid/, "the implementation's text is not passed on");
   t.equal(calls, 3, 'connectAttempts');
   t.equal(c.state, 'disconnected');
