@@ -15,7 +15,7 @@ import { Discovery, verifyDevices } from './discovery.ts';
 import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
-import { deliverToRoute, sealForDevices, SendPacer, type SendResult, type SenderKeys } from './outgoing.ts';
+import { deliverToRoute, sealForDevices, SendPacer, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import { fullJitterDelay } from './backoff.ts';
@@ -175,6 +175,7 @@ export class HushwireClient {
   /** Spaces this client's sends while the gateway rate-limits them. */
   private readonly pacer = new SendPacer();
   private unregistering = false;
+  private unregistered = false;
   private closing: Promise<void> | null = null;
 
   /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
@@ -292,6 +293,9 @@ export class HushwireClient {
     const number = parseE164(toNumber);
     if (typeof text !== 'string') throw new HushwireError(ErrorCode.BAD_REQUEST, 'text must be a string');
     const body = new TextEncoder().encode(text);
+    if (body.length > MAX_TEXT_BYTES) {
+      throw new HushwireError(ErrorCode.TOO_LARGE, `text is over ${MAX_TEXT_BYTES} bytes of UTF-8, the most one message holds (MAX_TEXT_BYTES)`);
+    }
     const deadline = Date.now() + this.sendTimeoutMs;
     // While the client reconnects, connect() would wait without bound: the send's own
     // deadline applies to that wait too.
@@ -343,6 +347,7 @@ export class HushwireClient {
   /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then the
    *  profile's device, state and routes records go. */
   async unregister(): Promise<void> {
+    if (this.unregistered) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this device has already opted out');
     await this.conn.connect(this.requestTimeoutMs);
     this.unregistering = true;
     try {
@@ -354,6 +359,7 @@ export class HushwireClient {
     // Close first: it waits for pending state writes, which must not recreate state.json.
     await this.close();
     await removeDevice(this.store);
+    this.unregistered = true;
   }
 
   /** Idempotent: stops reading, persists dedup state, flushes acks, closes the socket. */

@@ -55,13 +55,21 @@ export interface AuthContext {
   request(op: OpBuilder, timeoutMs?: number): Promise<OpProps>;
 }
 
+/** One change of the connection's state (ClientOptions.onState; docs/CLIENT.md). */
 export interface StateChange {
   from: ConnectionState;
   to: ConnectionState;
+  /** The gateway being connected to (connecting, authenticating, connected). */
   url?: string;
+  /** The WebSocket close code that ended the socket (to: disconnected, or closed by a
+   *  terminal code: 4002 AUTH_FAILED, 4003 CONNECTED_ELSEWHERE, 4006 UNREGISTERED). */
   code?: number;
+  /** The close reason the gateway gave, or a short local one ("idle", "no challenge in time"). */
   reason?: string;
+  /** Why it stopped: to closed for good (the error messages() ends with), or to
+   *  disconnected when a first connect() gave up. */
   error?: HushwireError;
+  /** To disconnected: how long until the next attempt. */
   delayMs?: number;
 }
 
@@ -792,7 +800,7 @@ export class Connection {
     if (this.stateValue === 'closed') return;
 
     if (this.opts.terminalCloseCodes.includes(code)) {
-      void this.shutdown(closeCodeError(code), null, '');
+      void this.shutdown(closeCodeError(code), null, '', { code, reason });
       return;
     }
     if (!this.everConnected && this.connectTries >= this.opts.connectAttempts) {
@@ -824,7 +832,7 @@ export class Connection {
     this.reconnectTimer = setTimeout(() => this.openSocket(), delayMs);
   }
 
-  private async shutdown(err: HushwireError | null, code: number | null, reason: string): Promise<void> {
+  private async shutdown(err: HushwireError | null, code: number | null, reason: string, closedBy: { code: number; reason: string } | null = null): Promise<void> {
     if (this.stateValue === 'closed') return;
     this.terminalError = err;
     // Acks queued this turn still go out: they spare the recipient a redelivery.
@@ -835,7 +843,9 @@ export class Connection {
     const ws = this.ws;
     this.ws = null;
     this.gen++;
-    this.setState('closed', err ? { error: err } : {});
+    // A terminal close code (4002, 4003, 4006) is passed on with the error, so an app
+    // can tell a takeover from an opt-out without parsing the message.
+    this.setState('closed', { ...(closedBy ?? {}), ...(err ? { error: err } : {}) });
     const closedErr = err ?? new HushwireError(ErrorCode.UNAVAILABLE, 'connection is closed');
     this.rejectAll(() => true, closedErr);
     this.waiting = [];

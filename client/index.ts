@@ -11,9 +11,9 @@ export { HushwireClient, type ClientOptions, type Notice, type Profile } from '.
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';
-export type { SendResult, SendReceipt, ReceiptStatus } from './outgoing.ts';
+export { MAX_TEXT_BYTES, type SendResult, type SendReceipt, type ReceiptStatus } from './outgoing.ts';
 export type { ConnectionState, StateChange } from './connection-core.ts';
-export { MemoryStore, type ProfileStore, type ProfileRecord } from './store.ts';
+export { MemoryStore, PROFILE_RECORDS, SECRET_RECORDS, type ProfileStore, type ProfileRecord } from './store.ts';
 export { DirectoryStore } from './profile.ts';
 export type { WebSocketConstructor, WebSocketLike } from './socket.ts';
 export { HushwireError, isHushwireError, ErrorCode } from '../relay/errors.ts';

@@ -20,6 +20,15 @@ export interface SenderKeys {
   number: string;
 }
 
+/**
+ * The longest text send() takes, in bytes of UTF-8 (65,341 ASCII characters; a
+ * character outside ASCII takes 2 to 4). The sealed plaintext holds at most 65,535
+ * bytes (relay/crypto/pad.ts), and the sender fields around the text take at most 194
+ * of them: route 34, device 18, identity key 34, number 18, signature 66, timestamp,
+ * sequence, content type and the text's own length prefix 24.
+ */
+export const MAX_TEXT_BYTES = 65_341;
+
 export type ReceiptStatus = 'delivered' | 'stored';
 
 export interface SendReceipt {

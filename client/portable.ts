@@ -10,7 +10,7 @@ export { HushwireClient, type ClientOptions, type Notice, type Profile } from '.
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';
-export type { SendResult, SendReceipt, ReceiptStatus } from './outgoing.ts';
+export { MAX_TEXT_BYTES, type SendResult, type SendReceipt, type ReceiptStatus } from './outgoing.ts';
 export type { ConnectionState, StateChange } from './connection-core.ts';
 export {
   MemoryStore, PROFILE_RECORDS, SECRET_RECORDS, type ProfileStore, type ProfileRecord,

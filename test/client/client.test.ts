@@ -9,9 +9,9 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { generateServerKey, evaluateBlinded, serverRouteForNumber, type OprfKeyPair } from '../../relay/crypto/oprf.ts';
 import { generateIdentity, sign, verify, authInput, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
-import { openEnvelope } from '../../relay/crypto/seal.ts';
+import { openEnvelope, sealEnvelope } from '../../relay/crypto/seal.ts';
 import { splitKey } from '../../relay/crypto/oprf-split.ts';
-import { HushwireClient, HushwireError, ErrorCode } from '../../client/index.ts';
+import { HushwireClient, HushwireError, ErrorCode, MAX_TEXT_BYTES } from '../../client/index.ts';
 import { loadDevice } from '../../client/profile.ts';
 import { verifyInfo, type VerifyInfo } from '../../client/register.ts';
 import { codePrompt } from '../../cli/commands/register.ts';
@@ -470,9 +470,53 @@ t.test('send: a cached device list that went stale is refreshed; a gone recipien
   t.notOk(existsSync(join(b, 'routes.json')), 'learned routes deleted');
   t.ok(existsSync(join(b, 'gateways.json')), 'gateways kept');
   t.equal(s.unregistered, 1);
+  const again = await codeOf(bob.unregister());
+  t.equal(again.code, ErrorCode.NOT_REGISTERED, 'a second unregister says so (it said "UNAVAILABLE: connection is closed")');
+  t.match(again.message, /already opted out/);
   const e = await codeOf(client.send(B, 'two'));
   t.equal(e.code, ErrorCode.NOT_REGISTERED);
   await t.rejects(HushwireClient.open(b), { code: ErrorCode.NOT_REGISTERED });
+});
+
+t.test('send: MAX_TEXT_BYTES of UTF-8 always fits; one byte more is TOO_LARGE saying the limit', async (t) => {
+  // The worst case for the sealed fields around the text: the longest number, and a
+  // sequence and timestamp with the longest varints.
+  const id = generateIdentity();
+  const prekey = generateKeyPair();
+  const worst = { route: new Uint8Array(32), device: new Uint8Array(16), identitySecret: id.secretKey, identityPublic: id.publicKey, number: '+123456789012345' };
+  const recipient = { route: new Uint8Array(32), device: new Uint8Array(16), prekey: prekey.publicKey };
+  const body = new Uint8Array(MAX_TEXT_BYTES).fill(0x61);
+  t.doesNotThrow(() => sealEnvelope({ recipient, sender: worst, body, seq: Number.MAX_SAFE_INTEGER, clientTs: Number.MAX_SAFE_INTEGER }));
+  t.throws(() => sealEnvelope({ recipient, sender: worst, body: new Uint8Array(MAX_TEXT_BYTES + 195), seq: 0, clientTs: 0 }), { code: ErrorCode.TOO_LARGE });
+
+  const { client, s } = await twoUsers(t);
+  const ok = await client.send(B, 'a'.repeat(MAX_TEXT_BYTES));
+  t.equal(ok.status, 'stored');
+  const over = await codeOf(client.send(B, 'a'.repeat(MAX_TEXT_BYTES - 1) + 'é'));
+  t.equal(over.code, ErrorCode.TOO_LARGE, 'counted in UTF-8 bytes: é takes two');
+  t.match(over.message, /text is over 65341 bytes of UTF-8, the most one message holds/);
+  t.equal(s.sent.length, 1, 'refused before anything was sent');
+});
+
+t.test('a takeover (4003) ends the client for good: closed with code 4003, messages() ends UNAVAILABLE', async (t) => {
+  const { gw, a } = await world(t).then(async (w) => {
+    const a = profile();
+    await HushwireClient.register({ profileDir: a, gateways: [w.gw.url], number: A });
+    return { ...w, a };
+  });
+  const states: { to: string; code?: number; error?: HushwireError }[] = [];
+  const client = await HushwireClient.open(a, { onState: (c) => states.push(c) });
+  t.teardown(() => client.close());
+  await client.connect();
+  const reading = client.messages()[Symbol.asyncIterator]().next();
+  gw.conns[gw.conns.length - 1].close(4003, 'connected elsewhere');
+  const e = await codeOf(reading);
+  t.equal(e.code, ErrorCode.UNAVAILABLE);
+  t.match(e.message, /connected elsewhere/);
+  await until(() => client.connectionState === 'closed', 2_000, 'closed');
+  const closed = states.find((c) => c.to === 'closed');
+  t.equal(closed?.code, 4003, 'the close code is on the state change');
+  t.equal(closed?.error?.code, ErrorCode.UNAVAILABLE);
 });
 
 t.test('a lying gateway (another evaluation key) cannot resolve numbers', async (t) => {
