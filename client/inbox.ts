@@ -15,6 +15,7 @@ import { openEnvelope, CONTENT_TYPE_TEXT, type Opened } from '../relay/crypto/se
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
 import type { ProfileState } from './profile.ts';
+import { unrefTimer } from './socket.ts';
 
 export interface ReceivedMessage {
   /** Envelope id, hex: the end-to-end dedup key (equals the id `send` returned). */
@@ -262,7 +263,9 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
           return { value: undefined, done: true };
         }
         const retryMs = (this.opts.storeRetryMs ?? 500) * 2 ** Math.min(this.storeFailures - 1, 6);
-        await new Promise((r) => setTimeout(r, retryMs));
+        // Unref'd: a client closed meanwhile must not hold the process up to the pause
+        // (an open client's socket keeps it alive anyway).
+        await new Promise((r) => unrefTimer(setTimeout(r, retryMs)));
         if (this.ended) {
           this.queuedIds.delete(item.message.id);
           if (this.endError) throw this.endError;
