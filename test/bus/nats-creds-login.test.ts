@@ -9,8 +9,6 @@
 // - a rotated .creds file (another user of the account) is used at the next reconnect;
 // - neither the seed nor the JWT shows in a message or log.
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { NatsBus } from '../../relay/bus/nats.ts';
 import { BusMisconfigured } from '../../relay/bus/setup-errors.ts';
 import { readNatsAccess } from '../../relay/nats-connect-options.ts';
@@ -20,7 +18,7 @@ import { makeNatsOperator } from '../helpers/nats-jwt.ts';
 import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
 import { until } from '../helpers/poll.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, privateFileWriter } from '../helpers/temp.ts';
 
 t.setTimeout(180_000);
 
@@ -35,11 +33,7 @@ if (!haveNatsServer()) {
 } else {
   const op = makeNatsOperator();
   const dir = tempDir('hw-creds-');
-  const file = (name: string, text: string): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text, { mode: 0o600 });
-    return p;
-  };
+  const file = privateFileWriter(dir);
 
   t.test('a bus logs in with a .creds file and uses JetStream', async (t) => {
     const server = await startNatsServer({ t, extraConfig: op.serverConfig });

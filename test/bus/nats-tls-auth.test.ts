@@ -12,8 +12,6 @@
 //   flag, none at all names the flags to give; credentials in a --nats URL work too;
 // - no secret (password, token, seed) in any message.
 import t, { type Test } from 'tap';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
 import { NatsBus } from '../../relay/bus/nats.ts';
 import { BusMisconfigured, NatsUnreachable } from '../../relay/bus/setup-errors.ts';
@@ -21,7 +19,7 @@ import { readNatsAccess, type NatsAccessSettings } from '../../relay/nats-connec
 import { bytes, CONTRACT_LIMITS, tok } from './contract.ts';
 import { haveNatsServer, startNatsServer, connz, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { makeTlsFiles, natsServerTls } from '../helpers/tls-certs.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, privateFileWriter } from '../helpers/temp.ts';
 
 t.setTimeout(240_000);
 
@@ -30,11 +28,7 @@ if (!haveNatsServer()) {
 } else {
   const f = makeTlsFiles();
   const dir = tempDir('hw-natsauth-');
-  const file = (name: string, text: string): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text, { mode: 0o600 });
-    return p;
-  };
+  const file = privateFileWriter(dir);
   let n = 0;
   /** A bus with these settings; its start's error (null when it started), closed at teardown. */
   const attempt = async (tt: { teardown(fn: () => unknown): void }, url: string, settings: Partial<NatsAccessSettings>, check?: (bus: NatsBus) => Promise<void>): Promise<unknown> => {

@@ -26,7 +26,7 @@ import { makeClientCert, makeTlsFiles, natsServerTls } from '../helpers/tls-cert
 import { startTestGateway, oprfKeyFile, BIN, ROOT, type TestGateway } from '../helpers/gateway.ts';
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
 import { httpStatus, until } from '../helpers/poll.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, privateFileWriter } from '../helpers/temp.ts';
 import { deriveServerKey } from '../../relay/crypto/oprf.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 
@@ -64,11 +64,7 @@ if (!haveNatsServer()) {
 } else {
   const f = makeTlsFiles();
   const dir = tempDir('hw-credrot-');
-  const file = (name: string, text: string): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text, { mode: 0o600 });
-    return p;
-  };
+  const file = privateFileWriter(dir);
 
   t.test('password rotated: the bus logs in again with the new file, no restart', async (t) => {
     const [oldPw, newPw] = ['rotate-Old-pa55', 'rotate-New-pa55'];

@@ -1,14 +1,14 @@
 // Config: defaults, precedence, validation with one clear line (values, URLs, and the
 // files and secrets read before the start), and the docs table.
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { SETTINGS, resolveConfig, defaultConfig, ConfigError } from '../../gateway/config.ts';
 import { readConfigFiles } from '../../gateway/config-files.ts';
 import { deriveServerKey } from '../../relay/crypto/oprf.ts';
 import { ROOT } from '../helpers/paths.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, privateFileWriter } from '../helpers/temp.ts';
 
 t.test('defaults', async (t) => {
   const c = defaultConfig();
@@ -82,11 +82,7 @@ t.test('URLs the NATS client and the webhook take', async (t) => {
 
 t.test('files and secrets: read before the start, errors name the flag, never the contents', async (t) => {
   const dir = tempDir('hw-cfgfiles-');
-  const file = (name: string, text: string): string => {
-    const f = join(dir, name);
-    writeFileSync(f, text, { mode: 0o600 });
-    return f;
-  };
+  const file = privateFileWriter(dir);
   const seed = 'ab'.repeat(32);
   const good = file('oprf.key', `${seed}\n`);
   const files = readConfigFiles(resolveConfig({ oprfKeyFile: good, dedupKeyFile: file('dedup.key', `${'cd'.repeat(32)}\n`), verifier: 'webhook', verifierUrl: 'http://127.0.0.1:9/x', verifierTokenFile: file('tok', ' tok-en_1.2/3=\n') }, {}));

@@ -6,7 +6,6 @@
 // test/gateway/nats-secure.test.ts.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
 import { resolveConfig, ConfigError, SETTINGS } from '../../gateway/config.ts';
@@ -17,16 +16,12 @@ import { SettingError } from '../../relay/setting-file.ts';
 import { hushwire } from '../helpers/cli.ts';
 import { oprfKeyFile } from '../helpers/gateway.ts';
 import { makeTlsFiles } from '../helpers/tls-certs.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, privateFileWriter } from '../helpers/temp.ts';
 
 t.setTimeout(120_000);
 
 const dir = tempDir('hw-natsaccess-');
-const file = (name: string, text: string): string => {
-  const p = join(dir, name);
-  writeFileSync(p, text, { mode: 0o600 });
-  return p;
-};
+const file = privateFileWriter(dir);
 const NATS = 'nats://127.0.0.1:4222';
 const base = { nats: NATS, oprfKey: 'ab'.repeat(32) };
 

@@ -13,8 +13,6 @@
 //   refusal found only once NATS, down at its start, came up).
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { haveNatsServer, startNatsServer, connz, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { makeTlsFiles, natsServerTls } from '../helpers/tls-certs.ts';
@@ -22,7 +20,7 @@ import { startTestGateway, oprfKeyFile, BIN, ROOT } from '../helpers/gateway.ts'
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
 import { hushwire } from '../helpers/cli.ts';
 import { httpStatus } from '../helpers/poll.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, privateFileWriter } from '../helpers/temp.ts';
 import { deriveServerKey } from '../../relay/crypto/oprf.ts';
 
 t.setTimeout(300_000);
@@ -65,11 +63,7 @@ if (!haveNatsServer()) {
 } else {
   const f = makeTlsFiles();
   const dir = tempDir('hw-natssecure-');
-  const file = (name: string, text: string): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text, { mode: 0o600 });
-    return p;
-  };
+  const file = privateFileWriter(dir);
 
   t.test('a gateway over mutual TLS with a password relays a message', async (t) => {
     const password = 'gw-Pa55word-secret';

@@ -1,7 +1,7 @@
 // Temp directories for tests, removed when the test process exits (tap runs each test
 // file in a process of its own), so repeated runs do not fill /tmp. For helpers that
 // have no `t` to register a teardown with (profiles, key files), and tests alike.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,4 +25,14 @@ export function tempDir(prefix: string): string {
     });
   }
   return dir;
+}
+
+/** A writer of 0600 files in `dir` (secrets and settings files a test hands to a
+ *  process): `file(name, text)` writes and returns the path. */
+export function privateFileWriter(dir: string): (name: string, text: string) => string {
+  return (name, text) => {
+    const p = join(dir, name);
+    writeFileSync(p, text, { mode: 0o600 });
+    return p;
+  };
 }
