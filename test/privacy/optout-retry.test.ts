@@ -5,7 +5,7 @@
 // AUTH_FAILED and the mail stayed until the orphan sweep (found by an operator audit).
 // Fault injection on the gateway's real (embedded) bus; the NATS-backed opt-out is
 // test/privacy/optout.test.ts.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
@@ -42,7 +42,8 @@ function failPurges(gw: TestGateway, failing: number[]): { calls: number } {
   return seen;
 }
 
-t.test('the erase fails: the handset is told, stays registered, and its retry erases everything', async (t) => {
+/** A gateway, an authenticated sender on it, and a registered device that went offline. */
+async function offlineDevice(t: Test): Promise<{ gw: TestGateway; sender: RawClient; dev: RawDevice }> {
   const gw = await startTestGateway();
   t.teardown(() => gw.close());
   const { c: sender } = await registerRaw(gw.url, freshNumber());
@@ -50,6 +51,11 @@ t.test('the erase fails: the handset is told, stays registered, and its retry er
   const { c, dev } = await registerRaw(gw.url, freshNumber());
   c.close();
   await c.closed;
+  return { gw, sender, dev };
+}
+
+t.test('the erase fails: the handset is told, stays registered, and its retry erases everything', async (t) => {
+  const { gw, sender, dev } = await offlineDevice(t);
   for (let i = 0; i < 3; i++) t.equal(await mail(sender, dev, 100 + i), 'stored');
   t.equal(await mailboxSize(gw, dev), 3, 'three messages wait for the device');
 
@@ -74,13 +80,7 @@ t.test('the erase fails: the handset is told, stays registered, and its retry er
 });
 
 t.test('mail stored between the erase and the removal is erased too; a failure of that second erase is logged, not the handset\'s', async (t) => {
-  const gw = await startTestGateway();
-  t.teardown(() => gw.close());
-  const { c: sender } = await registerRaw(gw.url, freshNumber());
-  t.teardown(() => sender.close());
-  const { c, dev } = await registerRaw(gw.url, freshNumber());
-  c.close();
-  await c.closed;
+  const { gw, sender, dev } = await offlineDevice(t);
   t.equal(await mail(sender, dev, 100), 'stored');
 
   // A message stored right after the first erase, before the removal: the second erase takes it.
