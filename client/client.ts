@@ -54,11 +54,14 @@ export interface ClientOptions {
    *  with why: `unverified` (the sender opted out or expired since sending; see
    *  acceptUnverified), `spoofed`, `unreadable`. The reason only: nothing of the message. */
   onDropped?: (reason: DropReason) => void;
-  /** Called with each failed write of the dedup state (state.json) while recording a
-   *  received message (the store's error, as it threw it). That message is neither
-   *  shown nor acknowledged, and the write is tried again after a pause; the third failed
-   *  write in a row ends messages() with UNAVAILABLE (its `cause` is the store's error),
-   *  and the relay keeps what was not acknowledged. */
+  /** Called with each failed write of the profile store (the store's error, as it threw
+   *  it). While recording a received message (state.json): that message is neither shown
+   *  nor acknowledged, and the write is tried again after a pause; the third failed write
+   *  in a row ends messages() with UNAVAILABLE (its `cause` is the store's error), and the
+   *  relay keeps what was not acknowledged. The route book (routes.json, after a
+   *  discovery) and the send sequence numbers (state.json, after a send) are written on a
+   *  best-effort basis: a failure there is only told (a lost route is asked again, a lost
+   *  sequence number weakens an ordering hint). */
   onStoreError?: (err: unknown) => void;
   /** When another connection of this device takes over (4003), come back after a pause
    *  instead of stopping: a long-running reader lets a `send` on the same profile finish. */
@@ -174,6 +177,8 @@ export class HushwireClient {
   private readonly requestTimeoutMs: number;
   /** Spaces this client's sends while the gateway rate-limits them. */
   private readonly pacer = new SendPacer();
+  /** ClientOptions.onStoreError, made safe to call (an app callback that throws changes nothing). */
+  private readonly storeError: (err: unknown) => void;
   private unregistering = false;
   private unregistered = false;
   private closing: Promise<void> | null = null;
@@ -202,6 +207,12 @@ export class HushwireClient {
     this.profile = profile;
     this.state = state;
     this.routes = routes;
+    const onStoreError = options.onStoreError;
+    this.storeError = (err) => {
+      try {
+        onStoreError?.(err);
+      } catch { /* the application's callback must not break the client */ }
+    };
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     const receive = options.receive ?? true;
@@ -228,7 +239,7 @@ export class HushwireClient {
       },
     });
     const request = (op: Parameters<Connection['request']>[0], timeoutMs?: number) => this.conn.request(op, timeoutMs);
-    this.discovery = new Discovery(request, profile.oprfPublicKey, { routeStore: routes });
+    this.discovery = new Discovery(request, profile.oprfPublicKey, { routeStore: routes, onStoreError: this.storeError });
     const verifier = new SenderVerifier(this.discovery);
     this.inbox = new Inbox({
       me: { route: profile.route, device: profile.device, prekeySecret: profile.prekeySecret },
@@ -322,8 +333,9 @@ export class HushwireClient {
     const key = `${bytesToHex(route)}:${bytesToHex(device)}`;
     const seq = this.state.sendSeq.get(key) ?? 0;
     this.state.sendSeq.set(key, seq + 1);
-    // Not awaited: a seq reused after a crash only weakens a reordering hint.
-    this.state.save().catch(() => {});
+    // Not awaited: a seq reused after a crash only weakens a reordering hint. A failed
+    // write is told to onStoreError all the same (the storage is failing).
+    this.state.save().catch(this.storeError);
     return seq;
   }
 

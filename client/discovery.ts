@@ -30,6 +30,8 @@ export interface RouteStore {
 export interface DiscoveryOptions {
   /** Persistent number -> route memory; without it routes are only cached in memory. */
   routeStore?: RouteStore;
+  /** Told of a failed write to routeStore (the route is kept in memory, and asked for again after a restart). */
+  onStoreError?: (err: unknown) => void;
   routeTtlMs?: number;
   devicesTtlMs?: number;
   maxEntries?: number;
@@ -71,6 +73,7 @@ export class Discovery {
   private readonly pinnedKey: Uint8Array;
   private readonly routes: TtlCache<Uint8Array>;
   private readonly routeStore: RouteStore | undefined;
+  private readonly onStoreError: (err: unknown) => void;
   private readonly devices: TtlCache<VerifiedDevice[]>;
 
   constructor(request: Requester, pinnedKey: Uint8Array, options: DiscoveryOptions = {}) {
@@ -78,6 +81,7 @@ export class Discovery {
     this.pinnedKey = pinnedKey;
     this.routes = new TtlCache(options.routeTtlMs ?? 10 * 60_000, options.maxEntries ?? 1000);
     this.routeStore = options.routeStore;
+    this.onStoreError = options.onStoreError ?? (() => {});
     this.devices = new TtlCache(options.devicesTtlMs ?? 30_000, options.maxEntries ?? 1000);
   }
 
@@ -95,8 +99,8 @@ export class Discovery {
       // against the pinned key (AUTH_FAILED otherwise).
       const [output] = finalizeNumberEvaluation([number], blinds, blinded, op.evaluated, this.pinnedKey);
       const route = routeFromOutput(output);
-      // A lost write only means asking again next time.
-      this.routeStore?.set(number, route).catch(() => {});
+      // A lost write only means asking again next time; the app is told all the same.
+      this.routeStore?.set(number, route).catch(this.onStoreError);
       return route;
     });
     return value;
