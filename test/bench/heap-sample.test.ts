@@ -29,7 +29,9 @@ t.test('summary: bytes by site (function <- caller) and by function, largest fir
 
 t.test('sampling a real process through its inspector: start, allocate, stop (once)', async (t) => {
   // A process that allocates in a named function, with its inspector on a random loopback port.
-  const p = await startInspected('function makeGarbage(){ globalThis.k = Array.from({length: 2000}, (_, i) => ({ i })); } setInterval(makeGarbage, 2)');
+  // Sampling starts once it has allocated for a while (it says so on stderr): before,
+  // under CI load the 0.4 s could fall on Node's own start-up (module loading) instead.
+  const p = await startInspected('let n = 0; function makeGarbage(){ globalThis.k = Array.from({length: 2000}, (_, i) => ({ i })); if (++n === 25) console.error("HW_WARM"); } setInterval(makeGarbage, 2)', 10_000, 'HW_WARM');
   t.teardown(() => p.kill());
   const url = p.url;
   const sampler = await HeapSampler.start([url]);

@@ -11,7 +11,7 @@ export interface Inspected {
   kill(): Promise<void>;
 }
 
-export async function startInspected(script: string, deadlineMs = 10_000): Promise<Inspected> {
+export async function startInspected(script: string, deadlineMs = 10_000, readyMarker?: string): Promise<Inspected> {
   // The script ends by itself after a minute whatever happens to the test.
   const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '-e', `${script}; setTimeout(() => process.exit(0), 60000);`], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = once(child, 'exit');
@@ -24,7 +24,9 @@ export async function startInspected(script: string, deadlineMs = 10_000): Promi
   const until = Date.now() + deadlineMs;
   for (;;) {
     const url = INSPECTOR_LINE.exec(err)?.[1];
-    if (url !== undefined) return { url, child, kill };
+    // With a marker: also wait until the script says it is under way (the inspector's URL
+    // comes before Node has even loaded the script).
+    if (url !== undefined && (readyMarker === undefined || err.includes(readyMarker))) return { url, child, kill };
     if (Date.now() > until || child.exitCode !== null) {
       await kill();
       throw new Error(`no inspector URL in: ${err}`);
