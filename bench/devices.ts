@@ -15,6 +15,7 @@ import '../relay/crypto/native.ts'; // native Ed25519/X25519, not noble's JS
 import { blindNumbers } from '../relay/crypto/oprf.ts';
 import { createBus, DEFAULT_MAILBOX_LIMITS } from '../relay/bus/index.ts';
 import { Directory } from '../relay/directory.ts';
+import { JetStreamNotReady, NatsUnreachable } from '../relay/bus/setup-errors.ts';
 import { routeTag } from '../relay/tokens.ts';
 import { wire, type Op, type OpProps } from '../relay/wire.ts';
 import { ErrorCode } from '../relay/errors.ts';
@@ -80,6 +81,9 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
   }));
 }
 
+/** How long the seeding bus may keep retrying its start (JetStream not ready yet). */
+const SEED_START_MS = 60_000;
+
 /** Writes the devices into the directory on NATS (local setup only). */
 export async function seedDirectory(natsUrl: string, groups: HwDevice[][], mailboxShards?: number, replicas?: number): Promise<void> {
   const bus = createBus({
@@ -89,7 +93,23 @@ export async function seedDirectory(natsUrl: string, groups: HwDevice[][], mailb
     limits: { ...DEFAULT_MAILBOX_LIMITS, maxMessagesPerDevice: BENCH_MAILBOX_MAX },
     name: 'hushwire-bench-seed',
   });
-  await bus.start();
+  // As the gateways do (gateway/bus-start.ts): a JetStream cluster that has just formed,
+  // on a busy machine, can time out a set-up request; retry that (bounded), not fail the
+  // workload (the --nats-cluster bench test did once: "JetStream not ready: a JetStream
+  // request timed out").
+  const deadline = Date.now() + SEED_START_MS;
+  for (let delay = 250; ; delay = Math.min(2 * delay, 2000)) {
+    try {
+      await bus.start();
+      break;
+    } catch (e) {
+      if (!(e instanceof JetStreamNotReady || e instanceof NatsUnreachable) || Date.now() + delay > deadline) {
+        await bus.close();
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
   try {
     const dir = new Directory(bus, BENCH_MAX_DEVICES_PER_ROUTE);
     const now = Date.now();
