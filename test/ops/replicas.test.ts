@@ -65,7 +65,19 @@ t.test('3 replicas on a 3-node cluster', { skip: !haveNatsServer() && 'nats-serv
   const gwC = await startTestGateway({ nats: cluster.servers[2]!.url, oprfKeyFile: key, natsReplicas: 3, logLevel: 'warn' });
   t.teardown(() => gwC.close());
   await until(async () => (await httpGet(gwC.url, '/readyz')).status === 200, 30_000, 'gateway C ready');
-  const b = await authenticate(gwC.url, bob);
+  // Right after a node's loss a read can still time out (UNAVAILABLE, which handsets
+  // retry with backoff): authenticate as a handset would, for up to 30 s. A refusal
+  // (AUTH_FAILED) fails at once.
+  let b: Awaited<ReturnType<typeof authenticate>> | null = null;
+  for (const until = Date.now() + 30_000; b === null;) {
+    try {
+      b = await authenticate(gwC.url, bob);
+    } catch (e) {
+      if (!/UNAVAILABLE/.test(String(e)) || Date.now() > until) throw e;
+      t.comment(`authentication: ${String(e)}; retrying`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  }
   // A drain that still meets a degraded cluster retries with backoff (relay/session.ts):
   // allow for one or two of those rounds.
   const d = await b.next((o) => o.body === 'deliver', 40_000).catch((e) => {
