@@ -40,6 +40,11 @@ if (!haveNatsServer()) {
       t.teardown(() => gw.close());
       gws.push(gw);
     }
+    // A gateway listens before its streams are set up (on a cluster that has just formed
+    // that can take seconds under CI load; registering meanwhile met 503 "not ready").
+    for (const gw of gws) {
+      await until('the gateway to be ready', async () => (await fetch(`http://127.0.0.1:${gw.port}/readyz`).then(async (r) => { await r.arrayBuffer(); return r.status; }, () => 0)) === 200, 60_000);
+    }
     const [g0, g1, g2] = gws as [typeof gws[0], typeof gws[0], typeof gws[0]];
 
     const nc = await connect({ servers: cluster.urls });
