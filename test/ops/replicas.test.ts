@@ -14,6 +14,8 @@ t.test('3 replicas on a 3-node cluster', { skip: !haveNatsServer() && 'nats-serv
   const key = oprfKeyFile();
   const gwA = await startTestGateway({ nats: cluster.servers[0]!.url, oprfKeyFile: key, natsReplicas: 3, logLevel: 'warn' });
   t.teardown(() => gwA.close());
+  // It listens before its streams are set up (seconds on a just-formed cluster under load).
+  await until(async () => (await httpGet(gwA.url, '/readyz')).status === 200, 60_000, 'gateway A ready');
 
   const nc = await connect({ servers: cluster.servers[1]!.url });
   t.teardown(() => nc.close());
