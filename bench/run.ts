@@ -657,10 +657,14 @@ async function waitForEmptyMailboxes(env: SystemEnv, ms: number): Promise<{ seco
   try {
     const jsm = await jetstreamManager(nc, { timeout: 5000 });
     let left = -1;
+    // Every mailbox stream: HW_MBOX, or its shards HW_MBOX_<n> (relay/bus/nats.ts). Each
+    // is looked up by name: a clustered stream list leaves out a stream whose leader did
+    // not answer in time, which would count its mail as erased.
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) if (/^HW_MBOX(_\d+)?$/.test(name)) names.push(name);
     while (Date.now() - t0 < ms) {
-      // Every mailbox stream: HW_MBOX, or its shards HW_MBOX_<n> (relay/bus/nats.ts).
       left = 0;
-      for await (const si of jsm.streams.list()) if (/^HW_MBOX(_\d+)?$/.test(si.config.name)) left += si.state.messages;
+      for (const name of names) left += (await jsm.streams.info(name)).state.messages;
       if (left === 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -50,7 +50,7 @@ export async function authenticate(url: string, dev: OpsDevice): Promise<RawClie
   const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
   c.send([{ req: 7, ...authOp(dev, ch.nonce) }]);
   const r = await c.reply(7);
-  if (r.body !== 'ok') throw new Error(`auth failed: ${r.error?.code}`);
+  if (r.body !== 'ok') throw new Error(`auth failed: ${r.error?.code} (${r.error?.message ?? ''})`);
   return c;
 }
 
