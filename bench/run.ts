@@ -169,6 +169,13 @@ export function runFailure(rows: readonly RunResult[]): string | null {
   return `every run failed (${counted.length} of ${counted.length}${rows.length > counted.length ? `; ${rows.length - counted.length} skipped as documented` : ''}); first: ${first.system} ${first.workload}: ${why}`;
 }
 
+/** The row (and the log line) for a variant that failed with `e`. */
+function failedRow(env: SystemEnv, variant: string, e: unknown, o: BenchOptions): RunResult {
+  const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  o.log(`   ${env.system} ${variant}: failed: ${msg}`);
+  return skipped(env.system, variant, `failed: ${msg}`, true);
+}
+
 async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, payloadBytes: number): Promise<RunResult[]> {
   // Rows are kept as each finishes: a variant that fails (fanout-10 refused by the
   // gateway's device limit) must not take the finished ones (fanout-1, fanout-3) with
@@ -178,9 +185,7 @@ async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, pay
     try {
       await run();
     } catch (e) {
-      const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-      o.log(`   ${env.system} ${variant}: failed: ${msg}`);
-      out.push(skipped(env.system, variant, `failed: ${msg}`, true));
+      out.push(failedRow(env, variant, e, o));
     }
   };
   switch (w) {
@@ -453,7 +458,14 @@ async function messaging(
       out.push(r);
       if (o.rate === 'half' && r.delivered_per_s) {
         const msgsPerS = r.delivered_per_s / k / 2;
-        out.push(await measureRun(env, g, `${workload}@50%`, { mode: 'rate', window: 0, ratePerSender: msgsPerS / senders }, o, payloadBytes, label, senders));
+        const half = `${workload}@50%`;
+        // Its own failed row: under the variant's name it would read as the max-rate
+        // run (which finished, and whose row stays).
+        try {
+          out.push(await measureRun(env, g, half, { mode: 'rate', window: 0, ratePerSender: msgsPerS / senders }, o, payloadBytes, label, senders));
+        } catch (e) {
+          out.push(failedRow(env, half, e, o));
+        }
       }
     } else {
       out.push(await measureRun(env, g, workload, { mode: 'rate', window: 0, ratePerSender: o.rate / senders }, o, payloadBytes, label, senders));

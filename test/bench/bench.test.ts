@@ -87,6 +87,24 @@ t.test('a tiny fixed-rate run: latency from the intended send time, and the gene
   t.match(r.stderr, /generator send lag p99 [\d.]+ ms/, 'shown in the table');
 });
 
+t.test('--rate half: a max-rate run, then a fixed-rate run at half of what it delivered, each its own row', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const r = await runBench([
+    '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--rate', 'half', '--duration', '2', '--warmup', '1', '--grace', '4',
+    '--gateways', '2', '--transport', transport, '--workers', '1', '--json',
+  ], 120_000);
+  t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
+  const runs = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs ?? [];
+  t.same(runs.map((x) => [x['workload'], x['mode']]), [['chat', 'window'], ['chat@50%', 'rate']], 'the max-rate row, then the half-rate row');
+  const [max, half] = runs as [Record<string, unknown>, Record<string, unknown>];
+  const maxRate = max['delivered_per_s'] as number;
+  t.ok(maxRate > 0, 'the max-rate run delivered');
+  // the offered rate is half the delivered one (rounded per sender, then to a whole number)
+  t.ok(Math.abs((half['rate'] as number) - maxRate / 2) <= 2, `offered ${String(half['rate'])} msg/s, half of ${maxRate}`);
+  for (const row of runs) t.equal(row['lost'], 0, `${String(row['workload'])}: nothing lost`);
+  t.ok(typeof half['send_lag_p99_ms'] === 'number', 'the half-rate row has the send lag');
+});
+
 t.test('storm with each generator client: every device drops, reconnects and authenticates again', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';
   for (const client of ['lean', 'ws']) {
