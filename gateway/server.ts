@@ -7,7 +7,7 @@ import { createDevVerifier } from '../relay/verifier/dev.ts';
 import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
-import { createMetrics, natsClientCertExpiryGauge, setBusState, type RelayMetrics } from '../relay/metrics.ts';
+import { createMetrics, natsAccessExpiryGauges, setBusState, type RelayMetrics } from '../relay/metrics.ts';
 import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
@@ -72,8 +72,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   // First: a bad file stops the start before any log line, listener or connection.
   const files = opts.files ?? readConfigFiles(config);
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, name: config.name });
-  // The NATS files are read again at each connect; a bad one, or a client certificate
-  // near its expiry, is logged (relay/nats-access-files.ts).
+  // The NATS files are read again at each connect; a bad one, or a client certificate,
+  // user JWT or server certificate chain near its expiry, is logged
+  // (relay/nats-access-files.ts).
   files.nats?.files.report((level, msg, fields) => log[level](fields ?? {}, msg));
   const ed = useEd25519(config.ed25519); // throws for `libsodium` where it cannot load: before anything starts
   const limits: RelayLimits = {
@@ -92,7 +93,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     rateLimitKeys: config.rateLimitKeys,
   };
   const metrics = createMetrics();
-  if (files.nats?.clientCert) natsClientCertExpiryGauge(metrics.registry, () => files.nats!.files.clientCertNotAfter());
+  if (files.nats) natsAccessExpiryGauges(metrics.registry, files.nats);
   const maxConnections = fitConnections(config.maxConnections, log);
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).

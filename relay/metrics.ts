@@ -3,6 +3,7 @@
 // outcomes, transport names): never a route, device, number or address.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import { CloseCode } from './errors.ts';
+import type { NatsAccess } from './nats-connect-options.ts';
 
 export interface RelayMetrics {
   registry: Registry;
@@ -147,6 +148,53 @@ export function natsClientCertExpiryGauge(registry: Registry, notAfter: () => nu
     },
   });
   return g;
+}
+
+/** Seconds from now to `t` (ms since the epoch), as a gauge value: +Inf for never, NaN
+ *  for unknown. */
+const secondsUntil = (t: number): number => Number.isFinite(t) ? Math.round((t - Date.now()) / 1000) : t;
+
+/** hushwire_nats_user_jwt_expiry_seconds: seconds until the user JWT of --nats-creds-file
+ *  (as last read in good shape) expires, negative once it has; +Inf for a JWT without
+ *  `exp` (it never expires), NaN when its claims could not be read (not watched).
+ *  Registered only with --nats-creds-file. */
+export function natsUserJwtExpiryGauge(registry: Registry, notAfter: () => number | null): Gauge {
+  const g: Gauge = new Gauge({
+    name: 'hushwire_nats_user_jwt_expiry_seconds',
+    help: 'Seconds until the NATS user JWT (--nats-creds-file, read again at each NATS connect) expires; negative once expired, +Inf without exp, NaN if its claims could not be read',
+    registers: [registry],
+    collect: () => {
+      const t = notAfter();
+      if (t !== null) g.set(secondsUntil(t));
+    },
+  });
+  return g;
+}
+
+/** hushwire_nats_server_cert_expiry_seconds: seconds until the earliest-expiring
+ *  certificate of the chain the NATS server presented at the last TLS handshake (its
+ *  own, intermediates, the CA it chains to) expires; NaN before the first handshake.
+ *  Registered only when TLS to NATS is required (the chain is read through the `tls`
+ *  option). */
+export function natsServerCertExpiryGauge(registry: Registry, notAfter: () => number | null): Gauge {
+  const g: Gauge = new Gauge({
+    name: 'hushwire_nats_server_cert_expiry_seconds',
+    help: 'Seconds until the first certificate to expire in the chain the NATS server presented at the last TLS handshake (server certificate, intermediates, the CA it chains to) expires; negative once expired, NaN before the first handshake',
+    registers: [registry],
+    collect: () => {
+      const t = notAfter();
+      if (t !== null) g.set(secondsUntil(t));
+    },
+  });
+  return g;
+}
+
+/** The NATS expiry gauges that apply to `access` (gateways and `hushwire oprf`). */
+export function natsAccessExpiryGauges(registry: Registry, access: NatsAccess): void {
+  const files = access.files;
+  if (access.clientCert) natsClientCertExpiryGauge(registry, () => files.clientCertNotAfter());
+  if (access.authBy === '--nats-creds-file') natsUserJwtExpiryGauge(registry, () => files.userJwtNotAfter());
+  if (access.tls !== undefined) natsServerCertExpiryGauge(registry, () => files.serverChainNotAfter());
 }
 
 /** Label sets of the per-message metrics, made once instead of an object per message,

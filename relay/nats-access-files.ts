@@ -7,9 +7,18 @@
 // that is not the certificate's, an expired certificate) never takes the process down:
 // the contents read last time that were good stay in use, one warning names the flag and
 // the path (at most one per WARN_EVERY_MS while it stays bad; never the contents), and
-// the file is used again once it is valid. A client certificate that expires within
-// EXPIRY_WARN_MS is warned about once, ahead of time (checked at start, at each re-read
-// and every CHECK_EVERY_MS).
+// the file is used again once it is valid. What a NATS connect depends on and that
+// expires is watched, and warned about once when it expires within EXPIRY_WARN_MS
+// (checked at start, at each re-read and every CHECK_EVERY_MS):
+//
+// - the client certificate (--nats-tls-cert-file);
+// - the user JWT of a .creds file (--nats-creds-file; its `exp` claim, none = never);
+// - the certificate chain the NATS server presented at the last TLS handshake: its own
+//   certificate, any intermediates and the CA certificate it chains to (from
+//   --nats-tls-ca-file or the system's), read through Node's checkServerIdentity hook
+//   (serverIdentityCheck()), so an expiring CA in the bundle that no server's chain
+//   uses (an old one kept during a CA rotation) does not warn.
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { SettingError } from './setting-file.ts';
 
 /** Where the re-read files report; set once the process has a logger. */
@@ -17,9 +26,9 @@ export type AccessLogFn = (level: 'info' | 'warn', msg: string, fields?: Record<
 
 /** A file that stays bad is warned about again after this long. */
 export const WARN_EVERY_MS = 10 * 60_000;
-/** A client certificate expiring within this is warned about. */
+/** A client certificate, user JWT or server chain expiring within this is warned about. */
 export const EXPIRY_WARN_MS = 7 * 24 * 3600_000;
-/** How often a process looks at its client certificate's expiry without a reconnect. */
+/** How often a process looks at the expiries without a reconnect. */
 const CHECK_EVERY_MS = 3600_000;
 
 /** One setting's file (or the certificate and key pair), read again on demand. */
@@ -106,13 +115,65 @@ export interface ClientCertPair {
   fingerprint: string;
 }
 
-/** A process's re-read NATS files: where they report, and the client certificate's
- *  expiry. One per readNatsAccess(). */
+/** A .creds file as read: the user JWT, the seed, and what the expiry check needs. */
+export interface UserCreds {
+  jwt: string;
+  seed: Uint8Array;
+  /** The JWT's `exp` in ms since the epoch; Infinity without one (it never expires);
+   *  null when its claims could not be read (then not watched). */
+  notAfter: number | null;
+  /** Its `nbf` in ms since the epoch, or null without one (or unreadable claims). */
+  notBefore: number | null;
+  /** Short SHA-256 of the JWT (16 hex digits), to warn once per JWT and to name it in
+   *  messages without showing it. */
+  fingerprint: string;
+}
+
+/** The chain the NATS server presented at a TLS handshake: its earliest expiry. */
+export interface ServerChain {
+  /** Expiry of the chain's earliest-expiring certificate, ms since the epoch. */
+  notAfter: number;
+  /** That certificate: the server's own, an intermediate, or the CA it chains to. */
+  which: 'server' | 'intermediate' | 'ca';
+  /** Its SHA-256 fingerprint, first 8 bytes (AB:CD:...). */
+  fingerprint: string;
+  /** When the handshake was, ms. */
+  at: number;
+}
+
+/** The first 8 bytes of a colon-separated SHA-256 fingerprint. */
+export const shortFingerprint = (fp: string): string => fp.slice(0, 23);
+
+/** The earliest expiry in a verified peer chain (Node's detailed peer certificate:
+ *  issuerCertificate links up to the CA that verified it, which is its own issuer). */
+export function serverChainOf(cert: PeerCertificate, at: number): ServerChain | null {
+  let best: ServerChain | null = null;
+  const seen = new Set<unknown>();
+  let c: PeerCertificate | undefined = cert;
+  for (let depth = 0; c !== undefined && !seen.has(c) && depth < 16; depth++) {
+    seen.add(c);
+    const next: PeerCertificate | undefined = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    const notAfter = Date.parse(c.valid_to);
+    if (Number.isFinite(notAfter) && (best === null || notAfter < best.notAfter)) {
+      const top = next === undefined || next === c;
+      best = { notAfter, which: depth === 0 ? 'server' : top ? 'ca' : 'intermediate', fingerprint: shortFingerprint(c.fingerprint256 ?? ''), at };
+    }
+    c = next;
+  }
+  return best;
+}
+
+/** A process's re-read NATS files: where they report, and the expiries of the client
+ *  certificate, the user JWT and the server's chain. One per readNatsAccess(). */
 export class NatsAccessFiles {
   #log: AccessLogFn = () => {};
   #timer: NodeJS.Timeout | null = null;
   readonly #files: RereadFile<unknown>[] = [];
   #clientCert: RereadFile<ClientCertPair> | null = null;
+  #creds: RereadFile<UserCreds> | null = null;
+  /** Where the server chain's CAs come from, for messages; null: not watched (no TLS). */
+  #caFrom: string | null = null;
+  #serverChain: ServerChain | null = null;
   readonly #expiryWarned = new Set<string>();
   /** For tests: now, ms. */
   readonly #now: () => number;
@@ -135,15 +196,46 @@ export class NatsAccessFiles {
     return f;
   }
 
-  /** Sends warnings and notices to `log` from now on, checks the client certificate's
-   *  expiry now and then every hour (an unref'd timer; stop() ends it). */
+  /** The .creds file (its user JWT's expiry is watched). */
+  addCreds(path: string, initial: UserCreds, read: () => UserCreds): RereadFile<UserCreds> {
+    const f = this.add('--nats-creds-file', path, initial, read, (a, b) => a.jwt === b.jwt && Buffer.from(a.seed).equals(Buffer.from(b.seed)));
+    this.#creds = f;
+    return f;
+  }
+
+  /** A checkServerIdentity for nats.js's `tls` option (Node's tls.connect calls it once
+   *  the server's chain has verified, with that chain): Node's own host check, and on
+   *  success the chain's earliest expiry is kept and checked. `caFrom` names where the
+   *  CAs come from in messages ("--nats-tls-ca-file" or "the system's CAs"). */
+  serverIdentityCheck(caFrom: string): (host: string, cert: PeerCertificate) => Error | undefined {
+    this.#caFrom = caFrom;
+    return (host, cert) => {
+      const err = checkServerIdentity(host, cert);
+      if (err === undefined) {
+        try {
+          const chain = serverChainOf(cert, this.#now());
+          if (chain !== null) {
+            this.#serverChain = chain;
+            this.checkExpiry();
+          }
+        } catch {
+          // watching must never fail a handshake
+        }
+      }
+      return err;
+    };
+  }
+
+  /** Sends warnings and notices to `log` from now on, checks the expiries now and then
+   *  every hour (an unref'd timer; stop() ends it). */
   report(log: AccessLogFn): void {
     this.#log = log;
     this.checkExpiry();
-    if (this.#clientCert !== null && this.#timer === null) {
+    if ((this.#clientCert !== null || this.#creds !== null || this.#caFrom !== null) && this.#timer === null) {
       this.#timer = setInterval(() => {
-        // What the next connect would present: the file as it is now.
+        // What the next connect would present: the files as they are now.
         this.#clientCert?.refresh();
+        this.#creds?.refresh();
         this.checkExpiry();
       }, CHECK_EVERY_MS);
       this.#timer.unref();
@@ -169,23 +261,107 @@ export class NatsAccessFiles {
     return this.#clientCert?.current.notAfter ?? null;
   }
 
-  /** Reads every file now (tests; the periodic check reads only the certificate). */
+  /** Expiry (ms since the epoch) of the user JWT NATS connects present: Infinity when
+   *  it has no `exp`, NaN when its claims could not be read; null without
+   *  --nats-creds-file. */
+  userJwtNotAfter(): number | null {
+    const f = this.#creds;
+    if (f === null) return null;
+    return f.current.notAfter ?? NaN;
+  }
+
+  /** Expiry (ms since the epoch) of the earliest-expiring certificate of the chain the
+   *  NATS server presented at the last TLS handshake; NaN before the first; null
+   *  without TLS. */
+  serverChainNotAfter(): number | null {
+    if (this.#caFrom === null) return null;
+    return this.#serverChain?.notAfter ?? NaN;
+  }
+
+  /** Why NATS may have refused the credentials in --nats-creds-file, from the JWT in use:
+   *  expired or not valid yet (a clause for a refusal message), or null. */
+  credsRefusalHint(): string | null {
+    const f = this.#creds;
+    if (f === null) return null;
+    const { notAfter, notBefore, fingerprint } = f.current;
+    const now = this.#now();
+    if (notAfter !== null && notAfter <= now) {
+      return `the user JWT in it (sha256 ${fingerprint}) expired on ${new Date(notAfter).toISOString()}: put a new .creds file in place (read again at each NATS connect, no restart needed)`;
+    }
+    if (notBefore !== null && notBefore > now) {
+      return `the user JWT in it (sha256 ${fingerprint}) is not valid until ${new Date(notBefore).toISOString()}`;
+    }
+    return null;
+  }
+
+  /** Reads every file now (tests; the periodic check reads only the certificate and the
+   *  .creds file). */
   refreshAll(): void {
     for (const f of this.#files) f.refresh();
   }
 
-  /** Warns once per certificate when the one in use expires within EXPIRY_WARN_MS. */
+  /** Warns once per certificate or JWT when one in use expires within EXPIRY_WARN_MS
+   *  (and once per JWT whose claims could not be read). */
   checkExpiry(): void {
+    this.#checkClientCert();
+    this.#checkUserJwt();
+    this.#checkServerChain();
+  }
+
+  /** True the first time `key` is seen. */
+  #firstTime(key: string): boolean {
+    if (this.#expiryWarned.has(key)) return false;
+    this.#expiryWarned.add(key);
+    return true;
+  }
+
+  #checkClientCert(): void {
     const f = this.#clientCert;
     if (f === null) return;
     const { notAfter, fingerprint } = f.current;
     const left = notAfter - this.#now();
-    if (left >= EXPIRY_WARN_MS || this.#expiryWarned.has(fingerprint)) return;
-    this.#expiryWarned.add(fingerprint);
+    if (left >= EXPIRY_WARN_MS || !this.#firstTime(`cert ${fingerprint}`)) return;
     const when = new Date(notAfter).toISOString();
     const msg = left <= 0
       ? `--nats-tls-cert-file: ${f.path}: the client certificate in use expired on ${when}; NATS will refuse new connections with it: put a new certificate and key in the files (read again at each NATS connect)`
       : `--nats-tls-cert-file: ${f.path}: the client certificate in use expires on ${when} (in ${Math.floor(left / 3600_000)} h); put a new certificate and key in the files before then (read again at each NATS connect, no restart needed)`;
     this.log('warn', msg, { setting: '--nats-tls-cert-file', path: f.path, notAfter: when });
+  }
+
+  #checkUserJwt(): void {
+    const f = this.#creds;
+    if (f === null) return;
+    const { notAfter, fingerprint } = f.current;
+    const fields = { setting: '--nats-creds-file', path: f.path, jwt: fingerprint };
+    if (notAfter === null) {
+      if (this.#firstTime(`jwt ${fingerprint}`)) {
+        this.log('warn', `--nats-creds-file: ${f.path}: the claims of the user JWT in use (sha256 ${fingerprint}) could not be read (not base64url JSON, or a non-numeric exp or nbf); its expiry is not watched (hushwire_nats_user_jwt_expiry_seconds shows NaN)`, fields);
+      }
+      return;
+    }
+    const left = notAfter - this.#now();
+    if (left >= EXPIRY_WARN_MS || !this.#firstTime(`jwt ${fingerprint}`)) return;
+    const when = new Date(notAfter).toISOString();
+    const msg = left <= 0
+      ? `--nats-creds-file: ${f.path}: the user JWT in use (sha256 ${fingerprint}) expired on ${when}; NATS refuses it from then on: put a new .creds file in place (read again at each NATS connect)`
+      : `--nats-creds-file: ${f.path}: the user JWT in use (sha256 ${fingerprint}) expires on ${when} (in ${Math.floor(left / 3600_000)} h); put a new .creds file in place before then (read again at each NATS connect, no restart needed)`;
+    this.log('warn', msg, { ...fields, notAfter: when });
+  }
+
+  #checkServerChain(): void {
+    const c = this.#serverChain;
+    if (c === null) return;
+    const left = c.notAfter - this.#now();
+    if (left >= EXPIRY_WARN_MS || !this.#firstTime(`chain ${c.fingerprint}`)) return;
+    const when = new Date(c.notAfter).toISOString();
+    const what = c.which === 'server' ? 'the NATS server\'s own certificate'
+      : c.which === 'ca' ? `the CA certificate it chains to (from ${this.#caFrom})` : 'an intermediate CA certificate of its chain';
+    const fix = c.which === 'ca'
+      ? `have the NATS servers present certificates from a new CA and add that CA to ${this.#caFrom === '--nats-tls-ca-file' ? 'the --nats-tls-ca-file bundle (read again at each NATS connect)' : 'the system\'s CAs'}`
+      : 'renew the NATS servers\' certificates';
+    const msg = left <= 0
+      ? `NATS server TLS: ${what} (sha256 ${c.fingerprint}) expired on ${when}; connects to NATS fail TLS verification: ${fix}`
+      : `NATS server TLS: ${what} (sha256 ${c.fingerprint}) expires on ${when} (in ${Math.floor(left / 3600_000)} h); connects to NATS will fail TLS verification after that: ${fix} before then`;
+    this.log('warn', msg, { setting: this.#caFrom === '--nats-tls-ca-file' ? '--nats-tls-ca-file' : 'tls', certificate: c.which, notAfter: when });
   }
 }

@@ -19,13 +19,13 @@
 //   digits as the port). Credentials given in --nats are taken out of the URLs here and
 //   handed to nats.js as an authenticator, so they work; the --nats-*-file flags are
 //   better (a URL shows in `ps` and shell history).
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import {
   jwtAuthenticator, nkeyAuthenticator, nkeys, tokenAuthenticator, usernamePasswordAuthenticator,
   type Authenticator, type TlsOptions,
 } from '@nats-io/transport-node';
 import { readSettingText, SettingError } from './setting-file.ts';
-import { NatsAccessFiles, type ClientCertPair, type RereadFile } from './nats-access-files.ts';
+import { NatsAccessFiles, type ClientCertPair, type RereadFile, type UserCreds } from './nats-access-files.ts';
 
 /** The settings this module reads; GatewayConfig and OprfConfig both have them. */
 export interface NatsAccessSettings {
@@ -68,12 +68,14 @@ export interface NatsAccess {
   /** The --nats URLs without credentials. */
   readonly servers: string[];
   /** nats.js `tls`: present = TLS required. ca/cert/key are getters that return the
-   *  files' current (good) contents: nats.js reads them at every TLS handshake. */
+   *  files' current (good) contents: nats.js reads them at every TLS handshake; also a
+   *  checkServerIdentity that watches the server chain's expiry (NatsAccessFiles). */
   readonly tls?: TlsOptions;
   /** Reads the credential file at every connect (nats.js calls it with the nonce). */
   readonly authenticator?: Authenticator;
   /** The files read again at each connect: give it the process's log (report()), stop()
-   *  it when the process closes; the client certificate's expiry. */
+   *  it when the process closes; the expiries of the client certificate, the user JWT
+   *  and the server's chain. */
   readonly files: NatsAccessFiles;
   /** What made TLS required, for messages: "--nats-tls-ca-file", "tls:// in --nats", ... */
   readonly tlsBy?: string;
@@ -229,12 +231,33 @@ function readNkeySeed(path: string): Uint8Array {
   return seed;
 }
 
-interface Creds {
-  jwt: string;
-  seed: Uint8Array;
+/** A JWT's `exp` and `nbf` claims in ms since the epoch (null: none; 0 means none, as
+ *  NATS reads it), or null when its claims are not base64url JSON or those two are not
+ *  numbers. Only what the expiry watch needs: no signature check (the file is ours; the
+ *  server checks it). */
+export function userJwtTimes(jwt: string): { notAfter: number | null; notBefore: number | null } | null {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return null;
+  const ms = (v: unknown): number | null | undefined =>
+    v === undefined || v === null || v === 0 ? null : typeof v === 'number' && Number.isFinite(v) && v > 0 ? v * 1000 : undefined;
+  const { exp, nbf } = claims as { exp?: unknown; nbf?: unknown };
+  const [notAfter, notBefore] = [ms(exp), ms(nbf)];
+  if (notAfter === undefined || notBefore === undefined) return null;
+  return { notAfter, notBefore };
 }
 
-function readCreds(path: string): Creds {
+/** A short SHA-256 of a JWT (16 hex digits): names it in messages without showing it
+ *  (`sed -n 2p user.creds | tr -d '\n' | sha256sum | cut -c1-16` gives the same). */
+export function jwtFingerprint(jwt: string): string {
+  return createHash('sha256').update(jwt).digest('hex').slice(0, 16);
+}
+
+function readCreds(path: string): UserCreds {
   const text = readSettingText('nats-creds-file', path, SECRET_FILE_MAX_BYTES, 'it should hold one .creds file');
   const re = new RegExp(CREDS_BLOCK_RE.source, CREDS_BLOCK_RE.flags);
   const jwt = re.exec(text)?.[1]?.trim();
@@ -243,7 +266,21 @@ function readCreds(path: string): Creds {
   if (jwt === undefined || seed === null || !JWT_RE.test(jwt)) {
     throw new SettingError(`--nats-creds-file: ${path} is not a NATS credentials file (a user JWT and an NKey user seed, as nsc writes them)`);
   }
-  return { jwt, seed };
+  const fingerprint = jwtFingerprint(jwt);
+  const times = userJwtTimes(jwt);
+  // Claims that do not parse are NATS's to refuse; here they are only not watched
+  // (NatsAccessFiles warns once).
+  if (times === null) return { jwt, seed, notAfter: null, notBefore: null, fingerprint };
+  // Expired or not valid yet, as with the client certificate: NATS would refuse it, so
+  // refused at start, and a re-read keeps the file in use before (clock skew allowed
+  // for nbf as for a certificate's start).
+  if (times.notAfter !== null && times.notAfter < Date.now()) {
+    throw new SettingError(`--nats-creds-file: ${path}: the user JWT (sha256 ${fingerprint}) expired on ${new Date(times.notAfter).toISOString()}`);
+  }
+  if (times.notBefore !== null && times.notBefore > Date.now() + NOT_YET_VALID_SLACK_MS) {
+    throw new SettingError(`--nats-creds-file: ${path}: the user JWT (sha256 ${fingerprint}) is not valid until ${new Date(times.notBefore).toISOString()}`);
+  }
+  return { jwt, seed, notAfter: times.notAfter ?? Infinity, notBefore: times.notBefore, fingerprint };
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
@@ -292,6 +329,11 @@ export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
       tlsGetter(tls, 'key', pair, (p) => p.key);
     }
     tlsBy = ownCa ? '--nats-tls-ca-file' : clientCert ? '--nats-tls-cert-file' : 'tls:// in --nats';
+    // Node's tls.connect calls it with the server's verified chain (nats.js copies it
+    // over with the rest): the chain's expiry is watched.
+    Object.defineProperty(tls, 'checkServerIdentity', {
+      enumerable: true, configurable: false, value: files.serverIdentityCheck(ownCa ? '--nats-tls-ca-file' : 'the system\'s CAs'),
+    });
   }
 
   let authenticator: Authenticator | undefined;
@@ -316,8 +358,8 @@ export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
     authBy = '--nats-nkey-seed-file';
   } else if (given(s.natsCredsFile)) {
     const path = s.natsCredsFile;
-    const read = (): Creds => readCreds(path);
-    const creds = files.add('--nats-creds-file', path, read(), read, (a, b) => a.jwt === b.jwt && sameBytes(a.seed, b.seed));
+    const read = (): UserCreds => readCreds(path);
+    const creds = files.addCreds(path, read(), read);
     // JWT and seed from one read (get() reads once per turn).
     authenticator = jwtAuthenticator(() => creds.get().jwt, () => creds.get().seed);
     authBy = '--nats-creds-file';

@@ -97,7 +97,11 @@ export function natsRefusal(e: unknown, access: NatsAccess): NatsRefused | null 
   if (name === 'AuthorizationError' || name === 'UserAuthenticationExpiredError') {
     const why = name === 'UserAuthenticationExpiredError' ? 'the user JWT has expired' : 'authorization violation';
     if (access.authBy === '--nats') return new NatsRefused('--nats', `NATS refused the credentials given with --nats (${why})`, e);
-    if (access.authBy) return new NatsRefused(access.authBy, `NATS refused the credentials in ${access.authBy} (${why})`, e);
+    if (access.authBy) {
+      // An expired (or not yet valid) user JWT says so, naming it by a short hash.
+      const hint = access.authBy === '--nats-creds-file' ? access.files.credsRefusalHint() : null;
+      return new NatsRefused(access.authBy, `NATS refused the credentials in ${access.authBy} (${why})${hint === null ? '' : `: ${hint}`}`, e);
+    }
     if (access.clientCert) {
       // A server that maps client certificates to users (verify_and_map) says the same.
       return new NatsRefused('--nats-tls-cert-file',

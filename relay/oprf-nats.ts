@@ -14,7 +14,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './log.ts';
 import { natsEndpoints } from './nats-endpoints.ts';
-import { connectNats, NatsRefused } from './nats-connect.ts';
+import { connectNats, natsRefusal, NatsRefused } from './nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from './nats-connect-options.ts';
 
 export interface NatsLinkOptions {
@@ -157,6 +157,11 @@ export class NatsLink {
         } else if (s.type === 'reconnect') {
           this.#up = true;
           this.#opts.log.info(`${this.#opts.what}: NATS reconnected`);
+        } else if (s.type === 'error') {
+          // Credentials refused at a reconnect (changed on the server first, or an
+          // expired user JWT): say which flag, and why where known.
+          const refused = natsRefusal(s.error, this.#access);
+          if (refused !== null) this.#opts.log.warn({ setting: refused.setting, error: s.error.name }, `${this.#opts.what}: ${refused.reason}; retrying`);
         }
       }
     })().catch(() => undefined);

@@ -17,7 +17,7 @@ import { blindNumbers, finalizeNumbers, type OprfKeyPair } from './crypto/oprf.t
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { OprfPool } from './oprf-pool.ts';
-import { natsClientCertExpiryGauge } from './metrics.ts';
+import { natsAccessExpiryGauges } from './metrics.ts';
 import { NatsLink } from './oprf-nats.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 import type { NatsRefused } from './nats-connect.ts';
@@ -117,7 +117,7 @@ export class OprfService {
     };
     for (const o of OUTCOMES) this.#m.requests.inc({ result: o }, 0);
     const access = opts.access;
-    if (access?.clientCert) natsClientCertExpiryGauge(this.registry, () => access.files.clientCertNotAfter());
+    if (access) natsAccessExpiryGauges(this.registry, access);
   }
 
   /** Checks the pool with one evaluation (which also starts the threads), then starts
@@ -129,8 +129,9 @@ export class OprfService {
     const ev = await this.#pool.evaluate(blinded, Date.now() + 60_000);
     // Throws if the workers evaluate with anything but this key.
     finalizeNumbers(numbers, blinds, blinded, ev.evaluated, ev.proof, this.publicKey);
-    // The NATS files are read again at each connect; a bad one, or a client certificate
-    // near its expiry, is logged (relay/nats-access-files.ts).
+    // The NATS files are read again at each connect; a bad one, or a client certificate,
+    // user JWT or server certificate chain near its expiry, is logged
+    // (relay/nats-access-files.ts).
     const log = this.#opts.log;
     this.#opts.access?.files.report((level, msg, fields) => log[level](fields ?? {}, msg));
     await this.#link.start();

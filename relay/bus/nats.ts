@@ -61,7 +61,7 @@ import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCoun
 import { ApiRequests } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
-import { connectNats } from '../nats-connect.ts';
+import { connectNats, natsRefusal } from '../nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from '../nats-connect-options.ts';
 import { describeViolation, permissionRefusal, permissionViolation, PermissionWatch, probePermissions, subjectShape, type PermissionViolation } from '../nats-permissions.ts';
 
@@ -964,8 +964,15 @@ export class NatsBus implements Bus {
             break;
           case 'error': {
             const v = permissionViolation(s.error);
-            if (v === null) this.#log('warn', 'bus: NATS error', { error: s.error.name });
-            else if (this.#ready) this.#onPermissionDenied(v); // while starting: the start fails on it
+            if (v !== null) {
+              if (this.#ready) this.#onPermissionDenied(v); // while starting: the start fails on it
+              break;
+            }
+            // Credentials refused at a reconnect (changed on the server first, or an
+            // expired user JWT): say which flag, and why where known.
+            const refused = natsRefusal(s.error, this.#access);
+            if (refused !== null) this.#log('warn', `bus: ${refused.reason}; retrying`, { setting: refused.setting, error: s.error.name });
+            else this.#log('warn', 'bus: NATS error', { error: s.error.name });
             break;
           }
           case 'ldm':

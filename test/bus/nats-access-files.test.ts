@@ -3,16 +3,24 @@
 // nats.js's authenticator and `tls` option return after a password, token, NKey seed,
 // .creds file, CA bundle or client certificate is replaced; a file made unreadable,
 // empty or invalid keeps the last good contents with one warning (naming the flag and
-// path, never the contents) and is used again once valid; the expiry warning and gauge.
-// Against real servers: test/faults/nats-credential-rotation.test.ts.
+// path, never the contents) and is used again once valid; the expiry warnings and
+// gauges of the client certificate, the user JWT of a .creds file (exp, nbf, none, claims
+// that do not parse) and the chain a server presents at the TLS handshake (an in-process
+// TLS server here). Against real servers: test/faults/nats-credential-rotation.test.ts,
+// test/bus/nats-creds-login.test.ts.
 import t from 'tap';
 import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createServer, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { nkeys, type Authenticator } from '@nats-io/transport-node';
+import { errors as natsErrors, nkeys, type Authenticator } from '@nats-io/transport-node';
 import { readNatsAccess, type NatsAccess } from '../../relay/nats-connect-options.ts';
-import { natsClientCertExpiryGauge } from '../../relay/metrics.ts';
-import { makeClientCert, makeTlsFiles } from '../helpers/tls-certs.ts';
+import { natsRefusal } from '../../relay/nats-connect.ts';
+import { natsAccessExpiryGauges, natsClientCertExpiryGauge } from '../../relay/metrics.ts';
+import { makeClientCert, makeServerCert, makeTlsFiles } from '../helpers/tls-certs.ts';
+import { makeNatsOperator } from '../helpers/nats-jwt.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 t.setTimeout(120_000);
@@ -115,10 +123,13 @@ t.test('TLS: the CA bundle and the client certificate are read at each handshake
   const handshake = async (): Promise<Record<string, string>> => {
     await nextTurn();
     const o: Record<string, string> = {};
-    for (const k of Object.keys(a.tls!)) o[k] = (a.tls as Record<string, string>)[k]!;
+    for (const k of Object.keys(a.tls!)) {
+      const v = (a.tls as Record<string, unknown>)[k];
+      if (typeof v === 'string') o[k] = v;
+    }
     return o;
   };
-  t.same(Object.keys(a.tls!).sort(), ['ca', 'cert', 'key'], 'enumerable, so nats.js copies them');
+  t.same(Object.keys(a.tls!).sort(), ['ca', 'cert', 'checkServerIdentity', 'key'], 'enumerable, so nats.js copies them');
   t.same(await handshake(), { ca: readFileSync(f.ca, 'utf8'), cert: readFileSync(f.clientCert, 'utf8'), key: readFileSync(f.clientKey, 'utf8') });
 
   copyFileSync(f.otherCa, caFile);
@@ -188,4 +199,188 @@ t.test('expiry: one warning ahead of time, and the gauge', async (t) => {
   const quiet = captured(fine);
   t.teardown(() => fine.files.stop());
   t.equal(quiet.length, 0, 'a certificate with 30 days left: no warning');
+});
+
+/** One gauge's value from a registry ('+Inf' and 'NaN' as numbers). */
+async function gauge(registry: Registry, name: string): Promise<number> {
+  const line = (await registry.getSingleMetricAsString(name)).split('\n').find((l) => !l.startsWith('#'));
+  const v = line?.split(' ')[1];
+  return v === '+Inf' ? Infinity : Number(v);
+}
+
+const nowS = (): number => Math.floor(Date.now() / 1000);
+const sha16 = (jwt: string): string => createHash('sha256').update(jwt).digest('hex').slice(0, 16);
+
+t.test('user JWT (--nats-creds-file): its exp warned about ahead of time, once, and the gauge', async (t) => {
+  const op = makeNatsOperator();
+  const exp = nowS() + 3 * 86_400;
+  const user = op.user('soon', { expiresS: exp });
+  const credsFile = write('soon.creds', user.creds);
+  const a = readNatsAccess({ nats: NATS, natsCredsFile: credsFile });
+  t.teardown(() => a.files.stop());
+  const lines = captured(a);
+  const warns = (): Line[] => lines.filter((l) => l.level === 'warn');
+  t.equal(warns().length, 1, 'a JWT expiring in 3 days: one warning at start');
+  t.match(warns()[0]!.msg, new RegExp(`^--nats-creds-file: ${credsFile}: the user JWT in use \\(sha256 ${sha16(user.jwt)}\\) expires on \\S+ \\(in 7[12] h\\); put a new \\.creds file in place before then \\(read again at each NATS connect, no restart needed\\)$`));
+  t.same(warns()[0]!.fields, { setting: '--nats-creds-file', path: credsFile, jwt: sha16(user.jwt), notAfter: new Date(exp * 1000).toISOString() }, 'fields: the flag, the path, a short hash, when');
+  a.files.checkExpiry();
+  a.files.refreshAll();
+  t.equal(warns().length, 1, 'once per JWT');
+  const text = JSON.stringify(lines);
+  for (const [what, secret] of [['the JWT', user.jwt], ['its claims', user.jwt.split('.')[1]!], ['the seed', user.seed.slice(2)], ['the user public key', user.publicKey]] as const) {
+    t.notOk(text.includes(secret), `${what} is not in the lines`);
+  }
+  t.match(await auth(a.authenticator!), { jwt: user.jwt, nkey: user.publicKey }, 'still used to log in');
+
+  const registry = new Registry();
+  natsAccessExpiryGauges(registry, a);
+  const seconds = await gauge(registry, 'hushwire_nats_user_jwt_expiry_seconds');
+  t.ok(seconds > 3 * 86_400 - 120 && seconds <= 3 * 86_400, `seconds until the JWT expires (${seconds})`);
+  t.notOk((await registry.metrics()).includes('hushwire_nats_client_cert_expiry_seconds'), 'no client certificate: no certificate gauge');
+  t.notOk((await registry.metrics()).includes('hushwire_nats_server_cert_expiry_seconds'), 'no TLS: no server chain gauge');
+
+  // A new JWT (the rotation): the gauge follows it; 30 days left: no warning.
+  const next = op.user('next', { expiresS: nowS() + 30 * 86_400 });
+  write('soon.creds', next.creds);
+  await auth(a.authenticator!);
+  t.ok(await gauge(registry, 'hushwire_nats_user_jwt_expiry_seconds') > 29 * 86_400, 'the gauge follows the new JWT');
+  t.equal(warns().length, 1, '30 days left: no warning');
+  t.match(lines.at(-1), { level: 'info', msg: `--nats-creds-file: ${credsFile} changed; NATS connects use its new contents` });
+
+  // No exp: never expires, +Inf; no warning.
+  const forever = op.user('forever');
+  const b = readNatsAccess({ nats: NATS, natsCredsFile: write('forever.creds', forever.creds) });
+  t.teardown(() => b.files.stop());
+  t.same(captured(b), [], 'a JWT without exp: no warning');
+  const r2 = new Registry();
+  natsAccessExpiryGauges(r2, b);
+  t.equal(await gauge(r2, 'hushwire_nats_user_jwt_expiry_seconds'), Infinity, 'a JWT without exp reads +Inf');
+  t.match(await r2.metrics(), /^hushwire_nats_user_jwt_expiry_seconds \+Inf$/m);
+});
+
+t.test('user JWT whose claims do not parse: used, not watched, one warning, NaN', async (t) => {
+  const u = nkeys.createUser();
+  const creds = (jwt: string): string =>
+    `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${dec(u.getSeed())}\n------END USER NKEY SEED------\n`;
+  const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const cases: [string, string][] = [
+    ['not base64url JSON', 'aaa.bbb.ccc'],
+    ['a JSON array', `${b64({})}.${b64([1])}.sig`],
+    ['exp a string', `${b64({})}.${b64({ exp: 'tomorrow' })}.sig`],
+    ['nbf not finite', `${b64({})}.${Buffer.from('{"nbf":1e999}').toString('base64url')}.sig`],
+  ];
+  for (const [what, jwt] of cases) {
+    const path = write(`bad-claims-${cases.findIndex((c) => c[1] === jwt)}.creds`, creds(jwt));
+    const a = readNatsAccess({ nats: NATS, natsCredsFile: path });
+    t.teardown(() => a.files.stop());
+    const lines = captured(a);
+    t.match(await auth(a.authenticator!), { jwt }, `${what}: the file is still used (NATS decides)`);
+    a.files.checkExpiry();
+    a.files.refreshAll();
+    t.equal(lines.length, 1, `${what}: one warning`);
+    t.equal(lines[0]?.msg, `--nats-creds-file: ${path}: the claims of the user JWT in use (sha256 ${sha16(jwt)}) could not be read (not base64url JSON, or a non-numeric exp or nbf); its expiry is not watched (hushwire_nats_user_jwt_expiry_seconds shows NaN)`);
+    const registry = new Registry();
+    natsAccessExpiryGauges(registry, a);
+    t.ok(Number.isNaN(await gauge(registry, 'hushwire_nats_user_jwt_expiry_seconds')), `${what}: the gauge reads NaN (no alert fires on it)`);
+  }
+});
+
+t.test('user JWT expired or not valid yet: refused at start, a re-read keeps the JWT in use, refusals say why', async (t) => {
+  const op = makeNatsOperator();
+  const expiredAt = nowS() - 3600;
+  const expired = op.user('expired', { expiresS: expiredAt });
+  const expiredFile = write('expired.creds', expired.creds);
+  t.throws(() => readNatsAccess({ nats: NATS, natsCredsFile: expiredFile }), {
+    name: 'SettingError',
+    message: `--nats-creds-file: ${expiredFile}: the user JWT (sha256 ${sha16(expired.jwt)}) expired on ${new Date(expiredAt * 1000).toISOString()}`,
+  });
+  const early = op.user('early', { notBeforeS: nowS() + 86_400 });
+  const earlyFile = write('early.creds', early.creds);
+  t.throws(() => readNatsAccess({ nats: NATS, natsCredsFile: earlyFile }),
+    { name: 'SettingError', message: new RegExp(`^--nats-creds-file: ${earlyFile}: the user JWT \\(sha256 ${sha16(early.jwt)}\\) is not valid until \\S+$`) });
+  // a few minutes ahead (clock skew) is taken, as for a client certificate
+  t.doesNotThrow(() => readNatsAccess({ nats: NATS, natsCredsFile: write('skew.creds', op.user('skew', { notBeforeS: nowS() + 60 }).creds) }).files.stop());
+
+  const good = op.user('good', { expiresS: nowS() + 30 * 86_400 });
+  const path = write('rotating.creds', good.creds);
+  const a = readNatsAccess({ nats: NATS, natsCredsFile: path });
+  t.teardown(() => a.files.stop());
+  const lines = captured(a);
+  for (const [what, bad] of [['an expired JWT', expired], ['a JWT not valid yet', early]] as const) {
+    write('rotating.creds', bad.creds);
+    t.match(await auth(a.authenticator!), { jwt: good.jwt, nkey: good.publicKey }, `${what} put in place: NATS would refuse it, the JWT in use stays`);
+  }
+  t.match(lines.filter((l) => l.level === 'warn')[0]?.msg, new RegExp(`^--nats-creds-file: ${path}: the user JWT \\(sha256 ${sha16(expired.jwt)}\\) expired on \\S+; NATS connects keep using what it held before until it is valid again$`));
+
+  // A JWT that expires while in use: NATS refuses it at the next login, and the refusal
+  // says so (the bus and the evaluator log it; at start it is the exit line).
+  const briefExp = nowS() + 2;
+  const brief = op.user('brief', { expiresS: briefExp });
+  const b = readNatsAccess({ nats: NATS, natsCredsFile: write('brief.creds', brief.creds) });
+  t.teardown(() => b.files.stop());
+  const refused = (): string => natsRefusal(new natsErrors.AuthorizationError('Authorization Violation'), b)!.reason;
+  t.equal(refused(), 'NATS refused the credentials in --nats-creds-file (authorization violation)', 'valid: no hint');
+  await new Promise((r) => setTimeout(r, (briefExp + 1) * 1000 - Date.now()));
+  t.equal(refused(), `NATS refused the credentials in --nats-creds-file (authorization violation): the user JWT in it (sha256 ${sha16(brief.jwt)}) expired on ${new Date(briefExp * 1000).toISOString()}: put a new .creds file in place (read again at each NATS connect, no restart needed)`, 'expired: the refusal names the credential and when');
+  t.notOk(refused().includes(brief.publicKey) || refused().includes(brief.jwt.split('.')[1]!), 'neither the user public key nor the JWT in it');
+});
+
+t.test('the server chain presented at the TLS handshake: its earliest expiry watched, the host still checked', async (t) => {
+  const f = makeTlsFiles();
+  /** A TLS server with `cert` (from the test CA) on loopback; each connection is closed. */
+  const serve = async (cert: { cert: string; key: string }): Promise<number> => {
+    const srv = createServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (s) => s.end());
+    srv.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => srv.close(() => r())));
+    return (srv.address() as AddressInfo).port;
+  };
+  /** A TLS handshake the way nats.js makes it: the `tls` option's keys over its own. */
+  const handshake = (a: NatsAccess, port: number, host = '127.0.0.1'): Promise<string | null> => new Promise((resolve) => {
+    const o: ConnectionOptions = { host, port, rejectUnauthorized: true, ...(host === '127.0.0.1' ? {} : { servername: host }) };
+    for (const k of Object.keys(a.tls!)) (o as Record<string, unknown>)[k] = (a.tls as Record<string, unknown>)[k];
+    const s = tlsConnect(o, () => { s.destroy(); resolve(null); });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+
+  const caFirst = await serve(makeServerCert(f, 'server-30d', 30)); // outlives its 2-day CA
+  const a = readNatsAccess({ nats: ['tls://127.0.0.1:4222'], natsTlsCaFile: f.ca });
+  t.teardown(() => a.files.stop());
+  const lines = captured(a);
+  const registry = new Registry();
+  natsAccessExpiryGauges(registry, a);
+  t.ok(Number.isNaN(await gauge(registry, 'hushwire_nats_server_cert_expiry_seconds')), 'before any handshake: NaN');
+  t.equal(lines.length, 0);
+
+  t.equal(await handshake(a, caFirst, 'localhost'), 'ERR_TLS_CERT_ALTNAME_INVALID', 'a certificate for another host is still refused (Node\'s own check runs)');
+  t.ok(Number.isNaN(await gauge(registry, 'hushwire_nats_server_cert_expiry_seconds')), 'a refused handshake is not recorded');
+
+  t.equal(await handshake(a, caFirst), null, 'handshake');
+  const caLeft = await gauge(registry, 'hushwire_nats_server_cert_expiry_seconds');
+  t.ok(caLeft > 40 * 3600 && caLeft <= 48 * 3600, `the CA (2 days) expires first: ${caLeft} s`);
+  const caFp = new (await import('node:crypto')).X509Certificate(readFileSync(f.ca)).fingerprint256.slice(0, 23);
+  t.equal(lines.length, 1);
+  t.match(lines[0]!.msg, new RegExp(`^NATS server TLS: the CA certificate it chains to \\(from --nats-tls-ca-file\\) \\(sha256 ${caFp}\\) expires on \\S+ \\(in 4[78] h\\); connects to NATS will fail TLS verification after that: have the NATS servers present certificates from a new CA and add that CA to the --nats-tls-ca-file bundle \\(read again at each NATS connect\\) before then$`));
+  t.same(lines[0]!.fields, { setting: '--nats-tls-ca-file', certificate: 'ca', notAfter: lines[0]!.fields?.['notAfter'] });
+  await handshake(a, caFirst);
+  a.files.checkExpiry();
+  t.equal(lines.length, 1, 'once per certificate');
+
+  // A server whose own certificate expires first (1 day).
+  const leafFirst = await serve(makeServerCert(f, 'server-1d', 1));
+  t.equal(await handshake(a, leafFirst), null);
+  const leafLeft = await gauge(registry, 'hushwire_nats_server_cert_expiry_seconds');
+  t.ok(leafLeft > 20 * 3600 && leafLeft <= 24 * 3600, `the server's certificate (1 day) expires first: ${leafLeft} s`);
+  t.equal(lines.length, 2);
+  t.match(lines[1]!.msg, /^NATS server TLS: the NATS server's own certificate \(sha256 [0-9A-F:]{23}\) expires on \S+ \(in 2[34] h\); connects to NATS will fail TLS verification after that: renew the NATS servers' certificates before then$/);
+  t.equal(lines[1]!.fields?.['certificate'], 'server');
+
+  // Long-lived certificates: no warning. The system's CAs named when no bundle is given.
+  const quiet = readNatsAccess({ nats: ['tls://127.0.0.1:4222'] });
+  t.teardown(() => quiet.files.stop());
+  t.same(captured(quiet), []);
+  const r2 = new Registry();
+  natsAccessExpiryGauges(r2, quiet);
+  t.ok((await r2.metrics()).includes('hushwire_nats_server_cert_expiry_seconds Nan'), 'TLS without a CA file: the gauge is there too (system CAs)');
+  t.notOk(JSON.stringify(lines).includes('127.0.0.1'), 'no address in the lines');
 });

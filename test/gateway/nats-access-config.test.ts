@@ -114,7 +114,8 @@ t.test('what nats.js gets', async (t) => {
   t.equal(plain.authenticator, undefined);
 
   const tlsUrl = readNatsAccess({ nats: ['nats://a:4222', 'tls://b:4222'] });
-  t.same(tlsUrl.tls, {}, 'a tls:// URL sets `tls`: required for every server, the system\'s CAs');
+  t.same(Object.keys(tlsUrl.tls!), ['checkServerIdentity'], 'a tls:// URL sets `tls`: required for every server, the system\'s CAs (and the server chain\'s expiry watched)');
+  t.type((tlsUrl.tls as Record<string, unknown>)['checkServerIdentity'], 'function');
   t.equal(tlsUrl.tlsBy, 'tls:// in --nats');
 
   const full = readNatsAccess({ nats: [NATS], natsTlsCaFile: f.ca, natsTlsCertFile: f.clientCert, natsTlsKeyFile: f.clientKey, natsUser: 'gw', natsPasswordFile: file('pw-ok', ' pass word \n') });

@@ -19,8 +19,15 @@ type KeyPair = ReturnType<typeof nkeys.createUser>;
 const b64url = (b: Uint8Array | string): string => Buffer.from(b).toString('base64url');
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
+/** A JWT's validity claims, seconds since the epoch: `exp` (expires) and `nbf` (not
+ *  valid before). Absent: none (never expires, valid at once). */
+export interface JwtTimes {
+  expiresS?: number;
+  notBeforeS?: number;
+}
+
 /** A signed NATS JWT of `nats` claims about `subject`, issued by `issuer`. */
-export function encodeNatsJwt(issuer: KeyPair, subject: string, name: string, nats: Record<string, unknown>, opts: { expiresS?: number } = {}): string {
+export function encodeNatsJwt(issuer: KeyPair, subject: string, name: string, nats: Record<string, unknown>, opts: JwtTimes = {}): string {
   const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' }));
   const claims = {
     jti: randomBytes(20).toString('hex').toUpperCase(),
@@ -29,6 +36,7 @@ export function encodeNatsJwt(issuer: KeyPair, subject: string, name: string, na
     name,
     sub: subject,
     ...(opts.expiresS !== undefined ? { exp: opts.expiresS } : {}),
+    ...(opts.notBeforeS !== undefined ? { nbf: opts.notBeforeS } : {}),
     nats: { ...nats, version: 2 },
   };
   const body = b64url(JSON.stringify(claims));
@@ -62,7 +70,7 @@ export interface NatsOperator {
    *  both accounts preloaded. */
   readonly serverConfig: string;
   /** A new user of the application account. */
-  user(name: string, opts?: { expiresS?: number }): NatsUser;
+  user(name: string, opts?: JwtTimes): NatsUser;
   /** A user signed by an account this operator never issued (NATS refuses it). */
   stranger(name: string): NatsUser;
 }
@@ -79,7 +87,7 @@ export function credsFile(jwt: string, seed: string): string {
   ].join('\n');
 }
 
-function userOf(account: KeyPair, name: string, opts: { expiresS?: number } = {}): NatsUser {
+function userOf(account: KeyPair, name: string, opts: JwtTimes = {}): NatsUser {
   const kp = nkeys.createUser();
   const jwt = encodeNatsJwt(account, kp.getPublicKey(), name, {
     pub: {}, sub: {}, subs: -1, data: -1, payload: -1, type: 'user',

@@ -74,6 +74,13 @@ export function makeClientCert(f: TlsFiles, name: string, opts: { by?: 'ca' | 'o
   return { cert: join(f.dir, `${name}.pem`), key: join(f.dir, `${name}.key`) };
 }
 
+/** Another server certificate for 127.0.0.1 from the test CA (its key next to it), valid
+ *  `days` (the CA itself is valid 2 days: with more, the CA expires first). */
+export function makeServerCert(f: TlsFiles, name: string, days: number): { cert: string; key: string } {
+  newCert(f.dir, name, 'ca', 'nats test server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n', days);
+  return { cert: join(f.dir, `${name}.pem`), key: join(f.dir, `${name}.key`) };
+}
+
 /** A client certificate valid only from `notBefore` on: `openssl x509 -req` (3.0) always
  *  starts now, `openssl ca` takes a start date (it needs its small database). */
 function futureCert(dir: string, name: string, ca: string, cn: string, notBefore: Date, days: number): void {

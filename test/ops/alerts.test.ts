@@ -5,7 +5,7 @@
 // /metrics and from the OPRF evaluator's and the OPRF client's registries.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { ROOT } from '../helpers/paths.ts';
@@ -14,7 +14,10 @@ import { createRemoteMetrics } from '../../relay/evaluator-remote.ts';
 import { OprfService } from '../../relay/oprf-service.ts';
 import { generateServerKey } from '../../relay/crypto/oprf.ts';
 import { createLogger } from '../../relay/log.ts';
-import { natsClientCertExpiryGauge } from '../../relay/metrics.ts';
+import { readNatsAccess } from '../../relay/nats-connect-options.ts';
+import { makeTlsFiles } from '../helpers/tls-certs.ts';
+import { makeNatsOperator } from '../helpers/nats-jwt.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const DIR = join(ROOT, 'docs', 'prometheus');
 const RULES = join(DIR, 'alerts.yml');
@@ -76,11 +79,24 @@ t.test('every metric the rules name is exported', async (t) => {
   });
   t.teardown(() => svc.close());
   for (const n of familiesOf(await svc.registry.metrics())) known.add(n);
-  // Registered by gateways and evaluators only with --nats-tls-cert-file (a real one in
-  // test/faults/nats-credential-rotation.test.ts): the same function, here on its own.
-  const cert = new Registry();
-  natsClientCertExpiryGauge(cert, () => Date.now() + 86_400_000);
-  for (const n of familiesOf(await cert.metrics())) known.add(n);
+  // Registered by gateways and evaluators only with --nats-tls-cert-file, TLS required
+  // and --nats-creds-file (real ones in test/faults/nats-credential-rotation.test.ts and
+  // test/bus/nats-creds-login.test.ts): an evaluator given all three, not started.
+  const f = makeTlsFiles();
+  const creds = join(tempDir('hw-alerts-'), 'oprf.creds');
+  writeFileSync(creds, makeNatsOperator().user('alerts', { expiresS: Math.floor(Date.now() / 1000) + 86_400 }).creds, { mode: 0o600 });
+  const withAccess = new OprfService({
+    servers: ['tls://127.0.0.1:1'], id: 'alerts-access', prefix: 'hw', key: generateServerKey(),
+    threads: 1, maxBatch: 10, maxQueuedElements: 10, name: 'alerts-access',
+    log: createLogger({ level: 'silent', name: 'hushwire-oprf' }),
+    access: readNatsAccess({ nats: ['tls://127.0.0.1:1'], natsTlsCaFile: f.ca, natsTlsCertFile: f.clientCert, natsTlsKeyFile: f.clientKey, natsCredsFile: creds }),
+  });
+  t.teardown(() => withAccess.close());
+  const accessFamilies = familiesOf(await withAccess.registry.metrics());
+  for (const n of ['hushwire_nats_client_cert_expiry_seconds', 'hushwire_nats_user_jwt_expiry_seconds', 'hushwire_nats_server_cert_expiry_seconds']) {
+    t.ok(accessFamilies.has(n), `hushwire oprf exports ${n} with its NATS access files`);
+  }
+  for (const n of accessFamilies) known.add(n);
 
   const rules = readFileSync(RULES, 'utf8');
   const exprs = [...rules.matchAll(/expr: (?:\|\n((?:\s{10,}.*\n)+)|(.*)\n)/g)].map((m) => m[1] ?? m[2] ?? '');
