@@ -6,8 +6,8 @@
 //   bus's reconnect logs in with the new file: no restart;
 // - client certificate under mutual TLS: the server switches to a new CA (the old
 //   certificate is refused from then on); once the new certificate and key are in the
-//   files the gateway reconnects by itself and relays a message; the expiry warning
-//   and /metrics gauge;
+//   files the gateway reconnects by itself and relays a message; the expiry warnings
+//   and /metrics gauges of the client certificate and of the server's chain;
 // - a credential file made invalid mid-run: reconnects keep using the last good token,
 //   one warning naming the flag and path (not one per reconnect), and the file is used
 //   again once it is valid;
@@ -116,6 +116,13 @@ if (!haveNatsServer()) {
     const expiry = (text: string): number => Number(/^hushwire_nats_client_cert_expiry_seconds (\S+)$/m.exec(text)?.[1]);
     const before = expiry(await metrics());
     t.ok(before > 0 && before <= 2 * 86400, `the gauge: ${before} s left`);
+    // The server's chain (its 2-day certificate from the 2-day test CA), read at the
+    // TLS handshake: warned about and exported the same way.
+    const serverChain = Number(/^hushwire_nats_server_cert_expiry_seconds (\S+)$/m.exec(await metrics())?.[1]);
+    t.ok(serverChain > 0 && serverChain <= 2 * 86400, `the server chain's gauge: ${serverChain} s left`);
+    const chainWarns = logLines(gw, /^NATS server TLS: /);
+    t.equal(chainWarns.length, 1, 'the server chain is warned about, once');
+    t.match(chainWarns[0]?.msg, /^NATS server TLS: (the NATS server's own certificate|the CA certificate it chains to \(from --nats-tls-ca-file\)) \(sha256 [0-9A-F:]{23}\) expires on \S+ \(in 4[78] h\)/);
 
     // The server now trusts only the new CA (its config reloaded, then restarted so that
     // every client reconnects): the old certificate is refused.
