@@ -123,6 +123,10 @@ const MAX_QUEUED_ACKS = 65_536;
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 3;
+/** After a gateway refused the ping op (UNKNOWN_OP: older than the op), a socket with
+ *  nothing received for this many idle timeouts is dropped and reconnected (10 minutes
+ *  at the default 50 s): see startPing. */
+export const NO_PING_OP_IDLE_FACTOR = 12;
 /** Gateways refuse frames with too many ops (256 by default); stay well under. */
 export const MAX_OPS_PER_FRAME = 128;
 
@@ -237,6 +241,12 @@ export class Connection {
   private lastSeen = 0;
   /** Frames (and, where the transport reports them, pongs) received, on any socket. */
   private received = 0;
+  /** The reqs of the current socket's ping ops still unanswered (their answers are
+   *  looked at here, not settled as requests). */
+  private pingReqs = new Set<number>();
+  /** The current socket's gateway answered a ping op UNKNOWN_OP (it is older than the
+   *  op): no more ping ops on this socket. Reset for every socket. */
+  private pingOpRefused = false;
 
   private connectTimer: Timer | null = null;
   private authTimer: Timer | null = null;
@@ -422,7 +432,7 @@ export class Connection {
     for (;;) {
       const req = this.nextReq;
       this.nextReq = this.nextReq >= 0xffffffff ? 1 : this.nextReq + 1;
-      if (!this.pending.has(req)) return req;
+      if (!this.pending.has(req) && !this.pingReqs.has(req)) return req;
     }
   }
 
@@ -653,6 +663,8 @@ export class Connection {
       if (gen !== this.gen) return;
       if (op.challenge) {
         this.onChallenge(gen, op);
+      } else if (op.req && this.pingReqs.delete(op.req)) {
+        this.onPingAnswer(op);
       } else if (op.req) {
         this.settle(op);
       } else if (op.reconnect) {
@@ -752,34 +764,70 @@ export class Connection {
    * at every check (its pong is activity); where it cannot (the standard API sees neither
    * pings nor pongs), a `ping` op at every check that follows one with nothing received,
    * once connected (before that the auth deadline bounds the socket). Its answer is a
-   * frame: `ok`, or from a gateway older than the op `error UNKNOWN_OP`, alive just as well.
+   * frame, `ok`.
+   *
+   * A gateway older than the op answers `error UNKNOWN_OP`, and counts each as a bad op
+   * (a client fault: past limits.maxBadOps it closes the socket 4008 FLOOD, about 11
+   * minutes into an idle stretch at one ping per 20 s). So the first such answer ends the
+   * ping ops on that socket (onPingAnswer); the next socket tries again, as the gateway
+   * behind the URL may have been upgraded meanwhile (one bad op per connection, far from
+   * the limit). What is left to tell a quiet socket from a dead one there: every frame
+   * received still counts (deliveries, notices, the answers to the app's own requests,
+   * and a request written on a socket that then stays silent past its deadline drops it:
+   * suspectSilence). The gateway's own WebSocket pings (at half its idle timeout) are
+   * answered by the platform, which keeps the gateway's side right (it closes a dead
+   * socket, and mail for it goes to the mailbox), but the standard API never shows them
+   * to us, and no other op of an old gateway is answered both for free and without a
+   * bad op (an empty send is BAD_REQUEST, a lookup costs the bus). Keeping the usual
+   * idle timeout would then drop and reconnect a quiet, healthy socket about once a
+   * minute; dropping none would leave a receive-only handset on a dead network deaf
+   * until the platform notices, which can take very long. The middle: a socket of such a
+   * gateway with nothing received for NO_PING_OP_IDLE_FACTOR idle timeouts (10 minutes
+   * by default) is dropped and reconnected quietly (close 1006, reason "idle, gateway
+   * without ping op"; the reconnect rotates, likely onto an upgraded gateway): a dead
+   * socket is noticed within that bound, a quiet one costs one reconnect per 10 minutes
+   * (the 4008 closes this replaces came every 11), and the gateway counts no flood.
    */
   private startPing(gen: number): void {
     if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingReqs = new Set();
+    this.pingOpRefused = false;
     const every = Math.max(50, Math.min(this.opts.pingIntervalMs, this.opts.idleTimeoutMs / 2));
     const viaOp = !this.transport.canPing;
     let receivedAtCheck = this.received;
     this.pingTimer = setInterval(() => {
       if (gen !== this.gen || !this.ws) return;
       const now = Date.now();
-      if (now - this.lastSeen > this.opts.idleTimeoutMs) {
-        this.dropSocket(gen, 1006, 'idle');
+      const idleMs = this.pingOpRefused ? this.opts.idleTimeoutMs * NO_PING_OP_IDLE_FACTOR : this.opts.idleTimeoutMs;
+      if (now - this.lastSeen > idleMs) {
+        this.dropSocket(gen, 1006, this.pingOpRefused ? 'idle, gateway without ping op' : 'idle');
         return;
       }
       const quietSince = this.received === receivedAtCheck;
       receivedAtCheck = this.received;
       if (!viaOp) this.ws.ping?.();
-      else if (quietSince && this.stateValue === 'connected') this.sendPingOp(this.ws);
+      else if (quietSince && this.stateValue === 'connected' && !this.pingOpRefused) this.sendPingOp(this.ws);
     }, every);
     unrefTimer(this.pingTimer);
   }
 
   /** Writes a `ping` op at once, outside the request machinery: no deadline of its own
-   *  (the idle timeout is its deadline) and no pending entry, so its answer, whatever it
-   *  is, only counts as something received (settle() ignores an unknown req). */
+   *  (the idle timeout is its deadline) and no pending entry; its answer goes to
+   *  onPingAnswer, and like any frame counts as something received. */
   private sendPingOp(ws: TransportSocket): void {
     if (ws.readyState !== OPEN) return;
-    ws.send(frameOf([wire.Op.encode({ req: this.allocReq(), ping: {} }).finish()]));
+    const req = this.allocReq();
+    // Bounded: a ping goes out only after a check with nothing received, and the idle
+    // timeout drops a socket that answers none of them.
+    this.pingReqs.add(req);
+    ws.send(frameOf([wire.Op.encode({ req, ping: {} }).finish()]));
+  }
+
+  /** The answer to one of this socket's ping ops: `ok`, or from a gateway older than the
+   *  op `error UNKNOWN_OP`, after which this socket sends no more (startPing). Nothing
+   *  is reported: a rolling upgrade is no fault of anyone's. */
+  private onPingAnswer(op: OpProps): void {
+    if (op.error?.code === ErrorCode.UNKNOWN_OP) this.pingOpRefused = true;
   }
 
   private clearSocketTimers(): void {

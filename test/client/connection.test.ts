@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Connection, describeSocketError, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
+import WS from 'ws';
 import { startFakeGateway, deadUrl, until, sleep, authOk, type FakeGateway } from './fake-gateway.ts';
 
 const FAST = { baseMs: 5, capMs: 40 };
@@ -402,6 +403,32 @@ t.test('a silent gateway is detected by the idle check', async (t) => {
   await b.waitConn(1, 3_000);
   await until(() => conn.state === 'connected', 3_000, 'moved on');
   t.equal(ca.ops.filter((o) => o.ping).length, 0, 'ws pings: no ping op on the Node path');
+});
+
+t.test('the standard WebSocket API against a gateway older than the ping op: one UNKNOWN_OP ends the ping ops on that socket', async (t) => {
+  // `ws` through the WHATWG seam (transport cannot ping): the portable path, on a real
+  // socket. The gateway answers ping like one from before Op.ping (UNKNOWN_OP, which it
+  // counts as a bad op) and otherwise sends a notice now and then.
+  const gw = await startFakeGateway({
+    handler: (conn, op) => {
+      authOk(conn, op);
+      if (op.ping) conn.send([{ req: op.req, error: { code: ErrorCode.UNKNOWN_OP, message: 'unknown or server-only op' } }]);
+    },
+  });
+  t.teardown(() => gw.close());
+  const { conn, states } = connection([gw], { WebSocket: WS as unknown as ConnectionOptions['WebSocket'], pingIntervalMs: 50, idleTimeoutMs: 400 });
+  t.teardown(() => conn.close());
+  await conn.connect();
+  const c = await gw.waitConn(1);
+  await until(() => c.ops.some((o) => o.ping), 3_000, 'the first ping op');
+  const talk = setInterval(() => c.send([{ notice: { kind: 'x', atMs: 1 } }]), 150);
+  t.teardown(() => clearInterval(talk));
+  await sleep(2_000); // five idle timeouts, with gaps of three checks between frames
+  clearInterval(talk);
+  t.equal(c.ops.filter((o) => o.ping).length, 1, 'one ping op, then none on that socket');
+  t.equal(conn.state, 'connected', 'frames keep it alive');
+  t.equal(gw.conns.length, 1, 'never reconnected');
+  t.notOk(states.some((s) => s.to === 'disconnected'));
 });
 
 t.test('with 4003 not terminal, the device is taken back after the yield pause', async (t) => {

@@ -7,7 +7,7 @@
 // never answers. This file imports only the portable core: no `ws` default is
 // registered in its process.
 import t from 'tap';
-import { Connection, type ConnectionOptions, type StateChange } from '../../client/connection-core.ts';
+import { Connection, NO_PING_OP_IDLE_FACTOR, type ConnectionOptions, type StateChange } from '../../client/connection-core.ts';
 import { whatwgTransport } from '../../client/socket.ts';
 import { HushwireClient, MemoryStore } from '../../client/portable.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
@@ -337,21 +337,51 @@ t.test('no WebSocket pings: a peer that answers the ping ops keeps the connectio
   await c.close();
 });
 
-t.test('no WebSocket pings: UNKNOWN_OP (a gateway older than the ping op) counts as alive', async (t) => {
+t.test('no WebSocket pings: after UNKNOWN_OP (a gateway older than the ping op) no more ping ops on that socket', async (t) => {
+  // Such a gateway counts every UNKNOWN_OP as a bad op and closes the socket 4008 after
+  // limits.maxBadOps of them (about 11 minutes into an idle stretch). One refusal ends
+  // the ping ops on that socket; what arrives still counts as alive; the next socket
+  // tries the op again.
   FakeWebSocket.pings = 'unknown';
-  const { c, states } = conn({ pingIntervalMs: 50, idleTimeoutMs: 600 });
+  const idleTimeoutMs = 300;
+  const { c, states } = conn({ pingIntervalMs: 50, idleTimeoutMs });
   await c.connect();
   const ws = last();
-  await until(() => pings(ws).length >= 14, 10_000, 'many ping rounds');
-  t.equal(FakeWebSocket.instances.length, 1, 'one socket all along');
+  await until(() => pings(ws).length === 1, 5_000, 'the first ping');
+  await sleep(50); // its UNKNOWN_OP answer arrives on a later turn
+  // Frames keep coming, but with gaps longer than a check (50 ms): each gap was a ping
+  // before. Five idle timeouts of it.
+  const talk = setInterval(() => ws.receive([{ notice: { kind: 'x', atMs: 1 } }]), 120);
+  await sleep(5 * idleTimeoutMs);
+  clearInterval(talk);
+  t.equal(pings(ws).length, 1, 'no ping op after the UNKNOWN_OP');
+  t.equal(c.state, 'connected', 'not declared dead while frames flow');
   t.same(ws.closeCalls, []);
-  t.equal(c.state, 'connected');
-  t.notOk(states.some((s) => s.to === 'disconnected'));
-  // A request still works on that socket: the error answers were not mistaken for it.
+  // A request still works on that socket: the error answer was not mistaken for it.
   const p = c.request({ lookup: { route: new Uint8Array(32) } });
   await until(() => ws.sent.some((o) => o.lookup), 2_000, 'the request written');
   ws.receive([{ req: ws.sent.find((o) => o.lookup)!.req, ok: {} }]);
   t.ok((await p).ok, 'answered');
+  t.equal(c.pendingCount, 0, 'the refused ping left nothing pending');
+
+  // Quiet now: the usual idle timeout would drop a healthy socket about once a minute
+  // here (nothing can be asked of the gateway), so the bound is NO_PING_OP_IDLE_FACTOR
+  // idle timeouts (10 minutes by default), still without pings.
+  await sleep(3 * idleTimeoutMs);
+  t.equal(c.state, 'connected', 'a quiet socket outlives the usual idle timeout');
+  t.equal(FakeWebSocket.instances.length, 1);
+  t.equal(pings(ws).length, 1, 'still no ping op');
+  await until(() => FakeWebSocket.instances.length === 2 && c.state === 'connected', NO_PING_OP_IDLE_FACTOR * idleTimeoutMs + 3_000, 'the quiet socket dropped and replaced');
+  t.same(ws.closeCalls, [undefined], 'abandoned (1006), not closed with an alarming code');
+  t.ok(states.some((s) => s.to === 'disconnected' && s.delayMs !== undefined), 'through the funnel, a reconnect like any other');
+  t.equal(pings(ws).length, 1, 'no ping op on that socket to the end');
+
+  // The next socket asks again: the gateway behind the URL may have been upgraded.
+  FakeWebSocket.pings = 'ok';
+  const next = last();
+  await until(() => pings(next).length >= 3, 5_000, 'ping ops on the next socket');
+  t.equal(c.state, 'connected');
+  t.equal(FakeWebSocket.instances.length, 2, 'answered: kept');
   await c.close();
 });
 
