@@ -124,8 +124,18 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       const id = env.id;
       if (!(id instanceof Uint8Array) || id.length !== ENVELOPE_ID_BYTES) continue;
       const idHex = bytesToHex(id);
-      // Queued, or being recorded right now: not acknowledged yet, and not to be twice.
-      if (this.queuedIds.has(idHex) || items.some((i) => i.message.id === idHex)) continue;
+      // A copy of a message that is queued, or being recorded right now: dropped, and not
+      // acknowledged yet (an ack before the first copy is durable in state.json could
+      // lose the message in a crash). No ack of its own is needed either: acks name the
+      // envelope id, not a copy, and the relay has at most one copy of an id in flight to
+      // a connection, so the first copy's ack, sent once it is recorded (take), settles
+      // whichever copy is in flight then (this one, when the first one's wait ran out).
+      // A copy whose wait ran out before that stays in the mailbox, and its redelivery
+      // is acked as seen: only acking before recording could spare that, which is unsafe.
+      if (this.queuedIds.has(idHex) || items.some((i) => i.message.id === idHex)) {
+        this.stats.duplicates++;
+        continue;
+      }
       if (this.opts.state.seen.has(idHex)) {
         // Seen and shown before: the earlier ack got lost. Ack again so it stops coming.
         this.stats.duplicates++;

@@ -251,7 +251,7 @@ t.test('duplicates are dropped by envelope id, acked again, and survive a restar
   s.inbox.deliver([env]);
   await s.inbox.idle();
   t.equal(s.inbox.queued, 0, 'redelivery not queued');
-  t.equal(s.inbox.stats.duplicates, 1);
+  t.equal(s.inbox.stats.duplicates, 2, 'the copy in the same batch and the redelivery');
   t.same(s.acked, [bytesToHex(env.id!), bytesToHex(env.id!)], 'the duplicate is acked too');
 
   // A new process on the same profile.
@@ -262,6 +262,48 @@ t.test('duplicates are dropped by envelope id, acked again, and survive a restar
   await inbox2.idle();
   t.equal(inbox2.queued, 0, 'still a duplicate after restart');
   t.same(acked2, [bytesToHex(env.id!)]);
+});
+
+t.test('a copy arriving while the first is still queued: shown once, acked only once the first is recorded, then covering both', async (t) => {
+  // The relay hands a second copy of an id over only once the first is no longer in
+  // flight (its live or mailbox wait ran out: a slow reader), and settles whichever copy
+  // is in flight when an ack naming the id arrives. So the copy is dropped and counted
+  // at once, but acknowledged with the first copy, never before it is durable.
+  const disk = slowStore();
+  const events: string[] = [];
+  const inbox = new Inbox({
+    me: recipient,
+    state: new ProfileState(disk.store),
+    ack: (ids) => { for (const id of ids) events.push(`ack ${disk.seenOnDisk(bytesToHex(id)) ? 'durable' : 'NOT durable'}`); },
+    verifySender: async () => 'ok',
+  });
+  const env = seal(makeSender(), 'once', 0);
+  inbox.deliver([env]);
+  await inbox.idle();
+  inbox.deliver([env]); // the mailbox copy, before the app read the first
+  await inbox.idle();
+  t.equal(inbox.queued, 1, 'queued once');
+  t.equal(inbox.stats.duplicates, 1, 'the copy is counted as a duplicate');
+  t.same(events, [], 'nothing acknowledged while the first copy is unrecorded');
+
+  const taken = inbox.next();
+  await until(() => disk.gates.length === 1, 2_000, 'the state write');
+  inbox.deliver([env]); // a third copy while the write is pending
+  await inbox.idle();
+  await turns();
+  t.same(events, [], 'nor while its write is pending');
+  disk.release();
+  const r = await taken;
+  t.equal(r.value?.text, 'once');
+  await inbox.settled();
+  inbox.deliver([env]); // and one after it was recorded: acked again as seen
+  await inbox.idle();
+  t.same(events, ['ack durable', 'ack durable'], 'acked after the record (covering the copies in flight), and each later copy again');
+  t.equal(inbox.stats.duplicates, 3);
+  t.equal(inbox.stats.received, 1);
+  const more = await Promise.race([inbox.next(), sleep(200).then(() => null)]);
+  t.equal(more, null, 'shown once');
+  inbox.end();
 });
 
 t.test('unreadable envelopes (tampered, or for another key) are acked and dropped', async (t) => {
