@@ -250,6 +250,10 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
         // Not recorded: neither shown nor acknowledged. Forget the id (a redelivery is
         // then new, not a duplicate to ack) and write again after a pause; too many
         // failures in a row end the iteration, and the relay keeps the messages.
+        // Forgotten first, before any await: a write queued behind the failed one (a
+        // send's sequence numbers, another message taken meanwhile) takes its text in a
+        // reaction that runs after this one, and must not carry this id while the
+        // message waits for its retry (a crash would then drop its redelivery unshown).
         state.seen.delete(item.message.id);
         if (saved !== this.lastFailedWrite) {
           this.lastFailedWrite = saved;
