@@ -106,7 +106,8 @@ export interface ConnectionOptions {
   pingIntervalMs?: number;
   /** Nothing at all received for this long (no frame, and where the transport shows
    *  them no ping or pong) and the socket is presumed dead: dropped (close 1006) and
-   *  reconnected with backoff. Default 50 s. */
+   *  reconnected with backoff. Default 50 s; NO_PING_OP_IDLE_FACTOR times that on a socket
+   *  whose gateway refused the ping op (startPing). */
   idleTimeoutMs?: number;
   /** Backpressure: while more than this many bytes wait in the socket's send buffer,
    *  requests and acks stay queued (their deadlines still run). Default 1 MiB. */
