@@ -54,7 +54,9 @@ async function api(nc: NatsConnection, subject: string, body: unknown, timeoutMs
 /** Deletes one message and overwrites its bytes on disk. Already gone = fine. */
 export async function eraseSeq(nc: NatsConnection, stream: string, seq: number, timeoutMs: number): Promise<void> {
   const r = await api(nc, `$JS.API.STREAM.MSG.DELETE.${stream}`, { seq }, timeoutMs);
-  if (r.success === true || r.error?.err_code === 10057) return; // 10057: no message found
+  // Already gone: 10057 "no message found", 10043 "sequence N not found" (deleted before:
+  // by another gateway's erase, a sweep, the stream's age limit).
+  if (r.success === true || r.error?.err_code === 10057 || r.error?.err_code === 10043) return;
   throw unavailable('erase failed', new Error(r.error?.description ?? 'erase failed'));
 }
 

@@ -156,10 +156,12 @@ const OVERLAP_ATTEMPTS = 5;
 /** While the deployment's streams contradict this bus's settings after a reconnect
  *  (BusMisconfigured), they are checked again this often. */
 const MISCONFIGURED_RECHECK_MS = 30_000;
-/** The start-up probe of the right to erase: a sequence no stream reaches (2^53 - 1: at
- *  a million messages a second, after 285 years), answered "no message found" (10057)
- *  when the right is there. */
-const PROBE_DELETE = `{"seq":${Number.MAX_SAFE_INTEGER},"no_erase":true}`;
+/** The start-up probe of the right to erase: sequence 0, which no message has (they
+ *  start at 1), answered "no message found" (10057) at once when the right is there.
+ *  Not a sequence past the stream's last: a replicated stream (R3, nats-server 2.9)
+ *  never answers a delete of one (the leader proposes it, and applying it replies
+ *  nothing), so every gateway start on a cluster waited out the request timeout. */
+const PROBE_DELETE = '{"seq":0,"no_erase":true}';
 /** The retention limits of a mailbox stream that #ensureStream never lowers by itself: a
  *  lower value drops stored mail (max_age, max_msgs_per_subject) or refuses what other
  *  gateways store (max_msg_size). Each with the setting it comes from, and the setting's
@@ -176,7 +178,11 @@ const COMPARED_FIELDS = [
   'discard', 'discard_new_per_subject', 'max_msg_size', 'duplicate_window', 'allow_direct',
 ] as const;
 const ERASE_OK = '"success":true';
-const ERASE_GONE = '10057'; // no message found: already deleted
+// Already gone: 10057 "no message found" (no such sequence, or past the last on a
+// single server), 10043 "sequence N not found" (a sequence deleted before: by another
+// gateway's erase, a sweep, the stream's age limit).
+const ERASE_GONE = '"err_code":10057';
+const ERASE_GONE_BEFORE = '"err_code":10043';
 
 const EMPTY = new Uint8Array(0);
 const te = new TextEncoder();
@@ -566,8 +572,8 @@ export class NatsBus implements Bus {
    * device subject, publishing live and control messages and answers, the reads of
    * every mailbox shard and bucket (direct and leader gets of a subject that holds
    * nothing, and the info of a consumer that does not exist), the erasing deletes of
-   * every shard and of the directory (a delete of a sequence no stream reaches:
-   * "no message found" when allowed), and re-creating the counter bucket after a NATS
+   * every shard and of the directory (a delete of sequence 0, PROBE_DELETE: "no message
+   * found" when allowed), and re-creating the counter bucket after a NATS
    * restart (a create whose body names no stream: refused as a mismatch, nothing made);
    * all harmless. A right missing there would otherwise show only later, as live
    * deliveries that never arrive, reads that time out, opt-outs that leave mail behind
@@ -1613,9 +1619,9 @@ export class NatsBus implements Bus {
       const done = (err: Error | null, data: Uint8Array): void => {
         this.#erasesInFlight--;
         if (err === null) {
-          // {"success":true}, or an error; 10057 "no message found" means already gone.
+          // {"success":true}, or an error; two of them mean already gone.
           const text = td.decode(data);
-          if (!text.includes(ERASE_OK) && !text.includes(ERASE_GONE)) err = busUnavailable('mailbox delete failed', new Error(text.slice(0, 200)));
+          if (!text.includes(ERASE_OK) && !text.includes(ERASE_GONE) && !text.includes(ERASE_GONE_BEFORE)) err = busUnavailable('mailbox delete failed', new Error(text.slice(0, 200)));
         }
         if (err !== null) b.error ??= err;
         if (--b.left === 0) {

@@ -34,6 +34,21 @@ if (!haveNatsServer()) {
     };
     const [a, b] = await Promise.all([startBus('a', cluster.urls[0] as string), startBus('b', cluster.urls[2] as string)]);
 
+    // Every start-up probe is answered on a cluster: a bus whose requests may take two
+    // minutes starts on the existing streams long before that. (The probe of the right
+    // to erase deleted a sequence past each stream's last, which a replicated stream
+    // never answers: every gateway start on a cluster waited out the request timeout.)
+    const patient = new NatsBus({ ...opts, requestTimeoutMs: 120_000, servers: [cluster.urls[1] as string], name: 'patient' });
+    t.teardown(() => patient.close());
+    let waited: NodeJS.Timeout | undefined;
+    const started = await Promise.race([
+      patient.start().then(() => 'started'),
+      new Promise<string>((res) => { waited = setTimeout(() => res('still starting after 60 s'), 60_000); }),
+    ]);
+    clearTimeout(waited);
+    t.equal(started, 'started', 'a start on existing R3 streams is not held up by an unanswered probe');
+    await patient.close();
+
     const [r, d] = [tok(), tok()];
     await b.subscribeDevice(r, d, async () => true, () => {});
     await waitFor(() => a.deliverLive(r, d, bytes(10), 1000), 10_000, 'live delivery across the route');
