@@ -236,6 +236,10 @@ export class Connection {
   private everConnected = false;
   /** Why the latest socket failed before a challenge, for the give-up message. */
   private lastFailure = '';
+  /** Why this client ended the current socket itself ("idle", "no challenge in time"):
+   *  a socket ended locally closes with 1006 and no reason of its own, and the state
+   *  change should say why. */
+  private localDrop = '';
   private rotateNext = false;
   private reconnectHintMs = -1;
   private challengeValue: Challenge | null = null;
@@ -592,6 +596,7 @@ export class Connection {
     const url = this.url;
     this.challengeValue = null;
     this.lastFailure = '';
+    this.localDrop = '';
     this.connectTries++;
     this.setState('connecting', { url });
     let ws: TransportSocket;
@@ -641,6 +646,7 @@ export class Connection {
     const ws = this.ws;
     if (code === 1006) {
       if (!this.lastFailure) this.lastFailure = reason;
+      this.localDrop = reason;
       // 1006 cannot be sent in a close frame; terminate yields it locally.
       ws.terminate();
     } else {
@@ -838,8 +844,9 @@ export class Connection {
   }
 
   /** THE disconnect funnel: every socket end arrives here exactly once. */
-  private onSocketGone(gen: number, code: number, reason: string): void {
+  private onSocketGone(gen: number, code: number, closeReason: string): void {
     if (gen !== this.gen) return;
+    const reason = closeReason || (code === 1006 ? this.localDrop : '');
     this.clearSocketTimers();
     this.ws = null;
     const lost = new HushwireError(ErrorCode.UNAVAILABLE, 'connection lost');

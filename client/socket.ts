@@ -224,6 +224,9 @@ export function whatwgTransport(Ctor: unknown, name = 'websocket'): Transport {
       };
       const terminate = (): void => {
         if (done) return;
+        // Detached first: the close() below may fire onclose (1005, no code) before the
+        // report, and a socket this side abandoned is 1006, as the interface says.
+        ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
         try {
           // The standard API has no abort: close() without a code is the nearest (a
           // socket still connecting is failed by it).

@@ -393,7 +393,7 @@ t.test('a silent gateway is detected by the idle check', async (t) => {
   const b = await startFakeGateway();
   t.teardown(() => a.close());
   t.teardown(() => b.close());
-  const { conn } = connection([a, b], { pingIntervalMs: 50, idleTimeoutMs: 200 });
+  const { conn, states } = connection([a, b], { pingIntervalMs: 50, idleTimeoutMs: 200 });
   t.teardown(() => conn.close());
   await conn.connect();
   const ca = await a.waitConn(1);
@@ -403,6 +403,8 @@ t.test('a silent gateway is detected by the idle check', async (t) => {
   await b.waitConn(1, 3_000);
   await until(() => conn.state === 'connected', 3_000, 'moved on');
   t.equal(ca.ops.filter((o) => o.ping).length, 0, 'ws pings: no ping op on the Node path');
+  const gone = states.find((s) => s.to === 'disconnected');
+  t.same([gone?.code, gone?.reason], [1006, 'idle'], 'the state change says why the client dropped it');
 });
 
 t.test('the standard WebSocket API against a gateway older than the ping op: one UNKNOWN_OP ends the ping ops on that socket', async (t) => {

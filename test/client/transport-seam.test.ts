@@ -317,6 +317,8 @@ t.test('no WebSocket pings: a silent peer gets ping ops, is dropped after the id
   t.ok(pings(first).every((o) => (o.req ?? 0) > 0), 'each ping asks with a req');
   t.same(first.closeCalls, [undefined], 'the silent socket is abandoned (close() without a code, reported as 1006)');
   t.ok(states.some((s) => s.to === 'disconnected' && s.delayMs !== undefined), 'through the funnel, with a backoff delay');
+  const gone = states.find((s) => s.to === 'disconnected');
+  t.same([gone?.code, gone?.reason], [1006, 'idle'], 'the state change says why the client dropped it');
   t.equal(c.pendingCount, 0, 'pings leave nothing pending');
   await c.close();
 });
