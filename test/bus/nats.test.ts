@@ -24,6 +24,16 @@ if (!haveNatsServer()) {
     return nc;
   };
 
+  /** Two started buses on one deployment (one prefix): two gateways. */
+  const twoGateways = async (tt: { teardown(fn: () => unknown): void }): Promise<[NatsBus, NatsBus]> => {
+    const prefix = `t${++n}`;
+    const a = newBus(CONTRACT_LIMITS, { prefix });
+    const b = newBus(CONTRACT_LIMITS, { prefix });
+    tt.teardown(() => Promise.all([a.close(), b.close()]));
+    await Promise.all([a.start(), b.start()]);
+    return [a, b];
+  };
+
   t.test('contract', async (t) => {
     busContract(t, async (limits = CONTRACT_LIMITS) => {
       const bus = newBus(limits);
@@ -117,11 +127,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('two buses on one server: concurrent start, live delivery and control both ways', async (t) => {
-    const prefix = `t${++n}`;
-    const a = newBus(CONTRACT_LIMITS, { prefix });
-    const b = newBus(CONTRACT_LIMITS, { prefix });
-    t.teardown(() => Promise.all([a.close(), b.close()]));
-    await Promise.all([a.start(), b.start()]);
+    const [a, b] = await twoGateways(t);
     const [r, d] = [tok(), tok()];
     const got: number[] = [];
     const ctl: string[] = [];
@@ -175,11 +181,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('every live offer settles once, and the count of offers in flight goes back to 0', async (t) => {
-    const prefix = `t${++n}`;
-    const a = newBus(CONTRACT_LIMITS, { prefix });
-    const b = newBus(CONTRACT_LIMITS, { prefix });
-    t.teardown(() => Promise.all([a.close(), b.close()]));
-    await Promise.all([a.start(), b.start()]);
+    const [a, b] = await twoGateways(t);
     const r = tok();
     const [acks, refuses, hangs, moves, nobody, local] = [tok(), tok(), tok(), tok(), tok(), tok()];
     const held: ((ok: boolean) => void)[] = [];
@@ -251,11 +253,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('deleteMany through a bus that never read the items (another gateway) checks each owner', async (t) => {
-    const prefix = `t${++n}`;
-    const a = newBus(CONTRACT_LIMITS, { prefix });
-    const b = newBus(CONTRACT_LIMITS, { prefix });
-    t.teardown(() => Promise.all([a.close(), b.close()]));
-    await Promise.all([a.start(), b.start()]);
+    const [a, b] = await twoGateways(t);
     const [r, d, d2] = [tok(), tok(), tok()];
     for (let i = 0; i < 3; i++) await a.mailboxPut(r, d, tok(), bytes(8, i));
     await a.mailboxPut(r, d2, tok(), bytes(8));
@@ -269,11 +267,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('an erase of a message erased meanwhile (another gateway, a sweep, the age limit) is "already gone", not a failure', async (t) => {
-    const prefix = `t${++n}`;
-    const a = newBus(CONTRACT_LIMITS, { prefix });
-    const b = newBus(CONTRACT_LIMITS, { prefix });
-    t.teardown(() => Promise.all([a.close(), b.close()]));
-    await Promise.all([a.start(), b.start()]);
+    const [a, b] = await twoGateways(t);
     const [r, d] = [tok(), tok()];
     for (let i = 0; i < 3; i++) await a.mailboxPut(r, d, tok(), bytes(8, i));
     const mine = await a.mailboxRead(r, d, 0, 10);
