@@ -9,7 +9,9 @@ import { compareTable, type Comparison } from './compare.ts';
 
 const COLS: [string, (r: RunResult) => string, number][] = [
   ['system', (r) => r.system, 10],
-  ['workload', (r) => r.workload, 12],
+  // With --repeat every row is one round's: the round goes with the workload, as in
+  // the charts (`chat #2`), so the table tells the rounds apart as the JSON does.
+  ['workload', (r) => (r.round !== undefined ? `${r.workload} #${r.round}` : r.workload), 12],
   ['deliv/s', (r) => num(r.delivered_per_s, 0), 9],
   ['p50 ms', (r) => num(r.p50_ms, 2), 8],
   ['p99 ms', (r) => num(r.p99_ms, 2), 8],
