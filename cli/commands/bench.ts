@@ -59,6 +59,33 @@ function collectMetricsUrl(value: string, prev: string[] = []): string[] {
   return [...prev, u.href];
 }
 
+/** A peer's URL (--nats-ws-url, ...): a URL with one of the schemes its client speaks,
+ *  checked now; anything else reached the client library, which failed every
+ *  connection with a reason that did not name the flag (or a misleading one:
+ *  "notaurl" gave "connection refused"). */
+function peerUrl(schemes: readonly string[]) {
+  return (value: string): string => {
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      throw new InvalidArgumentError(`not a URL: "${value}" (a ${schemes.map((x) => `${x}://`).join(' or ')} URL)`);
+    }
+    if (!schemes.includes(u.protocol.slice(0, -1)) || u.hostname === '') {
+      throw new InvalidArgumentError(`a ${schemes.map((x) => `${x}://`).join(' or ')} URL with a host, not "${value}"`);
+    }
+    return value;
+  };
+}
+
+/** Each peer's URL flag, and the peer it stands for. */
+const PEER_URL_FLAGS = [
+  ['natsWsUrl', '--nats-ws-url', 'nats-ws'],
+  ['mqttUrl', '--mqtt-url', 'mosquitto'],
+  ['socketioUrl', '--socketio-url', 'socketio'],
+  ['uwsRelayUrl', '--uws-relay-url', 'uws-relay'],
+] as const;
+
 function parseClusterSize(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 5) throw new InvalidArgumentError('must be a whole number from 1 to 5');
@@ -152,10 +179,10 @@ export function benchCommand(): Command {
     .addOption(new Option('--ws-client <kind>', 'generator WebSocket client for Hushwire and the bare uWS relay: lean (the bench\'s own, cheapest per connection) or ws (the library the SDK uses)').choices([...WS_CLIENTS]).default('lean'))
     .option('--json', 'print {"runs":[...]} on stdout (the table goes to stderr)')
     .option('--report <dir>', 'write bench.json and bench.html (charts) into this directory')
-    .option('--nats-ws-url <url>', 'use this running nats-server WebSocket listener instead of starting one')
-    .option('--mqtt-url <url>', 'use this running MQTT-over-WebSocket broker instead of starting Mosquitto')
-    .option('--socketio-url <url>', 'use this running Socket.IO relay (bench/peers/socketio-relay.ts) instead of starting one')
-    .option('--uws-relay-url <url>', 'use this running bare uWS relay (bench/peers/uws-relay.ts) instead of starting one')
+    .option('--nats-ws-url <url>', 'use this running nats-server WebSocket listener (ws:// or wss://) instead of starting one', peerUrl(['ws', 'wss']))
+    .option('--mqtt-url <url>', 'use this running MQTT-over-WebSocket broker (ws:// or wss://) instead of starting Mosquitto', peerUrl(['ws', 'wss']))
+    .option('--socketio-url <url>', 'use this running Socket.IO relay (bench/peers/socketio-relay.ts; http(s):// or ws(s)://) instead of starting one', peerUrl(['http', 'https', 'ws', 'wss']))
+    .option('--uws-relay-url <url>', 'use this running bare uWS relay (bench/peers/uws-relay.ts; ws:// or wss://) instead of starting one', peerUrl(['ws', 'wss']))
     .option('--gateway-arg <arg>', 'local setup: extra argument for every gateway (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--gateway-node-arg <arg>', 'local setup: extra node flag for every gateway process, e.g. --max-semi-space-size=32 (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
@@ -200,6 +227,11 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       // Read before the run: a baseline that cannot be read fails now, not after it.
       const baseline: BenchFile[] | null = o.baseline === undefined ? null : readResults(o.baseline, '--baseline');
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
+      // A peer's URL for a peer that does not run would be ignored: the load tester who
+      // gave it believes that server is measured.
+      for (const [key, flag, peer] of PEER_URL_FLAGS) {
+        if (o[key] !== undefined && !o.peers.includes(peer)) throw new InvalidArgumentError(`${flag} is for the ${peer} peer, which --peers leaves out (--peers ${o.peers.length ? o.peers.join(',') : 'none'})`);
+      }
       // An empty selection is a mistake in the command line, not a run that measured nothing.
       if (o.workload.length === 0) throw new InvalidArgumentError(`no workload to run: --workload names none (choose from ${WORKLOADS.join(', ')}, all)`);
       if (systems.length === 0) throw new InvalidArgumentError('no system to run: --no-hushwire with --peers none');
