@@ -312,9 +312,22 @@ async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, l
     const bd = benchDevices(env, o);
     const p = registerDevices(bd.url, layout.hwRoutes, { signal: bd.stopRegistering.signal, onRegistered: (d) => { bd.registered.push(d); } });
     bd.registering = p.then(() => undefined, () => undefined);
-    await p;
+    // Registration runs at ~100 devices a second per gateway (number verification and
+    // a VOPRF evaluation each): 10,000 storm devices take minutes, which without a word
+    // read as a hung bench. A line per second, as the measured phases have.
+    const total = layout.hwRoutes.reduce((n, g) => n + g.length, 0);
+    const ticker = setInterval(() => {
+      o.log(`   ${label} registering: ${fmtInt(bd.registered.length)} of ${fmtInt(total)} devices (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }, PROGRESS_MS);
+    try {
+      await p;
+    } finally {
+      clearInterval(ticker);
+    }
+    o.log(`   ${fmtInt(total)} devices registered through ${bd.url} (${fmtInt(Date.now() - t0)} ms)`);
+    return;
   }
-  o.log(`   ${layout.hwRoutes.reduce((n, g) => n + g.length, 0)} devices in the directory (${Date.now() - t0} ms)`);
+  o.log(`   ${fmtInt(layout.hwRoutes.reduce((n, g) => n + g.length, 0))} devices in the directory (${fmtInt(Date.now() - t0)} ms)`);
 }
 
 /** Running gateways: opts out every device this workload registered (unless
@@ -333,7 +346,7 @@ async function unregisterBenchDevices(env: SystemEnv, o: BenchOptions): Promise<
   }
   const t0 = Date.now();
   const r = await cleanUpDevices(bd);
-  if (r !== null) o.log(`   ${unregisteredText(r)} (${Date.now() - t0} ms)`);
+  if (r !== null) o.log(`   ${unregisteredText(r)} (${fmtInt(Date.now() - t0)} ms)`);
 }
 
 async function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): Promise<HwDevice[][] | null> {
@@ -366,9 +379,12 @@ async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers'
     throw new Error(`${failed} of ${ok + failed} connections failed (${first})`);
   }
   const retried = r.reduce((n, x) => n + x.retried, 0);
-  o.log(`   ${label}: ${ok} connected in ${ms} ms${retried > 0 ? ` (${retried} refused by the server at the upgrade and retried after a backoff)` : ''}`);
+  o.log(`   ${label}: ${fmtInt(ok)} connected in ${fmtInt(ms)} ms${retried > 0 ? ` (${retried} refused by the server at the upgrade and retried after a backoff)` : ''}`);
   return { ok, ms };
 }
+
+/** Progress lines while something runs: one a second. */
+const PROGRESS_MS = 1000;
 
 function progressTicker(g: WorkerGroup, label: string, o: BenchOptions, t0: number): () => void {
   let last = { sent: 0, delivered: 0 };
@@ -380,7 +396,7 @@ function progressTicker(g: WorkerGroup, label: string, o: BenchOptions, t0: numb
     o.log(`   ${label} ${((now - t0) / 1000).toFixed(1)}s  sent ${fmtInt(p.sent)}  delivered ${fmtInt(p.delivered)}  ${fmtInt(rate)}/s`);
     last = p;
     lastT = now;
-  }, 1000);
+  }, PROGRESS_MS);
   return () => clearInterval(timer);
 }
 
@@ -719,7 +735,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const backBy = (p: number): number | null => round(nearestRank(back, p), 3);
     const retried = r.reduce((x, y) => x + y.retried, 0);
     const allocPerReconnect = recordHeapSample(env, o, label, 'storm', sampled.profiles, ok, 'reconnect');
-    o.log(`   ${label} ${ok} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}`);
+    o.log(`   ${label} ${fmtInt(ok)} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}`);
     return {
       system: env.system, workload: 'storm',
       delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
@@ -727,7 +743,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       devices: ok, reconnect_s: round(secs, 3), back_p50_s: backBy(50), back_p99_s: backBy(99), back_p999_s: backBy(99.9), failed,
       refused_retried: retried,
       ...(allocPerReconnect !== null ? { server_alloc_bytes_per_reconnect: allocPerReconnect } : {}),
-      note: `${n} devices dropped at once${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs`,
+      note: `${fmtInt(n)} devices dropped at once${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs`,
     };
   } finally {
     await closeGenerator(g, o);
@@ -859,7 +875,7 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: n, rss_bytes_per_conn: per,
       ...(gc !== null ? { heap_bytes_per_conn: gc.heap, retained_bytes_per_conn: gc.retained, rss_after_gc_bytes_per_conn: gc.rss } : {}),
-      note: `RSS growth of the server process${env.urls.length > 1 ? 'es' : ''}${probe.source === 'metrics' ? ' (from their /metrics)' : ''} from ${first} to ${n} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)`,
+      note: `RSS growth of the server process${env.urls.length > 1 ? 'es' : ''}${probe.source === 'metrics' ? ' (from their /metrics)' : ''} from ${fmtInt(first)} to ${fmtInt(n)} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)`,
     };
   } finally {
     await closeGenerator(g, o);
