@@ -847,6 +847,12 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       await writeHeapSnapshot(url, join(snapshotDir, `${name}.heapsnapshot`));
       o.log(`   ${label} heap snapshot ${name} written to ${snapshotDir}`);
     };
+    // The figure before any connection is a baseline, not a slope end: read after a full
+    // GC where the bench can force one (local gateways), or it holds the gateways'
+    // start-up garbage (stream set-up, the directory, JIT: ~20 MB each here), which the
+    // GC after it returned, and the per-connection figure counting the first ones came
+    // out negative (-145,818 B per connection with 300 devices).
+    if (env.inspectorUrls.length > 0) await collectAndMeasureAll(env.inspectorUrls);
     const m0 = await measure();
     await connectAll(g, 'senders', label, o);
     const m1 = await measure();

@@ -1,0 +1,37 @@
+// The idle workload's "before any" figure (the gateways' RSS before the first device
+// connects) is a baseline for the per-connection figure counting the first ones; on
+// the local gateways it is read after a full GC, like the points after it, so the
+// gateways' start-up garbage does not make that figure negative.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { BIN } from '../helpers/paths.ts';
+import { natsServerBinary } from '../../bench/servers.ts';
+import { uwsAvailable } from '../../gateway/transport/select.ts';
+
+t.setTimeout(180_000);
+
+function bench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+t.test('idle on the local gateways: RSS before any connection is no more than with them', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const r = await bench(['--peers', 'none', '--workload', 'idle', '--devices', '300', '--transport', transport, '--workers', '1', '--json'], 150_000);
+  t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(-400)})`);
+  const m = /RSS ([\d,]+) kB idle, ([\d,]+) kB with 60, ([\d,]+) kB with 300 connections/.exec(r.stderr);
+  t.ok(m, 'the three RSS readings are logged');
+  const kb = (i: number): number => Number(m?.[i]?.replace(/,/g, '') ?? NaN);
+  t.ok(kb(1) <= kb(3), `before any (${kb(1)} kB) not above all 300 connected (${kb(3)} kB)`);
+  const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  const first = /; (-?[\d,]+) B per connection counting the first ones\)$/.exec(String(run['note']));
+  t.ok(first, `the note has the figure counting the first ones (${String(run['note'])})`);
+  t.ok(Number(first?.[1]?.replace(/,/g, '') ?? NaN) >= 0, `and it is not negative (${first?.[1]})`);
+});
