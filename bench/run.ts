@@ -545,6 +545,10 @@ async function measureRun(
   if (unconfirmed > 0) notes.push(`${fmtInt(unconfirmed)} unconfirmed`);
   if (overflow > 0) notes.push(`${fmtInt(overflow)} rate slots skipped (sender backlog full)`);
   if (env.server?.source === 'metrics' && c.server !== null) notes.push('gateway CPU from their /metrics');
+  // Why the CPU column is empty goes with the row too: the progress line on stderr is
+  // gone from the table on stdout, the JSON and a --report page.
+  const unread = env.server?.source === 'metrics' && c.server === null ? env.server.problem() : null;
+  if (unread !== null) notes.push(`gateway CPU not measured: ${unread}`);
   const r: RunResult = {
     system: env.system,
     workload,
