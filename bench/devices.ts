@@ -135,6 +135,11 @@ export interface RegisterOptions {
   /** Called for each device the gateway answered `registered` for: only those are in
    *  its directory, so only those need opting out again. */
   onRegistered?: (d: HwDevice) => void;
+  /** Called as each device's registration starts and once it ended (registered or
+   *  not): between the two the gateway may have registered it without the bench
+   *  knowing yet, which an abandoning bench must count as possibly left. */
+  onStart?: () => void;
+  onSettled?: () => void;
 }
 
 /** Registers the devices through a gateway (dev verifier), group by group; fills in
@@ -148,14 +153,17 @@ export async function registerDevices(url: string, groups: HwDevice[][], o: Regi
     for (const d of g) {
       if (failure !== null || o.signal?.aborted) return;
       let route: Uint8Array;
+      o.onStart?.();
       try {
         route = await registerOne(url, d, timeoutMs);
       } catch (e) {
         failure ??= e;
+        o.onSettled?.();
         return;
       }
       for (const x of g) x.route = route;
       o.onRegistered?.(d);
+      o.onSettled?.();
     }
   });
   if (failure !== null) throw failure;
