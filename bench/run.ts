@@ -394,14 +394,18 @@ async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers'
 /** Progress lines while something runs: one a second. */
 const PROGRESS_MS = 1000;
 
-function progressTicker(g: WorkerGroup, label: string, o: BenchOptions, t0: number): () => void {
+/** A progress line a second. With `window` (a measured run), lines outside the
+ *  measured window say which phase they are in ("warm-up", "grace"): the seconds count
+ *  from the start of the warm-up, and the rates of those lines are not the result's. */
+function progressTicker(g: WorkerGroup, label: string, o: BenchOptions, t0: number, window?: { from: number; until: number }): () => void {
   let last = { sent: 0, delivered: 0 };
   let lastT = Date.now();
   const timer = setInterval(() => {
     const p = g.progress();
     const now = Date.now();
     const rate = ((p.delivered - last.delivered) * 1000) / Math.max(1, now - lastT);
-    o.log(`   ${label} ${((now - t0) / 1000).toFixed(1)}s  sent ${fmtInt(p.sent)}  delivered ${fmtInt(p.delivered)}  ${fmtInt(rate)}/s`);
+    const phase = window === undefined ? '' : now < window.from ? ' warm-up' : now >= window.until ? ' grace' : '';
+    o.log(`   ${label} ${((now - t0) / 1000).toFixed(1)}s${phase}  sent ${fmtInt(p.sent)}  delivered ${fmtInt(p.delivered)}  ${fmtInt(rate)}/s`);
     last = p;
     lastT = now;
   }, PROGRESS_MS);
@@ -514,7 +518,7 @@ async function measureRun(
   const params: RunParams = { ...m, startAt, measureFrom, measureUntil, graceMs: o.graceS * 1000, payloadBytes };
   g.resetProgress();
   doing(`${env.system} ${workload}`, 'measuring');
-  const stopTicker = progressTicker(g, `${label}${m.mode === 'rate' ? ' (rate)' : ''}`, o, startAt);
+  const stopTicker = progressTicker(g, `${label}${m.mode === 'rate' ? ' (rate)' : ''}`, o, startAt, { from: measureFrom, until: measureUntil });
   const cpu = cpuBetween(env, measureFrom, measureUntil);
   const heap = heapSampleBetween(env, o, label, measureFrom, measureUntil);
   let all: RunStats[];
