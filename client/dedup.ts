@@ -18,14 +18,16 @@ export class SeenSet {
     return this.ids.has(id);
   }
 
-  /** Adds an id; returns false when it was already present. Evicts the oldest beyond capacity. */
-  add(id: string): boolean {
+  /** Adds an id; returns false when it was already present. Evicts the oldest beyond
+   *  capacity, into `evicted` when given (so that a failed write can put them back). */
+  add(id: string, evicted?: string[]): boolean {
     if (this.ids.has(id)) return false;
     this.ids.add(id);
     while (this.ids.size > this.capacity) {
       const oldest = this.ids.values().next().value;
       if (oldest === undefined) break;
       this.ids.delete(oldest);
+      evicted?.push(oldest);
     }
     return true;
   }
@@ -33,6 +35,21 @@ export class SeenSet {
   /** Forgets an id (one whose record could not be written). */
   delete(id: string): void {
     this.ids.delete(id);
+  }
+
+  /** Puts ids an add() evicted back at the old end, in their order, while there is room
+   *  (the add's record failed: its write must not cost an older id its memory). Rare, so
+   *  the set is rebuilt. */
+  restoreOldest(ids: readonly string[]): void {
+    const room = this.capacity - this.ids.size;
+    if (room <= 0) return;
+    // The youngest of them when not all fit: they are the ones the add pushed out last.
+    const back = ids.filter((id) => !this.ids.has(id)).slice(-room);
+    if (back.length === 0) return;
+    const rest = [...this.ids];
+    this.ids.clear();
+    for (const id of back) this.ids.add(id);
+    for (const id of rest) this.ids.add(id);
   }
 
   get size(): number {

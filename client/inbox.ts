@@ -238,7 +238,8 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     const item = this.queue.shift()!;
     const { state } = this.opts;
     for (;;) {
-      state.seen.add(item.message.id);
+      const evicted: string[] = [];
+      state.seen.add(item.message.id, evicted);
       const next = state.recvSeq.get(item.senderKey) ?? 0;
       if (item.seq + 1 > next) state.recvSeq.set(item.senderKey, item.seq + 1);
       const saved = state.save();
@@ -255,6 +256,8 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
         // reaction that runs after this one, and must not carry this id while the
         // message waits for its retry (a crash would then drop its redelivery unshown).
         state.seen.delete(item.message.id);
+        // ...and a full set gets back the oldest id this one pushed out.
+        state.seen.restoreOldest(evicted);
         if (saved !== this.lastFailedWrite) {
           this.lastFailedWrite = saved;
           this.storeFailures++;

@@ -23,6 +23,31 @@ t.test('SeenSet is bounded and evicts the oldest first', async (t) => {
   t.throws(() => new SeenSet(0));
 });
 
+t.test('SeenSet: an add whose record failed gives back the ids it evicted, oldest end, in order, as room allows', async (t) => {
+  const s = new SeenSet(3, ['a', 'b', 'c']);
+  const evicted: string[] = [];
+  t.equal(s.add('d', evicted), true);
+  t.same(evicted, ['a'], 'the add says what it pushed out');
+  s.delete('d');
+  s.restoreOldest(evicted);
+  t.same(s.toArray(), ['a', 'b', 'c'], 'as before the add');
+  // Room for one of two: the younger one (pushed out last) comes back.
+  const two: string[] = [];
+  const s2 = new SeenSet(3, ['a', 'b', 'c']);
+  s2.add('d', two);
+  s2.add('e', two);
+  t.same(two, ['a', 'b']);
+  s2.delete('e');
+  s2.restoreOldest(two);
+  t.same(s2.toArray(), ['b', 'c', 'd'], 'only as many as fit');
+  const full = new SeenSet(2, ['x', 'y']);
+  full.restoreOldest(['w']);
+  t.same(full.toArray(), ['x', 'y'], 'a full set takes none back');
+  const has = new SeenSet(3, ['x']);
+  has.restoreOldest(['x', 'w']);
+  t.same(has.toArray(), ['w', 'x'], 'an id already there is not doubled');
+});
+
 t.test('BoundedCounters keeps active peers and drops idle ones', async (t) => {
   const c = new BoundedCounters(2);
   c.set('x', 1);

@@ -274,6 +274,46 @@ t.test('a failed state write followed by one that works never records a message 
   t.same(acked.sort(), [idA, idB].sort(), 'each acked after its record');
 });
 
+t.test('a full seen set: a message whose first record failed is recorded once after its retry, pushing out only the oldest id', async (t) => {
+  let fail = 1;
+  let durable = '';
+  const store: ProfileStore = {
+    read: async () => (durable === '' ? undefined : durable),
+    delete: async () => { durable = ''; },
+    write: async (_r, text) => {
+      if (fail-- > 0) throw Object.assign(new Error('disk full'), { code: 'ENOSPC' });
+      durable = text;
+    },
+  };
+  // A full set of three: the oldest, 'old', is what the next add pushes out.
+  const state = new ProfileState(store, { seen: ['old', 'mid', 'new'] }, 3);
+  const inbox = new Inbox({ me: recipient, state, ack: () => {}, verifySender: async () => 'ok', storeRetryMs: 10 });
+  const m = seal(makeSender(), 'hello', 0);
+  inbox.deliver([m]);
+  await inbox.idle();
+  const r = await inbox.next();
+  t.equal(r.done, false, 'shown after the retry');
+  const idM = bytesToHex(m.id!);
+  // The first write failed: the id was forgotten and 'old' put back, then the retry
+  // added the id again and pushed 'old' out for good (a recorded message's place).
+  t.same(JSON.parse(durable).seen, ['mid', 'new', idM], 'recorded once, after the retry');
+  t.equal(fail, -1, 'two writes: the failed one and the retry');
+});
+
+t.test('a full seen set keeps every older id across failed records that end the iteration (each attempt gives back the id it pushed out)', async (t) => {
+  const store: ProfileStore = {
+    read: async () => undefined,
+    delete: async () => {},
+    write: async () => { throw Object.assign(new Error('disk full'), { code: 'ENOSPC' }); },
+  };
+  const state = new ProfileState(store, { seen: ['old', 'mid', 'new'] }, 3);
+  const inbox = new Inbox({ me: recipient, state, ack: () => {}, verifySender: async () => 'ok', storeRetryMs: 5, maxStoreFailures: 3 });
+  inbox.deliver([seal(makeSender(), 'hello', 0)]);
+  await inbox.idle();
+  await inbox.next().then(() => t.fail('no message should be shown'), () => t.pass('ended UNAVAILABLE'));
+  t.same(state.seen.toArray(), ['old', 'mid', 'new'], 'every failed attempt gave back the id it pushed out');
+});
+
 t.test('writes that keep failing end messages() with UNAVAILABLE and acknowledge nothing', async (t) => {
   const disk = failingStore(Infinity);
   const acked: string[] = [];
