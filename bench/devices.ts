@@ -142,14 +142,19 @@ export interface RegisterOptions {
   onSettled?: () => void;
 }
 
-/** Registers the devices through a gateway (dev verifier), group by group; fills in
- *  each device's route from the gateway's answer. */
-export async function registerDevices(url: string, groups: HwDevice[][], o: RegisterOptions = {}): Promise<void> {
+/** Registrations (or opt-outs) in flight per gateway. */
+const PER_GATEWAY = 16;
+
+/** Registers the devices through the gateways (dev verifier), group by group, the groups
+ *  spread over the gateways in turn (they share one deployment: the bench's handsets on
+ *  one gateway reach those on another); fills in each device's route from the answer. */
+export async function registerDevices(urls: string | readonly string[], groups: HwDevice[][], o: RegisterOptions = {}): Promise<void> {
   const timeoutMs = o.timeoutMs ?? 20_000;
+  const list = typeof urls === 'string' ? [urls] : urls;
   // The first refusal stops the others from starting more, and the call settles only
   // once those in flight have: every device registered is reported before it rejects.
   let failure: unknown = null;
-  await pool(groups, 16, async (g) => {
+  await pool(groups.map((g, i) => ({ g, url: list[i % list.length]! })), PER_GATEWAY * list.length, async ({ g, url }) => {
     for (const d of g) {
       if (failure !== null || o.signal?.aborted) return;
       let route: Uint8Array;
@@ -192,14 +197,16 @@ export interface UnregisterOptions {
   into?: UnregisterResult;
 }
 
-/** Opts the bench's devices out again through a running gateway (auth, `unregister`),
- *  so that a load test leaves no directory entries, keys or mail behind. Bounded: each
- *  device by `timeoutMs`, the whole clean-up by `deadlineMs`. */
-export async function unregisterDevices(url: string, devices: HwDevice[], o: UnregisterOptions = {}): Promise<UnregisterResult> {
+/** Opts the bench's devices out again through the running gateways (auth,
+ *  `unregister`; spread over them in turn), so that a load test leaves no directory
+ *  entries, keys or mail behind. Bounded: each device by `timeoutMs`, the whole
+ *  clean-up by `deadlineMs`. */
+export async function unregisterDevices(urls: string | readonly string[], devices: HwDevice[], o: UnregisterOptions = {}): Promise<UnregisterResult> {
   const timeoutMs = o.timeoutMs ?? 20_000;
+  const list = typeof urls === 'string' ? [urls] : urls;
   const r: UnregisterResult = o.into ?? { unregistered: 0, gone: 0, failed: 0, left: 0 };
   const end = Date.now() + (o.deadlineMs ?? 300_000);
-  await pool(devices, 16, async (d) => {
+  await pool(devices.map((d, i) => ({ d, url: list[i % list.length]! })), PER_GATEWAY * list.length, async ({ d, url }) => {
     if (Date.now() >= end || o.signal?.aborted) {
       r.left++;
       return;

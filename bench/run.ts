@@ -219,7 +219,10 @@ async function runWorkload(env: SystemEnv, w: WorkloadName, o: BenchOptions, pay
  *  gateway answered `registered` for, and their clean-up (run once, by the end of the
  *  workload or by an interrupt, whichever comes first). */
 interface BenchDevices {
-  url: string;
+  /** The gateways registrations and opt-outs are spread over. */
+  urls: readonly string[];
+  /** Them, for the log lines: the URL, or "N gateways (URL, URL)". */
+  where: string;
   registered: HwDevice[];
   /** Registrations sent and not answered yet: the gateway may have made them. */
   pending: number;
@@ -243,7 +246,7 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
   const had = registeredOn.get(env);
   if (had !== undefined) return had;
   const bd: BenchDevices = {
-    url: env.urls[0]!, registered: [], pending: 0, registering: Promise.resolve(), stopRegistering: new AbortController(),
+    urls: env.urls, where: env.urls.length === 1 ? env.urls[0]! : `${env.urls.length} gateways (${env.urls.join(', ')})`, registered: [], pending: 0, registering: Promise.resolve(), stopRegistering: new AbortController(),
     result: null, cleanup: null, stopCleanup: new AbortController(), untask: () => undefined,
   };
   const task: InterruptTask = {
@@ -258,9 +261,9 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
       let waited: NodeJS.Timeout | undefined;
       await Promise.race([bd.registering, new Promise<void>((r) => { waited = setTimeout(r, wait); })]);
       clearTimeout(waited);
-      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.url} (--keep-devices)` : '';
+      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.where} (--keep-devices)` : '';
       if (bd.registered.length === 0) return '';
-      log(`   opting out the ${fmtInt(bd.registered.length)} bench devices registered on ${bd.url} so far`);
+      log(`   opting out the ${fmtInt(bd.registered.length)} bench devices registered on ${bd.where} so far`);
       const t0 = Date.now();
       const ticker = setInterval(() => {
         const r = bd.result;
@@ -275,12 +278,12 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
     },
     abandon: () => {
       bd.stopCleanup.abort();
-      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.url} (--keep-devices)` : '';
+      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.where} (--keep-devices)` : '';
       const left = bd.registered.length - (bd.result?.unregistered ?? 0) - (bd.result?.gone ?? 0);
       // Exiting now, registrations in flight are not waited for: the gateway may have
       // made them (it did: 495 counted, 505 left on the gateway).
       const maybe = bd.pending > 0 ? ` (and up to ${fmtInt(bd.pending)} more whose registration was under way)` : '';
-      return left > 0 || maybe !== '' ? `${fmtInt(left)} bench devices left registered on ${bd.url}${maybe}` : '';
+      return left > 0 || maybe !== '' ? `${fmtInt(left)} bench devices left registered on ${bd.where}${maybe}` : '';
     },
   };
   bd.untask = onInterrupt(task);
@@ -296,7 +299,7 @@ function cleanUpDevices(bd: BenchDevices): Promise<UnregisterResult | null> {
     await bd.registering;
     if (bd.registered.length === 0) return null;
     bd.result = { unregistered: 0, gone: 0, failed: 0, left: 0 };
-    return unregisterDevices(bd.url, bd.registered, { signal: bd.stopCleanup.signal, into: bd.result });
+    return unregisterDevices(bd.urls, bd.registered, { signal: bd.stopCleanup.signal, into: bd.result });
   })();
   return bd.cleanup;
 }
@@ -315,7 +318,7 @@ async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, l
     // Each device is recorded once the gateway registered it: a run that fails (or is
     // interrupted) half-way cleans up exactly what it made.
     const bd = benchDevices(env, o);
-    const p = registerDevices(bd.url, layout.hwRoutes, {
+    const p = registerDevices(bd.urls, layout.hwRoutes, {
       signal: bd.stopRegistering.signal, onRegistered: (d) => { bd.registered.push(d); },
       onStart: () => { bd.pending++; }, onSettled: () => { bd.pending--; },
     });
@@ -332,7 +335,7 @@ async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, l
     } finally {
       clearInterval(ticker);
     }
-    o.log(`   ${fmtInt(total)} devices registered through ${bd.url} (${fmtInt(Date.now() - t0)} ms)`);
+    o.log(`   ${fmtInt(total)} devices registered through ${bd.where} (${fmtInt(Date.now() - t0)} ms)`);
     return;
   }
   o.log(`   ${fmtInt(layout.hwRoutes.reduce((n, g) => n + g.length, 0))} devices in the directory (${fmtInt(Date.now() - t0)} ms)`);
