@@ -884,7 +884,7 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       (a == null || b == null || rest === 0 ? null : Math.round((b - a) / rest));
     const per = slope(m1.rss, m2.rss);
     const kb = (v: number | null | undefined): string => (v == null ? '?' : fmtInt(v / 1024));
-    o.log(`   ${label} RSS ${kb(m0.rss)} kB idle, ${kb(m1.rss)} kB with ${first}, ${kb(m2.rss)} kB with ${n} connections`);
+    o.log(`   ${label} RSS ${kb(m0.rss)} kB idle, ${kb(m1.rss)} kB with ${fmtInt(first)}, ${kb(m2.rss)} kB with ${fmtInt(n)} connections`);
     const gc = m1.gc !== null && m2.gc !== null ? {
       heap: slope(m1.gc.heapUsed, m2.gc.heapUsed),
       retained: slope(m1.gc.heapUsed + m1.gc.external, m2.gc.heapUsed + m2.gc.external),
