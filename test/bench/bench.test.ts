@@ -2,16 +2,15 @@
 // starts itself (nats-server + 2 gateways), checked for the JSON shape, for messages
 // delivered and none lost, and for the report files. No timing assertions.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN } from '../helpers/paths.ts';
 import { spawnGateway } from '../helpers/gateway.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
+import { runBench } from '../helpers/bench-cli.ts';
 
 // About 20 bounded bench runs that start servers (and as many that stop at their
 // arguments): ~200 s on the 2-core CI machine when it is shared, more with two suites
@@ -20,18 +19,6 @@ import { uwsAvailable } from '../../gateway/transport/select.ts';
 t.setTimeout(480_000);
 
 const KEYS = ['system', 'workload', 'delivered_per_s', 'p50_ms', 'p99_ms', 'p999_ms', 'server_cpu_us_per_msg', 'nats_cpu_us_per_msg', 'lost', 'duplicated'];
-
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hw-bench-test-'));

@@ -5,24 +5,11 @@
 // growth, well beyond what RSS moves by between two readings after a GC (300 left a
 // margin of ~5 MB).
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { BIN } from '../helpers/paths.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
+import { runBench as bench } from '../helpers/bench-cli.ts';
 
 t.setTimeout(180_000);
-
-function bench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 t.test('idle on the local gateways: RSS before any connection is no more than with them', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';

@@ -2,23 +2,10 @@
 // the row itself says why (table, JSON, --report page), not only a progress line on
 // stderr that the table on stdout and the saved JSON do not carry.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { BIN } from '../helpers/paths.ts';
 import { spawnGateway } from '../helpers/gateway.ts';
+import { runBench as bench } from '../helpers/bench-cli.ts';
 
 t.setTimeout(120_000);
-
-function bench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 t.test('an unreadable metrics URL: the row carries the reason its CPU is empty', async (t) => {
   const gw = await spawnGateway(['--send-rate', '100000', '--send-burst', '100000']);

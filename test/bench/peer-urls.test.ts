@@ -4,18 +4,7 @@
 // (exit 2), not a run whose every connection fails ("notaurl" read as "connection
 // refused") or a flag silently ignored.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { BIN } from '../helpers/paths.ts';
-
-function bench(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
-  });
-}
+import { runBench as bench } from '../helpers/bench-cli.ts';
 
 t.test('a peer URL that is not a URL of its scheme: exit 2 naming the flag, nothing started', async (t) => {
   for (const [flag, peer, value, why] of [

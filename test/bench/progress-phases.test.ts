@@ -2,22 +2,11 @@
 // those before the measured window say "warm-up" (and after it "grace"), so their
 // rates are not read as the result's (a 3 s run printed lines up to "3.7s").
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { BIN } from '../helpers/paths.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
+import { runBench as bench } from '../helpers/bench-cli.ts';
 
 t.setTimeout(150_000);
-
-function bench(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
-  });
-}
 
 t.test('progress lines say which are warm-up', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';

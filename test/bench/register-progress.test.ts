@@ -3,21 +3,10 @@
 // 10,000 takes minutes. It says how far it is, once a second, as the measured phases do;
 // set-up was silent until the whole registration was done.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { BIN } from '../helpers/paths.ts';
 import { spawnGateway } from '../helpers/gateway.ts';
+import { runBench as bench } from '../helpers/bench-cli.ts';
 
 t.setTimeout(180_000);
-
-function bench(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
-  });
-}
 
 t.test('registering on a running gateway: a progress line a second, then how many and how long', async (t) => {
   const gw = await spawnGateway([]);

@@ -2,22 +2,11 @@
 // registrations and its opt-outs over all of them, not only the first (which set up a
 // two-gateway run at one gateway's registration rate).
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { BIN } from '../helpers/paths.ts';
 import { spawnGateway, oprfKeyFile } from '../helpers/gateway.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { runBench as bench } from '../helpers/bench-cli.ts';
 
 t.setTimeout(180_000);
-
-function bench(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
-  });
-}
 
 async function counters(wsUrl: string): Promise<{ reg: number; unreg: number }> {
   const text = await (await fetch(wsUrl.replace(/^ws:/, 'http:').replace(/\/ws$/, '/metrics'))).text();
