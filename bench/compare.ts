@@ -95,6 +95,10 @@ export interface Comparison {
   rows: ComparedMetric[];
   only_in_base: string[];
   only_in_candidate: string[];
+  /** Rows that failed (the JSON's `"error": true`), "system workload: why", per side.
+   *  A candidate failure of a group the base measured counts as worse. */
+  failed_in_base?: string[];
+  failed_in_candidate?: string[];
   /** Groups where a run on either side was generator-bound (it measured the generator). */
   generator_bound: string[];
   noise_pct: number;
@@ -174,9 +178,24 @@ function settingsOf(files: readonly BenchFile[]): Map<string, Set<string>> {
   return out;
 }
 
+/** The failed rows of a side, by group: "why" of each (first seen). */
+function failures(runs: readonly RunResult[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of runs) {
+    if (r.error !== true || r.skipped === undefined) continue;
+    const k = groupOf(r);
+    if (!out.has(k)) out.set(k, r.skipped.replace(/^failed: /, ''));
+  }
+  return out;
+}
+
 export function compare(base: readonly BenchFile[], candidate: readonly BenchFile[], opts: CompareOptions): Comparison {
   const b = groups(base.flatMap((f) => f.runs));
   const c = groups(candidate.flatMap((f) => f.runs));
+  // A failed row was left out as if it were skipped: a candidate whose chat failed
+  // compared as "only in base: hushwire chat" and passed --fail-on-worse.
+  const bFailed = failures(base.flatMap((f) => f.runs));
+  const cFailed = failures(candidate.flatMap((f) => f.runs));
   const rows: ComparedMetric[] = [];
   const bound: string[] = [];
   const show = (k: string): string => k.replace('\u0000', ' ');
@@ -217,12 +236,14 @@ export function compare(base: readonly BenchFile[], candidate: readonly BenchFil
     settings,
     unchecked: [...base, ...candidate].filter((f) => f.meta === null).map((f) => f.path),
     rows,
-    only_in_base: [...b.keys()].filter((k) => !c.has(k)).map(show),
-    only_in_candidate: [...c.keys()].filter((k) => !b.has(k)).map(show),
+    only_in_base: [...b.keys()].filter((k) => !c.has(k) && !cFailed.has(k)).map(show),
+    only_in_candidate: [...c.keys()].filter((k) => !b.has(k) && !bFailed.has(k)).map(show),
+    ...(bFailed.size > 0 ? { failed_in_base: [...bFailed].map(([k, why]) => `${show(k)}: ${why}`) } : {}),
+    ...(cFailed.size > 0 ? { failed_in_candidate: [...cFailed].map(([k, why]) => `${show(k)}: ${why}`) } : {}),
     generator_bound: bound,
     noise_pct: opts.noisePct,
     better: rows.filter((r) => r.verdict === 'better' || r.verdict === 'better?').length,
-    worse: rows.filter((r) => r.verdict === 'worse' || r.verdict === 'worse?').length,
+    worse: rows.filter((r) => r.verdict === 'worse' || r.verdict === 'worse?').length + [...cFailed.keys()].filter((k) => b.has(k)).length,
   };
 }
 
@@ -264,6 +285,8 @@ export function compareTable(c: Comparison): string {
   if (c.unchecked.length > 0) lines.push(`no settings recorded in ${c.unchecked.join(', ')}: comparability not checked`);
   if (c.only_in_base.length > 0) lines.push(`only in base: ${c.only_in_base.join(', ')}`);
   if (c.only_in_candidate.length > 0) lines.push(`only in candidate: ${c.only_in_candidate.join(', ')}`);
+  if (c.failed_in_base) lines.push(`failed in base: ${c.failed_in_base.join('; ')}`);
+  if (c.failed_in_candidate) lines.push(`failed in candidate (worse where the base measured it): ${c.failed_in_candidate.join('; ')}`);
   if (c.generator_bound.length > 0) lines.push(`generator-bound on a side (throughput measured the generator): ${c.generator_bound.join(', ')}`);
   lines.push(`median (min-max) per side; verdicts: better/worse = ranges apart, ${MIN_RUNS}+ runs a side; "?" = fewer runs, beyond the noise`
     + ` (±${c.noise_pct}%); within spread = ranges overlap`);
@@ -287,7 +310,9 @@ export function compareTable(c: Comparison): string {
   }
   lines.push('');
   const zero = c.rows.length > 0 && c.rows.every((r) => !COUNTS.has(r.metric) || (r.base.max === 0 && r.candidate.max === 0));
-  lines.push(`${c.better} better, ${c.worse} worse, ${c.rows.filter((r) => r.verdict !== 'info').length - c.better - c.worse} unchanged or within the spread`
+  const unchanged = c.rows.filter((r) => r.verdict !== 'info' && !/^(better|worse)\??$/.test(r.verdict)).length;
+  const failedWorse = c.worse - c.rows.filter((r) => r.verdict === 'worse' || r.verdict === 'worse?').length;
+  lines.push(`${c.better} better, ${c.worse} worse${failedWorse > 0 ? ` (${failedWorse} of them failed in the candidate)` : ''}, ${unchanged} unchanged or within the spread`
     + (zero ? '; no message lost, duplicated, reordered or failed on either side' : ''));
   return lines.join('\n');
 }

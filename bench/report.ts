@@ -30,8 +30,20 @@ function num(v: number | null | undefined, digits: number): string {
   return digits === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
 }
 
+/** What a row that did not measure says: "failed: why" for a row that failed (the
+ *  JSON's `"error": true`: a server that did not start, a refused registration, connects
+ *  that failed), "skipped: why" for one skipped for a documented reason (backlog on a
+ *  peer that stores nothing, a peer not installed); null for a measured row. A failed
+ *  row's reason is kept in the JSON's `skipped` as "failed: ..." (older readers); it
+ *  read "skipped: failed: ..." here. */
+export function rowStatus(r: RunResult): string | null {
+  if (r.skipped === undefined) return null;
+  return r.error === true ? `failed: ${r.skipped.replace(/^failed: /, '')}` : `skipped: ${r.skipped}`;
+}
+
 function other(r: RunResult): string {
-  if (r.skipped) return `skipped: ${r.skipped}`;
+  const status = rowStatus(r);
+  if (status !== null) return status;
   const parts: string[] = [];
   if (r.mode === 'rate' && r.rate != null) parts.push(`fixed rate ${num(r.rate, 0)} msg/s`);
   if (r.send_lag_p99_ms != null) parts.push(`generator send lag p99 ${r.send_lag_p99_ms} ms`);

@@ -49,7 +49,8 @@ duplicated, reordered or failed messages are always "worse". Settings that diffe
 between the runs (duration, rate, pairs, gateways, ...) are listed first.`)
     .action((base: string, candidate: string, o: Opts) => {
       const c = compare(readResults(base), readResults(candidate), { noisePct: o.noise });
-      if (c.rows.length === 0) {
+      // A candidate that failed where the base measured has something to say (worse).
+      if (c.rows.length === 0 && c.worse === 0) {
         throw new HushwireError(ErrorCode.BAD_REQUEST, nothingToCompare(c));
       }
       if (o.json) printJson(c);

@@ -324,7 +324,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       if (comparison !== null) {
         // To stderr: stdout stays the table, or the JSON a script parses.
         log('');
-        log(comparison.rows.length === 0 ? `baseline ${o.baseline}: ${nothingToCompare(comparison)}` : compareTable(comparison));
+        log(comparison.rows.length === 0 && comparison.worse === 0 ? `baseline ${o.baseline}: ${nothingToCompare(comparison)}` : compareTable(comparison));
         if (o.failOnWorse && comparison.worse > 0) {
           log(`hushwire: ${comparison.worse} metric${comparison.worse === 1 ? '' : 's'} worse than the baseline`);
           process.exitCode = 1;
