@@ -98,6 +98,27 @@ function parseSeconds(value: string): number {
   return n;
 }
 
+/** --warmup: 0 is a cold measurement (the window starts with the first message). It was
+ *  refused only because every duration shared parseSeconds (positive) from the start. */
+function parseWarmup(value: string): number {
+  if (value.trim() !== '' && Number(value) === 0) return 0;
+  try {
+    return parseSeconds(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`${e instanceof Error ? e.message : String(e)}, or 0 (no warm-up: the measured window starts with the first message)`);
+  }
+}
+
+/** --grace: more than 0. Without a grace period the messages still in flight when the
+ *  window ends would all count as lost or unconfirmed; it costs nothing when they
+ *  arrive, since it ends as soon as none is outstanding. */
+function parseGrace(value: string): number {
+  if (value.trim() !== '' && Number(value) === 0) {
+    throw new InvalidArgumentError('must be more than 0: the grace period is how long a run waits for the messages still in flight when the measured window ends (up to --window per sender) before it counts them lost or unconfirmed, so with 0 every run would report those as lost. It ends as soon as none is outstanding and is not measured: for a short run use a short one, e.g. --grace 1');
+  }
+  return parseSeconds(value);
+}
+
 /** Makes `dir` (and its parents) and checks that it can be written; a usage error
  *  naming `flag` when not. */
 function writableDir(flag: string, dir: string): void {
@@ -165,8 +186,8 @@ export function benchCommand(): Command {
     .option('--workload <list>', `workloads: ${WORKLOADS.join(',')} or all`, list(WORKLOADS, 'workload'), ['chat'])
     .option('--repeat <n>', 'run every system and workload n times in interleaved rounds, then a summary: medians, ranges, and Hushwire\'s throughput over each peer\'s taken within each round', parseCount, 1)
     .option('--duration <s>', 'measured seconds per run', parseSeconds, 10)
-    .option('--warmup <s>', 'unmeasured seconds before each run', parseSeconds, 2)
-    .option('--grace <s>', 'after a run: wait this long for outstanding messages before counting them lost', parseSeconds, 6)
+    .option('--warmup <s>', 'unmeasured seconds before each run; 0: none (a cold measurement: the window starts with the first message)', parseWarmup, 2)
+    .option('--grace <s>', 'after a run: wait up to this long for outstanding messages before counting them lost (ends when none is left; not 0)', parseGrace, 6)
     .option('--rate <msgs>', 'fixed offered rate in messages/s (latency from the intended send time), or "half": a max-rate run then one at half of it', parseRate)
     .option('--window <n>', 'max-rate mode: messages each sender keeps outstanding', parseCount, 16)
     .option('--pairs <n>', 'chat: 1:1 pairs (both ends send; ends on different gateways)', parseCount, 100)
