@@ -339,9 +339,11 @@ export class HushwireClient {
     return seq;
   }
 
-  /** Received messages, each once (dedup by envelope id across restarts). One reader at a time. */
+  /** Received messages, each once (dedup by envelope id across restarts). One reader at
+   *  a time: starting to iterate while another iterator is active (neither ended nor
+   *  given back by return(), which `for await` calls on break) throws BAD_REQUEST. */
   messages(): AsyncIterable<ReceivedMessage> {
-    return this.inbox;
+    return { [Symbol.asyncIterator]: () => this.inbox.reader() };
   }
 
   /**

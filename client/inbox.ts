@@ -93,6 +93,8 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
   private queue: Item[] = [];
   private readonly queuedIds = new Set<string>();
   private waiters: { resolve: (r: IteratorResult<ReceivedMessage>) => void; reject: (e: unknown) => void }[] = [];
+  /** The iterator currently reading (see reader()), or null. */
+  private activeReader: object | null = null;
   private ended = false;
   private endError: unknown = null;
   private ackTail: Promise<void> = Promise.resolve();
@@ -299,18 +301,68 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
   }
 
   next(): Promise<IteratorResult<ReceivedMessage>> {
-    if (this.queue.length > 0) return this.take();
+    // Ended first: a message still queued when the client closed is not handed out (its
+    // ack could no longer leave, so its redelivery would be dropped as seen: shown to a
+    // closed client, then never again). Left unrecorded, it comes again next session.
     if (this.ended) {
       return this.endError ? Promise.reject(this.endError) : Promise.resolve({ value: undefined, done: true });
     }
+    if (this.queue.length > 0) return this.take();
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
-    return {
-      next: () => this.next(),
-      return: async () => ({ value: undefined, done: true }),
+  /**
+   * The one reader's iterator. A second one while the first is active (made, and neither
+   * finished nor given back by return(), which `for await` calls on break and throw) is
+   * refused with BAD_REQUEST: two loops would each get some of the messages. Once the
+   * iteration has ended (the client closed) any number may be made; each is done at once.
+   */
+  reader(): AsyncIterator<ReceivedMessage> & AsyncIterable<ReceivedMessage> {
+    if (this.activeReader !== null && !this.ended) {
+      throw new HushwireError(
+        ErrorCode.BAD_REQUEST,
+        'messages() already has an active reader: each message goes to one reader, so a second loop would get only some of them ' +
+          '(end the first loop, or call return() on its iterator, before starting another)',
+      );
+    }
+    const token = {};
+    if (!this.ended) this.activeReader = token;
+    let finished = false;
+    const release = (): void => {
+      if (finished) return;
+      finished = true;
+      if (this.activeReader === token) this.activeReader = null;
     };
+    const done: IteratorResult<ReceivedMessage> = { value: undefined, done: true };
+    const it: AsyncIterator<ReceivedMessage> & AsyncIterable<ReceivedMessage> = {
+      next: async () => {
+        if (finished) return done;
+        try {
+          const r = await this.next();
+          if (r.done) release();
+          return r;
+        } catch (e) {
+          release();
+          throw e;
+        }
+      },
+      return: async () => {
+        if (!finished && this.activeReader === token) {
+          // Its calls still waiting for a message get done; nothing queued is taken.
+          const waiters = this.waiters;
+          this.waiters = [];
+          for (const w of waiters) w.resolve(done);
+        }
+        release();
+        return done;
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    return this.reader();
   }
 
   /** Ends iteration: waiting readers get done (or the error). Queued messages stay unacknowledged. */

@@ -500,3 +500,46 @@ t.test('async iteration works with for await', async (t) => {
   t.same(texts, ['x', 'y']);
   await until(() => s.acked.length === 2, 2_000, 'acks');
 });
+
+t.test('after end(), next() hands out nothing that was queued, records nothing and acks nothing', async (t) => {
+  const s = await setup();
+  const alice = makeSender();
+  s.inbox.deliver([seal(alice, 'queued', 0)]);
+  await s.inbox.idle();
+  t.equal(s.inbox.queued, 1);
+  s.inbox.end();
+  t.same(await s.inbox.next(), { value: undefined, done: true }, 'done, not the queued message');
+  await s.inbox.settled();
+  t.same(s.acked, [], 'nothing acked');
+  t.equal(s.state.seen.size, 0, 'nothing recorded: its redelivery is new next session');
+  const s2 = await setup();
+  s2.inbox.deliver([seal(alice, 'queued', 0)]);
+  await s2.inbox.idle();
+  s2.inbox.end(new Error('ended for good'));
+  await t.rejects(s2.inbox.next(), { message: 'ended for good' }, 'the end error, not the queued message');
+});
+
+t.test('one reader at a time: a second iterator while one is active is refused; return() or the end frees it', async (t) => {
+  const s = await setup();
+  const alice = makeSender();
+  const first = s.inbox[Symbol.asyncIterator]();
+  t.throws(() => s.inbox[Symbol.asyncIterator](), { code: ErrorCode.BAD_REQUEST, message: /already has an active reader/ });
+  s.inbox.deliver([seal(alice, 'a', 0)]);
+  t.equal((await first.next()).value?.text, 'a');
+  // Given back while a call waits: that call gets done, and the next reader gets what comes.
+  const waiting = first.next();
+  await first.return!();
+  t.same(await waiting, { value: undefined, done: true }, 'the waiting call of a given-back reader is done');
+  const second = s.inbox[Symbol.asyncIterator]();
+  s.inbox.deliver([seal(alice, 'b', 1)]);
+  t.equal((await second.next()).value?.text, 'b', 'the next reader gets the rest');
+  t.same(await first.next(), { value: undefined, done: true }, 'a returned iterator stays done');
+  // for await ... break gives it back too.
+  await second.return!();
+  s.inbox.deliver([seal(alice, 'c', 2)]);
+  for await (const m of s.inbox) { t.equal(m.text, 'c'); break; }
+  const third = s.inbox[Symbol.asyncIterator]();
+  s.inbox.end();
+  t.same(await third.next(), { value: undefined, done: true });
+  t.doesNotThrow(() => s.inbox[Symbol.asyncIterator](), 'after the end, iterators can be made (each is done)');
+});
