@@ -26,6 +26,27 @@ fi
 export PATH="$PATH:/usr/sbin:/usr/bin"
 nats-server --version
 
+step "chromium"
+# test/client/portable-browser.test.ts runs the portable SDK in headless Chromium
+# (playwright-core drives it; no browser is downloaded from the npm registry). Debian's
+# chromium-headless-shell is the smallest Chromium there; HUSHWIRE_CHROMIUM names
+# another binary. Without apt-get that test skips and says why.
+if [ -n "${HUSHWIRE_CHROMIUM:-}" ]; then
+  echo "HUSHWIRE_CHROMIUM=$HUSHWIRE_CHROMIUM"
+elif [ ! -x /usr/bin/chromium-headless-shell ] && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    install_chromium() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null; }
+    install_chromium || { $SUDO apt-get update -qq && install_chromium; } \
+      || { echo "could not install chromium-headless-shell (Debian package)"; echo "0 passed, 1 failed"; exit 1; }
+  else
+    echo "no Chromium and no apt-get: test/client/portable-browser.test.ts skips"
+  fi
+fi
+for c in "${HUSHWIRE_CHROMIUM:-}" /usr/bin/chromium-headless-shell /usr/bin/chromium; do
+  [ -n "$c" ] && [ -x "$c" ] && { "$c" --version 2>/dev/null | head -n 1; break; }
+done
+
 step "promtool"
 # Checks and unit-tests the Prometheus alerting rules (docs/prometheus/). Debian ships
 # it in the prometheus package; only the promtool binary is taken out of the .deb (no

@@ -13,6 +13,7 @@ import { startTestGateway } from '../helpers/gateway.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
 import { CloseCode } from '../../relay/errors.ts';
+import { checkPortableSteps } from '../helpers/portable-steps.ts';
 import WsWebSocket from 'ws';
 import type { WebSocketConstructor } from '../../client/portable.ts';
 
@@ -84,38 +85,8 @@ for (const transport of transports) {
     }
     const code = await exited;
     clearTimeout(killer);
-    t.equal(steps.get('failed'), undefined, `no failure (stderr: ${stderr.slice(-2000)})`);
-    t.equal(code, 0, 'the child exits 0');
+    t.equal(code, 0, `the child exits 0 (stderr: ${stderr.slice(-2000)})`);
     t.notMatch(stderr, /BUFFER_USED_BY_SDK/, 'no code of ours used the global Buffer (a browser has none)');
-
-    t.match(steps.get('refused'), { code: 'UNAVAILABLE', message: /^no gateway reachable \(last attempt: /, records: 0, sockets: 3 }, 'a refused upgrade: bounded attempts (3), UNAVAILABLE, nothing stored');
-    t.match(steps.get('registered'), { devices: [32, 32], records: [4, 4] }, 'two devices; each store holds the four records');
-    t.match(steps.get('connected'), { states: ['connected', 'connected'] });
-    t.match(steps.get('discovered'), { b: { registered: true, devices: 1 }, nobody: { registered: false, devices: 0 } }, 'discovery tells the registered number from the other');
-    t.match(steps.get('exchanged'), {
-      sent: [/^(delivered|stored)$/, /^(delivered|stored)$/],
-      atB: [[a, 'hello bob', true]],
-      atA: [[b, 'hello alice', true]],
-    }, 'both ways, the sender checked against the directory');
-    t.match(steps.get('once'), { atB: ['hello bob', 'second'], ids: 2, duplicates: 0 }, 'each message once');
-    const idle = steps.get('idle') as { changes: number[]; states: string[]; frames: number[]; sockets: number[] } | undefined;
-    t.ok(idle, 'an idle stretch of three idle timeouts');
-    if (idle) {
-      t.same(idle.changes, [0, 0], 'no reconnect while idle: the ping ops kept both connections');
-      t.same(idle.states, ['connected', 'connected']);
-      t.same(idle.sockets, [0, 0], 'no new socket');
-      t.ok(idle.frames.every((n) => n >= 3), `ping ops went out meanwhile (frames written: ${idle.frames.join(', ')})`);
-    }
-    const r = steps.get('reconnected') as { codes: number[]; sent: string; atB: string[]; sockets: number[][] } | undefined;
-    t.ok(r, 'reconnected');
-    if (r) {
-      t.same(r.codes, [CloseCode.GOING_AWAY, CloseCode.GOING_AWAY], 'both saw the gateway close (1001)');
-      t.same(r.atB, ['hello bob', 'second', 'after reconnect'], 'a message after the reconnect arrives, nothing twice');
-      const [[g0, e0], [g1, e1]] = r.sockets as [[number, number], [number, number]];
-      t.ok(g0 >= 2 && g1 > g0, 'the default path opened its sockets with globalThis.WebSocket, again after the kick');
-      t.ok(e0 >= 2 && e1 > e0, 'the WebSocket option was used, again after the kick');
-    }
-    t.match(steps.get('unregistered'), { afterOptOut: 'NOT_REGISTERED', records: [1, 1], states: ['closed', 'closed'] }, 'opt-out: only gateways.json is left');
-    t.ok(steps.get('done'), 'done');
+    checkPortableSteps(t, steps, a, b);
   });
 }
