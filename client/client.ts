@@ -296,6 +296,9 @@ export class HushwireClient {
    * when given (then UNAVAILABLE; the reconnecting goes on).
    */
   connect(timeoutMs?: number): Promise<void> {
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+      return Promise.reject(badOption('connect(timeoutMs): timeoutMs must be a positive number of milliseconds (or left out)'));
+    }
     return this.conn.connect(timeoutMs);
   }
 

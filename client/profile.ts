@@ -46,11 +46,18 @@ export async function readPrivateFile(path: string, file: string): Promise<strin
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // The raw errors name the whole path; these say what is wrong without it.
+    if (code === 'ENOTDIR') {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'the profile directory is a file (or lies under one), not a directory: give the directory a registration made');
+    }
     throw e;
   }
   try {
-    const mode = (await fh.stat()).mode & 0o777;
+    const st = await fh.stat();
+    if (!st.isFile()) throw new HushwireError(ErrorCode.BAD_REQUEST, `profile file ${file} is not a regular file (a directory?)`);
+    const mode = st.mode & 0o777;
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
       throw new HushwireError(
         ErrorCode.BAD_REQUEST,

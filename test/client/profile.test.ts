@@ -190,3 +190,22 @@ t.test('a profile file open to other users is refused, not read (as ssh refuses 
   t.ok(e instanceof HushwireError);
   t.notMatch((e as Error).message, dir);
 });
+
+t.test('open() on a path that is a file, lies under one, or whose device.json is a directory: BAD_REQUEST without the path', async (t) => {
+  const { HushwireClient } = await import('../../client/index.ts');
+  const dir = tmp();
+  const file = join(dir, 'not-a-dir');
+  writeFileSync(file, 'x');
+  for (const p of [file, join(file, 'sub')]) {
+    const e = await HushwireClient.open(p).catch((err: unknown) => err);
+    t.ok(e instanceof HushwireError, 'a HushwireError, not a raw ENOTDIR');
+    t.equal((e as HushwireError).code, ErrorCode.BAD_REQUEST);
+    t.match((e as Error).message, /is a file \(or lies under one\), not a directory/);
+    t.notMatch((e as Error).message, dir, 'the message does not quote the path');
+  }
+  const odd = tmp();
+  mkdirSync(join(odd, 'device.json'));
+  const e = await HushwireClient.open(odd).catch((err: unknown) => err);
+  t.equal((e as HushwireError).code, ErrorCode.BAD_REQUEST);
+  t.match((e as Error).message, /device\.json is not a regular file/);
+});

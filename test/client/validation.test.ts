@@ -91,3 +91,15 @@ t.test('a WebSocket constructor that throws is reported as such, not as a bad ur
   t.match(f.message, /the WebSocket constructor threw \(TypeError\)/);
   t.notMatch(f.message, /bad url/);
 });
+
+t.test('connect(timeoutMs): a timeout that is not a positive number is BAD_REQUEST, before any network use', async (t) => {
+  const store = await registeredStore(await deadUrl());
+  const c = await HushwireClient.open(store, { connectAttempts: 1 });
+  t.teardown(() => c.close());
+  for (const bad of [-5, 0, Number.NaN, Infinity, 'x', null]) {
+    const f = await failure(() => c.connect(any(bad)));
+    t.equal(f.code, ErrorCode.BAD_REQUEST, `connect(${String(bad)})`);
+    t.match(f.message, /timeoutMs must be a positive number/);
+  }
+  t.equal(c.connectionState, 'disconnected', 'no attempt was made');
+});
