@@ -7,7 +7,7 @@ import { createDevVerifier } from '../relay/verifier/dev.ts';
 import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
-import { createMetrics, natsAccessExpiryGauges, setBusState, type RelayMetrics } from '../relay/metrics.ts';
+import { createMetrics, natsAccessMetrics, setBusState, type RelayMetrics } from '../relay/metrics.ts';
 import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
@@ -93,7 +93,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     rateLimitKeys: config.rateLimitKeys,
   };
   const metrics = createMetrics();
-  if (files.nats) natsAccessExpiryGauges(metrics.registry, files.nats);
+  if (files.nats) natsAccessMetrics(metrics.registry, files.nats);
   const maxConnections = fitConnections(config.maxConnections, log);
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).

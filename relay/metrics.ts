@@ -197,6 +197,32 @@ export function natsAccessExpiryGauges(registry: Registry, access: NatsAccess): 
   if (access.tls !== undefined) natsServerCertExpiryGauge(registry, () => files.serverChainNotAfter());
 }
 
+/** hushwire_nats_refused_connects_total{link}: NATS connect attempts refused (credentials
+ *  or TLS settings, relay/nats-connect.ts natsRefusal) after the process had connected,
+ *  per link ("bus", "oprf_client", "oprf_evaluator"): every attempt, though the log says
+ *  it once and then at most once a minute (relay/nats-refusals.ts). */
+export function natsRefusedConnectsCounter(registry: Registry, access: NatsAccess): Counter {
+  const refusals = access.files.refusals;
+  const c: Counter = new Counter({
+    name: 'hushwire_nats_refused_connects_total',
+    help: 'NATS reconnect attempts refused by NATS (credentials or TLS settings: expired or revoked credentials, a rotation done on the server first), per NATS link of this process (bus, oprf_client, oprf_evaluator); the log says it once, then at most once a minute',
+    labelNames: ['link'],
+    registers: [registry],
+    collect: () => {
+      c.reset();
+      for (const [link, n] of refusals.totals()) c.inc({ link }, n);
+    },
+  });
+  return c;
+}
+
+/** The NATS metrics that apply to `access` (gateways and `hushwire oprf`): the expiry
+ *  gauges and the refused-connects counter. */
+export function natsAccessMetrics(registry: Registry, access: NatsAccess): void {
+  natsAccessExpiryGauges(registry, access);
+  natsRefusedConnectsCounter(registry, access);
+}
+
 /** Label sets of the per-message metrics, made once instead of an object per message,
  *  and frozen so that hasOneKey checks their shape once. */
 export const PATH_LABELS = { live: Object.freeze({ path: 'live' }), mailbox: Object.freeze({ path: 'mailbox' }) } as const;

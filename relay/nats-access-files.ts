@@ -20,6 +20,7 @@
 //   uses (an old one kept during a CA rotation) does not warn.
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { SettingError } from './setting-file.ts';
+import { NatsRefusalLog } from './nats-refusals.ts';
 
 /** Where the re-read files report; set once the process has a logger. */
 export type AccessLogFn = (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
@@ -177,9 +178,13 @@ export class NatsAccessFiles {
   readonly #expiryWarned = new Set<string>();
   /** For tests: now, ms. */
   readonly #now: () => number;
+  /** NATS refusing these settings at reconnects, shared by every link that uses them
+   *  (relay/nats-refusals.ts). */
+  readonly refusals: NatsRefusalLog;
 
   constructor(opts: { now?: () => number } = {}) {
     this.#now = opts.now ?? Date.now;
+    this.refusals = new NatsRefusalLog({ now: this.#now });
   }
 
   /** A file re-read at each connect. */

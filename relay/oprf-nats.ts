@@ -16,6 +16,7 @@ import type { Logger } from './log.ts';
 import { natsEndpoints } from './nats-endpoints.ts';
 import { connectNats, natsRefusal, NatsRefused } from './nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from './nats-connect-options.ts';
+import type { RefusalLogFn } from './nats-refusals.ts';
 
 export interface NatsLinkOptions {
   servers: string[];
@@ -54,9 +55,13 @@ export class NatsLink {
    *  settings; retries have stopped then. Pending otherwise. */
   readonly whenFailed: Promise<NatsRefused>;
 
+  /** Lines about refusals, through the link's logger. */
+  readonly #logFn: RefusalLogFn = (level, msg, fields) => this.#opts.log[level](fields ?? {}, msg);
+
   constructor(opts: NatsLinkOptions) {
     this.#opts = opts;
     this.#access = opts.access ?? readNatsAccess({ nats: opts.servers });
+    this.#access.files.refusals.declare(opts.what);
     this.whenFailed = new Promise<NatsRefused>((r) => { this.#failed = r; });
   }
 
@@ -157,11 +162,13 @@ export class NatsLink {
         } else if (s.type === 'reconnect') {
           this.#up = true;
           this.#opts.log.info(`${this.#opts.what}: NATS reconnected`);
+          this.#access.files.refusals.accepted(this.#opts.what, this.#logFn);
         } else if (s.type === 'error') {
           // Credentials refused at a reconnect (changed on the server first, or an
-          // expired user JWT): say which flag, and why where known.
+          // expired user JWT): say which flag, and why where known; once, then at most
+          // once a minute while it lasts, shared with the bus (relay/nats-refusals.ts).
           const refused = natsRefusal(s.error, this.#access);
-          if (refused !== null) this.#opts.log.warn({ setting: refused.setting, error: s.error.name }, `${this.#opts.what}: ${refused.reason}; retrying`);
+          if (refused !== null) this.#access.files.refusals.refused(this.#opts.what, { setting: refused.setting, reason: refused.reason, error: s.error.name }, this.#logFn);
         }
       }
     })().catch(() => undefined);
@@ -171,6 +178,7 @@ export class NatsLink {
   /** Stops retrying and closes the connection (draining it when `drain`); idempotent. */
   async close(drain = false): Promise<void> {
     this.#closed = true;
+    this.#access.files.refusals.forget(this.#opts.what, this.#logFn);
     if (this.#timer) clearTimeout(this.#timer);
     this.#wake?.();
     await this.#loop?.catch(() => undefined);

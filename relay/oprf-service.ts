@@ -17,7 +17,7 @@ import { blindNumbers, finalizeNumbers, type OprfKeyPair } from './crypto/oprf.t
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { OprfPool } from './oprf-pool.ts';
-import { natsAccessExpiryGauges } from './metrics.ts';
+import { natsAccessMetrics } from './metrics.ts';
 import { NatsLink } from './oprf-nats.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 import type { NatsRefused } from './nats-connect.ts';
@@ -117,7 +117,7 @@ export class OprfService {
     };
     for (const o of OUTCOMES) this.#m.requests.inc({ result: o }, 0);
     const access = opts.access;
-    if (access) natsAccessExpiryGauges(this.registry, access);
+    if (access) natsAccessMetrics(this.registry, access);
   }
 
   /** Checks the pool with one evaluation (which also starts the threads), then starts

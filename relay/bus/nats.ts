@@ -458,6 +458,7 @@ export class NatsBus implements Bus {
     this.#lowerLimits = opts.lowerLimits === true;
     this.#perDeviceCap = this.#limits.maxMessagesPerDevice;
     this.#access = opts.access ?? readNatsAccess({ nats: Array.isArray(opts.servers) ? opts.servers : [opts.servers] });
+    this.#access.files.refusals.declare('bus');
     this.#inboxPrefix = opts.inboxPrefix ?? '_INBOX';
   }
 
@@ -981,6 +982,7 @@ export class NatsBus implements Bus {
           case 'reconnect':
             this.#status = { state: 'connected' };
             this.#log('info', 'bus: NATS reconnected');
+            this.#access.files.refusals.accepted('bus', this.#log);
             this.#lastRestore = 0;
             this.#restoreStores();
             this.#signalMailAfterReconnect();
@@ -993,8 +995,9 @@ export class NatsBus implements Bus {
             }
             // Credentials refused at a reconnect (changed on the server first, or an
             // expired user JWT): say which flag, and why where known.
+            // Logged once, then at most once a minute while it lasts (relay/nats-refusals.ts).
             const refused = natsRefusal(s.error, this.#access);
-            if (refused !== null) this.#log('warn', `bus: ${refused.reason}; retrying`, { setting: refused.setting, error: s.error.name });
+            if (refused !== null) this.#access.files.refusals.refused('bus', { setting: refused.setting, reason: refused.reason, error: s.error.name }, this.#log);
             else this.#log('warn', 'bus: NATS error', { error: s.error.name });
             break;
           }
@@ -1067,6 +1070,7 @@ export class NatsBus implements Bus {
 
   async #doClose(): Promise<void> {
     this.#closed = true;
+    this.#access.files.refusals.forget('bus', this.#log);
     if (this.#recheck !== null) clearTimeout(this.#recheck);
     this.#recheck = null;
     if (this.#starting !== null) await this.#starting.catch(() => undefined);

@@ -150,7 +150,7 @@ if (!haveNatsServer()) {
     const why = lines(/^bus: NATS refused the credentials in --nats-creds-file/).at(-1)!;
     t.equal(why.level, 40);
     t.equal(why.setting, '--nats-creds-file');
-    t.match(why.msg, new RegExp(`^bus: NATS refused the credentials in --nats-creds-file \\((authorization violation|the user JWT has expired)\\): the user JWT in it \\(sha256 ${sha16(user.jwt)}\\) expired on ${new Date(expiresAt * 1000).toISOString()}: put a new \\.creds file in place \\(read again at each NATS connect, no restart needed\\); retrying$`));
+    t.match(why.msg, new RegExp(`^bus: NATS refused the credentials in --nats-creds-file \\((authorization violation|the user JWT has expired)\\): the user JWT in it \\(sha256 ${sha16(user.jwt)}\\) expired on ${new Date(expiresAt * 1000).toISOString()}: put a new \\.creds file in place \\(read again at each NATS connect, no restart needed\\); retrying \\(while NATS refuses: one line a minute at most, and one when it accepts again\\)$`));
     t.not(gw.bus.status().state, 'connected', 'still refused');
     t.not(gw.bus.status().state, 'closed', 'still trying');
     const left = Number(/^hushwire_nats_user_jwt_expiry_seconds (\S+)$/m.exec(await metricsOf(gw.port))?.[1]);
@@ -162,6 +162,9 @@ if (!haveNatsServer()) {
     await until('the gateway to log in with the new file', async () => gw.bus.status().state === 'connected'
       && (await connzAuth(server)).some((c) => c.name === 'hw-creds-brief' && c.authorized_user === next.publicKey), 30_000);
     t.equal(Number(/^hushwire_nats_user_jwt_expiry_seconds (\S+)$/m.exec(await metricsOf(gw.port))?.[1]), Infinity, '/metrics: +Inf (no exp)');
+    await until('the line saying NATS accepts again', () => lines(/^NATS accepts this process's connects again/).length > 0, 10_000);
+    t.ok(lines(/^bus: NATS refused the credentials/).length <= 2, 'said once per reason (the JWT expired; then authorization violation), not per attempt');
+    t.ok(Number(/^hushwire_nats_refused_connects_total\{link="bus"\} (\d+)$/m.exec(await metricsOf(gw.port))?.[1]) >= 1, '/metrics counts the refused attempts');
     t.notOk(leaks(gw.logs(), user) || leaks(gw.logs(), next), 'no JWT, seed or user key in the log');
   });
 

@@ -93,7 +93,7 @@ t.test('every metric the rules name is exported', async (t) => {
   });
   t.teardown(() => withAccess.close());
   const accessFamilies = familiesOf(await withAccess.registry.metrics());
-  for (const n of ['hushwire_nats_client_cert_expiry_seconds', 'hushwire_nats_user_jwt_expiry_seconds', 'hushwire_nats_server_cert_expiry_seconds']) {
+  for (const n of ['hushwire_nats_client_cert_expiry_seconds', 'hushwire_nats_user_jwt_expiry_seconds', 'hushwire_nats_server_cert_expiry_seconds', 'hushwire_nats_refused_connects_total']) {
     t.ok(accessFamilies.has(n), `hushwire oprf exports ${n} with its NATS access files`);
   }
   for (const n of accessFamilies) known.add(n);
