@@ -160,6 +160,9 @@ export class NatsLink {
           if (this.#up) this.#opts.log.warn(`${this.#opts.what}: NATS connection lost; reconnecting`);
           this.#up = false;
         } else if (s.type === 'reconnect') {
+          // One per failed attempt of the outage, all at once when one succeeds
+          // (relay/bus/nats.ts says why): only the first is news.
+          if (this.#up) continue;
           this.#up = true;
           this.#opts.log.info(`${this.#opts.what}: NATS reconnected`);
           this.#access.files.refusals.accepted(this.#opts.what, this.#logFn);

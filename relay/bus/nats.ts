@@ -980,6 +980,12 @@ export class NatsBus implements Bus {
             this.#api?.failAll(false);
             break;
           case 'reconnect':
+            // nats.js reports one 'reconnect' per failed attempt of the outage (each
+            // attempt's disconnect handler awaits the same dial loop), all at once when
+            // one succeeds: after 100 refused attempts, 100 of them. Only the first is
+            // this bus reconnecting; acting on each repeated the line, and every
+            // connected device was told to read its mailbox again 100 times.
+            if (this.#status.state === 'connected') break;
             this.#status = { state: 'connected' };
             this.#log('info', 'bus: NATS reconnected');
             this.#access.files.refusals.accepted('bus', this.#log);
