@@ -18,7 +18,8 @@ import type { ProfileState } from './profile.ts';
 import { unrefTimer } from './socket.ts';
 
 export interface ReceivedMessage {
-  /** Envelope id, hex: the end-to-end dedup key (equals the id `send` returned). */
+  /** Envelope id, hex: the end-to-end dedup key. Each device of a number gets its own: it
+   *  equals this device's receipt id in what `send` returned (its `id` only for a one-device number). */
   id: string;
   /** The sender's number, from inside the envelope, checked against the directory. */
   from: string;

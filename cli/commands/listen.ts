@@ -11,7 +11,7 @@ import { takeReaderLock } from '../reader-lock.ts';
 /** The stderr line for a message dropped for good, by reason. */
 export const DROPPED: Readonly<Record<DropReason, string>> = {
   unverified: 'dropped a message: its sender can no longer be verified (their number opted out or expired since they sent it); listen --accept-unverified prints such messages with "verified":false',
-  spoofed: 'dropped a message: the sender number inside does not match the directory (spoofed)',
+  spoofed: 'dropped a message: the sender number inside does not match the directory (spoofed, or sent from a device of that number that has since opted out)',
   unreadable: 'dropped a message that could not be opened with this device\'s keys (damaged, or not text)',
 };
 
