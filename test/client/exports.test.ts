@@ -22,7 +22,7 @@ t.test('internals are not importable through the package', async (t) => {
 
 t.test('hushwire/client/portable exports the same client, the stores apps build on, and nothing Node', async (t) => {
   const sdk = (await import('hushwire/client/portable')) as Record<string, unknown>;
-  t.same(Object.keys(sdk).sort(), ['ErrorCode', 'HushwireClient', 'HushwireError', 'MAX_TEXT_BYTES', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
+  t.same(Object.keys(sdk).sort(), ['ErrorCode', 'HushwireClient', 'HushwireError', 'INDEXEDDB_TIMEOUT_MS', 'IndexedDbStore', 'MAX_TEXT_BYTES', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
   const node = (await import('hushwire/client')) as Record<string, unknown>;
   t.equal(sdk.HushwireClient, node.HushwireClient, 'one class: a Node app may import both');
   t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json']);

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { checkPortableSteps } from '../helpers/portable-steps.ts';
@@ -22,6 +22,7 @@ import { uwsAvailable } from '../../gateway/transport/select.ts';
 import { CloseCode } from '../../relay/errors.ts';
 
 const ENTRY = join(ROOT, 'test', 'fixtures', 'portable-browser.ts');
+const IDB_ENTRY = join(ROOT, 'test', 'fixtures', 'indexeddb-page.ts');
 const RUN_MS = 150_000;
 const CANDIDATES = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium', '/usr/lib/chromium/chromium'];
 
@@ -40,22 +41,27 @@ function number(): string {
   return `+1555${String(process.pid % 1000).padStart(3, '0')}${String(8000 + ++seq).padStart(4, '0')}`;
 }
 
-/** The page script, bundled for the browser (a Node import would fail the build). */
-async function bundle(): Promise<string> {
+/** A page script, bundled for the browser (a Node import would fail the build). */
+async function bundle(entry: string): Promise<string> {
   const r = await build({
-    entryPoints: [ENTRY], absWorkingDir: ROOT, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, logLevel: 'silent',
+    entryPoints: [entry], absWorkingDir: ROOT, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, logLevel: 'silent',
   });
   return r.outputFiles[0]!.text;
 }
 
-/** Serves the page and its script on loopback; resolves with the origin. */
-async function serve(script: string): Promise<{ origin: string; server: Server }> {
-  const html = '<!doctype html><meta charset="utf-8"><title>hushwire portable SDK</title><script type="module" src="/handsets.js"></script>';
+/** Serves one page per script on loopback (`/name` loads `/name.js`); resolves with the origin. */
+async function serve(scripts: Record<string, string>): Promise<{ origin: string; server: Server }> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    else if (path === '/handsets.js') res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
-    else res.writeHead(404).end();
+    const path = (req.url ?? '/').split('?')[0]!.slice(1);
+    const js = path.endsWith('.js') ? scripts[path.slice(0, -3)] : undefined;
+    if (js !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(js);
+    } else if (scripts[path] !== undefined) {
+      const html = `<!doctype html><meta charset="utf-8"><title>hushwire ${path}</title><script type="module" src="/${path}.js"></script>`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    } else {
+      res.writeHead(404).end();
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
@@ -64,7 +70,7 @@ async function serve(script: string): Promise<{ origin: string; server: Server }
 }
 
 t.test('portable SDK in headless Chromium', { skip }, async (t) => {
-  const { origin, server } = await serve(await bundle());
+  const { origin, server } = await serve({ handsets: await bundle(ENTRY), idb: await bundle(IDB_ENTRY) });
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const browser: Browser = await chromium.launch({ executablePath: executablePath!, args: ['--no-sandbox'], timeout: 30_000 });
   t.teardown(() => browser.close());
@@ -99,7 +105,7 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
         return 'ok';
       });
       const query = new URLSearchParams({ gateway: gw.url, foreign: foreign.url, numbers: [a, b, nobody].join(',') });
-      await page.goto(`${origin}/?${query.toString()}`, { timeout: 30_000 });
+      await page.goto(`${origin}/handsets?${query.toString()}`, { timeout: 30_000 });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([end, new Promise<void>((resolve) => { timer = setTimeout(resolve, RUN_MS); })]);
       clearTimeout(timer);
@@ -114,4 +120,75 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
       t.same(unexpected, [], 'no page error and no unexpected console error');
     });
   }
+
+  /** Opens the IndexedDB page with `query` in `page` and waits for its one result. */
+  async function idbPhase(page: Page, query: Record<string, string>): Promise<Record<string, unknown>> {
+    let result: Record<string, unknown> | undefined;
+    let finished: () => void = () => {};
+    const end = new Promise<void>((resolve) => { finished = resolve; });
+    const listen = (json: string): string => {
+      result = JSON.parse(json) as Record<string, unknown>;
+      finished();
+      return 'ok';
+    };
+    idbListener = listen;
+    await page.goto(`${origin}/idb?${new URLSearchParams(query).toString()}`, { timeout: 30_000 });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([end, new Promise<void>((resolve) => { timer = setTimeout(resolve, RUN_MS); })]);
+    clearTimeout(timer);
+    return result ?? { step: 'failed', error: `no result within ${RUN_MS / 1000} s` };
+  }
+  let idbListener: (json: string) => string = () => 'ok';
+  const idbContext = await browser.newContext();
+  t.teardown(() => idbContext.close());
+  const idbPage = await idbContext.newPage();
+  const idbErrors: string[] = [];
+  idbPage.on('pageerror', (e) => idbErrors.push(`pageerror: ${e.message}`));
+  idbPage.on('console', (m) => { if (m.type() === 'error') idbErrors.push(`console: ${m.text()}`); });
+  // Exposed once per page: it survives navigations, so each load reports through it.
+  await idbPage.exposeFunction('hwOut', (json: string) => idbListener(json));
+  const tag = `${process.pid}-${Date.now()}`;
+
+  await t.test('IndexedDbStore: the ProfileStore contract in Chromium', async (t) => {
+    const r = await idbPhase(idbPage, { phase: 'contract', tag });
+    t.equal(r.step, 'contract', `the contract ran (${String(r.error ?? '')})`);
+    t.match(r, {
+      isProfileStore: true,
+      emptyAtFirst: [null, null, null, null],
+      replaced: ['one', 'two'],
+      deleteMissing: 'RESOLVED',
+      bigLength: 1 << 20,
+      unknownRecord: ['BAD_REQUEST', 'BAD_REQUEST', 'BAD_REQUEST'],
+      unknownRecordWrite: 'BAD_REQUEST',
+      notAString: 'BAD_REQUEST',
+      afterClose: ['BAD_REQUEST', 'BAD_REQUEST'],
+      reopened: ['{"secret":"kept"}', 1 << 20],
+      afterDestroyElsewhere: 'BAD_REQUEST',
+      badName: ['BAD_REQUEST', 'BAD_REQUEST'],
+      badTimeout: 'BAD_REQUEST',
+      noIndexedDb: 'BAD_REQUEST',
+    }, 'reads, whole replaces, deletes, a megabyte record, refusals, close, reopen with the data, a destroy from elsewhere not blocked');
+    // JSON has no undefined: a missing record came back as undefined, so its key is absent or null.
+    t.equal(r.independent ?? null, null, 'records are independent');
+    t.equal(r.deleted ?? null, null, 'a deleted record reads as none');
+    t.equal(r.freshAfterDestroy ?? null, null, 'a destroyed profile opens empty');
+  });
+
+  await t.test('profiles in IndexedDB survive a page reload; nothing is shown twice', async (t) => {
+    const gw = await startTestGateway({ transport: transports[0], allowedOrigins: [origin] });
+    t.teardown(() => gw.close());
+    const [carol, dave] = [number(), number()];
+    const base = { gateway: gw.url, numbers: [carol, dave].join(','), tag };
+    const one = await idbPhase(idbPage, { ...base, phase: 'one' });
+    t.equal(one.step, 'one', `before the reload (${String(one.error ?? '')})`);
+    t.match(one, { sent: /^(delivered|stored)$/, atCarol: [[dave, 'before the reload']] });
+    // The next navigation unloads the page: its sockets close, nothing was closed by the app.
+    const two = await idbPhase(idbPage, { ...base, phase: 'two' });
+    t.equal(two.step, 'two', `after the reload (${String(two.error ?? '')})`);
+    t.same(two.devices, one.devices, 'the same two devices, opened from IndexedDB without registering again');
+    t.equal(two.sent, 'stored', 'Carol was offline: stored');
+    t.same(two.atCarol, [[dave, 'after the reload']], 'the stored message arrives, the one from before the reload is not shown again');
+    t.same(two.left, ['gateways.json'], 'opt-out leaves only gateways.json in the store');
+    t.same(idbErrors, [], 'no page error and no console error');
+  });
 });

@@ -1,0 +1,257 @@
+// A ProfileStore on IndexedDB, for browser apps (a PWA) on the portable entry: one
+// database per profile, one object store of the four records keyed by name. IndexedDB
+// is what a browser offers for the store's guarantees (docs/CLIENT.md, "The store"):
+//
+//   atomic replace   each write is one readwrite transaction putting the whole text:
+//                    committed whole or not at all, also when the tab dies mid-write;
+//   durable          a write resolves on the transaction's `complete`, asked for with
+//                    durability 'strict' (the browser flushes to disk before it reports
+//                    complete; where the option is unknown it is ignored and the
+//                    browser's default applies);
+//   private          an origin's databases are readable only by scripts of that origin.
+//
+// What IndexedDB cannot give: secret storage. device.json sits in the origin's storage
+// like the rest, readable by any script running in the page and copied with the
+// browser's profile on disk (docs/CLIENT.md says what to do about it).
+//
+// Hand-written over the raw API rather than a wrapper library: four operations on one
+// object store, and each needs its own completion rule (a write is done at the
+// transaction's `complete`, not at the request's `success`) and its own deadline.
+// No DOM types here (the package type-checks without lib.dom): the few members used
+// are declared structurally below.
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+import { PROFILE_RECORDS, type ProfileRecord, type ProfileStore } from './store.ts';
+
+const OBJECT_STORE = 'records';
+const DB_VERSION = 1;
+/** Default deadline of opening the database and of each operation. */
+export const INDEXEDDB_TIMEOUT_MS = 10_000;
+
+interface IdbRequest<T = unknown> {
+  result: T;
+  error: { name: string; message: string } | null;
+  onsuccess: ((ev: unknown) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+interface IdbOpenRequest extends IdbRequest<IdbDatabase> {
+  onupgradeneeded: ((ev: unknown) => void) | null;
+  onblocked: ((ev: unknown) => void) | null;
+}
+interface IdbObjectStore {
+  get(key: string): IdbRequest;
+  put(value: string, key: string): IdbRequest;
+  delete(key: string): IdbRequest;
+}
+interface IdbTransaction {
+  objectStore(name: string): IdbObjectStore;
+  error: { name: string; message: string } | null;
+  oncomplete: ((ev: unknown) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onabort: ((ev: unknown) => void) | null;
+  abort(): void;
+}
+interface IdbDatabase {
+  objectStoreNames: { contains(name: string): boolean };
+  createObjectStore(name: string): unknown;
+  transaction(stores: string, mode: 'readonly' | 'readwrite', options?: { durability?: 'strict' | 'relaxed' | 'default' }): IdbTransaction;
+  close(): void;
+  onversionchange: ((ev: unknown) => void) | null;
+}
+/** The members of the platform's `indexedDB` (an IDBFactory) this store uses. */
+export interface IndexedDbFactory {
+  open(name: string, version?: number): IdbOpenRequest;
+  deleteDatabase(name: string): IdbOpenRequest;
+}
+
+export interface IndexedDbStoreOptions {
+  /** The IDBFactory; default globalThis.indexedDB. */
+  indexedDB?: IndexedDbFactory;
+  /** Deadline of opening and of each read, write or delete (default 10 s). */
+  timeoutMs?: number;
+}
+
+function factoryOf(options: IndexedDbStoreOptions): IndexedDbFactory {
+  const f = options.indexedDB ?? (globalThis as { indexedDB?: IndexedDbFactory }).indexedDB;
+  if (f === undefined || f === null || typeof f.open !== 'function') {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'IndexedDB is not available here (no globalThis.indexedDB): pass the indexedDB option or use another ProfileStore');
+  }
+  return f;
+}
+
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'an IndexedDB profile name is a string of 1 to 200 characters');
+  }
+}
+
+function checkTimeout(ms: number): number {
+  if (!Number.isFinite(ms) || ms <= 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'timeoutMs is a positive number of milliseconds');
+  return ms;
+}
+
+/** An error naming the operation and the browser's error name only (never contents). */
+function failure(what: string, err: { name?: string } | null | undefined): HushwireError {
+  const name = err?.name ?? 'unknown error';
+  return new HushwireError(ErrorCode.UNAVAILABLE, `IndexedDB ${what} failed: ${name}`, { cause: err ?? undefined });
+}
+
+/**
+ * Settles with the first of: the work's outcome, or the deadline. `onDeadline` runs at
+ * the deadline; when it returns false the work is past the point where it can be
+ * stopped (a transaction already committing) and its own outcome is awaited instead.
+ */
+function withDeadline<T>(
+  what: string,
+  ms: number,
+  start: (resolve: (v: T) => void, reject: (e: Error) => void) => void,
+  onDeadline: () => boolean = () => true,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done || !onDeadline()) return;
+      done = true;
+      reject(new HushwireError(ErrorCode.TIMEOUT, `IndexedDB ${what} did not finish within ${ms} ms`));
+    }, ms);
+    const settle = <A>(f: (a: A) => void) => (a: A): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      f(a);
+    };
+    try {
+      start(settle(resolve), settle(reject));
+    } catch (e) {
+      settle(reject)(failure(what, e as { name?: string }));
+    }
+  });
+}
+
+function checkRecord(record: unknown): asserts record is ProfileRecord {
+  if (!(PROFILE_RECORDS as readonly unknown[]).includes(record)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'unknown profile record');
+  }
+}
+
+/**
+ * A profile in the browser's IndexedDB (database `name`, one per profile). Open it with
+ * `IndexedDbStore.open(name)`, pass it as `store` to `HushwireClient.register` and as
+ * the first argument of `HushwireClient.open`. `close()` releases the database (the
+ * client does not: it does not own its store). `IndexedDbStore.destroy(name)` deletes a
+ * profile's database (after `unregister`, which leaves only gateways.json, or to forget
+ * a profile locally).
+ */
+export class IndexedDbStore implements ProfileStore {
+  readonly #db: IdbDatabase;
+  readonly #timeoutMs: number;
+  #closed = false;
+
+  private constructor(db: IdbDatabase, timeoutMs: number) {
+    this.#db = db;
+    this.#timeoutMs = timeoutMs;
+    // Another tab deleting or upgrading this database waits for every connection to it
+    // to close: close ours (operations after that fail BAD_REQUEST) instead of blocking it.
+    db.onversionchange = () => this.close();
+  }
+
+  /** Opens (creating when new) the profile database `name`. */
+  static async open(name: string, options: IndexedDbStoreOptions = {}): Promise<IndexedDbStore> {
+    checkName(name);
+    const f = factoryOf(options);
+    const ms = checkTimeout(options.timeoutMs ?? INDEXEDDB_TIMEOUT_MS);
+    let late = false;
+    const db = await withDeadline<IdbDatabase>('open', ms, (resolve, reject) => {
+      const req = f.open(name, DB_VERSION);
+      req.onupgradeneeded = () => {
+        const d = req.result;
+        if (!d.objectStoreNames.contains(OBJECT_STORE)) d.createObjectStore(OBJECT_STORE);
+      };
+      req.onsuccess = () => {
+        // Opened after the deadline: nobody will use it, so let it go.
+        if (late) req.result.close();
+        else resolve(req.result);
+      };
+      // Blocked (another tab holds the database open while it is being deleted or
+      // upgraded): no handler, the open waits for that tab, up to the deadline.
+      req.onerror = () => reject(failure('open', req.error));
+    }).catch((e: unknown) => {
+      late = true;
+      throw e;
+    });
+    return new IndexedDbStore(db, ms);
+  }
+
+  /** Deletes the profile database `name` (no error when there is none). */
+  static async destroy(name: string, options: IndexedDbStoreOptions = {}): Promise<void> {
+    checkName(name);
+    const f = factoryOf(options);
+    const ms = checkTimeout(options.timeoutMs ?? INDEXEDDB_TIMEOUT_MS);
+    await withDeadline<void>('delete of the database', ms, (resolve, reject) => {
+      const req = f.deleteDatabase(name);
+      req.onsuccess = () => resolve();
+      req.onerror = () => reject(failure('delete of the database', req.error));
+    });
+  }
+
+  async read(record: ProfileRecord): Promise<string | undefined> {
+    checkRecord(record);
+    this.#open();
+    return withDeadline<string | undefined>('read', this.#timeoutMs, (resolve, reject) => {
+      const tx = this.#db.transaction(OBJECT_STORE, 'readonly');
+      const req = tx.objectStore(OBJECT_STORE).get(record);
+      req.onsuccess = () => resolve(typeof req.result === 'string' ? req.result : undefined);
+      req.onerror = () => reject(failure('read', req.error));
+      tx.onabort = () => reject(failure('read', tx.error));
+    });
+  }
+
+  async write(record: ProfileRecord, text: string): Promise<void> {
+    checkRecord(record);
+    if (typeof text !== 'string') throw new HushwireError(ErrorCode.BAD_REQUEST, 'a profile record is a string');
+    this.#open();
+    return this.#change('write', (s) => s.put(text, record));
+  }
+
+  async delete(record: ProfileRecord): Promise<void> {
+    checkRecord(record);
+    this.#open();
+    return this.#change('delete', (s) => s.delete(record));
+  }
+
+  /** Releases the database; idempotent. Later reads and writes fail BAD_REQUEST. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new HushwireError(ErrorCode.BAD_REQUEST, 'the IndexedDB profile store is closed');
+  }
+
+  /**
+   * One readwrite transaction; done at its `complete` (durable), not at the request's
+   * success. At the deadline the transaction is aborted, so a write reported as failed
+   * is never committed later (the SDK relies on that: a message whose state write
+   * failed is redelivered and must not then be found recorded as seen); one that is
+   * already committing cannot be aborted, and its own outcome settles the promise.
+   */
+  #change(what: string, op: (s: IdbObjectStore) => IdbRequest): Promise<void> {
+    let tx: IdbTransaction | null = null;
+    return withDeadline<void>(what, this.#timeoutMs, (resolve, reject) => {
+      const t = this.#db.transaction(OBJECT_STORE, 'readwrite', { durability: 'strict' });
+      tx = t;
+      t.oncomplete = () => resolve();
+      t.onerror = () => reject(failure(what, t.error));
+      t.onabort = () => reject(failure(what, t.error));
+      op(t.objectStore(OBJECT_STORE));
+    }, () => {
+      try {
+        (tx as IdbTransaction | null)?.abort();
+        return true;
+      } catch {
+        return false; // finished or committing: complete or error follows
+      }
+    });
+  }
+}
