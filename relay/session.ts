@@ -146,6 +146,12 @@ export class Session implements LiveSink, ControlSink {
     return this.#state;
   }
 
+  /** A method, not a comparison in place: TypeScript would keep a loop's earlier
+   *  narrowing of #state, which the loop's own calls may change. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
   get authenticated(): boolean {
     return this.#state === 'authenticated';
   }
@@ -191,6 +197,9 @@ export class Session implements LiveSink, ControlSink {
     let mono = -1;
     let wall = 0;
     for (let i = 0; i < ops.length; i++) {
+      // An op that closed the socket (4008 FLOOD, 4002) ends the frame: what follows
+      // would only be refused one by one (a frame of 100,000 tiny ops cost ~1 s of CPU).
+      if (this.#isClosed()) return;
       const op = ops[i] as InOp;
       if (i >= max) {
         this.#fail(op.req, new HushwireError(ErrorCode.BAD_REQUEST, `at most ${max} ops per frame`));
@@ -536,16 +545,35 @@ export class Session implements LiveSink, ControlSink {
     const sender = this.#senderKey === '' ? (this.#senderKey = `${this.#tag}.${this.#devTok}`) : this.#senderKey;
     if (envs.length === 1) {
       // the common case: one callback, no array of pending receipts
-      relay.acceptInboundCb(envs[0] as InEnvelope, sender, (r) => this.#queueReceipt(req, r), mono, wall);
+      relay.acceptInboundCb(envs[0] as InEnvelope, sender, (r) => {
+        this.#queueReceipt(req, r);
+        if (r.status === 'failed') this.#receiptFault(r.code);
+      }, mono, wall);
       return;
     }
     const receipts = new Array<ReceiptProps>(envs.length);
     let left = envs.length;
     for (let i = 0; i < envs.length; i++) {
+      // A socket closed by its malformed envelopes (4008) has the rest of them unread.
+      if (this.#isClosed()) return;
       relay.acceptInboundCb(envs[i] as InEnvelope, sender, (r) => {
         receipts[i] = r;
         if (--left === 0) this.#queue(encodeSendResultOp(req, receipts));
+        if (r.status === 'failed') this.#receiptFault(r.code);
       }, mono, wall);
+    }
+  }
+
+  /** An envelope refused for its own form (BAD_REQUEST, BAD_TOKEN: a wrong version,
+   *  suite or field size, which no SDK sends) counts as a bad op like a malformed op:
+   *  its receipt is cheap for the client to ask for and ~12 us of the gateway's time to
+   *  answer, and a frame holds 65,536 of them (256 sends of 256 two-byte envelopes), so
+   *  uncounted they kept a gateway busy ~0.8 s per 133 kB frame on a socket that stayed
+   *  open. Refusals that are not the envelope's fault (RATE_LIMITED, NOT_REGISTERED,
+   *  MAILBOX_FULL, TOO_LARGE, UNAVAILABLE) do not count. */
+  #receiptFault(code: string): void {
+    if (this.#state !== 'closed' && isClientFault(code) && ++this.#badOps > this.#relay.limits.maxBadOps) {
+      this.close(CloseCode.FLOOD, 'too many bad ops');
     }
   }
 

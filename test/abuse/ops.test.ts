@@ -1,0 +1,108 @@
+// Bad input at the op level from an authenticated device, on every transport that loads:
+// envelopes no SDK would make (wrong version, suite or field sizes), in floods that a
+// frame can hold by the tens of thousands. Each has its expected receipt or close code,
+// and afterwards the gateway still serves.
+//
+// Already covered elsewhere (not repeated here): ops of an unknown type and floods of
+// them (test/gateway/protocol.test.ts), hostile route and device ids
+// (test/abuse/tokens.test.ts), frame-level bytes (test/abuse/frames.test.ts).
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import type { RawClient } from '../helpers/raw.ts';
+import { registerRaw, authenticateRaw, stillServes, varint } from '../helpers/raw-device.ts';
+import { uwsAvailable } from '../../gateway/transport/select.ts';
+import { CloseCode, ErrorCode } from '../../relay/errors.ts';
+import type { EnvelopeProps } from '../../relay/wire.ts';
+
+const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
+
+/** hushwire_errors_total{code} so far. */
+async function errorsOf(gw: TestGateway, code: string): Promise<number> {
+  return (await gw.metrics.errors.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
+}
+
+/** The socket's close code, or -1 when it is still open after `ms` (a deadline, so a
+ *  socket that is never closed fails the test instead of hanging it). */
+async function closeCode(c: RawClient, ms = 10_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const open = new Promise<number>((resolve) => { timer = setTimeout(() => resolve(-1), ms); });
+  try {
+    return await Promise.race([c.closed.then((x) => x.code), open]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A frame of `ops` send ops (req 1..ops), each of `perOp` empty envelopes (two bytes
+ *  each: Send.envelopes of length 0), written by hand: 256 x 256 is 133 kB. */
+function emptyEnvelopeSends(ops: number, perOp: number): Uint8Array {
+  const send = new Array<number[]>(perOp).fill([0x0a, 0x00]).flat();
+  const out: number[] = [];
+  for (let req = 1; req <= ops; req++) {
+    const op = [0x08, ...varint(req), ...varint((25 << 3) | 2), ...varint(send.length), ...send];
+    out.push(0x0a, ...varint(op.length), ...op);
+  }
+  return new Uint8Array(out);
+}
+
+for (const transport of transports) {
+  t.test(`op abuse on ${transport}`, async (t) => {
+    const gw = await startTestGateway({ transport, logLevel: 'warn' });
+    t.teardown(() => gw.close());
+    const { maxBadOps } = gw.relay.limits;
+    const { c: reg, dev } = await registerRaw(gw.url, '+15557770001');
+    reg.close();
+    const { c: reg2, dev: other } = await registerRaw(gw.url, '+15557770002');
+    reg2.close();
+    const wellFormed = (): EnvelopeProps => ({
+      version: 1, suite: 1, route: other.route, device: other.device, id: new Uint8Array(randomBytes(16)),
+      enc: new Uint8Array(32), ciphertext: new Uint8Array(64),
+    });
+
+    t.test('malformed envelopes count as bad ops: receipts BAD_REQUEST, then 4008 past maxBadOps', async (t) => {
+      const c = await authenticateRaw(gw.url, dev);
+      // One envelope per send, as the SDK sends: each gets its receipt until the limit.
+      for (let i = 1; i <= maxBadOps + 1; i++) c.send([{ req: i, send: { envelopes: [{ ...wellFormed(), version: 9 }] } }]);
+      t.equal(await closeCode(c), CloseCode.FLOOD, 'closed 4008 FLOOD');
+      const receipts = c.ops.filter((o) => o.body === 'sendResult').map((o) => o.sendResult!.receipts[0]!);
+      t.equal(receipts.length, maxBadOps + 1, 'every refused envelope was answered before the close');
+      t.ok(receipts.every((r) => r.status === 'failed' && r.code === ErrorCode.BAD_REQUEST), 'each failed BAD_REQUEST');
+      await stillServes(t, gw.url, dev);
+    });
+
+    t.test('a frame of 65,536 malformed envelopes is read only up to the close', async (t) => {
+      const before = await errorsOf(gw, ErrorCode.BAD_REQUEST);
+      const c = await authenticateRaw(gw.url, dev);
+      c.sendRaw(emptyEnvelopeSends(256, 256));
+      t.equal(await closeCode(c), CloseCode.FLOOD, 'closed 4008 FLOOD');
+      // Each envelope looked at counts once in hushwire_errors_total; none after the close.
+      t.equal(await errorsOf(gw, ErrorCode.BAD_REQUEST) - before, maxBadOps + 1, 'only maxBadOps + 1 envelopes were looked at');
+      await stillServes(t, gw.url, dev);
+    });
+
+    t.test('refusals that are not the envelope\'s fault do not count: over the send rate the socket stays', async (t) => {
+      const c = await authenticateRaw(gw.url, dev);
+      const { sendBurst } = gw.relay.limits;
+      // One frame (its envelopes share one reading of the clock, so the bucket does not
+      // refill between them): past the burst each is RATE_LIMITED, more than maxBadOps.
+      const n = sendBurst + maxBadOps + 8;
+      const ops = [];
+      for (let sent = 0, req = 1; sent < n; sent += 200, req++) {
+        ops.push({ req, send: { envelopes: Array.from({ length: Math.min(200, n - sent) }, wellFormed) } });
+      }
+      c.send(ops);
+      const receipts = (await Promise.all(ops.map((o) => c.reply(o.req)))).flatMap((o) => o.sendResult!.receipts);
+      t.equal(receipts.length, n, 'every envelope answered');
+      t.ok(receipts.filter((r) => r.code === ErrorCode.RATE_LIMITED).length > maxBadOps, 'more than maxBadOps over the send rate');
+      c.send([{ req: 99, ping: {} }]);
+      t.equal((await c.reply(99)).body, 'ok', 'the socket is still open');
+      c.close();
+      await c.closed;
+    });
+
+    t.test('nothing went wrong inside the gateway', async (t) => {
+      t.notMatch(gw.logs(), /"level":(50|60)/, 'no error or fatal log line');
+    });
+  });
+}
