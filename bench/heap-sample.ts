@@ -13,12 +13,12 @@
 //   node --import tsx bench/heap-sample.ts FILES_OR_DIRS... [--top N]   summarises saved profiles
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SourceMap } from 'node:module';
 import { parseArgs } from 'node:util';
-import { InspectorSession } from './inspector.ts';
+import type { CallFrame } from './inspector.ts';
+import { PhaseProfiler } from './phase-profile.ts';
 
 export interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number; scriptId?: string };
+  callFrame: CallFrame;
   selfSize: number;
   children: HeapNode[];
 }
@@ -31,96 +31,26 @@ export interface HeapProfile {
 /** Bytes between samples (V8's default is 32 KiB): finer for a few seconds of traffic. */
 export const SAMPLING_INTERVAL_BYTES = 8192;
 
-/** Sampling running in every process behind `urls`, from start() until stop() (a
- *  session kept open throughout: closing it would end the sampling). */
+/** Allocation sampling alone in every process behind `urls`, from start() until stop()
+ *  (phase-profile.ts; the bench itself profiles through PhaseProfiler, with --cpu-prof
+ *  on the same sessions). */
 export class HeapSampler {
-  readonly #sessions: InspectorSession[];
+  readonly #p: PhaseProfiler;
   #stopped: Promise<HeapProfile[]> | null = null;
 
-  private constructor(sessions: InspectorSession[]) {
-    this.#sessions = sessions;
+  private constructor(p: PhaseProfiler) {
+    this.#p = p;
   }
 
   static async start(urls: readonly string[], intervalBytes = SAMPLING_INTERVAL_BYTES): Promise<HeapSampler> {
-    const sessions: InspectorSession[] = [];
-    try {
-      for (const u of urls) sessions.push(await InspectorSession.open(u));
-      for (const s of sessions) {
-        await s.call('HeapProfiler.enable');
-        await s.call('HeapProfiler.startSampling', {
-          samplingInterval: intervalBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
-        });
-      }
-    } catch (e) {
-      for (const s of sessions) s.close();
-      throw e;
-    }
-    return new HeapSampler(sessions);
+    return new HeapSampler(await PhaseProfiler.start(urls, { heapIntervalBytes: intervalBytes }));
   }
 
-  /** The profiles, one per process, in the order of the URLs; once (later calls get the same). */
+  /** The profiles, one per process, in the order of the URLs, positions at their source
+   *  lines; once (later calls get the same). */
   stop(): Promise<HeapProfile[]> {
-    this.#stopped ??= (async () => {
-      try {
-        const out: HeapProfile[] = [];
-        for (const s of this.#sessions) {
-          const profile = ((await s.call('HeapProfiler.stopSampling')) as { profile: HeapProfile }).profile;
-          await toSourcePositions(s, profile);
-          out.push(profile);
-        }
-        return out;
-      } finally {
-        for (const s of this.#sessions) s.close();
-      }
-    })();
+    this.#stopped ??= this.#p.stop().then((r) => r.heap ?? []);
     return this.#stopped;
-  }
-}
-
-/** Rewrites the profile's positions (0-based line and column of each function) from the
- *  code V8 ran to the source files, through the scripts' inline source maps. The
- *  gateways run TypeScript through tsx, whose esbuild output is one line per module:
- *  every site read "relay/session.ts:1". The maps come from the process itself
- *  (Debugger.scriptParsed, sent for every loaded script on Debugger.enable; the
- *  debugger is disabled again at once, after the measured phase). Frames without a
- *  map (node's own, plain JavaScript) keep their positions; so do all of them when the
- *  maps cannot be read. */
-async function toSourcePositions(s: InspectorSession, profile: HeapProfile): Promise<void> {
-  const byScript = new Map<string, HeapNode[]>();
-  const collect = (n: HeapNode): void => {
-    const id = n.callFrame.scriptId;
-    if (id !== undefined && id !== '0' && n.callFrame.url.startsWith('file://')) byScript.set(id, [...(byScript.get(id) ?? []), n]);
-    for (const c of n.children) collect(c);
-  };
-  collect(profile.head);
-  if (byScript.size === 0) return;
-  const maps = new Map<string, string>();
-  s.on('Debugger.scriptParsed', (p) => {
-    const id = String(p['scriptId']);
-    const url = String(p['sourceMapURL'] ?? '');
-    if (byScript.has(id) && url.startsWith('data:application/json')) maps.set(id, url);
-  });
-  try {
-    await s.call('Debugger.enable');
-    await s.call('Debugger.disable');
-  } catch {
-    return;
-  }
-  for (const [id, url] of maps) {
-    let map: SourceMap;
-    try {
-      const comma = url.indexOf(',');
-      const body = url.slice(comma + 1);
-      map = new SourceMap(JSON.parse(url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body)) as ConstructorParameters<typeof SourceMap>[0]);
-    } catch {
-      continue;
-    }
-    for (const n of byScript.get(id) ?? []) {
-      const e = map.findEntry(n.callFrame.lineNumber, n.callFrame.columnNumber ?? 0) as { originalLine?: number; originalColumn?: number };
-      if (e.originalLine === undefined) continue;
-      n.callFrame.lineNumber = e.originalLine;
-      n.callFrame.columnNumber = e.originalColumn ?? 0;
-    }
   }
 }
 

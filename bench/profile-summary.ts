@@ -1,17 +1,29 @@
-// Summarises V8 .cpuprofile files (node --cpu-prof) into self time per function and
-// per source file, so docs/BENCHMARKS.md can say where a gateway's time goes.
+// Summarises V8 .cpuprofile files (`hushwire bench --cpu-prof DIR`, one per gateway and
+// measured phase, positions at the .ts source lines; or plain `node --cpu-prof` output)
+// into self time per function, per source file and per category, so
+// docs/BENCHMARKS.md can say where a gateway's time goes.
 //   node --import tsx bench/profile-summary.ts DIR_OR_FILES... [--top N] [--timeline MS]
 //        [--from MS --to MS]
-// --timeline prints busy (non-idle) milliseconds per MS-wide slice of the run, all
-// profiles summed, so a phase (a backlog drain, a storm's reconnect) can be found;
-// --from/--to then keep only the samples in that window (ms since the earliest
-// profile started), so the summary describes that phase alone.
+// --timeline prints busy (non-idle) milliseconds per MS-wide slice, all profiles summed,
+// so a stretch of a phase (or, in a whole-process profile, the phase itself) can be
+// found; --from/--to then keep only the samples in that window (ms since the earliest
+// profile started), so the summary describes that stretch alone.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CallFrame } from './inspector.ts';
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
-interface Profile { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
+interface Node {
+  id: number;
+  callFrame: CallFrame;
+  hitCount?: number;
+  children?: number[];
+  positionTicks?: { line: number; ticks: number }[];
+}
+
+/** A .cpuprofile: what Profiler.stop returns and `node --cpu-prof` writes. */
+export interface CpuProfile { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
+type Profile = CpuProfile;
 
 export interface Summary {
   totalMs: number;
@@ -98,7 +110,8 @@ export function categorise(s: Summary): [string, number][] {
 }
 
 const USAGE = `usage: node --import tsx bench/profile-summary.ts DIR_OR_FILES... [--top N] [--timeline MS] [--from MS --to MS]
-  DIR_OR_FILES  .cpuprofile files (node --cpu-prof; hushwire bench --cpu-prof DIR), or directories of them
+  DIR_OR_FILES  .cpuprofile files (hushwire bench --cpu-prof DIR: one per gateway and measured phase;
+                or node --cpu-prof), or directories of them
   --top N       lines per list (default 25)
   --timeline MS busy milliseconds per MS-wide slice, all profiles summed (find a phase)
   --from/--to   keep only the samples in this window (ms since the earliest profile started)
@@ -126,19 +139,25 @@ function main(): void {
   }
   const window = values.from !== undefined || values.to !== undefined
     ? { fromMs: Number(values.from ?? 0), toMs: Number(values.to ?? Infinity) } : undefined;
-  const s = summarise(profiles, join(new URL('..', import.meta.url).pathname), window);
-  const pct = (ms: number): string => `${((100 * ms) / s.totalMs).toFixed(1).padStart(5)}%`;
-  process.stdout.write(`total sampled ${s.totalMs.toFixed(0)} ms in ${files.length} profile(s)\n\nby file:\n`);
-  for (const [k, v] of s.byFile.slice(0, top)) process.stdout.write(`${pct(v)}  ${k}\n`);
+  process.stdout.write(`${profileText(profiles, join(new URL('..', import.meta.url).pathname), top, window)}\n`);
+}
+
+/** The summary as text: total, by file, by category (shares of busy time), by function. */
+export function profileText(profiles: Profile[], root: string, top: number, window?: Window): string {
+  const s = summarise(profiles, root, window);
+  const pct = (ms: number): string => `${((100 * ms) / Math.max(s.totalMs, 1e-9)).toFixed(1).padStart(5)}%`;
+  const lines = [`total sampled ${s.totalMs.toFixed(0)} ms in ${profiles.length} profile(s)`, '', 'by file:'];
+  for (const [k, v] of s.byFile.slice(0, top)) lines.push(`${pct(v)}  ${k}`);
   const cats = categorise(s);
   const busy = cats.filter(([c]) => c !== 'idle' && !c.startsWith('start-up')).reduce((n, [, v]) => n + v, 0);
-  process.stdout.write(`\nby category (share of busy time: not idle, not start-up; ${busy.toFixed(0)} ms):\n`);
+  lines.push('', `by category (share of busy time: not idle, not start-up; ${busy.toFixed(0)} ms):`);
   for (const [k, v] of cats) {
     if (k === 'idle' || k.startsWith('start-up')) continue;
-    process.stdout.write(`${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}\n`);
+    lines.push(`${((100 * v) / Math.max(busy, 1e-9)).toFixed(1).padStart(5)}%  ${k}`);
   }
-  process.stdout.write('\nby function (self time):\n');
-  for (const [k, v] of s.byFunction.slice(0, top)) process.stdout.write(`${pct(v)}  ${k}\n`);
+  lines.push('', 'by function (self time):');
+  for (const [k, v] of s.byFunction.slice(0, top)) lines.push(`${pct(v)}  ${k}`);
+  return lines.join('\n');
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) main();

@@ -14,7 +14,9 @@ import { machineLimits, sourceAddresses } from './capacity.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
 import { nearestRank } from './percentile.ts';
-import { HeapSampler, summariseAllocations, allocationText, type HeapProfile } from './heap-sample.ts';
+import { SAMPLING_INTERVAL_BYTES, summariseAllocations, allocationText, type HeapProfile } from './heap-sample.ts';
+import { PhaseProfiler, CPU_INTERVAL_US, type PhaseProfiles } from './phase-profile.ts';
+import { summarise as summariseCpu, categorise, profileText, type CpuProfile } from './profile-summary.ts';
 import type { WsClientKind } from './drivers/client-socket.ts';
 import type { HwDevice, RunParams, RunResult, RunStats, SystemName, WorkloadName } from './types.ts';
 
@@ -47,6 +49,9 @@ export interface BenchOptions extends SetupOptions {
   /** Local Hushwire gateways: sample their allocations over each measured phase
    *  (bench/heap-sample.ts) and write the profiles into this directory. */
   heapSample?: string;
+  /** Local Hushwire gateways: CPU-profile them over each measured phase (through their
+   *  inspector, like heapSample) and write the profiles into this directory. */
+  cpuProf?: string;
   /** Progress and table lines (stderr). */
   log: (line: string) => void;
   /** Called with each finished row (for the live table). */
@@ -103,8 +108,9 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
 async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payloadBytes: number, add: (r: RunResult) => void): Promise<void> {
   // idle: local gateways open their inspector (loopback, random port) so the bench
   // can force a GC before it reads their memory (bench/inspect.ts).
-  // --heap-sample likewise, to sample their allocations (bench/heap-sample.ts).
-  const inspect = w === 'idle' || (o.heapSample !== undefined && system === 'hushwire');
+  // --heap-sample and --cpu-prof likewise, to profile their allocations and CPU over
+  // each measured phase (bench/phase-profile.ts).
+  const inspect = w === 'idle' || ((o.heapSample !== undefined || o.cpuProf !== undefined) && system === 'hushwire');
   doing(`${system} ${w}`, 'setting up');
   const env = await setUp(system, inspect ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
   if ('skip' in env) {
@@ -523,7 +529,7 @@ async function measureRun(
   doing(`${env.system} ${workload}`, 'measuring');
   const stopTicker = progressTicker(g, `${label}${m.mode === 'rate' ? ' (rate)' : ''}`, o, startAt, { from: measureFrom, until: measureUntil });
   const cpu = cpuBetween(env, measureFrom, measureUntil);
-  const heap = heapSampleBetween(env, o, label, measureFrom, measureUntil);
+  const profiled = profileBetween(env, o, label, measureFrom, measureUntil);
   let all: RunStats[];
   try {
     all = (await g.send({ t: 'run', params }, 'ran', measureUntil - Date.now() + params.graceMs + 60_000)).map((x) => x.stats);
@@ -534,7 +540,10 @@ async function measureRun(
   reportProbeProblem(env, o, label, c.server);
   const sum = (f: (s: RunStats) => number): number => all.reduce((n, s) => n + f(s), 0);
   const delivered = sum((s) => s.deliveredInWindow);
-  const allocPerMsg = recordHeapSample(env, o, label, `${workload}${m.mode === 'rate' ? '-rate' : ''}`, await heap, delivered, 'delivered message');
+  const phaseName = `${workload}${m.mode === 'rate' ? '-rate' : ''}`;
+  const profiles = await profiled;
+  const allocPerMsg = recordHeapSample(env, o, label, phaseName, profiles?.heap ?? null, delivered, 'delivered message');
+  recordCpuProfile(env, o, label, phaseName, profiles?.cpu ?? null);
   const merged = (pick: (s: RunStats) => string): hdr.Histogram => {
     const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
     for (const s of all) h.add(hdr.decodeFromCompressedBase64(pick(s), 32, false));
@@ -650,9 +659,10 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     let d;
     let heap: HeapProfile[] | null = null;
     try {
-      const sampled = await heapSampleDuring(env, o, label, () => g.send({ t: 'drain', timeoutMs: 60_000 }, 'drained', 90_000));
+      const sampled = await profileDuring(env, o, label, () => g.send({ t: 'drain', timeoutMs: 60_000 }, 'drained', 90_000));
       d = sampled.value;
-      heap = sampled.profiles;
+      heap = sampled.profiles?.heap ?? null;
+      recordCpuProfile(env, o, label, 'backlog-drain', sampled.profiles?.cpu ?? null);
     } finally {
       stop2();
     }
@@ -739,8 +749,9 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     // read against the CPU every party spent.
     const gen0 = process.cpuUsage();
     doing(bare(label), 'reconnect storm');
-    const sampled = await heapSampleDuring(env, o, label, () => g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000));
+    const sampled = await profileDuring(env, o, label, () => g.send({ t: 'storm', timeoutMs: 60_000 }, 'stormed', 90_000));
     const r = sampled.value;
+    recordCpuProfile(env, o, label, 'storm', sampled.profiles?.cpu ?? null);
     const gen = process.cpuUsage(gen0);
     const { server: cpu1, nats: nats1 } = await serverCpu(env);
     reportProbeProblem(env, o, label, cpu1);
@@ -753,7 +764,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const back = r.flatMap((x) => x.backAt.map((at) => (at - droppedAt) / 1000)).sort((a, b) => a - b);
     const backBy = (p: number): number | null => round(nearestRank(back, p), 3);
     const retried = r.reduce((x, y) => x + y.retried, 0);
-    const allocPerReconnect = recordHeapSample(env, o, label, 'storm', sampled.profiles, ok, 'reconnect');
+    const allocPerReconnect = recordHeapSample(env, o, label, 'storm', sampled.profiles?.heap ?? null, ok, 'reconnect');
     o.log(`   ${label} ${fmtInt(ok)} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}`);
     return {
       system: env.system, workload: 'storm',
@@ -769,52 +780,74 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   }
 }
 
-// ---- --heap-sample ----
+// ---- --heap-sample and --cpu-prof: profiles of each measured phase ----
 
-function heapSampling(env: SystemEnv, o: BenchOptions): boolean {
-  return o.heapSample !== undefined && env.system === 'hushwire' && env.inspectorUrls.length > 0;
+/** What the local gateways are profiled for over each measured phase, or null. */
+function profiling(env: SystemEnv, o: BenchOptions): { heapIntervalBytes?: number; cpuIntervalUs?: number } | null {
+  if (env.system !== 'hushwire' || env.inspectorUrls.length === 0 || (o.heapSample === undefined && o.cpuProf === undefined)) return null;
+  return {
+    ...(o.heapSample !== undefined ? { heapIntervalBytes: SAMPLING_INTERVAL_BYTES } : {}),
+    ...(o.cpuProf !== undefined ? { cpuIntervalUs: CPU_INTERVAL_US } : {}),
+  };
 }
 
-/** Allocation sampling in the local gateways from `from` to `until` (wall ms); null
- *  without --heap-sample or when the inspectors could not be used (said on stderr). */
-function heapSampleBetween(env: SystemEnv, o: BenchOptions, label: string, from: number, until: number): Promise<HeapProfile[] | null> {
-  if (!heapSampling(env, o)) return Promise.resolve(null);
-  return new Promise((resolve) => {
-    let sampler: Promise<HeapSampler | null> = Promise.resolve(null);
-    at(from, () => {
-      sampler = HeapSampler.start(env.inspectorUrls).catch((e: unknown) => {
-        o.log(`   ${label} heap sampling not started: ${e instanceof Error ? e.message : String(e)}`);
-        return null;
-      });
-    });
-    at(until, () => {
-      void sampler.then((s) => (s === null ? null : s.stop())).then(resolve, (e: unknown) => {
-        o.log(`   ${label} heap sampling failed: ${e instanceof Error ? e.message : String(e)}`);
-        resolve(null);
-      });
-    });
-  });
-}
-
-/** Allocation sampling in the local gateways while `phase` runs (a drain, a storm). */
-async function heapSampleDuring<T>(env: SystemEnv, o: BenchOptions, label: string, phase: () => Promise<T>): Promise<{ value: T; profiles: HeapProfile[] | null }> {
-  if (!heapSampling(env, o)) return { value: await phase(), profiles: null };
-  const sampler = await HeapSampler.start(env.inspectorUrls).catch((e: unknown) => {
-    o.log(`   ${label} heap sampling not started: ${e instanceof Error ? e.message : String(e)}`);
+function startProfiler(env: SystemEnv, o: BenchOptions, label: string): Promise<PhaseProfiler | null> {
+  const what = profiling(env, o);
+  if (what === null) return Promise.resolve(null);
+  return PhaseProfiler.start(env.inspectorUrls, what).catch((e: unknown) => {
+    o.log(`   ${label} profiling not started: ${e instanceof Error ? e.message : String(e)}`);
     return null;
   });
+}
+
+function stopProfiler(p: PhaseProfiler | null, o: BenchOptions, label: string): Promise<PhaseProfiles | null> {
+  if (p === null) return Promise.resolve(null);
+  return p.stop().catch((e: unknown) => {
+    o.log(`   ${label} profiling failed: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  });
+}
+
+/** The local gateways profiled from `from` to `until` (wall ms: a measured window); null
+ *  without --heap-sample and --cpu-prof or when the inspectors could not be used (said
+ *  on stderr). */
+function profileBetween(env: SystemEnv, o: BenchOptions, label: string, from: number, until: number): Promise<PhaseProfiles | null> {
+  if (profiling(env, o) === null) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    let profiler: Promise<PhaseProfiler | null> = Promise.resolve(null);
+    at(from, () => { profiler = startProfiler(env, o, label); });
+    at(until, () => { void profiler.then((p) => stopProfiler(p, o, label)).then(resolve); });
+  });
+}
+
+/** The local gateways profiled while `phase` runs (a drain, a storm). */
+async function profileDuring<T>(env: SystemEnv, o: BenchOptions, label: string, phase: () => Promise<T>): Promise<{ value: T; profiles: PhaseProfiles | null }> {
+  if (profiling(env, o) === null) return { value: await phase(), profiles: null };
+  const profiler = await startProfiler(env, o, label);
   let value: T;
   try {
     value = await phase();
   } catch (e) {
-    await sampler?.stop().catch(() => null);
+    await profiler?.stop().catch(() => null);
     throw e;
   }
-  const profiles = sampler === null ? null : await sampler.stop().catch((e: unknown) => {
-    o.log(`   ${label} heap sampling failed: ${e instanceof Error ? e.message : String(e)}`);
-    return null;
-  });
-  return { value, profiles };
+  return { value, profiles: await stopProfiler(profiler, o, label) };
+}
+
+/** Writes the CPU profiles (one .cpuprofile per gateway, positions at their .ts lines)
+ *  and their summary into the --cpu-prof directory, and logs the largest categories. */
+function recordCpuProfile(env: SystemEnv, o: BenchOptions, label: string, name: string, profiles: CpuProfile[] | null): void {
+  if (profiles === null || o.cpuProf === undefined) return;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const base = join(o.cpuProf, `${env.system}-${name}-${stamp}`);
+  mkdirSync(o.cpuProf, { recursive: true });
+  profiles.forEach((p, i) => writeFileSync(`${base}-gw${i + 1}.cpuprofile`, JSON.stringify(p)));
+  const root = join(new URL('..', import.meta.url).pathname);
+  writeFileSync(`${base}-cpu-summary.txt`, profileText(profiles, root, 40) + '\n');
+  const cats = categorise(summariseCpu(profiles, root)).filter(([c]) => c !== 'idle' && !c.startsWith('start-up'));
+  const busy = cats.reduce((n, [, v]) => n + v, 0);
+  o.log(`   ${label} CPU profile: ${fmtInt(busy)} ms busy over ${profiles.length} gateway${profiles.length === 1 ? '' : 's'}; ${cats.slice(0, 4).map(([c, v]) => `${c} ${((100 * v) / Math.max(busy, 1e-9)).toFixed(0)}%`).join(', ')}`);
+  o.log(`   ${label} CPU profiles and summary: ${base}-*`);
 }
 
 /** Writes the profiles (one .heapprofile per gateway) and their summary into the

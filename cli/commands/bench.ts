@@ -206,7 +206,7 @@ export function benchCommand(): Command {
     .option('--uws-relay-url <url>', 'use this running bare uWS relay (bench/peers/uws-relay.ts; ws:// or wss://) instead of starting one', peerUrl(['ws', 'wss']))
     .option('--gateway-arg <arg>', 'local setup: extra argument for every gateway (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--gateway-node-arg <arg>', 'local setup: extra node flag for every gateway process, e.g. --max-semi-space-size=32 (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .option('--cpu-prof <dir>', 'local setup: run the gateways with node --cpu-prof, profiles written into dir')
+    .option('--cpu-prof <dir>', 'local setup: CPU-profile the Hushwire gateways over each measured phase (V8\'s profiler through their inspector on loopback); .cpuprofile files (functions at their .ts lines) and a summary by file, category and function written into dir')
     .option('--heap-sample <dir>', 'local setup: sample the Hushwire gateways\' allocations over each measured phase (V8\'s sampling heap profiler through their inspector on loopback); .heapprofile files and a summary by allocation site written into dir')
     .option('--baseline <path>', 'at the end, compare this run with saved results (a --json/--report file or a directory of them; see bench compare)')
     .option('--fail-on-worse', 'with --baseline: exit with status 1 when any metric is worse than the baseline')
@@ -239,8 +239,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
           if (given(key)) throw new InvalidArgumentError(`${flag} is for the local setup (the bench does not start the gateways given with --gateway)`);
         }
       }
-      // Made now: a directory that cannot be written fails before the run, not after it
-      // (--report) or silently (--cpu-prof: node writes no profile into it).
+      // Made now: a directory that cannot be written fails before the run, not after it.
       if (o.heapSample !== undefined) writableDir('--heap-sample', o.heapSample);
       if (o.report !== undefined) writableDir('--report', o.report);
       if (o.cpuProf !== undefined) writableDir('--cpu-prof', o.cpuProf);
@@ -277,8 +276,9 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         gatewayCount: o.gateways,
         transport: o.transport,
         gatewayArgs: o.gatewayArg ?? [],
-        gatewayNodeArgs: [...(o.gatewayNodeArg ?? []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
+        gatewayNodeArgs: o.gatewayNodeArg ?? [],
         ...(o.heapSample !== undefined ? { heapSample: o.heapSample } : {}),
+        ...(o.cpuProf !== undefined ? { cpuProf: o.cpuProf } : {}),
         natsCluster: o.natsCluster,
         ...(o.natsWsUrl ? { natsWsUrl: o.natsWsUrl } : {}),
         ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),

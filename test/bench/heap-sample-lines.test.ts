@@ -3,13 +3,11 @@
 // said line 1 ("relay/session.ts:1"); they are mapped back through the scripts' own
 // source maps, read from the process over the inspector.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeapSampler, summariseAllocations } from '../../bench/heap-sample.ts';
-import { INSPECTOR_LINE } from '../../bench/inspector.ts';
+import { startInspectedTs } from '../helpers/inspected.ts';
 
 t.test('a TypeScript process run through tsx: sites carry their source lines', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hw-heap-lines-'));
@@ -31,22 +29,14 @@ t.test('a TypeScript process run through tsx: sites carry their source lines', a
     'setTimeout(() => process.exit(0), 60_000);',
     'void unused;',
   ].join('\n'));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--inspect=127.0.0.1:0', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = once(child, 'exit');
-  t.teardown(async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); await exited; });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString('utf8'); });
-  const until = Date.now() + 20_000;
-  while (!(INSPECTOR_LINE.test(err) && err.includes('HW_WARM'))) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`not ready: ${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const child = await startInspectedTs(file, 'HW_WARM');
+  t.teardown(() => child.kill());
   // The allocations are made in makeGarbage's own body (no callback to be credited
   // instead), and a window without its samples (a loaded machine can leave the child
   // unscheduled for most of one) is sampled again, bounded.
   let s: ReturnType<typeof summariseAllocations> | null = null;
   for (let window = 0; window < 6 && !s?.byFunction.some(([k]) => k.startsWith('makeGarbage ')); window++) {
-    const sampler = await HeapSampler.start([INSPECTOR_LINE.exec(err)![1]!]);
+    const sampler = await HeapSampler.start([child.url]);
     await new Promise((r) => setTimeout(r, 500));
     s = summariseAllocations(await sampler.stop(), `${dir}/`);
   }

@@ -11,9 +11,19 @@ export interface Inspected {
   kill(): Promise<void>;
 }
 
-export async function startInspected(script: string, deadlineMs = 10_000, readyMarker?: string): Promise<Inspected> {
+export function startInspected(script: string, deadlineMs = 10_000, readyMarker?: string): Promise<Inspected> {
   // The script ends by itself after a minute whatever happens to the test.
-  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '-e', `${script}; setTimeout(() => process.exit(0), 60000);`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return inspectedChild(['--inspect=127.0.0.1:0', '-e', `${script}; setTimeout(() => process.exit(0), 60000);`], deadlineMs, readyMarker);
+}
+
+/** A TypeScript file run through tsx, as the gateways are (one line of JavaScript per
+ *  module), once it wrote `readyMarker` on stderr; the file ends itself. */
+export function startInspectedTs(file: string, readyMarker: string, deadlineMs = 20_000): Promise<Inspected> {
+  return inspectedChild(['--import', 'tsx', '--inspect=127.0.0.1:0', file], deadlineMs, readyMarker);
+}
+
+async function inspectedChild(args: string[], deadlineMs: number, readyMarker?: string): Promise<Inspected> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = once(child, 'exit');
   const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
