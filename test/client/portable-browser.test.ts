@@ -9,7 +9,7 @@
 // browser cannot show: UNAVAILABLE). No Buffer, no Node: what a PWA has.
 // `npm test` installs chromium-headless-shell when no Chromium is found; elsewhere set
 // HUSHWIRE_CHROMIUM to a Chromium binary, or the test skips saying so.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -69,6 +69,17 @@ async function serve(scripts: Record<string, string>): Promise<{ origin: string;
   return { origin: `http://127.0.0.1:${addr.port}`, server };
 }
 
+/** A page in a fresh browser context (closed at the test's end), and the errors it logs. */
+async function openPage(t: Test, browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext();
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  return { page, errors };
+}
+
 t.test('portable SDK in headless Chromium', { skip }, async (t) => {
   const { origin, server } = await serve({ handsets: await bundle(ENTRY), idb: await bundle(IDB_ENTRY) });
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -83,12 +94,7 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
       t.teardown(() => foreign.close());
       const [a, b, nobody] = [number(), number(), number()];
 
-      const context = await browser.newContext();
-      t.teardown(() => context.close());
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+      const { page, errors } = await openPage(t, browser);
 
       const steps = new Map<string, Record<string, unknown>>();
       let finished: () => void = () => {};
@@ -139,12 +145,7 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
     return result ?? { step: 'failed', error: `no result within ${RUN_MS / 1000} s` };
   }
   let idbListener: (json: string) => string = () => 'ok';
-  const idbContext = await browser.newContext();
-  t.teardown(() => idbContext.close());
-  const idbPage = await idbContext.newPage();
-  const idbErrors: string[] = [];
-  idbPage.on('pageerror', (e) => idbErrors.push(`pageerror: ${e.message}`));
-  idbPage.on('console', (m) => { if (m.type() === 'error') idbErrors.push(`console: ${m.text()}`); });
+  const { page: idbPage, errors: idbErrors } = await openPage(t, browser);
   // Exposed once per page: it survives navigations, so each load reports through it.
   await idbPage.exposeFunction('hwOut', (json: string) => idbListener(json));
   const tag = `${process.pid}-${Date.now()}`;
