@@ -299,6 +299,8 @@ export class HushwireClient {
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
       return Promise.reject(badOption('connect(timeoutMs): timeoutMs must be a positive number of milliseconds (or left out)'));
     }
+    const ended = this.endedError();
+    if (ended) return Promise.reject(ended);
     return this.conn.connect(timeoutMs);
   }
 
@@ -313,6 +315,8 @@ export class HushwireClient {
     const deadline = Date.now() + this.sendTimeoutMs;
     // While the client reconnects, connect() would wait without bound: the send's own
     // deadline applies to that wait too.
+    const ended = this.endedError();
+    if (ended) throw ended;
     await this.conn.connect(this.sendTimeoutMs);
     const route = await this.discovery.routeFor(number);
     const me: SenderKeys = {
@@ -357,6 +361,8 @@ export class HushwireClient {
    */
   async discover(numbers: Iterable<string>): Promise<Map<string, ContactStatus>> {
     const list = numberList(numbers);
+    const ended = this.endedError();
+    if (ended) throw ended;
     await this.conn.connect(this.requestTimeoutMs);
     return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, list);
   }
@@ -364,7 +370,8 @@ export class HushwireClient {
   /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then the
    *  profile's device, state and routes records go. */
   async unregister(): Promise<void> {
-    if (this.unregistered) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this device has already opted out');
+    const ended = this.endedError();
+    if (ended) throw ended;
     await this.conn.connect(this.requestTimeoutMs);
     this.unregistering = true;
     try {
@@ -377,6 +384,17 @@ export class HushwireClient {
     await this.close();
     await removeDevice(this.store);
     this.unregistered = true;
+  }
+
+  /** Why a call made now cannot work, or null: the device opted out (NOT_REGISTERED), or
+   *  the app closed the client (UNAVAILABLE, saying so: no retry on this object helps). A
+   *  connection ended by the gateway (4003, AUTH_FAILED) keeps its own error. */
+  private endedError(): HushwireError | null {
+    if (this.unregistered) return new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this device has already opted out');
+    if (this.closing && !this.unregistering) {
+      return new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called): open the profile again for a new client');
+    }
+    return null;
   }
 
   /** Idempotent: stops reading, persists dedup state, flushes acks, closes the socket. */

@@ -473,6 +473,10 @@ t.test('send: a cached device list that went stale is refreshed; a gone recipien
   const again = await codeOf(bob.unregister());
   t.equal(again.code, ErrorCode.NOT_REGISTERED, 'a second unregister says so (it said "UNAVAILABLE: connection is closed")');
   t.match(again.message, /already opted out/);
+  for (const [name, call] of [['send', () => bob.send(A, 'x')], ['discover', () => bob.discover([A])], ['connect', () => bob.connect()]] as const) {
+    const after = await codeOf(call());
+    t.equal(after.code, ErrorCode.NOT_REGISTERED, `${name} after the opt-out is NOT_REGISTERED (it said "UNAVAILABLE: connection is closed")`);
+  }
   const e = await codeOf(client.send(B, 'two'));
   t.equal(e.code, ErrorCode.NOT_REGISTERED);
   await t.rejects(HushwireClient.open(b), { code: ErrorCode.NOT_REGISTERED });

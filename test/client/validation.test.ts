@@ -103,3 +103,21 @@ t.test('connect(timeoutMs): a timeout that is not a positive number is BAD_REQUE
   }
   t.equal(c.connectionState, 'disconnected', 'no attempt was made');
 });
+
+t.test('calls after close() say the client is closed (UNAVAILABLE that no retry on this client fixes), not "connection is closed"', async (t) => {
+  const store = await registeredStore(await deadUrl());
+  const c = await HushwireClient.open(store, { connectAttempts: 1 });
+  await c.close();
+  const calls: [string, () => Promise<unknown>][] = [
+    ['send', () => c.send('+15550100002', 'x')],
+    ['discover', () => c.discover(['+15550100002'])],
+    ['connect', () => c.connect()],
+    ['unregister', () => c.unregister()],
+  ];
+  for (const [name, call] of calls) {
+    const f = await failure(call);
+    t.equal(f.code, ErrorCode.UNAVAILABLE, name);
+    t.match(f.message, /the client is closed \(close\(\) was called\): open the profile again/, name);
+  }
+  t.equal((await failure(() => c.send('12', 'x'))).code, ErrorCode.BAD_NUMBER, 'arguments are still checked first');
+});
