@@ -5,15 +5,13 @@
 // receive each message once, stay connected through an idle stretch on ping ops (a short
 // idle setting), reconnect after the gateway closes every socket, opt out.
 import t from 'tap';
-import { spawn, execFileSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
-import { CloseCode } from '../../relay/errors.ts';
-import { checkPortableSteps } from '../helpers/portable-steps.ts';
+import { checkPortableSteps, runScenarioChild } from '../helpers/portable-steps.ts';
 import WsWebSocket from 'ws';
 import type { WebSocketConstructor } from '../../client/portable.ts';
 
@@ -53,38 +51,8 @@ for (const transport of transports) {
     t.teardown(() => gw.close());
     const [a, b, nobody] = [number(), number(), number()];
     // browser-globals.mjs first: it reports any use of the global Buffer by our code.
-    const child = spawn(process.execPath, [...(wsFlags ?? []), '--no-warnings', '--import', BROWSER_GLOBALS, '--import', 'tsx', FIXTURE, gw.url, a, b, nobody], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const killer = setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, RUN_MS);
-    t.teardown(() => {
-      clearTimeout(killer);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-
-    const steps = new Map<string, Record<string, unknown>>();
-    const lines = createInterface({ input: child.stdout! });
-    for await (const line of lines) {
-      let o: Record<string, unknown>;
-      try {
-        o = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      steps.set(String(o.step), o);
-      if (o.step === 'kick') {
-        // The gateway closes every socket (as a restarting gateway would: 1001).
-        gw.relay.closeAll(CloseCode.GOING_AWAY, 'going away');
-        child.stdin!.write('kicked\n');
-      }
-      if (o.step === 'done' || o.step === 'failed') break;
-    }
-    const code = await exited;
-    clearTimeout(killer);
+    const args = [...(wsFlags ?? []), '--no-warnings', '--import', BROWSER_GLOBALS, '--import', 'tsx', FIXTURE, gw.url, a, b, nobody];
+    const { steps, code, stderr } = await runScenarioChild(t, gw, process.execPath, args, RUN_MS);
     t.equal(code, 0, `the child exits 0 (stderr: ${stderr.slice(-2000)})`);
     t.notMatch(stderr, /BUFFER_USED_BY_SDK/, 'no code of ours used the global Buffer (a browser has none)');
     checkPortableSteps(t, steps, a, b);

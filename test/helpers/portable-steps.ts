@@ -1,8 +1,56 @@
-// What the portable SDK scenario (test/fixtures/portable-scenario.ts) must have reported,
-// step by step: shared by its run on Node's WHATWG WebSocket (test/client/
-// portable-e2e.test.ts) and in headless Chromium (test/client/portable-browser.test.ts).
+// The portable SDK scenario (test/fixtures/portable-scenario.ts) from the test's side:
+// running it in a child process (Node's WHATWG WebSocket, test/client/
+// portable-e2e.test.ts; Deno, test/client/portable-deno.test.ts) and what it must have
+// reported, step by step (also in headless Chromium, test/client/portable-browser.test.ts).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { Test } from 'tap';
 import { CloseCode } from '../../relay/errors.ts';
+import type { TestGateway } from './gateway.ts';
+import { ROOT } from './paths.ts';
+
+export interface ScenarioChild {
+  steps: Map<string, Record<string, unknown>>;
+  code: number | null;
+  stderr: string;
+}
+
+/**
+ * Runs `cmd args` (a scenario entry that prints one JSON step per line), closes every
+ * socket of `gw` when it asks ({"step":"kick"}, answered "kicked" on its stdin), and
+ * resolves once it printed done or failed and exited, or was killed after `runMs`.
+ */
+export async function runScenarioChild(t: Test, gw: TestGateway, cmd: string, args: string[], runMs: number, env: NodeJS.ProcessEnv = {}): Promise<ScenarioChild> {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killer = setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, runMs);
+  t.teardown(() => {
+    clearTimeout(killer);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const steps = new Map<string, Record<string, unknown>>();
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    steps.set(String(o.step), o);
+    if (o.step === 'kick') {
+      // The gateway closes every socket (as a restarting gateway would: 1001).
+      gw.relay.closeAll(CloseCode.GOING_AWAY, 'going away');
+      child.stdin!.write('kicked\n');
+    }
+    if (o.step === 'done' || o.step === 'failed') break;
+  }
+  const code = await exited;
+  clearTimeout(killer);
+  return { steps, code, stderr };
+}
 
 /** Checks every step of one run; `a` and `b` are Alice's and Bob's numbers. */
 export function checkPortableSteps(t: Test, steps: Map<string, Record<string, unknown>>, a: string, b: string): void {
