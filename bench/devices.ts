@@ -140,6 +140,20 @@ export interface RegisterOptions {
    *  knowing yet, which an abandoning bench must count as possibly left. */
   onStart?: () => void;
   onSettled?: () => void;
+  /** Called for each device whose registration request reached the gateway but got no
+   *  answer (the per-device deadline, a connection that closed): the gateway may have
+   *  made it all the same, after the bench stopped waiting. optOutUnanswered cleans
+   *  those up. */
+  onUnanswered?: (d: HwDevice) => void;
+}
+
+/** A registration whose request was sent and never answered: made or not, the bench
+ *  cannot tell (it never learnt the route). */
+export class RegistrationUnanswered extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistrationUnanswered';
+  }
 }
 
 /** Registrations (or opt-outs) in flight per gateway. */
@@ -162,6 +176,7 @@ export async function registerDevices(urls: string | readonly string[], groups: 
       try {
         route = await registerOne(url, d, timeoutMs);
       } catch (e) {
+        if (e instanceof RegistrationUnanswered) o.onUnanswered?.(d);
         failure ??= e;
         o.onSettled?.();
         return;
@@ -222,6 +237,42 @@ export async function unregisterDevices(urls: string | readonly string[], device
   return r;
 }
 
+export interface UnansweredResult {
+  /** Registered again (the route is in the answer) and opted out. */
+  optedOut: number;
+  /** Could not be: registering again or the opt-out failed, or the deadline or the
+   *  clean-up's stop came first. These may be left in the gateway's directory. */
+  failed: number;
+  firstError?: string;
+}
+
+/** Opts out the devices whose registration went unanswered (RegistrationUnanswered).
+ *  The gateway may have made them after the bench stopped waiting, under a route only
+ *  its answer would have told: each is registered again, with the same device id and
+ *  keys (the gateway replaces its entry if the first registration made one, or makes
+ *  it), which gives the route, and then opted out like the others. Costs one
+ *  verification code of the number each. Bounded like unregisterDevices. */
+export async function optOutUnanswered(urls: string | readonly string[], devices: readonly HwDevice[], o: UnregisterOptions = {}): Promise<UnansweredResult> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  const list = typeof urls === 'string' ? [urls] : urls;
+  const r: UnansweredResult = { optedOut: 0, failed: 0 };
+  const end = Date.now() + (o.deadlineMs ?? 300_000);
+  const left = (): number => Math.min(timeoutMs, Math.max(1, end - Date.now()));
+  await pool(devices.map((d, i) => ({ d, url: list[i % list.length]! })), PER_GATEWAY * list.length, async ({ d, url }) => {
+    try {
+      if (Date.now() >= end || o.signal?.aborted) throw new Error('not tried: the clean-up\'s deadline came first');
+      const route = await registerOne(url, d, left());
+      // Its own copy: the group's other devices keep theirs.
+      await unregisterOne(url, { ...d, route }, left());
+      r.optedOut++;
+    } catch (e) {
+      r.failed++;
+      r.firstError ??= e instanceof Error ? e.message : String(e);
+    }
+  });
+  return r;
+}
+
 interface Talk<T> {
   send(ops: OpProps[]): void;
   done(value: T): void;
@@ -262,13 +313,26 @@ function converse<T>(url: string, timeoutMs: number, what: string, onOp: (op: Op
   });
 }
 
-function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8Array> {
+async function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8Array> {
+  // Once the register request is out, only the gateway's answer says what became of it.
+  let sent = false;
+  let answered = false;
+  try {
+    return await registerTalk(url, d, timeoutMs, () => { sent = true; }, () => { answered = true; });
+  } catch (e) {
+    if (sent && !answered) throw new RegistrationUnanswered(e instanceof Error ? e.message : String(e));
+    throw e;
+  }
+}
+
+function registerTalk(url: string, d: HwDevice, timeoutMs: number, onSent: () => void, onAnswer: () => void): Promise<Uint8Array> {
   let nonce: Uint8Array | null = null;
   return converse<Uint8Array>(url, timeoutMs, 'registration', (op, talk) => {
     if (op.challenge) {
       nonce = op.challenge.nonce!;
       talk.send([{ req: 1, verifyStart: { number: d.number } }]);
     } else if (op.error) {
+      onAnswer();
       // The two limits a fanout run meets on gateways with their defaults: it registers
       // up to 10 devices (verification codes) under one number. Named, so the load
       // tester knows which gateway flag to raise.
@@ -281,6 +345,7 @@ function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8
     } else if (op.verifyStarted) {
       if (!op.verifyStarted.devCode) return talk.fail(new Error('the gateway does not run the dev verifier: cannot register bench devices'));
       const { blinded } = blindNumbers([d.number]);
+      onSent();
       talk.send([{ req: 2, register: {
         number: d.number, code: op.verifyStarted.devCode, device: d.device, identityKey: d.identityPublic,
         prekey: d.prekeyPublic, prekeySignature: sign(d.identitySecret, prekeyInput(d.prekeyPublic)),
@@ -288,6 +353,7 @@ function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8
         blinded: blinded[0],
       } }]);
     } else if (op.registered) {
+      onAnswer();
       talk.done(new Uint8Array(op.registered.route!));
     }
   });

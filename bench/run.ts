@@ -8,7 +8,7 @@ import { cpuMicros, sleep } from './procs.ts';
 import { installInterruptHandler, interrupted, onInterrupt, setActivity, type InterruptTask } from './interrupt.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
 import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
-import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices, type UnregisterResult } from './devices.ts';
+import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices, optOutUnanswered, type UnregisterResult, type UnansweredResult } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { machineLimits, sourceAddresses } from './capacity.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
@@ -232,11 +232,15 @@ interface BenchDevices {
   registered: HwDevice[];
   /** Registrations sent and not answered yet: the gateway may have made them. */
   pending: number;
+  /** Registrations whose request reached the gateway and got no answer by their
+   *  deadline: the gateway may have made them (optOutUnanswered cleans them up). */
+  unanswered: HwDevice[];
   /** Registrations still running; aborted by the clean-up. */
   registering: Promise<void>;
   stopRegistering: AbortController;
-  /** The clean-up's counts as they change, once it started. */
-  result: UnregisterResult | null;
+  /** The clean-up's counts as they change, once it started (with those of the
+   *  unanswered registrations once done). */
+  result: (UnregisterResult & { unanswered?: UnansweredResult }) | null;
   cleanup: Promise<UnregisterResult | null> | null;
   stopCleanup: AbortController;
   /** Removes the interrupt task (bench/interrupt.ts). */
@@ -252,7 +256,7 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
   const had = registeredOn.get(env);
   if (had !== undefined) return had;
   const bd: BenchDevices = {
-    urls: env.urls, where: env.urls.length === 1 ? env.urls[0]! : `${env.urls.length} gateways (${env.urls.join(', ')})`, registered: [], pending: 0, registering: Promise.resolve(), stopRegistering: new AbortController(),
+    urls: env.urls, where: env.urls.length === 1 ? env.urls[0]! : `${env.urls.length} gateways (${env.urls.join(', ')})`, registered: [], pending: 0, unanswered: [], registering: Promise.resolve(), stopRegistering: new AbortController(),
     result: null, cleanup: null, stopCleanup: new AbortController(), untask: () => undefined,
   };
   const task: InterruptTask = {
@@ -267,8 +271,8 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
       let waited: NodeJS.Timeout | undefined;
       await Promise.race([bd.registering, new Promise<void>((r) => { waited = setTimeout(r, wait); })]);
       clearTimeout(waited);
-      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.where} (--keep-devices)` : '';
-      if (bd.registered.length === 0) return '';
+      if (o.keepDevices) return keptText(bd);
+      if (bd.registered.length === 0 && bd.unanswered.length === 0) return '';
       log(`   opting out the ${fmtInt(bd.registered.length)} bench devices registered on ${bd.where} so far`);
       const t0 = Date.now();
       const ticker = setInterval(() => {
@@ -284,11 +288,14 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
     },
     abandon: () => {
       bd.stopCleanup.abort();
-      if (o.keepDevices) return bd.registered.length > 0 ? `${bd.registered.length} bench devices left registered on ${bd.where} (--keep-devices)` : '';
+      if (o.keepDevices) return keptText(bd);
       const left = bd.registered.length - (bd.result?.unregistered ?? 0) - (bd.result?.gone ?? 0);
       // Exiting now, registrations in flight are not waited for: the gateway may have
-      // made them (it did: 495 counted, 505 left on the gateway).
-      const maybe = bd.pending > 0 ? ` (and up to ${fmtInt(bd.pending)} more whose registration was under way)` : '';
+      // made them (it did: 495 counted, 505 left on the gateway); nor are those that
+      // went unanswered cleaned up.
+      const unanswered = bd.result?.unanswered === undefined ? bd.unanswered.length : bd.result.unanswered.failed;
+      const why = [bd.pending > 0 ? 'was under way' : '', unanswered > 0 ? 'went unanswered' : ''].filter(Boolean).join(' or ');
+      const maybe = why !== '' ? ` (and up to ${fmtInt(bd.pending + unanswered)} more whose registration ${why})` : '';
       return left > 0 || maybe !== '' ? `${fmtInt(left)} bench devices left registered on ${bd.where}${maybe}` : '';
     },
   };
@@ -298,20 +305,33 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
 }
 
 /** Stops further registrations, waits for those in flight, then opts out every device
- *  registered; once per workload (the end of the workload and an interrupt share it). */
-function cleanUpDevices(bd: BenchDevices): Promise<UnregisterResult | null> {
+ *  registered, and those whose registration went unanswered (the gateway may have made
+ *  them after the bench's deadline: they were left in its directory); once per
+ *  workload (the end of the workload and an interrupt share it). */
+function cleanUpDevices(bd: BenchDevices): Promise<(UnregisterResult & { unanswered?: UnansweredResult }) | null> {
   bd.cleanup ??= (async () => {
     bd.stopRegistering.abort();
     await bd.registering;
-    if (bd.registered.length === 0) return null;
-    bd.result = { unregistered: 0, gone: 0, failed: 0, left: 0 };
-    return unregisterDevices(bd.urls, bd.registered, { signal: bd.stopCleanup.signal, into: bd.result });
+    if (bd.registered.length === 0 && bd.unanswered.length === 0) return null;
+    const r: UnregisterResult & { unanswered?: UnansweredResult } = { unregistered: 0, gone: 0, failed: 0, left: 0 };
+    bd.result = r;
+    if (bd.registered.length > 0) await unregisterDevices(bd.urls, bd.registered, { signal: bd.stopCleanup.signal, into: r });
+    if (bd.unanswered.length > 0) r.unanswered = await optOutUnanswered(bd.urls, bd.unanswered, { signal: bd.stopCleanup.signal });
+    return r;
   })();
   return bd.cleanup;
 }
 
-function unregisteredText(r: UnregisterResult): string {
-  return `${fmtInt(r.unregistered)} bench devices unregistered${r.gone ? `, ${fmtInt(r.gone)} already gone` : ''}${r.failed ? `, ${fmtInt(r.failed)} failed (${r.firstError})` : ''}${r.left ? `, ${fmtInt(r.left)} not tried (deadline)` : ''}`;
+function unregisteredText(r: UnregisterResult & { unanswered?: UnansweredResult }): string {
+  const u = r.unanswered;
+  return `${fmtInt(r.unregistered)} bench devices unregistered${r.gone ? `, ${fmtInt(r.gone)} already gone` : ''}${r.failed ? `, ${fmtInt(r.failed)} failed (${r.firstError})` : ''}${r.left ? `, ${fmtInt(r.left)} not tried (deadline)` : ''}`
+    + (u === undefined ? '' : `; ${fmtInt(u.optedOut + u.failed)} whose registration went unanswered (the gateway may have made them): ${fmtInt(u.optedOut)} registered again and opted out${u.failed ? `, ${fmtInt(u.failed)} could not be and may be left registered (${u.firstError})` : ''}`);
+}
+
+/** --keep-devices: what is left on the gateways. */
+function keptText(bd: BenchDevices): string {
+  if (bd.registered.length === 0 && bd.unanswered.length === 0) return '';
+  return `${fmtInt(bd.registered.length)} bench devices left registered on ${bd.where} (--keep-devices)${bd.unanswered.length > 0 ? `, and up to ${fmtInt(bd.unanswered.length)} more whose registration went unanswered` : ''}`;
 }
 
 async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, label: string): Promise<void> {
@@ -325,7 +345,7 @@ async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, l
     // interrupted) half-way cleans up exactly what it made.
     const bd = benchDevices(env, o);
     const p = registerDevices(bd.urls, layout.hwRoutes, {
-      signal: bd.stopRegistering.signal, onRegistered: (d) => { bd.registered.push(d); },
+      signal: bd.stopRegistering.signal, onRegistered: (d) => { bd.registered.push(d); }, onUnanswered: (d) => { bd.unanswered.push(d); },
       onStart: () => { bd.pending++; }, onSettled: () => { bd.pending--; },
     });
     bd.registering = p.then(() => undefined, () => undefined);
@@ -358,7 +378,8 @@ async function unregisterBenchDevices(env: SystemEnv, o: BenchOptions): Promise<
   if (o.keepDevices) {
     bd.stopRegistering.abort();
     await bd.registering;
-    if (bd.registered.length > 0) o.log(`   ${bd.registered.length} bench devices left registered (--keep-devices)`);
+    const kept = keptText(bd);
+    if (kept !== '') o.log(`   ${kept}`);
     return;
   }
   const t0 = Date.now();
