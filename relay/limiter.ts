@@ -26,6 +26,8 @@ export const LimitName = {
   CONNECT_RATE: 'connect_rate',
   DEVICE_SEND: 'device_send',
   RECIPIENT_BYTES: 'recipient_bytes',
+  /** Discovery work in flight, per connection or per gateway (relay/limits.ts). */
+  DISCOVERY_IN_FLIGHT: 'discovery_in_flight',
 } as const;
 export type LimitName = (typeof LimitName)[keyof typeof LimitName];
 

@@ -26,6 +26,15 @@ export interface RelayLimits extends EnvelopeRateLimits {
   maxInflightDeliveries: number;
   /** Blinded elements per evaluate op; more => BAD_REQUEST. */
   maxEvaluateBatch: number;
+  /** Discovery work one connection may have in flight (each route of a lookup, each
+   *  evaluate op: bus reads and budget updates); more => error RATE_LIMITED for the op
+   *  (retry_after_ms 1000), the socket stays. */
+  maxDiscoveryPerConnection: number;
+  /** The same over all connections of this gateway. Lookups share the bus's request
+   *  window (65,536, relay/bus/nats-requests.ts) with every authentication and mailbox
+   *  read, so without it one device's pipelined lookups made everyone's auth fail
+   *  UNAVAILABLE; more => error RATE_LIMITED, as above. */
+  maxDiscoveryInFlight: number;
   /** Lifetime of a verification code. */
   verifyCodeTtlMs: number;
   /** Wrong codes per verification before it is void. */
@@ -53,6 +62,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxEnvelopesPerSend: 256,
   maxInflightDeliveries: 1024,
   maxEvaluateBatch: 1000,
+  maxDiscoveryPerConnection: 1024,
+  maxDiscoveryInFlight: 16_384,
   verifyCodeTtlMs: 5 * 60_000,
   verifyAttempts: 5,
   maxBadOps: 32,

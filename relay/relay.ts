@@ -66,6 +66,9 @@ export class Relay {
   readonly privacy: Privacy;
   #sessions = new Map<number, Session>();
   #accepting = 0;
+  /** Discovery work in flight over all sessions (limits.maxDiscoveryInFlight); kept by
+   *  Session.#discovery. */
+  discoveryInFlight = 0;
   /** Sessions with envelopes in flight to their device, and the one timer that expires them. */
   #inflightSessions = new Set<Session>();
   #inflightTimer: NodeJS.Timeout | null = null;

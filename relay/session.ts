@@ -26,6 +26,7 @@ import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink, MailboxItem } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS } from './metrics.ts';
+import { LimitName } from './limiter.ts';
 import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
 import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
@@ -87,6 +88,8 @@ const DRAIN_DELETE_PAGES = 4;
 /** Label sets of the auth path's directory re-check (hushwire_auth_directory_rechecks_total). */
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
+/** retry_after_ms of a lookup or evaluate refused for the discovery work in flight. */
+const DISCOVERY_RETRY_MS = 1_000;
 /** The body of every `ok` answer to a ping (empty; shared, never written to). */
 const OK_BODY = Object.freeze({});
 
@@ -121,6 +124,8 @@ export class Session implements LiveSink, ControlSink {
   #outEnvelopes: Uint8Array[] = NONE;
   #flushScheduled = false;
   #badOps = 0;
+  /** Discovery work of this connection in flight (#discovery). */
+  #discoveryInFlight = 0;
   #busy = false; // an auth/register is in progress
   #verifyStarts = 0;
   #registeredAtMs = 0; // of the authenticated device: starts its first-sync discovery budget
@@ -507,10 +512,15 @@ export class Session implements LiveSink, ControlSink {
     if (m.blinded.length === 0 || m.blinded.length > max) {
       throw new HushwireError(ErrorCode.BAD_REQUEST, `evaluate takes 1 to ${max} elements`);
     }
-    // Discovery budget per device and per route, shared by all gateways (docs/PRIVACY.md).
-    await this.#relay.privacy.chargeDiscovery(this.#tag, this.#devTok, this.#registeredAtMs, m.blinded.length);
-    const out = await this.#relay.evaluator.evaluate(m.blinded);
-    this.#queue({ req, evaluated: out });
+    const release = this.#discovery(1);
+    try {
+      // Discovery budget per device and per route, shared by all gateways (docs/PRIVACY.md).
+      await this.#relay.privacy.chargeDiscovery(this.#tag, this.#devTok, this.#registeredAtMs, m.blinded.length);
+      const out = await this.#relay.evaluator.evaluate(m.blinded);
+      this.#queue({ req, evaluated: out });
+    } finally {
+      release();
+    }
   }
 
   /** Answers are one fixed size whether the route has no device or the maximum, and an
@@ -521,12 +531,45 @@ export class Session implements LiveSink, ControlSink {
       const max = privacy.options.lookupBatchMax;
       if (m.routes.length > max || (m.route?.length ?? 0) > 0) throw new HushwireError(ErrorCode.BAD_REQUEST, `a batched lookup takes 1 to ${max} routes and no single route`);
       if (!m.routes.every((r) => isBytes(r, ROUTE_BYTES))) throw new HushwireError(ErrorCode.BAD_TOKEN, `routes must be ${ROUTE_BYTES} bytes`);
-      const results = await Promise.all(m.routes.map((r) => privacy.lookupOne(r)));
-      this.#queue({ req, devicesBatch: { results } });
+      const release = this.#discovery(m.routes.length);
+      try {
+        const results = await Promise.all(m.routes.map((r) => privacy.lookupOne(r)));
+        this.#queue({ req, devicesBatch: { results } });
+      } finally {
+        release();
+      }
       return;
     }
     if (!isBytes(m.route, ROUTE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
-    this.#queue({ req, devices: await privacy.lookupOne(m.route) });
+    const release = this.#discovery(1);
+    try {
+      this.#queue({ req, devices: await privacy.lookupOne(m.route) });
+    } finally {
+      release();
+    }
+  }
+
+  /** Takes `n` units of discovery work (a lookup's routes, an evaluate op) for one op,
+   *  or throws RATE_LIMITED when this connection or the gateway has too much in flight
+   *  (relay/limits.ts maxDiscoveryPerConnection, maxDiscoveryInFlight). Taken before
+   *  the op's first await, so the ops of one frame are counted in order. Returns the
+   *  release, to call once when the op's bus work is over (answered or failed). */
+  #discovery(n: number): () => void {
+    const relay = this.#relay;
+    const { maxDiscoveryPerConnection, maxDiscoveryInFlight } = relay.limits;
+    const mine = this.#discoveryInFlight + n > maxDiscoveryPerConnection;
+    if (mine || relay.discoveryInFlight + n > maxDiscoveryInFlight) {
+      relay.metrics.rateLimited.inc({ limit: LimitName.DISCOVERY_IN_FLIGHT });
+      throw new HushwireError(ErrorCode.RATE_LIMITED, mine
+        ? 'too many lookups in flight on this connection; wait for their answers'
+        : 'gateway busy with lookups', { retryAfterMs: DISCOVERY_RETRY_MS });
+    }
+    this.#discoveryInFlight += n;
+    relay.discoveryInFlight += n;
+    return () => {
+      this.#discoveryInFlight -= n;
+      relay.discoveryInFlight -= n;
+    };
   }
 
   // ---- sending

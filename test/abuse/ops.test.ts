@@ -8,12 +8,13 @@
 // (test/abuse/tokens.test.ts), frame-level bytes (test/abuse/frames.test.ts).
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import type { RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, stillServes, varint } from '../helpers/raw-device.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
 import { CloseCode, ErrorCode } from '../../relay/errors.ts';
-import type { EnvelopeProps } from '../../relay/wire.ts';
+import { encodeFrame, type EnvelopeProps } from '../../relay/wire.ts';
 
 const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['ws'];
 
@@ -101,8 +102,74 @@ for (const transport of transports) {
       await c.closed;
     });
 
+    t.test('lookups in flight are bounded per connection: the excess gets RATE_LIMITED, the socket stays', async (t) => {
+      const { maxDiscoveryPerConnection } = gw.relay.limits;
+      const c = await authenticateRaw(gw.url, dev);
+      // One frame: its ops are all taken before any lookup is answered.
+      const ops = Array.from({ length: maxDiscoveryPerConnection / 128 + 1 }, (_, i) => ({ req: 100 + i, lookup: { routes: Array.from({ length: 128 }, () => new Uint8Array(randomBytes(32))) } }));
+      c.send(ops);
+      const answers = await Promise.all(ops.map((o) => c.reply(o.req)));
+      t.ok(answers.slice(0, -1).every((a) => a.body === 'devicesBatch'), `the first ${maxDiscoveryPerConnection} routes are answered`);
+      const last = answers.at(-1)!;
+      t.equal(last.error?.code, ErrorCode.RATE_LIMITED, 'the op past the bound is refused');
+      t.equal(last.error?.retryAfterMs, 1000, 'with retry_after_ms');
+      c.send([{ req: 200, lookup: { route: other.route } }]);
+      t.equal((await c.reply(200)).devices?.devices.length, 1, 'once answered, lookups pass again on the same socket');
+      c.close();
+      await c.closed;
+    });
+
+    t.test('and over all connections of the gateway', async (t) => {
+      const limits = gw.relay.limits;
+      const saved = { ...limits };
+      t.teardown(() => Object.assign(limits, saved));
+      // This gateway's own bound set below one connection's, so one frame reaches it.
+      Object.assign(limits, { maxDiscoveryPerConnection: 4096, maxDiscoveryInFlight: 1000 });
+      const c = await authenticateRaw(gw.url, dev);
+      const ops = Array.from({ length: 8 }, (_, i) => ({ req: 300 + i, lookup: { routes: Array.from({ length: 128 }, () => new Uint8Array(randomBytes(32))) } }));
+      c.send(ops);
+      const answers = await Promise.all(ops.map((o) => c.reply(o.req)));
+      t.same(answers.map((a) => a.body), [...Array(7).fill('devicesBatch'), 'error'], '896 routes pass, the op that would make 1,024 does not');
+      t.match(answers.at(-1)!.error, { code: ErrorCode.RATE_LIMITED, message: 'gateway busy with lookups' });
+      t.equal(gw.relay.discoveryInFlight, 0, 'every unit given back');
+      c.close();
+      await c.closed;
+    });
+
     t.test('nothing went wrong inside the gateway', async (t) => {
       t.notMatch(gw.logs(), /"level":(50|60)/, 'no error or fatal log line');
     });
   });
 }
+
+t.test('one device pipelining lookups over NATS does not stop other devices authenticating', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const server = await startNatsServer({ t });
+  const key = oprfKeyFile();
+  for (const [i, transport] of transports.entries()) {
+    await t.test(transport, async (t) => {
+      const gw = await startTestGateway({ transport, nats: server.url, oprfKeyFile: key, logLevel: 'warn', name: `lookups-${i}` });
+      t.teardown(() => gw.close());
+      const { c: a, dev: attacker } = await registerRaw(gw.url, `+1555777${i}101`);
+      a.close();
+      const { c: b, dev } = await registerRaw(gw.url, `+1555777${i}102`);
+      b.close();
+      const flood = await authenticateRaw(gw.url, attacker);
+      // It never reads its answers; 30 frames of 60 batched lookups of 128 routes: 230,400
+      // directory reads asked for at once, more than the bus's request window (65,536)
+      // that every authentication's directory read goes through too.
+      (flood.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const routes = Array.from({ length: 128 }, () => new Uint8Array(randomBytes(32)));
+      const frame = encodeFrame(Array.from({ length: 60 }, (_, k) => ({ req: k + 1, lookup: { routes } })));
+      for (let k = 0; k < 30; k++) flood.ws.send(frame);
+      // Another device connects again and again meanwhile (one connection at a time: a
+      // newer one would close the older with 4003 before its answer).
+      const outcomes: string[] = [];
+      for (let k = 0; k < 10; k++) {
+        outcomes.push(await authenticateRaw(gw.url, dev).then(async (c) => { c.close(); await c.closed; return 'ok'; }, (e: Error) => e.message));
+      }
+      t.same(outcomes.filter((o) => o !== 'ok'), [], 'all 10 authentications of another device succeed');
+      flood.ws.terminate();
+      await flood.closed;
+    });
+  }
+});
