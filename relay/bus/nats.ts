@@ -676,6 +676,10 @@ export class NatsBus implements Bus {
    */
   #restoreStores(): void {
     if (this.#restoring !== null || this.#closed || this.#js === null || this.#jsm === null) return;
+    // Disconnected (NATS down, or refusing the credentials): nothing can be made, and the
+    // reconnect starts a pass of its own. Ten attempts against no connection ended in a
+    // 'cannot re-create' warning that only repeated the outage.
+    if (this.#status.state !== 'connected') return;
     if (Date.now() - this.#lastRestore < RESTORE_EVERY_MS) return;
     const js = this.#js;
     const jsm = this.#jsm;
@@ -684,6 +688,7 @@ export class NatsBus implements Bus {
     const denied = this.#nc === null ? null : new PermissionWatch(this.#nc);
     this.#restoring = (async () => {
       for (let attempt = 1; attempt <= RESTORE_ATTEMPTS && !this.#closed; attempt++) {
+        if (this.#status.state !== 'connected') return; // lost meanwhile: the reconnect tries again
         this.#lastRestore = Date.now();
         try {
           await this.#ensureStores(js, jsm);

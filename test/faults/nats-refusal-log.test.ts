@@ -10,6 +10,9 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { deriveServerKey } from '../../relay/crypto/oprf.ts';
 import { NatsRefusalLog, SUMMARY_EVERY_MS } from '../../relay/nats-refusals.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { NatsBus } from '../../relay/bus/nats.ts';
+import { readNatsAccess } from '../../relay/nats-connect-options.ts';
+import { CONTRACT_LIMITS } from '../bus/contract.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { startTestEvaluator } from '../helpers/oprf.ts';
 import { until } from '../helpers/poll.ts';
@@ -114,4 +117,37 @@ t.test('a gateway with a remote OPRF evaluator whose password NATS refuses for a
   t.equal(reconnected('bus'), 1, 'one "bus: NATS reconnected" line');
   t.equal(reconnected('OPRF client'), 1, 'one "OPRF client: NATS reconnected" line');
   t.notOk(gw.logs().includes(good), 'no password in the log');
+});
+
+t.test('no restore of the streams while the bus is disconnected: no warning about it', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  // A counter call (a registration's or a discovery's rate limit) failing while NATS
+  // refuses the bus started a restore pass of ten attempts against a connection that
+  // was not there, ending in 'bus: cannot re-create stream or buckets yet' (warn), ~30 s
+  // into the outage on a gateway: noise about a symptom, the refusal being the cause.
+  // The reconnect starts the pass that matters.
+  const good = 'restore-while-Down-1';
+  const server = await startNatsServer({ t, extraConfig: `authorization { user: hwgw, password: "${good}" }` });
+  const file = privateFileWriter(tempDir('hw-ops-restore-'));
+  const lines: string[] = [];
+  const bus = new NatsBus({
+    servers: server.url, access: readNatsAccess({ nats: [server.url], natsUser: 'hwgw', natsPasswordFile: file('pw', `${good}\n`) }),
+    limits: CONTRACT_LIMITS, prefix: 'rwd', mailboxShards: 1, connectTimeoutMs: 2000, reconnectWaitMs: 200, requestTimeoutMs: 500,
+    log: (level, msg) => { lines.push(`${level} ${msg}`); },
+  });
+  t.teardown(() => bus.close());
+  await bus.start();
+  const original = readFileSync(server.configPath, 'utf8');
+  writeFileSync(server.configPath, original.replace(good, 'restore-while-Down-2'));
+  process.kill(server.pid, 'SIGHUP');
+  await until('the bus to lose NATS', () => bus.status().state === 'reconnecting', 20_000);
+  await t.rejects(bus.counterGet('rl.0123456789abcdef0123456789abcdef'), 'a counter call fails meanwhile');
+  // Ten attempts 1 s apart, each failing within the 0.5 s request timeout: over by 16 s.
+  await new Promise((r) => setTimeout(r, 16_000));
+  t.equal(bus.status().state, 'reconnecting', 'still refused');
+  t.same(lines.filter((l) => /re-create/.test(l)), [], 'no line about re-creating the streams while disconnected');
+  writeFileSync(server.configPath, original);
+  process.kill(server.pid, 'SIGHUP');
+  await until('the bus to reconnect', () => bus.status().state === 'connected', 30_000);
+  await until('the restore pass after the reconnect', () => lines.includes('info bus: stream and buckets in place after reconnect'), 20_000);
+  t.equal(await bus.counterGet('rl.0123456789abcdef0123456789abcdef'), null, 'counter calls work again');
 });
