@@ -3,11 +3,12 @@ import { Command, Option } from 'commander';
 import { SETTINGS, resolveConfig, ConfigError, type GatewayConfig } from './config.ts';
 import { readConfigFiles, type ConfigFiles } from './config-files.ts';
 import { startGateway } from './server.ts';
+import { keepRunningOnSighup } from './sighup.ts';
 
 export function gatewayCommand(): Command {
   const cmd = new Command('gateway')
     .description('Run a gateway (embedded single-node bus unless --nats is given)')
-    .addHelpText('after', '\nEvery flag can also be set with the HUSHWIRE_* variable shown; a flag wins over the variable.\nSIGTERM drains (lame duck): readiness fails, devices are moved away, then the process exits 0.');
+    .addHelpText('after', '\nEvery flag can also be set with the HUSHWIRE_* variable shown; a flag wins over the variable.\nSIGTERM drains (lame duck): readiness fails, devices are moved away, then the process exits 0.\nSIGINT closes at once. SIGHUP does not stop it (it reads the NATS TLS and credential files again).');
   for (const s of SETTINGS) {
     const arg = s.type === 'bool' ? '' : ` <${s.unit ?? (s.type === 'list' ? 'list' : s.type === 'int' ? 'n' : 'value')}>`;
     const def = s.type === 'secret' ? '' : s.default === undefined || (Array.isArray(s.default) && s.default.length === 0) ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
@@ -69,4 +70,6 @@ export async function runGateway(config: GatewayConfig, files?: ConfigFiles): Pr
   };
   process.on('SIGTERM', () => stop('drain'));
   process.on('SIGINT', () => stop('now'));
+  // Not Node's default (the process ends at once, without the drain): gateway/sighup.ts.
+  keepRunningOnSighup(gw.log, 'SIGTERM drains and stops it', files?.nats);
 }

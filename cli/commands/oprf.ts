@@ -25,13 +25,14 @@ import { OprfService, startOprfHttp } from '../../relay/oprf-service.ts';
 import { INBOX_PREFIX_PROBLEM, INBOX_PREFIX_RE } from '../../relay/nats-permissions.ts';
 import { NATS_ACCESS_SETTINGS, readNatsAccess, type NatsAccess, type NatsAccessSettings } from '../../relay/nats-connect-options.ts';
 import { SettingError } from '../../relay/setting-file.ts';
+import { keepRunningOnSighup } from '../../gateway/sighup.ts';
 
 const collect = (v: string, prev: unknown): string[] => [...(Array.isArray(prev) ? prev as string[] : []), v];
 
 export function oprfCommand(): Command {
   const cmd = new Command('oprf')
     .description('Run an OPRF evaluator: holds the key, or one share of a split key, and answers gateways over NATS (keys: hushwire oprf-key)')
-    .addHelpText('after', '\nEvery flag can also be set with the HUSHWIRE_* variable shown; a flag wins over the variable.\nSIGTERM/SIGINT: stop taking requests, finish those in flight, exit 0. See docs/OPERATIONS.md.');
+    .addHelpText('after', '\nEvery flag can also be set with the HUSHWIRE_* variable shown; a flag wins over the variable.\nSIGTERM/SIGINT: stop taking requests, finish those in flight, exit 0. SIGHUP does not stop it\n(it reads the NATS TLS and credential files again). See docs/OPERATIONS.md.');
   for (const s of OPRF_SETTINGS) {
     const arg = ` <${s.unit ?? (s.type === 'list' ? 'list' : s.type === 'int' ? 'n' : 'value')}>`;
     const def = s.type === 'secret' || s.key === 'threads' || s.default === undefined || (Array.isArray(s.default) && s.default.length === 0)
@@ -189,4 +190,6 @@ async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<voi
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Not Node's default (the process ends at once): gateway/sighup.ts.
+  keepRunningOnSighup(log, 'SIGTERM stops it', access);
 }

@@ -1,0 +1,62 @@
+// SIGHUP (a terminal hang-up, `kill -HUP` out of nats-server habit, a systemd
+// ExecReload) must not end a gateway or an evaluator: Node's default for it is to
+// terminate the process at once, without the drain, dropping every device. It keeps
+// running, says so, and reads the NATS TLS and credential files again now (they are
+// read at each NATS connect anyway), so an operator who just replaced one sees at once
+// whether it is taken.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { spawnGateway, oprfKeyFile, BIN, ROOT } from '../helpers/gateway.ts';
+import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { httpBase, httpStatus, until } from '../helpers/poll.ts';
+import { tempDir, privateFileWriter } from '../helpers/temp.ts';
+
+t.setTimeout(120_000);
+
+const jsonLines = (text: string): { level: number; msg: string }[] =>
+  text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+
+t.test('a gateway keeps running on SIGHUP, and re-reads its NATS files', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const token = 'sighup-T0ken-1';
+  const server = await startNatsServer({ t, extraConfig: `authorization { token: "${token}" }` });
+  const file = privateFileWriter(tempDir('hw-ops-sighup-'));
+  const tokenFile = file('gw.tok', `${token}\n`);
+  const g = await spawnGateway(['--nats', server.url, '--nats-token-file', tokenFile, '--oprf-key-file', oprfKeyFile(), '--log-level', 'info']);
+  t.teardown(() => g.kill('SIGKILL'));
+  const base = httpBase(g.url);
+  await until('the gateway to be ready', async () => await httpStatus(`${base}/readyz`) === 200, 30_000);
+
+  // The operator writes the next token into the file, then sends SIGHUP.
+  writeFileSync(tokenFile, 'sighup-T0ken-2\n');
+  process.kill(g.pid, 'SIGHUP');
+  await until('the SIGHUP line', () => jsonLines(g.stdout()).some((l) => /^SIGHUP: /.test(l.msg)) || g.proc.exitCode !== null || g.proc.signalCode !== null, 20_000);
+  t.equal(g.proc.signalCode, null, 'not ended by the signal');
+  t.equal(g.proc.exitCode, null, 'still running');
+  const lines = jsonLines(g.stdout());
+  t.match(lines.find((l) => /^SIGHUP: /.test(l.msg))?.msg, /^SIGHUP: still running \(SIGTERM drains and stops it\)/);
+  t.ok(lines.some((l) => l.msg === `--nats-token-file: ${tokenFile} changed; NATS connects use its new contents`), 'the token file was read again');
+  t.equal(await httpStatus(`${base}/readyz`), 200, 'still ready');
+  t.notOk(g.output().includes('sighup-T0ken'), 'no token in the output');
+  t.equal(await g.kill('SIGTERM'), 0, 'SIGTERM still drains and exits 0');
+});
+
+t.test('hushwire oprf keeps running on SIGHUP', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const server = await startNatsServer({ t });
+  const p = spawn(process.execPath, [BIN, 'oprf', '--port', '0', '--threads', '1', '--nats', server.url, '--key-file', oprfKeyFile(),
+    '--id', 'hup', '--name', 'hw-sighup-oprf'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+  await until('the evaluator to serve', () => /hushwire oprf serving .*http:\/\/127\.0\.0\.1:\d+/.test(out) || p.exitCode !== null, 60_000);
+  const port = Number(/hushwire oprf serving .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+  await until('the evaluator to be ready', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 20_000);
+  p.kill('SIGHUP');
+  await until('the SIGHUP line', () => jsonLines(out).some((l) => /^SIGHUP: /.test(l.msg)) || p.exitCode !== null || p.signalCode !== null, 20_000);
+  t.equal(p.signalCode, null, 'not ended by the signal');
+  t.equal(await httpStatus(`http://127.0.0.1:${port}/readyz`), 200, 'still ready');
+  const exited = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+  p.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM still stops it, exit 0');
+});
