@@ -157,6 +157,11 @@ export class Session implements LiveSink, ControlSink {
     return this.#state === 'closed';
   }
 
+  /** As #isClosed: for a check after an await, where TypeScript keeps the narrowing. */
+  #isAuthenticated(): boolean {
+    return this.#state === 'authenticated';
+  }
+
   get authenticated(): boolean {
     return this.#state === 'authenticated';
   }
@@ -288,6 +293,9 @@ export class Session implements LiveSink, ControlSink {
 
   async #onVerifyStart(req: number, m: VerifyStart): Promise<void> {
     if (this.#state !== 'challenge') throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
+    // An auth or register under way would make this start moot (and, done first, left it
+    // unanswered): refused like a second auth, before a code is charged or sent.
+    if (this.#busy) throw new HushwireError(ErrorCode.BAD_REQUEST, 'authentication already in progress');
     // Counted before anything is computed: each start costs a route (OPRF) before the
     // per-number budget applies. A handset needs one, or a few to resend a code.
     if (++this.#verifyStarts > this.#relay.limits.maxVerifyStartsPerConnection) {
@@ -329,6 +337,9 @@ export class Session implements LiveSink, ControlSink {
       throw e;
     }
     this.#relay.verifierWatch.delivered();
+    // Authenticated meanwhile (an auth sent after this start): the code went out but is
+    // of no use on this socket; answered all the same (every request gets an answer).
+    if (this.#isAuthenticated()) throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
     if (this.#state !== 'challenge') return;
     // The person now reads an SMS and types the code: the socket that holds the pending
     // verification stays open until the code expires instead of the short auth deadline.

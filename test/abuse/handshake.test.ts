@@ -154,6 +154,25 @@ for (const transport of transports) {
       await stillServes(t, gw.url, dev);
     });
 
+    t.test('verify_start and auth in one frame: the verify_start is answered in either order', async (t) => {
+      for (const [i, order] of (['verify_start first', 'auth first'] as const).entries()) {
+        for (let k = 0; k < 3; k++) {
+          const c = await connectRaw(gw.url);
+          const nonce = (await c.next((o) => o.body === 'challenge')).challenge!.nonce;
+          const auth = { req: 7, auth: { route: dev.route, device: dev.device, signature: sign(dev.id.secretKey, authInput(nonce, dev.route, dev.device)) } };
+          const start = { req: 8, verifyStart: { number: `+155566610${i}${k}` } };
+          c.send(order === 'auth first' ? [auth, start] : [start, auth]);
+          t.equal((await c.reply(7)).body, 'ok', `${order} #${k}: authenticated`);
+          // With the auth under way when it arrives: BAD_REQUEST; done while the start was
+          // computed: ALREADY_AUTHENTICATED; it used to get no answer at all.
+          const answer = await c.reply(8, 5_000).catch(() => null);
+          t.ok(answer !== null && ['verifyStarted', 'error'].includes(answer.body ?? ''), `${order} #${k}: the verify_start is answered (${answer?.error?.code ?? answer?.body})`);
+          c.close();
+          await c.closed;
+        }
+      }
+    });
+
     t.test('verify_start past the per-connection cap gets RATE_LIMITED and 4008; the next connection starts fresh', async (t) => {
       const c = await connectRaw(gw.url);
       await c.next((o) => o.body === 'challenge');
