@@ -15,7 +15,7 @@ import { Discovery, verifyDevices } from './discovery.ts';
 import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
-import { deliverToRoute, sealForDevices, SendPacer, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
+import { deliverToRoute, sealForDevices, SendPacer, SendStop, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import { fullJitterDelay } from './backoff.ts';
@@ -177,6 +177,8 @@ export class HushwireClient {
   private readonly requestTimeoutMs: number;
   /** Spaces this client's sends while the gateway rate-limits them. */
   private readonly pacer = new SendPacer();
+  /** Ends the sends' backoff waits at close(). */
+  private readonly sendStop = new SendStop();
   /** ClientOptions.onStoreError, made safe to call (an app callback that throws changes nothing). */
   private readonly storeError: (err: unknown) => void;
   private unregistering = false;
@@ -331,6 +333,7 @@ export class HushwireClient {
       discovery: this.discovery,
       deadline,
       pacer: this.pacer,
+      stop: this.sendStop,
       connected: (timeoutMs) => this.conn.connect(timeoutMs),
       seal: (devices) => sealForDevices(me, route, devices, body, (r, d) => this.nextSeq(r, d)),
     });
@@ -404,6 +407,7 @@ export class HushwireClient {
   }
 
   private async shutdown(): Promise<void> {
+    this.sendStop.stop(new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called)'));
     this.inbox.end();
     await this.inbox.settled();
     await this.state.settled();

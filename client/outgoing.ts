@@ -126,6 +126,8 @@ export interface DeliverOptions {
    *  a whole client do not all go out again in the same instant. */
   connected?: (timeoutMs: number) => Promise<void>;
   random?: () => number;
+  /** The client's stop: once stopped (close()), the send fails with its reason at the next wait. */
+  stop?: SendStop;
 }
 
 function knownCode(code: string | null | undefined): ErrorCodeT {
@@ -158,6 +160,42 @@ function finalError(e: HushwireError, maybeDelivered: boolean): HushwireError {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Ends the waits of a client's sends (a backoff, a pause the gateway's rate limit
+ * asked for) when the client closes: those sends then fail at once with the reason,
+ * instead of sleeping on (up to a minute) and holding the process up after close().
+ */
+export class SendStop {
+  private why: HushwireError | null = null;
+  private readonly wakers = new Set<() => void>();
+
+  /** The reason, once stopped. */
+  get reason(): HushwireError | null {
+    return this.why;
+  }
+
+  /** Idempotent: every current and later wait ends at once. */
+  stop(reason: HushwireError): void {
+    if (this.why) return;
+    this.why = reason;
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /** Waits ms, or less when stopped meanwhile (the set of waiters is bounded by the sends in progress). */
+  sleep(ms: number): Promise<void> {
+    if (this.why) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+}
+
+/**
  * Sends to every device of `route` and resolves when all are delivered or stored.
  * Transient failures (UNAVAILABLE, TIMEOUT, RATE_LIMITED, a lost connection) are retried
  * with the same envelopes until the deadline, each retry after max(retry_after_ms,
@@ -176,6 +214,14 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
   const fail = (): never => {
     const maybe = listed.some((d) => { const h = bytesToHex(d.device); return !done.has(h) && unanswered.has(h); });
     throw finalError(lastError ?? timedOut(), maybe);
+  };
+
+  const pause = async (ms: number): Promise<void> => {
+    await (opts.stop ? opts.stop.sleep(ms) : sleep(ms));
+    if (opts.stop?.reason) {
+      lastError = opts.stop.reason;
+      fail();
+    }
   };
 
   for (let round = 0; ; round++) {
@@ -199,7 +245,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
     const paced = opts.pacer?.delay() ?? 0;
     if (paced > 0) {
       if (Date.now() + paced >= opts.deadline) fail();
-      await sleep(paced);
+      await pause(paced);
     }
     let retryAfterMs = 0;
     let stale = false;
@@ -269,7 +315,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
     }
     const delay = Math.max(retryAfterMs, fullJitterDelay(round + 1, { baseMs: 250, capMs: 5_000 }, random));
     if (Date.now() + delay >= opts.deadline) fail();
-    await sleep(delay);
+    await pause(delay);
   }
 
   const receipts = order.filter((h) => done.has(h)).map((h) => done.get(h)!);

@@ -416,6 +416,29 @@ t.test('send: after a lost connection, resends honour retry_after_ms and go on u
   t.comment(`RATE_LIMITED answers: ${bucket.limited} for ${N} resends`);
 });
 
+t.test('close() ends a send waiting out a backoff or a rate-limit pause at once (it slept on, holding the process up)', async (t) => {
+  let answered = 0;
+  const { client } = await twoUsers(t, {
+    sendHook: (c, op) => {
+      answered++;
+      // The gateway's rate limit asks for a long pause before the next send.
+      c.send([{ req: op.req, sendResult: { receipts: op.send!.envelopes!.map((e) => ({ id: e.id, status: 'failed', code: 'RATE_LIMITED', retryAfterMs: 15_000 })) } }]);
+      return true;
+    },
+  });
+  await client.connect();
+  const sending = codeOf(client.send(B, 'paced'));
+  const { until } = await import('../helpers/poll.ts');
+  await until('the rate-limited answer', () => answered === 1, 10_000);
+  await new Promise((r) => setTimeout(r, 100));
+  await client.close();
+  const { within } = await import('../helpers/poll.ts');
+  const e = await within(sending, 10_000, 'the paused send to fail at close()');
+  t.equal(e.code, ErrorCode.UNAVAILABLE);
+  t.match(e.message, /the client is closed/);
+  t.equal(answered, 1, 'no further attempt');
+});
+
 t.test('send: failing after an attempt that was written and never answered says it may have been delivered', async (t) => {
   let first: FakeConn | null = null;
   const { client, a } = await twoUsers(t, {
