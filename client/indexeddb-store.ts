@@ -63,11 +63,78 @@ export interface IndexedDbFactory {
   deleteDatabase(name: string): IdbOpenRequest;
 }
 
+/** The members of the platform's `navigator.locks` (a LockManager) this store uses. */
+export interface WebLocks {
+  request(name: string, options: { ifAvailable?: boolean; steal?: boolean }, callback: (lock: unknown) => Promise<void> | null): Promise<unknown>;
+}
+
 export interface IndexedDbStoreOptions {
   /** The IDBFactory; default globalThis.indexedDB. */
   indexedDB?: IndexedDbFactory;
   /** Deadline of opening and of each read, write or delete (default 10 s). */
   timeoutMs?: number;
+  /**
+   * One tab per profile (default true): the store holds the Web Lock
+   * `hushwire-profile:<name>` while open, and opening a profile another tab (or
+   * window, or worker) of the origin holds fails BAD_REQUEST. `'steal'` takes it over:
+   * the other store closes itself (its calls fail BAD_REQUEST) and its `onLockLost`
+   * runs. `false`: no lock. Where the platform has no Web Locks (`navigator.locks`) the
+   * store opens without one and `exclusive` reads false.
+   */
+  exclusive?: boolean | 'steal';
+  /** Called once when another tab took this profile over (`exclusive: 'steal'` there):
+   *  close the client that uses this store. */
+  onLockLost?: () => void;
+  /** The LockManager; default globalThis.navigator.locks. */
+  locks?: WebLocks;
+}
+
+const LOCK_PREFIX = 'hushwire-profile:';
+
+/** A held Web Lock: `release` lets it go (idempotent). */
+interface HeldLock {
+  release(): void;
+}
+
+/**
+ * Takes the profile's Web Lock: null when this platform has no Web Locks. Throws
+ * BAD_REQUEST when another holder has it (unless stealing). `lost` runs if a later
+ * stealer takes it from us.
+ */
+async function takeLock(locks: WebLocks | undefined, name: string, steal: boolean, lost: () => void): Promise<HeldLock | null> {
+  if (locks === undefined || typeof locks.request !== 'function') return null;
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  let released = false;
+  let granted = false;
+  const got = await new Promise<boolean>((resolve, reject) => {
+    const options = steal ? { steal: true } : { ifAvailable: true };
+    locks.request(LOCK_PREFIX + name, options, (lock) => {
+      if (lock === null) {
+        resolve(false);
+        return null;
+      }
+      granted = true;
+      resolve(true);
+      return held; // kept until release()
+    }).catch((e: unknown) => {
+      if (!granted) {
+        reject(failure('lock', e as { name?: string }));
+        return;
+      }
+      // Held, then stolen by another tab (AbortError).
+      if (released) return;
+      released = true;
+      lost();
+    });
+  });
+  if (!got) throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is open in another tab or window (IndexedDbStore exclusive; open it with exclusive: \'steal\' to take it over)');
+  return {
+    release: () => {
+      released = true;
+      release();
+    },
+  };
 }
 
 function factoryOf(options: IndexedDbStoreOptions): IndexedDbFactory {
@@ -144,7 +211,9 @@ function checkRecord(record: unknown): asserts record is ProfileRecord {
 export class IndexedDbStore implements ProfileStore {
   readonly #db: IdbDatabase;
   readonly #timeoutMs: number;
+  #lock: HeldLock | null = null;
   #closed = false;
+  #closedWhy = 'the IndexedDB profile store is closed';
 
   private constructor(db: IdbDatabase, timeoutMs: number) {
     this.#db = db;
@@ -154,13 +223,50 @@ export class IndexedDbStore implements ProfileStore {
     db.onversionchange = () => this.close();
   }
 
+  /** True while this store holds its profile's Web Lock (see `exclusive`). */
+  get exclusive(): boolean {
+    return this.#lock !== null && !this.#closed;
+  }
+
   /** Opens (creating when new) the profile database `name`. */
   static async open(name: string, options: IndexedDbStoreOptions = {}): Promise<IndexedDbStore> {
     checkName(name);
     const f = factoryOf(options);
     const ms = checkTimeout(options.timeoutMs ?? INDEXEDDB_TIMEOUT_MS);
+    const exclusive = options.exclusive ?? true;
+    if (exclusive !== true && exclusive !== false && exclusive !== 'steal') {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, "exclusive is true, false or 'steal'");
+    }
+    const onLockLost = options.onLockLost;
+    if (onLockLost !== undefined && typeof onLockLost !== 'function') throw new HushwireError(ErrorCode.BAD_REQUEST, 'onLockLost is a function');
+    let store: IndexedDbStore | null = null;
+    let lostEarly = false;
+    const lost = (): void => {
+      if (store === null) {
+        lostEarly = true;
+        return;
+      }
+      store.#lose();
+      onLockLost?.();
+    };
+    const locks = options.locks ?? (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks;
+    const lock = exclusive === false ? null : await takeLock(locks, name, exclusive === 'steal', lost);
+    let db: IdbDatabase;
+    try {
+      db = await IndexedDbStore.#openDb(f, name, ms);
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
+    store = new IndexedDbStore(db, ms);
+    store.#lock = lock;
+    if (lostEarly) lost();
+    return store;
+  }
+
+  static #openDb(f: IndexedDbFactory, name: string, ms: number): Promise<IdbDatabase> {
     let late = false;
-    const db = await withDeadline<IdbDatabase>('open', ms, (resolve, reject) => {
+    return withDeadline<IdbDatabase>('open', ms, (resolve, reject) => {
       const req = f.open(name, DB_VERSION);
       req.onupgradeneeded = () => {
         const d = req.result;
@@ -178,7 +284,6 @@ export class IndexedDbStore implements ProfileStore {
       late = true;
       throw e;
     });
-    return new IndexedDbStore(db, ms);
   }
 
   /** Deletes the profile database `name` (no error when there is none). */
@@ -223,10 +328,17 @@ export class IndexedDbStore implements ProfileStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+    this.#lock?.release();
+  }
+
+  /** Another tab stole the profile's lock: closed, and every later call says why. */
+  #lose(): void {
+    this.#closedWhy = 'this profile was taken over by another tab or window (IndexedDbStore exclusive)';
+    this.close();
   }
 
   #open(): void {
-    if (this.#closed) throw new HushwireError(ErrorCode.BAD_REQUEST, 'the IndexedDB profile store is closed');
+    if (this.#closed) throw new HushwireError(ErrorCode.BAD_REQUEST, this.#closedWhy);
   }
 
   /**

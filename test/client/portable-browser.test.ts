@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { checkPortableSteps } from '../helpers/portable-steps.ts';
@@ -39,6 +39,16 @@ const transports: ('uws' | 'ws')[] = (await uwsAvailable()) ? ['uws', 'ws'] : ['
 let seq = 0;
 function number(): string {
   return `+1555${String(process.pid % 1000).padStart(3, '0')}${String(8000 + ++seq).padStart(4, '0')}`;
+}
+
+/** `p`, or a failure after RUN_MS. */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${RUN_MS / 1000} s`)), RUN_MS); })]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A page script, bundled for the browser (a Node import would fail the build). */
@@ -69,10 +79,14 @@ async function serve(scripts: Record<string, string>): Promise<{ origin: string;
   return { origin: `http://127.0.0.1:${addr.port}`, server };
 }
 
-/** A page in a fresh browser context (closed at the test's end), and the errors it logs. */
-async function openPage(t: Test, browser: Browser): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  t.teardown(() => context.close());
+/** A page in a fresh browser context (closed at the test's end), or in `shared`, and the errors it logs. */
+async function openPage(t: Test, browser: Browser, shared?: BrowserContext): Promise<{ page: Page; errors: string[] }> {
+  let context = shared;
+  if (context === undefined) {
+    const own = await browser.newContext();
+    t.teardown(() => own.close());
+    context = own;
+  }
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -145,7 +159,9 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
     return result ?? { step: 'failed', error: `no result within ${RUN_MS / 1000} s` };
   }
   let idbListener: (json: string) => string = () => 'ok';
-  const { page: idbPage, errors: idbErrors } = await openPage(t, browser);
+  const idbContext = await browser.newContext();
+  t.teardown(() => idbContext.close());
+  const { page: idbPage, errors: idbErrors } = await openPage(t, browser, idbContext);
   // Exposed once per page: it survives navigations, so each load reports through it.
   await idbPage.exposeFunction('hwOut', (json: string) => idbListener(json));
   const tag = `${process.pid}-${Date.now()}`;
@@ -168,11 +184,49 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
       badName: ['BAD_REQUEST', 'BAD_REQUEST'],
       badTimeout: 'BAD_REQUEST',
       noIndexedDb: 'BAD_REQUEST',
+      badExclusive: 'BAD_REQUEST',
     }, 'reads, whole replaces, deletes, a megabyte record, refusals, close, reopen with the data, a destroy from elsewhere not blocked');
+    t.match(r, {
+      firstExclusive: true,
+      secondOpen: 'BAD_REQUEST',
+      afterSteal: { lostCalls: 1, firstExclusive: false, firstRead: 'BAD_REQUEST', thiefExclusive: true, thiefRead: '["wss://a.example/ws"]' },
+      sharedExclusive: false,
+      afterThiefClosed: true,
+    }, 'one holder per profile: a second open refused, a steal closes the first (onLockLost once), a close frees it, exclusive: false takes no lock');
     // JSON has no undefined: a missing record came back as undefined, so its key is absent or null.
     t.equal(r.independent ?? null, null, 'records are independent');
     t.equal(r.deleted ?? null, null, 'a deleted record reads as none');
     t.equal(r.freshAfterDestroy ?? null, null, 'a destroyed profile opens empty');
+  });
+
+  await t.test('IndexedDbStore: one tab per profile', async (t) => {
+    // A second page of the same origin (same browser context): Web Locks are per origin.
+    const { page: other, errors: otherErrors } = await openPage(t, browser, idbContext);
+    let lost: Record<string, unknown> | undefined;
+    let sawLost: () => void = () => {};
+    const lostSeen = new Promise<void>((resolve) => { sawLost = resolve; });
+    let held: Record<string, unknown> | undefined;
+    const heldSeen = new Promise<void>((resolve) => {
+      idbListener = (json) => {
+        const o = JSON.parse(json) as Record<string, unknown>;
+        if (o.step === 'hold' || o.step === 'failed') { held = o; resolve(); }
+        if (o.step === 'lost') { lost = o; sawLost(); }
+        return 'ok';
+      };
+    });
+    await idbPage.goto(`${origin}/idb?${new URLSearchParams({ phase: 'hold', tag }).toString()}`, { timeout: 30_000 });
+    await within(heldSeen, 'the first page holds the profile');
+    t.match(held, { step: 'hold', exclusive: true }, 'the first page holds the profile');
+    let taken: Record<string, unknown> | undefined;
+    const takenSeen = new Promise<void>((resolve) => {
+      void other.exposeFunction('hwOut', (json: string) => { taken = JSON.parse(json) as Record<string, unknown>; resolve(); return 'ok'; });
+    });
+    await other.goto(`${origin}/idb?${new URLSearchParams({ phase: 'take', tag }).toString()}`, { timeout: 30_000 });
+    await within(takenSeen, 'the second page');
+    await within(lostSeen, 'the first page hears it lost the profile');
+    t.match(taken, { step: 'take', refused: 'BAD_REQUEST', read: '["wss://held.example/ws"]' }, 'the second page is refused, then takes the profile over and reads it');
+    t.match(lost, { step: 'lost', readAfter: 'BAD_REQUEST' }, 'the first page is told (onLockLost) and its store is closed');
+    t.same(otherErrors, [], 'no page error in the second page');
   });
 
   await t.test('profiles in IndexedDB survive a page reload; nothing is shown twice', async (t) => {
