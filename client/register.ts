@@ -83,18 +83,28 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'register needs either profileDir or store');
   }
   let store: ProfileStore;
-  let undo: () => Promise<void> = async () => {};
+  let prepare: (() => Promise<() => Promise<void>>) | null = null;
   if (opts.store !== undefined) {
     if (!isProfileStore(opts.store)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'store must be a ProfileStore (read, write, delete)');
     store = opts.store;
   } else {
     const dir = openDirectory(opts.profileDir!);
     store = dir.store;
+    prepare = () => dir.prepare();
+  }
+  // One registration per profile at a time in this process: two (a double tap) would
+  // both register a device, and the one whose device.json lost would stay registered at
+  // the relay with keys nobody has. Checked before the directory is touched.
+  const key = profileKey(store);
+  if (registering.has(key)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'a registration of this profile is already in progress');
+  }
+  registering.add(key);
+  let undo: () => Promise<void> = async () => {};
+  try {
     // A failed first registration leaves no empty profile directory behind (the undo
     // removes only an empty one, so nothing written meanwhile can be lost).
-    undo = await dir.prepare();
-  }
-  try {
+    if (prepare) undo = await prepare();
     if ((await store.read(DEVICE_FILE)) !== undefined) {
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is already registered (unregister first)');
     }
@@ -102,7 +112,17 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   } catch (e) {
     await undo();
     throw e;
+  } finally {
+    registering.delete(key);
   }
+}
+
+/** Profiles with a registration in progress (a directory by its path, a store by itself). */
+const registering = new Set<unknown>();
+
+function profileKey(store: ProfileStore): unknown {
+  const dir = (store as { dir?: unknown }).dir;
+  return typeof dir === 'string' ? `dir:${dir}` : store;
 }
 
 async function registerInto(opts: RegisterOptions, store: ProfileStore, number: string, urls: string[]): Promise<RegisterResult> {
@@ -176,18 +196,29 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
       throw new HushwireError(ErrorCode.AUTH_FAILED, 'gateway returned a route that does not match the pinned OPRF key');
     }
 
-    await writeGateways(store, urls);
-    await writeDevice(store, {
-      device,
-      identitySecret: identity.secretKey,
-      identityPublic: identity.publicKey,
-      prekeySecret: prekey.secretKey,
-      prekeyPublic: prekey.publicKey,
-      number,
-      route,
-      oprfPublicKey: challenge.oprfPublicKey,
-      registeredAt: new Date().toISOString(),
-    });
+    // From here the relay has the device: a profile that cannot keep it (its store
+    // failing, or another process's registration written meanwhile) must not leave it
+    // registered there with keys nobody holds.
+    try {
+      if ((await store.read(DEVICE_FILE)) !== undefined) {
+        throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile was registered by another registration meanwhile (this one is undone)');
+      }
+      await writeGateways(store, urls);
+      await writeDevice(store, {
+        device,
+        identitySecret: identity.secretKey,
+        identityPublic: identity.publicKey,
+        prekeySecret: prekey.secretKey,
+        prekeyPublic: prekey.publicKey,
+        number,
+        route,
+        oprfPublicKey: challenge.oprfPublicKey,
+        registeredAt: new Date().toISOString(),
+      });
+    } catch (e) {
+      await conn.request({ unregister: {} }).catch(() => {});
+      throw e;
+    }
     // A fresh dedup state: ids seen by an earlier registration of this profile are void.
     await new ProfileState(store).save();
     // Our own route is proven already: a message to ourselves needs no evaluate.
