@@ -67,6 +67,60 @@ interface Shared {
   metrics: RemoteMetrics;
   /** Logs a permission NATS refused (once per subject shape). */
   onDenied?: (v: PermissionViolation) => void;
+  log?: Logger;
+}
+
+/** A failing evaluator is said again at most this often while it stays down. */
+export const DOWN_LINE_EVERY_MS = 60_000;
+
+/**
+ * Whether one evaluator id answers, for the log: its requests failing (no responders:
+ * nobody serves the id; a timeout; NATS down) fail registrations and discoveries with
+ * UNAVAILABLE, which the metrics counted while the log said nothing. One warn line when
+ * it stops answering (then at most one a minute while it stays down, with the count),
+ * one info line when it answers again. `now` for tests.
+ */
+export class EvaluatorHealth {
+  readonly #id: string;
+  readonly #log: () => Logger | undefined;
+  readonly #now: () => number;
+  #down: { since: number; failures: number; lastLine: number; sinceLine: number } | null = null;
+
+  constructor(id: string, log: () => Logger | undefined, now: () => number = Date.now) {
+    this.#id = id;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  get down(): boolean {
+    return this.#down !== null;
+  }
+
+  failed(why: 'no responders' | 'timeout' | 'no NATS connection'): void {
+    const now = this.#now();
+    const d = this.#down;
+    if (d === null) {
+      this.#down = { since: now, failures: 1, lastLine: now, sinceLine: 0 };
+      this.#log()?.warn({ evaluator: this.#id, why },
+        `OPRF evaluator ${this.#id} not answering (${why}): registrations and discoveries fail UNAVAILABLE until it does`);
+      return;
+    }
+    d.failures++;
+    d.sinceLine++;
+    if (now - d.lastLine < DOWN_LINE_EVERY_MS) return;
+    this.#log()?.warn({ evaluator: this.#id, why, failed: d.sinceLine },
+      `OPRF evaluator ${this.#id} still not answering (${why}): ${d.sinceLine} more request(s) failed in the last ${Math.round((now - d.lastLine) / 1000)} s`);
+    d.lastLine = now;
+    d.sinceLine = 0;
+  }
+
+  answered(): void {
+    const d = this.#down;
+    if (d === null) return;
+    this.#down = null;
+    this.#log()?.info({ evaluator: this.#id, failed: d.failures },
+      `OPRF evaluator ${this.#id} answers again, after ${d.failures} failed request(s) over ${Math.round((this.#now() - d.since) / 1000)} s`);
+  }
 }
 
 /** A check for NatsLink: may this user publish on the evaluator subjects and subscribe
@@ -83,11 +137,13 @@ class NatsShareClient implements ShareClient {
   readonly id: string;
   #subject: string;
   #shared: Shared;
+  readonly #health: EvaluatorHealth;
 
   constructor(id: string, prefix: string, shared: Shared) {
     this.id = checkEvaluatorId(id);
     this.#subject = evalSubject(prefix, id);
     this.#shared = shared;
+    this.#health = new EvaluatorHealth(this.id, () => shared.log);
   }
 
   async evaluate(blinded: Uint8Array[]): Promise<ShareAnswer> {
@@ -96,6 +152,7 @@ class NatsShareClient implements ShareClient {
     const nc = s.link.connection;
     if (nc === null || nc.isClosed()) {
       count('unavailable');
+      this.#health.failed('no NATS connection');
       throw unavailable();
     }
     if (s.inFlight >= MAX_IN_FLIGHT) {
@@ -112,9 +169,12 @@ class NatsShareClient implements ShareClient {
         const denied = permissionViolation(e);
         if (denied !== null) s.onDenied?.(denied);
         // No responders (nobody serves this id), timeout, or a closed connection.
-        count(e instanceof Error && e.name === 'TimeoutError' ? 'timeout' : 'unavailable');
+        const timedOut = e instanceof Error && e.name === 'TimeoutError';
+        count(timedOut ? 'timeout' : 'unavailable');
+        if (denied === null) this.#health.failed(timedOut ? 'timeout' : nc.isClosed() ? 'no NATS connection' : 'no responders');
         throw unavailable();
       }
+      this.#health.answered();
       try {
         const a = decodeResponse(reply.data, blinded.length);
         count('ok');
@@ -204,7 +264,7 @@ export class RemoteEvaluator implements Evaluator {
       denied.add(key);
       opts.log.error({ operation: v.operation, subject: subjectShape(v.subject) }, `OPRF client: ${describeViolation(v, opts.access?.authBy)}`);
     };
-    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics, onDenied };
+    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics, onDenied, log: opts.log };
     this.#clients = opts.evaluators.map((e) => new NatsShareClient(e.id, prefix, shared));
     this.#pins = opts.evaluators.map((e) => e.publicKey);
     this.#inner = new ShareEvaluator({
@@ -246,7 +306,7 @@ export class RemoteEvaluator implements Evaluator {
       const r = await probeEvaluator(c, this.#pins[i]!);
       if (r === 'ok') this.#log.info({ evaluator: c.id }, 'OPRF evaluator answers with the pinned key');
       else if (r === 'mismatch') this.#log.error({ evaluator: c.id }, 'OPRF evaluator answers with a key other than the pinned one; handsets will refuse its answers');
-      else this.#log.warn({ evaluator: c.id }, 'OPRF evaluator not answering yet');
+      // 'unavailable': its request said so already ('OPRF evaluator <id> not answering').
     }));
   }
 }
