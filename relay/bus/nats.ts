@@ -674,7 +674,7 @@ export class NatsBus implements Bus {
    * and after every reconnect. It does not exit: the gateway may hold connected devices,
    * and a restart would meet the same streams.
    */
-  #restoreStores(): void {
+  #restoreStores(after: 'a reconnect' | 'a failed counter call' | 'a misconfiguration recheck'): void {
     if (this.#restoring !== null || this.#closed || this.#js === null || this.#jsm === null) return;
     // Disconnected (NATS down, or refusing the credentials): nothing can be made, and the
     // reconnect starts a pass of its own. Ten attempts against no connection ended in a
@@ -697,7 +697,10 @@ export class NatsBus implements Bus {
             this.#log('info', 'bus: NATS set-up matches this gateway\'s settings again; ready');
           }
           this.#restoreProblem = '';
-          this.#log('info', 'bus: stream and buckets in place after reconnect');
+          // Names what started the pass: it also runs when counter calls fail while
+          // connected (e.g. the counter bucket's JetStream leader was on a NATS node that
+          // stopped), where 'after reconnect' sent the operator looking for one.
+          this.#log('info', `bus: stream and buckets in place after ${after}`);
           return;
         } catch (e) {
           const v = denied?.first ?? permissionViolation(e);
@@ -777,7 +780,7 @@ export class NatsBus implements Bus {
     try {
       return await call();
     } catch (e) {
-      this.#restoreStores();
+      this.#restoreStores('a failed counter call');
       const left = deadline - performance.now();
       // A call that failed slowly (a timeout) has used its time: no second try.
       if (this.#restoring === null || left < this.#requestTimeoutMs / 2) throw e;
@@ -805,7 +808,7 @@ export class NatsBus implements Bus {
       this.#recheck = null;
       if (this.#misconfigured === null || this.#closed) return;
       this.#lastRestore = 0;
-      this.#restoreStores();
+      this.#restoreStores('a misconfiguration recheck');
     }, this.#recheckMs);
     this.#recheck.unref?.();
   }
@@ -995,7 +998,7 @@ export class NatsBus implements Bus {
             this.#log('info', 'bus: NATS reconnected');
             this.#access.files.refusals.accepted('bus', this.#log);
             this.#lastRestore = 0;
-            this.#restoreStores();
+            this.#restoreStores('a reconnect');
             this.#signalMailAfterReconnect();
             break;
           case 'error': {

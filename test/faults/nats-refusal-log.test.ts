@@ -13,6 +13,8 @@ import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { NatsBus } from '../../relay/bus/nats.ts';
 import { readNatsAccess } from '../../relay/nats-connect-options.ts';
 import { CONTRACT_LIMITS } from '../bus/contract.ts';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { startTestEvaluator } from '../helpers/oprf.ts';
 import { until } from '../helpers/poll.ts';
@@ -148,6 +150,33 @@ t.test('no restore of the streams while the bus is disconnected: no warning abou
   writeFileSync(server.configPath, original);
   process.kill(server.pid, 'SIGHUP');
   await until('the bus to reconnect', () => bus.status().state === 'connected', 30_000);
-  await until('the restore pass after the reconnect', () => lines.includes('info bus: stream and buckets in place after reconnect'), 20_000);
+  await until('the restore pass after the reconnect', () => lines.includes('info bus: stream and buckets in place after a reconnect'), 20_000);
   t.equal(await bus.counterGet('rl.0123456789abcdef0123456789abcdef'), null, 'counter calls work again');
+});
+
+t.test('a restore pass started by failing counter calls says so, not "after reconnect"', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  // On a cluster, a NATS node stopping with the counter bucket's JetStream leader makes
+  // counter calls fail while the bus stays connected; the pass that finds the bucket
+  // again said 'in place after reconnect', and the operator looked for a reconnect.
+  // Here the bucket is deleted under a connected bus (an admin's mistake does the same).
+  const server = await startNatsServer({ t });
+  const lines: string[] = [];
+  const bus = new NatsBus({
+    servers: server.url, limits: CONTRACT_LIMITS, prefix: 'rcc', mailboxShards: 1, connectTimeoutMs: 2000, requestTimeoutMs: 1000,
+    log: (level, msg) => { lines.push(`${level} ${msg}`); },
+  });
+  t.teardown(() => bus.close());
+  await bus.start();
+  const nc = await connect({ servers: server.url });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const counters = (await jsm.streams.names().next()).filter((n) => /^KV_.*rl$/.test(n));
+  t.equal(counters.length, 1, `the counter bucket's stream (${counters.join(', ')})`);
+  await jsm.streams.delete(counters[0]!);
+  const key = 'rl.0123456789abcdef0123456789abcdef';
+  await bus.counterGet(key).catch(() => null);
+  await until('the restore pass', () => lines.some((l) => /^info bus: stream and buckets in place after /.test(l)), 20_000);
+  t.same(lines.filter((l) => /in place after/.test(l)), ['info bus: stream and buckets in place after a failed counter call']);
+  t.equal(await bus.counterGet(key), null, 'counter calls work again');
+  t.equal(bus.status().state, 'connected', 'no reconnect happened');
 });
