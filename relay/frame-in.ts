@@ -48,23 +48,34 @@ export type InOp =
   | { kind: 'send'; req: number; envelopes: InEnvelope[] }
   /** `ids` holds [start, end) of each acked id in `data`, two numbers per id. */
   | { kind: 'ack'; req: number; data: Uint8Array; ids: number[] }
-  | { kind: 'other'; req: number; op: Op };
+  | { kind: 'other'; req: number; op: Op }
+  /** An op past `maxOps` (decodeInbound): only its req is read, its other fields are
+   *  skipped by their wire type and length (not decoded). */
+  | { kind: 'excess'; req: number };
 const OP_SEND = 25;
 const OP_DELIVER_ACK = 26;
 
-/** Decodes a Frame. Throws (RangeError) on bytes the generated decoder would refuse. */
-export function decodeInbound(data: Uint8Array): InOp[] {
+/** Decodes a Frame. Throws (RangeError) on bytes the generated decoder would refuse.
+ *  Ops past the first `maxOps` are 'excess': the caller refuses them unseen, so only their
+ *  req is read (a frame of 131,072 two-byte ops cost ~50-100 ms through the generated
+ *  decoder), and past `maxOps + maxExcess` they are checked and left out (the caller
+ *  closes the socket before it would get to them). Bytes inside such an op's fields are
+ *  not checked, so a malformed nested message there does not make the frame undecodable. */
+export function decodeInbound(data: Uint8Array, maxOps = Infinity, maxExcess = Infinity): InOp[] {
   // One cursor for the whole frame: each nested message is read by pointing it at the
   // message's range, then back at the rest of its parent (a cursor object per op and
   // per envelope was garbage of its own on every message).
   const c = new Cursor(data, 0, data.length);
   const ops: InOp[] = [];
+  const keep = maxOps + maxExcess;
   while (c.pos < c.end) {
     const tag = c.field();
     if (tag >>> 3 === 1 && (tag & 7) === 2) {
       const start = c.delimited();
       const next = c.pos;
-      ops.push(decodeOp(c, data, start, next));
+      if (ops.length < maxOps) ops.push(decodeOp(c, data, start, next));
+      else if (ops.length < keep) ops.push(excessOp(c, start, next));
+      else excessReq(c, start, next);
       c.pos = next;
       c.end = data.length;
     } else {
@@ -100,6 +111,24 @@ function decodeOp(c: Cursor, data: Uint8Array, start: number, end: number): InOp
   if (!plain || body === 0) return { kind: 'other', req, op: wire.Op.decode(data.subarray(start, end)) };
   if (body === OP_SEND) return { kind: 'send', req, envelopes: decodeSend(c, data, bodyStart, bodyEnd) };
   return { kind: 'ack', req, data, ids: decodeIds(c, bodyStart, bodyEnd) };
+}
+
+/** An op past the frame's limit: its req (the last one, as the generated decoder keeps),
+ *  every other field skipped by its wire type. */
+function excessOp(c: Cursor, start: number, end: number): InOp {
+  return { kind: 'excess', req: excessReq(c, start, end) };
+}
+
+function excessReq(c: Cursor, start: number, end: number): number {
+  c.pos = start;
+  c.end = end;
+  let req = 0;
+  while (c.pos < c.end) {
+    const tag = c.field();
+    if (tag >>> 3 === 1 && (tag & 7) === 0) req = c.uint32();
+    else c.skip(tag & 7, tag >>> 3);
+  }
+  return req;
 }
 
 function decodeSend(c: Cursor, data: Uint8Array, start: number, end: number): InEnvelope[] {

@@ -192,7 +192,9 @@ export class Session implements LiveSink, ControlSink {
     let ops: InOp[];
     try {
       // The whole frame is checked before any op runs (relay/frame-in.ts).
-      ops = decodeInbound(data);
+      // Past the frame's op limit each op is a bad op: after maxBadOps + 1 of them the
+      // socket is closed, so no more are needed.
+      ops = decodeInbound(data, this.#relay.limits.maxOpsPerFrame, this.#relay.limits.maxBadOps + 1);
     } catch {
       this.#relay.metrics.errors.inc({ code: ErrorCode.BAD_FRAME });
       this.close(CloseCode.BAD_FRAME, 'undecodable frame');
@@ -211,7 +213,7 @@ export class Session implements LiveSink, ControlSink {
       // would only be refused one by one (a frame of 100,000 tiny ops cost ~1 s of CPU).
       if (this.#isClosed()) return;
       const op = ops[i] as InOp;
-      if (i >= max) {
+      if (i >= max || op.kind === 'excess') {
         this.#fail(op.req, new HushwireError(ErrorCode.BAD_REQUEST, `at most ${max} ops per frame`));
         continue;
       }

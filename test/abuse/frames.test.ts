@@ -125,6 +125,31 @@ for (const transport of transports) {
       await serves(t);
     });
 
+    t.test('ops past the frame\'s op limit are refused unread: a malformed body there is BAD_REQUEST, not 4000', async (t) => {
+      const { maxOpsPerFrame, maxBadOps } = gw.relay.limits;
+      const c = await connectRaw(gw.url);
+      await c.next((o) => o.body === 'challenge');
+      // maxOpsPerFrame pings, then an op whose Lookup.route says 5 bytes in a 2-byte body.
+      const pings = encodeFrame(Array.from({ length: maxOpsPerFrame }, (_, i) => ({ req: 1000 + i, ping: {} })));
+      const bad = ld(1, [0x08, ...varint(5000), ...ld(24, [0x0a, 0x05])]);
+      c.sendRaw(new Uint8Array([...pings, ...bad]));
+      t.equal((await c.reply(5000)).error?.code, ErrorCode.BAD_REQUEST, 'the op past the limit: BAD_REQUEST');
+      t.equal(c.ops.filter((o) => o.req >= 1000 && o.req < 5000 && o.body === 'ok').length, maxOpsPerFrame, 'the pings before it are answered');
+      c.send([{ req: 6000, ping: {} }]);
+      t.equal((await c.reply(6000)).body, 'ok', 'the socket stays open');
+      // A frame of 20,000 empty ops: the op limit's worth run, maxBadOps + 1 are refused,
+      // then 4008 (the rest are only checked to be protobuf).
+      const many = new Uint8Array(40_000);
+      for (let i = 0; i < many.length; i += 2) many[i] = 0x0a;
+      const flood = await connectRaw(gw.url);
+      await flood.next((o) => o.body === 'challenge');
+      flood.sendRaw(many);
+      t.equal((await flood.closed).code, CloseCode.FLOOD, '20,000 empty ops: 4008');
+      t.ok(flood.ops.filter((o) => o.error?.code === ErrorCode.BAD_REQUEST).length <= maxBadOps + 1, 'at most maxBadOps + 1 refused');
+      c.close();
+      await serves(t);
+    });
+
     t.test('a frame of exactly the limit is accepted; one byte more closes 1009', async (t) => {
       const pad = (n: number) => {
         // Frame field 15 (unknown) of a size that makes the whole frame n bytes.

@@ -6,7 +6,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { decodeInbound, type InEnvelope, type InOp } from '../../relay/frame-in.ts';
-import { agreeOnMutations, outcome, randomFrameOf, writeUnknownFields, type Outcome } from '../helpers/decoder-agreement.ts';
+import { agreeOnMutations, mutate, outcome, randomFrameOf, writeUnknownFields, type Outcome } from '../helpers/decoder-agreement.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const hex = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString('hex');
@@ -46,6 +46,7 @@ function inMeaning(op: InOp): Meaning {
     for (let i = 0; i < op.ids.length; i += 2) ids.push(hex(op.data.subarray(op.ids[i], op.ids[i + 1])));
     return { req: op.req, ack: ids };
   }
+  if (op.kind === 'excess') throw new Error('no op past maxOps without one');
   const m = opMeaning(op.op);
   t.equal(m.req, op.req, 'req of a handed-over op');
   return m;
@@ -143,4 +144,37 @@ t.test('hostile shapes', async (t) => {
     if (a.ok && b.ok) t.same(b.value, a.value, name);
   }
   t.same(decodeInbound(new Uint8Array(0)), [], 'an empty frame has no ops (the session answers BAD_FRAME)');
+});
+
+t.test('ops past maxOps: only their req, and past maxOps + maxExcess left out', async (t) => {
+  let limited = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const f = i % 2 === 0 ? randomFrame() : mutate(randomFrame());
+    const full = mine(f);
+    const maxOps = randomInt(0, 3);
+    const maxExcess = randomInt(0, 3);
+    const r = outcome(() => decodeInbound(f, maxOps, maxExcess));
+    if (!r.ok) {
+      // Refused with the limit: refused whole too (a limit only ever skips checks).
+      if (full.ok) { t.fail(`refused only with maxOps ${maxOps}: ${hex(f)}`); return; }
+      continue;
+    }
+    if (!full.ok) continue; // a malformed body inside an op past maxOps is not looked at
+    const ops = r.value;
+    const want = full.value;
+    const same = ops.length === Math.min(want.length, maxOps + maxExcess)
+      && ops.every((o, k) => (k < maxOps
+        ? JSON.stringify(inMeaning(o)) === JSON.stringify(want[k])
+        : o.kind === 'excess' && o.req === want[k]!.req));
+    if (!same) { t.fail(`maxOps ${maxOps} maxExcess ${maxExcess}: ${hex(f)}`); return; }
+    if (want.length > maxOps) limited++;
+  }
+  t.ok(limited > 1000, `many frames had ops past the limit (${limited})`);
+  // A malformed message inside an op past the limit: the whole frame is refused without
+  // a limit, read with one (that op is refused by the session unseen).
+  const ping = [0x0a, 0x05, 0x08, 0x01, 0xe2, 0x01, 0x00];
+  const badLookup = [0x0a, 0x07, 0x08, 0x02, 0xc2, 0x01, 0x02, 0x0a, 0x05]; // Lookup.route of 5 bytes in 0
+  const f = Uint8Array.from([...ping, ...badLookup]);
+  t.notOk(mine(f).ok, 'refused whole without a limit');
+  t.same(decodeInbound(f, 1).map((o) => [o.kind, o.req]), [['other', 1], ['excess', 2]], 'read with maxOps 1');
 });
