@@ -121,3 +121,16 @@ t.test('calls after close() say the client is closed (UNAVAILABLE that no retry 
   }
   t.equal((await failure(() => c.send('12', 'x'))).code, ErrorCode.BAD_NUMBER, 'arguments are still checked first');
 });
+
+t.test('send: a number that is not a string is BAD_NUMBER, a text that is not a string BAD_REQUEST, before any network use', async (t) => {
+  const store = await registeredStore(await deadUrl());
+  const c = await HushwireClient.open(store, { connectAttempts: 1 });
+  t.teardown(() => c.close());
+  for (const n of [15550100002, null, undefined, {}]) t.equal((await failure(() => c.send(any(n), 'x'))).code, ErrorCode.BAD_NUMBER, `number ${String(n)}`);
+  for (const text of [42, null, undefined, ['x'], new Uint8Array(2)]) {
+    const f = await failure(() => c.send('+15550100002', any(text)));
+    t.equal(f.code, ErrorCode.BAD_REQUEST, `text ${String(text)}`);
+    t.match(f.message, /text must be a string/);
+  }
+  t.equal(c.connectionState, 'disconnected', 'no attempt was made');
+});
