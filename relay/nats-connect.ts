@@ -20,6 +20,7 @@
 //
 // Messages name flags, TLS error codes and at most the certificate's host check (which
 // names the server's host); never a URL (it may hold credentials) or a secret.
+import { natsEndpoints } from './nats-endpoints.ts';
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
@@ -198,4 +199,11 @@ function probeServer(server: string, access: NatsAccess): Promise<string | null>
     };
     sock.on('data', onInfo);
   });
+}
+
+/** host:port of the server a nats.js status event names ('disconnect', 'reconnect'),
+ *  for log lines (never a URL's user or password), or null when it names none. */
+export function statusServer(s: unknown): string | null {
+  const server = (s as { server?: unknown } | null)?.server;
+  return typeof server === 'string' && server !== '' ? natsEndpoints([server]) : null;
 }

@@ -14,7 +14,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './log.ts';
 import { natsEndpoints } from './nats-endpoints.ts';
-import { connectNats, natsRefusal, NatsRefused } from './nats-connect.ts';
+import { connectNats, natsRefusal, NatsRefused, statusServer } from './nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from './nats-connect-options.ts';
 import type { RefusalLogFn } from './nats-refusals.ts';
 
@@ -157,14 +157,16 @@ export class NatsLink {
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect') {
-          if (this.#up) this.#opts.log.warn(`${this.#opts.what}: NATS connection lost; reconnecting`);
+          const at = statusServer(s);
+          if (this.#up) this.#opts.log.warn(at === null ? {} : { nats: at }, `${this.#opts.what}: NATS connection lost${at === null ? '' : ` (${at})`}; reconnecting`);
           this.#up = false;
         } else if (s.type === 'reconnect') {
           // One per failed attempt of the outage, all at once when one succeeds
           // (relay/bus/nats.ts says why): only the first is news.
           if (this.#up) continue;
           this.#up = true;
-          this.#opts.log.info(`${this.#opts.what}: NATS reconnected`);
+          const at = statusServer(s);
+          this.#opts.log.info(at === null ? {} : { nats: at }, `${this.#opts.what}: NATS reconnected${at === null ? '' : ` (${at})`}`);
           this.#access.files.refusals.accepted(this.#opts.what, this.#logFn);
         } else if (s.type === 'error') {
           // Credentials refused at a reconnect (changed on the server first, or an

@@ -61,7 +61,7 @@ import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCoun
 import { ApiRequests } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
-import { connectNats, natsRefusal } from '../nats-connect.ts';
+import { connectNats, natsRefusal, statusServer } from '../nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from '../nats-connect-options.ts';
 import { describeViolation, permissionRefusal, permissionViolation, PermissionWatch, probePermissions, subjectShape, type PermissionViolation } from '../nats-permissions.ts';
 
@@ -980,7 +980,8 @@ export class NatsBus implements Bus {
           case 'staleConnection':
             if (this.#status.state === 'connected') {
               this.#status = { state: 'reconnecting', since: Date.now() };
-              this.#log('warn', 'bus: NATS connection lost; reconnecting');
+              const at = statusServer(s);
+              this.#log('warn', `bus: NATS connection lost${at === null ? '' : ` (${at})`}; reconnecting`, at === null ? undefined : { nats: at });
             }
             // Ephemeral consumers do not survive a server restart; pulls in flight are lost,
             // and so are the replies to store requests in flight.
@@ -995,7 +996,8 @@ export class NatsBus implements Bus {
             // connected device was told to read its mailbox again 100 times.
             if (this.#status.state === 'connected') break;
             this.#status = { state: 'connected' };
-            this.#log('info', 'bus: NATS reconnected');
+            const at = statusServer(s);
+            this.#log('info', `bus: NATS reconnected${at === null ? '' : ` (${at})`}`, at === null ? undefined : { nats: at });
             this.#access.files.refusals.accepted('bus', this.#log);
             this.#lastRestore = 0;
             this.#restoreStores('a reconnect');

@@ -115,7 +115,7 @@ t.test('a gateway with a remote OPRF evaluator whose password NATS refuses for a
   // nats.js reports 'reconnect' once per refused attempt, all at once when one succeeds
   // (each refused attempt's disconnect handler awaits the same dial loop): the bus acted
   // on each (a line, a restore pass, and a mail signal to every connected device).
-  const reconnected = (what: string): number => lines().filter((l) => l.msg === `${what}: NATS reconnected`).length;
+  const reconnected = (what: string): number => lines().filter((l) => l.msg === `${what}: NATS reconnected (127.0.0.1:${server.port})`).length;
   t.equal(reconnected('bus'), 1, 'one "bus: NATS reconnected" line');
   t.equal(reconnected('OPRF client'), 1, 'one "OPRF client: NATS reconnected" line');
   t.notOk(gw.logs().includes(good), 'no password in the log');
