@@ -124,6 +124,7 @@ export class Session implements LiveSink, ControlSink {
   #outEnvelopes: Uint8Array[] = NONE;
   #flushScheduled = false;
   #badOps = 0;
+  #unregistering = false;
   /** Discovery work of this connection in flight (#discovery). */
   #discoveryInFlight = 0;
   #busy = false; // an auth/register is in progress
@@ -820,6 +821,18 @@ export class Session implements LiveSink, ControlSink {
   // ---- opt-out
 
   async #onUnregister(req: number): Promise<void> {
+    // One opt-out at a time: a second one in the same frame erased, removed and counted
+    // the device again, concurrently with the first, and was never answered.
+    if (this.#unregistering) throw new HushwireError(ErrorCode.BAD_REQUEST, 'opt-out already in progress');
+    this.#unregistering = true;
+    try {
+      await this.#unregister(req);
+    } finally {
+      this.#unregistering = false;
+    }
+  }
+
+  async #unregister(req: number): Promise<void> {
     const relay = this.#relay;
     const tag = this.#tag;
     const devTok = this.#devTok;

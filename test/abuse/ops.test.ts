@@ -136,6 +136,17 @@ for (const transport of transports) {
       await c.closed;
     });
 
+    t.test('two unregister ops in one frame: one opt-out, the second refused', async (t) => {
+      const count = async () => (await gw.metrics.unregistrations.get()).values[0]?.value ?? 0;
+      const before = await count();
+      const { c } = await registerRaw(gw.url, '+15557770009');
+      c.send([{ req: 11, unregister: {} }, { req: 12, unregister: {} }]);
+      t.equal((await c.reply(12, 5_000).catch(() => null))?.error?.code, ErrorCode.BAD_REQUEST, 'the second: BAD_REQUEST');
+      t.equal((await c.reply(11)).body, 'ok', 'the first: ok');
+      t.equal(await closeCode(c), CloseCode.UNREGISTERED, 'then 4006');
+      t.equal(await count() - before, 1, 'one opt-out counted');
+    });
+
     t.test('nothing went wrong inside the gateway', async (t) => {
       t.notMatch(gw.logs(), /"level":(50|60)/, 'no error or fatal log line');
     });
