@@ -183,6 +183,8 @@ export class HushwireClient {
   private readonly storeError: (err: unknown) => void;
   private unregistering = false;
   private unregistered = false;
+  /** The relay answered the unregister op: the device is gone there. */
+  private relayErased = false;
   private closing: Promise<void> | null = null;
 
   /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
@@ -373,6 +375,12 @@ export class HushwireClient {
   /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then the
    *  profile's device, state and routes records go. */
   async unregister(): Promise<void> {
+    if (this.relayErased && !this.unregistered) {
+      // The relay has erased the device; only the profile's records failed to go.
+      await removeDevice(this.store);
+      this.unregistered = true;
+      return;
+    }
     const ended = this.endedError();
     if (ended) throw ended;
     await this.conn.connect(this.requestTimeoutMs);
@@ -383,8 +391,11 @@ export class HushwireClient {
       this.unregistering = false;
       throw e;
     }
+    this.relayErased = true;
     // Close first: it waits for pending state writes, which must not recreate state.json.
     await this.close();
+    // A store that fails here rejects with its error; calling unregister() again tries
+    // the profile's records again (the relay's part is done).
     await removeDevice(this.store);
     this.unregistered = true;
   }

@@ -112,7 +112,11 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
 /** Removes the device keys, dedup state and learned routes (opt-out); keeps
  *  gateways.json. Idempotent. */
 export async function removeDevice(store: ProfileStore): Promise<void> {
-  for (const record of [DEVICE_FILE, STATE_FILE, ROUTES_FILE] as const) await store.delete(record);
+  // The device record last: a delete that fails part-way leaves a profile that is still
+  // registered locally, so unregister() again (or the CLI's --forget-locally, which
+  // needs a device record) can finish; the other way round, contacts' numbers in
+  // routes.json could outlive a profile no command takes for registered any more.
+  for (const record of [STATE_FILE, ROUTES_FILE, DEVICE_FILE] as const) await store.delete(record);
 }
 
 const WS_URL = /^wss?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/i;

@@ -1,0 +1,43 @@
+// unregister() whose local delete fails after the relay erased the device, against a
+// real (embedded) gateway: the call rejects with the store's error, the profile keeps
+// its device record (so it is still taken for registered and can be finished), and a
+// second unregister() deletes the records without asking the relay again. It used to
+// fail with "connection is closed", and a delete of routes.json failing after
+// device.json's left contacts' numbers in a profile no command would take any more.
+import t from 'tap';
+import { HushwireClient, MemoryStore, ErrorCode, type ProfileRecord } from '../../client/index.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
+
+t.test('a failed local delete after the relay erased the device: the records stay whole, unregister() again finishes', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const N = '+15550108871';
+  class FlakyDelete extends MemoryStore {
+    failures = 1;
+    override async delete(record: ProfileRecord): Promise<void> {
+      if (record === 'routes.json' && this.failures > 0) {
+        this.failures--;
+        throw new Error('storage busy');
+      }
+      return super.delete(record);
+    }
+  }
+  const store = new FlakyDelete();
+  await HushwireClient.register({ store, gateways: [gw.url], number: N });
+  const observer = new MemoryStore();
+  await HushwireClient.register({ store: observer, gateways: [gw.url], number: '+15550108872' });
+  const obs = await HushwireClient.open(observer, { receive: false });
+  t.teardown(() => obs.close());
+  const c = await HushwireClient.open(store, { receive: false });
+  await c.connect();
+  await t.rejects(c.unregister(), { message: 'storage busy' });
+  t.equal((await obs.discover([N])).get(N)!.registered, false, 'the relay erased the device');
+  t.not(await store.read('device.json'), undefined, 'the device record is kept while another record failed to go');
+  t.not(await store.read('routes.json'), undefined);
+  await c.unregister();
+  for (const r of ['device.json', 'state.json', 'routes.json'] as const) t.equal(await store.read(r), undefined, `${r} deleted`);
+  t.not(await store.read('gateways.json'), undefined, 'gateways kept');
+  const again = await c.unregister().then(() => null, (e) => e);
+  t.equal(again?.code, ErrorCode.NOT_REGISTERED, 'then, as after any opt-out, NOT_REGISTERED');
+  await t.rejects(HushwireClient.open(store), { code: ErrorCode.NOT_REGISTERED });
+});
