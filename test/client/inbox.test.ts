@@ -543,3 +543,24 @@ t.test('one reader at a time: a second iterator while one is active is refused; 
   t.same(await third.next(), { value: undefined, done: true });
   t.doesNotThrow(() => s.inbox[Symbol.asyncIterator](), 'after the end, iterators can be made (each is done)');
 });
+
+t.test('a next() already recording its message when the inbox ends still gets it, and its ack is handed over before settled()', async (t) => {
+  const disk = slowStore();
+  const acked: string[] = [];
+  const inbox = new Inbox({ me: recipient, state: new ProfileState(disk.store), ack: (ids) => { for (const id of ids) acked.push(bytesToHex(id)); }, verifySender: async () => 'ok' });
+  const env = seal(makeSender(), 'in the middle', 0);
+  inbox.deliver([env]);
+  await inbox.idle();
+  const taken = inbox.next();
+  await until(() => disk.gates.length === 1, 2_000, 'the state write');
+  inbox.end();
+  let settled = false;
+  const done = inbox.settled().then(() => { settled = true; });
+  await turns();
+  t.notOk(settled, 'settled() waits for the record in progress');
+  disk.release();
+  t.equal((await taken).value?.text, 'in the middle', 'the message being recorded is handed over');
+  await done;
+  t.same(acked, [bytesToHex(env.id!)], 'its ack was handed over by the time settled() resolved');
+  t.same(await inbox.next(), { value: undefined, done: true }, 'later calls are done');
+});
