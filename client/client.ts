@@ -175,6 +175,8 @@ export class HushwireClient {
   private readonly inbox: Inbox;
   private readonly sendTimeoutMs: number;
   private readonly requestTimeoutMs: number;
+  /** ClientOptions.receive. */
+  private readonly receive: boolean;
   /** Spaces this client's sends while the gateway rate-limits them. */
   private readonly pacer = new SendPacer();
   /** Ends the sends' backoff waits at close(). */
@@ -220,6 +222,7 @@ export class HushwireClient {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     const receive = options.receive ?? true;
+    this.receive = receive;
     const userOnState = options.onState;
     this.conn = new Connection({
       urls: gateways,
@@ -355,7 +358,13 @@ export class HushwireClient {
    *  a time: starting to iterate while another iterator is active (neither ended nor
    *  given back by return(), which `for await` calls on break) throws BAD_REQUEST. */
   messages(): AsyncIterable<ReceivedMessage> {
-    return { [Symbol.asyncIterator]: () => this.inbox.reader() };
+    return {
+      [Symbol.asyncIterator]: () => {
+        // It would wait forever: deliveries are left to another process's reader.
+        if (!this.receive) throw new HushwireError(ErrorCode.BAD_REQUEST, 'this client was opened with receive: false: it takes no messages (open it without that option to read)');
+        return this.inbox.reader();
+      },
+    };
   }
 
   /**

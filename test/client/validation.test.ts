@@ -134,3 +134,12 @@ t.test('send: a number that is not a string is BAD_NUMBER, a text that is not a 
   }
   t.equal(c.connectionState, 'disconnected', 'no attempt was made');
 });
+
+t.test('messages() on a client opened with receive: false is BAD_REQUEST (it waited forever)', async (t) => {
+  const store = await registeredStore(await deadUrl());
+  const c = await HushwireClient.open(store, { receive: false, connectAttempts: 1 });
+  t.teardown(() => c.close());
+  const f = await failure(async () => { for await (const _m of c.messages()) break; });
+  t.equal(f.code, ErrorCode.BAD_REQUEST);
+  t.match(f.message, /receive: false/);
+});
