@@ -356,7 +356,8 @@ export class HushwireClient {
 
   /** Received messages, each once (dedup by envelope id across restarts). One reader at
    *  a time: starting to iterate while another iterator is active (neither ended nor
-   *  given back by return(), which `for await` calls on break) throws BAD_REQUEST. */
+   *  given back by return(), which `for await` calls on break) throws BAD_REQUEST, as does
+   *  iterating a client opened with `receive: false`. */
   messages(): AsyncIterable<ReceivedMessage> {
     return {
       [Symbol.asyncIterator]: () => {
