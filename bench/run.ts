@@ -328,10 +328,10 @@ function unregisteredText(r: UnregisterResult & { unanswered?: UnansweredResult 
     + (u === undefined ? '' : `; ${fmtInt(u.optedOut + u.failed)} whose registration went unanswered (the gateway may have made them): ${fmtInt(u.optedOut)} registered again and opted out${u.failed ? `, ${fmtInt(u.failed)} could not be and may be left registered (${u.firstError})` : ''}`);
 }
 
-/** --keep-devices: what is left on the gateways. */
-function keptText(bd: BenchDevices): string {
+/** --keep-devices: what is left on the gateways (`where` them: for the interrupt's line). */
+function keptText(bd: BenchDevices, where = true): string {
   if (bd.registered.length === 0 && bd.unanswered.length === 0) return '';
-  return `${fmtInt(bd.registered.length)} bench devices left registered on ${bd.where} (--keep-devices)${bd.unanswered.length > 0 ? `, and up to ${fmtInt(bd.unanswered.length)} more whose registration went unanswered` : ''}`;
+  return `${fmtInt(bd.registered.length)} bench devices left registered${where ? ` on ${bd.where}` : ''} (--keep-devices)${bd.unanswered.length > 0 ? `, and up to ${fmtInt(bd.unanswered.length)} more whose registration went unanswered` : ''}`;
 }
 
 async function prepareDevices(env: SystemEnv, layout: Layout, o: BenchOptions, label: string): Promise<void> {
@@ -378,7 +378,7 @@ async function unregisterBenchDevices(env: SystemEnv, o: BenchOptions): Promise<
   if (o.keepDevices) {
     bd.stopRegistering.abort();
     await bd.registering;
-    const kept = keptText(bd);
+    const kept = keptText(bd, false);
     if (kept !== '') o.log(`   ${kept}`);
     return;
   }
