@@ -49,7 +49,7 @@ function emptyEnvelopeSends(ops: number, perOp: number): Uint8Array {
 
 for (const transport of transports) {
   t.test(`op abuse on ${transport}`, async (t) => {
-    const gw = await startTestGateway({ transport, logLevel: 'warn' });
+    const gw = await startTestGateway({ transport, logLevel: 'warn', liveTimeoutMs: 1_000 });
     t.teardown(() => gw.close());
     const { maxBadOps } = gw.relay.limits;
     const { c: reg, dev } = await registerRaw(gw.url, '+15557770001');
@@ -134,6 +134,28 @@ for (const transport of transports) {
       t.equal(gw.relay.discoveryInFlight, 0, 'every unit given back');
       c.close();
       await c.closed;
+    });
+
+    t.test('a deliver_ack for another device\'s envelope changes nothing for it', async (t) => {
+      const { c: rs, dev: sender } = await registerRaw(gw.url, '+15557770010');
+      rs.close();
+      const { c: a, dev: recipient } = await registerRaw(gw.url, '+15557770011'); // an empty mailbox
+      const s = await authenticateRaw(gw.url, sender);
+      const env = { ...wellFormed(), route: recipient.route, device: recipient.device };
+      s.send([{ req: 21, send: { envelopes: [env] } }]);
+      await a.next((o) => o.body === 'deliver');
+      // Another device acks that id (it saw it nowhere; ids are not secret to a sender).
+      const b = await authenticateRaw(gw.url, dev);
+      b.send([{ req: 0, deliverAck: { ids: [env.id!] } }, { req: 22, ping: {} }]);
+      await b.reply(22);
+      // The recipient never acks: after the live timeout the sender is told 'stored'.
+      t.equal((await s.reply(21, 15_000)).sendResult!.receipts[0]!.status, 'stored', 'not delivered: the ack was not the recipient\'s');
+      a.close();
+      await a.closed;
+      const again = await authenticateRaw(gw.url, recipient);
+      const got = await again.next((o) => o.body === 'deliver');
+      t.same(Buffer.from(got.deliver!.envelopes[0]!.id!), Buffer.from(env.id!), 'the recipient gets it from its mailbox');
+      for (const c of [again, s, b]) { c.close(); await c.closed; }
     });
 
     t.test('two unregister ops in one frame: one opt-out, the second refused', async (t) => {
