@@ -127,6 +127,8 @@ const CLOSE_DRAIN_MS = 5_000;
 /** Re-creating stores after a reconnect: attempts, and the gap between them. */
 const RESTORE_ATTEMPTS = 10;
 const RESTORE_EVERY_MS = 1_000;
+/** 'bus: directory reads failing' at most this often. */
+const DIRECTORY_LINE_EVERY_MS = 60_000;
 /** Control publishes held for the end of a turn; beyond this they go out at once. (The
  *  turn's SUB and UNSUB lists need no cap: each session adds at most one entry a turn.) */
 const MAX_TURN_PUBS = 8192;
@@ -319,6 +321,17 @@ async function createRacing<T>(create: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Why a directory read failed, for a log line: a fixed word, or the error's name. */
+function directoryFailure(e: unknown): string {
+  const inner = e instanceof HushwireError && e.cause !== undefined ? e.cause : e;
+  const name = inner instanceof Error ? inner.name : 'error';
+  const message = inner instanceof Error ? inner.message : '';
+  if (name === 'TimeoutError' || (inner instanceof HushwireError && /timed out/.test(message))) return 'timeout';
+  if (name === 'NoRespondersError' || /^direct get: status 503$/.test(message) || /no responders/i.test(message)) return 'no responders';
+  const status = /^direct get: status (\d+)$/.exec(message);
+  return status !== null ? `status ${status[1]}` : name;
+}
+
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -392,6 +405,11 @@ export class NatsBus implements Bus {
   #counterErrors = 0;
   /** The last counter call failed: the next that succeeds logs the recovery. */
   #counterFailing = false;
+  /** Directory reads failing while connected (one line when it starts, one when it ends;
+   *  a start at most once a minute, so a flapping leader does not fill the log). */
+  #directoryFailing = false;
+  #directoryLogged = false;
+  #directoryLineAt = -Infinity;
   /** The restore-pass problem logged last (logged again only when it changes). */
   #restoreProblem = '';
   readonly #counterTtlMs: number;
@@ -1730,12 +1748,13 @@ export class NatsBus implements Bus {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryGetOnLeader(routeTag);
-    if (!this.#directoryDirect) return this.#directoryGetByKv(routeTag);
+    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryWatch(this.#directoryGetOnLeader(routeTag));
+    if (!this.#directoryDirect) return this.#directoryWatch(this.#directoryGetByKv(routeTag));
     // Every authentication reads the directory once: one direct get of the key's last
     // revision, as the KV client does, without its per-request overhead (nats-requests.ts
     // lastMessage), and through a continuation rather than an async frame.
     return (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true).then((m) => {
+      if (this.#directoryFailing) this.#directoryWorks();
       if (m === null) return null;
       if (m.data.length === 0) {
         // Delete markers have no body (entries always have one: checkDirectoryValue).
@@ -1744,8 +1763,41 @@ export class NatsBus implements Bus {
       }
       return new DirectGetRecord(m);
     }, (err: unknown) => {
+      this.#directoryFailed(err);
       throw busUnavailable('directory unavailable', err);
     });
+  }
+
+  #directoryWatch<T>(p: Promise<T>): Promise<T> {
+    return p.then((r) => {
+      if (this.#directoryFailing) this.#directoryWorks();
+      return r;
+    }, (e: unknown) => {
+      this.#directoryFailed(e);
+      throw e;
+    });
+  }
+
+  /** A directory read failed: every authentication, registration and discovery reads the
+   *  directory, and they failed UNAVAILABLE ('directory unavailable') with nothing in the
+   *  log (seen while a node of a 3-node cluster restarted). Said once while connected
+   *  (a NATS outage has its own lines), with why: never the error's message, which can
+   *  hold the subject and with it a route tag. */
+  #directoryFailed(e: unknown): void {
+    if (this.#directoryFailing || this.#status.state !== 'connected' || this.#closed) return;
+    this.#directoryFailing = true;
+    const now = Date.now();
+    this.#directoryLogged = now - this.#directoryLineAt >= DIRECTORY_LINE_EVERY_MS;
+    if (!this.#directoryLogged) return;
+    this.#directoryLineAt = now;
+    const why = directoryFailure(e);
+    this.#log('warn', `bus: directory reads failing (${why}): authentications, registrations and discoveries fail UNAVAILABLE until they work again`, { why });
+  }
+
+  #directoryWorks(): void {
+    this.#directoryFailing = false;
+    if (this.#directoryLogged) this.#log('info', 'bus: directory reads work again');
+    this.#directoryLogged = false;
   }
 
   /** The bucket was made without direct gets (an older deployment's): through the KV client. */
