@@ -2,26 +2,12 @@
 // against a real gateway started in-process on a free port.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
-import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { startTestGateway, BIN, ROOT } from '../helpers/gateway.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
 import { deadUrl } from './fake-gateway.ts';
 
-import { hushwire, type Run } from '../helpers/cli.ts';
+import { hushwire, errorLineProblems } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
-
-/** Problems with an error report: it must be exactly one stderr line in the CLI's
- *  format, with this code, and no stack trace. An empty list means it is right. */
-function errorLineProblems(r: Run, code: string): string[] {
-  const problems: string[] = [];
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  if (lines.length !== 1) problems.push(`expected one stderr line, got ${JSON.stringify(r.stderr)}`);
-  if (!new RegExp(`^hushwire: .+ \\(${code}\\)$`).test(lines[0] ?? '')) problems.push(`not "hushwire: <message> (${code})": ${JSON.stringify(lines[0])}`);
-  if (/\n\s+at /.test(r.stderr)) problems.push('has a stack trace');
-  return problems;
-}
 
 // Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
 t.setTimeout(300_000);
@@ -207,136 +193,4 @@ t.test('a text over the largest envelope is TOO_LARGE, exit 2, before anything i
   t.equal(ok.code, 0, ok.stderr);
   const help = await hushwire(['send', '--help']);
   t.match(help.stdout, /65,535 bytes/);
-});
-
-t.test('a profile whose dev gateway restarted: a clear refusal, and unregister --forget-locally', async (t) => {
-  const first = await startTestGateway({ logLevel: 'warn' });
-  const dir = tempDir('hw-cli-');
-  const a = join(dir, 'a');
-  t.equal((await hushwire(['register', '--gateway', first.url, '--number', A, '--profile', a])).code, 0);
-  await first.close();
-  // Another gateway on the profile's URL would be the restarted one; a fresh gateway
-  // (new ephemeral OPRF key, empty embedded bus) given with --gateway is the same case.
-  const second = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => second.close());
-  const r = await hushwire(['unregister', '--profile', a]);
-  t.equal(r.code, 5, "the profile's own (dead) gateway is unreachable: the relay path cannot work");
-  const forgotten = await hushwire(['unregister', '--profile', a, '--forget-locally']);
-  t.equal(forgotten.code, 0, forgotten.stderr);
-  t.same(JSON.parse(forgotten.stdout), { status: 'forgotten locally' });
-  t.notOk(existsSync(join(a, 'device.json')), 'keys gone');
-  const again = await hushwire(['unregister', '--profile', a, '--forget-locally']);
-  t.equal(again.code, 4, 'nothing to forget: NOT_REGISTERED');
-  t.same(errorLineProblems(again, 'NOT_REGISTERED'), []);
-  // The refusal a pinned-key mismatch gives says what to do.
-  const b = join(dir, 'b');
-  t.equal((await hushwire(['register', '--gateway', second.url, '--number', B, '--profile', b])).code, 0);
-  const third = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => third.close());
-  const { HushwireClient } = await import('../../client/index.ts');
-  const c = await HushwireClient.open(b, { gateways: [third.url] });
-  t.teardown(() => c.close());
-  await t.rejects(c.connect(), { code: 'AUTH_FAILED', message: /dev gateway that restarted.*--forget-locally/ });
-});
-
-t.test('listen waits for a gateway that comes up after it started', async (t) => {
-  const { LISTEN_CONNECT_ATTEMPTS } = await import('../../cli/commands/listen.ts');
-  t.ok(LISTEN_CONNECT_ATTEMPTS >= 10, 'about half a minute of attempts');
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  // The embedded bus forgets registrations when its gateway stops, so the profiles reach
-  // it through a TCP forwarder that the test closes and opens again instead.
-  const target = Number(new URL(gw.url).port);
-  const conns = new Set<Socket>();
-  const forwarder = createServer((c) => {
-    const up = connect(target, '127.0.0.1');
-    conns.add(c).add(up);
-    c.pipe(up).pipe(c);
-    const end = () => { c.destroy(); up.destroy(); };
-    c.on('error', end).on('close', end);
-    up.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', () => r()));
-  const port = (forwarder.address() as AddressInfo).port;
-  t.teardown(() => { for (const c of conns) c.destroy(); forwarder.close(); });
-  const url = `ws://127.0.0.1:${port}/ws`;
-  const dir = tempDir('hw-cli-');
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
-  t.equal((await hushwire(['register', '--gateway', url, '--number', A, '--profile', a])).code, 0);
-  t.equal((await hushwire(['register', '--gateway', url, '--number', B, '--profile', b])).code, 0);
-  await new Promise<void>((r) => forwarder.close(() => r()));
-  const listening = hushwire(['listen', '--profile', b, '--count', '1', '--timeout', '60'], { timeoutMs: 90_000 });
-  // A send's first connect gives up after its few attempts (exit 5); listen keeps trying.
-  await new Promise((r) => setTimeout(r, 2_000));
-  await new Promise<void>((r) => forwarder.listen(port, '127.0.0.1', () => r()));
-  const s = await hushwire(['send', '--profile', a, '--to', B, 'late start']);
-  t.equal(s.code, 0, s.stderr);
-  const heard = await listening;
-  t.equal(heard.code, 0, heard.stderr);
-  t.equal(JSON.parse(heard.stdout.trim()).text, 'late start');
-});
-
-t.test('one listen per profile; a killed reader\'s lock is taken over', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-cli-');
-  const b = join(dir, 'b');
-  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b])).code, 0);
-  const first = spawn(process.execPath, [BIN, 'listen', '--profile', b, '--timeout', '60'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (first.exitCode === null) first.kill('SIGKILL'); });
-  const lock = join(b, 'listen.lock');
-  const deadline = Date.now() + 20_000;
-  while (!existsSync(lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.ok(existsSync(lock), 'the first listen holds the lock');
-  const second = await hushwire(['listen', '--profile', b, '--count', '1', '--timeout', '5']);
-  t.equal(second.code, 2);
-  t.same(errorLineProblems(second, 'BAD_REQUEST'), []);
-  t.match(second.stderr, new RegExp(`another hushwire listen \\(pid ${first.pid}\\) is reading this profile`));
-  // A reader killed without its cleanup: the next one finds the pid gone and goes on.
-  first.kill('SIGKILL');
-  await new Promise((r) => first.once('exit', r));
-  t.ok(existsSync(lock), 'the killed reader left its lock');
-  const third = await hushwire(['listen', '--profile', b, '--timeout', '1']);
-  t.equal(third.code, 3, 'ran (and timed out with no message), not refused');
-  t.notOk(existsSync(lock), 'and released the lock on its way out');
-});
-
-t.test('register without a terminal reads the code from stdin once the verifier sent it; EOF fails clearly', async (t) => {
-  // A webhook verifier on loopback that hands each code to whoever waits for it.
-  let onCode: (code: string) => void = () => {};
-  const bridge = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
-    req.on('end', () => {
-      res.writeHead(204).end();
-      onCode((JSON.parse(body) as { code: string }).code);
-    });
-  });
-  await new Promise<void>((r) => bridge.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => new Promise<void>((r) => { bridge.closeAllConnections(); bridge.close(() => r()); }));
-  const gw = await startTestGateway({ logLevel: 'warn', verifier: 'webhook', verifierUrl: `http://127.0.0.1:${(bridge.address() as AddressInfo).port}/sms` });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-cli-');
-
-  const run = (profile: string, feed: 'code' | 'eof'): Promise<{ code: number | null; stdout: string; stderr: string }> => new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'register', '--gateway', gw.url, '--number', A, '--profile', profile], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-    p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-    if (feed === 'code') onCode = (code) => { p.stdin!.end(`${code}\n`); };
-    else p.stdin!.end();
-    const kill = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.once('exit', (code) => { clearTimeout(kill); resolve({ code, stdout, stderr }); });
-  });
-
-  const ok = await run(join(dir, 'a'), 'code');
-  t.equal(ok.code, 0, ok.stderr);
-  t.match(JSON.parse(ok.stdout), { status: 'registered' });
-
-  const eof = await run(join(dir, 'b'), 'eof');
-  t.equal(eof.code, 6);
-  t.same(errorLineProblems(eof, 'VERIFY_FAILED'), []);
-  t.match(eof.stderr, /the verification code was sent, but stdin ended before a code was given/);
 });

@@ -29,3 +29,14 @@ export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
     });
   });
 }
+
+/** Problems with an error report: it must be exactly one stderr line in the CLI's
+ *  format, with this code, and no stack trace. An empty list means it is right. */
+export function errorLineProblems(r: Run, code: string): string[] {
+  const problems: string[] = [];
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  if (lines.length !== 1) problems.push(`expected one stderr line, got ${JSON.stringify(r.stderr)}`);
+  if (!new RegExp(`^hushwire: .+ \\(${code}\\)$`).test(lines[0] ?? '')) problems.push(`not "hushwire: <message> (${code})": ${JSON.stringify(lines[0])}`);
+  if (/\n\s+at /.test(r.stderr)) problems.push('has a stack trace');
+  return problems;
+}
