@@ -20,6 +20,8 @@ export interface SummaryRow {
   workload: string;
   /** Rounds that produced the headline figure. */
   rounds: number;
+  /** Rounds whose row failed (the JSON's `"error": true`): left out of the figures. */
+  failed_rounds?: number;
   /** The workload's headline: delivered/s (chat, fanout, fixed-rate rows), drained/s
    *  (backlog), seconds until all were back (storm), bytes per idle device (idle). */
   measure: 'delivered_per_s' | 'drain_per_s' | 'reconnect_s' | 'bytes_per_conn';
@@ -56,6 +58,9 @@ function headline(r: RunResult): { measure: SummaryRow['measure']; value: number
 export function summarise(rows: readonly RunResult[]): SummaryRow[] {
   const ran = rows.filter((r) => !r.skipped);
   const key = (r: RunResult): string => `${r.system}\u0000${r.workload}`;
+  // A round that failed left its group's figures over fewer rounds without a word.
+  const failed = new Map<string, number>();
+  for (const r of rows) if (r.error === true) failed.set(key(r), (failed.get(key(r)) ?? 0) + 1);
   const groups = new Map<string, RunResult[]>();
   for (const r of ran) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
   const out: SummaryRow[] = [];
@@ -80,6 +85,7 @@ export function summarise(rows: readonly RunResult[]): SummaryRow[] {
       system: first.system,
       workload: first.workload,
       rounds: values.filter((v) => typeof v === 'number').length,
+      ...(failed.has(key(first)) ? { failed_rounds: failed.get(key(first))! } : {}),
       measure,
       value,
       p99_ms: spread(g.map((r) => r.p99_ms)),
@@ -112,7 +118,8 @@ export function summaryTable(rows: readonly SummaryRow[], rounds: number): strin
   const head = ['system', 'workload', 'headline', 'p99 ms', 'srv us/msg', 'hushwire / this'];
   const body = rows.map((r) => {
     const [unit, digits] = UNITS[r.measure];
-    return [r.system, r.workload, `${fmtSpread(r.value, digits)} ${unit}`, fmtSpread(r.p99_ms, 1), fmtSpread(r.server_cpu_us_per_msg, 1), fmtSpread(r.hushwire_ratio, 2, 'x')];
+    const failedNote = r.failed_rounds ? ` (${r.rounds} rounds; ${r.failed_rounds} failed)` : '';
+    return [r.system, r.workload, `${fmtSpread(r.value, digits)} ${unit}${failedNote}`, fmtSpread(r.p99_ms, 1), fmtSpread(r.server_cpu_us_per_msg, 1), fmtSpread(r.hushwire_ratio, 2, 'x')];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   for (const cells of [head, ...body]) lines.push(cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());

@@ -1,5 +1,5 @@
 // A row that failed reads as failed, one skipped for a documented reason as skipped:
-// in the table, the --report page and bench compare. The table said "skipped: failed:
+// in the table, the --report page, bench compare and the --repeat summary. The table said "skipped: failed:
 // connect ECONNREFUSED ..." for a failed row, and bench compare left failed rows out as
 // if skipped, so a candidate whose chat failed compared as "only in base" and passed
 // --fail-on-worse.
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { table, htmlReport } from '../../bench/report.ts';
 import { skipped } from '../../bench/run.ts';
 import { compare, compareTable } from '../../bench/compare.ts';
+import { summarise, summaryTable } from '../../bench/summary.ts';
 import type { RunResult } from '../../bench/types.ts';
 import { BIN } from '../helpers/paths.ts';
 
@@ -77,4 +78,15 @@ t.test('hushwire bench compare --fail-on-worse: a candidate whose only row faile
   const r = await cli(['--fail-on-worse', a, b]);
   t.equal(r.code, 1, r.stderr);
   t.match(r.stdout, /failed in candidate .*: hushwire chat: connect ECONNREFUSED/);
+});
+
+t.test('--repeat summary: a round that failed is counted, not silently left out', async (t) => {
+  const rows: RunResult[] = [
+    { ...chat(100_000), round: 1 }, { ...failedChat, round: 2 }, { ...chat(110_000), round: 3 },
+  ];
+  const [s] = summarise(rows);
+  t.equal(s?.rounds, 2);
+  t.equal(s?.failed_rounds, 1);
+  t.match(summaryTable(summarise(rows), 3), /^hushwire\s+chat\s+105,000 \(100,000-110,000\) msg\/s \(2 rounds; 1 failed\)/m);
+  t.notMatch(summaryTable(summarise([{ ...chat(100_000), round: 1 }]), 1), /failed/, 'nothing said without a failure');
 });
