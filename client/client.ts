@@ -15,7 +15,7 @@ import { Discovery, verifyDevices } from './discovery.ts';
 import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
-import { deliverToRoute, sealForDevices, SendPacer, SendStop, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
+import { deliverToRoute, retryLookup, sealForDevices, SendPacer, SendStop, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import { fullJitterDelay } from './backoff.ts';
@@ -325,7 +325,8 @@ export class HushwireClient {
     const ended = this.endedError();
     if (ended) throw ended;
     await this.conn.connect(this.sendTimeoutMs);
-    const route = await this.discovery.routeFor(number);
+    const connected = (timeoutMs: number) => this.conn.connect(timeoutMs);
+    const route = await retryLookup(() => this.discovery.routeFor(number), { deadline, stop: this.sendStop, connected });
     const me: SenderKeys = {
       route: this.profile.route,
       device: this.profile.device,
@@ -339,7 +340,7 @@ export class HushwireClient {
       deadline,
       pacer: this.pacer,
       stop: this.sendStop,
-      connected: (timeoutMs) => this.conn.connect(timeoutMs),
+      connected,
       seal: (devices) => sealForDevices(me, route, devices, body, (r, d) => this.nextSeq(r, d)),
     });
   }

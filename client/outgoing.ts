@@ -195,6 +195,46 @@ export class SendStop {
   }
 }
 
+export interface LookupRetryOptions {
+  /** Absolute deadline (ms since epoch). */
+  deadline: number;
+  connected?: (timeoutMs: number) => Promise<void>;
+  random?: () => number;
+  stop?: SendStop;
+}
+
+/**
+ * A lookup step of a send (the recipient's route, its devices): a transient failure
+ * (UNAVAILABLE, e.g. "directory unavailable" while a NATS node restarts; TIMEOUT;
+ * RATE_LIMITED; a lost connection) is tried again after max(retry_after_ms, full-jitter
+ * backoff), after the reconnect when the connection was lost, until the send's
+ * deadline, as the send op itself is. Anything else, or the deadline, ends it with that
+ * error (the last transient one at the deadline).
+ */
+export async function retryLookup<T>(step: () => Promise<T>, opts: LookupRetryOptions): Promise<T> {
+  const random = opts.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (e) {
+      if (!(e instanceof HushwireError) || !RETRIABLE.has(e.code)) throw e;
+      if (wasUnanswered(e) && opts.connected) {
+        const left = opts.deadline - Date.now();
+        if (left <= 0) throw e;
+        try {
+          await opts.connected(left);
+        } catch {
+          throw e;
+        }
+      }
+      const delay = Math.max(e.retryAfterMs, fullJitterDelay(attempt, { baseMs: 250, capMs: 5_000 }, random));
+      if (Date.now() + delay >= opts.deadline) throw e;
+      await (opts.stop ? opts.stop.sleep(delay) : sleep(delay));
+      if (opts.stop?.reason) throw opts.stop.reason;
+    }
+  }
+}
+
 /**
  * Sends to every device of `route` and resolves when all are delivered or stored.
  * Transient failures (UNAVAILABLE, TIMEOUT, RATE_LIMITED, a lost connection) are retried
@@ -225,7 +265,15 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
   };
 
   for (let round = 0; ; round++) {
-    const { devices, cached } = await opts.discovery.devicesFor(route, fresh);
+    let looked: { devices: VerifiedDevice[]; cached: boolean };
+    try {
+      looked = await retryLookup(() => opts.discovery.devicesFor(route, fresh), opts);
+    } catch (e) {
+      if (!(e instanceof HushwireError)) throw e;
+      lastError = e;
+      return fail();
+    }
+    const { devices, cached } = looked;
     listed = devices;
     const current = new Set(devices.map((d) => bytesToHex(d.device)));
     const todo = devices.filter((d) => !done.has(bytesToHex(d.device)));

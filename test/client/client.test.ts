@@ -52,6 +52,10 @@ interface Script {
   extraDevices?: (route: Uint8Array) => Registered[];
   /** Handles a send op instead of the script (true: handled). */
   sendHook?: (c: FakeConn, op: OpProps) => boolean;
+  /** Error codes to answer evaluate / lookup ops with, in order, before answering them. */
+  evaluateErrors?: string[];
+  lookupErrors?: string[];
+  lookups?: number;
 }
 
 function evaluation(s: Script, blinded: Uint8Array[]) {
@@ -90,9 +94,14 @@ function scripted(s: Script) {
     if (!authed.get(c)) return fail('NOT_AUTHENTICATED');
     if (op.evaluate) {
       s.evaluates = (s.evaluates ?? 0) + 1;
+      const scripted = s.evaluateErrors?.shift();
+      if (scripted) return fail(scripted);
       return reply({ evaluated: evaluation(s, op.evaluate.blinded!) });
     }
     if (op.lookup) {
+      s.lookups = (s.lookups ?? 0) + 1;
+      const scripted = s.lookupErrors?.shift();
+      if (scripted) return fail(scripted);
       const route = op.lookup.route!;
       const list = [...(s.devices.get(bytesToHex(route)) ?? []), ...(s.extraDevices?.(route) ?? [])];
       if (list.length === 0) return fail('NOT_REGISTERED');
@@ -349,6 +358,34 @@ t.test('send: transient failures are retried with the same envelope ids', async 
   t.equal(res.status, 'delivered');
   t.equal(s.sent.length, 2);
   t.same(s.sent[0].send!.envelopes![0].id, s.sent[1].send!.envelopes![0].id, 'same id on the retry');
+});
+
+t.test('send: a lookup step that fails for a transient reason (directory or evaluator unavailable, a NATS node restarting) is tried again until the deadline', async (t) => {
+  // The recipient's route (evaluate) and its devices (lookup) each fail twice first.
+  const { client, s } = await twoUsers(t, { evaluateErrors: ['UNAVAILABLE', 'TIMEOUT'], lookupErrors: ['UNAVAILABLE', 'UNAVAILABLE'] });
+  const res = await client.send(B, 'through the restart');
+  t.equal(res.status, 'stored', 'sent once the lookups answered');
+  t.equal(s.evaluates, 3, 'the evaluate was asked three times');
+  t.equal(s.lookups, 3, 'the lookup was asked three times');
+  t.equal(s.sent.length, 1, 'one send op');
+  // A permanent failure of a lookup step is not retried.
+  const { client: c2, s: s2 } = await twoUsers(t, { lookupErrors: ['AUTH_FAILED'] });
+  t.match(await codeOf(c2.send(B, 'x')), { code: 'AUTH_FAILED' });
+  t.equal(s2.lookups, 1, 'asked once');
+  t.equal(s2.sent.length, 0, 'nothing sent');
+});
+
+t.test('send: a lookup step failing until the deadline ends the send with that error', async (t) => {
+  const w = await world(t, { lookupErrors: Array.from({ length: 1000 }, () => 'UNAVAILABLE') });
+  const a = profile();
+  await HushwireClient.register({ profileDir: a, gateways: [w.gw.url], number: A });
+  await HushwireClient.register({ profileDir: profile(), gateways: [w.gw.url], number: B });
+  const client = await HushwireClient.open(a, { receive: false, sendTimeoutMs: 1_500 });
+  t.teardown(() => client.close());
+  const r = await codeOf(client.send(B, 'x'));
+  t.equal(r.code, 'UNAVAILABLE', 'the last transient error');
+  t.ok((w.s.lookups ?? 0) >= 2, `retried meanwhile (${w.s.lookups} lookups)`);
+  t.equal(w.s.sent.length, 0, 'nothing sent');
 });
 
 /** A gateway's per-device send limit (a token bucket, as relay/limiter.ts) that answers
