@@ -60,6 +60,7 @@ import { natsLayout } from './nats-layout.ts';
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
 import { ApiRequests } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
+import { FailureEpisodes } from './failure-episodes.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
 import { connectNats, natsRefusal, statusServer } from '../nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from '../nats-connect-options.ts';
@@ -128,7 +129,7 @@ const CLOSE_DRAIN_MS = 5_000;
 const RESTORE_ATTEMPTS = 10;
 const RESTORE_EVERY_MS = 1_000;
 /** 'bus: directory reads failing' at most this often. */
-const DIRECTORY_LINE_EVERY_MS = 60_000;
+const FAILURE_LINE_EVERY_MS = 60_000;
 /** Control publishes held for the end of a turn; beyond this they go out at once. (The
  *  turn's SUB and UNSUB lists need no cap: each session adds at most one entry a turn.) */
 const MAX_TURN_PUBS = 8192;
@@ -322,7 +323,7 @@ async function createRacing<T>(create: () => Promise<T>): Promise<T> {
 }
 
 /** Why a directory read failed, for a log line: a fixed word, or the error's name. */
-function directoryFailure(e: unknown): string {
+function failureReason(e: unknown): string {
   const inner = e instanceof HushwireError && e.cause !== undefined ? e.cause : e;
   const name = inner instanceof Error ? inner.name : 'error';
   const message = inner instanceof Error ? inner.message : '';
@@ -405,11 +406,10 @@ export class NatsBus implements Bus {
   #counterErrors = 0;
   /** The last counter call failed: the next that succeeds logs the recovery. */
   #counterFailing = false;
-  /** Directory reads failing while connected (one line when it starts, one when it ends;
-   *  a start at most once a minute, so a flapping leader does not fill the log). */
-  #directoryFailing = false;
-  #directoryLogged = false;
-  #directoryLineAt = -Infinity;
+  /** Directory reads, and mailbox stores, failing while connected: one line when it
+   *  starts (at most once a minute), one when it ends (failure-episodes.ts). */
+  readonly #directoryEpisodes: FailureEpisodes;
+  readonly #storeEpisodes: FailureEpisodes;
   /** The restore-pass problem logged last (logged again only when it changes). */
   #restoreProblem = '';
   readonly #counterTtlMs: number;
@@ -467,6 +467,12 @@ export class NatsBus implements Bus {
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
     this.#log = opts.log ?? noopLog;
+    this.#directoryEpisodes = new FailureEpisodes(this.#log,
+      (why) => `bus: directory reads failing (${why}): authentications, registrations and discoveries fail UNAVAILABLE until they work again`,
+      'bus: directory reads work again', FAILURE_LINE_EVERY_MS);
+    this.#storeEpisodes = new FailureEpisodes(this.#log,
+      (why) => `bus: mailbox stores failing (${why}): messages to offline devices fail UNAVAILABLE until they work again`,
+      'bus: mailbox stores work again', FAILURE_LINE_EVERY_MS);
     this.#devPrefix = layout.devPrefix;
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#opts = opts;
@@ -1311,8 +1317,14 @@ export class NatsBus implements Bus {
         timeout: this.#requestTimeoutMs,
       });
     } catch (e) {
-      throw this.#mapPutError(e);
+      const mapped = this.#mapPutError(e);
+      // A full mailbox or an oversize envelope is the message's answer, not the store failing.
+      if (mapped.code === ErrorCode.UNAVAILABLE && this.#status.state === 'connected' && !this.#closed) {
+        this.#storeEpisodes.failed(failureReason(e));
+      }
+      throw mapped;
     }
+    this.#storeEpisodes.works();
   }
 
   #mapPutError(e: unknown): HushwireError {
@@ -1754,7 +1766,7 @@ export class NatsBus implements Bus {
     // revision, as the KV client does, without its per-request overhead (nats-requests.ts
     // lastMessage), and through a continuation rather than an async frame.
     return (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true).then((m) => {
-      if (this.#directoryFailing) this.#directoryWorks();
+      this.#directoryEpisodes.works();
       if (m === null) return null;
       if (m.data.length === 0) {
         // Delete markers have no body (entries always have one: checkDirectoryValue).
@@ -1770,7 +1782,7 @@ export class NatsBus implements Bus {
 
   #directoryWatch<T>(p: Promise<T>): Promise<T> {
     return p.then((r) => {
-      if (this.#directoryFailing) this.#directoryWorks();
+      this.#directoryEpisodes.works();
       return r;
     }, (e: unknown) => {
       this.#directoryFailed(e);
@@ -1780,24 +1792,11 @@ export class NatsBus implements Bus {
 
   /** A directory read failed: every authentication, registration and discovery reads the
    *  directory, and they failed UNAVAILABLE ('directory unavailable') with nothing in the
-   *  log (seen while a node of a 3-node cluster restarted). Said once while connected
-   *  (a NATS outage has its own lines), with why: never the error's message, which can
-   *  hold the subject and with it a route tag. */
+   *  log (seen while a node of a 3-node cluster restarted). Said while connected only (a
+   *  NATS outage has its own lines). */
   #directoryFailed(e: unknown): void {
-    if (this.#directoryFailing || this.#status.state !== 'connected' || this.#closed) return;
-    this.#directoryFailing = true;
-    const now = Date.now();
-    this.#directoryLogged = now - this.#directoryLineAt >= DIRECTORY_LINE_EVERY_MS;
-    if (!this.#directoryLogged) return;
-    this.#directoryLineAt = now;
-    const why = directoryFailure(e);
-    this.#log('warn', `bus: directory reads failing (${why}): authentications, registrations and discoveries fail UNAVAILABLE until they work again`, { why });
-  }
-
-  #directoryWorks(): void {
-    this.#directoryFailing = false;
-    if (this.#directoryLogged) this.#log('info', 'bus: directory reads work again');
-    this.#directoryLogged = false;
+    if (this.#status.state !== 'connected' || this.#closed) return;
+    this.#directoryEpisodes.failed(failureReason(e));
   }
 
   /** The bucket was made without direct gets (an older deployment's): through the KV client. */
