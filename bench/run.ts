@@ -265,8 +265,8 @@ function benchDevices(env: SystemEnv, o: BenchOptions): BenchDevices {
       // Registrations in flight finish (each has its own 20 s deadline), but the opt-out
       // must keep most of the task's time: wait for them a quarter of it at most. One
       // that completes later is still recorded and opted out if the clean-up has not
-      // passed it; one the gateway completed after our own deadline cannot be (its
-      // route never reached us): said in the closing note.
+      // passed it; one whose answer never came is registered again to learn its route
+      // and opted out (cleanUpDevices); with a second signal, counted as possibly left.
       const wait = Math.max(0, Math.min(5_000, (deadline - Date.now()) / 4));
       let waited: NodeJS.Timeout | undefined;
       await Promise.race([bd.registering, new Promise<void>((r) => { waited = setTimeout(r, wait); })]);
