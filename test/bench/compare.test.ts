@@ -1,13 +1,12 @@
 // bench/compare.ts and `hushwire bench compare`: saved results side by side, with a
 // verdict that is "better"/"worse" only beyond the runs' own spread.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { runBench } from '../helpers/bench-cli.ts';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compare, compareTable, parseBenchFile, readSide, CompareInputError, type BenchFile, type ComparedMetric } from '../../bench/compare.ts';
 import type { RunResult } from '../../bench/types.ts';
-import { BIN } from '../helpers/paths.ts';
 
 const META = { when: '2026-12-05T10:00:00Z', machine: '2 cores', duration_s: 10, warmup_s: 2, rate: null, window: 16, pairs: 100, gateways: 2, transport: 'uws' };
 
@@ -194,17 +193,8 @@ t.test('input: the JSON of --json or --report, a directory of them, clear errors
   t.throws(() => readSide(join(dir, 'empty')), /no \.json results in this directory/);
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', 'compare', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+/** `hushwire bench compare ARGS` (30 s deadline). */
+const cli = (args: string[]) => runBench(['compare', ...args]);
 
 t.test('hushwire bench compare: text, --json after the operands, --fail-on-worse, usage errors', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hw-compare-cli-'));

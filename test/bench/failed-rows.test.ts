@@ -4,7 +4,7 @@
 // if skipped, so a candidate whose chat failed compared as "only in base" and passed
 // --fail-on-worse.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { runBench } from '../helpers/bench-cli.ts';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,6 @@ import { skipped } from '../../bench/run.ts';
 import { compare, compareTable } from '../../bench/compare.ts';
 import { summarise, summaryTable } from '../../bench/summary.ts';
 import type { RunResult } from '../../bench/types.ts';
-import { BIN } from '../helpers/paths.ts';
 
 const META = { when: 'x', machine: '2 cores', duration_s: 10, warmup_s: 2, rate: null, window: 16, pairs: 100, gateways: 2, transport: 'uws' };
 
@@ -56,17 +55,8 @@ t.test('bench compare: a candidate row that failed where the base measured count
   t.equal(back.worse, 0, 'a base failure is not the candidate\'s fault');
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'bench', 'compare', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+/** `hushwire bench compare ARGS` (30 s deadline). */
+const cli = (args: string[]) => runBench(['compare', ...args]);
 
 t.test('hushwire bench compare --fail-on-worse: a candidate whose only row failed fails the gate', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hw-bench-failed-'));
