@@ -15,7 +15,6 @@
 //   new .creds file in place brings it back without a restart; `hushwire oprf` warns
 //   about and exports it the same way.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { connect, jwtAuthenticator } from '@nats-io/transport-node';
 import { NatsBus } from '../../relay/bus/nats.ts';
@@ -24,9 +23,10 @@ import { readNatsAccess } from '../../relay/nats-connect-options.ts';
 import { bytes, CONTRACT_LIMITS, tok } from './contract.ts';
 import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { makeNatsOperator, type NatsUser } from '../helpers/nats-jwt.ts';
-import { startTestGateway, oprfKeyFile, BIN, ROOT } from '../helpers/gateway.ts';
+import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
+import { spawnOprfChild } from '../helpers/oprf.ts';
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
-import { httpStatus, until } from '../helpers/poll.ts';
+import { until } from '../helpers/poll.ts';
 import { tempDir, privateFileWriter } from '../helpers/temp.ts';
 
 t.setTimeout(180_000);
@@ -172,19 +172,14 @@ if (!haveNatsServer()) {
     const server = await startNatsServer({ t, extraConfig: op.serverConfig });
     const user = op.user('hushwire-oprf', { expiresS: nowS() + 3 * 86_400 });
     const path = file('oprf.creds', user.creds);
-    const p = spawn(process.execPath, [BIN, 'oprf', '--port', '0', '--threads', '1', '--nats', server.url, '--key-file', oprfKeyFile(),
-      '--id', 'creds', '--name', 'hw-creds-oprf', '--nats-creds-file', path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-    p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-    t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-    await until('the evaluator to serve', () => /hushwire oprf serving .*http:\/\/127\.0\.0\.1:\d+/.test(out) || p.exitCode !== null, 60_000);
-    const port = Number(/hushwire oprf serving .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-    await until('the evaluator to be ready', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 20_000);
-    t.match(out, new RegExp(`--nats-creds-file: ${path}: the user JWT in use \\(sha256 ${sha16(user.jwt)}\\) expires on \\S+ \\(in 7[12] h\\)`), 'warned at start');
+    const ev = await spawnOprfChild(t, server.url, ['--key-file', oprfKeyFile(),
+      '--id', 'creds', '--name', 'hw-creds-oprf', '--nats-creds-file', path]);
+    const p = ev.proc;
+    const port = ev.port;
+    t.match(ev.output(), new RegExp(`--nats-creds-file: ${path}: the user JWT in use \\(sha256 ${sha16(user.jwt)}\\) expires on \\S+ \\(in 7[12] h\\)`), 'warned at start');
     const left = Number(/^hushwire_nats_user_jwt_expiry_seconds (\S+)$/m.exec(await metricsOf(port))?.[1]);
     t.ok(left > 3 * 86_400 - 120 && left <= 3 * 86_400, `/metrics: ${left} s`);
-    t.notOk(leaks(out, user), 'no JWT, seed or user key in its output');
+    t.notOk(leaks(ev.output(), user), 'no JWT, seed or user key in its output');
   });
 }
 

@@ -15,7 +15,6 @@
 //   serving a gateway without a restart.
 // No secret in any log line.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatsBus } from '../../relay/bus/nats.ts';
@@ -23,7 +22,8 @@ import { readNatsAccess } from '../../relay/nats-connect-options.ts';
 import { bytes, CONTRACT_LIMITS, tok } from '../bus/contract.ts';
 import { haveNatsServer, startNatsServer, connz, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { makeClientCert, makeTlsFiles, natsServerTls } from '../helpers/tls-certs.ts';
-import { startTestGateway, oprfKeyFile, BIN, ROOT, type TestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { spawnOprfChild } from '../helpers/oprf.ts';
 import { registerHandset, listen, sendText } from '../helpers/handsets.ts';
 import { httpStatus, until } from '../helpers/poll.ts';
 import { tempDir, privateFileWriter } from '../helpers/temp.ts';
@@ -186,19 +186,14 @@ if (!haveNatsServer()) {
     const seed = new Uint8Array(32).fill(9);
     const keyFile = file('rot-eval.key', `${bytesToHex(seed)}\n`);
     const evalTok = file('rot-eval.tok', `${oldTok}\n`);
-    const p = spawn(process.execPath, [BIN, 'oprf', '--port', '0', '--threads', '1', '--nats', server.url, '--key-file', keyFile,
-      '--id', 'rot', '--name', 'hw-rot-oprf', '--nats-token-file', evalTok], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-    p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-    t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-    await until('the evaluator to serve', () => /hushwire oprf serving .*http:\/\/127\.0\.0\.1:\d+/.test(out) || p.exitCode !== null, 60_000);
-    const port = Number(/hushwire oprf serving .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-    await until('the evaluator to be ready', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 20_000);
+    const ev = await spawnOprfChild(t, server.url, ['--key-file', keyFile,
+      '--id', 'rot', '--name', 'hw-rot-oprf', '--nats-token-file', evalTok]);
+    const p = ev.proc;
+    const port = ev.port;
 
     writeFileSync(evalTok, `${newTok}\n`);
     reload(server, oldTok, newTok);
-    await until('the evaluator to log in with the new token', () => out.includes(`--nats-token-file: ${evalTok} changed; NATS connects use its new contents`), 30_000);
+    await until('the evaluator to log in with the new token', () => ev.output().includes(`--nats-token-file: ${evalTok} changed; NATS connects use its new contents`), 30_000);
     await until('the evaluator to be ready again', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 30_000);
 
     const gw = await startTestGateway({
@@ -208,6 +203,6 @@ if (!haveNatsServer()) {
     t.teardown(() => gw.close());
     t.ok((await soon('register', () => registerHandset([gw.url], '+15554450021'))).profileDir, 'registration evaluated through the evaluator');
     t.equal(p.exitCode, null, 'the evaluator was never restarted');
-    t.notOk(out.includes(oldTok) || out.includes(newTok), 'no token in its output');
+    t.notOk(ev.output().includes(oldTok) || ev.output().includes(newTok), 'no token in its output');
   });
 }

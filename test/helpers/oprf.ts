@@ -1,6 +1,7 @@
 // OPRF evaluators for tests: `hushwire oprf` services in this process (logs captured)
 // on a real nats-server, and key files for gateways and child processes.
 import { PassThrough } from 'node:stream';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,8 @@ import { createLogger } from '../../relay/log.ts';
 import { OprfService } from '../../relay/oprf-service.ts';
 import { formatScalarKey } from '../../relay/evaluator.ts';
 import type { OprfKeyPair } from '../../relay/crypto/oprf.ts';
+import { BIN, ROOT } from './paths.ts';
+import { httpStatus, until } from './poll.ts';
 
 export interface TestEvaluator {
   service: OprfService;
@@ -65,4 +68,29 @@ export function writeKeyFile(key: { seed?: Uint8Array; secretKey?: Uint8Array })
   const text = key.seed ? `${bytesToHex(key.seed)}\n` : formatScalarKey(key.secretKey!);
   writeFileSync(f, text, { mode: 0o600 });
   return f;
+}
+
+export interface OprfChild {
+  proc: ChildProcess;
+  /** The port of its HTTP listener (/healthz, /readyz, /metrics). */
+  port: number;
+  /** stdout and stderr so far, interleaved as they came. */
+  output(): string;
+}
+
+/**
+ * Runs `hushwire oprf --port 0 --threads 1 --nats <url> ARGS` as a child process (killed
+ * at the test's teardown) and waits until it serves and its /readyz answers 200.
+ */
+export async function spawnOprfChild(t: { teardown(fn: () => unknown): void }, natsUrl: string, args: string[]): Promise<OprfChild> {
+  const proc = spawn(process.execPath, [BIN, 'oprf', '--port', '0', '--threads', '1', '--nats', natsUrl, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
+  const serving = /hushwire oprf serving .*http:\/\/127\.0\.0\.1:(\d+)/;
+  await until('the evaluator to serve', () => serving.test(out) || proc.exitCode !== null, 60_000);
+  const port = Number(serving.exec(out)?.[1]);
+  await until('the evaluator to be ready', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 20_000);
+  return { proc, port, output: () => out };
 }

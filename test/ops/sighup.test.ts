@@ -5,9 +5,9 @@
 // read at each NATS connect anyway), so an operator who just replaced one sees at once
 // whether it is taken.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { spawnGateway, oprfKeyFile, BIN, ROOT } from '../helpers/gateway.ts';
+import { spawnGateway, oprfKeyFile } from '../helpers/gateway.ts';
+import { spawnOprfChild } from '../helpers/oprf.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { httpBase, httpStatus, until } from '../helpers/poll.ts';
 import { tempDir, privateFileWriter } from '../helpers/temp.ts';
@@ -43,17 +43,12 @@ t.test('a gateway keeps running on SIGHUP, and re-reads its NATS files', { skip:
 
 t.test('hushwire oprf keeps running on SIGHUP', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
   const server = await startNatsServer({ t });
-  const p = spawn(process.execPath, [BIN, 'oprf', '--port', '0', '--threads', '1', '--nats', server.url, '--key-file', oprfKeyFile(),
-    '--id', 'hup', '--name', 'hw-sighup-oprf'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-  await until('the evaluator to serve', () => /hushwire oprf serving .*http:\/\/127\.0\.0\.1:\d+/.test(out) || p.exitCode !== null, 60_000);
-  const port = Number(/hushwire oprf serving .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-  await until('the evaluator to be ready', async () => await httpStatus(`http://127.0.0.1:${port}/readyz`) === 200, 20_000);
+  const ev = await spawnOprfChild(t, server.url, ['--key-file', oprfKeyFile(),
+    '--id', 'hup', '--name', 'hw-sighup-oprf']);
+  const p = ev.proc;
+  const port = ev.port;
   p.kill('SIGHUP');
-  await until('the SIGHUP line', () => jsonLines(out).some((l) => /^SIGHUP: /.test(l.msg)) || p.exitCode !== null || p.signalCode !== null, 20_000);
+  await until('the SIGHUP line', () => jsonLines(ev.output()).some((l) => /^SIGHUP: /.test(l.msg)) || p.exitCode !== null || p.signalCode !== null, 20_000);
   t.equal(p.signalCode, null, 'not ended by the signal');
   t.equal(await httpStatus(`http://127.0.0.1:${port}/readyz`), 200, 'still ready');
   const exited = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
