@@ -20,7 +20,7 @@
 // No DOM types here (the package type-checks without lib.dom): the few members used
 // are declared structurally below.
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
-import { PROFILE_RECORDS, type ProfileRecord, type ProfileStore } from './store.ts';
+import { checkRecord, type ProfileRecord, type ProfileStore } from './store.ts';
 
 const OBJECT_STORE = 'records';
 const DB_VERSION = 1;
@@ -192,12 +192,6 @@ function withDeadline<T>(
       settle(reject)(failure(what, e as { name?: string }));
     }
   });
-}
-
-function checkRecord(record: unknown): asserts record is ProfileRecord {
-  if (!(PROFILE_RECORDS as readonly unknown[]).includes(record)) {
-    throw new HushwireError(ErrorCode.BAD_REQUEST, 'unknown profile record');
-  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { mkdir, open, chmod, unlink, stat, rmdir, readdir } from 'node:fs/promis
 import { join, resolve } from 'node:path';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { PROFILE_RECORDS, type ProfileRecord, type ProfileStore } from './store.ts';
+import { checkRecord, PROFILE_RECORDS, type ProfileRecord, type ProfileStore } from './store.ts';
 import {
   DEVICE_FILE, SEEN_CAPACITY, readDevice, writeDevice, removeDevice, readGateways, writeGateways, readState,
   type DeviceProfile, type ProfileState,
@@ -69,11 +69,6 @@ export async function readPrivateFile(path: string, file: string): Promise<strin
   } finally {
     await fh.close();
   }
-}
-
-function checkRecord(record: ProfileRecord): void {
-  // Record names become file names: only the four known ones ever do.
-  if (!PROFILE_RECORDS.includes(record)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'unknown profile record');
 }
 
 /** What a profile directory may hold besides the records: the CLI's reader lock, and a
@@ -133,6 +128,7 @@ export class DirectoryStore implements ProfileStore {
   }
 
   async read(record: ProfileRecord): Promise<string | undefined> {
+    // Record names become file names: only the four known ones ever do.
     checkRecord(record);
     return readPrivateFile(join(this.dir, record), record);
   }

@@ -47,7 +47,8 @@ export interface ProfileStore {
   delete(record: ProfileRecord): Promise<void>;
 }
 
-function checkRecord(record: unknown): asserts record is ProfileRecord {
+/** Refuses a name that is not one of PROFILE_RECORDS (BAD_REQUEST): for every store. */
+export function checkRecord(record: unknown): asserts record is ProfileRecord {
   if (!(PROFILE_RECORDS as readonly unknown[]).includes(record)) {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'unknown profile record');
   }
