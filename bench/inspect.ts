@@ -77,3 +77,62 @@ export async function writeHeapSnapshot(url: string, file: string): Promise<void
     session.close();
   }
 }
+
+/** Node flags for the idle workload's local gateways: the preload that lets
+ *  awaitYoungGenerationsSettled see the module-loader thread's heap too
+ *  (bench/young-gen-preload.mjs), and the smallest young generation pinned at 1 MB (the
+ *  V8 default today), what a settled young generation shrinks back to. */
+export const YOUNG_GEN_NODE_ARGS: readonly string[] = [
+  `--import=${new URL('./young-gen-preload.mjs', import.meta.url).href}`,
+  '--min-semi-space-size=1',
+];
+
+/** A young generation at --min-semi-space-size: the memory reducer has run since it grew. */
+export const YOUNG_SETTLED_BYTES = 1 << 20;
+
+const YOUNG_POLL_MS = 500;
+
+/** How long the idle workload waits at each reading for the young generations to settle. */
+export const YOUNG_SETTLE_DEADLINE_MS = 60_000;
+
+export interface YoungGenerationWait {
+  /** Every young generation of every gateway back at its smallest. */
+  settled: boolean;
+  waitedMs: number;
+  /** Why the sizes could not be read, if they could not. */
+  problem?: string;
+}
+
+/** Waits until the young generation of every V8 heap in every process behind `urls` (the
+ *  main thread's and the module-loader thread's, through bench/young-gen-preload.mjs) is
+ *  back at its smallest, that is V8's memory reducer has given back what start-up or the
+ *  last connections made it grow; at most `deadlineMs`. A forced GC does not do this
+ *  (bench/young-gen-preload.mjs says why it matters). */
+export async function awaitYoungGenerationsSettled(urls: string[], deadlineMs = YOUNG_SETTLE_DEADLINE_MS): Promise<YoungGenerationWait> {
+  const t0 = Date.now();
+  const sessions: InspectorSession[] = [];
+  try {
+    for (const u of urls) sessions.push(await InspectorSession.open(u));
+    for (;;) {
+      let settled = true;
+      for (const s of sessions) {
+        const r = await s.call('Runtime.evaluate', {
+          expression: `(() => { const f = globalThis[Symbol.for('hushwire.bench.youngGenerations')]; return typeof f === 'function' ? f().then((y) => JSON.stringify(y)) : 'absent'; })()`,
+          returnByValue: true, awaitPromise: true,
+        }) as { result?: { value?: unknown }; exceptionDetails?: { exception?: { description?: string } } };
+        if (r.exceptionDetails !== undefined) return { settled: false, waitedMs: Date.now() - t0, problem: r.exceptionDetails.exception?.description?.split('\n')[0] ?? 'the sizes could not be read' };
+        if (r.result?.value === 'absent') return { settled: false, waitedMs: Date.now() - t0, problem: 'the gateway was started without bench/young-gen-preload.mjs' };
+        const y = JSON.parse(String(r.result?.value)) as { main: number | null; loader: number | null };
+        if (y.main === null || y.loader === null) return { settled: false, waitedMs: Date.now() - t0, problem: 'this Node has no new_space in its heap statistics' };
+        if (y.main > YOUNG_SETTLED_BYTES || y.loader > YOUNG_SETTLED_BYTES) settled = false;
+      }
+      if (settled) return { settled: true, waitedMs: Date.now() - t0 };
+      if (Date.now() - t0 + YOUNG_POLL_MS > deadlineMs) return { settled: false, waitedMs: Date.now() - t0 };
+      await new Promise((r) => setTimeout(r, YOUNG_POLL_MS));
+    }
+  } catch (e) {
+    return { settled: false, waitedMs: Date.now() - t0, problem: e instanceof Error ? e.message : String(e) };
+  } finally {
+    for (const s of sessions) s.close();
+  }
+}

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpuMicros, sleep } from './procs.ts';
 import { installInterruptHandler, interrupted, onInterrupt, setActivity, type InterruptTask } from './interrupt.ts';
 import { setUp, type SetupOptions, type SystemEnv } from './setup.ts';
-import { collectAndMeasureAll, writeHeapSnapshot, type HeapFigures } from './inspect.ts';
+import { awaitYoungGenerationsSettled, collectAndMeasureAll, writeHeapSnapshot, YOUNG_GEN_NODE_ARGS, type HeapFigures } from './inspect.ts';
 import { makeDevices, makeDevicesYielding, seedDirectory, registerDevices, unregisterDevices, optOutUnanswered, type UnregisterResult, type UnansweredResult } from './devices.ts';
 import { senderGroups, loneEndpoints, toWorkers, type Layout } from './layout.ts';
 import { machineLimits, sourceAddresses } from './capacity.ts';
@@ -107,12 +107,14 @@ export async function runBench(o: BenchOptions): Promise<RunResult[]> {
  *  freed memory). */
 async function runOne(system: SystemName, w: WorkloadName, o: BenchOptions, payloadBytes: number, add: (r: RunResult) => void): Promise<void> {
   // idle: local gateways open their inspector (loopback, random port) so the bench
-  // can force a GC before it reads their memory (bench/inspect.ts).
+  // can force a GC before it reads their memory (bench/inspect.ts), and preload
+  // bench/young-gen-preload.mjs, so that the bench reads it only once V8 has given back
+  // what start-up and the last connections made the young generations grow.
   // --heap-sample and --cpu-prof likewise, to profile their allocations and CPU over
   // each measured phase (bench/phase-profile.ts).
   const inspect = w === 'idle' || ((o.heapSample !== undefined || o.cpuProf !== undefined) && system === 'hushwire');
   doing(`${system} ${w}`, 'setting up');
-  const env = await setUp(system, inspect ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0'] } : o);
+  const env = await setUp(system, inspect ? { ...o, gatewayNodeArgs: [...o.gatewayNodeArgs, '--inspect=127.0.0.1:0', ...(w === 'idle' ? YOUNG_GEN_NODE_ARGS : [])] } : o);
   if ('skip' in env) {
     add(skipped(system, w, env.skip, env.failure === true));
     o.log(`== ${system}: skipped (${env.skip})`);
@@ -904,11 +906,33 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   const g = await startGroup(env, layout, o, label);
   try {
     const rss = (): Promise<number | null> => probe.rssBytes();
+    // Local gateways: the figures after a GC wait until V8's memory reducer has shrunk the
+    // young generations of both of a gateway's heaps back to their smallest. It does so
+    // 8-30 s after a full GC, at a time of its choosing, and the RSS falls by 15-35 MB
+    // then: read before, a figure held memory that the next one no longer did (RSS
+    // before any connection came out above RSS with 1,000; the RSS-after-GC slope
+    // swung from -40 to +4 kB per device). bench/young-gen-preload.mjs says more.
+    const unsettled: string[] = [];
+    const settle = async (at: string): Promise<void> => {
+      if (env.inspectorUrls.length === 0) return;
+      const y = await awaitYoungGenerationsSettled(env.inspectorUrls);
+      if (y.settled) {
+        if (y.waitedMs >= 1000) o.log(`   ${label} ${at}: young generations back at their smallest after ${(y.waitedMs / 1000).toFixed(1)} s`);
+        return;
+      }
+      unsettled.push(at);
+      o.log(`   ${label} warning: ${at}, the young generations ${y.problem !== undefined ? `could not be read (${y.problem})` : `were not back at their smallest within ${(y.waitedMs / 1000).toFixed(0)} s`}: the figures may hold memory V8 gives back later`);
+    };
     // RSS as the process shows it, then (local gateways) the same after a forced full
-    // GC: garbage and an unfilled young generation no longer count.
-    const measure = async (): Promise<{ rss: number | null; gc: HeapFigures | null }> => {
+    // GC (which also starts V8's memory reducer) and the young generations' shrinking:
+    // garbage and an unfilled young generation no longer count.
+    const measure = async (at: string): Promise<{ rss: number | null; gc: HeapFigures | null }> => {
       await sleep(IDLE_SETTLE_MS);
       const r = await rss();
+      if (env.inspectorUrls.length > 0) {
+        await collectAndMeasureAll(env.inspectorUrls);
+        await settle(at);
+      }
       return { rss: r, gc: await collectAndMeasureAll(env.inspectorUrls) };
     };
     // Debugging aid: heap snapshots of the first local gateway with a fifth and with all
@@ -921,17 +945,21 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       o.log(`   ${label} heap snapshot ${name} written to ${snapshotDir}`);
     };
     // The figure before any connection is a baseline, not a slope end: read after a full
-    // GC where the bench can force one (local gateways), or it holds the gateways'
-    // start-up garbage (stream set-up, the directory, JIT: ~20 MB each here), which the
-    // GC after it returned, and the per-connection figure counting the first ones came
-    // out negative (-145,818 B per connection with 300 devices).
-    if (env.inspectorUrls.length > 0) await collectAndMeasureAll(env.inspectorUrls);
-    const m0 = await measure();
+    // GC and the young generations' shrinking where the bench can see them (local
+    // gateways), or it holds the gateways' start-up garbage (stream set-up, the
+    // directory, JIT: ~20 MB each here) and start-up young generations (15-35 MB), which
+    // later readings no longer do, and the per-connection figure counting the first ones
+    // came out negative (-145,818 B per connection with 300 devices; -5,448 with 1,000).
+    if (env.inspectorUrls.length > 0) {
+      await collectAndMeasureAll(env.inspectorUrls);
+      await settle('before any connection');
+    }
+    const m0 = await measure('before any connection');
     await connectAll(g, 'senders', label, o);
-    const m1 = await measure();
+    const m1 = await measure(`with ${fmtInt(first)}`);
     await snapshot('first');
     await connectAll(g, 'receivers', label, o);
-    const m2 = await measure();
+    const m2 = await measure(`with ${fmtInt(n)}`);
     await snapshot('all');
     const rest = n - first;
     const slope = (a: number | null | undefined, b: number | null | undefined): number | null =>
@@ -954,7 +982,7 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: n, rss_bytes_per_conn: per,
       ...(gc !== null ? { heap_bytes_per_conn: gc.heap, retained_bytes_per_conn: gc.retained, rss_after_gc_bytes_per_conn: gc.rss } : {}),
-      note: `RSS growth of the server process${env.urls.length > 1 ? 'es' : ''}${probe.source === 'metrics' ? ' (from their /metrics)' : ''} from ${fmtInt(first)} to ${fmtInt(n)} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)`,
+      note: `RSS growth of the server process${env.urls.length > 1 ? 'es' : ''}${probe.source === 'metrics' ? ' (from their /metrics)' : ''} from ${fmtInt(first)} to ${fmtInt(n)} idle ${env.system === 'hushwire' ? 'authenticated devices' : 'subscribed clients'} (${kb(m0.rss)} kB before any; ${m0.rss === null || m2.rss === null ? '?' : fmtInt((m2.rss - m0.rss) / n)} B per connection counting the first ones)${unsettled.length > 0 ? `; young generations not settled ${unsettled.join(', ')}` : ''}`,
     };
   } finally {
     await closeGenerator(g, o);
