@@ -204,6 +204,29 @@ export interface LookupRetryOptions {
 }
 
 /**
+ * The wait before a send tries again after a transient failure: first, when the
+ * connection was lost, the reconnect (so the resends of every send that was in flight
+ * spread out after it instead of leaving together), then max(retry_after_ms, full-jitter
+ * backoff for this attempt). 'deadline' when the reconnect or the delay would end past
+ * the send's deadline; 'stopped' when the client closed meanwhile (opts.stop.reason).
+ */
+async function waitToRetry(attempt: number, retryAfterMs: number, lost: boolean, opts: LookupRetryOptions): Promise<'retry' | 'deadline' | 'stopped'> {
+  if (lost && opts.connected) {
+    const left = opts.deadline - Date.now();
+    if (left <= 0) return 'deadline';
+    try {
+      await opts.connected(left);
+    } catch {
+      return 'deadline';
+    }
+  }
+  const delay = Math.max(retryAfterMs, fullJitterDelay(attempt, { baseMs: 250, capMs: 5_000 }, opts.random ?? Math.random));
+  if (Date.now() + delay >= opts.deadline) return 'deadline';
+  await (opts.stop ? opts.stop.sleep(delay) : sleep(delay));
+  return opts.stop?.reason ? 'stopped' : 'retry';
+}
+
+/**
  * A lookup step of a send (the recipient's route, its devices): a transient failure
  * (UNAVAILABLE, e.g. "directory unavailable" while a NATS node restarts; TIMEOUT;
  * RATE_LIMITED; a lost connection) is tried again after max(retry_after_ms, full-jitter
@@ -212,25 +235,14 @@ export interface LookupRetryOptions {
  * error (the last transient one at the deadline).
  */
 export async function retryLookup<T>(step: () => Promise<T>, opts: LookupRetryOptions): Promise<T> {
-  const random = opts.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();
     } catch (e) {
       if (!(e instanceof HushwireError) || !RETRIABLE.has(e.code)) throw e;
-      if (wasUnanswered(e) && opts.connected) {
-        const left = opts.deadline - Date.now();
-        if (left <= 0) throw e;
-        try {
-          await opts.connected(left);
-        } catch {
-          throw e;
-        }
-      }
-      const delay = Math.max(e.retryAfterMs, fullJitterDelay(attempt, { baseMs: 250, capMs: 5_000 }, random));
-      if (Date.now() + delay >= opts.deadline) throw e;
-      await (opts.stop ? opts.stop.sleep(delay) : sleep(delay));
-      if (opts.stop?.reason) throw opts.stop.reason;
+      const next = await waitToRetry(attempt, e.retryAfterMs, wasUnanswered(e), opts);
+      if (next === 'stopped') throw opts.stop!.reason!;
+      if (next === 'deadline') throw e;
     }
   }
 }
@@ -242,7 +254,6 @@ export async function retryLookup<T>(step: () => Promise<T>, opts: LookupRetryOp
  * full-jitter backoff); there is no fixed number of rounds.
  */
 export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): Promise<SendResult> {
-  const random = opts.random ?? Math.random;
   const sealed = new Map<string, SealedForDevice>();   // device hex -> its one envelope
   const done = new Map<string, SendReceipt>();        // device hex -> receipt
   const order: string[] = [];                          // device hexes in first-seen order
@@ -350,20 +361,9 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
       fresh = true;
       continue;
     }
-    if (lost && opts.connected) {
-      // Wait for the reconnect before drawing the delay, so that the resends of every
-      // send that was in flight spread out after it instead of leaving together.
-      const left = opts.deadline - Date.now();
-      if (left <= 0) fail();
-      try {
-        await opts.connected(left);
-      } catch {
-        fail();
-      }
-    }
-    const delay = Math.max(retryAfterMs, fullJitterDelay(round + 1, { baseMs: 250, capMs: 5_000 }, random));
-    if (Date.now() + delay >= opts.deadline) fail();
-    await pause(delay);
+    const next = await waitToRetry(round + 1, retryAfterMs, lost, opts);
+    if (next === 'stopped') lastError = opts.stop!.reason;
+    if (next !== 'retry') fail();
   }
 
   const receipts = order.filter((h) => done.has(h)).map((h) => done.get(h)!);
