@@ -915,7 +915,9 @@ async function idle(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const unsettled: string[] = [];
     const settle = async (at: string): Promise<void> => {
       if (env.inspectorUrls.length === 0) return;
+      doing(bare(label), `${at}: waiting for V8 to shrink the gateways' young generations`);
       const y = await awaitYoungGenerationsSettled(env.inspectorUrls);
+      doing(bare(label), `${at}: reading memory`);
       if (y.settled) {
         if (y.waitedMs >= 1000) o.log(`   ${label} ${at}: young generations back at their smallest after ${(y.waitedMs / 1000).toFixed(1)} s`);
         return;
