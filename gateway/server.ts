@@ -7,7 +7,7 @@ import { createDevVerifier } from '../relay/verifier/dev.ts';
 import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
-import { createMetrics, natsAccessMetrics, setBusState, type RelayMetrics } from '../relay/metrics.ts';
+import { createMetrics, natsAccessMetrics, setBusState, setRequestPool, type RelayMetrics } from '../relay/metrics.ts';
 import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
@@ -165,6 +165,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       setBusState(metrics, bus.status().state, bus.counterStoreErrors?.());
       metrics.draining.set(draining ? 1 : 0);
       metrics.livePending.set(bus.livePending());
+      setRequestPool(metrics, bus.requestPool?.());
       metrics.sendBuffers.set(sendBudget.total);
       return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
     }

@@ -31,9 +31,10 @@ export interface RelayLimits extends EnvelopeRateLimits {
    *  (retry_after_ms 1000), the socket stays. */
   maxDiscoveryPerConnection: number;
   /** The same over all connections of this gateway. Lookups share the bus's request
-   *  window (65,536, relay/bus/nats-requests.ts) with every authentication and mailbox
-   *  read, so without it one device's pipelined lookups made everyone's auth fail
-   *  UNAVAILABLE; more => error RATE_LIMITED, as above. */
+   *  pool (relay/bus/nats-requests.ts: 49,152 of its 65,536 for everything but
+   *  authentications) with mailbox reads and stored sends, so without it one device's
+   *  pipelined lookups made everyone's auth (then) and mailbox reads fail UNAVAILABLE;
+   *  more => error RATE_LIMITED, as above. */
   maxDiscoveryInFlight: number;
   /** Lifetime of a verification code. */
   verifyCodeTtlMs: number;

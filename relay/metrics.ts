@@ -28,6 +28,10 @@ export interface RelayMetrics {
   registrations: Counter;
   unregistrations: Counter;
   rateLimitStoreErrors: Counter;
+  /** NATS: JetStream requests waiting for a reply, by pool class (relay/bus/nats-requests.ts). */
+  busRequestsPending: Gauge<'class'>;
+  /** NATS: JetStream requests refused UNAVAILABLE for lack of room in their class. */
+  busRequestsRefused: Counter<'class'>;
   busUp: Gauge;
   draining: Gauge;
   transportInfo: Gauge<'transport' | 'reason'>;
@@ -55,6 +59,8 @@ export const EVICTING_LIMIT_NAMES = ['device_send', 'recipient_bytes'] as const;
 /** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */
 export const VERIFIER_OUTCOMES = ['ok', 'failed', 'timeout'] as const;
 export const BUS_STATES = ['starting', 'connected', 'reconnecting', 'misconfigured', 'closed'] as const;
+/** Every value of the `class` label of the bus request pool's series (relay/bus/nats-requests.ts). */
+export const BUS_REQUEST_CLASSES = ['auth', 'other'] as const;
 
 const CLOSE_NAMES = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name]));
 
@@ -76,6 +82,20 @@ export function setBusState(m: RelayMetrics, state: string, counterStoreErrors?:
 }
 /** The bus's counter-store error count at the last scrape, per metrics set. */
 const counterErrorsSeen = new WeakMap<RelayMetrics, number>();
+
+/** Sets the request-pool series from Bus.requestPool() (called when /metrics is scraped). */
+export function setRequestPool(m: RelayMetrics, pool: Record<(typeof BUS_REQUEST_CLASSES)[number], { pending: number; refused: number }> | undefined): void {
+  if (pool === undefined) return;
+  let seen = refusalsSeen.get(m);
+  if (seen === undefined) refusalsSeen.set(m, seen = { auth: 0, other: 0 });
+  for (const c of BUS_REQUEST_CLASSES) {
+    m.busRequestsPending.set({ class: c }, pool[c].pending);
+    if (pool[c].refused > seen[c]) m.busRequestsRefused.inc({ class: c }, pool[c].refused - seen[c]);
+    seen[c] = Math.max(seen[c], pool[c].refused);
+  }
+}
+/** The bus's request-pool refusals at the last scrape, per metrics set. */
+const refusalsSeen = new WeakMap<RelayMetrics, Record<(typeof BUS_REQUEST_CLASSES)[number], number>>();
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMetrics {
   const registry = new Registry();
@@ -104,6 +124,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
     unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),
     rateLimitStoreErrors: new Counter({ name: 'hushwire_rate_limit_store_errors_total', help: 'Rate-limit counter calls that failed because the counter store (NATS bucket KV_<prefix>_rl) was unavailable: each fails a registration, discovery or verification step with UNAVAILABLE', registers: r }),
+    busRequestsPending: new Gauge({ name: 'hushwire_bus_requests_pending', help: 'NATS JetStream requests of this gateway waiting for their reply, by class (auth = authentications\' directory reads, which may use the whole pool of 65,536; other = everything else, at most 49,152)', labelNames: ['class'], registers: r }),
+    busRequestsRefused: new Counter({ name: 'hushwire_bus_requests_refused_total', help: 'NATS JetStream requests refused UNAVAILABLE at once because their class of the request pool was full (NATS slow or stalled), by class (auth, other)', labelNames: ['class'], registers: r }),
     busUp: new Gauge({ name: 'hushwire_bus_up', help: '1 when the bus (NATS or embedded) is connected', registers: r }),
     draining: new Gauge({ name: 'hushwire_draining', help: '1 while the gateway is draining', registers: r }),
     transportInfo: new Gauge({ name: 'hushwire_transport_info', help: 'The WebSocket transport in use (value 1) and why it was chosen', labelNames: ['transport', 'reason'], registers: r }),
@@ -128,6 +150,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   // Only the keyed buckets (relay/limiter.ts) can be evicted; a series that can never
   // move would suggest otherwise.
   for (const limit of EVICTING_LIMIT_NAMES) m.rateLimitEvictions.inc({ limit }, 0);
+  for (const c of BUS_REQUEST_CLASSES) {
+    m.busRequestsRefused.inc({ class: c }, 0);
+    m.busRequestsPending.set({ class: c }, 0);
+  }
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
   for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);

@@ -23,7 +23,7 @@ import './crypto/native.ts';
 import { parseE164 } from './number.ts';
 import { failureOf } from './verifier/verifier.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
-import type { DeviceSubscription, ControlMessage, ControlSink, LiveSink, MailboxItem } from './bus/bus.ts';
+import type { DeviceSubscription, ControlMessage, ControlSink, DirectoryReadOptions, LiveSink, MailboxItem } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS } from './metrics.ts';
 import { LimitName } from './limiter.ts';
@@ -56,6 +56,9 @@ const NO_NONCE = new Uint8Array(0);
 /** The in-flight map of every session with nothing in flight. Never written to: the one
  *  `set` (#handOver) swaps in a Map of the session's own first. */
 const NO_INFLIGHT: Map<string, InFlight> = new Map();
+/** The directory reads of an authentication (Bus.directoryGet: the request pool's reserve). */
+const AUTH_READ: DirectoryReadOptions = { authentication: true };
+const AUTH_RECHECK: DirectoryReadOptions = { authentication: true, fromLeader: true };
 
 /** The in-flight map's key for the envelope id b[start, end): its bytes as a latin1
  *  string (one character per byte: half the size of hex, and a copy instead of an
@@ -429,12 +432,14 @@ export class Session implements LiveSink, ControlSink {
     try {
       const tag = routeTagUncached(m.route);
       const input = authInput(this.#nonce, m.route, m.device);
-      let dev = await this.#relay.directory.findDevice(tag, m.device);
+      // `authentication`: on NATS these reads may use the request pool's reserve, so
+      // other devices' traffic (stored sends, lookups) cannot make logins fail.
+      let dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_READ);
       if (!dev || !verify(dev.identityKey, input, m.signature)) {
         // A replicated directory may have answered from a replica that has not seen a
         // registration (or new key) of a moment ago; the SDK takes AUTH_FAILED as final,
         // so look once more at the leader before refusing (a single copy: the same read).
-        dev = await this.#relay.directory.findDevice(tag, m.device, { fromLeader: true });
+        dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_RECHECK);
         // Unknown device and wrong signature answer alike: no existence oracle.
         if (!dev || !verify(dev.identityKey, input, m.signature)) {
           this.#relay.metrics.authRechecks.inc(RECHECK_REFUSED);

@@ -91,6 +91,10 @@ export interface MailboxLimits {
 
 export interface DirectoryReadOptions {
   fromLeader?: boolean;
+  /** The read of an authentication (relay/session.ts): on NATS it may use the request
+   *  pool's reserve, which other requests cannot fill (relay/bus/nats-requests.ts). Only
+   *  authentications set it: each connection has at most one in flight. */
+  authentication?: boolean;
 }
 
 export interface Bus {
@@ -101,6 +105,10 @@ export interface Bus {
   /** Counter calls (counterGet/counterPut) that failed UNAVAILABLE since start ("rate-limit
    *  store unavailable"); absent where they cannot fail that way (the embedded bus). */
   counterStoreErrors?(): number;
+  /** NATS: the JetStream request pool per class ('auth': authentications' directory
+   *  reads; 'other': the rest), requests waiting for a reply and those refused for lack
+   *  of room since start (relay/bus/nats-requests.ts); absent on the embedded bus. */
+  requestPool?(): Record<'auth' | 'other', { pending: number; refused: number }>;
 
   // ---- live delivery ----
   /** Live offers made through this bus that have no outcome yet (a gauge for

@@ -58,7 +58,7 @@ import { randomBytes } from 'node:crypto';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
 import { natsLayout } from './nats-layout.ts';
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
-import { ApiRequests } from './nats-requests.ts';
+import { ApiRequests, checkRequestPool, REQUEST_CLASSES, type RequestClass } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
 import { FailureEpisodes } from './failure-episodes.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
@@ -108,6 +108,10 @@ export interface NatsBusOptions {
    *  one per role the NATS users can be kept from reading each other's replies
    *  (--nats-inbox-prefix; docs/OPERATIONS.md, "NATS permissions"). */
   inboxPrefix?: string;
+  /** The JetStream request pool's size and the part of it only authentications' directory
+   *  reads may use (default MAX_PENDING and AUTH_RESERVE in relay/bus/nats-requests.ts);
+   *  tests make them small. */
+  requestPool?: { maxPending: number; authReserve: number };
 }
 
 export { DEFAULT_MAILBOX_SHARDS, MAX_MAILBOX_SHARDS } from './nats-layout.ts';
@@ -445,6 +449,8 @@ export class NatsBus implements Bus {
 
   // mailbox deletes and other JetStream API calls of the mailbox path
   #api: ApiRequests | null = null;
+  /** Refusals of the request pools of earlier connection attempts (requestPool()). */
+  readonly #refusedBefore: Record<RequestClass, number> = { auth: 0, other: 0 };
   readonly #eraseQueue: EraseBatch[] = [];                     // FIFO; head is being sent
   #eraseQueued = 0;                                           // seqs in #eraseQueue not yet sent
   #erasesInFlight = 0;
@@ -484,10 +490,22 @@ export class NatsBus implements Bus {
     this.#access = opts.access ?? readNatsAccess({ nats: Array.isArray(opts.servers) ? opts.servers : [opts.servers] });
     this.#access.files.refusals.declare('bus');
     this.#inboxPrefix = opts.inboxPrefix ?? '_INBOX';
+    if (opts.requestPool !== undefined) checkRequestPool(opts.requestPool);
   }
 
   livePending(): number {
     return this.#live?.pending ?? 0;
+  }
+
+  /** The JetStream request pool per class (relay/bus/nats-requests.ts): requests waiting
+   *  for their reply, and those refused for lack of room since start
+   *  (hushwire_bus_requests_pending, hushwire_bus_requests_refused_total). */
+  requestPool(): Record<RequestClass, { pending: number; refused: number }> {
+    const out = {} as Record<RequestClass, { pending: number; refused: number }>;
+    for (const c of REQUEST_CLASSES) {
+      out[c] = { pending: this.#api?.pendingOf(c) ?? 0, refused: this.#refusedBefore[c] + (this.#api?.refusedOf(c) ?? 0) };
+    }
+    return out;
   }
 
   /** The mailbox streams, shard 0 first. */
@@ -570,7 +588,9 @@ export class NatsBus implements Bus {
       // Replicas as they are (a gateway started with the default 1 keeps a cluster's 3).
       this.#mailboxReplicated = (await this.#jsm.streams.info(this.#streams[0] as string)).config.num_replicas > 1;
       this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log, inboxPrefix: this.#inboxPrefix });
-      this.#api = new ApiRequests(nc, this.#requestTimeoutMs, this.#inboxPrefix);
+      const before = this.#api;
+      if (before !== null) for (const c of REQUEST_CLASSES) this.#refusedBefore[c] += before.refusedOf(c);
+      this.#api = new ApiRequests(nc, this.#requestTimeoutMs, { inboxPrefix: this.#inboxPrefix, log: this.#log, ...this.#opts.requestPool });
       this.#eraseSubjects = this.#streams.map((n) => `$JS.API.STREAM.MSG.DELETE.${n}`);
       this.#readInbox = `${createInbox(this.#inboxPrefix)}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
@@ -1451,9 +1471,9 @@ export class NatsBus implements Bus {
   /** A subject's last message as the stream's leader has it (`STREAM.MSG.GET`, answered
    *  by the leader only, unlike a direct get), or null when the subject holds none.
    *  `hdrs` and `data` are base64, as the API sends them. */
-  async #lastOnLeader(stream: string, subject: string, what: string): Promise<{ seq: number; hdrs?: unknown; data?: unknown } | null> {
+  async #lastOnLeader(stream: string, subject: string, what: string, cls: RequestClass = 'other'): Promise<{ seq: number; hdrs?: unknown; data?: unknown } | null> {
     const res = await this.#jsApi<{ message?: { seq?: unknown; hdrs?: unknown; data?: unknown } }>(
-      `$JS.API.STREAM.MSG.GET.${stream}`, `{"last_by_subj":"${subject}"}`, what);
+      `$JS.API.STREAM.MSG.GET.${stream}`, `{"last_by_subj":"${subject}"}`, what, cls);
     if (res.error !== undefined) {
       if (res.error.err_code === 10037) return null; // no message on the subject
       throw busUnavailable(what, new Error(`stream msg get: ${res.error.err_code ?? res.error.code ?? 0}`));
@@ -1465,8 +1485,8 @@ export class NatsBus implements Bus {
 
   /** A JetStream API request on the bus's request layer; its JSON answer (fields `T`,
    *  or `error`). An answer that is not JSON is UNAVAILABLE. */
-  async #jsApi<T = { name?: string; num_pending?: number }>(subject: string, body: string, what = 'mailbox store unavailable'): Promise<T & JsApiError> {
-    const data = await (this.#api as ApiRequests).request(subject, body === '' ? EMPTY : te.encode(body));
+  async #jsApi<T = { name?: string; num_pending?: number }>(subject: string, body: string, what = 'mailbox store unavailable', cls: RequestClass = 'other'): Promise<T & JsApiError> {
+    const data = await (this.#api as ApiRequests).request(subject, body === '' ? EMPTY : te.encode(body), cls);
     try {
       return JSON.parse(td.decode(data)) as T & JsApiError;
     } catch (e) {
@@ -1760,12 +1780,15 @@ export class NatsBus implements Bus {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryWatch(this.#directoryGetOnLeader(routeTag));
+    // An authentication's read may use the pool's reserve (nats-requests.ts): other
+    // requests in volume (stored sends, lookups, mailbox reads) cannot starve it.
+    const cls: RequestClass = opts?.authentication === true ? 'auth' : 'other';
+    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryWatch(this.#directoryGetOnLeader(routeTag, cls));
     if (!this.#directoryDirect) return this.#directoryWatch(this.#directoryGetByKv(routeTag));
     // Every authentication reads the directory once: one direct get of the key's last
     // revision, as the KV client does, without its per-request overhead (nats-requests.ts
     // lastMessage), and through a continuation rather than an async frame.
-    return (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true).then((m) => {
+    return (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true, cls).then((m) => {
       this.#directoryEpisodes.works();
       if (m === null) return null;
       if (m.data.length === 0) {
@@ -1813,8 +1836,8 @@ export class NatsBus implements Bus {
 
   /** directoryGet asked of the KV stream's leader (`STREAM.MSG.GET`, as the KV client
    *  reads a bucket without direct gets): see Bus.directoryGet. */
-  async #directoryGetOnLeader(routeTag: string): Promise<DirectoryRecord | null> {
-    const m = await this.#lastOnLeader(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, 'directory unavailable');
+  async #directoryGetOnLeader(routeTag: string, cls: RequestClass): Promise<DirectoryRecord | null> {
+    const m = await this.#lastOnLeader(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, 'directory unavailable', cls);
     if (m === null) return null;
     if (typeof m.hdrs === 'string' && m.hdrs !== '') {
       let op = '';
