@@ -53,6 +53,9 @@ export interface StartOptions {
   /** The settings' files and secrets, already read (`hushwire gateway` reads them before
    *  it starts anything); read here when absent. */
   files?: ConfigFiles;
+  /** Tests only (no setting): the NATS bus's JetStream request pool and request deadline
+   *  (relay/bus/nats-requests.ts), small so that a test can fill it. */
+  busRequests?: { requestPool?: { maxPending: number; authReserve: number }; requestTimeoutMs?: number };
 }
 
 /** --max-connections as this process's open-files limit allows (gateway/fd-limit.ts):
@@ -128,6 +131,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     ...(files.msgIdKey ? { msgIdKey: files.msgIdKey } : {}),
     ...(files.nats ? { access: files.nats } : {}),
+    ...opts.busRequests,
   });
   // NATS down at boot does not stop the gateway: it serves /healthz, is not ready and
   // refuses upgrades until the bus is up (gateway/bus-start.ts).

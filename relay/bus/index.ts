@@ -2,7 +2,7 @@
 import type { Bus, MailboxLimits } from './bus.ts';
 import type { BusLogFn } from './common.ts';
 import { MemoryBus } from './memory.ts';
-import { NatsBus } from './nats.ts';
+import { NatsBus, type NatsBusOptions } from './nats.ts';
 import type { NatsAccess } from '../nats-connect-options.ts';
 
 export type { Bus, BusStatus, ControlHandler, ControlMessage, ControlSink, DeviceSubscription, DirectoryRecord, LiveHandler, LiveSink, MailboxItem, MailboxLimits } from './bus.ts';
@@ -39,6 +39,10 @@ export interface CreateBusOptions {
   lowerLimits?: boolean;
   /** NATS: servers, TLS and credentials read from the settings (relay/nats-connect-options.ts). */
   access?: NatsAccess;
+  /** NATS, tests only (no setting): the JetStream request pool's size and reserve, and
+   *  the request deadline (NatsBusOptions). */
+  requestPool?: NatsBusOptions['requestPool'];
+  requestTimeoutMs?: number;
 }
 
 export function createBus(opts: CreateBusOptions): Bus {
@@ -58,5 +62,7 @@ export function createBus(opts: CreateBusOptions): Bus {
     ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
     ...(opts.lowerLimits !== undefined ? { lowerLimits: opts.lowerLimits } : {}),
     ...(opts.access !== undefined ? { access: opts.access } : {}),
+    ...(opts.requestPool !== undefined ? { requestPool: opts.requestPool } : {}),
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
   });
 }
