@@ -20,7 +20,7 @@ import { registerDevice, type RegisterOptions, type RegisterResult } from './reg
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { readRouteBook, type RouteBook } from './routes.ts';
-import { isProfileStore, type ProfileStore } from './store.ts';
+import { isProfileStore, lockIdentity, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
 import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.ts';
@@ -388,27 +388,47 @@ export class HushwireClient {
   async unregister(): Promise<void> {
     if (this.relayErased && !this.unregistered) {
       // The relay has erased the device; only the profile's records failed to go.
-      await removeDevice(this.store);
+      await this.holdingIdentityLock(() => removeDevice(this.store));
       this.unregistered = true;
       return;
     }
     const ended = this.endedError();
     if (ended) throw ended;
-    await this.conn.connect(this.requestTimeoutMs);
-    this.unregistering = true;
-    try {
-      await this.conn.request({ unregister: {} });
-    } catch (e) {
-      this.unregistering = false;
-      throw e;
-    }
-    this.relayErased = true;
-    // Close first: it waits for pending state writes, which must not recreate state.json.
-    await this.close();
-    // A store that fails here rejects with its error; calling unregister() again tries
-    // the profile's records again (the relay's part is done).
-    await removeDevice(this.store);
+    // Another process must not register or unregister this profile meanwhile (a
+    // device.json it writes would be deleted below, its device left at the relay).
+    await this.holdingIdentityLock(async () => {
+      await this.conn.connect(this.requestTimeoutMs);
+      this.unregistering = true;
+      try {
+        await this.conn.request({ unregister: {} });
+      } catch (e) {
+        this.unregistering = false;
+        throw e;
+      }
+      this.relayErased = true;
+      // Close first: it waits for pending state writes, which must not recreate state.json.
+      await this.close();
+      // A store that fails here rejects with its error; calling unregister() again tries
+      // the profile's records again (the relay's part is done).
+      await removeDevice(this.store);
+    });
     this.unregistered = true;
+  }
+
+  /** Runs `fn` holding the profile's identity lock (client/store.ts lockIdentity), once
+   *  the profile is found to still hold this client's device: another process may have
+   *  unregistered it (NOT_REGISTERED), or registered another device in it, since open(). */
+  private async holdingIdentityLock(fn: () => Promise<void>): Promise<void> {
+    const lock = await lockIdentity(this.store);
+    try {
+      const current = await readDevice(this.store);
+      if (!equalBytes(current.device, this.profile.device)) {
+        throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile holds another device now (registered by another process since this client opened it): open it again');
+      }
+      await fn();
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Why a call made now cannot work, or null: the device opted out (NOT_REGISTERED), or

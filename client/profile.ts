@@ -10,11 +10,20 @@
 // a crash never leaves a half-written key file or a dedup state that forgets what was
 // shown. The directory-based functions below are what the CLI and the Node API
 // (`HushwireClient.open(dir)`) use; the portable core takes any ProfileStore.
+//
+// What changes the profile's identity (a registration, an opt-out, forgetting it
+// locally) holds `profile.lock` in the directory meanwhile, so that two processes never
+// do it at once: two `hushwire register` on one profile would otherwise both register a
+// device at the relay, and the one whose device.json lost the race would stay there with
+// keys nobody has. proper-lockfile makes it (an mkdir, atomic; the holder renews its
+// mtime every second, so a lock left by a killed process is stale after 5 s and taken
+// over). Sends and readers take no lock: they may share a profile (docs/CLIENT.md).
 import { mkdir, open, chmod, unlink, stat, rmdir, readdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { checkRecord, PROFILE_RECORDS, type ProfileRecord, type ProfileStore } from './store.ts';
+import { checkRecord, PROFILE_RECORDS, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
 import {
   DEVICE_FILE, SEEN_CAPACITY, readDevice, writeDevice, removeDevice, readGateways, writeGateways, readState,
   type DeviceProfile, type ProfileState,
@@ -71,9 +80,22 @@ export async function readPrivateFile(path: string, file: string): Promise<strin
   }
 }
 
-/** What a profile directory may hold besides the records: the CLI's reader lock, and a
- *  temporary file an interrupted atomic write left (client/atomic.ts names them). */
-const PROFILE_EXTRAS = new Set(['listen.lock']);
+/** The identity lock: a directory proper-lockfile makes while a registration or an
+ *  opt-out changes the profile. */
+export const PROFILE_LOCK = 'profile.lock';
+/** A lock whose mtime is older than this is taken for left by a dead process. */
+export const PROFILE_LOCK_STALE_MS = 5_000;
+/** How often the holder renews the lock's mtime. */
+const PROFILE_LOCK_UPDATE_MS = 1_000;
+/** How long lockIdentity waits for another process's lock: longer than a dead holder's
+ *  lock takes to go stale, so only a live holder makes it fail. */
+export const PROFILE_LOCK_WAIT_MS = 10_000;
+const PROFILE_LOCK_POLL_MS = 200;
+
+/** What a profile directory may hold besides the records: the CLI's reader lock, the
+ *  identity lock (left by a killed process), and a temporary file an interrupted atomic
+ *  write left (client/atomic.ts names them). */
+const PROFILE_EXTRAS = new Set(['listen.lock', PROFILE_LOCK]);
 const TEMP_RECORD = /^\.(?:device|gateways|state|routes)\.json\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** Whether `name` is something a profile directory holds. */
@@ -151,6 +173,78 @@ export class DirectoryStore implements ProfileStore {
     }
   }
 
+  /**
+   * Takes the profile's identity lock (`profile.lock`), for a registration or an opt-out:
+   * another process holding it is waited for up to PROFILE_LOCK_WAIT_MS, then refused
+   * with BAD_REQUEST; a lock left by a dead process goes stale and is taken over. The
+   * directory must exist. Errors never name the path.
+   */
+  async lockIdentity(): Promise<ProfileLock> {
+    const { lock } = (await import('proper-lockfile')).default;
+    let lost = false;
+    const deadline = Date.now() + PROFILE_LOCK_WAIT_MS;
+    let unlock: () => Promise<void>;
+    for (;;) {
+      try {
+        unlock = await lock(this.dir, {
+          lockfilePath: join(this.dir, PROFILE_LOCK),
+          realpath: false,
+          stale: PROFILE_LOCK_STALE_MS,
+          update: PROFILE_LOCK_UPDATE_MS,
+          retries: 0,
+          // Called when the lock's mtime could not be renewed in time and another
+          // process may have taken it over: check() refuses from then on. (The library's
+          // default throws from a timer, which would end the process.)
+          onCompromised: () => { lost = true; },
+        });
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ELOCKED') {
+          if (Date.now() + PROFILE_LOCK_POLL_MS > deadline) {
+            throw new HushwireError(
+              ErrorCode.BAD_REQUEST,
+              `another process is registering or unregistering this profile (it held the profile's lock for over ${PROFILE_LOCK_WAIT_MS / 1000} s): try again once it is done`,
+            );
+          }
+          await sleep(PROFILE_LOCK_POLL_MS);
+          continue;
+        }
+        // The library's errors quote the path: these say what is wrong without it.
+        if (code === 'ENOENT') throw new HushwireError(ErrorCode.BAD_REQUEST, 'the profile directory does not exist (or was removed meanwhile)');
+        throw new HushwireError(ErrorCode.BAD_REQUEST, `could not take the profile's lock (${typeof code === 'string' ? code : 'error'})`);
+      }
+    }
+    // Which lock directory is ours: a second waiter that found the same dead lock stale
+    // at the same moment may remove ours and make its own (the library's stale
+    // take-over is not atomic); check() sees that by the directory's identity.
+    const lockPath = join(this.dir, PROFILE_LOCK);
+    const identity = async (): Promise<string> => {
+      const st = await stat(lockPath);
+      return `${st.ino}:${st.birthtimeMs}`;
+    };
+    let mine = '';
+    try {
+      mine = await identity();
+    } catch { lost = true; }
+    let released: Promise<void> | null = null;
+    return {
+      check: async () => {
+        let same = false;
+        if (!lost && !released) same = (await identity().catch(() => '')) === mine;
+        if (!same) {
+          throw new HushwireError(ErrorCode.BAD_REQUEST, "this process lost the profile's lock (it stalled for seconds, or another process took the profile over)");
+        }
+      },
+      release: () => {
+        // A lost lock is not removed: it may be another process's now (the library
+        // refuses, ERELEASED). A directory deleted meanwhile has no lock left either.
+        released ??= unlock().catch(() => {});
+        return released;
+      },
+    };
+  }
+
   /** For a registration: makes the directory (0700) and returns an undo that removes it
    *  again if it did not exist and is still empty (rmdir removes only an empty one, so
    *  nothing written meanwhile can be lost). */
@@ -191,6 +285,24 @@ export async function hasDevice(dir: string): Promise<boolean> {
  *  gateways.json. Idempotent. */
 export function deleteDevice(dir: string): Promise<void> {
   return removeDevice(new DirectoryStore(dir));
+}
+
+/**
+ * Forgets a registered profile locally (`hushwire unregister --forget-locally`): deletes
+ * what deleteDevice does, holding the profile's identity lock (a registration running in
+ * another process is not cut short). NOT_REGISTERED when the directory holds no device,
+ * checked before anything is touched, so a wrong path changes nothing.
+ */
+export async function forgetDevice(dir: string): Promise<void> {
+  const store = new DirectoryStore(dir);
+  await readDevice(store);
+  const lock = await store.lockIdentity();
+  try {
+    await readDevice(store); // another process may have unregistered it meanwhile
+    await removeDevice(store);
+  } finally {
+    await lock.release();
+  }
 }
 
 export function saveGateways(dir: string, urls: string[]): Promise<void> {

@@ -14,7 +14,7 @@ import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
 import { Connection, type Challenge } from './connection-core.ts';
 import { readRouteBook } from './routes.ts';
 import { checkGatewayUrl, writeDevice, writeGateways, ProfileState, DEVICE_FILE } from './profile-data.ts';
-import { isProfileStore, type ProfileStore } from './store.ts';
+import { isProfileStore, lockIdentity, type ProfileLock, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
 
@@ -101,18 +101,26 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   }
   registering.add(key);
   let undo: () => Promise<void> = async () => {};
+  let lock: ProfileLock | null = null;
   try {
     // A failed first registration leaves no empty profile directory behind (the undo
     // removes only an empty one, so nothing written meanwhile can be lost).
     if (prepare) undo = await prepare();
+    // Across processes (two `hushwire register`, an app and the CLI): the profile's
+    // identity lock, held until the registration is written or undone, and taken before
+    // anything reaches the relay, so the one that waited finds the profile registered.
+    lock = await lockIdentity(store);
     if ((await store.read(DEVICE_FILE)) !== undefined) {
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is already registered (unregister first)');
     }
-    return await registerInto(opts, store, number, urls);
+    return await registerInto(opts, store, number, urls, lock);
   } catch (e) {
+    // The lock lives in the directory the undo removes when it is empty.
+    await lock?.release();
     await undo();
     throw e;
   } finally {
+    await lock?.release();
     registering.delete(key);
   }
 }
@@ -125,7 +133,7 @@ function profileKey(store: ProfileStore): unknown {
   return typeof dir === 'string' ? `dir:${dir}` : store;
 }
 
-async function registerInto(opts: RegisterOptions, store: ProfileStore, number: string, urls: string[]): Promise<RegisterResult> {
+async function registerInto(opts: RegisterOptions, store: ProfileStore, number: string, urls: string[], lock: ProfileLock): Promise<RegisterResult> {
 
   // No authenticate hook: the socket counts as connected after the challenge, and the
   // register op itself authenticates it. The register op is built (and signed) when it
@@ -197,9 +205,10 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     }
 
     // From here the relay has the device: a profile that cannot keep it (its store
-    // failing, or another process's registration written meanwhile) must not leave it
-    // registered there with keys nobody holds.
+    // failing, its lock lost, or a registration written meanwhile by something that took
+    // no lock) must not leave it registered there with keys nobody holds.
     try {
+      await lock.check();
       if ((await store.read(DEVICE_FILE)) !== undefined) {
         throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile was registered by another registration meanwhile (this one is undone)');
       }

@@ -47,6 +47,34 @@ export interface ProfileStore {
   delete(record: ProfileRecord): Promise<void>;
 }
 
+/**
+ * Held while a profile's identity changes (a registration writing device.json, an opt-out
+ * deleting it), so that two processes never do it at once on one profile. A store that
+ * other processes can share (DirectoryStore) provides it; see lockIdentity.
+ */
+export interface ProfileLock {
+  /** Rejects BAD_REQUEST when the lock was lost meanwhile (this process stalled so long
+   *  that another one took the lock over as left by a dead process): to be called right
+   *  before the change is written. */
+  check(): Promise<void>;
+  /** Lets the lock go. Idempotent; never rejects. */
+  release(): Promise<void>;
+}
+
+const NO_LOCK: ProfileLock = Object.freeze({ async check() {}, async release() {} });
+
+/**
+ * Takes the profile's identity lock when the store has one (a method
+ * `lockIdentity(): Promise<ProfileLock>`, which DirectoryStore has); a store without it
+ * (MemoryStore: one process; IndexedDbStore: its Web Lock keeps other tabs out already)
+ * gets a lock that holds nothing. Within one process the callers keep their own guard.
+ */
+export function lockIdentity(store: ProfileStore): Promise<ProfileLock> {
+  const take = (store as { lockIdentity?: unknown }).lockIdentity;
+  if (typeof take === 'function') return (take as () => Promise<ProfileLock>).call(store);
+  return Promise.resolve(NO_LOCK);
+}
+
 /** Refuses a name that is not one of PROFILE_RECORDS (BAD_REQUEST): for every store. */
 export function checkRecord(record: unknown): asserts record is ProfileRecord {
   if (!(PROFILE_RECORDS as readonly unknown[]).includes(record)) {

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { profileOption, printJson } from '../options.ts';
-import { loadDevice, deleteDevice } from '../../client/profile.ts';
+import { forgetDevice } from '../../client/profile.ts';
 
 export function unregisterCommand(): Command {
   return new Command('unregister')
@@ -14,9 +14,9 @@ export function unregisterCommand(): Command {
     .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
       if (opts.forgetLocally) {
         // Refuses a directory that is not a registered profile (NOT_REGISTERED), like the
-        // relay path does, so a wrong --profile deletes nothing.
-        await loadDevice(opts.profile);
-        await deleteDevice(opts.profile);
+        // relay path does, so a wrong --profile deletes nothing; holds the profile's
+        // identity lock, as register and the relay path do (client/profile.ts).
+        await forgetDevice(opts.profile);
         printJson({ status: 'forgotten locally' });
         return;
       }
