@@ -212,3 +212,20 @@ t.test('a listener and sends on one profile keep working; register is refused an
   t.equal(await ended, 6, 'the listener ends: its device is gone (AUTH_FAILED)');
   t.same(readdirSync(b).sort(), ['gateways.json'], 'keys, state and routes gone; no lock left');
 });
+
+t.test('two unregisters of one profile at once: one erases the device, the other finds it gone (NOT_REGISTERED)', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = tempDir('hw-profilelock-');
+  for (let i = 0; i < 3; i++) {
+    const p = join(dir, `p${i}`);
+    t.equal((await hushwire(['register', '--gateway', gw.url, '--number', `+1555017040${i}`, '--profile', p])).code, 0);
+    const runs = await Promise.all([0, 1].map(() => hushwire(['unregister', '--profile', p])));
+    // Without the lock the second also went to the relay, whose device was gone by then
+    // or was taken from it mid-way: AUTH_FAILED (exit 6), or a lost connection.
+    t.same(runs.map((r) => r.code).sort(), [0, 4], `round ${i}: one unregistered, the other exit 4 (${runs.map((r) => r.stderr.trim()).join(' | ')})`);
+    const late = runs.find((r) => r.code === 4);
+    t.same(late ? errorLineProblems(late, 'NOT_REGISTERED') : ['none'], []);
+    t.same(readdirSync(p), ['gateways.json'], `round ${i}: keys, state and routes gone; no lock left`);
+  }
+});

@@ -41,3 +41,37 @@ t.test('a failed local delete after the relay erased the device: the records sta
   t.equal(again?.code, ErrorCode.NOT_REGISTERED, 'then, as after any opt-out, NOT_REGISTERED');
   await t.rejects(HushwireClient.open(store), { code: ErrorCode.NOT_REGISTERED });
 });
+
+t.test('unregister() again after a failed delete, when the profile holds another device by then: refused, the new device kept', async (t) => {
+  // Between the two calls the profile was forgotten locally and registered anew (another
+  // process, or here another handle): the retry must not delete the new device's records,
+  // which would leave that device registered at the relay with keys nobody has.
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const N = '+15550108881';
+  class FlakyDelete extends MemoryStore {
+    failures = 1;
+    override async delete(record: ProfileRecord): Promise<void> {
+      if (record === 'routes.json' && this.failures > 0) {
+        this.failures--;
+        throw new Error('storage busy');
+      }
+      return super.delete(record);
+    }
+  }
+  const store = new FlakyDelete();
+  await HushwireClient.register({ store, gateways: [gw.url], number: N });
+  const observer = new MemoryStore();
+  await HushwireClient.register({ store: observer, gateways: [gw.url], number: '+15550108882' });
+  const obs = await HushwireClient.open(observer, { receive: false });
+  t.teardown(() => obs.close());
+  const c = await HushwireClient.open(store, { receive: false });
+  await t.rejects(c.unregister(), { message: 'storage busy' });
+  for (const r of ['device.json', 'state.json', 'routes.json'] as const) await store.delete(r);
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number: N });
+  await t.rejects(c.unregister(), { code: ErrorCode.BAD_REQUEST, message: /holds another device now/ });
+  const now = await HushwireClient.open(store, { receive: false });
+  t.teardown(() => now.close());
+  t.equal(now.deviceId, device, "the new device's records are kept");
+  t.equal((await obs.discover([N])).get(N)!.devices, 1, 'and it is the one device the relay lists');
+});
