@@ -180,13 +180,13 @@ export class DirectoryStore implements ProfileStore {
    * directory must exist. Errors never name the path.
    */
   async lockIdentity(): Promise<ProfileLock> {
-    const { lock } = (await import('proper-lockfile')).default;
+    const lockfile = (await import('proper-lockfile')).default;
     let lost = false;
     const deadline = Date.now() + PROFILE_LOCK_WAIT_MS;
     let unlock: () => Promise<void>;
     for (;;) {
       try {
-        unlock = await lock(this.dir, {
+        unlock = await lockfile.lock(this.dir, {
           lockfilePath: join(this.dir, PROFILE_LOCK),
           realpath: false,
           stale: PROFILE_LOCK_STALE_MS,
@@ -237,9 +237,19 @@ export class DirectoryStore implements ProfileStore {
         }
       },
       release: () => {
-        // A lost lock is not removed: it may be another process's now (the library
-        // refuses, ERELEASED). A directory deleted meanwhile has no lock left either.
-        released ??= unlock().catch(() => {});
+        released ??= (async () => {
+          if (!lost && (await identity().catch(() => '')) === mine) {
+            await unlock().catch(() => {});
+            return;
+          }
+          // Not ours any more: another process's now, which must stay. The library is
+          // told to forget it (its renewal timer stops) with a removal that removes nothing.
+          await lockfile.unlock(this.dir, {
+            realpath: false,
+            lockfilePath: lockPath,
+            fs: { rmdir: (_path: string, done: (err: null) => void) => done(null) },
+          } as Parameters<typeof lockfile.unlock>[1]).catch(() => {});
+        })();
         return released;
       },
     };

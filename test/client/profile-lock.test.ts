@@ -7,7 +7,7 @@
 // against real gateways started in-process on free ports; a webhook verifier on loopback
 // hands out the codes, so the test decides when each register may finish.
 import t, { type Test } from 'tap';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync, rmdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestGateway, BIN, ROOT, type TestGateway } from '../helpers/gateway.ts';
 import { hushwire, errorLineProblems, type Run } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
-import { HushwireClient } from '../../client/index.ts';
+import { HushwireClient, DirectoryStore } from '../../client/index.ts';
 
 // Child processes, each loading TypeScript through tsx: slow on a busy CI box.
 t.setTimeout(300_000);
@@ -228,4 +228,25 @@ t.test('two unregisters of one profile at once: one erases the device, the other
     t.same(late ? errorLineProblems(late, 'NOT_REGISTERED') : ['none'], []);
     t.same(readdirSync(p), ['gateways.json'], `round ${i}: keys, state and routes gone; no lock left`);
   }
+});
+
+t.test("a lock taken over by another process (found stale while this one stalled) is not ours any more: check() refuses, release() leaves it", async (t) => {
+  const dir = join(tempDir('hw-profilelock-'), 'p');
+  mkdirSync(dir, { mode: 0o700 });
+  const store = new DirectoryStore(dir);
+  const lock = await store.lockIdentity();
+  await lock.check();
+  // What another process does when it finds the lock stale: removes it, makes its own.
+  rmdirSync(join(dir, LOCK));
+  mkdirSync(join(dir, LOCK));
+  await t.rejects(lock.check(), { code: 'BAD_REQUEST', message: /lost the profile's lock/ });
+  await lock.release();
+  await lock.release(); // idempotent
+  t.ok(existsSync(join(dir, LOCK)), "the other process's lock is left alone");
+  rmdirSync(join(dir, LOCK));
+  const again = await store.lockIdentity();
+  t.ok(existsSync(join(dir, LOCK)), 'taken again once the other is gone');
+  await again.release();
+  t.notOk(existsSync(join(dir, LOCK)), 'a release removes its own lock');
+  await t.rejects(again.check(), { code: 'BAD_REQUEST' }, 'and check() after it refuses');
 });
