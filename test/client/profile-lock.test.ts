@@ -171,6 +171,19 @@ t.test("a register killed while it holds the profile's lock does not block the n
   t.equal(heldDevice(p), (JSON.parse(ok.stdout) as { device: string }).device);
   t.notOk(existsSync(join(p, LOCK)), 'and released the lock');
   t.equal(await relayDevices(probe, N), 1, 'the killed register left no device at the relay');
+
+  // Stopped by a signal instead (Ctrl-C, a service manager): the lock goes with it.
+  let n = 3;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const q = join(dir, signal);
+    const stopped = startRegister(t, gw.url, '+15550170202', q);
+    await code(n++);
+    t.ok(existsSync(join(q, LOCK)), `${signal}: the register holds the lock`);
+    stopped.proc.kill(signal);
+    await stopped.done;
+    t.equal(stopped.proc.signalCode, signal, `${signal}: ended by the signal`);
+    t.notOk(existsSync(join(q, LOCK)), `${signal}: and removed its lock`);
+  }
 });
 
 t.test('a listener and sends on one profile keep working; register is refused and unregister works while it listens', async (t) => {
