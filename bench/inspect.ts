@@ -106,18 +106,21 @@ export interface YoungGenerationWait {
 /** Waits until the young generation of every V8 heap in every process behind `urls` (the
  *  main thread's and the module-loader thread's, through bench/young-gen-preload.mjs) is
  *  back at its smallest, that is V8's memory reducer has given back what start-up or the
- *  last connections made it grow; at most `deadlineMs`. A forced GC does not do this
- *  (bench/young-gen-preload.mjs says why it matters). */
+ *  last connections made it grow; at most `deadlineMs`. A forced GC does not shrink it,
+ *  but starts the reducer: the caller forces one in the main thread first, and the first
+ *  poll runs one in the loader thread (bench/young-gen-preload.mjs says why it matters). */
 export async function awaitYoungGenerationsSettled(urls: string[], deadlineMs = YOUNG_SETTLE_DEADLINE_MS): Promise<YoungGenerationWait> {
   const t0 = Date.now();
   const sessions: InspectorSession[] = [];
   try {
     for (const u of urls) sessions.push(await InspectorSession.open(u));
-    for (;;) {
+    for (let poll = 0; ; poll++) {
       let settled = true;
       for (const s of sessions) {
+        // The first poll also runs a full GC in the loader thread, which starts V8's
+        // memory reducer there (the caller forces the main thread's through the inspector).
         const r = await s.call('Runtime.evaluate', {
-          expression: `(() => { const f = globalThis[Symbol.for('hushwire.bench.youngGenerations')]; return typeof f === 'function' ? f().then((y) => JSON.stringify(y)) : 'absent'; })()`,
+          expression: `(() => { const f = globalThis[Symbol.for('hushwire.bench.youngGenerations')]; return typeof f === 'function' ? f(${poll === 0}).then((y) => JSON.stringify(y)) : 'absent'; })()`,
           returnByValue: true, awaitPromise: true,
         }) as { result?: { value?: unknown }; exceptionDetails?: { exception?: { description?: string } } };
         if (r.exceptionDetails !== undefined) return { settled: false, waitedMs: Date.now() - t0, problem: r.exceptionDetails.exception?.description?.split('\n')[0] ?? 'the sizes could not be read' };

@@ -10,7 +10,8 @@
 // before any connection came out higher than with 1,000 devices connected.
 //
 // This module lets the bench see both young generations, so it reads memory only once
-// the reducer has run in both (bench/inspect.ts awaitYoungGenerationsSettled): it
+// the reducer has run in both (bench/inspect.ts awaitYoungGenerationsSettled), and
+// force a full GC in the loader thread, which is what starts the reducer there: it
 // registers a hook module on the loader thread (bench/young-gen-hooks.mjs) with a
 // message port, and puts a function on globalThis that answers both threads'
 // young-generation sizes. Plain JavaScript: it runs before tsx is registered.
@@ -41,8 +42,10 @@ port1.on('message', (m) => {
   w.resolve(m.young);
 });
 
-/** Resolves to { main, loader }: each thread's young-generation size in bytes. */
-globalThis[YOUNG_GENERATIONS] = () => new Promise((resolve, reject) => {
+/** Resolves to { main, loader }: each thread's young-generation size in bytes; with
+ *  `collect`, the loader thread first runs a full GC (the inspector's forced GC reaches
+ *  only the main thread). */
+globalThis[YOUNG_GENERATIONS] = (collect = false) => new Promise((resolve, reject) => {
   const id = nextId++;
   const timer = setTimeout(() => {
     waiting.delete(id);
@@ -50,5 +53,5 @@ globalThis[YOUNG_GENERATIONS] = () => new Promise((resolve, reject) => {
   }, ANSWER_DEADLINE_MS);
   timer.unref();
   waiting.set(id, { timer, resolve: (loader) => resolve({ main: youngBytes(), loader }) });
-  port1.postMessage({ id });
+  port1.postMessage({ id, collect: collect === true });
 });
