@@ -9,7 +9,7 @@ import t from 'tap';
 import { NatsBus } from '../../relay/bus/nats.ts';
 import { ErrorCode, isHushwireError } from '../../relay/errors.ts';
 import { CONTRACT_LIMITS, bytes, tok } from './contract.ts';
-import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { haveNatsServer, stallNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { until } from '../helpers/poll.ts';
 
 /** The pool: 16 requests in flight, 8 of them only for authentications (the other 8
@@ -34,22 +34,6 @@ function follow<T>(p: Promise<T>): Outcome<T> & { done: Promise<void> } {
   return o;
 }
 
-/** Stops nats-server (SIGSTOP) until the returned function is called, the test ends or
- *  STALL_MAX_MS pass, whichever comes first. */
-function stall(t: { teardown(fn: () => unknown): void }, server: NatsServerHandle): () => void {
-  const pid = server.pid;
-  let stopped = true;
-  const resume = (): void => {
-    if (!stopped) return;
-    stopped = false;
-    clearTimeout(timer);
-    try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
-  };
-  const timer = setTimeout(resume, STALL_MAX_MS);
-  t.teardown(resume);
-  process.kill(pid, 'SIGSTOP');
-  return resume;
-}
 
 /** Refused by the pool: UNAVAILABLE, for lack of room (said by the error or its cause:
  *  directoryGet wraps it as 'directory unavailable'). */
@@ -95,7 +79,7 @@ if (!haveNatsServer()) {
     await bus.directoryPut(tag, entry, 0);
     const base = bus.requestPool();
 
-    const resume = stall(t, server);
+    const resume = stallNatsServer(t, server, STALL_MAX_MS);
     // Stored sends / lookups (directory reads of other devices) and mailbox reads: the
     // stalled server answers none of them, so they hold the non-reserved part.
     const held = Array.from({ length: OTHER_MAX }, (_, i) => follow<unknown>(i % 2 === 0 ? bus.directoryGet(tok()) : bus.mailboxRead(tok(), tok(), 0, 10)));
@@ -141,7 +125,7 @@ if (!haveNatsServer()) {
     const base = bus.requestPool();
     const warnedBefore = lines.length;
 
-    const resume = stall(t, server);
+    const resume = stallNatsServer(t, server, STALL_MAX_MS);
     const held = [follow(bus.directoryGet(tok())), follow(bus.mailboxRead(tok(), tok(), 0, 10))];
     const auths = Array.from({ length: POOL.maxPending - held.length }, () => follow(bus.directoryGet(tag, { authentication: true })));
     t.same(pendingOf(bus), { auth: auths.length, other: held.length }, 'the whole pool in use');

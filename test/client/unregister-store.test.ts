@@ -8,20 +8,22 @@ import t from 'tap';
 import { HushwireClient, MemoryStore, ErrorCode, type ProfileRecord } from '../../client/index.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 
+/** A store whose first delete of routes.json fails (after the relay erased the device). */
+class FlakyDelete extends MemoryStore {
+  failures = 1;
+  override async delete(record: ProfileRecord): Promise<void> {
+    if (record === 'routes.json' && this.failures > 0) {
+      this.failures--;
+      throw new Error('storage busy');
+    }
+    return super.delete(record);
+  }
+}
+
 t.test('a failed local delete after the relay erased the device: the records stay whole, unregister() again finishes', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
   const N = '+15550108871';
-  class FlakyDelete extends MemoryStore {
-    failures = 1;
-    override async delete(record: ProfileRecord): Promise<void> {
-      if (record === 'routes.json' && this.failures > 0) {
-        this.failures--;
-        throw new Error('storage busy');
-      }
-      return super.delete(record);
-    }
-  }
   const store = new FlakyDelete();
   await HushwireClient.register({ store, gateways: [gw.url], number: N });
   const observer = new MemoryStore();
@@ -49,16 +51,6 @@ t.test('unregister() again after a failed delete, when the profile holds another
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
   const N = '+15550108881';
-  class FlakyDelete extends MemoryStore {
-    failures = 1;
-    override async delete(record: ProfileRecord): Promise<void> {
-      if (record === 'routes.json' && this.failures > 0) {
-        this.failures--;
-        throw new Error('storage busy');
-      }
-      return super.delete(record);
-    }
-  }
   const store = new FlakyDelete();
   await HushwireClient.register({ store, gateways: [gw.url], number: N });
   const observer = new MemoryStore();

@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { resolveConfig } from '../../gateway/config.ts';
 import { startGateway } from '../../gateway/server.ts';
 import { ErrorCode } from '../../relay/errors.ts';
-import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { haveNatsServer, stallNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { oprfKeyFile } from '../helpers/gateway.ts';
 import { authenticate, envelopeFor, httpGet, sample, seedDevice, until } from '../ops/fixtures.ts';
 import type { RawClient } from '../helpers/raw.ts';
@@ -54,17 +54,7 @@ t.test('stored sends fill their share of the request pool while NATS stalls; a d
   await until(() => pool().auth.pending + pool().other.pending === 0, 10_000, 'an idle request pool');
   const base = pool();
 
-  const pid = server.pid;
-  let stopped = true;
-  const resume = (): void => {
-    if (!stopped) return;
-    stopped = false;
-    clearTimeout(timer);
-    try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
-  };
-  const timer = setTimeout(resume, STALL_MAX_MS);
-  t.teardown(resume);
-  process.kill(pid, 'SIGSTOP');
+  const resume = stallNatsServer(t, server, STALL_MAX_MS);
 
   // One send op per envelope, so each answers on its own.
   const replies = Array.from({ length: SENDS }, (_, i) => {

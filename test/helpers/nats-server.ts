@@ -377,3 +377,21 @@ export async function connz(server: { httpPort: number }): Promise<{ name?: stri
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/connz`, { signal: AbortSignal.timeout(5000) });
   return ((await res.json()) as { connections?: { name?: string; tls_version?: string }[] }).connections ?? [];
 }
+
+/** Freezes `server` (SIGSTOP: it holds its connections and answers nothing) until the
+ *  returned function is called, the test ends or `maxMs` pass, whichever comes first;
+ *  the resume (SIGCONT) is idempotent. */
+export function stallNatsServer(t: { teardown(fn: () => unknown): void }, server: NatsServerHandle, maxMs: number): () => void {
+  const pid = server.pid;
+  let stopped = true;
+  const resume = (): void => {
+    if (!stopped) return;
+    stopped = false;
+    clearTimeout(timer);
+    try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+  };
+  const timer = setTimeout(resume, maxMs);
+  t.teardown(resume);
+  process.kill(pid, 'SIGSTOP');
+  return resume;
+}
