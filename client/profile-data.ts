@@ -117,6 +117,10 @@ export async function removeDevice(store: ProfileStore): Promise<void> {
   // needs a device record) can finish; the other way round, contacts' numbers in
   // routes.json could outlive a profile no command takes for registered any more.
   for (const record of [STATE_FILE, ROUTES_FILE, DEVICE_FILE] as const) await store.delete(record);
+  // Once more after the device record: another process using the profile (a `listen`
+  // that received meanwhile) may have written them back in between. A DirectoryStore
+  // write that ends after this sees no device record and deletes what it wrote.
+  for (const record of [STATE_FILE, ROUTES_FILE] as const) await store.delete(record);
 }
 
 const WS_URL = /^wss?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/i;
