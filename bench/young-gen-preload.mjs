@@ -6,7 +6,8 @@
 // the 32 MB of --max-semi-space-size), and V8 gives that memory back only when its memory
 // reducer runs, some 8-30 s later, at a time of its choosing: the gateway's RSS then
 // falls by 15-35 MB at once. The inspector reaches only the main thread, and its forced
-// GC does not shrink the young generation. Read in between, the idle workload's RSS
+// GC does not shrink a young generation by itself (it starts the reducer, which then
+// may, seconds later or tens of seconds). Read in between, the idle workload's RSS
 // before any connection came out higher than with 1,000 devices connected.
 //
 // This module lets the bench see both young generations, so it reads memory only once
