@@ -78,6 +78,7 @@ export interface GatewayConfig extends Required<NatsAccessSettings> {
   discoveryRouteDaily: number;
   verifyStartsPerNumber: number;
   deviceIdleExpiryS: number;
+  prekeyRotationIntervalS: number;
   dedupKeyFile: string | undefined;
 }
 
@@ -138,6 +139,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'discoveryRouteDaily', flag: 'discovery-route-daily', env: 'HUSHWIRE_DISCOVERY_ROUTE_DAILY', type: 'int', default: 4000, unit: 'numbers', min: 1, max: 10_000_000, help: 'Numbers all devices of one number together may look up per 24 h; more get RATE_LIMITED' },
   { key: 'verifyStartsPerNumber', flag: 'verify-starts-per-number', env: 'HUSHWIRE_VERIFY_STARTS_PER_NUMBER', type: 'int', default: 5, unit: 'codes', min: 1, max: 10_000, help: 'Verification codes one number may be sent per 24 h (all gateways); more get RATE_LIMITED' },
   { key: 'deviceIdleExpiryS', flag: 'device-idle-expiry-s', env: 'HUSHWIRE_DEVICE_IDLE_EXPIRY_S', type: 'int', default: 180 * 86_400, unit: 's', min: 1, max: 10 * 365 * 86_400, help: 'A device not connected for this long is erased like an opt-out (keys, directory entry, mailbox)' },
+  { key: 'prekeyRotationIntervalS', flag: 'prekey-rotation-interval-s', env: 'HUSHWIRE_PREKEY_ROTATION_INTERVAL_S', type: 'int', default: 900, unit: 's', min: 1, max: 7 * 86_400, help: 'Least time between two prekey rotations (set_prekey) of one device, all gateways; a sooner one gets RATE_LIMITED with retry_after_ms' },
   { key: 'dedupKeyFile', flag: 'dedup-key-file', env: 'HUSHWIRE_DEDUP_KEY_FILE', type: 'string', default: undefined, help: 'File with a 32-byte key as 64 hex chars, the same on all gateways: keys the Nats-Msg-Id HMAC so a retry through another gateway is deduplicated too (absent: a per-process key)' },
 ];
 

@@ -94,6 +94,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     recipientBudgetBytes: config.recipientBudgetBytes,
     recipientWindowS: config.recipientWindowS,
     rateLimitKeys: config.rateLimitKeys,
+    prekeyRotationIntervalMs: config.prekeyRotationIntervalS * 1000,
   };
   const metrics = createMetrics();
   if (files.nats) natsAccessMetrics(metrics.registry, files.nats);

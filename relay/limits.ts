@@ -51,6 +51,10 @@ export interface RelayLimits extends EnvelopeRateLimits {
   /** How long a drain waits for the device to ack a batch before giving up (the rest
    *  stays in the mailbox for the next connection). */
   drainAckTimeoutMs: number;
+  /** Least time between two set_prekey rotations of one device (kept in its directory
+   *  record, so all gateways agree); a sooner one => error RATE_LIMITED with
+   *  retry_after_ms, the socket stays. */
+  prekeyRotationIntervalMs: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -71,6 +75,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxVerifyStartsPerConnection: 5,
   drainBatch: 256,
   drainAckTimeoutMs: 30_000,
+  prekeyRotationIntervalMs: 15 * 60_000,
   sendRatePerS: 100,
   sendBurst: 500,
   recipientBudgetBytes: 16_777_216,

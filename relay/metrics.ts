@@ -27,6 +27,8 @@ export interface RelayMetrics {
   authRechecks: Counter<'outcome'>;
   registrations: Counter;
   unregistrations: Counter;
+  /** set_prekey ops by outcome (PREKEY_ROTATION_OUTCOMES). */
+  prekeyRotations: Counter<'outcome'>;
   rateLimitStoreErrors: Counter;
   /** NATS: JetStream requests waiting for a reply, by pool class (relay/bus/nats-requests.ts). */
   busRequestsPending: Gauge<'class'>;
@@ -58,6 +60,9 @@ export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', '
 export const EVICTING_LIMIT_NAMES = ['device_send', 'recipient_bytes'] as const;
 /** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */
 export const VERIFIER_OUTCOMES = ['ok', 'failed', 'timeout'] as const;
+/** Outcomes of a set_prekey op (hushwire_prekey_rotations_total). */
+export const PREKEY_ROTATION_OUTCOMES = ['rotated', 'unchanged', 'bad_request', 'bad_signature', 'rate_limited', 'not_registered', 'unavailable'] as const;
+export type PrekeyRotationOutcome = typeof PREKEY_ROTATION_OUTCOMES[number];
 export const BUS_STATES = ['starting', 'connected', 'reconnecting', 'misconfigured', 'closed'] as const;
 /** Every value of the `class` label of the bus request pool's series (relay/bus/nats-requests.ts). */
 export const BUS_REQUEST_CLASSES = ['auth', 'other'] as const;
@@ -123,6 +128,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
     unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),
+    prekeyRotations: new Counter({ name: 'hushwire_prekey_rotations_total', help: 'Prekey rotations (set_prekey) by outcome: rotated, unchanged (the current prekey sent again), and refusals bad_request, bad_signature, rate_limited, not_registered, unavailable', labelNames: ['outcome'], registers: r }),
     rateLimitStoreErrors: new Counter({ name: 'hushwire_rate_limit_store_errors_total', help: 'Rate-limit counter calls that failed because the counter store (NATS bucket KV_<prefix>_rl) was unavailable: each fails a registration, discovery or verification step with UNAVAILABLE', registers: r }),
     busRequestsPending: new Gauge({ name: 'hushwire_bus_requests_pending', help: 'NATS JetStream requests of this gateway waiting for their reply, by class (auth = authentications\' directory reads, which may use the whole pool of 65,536; other = everything else, at most 49,152)', labelNames: ['class'], registers: r }),
     busRequestsRefused: new Counter({ name: 'hushwire_bus_requests_refused_total', help: 'NATS JetStream requests refused UNAVAILABLE at once because their class of the request pool was full (NATS slow or stalled), by class (auth, other)', labelNames: ['class'], registers: r }),
@@ -155,6 +161,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     m.busRequestsPending.set({ class: c }, 0);
   }
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
+  for (const outcome of PREKEY_ROTATION_OUTCOMES) m.prekeyRotations.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
   for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);
   return m;

@@ -12,6 +12,7 @@ import { pooledRandomBytes } from './crypto/random-pool.ts';
 import {
   ROUTE_BYTES, DEVICE_BYTES,
   type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
+  type SetPrekey,
 } from './wire.ts';
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { routeTag, routeTagUncached, deviceToken } from './tokens.ts';
@@ -25,9 +26,10 @@ import { failureOf } from './verifier/verifier.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, DirectoryReadOptions, LiveSink, MailboxItem } from './bus/bus.ts';
 import type { Relay, ReceiptProps } from './relay.ts';
-import { closeCodeLabel, PATH_LABELS } from './metrics.ts';
+import { closeCodeLabel, PATH_LABELS, PREKEY_ROTATION_OUTCOMES, type PrekeyRotationOutcome } from './metrics.ts';
 import { LimitName } from './limiter.ts';
 import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
+import { setPrekey, checkPrekeyFields } from './prekey.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
 import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
 
@@ -95,6 +97,8 @@ const RECHECK_REFUSED = { outcome: 'refused' } as const;
 const DISCOVERY_RETRY_MS = 1_000;
 /** The body of every `ok` answer to a ping (empty; shared, never written to). */
 const OK_BODY = Object.freeze({});
+/** Label sets of hushwire_prekey_rotations_total, one per outcome. */
+const PREKEY_OUTCOME = Object.fromEntries(PREKEY_ROTATION_OUTCOMES.map((o) => [o, Object.freeze({ outcome: o })])) as Record<PrekeyRotationOutcome, { outcome: string }>;
 
 export class Session implements LiveSink, ControlSink {
   readonly socket: Socket;
@@ -128,6 +132,8 @@ export class Session implements LiveSink, ControlSink {
   #flushScheduled = false;
   #badOps = 0;
   #unregistering = false;
+  /** A set_prekey is under way (one at a time per connection). */
+  #settingPrekey = false;
   /** Discovery work of this connection in flight (#discovery). */
   #discoveryInFlight = 0;
   #busy = false; // an auth/register is in progress
@@ -274,6 +280,9 @@ export class Session implements LiveSink, ControlSink {
         return this.#send(req, (op.send as Send).envelopes.map((e) => inEnvelopeOf(e)), performance.now(), Date.now());
       case 'unregister':
         p = this.#authed(req, () => this.#onUnregister(req));
+        break;
+      case 'setPrekey':
+        p = this.#authed(req, () => this.#onSetPrekey(req, op.setPrekey as SetPrekey));
         break;
       case 'ping':
         // Liveness for clients whose WebSocket API cannot ping (docs/PROTOCOL.md, section 10):
@@ -873,6 +882,41 @@ export class Session implements LiveSink, ControlSink {
     relay.metrics.unregistrations.inc();
     this.#queue({ req, ok: {} });
     this.close(CloseCode.UNREGISTERED, 'unregistered');
+  }
+
+  // ---- prekey rotation (docs/PROTOCOL.md section 11)
+
+  async #onSetPrekey(req: number, m: SetPrekey): Promise<void> {
+    const relay = this.#relay;
+    try {
+      // One at a time per connection: each costs a directory read (and maybe a write).
+      if (this.#settingPrekey) throw new HushwireError(ErrorCode.BAD_REQUEST, 'prekey rotation already in progress');
+      checkPrekeyFields(m.prekey, m.prekeySignature);
+    } catch (e) {
+      relay.metrics.prekeyRotations.inc(PREKEY_OUTCOME.bad_request);
+      throw e;
+    }
+    this.#settingPrekey = true;
+    try {
+      // Checked against the identity key the directory holds for this device, never one
+      // from the request; the interval between rotations is kept in the device's record.
+      const change = await setPrekey(relay.bus, this.#tag, this.#deviceBytes()!, m.prekey, m.prekeySignature, Date.now(), relay.limits.prekeyRotationIntervalMs);
+      relay.metrics.prekeyRotations.inc(PREKEY_OUTCOME[change]);
+      this.#queue({ req, ok: OK_BODY });
+    } catch (e) {
+      const code = toWireError(e).code;
+      relay.metrics.prekeyRotations.inc(code === ErrorCode.AUTH_FAILED ? PREKEY_OUTCOME.bad_signature
+        : code === ErrorCode.RATE_LIMITED ? PREKEY_OUTCOME.rate_limited
+          : code === ErrorCode.NOT_REGISTERED ? PREKEY_OUTCOME.not_registered : PREKEY_OUTCOME.unavailable);
+      this.#fail(req, e);
+      // A signature the device's own key does not verify is the client's fault: a bad
+      // op (AUTH_FAILED is not one elsewhere, where it closes the socket 4002).
+      if (code === ErrorCode.AUTH_FAILED && !this.#isClosed() && ++this.#badOps > relay.limits.maxBadOps) {
+        this.close(CloseCode.FLOOD, 'too many bad ops');
+      }
+    } finally {
+      this.#settingPrekey = false;
+    }
   }
 
   // ---------------------------------------------------------------- outbound

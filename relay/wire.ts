@@ -28,6 +28,7 @@ export type Evaluated = hushwire.v1.Evaluated;
 export type Lookup = hushwire.v1.Lookup;
 export type Send = hushwire.v1.Send;
 export type DeliverAck = hushwire.v1.DeliverAck;
+export type SetPrekey = hushwire.v1.SetPrekey;
 export type ErrorOp = hushwire.v1.Error;
 export type Receipt = hushwire.v1.Receipt;
 

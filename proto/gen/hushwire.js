@@ -227,7 +227,8 @@ export const hushwire = $root.hushwire = (() => {
              * @property {hushwire.v1.DeliverAck.$Properties|null} [deliverAck] Op deliverAck
              * @property {hushwire.v1.Unregister.$Properties|null} [unregister] Op unregister
              * @property {hushwire.v1.Ping.$Properties|null} [ping] Op ping
-             * @property {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"} [body] Op body
+             * @property {hushwire.v1.SetPrekey.$Properties|null} [setPrekey] Op setPrekey
+             * @property {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"|"setPrekey"} [body] Op body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -264,9 +265,10 @@ export const hushwire = $root.hushwire = (() => {
              *   deliverAck?: hushwire.v1.DeliverAck.$Shape|null;
              *   unregister?: hushwire.v1.Unregister.$Shape|null;
              *   ping?: hushwire.v1.Ping.$Shape|null;
+             *   setPrekey?: hushwire.v1.SetPrekey.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "notice"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice: hushwire.v1.Notice.$Shape; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "devicesBatch"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch: hushwire.v1.DevicesBatch.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null; ping?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null; ping?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape; ping?: null }|{ body?: "ping"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping: hushwire.v1.Ping.$Shape })
+             *   ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "notice"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice: hushwire.v1.Notice.$Shape; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "devicesBatch"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch: hushwire.v1.DevicesBatch.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape; ping?: null; setPrekey?: null }|{ body?: "ping"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping: hushwire.v1.Ping.$Shape; setPrekey?: null }|{ body?: "setPrekey"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey: hushwire.v1.SetPrekey.$Shape })
              * )} hushwire.v1.Op.$Shape
              */
 
@@ -461,17 +463,25 @@ export const hushwire = $root.hushwire = (() => {
              */
             Op.prototype.ping = null;
 
+            /**
+             * Op setPrekey.
+             * @member {hushwire.v1.SetPrekey.$Properties|null|undefined} setPrekey
+             * @memberof hushwire.v1.Op
+             * @instance
+             */
+            Op.prototype.setPrekey = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Op body.
-             * @member {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"|undefined} body
+             * @member {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"|"setPrekey"|undefined} body
              * @memberof hushwire.v1.Op
              * @instance
              */
             $Object.defineProperty(Op.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["challenge", "ok", "error", "registered", "evaluated", "devices", "sendResult", "deliver", "reconnect", "verifyStarted", "notice", "devicesBatch", "auth", "verifyStart", "register", "evaluate", "lookup", "send", "deliverAck", "unregister", "ping"]),
+                get: $util.oneOfGetter($oneOfFields = ["challenge", "ok", "error", "registered", "evaluated", "devices", "sendResult", "deliver", "reconnect", "verifyStarted", "notice", "devicesBatch", "auth", "verifyStart", "register", "evaluate", "lookup", "send", "deliverAck", "unregister", "ping", "setPrekey"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -551,6 +561,8 @@ export const hushwire = $root.hushwire = (() => {
                     $root.hushwire.v1.Unregister.encode(message.unregister, writer.uint32(/* id 27, wireType 2 =*/218).fork(), _depth + 1).ldelim();
                 if (message.ping != null && $Object.hasOwnProperty.call(message, "ping"))
                     $root.hushwire.v1.Ping.encode(message.ping, writer.uint32(/* id 28, wireType 2 =*/226).fork(), _depth + 1).ldelim();
+                if (message.setPrekey != null && $Object.hasOwnProperty.call(message, "setPrekey"))
+                    $root.hushwire.v1.SetPrekey.encode(message.setPrekey, writer.uint32(/* id 29, wireType 2 =*/234).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -749,6 +761,13 @@ export const hushwire = $root.hushwire = (() => {
                                 break;
                             message.ping = $root.hushwire.v1.Ping.decode(reader, reader.size(), $undefined, _depth + 1, message.ping);
                             message.body = "ping";
+                            continue;
+                        }
+                    case 29: {
+                            if (wireType !== 2)
+                                break;
+                            message.setPrekey = $root.hushwire.v1.SetPrekey.decode(reader, reader.size(), $undefined, _depth + 1, message.setPrekey);
+                            message.body = "setPrekey";
                             continue;
                         }
                     }
@@ -5366,6 +5385,192 @@ export const hushwire = $root.hushwire = (() => {
             return Unregister;
         })();
 
+        v1.SetPrekey = (function() {
+
+            /**
+             * Properties of a SetPrekey.
+             * @typedef {Object} hushwire.v1.SetPrekey.$Properties
+             * @property {Uint8Array|null} [prekey] SetPrekey prekey
+             * @property {Uint8Array|null} [prekeySignature] SetPrekey prekeySignature
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SetPrekey.
+             * @memberof hushwire.v1
+             * @interface ISetPrekey
+             * @augments hushwire.v1.SetPrekey.$Properties
+             * @deprecated Use hushwire.v1.SetPrekey.$Properties instead.
+             */
+
+            /**
+             * Shape of a SetPrekey.
+             * @typedef {hushwire.v1.SetPrekey.$Properties} hushwire.v1.SetPrekey.$Shape
+             */
+
+            /**
+             * Constructs a new SetPrekey.
+             * @memberof hushwire.v1
+             * @classdesc Represents a SetPrekey.
+             * @constructor
+             * @param {hushwire.v1.SetPrekey.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SetPrekey = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SetPrekey prekey.
+             * @member {Uint8Array} prekey
+             * @memberof hushwire.v1.SetPrekey
+             * @instance
+             */
+            SetPrekey.prototype.prekey = $util.newBuffer([]);
+
+            /**
+             * SetPrekey prekeySignature.
+             * @member {Uint8Array} prekeySignature
+             * @memberof hushwire.v1.SetPrekey
+             * @instance
+             */
+            SetPrekey.prototype.prekeySignature = $util.newBuffer([]);
+
+            /**
+             * Creates a new SetPrekey instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.SetPrekey
+             * @static
+             * @param {hushwire.v1.SetPrekey.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.SetPrekey} SetPrekey instance
+             * @type {{
+             *   (properties: hushwire.v1.SetPrekey.$Shape): hushwire.v1.SetPrekey & hushwire.v1.SetPrekey.$Shape;
+             *   (properties?: hushwire.v1.SetPrekey.$Properties): hushwire.v1.SetPrekey;
+             * }}
+             */
+            SetPrekey.create = function(properties) {
+                return new SetPrekey(properties);
+            };
+
+            /**
+             * Encodes the specified SetPrekey message. Does not implicitly {@link hushwire.v1.SetPrekey.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.SetPrekey
+             * @static
+             * @param {hushwire.v1.SetPrekey.$Properties} message SetPrekey message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SetPrekey.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.prekey != null && $Object.hasOwnProperty.call(message, "prekey") && message.prekey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.prekey);
+                if (message.prekeySignature != null && $Object.hasOwnProperty.call(message, "prekeySignature") && message.prekeySignature.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.prekeySignature);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SetPrekey message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.SetPrekey
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.SetPrekey & hushwire.v1.SetPrekey.$Shape} SetPrekey
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SetPrekey.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.SetPrekey();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.prekey = value;
+                            else
+                                delete message.prekey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.prekeySignature = value;
+                            else
+                                delete message.prekeySignature;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SetPrekey
+             * @function getTypeUrl
+             * @memberof hushwire.v1.SetPrekey
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SetPrekey.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.SetPrekey";
+            };
+
+            return SetPrekey;
+        })();
+
         v1.Ping = (function() {
 
             /**
@@ -6464,6 +6669,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {number|null} [registeredAtMs] DirectoryDevice registeredAtMs
              * @property {number|null} [lastSeenMs] DirectoryDevice lastSeenMs
              * @property {number|null} [newDeviceNoticeAtMs] DirectoryDevice newDeviceNoticeAtMs
+             * @property {number|null} [prekeyRotatedAtMs] DirectoryDevice prekeyRotatedAtMs
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6552,6 +6758,14 @@ export const hushwire = $root.hushwire = (() => {
             DirectoryDevice.prototype.newDeviceNoticeAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * DirectoryDevice prekeyRotatedAtMs.
+             * @member {number} prekeyRotatedAtMs
+             * @memberof hushwire.v1.DirectoryDevice
+             * @instance
+             */
+            DirectoryDevice.prototype.prekeyRotatedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new DirectoryDevice instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.DirectoryDevice
@@ -6597,6 +6811,8 @@ export const hushwire = $root.hushwire = (() => {
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.lastSeenMs);
                 if (message.newDeviceNoticeAtMs != null && $Object.hasOwnProperty.call(message, "newDeviceNoticeAtMs") && (typeof message.newDeviceNoticeAtMs === "object" ? message.newDeviceNoticeAtMs.low || message.newDeviceNoticeAtMs.high : message.newDeviceNoticeAtMs !== 0))
                     writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.newDeviceNoticeAtMs);
+                if (message.prekeyRotatedAtMs != null && $Object.hasOwnProperty.call(message, "prekeyRotatedAtMs") && (typeof message.prekeyRotatedAtMs === "object" ? message.prekeyRotatedAtMs.low || message.prekeyRotatedAtMs.high : message.prekeyRotatedAtMs !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.prekeyRotatedAtMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6702,6 +6918,15 @@ export const hushwire = $root.hushwire = (() => {
                                 message.newDeviceNoticeAtMs = value;
                             else
                                 delete message.newDeviceNoticeAtMs;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.prekeyRotatedAtMs = value;
+                            else
+                                delete message.prekeyRotatedAtMs;
                             continue;
                         }
                     }

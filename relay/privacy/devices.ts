@@ -38,5 +38,6 @@ export function deviceProps(d: DirectoryDevice): DirectoryDeviceProps {
     registeredAtMs: Number(d.registeredAtMs),
     lastSeenMs: Number(d.lastSeenMs),
     newDeviceNoticeAtMs: Number(d.newDeviceNoticeAtMs),
+    prekeyRotatedAtMs: Number(d.prekeyRotatedAtMs),
   };
 }

@@ -1,0 +1,75 @@
+// Signed-prekey rotation (set_prekey, docs/PROTOCOL.md section 11): the authenticated
+// device replaces its X25519 prekey in the route's directory entry. One compare-and-set
+// edit of that entry (relay/privacy/devices.ts editDevices): only this device's prekey,
+// its signature and the time of the rotation change; the other devices of the route and
+// this device's other fields are written back as they were read.
+import type { Bus } from './bus/bus.ts';
+import type { DirectoryDevice, DirectoryDeviceProps } from './wire.ts';
+import { HushwireError, ErrorCode } from './errors.ts';
+import { bytesEqual, isBytes } from './bytes.ts';
+import { verify, prekeyInput } from './crypto/sign.ts';
+import { editDevices, deviceProps } from './privacy/devices.ts';
+
+export const PREKEY_BYTES = 32;
+export const PREKEY_SIGNATURE_BYTES = 64;
+
+/** What a set_prekey did: wrote the new prekey, or found it already current (a retry of
+ *  a rotation whose `ok` was lost: answered `ok`, nothing written, no interval charged). */
+export type PrekeyChange = 'rotated' | 'unchanged';
+
+/** The sizes of a set_prekey op's fields (BAD_REQUEST otherwise: a malformed op). */
+export function checkPrekeyFields(prekey: unknown, signature: unknown): asserts prekey is Uint8Array {
+  if (!isBytes(prekey, PREKEY_BYTES) || !isBytes(signature, PREKEY_SIGNATURE_BYTES)) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, `prekey must be ${PREKEY_BYTES} bytes and prekey_signature ${PREKEY_SIGNATURE_BYTES} bytes`);
+  }
+}
+
+/**
+ * The decision for one device record (pure; no I/O): throws AUTH_FAILED for a signature
+ * that the record's identity key does not verify, RATE_LIMITED (retry_after_ms: until the
+ * interval has passed since the last rotation) for a new prekey sent too soon; returns
+ * 'unchanged' when `prekey` is the record's prekey already, else 'rotated'. A clock that
+ * went back (now before the last rotation) counts as no time passed.
+ */
+export function prekeyDecision(
+  dev: Pick<DirectoryDevice, 'identityKey' | 'prekey' | 'prekeyRotatedAtMs'>,
+  prekey: Uint8Array, signature: Uint8Array, nowMs: number, intervalMs: number,
+): PrekeyChange {
+  if (!verify(dev.identityKey, prekeyInput(prekey), signature)) {
+    throw new HushwireError(ErrorCode.AUTH_FAILED, 'prekey signature did not verify against the device identity key');
+  }
+  if (bytesEqual(dev.prekey, prekey)) return 'unchanged';
+  const last = Number(dev.prekeyRotatedAtMs);
+  if (last > 0) {
+    const wait = last + intervalMs - Math.max(nowMs, last);
+    if (wait > 0) {
+      throw new HushwireError(ErrorCode.RATE_LIMITED, 'prekey rotated too recently', { retryAfterMs: Math.min(wait, 0xffff_ffff) });
+    }
+  }
+  return 'rotated';
+}
+
+/**
+ * Sets `device`'s prekey in the route `tag`'s directory entry (compare-and-set, retried
+ * on conflict by editDevices; UNAVAILABLE when it stays busy or the bus is down).
+ * NOT_REGISTERED when the device is no longer in the directory (opted out or expired
+ * meanwhile); the errors of prekeyDecision.
+ */
+export async function setPrekey(
+  bus: Bus, tag: string, device: Uint8Array, prekey: Uint8Array, signature: Uint8Array, nowMs: number, intervalMs: number,
+): Promise<PrekeyChange> {
+  let change: PrekeyChange = 'unchanged';
+  let found = false;
+  await editDevices(bus, tag, (devices): DirectoryDeviceProps[] | null => {
+    const me = devices.find((d) => bytesEqual(d.device, device));
+    found = me !== undefined;
+    if (me === undefined) return null;
+    change = prekeyDecision(me, prekey, signature, nowMs, intervalMs);
+    if (change === 'unchanged') return null;
+    return devices.map((d) => (d === me
+      ? { ...deviceProps(d), prekey, prekeySignature: signature, prekeyRotatedAtMs: nowMs }
+      : deviceProps(d)));
+  });
+  if (!found) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'this device is no longer registered');
+  return change;
+}
