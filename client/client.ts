@@ -19,7 +19,8 @@ import { deliverToRoute, retryLookup, sealForDevices, SendPacer, SendStop, MAX_T
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import { fullJitterDelay } from './backoff.ts';
-import { readRouteBook, type RouteBook } from './routes.ts';
+import { readRouteBook, ROUTES_CAPACITY, type RouteBook } from './routes.ts';
+import { SEEN_CAPACITY } from './profile-data.ts';
 import { isProfileStore, lockIdentity, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
@@ -202,8 +203,11 @@ export class HushwireClient {
     const store = profileStore(profileOrDir);
     const profile = await readDevice(store);
     const gateways = options.gateways !== undefined ? checkGatewayList(options.gateways) : await readGateways(store);
-    const state = await readState(store);
-    const routes = await readRouteBook(store, profile.oprfPublicKey);
+    // Both are the device's: a save after another process opted the profile out removes
+    // what it wrote and fails NOT_REGISTERED (writeForDevice), so no contact's number
+    // outlives the opt-out.
+    const state = await readState(store, SEEN_CAPACITY, { requireDevice: true });
+    const routes = await readRouteBook(store, profile.oprfPublicKey, ROUTES_CAPACITY, { requireDevice: true });
     return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, options);
   }
 

@@ -269,7 +269,11 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
           } catch { /* the application's callback must not break the inbox */ }
         }
         const max = this.opts.maxStoreFailures ?? 3;
-        if (this.storeFailures >= max && !this.ended) {
+        if (err instanceof HushwireError && err.code === ErrorCode.NOT_REGISTERED && !this.ended) {
+          // The profile was opted out meanwhile (another process): no write will work
+          // again, and the device's mailbox is erased at the relay. Ended at once.
+          this.end(err);
+        } else if (this.storeFailures >= max && !this.ended) {
           this.end(new HushwireError(
             ErrorCode.UNAVAILABLE,
             `could not record received messages in the profile store (${max} writes of state.json failed in a row): ` +

@@ -13,7 +13,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
-import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, type ProfileStore, type ProfileRecord } from './store.ts';
+import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, writeForDevice, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
 export const GATEWAYS_FILE = GATEWAYS_RECORD;
@@ -118,8 +118,8 @@ export async function removeDevice(store: ProfileStore): Promise<void> {
   // routes.json could outlive a profile no command takes for registered any more.
   for (const record of [STATE_FILE, ROUTES_FILE, DEVICE_FILE] as const) await store.delete(record);
   // Once more after the device record: another process using the profile (a `listen`
-  // that received meanwhile) may have written them back in between. A DirectoryStore
-  // write that ends after this sees no device record and deletes what it wrote.
+  // that received meanwhile) may have written them back in between. A save that ends
+  // after this finds no device record and deletes what it wrote (writeForDevice).
   for (const record of [STATE_FILE, ROUTES_FILE] as const) await store.delete(record);
 }
 
@@ -179,11 +179,14 @@ export class ProfileState {
   readonly recvSeq: BoundedCounters;
   /** Next seq to use per recipient device (`routeHex:deviceHex`). */
   readonly sendSeq: BoundedCounters;
+  /** Saves check that the profile still holds a device record (writeForDevice). */
+  readonly requireDevice: boolean;
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
 
-  constructor(store: ProfileStore, data: { seen?: string[]; recvSeq?: Record<string, number>; sendSeq?: Record<string, number> } = {}, capacity = SEEN_CAPACITY) {
+  constructor(store: ProfileStore, data: { seen?: string[]; recvSeq?: Record<string, number>; sendSeq?: Record<string, number> } = {}, capacity = SEEN_CAPACITY, opts: DeviceBound = {}) {
     this.store = store;
+    this.requireDevice = opts.requireDevice === true;
     this.seen = new SeenSet(capacity, data.seen ?? []);
     this.recvSeq = new BoundedCounters(capacity, data.recvSeq ?? {});
     this.sendSeq = new BoundedCounters(capacity, data.sendSeq ?? {});
@@ -199,7 +202,8 @@ export class ProfileState {
     // changes made until the snapshot ride along with this write.
     const q = this.tail.then(() => {
       this.queued = null;
-      return this.store.write(STATE_FILE, JSON.stringify(this.toJSON()) + '\n');
+      const text = JSON.stringify(this.toJSON()) + '\n';
+      return this.requireDevice ? writeForDevice(this.store, STATE_FILE, text) : this.store.write(STATE_FILE, text);
     });
     this.queued = q;
     this.tail = q.catch(() => {});
@@ -212,11 +216,11 @@ export class ProfileState {
   }
 }
 
-export async function readState(store: ProfileStore, capacity = SEEN_CAPACITY): Promise<ProfileState> {
+export async function readState(store: ProfileStore, capacity = SEEN_CAPACITY, opts: DeviceBound = {}): Promise<ProfileState> {
   const raw = await readJson(store, STATE_FILE);
-  if (raw === undefined) return new ProfileState(store, {}, capacity);
+  if (raw === undefined) return new ProfileState(store, {}, capacity, opts);
   if (!isRecord(raw)) throw damaged(STATE_FILE);
   const seen = Array.isArray(raw.seen) ? raw.seen.filter((s): s is string => typeof s === 'string') : [];
   const counters = (v: unknown): Record<string, number> => (isRecord(v) ? (v as Record<string, number>) : {});
-  return new ProfileState(store, { seen, recvSeq: counters(raw.recvSeq), sendSeq: counters(raw.sendSeq) }, capacity);
+  return new ProfileState(store, { seen, recvSeq: counters(raw.recvSeq), sendSeq: counters(raw.sendSeq) }, capacity, opts);
 }

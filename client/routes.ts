@@ -10,7 +10,7 @@
 // opens it from a profile directory.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { ROUTE_BYTES } from '../relay/wire.ts';
-import { ROUTES_RECORD, type ProfileStore } from './store.ts';
+import { ROUTES_RECORD, writeForDevice, type DeviceBound, type ProfileStore } from './store.ts';
 
 export const ROUTES_CAPACITY = 10_000;
 
@@ -21,11 +21,14 @@ export class RouteBook {
   readonly capacity: number;
   private readonly keyHex: string;
   private readonly routes = new Map<string, string>();
+  /** Saves check that the profile still holds a device record (writeForDevice). */
+  readonly requireDevice: boolean;
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
 
-  constructor(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = ROUTES_CAPACITY, initial: Record<string, string> = {}) {
+  constructor(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = ROUTES_CAPACITY, initial: Record<string, string> = {}, opts: DeviceBound = {}) {
     this.store = store;
+    this.requireDevice = opts.requireDevice === true;
     this.capacity = capacity;
     this.keyHex = bytesToHex(oprfPublicKey);
     for (const [number, route] of Object.entries(initial)) {
@@ -64,7 +67,8 @@ export class RouteBook {
     if (this.queued) return this.queued;
     const q = this.tail.then(() => {
       this.queued = null;
-      return this.store.write(ROUTES_RECORD, JSON.stringify({ version: 1, oprfPublicKey: this.keyHex, routes: Object.fromEntries(this.routes) }) + '\n');
+      const text = JSON.stringify({ version: 1, oprfPublicKey: this.keyHex, routes: Object.fromEntries(this.routes) }) + '\n';
+      return this.requireDevice ? writeForDevice(this.store, ROUTES_RECORD, text) : this.store.write(ROUTES_RECORD, text);
     });
     this.queued = q;
     this.tail = q.catch(() => {});
@@ -78,7 +82,7 @@ export class RouteBook {
 
 /** Reads routes.json for this pinned key; a missing, damaged or other-key record is an
  *  empty book. Errors of the store itself (on Node: a file open to other users) pass. */
-export async function readRouteBook(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = ROUTES_CAPACITY): Promise<RouteBook> {
+export async function readRouteBook(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = ROUTES_CAPACITY, opts: DeviceBound = {}): Promise<RouteBook> {
   let initial: Record<string, string> = {};
   const text = await store.read(ROUTES_RECORD);
   try {
@@ -88,5 +92,5 @@ export async function readRouteBook(store: ProfileStore, oprfPublicKey: Uint8Arr
       initial = raw.routes as Record<string, string>;
     }
   } catch { /* damaged */ }
-  return new RouteBook(store, oprfPublicKey, capacity, initial);
+  return new RouteBook(store, oprfPublicKey, capacity, initial, opts);
 }

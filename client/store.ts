@@ -111,6 +111,32 @@ export class MemoryStore implements ProfileStore {
   }
 }
 
+/** For the dedup state and the route book: `requireDevice` makes each save check, after
+ *  writing, that the profile still holds a device record (writeForDevice). An open client
+ *  sets it; a bare ProfileState or RouteBook (tests, tools) writes without the check. */
+export interface DeviceBound {
+  requireDevice?: boolean;
+}
+
+/**
+ * Writes a record that belongs to a registered device (the dedup state, the route book),
+ * then checks that the profile still holds a device record; when it does not, deletes
+ * what it wrote and rejects NOT_REGISTERED. Another process may opt the profile out while
+ * this one still reads it (a `hushwire listen` beside `hushwire unregister`): removeDevice
+ * deletes these records, then the device record, then these records again. Checked after
+ * the write, not before, this closes the race: a check that still saw the device record
+ * ran before that record's delete, so the write landed before the second pass removes
+ * it; a check that saw none removes the write itself. A check before the write would
+ * leave a window between the two. It costs one read of the device record per save (saves
+ * coalesce: a burst of messages makes one or two).
+ */
+export async function writeForDevice(store: ProfileStore, record: ProfileRecord, text: string): Promise<void> {
+  await store.write(record, text);
+  if (await store.read(DEVICE_RECORD) !== undefined) return;
+  await store.delete(record);
+  throw new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this profile has no device any more (opted out meanwhile?); nothing was kept');
+}
+
 /** Whether `v` has a ProfileStore's three methods (the check open() and register() make). */
 export function isProfileStore(v: unknown): v is ProfileStore {
   if (typeof v !== 'object' || v === null) return false;
