@@ -336,7 +336,10 @@ function registerTalk(url: string, d: HwDevice, timeoutMs: number, onSent: () =>
       // The two limits a fanout run meets on gateways with their defaults: it registers
       // up to 10 devices (verification codes) under one number. Named, so the load
       // tester knows which gateway flag to raise.
-      const hint = op.error.code === ErrorCode.RATE_LIMITED
+      // A gateway's own code budget (relay/verify-gate.ts) says so in its message.
+      const hint = op.error.code === ErrorCode.RATE_LIMITED && /this gateway/.test(op.error.message ?? '')
+        ? ' (each gateway sends only so many verification codes, 3/s with a burst of 30 by default, and keeps only so many sockets waiting for one: raise their --verify-start-rate, --verify-start-burst and --max-pending-verifications to register many devices through the protocol)'
+        : op.error.code === ErrorCode.RATE_LIMITED
         ? ' (the gateways send a number only so many verification codes a day, 5 by default: raise their --verify-starts-per-number; fanout registers up to 10 devices under one number)'
         : op.error.code === ErrorCode.TOO_MANY_DEVICES
           ? ' (the gateways allow only so many devices per number, 5 by default: raise their --max-devices-per-route; fanout registers up to 10 devices under one number)'

@@ -73,6 +73,9 @@ export interface GatewayConfig extends Required<NatsAccessSettings> {
   recipientBudgetBytes: number;
   recipientWindowS: number;
   rateLimitKeys: number;
+  verifyStartRate: number;
+  verifyStartBurst: number;
+  maxPendingVerifications: number;
   discoveryFirstSync: number;
   discoveryDaily: number;
   discoveryRouteDaily: number;
@@ -133,6 +136,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'recipientBudgetBytes', flag: 'recipient-budget-bytes', env: 'HUSHWIRE_RECIPIENT_BUDGET_BYTES', type: 'int', default: 16_777_216, unit: 'bytes', min: 1024, max: 1024 * 1024 * 1024, help: 'Bytes one recipient device may be sent through this gateway per --recipient-window-s; more get RATE_LIMITED' },
   { key: 'recipientWindowS', flag: 'recipient-window-s', env: 'HUSHWIRE_RECIPIENT_WINDOW_S', type: 'int', default: 60, unit: 's', min: 1, max: 86_400, help: 'Window of --recipient-budget-bytes (the budget refills evenly over it)' },
   { key: 'rateLimitKeys', flag: 'rate-limit-keys', env: 'HUSHWIRE_RATE_LIMIT_KEYS', type: 'int', default: 100_000, unit: 'entries', min: 16, max: 10_000_000, help: 'Bound on rate-limit state: sender and recipient buckets kept (each), least recently used dropped first' },
+  // What verification codes may cost this gateway (relay/verify-gate.ts; docs/OPERATIONS.md
+  // says why these defaults): 3 codes/s is what a new SMS account sustains on a US
+  // toll-free sender at Twilio or AWS; the pending cap defaults to 10% of
+  // --max-connections (resolveConfig), so codes never hold more than that share of slots.
+  { key: 'verifyStartRate', flag: 'verify-start-rate', env: 'HUSHWIRE_VERIFY_START_RATE', type: 'int', default: 3, unit: 'codes/s', min: 1, max: 10_000, help: 'Verification codes (SMS) this gateway may have the verifier send per second (token bucket; a cluster sends N times it); more verify_starts get RATE_LIMITED with retry_after_ms, nothing sent or charged' },
+  { key: 'verifyStartBurst', flag: 'verify-start-burst', env: 'HUSHWIRE_VERIFY_START_BURST', type: 'int', default: 30, unit: 'codes', min: 1, max: 1_000_000, help: 'Verification codes this gateway may send at once above --verify-start-rate' },
+  { key: 'maxPendingVerifications', flag: 'max-pending-verifications', env: 'HUSHWIRE_MAX_PENDING_VERIFICATIONS', type: 'int', default: undefined, unit: 'sockets', min: 1, max: 10_000_000, help: 'Sockets that may wait for a verification code at once (they stay open until the code expires, 5 min, instead of --auth-timeout-ms); below --max-connections; absent = 10% of --max-connections; more verify_starts get RATE_LIMITED' },
   // Privacy (docs/PRIVACY.md explains the numbers); shared by all gateways through the bus.
   { key: 'discoveryFirstSync', flag: 'discovery-first-sync', env: 'HUSHWIRE_DISCOVERY_FIRST_SYNC', type: 'int', default: 2000, unit: 'numbers', min: 1, max: 1_000_000, help: 'Numbers a device may look up (evaluate) in its first 24 h: a first full contact sync; more get RATE_LIMITED' },
   { key: 'discoveryDaily', flag: 'discovery-daily', env: 'HUSHWIRE_DISCOVERY_DAILY', type: 'int', default: 100, unit: 'numbers', min: 1, max: 1_000_000, help: 'Numbers a device may look up per 24 h after its first day (new contacts); more get RATE_LIMITED' },
@@ -186,6 +196,13 @@ export function resolveConfig(flags: Partial<Record<keyof GatewayConfig, unknown
   }
   if (c.idleTimeoutS % 4 !== 0) throw new ConfigError(`--idle-timeout-s must be a multiple of 4 (got ${c.idleTimeoutS})`);
   if (c.maxEnvelopeBytes + 1024 > c.maxFrameBytes) throw new ConfigError('--max-frame-bytes must exceed --max-envelope-bytes by at least 1024');
+  // Sockets waiting for a code must leave connection slots for logins: absent, a tenth
+  // of them (at least 1); given, below --max-connections.
+  if (c.maxPendingVerifications === undefined) {
+    c.maxPendingVerifications = Math.max(1, Math.floor(c.maxConnections / 10));
+  } else if (c.maxPendingVerifications >= c.maxConnections) {
+    throw new ConfigError(`--max-pending-verifications (${c.maxPendingVerifications}) must be below --max-connections (${c.maxConnections}), or sockets waiting for codes could hold every connection slot`);
+  }
   if (c.recipientBudgetBytes < c.maxEnvelopeBytes) throw new ConfigError('--recipient-budget-bytes must be at least --max-envelope-bytes (else a largest envelope could never pass)');
   const evaluatorProblem = checkEvaluatorSettings(c); // local key or remote evaluators
   if (evaluatorProblem) throw new ConfigError(evaluatorProblem);

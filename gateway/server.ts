@@ -21,7 +21,7 @@ import { createAdmission } from './admission.ts';
 import { readOpenFilesLimit, descriptorsFor, connectionsWithin } from './fd-limit.ts';
 import { SendBudget } from './transport/send-budget.ts';
 import { moveSessionsAway, waitForZero } from './drain.ts';
-import { monotonicMs } from '../relay/token-bucket.ts';
+import { monotonicMs, type Clock } from '../relay/token-bucket.ts';
 import type { Transport, TransportKind, HttpResponse } from './transport/transport.ts';
 import type { GatewayConfig } from './config.ts';
 
@@ -56,6 +56,10 @@ export interface StartOptions {
   /** Tests only (no setting): the NATS bus's JetStream request pool and request deadline
    *  (relay/bus/nats-requests.ts), small so that a test can fill it. */
   busRequests?: { requestPool?: { maxPending: number; authReserve: number }; requestTimeoutMs?: number };
+  /** Tests only (no setting): the verification code's lifetime (5 minutes), short so that
+   *  a test sees codes expire, and the clock of the verification code budget
+   *  (relay/verify-gate.ts), so that a test refills it without waiting. */
+  verification?: { codeTtlMs?: number; clock?: Clock };
 }
 
 /** --max-connections as this process's open-files limit allows (gateway/fd-limit.ts):
@@ -99,6 +103,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const metrics = createMetrics();
   if (files.nats) natsAccessMetrics(metrics.registry, files.nats);
   const maxConnections = fitConnections(config.maxConnections, log);
+  // The verification bounds (relay/verify-gate.ts). Sockets waiting for a code keep the
+  // share of the connection slots they were given when the open-files limit lowers
+  // --max-connections.
+  limits.verifyStartRatePerS = config.verifyStartRate;
+  limits.verifyStartBurst = config.verifyStartBurst;
+  limits.maxPendingVerifications = maxConnections >= config.maxConnections ? config.maxPendingVerifications
+    : Math.max(1, Math.floor((config.maxPendingVerifications * maxConnections) / config.maxConnections));
+  if (opts.verification?.codeTtlMs !== undefined) limits.verifyCodeTtlMs = opts.verification.codeTtlMs;
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).
   const evaluator = await createEvaluator(config, {
@@ -149,7 +161,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     throw e;
   }
 
-  const relay = new Relay({ bus, evaluator, verifier, log, metrics, limits, privacy: privacyOptions(config) });
+  const relay = new Relay({
+    bus, evaluator, verifier, log, metrics, limits, privacy: privacyOptions(config),
+    ...(opts.verification?.clock ? { verifyClock: opts.verification.clock } : {}),
+  });
   // Idle-device expiry and last_seen refresh run once the bus is up (gateway/privacy-config.ts).
   void busStarter.whenStarted.then(() => relay.privacy.start());
   let draining = false;

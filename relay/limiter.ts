@@ -28,6 +28,10 @@ export const LimitName = {
   RECIPIENT_BYTES: 'recipient_bytes',
   /** Discovery work in flight, per connection or per gateway (relay/limits.ts). */
   DISCOVERY_IN_FLIGHT: 'discovery_in_flight',
+  /** verify_start refused by the gateway's code budget or its cap on sockets waiting for
+   *  a code (relay/verify-gate.ts). */
+  VERIFY_CODE_BUDGET: 'verify_code_budget',
+  VERIFY_PENDING: 'verify_pending',
 } as const;
 export type LimitName = (typeof LimitName)[keyof typeof LimitName];
 

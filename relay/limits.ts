@@ -1,10 +1,12 @@
 // Per-gateway protocol limits, with the defaults documented in docs/OPERATIONS.md and
 // `hushwire gateway --help`. Each limit has a stated overflow behaviour.
 import type { EnvelopeRateLimits } from './limiter.ts';
+import type { VerifyGateLimits } from './verify-gate.ts';
 
 /** The rate limits (send rate, recipient byte budget, their state bound) are described
- *  in relay/limiter.ts. */
-export interface RelayLimits extends EnvelopeRateLimits {
+ *  in relay/limiter.ts; the verification code budget and the cap on sockets waiting for
+ *  a code in relay/verify-gate.ts. */
+export interface RelayLimits extends EnvelopeRateLimits, VerifyGateLimits {
   /** No auth/register within this => close 4001 AUTH_TIMEOUT. */
   authTimeoutMs: number;
   /** How long a sender's gateway waits for the recipient device's ack before storing the
@@ -81,4 +83,9 @@ export const DEFAULT_LIMITS: RelayLimits = {
   recipientBudgetBytes: 16_777_216,
   recipientWindowS: 60,
   rateLimitKeys: 100_000,
+  // gateway/config.ts says why these defaults (--verify-start-rate, --verify-start-burst,
+  // --max-pending-verifications: 10% of --max-connections).
+  verifyStartRatePerS: 3,
+  verifyStartBurst: 30,
+  maxPendingVerifications: 5_000,
 };

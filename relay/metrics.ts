@@ -2,6 +2,7 @@
 // gateways can live in one test process. Labels carry only fixed vocabularies (codes,
 // outcomes, transport names): never a route, device, number or address.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { VERIFY_REFUSAL_REASONS } from './verify-gate.ts';
 import { CloseCode } from './errors.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 
@@ -52,10 +53,15 @@ export interface RelayMetrics {
   /** verify_start charges given back because the verifier did not send the code, by
    *  result (refunded | kept: the refund failed and the charge stays). */
   verifyStartRefunds: Counter<'result'>;
+  /** verify_start refused by the gateway's own bounds, by reason (relay/verify-gate.ts). */
+  verifyStartsRefused: Counter<'reason'>;
+  /** Sockets waiting for a verification code, and their cap. */
+  verifyPending: Gauge;
+  verifyPendingLimit: Gauge;
 }
 
 /** Every value the `limit` label takes, pre-set to 0 so alerts see the series at once. */
-export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes', 'discovery_in_flight'] as const;
+export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes', 'discovery_in_flight', 'verify_code_budget', 'verify_pending'] as const;
 /** The limits kept in bounded keyed buckets (--rate-limit-keys), which can evict. */
 export const EVICTING_LIMIT_NAMES = ['device_send', 'recipient_bytes'] as const;
 /** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */
@@ -149,6 +155,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     }),
     verifierDeliveries: new Counter({ name: 'hushwire_verifier_deliveries_total', help: 'Verification codes handed to the verifier, by outcome (ok = sent; failed = refused or unreachable; timeout = no answer within --verifier-timeout-ms)', labelNames: ['outcome'], registers: r }),
     verifyStartRefunds: new Counter({ name: 'hushwire_verify_start_refunds_total', help: 'Per-number verify_start charges of failed verifier deliveries, by result (refunded: refused (4xx, 503) or never reached, no code sent, charge given back; kept: the refund failed; withheld: no answer in time, a 5xx other than 503, a dropped connection: the code may have been sent, charge stays)', labelNames: ['result'], registers: r }),
+    verifyStartsRefused: new Counter({ name: 'hushwire_verify_starts_refused_total', help: 'verify_start refused RATE_LIMITED by this gateway\'s own bounds before any code was sent or charged, by reason (code_budget: --verify-start-rate/--verify-start-burst spent; pending_cap: --max-pending-verifications sockets already wait for a code)', labelNames: ['reason'], registers: r }),
+    verifyPending: new Gauge({ name: 'hushwire_verify_pending', help: 'Sockets waiting for a verification code (open until the code expires instead of the auth deadline), at most --max-pending-verifications', registers: r }),
+    verifyPendingLimit: new Gauge({ name: 'hushwire_verify_pending_limit', help: 'The cap on sockets waiting for a verification code (--max-pending-verifications)', registers: r }),
   };
   for (const c of [m.framesIn, m.framesOut, m.envelopesIn, m.envelopesOut, m.deliveries]) countAtScrape(c as Counter<string>);
   for (const h of [m.sendLatency, m.deliveryRoundTrip]) observeAtScrape(h as Histogram<string>);
@@ -164,6 +173,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   for (const outcome of PREKEY_ROTATION_OUTCOMES) m.prekeyRotations.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
   for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);
+  for (const reason of VERIFY_REFUSAL_REASONS) m.verifyStartsRefused.inc({ reason }, 0);
   return m;
 }
 

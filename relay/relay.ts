@@ -17,6 +17,8 @@ import type { Socket } from '../gateway/transport/transport.ts';
 import { Session } from './session.ts';
 import { Directory } from './directory.ts';
 import { EnvelopeLimiter } from './limiter.ts';
+import { VerifyGate } from './verify-gate.ts';
+import type { Clock } from './token-bucket.ts';
 import { Privacy } from './privacy/privacy.ts';
 import type { PrivacyOptions } from './privacy/options.ts';
 import { encodeRelayedIn, relayedIdStart } from './relayed-envelope.ts';
@@ -36,6 +38,8 @@ export interface RelayOptions {
   limits: RelayLimits;
   /** Discovery/opt-in budgets, idle expiry (defaults: relay/privacy/options.ts). */
   privacy?: Partial<PrivacyOptions>;
+  /** Tests only: the clock of the verification code budget (relay/verify-gate.ts). */
+  verifyClock?: Clock;
 }
 
 export interface ReceiptProps {
@@ -62,6 +66,8 @@ export class Relay {
   readonly directory: Directory;
   /** Per-sender send rate and per-recipient byte budget (relay/limiter.ts). */
   readonly limiter: EnvelopeLimiter;
+  /** The verification code budget and the cap on sockets waiting for a code (relay/verify-gate.ts). */
+  readonly verifyGate: VerifyGate;
   /** Shared discovery budgets, fixed-size lookups, notices, idle expiry (relay/privacy/). */
   readonly privacy: Privacy;
   #sessions = new Map<number, Session>();
@@ -84,6 +90,7 @@ export class Relay {
     this.limits = opts.limits;
     this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
     this.limiter = new EnvelopeLimiter(opts.limits, opts.metrics);
+    this.verifyGate = new VerifyGate(opts.limits, opts.metrics, opts.log, opts.verifyClock);
     this.privacy = new Privacy(this, opts.privacy);
   }
 

@@ -113,6 +113,11 @@ export class Session implements LiveSink, ControlSink {
   #nonce: Uint8Array;
   #authTimer: NodeJS.Timeout | null;
   #verification: PendingVerification | null = null;
+  /** This socket holds one of the gateway's slots for sockets waiting for a code
+   *  (relay/verify-gate.ts); given back only by #leavePending. */
+  #pendingSlot = false;
+  /** #authTimer is the code's expiry (verifyCodeTtlMs), not the short auth deadline. */
+  #codeDeadline = false;
   #tag = '';
   #devTok = '';
   /** `<tag>.<devTok>`: keys this device's send-rate bucket. */
@@ -320,9 +325,39 @@ export class Session implements LiveSink, ControlSink {
       return;
     }
     const number = parseE164(m.number);
+    const gate = this.#relay.verifyGate;
+    // This gateway's own bounds (relay/verify-gate.ts), before anything is charged or
+    // sent: a slot among the sockets waiting for a code (one per socket, kept across its
+    // resends), then a code from the gateway's budget. A refusal cost nothing, so it does
+    // not count against this connection's starts; the socket keeps its auth deadline.
+    if (!this.#pendingSlot) {
+      try {
+        gate.reserve();
+      } catch (e) {
+        this.#verifyStarts--;
+        throw e;
+      }
+      this.#pendingSlot = true;
+    }
+    try {
+      gate.takeCode();
+    } catch (e) {
+      this.#verifyStarts--;
+      if (this.#verification === null) this.#leavePending(); // the slot, unless an earlier code still waits
+      throw e;
+    }
     // Per-number budget shared by all gateways, keyed by the number's route tag. Charged
     // before the code goes out, so concurrent starts cannot exceed it.
-    const refund = await this.#relay.privacy.chargeVerifyStart(number);
+    let refund: () => Promise<boolean>;
+    try {
+      refund = await this.#relay.privacy.chargeVerifyStart(number);
+    } catch (e) {
+      // Not charged (the number's budget is spent, or the counter store failed): no code
+      // goes out, so the gateway's budget gets its code back too.
+      gate.giveBackCode();
+      if (this.#verification === null) this.#leavePending();
+      throw e;
+    }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const limits = this.#relay.limits;
     // The session remembers only a keyed MAC of the number, never the number itself.
@@ -338,8 +373,9 @@ export class Session implements LiveSink, ControlSink {
     } catch (e) {
       // A code that did not go out (as far as the gateway can tell) must not stay
       // guessable: with its start refunded, it would give free register attempts against
-      // the number (5 per start, starts no longer counted) during a bridge outage.
-      this.#verification = null;
+      // the number (5 per start, starts no longer counted) during a bridge outage. The
+      // socket gives back its pending slot and returns to the short auth deadline.
+      this.#leavePending();
       // The bridge refused or was never reached: no SMS went out, so the number gets its
       // charge back, or an outage of the SMS bridge would lock numbers out for a day.
       // Anything that may have come after the bridge sent it (no answer in time, a 502
@@ -347,6 +383,7 @@ export class Session implements LiveSink, ControlSink {
       // a slow bridge (or whoever slows it) send codes past the budget, which is what the
       // budget stops (SMS pumping). If a refund fails, the charge simply stays too.
       const { notSent } = failureOf(e);
+      if (notSent) gate.giveBackCode();
       const refundResult = notSent ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
       this.#relay.verifierWatch.failed(e, refundResult);
       throw e;
@@ -357,10 +394,13 @@ export class Session implements LiveSink, ControlSink {
     if (this.#isAuthenticated()) throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
     if (this.#state !== 'challenge') return;
     // The person now reads an SMS and types the code: the socket that holds the pending
-    // verification stays open until the code expires instead of the short auth deadline.
-    if (this.#authTimer) clearTimeout(this.#authTimer);
-    this.#authTimer = setTimeout(() => this.close(CloseCode.AUTH_TIMEOUT, 'verification expired'), limits.verifyCodeTtlMs);
-    this.#authTimer.unref?.();
+    // verification stays open until the code expires instead of the short auth deadline,
+    // counted among the gateway's pending verifications. (A code voided meanwhile, e.g.
+    // by wrong codes sent while it was being delivered, gave its slot back: then no.)
+    if (this.#pendingSlot && this.#verification !== null) {
+      this.#armAuthTimer(limits.verifyCodeTtlMs, 'verification expired');
+      this.#codeDeadline = true;
+    }
     this.#queue({
       req,
       verifyStarted: { expiresInS: Math.floor(limits.verifyCodeTtlMs / 1000), devCode: r.devCode ?? '' },
@@ -373,12 +413,12 @@ export class Session implements LiveSink, ControlSink {
     const number = parseE164(m.number);
     const v = this.#verification;
     if (!v || Date.now() > v.expiresAt || v.numberMac !== macNumber(number)) {
-      this.#verification = null;
+      this.#leavePending();
       throw new HushwireError(ErrorCode.VERIFY_FAILED, 'no pending verification for this number, or it expired');
     }
     if (typeof m.code !== 'string' || !timingSafeStringEqual(m.code, v.code)) {
       v.attemptsLeft--;
-      if (v.attemptsLeft <= 0) this.#verification = null;
+      if (v.attemptsLeft <= 0) this.#leavePending(); // void: back to the short auth deadline
       throw new HushwireError(ErrorCode.VERIFY_FAILED, 'wrong verification code');
     }
     if (!isBytes(m.device, DEVICE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `device must be ${DEVICE_BYTES} bytes`);
@@ -426,6 +466,10 @@ export class Session implements LiveSink, ControlSink {
       this.#startMailboxDrain();
     } finally {
       this.#busy = false;
+      // Failed with the code used up (the directory write, too many devices): nothing
+      // waits for a code on this socket any more. (Registered: left at authentication;
+      // the evaluator down: the code was kept for a retry.)
+      if (this.#state === 'challenge' && this.#verification === null) this.#leavePending();
     }
   }
 
@@ -469,6 +513,29 @@ export class Session implements LiveSink, ControlSink {
     }
   }
 
+  /** The one way out of waiting for a code (idempotent; every path calls it: registered
+   *  or authenticated, code voided, delivery failed, closed for any reason, drain): the
+   *  code is forgotten, the gateway's pending slot given back, and a socket still
+   *  unauthenticated that was kept open for the code goes back to the short auth
+   *  deadline, counted from now. */
+  #leavePending(): void {
+    this.#verification = null;
+    if (this.#pendingSlot) {
+      this.#pendingSlot = false;
+      this.#relay.verifyGate.release();
+    }
+    if (this.#codeDeadline) {
+      this.#codeDeadline = false;
+      if (this.#state === 'challenge') this.#armAuthTimer(this.#relay.limits.authTimeoutMs, 'auth timeout');
+    }
+  }
+
+  #armAuthTimer(ms: number, reason: string): void {
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#authTimer = setTimeout(() => this.close(CloseCode.AUTH_TIMEOUT, reason), ms);
+    this.#authTimer.unref?.();
+  }
+
   #authFailed(req: number): void {
     this.#relay.metrics.authFailures.inc();
     this.#queue({ req, error: { code: ErrorCode.AUTH_FAILED, message: 'authentication failed' } });
@@ -510,6 +577,7 @@ export class Session implements LiveSink, ControlSink {
     this.#nonce = NO_NONCE;
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#authTimer = null;
+    this.#leavePending();
     relay.metrics.authenticated.inc();
     relay.onAuthenticated(this);
   }
@@ -996,7 +1064,7 @@ export class Session implements LiveSink, ControlSink {
     this.#authTimer = null;
     if (this.#redrainTimer) clearTimeout(this.#redrainTimer);
     this.#redrainTimer = null;
-    this.#verification = null;
+    this.#leavePending();
     if (wasAuthed) this.#relay.metrics.authenticated.dec();
     for (const [id, f] of [...this.#inflight]) this.#settle(id, f, false);
     const sub = this.#sub;

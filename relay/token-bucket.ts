@@ -46,6 +46,13 @@ export class TokenBucket {
     return Math.max(1, Math.ceil((missing * 1000) / this.ratePerSecond));
   }
 
+  /** Puts n tokens back (up to the capacity): what a caller took for work that then
+   *  did not happen (relay/verify-gate.ts: a code that certainly was not sent). */
+  giveBack(n: number, now: number): void {
+    this.#refill(now);
+    this.#tokens = Math.min(this.capacity, this.#tokens + n);
+  }
+
   /** True when the bucket is full again, i.e. it holds no information worth keeping. */
   isFull(now: number): boolean {
     this.#refill(now);

@@ -142,3 +142,31 @@ t.test('every setting is documented in docs/OPERATIONS.md with its env variable'
     t.ok(s.env.startsWith('HUSHWIRE_'));
   }
 });
+
+t.test('verification bounds: --verify-start-rate, --verify-start-burst, --max-pending-verifications', async (t) => {
+  const d = defaultConfig();
+  t.equal(d.verifyStartRate, 3, 'codes/s: a new SMS account\'s toll-free sender');
+  t.equal(d.verifyStartBurst, 30, 'ten seconds of the rate');
+  t.equal(d.maxPendingVerifications, 5_000, 'a tenth of the default --max-connections');
+  // Absent, the cap follows --max-connections (at least 1).
+  t.equal(resolveConfig({ maxConnections: 1_000 }, {}).maxPendingVerifications, 100);
+  t.equal(resolveConfig({ maxConnections: 3 }, {}).maxPendingVerifications, 1);
+  t.equal(resolveConfig({}, { HUSHWIRE_MAX_CONNECTIONS: '20000' }).maxPendingVerifications, 2_000);
+  // From the flag or the environment, the flag first.
+  const e = resolveConfig({ verifyStartRate: '7' }, { HUSHWIRE_VERIFY_START_RATE: '9', HUSHWIRE_VERIFY_START_BURST: '70', HUSHWIRE_MAX_PENDING_VERIFICATIONS: '250' });
+  t.same([e.verifyStartRate, e.verifyStartBurst, e.maxPendingVerifications], [7, 70, 250]);
+  // Wrong types and out of range: one line naming the flag or variable and the unit.
+  t.throws(() => resolveConfig({ verifyStartRate: 'fast' }, {}), new ConfigError('--verify-start-rate must be a whole number (codes/s)'));
+  t.throws(() => resolveConfig({}, { HUSHWIRE_VERIFY_START_RATE: '2.5' }), new ConfigError('HUSHWIRE_VERIFY_START_RATE must be a whole number (codes/s)'));
+  t.throws(() => resolveConfig({ verifyStartRate: '0' }, {}), new ConfigError('--verify-start-rate must be at least 1 codes/s'));
+  t.throws(() => resolveConfig({ verifyStartRate: '10001' }, {}), new ConfigError('--verify-start-rate must be at most 10000 codes/s'));
+  t.throws(() => resolveConfig({ verifyStartBurst: '0' }, {}), new ConfigError('--verify-start-burst must be at least 1 codes'));
+  t.throws(() => resolveConfig({}, { HUSHWIRE_VERIFY_START_BURST: 'lots' }), new ConfigError('HUSHWIRE_VERIFY_START_BURST must be a whole number (codes)'));
+  t.throws(() => resolveConfig({ maxPendingVerifications: '-1' }, {}), new ConfigError('--max-pending-verifications must be at least 1 sockets'));
+  t.throws(() => resolveConfig({}, { HUSHWIRE_MAX_PENDING_VERIFICATIONS: 'x' }), new ConfigError('HUSHWIRE_MAX_PENDING_VERIFICATIONS must be a whole number (sockets)'));
+  // Cross-check: waiting sockets must leave connection slots for logins.
+  t.throws(() => resolveConfig({ maxConnections: '100', maxPendingVerifications: '100' }, {}),
+    new ConfigError('--max-pending-verifications (100) must be below --max-connections (100), or sockets waiting for codes could hold every connection slot'));
+  t.throws(() => resolveConfig({}, { HUSHWIRE_MAX_PENDING_VERIFICATIONS: '60000' }), /must be below --max-connections \(50000\)/, 'against the default too');
+  t.equal(resolveConfig({ maxConnections: '100', maxPendingVerifications: '99' }, {}).maxPendingVerifications, 99);
+});

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { resolveConfig, type GatewayConfig } from '../../gateway/config.ts';
-import { startGateway, type GatewayHandle } from '../../gateway/server.ts';
+import { startGateway, type GatewayHandle, type StartOptions } from '../../gateway/server.ts';
 
 import { BIN } from './paths.ts';
 import { tempDir } from './temp.ts';
@@ -26,12 +26,14 @@ export interface TestGateway extends GatewayHandle {
   logs(): string;
 }
 
-export async function startTestGateway(overrides: Partial<Record<keyof GatewayConfig, unknown>> = {}): Promise<TestGateway> {
+/** `start`: test-only start options (gateway/server.ts StartOptions), e.g. a short code
+ *  lifetime. */
+export async function startTestGateway(overrides: Partial<Record<keyof GatewayConfig, unknown>> = {}, start: Omit<StartOptions, 'logDestination'> = {}): Promise<TestGateway> {
   const config = resolveConfig({ host: '127.0.0.1', port: 0, logLevel: 'debug', ...overrides }, {});
   const sink = new PassThrough();
   const chunks: string[] = [];
   sink.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
-  const gw = await startGateway(config, { logDestination: sink });
+  const gw = await startGateway(config, { ...start, logDestination: sink });
   return Object.assign(Object.create(null), gw, { logs: () => chunks.join('') }) as TestGateway;
 }
 

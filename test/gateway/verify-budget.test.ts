@@ -1,0 +1,275 @@
+// What verification codes may cost a gateway (relay/verify-gate.ts), against real
+// in-process gateways with the dev verifier on the embedded bus, spoken raw:
+// - the code budget (--verify-start-rate, --verify-start-burst): past the burst a
+//   verify_start gets RATE_LIMITED with the bucket's retry_after_ms, the socket stays on
+//   its short auth deadline, and the number's own 24 h budget was not charged (after the
+//   refill it gets its usual 5 codes); a start its number's budget refuses gives the
+//   gateway its code back;
+// - the cap on sockets waiting for a code (--max-pending-verifications): over it,
+//   RATE_LIMITED before anything is sent or charged; the count goes back down on every
+//   way out (socket closed, registered, code voided by wrong codes, code expired, drain);
+// - what operators see: hushwire_verify_starts_refused_total{reason},
+//   hushwire_verify_pending, one warn line per reason per 10 s with the count since the
+//   last, none of which carries a number.
+// The budget's clock is a test clock (StartOptions.verification), so no test waits for
+// a refill; the code lifetime is shortened for the expiry case only.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { httpGet, sample, until } from '../ops/fixtures.ts';
+import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { blindNumbers } from '../../relay/crypto/oprf.ts';
+import { CloseCode, ErrorCode } from '../../relay/errors.ts';
+import { REFUSAL_LINE_EVERY_MS, PENDING_RETRY_MS } from '../../relay/verify-gate.ts';
+
+/** Distinct valid numbers per test, recognisable in logs (the privacy checks look for them). */
+let seq = 0;
+const PREFIX = `+1555${String(3_000 + Math.floor(Math.random() * 6_000))}`;
+function fresh(): string {
+  return `${PREFIX}${String(seq++).padStart(3, '0')}`;
+}
+
+async function open(url: string): Promise<{ c: RawClient; nonce: Uint8Array }> {
+  const c = await connectRaw(url);
+  const nonce = (await c.next((o) => o.body === 'challenge')).challenge!.nonce!;
+  return { c, nonce };
+}
+
+let req = 100;
+async function start(c: RawClient, number: string) {
+  const r = ++req;
+  c.send([{ req: r, verifyStart: { number } }]);
+  return c.reply(r);
+}
+
+async function register(c: RawClient, nonce: Uint8Array, number: string, code: string) {
+  const id = generateIdentity();
+  const prekey = generateKeyPair();
+  const device = new Uint8Array(randomBytes(16));
+  const r = ++req;
+  c.send([{
+    req: r,
+    register: {
+      number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
+      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
+      signature: sign(id.secretKey, registerInput(nonce, device, id.publicKey, prekey.publicKey)),
+      blinded: blindNumbers([number]).blinded[0],
+    },
+  }]);
+  return c.reply(r);
+}
+
+async function metrics(gw: TestGateway): Promise<string> {
+  return (await httpGet(gw.url, '/metrics')).body;
+}
+
+const pendingIs = (gw: TestGateway, n: number, what: string) => until(() => gw.relay.verifyGate.pending === n, 10_000, `${n} pending (${what})`);
+
+t.test('code budget: past the burst RATE_LIMITED with the bucket\'s retry_after_ms; the number is not charged', async (t) => {
+  let now = 0;
+  const gw = await startTestGateway(
+    { verifyStartRate: 1, verifyStartBurst: 5, authTimeoutMs: 1_000, logLevel: 'warn' },
+    { verification: { clock: () => now } },
+  );
+  t.teardown(() => gw.close());
+  // The burst: five codes to five numbers on one connection.
+  const a = await open(gw.url);
+  for (let i = 0; i < 5; i++) t.equal((await start(a.c, fresh())).body, 'verifyStarted', `code ${i + 1} of the burst sent`);
+  // The sixth, to a number that has had no code, on a fresh connection.
+  const x = fresh();
+  const b = await open(gw.url);
+  const refused = await start(b.c, x);
+  t.equal(refused.error?.code, ErrorCode.RATE_LIMITED, 'past the burst: RATE_LIMITED');
+  t.equal(refused.error?.retryAfterMs, 1_000, 'retry_after_ms from the bucket: one code at 1/s');
+  t.notMatch(refused.error?.message ?? '', /\d{4}/, 'the refusal echoes no number');
+  // Nothing pending on that socket: it keeps the short auth deadline (1 s here, the code's
+  // would be 5 minutes) and is closed AUTH_TIMEOUT, while the one with codes stays.
+  const closed = await b.c.closed;
+  t.equal(closed.code, CloseCode.AUTH_TIMEOUT, 'the refused socket closes at its auth deadline');
+  t.equal(closed.reason, 'auth timeout');
+  t.equal(a.c.ws.readyState, a.c.ws.OPEN, 'the socket waiting for codes is still open');
+  let m = await metrics(gw);
+  t.equal(sample(m, 'hushwire_verify_starts_refused_total', { reason: 'code_budget' }), 1, 'counted by reason');
+  t.equal(sample(m, 'hushwire_verify_starts_refused_total', { reason: 'pending_cap' }), 0);
+  t.equal(sample(m, 'hushwire_rate_limited_total', { limit: 'verify_code_budget' }), 1, 'and among the rate limits');
+  t.equal(sample(m, 'hushwire_verifier_deliveries_total', { outcome: 'ok' }), 5, 'the verifier was asked for five codes only');
+
+  // The bucket refills (the test clock moves, no waiting): the refused number still has
+  // its whole 24 h budget, five codes (--verify-starts-per-number).
+  now += 5_000;
+  const c = await open(gw.url);
+  for (let i = 0; i < 5; i++) t.equal((await start(c.c, x)).body, 'verifyStarted', `code ${i + 1} of 5 to the number refused before`);
+  now += 1_000;
+  const d = await open(gw.url);
+  const sixth = await start(d.c, x);
+  t.equal(sixth.error?.code, ErrorCode.RATE_LIMITED, 'its sixth code: the number\'s own budget refuses');
+  t.not(sixth.error?.message, refused.error?.message, 'a refusal of the number\'s budget, not the gateway\'s');
+  // That start sent nothing, so the gateway got its code back: the clock has not moved
+  // and another number still gets one.
+  t.equal((await start(d.c, fresh())).body, 'verifyStarted', 'the code of a start the number\'s budget refused is given back');
+  t.equal((await start(d.c, fresh())).error?.code, ErrorCode.RATE_LIMITED, 'and then the budget is spent again');
+  m = await metrics(gw);
+  t.equal(sample(m, 'hushwire_verify_starts_refused_total', { reason: 'code_budget' }), 2);
+  for (const s of [a, c, d]) s.c.close();
+});
+
+t.test('refusals do not count against the connection\'s five starts', async (t) => {
+  let now = 0;
+  const gw = await startTestGateway({ verifyStartRate: 1, verifyStartBurst: 1, logLevel: 'warn' }, { verification: { clock: () => now } });
+  t.teardown(() => gw.close());
+  const a = await open(gw.url);
+  t.equal((await start(a.c, fresh())).body, 'verifyStarted');
+  for (let i = 0; i < 6; i++) t.equal((await start(a.c, fresh())).error?.code, ErrorCode.RATE_LIMITED, `refused ${i + 1}`);
+  for (let i = 0; i < 4; i++) {
+    now += 1_000;
+    t.equal((await start(a.c, fresh())).body, 'verifyStarted', `start ${i + 2} of 5 after a refill`);
+  }
+  now += 1_000;
+  const sixth = await start(a.c, fresh());
+  t.equal(sixth.error?.code, ErrorCode.RATE_LIMITED, 'the sixth accepted start is one too many');
+  t.equal((await a.c.closed).code, CloseCode.FLOOD, 'closed 4008 as before');
+});
+
+t.test('pending cap: RATE_LIMITED over it; closing or registering frees a slot', async (t) => {
+  const gw = await startTestGateway({ maxConnections: 20, maxPendingVerifications: 2, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const a = await open(gw.url);
+  const b = await open(gw.url);
+  const c = await open(gw.url);
+  const na = fresh();
+  const nb = fresh();
+  const nc = fresh();
+  t.equal((await start(a.c, na)).body, 'verifyStarted');
+  const codeB = (await start(b.c, nb)).verifyStarted!.devCode!;
+  t.equal(gw.relay.verifyGate.pending, 2, 'two sockets wait for their codes');
+  // A resend on a socket already waiting takes no second slot.
+  t.equal((await start(a.c, na)).body, 'verifyStarted', 'a resend on a waiting socket passes the cap');
+  const over = await start(c.c, nc);
+  t.equal(over.error?.code, ErrorCode.RATE_LIMITED, 'a third socket is refused');
+  t.equal(over.error?.retryAfterMs, PENDING_RETRY_MS, 'with a retry hint');
+  let m = await metrics(gw);
+  t.equal(sample(m, 'hushwire_verify_pending'), 2, 'the gauge');
+  t.equal(sample(m, 'hushwire_verify_pending_limit'), 2, 'and its limit');
+  t.equal(sample(m, 'hushwire_verify_starts_refused_total', { reason: 'pending_cap' }), 1);
+  t.equal(sample(m, 'hushwire_verifier_deliveries_total', { outcome: 'ok' }), 3, 'nothing was sent for the refused start');
+  // Closed by its client: the slot comes back, and the refused socket gets it.
+  a.c.close();
+  await pendingIs(gw, 1, 'closed');
+  const codeC = (await start(c.c, nc)).verifyStarted?.devCode;
+  t.ok(codeC, 'the refused socket starts once a slot is free');
+  t.equal(gw.relay.verifyGate.pending, 2);
+  // Registered: the slot comes back.
+  t.equal((await register(b.c, b.nonce, nb, codeB)).body, 'registered');
+  t.equal(gw.relay.verifyGate.pending, 1, 'registration gives the slot back');
+  // Authenticated by auth instead of register: also gives it back (c registers here; the
+  // auth path shares #becomeAuthenticated with it).
+  t.equal((await register(c.c, c.nonce, nc, codeC!)).body, 'registered');
+  t.equal(gw.relay.verifyGate.pending, 0, 'back to 0');
+  m = await metrics(gw);
+  t.equal(sample(m, 'hushwire_verify_pending'), 0);
+  b.c.close();
+  c.c.close();
+});
+
+t.test('pending cap: five wrong codes void the code, give the slot back and restore the short deadline', async (t) => {
+  const gw = await startTestGateway({ maxConnections: 20, maxPendingVerifications: 1, authTimeoutMs: 2_000, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const a = await open(gw.url);
+  const n = fresh();
+  const code = (await start(a.c, n)).verifyStarted!.devCode!;
+  const wrong = code === '000000' ? '000001' : '000000';
+  t.equal(gw.relay.verifyGate.pending, 1);
+  for (let i = 1; i <= 4; i++) {
+    t.equal((await register(a.c, a.nonce, n, wrong)).error?.code, ErrorCode.VERIFY_FAILED, `wrong code ${i}`);
+    t.equal(gw.relay.verifyGate.pending, 1, 'still waiting: attempts left');
+  }
+  t.equal((await register(a.c, a.nonce, n, wrong)).error?.code, ErrorCode.VERIFY_FAILED, 'wrong code 5');
+  t.equal(gw.relay.verifyGate.pending, 0, 'the voided code gave its slot back');
+  // Back on the short auth deadline (2 s here, the code's would be 5 minutes).
+  const closed = await a.c.closed;
+  t.equal(closed.code, CloseCode.AUTH_TIMEOUT);
+  t.equal(closed.reason, 'auth timeout', 'closed at the auth deadline, not the code\'s expiry');
+});
+
+t.test('pending cap: an expired code closes its socket and gives the slot back', async (t) => {
+  const gw = await startTestGateway({ maxConnections: 20, maxPendingVerifications: 1, logLevel: 'warn' }, { verification: { codeTtlMs: 300 } });
+  t.teardown(() => gw.close());
+  const a = await open(gw.url);
+  t.equal((await start(a.c, fresh())).body, 'verifyStarted');
+  t.equal(gw.relay.verifyGate.pending, 1);
+  const closed = await a.c.closed;
+  t.equal(closed.code, CloseCode.AUTH_TIMEOUT);
+  t.equal(closed.reason, 'verification expired');
+  await pendingIs(gw, 0, 'expired');
+  const b = await open(gw.url);
+  t.equal((await start(b.c, fresh())).body, 'verifyStarted', 'the slot serves the next socket');
+  b.c.close();
+});
+
+t.test('pending cap: a drain closes waiting sockets and the count returns to 0', async (t) => {
+  const gw = await startTestGateway({ maxConnections: 20, maxPendingVerifications: 5, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const socks = [await open(gw.url), await open(gw.url), await open(gw.url)];
+  for (const s of socks) t.equal((await start(s.c, fresh())).body, 'verifyStarted');
+  t.equal(gw.relay.verifyGate.pending, 3);
+  await gw.drain({ timeoutMs: 5_000, ratePerSecond: 1_000 });
+  for (const s of socks) t.equal((await s.c.closed).code, CloseCode.DRAINING, 'moved away');
+  t.equal(gw.relay.verifyGate.pending, 0, 'back to 0 after the drain');
+});
+
+t.test('what operators see carries no number; the warn line comes at most once per 10 s per reason, with a count', async (t) => {
+  let now = 0;
+  const gw = await startTestGateway(
+    { verifyStartRate: 1, verifyStartBurst: 1, maxConnections: 20, maxPendingVerifications: 1, logLevel: 'debug' },
+    { verification: { clock: () => now } },
+  );
+  t.teardown(() => gw.close());
+  const numbers: string[] = [];
+  const a = await open(gw.url);
+  const first = fresh();
+  numbers.push(first);
+  t.equal((await start(a.c, first)).body, 'verifyStarted');
+  // Three over the pending cap (another socket), then, on the waiting socket, three over
+  // the code budget (a resend passes the cap).
+  const b = await open(gw.url);
+  for (let i = 0; i < 3; i++) {
+    const n = fresh();
+    numbers.push(n);
+    t.equal((await start(b.c, n)).error?.code, ErrorCode.RATE_LIMITED);
+  }
+  for (let i = 0; i < 3; i++) {
+    const n = fresh();
+    numbers.push(n);
+    t.equal((await start(a.c, n)).error?.code, ErrorCode.RATE_LIMITED);
+  }
+  const lines = () => gw.logs().split('\n').filter((l) => l.includes('verify_start refused')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.same(lines().map((l) => [l['reason'], l['refused']]), [['pending_cap', 1], ['code_budget', 1]], 'one line per reason so far');
+  // Before 10 s: counted, not logged. At 10 s: one line with the count since the last.
+  now += REFUSAL_LINE_EVERY_MS - 1;
+  const n1 = fresh();
+  numbers.push(n1);
+  t.equal((await start(b.c, n1)).error?.code, ErrorCode.RATE_LIMITED);
+  t.equal(lines().length, 2, 'no line within 10 s');
+  now += 1;
+  const n2 = fresh();
+  numbers.push(n2);
+  t.equal((await start(b.c, n2)).error?.code, ErrorCode.RATE_LIMITED);
+  const last = lines().at(-1)!;
+  t.same([last['reason'], last['refused'], last['level']], ['pending_cap', 4, 40], 'a warn line with the refusals since the last one');
+  const m = await metrics(gw);
+  t.equal(sample(m, 'hushwire_verify_starts_refused_total', { reason: 'pending_cap' }), 5);
+  t.equal(sample(m, 'hushwire_verify_starts_refused_total', { reason: 'code_budget' }), 3);
+  // No number (in full, without its +, or its national part), anywhere.
+  const logs = gw.logs();
+  for (const n of numbers) {
+    for (const form of [n, n.slice(1), n.slice(2)]) {
+      t.notOk(logs.includes(form), `the log holds no ${form}`);
+      t.notOk(m.includes(form), `/metrics holds no ${form}`);
+    }
+  }
+  t.notMatch(logs, /\+1555/, 'no number-like string in the log');
+  a.c.close();
+  b.c.close();
+});
