@@ -6,6 +6,7 @@ import { registerCommand } from './commands/register.ts';
 import { sendCommand } from './commands/send.ts';
 import { listenCommand } from './commands/listen.ts';
 import { unregisterCommand } from './commands/unregister.ts';
+import { rotatePrekeyCommand } from './commands/rotate-prekey.ts';
 import { reportError, EXIT_CODES_HELP } from './errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -28,7 +29,8 @@ export function buildProgram(extra: Command[] = []): Command {
     .addCommand(registerCommand())
     .addCommand(sendCommand())
     .addCommand(listenCommand())
-    .addCommand(unregisterCommand());
+    .addCommand(unregisterCommand())
+    .addCommand(rotatePrekeyCommand());
   for (const c of extra) program.addCommand(c);
   program.addHelpText('after', EXIT_CODES_HELP);
   quiet(program);

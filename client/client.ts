@@ -7,7 +7,8 @@
 // it). A profile is a ProfileStore (client/store.ts), or on Node a directory path, which
 // the Node entry (client/node.ts) teaches the platform to open.
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { sign, authInput } from '../relay/crypto/sign.ts';
+import { sign, authInput, prekeyInput } from '../relay/crypto/sign.ts';
+import { generateKeyPair } from '../relay/crypto/hpke.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../relay/errors.ts';
 import { Connection, type ConnectionState, type StateChange, type AuthContext } from './connection-core.ts';
@@ -17,7 +18,10 @@ import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
 import { deliverToRoute, retryLookup, sealForDevices, SendPacer, SendStop, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
-import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, type DeviceProfile, type ProfileState } from './profile-data.ts';
+import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, writeDevice, type DeviceProfile, type ProfileState } from './profile-data.ts';
+import {
+  keepRetired, rotationDue, prekeySinceOf, DEFAULT_PREKEY_ROTATION_MS, DEFAULT_PREKEY_RETENTION_MS, DEFAULT_MAX_RETIRED_PREKEYS,
+} from './prekeys.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { readRouteBook, ROUTES_CAPACITY, type RouteBook } from './routes.ts';
 import { SEEN_CAPACITY } from './profile-data.ts';
@@ -25,6 +29,9 @@ import { isProfileStore, lockIdentity, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
 import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.ts';
+
+/** Retries of a failed automatic prekey rotation: 1 min doubling up to 6 h, full jitter. */
+const PREKEY_RETRY_BACKOFF = { baseMs: 60_000, capMs: 6 * 3_600_000 } as const;
 
 export interface ClientOptions {
   /** Overrides the profile's gateways.json. */
@@ -72,6 +79,18 @@ export interface ClientOptions {
    *  registered this number (if that was not you, the number may have been taken over).
    *  A notice for an offline device is delivered on its next connect. */
   onNotice?: (notice: Notice) => void;
+  /** Rotate the device's prekey automatically once it is this old, after a connect
+   *  (and on a timer while connected): docs/CLIENT.md, "Prekey rotation". 0: never
+   *  automatically (rotatePrekey() still works). Default 7 days. */
+  prekeyRotationMs?: number;
+  /** How long a replaced prekey's secret is kept to open mail sealed to it before;
+   *  then it is deleted from the profile. Default 33 days (the relay's default mailbox
+   *  max age, 30 days, plus margin). */
+  prekeyRetentionMs?: number;
+  /** Most replaced prekey secrets kept; beyond it the oldest are deleted. Default 16. */
+  maxRetiredPrekeys?: number;
+  /** The clock (ms since the epoch) prekey rotation and retention go by. Default Date.now. */
+  clock?: () => number;
 }
 
 /** A server notice (docs/PROTOCOL.md, `notice`). */
@@ -122,6 +141,14 @@ export function checkClientOptions(options: unknown): ClientOptions {
     if (o[name] !== undefined && typeof o[name] !== 'function') throw badOption(`option ${name} must be a function`);
   }
   if (o.gateways !== undefined) checkGatewayList(o.gateways);
+  checkMs(o, 'prekeyRetentionMs');
+  if (o.prekeyRotationMs !== undefined && (typeof o.prekeyRotationMs !== 'number' || !Number.isFinite(o.prekeyRotationMs) || o.prekeyRotationMs < 0)) {
+    throw badOption('option prekeyRotationMs must be a number of milliseconds, 0 or more (0: no automatic rotation)');
+  }
+  if (o.maxRetiredPrekeys !== undefined && (typeof o.maxRetiredPrekeys !== 'number' || !Number.isInteger(o.maxRetiredPrekeys) || o.maxRetiredPrekeys < 0)) {
+    throw badOption('option maxRetiredPrekeys must be an integer, 0 or more');
+  }
+  if (o.clock !== undefined && typeof o.clock !== 'function') throw badOption('option clock must be a function');
   return o as ClientOptions;
 }
 
@@ -189,6 +216,16 @@ export class HushwireClient {
   /** The relay answered the unregister op: the device is gone there. */
   private relayErased = false;
   private closing: Promise<void> | null = null;
+  /** Prekey rotation (docs/CLIENT.md, "Prekey rotation"). */
+  private readonly prekeyRotationMs: number;
+  private readonly prekeyRetentionMs: number;
+  private readonly maxRetiredPrekeys: number;
+  private readonly now: () => number;
+  /** The rotation under way (rotatePrekey() or the automatic one), or null. */
+  private rotating: Promise<void> | null = null;
+  /** The next automatic check (a due rotation, a retry after a failure), or null. */
+  private prekeyTimer: ReturnType<typeof setTimeout> | null = null;
+  private prekeyFailures = 0;
 
   /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
   static register(opts: RegisterOptions): Promise<RegisterResult> {
@@ -223,6 +260,11 @@ export class HushwireClient {
         onStoreError?.(err);
       } catch { /* the application's callback must not break the client */ }
     };
+    this.prekeyRotationMs = options.prekeyRotationMs ?? DEFAULT_PREKEY_ROTATION_MS;
+    this.prekeyRetentionMs = options.prekeyRetentionMs ?? DEFAULT_PREKEY_RETENTION_MS;
+    this.maxRetiredPrekeys = options.maxRetiredPrekeys ?? DEFAULT_MAX_RETIRED_PREKEYS;
+    const clock = options.clock;
+    this.now = clock ? () => clock() : () => Date.now();
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     const receive = options.receive ?? true;
@@ -246,6 +288,7 @@ export class HushwireClient {
           // After our own unregister, the gateway's 4006 close is the expected ending.
           this.inbox.end(this.unregistering ? null : change.error ?? null);
         }
+        if (change.to === 'connected') this.maintainPrekeys();
         userOnState?.(change);
       },
     });
@@ -254,6 +297,8 @@ export class HushwireClient {
     const verifier = new SenderVerifier(this.discovery);
     this.inbox = new Inbox({
       me: { route: profile.route, device: profile.device, prekeySecret: profile.prekeySecret },
+      prekeySecrets: () => this.prekeySecrets(),
+      reloadPrekeys: () => this.reloadPrekeys(),
       state,
       ack: (ids) => this.conn.ack(ids),
       verifySender: (opened) => verifier.verify(opened),
@@ -359,6 +404,162 @@ export class HushwireClient {
     return seq;
   }
 
+  // ---- prekey rotation (client/prekeys.ts; docs/CLIENT.md, "Prekey rotation")
+
+  /**
+   * Replaces this device's prekey: a new X25519 key pair, saved in the profile as
+   * pending before the gateway is asked (set_prekey), current once it answers ok; the
+   * old one is kept (retired) to open mail sealed to it until prekeyRetentionMs has
+   * passed. A pending key left by a crash or a failed attempt is sent again rather
+   * than a new one made. Errors: RATE_LIMITED (retryAfterMs) when the gateway's interval
+   * between rotations has not passed; UNAVAILABLE; UNKNOWN_OP from a gateway without
+   * the op. The pending key stays saved after any failure (and is tried again).
+   */
+  rotatePrekey(): Promise<void> {
+    const ended = this.endedError();
+    if (ended) return Promise.reject(ended);
+    return this.rotate(true);
+  }
+
+  /** One rotation at a time in this client; another process is kept out by the
+   *  profile's identity lock. `force`: rotate even when not due, unless a rotation
+   *  completed since this call (one under way, the automatic one, or another process's):
+   *  a second new key right after it would only be refused RATE_LIMITED. */
+  private rotate(force: boolean): Promise<void> {
+    const sinceAtCall = this.profile.prekeySince;
+    const run = (this.rotating ?? Promise.resolve()).catch(() => {}).then(() => this.rotateNow(force, sinceAtCall));
+    const mine = run.finally(() => {
+      if (this.rotating === mine) this.rotating = null;
+    });
+    this.rotating = mine;
+    return mine;
+  }
+
+  private async rotateNow(force: boolean, sinceAtCall: number | undefined): Promise<void> {
+    await this.holdingIdentityLock(async () => {
+      // Read again under the lock: another process may have rotated meanwhile.
+      const fresh = await readDevice(this.store);
+      if (fresh.prekeySince !== sinceAtCall) force = false;
+      const now = this.now();
+      const retired = fresh.retiredPrekeys ?? [];
+      const kept = keepRetired(retired, now, this.prekeyRetentionMs, this.maxRetiredPrekeys);
+      let changed = kept.length !== retired.length;
+      fresh.retiredPrekeys = kept;
+      const due = force || fresh.pendingPrekey !== undefined || rotationDue(prekeySinceOf(fresh), now, this.prekeyRotationMs);
+      if (!due) {
+        if (changed) await writeDevice(this.store, fresh);
+        this.adoptPrekeys(fresh);
+        return;
+      }
+      let pending = fresh.pendingPrekey;
+      if (pending === undefined) {
+        const kp = generateKeyPair();
+        pending = { secret: kp.secretKey, public: kp.publicKey, signature: sign(fresh.identitySecret, prekeyInput(kp.publicKey)), createdAt: now };
+        fresh.pendingPrekey = pending;
+        changed = true;
+      }
+      // Saved before the gateway hears of it: a crash after the gateway took it leaves a
+      // key this device still has (and sends again on its next start).
+      if (changed) await writeDevice(this.store, fresh);
+      this.adoptPrekeys(fresh);
+      await this.conn.connect(this.requestTimeoutMs);
+      await this.conn.request({ setPrekey: { prekey: pending.public, prekeySignature: pending.signature } });
+      const at = this.now();
+      const next: DeviceProfile = {
+        ...fresh,
+        prekeySecret: pending.secret,
+        prekeyPublic: pending.public,
+        prekeySince: at,
+        retiredPrekeys: keepRetired([{ secret: fresh.prekeySecret, public: fresh.prekeyPublic, retiredAt: at }, ...kept], at, this.prekeyRetentionMs, this.maxRetiredPrekeys),
+      };
+      delete next.pendingPrekey;
+      await writeDevice(this.store, next);
+      this.adoptPrekeys(next);
+    });
+  }
+
+  /** Takes the prekey fields of a profile read from the store (same device). */
+  private adoptPrekeys(p: DeviceProfile): void {
+    const me = this.profile;
+    me.prekeySecret = p.prekeySecret;
+    me.prekeyPublic = p.prekeyPublic;
+    if (p.prekeySince !== undefined) me.prekeySince = p.prekeySince;
+    else delete me.prekeySince;
+    me.retiredPrekeys = p.retiredPrekeys ?? [];
+    if (p.pendingPrekey !== undefined) me.pendingPrekey = p.pendingPrekey;
+    else delete me.pendingPrekey;
+  }
+
+  /** The secrets an envelope may be sealed to: current, pending, then the retired ones
+   *  still within the retention window by the clock (newest first). */
+  private prekeySecrets(): Uint8Array[] {
+    const me = this.profile;
+    const out = [me.prekeySecret];
+    if (me.pendingPrekey !== undefined) out.push(me.pendingPrekey.secret);
+    for (const r of keepRetired(me.retiredPrekeys ?? [], this.now(), this.prekeyRetentionMs, this.maxRetiredPrekeys)) out.push(r.secret);
+    return out;
+  }
+
+  /** The inbox found no key for an envelope: another process (a `hushwire rotate-prekey`
+   *  beside a `listen`) may have rotated. Resolves whether the profile's keys changed. */
+  private async reloadPrekeys(): Promise<boolean> {
+    const fresh = await readDevice(this.store);
+    const me = this.profile;
+    if (!equalBytes(fresh.device, me.device)) return false;
+    const samePending = (fresh.pendingPrekey === undefined) === (me.pendingPrekey === undefined)
+      && (fresh.pendingPrekey === undefined || equalBytes(fresh.pendingPrekey.public, me.pendingPrekey!.public));
+    if (equalBytes(fresh.prekeyPublic, me.prekeyPublic) && samePending) return false;
+    this.adoptPrekeys(fresh);
+    return true;
+  }
+
+  /** After each connect: rotates when due (or a pending key is left), deletes retired
+   *  secrets past the retention window. Never fatal: a failure is tried again later
+   *  (after the gateway's retry_after_ms, else after a backoff up to 6 h). */
+  private maintainPrekeys(): void {
+    if (this.closing || this.unregistering || this.unregistered) return;
+    if (this.prekeyTimer !== null) {
+      clearTimeout(this.prekeyTimer);
+      this.prekeyTimer = null;
+    }
+    const me = this.profile;
+    const now = this.now();
+    const retired = me.retiredPrekeys ?? [];
+    const work = me.pendingPrekey !== undefined
+      || rotationDue(prekeySinceOf(me), now, this.prekeyRotationMs)
+      || keepRetired(retired, now, this.prekeyRetentionMs, this.maxRetiredPrekeys).length !== retired.length;
+    if (!work) return this.schedulePrekeys(this.nextPrekeyCheck(now));
+    this.rotate(false).then(() => {
+      this.prekeyFailures = 0;
+      this.schedulePrekeys(this.nextPrekeyCheck(this.now()));
+    }, (e: unknown) => {
+      // Backoff from 1 min doubling to 6 h (full jitter, at least 1 s), or the gateway's
+      // retry_after_ms when it is longer.
+      const after = e instanceof HushwireError && e.retryAfterMs > 0 ? e.retryAfterMs : 0;
+      const backoff = Math.max(1_000, fullJitterDelay(this.prekeyFailures++, PREKEY_RETRY_BACKOFF));
+      this.schedulePrekeys(Math.max(after, backoff));
+    });
+  }
+
+  /** Ms until the current prekey is due (or the next retired one expires), at most a day. */
+  private nextPrekeyCheck(now: number): number {
+    const me = this.profile;
+    let at = this.prekeyRotationMs > 0 ? prekeySinceOf(me) + this.prekeyRotationMs : Infinity;
+    for (const r of me.retiredPrekeys ?? []) at = Math.min(at, r.retiredAt + this.prekeyRetentionMs);
+    return Math.min(Math.max(at - now, 1_000), 86_400_000);
+  }
+
+  private schedulePrekeys(delayMs: number): void {
+    if (this.closing || this.unregistering) return;
+    if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
+    this.prekeyTimer = setTimeout(() => {
+      this.prekeyTimer = null;
+      // While reconnecting, the next connect checks instead.
+      if (this.conn.state === 'connected') this.maintainPrekeys();
+    }, delayMs);
+    (this.prekeyTimer as { unref?: () => void }).unref?.();
+  }
+
   /** Received messages, each once (dedup by envelope id across restarts). One reader at
    *  a time: starting to iterate while another iterator is active (neither ended nor
    *  given back by return(), which `for await` calls on break) throws BAD_REQUEST, as does
@@ -454,10 +655,15 @@ export class HushwireClient {
 
   private async shutdown(): Promise<void> {
     this.sendStop.stop(new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called)'));
+    if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
+    this.prekeyTimer = null;
     this.inbox.end();
     await this.inbox.settled();
     await this.state.settled();
     await this.routes.settled();
     await this.conn.close();
+    // A rotation under way ends with the connection (its request fails, its pending key
+    // stays saved) or finishes its profile write; either way it lets the lock go.
+    await this.rotating?.catch(() => {});
   }
 }

@@ -11,7 +11,8 @@
 // `listen --count 1` that exits after one message) leaves the rest unacknowledged, and
 // the relay redelivers them later instead of losing them.
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { openEnvelope, CONTENT_TYPE_TEXT, type Opened } from '../relay/crypto/seal.ts';
+import { CONTENT_TYPE_TEXT, type Opened } from '../relay/crypto/seal.ts';
+import { openWithAny } from './prekeys.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
 import type { ProfileState } from './profile.ts';
@@ -43,6 +44,13 @@ export type DropReason = 'unreadable' | 'spoofed' | 'unverified';
 
 export interface InboxOptions {
   me: { route: Uint8Array; device: Uint8Array; prekeySecret: Uint8Array };
+  /** The prekey secrets to try, in order (current, pending, retired newest first:
+   *  client/prekeys.ts); default: me.prekeySecret alone. */
+  prekeySecrets?: () => readonly Uint8Array[];
+  /** Called when none of them opens an envelope: reads the profile's keys again (another
+   *  process may have rotated the prekey) and resolves whether they changed; the
+   *  envelope is then tried once more. */
+  reloadPrekeys?: () => Promise<boolean>;
   state: ProfileState;
   ack: (ids: Uint8Array[]) => void;
   verifySender: (opened: Opened) => Promise<SenderVerdict>;
@@ -149,7 +157,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       try {
         // Gateways strip route and device before the bus (no stored record holds a full
         // route id); they are ours, and the AAD still binds the envelope to them.
-        opened = openEnvelope({ ...env, route: this.opts.me.route, device: this.opts.me.device }, this.opts.me);
+        opened = await this.open({ ...env, route: this.opts.me.route, device: this.opts.me.device });
       } catch {
         // Undecryptable or badly signed: no retry will fix it; ack so it is not redelivered.
         this.stats.unreadable++;
@@ -191,6 +199,18 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     }
     if (drop.length > 0) this.opts.ack(drop);
     this.enqueue(orderBySenderSeq(items));
+  }
+
+  /** Opens with the first prekey secret that works; when none does, once more after the
+   *  keys were read again from the profile (a rotation by another process). */
+  private async open(env: EnvelopeProps): Promise<Opened> {
+    const secrets = () => this.opts.prekeySecrets?.() ?? [this.opts.me.prekeySecret];
+    try {
+      return openWithAny(env, this.opts.me, secrets());
+    } catch (e) {
+      if (!this.opts.reloadPrekeys || !(await this.opts.reloadPrekeys().catch(() => false))) throw e;
+      return openWithAny(env, this.opts.me, secrets());
+    }
   }
 
   /** The application's callback must not break the inbox. */

@@ -13,6 +13,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
+import { pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey } from './prekeys.ts';
 import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, writeForDevice, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
@@ -34,6 +35,13 @@ export interface DeviceProfile {
   route: Uint8Array;           // OPRF-derived, checked against the pinned key
   oprfPublicKey: Uint8Array;   // pinned at registration
   registeredAt: string;        // ISO 8601
+  /** When the current prekey became current (ms since the epoch); a profile written
+   *  before prekey rotation has none: its registration time counts (prekeySinceOf). */
+  prekeySince?: number;
+  /** A new prekey saved before its set_prekey was answered (client/prekeys.ts). */
+  pendingPrekey?: PendingPrekey;
+  /** Former prekeys kept to open mail sealed to them, newest first (client/prekeys.ts). */
+  retiredPrekeys?: RetiredPrekey[];
 }
 
 // Exact lengths where the protocol fixes them; 0 = any length (key encodings belong to
@@ -87,6 +95,9 @@ export async function writeDevice(store: ProfileStore, p: DeviceProfile): Promis
   }
   out.number = p.number;
   out.registeredAt = p.registeredAt;
+  if (p.prekeySince !== undefined) out.prekeySince = new Date(p.prekeySince).toISOString();
+  if (p.pendingPrekey !== undefined) out.pendingPrekey = pendingToJson(p.pendingPrekey);
+  if (p.retiredPrekeys !== undefined && p.retiredPrekeys.length > 0) out.retiredPrekeys = retiredToJson(p.retiredPrekeys);
   await store.write(DEVICE_FILE, JSON.stringify(out, null, 2) + '\n');
 }
 
@@ -96,6 +107,11 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
   if (raw === undefined) throw notRegistered();
   if (!isRecord(raw) || raw.version !== 1) throw damaged(DEVICE_FILE);
   if (typeof raw.number !== 'string' || !/^\+[1-9][0-9]{1,14}$/.test(raw.number)) throw damaged(DEVICE_FILE);
+  // Written by prekey rotation; a profile from before it has none of them (and reads
+  // as it did: without these fields).
+  const prekeySince = sinceFromJson(raw.prekeySince);
+  const pendingPrekey = pendingFromJson(raw.pendingPrekey);
+  const retiredPrekeys = retiredFromJson(raw.retiredPrekeys);
   return {
     device: hexField(raw, 'device', KEY_FIELDS.device),
     identitySecret: hexField(raw, 'identitySecret', KEY_FIELDS.identitySecret),
@@ -106,6 +122,9 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
     oprfPublicKey: hexField(raw, 'oprfPublicKey', KEY_FIELDS.oprfPublicKey),
     number: raw.number,
     registeredAt: typeof raw.registeredAt === 'string' ? raw.registeredAt : '',
+    ...(prekeySince !== undefined ? { prekeySince } : {}),
+    ...(pendingPrekey !== undefined ? { pendingPrekey } : {}),
+    ...(retiredPrekeys.length > 0 ? { retiredPrekeys } : {}),
   };
 }
 

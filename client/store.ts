@@ -2,7 +2,8 @@
 // device, each a small JSON text that it reads whole and replaces whole:
 //
 //   device.json    SECRET  device id, Ed25519 identity and X25519 prekey key pairs, own
-//                          number and route, the pinned OPRF public key (~700 bytes)
+//                          number and route, the pinned OPRF public key (~700 bytes;
+//                          up to ~6 KB with a pending and retired prekeys, client/prekeys.ts)
 //   gateways.json          gateway URLs to rotate through
 //   state.json             dedup state: recently seen envelope ids (10,000), per-peer
 //                          sequence counters (up to ~1 MB)

@@ -236,11 +236,13 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
     const base = { gateway: gw.url, numbers: [carol, dave].join(','), tag };
     const one = await idbPhase(idbPage, { ...base, phase: 'one' });
     t.equal(one.step, 'one', `before the reload (${String(one.error ?? '')})`);
-    t.match(one, { sent: /^(delivered|stored)$/, atCarol: [[dave, 'before the reload']] });
+    t.match(one, { sent: /^(delivered|stored)$/, atCarol: [[dave, 'before the reload'], [dave, 'after the rotation']] });
+    t.match(one.rotated, { changed: true, retired: [true] }, 'a rotation: new prekey, the old one retired, in IndexedDB');
     // The next navigation unloads the page: its sockets close, nothing was closed by the app.
     const two = await idbPhase(idbPage, { ...base, phase: 'two' });
     t.equal(two.step, 'two', `after the reload (${String(two.error ?? '')})`);
     t.same(two.devices, one.devices, 'the same two devices, opened from IndexedDB without registering again');
+    t.same(two.prekeyInDb, { current: (one.rotated as { current: string }).current, retired: 1 }, 'the rotated prekey and the retired one read back from IndexedDB');
     t.equal(two.sent, 'stored', 'Carol was offline: stored');
     t.same(two.atCarol, [[dave, 'after the reload']], 'the stored message arrives, the one from before the reload is not shown again');
     t.same(two.left, ['gateways.json'], 'opt-out leaves only gateways.json in the store');

@@ -1,0 +1,24 @@
+// hushwire rotate-prekey: replace this device's prekey now (docs/CLIENT.md, "Prekey
+// rotation"); prints {"status":"rotated"}. The old prekey's secret stays in the profile
+// to open mail sealed to it until the retention window (33 days) has passed.
+import { Command } from 'commander';
+import { HushwireClient } from '../../client/index.ts';
+import { profileOption, printJson } from '../options.ts';
+
+export function rotatePrekeyCommand(): Command {
+  return new Command('rotate-prekey')
+    .description('replace this device\'s prekey (the key senders seal to) with a new one; the old one keeps opening mail sealed to it for 33 days, then is deleted')
+    .addOption(profileOption())
+    .addHelpText('after', '\nA listen (or any client of the profile) also rotates by itself every 7 days. The gateway\nallows one rotation per device per --prekey-rotation-interval-s (15 minutes by default): a\nsooner one ends RATE_LIMITED (exit 5), its new key kept and sent again by the next rotate-prekey\nor start. Takes the profile\'s lock, like register and unregister.')
+    .action(async (opts: { profile: string }) => {
+      // receive: false: deliveries stay queued for the profile's `listen`; no automatic
+      // rotation besides this one.
+      const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0 });
+      try {
+        await client.rotatePrekey();
+      } finally {
+        await client.close();
+      }
+      printJson({ status: 'rotated' });
+    });
+}
