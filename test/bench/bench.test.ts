@@ -225,6 +225,18 @@ t.test('against a running gateway whose verification limit is too low for fanout
   t.match(r.stderr, /bench devices unregistered/, 'the devices it did register were opted out again');
 });
 
+t.test('against a running gateway whose verification code budget is too low: the row names the gateway flags', async (t) => {
+  // Two codes at once, then one a second: the chat run's four devices cannot all register.
+  const gw = await spawnGateway(['--send-rate', '100000', '--send-burst', '100000', '--verify-start-burst', '2', '--verify-start-rate', '1']);
+  t.teardown(() => gw.kill());
+  const r = await runBench(['--gateway', gw.url, '--gateway-metrics', 'none', '--peers', 'none', '--workload', 'chat', '--pairs', '2',
+    '--duration', '1', '--warmup', '1', '--grace', '2', '--workers', '1', '--json'], 120_000);
+  t.equal(r.code, 1, `its only row failed: exit 1 (stderr: ${r.stderr.slice(-300)})`);
+  const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  t.match(String(run['skipped']), /registration refused: RATE_LIMITED \(each gateway sends only so many verification codes.*--verify-start-rate, --verify-start-burst/, 'skipped, with the flags to raise');
+  t.notMatch(String(run['skipped']), /--verify-starts-per-number/, 'not the per-number budget\'s hint');
+});
+
 t.test('gateways that cannot be used: rows failed, exit 1 with a summary, and nothing to unregister', async (t) => {
   // A closed port, and an HTTP server where the path is wrong (404 to every upgrade).
   let requests = 0;

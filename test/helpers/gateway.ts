@@ -48,11 +48,20 @@ export interface ChildGateway {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Child gateways register the devices of bench runs and CLI tests through the dev
+ *  verifier, often more than the default verification code budget (30 at once, then 3/s:
+ *  relay/verify-gate.ts) allows: unless a test sets the budget itself, it is raised out
+ *  of the way. test/gateway/verify-budget.test.ts tests the budget. */
+function codeBudgetFor(args: string[], env: NodeJS.ProcessEnv): string[] {
+  const set = args.some((a) => a.startsWith('--verify-start-')) || Object.keys(env).some((k) => k.startsWith('HUSHWIRE_VERIFY_START_'));
+  return set ? [] : ['--verify-start-rate', '10000', '--verify-start-burst', '1000000'];
+}
+
 /** Runs `hushwire gateway` as a child process and waits for its listening line (stderr).
  *  `prefix`: a command that execs node in the same process (e.g. prlimit with limits). */
 export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, prefix: string[] = []): Promise<ChildGateway> {
   const [cmd, ...pre] = [...prefix, process.execPath];
-  const proc = spawn(cmd!, [...pre, BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', ...args], {
+  const proc = spawn(cmd!, [...pre, BIN, 'gateway', '--host', '127.0.0.1', '--port', '0', ...codeBudgetFor(args, env), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
