@@ -70,7 +70,7 @@ const pendingIs = (gw: TestGateway, n: number, what: string) => until(() => gw.r
 t.test('code budget: past the burst RATE_LIMITED with the bucket\'s retry_after_ms; the number is not charged', async (t) => {
   let now = 0;
   const gw = await startTestGateway(
-    { verifyStartRate: 1, verifyStartBurst: 5, authTimeoutMs: 1_000, logLevel: 'warn' },
+    { verifyStartRate: 1, verifyStartBurst: 5, authTimeoutMs: 3_000, logLevel: 'warn' },
     { verification: { clock: () => now } },
   );
   t.teardown(() => gw.close());
@@ -84,7 +84,7 @@ t.test('code budget: past the burst RATE_LIMITED with the bucket\'s retry_after_
   t.equal(refused.error?.code, ErrorCode.RATE_LIMITED, 'past the burst: RATE_LIMITED');
   t.equal(refused.error?.retryAfterMs, 1_000, 'retry_after_ms from the bucket: one code at 1/s');
   t.notMatch(refused.error?.message ?? '', /\d{4}/, 'the refusal echoes no number');
-  // Nothing pending on that socket: it keeps the short auth deadline (1 s here, the code's
+  // Nothing pending on that socket: it keeps the short auth deadline (3 s here, the code's
   // would be 5 minutes) and is closed AUTH_TIMEOUT, while the one with codes stays.
   const closed = await b.c.closed;
   t.equal(closed.code, CloseCode.AUTH_TIMEOUT, 'the refused socket closes at its auth deadline');
