@@ -97,6 +97,9 @@ const RECHECK_REFUSED = { outcome: 'refused' } as const;
 const DISCOVERY_RETRY_MS = 1_000;
 /** The body of every `ok` answer to a ping (empty; shared, never written to). */
 const OK_BODY = Object.freeze({});
+/** Sessions with a set_prekey under way (one at a time per connection): a set kept
+ *  beside the sessions rather than a field of each, which every idle device would carry. */
+const SETTING_PREKEY = new WeakSet<object>();
 /** Label sets of hushwire_prekey_rotations_total, one per outcome. */
 const PREKEY_OUTCOME = Object.fromEntries(PREKEY_ROTATION_OUTCOMES.map((o) => [o, Object.freeze({ outcome: o })])) as Record<PrekeyRotationOutcome, { outcome: string }>;
 
@@ -137,8 +140,6 @@ export class Session implements LiveSink, ControlSink {
   #flushScheduled = false;
   #badOps = 0;
   #unregistering = false;
-  /** A set_prekey is under way (one at a time per connection). */
-  #settingPrekey = false;
   /** Discovery work of this connection in flight (#discovery). */
   #discoveryInFlight = 0;
   #busy = false; // an auth/register is in progress
@@ -958,13 +959,13 @@ export class Session implements LiveSink, ControlSink {
     const relay = this.#relay;
     try {
       // One at a time per connection: each costs a directory read (and maybe a write).
-      if (this.#settingPrekey) throw new HushwireError(ErrorCode.BAD_REQUEST, 'prekey rotation already in progress');
+      if (SETTING_PREKEY.has(this)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'prekey rotation already in progress');
       checkPrekeyFields(m.prekey, m.prekeySignature);
     } catch (e) {
       relay.metrics.prekeyRotations.inc(PREKEY_OUTCOME.bad_request);
       throw e;
     }
-    this.#settingPrekey = true;
+    SETTING_PREKEY.add(this);
     try {
       // Checked against the identity key the directory holds for this device, never one
       // from the request; the interval between rotations is kept in the device's record.
@@ -983,7 +984,7 @@ export class Session implements LiveSink, ControlSink {
         this.close(CloseCode.FLOOD, 'too many bad ops');
       }
     } finally {
-      this.#settingPrekey = false;
+      SETTING_PREKEY.delete(this);
     }
   }
 

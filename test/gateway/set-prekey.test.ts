@@ -194,3 +194,19 @@ t.test('NATS unavailable: UNAVAILABLE', { skip }, async (t) => {
   const r = await setPrekey(c, next.pub, next.sig);
   t.equal(r.error?.code, ErrorCode.UNAVAILABLE, 'refused UNAVAILABLE while nats-server is down');
 });
+
+t.test('one set_prekey at a time per connection: a second in the same frame is BAD_REQUEST', { skip }, async (t) => {
+  const { gw } = await gateway(t);
+  const { c, dev } = await registerRaw(gw.url, freshNumber());
+  t.teardown(() => c.close());
+  const a = signedPrekey(dev);
+  const b = signedPrekey(dev);
+  const [r1, r2] = [nextReq++, nextReq++];
+  c.send([{ req: r1, setPrekey: { prekey: a.pub, prekeySignature: a.sig } }, { req: r2, setPrekey: { prekey: b.pub, prekeySignature: b.sig } }]);
+  t.equal((await c.reply(r1)).body, 'ok', 'the first is done');
+  const second = await c.reply(r2);
+  t.equal(second.error?.code, ErrorCode.BAD_REQUEST, 'the second, sent while the first was under way');
+  t.match(second.error?.message, /already in progress/);
+  // Once the first is answered, another may come (here: the same prekey again, ok).
+  t.equal((await setPrekey(c, a.pub, a.sig)).body, 'ok', 'the next one after the answer is served');
+});
