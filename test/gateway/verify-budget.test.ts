@@ -13,8 +13,10 @@
 //   last, none of which carries a number.
 // The budget's clock is a test clock (StartOptions.verification), so no test waits for
 // a refill; the code lifetime is shortened for the expiry case only.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { httpGet, sample, until } from '../ops/fixtures.ts';
@@ -63,6 +65,26 @@ async function register(c: RawClient, nonce: Uint8Array, number: string, code: s
 
 async function metrics(gw: TestGateway): Promise<string> {
   return (await httpGet(gw.url, '/metrics')).body;
+}
+
+/** A webhook verifier on loopback (an SMS bridge) whose answer the test switches: `ok`
+ *  (204), `refuse` (503: it did not send), `fail` (500: it may have), `hang` (reads the
+ *  request, never answers: the gateway's --verifier-timeout-ms ends the call). */
+type BridgeMode = 'ok' | 'refuse' | 'fail' | 'hang';
+async function bridge(t: Test): Promise<{ url: string; mode: BridgeMode; posts: number }> {
+  const state = { url: '', mode: 'ok' as BridgeMode, posts: 0 };
+  const server = createServer((rq, rs) => {
+    rq.resume();
+    rq.on('end', () => {
+      state.posts++;
+      if (state.mode === 'hang') return;
+      rs.writeHead(state.mode === 'ok' ? 204 : state.mode === 'refuse' ? 503 : 500).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/send-code`;
+  return state;
 }
 
 const pendingIs = (gw: TestGateway, n: number, what: string) => until(() => gw.relay.verifyGate.pending === n, 10_000, `${n} pending (${what})`);
@@ -272,4 +294,103 @@ t.test('what operators see carries no number; the warn line comes at most once p
   t.notMatch(logs, /\+1555/, 'no number-like string in the log');
   a.c.close();
   b.c.close();
+});
+
+t.test('a failed delivery gives the slot back; the code only when the bridge certainly did not send it', async (t) => {
+  const v = await bridge(t);
+  let now = 0;
+  const gw = await startTestGateway(
+    { verifier: 'webhook', verifierUrl: v.url, verifierTimeoutMs: 500, verifyStartRate: 1, verifyStartBurst: 1, maxConnections: 20, maxPendingVerifications: 1, logLevel: 'warn' },
+    { verification: { clock: () => now } },
+  );
+  t.teardown(() => gw.close());
+  const refusedForBudget = async (what: string) => {
+    const s = await open(gw.url);
+    const r = await start(s.c, fresh());
+    t.equal(r.error?.code, ErrorCode.RATE_LIMITED, `${what}: the next start is refused`);
+    t.match(r.error?.message, /verification codes from this gateway/, `${what}: by the code budget (the code stays spent)`);
+    s.c.close();
+  };
+
+  // 503: the bridge refused, nothing went out. Slot and code come back: with a budget of
+  // one code and the clock standing still, another socket gets both.
+  v.mode = 'refuse';
+  const a = await open(gw.url);
+  t.equal((await start(a.c, fresh())).error?.code, ErrorCode.UNAVAILABLE, '503: the start fails');
+  t.equal(gw.relay.verifyGate.pending, 0, '503: the slot is given back');
+  v.mode = 'ok';
+  const b = await open(gw.url);
+  t.equal((await start(b.c, fresh())).body, 'verifyStarted', '503: the code was given back, the slot is free');
+  b.c.close();
+  await pendingIs(gw, 0, 'closed');
+
+  // 500 and no answer in time: the code may have gone out. The slot comes back, the code
+  // does not (nor twice: one start, one code).
+  for (const mode of ['fail', 'hang'] as const) {
+    now += 1_000;
+    v.mode = mode;
+    const c = await open(gw.url);
+    t.equal((await start(c.c, fresh())).error?.code, ErrorCode.UNAVAILABLE, `${mode}: the start fails`);
+    t.equal(gw.relay.verifyGate.pending, 0, `${mode}: the slot is given back`);
+    v.mode = 'ok';
+    await refusedForBudget(mode);
+    // The failed socket is on its short auth deadline, and may start again.
+    now += 1_000;
+    t.equal((await start(c.c, fresh())).body, 'verifyStarted', `${mode}: the same socket starts again after a refill`);
+    t.equal(gw.relay.verifyGate.pending, 1);
+    c.c.close();
+    await pendingIs(gw, 0, 'closed');
+  }
+
+  // The socket closes while its code is at the bridge (hung): the slot comes back at the
+  // close, and when the call then times out nothing is given back twice.
+  now += 1_000;
+  v.mode = 'hang';
+  const d = await open(gw.url);
+  const posts = v.posts;
+  d.c.send([{ req: ++req, verifyStart: { number: fresh() } }]);
+  await until(() => v.posts > posts, 10_000, 'the POST at the bridge');
+  t.equal(gw.relay.verifyGate.pending, 1, 'the socket holds a slot while its code is being delivered');
+  d.c.close();
+  await pendingIs(gw, 0, 'closed while delivering');
+  const timeouts = async () => sample(await metrics(gw), 'hushwire_verifier_deliveries_total', { outcome: 'timeout' }) ?? 0;
+  await until(async () => (await timeouts()) === 2, 10_000, 'the delivery of the closed socket timed out');
+  t.equal(gw.relay.verifyGate.pending, 0, 'still 0 after the delivery ended');
+  v.mode = 'ok';
+  await refusedForBudget('closed while delivering');
+  // The cap still counts right: one socket may wait, a second is refused.
+  now += 1_000;
+  const e = await open(gw.url);
+  t.equal((await start(e.c, fresh())).body, 'verifyStarted');
+  now += 1_000;
+  const f = await open(gw.url);
+  t.equal((await start(f.c, fresh())).error?.retryAfterMs, PENDING_RETRY_MS, 'the cap of 1 holds');
+  e.c.close();
+  f.c.close();
+});
+
+t.test('a register that fails after using the code gives the slot back and restores the short deadline', async (t) => {
+  const gw = await startTestGateway({ maxDevicesPerRoute: 1, maxConnections: 20, maxPendingVerifications: 1, authTimeoutMs: 2_000, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const n = fresh();
+  const a = await open(gw.url);
+  t.equal((await register(a.c, a.nonce, n, (await start(a.c, n)).verifyStarted!.devCode!)).body, 'registered', 'the number\'s one device');
+  a.c.close();
+  t.equal(gw.relay.verifyGate.pending, 0);
+  // A second device on that number: the right code, then the directory refuses it.
+  const b = await open(gw.url);
+  const code = (await start(b.c, n)).verifyStarted!.devCode!;
+  t.equal(gw.relay.verifyGate.pending, 1);
+  t.equal((await register(b.c, b.nonce, n, code)).error?.code, ErrorCode.TOO_MANY_DEVICES, 'the register fails after the code was checked');
+  t.equal(gw.relay.verifyGate.pending, 0, 'the code is used up: the slot is given back');
+  const again = await register(b.c, b.nonce, n, code);
+  t.match(again.error?.message, /no pending verification/, 'one code, one registration');
+  // The slot serves another socket; the failed one is back on the short auth deadline
+  // (2 s here; the code's would be 5 minutes).
+  const c = await open(gw.url);
+  t.equal((await start(c.c, fresh())).body, 'verifyStarted', 'the slot serves the next socket');
+  const closed = await b.c.closed;
+  t.equal(closed.code, CloseCode.AUTH_TIMEOUT);
+  t.equal(closed.reason, 'auth timeout', 'closed at the auth deadline, not the code\'s expiry');
+  c.c.close();
 });
