@@ -212,6 +212,11 @@ export class HushwireClient {
   /** ClientOptions.onStoreError, made safe to call (an app callback that throws changes nothing). */
   private readonly storeError: (err: unknown) => void;
   private unregistering = false;
+  /** unregister() is under way (from its call until it fails or the device is gone): no
+   *  prekey rotation starts, and the one under way is waited for before the profile's
+   *  identity lock is taken (a rotation queued behind that lock would hold close() until
+   *  the lock wait ran out, and a set_prekey would race the unregister op). */
+  private optingOut = false;
   private unregistered = false;
   /** The relay answered the unregister op: the device is gone there. */
   private relayErased = false;
@@ -240,11 +245,12 @@ export class HushwireClient {
     const store = profileStore(profileOrDir);
     const profile = await readDevice(store);
     const gateways = options.gateways !== undefined ? checkGatewayList(options.gateways) : await readGateways(store);
-    // Both are the device's: a save after another process opted the profile out removes
-    // what it wrote and fails NOT_REGISTERED (writeForDevice), so no contact's number
-    // outlives the opt-out.
-    const state = await readState(store, SEEN_CAPACITY, { requireDevice: true });
-    const routes = await readRouteBook(store, profile.oprfPublicKey, ROUTES_CAPACITY, { requireDevice: true });
+    // Both are this device's: a save after another process opted the profile out, or
+    // registered another device in it, fails NOT_REGISTERED and keeps nothing
+    // (writeForDevice), so no contact's number outlives the opt-out and the other
+    // device's records are not overwritten.
+    const state = await readState(store, SEEN_CAPACITY, { device: profile.device });
+    const routes = await readRouteBook(store, profile.oprfPublicKey, ROUTES_CAPACITY, { device: profile.device });
     return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, options);
   }
 
@@ -416,7 +422,7 @@ export class HushwireClient {
    * the op. The pending key stays saved after any failure (and is tried again).
    */
   rotatePrekey(): Promise<void> {
-    const ended = this.endedError();
+    const ended = this.endedError() ?? this.optingOutError();
     if (ended) return Promise.reject(ended);
     return this.rotate(true);
   }
@@ -436,6 +442,9 @@ export class HushwireClient {
   }
 
   private async rotateNow(force: boolean, sinceAtCall: number | undefined): Promise<void> {
+    // Queued behind another rotation that an unregister() began meanwhile.
+    const ended = this.optingOutError();
+    if (ended) throw ended;
     await this.holdingIdentityLock(async () => {
       // Read again under the lock: another process may have rotated meanwhile.
       const fresh = await readDevice(this.store);
@@ -517,7 +526,7 @@ export class HushwireClient {
    *  secrets past the retention window. Never fatal: a failure is tried again later
    *  (after the gateway's retry_after_ms, else after a backoff up to 6 h). */
   private maintainPrekeys(): void {
-    if (this.closing || this.unregistering || this.unregistered) return;
+    if (this.closing || this.unregistering || this.unregistered || this.optingOut) return;
     if (this.prekeyTimer !== null) {
       clearTimeout(this.prekeyTimer);
       this.prekeyTimer = null;
@@ -550,7 +559,7 @@ export class HushwireClient {
   }
 
   private schedulePrekeys(delayMs: number): void {
-    if (this.closing || this.unregistering) return;
+    if (this.closing || this.unregistering || this.optingOut) return;
     if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
     this.prekeyTimer = setTimeout(() => {
       this.prekeyTimer = null;
@@ -597,26 +606,42 @@ export class HushwireClient {
       this.unregistered = true;
       return;
     }
-    const ended = this.endedError();
+    const ended = this.endedError() ?? this.optingOutError();
     if (ended) throw ended;
-    // Another process must not register or unregister this profile meanwhile (a
-    // device.json it writes would be deleted below, its device left at the relay).
-    await this.holdingIdentityLock(async () => {
-      await this.conn.connect(this.requestTimeoutMs);
-      this.unregistering = true;
-      try {
-        await this.conn.request({ unregister: {} });
-      } catch (e) {
-        this.unregistering = false;
-        throw e;
+    // No rotation from here on (rotatePrekey() is refused, the automatic one does not
+    // start, not even on the connect below); the one under way ends first: it takes the
+    // identity lock too.
+    this.optingOut = true;
+    if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
+    this.prekeyTimer = null;
+    try {
+      await this.rotating?.catch(() => {});
+      // Another process must not register or unregister this profile meanwhile (a
+      // device.json it writes would be deleted below, its device left at the relay).
+      await this.holdingIdentityLock(async () => {
+        await this.conn.connect(this.requestTimeoutMs);
+        this.unregistering = true;
+        try {
+          await this.conn.request({ unregister: {} });
+        } catch (e) {
+          this.unregistering = false;
+          throw e;
+        }
+        this.relayErased = true;
+        // Close first: it waits for pending state writes, which must not recreate state.json.
+        await this.close();
+        // A store that fails here rejects with its error; calling unregister() again tries
+        // the profile's records again (the relay's part is done).
+        await removeDevice(this.store);
+      });
+    } catch (e) {
+      if (!this.relayErased) {
+        // Still registered: rotation goes on as before (checked now when connected).
+        this.optingOut = false;
+        if (this.conn.state === 'connected') this.maintainPrekeys();
       }
-      this.relayErased = true;
-      // Close first: it waits for pending state writes, which must not recreate state.json.
-      await this.close();
-      // A store that fails here rejects with its error; calling unregister() again tries
-      // the profile's records again (the relay's part is done).
-      await removeDevice(this.store);
-    });
+      throw e;
+    }
     this.unregistered = true;
   }
 
@@ -645,6 +670,11 @@ export class HushwireClient {
       return new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called): open the profile again for a new client');
     }
     return null;
+  }
+
+  /** A rotation asked for while unregister() is under way. */
+  private optingOutError(): HushwireError | null {
+    return this.optingOut ? new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this device is opting out (unregister() is under way)') : null;
   }
 
   /** Idempotent: stops reading, persists dedup state, flushes acks, closes the socket. */
