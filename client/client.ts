@@ -245,11 +245,12 @@ export class HushwireClient {
     const store = profileStore(profileOrDir);
     const profile = await readDevice(store);
     const gateways = options.gateways !== undefined ? checkGatewayList(options.gateways) : await readGateways(store);
-    // Both are the device's: a save after another process opted the profile out removes
-    // what it wrote and fails NOT_REGISTERED (writeForDevice), so no contact's number
-    // outlives the opt-out.
-    const state = await readState(store, SEEN_CAPACITY, { requireDevice: true });
-    const routes = await readRouteBook(store, profile.oprfPublicKey, ROUTES_CAPACITY, { requireDevice: true });
+    // Both are this device's: a save after another process opted the profile out, or
+    // registered another device in it, fails NOT_REGISTERED and keeps nothing
+    // (writeForDevice), so no contact's number outlives the opt-out and the other
+    // device's records are not overwritten.
+    const state = await readState(store, SEEN_CAPACITY, { device: profile.device });
+    const routes = await readRouteBook(store, profile.oprfPublicKey, ROUTES_CAPACITY, { device: profile.device });
     return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, options);
   }
 

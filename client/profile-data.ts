@@ -198,14 +198,15 @@ export class ProfileState {
   readonly recvSeq: BoundedCounters;
   /** Next seq to use per recipient device (`routeHex:deviceHex`). */
   readonly sendSeq: BoundedCounters;
-  /** Saves check that the profile still holds a device record (writeForDevice). */
-  readonly requireDevice: boolean;
+  /** The id (hex) of the device these records belong to: saves check that the profile
+   *  still holds it (writeForDevice). null: saves write without the check. */
+  readonly deviceHex: string | null;
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
 
   constructor(store: ProfileStore, data: { seen?: string[]; recvSeq?: Record<string, number>; sendSeq?: Record<string, number> } = {}, capacity = SEEN_CAPACITY, opts: DeviceBound = {}) {
     this.store = store;
-    this.requireDevice = opts.requireDevice === true;
+    this.deviceHex = opts.device === undefined ? null : bytesToHex(opts.device);
     this.seen = new SeenSet(capacity, data.seen ?? []);
     this.recvSeq = new BoundedCounters(capacity, data.recvSeq ?? {});
     this.sendSeq = new BoundedCounters(capacity, data.sendSeq ?? {});
@@ -222,7 +223,7 @@ export class ProfileState {
     const q = this.tail.then(() => {
       this.queued = null;
       const text = JSON.stringify(this.toJSON()) + '\n';
-      return this.requireDevice ? writeForDevice(this.store, STATE_FILE, text) : this.store.write(STATE_FILE, text);
+      return this.deviceHex !== null ? writeForDevice(this.store, STATE_FILE, text, this.deviceHex) : this.store.write(STATE_FILE, text);
     });
     this.queued = q;
     this.tail = q.catch(() => {});

@@ -21,14 +21,15 @@ export class RouteBook {
   readonly capacity: number;
   private readonly keyHex: string;
   private readonly routes = new Map<string, string>();
-  /** Saves check that the profile still holds a device record (writeForDevice). */
-  readonly requireDevice: boolean;
+  /** The id (hex) of the device these records belong to: saves check that the profile
+   *  still holds it (writeForDevice). null: saves write without the check. */
+  readonly deviceHex: string | null;
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
 
   constructor(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = ROUTES_CAPACITY, initial: Record<string, string> = {}, opts: DeviceBound = {}) {
     this.store = store;
-    this.requireDevice = opts.requireDevice === true;
+    this.deviceHex = opts.device === undefined ? null : bytesToHex(opts.device);
     this.capacity = capacity;
     this.keyHex = bytesToHex(oprfPublicKey);
     for (const [number, route] of Object.entries(initial)) {
@@ -68,7 +69,7 @@ export class RouteBook {
     const q = this.tail.then(() => {
       this.queued = null;
       const text = JSON.stringify({ version: 1, oprfPublicKey: this.keyHex, routes: Object.fromEntries(this.routes) }) + '\n';
-      return this.requireDevice ? writeForDevice(this.store, ROUTES_RECORD, text) : this.store.write(ROUTES_RECORD, text);
+      return this.deviceHex !== null ? writeForDevice(this.store, ROUTES_RECORD, text, this.deviceHex) : this.store.write(ROUTES_RECORD, text);
     });
     this.queued = q;
     this.tail = q.catch(() => {});

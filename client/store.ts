@@ -112,30 +112,51 @@ export class MemoryStore implements ProfileStore {
   }
 }
 
-/** For the dedup state and the route book: `requireDevice` makes each save check, after
- *  writing, that the profile still holds a device record (writeForDevice). An open client
- *  sets it; a bare ProfileState or RouteBook (tests, tools) writes without the check. */
+/** For the dedup state and the route book: `device` (the id of the device they belong
+ *  to) makes each save check that the profile still holds that device's record
+ *  (writeForDevice). An open client sets it; a bare ProfileState or RouteBook (tests,
+ *  tools, a registration under the profile's lock) writes without the check. */
 export interface DeviceBound {
-  requireDevice?: boolean;
+  device?: Uint8Array;
 }
 
 /**
  * Writes a record that belongs to a registered device (the dedup state, the route book),
- * then checks that the profile still holds a device record; when it does not, deletes
- * what it wrote and rejects NOT_REGISTERED. Another process may opt the profile out while
- * this one still reads it (a `hushwire listen` beside `hushwire unregister`): removeDevice
- * deletes these records, then the device record, then these records again. Checked after
- * the write, not before, this closes the race: a check that still saw the device record
- * ran before that record's delete, so the write landed before the second pass removes
- * it; a check that saw none removes the write itself. A check before the write would
- * leave a window between the two. It costs one read of the device record per save (saves
- * coalesce: a burst of messages makes one or two).
+ * checking that the profile's device record is still that device's (`deviceHex`, its id
+ * in hex). Another process may opt the profile out while this one still reads it (a
+ * `hushwire listen` beside `hushwire unregister`): removeDevice deletes these records,
+ * then the device record, then these records again. Or it may forget the profile and
+ * register another device in it (`unregister --forget-locally`, then `register`).
+ *
+ * Checked before the write: a profile that holds no device or another device's record
+ * is not written at all (the other device's records stay as they are). Checked again
+ * after the write, which closes the race with an opt-out: a check that still saw the
+ * device record ran before that record's delete, so the write landed before the second
+ * pass removes it; a check that saw none (or another device) removes what was written.
+ * Either failure rejects NOT_REGISTERED. It costs two reads of the device record per
+ * save (saves coalesce: a burst of messages makes one or two).
  */
-export async function writeForDevice(store: ProfileStore, record: ProfileRecord, text: string): Promise<void> {
+export async function writeForDevice(store: ProfileStore, record: ProfileRecord, text: string, deviceHex: string): Promise<void> {
+  if (!await holdsDevice(store, deviceHex)) throw notThisDevice();
   await store.write(record, text);
-  if (await store.read(DEVICE_RECORD) !== undefined) return;
+  if (await holdsDevice(store, deviceHex)) return;
   await store.delete(record);
-  throw new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this profile has no device any more (opted out meanwhile?); nothing was kept');
+  throw notThisDevice();
+}
+
+async function holdsDevice(store: ProfileStore, deviceHex: string): Promise<boolean> {
+  const text = await store.read(DEVICE_RECORD);
+  if (text === undefined) return false;
+  try {
+    const raw: unknown = JSON.parse(text);
+    return typeof raw === 'object' && raw !== null && (raw as { device?: unknown }).device === deviceHex;
+  } catch {
+    return false; // not a record this device wrote
+  }
+}
+
+function notThisDevice(): HushwireError {
+  return new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this profile no longer holds this device (opted out, or another device registered in it, meanwhile); nothing was kept');
 }
 
 /** Whether `v` has a ProfileStore's three methods (the check open() and register() make). */

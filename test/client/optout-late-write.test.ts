@@ -4,7 +4,7 @@
 // (removeDevice), and a client's save that lands after that second pass finds no device
 // record and removes what it wrote (writeForDevice; docs/CLIENT.md, Profiles).
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HushwireClient, MemoryStore, type ProfileRecord } from '../../client/index.ts';
 import { removeDevice, readState, SEEN_CAPACITY } from '../../client/profile-data.ts';
@@ -15,6 +15,9 @@ import { until } from '../helpers/poll.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const KEY = new Uint8Array(32).fill(7);
+/** The device the records belong to, and a device record of it (only its id is read). */
+const DEVICE = new Uint8Array(16).fill(9);
+const DEVICE_RECORD = `${JSON.stringify({ version: 1, device: '09'.repeat(16) })}\n`;
 
 t.test('removeDevice: records written back while it runs (another process) are gone at the end', async (t) => {
   // Between the route book's delete and the device record's, another user of the
@@ -35,15 +38,16 @@ t.test('removeDevice: records written back while it runs (another process) are g
   t.equal(await store.read('gateways.json'), 'gateways.json\n', 'gateways.json kept');
 });
 
-// The rest: a client's dedup state and route book check, after each save, that the
-// profile still holds a device record (writeForDevice), so a save landing after the
-// second pass above removes itself.
+// The rest: a client's dedup state and route book check, before and after each save,
+// that the profile still holds this device's record (writeForDevice), so a save landing
+// after the second pass above removes itself, and a profile registered again by another
+// device keeps that device's records.
 
 t.test('a device-bound save after an opt-out removes what it wrote and fails NOT_REGISTERED', async (t) => {
   const store = new MemoryStore();
-  await store.write('device.json', '{}\n');
-  const state = await readState(store, SEEN_CAPACITY, { requireDevice: true });
-  const book = await readRouteBook(store, KEY, ROUTES_CAPACITY, { requireDevice: true });
+  await store.write('device.json', DEVICE_RECORD);
+  const state = await readState(store, SEEN_CAPACITY, { device: DEVICE });
+  const book = await readRouteBook(store, KEY, ROUTES_CAPACITY, { device: DEVICE });
   state.seen.add('aa'.repeat(16));
   await state.save();
   await book.set('+15550100001', new Uint8Array(32).fill(1));
@@ -74,9 +78,9 @@ t.test('the check runs after the write: an opt-out that runs while the write is 
   }
   for (const record of ['state.json', 'routes.json'] as const) {
     const store = new Racing();
-    await store.write('device.json', '{}\n');
-    const state = await readState(store, SEEN_CAPACITY, { requireDevice: true });
-    const book = await readRouteBook(store, KEY, ROUTES_CAPACITY, { requireDevice: true });
+    await store.write('device.json', DEVICE_RECORD);
+    const state = await readState(store, SEEN_CAPACITY, { device: DEVICE });
+    const book = await readRouteBook(store, KEY, ROUTES_CAPACITY, { device: DEVICE });
     optOutDuringSave = true;
     if (record === 'state.json') await t.rejects(state.save(), { code: 'NOT_REGISTERED' }, record);
     else await t.rejects(book.set('+15550100001', new Uint8Array(32).fill(1)), { code: 'NOT_REGISTERED' }, record);
@@ -84,7 +88,43 @@ t.test('the check runs after the write: an opt-out that runs while the write is 
   }
 });
 
-t.test('a bare ProfileState or RouteBook (no requireDevice) writes without the check', async (t) => {
+t.test('a profile that holds another device: a device-bound save writes nothing over its records', async (t) => {
+  // Another process forgot the profile and registered a new device in it.
+  const store = new MemoryStore();
+  await store.write('device.json', DEVICE_RECORD);
+  const state = await readState(store, SEEN_CAPACITY, { device: DEVICE });
+  const book = await readRouteBook(store, KEY, ROUTES_CAPACITY, { device: DEVICE });
+  const other = `${JSON.stringify({ version: 1, device: '0a'.repeat(16) })}\n`;
+  await store.write('device.json', other);
+  await store.write('state.json', 'the new device\'s state\n');
+  await store.write('routes.json', 'the new device\'s routes\n');
+  state.seen.add('aa'.repeat(16));
+  await t.rejects(state.save(), { code: 'NOT_REGISTERED' });
+  await t.rejects(book.set('+15550100001', new Uint8Array(32).fill(1)), { code: 'NOT_REGISTERED' });
+  t.equal(await store.read('state.json'), 'the new device\'s state\n', 'its state.json untouched');
+  t.equal(await store.read('routes.json'), 'the new device\'s routes\n', 'its routes.json untouched');
+
+  // Registered again while a save is being written: what the save wrote (this device's
+  // contacts, over the other device's record) is removed.
+  let reRegisterDuringSave = false;
+  class Racing extends MemoryStore {
+    override async write(record: ProfileRecord, text: string): Promise<void> {
+      if (reRegisterDuringSave && record !== 'device.json') {
+        reRegisterDuringSave = false;
+        await super.write('device.json', other);
+      }
+      await super.write(record, text);
+    }
+  }
+  const racing = new Racing();
+  await racing.write('device.json', DEVICE_RECORD);
+  const late = await readRouteBook(racing, KEY, ROUTES_CAPACITY, { device: DEVICE });
+  reRegisterDuringSave = true;
+  await t.rejects(late.set('+15550100001', new Uint8Array(32).fill(1)), { code: 'NOT_REGISTERED' });
+  t.equal(await racing.read('routes.json'), undefined, 'no contact of this device left in the other device\'s profile');
+});
+
+t.test('a bare ProfileState or RouteBook (no device) writes without the check', async (t) => {
   const store = new MemoryStore();
   const state = await readState(store);
   await state.save();
@@ -130,4 +170,49 @@ t.test('a listening client whose profile another process forgot: the next messag
   t.notOk(existsSync(join(dir, 'state.json')), 'no dedup state came back');
   t.notOk(existsSync(join(dir, 'routes.json')), 'no route book (contacts) came back');
   t.notOk(existsSync(join(dir, 'device.json')));
+});
+
+t.test('a listening client whose profile another process forgot and registered again: it writes nothing over the new device\'s records', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const [A, B] = ['+15550108853', '+15550108854'];
+  const dir = join(tempDir('hw-late-'), 'a');
+  const b = new MemoryStore();
+  await HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A });
+  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  const reader = await HushwireClient.open(dir);
+  t.teardown(() => reader.close());
+  await reader.connect();
+  const got: string[] = [];
+  let ended: unknown = 'not ended';
+  const pump = (async () => {
+    try {
+      for await (const m of reader.messages()) got.push(m.text);
+      ended = undefined;
+    } catch (e) { ended = e; }
+  })();
+  const sender = await HushwireClient.open(b, { receive: false });
+  t.teardown(() => sender.close());
+  await sender.connect();
+  await sender.send(A, 'before');
+  await until('the first message', () => got.length === 1, 10_000);
+
+  // Another process forgets the profile and registers a new device in it (the reader's
+  // device stays at the relay, connected: it receives the next message too).
+  await forgetDevice(dir);
+  await HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A });
+  const state = readFileSync(join(dir, 'state.json'), 'utf8');
+  const routes = readFileSync(join(dir, 'routes.json'), 'utf8');
+  await sender.send(A, 'after');
+  await until('the reader to end', () => ended !== 'not ended', 15_000).catch(() => {});
+  t.match(ended, { code: 'NOT_REGISTERED' }, 'the reader ends: its device is not the profile\'s any more');
+  t.same(got, ['before'], 'the message it could not record was not shown');
+  t.equal(readFileSync(join(dir, 'state.json'), 'utf8'), state, 'the new device\'s dedup state is untouched');
+  t.equal(readFileSync(join(dir, 'routes.json'), 'utf8'), routes, 'and its route book');
+  // The new device's client works on its own records.
+  const again = await HushwireClient.open(dir);
+  t.teardown(() => again.close());
+  await again.connect();
+  await reader.close();
+  await pump;
 });
