@@ -42,6 +42,13 @@ export type SenderVerdict = 'ok' | 'spoofed' | 'unknown' | 'retry';
  *  or expired since sending), and `acceptUnverified` is off. */
 export type DropReason = 'unreadable' | 'spoofed' | 'unverified';
 
+/** InboxOptions.prekeyReloadIntervalMs default: a flood of undecryptable envelopes
+ *  costs at most one profile read a second, and delays the mail behind it by at most that. */
+export const PREKEY_RELOAD_INTERVAL_MS = 1_000;
+
+/** The profile's keys could not be read again: the envelope is left unacknowledged. */
+class ReloadFailed extends Error {}
+
 export interface InboxOptions {
   me: { route: Uint8Array; device: Uint8Array; prekeySecret: Uint8Array };
   /** The prekey secrets to try, in order (current, pending, retired newest first:
@@ -49,8 +56,15 @@ export interface InboxOptions {
   prekeySecrets?: () => readonly Uint8Array[];
   /** Called when none of them opens an envelope: reads the profile's keys again (another
    *  process may have rotated the prekey) and resolves whether they changed; the
-   *  envelope is then tried once more. */
+   *  envelope is then tried once more. Bounded (garbage from a hostile sender must not
+   *  cost a profile read each): not called for an envelope that arrived before the last
+   *  call began (that read saw every key mail delivered by then can be sealed to: a
+   *  rotating process saves its new key before the gateway lists it), and at most once
+   *  per prekeyReloadIntervalMs (an envelope waits for the next call rather than being
+   *  dropped). A rejection leaves the envelope unacknowledged (offered again later). */
   reloadPrekeys?: () => Promise<boolean>;
+  /** Least time between two reloadPrekeys calls. Default PREKEY_RELOAD_INTERVAL_MS (1 s). */
+  prekeyReloadIntervalMs?: number;
   state: ProfileState;
   ack: (ids: Uint8Array[]) => void;
   verifySender: (opened: Opened) => Promise<SenderVerdict>;
@@ -110,6 +124,13 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
   /** Failed state writes in a row (one write shared by several messages counts once). */
   private storeFailures = 0;
   private lastFailedWrite: Promise<void> | null = null;
+  /** Deliveries handed in so far (each deliver() call is one arrival). */
+  private arrivals = 0;
+  /** `arrivals` when the last reloadPrekeys call began, and when (Date.now()). */
+  private reloadedThrough = 0;
+  private lastReloadAt = -Infinity;
+  /** Ends a wait for the next reload at end(). */
+  private wakeReload: (() => void) | null = null;
 
   constructor(opts: InboxOptions) {
     this.opts = opts;
@@ -119,7 +140,8 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
   /** Feeds one deliver op's envelopes (in arrival order). */
   deliver(envelopes: EnvelopeProps[]): void {
     if (this.ended) return;
-    this.chain = this.chain.then(() => this.process(envelopes)).catch(() => { /* per-envelope errors are handled inside */ });
+    const arrival = ++this.arrivals;
+    this.chain = this.chain.then(() => this.process(envelopes, arrival)).catch(() => { /* per-envelope errors are handled inside */ });
   }
 
   /** Resolves when every delivery handed in so far has been processed. */
@@ -127,7 +149,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     return this.chain;
   }
 
-  private async process(envelopes: EnvelopeProps[]): Promise<void> {
+  private async process(envelopes: EnvelopeProps[], arrival: number): Promise<void> {
     const drop: Uint8Array[] = [];
     const items: Item[] = [];
     for (const env of envelopes) {
@@ -157,8 +179,16 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       try {
         // Gateways strip route and device before the bus (no stored record holds a full
         // route id); they are ours, and the AAD still binds the envelope to them.
-        opened = await this.open({ ...env, route: this.opts.me.route, device: this.opts.me.device });
-      } catch {
+        opened = await this.open({ ...env, route: this.opts.me.route, device: this.opts.me.device }, arrival);
+      } catch (e) {
+        // Ended while waiting for a re-read of the keys: not acknowledged (the rest of
+        // the batch neither, as below).
+        if (this.ended) return;
+        if (e instanceof ReloadFailed) {
+          // The keys could not be read again: maybe another process's new key opens it.
+          this.stats.deferred++;
+          continue;
+        }
         // Undecryptable or badly signed: no retry will fix it; ack so it is not redelivered.
         this.stats.unreadable++;
         drop.push(id);
@@ -203,12 +233,40 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
 
   /** Opens with the first prekey secret that works; when none does, once more after the
    *  keys were read again from the profile (a rotation by another process). */
-  private async open(env: EnvelopeProps): Promise<Opened> {
+  private async open(env: EnvelopeProps, arrival: number): Promise<Opened> {
     const secrets = () => this.opts.prekeySecrets?.() ?? [this.opts.me.prekeySecret];
     try {
       return openWithAny(env, this.opts.me, secrets());
     } catch (e) {
-      if (!this.opts.reloadPrekeys || !(await this.opts.reloadPrekeys().catch(() => false))) throw e;
+      const reload = this.opts.reloadPrekeys;
+      // A read that began after this envelope arrived found every key it can be sealed
+      // to (and its keys are the ones just tried): another read would find no more.
+      if (!reload || this.reloadedThrough >= arrival) throw e;
+      const interval = this.opts.prekeyReloadIntervalMs ?? PREKEY_RELOAD_INTERVAL_MS;
+      const wait = Math.min(this.lastReloadAt + interval - Date.now(), interval);
+      if (wait > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.wakeReload = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeReload = null;
+        if (this.ended) throw e;
+      }
+      const before = this.reloadedThrough;
+      this.reloadedThrough = this.arrivals;
+      this.lastReloadAt = Date.now();
+      let changed: boolean;
+      try {
+        changed = await reload();
+      } catch {
+        // A read that failed saw nothing: it covers no envelope.
+        this.reloadedThrough = before;
+        throw new ReloadFailed('the profile could not be read again');
+      }
+      if (!changed) throw e;
       return openWithAny(env, this.opts.me, secrets());
     }
   }
@@ -395,6 +453,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     if (this.ended) return;
     this.ended = true;
     this.endError = error;
+    this.wakeReload?.();
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) {

@@ -564,3 +564,82 @@ t.test('a next() already recording its message when the inbox ends still gets it
   t.same(acked, [bytesToHex(env.id!)], 'its ack was handed over by the time settled() resolved');
   t.same(await inbox.next(), { value: undefined, done: true }, 'later calls are done');
 });
+
+// ---- re-reading the profile's keys when no prekey opens an envelope (reloadPrekeys)
+
+function garbage(n: number): EnvelopeProps[] {
+  const alice = makeSender();
+  return Array.from({ length: n }, (_, i) => {
+    const env = seal(alice, `g${i}`, i);
+    return { ...env, ciphertext: Uint8Array.from(env.ciphertext!, (b, j) => (j === 5 ? b ^ 1 : b)) };
+  });
+}
+
+t.test('a flood of envelopes no key opens re-reads the profile once, not once per envelope', async (t) => {
+  let reloads = 0;
+  const s = await setup();
+  const inbox = new Inbox({
+    me: recipient, state: s.state, ack: () => {}, verifySender: async () => 'ok',
+    reloadPrekeys: async () => {
+      reloads++;
+      return false;
+    },
+  });
+  t.teardown(() => inbox.end());
+  // One batch of 40, then 20 deliveries of one that all arrived before the first re-read.
+  inbox.deliver(garbage(40));
+  for (const env of garbage(20)) inbox.deliver([env]);
+  await inbox.idle();
+  t.equal(inbox.stats.unreadable, 60, 'all dropped');
+  t.equal(reloads, 1, 'one re-read covers every envelope that had arrived before it began');
+});
+
+t.test('re-reads are spaced by prekeyReloadIntervalMs, and an envelope the next one opens is not dropped', async (t) => {
+  const other = generateKeyPair();
+  const secrets: Uint8Array[] = [recipient.prekeySecret];
+  const s = await setup();
+  let reloads = 0;
+  const inbox = new Inbox({
+    me: recipient, state: s.state, ack: () => {}, verifySender: async () => 'ok',
+    prekeySecrets: () => secrets,
+    prekeyReloadIntervalMs: 200,
+    reloadPrekeys: async () => {
+      reloads++;
+      // The second re-read finds the key another process rotated to.
+      if (reloads === 2) secrets.push(other.secretKey);
+      return reloads === 2;
+    },
+  });
+  t.teardown(() => inbox.end());
+  inbox.deliver(garbage(1));
+  await inbox.idle();
+  t.equal(reloads, 1);
+  // Sealed to the other process's new key, arriving right after that re-read.
+  const env = sealEnvelope({
+    recipient: { route: recipient.route, device: recipient.device, prekey: other.publicKey },
+    sender: makeSender('+15550100009'), body: new TextEncoder().encode('new key'), seq: 0, clientTs: 1_700_000_000_000,
+  });
+  inbox.deliver([env]);
+  const [m] = await drain(inbox, 1);
+  t.equal(m?.text, 'new key', 'opened after the next re-read (it waited for the interval instead of being dropped)');
+  t.equal(reloads, 2);
+  t.equal(inbox.stats.unreadable, 1);
+});
+
+t.test('a re-read that fails (the store) leaves the envelope unacknowledged, not dropped', async (t) => {
+  const s = await setup();
+  const acked: string[] = [];
+  const inbox = new Inbox({
+    me: recipient, state: s.state, ack: (ids) => acked.push(...ids.map(bytesToHex)), verifySender: async () => 'ok',
+    reloadPrekeys: async () => {
+      throw new Error('storage unavailable (test)');
+    },
+    prekeyReloadIntervalMs: 20,
+  });
+  t.teardown(() => inbox.end());
+  inbox.deliver(garbage(2));
+  await inbox.idle();
+  t.same(acked, [], 'not acknowledged: the relay offers them again');
+  t.equal(inbox.stats.unreadable, 0);
+  t.equal(inbox.stats.deferred, 2);
+});
