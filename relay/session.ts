@@ -121,6 +121,9 @@ export class Session implements LiveSink, ControlSink {
   #pendingSlot = false;
   /** #authTimer is the code's expiry (verifyCodeTtlMs), not the short auth deadline. */
   #codeDeadline = false;
+  /** verify_starts of this socket being charged or delivered: the socket keeps its slot
+   *  while one is, even with no code set yet (#onVerifyStart's finally). */
+  #startsInFlight = 0;
   #tag = '';
   #devTok = '';
   /** `<tag>.<devTok>`: keys this device's send-rate bucket. */
@@ -326,11 +329,24 @@ export class Session implements LiveSink, ControlSink {
       return;
     }
     const number = parseE164(m.number);
+    // Two starts of one socket may overlap (sent together, or a resend before the first
+    // was answered): whichever ends last without a code leaving gives the slot back.
+    this.#startsInFlight++;
+    try {
+      await this.#verifyStart(req, number);
+    } finally {
+      if (--this.#startsInFlight === 0 && this.#verification === null) this.#leavePending();
+    }
+  }
+
+  async #verifyStart(req: number, number: string): Promise<void> {
     const gate = this.#relay.verifyGate;
     // This gateway's own bounds (relay/verify-gate.ts), before anything is charged or
     // sent: a slot among the sockets waiting for a code (one per socket, kept across its
     // resends), then a code from the gateway's budget. A refusal cost nothing, so it does
     // not count against this connection's starts; the socket keeps its auth deadline.
+    // (A start that ends without a code gives the slot back, unless another start of the
+    // socket is still under way or an earlier code still waits: #onVerifyStart.)
     if (!this.#pendingSlot) {
       try {
         gate.reserve();
@@ -344,7 +360,6 @@ export class Session implements LiveSink, ControlSink {
       gate.takeCode();
     } catch (e) {
       this.#verifyStarts--;
-      if (this.#verification === null) this.#leavePending(); // the slot, unless an earlier code still waits
       throw e;
     }
     // Per-number budget shared by all gateways, keyed by the number's route tag. Charged
@@ -356,18 +371,18 @@ export class Session implements LiveSink, ControlSink {
       // Not charged (the number's budget is spent, or the counter store failed): no code
       // goes out, so the gateway's budget gets its code back too.
       gate.giveBackCode();
-      if (this.#verification === null) this.#leavePending();
       throw e;
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const limits = this.#relay.limits;
     // The session remembers only a keyed MAC of the number, never the number itself.
-    this.#verification = {
+    const mine: PendingVerification = {
       numberMac: macNumber(number),
       code,
       expiresAt: Date.now() + limits.verifyCodeTtlMs,
       attemptsLeft: limits.verifyAttempts,
     };
+    this.#verification = mine;
     let r: { devCode?: string };
     try {
       r = await this.#relay.verifier.deliver(number, code);
@@ -375,8 +390,9 @@ export class Session implements LiveSink, ControlSink {
       // A code that did not go out (as far as the gateway can tell) must not stay
       // guessable: with its start refunded, it would give free register attempts against
       // the number (5 per start, starts no longer counted) during a bridge outage. The
-      // socket gives back its pending slot and returns to the short auth deadline.
-      this.#leavePending();
+      // socket gives back its pending slot and returns to the short auth deadline
+      // (#onVerifyStart), unless a resend made since holds a code of its own.
+      if (this.#verification === mine) this.#verification = null;
       // The bridge refused or was never reached: no SMS went out, so the number gets its
       // charge back, or an outage of the SMS bridge would lock numbers out for a day.
       // Anything that may have come after the bridge sent it (no answer in time, a 502

@@ -20,7 +20,8 @@ import type { AddressInfo } from 'node:net';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { httpGet, sample, until } from '../ops/fixtures.ts';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateIdentity, sign, registerInput, prekeyInput, authInput } from '../../relay/crypto/sign.ts';
+import { registerRaw } from '../helpers/raw-device.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { blindNumbers } from '../../relay/crypto/oprf.ts';
 import { CloseCode, ErrorCode } from '../../relay/errors.ts';
@@ -393,4 +394,83 @@ t.test('a register that fails after using the code gives the slot back and resto
   t.equal(closed.code, CloseCode.AUTH_TIMEOUT);
   t.equal(closed.reason, 'auth timeout', 'closed at the auth deadline, not the code\'s expiry');
   c.c.close();
+});
+
+t.test('two starts in one frame: a refusal of the second leaves the first its slot and its code\'s deadline', async (t) => {
+  let now = 0;
+  const gw = await startTestGateway(
+    { verifyStartRate: 1, verifyStartBurst: 1, maxConnections: 20, maxPendingVerifications: 2, authTimeoutMs: 1_500, logLevel: 'warn' },
+    { verification: { clock: () => now, codeTtlMs: 4_000 } },
+  );
+  t.teardown(() => gw.close());
+  const a = await open(gw.url);
+  // The second is refused by the code budget while the first is still being charged.
+  const [r1, r2] = [++req, ++req];
+  a.c.send([{ req: r1, verifyStart: { number: fresh() } }, { req: r2, verifyStart: { number: fresh() } }]);
+  const [first, second] = await Promise.all([a.c.reply(r1), a.c.reply(r2)]);
+  t.equal(first.body, 'verifyStarted', 'the first start sends its code');
+  t.equal(second.error?.code, ErrorCode.RATE_LIMITED, 'the second is refused');
+  t.equal(gw.relay.verifyGate.pending, 1, 'the socket waiting for the first code holds its slot');
+  // It stays open until that code expires (4 s here), not its auth deadline (1.5 s).
+  const closed = await a.c.closed;
+  t.equal(closed.reason, 'verification expired', 'the code\'s deadline, as verify_started told');
+  await pendingIs(gw, 0, 'expired');
+});
+
+t.test('a resend whose first start\'s delivery fails meanwhile keeps the resent code', async (t) => {
+  // The bridge holds the first POST until the second arrives, answers it 503, and answers
+  // the second 204 once the gateway has handled that failure.
+  const codes: string[] = [];
+  let gw: TestGateway | undefined;
+  const failed = async () => sample(await metrics(gw!), 'hushwire_verifier_deliveries_total', { outcome: 'failed' }) ?? 0;
+  let releaseFirst: (() => void) | undefined;
+  const server = createServer((rq, rs) => {
+    const chunks: Buffer[] = [];
+    rq.on('data', (c: Buffer) => chunks.push(c));
+    rq.on('end', () => {
+      codes.push((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: string }).code);
+      if (codes.length === 1) {
+        releaseFirst = () => rs.writeHead(503).end();
+        return;
+      }
+      releaseFirst!();
+      void until(async () => (await failed()) === 1, 10_000, 'the first delivery\'s failure').then(() => rs.writeHead(204).end());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/send-code`;
+  gw = await startTestGateway({ verifier: 'webhook', verifierUrl: url, maxConnections: 20, maxPendingVerifications: 2, logLevel: 'warn' });
+  t.teardown(() => gw!.close());
+  const a = await open(gw.url);
+  const n = fresh();
+  const [r1, r2] = [++req, ++req];
+  a.c.send([{ req: r1, verifyStart: { number: n } }]);
+  await until(() => codes.length === 1, 10_000, 'the first POST');
+  a.c.send([{ req: r2, verifyStart: { number: n } }]);
+  t.equal((await a.c.reply(r1)).error?.code, ErrorCode.UNAVAILABLE, 'the first delivery fails (503)');
+  t.equal((await a.c.reply(r2)).body, 'verifyStarted', 'the resend is sent');
+  t.equal(gw.relay.verifyGate.pending, 1, 'the socket waits for the resent code');
+  t.equal((await register(a.c, a.nonce, n, codes[1]!)).body, 'registered', 'the resent code registers');
+  t.equal(gw.relay.verifyGate.pending, 0);
+  a.c.close();
+});
+
+t.test('an auth on a socket waiting for a code gives the slot back', async (t) => {
+  const gw = await startTestGateway({ maxConnections: 20, maxPendingVerifications: 1, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const { c: first, dev } = await registerRaw(gw.url, fresh());
+  first.close();
+  // A handset that asked for a code, then logs in with the device it already has.
+  const a = await open(gw.url);
+  t.equal((await start(a.c, fresh())).body, 'verifyStarted');
+  t.equal(gw.relay.verifyGate.pending, 1);
+  const r = ++req;
+  a.c.send([{ req: r, auth: { route: dev.route, device: dev.device, signature: sign(dev.id.secretKey, authInput(a.nonce, dev.route, dev.device)) } }]);
+  t.equal((await a.c.reply(r)).body, 'ok', 'authenticated');
+  t.equal(gw.relay.verifyGate.pending, 0, 'the slot is given back');
+  const b = await open(gw.url);
+  t.equal((await start(b.c, fresh())).body, 'verifyStarted', 'and serves the next socket');
+  a.c.close();
+  b.c.close();
 });
