@@ -73,3 +73,48 @@ export async function setPrekey(
   if (!found) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'this device is no longer registered');
   return change;
 }
+
+/** set_prekey ops one connection may have served at once (SetPrekeyBudget). */
+export const SET_PREKEY_BURST = 4;
+/** Then one more per this long. */
+export const SET_PREKEY_REFILL_MS = 60_000;
+
+/**
+ * The set_prekey ops of one connection that cost a directory read: a burst of
+ * SET_PREKEY_BURST, then one per SET_PREKEY_REFILL_MS. The rotation interval kept in the
+ * record bounds rotations, but not the current prekey sent again (answered ok, nothing
+ * written, no interval charged: a retry of a lost ok): without this, one authenticated
+ * socket could have the gateway read the directory once per round trip. The SDK sends
+ * one per connect and its retries at least a second apart. Kept in a module WeakMap, so
+ * a session that never rotates carries nothing.
+ */
+const budgets = new WeakMap<object, { tokens: number; atMs: number }>();
+
+/** Takes one op from `conn`'s budget, or throws RATE_LIMITED (retry_after_ms: until the
+ *  next one). A clock that went back refills nothing. */
+export function takeSetPrekeyOp(conn: object, nowMs: number): void {
+  let b = budgets.get(conn);
+  if (b === undefined) {
+    b = { tokens: SET_PREKEY_BURST, atMs: nowMs };
+    budgets.set(conn, b);
+  }
+  const elapsed = Math.max(0, nowMs - b.atMs);
+  const refill = Math.floor(elapsed / SET_PREKEY_REFILL_MS);
+  if (refill > 0) {
+    b.tokens = Math.min(SET_PREKEY_BURST, b.tokens + refill);
+    b.atMs = b.tokens === SET_PREKEY_BURST ? nowMs : b.atMs + refill * SET_PREKEY_REFILL_MS;
+  } else if (nowMs < b.atMs) {
+    b.atMs = nowMs;
+  }
+  if (b.tokens <= 0) {
+    throw new HushwireError(ErrorCode.RATE_LIMITED, 'too many set_prekey on this connection', { retryAfterMs: Math.max(1, b.atMs + SET_PREKEY_REFILL_MS - nowMs) });
+  }
+  b.tokens--;
+}
+
+/** Gives back the op taken for a set_prekey that turned out a bad op (a bad signature:
+ *  those are bounded by maxBadOps, and must reach it). */
+export function giveBackSetPrekeyOp(conn: object): void {
+  const b = budgets.get(conn);
+  if (b !== undefined) b.tokens = Math.min(SET_PREKEY_BURST, b.tokens + 1);
+}

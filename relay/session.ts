@@ -29,7 +29,7 @@ import type { Relay, ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS, PREKEY_ROTATION_OUTCOMES, type PrekeyRotationOutcome } from './metrics.ts';
 import { LimitName } from './limiter.ts';
 import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
-import { setPrekey, checkPrekeyFields } from './prekey.ts';
+import { setPrekey, checkPrekeyFields, takeSetPrekeyOp, giveBackSetPrekeyOp } from './prekey.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
 import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
 
@@ -981,6 +981,14 @@ export class Session implements LiveSink, ControlSink {
       relay.metrics.prekeyRotations.inc(PREKEY_OUTCOME.bad_request);
       throw e;
     }
+    // A budget per connection (relay/prekey.ts): the current prekey again is answered ok
+    // without any interval, yet costs a directory read. Not a bad op; the socket stays.
+    try {
+      takeSetPrekeyOp(this, Date.now());
+    } catch (e) {
+      relay.metrics.prekeyRotations.inc(PREKEY_OUTCOME.rate_limited);
+      throw e;
+    }
     SETTING_PREKEY.add(this);
     try {
       // Checked against the identity key the directory holds for this device, never one
@@ -996,8 +1004,9 @@ export class Session implements LiveSink, ControlSink {
       this.#fail(req, e);
       // A signature the device's own key does not verify is the client's fault: a bad
       // op (AUTH_FAILED is not one elsewhere, where it closes the socket 4002).
-      if (code === ErrorCode.AUTH_FAILED && !this.#isClosed() && ++this.#badOps > relay.limits.maxBadOps) {
-        this.close(CloseCode.FLOOD, 'too many bad ops');
+      if (code === ErrorCode.AUTH_FAILED) {
+        giveBackSetPrekeyOp(this); // bounded as a bad op instead
+        if (!this.#isClosed() && ++this.#badOps > relay.limits.maxBadOps) this.close(CloseCode.FLOOD, 'too many bad ops');
       }
     } finally {
       SETTING_PREKEY.delete(this);

@@ -18,6 +18,7 @@ import { routeTag } from '../../relay/tokens.ts';
 import { wire } from '../../relay/wire.ts';
 import { bytesEqual } from '../../relay/bytes.ts';
 import { ErrorCode, CloseCode } from '../../relay/errors.ts';
+import { SET_PREKEY_BURST } from '../../relay/prekey.ts';
 
 const skip = !haveNatsServer() && 'nats-server not installed';
 
@@ -209,4 +210,25 @@ t.test('one set_prekey at a time per connection: a second in the same frame is B
   t.match(second.error?.message, /already in progress/);
   // Once the first is answered, another may come (here: the same prekey again, ok).
   t.equal((await setPrekey(c, a.pub, a.sig)).body, 'ok', 'the next one after the answer is served');
+});
+
+t.test('set_prekey ops per connection are bounded: the current prekey sent again in a loop is RATE_LIMITED past the burst', { skip }, async (t) => {
+  const { gw } = await gateway(t);
+  const { c, dev } = await registerRaw(gw.url, freshNumber());
+  t.teardown(() => c.close());
+  // Each set_prekey costs a directory read; the current prekey again writes nothing and
+  // is not charged the rotation interval, so only a per-connection budget bounds it.
+  const cur = { pub: dev.prekey.publicKey, sig: sign(dev.id.secretKey, prekeyInput(dev.prekey.publicKey)) };
+  const answers: string[] = [];
+  for (let i = 0; i < SET_PREKEY_BURST + 1; i++) {
+    const r = await setPrekey(c, cur.pub, cur.sig);
+    answers.push(r.body === 'ok' ? 'ok' : String(r.error?.code));
+    if (i === SET_PREKEY_BURST) t.ok(Number(r.error?.retryAfterMs ?? 0) > 0, 'with retry_after_ms');
+  }
+  t.same(answers, [...Array(SET_PREKEY_BURST).fill('ok'), ErrorCode.RATE_LIMITED], 'the burst is served, the next one refused');
+  // Not a bad op: the socket stays and serves other ops.
+  const listed = await lookupSelf(c, dev.route);
+  t.equal(listed.length, 1, 'the socket still serves');
+  const m = (await httpGet(gw.url, '/metrics')).body;
+  t.match(m, /hushwire_prekey_rotations_total\{outcome="rate_limited"\} 1\n/);
 });
