@@ -442,10 +442,14 @@ export class HushwireClient {
   }
 
   private async rotateNow(force: boolean, sinceAtCall: number | undefined): Promise<void> {
-    // Queued behind another rotation that an unregister() began meanwhile.
-    const ended = this.optingOutError();
+    // Queued behind another rotation that close() or unregister() began meanwhile: none
+    // begins after them (no key made, nothing written).
+    const ended = this.stopRotationError();
     if (ended) throw ended;
     await this.holdingIdentityLock(async () => {
+      // The lock may have been waited for (another process held it).
+      const late = this.stopRotationError();
+      if (late) throw late;
       // Read again under the lock: another process may have rotated meanwhile.
       const fresh = await readDevice(this.store);
       if (fresh.prekeySince !== sinceAtCall) force = false;
@@ -670,6 +674,12 @@ export class HushwireClient {
       return new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called): open the profile again for a new client');
     }
     return null;
+  }
+
+  /** Why no rotation may begin now: the client is closing, or opting out. */
+  private stopRotationError(): HushwireError | null {
+    if (this.closing && !this.unregistering) return this.endedError();
+    return this.optingOutError();
   }
 
   /** A rotation asked for while unregister() is under way. */

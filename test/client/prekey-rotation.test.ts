@@ -237,3 +237,15 @@ t.test('a reader that did not rotate (another client of the profile did) reads t
   t.equal(m.value?.text, 'sealed to the new prekey', 'opened with the key the other client made');
   t.equal(reader.stats.unreadable, 0);
 });
+
+t.test('no rotation begins once close() was called: a rotatePrekey() queued behind it makes no key and writes nothing', { skip }, async (t) => {
+  const gw = await natsGateway(t);
+  const a = new MemoryStore();
+  await HushwireClient.register({ store: a, gateways: [gw.url], number: freshNumber() });
+  const before = await a.read('device.json');
+  const c = await HushwireClient.open(a, { receive: false, prekeyRotationMs: 0 });
+  const rot = c.rotatePrekey().then(() => 'rotated', (e: { code?: string }) => e.code);
+  await c.close();
+  t.equal(await rot, 'UNAVAILABLE', 'refused: the client is closed');
+  t.equal(await a.read('device.json'), before, 'device.json untouched (no pending key made after close)');
+});
