@@ -3,7 +3,7 @@
 // edit of that entry (relay/privacy/devices.ts editDevices): only this device's prekey,
 // its signature and the time of the rotation change; the other devices of the route and
 // this device's other fields are written back as they were read.
-import type { Bus } from './bus/bus.ts';
+import type { Bus, DirectoryReadOptions } from './bus/bus.ts';
 import type { DirectoryDevice, DirectoryDeviceProps } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { bytesEqual, isBytes } from './bytes.ts';
@@ -53,10 +53,28 @@ export function prekeyDecision(
  * Sets `device`'s prekey in the route `tag`'s directory entry (compare-and-set, retried
  * on conflict by editDevices; UNAVAILABLE when it stays busy or the bus is down).
  * NOT_REGISTERED when the device is no longer in the directory (opted out or expired
- * meanwhile); the errors of prekeyDecision.
+ * meanwhile); the errors of prekeyDecision. A refusal (NOT_REGISTERED, RATE_LIMITED,
+ * AUTH_FAILED) is decided again on a read at the leader before it is given: an ordinary
+ * read may come from a replica that lags, which would not list a device registered a
+ * moment ago, or would show the previous prekey and its rotation time when the new one
+ * is current already (a retry after a lost `ok`, answered RATE_LIMITED instead of `ok`).
+ * The SDK takes NOT_REGISTERED as final.
  */
 export async function setPrekey(
   bus: Bus, tag: string, device: Uint8Array, prekey: Uint8Array, signature: Uint8Array, nowMs: number, intervalMs: number,
+): Promise<PrekeyChange> {
+  try {
+    return await setPrekeyOnce(bus, tag, device, prekey, signature, nowMs, intervalMs, {});
+  } catch (e) {
+    const code = e instanceof HushwireError ? e.code : undefined;
+    if (code !== ErrorCode.NOT_REGISTERED && code !== ErrorCode.RATE_LIMITED && code !== ErrorCode.AUTH_FAILED) throw e;
+    return setPrekeyOnce(bus, tag, device, prekey, signature, nowMs, intervalMs, { fromLeader: true });
+  }
+}
+
+async function setPrekeyOnce(
+  bus: Bus, tag: string, device: Uint8Array, prekey: Uint8Array, signature: Uint8Array, nowMs: number, intervalMs: number,
+  read: DirectoryReadOptions,
 ): Promise<PrekeyChange> {
   let change: PrekeyChange = 'unchanged';
   let found = false;
@@ -69,7 +87,7 @@ export async function setPrekey(
     return devices.map((d) => (d === me
       ? { ...deviceProps(d), prekey, prekeySignature: signature, prekeyRotatedAtMs: nowMs }
       : deviceProps(d)));
-  });
+  }, read);
   if (!found) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'this device is no longer registered');
   return change;
 }

@@ -1,6 +1,6 @@
 // Small compare-and-set edits of a route's directory entry that the privacy features
 // need (pending notices, last_seen), next to relay/directory.ts's add/remove.
-import type { Bus } from '../bus/bus.ts';
+import type { Bus, DirectoryReadOptions } from '../bus/bus.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from '../wire.ts';
 import { HushwireError, ErrorCode } from '../errors.ts';
 import { devicesOf } from '../directory.ts';
@@ -11,13 +11,16 @@ const CAS_ATTEMPTS = 8;
  * Applies `fn` to the route's devices and writes the result with compare-and-set,
  * re-reading on a conflict. `fn` returns the new list, or null for "no change" (then
  * nothing is written). Resolves whether something was written. A missing entry is left
- * missing (fn is not called).
+ * missing (fn is not called). The first read is an ordinary one (`read`: its options);
+ * the re-reads after a conflict are made at the leader: a replicated KV may answer an
+ * ordinary read from a replica that lags (nats-server < 2.9.17 answers direct gets from
+ * any replica), and a stale revision would only conflict again, up to CAS_ATTEMPTS.
  */
 export async function editDevices(
-  bus: Bus, tag: string, fn: (devices: DirectoryDevice[]) => DirectoryDeviceProps[] | null,
+  bus: Bus, tag: string, fn: (devices: DirectoryDevice[]) => DirectoryDeviceProps[] | null, read: DirectoryReadOptions = {},
 ): Promise<boolean> {
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
-    const rec = await bus.directoryGet(tag);
+    const rec = await bus.directoryGet(tag, i === 0 ? read : { ...read, fromLeader: true });
     if (rec === null) return false;
     const next = fn(devicesOf(rec));
     if (next === null) return false;

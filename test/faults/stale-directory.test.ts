@@ -8,9 +8,12 @@ import t from 'tap';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { authenticateRaw, registerRaw } from '../helpers/raw-device.ts';
 import { connectRaw } from '../helpers/raw.ts';
-import { sign, authInput, generateIdentity } from '../../relay/crypto/sign.ts';
+import { sign, authInput, generateIdentity, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { routeTag } from '../../relay/tokens.ts';
+import { bytesEqual } from '../../relay/bytes.ts';
 import type { DirectoryReadOptions, DirectoryRecord } from '../../relay/bus/bus.ts';
-import { CloseCode } from '../../relay/errors.ts';
+import { CloseCode, ErrorCode } from '../../relay/errors.ts';
 import { wire } from '../../relay/wire.ts';
 
 async function recheck(gw: { metrics: { registry: { getSingleMetricAsString(n: string): Promise<string> } } }, outcome: string): Promise<number> {
@@ -92,4 +95,82 @@ t.test('what the leader refuses is still refused, alike for unknown devices and 
   t.equal(leader, 2, 'no leader read for a good authentication');
   ok.close();
   await ok.closed;
+});
+
+// set_prekey (relay/prekey.ts) against the same lagging reads: a refusal is decided again
+// at the leader, and a compare-and-set that conflicted reads again at the leader.
+
+let nextReq = 100;
+async function setPrekeyRaw(c: Awaited<ReturnType<typeof connectRaw>>, prekey: Uint8Array, signature: Uint8Array) {
+  const req = nextReq++;
+  c.send([{ req, setPrekey: { prekey, prekeySignature: signature } }]);
+  return c.reply(req);
+}
+
+t.test('set_prekey: a stale read that does not list the device, or shows the previous prekey, is checked at the leader', async (t) => {
+  const gw = await startTestGateway();
+  t.teardown(() => gw.close());
+  const { c, dev } = await registerRaw(gw.url, '+15550004003');
+  t.teardown(() => c.close());
+  const bus = gw.bus;
+  const real = bus.directoryGet.bind(bus);
+  const reads = { plain: 0, leader: 0 };
+
+  // A registration the replica has not seen yet: the device is not listed there.
+  bus.directoryGet = (tag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> => {
+    if (opts?.fromLeader === true) {
+      reads.leader++;
+      return real(tag, opts);
+    }
+    reads.plain++;
+    return Promise.resolve(null);
+  };
+  const k1 = generateKeyPair().publicKey;
+  const s1 = sign(dev.id.secretKey, prekeyInput(k1));
+  const r1 = await setPrekeyRaw(c, k1, s1);
+  t.equal(r1.body, 'ok', 'rotated through the leader read, not NOT_REGISTERED');
+  t.ok(reads.leader >= 1, 'the leader was read');
+  const listed = (await real(routeTag(dev.route)))!;
+  t.ok(bytesEqual(wire.DirectoryEntry.decode(listed.value).devices[0]!.prekey!, k1), 'the directory holds the new prekey');
+
+  // A retry of that rotation (its ok lost) while the replica still shows the previous
+  // prekey with the rotation time: the leader has k1 current, so it is an ok.
+  bus.directoryGet = async (tag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> => {
+    const rec = await real(tag, opts);
+    if (opts?.fromLeader === true || rec === null) return rec;
+    const entry = wire.DirectoryEntry.decode(rec.value);
+    for (const d of entry.devices) d.prekey = dev.prekey.publicKey;
+    return { value: wire.DirectoryEntry.encode(entry).finish(), revision: rec.revision };
+  };
+  const r2 = await setPrekeyRaw(c, k1, s1);
+  t.equal(r2.body, 'ok', 'the current prekey again: ok, not RATE_LIMITED');
+
+  // And what the leader refuses is still refused: a new prekey within the interval.
+  const k2 = generateKeyPair().publicKey;
+  const r3 = await setPrekeyRaw(c, k2, sign(dev.id.secretKey, prekeyInput(k2)));
+  t.equal(r3.error?.code, ErrorCode.RATE_LIMITED, 'a rotation too soon stays RATE_LIMITED');
+});
+
+t.test('directory edits: a compare-and-set that conflicted on a stale revision reads again at the leader', async (t) => {
+  const gw = await startTestGateway();
+  t.teardown(() => gw.close());
+  const { c, dev } = await registerRaw(gw.url, '+15550004004');
+  t.teardown(() => c.close());
+  const bus = gw.bus;
+  const real = bus.directoryGet.bind(bus);
+  // Every ordinary read lags one write behind: its revision is an old one, so a put made
+  // with it conflicts.
+  let plain = 0;
+  bus.directoryGet = async (tag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> => {
+    const rec = await real(tag, opts);
+    if (opts?.fromLeader === true || rec === null) return rec;
+    plain++;
+    return { value: rec.value, revision: rec.revision - 1 };
+  };
+  const k1 = generateKeyPair().publicKey;
+  const r = await setPrekeyRaw(c, k1, sign(dev.id.secretKey, prekeyInput(k1)));
+  t.equal(r.body, 'ok', 'written after one conflict, not UNAVAILABLE after eight');
+  t.equal(plain, 1, 'one ordinary read; the re-read after the conflict went to the leader');
+  const listed = (await real(routeTag(dev.route)))!;
+  t.ok(bytesEqual(wire.DirectoryEntry.decode(listed.value).devices[0]!.prekey!, k1));
 });
