@@ -3,7 +3,7 @@
 // another terminal). The opt-out deletes them once more after the device record
 // (removeDevice), and a client's save that lands after that second pass finds no device
 // record and removes what it wrote (writeForDevice; docs/CLIENT.md, Profiles).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HushwireClient, MemoryStore, type ProfileRecord } from '../../client/index.ts';
@@ -133,10 +133,12 @@ t.test('a bare ProfileState or RouteBook (no device) writes without the check', 
   t.ok(await store.read('routes.json'));
 });
 
-t.test('a listening client whose profile another process forgot: the next message ends its reader NOT_REGISTERED and leaves no record behind', async (t) => {
+/** A profile directory registered as A with a client reading it (its messages() pumped
+ *  into `got`; `run.ended` is what ended it), and B's client sending to A, which has sent
+^ *  'before', read by A. */
+async function listeningProfile(t: Test, A: string, B: string) {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
-  const [A, B] = ['+15550108851', '+15550108852'];
   const dir = join(tempDir('hw-late-'), 'a');
   const b = new MemoryStore();
   await HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A });
@@ -145,18 +147,24 @@ t.test('a listening client whose profile another process forgot: the next messag
   t.teardown(() => reader.close());
   await reader.connect();
   const got: string[] = [];
-  let ended: unknown = 'not ended';
+  const run = { ended: 'not ended' as unknown };
   const pump = (async () => {
     try {
       for await (const m of reader.messages()) got.push(m.text);
-      ended = undefined;
-    } catch (e) { ended = e; }
+      run.ended = undefined;
+    } catch (e) { run.ended = e; }
   })();
   const sender = await HushwireClient.open(b, { receive: false });
   t.teardown(() => sender.close());
   await sender.connect();
   await sender.send(A, 'before');
   await until('the first message', () => got.length === 1, 10_000);
+  return { gw, dir, reader, sender, got, run, pump };
+}
+
+t.test('a listening client whose profile another process forgot: the next message ends its reader NOT_REGISTERED and leaves no record behind', async (t) => {
+  const A = '+15550108851';
+  const { dir, sender, got, run } = await listeningProfile(t, A, '+15550108852');
   t.ok(existsSync(join(dir, 'state.json')), 'the reader recorded it');
 
   // Another process forgets the profile (`hushwire unregister --forget-locally`); the
@@ -164,8 +172,8 @@ t.test('a listening client whose profile another process forgot: the next messag
   await forgetDevice(dir);
   await sender.send(A, 'after');
   // Bounded: without the check the reader would go on (and write the records back).
-  await until('the reader to end', () => ended !== 'not ended', 15_000).catch(() => {});
-  t.match(ended, { code: 'NOT_REGISTERED' }, 'the reader ends saying why');
+  await until('the reader to end', () => run.ended !== 'not ended', 15_000).catch(() => {});
+  t.match(run.ended, { code: 'NOT_REGISTERED' }, 'the reader ends saying why');
   t.same(got, ['before'], 'the message it could not record was not shown');
   t.notOk(existsSync(join(dir, 'state.json')), 'no dedup state came back');
   t.notOk(existsSync(join(dir, 'routes.json')), 'no route book (contacts) came back');
@@ -173,29 +181,8 @@ t.test('a listening client whose profile another process forgot: the next messag
 });
 
 t.test('a listening client whose profile another process forgot and registered again: it writes nothing over the new device\'s records', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const [A, B] = ['+15550108853', '+15550108854'];
-  const dir = join(tempDir('hw-late-'), 'a');
-  const b = new MemoryStore();
-  await HushwireClient.register({ profileDir: dir, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
-  const reader = await HushwireClient.open(dir);
-  t.teardown(() => reader.close());
-  await reader.connect();
-  const got: string[] = [];
-  let ended: unknown = 'not ended';
-  const pump = (async () => {
-    try {
-      for await (const m of reader.messages()) got.push(m.text);
-      ended = undefined;
-    } catch (e) { ended = e; }
-  })();
-  const sender = await HushwireClient.open(b, { receive: false });
-  t.teardown(() => sender.close());
-  await sender.connect();
-  await sender.send(A, 'before');
-  await until('the first message', () => got.length === 1, 10_000);
+  const A = '+15550108853';
+  const { gw, dir, reader, sender, got, run, pump } = await listeningProfile(t, A, '+15550108854');
 
   // Another process forgets the profile and registers a new device in it (the reader's
   // device stays at the relay, connected: it receives the next message too).
@@ -204,8 +191,8 @@ t.test('a listening client whose profile another process forgot and registered a
   const state = readFileSync(join(dir, 'state.json'), 'utf8');
   const routes = readFileSync(join(dir, 'routes.json'), 'utf8');
   await sender.send(A, 'after');
-  await until('the reader to end', () => ended !== 'not ended', 15_000).catch(() => {});
-  t.match(ended, { code: 'NOT_REGISTERED' }, 'the reader ends: its device is not the profile\'s any more');
+  await until('the reader to end', () => run.ended !== 'not ended', 15_000).catch(() => {});
+  t.match(run.ended, { code: 'NOT_REGISTERED' }, 'the reader ends: its device is not the profile\'s any more');
   t.same(got, ['before'], 'the message it could not record was not shown');
   t.equal(readFileSync(join(dir, 'state.json'), 'utf8'), state, 'the new device\'s dedup state is untouched');
   t.equal(readFileSync(join(dir, 'routes.json'), 'utf8'), routes, 'and its route book');

@@ -6,13 +6,13 @@
 // left pending by a failed profile write opens mail meanwhile and is sent again on the
 // next start (the gateway answers ok: it has it already); opt-out erases every secret.
 import t from 'tap';
-import { randomInt } from 'node:crypto';
 import { HushwireClient, MemoryStore } from '../../client/index.ts';
 import { PROFILE_RECORDS, type ProfileRecord } from '../../client/store.ts';
 import { readDevice } from '../../client/profile-data.ts';
 import { DEFAULT_PREKEY_RETENTION_MS } from '../../client/prekeys.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
+import { freshNumber } from '../helpers/handsets.ts';
 import { until, within } from '../helpers/poll.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Test } from 'tap';
@@ -20,16 +20,7 @@ import type { Test } from 'tap';
 const skip = !haveNatsServer() && 'nats-server not installed';
 const DAY = 86_400_000;
 
-function freshNumber(): string {
-  return `+1555${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
-}
-
-async function natsGateway(t: Test): Promise<TestGateway> {
-  const server = await startNatsServer({ t });
-  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix: 'pkc', mailboxShards: 1, logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  return gw;
-}
+const natsGateway = (t: Test) => natsTestGateway(t, 'pkc');
 
 /** A MemoryStore whose device.json writes can be made to fail (the nth from now). */
 class FlakyStore extends MemoryStore {

@@ -4,28 +4,19 @@
 // profile lock unregister itself holds (PROFILE_LOCK_WAIT_MS, 10 s, on a directory
 // profile). Real gateway on a real nats-server.
 import t from 'tap';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HushwireClient, MemoryStore } from '../../client/index.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
+import { freshNumber } from '../helpers/handsets.ts';
 import type { Test } from 'tap';
 
 const skip = !haveNatsServer() && 'nats-server not installed';
 const DAY = 86_400_000;
 
-function freshNumber(): string {
-  return `+1555${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
-}
-
-async function natsGateway(t: Test): Promise<TestGateway> {
-  const server = await startNatsServer({ t });
-  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix: 'pku', mailboxShards: 1, logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  return gw;
-}
+const natsGateway = (t: Test) => natsTestGateway(t, 'pku');
 
 async function rotationOps(gw: TestGateway): Promise<number> {
   const m = await fetch(gw.url.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics')).then((r) => r.text());

@@ -6,8 +6,8 @@
 // devices of one route all land (compare-and-set), the other devices' records and this
 // device's other fields stay as they were, and a stopped NATS gives UNAVAILABLE.
 import t, { type Test } from 'tap';
-import { randomInt } from 'node:crypto';
 import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
+import { freshNumber } from '../helpers/handsets.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
@@ -21,10 +21,6 @@ import { ErrorCode, CloseCode } from '../../relay/errors.ts';
 import { SET_PREKEY_BURST } from '../../relay/prekey.ts';
 
 const skip = !haveNatsServer() && 'nats-server not installed';
-
-function freshNumber(): string {
-  return `+1555${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
-}
 
 let nextReq = 100;
 async function setPrekey(c: RawClient, prekey: Uint8Array, signature: Uint8Array) {

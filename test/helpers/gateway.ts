@@ -8,8 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { resolveConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle, type StartOptions } from '../../gateway/server.ts';
 
+import type { Test } from 'tap';
 import { BIN } from './paths.ts';
 import { tempDir } from './temp.ts';
+import { startNatsServer } from './nats-server.ts';
 
 export { ROOT, BIN } from './paths.ts';
 
@@ -87,4 +89,13 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, 
   };
   process.once('exit', () => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
   return { url, pid: proc.pid!, proc, output: () => out, stdout: () => stdout, kill };
+}
+
+/** An in-process gateway on a nats-server of its own (both stopped at the test's end),
+ *  with a fresh OPRF key, one mailbox shard and warn-level logs. */
+export async function natsTestGateway(t: Test, natsPrefix: string): Promise<TestGateway> {
+  const server = await startNatsServer({ t });
+  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix, mailboxShards: 1, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  return gw;
 }

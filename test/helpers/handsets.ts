@@ -1,7 +1,14 @@
 // Handsets for end-to-end tests: registered profiles in temp dirs, driven through the
 // real SDK, with a collector that records every message a handset receives.
+import { randomInt } from 'node:crypto';
 import { HushwireClient, type ReceivedMessage } from '../../client/index.ts';
 import { tempDir } from './temp.ts';
+
+/** A random valid E.164 number in the US 555 range: tests that share a NATS server or a
+ *  directory without coordinating their numbers. */
+export function freshNumber(): string {
+  return `+1555${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+}
 
 export interface Handset {
   number: string;
