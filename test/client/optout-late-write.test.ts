@@ -135,7 +135,7 @@ t.test('a bare ProfileState or RouteBook (no device) writes without the check', 
 
 /** A profile directory registered as A with a client reading it (its messages() pumped
  *  into `got`; `run.ended` is what ended it), and B's client sending to A, which has sent
-^ *  'before', read by A. */
+ *  'before', read by A. */
 async function listeningProfile(t: Test, A: string, B: string) {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
