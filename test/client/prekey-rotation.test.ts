@@ -57,13 +57,18 @@ async function readAll(store: MemoryStore, gw: TestGateway, n: number, opts: Par
   return { c, texts: texts.sort(), dropped };
 }
 
-t.test('mail sealed to the old prekey still opens within retention; mail after the rotation opens with the new one', { skip }, async (t) => {
-  const gw = await natsGateway(t);
+/** Registers a fresh number A in `a` and another, B, in a MemoryStore of its own. */
+async function registerPair<S extends MemoryStore>(gw: TestGateway, a: S = new MemoryStore() as S) {
   const [A, B] = [freshNumber(), freshNumber()];
-  const a = new MemoryStore();
   const b = new MemoryStore();
   await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
   await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  return { A, B, a, b };
+}
+
+t.test('mail sealed to the old prekey still opens within retention; mail after the rotation opens with the new one', { skip }, async (t) => {
+  const gw = await natsGateway(t);
+  const { A, a, b } = await registerPair(gw);
   const k0 = await readDevice(a);
 
   await sendStored(b, gw, A, 'before');
@@ -88,11 +93,7 @@ t.test('mail sealed to the old prekey still opens within retention; mail after t
 
 t.test('past the retention window the old secret is deleted and mail sealed to it no longer opens', { skip }, async (t) => {
   const gw = await natsGateway(t);
-  const [A, B] = [freshNumber(), freshNumber()];
-  const a = new MemoryStore();
-  const b = new MemoryStore();
-  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  const { A, a, b } = await registerPair(gw);
   const k0 = await readDevice(a);
 
   await sendStored(b, gw, A, 'before');
@@ -114,11 +115,7 @@ t.test('past the retention window the old secret is deleted and mail sealed to i
 
 t.test('a pending key (its profile write failed after ok) opens mail, and is sent again on the next start', { skip }, async (t) => {
   const gw = await natsGateway(t);
-  const [A, B] = [freshNumber(), freshNumber()];
-  const a = new FlakyStore();
-  const b = new MemoryStore();
-  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  const { A, a, b } = await registerPair(gw, new FlakyStore());
   const k0 = await readDevice(a);
 
   const c1 = await HushwireClient.open(a, { receive: false });
@@ -207,11 +204,7 @@ t.test('rotatePrekey() called while the automatic rotation sends a pending key j
 
 t.test('a reader that did not rotate (another client of the profile did) reads the new keys from the store when mail needs them', { skip }, async (t) => {
   const gw = await natsGateway(t);
-  const [A, B] = [freshNumber(), freshNumber()];
-  const a = new MemoryStore();
-  const b = new MemoryStore();
-  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  const { A, a, b } = await registerPair(gw);
   // The reader comes back after another connection of its device took over (as `listen` does).
   const reader = await HushwireClient.open(a, { gateways: [gw.url], reclaimAfterTakeover: true, prekeyRotationMs: 0 });
   t.teardown(() => reader.close());
