@@ -411,6 +411,7 @@ t.test('parseSafetyNumber refuses letters, other characters, wrong counts and no
     ['undefined', undefined], ['null', null], ['number', 12345], ['bigint', BigInt(digits)],
     ['array of groups', formatSafetyNumber(digits)], ['String object', new String(digits)], ['object', { digits }],
     ['letters', spaced.slice(0, 20) + 'abcde' + spaced.slice(25)], ['a letter o for 0', spaced.replace(/0/, 'o')],
+    ['60 digits and a letter', spaced + ' x'], ['60 digits and a word', 'safety number: ' + spaced],
     ['hex-looking', 'deadbeef' + digits.slice(8)], ['comma', formatSafetyNumber(digits).join(',')],
     ['slash', formatSafetyNumber(digits).join('/')], ['underscore', formatSafetyNumber(digits).join('_')],
     ['plus', '+' + digits], ['59 digits', spaced.slice(1)], ['61 digits', spaced + '7'], ['120 digits', digits + digits],
