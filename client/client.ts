@@ -12,7 +12,7 @@ import { generateKeyPair } from '../relay/crypto/hpke.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../relay/errors.ts';
 import { Connection, type ConnectionState, type StateChange, type AuthContext } from './connection-core.ts';
-import { Discovery, verifyDevices } from './discovery.ts';
+import { Discovery, verifyDevices, type VerifiedDevice } from './discovery.ts';
 import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
@@ -29,6 +29,8 @@ import { isProfileStore, lockIdentity, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
 import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.ts';
+import { readKeyBook, identityChanged, KEYS_CAPACITY, type KeyBook, type KeyChange, type KeyChangePolicy, type KeyStatus } from './keybook.ts';
+import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNumber } from '../relay/crypto/safety-number.ts';
 
 /** Retries of a failed automatic prekey rotation: 1 min doubling up to 6 h, full jitter. */
 const PREKEY_RETRY_BACKOFF = { baseMs: 60_000, capMs: 6 * 3_600_000 } as const;
@@ -91,6 +93,27 @@ export interface ClientOptions {
   maxRetiredPrekeys?: number;
   /** The clock (ms since the epoch) prekey rotation and retention go by. Default Date.now. */
   clock?: () => number;
+  /** Told when a contact's keys change (a device added, a device's identity key
+   *  replaced, a device gone), or this user's own number lists another device:
+   *  docs/CLIENT.md, "Contact keys and safety numbers". */
+  onKeyChange?: (change: KeyChange) => void;
+  /** Which contacts' key changes hold sends (IDENTITY_CHANGED) until acceptContactKeys()
+   *  or verifyContact(): `verified` (default: contacts the user verified), `all`, `none`. */
+  keyChangePolicy?: KeyChangePolicy;
+}
+
+/** A contact's safety number (docs/CLIENT.md, "Contact keys and safety numbers"). */
+export interface SafetyNumber {
+  /** 60 digits; the same on both handsets while both see the same keys. */
+  digits: string;
+  /** The digits in 12 groups of 5, for display. */
+  groups: string[];
+  /** The contact's key status now. */
+  status: KeyStatus;
+  /** Devices the contact's number lists (each one's identity key is in the number). */
+  devices: number;
+  /** Devices this user's own number lists (the same holds on the contact's side). */
+  ownDevices: number;
 }
 
 /** A server notice (docs/PROTOCOL.md, `notice`). */
@@ -137,7 +160,10 @@ export function checkClientOptions(options: unknown): ClientOptions {
   if (typeof o.idleTimeoutMs === 'number' && typeof o.pingIntervalMs === 'number' && o.idleTimeoutMs < o.pingIntervalMs) {
     throw badOption('option idleTimeoutMs must not be below pingIntervalMs (keep it over twice the interval)');
   }
-  for (const name of ['onState', 'onNotice', 'onDropped', 'onStoreError']) {
+  if (o.keyChangePolicy !== undefined && !['verified', 'all', 'none'].includes(o.keyChangePolicy as string)) {
+    throw badOption("option keyChangePolicy must be 'verified', 'all' or 'none'");
+  }
+  for (const name of ['onState', 'onNotice', 'onDropped', 'onStoreError', 'onKeyChange']) {
     if (o[name] !== undefined && typeof o[name] !== 'function') throw badOption(`option ${name} must be a function`);
   }
   if (o.gateways !== undefined) checkGatewayList(o.gateways);
@@ -180,6 +206,15 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
+/** Each identity key once: a device listed twice under other ids with the same key (a
+ *  replayed prekey signature, harmless: only the key's owner opens what is sealed to it)
+ *  must not make the safety number fail. */
+function distinctKeys(devices: readonly VerifiedDevice[]): Uint8Array[] {
+  const seen = new Map<string, Uint8Array>();
+  for (const d of devices) seen.set(bytesToHex(d.identityKey), d.identityKey);
+  return [...seen.values()];
+}
+
 export class HushwireClient {
   /** Building blocks for tools that drive the protocol directly (the bench). */
   static readonly lowLevel = Object.freeze({
@@ -198,6 +233,8 @@ export class HushwireClient {
   private readonly profile: DeviceProfile;
   private readonly state: ProfileState;
   private readonly routes: RouteBook;
+  /** Contacts' keys as accepted, and verified contacts (client/keybook.ts). */
+  private readonly keys: KeyBook;
   private readonly conn: Connection;
   private readonly discovery: Discovery;
   private readonly inbox: Inbox;
@@ -251,15 +288,22 @@ export class HushwireClient {
     // device's records are not overwritten.
     const state = await readState(store, SEEN_CAPACITY, { device: profile.device });
     const routes = await readRouteBook(store, profile.oprfPublicKey, ROUTES_CAPACITY, { device: profile.device });
-    return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, options);
+    const keys = await readKeyBook(store, profile.oprfPublicKey, KEYS_CAPACITY, {
+      device: profile.device,
+      ownRoute: profile.route,
+      ...(options.keyChangePolicy !== undefined ? { policy: options.keyChangePolicy } : {}),
+    });
+    return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, keys, options);
   }
 
-  private constructor(profileDir: string | undefined, store: ProfileStore, profile: DeviceProfile, gateways: string[], state: ProfileState, routes: RouteBook, options: ClientOptions) {
+  private constructor(profileDir: string | undefined, store: ProfileStore, profile: DeviceProfile, gateways: string[], state: ProfileState, routes: RouteBook, keys: KeyBook, options: ClientOptions) {
     this.profileDir = profileDir;
     this.store = store;
     this.profile = profile;
     this.state = state;
     this.routes = routes;
+    this.keys = keys;
+    keys.noteNumber(profile.route, profile.number);
     const onStoreError = options.onStoreError;
     this.storeError = (err) => {
       try {
@@ -299,7 +343,21 @@ export class HushwireClient {
       },
     });
     const request = (op: Parameters<Connection['request']>[0], timeoutMs?: number) => this.conn.request(op, timeoutMs);
-    this.discovery = new Discovery(request, profile.oprfPublicKey, { routeStore: routes, onStoreError: this.storeError });
+    const onKeyChange = options.onKeyChange;
+    this.discovery = new Discovery(request, profile.oprfPublicKey, {
+      routeStore: routes,
+      onStoreError: this.storeError,
+      onRoute: (number, route) => keys.noteNumber(route, number),
+      onDevices: (route, devices) => {
+        const { change, save } = keys.observe(route, devices, null, this.now());
+        save.catch(this.storeError);
+        if (change && onKeyChange) {
+          try {
+            onKeyChange(change);
+          } catch { /* the application's callback must not break a lookup */ }
+        }
+      },
+    });
     const verifier = new SenderVerifier(this.discovery);
     this.inbox = new Inbox({
       me: { route: profile.route, device: profile.device, prekeySecret: profile.prekeySecret },
@@ -308,6 +366,7 @@ export class HushwireClient {
       state,
       ack: (ids) => this.conn.ack(ids),
       verifySender: (opened) => verifier.verify(opened),
+      senderKeys: (opened) => keys.senderStatus(opened.senderRoute, opened.senderDevice, opened.senderIdentityKey),
       acceptUnverified: options.acceptUnverified ?? false,
       ...(options.onDropped ? { onDropped: options.onDropped } : {}),
       ...(options.onStoreError ? { onStoreError: options.onStoreError } : {}),
@@ -396,8 +455,94 @@ export class HushwireClient {
       pacer: this.pacer,
       stop: this.sendStop,
       connected,
+      admit: () => this.keys.checkSend(route),
       seal: (devices) => sealForDevices(me, route, devices, body, (r, d) => this.nextSeq(r, d)),
     });
+  }
+
+  // ---- contact keys and safety numbers (client/keybook.ts; docs/CLIENT.md)
+
+  /**
+   * The safety number of this user and `number`: 60 digits over both numbers' routes
+   * and every listed device's identity key (relay/crypto/safety-number.ts), looked up
+   * afresh. Read it out or compare it on the other handset; when it matches there, call
+   * verifyContact(number, digits). NOT_REGISTERED when the contact (or this device) is
+   * not in the directory; BAD_REQUEST for this user's own number.
+   */
+  async safetyNumber(toNumber: string): Promise<SafetyNumber> {
+    const current = await this.currentKeys(toNumber);
+    return {
+      digits: current.digits,
+      groups: formatSafetyNumber(current.digits),
+      status: this.keys.status(current.route) ?? 'unverified',
+      devices: current.devices.length,
+      ownDevices: current.ownDevices,
+    };
+  }
+
+  /**
+   * Marks the contact verified: `safetyNumber` (as shown, spaces and dashes allowed) must
+   * be the one of the keys listed now, else IDENTITY_CHANGED and nothing changes (the
+   * keys moved since the number was shown: show it again). Verified, a later change of
+   * the contact's keys holds sends to it (keyChangePolicy).
+   */
+  async verifyContact(toNumber: string, safetyNumber: string): Promise<void> {
+    const digits = parseSafetyNumber(safetyNumber);
+    const current = await this.currentKeys(toNumber);
+    if (current.digits !== digits) {
+      throw identityChanged('the safety number does not match the keys listed for this contact and you now: get it again with safetyNumber() and compare it again');
+    }
+    await this.keys.accept(current.route, current.devices, true, current.number, this.now());
+  }
+
+  /** Accepts the keys the contact's number lists now (after a change told by onKeyChange
+   *  or IDENTITY_CHANGED): sends go through again; the contact is no longer verified. */
+  async acceptContactKeys(toNumber: string): Promise<void> {
+    const number = parseE164(toNumber);
+    const route = await this.contactRoute(number);
+    const { devices } = await this.discovery.devicesFor(route, true);
+    await this.keys.accept(route, devices, false, number, this.now());
+  }
+
+  /** Clears the contact's verification (its keys stay accepted). */
+  async unverifyContact(toNumber: string): Promise<void> {
+    const number = parseE164(toNumber);
+    const route = await this.contactRoute(number);
+    await this.keys.unverify(route);
+  }
+
+  /** The contact's key status as this handset knows it, without asking the gateway:
+   *  undefined for a number this handset has not looked up. */
+  contactKeyStatus(toNumber: string): KeyStatus | undefined {
+    const route = this.routes.get(parseE164(toNumber));
+    return route ? this.keys.status(route) : undefined;
+  }
+
+  /** The route of a contact (not this user's own number), once connected. */
+  private async contactRoute(number: string): Promise<Uint8Array> {
+    if (number === this.profile.number) throw badOption('a safety number is between two numbers: this is your own');
+    const ended = this.endedError();
+    if (ended) throw ended;
+    await this.conn.connect(this.requestTimeoutMs);
+    return this.discovery.routeFor(number);
+  }
+
+  /** Both numbers' devices looked up afresh, and their safety number. */
+  private async currentKeys(toNumber: string): Promise<{ number: string; route: Uint8Array; devices: VerifiedDevice[]; ownDevices: number; digits: string }> {
+    const number = parseE164(toNumber);
+    const route = await this.contactRoute(number);
+    const { devices } = await this.discovery.devicesFor(route, true);
+    const own = (await this.discovery.devicesFor(this.profile.route, true)).devices;
+    // This device must be listed with its own key: else the directory does not have this
+    // user as this device knows it, and no number computed from it would mean anything.
+    if (!own.some((d) => equalBytes(d.device, this.profile.device) && equalBytes(d.identityKey, this.profile.identityPublic))) {
+      throw new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: the directory does not list this device with its key');
+    }
+    const digits = computeSafetyNumber(
+      { route: this.profile.route, identityKeys: distinctKeys(own) },
+      { route, identityKeys: distinctKeys(devices) },
+    );
+    return { number, route, devices, ownDevices: own.length, digits };
   }
 
   private nextSeq(route: Uint8Array, device: Uint8Array): number {
@@ -701,6 +846,7 @@ export class HushwireClient {
     await this.inbox.settled();
     await this.state.settled();
     await this.routes.settled();
+    await this.keys.settled();
     await this.conn.close();
     // A rotation under way ends with the connection (its request fails, its pending key
     // stays saved) or finishes its profile write; either way it lets the lock go.

@@ -17,7 +17,7 @@
 // extras (client/ws-transport.ts, the default there: client/platform.ts). Nothing here
 // imports Node: this module is part of the portable SDK (client/portable.ts).
 import { wire, type OpProps } from '../relay/wire.ts';
-import { HushwireError, ErrorCode, CloseCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
+import { HushwireError, ErrorCode, CloseCode, wireErrorCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
 import { fullJitterDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { whatwgTransport, unrefTimer, NotAWebSocket, WebSocketConstructorFailed, type Transport, type TransportSocket, type WebSocketConstructor } from './socket.ts';
 import { defaultTransport } from './platform.ts';
@@ -454,9 +454,7 @@ export class Connection {
     if (!rec || rec.sentOn !== this.gen) return;
     this.forget(rec);
     if (op.error) {
-      const code = (Object.values(ErrorCode) as string[]).includes(op.error.code ?? '')
-        ? (op.error.code as ErrorCodeT)
-        : ErrorCode.INTERNAL;
+      const code = wireErrorCode(op.error.code);
       rec.reject(new HushwireError(code, op.error.message || code.toLowerCase().replace(/_/g, ' '), {
         retryAfterMs: toNumber(op.error.retryAfterMs),
       }));

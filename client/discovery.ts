@@ -32,6 +32,11 @@ export interface DiscoveryOptions {
   routeStore?: RouteStore;
   /** Told of a failed write to routeStore (the route is kept in memory, and asked for again after a restart). */
   onStoreError?: (err: unknown) => void;
+  /** Told of each number -> route proven or read from routeStore (once per cache miss). */
+  onRoute?: (number: string, route: Uint8Array) => void;
+  /** Told of each device list a lookup returned (verified; not of cached ones): the key
+   *  book compares it with the keys accepted before (client/keybook.ts). */
+  onDevices?: (route: Uint8Array, devices: VerifiedDevice[]) => void;
   routeTtlMs?: number;
   devicesTtlMs?: number;
   maxEntries?: number;
@@ -75,6 +80,8 @@ export class Discovery {
   private readonly routeStore: RouteStore | undefined;
   private readonly onStoreError: (err: unknown) => void;
   private readonly devices: TtlCache<VerifiedDevice[]>;
+  private readonly onRoute: (number: string, route: Uint8Array) => void;
+  private readonly onDevices: (route: Uint8Array, devices: VerifiedDevice[]) => void;
 
   constructor(request: Requester, pinnedKey: Uint8Array, options: DiscoveryOptions = {}) {
     this.request = request;
@@ -83,6 +90,8 @@ export class Discovery {
     this.routeStore = options.routeStore;
     this.onStoreError = options.onStoreError ?? (() => {});
     this.devices = new TtlCache(options.devicesTtlMs ?? 30_000, options.maxEntries ?? 1000);
+    this.onRoute = options.onRoute ?? (() => {});
+    this.onDevices = options.onDevices ?? (() => {});
   }
 
   /** The route of a normalized E.164 number. */
@@ -91,7 +100,10 @@ export class Discovery {
       // Proven before under the same pinned key: no evaluate (each one is charged
       // against this device's discovery budget).
       const known = this.routeStore?.get(number);
-      if (known) return known;
+      if (known) {
+        this.onRoute(number, known);
+        return known;
+      }
       const { blinds, blinded } = blindNumbers([number]);
       const op = await this.request({ evaluate: { blinded } });
       if (!op.evaluated) throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed evaluation');
@@ -101,6 +113,7 @@ export class Discovery {
       const route = routeFromOutput(output);
       // A lost write only means asking again next time; the app is told all the same.
       this.routeStore?.set(number, route).catch(this.onStoreError);
+      this.onRoute(number, route);
       return route;
     });
     return value;
@@ -129,6 +142,7 @@ export class Discovery {
       if (list.length === 0) throw notRegistered();
       const ok = verifyDevices(list);
       if (ok.length === 0) throw new HushwireError(ErrorCode.AUTH_FAILED, 'no recipient device has a valid prekey signature');
+      this.onDevices(route, ok);
       return ok;
     });
     return { devices: value, cached };

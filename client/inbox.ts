@@ -17,6 +17,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
 import type { ProfileState } from './profile.ts';
 import { unrefTimer } from './socket.ts';
+import type { KeyStatus } from './keybook.ts';
 
 export interface ReceivedMessage {
   /** Envelope id, hex: the end-to-end dedup key. Each device of a number gets its own: it
@@ -29,6 +30,11 @@ export interface ReceivedMessage {
   sentAt: string;
   /** false only when `acceptUnverified` let through a sender the directory could not vouch for. */
   verified: boolean;
+  /** The sender device's key as this handset knows it (client/keybook.ts, docs/CLIENT.md
+   *  "Contact keys and safety numbers"): `verified` (a key of a contact whose safety
+   *  number the user compared), `unverified` (accepted on first use or after a change),
+   *  or `changed` (a key the user has not accepted: sends to the contact are held). */
+  senderKeys: KeyStatus;
 }
 
 /** ok: the number maps to the sender's route and the route lists the sender's key.
@@ -68,6 +74,9 @@ export interface InboxOptions {
   state: ProfileState;
   ack: (ids: Uint8Array[]) => void;
   verifySender: (opened: Opened) => Promise<SenderVerdict>;
+  /** The key status of a verified sender device (ReceivedMessage.senderKeys); default
+   *  `unverified`. Asked after verifySender, which has looked the sender's devices up. */
+  senderKeys?: (opened: Opened) => KeyStatus;
   /** Deliver messages whose sender the directory no longer knows (flagged verified: false). */
   acceptUnverified?: boolean;
   /** Told of each message dropped for good (acknowledged, never yielded), with why. */
@@ -221,6 +230,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
           text: decoder.decode(opened.body),
           sentAt: isoTime(opened.clientTs),
           verified: verdict === 'ok',
+          senderKeys: verdict === 'ok' && this.opts.senderKeys ? this.opts.senderKeys(opened) : 'unverified',
         },
         envelopeId: id,
         senderKey: `${bytesToHex(opened.senderRoute)}:${bytesToHex(opened.senderDevice)}`,

@@ -7,7 +7,8 @@
 // crypto engines.
 import './node.ts';
 
-export { HushwireClient, type ClientOptions, type Notice, type Profile } from './client.ts';
+export { HushwireClient, type ClientOptions, type Notice, type Profile, type SafetyNumber } from './client.ts';
+export type { KeyChange, KeyChangePolicy, KeyStatus } from './keybook.ts';
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';

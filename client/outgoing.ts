@@ -6,7 +6,7 @@
 // list means the list went stale: look up again once and seal for the current devices.
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { sealEnvelope, CONTENT_TYPE_TEXT } from '../relay/crypto/seal.ts';
-import { HushwireError, ErrorCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
+import { HushwireError, ErrorCode, wireErrorCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
 import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { notRegistered, type Discovery, type VerifiedDevice, type Requester } from './discovery.ts';
@@ -128,10 +128,13 @@ export interface DeliverOptions {
   random?: () => number;
   /** The client's stop: once stopped (close()), the send fails with its reason at the next wait. */
   stop?: SendStop;
+  /** Called with each device list before anything is sealed to it; throws to stop the
+   *  send (the key book's hold on a contact whose keys changed: IDENTITY_CHANGED). */
+  admit?: (devices: VerifiedDevice[]) => void;
 }
 
 function knownCode(code: string | null | undefined): ErrorCodeT {
-  return (Object.values(ErrorCode) as string[]).includes(code ?? '') ? (code as ErrorCodeT) : ErrorCode.INTERNAL;
+  return wireErrorCode(code);
 }
 
 function receiptError(code: ErrorCodeT, retryAfterMs: number): HushwireError {
@@ -285,6 +288,16 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
       return fail();
     }
     const { devices, cached } = looked;
+    try {
+      opts.admit?.(devices);
+    } catch (e) {
+      // A later round (a fresh list after NOT_REGISTERED) may meet the hold after some
+      // devices have the message: the application must know it went out in part.
+      if (e instanceof HushwireError && done.size > 0) {
+        throw new HushwireError(e.code, `${e.message} (the message had already reached some of the contact's devices)`, { cause: e, maybeDelivered: true });
+      }
+      throw e;
+    }
     listed = devices;
     const current = new Set(devices.map((d) => bytesToHex(d.device)));
     const todo = devices.filter((d) => !done.has(bytesToHex(d.device)));

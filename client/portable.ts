@@ -6,7 +6,8 @@
 // tests and ephemeral use), and, where globalThis.WebSocket is missing, a WHATWG
 // WebSocket constructor (ClientOptions.WebSocket, RegisterOptions.WebSocket). Crypto is
 // noble's pure JS; random bytes come from globalThis.crypto.getRandomValues.
-export { HushwireClient, type ClientOptions, type Notice, type Profile } from './client.ts';
+export { HushwireClient, type ClientOptions, type Notice, type Profile, type SafetyNumber } from './client.ts';
+export type { KeyChange, KeyChangePolicy, KeyStatus } from './keybook.ts';
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';

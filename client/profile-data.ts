@@ -14,13 +14,14 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
 import { pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey } from './prekeys.ts';
-import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, writeForDevice, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
+import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, writeForDevice, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
 export const GATEWAYS_FILE = GATEWAYS_RECORD;
 export const STATE_FILE = STATE_RECORD;
 /** Learned number -> route pairs (client/routes.ts). */
 export const ROUTES_FILE = ROUTES_RECORD;
+export const KEYS_FILE = KEYS_RECORD;
 
 /** How many envelope ids (and peers' sequence counters) state.json remembers. */
 export const SEEN_CAPACITY = 10_000;
@@ -135,11 +136,11 @@ export async function removeDevice(store: ProfileStore): Promise<void> {
   // registered locally, so unregister() again (or the CLI's --forget-locally, which
   // needs a device record) can finish; the other way round, contacts' numbers in
   // routes.json could outlive a profile no command takes for registered any more.
-  for (const record of [STATE_FILE, ROUTES_FILE, DEVICE_FILE] as const) await store.delete(record);
+  for (const record of [STATE_FILE, ROUTES_FILE, KEYS_FILE, DEVICE_FILE] as const) await store.delete(record);
   // Once more after the device record: another process using the profile (a `listen`
   // that received meanwhile) may have written them back in between. A save that ends
   // after this finds no device record and deletes what it wrote (writeForDevice).
-  for (const record of [STATE_FILE, ROUTES_FILE] as const) await store.delete(record);
+  for (const record of [STATE_FILE, ROUTES_FILE, KEYS_FILE] as const) await store.delete(record);
 }
 
 const WS_URL = /^wss?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/i;

@@ -96,7 +96,7 @@ const PROFILE_LOCK_POLL_MS = 200;
  *  identity lock (left by a killed process), and a temporary file an interrupted atomic
  *  write left (client/atomic.ts names them). */
 const PROFILE_EXTRAS = new Set(['listen.lock', PROFILE_LOCK]);
-const TEMP_RECORD = /^\.(?:device|gateways|state|routes)\.json\.\d+\.[0-9a-f]+\.tmp$/;
+const TEMP_RECORD = /^\.(?:device|gateways|state|routes|keys)\.json\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** Whether `name` is something a profile directory holds. */
 export function isProfileEntry(name: string): boolean {

@@ -1,4 +1,4 @@
-// Where a handset's profile lives: the storage seam. The SDK keeps four records per
+// Where a handset's profile lives: the storage seam. The SDK keeps five records per
 // device, each a small JSON text that it reads whole and replaces whole:
 //
 //   device.json    SECRET  device id, Ed25519 identity and X25519 prekey key pairs, own
@@ -9,6 +9,9 @@
 //                          sequence counters (up to ~1 MB)
 //   routes.json            learned contact number -> route pairs (contacts' numbers;
 //                          up to ~1 MB)
+//   keys.json              contacts' device identity keys as accepted (trust on first
+//                          use), held key changes and verified contacts (client/keybook.ts;
+//                          contacts' numbers and routes; up to ~4 MB)
 //
 // On Node the profile is a private directory with one file per record
 // (client/profile.ts, DirectoryStore); MemoryStore below keeps them in process memory
@@ -23,11 +26,12 @@ export const DEVICE_RECORD = 'device.json';
 export const GATEWAYS_RECORD = 'gateways.json';
 export const STATE_RECORD = 'state.json';
 export const ROUTES_RECORD = 'routes.json';
+export const KEYS_RECORD = 'keys.json';
 
-export type ProfileRecord = typeof DEVICE_RECORD | typeof GATEWAYS_RECORD | typeof STATE_RECORD | typeof ROUTES_RECORD;
+export type ProfileRecord = typeof DEVICE_RECORD | typeof GATEWAYS_RECORD | typeof STATE_RECORD | typeof ROUTES_RECORD | typeof KEYS_RECORD;
 
 /** Every record, in the order above. */
-export const PROFILE_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD];
+export const PROFILE_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD];
 /** Records that hold secret key material: keep them in the platform's secret storage. */
 export const SECRET_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD];
 

@@ -20,8 +20,20 @@ export const ErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',           // bus/store unreachable; retry
   TIMEOUT: 'TIMEOUT',
   INTERNAL: 'INTERNAL',
+  // SDK only, never on the wire: a contact's keys changed and sends to it are held
+  // until the user accepts or verifies them (client/keybook.ts).
+  IDENTITY_CHANGED: 'IDENTITY_CHANGED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const SDK_ONLY: ReadonlySet<string> = new Set([ErrorCode.IDENTITY_CHANGED]);
+const WIRE_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode).filter((c) => !SDK_ONLY.has(c)));
+
+/** A code read off the wire (an error op, a receipt, an evaluator's answer): one of ours
+ *  that may travel, else INTERNAL. A peer cannot make the SDK report an SDK-only code. */
+export function wireErrorCode(code: string | null | undefined): ErrorCode {
+  return typeof code === 'string' && WIRE_CODES.has(code) ? (code as ErrorCode) : ErrorCode.INTERNAL;
+}
 
 /** WebSocket close codes (RFC 6455 standard ones plus Hushwire's 4xxx). */
 export const CloseCode = {

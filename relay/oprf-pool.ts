@@ -12,7 +12,7 @@
 //   worker (TIMEOUT), so a backlog cannot make the pool compute answers nobody reads.
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { HushwireError, ErrorCode } from './errors.ts';
+import { HushwireError, ErrorCode, wireErrorCode } from './errors.ts';
 import type { OprfKeyPair, Evaluation, Blinded } from './crypto/oprf.ts';
 import type { AnyEvaluation } from './crypto/oprf-split.ts';
 import type { EvaluateOutcome, PoolTask } from './oprf-worker-task.ts';
@@ -184,5 +184,5 @@ function toU8(b: Uint8Array): Uint8Array {
 }
 
 function asCode(code: string): ErrorCode {
-  return (Object.values(ErrorCode) as string[]).includes(code) ? (code as ErrorCode) : ErrorCode.INTERNAL;
+  return wireErrorCode(code);
 }

@@ -8,7 +8,7 @@
 // A request carries only blinded elements: random-looking group elements that say
 // nothing about the numbers behind them, nor who asked. No headers are used.
 import { wire } from './wire.ts';
-import { HushwireError, ErrorCode } from './errors.ts';
+import { HushwireError, ErrorCode, wireErrorCode } from './errors.ts';
 import { ELEMENT_BYTES, PROOF_BYTES } from './crypto/oprf.ts';
 
 export const OPRF_PROTOCOL_VERSION = 1;
@@ -117,7 +117,7 @@ export function decodeResponse(data: Uint8Array, n: number): OprfAnswer {
     throw malformed();
   }
   if (m.error) {
-    const code = (Object.values(ErrorCode) as string[]).includes(m.error.code ?? '') ? (m.error.code as ErrorCode) : ErrorCode.INTERNAL;
+    const code = wireErrorCode(m.error.code);
     const retry = Number(m.error.retryAfterMs ?? 0);
     throw new EvaluatorRefusal(code, Number.isFinite(retry) ? Math.min(Math.max(0, retry), 60_000) : 0);
   }

@@ -1,0 +1,384 @@
+// keys.json: the identity keys of each contact's devices as this handset has accepted
+// them (trust on first use), and which contacts the user verified by safety number.
+//
+// Why the handset keeps them: the directory that answers a lookup is run by the relay's
+// operators. Sealed sender and HPKE keep contents from them only as long as the keys a
+// sender seals to are the contact's own; a directory (or a gateway answering `lookup`)
+// that listed a device of its own under a contact's route would be sealed to like any
+// other device. The handset cannot prevent that, but it can notice it: every verified
+// device list a lookup returns is compared with the keys accepted before, and a device
+// that is new, or a known device id with another identity key, is a key change, told to
+// the application (ClientOptions.onKeyChange). For a contact the user verified (compared
+// safety numbers, relay/crypto/safety-number.ts), a change is held: sends to it are
+// refused with IDENTITY_CHANGED until the user looks again (acceptContactKeys, or
+// verifyContact with the new number). A device that left the directory is only
+// forgotten: sealing to fewer devices gives nobody anything.
+//
+// Trust on first use: the first list seen for a route is accepted as it is, so an
+// attack that is in place before the first lookup is only caught by comparing safety
+// numbers. This is the model Signal's clients use, and the reason verification exists.
+//
+// The record is handset-local and as sensitive as routes.json (contacts' numbers and
+// routes): written through the profile's store with the device check (writeForDevice),
+// erased at opt-out (client/profile-data.ts removeDevice). Bounded (KEYS_CAPACITY
+// contacts; past it the least recently used contact that is neither verified nor held
+// goes first, so filling the book cannot be used to drop a hold), replaced whole.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
+import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
+import { KEYS_RECORD, writeForDevice, type DeviceBound, type ProfileStore } from './store.ts';
+import type { VerifiedDevice } from './discovery.ts';
+
+export const KEYS_CAPACITY = 10_000;
+/** Devices kept per contact: far above any directory's per-route limit (default 5). */
+export const MAX_DEVICES_PER_CONTACT = 64;
+
+const HEX_ROUTE = new RegExp(`^[0-9a-f]{${ROUTE_BYTES * 2}}$`);
+const HEX_DEVICE = new RegExp(`^[0-9a-f]{${DEVICE_BYTES * 2}}$`);
+const HEX_KEY = /^[0-9a-f]{64}$/;
+const E164 = /^\+[1-9][0-9]{7,14}$/;
+
+/**
+ * What a contact's keys are to this handset:
+ * - `unverified`: accepted on first use (or after a change), never compared;
+ * - `verified`: the user compared safety numbers for exactly these keys;
+ * - `changed`: the directory lists keys the user has not accepted, and sends are held
+ *   (refused with IDENTITY_CHANGED) until acceptContactKeys() or verifyContact().
+ */
+export type KeyStatus = 'unverified' | 'verified' | 'changed';
+
+/**
+ * Which key changes hold sends until the user accepts them:
+ * - `verified` (default): those of contacts the user verified;
+ * - `all`: every contact's (after the first list seen);
+ * - `none`: none (changes are only told).
+ */
+export type KeyChangePolicy = 'verified' | 'all' | 'none';
+
+/** A change of a contact's keys, as told to ClientOptions.onKeyChange. */
+export interface KeyChange {
+  /** The contact's number, when this handset has looked it up or heard from it; null
+   *  for a route it knows only from earlier runs without the number. */
+  number: string | null;
+  /** The handset's own number: a device of this user's, not a contact. Never held. */
+  own: boolean;
+  /** Device ids (hex) the directory lists that were not accepted before. */
+  added: string[];
+  /** Device ids (hex) listed with another identity key than the one accepted. */
+  changed: string[];
+  /** Device ids (hex) accepted before that the directory no longer lists. */
+  removed: string[];
+  /** Whether the user had verified this contact before the change. */
+  wasVerified: boolean;
+  /** The contact's status now ("changed": sends are held). */
+  status: KeyStatus;
+}
+
+interface Entry {
+  number: string | null;
+  /** Accepted: device hex -> identity key hex. */
+  keys: Map<string, string>;
+  /** Listed by the directory, not accepted (sends held while non-empty). */
+  pending: Map<string, string>;
+  verifiedAt: number | null;
+  /** When the last change was seen (ms since the epoch). */
+  changedAt: number | null;
+}
+
+function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function listed(devices: readonly VerifiedDevice[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const d of devices) {
+    if (m.size >= MAX_DEVICES_PER_CONTACT) break;
+    m.set(bytesToHex(d.device), bytesToHex(d.identityKey));
+  }
+  return m;
+}
+
+export function identityChanged(message = 'this contact\'s keys changed since you accepted or verified them: compare safety numbers again (verifyContact), or accept the new keys (acceptContactKeys), before sending'): HushwireError {
+  return new HushwireError(ErrorCode.IDENTITY_CHANGED, message);
+}
+
+export interface KeyBookOptions extends DeviceBound {
+  policy?: KeyChangePolicy;
+  /** This handset's own route: its entry is kept (another device of the user shows up
+   *  as a change) but never held. */
+  ownRoute?: Uint8Array;
+}
+
+export class KeyBook {
+  readonly store: ProfileStore;
+  readonly capacity: number;
+  readonly policy: KeyChangePolicy;
+  /** Id (hex) of the device the records belong to: saves check the profile still holds
+   *  it (writeForDevice); null writes without the check. */
+  readonly deviceHex: string | null;
+  private readonly keyHex: string;
+  private readonly ownHex: string | null;
+  private readonly entries = new Map<string, Entry>();
+  /** Numbers of routes not in the book yet (noteNumber before the first lookup). */
+  private readonly names = new Map<string, string>();
+  private tail: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+
+  constructor(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = KEYS_CAPACITY, initial: unknown = undefined, opts: KeyBookOptions = {}) {
+    this.store = store;
+    this.capacity = capacity;
+    this.policy = opts.policy ?? 'verified';
+    this.deviceHex = opts.device === undefined ? null : bytesToHex(opts.device);
+    this.keyHex = bytesToHex(oprfPublicKey);
+    this.ownHex = opts.ownRoute === undefined ? null : bytesToHex(opts.ownRoute);
+    this.load(initial);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Remembers which number a route belongs to (for the change notices): on its entry,
+   *  or until its first lookup in a bounded memory map. */
+  noteNumber(route: Uint8Array, number: string): void {
+    if (!E164.test(number)) return;
+    const routeHex = bytesToHex(route);
+    const e = this.entries.get(routeHex);
+    if (!e) {
+      this.names.delete(routeHex);
+      this.names.set(routeHex, number);
+      if (this.names.size > this.capacity) this.names.delete(this.names.keys().next().value!);
+      return;
+    }
+    if (e.number === number) return;
+    e.number = number;
+    this.save().catch(() => {}); // a failure is told by the next save, which carries it too
+  }
+
+  /**
+   * Compares a verified device list from the directory with the accepted keys and
+   * records it: the first list of a route is accepted; later, removals are applied, and
+   * additions or new identity keys are accepted or held by the policy. Returns the change
+   * to tell the application, or null (nothing new; a held change already told is not
+   * told again). `save` resolves once the record is written.
+   */
+  observe(route: Uint8Array, devices: readonly VerifiedDevice[], number: string | null = null, now = Date.now()): { change: KeyChange | null; save: Promise<void> } {
+    const routeHex = bytesToHex(route);
+    const seen = listed(devices);
+    const name = number !== null && E164.test(number) ? number : this.names.get(routeHex) ?? null;
+    this.names.delete(routeHex);
+    const e = this.touch(routeHex);
+    if (!e) {
+      this.put(routeHex, { number: name, keys: seen, pending: new Map(), verifiedAt: null, changedAt: null });
+      return { change: null, save: this.save() };
+    }
+    const before = statusOf(e);
+    let dirty = false;
+    if (name !== null && e.number !== name) {
+      e.number = name;
+      dirty = true;
+    }
+    const removed = [...e.keys.keys()].filter((d) => !seen.has(d));
+    const added: string[] = [];
+    const changed: string[] = [];
+    const fresh = new Map<string, string>();
+    for (const [d, k] of seen) {
+      const had = e.keys.get(d);
+      if (had === k) continue;
+      fresh.set(d, k);
+      (had === undefined ? added : changed).push(d);
+    }
+    const wasVerified = e.verifiedAt !== null;
+    const own = routeHex === this.ownHex;
+    for (const d of removed) e.keys.delete(d);
+    // Told: devices gone, keys newly held or accepted, or the status moved (a held
+    // device that left the directory again). A hold already told is not told again.
+    let told = removed.length > 0;
+    if (fresh.size === 0) {
+      if (e.pending.size > 0) e.pending = new Map();
+    } else if (!own && (e.pending.size > 0 || this.policy === 'all' || (this.policy === 'verified' && wasVerified))) {
+      // Held. The verification stays on the accepted keys: should the unaccepted ones
+      // leave the directory again, the contact is what the user verified.
+      if (!sameMap(e.pending, fresh)) {
+        e.pending = fresh;
+        e.changedAt = now;
+        told = true;
+      }
+    } else {
+      for (const [d, k] of fresh) e.keys.set(d, k);
+      e.pending = new Map();
+      e.verifiedAt = null;
+      e.changedAt = now;
+      told = true;
+    }
+    if (statusOf(e) !== before) told = true;
+    if (!told && !dirty) return { change: null, save: Promise.resolve() };
+    const change: KeyChange | null = told ? { number: e.number, own, added, changed, removed, wasVerified, status: statusOf(e) } : null;
+    return { change, save: this.save() };
+  }
+
+  /** The status of a route's keys, or undefined for a route never looked up. */
+  status(route: Uint8Array): KeyStatus | undefined {
+    const e = this.entries.get(bytesToHex(route));
+    return e ? statusOf(e) : undefined;
+  }
+
+  /** The status of one sender device: `changed` for a device (or key) not accepted,
+   *  `verified` for an accepted device of a verified contact, else `unverified`. */
+  senderStatus(route: Uint8Array, device: Uint8Array, identityKey: Uint8Array): KeyStatus {
+    const e = this.entries.get(bytesToHex(route));
+    if (!e) return 'unverified';
+    const d = bytesToHex(device);
+    const k = bytesToHex(identityKey);
+    if (e.keys.get(d) === k) return e.verifiedAt !== null ? 'verified' : 'unverified';
+    return e.pending.get(d) === k ? 'changed' : 'unverified';
+  }
+
+  /** Throws IDENTITY_CHANGED while the route's sends are held. */
+  checkSend(route: Uint8Array): void {
+    const e = this.entries.get(bytesToHex(route));
+    if (e && e.pending.size > 0) throw identityChanged();
+  }
+
+  /** The user accepts exactly these keys (a fresh list), verified or not. */
+  accept(route: Uint8Array, devices: readonly VerifiedDevice[], verified: boolean, number: string | null = null, now = Date.now()): Promise<void> {
+    const routeHex = bytesToHex(route);
+    const e = this.touch(routeHex);
+    const keys = listed(devices);
+    const name = number !== null && E164.test(number) ? number : e?.number ?? null;
+    this.put(routeHex, { number: name, keys, pending: new Map(), verifiedAt: verified ? now : null, changedAt: e?.changedAt ?? null });
+    return this.save();
+  }
+
+  /** Clears the route's verification (its keys stay accepted). */
+  unverify(route: Uint8Array): Promise<void> {
+    const e = this.entries.get(bytesToHex(route));
+    if (!e || e.verifiedAt === null) return Promise.resolve();
+    e.verifiedAt = null;
+    return this.save();
+  }
+
+  /** When the route was verified (ms since the epoch), or null. */
+  verifiedAt(route: Uint8Array): number | null {
+    return this.entries.get(bytesToHex(route))?.verifiedAt ?? null;
+  }
+
+  /** Resolves once every save begun so far has ended (failures included). */
+  async settled(): Promise<void> {
+    await this.tail;
+  }
+
+  private touch(routeHex: string): Entry | undefined {
+    const e = this.entries.get(routeHex);
+    if (!e) return undefined;
+    this.entries.delete(routeHex);
+    this.entries.set(routeHex, e);
+    return e;
+  }
+
+  private put(routeHex: string, e: Entry): void {
+    this.entries.delete(routeHex);
+    this.entries.set(routeHex, e);
+    while (this.entries.size > this.capacity) this.evict();
+  }
+
+  /** The least recently used entry that is neither verified nor held (nor this
+   *  handset's own), else the least recently used one. */
+  private evict(): void {
+    let victim: string | undefined;
+    for (const [route, e] of this.entries) {
+      if (e.verifiedAt === null && e.pending.size === 0 && route !== this.ownHex) {
+        victim = route;
+        break;
+      }
+    }
+    victim ??= this.entries.keys().next().value;
+    if (victim !== undefined) this.entries.delete(victim);
+  }
+
+  private save(): Promise<void> {
+    if (this.queued) return this.queued;
+    const q = this.tail.then(() => {
+      this.queued = null;
+      const text = this.serialize();
+      return this.deviceHex !== null ? writeForDevice(this.store, KEYS_RECORD, text, this.deviceHex) : this.store.write(KEYS_RECORD, text);
+    });
+    this.queued = q;
+    this.tail = q.catch(() => {});
+    return q;
+  }
+
+  private serialize(): string {
+    const contacts: Record<string, unknown> = {};
+    for (const [route, e] of this.entries) {
+      contacts[route] = {
+        ...(e.number !== null ? { number: e.number } : {}),
+        keys: Object.fromEntries(e.keys),
+        ...(e.pending.size > 0 ? { pending: Object.fromEntries(e.pending) } : {}),
+        ...(e.verifiedAt !== null ? { verifiedAt: e.verifiedAt } : {}),
+        ...(e.changedAt !== null ? { changedAt: e.changedAt } : {}),
+      };
+    }
+    return JSON.stringify({ version: 1, oprfPublicKey: this.keyHex, contacts }) + '\n';
+  }
+
+  /** Takes what a record holds for this OPRF key; a malformed contact is left out (its
+   *  next lookup is a first use again), a record for another key ignored whole. */
+  private load(raw: unknown): void {
+    if (typeof raw !== 'object' || raw === null) return;
+    const r = raw as { version?: unknown; oprfPublicKey?: unknown; contacts?: unknown };
+    if (r.version !== 1 || r.oprfPublicKey !== this.keyHex || typeof r.contacts !== 'object' || r.contacts === null) return;
+    for (const [route, v] of Object.entries(r.contacts as Record<string, unknown>)) {
+      if (this.entries.size >= this.capacity) break;
+      const e = parseEntry(route, v);
+      if (e) this.entries.set(route, e);
+    }
+  }
+}
+
+function statusOf(e: Entry): KeyStatus {
+  if (e.pending.size > 0) return 'changed';
+  return e.verifiedAt !== null ? 'verified' : 'unverified';
+}
+
+function parseKeys(v: unknown): Map<string, string> | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const m = new Map<string, string>();
+  for (const [d, k] of Object.entries(v as Record<string, unknown>)) {
+    if (!HEX_DEVICE.test(d) || typeof k !== 'string' || !HEX_KEY.test(k) || m.size >= MAX_DEVICES_PER_CONTACT) return null;
+    m.set(d, k);
+  }
+  return m;
+}
+
+function parseTime(v: unknown): number | null | false {
+  if (v === undefined) return null;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : false;
+}
+
+function parseEntry(route: string, v: unknown): Entry | null {
+  if (!HEX_ROUTE.test(route) || typeof v !== 'object' || v === null) return null;
+  const o = v as { number?: unknown; keys?: unknown; pending?: unknown; verifiedAt?: unknown; changedAt?: unknown };
+  const keys = parseKeys(o.keys);
+  const pending = o.pending === undefined ? new Map<string, string>() : parseKeys(o.pending);
+  const verifiedAt = parseTime(o.verifiedAt);
+  const changedAt = parseTime(o.changedAt);
+  if (!keys || !pending || verifiedAt === false || changedAt === false) return null;
+  if (o.number !== undefined && (typeof o.number !== 'string' || !E164.test(o.number))) return null;
+  return { number: typeof o.number === 'string' ? o.number : null, keys, pending, verifiedAt, changedAt };
+}
+
+/** Reads keys.json for this pinned OPRF key; a missing or damaged record, or one for
+ *  another key, is an empty book. Errors of the store itself pass. */
+export async function readKeyBook(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = KEYS_CAPACITY, opts: KeyBookOptions = {}): Promise<KeyBook> {
+  const text = await store.read(KEYS_RECORD);
+  let raw: unknown;
+  try {
+    raw = typeof text === 'string' ? JSON.parse(text) : undefined;
+  } catch {
+    raw = undefined; // damaged: every contact is a first use again
+  }
+  return new KeyBook(store, oprfPublicKey, capacity, raw, opts);
+}

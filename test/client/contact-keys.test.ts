@@ -1,0 +1,219 @@
+// Contact keys through the SDK against a real gateway on a real nats-server: the first
+// device list of a contact is accepted (trust on first use); both users compute the same
+// safety number; once verified, a device the directory lists under the contact's number
+// without the contact (written straight into the directory, as a malicious NATS or
+// gateway operator could) holds every send to that contact (IDENTITY_CHANGED, nothing
+// sealed to it) across restarts, until the user accepts the keys or verifies again; a
+// contact's new device on an unverified contact is only told; devices that leave are
+// told and forgotten; a received message says whether its sender's key is verified; and
+// opt-out erases keys.json.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { HushwireClient, MemoryStore, HushwireError, type KeyChange, type ClientOptions } from '../../client/index.ts';
+import { readDevice } from '../../client/profile-data.ts';
+import { KEYS_RECORD } from '../../client/store.ts';
+import { generateIdentity, sign, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { routeTag } from '../../relay/tokens.ts';
+import { natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
+import { freshNumber } from '../helpers/handsets.ts';
+import { within } from '../helpers/poll.ts';
+import type { Test } from 'tap';
+
+const skip = !haveNatsServer() && 'nats-server not installed';
+
+async function registerPair(gw: TestGateway) {
+  const [A, B] = [freshNumber(), freshNumber()];
+  const [a, b] = [new MemoryStore(), new MemoryStore()];
+  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
+  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  return { A, B, a, b };
+}
+
+/** A client that records its key changes; closed at the end of the test. */
+async function open(t: Test, store: MemoryStore, gw: TestGateway, opts: ClientOptions = {}) {
+  const changes: KeyChange[] = [];
+  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, onKeyChange: (ch) => changes.push(ch), ...opts });
+  t.teardown(() => c.close());
+  return { c, changes };
+}
+
+/** What a malicious directory operator does: lists a device of its own (valid keys,
+ *  its own identity) under the victim's route. */
+async function injectDevice(gw: TestGateway, victim: MemoryStore): Promise<string> {
+  const { route } = await readDevice(victim);
+  const id = generateIdentity();
+  const device = new Uint8Array(randomBytes(16));
+  const prekey = generateKeyPair().publicKey;
+  await gw.relay.directory.upsertDevice(routeTag(route), {
+    device, identityKey: id.publicKey, prekey, prekeySignature: sign(id.secretKey, prekeyInput(prekey)), registeredAtMs: Date.now(), lastSeenMs: Date.now(),
+  });
+  return bytesToHex(device);
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    return e instanceof HushwireError ? e.code : String(e);
+  }
+}
+
+t.test('both users compute the same safety number; a verified contact with a device it did not register holds sends until accepted', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck1');
+  const { A, B, a, b } = await registerPair(gw);
+  const { c: ca, changes } = await open(t, a, gw);
+  const { c: cb } = await open(t, b, gw);
+
+  t.equal(ca.contactKeyStatus(B), undefined, 'unknown before the first lookup');
+  t.equal((await ca.send(B, 'hello')).status, 'stored');
+  t.equal(ca.contactKeyStatus(B), 'unverified', 'the first list is accepted (trust on first use)');
+  t.same(changes, [], 'a first use is no change');
+
+  const sa = await ca.safetyNumber(B);
+  const sb = await cb.safetyNumber(A);
+  t.match(sa.digits, /^[0-9]{60}$/);
+  t.equal(sa.digits, sb.digits, 'the same number on both handsets');
+  t.equal(sa.groups.join(''), sa.digits);
+  t.same([sa.devices, sa.ownDevices, sa.status], [1, 1, 'unverified']);
+
+  t.equal(await code(ca.verifyContact(B, '1'.repeat(60))), 'IDENTITY_CHANGED', 'a number that does not match verifies nothing');
+  t.equal(await code(ca.verifyContact(B, 'not a number')), 'BAD_REQUEST');
+  t.equal(await code(ca.safetyNumber(A)), 'BAD_REQUEST', 'no safety number with oneself');
+  t.equal(ca.contactKeyStatus(B), 'unverified');
+  await ca.verifyContact(B, sb.groups.join(' '));
+  t.equal(ca.contactKeyStatus(B), 'verified');
+  t.equal((await ca.safetyNumber(B)).status, 'verified');
+
+  const evil = await injectDevice(gw, b);
+  // A fresh client (no cached device list) meets the injected device at its lookup.
+  const { c: ca2, changes: changes2 } = await open(t, a, gw);
+  const err = await ca2.send(B, 'secret').then(() => null, (e: unknown) => e);
+  t.ok(err instanceof HushwireError && err.code === 'IDENTITY_CHANGED', 'the send is held');
+  t.equal((err as HushwireError).maybeDelivered, false, 'nothing went out');
+  t.equal(changes2.length, 1, 'told once');
+  t.same(changes2[0], { number: B, own: false, added: [evil], changed: [], removed: [], wasVerified: true, status: 'changed' });
+  t.equal(ca2.contactKeyStatus(B), 'changed');
+  t.equal(await code(ca2.send(B, 'again')), 'IDENTITY_CHANGED', 'still held');
+  t.equal(changes2.length, 1, 'a hold already told is not told again');
+  await ca2.close();
+
+  // Kept in keys.json: a restarted client still holds.
+  const { c: ca3 } = await open(t, a, gw);
+  t.equal(ca3.contactKeyStatus(B), 'changed', 'the hold survives a restart');
+  t.equal(await code(ca3.send(B, 'after restart')), 'IDENTITY_CHANGED');
+  const now = await ca3.safetyNumber(B);
+  t.not(now.digits, sa.digits, 'the safety number changed');
+  t.same([now.devices, now.status], [2, 'changed']);
+
+  await ca3.acceptContactKeys(B);
+  t.equal(ca3.contactKeyStatus(B), 'unverified', 'accepted keys are not verified ones');
+  const r = await ca3.send(B, 'accepted');
+  t.same(r.receipts.map((x) => x.device).sort(), [bytesToHex((await readDevice(b)).device), evil].sort(), 'sealed to both listed devices once accepted');
+  void ca;
+});
+
+t.test('an unverified contact\'s new device is told, not held; devices that leave are told; a received message carries its sender key status', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck2');
+  const { A, B, a, b } = await registerPair(gw);
+  const { c: ca } = await open(t, a, gw);
+  await ca.send(B, 'first');
+  await ca.close();
+
+  const b2 = new MemoryStore();
+  await HushwireClient.register({ store: b2, gateways: [gw.url], number: B });
+  const d2 = bytesToHex((await readDevice(b2)).device);
+  const { c: ca2, changes: changes2 } = await open(t, a, gw);
+  const r = await ca2.send(B, 'to both');
+  t.equal(r.receipts.length, 2, 'sent to the new device too');
+  t.same(changes2, [{ number: B, own: false, added: [d2], changed: [], removed: [], wasVerified: false, status: 'unverified' }]);
+  await ca2.close();
+
+  // A verifies B (as both devices list now), then hears from B's first device.
+  const { c: cb, changes: bChanges } = await open(t, b, gw);
+  const { c: ca3, changes: changes3 } = await open(t, a, gw, { receive: true });
+  await ca3.verifyContact(B, (await cb.safetyNumber(A)).digits);
+  t.same(bChanges, [], 'B\'s own second device was there at B\'s first lookup of its own number');
+  await cb.send(A, 'from b1');
+  const it = ca3.messages()[Symbol.asyncIterator]();
+  const m1 = await within(it.next(), 15_000, 'a message from b1');
+  t.same([m1.value.text, m1.value.senderKeys], ['from b1', 'verified']);
+
+  // B's second device opts out: told as removed; B stays verified (the keys left were verified).
+  const cb2 = await HushwireClient.open(b2, { gateways: [gw.url], receive: false });
+  await cb2.unregister();
+  t.equal((await ca3.safetyNumber(B)).status, 'verified');
+  t.same(changes3, [{ number: B, own: false, added: [], changed: [], removed: [d2], wasVerified: true, status: 'verified' }]);
+
+  // A third device of B writes to A: delivered, flagged changed; sends to B are held.
+  const b3 = new MemoryStore();
+  await HushwireClient.register({ store: b3, gateways: [gw.url], number: B });
+  const d3 = bytesToHex((await readDevice(b3)).device);
+  const cb3 = await HushwireClient.open(b3, { gateways: [gw.url], receive: false });
+  t.teardown(() => cb3.close());
+  await cb3.send(A, 'from b3');
+  const m3 = await within(it.next(), 15_000, 'a message from b3');
+  t.same([m3.value.text, m3.value.senderKeys, m3.value.verified], ['from b3', 'changed', true], 'shown, flagged as a key not accepted');
+  t.same(changes3[1], { number: B, own: false, added: [d3], changed: [], removed: [], wasVerified: true, status: 'changed' });
+  t.equal(await code(ca3.send(B, 'held')), 'IDENTITY_CHANGED');
+  await cb.send(A, 'from b1 again');
+  const m4 = await within(it.next(), 15_000, 'b1 again');
+  t.same([m4.value.text, m4.value.senderKeys], ['from b1 again', 'verified'], 'the verified device stays verified while held');
+});
+
+t.test('keyChangePolicy all holds an unverified contact\'s change; none never holds a verified one', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck3');
+  const { B, a, b } = await registerPair(gw);
+  const { c: first } = await open(t, a, gw);
+  await first.send(B, 'first');
+  await first.close();
+  await injectDevice(gw, b);
+  const { c: strict, changes } = await open(t, a, gw, { keyChangePolicy: 'all' });
+  t.equal(await code(strict.send(B, 'held')), 'IDENTITY_CHANGED');
+  t.equal(changes[0]?.status, 'changed');
+  await strict.acceptContactKeys(B);
+  await strict.verifyContact(B, (await strict.safetyNumber(B)).digits);
+  await strict.close();
+
+  await injectDevice(gw, b);
+  const { c: lax, changes: laxChanges } = await open(t, a, gw, { keyChangePolicy: 'none' });
+  t.equal((await lax.send(B, 'not held')).receipts.length, 3);
+  t.same([laxChanges[0]?.wasVerified, laxChanges[0]?.status], [true, 'unverified'], 'told; the verification is gone');
+});
+
+t.test('a held device that leaves the directory again gives back the verified contact', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck4');
+  const { B, a, b } = await registerPair(gw);
+  const { c } = await open(t, a, gw);
+  await c.send(B, 'first');
+  await c.verifyContact(B, (await c.safetyNumber(B)).digits);
+  await c.close();
+  const evil = await injectDevice(gw, b);
+  const { c: c2, changes } = await open(t, a, gw);
+  t.equal(await code(c2.send(B, 'held')), 'IDENTITY_CHANGED');
+  await c2.close();
+  await gw.relay.directory.removeDevice(routeTag((await readDevice(b)).route), Buffer.from(evil, 'hex'));
+  const { c: c3, changes: changes3 } = await open(t, a, gw);
+  t.equal((await c3.send(B, 'back')).receipts.length, 1);
+  t.same(changes3.map((x) => [x.status, x.added.length, x.removed.length]), [['verified', 0, 0]], 'told: verified again');
+  void changes;
+});
+
+t.test('opt-out erases keys.json; this user\'s own new device is told as own', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck5');
+  const { A, B, a } = await registerPair(gw);
+  const { c, changes } = await open(t, a, gw);
+  await c.safetyNumber(B);
+  const a2 = new MemoryStore();
+  await HushwireClient.register({ store: a2, gateways: [gw.url], number: A });
+  const own2 = bytesToHex((await readDevice(a2)).device);
+  const s = await c.safetyNumber(B);
+  t.equal(s.ownDevices, 2);
+  t.same(changes, [{ number: A, own: true, added: [own2], changed: [], removed: [], wasVerified: false, status: 'unverified' }]);
+  t.ok(await a.read(KEYS_RECORD), 'keys.json written');
+  await c.unregister();
+  t.equal(await a.read(KEYS_RECORD), undefined, 'keys.json erased with the device');
+});

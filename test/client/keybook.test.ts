@@ -1,0 +1,167 @@
+// The key book (client/keybook.ts) without a network: what a device list does to a
+// contact's accepted keys under each policy, what is told and what is held, the bound
+// and who is evicted first, and keys.json as written and read back (damaged, another
+// OPRF key, malformed entries, a profile that no longer holds the device).
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { KeyBook, readKeyBook, MAX_DEVICES_PER_CONTACT, type KeyChangePolicy } from '../../client/keybook.ts';
+import { MemoryStore, KEYS_RECORD, DEVICE_RECORD } from '../../client/store.ts';
+import { HushwireError } from '../../relay/errors.ts';
+import type { VerifiedDevice } from '../../client/discovery.ts';
+
+const rand = (n: number) => new Uint8Array(randomBytes(n));
+const OPRF = rand(32);
+const dev = (): VerifiedDevice => ({ device: rand(16), identityKey: rand(32), prekey: rand(32) });
+const hex = (d: VerifiedDevice) => bytesToHex(d.device);
+const book = (policy: KeyChangePolicy = 'verified', capacity = 100, ownRoute?: Uint8Array, store = new MemoryStore()) =>
+  new KeyBook(store, OPRF, capacity, undefined, { policy, ...(ownRoute ? { ownRoute } : {}) });
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+    return 'none';
+  } catch (e) {
+    return e instanceof HushwireError ? e.code : String(e);
+  }
+}
+
+t.test('first use accepts; an unverified contact\'s change is told and accepted; a verified one\'s is held', async (t) => {
+  const b = book();
+  const route = rand(32);
+  const [d1, d2, d3] = [dev(), dev(), dev()];
+  const first = b.observe(route, [d1], '+15550100001');
+  t.equal(first.change, null, 'a first use is no change');
+  await first.save;
+  t.equal(b.status(route), 'unverified');
+  t.equal(b.observe(route, [d1]).change, null, 'the same list again: nothing');
+
+  const add = b.observe(route, [d1, d2], null, 1000).change;
+  t.same(add, { number: '+15550100001', own: false, added: [hex(d2)], changed: [], removed: [], wasVerified: false, status: 'unverified' });
+  t.equal(code(() => b.checkSend(route)), 'none', 'not held');
+
+  await b.accept(route, [d1, d2], true);
+  t.equal(b.status(route), 'verified');
+  t.equal(b.senderStatus(route, d2.device, d2.identityKey), 'verified');
+  const held = b.observe(route, [d1, d2, d3], null, 2000).change;
+  t.same(held, { number: '+15550100001', own: false, added: [hex(d3)], changed: [], removed: [], wasVerified: true, status: 'changed' });
+  t.equal(code(() => b.checkSend(route)), 'IDENTITY_CHANGED');
+  t.equal(b.senderStatus(route, d3.device, d3.identityKey), 'changed', 'the unaccepted device');
+  t.equal(b.senderStatus(route, d1.device, d1.identityKey), 'verified', 'an accepted device stays verified');
+  t.equal(b.observe(route, [d1, d2, d3]).change, null, 'a hold already told is not told again');
+
+  // Another key under an accepted device id: held too, told again (the held set moved).
+  const d2b = { ...d2, identityKey: rand(32) };
+  const again = b.observe(route, [d1, d2b, d3]).change;
+  t.same([again?.added, again?.changed, again?.status], [[hex(d3)], [hex(d2)], 'changed']);
+  t.equal(b.senderStatus(route, d2b.device, d2b.identityKey), 'changed');
+  t.equal(b.senderStatus(route, d2.device, d2.identityKey), 'verified', 'the key accepted before');
+
+  // The unaccepted ones leave the directory again: verified as before, told.
+  const back = b.observe(route, [d1, d2]).change;
+  t.same([back?.status, back?.added, back?.removed], ['verified', [], []]);
+  t.equal(code(() => b.checkSend(route)), 'none');
+});
+
+t.test('removals are told and forgotten; the verification stays on the keys left', async (t) => {
+  const b = book();
+  const route = rand(32);
+  const [d1, d2] = [dev(), dev()];
+  b.observe(route, [d1, d2]);
+  await b.accept(route, [d1, d2], true);
+  const gone = b.observe(route, [d1]).change;
+  t.same([gone?.removed, gone?.status, gone?.wasVerified], [[hex(d2)], 'verified', true]);
+  // d2 coming back is a new device to a verified contact: held.
+  t.equal(b.observe(route, [d1, d2]).change?.status, 'changed');
+});
+
+t.test('policies: all holds every change after the first use, none never holds', async (t) => {
+  const all = book('all');
+  const r1 = rand(32);
+  all.observe(r1, [dev()]);
+  t.equal(all.observe(r1, [dev()]).change?.status, 'changed', 'all: an unverified contact is held');
+  const none = book('none');
+  const r2 = rand(32);
+  const d = dev();
+  none.observe(r2, [d]);
+  await none.accept(r2, [d], true);
+  const c = none.observe(r2, [d, dev()]).change;
+  t.same([c?.status, c?.wasVerified], ['unverified', true], 'none: accepted, verification gone');
+  t.equal(code(() => none.checkSend(r2)), 'none');
+});
+
+t.test('this user\'s own route is told as own and never held, whatever the policy', async (t) => {
+  const own = rand(32);
+  const b = book('all', 100, own);
+  b.observe(own, [dev()], '+15550100009');
+  const c = b.observe(own, [dev(), dev()]).change;
+  t.same([c?.own, c?.status, c?.number], [true, 'unverified', '+15550100009']);
+  t.equal(code(() => b.checkSend(own)), 'none');
+});
+
+t.test('noteNumber before the first lookup names the contact in later changes', async (t) => {
+  const b = book();
+  const route = rand(32);
+  b.noteNumber(route, '+15550100002');
+  b.noteNumber(route, 'not a number');
+  b.observe(route, [dev()]);
+  t.equal(b.observe(route, [dev()]).change?.number, '+15550100002');
+});
+
+t.test('bounded: past the capacity the least recently used unverified contact goes, never a verified or held one', async (t) => {
+  const b = book('verified', 3);
+  const [v, h, u1, u2] = [rand(32), rand(32), rand(32), rand(32)];
+  const dv = dev();
+  b.observe(v, [dv]);
+  await b.accept(v, [dv], true);
+  const dh = dev();
+  b.observe(h, [dh]);
+  await b.accept(h, [dh], true);
+  b.observe(h, [dh, dev()]); // held
+  b.observe(u1, [dev()]);
+  b.observe(u2, [dev()]);
+  t.equal(b.size, 3);
+  t.same([b.status(v), b.status(h), b.status(u1), b.status(u2)], ['verified', 'changed', undefined, 'unverified']);
+  const many = Array.from({ length: MAX_DEVICES_PER_CONTACT + 5 }, dev);
+  const r = rand(32);
+  const wide = book();
+  wide.observe(r, many);
+  t.equal(wide.observe(r, many.slice(0, MAX_DEVICES_PER_CONTACT)).change, null, `only ${MAX_DEVICES_PER_CONTACT} devices are kept per contact`);
+});
+
+t.test('keys.json round-trips; damaged, another key\'s or malformed contents are ignored', async (t) => {
+  const store = new MemoryStore();
+  const b = book('verified', 100, undefined, store);
+  const [r1, r2] = [rand(32), rand(32)];
+  const [d1, d2] = [dev(), dev()];
+  b.observe(r1, [d1], '+15550100003');
+  await b.accept(r1, [d1], true, null, 5);
+  b.observe(r2, [d2]);
+  await b.observe(r1, [d1, dev()], null, 7).save;
+  const text = (await store.read(KEYS_RECORD))!;
+  const back = await readKeyBook(store, OPRF);
+  t.same([back.status(r1), back.status(r2), back.verifiedAt(r1)], ['changed', 'unverified', 5]);
+  t.equal(code(() => back.checkSend(r1)), 'IDENTITY_CHANGED', 'the hold is kept');
+  t.notOk(text.includes('prekey'), 'no prekeys stored (they rotate)');
+
+  t.equal((await readKeyBook(store, rand(32))).size, 0, 'another OPRF key: ignored');
+  await store.write(KEYS_RECORD, '{not json');
+  t.equal((await readKeyBook(store, OPRF)).size, 0, 'damaged: empty');
+  const raw = JSON.parse(text);
+  raw.contacts['zz'] = { keys: {} };
+  raw.contacts[bytesToHex(rand(32))] = { keys: { nothex: 'x' } };
+  raw.contacts[bytesToHex(rand(32))] = { keys: {}, verifiedAt: -1 };
+  raw.contacts[bytesToHex(rand(32))] = { keys: {}, number: '555' };
+  await store.write(KEYS_RECORD, JSON.stringify(raw));
+  t.equal((await readKeyBook(store, OPRF)).size, 2, 'malformed contacts left out, the others kept');
+});
+
+t.test('a book bound to a device writes nothing into a profile that no longer holds it', async (t) => {
+  const store = new MemoryStore();
+  const device = rand(16);
+  await store.write(DEVICE_RECORD, JSON.stringify({ device: bytesToHex(rand(16)) }));
+  const b = new KeyBook(store, OPRF, 100, undefined, { device });
+  const { save } = b.observe(rand(32), [dev()]);
+  await t.rejects(save, { code: 'NOT_REGISTERED' });
+  t.equal(await store.read(KEYS_RECORD), undefined);
+});
