@@ -12,6 +12,7 @@ export const ExitCode = {
   NOT_REGISTERED: 4, // this profile or the recipient is not registered
   UNAVAILABLE: 5,    // no gateway reachable, or the relay is unavailable
   AUTH_FAILED: 6,    // the gateway refused our key, or failed the OPRF check
+  IDENTITY_CHANGED: 7, // a contact's keys changed: sends held (or a safety number that does not match)
 } as const;
 
 export const EXIT_CODES_HELP = `
@@ -23,6 +24,8 @@ Exit codes:
   4  not registered (this profile, or the recipient)
   5  gateway unreachable or relay unavailable
   6  authentication or verification failed
+  7  a contact's keys changed (sends to it held until accept-keys or verify-contact), or a
+     safety number that does not match
 
 Set HUSHWIRE_DEBUG=1 to print stack traces.`;
 
@@ -44,6 +47,8 @@ export function exitCodeFor(e: unknown): number {
     case ErrorCode.AUTH_FAILED:
     case ErrorCode.VERIFY_FAILED:
       return ExitCode.AUTH_FAILED;
+    case ErrorCode.IDENTITY_CHANGED:
+      return ExitCode.IDENTITY_CHANGED;
     default:
       return ExitCode.ERROR;
   }

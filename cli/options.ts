@@ -1,5 +1,6 @@
 // Options shared by several commands, so each is spelled and documented once.
 import { Option, InvalidArgumentError } from 'commander';
+import type { KeyChange } from '../client/index.ts';
 
 export function profileOption(): Option {
   return new Option('--profile <dir>', 'profile directory (device keys and state; created 0700)')
@@ -28,4 +29,22 @@ export function parseCountOrZero(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
   return n;
+}
+
+/** The stderr line for a contact key change (docs/CLIENT.md, "Contact keys and safety
+ *  numbers"): said, so stdout stays one JSON object per line. Device ids are not shown
+ *  (they mean nothing to a user); counts are. */
+export function keyChangeLine(ch: KeyChange): string {
+  const who = ch.own ? 'your own number' : ch.number ?? 'a contact';
+  const parts = [
+    ch.added.length > 0 ? `${ch.added.length} device(s) added` : '',
+    ch.changed.length > 0 ? `${ch.changed.length} device key(s) replaced` : '',
+    ch.removed.length > 0 ? `${ch.removed.length} device(s) gone` : '',
+  ].filter((p) => p !== '');
+  const what = parts.length > 0 ? parts.join(', ') : 'the devices you had not accepted are gone';
+  if (ch.own) return `notice: ${who} lists other devices now (${what}); if that was not you, your number may have been taken over`;
+  if (ch.status === 'changed') {
+    return `notice: the keys of ${who} changed (${what}); sends to it are held until you compare safety numbers again (hushwire safety-number --to ${ch.number ?? '<number>'}) or accept them (hushwire accept-keys)`;
+  }
+  return `notice: the keys of ${who} changed (${what})${ch.status === 'verified' ? '; still verified' : ch.wasVerified ? '; no longer verified' : ''}`;
 }

@@ -7,6 +7,7 @@ import { sendCommand } from './commands/send.ts';
 import { listenCommand } from './commands/listen.ts';
 import { unregisterCommand } from './commands/unregister.ts';
 import { rotatePrekeyCommand } from './commands/rotate-prekey.ts';
+import { safetyNumberCommand, verifyContactCommand, acceptKeysCommand } from './commands/contact-keys.ts';
 import { reportError, EXIT_CODES_HELP } from './errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -30,7 +31,10 @@ export function buildProgram(extra: Command[] = []): Command {
     .addCommand(sendCommand())
     .addCommand(listenCommand())
     .addCommand(unregisterCommand())
-    .addCommand(rotatePrekeyCommand());
+    .addCommand(rotatePrekeyCommand())
+    .addCommand(safetyNumberCommand())
+    .addCommand(verifyContactCommand())
+    .addCommand(acceptKeysCommand());
   for (const c of extra) program.addCommand(c);
   program.addHelpText('after', EXIT_CODES_HELP);
   quiet(program);

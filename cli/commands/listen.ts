@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { HushwireClient, type DropReason } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, parsePositive, parseCount } from '../options.ts';
+import { profileOption, printJson, parsePositive, parseCount, keyChangeLine } from '../options.ts';
 import { takeReaderLock } from '../reader-lock.ts';
 
 /** The stderr line for a message dropped for good, by reason. */
@@ -41,6 +41,7 @@ export function listenCommand(): Command {
             process.stderr.write(`notice: another device registered this number at ${new Date(n.atMs).toISOString()}; if that was not you, your number may have been taken over\n`);
           }
         },
+        onKeyChange: (ch) => process.stderr.write(`${keyChangeLine(ch)}\n`),
         acceptUnverified: opts.acceptUnverified === true,
         // A message dropped for good is said (its reason only): a silent drop looked like
         // mail that never came.
@@ -70,7 +71,9 @@ export function listenCommand(): Command {
         await client.connect();
         if (opts.count === undefined || n < opts.count) {
           for await (const m of client.messages()) {
-            printJson(opts.acceptUnverified ? { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, verified: m.verified } : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt });
+            printJson(opts.acceptUnverified
+              ? { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, verified: m.verified, senderKeys: m.senderKeys }
+              : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, senderKeys: m.senderKeys });
             n++;
             if (opts.count !== undefined && n >= opts.count) break;
           }

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { parseE164 } from '../../relay/number.ts';
-import { profileOption, printJson, parsePositive } from '../options.ts';
+import { profileOption, printJson, parsePositive, keyChangeLine } from '../options.ts';
 
 export function sendCommand(): Command {
   return new Command('send')
@@ -11,11 +11,15 @@ export function sendCommand(): Command {
     .requiredOption('--to <e164>', "recipient's phone number in E.164 form")
     .option('--timeout <seconds>', 'give up after this many seconds', parsePositive, 30)
     .argument('<text>', 'message text (UTF-8)')
-    .addHelpText('after', '\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to about 65,000 bytes of UTF-8; longer is refused with TOO_LARGE\n(exit 2) before anything is sent. An empty text is allowed.')
+    .addHelpText('after', '\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to about 65,000 bytes of UTF-8; longer is refused with TOO_LARGE\n(exit 2) before anything is sent. An empty text is allowed. When the recipient\'s keys changed\nsince you verified them, nothing is sent and it exits 7 (IDENTITY_CHANGED): compare safety\nnumbers again (hushwire safety-number) or accept the new keys (hushwire accept-keys).')
     .action(async (text: string, opts: { profile: string; to: string; timeout: number }) => {
       const to = parseE164(opts.to);
       // receive: false: deliveries for this profile stay queued for its `listen`.
-      const client = await HushwireClient.open(opts.profile, { receive: false, sendTimeoutMs: opts.timeout * 1000 });
+      const client = await HushwireClient.open(opts.profile, {
+        receive: false,
+        sendTimeoutMs: opts.timeout * 1000,
+        onKeyChange: (ch) => process.stderr.write(`${keyChangeLine(ch)}\n`),
+      });
       try {
         const result = await client.send(to, text);
         printJson({ id: result.id, status: result.status });

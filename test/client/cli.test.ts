@@ -80,7 +80,8 @@ t.test('register, send, listen, unregister against a real gateway', async (t) =>
   const lines = heard.stdout.trim().split('\n');
   t.equal(lines.length, 1);
   const m = JSON.parse(lines[0]) as Record<string, string>;
-  t.same(Object.keys(m).sort(), ['from', 'id', 'sentAt', 'text']);
+  t.same(Object.keys(m).sort(), ['from', 'id', 'senderKeys', 'sentAt', 'text']);
+  t.equal(m.senderKeys, 'unverified', 'the sender\'s key accepted on first use, not verified');
   t.equal(m.id, s.id, 'the id send printed');
   t.equal(m.from, A, 'the sender number from inside the envelope');
   t.equal(m.text, 'hello from A');
@@ -150,7 +151,7 @@ t.test('listen: mail from a sender who opted out since is dropped with a line on
   const lax = await hushwire(['listen', '--profile', d, '--count', '1', '--timeout', '15', '--accept-unverified']);
   t.equal(lax.code, 0, lax.stderr);
   const m = JSON.parse(lax.stdout.trim()) as Record<string, unknown>;
-  t.same(Object.keys(m).sort(), ['from', 'id', 'sentAt', 'text', 'verified']);
+  t.same(Object.keys(m).sort(), ['from', 'id', 'senderKeys', 'sentAt', 'text', 'verified']);
   t.match(m, { from: E, text: 'four', verified: false });
   t.equal(lax.stderr, '', 'nothing dropped');
 });

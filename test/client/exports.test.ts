@@ -5,7 +5,7 @@ import t from 'tap';
 t.test('hushwire/client exports the documented surface and nothing internal', async (t) => {
   const sdk = (await import('hushwire/client')) as Record<string, unknown>;
   t.same(Object.keys(sdk).sort(), ['DirectoryStore', 'ErrorCode', 'HushwireClient', 'HushwireError', 'MAX_TEXT_BYTES', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
-  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json']);
+  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json']);
   t.same(sdk.SECRET_RECORDS, ['device.json']);
   t.equal(sdk.MAX_TEXT_BYTES, 65_341);
   const { HushwireClient } = sdk as { HushwireClient: Record<string, unknown> };
@@ -25,7 +25,7 @@ t.test('hushwire/client/portable exports the same client, the stores apps build 
   t.same(Object.keys(sdk).sort(), ['ErrorCode', 'HushwireClient', 'HushwireError', 'INDEXEDDB_TIMEOUT_MS', 'IndexedDbStore', 'MAX_TEXT_BYTES', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
   const node = (await import('hushwire/client')) as Record<string, unknown>;
   t.equal(sdk.HushwireClient, node.HushwireClient, 'one class: a Node app may import both');
-  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json']);
+  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json']);
   t.same(sdk.SECRET_RECORDS, ['device.json']);
   t.equal(sdk.PROFILE_RECORDS, node.PROFILE_RECORDS);
 });

@@ -71,7 +71,7 @@ t.test('opens, decodes and reports the sender number from inside the envelope', 
   const env = seal(alice, 'hello ✓', 0, Date.UTC(2025, 0, 2, 3, 4, 5));
   inbox.deliver([env]);
   const [m] = await drain(inbox, 1);
-  t.same(m, { id: bytesToHex(env.id!), from: '+15550100001', text: 'hello ✓', sentAt: '2025-01-02T03:04:05.000Z', verified: true });
+  t.same(m, { id: bytesToHex(env.id!), from: '+15550100001', text: 'hello ✓', sentAt: '2025-01-02T03:04:05.000Z', verified: true, senderKeys: 'unverified' });
 });
 
 t.test('a message is recorded and acked only when taken, and acked after the state write', async (t) => {

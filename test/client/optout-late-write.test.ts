@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { HushwireClient, MemoryStore, type ProfileRecord } from '../../client/index.ts';
 import { removeDevice, readState, SEEN_CAPACITY } from '../../client/profile-data.ts';
 import { readRouteBook, ROUTES_CAPACITY } from '../../client/routes.ts';
+import { readKeyBook, KEYS_CAPACITY } from '../../client/keybook.ts';
 import { forgetDevice } from '../../client/profile.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { until } from '../helpers/poll.ts';
@@ -27,14 +28,15 @@ t.test('removeDevice: records written back while it runs (another process) are g
       if (record === 'device.json') {
         await super.write('state.json', 'late state\n');
         await super.write('routes.json', 'late routes with a contact\n');
+        await super.write('keys.json', 'late contact keys\n');
       }
       return super.delete(record);
     }
   }
   const store = new Busy();
-  for (const r of ['device.json', 'gateways.json', 'state.json', 'routes.json'] as const) await store.write(r, `${r}\n`);
+  for (const r of ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json'] as const) await store.write(r, `${r}\n`);
   await removeDevice(store);
-  for (const r of ['device.json', 'state.json', 'routes.json'] as const) t.equal(await store.read(r), undefined, `${r} gone`);
+  for (const r of ['device.json', 'state.json', 'routes.json', 'keys.json'] as const) t.equal(await store.read(r), undefined, `${r} gone`);
   t.equal(await store.read('gateways.json'), 'gateways.json\n', 'gateways.json kept');
 });
 
@@ -76,14 +78,16 @@ t.test('the check runs after the write: an opt-out that runs while the write is 
       await super.write(record, text);
     }
   }
-  for (const record of ['state.json', 'routes.json'] as const) {
+  for (const record of ['state.json', 'routes.json', 'keys.json'] as const) {
     const store = new Racing();
     await store.write('device.json', DEVICE_RECORD);
     const state = await readState(store, SEEN_CAPACITY, { device: DEVICE });
     const book = await readRouteBook(store, KEY, ROUTES_CAPACITY, { device: DEVICE });
+    const keys = await readKeyBook(store, KEY, KEYS_CAPACITY, { device: DEVICE });
     optOutDuringSave = true;
     if (record === 'state.json') await t.rejects(state.save(), { code: 'NOT_REGISTERED' }, record);
-    else await t.rejects(book.set('+15550100001', new Uint8Array(32).fill(1)), { code: 'NOT_REGISTERED' }, record);
+    else if (record === 'routes.json') await t.rejects(book.set('+15550100001', new Uint8Array(32).fill(1)), { code: 'NOT_REGISTERED' }, record);
+    else await t.rejects(keys.observe(new Uint8Array(32).fill(1), [{ device: new Uint8Array(16).fill(2), identityKey: new Uint8Array(32).fill(3), prekey: new Uint8Array(32).fill(4) }]).save, { code: 'NOT_REGISTERED' }, record);
     t.equal(await store.read(record), undefined, `${record} gone`);
   }
 });

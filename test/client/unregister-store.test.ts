@@ -37,7 +37,7 @@ t.test('a failed local delete after the relay erased the device: the records sta
   t.not(await store.read('device.json'), undefined, 'the device record is kept while another record failed to go');
   t.not(await store.read('routes.json'), undefined);
   await c.unregister();
-  for (const r of ['device.json', 'state.json', 'routes.json'] as const) t.equal(await store.read(r), undefined, `${r} deleted`);
+  for (const r of ['device.json', 'state.json', 'routes.json', 'keys.json'] as const) t.equal(await store.read(r), undefined, `${r} deleted`);
   t.not(await store.read('gateways.json'), undefined, 'gateways kept');
   const again = await c.unregister().then(() => null, (e) => e);
   t.equal(again?.code, ErrorCode.NOT_REGISTERED, 'then, as after any opt-out, NOT_REGISTERED');

@@ -1,0 +1,58 @@
+// hushwire safety-number / verify-contact / accept-keys: the CLI's side of contact keys
+// (docs/CLIENT.md, "Contact keys and safety numbers"). safety-number prints the 60 digits
+// two users compare over another channel; verify-contact records a match (sends to that
+// contact are then held if its keys change); accept-keys takes a contact's keys as now
+// listed after such a change. Each opens the profile with receive: false, so deliveries
+// stay queued for the profile's `listen`.
+import { Command } from 'commander';
+import { HushwireClient } from '../../client/index.ts';
+import { parseE164 } from '../../relay/number.ts';
+import { profileOption, printJson } from '../options.ts';
+
+async function withClient<T>(profile: string, fn: (c: HushwireClient) => Promise<T>): Promise<T> {
+  const client = await HushwireClient.open(profile, { receive: false, prekeyRotationMs: 0 });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export function safetyNumberCommand(): Command {
+  return new Command('safety-number')
+    .description('print the safety number of you and a contact, to compare with theirs (in person, or over another channel)')
+    .addOption(profileOption())
+    .requiredOption('--to <e164>', "the contact's phone number in E.164 form")
+    .addHelpText('after', '\nPrints {"safetyNumber","status","devices","ownDevices"}: 60 digits in 12 groups of 5, the\nsame on both phones while both see the same keys; the contact\'s status (unverified, verified,\nor changed: sends held); how many devices each number has. If the other phone shows the same\ndigits, run `hushwire verify-contact --to <e164> <digits>`.')
+    .action(async (opts: { profile: string; to: string }) => {
+      const to = parseE164(opts.to);
+      const s = await withClient(opts.profile, (c) => c.safetyNumber(to));
+      printJson({ safetyNumber: s.groups.join(' '), status: s.status, devices: s.devices, ownDevices: s.ownDevices });
+    });
+}
+
+export function verifyContactCommand(): Command {
+  return new Command('verify-contact')
+    .description('mark a contact verified: the safety number you compared must match the keys listed now')
+    .addOption(profileOption())
+    .requiredOption('--to <e164>', "the contact's phone number in E.164 form")
+    .argument('<digits...>', 'the 60-digit safety number as the other phone shows it (spaces allowed)')
+    .addHelpText('after', '\nPrints {"status":"verified"}. A number that does not match (the keys changed since it was\nshown, or the two phones see different keys) exits 7 (IDENTITY_CHANGED) and changes nothing.\nOnce verified, a change of the contact\'s keys holds every send to it (exit 7) until you\ncompare again or run `hushwire accept-keys`.')
+    .action(async (digits: string[], opts: { profile: string; to: string }) => {
+      const to = parseE164(opts.to);
+      await withClient(opts.profile, (c) => c.verifyContact(to, digits.join(' ')));
+      printJson({ status: 'verified' });
+    });
+}
+
+export function acceptKeysCommand(): Command {
+  return new Command('accept-keys')
+    .description("accept a contact's keys as listed now, after they changed (sends to it go through again; it is no longer verified)")
+    .addOption(profileOption())
+    .requiredOption('--to <e164>', "the contact's phone number in E.164 form")
+    .action(async (opts: { profile: string; to: string }) => {
+      const to = parseE164(opts.to);
+      await withClient(opts.profile, (c) => c.acceptContactKeys(to));
+      printJson({ status: 'unverified' });
+    });
+}

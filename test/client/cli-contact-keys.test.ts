@@ -1,0 +1,81 @@
+// safety-number, verify-contact and accept-keys as a user runs them (child processes
+// against a real gateway): both phones print the same safety number; a wrong one exits 7
+// and verifies nothing; once verified, a device written into the directory under the
+// contact's number (what a malicious operator could do) makes `send` exit 7 with a
+// notice on stderr and nothing sent, until accept-keys; listen prints senderKeys.
+import t from 'tap';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startTestGateway } from '../helpers/gateway.ts';
+import { hushwire, errorLineProblems } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+import { readDevice } from '../../client/profile-data.ts';
+import { DirectoryStore } from '../../client/profile.ts';
+import { generateIdentity, sign, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { routeTag } from '../../relay/tokens.ts';
+
+t.setTimeout(300_000);
+
+const A = '+15550100081';
+const B = '+15550100082';
+
+t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = tempDir('hw-cli-keys-');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  for (const [number, profile] of [[A, a], [B, b]] as const) {
+    const r = await hushwire(['register', '--gateway', gw.url, '--number', number, '--profile', profile]);
+    t.equal(r.code, 0, r.stderr);
+  }
+  t.equal((await hushwire(['send', '--profile', a, '--to', B, 'first'])).code, 0);
+
+  const sa = await hushwire(['safety-number', '--profile', a, '--to', B]);
+  const sb = await hushwire(['safety-number', '--profile', b, '--to', A]);
+  t.equal(sa.code, 0, sa.stderr);
+  const na = JSON.parse(sa.stdout) as { safetyNumber: string; status: string; devices: number; ownDevices: number };
+  t.match(na, { status: 'unverified', devices: 1, ownDevices: 1 });
+  t.match(na.safetyNumber, /^(?:[0-9]{5} ){11}[0-9]{5}$/);
+  t.equal(na.safetyNumber, (JSON.parse(sb.stdout) as { safetyNumber: string }).safetyNumber, 'the same on both phones');
+
+  const wrong = await hushwire(['verify-contact', '--profile', a, '--to', B, '0'.repeat(60)]);
+  t.equal(wrong.code, 7, 'a number that does not match: exit 7');
+  t.same(errorLineProblems(wrong, 'IDENTITY_CHANGED'), []);
+  const ok = await hushwire(['verify-contact', '--profile', a, '--to', B, ...na.safetyNumber.split(' ')]);
+  t.equal(ok.code, 0, ok.stderr);
+  t.same(JSON.parse(ok.stdout), { status: 'verified' });
+
+  // The operator lists a device of its own under B's number.
+  const id = generateIdentity();
+  const prekey = generateKeyPair().publicKey;
+  await gw.relay.directory.upsertDevice(routeTag((await readDevice(new DirectoryStore(b))).route), {
+    device: new Uint8Array(randomBytes(16)), identityKey: id.publicKey, prekey, prekeySignature: sign(id.secretKey, prekeyInput(prekey)), registeredAtMs: Date.now(), lastSeenMs: Date.now(),
+  });
+  const held = await hushwire(['send', '--profile', a, '--to', B, 'secret']);
+  t.equal(held.code, 7, 'held: exit 7');
+  const lines = held.stderr.trim().split('\n');
+  t.equal(lines.length, 2, held.stderr);
+  t.match(lines[0], new RegExp(`^notice: the keys of \\${B} changed \\(1 device\\(s\\) added\\); sends to it are held`));
+  t.same(errorLineProblems({ ...held, stderr: lines[1] + '\n' }, 'IDENTITY_CHANGED'), []);
+  t.equal(held.stdout, '', 'nothing sent');
+  const again = await hushwire(['send', '--profile', a, '--to', B, 'secret']);
+  t.equal(again.code, 7, 'still held in a new process');
+
+  const acc = await hushwire(['accept-keys', '--profile', a, '--to', B]);
+  t.equal(acc.code, 0, acc.stderr);
+  t.same(JSON.parse(acc.stdout), { status: 'unverified' });
+  t.equal((await hushwire(['send', '--profile', a, '--to', B, 'accepted'])).code, 0);
+
+  t.equal((await hushwire(['send', '--profile', b, '--to', A, 'hi A'])).code, 0);
+  const heard = await hushwire(['listen', '--profile', a, '--count', '1', '--timeout', '15']);
+  t.equal(heard.code, 0, heard.stderr);
+  t.match(JSON.parse(heard.stdout.trim()), { from: B, text: 'hi A', senderKeys: 'unverified' });
+
+  const self = await hushwire(['safety-number', '--profile', a, '--to', A]);
+  t.equal(self.code, 2, 'with oneself: a usage error');
+  const help = await hushwire(['--help']);
+  for (const c of ['safety-number', 'verify-contact', 'accept-keys']) t.match(help.stdout, new RegExp(`\\n  ${c}\\b`), `${c} in --help`);
+  t.match(help.stdout, /\n  7  a contact's keys changed/);
+});
