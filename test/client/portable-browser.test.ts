@@ -246,6 +246,8 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
     t.equal(two.sent, 'stored', 'Carol was offline: stored');
     t.same(two.atCarol, [[dave, 'after the reload']], 'the stored message arrives, the one from before the reload is not shown again');
     t.same(two.left, ['gateways.json'], 'opt-out leaves only gateways.json in the store');
+    t.equal(one.verified, 'verified', 'Dave verified Carol by safety number in the browser');
+    t.equal(two.verifiedAfterReload, 'verified', 'the verification read back from IndexedDB (keys.json) after the reload');
     t.same(idbErrors, [], 'no page error and no console error');
   });
 });
