@@ -4,11 +4,8 @@
 // contact's number (what a malicious operator could do) makes `send` exit 7 with a
 // notice on stderr and nothing sent, until accept-keys; listen prints senderKeys.
 import t from 'tap';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startTestGateway } from '../helpers/gateway.ts';
-import { hushwire, errorLineProblems } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { hushwire, errorLineProblems, cliProfiles } from '../helpers/cli.ts';
 import { readDevice } from '../../client/profile-data.ts';
 import { DirectoryStore } from '../../client/profile.ts';
 import { generateIdentity, sign, prekeyInput } from '../../relay/crypto/sign.ts';
@@ -21,15 +18,7 @@ const A = '+15550100081';
 const B = '+15550100082';
 
 t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-cli-keys-');
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
-  for (const [number, profile] of [[A, a], [B, b]] as const) {
-    const r = await hushwire(['register', '--gateway', gw.url, '--number', number, '--profile', profile]);
-    t.equal(r.code, 0, r.stderr);
-  }
+  const { gw, profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-keys-');
   t.equal((await hushwire(['send', '--profile', a, '--to', B, 'first'])).code, 0);
 
   const sa = await hushwire(['safety-number', '--profile', a, '--to', B]);

@@ -5,9 +5,7 @@
 import t from 'tap';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestGateway } from '../helpers/gateway.ts';
-import { hushwire, errorLineProblems } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { hushwire, errorLineProblems, cliProfiles } from '../helpers/cli.ts';
 
 t.setTimeout(300_000);
 
@@ -19,15 +17,7 @@ function device(profile: string): Record<string, unknown> {
 }
 
 t.test('rotate-prekey: rotated, old mail still opens, a second one too soon exits 5, unregistered exits 4', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-cli-rotate-');
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
-  for (const [number, profile] of [[A, a], [B, b]] as const) {
-    const r = await hushwire(['register', '--gateway', gw.url, '--number', number, '--profile', profile]);
-    t.equal(r.code, 0, r.stderr);
-  }
+  const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-rotate-');
   const sent = await hushwire(['send', '--profile', a, '--to', B, 'sealed to the old prekey']);
   t.equal(sent.code, 0, sent.stderr);
   const before = device(b);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { deadUrl } from './fake-gateway.ts';
 
-import { hushwire, errorLineProblems } from '../helpers/cli.ts';
+import { hushwire, errorLineProblems, cliProfiles } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 // Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
@@ -16,17 +16,9 @@ const A = '+15550100001';
 const B = '+15550100002';
 
 /** A test gateway and two registered profiles on it (A in `a`, B in `b`). */
-async function twoProfiles(t: { teardown(fn: () => unknown): void }): Promise<{ gw: Awaited<ReturnType<typeof startTestGateway>>; a: string; b: string }> {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-cli-');
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
-  for (const [number, profile] of [[A, a], [B, b]] as const) {
-    const r = await hushwire(['register', '--gateway', gw.url, '--number', number, '--profile', profile]);
-    if (r.code !== 0) throw new Error(`register failed: ${r.stderr}`);
-  }
-  return { gw, a, b };
+async function twoProfiles(t: { teardown(fn: () => unknown): void }) {
+  const { gw, profiles: [a, b] } = await cliProfiles(t, [A, B]);
+  return { gw, a: a!, b: b! };
 }
 
 t.test('--help lists every command, and every command has its own --help', async (t) => {

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestGateway, BIN, ROOT, type TestGateway } from '../helpers/gateway.ts';
-import { hushwire, errorLineProblems, type Run } from '../helpers/cli.ts';
+import { hushwire, errorLineProblems, cliProfiles, type Run } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { HushwireClient, DirectoryStore } from '../../client/index.ts';
 
@@ -187,15 +187,9 @@ t.test("a register killed while it holds the profile's lock does not block the n
 });
 
 t.test('a listener and sends on one profile keep working; register is refused and unregister works while it listens', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  const dir = tempDir('hw-profilelock-');
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
   const A = '+15550170301';
   const B = '+15550170302';
-  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a])).code, 0);
-  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b])).code, 0);
+  const { gw, profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-profilelock-');
   const listener = spawn(process.execPath, [BIN, 'listen', '--profile', b, '--timeout', '90'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { if (listener.exitCode === null && listener.signalCode === null) listener.kill('SIGKILL'); });
   let heard = '';

@@ -1,7 +1,10 @@
 // Runs the `hushwire` CLI as a user would: `node bin/hushwire.js ...` as a child
 // process, with a deadline, collecting exit code, stdout and stderr.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { BIN, ROOT } from './paths.ts';
+import { startTestGateway, type TestGateway } from './gateway.ts';
+import { tempDir } from './temp.ts';
 
 export interface Run {
   code: number | null;
@@ -28,6 +31,21 @@ export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A gateway for CLI tests (in-process, embedded bus, closed when the test ends) and one
+ *  profile per number, registered through `hushwire register` in a fresh temp dir named
+ *  from `prefix`: profiles[i] (…/a, …/b, …) belongs to numbers[i]. */
+export async function cliProfiles(t: { teardown(fn: () => unknown): void }, numbers: readonly string[], prefix = 'hw-cli-'): Promise<{ gw: TestGateway; profiles: string[] }> {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const dir = tempDir(prefix);
+  const profiles = numbers.map((_, i) => join(dir, String.fromCharCode(97 + i)));
+  for (let i = 0; i < numbers.length; i++) {
+    const r = await hushwire(['register', '--gateway', gw.url, '--number', numbers[i]!, '--profile', profiles[i]!]);
+    if (r.code !== 0) throw new Error(`register failed: ${r.stderr}`);
+  }
+  return { gw, profiles };
 }
 
 /** Problems with an error report: it must be exactly one stderr line in the CLI's
