@@ -235,6 +235,8 @@ export class HushwireClient {
   private readonly routes: RouteBook;
   /** Contacts' keys as accepted, and verified contacts (client/keybook.ts). */
   private readonly keys: KeyBook;
+  /** Compares a device list with the key book and tells a change (onKeyChange). */
+  private readonly observeKeys: (route: Uint8Array, devices: VerifiedDevice[]) => void;
   private readonly conn: Connection;
   private readonly discovery: Discovery;
   private readonly inbox: Inbox;
@@ -344,19 +346,20 @@ export class HushwireClient {
     });
     const request = (op: Parameters<Connection['request']>[0], timeoutMs?: number) => this.conn.request(op, timeoutMs);
     const onKeyChange = options.onKeyChange;
+    this.observeKeys = (route, devices) => {
+      const { change, save } = keys.observe(route, devices, null, this.now());
+      save.catch(this.storeError);
+      if (change && onKeyChange) {
+        try {
+          onKeyChange(change);
+        } catch { /* the application's callback must not break a lookup */ }
+      }
+    };
     this.discovery = new Discovery(request, profile.oprfPublicKey, {
       routeStore: routes,
       onStoreError: this.storeError,
       onRoute: (number, route) => keys.noteNumber(route, number),
-      onDevices: (route, devices) => {
-        const { change, save } = keys.observe(route, devices, null, this.now());
-        save.catch(this.storeError);
-        if (change && onKeyChange) {
-          try {
-            onKeyChange(change);
-          } catch { /* the application's callback must not break a lookup */ }
-        }
-      },
+      onDevices: this.observeKeys,
     });
     const verifier = new SenderVerifier(this.discovery);
     this.inbox = new Inbox({
@@ -455,7 +458,14 @@ export class HushwireClient {
       pacer: this.pacer,
       stop: this.sendStop,
       connected,
-      admit: () => this.keys.checkSend(route),
+      // The list about to be sealed to may be a cached one that the key book has not
+      // compared (a verification or acceptance since it was looked up, racing lookups):
+      // one with a device or key not accepted is compared first (told, and held by the
+      // policy), and a send never seals to a key the book has not accepted.
+      admit: (devices) => {
+        if (!this.keys.covers(route, devices)) this.observeKeys(route, devices);
+        this.keys.checkSend(route, devices);
+      },
       seal: (devices) => sealForDevices(me, route, devices, body, (r, d) => this.nextSeq(r, d)),
     });
   }

@@ -14,6 +14,11 @@ import type { OpBuilder } from './connection-core.ts';
 
 export type Requester = (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>;
 
+/** The most devices a lookup answer may list for one number (the key book's and the
+ *  safety number's bound, client/keybook.ts and relay/crypto/safety-number.ts); a longer
+ *  answer is refused (BAD_REQUEST). */
+export const MAX_LISTED_DEVICES = 64;
+
 /** A recipient device whose prekey is signed by its identity key. */
 export interface VerifiedDevice {
   device: Uint8Array;
@@ -140,8 +145,20 @@ export class Discovery {
       }
       const list = d.devices ?? [];
       if (list.length === 0) throw notRegistered();
+      // A number has at most MAX_LISTED_DEVICES devices here: the key book keeps that
+      // many per contact and a safety number covers that many keys, so a longer list
+      // would be sealed to devices neither compares (checked before the signatures, which
+      // would cost one verification each).
+      if (list.length > MAX_LISTED_DEVICES) {
+        throw new HushwireError(ErrorCode.BAD_REQUEST, `gateway listed more devices for a number than the SDK accepts (${MAX_LISTED_DEVICES})`);
+      }
       const ok = verifyDevices(list);
       if (ok.length === 0) throw new HushwireError(ErrorCode.AUTH_FAILED, 'no recipient device has a valid prekey signature');
+      // One entry per device id: a device listed twice (with two keys) would be sealed to
+      // twice while the key book and the safety number see one of them.
+      if (new Set(ok.map((v) => bytesToHex(v.device))).size !== ok.length) {
+        throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway listed a device twice');
+      }
       this.onDevices(route, ok);
       return ok;
     });

@@ -27,11 +27,12 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { KEYS_RECORD, writeForDevice, type DeviceBound, type ProfileStore } from './store.ts';
-import type { VerifiedDevice } from './discovery.ts';
+import { MAX_LISTED_DEVICES, type VerifiedDevice } from './discovery.ts';
 
 export const KEYS_CAPACITY = 10_000;
-/** Devices kept per contact: far above any directory's per-route limit (default 5). */
-export const MAX_DEVICES_PER_CONTACT = 64;
+/** Devices kept per contact: far above a directory's per-route limit (default 5), and
+ *  the most a lookup answer may list (client/discovery.ts refuses a longer one). */
+export const MAX_DEVICES_PER_CONTACT = MAX_LISTED_DEVICES;
 
 const HEX_ROUTE = new RegExp(`^[0-9a-f]{${ROUTE_BYTES * 2}}$`);
 const HEX_DEVICE = new RegExp(`^[0-9a-f]{${DEVICE_BYTES * 2}}$`);
@@ -198,7 +199,7 @@ export class KeyBook {
     let told = removed.length > 0;
     if (fresh.size === 0) {
       if (e.pending.size > 0) e.pending = new Map();
-    } else if (!own && (e.pending.size > 0 || this.policy === 'all' || (this.policy === 'verified' && wasVerified))) {
+    } else if (!own && this.policy !== 'none' && (e.pending.size > 0 || this.policy === 'all' || (this.policy === 'verified' && wasVerified))) {
       // Held. The verification stays on the accepted keys: should the unaccepted ones
       // leave the directory again, the contact is what the user verified.
       if (!sameMap(e.pending, fresh)) {
@@ -225,21 +226,37 @@ export class KeyBook {
     return e ? statusOf(e) : undefined;
   }
 
-  /** The status of one sender device: `changed` for a device (or key) not accepted,
-   *  `verified` for an accepted device of a verified contact, else `unverified`. */
+  /** The status of one sender device: `changed` for a device (or key) the contact's
+   *  entry has not accepted (held, or no longer listed since the sender check vouched
+   *  for it), `verified` for an accepted device of a verified contact, else `unverified`
+   *  (also for a route not in the book). */
   senderStatus(route: Uint8Array, device: Uint8Array, identityKey: Uint8Array): KeyStatus {
     const e = this.entries.get(bytesToHex(route));
     if (!e) return 'unverified';
     const d = bytesToHex(device);
     const k = bytesToHex(identityKey);
     if (e.keys.get(d) === k) return e.verifiedAt !== null ? 'verified' : 'unverified';
-    return e.pending.get(d) === k ? 'changed' : 'unverified';
+    return 'changed';
   }
 
-  /** Throws IDENTITY_CHANGED while the route's sends are held. */
-  checkSend(route: Uint8Array): void {
+  /** Whether the route has an entry whose accepted keys hold every device of `devices`
+   *  with the same identity key (a list sealing to it seals only to accepted keys). */
+  covers(route: Uint8Array, devices: readonly VerifiedDevice[]): boolean {
     const e = this.entries.get(bytesToHex(route));
-    if (e && e.pending.size > 0) throw identityChanged();
+    return e !== undefined && coversAll(e, devices);
+  }
+
+  /**
+   * Throws IDENTITY_CHANGED while the route's sends are held, or when `devices` (the list
+   * a send is about to seal to) holds a device or key the entry has not accepted: the
+   * list a send seals to may be a cached one, not the last one compared (observe), so
+   * the caller first observes a list that covers() refuses.
+   */
+  checkSend(route: Uint8Array, devices?: readonly VerifiedDevice[]): void {
+    const e = this.entries.get(bytesToHex(route));
+    if (!e) return;
+    if (e.pending.size > 0) throw identityChanged();
+    if (devices !== undefined && !coversAll(e, devices)) throw identityChanged();
   }
 
   /** The user accepts exactly these keys (a fresh list), verified or not. */
@@ -336,6 +353,10 @@ export class KeyBook {
       if (e) this.entries.set(route, e);
     }
   }
+}
+
+function coversAll(e: Entry, devices: readonly VerifiedDevice[]): boolean {
+  return devices.every((d) => e.keys.get(bytesToHex(d.device)) === bytesToHex(d.identityKey));
 }
 
 function statusOf(e: Entry): KeyStatus {

@@ -16,10 +16,14 @@ import { KEYS_RECORD } from '../../client/store.ts';
 import { generateIdentity, sign, prekeyInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { routeTag } from '../../relay/tokens.ts';
+import { WebSocket as WsWebSocket } from 'ws';
+import { wire, decodeFrame, type DecodedOp, type DirectoryDevice, type DirectoryDeviceProps } from '../../relay/wire.ts';
+import { devicesOf } from '../../relay/directory.ts';
+import { MAX_LISTED_DEVICES } from '../../client/discovery.ts';
 import { natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { haveNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
-import { within } from '../helpers/poll.ts';
+import { within, until } from '../helpers/poll.ts';
 import type { Test } from 'tap';
 
 const skip = !haveNatsServer() && 'nats-server not installed';
@@ -216,4 +220,117 @@ t.test('opt-out erases keys.json; this user\'s own new device is told as own', {
   t.ok(await a.read(KEYS_RECORD), 'keys.json written');
   await c.unregister();
   t.equal(await a.read(KEYS_RECORD), undefined, 'keys.json erased with the device');
+});
+
+// ---- a directory that answers with lists no honest one gives (review fixes)
+
+/** A device of the operator's own: valid keys, its own identity; `device` reuses an id. */
+function forgedDevice(device: Uint8Array = new Uint8Array(randomBytes(16))) {
+  const id = generateIdentity();
+  const prekey = generateKeyPair().publicKey;
+  return { device, identityKey: id.publicKey, prekey, prekeySignature: sign(id.secretKey, prekeyInput(prekey)), registeredAtMs: Date.now(), lastSeenMs: Date.now() };
+}
+
+/** Replaces the victim's whole directory entry, as the operator of the directory's KV
+ *  bucket could (no per-route device limit, any order, a device id twice). */
+async function writeDirectory(gw: TestGateway, victim: MemoryStore, edit: (devices: DirectoryDevice[]) => DirectoryDeviceProps[]): Promise<void> {
+  const tag = routeTag((await readDevice(victim)).route);
+  const rec = await gw.relay.bus.directoryGet(tag);
+  const value = wire.DirectoryEntry.encode({ devices: edit(devicesOf(rec)) }).finish();
+  t.ok(await gw.relay.bus.directoryPut(tag, value, rec ? rec.revision : 0), 'directory written');
+}
+
+t.test('a lookup answer listing more than 64 devices is refused: the 65th of a verified contact is never sealed to', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck6');
+  const { B, a, b } = await registerPair(gw);
+  // 64 devices listed before A's first lookup (accepted on first use), then verified.
+  await writeDirectory(gw, b, (devices) => [...devices, ...Array.from({ length: MAX_LISTED_DEVICES - devices.length }, () => forgedDevice())]);
+  const { c, changes } = await open(t, a, gw);
+  t.equal((await c.send(B, 'first')).receipts.length, MAX_LISTED_DEVICES);
+  await c.verifyContact(B, (await c.safetyNumber(B)).digits);
+  t.equal(c.contactKeyStatus(B), 'verified');
+  await c.close();
+
+  const evil = forgedDevice();
+  await writeDirectory(gw, b, (devices) => [...devices, evil]);
+  const { c: c2, changes: changes2 } = await open(t, a, gw);
+  const err = await c2.send(B, 'secret').then((r) => r, (e: unknown) => e);
+  t.ok(err instanceof HushwireError && err.code === 'BAD_REQUEST', 'refused, nothing sent');
+  t.equal((err as HushwireError).maybeDelivered, false);
+  t.notOk(err instanceof HushwireError && /[0-9a-f]{32}/.test(err.message), 'no device id in the message');
+  t.equal(await code(c2.safetyNumber(B)), 'BAD_REQUEST');
+  t.equal(c2.contactKeyStatus(B), 'verified');
+  t.same([changes, changes2], [[], []]);
+});
+
+t.test('a lookup answer listing a device id twice (the second time with the operator\'s key) is refused', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck7');
+  const { B, a, b } = await registerPair(gw);
+  const { c } = await open(t, a, gw);
+  await c.send(B, 'first');
+  await c.verifyContact(B, (await c.safetyNumber(B)).digits);
+  await c.close();
+
+  await writeDirectory(gw, b, (devices) => [forgedDevice(devices[0].device), ...devices]);
+  const { c: c2 } = await open(t, a, gw);
+  t.equal(await code(c2.send(B, 'secret')), 'BAD_REQUEST');
+  t.equal(await code(c2.safetyNumber(B)), 'BAD_REQUEST');
+});
+
+/** `ws` with a gate on what the gateway sends: the first frame `hold` picks is kept back
+ *  until the test lets it through (a gateway answering one lookup late, deterministically). */
+class GatedWebSocket extends WsWebSocket {
+  static hold: ((ops: DecodedOp[]) => boolean) | null = null;
+  static held: Array<() => void> = [];
+  #handler: ((ev: { data: unknown }) => void) | null = null;
+  // @ts-expect-error the accessor narrows ws's handler type to what the SDK sets
+  override get onmessage(): ((ev: { data: unknown }) => void) | null {
+    return this.#handler;
+  }
+  override set onmessage(fn: ((ev: { data: unknown }) => void) | null) {
+    this.#handler = fn;
+    const setParent = Object.getOwnPropertyDescriptor(WsWebSocket.prototype, 'onmessage')!.set!;
+    setParent.call(this, fn === null ? null : (ev: { data: unknown }) => {
+      const ops = ev.data instanceof ArrayBuffer ? decodeFrame(new Uint8Array(ev.data)) : [];
+      if (GatedWebSocket.hold?.(ops)) {
+        GatedWebSocket.hold = null;
+        GatedWebSocket.held.push(() => fn(ev));
+        return;
+      }
+      fn(ev);
+    });
+  }
+}
+
+t.test('a device list cached before a verification is compared before a send seals to it (a lookup racing verifyContact)', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck8');
+  const { A, B, a, b } = await registerPair(gw);
+  const ownRoute = (await readDevice(a)).route;
+  const { c, changes } = await open(t, a, gw, { WebSocket: GatedWebSocket as unknown as ClientOptions['WebSocket'] });
+  const { c: cb } = await open(t, b, gw);
+  await c.send(B, 'first');
+  const digits = (await cb.safetyNumber(A)).digits; // as B's phone shows it: B's one device
+
+  // verifyContact looks B up ([B's device]), then this user's own number: the gateway
+  // answers the second one late. Meanwhile it lists the operator's device under B, and
+  // another lookup of B (here acceptContactKeys; a received message's sender check does
+  // the same) caches that list while B is not verified yet.
+  GatedWebSocket.hold = (ops) => ops.some((op) => op.devices?.route instanceof Uint8Array && bytesToHex(op.devices.route) === bytesToHex(ownRoute));
+  const verifying = c.verifyContact(B, digits);
+  await until('the own lookup answer held', () => GatedWebSocket.held.length === 1);
+  const evil = await injectDevice(gw, b);
+  await c.acceptContactKeys(B);
+  t.same(changes.map((x) => [x.added, x.status]), [[[evil], 'unverified']], 'told: an unverified contact\'s new device');
+  GatedWebSocket.held.shift()!();
+  await verifying; // the digits cover B's one device: verified for exactly that key
+  t.equal(c.contactKeyStatus(B), 'verified');
+
+  // The cached list still names the operator's device: the send must not seal to it.
+  const err = await c.send(B, 'secret').then((r) => r, (e: unknown) => e);
+  t.ok(err instanceof HushwireError && err.code === 'IDENTITY_CHANGED', 'held');
+  t.equal((err as HushwireError).maybeDelivered, false, 'nothing went out');
+  t.equal(c.contactKeyStatus(B), 'changed');
+  t.same(changes[1], { number: B, own: false, added: [evil], changed: [], removed: [], wasVerified: true, status: 'changed' }, 'told once, as a held change');
+  t.equal(await code(c.send(B, 'again')), 'IDENTITY_CHANGED');
+  t.equal(changes.length, 2);
 });

@@ -165,3 +165,57 @@ t.test('a book bound to a device writes nothing into a profile that no longer ho
   await t.rejects(save, { code: 'NOT_REGISTERED' });
   t.equal(await store.read(KEYS_RECORD), undefined);
 });
+
+// Review fixes (the per-device send check, 'none' over a loaded hold, senderKeys of a
+// device the entry does not hold): each case fails without its change.
+
+t.test('checkSend refuses a list holding a device or key the entry has not accepted, even with no hold recorded', async (t) => {
+  const b = book();
+  const route = rand(32);
+  const [d1, evil] = [dev(), dev()];
+  b.observe(route, [d1]);
+  await b.accept(route, [d1], true);
+  // A cached list looked up before the verification (or racing it) still names `evil`:
+  // the book holds no pending change, yet a send must not seal to it.
+  t.equal(code(() => b.checkSend(route, [d1])), 'none');
+  t.notOk(b.covers(route, [d1, evil]));
+  t.equal(code(() => b.checkSend(route, [d1, evil])), 'IDENTITY_CHANGED', 'a device not accepted');
+  t.equal(code(() => b.checkSend(route, [{ ...d1, identityKey: rand(32) }])), 'IDENTITY_CHANGED', 'an accepted device id with another key');
+  t.equal(code(() => b.checkSend(route, [{ ...d1, identityKey: rand(32) }, d1])), 'IDENTITY_CHANGED', 'a device listed twice, once with another key');
+  t.ok(b.covers(route, [d1]));
+  t.notOk(b.covers(rand(32), [d1]), 'a route not in the book is not covered (its list is observed first)');
+  t.equal(code(() => b.checkSend(rand(32), [d1])), 'none', 'nor held');
+});
+
+t.test("keyChangePolicy 'none' over a hold kept in keys.json: the next list is accepted, not held", async (t) => {
+  const store = new MemoryStore();
+  const strict = book('verified', 100, undefined, store);
+  const route = rand(32);
+  const [d1, d2, d3] = [dev(), dev(), dev()];
+  strict.observe(route, [d1]);
+  await strict.accept(route, [d1], true);
+  await strict.observe(route, [d1, d2]).save;
+  t.equal(strict.status(route), 'changed');
+  const lax = await readKeyBook(store, OPRF, 100, { policy: 'none' });
+  t.equal(lax.status(route), 'changed', 'the hold as loaded');
+  const c = lax.observe(route, [d1, d2, d3]).change;
+  t.same([c?.status, c?.wasVerified, c?.added], ['unverified', true, [hex(d2), hex(d3)]], 'none never holds: accepted, told');
+  t.equal(code(() => lax.checkSend(route, [d1, d2, d3])), 'none');
+});
+
+t.test('senderStatus: a device a verified contact\'s entry no longer holds (neither accepted nor held) is changed, not unverified', async (t) => {
+  const b = book();
+  const route = rand(32);
+  const [d1, d3] = [dev(), dev()];
+  b.observe(route, [d1]);
+  await b.accept(route, [d1], true);
+  b.observe(route, [d1, d3]);
+  t.equal(b.senderStatus(route, d3.device, d3.identityKey), 'changed');
+  // d3 leaves the directory again: the hold ends, but a message from d3 whose sender check
+  // was cached (10 min) is still from a key the user never accepted.
+  b.observe(route, [d1]);
+  t.equal(b.status(route), 'verified');
+  t.equal(b.senderStatus(route, d3.device, d3.identityKey), 'changed');
+  t.equal(b.senderStatus(route, d1.device, d1.identityKey), 'verified');
+  t.equal(b.senderStatus(rand(32), d1.device, d1.identityKey), 'unverified', 'a route not in the book');
+});
