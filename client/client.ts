@@ -518,7 +518,7 @@ export class HushwireClient {
   async unverifyContact(toNumber: string): Promise<void> {
     const number = parseE164(toNumber);
     const route = await this.contactRoute(number);
-    await this.keys.unverify(route);
+    await this.keys.unverify(route, this.now());
   }
 
   /** The contact's key status as this handset knows it, without asking the gateway:

@@ -22,7 +22,8 @@
 // routes): written through the profile's store with the device check (writeForDevice),
 // erased at opt-out (client/profile-data.ts removeDevice). Bounded (KEYS_CAPACITY
 // contacts; past it the least recently used contact that is neither verified nor held
-// goes first, so filling the book cannot be used to drop a hold), replaced whole.
+// goes first, so filling the book cannot be used to drop a hold), replaced whole after
+// taking in what another process using the profile decided since (KeyBook.merge).
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
@@ -84,6 +85,9 @@ interface Entry {
   verifiedAt: number | null;
   /** When the last change was seen (ms since the epoch). */
   changedAt: number | null;
+  /** When the user last decided about these keys (accept, verify, unverify; ms since the
+   *  epoch, increasing per entry): another process's later decision wins at a save. */
+  decidedAt: number | null;
 }
 
 function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
@@ -172,7 +176,7 @@ export class KeyBook {
     this.names.delete(routeHex);
     const e = this.touch(routeHex);
     if (!e) {
-      this.put(routeHex, { number: name, keys: seen, pending: new Map(), verifiedAt: null, changedAt: null });
+      this.put(routeHex, { number: name, keys: seen, pending: new Map(), verifiedAt: null, changedAt: null, decidedAt: null });
       return { change: null, save: this.save() };
     }
     const before = statusOf(e);
@@ -265,15 +269,16 @@ export class KeyBook {
     const e = this.touch(routeHex);
     const keys = listed(devices);
     const name = number !== null && E164.test(number) ? number : e?.number ?? null;
-    this.put(routeHex, { number: name, keys, pending: new Map(), verifiedAt: verified ? now : null, changedAt: e?.changedAt ?? null });
+    this.put(routeHex, { number: name, keys, pending: new Map(), verifiedAt: verified ? now : null, changedAt: e?.changedAt ?? null, decidedAt: decided(e, now) });
     return this.save();
   }
 
   /** Clears the route's verification (its keys stay accepted). */
-  unverify(route: Uint8Array): Promise<void> {
+  unverify(route: Uint8Array, now = Date.now()): Promise<void> {
     const e = this.entries.get(bytesToHex(route));
     if (!e || e.verifiedAt === null) return Promise.resolve();
     e.verifiedAt = null;
+    e.decidedAt = decided(e, now);
     return this.save();
   }
 
@@ -317,8 +322,12 @@ export class KeyBook {
 
   private save(): Promise<void> {
     if (this.queued) return this.queued;
-    const q = this.tail.then(() => {
+    const q = this.tail.then(async () => {
       this.queued = null;
+      // The record is replaced whole, and other processes may use the profile (the CLI's
+      // `verify-contact` or `accept-keys` beside a running `listen`): their decisions
+      // since this book was read are taken in first, so this write does not undo them.
+      this.merge(await this.store.read(KEYS_RECORD));
       const text = this.serialize();
       return this.deviceHex !== null ? writeForDevice(this.store, KEYS_RECORD, text, this.deviceHex) : this.store.write(KEYS_RECORD, text);
     });
@@ -336,6 +345,7 @@ export class KeyBook {
         ...(e.pending.size > 0 ? { pending: Object.fromEntries(e.pending) } : {}),
         ...(e.verifiedAt !== null ? { verifiedAt: e.verifiedAt } : {}),
         ...(e.changedAt !== null ? { changedAt: e.changedAt } : {}),
+        ...(e.decidedAt !== null ? { decidedAt: e.decidedAt } : {}),
       };
     }
     return JSON.stringify({ version: 1, oprfPublicKey: this.keyHex, contacts }) + '\n';
@@ -344,15 +354,55 @@ export class KeyBook {
   /** Takes what a record holds for this OPRF key; a malformed contact is left out (its
    *  next lookup is a first use again), a record for another key ignored whole. */
   private load(raw: unknown): void {
-    if (typeof raw !== 'object' || raw === null) return;
-    const r = raw as { version?: unknown; oprfPublicKey?: unknown; contacts?: unknown };
-    if (r.version !== 1 || r.oprfPublicKey !== this.keyHex || typeof r.contacts !== 'object' || r.contacts === null) return;
-    for (const [route, v] of Object.entries(r.contacts as Record<string, unknown>)) {
+    for (const [route, e] of stored(raw, this.keyHex)) {
       if (this.entries.size >= this.capacity) break;
-      const e = parseEntry(route, v);
-      if (e) this.entries.set(route, e);
+      this.entries.set(route, e);
     }
   }
+
+  /**
+   * Before a save: what the record holds now (another process may have written it since
+   * this book read it) is taken in where it is newer. A contact the user decided about
+   * later there (decidedAt: verified, accepted, unverified) takes that entry whole; a
+   * contact this book does not have is added while there is room. Everything else stays
+   * as this book has it (a change another process saw is seen again at the next lookup
+   * here). A damaged record or another key's adds nothing.
+   */
+  private merge(text: string | undefined): void {
+    if (typeof text !== 'string') return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return;
+    }
+    for (const [route, s] of stored(raw, this.keyHex)) {
+      const e = this.entries.get(route);
+      if (!e) {
+        if (this.entries.size < this.capacity) this.entries.set(route, s);
+      } else if ((s.decidedAt ?? -1) > (e.decidedAt ?? -1)) {
+        this.entries.set(route, { ...s, number: e.number ?? s.number });
+      }
+    }
+  }
+}
+
+/** A decision's time: `now`, but always after the entry's previous one. */
+function decided(e: Entry | undefined, now: number): number {
+  return e?.decidedAt != null && e.decidedAt >= now ? e.decidedAt + 1 : now;
+}
+
+/** The well-formed contacts of a parsed record for this OPRF key (hex), in its order. */
+function stored(raw: unknown, keyHex: string): Array<[string, Entry]> {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const r = raw as { version?: unknown; oprfPublicKey?: unknown; contacts?: unknown };
+  if (r.version !== 1 || r.oprfPublicKey !== keyHex || typeof r.contacts !== 'object' || r.contacts === null) return [];
+  const out: Array<[string, Entry]> = [];
+  for (const [route, v] of Object.entries(r.contacts as Record<string, unknown>)) {
+    const e = parseEntry(route, v);
+    if (e) out.push([route, e]);
+  }
+  return out;
 }
 
 function coversAll(e: Entry, devices: readonly VerifiedDevice[]): boolean {
@@ -381,14 +431,15 @@ function parseTime(v: unknown): number | null | false {
 
 function parseEntry(route: string, v: unknown): Entry | null {
   if (!HEX_ROUTE.test(route) || typeof v !== 'object' || v === null) return null;
-  const o = v as { number?: unknown; keys?: unknown; pending?: unknown; verifiedAt?: unknown; changedAt?: unknown };
+  const o = v as { number?: unknown; keys?: unknown; pending?: unknown; verifiedAt?: unknown; changedAt?: unknown; decidedAt?: unknown };
   const keys = parseKeys(o.keys);
   const pending = o.pending === undefined ? new Map<string, string>() : parseKeys(o.pending);
   const verifiedAt = parseTime(o.verifiedAt);
   const changedAt = parseTime(o.changedAt);
-  if (!keys || !pending || verifiedAt === false || changedAt === false) return null;
+  const decidedAt = parseTime(o.decidedAt);
+  if (!keys || !pending || verifiedAt === false || changedAt === false || decidedAt === false) return null;
   if (o.number !== undefined && (typeof o.number !== 'string' || !E164.test(o.number))) return null;
-  return { number: typeof o.number === 'string' ? o.number : null, keys, pending, verifiedAt, changedAt };
+  return { number: typeof o.number === 'string' ? o.number : null, keys, pending, verifiedAt, changedAt, decidedAt };
 }
 
 /** Reads keys.json for this pinned OPRF key; a missing or damaged record, or one for

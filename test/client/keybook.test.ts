@@ -219,3 +219,36 @@ t.test('senderStatus: a device a verified contact\'s entry no longer holds (neit
   t.equal(b.senderStatus(route, d1.device, d1.identityKey), 'verified');
   t.equal(b.senderStatus(rand(32), d1.device, d1.identityKey), 'unverified', 'a route not in the book');
 });
+
+t.test('two processes on one profile: a save does not undo the other\'s verification or acceptance made since it read keys.json', async (t) => {
+  // `listen` runs (book L) while `verify-contact` runs in another process (book V): L's
+  // next save (a new sender's first use) used to write its own copy over V's, and the
+  // verification was gone without a word, so a later change of the contact went unheld.
+  const store = new MemoryStore();
+  const L = book('verified', 100, undefined, store);
+  const [r, other] = [rand(32), rand(32)];
+  const [d1, d2, evil] = [dev(), dev(), dev()];
+  await L.observe(r, [d1], '+15550100011').save;
+  const V = await readKeyBook(store, OPRF, 100);
+  await V.accept(r, [d1], true, null, 1000);
+  await L.observe(other, [d2]).save;
+  t.equal(L.status(r), 'verified', 'the listening book took the verification in at its save');
+  const next = await readKeyBook(store, OPRF, 100);
+  t.same([next.status(r), next.status(other)], ['verified', 'unverified'], 'both kept on disk');
+  t.equal(next.observe(r, [d1, evil]).change?.status, 'changed', 'so a later change of the contact is held');
+
+  // The other way: L saw a change and holds it; V accepts the keys; L's next save keeps
+  // the acceptance (it does not write its hold back over it).
+  await L.observe(r, [d1, evil]).save;
+  t.equal(L.status(r), 'changed');
+  const V2 = await readKeyBook(store, OPRF, 100);
+  await V2.accept(r, [d1, evil], false, null, 2000);
+  await L.observe(rand(32), [dev()]).save;
+  t.equal((await readKeyBook(store, OPRF, 100)).status(r), 'unverified');
+  t.equal(code(() => L.checkSend(r, [d1, evil])), 'none');
+  // An older decision on disk (this book decided later) does not win.
+  await V2.accept(r, [d1, evil], true, null, 2500);
+  await L.accept(r, [d1, evil], false, null, 3000);
+  t.equal((await readKeyBook(store, OPRF, 100)).status(r), 'unverified', 'the later decision (accepted unverified at 3000) stands');
+  t.equal(L.status(r), 'unverified');
+});
