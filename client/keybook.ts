@@ -21,8 +21,9 @@
 // The record is handset-local and as sensitive as routes.json (contacts' numbers and
 // routes): written through the profile's store with the device check (writeForDevice),
 // erased at opt-out (client/profile-data.ts removeDevice). Bounded (KEYS_CAPACITY
-// contacts; past it the least recently used contact that is neither verified nor held
-// goes first, so filling the book cannot be used to drop a hold), replaced whole after
+// contacts, KEYS_DEVICE_CAPACITY device keys over those neither verified nor held; past
+// either the least recently used contact that is neither verified nor held goes first,
+// so filling the book cannot be used to drop a hold), replaced whole after
 // taking in what another process using the profile decided since (KeyBook.merge).
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
@@ -31,6 +32,12 @@ import { KEYS_RECORD, writeForDevice, type DeviceBound, type ProfileStore } from
 import { MAX_LISTED_DEVICES, type VerifiedDevice } from './discovery.ts';
 
 export const KEYS_CAPACITY = 10_000;
+/** Device keys kept over the contacts that are neither verified nor held (nor this
+ *  handset's own): about 4 MB of keys.json (some 100 bytes a device). Without it a directory
+ *  listing 64 devices under every number the handset looks up (a forged sender's message
+ *  makes it look one up) would grow the record to some 65 MB, rewritten whole at every
+ *  change. */
+export const KEYS_DEVICE_CAPACITY = 40_000;
 /** Devices kept per contact: far above a directory's per-route limit (default 5), and
  *  the most a lookup answer may list (client/discovery.ts refuses a longer one). */
 export const MAX_DEVICES_PER_CONTACT = MAX_LISTED_DEVICES;
@@ -111,6 +118,8 @@ export function identityChanged(message = 'this contact\'s keys changed since yo
 
 export interface KeyBookOptions extends DeviceBound {
   policy?: KeyChangePolicy;
+  /** Device keys kept over the contacts that may be dropped (KEYS_DEVICE_CAPACITY). */
+  deviceCapacity?: number;
   /** This handset's own route: its entry is kept (another device of the user shows up
    *  as a change) but never held. */
   ownRoute?: Uint8Array;
@@ -120,6 +129,7 @@ export class KeyBook {
   readonly store: ProfileStore;
   readonly capacity: number;
   readonly policy: KeyChangePolicy;
+  readonly deviceCapacity: number;
   /** Id (hex) of the device the records belong to: saves check the profile still holds
    *  it (writeForDevice); null writes without the check. */
   readonly deviceHex: string | null;
@@ -135,6 +145,7 @@ export class KeyBook {
     this.store = store;
     this.capacity = capacity;
     this.policy = opts.policy ?? 'verified';
+    this.deviceCapacity = opts.deviceCapacity ?? KEYS_DEVICE_CAPACITY;
     this.deviceHex = opts.device === undefined ? null : bytesToHex(opts.device);
     this.keyHex = bytesToHex(oprfPublicKey);
     this.ownHex = opts.ownRoute === undefined ? null : bytesToHex(opts.ownRoute);
@@ -220,6 +231,7 @@ export class KeyBook {
     }
     if (statusOf(e) !== before) told = true;
     if (!told && !dirty) return { change: null, save: Promise.resolve() };
+    if (fresh.size > 0) this.trim();
     const change: KeyChange | null = told ? { number: e.number, own, added, changed, removed, wasVerified, status: statusOf(e) } : null;
     return { change, save: this.save() };
   }
@@ -303,6 +315,26 @@ export class KeyBook {
   private put(routeHex: string, e: Entry): void {
     this.entries.delete(routeHex);
     this.entries.set(routeHex, e);
+    this.trim();
+  }
+
+  /** Back within the bounds: past KEYS_CAPACITY contacts or deviceCapacity device keys,
+   *  the least recently used contacts that are neither verified nor held (nor this
+   *  handset's own) go first; past the contact capacity with none of those left, the
+   *  least recently used one (evict). Verified and held contacts' devices are not
+   *  counted against deviceCapacity's evictions: a directory listing many devices
+   *  under them cannot push a verification or a hold out. */
+  private trim(): void {
+    const droppable = (route: string, e: Entry) => e.verifiedAt === null && e.pending.size === 0 && route !== this.ownHex;
+    let devices = 0;
+    for (const [route, e] of this.entries) if (droppable(route, e)) devices += e.keys.size;
+    for (const [route, e] of this.entries) {
+      if (this.entries.size <= this.capacity && devices <= this.deviceCapacity) break;
+      if (droppable(route, e)) {
+        this.entries.delete(route);
+        devices -= e.keys.size;
+      }
+    }
     while (this.entries.size > this.capacity) this.evict();
   }
 
@@ -364,7 +396,8 @@ export class KeyBook {
    * Before a save: what the record holds now (another process may have written it since
    * this book read it) is taken in where it is newer. A contact the user decided about
    * later there (decidedAt: verified, accepted, unverified) takes that entry whole; a
-   * contact this book does not have is added while there is room. Everything else stays
+   * contact this book does not have is added (one neither verified nor held only while
+   * there is room; then the bounds apply as at any change). Everything else stays
    * as this book has it (a change another process saw is seen again at the next lookup
    * here). A damaged record or another key's adds nothing.
    */
@@ -379,11 +412,14 @@ export class KeyBook {
     for (const [route, s] of stored(raw, this.keyHex)) {
       const e = this.entries.get(route);
       if (!e) {
-        if (this.entries.size < this.capacity) this.entries.set(route, s);
+        // A verified or held contact is taken in whatever the room (trim below makes it);
+        // another only into room there is.
+        if (s.verifiedAt !== null || s.pending.size > 0 || this.entries.size < this.capacity) this.entries.set(route, s);
       } else if ((s.decidedAt ?? -1) > (e.decidedAt ?? -1)) {
         this.entries.set(route, { ...s, number: e.number ?? s.number });
       }
     }
+    this.trim();
   }
 }
 

@@ -5,6 +5,7 @@
 //   gateways.json  0600  gateway URLs to rotate through
 //   state.json     0600  dedup state: recently seen envelope ids, per-peer sequences
 //   routes.json    0600  learned number -> route pairs
+//   keys.json      0600  contacts' device identity keys as accepted, verified contacts
 //
 // Every file is replaced atomically (temp file + fsync + rename: client/atomic.ts), so
 // a crash never leaves a half-written key file or a dedup state that forgets what was
@@ -150,7 +151,7 @@ export class DirectoryStore implements ProfileStore {
   }
 
   async read(record: ProfileRecord): Promise<string | undefined> {
-    // Record names become file names: only the four known ones ever do.
+    // Record names become file names: only the five known ones ever do.
     checkRecord(record);
     return readPrivateFile(join(this.dir, record), record);
   }

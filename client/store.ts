@@ -11,7 +11,8 @@
 //                          up to ~1 MB)
 //   keys.json              contacts' device identity keys as accepted (trust on first
 //                          use), held key changes and verified contacts (client/keybook.ts;
-//                          contacts' numbers and routes; up to ~4 MB)
+//                          contacts' numbers and routes; ~4 MB plus verified and
+//                          held contacts' keys)
 //
 // On Node the profile is a private directory with one file per record
 // (client/profile.ts, DirectoryStore); MemoryStore below keeps them in process memory

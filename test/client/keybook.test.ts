@@ -5,7 +5,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { KeyBook, readKeyBook, MAX_DEVICES_PER_CONTACT, type KeyChangePolicy } from '../../client/keybook.ts';
+import { KeyBook, readKeyBook, MAX_DEVICES_PER_CONTACT, KEYS_DEVICE_CAPACITY, type KeyChangePolicy } from '../../client/keybook.ts';
 import { MemoryStore, KEYS_RECORD, DEVICE_RECORD } from '../../client/store.ts';
 import { HushwireError } from '../../relay/errors.ts';
 import type { VerifiedDevice } from '../../client/discovery.ts';
@@ -251,4 +251,27 @@ t.test('two processes on one profile: a save does not undo the other\'s verifica
   await L.accept(r, [d1, evil], false, null, 3000);
   t.equal((await readKeyBook(store, OPRF, 100)).status(r), 'unverified', 'the later decision (accepted unverified at 3000) stands');
   t.equal(L.status(r), 'unverified');
+});
+
+t.test('bounded in device keys too: contacts neither verified nor held go first once their devices pass deviceCapacity', async (t) => {
+  // A directory that lists 64 devices under every number the handset looks up (a forged
+  // sender makes it look one up) grew keys.json to 10,000 x 64 keys (some 65 MB),
+  // rewritten whole at each change; now the droppable contacts' keys are bounded.
+  const store = new MemoryStore();
+  const b = new KeyBook(store, OPRF, 100, undefined, { deviceCapacity: 10 });
+  const v = rand(32);
+  const many = Array.from({ length: 12 }, dev);
+  b.observe(v, many);
+  await b.accept(v, many, true);
+  const routes = Array.from({ length: 5 }, () => rand(32));
+  for (const r of routes) b.observe(r, [dev(), dev(), dev()]);
+  t.same(routes.map((r) => b.status(r)), [undefined, undefined, 'unverified', 'unverified', 'unverified'], 'the least recently used unverified ones went (9 keys left of 15)');
+  t.equal(b.status(v), 'verified', 'a verified contact\'s 12 keys neither count nor go');
+  // One contact growing past the bound pushes the older ones out, not itself.
+  b.observe(routes[4], Array.from({ length: 9 }, dev));
+  t.same(routes.map((r) => b.status(r)), [undefined, undefined, undefined, undefined, 'unverified']);
+  await b.settled();
+  const back = await readKeyBook(store, OPRF, 100);
+  t.same([back.size, back.status(v)], [2, 'verified']);
+  t.ok(KEYS_DEVICE_CAPACITY * 110 < 5_000_000, 'the default keeps keys.json to a few MB');
 });
