@@ -37,7 +37,8 @@ export interface DiscoveryOptions {
   routeStore?: RouteStore;
   /** Told of a failed write to routeStore (the route is kept in memory, and asked for again after a restart). */
   onStoreError?: (err: unknown) => void;
-  /** Told of each number -> route proven or read from routeStore (once per cache miss). */
+  /** Told of the number -> route at each routeFor (proven, read from routeStore, or
+   *  cached): the key book names a contact it dropped and meets again by it. */
   onRoute?: (number: string, route: Uint8Array) => void;
   /** Told of each device list a lookup returned (verified; not of cached ones): the key
    *  book compares it with the keys accepted before (client/keybook.ts). */
@@ -105,10 +106,7 @@ export class Discovery {
       // Proven before under the same pinned key: no evaluate (each one is charged
       // against this device's discovery budget).
       const known = this.routeStore?.get(number);
-      if (known) {
-        this.onRoute(number, known);
-        return known;
-      }
+      if (known) return known;
       const { blinds, blinded } = blindNumbers([number]);
       const op = await this.request({ evaluate: { blinded } });
       if (!op.evaluated) throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed evaluation');
@@ -118,9 +116,9 @@ export class Discovery {
       const route = routeFromOutput(output);
       // A lost write only means asking again next time; the app is told all the same.
       this.routeStore?.set(number, route).catch(this.onStoreError);
-      this.onRoute(number, route);
       return route;
     });
+    this.onRoute(number, value);
     return value;
   }
 

@@ -8,7 +8,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { KeyBook, readKeyBook, MAX_DEVICES_PER_CONTACT, KEYS_DEVICE_CAPACITY, type KeyChangePolicy } from '../../client/keybook.ts';
 import { MemoryStore, KEYS_RECORD, DEVICE_RECORD } from '../../client/store.ts';
 import { HushwireError } from '../../relay/errors.ts';
-import type { VerifiedDevice } from '../../client/discovery.ts';
+import { Discovery, type VerifiedDevice } from '../../client/discovery.ts';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 const OPRF = rand(32);
@@ -274,4 +274,23 @@ t.test('bounded in device keys too: contacts neither verified nor held go first 
   const back = await readKeyBook(store, OPRF, 100);
   t.same([back.size, back.status(v)], [2, 'verified']);
   t.ok(KEYS_DEVICE_CAPACITY * 110 < 5_000_000, 'the default keeps keys.json to a few MB');
+});
+
+t.test('a contact dropped from the book and met again through a cached route keeps its number in later changes', async (t) => {
+  // Discovery told the book a number's route only when it asked for it (a route cache
+  // miss, 10 minutes): a contact dropped from the book meanwhile (past its bounds) came
+  // back with number null, and its changes were told as from "a contact".
+  const b = new KeyBook(new MemoryStore(), OPRF, 1);
+  const route = rand(32);
+  const discovery = new Discovery(() => Promise.reject(new Error('no gateway here')), OPRF, {
+    routeStore: { get: (n) => (n === '+15550100021' ? route : undefined), set: async () => {} },
+    onRoute: (number, r) => b.noteNumber(r, number),
+  });
+  t.equal(await discovery.routeFor('+15550100021'), route);
+  b.observe(route, [dev()]);
+  b.observe(rand(32), [dev()]); // capacity 1: the contact is dropped
+  t.equal(b.status(route), undefined);
+  await discovery.routeFor('+15550100021'); // from the route cache this time
+  b.observe(route, [dev()]);
+  t.equal(b.observe(route, [dev()]).change?.number, '+15550100021');
 });
