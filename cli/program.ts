@@ -8,6 +8,7 @@ import { listenCommand } from './commands/listen.ts';
 import { unregisterCommand } from './commands/unregister.ts';
 import { rotatePrekeyCommand } from './commands/rotate-prekey.ts';
 import { safetyNumberCommand, verifyContactCommand, acceptKeysCommand } from './commands/contact-keys.ts';
+import { discoverCommand } from './commands/discover.ts';
 import { reportError, EXIT_CODES_HELP } from './errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,6 +30,7 @@ export function buildProgram(extra: Command[] = []): Command {
     .enablePositionalOptions()
     .addCommand(registerCommand())
     .addCommand(sendCommand())
+    .addCommand(discoverCommand())
     .addCommand(listenCommand())
     .addCommand(unregisterCommand())
     .addCommand(rotatePrekeyCommand())

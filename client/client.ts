@@ -746,14 +746,22 @@ export class HushwireClient {
    * Which of `numbers` use Hushwire (a contact sync), without the numbers leaving the
    * handset: blinded VOPRF evaluation, then batched fixed-size lookups (client/contacts.ts).
    * Each number counts against this device's discovery budget (RATE_LIMITED beyond it):
-   * sync once, then ask only about new contacts.
+   * sync once, then ask only about new contacts. What it finds is kept as a send's
+   * lookup keeps it: each registered contact's route (routes.json, so a later send or
+   * sender check evaluates nothing more) and its devices' keys (keys.json: the first use
+   * of the contact is the sync, not the first message).
    */
   async discover(numbers: Iterable<string>): Promise<Map<string, ContactStatus>> {
     const list = numberList(numbers);
     const ended = this.endedError();
     if (ended) throw ended;
     await this.conn.connect(this.requestTimeoutMs);
-    return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, list);
+    return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, list, (number, route, devices) => {
+      // Best effort, as after a send's lookup: a lost write only means asking again.
+      this.routes.set(number, route).catch(this.storeError);
+      this.keys.noteNumber(route, number);
+      this.observeKeys(route, devices);
+    });
   }
 
   /** Opt-out: the relay erases this device (keys, directory entry, mailbox); then the

@@ -11,7 +11,7 @@ import { finalizeNumberEvaluation } from '../relay/crypto/oprf-split.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, type OpProps } from '../relay/wire.ts';
-import { verifyDevices } from './discovery.ts';
+import { verifyDevices, type VerifiedDevice } from './discovery.ts';
 import type { OpBuilder } from './connection-core.ts';
 
 export type Requester = (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>;
@@ -37,8 +37,12 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
+/** Told of each registered number found, with its proven route and verified devices
+ *  (the client keeps the route and the devices' keys: client/routes.ts, client/keybook.ts). */
+export type FoundContact = (number: string, route: Uint8Array, devices: VerifiedDevice[]) => void;
+
 /** number (E.164, as given after normalisation) -> status, for every distinct number. */
-export async function discoverContacts(request: Requester, pinnedKey: Uint8Array, numbers: readonly string[]): Promise<Map<string, ContactStatus>> {
+export async function discoverContacts(request: Requester, pinnedKey: Uint8Array, numbers: readonly string[], onFound?: FoundContact): Promise<Map<string, ContactStatus>> {
   const unique = [...new Set(numbers.map((n) => parseE164(n)))];
   if (unique.length > MAX_DISCOVER) {
     throw new HushwireError(ErrorCode.BAD_REQUEST, `at most ${MAX_DISCOVER} numbers per discovery`);
@@ -67,6 +71,7 @@ export async function discoverContacts(request: Requester, pinnedKey: Uint8Array
       }
       const ok = verifyDevices(r.devices ?? []);
       out.set(unique[i + j]!, { registered: ok.length > 0, devices: ok.length });
+      if (ok.length > 0) onFound?.(unique[i + j]!, route, ok);
     });
   }
   return out;

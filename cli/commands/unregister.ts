@@ -1,5 +1,6 @@
 // hushwire unregister: opt out. The relay erases this device's keys, directory entry
-// and queued mail; the profile's device.json and state.json are deleted.
+// and queued mail; the profile's device.json, state.json, routes.json and keys.json are
+// deleted (gateways.json is kept).
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { profileOption, printJson } from '../options.ts';
@@ -9,7 +10,7 @@ export function unregisterCommand(): Command {
   return new Command('unregister')
     .description("opt out: erase this device from the relay (keys, directory entry, queued mail) and from the profile")
     .addOption(profileOption())
-    .option('--forget-locally', "only delete this profile's keys, state and learned routes, without telling the relay (for a profile whose gateway was reset or is gone; the relay keeps this device until it is unregistered or swept)")
+    .option('--forget-locally', "only delete this profile's keys, state, learned routes and contacts' keys, without telling the relay (for a profile whose gateway was reset or is gone; the relay keeps this device until it is unregistered or swept)")
     .addHelpText('after', "\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally.")
     .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
       if (opts.forgetLocally) {

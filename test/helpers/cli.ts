@@ -12,16 +12,19 @@ export interface Run {
   stderr: string;
 }
 
-export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+/** `input`: written to the command's stdin, which is then closed (without it stdin is
+ *  /dev/null). */
+export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...opts.env };
     delete env.HUSHWIRE_PROFILE;
     if (!opts.env?.HUSHWIRE_DEBUG) delete env.HUSHWIRE_DEBUG;
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (opts.input !== undefined) p.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-    p.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
     const timer = setTimeout(() => {
       p.kill('SIGKILL');
       reject(new Error(`hushwire ${args[0]} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
