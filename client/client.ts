@@ -866,6 +866,11 @@ export class HushwireClient {
     await this.routes.settled();
     await this.keys.settled();
     await this.conn.close();
+    // A lookup answered while the waits above ran may have begun another save of the
+    // route or key book (one queued behind a save under way is not in what was waited
+    // for); no answer comes once the connection is closed.
+    await this.routes.settled();
+    await this.keys.settled();
     // A rotation under way ends with the connection (its request fails, its pending key
     // stays saved) or finishes its profile write; either way it lets the lock go.
     await this.rotating?.catch(() => {});

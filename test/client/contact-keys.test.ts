@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireClient, MemoryStore, HushwireError, type KeyChange, type ClientOptions } from '../../client/index.ts';
 import { readDevice } from '../../client/profile-data.ts';
-import { KEYS_RECORD } from '../../client/store.ts';
+import { KEYS_RECORD, type ProfileRecord } from '../../client/store.ts';
 import { generateIdentity, sign, prekeyInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { routeTag } from '../../relay/tokens.ts';
@@ -282,6 +282,11 @@ t.test('a lookup answer listing a device id twice (the second time with the oper
 class GatedWebSocket extends WsWebSocket {
   static hold: ((ops: DecodedOp[]) => boolean) | null = null;
   static held: Array<() => void> = [];
+  static instances: GatedWebSocket[] = [];
+  constructor(...args: ConstructorParameters<typeof WsWebSocket>) {
+    super(...args);
+    GatedWebSocket.instances.push(this);
+  }
   #handler: ((ev: { data: unknown }) => void) | null = null;
   // @ts-expect-error the accessor narrows ws's handler type to what the SDK sets
   override get onmessage(): ((ev: { data: unknown }) => void) | null {
@@ -333,4 +338,66 @@ t.test('a device list cached before a verification is compared before a send sea
   t.same(changes[1], { number: B, own: false, added: [evil], changed: [], removed: [], wasVerified: true, status: 'changed' }, 'told once, as a held change');
   t.equal(await code(c.send(B, 'again')), 'IDENTITY_CHANGED');
   t.equal(changes.length, 2);
+});
+
+/** A MemoryStore whose next `gates` writes of keys.json wait until the test lets each go. */
+class GatedStore extends MemoryStore {
+  gates = 0;
+  readonly waiting: Array<() => void> = [];
+  override async write(record: ProfileRecord, text: string): Promise<void> {
+    if (record === KEYS_RECORD && this.gates > 0) {
+      this.gates--;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    return super.write(record, text);
+  }
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+t.test('close() waits for a keys.json write begun by a lookup answered while it waited for the saves before', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck9');
+  const [A, B] = [freshNumber(), freshNumber()];
+  const a = new GatedStore();
+  const b = new MemoryStore();
+  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
+  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  const bRoute = bytesToHex((await readDevice(b)).route);
+  GatedWebSocket.instances = [];
+  GatedWebSocket.held = [];
+  const { c } = await open(t, a, gw, { WebSocket: GatedWebSocket as unknown as ClientOptions['WebSocket'] });
+  await c.send(B, 'first');
+  await c.safetyNumber(B); // the first use of this user's own number too
+  await turn();
+
+  // A save of keys.json under way (a change seen by safetyNumber), its write held, and
+  // none queued behind it.
+  a.gates = 2;
+  await injectDevice(gw, b);
+  await c.safetyNumber(B);
+  await until('the first write held', () => a.waiting.length === 1);
+  // Another lookup of B whose answer (another new device) the gateway holds back.
+  await injectDevice(gw, b);
+  GatedWebSocket.hold = (ops) => ops.some((op) => op.devices?.route instanceof Uint8Array && bytesToHex(op.devices.route) === bRoute);
+  const late = c.safetyNumber(B).catch(() => 'ended');
+  await until('the answer held', () => GatedWebSocket.held.length === 1);
+
+  let closed = false;
+  let writesAtClose = -1;
+  const closing = c.close().then(() => {
+    closed = true;
+    writesAtClose = a.waiting.length;
+  });
+  await turn(); // close() now waits for the save under way
+  GatedWebSocket.held.shift()!(); // the answer: a change, so another save
+  await turn();
+  a.waiting.shift()!(); // the first write ends
+  await until('the second write held, or close() done', () => a.waiting.length === 1 || closed);
+  const ws = GatedWebSocket.instances.at(-1)!;
+  await until('the socket closed', () => ws.readyState === WsWebSocket.CLOSED || closed);
+  await turn();
+  while (a.waiting.length > 0) a.waiting.shift()!();
+  await closing;
+  await late;
+  t.equal(writesAtClose, 0, 'no keys.json write was still under way when close() resolved');
 });
