@@ -38,7 +38,10 @@ export async function connectRaw(url: string, opts: WebSocket.ClientOptions = {}
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
   });
-  const next = (pred: (op: Op) => boolean, timeoutMs = 10_000) => {
+  // A deadline against a hang, not a timing check: on a 2-core CI machine running
+  // several suites at once a first register (the engines and the OPRF evaluator start on
+  // first use) took over 10 s (test/gateway/ed25519-engine.test.ts, twice), so 30 s.
+  const next = (pred: (op: Op) => boolean, timeoutMs = 30_000) => {
     const found = ops.find(pred);
     if (found) return Promise.resolve(found);
     return new Promise<Op>((resolve, reject) => {
