@@ -11,7 +11,7 @@ import { finalizeNumberEvaluation } from '../relay/crypto/oprf-split.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, type OpProps } from '../relay/wire.ts';
-import { verifyDevices, type VerifiedDevice } from './discovery.ts';
+import { verifyListed, type VerifiedDevice } from './discovery.ts';
 import type { OpBuilder } from './connection-core.ts';
 
 export type Requester = (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>;
@@ -69,7 +69,7 @@ export async function discoverContacts(request: Requester, pinnedKey: Uint8Array
       if (!r.route || r.route.length !== ROUTE_BYTES || !equalBytes(r.route, route)) {
         throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway answered a lookup for another route');
       }
-      const ok = verifyDevices(r.devices ?? []);
+      const ok = verifyListed(r.devices ?? []);
       out.set(unique[i + j]!, { registered: ok.length > 0, devices: ok.length });
       if (ok.length > 0) onFound?.(unique[i + j]!, route, ok);
     });

@@ -79,6 +79,26 @@ export function verifyDevices(list: ReadonlyArray<{ device?: Uint8Array | null; 
   return out;
 }
 
+/**
+ * The devices of one number's lookup answer whose signatures verify (verifyDevices),
+ * after refusing (BAD_REQUEST) an answer no honest directory gives: more than
+ * MAX_LISTED_DEVICES devices (the key book keeps that many per contact and a safety
+ * number covers that many keys, so a longer list would be sealed to devices neither
+ * compares; checked before the signatures, which cost one verification each), or a
+ * device id twice (sealed to twice while the key book and the safety number see one
+ * of its keys). Every lookup answer the SDK keeps or seals to goes through it.
+ */
+export function verifyListed(list: Parameters<typeof verifyDevices>[0]): VerifiedDevice[] {
+  if (list.length > MAX_LISTED_DEVICES) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, `gateway listed more devices for a number than the SDK accepts (${MAX_LISTED_DEVICES})`);
+  }
+  const ok = verifyDevices(list);
+  if (new Set(ok.map((v) => bytesToHex(v.device))).size !== ok.length) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway listed a device twice');
+  }
+  return ok;
+}
+
 export class Discovery {
   private readonly request: Requester;
   private readonly pinnedKey: Uint8Array;
@@ -143,20 +163,8 @@ export class Discovery {
       }
       const list = d.devices ?? [];
       if (list.length === 0) throw notRegistered();
-      // A number has at most MAX_LISTED_DEVICES devices here: the key book keeps that
-      // many per contact and a safety number covers that many keys, so a longer list
-      // would be sealed to devices neither compares (checked before the signatures, which
-      // would cost one verification each).
-      if (list.length > MAX_LISTED_DEVICES) {
-        throw new HushwireError(ErrorCode.BAD_REQUEST, `gateway listed more devices for a number than the SDK accepts (${MAX_LISTED_DEVICES})`);
-      }
-      const ok = verifyDevices(list);
+      const ok = verifyListed(list);
       if (ok.length === 0) throw new HushwireError(ErrorCode.AUTH_FAILED, 'no recipient device has a valid prekey signature');
-      // One entry per device id: a device listed twice (with two keys) would be sealed to
-      // twice while the key book and the safety number see one of them.
-      if (new Set(ok.map((v) => bytesToHex(v.device))).size !== ok.length) {
-        throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway listed a device twice');
-      }
       this.onDevices(route, ok);
       return ok;
     });

@@ -401,3 +401,22 @@ t.test('close() waits for a keys.json write begun by a lookup answered while it 
   await late;
   t.equal(writesAtClose, 0, 'no keys.json write was still under way when close() resolved');
 });
+
+t.test('discover() refuses the lookup answers a send refuses, before its devices reach the key book', { skip }, async (t) => {
+  // discover() keeps a registered contact's device keys (its first use); it took every
+  // list whose signatures verify, so a list of 65 devices, or a device id twice, was
+  // kept (the first 64, the last key) although no send would seal to it.
+  const gw = await natsTestGateway(t, 'ck10');
+  const { B, a, b } = await registerPair(gw);
+  await writeDirectory(gw, b, (devices) => [forgedDevice(devices[0].device), ...devices]);
+  const { c, changes } = await open(t, a, gw);
+  t.equal(await code(c.discover([B])), 'BAD_REQUEST', 'a device twice');
+  t.equal(c.contactKeyStatus(B), undefined, 'nothing kept');
+  await writeDirectory(gw, b, (devices) => [...devices.slice(1), ...Array.from({ length: MAX_LISTED_DEVICES }, () => forgedDevice())]);
+  t.equal(await code(c.discover([B])), 'BAD_REQUEST', 'over 64 devices');
+  t.equal(c.contactKeyStatus(B), undefined);
+  await writeDirectory(gw, b, (devices) => devices.slice(0, 2));
+  t.equal((await c.discover([B])).get(B)?.devices, 2, 'a list a send takes is kept');
+  t.equal(c.contactKeyStatus(B), 'unverified');
+  t.same(changes, []);
+});
