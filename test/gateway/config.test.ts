@@ -31,6 +31,7 @@ t.test('invalid values fail with one line naming the setting', async (t) => {
   const bad: [Record<string, unknown>, Record<string, string>, RegExp][] = [
     [{ port: 'abc' }, {}, /--port must be a whole number/],
     [{}, { HUSHWIRE_PORT: '70000' }, /HUSHWIRE_PORT must be at most 65535/],
+    [{ maxDevicesPerRoute: '65' }, {}, /--max-devices-per-route must be at most 64/],
     [{ transport: 'quic' }, {}, /--transport must be one of auto, uws, ws/],
     [{ verifier: 'webhook' }, {}, /--verifier-url/],
     [{ idleTimeoutS: '10' }, {}, /multiple of 4/],
