@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { parseE164 } from '../../relay/number.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { profileOption, printJson } from '../options.ts';
 
 async function withClient<T>(profile: string, fn: (c: HushwireClient) => Promise<T>): Promise<T> {
@@ -40,7 +41,12 @@ export function verifyContactCommand(): Command {
     .addHelpText('after', '\nPrints {"status":"verified"}. A number that does not match (the keys changed since it was\nshown, or the two phones see different keys) exits 7 (IDENTITY_CHANGED) and changes nothing.\nOnce verified, a change of the contact\'s keys holds every send to it (exit 7) until you\ncompare again or run `hushwire accept-keys`.')
     .action(async (digits: string[], opts: { profile: string; to: string }) => {
       const to = parseE164(opts.to);
-      await withClient(opts.profile, (c) => c.verifyContact(to, digits.join(' ')));
+      await withClient(opts.profile, (c) => c.verifyContact(to, digits.join(' '))).catch((e: unknown) => {
+        if (e instanceof HushwireError && e.code === ErrorCode.IDENTITY_CHANGED) {
+          throw new HushwireError(e.code, 'the safety number does not match the keys listed now for this contact and you: run hushwire safety-number again on both phones and compare; nothing was marked', { cause: e });
+        }
+        throw e;
+      });
       printJson({ status: 'verified' });
     });
 }

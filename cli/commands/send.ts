@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { parseE164 } from '../../relay/number.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { profileOption, printJson, parsePositive, keyChangeLine } from '../options.ts';
 
 export function sendCommand(): Command {
@@ -23,6 +24,13 @@ export function sendCommand(): Command {
       try {
         const result = await client.send(to, text);
         printJson({ id: result.id, status: result.status });
+      } catch (e) {
+        // The SDK's message names its functions; say what to run instead.
+        if (e instanceof HushwireError && e.code === ErrorCode.IDENTITY_CHANGED) {
+          const sent = e.maybeDelivered ? 'it reached some of their devices before the change was seen' : 'nothing was sent';
+          throw new HushwireError(e.code, `this contact's keys changed since you verified or accepted them, ${sent}: compare safety numbers again (hushwire safety-number, then verify-contact) or accept the new keys (hushwire accept-keys)`, { cause: e, maybeDelivered: e.maybeDelivered });
+        }
+        throw e;
       } finally {
         await client.close();
       }

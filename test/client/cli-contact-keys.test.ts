@@ -32,6 +32,8 @@ t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async
   const wrong = await hushwire(['verify-contact', '--profile', a, '--to', B, '0'.repeat(60)]);
   t.equal(wrong.code, 7, 'a number that does not match: exit 7');
   t.same(errorLineProblems(wrong, 'IDENTITY_CHANGED'), []);
+  t.match(wrong.stderr, /run hushwire safety-number again on both phones/, 'says what to run, not the SDK\'s function names');
+  t.notMatch(wrong.stderr, /safetyNumber\(\)/);
   const ok = await hushwire(['verify-contact', '--profile', a, '--to', B, ...na.safetyNumber.split(' ')]);
   t.equal(ok.code, 0, ok.stderr);
   t.same(JSON.parse(ok.stdout), { status: 'verified' });
@@ -49,6 +51,7 @@ t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async
   t.match(lines[0], new RegExp(`^notice: the keys of \\${B} changed \\(1 device\\(s\\) added\\); sends to it are held`));
   t.same(errorLineProblems({ ...held, stderr: lines[1] + '\n' }, 'IDENTITY_CHANGED'), []);
   t.equal(held.stdout, '', 'nothing sent');
+  t.match(lines[1], /nothing was sent: compare safety numbers again \(hushwire safety-number, then verify-contact\) or accept the new keys \(hushwire accept-keys\)/);
   const again = await hushwire(['send', '--profile', a, '--to', B, 'secret']);
   t.equal(again.code, 7, 'still held in a new process');
 
