@@ -31,6 +31,13 @@ export function parseCountOrZero(value: string): number {
   return n;
 }
 
+/** ClientOptions.onStoreError for the CLI: a line on stderr per problem of the profile's
+ *  storage (a failed write, a damaged keys.json), which the SDK otherwise rides out
+ *  without a word. The message only (it names no number or key). */
+export function storeWarning(e: unknown): void {
+  process.stderr.write(`warning: profile: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+}
+
 /** The stderr line for a contact key change (docs/CLIENT.md, "Contact keys and safety
  *  numbers"): said, so stdout stays one JSON object per line. Device ids are not shown
  *  (they mean nothing to a user); counts are. */

@@ -71,7 +71,10 @@ export interface ClientOptions {
    *  relay keeps what was not acknowledged. The route book (routes.json, after a
    *  discovery) and the send sequence numbers (state.json, after a send) are written on a
    *  best-effort basis: a failure there is only told (a lost route is asked again, a lost
-   *  sequence number weakens an ordering hint). */
+   *  sequence number weakens an ordering hint); so is keys.json's. Also called once by
+   *  open() with a BAD_REQUEST HushwireError when keys.json was damaged, whole or in
+   *  part: those contacts' keys start again from first use and their verifications are
+   *  lost (docs/CLIENT.md, "Contact keys and safety numbers"). */
   onStoreError?: (err: unknown) => void;
   /** When another connection of this device takes over (4003), come back after a pause
    *  instead of stopping: a long-running reader lets a `send` on the same profile finish. */
@@ -291,6 +294,13 @@ export class HushwireClient {
     const state = await readState(store, SEEN_CAPACITY, { device: profile.device });
     const routes = await readRouteBook(store, profile.oprfPublicKey, ROUTES_CAPACITY, { device: profile.device });
     const keys = await readKeyBook(store, profile.oprfPublicKey, KEYS_CAPACITY, {
+      // Told as a store error: the record is rewritten at the next save, and a lost
+      // verification would otherwise go unseen.
+      onDamaged: (problem) => {
+        try {
+          options.onStoreError?.(new HushwireError(ErrorCode.BAD_REQUEST, problem));
+        } catch { /* the application's callback must not break open() */ }
+      },
       device: profile.device,
       ownRoute: profile.route,
       ...(options.keyChangePolicy !== undefined ? { policy: options.keyChangePolicy } : {}),

@@ -480,7 +480,7 @@ function parseEntry(route: string, v: unknown): Entry | null {
 
 /** Reads keys.json for this pinned OPRF key; a missing or damaged record, or one for
  *  another key, is an empty book. Errors of the store itself pass. */
-export async function readKeyBook(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = KEYS_CAPACITY, opts: KeyBookOptions = {}): Promise<KeyBook> {
+export async function readKeyBook(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = KEYS_CAPACITY, opts: KeyBookOptions & { onDamaged?: (problem: string) => void } = {}): Promise<KeyBook> {
   const text = await store.read(KEYS_RECORD);
   let raw: unknown;
   try {
@@ -488,5 +488,27 @@ export async function readKeyBook(store: ProfileStore, oprfPublicKey: Uint8Array
   } catch {
     raw = undefined; // damaged: every contact is a first use again
   }
+  const problem = typeof text === 'string' ? damage(raw, bytesToHex(oprfPublicKey)) : null;
+  if (problem !== null) opts.onDamaged?.(problem);
   return new KeyBook(store, oprfPublicKey, capacity, raw, opts);
+}
+
+/**
+ * What was lost reading a keys.json that exists, or null: the whole record (not JSON, or
+ * not a key book), or some contacts (malformed entries, left out). Each such contact is a
+ * first use again and, if it was verified or held, is no longer: the application is told
+ * (ClientOptions.onStoreError), since nothing else would show it. A record written under
+ * another OPRF key (another deployment) is not damage. Counts only: nothing of the record.
+ */
+function damage(raw: unknown, keyHex: string): string | null {
+  const lost = 'contacts\' keys start again from first use, and verified contacts must be verified again';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `keys.json is damaged and was read as empty: ${lost}`;
+  const r = raw as { version?: unknown; oprfPublicKey?: unknown; contacts?: unknown };
+  if (typeof r.oprfPublicKey === 'string' && r.oprfPublicKey !== keyHex) return null;
+  if (r.version !== 1 || typeof r.contacts !== 'object' || r.contacts === null || Array.isArray(r.contacts)) {
+    return `keys.json is damaged and was read as empty: ${lost}`;
+  }
+  let bad = 0;
+  for (const [route, v] of Object.entries(r.contacts as Record<string, unknown>)) if (parseEntry(route, v) === null) bad++;
+  return bad > 0 ? `keys.json had ${bad} damaged contact entr${bad === 1 ? 'y' : 'ies'}, left out: those ${lost.replace(/^contacts' keys/, 'keys')}` : null;
 }

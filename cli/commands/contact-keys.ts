@@ -8,10 +8,10 @@ import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson } from '../options.ts';
+import { profileOption, printJson, storeWarning } from '../options.ts';
 
 async function withClient<T>(profile: string, fn: (c: HushwireClient) => Promise<T>): Promise<T> {
-  const client = await HushwireClient.open(profile, { receive: false, prekeyRotationMs: 0 });
+  const client = await HushwireClient.open(profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning });
   try {
     return await fn(client);
   } finally {

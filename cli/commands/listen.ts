@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { HushwireClient, type DropReason } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, parsePositive, parseCount, keyChangeLine } from '../options.ts';
+import { profileOption, printJson, parsePositive, parseCount, keyChangeLine, storeWarning } from '../options.ts';
 import { takeReaderLock } from '../reader-lock.ts';
 
 /** The stderr line for a message dropped for good, by reason. */
@@ -42,6 +42,9 @@ export function listenCommand(): Command {
           }
         },
         onKeyChange: (ch) => process.stderr.write(`${keyChangeLine(ch)}\n`),
+        // A failed write of the profile (a message is then neither printed nor
+        // acknowledged, and tried again), a damaged keys.json: said, not ridden out silently.
+        onStoreError: storeWarning,
         acceptUnverified: opts.acceptUnverified === true,
         // A message dropped for good is said (its reason only): a silent drop looked like
         // mail that never came.

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, parsePositive, keyChangeLine } from '../options.ts';
+import { profileOption, printJson, parsePositive, keyChangeLine, storeWarning } from '../options.ts';
 
 export function sendCommand(): Command {
   return new Command('send')
@@ -20,6 +20,7 @@ export function sendCommand(): Command {
         receive: false,
         sendTimeoutMs: opts.timeout * 1000,
         onKeyChange: (ch) => process.stderr.write(`${keyChangeLine(ch)}\n`),
+        onStoreError: storeWarning,
       });
       try {
         const result = await client.send(to, text);

@@ -5,6 +5,8 @@
 // notice on stderr and nothing sent, until accept-keys; listen prints senderKeys.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hushwire, errorLineProblems, cliProfiles } from '../helpers/cli.ts';
 import { readDevice } from '../../client/profile-data.ts';
 import { DirectoryStore } from '../../client/profile.ts';
@@ -64,6 +66,12 @@ t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async
   const heard = await hushwire(['listen', '--profile', a, '--count', '1', '--timeout', '15']);
   t.equal(heard.code, 0, heard.stderr);
   t.match(JSON.parse(heard.stdout.trim()), { from: B, text: 'hi A', senderKeys: 'unverified' });
+
+  // A damaged keys.json: said on stderr, and the command still works.
+  writeFileSync(join(a!, 'keys.json'), '{"version":1,', { mode: 0o600 });
+  const damaged = await hushwire(['safety-number', '--profile', a!, '--to', B]);
+  t.equal(damaged.code, 0, damaged.stderr);
+  t.match(damaged.stderr, /^warning: profile: keys\.json is damaged and was read as empty: contacts' keys start again from first use, and verified contacts must be verified again\n$/);
 
   const self = await hushwire(['safety-number', '--profile', a, '--to', A]);
   t.equal(self.code, 2, 'with oneself: a usage error');

@@ -420,3 +420,15 @@ t.test('discover() refuses the lookup answers a send refuses, before its devices
   t.equal(c.contactKeyStatus(B), 'unverified');
   t.same(changes, []);
 });
+
+t.test('a damaged keys.json is told through onStoreError at open; the profile still works', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck6');
+  const { B, a } = await registerPair(gw);
+  await a.write(KEYS_RECORD, '{"version":1,"oprfPublicKey":');
+  const storeErrors: unknown[] = [];
+  const { c } = await open(t, a, gw, { onStoreError: (e) => storeErrors.push(e) });
+  t.equal(storeErrors.length, 1, 'told once');
+  t.match(storeErrors[0], { code: 'BAD_REQUEST', message: /keys\.json is damaged and was read as empty/ });
+  t.equal((await c.send(B, 'still works')).status, 'stored');
+  t.match(await a.read(KEYS_RECORD), /"version":1/, 'rewritten whole at the next save');
+});

@@ -144,16 +144,26 @@ t.test('keys.json round-trips; damaged, another key\'s or malformed contents are
   t.equal(code(() => back.checkSend(r1)), 'IDENTITY_CHANGED', 'the hold is kept');
   t.notOk(text.includes('prekey'), 'no prekeys stored (they rotate)');
 
-  t.equal((await readKeyBook(store, rand(32))).size, 0, 'another OPRF key: ignored');
+  const told: string[] = [];
+  const onDamaged = (p: string) => told.push(p);
+  t.equal((await readKeyBook(store, OPRF, undefined, { onDamaged })).size, 2);
+  t.equal((await readKeyBook(store, rand(32), undefined, { onDamaged })).size, 0, 'another OPRF key: ignored');
+  t.same(told, [], 'neither a sound record nor another key\'s is damage');
   await store.write(KEYS_RECORD, '{not json');
-  t.equal((await readKeyBook(store, OPRF)).size, 0, 'damaged: empty');
+  t.equal((await readKeyBook(store, OPRF, undefined, { onDamaged })).size, 0, 'damaged: empty');
+  await store.write(KEYS_RECORD, JSON.stringify({ version: 2, contacts: {} }));
+  await readKeyBook(store, OPRF, undefined, { onDamaged });
+  t.equal(told.length, 2, 'told: not JSON, not a key book');
+  t.match(told[0], /^keys\.json is damaged and was read as empty: .*verified contacts must be verified again$/);
   const raw = JSON.parse(text);
   raw.contacts['zz'] = { keys: {} };
   raw.contacts[bytesToHex(rand(32))] = { keys: { nothex: 'x' } };
   raw.contacts[bytesToHex(rand(32))] = { keys: {}, verifiedAt: -1 };
   raw.contacts[bytesToHex(rand(32))] = { keys: {}, number: '555' };
   await store.write(KEYS_RECORD, JSON.stringify(raw));
-  t.equal((await readKeyBook(store, OPRF)).size, 2, 'malformed contacts left out, the others kept');
+  t.equal((await readKeyBook(store, OPRF, undefined, { onDamaged })).size, 2, 'malformed contacts left out, the others kept');
+  t.match(told[2], /^keys\.json had 4 damaged contact entries, left out/, 'told with the count');
+  t.notMatch(told.join(' '), /[0-9a-f]{16}|\+1555/, 'nothing of the record in what is told');
 });
 
 t.test('a book bound to a device writes nothing into a profile that no longer holds it', async (t) => {
