@@ -515,9 +515,24 @@ export class HushwireClient {
     await this.keys.accept(current.route, current.devices, true, current.number, this.now());
   }
 
-  /** Accepts the keys the contact's number lists now (after a change told by onKeyChange
-   *  or IDENTITY_CHANGED): sends go through again; the contact is no longer verified. */
-  async acceptContactKeys(toNumber: string): Promise<void> {
+  /**
+   * Accepts the keys the contact's number lists now (after a change told by onKeyChange
+   * or IDENTITY_CHANGED): sends go through again; the contact is no longer verified.
+   * `safetyNumber`, when given (the number an app showed with its "keys changed" dialog,
+   * from safetyNumber()), makes it accept exactly those keys: should the directory list
+   * others by now, IDENTITY_CHANGED and nothing changes (without it, whatever is listed
+   * at this moment is accepted).
+   */
+  async acceptContactKeys(toNumber: string, safetyNumber?: string): Promise<void> {
+    if (safetyNumber !== undefined) {
+      const digits = parseSafetyNumber(safetyNumber);
+      const current = await this.currentKeys(toNumber);
+      if (current.digits !== digits) {
+        throw identityChanged('the keys listed for this contact are not the ones that safety number was shown for: show the keys again (safetyNumber()) before accepting');
+      }
+      await this.keys.accept(current.route, current.devices, false, current.number, this.now());
+      return;
+    }
     const number = parseE164(toNumber);
     const route = await this.contactRoute(number);
     const { devices } = await this.discovery.devicesFor(route, true);

@@ -432,3 +432,22 @@ t.test('a damaged keys.json is told through onStoreError at open; the profile st
   t.equal((await c.send(B, 'still works')).status, 'stored');
   t.match(await a.read(KEYS_RECORD), /"version":1/, 'rewritten whole at the next save');
 });
+
+t.test('acceptContactKeys with the safety number shown accepts exactly those keys', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck7');
+  const { B, a, b } = await registerPair(gw);
+  const { c } = await open(t, a, gw);
+  await c.send(B, 'first');
+  await c.verifyContact(B, (await c.safetyNumber(B)).digits);
+  await injectDevice(gw, b);
+  t.equal(await code(c.safetyNumber(B).then(() => c.send(B, 'held'))), 'IDENTITY_CHANGED');
+  const shown = await c.safetyNumber(B); // what the app shows with its dialog
+  await injectDevice(gw, b); // and meanwhile one more device is listed
+  t.equal(await code(c.acceptContactKeys(B, shown.digits)), 'IDENTITY_CHANGED', 'not the keys the user was shown: nothing accepted');
+  t.equal(c.contactKeyStatus(B), 'changed', 'still held');
+  t.equal(await code(c.acceptContactKeys(B, 'twelve')), 'BAD_REQUEST');
+  const now = await c.safetyNumber(B);
+  await c.acceptContactKeys(B, now.groups.join(' '));
+  t.equal(c.contactKeyStatus(B), 'unverified');
+  t.equal((await c.send(B, 'accepted')).receipts.length, 3);
+});
