@@ -56,9 +56,15 @@ export function acceptKeysCommand(): Command {
     .description("accept a contact's keys as listed now, after they changed (sends to it go through again; it is no longer verified)")
     .addOption(profileOption())
     .requiredOption('--to <e164>', "the contact's phone number in E.164 form")
-    .action(async (opts: { profile: string; to: string }) => {
+    .option('--safety-number <digits>', 'accept only the keys this safety number (as hushwire safety-number printed it, in quotes) was computed for; if others are listed by now, exit 7 and nothing is accepted')
+    .action(async (opts: { profile: string; to: string; safetyNumber?: string }) => {
       const to = parseE164(opts.to);
-      await withClient(opts.profile, (c) => c.acceptContactKeys(to));
+      await withClient(opts.profile, (c) => c.acceptContactKeys(to, opts.safetyNumber)).catch((e: unknown) => {
+        if (e instanceof HushwireError && e.code === ErrorCode.IDENTITY_CHANGED) {
+          throw new HushwireError(e.code, 'the keys listed for this contact are not the ones that safety number was printed for: run hushwire safety-number again, then accept; nothing was accepted', { cause: e });
+        }
+        throw e;
+      });
       printJson({ status: 'unverified' });
     });
 }

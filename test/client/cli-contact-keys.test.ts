@@ -57,7 +57,11 @@ t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async
   const again = await hushwire(['send', '--profile', a, '--to', B, 'secret']);
   t.equal(again.code, 7, 'still held in a new process');
 
-  const acc = await hushwire(['accept-keys', '--profile', a, '--to', B]);
+  const stale = await hushwire(['accept-keys', '--profile', a, '--to', B, '--safety-number', na.safetyNumber]);
+  t.equal(stale.code, 7, 'accept-keys with the old safety number: exit 7, nothing accepted');
+  t.same(errorLineProblems(stale, 'IDENTITY_CHANGED'), []);
+  t.equal((await hushwire(['send', '--profile', a, '--to', B, 'secret'])).code, 7, 'still held');
+  const acc = await hushwire(['accept-keys', '--profile', a, '--to', B, '--safety-number', (JSON.parse((await hushwire(['safety-number', '--profile', a, '--to', B])).stdout) as { safetyNumber: string }).safetyNumber]);
   t.equal(acc.code, 0, acc.stderr);
   t.same(JSON.parse(acc.stdout), { status: 'unverified' });
   t.equal((await hushwire(['send', '--profile', a, '--to', B, 'accepted'])).code, 0);
