@@ -48,7 +48,20 @@ const havePrlimit = ((): boolean => {
   }
 })();
 
-/** Opens n WebSocket upgrades at once; counts the status of each answer, or 'none' after 3 s. */
+/** A guard against a gateway that never starts, not a measure: tsx compiling it on a
+ *  loaded 2-core machine can take many seconds. */
+const START_DEADLINE_MS = 60_000;
+
+/** How long an upgrade may go unanswered before it counts as hung ('none'). Only a guard:
+ *  an upgrade left in the backlog (the bug this file tests for) is never answered, so
+ *  any deadline catches it; a short one (it was 3 s) also caught a gateway that was
+ *  merely slow, when a loaded machine gave it (or this process, whose timers then fire
+ *  before the answers already received are read) less than 3 s of CPU for 260 upgrades. */
+const UNANSWERED_AFTER_MS = 30_000;
+
+/** Opens n WebSocket upgrades at once; counts the status of each answer, or 'none' if
+ *  there is none within UNANSWERED_AFTER_MS. Each upgrade is counted once, by whichever
+ *  comes first (an answer, an error, the deadline). */
 async function upgrades(url: string, n: number): Promise<{ counts: Record<string, number>; close: () => void }> {
   const { port } = new URL(url);
   const counts: Record<string, number> = {};
@@ -56,11 +69,18 @@ async function upgrades(url: string, n: number): Promise<{ counts: Record<string
   await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve) => {
     const s = net.connect(Number(port), '127.0.0.1');
     socks.push(s);
-    const count = (k: string): void => { counts[k] = (counts[k] ?? 0) + 1; resolve(); };
-    const timer = setTimeout(() => count('none'), 3000);
-    s.on('error', () => { clearTimeout(timer); count('error'); });
+    let counted = false;
+    const count = (k: string): void => {
+      if (counted) return;
+      counted = true;
+      clearTimeout(timer);
+      counts[k] = (counts[k] ?? 0) + 1;
+      resolve();
+    };
+    const timer = setTimeout(() => count('none'), UNANSWERED_AFTER_MS);
+    s.on('error', () => count('error'));
     s.on('connect', () => s.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
-    s.once('data', (d: Buffer) => { clearTimeout(timer); count(d.toString('latin1').split(' ')[1] ?? 'other'); });
+    s.once('data', (d: Buffer) => count(d.toString('latin1').split(' ')[1] ?? 'other'));
   })));
   return { counts, close: () => { for (const s of socks) s.destroy(); } };
 }
@@ -77,7 +97,7 @@ for (const transport of ['uws', 'ws'] as const) {
       t.pass('uWebSockets.js has no binary here: only ws');
       return;
     }
-    const gw = await spawnGateway(['--transport', transport, '--connect-rate', '100000', '--connect-burst', '100000'], {}, 20_000, ['prlimit', '--nofile=300:300']);
+    const gw = await spawnGateway(['--transport', transport, '--connect-rate', '100000', '--connect-burst', '100000'], {}, START_DEADLINE_MS, ['prlimit', '--nofile=300:300']);
     t.teardown(() => gw.kill('SIGKILL'));
     t.equal(await metric(gw.url, 'hushwire_connections_limit'), 236, '300 descriptors less a reserve of 64');
     t.match(gw.output(), /"openFilesLimit":300,"hardLimit":300,"maxConnections":236,"configured":50000,"msg":"open-files limit too low for --max-connections 50000: at most 236 connections \(more get HTTP 503\); raise the hard limit \(LimitNOFILE= in systemd, ulimit -Hn\) to 51024"/);
@@ -88,7 +108,7 @@ for (const transport of ['uws', 'ws'] as const) {
 }
 
 t.test('a low soft limit under a higher hard one does not count: node raises its soft limit to the hard one at start', { skip: havePrlimit ? false : 'no prlimit or /proc here' }, async (t) => {
-  const gw = await spawnGateway(['--max-connections', '3000'], {}, 20_000, ['prlimit', '--nofile=300:6000']);
+  const gw = await spawnGateway(['--max-connections', '3000'], {}, START_DEADLINE_MS, ['prlimit', '--nofile=300:6000']);
   t.teardown(() => gw.kill('SIGKILL'));
   t.same(parseOpenFilesLimit(readFileSync(`/proc/${gw.pid}/limits`, 'utf8')), { soft: 6000, hard: 6000 }, 'node raised it (PlatformInit)');
   t.equal(await metric(gw.url, 'hushwire_connections_limit'), 3000, 'all of --max-connections');
