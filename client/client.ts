@@ -32,6 +32,9 @@ import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.t
 import { readKeyBook, identityChanged, KEYS_CAPACITY, type KeyBook, type KeyChange, type KeyChangePolicy, type KeyStatus } from './keybook.ts';
 import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNumber } from '../relay/crypto/safety-number.ts';
 
+/** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
+export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
+
 /** Retries of a failed automatic prekey rotation: 1 min doubling up to 6 h, full jitter. */
 const PREKEY_RETRY_BACKOFF = { baseMs: 60_000, capMs: 6 * 3_600_000 } as const;
 
@@ -100,6 +103,12 @@ export interface ClientOptions {
    *  replaced, a device gone), or this user's own number lists another device:
    *  docs/CLIENT.md, "Contact keys and safety numbers". */
   onKeyChange?: (change: KeyChange) => void;
+  /** How often the client looks its own number up, to tell (onKeyChange, own: true) a
+   *  device listed under it that this handset has not seen: after a connect once this
+   *  long has passed since the last look, and on a timer while connected. Independent of
+   *  the gateway's new_device notice, which a dishonest directory would not send.
+   *  Default 1 hour; 0: never (a lookup that finds it still looks, e.g. safetyNumber). */
+  ownDevicesCheckMs?: number;
   /** Which contacts' key changes hold sends (IDENTITY_CHANGED) until acceptContactKeys()
    *  or verifyContact(): `verified` (default: contacts the user verified), `all`, `none`. */
   keyChangePolicy?: KeyChangePolicy;
@@ -173,6 +182,9 @@ export function checkClientOptions(options: unknown): ClientOptions {
   checkMs(o, 'prekeyRetentionMs');
   if (o.prekeyRotationMs !== undefined && (typeof o.prekeyRotationMs !== 'number' || !Number.isFinite(o.prekeyRotationMs) || o.prekeyRotationMs < 0)) {
     throw badOption('option prekeyRotationMs must be a number of milliseconds, 0 or more (0: no automatic rotation)');
+  }
+  if (o.ownDevicesCheckMs !== undefined && (typeof o.ownDevicesCheckMs !== 'number' || !Number.isFinite(o.ownDevicesCheckMs) || o.ownDevicesCheckMs < 0)) {
+    throw badOption('option ownDevicesCheckMs must be a number of milliseconds, 0 or more (0: no automatic check)');
   }
   if (o.maxRetiredPrekeys !== undefined && (typeof o.maxRetiredPrekeys !== 'number' || !Number.isInteger(o.maxRetiredPrekeys) || o.maxRetiredPrekeys < 0)) {
     throw badOption('option maxRetiredPrekeys must be an integer, 0 or more');
@@ -272,6 +284,12 @@ export class HushwireClient {
   private rotating: Promise<void> | null = null;
   /** The next automatic check (a due rotation, a retry after a failure), or null. */
   private prekeyTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The own-number check (ClientOptions.ownDevicesCheckMs): its interval, when it last
+   *  ran (0: not yet), the timer for the next one, and whether one is in flight. */
+  private readonly ownDevicesCheckMs: number;
+  private ownCheckedAt = 0;
+  private ownTimer: ReturnType<typeof setTimeout> | null = null;
+  private ownChecking = false;
   private prekeyFailures = 0;
 
   /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
@@ -325,6 +343,7 @@ export class HushwireClient {
     this.prekeyRotationMs = options.prekeyRotationMs ?? DEFAULT_PREKEY_ROTATION_MS;
     this.prekeyRetentionMs = options.prekeyRetentionMs ?? DEFAULT_PREKEY_RETENTION_MS;
     this.maxRetiredPrekeys = options.maxRetiredPrekeys ?? DEFAULT_MAX_RETIRED_PREKEYS;
+    this.ownDevicesCheckMs = options.ownDevicesCheckMs ?? DEFAULT_OWN_DEVICES_CHECK_MS;
     const clock = options.clock;
     this.now = clock ? () => clock() : () => Date.now();
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
@@ -350,7 +369,10 @@ export class HushwireClient {
           // After our own unregister, the gateway's 4006 close is the expected ending.
           this.inbox.end(this.unregistering ? null : change.error ?? null);
         }
-        if (change.to === 'connected') this.maintainPrekeys();
+        if (change.to === 'connected') {
+          this.maintainPrekeys();
+          this.checkOwnDevices();
+        }
         userOnState?.(change);
       },
     });
@@ -706,6 +728,33 @@ export class HushwireClient {
     return true;
   }
 
+  /** After each connect, and every ownDevicesCheckMs while connected: looks this user's
+   *  own number up afresh, so the key book compares its devices (a device it has not
+   *  seen is told through onKeyChange, own: true). Never fatal: a failed look is simply
+   *  made again at the next connect or timer. */
+  private checkOwnDevices(): void {
+    if (this.ownDevicesCheckMs <= 0 || this.closing || this.unregistering || this.unregistered || this.optingOut || this.ownChecking) return;
+    const wait = this.ownCheckedAt + this.ownDevicesCheckMs - Date.now();
+    if (wait > 0) return this.scheduleOwnCheck(wait);
+    this.ownChecking = true;
+    this.discovery.devicesFor(this.profile.route, true).catch(() => {}).finally(() => {
+      this.ownChecking = false;
+      this.ownCheckedAt = Date.now();
+      this.scheduleOwnCheck(this.ownDevicesCheckMs);
+    });
+  }
+
+  private scheduleOwnCheck(delayMs: number): void {
+    if (this.closing || this.unregistering || this.optingOut) return;
+    if (this.ownTimer !== null) clearTimeout(this.ownTimer);
+    this.ownTimer = setTimeout(() => {
+      this.ownTimer = null;
+      // While reconnecting, the next connect checks instead.
+      if (this.conn.state === 'connected') this.checkOwnDevices();
+    }, Math.min(delayMs, 2 ** 31 - 1));
+    (this.ownTimer as { unref?: () => void }).unref?.();
+  }
+
   /** After each connect: rotates when due (or a pending key is left), deletes retired
    *  secrets past the retention window. Never fatal: a failure is tried again later
    *  (after the gateway's retry_after_ms, else after a backoff up to 6 h). */
@@ -806,6 +855,8 @@ export class HushwireClient {
     this.optingOut = true;
     if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
     this.prekeyTimer = null;
+    if (this.ownTimer !== null) clearTimeout(this.ownTimer);
+    this.ownTimer = null;
     try {
       await this.rotating?.catch(() => {});
       // Another process must not register or unregister this profile meanwhile (a
@@ -885,6 +936,8 @@ export class HushwireClient {
     this.sendStop.stop(new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called)'));
     if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
     this.prekeyTimer = null;
+    if (this.ownTimer !== null) clearTimeout(this.ownTimer);
+    this.ownTimer = null;
     this.inbox.end();
     await this.inbox.settled();
     await this.state.settled();

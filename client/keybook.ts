@@ -188,7 +188,14 @@ export class KeyBook {
     const e = this.touch(routeHex);
     if (!e) {
       this.put(routeHex, { number: name, keys: seen, pending: new Map(), verifiedAt: null, changedAt: null, decidedAt: null });
-      return { change: null, save: this.save() };
+      // This user's own number has no first use to trust: the handset knows its own
+      // device only, so every other device listed at the first look is told (once), as a
+      // device added later would be. The user knows whether they registered it.
+      const others = routeHex === this.ownHex && this.deviceHex !== null ? [...seen.keys()].filter((d) => d !== this.deviceHex) : [];
+      const change: KeyChange | null = others.length > 0
+        ? { number: name, own: true, added: others, changed: [], removed: [], wasVerified: false, status: 'unverified' }
+        : null;
+      return { change, save: this.save() };
     }
     const before = statusOf(e);
     let dirty = false;

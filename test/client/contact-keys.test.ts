@@ -140,7 +140,7 @@ t.test('an unverified contact\'s new device is told, not held; devices that leav
   const { c: cb, changes: bChanges } = await open(t, b, gw);
   const { c: ca3, changes: changes3 } = await open(t, a, gw, { receive: true });
   await ca3.verifyContact(B, (await cb.safetyNumber(A)).digits);
-  t.same(bChanges, [], 'B\'s own second device was there at B\'s first lookup of its own number');
+  t.same(bChanges, [{ number: B, own: true, added: [d2], changed: [], removed: [], wasVerified: false, status: 'unverified' }], 'B\'s first look at its own number tells the other device listed under it (the own number has no first use to trust)');
   await cb.send(A, 'from b1');
   const it = ca3.messages()[Symbol.asyncIterator]();
   const m1 = await within(it.next(), 15_000, 'a message from b1');
@@ -450,4 +450,27 @@ t.test('acceptContactKeys with the safety number shown accepts exactly those key
   await c.acceptContactKeys(B, now.groups.join(' '));
   t.equal(c.contactKeyStatus(B), 'unverified');
   t.equal((await c.send(B, 'accepted')).receipts.length, 3);
+});
+
+t.test('the client looks its own number up after connecting: a device the operator lists under it is told, once; ownDevicesCheckMs 0 turns it off', { skip }, async (t) => {
+  const gw = await natsTestGateway(t, 'ck8');
+  const { A, a } = await registerPair(gw);
+  const first = await open(t, a, gw);
+  await first.c.connect();
+  await until('the first look at the own number saved', async () => (await a.read(KEYS_RECORD)) !== undefined, 15_000);
+  t.same(first.changes, [], 'only this device: nothing to tell');
+  await first.c.close();
+
+  const evil = await injectDevice(gw, a);
+  const off = await open(t, a, gw, { ownDevicesCheckMs: 0 });
+  await off.c.connect();
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(off.changes, [], 'with the check off nothing looks (nor tells)');
+  await off.c.close();
+
+  const on = await open(t, a, gw);
+  await on.c.connect();
+  await until('the own-number change told', () => on.changes.length > 0, 15_000);
+  t.same(on.changes, [{ number: A, own: true, added: [evil], changed: [], removed: [], wasVerified: false, status: 'unverified' }], 'told at connect, without any send, lookup or gateway notice');
+  t.equal(await code(HushwireClient.open(a, { ownDevicesCheckMs: -1 })), 'BAD_REQUEST');
 });

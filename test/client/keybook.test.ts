@@ -304,3 +304,18 @@ t.test('a contact dropped from the book and met again through a cached route kee
   b.observe(route, [dev()]);
   t.equal(b.observe(route, [dev()]).change?.number, '+15550100021');
 });
+
+t.test('this user\'s own number at the first look: every device but this one is told (no first use to trust)', async (t) => {
+  const own = rand(32);
+  const me = dev();
+  const other = dev();
+  const store = new MemoryStore();
+  await store.write(DEVICE_RECORD, JSON.stringify({ device: bytesToHex(me.device) }));
+  const b = new KeyBook(store, OPRF, 100, undefined, { ownRoute: own, device: me.device });
+  const first = b.observe(own, [me, other], '+15550100010');
+  t.same(first.change, { number: '+15550100010', own: true, added: [hex(other)], changed: [], removed: [], wasVerified: false, status: 'unverified' });
+  await first.save;
+  t.equal(b.observe(own, [me, other]).change, null, 'told once');
+  const alone = new KeyBook(new MemoryStore(), OPRF, 100, undefined, { ownRoute: rand(32), device: me.device });
+  t.equal(alone.observe(rand(32), [dev(), dev()]).change, null, 'a contact\'s first look is still a first use');
+});
