@@ -319,3 +319,49 @@ t.test('this user\'s own number at the first look: every device but this one is 
   const alone = new KeyBook(new MemoryStore(), OPRF, 100, undefined, { ownRoute: rand(32), device: me.device });
   t.equal(alone.observe(rand(32), [dev(), dev()]).change, null, 'a contact\'s first look is still a first use');
 });
+
+t.test('the count of droppable device keys the bounds go by stays exact through any sequence of changes', async (t) => {
+  // KeyBook keeps the count at each change instead of summing every contact at every
+  // lookup; a count that drifted would drop too much or too little. Checked against a
+  // sum over what the book would write, after each of many random changes, with bounds
+  // small enough that trimming and eviction happen all along.
+  const own = rand(32);
+  const b = new KeyBook(new MemoryStore(), OPRF, 12, undefined, { policy: 'verified', deviceCapacity: 20, ownRoute: own });
+  const routes = [own, ...Array.from({ length: 20 }, () => rand(32))];
+  const lists = new Map<string, VerifiedDevice[]>();
+  const internals = b as unknown as { droppableKeys: number; serialize(): string };
+  const recount = () => {
+    const rec = JSON.parse(internals.serialize()) as { contacts: Record<string, { keys: Record<string, string>; pending?: unknown; verifiedAt?: number }> };
+    let n = 0;
+    for (const [route, e] of Object.entries(rec.contacts)) {
+      if (e.verifiedAt === undefined && e.pending === undefined && route !== bytesToHex(own)) n += Object.keys(e.keys).length;
+    }
+    return n;
+  };
+  let drift = 0;
+  for (let i = 0; i < 600; i++) {
+    const r = routes[Math.floor(Math.random() * routes.length)]!;
+    const key = bytesToHex(r);
+    const prev = lists.get(key) ?? [dev()];
+    const op = Math.random();
+    if (op < 0.5) {
+      // The same list, one more device, one fewer, or a key replaced.
+      const next = [...prev];
+      const k = Math.random();
+      if (k < 0.3) next.push(dev());
+      else if (k < 0.5 && next.length > 1) next.pop();
+      else if (k < 0.6) next[0] = { ...next[0]!, identityKey: rand(32) };
+      lists.set(key, next);
+      b.observe(r, next).save.catch(() => {});
+    } else if (op < 0.75) {
+      b.accept(r, prev, Math.random() < 0.5).catch(() => {});
+    } else {
+      b.unverify(r).catch(() => {});
+    }
+    if (internals.droppableKeys !== recount()) drift++;
+    t.ok(b.size <= 12, 'never past the contact capacity');
+  }
+  t.equal(drift, 0, 'the kept count matched a recount after every change');
+  t.ok(internals.droppableKeys <= 20, 'within the device bound');
+  await b.settled();
+});
