@@ -244,7 +244,8 @@ export class KeyBook {
     if (statusOf(e) !== before) told = true;
     this.droppableKeys += this.weight(routeHex, e) - weightBefore;
     if (!told && !dirty) return { change: null, save: Promise.resolve() };
-    if (fresh.size > 0) this.trim();
+    // Also when no key was added: a contact whose held devices left counts its keys again.
+    this.trim();
     const change: KeyChange | null = told ? { number: e.number, own, added, changed, removed, wasVerified, status: statusOf(e) } : null;
     return { change, save: this.save() };
   }
@@ -307,6 +308,8 @@ export class KeyBook {
     e.verifiedAt = null;
     e.decidedAt = decided(e, now);
     this.droppableKeys += this.weight(routeHex, e) - w0;
+    // Unverified, its keys count against the bound now.
+    this.trim();
     return this.save();
   }
 
@@ -426,6 +429,7 @@ export class KeyBook {
       if (this.entries.size >= this.capacity) break;
       this.setEntry(route, e);
     }
+    this.trim(); // a record written under larger bounds
   }
 
   /**
