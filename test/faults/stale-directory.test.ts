@@ -16,6 +16,33 @@ import type { DirectoryReadOptions, DirectoryRecord } from '../../relay/bus/bus.
 import { CloseCode, ErrorCode } from '../../relay/errors.ts';
 import { wire } from '../../relay/wire.ts';
 
+type DirectoryGet = (tag: string, opts?: DirectoryReadOptions) => Promise<DirectoryRecord | null>;
+
+/** A lagging replica that has not seen the route yet: ordinary reads find no entry,
+ *  reads at the leader go to `real`; both counted in `reads`. */
+function staleMissing(bus: { directoryGet: DirectoryGet }, real: DirectoryGet, reads: { plain: number; leader: number }): void {
+  bus.directoryGet = (tag, opts) => {
+    if (opts?.fromLeader === true) {
+      reads.leader++;
+      return real(tag, opts);
+    }
+    reads.plain++;
+    return Promise.resolve(null);
+  };
+}
+
+/** A lagging replica with an older version of the devices: ordinary reads see each
+ *  device as `edit` leaves it, reads at the leader see the entry as it is. */
+function staleDevices(bus: { directoryGet: DirectoryGet }, real: DirectoryGet, edit: (d: { identityKey?: Uint8Array | null; prekey?: Uint8Array | null }) => void): void {
+  bus.directoryGet = async (tag, opts) => {
+    const rec = await real(tag, opts);
+    if (opts?.fromLeader === true || rec === null) return rec;
+    const entry = wire.DirectoryEntry.decode(rec.value);
+    for (const d of entry.devices) edit(d);
+    return { value: wire.DirectoryEntry.encode(entry).finish(), revision: rec.revision };
+  };
+}
+
 async function recheck(gw: { metrics: { registry: { getSingleMetricAsString(n: string): Promise<string> } } }, outcome: string): Promise<number> {
   const text = await gw.metrics.registry.getSingleMetricAsString('hushwire_auth_directory_rechecks_total');
   return Number(new RegExp(`outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
@@ -32,14 +59,7 @@ t.test('a registration a stale replica has not seen: authenticated through the l
   const real = bus.directoryGet.bind(bus);
   const reads = { plain: 0, leader: 0 };
   // stale replica: the ordinary read sees no entry at all
-  bus.directoryGet = (tag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> => {
-    if (opts?.fromLeader === true) {
-      reads.leader++;
-      return real(tag, opts);
-    }
-    reads.plain++;
-    return Promise.resolve(null);
-  };
+  staleMissing(bus, real, reads);
   const a = await authenticateRaw(gw.url, dev);
   t.same(reads, { plain: 1, leader: 1 }, 'one ordinary read, then one at the leader');
   t.equal(await recheck(gw, 'accepted'), 1, 'counted: a lagging read would have refused a valid device');
@@ -48,13 +68,7 @@ t.test('a registration a stale replica has not seen: authenticated through the l
 
   // stale replica with the device's old key (re-keyed a moment ago elsewhere)
   const old = generateIdentity();
-  bus.directoryGet = async (tag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> => {
-    const rec = await real(tag, opts);
-    if (opts?.fromLeader === true || rec === null) return rec;
-    const entry = wire.DirectoryEntry.decode(rec.value);
-    for (const d of entry.devices) d.identityKey = old.publicKey;
-    return { value: wire.DirectoryEntry.encode(entry).finish(), revision: rec.revision };
-  };
+  staleDevices(bus, real, (d) => { d.identityKey = old.publicKey; });
   const b = await authenticateRaw(gw.url, dev);
   t.pass('a stale key: authenticated through the leader read');
   b.close();
@@ -117,14 +131,7 @@ t.test('set_prekey: a stale read that does not list the device, or shows the pre
   const reads = { plain: 0, leader: 0 };
 
   // A registration the replica has not seen yet: the device is not listed there.
-  bus.directoryGet = (tag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> => {
-    if (opts?.fromLeader === true) {
-      reads.leader++;
-      return real(tag, opts);
-    }
-    reads.plain++;
-    return Promise.resolve(null);
-  };
+  staleMissing(bus, real, reads);
   const k1 = generateKeyPair().publicKey;
   const s1 = sign(dev.id.secretKey, prekeyInput(k1));
   const r1 = await setPrekeyRaw(c, k1, s1);
@@ -135,13 +142,7 @@ t.test('set_prekey: a stale read that does not list the device, or shows the pre
 
   // A retry of that rotation (its ok lost) while the replica still shows the previous
   // prekey with the rotation time: the leader has k1 current, so it is an ok.
-  bus.directoryGet = async (tag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> => {
-    const rec = await real(tag, opts);
-    if (opts?.fromLeader === true || rec === null) return rec;
-    const entry = wire.DirectoryEntry.decode(rec.value);
-    for (const d of entry.devices) d.prekey = dev.prekey.publicKey;
-    return { value: wire.DirectoryEntry.encode(entry).finish(), revision: rec.revision };
-  };
+  staleDevices(bus, real, (d) => { d.prekey = dev.prekey.publicKey; });
   const r2 = await setPrekeyRaw(c, k1, s1);
   t.equal(r2.body, 'ok', 'the current prekey again: ok, not RATE_LIMITED');
 
