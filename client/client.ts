@@ -31,6 +31,7 @@ import type { WebSocketConstructor } from './socket.ts';
 import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.ts';
 import { readKeyBook, identityChanged, KEYS_CAPACITY, type KeyBook, type KeyChange, type KeyChangePolicy, type KeyStatus } from './keybook.ts';
 import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNumber } from '../relay/crypto/safety-number.ts';
+import { guardCallback, type CallbackErrorHandler, type CallbackName } from './app-callback.ts';
 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
 export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
@@ -109,6 +110,13 @@ export interface ClientOptions {
    *  the gateway's new_device notice, which a dishonest directory would not send.
    *  Default 1 hour; 0: never (a lookup that finds it still looks, e.g. safetyNumber). */
   ownDevicesCheckMs?: number;
+  /** Told what one of the callbacks above (onState, onNotice, onDropped, onStoreError,
+   *  onKeyChange) threw, or what the promise an async one returned rejected with, and
+   *  which callback it was. Either way the client goes on as if the callback had
+   *  returned; without this option the error is dropped. Never an unhandled rejection:
+   *  nobody awaits a callback's promise, and an unhandled rejection ends a Node process
+   *  by default. What this handler throws or rejects with is dropped. */
+  onCallbackError?: CallbackErrorHandler;
   /** Which contacts' key changes hold sends (IDENTITY_CHANGED) until acceptContactKeys()
    *  or verifyContact(): `verified` (default: contacts the user verified), `all`, `none`. */
   keyChangePolicy?: KeyChangePolicy;
@@ -158,6 +166,21 @@ export function checkGatewayList(v: unknown): string[] {
   return v.map((u: unknown) => checkGatewayUrl(u as string));
 }
 
+/** The application callbacks of ClientOptions, each called through guardCallback. */
+const CALLBACKS: readonly CallbackName[] = ['onState', 'onNotice', 'onDropped', 'onStoreError', 'onKeyChange'];
+
+/** `options` with each application callback made safe to call from inside the client:
+ *  what it throws and what its promise rejects with go to onCallbackError. */
+function guardCallbacks(options: ClientOptions): ClientOptions {
+  const guarded: ClientOptions = { ...options };
+  const onError = options.onCallbackError;
+  for (const name of CALLBACKS) {
+    const fn = options[name] as ((arg: never) => unknown) | undefined;
+    if (fn !== undefined) (guarded as Record<string, unknown>)[name] = guardCallback(name, fn, onError);
+  }
+  return guarded;
+}
+
 /** BAD_REQUEST, naming the option, for an options argument open() cannot use. */
 export function checkClientOptions(options: unknown): ClientOptions {
   if (options === undefined) return {};
@@ -175,7 +198,7 @@ export function checkClientOptions(options: unknown): ClientOptions {
   if (o.keyChangePolicy !== undefined && !['verified', 'all', 'none'].includes(o.keyChangePolicy as string)) {
     throw badOption("option keyChangePolicy must be 'verified', 'all' or 'none'");
   }
-  for (const name of ['onState', 'onNotice', 'onDropped', 'onStoreError', 'onKeyChange']) {
+  for (const name of [...CALLBACKS, 'onCallbackError']) {
     if (o[name] !== undefined && typeof o[name] !== 'function') throw badOption(`option ${name} must be a function`);
   }
   if (o.gateways !== undefined) checkGatewayList(o.gateways);
@@ -300,7 +323,7 @@ export class HushwireClient {
   /** Opens a registered profile (a ProfileStore, or on Node a directory); HushwireError
    *  NOT_REGISTERED when it has no device. */
   static async open(profileOrDir: Profile, opts?: ClientOptions): Promise<HushwireClient> {
-    const options = checkClientOptions(opts);
+    const options = guardCallbacks(checkClientOptions(opts));
     checkRandom();
     const store = profileStore(profileOrDir);
     const profile = await readDevice(store);
@@ -314,11 +337,7 @@ export class HushwireClient {
     const keys = await readKeyBook(store, profile.oprfPublicKey, KEYS_CAPACITY, {
       // Told as a store error: the record is rewritten at the next save, and a lost
       // verification would otherwise go unseen.
-      onDamaged: (problem) => {
-        try {
-          options.onStoreError?.(new HushwireError(ErrorCode.BAD_REQUEST, problem));
-        } catch { /* the application's callback must not break open() */ }
-      },
+      onDamaged: (problem) => options.onStoreError?.(new HushwireError(ErrorCode.BAD_REQUEST, problem)),
       device: profile.device,
       ownRoute: profile.route,
       ...(options.keyChangePolicy !== undefined ? { policy: options.keyChangePolicy } : {}),
@@ -334,12 +353,8 @@ export class HushwireClient {
     this.routes = routes;
     this.keys = keys;
     keys.noteNumber(profile.route, profile.number);
-    const onStoreError = options.onStoreError;
-    this.storeError = (err) => {
-      try {
-        onStoreError?.(err);
-      } catch { /* the application's callback must not break the client */ }
-    };
+    const onStoreError = options.onStoreError; // guarded by open(): never throws
+    this.storeError = (err) => onStoreError?.(err);
     this.prekeyRotationMs = options.prekeyRotationMs ?? DEFAULT_PREKEY_ROTATION_MS;
     this.prekeyRetentionMs = options.prekeyRetentionMs ?? DEFAULT_PREKEY_RETENTION_MS;
     this.maxRetiredPrekeys = options.maxRetiredPrekeys ?? DEFAULT_MAX_RETIRED_PREKEYS;
@@ -381,11 +396,7 @@ export class HushwireClient {
     this.observeKeys = (route, devices) => {
       const { change, save } = keys.observe(route, devices, null, this.now());
       save.catch(this.storeError);
-      if (change && onKeyChange) {
-        try {
-          onKeyChange(change);
-        } catch { /* the application's callback must not break a lookup */ }
-      }
+      if (change) onKeyChange?.(change); // guarded by open(): never throws
     };
     this.discovery = new Discovery(request, profile.oprfPublicKey, {
       routeStore: routes,

@@ -21,6 +21,7 @@
 // are declared structurally below.
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { checkRecord, type ProfileRecord, type ProfileStore } from './store.ts';
+import { callApp } from './app-callback.ts';
 
 const OBJECT_STORE = 'records';
 const DB_VERSION = 1;
@@ -241,7 +242,9 @@ export class IndexedDbStore implements ProfileStore {
         return;
       }
       store.#lose();
-      onLockLost?.();
+      // The app's callback: what it throws or rejects with must not break the lock
+      // handling, nor be an unhandled rejection (client/app-callback.ts).
+      if (onLockLost !== undefined) callApp(onLockLost, undefined, () => {});
     };
     const locks = options.locks ?? (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks;
     const lock = exclusive === false ? null : await takeLock(locks, name, exclusive === 'steal', lost);

@@ -8,6 +8,7 @@
 // noble's pure JS; random bytes come from globalThis.crypto.getRandomValues.
 export { HushwireClient, type ClientOptions, type Notice, type Profile, type SafetyNumber } from './client.ts';
 export type { KeyChange, KeyChangePolicy, KeyStatus } from './keybook.ts';
+export type { CallbackName, CallbackErrorHandler } from './app-callback.ts';
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';
