@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+import { parseSafetyNumber } from '../../relay/crypto/safety-number.ts';
 import { profileOption, printJson, storeWarning } from '../options.ts';
 
 async function withClient<T>(profile: string, fn: (c: HushwireClient) => Promise<T>): Promise<T> {
@@ -57,14 +58,25 @@ export function acceptKeysCommand(): Command {
     .addOption(profileOption())
     .requiredOption('--to <e164>', "the contact's phone number in E.164 form")
     .option('--safety-number <digits>', 'accept only the keys this safety number (as hushwire safety-number printed it, in quotes) was computed for; if others are listed by now, exit 7 and nothing is accepted')
+    .addHelpText('after', '\nPrints {"status":"unverified"}: the keys listed now are accepted, and the contact is no longer\nverified (compare safety numbers again and run verify-contact to verify it again). When the\ncontact is verified and the keys listed now are those you verified, there is nothing to accept:\nit prints {"status":"verified"}, changes nothing, and says so on stderr.')
     .action(async (opts: { profile: string; to: string; safetyNumber?: string }) => {
       const to = parseE164(opts.to);
-      await withClient(opts.profile, (c) => c.acceptContactKeys(to, opts.safetyNumber)).catch((e: unknown) => {
+      const given = opts.safetyNumber === undefined ? undefined : parseSafetyNumber(opts.safetyNumber);
+      const status = await withClient(opts.profile, async (c) => {
+        // Accepting ends a verification: on a contact verified for exactly the keys listed
+        // now (a fresh lookup) that would only throw the verification away, which nobody
+        // running accept-keys asked for.
+        const now = await c.safetyNumber(to);
+        if (now.status === 'verified' && (given === undefined || given === now.digits)) return 'verified' as const;
+        await c.acceptContactKeys(to, opts.safetyNumber);
+        return 'unverified' as const;
+      }).catch((e: unknown) => {
         if (e instanceof HushwireError && e.code === ErrorCode.IDENTITY_CHANGED) {
           throw new HushwireError(e.code, 'the keys listed for this contact are not the ones that safety number was printed for: run hushwire safety-number again, then accept; nothing was accepted', { cause: e });
         }
         throw e;
       });
-      printJson({ status: 'unverified' });
+      if (status === 'verified') process.stderr.write('notice: nothing to accept: the keys listed for this contact are the ones you verified; it stays verified\n');
+      printJson({ status });
     });
 }

@@ -40,6 +40,20 @@ t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async
   t.equal(ok.code, 0, ok.stderr);
   t.same(JSON.parse(ok.stdout), { status: 'verified' });
 
+  // accept-keys with nothing changed: nothing to accept, and the verification stays (it
+  // used to end it, printing "unverified").
+  const noop = await hushwire(['accept-keys', '--profile', a, '--to', B]);
+  t.equal(noop.code, 0, noop.stderr);
+  t.same(JSON.parse(noop.stdout), { status: 'verified' });
+  t.equal(noop.stderr, 'notice: nothing to accept: the keys listed for this contact are the ones you verified; it stays verified\n');
+  const noopSn = await hushwire(['accept-keys', '--profile', a, '--to', B, '--safety-number', na.safetyNumber]);
+  t.equal(noopSn.code, 0, noopSn.stderr);
+  t.same(JSON.parse(noopSn.stdout), { status: 'verified' }, 'with the current safety number too');
+  t.match(JSON.parse((await hushwire(['safety-number', '--profile', a, '--to', B])).stdout), { status: 'verified' }, 'still verified');
+  const badSn = await hushwire(['accept-keys', '--profile', a, '--to', B, '--safety-number', '123']);
+  t.equal(badSn.code, 2, 'a safety number that is not 60 digits: exit 2');
+  t.same(errorLineProblems(badSn, 'BAD_REQUEST'), []);
+
   // The operator lists a device of its own under B's number.
   const id = generateIdentity();
   const prekey = generateKeyPair().publicKey;
