@@ -23,7 +23,7 @@ export function listenCommand(): Command {
     .description('print received messages, one JSON line each: {"id","from","text","sentAt"}')
     .addOption(profileOption())
     .option('--count <n>', 'exit 0 after n messages', parseCount)
-    .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived)', parsePositive)
+    .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
     .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nA notice that another device registered this number is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
@@ -59,6 +59,7 @@ export function listenCommand(): Command {
       }
       let timedOut = false;
       let stopped = false;
+      let connected = false;
       const stop = () => {
         stopped = true;
         void client.close();
@@ -72,6 +73,7 @@ export function listenCommand(): Command {
       let n = 0;
       try {
         await client.connect();
+        connected = true;
         if (opts.count === undefined || n < opts.count) {
           for await (const m of client.messages()) {
             printJson(opts.acceptUnverified
@@ -90,6 +92,11 @@ export function listenCommand(): Command {
         process.removeListener('SIGTERM', stop);
         await client.close();
         release();
+      }
+      if (timedOut && !connected) {
+        // Not "timed out after 0 messages": that reads as an empty mailbox, while no
+        // gateway was ever reached (it is down, or the profile names the wrong one).
+        throw new HushwireError(ErrorCode.UNAVAILABLE, `no gateway answered within --timeout ${opts.timeout} s (listen was still trying to connect): check that the profile's gateway is running and reachable`);
       }
       if (timedOut && (opts.count === undefined || n < opts.count)) {
         throw new HushwireError(ErrorCode.TIMEOUT, `timed out after ${n} message${n === 1 ? '' : 's'}`);

@@ -172,6 +172,12 @@ t.test('an unreachable gateway is one line and a non-zero exit', async (t) => {
   const r = await hushwire(['send', '--profile', a, '--to', B, 'x']);
   t.equal(r.code, 5);
   t.same(errorLineProblems(r, 'UNAVAILABLE'), [], 'one clean UNAVAILABLE line');
+  // listen --timeout shorter than its connect attempts: no gateway reached is exit 5, not
+  // "timed out after 0 messages" (exit 3), which reads as an empty mailbox.
+  const l = await hushwire(['listen', '--profile', a, '--timeout', '2']);
+  t.equal(l.code, 5, l.stderr);
+  t.same(errorLineProblems(l, 'UNAVAILABLE'), [], 'one clean UNAVAILABLE line');
+  t.match(l.stderr, /no gateway answered within --timeout 2 s \(listen was still trying to connect\)/);
   const reg = await hushwire(['register', '--gateway', await deadUrl(), '--number', B, '--profile', join(dir, 'b')]);
   t.equal(reg.code, 5);
   t.same(errorLineProblems(reg, 'UNAVAILABLE'), [], 'one clean UNAVAILABLE line');
