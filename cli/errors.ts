@@ -10,7 +10,7 @@ export const ExitCode = {
   USAGE: 2,          // bad arguments, including a number that is not E.164 or a text too large
   TIMEOUT: 3,        // listen --timeout passed (or a request deadline)
   NOT_REGISTERED: 4, // this profile or the recipient is not registered
-  UNAVAILABLE: 5,    // no gateway reachable, or the relay is unavailable
+  UNAVAILABLE: 5,    // no gateway reachable, the relay is unavailable, or RATE_LIMITED
   AUTH_FAILED: 6,    // the gateway refused our key, or failed the OPRF check
   IDENTITY_CHANGED: 7, // a contact's keys changed: sends held (or a safety number that does not match)
 } as const;
@@ -22,7 +22,8 @@ Exit codes:
   2  usage error, a number that is not E.164 (BAD_NUMBER) or a text too large (TOO_LARGE)
   3  timeout (listen --timeout, or a request deadline)
   4  not registered (this profile, or the recipient)
-  5  gateway unreachable or relay unavailable
+  5  gateway unreachable, relay unavailable, or rate limited (RATE_LIMITED: the line says
+     when to try again)
   6  authentication or verification failed
   7  a contact's keys changed (sends to it held until accept-keys or verify-contact), or a
      safety number that does not match
@@ -54,12 +55,20 @@ export function exitCodeFor(e: unknown): number {
   }
 }
 
+/** When the relay said how long to wait (RATE_LIMITED's retryAfterMs): a user should not
+ *  have to guess it. */
+function retryHint(e: HushwireError): string {
+  if (e.code !== ErrorCode.RATE_LIMITED || !(e.retryAfterMs > 0)) return '';
+  const s = Math.ceil(e.retryAfterMs / 1000);
+  return `; try again in ${s >= 120 ? `${Math.ceil(s / 60)} min` : `${s} s`}`;
+}
+
 /** The one stderr line for an error. */
 export function formatError(e: unknown): string {
   if (e instanceof CommanderError) {
     return `hushwire: ${e.message.replace(/^error:\s*/i, '').trim()} (BAD_REQUEST)`;
   }
-  if (e instanceof HushwireError) return `hushwire: ${e.message} (${e.code})`;
+  if (e instanceof HushwireError) return `hushwire: ${e.message}${retryHint(e)} (${e.code})`;
   const msg = e instanceof Error ? e.message : String(e);
   const errno = (e as NodeJS.ErrnoException | null)?.code;
   return `hushwire: ${msg.split('\n')[0]} (${typeof errno === 'string' ? errno : 'INTERNAL'})`;

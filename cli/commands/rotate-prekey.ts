@@ -3,19 +3,25 @@
 // to open mail sealed to it until the retention window (33 days) has passed.
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { profileOption, printJson } from '../options.ts';
 
 export function rotatePrekeyCommand(): Command {
   return new Command('rotate-prekey')
     .description('replace this device\'s prekey (the key senders seal to) with a new one; the old one keeps opening mail sealed to it for 33 days, then is deleted')
     .addOption(profileOption())
-    .addHelpText('after', '\nA listen (or any client of the profile) also rotates by itself every 7 days. The gateway\nallows one rotation per device per --prekey-rotation-interval-s (15 minutes by default): a\nsooner one ends RATE_LIMITED (exit 5), its new key kept and sent again by the next rotate-prekey\nor start. Takes the profile\'s lock, like register and unregister.')
+    .addHelpText('after', '\nA listen (or any client of the profile) also rotates by itself every 7 days. The gateway\nallows one rotation per device per --prekey-rotation-interval-s (15 minutes by default): a\nsooner one ends RATE_LIMITED (exit 5, saying when to try again), its new key kept and sent\nagain by the next rotate-prekey, listen or send. Takes the profile\'s lock, like register and unregister.')
     .action(async (opts: { profile: string }) => {
       // receive: false: deliveries stay queued for the profile's `listen`; no automatic
       // rotation besides this one.
       const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0 });
       try {
         await client.rotatePrekey();
+      } catch (e) {
+        if (e instanceof HushwireError && e.code === ErrorCode.RATE_LIMITED) {
+          throw new HushwireError(e.code, 'this device\'s prekey was replaced less than the gateway\'s interval ago (one rotation per --prekey-rotation-interval-s, 15 minutes by default); the new key is kept and sent again by the next rotate-prekey, listen or send', { cause: e, retryAfterMs: e.retryAfterMs });
+        }
+        throw e;
       } finally {
         await client.close();
       }

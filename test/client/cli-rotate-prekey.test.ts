@@ -39,6 +39,9 @@ t.test('rotate-prekey: rotated, old mail still opens, a second one too soon exit
   const again = await hushwire(['rotate-prekey', '--profile', b]);
   t.equal(again.code, 5, 'a second rotation within 15 minutes: exit 5');
   t.same(errorLineProblems(again, 'RATE_LIMITED'), [], 'one clean RATE_LIMITED line');
+  // It says when to try again (the gateway's retry_after_ms) and that the key is kept,
+  // not only "prekey rotated too recently".
+  t.match(again.stderr, /the new key is kept and sent again by the next rotate-prekey, listen or send; try again in (1[0-5]|[1-9]) min \(RATE_LIMITED\)\n$/);
   t.ok(device(b).pendingPrekey, 'its new key kept as pending');
 
   const un = await hushwire(['unregister', '--profile', b]);
