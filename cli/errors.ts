@@ -63,11 +63,26 @@ function retryHint(e: HushwireError): string {
   return `; try again in ${s >= 120 ? `${Math.ceil(s / 60)} min` : `${s} s`}`;
 }
 
+/** Commander's message on one line ("unknown command 'x'\n(Did you mean y?)" was two),
+ *  with what to do for the two mistakes a message text makes: one that starts with '-'
+ *  reads as an option, one not quoted as several arguments. */
+function usageMessage(e: CommanderError): string {
+  const msg = e.message.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ').trim();
+  if (e.code === 'commander.unknownOption') {
+    const flag = /^unknown option '(.*)'/s.exec(msg)?.[1] ?? '';
+    // Not an option's name: a text or number that starts with '-'. Not quoted back (it
+    // may be a message's text).
+    if (!/^--?[A-Za-z][\w-]*(=.*)?$/s.test(flag)) {
+      return 'an argument starts with \'-\' but is no option of this command: put a text or value that starts with - after --, e.g. hushwire send --to +15550000002 -- \'-5 degrees here\'';
+    }
+  }
+  if (e.code === 'commander.excessArguments' && / for 'send'/.test(msg)) return `${msg} Quote the text, so that it is one argument`;
+  return msg;
+}
+
 /** The one stderr line for an error. */
 export function formatError(e: unknown): string {
-  if (e instanceof CommanderError) {
-    return `hushwire: ${e.message.replace(/^error:\s*/i, '').trim()} (BAD_REQUEST)`;
-  }
+  if (e instanceof CommanderError) return `hushwire: ${usageMessage(e)} (BAD_REQUEST)`;
   if (e instanceof HushwireError) return `hushwire: ${e.message}${retryHint(e)} (${e.code})`;
   const msg = e instanceof Error ? e.message : String(e);
   const errno = (e as NodeJS.ErrnoException | null)?.code;

@@ -10,3 +10,21 @@ t.test('RATE_LIMITED says when to try again, when the relay said', async (t) => 
   t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down')), 'hushwire: slow down (RATE_LIMITED)', 'no time given: none made up');
   t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, 'down', { retryAfterMs: 5000 })), 'hushwire: down (UNAVAILABLE)', 'only for RATE_LIMITED');
 });
+
+t.test('usage errors: one line, and what to do about a text taken for options or arguments', async (t) => {
+  const { buildProgram } = await import('../../cli/program.ts');
+  const usage = async (argv: string[]): Promise<string> => {
+    try {
+      await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
+    } catch (e) {
+      return formatError(e);
+    }
+    throw new Error('parsed');
+  };
+  t.equal(await usage(['sned']), "hushwire: unknown command 'sned' (Did you mean send?) (BAD_REQUEST)", 'the suggestion on the same line');
+  const dash = await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', '-5 degrees, secret']);
+  t.match(dash, /^hushwire: an argument starts with '-' but is no option of this command: put a text or value that starts with - after --/);
+  t.notMatch(dash, /secret/, 'the text is not quoted back');
+  t.equal(await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', '--tiemout', '5', 'x']), "hushwire: unknown option '--tiemout' (Did you mean --timeout?) (BAD_REQUEST)", 'a misspelt option is still named');
+  t.equal(await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', 'hello', 'world']), "hushwire: too many arguments for 'send'. Expected 1 argument but got 2. Quote the text, so that it is one argument (BAD_REQUEST)");
+});
