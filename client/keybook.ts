@@ -28,7 +28,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
-import { KEYS_RECORD, writeForDevice, type DeviceBound, type ProfileStore } from './store.ts';
+import { KEYS_RECORD, writeForDevice, withRecordLock, type DeviceBound, type ProfileStore } from './store.ts';
 import { MAX_LISTED_DEVICES, type VerifiedDevice } from './discovery.ts';
 
 export const KEYS_CAPACITY = 10_000;
@@ -393,14 +393,18 @@ export class KeyBook {
 
   private save(): Promise<void> {
     if (this.queued) return this.queued;
-    const q = this.tail.then(async () => {
+    const q = this.tail.then(() => {
       this.queued = null;
       // The record is replaced whole, and other processes may use the profile (the CLI's
       // `verify-contact` or `accept-keys` beside a running `listen`): their decisions
-      // since this book was read are taken in first, so this write does not undo them.
-      this.merge(await this.store.read(KEYS_RECORD));
-      const text = this.serialize();
-      return this.deviceHex !== null ? writeForDevice(this.store, KEYS_RECORD, text, this.deviceHex) : this.store.write(KEYS_RECORD, text);
+      // since this book was read are taken in first, under the record's lock (so that no
+      // other process writes between this read and this write), so this write does not
+      // undo them.
+      return withRecordLock(this.store, KEYS_RECORD, async () => {
+        this.merge(await this.store.read(KEYS_RECORD));
+        const text = this.serialize();
+        return this.deviceHex !== null ? writeForDevice(this.store, KEYS_RECORD, text, this.deviceHex) : this.store.write(KEYS_RECORD, text);
+      });
     });
     this.queued = q;
     this.tail = q.catch(() => {});

@@ -14,7 +14,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
 import { pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey } from './prekeys.ts';
-import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, writeForDevice, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
+import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, writeForDevice, withRecordLock, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
 export const GATEWAYS_FILE = GATEWAYS_RECORD;
@@ -223,12 +223,44 @@ export class ProfileState {
     // changes made until the snapshot ride along with this write.
     const q = this.tail.then(() => {
       this.queued = null;
-      const text = JSON.stringify(this.toJSON()) + '\n';
-      return this.deviceHex !== null ? writeForDevice(this.store, STATE_FILE, text, this.deviceHex) : this.store.write(STATE_FILE, text);
+      // Other processes on the profile rewrite it too (a `send` beside a `listen`): what
+      // they wrote since this state was read is taken in first, under the record's lock,
+      // so this write neither forgets ids the reader recorded (a message it showed could
+      // be shown again after a redelivery) nor sequence numbers the sender used.
+      return withRecordLock(this.store, STATE_FILE, async () => {
+        this.merge(await this.store.read(STATE_FILE));
+        const text = JSON.stringify(this.toJSON()) + '\n';
+        return this.deviceHex !== null ? writeForDevice(this.store, STATE_FILE, text, this.deviceHex) : this.store.write(STATE_FILE, text);
+      });
     });
     this.queued = q;
     this.tail = q.catch(() => {});
     return q;
+  }
+
+  /**
+   * Takes in what the record holds now: ids recorded there that this state has not (at
+   * the young end, within the bound), and per peer the higher of the two sequence
+   * numbers. A damaged record adds nothing (the write replaces it).
+   */
+  private merge(text: string | undefined): void {
+    if (text === undefined) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!isRecord(raw)) return;
+    if (Array.isArray(raw.seen)) {
+      for (const id of raw.seen) if (typeof id === 'string') this.seen.add(id);
+    }
+    for (const [mine, theirs] of [[this.recvSeq, raw.recvSeq], [this.sendSeq, raw.sendSeq]] as const) {
+      if (!isRecord(theirs)) continue;
+      for (const [key, v] of Object.entries(theirs)) {
+        if (Number.isSafeInteger(v) && (v as number) > (mine.get(key) ?? -1)) mine.set(key, v as number);
+      }
+    }
   }
 
   /** Waits for every save() issued so far. */

@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { checkRecord, PROFILE_RECORDS, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
+import { checkRecord, PROFILE_RECORDS, SHARED_RECORDS, NO_LOCK, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
 import {
   DEVICE_FILE, SEEN_CAPACITY, readDevice, writeDevice, removeDevice, readGateways, writeGateways, readState,
   type DeviceProfile, type ProfileState,
@@ -92,11 +92,21 @@ const PROFILE_LOCK_UPDATE_MS = 1_000;
  *  lock takes to go stale, so only a live holder makes it fail. */
 export const PROFILE_LOCK_WAIT_MS = 10_000;
 const PROFILE_LOCK_POLL_MS = 200;
+/** A record lock is held for one read and one write (milliseconds), so a waiter looks
+ *  again soon; it waits as long as for the identity lock before it gives up. */
+const RECORD_LOCK_POLL_MS = 10;
+
+/** The lock of a record that processes sharing a profile each rewrite whole after
+ *  merging in the others' changes (lockRecord): `keys.lock`, `state.lock`. */
+export function recordLockName(record: ProfileRecord): string {
+  return `${record.replace(/\.json$/, '')}.lock`;
+}
+const RECORD_LOCKS = SHARED_RECORDS.map(recordLockName);
 
 /** What a profile directory may hold besides the records: the CLI's reader lock, the
- *  identity lock (left by a killed process), and a temporary file an interrupted atomic
- *  write left (client/atomic.ts names them). */
-const PROFILE_EXTRAS = new Set(['listen.lock', PROFILE_LOCK]);
+ *  identity and record locks (left by a killed process), and a temporary file an
+ *  interrupted atomic write left (client/atomic.ts names them). */
+const PROFILE_EXTRAS = new Set(['listen.lock', PROFILE_LOCK, ...RECORD_LOCKS]);
 const TEMP_RECORD = /^\.(?:device|gateways|state|routes|keys)\.json\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** Whether `name` is something a profile directory holds. */
@@ -181,14 +191,46 @@ export class DirectoryStore implements ProfileStore {
    * directory must exist. Errors never name the path.
    */
   async lockIdentity(): Promise<ProfileLock> {
+    const lock = await this.#lock(PROFILE_LOCK, PROFILE_LOCK_POLL_MS, () => new HushwireError(
+      ErrorCode.BAD_REQUEST,
+      `another process is registering or unregistering this profile (it held the profile's lock for over ${PROFILE_LOCK_WAIT_MS / 1000} s): try again once it is done`,
+    ));
+    if (lock === null) throw new HushwireError(ErrorCode.BAD_REQUEST, 'the profile directory does not exist (or was removed meanwhile)');
+    return lock;
+  }
+
+  /**
+   * Takes the lock of one record that several processes rewrite whole (SHARED_RECORDS:
+   * `keys.json`, `state.json`), held while this process reads it, merges in what the
+   * others wrote and writes it back, so that no write is built on a read another
+   * process's write has made stale. Waited for, taken over when stale and refused like
+   * the identity lock. A directory that is gone (the profile was removed) gets a lock
+   * that holds nothing: there is nothing to protect, and the write that follows fails.
+   */
+  async lockRecord(record: ProfileRecord): Promise<ProfileLock> {
+    checkRecord(record);
+    if (!(SHARED_RECORDS as readonly string[]).includes(record)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'not a shared profile record');
+    const lock = await this.#lock(recordLockName(record), RECORD_LOCK_POLL_MS, () => new HushwireError(
+      ErrorCode.BAD_REQUEST,
+      `another process held the lock of this profile's ${record} for over ${PROFILE_LOCK_WAIT_MS / 1000} s (it is stalled): the record was not written`,
+    ));
+    return lock ?? NO_LOCK;
+  }
+
+  /** The lock `name` in the profile directory, or null when the directory is gone. */
+  async #lock(name: string, pollMs: number, busy: () => HushwireError): Promise<ProfileLock | null> {
     const lockfile = (await import('proper-lockfile')).default;
     let lost = false;
     const deadline = Date.now() + PROFILE_LOCK_WAIT_MS;
+    const lockPath = join(this.dir, name);
     let unlock: () => Promise<void>;
     for (;;) {
       try {
-        unlock = await lockfile.lock(this.dir, {
-          lockfilePath: join(this.dir, PROFILE_LOCK),
+        // Keyed by the lock's own path, not the directory's: the library keeps its locks
+        // in a map by that argument, so the identity and record locks, held at once,
+        // would overwrite each other's entry there.
+        unlock = await lockfile.lock(lockPath, {
+          lockfilePath: lockPath,
           realpath: false,
           stale: PROFILE_LOCK_STALE_MS,
           update: PROFILE_LOCK_UPDATE_MS,
@@ -202,24 +244,18 @@ export class DirectoryStore implements ProfileStore {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ELOCKED') {
-          if (Date.now() + PROFILE_LOCK_POLL_MS > deadline) {
-            throw new HushwireError(
-              ErrorCode.BAD_REQUEST,
-              `another process is registering or unregistering this profile (it held the profile's lock for over ${PROFILE_LOCK_WAIT_MS / 1000} s): try again once it is done`,
-            );
-          }
-          await sleep(PROFILE_LOCK_POLL_MS);
+          if (Date.now() + pollMs > deadline) throw busy();
+          await sleep(pollMs);
           continue;
         }
         // The library's errors quote the path: these say what is wrong without it.
-        if (code === 'ENOENT') throw new HushwireError(ErrorCode.BAD_REQUEST, 'the profile directory does not exist (or was removed meanwhile)');
+        if (code === 'ENOENT') return null;
         throw new HushwireError(ErrorCode.BAD_REQUEST, `could not take the profile's lock (${typeof code === 'string' ? code : 'error'})`);
       }
     }
     // Which lock directory is ours: a second waiter that found the same dead lock stale
     // at the same moment may remove ours and make its own (the library's stale
     // take-over is not atomic); check() sees that by the directory's identity.
-    const lockPath = join(this.dir, PROFILE_LOCK);
     const identity = async (): Promise<string> => {
       const st = await stat(lockPath);
       return `${st.ino}:${st.birthtimeMs}`;
@@ -245,7 +281,7 @@ export class DirectoryStore implements ProfileStore {
           }
           // Not ours any more: another process's now, which must stay. The library is
           // told to forget it (its renewal timer stops) with a removal that removes nothing.
-          await lockfile.unlock(this.dir, {
+          await lockfile.unlock(lockPath, {
             realpath: false,
             lockfilePath: lockPath,
             fs: { rmdir: (_path: string, done: (err: null) => void) => done(null) },

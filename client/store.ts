@@ -67,7 +67,32 @@ export interface ProfileLock {
   release(): Promise<void>;
 }
 
-const NO_LOCK: ProfileLock = Object.freeze({ async check() {}, async release() {} });
+/** A lock that holds nothing: for stores one process has to itself. */
+export const NO_LOCK: ProfileLock = Object.freeze({ async check() {}, async release() {} });
+
+/** The records that every process using a profile may rewrite whole (the dedup state
+ *  and send sequence numbers of a `send` beside a `listen`; the key book's decisions of
+ *  a `verify-contact` beside them): each rewrite merges in what the record holds now,
+ *  under the record's lock (lockRecord). */
+export const SHARED_RECORDS = [KEYS_RECORD, STATE_RECORD] as const satisfies readonly ProfileRecord[];
+
+/**
+ * Runs `update` (read the record, merge, write it) holding the record's lock when the
+ * store has one (a method `lockRecord(record): Promise<ProfileLock>`, which
+ * DirectoryStore has, for processes sharing a profile directory); a store without it
+ * (MemoryStore: one process; IndexedDbStore: one tab, its Web Lock) just runs it.
+ * Without the lock two processes' read-merge-writes could interleave (both read, both
+ * write): the second write, built on a read that missed the first, undid it.
+ */
+export async function withRecordLock<T>(store: ProfileStore, record: (typeof SHARED_RECORDS)[number], update: () => Promise<T>): Promise<T> {
+  const take = (store as { lockRecord?: unknown }).lockRecord;
+  const lock = typeof take === 'function' ? await (take as (r: ProfileRecord) => Promise<ProfileLock>).call(store, record) : NO_LOCK;
+  try {
+    return await update();
+  } finally {
+    await lock.release();
+  }
+}
 
 /**
  * Takes the profile's identity lock when the store has one (a method
