@@ -2,8 +2,11 @@
 import { Option, InvalidArgumentError } from 'commander';
 import type { KeyChange } from '../client/index.ts';
 
-export function profileOption(): Option {
-  return new Option('--profile <dir>', 'profile directory (device keys and state; created 0700)')
+/** `creates`: register makes the directory; every other command needs one it made. */
+export function profileOption(creates = false): Option {
+  return new Option('--profile <dir>', creates
+    ? 'profile directory to create (device keys and state; made 0700), or an empty one'
+    : 'profile directory that hushwire register made (device keys and state)')
     .env('HUSHWIRE_PROFILE')
     .makeOptionMandatory();
 }

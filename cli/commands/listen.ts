@@ -1,5 +1,5 @@
 // hushwire listen: print each received message as one JSON line
-// {"id","from","text","sentAt"}; `from` is the sender's number from inside the
+// {"id","from","text","sentAt","senderKeys"}; `from` is the sender's number from inside the
 // envelope, checked against the directory. Rides through gateway loss: the client
 // reconnects with backoff, rotating through the profile's gateways.
 import { Command } from 'commander';
@@ -20,12 +20,12 @@ export const LISTEN_CONNECT_ATTEMPTS = 12;
 
 export function listenCommand(): Command {
   return new Command('listen')
-    .description('print received messages, one JSON line each: {"id","from","text","sentAt"}')
+    .description('print received messages, one JSON line each: {"id","from","text","sentAt","senderKeys"} ("verified" too with --accept-unverified)')
     .addOption(profileOption())
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nA notice that another device registered this number is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.

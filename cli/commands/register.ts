@@ -7,8 +7,9 @@ import { parseE164 } from '../../relay/number.ts';
 import { profileOption, printJson } from '../options.ts';
 import type { VerifyInfo } from '../../client/register.ts';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** No default: a missing --gateway is commander's "required option" error. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** The terminal prompt: the time left is the gateway's (client/register.ts verifyInfo). */
@@ -50,9 +51,9 @@ export function registerCommand(): Command {
   return new Command('register')
     .description('opt in: verify a phone number and register this device (keys stay in the profile)')
     .addOption(new Option('--gateway <url>', 'gateway WebSocket URL, e.g. ws://host:8080/ws (repeat for several)')
-      .argParser(collect).default([] as string[], 'none').makeOptionMandatory())
+      .argParser(collect).makeOptionMandatory())
     .requiredOption('--number <e164>', 'your phone number in E.164 form, e.g. +15550100001')
-    .addOption(profileOption())
+    .addOption(profileOption(true))
     .option('--code <code>', 'verification code when known before the command runs (a test verifier); otherwise it is asked for on the terminal, or read from the first line of stdin')
     .action(async (opts: { gateway: string[]; number: string; profile: string; code?: string }) => {
       // Check the number before touching the network or the disk.

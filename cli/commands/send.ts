@@ -12,7 +12,7 @@ export function sendCommand(): Command {
     .requiredOption('--to <e164>', "recipient's phone number in E.164 form")
     .option('--timeout <seconds>', 'give up after this many seconds', parsePositive, 30)
     .argument('<text>', 'message text (UTF-8)')
-    .addHelpText('after', '\nQuote the text (one argument); one that starts with - goes after --:\n  hushwire send --to +15550000002 -- \'-5 degrees here\'\n\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to about 65,000 bytes of UTF-8; longer is refused with TOO_LARGE\n(exit 2) before anything is sent. An empty text is allowed. When the recipient\'s keys changed\nsince you verified them, nothing is sent and it exits 7 (IDENTITY_CHANGED): compare safety\nnumbers again (hushwire safety-number) or accept the new keys (hushwire accept-keys).')
+    .addHelpText('after', '\nQuote the text (one argument); one that starts with - goes after --:\n  hushwire send --to +15550000002 -- \'-5 degrees here\'\n\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to 65,341 bytes of UTF-8 (as many ASCII characters, fewer in other\nscripts); longer is refused with TOO_LARGE (exit 2) before anything is sent. An empty text\nis allowed. When the recipient\'s keys changed since you verified them, nothing is sent and\nit exits 7 (IDENTITY_CHANGED): compare safety numbers again (hushwire safety-number) or\naccept the new keys (hushwire accept-keys).')
     .action(async (text: string, opts: { profile: string; to: string; timeout: number }) => {
       const to = parseE164(opts.to);
       // receive: false: deliveries for this profile stay queued for its `listen`.

@@ -31,6 +31,17 @@ t.test('--help lists every command, and every command has its own --help', async
     t.equal(r.code, 0, `${c} --help exits 0`);
     t.match(r.stdout, new RegExp(`^Usage: hushwire ${c}`), `${c} --help shows its usage`);
   }
+  // The help says what the commands do: listen prints senderKeys; the longest text is the
+  // SDK's MAX_TEXT_BYTES; only register creates the profile; --gateway has no "default".
+  const help = (c: string) => helps.find((h) => h.c === c)!.r.stdout;
+  t.match(help('listen'), /\{"id","from","text","sentAt","senderKeys"\}/);
+  t.match(help('send'), /up to 65,341 bytes of UTF-8/);
+  t.notMatch(help('send'), /created 0700/, 'send does not create a profile');
+  t.match(help('register'), /--profile <dir>\s+profile directory to create/);
+  t.notMatch(help('register'), /default: /, 'no made-up default for --gateway');
+  const noGateway = await hushwire(['register', '--number', A, '--profile', join(tempDir('hw-cli-'), 'x')]);
+  t.equal(noGateway.code, 2);
+  t.match(noGateway.stderr, /^hushwire: required option '--gateway <url>' not specified \(BAD_REQUEST\)\n$/);
   const v = await hushwire(['--version']);
   t.equal(v.code, 0);
   t.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
