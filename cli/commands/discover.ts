@@ -36,7 +36,15 @@ async function readNumbersFile(path: string): Promise<string[]> {
   if (path === '-') {
     text = await readStdin();
   } else {
-    const buf = await readFile(path);
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (e) {
+      // A usage error (exit 2) that says which option, not a bare "ENOENT: ..., open".
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : `${code ?? 'error'}`;
+      throw new HushwireError(ErrorCode.BAD_REQUEST, `cannot read the --file numbers file (${why}): give a text file with one number per line, or - for stdin`, { cause: e });
+    }
     if (buf.length > MAX_FILE_BYTES) throw tooLarge();
     text = buf.toString('utf8');
   }

@@ -68,6 +68,13 @@ t.test('discover: arguments, a file, stdin; bad numbers by position; what it fin
   t.same(errorLineProblems(none, 'BAD_REQUEST'), []);
   const both = await hushwire(['discover', '--profile', a!, '--file', file, B]);
   t.equal(both.code, 2, 'arguments and --file: a usage error');
+  // A --file that cannot be read: a usage error naming the option, not exit 1 "ENOENT: ...".
+  for (const [path, why] of [[join(file, '..', 'missing.txt'), 'no such file'], [join(file, '..'), 'it is a directory']] as const) {
+    const r = await hushwire(['discover', '--profile', a!, '--file', path]);
+    t.equal(r.code, 2, why);
+    t.same(errorLineProblems(r, 'BAD_REQUEST'), [], why);
+    t.match(r.stderr, new RegExp(`cannot read the --file numbers file \\(${why}\\)`), why);
+  }
 
   const help = await hushwire(['--help']);
   t.match(help.stdout, /\n  discover\b/, 'listed in --help');
