@@ -1,5 +1,7 @@
 // Options shared by several commands, so each is spelled and documented once.
 import { Option, InvalidArgumentError } from 'commander';
+import { parseE164 } from '../relay/number.ts';
+import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import type { KeyChange } from '../client/index.ts';
 
 /** `creates`: register makes the directory; every other command needs one it made. */
@@ -9,6 +11,17 @@ export function profileOption(creates = false): Option {
     : 'profile directory that hushwire register made (device keys and state)')
     .env('HUSHWIRE_PROFILE')
     .makeOptionMandatory();
+}
+
+/** A phone number given with `flag` (--to, --number), in E.164 form. BAD_NUMBER names
+ *  the option and the form (the SDK's "not an E.164 phone number" said neither); the
+ *  value is never quoted back (it is a phone number). */
+export function numberOption(value: string, flag: string): string {
+  try {
+    return parseE164(value);
+  } catch (e) {
+    throw new HushwireError(ErrorCode.BAD_NUMBER, `${flag} is not a phone number in E.164 form: +, the country code and the number, e.g. +15550000001`, { cause: e });
+  }
 }
 
 /** One JSON object per line on stdout: what scripts parse. */

@@ -6,10 +6,9 @@
 // stay queued for the profile's `listen`.
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
-import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parseSafetyNumber } from '../../relay/crypto/safety-number.ts';
-import { profileOption, printJson, storeWarning } from '../options.ts';
+import { numberOption, profileOption, printJson, storeWarning } from '../options.ts';
 
 async function withClient<T>(profile: string, fn: (c: HushwireClient) => Promise<T>): Promise<T> {
   const client = await HushwireClient.open(profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning });
@@ -27,7 +26,7 @@ export function safetyNumberCommand(): Command {
     .requiredOption('--to <e164>', "the contact's phone number in E.164 form")
     .addHelpText('after', '\nPrints {"safetyNumber","status","devices","ownDevices"}: 60 digits in 12 groups of 5, the\nsame on both phones while both see the same keys; the contact\'s status (unverified, verified,\nor changed: sends held); how many devices each number has. If the other phone shows the same\ndigits, run `hushwire verify-contact --to <e164> <digits>`.')
     .action(async (opts: { profile: string; to: string }) => {
-      const to = parseE164(opts.to);
+      const to = numberOption(opts.to, '--to');
       const s = await withClient(opts.profile, (c) => c.safetyNumber(to));
       printJson({ safetyNumber: s.groups.join(' '), status: s.status, devices: s.devices, ownDevices: s.ownDevices });
     });
@@ -41,7 +40,7 @@ export function verifyContactCommand(): Command {
     .argument('<digits...>', 'the 60-digit safety number as the other phone shows it (spaces allowed)')
     .addHelpText('after', '\nPrints {"status":"verified"}. A number that does not match (the keys changed since it was\nshown, or the two phones see different keys) exits 7 (IDENTITY_CHANGED) and changes nothing.\nOnce verified, a change of the contact\'s keys holds every send to it (exit 7) until you\ncompare again or run `hushwire accept-keys`.')
     .action(async (digits: string[], opts: { profile: string; to: string }) => {
-      const to = parseE164(opts.to);
+      const to = numberOption(opts.to, '--to');
       await withClient(opts.profile, (c) => c.verifyContact(to, digits.join(' '))).catch((e: unknown) => {
         if (e instanceof HushwireError && e.code === ErrorCode.IDENTITY_CHANGED) {
           throw new HushwireError(e.code, 'the safety number does not match the keys listed now for this contact and you: run hushwire safety-number again on both phones and compare; nothing was marked', { cause: e });
@@ -60,7 +59,7 @@ export function acceptKeysCommand(): Command {
     .option('--safety-number <digits>', 'accept only the keys this safety number (as hushwire safety-number printed it, in quotes) was computed for; if others are listed by now, exit 7 and nothing is accepted')
     .addHelpText('after', '\nPrints {"status":"unverified"}: the keys listed now are accepted, and the contact is no longer\nverified (compare safety numbers again and run verify-contact to verify it again). When the\ncontact is verified and the keys listed now are those you verified, there is nothing to accept:\nit prints {"status":"verified"}, changes nothing, and says so on stderr.')
     .action(async (opts: { profile: string; to: string; safetyNumber?: string }) => {
-      const to = parseE164(opts.to);
+      const to = numberOption(opts.to, '--to');
       const given = opts.safetyNumber === undefined ? undefined : parseSafetyNumber(opts.safetyNumber);
       const status = await withClient(opts.profile, async (c) => {
         // Accepting ends a verification: on a contact verified for exactly the keys listed

@@ -3,8 +3,7 @@ import { Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { parseE164 } from '../../relay/number.ts';
-import { profileOption, printJson } from '../options.ts';
+import { numberOption, profileOption, printJson } from '../options.ts';
 import type { VerifyInfo } from '../../client/register.ts';
 
 /** No default: a missing --gateway is commander's "required option" error. */
@@ -57,7 +56,7 @@ export function registerCommand(): Command {
     .option('--code <code>', 'verification code when known before the command runs (a test verifier); otherwise it is asked for on the terminal, or read from the first line of stdin')
     .action(async (opts: { gateway: string[]; number: string; profile: string; code?: string }) => {
       // Check the number before touching the network or the disk.
-      const number = parseE164(opts.number);
+      const number = numberOption(opts.number, '--number');
       if (opts.gateway.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one --gateway is required');
       const code = opts.code;
       const result = await HushwireClient.register({

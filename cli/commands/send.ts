@@ -1,9 +1,8 @@
 // hushwire send: one message to every device of a number; prints {"id","status"}.
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
-import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, parsePositive, keyChangeLine, storeWarning } from '../options.ts';
+import { numberOption, profileOption, printJson, parsePositive, keyChangeLine, storeWarning } from '../options.ts';
 
 export function sendCommand(): Command {
   return new Command('send')
@@ -14,7 +13,7 @@ export function sendCommand(): Command {
     .argument('<text>', 'message text (UTF-8)')
     .addHelpText('after', '\nQuote the text (one argument); one that starts with - goes after --:\n  hushwire send --to +15550000002 -- \'-5 degrees here\'\n\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to 65,341 bytes of UTF-8 (as many ASCII characters, fewer in other\nscripts); longer is refused with TOO_LARGE (exit 2) before anything is sent. An empty text\nis allowed. When the recipient\'s keys changed since you verified them, nothing is sent and\nit exits 7 (IDENTITY_CHANGED): compare safety numbers again (hushwire safety-number) or\naccept the new keys (hushwire accept-keys).')
     .action(async (text: string, opts: { profile: string; to: string; timeout: number }) => {
-      const to = parseE164(opts.to);
+      const to = numberOption(opts.to, '--to');
       // receive: false: deliveries for this profile stay queued for its `listen`.
       const client = await HushwireClient.open(opts.profile, {
         receive: false,

@@ -28,3 +28,21 @@ t.test('usage errors: one line, and what to do about a text taken for options or
   t.equal(await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', '--tiemout', '5', 'x']), "hushwire: unknown option '--tiemout' (Did you mean --timeout?) (BAD_REQUEST)", 'a misspelt option is still named');
   t.equal(await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', 'hello', 'world']), "hushwire: too many arguments for 'send'. Expected 1 argument but got 2. Quote the text, so that it is one argument (BAD_REQUEST)");
 });
+
+t.test('a number that is not E.164 names the option and the form, never the value', async (t) => {
+  const { buildProgram } = await import('../../cli/program.ts');
+  const failure = async (argv: string[]): Promise<string> => {
+    try {
+      await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
+    } catch (e) {
+      return formatError(e);
+    }
+    throw new Error('ran');
+  };
+  const form = 'is not a phone number in E.164 form: +, the country code and the number, e.g. +15550000001 (BAD_NUMBER)';
+  // Checked before the profile (which does not exist) is opened or the gateway dialed.
+  t.equal(await failure(['send', '--profile', '/nonexistent-hw', '--to', '5550000277', 'x']), `hushwire: --to ${form}`);
+  t.equal(await failure(['register', '--gateway', 'ws://127.0.0.1:9/ws', '--profile', '/nonexistent-hw', '--number', '555-0277']), `hushwire: --number ${form}`);
+  for (const c of ['safety-number', 'accept-keys']) t.equal(await failure([c, '--profile', '/nonexistent-hw', '--to', '0277']), `hushwire: --to ${form}`, c);
+  t.equal(await failure(['verify-contact', '--profile', '/nonexistent-hw', '--to', '+0277', '1'.repeat(60)]), `hushwire: --to ${form}`);
+});
