@@ -32,6 +32,7 @@ import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.t
 import { readKeyBook, identityChanged, KEYS_CAPACITY, type KeyBook, type KeyChange, type KeyChangePolicy, type KeyStatus } from './keybook.ts';
 import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNumber } from '../relay/crypto/safety-number.ts';
 import { guardCallback, type CallbackErrorHandler, type CallbackName } from './app-callback.ts';
+import { ConnectedTimer } from './connected-timer.ts';
 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
 export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
@@ -305,13 +306,13 @@ export class HushwireClient {
   private readonly now: () => number;
   /** The rotation under way (rotatePrekey() or the automatic one), or null. */
   private rotating: Promise<void> | null = null;
-  /** The next automatic check (a due rotation, a retry after a failure), or null. */
-  private prekeyTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The next automatic check (a due rotation, a retry after a failure). */
+  private readonly prekeyTimer: ConnectedTimer;
   /** The own-number check (ClientOptions.ownDevicesCheckMs): its interval, when it last
    *  ran (0: not yet), the timer for the next one, and whether one is in flight. */
   private readonly ownDevicesCheckMs: number;
   private ownCheckedAt = 0;
-  private ownTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly ownTimer: ConnectedTimer;
   private ownChecking = false;
   private prekeyFailures = 0;
 
@@ -359,6 +360,11 @@ export class HushwireClient {
     this.prekeyRetentionMs = options.prekeyRetentionMs ?? DEFAULT_PREKEY_RETENTION_MS;
     this.maxRetiredPrekeys = options.maxRetiredPrekeys ?? DEFAULT_MAX_RETIRED_PREKEYS;
     this.ownDevicesCheckMs = options.ownDevicesCheckMs ?? DEFAULT_OWN_DEVICES_CHECK_MS;
+    // While reconnecting a timer's run waits: the next connect runs both checks itself.
+    const connected = () => this.conn.state === 'connected';
+    const allowed = () => !(this.closing || this.unregistering || this.optingOut);
+    this.prekeyTimer = new ConnectedTimer(() => this.maintainPrekeys(), connected, allowed);
+    this.ownTimer = new ConnectedTimer(() => this.checkOwnDevices(), connected, allowed);
     const clock = options.clock;
     this.now = clock ? () => clock() : () => Date.now();
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
@@ -746,24 +752,13 @@ export class HushwireClient {
   private checkOwnDevices(): void {
     if (this.ownDevicesCheckMs <= 0 || this.closing || this.unregistering || this.unregistered || this.optingOut || this.ownChecking) return;
     const wait = this.ownCheckedAt + this.ownDevicesCheckMs - Date.now();
-    if (wait > 0) return this.scheduleOwnCheck(wait);
+    if (wait > 0) return this.ownTimer.schedule(wait);
     this.ownChecking = true;
     this.discovery.devicesFor(this.profile.route, true).catch(() => {}).finally(() => {
       this.ownChecking = false;
       this.ownCheckedAt = Date.now();
-      this.scheduleOwnCheck(this.ownDevicesCheckMs);
+      this.ownTimer.schedule(this.ownDevicesCheckMs);
     });
-  }
-
-  private scheduleOwnCheck(delayMs: number): void {
-    if (this.closing || this.unregistering || this.optingOut) return;
-    if (this.ownTimer !== null) clearTimeout(this.ownTimer);
-    this.ownTimer = setTimeout(() => {
-      this.ownTimer = null;
-      // While reconnecting, the next connect checks instead.
-      if (this.conn.state === 'connected') this.checkOwnDevices();
-    }, Math.min(delayMs, 2 ** 31 - 1));
-    (this.ownTimer as { unref?: () => void }).unref?.();
   }
 
   /** After each connect: rotates when due (or a pending key is left), deletes retired
@@ -771,26 +766,23 @@ export class HushwireClient {
    *  (after the gateway's retry_after_ms, else after a backoff up to 6 h). */
   private maintainPrekeys(): void {
     if (this.closing || this.unregistering || this.unregistered || this.optingOut) return;
-    if (this.prekeyTimer !== null) {
-      clearTimeout(this.prekeyTimer);
-      this.prekeyTimer = null;
-    }
+    this.prekeyTimer.cancel();
     const me = this.profile;
     const now = this.now();
     const retired = me.retiredPrekeys ?? [];
     const work = me.pendingPrekey !== undefined
       || rotationDue(prekeySinceOf(me), now, this.prekeyRotationMs)
       || keepRetired(retired, now, this.prekeyRetentionMs, this.maxRetiredPrekeys).length !== retired.length;
-    if (!work) return this.schedulePrekeys(this.nextPrekeyCheck(now));
+    if (!work) return this.prekeyTimer.schedule(this.nextPrekeyCheck(now));
     this.rotate(false).then(() => {
       this.prekeyFailures = 0;
-      this.schedulePrekeys(this.nextPrekeyCheck(this.now()));
+      this.prekeyTimer.schedule(this.nextPrekeyCheck(this.now()));
     }, (e: unknown) => {
       // Backoff from 1 min doubling to 6 h (full jitter, at least 1 s), or the gateway's
       // retry_after_ms when it is longer.
       const after = e instanceof HushwireError && e.retryAfterMs > 0 ? e.retryAfterMs : 0;
       const backoff = Math.max(1_000, fullJitterDelay(this.prekeyFailures++, PREKEY_RETRY_BACKOFF));
-      this.schedulePrekeys(Math.max(after, backoff));
+      this.prekeyTimer.schedule(Math.max(after, backoff));
     });
   }
 
@@ -800,17 +792,6 @@ export class HushwireClient {
     let at = this.prekeyRotationMs > 0 ? prekeySinceOf(me) + this.prekeyRotationMs : Infinity;
     for (const r of me.retiredPrekeys ?? []) at = Math.min(at, r.retiredAt + this.prekeyRetentionMs);
     return Math.min(Math.max(at - now, 1_000), 86_400_000);
-  }
-
-  private schedulePrekeys(delayMs: number): void {
-    if (this.closing || this.unregistering || this.optingOut) return;
-    if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
-    this.prekeyTimer = setTimeout(() => {
-      this.prekeyTimer = null;
-      // While reconnecting, the next connect checks instead.
-      if (this.conn.state === 'connected') this.maintainPrekeys();
-    }, delayMs);
-    (this.prekeyTimer as { unref?: () => void }).unref?.();
   }
 
   /** Received messages, each once (dedup by envelope id across restarts). One reader at
@@ -864,10 +845,8 @@ export class HushwireClient {
     // start, not even on the connect below); the one under way ends first: it takes the
     // identity lock too.
     this.optingOut = true;
-    if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
-    this.prekeyTimer = null;
-    if (this.ownTimer !== null) clearTimeout(this.ownTimer);
-    this.ownTimer = null;
+    this.prekeyTimer.cancel();
+    this.ownTimer.cancel();
     try {
       await this.rotating?.catch(() => {});
       // Another process must not register or unregister this profile meanwhile (a
@@ -945,10 +924,8 @@ export class HushwireClient {
 
   private async shutdown(): Promise<void> {
     this.sendStop.stop(new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called)'));
-    if (this.prekeyTimer !== null) clearTimeout(this.prekeyTimer);
-    this.prekeyTimer = null;
-    if (this.ownTimer !== null) clearTimeout(this.ownTimer);
-    this.ownTimer = null;
+    this.prekeyTimer.cancel();
+    this.ownTimer.cancel();
     this.inbox.end();
     await this.inbox.settled();
     await this.state.settled();
