@@ -177,5 +177,8 @@ export class Discovery {
 }
 
 export function notRegistered(): HushwireError {
-  return new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient is not registered');
+  // Said of whatever number was looked up (a send's recipient, a safety number's contact):
+  // it names none (the caller knows which), and tells never from opted out no better than
+  // the directory can.
+  return new HushwireError(ErrorCode.NOT_REGISTERED, 'that number is not registered with Hushwire (it never registered, or it opted out)');
 }

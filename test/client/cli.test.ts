@@ -105,6 +105,10 @@ t.test('register, send, listen, unregister against a real gateway', async (t) =>
   t.not(unknown.code, 0);
   t.same(errorLineProblems(unknown, 'NOT_REGISTERED'), [], 'one clean NOT_REGISTERED line');
   t.notMatch(unknown.stderr, /5550109999/);
+  t.match(unknown.stderr, /^hushwire: that number is not registered with Hushwire \(it never registered, or it opted out\) \(NOT_REGISTERED\)\n$/, 'not "recipient is not registered"');
+  const unknownSn = await hushwire(['safety-number', '--profile', a, '--to', '+15550109999']);
+  t.equal(unknownSn.code, 4);
+  t.match(unknownSn.stderr, /that number is not registered with Hushwire/, 'the same words where there is no recipient');
 
   const un = await hushwire(['unregister', '--profile', b]);
   t.equal(un.code, 0, un.stderr);
