@@ -5,9 +5,10 @@
 // I/O), then the client against a real (embedded) gateway.
 import t, { type Test } from 'tap';
 import { callApp, guardCallback } from '../../client/app-callback.ts';
-import { HushwireClient, MemoryStore, HushwireError, ErrorCode, type ProfileRecord } from '../../client/index.ts';
+import { HushwireClient, MemoryStore, HushwireError, ErrorCode } from '../../client/index.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { until } from '../helpers/poll.ts';
+import { FailingStore } from '../helpers/stores.ts';
 
 /** Lets pending promise reactions (and the rejections they may raise) run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -85,14 +86,6 @@ t.test('guardCallback: the name, no handler, and a handler that fails itself', a
   t.equal(unhandled(), 0, 'no unhandled rejection, whatever the callbacks and the handler do');
 });
 
-/** A MemoryStore whose writes of the records in `failing` throw (a full disk). */
-class FailingStore extends MemoryStore {
-  readonly failing = new Set<ProfileRecord>();
-  override async write(record: ProfileRecord, text: string): Promise<void> {
-    if (this.failing.has(record)) throw new Error(`disk full (${record})`);
-    return super.write(record, text);
-  }
-}
 
 t.test('async callbacks that reject: the client goes on, onCallbackError hears each, nothing unhandled', async (t) => {
   const unhandled = watchUnhandled(t);

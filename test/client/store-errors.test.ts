@@ -3,18 +3,11 @@
 // route proven for a send and the send sequence numbers written after a send are best-effort, and
 // their failures were swallowed without a word. Against a real (embedded) gateway.
 import t from 'tap';
-import { HushwireClient, MemoryStore, type ProfileRecord } from '../../client/index.ts';
+import { HushwireClient } from '../../client/index.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { until } from '../helpers/poll.ts';
+import { FailingStore } from '../helpers/stores.ts';
 
-/** A MemoryStore whose writes of the records in `failing` throw (a full or broken disk). */
-class FailingStore extends MemoryStore {
-  readonly failing = new Set<ProfileRecord>();
-  override async write(record: ProfileRecord, text: string): Promise<void> {
-    if (this.failing.has(record)) throw new Error(`disk full (${record})`);
-    return super.write(record, text);
-  }
-}
 
 t.test('route book and send sequence writes that fail reach onStoreError; sending still works', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
