@@ -1,4 +1,5 @@
 // Options shared by several commands, so each is spelled and documented once.
+import { statSync } from 'node:fs';
 import { Option, InvalidArgumentError } from 'commander';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
@@ -11,6 +12,19 @@ export function profileOption(creates = false): Option {
     : 'profile directory that hushwire register made (device keys and state)')
     .env('HUSHWIRE_PROFILE')
     .makeOptionMandatory();
+}
+
+/** Before a command opens --profile: a path that does not exist is a mistyped path far
+ *  more often than a lost registration, and the SDK's "this profile has no device (run
+ *  hushwire register)" sent such a user to register a second device under the typo.
+ *  NOT_REGISTERED (exit 4) still, as before. */
+export function requireProfileDir(dir: string): void {
+  try {
+    statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return; // the SDK says what else is wrong
+    throw new HushwireError(ErrorCode.NOT_REGISTERED, `no profile at ${dir}: the directory does not exist (check --profile or HUSHWIRE_PROFILE; hushwire register makes a new profile)`, { cause: e });
+  }
 }
 
 /** A phone number given with `flag` (--to, --number), in E.164 form. BAD_NUMBER names

@@ -8,9 +8,10 @@ import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parseSafetyNumber } from '../../relay/crypto/safety-number.ts';
-import { numberOption, profileOption, printJson, storeWarning } from '../options.ts';
+import { numberOption, profileOption, printJson, storeWarning, requireProfileDir } from '../options.ts';
 
 async function withClient<T>(profile: string, fn: (c: HushwireClient) => Promise<T>): Promise<T> {
+  requireProfileDir(profile);
   const client = await HushwireClient.open(profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning });
   try {
     return await fn(client);

@@ -11,7 +11,7 @@ import { HushwireClient } from '../../client/index.ts';
 import { MAX_DISCOVER } from '../../client/contacts.ts';
 import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, storeWarning } from '../options.ts';
+import { profileOption, printJson, storeWarning, requireProfileDir } from '../options.ts';
 
 /** The most a --file may hold: 10,000 numbers of up to 32 characters, a little over. */
 const MAX_FILE_BYTES = 1 << 20;
@@ -79,6 +79,7 @@ export function discoverCommand(): Command {
       const numbers = opts.file !== undefined ? await readNumbersFile(opts.file) : args.map((n, i) => checked(n, `argument ${i + 1}`));
       if (numbers.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'no numbers given: pass them as arguments, or with --file (- for stdin)');
       if (numbers.length > MAX_DISCOVER) throw new HushwireError(ErrorCode.BAD_REQUEST, `at most ${MAX_DISCOVER} numbers per discover`);
+      requireProfileDir(opts.profile);
       const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning });
       try {
         const found = await client.discover(numbers);

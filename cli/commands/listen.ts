@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { HushwireClient, type DropReason } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, parsePositive, parseCount, keyChangeLine, storeWarning } from '../options.ts';
+import { profileOption, printJson, parsePositive, parseCount, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
 import { takeReaderLock } from '../reader-lock.ts';
 
 /** The stderr line for a message dropped for good, by reason. */
@@ -29,6 +29,7 @@ export function listenCommand(): Command {
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
+      requireProfileDir(opts.profile);
       const client = await HushwireClient.open(opts.profile, {
         // A `send` on the same profile takes the device over for a moment; come back after.
         reclaimAfterTakeover: true,

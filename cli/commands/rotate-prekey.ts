@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson } from '../options.ts';
+import { profileOption, printJson, requireProfileDir } from '../options.ts';
 
 export function rotatePrekeyCommand(): Command {
   return new Command('rotate-prekey')
@@ -14,6 +14,7 @@ export function rotatePrekeyCommand(): Command {
     .action(async (opts: { profile: string }) => {
       // receive: false: deliveries stay queued for the profile's `listen`; no automatic
       // rotation besides this one.
+      requireProfileDir(opts.profile);
       const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0 });
       try {
         await client.rotatePrekey();

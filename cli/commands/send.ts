@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { numberOption, profileOption, printJson, parsePositive, keyChangeLine, storeWarning } from '../options.ts';
+import { numberOption, profileOption, printJson, parsePositive, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
 
 export function sendCommand(): Command {
   return new Command('send')
@@ -15,6 +15,7 @@ export function sendCommand(): Command {
     .action(async (text: string, opts: { profile: string; to: string; timeout: number }) => {
       const to = numberOption(opts.to, '--to');
       // receive: false: deliveries for this profile stay queued for its `listen`.
+      requireProfileDir(opts.profile);
       const client = await HushwireClient.open(opts.profile, {
         receive: false,
         sendTimeoutMs: opts.timeout * 1000,

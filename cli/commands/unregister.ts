@@ -3,7 +3,7 @@
 // deleted (gateways.json is kept).
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
-import { profileOption, printJson } from '../options.ts';
+import { profileOption, printJson, requireProfileDir } from '../options.ts';
 import { forgetDevice } from '../../client/profile.ts';
 
 export function unregisterCommand(): Command {
@@ -13,6 +13,7 @@ export function unregisterCommand(): Command {
     .option('--forget-locally', "only delete this profile's keys, state, learned routes and contacts' keys, without telling the relay (for a profile whose gateway was reset or is gone; the relay keeps this device until it is unregistered or swept)")
     .addHelpText('after', "\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally.")
     .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
+      requireProfileDir(opts.profile);
       if (opts.forgetLocally) {
         // Refuses a directory that is not a registered profile (NOT_REGISTERED), like the
         // relay path does, so a wrong --profile deletes nothing; holds the profile's

@@ -46,3 +46,27 @@ t.test('a number that is not E.164 names the option and the form, never the valu
   for (const c of ['safety-number', 'accept-keys']) t.equal(await failure([c, '--profile', '/nonexistent-hw', '--to', '0277']), `hushwire: --to ${form}`, c);
   t.equal(await failure(['verify-contact', '--profile', '/nonexistent-hw', '--to', '+0277', '1'.repeat(60)]), `hushwire: --to ${form}`);
 });
+
+t.test('a --profile that does not exist is said so (exit 4), not "run hushwire register"', async (t) => {
+  const { buildProgram } = await import('../../cli/program.ts');
+  const { exitCodeFor } = await import('../../cli/errors.ts');
+  const { tempDir } = await import('../helpers/temp.ts');
+  const { join } = await import('node:path');
+  const { existsSync } = await import('node:fs');
+  const missing = join(tempDir('hw-cli-errors-'), 'alcie');
+  const failure = async (argv: string[]): Promise<unknown> => {
+    try {
+      await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
+    } catch (e) {
+      return e;
+    }
+    throw new Error('ran');
+  };
+  const p = ['--profile', missing];
+  for (const argv of [['send', ...p, '--to', '+15550000277', 'x'], ['listen', ...p], ['discover', ...p, '+15550000277'], ['rotate-prekey', ...p], ['unregister', ...p], ['unregister', ...p, '--forget-locally'], ['safety-number', ...p, '--to', '+15550000277'], ['verify-contact', ...p, '--to', '+15550000277', '1'.repeat(60)], ['accept-keys', ...p, '--to', '+15550000277']]) {
+    const e = await failure(argv);
+    t.equal(formatError(e), `hushwire: no profile at ${missing}: the directory does not exist (check --profile or HUSHWIRE_PROFILE; hushwire register makes a new profile) (NOT_REGISTERED)`, argv.join(' '));
+    t.equal(exitCodeFor(e), 4, `${argv[0]}: exit 4 as before`);
+  }
+  t.notOk(existsSync(missing), 'nothing made');
+});
