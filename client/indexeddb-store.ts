@@ -20,7 +20,7 @@
 // No DOM types here (the package type-checks without lib.dom): the few members used
 // are declared structurally below.
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
-import { checkRecord, type ProfileRecord, type ProfileStore } from './store.ts';
+import { checkRecord, SHARED_RECORDS, NO_LOCK, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
 import { callApp } from './app-callback.ts';
 
 const OBJECT_STORE = 'records';
@@ -66,7 +66,7 @@ export interface IndexedDbFactory {
 
 /** The members of the platform's `navigator.locks` (a LockManager) this store uses. */
 export interface WebLocks {
-  request(name: string, options: { ifAvailable?: boolean; steal?: boolean }, callback: (lock: unknown) => Promise<void> | null): Promise<unknown>;
+  request(name: string, options: { ifAvailable?: boolean; steal?: boolean; signal?: AbortSignal }, callback: (lock: unknown) => Promise<void> | null): Promise<unknown>;
 }
 
 export interface IndexedDbStoreOptions {
@@ -91,6 +91,8 @@ export interface IndexedDbStoreOptions {
 }
 
 const LOCK_PREFIX = 'hushwire-profile:';
+/** The Web Lock of one shared record of a profile: `hushwire-record:<name>:<record>`. */
+const RECORD_LOCK_PREFIX = 'hushwire-record:';
 
 /** A held Web Lock: `release` lets it go (idempotent). */
 interface HeldLock {
@@ -206,13 +208,17 @@ function withDeadline<T>(
 export class IndexedDbStore implements ProfileStore {
   readonly #db: IdbDatabase;
   readonly #timeoutMs: number;
+  readonly #name: string;
+  readonly #locks: WebLocks | undefined;
   #lock: HeldLock | null = null;
   #closed = false;
   #closedWhy = 'the IndexedDB profile store is closed';
 
-  private constructor(db: IdbDatabase, timeoutMs: number) {
+  private constructor(db: IdbDatabase, timeoutMs: number, name: string, locks: WebLocks | undefined) {
     this.#db = db;
     this.#timeoutMs = timeoutMs;
+    this.#name = name;
+    this.#locks = locks !== undefined && typeof locks.request === 'function' ? locks : undefined;
     // Another tab deleting or upgrading this database waits for every connection to it
     // to close: close ours (operations after that fail BAD_REQUEST) instead of blocking it.
     db.onversionchange = () => this.close();
@@ -255,7 +261,7 @@ export class IndexedDbStore implements ProfileStore {
       lock?.release();
       throw e;
     }
-    store = new IndexedDbStore(db, ms);
+    store = new IndexedDbStore(db, ms, name, locks);
     store.#lock = lock;
     if (lostEarly) lost();
     return store;
@@ -332,6 +338,49 @@ export class IndexedDbStore implements ProfileStore {
   #lose(): void {
     this.#closedWhy = 'this profile was taken over by another tab or window (IndexedDbStore exclusive)';
     this.close();
+  }
+
+  /**
+   * The Web Lock of one record that every client of the profile rewrites whole after
+   * merging in the others' changes (SHARED_RECORDS: `keys.json`, `state.json`; see
+   * withRecordLock): with `exclusive: false` two tabs, or a tab and a worker, may use one
+   * profile, and without it a save whose read came before another's write and whose
+   * write came after undid it. Waited for up to the store's `timeoutMs` (then TIMEOUT,
+   * and the save is not made); where the platform has no Web Locks, a lock that holds
+   * nothing. Released by the save (idempotent).
+   */
+  async lockRecord(record: ProfileRecord): Promise<ProfileLock> {
+    checkRecord(record);
+    if (!(SHARED_RECORDS as readonly string[]).includes(record)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'not a shared profile record');
+    this.#open();
+    const locks = this.#locks;
+    if (locks === undefined) return NO_LOCK;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    const abort = typeof AbortController === 'function' ? new AbortController() : null;
+    let late = false;
+    await withDeadline<void>(`lock of ${record}`, this.#timeoutMs, (resolve, reject) => {
+      locks.request(RECORD_LOCK_PREFIX + this.#name + ':' + record, abort ? { signal: abort.signal } : {}, () => {
+        // Granted after the deadline (no AbortController here, or a race with the
+        // abort): nobody waits for it any more, so it goes at once.
+        if (late) return null;
+        resolve();
+        return held;
+      }).catch((e: unknown) => reject(failure(`lock of ${record}`, e as { name?: string })));
+    }, () => {
+      late = true;
+      abort?.abort();
+      return true;
+    });
+    let released = false;
+    return {
+      check: async () => {},
+      release: async () => {
+        if (released) return;
+        released = true;
+        release();
+      },
+    };
   }
 
   #open(): void {

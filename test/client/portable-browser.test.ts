@@ -199,6 +199,22 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
     t.equal(r.freshAfterDestroy ?? null, null, 'a destroyed profile opens empty');
   });
 
+  await t.test('IndexedDbStore: shared records under Web Locks (exclusive: false)', async (t) => {
+    const r = await idbPhase(idbPage, { phase: 'records', tag });
+    t.equal(r.step, 'records', `the phase ran (${String(r.error ?? '')})`);
+    t.match(r, {
+      otherRecord: 'granted',
+      heldWhileTaken: true,
+      grantedAfterRelease: true,
+      timeout: 'TIMEOUT',
+      afterTimeout: 'RESOLVED',
+      notShared: 'BAD_REQUEST',
+      closedLock: 'BAD_REQUEST',
+    }, "one holder per record and store pair, another record's lock free, a wait past timeoutMs TIMEOUT (and nothing held after it), only the shared records");
+    t.equal(r.saveWaited, true, "a key book's save waits for the record's lock another store holds");
+    t.same(r.merged, ['verified', 'unverified'], "a save made while another store's save held the record keeps both (the verification and the other's new contact)");
+  });
+
   await t.test('IndexedDbStore: one tab per profile', async (t) => {
     // A second page of the same origin (same browser context): Web Locks are per origin.
     const { page: other, errors: otherErrors } = await openPage(t, browser, idbContext);
