@@ -52,6 +52,13 @@ export class SeenSet {
     for (const id of rest) this.ids.add(id);
   }
 
+  /** Holds exactly `ids` (oldest first; beyond capacity only the youngest): a merge with
+   *  the stored record (ProfileState) rebuilds the set this way. */
+  replace(ids: Iterable<string>): void {
+    this.ids.clear();
+    for (const id of ids) this.add(id);
+  }
+
   get size(): number {
     return this.ids.size;
   }
@@ -87,6 +94,17 @@ export class BoundedCounters {
       if (oldest === undefined) break;
       this.map.delete(oldest);
     }
+  }
+
+  /** Holds exactly `entries` (oldest first; beyond capacity only the youngest). */
+  replace(entries: Iterable<readonly [string, number]>): void {
+    this.map.clear();
+    for (const [k, v] of entries) this.set(k, v);
+  }
+
+  /** Oldest first. */
+  entries(): IterableIterator<[string, number]> {
+    return this.map.entries();
   }
 
   get size(): number {

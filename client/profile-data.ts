@@ -188,6 +188,79 @@ export async function readGateways(store: ProfileStore): Promise<string[]> {
 }
 
 /**
+ * What this process changed in the dedup state since its last write that took the
+ * change along: the merge with the stored record (ProfileState.merge) keeps these and
+ * takes everything else from the record, in the record's order. Without it a merge
+ * could not tell an id this process let go (evicted from a full set, or forgotten after
+ * its write failed) from one another process recorded, and took it back.
+ */
+interface Changes {
+  /** Ids added here and not yet written, oldest first. */
+  added: Set<string>;
+  /** Ids forgotten here (a failed write's, client/inbox.ts) that the record may still
+   *  hold (that write may have landed before it failed): not taken from it. */
+  forgotten: Set<string>;
+  /** Peers whose counter changed here and not yet written, and how many times (so that a
+   *  change made while a write is under way stays marked after it). */
+  recv: Map<string, number>;
+  send: Map<string, number>;
+  /** Off while a merge rebuilds the sets. */
+  on: boolean;
+}
+
+/** A SeenSet that notes adds and deletes in `changes`. */
+class TrackedSeenSet extends SeenSet {
+  #changes: Changes | null = null;
+
+  track(changes: Changes): void {
+    this.#changes = changes;
+  }
+
+  override add(id: string, evicted?: string[]): boolean {
+    const added = super.add(id, evicted);
+    const c = this.#changes;
+    if (added && c?.on) {
+      c.forgotten.delete(id);
+      c.added.add(id);
+      // Bounded like the set: ids it evicted meanwhile leave the notes too.
+      if (c.added.size > this.capacity * 2) for (const old of c.added) if (!this.has(old)) c.added.delete(old);
+    }
+    return added;
+  }
+
+  override delete(id: string): void {
+    super.delete(id);
+    const c = this.#changes;
+    if (c?.on) {
+      c.added.delete(id);
+      c.forgotten.add(id);
+      if (c.forgotten.size > this.capacity) c.forgotten.delete(c.forgotten.values().next().value as string);
+    }
+  }
+}
+
+/** BoundedCounters that note which keys changed in `changes[which]`. */
+class TrackedCounters extends BoundedCounters {
+  #changes: Changes | null = null;
+  #which: 'recv' | 'send' = 'recv';
+
+  track(changes: Changes, which: 'recv' | 'send'): void {
+    this.#changes = changes;
+    this.#which = which;
+  }
+
+  override set(key: string, value: number): void {
+    super.set(key, value);
+    const c = this.#changes;
+    if (c?.on) {
+      const m = c[this.#which];
+      m.set(key, (m.get(key) ?? 0) + 1);
+      if (m.size > this.capacity * 2) for (const k of m.keys()) if (this.get(k) === undefined) m.delete(k);
+    }
+  }
+}
+
+/**
  * Dedup and sequence state. Mutate in memory, then save(); saves coalesce, so a burst
  * of deliveries costs one or two writes, and every save() promise resolves only once a
  * write that includes the caller's changes is durable.
@@ -204,13 +277,25 @@ export class ProfileState {
   readonly deviceHex: string | null;
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
+  readonly #changes: Changes = { added: new Set(), forgotten: new Set(), recv: new Map(), send: new Map(), on: true };
 
   constructor(store: ProfileStore, data: { seen?: string[]; recvSeq?: Record<string, number>; sendSeq?: Record<string, number> } = {}, capacity = SEEN_CAPACITY, opts: DeviceBound = {}) {
     this.store = store;
     this.deviceHex = opts.device === undefined ? null : bytesToHex(opts.device);
-    this.seen = new SeenSet(capacity, data.seen ?? []);
-    this.recvSeq = new BoundedCounters(capacity, data.recvSeq ?? {});
-    this.sendSeq = new BoundedCounters(capacity, data.sendSeq ?? {});
+    // Filled before the notes start (the subclasses' fields do not exist yet while the
+    // base constructor runs): what it was made with is what the record held, not a change.
+    const seen = new TrackedSeenSet(capacity);
+    const recvSeq = new TrackedCounters(capacity);
+    const sendSeq = new TrackedCounters(capacity);
+    seen.replace(data.seen ?? []);
+    recvSeq.replace(Object.entries(data.recvSeq ?? {}).filter(([, v]) => Number.isSafeInteger(v) && v >= 0));
+    sendSeq.replace(Object.entries(data.sendSeq ?? {}).filter(([, v]) => Number.isSafeInteger(v) && v >= 0));
+    seen.track(this.#changes);
+    recvSeq.track(this.#changes, 'recv');
+    sendSeq.track(this.#changes, 'send');
+    this.seen = seen;
+    this.recvSeq = recvSeq;
+    this.sendSeq = sendSeq;
   }
 
   toJSON(): object {
@@ -230,7 +315,18 @@ export class ProfileState {
       return withRecordLock(this.store, STATE_FILE, async () => {
         this.merge(await this.store.read(STATE_FILE));
         const text = JSON.stringify(this.toJSON()) + '\n';
-        return this.deviceHex !== null ? writeForDevice(this.store, STATE_FILE, text, this.deviceHex) : this.store.write(STATE_FILE, text);
+        // The changes this text carries: once it is written they are the record's.
+        const c = this.#changes;
+        const added = [...c.added];
+        const forgotten = [...c.forgotten];
+        const recv = new Map(c.recv);
+        const send = new Map(c.send);
+        await (this.deviceHex !== null ? writeForDevice(this.store, STATE_FILE, text, this.deviceHex) : this.store.write(STATE_FILE, text));
+        for (const id of added) c.added.delete(id);
+        for (const id of forgotten) if (!this.seen.has(id)) c.forgotten.delete(id);
+        for (const [mine, done] of [[c.recv, recv], [c.send, send]] as const) {
+          for (const [key, n] of done) if (mine.get(key) === n) mine.delete(key);
+        }
       });
     });
     this.queued = q;
@@ -239,9 +335,13 @@ export class ProfileState {
   }
 
   /**
-   * Takes in what the record holds now: ids recorded there that this state has not (at
-   * the young end, within the bound), and per peer the higher of the two sequence
-   * numbers. A damaged record adds nothing (the write replaces it).
+   * Takes in what the record holds now (another process's ids and sequence numbers),
+   * keeping what this process changed since its last write: the ids, in the record's
+   * order, without those forgotten here, then the ids added here (only the youngest
+   * beyond the bound); per peer the record's sequence number, or the higher of the two
+   * for a peer whose number changed here. What this process let go stays gone: an id
+   * evicted here is older than the ones added, so the bound drops it again. A missing
+   * or damaged record adds nothing (the write replaces it).
    */
   private merge(text: string | undefined): void {
     if (text === undefined) return;
@@ -252,14 +352,31 @@ export class ProfileState {
       return;
     }
     if (!isRecord(raw)) return;
-    if (Array.isArray(raw.seen)) {
-      for (const id of raw.seen) if (typeof id === 'string') this.seen.add(id);
-    }
-    for (const [mine, theirs] of [[this.recvSeq, raw.recvSeq], [this.sendSeq, raw.sendSeq]] as const) {
-      if (!isRecord(theirs)) continue;
-      for (const [key, v] of Object.entries(theirs)) {
-        if (Number.isSafeInteger(v) && (v as number) > (mine.get(key) ?? -1)) mine.set(key, v as number);
+    const c = this.#changes;
+    c.on = false;
+    try {
+      if (Array.isArray(raw.seen)) {
+        const ids: string[] = [];
+        for (const id of raw.seen) if (typeof id === 'string' && !c.forgotten.has(id) && !c.added.has(id)) ids.push(id);
+        for (const id of this.seen.toArray()) if (c.added.has(id)) ids.push(id);
+        this.seen.replace(ids);
       }
+      for (const [mine, theirs, changed] of [[this.recvSeq, raw.recvSeq, c.recv], [this.sendSeq, raw.sendSeq, c.send]] as const) {
+        if (!isRecord(theirs)) continue;
+        const entries = new Map<string, number>();
+        for (const [key, v] of Object.entries(theirs)) {
+          if (Number.isSafeInteger(v) && (v as number) >= 0) entries.set(key, Math.max(v as number, mine.get(key) ?? 0));
+        }
+        for (const [key, v] of mine.entries()) {
+          if (!changed.has(key)) continue;
+          const stored = entries.get(key);
+          entries.delete(key);
+          entries.set(key, Math.max(v, stored ?? 0));
+        }
+        mine.replace(entries);
+      }
+    } finally {
+      c.on = true;
     }
   }
 
