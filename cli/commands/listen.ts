@@ -2,6 +2,8 @@
 // {"id","from","text","sentAt","senderKeys"}; `from` is the sender's number from inside the
 // envelope, checked against the directory. Rides through gateway loss: the client
 // reconnects with backoff, rotating through the profile's gateways.
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { HushwireClient, type DropReason } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
@@ -15,6 +17,30 @@ export const DROPPED: Readonly<Record<DropReason, string>> = {
   unreadable: 'dropped a message that could not be opened with this device\'s keys (damaged, or not text)',
 };
 
+/** The device id in the profile's device.json: undefined when there is none (opted out,
+ *  or forgotten), the given `fallback` when it cannot be read (not taken for a change). */
+function profileDevice(profile: string, fallback: string): string | undefined {
+  try {
+    const id = (JSON.parse(readFileSync(join(profile, 'device.json'), 'utf8')) as { device?: unknown }).device;
+    return typeof id === 'string' ? id : fallback;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : fallback;
+  }
+}
+
+/** Whether the profile no longer holds the device `deviceId`: an unregister (or a
+ *  forget and a new registration) from another process. An unregister ends this
+ *  listen's device at the relay before it deletes device.json, holding profile.lock
+ *  meanwhile, so while that lock is there this waits for it (up to 10 s). */
+async function deviceLeftProfile(profile: string, deviceId: string): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (profileDevice(profile, deviceId) !== deviceId) return true;
+    if (!existsSync(join(profile, 'profile.lock')) || Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** First-connect attempts of `listen`: full-jitter backoff from 250 ms to 10 s makes ~30 s. */
 export const LISTEN_CONNECT_ATTEMPTS = 12;
 
@@ -25,7 +51,7 @@ export function listenCommand(): Command {
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
@@ -86,7 +112,14 @@ export function listenCommand(): Command {
         }
       } catch (e) {
         // A close we asked for (timeout, signal) is not an error of its own.
-        if (!timedOut && !stopped) throw e;
+        if (!timedOut && !stopped) {
+          // The relay refuses a device that was unregistered: from another terminal, that
+          // is no "authentication failed" (which reads as a broken key or a wrong gateway).
+          if (e instanceof HushwireError && e.code === ErrorCode.AUTH_FAILED && await deviceLeftProfile(opts.profile, client.deviceId)) {
+            throw new HushwireError(ErrorCode.NOT_REGISTERED, 'this profile\'s device was unregistered while listen ran (hushwire unregister, from another terminal?): register again to receive', { cause: e });
+          }
+          throw e;
+        }
       } finally {
         if (timer) clearTimeout(timer);
         process.removeListener('SIGINT', stop);

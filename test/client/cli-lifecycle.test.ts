@@ -107,7 +107,8 @@ t.test('one listen per profile; a killed reader\'s lock is taken over', async (t
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   t.ok(existsSync(lock), 'the killed reader left its lock');
-  const third = await hushwire(['listen', '--profile', b, '--timeout', '1']);
+  // --timeout long enough to connect first (a timeout before any gateway answered is exit 5).
+  const third = await hushwire(['listen', '--profile', b, '--timeout', '5']);
   t.equal(third.code, 3, 'ran (and timed out with no message), not refused');
   t.notOk(existsSync(lock), 'and released the lock on its way out');
 });

@@ -193,7 +193,9 @@ t.test('a listener and sends on one profile keep working; register is refused an
   const listener = spawn(process.execPath, [BIN, 'listen', '--profile', b, '--timeout', '90'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { if (listener.exitCode === null && listener.signalCode === null) listener.kill('SIGKILL'); });
   let heard = '';
+  let said = '';
   listener.stdout!.on('data', (c: Buffer) => { heard += c.toString('utf8'); });
+  listener.stderr!.on('data', (c: Buffer) => { said += c.toString('utf8'); });
   const ended = new Promise<number | null>((r) => listener.once('close', (code) => r(code)));
   const deadline = Date.now() + 20_000;
   while (!existsSync(join(b, 'listen.lock')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -216,7 +218,10 @@ t.test('a listener and sends on one profile keep working; register is refused an
 
   const un = await hushwire(['unregister', '--profile', b]);
   t.equal(un.code, 0, un.stderr);
-  t.equal(await ended, 6, 'the listener ends: its device is gone (AUTH_FAILED)');
+  // Its device is gone: the relay refuses it (AUTH_FAILED), which the listener tells as the
+  // opt-out it is (exit 4), not as "authentication failed" (exit 6).
+  t.equal(await ended, 4, `the listener ends: its device is gone (NOT_REGISTERED): ${said}`);
+  t.match(said, /^hushwire: this profile's device was unregistered while listen ran \(hushwire unregister, from another terminal\?\): register again to receive \(NOT_REGISTERED\)\n$/);
   t.same(readdirSync(b).sort(), ['gateways.json'], 'keys, state and routes gone; no lock left');
 });
 
