@@ -77,6 +77,8 @@ function usageMessage(e: CommanderError): string {
     }
   }
   if (e.code === 'commander.excessArguments' && / for 'send'/.test(msg)) return `${msg} Quote the text, so that it is one argument`;
+  // accept-keys --safety-number 04762 34804 ...: the groups after the first are arguments.
+  if (e.code === 'commander.excessArguments' && / for 'accept-keys'/.test(msg)) return `${msg} Quote the safety number, so that it is one argument: --safety-number "04762 34804 ..."`;
   return msg;
 }
 

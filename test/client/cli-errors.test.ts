@@ -27,6 +27,8 @@ t.test('usage errors: one line, and what to do about a text taken for options or
   t.notMatch(dash, /secret/, 'the text is not quoted back');
   t.equal(await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', '--tiemout', '5', 'x']), "hushwire: unknown option '--tiemout' (Did you mean --timeout?) (BAD_REQUEST)", 'a misspelt option is still named');
   t.equal(await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', 'hello', 'world']), "hushwire: too many arguments for 'send'. Expected 1 argument but got 2. Quote the text, so that it is one argument (BAD_REQUEST)");
+  // The safety number as printed, in groups, without quotes: 11 groups become arguments.
+  t.equal(await usage(['accept-keys', '--profile', '/nowhere', '--to', '+15550000002', '--safety-number', ...'04762 34804 92399 92342 64552 87626 27995 93968 94383 87364 39659 63004'.split(' ')]), 'hushwire: too many arguments for \'accept-keys\'. Expected 0 arguments but got 11. Quote the safety number, so that it is one argument: --safety-number "04762 34804 ..." (BAD_REQUEST)');
 });
 
 t.test('a number that is not E.164 names the option and the form, never the value', async (t) => {
