@@ -75,6 +75,7 @@ export interface GatewayConfig extends Required<NatsAccessSettings> {
   rateLimitKeys: number;
   verifyStartRate: number;
   verifyStartBurst: number;
+  verifyStartScope: 'cluster' | 'gateway';
   maxPendingVerifications: number;
   discoveryFirstSync: number;
   discoveryDaily: number;
@@ -140,8 +141,9 @@ export const SETTINGS: readonly Setting[] = [
   // says why these defaults): 3 codes/s is what a new SMS account sustains on a US
   // toll-free sender at Twilio or AWS; the pending cap defaults to 10% of
   // --max-connections (resolveConfig), so codes never hold more than that share of slots.
-  { key: 'verifyStartRate', flag: 'verify-start-rate', env: 'HUSHWIRE_VERIFY_START_RATE', type: 'int', default: 3, unit: 'codes/s', min: 1, max: 10_000, help: 'Verification codes (SMS) this gateway may have the verifier send per second (token bucket; a cluster sends N times it); more verify_starts get RATE_LIMITED with retry_after_ms, nothing sent or charged' },
-  { key: 'verifyStartBurst', flag: 'verify-start-burst', env: 'HUSHWIRE_VERIFY_START_BURST', type: 'int', default: 30, unit: 'codes', min: 1, max: 1_000_000, help: 'Verification codes this gateway may send at once above --verify-start-rate' },
+  { key: 'verifyStartRate', flag: 'verify-start-rate', env: 'HUSHWIRE_VERIFY_START_RATE', type: 'int', default: 3, unit: 'codes/s', min: 1, max: 10_000, help: 'Verification codes (SMS) the verifier may be asked to send per second (token bucket): by all gateways together, or by each with --verify-start-scope gateway; more verify_starts get RATE_LIMITED with retry_after_ms, nothing sent or charged' },
+  { key: 'verifyStartBurst', flag: 'verify-start-burst', env: 'HUSHWIRE_VERIFY_START_BURST', type: 'int', default: 30, unit: 'codes', min: 1, max: 1_000_000, help: 'Verification codes that may be sent at once above --verify-start-rate (by all gateways together, or by each with --verify-start-scope gateway)' },
+  { key: 'verifyStartScope', flag: 'verify-start-scope', env: 'HUSHWIRE_VERIFY_START_SCOPE', type: 'enum', choices: ['cluster', 'gateway'], default: 'cluster', help: 'Whose verification code budget: cluster = one bucket every gateway takes from (kept in the NATS KV counters; a gateway that cannot reach it falls back to a bucket of its own), gateway = each gateway its own' },
   { key: 'maxPendingVerifications', flag: 'max-pending-verifications', env: 'HUSHWIRE_MAX_PENDING_VERIFICATIONS', type: 'int', default: undefined, unit: 'sockets', min: 1, max: 10_000_000, help: 'Sockets that may wait for a verification code at once (they stay open until the code expires, 5 min, instead of --auth-timeout-ms); below --max-connections; absent = 10% of --max-connections; more verify_starts get RATE_LIMITED' },
   // Privacy (docs/PRIVACY.md explains the numbers); shared by all gateways through the bus.
   { key: 'discoveryFirstSync', flag: 'discovery-first-sync', env: 'HUSHWIRE_DISCOVERY_FIRST_SYNC', type: 'int', default: 2000, unit: 'numbers', min: 1, max: 1_000_000, help: 'Numbers a device may look up (evaluate) in its first 24 h: a first full contact sync; more get RATE_LIMITED' },

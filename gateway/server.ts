@@ -108,6 +108,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   // --max-connections.
   limits.verifyStartRatePerS = config.verifyStartRate;
   limits.verifyStartBurst = config.verifyStartBurst;
+  limits.verifyStartScope = config.verifyStartScope;
   limits.maxPendingVerifications = maxConnections >= config.maxConnections ? config.maxPendingVerifications
     : Math.max(1, Math.floor((config.maxPendingVerifications * maxConnections) / config.maxConnections));
   if (opts.verification?.codeTtlMs !== undefined) limits.verifyCodeTtlMs = opts.verification.codeTtlMs;

@@ -87,5 +87,6 @@ export const DEFAULT_LIMITS: RelayLimits = {
   // --max-pending-verifications: 10% of --max-connections).
   verifyStartRatePerS: 3,
   verifyStartBurst: 30,
+  verifyStartScope: 'cluster',
   maxPendingVerifications: 5_000,
 };

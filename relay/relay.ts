@@ -90,7 +90,9 @@ export class Relay {
     this.limits = opts.limits;
     this.directory = new Directory(opts.bus, opts.limits.maxDevicesPerRoute);
     this.limiter = new EnvelopeLimiter(opts.limits, opts.metrics);
-    this.verifyGate = new VerifyGate(opts.limits, opts.metrics, opts.log, opts.verifyClock);
+    // The cluster's code budget lives in the bus's shared counters, on the wall clock
+    // every gateway shares (a test's clock drives both budgets alike).
+    this.verifyGate = new VerifyGate(opts.limits, opts.metrics, opts.log, opts.verifyClock, { bus: opts.bus, wallClock: opts.verifyClock ?? Date.now });
     this.privacy = new Privacy(this, opts.privacy);
   }
 

@@ -343,7 +343,8 @@ export class Session implements LiveSink, ControlSink {
     const gate = this.#relay.verifyGate;
     // This gateway's own bounds (relay/verify-gate.ts), before anything is charged or
     // sent: a slot among the sockets waiting for a code (one per socket, kept across its
-    // resends), then a code from the gateway's budget. A refusal cost nothing, so it does
+    // resends), then a code from the code budget (the cluster's, or with
+    // --verify-start-scope gateway this gateway's). A refusal cost nothing, so it does
     // not count against this connection's starts; the socket keeps its auth deadline.
     // (A start that ends without a code gives the slot back, unless another start of the
     // socket is still under way or an earlier code still waits: #onVerifyStart.)
@@ -356,8 +357,9 @@ export class Session implements LiveSink, ControlSink {
       }
       this.#pendingSlot = true;
     }
+    let budgetToken: { shared: boolean };
     try {
-      gate.takeCode();
+      budgetToken = await gate.takeCode();
     } catch (e) {
       this.#verifyStarts--;
       throw e;
@@ -370,7 +372,7 @@ export class Session implements LiveSink, ControlSink {
     } catch (e) {
       // Not charged (the number's budget is spent, or the counter store failed): no code
       // goes out, so the gateway's budget gets its code back too.
-      gate.giveBackCode();
+      gate.giveBackCode(budgetToken);
       throw e;
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -400,7 +402,7 @@ export class Session implements LiveSink, ControlSink {
       // a slow bridge (or whoever slows it) send codes past the budget, which is what the
       // budget stops (SMS pumping). If a refund fails, the charge simply stays too.
       const { notSent } = failureOf(e);
-      if (notSent) gate.giveBackCode();
+      if (notSent) gate.giveBackCode(budgetToken);
       const refundResult = notSent ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
       this.#relay.verifierWatch.failed(e, refundResult);
       throw e;

@@ -148,8 +148,9 @@ t.test('hostile ids over a NATS-backed gateway', { skip: haveNatsServer() ? fals
   // a gateway's random node id; none flow in this test.
   t.same(hw.filter((s) => s !== `hw.gw.${'0'.repeat(16)}` && !/^hw\.(dev|mbox\.\d{1,2})\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(s)), [], 'every hw subject is prefix.kind[.shard].hex32.hex32');
   const kv = subjects.filter((s) => s.startsWith('$KV.'));
-  // Directory keys are route tags; rate-limit counters (relay/bus/counters.ts) kind.hex32.
-  t.same(kv.filter((s) => !/^\$KV\.(hw_dir|hw_rl\.(dev|rt|vs|sweep))\.[0-9a-f]{32}$/.test(s)), [], 'every directory and counter key is hex32');
+  // Directory keys are route tags; rate-limit counters (relay/bus/counters.ts) kind.hex32
+  // (vcode: the cluster's verification code budget, one constant key).
+  t.same(kv.filter((s) => !/^\$KV\.(hw_dir|hw_rl\.(dev|rt|vs|sweep|vcode))\.[0-9a-f]{32}$/.test(s)), [], 'every directory and counter key is hex32');
   const hostileText = [Buffer.from(HOSTILE_ROUTE).toString('latin1'), Buffer.from(HOSTILE_DEVICE).toString('latin1')];
   t.same(headers.filter((h) => hostileText.some((x) => h.includes(x))), [], 'no header carries the hostile bytes');
 });

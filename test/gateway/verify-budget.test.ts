@@ -309,7 +309,7 @@ t.test('a failed delivery gives the slot back; the code only when the bridge cer
     const s = await open(gw.url);
     const r = await start(s.c, fresh());
     t.equal(r.error?.code, ErrorCode.RATE_LIMITED, `${what}: the next start is refused`);
-    t.match(r.error?.message, /verification codes from this gateway/, `${what}: by the code budget (the code stays spent)`);
+    t.match(r.error?.message, /verification codes from this service/, `${what}: by the code budget (the code stays spent)`);
     s.c.close();
   };
 
