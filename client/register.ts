@@ -13,8 +13,8 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
 import { Connection, type Challenge } from './connection-core.ts';
 import { readRouteBook } from './routes.ts';
-import { checkGatewayUrl, writeDevice, writeGateways, ProfileState, DEVICE_FILE } from './profile-data.ts';
-import { isProfileStore, lockIdentity, type ProfileLock, type ProfileStore } from './store.ts';
+import { checkGatewayUrl, writeDevice, writeGateways, ProfileState, DEVICE_FILE, STATE_FILE } from './profile-data.ts';
+import { isProfileStore, lockIdentity, withRecordLock, type ProfileLock, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
 
@@ -228,8 +228,11 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
       await conn.request({ unregister: {} }).catch(() => {});
       throw e;
     }
-    // A fresh dedup state: ids seen by an earlier registration of this profile are void.
-    await new ProfileState(store).save();
+    // A fresh dedup state: ids seen by an earlier registration of this profile are void,
+    // and so are its sequence counters (keyed by contacts' routes). Written whole, not
+    // saved: a save merges in what the record holds, which would keep a state.json left
+    // in the profile. Under the record's lock like any rewrite of it.
+    await withRecordLock(store, STATE_FILE, () => store.write(STATE_FILE, JSON.stringify(new ProfileState(store).toJSON()) + '\n'));
     // Our own route is proven already: a message to ourselves needs no evaluate.
     await (await readRouteBook(store, challenge.oprfPublicKey)).set(number, route);
     return { device: bytesToHex(device) };
