@@ -171,13 +171,17 @@ export function checkGatewayList(v: unknown): string[] {
 const CALLBACKS: readonly CallbackName[] = ['onState', 'onNotice', 'onDropped', 'onStoreError', 'onKeyChange'];
 
 /** `options` with each application callback made safe to call from inside the client:
- *  what it throws and what its promise rejects with go to onCallbackError. */
+ *  what it throws and what its promise rejects with go to onCallbackError. The result
+ *  inherits from the application's object (a copy of its own properties would lose the
+ *  settings it inherits), and each callback, onCallbackError too, is called as a method
+ *  of that object (`this` is it), as the application wrote it. */
 function guardCallbacks(options: ClientOptions): ClientOptions {
-  const guarded: ClientOptions = { ...options };
+  const guarded = Object.create(options) as ClientOptions;
   const onError = options.onCallbackError;
+  const report: CallbackErrorHandler | undefined = onError && ((err, name) => onError.call(options, err, name));
   for (const name of CALLBACKS) {
-    const fn = options[name] as ((arg: never) => unknown) | undefined;
-    if (fn !== undefined) (guarded as Record<string, unknown>)[name] = guardCallback(name, fn, onError);
+    const fn = options[name] as ((arg: unknown) => unknown) | undefined;
+    if (fn !== undefined) (guarded as Record<string, unknown>)[name] = guardCallback(name, (arg: unknown) => fn.call(options, arg), report);
   }
   return guarded;
 }
