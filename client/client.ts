@@ -873,9 +873,13 @@ export class HushwireClient {
       });
     } catch (e) {
       if (!this.relayErased) {
-        // Still registered: rotation goes on as before (checked now when connected).
+        // Still registered: rotation and the look at the own number go on as before
+        // (checked now when connected; else at the next connect).
         this.optingOut = false;
-        if (this.conn.state === 'connected') this.maintainPrekeys();
+        if (this.conn.state === 'connected') {
+          this.maintainPrekeys();
+          this.checkOwnDevices();
+        }
       }
       throw e;
     }
