@@ -144,6 +144,8 @@ export class KeyBook {
   private readonly names = new Map<string, string>();
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
+  /** The text this book last wrote (see save). */
+  private lastWritten: string | null = null;
 
   constructor(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = KEYS_CAPACITY, initial: unknown = undefined, opts: KeyBookOptions = {}) {
     this.store = store;
@@ -401,9 +403,14 @@ export class KeyBook {
       // other process writes between this read and this write), so this write does not
       // undo them.
       return withRecordLock(this.store, KEYS_RECORD, async () => {
-        this.merge(await this.store.read(KEYS_RECORD));
+        // A record that still reads as this book last wrote it was written by no other
+        // process since: nothing to merge (a book of 10,000 contacts is megabytes).
+        const stored = await this.store.read(KEYS_RECORD);
+        if (stored !== this.lastWritten) this.merge(stored);
         const text = this.serialize();
-        return this.deviceHex !== null ? writeForDevice(this.store, KEYS_RECORD, text, this.deviceHex) : this.store.write(KEYS_RECORD, text);
+        this.lastWritten = null; // unknown until this write succeeds
+        await (this.deviceHex !== null ? writeForDevice(this.store, KEYS_RECORD, text, this.deviceHex) : this.store.write(KEYS_RECORD, text));
+        this.lastWritten = text;
       });
     });
     this.queued = q;

@@ -96,6 +96,16 @@ const PROFILE_LOCK_POLL_MS = 200;
  *  again soon; it waits as long as for the identity lock before it gives up. */
 const RECORD_LOCK_POLL_MS = 10;
 
+/** proper-lockfile, loaded on the first lock (a profile that is only read never needs
+ *  it) and kept: a dynamic import() per call cost ~0.6 ms of CPU, at every save of
+ *  state.json (once per received message for a reader taking them one at a time). */
+let lockfileModule: Promise<typeof import('proper-lockfile')> | null = null;
+function loadLockfile(): Promise<typeof import('proper-lockfile')> {
+  lockfileModule ??= import('proper-lockfile').then((m) => m.default);
+  lockfileModule.catch(() => { lockfileModule = null; }); // a failed load is tried again
+  return lockfileModule;
+}
+
 /** The lock of a record that processes sharing a profile each rewrite whole after
  *  merging in the others' changes (lockRecord): `keys.lock`, `state.lock`. */
 export function recordLockName(record: ProfileRecord): string {
@@ -154,6 +164,9 @@ export async function checkProfileDirectory(dir: string): Promise<boolean> {
 export class DirectoryStore implements ProfileStore {
   readonly dir: string;
   private ensured: Promise<string> | null = null;
+  /** The record locks this store holds now (lockRecord), checked by each write of their
+   *  record: a lock taken over meanwhile means another process may have written it. */
+  readonly #recordLocks = new Map<ProfileRecord, ProfileLock>();
 
   constructor(dir: string) {
     if (typeof dir !== 'string' || dir.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'a profile directory is required');
@@ -172,6 +185,20 @@ export class DirectoryStore implements ProfileStore {
     // client runs must stay deleted, not come back with contacts' numbers in it when the
     // next state or route book is saved (the write fails ENOENT instead).
     if (this.ensured) await this.ensured;
+    // A write made holding the record's lock (a read, merge and write: lockRecord) goes
+    // ahead only while the lock is still this process's. One taken over (this process
+    // stalled past its stale time, or two waiters took a dead holder's lock at once: the
+    // library's take-over is not atomic) may have let another process read and write
+    // since: this write, built on the older read, would undo that.
+    const held = this.#recordLocks.get(record);
+    if (held) {
+      await held.check().catch(() => {
+        throw new HushwireError(
+          ErrorCode.BAD_REQUEST,
+          `this process lost the lock of this profile's ${record} (it stalled for seconds, or another process took the lock over): the record was not written`,
+        );
+      });
+    }
     await writeFileAtomic(join(this.dir, record), text, 0o600);
   }
 
@@ -214,12 +241,20 @@ export class DirectoryStore implements ProfileStore {
       ErrorCode.BAD_REQUEST,
       `another process held the lock of this profile's ${record} for over ${PROFILE_LOCK_WAIT_MS / 1000} s (it is stalled): the record was not written`,
     ));
-    return lock ?? NO_LOCK;
+    if (lock === null) return NO_LOCK;
+    this.#recordLocks.set(record, lock);
+    return {
+      check: () => lock.check(),
+      release: () => {
+        if (this.#recordLocks.get(record) === lock) this.#recordLocks.delete(record);
+        return lock.release();
+      },
+    };
   }
 
   /** The lock `name` in the profile directory, or null when the directory is gone. */
   async #lock(name: string, pollMs: number, busy: () => HushwireError): Promise<ProfileLock | null> {
-    const lockfile = (await import('proper-lockfile')).default;
+    const lockfile = await loadLockfile();
     let lost = false;
     const deadline = Date.now() + PROFILE_LOCK_WAIT_MS;
     const lockPath = join(this.dir, name);
