@@ -8,7 +8,7 @@ import type { KeyChange } from '../client/index.ts';
 /** `creates`: register makes the directory; every other command needs one it made. */
 export function profileOption(creates = false): Option {
   return new Option('--profile <dir>', creates
-    ? 'profile directory to create (device keys and state; made 0700), or an empty one'
+    ? 'profile directory to create (device keys and state; made 0700), or an empty one, or one unregister left'
     : 'profile directory that hushwire register made (device keys and state)')
     .env('HUSHWIRE_PROFILE')
     .makeOptionMandatory();

@@ -53,6 +53,7 @@ export function registerCommand(): Command {
       .argParser(collect).makeOptionMandatory())
     .requiredOption('--number <e164>', 'your phone number in E.164 form, e.g. +15550100001')
     .addOption(profileOption(true))
+    .addHelpText('after', '\nPrints {"status":"registered","device"} (the new device\'s id, hex).')
     .option('--code <code>', 'verification code when known before the command runs (a test verifier); otherwise it is asked for on the terminal, or read from the first line of stdin')
     .action(async (opts: { gateway: string[]; number: string; profile: string; code?: string }) => {
       // Check the number before touching the network or the disk.

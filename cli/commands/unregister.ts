@@ -11,7 +11,7 @@ export function unregisterCommand(): Command {
     .description("opt out: erase this device from the relay (keys, directory entry, queued mail) and from the profile")
     .addOption(profileOption())
     .option('--forget-locally', "only delete this profile's keys, state, learned routes and contacts' keys, without telling the relay (for a profile whose gateway was reset or is gone; the relay keeps this device until it is unregistered or swept)")
-    .addHelpText('after', "\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally.")
+    .addHelpText('after', "\nPrints {\"status\":\"unregistered\"}, or {\"status\":\"forgotten locally\"} with --forget-locally.\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally.")
     .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
       requireProfileDir(opts.profile);
       if (opts.forgetLocally) {

@@ -39,6 +39,8 @@ t.test('--help lists every command, and every command has its own --help', async
   t.notMatch(help('send'), /created 0700/, 'send does not create a profile');
   t.match(help('register'), /--profile <dir>\s+profile directory to create/);
   t.notMatch(help('register'), /default: /, 'no made-up default for --gateway');
+  t.match(help('register'), /Prints \{"status":"registered","device"\}/);
+  t.match(help('unregister'), /Prints \{"status":"unregistered"\}, or \{"status":"forgotten locally"\} with --forget-locally/);
   const noGateway = await hushwire(['register', '--number', A, '--profile', join(tempDir('hw-cli-'), 'x')]);
   t.equal(noGateway.code, 2);
   t.match(noGateway.stderr, /^hushwire: required option '--gateway <url>' not specified \(BAD_REQUEST\)\n$/);
