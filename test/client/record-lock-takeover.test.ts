@@ -1,0 +1,72 @@
+// A save of state.json or keys.json holds the record's lock (state.lock, keys.lock in the
+// profile directory) while it reads, merges and writes. A lock can be taken over while
+// held: its holder stalled past the stale time (5 s), or two waiters took a dead holder's
+// lock at once (proper-lockfile's take-over is not atomic). The other process may then
+// read and write the record; the first one's write, built on its older read, would undo
+// that. DirectoryStore's write checks the lock it holds first and refuses instead.
+import t from 'tap';
+import { mkdtemp, rm, rmdir, mkdir, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectoryStore } from '../../client/profile.ts';
+import { ProfileState } from '../../client/profile-data.ts';
+import { STATE_RECORD, type ProfileRecord } from '../../client/store.ts';
+
+/** A DirectoryStore whose next read of `record` waits at a gate (5 s at most). */
+class ReadGate extends DirectoryStore {
+  gate: { reached: () => void; opened: Promise<void> } | null = null;
+
+  hold(): { reached: Promise<void>; open: () => void } {
+    let open!: () => void;
+    let reached!: () => void;
+    const opened = new Promise<void>((r) => { open = r; });
+    const reachedP = new Promise<void>((r) => { reached = r; });
+    const timer = setTimeout(() => open(), 5_000);
+    opened.then(() => clearTimeout(timer));
+    this.gate = { reached, opened };
+    return { reached: reachedP, open };
+  }
+
+  override async read(record: ProfileRecord): Promise<string | undefined> {
+    const g = this.gate;
+    if (g && record === STATE_RECORD) {
+      this.gate = null;
+      g.reached();
+      await g.opened;
+    }
+    return super.read(record);
+  }
+}
+
+t.test('a save whose record lock was taken over meanwhile is not written', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hw-takeover-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = new ReadGate(dir);
+  const state = new ProfileState(store, {}, 10);
+  state.seen.add('before');
+  await state.save();
+
+  const gate = store.hold();
+  state.seen.add('stale');
+  const save = state.save();
+  await gate.reached; // holding state.lock, about to read
+  // Another process takes the lock over (as from a holder stalled past the stale time):
+  // the library removes the directory and makes its own. (A directory made first keeps
+  // the new lock from getting the old one's inode back.)
+  const spacer = join(dir, 'spacer');
+  await mkdir(spacer);
+  await rmdir(join(dir, 'state.lock'));
+  await mkdir(join(dir, 'state.lock'));
+  await rmdir(spacer);
+  gate.open();
+  await t.rejects(save, { code: 'BAD_REQUEST', message: /lost the lock of this profile's state\.json/ }, 'refused');
+  const disk = JSON.parse(await readFile(join(dir, STATE_RECORD), 'utf8'));
+  t.same(disk.seen, ['before'], 'the record is as the other process may have left it');
+  t.same((await readdir(dir)).filter((n) => n.endsWith('.lock')), ['state.lock'], "the other process's lock stays");
+
+  // Once the other process is done, saves work again (the id still goes along).
+  await rmdir(join(dir, 'state.lock'));
+  await state.save();
+  t.same(JSON.parse(await readFile(join(dir, STATE_RECORD), 'utf8')).seen, ['before', 'stale']);
+  t.same((await readdir(dir)).filter((n) => n.endsWith('.lock')), [], 'no lock left behind');
+});
