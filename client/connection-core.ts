@@ -614,8 +614,11 @@ export class Connection {
         },
         // An error is always followed by a close; the close carries the decision. What
         // went wrong is kept for the give-up message of a first connect.
+        // Not after our own drop (dropSocket): terminating a socket that had not opened
+        // yet makes ws report "closed before the connection was established" ("socket
+        // error"), which would replace why we dropped it ("no challenge in time").
         onError: (reason) => {
-          if (gen === this.gen) this.lastFailure = reason;
+          if (gen === this.gen && !this.localDrop) this.lastFailure = reason;
         },
         onClose: (code, reason) => this.onSocketGone(gen, code, reason),
       }, { connectTimeoutMs: this.opts.connectTimeoutMs });

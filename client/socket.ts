@@ -96,6 +96,11 @@ export function unrefTimer(t: unknown): void {
  */
 export function describeSocketError(e: Error): string {
   const errno = (e as { code?: unknown }).code;
+  // A TLS client meeting a server without TLS: Node says ECONNRESET "...before secure TLS
+  // connection was established", or EPROTO "...wrong version number".
+  if (/secure TLS connection|wrong version number|SSL routines/i.test(e.message) || (typeof errno === 'string' && errno.startsWith('ERR_SSL_'))) {
+    return 'TLS handshake failed (a wss:// URL for a gateway without TLS?)';
+  }
   if (errno === 'ECONNREFUSED') return 'connection refused';
   if (errno === 'ENOTFOUND' || errno === 'EAI_AGAIN') return 'host not found';
   if (errno === 'ECONNRESET') return 'connection reset';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Connection, describeSocketError, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
 import WS from 'ws';
@@ -485,4 +485,29 @@ t.test('connect(timeoutMs): a first connect ends by its attempts and says why; a
   await until(() => c2.state !== 'connected', 5_000, 'the client to notice');
   for (let i = 0; i < 3; i++) await rejects(c2.connect(20), ErrorCode.UNAVAILABLE);
   t.equal((c2 as unknown as { connectWaiters: unknown[] }).connectWaiters.length, 0, 'timed-out waiters are removed, not kept until the next connection');
+});
+
+t.test('a wss:// URL for a server without TLS: the reason is said, not the "socket error" of our own drop', async (t) => {
+  // A plain HTTP server (what a gateway without TLS is to a TLS client): it answers the
+  // ClientHello with an HTTP 400, or waits; either way the give-up names what failed.
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => srv.close(() => r())));
+  srv.on('connection', (s) => { t.teardown(() => s.destroy()); });
+  const { port } = srv.address() as AddressInfo;
+  const { conn } = connection([`wss://127.0.0.1:${port}/ws`], { connectAttempts: 1, connectTimeoutMs: 2000 });
+  t.teardown(() => conn.close());
+  const e = await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+  t.notMatch(e.message, /socket error/, e.message);
+  t.match(e.message, /last attempt: (TLS handshake failed \(a wss:\/\/ URL for a gateway without TLS\?\)|no challenge in time)\)$/);
+  // A server that never answers the TLS ClientHello: our own deadline drops the socket
+  // (terminate, before it opened), and ws's error for that must not replace the reason.
+  const silent = createNetServer((s) => { t.teardown(() => s.destroy()); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => silent.close(() => r())));
+  const { conn: c2 } = connection([`wss://127.0.0.1:${(silent.address() as AddressInfo).port}/ws`], { connectTimeoutMs: 200, connectAttempts: 1 });
+  t.teardown(() => c2.close());
+  t.match((await rejects(c2.connect(), ErrorCode.UNAVAILABLE)).message, /last attempt: no challenge in time\)$/);
+  t.equal(describeSocketError(Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' })), 'TLS handshake failed (a wss:// URL for a gateway without TLS?)');
+  t.equal(describeSocketError(Object.assign(new Error('write EPROTO C0:ssl3_get_record:wrong version number'), { code: 'EPROTO' })), 'TLS handshake failed (a wss:// URL for a gateway without TLS?)');
 });
