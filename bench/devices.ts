@@ -336,9 +336,11 @@ function registerTalk(url: string, d: HwDevice, timeoutMs: number, onSent: () =>
       // The two limits a fanout run meets on gateways with their defaults: it registers
       // up to 10 devices (verification codes) under one number. Named, so the load
       // tester knows which gateway flag to raise.
-      // A gateway's own code budget (relay/verify-gate.ts) says so in its message.
-      const hint = op.error.code === ErrorCode.RATE_LIMITED && /this gateway/.test(op.error.message ?? '')
-        ? ' (each gateway sends only so many verification codes, 3/s with a burst of 30 by default, and keeps only so many sockets waiting for one: raise their --verify-start-rate, --verify-start-burst and --max-pending-verifications to register many devices through the protocol)'
+      // The code budget (relay/verify-gate.ts: "from this service" for the cluster's,
+      // "from this gateway" for a gateway's own) and the cap on sockets waiting for a
+      // code ("on this gateway") say so in their messages.
+      const hint = op.error.code === ErrorCode.RATE_LIMITED && /this (gateway|service)/.test(op.error.message ?? '')
+        ? ' (the gateways send only so many verification codes, 3/s with a burst of 30 by default, all of them together unless --verify-start-scope gateway, and each keeps only so many sockets waiting for one: raise their --verify-start-rate, --verify-start-burst and --max-pending-verifications to register many devices through the protocol)'
         : op.error.code === ErrorCode.RATE_LIMITED
         ? ' (the gateways send a number only so many verification codes a day, 5 by default: raise their --verify-starts-per-number; fanout registers up to 10 devices under one number)'
         : op.error.code === ErrorCode.TOO_MANY_DEVICES

@@ -233,7 +233,7 @@ t.test('against a running gateway whose verification code budget is too low: the
     '--duration', '1', '--warmup', '1', '--grace', '2', '--workers', '1', '--json'], 120_000);
   t.equal(r.code, 1, `its only row failed: exit 1 (stderr: ${r.stderr.slice(-300)})`);
   const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
-  t.match(String(run['skipped']), /registration refused: RATE_LIMITED \(each gateway sends only so many verification codes.*--verify-start-rate, --verify-start-burst/, 'skipped, with the flags to raise');
+  t.match(String(run['skipped']), /registration refused: RATE_LIMITED \(the gateways send only so many verification codes.*--verify-start-rate, --verify-start-burst/, 'skipped, with the flags to raise');
   t.notMatch(String(run['skipped']), /--verify-starts-per-number/, 'not the per-number budget\'s hint');
 });
 
