@@ -157,6 +157,24 @@ export async function checkProfileDirectory(dir: string): Promise<boolean> {
 }
 
 /**
+ * A file system error about a profile record, without the paths Node's message quotes
+ * (the profile directory's path often names the user, and store errors reach the
+ * application's onStoreError and the CLI's warnings as they are): the same `code`,
+ * `errno` and `syscall`, the record's name instead. Anything else is left as it is.
+ */
+function withoutPath(e: unknown, record: ProfileRecord): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof err.code !== 'string' || (err.path === undefined && (err as { dest?: unknown }).dest === undefined)) return e;
+  // Node's form: "CODE: what went wrong, syscall 'path'[ -> 'dest']".
+  const what = err.message.split(', ')[0] ?? err.code;
+  const out = new Error(`${what}, ${err.syscall ?? 'access'} (profile file ${record})`) as NodeJS.ErrnoException;
+  out.code = err.code;
+  if (err.errno !== undefined) out.errno = err.errno;
+  if (err.syscall !== undefined) out.syscall = err.syscall;
+  return out;
+}
+
+/**
  * The Node ProfileStore: a private directory (0700, made by a registration: prepare), one 0600
  * file per record, replaced atomically and fsynced; a file open to other users is
  * refused when read.
@@ -176,7 +194,7 @@ export class DirectoryStore implements ProfileStore {
   async read(record: ProfileRecord): Promise<string | undefined> {
     // Record names become file names: only the five known ones ever do.
     checkRecord(record);
-    return readPrivateFile(join(this.dir, record), record);
+    return readPrivateFile(join(this.dir, record), record).catch((e: unknown) => { throw withoutPath(e, record); });
   }
 
   async write(record: ProfileRecord, text: string): Promise<void> {
@@ -199,7 +217,7 @@ export class DirectoryStore implements ProfileStore {
         );
       });
     }
-    await writeFileAtomic(join(this.dir, record), text, 0o600);
+    await writeFileAtomic(join(this.dir, record), text, 0o600).catch((e: unknown) => { throw withoutPath(e, record); });
   }
 
   async delete(record: ProfileRecord): Promise<void> {
@@ -207,7 +225,7 @@ export class DirectoryStore implements ProfileStore {
     try {
       await unlink(join(this.dir, record));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw withoutPath(e, record);
     }
   }
 
