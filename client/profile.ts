@@ -95,6 +95,10 @@ const PROFILE_LOCK_POLL_MS = 200;
 /** A record lock is held for one read and one write (milliseconds), so a waiter looks
  *  again soon; it waits as long as for the identity lock before it gives up. */
 const RECORD_LOCK_POLL_MS = 10;
+/** Per lock path, the lock of this process that holds it now (see release in #lock):
+ *  proper-lockfile keeps one entry per path and process, which a take-over by another
+ *  store of this process replaces. */
+const lockHolders = new Map<string, object>();
 
 /** proper-lockfile, loaded on the first lock (a profile that is only read never needs
  *  it) and kept: a dynamic import() per call cost ~0.6 ms of CPU, at every save of
@@ -317,6 +321,9 @@ export class DirectoryStore implements ProfileStore {
     try {
       mine = await identity();
     } catch { lost = true; }
+    // This process's holder of the path now (the library's entry for it is this one's).
+    const token = {};
+    lockHolders.set(lockPath, token);
     let released: Promise<void> | null = null;
     return {
       check: async () => {
@@ -328,10 +335,17 @@ export class DirectoryStore implements ProfileStore {
       },
       release: () => {
         released ??= (async () => {
+          const current = lockHolders.get(lockPath) === token;
+          if (current) lockHolders.delete(lockPath);
           if (!lost && (await identity().catch(() => '')) === mine) {
             await unlock().catch(() => {});
             return;
           }
+          // Taken over by another store of this process (two clients on one profile): the
+          // library's entry for the path is that store's now, and forgetting it would stop
+          // its renewal and fail its release (its lock left behind). Ours renews no more:
+          // its next renewal sees an mtime it did not set and gives up.
+          if (!current) return;
           // Not ours any more: another process's now, which must stay. The library is
           // told to forget it (its renewal timer stops) with a removal that removes nothing.
           await lockfile.unlock(lockPath, {

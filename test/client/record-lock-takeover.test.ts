@@ -5,7 +5,7 @@
 // read and write the record; the first one's write, built on its older read, would undo
 // that. DirectoryStore's write checks the lock it holds first and refuses instead.
 import t from 'tap';
-import { mkdtemp, rm, rmdir, mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, mkdir, readdir, readFile, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryStore } from '../../client/profile.ts';
@@ -69,4 +69,30 @@ t.test('a save whose record lock was taken over meanwhile is not written', async
   await state.save();
   t.same(JSON.parse(await readFile(join(dir, STATE_RECORD), 'utf8')).seen, ['before', 'stale']);
   t.same((await readdir(dir)).filter((n) => n.endsWith('.lock')), [], 'no lock left behind');
+});
+
+t.test('two stores in one process: the one whose lock was taken over lets go of nothing, and the other\'s lock is released', async (t) => {
+  // proper-lockfile keeps one entry per lock path per process. A holder whose lock was
+  // taken over used to tell the library to forget "its" entry, which by then was the
+  // other store's: that store's lock stopped being renewed and its release failed, so
+  // the lock directory stayed behind and every save (any process) waited for it to go
+  // stale.
+  const dir = await mkdtemp(join(tmpdir(), 'hw-takeover-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const a = new DirectoryStore(dir);
+  const b = new DirectoryStore(dir);
+  const lockDir = join(dir, 'state.lock');
+  const la = await a.lockRecord(STATE_RECORD);
+  // A stalls past the stale time (its lock's mtime is old: it renews no more once it
+  // sees an mtime it did not set), and B takes the lock over.
+  const old = new Date(Date.now() - 60_000);
+  await utimes(lockDir, old, old);
+  const lb = await b.lockRecord(STATE_RECORD);
+  await t.rejects(la.check(), { code: 'BAD_REQUEST' }, 'A knows it lost the lock');
+  await la.release();
+  t.same((await readdir(dir)).filter((n) => n.endsWith('.lock')), ['state.lock'], "A's release leaves B's lock in place");
+  await lb.check();
+  t.pass("B's lock is still B's");
+  await lb.release();
+  t.same((await readdir(dir)).filter((n) => n.endsWith('.lock')), [], "B's release removes it");
 });
