@@ -10,43 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryStore } from '../../client/profile.ts';
 import { ProfileState } from '../../client/profile-data.ts';
-import { STATE_RECORD, type ProfileRecord } from '../../client/store.ts';
-
-/** A DirectoryStore whose next read of `record` waits at a gate (5 s at most). */
-class ReadGate extends DirectoryStore {
-  gate: { reached: () => void; opened: Promise<void> } | null = null;
-
-  hold(): { reached: Promise<void>; open: () => void } {
-    let open!: () => void;
-    let reached!: () => void;
-    const opened = new Promise<void>((r) => { open = r; });
-    const reachedP = new Promise<void>((r) => { reached = r; });
-    const timer = setTimeout(() => open(), 5_000);
-    opened.then(() => clearTimeout(timer));
-    this.gate = { reached, opened };
-    return { reached: reachedP, open };
-  }
-
-  override async read(record: ProfileRecord): Promise<string | undefined> {
-    const g = this.gate;
-    if (g && record === STATE_RECORD) {
-      this.gate = null;
-      g.reached();
-      await g.opened;
-    }
-    return super.read(record);
-  }
-}
+import { STATE_RECORD } from '../../client/store.ts';
+import { GatedDirectoryStore } from '../helpers/stores.ts';
 
 t.test('a save whose record lock was taken over meanwhile is not written', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hw-takeover-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const store = new ReadGate(dir);
+  const store = new GatedDirectoryStore(dir);
   const state = new ProfileState(store, {}, 10);
   state.seen.add('before');
   await state.save();
 
-  const gate = store.hold();
+  const gate = store.hold('read', STATE_RECORD);
   state.seen.add('stale');
   const save = state.save();
   await gate.reached; // holding state.lock, about to read

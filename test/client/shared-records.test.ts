@@ -14,8 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { DirectoryStore, isProfileEntry, recordLockName } from '../../client/profile.ts';
 import { KeyBook, readKeyBook } from '../../client/keybook.ts';
 import { ProfileState, readState } from '../../client/profile-data.ts';
-import { KEYS_RECORD, STATE_RECORD, type ProfileRecord } from '../../client/store.ts';
+import { KEYS_RECORD, STATE_RECORD } from '../../client/store.ts';
 import type { VerifiedDevice } from '../../client/discovery.ts';
+import { GatedDirectoryStore } from '../helpers/stores.ts';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 const OPRF = rand(32);
@@ -27,40 +28,12 @@ async function profileDir(t: Test): Promise<string> {
   return dir;
 }
 
-/** A store whose next write of `record` waits until `open()` is called (or 5 s pass). */
-class GatedStore extends DirectoryStore {
-  private gate: { record: ProfileRecord; opened: Promise<void>; open: () => void; reached: () => void } | null = null;
-
-  /** Holds the next write of `record`; resolves once that write reached the gate. */
-  hold(record: ProfileRecord): { reached: Promise<void>; open: () => void } {
-    let open!: () => void;
-    let reached!: () => void;
-    const opened = new Promise<void>((r) => { open = r; });
-    const reachedP = new Promise<void>((r) => { reached = r; });
-    // Never held for good: a test whose other side waits for the lock ends the hold.
-    const timer = setTimeout(() => open(), 5_000);
-    opened.then(() => clearTimeout(timer));
-    this.gate = { record, opened, open, reached };
-    return { reached: reachedP, open };
-  }
-
-  override async write(record: ProfileRecord, text: string): Promise<void> {
-    const g = this.gate;
-    if (g && g.record === record) {
-      this.gate = null;
-      g.reached();
-      await g.opened;
-    }
-    return super.write(record, text);
-  }
-}
-
 /** Whichever comes first: `p` settles, or `ms` pass. */
 const within = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => 'done', () => 'done'), new Promise((r) => setTimeout(() => r('waiting'), ms))]);
 
 t.test("keys.json: a listener's save in flight does not undo a verification another process makes meanwhile", async (t) => {
   const dir = await profileDir(t);
-  const listenStore = new GatedStore(dir);
+  const listenStore = new GatedDirectoryStore(dir);
   const L = new KeyBook(listenStore, OPRF, 100);
   const [contact, other] = [rand(32), rand(32)];
   const d1 = dev();
@@ -70,7 +43,7 @@ t.test("keys.json: a listener's save in flight does not undo a verification anot
   const V = await readKeyBook(new DirectoryStore(dir), OPRF, 100);
   // The listener's next save (a new sender's first use) has read and merged keys.json
   // and is about to write when the verification is saved.
-  const gate = listenStore.hold(KEYS_RECORD);
+  const gate = listenStore.hold('write', KEYS_RECORD);
   const listenSave = L.observe(other, [dev()], '+15550100022').save;
   await gate.reached;
   const verified = V.accept(contact, [d1], true, null, 1000);
@@ -90,7 +63,7 @@ t.test("state.json: a sender's save does not forget the ids a reader recorded, n
   const dir = await profileDir(t);
   await writeFile(join(dir, STATE_RECORD), JSON.stringify({ version: 1, seen: ['m0'], recvSeq: {}, sendSeq: {} }) + '\n', { mode: 0o600 });
   const reader = await readState(new DirectoryStore(dir));
-  const senderStore = new GatedStore(dir);
+  const senderStore = new GatedDirectoryStore(dir);
   const sender = await readState(senderStore); // `send` opens the profile: seen [m0]
 
   // One after the other: the sender read the state before the reader recorded m1.
@@ -106,7 +79,7 @@ t.test("state.json: a sender's save does not forget the ids a reader recorded, n
 
   // Interleaved: the sender's save has read and merged, and is about to write, when the
   // reader records m2.
-  const gate = senderStore.hold(STATE_RECORD);
+  const gate = senderStore.hold('write', STATE_RECORD);
   sender.sendSeq.set('contact:device', 2);
   const senderSave = sender.save();
   await gate.reached;
