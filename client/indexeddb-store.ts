@@ -20,7 +20,7 @@
 // No DOM types here (the package type-checks without lib.dom): the few members used
 // are declared structurally below.
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
-import { checkRecord, SHARED_RECORDS, NO_LOCK, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
+import { checkRecord, checkSharedRecord, NO_LOCK, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
 import { callApp } from './app-callback.ts';
 
 const OBJECT_STORE = 'records';
@@ -350,8 +350,7 @@ export class IndexedDbStore implements ProfileStore {
    * nothing. Released by the save (idempotent).
    */
   async lockRecord(record: ProfileRecord): Promise<ProfileLock> {
-    checkRecord(record);
-    if (!(SHARED_RECORDS as readonly string[]).includes(record)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'not a shared profile record');
+    checkSharedRecord(record);
     this.#open();
     const locks = this.#locks;
     if (locks === undefined) return NO_LOCK;

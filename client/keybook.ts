@@ -28,7 +28,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
-import { KEYS_RECORD, writeForDevice, withRecordLock, type DeviceBound, type ProfileStore } from './store.ts';
+import { KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type ProfileStore } from './store.ts';
 import { MAX_LISTED_DEVICES, type VerifiedDevice } from './discovery.ts';
 
 export const KEYS_CAPACITY = 10_000;
@@ -145,7 +145,7 @@ export class KeyBook {
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
   /** The text this book last wrote (see save). */
-  private lastWritten: string | null = null;
+  private readonly written: { text: string | null } = { text: null };
 
   constructor(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = KEYS_CAPACITY, initial: unknown = undefined, opts: KeyBookOptions = {}) {
     this.store = store;
@@ -402,16 +402,9 @@ export class KeyBook {
       // since this book was read are taken in first, under the record's lock (so that no
       // other process writes between this read and this write), so this write does not
       // undo them.
-      return withRecordLock(this.store, KEYS_RECORD, async () => {
-        // A record that still reads as this book last wrote it was written by no other
-        // process since: nothing to merge (a book of 10,000 contacts is megabytes).
-        const stored = await this.store.read(KEYS_RECORD);
-        if (stored !== this.lastWritten) this.merge(stored);
-        const text = this.serialize();
-        this.lastWritten = null; // unknown until this write succeeds
-        await (this.deviceHex !== null ? writeForDevice(this.store, KEYS_RECORD, text, this.deviceHex) : this.store.write(KEYS_RECORD, text));
-        this.lastWritten = text;
-      });
+      // A record that still reads as this book last wrote it was written by no other
+      // process since: nothing to merge (a book of 10,000 contacts is megabytes).
+      return rewriteSharedRecord(this.store, KEYS_RECORD, this.deviceHex, this.written, (stored) => this.merge(stored), () => this.serialize());
     });
     this.queued = q;
     this.tail = q.catch(() => {});

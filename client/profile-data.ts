@@ -14,7 +14,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
 import { pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey } from './prekeys.ts';
-import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, writeForDevice, withRecordLock, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
+import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
 export const GATEWAYS_FILE = GATEWAYS_RECORD;
@@ -281,7 +281,7 @@ export class ProfileState {
   /** The text this state last wrote: a record that still reads so was written by no
    *  other process since, and needs no merge (parsing and merging 10,000 ids at every
    *  save quadrupled a reader's CPU per received message). */
-  #lastWritten: string | null = null;
+  readonly #written: { text: string | null } = { text: null };
 
   constructor(store: ProfileStore, data: { seen?: string[]; recvSeq?: Record<string, number>; sendSeq?: Record<string, number> } = {}, capacity = SEEN_CAPACITY, opts: DeviceBound = {}) {
     this.store = store;
@@ -316,19 +316,19 @@ export class ProfileState {
       // they wrote since this state was read is taken in first, under the record's lock,
       // so this write neither forgets ids the reader recorded (a message it showed could
       // be shown again after a redelivery) nor sequence numbers the sender used.
-      return withRecordLock(this.store, STATE_FILE, async () => {
-        const stored = await this.store.read(STATE_FILE);
-        if (stored !== this.#lastWritten) this.merge(stored);
-        const text = JSON.stringify(this.toJSON()) + '\n';
+      const c = this.#changes;
+      let added: string[] = [];
+      let forgotten: string[] = [];
+      let recv = new Map<string, number>();
+      let send = new Map<string, number>();
+      return rewriteSharedRecord(this.store, STATE_FILE, this.deviceHex, this.#written, (stored) => this.merge(stored), () => {
         // The changes this text carries: once it is written they are the record's.
-        const c = this.#changes;
-        const added = [...c.added];
-        const forgotten = [...c.forgotten];
-        const recv = new Map(c.recv);
-        const send = new Map(c.send);
-        this.#lastWritten = null; // the record is unknown until this write succeeds
-        await (this.deviceHex !== null ? writeForDevice(this.store, STATE_FILE, text, this.deviceHex) : this.store.write(STATE_FILE, text));
-        this.#lastWritten = text;
+        added = [...c.added];
+        forgotten = [...c.forgotten];
+        recv = new Map(c.recv);
+        send = new Map(c.send);
+        return JSON.stringify(this.toJSON()) + '\n';
+      }).then(() => {
         for (const id of added) c.added.delete(id);
         for (const id of forgotten) if (!this.seen.has(id)) c.forgotten.delete(id);
         for (const [mine, done] of [[c.recv, recv], [c.send, send]] as const) {

@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { checkRecord, PROFILE_RECORDS, SHARED_RECORDS, NO_LOCK, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
+import { checkRecord, PROFILE_RECORDS, SHARED_RECORDS, NO_LOCK, checkSharedRecord, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
 import {
   DEVICE_FILE, SEEN_CAPACITY, readDevice, writeDevice, removeDevice, readGateways, writeGateways, readState,
   type DeviceProfile, type ProfileState,
@@ -257,8 +257,7 @@ export class DirectoryStore implements ProfileStore {
    * that holds nothing: there is nothing to protect, and the write that follows fails.
    */
   async lockRecord(record: ProfileRecord): Promise<ProfileLock> {
-    checkRecord(record);
-    if (!(SHARED_RECORDS as readonly string[]).includes(record)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'not a shared profile record');
+    checkSharedRecord(record);
     const lock = await this.#lock(recordLockName(record), RECORD_LOCK_POLL_MS, () => new HushwireError(
       ErrorCode.BAD_REQUEST,
       `another process held the lock of this profile's ${record} for over ${PROFILE_LOCK_WAIT_MS / 1000} s (it is stalled): the record was not written`,

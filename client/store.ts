@@ -76,13 +76,20 @@ export const NO_LOCK: ProfileLock = Object.freeze({ async check() {}, async rele
  *  under the record's lock (lockRecord). */
 export const SHARED_RECORDS = [KEYS_RECORD, STATE_RECORD] as const satisfies readonly ProfileRecord[];
 
+/** BAD_REQUEST for a record that is not one of SHARED_RECORDS (a store's lockRecord). */
+export function checkSharedRecord(record: ProfileRecord): void {
+  checkRecord(record);
+  if (!(SHARED_RECORDS as readonly string[]).includes(record)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'not a shared profile record');
+}
+
 /**
  * Runs `update` (read the record, merge, write it) holding the record's lock when the
- * store has one (a method `lockRecord(record): Promise<ProfileLock>`, which
- * DirectoryStore has, for processes sharing a profile directory); a store without it
- * (MemoryStore: one process; IndexedDbStore: one tab, its Web Lock) just runs it.
- * Without the lock two processes' read-merge-writes could interleave (both read, both
- * write): the second write, built on a read that missed the first, undid it.
+ * store has one (a method `lockRecord(record): Promise<ProfileLock>`: DirectoryStore's
+ * lock directories for processes sharing a profile directory, IndexedDbStore's Web Locks
+ * for tabs sharing one with `exclusive: false`); a store without it (MemoryStore: one
+ * process) just runs it. Without the lock two processes' read-merge-writes could
+ * interleave (both read, both write): the second write, built on a read that missed
+ * the first, undid it.
  */
 export async function withRecordLock<T>(store: ProfileStore, record: (typeof SHARED_RECORDS)[number], update: () => Promise<T>): Promise<T> {
   const take = (store as { lockRecord?: unknown }).lockRecord;
@@ -92,6 +99,27 @@ export async function withRecordLock<T>(store: ProfileStore, record: (typeof SHA
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Rewrites a shared record (ProfileState's state.json, KeyBook's keys.json) under its
+ * lock: reads it; unless it still reads as `written.text` (this process's last write, so
+ * no other process wrote since) has `merge` take in what it holds; writes `serialize()`
+ * (checking the device when `deviceHex` is given: writeForDevice). `written.text` is the
+ * text once the write succeeded, null while the record is unknown (a failed write).
+ */
+export function rewriteSharedRecord(
+  store: ProfileStore, record: (typeof SHARED_RECORDS)[number], deviceHex: string | null,
+  written: { text: string | null }, merge: (stored: string | undefined) => void, serialize: () => string,
+): Promise<void> {
+  return withRecordLock(store, record, async () => {
+    const stored = await store.read(record);
+    if (stored !== written.text) merge(stored);
+    const text = serialize();
+    written.text = null;
+    await (deviceHex !== null ? writeForDevice(store, record, text, deviceHex) : store.write(record, text));
+    written.text = text;
+  });
 }
 
 /**
