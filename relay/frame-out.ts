@@ -39,9 +39,22 @@ export interface ChallengeTailProps {
   maxFrameBytes: number;
   authDeadlineMs: number;
   protocol: number;
+  /** The mailbox's retention in seconds (field 8, mailboxMaxAgeField); 0: left out. */
+  mailboxMaxAgeS: number;
 }
 
-/** Challenge fields 3-7, encoded once per relay by the generated encoder: they follow
+const UINT32_MAX = 0xffff_ffff;
+
+/** Challenge field 8 from the retention the mailbox applies (Bus.mailboxMaxAgeMs): whole
+ *  seconds rounded up (never less than the mail lives), 1 at least (0 would read as "not
+ *  told"), UINT32_MAX for none (Infinity) or beyond the field. */
+export function mailboxMaxAgeField(ms: number): number {
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms <= 0) throw new TypeError('mailbox max age must be a positive number of ms');
+  if (ms / 1000 >= UINT32_MAX) return UINT32_MAX;
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** Challenge fields 3-8, encoded once per relay by the generated encoder: they follow
  *  the nonce (1) and the server time (2) in field order, so a challenge is those two
  *  written by hand, then these bytes (encodeChallengeFrame). */
 export function encodeChallengeTail(c: ChallengeTailProps): Uint8Array {
@@ -51,6 +64,7 @@ export function encodeChallengeTail(c: ChallengeTailProps): Uint8Array {
     authDeadlineMs: c.authDeadlineMs,
     protocol: c.protocol,
     oprfShareKeys: [...c.oprfShareKeys],
+    mailboxMaxAgeS: c.mailboxMaxAgeS,
   }).finish();
 }
 

@@ -23,7 +23,7 @@ import { Privacy } from './privacy/privacy.ts';
 import type { PrivacyOptions } from './privacy/options.ts';
 import { encodeRelayedIn, relayedIdStart } from './relayed-envelope.ts';
 import { inEnvelopeOf, type InEnvelope } from './frame-in.ts';
-import { encodeChallengeTail } from './frame-out.ts';
+import { encodeChallengeTail, mailboxMaxAgeField } from './frame-out.ts';
 import { type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
 import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import { recipientAt, type Recipient } from './tokens.ts';
@@ -79,6 +79,8 @@ export class Relay {
   #inflightSessions = new Set<Session>();
   #inflightTimer: NodeJS.Timeout | null = null;
   #challengeTail: Uint8Array | null = null;
+  /** The mailbox retention (challenge field 8) #challengeTail was encoded with. */
+  #challengeAgeS = 0;
 
   constructor(opts: RelayOptions) {
     this.bus = opts.bus;
@@ -97,15 +99,24 @@ export class Relay {
   }
 
   /** The challenge fields every connection gets alike (relay/frame-out.ts), encoded on
-   *  first use: the evaluator's keys and the limits are fixed for the relay's life. */
+   *  first use: the evaluator's keys and the limits are fixed for the relay's life. The
+   *  mailbox retention is what the bus found the mailbox streams keep (it may grow at a
+   *  reconnect's look at them: another gateway raised --mailbox-max-age-s), so the tail
+   *  is encoded again when that changes. */
   challengeTail(): Uint8Array {
-    return this.#challengeTail ??= encodeChallengeTail({
-      oprfPublicKey: this.evaluator.publicKey,
-      oprfShareKeys: this.evaluator.shareKeys,
-      maxFrameBytes: this.limits.maxFrameBytes,
-      authDeadlineMs: this.limits.authTimeoutMs,
-      protocol: PROTOCOL_VERSION,
-    });
+    const ageS = mailboxMaxAgeField(this.bus.mailboxMaxAgeMs());
+    if (this.#challengeTail === null || ageS !== this.#challengeAgeS) {
+      this.#challengeAgeS = ageS;
+      this.#challengeTail = encodeChallengeTail({
+        oprfPublicKey: this.evaluator.publicKey,
+        oprfShareKeys: this.evaluator.shareKeys,
+        maxFrameBytes: this.limits.maxFrameBytes,
+        authDeadlineMs: this.limits.authTimeoutMs,
+        protocol: PROTOCOL_VERSION,
+        mailboxMaxAgeS: ageS,
+      });
+    }
+    return this.#challengeTail;
   }
 
   /** acceptEnvelope calls not finished yet (a drain waits for them before closing the bus). */

@@ -138,6 +138,7 @@ export namespace hushwire {
             authDeadlineMs: number;
             protocol: number;
             oprfShareKeys: Uint8Array[];
+            mailboxMaxAgeS: number;
             static create(properties: hushwire.v1.Challenge.$Shape): hushwire.v1.Challenge & hushwire.v1.Challenge.$Shape;
             static create(properties?: hushwire.v1.Challenge.$Properties): hushwire.v1.Challenge;
             static encode(message: hushwire.v1.Challenge.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -154,6 +155,7 @@ export namespace hushwire {
                 authDeadlineMs?: (number|null);
                 protocol?: (number|null);
                 oprfShareKeys?: (Uint8Array[]|null);
+                mailboxMaxAgeS?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Challenge.$Properties;

@@ -816,6 +816,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {number|null} [authDeadlineMs] Challenge authDeadlineMs
              * @property {number|null} [protocol] Challenge protocol
              * @property {Array.<Uint8Array>|null} [oprfShareKeys] Challenge oprfShareKeys
+             * @property {number|null} [mailboxMaxAgeS] Challenge mailboxMaxAgeS
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -905,6 +906,14 @@ export const hushwire = $root.hushwire = (() => {
             Challenge.prototype.oprfShareKeys = $util.emptyArray;
 
             /**
+             * Challenge mailboxMaxAgeS.
+             * @member {number} mailboxMaxAgeS
+             * @memberof hushwire.v1.Challenge
+             * @instance
+             */
+            Challenge.prototype.mailboxMaxAgeS = 0;
+
+            /**
              * Creates a new Challenge instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.Challenge
@@ -951,6 +960,8 @@ export const hushwire = $root.hushwire = (() => {
                 if (message.oprfShareKeys != null && message.oprfShareKeys.length)
                     for (let i = 0; i < message.oprfShareKeys.length; ++i)
                         writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.oprfShareKeys[i]);
+                if (message.mailboxMaxAgeS != null && $Object.hasOwnProperty.call(message, "mailboxMaxAgeS") && message.mailboxMaxAgeS !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.mailboxMaxAgeS);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1055,6 +1066,15 @@ export const hushwire = $root.hushwire = (() => {
                             if (!(message.oprfShareKeys && message.oprfShareKeys.length))
                                 message.oprfShareKeys = [];
                             message.oprfShareKeys.push(reader.bytes());
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.mailboxMaxAgeS = value;
+                            else
+                                delete message.mailboxMaxAgeS;
                             continue;
                         }
                     }

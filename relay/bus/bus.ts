@@ -102,6 +102,13 @@ export interface Bus {
   /** Connects and creates streams/buckets it needs. Idempotent. */
   start(): Promise<void>;
   status(): BusStatus;
+  /** How long the mailbox keeps mail now, in ms (Infinity: without a limit), which the
+   *  challenge tells handsets (mailbox_max_age_s) so they keep replaced prekeys' secrets
+   *  as long. The embedded bus: limits.maxAgeMs. NATS: the largest max_age of the mailbox
+   *  streams as this bus last set them up (at start and after each reconnect): a stream
+   *  keeps a higher value than this gateway's unless --mailbox-lower-limits; before the
+   *  first look, limits.maxAgeMs. */
+  mailboxMaxAgeMs(): number;
   /** Counter calls (counterGet/counterPut) that failed UNAVAILABLE since start ("rate-limit
    *  store unavailable"); absent where they cannot fail that way (the embedded bus). */
   counterStoreErrors?(): number;

@@ -77,6 +77,10 @@ export class MemoryBus implements Bus {
     this.#sweepTimer.unref();
   }
 
+  mailboxMaxAgeMs(): number {
+    return this.#limits.maxAgeMs;
+  }
+
   status(): BusStatus {
     if (this.#state === 'new') return { state: 'starting' };
     return this.#state === 'started' ? { state: 'connected' } : { state: 'closed' };

@@ -207,6 +207,9 @@ interface LimitsPass {
   perDevice: number;
   /** Most replicas a stream kept above --nats-replicas (0: none). */
   replicasKept: number;
+  /** Largest max_age the streams have after the pass, in ms (Infinity: a stream without
+   *  one; 0: no stream looked at). */
+  maxAgeMs: number;
 }
 
 interface Cursor {
@@ -405,6 +408,8 @@ export class NatsBus implements Bus {
   /** Messages one device's mailbox can hold, as the streams have it (it may exceed
    *  limits.maxMessagesPerDevice when the streams keep a larger limit). */
   #perDeviceCap = 0;
+  /** The mailbox retention as the streams have it (mailboxMaxAgeMs), in ms. */
+  #maxAgeMs = 0;
   #counters: KV | null = null;
   /** Counter calls that failed (rate-limit store unavailable), since start. */
   #counterErrors = 0;
@@ -487,6 +492,7 @@ export class NatsBus implements Bus {
     this.#msgIdKey = opts.msgIdKey ?? new Uint8Array(randomBytes(32));
     this.#lowerLimits = opts.lowerLimits === true;
     this.#perDeviceCap = this.#limits.maxMessagesPerDevice;
+    this.#maxAgeMs = this.#limits.maxAgeMs;
     this.#access = opts.access ?? readNatsAccess({ nats: Array.isArray(opts.servers) ? opts.servers : [opts.servers] });
     this.#access.files.refusals.declare('bus');
     this.#inboxPrefix = opts.inboxPrefix ?? '_INBOX';
@@ -672,7 +678,7 @@ export class NatsBus implements Bus {
   /** Creates (or opens) the mailbox stream, the directory bucket and the counter bucket.
    *  Idempotent, safe when several gateways do it at once. */
   async #ensureStores(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    const pass: LimitsPass = { higher: new Map(), updated: 0, perDevice: 0, replicasKept: 0 };
+    const pass: LimitsPass = { higher: new Map(), updated: 0, perDevice: 0, replicasKept: 0, maxAgeMs: 0 };
     // A few shards at a time: on a cluster each new replicated stream is a Raft group
     // that takes 0.1-0.8 s to form (measured on a just-formed 3-node cluster here), and
     // one after the other that was ~8 s for 16 shards. The first failure stops the rest.
@@ -901,6 +907,7 @@ export class NatsBus implements Bus {
       try {
         await jsm.streams.add(cfg);
         pass.perDevice = Math.max(pass.perDevice, this.#limits.maxMessagesPerDevice);
+        pass.maxAgeMs = Math.max(pass.maxAgeMs, this.#limits.maxAgeMs);
         return;
       } catch (e) {
         // 10058: the stream exists with another configuration (made meanwhile).
@@ -932,6 +939,7 @@ export class NatsBus implements Bus {
     }
     if (overlap) { // created by another gateway just now, with this configuration
       pass.perDevice = Math.max(pass.perDevice, this.#limits.maxMessagesPerDevice);
+      pass.maxAgeMs = Math.max(pass.maxAgeMs, this.#limits.maxAgeMs);
       return;
     }
     // 10058 said it exists; gone since (deleted just now): the next attempt creates it.
@@ -981,6 +989,7 @@ export class NatsBus implements Bus {
     // JetStream refuses a duplicate window longer than max_age.
     const age = update.max_age ?? 0;
     update.duplicate_window = age > 0 ? Math.min(nanos(DEDUP_WINDOW_MS), age) : nanos(DEDUP_WINDOW_MS);
+    pass.maxAgeMs = Math.max(pass.maxAgeMs, age > 0 ? age / 1e6 : Infinity);
     const perDevice = update.max_msgs_per_subject ?? -1;
     pass.perDevice = Math.max(pass.perDevice, perDevice > 0 ? perDevice : Infinity);
   }
@@ -989,6 +998,7 @@ export class NatsBus implements Bus {
    *  limits only once per bus: it is repeated at every reconnect otherwise. */
   #reportLimits(pass: LimitsPass): void {
     if (pass.perDevice > 0) this.#perDeviceCap = pass.perDevice;
+    if (pass.maxAgeMs > 0) this.#maxAgeMs = pass.maxAgeMs;
     if (pass.higher.size > 0) {
       const found = [...pass.higher].map(([setting, v]) => `${setting} ${v.stream} (this gateway: ${v.configured})`).join(', ');
       const msg = this.#lowerLimits
@@ -1098,6 +1108,10 @@ export class NatsBus implements Bus {
       }, i * RECONNECT_MAIL_EVERY_MS);
       timer.unref?.();
     }
+  }
+
+  mailboxMaxAgeMs(): number {
+    return this.#maxAgeMs;
   }
 
   status(): BusStatus {

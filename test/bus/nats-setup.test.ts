@@ -66,6 +66,8 @@ if (!haveNatsServer()) {
       t.equal(c.max_msg_size, 70_000 + 512, `${c.name}: largest message kept`);
       t.equal(c.duplicate_window, nanos(120_000), `${c.name}: duplicate window of the kept max age`);
     }
+    t.equal(b.mailboxMaxAgeMs(), 30 * DAY_S * 1000, 'B tells the streams\' retention (what the challenge carries), not its own 60 s');
+    t.equal(a.mailboxMaxAgeMs(), 30 * DAY_S * 1000, 'A its own, the streams\'');
     const items = await b.mailboxRead(r, d, 0, 10);
     t.equal(items.length, 1, 'the message A stored is still there, read through B');
     t.equal(items[0]!.data[0], 7);
@@ -123,6 +125,7 @@ if (!haveNatsServer()) {
     t.match(warns[0]!.msg, /^bus: lowering the mailbox streams' limits to this gateway's \(--mailbox-lower-limits\): --mailbox-max-age-s 2592000 \(this gateway: 60\)$/);
     t.ok(c1.lines.some((l) => l.level === 'info' && l.msg === 'bus: mailbox stream configuration updated' && l.fields?.['streams'] === 16), 'one update line for the 16 streams');
     t.equal((await c.mailboxRead(r, d, 0, 10)).length, 1, 'mail younger than the new max age stays');
+    t.equal(c.mailboxMaxAgeMs(), 60_000, 'the lowered retention is the one told');
   });
 
   t.test('higher limits are applied without the flag, with no warning', async (t) => {
@@ -147,11 +150,14 @@ if (!haveNatsServer()) {
     t.same(b1.lines.filter((l) => l.level !== 'info'), [], 'no warning');
     t.ok(b1.lines.some((l) => l.msg === 'bus: mailbox stream configuration updated' && l.fields?.['streams'] === 16));
     t.equal((await b.mailboxRead(r, d, 0, 10)).length, 1, 'stored mail untouched');
+    t.equal(b.mailboxMaxAgeMs(), higher.maxAgeMs, 'the raised retention is the one told');
 
     // The earlier, lower gateway comes back: it keeps the raised values (converges up).
     const a2 = capture();
     const again = newBus(CONTRACT_LIMITS, { prefix, log: a2.log });
+    t.equal(again.mailboxMaxAgeMs(), CONTRACT_LIMITS.maxAgeMs, 'before it looked at the streams: its own');
     await again.start();
+    t.equal(again.mailboxMaxAgeMs(), higher.maxAgeMs, 'after: the streams\' higher one');
     await again.close();
     for (const cfg of await configs(jsm, b)) t.equal(cfg.max_msgs_per_subject, 50, `${cfg.name}: still 50`);
     t.equal(a2.lines.filter((l) => l.level === 'warn').length, 1, 'the lower gateway warns once');

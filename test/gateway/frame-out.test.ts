@@ -4,7 +4,7 @@
 import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { wire, type OpProps } from '../../relay/wire.ts';
-import { encodeChallengeFrame, encodeChallengeTail, encodeFrameOut, encodeSendResultOp, type OutItem, type ReceiptOut } from '../../relay/frame-out.ts';
+import { encodeChallengeFrame, encodeChallengeTail, encodeFrameOut, mailboxMaxAgeField, encodeSendResultOp, type OutItem, type ReceiptOut } from '../../relay/frame-out.ts';
 import { varintSize } from '../../relay/varint.ts';
 import { encodeRelayed } from '../../relay/relayed-envelope.ts';
 
@@ -107,6 +107,7 @@ t.test('the challenge frame: byte for byte the generated encoding, and decodes t
       maxFrameBytes: pick([1, 127, 128, 262_144, 2 ** 32 - 1]),
       authDeadlineMs: pick([1, 10_000, 2 ** 31]),
       protocol: pick([1, 2, 300]),
+      mailboxMaxAgeS: pick([0, 1, 127, 128, 30 * 86_400, 2 ** 32 - 1]),
     };
     const nonce = rnd(32);
     const now = pick([1, 127, 128, Date.now(), Date.now() + randomInt(0, 2 ** 40), Number.MAX_SAFE_INTEGER]);
@@ -118,6 +119,7 @@ t.test('the challenge frame: byte for byte the generated encoding, and decodes t
       authDeadlineMs: tail.authDeadlineMs,
       protocol: tail.protocol,
       oprfShareKeys: tail.oprfShareKeys,
+      mailboxMaxAgeS: tail.mailboxMaxAgeS,
     };
     const got = encodeChallengeFrame(nonce, now, encodeChallengeTail(tail));
     const want = wire.Frame.encode({ ops: [{ challenge }] }).finish();
@@ -127,10 +129,19 @@ t.test('the challenge frame: byte for byte the generated encoding, and decodes t
     }
     const op = wire.Frame.decode(got).ops[0]!;
     if (op.req !== 0 || op.body !== 'challenge' || op.challenge!.serverTimeMs !== now || Buffer.compare(Buffer.from(op.challenge!.nonce!), Buffer.from(nonce)) !== 0
-      || op.challenge!.oprfShareKeys!.length !== tail.oprfShareKeys.length) {
+      || op.challenge!.oprfShareKeys!.length !== tail.oprfShareKeys.length || (op.challenge!.mailboxMaxAgeS ?? 0) !== tail.mailboxMaxAgeS) {
       t.fail(`challenge ${i}: decodes to something else`);
       return;
     }
   }
   t.pass('300 challenges: equal bytes, same fields');
+});
+
+t.test('challenge field 8 (mailbox_max_age_s) from the mailbox retention in ms', async (t) => {
+  t.equal(mailboxMaxAgeField(30 * 86_400_000), 30 * 86_400, '30 days');
+  t.equal(mailboxMaxAgeField(60_001), 61, 'rounded up: never less than the mail lives');
+  t.equal(mailboxMaxAgeField(1), 1, 'at least 1 (0 reads as "not told")');
+  t.equal(mailboxMaxAgeField(Infinity), 2 ** 32 - 1, 'no limit: the largest value');
+  t.equal(mailboxMaxAgeField(2 ** 32 * 1000), 2 ** 32 - 1, 'beyond the field: the largest value');
+  for (const bad of [0, -1, NaN, '5' as unknown as number]) t.throws(() => mailboxMaxAgeField(bad), TypeError, String(bad));
 });

@@ -19,7 +19,8 @@ for (const transport of transports) {
   t.test(`protocol edge on ${transport}`, async (t) => {
     // liveTimeoutMs: the ping-during-delivery test acks by hand; a loaded machine must
     // not turn its live delivery into a stored one.
-    const gw = await startTestGateway({ transport, authTimeoutMs: 2500, maxFrameBytes: 65_536, maxEnvelopeBytes: 60_000, liveTimeoutMs: 30_000 });
+    // mailboxMaxAgeS: told in the challenge (field 8) by the embedded bus.
+    const gw = await startTestGateway({ transport, authTimeoutMs: 2500, maxFrameBytes: 65_536, maxEnvelopeBytes: 60_000, liveTimeoutMs: 30_000, mailboxMaxAgeS: 45 * 86_400 });
     t.teardown(() => gw.close());
     t.equal(gw.transport, transport);
     const { c: regConn, dev } = await registerRaw(gw.url, '+15550001001');
@@ -33,6 +34,7 @@ for (const transport of transports) {
       t.equal(ch.oprfPublicKey.length, 32);
       t.equal(ch.protocol, 1);
       t.equal(ch.authDeadlineMs, 2500);
+      t.equal(ch.mailboxMaxAgeS, 45 * 86_400, 'the mailbox retention, from --mailbox-max-age-s');
       c.close();
     });
 
