@@ -48,3 +48,31 @@ export function guardCallback<A>(
   };
   return (arg: A) => callApp(fn, arg, report);
 }
+
+/**
+ * ClientOptions.onStoreError told once per failed write. The profile's saves coalesce
+ * (ProfileState, RouteBook, KeyBook: every save asked for while one waits shares its
+ * write, and its promise), so one failed write can reach several callers: a received
+ * message being recorded and a send's sequence number in the same moment, or two
+ * sends. `report(write, err)` tells `tell` of `write`'s failure the first time only;
+ * `watch(write)` reports the failure of a write nobody awaits (the best-effort saves).
+ * `tell` is the guarded callback (guardCallback), or undefined.
+ */
+export class StoreErrorReporter {
+  readonly #told = new WeakSet<Promise<unknown>>();
+  readonly #tell: ((err: unknown) => void) | undefined;
+
+  constructor(tell: ((err: unknown) => void) | undefined) {
+    this.#tell = tell;
+  }
+
+  report(write: Promise<unknown>, err: unknown): void {
+    if (this.#told.has(write)) return;
+    this.#told.add(write);
+    this.#tell?.(err);
+  }
+
+  watch(write: Promise<unknown>): void {
+    write.catch((err: unknown) => this.report(write, err));
+  }
+}

@@ -31,7 +31,7 @@ import type { WebSocketConstructor } from './socket.ts';
 import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.ts';
 import { readKeyBook, identityChanged, KEYS_CAPACITY, type KeyBook, type KeyChange, type KeyChangePolicy, type KeyStatus } from './keybook.ts';
 import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNumber } from '../relay/crypto/safety-number.ts';
-import { guardCallback, type CallbackErrorHandler, type CallbackName } from './app-callback.ts';
+import { guardCallback, StoreErrorReporter, type CallbackErrorHandler, type CallbackName } from './app-callback.ts';
 import { ConnectedTimer } from './connected-timer.ts';
 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
@@ -76,7 +76,9 @@ export interface ClientOptions {
    *  relay keeps what was not acknowledged. The route book (routes.json, after a
    *  discovery) and the send sequence numbers (state.json, after a send) are written on a
    *  best-effort basis: a failure there is only told (a lost route is asked again, a lost
-   *  sequence number weakens an ordering hint); so is keys.json's. Also called once by
+   *  sequence number weakens an ordering hint); so is keys.json's. Once per failed write
+   *  (saves coalesce: a message's record and a send's sequence number asked for together
+   *  share one write, told once). Also called once by
    *  open() with a BAD_REQUEST HushwireError when keys.json was damaged, whole or in
    *  part: those contacts' keys start again from first use and their verifications are
    *  lost (docs/CLIENT.md, "Contact keys and safety numbers"). */
@@ -291,8 +293,11 @@ export class HushwireClient {
   private readonly pacer = new SendPacer();
   /** Ends the sends' backoff waits at close(). */
   private readonly sendStop = new SendStop();
-  /** ClientOptions.onStoreError, made safe to call (an app callback that throws changes nothing). */
-  private readonly storeError: (err: unknown) => void;
+  /** Tells ClientOptions.onStoreError (guarded by open(): an app callback that throws
+   *  changes nothing) of each failed write once, however many callers shared it: the
+   *  inbox recording a message and a send's sequence number can share one state.json
+   *  write (saves coalesce). */
+  private readonly storeErrors: StoreErrorReporter;
   private unregistering = false;
   /** unregister() is under way (from its call until it fails or the device is gone): no
    *  prekey rotation starts, and the one under way is waited for before the profile's
@@ -358,8 +363,8 @@ export class HushwireClient {
     this.routes = routes;
     this.keys = keys;
     keys.noteNumber(profile.route, profile.number);
-    const onStoreError = options.onStoreError; // guarded by open(): never throws
-    this.storeError = (err) => onStoreError?.(err);
+    const storeErrors = new StoreErrorReporter(options.onStoreError);
+    this.storeErrors = storeErrors;
     this.prekeyRotationMs = options.prekeyRotationMs ?? DEFAULT_PREKEY_ROTATION_MS;
     this.prekeyRetentionMs = options.prekeyRetentionMs ?? DEFAULT_PREKEY_RETENTION_MS;
     this.maxRetiredPrekeys = options.maxRetiredPrekeys ?? DEFAULT_MAX_RETIRED_PREKEYS;
@@ -405,12 +410,12 @@ export class HushwireClient {
     const onKeyChange = options.onKeyChange;
     this.observeKeys = (route, devices) => {
       const { change, save } = keys.observe(route, devices, null, this.now());
-      save.catch(this.storeError);
+      storeErrors.watch(save);
       if (change) onKeyChange?.(change); // guarded by open(): never throws
     };
     this.discovery = new Discovery(request, profile.oprfPublicKey, {
       routeStore: routes,
-      onStoreError: this.storeError,
+      onStoreError: (err, write) => storeErrors.report(write, err),
       onRoute: (number, route) => keys.noteNumber(route, number),
       onDevices: this.observeKeys,
     });
@@ -425,7 +430,7 @@ export class HushwireClient {
       senderKeys: (opened) => keys.senderStatus(opened.senderRoute, opened.senderDevice, opened.senderIdentityKey),
       acceptUnverified: options.acceptUnverified ?? false,
       ...(options.onDropped ? { onDropped: options.onDropped } : {}),
-      ...(options.onStoreError ? { onStoreError: options.onStoreError } : {}),
+      onStoreError: (err, write) => storeErrors.report(write, err),
     });
   }
 
@@ -629,7 +634,7 @@ export class HushwireClient {
     this.state.sendSeq.set(key, seq + 1);
     // Not awaited: a seq reused after a crash only weakens a reordering hint. A failed
     // write is told to onStoreError all the same (the storage is failing).
-    this.state.save().catch(this.storeError);
+    this.storeErrors.watch(this.state.save());
     return seq;
   }
 
@@ -828,7 +833,7 @@ export class HushwireClient {
     await this.conn.connect(this.requestTimeoutMs);
     return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, list, (number, route, devices) => {
       // Best effort, as after a send's lookup: a lost write only means asking again.
-      this.routes.set(number, route).catch(this.storeError);
+      this.storeErrors.watch(this.routes.set(number, route));
       this.keys.noteNumber(route, number);
       this.observeKeys(route, devices);
     });

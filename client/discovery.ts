@@ -35,8 +35,10 @@ export interface RouteStore {
 export interface DiscoveryOptions {
   /** Persistent number -> route memory; without it routes are only cached in memory. */
   routeStore?: RouteStore;
-  /** Told of a failed write to routeStore (the route is kept in memory, and asked for again after a restart). */
-  onStoreError?: (err: unknown) => void;
+  /** Told of a failed write to routeStore (the route is kept in memory, and asked for
+   *  again after a restart), with the write's promise (writes coalesce: the client tells
+   *  one failed write once, whoever else waited for it). */
+  onStoreError?: (err: unknown, write: Promise<void>) => void;
   /** Told of the number -> route at each routeFor (proven, read from routeStore, or
    *  cached): the key book names a contact it dropped and meets again by it. */
   onRoute?: (number: string, route: Uint8Array) => void;
@@ -104,7 +106,7 @@ export class Discovery {
   private readonly pinnedKey: Uint8Array;
   private readonly routes: TtlCache<Uint8Array>;
   private readonly routeStore: RouteStore | undefined;
-  private readonly onStoreError: (err: unknown) => void;
+  private readonly onStoreError: (err: unknown, write: Promise<void>) => void;
   private readonly devices: TtlCache<VerifiedDevice[]>;
   private readonly onRoute: (number: string, route: Uint8Array) => void;
   private readonly onDevices: (route: Uint8Array, devices: VerifiedDevice[]) => void;
@@ -135,7 +137,8 @@ export class Discovery {
       const [output] = finalizeNumberEvaluation([number], blinds, blinded, op.evaluated, this.pinnedKey);
       const route = routeFromOutput(output);
       // A lost write only means asking again next time; the app is told all the same.
-      this.routeStore?.set(number, route).catch(this.onStoreError);
+      const write = this.routeStore?.set(number, route);
+      write?.catch((err: unknown) => this.onStoreError(err, write));
       return route;
     });
     this.onRoute(number, value);

@@ -84,8 +84,11 @@ export interface InboxOptions {
   /** Messages held for the application; beyond this, deliveries are left unacknowledged. */
   maxQueued?: number;
   /** Told of each failed write of the dedup state (state.json) while recording a
-   *  message: that message is neither yielded nor acknowledged, and is tried again. */
-  onStoreError?: (err: unknown) => void;
+   *  message: that message is neither yielded nor acknowledged, and is tried again.
+   *  Once per write here (messages taken together share one); `write` is its promise,
+   *  which other savers (a send's sequence number) may share too: the client tells the
+   *  application of each write once (StoreErrorReporter). */
+  onStoreError?: (err: unknown, write: Promise<void>) => void;
   /** Failed writes in a row after which the iteration ends with UNAVAILABLE. Default 3. */
   maxStoreFailures?: number;
   /** Wait before writing again after a failure, doubling each time. Default 500 ms. */
@@ -353,7 +356,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
           this.lastFailedWrite = saved;
           this.storeFailures++;
           try {
-            this.opts.onStoreError?.(err);
+            this.opts.onStoreError?.(err, saved);
           } catch { /* the application's callback must not break the inbox */ }
         }
         const max = this.opts.maxStoreFailures ?? 3;

@@ -14,7 +14,7 @@ export class FailingStore extends MemoryStore {
 
 /** A one-time gate: `pass()` (a store operation) stops there until `open()` is called,
  *  or `ms` pass so that no test waits for good; `reached` resolves once it stopped. */
-function gate(ms: number): { reached: Promise<void>; open: () => void; pass: () => Promise<void> } {
+export function gate(ms: number): { reached: Promise<void>; open: () => void; pass: () => Promise<void> } {
   let open!: () => void;
   let reach!: () => void;
   const opened = new Promise<void>((r) => { open = r; });
