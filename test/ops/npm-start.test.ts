@@ -1,0 +1,46 @@
+// `npm start` (README's first command; `npm run gateway` alike) and SIGTERM: the signal an
+// operator, a container runtime or a supervisor sends to the process it started, here
+// npm. npm forwards it to its script's shell; a shell that runs node as its child (dash,
+// Debian's sh, does not exec a script's last command) died of it and left the gateway
+// running, orphaned, with its devices and no drain. The scripts exec node, so npm's
+// SIGTERM reaches the gateway: it drains and exits 0, and npm with it.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { ROOT } from '../helpers/paths.ts';
+import { alive } from '../helpers/pid.ts';
+import { until } from '../helpers/poll.ts';
+
+t.setTimeout(90_000);
+
+for (const script of ['start', 'gateway']) {
+  t.test(`npm run ${script}: SIGTERM to npm drains the gateway and exits 0`, async (t) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('HUSHWIRE_')) delete env[k];
+    const npm = spawn('npm', ['run', '--silent', script, '--', '--port', '0', '--log-level', 'info'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    npm.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    npm.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+    let gatewayPid = 0;
+    t.teardown(() => {
+      // Only what this test started: npm, and the gateway if it outlived npm.
+      if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+      if (gatewayPid !== 0 && alive(gatewayPid)) process.kill(gatewayPid, 'SIGKILL');
+    });
+    // Deadlines only guard against a hang (a start on a loaded machine takes seconds).
+    await until('the gateway to listen', () => /hushwire gateway listening on /.test(err) || npm.exitCode !== null, 60_000);
+    const first = out.split('\n').find((l) => l.startsWith('{'));
+    gatewayPid = first ? (JSON.parse(first) as { pid: number }).pid : 0;
+    t.ok(gatewayPid > 0 && gatewayPid !== npm.pid, 'the gateway runs in a process of its own');
+
+    npm.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
+    t.equal(code, 0, 'npm exits 0 once the gateway has');
+    await until('the gateway process to end', () => !alive(gatewayPid), 10_000).catch(() => {});
+    t.notOk(alive(gatewayPid), 'the gateway is not left running');
+    const msgs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    t.ok(msgs.includes('drained'), 'it drained');
+    t.ok(msgs.includes('gateway closed'), 'and closed');
+  });
+}
