@@ -178,6 +178,29 @@ export function closeCodeError(code: number): HushwireError {
   }
 }
 
+/** How many gateway URLs a give-up message names; the rest are counted. */
+const URLS_NAMED = 3;
+
+/**
+ * A gateway URL as an error may show it: scheme, host, port and path, without the
+ * userinfo, query or fragment (a deployment may put a token in any of them). By hand,
+ * not with URL: React Native's implements few of its getters.
+ */
+export function urlForMessage(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)([^?#]*)/i.exec(url);
+  if (!m) return '(a gateway URL)';
+  const authority = m[2].slice(m[2].lastIndexOf('@') + 1);
+  return `${m[1]}${authority}${m[3]}`;
+}
+
+/** `a`, `a, b and c`, `a, b, c and 2 more`. */
+function listUrls(urls: string[]): string {
+  const shown = urls.slice(0, URLS_NAMED).map(urlForMessage);
+  const more = urls.length - shown.length;
+  if (more > 0) return `${shown.join(', ')} and ${more} more`;
+  return shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}` : shown.join('');
+}
+
 function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (v === null || v === undefined) return 0;
@@ -233,6 +256,9 @@ export class Connection {
   private attempt = 0;
   /** Attempts since connect() was called without a connection yet. */
   private connectTries = 0;
+  /** The gateway URLs those attempts went to, each once (at most the list's length),
+   *  for the give-up message. */
+  private readonly triedUrls = new Set<string>();
   private everConnected = false;
   /** Why the latest socket failed before a challenge, for the give-up message. */
   private lastFailure = '';
@@ -361,6 +387,7 @@ export class Connection {
     });
     if (this.stateValue === 'disconnected' && this.reconnectTimer === null) {
       this.connectTries = 0;
+      this.triedUrls.clear();
       this.openSocket();
     }
     return p;
@@ -596,6 +623,7 @@ export class Connection {
     this.lastFailure = '';
     this.localDrop = '';
     this.connectTries++;
+    this.triedUrls.add(url);
     this.setState('connecting', { url });
     let ws: TransportSocket;
     try {
@@ -745,6 +773,7 @@ export class Connection {
     this.authTimer = null;
     this.attempt = 0;
     this.connectTries = 0;
+    this.triedUrls.clear();
     this.everConnected = true;
     this.setState('connected', { url: this.url });
     const waiters = this.connectWaiters;
@@ -864,7 +893,8 @@ export class Connection {
       // connect() gave up: tell its callers and whoever queued requests for it, and
       // go idle (a later connect() starts over).
       const last = this.lastFailure || (code === 1006 ? reason : `closed ${code}${reason ? ` ${reason}` : ''}`);
-      const err = new HushwireError(ErrorCode.UNAVAILABLE, `no gateway reachable${last ? ` (last attempt: ${last})` : ''}`);
+      const tried = `tried ${listUrls([...this.triedUrls])}`;
+      const err = new HushwireError(ErrorCode.UNAVAILABLE, `no gateway reachable (${tried}${last ? `; last attempt: ${last}` : ''})`);
       this.rejectAll((r) => r.sentOn === 0, err);
       const waiters = this.connectWaiters;
       this.connectWaiters = [];

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { Connection, describeSocketError, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
+import { Connection, describeSocketError, urlForMessage, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
 import WS from 'ws';
 import { startFakeGateway, deadUrl, until, sleep, authOk, type FakeGateway } from './fake-gateway.ts';
@@ -287,14 +287,31 @@ t.test('an error answer to auth ends the connection (no retry storm)', async (t)
 });
 
 t.test('connect() gives up after connectAttempts with UNAVAILABLE', async (t) => {
-  const { conn, states } = connection([await deadUrl(), await deadUrl()], { connectAttempts: 3 });
+  const urls = [await deadUrl(), await deadUrl()];
+  const { conn, states } = connection(urls, { connectAttempts: 3 });
   t.teardown(() => conn.close());
   const queued = conn.request({ lookup: {} }, 10_000);
   const e = await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
-  t.match(e.message, /no gateway reachable \(last attempt: connection refused\)/);
+  t.equal(e.message, `no gateway reachable (tried ${urls[0]} and ${urls[1]}; last attempt: connection refused)`, 'names the gateways tried');
   await rejects(queued, ErrorCode.UNAVAILABLE);
   t.equal(states.filter((s) => s.to === 'connecting').length, 3);
   t.equal(conn.state, 'disconnected', 'idle, not closed: a later connect() may try again');
+});
+
+t.test('the give-up message names the gateways tried, without userinfo, query or fragment, and counts the rest', async (t) => {
+  const dead = await deadUrl(); // ws://127.0.0.1:<port>/ws
+  const secret = (i: number) => dead.replace('ws://', `ws://user${i}:pass${i}@`).replace('/ws', `/ws${i}`) + `?token=tok${i}#frag${i}`;
+  const urls = [1, 2, 3, 4, 5].map(secret);
+  const { conn } = connection(urls, { connectAttempts: 5 });
+  t.teardown(() => conn.close());
+  const e = await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
+  const shown = (i: number) => dead.replace('/ws', `/ws${i}`);
+  // (ws refuses a URL with a fragment before connecting: the last attempt's reason is that.)
+  t.ok(e.message.startsWith(`no gateway reachable (tried ${shown(1)}, ${shown(2)}, ${shown(3)} and 2 more; last attempt: `), e.message);
+  t.notMatch(e.message, /user|pass|tok|frag|@|\?|#/, 'no userinfo, query or fragment');
+  t.equal(urlForMessage('wss://gw.example:8443/ws'), 'wss://gw.example:8443/ws');
+  t.equal(urlForMessage('wss://a:b@c@gw.example/?x=1#y'), 'wss://gw.example/');
+  t.equal(urlForMessage('not a url'), '(a gateway URL)');
 });
 
 t.test('no challenge within connectTimeoutMs counts as a failed attempt', async (t) => {
@@ -475,7 +492,7 @@ t.test('connect(timeoutMs): a first connect ends by its attempts and says why; a
   const { conn } = connection([await deadUrl()], { connectAttempts: 2 });
   t.teardown(() => conn.close());
   const e = await rejects(conn.connect(1), ErrorCode.UNAVAILABLE);
-  t.match(e.message, /^no gateway reachable \(last attempt: connection refused\)$/, 'not "not connected in time": the attempts decide, with the reason');
+  t.match(e.message, /^no gateway reachable \(tried ws:\/\/127\.0\.0\.1:\d+\/ws; last attempt: connection refused\)$/, 'not "not connected in time": the attempts decide, with the reason');
 
   const gw = await startFakeGateway({ handler: authOk });
   const { conn: c2 } = connection([gw], { connectAttempts: Infinity, backoff: { baseMs: 200, capMs: 200 }, random: () => 1 });
