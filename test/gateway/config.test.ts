@@ -144,6 +144,41 @@ t.test('every setting is documented in docs/OPERATIONS.md with its env variable'
   }
 });
 
+t.test('the Configuration table: one row per setting, with its variable, unit and default', async (t) => {
+  // The mentions above could be anywhere in the doc; an operator reads the row. Each
+  // row must carry the setting's own variable, unit and default as config.ts has them
+  // (the meaning column is prose, not checked here).
+  const doc = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8').split('\n');
+  const head = doc.indexOf('| flag | environment | unit | default | meaning |');
+  t.ok(head >= 0, 'the table is there');
+  const rows = new Map<string, string[]>();
+  for (let i = head + 2; doc[i]?.startsWith('|'); i++) {
+    const cells = doc[i]!.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim());
+    t.notOk(rows.has(cells[0]!), `${cells[0]} has one row`);
+    rows.set(cells[0]!, cells);
+  }
+  const d = defaultConfig();
+  for (const s of SETTINGS) {
+    const row = rows.get(`\`--${s.flag}\``);
+    rows.delete(`\`--${s.flag}\``);
+    if (!t.ok(row, `--${s.flag} has a row`)) continue;
+    const [, env, unit, def] = row!;
+    t.equal(env, `\`${s.env}\``, `--${s.flag}: its variable`);
+    // An enum's unit cell may list its choices instead of being empty.
+    const units = [s.unit ?? '', ...(s.choices ? [s.choices.map((c) => `\`${c}\``).join('\\|')] : [])];
+    t.ok(units.includes(unit!), `--${s.flag}: unit ${JSON.stringify(unit)} is ${JSON.stringify(units[0])}`);
+    if (s.default !== undefined) {
+      const want = Array.isArray(s.default) ? (s.default.length === 0 ? '(empty)' : s.default.join(',')) : String(s.default);
+      t.equal(def, `\`${want}\``, `--${s.flag}: its default`);
+    } else if (s.key === 'maxPendingVerifications') {
+      t.equal(def, `10% of \`--max-connections\` (\`${d.maxPendingVerifications}\`)`, '--max-pending-verifications: a share of --max-connections, and what that is by default');
+    } else {
+      t.equal(def, '`—`', `--${s.flag}: no default`);
+    }
+  }
+  t.same([...rows.keys()], [], 'no row for a setting that does not exist');
+});
+
 t.test('verification bounds: --verify-start-rate, --verify-start-burst, --max-pending-verifications', async (t) => {
   const d = defaultConfig();
   t.equal(d.verifyStartRate, 3, 'codes/s: a new SMS account\'s toll-free sender');
