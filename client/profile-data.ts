@@ -84,7 +84,11 @@ function hexField(obj: Record<string, unknown>, name: string, len: number): Uint
 }
 
 export function notRegistered(): HushwireError {
-  return new HushwireError(ErrorCode.NOT_REGISTERED, 'not registered: this profile has no device (run hushwire register)');
+  return new HushwireError(
+    ErrorCode.NOT_REGISTERED,
+    'not registered: the profile given (profileDir or store; the CLI\'s --profile) holds no device (it was never registered, ' +
+      'or it opted out): register one with HushwireClient.register (the CLI: hushwire register), or give the profile a registration made',
+  );
 }
 
 export async function writeDevice(store: ProfileStore, p: DeviceProfile): Promise<void> {
@@ -179,7 +183,13 @@ export async function writeGateways(store: ProfileStore, urls: string[]): Promis
 
 export async function readGateways(store: ProfileStore): Promise<string[]> {
   const raw = await readJson(store, GATEWAYS_FILE);
-  if (raw === undefined) throw new HushwireError(ErrorCode.BAD_REQUEST, 'profile has no gateways.json (run hushwire register)');
+  if (raw === undefined) {
+    throw new HushwireError(
+      ErrorCode.BAD_REQUEST,
+      'the profile (profileDir or store) has no gateway list (gateways.json, which a registration writes): ' +
+        'pass the gateways to open (ClientOptions.gateways), or register the profile (HushwireClient.register, hushwire register)',
+    );
+  }
   if (!isRecord(raw) || !Array.isArray(raw.gateways) || raw.gateways.length === 0) throw damaged(GATEWAYS_FILE);
   return raw.gateways.map((g) => {
     if (typeof g !== 'string') throw damaged(GATEWAYS_FILE);

@@ -60,7 +60,11 @@ export async function readPrivateFile(path: string, file: string): Promise<strin
     if (code === 'ENOENT') return undefined;
     // The raw errors name the whole path; these say what is wrong without it.
     if (code === 'ENOTDIR') {
-      throw new HushwireError(ErrorCode.BAD_REQUEST, 'the profile directory is a file (or lies under one), not a directory: give the directory a registration made');
+      throw new HushwireError(
+        ErrorCode.BAD_REQUEST,
+        'the profile directory (profileDir; the CLI\'s --profile) is a file, or lies under one, not a directory: ' +
+          'give the directory that a registration made (HushwireClient.register, hushwire register)',
+      );
     }
     throw e;
   }
@@ -142,12 +146,20 @@ export async function checkProfileDirectory(dir: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') {
-      throw new HushwireError(ErrorCode.BAD_REQUEST, 'profileDir is inside a file, not a directory: give a new or empty directory for the profile');
+      throw new HushwireError(
+        ErrorCode.BAD_REQUEST,
+        'profileDir (the CLI\'s --profile) lies inside a file, where no directory can be made: nothing was registered; ' +
+          'give the path of a new or empty directory for the profile',
+      );
     }
     throw e;
   }
   if (!st.isDirectory()) {
-    throw new HushwireError(ErrorCode.BAD_REQUEST, 'profileDir is a file, not a directory: give a new or empty directory for the profile');
+    throw new HushwireError(
+      ErrorCode.BAD_REQUEST,
+      'profileDir (the CLI\'s --profile) is a file, not a directory: nothing was registered; ' +
+        'give the path of a new or empty directory for the profile',
+    );
   }
   const foreign = (await readdir(dir)).filter((name) => !isProfileEntry(name));
   if (foreign.length > 0) {

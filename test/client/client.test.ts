@@ -217,10 +217,10 @@ t.test('register: a directory holding anything but a profile, or a file, is refu
   writeFileSync(file, 'x');
   const f = await codeOf(HushwireClient.register({ profileDir: file, gateways: [gw.url], number: A }));
   t.equal(f.code, ErrorCode.BAD_REQUEST);
-  t.match(f.message, /is a file, not a directory/);
+  t.equal(f.message, "profileDir (the CLI's --profile) is a file, not a directory: nothing was registered; give the path of a new or empty directory for the profile");
   const under = await codeOf(HushwireClient.register({ profileDir: join(file, 'p'), gateways: [gw.url], number: A }));
   t.equal(under.code, ErrorCode.BAD_REQUEST);
-  t.match(under.message, /inside a file/);
+  t.equal(under.message, "profileDir (the CLI's --profile) lies inside a file, where no directory can be made: nothing was registered; give the path of a new or empty directory for the profile");
   // An empty directory, or one with what an unregistered profile and the CLI leave, is fine.
   const kept = profile();
   mkdirSync(kept, { recursive: true });

@@ -200,7 +200,7 @@ t.test('open() on a path that is a file, lies under one, or whose device.json is
     const e = await HushwireClient.open(p).catch((err: unknown) => err);
     t.ok(e instanceof HushwireError, 'a HushwireError, not a raw ENOTDIR');
     t.equal((e as HushwireError).code, ErrorCode.BAD_REQUEST);
-    t.match((e as Error).message, /is a file \(or lies under one\), not a directory/);
+    t.match((e as Error).message, /^the profile directory \(profileDir; the CLI's --profile\) is a file, or lies under one, not a directory: give the directory that a registration made \(HushwireClient\.register, hushwire register\)$/, 'what, where, what to do');
     t.notMatch((e as Error).message, dir, 'the message does not quote the path');
   }
   const odd = tmp();
@@ -208,4 +208,28 @@ t.test('open() on a path that is a file, lies under one, or whose device.json is
   const e = await HushwireClient.open(odd).catch((err: unknown) => err);
   t.equal((e as HushwireError).code, ErrorCode.BAD_REQUEST);
   t.match((e as Error).message, /device\.json is not a regular file/);
+});
+
+t.test('open() on a profile with no device, or no gateway list: says what is wrong, where and what to do, without the path', async (t) => {
+  const { HushwireClient, MemoryStore } = await import('../../client/index.ts');
+  const dir = tmp(); // an empty directory: never registered
+  for (const p of [dir, new MemoryStore()]) {
+    const e = await HushwireClient.open(p).catch((err: unknown) => err);
+    t.equal((e as HushwireError).code, ErrorCode.NOT_REGISTERED);
+    t.equal((e as Error).message,
+      "not registered: the profile given (profileDir or store; the CLI's --profile) holds no device (it was never registered, " +
+        'or it opted out): register one with HushwireClient.register (the CLI: hushwire register), or give the profile a registration made');
+    t.notMatch((e as Error).message, dir);
+  }
+  // A device but no gateways.json (a store an app filled itself).
+  const store = new MemoryStore();
+  await saveDevice(dir, fakeDevice());
+  await store.write('device.json', readFileSync(join(dir, 'device.json'), 'utf8'));
+  const e = await HushwireClient.open(store).catch((err: unknown) => err);
+  t.equal((e as HushwireError).code, ErrorCode.BAD_REQUEST);
+  t.equal((e as Error).message,
+    'the profile (profileDir or store) has no gateway list (gateways.json, which a registration writes): ' +
+      'pass the gateways to open (ClientOptions.gateways), or register the profile (HushwireClient.register, hushwire register)');
+  const opened = await HushwireClient.open(store, { gateways: ['ws://127.0.0.1:9/ws'], receive: false });
+  await opened.close();
 });
