@@ -12,7 +12,9 @@ export function gatewayCommand(): Command {
   for (const s of SETTINGS) {
     const arg = s.type === 'bool' ? '' : ` <${s.unit ?? (s.type === 'list' ? 'list' : s.type === 'int' ? 'n' : 'value')}>`;
     const def = s.type === 'secret' ? '' : s.default === undefined || (Array.isArray(s.default) && s.default.length === 0) ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
-    const o = new Option(`--${s.flag}${arg}`, `${s.help}${s.unit ? ` [${s.unit}]` : ''}${def} [env ${s.env}]`);
+    // Numbers show the range resolveConfig accepts (and the unit): [500..60000 ms].
+    const range = s.type === 'int' && s.min !== undefined && s.max !== undefined ? `${s.min}..${s.max}${s.unit ? ` ${s.unit}` : ''}` : s.unit;
+    const o = new Option(`--${s.flag}${arg}`, `${s.help}${range ? ` [${range}]` : ''}${def} [env ${s.env}]`);
     if (s.choices) o.choices(s.choices);
     // Lists may be repeated (--oprf-evaluator a --oprf-evaluator b) as well as comma-separated.
     if (s.type === 'list') o.argParser((v: string, prev: unknown) => [...(Array.isArray(prev) ? prev as string[] : []), v]);

@@ -79,3 +79,27 @@ t.test('file and URL settings: one line naming the flag, exit 2, before anything
   t.equal(env.code, 2, 'HUSHWIRE_OPRF_KEY_FILE: exit 2');
   t.match(env.stderr, /^hushwire gateway: --oprf-key-file: cannot read \/nonexistent\/key: no such file\n$/);
 });
+
+t.test('--help gives each number\'s accepted range, with its unit, default and variable', async (t) => {
+  // An operator sizing a limit reads the help (OPERATIONS.md's table has no range column):
+  // before, a value out of range was found only when the gateway refused to start.
+  const { SETTINGS } = await import('../../gateway/config.ts');
+  const r = await hushwire(['gateway', '--help']);
+  t.equal(r.code, 0);
+  // One block per option: its line, and the lines commander wraps its description onto.
+  const blocks = new Map<string, string>();
+  let flag = '';
+  for (const line of r.stdout.split('\n')) {
+    const m = /^ {2}--([a-z0-9-]+)/.exec(line);
+    if (m) flag = m[1]!;
+    else if (!/^ {3,}\S/.test(line)) flag = '';
+    if (flag !== '') blocks.set(flag, `${blocks.get(flag) ?? ''} ${line.trim()}`);
+  }
+  for (const s of SETTINGS) {
+    const opt = blocks.get(s.flag) ?? '';
+    t.ok(opt.includes(`[env ${s.env}]`), `--${s.flag}: its variable`);
+    if (s.type === 'int') {
+      t.ok(opt.includes(`[${s.min}..${s.max}${s.unit ? ` ${s.unit}` : ''}]`), `--${s.flag}: range ${s.min}..${s.max}${s.unit ? ` ${s.unit}` : ''}`);
+    }
+  }
+});
