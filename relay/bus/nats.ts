@@ -1034,7 +1034,10 @@ export class NatsBus implements Bus {
           case 'staleConnection':
             if (this.#status.state === 'connected') {
               this.#status = { state: 'reconnecting', since: Date.now() };
-              const at = statusServer(s);
+              // 'staleConnection' and 'reconnecting' carry no server; a connection NATS
+              // drops for its credentials reports 'staleConnection' first. The server
+              // lost is then still the client's current one.
+              const at = statusServer(s) ?? statusServer({ server: nc.getServer() });
               this.#log('warn', `bus: NATS connection lost${at === null ? '' : ` (${at})`}; reconnecting`, at === null ? undefined : { nats: at });
             }
             // Ephemeral consumers do not survive a server restart; pulls in flight are lost,

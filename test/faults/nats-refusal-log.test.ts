@@ -118,6 +118,13 @@ t.test('a gateway with a remote OPRF evaluator whose password NATS refuses for a
   const reconnected = (what: string): number => lines().filter((l) => l.msg === `${what}: NATS reconnected (127.0.0.1:${server.port})`).length;
   t.equal(reconnected('bus'), 1, 'one "bus: NATS reconnected" line');
   t.equal(reconnected('OPRF client'), 1, 'one "OPRF client: NATS reconnected" line');
+  // The drop names the server lost, as OPERATIONS.md quotes it. A connection NATS drops
+  // for its credentials first reports a stale connection, which carries no server: the
+  // bus's line said only 'bus: NATS connection lost; reconnecting'.
+  for (const what of ['bus', 'OPRF client']) {
+    t.same(lines().filter((l) => l.msg.startsWith(`${what}: NATS connection lost`)).map((l) => l.msg),
+      [`${what}: NATS connection lost (127.0.0.1:${server.port}); reconnecting`], `${what}: the lost line names the server`);
+  }
   t.notOk(gw.logs().includes(good), 'no password in the log');
 });
 
