@@ -21,6 +21,7 @@ import { registerDevice, type RegisterOptions, type RegisterResult } from './reg
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, writeDevice, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import {
   keepRetired, rotationDue, prekeySinceOf, DEFAULT_PREKEY_ROTATION_MS, DEFAULT_PREKEY_RETENTION_MS, DEFAULT_MAX_RETIRED_PREKEYS,
+  noteMailboxAge, mergeMailboxAge, mailboxAgeToSave, prekeyRetentionMs, type ToldMailboxAge,
 } from './prekeys.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { readRouteBook, ROUTES_CAPACITY, type RouteBook } from './routes.ts';
@@ -97,7 +98,9 @@ export interface ClientOptions {
   prekeyRotationMs?: number;
   /** How long a replaced prekey's secret is kept to open mail sealed to it before;
    *  then it is deleted from the profile. Default 33 days (the relay's default mailbox
-   *  max age, 30 days, plus margin). */
+   *  max age, 30 days, plus margin). Kept longer when the gateways tell a longer mailbox
+   *  max age (that plus 3 days, at most MAX_TOLD_PREKEY_RETENTION_MS, 400 days):
+   *  docs/CLIENT.md, "Prekey rotation". */
   prekeyRetentionMs?: number;
   /** Most replaced prekey secrets kept; beyond it the oldest are deleted. Default 16. */
   maxRetiredPrekeys?: number;
@@ -312,6 +315,9 @@ export class HushwireClient {
   private readonly prekeyRotationMs: number;
   private readonly prekeyRetentionMs: number;
   private readonly maxRetiredPrekeys: number;
+  /** The mailboxMaxAge device.json holds, as far as this client knows (this.profile's
+   *  may be newer: told by a gateway, saved by the next maintainPrekeys). */
+  private savedMailboxAge: ToldMailboxAge | undefined;
   private readonly now: () => number;
   /** The rotation under way (rotatePrekey() or the automatic one), or null. */
   private rotating: Promise<void> | null = null;
@@ -368,6 +374,7 @@ export class HushwireClient {
     this.prekeyRotationMs = options.prekeyRotationMs ?? DEFAULT_PREKEY_ROTATION_MS;
     this.prekeyRetentionMs = options.prekeyRetentionMs ?? DEFAULT_PREKEY_RETENTION_MS;
     this.maxRetiredPrekeys = options.maxRetiredPrekeys ?? DEFAULT_MAX_RETIRED_PREKEYS;
+    this.savedMailboxAge = profile.mailboxMaxAge;
     this.ownDevicesCheckMs = options.ownDevicesCheckMs ?? DEFAULT_OWN_DEVICES_CHECK_MS;
     // While reconnecting a timer's run waits: the next connect runs both checks itself.
     const connected = () => this.conn.state === 'connected';
@@ -469,6 +476,16 @@ export class HushwireClient {
     }
     const { route, device, identitySecret } = this.profile;
     await ctx.request({ auth: { route, device, signature: sign(identitySecret, authInput(ctx.challenge.nonce, route, device)) } });
+    // How long the mailbox keeps mail (client/prekeys.ts noteMailboxAge: the largest told
+    // stays in force a while); saved to device.json by maintainPrekeys, which runs next.
+    const age = noteMailboxAge(this.profile.mailboxMaxAge, ctx.challenge.mailboxMaxAgeS, this.now());
+    if (age !== undefined) this.profile.mailboxMaxAge = age;
+  }
+
+  /** How long retired prekeys are kept now: prekeyRetentionMs, or longer by what the
+   *  gateways told (client/prekeys.ts prekeyRetentionMs). */
+  private retentionMs(told: ToldMailboxAge | undefined = this.profile.mailboxMaxAge): number {
+    return prekeyRetentionMs(this.prekeyRetentionMs, told);
   }
 
   /**
@@ -682,9 +699,14 @@ export class HushwireClient {
       const fresh = await readDevice(this.store);
       if (fresh.prekeySince !== sinceAtCall) force = false;
       const now = this.now();
+      // What a gateway told this client and what another process saved, as one.
+      const age = mergeMailboxAge(fresh.mailboxMaxAge, this.profile.mailboxMaxAge);
+      const ageChanged = mailboxAgeToSave(fresh.mailboxMaxAge, age);
+      if (ageChanged) fresh.mailboxMaxAge = age;
+      const retention = this.retentionMs(age);
       const retired = fresh.retiredPrekeys ?? [];
-      const kept = keepRetired(retired, now, this.prekeyRetentionMs, this.maxRetiredPrekeys);
-      let changed = kept.length !== retired.length;
+      const kept = keepRetired(retired, now, retention, this.maxRetiredPrekeys);
+      let changed = ageChanged || kept.length !== retired.length;
       fresh.retiredPrekeys = kept;
       const due = force || fresh.pendingPrekey !== undefined || rotationDue(prekeySinceOf(fresh), now, this.prekeyRotationMs);
       if (!due) {
@@ -711,7 +733,7 @@ export class HushwireClient {
         prekeySecret: pending.secret,
         prekeyPublic: pending.public,
         prekeySince: at,
-        retiredPrekeys: keepRetired([{ secret: fresh.prekeySecret, public: fresh.prekeyPublic, retiredAt: at }, ...kept], at, this.prekeyRetentionMs, this.maxRetiredPrekeys),
+        retiredPrekeys: keepRetired([{ secret: fresh.prekeySecret, public: fresh.prekeyPublic, retiredAt: at }, ...kept], at, retention, this.maxRetiredPrekeys),
       };
       delete next.pendingPrekey;
       await writeDevice(this.store, next);
@@ -719,9 +741,14 @@ export class HushwireClient {
     });
   }
 
-  /** Takes the prekey fields of a profile read from the store (same device). */
+  /** Takes the prekey fields of a profile read from the store, or just written to it
+   *  (same device). The told mailbox max age is merged, not replaced: a gateway may have
+   *  told this client a newer one than the store has yet. */
   private adoptPrekeys(p: DeviceProfile): void {
     const me = this.profile;
+    this.savedMailboxAge = p.mailboxMaxAge;
+    const age = mergeMailboxAge(me.mailboxMaxAge, p.mailboxMaxAge);
+    if (age !== undefined) me.mailboxMaxAge = age;
     me.prekeySecret = p.prekeySecret;
     me.prekeyPublic = p.prekeyPublic;
     if (p.prekeySince !== undefined) me.prekeySince = p.prekeySince;
@@ -737,7 +764,7 @@ export class HushwireClient {
     const me = this.profile;
     const out = [me.prekeySecret];
     if (me.pendingPrekey !== undefined) out.push(me.pendingPrekey.secret);
-    for (const r of keepRetired(me.retiredPrekeys ?? [], this.now(), this.prekeyRetentionMs, this.maxRetiredPrekeys)) out.push(r.secret);
+    for (const r of keepRetired(me.retiredPrekeys ?? [], this.now(), this.retentionMs(), this.maxRetiredPrekeys)) out.push(r.secret);
     return out;
   }
 
@@ -771,8 +798,9 @@ export class HushwireClient {
   }
 
   /** After each connect: rotates when due (or a pending key is left), deletes retired
-   *  secrets past the retention window. Never fatal: a failure is tried again later
-   *  (after the gateway's retry_after_ms, else after a backoff up to 6 h). */
+   *  secrets past the retention window, saves the mailbox max age a gateway told when it
+   *  changed (or, told again, a day after it was last saved). Never fatal: a failure is
+   *  tried again later (after the gateway's retry_after_ms, else after a backoff up to 6 h). */
   private maintainPrekeys(): void {
     if (this.closing || this.unregistering || this.unregistered || this.optingOut) return;
     this.prekeyTimer.cancel();
@@ -781,7 +809,8 @@ export class HushwireClient {
     const retired = me.retiredPrekeys ?? [];
     const work = me.pendingPrekey !== undefined
       || rotationDue(prekeySinceOf(me), now, this.prekeyRotationMs)
-      || keepRetired(retired, now, this.prekeyRetentionMs, this.maxRetiredPrekeys).length !== retired.length;
+      || keepRetired(retired, now, this.retentionMs(), this.maxRetiredPrekeys).length !== retired.length
+      || mailboxAgeToSave(this.savedMailboxAge, me.mailboxMaxAge);
     if (!work) return this.prekeyTimer.schedule(this.nextPrekeyCheck(now));
     this.rotate(false).then(() => {
       this.prekeyFailures = 0;
@@ -799,7 +828,8 @@ export class HushwireClient {
   private nextPrekeyCheck(now: number): number {
     const me = this.profile;
     let at = this.prekeyRotationMs > 0 ? prekeySinceOf(me) + this.prekeyRotationMs : Infinity;
-    for (const r of me.retiredPrekeys ?? []) at = Math.min(at, r.retiredAt + this.prekeyRetentionMs);
+    const retention = this.retentionMs();
+    for (const r of me.retiredPrekeys ?? []) at = Math.min(at, r.retiredAt + retention);
     return Math.min(Math.max(at - now, 1_000), 86_400_000);
   }
 

@@ -43,6 +43,9 @@ export interface Challenge {
   maxFrameBytes: number;
   authDeadlineMs: number;
   protocol: number;
+  /** How long the deployment's mailbox keeps mail, in seconds (field 8); 0: not told (an
+   *  older gateway). As received: client/prekeys.ts toldMaxAgeS checks its range. */
+  mailboxMaxAgeS: number;
 }
 
 /** Builds an op when it is actually written, so it can sign the live challenge. */
@@ -736,6 +739,7 @@ export class Connection {
       maxFrameBytes: toNumber(c.maxFrameBytes),
       authDeadlineMs: toNumber(c.authDeadlineMs),
       protocol: toNumber(c.protocol),
+      mailboxMaxAgeS: toNumber(c.mailboxMaxAgeS),
     };
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;

@@ -14,6 +14,7 @@ export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';
 export { MAX_TEXT_BYTES, type SendResult, type SendReceipt, type ReceiptStatus } from './outgoing.ts';
+export { MAX_TOLD_PREKEY_RETENTION_MS } from './prekeys.ts';
 export type { ConnectionState, StateChange } from './connection-core.ts';
 export { MemoryStore, PROFILE_RECORDS, SECRET_RECORDS, type ProfileStore, type ProfileRecord } from './store.ts';
 export { DirectoryStore } from './profile.ts';

@@ -12,6 +12,10 @@
 //             opens until the retention window has passed; then they are deleted, which
 //             is the point: what the device holds no longer opens older mail
 //
+// The retention window is ClientOptions.prekeyRetentionMs, or longer when the gateways
+// say their mailbox keeps mail longer (the challenge's mailbox_max_age_s, remembered in
+// device.json as mailboxMaxAge): that plus a margin, up to MAX_TOLD_PREKEY_RETENTION_MS.
+//
 // Portable: no Node import.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
@@ -24,6 +28,21 @@ export const DEFAULT_PREKEY_ROTATION_MS = 7 * DAY_MS;
 /** ClientOptions.prekeyRetentionMs default: the relay's default mailbox max age (30 days)
  *  plus 3 days of margin (a handset offline over a month-end, clocks that differ). */
 export const DEFAULT_PREKEY_RETENTION_MS = 33 * DAY_MS;
+/** Added to the mailbox max age a gateway tells (the same margin as in the default). */
+export const PREKEY_RETENTION_MARGIN_MS = 3 * DAY_MS;
+/** The most a gateway's mailbox_max_age_s can make a device keep a retired secret: 400
+ *  days (a gateway may be set to keep mail up to 10 years, or without limit). Keeping old
+ *  secrets costs forward secrecy: whoever takes the device's storage reads all mail sealed
+ *  to them, so a gateway (or someone posing as one) must not stretch that without bound.
+ *  Mail queued longer than this after a rotation does not open. ClientOptions
+ *  .prekeyRetentionMs is the app's own choice and is not capped. */
+export const MAX_TOLD_PREKEY_RETENTION_MS = 400 * DAY_MS;
+/** The largest mailbox_max_age_s (uint32): "no limit" from a gateway. */
+const MAX_TOLD_AGE_S = 0xffff_ffff;
+/** A remembered mailboxMaxAge whose value is unchanged is written again only after this
+ *  long (its toldAt refreshed), not at every connect. */
+export const MAILBOX_AGE_REFRESH_MS = DAY_MS;
+
 /** ClientOptions.maxRetiredPrekeys default. At the default rotation and retention a
  *  device holds 5; rotating by hand as often as the gateway allows could add more:
  *  beyond this the oldest are deleted first (mail sealed to them no longer opens). */
@@ -61,6 +80,75 @@ export function keepRetired(list: readonly RetiredPrekey[], nowMs: number, reten
     .filter((r) => nowMs - r.retiredAt < retentionMs)
     .sort((a, b) => b.retiredAt - a.retiredAt)
     .slice(0, Math.max(0, Math.floor(max)));
+}
+
+/** The mailbox max age gateways told, as the profile remembers it (device.json
+ *  mailboxMaxAge): the value in force, in seconds, and when a gateway last told it. */
+export interface ToldMailboxAge {
+  maxAgeS: number;
+  toldAt: number;
+}
+
+/** A challenge's mailbox_max_age_s worth heeding, in seconds, or undefined: not told (0,
+ *  absent: an older gateway) or out of range (not an integer of 1..4294967295). */
+export function toldMaxAgeS(v: unknown): number | undefined {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TOLD_AGE_S) return undefined;
+  return v;
+}
+
+/** How long a value told at toldAt stays in force against a lower one told later. */
+function inForceMs(a: ToldMailboxAge): number {
+  return Math.min(a.maxAgeS * 1000, MAX_TOLD_PREKEY_RETENTION_MS);
+}
+
+/**
+ * What the profile remembers after a gateway told `maxAgeS` at `nowMs`. Several gateways
+ * of one deployment may tell different values: each tells the largest max_age of the
+ * shared mailbox streams as it last looked at them, so a gateway that has not reconnected
+ * since another raised --mailbox-max-age-s still tells the old, lower value, and clients
+ * spread over gateways would see both for a while. The latest value would flip between
+ * them, and each low turn would delete secrets whose mail the mailbox still keeps. So the
+ * largest value is kept, and a lower one replaces it only once the larger has not been
+ * told for as long as it lasts (capped at MAX_TOLD_PREKEY_RETENTION_MS): by then mail
+ * stored under the larger retention has expired, if the deployment really lowered it.
+ * An equal value refreshes toldAt. `maxAgeS` not worth heeding (toldMaxAgeS): `stored`
+ * unchanged. Pure.
+ */
+export function noteMailboxAge(stored: ToldMailboxAge | undefined, maxAgeS: unknown, nowMs: number): ToldMailboxAge | undefined {
+  const v = toldMaxAgeS(maxAgeS);
+  if (v === undefined || typeof nowMs !== 'number' || !Number.isFinite(nowMs)) return stored;
+  if (stored === undefined || v >= stored.maxAgeS) return { maxAgeS: v, toldAt: v === stored?.maxAgeS ? Math.max(nowMs, stored.toldAt) : nowMs };
+  return nowMs - stored.toldAt >= inForceMs(stored) ? { maxAgeS: v, toldAt: nowMs } : stored;
+}
+
+/** Two remembered values (this client's and the profile's on disk, which another process
+ *  may have written) as one: the later told, noted on top of the earlier. */
+export function mergeMailboxAge(a: ToldMailboxAge | undefined, b: ToldMailboxAge | undefined): ToldMailboxAge | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  const [early, late] = a.toldAt <= b.toldAt ? [a, b] : [b, a];
+  return noteMailboxAge(early, late.maxAgeS, late.toldAt);
+}
+
+/** Whether `next` differs from `saved` (what device.json holds) enough to write it: a
+ *  new value, or the same one told again a day (MAILBOX_AGE_REFRESH_MS) later. */
+export function mailboxAgeToSave(saved: ToldMailboxAge | undefined, next: ToldMailboxAge | undefined): boolean {
+  if (next === undefined) return false;
+  if (saved === undefined || saved.maxAgeS !== next.maxAgeS) return true;
+  return next.toldAt - saved.toldAt >= MAILBOX_AGE_REFRESH_MS;
+}
+
+/**
+ * How long retired prekeys are kept: `optionMs` (ClientOptions.prekeyRetentionMs), or
+ * the told mailbox max age plus PREKEY_RETENTION_MARGIN_MS when that is longer, the
+ * latter capped at MAX_TOLD_PREKEY_RETENTION_MS. Nothing told (an older gateway, a
+ * profile from before): `optionMs`, as before the field. Pure.
+ */
+export function prekeyRetentionMs(optionMs: number, told: ToldMailboxAge | undefined): number {
+  if (typeof optionMs !== 'number' || Number.isNaN(optionMs)) throw new HushwireError(ErrorCode.BAD_REQUEST, 'optionMs must be a number');
+  const v = toldMaxAgeS(told?.maxAgeS);
+  if (v === undefined) return optionMs;
+  return Math.max(optionMs, Math.min(v * 1000 + PREKEY_RETENTION_MARGIN_MS, MAX_TOLD_PREKEY_RETENTION_MS));
 }
 
 /** Whether a prekey current since `sinceMs` is due for rotation at `nowMs`
@@ -131,6 +219,23 @@ export function retiredFromJson(v: unknown): RetiredPrekey[] {
     const o = e as Record<string, unknown>;
     return { secret: hexOf(o.secret), public: hexOf(o.public), retiredAt: timeOf(o.retiredAt) };
   });
+}
+
+export function mailboxAgeToJson(a: ToldMailboxAge): object {
+  return { maxAgeS: a.maxAgeS, toldAt: iso(a.toldAt) };
+}
+
+/** device.json's mailboxMaxAge (absent in profiles written before it: undefined). Only
+ *  advice: a malformed one reads as absent (the app's prekeyRetentionMs applies, as in
+ *  an old profile) rather than making the profile unusable, and is replaced when a
+ *  gateway tells a value again. */
+export function mailboxAgeFromJson(v: unknown): ToldMailboxAge | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const maxAgeS = toldMaxAgeS(o.maxAgeS);
+  const toldAt = typeof o.toldAt === 'string' ? Date.parse(o.toldAt) : NaN;
+  if (maxAgeS === undefined || Number.isNaN(toldAt)) return undefined;
+  return { maxAgeS, toldAt };
 }
 
 /** device.json's prekeySince (absent in profiles written before rotation). */

@@ -13,7 +13,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
-import { pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey } from './prekeys.ts';
+import { mailboxAgeFromJson, mailboxAgeToJson, pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey, type ToldMailboxAge } from './prekeys.ts';
 import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
@@ -43,6 +43,9 @@ export interface DeviceProfile {
   pendingPrekey?: PendingPrekey;
   /** Former prekeys kept to open mail sealed to them, newest first (client/prekeys.ts). */
   retiredPrekeys?: RetiredPrekey[];
+  /** The mailbox max age the gateways told (challenge mailbox_max_age_s), which keeps
+   *  retired prekeys longer than prekeyRetentionMs (client/prekeys.ts). */
+  mailboxMaxAge?: ToldMailboxAge;
 }
 
 // Exact lengths where the protocol fixes them; 0 = any length (key encodings belong to
@@ -103,6 +106,7 @@ export async function writeDevice(store: ProfileStore, p: DeviceProfile): Promis
   if (p.prekeySince !== undefined) out.prekeySince = new Date(p.prekeySince).toISOString();
   if (p.pendingPrekey !== undefined) out.pendingPrekey = pendingToJson(p.pendingPrekey);
   if (p.retiredPrekeys !== undefined && p.retiredPrekeys.length > 0) out.retiredPrekeys = retiredToJson(p.retiredPrekeys);
+  if (p.mailboxMaxAge !== undefined) out.mailboxMaxAge = mailboxAgeToJson(p.mailboxMaxAge);
   await store.write(DEVICE_FILE, JSON.stringify(out, null, 2) + '\n');
 }
 
@@ -117,6 +121,7 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
   const prekeySince = sinceFromJson(raw.prekeySince);
   const pendingPrekey = pendingFromJson(raw.pendingPrekey);
   const retiredPrekeys = retiredFromJson(raw.retiredPrekeys);
+  const mailboxMaxAge = mailboxAgeFromJson(raw.mailboxMaxAge);
   return {
     device: hexField(raw, 'device', KEY_FIELDS.device),
     identitySecret: hexField(raw, 'identitySecret', KEY_FIELDS.identitySecret),
@@ -130,6 +135,7 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
     ...(prekeySince !== undefined ? { prekeySince } : {}),
     ...(pendingPrekey !== undefined ? { pendingPrekey } : {}),
     ...(retiredPrekeys.length > 0 ? { retiredPrekeys } : {}),
+    ...(mailboxMaxAge !== undefined ? { mailboxMaxAge } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
 import { Connection, type Challenge } from './connection-core.ts';
 import { readRouteBook } from './routes.ts';
+import { noteMailboxAge } from './prekeys.ts';
 import { checkGatewayUrl, writeDevice, writeGateways, ProfileState, DEVICE_FILE, STATE_FILE } from './profile-data.ts';
 import { isProfileStore, lockIdentity, withRecordLock, type ProfileLock, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
@@ -213,6 +214,7 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
         throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile was registered by another registration meanwhile (this one is undone)');
       }
       await writeGateways(store, urls);
+      const told = noteMailboxAge(undefined, challenge.mailboxMaxAgeS, Date.now());
       await writeDevice(store, {
         device,
         identitySecret: identity.secretKey,
@@ -223,6 +225,8 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
         route,
         oprfPublicKey: challenge.oprfPublicKey,
         registeredAt: new Date().toISOString(),
+        // The mailbox retention this gateway told, remembered from the start (client/prekeys.ts).
+        ...(told !== undefined ? { mailboxMaxAge: told } : {}),
       });
     } catch (e) {
       await conn.request({ unregister: {} }).catch(() => {});

@@ -4,10 +4,11 @@ import t from 'tap';
 
 t.test('hushwire/client exports the documented surface and nothing internal', async (t) => {
   const sdk = (await import('hushwire/client')) as Record<string, unknown>;
-  t.same(Object.keys(sdk).sort(), ['DirectoryStore', 'ErrorCode', 'HushwireClient', 'HushwireError', 'MAX_TEXT_BYTES', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
+  t.same(Object.keys(sdk).sort(), ['DirectoryStore', 'ErrorCode', 'HushwireClient', 'HushwireError', 'MAX_TEXT_BYTES', 'MAX_TOLD_PREKEY_RETENTION_MS', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
   t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json']);
   t.same(sdk.SECRET_RECORDS, ['device.json']);
   t.equal(sdk.MAX_TEXT_BYTES, 65_341);
+  t.equal(sdk.MAX_TOLD_PREKEY_RETENTION_MS, 400 * 86_400_000);
   const { HushwireClient } = sdk as { HushwireClient: Record<string, unknown> };
   for (const m of ['register', 'open']) t.type(HushwireClient[m], 'function', `HushwireClient.${m}`);
   const proto = (HushwireClient as unknown as { prototype: Record<string, unknown> }).prototype;
@@ -22,7 +23,7 @@ t.test('internals are not importable through the package', async (t) => {
 
 t.test('hushwire/client/portable exports the same client, the stores apps build on, and nothing Node', async (t) => {
   const sdk = (await import('hushwire/client/portable')) as Record<string, unknown>;
-  t.same(Object.keys(sdk).sort(), ['ErrorCode', 'HushwireClient', 'HushwireError', 'INDEXEDDB_TIMEOUT_MS', 'IndexedDbStore', 'MAX_TEXT_BYTES', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
+  t.same(Object.keys(sdk).sort(), ['ErrorCode', 'HushwireClient', 'HushwireError', 'INDEXEDDB_TIMEOUT_MS', 'IndexedDbStore', 'MAX_TEXT_BYTES', 'MAX_TOLD_PREKEY_RETENTION_MS', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
   const node = (await import('hushwire/client')) as Record<string, unknown>;
   t.equal(sdk.HushwireClient, node.HushwireClient, 'one class: a Node app may import both');
   t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json']);

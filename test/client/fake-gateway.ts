@@ -28,6 +28,8 @@ export interface FakeGatewayOptions {
   authDeadlineMs?: number;
   maxFrameBytes?: number;
   oprfPublicKey?: Uint8Array;
+  /** Challenge field 8; absent (default): not told, as by a gateway older than it. */
+  mailboxMaxAgeS?: number;
 }
 
 export interface FakeGateway {
@@ -85,6 +87,7 @@ export async function startFakeGateway(opts: FakeGatewayOptions = {}): Promise<F
           maxFrameBytes: opts.maxFrameBytes ?? 262_144,
           authDeadlineMs: opts.authDeadlineMs ?? 5_000,
           protocol: 1,
+          ...(opts.mailboxMaxAgeS !== undefined ? { mailboxMaxAgeS: opts.mailboxMaxAgeS } : {}),
         },
       }]);
     }
