@@ -1,6 +1,7 @@
 // hushwire rotate-prekey: replace this device's prekey now (docs/CLIENT.md, "Prekey
 // rotation"); prints {"status":"rotated"}. The old prekey's secret stays in the profile
-// to open mail sealed to it until the retention window (33 days) has passed.
+// to open mail sealed to it until the retention window has passed (33 days, or the
+// mailbox max age the gateways tell plus 3 days when longer, at most 400 days).
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
@@ -8,7 +9,7 @@ import { profileOption, printJson, requireProfileDir } from '../options.ts';
 
 export function rotatePrekeyCommand(): Command {
   return new Command('rotate-prekey')
-    .description('replace this device\'s prekey (the key senders seal to) with a new one; the old one keeps opening mail sealed to it for 33 days, then is deleted')
+    .description('replace this device\'s prekey (the key senders seal to) with a new one; the old one keeps opening mail sealed to it for 33 days (or as long as the gateways say they keep mail, plus 3 days, at most 400), then is deleted')
     .addOption(profileOption())
     .addHelpText('after', '\nA listen (or any client of the profile) also rotates by itself every 7 days. The gateway\nallows one rotation per device per --prekey-rotation-interval-s (15 minutes by default): a\nsooner one ends RATE_LIMITED (exit 5, saying when to try again), its new key kept and sent\nagain by the next rotate-prekey, listen or send. Takes the profile\'s lock, like register and unregister.')
     .action(async (opts: { profile: string }) => {
