@@ -52,6 +52,23 @@ t.test('every hushwire oprf setting is in docs/OPERATIONS.md', async (t) => {
   }
 });
 
+t.test('the hushwire oprf table: each row\'s default is the setting\'s', async (t) => {
+  // The check above pairs flag and variable; an operator also reads the default there.
+  const doc = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### Settings of `hushwire oprf`'), doc.indexOf('### How it behaves'));
+  const rows = new Map(section.split('\n').filter((l) => l.startsWith('| `--'))
+    .map((l) => l.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim())).map((c) => [c[0]!, c]));
+  const required = new Set(['nats', 'keyFile']); // no default: resolveOprfConfig refuses to start without them
+  for (const s of OPRF_SETTINGS) {
+    const def = rows.get(`\`--${s.flag}\``)?.[2];
+    if (s.key === 'threads') t.equal(def, 'cores − 1, at least 1', '--threads: cores − 1, at least 1');
+    else if (required.has(s.key)) t.equal(def, '(required)', `--${s.flag}: required`);
+    else if (s.default === undefined) t.equal(def, '—', `--${s.flag}: no default`);
+    else t.equal(def, `\`${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}\``, `--${s.flag}: its default`);
+  }
+  t.equal(rows.size, OPRF_SETTINGS.length, 'no row for a setting that does not exist');
+});
+
 t.test('hushwire oprf settings', async (t) => {
   const ok = resolveOprfConfig({ nats: 'nats://127.0.0.1:4222', keyFile: '/k' }, {});
   t.equal(ok.id, 'main');
