@@ -28,7 +28,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
-import { KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type ProfileStore } from './store.ts';
+import { KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type ProfileStore, type WrittenRecord } from './store.ts';
 import { MAX_LISTED_DEVICES, type VerifiedDevice } from './discovery.ts';
 
 export const KEYS_CAPACITY = 10_000;
@@ -144,8 +144,8 @@ export class KeyBook {
   private readonly names = new Map<string, string>();
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
-  /** The text this book last wrote (see save). */
-  private readonly written: { text: string | null } = { text: null };
+  /** The text (and the store's version) this book last wrote (see save). */
+  private readonly written: WrittenRecord = { text: null };
 
   constructor(store: ProfileStore, oprfPublicKey: Uint8Array, capacity = KEYS_CAPACITY, initial: unknown = undefined, opts: KeyBookOptions = {}) {
     this.store = store;

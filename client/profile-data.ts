@@ -14,7 +14,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
 import { mailboxAgeFromJson, mailboxAgeToJson, pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey, type ToldMailboxAge } from './prekeys.ts';
-import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type ProfileStore, type ProfileRecord } from './store.ts';
+import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type WrittenRecord, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
 export const GATEWAYS_FILE = GATEWAYS_RECORD;
@@ -294,10 +294,11 @@ export class ProfileState {
   private tail: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
   readonly #changes: Changes = { added: new Set(), forgotten: new Set(), recv: new Map(), send: new Map(), on: true };
-  /** The text this state last wrote: a record that still reads so was written by no
-   *  other process since, and needs no merge (parsing and merging 10,000 ids at every
-   *  save quadrupled a reader's CPU per received message). */
-  readonly #written: { text: string | null } = { text: null };
+  /** The text this state last wrote, and the store's version of it: a record still so
+   *  (rewriteSharedRecord) was written by no other process since, and needs no merge
+   *  (parsing and merging 10,000 ids at every save quadrupled a reader's CPU per
+   *  received message). */
+  readonly #written: WrittenRecord = { text: null };
 
   constructor(store: ProfileStore, data: { seen?: string[]; recvSeq?: Record<string, number>; sendSeq?: Record<string, number> } = {}, capacity = SEEN_CAPACITY, opts: DeviceBound = {}) {
     this.store = store;

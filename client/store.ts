@@ -83,6 +83,20 @@ export function checkSharedRecord(record: ProfileRecord): void {
 }
 
 /**
+ * What a store may offer so that a shared record's rewrite need not read the record to
+ * learn that no other process wrote it (rewriteSharedRecord): a method
+ * `version(record): Promise<string | undefined>`, cheap next to a read, resolving to a
+ * token of the record as it is now (undefined when there is none). A token this store
+ * returned must never be returned again once the record was written or deleted since,
+ * by any process: equal tokens mean the very same write. DirectoryStore has it (a stat:
+ * client/profile.ts); a store without it (MemoryStore, IndexedDbStore) is read each time.
+ */
+export function recordVersion(store: ProfileStore, record: ProfileRecord): Promise<string | undefined> | undefined {
+  const version = (store as { version?: unknown }).version;
+  return typeof version === 'function' ? (version as (r: ProfileRecord) => Promise<string | undefined>).call(store, record) : undefined;
+}
+
+/**
  * Runs `update` (read the record, merge, write it) holding the record's lock when the
  * store has one (a method `lockRecord(record): Promise<ProfileLock>`: DirectoryStore's
  * lock directories for processes sharing a profile directory, IndexedDbStore's Web Locks
@@ -101,25 +115,53 @@ export async function withRecordLock<T>(store: ProfileStore, record: (typeof SHA
   }
 }
 
+/** What rewriteSharedRecord remembers of this process's last write of a record. */
+export interface WrittenRecord {
+  /** The text once the write succeeded; null while the record is unknown (a failed write). */
+  text: string | null;
+  /** The store's version of the record right after that write (recordVersion), when the
+   *  store has versions. */
+  version?: string | undefined;
+}
+
 /**
  * Rewrites a shared record (ProfileState's state.json, KeyBook's keys.json) under its
- * lock: reads it; unless it still reads as `written.text` (this process's last write, so
- * no other process wrote since) has `merge` take in what it holds; writes `serialize()`
- * (checking the device when `deviceHex` is given: writeForDevice). `written.text` is the
- * text once the write succeeded, null while the record is unknown (a failed write).
+ * lock: unless the record is still as this process last wrote it (`written`: no other
+ * process wrote since) has `merge` take in what it holds; writes `serialize()` (checking
+ * the device when `deviceHex` is given: writeForDevice). Whether it is still so: its
+ * version, when the store has versions (recordVersion) and it equals the one taken after
+ * that write; else (no versions, or another version) the record is read and compared
+ * with `written.text`. The read is what a version spares: ~0.7 ms of CPU per save of a
+ * state.json holding 10,000 ids on a DirectoryStore (docs/CLIENT.md, Profiles).
  */
 export function rewriteSharedRecord(
   store: ProfileStore, record: (typeof SHARED_RECORDS)[number], deviceHex: string | null,
-  written: { text: string | null }, merge: (stored: string | undefined) => void, serialize: () => string,
+  written: WrittenRecord, merge: (stored: string | undefined) => void, serialize: () => string,
 ): Promise<void> {
   return withRecordLock(store, record, async () => {
-    const stored = await store.read(record);
-    if (stored !== written.text) merge(stored);
+    const known = written.text !== null && written.version !== undefined;
+    const unchanged = known && (await versionOrNone(store, record)) === written.version;
+    if (!unchanged) {
+      const stored = await store.read(record);
+      if (stored !== written.text) merge(stored);
+    }
     const text = serialize();
     written.text = null;
+    written.version = undefined;
     await (deviceHex !== null ? writeForDevice(store, record, text, deviceHex) : store.write(record, text));
+    // Taken still holding the lock: no other process can have written since.
+    written.version = await versionOrNone(store, record);
     written.text = text;
   });
+}
+
+/** recordVersion, undefined when it fails (the record is then read, as without versions). */
+async function versionOrNone(store: ProfileStore, record: ProfileRecord): Promise<string | undefined> {
+  try {
+    return await recordVersion(store, record);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -21,10 +21,12 @@ t.test('a save whose record lock was taken over meanwhile is not written', async
   state.seen.add('before');
   await state.save();
 
-  const gate = store.hold('read', STATE_RECORD);
+  // Held at the write: the record is as this state wrote it (its version says so), so
+  // the save does not read it.
+  const gate = store.hold('write', STATE_RECORD);
   state.seen.add('stale');
   const save = state.save();
-  await gate.reached; // holding state.lock, about to read
+  await gate.reached; // holding state.lock, about to write
   // Another process takes the lock over (as from a holder stalled past the stale time):
   // the library removes the directory and makes its own. (A directory made first keeps
   // the new lock from getting the old one's inode back.)
