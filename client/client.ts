@@ -26,7 +26,7 @@ import {
 import { fullJitterDelay } from './backoff.ts';
 import { readRouteBook, ROUTES_CAPACITY, type RouteBook } from './routes.ts';
 import { SEEN_CAPACITY } from './profile-data.ts';
-import { isProfileStore, lockIdentity, type ProfileStore } from './store.ts';
+import { isProfileStore, lockIdentity, type ProfileLock, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
 import { discoverContacts, MAX_DISCOVER, type ContactStatus } from './contacts.ts';
@@ -691,10 +691,20 @@ export class HushwireClient {
     // begins after them (no key made, nothing written).
     const ended = this.stopRotationError();
     if (ended) throw ended;
-    await this.holdingIdentityLock(async () => {
+    await this.holdingIdentityLock(async (lock) => {
       // The lock may have been waited for (another process held it).
       const late = this.stopRotationError();
       if (late) throw late;
+      // Each write checks first that the lock is still this process's: one taken over
+      // while this process stalled (past the lock's stale time, or during the set_prekey
+      // request) may have let another process opt the profile out or rotate, and this
+      // write, built on the read below, would bring back a deleted device record or undo
+      // that rotation. Refused BAD_REQUEST instead, writing nothing (a pending key stays
+      // pending, and is sent again).
+      const save = async (p: DeviceProfile): Promise<void> => {
+        await lock.check();
+        await writeDevice(this.store, p);
+      };
       // Read again under the lock: another process may have rotated meanwhile.
       const fresh = await readDevice(this.store);
       if (fresh.prekeySince !== sinceAtCall) force = false;
@@ -710,7 +720,7 @@ export class HushwireClient {
       fresh.retiredPrekeys = kept;
       const due = force || fresh.pendingPrekey !== undefined || rotationDue(prekeySinceOf(fresh), now, this.prekeyRotationMs);
       if (!due) {
-        if (changed) await writeDevice(this.store, fresh);
+        if (changed) await save(fresh);
         this.adoptPrekeys(fresh);
         return;
       }
@@ -723,7 +733,7 @@ export class HushwireClient {
       }
       // Saved before the gateway hears of it: a crash after the gateway took it leaves a
       // key this device still has (and sends again on its next start).
-      if (changed) await writeDevice(this.store, fresh);
+      if (changed) await save(fresh);
       this.adoptPrekeys(fresh);
       await this.conn.connect(this.requestTimeoutMs);
       await this.conn.request({ setPrekey: { prekey: pending.public, prekeySignature: pending.signature } });
@@ -736,7 +746,7 @@ export class HushwireClient {
         retiredPrekeys: keepRetired([{ secret: fresh.prekeySecret, public: fresh.prekeyPublic, retiredAt: at }, ...kept], at, retention, this.maxRetiredPrekeys),
       };
       delete next.pendingPrekey;
-      await writeDevice(this.store, next);
+      await save(next);
       this.adoptPrekeys(next);
     });
   }
@@ -924,14 +934,14 @@ export class HushwireClient {
   /** Runs `fn` holding the profile's identity lock (client/store.ts lockIdentity), once
    *  the profile is found to still hold this client's device: another process may have
    *  unregistered it (NOT_REGISTERED), or registered another device in it, since open(). */
-  private async holdingIdentityLock(fn: () => Promise<void>): Promise<void> {
+  private async holdingIdentityLock(fn: (lock: ProfileLock) => Promise<void>): Promise<void> {
     const lock = await lockIdentity(this.store);
     try {
       const current = await readDevice(this.store);
       if (!equalBytes(current.device, this.profile.device)) {
         throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile holds another device now (registered by another process since this client opened it): open it again');
       }
-      await fn();
+      await fn(lock);
     } finally {
       await lock.release();
     }
