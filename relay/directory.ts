@@ -42,7 +42,9 @@ export class Directory {
       const devices = devicesOf(rec);
       const others = devices.filter((d) => !bytesEqual(d.device, dev.device));
       if (others.length >= this.#maxDevices) {
-        throw new HushwireError(ErrorCode.TOO_MANY_DEVICES, `a route may have at most ${this.#maxDevices} devices`);
+        const n = this.#maxDevices;
+        // Told to the handset (and by the CLI): the user's words, not the relay's ("route").
+        throw new HushwireError(ErrorCode.TOO_MANY_DEVICES, `this number already has the most devices this service allows (${n} ${n === 1 ? 'device' : 'devices'}): unregister one of them first (hushwire unregister on that device)`);
       }
       const value = wire.DirectoryEntry.encode({ devices: [...others, dev] }).finish();
       const rev = await this.#bus.directoryPut(tag, value, rec ? rec.revision : 0);

@@ -39,7 +39,7 @@ export async function registerRaw(url: string, number: string): Promise<{ c: Raw
   const r = await c.reply(2);
   if (r.body !== 'registered') {
     c.close();
-    throw Object.assign(new Error(`register failed: ${r.error?.code}`), { code: r.error?.code });
+    throw Object.assign(new Error(`register failed: ${r.error?.code}: ${r.error?.message}`), { code: r.error?.code, wireMessage: r.error?.message });
   }
   const ev = r.registered!.evaluation!;
   const [out] = finalizeNumbers([number], b.blinds, b.blinded, ev.evaluated, ev.proof, ch.oprfPublicKey);
