@@ -187,11 +187,16 @@ const URLS_NAMED = 3;
 /**
  * A gateway URL as an error may show it: scheme, host, port and path, without the
  * userinfo, query or fragment (a deployment may put a token in any of them). By hand,
- * not with URL: React Native's implements few of its getters.
+ * not with URL: React Native's implements few of its getters. Nothing of a URL whose
+ * authority has no '@' while what follows it has one: that may be userinfo whose
+ * password holds an unescaped '/', '?' or '#' (`ws://u:p/ss@host/`), which splits it
+ * there (host `u:p`, path `/ss@host/`). On Node such a URL never gets here (the client
+ * takes gateway URLs as URL parses them, userinfo escaped); React Native's form check
+ * lets it through.
  */
 export function urlForMessage(url: string): string {
   const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)([^?#]*)/i.exec(url);
-  if (!m) return '(a gateway URL)';
+  if (!m || (!m[2].includes('@') && url.includes('@', m[1].length + m[2].length))) return '(a gateway URL)';
   const authority = m[2].slice(m[2].lastIndexOf('@') + 1);
   return `${m[1]}${authority}${m[3]}`;
 }

@@ -312,6 +312,13 @@ t.test('the give-up message names the gateways tried, without userinfo, query or
   t.equal(urlForMessage('wss://gw.example:8443/ws'), 'wss://gw.example:8443/ws');
   t.equal(urlForMessage('wss://a:b@c@gw.example/?x=1#y'), 'wss://gw.example/');
   t.equal(urlForMessage('not a url'), '(a gateway URL)');
+  // A password with an unescaped '/', '?' or '#' splits the authority there: the part
+  // before it reads as host and port, the rest as path, query or fragment. Nothing of
+  // it is shown (React Native's form check lets such a URL through; URL would refuse it).
+  for (const u of ['ws://us3r:p4ss/w0rd@gw.example/ws', 'wss://us3r:p4ss?w0rd@gw.example/ws', 'wss://us3r:p4ss#w0rd@gw.example:8443/', 'ws://us3r:p4ss/w@rd@gw.example/']) {
+    t.equal(urlForMessage(u), '(a gateway URL)', u);
+  }
+  t.equal(urlForMessage('wss://us3r:p4ss@gw.example/ws@1?x=@'), 'wss://gw.example/ws@1', 'userinfo given whole: the rest as before');
 });
 
 t.test('no challenge within connectTimeoutMs counts as a failed attempt', async (t) => {
