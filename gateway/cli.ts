@@ -42,7 +42,8 @@ export function gatewayCommand(): Command {
 export async function runGateway(config: GatewayConfig, files?: ConfigFiles): Promise<void> {
   let gw;
   try {
-    gw = await startGateway(config, files ? { files } : {});
+    // The environment the settings came from: unknown HUSHWIRE_ variables are warned about.
+    gw = await startGateway(config, { ...(files ? { files } : {}), env: process.env });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`hushwire gateway: ${e.message}\n`);

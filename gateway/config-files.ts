@@ -10,7 +10,7 @@ import { ConfigError, type GatewayConfig } from './config.ts';
 import { parseOprfKey } from '../relay/evaluator.ts';
 import type { OprfKeyPair } from '../relay/crypto/oprf.ts';
 import { HushwireError } from '../relay/errors.ts';
-import { readSettingText, SettingError } from '../relay/setting-file.ts';
+import { looseSecretMode, readSettingText, SettingError } from '../relay/setting-file.ts';
 import { readNatsAccess, type NatsAccess } from '../relay/nats-connect-options.ts';
 
 /** What the file and secret settings hold, ready to use. */
@@ -25,6 +25,10 @@ export interface ConfigFiles {
    *  (--nats-tls-*-file, --nats-user and the --nats-*-file credentials); checked here,
    *  then read again at each NATS connect (relay/nats-access-files.ts). */
   nats?: NatsAccess;
+  /** The secret files (--oprf-key-file, --verifier-token-file, --dedup-key-file) that
+   *  group or others may read, with their mode: startGateway warns about each once it
+   *  has a logger (the NATS files warn through `nats.files`). Absent: none. */
+  looseModes?: { flag: string; mode: number }[];
 }
 
 /** Key and token files are a line long; a bound keeps a wrong path (/dev/zero, a log
@@ -32,10 +36,11 @@ export interface ConfigFiles {
 export const SETTING_FILE_MAX_BYTES = 64 * 1024;
 
 /** The text of the file a setting names. Throws ConfigError
- *  "--flag: cannot read PATH: no such file" (or the reason), one line. */
-export function readSettingFile(flag: string, path: string): string {
+ *  "--flag: cannot read PATH: no such file" (or the reason), one line. `onMode`: see
+ *  readSettingText (secret files). */
+export function readSettingFile(flag: string, path: string, onMode?: (mode: number) => void): string {
   try {
-    return readSettingText(flag, path, SETTING_FILE_MAX_BYTES, 'it should hold one line');
+    return readSettingText(flag, path, SETTING_FILE_MAX_BYTES, 'it should hold one line', onMode);
   } catch (e) {
     throw e instanceof SettingError ? new ConfigError(e.message) : e;
   }
@@ -52,8 +57,8 @@ function oprfKeyFrom(flag: string, text: string, path?: string): OprfKeyPair {
 }
 
 /** --dedup-key-file: 64 hex characters (32 bytes). */
-export function readDedupKey(path: string): Uint8Array {
-  const text = readSettingFile('dedup-key-file', path).trim().toLowerCase();
+export function readDedupKey(path: string, onMode?: (mode: number) => void): Uint8Array {
+  const text = readSettingFile('dedup-key-file', path, onMode).trim().toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(text)) throw new ConfigError(`--dedup-key-file: ${path} must hold 64 hex characters (32 bytes)`);
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
@@ -61,8 +66,8 @@ export function readDedupKey(path: string): Uint8Array {
 /** --verifier-token-file: one bearer token (surrounding whitespace ignored). It goes
  *  into an HTTP header, so a token that cannot is refused here rather than failing
  *  every verification later. */
-export function readVerifierToken(path: string): string {
-  const token = readSettingFile('verifier-token-file', path).trim();
+export function readVerifierToken(path: string, onMode?: (mode: number) => void): string {
+  const token = readSettingFile('verifier-token-file', path, onMode).trim();
   if (token === '') throw new ConfigError(`--verifier-token-file: ${path} is empty`);
   if (/[^\x20-\x7e]/.test(token)) {
     throw new ConfigError(`--verifier-token-file: ${path} must hold one line of printable ASCII (a bearer token)`);
@@ -73,12 +78,19 @@ export function readVerifierToken(path: string): string {
 /** Reads and checks every file and secret the settings name. Throws ConfigError. */
 export function readConfigFiles(c: GatewayConfig): ConfigFiles {
   const out: ConfigFiles = {};
+  const loose: { flag: string; mode: number }[] = [];
+  // Each secret file's mode, as opened: group or others may read it = a warning later.
+  const modeOf = (flag: string) => (mode: number): void => {
+    const bits = looseSecretMode(mode);
+    if (bits !== null) loose.push({ flag: `--${flag}`, mode: bits });
+  };
   // resolveConfig already refused --oprf-key-file/--oprf-key with --oprf-evaluator.
   // Both given: the value wins (as it always has), but the file is checked too.
-  if (c.oprfKeyFile) out.oprfKey = oprfKeyFrom('oprf-key-file', readSettingFile('oprf-key-file', c.oprfKeyFile), c.oprfKeyFile);
+  if (c.oprfKeyFile) out.oprfKey = oprfKeyFrom('oprf-key-file', readSettingFile('oprf-key-file', c.oprfKeyFile, modeOf('oprf-key-file')), c.oprfKeyFile);
   if (c.oprfKey) out.oprfKey = oprfKeyFrom('oprf-key', c.oprfKey);
-  if (c.verifierTokenFile) out.verifierToken = readVerifierToken(c.verifierTokenFile);
-  if (c.dedupKeyFile) out.msgIdKey = readDedupKey(c.dedupKeyFile);
+  if (c.verifierTokenFile) out.verifierToken = readVerifierToken(c.verifierTokenFile, modeOf('verifier-token-file'));
+  if (c.dedupKeyFile) out.msgIdKey = readDedupKey(c.dedupKeyFile, modeOf('dedup-key-file'));
+  if (loose.length > 0) out.looseModes = loose;
   if (c.nats.length > 0) {
     try {
       out.nats = readNatsAccess(c);

@@ -7,6 +7,8 @@ import { createDevVerifier } from '../relay/verifier/dev.ts';
 import { createWebhookVerifier } from '../relay/verifier/webhook.ts';
 import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
+import { warnUnknownEnv } from '../relay/env-names.ts';
+import { looseSecretModeMessage, octalMode } from '../relay/setting-file.ts';
 import { createMetrics, natsAccessMetrics, setBusState, setRequestPool, type RelayMetrics } from '../relay/metrics.ts';
 import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
@@ -53,6 +55,10 @@ export interface StartOptions {
   /** The settings' files and secrets, already read (`hushwire gateway` reads them before
    *  it starts anything); read here when absent. */
   files?: ConfigFiles;
+  /** The environment the settings were read from (`hushwire gateway`: process.env): the
+   *  HUSHWIRE_ variables in it that nothing reads are warned about at start
+   *  (relay/env-names.ts). Absent: not looked at (tests starting gateways in-process). */
+  env?: NodeJS.ProcessEnv;
   /** Tests only (no setting): the NATS bus's JetStream request pool and request deadline
    *  (relay/bus/nats-requests.ts), small so that a test can fill it. */
   busRequests?: { requestPool?: { maxPending: number; authReserve: number }; requestTimeoutMs?: number };
@@ -79,6 +85,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   // First: a bad file stops the start before any log line, listener or connection.
   const files = opts.files ?? readConfigFiles(config);
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, name: config.name });
+  // The configuration's warnings first: variables nothing reads (a typo runs with the
+  // default otherwise), secret files group or others may read.
+  if (opts.env) warnUnknownEnv(log, opts.env);
+  for (const { flag, mode } of files.looseModes ?? []) log.warn({ setting: flag, mode: octalMode(mode) }, looseSecretModeMessage(flag, mode));
   // The NATS files are read again at each connect; a bad one, or a client certificate,
   // user JWT or server certificate chain near its expiry, is logged
   // (relay/nats-access-files.ts).

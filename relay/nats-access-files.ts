@@ -19,7 +19,7 @@
 //   (serverIdentityCheck()), so an expiring CA in the bundle that no server's chain
 //   uses (an old one kept during a CA rotation) does not warn.
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { SettingError } from './setting-file.ts';
+import { looseSecretMode, looseSecretModeMessage, octalMode, SettingError } from './setting-file.ts';
 import { NatsRefusalLog } from './nats-refusals.ts';
 
 /** Where the re-read files report; set once the process has a logger. */
@@ -31,6 +31,8 @@ export const WARN_EVERY_MS = 10 * 60_000;
 export const EXPIRY_WARN_MS = 7 * 24 * 3600_000;
 /** How often a process looks at the expiries without a reconnect. */
 const CHECK_EVERY_MS = 3600_000;
+/** Bound on the (flag, mode) pairs remembered as warned about; past it, no more. */
+const MAX_MODE_WARNINGS = 64;
 
 /** One setting's file (or the certificate and key pair), read again on demand. */
 export class RereadFile<T> {
@@ -176,6 +178,10 @@ export class NatsAccessFiles {
   #caFrom: string | null = null;
   #serverChain: ServerChain | null = null;
   readonly #expiryWarned = new Set<string>();
+  /** The secret files' (flag, mode) pairs warned about (secretFileMode). */
+  readonly #modeWarned = new Set<string>();
+  /** Their warnings until report() gives a log (the first read is before it). */
+  #modePending: { msg: string; fields: Record<string, unknown> }[] | null = [];
   /** For tests: now, ms. */
   readonly #now: () => number;
   /** NATS refusing these settings at reconnects, shared by every link that uses them
@@ -235,6 +241,9 @@ export class NatsAccessFiles {
    *  every hour (an unref'd timer; stop() ends it). */
   report(log: AccessLogFn): void {
     this.#log = log;
+    const pending = this.#modePending ?? [];
+    this.#modePending = null;
+    for (const p of pending) this.log('warn', p.msg, p.fields);
     this.checkExpiry();
     if ((this.#clientCert !== null || this.#creds !== null || this.#caFrom !== null) && this.#timer === null) {
       this.#timer = setInterval(() => {
@@ -250,6 +259,21 @@ export class NatsAccessFiles {
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+  }
+
+  /** A secret file (`flag`: "--nats-password-file") was opened with these permission
+   *  bits: when group or others may read it, one warning per flag and mode, at start
+   *  (once report() gives a log) or at the re-read that first sees that mode; the file
+   *  is used all the same. The flag, never the path or contents. */
+  secretFileMode(flag: string, mode: number): void {
+    const bits = looseSecretMode(mode);
+    if (bits === null) return;
+    const key = `${flag} ${bits}`;
+    if (this.#modeWarned.has(key) || this.#modeWarned.size >= MAX_MODE_WARNINGS) return;
+    this.#modeWarned.add(key);
+    const line = { msg: looseSecretModeMessage(flag, bits), fields: { setting: flag, mode: octalMode(bits) } };
+    if (this.#modePending !== null) this.#modePending.push(line);
+    else this.log('warn', line.msg, line.fields);
   }
 
   log(level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void {

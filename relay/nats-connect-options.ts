@@ -163,9 +163,9 @@ export function natsAccessProblem(s: NatsAccessSettings): string | null {
 }
 
 /** One line of text from a secret file: surrounding whitespace ignored, never echoed. */
-function readSecretLine(key: NatsAccessKey, path: string, what: string): string {
+function readSecretLine(key: NatsAccessKey, path: string, what: string, onMode: (mode: number) => void): string {
   const flag = flagOf(key).slice(2);
-  const text = readSettingText(flag, path, SECRET_FILE_MAX_BYTES, `it should hold ${what}`).trim();
+  const text = readSettingText(flag, path, SECRET_FILE_MAX_BYTES, `it should hold ${what}`, onMode).trim();
   if (text === '') throw new SettingError(`--${flag}: ${path} is empty`);
   if (/[\x00-\x1f\x7f]/.test(text)) throw new SettingError(`--${flag}: ${path} must hold one line (${what})`);
   return text;
@@ -189,7 +189,7 @@ function readCertificates(key: NatsAccessKey, path: string): { pem: string; firs
 /** A client certificate valid from up to this far in the future is taken (clock skew). */
 const NOT_YET_VALID_SLACK_MS = 5 * 60_000;
 
-function readClientCert(certPath: string, keyPath: string): ClientCertPair {
+function readClientCert(certPath: string, keyPath: string, onKeyMode: (mode: number) => void): ClientCertPair {
   const { pem, first } = readCertificates('natsTlsCertFile', certPath);
   const validTo = Date.parse(first.validTo);
   if (Number.isFinite(validTo) && validTo < Date.now()) {
@@ -202,7 +202,7 @@ function readClientCert(certPath: string, keyPath: string): ClientCertPair {
   if (Number.isFinite(validFrom) && validFrom > Date.now() + NOT_YET_VALID_SLACK_MS) {
     throw new SettingError(`--nats-tls-cert-file: ${certPath}: the certificate is not valid until ${new Date(validFrom).toISOString()}`);
   }
-  const keyPem = readSettingText('nats-tls-key-file', keyPath, SECRET_FILE_MAX_BYTES, 'it should hold one PEM private key');
+  const keyPem = readSettingText('nats-tls-key-file', keyPath, SECRET_FILE_MAX_BYTES, 'it should hold one PEM private key', onKeyMode);
   let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
@@ -225,8 +225,8 @@ function userSeed(text: string): Uint8Array | null {
   }
 }
 
-function readNkeySeed(path: string): Uint8Array {
-  const seed = userSeed(readSecretLine('natsNkeySeedFile', path, 'an NKey user seed'));
+function readNkeySeed(path: string, onMode: (mode: number) => void): Uint8Array {
+  const seed = userSeed(readSecretLine('natsNkeySeedFile', path, 'an NKey user seed', onMode));
   if (seed === null) throw new SettingError(`--nats-nkey-seed-file: ${path} does not hold an NKey user seed (one line starting with SU, made by nk -gen user or nsc)`);
   return seed;
 }
@@ -257,8 +257,8 @@ export function jwtFingerprint(jwt: string): string {
   return createHash('sha256').update(jwt).digest('hex').slice(0, 16);
 }
 
-function readCreds(path: string): UserCreds {
-  const text = readSettingText('nats-creds-file', path, SECRET_FILE_MAX_BYTES, 'it should hold one .creds file');
+function readCreds(path: string, onMode: (mode: number) => void): UserCreds {
+  const text = readSettingText('nats-creds-file', path, SECRET_FILE_MAX_BYTES, 'it should hold one .creds file', onMode);
   const re = new RegExp(CREDS_BLOCK_RE.source, CREDS_BLOCK_RE.flags);
   const jwt = re.exec(text)?.[1]?.trim();
   const seedText = re.exec(text)?.[1]?.trim();
@@ -310,6 +310,9 @@ export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
   });
 
   const files = new NatsAccessFiles();
+  // Secret files (not the certificates) that group or others may read are warned about,
+  // once per flag and mode, at start and at the re-read that first sees a mode.
+  const modeOf = (flag: string) => (mode: number): void => files.secretFileMode(flag, mode);
   let tls: TlsOptions | undefined;
   let tlsBy: string | undefined;
   const ownCa = given(s.natsTlsCaFile);
@@ -323,7 +326,7 @@ export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
     }
     if (clientCert) {
       const [certPath, keyPath] = [s.natsTlsCertFile!, s.natsTlsKeyFile!];
-      const read = (): ClientCertPair => readClientCert(certPath, keyPath);
+      const read = (): ClientCertPair => readClientCert(certPath, keyPath, modeOf('--nats-tls-key-file'));
       const pair = files.addClientCert(certPath, read(), read);
       tlsGetter(tls, 'cert', pair, (p) => p.cert);
       tlsGetter(tls, 'key', pair, (p) => p.key);
@@ -340,25 +343,25 @@ export function readNatsAccess(s: NatsAccessSettings): NatsAccess {
   let authBy: string | undefined;
   if (given(s.natsUser)) {
     const path = s.natsPasswordFile!;
-    const read = (): string => readSecretLine('natsPasswordFile', path, 'a password');
+    const read = (): string => readSecretLine('natsPasswordFile', path, 'a password', modeOf('--nats-password-file'));
     const password = files.add('--nats-password-file', path, read(), read);
     authenticator = usernamePasswordAuthenticator(s.natsUser, () => password.get());
     authBy = '--nats-password-file';
   } else if (given(s.natsTokenFile)) {
     const path = s.natsTokenFile;
-    const read = (): string => readSecretLine('natsTokenFile', path, 'a token');
+    const read = (): string => readSecretLine('natsTokenFile', path, 'a token', modeOf('--nats-token-file'));
     const token = files.add('--nats-token-file', path, read(), read);
     authenticator = tokenAuthenticator(() => token.get());
     authBy = '--nats-token-file';
   } else if (given(s.natsNkeySeedFile)) {
     const path = s.natsNkeySeedFile;
-    const read = (): Uint8Array => readNkeySeed(path);
+    const read = (): Uint8Array => readNkeySeed(path, modeOf('--nats-nkey-seed-file'));
     const seed = files.add('--nats-nkey-seed-file', path, read(), read, sameBytes);
     authenticator = nkeyAuthenticator(() => seed.get());
     authBy = '--nats-nkey-seed-file';
   } else if (given(s.natsCredsFile)) {
     const path = s.natsCredsFile;
-    const read = (): UserCreds => readCreds(path);
+    const read = (): UserCreds => readCreds(path, modeOf('--nats-creds-file'));
     const creds = files.addCreds(path, read(), read);
     // JWT and seed from one read (get() reads once per turn).
     authenticator = jwtAuthenticator(() => creds.get().jwt, () => creds.get().seed);

@@ -2,7 +2,7 @@
 // gateway (gateway/config-files.ts) and for the NATS connection settings both processes
 // share (relay/nats-connect-options.ts). One line naming the flag and the path on any
 // problem, never the contents: the files hold secrets.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** A setting whose value or file cannot be used; the message is one line that starts
  *  with the flag (`--flag: ...`). Each command turns it into its own exit 2. */
@@ -30,11 +30,14 @@ const ERRNO_WORDS: Record<string, string> = {
  * /dev/zero or a log file, from being read into memory whole). Throws SettingError
  * "--flag: cannot read PATH: no such file" (or the reason), or, over the bound,
  * "--flag: PATH is larger than N bytes; <tooLarge>".
+ * `onMode`, for a file that holds a secret: called with the permission bits of the file
+ * opened (after symbolic links, as a Kubernetes secret volume has them), before it is read.
  */
-export function readSettingText(flag: string, path: string, maxBytes: number, tooLarge: string): string {
+export function readSettingText(flag: string, path: string, maxBytes: number, tooLarge: string, onMode?: (mode: number) => void): string {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
+    if (onMode) onMode(fstatSync(fd).mode & 0o777);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -52,5 +55,39 @@ export function readSettingText(flag: string, path: string, maxBytes: number, to
     throw new SettingError(`--${flag}: cannot read ${path}: ${ERRNO_WORDS[code] ?? (code || 'unreadable')}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A secret file's permission bits when group or others have any access to it (mode &
+ *  0o077), else null; always null where files have no POSIX modes (Windows). The
+ *  processes warn about such files and use them anyway: a Kubernetes secret volume is
+ *  0644 unless its defaultMode says otherwise, and the operator may not control it. */
+export function looseSecretMode(mode: number): number | null {
+  if (process.platform === 'win32') return null;
+  const bits = mode & 0o777;
+  return (bits & 0o077) !== 0 ? bits : null;
+}
+
+/** The warning for a secret file `flag` ("--oprf-key-file") whose mode is `mode`:
+ *  `config: --oprf-key-file is readable by group or others (mode 0644): chmod 600 it`.
+ *  The flag only: no path (the operator set it) and never the contents. */
+export function looseSecretModeMessage(flag: string, mode: number): string {
+  const bits = mode & 0o777;
+  const how = (bits & 0o044) !== 0 ? 'readable by' : 'open to';
+  return `config: ${flag} is ${how} group or others (mode ${octalMode(bits)}): chmod 600 it`;
+}
+
+/** 0644 as text. */
+export function octalMode(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+/** The permission bits of the file at `path` (after symbolic links), or null when it
+ *  cannot be looked at (its reading reports that). */
+export function fileMode(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
   }
 }

@@ -24,7 +24,8 @@ import { OPRF_SETTINGS, OprfConfigError, resolveOprfConfig, type OprfConfig } fr
 import { OprfService, startOprfHttp } from '../../relay/oprf-service.ts';
 import { INBOX_PREFIX_PROBLEM, INBOX_PREFIX_RE } from '../../relay/nats-permissions.ts';
 import { NATS_ACCESS_SETTINGS, readNatsAccess, type NatsAccess, type NatsAccessSettings } from '../../relay/nats-connect-options.ts';
-import { SettingError } from '../../relay/setting-file.ts';
+import { fileMode, looseSecretMode, looseSecretModeMessage, octalMode, SettingError } from '../../relay/setting-file.ts';
+import { warnUnknownEnv } from '../../relay/env-names.ts';
 import { keepRunningOnSighup } from '../../gateway/sighup.ts';
 
 const collect = (v: string, prev: unknown): string[] => [...(Array.isArray(prev) ? prev as string[] : []), v];
@@ -149,6 +150,8 @@ function writeKeyFile(path: string, text: string): void {
 
 async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: config.name });
+  // As the gateway: HUSHWIRE_ variables nothing reads (a typo would run with the default).
+  warnUnknownEnv(log, process.env);
   let key;
   try {
     key = loadOprfKey({ file: config.keyFile, hex: config.key }).key;
@@ -157,6 +160,11 @@ async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<voi
     process.stderr.write(`hushwire oprf: cannot read the key: ${msg}\n`);
     process.exit(2);
   }
+  // The key file (read when --key is not given), if group or others may read it: a
+  // warning, not a refusal (a Kubernetes secret volume is 0644 unless defaultMode says).
+  const keyMode = config.keyFile && !config.key ? fileMode(config.keyFile) : null;
+  const loose = keyMode === null ? null : looseSecretMode(keyMode);
+  if (loose !== null) log.warn({ setting: '--key-file', mode: octalMode(loose) }, looseSecretModeMessage('--key-file', loose));
   const service = new OprfService({
     servers: config.nats, access, id: config.id, prefix: config.natsPrefix, key, replyPrefixes: config.replyPrefixes,
     threads: config.threads, maxBatch: config.maxBatch, maxQueuedElements: config.maxQueued,
