@@ -150,8 +150,6 @@ function writeKeyFile(path: string, text: string): void {
 
 async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: config.name });
-  // As the gateway: HUSHWIRE_ variables nothing reads (a typo would run with the default).
-  warnUnknownEnv(log, process.env);
   let key;
   try {
     key = loadOprfKey({ file: config.keyFile, hex: config.key }).key;
@@ -160,8 +158,11 @@ async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<voi
     process.stderr.write(`hushwire oprf: cannot read the key: ${msg}\n`);
     process.exit(2);
   }
-  // The key file (read when --key is not given), if group or others may read it: a
+  // Once the settings are all good (a bad key stops it above with nothing logged), as the
+  // gateway: HUSHWIRE_ variables nothing reads (a typo would run with the default), and
+  // the key file (read when --key is not given) if group or others may read it: a
   // warning, not a refusal (a Kubernetes secret volume is 0644 unless defaultMode says).
+  warnUnknownEnv(log, process.env);
   const keyMode = config.keyFile && !config.key ? fileMode(config.keyFile) : null;
   const loose = keyMode === null ? null : looseSecretMode(keyMode);
   if (loose !== null) log.warn({ setting: '--key-file', mode: octalMode(loose) }, looseSecretModeMessage('--key-file', loose));

@@ -15,6 +15,7 @@ import { KNOWN_ENV_NAMES, closestEnvName, editDistance } from '../../relay/env-n
 import { readNatsAccess } from '../../relay/nats-connect-options.ts';
 import { spawnGateway } from '../helpers/gateway.ts';
 import { spawnOprfChild } from '../helpers/oprf.ts';
+import { hushwire } from '../helpers/cli.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { makeTlsFiles } from '../helpers/tls-certs.ts';
 import { ROOT } from '../helpers/paths.ts';
@@ -196,4 +197,18 @@ t.test('hushwire oprf: its own warnings, and none for the gateway\'s variables',
   ok.proc.kill('SIGTERM');
   await until('the evaluator to exit', () => ok.proc.exitCode !== null, 30_000);
   t.same(configLines(ok.output()), [], '0600 and no unknown variable: no warning');
+});
+
+t.test('a setting that stops the start still stops it with nothing logged before', async (t) => {
+  // The warnings come once the settings are good: a bad key is one stderr line, exit 2.
+  const bad = file('bad.key', 'not a key\n', 0o644);
+  const env = { HUSHWIRE_OPRF_THREDS: '2', HUSHWIRE_MAX_CONECTIONS: '5' };
+  const oprf = await hushwire(['oprf', '--nats', 'nats://127.0.0.1:1', '--key-file', bad], { env, timeoutMs: 60_000 });
+  t.equal(oprf.code, 2, 'hushwire oprf: exit 2');
+  t.equal(oprf.stdout, '', 'hushwire oprf: nothing logged');
+  t.match(oprf.stderr, /^hushwire oprf: cannot read the key: [^\n]+\n$/, 'hushwire oprf: one line');
+  const gw = await hushwire(['gateway', '--host', '127.0.0.1', '--port', '1', '--oprf-key-file', bad], { env, timeoutMs: 60_000 });
+  t.equal(gw.code, 2, 'hushwire gateway: exit 2');
+  t.equal(gw.stdout, '', 'hushwire gateway: nothing logged');
+  t.match(gw.stderr, /^hushwire gateway: --oprf-key-file: [^\n]+\n$/, 'hushwire gateway: one line');
 });
