@@ -44,7 +44,7 @@ export class Directory {
       if (others.length >= this.#maxDevices) {
         const n = this.#maxDevices;
         // Told to the handset (and by the CLI): the user's words, not the relay's ("route").
-        throw new HushwireError(ErrorCode.TOO_MANY_DEVICES, `this number already has the most devices this service allows (${n} ${n === 1 ? 'device' : 'devices'}): unregister one of them first (hushwire unregister on that device)`);
+        throw new HushwireError(ErrorCode.TOO_MANY_DEVICES, `this number already has the most devices this service allows (${n} ${n === 1 ? 'device' : 'devices'}): unregister one of them first (hushwire unregister on that device); a device lost for good is removed once it has not connected for the service's idle expiry`);
       }
       const value = wire.DirectoryEntry.encode({ devices: [...others, dev] }).finish();
       const rev = await this.#bus.directoryPut(tag, value, rec ? rec.revision : 0);
