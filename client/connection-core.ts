@@ -388,8 +388,12 @@ export class Connection {
       const timer = setTimeout(() => {
         const i = this.connectWaiters.indexOf(waiter);
         if (i >= 0) this.connectWaiters.splice(i, 1);
+        // Which gateways this reconnect has tried (since the last connection), as "no
+        // gateway reachable" says: a user with several profiles or a stale gateways.json
+        // can tell which one is down.
+        const tried = this.triedUrls.size > 0 ? `; tried ${listUrls([...this.triedUrls])}` : '';
         const last = this.lastFailure ? `; last attempt: ${this.lastFailure}` : '';
-        reject(new HushwireError(ErrorCode.UNAVAILABLE, `not connected: no gateway answered in time (still reconnecting${last})`));
+        reject(new HushwireError(ErrorCode.UNAVAILABLE, `not connected: no gateway answered in time (still reconnecting${tried}${last})`));
       }, Math.max(0, timeoutMs ?? 0));
       this.connectWaiters.push(waiter);
     });

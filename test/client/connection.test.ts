@@ -509,6 +509,11 @@ t.test('connect(timeoutMs): a first connect ends by its attempts and says why; a
   await until(() => c2.state !== 'connected', 5_000, 'the client to notice');
   for (let i = 0; i < 3; i++) await rejects(c2.connect(20), ErrorCode.UNAVAILABLE);
   t.equal((c2 as unknown as { connectWaiters: unknown[] }).connectWaiters.length, 0, 'timed-out waiters are removed, not kept until the next connection');
+  // Once it has tried the gateway again, the deadline's message names it, as the give-up does.
+  await until(() => c2.state === 'connecting' || c2.state === 'disconnected', 5_000, 'a reconnect attempt');
+  await sleep(250);
+  const late = await rejects(c2.connect(20), ErrorCode.UNAVAILABLE);
+  t.match(late.message, new RegExp(`^not connected: no gateway answered in time \\(still reconnecting; tried ${gw.url.replace(/[.]/g, '\\.')}(; last attempt: .*)?\\)$`), 'the waits through reconnects name the gateways tried');
 });
 
 t.test('a wss:// URL for a server without TLS: the reason is said, not the "socket error" of our own drop', async (t) => {
