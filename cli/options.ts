@@ -15,9 +15,9 @@ export function profileOption(creates = false): Option {
 }
 
 /** Before a command opens --profile: a path that does not exist is a mistyped path far
- *  more often than a lost registration, and the SDK's "this profile has no device (run
- *  hushwire register)" sent such a user to register a second device under the typo.
- *  NOT_REGISTERED (exit 4) still, as before. */
+ *  more often than a lost registration, and the SDK's answer for a profile without a
+ *  device (NOT_REGISTERED, which says to register) would send such a user to register a
+ *  second device under the typo. NOT_REGISTERED (exit 4) still, as before. */
 export function requireProfileDir(dir: string): void {
   try {
     statSync(dir);
