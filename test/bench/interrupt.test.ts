@@ -6,7 +6,7 @@
 // second exits at once. Real processes and signals throughout, each wait with a deadline.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { until } from '../helpers/poll.ts';
 import { BIN } from '../helpers/paths.ts';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { spawnGateway } from '../helpers/gateway.ts';
-import { alive } from '../helpers/pid.ts';
+import { alive, descendants } from '../helpers/pid.ts';
 
 const HOST = fileURLToPath(new URL('./interrupt-host.ts', import.meta.url));
 
@@ -28,23 +28,6 @@ function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Starte
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
   return { proc, stdout: () => stdout, stderr: () => stderr, ended };
-}
-
-/** Every descendant of pid (from /proc), children first. */
-function descendants(root: number): number[] {
-  const byParent = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      byParent.set(ppid, [...(byParent.get(ppid) ?? []), Number(name)]);
-    } catch { /* gone */ }
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) for (const c of byParent.get(queue.shift()!) ?? []) { out.push(c); queue.push(c); }
-  return out;
 }
 
 /** Kills (by pid) whatever a failed test left of the processes it started. */

@@ -7,29 +7,11 @@
 // the SIGTERM reaches the bench, which stops what it started and says so (exit 143).
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { ROOT } from '../helpers/paths.ts';
-import { alive } from '../helpers/pid.ts';
+import { alive, descendants } from '../helpers/pid.ts';
 import { until } from '../helpers/poll.ts';
 
 t.setTimeout(120_000);
-
-/** Every descendant of pid (from /proc). */
-function descendants(root: number): number[] {
-  const byParent = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      byParent.set(ppid, [...(byParent.get(ppid) ?? []), Number(name)]);
-    } catch { /* gone */ }
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) for (const c of byParent.get(queue.shift()!) ?? []) { out.push(c); queue.push(c); }
-  return out;
-}
 
 t.test('npm run bench: SIGTERM to npm interrupts the bench, which stops what it started', async (t) => {
   const args = ['run', '--silent', 'bench', '--', '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--duration', '30', '--warmup', '0', '--grace', '1'];

@@ -6,7 +6,7 @@
 // leaves to the reader (askUserForSmsCode, the `number` a browser app asked for, ...) get
 // declarations typed from the API itself; a block that only shows an interface
 // (ProfileStore) is checked to be the exported one, both ways.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,55 +70,38 @@ export function asModule(code: string): string {
   return `${code}\n${decls.join('\n')}\nexport {};\n`;
 }
 
-t.test('every TypeScript example of docs/CLIENT.md type-checks against the package', async (t) => {
-  const blocks = tsBlocks(readFileSync(DOC, 'utf8'));
-  t.ok(blocks.length >= 3, `the guide's examples found (${blocks.length})`);
-  // Inside the repository, so that 'hushwire/client' resolves through the package's
-  // self-reference and its dependencies' types are found; at its top, outside the root
-  // tsconfig's include, so a `tsc -p tsconfig.json` meanwhile never sees these files.
+/** Type-checks `modules` (file name -> text) as the package's code is checked: in a
+ *  directory inside the repository, so that 'hushwire/client' resolves through the
+ *  package's self-reference and its dependencies' types are found; at its top, outside
+ *  the root tsconfig's include, so a `tsc -p tsconfig.json` meanwhile never sees these
+ *  files. Returns what tsc printed ('' when it found nothing wrong). */
+async function typecheck(t: Test, modules: Record<string, string>): Promise<string> {
   const dir = mkdtempSync(join(ROOT, '.doc-examples-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const files = blocks.map((b, i) => {
-    const f = join(dir, `client-md-line-${b.line}-${i}.ts`);
-    writeFileSync(f, asModule(b.code));
-    return f;
-  });
+  for (const [name, text] of Object.entries(modules)) writeFileSync(join(dir, name), text);
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
     extends: '../tsconfig.json',
     compilerOptions: { rootDir: '..' },
-    include: files.map((f) => f.slice(dir.length + 1)),
+    include: Object.keys(modules),
   }));
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  let out = '';
-  try {
-    await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: ROOT, timeout: 200_000 });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    out = `${err.stdout ?? ''}${err.stderr ?? ''}` || err.message;
-  }
+  return promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: ROOT, timeout: 200_000 })
+    .then(() => '', (e: { stdout?: string; stderr?: string; message: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message);
+}
+
+t.test('every TypeScript example of docs/CLIENT.md type-checks against the package', async (t) => {
+  const blocks = tsBlocks(readFileSync(DOC, 'utf8'));
+  t.ok(blocks.length >= 3, `the guide's examples found (${blocks.length})`);
+  const out = await typecheck(t, Object.fromEntries(blocks.map((b, i) => [`client-md-line-${b.line}-${i}.ts`, asModule(b.code)])));
   t.equal(out, '', 'tsc finds nothing wrong (an error names docs/CLIENT.md\'s line in the file name)');
 });
 
 t.test('the checks can fail: an example using something the package lacks is refused', async (t) => {
-  const dir = mkdtempSync(join(ROOT, '.doc-examples-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const bad = [
     "import { HushwireClient } from 'hushwire/client';\nconst c = await HushwireClient.open('/p');\nawait c.sendMessage('+15550000002', 'hi');",
     'interface ProfileStore {\n  read(record: ProfileRecord): Promise<string>;\n}',
   ];
-  const files = bad.map((code, i) => {
-    const f = join(dir, `bad-${i}.ts`);
-    writeFileSync(f, asModule(code));
-    return f;
-  });
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-    extends: '../tsconfig.json',
-    compilerOptions: { rootDir: '..' },
-    include: files.map((f) => f.slice(dir.length + 1)),
-  }));
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  const r = await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: ROOT, timeout: 200_000 })
-    .then(() => '', (e: { stdout?: string }) => e.stdout ?? '');
+  const r = await typecheck(t, Object.fromEntries(bad.map((code, i) => [`bad-${i}.ts`, asModule(code)])));
   t.match(r, /bad-0\.ts.*sendMessage/, 'a method the client does not have');
   t.match(r, /bad-1\.ts/, 'an interface that is not the exported one');
 });

@@ -19,7 +19,8 @@ import { oprfKeyFile, startTestGateway, type TestGateway } from '../helpers/gate
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import { tempDir } from '../helpers/temp.ts';
-import { until, within } from '../helpers/poll.ts';
+import { until } from '../helpers/poll.ts';
+import { readAll, sendStored } from '../helpers/stored-mail.ts';
 import { startFakeGateway } from './fake-gateway.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Test } from 'tap';
@@ -34,30 +35,6 @@ async function gatewayKeeping(t: Test, maxAgeS: number): Promise<TestGateway> {
   const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix: 'pma', mailboxShards: 1, logLevel: 'warn', mailboxMaxAgeS: maxAgeS });
   t.teardown(() => gw.close());
   return gw;
-}
-
-async function sendStored(store: MemoryStore, gw: TestGateway, to: string, text: string): Promise<void> {
-  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false });
-  try {
-    const r = await c.send(to, text);
-    if (r.receipts.some((x) => x.status !== 'stored')) throw new Error(`expected stored: ${JSON.stringify(r.receipts)}`);
-  } finally {
-    await c.close();
-  }
-}
-
-/** Reads until `n` messages arrived or were dropped, with the client's clock at `nowMs`. */
-async function readAll(store: MemoryStore, gw: TestGateway, n: number, nowMs: number) {
-  const dropped: string[] = [];
-  const texts: string[] = [];
-  const c = await HushwireClient.open(store, { gateways: [gw.url], onDropped: (r) => dropped.push(r), clock: () => nowMs, prekeyRotationMs: 0 });
-  await c.connect();
-  const it = c.messages()[Symbol.asyncIterator]();
-  while (texts.length + dropped.length < n) {
-    const got = await within(Promise.race([it.next(), until('a drop', () => texts.length + dropped.length >= n, 15_000).then(() => null)]), 20_000, 'a message or a drop');
-    if (got && !got.done) texts.push(got.value.text);
-  }
-  return { c, texts: texts.sort(), dropped };
 }
 
 /** A gateway keeping mail 60 days; A's prekey rotated at t0 with 'before' queued for A,
@@ -85,7 +62,7 @@ t.test('a gateway keeping mail 60 days: mail sealed to the retired prekey still 
   const k1 = await readDevice(a);
   t.same(k1.retiredPrekeys!.map((r) => bytesToHex(r.public)), [bytesToHex(k0.prekeyPublic)], 'the old prekey retired');
   t.equal(k1.mailboxMaxAge?.maxAgeS, 60 * DAY_S, 'the told mailbox max age remembered in device.json (since the registration)');
-  const { c, texts, dropped } = await readAll(a, gw, 2, t0 + 50 * DAY);
+  const { c, texts, dropped } = await readAll(a, gw, 2, { clock: () => t0 + 50 * DAY, prekeyRotationMs: 0 });
   t.teardown(() => c.close());
   t.same(texts, ['after', 'before'], 'both open at day 50: the old mail with the retired secret');
   t.same(dropped, []);
@@ -94,7 +71,7 @@ t.test('a gateway keeping mail 60 days: mail sealed to the retired prekey still 
 
 t.test('a gateway keeping mail 60 days: after 63 days the retired secret is gone and its mail no longer opens', { skip }, async (t) => {
   const { gw, a, t0, k0 } = await rotatedWithMailQueued(t);
-  const { c, texts, dropped } = await readAll(a, gw, 2, t0 + 63 * DAY + 1);
+  const { c, texts, dropped } = await readAll(a, gw, 2, { clock: () => t0 + 63 * DAY + 1, prekeyRotationMs: 0 });
   t.teardown(() => c.close());
   t.same(texts, ['after']);
   t.same(dropped, ['unreadable'], 'mail sealed to the expired prekey no longer opens');

@@ -14,6 +14,7 @@ import { natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { haveNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import { until, within } from '../helpers/poll.ts';
+import { readAll, sendStored } from '../helpers/stored-mail.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Test } from 'tap';
 
@@ -31,30 +32,6 @@ class FlakyStore extends MemoryStore {
     }
     return super.write(record, text);
   }
-}
-
-async function sendStored(store: MemoryStore, gw: TestGateway, to: string, text: string): Promise<void> {
-  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false });
-  try {
-    const r = await c.send(to, text);
-    if (r.receipts.some((x) => x.status !== 'stored')) throw new Error(`expected stored: ${JSON.stringify(r.receipts)}`);
-  } finally {
-    await c.close();
-  }
-}
-
-/** Reads messages until `n` arrived or dropped; returns texts and drop reasons. */
-async function readAll(store: MemoryStore, gw: TestGateway, n: number, opts: Parameters<typeof HushwireClient.open>[1] = {}) {
-  const dropped: string[] = [];
-  const texts: string[] = [];
-  const c = await HushwireClient.open(store, { gateways: [gw.url], onDropped: (r) => dropped.push(r), ...opts });
-  await c.connect();
-  const it = c.messages()[Symbol.asyncIterator]();
-  while (texts.length + dropped.length < n) {
-    const got = await within(Promise.race([it.next(), until('a drop', () => texts.length + dropped.length >= n, 15_000).then(() => null)]), 20_000, 'a message or a drop');
-    if (got && !got.done) texts.push(got.value.text);
-  }
-  return { c, texts: texts.sort(), dropped };
 }
 
 /** Registers a fresh number A in `a` and another, B, in a MemoryStore of its own. */
