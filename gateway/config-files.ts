@@ -7,10 +7,10 @@
 // Messages may name the path (the operator typed it) but never the contents: the
 // files hold keys and tokens.
 import { ConfigError, type GatewayConfig } from './config.ts';
-import { parseOprfKey } from '../relay/evaluator.ts';
+import { parseOprfKey, readOprfKeyFile } from '../relay/evaluator.ts';
 import type { OprfKeyPair } from '../relay/crypto/oprf.ts';
 import { HushwireError } from '../relay/errors.ts';
-import { looseSecretMode, readSettingText, SettingError } from '../relay/setting-file.ts';
+import { looseSecretMode, readSettingText, SettingError, SETTING_FILE_MAX_BYTES } from '../relay/setting-file.ts';
 import { readNatsAccess, type NatsAccess } from '../relay/nats-connect-options.ts';
 
 /** What the file and secret settings hold, ready to use. */
@@ -32,8 +32,8 @@ export interface ConfigFiles {
 }
 
 /** Key and token files are a line long; a bound keeps a wrong path (/dev/zero, a log
- *  file) from being read into memory whole. */
-export const SETTING_FILE_MAX_BYTES = 64 * 1024;
+ *  file) from being read into memory whole (relay/setting-file.ts). */
+export { SETTING_FILE_MAX_BYTES };
 
 /** The text of the file a setting names. Throws ConfigError
  *  "--flag: cannot read PATH: no such file" (or the reason), one line. `onMode`: see
@@ -46,13 +46,14 @@ export function readSettingFile(flag: string, path: string, onMode?: (mode: numb
   }
 }
 
-/** The key of a file or value, or ConfigError naming the flag (never the contents). */
-function oprfKeyFrom(flag: string, text: string, path?: string): OprfKeyPair {
+/** The key of --oprf-key's value, or ConfigError naming the flag (never the value); the
+ *  file's: readOprfKeyFile, the reader `hushwire oprf` and `oprf-key` use too. */
+function oprfKeyFrom(flag: string, text: string): OprfKeyPair {
   try {
     return parseOprfKey(text);
   } catch (e) {
     const why = e instanceof HushwireError ? e.message : 'not an OPRF key';
-    throw new ConfigError(`--${flag}: ${path ? `${path}: ` : ''}${why}`);
+    throw new ConfigError(`--${flag}: ${why}`);
   }
 }
 
@@ -86,7 +87,13 @@ export function readConfigFiles(c: GatewayConfig): ConfigFiles {
   };
   // resolveConfig already refused --oprf-key-file/--oprf-key with --oprf-evaluator.
   // Both given: the value wins (as it always has), but the file is checked too.
-  if (c.oprfKeyFile) out.oprfKey = oprfKeyFrom('oprf-key-file', readSettingFile('oprf-key-file', c.oprfKeyFile, modeOf('oprf-key-file')), c.oprfKeyFile);
+  if (c.oprfKeyFile) {
+    try {
+      out.oprfKey = readOprfKeyFile('oprf-key-file', c.oprfKeyFile, modeOf('oprf-key-file'));
+    } catch (e) {
+      throw e instanceof SettingError ? new ConfigError(e.message) : e;
+    }
+  }
   if (c.oprfKey) out.oprfKey = oprfKeyFrom('oprf-key', c.oprfKey);
   if (c.verifierTokenFile) out.verifierToken = readVerifierToken(c.verifierTokenFile, modeOf('verifier-token-file'));
   if (c.dedupKeyFile) out.msgIdKey = readDedupKey(c.dedupKeyFile, modeOf('dedup-key-file'));

@@ -17,6 +17,7 @@ import {
 import { keyPairFromScalar } from './crypto/oprf-split.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { OprfPool } from './oprf-pool.ts';
+import { readSettingText, SettingError, SETTING_FILE_MAX_BYTES } from './setting-file.ts';
 
 /** One share's evaluation (wire.EvaluatedShare). */
 export interface EvaluationShare {
@@ -177,9 +178,30 @@ export function parsePublicKey(text: string): Uint8Array {
   return hexToBytes(hex);
 }
 
+/**
+ * The key in the file a setting names (`flag`: "key-file" for `hushwire oprf` and
+ * `hushwire oprf-key`, "oprf-key-file" for the gateway), read as the gateway reads its
+ * setting files: at most SETTING_FILE_MAX_BYTES (a wrong path, /dev/zero or a log file,
+ * is refused without being read whole). Throws SettingError, one line that names the
+ * flag and the path and says what is wrong (no such file, permission denied, is a
+ * directory, larger than the bound, not a key), never the contents. `onMode`: the
+ * permission bits of the file as opened (readSettingText), for the mode warning.
+ */
+export function readOprfKeyFile(flag: string, path: string, onMode?: (mode: number) => void): OprfKeyPair {
+  const text = readSettingText(flag, path, SETTING_FILE_MAX_BYTES, 'it should hold one line (a key)', onMode);
+  try {
+    return parseOprfKey(text);
+  } catch (e) {
+    const why = e instanceof HushwireError ? e.message : 'not an OPRF key';
+    throw new SettingError(`--${flag}: ${path}: ${why}`);
+  }
+}
+
+/** The gateway's in-process key: its value, else its file (--oprf-key-file), else an
+ *  ephemeral one. */
 export function loadOprfKey(opts: { file?: string; hex?: string }): { key: OprfKeyPair; ephemeral: boolean } {
   if (opts.hex) return { key: parseOprfKey(opts.hex), ephemeral: false };
-  if (opts.file) return { key: parseOprfKey(readFileSync(opts.file, 'utf8')), ephemeral: false };
+  if (opts.file) return { key: readOprfKeyFile('oprf-key-file', opts.file), ephemeral: false };
   return { key: deriveServerKey(new Uint8Array(randomBytes(32))), ephemeral: true };
 }
 

@@ -13,6 +13,12 @@ export class SettingError extends Error {
   }
 }
 
+/** The bound on a key or token file (they are a line long): 64 KiB, for the gateway's
+ *  setting files (gateway/config-files.ts) and the OPRF key files of the gateway,
+ *  `hushwire oprf` and `hushwire oprf-key` (relay/evaluator.ts, readOprfKeyFile); the
+ *  NATS secret files have the same bound (relay/nats-connect-options.ts). */
+export const SETTING_FILE_MAX_BYTES = 64 * 1024;
+
 const ERRNO_WORDS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
@@ -72,9 +78,16 @@ export function looseSecretMode(mode: number): number | null {
  *  `config: --oprf-key-file is readable by group or others (mode 0644): chmod 600 it`.
  *  The flag only: no path (the operator set it) and never the contents. */
 export function looseSecretModeMessage(flag: string, mode: number): string {
+  return `config: ${looseSecretModeText(flag, mode)}`;
+}
+
+/** The same without the `config: ` of a process's log line, for the CLI's
+ *  `warning: ...` lines (`hushwire oprf-key`): `--key-file is readable by group or
+ *  others (mode 0644): chmod 600 it`. */
+export function looseSecretModeText(flag: string, mode: number): string {
   const bits = mode & 0o777;
   const how = (bits & 0o044) !== 0 ? 'readable by' : 'open to';
-  return `config: ${flag} is ${how} group or others (mode ${octalMode(bits)}): chmod 600 it`;
+  return `${flag} is ${how} group or others (mode ${octalMode(bits)}): chmod 600 it`;
 }
 
 /** 0644 as text. */

@@ -9,14 +9,18 @@
 //   hushwire oprf-key fetch --nats URL --id ID                ask a running evaluator, check its proof
 //
 // Keys are read from files (or HUSHWIRE_OPRF_KEY) and never printed; key files are
-// written 0600 and never overwritten.
+// written 0600 and never overwritten. Key files (and fetch's NATS credential files) are
+// read as the gateway reads its setting files: at most 64 KiB, a problem is one line
+// naming the option (exit 2), and one that group or others may read is warned about
+// (the evaluator: a log line; the oprf-key tools: a `warning: ...` line on stderr).
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { deriveServerKey } from '../../relay/crypto/oprf.ts';
 import { combinePublicKeys, combineSecretKeys, splitKey } from '../../relay/crypto/oprf-split.ts';
-import { formatScalarKey, loadOprfKey, parsePublicKey } from '../../relay/evaluator.ts';
+import { formatScalarKey, parseOprfKey, parsePublicKey, readOprfKeyFile } from '../../relay/evaluator.ts';
+import type { OprfKeyPair } from '../../relay/crypto/oprf.ts';
 import { fetchEvaluatorKey } from '../../relay/evaluator-remote.ts';
 import { createLogger } from '../../relay/log.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
@@ -24,7 +28,7 @@ import { OPRF_SETTINGS, OprfConfigError, resolveOprfConfig, type OprfConfig } fr
 import { OprfService, startOprfHttp } from '../../relay/oprf-service.ts';
 import { INBOX_PREFIX_PROBLEM, INBOX_PREFIX_RE } from '../../relay/nats-permissions.ts';
 import { NATS_ACCESS_SETTINGS, readNatsAccess, type NatsAccess, type NatsAccessSettings } from '../../relay/nats-connect-options.ts';
-import { fileMode, looseSecretMode, looseSecretModeMessage, octalMode, SettingError } from '../../relay/setting-file.ts';
+import { looseSecretMode, looseSecretModeMessage, looseSecretModeText, octalMode, SettingError } from '../../relay/setting-file.ts';
 import { warnUnknownEnv } from '../../relay/env-names.ts';
 import { keepRunningOnSighup } from '../../gateway/sighup.ts';
 
@@ -46,10 +50,13 @@ export function oprfCommand(): Command {
   cmd.action(async (opts: Record<string, unknown>) => {
     let config: OprfConfig;
     let access: NatsAccess;
+    let key: OprfKeyPair;
+    let keyMode: number | null = null;
     try {
       config = resolveOprfConfig(opts as Partial<Record<keyof OprfConfig, unknown>>);
       // The NATS TLS and credential files too, before anything starts (as the gateway).
       access = readNatsAccess(config);
+      key = evaluatorKey(config, (mode) => { keyMode = mode; });
     } catch (e) {
       if (e instanceof OprfConfigError || e instanceof SettingError) {
         process.stderr.write(`hushwire oprf: ${e.message}\n`);
@@ -57,9 +64,46 @@ export function oprfCommand(): Command {
       }
       throw e;
     }
-    await runEvaluator(config, access);
+    await runEvaluator(config, access, key, keyMode);
   });
   return cmd;
+}
+
+/** The evaluator's key: --key (HUSHWIRE_OPRF_KEY) when given, else --key-file, read
+ *  with the gateway's bounded reader. Throws SettingError naming the flag (never the
+ *  key). `onMode`: the key file's permission bits as opened. */
+function evaluatorKey(config: OprfConfig, onMode: (mode: number) => void): OprfKeyPair {
+  if (config.key) {
+    try {
+      return parseOprfKey(config.key);
+    } catch (e) {
+      throw new SettingError(`--key: ${e instanceof HushwireError ? e.message : 'not an OPRF key'}`);
+    }
+  }
+  // resolveOprfConfig refused a start with neither.
+  return readOprfKeyFile('key-file', config.keyFile!, onMode);
+}
+
+/** An oprf-key tool's key file (--key-file: a seed or a share): read as the gateway
+ *  reads its setting files (at most 64 KiB; a problem is BAD_REQUEST, one line naming
+ *  --key-file, exit 2); once read, a file group or others may read gets one
+ *  `warning: ...` line on stderr (used all the same). */
+function toolKeyFile(path: string): OprfKeyPair {
+  let mode: number | null = null;
+  let key: OprfKeyPair;
+  try {
+    key = readOprfKeyFile('key-file', path, (m) => { mode = m; });
+  } catch (e) {
+    throw e instanceof SettingError ? new HushwireError(ErrorCode.BAD_REQUEST, e.message) : e;
+  }
+  warnLooseMode('--key-file', mode);
+  return key;
+}
+
+/** The CLI's warning for a secret file that group or others may read. */
+function warnLooseMode(flag: string, mode: number | null): void {
+  const loose = mode === null ? null : looseSecretMode(mode);
+  if (loose !== null) process.stderr.write(`warning: ${looseSecretModeText(flag, loose)}\n`);
 }
 
 export function oprfKeyCommand(): Command {
@@ -80,7 +124,7 @@ export function oprfKeyCommand(): Command {
     .description('print the public key of a key file (seed or share): the value for a gateway\'s --oprf-public-key')
     .requiredOption('--key-file <file>', 'key file')
     .action((o: { keyFile: string }) => {
-      process.stdout.write(`${bytesToHex(loadOprfKey({ file: o.keyFile }).key.publicKey)}\n`);
+      process.stdout.write(`${bytesToHex(toolKeyFile(o.keyFile).publicKey)}\n`);
     }));
 
   cmd.addCommand(new Command('split')
@@ -90,7 +134,7 @@ export function oprfKeyCommand(): Command {
     .action((o: { keyFile: string; out: string[] }) => {
       if (o.out.length !== 2) throw new HushwireError(ErrorCode.BAD_REQUEST, 'give --out twice: one file per share');
       if (o.out[0] === o.out[1]) throw new HushwireError(ErrorCode.BAD_REQUEST, 'the two --out files must differ');
-      const { key } = loadOprfKey({ file: o.keyFile });
+      const key = toolKeyFile(o.keyFile);
       const shares = splitKey(key, 2);
       // Belt and braces: the shares must add up to the key before anything is written.
       if (bytesToHex(combineSecretKeys(shares.map((s) => s.secretKey)).publicKey) !== bytesToHex(key.publicKey)) {
@@ -131,8 +175,18 @@ export function oprfKeyCommand(): Command {
       } catch (e) {
         throw e instanceof SettingError ? new HushwireError(ErrorCode.BAD_REQUEST, e.message) : e;
       }
-      const key = await fetchEvaluatorKey({ servers, access, prefix: o.natsPrefix, id: o.id, timeoutMs, log, inboxPrefix: o.natsInboxPrefix });
-      process.stdout.write(`${bytesToHex(key)}\n`);
+      // Its warnings (a secret file group or others may read: once per flag and mode,
+      // also across the re-reads at each connect; a client certificate or user JWT
+      // about to expire) as `warning: ...` lines on stderr; stdout keeps the key alone.
+      access.files.report((level, msg) => {
+        if (level === 'warn') process.stderr.write(`warning: ${msg.replace(/^config: /, '')}\n`);
+      });
+      try {
+        const key = await fetchEvaluatorKey({ servers, access, prefix: o.natsPrefix, id: o.id, timeoutMs, log, inboxPrefix: o.natsInboxPrefix });
+        process.stdout.write(`${bytesToHex(key)}\n`);
+      } finally {
+        access.files.stop();
+      }
     }));
   return cmd;
 }
@@ -148,22 +202,15 @@ function writeKeyFile(path: string, text: string): void {
   }
 }
 
-async function runEvaluator(config: OprfConfig, access: NatsAccess): Promise<void> {
+/** `keyMode`: the permission bits of the key file as it was read (null: --key given). */
+async function runEvaluator(config: OprfConfig, access: NatsAccess, key: OprfKeyPair, keyMode: number | null): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: config.name });
-  let key;
-  try {
-    key = loadOprfKey({ file: config.keyFile, hex: config.key }).key;
-  } catch (e) {
-    const msg = e instanceof HushwireError ? e.message : (e as NodeJS.ErrnoException).code ?? 'unreadable';
-    process.stderr.write(`hushwire oprf: cannot read the key: ${msg}\n`);
-    process.exit(2);
-  }
-  // Once the settings are all good (a bad key stops it above with nothing logged), as the
-  // gateway: HUSHWIRE_ variables nothing reads (a typo would run with the default), and
-  // the key file (read when --key is not given) if group or others may read it: a
-  // warning, not a refusal (a Kubernetes secret volume is 0644 unless defaultMode says).
+  // Once the settings are all good (a bad key stops it before, one stderr line and
+  // nothing logged), as the gateway: HUSHWIRE_ variables nothing reads (a typo would run
+  // with the default), and the key file (read when --key is not given) if group or
+  // others may read it: a warning, not a refusal (a Kubernetes secret volume is 0644
+  // unless defaultMode says).
   warnUnknownEnv(log, process.env);
-  const keyMode = config.keyFile && !config.key ? fileMode(config.keyFile) : null;
   const loose = keyMode === null ? null : looseSecretMode(keyMode);
   if (loose !== null) log.warn({ setting: '--key-file', mode: octalMode(loose) }, looseSecretModeMessage('--key-file', loose));
   const service = new OprfService({
