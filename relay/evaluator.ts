@@ -7,7 +7,6 @@
 // - `ShareEvaluator` (relay/evaluator-shares.ts) asks one or more key holders and, with
 //   a split key, hands the handset one evaluation per share; `RemoteEvaluator`
 //   (relay/evaluator-remote.ts) is that over NATS to `hushwire oprf` processes.
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import {
@@ -205,8 +204,3 @@ export function loadOprfKey(opts: { file?: string; hex?: string }): { key: OprfK
   return { key: deriveServerKey(new Uint8Array(randomBytes(32))), ephemeral: true };
 }
 
-export function loadOprfSeed(opts: { file?: string; hex?: string }): { seed: Uint8Array; ephemeral: boolean } {
-  if (opts.hex) return { seed: parseOprfSeed(opts.hex), ephemeral: false };
-  if (opts.file) return { seed: parseOprfSeed(readFileSync(opts.file, 'utf8')), ephemeral: false };
-  return { seed: new Uint8Array(randomBytes(32)), ephemeral: true };
-}
