@@ -24,7 +24,7 @@ import {
   jwtAuthenticator, nkeyAuthenticator, nkeys, tokenAuthenticator, usernamePasswordAuthenticator,
   type Authenticator, type TlsOptions,
 } from '@nats-io/transport-node';
-import { readSettingText, SettingError } from './setting-file.ts';
+import { readSettingText, SettingError, SETTING_FILE_MAX_BYTES } from './setting-file.ts';
 import { NatsAccessFiles, type ClientCertPair, type RereadFile, type UserCreds } from './nats-access-files.ts';
 
 /** The settings this module reads; GatewayConfig and OprfConfig both have them. */
@@ -91,8 +91,9 @@ export interface NatsAccess {
 
 /** PEM CA bundles can hold many certificates (a system bundle is ~200 KB). */
 const CERT_FILE_MAX_BYTES = 1024 * 1024;
-/** Passwords, tokens, seeds, keys and .creds files are small. */
-const SECRET_FILE_MAX_BYTES = 64 * 1024;
+/** Passwords, tokens, seeds, keys and .creds files are small: the bound of every
+ *  setting file that holds a secret. */
+const SECRET_FILE_MAX_BYTES = SETTING_FILE_MAX_BYTES;
 
 const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 /** A .creds file: the JWT block, then the seed block (the parse nats.js itself uses). */

@@ -2,7 +2,7 @@
 // gateway (gateway/config-files.ts) and for the NATS connection settings both processes
 // share (relay/nats-connect-options.ts). One line naming the flag and the path on any
 // problem, never the contents: the files hold secrets.
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /** A setting whose value or file cannot be used; the message is one line that starts
  *  with the flag (`--flag: ...`). Each command turns it into its own exit 2. */
@@ -16,7 +16,7 @@ export class SettingError extends Error {
 /** The bound on a key or token file (they are a line long): 64 KiB, for the gateway's
  *  setting files (gateway/config-files.ts) and the OPRF key files of the gateway,
  *  `hushwire oprf` and `hushwire oprf-key` (relay/evaluator.ts, readOprfKeyFile); the
- *  NATS secret files have the same bound (relay/nats-connect-options.ts). */
+ *  NATS secret files (relay/nats-connect-options.ts). */
 export const SETTING_FILE_MAX_BYTES = 64 * 1024;
 
 const ERRNO_WORDS: Record<string, string> = {
@@ -93,14 +93,4 @@ export function looseSecretModeText(flag: string, mode: number): string {
 /** 0644 as text. */
 export function octalMode(mode: number): string {
   return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
-}
-
-/** The permission bits of the file at `path` (after symbolic links), or null when it
- *  cannot be looked at (its reading reports that). */
-export function fileMode(path: string): number | null {
-  try {
-    return statSync(path).mode & 0o777;
-  } catch {
-    return null;
-  }
 }
