@@ -5,8 +5,11 @@ import { register } from 'tsx/esm/api';
 
 register();
 // `hushwire --help | head` closes the pipe early: that is not an error worth a trace.
+// A command that listens for stdout errors itself (listen, which must first give back
+// the message it could not print) handles them: this ends the process only when it is
+// the one listener.
 process.stdout.on('error', (e) => {
-  if (e && e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  if (e && e.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(process.exitCode ?? 0);
 });
 let code;
 try {

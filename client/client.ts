@@ -172,6 +172,13 @@ export function checkGatewayList(v: unknown): string[] {
   return v.map((u: unknown) => checkGatewayUrl(u as string));
 }
 
+/** The id of a message given to ack() or giveBack(): BAD_REQUEST for anything else. */
+function messageId(message: unknown, call: string): string {
+  const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
+  if (typeof id !== 'string') throw new HushwireError(ErrorCode.BAD_REQUEST, `${call}(message): message must be one that messages() handed over (an object with its id)`);
+  return id;
+}
+
 /** The application callbacks of ClientOptions, each called through guardCallback. */
 const CALLBACKS: readonly CallbackName[] = ['onState', 'onNotice', 'onDropped', 'onStoreError', 'onKeyChange'];
 
@@ -846,15 +853,40 @@ export class HushwireClient {
   /** Received messages, each once (dedup by envelope id across restarts). One reader at
    *  a time: starting to iterate while another iterator is active (neither ended nor
    *  given back by return(), which `for await` calls on break) throws BAD_REQUEST, as does
-   *  iterating a client opened with `receive: false`. */
-  messages(): AsyncIterable<ReceivedMessage> {
+   *  iterating a client opened with `receive: false`. With `manualAck: true` each message
+   *  is recorded and handed over but not acknowledged: the app calls ack(message) once it
+   *  has shown it, or giveBack(message) when it could not (docs/CLIENT.md, messages()). */
+  messages(options: { manualAck?: boolean } = {}): AsyncIterable<ReceivedMessage> {
+    if (typeof options !== 'object' || options === null || (options.manualAck !== undefined && typeof options.manualAck !== 'boolean')) {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'messages(options): options must be an object whose manualAck, when given, is true or false');
+    }
+    const manualAck = options.manualAck === true;
     return {
       [Symbol.asyncIterator]: () => {
         // It would wait forever: deliveries are left to another process's reader.
         if (!this.receive) throw new HushwireError(ErrorCode.BAD_REQUEST, 'this client was opened with receive: false: it takes no messages (open it without that option to read)');
-        return this.inbox.reader();
+        return this.inbox.reader({ manualAck });
       },
     };
+  }
+
+  /** Acknowledges a message that messages({ manualAck: true }) handed over, once the app
+   *  has shown it. false when it waits for no ack (acknowledged or given back already). */
+  ack(message: Pick<ReceivedMessage, 'id'>): boolean {
+    return this.inbox.ack(messageId(message, 'ack'));
+  }
+
+  /** Gives back a message that messages({ manualAck: true }) handed over and the app
+   *  could not show: its id is forgotten in the profile (written before this resolves) and
+   *  it is not acknowledged, so the relay delivers it again. Resolves false when it waits
+   *  for no ack; rejects with the store's error (also told to onStoreError) when the
+   *  write fails. */
+  giveBack(message: Pick<ReceivedMessage, 'id'>): Promise<boolean> {
+    try {
+      return this.inbox.giveBack(messageId(message, 'giveBack'));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**

@@ -10,6 +10,12 @@
 // the id is on disk and a redelivery is dropped. A handset that stops reading (or a
 // `listen --count 1` that exits after one message) leaves the rest unacknowledged, and
 // the relay redelivers them later instead of losing them.
+//
+// A reader that shows a message somewhere that can fail after it was handed over (the
+// CLI's stdout, a pipe whose reader may exit) asks for manual acks (reader({ manualAck:
+// true })): the message is recorded and handed over but not acknowledged until ack(id);
+// giveBack(id) instead forgets its id in state.json and leaves it unacknowledged, so
+// the relay delivers it again.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { CONTENT_TYPE_TEXT, type Opened } from '../relay/crypto/seal.ts';
 import { openWithAny } from './prekeys.ts';
@@ -127,7 +133,12 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
   private chain: Promise<void> = Promise.resolve();
   private queue: Item[] = [];
   private readonly queuedIds = new Set<string>();
-  private waiters: { resolve: (r: IteratorResult<ReceivedMessage>) => void; reject: (e: unknown) => void }[] = [];
+  private waiters: { resolve: (r: IteratorResult<ReceivedMessage>) => void; reject: (e: unknown) => void; manualAck: boolean }[] = [];
+  /** Messages handed to a manual-ack reader and neither acknowledged nor given back yet,
+   *  by id, oldest first: their envelope ids, and the ids their record pushed out of a
+   *  full seen set (put back if they are given back). Bounded by maxQueued: beyond it the
+   *  oldest is acknowledged (it is recorded as shown). */
+  private readonly unacked = new Map<string, { envelopeId: Uint8Array; evicted: string[] }>();
   /** The iterator currently reading (see reader()), or null. */
   private activeReader: object | null = null;
   private ended = false;
@@ -177,7 +188,9 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       // whichever copy is in flight then (this one, when the first one's wait ran out).
       // A copy whose wait ran out before that stays in the mailbox, and its redelivery
       // is acked as seen: only acking before recording could spare that, which is unsafe.
-      if (this.queuedIds.has(idHex) || items.some((i) => i.message.id === idHex)) {
+      // So is a copy of a message handed to a manual-ack reader that has not acknowledged
+      // it yet (the reader may still give it back).
+      if (this.queuedIds.has(idHex) || this.unacked.has(idHex) || items.some((i) => i.message.id === idHex)) {
         this.stats.duplicates++;
         continue;
       }
@@ -318,7 +331,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     }
     while (this.waiters.length > 0 && this.queue.length > 0) {
       const w = this.waiters.shift()!;
-      this.take().then(w.resolve, w.reject);
+      this.take(w.manualAck).then(w.resolve, w.reject);
     }
   }
 
@@ -328,7 +341,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
    * coalesce (ProfileState.save), so messages taken together share one write; a reader
    * that takes one at a time waits one store write per message.
    */
-  private async take(): Promise<IteratorResult<ReceivedMessage>> {
+  private async take(manualAck = false): Promise<IteratorResult<ReceivedMessage>> {
     const item = this.queue.shift()!;
     const { state } = this.opts;
     for (;;) {
@@ -391,20 +404,69 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       this.storeFailures = 0;
       this.queuedIds.delete(item.message.id);
       this.stats.received++;
-      this.opts.ack([item.envelopeId]);
+      if (manualAck) this.holdAck(item.message.id, item.envelopeId, evicted);
+      else this.opts.ack([item.envelopeId]);
       return { value: item.message, done: false };
     }
   }
 
-  next(): Promise<IteratorResult<ReceivedMessage>> {
+  /** Keeps a handed-over message's ack for the reader's ack() or giveBack(). */
+  private holdAck(id: string, envelopeId: Uint8Array, evicted: string[]): void {
+    this.unacked.set(id, { envelopeId, evicted });
+    while (this.unacked.size > this.maxQueued) {
+      const [oldest, entry] = this.unacked.entries().next().value!;
+      this.unacked.delete(oldest);
+      this.opts.ack([entry.envelopeId]);
+    }
+  }
+
+  /** Acknowledges a message handed to a manual-ack reader (its id, hex). false when no
+   *  such message waits for its ack (already acknowledged or given back, or unknown). */
+  ack(id: string): boolean {
+    const entry = this.unacked.get(id);
+    if (!entry) return false;
+    this.unacked.delete(id);
+    this.opts.ack([entry.envelopeId]);
+    return true;
+  }
+
+  /**
+   * Gives back a message handed to a manual-ack reader that could not show it: its id is
+   * forgotten in state.json (written before this resolves) and it is not acknowledged,
+   * so the relay delivers it again and it is shown then. Resolves false when no such
+   * message waits for its ack. A failed write is told to onStoreError and rejects: the
+   * id may then still be on disk, and a redelivery in a later session dropped as seen.
+   */
+  async giveBack(id: string): Promise<boolean> {
+    const entry = this.unacked.get(id);
+    if (!entry) return false;
+    this.unacked.delete(id);
+    const { state } = this.opts;
+    state.seen.delete(id);
+    state.seen.restoreOldest(entry.evicted);
+    const saved = state.save();
+    const written = saved.then(() => {}, () => {});
+    this.ackTail = this.ackTail.then(() => written);
+    try {
+      await saved;
+    } catch (err) {
+      try {
+        this.opts.onStoreError?.(err, saved);
+      } catch { /* the application's callback must not break the inbox */ }
+      throw err;
+    }
+    return true;
+  }
+
+  next(manualAck = false): Promise<IteratorResult<ReceivedMessage>> {
     // Ended first: a message still queued when the client closed is not handed out (its
     // ack could no longer leave, so its redelivery would be dropped as seen: shown to a
     // closed client, then never again). Left unrecorded, it comes again next session.
     if (this.ended) {
       return this.endError ? Promise.reject(this.endError) : Promise.resolve({ value: undefined, done: true });
     }
-    if (this.queue.length > 0) return this.take();
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.queue.length > 0) return this.take(manualAck);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, manualAck }));
   }
 
   /**
@@ -412,8 +474,10 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
    * finished nor given back by return(), which `for await` calls on break and throw) is
    * refused with BAD_REQUEST: two loops would each get some of the messages. Once the
    * iteration has ended (the client closed) any number may be made; each is done at once.
+   * `manualAck`: its messages wait for ack() or giveBack() (see the top of this file).
    */
-  reader(): AsyncIterator<ReceivedMessage> & AsyncIterable<ReceivedMessage> {
+  reader(opts: { manualAck?: boolean } = {}): AsyncIterator<ReceivedMessage> & AsyncIterable<ReceivedMessage> {
+    const manualAck = opts.manualAck === true;
     if (this.activeReader !== null && !this.ended) {
       throw new HushwireError(
         ErrorCode.BAD_REQUEST,
@@ -434,7 +498,7 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
       next: async () => {
         if (finished) return done;
         try {
-          const r = await this.next();
+          const r = await this.next(manualAck);
           if (r.done) release();
           return r;
         } catch (e) {

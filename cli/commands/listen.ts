@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { HushwireClient, type DropReason } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, parsePositive, parseCount, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
+import { profileOption, parsePositive, parseCount, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
 import { takeReaderLock } from '../reader-lock.ts';
 
 /** The stderr line for a message dropped for good, by reason. */
@@ -41,6 +41,22 @@ async function deviceLeftProfile(profile: string, deviceId: string): Promise<boo
   }
 }
 
+/** Writes one line to stdout; resolves once it was written, rejects when it could not be
+ *  (EPIPE: the reader of a pipe exited). */
+function writeLine(line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(line + '\n', (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** Marks stdout's errors as handled here: bin/hushwire.js ends the process at once on an
+ *  EPIPE only when nobody else listens for stdout errors, and listen must first give back
+ *  the message it could not print. */
+function stdoutErrorsHandledHere(): void {
+  // The write's callback gets the error; the stream's 'error' event needs a listener too.
+  process.stdout.on('error', () => {});
+}
+
 /** First-connect attempts of `listen`: full-jitter backoff from 250 ms to 10 s makes ~30 s. */
 export const LISTEN_CONNECT_ATTEMPTS = 12;
 
@@ -51,7 +67,7 @@ export function listenCommand(): Command {
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is recorded in the profile as shown just before it is printed, and is not shown\nagain: one printed into a pipe whose reader has exited (listen | head -1) is lost. Use --count\nto take a number of messages.')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message, which stays queued\nfor the next listen; one already in the pipe when its reader exited is gone with the pipe\n(head reads ahead): use --count to take an exact number of messages.')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
@@ -87,6 +103,8 @@ export function listenCommand(): Command {
       let timedOut = false;
       let stopped = false;
       let connected = false;
+      // Nobody reads stdout any more: the end the user asked for (listen | head -1), exit 0.
+      let stdoutGone = false;
       const stop = () => {
         stopped = true;
         void client.close();
@@ -98,14 +116,32 @@ export function listenCommand(): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       let n = 0;
+      stdoutErrorsHandledHere();
       try {
         await client.connect();
         connected = true;
         if (opts.count === undefined || n < opts.count) {
-          for await (const m of client.messages()) {
-            printJson(opts.acceptUnverified
-              ? { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, verified: m.verified, senderKeys: m.senderKeys }
-              : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, senderKeys: m.senderKeys });
+          // Manual acks: a message is acknowledged only once its line was written. One that
+          // cannot be (EPIPE: `listen | head -1` after head exited) is given back, its id
+          // forgotten in the profile and no ack sent, so the relay keeps it for the next
+          // listen; an ack sent first lost it.
+          for await (const m of client.messages({ manualAck: true })) {
+            try {
+              await writeLine(JSON.stringify(opts.acceptUnverified
+                ? { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, verified: m.verified, senderKeys: m.senderKeys }
+                : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, senderKeys: m.senderKeys }));
+            } catch (err) {
+              // A failed profile write is said on stderr already (onStoreError).
+              await client.giveBack(m).catch(() => {});
+              const code = (err as NodeJS.ErrnoException).code;
+              if (code === 'EPIPE') {
+                stdoutGone = true;
+                break;
+              }
+              // Another failure (a full disk under `listen > file`): said, exit 1.
+              throw new HushwireError(ErrorCode.INTERNAL, `could not write a message to stdout (${typeof code === 'string' ? code : 'write failed'}): it was kept for the next listen`);
+            }
+            client.ack(m);
             n++;
             if (opts.count !== undefined && n >= opts.count) break;
           }
@@ -127,6 +163,7 @@ export function listenCommand(): Command {
         await client.close();
         release();
       }
+      if (stdoutGone) return;
       if (timedOut && !connected) {
         // Not "timed out after 0 messages": that reads as an empty mailbox, while no
         // gateway was ever reached (it is down, or the profile names the wrong one).

@@ -643,3 +643,55 @@ t.test('a re-read that fails (the store) leaves the envelope unacknowledged, not
   t.equal(inbox.stats.unreadable, 0);
   t.equal(inbox.stats.deferred, 2);
 });
+
+t.test('manual acks: a message handed over waits for ack() or giveBack(); a copy meanwhile is not acked; giveBack forgets it on disk', async (t) => {
+  // `hushwire listen` acknowledges a message only once its line is written to stdout, and
+  // gives back one it could not write (EPIPE): acked first, it was lost.
+  const s = await setup(() => 'ok', { maxQueued: 2 });
+  const alice = makeSender();
+  const [e1, e2, e3, e4] = [seal(alice, 'one', 0), seal(alice, 'two', 1), seal(alice, 'three', 2), seal(alice, 'four', 3)];
+  const id = (e: EnvelopeProps) => bytesToHex(e.id!);
+  s.inbox.deliver([e1, e2]);
+  const it = s.inbox.reader({ manualAck: true });
+  const m1 = await it.next();
+  const m2 = await it.next();
+  t.same([m1.value?.text, m2.value?.text], ['one', 'two']);
+  t.same(s.acked, [], 'handed over, not acknowledged');
+  t.ok(s.state.seen.has(id(e1)) && s.state.seen.has(id(e2)), 'recorded as shown');
+
+  s.inbox.deliver([e1]); // the relay's copy of a message the reader has not acknowledged
+  await s.inbox.idle();
+  t.equal(s.inbox.stats.duplicates, 1, 'dropped as a duplicate');
+  t.same(s.acked, [], 'but not acknowledged: the reader may still give it back');
+
+  t.equal(s.inbox.ack(id(e1)), true);
+  t.same(s.acked, [id(e1)], 'ack() sends its ack');
+  t.equal(s.inbox.ack(id(e1)), false, 'once');
+
+  t.equal(await s.inbox.giveBack(id(e2)), true);
+  t.same(s.acked, [id(e1)], 'a message given back is not acknowledged');
+  t.notOk(s.state.seen.has(id(e2)), 'and forgotten');
+  const onDisk = await readState(s.state.store);
+  t.notOk(onDisk.seen.has(id(e2)), 'also in state.json, before giveBack resolved');
+  t.ok(onDisk.seen.has(id(e1)), 'the acknowledged one stays recorded');
+  t.equal(await s.inbox.giveBack(id(e2)), false, 'once');
+  s.inbox.deliver([e2]); // so its redelivery is new, and shown
+  const again = await it.next();
+  t.equal(again.value?.text, 'two', 'a message given back is shown when it comes again');
+
+  // Bounded: beyond maxQueued (2) unacknowledged, the oldest is acknowledged.
+  s.inbox.deliver([e3, e4]);
+  await it.next();
+  t.same(s.acked, [id(e1)], 'two waiting: none acknowledged');
+  await it.next();
+  t.same(s.acked, [id(e1), id(e2)], 'a third: the oldest (recorded as shown) is acknowledged');
+
+  // The default reader acknowledges as before.
+  await it.return!();
+  const plain = await setup();
+  plain.inbox.deliver([seal(alice, 'plain', 0)]);
+  await drain(plain.inbox, 1);
+  t.equal(plain.acked.length, 1, 'a reader without manual acks acknowledges on hand-over');
+  s.inbox.end();
+  plain.inbox.end();
+});

@@ -1,0 +1,96 @@
+// `hushwire listen | head -1`: a message listen could not print (its stdout's reader
+// exited, EPIPE) must stay queued for the next listen. Before, the SDK acknowledged each
+// message as it handed it over, so listen had acknowledged (and recorded as seen) the
+// message it then failed to write, and it was gone. Also the SDK's manual acks that fix
+// rests on: messages({ manualAck: true }), ack() and giveBack().
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { HushwireClient, type ReceivedMessage } from '../../client/index.ts';
+import { hushwire, cliProfiles } from '../helpers/cli.ts';
+import { BIN, ROOT } from '../helpers/paths.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
+import { registerHandset } from '../helpers/handsets.ts';
+import { until, within } from '../helpers/poll.ts';
+
+t.setTimeout(180_000);
+
+const A = '+15550100031';
+const B = '+15550100032';
+
+t.test('listen whose stdout reader exited keeps the message it could not print for the next listen', async (t) => {
+  const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-pipe-');
+  const env = { ...process.env };
+  delete env.HUSHWIRE_PROFILE;
+  // Bounded by --timeout; stdout is a pipe this test reads, then closes, as head -1 does.
+  const p = spawn(process.execPath, [BIN, 'listen', '--profile', b!, '--timeout', '60'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+  let stdout = '';
+  let stderr = '';
+  p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+  p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+
+  const one = await hushwire(['send', '--profile', a!, '--to', B, 'one']);
+  t.equal(one.code, 0, one.stderr);
+  await until('listen printing the first message', () => stdout.includes('\n'), 20_000);
+  t.match(JSON.parse(stdout.split('\n')[0]!), { text: 'one' });
+  // The reader goes away: listen's next write fails with EPIPE.
+  p.stdout!.destroy();
+
+  const two = await hushwire(['send', '--profile', a!, '--to', B, 'two']);
+  t.equal(two.code, 0, two.stderr);
+  const code = await within(exited, 30_000, 'listen ending after its stdout closed');
+  t.equal(code, 0, `listen exits 0 when its reader is gone (stderr: ${stderr})`);
+  t.equal(stderr, '', 'and says nothing: the user ended it');
+
+  const next = await hushwire(['listen', '--profile', b!, '--count', '1', '--timeout', '20']);
+  t.equal(next.code, 0, `the message listen could not print is still queued (stderr: ${next.stderr})`);
+  t.match(JSON.parse(next.stdout.trim()), { text: 'two', id: JSON.parse(two.stdout).id });
+});
+
+t.test('messages({ manualAck: true }): giveBack leaves a message for the next session, ack settles it', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const alice = await registerHandset([gw.url], A);
+  const bob = await registerHandset([gw.url], B);
+  const sender = await HushwireClient.open(alice.profileDir);
+  t.teardown(() => sender.close());
+  await sender.connect();
+
+  /** Opens Bob's profile, takes one message with manual acks, lets `then` decide. */
+  async function takeOne(then: (c: HushwireClient, m: ReceivedMessage) => Promise<void>): Promise<ReceivedMessage> {
+    const c = await HushwireClient.open(bob.profileDir);
+    try {
+      await c.connect();
+      const it = c.messages({ manualAck: true })[Symbol.asyncIterator]();
+      const r = await within(it.next(), 20_000, 'a message');
+      if (r.done) throw new Error('messages() ended');
+      await then(c, r.value);
+      return r.value;
+    } finally {
+      await c.close();
+    }
+  }
+
+  const sent = await sender.send(B, 'kept');
+  const first = await takeOne(async (c, m) => {
+    t.equal(await c.giveBack(m), true, 'given back');
+    t.equal(await c.giveBack(m), false, 'once');
+    t.equal(c.ack(m), false, 'and no longer waits for an ack');
+  });
+  t.equal(first.id, sent.id);
+  const again = await takeOne(async (c, m) => {
+    t.equal(c.ack(m), true, 'acknowledged');
+    t.equal(c.ack(m), false, 'once');
+  });
+  t.equal(again.id, sent.id, 'the message given back came again in the next session');
+  const marker = await sender.send(B, 'marker');
+  const after = await takeOne(async (c, m) => { c.ack(m); });
+  t.equal(after.id, marker.id, 'the acknowledged message did not come again: the next one is the marker');
+
+  const c = await HushwireClient.open(bob.profileDir);
+  t.teardown(() => c.close());
+  t.throws(() => c.messages({ manualAck: 'yes' } as unknown as { manualAck: boolean }), { code: 'BAD_REQUEST' });
+  t.throws(() => c.ack(null as unknown as ReceivedMessage), { code: 'BAD_REQUEST' });
+  await t.rejects(c.giveBack({} as ReceivedMessage), { code: 'BAD_REQUEST' });
+});
