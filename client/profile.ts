@@ -165,7 +165,7 @@ export async function checkProfileDirectory(dir: string): Promise<boolean> {
   if (foreign.length > 0) {
     throw new HushwireError(
       ErrorCode.BAD_REQUEST,
-      `profileDir already exists and holds ${foreign.length} ${foreign.length === 1 ? 'entry' : 'entries'} that are not part of a Hushwire profile: ` +
+      `profileDir already exists and holds ${foreign.length} ${foreign.length === 1 ? 'entry that is' : 'entries that are'} not part of a Hushwire profile: ` +
         'give a new or empty directory (a registration makes it private, 0700, and keeps keys in it)',
     );
   }

@@ -209,6 +209,12 @@ t.test('register: a directory holding anything but a profile, or a file, is refu
   t.equal(e.code, ErrorCode.BAD_REQUEST);
   t.match(e.message, /already exists and holds 2 entries that are not part of a Hushwire profile/);
   t.notMatch(e.message, /package|secret|\+1555/, 'names the problem, not the contents');
+  // One entry: "1 entry that is", not "1 entry that are".
+  const one = profile();
+  mkdirSync(one, { recursive: true });
+  writeFileSync(join(one, 'notes.txt'), 'x');
+  const e1 = await codeOf(HushwireClient.register({ profileDir: one, gateways: [gw.url], number: A }));
+  t.match(e1.message, /already exists and holds 1 entry that is not part of a Hushwire profile: /);
   t.notOk(existsSync(join(app, 'device.json')), 'nothing written');
   t.equal(statSync(app).mode & 0o777, 0o755, 'not chmod-ed');
   t.equal(gw.conns.length, 0, 'refused before any network use');
