@@ -17,13 +17,22 @@ import { compare, compareTable, nothingToCompare, type BenchFile } from '../../b
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
 
+/** --peers, --workload: names from `allowed`, comma-separated, each once (a name given
+ *  twice ran twice, and bench compare then pooled the two as two runs); or `all`, or
+ *  (peers) `none`, alone. */
 function list<T extends string>(allowed: readonly T[], what: string) {
+  const choices = `${allowed.join(', ')}, all${what === 'peer' ? ', none' : ''}`;
   return (value: string): T[] => {
     const items = value.split(',').map((s) => s.trim()).filter(Boolean);
     if (items.length === 1 && items[0] === 'none') return [];
     if (items.length === 1 && items[0] === 'all') return [...allowed];
-    for (const i of items) if (!allowed.includes(i as T)) throw new InvalidArgumentError(`unknown ${what} "${i}" (choose from ${allowed.join(', ')}, all${what === 'peer' ? ', none' : ''})`);
-    return items as T[];
+    // An empty --workload is refused later with its own message ("no workload to run").
+    if (items.length === 0 && what === 'peer') throw new InvalidArgumentError('names no peer (for Hushwire alone: --peers none)');
+    for (const i of items) {
+      if (i === 'all' || (i === 'none' && what === 'peer')) throw new InvalidArgumentError(`"${i}" goes alone, not in a list with other names`);
+      if (!allowed.includes(i as T)) throw new InvalidArgumentError(`unknown ${what} "${i}" (choose from ${choices})`);
+    }
+    return [...new Set(items)] as T[];
   };
 }
 
@@ -37,12 +46,17 @@ function parseList(value: string): number[] {
   if (items.length === 0 || items.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
     throw new InvalidArgumentError('must be comma-separated whole numbers from 1 to 16');
   }
-  return items;
+  // Each size once: one given twice ran (and was reported) twice.
+  return [...new Set(items)];
 }
 
 function parseRate(value: string): number | 'half' {
   if (value === 'half') return 'half';
-  return parsePositive(value);
+  try {
+    return parsePositive(value);
+  } catch {
+    throw new InvalidArgumentError(`must be a positive number of messages/s, or "half" (a max-rate run, then one at half its rate), not "${value}"`);
+  }
 }
 
 /** --gateway-metrics: an http(s) URL, or "none" (which wins over any URL given with it). */
@@ -181,18 +195,19 @@ export function benchCommand(): Command {
     .option('--gateways <n>', 'local setup: number of gateway processes', parseCount, 2)
     .option('--nats-cluster <n>', 'local setup: nats-server nodes in one JetStream cluster behind the gateways (1 to 5; the gateways connect to the nodes in turn, streams and buckets on min(n, 3) replicas)', parseClusterSize, 1)
     .addOption(new Option('--transport <name>', 'local setup: WebSocket library of the gateways').choices(['uws', 'ws']).default('uws'))
-    .option('--peers <list>', `peers to run too: ${PEERS.join(',')}, all or none`, list(PEERS, 'peer'), [...PEERS])
+    // Defaults shown as the flag takes them (commander would print a JSON array).
+    .addOption(new Option('--peers <list>', `peers to run too: ${PEERS.join(',')}, all or none`).argParser(list(PEERS, 'peer')).default([...PEERS], PEERS.join(',')))
     .option('--no-hushwire', 'run only the peers')
-    .option('--workload <list>', `workloads: ${WORKLOADS.join(',')} or all`, list(WORKLOADS, 'workload'), ['chat'])
+    .addOption(new Option('--workload <list>', `workloads: ${WORKLOADS.join(',')} or all`).argParser(list(WORKLOADS, 'workload')).default(['chat'], 'chat'))
     .option('--repeat <n>', 'run every system and workload n times in interleaved rounds, then a summary: medians, ranges, and Hushwire\'s throughput over each peer\'s taken within each round', parseCount, 1)
-    .option('--duration <s>', 'measured seconds per run', parseSeconds, 10)
-    .option('--warmup <s>', 'unmeasured seconds before each run; 0: none (a cold measurement: the window starts with the first message)', parseWarmup, 2)
-    .option('--grace <s>', 'after a run: wait up to this long for outstanding messages before counting them lost (ends when none is left; not 0)', parseGrace, 6)
+    .option('--duration <s>', 'measured seconds per run (chat, fanout; at most 600)', parseSeconds, 10)
+    .option('--warmup <s>', 'unmeasured seconds before each run; 0: none (a cold measurement: the window starts with the first message); at most 600', parseWarmup, 2)
+    .option('--grace <s>', 'after a run: wait up to this long for outstanding messages before counting them lost (ends when none is left; not 0; at most 600)', parseGrace, 6)
     .option('--rate <msgs>', 'fixed offered rate in messages/s (latency from the intended send time), or "half": a max-rate run then one at half of it', parseRate)
     .option('--window <n>', 'max-rate mode: messages each sender keeps outstanding', parseCount, 16)
     .option('--pairs <n>', 'chat: 1:1 pairs (both ends send; ends on different gateways)', parseCount, 100)
     .option('--devices <n>', 'storm and idle: connected devices', parseCount, 10_000)
-    .option('--fanout <list>', 'fanout: devices per recipient, comma-separated', parseList, [1, 3, 10])
+    .addOption(new Option('--fanout <list>', 'fanout: devices per recipient, comma-separated, each 1 to 16').argParser(parseList).default([1, 3, 10], '1,3,10'))
     .option('--backlog-devices <n>', 'backlog: offline devices', parseCount, 100)
     .option('--backlog-messages <n>', 'backlog: messages queued per offline device', parseCount, 200)
     .option('--backlog-warmup <n>', 'backlog: messages per device in an unmeasured round (filled, drained, erased) before the measured one, as --warmup for chat; 0 = none: the gateways\' first drain', parseCountOrZero, 20)
