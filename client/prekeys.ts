@@ -175,8 +175,13 @@ export function openWithAny(env: EnvelopeProps, me: { route: Uint8Array; device:
 
 // ---- device.json fields (client/profile-data.ts reads and writes the rest)
 
+/** What a damaged device.json is told as, with what to do (client/profile-data.ts says it
+ *  too; forgetDevice in client/profile.ts knows it by this message). */
+export const DAMAGED_DEVICE_MESSAGE = 'profile file device.json is damaged: this device\'s keys cannot be read; ' +
+  'restore the file from a backup, or forget the profile (hushwire unregister --forget-locally, or delete the directory) and register again';
+
 function damagedDevice(): HushwireError {
-  return new HushwireError(ErrorCode.BAD_REQUEST, 'profile file device.json is damaged');
+  return new HushwireError(ErrorCode.BAD_REQUEST, DAMAGED_DEVICE_MESSAGE);
 }
 
 function hexOf(v: unknown): Uint8Array {

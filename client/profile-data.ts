@@ -13,7 +13,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
-import { mailboxAgeFromJson, mailboxAgeToJson, pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey, type ToldMailboxAge } from './prekeys.ts';
+import { DAMAGED_DEVICE_MESSAGE, mailboxAgeFromJson, mailboxAgeToJson, pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey, type ToldMailboxAge } from './prekeys.ts';
 import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type WrittenRecord, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
@@ -60,8 +60,16 @@ const KEY_FIELDS = {
   oprfPublicKey: 0,
 } as const;
 
+/** A record that cannot be read, said with what to do about it (routes.json and
+ *  keys.json are read as empty instead: client/routes.ts, client/keybook.ts). */
 export function damaged(record: string): HushwireError {
-  return new HushwireError(ErrorCode.BAD_REQUEST, `profile file ${record} is damaged`);
+  if (record === DEVICE_FILE) return new HushwireError(ErrorCode.BAD_REQUEST, DAMAGED_DEVICE_MESSAGE);
+  const what = record === STATE_FILE
+    ? ': delete it to start again without the record of the messages already shown (one the relay delivers again may then be shown twice)'
+    : record === GATEWAYS_FILE
+      ? ': write it again, {"version":1,"gateways":["wss://..."]} with the gateway URLs the profile was registered with'
+      : '';
+  return new HushwireError(ErrorCode.BAD_REQUEST, `profile file ${record} is damaged${what}`);
 }
 
 async function readJson(store: ProfileStore, record: ProfileRecord): Promise<unknown | undefined> {

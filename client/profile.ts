@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { DAMAGED_DEVICE_MESSAGE } from './prekeys.ts';
 import { checkRecord, PROFILE_RECORDS, SHARED_RECORDS, NO_LOCK, checkSharedRecord, type ProfileLock, type ProfileRecord, type ProfileStore } from './store.ts';
 import {
   DEVICE_FILE, SEEN_CAPACITY, readDevice, writeDevice, removeDevice, readGateways, writeGateways, readState,
@@ -498,18 +499,31 @@ export function deleteDevice(dir: string): Promise<void> {
   return removeDevice(new DirectoryStore(dir));
 }
 
+/** Whether the profile holds a device record: readDevice, but a damaged record counts (it
+ *  is a profile's, and forgetting it is what its error tells the user to do). Missing:
+ *  NOT_REGISTERED; a record open to other users: refused as by readDevice. */
+async function readDeviceOrDamaged(store: DirectoryStore): Promise<void> {
+  try {
+    await readDevice(store);
+  } catch (e) {
+    if (e instanceof HushwireError && e.message === DAMAGED_DEVICE_MESSAGE) return;
+    throw e;
+  }
+}
+
 /**
  * Forgets a registered profile locally (`hushwire unregister --forget-locally`): deletes
  * what deleteDevice does, holding the profile's identity lock (a registration running in
  * another process is not cut short). NOT_REGISTERED when the directory holds no device,
- * checked before anything is touched, so a wrong path changes nothing.
+ * checked before anything is touched, so a wrong path changes nothing; a damaged device
+ * record is forgotten too.
  */
 export async function forgetDevice(dir: string): Promise<void> {
   const store = new DirectoryStore(dir);
-  await readDevice(store);
+  await readDeviceOrDamaged(store);
   const lock = await store.lockIdentity();
   try {
-    await readDevice(store); // another process may have unregistered it meanwhile
+    await readDeviceOrDamaged(store); // another process may have unregistered it meanwhile
     await removeDevice(store);
   } finally {
     await lock.release();

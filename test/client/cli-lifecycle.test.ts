@@ -4,7 +4,7 @@
 // processes (`node bin/hushwire.js ...`) against real gateways started in-process on free
 // ports. (Split from cli.test.ts: together they took 170-300 s on a loaded machine.)
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
@@ -47,6 +47,25 @@ t.test('a profile whose dev gateway restarted: a clear refusal, and unregister -
   const c = await HushwireClient.open(b, { gateways: [third.url] });
   t.teardown(() => c.close());
   await t.rejects(c.connect(), { code: 'AUTH_FAILED', message: /dev gateway that restarted.*--forget-locally/ });
+});
+
+t.test('a damaged device.json says what to do, and unregister --forget-locally forgets it', async (t) => {
+  // Before, the refusal said only "is damaged", and --forget-locally refused the profile
+  // the same way: the only way out was deleting the directory by hand.
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const a = join(tempDir('hw-cli-'), 'a');
+  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a])).code, 0);
+  writeFileSync(join(a, 'device.json'), '{"version":1,"number":');
+  const send = await hushwire(['send', '--profile', a, '--to', B, 'x']);
+  t.equal(send.code, 2);
+  t.same(errorLineProblems(send, 'BAD_REQUEST'), []);
+  t.match(send.stderr, /device\.json is damaged: .*restore the file from a backup, or forget the profile \(hushwire unregister --forget-locally/);
+  const forgotten = await hushwire(['unregister', '--profile', a, '--forget-locally']);
+  t.equal(forgotten.code, 0, forgotten.stderr);
+  t.notOk(existsSync(join(a, 'device.json')), 'the damaged record is gone');
+  const again = await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a]);
+  t.equal(again.code, 0, `and the profile can be registered again (stderr: ${again.stderr})`);
 });
 
 t.test('listen waits for a gateway that comes up after it started', async (t) => {

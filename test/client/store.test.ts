@@ -129,11 +129,11 @@ t.test('a damaged record is BAD_REQUEST naming the record, never its contents', 
   await writeGateways(s, ['ws://127.0.0.1:1/ws']);
   await s.write('state.json', '{"seen": not json');
   const e = await HushwireClient.open(s).then(() => null, (x: unknown) => x as Error & { code: string });
-  t.match(e, { code: ErrorCode.BAD_REQUEST, message: 'profile file state.json is damaged' });
+  t.match(e, { code: ErrorCode.BAD_REQUEST, message: /^profile file state\.json is damaged: delete it to start again/ });
   await s.write('state.json', '{}');
   await s.write('device.json', '{"version":1,"number":"+15550100001","identitySecret":"zz"}');
   const e2 = await HushwireClient.open(s).then(() => null, (x: unknown) => x as Error);
-  t.match(e2, { code: ErrorCode.BAD_REQUEST, message: 'profile file device.json is damaged' });
+  t.match(e2, { code: ErrorCode.BAD_REQUEST, message: /^profile file device\.json is damaged: .*hushwire unregister --forget-locally/ });
   t.notMatch(e2!.message, /15550100001|zz/);
   await s.write('routes.json', 'garbage');
   await writeDevice(s, fakeDevice());
