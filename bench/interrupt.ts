@@ -151,6 +151,27 @@ export function stopOnInterrupt(stop: () => void): () => void {
   return () => { stoppers.delete(stop); };
 }
 
+let reporter: ((sig: NodeJS.Signals) => string) | null = null;
+
+/** Registers what a signal reports before the bench exits: the rows finished so far
+ *  (synchronously: the process exits right after). Returns what it did, for the
+ *  interrupt's line. Called once, by the first signal after its clean-up, or by a second
+ *  signal that cut that clean-up short. */
+export function onInterruptReport(report: (sig: NodeJS.Signals) => string): void {
+  reporter = report;
+}
+
+function report(sig: NodeJS.Signals): string {
+  const r = reporter;
+  reporter = null;
+  if (r === null) return '';
+  try {
+    return r(sig);
+  } catch (e) {
+    return `results not reported: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
 let interruptedBy: NodeJS.Signals | null = null;
 let signalsHooked = false;
 let say: (line: string) => void = (line) => { process.stderr.write(line + '\n'); };
@@ -193,6 +214,8 @@ async function onFirstSignal(sig: NodeJS.Signals): Promise<void> {
   // Anything started since (a child the run's code spawned meanwhile) goes too.
   const more = releaseAll();
   const total = { processes: released.processes + more.processes, dirs: released.dirs + more.dirs };
+  const reported = report(sig);
+  if (reported !== '') done.push(reported);
   say(`hushwire bench: interrupted (${sig}) during ${during}: ${releasedText(total)}${done.length > 0 ? `; ${done.join('; ')}` : ''}`);
   process.exit(codeOf(sig));
 }
@@ -200,6 +223,8 @@ async function onFirstSignal(sig: NodeJS.Signals): Promise<void> {
 function onSecondSignal(sig: NodeJS.Signals): void {
   const left = [...tasks].map((t) => t.abandon()).filter((s) => s !== '');
   const r = releaseAll();
+  const reported = report(interruptedBy ?? sig);
+  if (reported !== '') left.push(reported);
   say(`hushwire bench: ${sig} again: exiting now${r.processes + r.dirs > 0 ? ` (${releasedText(r)})` : ''}${left.length > 0 ? `; ${left.join('; ')}` : ''}`);
   process.exit(codeOf(interruptedBy ?? sig));
 }

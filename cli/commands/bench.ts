@@ -5,9 +5,10 @@ import { cpus } from 'node:os';
 import { accessSync, existsSync, mkdirSync, statSync, constants as fsConstants } from 'node:fs';
 import { runBench, runFailure, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
-import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName } from '../../bench/types.ts';
+import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName, type RunResult } from '../../bench/types.ts';
 import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
 import { startWatchdog } from '../../bench/watchdog.ts';
+import { onInterruptReport } from '../../bench/interrupt.ts';
 import { capacityProblem, machineLimits } from '../../bench/capacity.ts';
 import { summarise, summaryTable } from '../../bench/summary.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
@@ -229,7 +230,8 @@ export function benchCommand(): Command {
 Every run is bounded: warmup + duration + grace seconds, then it stops by itself; a
 watchdog process ends the bench and everything it started if its main thread ever
 stops running for 60 s. Ctrl-C (SIGINT) or SIGTERM stops the processes the bench
-started and removes its temp directories (exit 130 or 143).
+started, removes its temp directories and reports the rows finished by then (exit
+130 or 143).
 Only loopback addresses are used by the local setup; it starts nats-server (and
 installs Debian's mosquitto with apt-get when missing and allowed) and stops all of it.
 Columns: deliv/s = deliveries per second to recipient devices; latency from the
@@ -281,6 +283,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       if (tooBig !== null) throw new HushwireError(ErrorCode.BAD_REQUEST, tooBig);
       const log = (line: string): void => { process.stderr.write(line + '\n'); };
       const live: string[] = [];
+      const finished: RunResult[] = [];
       const opts: BenchOptions = {
         systems,
         workloads: o.workload,
@@ -317,6 +320,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         onResult: (r) => {
           if (live.length === 0) log(tableHeader());
           live.push(tableRow(r));
+          finished.push(r);
           log(tableRow(r));
         },
       };
@@ -336,6 +340,18 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       // including the process's own exit; the bench's own deadlines cover everything
       // else. Not stopped here: it leaves when this process has exited (bench/watchdog.ts).
       startWatchdog();
+      // Ctrl-C or SIGTERM: the rows finished so far are results too (the run in progress
+      // is not): printed as a finished run prints them, marked as interrupted, so a
+      // script reading --json gets them and sees why the rest is missing.
+      onInterruptReport((sig) => {
+        if (finished.length === 0) return 'no run had finished: no results';
+        const rowsText = `${finished.length} finished row${finished.length === 1 ? '' : 's'}`;
+        const marked = { ...meta, interrupted: sig };
+        if (o.json) process.stdout.write(JSON.stringify(toJson(finished, marked)) + '\n');
+        else process.stdout.write(table(finished) + '\n');
+        const wrote = o.report === undefined ? [] : writeReport(o.report, finished, marked);
+        return `${rowsText} reported on stdout${o.json ? ` (the JSON's meta says "interrupted": "${sig}")` : ''}${wrote.length > 0 ? ` and in ${wrote.join(', ')}` : ''}; the run in progress is not`;
+      });
       const rows = await runBench(opts);
       const summary = o.repeat > 1 ? summarise(rows) : null;
       // --baseline: this run as the candidate (bench/compare.ts)
