@@ -595,11 +595,8 @@ async function measureRun(
   }
   if (unconfirmed > 0) notes.push(`${fmtInt(unconfirmed)} unconfirmed`);
   if (overflow > 0) notes.push(`${fmtInt(overflow)} rate slots skipped (sender backlog full)`);
-  if (env.server?.source === 'metrics' && c.server !== null) notes.push('gateway CPU from their /metrics');
-  // Why the CPU column is empty goes with the row too: the progress line on stderr is
-  // gone from the table on stdout, the JSON and a --report page.
-  const unread = env.server?.source === 'metrics' && c.server === null ? env.server.problem() : null;
-  if (unread !== null) notes.push(`gateway CPU not measured: ${unread}`);
+  const source = metricsNote(env, c.server);
+  if (source !== null) notes.push(source);
   const r: RunResult = {
     system: env.system,
     workload,
@@ -625,6 +622,17 @@ async function measureRun(
     ...(notes.filter(Boolean).length > 0 ? { note: notes.filter(Boolean).join('; ') } : {}),
   };
   return r;
+}
+
+/** Against running gateways (CPU from their /metrics): the row says where its gateway
+ *  CPU came from, or why it is empty. Why goes with the row too: the progress line on
+ *  stderr is gone from the table on stdout, the JSON and a --report page. null for
+ *  servers read from /proc. */
+function metricsNote(env: SystemEnv, server: number | null): string | null {
+  if (env.server?.source !== 'metrics') return null;
+  if (server !== null) return 'gateway CPU from their /metrics';
+  const why = env.server.problem();
+  return why === null ? null : `gateway CPU not measured: ${why}`;
 }
 
 /** "1,234 sends refused (RATE_LIMITED: ...)": the count, the reasons (with their counts
@@ -705,6 +713,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     const allocPerMsg = recordHeapSample(env, o, label, 'backlog-drain', heap, received, 'drained message');
     const secs = (Math.max(...d.map((x) => x.lastAt)) - Math.min(...d.map((x) => x.startedAt))) / 1000;
     const perMsg = (a: number | null, b2: number | null): number | null => (a === null || b2 === null || received === 0 ? null : round((b2 - a) / received, 1));
+    const cpuSource = metricsNote(env, before.server === null ? null : after.server);
     if (tail !== null) {
       o.log(`   ${label} mailboxes empty ${tail.seconds.toFixed(2)} s after the last delivery${tail.left > 0 ? ` (${tail.left} still stored)` : ''}; CPU including that: gateways ${perMsg(before.server, settled.server) ?? '-'} µs, nats-server ${perMsg(before.nats, settled.nats) ?? '-'} µs per message`);
     }
@@ -722,7 +731,7 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
       nats_cpu_us_per_msg_incl_erase: tail === null ? null : perMsg(before.nats, settled.nats),
       warmup_per_device: o.backlogWarmup,
       ...(allocPerMsg !== null ? { server_alloc_bytes_per_msg: allocPerMsg } : {}),
-      note: `${fmtInt(expected)} queued for ${n} offline devices, drained after all reconnected at once; ${o.backlogWarmup > 0 ? `after an unmeasured round of ${o.backlogWarmup} per device` : 'the gateways\' first drain (no warm-up round)'}`,
+      note: `${fmtInt(expected)} queued for ${n} offline devices, drained after all reconnected at once; ${o.backlogWarmup > 0 ? `after an unmeasured round of ${o.backlogWarmup} per device` : 'the gateways\' first drain (no warm-up round)'}${cpuSource === null ? '' : `; ${cpuSource}`}`,
     };
   } finally {
     await closeGenerator(g, o);
@@ -782,6 +791,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const gen = process.cpuUsage(gen0);
     const { server: cpu1, nats: nats1 } = await serverCpu(env);
     reportProbeProblem(env, o, label, cpu1);
+    const cpuSource = metricsNote(env, cpu0 === null ? null : cpu1);
     const ok = r.reduce((x, y) => x + y.ok, 0);
     const failed = r.reduce((x, y) => x + y.failed, 0);
     const droppedAt = Math.min(...r.map((x) => x.droppedAt));
@@ -800,7 +810,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
       devices: ok, reconnect_s: round(secs, 3), back_p50_s: backBy(50), back_p99_s: backBy(99), back_p999_s: backBy(99.9), failed,
       refused_retried: retried,
       ...(allocPerReconnect !== null ? { server_alloc_bytes_per_reconnect: allocPerReconnect } : {}),
-      note: `${fmtInt(n)} devices dropped at once${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs`,
+      note: `${fmtInt(n)} devices dropped at once${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs${cpuSource === null ? '' : `; ${cpuSource}`}`,
     };
   } finally {
     await closeGenerator(g, o);
