@@ -8,14 +8,73 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Signals. npm execs this script (package.json), so a SIGTERM or SIGHUP sent to npm, and
+# Ctrl-C's SIGINT, reach this shell. Without a trap bash dies of them at once and leaves
+# tap, its test files and the nats-servers and gateways they started running on, orphaned.
+# So every step runs as a child that `run` waits for, in a process group of its own
+# (setsid, where there is one). A signal ends the running step: tap first (it stops each
+# running test file with the signal, whose exit hooks stop the servers it started, and
+# reports the files it did not finish as failed), then whatever is left in the step's
+# group. The rest is skipped; the summary line still ends the output, and the exit
+# status is 128 + the signal's number.
+child=0
+signal=""
+signum=0
+SETSID=""
+command -v setsid >/dev/null 2>&1 && SETSID=setsid
+# Waits up to $2 tenths of a second until `kill -0 $1` fails ($1 a pid, or -pgid for a
+# whole group; a zombie counts until reaped); status 0 when it did.
+gone_within() {
+  local i
+  for ((i = 0; i < $2; i++)); do kill -0 -- "$1" 2>/dev/null || return 0; sleep 0.1; done
+  ! kill -0 -- "$1" 2>/dev/null
+}
+on_signal() {
+  [ -n "$signal" ] && return
+  signal=$1; signum=$2
+  printf '\n== interrupted by SIG%s: stopping\n' "$signal"
+  [ "$child" -ne 0 ] || return
+  kill -TERM "$child" 2>/dev/null
+  if [ -z "$SETSID" ]; then
+    gone_within "$child" 300 || kill -KILL "$child" 2>/dev/null
+    return
+  fi
+  gone_within "$child" 300
+  # What outlived it in its group (a server whose test file died before stopping it).
+  if ! gone_within "-$child" 1; then
+    kill -TERM -- "-$child" 2>/dev/null
+    gone_within "-$child" 50 || kill -KILL -- "-$child" 2>/dev/null
+  fi
+}
+trap 'on_signal INT 2' INT
+trap 'on_signal TERM 15' TERM
+trap 'on_signal HUP 1' HUP
+# Runs one step's command as a child and returns its status. `wait` returns early when a
+# trap ran, so it waits again until the child has really ended.
+run() {
+  $SETSID "$@" &
+  child=$!
+  while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+  wait "$child"
+  local rc=$?
+  child=0
+  return $rc
+}
+interrupted_exit() {
+  echo "interrupted by SIG$signal before the tests ran"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit $((128 + signum))
+}
+
 step "dependencies"
 if [ -L node_modules ]; then
   # A shared install (e.g. a git worktree linking another checkout's node_modules):
   # npm ci would empty the install it points to. Use it as it is.
   echo "node_modules is a link to a shared install: not reinstalling"
 elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
+  run npm ci --no-audit --no-fund || { [ -n "$signal" ] && interrupted_exit; echo "0 passed, 1 failed"; exit 1; }
 fi
+[ -n "$signal" ] && interrupted_exit
 
 step "nats-server"
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ] && [ ! -x /usr/bin/nats-server ]; then
@@ -73,18 +132,33 @@ else
 fi
 [ -n "${PROMTOOL:-}" ] && "$PROMTOOL" --version 2>&1 | head -n 1
 
+[ -n "$signal" ] && interrupted_exit
+
+# Local binaries are run directly, not through npx: npx runs them under a shell of its
+# own, which dies of a forwarded signal and leaves them running (as npm's own did).
+bin=node_modules/.bin
 failed_steps=0
 step "typecheck (tsc --noEmit)"
-npx tsc --noEmit -p . || failed_steps=$((failed_steps + 1))
+run "$bin/tsc" --noEmit -p . || failed_steps=$((failed_steps + 1))
+[ -n "$signal" ] && interrupted_exit
 
 step "generated protobuf code is current"
-node scripts/gen-proto.js --check || failed_steps=$((failed_steps + 1))
+run node scripts/gen-proto.js --check || failed_steps=$((failed_steps + 1))
+[ -n "$signal" ] && interrupted_exit
 
 step "tap plugins"
 # tap 21 ships built with its TypeScript plugin (ts-node); package.json disables it and
 # loads tsx instead. tap rebuilds itself for that only after a first run, so a fresh
-# install would run its first test pass with the wrong loader: build it now.
-npx tap build >/dev/null || failed_steps=$((failed_steps + 1))
+# install would run its first test pass with the wrong loader: build it now. Once built
+# without it (the built signature lists no @tapjs/typescript), the build (~17 s) is
+# skipped.
+built=node_modules/@tapjs/test/test-built/dist/esm/index.js
+if [ ! -f "$built" ] || sed -n '/^export const signature/,/`;/p' "$built" | grep -q '@tapjs/typescript'; then
+  run "$bin/tap" build >/dev/null || failed_steps=$((failed_steps + 1))
+else
+  echo "tap is built with this project's plugins"
+fi
+[ -n "$signal" ] && interrupted_exit
 
 step "tests"
 log=$(mktemp)
@@ -98,8 +172,14 @@ for a in "$@"; do
     args+=("$a")
   fi
 done
-npx tap "${args[@]}" 2>&1 | tee "$log"
-tap_rc=${PIPESTATUS[0]}
+# tee ignores SIGINT (Ctrl-C reaches the whole process group) so that it keeps copying
+# tap's last lines while tap stops.
+exec 3> >(trap '' INT; exec tee "$log")
+tee_pid=$!
+run "$bin/tap" "${args[@]}" >&3 2>&1
+tap_rc=$?
+exec 3>&-
+wait "$tee_pid" 2>/dev/null
 
 summary=$(grep -E '^# \{ total:' "$log" | tail -n 1)
 num() { echo "$summary" | grep -oE "$1: [0-9]+" | grep -oE '[0-9]+' || echo 0; }
@@ -108,6 +188,8 @@ pass=$(num pass); fail=$(num fail); skip=$(num skip); todo=$(num todo)
 # tap exits non-zero for a failing or crashed test file even when no assertion failed
 if [ "$tap_rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
 fail=$((fail + failed_steps))
+# An interrupted run is a failed one, whatever tap counted before it stopped.
+[ -n "$signal" ] && [ "$fail" -eq 0 ] && fail=1
 # CI keeps only the tail of the output: repeat every failing assertion there, with the
 # test file and subtests it sits in and the start of its diagnostics (bounded).
 if grep -qE '^ *not ok ' "$log"; then
@@ -117,5 +199,7 @@ if grep -qE '^ *not ok ' "$log"; then
 fi
 rm -f "$log"
 echo
+[ -n "$signal" ] && echo "interrupted by SIG$signal: test files tap did not finish count as failed"
 echo "${pass:-0} passed, ${fail} failed, $((${skip:-0} + ${todo:-0})) skipped"
+[ -n "$signal" ] && exit $((128 + signum))
 [ "$fail" -eq 0 ]

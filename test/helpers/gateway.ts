@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { onExit } from 'signal-exit';
 import { resolveConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle, type StartOptions } from '../../gateway/server.ts';
 
@@ -87,7 +88,8 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, 
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     return exited;
   };
-  process.once('exit', () => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  // At the test process's end, also by a signal (signal-exit, as tap's reporting).
+  onExit(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
   return { url, pid: proc.pid!, proc, output: () => out, stdout: () => stdout, kill };
 }
 

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { request as httpRequest } from 'node:http';
+import { onExit } from 'signal-exit';
 import { freePorts } from '../../bench/ports.ts';
 
 export interface NatsServerHandle {
@@ -75,14 +76,11 @@ function hookExit(): void {
     }
     tempDirs.clear();
   };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      killAll();
-      // Re-raise with the default behaviour unless someone else handles it.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    });
-  }
+  // signal-exit runs killAll at a normal exit and at a fatal signal, then lets the signal
+  // end the process. It is what tap's own exit reporting uses: a signal listener of our
+  // own made each defer to the other, and a SIGTERM (from tap, passing on npm test's)
+  // killed the servers but left the test process running until its work ended.
+  onExit(() => { killAll(); });
 }
 
 let binaryPath: string | undefined;

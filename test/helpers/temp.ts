@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onExit } from 'signal-exit';
 
 const dirs = new Set<string>();
 let hooked = false;
@@ -14,7 +15,8 @@ export function tempDir(prefix: string): string {
   dirs.add(dir);
   if (!hooked) {
     hooked = true;
-    process.on('exit', () => {
+    // At the process's end, also by a signal (signal-exit, as tap's own reporting).
+    onExit(() => {
       for (const d of dirs) {
         try {
           rmSync(d, { recursive: true, force: true });

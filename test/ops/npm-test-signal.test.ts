@@ -1,0 +1,74 @@
+// `npm test` (README's second command) and signals. npm forwards SIGTERM to its script's
+// shell; a script shell that ran scripts/test.sh as a child (dash does not exec a
+// script's last command) died of it, and so did the bash running test.sh, which had no
+// trap: tap, its test files and the nats-servers those started ran on, orphaned, with
+// nobody left to read their output. package.json now execs test.sh, and test.sh stops
+// the running step on SIGINT, SIGTERM or SIGHUP, still ends with its summary line, and
+// exits 128 + the signal's number.
+//
+// The run happens in a copy of the repo's files (tracked, and untracked but not ignored;
+// node_modules linked, as test.sh allows), so that the nested tap does not share this
+// run's .tap/ directory. The one test file it runs (test/fixtures/holds-nats.ts) starts a
+// real nats-server through the suite's helper and then waits until it is stopped.
+import t from 'tap';
+import { spawn, execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT } from '../helpers/paths.ts';
+import { alive, descendants } from '../helpers/pid.ts';
+import { until } from '../helpers/poll.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+t.setTimeout(240_000);
+
+function copyOfRepo(): string {
+  const dir = tempDir('hw-npmtest-');
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f !== '');
+  for (const f of files) {
+    const from = join(ROOT, f);
+    if (!existsSync(from)) continue; // deleted in a working tree, not yet committed
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(from, join(dir, f));
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+// npm passes on SIGTERM and SIGINT to its script (not SIGHUP: npm dies of that itself).
+for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  t.test(`npm test: ${signal} to npm stops tap, its test files and their servers, and reports`, async (t) => {
+    const dir = copyOfRepo();
+    const mark = join(dir, 'hold.pid');
+    const env: NodeJS.ProcessEnv = { ...process.env, HOLD_MARK: mark };
+    // This file runs under tap: the nested tap must not take itself for one of its children.
+    for (const k of Object.keys(env)) if (k.startsWith('TAP') || k.startsWith('_TAP') || k.startsWith('HUSHWIRE_')) delete env[k];
+    const npm = spawn('npm', ['test', '--', 'test/fixtures/holds-nats.ts'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    npm.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    // npm exits with its script's status, or by the same signal when it re-raises it.
+    const exited = new Promise<number | string | null>((r) => npm.once('exit', (c, sig) => r(c ?? sig)));
+    let tree: number[] = [];
+    t.teardown(() => {
+      // Only what this test started: npm and whatever ran under it.
+      if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+      for (const pid of tree) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+
+    // The type-check before the tests takes ~15 s; the deadline only guards a hang.
+    await until('the held test to start its nats-server', () => existsSync(mark) || npm.exitCode !== null, 180_000, 200);
+    const natsPid = Number(readFileSync(mark, 'utf8').split(' ')[0]);
+    tree = descendants(npm.pid!);
+    t.ok(tree.includes(natsPid), 'the nats-server runs under npm test');
+
+    npm.kill(signal);
+    const got = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000).unref())]);
+    t.ok(got === code || got === signal, `npm exits ${code} (128 + the signal's number) or by ${signal}`, { got });
+    await until('every process under npm test to end', () => tree.every((pid) => !alive(pid)), 20_000).catch(() => {});
+    t.same(tree.filter((pid) => alive(pid)), [], 'nothing is left running (tap, test file, nats-server, tee)');
+    t.notOk(alive(natsPid), 'the test file\'s nats-server stopped');
+    const lines = out.trimEnd().split('\n');
+    t.match(lines.at(-1) ?? '', /^\d+ passed, [1-9]\d* failed, \d+ skipped$/, 'the summary line is last and counts a failure');
+    t.match(out, new RegExp(`interrupted by ${signal}`), 'and says the run was interrupted');
+  });
+}
