@@ -309,8 +309,16 @@ function converse<T>(url: string, timeoutMs: number, what: string, onOp: (op: Op
       for (const op of ops) if (!over) onOp(op, talk);
     });
     ws.once('close', (code) => talk.fail(new Error(`${what}: closed ${code}`)));
-    ws.once('error', (e) => talk.fail(e));
+    ws.once('error', (e) => talk.fail(upgradeRefused(e)));
   });
+}
+
+/** ws's "Unexpected server response: 404" in the words of a load tester who gave a
+ *  --gateway URL: what answered, and for a 404 the path a gateway serves. */
+function upgradeRefused(e: Error): Error {
+  const m = /^Unexpected server response: (\d+)$/.exec(e.message);
+  if (m === null) return e;
+  return new Error(`the gateway answered HTTP ${m[1]} to the WebSocket upgrade${m[1] === '404' ? ' (a gateway serves them at its --path, /ws by default: is the --gateway URL\'s path right?)' : ''}`);
 }
 
 async function registerOne(url: string, d: HwDevice, timeoutMs: number): Promise<Uint8Array> {
