@@ -154,11 +154,13 @@ export function stopOnInterrupt(stop: () => void): () => void {
 let reporter: ((sig: NodeJS.Signals) => string) | null = null;
 
 /** Registers what a signal reports before the bench exits: the rows finished so far
- *  (synchronously: the process exits right after). Returns what it did, for the
- *  interrupt's line. Called once, by the first signal after its clean-up, or by a second
- *  signal that cut that clean-up short. */
-export function onInterruptReport(report: (sig: NodeJS.Signals) => string): void {
+ *  (synchronously: the process exits right after); `report` returns what it did, for
+ *  the interrupt's line. Called once, by the first signal after its clean-up, or by a
+ *  second signal that cut that clean-up short. Returns the function that unregisters
+ *  it (once the run prints its results itself). */
+export function onInterruptReport(report: (sig: NodeJS.Signals) => string): () => void {
   reporter = report;
+  return () => { if (reporter === report) reporter = null; };
 }
 
 function report(sig: NodeJS.Signals): string {

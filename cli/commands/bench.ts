@@ -343,7 +343,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       // Ctrl-C or SIGTERM: the rows finished so far are results too (the run in progress
       // is not): printed as a finished run prints them, marked as interrupted, so a
       // script reading --json gets them and sees why the rest is missing.
-      onInterruptReport((sig) => {
+      const stopReporting = onInterruptReport((sig) => {
         if (finished.length === 0) return 'no run had finished: no results';
         const rowsText = `${finished.length} finished row${finished.length === 1 ? '' : 's'}`;
         const marked = { ...meta, interrupted: sig };
@@ -353,6 +353,8 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         return `${rowsText} reported on stdout${o.json ? ` (the JSON's meta says "interrupted": "${sig}")` : ''}${wrote.length > 0 ? ` and in ${wrote.join(', ')}` : ''}; the run in progress is not`;
       });
       const rows = await runBench(opts);
+      // From here the run prints its results itself: a signal now must not print them twice.
+      stopReporting();
       const summary = o.repeat > 1 ? summarise(rows) : null;
       // --baseline: this run as the candidate (bench/compare.ts)
       const comparison = baseline === null ? null : compare(baseline, [{ path: 'this run', runs: rows, meta }], { noisePct: DEFAULT_NOISE_PCT });
