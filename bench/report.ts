@@ -132,7 +132,7 @@ function stackedChart(title: string, unit: string, parts: { name: string; fill: 
 }
 
 function fmt(v: number): string {
-  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
+  return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
 }
 
 /** A row's name in the charts: workload and system, and its round with --repeat. */

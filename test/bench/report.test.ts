@@ -78,3 +78,14 @@ t.test('storm and idle rows get their own charts, one bar per measure, in propor
   t.match(html, /idle · hushwire heap\+ext\. after GC/);
   t.match(html, /24,000 B/);
 });
+
+t.test('a negative figure (an idle slope of a few hundred devices can be one) is written as positive ones are', async (t) => {
+  const idle = (system: RunResult['system'], rss: number): RunResult => ({
+    system, workload: 'idle', delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
+    server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null, devices: 300, rss_bytes_per_conn: rss,
+  });
+  const html = htmlReport([idle('hushwire', -15_753.4), idle('nats-ws', 35_055)], { when: 'now' });
+  t.match(html, />-15,753 B</, 'grouped and rounded, as 35,055 is');
+  t.match(html, />35,055 B</);
+  t.notMatch(html, /-15753\.\d\d/, "not as -15753.40");
+});
