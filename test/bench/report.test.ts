@@ -87,5 +87,5 @@ t.test('a negative figure (an idle slope of a few hundred devices can be one) is
   const html = htmlReport([idle('hushwire', -15_753.4), idle('nats-ws', 35_055)], { when: 'now' });
   t.match(html, />-15,753 B</, 'grouped and rounded, as 35,055 is');
   t.match(html, />35,055 B</);
-  t.notMatch(html, /-15753\.\d\d/, "not as -15753.40");
+  t.notMatch(html, /-15753\.\d\d/, 'not as -15753.40');
 });
