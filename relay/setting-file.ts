@@ -2,7 +2,7 @@
 // gateway (gateway/config-files.ts) and for the NATS connection settings both processes
 // share (relay/nats-connect-options.ts). One line naming the flag and the path on any
 // problem, never the contents: the files hold secrets.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 
 /** A setting whose value or file cannot be used; the message is one line that starts
  *  with the flag (`--flag: ...`). Each command turns it into its own exit 2. */
@@ -31,6 +31,15 @@ const ERRNO_WORDS: Record<string, string> = {
   EIO: 'input/output error',
 };
 
+/** How long a setting file that is not a regular file (a FIFO, a process
+ *  substitution's pipe, a device) may take to give its text up to its end: 10 s. */
+export const SETTING_PIPE_DEADLINE_MS = 10_000;
+
+/** Blocks this thread for `ms` (start-up only: the files are read before serving). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /**
  * The text of the file `--flag` names, at most `maxBytes` (a bound keeps a wrong path,
  * /dev/zero or a log file, from being read into memory whole). Throws SettingError
@@ -38,18 +47,41 @@ const ERRNO_WORDS: Record<string, string> = {
  * "--flag: PATH is larger than N bytes; <tooLarge>".
  * `onMode`, for a file that holds a secret: called with the permission bits of the file
  * opened (after symbolic links, as a Kubernetes secret volume has them), before it is read.
+ *
+ * A file that is not a regular one is opened without blocking and read within
+ * SETTING_PIPE_DEADLINE_MS: a named FIFO nobody writes to used to block the process at
+ * its open, with no deadline. Before its first byte, a FIFO's end of file means no writer
+ * yet, so a writer that comes after the open (`mkfifo k; ... & cat key > k`) is waited
+ * for; a process substitution (`--flag <(vault read ...)`) is such a pipe too.
  */
 export function readSettingText(flag: string, path: string, maxBytes: number, tooLarge: string, onMode?: (mode: number) => void): string {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    if (onMode) onMode(fstatSync(fd).mode & 0o777);
+    // O_NONBLOCK changes nothing for a regular file; Windows has none (and no FIFOs).
+    fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+    const stat = fstatSync(fd);
+    if (onMode) onMode(stat.mode & 0o777);
+    const pipe = stat.isFIFO();
+    const deadline = stat.isFile() ? Infinity : Date.now() + SETTING_PIPE_DEADLINE_MS;
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
       const buf = Buffer.alloc(8192);
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        n = -1; // nothing there yet
+      }
+      if (n === 0 && !(pipe && total === 0)) break;
+      if (n <= 0) {
+        if (Date.now() >= deadline) {
+          throw new SettingError(`--${flag}: ${path} (not a regular file) gave ${total === 0 ? 'nothing' : 'no end of file'} within ${SETTING_PIPE_DEADLINE_MS / 1000} s`);
+        }
+        sleepSync(10);
+        continue;
+      }
       total += n;
       if (total > maxBytes) throw new SettingError(`--${flag}: ${path} is larger than ${maxBytes} bytes; ${tooLarge}`);
       chunks.push(buf.subarray(0, n));

@@ -99,20 +99,49 @@ t.test('an oversize key file is refused without being read whole', { skip: proce
   }
 });
 
+t.test('a FIFO nobody writes to is refused within the deadline, not waited on for good', { skip: process.platform === 'win32' ? 'no mkfifo' : false }, async (t) => {
+  // It used to block the command at the open, with no deadline. A writer that comes
+  // after the open still counts (the test above feeds its FIFOs after the command opened
+  // them); one that never comes gets 10 s (SETTING_PIPE_DEADLINE_MS).
+  for (const cmd of keyFileCommands.slice(0, 2)) {
+    const fifo = join(dir, `silent-${cmd.name.replace(/\W+/g, '-')}`);
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    const r = await hushwire(cmd.args(fifo), { timeoutMs: 60_000 });
+    checkRefusal(t, r, cmd.prefix, '--key-file', /\(not a regular file\) gave nothing within 10 s/, '\u0000', `${cmd.name}, a silent FIFO`);
+  }
+  // A key written into the FIFO a while after the command opened it is read and used.
+  const seed = hex(randomBytes(32));
+  const fifo = join(dir, 'late-writer');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const run = hushwire(['oprf-key', 'public', '--key-file', fifo], { timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  const fd = await openWhenRead(fifo, 30_000);
+  writeSync(fd, `${seed}\n`);
+  closeSync(fd);
+  const r = await run;
+  t.equal(r.code, 0, `a late writer: exit 0 (${r.stderr})`);
+  t.equal(r.stdout, `${hex(deriveServerKey(hexToBytes(seed)).publicKey)}\n`, 'and the key it wrote is the one used');
+});
+
+/** The FIFO opened for writing once a reader has it open (ENXIO until then). */
+async function openWhenRead(path: string, deadlineMs: number): Promise<number> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 /** Writes up to `total` bytes of 'k' into the FIFO once a reader opened it, until the
  *  reader closes it (EPIPE) or all is written; then closes it. */
 async function feedFifo(path: string, total: number, deadlineMs: number): Promise<{ written: number; closedEarly: boolean }> {
   const until = Date.now() + deadlineMs;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  let fd: number | undefined;
-  while (fd === undefined) {
-    try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() > until) throw e; // ENXIO: no reader yet
-      await sleep(20);
-    }
-  }
+  const fd = await openWhenRead(path, deadlineMs);
   const chunk = Buffer.alloc(16 * 1024, 'k');
   let written = 0;
   try {
