@@ -20,7 +20,7 @@ import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { until } from '../helpers/poll.ts';
-import { readAll, sendStored } from '../helpers/stored-mail.ts';
+import { readAll, rotateBetweenStored } from '../helpers/stored-mail.ts';
 import { startFakeGateway } from './fake-gateway.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Test } from 'tap';
@@ -47,13 +47,7 @@ async function rotatedWithMailQueued(t: Test) {
   await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
   await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
   const k0 = await readDevice(a);
-  await sendStored(b, gw, A, 'before');
-  const t0 = Date.now();
-  const rotator = await HushwireClient.open(a, { receive: false, clock: () => t0 });
-  await rotator.connect();
-  await rotator.rotatePrekey();
-  await rotator.close();
-  await sendStored(b, gw, A, 'after');
+  const t0 = await rotateBetweenStored(gw, a, b, A);
   return { gw, a, t0, k0 };
 }
 

@@ -14,7 +14,7 @@ import { natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { haveNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import { until, within } from '../helpers/poll.ts';
-import { readAll, sendStored } from '../helpers/stored-mail.ts';
+import { readAll, rotateBetweenStored, sendStored } from '../helpers/stored-mail.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Test } from 'tap';
 
@@ -48,12 +48,7 @@ t.test('mail sealed to the old prekey still opens within retention; mail after t
   const { A, a, b } = await registerPair(gw);
   const k0 = await readDevice(a);
 
-  await sendStored(b, gw, A, 'before');
-  const t0 = Date.now();
-  const rotator = await HushwireClient.open(a, { receive: false, clock: () => t0 });
-  await rotator.connect();
-  await rotator.rotatePrekey();
-  await rotator.close();
+  const t0 = await rotateBetweenStored(gw, a, b, A);
   const k1 = await readDevice(a);
   t.not(bytesToHex(k1.prekeyPublic), bytesToHex(k0.prekeyPublic), 'a new current prekey');
   t.equal(k1.pendingPrekey, undefined, 'nothing pending after ok');
@@ -61,7 +56,6 @@ t.test('mail sealed to the old prekey still opens within retention; mail after t
   t.equal(k1.retiredPrekeys![0]!.retiredAt, t0, 'retired at the client clock');
   t.equal(k1.prekeySince, t0);
 
-  await sendStored(b, gw, A, 'after');
   const { c, texts, dropped } = await readAll(a, gw, 2, { clock: () => t0 + DAY, prekeyRotationMs: 0 });
   t.teardown(() => c.close());
   t.same(texts, ['after', 'before'], 'both open: the old mail with the retired secret');
@@ -73,13 +67,8 @@ t.test('past the retention window the old secret is deleted and mail sealed to i
   const { A, a, b } = await registerPair(gw);
   const k0 = await readDevice(a);
 
-  await sendStored(b, gw, A, 'before');
-  const t0 = Date.now();
-  const rotator = await HushwireClient.open(a, { receive: false, clock: () => t0 });
-  await rotator.rotatePrekey();
-  await rotator.close();
+  const t0 = await rotateBetweenStored(gw, a, b, A);
   t.ok((await a.read('device.json'))!.includes(bytesToHex(k0.prekeySecret)), 'the old secret is kept at first');
-  await sendStored(b, gw, A, 'after');
 
   const later = t0 + DEFAULT_PREKEY_RETENTION_MS + 1;
   const { c, texts, dropped } = await readAll(a, gw, 2, { clock: () => later, prekeyRotationMs: 0 });

@@ -17,6 +17,23 @@ export async function sendStored(store: MemoryStore, gw: TestGateway, to: string
   }
 }
 
+/** Rotates the prekey of the profile in `a` (registered to `A`) at t0, its clock then,
+ *  between two messages `b` sends to A while A is offline: 'before', sealed to the prekey
+ *  now retired, and 'after', sealed to the new one. Returns t0. */
+export async function rotateBetweenStored(gw: TestGateway, a: MemoryStore, b: MemoryStore, A: string): Promise<number> {
+  await sendStored(b, gw, A, 'before');
+  const t0 = Date.now();
+  const rotator = await HushwireClient.open(a, { receive: false, clock: () => t0 });
+  try {
+    await rotator.connect();
+    await rotator.rotatePrekey();
+  } finally {
+    await rotator.close();
+  }
+  await sendStored(b, gw, A, 'after');
+  return t0;
+}
+
 /** Opens the profile in `store` (with `opts`) and reads until `n` messages arrived or
  *  were dropped; returns the open client (the caller closes it), the texts sorted and the
  *  drop reasons. Each wait has a deadline. */
