@@ -49,14 +49,34 @@ on_signal() {
 trap 'on_signal INT 2' INT
 trap 'on_signal TERM 15' TERM
 trap 'on_signal HUP 1' HUP
+# Names the processes in process group $1 (Linux /proc): "  pid command line".
+left_in_group() {
+  local f line pid _state _ppid pgrp _rest
+  for f in /proc/[0-9]*/stat; do
+    read -r line < "$f" 2>/dev/null || continue
+    # pid (comm) state ppid pgrp ...: the fields after the last ")"
+    read -r _state _ppid pgrp _rest <<< "${line##*) }"
+    [ "$pgrp" = "$1" ] || continue
+    pid=${f#/proc/}; pid=${pid%/stat}
+    echo "  $pid $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-160)"
+  done
+}
 # Runs one step's command as a child and returns its status. `wait` returns early when a
-# trap ran, so it waits again until the child has really ended.
+# trap ran, so it waits again until the child has really ended. A process the step
+# left running in its group (a test that did not stop a server or gateway it started)
+# is named, then ended: SIGTERM, and SIGKILL 5 s later.
 run() {
   $SETSID "$@" &
   child=$!
   while kill -0 "$child" 2>/dev/null; do wait "$child"; done
   wait "$child"
   local rc=$?
+  if [ -n "$SETSID" ] && [ -z "$signal" ] && ! gone_within "-$child" 50; then
+    echo "== processes left running by '$1 ...' (stopped now):"
+    left_in_group "$child"
+    kill -TERM -- "-$child" 2>/dev/null
+    gone_within "-$child" 50 || kill -KILL -- "-$child" 2>/dev/null
+  fi
   child=0
   return $rc
 }

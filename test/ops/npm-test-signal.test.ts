@@ -72,3 +72,27 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     t.match(out, new RegExp(`interrupted by ${signal}`), 'and says the run was interrupted');
   });
 }
+
+t.test('npm test: a process a test file left running is named and stopped after tap', async (t) => {
+  const dir = copyOfRepo();
+  const mark = join(dir, 'left.pid');
+  const env: NodeJS.ProcessEnv = { ...process.env, HOLD_MARK: mark };
+  for (const k of Object.keys(env)) if (k.startsWith('TAP') || k.startsWith('_TAP') || k.startsWith('HUSHWIRE_')) delete env[k];
+  const npm = spawn('npm', ['test', '--', 'test/fixtures/leaves-a-process.ts'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  npm.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  npm.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<number | string | null>((r) => npm.once('exit', (c, sig) => r(c ?? sig)));
+  let leftPid = 0;
+  t.teardown(() => {
+    if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+    if (leftPid !== 0 && alive(leftPid)) process.kill(leftPid, 'SIGKILL');
+  });
+  await until('the test file to start its process', () => existsSync(mark) || npm.exitCode !== null, 180_000, 200);
+  leftPid = Number(readFileSync(mark, 'utf8'));
+  const got = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 120_000).unref())]);
+  t.equal(got, 0, 'npm test passes: the test did (a leftover is named, not counted)');
+  t.notOk(alive(leftPid), 'the process it left is stopped');
+  t.match(out, new RegExp(`== processes left running by '\\S*tap \\.\\.\\.' \\(stopped now\\):\\n  ${leftPid} sleep 300`), 'and named, with its pid and command line');
+  t.match(out.trimEnd().split('\n').at(-1) ?? '', /^1 passed, 0 failed, 0 skipped$/, 'the summary line is last');
+});
