@@ -67,7 +67,7 @@ export function listenCommand(): Command {
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages.')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A message it can neither write nor give back (the\nprofile cannot be written either: a full disk) ends it with exit 1, saying it will not come again.')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
@@ -131,15 +131,23 @@ export function listenCommand(): Command {
                 ? { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, verified: m.verified, senderKeys: m.senderKeys }
                 : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, senderKeys: m.senderKeys }));
             } catch (err) {
-              // A failed profile write is said on stderr already (onStoreError).
-              await client.giveBack(m).catch(() => {});
               const code = (err as NodeJS.ErrnoException).code;
+              const why = typeof code === 'string' ? code : 'write failed';
+              // A failed profile write is said on stderr already (onStoreError). Then the
+              // message stays recorded as shown (written before it was handed over), and
+              // the next listen drops it as seen: said, exit 1, also after an EPIPE (a
+              // full disk under `listen > file` fails both writes).
+              const givenBack = await client.giveBack(m).then(() => true, () => false);
+              if (!givenBack) {
+                throw new HushwireError(ErrorCode.INTERNAL, `could not write a message to stdout (${why}), and could not forget it in the profile either (see the warning above): ` +
+                  'it stays recorded as shown, so the next listen will not show it (deleting the profile\'s state.json brings it back; messages already shown may then come again)');
+              }
               if (code === 'EPIPE') {
                 stdoutGone = true;
                 break;
               }
               // Another failure (a full disk under `listen > file`): said, exit 1.
-              throw new HushwireError(ErrorCode.INTERNAL, `could not write a message to stdout (${typeof code === 'string' ? code : 'write failed'}): it was kept for the next listen`);
+              throw new HushwireError(ErrorCode.INTERNAL, `could not write a message to stdout (${why}): it was kept for the next listen`);
             }
             client.ack(m);
             n++;

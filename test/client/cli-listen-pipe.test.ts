@@ -5,6 +5,8 @@
 // rests on: messages({ manualAck: true }), ack() and giveBack().
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { HushwireClient, type ReceivedMessage } from '../../client/index.ts';
 import { hushwire, cliProfiles } from '../helpers/cli.ts';
 import { BIN, ROOT } from '../helpers/paths.ts';
@@ -93,4 +95,69 @@ t.test('messages({ manualAck: true }): giveBack leaves a message for the next se
   t.throws(() => c.messages({ manualAck: 'yes' } as unknown as { manualAck: boolean }), { code: 'BAD_REQUEST' });
   t.throws(() => c.ack(null as unknown as ReceivedMessage), { code: 'BAD_REQUEST' });
   await t.rejects(c.giveBack({} as ReceivedMessage), { code: 'BAD_REQUEST' });
+});
+
+t.test('listen that can give back neither by stdout nor in the profile says the message will not come again', async (t) => {
+  // A full disk under `listen > file` fails the stdout write and, the profile being on the
+  // same disk, the write of state.json that gives the message back: listen said "it was
+  // kept for the next listen" (EPIPE: exited 0 without a word) while the message stayed
+  // recorded as shown, so the next listen dropped it.
+  const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-pipe-');
+  const env = { ...process.env };
+  delete env.HUSHWIRE_PROFILE;
+  const p = spawn(process.execPath, [BIN, 'listen', '--profile', b!, '--timeout', '60'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+  let stdout = '';
+  let stderr = '';
+  p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+  p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+  const statePath = join(b!, 'state.json');
+  const seenCount = (): number => {
+    try {
+      return (JSON.parse(readFileSync(statePath, 'utf8')) as { seen: string[] }).seen.length;
+    } catch {
+      return -1;
+    }
+  };
+
+  const one = await hushwire(['send', '--profile', a!, '--to', B, 'one']);
+  t.equal(one.code, 0, one.stderr);
+  await until('listen printing the first message', () => stdout.includes('\n'), 20_000);
+  const seenBefore = seenCount();
+  // This test stops reading: a line of ~390 kB (control characters are escaped as six
+  // bytes in JSON) cannot be written whole into the pipe, so listen's write waits.
+  p.stdout!.pause();
+  const big = hushwire(['send', '--profile', a!, '--to', B, '\u0001'.repeat(65_000)], { timeoutMs: 60_000 });
+  // Recorded as shown (state.json written) before it is handed to listen's write.
+  await until('listen recording the second message', () => seenCount() > seenBefore, 30_000);
+  // The profile can no longer be written: state.json is a directory now.
+  rmSync(statePath);
+  mkdirSync(join(statePath, 'x'), { recursive: true });
+  p.stdout!.destroy(); // the write fails (EPIPE), and so does giving the message back
+  const code = await within(exited, 30_000, 'listen ending after its stdout closed');
+  t.equal((await big).code, 0);
+  t.equal(code, 1, `exit 1: the message could not be given back (stderr: ${stderr})`);
+  t.match(stderr, /could not write a message to stdout \(EPIPE\).*could not forget it in the profile either.*the next listen will not show it.*\(INTERNAL\)/);
+  t.notMatch(stderr, /kept for the next listen/);
+});
+
+t.test('listen > /dev/full: the message it could not write is given back, exit 1', async (t) => {
+  const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-pipe-');
+  const env = { ...process.env };
+  delete env.HUSHWIRE_PROFILE;
+  const full = openSync('/dev/full', 'w');
+  t.teardown(() => closeSync(full));
+  const p = spawn(process.execPath, [BIN, 'listen', '--profile', b!, '--timeout', '60'], { cwd: ROOT, env, stdio: ['ignore', full, 'pipe'] });
+  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+  let stderr = '';
+  p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+  const sent = await hushwire(['send', '--profile', a!, '--to', B, 'full']);
+  t.equal(sent.code, 0, sent.stderr);
+  t.equal(await within(exited, 30_000, 'listen ending at its failed write'), 1);
+  t.match(stderr, /could not write a message to stdout \(ENOSPC\): it was kept for the next listen \(INTERNAL\)/);
+  const next = await hushwire(['listen', '--profile', b!, '--count', '1', '--timeout', '20']);
+  t.equal(next.code, 0, next.stderr);
+  t.match(JSON.parse(next.stdout.trim()), { text: 'full', id: JSON.parse(sent.stdout).id });
 });
