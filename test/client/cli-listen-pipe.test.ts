@@ -90,6 +90,19 @@ t.test('messages({ manualAck: true }): giveBack leaves a message for the next se
   const after = await takeOne(async (c, m) => { c.ack(m); });
   t.equal(after.id, marker.id, 'the acknowledged message did not come again: the next one is the marker');
 
+  // giveBack after close(): `hushwire listen` gives back a message whose write failed after
+  // a signal or its --timeout had closed the client. Its write is still made.
+  const late = await sender.send(B, 'given back after close');
+  const closed = await HushwireClient.open(bob.profileDir);
+  await closed.connect();
+  const lateIt = closed.messages({ manualAck: true })[Symbol.asyncIterator]();
+  const held = await within(lateIt.next(), 20_000, 'a message');
+  t.equal(held.value?.id, late.id);
+  await closed.close();
+  t.equal(await closed.giveBack(held.value!), true, 'given back after close()');
+  const back = await takeOne(async (c, m) => { c.ack(m); });
+  t.equal(back.id, late.id, 'and shown in the next session');
+
   const c = await HushwireClient.open(bob.profileDir);
   t.teardown(() => c.close());
   t.throws(() => c.messages({ manualAck: 'yes' } as unknown as { manualAck: boolean }), { code: 'BAD_REQUEST' });
