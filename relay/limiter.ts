@@ -32,6 +32,8 @@ export const LimitName = {
    *  a code (relay/verify-gate.ts). */
   VERIFY_CODE_BUDGET: 'verify_code_budget',
   VERIFY_PENDING: 'verify_pending',
+  /** An auth refused for the device's send-only connections on this gateway (relay.ts MAX_SEND_ONLY_PER_DEVICE). */
+  SEND_ONLY_CONNECTIONS: 'send_only_connections',
 } as const;
 export type LimitName = (typeof LimitName)[keyof typeof LimitName];
 

@@ -25,9 +25,16 @@ import { encodeRelayedIn, relayedIdStart } from './relayed-envelope.ts';
 import { inEnvelopeOf, type InEnvelope } from './frame-in.ts';
 import { encodeChallengeTail, mailboxMaxAgeField } from './frame-out.ts';
 import { type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_BYTES, DEVICE_BYTES, ENVELOPE_ID_BYTES } from './wire.ts';
-import { HushwireError, ErrorCode, toWireError } from './errors.ts';
+import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { recipientAt, type Recipient } from './tokens.ts';
 import { hex, isBytes } from './bytes.ts';
+
+/** Send-only sessions (Auth.send_only) one device may hold on one gateway at a time: a
+ *  few concurrent CLI sends beside its listen. Each holds no bus subscription, but every
+ *  connection has its own in-flight discovery and set_prekey allowances, so the bound
+ *  keeps a device from multiplying them. Beyond it the auth is answered RATE_LIMITED and
+ *  the socket closed 1013 TRY_AGAIN_LATER (docs/PROTOCOL.md). */
+export const MAX_SEND_ONLY_PER_DEVICE = 4;
 
 export interface RelayOptions {
   bus: Bus;
@@ -71,6 +78,11 @@ export class Relay {
   /** Shared discovery budgets, fixed-size lookups, notices, idle expiry (relay/privacy/). */
   readonly privacy: Privacy;
   #sessions = new Map<number, Session>();
+  /** The send-only sessions of each device on this gateway (Auth.send_only), keyed by
+   *  `<routeTag>.<deviceToken>`: at most MAX_SEND_ONLY_PER_DEVICE each (the bound of
+   *  takeSendOnlySlot), and closed with 4006 when this gateway learns the device
+   *  unregistered (closeSendOnly). A key is deleted with its last session. */
+  #sendOnly = new Map<string, Set<Session>>();
   #accepting = 0;
   /** Discovery work in flight over all sessions (limits.maxDiscoveryInFlight); kept by
    *  Session.#discovery. */
@@ -158,6 +170,36 @@ export class Relay {
 
   onSessionClosed(s: Session): void {
     if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();
+    const key = s.sendOnlyKey;
+    if (key !== '') {
+      const set = this.#sendOnly.get(key);
+      if (set !== undefined && set.delete(s) && set.size === 0) this.#sendOnly.delete(key);
+    }
+  }
+
+  /** A slot for a send-only session of the device `key` (`<routeTag>.<deviceToken>`):
+   *  false when the device already holds MAX_SEND_ONLY_PER_DEVICE of them on this
+   *  gateway (the session then refuses the auth: RATE_LIMITED, close 1013). Given back
+   *  by onSessionClosed (the session's sendOnlyKey). */
+  takeSendOnlySlot(key: string, s: Session): boolean {
+    let set = this.#sendOnly.get(key);
+    if (set === undefined) {
+      set = new Set();
+      this.#sendOnly.set(key, set);
+    }
+    if (set.size >= MAX_SEND_ONLY_PER_DEVICE) return false;
+    set.add(s);
+    return true;
+  }
+
+  /** Closes the device's send-only sessions on this gateway with 4006 UNREGISTERED (its
+   *  opt-out made here, or an `unregistered` control message that reached one of its
+   *  receiving sessions here). Send-only sessions subscribe nothing on the bus, so one
+   *  on a gateway where the device has no receiving session is not told (docs/PROTOCOL.md). */
+  closeSendOnly(key: string, except: Session | null = null): void {
+    const set = this.#sendOnly.get(key);
+    if (set === undefined) return;
+    for (const s of [...set]) if (s !== except) s.close(CloseCode.UNREGISTERED, 'unregistered');
   }
 
   // ---- per-turn output

@@ -25,7 +25,7 @@ import { parseE164 } from './number.ts';
 import { failureOf } from './verifier/verifier.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, DirectoryReadOptions, LiveSink, MailboxItem } from './bus/bus.ts';
-import type { Relay, ReceiptProps } from './relay.ts';
+import { MAX_SEND_ONLY_PER_DEVICE, type Relay, type ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS, PREKEY_ROTATION_OUTCOMES, type PrekeyRotationOutcome } from './metrics.ts';
 import { LimitName } from './limiter.ts';
 import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
@@ -148,6 +148,12 @@ export class Session implements LiveSink, ControlSink {
   #busy = false; // an auth/register is in progress
   #verifyStarts = 0;
   #registeredAtMs = 0; // of the authenticated device: starts its first-sync discovery budget
+  /** Authenticated with Auth.send_only (docs/PROTOCOL.md, "Send-only connections"): no
+   *  kick, no device subscription, no mailbox drain, no notices; acks are refused. */
+  #sendOnly = false;
+  /** `<tag>.<devTok>` once this send-only session holds one of its device's slots on
+   *  this gateway (Relay.takeSendOnlySlot), else ''. */
+  #sendOnlyKey = '';
 
   constructor(relay: Relay, socket: Socket) {
     this.#relay = relay;
@@ -185,6 +191,17 @@ export class Session implements LiveSink, ControlSink {
     return this.#state === 'authenticated';
   }
 
+  /** Authenticated send-only (Auth.send_only): it takes nothing for the device. */
+  get sendOnly(): boolean {
+    return this.#sendOnly;
+  }
+
+  /** The key of the send-only slot this session holds (Relay.onSessionClosed gives it
+   *  back), '' if none. */
+  get sendOnlyKey(): string {
+    return this.#sendOnlyKey;
+  }
+
   /** The device this connection authenticated as (relay/privacy/privacy.ts). */
   get deviceKey(): { tag: string; devTok: string; device: Uint8Array } | null {
     const device = this.#deviceBytes();
@@ -200,7 +217,7 @@ export class Session implements LiveSink, ControlSink {
 
   /** Queues an unsolicited notice op (e.g. another device registered this number). */
   notify(kind: 'new_device', atMs: number): void {
-    if (this.#state === 'authenticated') this.#queue({ req: 0, notice: { kind, atMs } });
+    if (this.#state === 'authenticated' && !this.#sendOnly) this.#queue({ req: 0, notice: { kind, atMs } });
   }
 
   // ---------------------------------------------------------------- inbound
@@ -239,6 +256,7 @@ export class Session implements LiveSink, ControlSink {
       // The two hot ops arrive decoded by hand, synchronously; the rest as generated ops.
       if (op.kind === 'ack') {
         if (this.#state !== 'authenticated') this.#fail(op.req, notAuthenticated());
+        else if (this.#sendOnly) this.#fail(op.req, sendOnlyAck());
         else this.#onDeliverAckIn(op.data, op.ids);
       } else if (op.kind === 'send') {
         if (mono < 0) {
@@ -263,6 +281,7 @@ export class Session implements LiveSink, ControlSink {
     // deliver_ack is the hot path: handle it synchronously, no promise.
     if (body === 'deliverAck') {
       if (this.#state !== 'authenticated') return this.#fail(req, notAuthenticated());
+      if (this.#sendOnly) return this.#fail(req, sendOnlyAck());
       this.#onDeliverAck((op.deliverAck as DeliverAck).ids);
       return;
     }
@@ -520,13 +539,17 @@ export class Session implements LiveSink, ControlSink {
         this.#relay.metrics.authRechecks.inc(RECHECK_ACCEPTED);
       }
       if (this.#state !== 'challenge') return;
-      await this.#becomeAuthenticated(tag, m.device);
+      if (m.sendOnly === true) {
+        if (!this.#becomeSendOnly(req, tag, m.device)) return;
+      } else {
+        await this.#becomeAuthenticated(tag, m.device);
+      }
       this.#queue({ req, ok: {} });
       this.#registeredAtMs = Number(dev.registeredAtMs);
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
       const write = this.#relay.privacy.onAuthenticated(this, dev);
       if (write !== null) void write.catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
-      this.#startMailboxDrain();
+      if (!this.#sendOnly) this.#startMailboxDrain();
     } finally {
       this.#busy = false;
     }
@@ -560,6 +583,35 @@ export class Session implements LiveSink, ControlSink {
     this.#queue({ req, error: { code: ErrorCode.AUTH_FAILED, message: 'authentication failed' } });
     this.#relay.metrics.errors.inc({ code: ErrorCode.AUTH_FAILED });
     this.close(CloseCode.AUTH_FAILED, 'authentication failed');
+  }
+
+  /** Authenticates send-only (Auth.send_only): no kick, no subscription, so nothing of
+   *  the device's other connections changes and nothing is received here. Takes one of
+   *  the device's send-only slots on this gateway; with none left the auth is answered
+   *  RATE_LIMITED and the socket closed 1013 (false). Synchronous: no bus call. */
+  #becomeSendOnly(req: number, tag: string, device: Uint8Array): boolean {
+    const relay = this.#relay;
+    const devTok = deviceToken(device);
+    const key = `${tag}.${devTok}`;
+    if (!relay.takeSendOnlySlot(key, this)) {
+      relay.metrics.errors.inc({ code: ErrorCode.RATE_LIMITED });
+      relay.metrics.rateLimited.inc({ limit: LimitName.SEND_ONLY_CONNECTIONS });
+      this.#queue({ req, error: { code: ErrorCode.RATE_LIMITED, message: `too many send-only connections of this device on this gateway (at most ${MAX_SEND_ONLY_PER_DEVICE}); try again when one has closed`, retryAfterMs: SEND_ONLY_RETRY_MS } });
+      this.close(CloseCode.TRY_AGAIN_LATER, 'too many send-only connections');
+      return false;
+    }
+    this.#sendOnlyKey = key;
+    this.#sendOnly = true;
+    this.#tag = tag;
+    this.#devTok = devTok;
+    this.#state = 'authenticated';
+    this.#nonce = NO_NONCE;
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#authTimer = null;
+    this.#leavePending();
+    relay.metrics.authenticated.inc();
+    relay.onAuthenticated(this);
+    return true;
   }
 
   async #becomeAuthenticated(tag: string, device: Uint8Array): Promise<void> {
@@ -611,6 +663,8 @@ export class Session implements LiveSink, ControlSink {
     if (msg.kind === 'kick' && msg.connection !== this.#connectionId) {
       this.close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
     } else if (msg.kind === 'unregistered') {
+      // The device's send-only sessions here subscribe nothing: they learn it from this one.
+      this.#relay.closeSendOnly(`${this.#tag}.${this.#devTok}`);
       this.close(CloseCode.UNREGISTERED, 'unregistered');
     } else if (msg.kind === 'mail') {
       this.#startMailboxDrain(); // new mail stored meanwhile (relay.ts acceptEnvelope)
@@ -840,7 +894,7 @@ export class Session implements LiveSink, ControlSink {
   /** Hands queued mail to the device batch by batch; each item is deleted from the
    *  mailbox only after the device acknowledged it. */
   #startMailboxDrain(): void {
-    if (this.#state !== 'authenticated') return;
+    if (this.#state !== 'authenticated' || this.#sendOnly) return;
     if (this.#draining) {
       // A drain is running but may already be past its last read: run once more after it.
       this.#drainAgain = true;
@@ -967,6 +1021,9 @@ export class Session implements LiveSink, ControlSink {
     }
     await relay.bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
     relay.metrics.unregistrations.inc();
+    // Send-only sessions subscribe nothing, so the control message above does not reach
+    // them: those of this gateway are closed here (others: docs/PROTOCOL.md).
+    relay.closeSendOnly(`${tag}.${devTok}`, this);
     this.#queue({ req, ok: {} });
     this.close(CloseCode.UNREGISTERED, 'unregistered');
   }
@@ -1104,6 +1161,14 @@ export class Session implements LiveSink, ControlSink {
     }
     this.#relay.onSessionClosed(this);
   }
+}
+
+/** retry_after_ms of an auth refused for the device's send-only connections here. */
+const SEND_ONLY_RETRY_MS = 1_000;
+
+/** A deliver_ack on a send-only connection: it was handed nothing to acknowledge. */
+function sendOnlyAck(): HushwireError {
+  return new HushwireError(ErrorCode.BAD_REQUEST, 'this connection is send-only (Auth.send_only): it receives no deliveries to acknowledge');
 }
 
 function notAuthenticated(): HushwireError {

@@ -216,6 +216,7 @@ export namespace hushwire {
             route: Uint8Array;
             device: Uint8Array;
             signature: Uint8Array;
+            sendOnly: boolean;
             static create(properties: hushwire.v1.Auth.$Shape): hushwire.v1.Auth & hushwire.v1.Auth.$Shape;
             static create(properties?: hushwire.v1.Auth.$Properties): hushwire.v1.Auth;
             static encode(message: hushwire.v1.Auth.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -228,6 +229,7 @@ export namespace hushwire {
                 route?: (Uint8Array|null);
                 device?: (Uint8Array|null);
                 signature?: (Uint8Array|null);
+                sendOnly?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Auth.$Properties;

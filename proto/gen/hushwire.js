@@ -1468,6 +1468,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {Uint8Array|null} [route] Auth route
              * @property {Uint8Array|null} [device] Auth device
              * @property {Uint8Array|null} [signature] Auth signature
+             * @property {boolean|null} [sendOnly] Auth sendOnly
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1524,6 +1525,14 @@ export const hushwire = $root.hushwire = (() => {
             Auth.prototype.signature = $util.newBuffer([]);
 
             /**
+             * Auth sendOnly.
+             * @member {boolean} sendOnly
+             * @memberof hushwire.v1.Auth
+             * @instance
+             */
+            Auth.prototype.sendOnly = false;
+
+            /**
              * Creates a new Auth instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.Auth
@@ -1561,6 +1570,8 @@ export const hushwire = $root.hushwire = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.device);
                 if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.signature);
+                if (message.sendOnly != null && $Object.hasOwnProperty.call(message, "sendOnly") && message.sendOnly !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.sendOnly);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1630,6 +1641,15 @@ export const hushwire = $root.hushwire = (() => {
                                 message.signature = value;
                             else
                                 delete message.signature;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.sendOnly = value;
+                            else
+                                delete message.sendOnly;
                             continue;
                         }
                     }

@@ -22,6 +22,8 @@ export interface PrivacySession {
   readonly deviceKey: { tag: string; devTok: string; device: Uint8Array } | null;
   /** Queues an unsolicited `notice` op to the device. */
   notify(kind: 'new_device', atMs: number): void;
+  /** A send-only connection (Auth.send_only): shown no notice, which stays pending. */
+  readonly sendOnly?: boolean;
 }
 
 const SWEEP_LEASE_KEY = `sweep.${'0'.repeat(32)}`;
@@ -134,7 +136,8 @@ export class Privacy {
   onAuthenticated(s: PrivacySession, dev: DirectoryDevice): Promise<unknown> | null {
     // Every authentication comes here and nearly all need no write: that case returns
     // null (no promise) and reads no device key (an object and a byte copy).
-    const notice = Number(dev.newDeviceNoticeAtMs);
+    // A send-only connection shows nothing: the notice stays for the next receiving one.
+    const notice = s.sendOnly === true ? 0 : Number(dev.newDeviceNoticeAtMs);
     if (notice > 0) s.notify('new_device', notice);
     const now = Date.now();
     this.#touchedAt.set(s, now);
