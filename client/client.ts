@@ -879,8 +879,8 @@ export class HushwireClient {
   /** Gives back a message that messages({ manualAck: true }) handed over and the app
    *  could not show: its id is forgotten in the profile (written before this resolves) and
    *  it is not acknowledged, so the relay delivers it again. Resolves false when it waits
-   *  for no ack; rejects with the store's error (also told to onStoreError) when the
-   *  write fails. */
+   *  for no ack; a failed write is told to onStoreError and tried again, as a message's
+   *  record is; rejects with the store's error once 3 in a row failed. */
   giveBack(message: Pick<ReceivedMessage, 'id'>): Promise<boolean> {
     try {
       return this.inbox.giveBack(messageId(message, 'giveBack'));

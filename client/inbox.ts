@@ -434,8 +434,13 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
    * Gives back a message handed to a manual-ack reader that could not show it: its id is
    * forgotten in state.json (written before this resolves) and it is not acknowledged,
    * so the relay delivers it again and it is shown then. Resolves false when no such
-   * message waits for its ack. A failed write is told to onStoreError and rejects: the
-   * id may then still be on disk, and a redelivery in a later session dropped as seen.
+   * message waits for its ack. A failed write is told to onStoreError and tried again
+   * after storeRetryMs, doubling, as a message's record is (until the id is off the disk
+   * the message is lost to a later session, which drops its redelivery as seen); after
+   * maxStoreFailures in a row (or NOT_REGISTERED: no write works again) it rejects with
+   * the last error. Works after end() too (the CLI gives back a line whose write failed
+   * after a signal closed the client): the caller awaits it, so its pauses are not
+   * unref'd, and close() waits for it (ackTail).
    */
   async giveBack(id: string): Promise<boolean> {
     const entry = this.unacked.get(id);
@@ -444,18 +449,28 @@ export class Inbox implements AsyncIterable<ReceivedMessage> {
     const { state } = this.opts;
     state.seen.delete(id);
     state.seen.restoreOldest(entry.evicted);
-    const saved = state.save();
-    const written = saved.then(() => {}, () => {});
+    let finished!: () => void;
+    const written = new Promise<void>((resolve) => { finished = resolve; });
     this.ackTail = this.ackTail.then(() => written);
+    const max = this.opts.maxStoreFailures ?? 3;
     try {
-      await saved;
-    } catch (err) {
-      try {
-        this.opts.onStoreError?.(err, saved);
-      } catch { /* the application's callback must not break the inbox */ }
-      throw err;
+      for (let failures = 1; ; failures++) {
+        // Each save writes the whole state again, without the forgotten id.
+        const saved = state.save();
+        try {
+          await saved;
+          return true;
+        } catch (err) {
+          try {
+            this.opts.onStoreError?.(err, saved);
+          } catch { /* the application's callback must not break the inbox */ }
+          if (failures >= max || (err instanceof HushwireError && err.code === ErrorCode.NOT_REGISTERED)) throw err;
+        }
+        await new Promise((r) => setTimeout(r, (this.opts.storeRetryMs ?? 500) * 2 ** (failures - 1)));
+      }
+    } finally {
+      finished();
     }
-    return true;
   }
 
   next(manualAck = false): Promise<IteratorResult<ReceivedMessage>> {

@@ -12,6 +12,7 @@ import type { ProfileStore, ProfileRecord } from '../../client/store.ts';
 import { readState } from '../../client/profile-data.ts';
 import { sleep, until } from './fake-gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { FailingStore } from '../helpers/stores.ts';
 
 function bytes(n: number): Uint8Array {
   return new Uint8Array(randomBytes(n));
@@ -694,4 +695,44 @@ t.test('manual acks: a message handed over waits for ack() or giveBack(); a copy
   t.equal(plain.acked.length, 1, 'a reader without manual acks acknowledges on hand-over');
   s.inbox.end();
   plain.inbox.end();
+});
+
+t.test('manual acks: giveBack tries a failed write of state.json again, as the record of a message is', async (t) => {
+  // Given back with one failed write, the id stayed in state.json (recorded as shown when
+  // it was handed over) and the message was lost to a passing store failure: a later
+  // session dropped its redelivery as seen. A message's record is tried 3 times.
+  const store = new FailingStore();
+  const state = await readState(store);
+  const acked: string[] = [];
+  const failures: unknown[] = [];
+  let failFor = 0;
+  const inbox = new Inbox({
+    me: recipient, state, ack: (ids) => acked.push(...ids.map(bytesToHex)), verifySender: async () => 'ok', storeRetryMs: 5,
+    onStoreError: (err) => {
+      failures.push(err);
+      if (failures.length >= failFor) store.failing.delete('state.json');
+    },
+  });
+  t.teardown(() => inbox.end());
+  const alice = makeSender();
+  const [e1, e2] = [seal(alice, 'one', 0), seal(alice, 'two', 1)];
+  inbox.deliver([e1, e2]);
+  const it = inbox.reader({ manualAck: true });
+  const m1 = (await it.next()).value!;
+  const m2 = (await it.next()).value!;
+  t.ok((await readState(store)).seen.has(m1.id), 'recorded as shown when handed over');
+
+  failFor = 2; // two writes fail, the third goes through
+  store.failing.add('state.json');
+  t.equal(await inbox.giveBack(m1.id), true, 'given back once a write went through');
+  t.equal(failures.length, 2, 'each failed write told to onStoreError');
+  t.notOk((await readState(store)).seen.has(m1.id), 'forgotten in state.json');
+  t.same(acked, [], 'not acknowledged');
+
+  failures.length = 0;
+  failFor = Infinity; // every write fails
+  store.failing.add('state.json');
+  await t.rejects(inbox.giveBack(m2.id), /disk full/, 'rejects once 3 writes in a row failed');
+  t.equal(failures.length, 3);
+  t.same(acked, []);
 });
