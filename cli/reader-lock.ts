@@ -1,7 +1,8 @@
 // One `hushwire listen` per profile. Two readers of one device hand it back and forth
 // (each connect takes the device over from the other) and each prints only some of the
-// messages, which nobody wants; a `send` from the same profile is fine (it takes the
-// device for a moment and listen comes back). The lock is a file `listen.lock` in the
+// messages, which nobody wants; a `send` from the same profile is fine (it connects
+// send-only and takes nothing over; against an older gateway it takes the device for a
+// moment and listen comes back). The lock is a file `listen.lock` in the
 // profile holding the reader's pid, made with O_EXCL; a lock whose pid no longer runs
 // (a reader that was killed) is stale and taken over.
 import { openSync, writeSync, closeSync, readFileSync, unlinkSync } from 'node:fs';

@@ -62,7 +62,13 @@ export interface ClientOptions {
   /** Nothing at all received for this long and the socket is presumed dead: dropped and
    *  reconnected (backoff, next gateway). Default 50 s. */
   idleTimeoutMs?: number;
-  /** false: ignore deliveries (a send-only process leaves them queued for the reader). */
+  /** false: a send-only client (a process that sends, looks up, rotates its prekey and
+   *  never reads). It authenticates send-only (Auth.send_only, docs/PROTOCOL.md): its
+   *  connection does not take the device over from the profile's reader (no 4003 kick)
+   *  and is handed no deliveries or notices, which stay queued for that reader;
+   *  messages() refuses with BAD_REQUEST. A gateway too old to know the field takes it
+   *  as a normal connection (the reader is kicked and, with reclaimAfterTakeover, comes
+   *  back), and whatever it delivers is ignored here. Default true. */
   receive?: boolean;
   /** Deliver messages whose sender the directory can no longer vouch for, flagged verified: false. */
   acceptUnverified?: boolean;
@@ -482,7 +488,11 @@ export class HushwireClient {
       throw new HushwireError(ErrorCode.AUTH_FAILED, 'OPRF share keys do not add up to the pinned key');
     }
     const { route, device, identitySecret } = this.profile;
-    await ctx.request({ auth: { route, device, signature: sign(identitySecret, authInput(ctx.challenge.nonce, route, device)) } });
+    // receive: false authenticates send-only (Auth.send_only, not signed: see the
+    // proto): this connection takes nothing from the device's receiving one (no kick)
+    // and is handed nothing. A gateway older than the field takes it as a normal one.
+    const signature = sign(identitySecret, authInput(ctx.challenge.nonce, route, device));
+    await ctx.request({ auth: this.receive ? { route, device, signature } : { route, device, signature, sendOnly: true } });
     // How long the mailbox keeps mail (client/prekeys.ts noteMailboxAge: the largest told
     // stays in force a while); saved to device.json by maintainPrekeys, which runs next.
     const age = noteMailboxAge(this.profile.mailboxMaxAge, ctx.challenge.mailboxMaxAgeS, this.now());

@@ -67,13 +67,14 @@ export function listenCommand(): Command {
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways); a `send` from the same profile\nbriefly takes the device over, and listen reconnects after it. One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A message it can neither write nor give back (the\nprofile cannot be written either: a full disk) ends it with exit 1, saying it will not come again.')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways). A `send` from the same profile does\nnot disturb it (send connects send-only; against an older gateway it briefly takes the device\nover, and listen reconnects after it). One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A message it can neither write nor give back (the\nprofile cannot be written either: a full disk) ends it with exit 1, saying it will not come again.')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
       requireProfileDir(opts.profile);
       const client = await HushwireClient.open(opts.profile, {
-        // A `send` on the same profile takes the device over for a moment; come back after.
+        // A `send` on the same profile connects send-only and takes nothing over; against a
+        // gateway older than send-only connections it takes the device for a moment: come back after.
         reclaimAfterTakeover: true,
         // A listener started while its gateway restarts should wait for it: about half a
         // minute of attempts with backoff (a send keeps the short default).
@@ -159,7 +160,9 @@ export function listenCommand(): Command {
         if (!timedOut && !stopped) {
           // The relay refuses a device that was unregistered: from another terminal, that
           // is no "authentication failed" (which reads as a broken key or a wrong gateway).
-          if (e instanceof HushwireError && e.code === ErrorCode.AUTH_FAILED && await deviceLeftProfile(opts.profile, client.deviceId)) {
+          // NOT_REGISTERED: the relay closed this connection 4006 (an unregister beside it,
+          // which connects send-only and no longer takes the device from listen first).
+          if (e instanceof HushwireError && (e.code === ErrorCode.AUTH_FAILED || e.code === ErrorCode.NOT_REGISTERED) && await deviceLeftProfile(opts.profile, client.deviceId)) {
             throw new HushwireError(ErrorCode.NOT_REGISTERED, 'this profile\'s device was unregistered while listen ran (hushwire unregister, from another terminal?): register again to receive', { cause: e });
           }
           throw e;
