@@ -27,6 +27,9 @@ import { within, until } from '../helpers/poll.ts';
 import type { Test } from 'tap';
 
 const skip = !haveNatsServer() && 'nats-server not installed';
+// ~90 s alone on a 2-core machine (a dozen gateways, CLI runs): over tap's default 120 s
+// per file when the machine is busy.
+t.setTimeout(300_000);
 
 async function registerPair(gw: TestGateway) {
   const [A, B] = [freshNumber(), freshNumber()];
