@@ -210,7 +210,7 @@ t.test('a listener and sends on one profile keep working; register is refused an
   t.equal(again.code, 0, again.stderr);
   const until = Date.now() + 30_000;
   while (!heard.includes('"two"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  t.same(heard.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text), ['one', 'two'], 'the listener got both, the send from its profile taking the device only for a moment');
+  t.same(heard.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text), ['one', 'two'], 'the listener got both: the send from its profile connects send-only and does not take the device from it');
 
   const reg = await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b]);
   t.equal(reg.code, 2);
