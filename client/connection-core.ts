@@ -803,6 +803,10 @@ export class Connection {
       void this.shutdown(err, CloseCode.NORMAL, 'auth failed');
       return;
     }
+    // Kept for the give-up message of a first connect: a refusal that is no key problem
+    // (RATE_LIMITED: the device's send-only connections on this gateway are all taken)
+    // must not read as "auth failed", which says wrong key or wrong gateway.
+    if (!this.lastFailure) this.lastFailure = `${err.code}: ${err.message}`;
     this.dropSocket(gen, 1006, 'auth failed');
   }
 
