@@ -223,10 +223,28 @@ if (!haveNatsServer()) {
     // A raw client from another source address.
     await registerFrom(CLIENT_IP, gwA.url, freshNumber());
 
-    // Bob opts out.
+    // Send-only connections (docs/PROTOCOL.md section 12; sendText above uses them too):
+    // Alice's four on one gateway, and a fifth refused (RATE_LIMITED, 1013).
+    const held: HushwireClient[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await HushwireClient.open(alice.profileDir, { receive: false, connectAttempts: 1 });
+      await c.connect();
+      held.push(c);
+    }
+    const fifth = await HushwireClient.open(alice.profileDir, { receive: false, connectAttempts: 1 });
+    await t.rejects(fifth.connect(), { message: /send-only connections/ }, 'a fifth send-only connection is refused');
+    await fifth.close();
+    for (const c of held) await c.close();
+
+    // Bob opts out, with a send-only connection of his open on the same gateway (closed
+    // 4006 by it).
+    const bs = await HushwireClient.open(bob.profileDir, { receive: false });
+    await bs.connect();
     const bc = await HushwireClient.open(bob.profileDir);
     await bc.connect();
     await bc.unregister();
+    await until('Bob\'s send-only connection to be closed', () => bs.connectionState === 'closed', 10_000);
+    await bs.close();
   });
 
   // ---- what the audit looks for
