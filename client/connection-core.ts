@@ -276,6 +276,10 @@ export class Connection {
   private localDrop = '';
   private rotateNext = false;
   private reconnectHintMs = -1;
+  /** The retry_after_ms of an auth the gateway refused (RATE_LIMITED: the device's
+   *  send-only connections there all taken), with that gateway's URL: the next attempt
+   *  at the same URL waits at least this long (onSocketGone). */
+  private authRetryAfter: { url: string; ms: number } | null = null;
   private challengeValue: Challenge | null = null;
   private lastSeen = 0;
   /** Frames (and, where the transport reports them, pongs) received, on any socket. */
@@ -807,6 +811,7 @@ export class Connection {
     // (RATE_LIMITED: the device's send-only connections on this gateway are all taken)
     // must not read as "auth failed", which says wrong key or wrong gateway.
     if (!this.lastFailure) this.lastFailure = `${err.code}: ${err.message}`;
+    if (err.retryAfterMs > 0) this.authRetryAfter = { url: this.url, ms: err.retryAfterMs };
     this.dropSocket(gen, 1006, 'auth failed');
   }
 
@@ -894,6 +899,8 @@ export class Connection {
   private onSocketGone(gen: number, code: number, closeReason: string): void {
     if (gen !== this.gen) return;
     const reason = closeReason || (code === 1006 ? this.localDrop : '');
+    const refusedFor = this.authRetryAfter; // this socket's auth refusal, if any
+    this.authRetryAfter = null;
     this.clearSocketTimers();
     this.ws = null;
     const lost = new HushwireError(ErrorCode.UNAVAILABLE, 'connection lost');
@@ -930,6 +937,9 @@ export class Connection {
     if (code === CloseCode.CONNECTED_ELSEWHERE) {
       delayMs = Math.max(delayMs, Math.floor(this.opts.yieldMs * (1 + this.opts.random() / 2)));
     }
+    // A gateway that refused the auth for now said when to come back: not sooner (another
+    // gateway, the next in the list, is tried at the usual backoff).
+    if (refusedFor !== null && refusedFor.url === this.url) delayMs = Math.max(delayMs, refusedFor.ms);
     this.reconnectHintMs = -1;
     this.attempt++;
     this.setState('disconnected', { code, reason, delayMs });

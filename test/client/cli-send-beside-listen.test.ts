@@ -101,11 +101,19 @@ t.test('SDK receive: false is send-only: handed nothing, messages() refused, at 
     await c.connect();
     held.push(c);
   }
-  const over = await HushwireClient.open(bob.profileDir, { receive: false, connectAttempts: 1 });
+  const waits: number[] = [];
+  const over = await HushwireClient.open(bob.profileDir, {
+    receive: false, connectAttempts: 2,
+    onState: (c) => { if (c.to === 'disconnected' && c.delayMs !== undefined) waits.push(c.delayMs); },
+  });
   t.teardown(() => over.close());
   // Its give-up says why (the gateway's RATE_LIMITED answer), not 'auth failed', which
   // reads as a wrong key or a wrong gateway.
   await t.rejects(over.connect(), { code: ErrorCode.UNAVAILABLE, message: /send-only connections/ }, 'one more send-only client cannot connect, saying why');
+  // Between its two attempts it waited the gateway's retry_after_ms (1 s), not the first
+  // backoff step (0-250 ms), which spent a CLI send's attempts before any slot could free.
+  t.equal(waits.length, 1, 'one wait between the two attempts');
+  t.ok(waits[0]! >= 1_000, `the wait honours retry_after_ms (${waits[0]} ms)`);
   await over.close();
   // A reader still connects, and still gets the stored message.
   const reader = await HushwireClient.open(bob.profileDir);
