@@ -604,14 +604,20 @@ export class Session implements LiveSink, ControlSink {
     this.#sendOnly = true;
     this.#tag = tag;
     this.#devTok = devTok;
+    this.#authenticated();
+    return true;
+  }
+
+  /** The last step of either authentication: the state, the auth deadline and the
+   *  pending-auth count let go, counted, and the relay told. */
+  #authenticated(): void {
     this.#state = 'authenticated';
     this.#nonce = NO_NONCE;
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#authTimer = null;
     this.#leavePending();
-    relay.metrics.authenticated.inc();
-    relay.onAuthenticated(this);
-    return true;
+    this.#relay.metrics.authenticated.inc();
+    this.#relay.onAuthenticated(this);
   }
 
   async #becomeAuthenticated(tag: string, device: Uint8Array): Promise<void> {
@@ -644,13 +650,7 @@ export class Session implements LiveSink, ControlSink {
       return;
     }
     this.#sub = sub;
-    this.#state = 'authenticated';
-    this.#nonce = NO_NONCE;
-    if (this.#authTimer) clearTimeout(this.#authTimer);
-    this.#authTimer = null;
-    this.#leavePending();
-    relay.metrics.authenticated.inc();
-    relay.onAuthenticated(this);
+    this.#authenticated();
   }
 
   /** ControlSink: the bus hands this device's control messages here (the session is
