@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HushwireClient, type ReceivedMessage } from '../../client/index.ts';
-import { hushwire, cliProfiles } from '../helpers/cli.ts';
+import { hushwire, cliProfiles, startHushwire } from '../helpers/cli.ts';
 import { BIN, ROOT } from '../helpers/paths.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { registerHandset } from '../helpers/handsets.ts';
@@ -21,29 +21,22 @@ const B = '+15550100032';
 
 t.test('listen whose stdout reader exited keeps the message it could not print for the next listen', async (t) => {
   const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-pipe-');
-  const env = { ...process.env };
-  delete env.HUSHWIRE_PROFILE;
   // Bounded by --timeout; stdout is a pipe this test reads, then closes, as head -1 does.
-  const p = spawn(process.execPath, [BIN, 'listen', '--profile', b!, '--timeout', '60'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-  let stdout = '';
-  let stderr = '';
-  p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-  p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+  const listen = startHushwire(t, ['listen', '--profile', b!, '--timeout', '60']);
+  const { proc: p, exited } = listen;
 
   const one = await hushwire(['send', '--profile', a!, '--to', B, 'one']);
   t.equal(one.code, 0, one.stderr);
-  await until('listen printing the first message', () => stdout.includes('\n'), 20_000);
-  t.match(JSON.parse(stdout.split('\n')[0]!), { text: 'one' });
+  await until('listen printing the first message', () => listen.stdout().includes('\n'), 20_000);
+  t.match(JSON.parse(listen.stdout().split('\n')[0]!), { text: 'one' });
   // The reader goes away: listen's next write fails with EPIPE.
   p.stdout!.destroy();
 
   const two = await hushwire(['send', '--profile', a!, '--to', B, 'two']);
   t.equal(two.code, 0, two.stderr);
   const code = await within(exited, 30_000, 'listen ending after its stdout closed');
-  t.equal(code, 0, `listen exits 0 when its reader is gone (stderr: ${stderr})`);
-  t.equal(stderr, '', 'and says nothing: the user ended it');
+  t.equal(code, 0, `listen exits 0 when its reader is gone (stderr: ${listen.stderr()})`);
+  t.equal(listen.stderr(), '', 'and says nothing: the user ended it');
 
   const next = await hushwire(['listen', '--profile', b!, '--count', '1', '--timeout', '20']);
   t.equal(next.code, 0, `the message listen could not print is still queued (stderr: ${next.stderr})`);
@@ -116,15 +109,8 @@ t.test('listen that can give back neither by stdout nor in the profile says the 
   // kept for the next listen" (EPIPE: exited 0 without a word) while the message stayed
   // recorded as shown, so the next listen dropped it.
   const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-pipe-');
-  const env = { ...process.env };
-  delete env.HUSHWIRE_PROFILE;
-  const p = spawn(process.execPath, [BIN, 'listen', '--profile', b!, '--timeout', '60'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-  let stdout = '';
-  let stderr = '';
-  p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-  p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+  const listen = startHushwire(t, ['listen', '--profile', b!, '--timeout', '60']);
+  const { proc: p, exited } = listen;
   const statePath = join(b!, 'state.json');
   const seenCount = (): number => {
     try {
@@ -136,7 +122,7 @@ t.test('listen that can give back neither by stdout nor in the profile says the 
 
   const one = await hushwire(['send', '--profile', a!, '--to', B, 'one']);
   t.equal(one.code, 0, one.stderr);
-  await until('listen printing the first message', () => stdout.includes('\n'), 20_000);
+  await until('listen printing the first message', () => listen.stdout().includes('\n'), 20_000);
   const seenBefore = seenCount();
   // This test stops reading: a line of ~390 kB (control characters are escaped as six
   // bytes in JSON) cannot be written whole into the pipe, so listen's write waits.
@@ -150,9 +136,9 @@ t.test('listen that can give back neither by stdout nor in the profile says the 
   p.stdout!.destroy(); // the write fails (EPIPE), and so does giving the message back
   const code = await within(exited, 30_000, 'listen ending after its stdout closed');
   t.equal((await big).code, 0);
-  t.equal(code, 1, `exit 1: the message could not be given back (stderr: ${stderr})`);
-  t.match(stderr, /could not write a message to stdout \(EPIPE\).*could not forget it in the profile either.*the next listen will not show it.*\(INTERNAL\)/);
-  t.notMatch(stderr, /kept for the next listen/);
+  t.equal(code, 1, `exit 1: the message could not be given back (stderr: ${listen.stderr()})`);
+  t.match(listen.stderr(), /could not write a message to stdout \(EPIPE\).*could not forget it in the profile either.*the next listen will not show it.*\(INTERNAL\)/);
+  t.notMatch(listen.stderr(), /kept for the next listen/);
 });
 
 t.test('listen > /dev/full: the message it could not write is given back, exit 1', async (t) => {

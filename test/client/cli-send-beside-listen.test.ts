@@ -7,10 +7,8 @@
 // (a send-only client is handed nothing) and the per-device bound on send-only
 // connections, against a real gateway.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { HushwireClient } from '../../client/index.ts';
-import { hushwire, cliProfiles } from '../helpers/cli.ts';
-import { BIN, ROOT } from '../helpers/paths.ts';
+import { hushwire, cliProfiles, startHushwire } from '../helpers/cli.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { registerHandset } from '../helpers/handsets.ts';
 import { until, within } from '../helpers/poll.ts';
@@ -36,15 +34,8 @@ const receiving = (gw: TestGateway): number => receivingSessions(gw).length;
 
 t.test('send beside a running listen on the same profile: to its own number and to another; the listen is never kicked', async (t) => {
   const { gw, profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-sendonly-');
-  const env = { ...process.env };
-  delete env.HUSHWIRE_PROFILE;
-  const p = spawn(process.execPath, [BIN, 'listen', '--profile', a!, '--count', '2', '--timeout', '90'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-  let stdout = '';
-  let stderr = '';
-  p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-  p.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+  const listen = startHushwire(t, ['listen', '--profile', a!, '--count', '2', '--timeout', '90']);
+  const { exited } = listen;
   await until('listen to be connected', () => receiving(gw) === 1, 30_000);
   const kicksBefore = await closedWith(gw, 'CONNECTED_ELSEWHERE');
   const listenSession = receivingSessions(gw)[0]!;
@@ -53,7 +44,7 @@ t.test('send beside a running listen on the same profile: to its own number and 
   const self = await hushwire(['send', '--profile', a!, '--to', A, 'note to self'], { timeoutMs: 60_000 });
   t.equal(self.code, 0, `a send to the profile's own number beside its listen succeeds (stderr: ${self.stderr})`);
   t.match(JSON.parse(self.stdout), { status: 'delivered' }, 'delivered live to the listen');
-  await until('listen printing the note', () => stdout.includes('note to self'), 20_000);
+  await until('listen printing the note', () => listen.stdout().includes('note to self'), 20_000);
 
   // An ordinary send from the same profile, then one from the other profile to it.
   const out = await hushwire(['send', '--profile', a!, '--to', B, 'to bob'], { timeoutMs: 60_000 });
@@ -64,8 +55,8 @@ t.test('send beside a running listen on the same profile: to its own number and 
   const toA = await hushwire(['send', '--profile', b!, '--to', A, 'from bob'], { timeoutMs: 60_000 });
   t.equal(toA.code, 0, toA.stderr);
 
-  t.equal(await within(exited, 60_000, 'listen ending after --count 2'), 0, `listen exits 0 (stderr: ${stderr})`);
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { text: string; from: string });
+  t.equal(await within(exited, 60_000, 'listen ending after --count 2'), 0, `listen exits 0 (stderr: ${listen.stderr()})`);
+  const lines = listen.stdout().trim().split('\n').map((l) => JSON.parse(l) as { text: string; from: string });
   t.same(lines.map((l) => l.text), ['note to self', 'from bob'], 'listen printed both, in order');
   t.equal(lines[0]!.from, A);
   t.equal(await closedWith(gw, 'CONNECTED_ELSEWHERE'), kicksBefore, 'nobody was closed 4003: the listen was never taken over');

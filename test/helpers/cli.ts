@@ -1,6 +1,6 @@
 // Runs the `hushwire` CLI as a user would: `node bin/hushwire.js ...` as a child
 // process, with a deadline, collecting exit code, stdout and stderr.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { BIN, ROOT } from './paths.ts';
 import { startTestGateway, type TestGateway } from './gateway.ts';
@@ -34,6 +34,29 @@ export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A `hushwire` command left running (a listen), its stdout and stderr pipes read as
+ *  they come; SIGKILLed at the test's end if it is still running. */
+export interface RunningCommand {
+  proc: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Its exit code once its pipes closed. */
+  exited: Promise<number | null>;
+}
+
+export function startHushwire(t: { teardown(fn: () => unknown): void }, args: string[]): RunningCommand {
+  const env = { ...process.env };
+  delete env.HUSHWIRE_PROFILE;
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+  proc.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+  return { proc, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** A gateway for CLI tests (in-process, embedded bus, closed when the test ends) and one
