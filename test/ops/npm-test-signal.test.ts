@@ -10,7 +10,7 @@
 // node_modules linked, as test.sh allows), so that the nested tap does not share this
 // run's .tap/ directory. The one test file it runs (test/fixtures/holds-nats.ts) starts a
 // real nats-server through the suite's helper and then waits until it is stopped.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -34,31 +34,38 @@ function copyOfRepo(): string {
   return dir;
 }
 
+/** `npm test -- <testFile>` in a fresh copy of the repo, HOLD_MARK naming a file in it
+ *  (the fixture writes pids there), its output collected. At the test's end npm and every
+ *  pid put in `toKill` are SIGKILLed if still running: only what this test started. */
+function npmTestInCopy(t: Test, testFile: string) {
+  const mark = join(copyOfRepo(), 'hold.mark');
+  const env: NodeJS.ProcessEnv = { ...process.env, HOLD_MARK: mark };
+  // This file runs under tap: the nested tap must not take itself for one of its children.
+  for (const k of Object.keys(env)) if (k.startsWith('TAP') || k.startsWith('_TAP') || k.startsWith('HUSHWIRE_')) delete env[k];
+  const npm = spawn('npm', ['test', '--', testFile], { cwd: dirname(mark), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  npm.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  npm.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  // npm exits with its script's status, or by the same signal when it re-raises it.
+  const exited = new Promise<number | string | null>((r) => npm.once('exit', (c, sig) => r(c ?? sig)));
+  const toKill: number[] = [];
+  t.teardown(() => {
+    if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+    for (const pid of toKill) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  return { npm, mark, out: () => out, exited, toKill };
+}
+
 // npm passes on SIGTERM and SIGINT to its script (not SIGHUP: npm dies of that itself).
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   t.test(`npm test: ${signal} to npm stops tap, its test files and their servers, and reports`, async (t) => {
-    const dir = copyOfRepo();
-    const mark = join(dir, 'hold.pid');
-    const env: NodeJS.ProcessEnv = { ...process.env, HOLD_MARK: mark };
-    // This file runs under tap: the nested tap must not take itself for one of its children.
-    for (const k of Object.keys(env)) if (k.startsWith('TAP') || k.startsWith('_TAP') || k.startsWith('HUSHWIRE_')) delete env[k];
-    const npm = spawn('npm', ['test', '--', 'test/fixtures/holds-nats.ts'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    npm.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    npm.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-    // npm exits with its script's status, or by the same signal when it re-raises it.
-    const exited = new Promise<number | string | null>((r) => npm.once('exit', (c, sig) => r(c ?? sig)));
-    let tree: number[] = [];
-    t.teardown(() => {
-      // Only what this test started: npm and whatever ran under it.
-      if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
-      for (const pid of tree) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    });
+    const { npm, mark, out, exited, toKill } = npmTestInCopy(t, 'test/fixtures/holds-nats.ts');
 
     // The type-check before the tests takes ~15 s; the deadline only guards a hang.
     await until('the held test to start its nats-server', () => existsSync(mark) || npm.exitCode !== null, 180_000, 200);
     const natsPid = Number(readFileSync(mark, 'utf8').split(' ')[0]);
-    tree = descendants(npm.pid!);
+    const tree = descendants(npm.pid!);
+    toKill.push(...tree);
     t.ok(tree.includes(natsPid), 'the nats-server runs under npm test');
 
     npm.kill(signal);
@@ -67,32 +74,20 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     await until('every process under npm test to end', () => tree.every((pid) => !alive(pid)), 20_000).catch(() => {});
     t.same(tree.filter((pid) => alive(pid)), [], 'nothing is left running (tap, test file, nats-server, tee)');
     t.notOk(alive(natsPid), 'the test file\'s nats-server stopped');
-    const lines = out.trimEnd().split('\n');
+    const lines = out().trimEnd().split('\n');
     t.match(lines.at(-1) ?? '', /^\d+ passed, [1-9]\d* failed, \d+ skipped$/, 'the summary line is last and counts a failure');
-    t.match(out, new RegExp(`interrupted by ${signal}`), 'and says the run was interrupted');
+    t.match(out(), new RegExp(`interrupted by ${signal}`), 'and says the run was interrupted');
   });
 }
 
 t.test('npm test: a process a test file left running is named and stopped after tap', async (t) => {
-  const dir = copyOfRepo();
-  const mark = join(dir, 'left.pid');
-  const env: NodeJS.ProcessEnv = { ...process.env, HOLD_MARK: mark };
-  for (const k of Object.keys(env)) if (k.startsWith('TAP') || k.startsWith('_TAP') || k.startsWith('HUSHWIRE_')) delete env[k];
-  const npm = spawn('npm', ['test', '--', 'test/fixtures/leaves-a-process.ts'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  npm.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  npm.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-  const exited = new Promise<number | string | null>((r) => npm.once('exit', (c, sig) => r(c ?? sig)));
-  let leftPid = 0;
-  t.teardown(() => {
-    if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
-    if (leftPid !== 0 && alive(leftPid)) process.kill(leftPid, 'SIGKILL');
-  });
+  const { npm, mark, out, exited, toKill } = npmTestInCopy(t, 'test/fixtures/leaves-a-process.ts');
   await until('the test file to start its process', () => existsSync(mark) || npm.exitCode !== null, 180_000, 200);
-  leftPid = Number(readFileSync(mark, 'utf8'));
+  const leftPid = Number(readFileSync(mark, 'utf8'));
+  toKill.push(leftPid);
   const got = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 120_000).unref())]);
   t.equal(got, 0, 'npm test passes: the test did (a leftover is named, not counted)');
   t.notOk(alive(leftPid), 'the process it left is stopped');
-  t.match(out, new RegExp(`== processes left running by '\\S*tap \\.\\.\\.' \\(stopped now\\):\\n  ${leftPid} sleep 300`), 'and named, with its pid and command line');
-  t.match(out.trimEnd().split('\n').at(-1) ?? '', /^1 passed, 0 failed, 0 skipped$/, 'the summary line is last');
+  t.match(out(), new RegExp(`== processes left running by '\\S*tap \\.\\.\\.' \\(stopped now\\):\\n  ${leftPid} sleep 300`), 'and named, with its pid and command line');
+  t.match(out().trimEnd().split('\n').at(-1) ?? '', /^1 passed, 0 failed, 0 skipped$/, 'the summary line is last');
 });
