@@ -11,6 +11,7 @@ export const ErrorCode = {
   NOT_AUTHENTICATED: 'NOT_AUTHENTICATED',
   ALREADY_AUTHENTICATED: 'ALREADY_AUTHENTICATED',
   AUTH_FAILED: 'AUTH_FAILED',
+  RESUME_REFUSED: 'RESUME_REFUSED',     // a resumption ticket this gateway cannot open now: sign instead (connection stays open)
   VERIFY_FAILED: 'VERIFY_FAILED',       // wrong, expired or unknown verification code
   NOT_REGISTERED: 'NOT_REGISTERED',     // recipient route or device not in the directory
   TOO_MANY_DEVICES: 'TOO_MANY_DEVICES',

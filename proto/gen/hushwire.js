@@ -218,6 +218,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {hushwire.v1.VerifyStarted.$Properties|null} [verifyStarted] Op verifyStarted
              * @property {hushwire.v1.Notice.$Properties|null} [notice] Op notice
              * @property {hushwire.v1.DevicesBatch.$Properties|null} [devicesBatch] Op devicesBatch
+             * @property {hushwire.v1.Ticket.$Properties|null} [ticket] Op ticket
              * @property {hushwire.v1.Auth.$Properties|null} [auth] Op auth
              * @property {hushwire.v1.VerifyStart.$Properties|null} [verifyStart] Op verifyStart
              * @property {hushwire.v1.RegisterDevice.$Properties|null} [register] Op register
@@ -228,7 +229,8 @@ export const hushwire = $root.hushwire = (() => {
              * @property {hushwire.v1.Unregister.$Properties|null} [unregister] Op unregister
              * @property {hushwire.v1.Ping.$Properties|null} [ping] Op ping
              * @property {hushwire.v1.SetPrekey.$Properties|null} [setPrekey] Op setPrekey
-             * @property {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"|"setPrekey"} [body] Op body
+             * @property {hushwire.v1.TicketRequest.$Properties|null} [ticketRequest] Op ticketRequest
+             * @property {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"ticket"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"|"setPrekey"|"ticketRequest"} [body] Op body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -256,6 +258,7 @@ export const hushwire = $root.hushwire = (() => {
              *   verifyStarted?: hushwire.v1.VerifyStarted.$Shape|null;
              *   notice?: hushwire.v1.Notice.$Shape|null;
              *   devicesBatch?: hushwire.v1.DevicesBatch.$Shape|null;
+             *   ticket?: hushwire.v1.Ticket.$Shape|null;
              *   auth?: hushwire.v1.Auth.$Shape|null;
              *   verifyStart?: hushwire.v1.VerifyStart.$Shape|null;
              *   register?: hushwire.v1.RegisterDevice.$Shape|null;
@@ -266,9 +269,10 @@ export const hushwire = $root.hushwire = (() => {
              *   unregister?: hushwire.v1.Unregister.$Shape|null;
              *   ping?: hushwire.v1.Ping.$Shape|null;
              *   setPrekey?: hushwire.v1.SetPrekey.$Shape|null;
+             *   ticketRequest?: hushwire.v1.TicketRequest.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "notice"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice: hushwire.v1.Notice.$Shape; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "devicesBatch"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch: hushwire.v1.DevicesBatch.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null; ping?: null; setPrekey?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape; ping?: null; setPrekey?: null }|{ body?: "ping"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping: hushwire.v1.Ping.$Shape; setPrekey?: null }|{ body?: "setPrekey"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey: hushwire.v1.SetPrekey.$Shape })
+             *   ({ body?: undefined; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "challenge"; challenge: hushwire.v1.Challenge.$Shape; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "ok"; challenge?: null; ok: hushwire.v1.Ok.$Shape; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "error"; challenge?: null; ok?: null; error: hushwire.v1.Error.$Shape; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "registered"; challenge?: null; ok?: null; error?: null; registered: hushwire.v1.Registered.$Shape; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "evaluated"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated: hushwire.v1.Evaluated.$Shape; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "devices"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices: hushwire.v1.Devices.$Shape; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "sendResult"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult: hushwire.v1.SendResult.$Shape; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "deliver"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver: hushwire.v1.Deliver.$Shape; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "reconnect"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect: hushwire.v1.Reconnect.$Shape; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "verifyStarted"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted: hushwire.v1.VerifyStarted.$Shape; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "notice"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice: hushwire.v1.Notice.$Shape; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "devicesBatch"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch: hushwire.v1.DevicesBatch.$Shape; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "ticket"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket: hushwire.v1.Ticket.$Shape; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "auth"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth: hushwire.v1.Auth.$Shape; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "verifyStart"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart: hushwire.v1.VerifyStart.$Shape; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "register"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register: hushwire.v1.RegisterDevice.$Shape; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "evaluate"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate: hushwire.v1.Evaluate.$Shape; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "lookup"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup: hushwire.v1.Lookup.$Shape; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "send"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send: hushwire.v1.Send.$Shape; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "deliverAck"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck: hushwire.v1.DeliverAck.$Shape; unregister?: null; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "unregister"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister: hushwire.v1.Unregister.$Shape; ping?: null; setPrekey?: null; ticketRequest?: null }|{ body?: "ping"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping: hushwire.v1.Ping.$Shape; setPrekey?: null; ticketRequest?: null }|{ body?: "setPrekey"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey: hushwire.v1.SetPrekey.$Shape; ticketRequest?: null }|{ body?: "ticketRequest"; challenge?: null; ok?: null; error?: null; registered?: null; evaluated?: null; devices?: null; sendResult?: null; deliver?: null; reconnect?: null; verifyStarted?: null; notice?: null; devicesBatch?: null; ticket?: null; auth?: null; verifyStart?: null; register?: null; evaluate?: null; lookup?: null; send?: null; deliverAck?: null; unregister?: null; ping?: null; setPrekey?: null; ticketRequest: hushwire.v1.TicketRequest.$Shape })
              * )} hushwire.v1.Op.$Shape
              */
 
@@ -392,6 +396,14 @@ export const hushwire = $root.hushwire = (() => {
             Op.prototype.devicesBatch = null;
 
             /**
+             * Op ticket.
+             * @member {hushwire.v1.Ticket.$Properties|null|undefined} ticket
+             * @memberof hushwire.v1.Op
+             * @instance
+             */
+            Op.prototype.ticket = null;
+
+            /**
              * Op auth.
              * @member {hushwire.v1.Auth.$Properties|null|undefined} auth
              * @memberof hushwire.v1.Op
@@ -471,17 +483,25 @@ export const hushwire = $root.hushwire = (() => {
              */
             Op.prototype.setPrekey = null;
 
+            /**
+             * Op ticketRequest.
+             * @member {hushwire.v1.TicketRequest.$Properties|null|undefined} ticketRequest
+             * @memberof hushwire.v1.Op
+             * @instance
+             */
+            Op.prototype.ticketRequest = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Op body.
-             * @member {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"|"setPrekey"|undefined} body
+             * @member {"challenge"|"ok"|"error"|"registered"|"evaluated"|"devices"|"sendResult"|"deliver"|"reconnect"|"verifyStarted"|"notice"|"devicesBatch"|"ticket"|"auth"|"verifyStart"|"register"|"evaluate"|"lookup"|"send"|"deliverAck"|"unregister"|"ping"|"setPrekey"|"ticketRequest"|undefined} body
              * @memberof hushwire.v1.Op
              * @instance
              */
             $Object.defineProperty(Op.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["challenge", "ok", "error", "registered", "evaluated", "devices", "sendResult", "deliver", "reconnect", "verifyStarted", "notice", "devicesBatch", "auth", "verifyStart", "register", "evaluate", "lookup", "send", "deliverAck", "unregister", "ping", "setPrekey"]),
+                get: $util.oneOfGetter($oneOfFields = ["challenge", "ok", "error", "registered", "evaluated", "devices", "sendResult", "deliver", "reconnect", "verifyStarted", "notice", "devicesBatch", "ticket", "auth", "verifyStart", "register", "evaluate", "lookup", "send", "deliverAck", "unregister", "ping", "setPrekey", "ticketRequest"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -543,6 +563,8 @@ export const hushwire = $root.hushwire = (() => {
                     $root.hushwire.v1.Notice.encode(message.notice, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
                 if (message.devicesBatch != null && $Object.hasOwnProperty.call(message, "devicesBatch"))
                     $root.hushwire.v1.DevicesBatch.encode(message.devicesBatch, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                if (message.ticket != null && $Object.hasOwnProperty.call(message, "ticket"))
+                    $root.hushwire.v1.Ticket.encode(message.ticket, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                 if (message.auth != null && $Object.hasOwnProperty.call(message, "auth"))
                     $root.hushwire.v1.Auth.encode(message.auth, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
                 if (message.verifyStart != null && $Object.hasOwnProperty.call(message, "verifyStart"))
@@ -563,6 +585,8 @@ export const hushwire = $root.hushwire = (() => {
                     $root.hushwire.v1.Ping.encode(message.ping, writer.uint32(/* id 28, wireType 2 =*/226).fork(), _depth + 1).ldelim();
                 if (message.setPrekey != null && $Object.hasOwnProperty.call(message, "setPrekey"))
                     $root.hushwire.v1.SetPrekey.encode(message.setPrekey, writer.uint32(/* id 29, wireType 2 =*/234).fork(), _depth + 1).ldelim();
+                if (message.ticketRequest != null && $Object.hasOwnProperty.call(message, "ticketRequest"))
+                    $root.hushwire.v1.TicketRequest.encode(message.ticketRequest, writer.uint32(/* id 30, wireType 2 =*/242).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -700,6 +724,13 @@ export const hushwire = $root.hushwire = (() => {
                             message.body = "devicesBatch";
                             continue;
                         }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            message.ticket = $root.hushwire.v1.Ticket.decode(reader, reader.size(), $undefined, _depth + 1, message.ticket);
+                            message.body = "ticket";
+                            continue;
+                        }
                     case 20: {
                             if (wireType !== 2)
                                 break;
@@ -770,6 +801,13 @@ export const hushwire = $root.hushwire = (() => {
                             message.body = "setPrekey";
                             continue;
                         }
+                    case 30: {
+                            if (wireType !== 2)
+                                break;
+                            message.ticketRequest = $root.hushwire.v1.TicketRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.ticketRequest);
+                            message.body = "ticketRequest";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -817,6 +855,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {number|null} [protocol] Challenge protocol
              * @property {Array.<Uint8Array>|null} [oprfShareKeys] Challenge oprfShareKeys
              * @property {number|null} [mailboxMaxAgeS] Challenge mailboxMaxAgeS
+             * @property {Uint8Array|null} [resumeKey] Challenge resumeKey
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -914,6 +953,14 @@ export const hushwire = $root.hushwire = (() => {
             Challenge.prototype.mailboxMaxAgeS = 0;
 
             /**
+             * Challenge resumeKey.
+             * @member {Uint8Array} resumeKey
+             * @memberof hushwire.v1.Challenge
+             * @instance
+             */
+            Challenge.prototype.resumeKey = $util.newBuffer([]);
+
+            /**
              * Creates a new Challenge instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.Challenge
@@ -962,6 +1009,8 @@ export const hushwire = $root.hushwire = (() => {
                         writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.oprfShareKeys[i]);
                 if (message.mailboxMaxAgeS != null && $Object.hasOwnProperty.call(message, "mailboxMaxAgeS") && message.mailboxMaxAgeS !== 0)
                     writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.mailboxMaxAgeS);
+                if (message.resumeKey != null && $Object.hasOwnProperty.call(message, "resumeKey") && message.resumeKey.length)
+                    writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.resumeKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1075,6 +1124,15 @@ export const hushwire = $root.hushwire = (() => {
                                 message.mailboxMaxAgeS = value;
                             else
                                 delete message.mailboxMaxAgeS;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.resumeKey = value;
+                            else
+                                delete message.resumeKey;
                             continue;
                         }
                     }
@@ -1469,6 +1527,8 @@ export const hushwire = $root.hushwire = (() => {
              * @property {Uint8Array|null} [device] Auth device
              * @property {Uint8Array|null} [signature] Auth signature
              * @property {boolean|null} [sendOnly] Auth sendOnly
+             * @property {Uint8Array|null} [ticket] Auth ticket
+             * @property {Uint8Array|null} [proof] Auth proof
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1533,6 +1593,22 @@ export const hushwire = $root.hushwire = (() => {
             Auth.prototype.sendOnly = false;
 
             /**
+             * Auth ticket.
+             * @member {Uint8Array} ticket
+             * @memberof hushwire.v1.Auth
+             * @instance
+             */
+            Auth.prototype.ticket = $util.newBuffer([]);
+
+            /**
+             * Auth proof.
+             * @member {Uint8Array} proof
+             * @memberof hushwire.v1.Auth
+             * @instance
+             */
+            Auth.prototype.proof = $util.newBuffer([]);
+
+            /**
              * Creates a new Auth instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.Auth
@@ -1572,6 +1648,10 @@ export const hushwire = $root.hushwire = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.signature);
                 if (message.sendOnly != null && $Object.hasOwnProperty.call(message, "sendOnly") && message.sendOnly !== false)
                     writer.uint32(/* id 4, wireType 0 =*/32).bool(message.sendOnly);
+                if (message.ticket != null && $Object.hasOwnProperty.call(message, "ticket") && message.ticket.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.ticket);
+                if (message.proof != null && $Object.hasOwnProperty.call(message, "proof") && message.proof.length)
+                    writer.uint32(/* id 6, wireType 2 =*/50).bytes(message.proof);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1652,6 +1732,24 @@ export const hushwire = $root.hushwire = (() => {
                                 delete message.sendOnly;
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.ticket = value;
+                            else
+                                delete message.ticket;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.proof = value;
+                            else
+                                delete message.proof;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1684,6 +1782,358 @@ export const hushwire = $root.hushwire = (() => {
             };
 
             return Auth;
+        })();
+
+        v1.TicketRequest = (function() {
+
+            /**
+             * Properties of a TicketRequest.
+             * @typedef {Object} hushwire.v1.TicketRequest.$Properties
+             * @property {Uint8Array|null} [publicKey] TicketRequest publicKey
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TicketRequest.
+             * @memberof hushwire.v1
+             * @interface ITicketRequest
+             * @augments hushwire.v1.TicketRequest.$Properties
+             * @deprecated Use hushwire.v1.TicketRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a TicketRequest.
+             * @typedef {hushwire.v1.TicketRequest.$Properties} hushwire.v1.TicketRequest.$Shape
+             */
+
+            /**
+             * Constructs a new TicketRequest.
+             * @memberof hushwire.v1
+             * @classdesc Represents a TicketRequest.
+             * @constructor
+             * @param {hushwire.v1.TicketRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TicketRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TicketRequest publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof hushwire.v1.TicketRequest
+             * @instance
+             */
+            TicketRequest.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * Creates a new TicketRequest instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.TicketRequest
+             * @static
+             * @param {hushwire.v1.TicketRequest.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.TicketRequest} TicketRequest instance
+             * @type {{
+             *   (properties: hushwire.v1.TicketRequest.$Shape): hushwire.v1.TicketRequest & hushwire.v1.TicketRequest.$Shape;
+             *   (properties?: hushwire.v1.TicketRequest.$Properties): hushwire.v1.TicketRequest;
+             * }}
+             */
+            TicketRequest.create = function(properties) {
+                return new TicketRequest(properties);
+            };
+
+            /**
+             * Encodes the specified TicketRequest message. Does not implicitly {@link hushwire.v1.TicketRequest.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.TicketRequest
+             * @static
+             * @param {hushwire.v1.TicketRequest.$Properties} message TicketRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TicketRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.publicKey);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a TicketRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.TicketRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.TicketRequest & hushwire.v1.TicketRequest.$Shape} TicketRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TicketRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.TicketRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for TicketRequest
+             * @function getTypeUrl
+             * @memberof hushwire.v1.TicketRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TicketRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.TicketRequest";
+            };
+
+            return TicketRequest;
+        })();
+
+        v1.Ticket = (function() {
+
+            /**
+             * Properties of a Ticket.
+             * @typedef {Object} hushwire.v1.Ticket.$Properties
+             * @property {Uint8Array|null} [ticket] Ticket ticket
+             * @property {number|null} [expiresInS] Ticket expiresInS
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Ticket.
+             * @memberof hushwire.v1
+             * @interface ITicket
+             * @augments hushwire.v1.Ticket.$Properties
+             * @deprecated Use hushwire.v1.Ticket.$Properties instead.
+             */
+
+            /**
+             * Shape of a Ticket.
+             * @typedef {hushwire.v1.Ticket.$Properties} hushwire.v1.Ticket.$Shape
+             */
+
+            /**
+             * Constructs a new Ticket.
+             * @memberof hushwire.v1
+             * @classdesc Represents a Ticket.
+             * @constructor
+             * @param {hushwire.v1.Ticket.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Ticket = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Ticket ticket.
+             * @member {Uint8Array} ticket
+             * @memberof hushwire.v1.Ticket
+             * @instance
+             */
+            Ticket.prototype.ticket = $util.newBuffer([]);
+
+            /**
+             * Ticket expiresInS.
+             * @member {number} expiresInS
+             * @memberof hushwire.v1.Ticket
+             * @instance
+             */
+            Ticket.prototype.expiresInS = 0;
+
+            /**
+             * Creates a new Ticket instance using the specified properties.
+             * @function create
+             * @memberof hushwire.v1.Ticket
+             * @static
+             * @param {hushwire.v1.Ticket.$Properties=} [properties] Properties to set
+             * @returns {hushwire.v1.Ticket} Ticket instance
+             * @type {{
+             *   (properties: hushwire.v1.Ticket.$Shape): hushwire.v1.Ticket & hushwire.v1.Ticket.$Shape;
+             *   (properties?: hushwire.v1.Ticket.$Properties): hushwire.v1.Ticket;
+             * }}
+             */
+            Ticket.create = function(properties) {
+                return new Ticket(properties);
+            };
+
+            /**
+             * Encodes the specified Ticket message. Does not implicitly {@link hushwire.v1.Ticket.verify|verify} messages.
+             * @function encode
+             * @memberof hushwire.v1.Ticket
+             * @static
+             * @param {hushwire.v1.Ticket.$Properties} message Ticket message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Ticket.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.ticket != null && $Object.hasOwnProperty.call(message, "ticket") && message.ticket.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.ticket);
+                if (message.expiresInS != null && $Object.hasOwnProperty.call(message, "expiresInS") && message.expiresInS !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.expiresInS);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Ticket message from the specified reader or buffer.
+             * @function decode
+             * @memberof hushwire.v1.Ticket
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {hushwire.v1.Ticket & hushwire.v1.Ticket.$Shape} Ticket
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Ticket.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.hushwire.v1.Ticket();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.ticket = value;
+                            else
+                                delete message.ticket;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.expiresInS = value;
+                            else
+                                delete message.expiresInS;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Ticket
+             * @function getTypeUrl
+             * @memberof hushwire.v1.Ticket
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Ticket.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/hushwire.v1.Ticket";
+            };
+
+            return Ticket;
         })();
 
         v1.VerifyStart = (function() {

@@ -1,0 +1,67 @@
+// Resumption (docs/PROTOCOL.md, section 13): the bytes both ends compute, so a device
+// that authenticated once with its Ed25519 signature can authenticate its next
+// connections with a ticket and an HMAC over the new challenge instead.
+//
+// Why: one Ed25519 verification per connect was the largest single item of a reconnect
+// storm on the gateways (docs/BENCHMARKS.md: ~70 µs of ~250 per reconnect on the AMD
+// host); opening a ticket (AES-256-GCM) and checking an HMAC-SHA256 cost a few µs.
+//
+// What keeps it as strong as the signature it stands in for (DESIGN.md: "no bearer secret
+// that can be replayed"):
+// - The resumption secret never crosses the wire. The device sends an ephemeral X25519
+//   public key on its authenticated connection; both ends derive the secret from the
+//   X25519 shared secret with the gateway's key (Challenge.resume_key), salted with that
+//   connection's nonce and bound to the route and device. Only the gateway's copy
+//   travels, sealed inside the ticket under a key only gateways hold.
+// - A ticket alone authenticates nothing: each resume proves the secret with an HMAC over
+//   the new connection's fresh nonce (nothing to replay).
+// - The ticket is bound (AES-GCM associated data) to the route, the device and the
+//   device's identity key as the directory holds it: a device erased on opt-out, or a
+//   record with another key, has no ticket that opens.
+//
+// Functions here have no I/O and use noble (they run in the portable SDK too); the
+// gateway's hot path, opening a ticket and checking a proof, is in relay/resume-tickets.ts
+// on node:crypto, cross-checked against these in test/crypto/resume.test.ts.
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
+import { assertRoute, assertDevice } from '../token-shape.ts';
+import { assertBytes, label0 } from './bytes.ts';
+import { NONCE_BYTES } from './sign.ts';
+
+/** The resumption secret and an Auth.proof are this long (SHA-256). */
+export const RESUME_SECRET_BYTES = 32;
+export const RESUME_PROOF_BYTES = 32;
+/** X25519 public keys (Challenge.resume_key, TicketRequest.public_key). */
+export const RESUME_PUBLIC_KEY_BYTES = 32;
+
+const SECRET_LABEL = label0('hushwire resume secret v1');
+const PROOF_LABEL = label0('hushwire resume proof v1');
+
+/**
+ * The resumption secret: HKDF-SHA256(ikm = X25519 shared secret, salt = the nonce of the
+ * connection the ticket was requested on, info = "hushwire resume secret v1" 0x00 ||
+ * route || device, 32 bytes).
+ */
+export function resumeSecret(shared: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Uint8Array {
+  assertBytes(shared, 'shared secret', 32);
+  assertBytes(nonce, 'nonce', NONCE_BYTES);
+  assertRoute(route);
+  assertDevice(device);
+  return hkdf(sha256, shared, nonce, concatBytes(SECRET_LABEL, route, device), RESUME_SECRET_BYTES);
+}
+
+/** What Auth.proof covers: "hushwire resume proof v1" 0x00 || nonce || route || device. */
+export function resumeProofInput(nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Uint8Array {
+  assertBytes(nonce, 'nonce', NONCE_BYTES);
+  assertRoute(route);
+  assertDevice(device);
+  return concatBytes(PROOF_LABEL, nonce, route, device);
+}
+
+/** Auth.proof = HMAC-SHA256(resumption secret, resumeProofInput(nonce, route, device)). */
+export function resumeProof(secret: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Uint8Array {
+  assertBytes(secret, 'resumption secret', RESUME_SECRET_BYTES);
+  return hmac(sha256, secret, resumeProofInput(nonce, route, device));
+}

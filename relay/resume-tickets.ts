@@ -1,0 +1,161 @@
+// Resumption tickets as the gateways seal and open them (docs/PROTOCOL.md, section 13;
+// the secret and proof both ends compute are in relay/crypto/resume.ts).
+//
+// A ticket is the gateway's own copy of a device's resumption secret, sealed with
+// AES-256-GCM under a ticket key only gateways hold, so any gateway with that key can
+// check a resume without state of its own (gateways are stateless: DESIGN.md):
+//
+//   version (1 byte, 1) || key id (4) || iv (12) || AES-256-GCM(expires_at_s u32 BE || secret (32)) || tag (16)
+//
+// 69 bytes. Associated data: "hushwire ticket v1" 0x00 || the 17 header bytes || route ||
+// device || the device's identity key as the directory holds it, so a ticket opens only
+// for the device it was issued to and only while that device record (same key) exists.
+// The key id is the first 4 bytes of SHA-256("hushwire ticket key id v1" 0x00 || key):
+// it picks the key among those accepted (rotation) and says nothing about it.
+//
+// IVs are random (96 bits): under one key, the chance of a repeat stays below 2^-32
+// for the first 2^32 tickets; keys are meant to be rotated far sooner (OPERATIONS.md).
+// On node:crypto (OpenSSL): this is the gateway's hot path in a reconnect storm.
+import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { label0 } from './crypto/bytes.ts';
+import { RESUME_PROOF_BYTES, RESUME_SECRET_BYTES, resumeProofInput } from './crypto/resume.ts';
+import { pooledRandomBytes } from './crypto/random-pool.ts';
+
+export const TICKET_VERSION = 1;
+export const TICKET_KEY_BYTES = 32;
+const KEY_ID_BYTES = 4;
+const IV_BYTES = 12;
+const HEADER_BYTES = 1 + KEY_ID_BYTES + IV_BYTES;
+const BODY_BYTES = 4 + RESUME_SECRET_BYTES;
+const TAG_BYTES = 16;
+export const TICKET_BYTES = HEADER_BYTES + BODY_BYTES + TAG_BYTES;
+/** The longest a ticket may be valid: a leaked ticket key opens nothing older. */
+export const MAX_TICKET_TTL_S = 7 * 24 * 3600;
+
+const AAD_LABEL = Buffer.from(label0('hushwire ticket v1'));
+const KEY_ID_LABEL = label0('hushwire ticket key id v1');
+
+interface TicketKey {
+  readonly id: number; // the 4 id bytes as a big-endian uint32
+  readonly key: Buffer;
+}
+
+function ticketKey(raw: Uint8Array): TicketKey {
+  if (!(raw instanceof Uint8Array) || raw.length !== TICKET_KEY_BYTES) {
+    throw new TypeError(`a ticket key must be ${TICKET_KEY_BYTES} bytes`);
+  }
+  const id = createHash('sha256').update(KEY_ID_LABEL).update(raw).digest().readUInt32BE(0);
+  return { id, key: Buffer.from(raw) };
+}
+
+function aad(header: Uint8Array, route: Uint8Array, device: Uint8Array, identityKey: Uint8Array): Buffer {
+  return Buffer.concat([AAD_LABEL, header, route, device, identityKey]);
+}
+
+export interface SealedTicket {
+  ticket: Uint8Array;
+  expiresInS: number;
+}
+
+export class ResumeTickets {
+  #issuing: TicketKey;
+  #accepted = new Map<number, TicketKey>();
+  readonly ttlS: number;
+  readonly #nowMs: () => number;
+
+  /**
+   * keys: the ticket keys, the first one seals, all of them open (rotation: put the new
+   * key first and keep the old one until its tickets have expired). ttlS: how long a
+   * ticket is valid, 1 to MAX_TICKET_TTL_S seconds.
+   */
+  constructor(keys: readonly Uint8Array[], ttlS: number, nowMs: () => number = Date.now) {
+    if (!Number.isSafeInteger(ttlS) || ttlS < 1 || ttlS > MAX_TICKET_TTL_S) {
+      throw new RangeError(`ticket lifetime must be 1 to ${MAX_TICKET_TTL_S} seconds`);
+    }
+    this.ttlS = ttlS;
+    this.#nowMs = nowMs;
+    this.#issuing = this.#install(keys);
+  }
+
+  /** Replaces the keys (SIGHUP): tickets sealed under a key no longer listed stop opening. */
+  setKeys(keys: readonly Uint8Array[]): void {
+    this.#issuing = this.#install(keys);
+  }
+
+  #install(keys: readonly Uint8Array[]): TicketKey {
+    if (keys.length === 0) throw new TypeError('at least one ticket key is needed');
+    const parsed = keys.map(ticketKey);
+    const accepted = new Map<number, TicketKey>();
+    for (const k of parsed) {
+      const other = accepted.get(k.id);
+      // Two different keys with one id would make tickets of one open-fail under the
+      // other: refused (2^-32 by chance; in practice the same key listed twice, kept once).
+      if (other !== undefined && !other.key.equals(k.key)) throw new TypeError('two ticket keys share a key id: replace one');
+      accepted.set(k.id, k);
+    }
+    this.#accepted = accepted;
+    return parsed[0]!;
+  }
+
+  /** How many keys open tickets (for the start-up line; never the keys). */
+  get keyCount(): number {
+    return this.#accepted.size;
+  }
+
+  /** Seals the device's resumption secret into a ticket valid for ttlS from now. */
+  seal(route: Uint8Array, device: Uint8Array, identityKey: Uint8Array, secret: Uint8Array): SealedTicket {
+    if (secret.length !== RESUME_SECRET_BYTES) throw new TypeError(`the resumption secret must be ${RESUME_SECRET_BYTES} bytes`);
+    const k = this.#issuing;
+    const out = Buffer.allocUnsafe(TICKET_BYTES);
+    out[0] = TICKET_VERSION;
+    out.writeUInt32BE(k.id, 1);
+    out.set(pooledRandomBytes(IV_BYTES), 1 + KEY_ID_BYTES);
+    const header = out.subarray(0, HEADER_BYTES);
+    const body = Buffer.allocUnsafe(BODY_BYTES);
+    body.writeUInt32BE(Math.floor(this.#nowMs() / 1000) + this.ttlS, 0);
+    body.set(secret, 4);
+    const cipher = createCipheriv('aes-256-gcm', k.key, header.subarray(1 + KEY_ID_BYTES));
+    cipher.setAAD(aad(header, route, device, identityKey));
+    const n = cipher.update(body).copy(out, HEADER_BYTES);
+    cipher.final();
+    cipher.getAuthTag().copy(out, HEADER_BYTES + n);
+    body.fill(0);
+    return { ticket: new Uint8Array(out.buffer, out.byteOffset, TICKET_BYTES), expiresInS: this.ttlS };
+  }
+
+  /**
+   * The resumption secret inside a ticket, or null when it is not a ticket this gateway
+   * can open for this device now: wrong length or version, a key not (or no longer)
+   * accepted, sealed for another route, device or identity key, altered, or expired.
+   * The reasons are not told apart (to the caller or the device).
+   */
+  open(ticket: Uint8Array, route: Uint8Array, device: Uint8Array, identityKey: Uint8Array): Uint8Array | null {
+    if (!(ticket instanceof Uint8Array) || ticket.length !== TICKET_BYTES || ticket[0] !== TICKET_VERSION) return null;
+    const t = Buffer.from(ticket.buffer, ticket.byteOffset, ticket.length);
+    const k = this.#accepted.get(t.readUInt32BE(1));
+    if (k === undefined) return null;
+    const header = t.subarray(0, HEADER_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', k.key, header.subarray(1 + KEY_ID_BYTES));
+    decipher.setAAD(aad(header, route, device, identityKey));
+    decipher.setAuthTag(t.subarray(HEADER_BYTES + BODY_BYTES));
+    const body = decipher.update(t.subarray(HEADER_BYTES, HEADER_BYTES + BODY_BYTES));
+    try {
+      decipher.final(); // throws when the tag does not match
+    } catch {
+      body.fill(0);
+      return null;
+    }
+    if (body.readUInt32BE(0) * 1000 <= this.#nowMs()) {
+      body.fill(0);
+      return null;
+    }
+    return new Uint8Array(body.buffer, body.byteOffset + 4, RESUME_SECRET_BYTES);
+  }
+}
+
+/** Auth.proof checked in constant time: HMAC-SHA256(secret, resumeProofInput(...)). */
+export function resumeProofMatches(secret: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array, proof: Uint8Array): boolean {
+  if (!(proof instanceof Uint8Array) || proof.length !== RESUME_PROOF_BYTES) return false;
+  const expected = createHmac('sha256', secret).update(resumeProofInput(nonce, route, device)).digest();
+  return timingSafeEqual(expected, proof);
+}

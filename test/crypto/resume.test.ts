@@ -1,0 +1,146 @@
+// relay/crypto/resume.ts (the secret and proof both ends compute, noble) and
+// relay/resume-tickets.ts (the gateway's sealed tickets and proof check, node:crypto):
+// an independent recomputation of each derivation with node:crypto, both ends agreeing
+// through a real X25519 exchange, tickets opening only for the device, key and time they
+// were sealed for, every single-bit change refused, rotation, and wrong types.
+import t from 'tap';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
+import { resumeSecret, resumeProof, resumeProofInput, RESUME_SECRET_BYTES } from '../../relay/crypto/resume.ts';
+import { ResumeTickets, resumeProofMatches, TICKET_BYTES, MAX_TICKET_TTL_S } from '../../relay/resume-tickets.ts';
+import { HushwireError } from '../../relay/errors.ts';
+
+const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+t.test('resumeSecret is HKDF-SHA256(shared, salt = nonce, info = label 0x00 || route || device)', async (t) => {
+  for (let i = 0; i < 20; i++) {
+    const [shared, nonce, route, device] = [rnd(32), rnd(32), rnd(32), rnd(16)];
+    const info = Buffer.concat([enc('hushwire resume secret v1'), Buffer.of(0), route, device]);
+    const expected = Buffer.from(hkdfSync('sha256', shared, nonce, info, 32));
+    t.same(Buffer.from(resumeSecret(shared, nonce, route, device)), expected);
+  }
+});
+
+t.test('resumeProof is HMAC-SHA256(secret, label 0x00 || nonce || route || device)', async (t) => {
+  for (let i = 0; i < 20; i++) {
+    const [secret, nonce, route, device] = [rnd(32), rnd(32), rnd(32), rnd(16)];
+    const input = Buffer.concat([enc('hushwire resume proof v1'), Buffer.of(0), nonce, route, device]);
+    t.same(Buffer.from(resumeProofInput(nonce, route, device)), input);
+    const expected = createHmac('sha256', secret).update(input).digest();
+    const proof = resumeProof(secret, nonce, route, device);
+    t.same(Buffer.from(proof), expected);
+    t.ok(resumeProofMatches(secret, nonce, route, device, proof), 'the gateway accepts it');
+  }
+});
+
+t.test('both ends derive the same secret through X25519; the gateway checks the proof on a new nonce', async (t) => {
+  const gateway = x25519KeyPair();
+  const device = x25519KeyPair();
+  const [nonce, route, dev, nonce2] = [rnd(32), rnd(32), rnd(16), rnd(32)];
+  const kDevice = resumeSecret(x25519SharedSecret(device.secretKey, gateway.publicKey), nonce, route, dev);
+  const kGateway = resumeSecret(x25519SharedSecret(gateway.secretKey, device.publicKey), nonce, route, dev);
+  t.same(kDevice, kGateway);
+  const proof = resumeProof(kDevice, nonce2, route, dev);
+  t.ok(resumeProofMatches(kGateway, nonce2, route, dev, proof));
+  t.notOk(resumeProofMatches(kGateway, nonce, route, dev, proof), 'not over another nonce (no replay)');
+  t.notOk(resumeProofMatches(kGateway, nonce2, rnd(32), dev, proof), 'not for another route');
+  t.notOk(resumeProofMatches(kGateway, nonce2, route, rnd(16), proof), 'not for another device');
+  t.notOk(resumeProofMatches(rnd(32), nonce2, route, dev, proof), 'not with another secret');
+  for (let bit = 0; bit < 256; bit += 7) {
+    const p = proof.slice();
+    p[bit >> 3]! ^= 1 << (bit & 7);
+    t.notOk(resumeProofMatches(kGateway, nonce2, route, dev, p), `bit ${bit} flipped`);
+  }
+  t.notOk(resumeProofMatches(kGateway, nonce2, route, dev, proof.subarray(0, 31)), 'a short proof');
+  t.notOk(resumeProofMatches(kGateway, nonce2, route, dev, new Uint8Array(0)), 'no proof');
+});
+
+t.test('wrong types and lengths are BAD_REQUEST / BAD_TOKEN errors, never library TypeErrors', async (t) => {
+  const ok = [rnd(32), rnd(32), rnd(32), rnd(16)] as const;
+  const bad: unknown[] = ['x'.repeat(32), Array(32).fill(0), rnd(31), rnd(33), null, undefined, 7];
+  for (let i = 0; i < 4; i++) {
+    for (const b of bad) {
+      const args = [...ok] as unknown[];
+      args[i] = b;
+      t.throws(() => (resumeSecret as (...a: unknown[]) => unknown)(...args), HushwireError);
+      if (i > 0) t.throws(() => (resumeProof as (...a: unknown[]) => unknown)(...args), HushwireError);
+    }
+  }
+});
+
+function setup(now = { ms: 1_800_000_000_000 }) {
+  const key = rnd(32);
+  const tickets = new ResumeTickets([key], 3600, () => now.ms);
+  const [route, device, identity, secret] = [rnd(32), rnd(16), rnd(32), rnd(32)];
+  const sealed = tickets.seal(route, device, identity, secret);
+  return { now, key, tickets, route, device, identity, secret, sealed };
+}
+
+t.test('a ticket opens for its device until it expires, and to nothing else', async (t) => {
+  const s = setup();
+  t.equal(s.sealed.ticket.length, TICKET_BYTES);
+  t.equal(TICKET_BYTES, 69);
+  t.equal(s.sealed.expiresInS, 3600);
+  t.same(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), s.secret);
+  t.equal(s.tickets.open(s.sealed.ticket, rnd(32), s.device, s.identity), null, 'another route');
+  t.equal(s.tickets.open(s.sealed.ticket, s.route, rnd(16), s.identity), null, 'another device');
+  t.equal(s.tickets.open(s.sealed.ticket, s.route, s.device, rnd(32)), null, 'another identity key');
+  t.equal(new ResumeTickets([rnd(32)], 3600, () => s.now.ms).open(s.sealed.ticket, s.route, s.device, s.identity), null, 'another ticket key');
+  s.now.ms += 3599_000;
+  t.same(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), s.secret, 'a second before expiry');
+  s.now.ms += 1000;
+  t.equal(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), null, 'expired');
+});
+
+t.test('every single-bit change of a ticket, and every truncation or extension, is refused', async (t) => {
+  const s = setup();
+  let refused = 0;
+  for (let bit = 0; bit < TICKET_BYTES * 8; bit++) {
+    const x = s.sealed.ticket.slice();
+    x[bit >> 3]! ^= 1 << (bit & 7);
+    if (s.tickets.open(x, s.route, s.device, s.identity) === null) refused++;
+  }
+  t.equal(refused, TICKET_BYTES * 8);
+  for (const x of [s.sealed.ticket.subarray(0, TICKET_BYTES - 1), Buffer.concat([s.sealed.ticket, Buffer.of(0)]), new Uint8Array(0), new Uint8Array(TICKET_BYTES)]) {
+    t.equal(s.tickets.open(x, s.route, s.device, s.identity), null);
+  }
+  t.equal(s.tickets.open('x'.repeat(69) as unknown as Uint8Array, s.route, s.device, s.identity), null, 'a string');
+});
+
+t.test('a ticket read at an offset of a larger buffer opens (frames hand out views)', async (t) => {
+  const s = setup();
+  const big = new Uint8Array(200);
+  big.set(s.sealed.ticket, 50);
+  t.same(s.tickets.open(big.subarray(50, 50 + TICKET_BYTES), s.route, s.device, s.identity), s.secret);
+});
+
+t.test('rotation: the first key seals, every listed key opens, a key taken out stops opening', async (t) => {
+  const s = setup();
+  const k2 = rnd(32);
+  s.tickets.setKeys([k2, s.key]);
+  t.equal(s.tickets.keyCount, 2);
+  t.same(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), s.secret, 'old ticket still opens');
+  const newer = s.tickets.seal(s.route, s.device, s.identity, s.secret);
+  t.same(new ResumeTickets([k2], 3600, () => s.now.ms).open(newer.ticket, s.route, s.device, s.identity), s.secret, 'sealed under the new key');
+  s.tickets.setKeys([k2]);
+  t.equal(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), null, 'the old key is gone');
+  t.same(s.tickets.open(newer.ticket, s.route, s.device, s.identity), s.secret);
+  s.tickets.setKeys([k2, k2]);
+  t.equal(s.tickets.keyCount, 1, 'one key listed twice is kept once');
+});
+
+t.test('two seals of one secret differ (random IV) and both open', async (t) => {
+  const s = setup();
+  const again = s.tickets.seal(s.route, s.device, s.identity, s.secret);
+  t.notSame(Buffer.from(again.ticket), Buffer.from(s.sealed.ticket));
+  t.same(s.tickets.open(again.ticket, s.route, s.device, s.identity), s.secret);
+});
+
+t.test('bad keys and lifetimes are refused at construction', async (t) => {
+  t.throws(() => new ResumeTickets([], 60), /at least one/);
+  t.throws(() => new ResumeTickets([rnd(31)], 60), /32 bytes/);
+  for (const ttl of [0, -1, 1.5, MAX_TICKET_TTL_S + 1, Number.NaN]) t.throws(() => new ResumeTickets([rnd(32)], ttl), RangeError, `ttl ${ttl}`);
+  t.doesNotThrow(() => new ResumeTickets([rnd(32)], MAX_TICKET_TTL_S));
+  t.throws(() => new ResumeTickets([rnd(32)], 60).seal(rnd(32), rnd(16), rnd(32), rnd(RESUME_SECRET_BYTES - 1)), /32 bytes/);
+});
