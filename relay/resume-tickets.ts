@@ -7,9 +7,11 @@
 //
 //   version (1 byte, 1) || key id (4) || iv (12) || AES-256-GCM(expires_at_s u32 BE || secret (32)) || tag (16)
 //
-// 69 bytes. Associated data: "hushwire ticket v1" 0x00 || the 17 header bytes || route ||
-// device || the device's identity key as the directory holds it, so a ticket opens only
-// for the device it was issued to and only while that device record (same key) exists.
+// 69 bytes. Associated data: "hushwire ticket v1" 0x00 || the 17 header bytes || the
+// route's tag and the device token (relay/tokens.ts: 32 hex characters each, as ASCII;
+// the tag is what an authenticated session keeps of its route) || the device's identity
+// key as the directory holds it, so a ticket opens only for the device it was issued to
+// and only while that device record (same key) exists.
 // The key id is the first 4 bytes of SHA-256("hushwire ticket key id v1" 0x00 || key):
 // it picks the key among those accepted (rotation) and says nothing about it.
 //
@@ -48,8 +50,16 @@ function ticketKey(raw: Uint8Array): TicketKey {
   return { id, key: Buffer.from(raw) };
 }
 
-function aad(header: Uint8Array, route: Uint8Array, device: Uint8Array, identityKey: Uint8Array): Buffer {
-  return Buffer.concat([AAD_LABEL, header, route, device, identityKey]);
+function aad(header: Uint8Array, routeTag: string, deviceToken: string, identityKey: Uint8Array): Buffer {
+  if (routeTag.length !== 32 || deviceToken.length !== 32) throw new TypeError('route tag and device token are 32 characters');
+  const out = Buffer.allocUnsafe(AAD_LABEL.length + header.length + 64 + identityKey.length);
+  let at = AAD_LABEL.copy(out, 0);
+  out.set(header, at);
+  at += header.length;
+  at += out.write(routeTag, at, 'latin1');
+  at += out.write(deviceToken, at, 'latin1');
+  out.set(identityKey, at);
+  return out;
 }
 
 export interface SealedTicket {
@@ -102,8 +112,9 @@ export class ResumeTickets {
     return this.#accepted.size;
   }
 
-  /** Seals the device's resumption secret into a ticket valid for ttlS from now. */
-  seal(route: Uint8Array, device: Uint8Array, identityKey: Uint8Array, secret: Uint8Array): SealedTicket {
+  /** Seals the device's resumption secret into a ticket valid for ttlS from now
+   *  (routeTag, deviceToken: relay/tokens.ts routeTag and deviceToken). */
+  seal(routeTag: string, deviceToken: string, identityKey: Uint8Array, secret: Uint8Array): SealedTicket {
     if (secret.length !== RESUME_SECRET_BYTES) throw new TypeError(`the resumption secret must be ${RESUME_SECRET_BYTES} bytes`);
     const k = this.#issuing;
     const out = Buffer.allocUnsafe(TICKET_BYTES);
@@ -115,7 +126,7 @@ export class ResumeTickets {
     body.writeUInt32BE(Math.floor(this.#nowMs() / 1000) + this.ttlS, 0);
     body.set(secret, 4);
     const cipher = createCipheriv('aes-256-gcm', k.key, header.subarray(1 + KEY_ID_BYTES));
-    cipher.setAAD(aad(header, route, device, identityKey));
+    cipher.setAAD(aad(header, routeTag, deviceToken, identityKey));
     const n = cipher.update(body).copy(out, HEADER_BYTES);
     cipher.final();
     cipher.getAuthTag().copy(out, HEADER_BYTES + n);
@@ -129,14 +140,14 @@ export class ResumeTickets {
    * accepted, sealed for another route, device or identity key, altered, or expired.
    * The reasons are not told apart (to the caller or the device).
    */
-  open(ticket: Uint8Array, route: Uint8Array, device: Uint8Array, identityKey: Uint8Array): Uint8Array | null {
+  open(ticket: Uint8Array, routeTag: string, deviceToken: string, identityKey: Uint8Array): Uint8Array | null {
     if (!(ticket instanceof Uint8Array) || ticket.length !== TICKET_BYTES || ticket[0] !== TICKET_VERSION) return null;
     const t = Buffer.from(ticket.buffer, ticket.byteOffset, ticket.length);
     const k = this.#accepted.get(t.readUInt32BE(1));
     if (k === undefined) return null;
     const header = t.subarray(0, HEADER_BYTES);
     const decipher = createDecipheriv('aes-256-gcm', k.key, header.subarray(1 + KEY_ID_BYTES));
-    decipher.setAAD(aad(header, route, device, identityKey));
+    decipher.setAAD(aad(header, routeTag, deviceToken, identityKey));
     decipher.setAuthTag(t.subarray(HEADER_BYTES + BODY_BYTES));
     const body = decipher.update(t.subarray(HEADER_BYTES, HEADER_BYTES + BODY_BYTES));
     try {

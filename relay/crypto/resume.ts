@@ -8,14 +8,14 @@
 //
 // What keeps it as strong as the signature it stands in for (DESIGN.md: "no bearer secret
 // that can be replayed"):
-// - The resumption secret never crosses the wire. The device sends an ephemeral X25519
+// - The resumption secret never crosses the wire. The device sends a fresh X25519
 //   public key on its authenticated connection; both ends derive the secret from the
-//   X25519 shared secret with the gateway's key (Challenge.resume_key), salted with that
-//   connection's nonce and bound to the route and device. Only the gateway's copy
-//   travels, sealed inside the ticket under a key only gateways hold.
+//   X25519 shared secret with the gateway's key (Challenge.resume_key), bound to the
+//   device and both public keys. Only the gateway's copy travels, sealed inside the
+//   ticket under a key only gateways hold.
 // - A ticket alone authenticates nothing: each resume proves the secret with an HMAC over
 //   the new connection's fresh nonce (nothing to replay).
-// - The ticket is bound (AES-GCM associated data) to the route, the device and the
+// - The ticket is bound (AES-GCM associated data) to the route's tag, the device and the
 //   device's identity key as the directory holds it: a device erased on opt-out, or a
 //   record with another key, has no ticket that opens.
 //
@@ -40,16 +40,19 @@ const SECRET_LABEL = label0('hushwire resume secret v1');
 const PROOF_LABEL = label0('hushwire resume proof v1');
 
 /**
- * The resumption secret: HKDF-SHA256(ikm = X25519 shared secret, salt = the nonce of the
- * connection the ticket was requested on, info = "hushwire resume secret v1" 0x00 ||
- * route || device, 32 bytes).
+ * The resumption secret of a TicketRequest, on both ends: HKDF-SHA256(ikm = the X25519
+ * shared secret of the device's fresh key and the gateway's Challenge.resume_key,
+ * salt = empty, info = "hushwire resume secret v1" 0x00 || device || device_public_key ||
+ * resume_key, 32 bytes). Both public keys go into the info as a KEM's context does; the
+ * route is not needed here (the gateway keeps only its tag once authenticated): the
+ * ticket binds the route, the proof covers it on every resume.
  */
-export function resumeSecret(shared: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Uint8Array {
+export function ticketSecret(shared: Uint8Array, device: Uint8Array, devicePublicKey: Uint8Array, resumeKey: Uint8Array): Uint8Array {
   assertBytes(shared, 'shared secret', 32);
-  assertBytes(nonce, 'nonce', NONCE_BYTES);
-  assertRoute(route);
   assertDevice(device);
-  return hkdf(sha256, shared, nonce, concatBytes(SECRET_LABEL, route, device), RESUME_SECRET_BYTES);
+  assertBytes(devicePublicKey, 'device public key', RESUME_PUBLIC_KEY_BYTES);
+  assertBytes(resumeKey, 'resume key', RESUME_PUBLIC_KEY_BYTES);
+  return hkdf(sha256, shared, new Uint8Array(0), concatBytes(SECRET_LABEL, device, devicePublicKey, resumeKey), RESUME_SECRET_BYTES);
 }
 
 /** What Auth.proof covers: "hushwire resume proof v1" 0x00 || nonce || route || device. */

@@ -6,19 +6,19 @@
 import t from 'tap';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
-import { resumeSecret, resumeProof, resumeProofInput, RESUME_SECRET_BYTES } from '../../relay/crypto/resume.ts';
+import { ticketSecret, resumeProof, resumeProofInput, RESUME_SECRET_BYTES } from '../../relay/crypto/resume.ts';
 import { ResumeTickets, resumeProofMatches, TICKET_BYTES, MAX_TICKET_TTL_S } from '../../relay/resume-tickets.ts';
 import { HushwireError } from '../../relay/errors.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
 
-t.test('resumeSecret is HKDF-SHA256(shared, salt = nonce, info = label 0x00 || route || device)', async (t) => {
+t.test('ticketSecret is HKDF-SHA256(shared, salt = empty, info = label 0x00 || device || device key || resume key)', async (t) => {
   for (let i = 0; i < 20; i++) {
-    const [shared, nonce, route, device] = [rnd(32), rnd(32), rnd(32), rnd(16)];
-    const info = Buffer.concat([enc('hushwire resume secret v1'), Buffer.of(0), route, device]);
-    const expected = Buffer.from(hkdfSync('sha256', shared, nonce, info, 32));
-    t.same(Buffer.from(resumeSecret(shared, nonce, route, device)), expected);
+    const [shared, device, pub, resumeKey] = [rnd(32), rnd(16), rnd(32), rnd(32)];
+    const info = Buffer.concat([enc('hushwire resume secret v1'), Buffer.of(0), device, pub, resumeKey]);
+    const expected = Buffer.from(hkdfSync('sha256', shared, Buffer.alloc(0), info, 32));
+    t.same(Buffer.from(ticketSecret(shared, device, pub, resumeKey)), expected);
   }
 });
 
@@ -37,13 +37,13 @@ t.test('resumeProof is HMAC-SHA256(secret, label 0x00 || nonce || route || devic
 t.test('both ends derive the same secret through X25519; the gateway checks the proof on a new nonce', async (t) => {
   const gateway = x25519KeyPair();
   const device = x25519KeyPair();
-  const [nonce, route, dev, nonce2] = [rnd(32), rnd(32), rnd(16), rnd(32)];
-  const kDevice = resumeSecret(x25519SharedSecret(device.secretKey, gateway.publicKey), nonce, route, dev);
-  const kGateway = resumeSecret(x25519SharedSecret(gateway.secretKey, device.publicKey), nonce, route, dev);
+  const [route, dev, nonce2] = [rnd(32), rnd(16), rnd(32)];
+  const kDevice = ticketSecret(x25519SharedSecret(device.secretKey, gateway.publicKey), dev, device.publicKey, gateway.publicKey);
+  const kGateway = ticketSecret(x25519SharedSecret(gateway.secretKey, device.publicKey), dev, device.publicKey, gateway.publicKey);
   t.same(kDevice, kGateway);
   const proof = resumeProof(kDevice, nonce2, route, dev);
   t.ok(resumeProofMatches(kGateway, nonce2, route, dev, proof));
-  t.notOk(resumeProofMatches(kGateway, nonce, route, dev, proof), 'not over another nonce (no replay)');
+  t.notOk(resumeProofMatches(kGateway, rnd(32), route, dev, proof), 'not over another nonce (no replay)');
   t.notOk(resumeProofMatches(kGateway, nonce2, rnd(32), dev, proof), 'not for another route');
   t.notOk(resumeProofMatches(kGateway, nonce2, route, rnd(16), proof), 'not for another device');
   t.notOk(resumeProofMatches(rnd(32), nonce2, route, dev, proof), 'not with another secret');
@@ -63,8 +63,15 @@ t.test('wrong types and lengths are BAD_REQUEST / BAD_TOKEN errors, never librar
     for (const b of bad) {
       const args = [...ok] as unknown[];
       args[i] = b;
-      t.throws(() => (resumeSecret as (...a: unknown[]) => unknown)(...args), HushwireError);
-      if (i > 0) t.throws(() => (resumeProof as (...a: unknown[]) => unknown)(...args), HushwireError);
+      t.throws(() => (resumeProof as (...a: unknown[]) => unknown)(...args), HushwireError);
+    }
+  }
+  const okT = [rnd(32), rnd(16), rnd(32), rnd(32)] as const;
+  for (let i = 0; i < 4; i++) {
+    for (const b of bad) {
+      const args = [...okT] as unknown[];
+      args[i] = b;
+      t.throws(() => (ticketSecret as (...a: unknown[]) => unknown)(...args), HushwireError);
     }
   }
 });
@@ -72,7 +79,8 @@ t.test('wrong types and lengths are BAD_REQUEST / BAD_TOKEN errors, never librar
 function setup(now = { ms: 1_800_000_000_000 }) {
   const key = rnd(32);
   const tickets = new ResumeTickets([key], 3600, () => now.ms);
-  const [route, device, identity, secret] = [rnd(32), rnd(16), rnd(32), rnd(32)];
+  const hex32 = (): string => Buffer.from(rnd(16)).toString('hex');
+  const [route, device, identity, secret] = [hex32(), hex32(), rnd(32), rnd(32)];
   const sealed = tickets.seal(route, device, identity, secret);
   return { now, key, tickets, route, device, identity, secret, sealed };
 }
@@ -83,8 +91,8 @@ t.test('a ticket opens for its device until it expires, and to nothing else', as
   t.equal(TICKET_BYTES, 69);
   t.equal(s.sealed.expiresInS, 3600);
   t.same(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), s.secret);
-  t.equal(s.tickets.open(s.sealed.ticket, rnd(32), s.device, s.identity), null, 'another route');
-  t.equal(s.tickets.open(s.sealed.ticket, s.route, rnd(16), s.identity), null, 'another device');
+  t.equal(s.tickets.open(s.sealed.ticket, Buffer.from(rnd(16)).toString('hex'), s.device, s.identity), null, 'another route');
+  t.equal(s.tickets.open(s.sealed.ticket, s.route, Buffer.from(rnd(16)).toString('hex'), s.identity), null, 'another device');
   t.equal(s.tickets.open(s.sealed.ticket, s.route, s.device, rnd(32)), null, 'another identity key');
   t.equal(new ResumeTickets([rnd(32)], 3600, () => s.now.ms).open(s.sealed.ticket, s.route, s.device, s.identity), null, 'another ticket key');
   s.now.ms += 3599_000;
@@ -142,5 +150,5 @@ t.test('bad keys and lifetimes are refused at construction', async (t) => {
   t.throws(() => new ResumeTickets([rnd(31)], 60), /32 bytes/);
   for (const ttl of [0, -1, 1.5, MAX_TICKET_TTL_S + 1, Number.NaN]) t.throws(() => new ResumeTickets([rnd(32)], ttl), RangeError, `ttl ${ttl}`);
   t.doesNotThrow(() => new ResumeTickets([rnd(32)], MAX_TICKET_TTL_S));
-  t.throws(() => new ResumeTickets([rnd(32)], 60).seal(rnd(32), rnd(16), rnd(32), rnd(RESUME_SECRET_BYTES - 1)), /32 bytes/);
+  t.throws(() => new ResumeTickets([rnd(32)], 60).seal('a'.repeat(32), 'b'.repeat(32), rnd(32), rnd(RESUME_SECRET_BYTES - 1)), /32 bytes/);
 });
