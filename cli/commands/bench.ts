@@ -101,6 +101,33 @@ const PEER_URL_FLAGS = [
   ['uwsRelayUrl', '--uws-relay-url', 'uws-relay'],
 ] as const;
 
+// Upper bounds of --gateways and --workers: a typo (--gateways 1000, --workers 500)
+// would otherwise start that many gateway processes (each a Node process of ~60-100 MB
+// with its own start-up) or generator threads (each a V8 isolate with its own heap) on
+// this one machine before anything is measured, and the run would measure the machine
+// thrashing, if it started at all.
+/** Local gateway processes: far above what one machine holds usefully (the bench runs
+ *  them beside nats-server and the generator on the same cores). */
+export const MAX_GATEWAYS = 64;
+/** Generator threads: 4 per core still lets a load tester try oversubscribing the
+ *  cores (threads beyond the core count only share them), at most 64 whatever the core count. */
+export function maxWorkers(cores = cpus().length): number {
+  return Math.min(64, 4 * Math.max(1, cores));
+}
+
+function parseGatewayCount(value: string): number {
+  const n = parseCount(value);
+  if (n > MAX_GATEWAYS) throw new InvalidArgumentError(`at most ${MAX_GATEWAYS} gateway processes on one machine, not ${n}`);
+  return n;
+}
+
+function parseWorkers(value: string): number {
+  const n = parseCount(value);
+  const max = maxWorkers();
+  if (n > max) throw new InvalidArgumentError(`at most ${max} generator threads here (4 per core, ${cpus().length} core${cpus().length === 1 ? '' : 's'}; never more than 64), not ${n}`);
+  return n;
+}
+
 function parseClusterSize(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 5) throw new InvalidArgumentError('must be a whole number from 1 to 5');
@@ -193,7 +220,7 @@ export function benchCommand(): Command {
     .option('--gateway <url>', 'run against this running gateway (repeatable; its dev verifier registers the bench devices); default: start a local setup', collect)
     .option('--gateway-metrics <url>', 'with --gateway: read the gateways\' CPU time and memory from this /metrics URL (repeatable; default: http://<each --gateway host:port>/metrics; "none": do not read them)', collectMetricsUrl)
     .option('--keep-devices', 'with --gateway: leave the devices the bench registered (default: each workload opts its devices out again at its end)')
-    .option('--gateways <n>', 'local setup: number of gateway processes', parseCount, 2)
+    .option('--gateways <n>', `local setup: number of gateway processes (at most ${MAX_GATEWAYS})`, parseGatewayCount, 2)
     .option('--nats-cluster <n>', 'local setup: nats-server nodes in one JetStream cluster behind the gateways (1 to 5; the gateways connect to the nodes in turn, streams and buckets on min(n, 3) replicas)', parseClusterSize, 1)
     .addOption(new Option('--transport <name>', 'local setup: WebSocket library of the gateways').choices(['uws', 'ws']).default('uws'))
     // Defaults shown as the flag takes them (commander would print a JSON array).
@@ -212,7 +239,7 @@ export function benchCommand(): Command {
     .option('--backlog-devices <n>', 'backlog: offline devices', parseCount, 100)
     .option('--backlog-messages <n>', 'backlog: messages queued per offline device', parseCount, 200)
     .option('--backlog-warmup <n>', 'backlog: messages per device in an unmeasured round (filled, drained, erased) before the measured one, as --warmup for chat; 0 = none: the gateways\' first drain', parseCountOrZero, 20)
-    .option('--workers <n>', 'generator threads', parseCount, Math.max(1, Math.min(2, cpus().length)))
+    .option('--workers <n>', 'generator threads (at most 4 per core, and 64)', parseWorkers, Math.max(1, Math.min(2, cpus().length)))
     .addOption(new Option('--ws-client <kind>', 'generator WebSocket client for Hushwire and the bare uWS relay: lean (the bench\'s own, cheapest per connection) or ws (the library the SDK uses)').choices([...WS_CLIENTS]).default('lean'))
     .option('--json', 'print {"runs":[...]} on stdout (the table goes to stderr)')
     .option('--report <dir>', 'write bench.json and bench.html (charts) into this directory')
