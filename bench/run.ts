@@ -423,7 +423,7 @@ async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers'
     throw new Error(`${failed} of ${ok + failed} connections failed (${first})`);
   }
   const retried = r.reduce((n, x) => n + x.retried, 0);
-  o.log(`   ${label}: ${fmtInt(ok)} connected in ${fmtInt(ms)} ms${retried > 0 ? ` (${retried} refused by the server at the upgrade and retried after a backoff)` : ''}`);
+  o.log(`   ${label} ${fmtInt(ok)} connected in ${fmtInt(ms)} ms${retried > 0 ? ` (${retried} refused by the server at the upgrade and retried after a backoff)` : ''}`);
   return { ok, ms };
 }
 

@@ -1,6 +1,7 @@
 // The progress lines of a measured run count seconds from the start of the warm-up;
 // those before the measured window say "warm-up" (and after it "grace"), so their
-// rates are not read as the result's (a 3 s run printed lines up to "3.7s").
+// rates are not read as the result's (a 3 s run printed lines up to "3.7s"). Every
+// line names its run the same way, "[hushwire chat] ...", with no colon after it.
 import t from 'tap';
 import { natsServerBinary } from '../../bench/servers.ts';
 import { uwsAvailable } from '../../gateway/transport/select.ts';
@@ -23,4 +24,8 @@ t.test('progress lines say which are warm-up', { skip: natsServerBinary() === nu
   t.ok(measured.every((l) => l.s >= 2.2 && l.s < 4.5), `measured lines within the window: ${measured.map((l) => l.s).join(', ')}`);
   const order = lines.map((l) => l.phase).join(' ');
   t.match(order, /^(warm-up )+(measuring ?)+(grace ?)*$/, `warm-up, then measuring, then grace, in that order: ${order}`);
+  // Every line about the run reads "[system workload] what": the connect line said
+  // "[hushwire chat]: 4 connected in ..." (a colon none of the others has).
+  t.match(r.stderr, /^ {3}\[hushwire chat\] 4 connected in [\d,]+ ms$/m, 'the connect line, without a colon after the bracket');
+  t.notMatch(r.stderr, /\[hushwire chat\]:/, 'no line has one');
 });
