@@ -22,6 +22,10 @@ export interface ResourceProbe {
   rssBytes(): Promise<number | null>;
   /** Why the last read gave null (for a warning), or null. */
   problem(): string | null;
+  /** metrics: each URL's CPU time (µs) at the last cpuMicros() that read them all, in
+   *  the order given (so a phase's rise can be checked per gateway: bench/metrics-check.ts);
+   *  null before such a read. */
+  cpuMicrosByUrl?(): ReadonlyMap<string, number> | null;
 }
 
 /** Processes on this machine, by pid. */
@@ -110,6 +114,7 @@ export function metricsProbe(urls: readonly string[], o: MetricsProbeOptions = {
   const starts = new Map<string, number | null>();
   let problem: string | null = null;
   let replaced = false;
+  let byUrl: ReadonlyMap<string, number> | null = null;
 
   const scrape = async (url: string): Promise<ProcessSamples | null> => {
     try {
@@ -148,6 +153,7 @@ export function metricsProbe(urls: readonly string[], o: MetricsProbeOptions = {
       if (list.length === 0) return null;
       const all = await readAll();
       if (replaced || all.some((s) => s === null)) return null;
+      byUrl = new Map(list.map((url, i) => [url, Math.round(all[i]!.cpuSeconds * 1_000_000)]));
       // Whole microseconds, like /proc readings after scaling.
       return Math.round(all.reduce((n, s) => n + s!.cpuSeconds, 0) * 1_000_000);
     },
@@ -162,5 +168,6 @@ export function metricsProbe(urls: readonly string[], o: MetricsProbeOptions = {
       return all.reduce((n, s) => n + s!.rssBytes!, 0);
     },
     problem: () => problem,
+    cpuMicrosByUrl: () => byUrl,
   };
 }

@@ -14,6 +14,7 @@ import { machineLimits, sourceAddresses } from './capacity.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
 import { nearestRank } from './percentile.ts';
+import { cpuRise, idleMetricsNote } from './metrics-check.ts';
 import { SAMPLING_INTERVAL_BYTES, summariseAllocations, allocationText, type HeapProfile } from './heap-sample.ts';
 import { PhaseProfiler, CPU_INTERVAL_US, type PhaseProfiles } from './phase-profile.ts';
 import { summarise as summariseCpu, categorise, profileText, type CpuProfile } from './profile-summary.ts';
@@ -460,12 +461,21 @@ interface CpuWindow {
   server: number | null;
   nats: number | null;
   self: number | null;
+  /** Running gateways: the rise of each /metrics URL's CPU (bench/metrics-check.ts). */
+  byUrl: Map<string, number> | null;
+}
+
+interface CpuReading {
+  server: number | null;
+  nats: number | null;
+  /** Running gateways: each /metrics URL's CPU µs at this reading. */
+  byUrl: ReadonlyMap<string, number> | null;
 }
 
 /** CPU µs of the system's servers and of nats-server so far (null: not readable). */
-async function serverCpu(env: SystemEnv): Promise<{ server: number | null; nats: number | null }> {
+async function serverCpu(env: SystemEnv): Promise<CpuReading> {
   const [server, nats] = await Promise.all([env.server?.cpuMicros() ?? null, env.nats?.cpuMicros() ?? null]);
-  return { server, nats };
+  return { server, nats, byUrl: server === null ? null : env.server?.cpuMicrosByUrl?.() ?? null };
 }
 
 /** Says once per run why a server's CPU or memory could not be read, when a probe
@@ -478,16 +488,17 @@ function reportProbeProblem(env: SystemEnv, o: BenchOptions, label: string, valu
 
 /** CPU µs of the server, nats and generator processes between two wall-clock times. */
 function cpuBetween(env: SystemEnv, from: number, until: number): Promise<CpuWindow> {
-  const read = async (): Promise<CpuWindow> => ({ ...(await serverCpu(env)), self: cpuMicros(process.pid) });
+  const read = async (): Promise<CpuReading & { self: number | null }> => ({ ...(await serverCpu(env)), self: cpuMicros(process.pid) });
   return new Promise((resolve) => {
-    let a: Promise<CpuWindow> | null = null;
+    let a: Promise<CpuReading & { self: number | null }> | null = null;
     at(from, () => { a = read(); });
     at(until, () => {
       void (async () => {
         const b = await read();
         const first = a === null ? null : await a;
         const d = (x: number | null, y: number | null): number | null => (x === null || y === null ? null : y - x);
-        resolve(first === null ? { server: null, nats: null, self: null } : { server: d(first.server, b.server), nats: d(first.nats, b.nats), self: d(first.self, b.self) });
+        resolve(first === null ? { server: null, nats: null, self: null, byUrl: null }
+          : { server: d(first.server, b.server), nats: d(first.nats, b.nats), self: d(first.self, b.self), byUrl: cpuRise(first.byUrl, b.byUrl) });
       })();
     });
   });
@@ -597,6 +608,8 @@ async function measureRun(
   if (overflow > 0) notes.push(`${fmtInt(overflow)} rate slots skipped (sender backlog full)`);
   const source = metricsNote(env, c.server);
   if (source !== null) notes.push(source);
+  const idleUrl = idleMetricsNote(c.byUrl, delivered, 'delivery');
+  if (idleUrl !== null) notes.push(idleUrl);
   const r: RunResult = {
     system: env.system,
     workload,
@@ -713,7 +726,8 @@ async function backlog(env: SystemEnv, o: BenchOptions, payloadBytes: number): P
     const allocPerMsg = recordHeapSample(env, o, label, 'backlog-drain', heap, received, 'drained message');
     const secs = (Math.max(...d.map((x) => x.lastAt)) - Math.min(...d.map((x) => x.startedAt))) / 1000;
     const perMsg = (a: number | null, b2: number | null): number | null => (a === null || b2 === null || received === 0 ? null : round((b2 - a) / received, 1));
-    const cpuSource = metricsNote(env, before.server === null ? null : after.server);
+    const cpuSource = [metricsNote(env, before.server === null ? null : after.server), idleMetricsNote(cpuRise(before.byUrl, after.byUrl), received, 'delivery')]
+      .filter((x) => x !== null).join('; ') || null;
     if (tail !== null) {
       o.log(`   ${label} mailboxes empty ${tail.seconds.toFixed(2)} s after the last delivery${tail.left > 0 ? ` (${tail.left} still stored)` : ''}; CPU including that: gateways ${perMsg(before.server, settled.server) ?? '-'} µs, nats-server ${perMsg(before.nats, settled.nats) ?? '-'} µs per message`);
     }
@@ -779,7 +793,7 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   try {
     const first = await connectAll(g, 'all', label, o);
     await sleep(500);
-    const { server: cpu0, nats: nats0 } = await serverCpu(env);
+    const { server: cpu0, nats: nats0, byUrl: byUrl0 } = await serverCpu(env);
     // The generator's own CPU (all its threads: dialling, TLS-free WebSocket handshakes,
     // auth signatures) competes for the same cores: reported so the storm's time can be
     // read against the CPU every party spent.
@@ -789,10 +803,11 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const r = sampled.value;
     recordCpuProfile(env, o, label, 'storm', sampled.profiles?.cpu ?? null);
     const gen = process.cpuUsage(gen0);
-    const { server: cpu1, nats: nats1 } = await serverCpu(env);
+    const { server: cpu1, nats: nats1, byUrl: byUrl1 } = await serverCpu(env);
     reportProbeProblem(env, o, label, cpu1);
-    const cpuSource = metricsNote(env, cpu0 === null ? null : cpu1);
     const ok = r.reduce((x, y) => x + y.ok, 0);
+    const cpuSource = [metricsNote(env, cpu0 === null ? null : cpu1), idleMetricsNote(cpuRise(byUrl0, byUrl1), ok, 'reconnect')]
+      .filter((x) => x !== null).join('; ') || null;
     const failed = r.reduce((x, y) => x + y.failed, 0);
     const droppedAt = Math.min(...r.map((x) => x.droppedAt));
     const secs = (Math.max(...r.map((x) => x.lastAt)) - droppedAt) / 1000;
