@@ -55,7 +55,7 @@ export async function runGateway(config: GatewayConfig, files?: ConfigFiles): Pr
   }
   // For people (npm start) on stderr: stdout carries only the JSON log lines, so a log
   // pipeline can parse all of it. The same facts are in the 'gateway listening' log line.
-  process.stderr.write(`hushwire gateway listening on ${gw.url} (transport ${gw.transport}, bus ${gw.bus.kind}, ed25519 ${gw.ed25519})\n`);
+  process.stderr.write(`hushwire gateway listening on ${gw.url} (transport ${gw.transport}, bus ${gw.bus.kind}, ed25519 ${gw.ed25519}, resume ${gw.resume})\n`);
   let stopping = false;
   // NATS was down at start, and once up it refuses this configuration (another
   // --mailbox-shards, too many --nats-replicas): the same as failing at start.

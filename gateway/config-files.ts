@@ -21,11 +21,13 @@ export interface ConfigFiles {
   verifierToken?: string;
   /** --dedup-key-file. */
   msgIdKey?: Uint8Array;
+  /** --resume-key-file: the resumption ticket keys, the sealing one first. */
+  resumeKeys?: Uint8Array[];
   /** With --nats: the servers, TLS and credentials for the NATS client
    *  (--nats-tls-*-file, --nats-user and the --nats-*-file credentials); checked here,
    *  then read again at each NATS connect (relay/nats-access-files.ts). */
   nats?: NatsAccess;
-  /** The secret files (--oprf-key-file, --verifier-token-file, --dedup-key-file) that
+  /** The secret files (--oprf-key-file, --verifier-token-file, --dedup-key-file, --resume-key-file) that
    *  group or others may read, with their mode: startGateway warns about each once it
    *  has a logger (the NATS files warn through `nats.files`). Absent: none. */
   looseModes?: { flag: string; mode: number }[];
@@ -64,6 +66,31 @@ export function readDedupKey(path: string, onMode?: (mode: number) => void): Uin
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
+/** Resumption ticket keys a file may list (more is a wrong file, not a rotation). */
+export const MAX_RESUME_KEYS = 16;
+
+/** --resume-key-file: one key per line, 64 hex characters (32 bytes) each; blank lines
+ *  and lines starting with # are skipped. The first key seals tickets, all of them open
+ *  tickets (docs/OPERATIONS.md, "Resumption tickets": rotation in two rolling restarts). */
+export function readResumeKeys(path: string, onMode?: (mode: number) => void): Uint8Array[] {
+  const text = readSettingFile('resume-key-file', path, onMode);
+  const keys: Uint8Array[] = [];
+  const seen = new Set<string>();
+  let n = 0;
+  for (const raw of text.split(/\r?\n/)) {
+    n++;
+    const line = raw.trim().toLowerCase();
+    if (line === '' || line.startsWith('#')) continue;
+    if (!/^[0-9a-f]{64}$/.test(line)) throw new ConfigError(`--resume-key-file: line ${n} of ${path} must hold 64 hex characters (32 bytes)`);
+    if (seen.has(line)) throw new ConfigError(`--resume-key-file: line ${n} of ${path} repeats a key listed above`);
+    seen.add(line);
+    keys.push(new Uint8Array(Buffer.from(line, 'hex')));
+  }
+  if (keys.length === 0) throw new ConfigError(`--resume-key-file: ${path} lists no key (64 hex characters per line)`);
+  if (keys.length > MAX_RESUME_KEYS) throw new ConfigError(`--resume-key-file: ${path} lists ${keys.length} keys, at most ${MAX_RESUME_KEYS}`);
+  return keys;
+}
+
 /** --verifier-token-file: one bearer token (surrounding whitespace ignored). It goes
  *  into an HTTP header, so a token that cannot is refused here rather than failing
  *  every verification later. */
@@ -97,6 +124,7 @@ export function readConfigFiles(c: GatewayConfig): ConfigFiles {
   if (c.oprfKey) out.oprfKey = oprfKeyFrom('oprf-key', c.oprfKey);
   if (c.verifierTokenFile) out.verifierToken = readVerifierToken(c.verifierTokenFile, modeOf('verifier-token-file'));
   if (c.dedupKeyFile) out.msgIdKey = readDedupKey(c.dedupKeyFile, modeOf('dedup-key-file'));
+  if (c.resumeKeyFile) out.resumeKeys = readResumeKeys(c.resumeKeyFile, modeOf('resume-key-file'));
   if (loose.length > 0) out.looseModes = loose;
   if (c.nats.length > 0) {
     try {

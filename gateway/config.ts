@@ -84,6 +84,8 @@ export interface GatewayConfig extends Required<NatsAccessSettings> {
   deviceIdleExpiryS: number;
   prekeyRotationIntervalS: number;
   dedupKeyFile: string | undefined;
+  resumeKeyFile: string | undefined;
+  resumeTicketTtlS: number;
 }
 
 export const SETTINGS: readonly Setting[] = [
@@ -153,6 +155,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'deviceIdleExpiryS', flag: 'device-idle-expiry-s', env: 'HUSHWIRE_DEVICE_IDLE_EXPIRY_S', type: 'int', default: 180 * 86_400, unit: 's', min: 1, max: 10 * 365 * 86_400, help: 'A device not connected for this long is erased like an opt-out (keys, directory entry, mailbox)' },
   { key: 'prekeyRotationIntervalS', flag: 'prekey-rotation-interval-s', env: 'HUSHWIRE_PREKEY_ROTATION_INTERVAL_S', type: 'int', default: 900, unit: 's', min: 1, max: 7 * 86_400, help: 'Least time between two prekey rotations (set_prekey) of one device, all gateways; a sooner one gets RATE_LIMITED with retry_after_ms' },
   { key: 'dedupKeyFile', flag: 'dedup-key-file', env: 'HUSHWIRE_DEDUP_KEY_FILE', type: 'string', default: undefined, help: 'File with a 32-byte key as 64 hex chars, the same on all gateways: keys the Nats-Msg-Id HMAC so a retry through another gateway is deduplicated too (absent: a per-process key)' },
+  { key: 'resumeKeyFile', flag: 'resume-key-file', env: 'HUSHWIRE_RESUME_KEY_FILE', type: 'string', default: undefined, help: 'File with resumption ticket keys, 64 hex chars (32 bytes) per line, the same on all gateways: the first seals tickets, every one listed opens them (rotation); absent: a per-process key, tickets resume only at this gateway until it restarts' },
+  { key: 'resumeTicketTtlS', flag: 'resume-ticket-ttl-s', env: 'HUSHWIRE_RESUME_TICKET_TTL_S', type: 'int', default: 86_400, unit: 's', min: 0, max: 7 * 86_400, help: 'How long a resumption ticket lets a device authenticate without signing (docs/PROTOCOL.md section 13); 0 = no tickets issued or accepted' },
 ];
 
 export class ConfigError extends Error {

@@ -36,6 +36,9 @@ export interface GatewayHandle {
   readonly transport: TransportKind;
   /** The Ed25519 engine verifying devices' signatures (`--ed25519`). */
   readonly ed25519: Ed25519EngineKind;
+  /** Resumption tickets (docs/PROTOCOL.md, section 13): 'off' (--resume-ticket-ttl-s 0),
+   *  'own key' (a key drawn at start) or 'shared keys (N)' (--resume-key-file). */
+  readonly resume: string;
   readonly relay: Relay;
   readonly metrics: RelayMetrics;
   readonly bus: Bus;
@@ -174,6 +177,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
 
   const relay = new Relay({
     bus, evaluator, verifier, log, metrics, limits, privacy: privacyOptions(config),
+    resume: { ttlS: config.resumeTicketTtlS, ...(files.resumeKeys ? { keys: files.resumeKeys } : {}) },
     ...(opts.verification?.clock ? { verifyClock: opts.verification.clock } : {}),
   });
   // Idle-device expiry and last_seen refresh run once the bus is up (gateway/privacy-config.ts).
@@ -281,7 +285,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${config.path}`;
   // The start-up facts as a log line (stdout stays JSON only); gateway/cli.ts prints the
   // human line to stderr.
-  log.info({ url, port, transport: loaded.kind, why: loaded.why, bus: bus.kind, ed25519: ed.kind, ed25519Why: ed.why }, 'gateway listening');
+  // How devices may resume (docs/PROTOCOL.md, section 13): never the keys, only where they come from.
+  const resume = relay.resume === null ? 'off' : files.resumeKeys ? `shared keys (${relay.resume.tickets.keyCount})` : 'own key';
+  log.info({ url, port, transport: loaded.kind, why: loaded.why, bus: bus.kind, ed25519: ed.kind, ed25519Why: ed.why, resume }, 'gateway listening');
 
 
   // Lame-duck drain (SIGTERM). The listener stays open so /readyz keeps answering 503
@@ -315,7 +321,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   };
 
   return {
-    port, url, adminPort: admin?.port ?? null, transport: loaded.kind, ed25519: ed.kind, relay, metrics, bus, log, drain, close,
+    port, url, adminPort: admin?.port ?? null, transport: loaded.kind, ed25519: ed.kind, resume, relay, metrics, bus, log, drain, close,
     busFailed: busStarter.whenFailed,
   };
 }

@@ -41,6 +41,9 @@ export interface ChallengeTailProps {
   protocol: number;
   /** The mailbox's retention in seconds (field 8, mailboxMaxAgeField); 0: left out. */
   mailboxMaxAgeS: number;
+  /** The X25519 key ticket requests use (field 9, docs/PROTOCOL.md section 13); null:
+   *  no tickets issued here, left out. Optional for callers from before the field. */
+  resumeKey?: Uint8Array | null;
 }
 
 const UINT32_MAX = 0xffff_ffff;
@@ -54,7 +57,7 @@ export function mailboxMaxAgeField(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-/** Challenge fields 3-8, encoded once per relay by the generated encoder: they follow
+/** Challenge fields 3-9, encoded once per relay by the generated encoder: they follow
  *  the nonce (1) and the server time (2) in field order, so a challenge is those two
  *  written by hand, then these bytes (encodeChallengeFrame). */
 export function encodeChallengeTail(c: ChallengeTailProps): Uint8Array {
@@ -65,6 +68,7 @@ export function encodeChallengeTail(c: ChallengeTailProps): Uint8Array {
     protocol: c.protocol,
     oprfShareKeys: [...c.oprfShareKeys],
     mailboxMaxAgeS: c.mailboxMaxAgeS,
+    ...(c.resumeKey ? { resumeKey: c.resumeKey } : {}),
   }).finish();
 }
 

@@ -34,6 +34,8 @@ export const LimitName = {
   VERIFY_PENDING: 'verify_pending',
   /** An auth refused for the device's send-only connections on this gateway (relay.ts MAX_SEND_ONLY_PER_DEVICE). */
   SEND_ONLY_CONNECTIONS: 'send_only_connections',
+  /** A ticket_request beyond a connection's 4 (relay/session.ts MAX_TICKET_REQUESTS_PER_CONNECTION). */
+  TICKET_REQUESTS: 'ticket_requests',
 } as const;
 export type LimitName = (typeof LimitName)[keyof typeof LimitName];
 

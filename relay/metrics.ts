@@ -26,6 +26,8 @@ export interface RelayMetrics {
   sendBuffersLimit: Gauge;
   authFailures: Counter;
   authRechecks: Counter<'outcome'>;
+  authResumes: Counter<'result'>;
+  ticketsIssued: Counter;
   registrations: Counter;
   unregistrations: Counter;
   /** set_prekey ops by outcome (PREKEY_ROTATION_OUTCOMES). */
@@ -61,7 +63,7 @@ export interface RelayMetrics {
 }
 
 /** Every value the `limit` label takes, pre-set to 0 so alerts see the series at once. */
-export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes', 'discovery_in_flight', 'verify_code_budget', 'verify_pending', 'send_only_connections'] as const;
+export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes', 'discovery_in_flight', 'verify_code_budget', 'verify_pending', 'send_only_connections', 'ticket_requests'] as const;
 /** The limits kept in bounded keyed buckets (--rate-limit-keys), which can evict. */
 export const EVICTING_LIMIT_NAMES = ['device_send', 'recipient_bytes'] as const;
 /** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */
@@ -131,6 +133,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     sendBuffers: new Gauge({ name: 'hushwire_send_buffers_bytes', help: 'Bytes waiting in all sockets\' send buffers (bounded by --max-send-buffers-bytes)', registers: r }),
     sendBuffersLimit: new Gauge({ name: 'hushwire_send_buffers_limit_bytes', help: 'The bound on all sockets\' send buffers together (--max-send-buffers-bytes)', registers: r }),
     authFailures: new Counter({ name: 'hushwire_auth_failures_total', help: 'Failed authentications', registers: r }),
+    authResumes: new Counter({ name: 'hushwire_auth_resumes_total', help: 'Authentications with a resumption ticket (docs/PROTOCOL.md section 13), by result: resumed, refused (the ticket does not open here: the device signs instead), failed (the ticket opened but the proof was wrong: closed 4002)', labelNames: ['result'], registers: r }),
+    ticketsIssued: new Counter({ name: 'hushwire_resume_tickets_issued_total', help: 'Resumption tickets issued (ticket_request answered)', registers: r }),
     authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
     unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),
@@ -170,6 +174,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     m.busRequestsPending.set({ class: c }, 0);
   }
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
+  for (const result of ['resumed', 'refused', 'failed']) m.authResumes.inc({ result }, 0);
   for (const outcome of PREKEY_ROTATION_OUTCOMES) m.prekeyRotations.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
   for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);

@@ -28,6 +28,33 @@ import { type EnvelopeProps, PROTOCOL_VERSION, SUITE_HPKE_X25519_CHACHA, ROUTE_B
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { recipientAt, type Recipient } from './tokens.ts';
 import { hex, isBytes } from './bytes.ts';
+import { ResumeTickets } from './resume-tickets.ts';
+import { x25519KeyPair } from './crypto/x25519.ts';
+import { randomBytes } from 'node:crypto';
+
+/** How long a resumption ticket is valid unless set (--resume-ticket-ttl-s): a day, so a
+ *  handset signs about once a day and after each gateway restart at most. */
+export const DEFAULT_RESUME_TICKET_TTL_S = 86_400;
+
+/** Resumption tickets (docs/PROTOCOL.md, section 13). */
+export interface ResumeOptions {
+  /** The ticket keys (32 bytes each; the first seals, all open: --resume-key-file).
+   *  Absent: one key drawn at start, so tickets resume only at this gateway, until it
+   *  restarts. */
+  keys?: readonly Uint8Array[];
+  /** Ticket lifetime in seconds (default DEFAULT_RESUME_TICKET_TTL_S); 0: no tickets are
+   *  issued or accepted (the challenge carries no resume_key, a resume is refused). */
+  ttlS?: number;
+}
+
+/** What a relay resumes with: the ticket keys, and the X25519 key pair ticket requests
+ *  derive their secret with (drawn at start: the secret travels inside the ticket, so
+ *  gateways need not share this key). */
+export interface ResumeState {
+  readonly tickets: ResumeTickets;
+  readonly secretKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
 
 /** Send-only sessions (Auth.send_only) one device may hold on one gateway at a time: a
  *  few concurrent CLI sends beside its listen. Each holds no bus subscription, but every
@@ -47,6 +74,8 @@ export interface RelayOptions {
   privacy?: Partial<PrivacyOptions>;
   /** Tests only: the clock of the verification code budget (relay/verify-gate.ts). */
   verifyClock?: Clock;
+  /** Resumption tickets (defaults: a key of this process's own, a day). */
+  resume?: ResumeOptions;
 }
 
 export interface ReceiptProps {
@@ -77,6 +106,8 @@ export class Relay {
   readonly verifyGate: VerifyGate;
   /** Shared discovery budgets, fixed-size lookups, notices, idle expiry (relay/privacy/). */
   readonly privacy: Privacy;
+  /** Resumption tickets (docs/PROTOCOL.md, section 13); null: turned off (ttl 0). */
+  readonly resume: ResumeState | null;
   #sessions = new Map<number, Session>();
   /** The send-only sessions of each device on this gateway (Auth.send_only), keyed by
    *  `<routeTag>.<deviceToken>`: at most MAX_SEND_ONLY_PER_DEVICE each (the bound of
@@ -108,6 +139,17 @@ export class Relay {
     // every gateway shares (a test's clock drives both budgets alike).
     this.verifyGate = new VerifyGate(opts.limits, opts.metrics, opts.log, opts.verifyClock, { bus: opts.bus, wallClock: opts.verifyClock ?? Date.now });
     this.privacy = new Privacy(this, opts.privacy);
+    const ttlS = opts.resume?.ttlS ?? DEFAULT_RESUME_TICKET_TTL_S;
+    if (ttlS === 0) {
+      this.resume = null;
+    } else {
+      const pair = x25519KeyPair();
+      this.resume = {
+        tickets: new ResumeTickets(opts.resume?.keys ?? [new Uint8Array(randomBytes(32))], ttlS),
+        secretKey: pair.secretKey,
+        publicKey: pair.publicKey,
+      };
+    }
   }
 
   /** The challenge fields every connection gets alike (relay/frame-out.ts), encoded on
@@ -126,6 +168,7 @@ export class Relay {
         authDeadlineMs: this.limits.authTimeoutMs,
         protocol: PROTOCOL_VERSION,
         mailboxMaxAgeS: ageS,
+        resumeKey: this.resume?.publicKey ?? null,
       });
     }
     return this.#challengeTail;

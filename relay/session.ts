@@ -12,7 +12,7 @@ import { pooledRandomBytes } from './crypto/random-pool.ts';
 import {
   ROUTE_BYTES, DEVICE_BYTES,
   type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
-  type SetPrekey,
+  type SetPrekey, type TicketRequest,
 } from './wire.ts';
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { routeTag, routeTagUncached, deviceToken } from './tokens.ts';
@@ -32,6 +32,9 @@ import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
 import { setPrekey, checkPrekeyFields, takeSetPrekeyOp, giveBackSetPrekeyOp } from './prekey.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
 import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
+import { resumeProofMatches, TICKET_BYTES } from './resume-tickets.ts';
+import { RESUME_PROOF_BYTES, RESUME_PUBLIC_KEY_BYTES, ticketSecret } from './crypto/resume.ts';
+import { x25519SharedSecret } from './crypto/x25519.ts';
 
 type State = 'challenge' | 'authenticated' | 'closed';
 
@@ -93,6 +96,13 @@ const DRAIN_DELETE_PAGES = 4;
 /** Label sets of the auth path's directory re-check (hushwire_auth_directory_rechecks_total). */
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
+/** Label sets of hushwire_auth_resumes_total (docs/PROTOCOL.md, section 13). */
+const RESUMED = { result: 'resumed' } as const;
+const RESUME_REFUSED = { result: 'refused' } as const;
+const RESUME_FAILED = { result: 'failed' } as const;
+/** Ticket requests one connection may make (more: RATE_LIMITED). A device needs one per
+ *  connection at most; each costs the gateway an X25519 exchange and a directory read. */
+export const MAX_TICKET_REQUESTS_PER_CONNECTION = 4;
 /** retry_after_ms of a lookup or evaluate refused for the discovery work in flight. */
 const DISCOVERY_RETRY_MS = 1_000;
 /** The body of every `ok` answer to a ping (empty; shared, never written to). */
@@ -154,6 +164,11 @@ export class Session implements LiveSink, ControlSink {
   /** `<tag>.<devTok>` once this send-only session holds one of its device's slots on
    *  this gateway (Relay.takeSendOnlySlot), else ''. */
   #sendOnlyKey = '';
+  /** Resumption (docs/PROTOCOL.md, section 13), one small integer for both states rather
+   *  than two fields every idle device would carry: before authentication, 1 once an
+   *  auth with a ticket was tried (one per connection); once authenticated, the ticket
+   *  requests made (#authenticated() starts it at 0). */
+  #tickets = 0;
 
   constructor(relay: Relay, socket: Socket) {
     this.#relay = relay;
@@ -311,6 +326,9 @@ export class Session implements LiveSink, ControlSink {
         break;
       case 'setPrekey':
         p = this.#authed(req, () => this.#onSetPrekey(req, op.setPrekey as SetPrekey));
+        break;
+      case 'ticketRequest':
+        p = this.#authed(req, () => this.#onTicketRequest(req, op.ticketRequest as TicketRequest));
         break;
       case 'ping':
         // Liveness for clients whose WebSocket API cannot ping (docs/PROTOCOL.md, section 10):
@@ -516,29 +534,55 @@ export class Session implements LiveSink, ControlSink {
   async #onAuth(req: number, m: Auth): Promise<void> {
     if (this.#state !== 'challenge') throw new HushwireError(ErrorCode.ALREADY_AUTHENTICATED, 'already authenticated');
     if (this.#busy) throw new HushwireError(ErrorCode.BAD_REQUEST, 'authentication already in progress');
-    if (!isBytes(m.route, ROUTE_BYTES) || !isBytes(m.device, DEVICE_BYTES) || !isBytes(m.signature, 64)) {
+    // Resumption (docs/PROTOCOL.md, section 13): a ticket and a proof instead of a signature.
+    const resuming = isBytes(m.ticket) && m.ticket.length > 0;
+    if (!isBytes(m.route, ROUTE_BYTES) || !isBytes(m.device, DEVICE_BYTES)
+      || (resuming
+        // one resume per connection, never both proofs, a ticket of the one length
+        ? this.#tickets !== 0 || (isBytes(m.signature) && m.signature.length > 0) || m.ticket.length !== TICKET_BYTES || !isBytes(m.proof, RESUME_PROOF_BYTES)
+        : !isBytes(m.signature, 64))) {
       return this.#authFailed(req);
     }
+    if (resuming) this.#tickets = 1;
     this.#busy = true;
     try {
       const tag = routeTagUncached(m.route);
-      const input = authInput(this.#nonce, m.route, m.device);
       // `authentication`: on NATS these reads may use the request pool's reserve, so
       // other devices' traffic (stored sends, lookups) cannot make logins fail.
       let dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_READ);
-      if (!dev || !verify(dev.identityKey, input, m.signature)) {
-        // A replicated directory may have answered from a replica that has not seen a
-        // registration (or new key) of a moment ago; the SDK takes AUTH_FAILED as final,
-        // so look once more at the leader before refusing (a single copy: the same read).
-        dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_RECHECK);
-        // Unknown device and wrong signature answer alike: no existence oracle.
-        if (!dev || !verify(dev.identityKey, input, m.signature)) {
-          this.#relay.metrics.authRechecks.inc(RECHECK_REFUSED);
+      if (resuming) {
+        // Opened only with the identity key the directory holds now: an erased device or a
+        // new key has no ticket that opens. Whatever the reason (unknown device included:
+        // no existence oracle), the device is told to sign, on this same connection.
+        const tickets = this.#relay.resume?.tickets;
+        const secret = dev && tickets ? tickets.open(m.ticket, tag, deviceToken(m.device), dev.identityKey) : null;
+        if (secret === null) {
+          this.#relay.metrics.authResumes.inc(RESUME_REFUSED);
+          throw new HushwireError(ErrorCode.RESUME_REFUSED, 'resumption ticket not accepted here: authenticate with a signature');
+        }
+        const ok = resumeProofMatches(secret, this.#nonce, m.route, m.device, m.proof);
+        secret.fill(0);
+        if (!ok) {
+          this.#relay.metrics.authResumes.inc(RESUME_FAILED);
           return this.#authFailed(req);
         }
-        this.#relay.metrics.authRechecks.inc(RECHECK_ACCEPTED);
+        this.#relay.metrics.authResumes.inc(RESUMED);
+      } else {
+        const input = authInput(this.#nonce, m.route, m.device);
+        if (!dev || !verify(dev.identityKey, input, m.signature)) {
+          // A replicated directory may have answered from a replica that has not seen a
+          // registration (or new key) of a moment ago; the SDK takes AUTH_FAILED as final,
+          // so look once more at the leader before refusing (a single copy: the same read).
+          dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_RECHECK);
+          // Unknown device and wrong signature answer alike: no existence oracle.
+          if (!dev || !verify(dev.identityKey, input, m.signature)) {
+            this.#relay.metrics.authRechecks.inc(RECHECK_REFUSED);
+            return this.#authFailed(req);
+          }
+          this.#relay.metrics.authRechecks.inc(RECHECK_ACCEPTED);
+        }
       }
-      if (this.#state !== 'challenge') return;
+      if (this.#state !== 'challenge' || dev === null) return;
       if (m.sendOnly === true) {
         if (!this.#becomeSendOnly(req, tag, m.device)) return;
       } else {
@@ -552,6 +596,41 @@ export class Session implements LiveSink, ControlSink {
       if (!this.#sendOnly) this.#startMailboxDrain();
     } finally {
       this.#busy = false;
+    }
+  }
+
+  /** ticket_request (docs/PROTOCOL.md, section 13): the resumption secret from an X25519
+   *  exchange with the device's fresh key, sealed into a ticket with the identity key the
+   *  directory holds now. */
+  async #onTicketRequest(req: number, m: TicketRequest): Promise<void> {
+    const resume = this.#relay.resume;
+    if (resume === null) throw new HushwireError(ErrorCode.UNAVAILABLE, 'this gateway issues no resumption tickets');
+    if (!isBytes(m.publicKey, RESUME_PUBLIC_KEY_BYTES)) throw new HushwireError(ErrorCode.BAD_REQUEST, `public_key must be ${RESUME_PUBLIC_KEY_BYTES} bytes`);
+    if (++this.#tickets > MAX_TICKET_REQUESTS_PER_CONNECTION) {
+      this.#relay.metrics.rateLimited.inc({ limit: LimitName.TICKET_REQUESTS });
+      throw new HushwireError(ErrorCode.RATE_LIMITED, `at most ${MAX_TICKET_REQUESTS_PER_CONNECTION} ticket requests per connection`);
+    }
+    let shared: Uint8Array;
+    try {
+      shared = x25519SharedSecret(resume.secretKey, m.publicKey);
+    } catch {
+      throw new HushwireError(ErrorCode.BAD_REQUEST, 'public_key is not a usable X25519 key');
+    }
+    const device = hexToBytes(this.#devTok);
+    const secret = ticketSecret(shared, device, m.publicKey, resume.publicKey);
+    shared.fill(0);
+    const tag = this.#tag;
+    const devTok = this.#devTok;
+    try {
+      const dev = await this.#relay.directory.findDevice(tag, device, AUTH_READ);
+      // Opted out meanwhile (or closed): nothing to seal a ticket for.
+      if (dev === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
+      if (this.#isClosed()) return;
+      const t = resume.tickets.seal(tag, devTok, dev.identityKey, secret);
+      this.#relay.metrics.ticketsIssued.inc();
+      this.#queue({ req, ticket: { ticket: t.ticket, expiresInS: t.expiresInS } });
+    } finally {
+      secret.fill(0);
     }
   }
 
@@ -613,6 +692,7 @@ export class Session implements LiveSink, ControlSink {
   #authenticated(): void {
     this.#state = 'authenticated';
     this.#nonce = NO_NONCE;
+    this.#tickets = 0;
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#authTimer = null;
     this.#leavePending();

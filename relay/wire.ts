@@ -29,6 +29,8 @@ export type Lookup = hushwire.v1.Lookup;
 export type Send = hushwire.v1.Send;
 export type DeliverAck = hushwire.v1.DeliverAck;
 export type SetPrekey = hushwire.v1.SetPrekey;
+export type TicketRequest = hushwire.v1.TicketRequest;
+export type Ticket = hushwire.v1.Ticket;
 export type ErrorOp = hushwire.v1.Error;
 export type Receipt = hushwire.v1.Receipt;
 
@@ -62,6 +64,7 @@ export interface DecodedOp {
   verifyStarted?: hushwire.v1.VerifyStarted;
   notice?: hushwire.v1.Notice;
   devicesBatch?: hushwire.v1.DevicesBatch & { results: Array<hushwire.v1.Devices & { devices: DeviceKeys[] }> };
+  ticket?: Ticket;
 }
 
 /** Decodes a frame into ops with decoded nested types. Throws on malformed bytes. */

@@ -31,11 +31,11 @@ t.test('stdout is JSON lines only; the human start-up line is on stderr', async 
       t.equal(await gw.kill('SIGTERM'), 0, 'drains and exits 0');
       t.same(notJson(gw.stdout()), [], 'every stdout line is a JSON object');
       t.notMatch(gw.stdout(), /hushwire gateway listening on/, 'no plain-text line on stdout');
-      t.match(gw.output(), new RegExp(`hushwire gateway listening on ${gw.url.replace(/[.]/g, '\\.')} \\(transport ws, bus embedded, ed25519 \\w+\\)`), 'the human line (stderr)');
+      t.match(gw.output(), new RegExp(`hushwire gateway listening on ${gw.url.replace(/[.]/g, '\\.')} \\(transport ws, bus embedded, ed25519 \\w+, resume own key\\)`), 'the human line (stderr)');
       const lines = gw.stdout().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
       const listening = lines.find((o) => o['msg'] === 'gateway listening');
       if (level === 'info') {
-        t.match(listening, { level: 30, url: gw.url, transport: 'ws', bus: 'embedded', ed25519: /^(libsodium|openssl)$/, port: Number }, 'the same facts as a log line');
+        t.match(listening, { level: 30, url: gw.url, transport: 'ws', bus: 'embedded', ed25519: /^(libsodium|openssl)$/, resume: 'own key', port: Number }, 'the same facts as a log line');
       } else {
         t.equal(listening, undefined, 'an info line, not shown at warn');
       }
