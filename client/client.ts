@@ -34,6 +34,7 @@ import { readKeyBook, identityChanged, KEYS_CAPACITY, type KeyBook, type KeyChan
 import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNumber } from '../relay/crypto/safety-number.ts';
 import { guardCallback, StoreErrorReporter, type CallbackErrorHandler, type CallbackName } from './app-callback.ts';
 import { ConnectedTimer } from './connected-timer.ts';
+import { Resumption, type ResumeStats } from './resume.ts';
 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
 export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
@@ -70,6 +71,13 @@ export interface ClientOptions {
    *  as a normal connection (the reader is kicked and, with reclaimAfterTakeover, comes
    *  back), and whatever it delivers is ignored here. Default true. */
   receive?: boolean;
+  /** Resumption tickets (docs/CLIENT.md, "Resumption"; docs/PROTOCOL.md section 13):
+   *  after a signed connect to a gateway that issues them, a receiving client asks for a
+   *  ticket and authenticates its later connects with it (an HMAC over the new
+   *  challenge) instead of a signature. The ticket and its secret are kept in memory
+   *  only. false: every connect is signed with the identity key, and no ticket is asked
+   *  for. Default true (a client opened with receive: false never asks either way). */
+  resume?: boolean;
   /** Deliver messages whose sender the directory can no longer vouch for, flagged verified: false. */
   acceptUnverified?: boolean;
   /** Called for each received message dropped for good (never yielded by messages()),
@@ -236,6 +244,7 @@ export function checkClientOptions(options: unknown): ClientOptions {
     throw badOption('option maxRetiredPrekeys must be an integer, 0 or more');
   }
   if (o.clock !== undefined && typeof o.clock !== 'function') throw badOption('option clock must be a function');
+  if (o.resume !== undefined && typeof o.resume !== 'boolean') throw badOption('option resume must be true or false');
   return o as ClientOptions;
 }
 
@@ -343,6 +352,11 @@ export class HushwireClient {
   private readonly ownTimer: ConnectedTimer;
   private ownChecking = false;
   private prekeyFailures = 0;
+  /** Resumption tickets (client/resume.ts): held in memory only. */
+  private readonly resumption: Resumption;
+  /** The ticket request to make once the connection that just authenticated counts as
+   *  connected (set by authenticate, taken by the connected state change). */
+  private ticketAsk: AuthContext | null = null;
 
   /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
   static register(opts: RegisterOptions): Promise<RegisterResult> {
@@ -400,6 +414,9 @@ export class HushwireClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     const receive = options.receive ?? true;
     this.receive = receive;
+    // Send-only clients (hushwire send, discover, ...) are short-lived: a ticket would
+    // cost the gateway a request and never be used.
+    this.resumption = new Resumption((options.resume ?? true) && receive);
     const userOnState = options.onState;
     this.conn = new Connection({
       urls: gateways,
@@ -418,8 +435,12 @@ export class HushwireClient {
         if (change.to === 'closed') {
           // After our own unregister, the gateway's 4006 close is the expected ending.
           this.inbox.end(this.unregistering ? null : change.error ?? null);
+          // Closed for good (close(), AUTH_FAILED, an opt-out elsewhere, a takeover):
+          // there is no later connect to resume.
+          this.resumption.disable();
         }
         if (change.to === 'connected') {
+          this.askForTicket();
           this.maintainPrekeys();
           this.checkOwnDevices();
         }
@@ -472,6 +493,13 @@ export class HushwireClient {
     return this.inbox.stats;
   }
 
+  /** Resumption's counters (docs/CLIENT.md, "Resumption"): connects resumed with a
+   *  ticket, tickets refused, ticket requests made, kept and failed (with the last
+   *  failure's code), and whether a ticket is held. Never the ticket or its secret. */
+  get resumeStats(): ResumeStats {
+    return this.resumption.stats;
+  }
+
   private async authenticate(ctx: AuthContext): Promise<void> {
     // A gateway with another OPRF key lives in another routing universe (or is lying):
     // nothing it says about routes could be checked, so refuse it outright.
@@ -488,15 +516,65 @@ export class HushwireClient {
       throw new HushwireError(ErrorCode.AUTH_FAILED, 'OPRF share keys do not add up to the pinned key');
     }
     const { route, device, identitySecret } = this.profile;
+    const { nonce, resumeKey } = ctx.challenge;
+    this.ticketAsk = null;
     // receive: false authenticates send-only (Auth.send_only, not signed: see the
     // proto): this connection takes nothing from the device's receiving one (no kick)
     // and is handed nothing. A gateway older than the field takes it as a normal one.
-    const signature = sign(identitySecret, authInput(ctx.challenge.nonce, route, device));
-    await ctx.request({ auth: this.receive ? { route, device, signature } : { route, device, signature, sendOnly: true } });
+    const sendOnly = this.receive ? {} : { sendOnly: true };
+    // A ticket from an earlier connection, only where the challenge announced a resume
+    // key: a gateway older than tickets would find no signature and close 4002.
+    const presented = this.resumption.presentable(resumeKey, nonce, route, device);
+    let resumed = false;
+    if (presented !== null) {
+      try {
+        await ctx.request({ auth: { route, device, ticket: presented.ticket, proof: presented.proof, ...sendOnly } });
+        resumed = true;
+        this.resumption.noteResumed();
+      } catch (e) {
+        // A ticket this gateway cannot open now (another gateway's ticket key, one
+        // rotated out or drawn anew at a restart, expired, the device's record changed):
+        // it is forgotten, and the connection, still in its challenge state, takes a
+        // signed auth over the same nonce. Anything else ends this attempt as a signed
+        // auth's failure would (AUTH_FAILED for good; a lost connection retries).
+        if (!(e instanceof HushwireError && e.code === ErrorCode.RESUME_REFUSED)) throw e;
+        this.resumption.noteRefused();
+      }
+    }
+    if (!resumed) {
+      const signature = sign(identitySecret, authInput(nonce, route, device));
+      await ctx.request({ auth: { route, device, signature, ...sendOnly } });
+    }
+    // A new ticket after a signed auth, or a renewal of one near its end: asked once the
+    // connection counts as connected, never delaying it (askForTicket).
+    if (this.resumption.wantsTicket(resumeKey, resumed)) this.ticketAsk = ctx;
     // How long the mailbox keeps mail (client/prekeys.ts noteMailboxAge: the largest told
     // stays in force a while); saved to device.json by maintainPrekeys, which runs next.
     const age = noteMailboxAge(this.profile.mailboxMaxAge, ctx.challenge.mailboxMaxAgeS, this.now());
     if (age !== undefined) this.profile.mailboxMaxAge = age;
+  }
+
+  /**
+   * Asks the gateway of the connection that just became connected for a resumption
+   * ticket, when authenticate() found one due. On that very socket (ctx.request): the
+   * secret is derived with its gateway's resume key. Never in the way of the connect: not awaited, and
+   * a failure (an error answer, the socket lost, a timeout) is only counted
+   * (resumeStats); the next signed connect asks again.
+   */
+  private askForTicket(): void {
+    const ctx = this.ticketAsk;
+    this.ticketAsk = null;
+    if (ctx === null || ctx.challenge !== this.conn.challenge) return;
+    if (this.closing || this.optingOut || this.unregistering || this.unregistered) return;
+    const ask = this.resumption.begin(ctx.challenge.resumeKey, this.profile.device);
+    if (ask === null) return;
+    ctx.request({ ticketRequest: { publicKey: ask.publicKey } }, this.requestTimeoutMs).then(
+      (op) => {
+        if (op.ticket) ask.accept(op.ticket);
+        else ask.fail(ErrorCode.BAD_REQUEST);
+      },
+      (e: unknown) => ask.fail(e instanceof HushwireError ? e.code : ErrorCode.INTERNAL),
+    );
   }
 
   /** How long retired prekeys are kept now: prekeyRetentionMs, or longer by what the
@@ -938,6 +1016,9 @@ export class HushwireClient {
     this.optingOut = true;
     this.prekeyTimer.cancel();
     this.ownTimer.cancel();
+    // A ticket must not outlive the opt-out: forgotten now (the gateway would refuse it
+    // once the device is erased anyway); none is asked for while opting out.
+    this.resumption.forget();
     try {
       await this.rotating?.catch(() => {});
       // Another process must not register or unregister this profile meanwhile (a
@@ -952,6 +1033,7 @@ export class HushwireClient {
           throw e;
         }
         this.relayErased = true;
+        this.resumption.disable();
         // Close first: it waits for pending state writes, which must not recreate state.json.
         await this.close();
         // A store that fails here rejects with its error; calling unregister() again tries
@@ -1018,6 +1100,7 @@ export class HushwireClient {
   }
 
   private async shutdown(): Promise<void> {
+    this.resumption.disable();
     this.sendStop.stop(new HushwireError(ErrorCode.UNAVAILABLE, 'the client is closed (close() was called)'));
     this.prekeyTimer.cancel();
     this.ownTimer.cancel();

@@ -46,6 +46,9 @@ export interface Challenge {
   /** How long the deployment's mailbox keeps mail, in seconds (field 8); 0: not told (an
    *  older gateway). As received: client/prekeys.ts toldMaxAgeS checks its range. */
   mailboxMaxAgeS: number;
+  /** The gateway's X25519 key for resumption tickets (field 9, docs/PROTOCOL.md section
+   *  13); empty: it issues none (an older gateway, or tickets turned off there). */
+  resumeKey: Uint8Array;
 }
 
 /** Builds an op when it is actually written, so it can sign the live challenge. */
@@ -753,6 +756,7 @@ export class Connection {
       authDeadlineMs: toNumber(c.authDeadlineMs),
       protocol: toNumber(c.protocol),
       mailboxMaxAgeS: toNumber(c.mailboxMaxAgeS),
+      resumeKey: c.resumeKey ?? new Uint8Array(0),
     };
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;

@@ -30,6 +30,8 @@ export interface FakeGatewayOptions {
   oprfPublicKey?: Uint8Array;
   /** Challenge field 8; absent (default): not told, as by a gateway older than it. */
   mailboxMaxAgeS?: number;
+  /** Challenge field 9 (resumption tickets); absent (default): none, as an older gateway. */
+  resumeKey?: Uint8Array;
 }
 
 export interface FakeGateway {
@@ -88,6 +90,7 @@ export async function startFakeGateway(opts: FakeGatewayOptions = {}): Promise<F
           authDeadlineMs: opts.authDeadlineMs ?? 5_000,
           protocol: 1,
           ...(opts.mailboxMaxAgeS !== undefined ? { mailboxMaxAgeS: opts.mailboxMaxAgeS } : {}),
+          ...(opts.resumeKey !== undefined ? { resumeKey: opts.resumeKey } : {}),
         },
       }]);
     }

@@ -1,0 +1,214 @@
+// Resumption tickets on the handset (docs/PROTOCOL.md, section 13; docs/CLIENT.md,
+// "Resumption"): what the client keeps between its connects, and the rules of when it
+// asks for a ticket, presents one, renews or forgets it. The I/O (the ops on the
+// connection) is client/client.ts's; this module has none, so its rules are tested
+// without a gateway (test/client/resume-state.test.ts).
+//
+// What is kept, and where: the ticket (opaque, sealed by the gateways), the resumption
+// secret K and the expiry, in this object's memory only. Never in the profile store
+// (device.json, state.json, ...): a ticket stands in for the identity key's signature
+// for up to the gateway's ticket lifetime, and a backup or a copied profile directory
+// must not carry it. The ephemeral X25519 secret of a request is wiped as soon as K is
+// derived; K is wiped when the ticket is forgotten or replaced. Wiping is best effort in
+// JavaScript (a copy may live on in the engine), which is why nothing is written out.
+import { x25519KeyPair, x25519SharedSecret } from '../relay/crypto/engines.ts';
+import { ticketSecret, resumeProof, RESUME_PUBLIC_KEY_BYTES } from '../relay/crypto/resume.ts';
+
+/** A ticket this close to its expiry is not presented (the gateway's clock may be ahead,
+ *  and a refused one costs a round trip): the connect signs, and asks for a new one. */
+export const RESUME_EXPIRY_MARGIN_MS = 60_000;
+/** After a resumed auth, a ticket with less than this share of its lifetime left is
+ *  renewed (a ticket request on that connection). */
+export const RESUME_RENEW_FRACTION = 0.25;
+
+/** What a client tells of its resumption (ClientOptions.resume; client.resumeStats):
+ *  counts and error codes only, never a ticket, key or secret. */
+export interface ResumeStats {
+  /** Connects authenticated with a ticket instead of a signature. */
+  resumed: number;
+  /** Tickets a gateway refused (RESUME_REFUSED): forgotten, and that connect signed. */
+  refused: number;
+  /** Ticket requests sent (ticket_request ops written). */
+  requested: number;
+  /** Tickets received and kept. */
+  issued: number;
+  /** Ticket requests that got no usable ticket (an error answer, a lost connection, a
+   *  timeout, an answer the client could not use), or could not be made (a gateway's
+   *  resume key that is a low-order point). The connect they followed is not affected:
+   *  the next signed connect asks again. */
+  failed: number;
+  /** The code of the last failed ticket request (`UNAVAILABLE`, `TIMEOUT`, ...), or ''. */
+  lastError: string;
+  /** Whether a ticket is held now. */
+  holding: boolean;
+}
+
+interface Held {
+  ticket: Uint8Array;
+  secret: Uint8Array;
+  expiresAt: number;
+  lifetimeMs: number;
+}
+
+/** A ticket request under way: the public key to send, then what came back. */
+export interface TicketAsk {
+  publicKey: Uint8Array;
+  /** The gateway's `ticket` answer: kept (replacing the one held) unless the tickets
+   *  were forgotten or turned off since the request began. Whether it was kept. */
+  accept(answer: { ticket?: Uint8Array | null; expiresInS?: number | null }): boolean;
+  /** The request failed (its error code, for the stats). */
+  fail(code: string): void;
+}
+
+/** Zeroes `b` when it owns its whole buffer (never a view into memory shared with
+ *  something else, such as a pooled Buffer slab). */
+export function wipe(b: Uint8Array): void {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) b.fill(0);
+}
+
+export class Resumption {
+  private held: Held | null = null;
+  /** Increases at every forget: an answer to a request begun before is thrown away. */
+  private epoch = 0;
+  private off: boolean;
+  private readonly now: () => number;
+  private readonly counts = { resumed: 0, refused: 0, requested: 0, issued: 0, failed: 0, lastError: '' };
+
+  /** `enabled`: ClientOptions.resume, and a receiving client (send-only processes are
+   *  short-lived and never ask). */
+  constructor(enabled: boolean, now: () => number = Date.now) {
+    this.off = !enabled;
+    this.now = now;
+  }
+
+  get stats(): ResumeStats {
+    return { ...this.counts, holding: this.held !== null };
+  }
+
+  /** Whether resumption is in use (not turned off, not disabled by close or opt-out). */
+  get enabled(): boolean {
+    return !this.off;
+  }
+
+  /**
+   * The ticket and proof for an `auth` on a connection whose challenge carried
+   * `resumeKey` and `nonce`, or null: sign instead. Null when none is held, when the
+   * gateway announced no resume key (an older gateway would close 4002 on an auth
+   * without a signature), or when the ticket is within RESUME_EXPIRY_MARGIN_MS of its
+   * expiry (it is forgotten then).
+   */
+  presentable(resumeKey: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): { ticket: Uint8Array; proof: Uint8Array } | null {
+    const held = this.held;
+    if (this.off || held === null || resumeKey.length === 0) return null;
+    if (this.now() >= held.expiresAt - RESUME_EXPIRY_MARGIN_MS) {
+      this.forget();
+      return null;
+    }
+    return { ticket: held.ticket, proof: resumeProof(held.secret, nonce, route, device) };
+  }
+
+  /** A connect authenticated with the ticket. */
+  noteResumed(): void {
+    this.counts.resumed++;
+  }
+
+  /** The gateway answered RESUME_REFUSED: the ticket is forgotten (the connect signs). */
+  noteRefused(): void {
+    this.counts.refused++;
+    this.forget();
+  }
+
+  /**
+   * Whether to ask for a ticket on a connection that just authenticated: one whose
+   * gateway announced a resume key, after a signed auth (the ticket held, if any, was
+   * refused, is near its expiry, or is for another gateway that a later connect may meet
+   * again: a new one replaces it), or after a resumed one when the ticket has less than
+   * RESUME_RENEW_FRACTION of its lifetime left.
+   */
+  wantsTicket(resumeKey: Uint8Array, resumed: boolean): boolean {
+    if (this.off || resumeKey.length !== RESUME_PUBLIC_KEY_BYTES) return false;
+    if (!resumed) return true;
+    const held = this.held;
+    if (held === null) return true;
+    return held.expiresAt - this.now() < held.lifetimeMs * RESUME_RENEW_FRACTION;
+  }
+
+  /**
+   * Begins a ticket request to the gateway whose challenge carried `resumeKey`: a fresh
+   * X25519 key pair, the resumption secret derived at once from it and the resume key
+   * (relay/crypto/resume.ts ticketSecret), and the ephemeral secret wiped. Null
+   * (counted as failed) when the derivation fails: a low-order resume key.
+   */
+  begin(resumeKey: Uint8Array, device: Uint8Array): TicketAsk | null {
+    if (this.off) return null;
+    const { secretKey, publicKey } = x25519KeyPair();
+    let secret: Uint8Array;
+    try {
+      const shared = x25519SharedSecret(secretKey, resumeKey);
+      try {
+        secret = ticketSecret(shared, device, publicKey, resumeKey);
+      } finally {
+        wipe(shared);
+      }
+    } catch {
+      this.noteFailed('BAD_REQUEST');
+      return null;
+    } finally {
+      wipe(secretKey);
+    }
+    this.counts.requested++;
+    const epoch = this.epoch;
+    let settled = false;
+    return {
+      publicKey,
+      accept: (answer) => {
+        if (settled) return false;
+        settled = true;
+        const ticket = answer.ticket;
+        const expiresInS = Number(answer.expiresInS ?? 0);
+        if (this.off || epoch !== this.epoch) {
+          wipe(secret);
+          return false;
+        }
+        if (!(ticket instanceof Uint8Array) || ticket.length === 0 || !Number.isFinite(expiresInS) || expiresInS <= 0) {
+          wipe(secret);
+          this.noteFailed('BAD_REQUEST');
+          return false;
+        }
+        const lifetimeMs = expiresInS * 1000;
+        this.replace({ ticket: ticket.slice(), secret, expiresAt: this.now() + lifetimeMs, lifetimeMs });
+        this.counts.issued++;
+        return true;
+      },
+      fail: (code) => {
+        if (settled) return;
+        settled = true;
+        wipe(secret);
+        this.noteFailed(code);
+      },
+    };
+  }
+
+  /** Forgets the ticket held (its secret wiped); a request under way is thrown away. */
+  forget(): void {
+    this.epoch++;
+    this.replace(null);
+  }
+
+  /** For good (close, opt-out): forgets the ticket and asks for none again. */
+  disable(): void {
+    this.off = true;
+    this.forget();
+  }
+
+  private replace(next: Held | null): void {
+    const old = this.held;
+    this.held = next;
+    if (old !== null) wipe(old.secret);
+  }
+
+  private noteFailed(code: string): void {
+    this.counts.failed++;
+    this.counts.lastError = code;
+  }
+}

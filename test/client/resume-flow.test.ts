@@ -1,0 +1,314 @@
+// The SDK's resumption flow (client/client.ts authenticate, askForTicket; docs/CLIENT.md
+// "Resumption") against a scripted gateway that issues and checks tickets as section 13
+// of docs/PROTOCOL.md says, with the real secret derivation and proof: every op the
+// client writes is recorded, so each check is on the wire. The same against the real
+// gateway: resume-gateway.test.ts.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { HushwireClient, MemoryStore, type ProfileStore } from '../../client/index.ts';
+import { writeDevice, writeGateways } from '../../client/profile-data.ts';
+import { generateIdentity, verify, authInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/engines.ts';
+import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
+import type { OpProps } from '../../relay/wire.ts';
+import { startFakeGateway, until, type FakeConn, type FakeGateway } from './fake-gateway.ts';
+
+const oprfPublicKey = new Uint8Array(32).fill(7);
+
+interface Device {
+  store: ProfileStore;
+  route: Uint8Array;
+  device: Uint8Array;
+  identityPublic: Uint8Array;
+}
+
+async function profile(): Promise<Device> {
+  const id = generateIdentity();
+  const pk = generateKeyPair();
+  const d = {
+    device: new Uint8Array(randomBytes(16)),
+    identitySecret: id.secretKey,
+    identityPublic: id.publicKey,
+    prekeySecret: pk.secretKey,
+    prekeyPublic: pk.publicKey,
+    number: '+15550100001',
+    route: new Uint8Array(randomBytes(32)),
+    oprfPublicKey,
+    registeredAt: new Date().toISOString(),
+    prekeySince: Date.now(),
+  };
+  const store = new MemoryStore();
+  await writeDevice(store, d);
+  await writeGateways(store, ['ws://127.0.0.1:1/ws']);
+  return { store, route: d.route, device: d.device, identityPublic: d.identityPublic };
+}
+
+interface Ticketing {
+  gw: FakeGateway;
+  /** Per connection: 'signed', 'resumed', 'refused' (then signed), in order. */
+  auths: string[][];
+  ticketRequests: number;
+  /** Tickets issued, by hex, with their secret: a restart (new key) clears it. */
+  tickets: Map<string, Uint8Array>;
+}
+
+interface TicketingOptions {
+  /** Challenge without resume_key (a gateway older than tickets, or tickets off). */
+  noResumeKey?: boolean;
+  expiresInS?: number;
+  /** Answer ticket requests with this error code instead. */
+  ticketError?: string;
+  /** Never answer ticket requests. */
+  ticketSilent?: boolean;
+  /** Answer a ticket auth AUTH_FAILED and close 4002 (a proof that does not match). */
+  failResume?: boolean;
+}
+
+/** A scripted gateway issuing tickets: the secret as relay/crypto/resume.ts derives it
+ *  from its own X25519 key, a random 69-byte ticket, the proof checked over the nonce. */
+async function ticketing(dev: Device, opts: TicketingOptions = {}): Promise<Ticketing> {
+  const key = x25519KeyPair();
+  const state: Omit<Ticketing, 'gw'> = { auths: [], ticketRequests: 0, tickets: new Map() };
+  const perConn = new WeakMap<FakeConn, string[]>();
+  const log = (c: FakeConn) => {
+    let l = perConn.get(c);
+    if (!l) {
+      l = [];
+      perConn.set(c, l);
+      state.auths.push(l);
+    }
+    return l;
+  };
+  const handler = (c: FakeConn, op: OpProps) => {
+    const reply = (body: OpProps) => c.send([{ req: op.req!, ...body }]);
+    if (op.auth) {
+      const a = op.auth;
+      if (a.ticket && a.ticket.length > 0) {
+        const secret = state.tickets.get(bytesToHex(a.ticket));
+        if (!secret) {
+          log(c).push('refused');
+          return reply({ error: { code: 'RESUME_REFUSED', message: 'resume refused' } });
+        }
+        const ok = !opts.failResume && bytesToHex(resumeProof(secret, c.nonce, dev.route, dev.device)) === bytesToHex(a.proof!);
+        log(c).push(ok ? 'resumed' : 'bad proof');
+        if (!ok) {
+          reply({ error: { code: 'AUTH_FAILED', message: 'authentication failed' } });
+          return c.close(4002, 'auth failed');
+        }
+        return reply({ ok: {} });
+      }
+      const ok = verify(dev.identityPublic, authInput(c.nonce, dev.route, dev.device), a.signature!);
+      log(c).push(ok ? (a.sendOnly ? 'signed send-only' : 'signed') : 'bad signature');
+      return reply(ok ? { ok: {} } : { error: { code: 'AUTH_FAILED', message: 'authentication failed' } });
+    }
+    if (op.ticketRequest) {
+      state.ticketRequests++;
+      if (opts.ticketSilent) return;
+      if (opts.ticketError) return reply({ error: { code: opts.ticketError, message: 'no ticket' } });
+      const pub = op.ticketRequest.publicKey!;
+      const secret = ticketSecret(x25519SharedSecret(key.secretKey, pub), dev.device, pub, key.publicKey);
+      const ticket = new Uint8Array(randomBytes(69));
+      state.tickets.set(bytesToHex(ticket), secret);
+      return reply({ ticket: { ticket, expiresInS: opts.expiresInS ?? 3600 } });
+    }
+    if (op.unregister) return reply({ ok: {} });
+  };
+  const gw = await startFakeGateway({ oprfPublicKey, handler, ...(opts.noResumeKey ? {} : { resumeKey: key.publicKey }) });
+  return Object.assign(state, { gw });
+}
+
+async function open(t: { teardown(fn: () => unknown): void }, dev: Device, gw: FakeGateway, extra: Record<string, unknown> = {}): Promise<HushwireClient> {
+  const c = await HushwireClient.open(dev.store, { gateways: [gw.url], prekeyRotationMs: 0, ownDevicesCheckMs: 0, ...extra });
+  t.teardown(() => c.close());
+  return c;
+}
+
+/** Drops the client's current socket from the gateway's side (1001: going away) and
+ *  waits for the connection after it to be authenticated. */
+async function dropAndReconnect(c: HushwireClient, g: Ticketing): Promise<void> {
+  const n = g.gw.conns.length;
+  g.gw.conns[n - 1]!.close(1001, 'going away');
+  await g.gw.waitConn(n + 1, 10_000);
+  await until(() => c.connectionState === 'connected' && g.auths.length === n + 1 && /resumed|signed/.test(g.auths[n]!.at(-1) ?? ''), 10_000, 'reconnected');
+}
+
+t.test('after a signed connect a ticket is asked for; the reconnect resumes with it', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev);
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  t.same(g.auths, [['signed']], 'the first connect signed');
+  t.equal(g.ticketRequests, 1);
+  t.same(g.gw.conns[0]!.ops.map((o) => Object.keys(o).find((k) => k !== 'req')), ['auth', 'ticketRequest'], 'the request after the auth, on the same socket');
+  await dropAndReconnect(c, g);
+  t.same(g.auths[1], ['resumed'], 'the reconnect presented the ticket with a proof over its new nonce');
+  const auth = g.gw.conns[1]!.ops.find((o) => o.auth)!.auth!;
+  t.equal(auth.signature?.length ?? 0, 0, 'no signature with the ticket');
+  t.equal(auth.sendOnly ?? false, false);
+  t.equal(g.ticketRequests, 1, 'a fresh ticket is not renewed');
+  t.same({ ...c.resumeStats }, { resumed: 1, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true });
+  await dropAndReconnect(c, g);
+  t.same(g.auths[2], ['resumed'], 'and again');
+});
+
+t.test('a ticket the gateway cannot open: RESUME_REFUSED, then a signed auth on the same socket, then a new ticket', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev);
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  g.tickets.clear(); // as a gateway restarted with a new ticket key
+  await dropAndReconnect(c, g);
+  t.same(g.auths[1], ['refused', 'signed'], 'one socket: the ticket refused, then signed');
+  t.equal(g.gw.conns.length, 2, 'no further socket');
+  await until(() => c.resumeStats.issued === 2, 5_000, 'a new ticket');
+  t.equal(c.resumeStats.refused, 1);
+  t.same(g.gw.conns[1]!.ops.filter((o) => !o.ping).map((o) => Object.keys(o).find((k) => k !== 'req')), ['auth', 'auth', 'ticketRequest']);
+  await dropAndReconnect(c, g);
+  t.same(g.auths[2], ['resumed'], 'the new ticket resumes');
+});
+
+t.test('a gateway whose challenge has no resume_key: signed every time, no ticket asked for', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev, { noResumeKey: true });
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await dropAndReconnect(c, g);
+  t.same(g.auths, [['signed'], ['signed']]);
+  t.equal(g.ticketRequests, 0);
+});
+
+t.test('a held ticket is not presented to a gateway without a resume_key (it would close 4002), and is kept', async (t) => {
+  const dev = await profile();
+  const withKey = await ticketing(dev);
+  const old = await ticketing(dev, { noResumeKey: true });
+  t.teardown(() => withKey.gw.close());
+  t.teardown(() => old.gw.close());
+  // The client starts at a random one of the two; a 1001 close moves it to the other.
+  const c = await open(t, dev, withKey.gw, { gateways: [withKey.gw.url, old.gw.url] });
+  await c.connect();
+  const first = withKey.gw.conns.length > 0 ? withKey : old;
+  const second = first === withKey ? old : withKey;
+  if (first === withKey) {
+    await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+    // Going away (1001) moves the client to the next gateway in the list: the old one.
+    withKey.gw.conns[0]!.close(1001, 'going away');
+    await second.gw.waitConn(1, 10_000);
+    await until(() => c.connectionState === 'connected' && old.auths.length === 1, 10_000, 'connected to the old gateway');
+    t.same(old.auths, [['signed']], 'signed at the old gateway');
+    t.equal(old.ticketRequests, 0, 'asked it for nothing');
+    t.equal(c.resumeStats.holding, true, 'the ticket is kept for a gateway that takes it');
+    old.gw.conns[0]!.close(1001, 'going away');
+    await withKey.gw.waitConn(2, 10_000);
+    await until(() => c.connectionState === 'connected' && withKey.auths.length === 2, 10_000, 'back');
+    t.same(withKey.auths[1], ['resumed'], 'resumed back at the ticketing gateway');
+  } else {
+    t.same(old.auths, [['signed']], 'signed at the old gateway');
+    t.equal(c.resumeStats.requested, 0, 'asked it for nothing');
+    old.gw.conns[0]!.close(1001, 'going away');
+    await withKey.gw.waitConn(1, 10_000);
+    await until(() => c.resumeStats.issued === 1, 10_000, 'a ticket from the ticketing gateway');
+    withKey.gw.conns[0]!.close(1001, 'going away');
+    await old.gw.waitConn(2, 10_000);
+    await until(() => c.connectionState === 'connected' && old.auths.length === 2, 10_000, 'at the old gateway again');
+    t.same(old.auths[1], ['signed'], 'signed at the old gateway, no ticket presented');
+    t.equal(c.resumeStats.holding, true, 'the ticket is kept');
+  }
+});
+
+t.test('resume: false never asks for a ticket; a send-only client neither', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev);
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw, { resume: false });
+  await c.connect();
+  await dropAndReconnect(c, g);
+  await c.close();
+  t.same(g.auths, [['signed'], ['signed']]);
+  const s = await open(t, dev, g.gw, { receive: false });
+  await s.connect();
+  await until(() => g.auths.length === 3, 5_000, 'send-only auth');
+  await s.close();
+  t.same(g.auths[2], ['signed send-only']);
+  t.equal(g.ticketRequests, 0, 'no ticket_request op from either');
+  t.equal(s.resumeStats.requested, 0);
+});
+
+t.test('a failed ticket request does not fail the connect; it is counted, and the next signed connect asks again', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev, { ticketError: 'UNAVAILABLE' });
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.failed === 1, 5_000, 'the failure counted');
+  t.equal(c.connectionState, 'connected');
+  t.equal(c.resumeStats.lastError, 'UNAVAILABLE');
+  await dropAndReconnect(c, g);
+  t.same(g.auths[1], ['signed']);
+  await until(() => g.ticketRequests === 2, 5_000, 'asked again');
+});
+
+t.test('an unanswered ticket request does not hold up the connect', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev, { ticketSilent: true });
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw, { requestTimeoutMs: 300 });
+  await c.connect();
+  t.equal(c.connectionState, 'connected');
+  await until(() => c.resumeStats.failed === 1, 5_000, 'timed out');
+  t.equal(c.resumeStats.lastError, 'TIMEOUT');
+  t.equal(c.connectionState, 'connected', 'still connected');
+});
+
+t.test('a ticket within a minute of its expiry is not presented: signed, and a new one asked for', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev, { expiresInS: 30 });
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  await dropAndReconnect(c, g);
+  t.same(g.auths[1], ['signed']);
+  await until(() => c.resumeStats.issued === 2, 5_000, 'a new ticket');
+});
+
+t.test('AUTH_FAILED to a resume ends the client for good, as to a signature', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev, { failResume: true });
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  g.gw.conns[0]!.close(1001, 'going away');
+  await until(() => c.connectionState === 'closed', 10_000, 'closed');
+  t.same(g.auths[1], ['bad proof'], 'no signed auth after AUTH_FAILED');
+  t.equal(g.gw.conns.length, 2, 'no further connect');
+  t.equal(c.resumeStats.holding, false, 'forgotten');
+});
+
+t.test('close() and unregister() forget the ticket', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev);
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.holding, 5_000, 'a ticket');
+  await c.close();
+  t.equal(c.resumeStats.holding, false, 'close');
+  const u = await open(t, dev, g.gw);
+  await u.connect();
+  await until(() => u.resumeStats.holding, 5_000, 'a ticket');
+  await u.unregister();
+  t.equal(u.resumeStats.holding, false, 'unregister');
+});
+
+t.test('option resume must be a boolean', async (t) => {
+  const dev = await profile();
+  await t.rejects(HushwireClient.open(dev.store, { resume: 'no' as unknown as boolean }), { code: 'BAD_REQUEST', message: /option resume/ });
+});
