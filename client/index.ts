@@ -13,6 +13,7 @@ export type { CallbackName, CallbackErrorHandler } from './app-callback.ts';
 export type { ContactStatus } from './contacts.ts';
 export type { RegisterOptions, RegisterResult, VerifyInfo } from './register.ts';
 export type { ReceivedMessage, InboxStats, DropReason } from './inbox.ts';
+export type { ResumeStats } from './resume.ts';
 export { MAX_TEXT_BYTES, type SendResult, type SendReceipt, type ReceiptStatus } from './outgoing.ts';
 export { MAX_TOLD_PREKEY_RETENTION_MS } from './prekeys.ts';
 export type { ConnectionState, StateChange } from './connection-core.ts';
