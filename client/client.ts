@@ -557,9 +557,9 @@ export class HushwireClient {
   /**
    * Asks the gateway of the connection that just became connected for a resumption
    * ticket, when authenticate() found one due. On that very socket (ctx.request): the
-   * secret is derived with its gateway's resume key. Never in the way of the connect: not awaited, and
-   * a failure (an error answer, the socket lost, a timeout) is only counted
-   * (resumeStats); the next signed connect asks again.
+   * secret is derived with its gateway's resume key. Never in the way of the connect:
+   * not awaited, and a failure (an error answer, the socket lost, a timeout) is only
+   * counted (resumeStats); the next signed connect asks again.
    */
   private askForTicket(): void {
     const ctx = this.ticketAsk;
