@@ -278,6 +278,25 @@ t.test('a ticket within a minute of its expiry is not presented: signed, and a n
   await until(() => c.resumeStats.issued === 2, 5_000, 'a new ticket');
 });
 
+t.test('after a resumed connect, a ticket with under a quarter of its lifetime left is renewed on that socket', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev, { expiresInS: 4000 });
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  // The ticket's clock (client/resume.ts) moved 3,100 s on: 900 s of 4,000 left.
+  const r = (c as unknown as { resumption: { now: () => number } }).resumption;
+  r.now = () => Date.now() + 3_100_000;
+  await dropAndReconnect(c, g);
+  t.same(g.auths[1], ['resumed'], 'still presented (more than a minute left)');
+  await until(() => c.resumeStats.issued === 2, 5_000, 'renewed');
+  t.same(g.gw.conns[1]!.ops.filter((o) => !o.ping).map((o) => Object.keys(o).find((k) => k !== 'req')), ['auth', 'ticketRequest'], 'the request on the resumed socket');
+  await dropAndReconnect(c, g);
+  t.same(g.auths[2], ['resumed'], 'the renewed ticket resumes');
+  t.equal(g.ticketRequests, 2, 'and, fresh, is not renewed again');
+});
+
 t.test('AUTH_FAILED to a resume ends the client for good, as to a signature', async (t) => {
   const dev = await profile();
   const g = await ticketing(dev, { failResume: true });
