@@ -62,12 +62,14 @@ export function loneEndpoints(urls: string[], n: number, hw: HwDevice[][] | null
   return { groups, hwRoutes: hw ?? [] };
 }
 
-/** Deals groups round-robin to `workers` generator threads. */
-export function toWorkers(system: SystemName, layout: Layout, workers: number, connectConcurrency: number, wsClient: WsClientKind): WorkerInit[] {
+/** Deals groups round-robin to `workers` generator threads. `resumeTickets`: the
+ *  Hushwire handsets get resumption tickets at their first connect (a storm's). */
+export function toWorkers(system: SystemName, layout: Layout, workers: number, connectConcurrency: number, wsClient: WsClientKind, resumeTickets = false): WorkerInit[] {
   const runTag = new Uint8Array(randomBytes(8));
   const n = Math.max(1, Math.min(workers, layout.groups.length));
   const inits: WorkerInit[] = Array.from({ length: n }, () => ({
     system, endpoints: [], targets: [], runTag, senderIdx: [], connectConcurrency, wsClient,
+    ...(resumeTickets ? { resumeTickets: true } : {}),
   }));
   layout.groups.forEach((g, i) => {
     const w = inits[i % n]!;

@@ -19,7 +19,7 @@ import { SAMPLING_INTERVAL_BYTES, summariseAllocations, allocationText, type Hea
 import { PhaseProfiler, CPU_INTERVAL_US, type PhaseProfiles } from './phase-profile.ts';
 import { summarise as summariseCpu, categorise, profileText, type CpuProfile } from './profile-summary.ts';
 import type { WsClientKind } from './drivers/client-socket.ts';
-import type { HwDevice, RunParams, RunResult, RunStats, SystemName, WorkloadName } from './types.ts';
+import { sumAuths, type AuthCounts, type HwDevice, type RunParams, type RunResult, type RunStats, type StormAuth, type SystemName, type WorkloadName } from './types.ts';
 
 export interface BenchOptions extends SetupOptions {
   /** Running gateways: leave the devices the bench registered (default: opt them out). */
@@ -46,6 +46,9 @@ export interface BenchOptions extends SetupOptions {
   workers: number;
   /** Client library of the raw-WebSocket handsets (Hushwire, uws-relay). */
   wsClient: WsClientKind;
+  /** How a Hushwire storm's reconnects authenticate: 'ticket' (resumption tickets got at
+   *  the first connect, as the SDK does; default) or 'signature' (Ed25519 every time). */
+  stormAuth?: StormAuth;
   connectConcurrency: number;
   /** Local Hushwire gateways: sample their allocations over each measured phase
    *  (bench/heap-sample.ts) and write the profiles into this directory. */
@@ -398,7 +401,7 @@ async function hwFor(env: SystemEnv, sizes: number[], realKeys: boolean): Promis
   return env.system === 'hushwire' ? makeDevicesYielding(sizes, realKeys) : null;
 }
 
-async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions, label: string): Promise<WorkerGroup> {
+async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions, label: string, resumeTickets = false): Promise<WorkerGroup> {
   await prepareDevices(env, layout, o, label);
   if (env.local) {
     // More handsets than one source address has ports for: spread over 127.0.0.x.
@@ -410,10 +413,10 @@ async function startGroup(env: SystemEnv, layout: Layout, o: BenchOptions, label
     }
   }
   doing(bare(label), 'starting the generator');
-  return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency, o.wsClient));
+  return WorkerGroup.start(toWorkers(env.system, layout, o.workers, o.connectConcurrency, o.wsClient, resumeTickets && env.system === 'hushwire'));
 }
 
-async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers', label: string, o: BenchOptions): Promise<{ ok: number; ms: number }> {
+async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers', label: string, o: BenchOptions): Promise<{ ok: number; ms: number; auth: AuthCounts }> {
   doing(bare(label), 'connecting');
   const r = await g.send({ t: 'connect', which }, 'connected', 120_000);
   const ok = r.reduce((n, x) => n + x.ok, 0);
@@ -424,8 +427,10 @@ async function connectAll(g: WorkerGroup, which: 'all' | 'senders' | 'receivers'
     throw new Error(`${failed} of ${ok + failed} connections failed (${first})`);
   }
   const retried = r.reduce((n, x) => n + x.retried, 0);
-  o.log(`   ${label} ${fmtInt(ok)} connected in ${fmtInt(ms)} ms${retried > 0 ? ` (${retried} refused by the server at the upgrade and retried after a backoff)` : ''}`);
-  return { ok, ms };
+  const auth = sumAuths(r.map((x) => x.auth));
+  const tickets = auth.tickets > 0 || auth.ticketErrors > 0 ? `, ${fmtInt(auth.tickets)} resumption tickets got${auth.ticketErrors > 0 ? ` (${fmtInt(auth.ticketErrors)} requests refused: ${auth.ticketError})` : ''}` : '';
+  o.log(`   ${label} ${fmtInt(ok)} connected in ${fmtInt(ms)} ms${tickets}${retried > 0 ? ` (${retried} refused by the server at the upgrade and retried after a backoff)` : ''}`);
+  return { ok, ms, auth };
 }
 
 /** Progress lines while something runs: one a second. */
@@ -789,7 +794,8 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
   const label = `[${env.system} storm]`;
   const n = o.devices;
   const layout = loneEndpoints(env.urls, n, await hwFor(env, Array.from({ length: n }, () => 1), false));
-  const g = await startGroup(env, layout, o, label);
+  const asked: StormAuth = o.stormAuth ?? 'ticket';
+  const g = await startGroup(env, layout, o, label, asked === 'ticket');
   try {
     const first = await connectAll(g, 'all', label, o);
     await sleep(500);
@@ -817,19 +823,45 @@ async function storm(env: SystemEnv, o: BenchOptions): Promise<RunResult> {
     const backBy = (p: number): number | null => round(nearestRank(back, p), 3);
     const retried = r.reduce((x, y) => x + y.retried, 0);
     const allocPerReconnect = recordHeapSample(env, o, label, 'storm', sampled.profiles?.heap ?? null, ok, 'reconnect');
-    o.log(`   ${label} ${fmtInt(ok)} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}`);
+    const auth = env.system === 'hushwire' ? stormAuthReport(asked, first.auth, sumAuths(r.map((x) => x.auth))) : null;
+    o.log(`   ${label} ${fmtInt(ok)} reconnected in ${secs.toFixed(2)} s${failed ? ` (${failed} failed: ${r.find((x) => x.firstError)?.firstError})` : ''}${auth === null ? '' : `; ${auth.note}`}`);
     return {
       system: env.system, workload: 'storm',
       delivered_per_s: null, p50_ms: null, p99_ms: null, p999_ms: null,
       server_cpu_us_per_msg: null, nats_cpu_us_per_msg: null, lost: null, duplicated: null,
       devices: ok, reconnect_s: round(secs, 3), back_p50_s: backBy(50), back_p99_s: backBy(99), back_p999_s: backBy(99.9), failed,
       refused_retried: retried,
+      ...(auth !== null ? { storm_auth: auth.used, resumed: auth.resumed, resume_fallbacks: auth.fallbacks } : {}),
       ...(allocPerReconnect !== null ? { server_alloc_bytes_per_reconnect: allocPerReconnect } : {}),
-      note: `${fmtInt(n)} devices dropped at once${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs${cpuSource === null ? '' : `; ${cpuSource}`}`,
+      note: `${fmtInt(n)} devices dropped at once${auth === null ? '' : `; ${auth.note}`}${retried > 0 ? ` (${fmtInt(retried)} reconnects refused at the upgrade, 429/503, and retried with the SDK's backoff)` : ''}; first connect took ${(first.ms / 1000).toFixed(2)} s${cpu0 !== null && cpu1 !== null ? `; server CPU ${fmtInt((cpu1 - cpu0) / Math.max(ok, 1))} µs per reconnect` : ''}${nats0 !== null && nats1 !== null ? `, nats-server ${fmtInt((nats1 - nats0) / Math.max(ok, 1))} µs` : ''}, generator ${fmtInt((gen.user + gen.system) / Math.max(ok, 1))} µs${cpuSource === null ? '' : `; ${cpuSource}`}`,
     };
   } finally {
     await closeGenerator(g, o);
   }
+}
+
+/** How a Hushwire storm's reconnects authenticated, from what the handsets counted at
+ *  the first connect (`setup`: tickets got) and in the storm: the auth used, the
+ *  reconnects that resumed and those whose ticket was refused (then signed), and the
+ *  row's words for it. */
+export function stormAuthReport(asked: StormAuth, setup: AuthCounts, storm: AuthCounts): { used: StormAuth; resumed: number; fallbacks: number; note: string } {
+  if (asked === 'signature') return { used: 'signature', resumed: 0, fallbacks: 0, note: 'auth: signature (--storm-auth signature)' };
+  if (setup.tickets === 0) {
+    const why = setup.noResumeKey > 0
+      ? 'the gateways\' challenge carries no resume_key: they issue no resumption tickets'
+      : setup.ticketErrors > 0 ? `every ticket request was refused: ${setup.ticketError}` : 'no handset got a resumption ticket';
+    return { used: 'signature', resumed: storm.resumed, fallbacks: storm.refused, note: `auth: signature (${why})` };
+  }
+  const without = Math.max(0, storm.signed - storm.refused);
+  const parts = [`${fmtInt(storm.resumed)} resumed`, `${fmtInt(storm.refused)} fell back to signing`];
+  if (without > 0) {
+    const whys = [
+      setup.ticketErrors > 0 ? `${fmtInt(setup.ticketErrors)} ticket requests refused at set-up: ${setup.ticketError}` : '',
+      setup.noResumeKey > 0 || storm.noResumeKey > 0 ? 'a challenge without resume_key' : '',
+    ].filter(Boolean);
+    parts.push(`${fmtInt(without)} signed with no ticket to use${whys.length > 0 ? ` (${whys.join('; ')})` : ''}`);
+  }
+  return { used: 'ticket', resumed: storm.resumed, fallbacks: storm.refused, note: `auth: ticket (${parts.join(', ')})` };
 }
 
 // ---- --heap-sample and --cpu-prof: profiles of each measured phase ----

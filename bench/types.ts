@@ -88,6 +88,47 @@ export interface RunStats {
   elu: number;
 }
 
+/** How a storm's Hushwire handsets authenticate their reconnects (--storm-auth). */
+export const STORM_AUTHS = ['ticket', 'signature'] as const;
+export type StormAuth = (typeof STORM_AUTHS)[number];
+
+/** Hushwire handsets' authentications in one phase (a worker's connects, or its storm). */
+export interface AuthCounts {
+  /** Auths answered ok that carried an Ed25519 signature (a fallback's included). */
+  signed: number;
+  /** Auths answered ok that carried a resumption ticket and its proof. */
+  resumed: number;
+  /** Resumes answered RESUME_REFUSED, each then signed on the same connection. */
+  refused: number;
+  /** Tickets got (ticket_request answered). */
+  tickets: number;
+  /** Ticket requests answered with an error, and the first one's code. */
+  ticketErrors: number;
+  ticketError: string;
+  /** Challenges without a resume_key while the handsets wanted tickets (the gateway
+   *  issues none). */
+  noResumeKey: number;
+}
+
+export function noAuths(): AuthCounts {
+  return { signed: 0, resumed: 0, refused: 0, tickets: 0, ticketErrors: 0, ticketError: '', noResumeKey: 0 };
+}
+
+/** The counts of several workers together. */
+export function sumAuths(all: readonly AuthCounts[]): AuthCounts {
+  const out = noAuths();
+  for (const a of all) {
+    out.signed += a.signed;
+    out.resumed += a.resumed;
+    out.refused += a.refused;
+    out.tickets += a.tickets;
+    out.ticketErrors += a.ticketErrors;
+    out.noResumeKey += a.noResumeKey;
+    if (out.ticketError === '') out.ticketError = a.ticketError;
+  }
+  return out;
+}
+
 export interface Progress {
   sent: number;
   delivered: number;
@@ -104,13 +145,13 @@ export type MainToWorker =
 
 export type WorkerToMain =
   | { t: 'ready' }
-  | { t: 'connected'; ok: number; failed: number; firstError: string; retried: number; wallMs: number }
+  | { t: 'connected'; ok: number; failed: number; firstError: string; retried: number; wallMs: number; auth: AuthCounts }
   | { t: 'progress'; p: Progress }
   | { t: 'ran'; stats: RunStats }
   | { t: 'backlogged'; sent: number; stored: number; failed: number; firstError: string }
   | { t: 'drained'; received: number; expected: number; startedAt: number; lastAt: number; duplicated: number }
   | { t: 'disconnected' }
-  | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number; backAt: number[]; retried: number }
+  | { t: 'stormed'; ok: number; failed: number; firstError: string; droppedAt: number; lastAt: number; backAt: number[]; retried: number; auth: AuthCounts }
   | { t: 'closed' }
   | { t: 'error'; message: string };
 
@@ -124,6 +165,9 @@ export interface WorkerInit {
   senderIdx: number[];
   connectConcurrency: number;
   wsClient: WsClientKind;
+  /** Hushwire storm with --storm-auth ticket: the handsets ask for a resumption ticket
+   *  after their first (signed) auth, and resume with it in the storm. */
+  resumeTickets?: boolean;
 }
 
 /** One row of the results (the JSON `runs[]` entry). */
@@ -172,6 +216,13 @@ export interface RunResult {
   back_p999_s?: number | null;
   /** storm: connects the server refused at the upgrade (429/503) and the handsets retried. */
   refused_retried?: number;
+  /** Hushwire storm: how the reconnects authenticated, "ticket" (resumption tickets got
+   *  at the first connect) or "signature" (Ed25519: --storm-auth signature, or gateways
+   *  that issue no tickets); how many resumed with their ticket, and how many had it
+   *  refused (RESUME_REFUSED) and signed on the same connection instead. */
+  storm_auth?: StormAuth;
+  resumed?: number;
+  resume_fallbacks?: number;
   /** idle */
   rss_bytes_per_conn?: number | null;
   /** idle, local gateways: slopes after a forced full GC (bench/inspect.ts): V8 heap

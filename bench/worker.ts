@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
-import type { MainToWorker, RunParams, RunStats, TargetSpec, WorkerInit, WorkerToMain, EndpointSpec } from './types.ts';
+import { noAuths, type MainToWorker, type RunParams, type RunStats, type TargetSpec, type WorkerInit, type WorkerToMain, type EndpointSpec } from './types.ts';
 import type { Driver, DriverContext, Endpoint, Hooks } from './drivers/driver.ts';
 import { hushwireDriver } from './drivers/hushwire.ts';
 import { natsWsDriver, mqttDriver, socketIoDriver, uwsRelayDriver } from './drivers/peers.ts';
@@ -125,7 +125,12 @@ const hooks: Hooks = {
   },
 };
 
-const ctx: DriverContext = { hooks, runTag: init.runTag, specs, payloadBytes: 0, wsClient: init.wsClient };
+const ctx: DriverContext = {
+  hooks, runTag: init.runTag, specs, payloadBytes: 0, wsClient: init.wsClient,
+  // resumption tickets (Hushwire storm, --storm-auth ticket): asked for at the first
+  // connect, used in the storm
+  tickets: init.resumeTickets === true ? 'request' : 'off', auth: noAuths(),
+};
 driver.prepare?.(ctx, init.targets);
 const endpoints = new Map<number, Endpoint>(init.endpoints.map((e) => [e.idx, driver.endpoint(e, ctx)]));
 const connected = new Set<number>();
@@ -377,12 +382,15 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
 
 async function storm(timeoutMs: number): Promise<void> {
   const idxs = [...connected];
+  // the storm resumes with the tickets its set-up got, and asks for none itself
+  if (ctx.tickets !== 'off') ctx.tickets = 'use';
+  ctx.auth = noAuths();
   for (const i of idxs) endpoints.get(i)!.terminate();
   connected.clear();
   const droppedAt = Date.now();
   const backAt: number[] = [];
   const r = await withTimeoutValue(connectMany(idxs, idxs.length, backAt), timeoutMs);
-  post({ t: 'stormed', ok: r?.ok ?? connected.size, failed: r?.failed ?? idxs.length - connected.size, firstError: r?.firstError ?? 'timed out', droppedAt, lastAt: Date.now(), backAt, retried: r?.retried ?? 0 });
+  post({ t: 'stormed', ok: r?.ok ?? connected.size, failed: r?.failed ?? idxs.length - connected.size, firstError: r?.firstError ?? 'timed out', droppedAt, lastAt: Date.now(), backAt, retried: r?.retried ?? 0, auth: ctx.auth });
 }
 
 async function withTimeoutValue<T>(p: Promise<T>, ms: number): Promise<T | null> {
@@ -403,8 +411,9 @@ port.on('message', (m: MainToWorker) => {
       case 'connect': {
         const t0 = Date.now();
         const idxs = whichIdx(m.which);
+        ctx.auth = noAuths();
         const r = await connectMany(idxs, init.connectConcurrency);
-        post({ t: 'connected', ...r, wallMs: Date.now() - t0 });
+        post({ t: 'connected', ...r, wallMs: Date.now() - t0, auth: ctx.auth });
         break;
       }
       case 'run':

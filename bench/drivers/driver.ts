@@ -2,7 +2,7 @@
 // one handset: connect (and authenticate / subscribe), send a message to a target,
 // report what arrives and what the system acknowledged.
 import type { WsClientKind } from './client-socket.ts';
-import type { EndpointSpec, TargetSpec } from '../types.ts';
+import type { AuthCounts, EndpointSpec, TargetSpec } from '../types.ts';
 
 export interface Hooks {
   /** A message from `sender` with sequence `seq` arrived at `recipient`. */
@@ -21,6 +21,12 @@ export interface DriverContext {
   payloadBytes: number;
   /** Client library of the raw-WebSocket drivers (Hushwire, uws-relay). */
   wsClient: WsClientKind;
+  /** Hushwire resumption tickets: 'off' (every auth signs), 'request' (set-up: after a
+   *  signed auth, ask for a ticket before the connect counts as done), 'use' (resume
+   *  with the ticket held; ask for none: the measured storm). */
+  tickets: 'off' | 'request' | 'use';
+  /** Hushwire handsets' authentications since the worker last reset them. */
+  auth: AuthCounts;
 }
 
 export interface Endpoint {

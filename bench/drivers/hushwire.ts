@@ -8,19 +8,34 @@
 // A recipient does not open them either (the rewritten id no longer matches the AAD);
 // handset-side crypto is not what this bench measures.
 //
+// Resumption (docs/PROTOCOL.md, section 13), as the SDK does it: in a storm workload with
+// --storm-auth ticket each handset asks for a ticket right after its first signed auth
+// (set-up, before the connect counts as done), and its reconnects authenticate with the
+// ticket and an HMAC over the new nonce; a ticket the gateway refuses (RESUME_REFUSED) is
+// forgotten and the handset signs on the same connection. Unlike the SDK it asks for no
+// new ticket after such a fallback: that would put ticket requests into the measured
+// storm. Only where the challenge carries a resume_key (the gateway issues tickets).
+//
 // Writes are batched like the SDK does: all sends and deliver_acks of one event-loop
 // turn go out as one frame. Once authenticated, frames are written and read by hand
 // (bench/drivers/hushwire-frames.ts): the generator shares the cores with the gateways.
-import { wire, type Op } from '../../relay/wire.ts';
+import { wire, type Op, type OpProps } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput, signer } from '../../relay/crypto/sign.ts';
+import { ticketSecret } from '../../relay/crypto/resume.ts';
+import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts'; // libsodium's X25519
 import '../../relay/crypto/native.ts'; // native Ed25519/X25519, not noble's JS
+import { fastResumeProof } from './resume-proof.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
 import { reportId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
 import { clientFrameSize, fromOp, readServerFrame, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from './hushwire-frames.ts';
 
 const POOL = 4;
+/** Request ids of the connect's own ops (sends number from 1 on the ready connection). */
+const REQ_AUTH = 1;
+const REQ_SIGNED_AFTER_REFUSAL = 2;
+const REQ_TICKET = 3;
 const PLACEHOLDER_ID = new Uint8Array(ID_BYTES).fill(0xab);
 /** A short text, like an SMS: pads to the smallest bucket (256 bytes of plaintext). */
 const BODY = new TextEncoder().encode('bench: the quick brown fox jumps over the lazy dog, 0123456789, ok?');
@@ -64,6 +79,8 @@ class HwEndpoint implements Endpoint {
   #scheduled = false;
   readonly #sink: ServerFrameSink;
   readonly #flushNow = (): void => this.#flush();
+  /** A resumption ticket, its secret and when it expires (Date.now() ms), in memory only. */
+  #ticket: { ticket: Uint8Array; secret: Uint8Array; expiresAt: number } | null = null;
 
   constructor(spec: EndpointSpec, ctx: DriverContext) {
     this.#spec = spec;
@@ -84,13 +101,26 @@ class HwEndpoint implements Endpoint {
 
   connect(timeoutMs: number): Promise<void> {
     const hw = this.#spec.hw!;
+    const ctx = this.#ctx;
     this.#reqs.clear();
     this.#sends = [];
     this.#acks = [];
     let ws: ClientSocket | null = null;
     const authed = new Promise<void>((resolve, reject) => {
-      let state: 'challenge' | 'auth' | 'ready' = 'challenge';
-      ws = openClientSocket(this.#ctx.wsClient, this.#spec.url, {
+      // challenge → auth (signed) or resume (ticket) → [ticket: set-up asks for one] → ready
+      let state: 'challenge' | 'auth' | 'resume' | 'ticket' | 'ready' = 'challenge';
+      let nonce: Uint8Array | null = null;
+      let resumeKey: Uint8Array | null = null;
+      let pendingSecret: Uint8Array | null = null;
+      let authReq = REQ_AUTH;
+      const write = (op: OpProps): void => { ws!.send(wire.Frame.encode({ ops: [op] }).finish()); };
+      const sign = (req: number): void => {
+        const sig = this.#sign(authInput(nonce!, hw.route, hw.device));
+        write({ req, auth: { route: hw.route, device: hw.device, signature: sig } });
+        authReq = req;
+        state = 'auth';
+      };
+      ws = openClientSocket(ctx.wsClient, this.#spec.url, {
         open: () => undefined,
         message: (data) => {
           if (state === 'ready') {
@@ -106,17 +136,63 @@ class HwEndpoint implements Endpoint {
           }
           for (const op of ops) {
             if (state === 'challenge' && op.challenge) {
-              const sig = this.#sign(authInput(op.challenge.nonce!, hw.route, hw.device));
-              ws!.send(wire.Frame.encode({ ops: [{ req: 1, auth: { route: hw.route, device: hw.device, signature: sig } }] }).finish());
-              state = 'auth';
-            } else if (state === 'auth' && op.req === 1) {
+              // copies: the decoded fields are views into the frame's buffer, and these are
+              // used on later frames (a signed auth after RESUME_REFUSED, the ticket request)
+              nonce = new Uint8Array(op.challenge.nonce!);
+              const key = op.challenge.resumeKey;
+              resumeKey = key && key.length > 0 ? new Uint8Array(key) : null;
+              if (ctx.tickets !== 'off' && resumeKey === null) ctx.auth.noResumeKey++;
+              const t = this.#ticket;
+              if (t !== null && t.expiresAt <= Date.now()) this.#ticket = null;
+              if (this.#ticket !== null && ctx.tickets !== 'off' && resumeKey !== null) {
+                const proof = fastResumeProof(this.#ticket.secret, nonce, hw.route, hw.device);
+                write({ req: REQ_AUTH, auth: { route: hw.route, device: hw.device, ticket: this.#ticket.ticket, proof } });
+                state = 'resume';
+              } else {
+                sign(REQ_AUTH);
+              }
+            } else if (state === 'resume' && op.req === REQ_AUTH) {
               if (op.ok) {
+                ctx.auth.resumed++;
                 state = 'ready';
                 resolve();
+              } else if (op.error?.code === 'RESUME_REFUSED') {
+                // the connection stays in its challenge state, same nonce: sign on it
+                ctx.auth.refused++;
+                this.#ticket = null;
+                sign(REQ_SIGNED_AFTER_REFUSAL);
               } else {
-                reject(new Error(`auth refused: ${op.error?.code ?? 'unknown'}`));
+                reject(new Error(`resume refused: ${op.error?.code ?? 'unknown'}`));
               }
-            } else if (state === 'ready') {
+            } else if (state === 'auth' && op.req === authReq) {
+              if (!op.ok) {
+                reject(new Error(`auth refused: ${op.error?.code ?? 'unknown'}`));
+              } else {
+                ctx.auth.signed++;
+                if (ctx.tickets === 'request' && resumeKey !== null) {
+                  // the secret both ends derive (the gateway from its own key and ours)
+                  const e = x25519KeyPair();
+                  pendingSecret = ticketSecret(x25519SharedSecret(e.secretKey, resumeKey), hw.device, e.publicKey, resumeKey);
+                  write({ req: REQ_TICKET, ticketRequest: { publicKey: e.publicKey } });
+                  state = 'ticket';
+                } else {
+                  state = 'ready';
+                  resolve();
+                }
+              }
+            } else if (state === 'ticket' && op.req === REQ_TICKET) {
+              if (op.ticket && op.ticket.ticket && op.ticket.ticket.length > 0 && pendingSecret !== null) {
+                this.#ticket = { ticket: new Uint8Array(op.ticket.ticket), secret: pendingSecret, expiresAt: Date.now() + (op.ticket.expiresInS ?? 0) * 1000 };
+                ctx.auth.tickets++;
+              } else {
+                // not a failed connect: this handset signs in the storm (and the row says how many)
+                ctx.auth.ticketErrors++;
+                if (ctx.auth.ticketError === '') ctx.auth.ticketError = op.error?.code || 'no ticket';
+              }
+              pendingSecret = null;
+              state = 'ready';
+              resolve();
+            } else if (state === 'ready' || state === 'ticket') {
               // mail drained right after auth shares the frame with the ok
               fromOp(op, this.#sink);
               this.#schedule();

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { accessSync, existsSync, mkdirSync, statSync, constants as fsConstants } from 'node:fs';
 import { runBench, runFailure, type BenchOptions } from '../../bench/run.ts';
 import { table, tableHeader, tableRow, toJson, writeReport } from '../../bench/report.ts';
-import { SYSTEMS, WORKLOADS, type SystemName, type WorkloadName, type RunResult } from '../../bench/types.ts';
+import { STORM_AUTHS, SYSTEMS, WORKLOADS, type StormAuth, type SystemName, type WorkloadName, type RunResult } from '../../bench/types.ts';
 import { WS_CLIENTS, type WsClientKind } from '../../bench/drivers/client-socket.ts';
 import { startWatchdog } from '../../bench/watchdog.ts';
 import { onInterruptReport } from '../../bench/interrupt.ts';
@@ -190,6 +190,7 @@ interface Opts {
   window: number;
   pairs: number;
   devices: number;
+  stormAuth: StormAuth;
   backlogDevices: number;
   backlogMessages: number;
   backlogWarmup: number;
@@ -235,6 +236,7 @@ export function benchCommand(): Command {
     .option('--window <n>', 'max-rate mode: messages each sender keeps outstanding', parseCount, 16)
     .option('--pairs <n>', 'chat: 1:1 pairs (both ends send; ends on different gateways)', parseCount, 100)
     .option('--devices <n>', 'storm and idle: connected devices', parseCount, 10_000)
+    .addOption(new Option('--storm-auth <kind>', 'storm: how Hushwire\'s reconnects authenticate: ticket (a resumption ticket got at the first connect, HMAC proof; what the SDK does) or signature (Ed25519 every time)').choices([...STORM_AUTHS]).default('ticket'))
     .addOption(new Option('--fanout <list>', 'fanout: devices per recipient, comma-separated, each 1 to 16').argParser(parseList).default([1, 3, 10], '1,3,10'))
     .option('--backlog-devices <n>', 'backlog: offline devices', parseCount, 100)
     .option('--backlog-messages <n>', 'backlog: messages queued per offline device', parseCount, 200)
@@ -336,6 +338,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         window: o.window,
         pairs: o.pairs,
         devices: o.devices,
+        stormAuth: o.stormAuth,
         backlogDevices: o.backlogDevices,
         backlogPerDevice: o.backlogMessages,
         backlogWarmup: o.backlogWarmup,
@@ -355,7 +358,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         when: new Date().toISOString(),
         machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator on the same cores`,
         systems, workloads: o.workload, repeat: o.repeat, duration_s: o.duration, warmup_s: o.warmup, grace_s: o.grace, rate: o.rate ?? null, window: o.window,
-        pairs: o.pairs, devices: o.devices,
+        pairs: o.pairs, devices: o.devices, storm_auth: o.stormAuth,
         // the shapes of backlog and fanout, so bench compare warns when they differ
         backlog_devices: o.backlogDevices, backlog_messages: o.backlogMessages, backlog_warmup: o.backlogWarmup, fanout: o.fanout,
         gateways: o.gateway?.length ? o.gateway.length : o.gateways, transport: o.gateway?.length ? 'remote' : o.transport,

@@ -107,7 +107,37 @@ t.test('storm with each generator client: every device drops, reconnects and aut
     t.ok(typeof run['reconnect_s'] === 'number' && (run['reconnect_s'] as number) > 0, `${client}: reconnect time reported`);
     const [p50, p99, p999, all] = ['back_p50_s', 'back_p99_s', 'back_p999_s', 'reconnect_s'].map((k) => run[k] as number);
     t.ok(p50! > 0 && p50! <= p99! && p99! <= p999! && p999! <= all!, `${client}: when devices were back, in order: ${p50} <= ${p99} <= ${p999} <= ${all}`);
+    // --storm-auth ticket (the default, as the SDK does): tickets got at the first
+    // connect, every reconnect resumed with one
+    t.equal(run['storm_auth'], 'ticket', `${client}: the reconnects used tickets`);
+    t.equal(run['resumed'], 60, `${client}: every device resumed`);
+    t.equal(run['resume_fallbacks'], 0, `${client}: none fell back to signing`);
+    t.match(String(run['note']), /auth: ticket \(60 resumed, 0 fell back to signing\)/, `${client}: the row says so`);
+    t.match(r.stderr, /\[hushwire storm\] 60 connected in [\d,]+ ms, 60 resumption tickets got/, `${client}: the set-up got the tickets`);
   }
+});
+
+t.test('storm --storm-auth signature signs every reconnect; against gateways that issue no tickets the default signs and says why', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
+  const transport = (await uwsAvailable()) ? 'uws' : 'ws';
+  const shape = ['--peers', 'none', '--workload', 'storm', '--devices', '40', '--gateways', '2', '--transport', transport, '--workers', '2', '--json'];
+  const rowOf = (stdout: string): Record<string, unknown> => (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
+  const signed = await runBench([...shape, '--storm-auth', 'signature'], 90_000);
+  t.equal(signed.code, 0, `signature: bench exits 0 (stderr: ${signed.stderr.slice(-500)})`);
+  const s = rowOf(signed.stdout);
+  t.equal(s['devices'], 40, 'signature: all 40 back');
+  t.equal(s['storm_auth'], 'signature');
+  t.equal(s['resumed'], 0, 'signature: none resumed');
+  t.equal(s['resume_fallbacks'], 0);
+  t.match(String(s['note']), /auth: signature \(--storm-auth signature\)/, 'signature: the row says so');
+  t.notMatch(signed.stderr, /resumption tickets got/, 'signature: no ticket asked for at set-up');
+  t.equal((JSON.parse(signed.stdout.trim().split('\n').pop() ?? '{}') as { meta?: Record<string, unknown> }).meta?.['storm_auth'], 'signature', 'the JSON meta carries the flag');
+  const off = await runBench([...shape, '--gateway-arg=--resume-ticket-ttl-s=0'], 90_000);
+  t.equal(off.code, 0, `no tickets: bench exits 0 (stderr: ${off.stderr.slice(-500)})`);
+  const o = rowOf(off.stdout);
+  t.equal(o['devices'], 40, 'no tickets: all 40 back');
+  t.equal(o['storm_auth'], 'signature', 'no tickets: the reconnects signed');
+  t.equal(o['resumed'], 0);
+  t.match(String(o['note']), /auth: signature \(the gateways' challenge carries no resume_key: they issue no resumption tickets\)/, 'no tickets: the row says why');
 });
 
 t.test('storm against gateways over their connection rate: refused upgrades are retried like handsets retry, and every device comes back', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {
