@@ -73,11 +73,12 @@ export function checkPortableSteps(t: Test, steps: Map<string, Record<string, un
     t.same(idle.sockets, [0, 0], 'no new socket');
     t.ok(idle.frames.every((n) => n >= 3), `ping ops went out meanwhile (frames written: ${idle.frames.join(', ')})`);
   }
-  const r = steps.get('reconnected') as { codes: number[]; sent: string; atB: string[]; sockets: number[][] } | undefined;
+  const r = steps.get('reconnected') as { codes: number[]; sent: string; atB: string[]; sockets: number[][]; resumed: number[] } | undefined;
   t.ok(r, 'reconnected');
   if (r) {
     t.same(r.codes, [CloseCode.GOING_AWAY, CloseCode.GOING_AWAY], 'both saw the gateway close (1001)');
     t.same(r.atB, ['hello bob', 'second', 'after reconnect'], 'a message after the reconnect arrives, nothing twice');
+    t.same(r.resumed, [1, 1], 'both reconnected with their resumption tickets (ticket secret and proof computed in this runtime)');
     const [[g0, e0], [g1, e1]] = r.sockets as [[number, number], [number, number]];
     t.ok(g0 >= 2 && g1 > g0, 'the default path opened its sockets with globalThis.WebSocket, again after the kick');
     t.ok(e0 >= 2 && e1 > e0, 'the WebSocket option was used, again after the kick');
