@@ -289,7 +289,7 @@ async function natsPair(t: Test, prefix: string, keyFile?: string): Promise<[Tes
   const key = oprfKeyFile();
   const gws: TestGateway[] = [];
   for (let i = 0; i < 2; i++) {
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: prefix, mailboxShards: 1, logLevel: 'warn', name: `${prefix}${i}`, liveTimeoutMs: 30_000, ...(keyFile ? { resumeKeyFile: keyFile } : {}) });
+    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: prefix, mailboxShards: 1, logLevel: 'info', name: `${prefix}${i}`, liveTimeoutMs: 30_000, ...(keyFile ? { resumeKeyFile: keyFile } : {}) });
     t.teardown(() => gw.close());
     gws.push(gw);
   }
@@ -305,6 +305,7 @@ if (!haveNatsServer()) {
     writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     const [a, b] = await natsPair(t, 'rs', keyFile);
     t.equal(a.resume, 'shared keys (1)');
+    t.notMatch(a.logs(), /no --resume-key-file/, 'no advice when the keys are shared');
     const { c, dev } = await freshDevice(a.url, '+15557780020');
     const h = await requestTicket(c, dev);
     const { c: r, answer } = await resumeRaw(b.url, dev, h);
@@ -315,6 +316,7 @@ if (!haveNatsServer()) {
 
   t.test('two gateways over NATS, each with its own key: refused at the other, which the device then signs to', async (t) => {
     const [a, b] = await natsPair(t, 'ro');
+    t.match(a.logs(), /resumption tickets: no --resume-key-file, so a device's ticket resumes only at this gateway/, 'the start says why a shared key file helps');
     const { c, dev } = await freshDevice(a.url, '+15557780021');
     const h = await requestTicket(c, dev);
     const { c: r, answer, nonce } = await resumeRaw(b.url, dev, h);
