@@ -49,6 +49,45 @@ function writeLine(line: string): Promise<void> {
   });
 }
 
+/** How a line's write ended: written whole, or abandoned because listen was stopped
+ *  (signal, --timeout) while the write was still waiting for stdout to take it. */
+type WriteOutcome = 'written' | 'abandoned';
+
+/** writeLine, unless `stopping` settles first while the write still waits (the reader of
+ *  a pipe stopped reading, and the pipe is full): then 'abandoned', and the write is
+ *  cancelled (abandonStdout), so it neither completes later nor keeps the process alive.
+ *  Bytes of the line the pipe took before it filled stay there: a cut line. Rejects as
+ *  writeLine does when the write fails. */
+async function writeLineUnless(line: string, stopping: Promise<void>): Promise<WriteOutcome> {
+  let done = false;
+  let failed: { error: unknown } | undefined;
+  const write = writeLine(line).then(() => { done = true; }, (error: unknown) => { failed = { error }; });
+  const stopped = await Promise.race([write.then(() => false), stopping.then(() => true)]);
+  // A write the kernel finished just as the stop came has its callback in the event loop's
+  // next turn: let it arrive (or its error), rather than give back a line printed whole.
+  if (stopped) await new Promise((r) => setImmediate(r));
+  if (failed) throw failed.error;
+  if (done) return 'written';
+  abandonStdout();
+  return 'abandoned';
+}
+
+/** Cancels stdout's pending writes. process.stdout.destroy() does not (Node keeps the
+ *  stdio streams open: it only marks them destroyed), and a pending write to a pipe keeps
+ *  the event loop alive, so a listen ending with exit 0 would wait for its reader for ever.
+ *  Closing the stream's handle cancels them (their callbacks get ECANCELED, which the
+ *  error listener of stdoutErrorsHandledHere takes); without a handle to close (not
+ *  expected: only pipes and sockets have writes that wait) the process is ended 1 s after
+ *  listen returned, if it is still there. */
+function abandonStdout(): void {
+  const handle = (process.stdout as unknown as { _handle?: { close?: () => void } | null })._handle;
+  if (handle && typeof handle.close === 'function') {
+    handle.close();
+    return;
+  }
+  setTimeout(() => process.exit(), 1000).unref();
+}
+
 /** Marks stdout's errors as handled here: bin/hushwire.js ends the process at once on an
  *  EPIPE only when nobody else listens for stdout errors, and listen must first give back
  *  the message it could not print. */
@@ -56,6 +95,12 @@ function stdoutErrorsHandledHere(): void {
   // The write's callback gets the error; the stream's 'error' event needs a listener too.
   process.stdout.on('error', () => {});
 }
+
+/** What a message neither written nor given back means, and how to get it back. */
+const LOST = 'it stays recorded as shown, so the next listen will not show it (deleting the profile\'s state.json brings it back; messages already shown may then come again)';
+
+/** The stderr line's words for a write abandoned at a stop. */
+const STALLED = 'stdout did not take the last message in time (its reader stopped reading?): it was kept for the next listen (a cut line of it may be left in the pipe; it comes again whole)';
 
 /** First-connect attempts of `listen`: full-jitter backoff from 250 ms to 10 s makes ~30 s. */
 export const LISTEN_CONNECT_ATTEMPTS = 12;
@@ -67,7 +112,7 @@ export function listenCommand(): Command {
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways). A `send` from the same profile does\nnot disturb it (send connects send-only; against an older gateway it briefly takes the device\nover, and listen reconnects after it). One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A message it can neither write nor give back (the\nprofile cannot be written either: a full disk) ends it with exit 1, saying it will not come again.')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways). A `send` from the same profile does\nnot disturb it (send connects send-only; against an older gateway it briefly takes the device\nover, and listen reconnects after it). One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A reader that stopped reading without exiting\nleaves listen waiting for it to take the next line, until SIGINT, SIGTERM or --timeout: then\nthat message is kept for the next listen (part of its line may be left cut in the pipe;\nthe message comes again whole), said on stderr, and listen exits as usual (0, or 3 at\n--timeout). A message it can neither write nor give back (the profile cannot be written either:\na full disk) ends it with exit 1, saying it will not come again.')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
@@ -106,12 +151,22 @@ export function listenCommand(): Command {
       let connected = false;
       // Nobody reads stdout any more: the end the user asked for (listen | head -1), exit 0.
       let stdoutGone = false;
+      // A stop came while stdout had not taken a line yet (its reader stopped reading): the
+      // write was abandoned and its message given back.
+      let stdoutStalled = false;
+      // A message that could be neither written nor given back: said even after a stop.
+      let lost: HushwireError | undefined;
+      // Settles at a stop (signal, --timeout): a line's write still waiting then is abandoned.
+      let stopNow!: () => void;
+      const stopping = new Promise<void>((resolve) => { stopNow = resolve; });
       const stop = () => {
         stopped = true;
+        stopNow();
         void client.close();
       };
       const timer = opts.timeout === undefined ? null : setTimeout(() => {
         timedOut = true;
+        stopNow();
         void client.close();
       }, opts.timeout * 1000);
       process.once('SIGINT', stop);
@@ -127,10 +182,14 @@ export function listenCommand(): Command {
           // forgotten in the profile and no ack sent, so the relay keeps it for the next
           // listen; an ack sent first lost it.
           for await (const m of client.messages({ manualAck: true })) {
+            let outcome: WriteOutcome;
             try {
-              await writeLine(JSON.stringify(opts.acceptUnverified
+              // A stop (signal, --timeout) does not wait for a stdout that takes nothing
+              // (`listen | slow-consumer` whose reader stopped reading, the pipe full): the
+              // write is abandoned and the message given back below.
+              outcome = await writeLineUnless(JSON.stringify(opts.acceptUnverified
                 ? { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, verified: m.verified, senderKeys: m.senderKeys }
-                : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, senderKeys: m.senderKeys }));
+                : { id: m.id, from: m.from, text: m.text, sentAt: m.sentAt, senderKeys: m.senderKeys }), stopping);
             } catch (err) {
               const code = (err as NodeJS.ErrnoException).code;
               const why = typeof code === 'string' ? code : 'write failed';
@@ -140,8 +199,7 @@ export function listenCommand(): Command {
               // full disk under `listen > file` fails both writes).
               const givenBack = await client.giveBack(m).then(() => true, () => false);
               if (!givenBack) {
-                throw new HushwireError(ErrorCode.INTERNAL, `could not write a message to stdout (${why}), and could not forget it in the profile either (see the warning above): ` +
-                  'it stays recorded as shown, so the next listen will not show it (deleting the profile\'s state.json brings it back; messages already shown may then come again)');
+                throw (lost = new HushwireError(ErrorCode.INTERNAL, `could not write a message to stdout (${why}), and could not forget it in the profile either (see the warning above): ${LOST}`));
               }
               if (code === 'EPIPE') {
                 stdoutGone = true;
@@ -150,13 +208,25 @@ export function listenCommand(): Command {
               // Another failure (a full disk under `listen > file`): said, exit 1.
               throw new HushwireError(ErrorCode.INTERNAL, `could not write a message to stdout (${why}): it was kept for the next listen`);
             }
+            if (outcome === 'abandoned') {
+              // Given back, never acknowledged: the relay delivers it again to the next
+              // listen (giveBack works after the close the stop began).
+              const givenBack = await client.giveBack(m).then(() => true, () => false);
+              if (!givenBack) {
+                throw (lost = new HushwireError(ErrorCode.INTERNAL, `stdout did not take the last message in time, and it could not be forgotten in the profile either (see the warning above): ${LOST}`));
+              }
+              stdoutStalled = true;
+              break;
+            }
             client.ack(m);
             n++;
             if (opts.count !== undefined && n >= opts.count) break;
           }
         }
       } catch (e) {
-        // A close we asked for (timeout, signal) is not an error of its own.
+        // A close we asked for (timeout, signal) is not an error of its own; a message lost
+        // meanwhile is.
+        if (e === lost) throw e;
         if (!timedOut && !stopped) {
           // The relay refuses a device that was unregistered: from another terminal, that
           // is no "authentication failed" (which reads as a broken key or a wrong gateway).
@@ -175,6 +245,13 @@ export function listenCommand(): Command {
         release();
       }
       if (stdoutGone) return;
+      if (stdoutStalled && timedOut) {
+        throw new HushwireError(ErrorCode.TIMEOUT, `timed out after ${n} message${n === 1 ? '' : 's'}; ${STALLED}`);
+      }
+      if (stdoutStalled) {
+        process.stderr.write(`warning: ${STALLED}\n`);
+        return;
+      }
       if (timedOut && !connected) {
         // Not "timed out after 0 messages": that reads as an empty mailbox, while no
         // gateway was ever reached (it is down, or the profile names the wrong one).
