@@ -4,14 +4,18 @@
 // connection) is client/client.ts's; this module has none, so its rules are tested
 // without a gateway (test/client/resume-state.test.ts).
 //
-// What is kept, and where: the ticket (opaque, sealed by the gateways), the resumption
-// secret K and the expiry, in this object's memory only. Never in the profile store
+// What is kept, and where: per gateway URL that issued one (at most
+// RESUME_MAX_GATEWAYS, the least recently used dropped), the ticket (opaque, sealed by
+// the gateways), the resumption secret K and the expiry; and per gateway URL, which
+// other gateways' tickets it refused (under its current resume key). In this object's
+// memory only. Never in the profile store
 // (device.json, state.json, ...): a ticket stands in for the identity key's signature
 // for up to the gateway's ticket lifetime, and a backup or a copied profile directory
 // must not carry it. The ephemeral X25519 secret of a request is wiped as soon as K is
 // derived; K is wiped when the ticket is forgotten or replaced. Wiping is best effort in
 // JavaScript (a copy may live on in the engine), which is why nothing is written out.
 import { x25519KeyPair, x25519SharedSecret } from '../relay/crypto/engines.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { ticketSecret, resumeProof, RESUME_PUBLIC_KEY_BYTES } from '../relay/crypto/resume.ts';
 
 /** A ticket this close to its expiry is not presented (the gateway's clock may be ahead,
@@ -20,6 +24,9 @@ export const RESUME_EXPIRY_MARGIN_MS = 60_000;
 /** After a resumed auth, a ticket with less than this share of its lifetime left is
  *  renewed (a ticket request on that connection). */
 export const RESUME_RENEW_FRACTION = 0.25;
+/** Tickets are kept per gateway URL that issued them, for at most this many gateways
+ *  (the least recently used one's is dropped); as many gateways' refusals are kept. */
+export const RESUME_MAX_GATEWAYS = 8;
 
 /** What a client tells of its resumption (ClientOptions.resume; client.resumeStats):
  *  counts and error codes only, never a ticket, key or secret. */
@@ -39,8 +46,11 @@ export interface ResumeStats {
   failed: number;
   /** The code of the last failed ticket request (`UNAVAILABLE`, `TIMEOUT`, ...), or ''. */
   lastError: string;
-  /** Whether a ticket is held now. */
+  /** Whether a ticket is held now (any gateway's). */
   holding: boolean;
+  /** How many tickets are held now: one per gateway that issued one, at most
+   *  RESUME_MAX_GATEWAYS. */
+  held: number;
 }
 
 interface Held {
@@ -48,13 +58,31 @@ interface Held {
   secret: Uint8Array;
   expiresAt: number;
   lifetimeMs: number;
+  /** When it was received (the most recent is the one offered to another gateway). */
+  issuedAt: number;
+}
+
+/** What one gateway refused: the issuers (gateway URLs) whose tickets it cannot open,
+ *  as long as it shows the resume key it showed then (a restart draws a new one). */
+interface Refusals {
+  resumeKey: string;
+  issuers: Set<string>;
+}
+
+/** A ticket to present on an `auth`: the ticket, the proof over this connection's
+ *  nonce, and which gateway (URL) issued it. */
+export interface Presented {
+  ticket: Uint8Array;
+  proof: Uint8Array;
+  issuer: string;
 }
 
 /** A ticket request under way: the public key to send, then what came back. */
 export interface TicketAsk {
   publicKey: Uint8Array;
-  /** The gateway's `ticket` answer: kept (replacing the one held) unless the tickets
-   *  were forgotten or turned off since the request began. Whether it was kept. */
+  /** The gateway's `ticket` answer: kept as that gateway's (replacing the one held from
+   *  it, and the one renewed) unless the tickets were forgotten or turned off since the
+   *  request began. Whether it was kept. */
   accept(answer: { ticket?: Uint8Array | null; expiresInS?: number | null }): boolean;
   /** The request failed (its error code, for the stats). */
   fail(code: string): void;
@@ -67,8 +95,12 @@ export function wipe(b: Uint8Array): void {
 }
 
 export class Resumption {
-  private held: Held | null = null;
-  /** Increases at every forget: an answer to a request begun before is thrown away. */
+  /** Tickets by the gateway URL that issued them, least recently used first. */
+  private readonly tickets = new Map<string, Held>();
+  /** By gateway URL: the issuers whose tickets it refused, least recently used first. */
+  private readonly refusals = new Map<string, Refusals>();
+  /** Increases at every forget of everything: an answer to a request begun before is
+   *  thrown away. */
   private epoch = 0;
   private off: boolean;
   private readonly now: () => number;
@@ -82,7 +114,7 @@ export class Resumption {
   }
 
   get stats(): ResumeStats {
-    return { ...this.counts, holding: this.held !== null };
+    return { ...this.counts, holding: this.tickets.size > 0, held: this.tickets.size };
   }
 
   /** Whether resumption is in use (not turned off, not disabled by close or opt-out). */
@@ -91,20 +123,35 @@ export class Resumption {
   }
 
   /**
-   * The ticket and proof for an `auth` on a connection whose challenge carried
-   * `resumeKey` and `nonce`, or null: sign instead. Null when none is held, when the
+   * The ticket and proof for an `auth` on a connection to gateway `at` (its URL) whose
+   * challenge carried `resumeKey` and `nonce`, or null: sign instead. Null when the
    * gateway announced no resume key (an older gateway would close 4002 on an auth
-   * without a signature), or when the ticket is within RESUME_EXPIRY_MARGIN_MS of its
-   * expiry (it is forgotten then).
+   * without a signature), or when no ticket fits. Which fits: the one `at` issued, if
+   * held; else the most recently issued one of another gateway (gateways sharing
+   * --resume-key-file open each other's), leaving out issuers whose tickets `at`
+   * already refused under this resume key. A ticket within RESUME_EXPIRY_MARGIN_MS of
+   * its expiry is never presented (it is forgotten).
    */
-  presentable(resumeKey: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): { ticket: Uint8Array; proof: Uint8Array } | null {
-    const held = this.held;
-    if (this.off || held === null || resumeKey.length === 0) return null;
-    if (this.now() >= held.expiresAt - RESUME_EXPIRY_MARGIN_MS) {
-      this.forget();
-      return null;
+  presentable(at: string, resumeKey: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Presented | null {
+    if (this.off || resumeKey.length === 0) return null;
+    this.dropExpiring();
+    const refused = this.refusalsAt(at, resumeKey).issuers;
+    let issuer: string | null = null;
+    if (this.tickets.has(at)) issuer = at;
+    else {
+      let newest = -Infinity;
+      for (const [from, held] of this.tickets) {
+        if (refused.has(from)) continue;
+        if (held.issuedAt >= newest) {
+          newest = held.issuedAt;
+          issuer = from;
+        }
+      }
     }
-    return { ticket: held.ticket, proof: resumeProof(held.secret, nonce, route, device) };
+    if (issuer === null) return null;
+    const held = this.tickets.get(issuer)!;
+    this.touch(this.tickets, issuer, held); // no new key: nothing goes over the bound
+    return { ticket: held.ticket, proof: resumeProof(held.secret, nonce, route, device), issuer };
   }
 
   /** A connect authenticated with the ticket. */
@@ -112,34 +159,48 @@ export class Resumption {
     this.counts.resumed++;
   }
 
-  /** The gateway answered RESUME_REFUSED: the ticket is forgotten (the connect signs). */
-  noteRefused(): void {
+  /**
+   * Gateway `at` answered RESUME_REFUSED to the ticket `issuer` issued (the connect
+   * signs). Its own ticket is forgotten; another gateway's is kept (it stays good where
+   * it was issued) and not presented at `at` again until `at` shows another resume key.
+   */
+  noteRefused(at: string, issuer: string): void {
     this.counts.refused++;
-    this.forget();
+    if (issuer === at) {
+      this.drop(at);
+      return;
+    }
+    const r = this.refusals.get(at);
+    if (r === undefined) return; // forgotten meanwhile (presentable recorded the key)
+    r.issuers.delete(issuer);
+    r.issuers.add(issuer);
+    if (r.issuers.size > RESUME_MAX_GATEWAYS) r.issuers.delete(r.issuers.values().next().value!);
   }
 
   /**
    * Whether to ask for a ticket on a connection that just authenticated: one whose
-   * gateway announced a resume key, after a signed auth (the ticket held, if any, was
-   * refused, is near its expiry, or is for another gateway that a later connect may meet
-   * again: a new one replaces it), or after a resumed one when the ticket has less than
-   * RESUME_RENEW_FRACTION of its lifetime left.
+   * gateway announced a resume key, after a signed auth (this gateway's ticket, if one
+   * was held, was refused or is near its expiry, and no other gateway's fitted: a new
+   * one is kept under this gateway), or after one resumed with the ticket `resumedWith`
+   * issued when that ticket has less than RESUME_RENEW_FRACTION of its lifetime left.
    */
-  wantsTicket(resumeKey: Uint8Array, resumed: boolean): boolean {
+  wantsTicket(resumeKey: Uint8Array, resumedWith: string | null): boolean {
     if (this.off || resumeKey.length !== RESUME_PUBLIC_KEY_BYTES) return false;
-    if (!resumed) return true;
-    const held = this.held;
-    if (held === null) return true;
+    if (resumedWith === null) return true;
+    const held = this.tickets.get(resumedWith);
+    if (held === undefined) return true;
     return held.expiresAt - this.now() < held.lifetimeMs * RESUME_RENEW_FRACTION;
   }
 
   /**
-   * Begins a ticket request to the gateway whose challenge carried `resumeKey`: a fresh
-   * X25519 key pair, the resumption secret derived at once from it and the resume key
-   * (relay/crypto/resume.ts ticketSecret), and the ephemeral secret wiped. Null
+   * Begins a ticket request to gateway `at` whose challenge carried `resumeKey`: a
+   * fresh X25519 key pair, the resumption secret derived at once from it and the resume
+   * key (relay/crypto/resume.ts ticketSecret), and the ephemeral secret wiped. The
+   * ticket it gets is kept as `at`'s, replacing the one `renewing` names (the ticket
+   * that resumed this connection, another gateway's when they share keys). Null
    * (counted as failed) when the derivation fails: a low-order resume key.
    */
-  begin(resumeKey: Uint8Array, device: Uint8Array): TicketAsk | null {
+  begin(at: string, resumeKey: Uint8Array, device: Uint8Array, renewing: string | null = null): TicketAsk | null {
     if (this.off) return null;
     const { secretKey, publicKey } = x25519KeyPair();
     let secret: Uint8Array;
@@ -176,7 +237,9 @@ export class Resumption {
           return false;
         }
         const lifetimeMs = expiresInS * 1000;
-        this.replace({ ticket: ticket.slice(), secret, expiresAt: this.now() + lifetimeMs, lifetimeMs });
+        const now = this.now();
+        if (renewing !== null && renewing !== at) this.drop(renewing);
+        this.keep(at, { ticket: ticket.slice(), secret, expiresAt: now + lifetimeMs, lifetimeMs, issuedAt: now });
         this.counts.issued++;
         return true;
       },
@@ -189,22 +252,61 @@ export class Resumption {
     };
   }
 
-  /** Forgets the ticket held (its secret wiped); a request under way is thrown away. */
+  /** Forgets every ticket held (their secrets wiped) and every refusal; a request under
+   *  way is thrown away. */
   forget(): void {
     this.epoch++;
-    this.replace(null);
+    for (const held of this.tickets.values()) wipe(held.secret);
+    this.tickets.clear();
+    this.refusals.clear();
   }
 
-  /** For good (close, opt-out): forgets the ticket and asks for none again. */
+  /** For good (close, opt-out): forgets the tickets and asks for none again. */
   disable(): void {
     this.off = true;
     this.forget();
   }
 
-  private replace(next: Held | null): void {
-    const old = this.held;
-    this.held = next;
-    if (old !== null) wipe(old.secret);
+  /** `at`'s refusals, started afresh when `at` shows another resume key than when it
+   *  refused (it restarted: a new key, maybe a shared one now). Counts as a use of them. */
+  private refusalsAt(at: string, resumeKey: Uint8Array): Refusals {
+    const key = bytesToHex(resumeKey);
+    let r = this.refusals.get(at);
+    if (r === undefined || r.resumeKey !== key) r = { resumeKey: key, issuers: new Set() };
+    const over = this.touch(this.refusals, at, r);
+    if (over !== undefined) this.refusals.delete(over);
+    return r;
+  }
+
+  /** Keeps `value` under `key` as the most recently used; the least recently used key
+   *  over RESUME_MAX_GATEWAYS is taken out and returned (else undefined). */
+  private touch<V>(map: Map<string, V>, key: string, value: V): string | undefined {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size <= RESUME_MAX_GATEWAYS) return undefined;
+    const oldest = map.keys().next().value!;
+    return oldest;
+  }
+
+  /** `next` as the ticket `at` issued (replacing and wiping the one held from it); the
+   *  least recently used gateway's ticket over the bound is forgotten. */
+  private keep(at: string, next: Held): void {
+    this.drop(at);
+    const over = this.touch(this.tickets, at, next);
+    if (over !== undefined) this.drop(over);
+  }
+
+  private drop(issuer: string): void {
+    const held = this.tickets.get(issuer);
+    if (held === undefined) return;
+    this.tickets.delete(issuer);
+    wipe(held.secret);
+  }
+
+  /** Forgets the tickets within RESUME_EXPIRY_MARGIN_MS of their expiry. */
+  private dropExpiring(): void {
+    const now = this.now();
+    for (const [issuer, held] of this.tickets) if (now >= held.expiresAt - RESUME_EXPIRY_MARGIN_MS) this.drop(issuer);
   }
 
   private noteFailed(code: string): void {

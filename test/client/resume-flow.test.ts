@@ -150,7 +150,7 @@ t.test('after a signed connect a ticket is asked for; the reconnect resumes with
   t.equal(auth.signature?.length ?? 0, 0, 'no signature with the ticket');
   t.equal(auth.sendOnly ?? false, false);
   t.equal(g.ticketRequests, 1, 'a fresh ticket is not renewed');
-  t.same({ ...c.resumeStats }, { resumed: 1, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true });
+  t.same({ ...c.resumeStats }, { resumed: 1, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
   await dropAndReconnect(c, g);
   t.same(g.auths[2], ['resumed'], 'and again');
 });

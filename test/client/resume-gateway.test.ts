@@ -3,7 +3,8 @@
 // client that reconnects authenticates with its ticket (the gateway's
 // hushwire_auth_resumes_total{result="resumed"} counts it) and still receives mail; a
 // ticket another gateway cannot open (its own key) is refused and the client signs on
-// that same socket; with a shared --resume-key-file the ticket resumes at either;
+// that same socket, then keeps a ticket per gateway and resumes at both alternately
+// without further refusals; with a shared --resume-key-file the ticket resumes at either;
 // resume: false and send-only clients never ask; no ticket or secret in the profile's
 // files; an opted-out device's ticket is refused. The scripted-gateway version of the
 // flow, with every op checked: resume-flow.test.ts.
@@ -70,17 +71,20 @@ async function reader(t: Test, h: Handset, gws: TestGateway[], extra: Record<str
   return { client, texts };
 }
 
-/** The client's private parts a test looks through: its socket, its held ticket. */
+/** The client's private parts a test looks through: its socket, its held tickets (by
+ *  the URL of the gateway that issued each). */
 interface Insides {
   conn: { ws: { terminate(): void } | null };
-  resumption: { held: { ticket: Uint8Array; secret: Uint8Array } | null };
+  resumption: { tickets: Map<string, { ticket: Uint8Array; secret: Uint8Array }> };
 }
 const insides = (c: HushwireClient) => c as unknown as Insides;
 
-/** A copy of the ticket and secret the client holds (close() wipes the secret). */
+/** A copy of the ticket and secret the client holds, its only one (close() wipes the
+ *  secret). */
 function heldCopy(c: HushwireClient): { ticket: Uint8Array; secret: Uint8Array } {
-  const h = insides(c).resumption.held;
-  if (!h) throw new Error('no ticket held');
+  const all = [...insides(c).resumption.tickets.values()];
+  if (all.length !== 1) throw new Error(`${all.length} tickets held, not one`);
+  const h = all[0]!;
   return { ticket: h.ticket.slice(), secret: h.secret.slice() };
 }
 
@@ -151,7 +155,7 @@ t.test('a receiving client that loses its socket resumes with its ticket and sti
   t.notOk('resume' in (await readDevice(new DirectoryStore(a.profileDir))), 'device.json as read has no resume field');
 });
 
-t.test('another gateway cannot open the ticket (its own key): refused, the client signs and gets a new ticket there, and receives', { skip }, async (t) => {
+t.test('another gateway cannot open the ticket (its own key): refused once, the client signs and gets a new ticket there; alternating, each gateway then resumes its own ticket', { skip }, async (t) => {
   const gws = await gateways(t, 2, 'rsg2');
   const a = await registerHandset([gws[0]!.url], freshNumber());
   const b = await registerHandset([gws[0]!.url], freshNumber());
@@ -169,10 +173,22 @@ t.test('another gateway cannot open the ticket (its own key): refused, the clien
   t.equal(await ticketsIssued(other), 1);
   await sendText(b, a.number, 'after the refusal');
   await until(() => r.texts.length === 1, 15_000, 'the message after the signed fallback');
-  // Back to the first gateway: the new ticket is the other's, refused there too.
-  await dropSocket(r.client);
-  t.equal(await resumes(first, 'refused'), 1);
+  // Back to the first gateway and on, alternating: the tickets are kept per gateway, so
+  // each gateway is shown the one it issued, and resumes it. The first round's refusal
+  // is the only one.
+  for (let round = 1; round <= 3; round++) {
+    await dropSocket(r.client);
+    t.equal(await resumes(first, 'resumed'), round, `round ${round}: resumed at the first gateway with its own ticket`);
+    await dropSocket(r.client);
+    t.equal(await resumes(other, 'resumed'), round, `round ${round}: resumed at the other with its own`);
+  }
+  t.equal(await sum(gws, (g) => resumes(g, 'refused')), 1, 'no refusal after the first round');
   t.equal(await sum(gws, (g) => resumes(g, 'failed')), 0, 'never a failed proof');
+  t.same([await ticketsIssued(first), await ticketsIssued(other)], [1, 1], 'one ticket from each, never asked again');
+  const s = r.client.resumeStats;
+  t.same([s.resumed, s.refused, s.issued, s.held, s.holding], [6, 1, 2, 2, true], 'client: 6 resumed, 1 refused, one ticket per gateway held');
+  await sendText(b, a.number, 'after alternating');
+  await until(() => r.texts.length === 2, 15_000, 'a message after the alternating reconnects');
   t.equal(r.client.connectionState, 'connected');
 });
 
@@ -188,6 +204,7 @@ t.test('gateways sharing --resume-key-file: the ticket resumes at either', { ski
   t.equal(await sum(gws, (g) => resumes(g, 'resumed')), 2, 'both reconnects resumed');
   t.ok((await resumes(gws[0]!, 'resumed')) === 1 && (await resumes(gws[1]!, 'resumed')) === 1, 'one at each gateway');
   t.equal(await sum(gws, (g) => resumes(g, 'refused')), 0);
+  t.same([r.client.resumeStats.requested, r.client.resumeStats.held], [1, 1], "one ticket, the first gateway's, used at both: none asked of the second");
 });
 
 t.test('resume: false never asks for a ticket, nor does a send-only client', { skip }, async (t) => {
@@ -203,7 +220,7 @@ t.test('resume: false never asks for a ticket, nor does a send-only client', { s
   await until(() => r.texts.length === 2, 15_000, 'a message after the reconnect');
   t.equal(await ticketsIssued(gw), 0, 'no ticket issued to anyone');
   t.equal(await resumes(gw, 'resumed') + await resumes(gw, 'refused'), 0, 'every auth signed');
-  t.same({ ...r.client.resumeStats }, { resumed: 0, refused: 0, requested: 0, issued: 0, failed: 0, lastError: '', holding: false });
+  t.same({ ...r.client.resumeStats }, { resumed: 0, refused: 0, requested: 0, issued: 0, failed: 0, lastError: '', holding: false, held: 0 });
 });
 
 t.test("an opted-out device's ticket is refused", { skip }, async (t) => {
