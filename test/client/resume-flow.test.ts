@@ -222,6 +222,35 @@ t.test('a held ticket is not presented to a gateway without a resume_key (it wou
   }
 });
 
+t.test('two gateways with their own keys, alternated by 1001 closes: refused once, then each resumes its own ticket, no request more', async (t) => {
+  const dev = await profile();
+  const gx = await ticketing(dev);
+  const gy = await ticketing(dev);
+  t.teardown(() => gx.gw.close());
+  t.teardown(() => gy.gw.close());
+  const c = await open(t, dev, gx.gw, { gateways: [gx.gw.url, gy.gw.url] });
+  await c.connect();
+  // The client starts at a random one of the two; a 1001 close moves it to the other.
+  const [first, second] = gx.gw.conns.length > 0 ? [gx, gy] : [gy, gx];
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket from the first');
+  const hop = async (from: Ticketing, to: Ticketing) => {
+    const n = to.auths.length;
+    from.gw.conns.at(-1)!.close(1001, 'going away');
+    await to.gw.waitConn(n + 1, 10_000);
+    await until(() => c.connectionState === 'connected' && to.auths.length === n + 1 && /resumed|signed/.test(to.auths[n]!.at(-1) ?? ''), 10_000, 'reconnected');
+    return to.auths[n];
+  };
+  t.same(await hop(first, second), ['refused', 'signed'], "the first's ticket refused at the second: signed on the same socket");
+  await until(() => c.resumeStats.issued === 2, 5_000, "the second's own ticket");
+  t.equal(c.resumeStats.held, 2, "both kept (the first's still good at the first)");
+  for (let i = 0; i < 3; i++) {
+    t.same(await hop(second, first), ['resumed'], 'at the first: its own ticket');
+    t.same(await hop(first, second), ['resumed'], 'at the second: its own');
+  }
+  t.same([first.ticketRequests, second.ticketRequests], [1, 1], 'one ticket request at each, none after');
+  t.same({ ...c.resumeStats }, { resumed: 6, refused: 1, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 });
+});
+
 t.test('resume: false never asks for a ticket; a send-only client neither', async (t) => {
   const dev = await profile();
   const g = await ticketing(dev);
