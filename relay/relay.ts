@@ -29,8 +29,8 @@ import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { recipientAt, type Recipient } from './tokens.ts';
 import { hex, isBytes } from './bytes.ts';
 import { ResumeTickets } from './resume-tickets.ts';
-import { x25519KeyPair } from './crypto/x25519.ts';
-import { randomBytes } from 'node:crypto';
+import { x25519PublicKey } from './crypto/x25519.ts';
+import { hkdfSync, randomBytes } from 'node:crypto';
 
 /** How long a resumption ticket is valid unless set (--resume-ticket-ttl-s): a day, so a
  *  handset signs about once a day and after each gateway restart at most. */
@@ -47,9 +47,19 @@ export interface ResumeOptions {
   ttlS?: number;
 }
 
+/** The X25519 secret of Challenge.resume_key: derived from the sealing ticket key
+ *  (HKDF-SHA256, info "hushwire resume x25519 v1"), so gateways sharing
+ *  --resume-key-file show the same resume_key and a handset can tell which of its
+ *  tickets a gateway will open (client/resume.ts keeps them by resume_key), and it stays
+ *  the same across restarts; a per-process ticket key gives a per-process resume_key.
+ *  Whoever holds the ticket key can open tickets anyway: deriving this from it gives
+ *  away nothing more. */
+export function resumeKeyFromTicketKey(ticketKey: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', ticketKey, new Uint8Array(0), 'hushwire resume x25519 v1', 32));
+}
+
 /** What a relay resumes with: the ticket keys, and the X25519 key pair ticket requests
- *  derive their secret with (drawn at start: the secret travels inside the ticket, so
- *  gateways need not share this key). */
+ *  derive their secret with (resumeKeyFromTicketKey). */
 export interface ResumeState {
   readonly tickets: ResumeTickets;
   readonly secretKey: Uint8Array;
@@ -143,11 +153,12 @@ export class Relay {
     if (ttlS === 0) {
       this.resume = null;
     } else {
-      const pair = x25519KeyPair();
+      const keys = opts.resume?.keys ?? [new Uint8Array(randomBytes(32))];
+      const secretKey = resumeKeyFromTicketKey(keys[0]!);
       this.resume = {
-        tickets: new ResumeTickets(opts.resume?.keys ?? [new Uint8Array(randomBytes(32))], ttlS),
-        secretKey: pair.secretKey,
-        publicKey: pair.publicKey,
+        tickets: new ResumeTickets(keys, ttlS),
+        secretKey,
+        publicKey: x25519PublicKey(secretKey),
       };
     }
   }

@@ -253,6 +253,31 @@ t.test('tickets off (--resume-ticket-ttl-s 0): no resume key, requests UNAVAILAB
   await closeAll(r);
 });
 
+t.test('resume_key follows the sealing key: the same file gives the same key after a restart; a rotation changes it', async (t) => {
+  const dir = tempDir('hw-resume-restart-');
+  const keyFile = join(dir, 'resume.keys');
+  const k1 = randomBytes(32).toString('hex');
+  const k2 = randomBytes(32).toString('hex');
+  writeFileSync(keyFile, `${k1}\n`, { mode: 0o600 });
+  const first = await startTestGateway({ resumeKeyFile: keyFile });
+  const before = await resumeKeyOf(first.url);
+  await first.close();
+  const again = await startTestGateway({ resumeKeyFile: keyFile });
+  t.teardown(() => again.close());
+  t.same(await resumeKeyOf(again.url), before, 'restarted with the same file: the same resume_key');
+  writeFileSync(keyFile, `${k1}\n${k2}\n`, { mode: 0o600 });
+  const step1 = await startTestGateway({ resumeKeyFile: keyFile });
+  t.teardown(() => step1.close());
+  t.same(await resumeKeyOf(step1.url), before, 'rotation step 1 (new key second): unchanged');
+  writeFileSync(keyFile, `${k2}\n${k1}\n`, { mode: 0o600 });
+  const step2 = await startTestGateway({ resumeKeyFile: keyFile });
+  t.teardown(() => step2.close());
+  t.notSame(await resumeKeyOf(step2.url), before, 'step 2 (new key first): another resume_key');
+  const own = await startTestGateway({});
+  t.teardown(() => own.close());
+  t.notSame(await resumeKeyOf(own.url), before, 'a gateway with a key of its own shows its own');
+});
+
 t.test('--resume-key-file: keys per line, comments, and clear errors', async (t) => {
   const dir = tempDir('hw-resume-keys-');
   const file = (name: string, text: string): string => {
@@ -284,6 +309,14 @@ t.test('--resume-key-file: keys per line, comments, and clear errors', async (t)
   t.throws(() => resolveConfig({ resumeTicketTtlS: 7 * 86_400 + 1 }, {}), /resume-ticket-ttl-s/);
 });
 
+/** The resume_key a gateway's challenge shows. */
+async function resumeKeyOf(url: string): Promise<Buffer> {
+  const c = await connectRaw(url);
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  await closeAll(c);
+  return Buffer.from(ch.resumeKey);
+}
+
 async function natsPair(t: Test, prefix: string, keyFile?: string): Promise<[TestGateway, TestGateway]> {
   const nats = await startNatsServer({ t });
   const key = oprfKeyFile();
@@ -306,6 +339,8 @@ if (!haveNatsServer()) {
     const [a, b] = await natsPair(t, 'rs', keyFile);
     t.equal(a.resume, 'shared keys (1)');
     t.notMatch(a.logs(), /no --resume-key-file/, 'no advice when the keys are shared');
+    t.same(await resumeKeyOf(a.url), await resumeKeyOf(b.url), 'both show the same resume_key (derived from the shared sealing key)');
+    t.equal((await resumeKeyOf(a.url)).length, 32);
     const { c, dev } = await freshDevice(a.url, '+15557780020');
     const h = await requestTicket(c, dev);
     const { c: r, answer } = await resumeRaw(b.url, dev, h);
@@ -317,6 +352,7 @@ if (!haveNatsServer()) {
   t.test('two gateways over NATS, each with its own key: refused at the other, which the device then signs to', async (t) => {
     const [a, b] = await natsPair(t, 'ro');
     t.match(a.logs(), /resumption tickets: no --resume-key-file, so a device's ticket resumes only at this gateway/, 'the start says why a shared key file helps');
+    t.notSame(await resumeKeyOf(a.url), await resumeKeyOf(b.url), 'each shows its own resume_key');
     const { c, dev } = await freshDevice(a.url, '+15557780021');
     const h = await requestTicket(c, dev);
     const { c: r, answer, nonce } = await resumeRaw(b.url, dev, h);
