@@ -32,7 +32,7 @@ import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
 import { setPrekey, checkPrekeyFields, takeSetPrekeyOp, giveBackSetPrekeyOp } from './prekey.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
 import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
-import { resumeProofMatches, TICKET_BYTES } from './resume-tickets.ts';
+import { resumeProofMatches } from './resume-tickets.ts';
 import { RESUME_PROOF_BYTES, RESUME_PUBLIC_KEY_BYTES, ticketSecret } from './crypto/resume.ts';
 import { x25519SharedSecret } from './crypto/x25519.ts';
 
@@ -538,8 +538,12 @@ export class Session implements LiveSink, ControlSink {
     const resuming = isBytes(m.ticket) && m.ticket.length > 0;
     if (!isBytes(m.route, ROUTE_BYTES) || !isBytes(m.device, DEVICE_BYTES)
       || (resuming
-        // one resume per connection, never both proofs, a ticket of the one length
-        ? this.#tickets !== 0 || (isBytes(m.signature) && m.signature.length > 0) || m.ticket.length !== TICKET_BYTES || !isBytes(m.proof, RESUME_PROOF_BYTES)
+        // one resume per connection, never both proofs. A ticket of another length is not
+        // refused here: tickets are opaque to the device, so one of a format this gateway
+        // does not know (a newer gateway's, in a rolling upgrade) must cost the device a
+        // signature (RESUME_REFUSED below: open() opens nothing but its own format), not
+        // its client (the SDK takes AUTH_FAILED as final).
+        ? this.#tickets !== 0 || (isBytes(m.signature) && m.signature.length > 0) || !isBytes(m.proof, RESUME_PROOF_BYTES)
         : !isBytes(m.signature, 64))) {
       return this.#authFailed(req);
     }
