@@ -31,8 +31,14 @@ const HEADER_BYTES = 1 + KEY_ID_BYTES + IV_BYTES;
 const BODY_BYTES = 4 + RESUME_SECRET_BYTES;
 const TAG_BYTES = 16;
 export const TICKET_BYTES = HEADER_BYTES + BODY_BYTES + TAG_BYTES;
-/** The longest a ticket may be valid: a leaked ticket key opens nothing older. */
+/** The longest a ticket may be valid (--resume-ticket-ttl-s at most). */
 export const MAX_TICKET_TTL_S = 7 * 24 * 3600;
+/** How far a ticket's expiry may lie beyond this gateway's own lifetime from now: the
+ *  clock difference allowed between the gateway that sealed it and this one. A ticket
+ *  sealed to live longer (a gateway whose --resume-ticket-ttl-s was lowered since, or
+ *  one with its clock far ahead) does not open: the device signs and gets one that
+ *  lives as long as this gateway says. */
+export const TICKET_CLOCK_SKEW_S = 300;
 
 const AAD_LABEL = Buffer.from(label0('hushwire ticket v1'));
 const KEY_ID_LABEL = label0('hushwire ticket key id v1');
@@ -137,7 +143,8 @@ export class ResumeTickets {
   /**
    * The resumption secret inside a ticket, or null when it is not a ticket this gateway
    * can open for this device now: wrong length or version, a key not (or no longer)
-   * accepted, sealed for another route, device or identity key, altered, or expired.
+   * accepted, sealed for another route, device or identity key, altered, expired, or
+   * expiring later than ttlS (+ TICKET_CLOCK_SKEW_S) from now.
    * The reasons are not told apart (to the caller or the device).
    */
   open(ticket: Uint8Array, routeTag: string, deviceToken: string, identityKey: Uint8Array): Uint8Array | null {
@@ -156,7 +163,10 @@ export class ResumeTickets {
       body.fill(0);
       return null;
     }
-    if (body.readUInt32BE(0) * 1000 <= this.#nowMs()) {
+    // Expired, or sealed to outlive this gateway's lifetime (TICKET_CLOCK_SKEW_S).
+    const expiresAtMs = body.readUInt32BE(0) * 1000;
+    const nowMs = this.#nowMs();
+    if (expiresAtMs <= nowMs || expiresAtMs > nowMs + (this.ttlS + TICKET_CLOCK_SKEW_S) * 1000) {
       body.fill(0);
       return null;
     }

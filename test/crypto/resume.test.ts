@@ -7,7 +7,7 @@ import t from 'tap';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
 import { ticketSecret, resumeProof, resumeProofInput, RESUME_SECRET_BYTES } from '../../relay/crypto/resume.ts';
-import { ResumeTickets, resumeProofMatches, TICKET_BYTES, MAX_TICKET_TTL_S } from '../../relay/resume-tickets.ts';
+import { ResumeTickets, resumeProofMatches, TICKET_BYTES, MAX_TICKET_TTL_S, TICKET_CLOCK_SKEW_S } from '../../relay/resume-tickets.ts';
 import { HushwireError } from '../../relay/errors.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -99,6 +99,20 @@ t.test('a ticket opens for its device until it expires, and to nothing else', as
   t.same(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), s.secret, 'a second before expiry');
   s.now.ms += 1000;
   t.equal(s.tickets.open(s.sealed.ticket, s.route, s.device, s.identity), null, 'expired');
+});
+
+t.test('a ticket sealed to live longer than the opening gateway\'s lifetime (plus the clock allowance) does not open', async (t) => {
+  const s = setup();
+  const clock = (): number => s.now.ms;
+  const week = new ResumeTickets([s.key], MAX_TICKET_TTL_S, clock);
+  const long = week.seal(s.route, s.device, s.identity, s.secret);
+  t.same(week.open(long.ticket, s.route, s.device, s.identity), s.secret, 'opens where its lifetime is the gateway\'s');
+  t.equal(s.tickets.open(long.ticket, s.route, s.device, s.identity), null, 'a 7-day ticket at a gateway whose lifetime is now an hour');
+  t.same(week.open(s.sealed.ticket, s.route, s.device, s.identity), s.secret, 'a shorter one opens at a gateway with a longer lifetime');
+  // The sealing gateway's clock ahead of this one's: within TICKET_CLOCK_SKEW_S it opens.
+  const ahead = (byS: number) => new ResumeTickets([s.key], 3600, () => s.now.ms + byS * 1000).seal(s.route, s.device, s.identity, s.secret).ticket;
+  t.same(s.tickets.open(ahead(TICKET_CLOCK_SKEW_S), s.route, s.device, s.identity), s.secret, 'sealed by a clock 5 minutes ahead');
+  t.equal(s.tickets.open(ahead(TICKET_CLOCK_SKEW_S + 1), s.route, s.device, s.identity), null, 'sealed by a clock more than 5 minutes ahead');
 });
 
 t.test('every single-bit change of a ticket, and every truncation or extension, is refused', async (t) => {
