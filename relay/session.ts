@@ -570,7 +570,6 @@ export class Session implements LiveSink, ControlSink {
           this.#relay.metrics.authResumes.inc(RESUME_FAILED);
           return this.#authFailed(req);
         }
-        this.#relay.metrics.authResumes.inc(RESUMED);
       } else {
         const input = authInput(this.#nonce, m.route, m.device);
         if (!dev || !verify(dev.identityKey, input, m.signature)) {
@@ -592,6 +591,9 @@ export class Session implements LiveSink, ControlSink {
       } else {
         await this.#becomeAuthenticated(tag, m.device);
       }
+      // Counted once it authenticated: a fifth send-only connection refused RATE_LIMITED,
+      // or one closed meanwhile, did not resume.
+      if (resuming && this.#isAuthenticated()) this.#relay.metrics.authResumes.inc(RESUMED);
       this.#queue({ req, ok: {} });
       this.#registeredAtMs = Number(dev.registeredAtMs);
       // A pending new-device notice, and last_seen (which keeps the device from expiring).

@@ -20,6 +20,7 @@ import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts'
 import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
 import { TICKET_BYTES } from '../../relay/resume-tickets.ts';
 import { MAX_TICKET_REQUESTS_PER_CONNECTION } from '../../relay/session.ts';
+import { MAX_SEND_ONLY_PER_DEVICE } from '../../relay/relay.ts';
 import { CloseCode, ErrorCode } from '../../relay/errors.ts';
 import { resolveConfig, ConfigError } from '../../gateway/config.ts';
 import { readConfigFiles, MAX_RESUME_KEYS } from '../../gateway/config-files.ts';
@@ -128,6 +129,24 @@ t.test('one gateway (embedded bus)', async (t) => {
     listen.send([{ req: 9, lookup: { route: dev.route } }]);
     t.equal((await listen.reply(9)).body, 'devices', 'the receiving connection is still served');
     await closeAll(listen, so);
+  });
+
+  t.test('a good ticket on a fifth send-only connection is RATE_LIMITED as a signed one is, and not counted as resumed', async (t) => {
+    const { c: listen, dev } = await freshDevice(gw.url, '+15557780013');
+    const h = await requestTicket(listen, dev);
+    const resumedNow = async (): Promise<number> => Number(/result="resumed"} (\d+)/.exec(await metric(gw, 'hushwire_auth_resumes_total'))?.[1] ?? 0);
+    const sendOnly: RawClient[] = [];
+    for (let i = 0; i < MAX_SEND_ONLY_PER_DEVICE; i++) {
+      const { c, answer } = await resumeRaw(gw.url, dev, h, { sendOnly: true });
+      t.equal(answer.body, 'ok', `send-only connection ${i + 1} resumed`);
+      sendOnly.push(c);
+    }
+    const before = await resumedNow();
+    const { c: fifth, answer } = await resumeRaw(gw.url, dev, h, { sendOnly: true });
+    t.equal(answer.error?.code, ErrorCode.RATE_LIMITED);
+    t.equal((await fifth.closed).code, CloseCode.TRY_AGAIN_LATER);
+    t.equal(await resumedNow(), before, 'hushwire_auth_resumes_total{result="resumed"} unchanged');
+    await closeAll(listen, ...sendOnly);
   });
 
   t.test('a wrong proof is AUTH_FAILED and close 4002', async (t) => {
