@@ -356,7 +356,7 @@ export class HushwireClient {
   private readonly resumption: Resumption;
   /** The ticket request to make once the connection that just authenticated counts as
    *  connected (set by authenticate, taken by the connected state change). */
-  private ticketAsk: { ctx: AuthContext; renewing: string | null } | null = null;
+  private ticketAsk: AuthContext | null = null;
 
   /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
   static register(opts: RegisterOptions): Promise<RegisterResult> {
@@ -495,8 +495,8 @@ export class HushwireClient {
 
   /** Resumption's counters (docs/CLIENT.md, "Resumption"): connects resumed with a
    *  ticket, tickets refused, ticket requests made, kept and failed (with the last
-   *  failure's code), whether a ticket is held and how many (one per gateway that issued
-   *  one). Never a ticket or its secret. */
+   *  failure's code), whether a ticket is held and how many (one per resume key a ticket
+   *  was issued under). Never a ticket or its secret. */
   get resumeStats(): ResumeStats {
     return this.resumption.stats;
   }
@@ -524,34 +524,33 @@ export class HushwireClient {
     // and is handed nothing. A gateway older than the field takes it as a normal one.
     const sendOnly = this.receive ? {} : { sendOnly: true };
     // A ticket from an earlier connection, only where the challenge announced a resume
-    // key: a gateway older than tickets would find no signature and close 4002.
-    // This gateway's own ticket if one is held, else the newest of another gateway's that
-    // it has not refused (client/resume.ts presentable).
-    const presented = this.resumption.presentable(ctx.url, resumeKey, nonce, route, device);
-    let resumedWith: string | null = null;
+    // key (a gateway older than tickets would find no signature and close 4002), and
+    // only the one issued under that very key (client/resume.ts presentable): the
+    // gateways showing it seal with the same ticket key. None held for it: sign.
+    const presented = this.resumption.presentable(resumeKey, nonce, route, device);
+    let resumed = false;
     if (presented !== null) {
       try {
         await ctx.request({ auth: { route, device, ticket: presented.ticket, proof: presented.proof, ...sendOnly } });
-        resumedWith = presented.issuer;
+        resumed = true;
         this.resumption.noteResumed();
       } catch (e) {
-        // A ticket this gateway cannot open now (another gateway's ticket key, one
-        // rotated out or drawn anew at a restart, expired, the device's record changed):
-        // its own is forgotten, another gateway's is not presented here again (it stays
-        // good where it was issued), and the connection, still in its challenge state,
-        // takes a signed auth over the same nonce. Anything else ends this attempt as a
-        // signed auth's failure would (AUTH_FAILED for good; a lost connection retries).
+        // A ticket this gateway cannot open after all (the device's record changed, the
+        // key rotated out of the opening set, expired by the gateway's clock): it is
+        // forgotten, and the connection, still in its challenge state, takes a signed
+        // auth over the same nonce. Anything else ends this attempt as a signed auth's
+        // failure would (AUTH_FAILED for good; a lost connection retries).
         if (!(e instanceof HushwireError && e.code === ErrorCode.RESUME_REFUSED)) throw e;
-        this.resumption.noteRefused(ctx.url, presented.issuer);
+        this.resumption.noteRefused(resumeKey);
       }
     }
-    if (resumedWith === null) {
+    if (!resumed) {
       const signature = sign(identitySecret, authInput(nonce, route, device));
       await ctx.request({ auth: { route, device, signature, ...sendOnly } });
     }
     // A new ticket after a signed auth, or a renewal of one near its end: asked once the
     // connection counts as connected, never delaying it (askForTicket).
-    if (this.resumption.wantsTicket(resumeKey, resumedWith)) this.ticketAsk = { ctx, renewing: resumedWith };
+    if (this.resumption.wantsTicket(resumeKey, resumed)) this.ticketAsk = ctx;
     // How long the mailbox keeps mail (client/prekeys.ts noteMailboxAge: the largest told
     // stays in force a while); saved to device.json by maintainPrekeys, which runs next.
     const age = noteMailboxAge(this.profile.mailboxMaxAge, ctx.challenge.mailboxMaxAgeS, this.now());
@@ -561,18 +560,17 @@ export class HushwireClient {
   /**
    * Asks the gateway of the connection that just became connected for a resumption
    * ticket, when authenticate() found one due. On that very socket (ctx.request): the
-   * secret is derived with its gateway's resume key, and the ticket is kept as that
-   * gateway's (its URL; client/resume.ts). Never in the way of the connect:
+   * secret is derived with the resume key its challenge showed, and the ticket is kept
+   * under that key (client/resume.ts). Never in the way of the connect:
    * not awaited, and a failure (an error answer, the socket lost, a timeout) is only
    * counted (resumeStats); the next signed connect asks again.
    */
   private askForTicket(): void {
-    const due = this.ticketAsk;
+    const ctx = this.ticketAsk;
     this.ticketAsk = null;
-    if (due === null || due.ctx.challenge !== this.conn.challenge) return;
+    if (ctx === null || ctx.challenge !== this.conn.challenge) return;
     if (this.closing || this.optingOut || this.unregistering || this.unregistered) return;
-    const { ctx, renewing } = due;
-    const ask = this.resumption.begin(ctx.url, ctx.challenge.resumeKey, this.profile.device, renewing);
+    const ask = this.resumption.begin(ctx.challenge.resumeKey, this.profile.device);
     if (ask === null) return;
     ctx.request({ ticketRequest: { publicKey: ask.publicKey } }, this.requestTimeoutMs).then(
       (op) => {

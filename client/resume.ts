@@ -4,16 +4,19 @@
 // connection) is client/client.ts's; this module has none, so its rules are tested
 // without a gateway (test/client/resume-state.test.ts).
 //
-// What is kept, and where: per gateway URL that issued one (at most
-// RESUME_MAX_GATEWAYS, the least recently used dropped), the ticket (opaque, sealed by
-// the gateways), the resumption secret K and the expiry; and per gateway URL, which
-// other gateways' tickets it refused (under its current resume key). In this object's
-// memory only. Never in the profile store
+// What is kept, and where: per resume key (Challenge.resume_key of the connection a
+// ticket was asked on; at most RESUME_MAX_KEYS, the least recently used dropped), the
+// ticket (opaque, sealed by the gateways), the resumption secret K and the expiry. A
+// gateway's resume_key is derived from its sealing ticket key (relay/relay.ts
+// resumeKeyFromTicketKey): gateways sharing --resume-key-file show the same one, so a
+// ticket is presented exactly where the challenge shows the key it was issued under, and
+// nothing is guessed. In this object's memory only. Never in the profile store
 // (device.json, state.json, ...): a ticket stands in for the identity key's signature
 // for up to the gateway's ticket lifetime, and a backup or a copied profile directory
 // must not carry it. The ephemeral X25519 secret of a request is wiped as soon as K is
-// derived; K is wiped when the ticket is forgotten or replaced. Wiping is best effort in
-// JavaScript (a copy may live on in the engine), which is why nothing is written out.
+// derived; K is wiped when the ticket is forgotten, replaced or dropped. Wiping is best
+// effort in JavaScript (a copy may live on in the engine), which is why nothing is
+// written out.
 import { x25519KeyPair, x25519SharedSecret } from '../relay/crypto/engines.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ticketSecret, resumeProof, RESUME_PUBLIC_KEY_BYTES } from '../relay/crypto/resume.ts';
@@ -24,9 +27,9 @@ export const RESUME_EXPIRY_MARGIN_MS = 60_000;
 /** After a resumed auth, a ticket with less than this share of its lifetime left is
  *  renewed (a ticket request on that connection). */
 export const RESUME_RENEW_FRACTION = 0.25;
-/** Tickets are kept per gateway URL that issued them, for at most this many gateways
- *  (the least recently used one's is dropped); as many gateways' refusals are kept. */
-export const RESUME_MAX_GATEWAYS = 8;
+/** Tickets are kept per resume key they were issued under, for at most this many keys
+ *  (the least recently used one's is dropped, its secret wiped). */
+export const RESUME_MAX_KEYS = 8;
 
 /** What a client tells of its resumption (ClientOptions.resume; client.resumeStats):
  *  counts and error codes only, never a ticket, key or secret. */
@@ -46,10 +49,10 @@ export interface ResumeStats {
   failed: number;
   /** The code of the last failed ticket request (`UNAVAILABLE`, `TIMEOUT`, ...), or ''. */
   lastError: string;
-  /** Whether a ticket is held now (any gateway's). */
+  /** Whether a ticket is held now (for any resume key). */
   holding: boolean;
-  /** How many tickets are held now: one per gateway that issued one, at most
-   *  RESUME_MAX_GATEWAYS. */
+  /** How many tickets are held now: one per resume key a ticket was issued under, at
+   *  most RESUME_MAX_KEYS. */
   held: number;
 }
 
@@ -58,31 +61,21 @@ interface Held {
   secret: Uint8Array;
   expiresAt: number;
   lifetimeMs: number;
-  /** When it was received (the most recent is the one offered to another gateway). */
-  issuedAt: number;
 }
 
-/** What one gateway refused: the issuers (gateway URLs) whose tickets it cannot open,
- *  as long as it shows the resume key it showed then (a restart draws a new one). */
-interface Refusals {
-  resumeKey: string;
-  issuers: Set<string>;
-}
-
-/** A ticket to present on an `auth`: the ticket, the proof over this connection's
- *  nonce, and which gateway (URL) issued it. */
+/** A ticket to present on an `auth`: the ticket and the proof over this connection's
+ *  nonce. */
 export interface Presented {
   ticket: Uint8Array;
   proof: Uint8Array;
-  issuer: string;
 }
 
 /** A ticket request under way: the public key to send, then what came back. */
 export interface TicketAsk {
   publicKey: Uint8Array;
-  /** The gateway's `ticket` answer: kept as that gateway's (replacing the one held from
-   *  it, and the one renewed) unless the tickets were forgotten or turned off since the
-   *  request began. Whether it was kept. */
+  /** The gateway's `ticket` answer: kept under the resume key the request was made with
+   *  (replacing the one held for it: a renewal) unless the tickets were forgotten or
+   *  turned off since the request began. Whether it was kept. */
   accept(answer: { ticket?: Uint8Array | null; expiresInS?: number | null }): boolean;
   /** The request failed (its error code, for the stats). */
   fail(code: string): void;
@@ -95,10 +88,8 @@ export function wipe(b: Uint8Array): void {
 }
 
 export class Resumption {
-  /** Tickets by the gateway URL that issued them, least recently used first. */
+  /** Tickets by the resume key (hex) they were issued under, least recently used first. */
   private readonly tickets = new Map<string, Held>();
-  /** By gateway URL: the issuers whose tickets it refused, least recently used first. */
-  private readonly refusals = new Map<string, Refusals>();
   /** Increases at every forget of everything: an answer to a request begun before is
    *  thrown away. */
   private epoch = 0;
@@ -123,35 +114,22 @@ export class Resumption {
   }
 
   /**
-   * The ticket and proof for an `auth` on a connection to gateway `at` (its URL) whose
-   * challenge carried `resumeKey` and `nonce`, or null: sign instead. Null when the
-   * gateway announced no resume key (an older gateway would close 4002 on an auth
-   * without a signature), or when no ticket fits. Which fits: the one `at` issued, if
-   * held; else the most recently issued one of another gateway (gateways sharing
-   * --resume-key-file open each other's), leaving out issuers whose tickets `at`
-   * already refused under this resume key. A ticket within RESUME_EXPIRY_MARGIN_MS of
-   * its expiry is never presented (it is forgotten).
+   * The ticket and proof for an `auth` on a connection whose challenge carried
+   * `resumeKey` and `nonce`, or null: sign instead. The ticket is the one held for
+   * `resumeKey`, the key it was issued under (the gateways showing it seal and open with
+   * the same ticket key); no other is tried. Null when the gateway announced no resume
+   * key (an older gateway would close 4002 on an auth without a signature), when none is
+   * held for this key, or when the one held is within RESUME_EXPIRY_MARGIN_MS of its
+   * expiry (it is forgotten).
    */
-  presentable(at: string, resumeKey: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Presented | null {
+  presentable(resumeKey: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Presented | null {
     if (this.off || resumeKey.length === 0) return null;
     this.dropExpiring();
-    const refused = this.refusalsAt(at, resumeKey).issuers;
-    let issuer: string | null = null;
-    if (this.tickets.has(at)) issuer = at;
-    else {
-      let newest = -Infinity;
-      for (const [from, held] of this.tickets) {
-        if (refused.has(from)) continue;
-        if (held.issuedAt >= newest) {
-          newest = held.issuedAt;
-          issuer = from;
-        }
-      }
-    }
-    if (issuer === null) return null;
-    const held = this.tickets.get(issuer)!;
-    this.touch(this.tickets, issuer, held); // no new key: nothing goes over the bound
-    return { ticket: held.ticket, proof: resumeProof(held.secret, nonce, route, device), issuer };
+    const key = bytesToHex(resumeKey);
+    const held = this.tickets.get(key);
+    if (held === undefined) return null;
+    this.touch(key, held);
+    return { ticket: held.ticket, proof: resumeProof(held.secret, nonce, route, device) };
   }
 
   /** A connect authenticated with the ticket. */
@@ -159,48 +137,36 @@ export class Resumption {
     this.counts.resumed++;
   }
 
-  /**
-   * Gateway `at` answered RESUME_REFUSED to the ticket `issuer` issued (the connect
-   * signs). Its own ticket is forgotten; another gateway's is kept (it stays good where
-   * it was issued) and not presented at `at` again until `at` shows another resume key.
-   */
-  noteRefused(at: string, issuer: string): void {
+  /** A gateway showing `resumeKey` answered RESUME_REFUSED to the ticket held for it
+   *  (the device's record changed, the key was rotated out of the opening set, ...):
+   *  it is forgotten, and the connect signs. */
+  noteRefused(resumeKey: Uint8Array): void {
     this.counts.refused++;
-    if (issuer === at) {
-      this.drop(at);
-      return;
-    }
-    const r = this.refusals.get(at);
-    if (r === undefined) return; // forgotten meanwhile (presentable recorded the key)
-    r.issuers.delete(issuer);
-    r.issuers.add(issuer);
-    if (r.issuers.size > RESUME_MAX_GATEWAYS) r.issuers.delete(r.issuers.values().next().value!);
+    this.drop(bytesToHex(resumeKey));
   }
 
   /**
    * Whether to ask for a ticket on a connection that just authenticated: one whose
-   * gateway announced a resume key, after a signed auth (this gateway's ticket, if one
-   * was held, was refused or is near its expiry, and no other gateway's fitted: a new
-   * one is kept under this gateway), or after one resumed with the ticket `resumedWith`
-   * issued when that ticket has less than RESUME_RENEW_FRACTION of its lifetime left.
+   * gateway announced a resume key, after a signed auth (no ticket was held for this
+   * key, or it was refused or near its expiry), or after a resumed one when the ticket
+   * held for this key has less than RESUME_RENEW_FRACTION of its lifetime left.
    */
-  wantsTicket(resumeKey: Uint8Array, resumedWith: string | null): boolean {
+  wantsTicket(resumeKey: Uint8Array, resumed: boolean): boolean {
     if (this.off || resumeKey.length !== RESUME_PUBLIC_KEY_BYTES) return false;
-    if (resumedWith === null) return true;
-    const held = this.tickets.get(resumedWith);
+    if (!resumed) return true;
+    const held = this.tickets.get(bytesToHex(resumeKey));
     if (held === undefined) return true;
     return held.expiresAt - this.now() < held.lifetimeMs * RESUME_RENEW_FRACTION;
   }
 
   /**
-   * Begins a ticket request to gateway `at` whose challenge carried `resumeKey`: a
+   * Begins a ticket request on a connection whose challenge carried `resumeKey`: a
    * fresh X25519 key pair, the resumption secret derived at once from it and the resume
    * key (relay/crypto/resume.ts ticketSecret), and the ephemeral secret wiped. The
-   * ticket it gets is kept as `at`'s, replacing the one `renewing` names (the ticket
-   * that resumed this connection, another gateway's when they share keys). Null
+   * ticket it gets is kept under `resumeKey`, replacing the one held for it. Null
    * (counted as failed) when the derivation fails: a low-order resume key.
    */
-  begin(at: string, resumeKey: Uint8Array, device: Uint8Array, renewing: string | null = null): TicketAsk | null {
+  begin(resumeKey: Uint8Array, device: Uint8Array): TicketAsk | null {
     if (this.off) return null;
     const { secretKey, publicKey } = x25519KeyPair();
     let secret: Uint8Array;
@@ -218,6 +184,7 @@ export class Resumption {
       wipe(secretKey);
     }
     this.counts.requested++;
+    const key = bytesToHex(resumeKey);
     const epoch = this.epoch;
     let settled = false;
     return {
@@ -237,9 +204,8 @@ export class Resumption {
           return false;
         }
         const lifetimeMs = expiresInS * 1000;
-        const now = this.now();
-        if (renewing !== null && renewing !== at) this.drop(renewing);
-        this.keep(at, { ticket: ticket.slice(), secret, expiresAt: now + lifetimeMs, lifetimeMs, issuedAt: now });
+        this.drop(key);
+        this.touch(key, { ticket: ticket.slice(), secret, expiresAt: this.now() + lifetimeMs, lifetimeMs });
         this.counts.issued++;
         return true;
       },
@@ -252,13 +218,12 @@ export class Resumption {
     };
   }
 
-  /** Forgets every ticket held (their secrets wiped) and every refusal; a request under
-   *  way is thrown away. */
+  /** Forgets every ticket held (their secrets wiped); a request under way is thrown
+   *  away. */
   forget(): void {
     this.epoch++;
     for (const held of this.tickets.values()) wipe(held.secret);
     this.tickets.clear();
-    this.refusals.clear();
   }
 
   /** For good (close, opt-out): forgets the tickets and asks for none again. */
@@ -267,46 +232,25 @@ export class Resumption {
     this.forget();
   }
 
-  /** `at`'s refusals, started afresh when `at` shows another resume key than when it
-   *  refused (it restarted: a new key, maybe a shared one now). Counts as a use of them. */
-  private refusalsAt(at: string, resumeKey: Uint8Array): Refusals {
-    const key = bytesToHex(resumeKey);
-    let r = this.refusals.get(at);
-    if (r === undefined || r.resumeKey !== key) r = { resumeKey: key, issuers: new Set() };
-    const over = this.touch(this.refusals, at, r);
-    if (over !== undefined) this.refusals.delete(over);
-    return r;
+  /** Keeps `held` under `key` as the most recently used; the least recently used key's
+   *  ticket over RESUME_MAX_KEYS is dropped (its secret wiped). */
+  private touch(key: string, held: Held): void {
+    this.tickets.delete(key);
+    this.tickets.set(key, held);
+    if (this.tickets.size > RESUME_MAX_KEYS) this.drop(this.tickets.keys().next().value!);
   }
 
-  /** Keeps `value` under `key` as the most recently used; the least recently used key
-   *  over RESUME_MAX_GATEWAYS is taken out and returned (else undefined). */
-  private touch<V>(map: Map<string, V>, key: string, value: V): string | undefined {
-    map.delete(key);
-    map.set(key, value);
-    if (map.size <= RESUME_MAX_GATEWAYS) return undefined;
-    const oldest = map.keys().next().value!;
-    return oldest;
-  }
-
-  /** `next` as the ticket `at` issued (replacing and wiping the one held from it); the
-   *  least recently used gateway's ticket over the bound is forgotten. */
-  private keep(at: string, next: Held): void {
-    this.drop(at);
-    const over = this.touch(this.tickets, at, next);
-    if (over !== undefined) this.drop(over);
-  }
-
-  private drop(issuer: string): void {
-    const held = this.tickets.get(issuer);
+  private drop(key: string): void {
+    const held = this.tickets.get(key);
     if (held === undefined) return;
-    this.tickets.delete(issuer);
+    this.tickets.delete(key);
     wipe(held.secret);
   }
 
   /** Forgets the tickets within RESUME_EXPIRY_MARGIN_MS of their expiry. */
   private dropExpiring(): void {
     const now = this.now();
-    for (const [issuer, held] of this.tickets) if (now >= held.expiresAt - RESUME_EXPIRY_MARGIN_MS) this.drop(issuer);
+    for (const [key, held] of this.tickets) if (now >= held.expiresAt - RESUME_EXPIRY_MARGIN_MS) this.drop(key);
   }
 
   private noteFailed(code: string): void {

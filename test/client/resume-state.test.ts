@@ -1,17 +1,18 @@
 // The handset's resumption rules (client/resume.ts) without I/O: when a ticket is
 // presented, asked for, renewed, forgotten; the secret it derives is the gateway's;
-// what a request's answer does after a forget; what the stats show (never a secret).
+// what a request's answer does after a forget; what the stats show (never a secret);
+// tickets kept by the resume key they were issued under, across simulated gateways.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { Resumption, RESUME_EXPIRY_MARGIN_MS, RESUME_MAX_GATEWAYS, wipe } from '../../client/resume.ts';
+import { Resumption, RESUME_EXPIRY_MARGIN_MS, RESUME_MAX_KEYS, wipe } from '../../client/resume.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/engines.ts';
 import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
 
 const route = new Uint8Array(randomBytes(32));
 const device = new Uint8Array(randomBytes(16));
 const nonce = () => new Uint8Array(randomBytes(32));
 const noKey = new Uint8Array(0);
-const URL = 'wss://gw-a.example/ws';
 
 function gateway() {
   const kp = x25519KeyPair();
@@ -27,7 +28,7 @@ function holding(lifetimeS: number) {
   let now = 1_000_000;
   const r = new Resumption(true, () => now);
   const gw = gateway();
-  const ask = r.begin(URL, gw.resumeKey, device)!;
+  const ask = r.begin(gw.resumeKey, device)!;
   const ticket = new Uint8Array(randomBytes(69));
   t.ok(ask.accept({ ticket, expiresInS: lifetimeS }));
   return { r, gw, ticket, secret: gw.secretFor(ask.publicKey), advance: (ms: number) => { now += ms; } };
@@ -36,92 +37,92 @@ function holding(lifetimeS: number) {
 t.test('a ticket is asked for after a signed auth only where the gateway announced a resume key', async (t) => {
   const r = new Resumption(true);
   const gw = gateway();
-  t.equal(r.wantsTicket(noKey, null), false, 'no resume key (an older gateway): no request');
-  t.equal(r.wantsTicket(gw.resumeKey, null), true, 'resume key: request');
-  t.equal(r.presentable(URL, gw.resumeKey, nonce(), route, device), null, 'nothing held: sign');
+  t.equal(r.wantsTicket(noKey, false), false, 'no resume key (an older gateway): no request');
+  t.equal(r.wantsTicket(gw.resumeKey, false), true, 'resume key: request');
+  t.equal(r.presentable(gw.resumeKey, nonce(), route, device), null, 'nothing held: sign');
   const off = new Resumption(false);
-  t.equal(off.wantsTicket(gw.resumeKey, null), false, 'turned off: never asks');
-  t.equal(off.begin(URL, gw.resumeKey, device), null);
+  t.equal(off.wantsTicket(gw.resumeKey, false), false, 'turned off: never asks');
+  t.equal(off.begin(gw.resumeKey, device), null);
   t.equal(off.stats.requested, 0);
 });
 
 t.test('the secret is the one the gateway derives; the proof is over the new nonce', async (t) => {
   const { r, gw, ticket, secret } = holding(3600);
   const n = nonce();
-  const p = r.presentable(URL, gw.resumeKey, n, route, device)!;
+  const p = r.presentable(gw.resumeKey, n, route, device)!;
   t.same(p.ticket, ticket, 'the ticket as received');
   t.same(p.proof, resumeProof(secret, n, route, device), 'HMAC over this nonce with the shared secret');
   const n2 = nonce();
-  t.notSame(r.presentable(URL, gw.resumeKey, n2, route, device)!.proof, p.proof, 'another nonce, another proof');
-  t.equal(r.presentable(URL, noKey, nonce(), route, device), null, 'not to a gateway without a resume key');
+  t.notSame(r.presentable(gw.resumeKey, n2, route, device)!.proof, p.proof, 'another nonce, another proof');
+  t.equal(r.presentable(noKey, nonce(), route, device), null, 'not to a gateway without a resume key');
   t.same(r.stats, { resumed: 0, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
 });
 
 t.test('not presented within 60 s of its expiry: forgotten, and the signed auth asks again', async (t) => {
   const { r, gw, advance } = holding(3600);
   advance(3600_000 - RESUME_EXPIRY_MARGIN_MS - 1);
-  t.not(r.presentable(URL, gw.resumeKey, nonce(), route, device), null, 'just outside the margin: presented');
+  t.not(r.presentable(gw.resumeKey, nonce(), route, device), null, 'just outside the margin: presented');
   advance(1);
-  t.equal(r.presentable(URL, gw.resumeKey, nonce(), route, device), null, 'at the margin: sign');
+  t.equal(r.presentable(gw.resumeKey, nonce(), route, device), null, 'at the margin: sign');
   t.equal(r.stats.holding, false, 'forgotten');
-  t.equal(r.wantsTicket(gw.resumeKey, null), true);
+  t.equal(r.wantsTicket(gw.resumeKey, false), true);
 });
 
 t.test('after a resumed auth, renewed once less than a quarter of its lifetime is left', async (t) => {
   const { r, gw, advance } = holding(4000);
-  t.equal(r.wantsTicket(gw.resumeKey, URL), false, 'fresh: no renewal');
+  t.equal(r.wantsTicket(gw.resumeKey, true), false, 'fresh: no renewal');
   advance(3000_000);
-  t.equal(r.wantsTicket(gw.resumeKey, URL), false, 'exactly a quarter left: not yet');
+  t.equal(r.wantsTicket(gw.resumeKey, true), false, 'exactly a quarter left: not yet');
   advance(1);
-  t.equal(r.wantsTicket(gw.resumeKey, URL), true, 'less than a quarter left: renew');
-  t.equal(r.wantsTicket(noKey, URL), false, 'not at a gateway without a resume key');
+  t.equal(r.wantsTicket(gw.resumeKey, true), true, 'less than a quarter left: renew');
+  t.equal(r.wantsTicket(noKey, true), false, 'not at a gateway without a resume key');
   // The renewal replaces the ticket.
-  const ask = r.begin(URL, gw.resumeKey, device)!;
+  const ask = r.begin(gw.resumeKey, device)!;
   const next = new Uint8Array(randomBytes(69));
   t.ok(ask.accept({ ticket: next, expiresInS: 4000 }));
-  t.same(r.presentable(URL, gw.resumeKey, nonce(), route, device)!.ticket, next);
-  t.equal(r.wantsTicket(gw.resumeKey, URL), false, 'renewed: fresh again');
+  t.same(r.presentable(gw.resumeKey, nonce(), route, device)!.ticket, next);
+  t.equal(r.wantsTicket(gw.resumeKey, true), false, 'renewed: fresh again');
 });
 
-t.test("RESUME_REFUSED of a gateway's own ticket forgets it; the next signed auth asks again", async (t) => {
+t.test('RESUME_REFUSED of the ticket held for a resume key forgets it; the next signed auth asks again', async (t) => {
   const { r, gw } = holding(3600);
-  r.noteRefused(URL, URL);
-  t.equal(r.presentable(URL, gw.resumeKey, nonce(), route, device), null);
+  r.noteRefused(gw.resumeKey);
+  t.equal(r.presentable(gw.resumeKey, nonce(), route, device), null);
   t.equal(r.stats.refused, 1);
   t.equal(r.stats.holding, false);
-  t.equal(r.wantsTicket(gw.resumeKey, null), true);
+  t.equal(r.wantsTicket(gw.resumeKey, false), true);
 });
 
 t.test('an answer to a request begun before a forget or a disable is thrown away', async (t) => {
   const r = new Resumption(true);
   const gw = gateway();
-  const ask = r.begin(URL, gw.resumeKey, device)!;
+  const ask = r.begin(gw.resumeKey, device)!;
   r.forget();
   t.equal(ask.accept({ ticket: new Uint8Array(69), expiresInS: 3600 }), false, 'forgotten meanwhile (an opt-out began)');
   t.equal(r.stats.holding, false);
-  const ask2 = r.begin(URL, gw.resumeKey, device)!;
+  const ask2 = r.begin(gw.resumeKey, device)!;
   r.disable();
   t.equal(ask2.accept({ ticket: new Uint8Array(69), expiresInS: 3600 }), false, 'closed meanwhile');
   t.equal(r.stats.holding, false);
-  t.equal(r.wantsTicket(gw.resumeKey, null), false, 'disabled: no more requests');
-  t.equal(r.begin(URL, gw.resumeKey, device), null);
+  t.equal(r.wantsTicket(gw.resumeKey, false), false, 'disabled: no more requests');
+  t.equal(r.begin(gw.resumeKey, device), null);
 });
 
 t.test('failures are counted by code, an unusable answer too; the connect is not affected', async (t) => {
   const r = new Resumption(true);
   const gw = gateway();
-  r.begin(URL, gw.resumeKey, device)!.fail('UNAVAILABLE');
+  r.begin(gw.resumeKey, device)!.fail('UNAVAILABLE');
   t.equal(r.stats.failed, 1);
   t.equal(r.stats.lastError, 'UNAVAILABLE');
-  t.equal(r.begin(URL, gw.resumeKey, device)!.accept({ ticket: new Uint8Array(0), expiresInS: 3600 }), false, 'empty ticket');
-  t.equal(r.begin(URL, gw.resumeKey, device)!.accept({ ticket: new Uint8Array(69), expiresInS: 0 }), false, 'no lifetime');
+  t.equal(r.begin(gw.resumeKey, device)!.accept({ ticket: new Uint8Array(0), expiresInS: 3600 }), false, 'empty ticket');
+  t.equal(r.begin(gw.resumeKey, device)!.accept({ ticket: new Uint8Array(69), expiresInS: 0 }), false, 'no lifetime');
   t.equal(r.stats.failed, 3);
   t.equal(r.stats.holding, false);
   // A low-order resume key (all zeros): the derivation fails, nothing is sent.
-  t.equal(r.begin(URL, new Uint8Array(32), device), null);
+  t.equal(r.begin(new Uint8Array(32), device), null);
   t.equal(r.stats.failed, 4);
   t.equal(r.stats.requested, 3, 'that one was not sent');
-  const ask = r.begin(URL, gw.resumeKey, device)!;
+  const ask = r.begin(gw.resumeKey, device)!;
   ask.fail('TIMEOUT');
   t.equal(ask.accept({ ticket: new Uint8Array(69), expiresInS: 3600 }), false, 'settled once');
 });
@@ -142,26 +143,46 @@ t.test('wipe zeroes a buffer of its own, never a view into a shared one', async 
   t.same([...slab], [1, 2, 3, 4], 'a view is left alone');
 });
 
-// ---- Tickets per gateway: a client rotating through a list of gateways. ----
+// ---- Tickets by resume key: a client moving through a list of gateways. ----
 
 /** Which ticket key sealed each ticket a simulated gateway issued (by hex). */
-type Sealed = Map<string, object>;
+type Sealed = Map<string, TicketKey>;
 
-/** A simulated gateway at `url`: its resume key (drawn anew at each restart) and its
- *  ticket key (its own, drawn anew at a restart, unless `shared`, as --resume-key-file). */
-function simGateway(url: string, sealed: Sealed, shared?: object) {
+/** A sealing ticket key, and the resume_key a gateway derives from it (relay/relay.ts
+ *  resumeKeyFromTicketKey; here simply drawn with it). */
+interface TicketKey {
+  resumeKey: Uint8Array;
+}
+const ticketKey = (): TicketKey => ({ resumeKey: x25519KeyPair().publicKey });
+
+/** The keys a gateway uses, first seals, all open: its own (`own: true`, drawn anew at
+ *  each restart), or a --resume-key-file shared with others (one object). */
+interface KeyRing {
+  keys: TicketKey[];
+  own: boolean;
+}
+const ownKeys = (): KeyRing => ({ keys: [ticketKey()], own: true });
+const sharedKeys = (): KeyRing => ({ keys: [ticketKey()], own: false });
+
+/** A simulated gateway at `url`. Its challenge shows the resume key of the ring's first
+ *  key as it read it at its last start (a shared file changed later is read at a roll). */
+function simGateway(url: string, sealed: Sealed, ring: KeyRing = ownKeys()) {
   const g = {
     url,
-    resumeKey: x25519KeyPair().publicKey,
-    ticketKey: shared ?? {},
-    restart() {
-      g.resumeKey = x25519KeyPair().publicKey;
-      if (!shared) g.ticketKey = {};
+    ring,
+    keys: [...ring.keys],
+    get resumeKey(): Uint8Array {
+      return g.keys[0]!.resumeKey;
     },
-    opens: (ticket: Uint8Array) => sealed.get(Buffer.from(ticket).toString('hex')) === g.ticketKey,
+    /** A restart: an own key is drawn anew, a shared file read again. */
+    restart() {
+      if (g.ring.own) g.ring.keys = [ticketKey()];
+      g.keys = [...g.ring.keys];
+    },
+    opens: (ticket: Uint8Array) => g.keys.includes(sealed.get(bytesToHex(ticket))!),
     issue(): Uint8Array {
       const ticket = new Uint8Array(randomBytes(69));
-      sealed.set(Buffer.from(ticket).toString('hex'), g.ticketKey);
+      sealed.set(bytesToHex(ticket), g.keys[0]!);
       return ticket;
     },
   };
@@ -173,162 +194,185 @@ type SimGateway = ReturnType<typeof simGateway>;
  *  answering at once: 'resumed', 'refused' (then signed) or 'signed', and '+ticket'
  *  when a ticket was asked for (and issued). */
 function connectTo(r: Resumption, g: SimGateway): string {
-  const p = r.presentable(g.url, g.resumeKey, nonce(), route, device);
-  let resumedWith: string | null = null;
+  const p = r.presentable(g.resumeKey, nonce(), route, device);
+  let resumed = false;
   let out = 'signed';
   if (p !== null) {
     if (g.opens(p.ticket)) {
       r.noteResumed();
-      resumedWith = p.issuer;
+      resumed = true;
       out = 'resumed';
     } else {
-      r.noteRefused(g.url, p.issuer);
+      r.noteRefused(g.resumeKey);
       out = 'refused';
     }
   }
-  if (r.wantsTicket(g.resumeKey, resumedWith)) {
-    const ask = r.begin(g.url, g.resumeKey, device, resumedWith)!;
+  if (r.wantsTicket(g.resumeKey, resumed)) {
+    const ask = r.begin(g.resumeKey, device)!;
     ask.accept({ ticket: g.issue(), expiresInS: 3600 });
     out += '+ticket';
   }
   return out;
 }
 
-t.test('two gateways with their own ticket keys, alternated: after one round each resumes with its own ticket', async (t) => {
+/** The client's held tickets, by resume key (hex). */
+const heldOf = (r: Resumption) => (r as unknown as { tickets: Map<string, { secret: Uint8Array }> }).tickets;
+
+t.test('two gateways with their own ticket keys, alternated: each signs once and gets its ticket, then both resume; no refusal', async (t) => {
   const sealed: Sealed = new Map();
   const x = simGateway('wss://x.example/ws', sealed);
   const y = simGateway('wss://y.example/ws', sealed);
   const r = new Resumption(true);
   t.equal(connectTo(r, x), 'signed+ticket', 'first connect, at X');
-  t.equal(connectTo(r, y), 'refused+ticket', "Y cannot open X's ticket: signed, and Y's own asked for");
-  t.same([r.stats.held, r.stats.refused], [2, 1], "X's ticket kept (good at X), Y's added");
-  t.equal(connectTo(r, x), 'resumed', "back at X: X's own ticket");
-  t.equal(connectTo(r, y), 'resumed', "at Y: Y's own");
+  t.equal(connectTo(r, y), 'signed+ticket', "Y shows another resume key: X's ticket is not tried there; signed, and Y's asked for");
+  t.same([r.stats.held, r.stats.refused], [2, 0], "X's ticket kept (good where X's key is shown), Y's added");
   for (let i = 0; i < 10; i++) {
-    t.equal(connectTo(r, x), 'resumed');
-    t.equal(connectTo(r, y), 'resumed');
+    t.equal(connectTo(r, x), 'resumed', 'at X: the ticket held for its key');
+    t.equal(connectTo(r, y), 'resumed', "at Y: Y's");
   }
-  t.same({ ...r.stats }, { resumed: 22, refused: 1, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 }, 'one refusal in all, two tickets asked for');
+  t.same({ ...r.stats }, { resumed: 20, refused: 0, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 }, 'no refusal at all, two tickets asked for');
 });
 
-t.test('a third gateway is not offered a ticket of an issuer it refused; it resumes with its own once it has one', async (t) => {
+t.test('a gateway showing a resume key no ticket was issued under: signed at once, no other ticket tried', async (t) => {
   const sealed: Sealed = new Map();
-  const [x, y, z] = ['x', 'y', 'z'].map((n) => simGateway(`wss://${n}.example/ws`, sealed));
-  let now = 1_000_000;
-  const r = new Resumption(true, () => now);
-  t.equal(connectTo(r, x), 'signed+ticket');
-  now += 1000;
-  t.equal(connectTo(r, y), 'refused+ticket');
-  now += 1000;
-  // Z's ticket requests fail: it refuses Y's ticket (the newest), then X's, then none is offered.
-  const failing = (g: SimGateway) => {
-    const p = r.presentable(g.url, g.resumeKey, nonce(), route, device);
-    if (p !== null) r.noteRefused(g.url, p.issuer);
-    if (r.wantsTicket(g.resumeKey, null)) r.begin(g.url, g.resumeKey, device)!.fail('UNAVAILABLE');
-    return p === null ? 'signed' : `refused ${p.issuer === y!.url ? 'Y' : 'X'}`;
-  };
-  t.equal(failing(z!), 'refused Y', 'the most recently issued other ticket first');
-  t.equal(failing(z!), 'refused X', 'then the next issuer not refused there');
-  t.equal(failing(z!), 'signed', 'then none: signed at once, no refused round trip');
-  t.equal(r.stats.refused, 3, "one at Y (X's ticket), two at Z");
-  t.equal(connectTo(r, x), 'resumed', "X's and Y's tickets still held for their own gateways");
+  const x = simGateway('wss://x.example/ws', sealed);
+  const y = simGateway('wss://y.example/ws', sealed);
+  const z = simGateway('wss://z.example/ws', sealed);
+  const r = new Resumption(true);
+  connectTo(r, x);
+  connectTo(r, y);
+  t.equal(r.presentable(z.resumeKey, nonce(), route, device), null, 'two tickets held, none for Z\'s key: nothing presented');
+  // Z's ticket requests fail: it is signed at every connect, never shown a ticket.
+  for (let i = 0; i < 3; i++) {
+    t.equal(r.presentable(z.resumeKey, nonce(), route, device), null);
+    t.equal(r.wantsTicket(z.resumeKey, false), true, 'asked for its own');
+    r.begin(z.resumeKey, device)!.fail('UNAVAILABLE');
+  }
+  t.equal(r.stats.refused, 0, 'no refusal');
+  t.equal(connectTo(r, x), 'resumed', "X's and Y's tickets still held for their keys");
   t.equal(connectTo(r, y), 'resumed');
-  t.equal(connectTo(r, z!), 'signed+ticket');
-  t.equal(connectTo(r, z!), 'resumed');
-  t.equal(r.stats.held, 3);
+  t.equal(connectTo(r, z), 'signed+ticket');
+  t.equal(connectTo(r, z), 'resumed');
+  t.same([r.stats.held, r.stats.refused], [3, 0]);
 });
 
-t.test('gateways sharing ticket keys: a ticket from X resumes at Y without a refusal, and is the only one asked for', async (t) => {
+t.test('gateways sharing ticket keys show the same resume key: one ticket resumes at both, no refusal', async (t) => {
   const sealed: Sealed = new Map();
-  const key = {};
-  const x = simGateway('wss://x.example/ws', sealed, key);
-  const y = simGateway('wss://y.example/ws', sealed, key);
+  const ring = sharedKeys();
+  const x = simGateway('wss://x.example/ws', sealed, ring);
+  const y = simGateway('wss://y.example/ws', sealed, ring);
   const r = new Resumption(true);
   t.equal(connectTo(r, x), 'signed+ticket');
-  t.equal(connectTo(r, y), 'resumed', "X's ticket at Y");
+  t.equal(connectTo(r, y), 'resumed', "X's ticket at Y: the same resume key");
   t.equal(connectTo(r, x), 'resumed');
+  t.equal(connectTo(r, y), 'resumed');
   t.same([r.stats.refused, r.stats.requested, r.stats.held], [0, 1, 1], 'no refusal, one ticket');
 });
 
-t.test("shared keys: a renewal at Y of X's ticket replaces it (one ticket, not one per gateway)", async (t) => {
+t.test('shared keys: a renewal at Y replaces the ticket X issued (one ticket per key)', async (t) => {
   const sealed: Sealed = new Map();
-  const key = {};
-  const x = simGateway('wss://x.example/ws', sealed, key);
-  const y = simGateway('wss://y.example/ws', sealed, key);
+  const ring = sharedKeys();
+  const x = simGateway('wss://x.example/ws', sealed, ring);
+  const y = simGateway('wss://y.example/ws', sealed, ring);
   let now = 1_000_000;
   const r = new Resumption(true, () => now);
   connectTo(r, x);
+  const first = [...heldOf(r).values()][0]!.secret;
   now += 3000_000; // 600 s of 3,600 left: under a quarter
   t.equal(connectTo(r, y), 'resumed+ticket', 'renewed at Y');
   t.equal(r.stats.held, 1, "Y's new ticket replaced X's");
+  t.ok(first.every((b) => b === 0), "the replaced ticket's secret wiped");
   t.equal(connectTo(r, x), 'resumed', "Y's ticket at X");
+  t.equal(r.wantsTicket(x.resumeKey, true), false, 'fresh: not renewed again');
   t.equal(r.stats.requested, 2);
 });
 
-t.test('at most 8 gateways\' tickets, the least recently used dropped (its secret wiped)', async (t) => {
-  t.equal(RESUME_MAX_GATEWAYS, 8);
-  const sealed: Sealed = new Map();
-  const gws = Array.from({ length: 10 }, (_, i) => simGateway(`wss://gw${i}.example/ws`, sealed));
-  const r = new Resumption(true);
-  const secrets = () => (r as unknown as { tickets: Map<string, { secret: Uint8Array }> }).tickets;
-  for (const g of gws.slice(0, 8)) connectTo(r, g);
-  t.equal(r.stats.held, 8);
-  t.equal(connectTo(r, gws[0]!), 'resumed', 'gw0 used again: now the most recent');
-  const gw1Secret = secrets().get(gws[1]!.url)!.secret;
-  t.equal(connectTo(r, gws[8]!), 'refused+ticket', 'a ninth gateway');
-  t.equal(r.stats.held, 8, 'still 8');
-  t.notOk(secrets().has(gws[1]!.url), 'gw1, the least recently used, dropped');
-  t.ok(gw1Secret.every((b) => b === 0), 'and its secret wiped');
-  t.equal(connectTo(r, gws[0]!), 'resumed', 'gw0 kept');
-  t.equal(connectTo(r, gws[1]!), 'refused+ticket', 'gw1 has to sign again (refused a newer ticket of another gateway)');
-  t.equal(r.stats.held, 8);
-});
-
-t.test("a gateway restart (a new resume_key at X): X's old ticket refused once, then a fresh one; its refusals forgotten", async (t) => {
-  const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
-  const r = new Resumption(true);
-  connectTo(r, y);
-  t.equal(connectTo(r, x), 'refused+ticket', "X refuses Y's ticket");
-  x.restart();
-  t.equal(connectTo(r, x), 'refused+ticket', "X's own old ticket: refused once, signed, a fresh one");
-  t.equal(connectTo(r, x), 'resumed', 'the fresh one resumes');
-  t.equal(connectTo(r, y), 'resumed', "Y's ticket still good at Y");
-  t.equal(r.stats.refused, 2);
-  // X's refusal of Y's tickets was under its old key: after another restart, now sharing
-  // Y's ticket key, X is offered Y's ticket again (its own old one refused first).
-  const shared = simGateway('wss://x.example/ws', sealed, y.ticketKey);
-  shared.resumeKey = x25519KeyPair().publicKey;
-  t.equal(connectTo(r, shared), 'refused+ticket', "X's own old ticket refused");
-  (r as unknown as { tickets: Map<string, unknown> }).tickets.delete(shared.url); // as if X's request had failed
-  t.equal(connectTo(r, shared), 'resumed', "Y's ticket offered at X again: X's key changed since it refused Y's");
-});
-
-t.test("a refusal of another gateway's ticket is remembered only under X's resume key at the time", async (t) => {
-  const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
-  const r = new Resumption(true);
-  connectTo(r, y);
-  const p = r.presentable(x.url, x.resumeKey, nonce(), route, device)!;
-  r.noteRefused(x.url, p.issuer);
-  t.equal(r.presentable(x.url, x.resumeKey, nonce(), route, device), null, "not offered Y's again at X");
-  t.not(r.presentable(y.url, y.resumeKey, nonce(), route, device), null, 'still presented at Y');
-  t.not(r.presentable(x.url, x25519KeyPair().publicKey, nonce(), route, device), null, 'X restarted (a new resume key): offered again');
-});
-
-t.test('close (disable) wipes every gateway\'s ticket and forgets the refusals', async (t) => {
+t.test("a gateway restart with its own key (a new resume key): signed once, no refusal, a new ticket; the other gateway's unaffected", async (t) => {
   const sealed: Sealed = new Map();
   const x = simGateway('wss://x.example/ws', sealed);
   const y = simGateway('wss://y.example/ws', sealed);
   const r = new Resumption(true);
   connectTo(r, x);
   connectTo(r, y);
-  const held = [...(r as unknown as { tickets: Map<string, { secret: Uint8Array }> }).tickets.values()];
+  x.restart();
+  t.equal(connectTo(r, x), 'signed+ticket', "X's old ticket is not shown to the new key: signed, a fresh one");
+  t.equal(connectTo(r, x), 'resumed', 'the fresh one resumes');
+  t.equal(connectTo(r, y), 'resumed', "Y's still good at Y");
+  t.equal(r.stats.refused, 0, 'no refusal');
+  t.equal(r.stats.requested, 3);
+  // A restart of gateways sharing a key file: the same resume key, the ticket still resumes.
+  const ring = sharedKeys();
+  const a = simGateway('wss://a.example/ws', sealed, ring);
+  const b = simGateway('wss://b.example/ws', sealed, ring);
+  t.equal(connectTo(r, a), 'signed+ticket');
+  a.restart();
+  b.restart();
+  t.equal(connectTo(r, a), 'resumed', 'shared key across a restart: the same resume key, resumed');
+  t.equal(connectTo(r, b), 'resumed');
+  t.equal(r.stats.refused, 0);
+});
+
+t.test('a rotation of the shared key (a new first key, rolled gateway by gateway): signed once at the first rolled one, then the new ticket serves both', async (t) => {
+  const sealed: Sealed = new Map();
+  const ring = sharedKeys();
+  const x = simGateway('wss://x.example/ws', sealed, ring);
+  const y = simGateway('wss://y.example/ws', sealed, ring);
+  const r = new Resumption(true);
+  t.equal(connectTo(r, x), 'signed+ticket');
+  ring.keys = [ticketKey(), ...ring.keys]; // OPERATIONS "Rolling restarts", step 2
+  x.restart();
+  t.equal(connectTo(r, x), 'signed+ticket', 'X rolled: a new resume key, signed once, a ticket under it');
+  t.equal(connectTo(r, y), 'resumed', 'Y not rolled yet: still the old key, the old ticket');
+  y.restart();
+  t.equal(connectTo(r, y), 'resumed', 'Y rolled: the new key, the ticket X issued under it');
+  t.equal(connectTo(r, x), 'resumed');
+  t.same([r.stats.refused, r.stats.requested], [0, 2]);
+});
+
+t.test('a refusal forgets only the ticket held for that resume key', async (t) => {
+  const sealed: Sealed = new Map();
+  const x = simGateway('wss://x.example/ws', sealed);
+  const y = simGateway('wss://y.example/ws', sealed);
+  const r = new Resumption(true);
+  connectTo(r, x);
+  connectTo(r, y);
+  sealed.clear(); // the device's record changed: no ticket opens any more
+  t.equal(connectTo(r, x), 'refused+ticket', 'refused at X, signed on the same socket, asked again');
+  t.equal(r.stats.held, 2, "Y's ticket kept");
+  t.equal(connectTo(r, x), 'resumed', 'the new one resumes at X');
+  t.equal(r.stats.refused, 1);
+});
+
+t.test('at most 8 resume keys\' tickets, the least recently used dropped (its secret wiped)', async (t) => {
+  t.equal(RESUME_MAX_KEYS, 8);
+  const sealed: Sealed = new Map();
+  const gws = Array.from({ length: 10 }, (_, i) => simGateway(`wss://gw${i}.example/ws`, sealed));
+  const r = new Resumption(true);
+  for (const g of gws.slice(0, 8)) t.equal(connectTo(r, g), 'signed+ticket');
+  t.equal(r.stats.held, 8);
+  t.equal(connectTo(r, gws[0]!), 'resumed', 'gw0 used again: now the most recent');
+  const gw1Secret = heldOf(r).get(bytesToHex(gws[1]!.resumeKey))!.secret;
+  t.equal(connectTo(r, gws[8]!), 'signed+ticket', 'a ninth key');
+  t.equal(r.stats.held, 8, 'still 8');
+  t.notOk(heldOf(r).has(bytesToHex(gws[1]!.resumeKey)), 'gw1, the least recently used, dropped');
+  t.ok(gw1Secret.every((b) => b === 0), 'and its secret wiped');
+  t.equal(connectTo(r, gws[0]!), 'resumed', 'gw0 kept');
+  t.equal(connectTo(r, gws[1]!), 'signed+ticket', 'gw1 signs again (no refusal: nothing held for its key)');
+  t.equal(r.stats.held, 8);
+  t.equal(r.stats.refused, 0);
+});
+
+t.test('close (disable) wipes every ticket', async (t) => {
+  const sealed: Sealed = new Map();
+  const x = simGateway('wss://x.example/ws', sealed);
+  const y = simGateway('wss://y.example/ws', sealed);
+  const r = new Resumption(true);
+  connectTo(r, x);
+  connectTo(r, y);
+  const held = [...heldOf(r).values()];
   t.equal(held.length, 2);
   r.disable();
   t.same([r.stats.held, r.stats.holding], [0, false]);
   for (const h of held) t.ok(h.secret.every((b) => b === 0), 'secret wiped');
-  t.equal((r as unknown as { refusals: Map<string, unknown> }).refusals.size, 0, 'refusals forgotten');
+  t.equal(connectTo(r, x), 'signed', 'nothing presented or asked for after');
 });
