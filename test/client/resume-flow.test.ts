@@ -50,8 +50,10 @@ interface Ticketing {
   /** Per connection: 'signed', 'resumed', 'refused' (then signed), in order. */
   auths: string[][];
   ticketRequests: number;
-  /** Tickets issued, by hex, with their secret: a restart (new key) clears it. */
+  /** Tickets issued, by hex, with their secret (shared by gateways sharing the key). */
   tickets: Map<string, Uint8Array>;
+  /** Its X25519 resume key pair (the challenge's resume_key is the public half). */
+  key: { secretKey: Uint8Array; publicKey: Uint8Array };
 }
 
 interface TicketingOptions {
@@ -64,13 +66,16 @@ interface TicketingOptions {
   ticketSilent?: boolean;
   /** Answer a ticket auth AUTH_FAILED and close 4002 (a proof that does not match). */
   failResume?: boolean;
+  /** Share this gateway's ticket key (as --resume-key-file): the same resume_key in the
+   *  challenge, and each opens the other's tickets. */
+  sharing?: Ticketing;
 }
 
 /** A scripted gateway issuing tickets: the secret as relay/crypto/resume.ts derives it
  *  from its own X25519 key, a random 69-byte ticket, the proof checked over the nonce. */
 async function ticketing(dev: Device, opts: TicketingOptions = {}): Promise<Ticketing> {
-  const key = x25519KeyPair();
-  const state: Omit<Ticketing, 'gw'> = { auths: [], ticketRequests: 0, tickets: new Map() };
+  const key = opts.sharing?.key ?? x25519KeyPair();
+  const state: Omit<Ticketing, 'gw'> = { auths: [], ticketRequests: 0, tickets: opts.sharing?.tickets ?? new Map(), key };
   const perConn = new WeakMap<FakeConn, string[]>();
   const log = (c: FakeConn) => {
     let l = perConn.get(c);
@@ -162,7 +167,7 @@ t.test('a ticket the gateway cannot open: RESUME_REFUSED, then a signed auth on 
   const c = await open(t, dev, g.gw);
   await c.connect();
   await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
-  g.tickets.clear(); // as a gateway restarted with a new ticket key
+  g.tickets.clear(); // as if the device's record changed: the same resume_key, the ticket no longer opens
   await dropAndReconnect(c, g);
   t.same(g.auths[1], ['refused', 'signed'], 'one socket: the ticket refused, then signed');
   t.equal(g.gw.conns.length, 2, 'no further socket');
@@ -222,15 +227,12 @@ t.test('a held ticket is not presented to a gateway without a resume_key (it wou
   }
 });
 
-t.test('two gateways with their own keys, alternated by 1001 closes: refused once, then each resumes its own ticket, no request more', async (t) => {
-  const dev = await profile();
-  const gx = await ticketing(dev);
-  const gy = await ticketing(dev);
-  t.teardown(() => gx.gw.close());
-  t.teardown(() => gy.gw.close());
+/** A client on two scripted gateways (it starts at a random one): the first one it
+ *  connected to, the other, and a hop by a 1001 close from one to the other that
+ *  returns the auths of the connection it lands on. */
+async function alternating(t: { teardown(fn: () => unknown): void }, dev: Device, gx: Ticketing, gy: Ticketing) {
   const c = await open(t, dev, gx.gw, { gateways: [gx.gw.url, gy.gw.url] });
   await c.connect();
-  // The client starts at a random one of the two; a 1001 close moves it to the other.
   const [first, second] = gx.gw.conns.length > 0 ? [gx, gy] : [gy, gx];
   await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket from the first');
   const hop = async (from: Ticketing, to: Ticketing) => {
@@ -240,15 +242,44 @@ t.test('two gateways with their own keys, alternated by 1001 closes: refused onc
     await until(() => c.connectionState === 'connected' && to.auths.length === n + 1 && /resumed|signed/.test(to.auths[n]!.at(-1) ?? ''), 10_000, 'reconnected');
     return to.auths[n];
   };
-  t.same(await hop(first, second), ['refused', 'signed'], "the first's ticket refused at the second: signed on the same socket");
+  return { c, first, second, hop };
+}
+
+t.test('two gateways with their own keys (two resume keys), alternated by 1001 closes: one signed auth and one ticket at each, then each resumes; no refusal', async (t) => {
+  const dev = await profile();
+  const gx = await ticketing(dev);
+  const gy = await ticketing(dev);
+  t.teardown(() => gx.gw.close());
+  t.teardown(() => gy.gw.close());
+  const { c, first, second, hop } = await alternating(t, dev, gx, gy);
+  t.same(first.auths, [['signed']]);
+  t.same(await hop(first, second), ['signed'], "the second shows another resume key: the first's ticket is not presented there, signed at once");
   await until(() => c.resumeStats.issued === 2, 5_000, "the second's own ticket");
-  t.equal(c.resumeStats.held, 2, "both kept (the first's still good at the first)");
+  t.equal(c.resumeStats.held, 2, "both kept (the first's still good where its key is shown)");
   for (let i = 0; i < 3; i++) {
-    t.same(await hop(second, first), ['resumed'], 'at the first: its own ticket');
+    t.same(await hop(second, first), ['resumed'], 'at the first: the ticket issued under its key');
     t.same(await hop(first, second), ['resumed'], 'at the second: its own');
   }
   t.same([first.ticketRequests, second.ticketRequests], [1, 1], 'one ticket request at each, none after');
-  t.same({ ...c.resumeStats }, { resumed: 6, refused: 1, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 });
+  t.same([...first.auths, ...second.auths].flat().filter((a) => a === 'refused'), [], 'no ticket refused anywhere');
+  t.same({ ...c.resumeStats }, { resumed: 6, refused: 0, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 });
+});
+
+t.test('two gateways sharing their key (one resume key), alternated: one ticket, from the first, resumes at both; no refusal', async (t) => {
+  const dev = await profile();
+  const gx = await ticketing(dev);
+  const gy = await ticketing(dev, { sharing: gx });
+  t.teardown(() => gx.gw.close());
+  t.teardown(() => gy.gw.close());
+  const { c, first, second, hop } = await alternating(t, dev, gx, gy);
+  t.same(first.auths, [['signed']]);
+  for (let i = 0; i < 3; i++) {
+    t.same(await hop(first, second), ['resumed'], 'at the second: the same resume key, the ticket the first issued');
+    t.same(await hop(second, first), ['resumed'], 'back at the first');
+  }
+  t.same([first.ticketRequests, second.ticketRequests], [1, 0], 'one ticket request in all');
+  t.same([...first.auths, ...second.auths].flat().filter((a) => a === 'refused'), [], 'no ticket refused anywhere');
+  t.same({ ...c.resumeStats }, { resumed: 6, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
 });
 
 t.test('resume: false never asks for a ticket; a send-only client neither', async (t) => {
