@@ -3,13 +3,16 @@
 // (`hushwire oprf`, the only key holder) and two gateways using it. Handsets register
 // (one number twice: a new-device notice), sync a contact list, send live and offline
 // messages, a raw client connects from another loopback address, and one handset opts
-// out. Everything an operator or an eavesdropper could keep is captured:
+// out; a raw device gets a resumption ticket at one gateway and resumes with it at the
+// other (a shared --resume-key-file). Everything an operator or an eavesdropper could
+// keep is captured:
 //   - every NATS message (a `>` subscription: subjects, headers, payloads),
 //   - the JetStream files on disk (after a clean server stop, so all is flushed),
 //   - the gateway logs and the evaluator's output (debug level),
 //   - /metrics of both gateways and of the evaluator,
 // and none of it may hold a phone number in any common form, a plain SHA-256 of one,
-// a message text, the contact list, key material (handset secrets, the OPRF key),
+// a message text, the contact list, key material (handset secrets, the OPRF key, the
+// ticket key and what is derived from it, tickets and their secrets),
 // a full route id, or the client's IP (logs and metrics); the opted-out handset's
 // tokens must be gone from the store; mailbox headers carry only what routing needs,
 // Nats-Msg-Id is not the envelope id, and ciphertexts come in the padding buckets.
@@ -30,7 +33,11 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway, BIN, type TestGateway } from '../helpers/gateway.ts';
 import { registerHandset, listen, sendText, type Handset } from '../helpers/handsets.ts';
-import { connectRaw } from '../helpers/raw.ts';
+import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { registerRaw } from '../helpers/raw-device.ts';
+import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
+import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
+import { resumeKeyFromTicketKey } from '../../relay/relay.ts';
 import { until } from '../helpers/poll.ts';
 import { HushwireClient, type Notice } from '../../client/index.ts';
 import { deriveServerKey, blindNumbers } from '../../relay/crypto/oprf.ts';
@@ -165,7 +172,11 @@ if (!haveNatsServer()) {
   const oprfKey = deriveServerKey(seed);
   const evaluator = await startEvaluator(server.url, keyFile);
   t.teardown(() => evaluator.stop());
-  const gwOpts = { nats: server.url, oprfEvaluator: ['main'], oprfPublicKey: [bytesToHex(oprfKey.publicKey)], logLevel: 'debug' };
+  // Resumption tickets (docs/PROTOCOL.md section 13): both gateways share a ticket key.
+  const ticketKey = new Uint8Array(randomBytes(32));
+  const ticketKeyFile = join(keyDir, 'resume.keys');
+  writeFileSync(ticketKeyFile, `${bytesToHex(ticketKey)}\n`, { mode: 0o600 });
+  const gwOpts = { nats: server.url, oprfEvaluator: ['main'], oprfPublicKey: [bytesToHex(oprfKey.publicKey)], logLevel: 'debug', resumeKeyFile: ticketKeyFile };
   const gwA: TestGateway = await startTestGateway({ ...gwOpts, name: 'audit-a' });
   const gwB: TestGateway = await startTestGateway({ ...gwOpts, name: 'audit-b' });
   let gatewaysClosed = false;
@@ -189,6 +200,9 @@ if (!haveNatsServer()) {
   const strangers = [freshNumber(), freshNumber(), freshNumber()];
   const contacts = [bob.number, carolNumber, ...strangers];
   const texts = ['audit live ' + randomBytes(6).toString('hex'), 'audit offline one ' + randomBytes(6).toString('hex'), 'audit offline two ' + randomBytes(6).toString('hex')];
+
+  /** A raw device's ticket and the secret under it (resumption, in 'flows'). */
+  const resumption: { ticket: Uint8Array; secret: Uint8Array }[] = [];
 
   await t.test('flows', async (t) => {
     // A second device for Carol's number: her first device hears of it.
@@ -236,6 +250,30 @@ if (!haveNatsServer()) {
     await fifth.close();
     for (const c of held) await c.close();
 
+    // Resumption: a raw device asks gateway A for a ticket, resumes with it at B
+    // (the shared key file), then asks B for another on the resumed connection.
+    {
+      const { c: reg, dev } = await registerRaw(gwA.url, freshNumber());
+      const ch = (await reg.next((o) => o.body === 'challenge')).challenge!;
+      const ask = async (c: RawClient, resumeKey: Uint8Array, req: number): Promise<{ ticket: Uint8Array; secret: Uint8Array }> => {
+        const e = x25519KeyPair();
+        c.send([{ req, ticketRequest: { publicKey: e.publicKey } }]);
+        const r = await c.reply(req);
+        if (r.body !== 'ticket') throw new Error(`ticket_request failed: ${JSON.stringify(r.error)}`);
+        return { ticket: r.ticket!.ticket, secret: ticketSecret(x25519SharedSecret(e.secretKey, resumeKey), dev.device, e.publicKey, resumeKey) };
+      };
+      const first = await ask(reg, ch.resumeKey, 40);
+      resumption.push(first);
+      const r = await connectRaw(gwB.url);
+      const chB = (await r.next((o) => o.body === 'challenge')).challenge!;
+      r.send([{ req: 41, auth: { route: dev.route, device: dev.device, ticket: first.ticket, proof: resumeProof(first.secret, chB.nonce, dev.route, dev.device) } }]);
+      t.equal((await r.reply(41)).body, 'ok', 'resumed at the other gateway with the ticket');
+      resumption.push(await ask(r, chB.resumeKey, 42));
+      reg.close();
+      r.close();
+      await Promise.all([reg.closed, r.closed]);
+    }
+
     // Bob opts out, with a send-only connection of his open on the same gateway (closed
     // 4006 by it).
     const bs = await HushwireClient.open(bob.profileDir, { receive: false });
@@ -267,6 +305,10 @@ if (!haveNatsServer()) {
     );
   }
   secrets.logsAndMetrics.push({ name: 'client IP', bytes: Buffer.from(CLIENT_IP) });
+  // Resumption: the ticket key, the X25519 secret derived from it, and each ticket and
+  // its secret (which only the device and, sealed, the ticket hold).
+  secrets.everywhere.push(...bytesNeedles('ticket key', ticketKey), ...bytesNeedles('resume X25519 secret', resumeKeyFromTicketKey(ticketKey)));
+  resumption.forEach((h, i) => secrets.everywhere.push(...bytesNeedles(`ticket ${i + 1}`, h.ticket), ...bytesNeedles(`ticket ${i + 1} secret`, h.secret)));
 
   await t.test('evidence', async (t) => {
     // /metrics while everything runs, then a clean stop so the store is flushed.
