@@ -34,7 +34,7 @@ import { readKeyBook, identityChanged, KEYS_CAPACITY, type KeyBook, type KeyChan
 import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNumber } from '../relay/crypto/safety-number.ts';
 import { guardCallback, StoreErrorReporter, type CallbackErrorHandler, type CallbackName } from './app-callback.ts';
 import { ConnectedTimer } from './connected-timer.ts';
-import { Resumption, type ResumeStats } from './resume.ts';
+import { Resumption, RESUME_SPREAD_MS, MAX_RESUME_SPREAD_MS, type ResumeStats } from './resume.ts';
 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
 export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
@@ -78,6 +78,12 @@ export interface ClientOptions {
    *  only. false: every connect is signed with the identity key, and no ticket is asked
    *  for. Default true (a client opened with receive: false never asks either way). */
   resume?: boolean;
+  /** How long after a signed connect the ticket request may wait: it is made at a random
+   *  moment within this many milliseconds (default RESUME_SPREAD_MS, 30 s), so that the
+   *  reconnect storm after a gateway restart (every device signing at once) is not also a
+   *  storm of ticket requests, each an X25519 exchange and a directory read on the
+   *  gateway. A connection that drops before simply signs again next time. 0: at once. */
+  resumeSpreadMs?: number;
   /** Deliver messages whose sender the directory can no longer vouch for, flagged verified: false. */
   acceptUnverified?: boolean;
   /** Called for each received message dropped for good (never yielded by messages()),
@@ -245,6 +251,9 @@ export function checkClientOptions(options: unknown): ClientOptions {
   }
   if (o.clock !== undefined && typeof o.clock !== 'function') throw badOption('option clock must be a function');
   if (o.resume !== undefined && typeof o.resume !== 'boolean') throw badOption('option resume must be true or false');
+  if (o.resumeSpreadMs !== undefined && (typeof o.resumeSpreadMs !== 'number' || !Number.isFinite(o.resumeSpreadMs) || o.resumeSpreadMs < 0 || o.resumeSpreadMs > MAX_RESUME_SPREAD_MS)) {
+    throw badOption(`option resumeSpreadMs must be a number of milliseconds from 0 to ${MAX_RESUME_SPREAD_MS}`);
+  }
   return o as ClientOptions;
 }
 
@@ -357,6 +366,9 @@ export class HushwireClient {
   /** The ticket request to make once the connection that just authenticated counts as
    *  connected (set by authenticate, taken by the connected state change). */
   private ticketAsk: AuthContext | null = null;
+  /** The spread ticket request's timer (resumeSpreadMs), cleared with the connection. */
+  private ticketTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly resumeSpreadMs: number;
 
   /** Registers a new device for `number` in `profileDir` or `store` (opt-in). */
   static register(opts: RegisterOptions): Promise<RegisterResult> {
@@ -417,6 +429,7 @@ export class HushwireClient {
     // Send-only clients (hushwire send, discover, ...) are short-lived: a ticket would
     // cost the gateway a request and never be used.
     this.resumption = new Resumption((options.resume ?? true) && receive);
+    this.resumeSpreadMs = options.resumeSpreadMs ?? RESUME_SPREAD_MS;
     const userOnState = options.onState;
     this.conn = new Connection({
       urls: gateways,
@@ -519,6 +532,8 @@ export class HushwireClient {
     const { route, device, identitySecret } = this.profile;
     const { nonce, resumeKey } = ctx.challenge;
     this.ticketAsk = null;
+    if (this.ticketTimer !== null) clearTimeout(this.ticketTimer);
+    this.ticketTimer = null;
     // receive: false authenticates send-only (Auth.send_only, not signed: see the
     // proto): this connection takes nothing from the device's receiving one (no kick)
     // and is handed nothing. A gateway older than the field takes it as a normal one.
@@ -568,7 +583,24 @@ export class HushwireClient {
   private askForTicket(): void {
     const ctx = this.ticketAsk;
     this.ticketAsk = null;
-    if (ctx === null || ctx.challenge !== this.conn.challenge) return;
+    if (this.ticketTimer !== null) clearTimeout(this.ticketTimer);
+    this.ticketTimer = null;
+    if (ctx === null) return;
+    // At a random moment within resumeSpreadMs (full jitter), not at once: after a
+    // gateway restart every device connects and signs at about the same time, and their
+    // ticket requests would add an X25519 exchange and a directory read each to that
+    // storm. Checked again when it fires: the connection must still be the same one.
+    const delay = Math.floor(Math.random() * this.resumeSpreadMs);
+    if (delay <= 0) return this.requestTicket(ctx);
+    this.ticketTimer = setTimeout(() => {
+      this.ticketTimer = null;
+      this.requestTicket(ctx);
+    }, delay);
+    (this.ticketTimer as { unref?: () => void }).unref?.();
+  }
+
+  private requestTicket(ctx: AuthContext): void {
+    if (ctx.challenge !== this.conn.challenge || this.conn.state !== 'connected') return;
     if (this.closing || this.optingOut || this.unregistering || this.unregistered) return;
     const ask = this.resumption.begin(ctx.challenge.resumeKey, this.profile.device);
     if (ask === null) return;

@@ -24,6 +24,11 @@ import { ticketSecret, resumeProof, RESUME_PUBLIC_KEY_BYTES } from '../relay/cry
 /** A ticket this close to its expiry is not presented (the gateway's clock may be ahead,
  *  and a refused one costs a round trip): the connect signs, and asks for a new one. */
 export const RESUME_EXPIRY_MARGIN_MS = 60_000;
+/** How long after a signed connect a ticket request may wait by default
+ *  (ClientOptions.resumeSpreadMs: a random moment within it), and the most it may be set
+ *  to: past a few minutes a device whose connections last less would never get one. */
+export const RESUME_SPREAD_MS = 30_000;
+export const MAX_RESUME_SPREAD_MS = 600_000;
 /** After a resumed auth, a ticket with less than this share of its lifetime left is
  *  renewed (a ticket request on that connection). */
 export const RESUME_RENEW_FRACTION = 0.25;

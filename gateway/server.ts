@@ -182,10 +182,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   // Idle-device expiry and last_seen refresh run once the bus is up (gateway/privacy-config.ts).
   void busStarter.whenStarted.then(() => relay.privacy.start());
-  // Several gateways on one NATS, each with a key of its own: a device whose reconnect
-  // lands on another gateway has its ticket refused there and signs (one round trip and
-  // a signature check more than a resume). Said once at start, not a warning: one
-  // gateway on NATS is a valid deployment too.
+  // Several gateways on one NATS, each with a key of its own (and a resume_key of its
+  // own): a device whose reconnect lands on another gateway holds no ticket for it and
+  // signs, then asks it for a ticket as well; every restart starts over. Said once at
+  // start, not a warning: one gateway on NATS is a valid deployment too.
   if (config.nats.length > 0 && relay.resume !== null && !files.resumeKeys) {
     log.info('resumption tickets: no --resume-key-file, so a device\'s ticket resumes only at this gateway until it restarts; give every gateway the same --resume-key-file (docs/OPERATIONS.md, "Deploying at scale")');
   }

@@ -125,7 +125,7 @@ async function ticketing(dev: Device, opts: TicketingOptions = {}): Promise<Tick
 }
 
 async function open(t: { teardown(fn: () => unknown): void }, dev: Device, gw: FakeGateway, extra: Record<string, unknown> = {}): Promise<HushwireClient> {
-  const c = await HushwireClient.open(dev.store, { gateways: [gw.url], prekeyRotationMs: 0, ownDevicesCheckMs: 0, ...extra });
+  const c = await HushwireClient.open(dev.store, { gateways: [gw.url], prekeyRotationMs: 0, ownDevicesCheckMs: 0, resumeSpreadMs: 0, ...extra });
   t.teardown(() => c.close());
   return c;
 }
@@ -158,6 +158,37 @@ t.test('after a signed connect a ticket is asked for; the reconnect resumes with
   t.same({ ...c.resumeStats }, { resumed: 1, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
   await dropAndReconnect(c, g);
   t.same(g.auths[2], ['resumed'], 'and again');
+});
+
+t.test('resumeSpreadMs: the ticket request waits a random moment after the connect; a drop first cancels it', async (t) => {
+  const dev = await profile();
+  const g = await ticketing(dev);
+  t.teardown(() => g.gw.close());
+  // A spread of 10 minutes: the request (almost surely) has not been made when the
+  // connection drops; the drop cancels it, and the next connect signs again (no ticket
+  // held) and waits anew.
+  const c = await open(t, dev, g.gw, { resumeSpreadMs: 600_000 });
+  await c.connect();
+  t.equal(g.ticketRequests, 0, 'no ticket request at the connect itself');
+  await dropAndReconnect(c, g);
+  t.same(g.auths[1], ['signed'], 'no ticket yet: the reconnect signs');
+  t.equal(g.ticketRequests, 0);
+  await c.close();
+  // A short spread: the request comes once the timer fires (a deadline against a hang).
+  const dev2 = await profile();
+  const g2 = await ticketing(dev2);
+  t.teardown(() => g2.gw.close());
+  const c2 = await open(t, dev2, g2.gw, { resumeSpreadMs: 300 });
+  await c2.connect();
+  await until(() => c2.resumeStats.issued === 1, 10_000, 'a ticket within the spread');
+  t.equal(g2.ticketRequests, 1);
+});
+
+t.test('resumeSpreadMs is checked: a number of ms from 0 to 600,000', async (t) => {
+  const dev = await profile();
+  for (const bad of [-1, 600_001, Number.NaN, '5' as unknown as number]) {
+    await t.rejects(HushwireClient.open(dev.store, { resumeSpreadMs: bad }), { code: 'BAD_REQUEST', message: /option resumeSpreadMs/ });
+  }
 });
 
 t.test('a ticket the gateway cannot open: RESUME_REFUSED, then a signed auth on the same socket, then a new ticket', async (t) => {

@@ -62,7 +62,7 @@ interface Reader {
 
 /** Opens `h` receiving, collecting message texts. */
 async function reader(t: Test, h: Handset, gws: TestGateway[], extra: Record<string, unknown> = {}): Promise<Reader> {
-  const client = await HushwireClient.open(h.profileDir, { gateways: gws.map((g) => g.url), prekeyRotationMs: 0, ownDevicesCheckMs: 0, ...extra });
+  const client = await HushwireClient.open(h.profileDir, { gateways: gws.map((g) => g.url), prekeyRotationMs: 0, ownDevicesCheckMs: 0, resumeSpreadMs: 0, ...extra });
   t.teardown(() => client.close());
   await client.connect();
   const texts: string[] = [];
