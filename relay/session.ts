@@ -628,7 +628,10 @@ export class Session implements LiveSink, ControlSink {
     const tag = this.#tag;
     const devTok = this.#devTok;
     try {
-      const dev = await this.#relay.directory.findDevice(tag, device, AUTH_READ);
+      // Not an authentication's read (AUTH_READ): the pool's reserve for those is sized
+      // for one per connection (#busy), and a connection may have 4 ticket requests in
+      // flight; a ticket is worth no login's room (test/gateway/resume-reserve.test.ts).
+      const dev = await this.#relay.directory.findDevice(tag, device);
       // Opted out meanwhile (or closed): nothing to seal a ticket for.
       if (dev === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
       if (this.#isClosed()) return;
