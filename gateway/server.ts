@@ -69,6 +69,9 @@ export interface StartOptions {
    *  a test sees codes expire, and the clock of the verification code budget
    *  (relay/verify-gate.ts), so that a test refills it without waiting. */
   verification?: { codeTtlMs?: number; clock?: Clock };
+  /** Tests only (no setting): how often the send-only connections' devices are checked
+   *  in the directory (relay/limits.ts sendOnlyRecheckMs, 30 s). */
+  sendOnlyRecheckMs?: number;
 }
 
 /** --max-connections as this process's open-files limit allows (gateway/fd-limit.ts):
@@ -125,6 +128,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   limits.maxPendingVerifications = maxConnections >= config.maxConnections ? config.maxPendingVerifications
     : Math.max(1, Math.floor((config.maxPendingVerifications * maxConnections) / config.maxConnections));
   if (opts.verification?.codeTtlMs !== undefined) limits.verifyCodeTtlMs = opts.verification.codeTtlMs;
+  if (opts.sendOnlyRecheckMs !== undefined) limits.sendOnlyRecheckMs = opts.sendOnlyRecheckMs;
 
   // A local key, or `hushwire oprf` evaluators over NATS (relay/evaluator-remote.ts).
   const evaluator = await createEvaluator(config, {

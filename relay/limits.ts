@@ -57,9 +57,16 @@ export interface RelayLimits extends EnvelopeRateLimits, VerifyGateLimits {
    *  record, so all gateways agree); a sooner one => error RATE_LIMITED with
    *  retry_after_ms, the socket stays. */
   prekeyRotationIntervalMs: number;
+  /** How often a gateway checks that the devices holding send-only connections on it are
+   *  still in the directory (one read per device, not per connection), closing the
+   *  connections of one that is gone with 4006: a send-only connection subscribes
+   *  nothing on the bus, so an opt-out made through another gateway reaches it no other
+   *  way. */
+  sendOnlyRecheckMs: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
+  sendOnlyRecheckMs: 30_000,
   authTimeoutMs: 10_000,
   liveTimeoutMs: 5_000,
   maxFrameBytes: 262_144,

@@ -28,6 +28,7 @@ export interface RelayMetrics {
   authRechecks: Counter<'outcome'>;
   authResumes: Counter<'result'>;
   ticketsIssued: Counter;
+  sendOnlyOptOutCloses: Counter;
   registrations: Counter;
   unregistrations: Counter;
   /** set_prekey ops by outcome (PREKEY_ROTATION_OUTCOMES). */
@@ -134,6 +135,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     sendBuffersLimit: new Gauge({ name: 'hushwire_send_buffers_limit_bytes', help: 'The bound on all sockets\' send buffers together (--max-send-buffers-bytes)', registers: r }),
     authFailures: new Counter({ name: 'hushwire_auth_failures_total', help: 'Failed authentications', registers: r }),
     authResumes: new Counter({ name: 'hushwire_auth_resumes_total', help: 'Authentications with a resumption ticket (docs/PROTOCOL.md section 13), by result: resumed, refused (the ticket does not open here: the device signs instead), failed (the ticket opened but the proof was wrong: closed 4002)', labelNames: ['result'], registers: r }),
+    sendOnlyOptOutCloses: new Counter({ name: 'hushwire_send_only_unregistered_total', help: 'Devices whose send-only connections this gateway closed (4006) because its periodic directory check found them gone (an opt-out or expiry made through another gateway)', registers: r }),
     ticketsIssued: new Counter({ name: 'hushwire_resume_tickets_issued_total', help: 'Resumption tickets issued (ticket_request answered)', registers: r }),
     authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),

@@ -72,6 +72,8 @@ export interface ResumeState {
  *  keeps a device from multiplying them. Beyond it the auth is answered RATE_LIMITED and
  *  the socket closed 1013 TRY_AGAIN_LATER (docs/PROTOCOL.md). */
 export const MAX_SEND_ONLY_PER_DEVICE = 4;
+/** Directory reads one round of the send-only re-check keeps in flight. */
+const SEND_ONLY_RECHECK_BATCH = 32;
 
 export interface RelayOptions {
   bus: Bus;
@@ -124,6 +126,10 @@ export class Relay {
    *  takeSendOnlySlot), and closed with 4006 when this gateway learns the device
    *  unregistered (closeSendOnly). A key is deleted with its last session. */
   #sendOnly = new Map<string, Set<Session>>();
+  /** Checks every limits.sendOnlyRecheckMs that the devices of #sendOnly are still
+   *  registered (#recheckSendOnly); runs only while #sendOnly has a device. */
+  #sendOnlyTimer: NodeJS.Timeout | null = null;
+  #sendOnlyChecking = false;
   #accepting = 0;
   /** Discovery work in flight over all sessions (limits.maxDiscoveryInFlight); kept by
    *  Session.#discovery. */
@@ -228,6 +234,10 @@ export class Relay {
     if (key !== '') {
       const set = this.#sendOnly.get(key);
       if (set !== undefined && set.delete(s) && set.size === 0) this.#sendOnly.delete(key);
+      if (this.#sendOnly.size === 0 && this.#sendOnlyTimer !== null) {
+        clearInterval(this.#sendOnlyTimer);
+        this.#sendOnlyTimer = null;
+      }
     }
   }
 
@@ -243,7 +253,47 @@ export class Relay {
     }
     if (set.size >= MAX_SEND_ONLY_PER_DEVICE) return false;
     set.add(s);
+    if (this.#sendOnlyTimer === null) {
+      this.#sendOnlyTimer = setInterval(() => void this.#recheckSendOnly(), this.limits.sendOnlyRecheckMs);
+      this.#sendOnlyTimer.unref?.();
+    }
     return true;
+  }
+
+  /** Closes (4006) the send-only sessions of devices no longer in the directory: opted
+   *  out, or expired, through another gateway, where nothing tells this one (send-only
+   *  sessions subscribe nothing on the bus). One directory read per device, 32 at a
+   *  time; a device that reads as gone is read again at the leader before its sessions
+   *  are closed (a lagging replica must not end a registered device's send), and a read
+   *  that fails decides nothing (the next round reads again). One round at a time. */
+  async #recheckSendOnly(): Promise<void> {
+    if (this.#sendOnlyChecking) return;
+    this.#sendOnlyChecking = true;
+    try {
+      const keys = [...this.#sendOnly.keys()];
+      for (let i = 0; i < keys.length; i += SEND_ONLY_RECHECK_BATCH) {
+        await Promise.all(keys.slice(i, i + SEND_ONLY_RECHECK_BATCH).map(async (key) => {
+          if (!(await this.#stillRegistered(key))) {
+            this.metrics.sendOnlyOptOutCloses.inc();
+            this.closeSendOnly(key);
+          }
+        }));
+      }
+    } finally {
+      this.#sendOnlyChecking = false;
+    }
+  }
+
+  async #stillRegistered(key: string): Promise<boolean> {
+    const dot = key.indexOf('.');
+    const tag = key.slice(0, dot);
+    const device = new Uint8Array(Buffer.from(key.slice(dot + 1), 'hex'));
+    try {
+      if ((await this.directory.findDevice(tag, device)) !== null) return true;
+      return (await this.directory.findDevice(tag, device, { fromLeader: true })) !== null;
+    } catch {
+      return true;
+    }
   }
 
   /** Closes the device's send-only sessions on this gateway with 4006 UNREGISTERED (its

@@ -158,7 +158,7 @@ async function pair(t: Test): Promise<[TestGateway, TestGateway]> {
   const key = oprfKeyFile();
   const gws: TestGateway[] = [];
   for (let i = 0; i < 2; i++) {
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: 'so', mailboxShards: 1, logLevel: 'warn', name: `so${i}`, liveTimeoutMs: 30_000 });
+    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: 'so', mailboxShards: 1, logLevel: 'warn', name: `so${i}`, liveTimeoutMs: 30_000 }, { sendOnlyRecheckMs: 200 });
     t.teardown(() => gw.close());
     gws.push(gw);
   }
@@ -201,6 +201,25 @@ if (!haveNatsServer()) {
       t.equal((await opt.reply(61)).body, 'ok');
       t.equal((await listen.closed).code, CloseCode.UNREGISTERED);
       t.equal((await send.closed).code, CloseCode.UNREGISTERED, 'told by the receiving session on its gateway');
+    });
+
+    t.test('an opt-out on the other gateway closes a send-only connection where the device has no receiving one (the periodic directory check)', async (t) => {
+      const { c: reg, dev } = await registerRaw(g0.url, '+15557770013');
+      await closeAll(reg);
+      const { dev: other } = await registerRaw(g0.url, '+15557770014');
+      const lonely = await authSendOnly(g1.url, dev); // nothing of dev receives on g1
+      const bystander = await authSendOnly(g1.url, other);
+      const before = await g1.metrics.registry.getSingleMetricAsString('hushwire_send_only_unregistered_total');
+      t.match(before, /hushwire_send_only_unregistered_total 0/);
+      const opt = await authSendOnly(g0.url, dev);
+      opt.send([{ req: 71, unregister: {} }]);
+      t.equal((await opt.reply(71)).body, 'ok');
+      t.equal((await lonely.closed).code, CloseCode.UNREGISTERED, 'closed 4006 by the check on its own gateway');
+      t.match(await g1.metrics.registry.getSingleMetricAsString('hushwire_send_only_unregistered_total'), /hushwire_send_only_unregistered_total 1/);
+      // A registered device's send-only connection is left alone by the same checks.
+      t.equal(await served(bystander, other, 72), 'devices', 'the other device is still served');
+      t.equal(bystander.ws.readyState, bystander.ws.OPEN);
+      await closeAll(bystander);
     });
   });
 }
