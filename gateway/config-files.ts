@@ -71,7 +71,8 @@ export const MAX_RESUME_KEYS = 16;
 
 /** --resume-key-file: one key per line, 64 hex characters (32 bytes) each; blank lines
  *  and lines starting with # are skipped. The first key seals tickets, all of them open
- *  tickets (docs/OPERATIONS.md, "Resumption tickets": rotation in two rolling restarts). */
+ *  tickets (rotation in two rolling restarts: docs/OPERATIONS.md, "Rolling restarts",
+ *  "Rotating the resumption ticket keys"). */
 export function readResumeKeys(path: string, onMode?: (mode: number) => void): Uint8Array[] {
   const text = readSettingFile('resume-key-file', path, onMode);
   const keys: Uint8Array[] = [];
