@@ -93,7 +93,11 @@ export class ResumeTickets {
     this.#issuing = this.#install(keys);
   }
 
-  /** Replaces the keys (SIGHUP): tickets sealed under a key no longer listed stop opening. */
+  /** Replaces the keys: tickets sealed under a key no longer listed stop opening. Used
+   *  by tests only: the gateway reads --resume-key-file at start and nowhere else (a
+   *  SIGHUP reloads nothing: gateway/sighup.ts), and a caller would also have to change
+   *  the relay's resume_key, which is derived from the sealing key given at start
+   *  (relay.ts resumeKeyFromTicketKey, ResumeState). */
   setKeys(keys: readonly Uint8Array[]): void {
     this.#issuing = this.#install(keys);
   }
