@@ -567,8 +567,12 @@ export class Session implements LiveSink, ControlSink {
         const ok = resumeProofMatches(secret, this.#nonce, m.route, m.device, m.proof);
         secret.fill(0);
         if (!ok) {
+          // Answered as a ticket that does not open (counted apart): the holder of a real
+          // ticket without its secret learns nothing (not whether the device is still
+          // registered), and a device whose secret and ticket disagree (a bug, a mixed-up
+          // store) signs instead of being ended by an AUTH_FAILED it would take as final.
           this.#relay.metrics.authResumes.inc(RESUME_FAILED);
-          return this.#authFailed(req);
+          throw new HushwireError(ErrorCode.RESUME_REFUSED, 'resumption ticket not accepted here: authenticate with a signature');
         }
       } else {
         const input = authInput(this.#nonce, m.route, m.device);

@@ -149,14 +149,20 @@ t.test('one gateway (embedded bus)', async (t) => {
     await closeAll(listen, ...sendOnly);
   });
 
-  t.test('a wrong proof is AUTH_FAILED and close 4002', async (t) => {
+  t.test('a wrong proof is RESUME_REFUSED like a ticket that does not open (counted apart); the connection then signs', async (t) => {
     const { c, dev } = await freshDevice(gw.url, '+15557780004');
     const h = await requestTicket(c, dev);
     await closeAll(c);
-    const { c: bad, answer } = await resumeRaw(gw.url, dev, { ...h, secret: new Uint8Array(randomBytes(32)) });
-    t.equal(answer.error?.code, ErrorCode.AUTH_FAILED);
-    t.equal((await bad.closed).code, CloseCode.AUTH_FAILED);
+    const { c: bad, answer, nonce } = await resumeRaw(gw.url, dev, { ...h, secret: new Uint8Array(randomBytes(32)) });
+    t.equal(answer.error?.code, ErrorCode.RESUME_REFUSED, 'the answer a stale ticket gets: no oracle for the ticket holder');
+    t.equal(bad.ws.readyState, bad.ws.OPEN, 'the connection stays open');
     t.match(await metric(gw, 'hushwire_auth_resumes_total'), /result="failed"} 1/);
+    t.equal((await signedAuthOn(bad, dev, nonce, 8)).body, 'ok', 'a signed auth on it succeeds');
+    await closeAll(bad);
+    // Tried again, the stolen ticket gets the very same answer as any stale one.
+    const { c: stale, answer: same } = await resumeRaw(gw.url, dev, { ...h, secret: new Uint8Array(randomBytes(32)) });
+    t.equal(same.error?.message, answer.error?.message);
+    await closeAll(stale);
   });
 
   t.test('a ticket that does not open is RESUME_REFUSED; the same connection then signs; a second resume there is AUTH_FAILED', async (t) => {
