@@ -4,30 +4,11 @@
 // maxWorkers). The command's own parsing only: a hook stops it before anything starts.
 import t from 'tap';
 import { cpus } from 'node:os';
-import { CommanderError } from 'commander';
-import { benchCommand, maxWorkers, MAX_GATEWAYS } from '../../cli/commands/bench.ts';
-
-class Parsed extends Error {
-  readonly opts: Record<string, unknown>;
-  constructor(opts: Record<string, unknown>) {
-    super('parsed');
-    this.opts = opts;
-  }
-}
+import { maxWorkers, MAX_GATEWAYS } from '../../cli/commands/bench.ts';
+import { parseBenchArgs } from '../helpers/bench-cli.ts';
 
 /** The options `args` give, or the usage error's text. */
-function parse(args: string[]): Record<string, unknown> | string {
-  const cmd = benchCommand().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  cmd.hook('preAction', (c) => { throw new Parsed(c.opts()); });
-  try {
-    cmd.parse(args, { from: 'user' });
-  } catch (e) {
-    if (e instanceof Parsed) return e.opts;
-    if (e instanceof CommanderError) return e.message;
-    throw e;
-  }
-  throw new Error('neither parsed nor refused');
-}
+const parse = parseBenchArgs;
 
 t.test('--gateways: up to 64 taken, more refused saying the bound', async (t) => {
   t.equal(MAX_GATEWAYS, 64);

@@ -4,30 +4,11 @@
 // --rate's error names "half", and --help shows list defaults as the flag takes them.
 // The command's own parsing only: a hook stops it before anything starts.
 import t from 'tap';
-import { CommanderError } from 'commander';
 import { benchCommand } from '../../cli/commands/bench.ts';
-
-class Parsed extends Error {
-  readonly opts: Record<string, unknown>;
-  constructor(opts: Record<string, unknown>) {
-    super('parsed');
-    this.opts = opts;
-  }
-}
+import { parseBenchArgs } from '../helpers/bench-cli.ts';
 
 /** The options `args` give, or the usage error's text. */
-function parse(args: string[]): Record<string, unknown> | string {
-  const cmd = benchCommand().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  cmd.hook('preAction', (c) => { throw new Parsed(c.opts()); });
-  try {
-    cmd.parse(args, { from: 'user' });
-  } catch (e) {
-    if (e instanceof Parsed) return e.opts;
-    if (e instanceof CommanderError) return e.message;
-    throw e;
-  }
-  throw new Error('neither parsed nor refused');
-}
+const parse = parseBenchArgs;
 
 t.test('a name given twice runs once', async (t) => {
   t.same(parse(['--peers', 'nats-ws,socketio,nats-ws'])['peers' as never], ['nats-ws', 'socketio']);

@@ -3,6 +3,8 @@
 // and resolves with what it printed so far and code null, so the test's own checks
 // say what went wrong rather than a timeout.
 import { spawn } from 'node:child_process';
+import { CommanderError } from 'commander';
+import { benchCommand } from '../../cli/commands/bench.ts';
 import { BIN } from './paths.ts';
 
 export interface BenchRun {
@@ -21,4 +23,27 @@ export function runBench(args: string[], timeoutMs = 30_000): Promise<BenchRun> 
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
+}
+
+class Parsed extends Error {
+  readonly opts: Record<string, unknown>;
+  constructor(opts: Record<string, unknown>) {
+    super('parsed');
+    this.opts = opts;
+  }
+}
+
+/** The options `hushwire bench args` parses to, or its usage error's text: the command's
+ *  own parsing only (a hook stops it before anything starts). */
+export function parseBenchArgs(args: string[]): Record<string, unknown> | string {
+  const cmd = benchCommand().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  cmd.hook('preAction', (c) => { throw new Parsed(c.opts()); });
+  try {
+    cmd.parse(args, { from: 'user' });
+  } catch (e) {
+    if (e instanceof Parsed) return e.opts;
+    if (e instanceof CommanderError) return e.message;
+    throw e;
+  }
+  throw new Error('neither parsed nor refused');
 }
