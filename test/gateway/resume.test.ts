@@ -10,8 +10,8 @@ import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, natsGatewayPair, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -360,16 +360,8 @@ async function resumeKeyOf(url: string): Promise<Buffer> {
   return Buffer.from(ch.resumeKey);
 }
 
-async function natsPair(t: Test, prefix: string, keyFile?: string): Promise<[TestGateway, TestGateway]> {
-  const nats = await startNatsServer({ t });
-  const key = oprfKeyFile();
-  const gws: TestGateway[] = [];
-  for (let i = 0; i < 2; i++) {
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: prefix, mailboxShards: 1, logLevel: 'info', name: `${prefix}${i}`, liveTimeoutMs: 30_000, ...(keyFile ? { resumeKeyFile: keyFile } : {}) });
-    t.teardown(() => gw.close());
-    gws.push(gw);
-  }
-  return gws as [TestGateway, TestGateway];
+function natsPair(t: Test, prefix: string, keyFile?: string): Promise<[TestGateway, TestGateway]> {
+  return natsGatewayPair(t, prefix, { logLevel: 'info', liveTimeoutMs: 30_000, ...(keyFile ? { resumeKeyFile: keyFile } : {}) });
 }
 
 if (!haveNatsServer()) {

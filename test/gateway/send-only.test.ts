@@ -5,8 +5,8 @@
 // its device unregisters through this gateway. Also across two gateways on one NATS.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, natsGatewayPair, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { sign, authInput } from '../../relay/crypto/sign.ts';
@@ -153,16 +153,8 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 });
 
-async function pair(t: Test): Promise<[TestGateway, TestGateway]> {
-  const nats = await startNatsServer({ t });
-  const key = oprfKeyFile();
-  const gws: TestGateway[] = [];
-  for (let i = 0; i < 2; i++) {
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: 'so', mailboxShards: 1, logLevel: 'warn', name: `so${i}`, liveTimeoutMs: 30_000 }, { sendOnlyRecheckMs: 200 });
-    t.teardown(() => gw.close());
-    gws.push(gw);
-  }
-  return gws as [TestGateway, TestGateway];
+function pair(t: Test): Promise<[TestGateway, TestGateway]> {
+  return natsGatewayPair(t, 'so', { liveTimeoutMs: 30_000 }, { sendOnlyRecheckMs: 200 });
 }
 
 if (!haveNatsServer()) {

@@ -101,3 +101,18 @@ export async function natsTestGateway(t: Test, natsPrefix: string): Promise<Test
   t.teardown(() => gw.close());
   return gw;
 }
+
+/** Two in-process gateways sharing one nats-server of their own and one OPRF key (all
+ *  stopped at the test's end), one mailbox shard each, named `<prefix>0` and
+ *  `<prefix>1`; `overrides` and `start` go to both (startTestGateway). */
+export async function natsGatewayPair(t: Test, natsPrefix: string, overrides: Partial<Record<keyof GatewayConfig, unknown>> = {}, start: Omit<StartOptions, 'logDestination'> = {}): Promise<[TestGateway, TestGateway]> {
+  const nats = await startNatsServer({ t });
+  const key = oprfKeyFile();
+  const gws: TestGateway[] = [];
+  for (let i = 0; i < 2; i++) {
+    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix, mailboxShards: 1, logLevel: 'warn', name: `${natsPrefix}${i}`, ...overrides }, start);
+    t.teardown(() => gw.close());
+    gws.push(gw);
+  }
+  return gws as [TestGateway, TestGateway];
+}
