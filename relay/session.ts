@@ -562,7 +562,7 @@ export class Session implements LiveSink, ControlSink {
         const secret = dev && tickets ? tickets.open(m.ticket, tag, deviceToken(m.device), dev.identityKey) : null;
         if (secret === null) {
           this.#relay.metrics.authResumes.inc(RESUME_REFUSED);
-          throw new HushwireError(ErrorCode.RESUME_REFUSED, 'resumption ticket not accepted here: authenticate with a signature');
+          throw resumeRefused();
         }
         const ok = resumeProofMatches(secret, this.#nonce, m.route, m.device, m.proof);
         secret.fill(0);
@@ -572,7 +572,7 @@ export class Session implements LiveSink, ControlSink {
           // registered), and a device whose secret and ticket disagree (a bug, a mixed-up
           // store) signs instead of being ended by an AUTH_FAILED it would take as final.
           this.#relay.metrics.authResumes.inc(RESUME_FAILED);
-          throw new HushwireError(ErrorCode.RESUME_REFUSED, 'resumption ticket not accepted here: authenticate with a signature');
+          throw resumeRefused();
         }
       } else {
         const input = authInput(this.#nonce, m.route, m.device);
@@ -1260,6 +1260,12 @@ export class Session implements LiveSink, ControlSink {
 const SEND_ONLY_RETRY_MS = 1_000;
 
 /** A deliver_ack on a send-only connection: it was handed nothing to acknowledge. */
+/** The one answer to every resume that does not authenticate (a ticket that does not
+ *  open here for any reason, or a wrong proof): the device signs on the same connection. */
+function resumeRefused(): HushwireError {
+  return new HushwireError(ErrorCode.RESUME_REFUSED, 'resumption ticket not accepted here: authenticate with a signature');
+}
+
 function sendOnlyAck(): HushwireError {
   return new HushwireError(ErrorCode.BAD_REQUEST, 'this connection is send-only (Auth.send_only): it receives no deliveries to acknowledge');
 }
