@@ -449,8 +449,11 @@ export class HushwireClient {
           // After our own unregister, the gateway's 4006 close is the expected ending.
           this.inbox.end(this.unregistering ? null : change.error ?? null);
           // Closed for good (close(), AUTH_FAILED, an opt-out elsewhere, a takeover):
-          // there is no later connect to resume.
+          // there is no later connect to resume, and no ticket request to make.
           this.resumption.disable();
+          this.ticketAsk = null;
+          if (this.ticketTimer !== null) clearTimeout(this.ticketTimer);
+          this.ticketTimer = null;
         }
         if (change.to === 'connected') {
           this.askForTicket();
