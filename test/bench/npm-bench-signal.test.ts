@@ -26,7 +26,9 @@ t.test('npm run bench: SIGTERM to npm interrupts the bench, which stops what it 
     for (const pid of [...started, npm.pid!]) if (alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   });
   // Deadlines only guard against a hang (a local setup on a loaded machine takes seconds).
-  await until('the chat run to measure', () => /\[hushwire chat\] \d/.test(err) || npm.exitCode !== null, 90_000);
+  // A progress line of the measured run ("[hushwire chat] 1.0s  sent ..."), not the
+  // connect line ("[hushwire chat] 8 connected in ..."), which comes before it.
+  await until('the chat run to measure', () => /\[hushwire chat\] \d+\.\ds /.test(err) || npm.exitCode !== null, 90_000);
   started = descendants(npm.pid!);
   t.ok(started.length >= 3, 'the bench runs under npm with its servers');
 
