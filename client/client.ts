@@ -7,7 +7,7 @@
 // it). A profile is a ProfileStore (client/store.ts), or on Node a directory path, which
 // the Node entry (client/node.ts) teaches the platform to open.
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { sign, authInput, prekeyInput } from '../relay/crypto/sign.ts';
+import { sign, authInput, prekeyInput, unregisterInput } from '../relay/crypto/sign.ts';
 import { generateKeyPair } from '../relay/crypto/hpke.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../relay/errors.ts';
@@ -1066,7 +1066,10 @@ export class HushwireClient {
         await this.conn.connect(this.requestTimeoutMs);
         this.unregistering = true;
         try {
-          await this.conn.request({ unregister: {} });
+          // Signed with the identity key: a gateway takes an opt-out on a connection
+          // resumed with a ticket only so (PROTOCOL section 7); a signed one ignores it.
+          const { route, device, identitySecret } = this.profile;
+          await this.conn.request({ unregister: { route, signature: sign(identitySecret, unregisterInput(route, device)) } });
         } catch (e) {
           this.unregistering = false;
           throw e;

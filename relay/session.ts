@@ -12,13 +12,13 @@ import { pooledRandomBytes } from './crypto/random-pool.ts';
 import {
   ROUTE_BYTES, DEVICE_BYTES,
   type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
-  type SetPrekey, type TicketRequest,
+  type SetPrekey, type TicketRequest, type Unregister,
 } from './wire.ts';
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { routeTag, routeTagUncached, deviceToken } from './tokens.ts';
 import { bytesEqual, hex, isBytes, latin1Slice } from './bytes.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { verify, authInput, registerInput, prekeyInput } from './crypto/sign.ts';
+import { verify, authInput, registerInput, prekeyInput, unregisterInput } from './crypto/sign.ts';
 // The native Ed25519 engine (libsodium or OpenSSL) for every auth check, not noble's JS.
 import './crypto/native.ts';
 import { parseE164 } from './number.ts';
@@ -169,6 +169,9 @@ export class Session implements LiveSink, ControlSink {
    *  auth with a ticket was tried (one per connection); once authenticated, the ticket
    *  requests made (#authenticated() starts it at 0). */
   #tickets = 0;
+  /** Authenticated with a resumption ticket, not a signature: its `unregister` must carry
+   *  the identity key's signature (an opt-out never rests on the ticket keys alone). */
+  #resumed = false;
 
   constructor(relay: Relay, socket: Socket) {
     this.#relay = relay;
@@ -322,7 +325,7 @@ export class Session implements LiveSink, ControlSink {
         // decoded by the generated code, re-read as offsets (the rare path)
         return this.#send(req, (op.send as Send).envelopes.map((e) => inEnvelopeOf(e)), performance.now(), Date.now());
       case 'unregister':
-        p = this.#authed(req, () => this.#onUnregister(req));
+        p = this.#authed(req, () => this.#onUnregister(req, op.unregister as Unregister | null | undefined));
         break;
       case 'setPrekey':
         p = this.#authed(req, () => this.#onSetPrekey(req, op.setPrekey as SetPrekey));
@@ -597,7 +600,10 @@ export class Session implements LiveSink, ControlSink {
       }
       // Counted once it authenticated: a fifth send-only connection refused RATE_LIMITED,
       // or one closed meanwhile, did not resume.
-      if (resuming && this.#isAuthenticated()) this.#relay.metrics.authResumes.inc(RESUMED);
+      if (resuming && this.#isAuthenticated()) {
+        this.#resumed = true;
+        this.#relay.metrics.authResumes.inc(RESUMED);
+      }
       this.#queue({ req, ok: {} });
       this.#registeredAtMs = Number(dev.registeredAtMs);
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
@@ -1068,16 +1074,29 @@ export class Session implements LiveSink, ControlSink {
 
   // ---- opt-out
 
-  async #onUnregister(req: number): Promise<void> {
+  async #onUnregister(req: number, m: Unregister | null | undefined): Promise<void> {
     // One opt-out at a time: a second one in the same frame erased, removed and counted
     // the device again, concurrently with the first, and was never answered.
     if (this.#unregistering) throw new HushwireError(ErrorCode.BAD_REQUEST, 'opt-out already in progress');
     this.#unregistering = true;
     try {
+      // A resumed connection rests on the gateways' ticket keys, which could seal a ticket
+      // for any device: its opt-out must also carry the identity key's signature
+      // (docs/PROTOCOL.md, section 7). A signed connection proved the key already.
+      if (this.#resumed) await this.#checkUnregisterSignature(m);
       await this.#unregister(req);
     } finally {
       this.#unregistering = false;
     }
+  }
+
+  async #checkUnregisterSignature(m: Unregister | null | undefined): Promise<void> {
+    const refused = (): HushwireError => new HushwireError(ErrorCode.AUTH_FAILED, 'an opt-out on a resumed connection needs the identity key\'s signature (unregister.route and unregister.signature)');
+    if (!m || !isBytes(m.route, ROUTE_BYTES) || !isBytes(m.signature, 64) || routeTagUncached(m.route) !== this.#tag) throw refused();
+    const device = this.#deviceBytes()!;
+    const dev = await this.#relay.directory.findDevice(this.#tag, device);
+    if (dev === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
+    if (!verify(dev.identityKey, unregisterInput(m.route, device), m.signature)) throw refused();
   }
 
   async #unregister(req: number): Promise<void> {

@@ -31,6 +31,7 @@ export type DeliverAck = hushwire.v1.DeliverAck;
 export type SetPrekey = hushwire.v1.SetPrekey;
 export type TicketRequest = hushwire.v1.TicketRequest;
 export type Ticket = hushwire.v1.Ticket;
+export type Unregister = hushwire.v1.Unregister;
 export type ErrorOp = hushwire.v1.Error;
 export type Receipt = hushwire.v1.Receipt;
 

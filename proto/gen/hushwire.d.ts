@@ -755,6 +755,8 @@ export namespace hushwire {
         class Unregister {
             constructor(properties?: hushwire.v1.Unregister.$Properties);
             $unknowns?: Uint8Array[];
+            route: Uint8Array;
+            signature: Uint8Array;
             static create(properties: hushwire.v1.Unregister.$Shape): hushwire.v1.Unregister & hushwire.v1.Unregister.$Shape;
             static create(properties?: hushwire.v1.Unregister.$Properties): hushwire.v1.Unregister;
             static encode(message: hushwire.v1.Unregister.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -764,6 +766,8 @@ export namespace hushwire {
 
         namespace Unregister {
             interface $Properties {
+                route?: (Uint8Array|null);
+                signature?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Unregister.$Properties;

@@ -5737,6 +5737,8 @@ export const hushwire = $root.hushwire = (() => {
             /**
              * Properties of an Unregister.
              * @typedef {Object} hushwire.v1.Unregister.$Properties
+             * @property {Uint8Array|null} [route] Unregister route
+             * @property {Uint8Array|null} [signature] Unregister signature
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5767,6 +5769,22 @@ export const hushwire = $root.hushwire = (() => {
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
+
+            /**
+             * Unregister route.
+             * @member {Uint8Array} route
+             * @memberof hushwire.v1.Unregister
+             * @instance
+             */
+            Unregister.prototype.route = $util.newBuffer([]);
+
+            /**
+             * Unregister signature.
+             * @member {Uint8Array} signature
+             * @memberof hushwire.v1.Unregister
+             * @instance
+             */
+            Unregister.prototype.signature = $util.newBuffer([]);
 
             /**
              * Creates a new Unregister instance using the specified properties.
@@ -5800,6 +5818,10 @@ export const hushwire = $root.hushwire = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
+                if (message.route != null && $Object.hasOwnProperty.call(message, "route") && message.route.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.route);
+                if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signature);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5824,7 +5846,7 @@ export const hushwire = $root.hushwire = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                let end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -5842,7 +5864,28 @@ export const hushwire = $root.hushwire = (() => {
                         _end = $undefined;
                         break;
                     }
-                    reader.skipType(tag & 7, _depth, tag);
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.route = value;
+                            else
+                                delete message.route;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.signature = value;
+                            else
+                                delete message.signature;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
                         $util.makeProp(message, "$unknowns", false);
                         (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));

@@ -53,6 +53,7 @@ function isSmallOrder(pk: Uint8Array): boolean {
 const AUTH_LABEL = label0('hushwire auth v1');
 const REGISTER_LABEL = label0('hushwire register v1');
 const PREKEY_LABEL = label0('hushwire prekey v1');
+const UNREGISTER_LABEL = label0('hushwire unregister v1');
 
 export interface Identity {
   /** The 32-byte RFC 8032 secret seed. */
@@ -139,6 +140,17 @@ export function registerInput(nonce: Uint8Array, device: Uint8Array, identityKey
   assertBytes(identityKey, 'identity key', IDENTITY_KEY_BYTES);
   assertBytes(prekey, 'prekey', X25519_KEY_BYTES);
   return concatBytes(REGISTER_LABEL, nonce, device, identityKey, prekey);
+}
+
+/** Unregister.signature: "hushwire unregister v1" 0x00 || route || device. Required on a
+ *  connection authenticated with a resumption ticket (docs/PROTOCOL.md, section 7): an
+ *  opt-out then rests on the identity key, not on the gateways' ticket keys. No nonce: a
+ *  copy can only opt out that very device, which its first use already did (a new
+ *  registration draws a new device id). */
+export function unregisterInput(route: Uint8Array, device: Uint8Array): Uint8Array {
+  assertRoute(route);
+  assertDevice(device);
+  return concatBytes(UNREGISTER_LABEL, route, device);
 }
 
 /** Prekey signature: "hushwire prekey v1" 0x00 || prekey. */

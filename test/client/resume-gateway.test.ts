@@ -224,6 +224,20 @@ t.test('resume: false never asks for a ticket, nor does a send-only client', { s
   t.same({ ...r.client.resumeStats }, { resumed: 0, refused: 0, requested: 0, issued: 0, failed: 0, lastError: '', holding: false, held: 0 });
 });
 
+t.test('a client whose connection resumed can opt out: its unregister carries the identity signature the gateway then requires', { skip }, async (t) => {
+  const gws = await gateways(t, 1, 'rsg6');
+  const gw = gws[0]!;
+  const a = await registerHandset([gw.url], freshNumber());
+  const r = await reader(t, a, gws);
+  await until(() => r.client.resumeStats.issued === 1, 10_000, 'a ticket');
+  await dropSocket(r.client);
+  t.equal(await resumes(gw, 'resumed'), 1, 'the connection it opts out on was resumed, not signed');
+  await r.client.unregister();
+  const device = await readDevice(new DirectoryStore(a.profileDir)).catch(() => null);
+  t.equal(device, null, 'the profile no longer holds the device');
+  t.equal(r.client.connectionState, 'closed');
+});
+
 t.test("an opted-out device's ticket is refused", { skip }, async (t) => {
   const gws = await gateways(t, 1, 'rsg5');
   const gw = gws[0]!;

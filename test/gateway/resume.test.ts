@@ -15,7 +15,7 @@ import { haveNatsServer } from '../helpers/nats-server.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { tempDir } from '../helpers/temp.ts';
-import { sign, authInput } from '../../relay/crypto/sign.ts';
+import { sign, authInput, unregisterInput, generateIdentity } from '../../relay/crypto/sign.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
 import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
 import { TICKET_BYTES } from '../../relay/resume-tickets.ts';
@@ -207,6 +207,34 @@ t.test('one gateway (embedded bus)', async (t) => {
     t.equal(answer.error?.code, ErrorCode.RESUME_REFUSED);
     t.equal((await signedAuthOn(r, dev, nonce, 8)).error?.code, ErrorCode.AUTH_FAILED);
     t.equal((await r.closed).code, CloseCode.AUTH_FAILED);
+  });
+
+  t.test('an opt-out on a resumed connection needs the identity key\'s signature; on a signed one it does not', async (t) => {
+    const { c, dev } = await freshDevice(gw.url, '+15557780012');
+    const h = await requestTicket(c, dev);
+    await closeAll(c);
+    const { c: r, answer } = await resumeRaw(gw.url, dev, h);
+    t.equal(answer.body, 'ok');
+    r.send([{ req: 20, unregister: {} }]);
+    t.equal((await r.reply(20)).error?.code, ErrorCode.AUTH_FAILED, 'no signature: refused');
+    const other = generateIdentity();
+    r.send([{ req: 21, unregister: { route: dev.route, signature: sign(other.secretKey, unregisterInput(dev.route, dev.device)) } }]);
+    t.equal((await r.reply(21)).error?.code, ErrorCode.AUTH_FAILED, 'signed by another key: refused');
+    const { dev: stranger } = await registerRaw(gw.url, '+15557780013');
+    r.send([{ req: 22, unregister: { route: stranger.route, signature: sign(dev.id.secretKey, unregisterInput(stranger.route, dev.device)) } }]);
+    t.equal((await r.reply(22)).error?.code, ErrorCode.AUTH_FAILED, 'another route: refused');
+    t.equal(r.ws.readyState, r.ws.OPEN, 'the connection stays');
+    r.send([{ req: 23, lookup: { route: dev.route } }]);
+    t.equal((await r.reply(23)).devices?.devices.length, 1, 'the device is still registered');
+    r.send([{ req: 24, unregister: { route: dev.route, signature: sign(dev.id.secretKey, unregisterInput(dev.route, dev.device)) } }]);
+    t.equal((await r.reply(24)).body, 'ok', 'with its identity signature: opted out');
+    t.equal((await r.closed).code, CloseCode.UNREGISTERED);
+    // A signed connection needs none (SDKs from before the field, the CLI's unregister).
+    const { c: c2, dev: dev2 } = await freshDevice(gw.url, '+15557780014');
+    c2.send([{ req: 25, unregister: {} }]);
+    t.equal((await c2.reply(25)).body, 'ok');
+    void dev2;
+    await c2.closed;
   });
 
   t.test('malformed resumes are AUTH_FAILED 4002: both proofs, no proof, a short proof', async (t) => {
