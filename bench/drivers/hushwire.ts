@@ -26,6 +26,7 @@ import { ticketSecret } from '../../relay/crypto/resume.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts'; // libsodium's X25519
 import '../../relay/crypto/native.ts'; // native Ed25519/X25519, not noble's JS
 import { fastResumeProof } from './resume-proof.ts';
+import { bytesEqual } from '../../relay/bytes.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
 import { reportId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
@@ -80,7 +81,7 @@ class HwEndpoint implements Endpoint {
   readonly #sink: ServerFrameSink;
   readonly #flushNow = (): void => this.#flush();
   /** A resumption ticket, its secret and when it expires (Date.now() ms), in memory only. */
-  #ticket: { ticket: Uint8Array; secret: Uint8Array; expiresAt: number } | null = null;
+  #ticket: { ticket: Uint8Array; secret: Uint8Array; expiresAt: number; resumeKey: Uint8Array } | null = null;
 
   constructor(spec: EndpointSpec, ctx: DriverContext) {
     this.#spec = spec;
@@ -144,7 +145,9 @@ class HwEndpoint implements Endpoint {
               if (ctx.tickets !== 'off' && resumeKey === null) ctx.auth.noResumeKey++;
               const t = this.#ticket;
               if (t !== null && t.expiresAt <= Date.now()) this.#ticket = null;
-              if (this.#ticket !== null && ctx.tickets !== 'off' && resumeKey !== null) {
+              // Presented only where the challenge shows the resume_key it was issued under,
+              // as the SDK does (client/resume.ts): elsewhere it could not open.
+              if (this.#ticket !== null && ctx.tickets !== 'off' && resumeKey !== null && bytesEqual(resumeKey, this.#ticket.resumeKey)) {
                 const proof = fastResumeProof(this.#ticket.secret, nonce, hw.route, hw.device);
                 write({ req: REQ_AUTH, auth: { route: hw.route, device: hw.device, ticket: this.#ticket.ticket, proof } });
                 state = 'resume';
@@ -182,7 +185,7 @@ class HwEndpoint implements Endpoint {
               }
             } else if (state === 'ticket' && op.req === REQ_TICKET) {
               if (op.ticket && op.ticket.ticket && op.ticket.ticket.length > 0 && pendingSecret !== null) {
-                this.#ticket = { ticket: new Uint8Array(op.ticket.ticket), secret: pendingSecret, expiresAt: Date.now() + (op.ticket.expiresInS ?? 0) * 1000 };
+                this.#ticket = { ticket: new Uint8Array(op.ticket.ticket), secret: pendingSecret, expiresAt: Date.now() + (op.ticket.expiresInS ?? 0) * 1000, resumeKey: resumeKey! };
                 ctx.auth.tickets++;
               } else {
                 // not a failed connect: this handset signs in the storm (and the row says how many)

@@ -1,10 +1,14 @@
 // The bench's Hushwire handset (bench/drivers/hushwire.ts) with resumption tickets
 // (docs/PROTOCOL.md, section 13), against real gateways: at set-up ('request') it signs
 // and gets a ticket; in the storm ('use') it resumes with it; a ticket the gateway
-// refuses (another gateway without the issuing one's key) falls back to a signed auth
-// on the same connection; a gateway without resume_key gets signed auths and no ticket
+// refuses (one of the same resume_key it will not open) falls back to a signed auth on
+// the same connection, and one of another resume_key is not presented at all; a gateway without resume_key gets signed auths and no ticket
 // request; with tickets 'off' nothing changes from before.
 import t, { type Test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/temp.ts';
 import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { registerRaw, type RawDevice } from '../helpers/raw-device.ts';
@@ -78,21 +82,31 @@ t.test('a gateway that issues no tickets (no resume_key): signed, no request, co
   t.same(counts(ctx.auth), { signed: 2, resumed: 0, refused: 0, tickets: 0, ticketErrors: 0, noResumeKey: 2 }, 'the storm signs too');
 });
 
-t.test('a ticket another gateway refuses: RESUME_REFUSED, then signed on the same connection', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+t.test('a ticket another gateway refuses: RESUME_REFUSED, then signed on the same connection; one of another resume_key is not shown', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
   const nats = await startNatsServer({ t });
   const key = oprfKeyFile();
-  const gws: TestGateway[] = [];
-  for (let i = 0; i < 2; i++) {
-    // each its own ticket key (no --resume-key-file): a ticket opens only where it was issued
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: 'hwbr', mailboxShards: 1, logLevel: 'warn', name: `hwbr${i}`, liveTimeoutMs: 30_000 });
+  // A and B share one ticket key (the same resume_key), but B lets tickets live only a
+  // minute: it refuses A's day-long ticket (relay/resume-tickets.ts). C has a key of its
+  // own (another resume_key): A's ticket is not even presented there.
+  const dir = tempDir('hw-bench-resume-');
+  const keyFile = join(dir, 'resume.key');
+  writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  const start = async (name: string, extra: Record<string, unknown>): Promise<TestGateway> => {
+    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: 'hwbr', mailboxShards: 1, logLevel: 'warn', name, liveTimeoutMs: 30_000, ...extra });
     t.teardown(() => gw.close());
-    gws.push(gw);
-  }
-  const [a, b] = gws as [TestGateway, TestGateway];
+    return gw;
+  };
+  const a = await start('hwbr0', { resumeKeyFile: keyFile });
+  const b = await start('hwbr1', { resumeKeyFile: keyFile, resumeTicketTtlS: 60 });
+  const c = await start('hwbr2', {});
   const { spec, ctx, ep } = handset(a.url, await device(a.url), 'request');
   await ep.connect(10_000);
   t.equal(ctx.auth.tickets, 1, 'a ticket from gateway A');
   ctx.tickets = 'use';
+  ctx.auth = noAuths();
+  spec.url = c.url;
+  await reconnect(t, ep);
+  t.same(counts(ctx.auth), { signed: 1, resumed: 0, refused: 0, tickets: 0, ticketErrors: 0, noResumeKey: 0 }, 'C shows another resume_key: signed at once, the ticket not shown');
   ctx.auth = noAuths();
   spec.url = b.url;
   await reconnect(t, ep);
