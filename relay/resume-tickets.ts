@@ -20,7 +20,7 @@
 // On node:crypto (OpenSSL): this is the gateway's hot path in a reconnect storm.
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { label0 } from './crypto/bytes.ts';
-import { RESUME_PROOF_BYTES, RESUME_SECRET_BYTES, resumeProofInput } from './crypto/resume.ts';
+import { PROOF_LABEL, RESUME_PROOF_BYTES, RESUME_SECRET_BYTES } from './crypto/resume.ts';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
 
 export const TICKET_VERSION = 1;
@@ -178,9 +178,18 @@ export class ResumeTickets {
   }
 }
 
-/** Auth.proof checked in constant time: HMAC-SHA256(secret, resumeProofInput(...)). */
+/** Auth.proof through node:crypto's HMAC, the bytes of relay/crypto/resume.ts's
+ *  resumeProof (noble, for the portable SDK): HMAC-SHA256(secret, "hushwire resume proof
+ *  v1" 0x00 || nonce || route || device), the input fed in pieces rather than
+ *  concatenated. The gateway checks every resume with it, the bench's handsets make
+ *  theirs with it (on the same cores as the gateways). Arguments are not checked here:
+ *  callers have checked their lengths. */
+export function resumeProofNode(secret: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Buffer {
+  return createHmac('sha256', secret).update(PROOF_LABEL).update(nonce).update(route).update(device).digest();
+}
+
+/** Auth.proof checked in constant time against resumeProofNode. */
 export function resumeProofMatches(secret: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array, proof: Uint8Array): boolean {
   if (!(proof instanceof Uint8Array) || proof.length !== RESUME_PROOF_BYTES) return false;
-  const expected = createHmac('sha256', secret).update(resumeProofInput(nonce, route, device)).digest();
-  return timingSafeEqual(expected, proof);
+  return timingSafeEqual(resumeProofNode(secret, nonce, route, device), proof);
 }

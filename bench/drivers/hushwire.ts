@@ -25,7 +25,7 @@ import { authInput, signer } from '../../relay/crypto/sign.ts';
 import { ticketSecret } from '../../relay/crypto/resume.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts'; // libsodium's X25519
 import '../../relay/crypto/native.ts'; // native Ed25519/X25519, not noble's JS
-import { fastResumeProof } from './resume-proof.ts';
+import { resumeProofNode } from '../../relay/resume-tickets.ts';
 import { bytesEqual } from '../../relay/bytes.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
@@ -148,7 +148,7 @@ class HwEndpoint implements Endpoint {
               // Presented only where the challenge shows the resume_key it was issued under,
               // as the SDK does (client/resume.ts): elsewhere it could not open.
               if (this.#ticket !== null && ctx.tickets !== 'off' && resumeKey !== null && bytesEqual(resumeKey, this.#ticket.resumeKey)) {
-                const proof = fastResumeProof(this.#ticket.secret, nonce, hw.route, hw.device);
+                const proof = resumeProofNode(this.#ticket.secret, nonce, hw.route, hw.device);
                 write({ req: REQ_AUTH, auth: { route: hw.route, device: hw.device, ticket: this.#ticket.ticket, proof } });
                 state = 'resume';
               } else {

@@ -37,7 +37,9 @@ export const RESUME_PROOF_BYTES = 32;
 export const RESUME_PUBLIC_KEY_BYTES = 32;
 
 const SECRET_LABEL = label0('hushwire resume secret v1');
-const PROOF_LABEL = label0('hushwire resume proof v1');
+/** The label Auth.proof's input starts with (also fed to node:crypto's HMAC in pieces:
+ *  relay/resume-tickets.ts resumeProofNode). */
+export const PROOF_LABEL = label0('hushwire resume proof v1');
 
 /**
  * The resumption secret of a TicketRequest, on both ends: HKDF-SHA256(ikm = the X25519

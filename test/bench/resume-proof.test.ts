@@ -1,11 +1,12 @@
-// The bench handsets' resume proof (bench/drivers/resume-proof.ts, node:crypto) gives
-// the bytes of relay/crypto/resume.ts's resumeProof, which the gateway checks against.
+// The node:crypto resume proof (relay/resume-tickets.ts resumeProofNode: the gateway's
+// check and the bench handsets' proofs) gives the bytes of relay/crypto/resume.ts's
+// resumeProof, the SDK's.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { fastResumeProof } from '../../bench/drivers/resume-proof.ts';
+import { resumeProofNode as fastResumeProof } from '../../relay/resume-tickets.ts';
 import { resumeProof } from '../../relay/crypto/resume.ts';
 
-t.test('fastResumeProof = resumeProof, for random inputs', async (t) => {
+t.test('resumeProofNode = resumeProof, for random inputs', async (t) => {
   for (let i = 0; i < 200; i++) {
     const [k, nonce, route, device] = [randomBytes(32), randomBytes(32), randomBytes(32), randomBytes(16)].map((b) => new Uint8Array(b)) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
     const want = Buffer.from(resumeProof(k, nonce, route, device)).toString('hex');
