@@ -632,7 +632,7 @@ export class Session implements LiveSink, ControlSink {
     } catch {
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'public_key is not a usable X25519 key');
     }
-    const device = hexToBytes(this.#devTok);
+    const device = this.#deviceBytes()!;
     const secret = ticketSecret(shared, device, m.publicKey, resume.publicKey);
     shared.fill(0);
     const tag = this.#tag;
