@@ -113,11 +113,6 @@ export class Resumption {
     return { ...this.counts, holding: this.tickets.size > 0, held: this.tickets.size };
   }
 
-  /** Whether resumption is in use (not turned off, not disabled by close or opt-out). */
-  get enabled(): boolean {
-    return !this.off;
-  }
-
   /**
    * The ticket and proof for an `auth` on a connection whose challenge carried
    * `resumeKey` and `nonce`, or null: sign instead. The ticket is the one held for
