@@ -111,8 +111,10 @@ export interface CompareOptions {
   noisePct: number;
 }
 
-/** Settings that are expected to differ and say nothing about comparability. */
-const META_IGNORED = new Set(['when', 'systems', 'workloads', 'repeat']);
+/** Settings that are expected to differ and say nothing about comparability (the
+ *  latency timeline's slice, `slice_ms`, changes no figure compared here: the rows'
+ *  `timeline` is not compared). */
+const META_IGNORED = new Set(['when', 'systems', 'workloads', 'repeat', 'slice_ms', 'slice_ms_asked']);
 
 /** A group: one system, one workload, max-rate or fixed-rate runs apart. */
 function groupOf(r: RunResult): string {

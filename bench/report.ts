@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { RunResult } from './types.ts';
 import { summaryTable, type SummaryRow } from './summary.ts';
 import { compareTable, type Comparison } from './compare.ts';
+import { worstSliceText } from './timeline.ts';
 
 const COLS: [string, (r: RunResult) => string, number][] = [
   ['system', (r) => r.system, 10],
@@ -47,6 +48,8 @@ function other(r: RunResult): string {
   const parts: string[] = [];
   if (r.mode === 'rate' && r.rate != null) parts.push(`fixed rate ${num(r.rate, 0)} msg/s`);
   if (r.send_lag_p99_ms != null) parts.push(`generator send lag p99 ${r.send_lag_p99_ms} ms`);
+  const worst = r.timeline === undefined ? null : worstSliceText(r.timeline);
+  if (worst !== null) parts.push(worst);
   if (r.drain_s != null) parts.push(`drained in ${r.drain_s.toFixed(2)} s`);
   if (r.erase_tail_s != null) parts.push(`erased ${r.erase_tail_s.toFixed(2)} s later (incl. erase: ${r.server_cpu_us_per_msg_incl_erase ?? '-'} / ${r.nats_cpu_us_per_msg_incl_erase ?? '-'} µs)`);
   if (r.reconnect_s != null) {

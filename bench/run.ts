@@ -14,6 +14,7 @@ import { machineLimits, sourceAddresses } from './capacity.ts';
 import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
 import { nearestRank } from './percentile.ts';
+import { DEFAULT_SLICE_MS, effectiveSliceMs, mergeTimeline } from './timeline.ts';
 import { cpuRise, idleMetricsNote } from './metrics-check.ts';
 import { SAMPLING_INTERVAL_BYTES, summariseAllocations, allocationText, type HeapProfile } from './heap-sample.ts';
 import { PhaseProfiler, CPU_INTERVAL_US, type PhaseProfiles } from './phase-profile.ts';
@@ -31,6 +32,9 @@ export interface BenchOptions extends SetupOptions {
   durationS: number;
   warmupS: number;
   graceS: number;
+  /** The latency timeline's slice (ms), as asked (--slice-ms; default 250): a window
+   *  that would need more than MAX_SLICES takes a larger one (bench/timeline.ts). */
+  sliceMs?: number;
   /** Messages/s offered in total (fixed-rate mode); 'half' = a window run, then a rate run at half its rate. */
   rate: number | 'half' | null;
   window: number;
@@ -567,7 +571,8 @@ async function measureRun(
   const startAt = Date.now() + 300;
   const measureFrom = startAt + o.warmupS * 1000;
   const measureUntil = measureFrom + o.durationS * 1000;
-  const params: RunParams = { ...m, startAt, measureFrom, measureUntil, graceMs: o.graceS * 1000, payloadBytes };
+  const sliceMs = effectiveSliceMs(measureUntil - measureFrom, o.sliceMs ?? DEFAULT_SLICE_MS);
+  const params: RunParams = { ...m, startAt, measureFrom, measureUntil, graceMs: o.graceS * 1000, payloadBytes, sliceMs };
   g.resetProgress();
   doing(`${env.system} ${workload}`, 'measuring');
   const stopTicker = progressTicker(g, `${label}${m.mode === 'rate' ? ' (rate)' : ''}`, o, startAt, { from: measureFrom, until: measureUntil });
@@ -596,6 +601,7 @@ async function measureRun(
   const q = (p: number): number | null => (hist.totalCount === 0 ? null : round(hist.getValueAtPercentile(p) / 1000, 3));
   const lag = m.mode === 'rate' ? merged((s) => s.sendLagHistogram) : null;
   const lagP99 = lag === null || lag.totalCount === 0 ? null : round(lag.getValueAtPercentile(99) / 1000, 3);
+  const timeline = mergeTimeline(sliceMs, all.map((s) => s.sliceHistograms), m.mode === 'rate' ? all.map((s) => s.sliceLagHistograms ?? []) : null);
   const seconds = o.durationS;
   const perMsg = (us: number | null): number | null => (us === null || delivered === 0 ? null : round(us / delivered, 1));
   const maxElu = Math.max(...all.map((s) => s.elu));
@@ -638,6 +644,8 @@ async function measureRun(
     ...(m.mode === 'rate' ? { send_lag_p99_ms: lagP99 } : {}),
     ...(allocPerMsg !== null ? { server_alloc_bytes_per_msg: allocPerMsg } : {}),
     ...(notes.filter(Boolean).length > 0 ? { note: notes.filter(Boolean).join('; ') } : {}),
+    // last: its arrays are long
+    timeline,
   };
   return r;
 }

@@ -2,6 +2,7 @@
 // safe: plain objects, numbers, strings, Uint8Arrays).
 
 import type { WsClientKind } from './drivers/client-socket.ts';
+import type { Timeline } from './timeline.ts';
 
 export const SYSTEMS = ['hushwire', 'nats-ws', 'mosquitto', 'socketio', 'uws-relay'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
@@ -55,6 +56,9 @@ export interface RunParams {
   measureUntil: number;
   /** After measureUntil: how long to wait for outstanding messages before counting them lost. */
   graceMs: number;
+  /** The latency timeline's slice (ms; bench/timeline.ts): the measured window is cut
+   *  into slices of this length. */
+  sliceMs: number;
   /** Bytes of every peer message (the size of the Hushwire envelope as sent). */
   payloadBytes: number;
 }
@@ -86,6 +90,12 @@ export interface RunStats {
   sendLagHistogram: string;
   /** Event-loop utilisation of the worker over the measuring window (0..1). */
   elu: number;
+  /** The latency timeline: per slice of the measured window (RunParams.sliceMs), an
+   *  hdr-histogram (µs) of the latency of the messages intended to be sent in it,
+   *  compressed base64, null for a slice without any (bench/timeline.ts). */
+  sliceHistograms: (string | null)[];
+  /** Rate mode: the same of the send lag; null in window mode. */
+  sliceLagHistograms: (string | null)[] | null;
 }
 
 /** How a storm's Hushwire handsets authenticate their reconnects (--storm-auth). */
@@ -196,6 +206,9 @@ export interface RunResult {
   /** Rate mode: p99 of how late the generator sent after the intended time (part of
    *  every latency above, which counts from the intended time). */
   send_lag_p99_ms?: number | null;
+  /** chat, fanout and fixed-rate rows: latency over the measured window, per slice of
+   *  `--slice-ms` by intended send time (bench/timeline.ts). */
+  timeline?: Timeline;
   /** backlog */
   drain_s?: number | null;
   /** backlog: seconds from the last delivery until the mailboxes were empty (erased). */

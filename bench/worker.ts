@@ -14,6 +14,7 @@ import type { Driver, DriverContext, Endpoint, Hooks } from './drivers/driver.ts
 import { hushwireDriver } from './drivers/hushwire.ts';
 import { natsWsDriver, mqttDriver, socketIoDriver, uwsRelayDriver } from './drivers/peers.ts';
 import { UpgradeRefused } from './drivers/client-socket.ts';
+import { SliceRecorder, sliceCount } from './timeline.ts';
 import { DEFAULT_BACKOFF, fullJitterDelay } from '../client/backoff.ts';
 
 const CONNECT_TIMEOUT_MS = 20_000;
@@ -60,6 +61,10 @@ const lastSeq = new Map<number, number>(); // flow (sender * 2^21 + recipient) â
 
 let hist = newHist();
 let lagHist = newHist();
+/** The run's latency and (rate mode) send lag per slice of the measured window, by
+ *  intended send time (bench/timeline.ts). */
+let slices = new SliceRecorder(0, 1, 1);
+let lagSlices = new SliceRecorder(0, 1, 1);
 function newHist(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
@@ -100,7 +105,8 @@ const hooks: Hooks = {
     else lastSeq.set(key, seq);
     p.got |= 1 << bit;
     p.left--;
-    if (p.inWindow) hist.recordValue(Math.max(1, Math.round((now - p.t) * 1000)));
+    // in the slice of its intended send time: a stall shows where it hit
+    if (p.inWindow) hist.recordValue(slices.recordSince(p.t, now));
     if (p.left === 0 && p.acked === 1) complete(s, seq);
     onDrainDelivery?.();
   },
@@ -150,7 +156,7 @@ function sendOne(s: Sender, intended: number): void {
   const inWindow = intended >= mFrom && intended < mUntil;
   // Rate mode: how late this send is against its slot, the generator's own share of the
   // latency (a tick that fired late, a worker that waited for a CPU).
-  if (phase === 'rate' && inWindow) lagHist.recordValue(Math.max(1, Math.round((performance.now() - intended) * 1000)));
+  if (phase === 'rate' && inWindow) lagHist.recordValue(lagSlices.recordSince(intended, performance.now()));
   s.pending.set(seq, { t: intended, left: s.target.recipients.length, got: 0, acked: driver.hasAcks ? 0 : 1, inWindow });
   s.outstanding++;
   if (driver.hasAcks) s.unacked++;
@@ -236,6 +242,9 @@ async function run(params: RunParams): Promise<RunStats> {
   mFrom = toLocal(params.measureFrom);
   mUntil = toLocal(params.measureUntil);
   sendUntil = mUntil;
+  const nSlices = sliceCount(params.measureUntil - params.measureFrom, params.sliceMs);
+  slices = new SliceRecorder(mFrom, params.sliceMs, nSlices);
+  lagSlices = new SliceRecorder(mFrom, params.sliceMs, nSlices);
   const progress = setInterval(() => post({ t: 'progress', p: { sent: stats.sent, delivered: stats.deliveredTotal } }), PROGRESS_MS);
   let eluStart: ReturnType<typeof performance.eventLoopUtilization> | null = null;
   let elu = 0;
@@ -304,7 +313,11 @@ async function run(params: RunParams): Promise<RunStats> {
     sent: stats.sent, deliveredInWindow: stats.deliveredInWindow, deliveredTotal: stats.deliveredTotal,
     lost, duplicated: stats.duplicated, reordered: stats.reordered, failed: stats.failed, refused: stats.refused, unconfirmed,
     overflow: stats.overflow, histogram: hdr.encodeIntoCompressedBase64(hist), sendLagHistogram: hdr.encodeIntoCompressedBase64(lagHist), elu,
+    sliceHistograms: slices.encode(), sliceLagHistograms: params.mode === 'rate' ? lagSlices.encode() : null,
   };
+  // the slices' memory goes with the run
+  slices = new SliceRecorder(0, 1, 1);
+  lagSlices = new SliceRecorder(0, 1, 1);
   resetStats();
   return out;
 }

@@ -11,6 +11,7 @@ import { startWatchdog } from '../../bench/watchdog.ts';
 import { onInterruptReport } from '../../bench/interrupt.ts';
 import { capacityProblem, machineLimits } from '../../bench/capacity.ts';
 import { summarise, summaryTable } from '../../bench/summary.ts';
+import { DEFAULT_SLICE_MS, MAX_SLICE_MS, MAX_SLICES, MIN_SLICE_MS, effectiveSliceMs } from '../../bench/timeline.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
 import { benchCompareCommand, readResults, DEFAULT_NOISE_PCT } from './bench-compare.ts';
@@ -161,6 +162,14 @@ function parseGrace(value: string): number {
   return parseSeconds(value);
 }
 
+/** --slice-ms: the latency timeline's slice, a whole number of ms from 10 to 10,000
+ *  (finer slices hold too few messages for a p99, coarser ones hide a stall). */
+function parseSliceMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < MIN_SLICE_MS || n > MAX_SLICE_MS) throw new InvalidArgumentError(`must be a whole number of milliseconds from ${MIN_SLICE_MS} to ${MAX_SLICE_MS}`);
+  return n;
+}
+
 /** Makes `dir` (and its parents) and checks that it can be written; a usage error
  *  naming `flag` when not. */
 function writableDir(flag: string, dir: string): void {
@@ -186,6 +195,7 @@ interface Opts {
   duration: number;
   warmup: number;
   grace: number;
+  sliceMs: number;
   rate?: number | 'half';
   window: number;
   pairs: number;
@@ -232,6 +242,7 @@ export function benchCommand(): Command {
     .option('--duration <s>', 'measured seconds per run (chat, fanout; at most 600)', parseSeconds, 10)
     .option('--warmup <s>', 'unmeasured seconds before each run; 0: none (a cold measurement: the window starts with the first message); at most 600', parseWarmup, 2)
     .option('--grace <s>', 'after a run: wait up to this long for outstanding messages before counting them lost (ends when none is left; not 0; at most 600)', parseGrace, 6)
+    .option('--slice-ms <ms>', `latency timeline of each chat, fanout and fixed-rate run: p50, p99 and max per slice of the measured window this long, by intended send time (${MIN_SLICE_MS} to ${MAX_SLICE_MS}; a window of more than ${MAX_SLICES.toLocaleString('en-US')} slices takes a larger one)`, parseSliceMs, DEFAULT_SLICE_MS)
     .option('--rate <msgs>', 'fixed offered rate in messages/s (latency from the intended send time), or "half": a max-rate run then one at half of it', parseRate)
     .option('--window <n>', 'max-rate mode: messages each sender keeps outstanding', parseCount, 16)
     .option('--pairs <n>', 'chat: 1:1 pairs (both ends send; ends on different gateways)', parseCount, 100)
@@ -334,6 +345,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         durationS: o.duration,
         warmupS: o.warmup,
         graceS: o.grace,
+        sliceMs: o.sliceMs,
         rate: o.rate ?? null,
         window: o.window,
         pairs: o.pairs,
@@ -354,10 +366,14 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
           log(tableRow(r));
         },
       };
+      // The slice every timeline of this run has (a long window takes a larger one than asked).
+      const sliceMs = effectiveSliceMs(o.duration * 1000, o.sliceMs);
+      if (sliceMs !== o.sliceMs) log(`latency timeline: ${sliceMs.toLocaleString('en-US')} ms slices instead of --slice-ms ${o.sliceMs} (a ${o.duration} s window holds at most ${MAX_SLICES.toLocaleString('en-US')} slices)`);
       const meta = {
         when: new Date().toISOString(),
         machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator on the same cores`,
         systems, workloads: o.workload, repeat: o.repeat, duration_s: o.duration, warmup_s: o.warmup, grace_s: o.grace, rate: o.rate ?? null, window: o.window,
+        slice_ms: sliceMs, ...(sliceMs !== o.sliceMs ? { slice_ms_asked: o.sliceMs } : {}),
         pairs: o.pairs, devices: o.devices, storm_auth: o.stormAuth,
         // the shapes of backlog and fanout, so bench compare warns when they differ
         backlog_devices: o.backlogDevices, backlog_messages: o.backlogMessages, backlog_warmup: o.backlogWarmup, fanout: o.fanout,

@@ -45,6 +45,13 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   t.match(r.stderr, /hushwire chat/, 'progress shown on stderr');
   t.ok(existsSync(join(dir, 'bench.html')), 'HTML report written');
   t.match(readFileSync(join(dir, 'bench.html'), 'utf8'), /CPU per delivered message, whole machine/, 'with the CPU chart');
+  // the latency timeline: 2 s of the default 250 ms slices, by intended send time
+  const tl = run['timeline'] as Record<string, unknown[] | number> | undefined;
+  t.equal(tl?.['slice_ms'], 250, 'a timeline of 250 ms slices');
+  for (const k of ['t_ms', 'delivered', 'p50_ms', 'p99_ms', 'max_ms']) t.equal((tl?.[k] as unknown[] | undefined)?.length, 8, `timeline.${k}: a value per slice of the 2 s window`);
+  t.equal(tl?.['send_lag_p99_ms'], undefined, 'no send lag at max rate');
+  t.ok((tl?.['delivered'] as number[]).every((n) => n > 0), 'deliveries in every slice');
+  t.match(r.stderr, /worst 250 ms slice: p99 [\d.,]+ ms at t=[\d.]+ s/, 'the worst slice in the table');
   const saved = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { runs: unknown[] };
   t.equal(saved.runs.length, 1, 'JSON report written');
   // --heap-sample: the gateways' allocations over the measured window
@@ -59,7 +66,7 @@ t.test('a tiny fixed-rate run: latency from the intended send time, and the gene
   const transport = (await uwsAvailable()) ? 'uws' : 'ws';
   const r = await runBench([
     '--peers', 'none', '--workload', 'chat', '--pairs', '4', '--rate', '400', '--duration', '2', '--warmup', '1', '--grace', '4',
-    '--gateways', '2', '--transport', transport, '--workers', '1', '--json',
+    '--gateways', '2', '--transport', transport, '--workers', '2', '--slice-ms', '500', '--json',
   ], 90_000);
   t.equal(r.code, 0, `bench exits 0 (stderr: ${r.stderr.slice(-500)})`);
   const run = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs?.[0] ?? {};
@@ -72,6 +79,17 @@ t.test('a tiny fixed-rate run: latency from the intended send time, and the gene
   // every message's latency counts from its intended time, so it includes its send lag
   t.ok(lag <= p99 * 1.01 + 0.01, `send lag p99 ${lag} ms within latency p99 ${p99} ms`);
   t.match(r.stderr, /generator send lag p99 [\d.]+ ms/, 'shown in the table');
+  // the timeline in --slice-ms 500 slices, merged over the two generator threads, with the send lag per slice
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { meta?: Record<string, unknown> };
+  t.equal(out.meta?.['slice_ms'], 500, 'meta.slice_ms');
+  const tl = run['timeline'] as Record<string, unknown> | undefined;
+  t.equal(tl?.['slice_ms'], 500);
+  t.same(tl?.['t_ms'], [0, 500, 1000, 1500]);
+  for (const k of ['delivered', 'p50_ms', 'p99_ms', 'max_ms', 'send_lag_p99_ms']) t.equal((tl?.[k] as unknown[] | undefined)?.length, 4, `timeline.${k}: 4 slices`);
+  // 400 msg/s offered, 1:1: ~200 deliveries per 500 ms slice, from both threads' senders
+  t.ok((tl?.['delivered'] as number[]).every((n) => n > 150), `deliveries in every slice (${JSON.stringify(tl?.['delivered'])})`);
+  const slicesMax = Math.max(...(tl?.['max_ms'] as number[]));
+  t.ok(slicesMax >= p99, `the slices' max ${slicesMax} ms is at least the run's p99 ${p99} ms`);
 });
 
 t.test('--rate half: a max-rate run, then a fixed-rate run at half of what it delivered, each its own row', { skip: natsServerBinary() === null ? 'nats-server not installed' : false }, async (t) => {

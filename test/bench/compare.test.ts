@@ -131,6 +131,19 @@ t.test('settings: differences between and within the sides are listed; files wit
   t.same(shapes.settings, [{ key: 'backlog_messages', base: '200', candidate: '1000' }, { key: 'backlog_warmup', base: '20', candidate: '0' }]);
 });
 
+t.test('a latency timeline (and its slice) changes nothing compared: no metric, no setting; an older file without one compares alike', async (t) => {
+  const tl = { slice_ms: 250, t_ms: [0, 250], delivered: [10, 10], p50_ms: [1, 1], p99_ms: [2, 90], max_ms: [3, 95] };
+  const c = compare(
+    [file('old', [chat(100_000, 30)])],
+    [file('new', [chat(101_000, 30, { timeline: tl })], { ...META, slice_ms: 500, slice_ms_asked: 100 })],
+    OPTS,
+  );
+  t.same(c.settings, [], 'slice_ms and slice_ms_asked are not settings that make runs incomparable');
+  t.notOk(c.rows.some((r) => /timeline|slice/.test(r.metric)), 'no metric from the timeline');
+  t.equal(row(c.rows, 'p99_ms').verdict, 'same', 'the row\'s own p99 compared as before');
+  t.doesNotThrow(() => compareTable(c));
+});
+
 t.test('generator-bound groups are named (their throughput measured the generator)', async (t) => {
   const c = compare([file('a', [chat(250_000, 30, { system: 'nats-ws', generator_bound: true })])], [file('b', [chat(240_000, 30, { system: 'nats-ws' })])], OPTS);
   t.same(c.generator_bound, ['nats-ws chat']);

@@ -18,3 +18,16 @@ t.test('every RunResult field is named in BENCHMARKS.md', async (t) => {
   t.ok(fields.length > 30, `${fields.length} fields`);
   for (const f of fields) t.ok(doc.includes(`\`${f}\``) || doc.includes(`"${f}"`), `${f} is documented`);
 });
+
+t.test('every field of a row\'s timeline (bench/timeline.ts Timeline) is named in BENCHMARKS.md', async (t) => {
+  const src = readFileSync(join(ROOT, 'bench/timeline.ts'), 'utf8');
+  const start = src.indexOf('export interface Timeline {');
+  t.ok(start >= 0, 'Timeline found');
+  const body = src.slice(start, src.indexOf('\n}\n', start));
+  const fields = [...body.matchAll(/^ {2}([a-z0-9_]+)\??:/gm)].map((m) => m[1]!);
+  t.ok(fields.length >= 7, `${fields.length} fields`);
+  // named as timeline.FIELD, or in the documented shape "FIELD": [...]
+  for (const f of fields) t.ok(doc.includes(`\`timeline.${f}\``) || doc.includes(`"${f}"`), `timeline.${f} is documented`);
+  t.ok(doc.includes('`timeline`') || doc.includes('"timeline"'), 'timeline itself');
+  t.ok(doc.includes('`meta.slice_ms`') && doc.includes('`meta.slice_ms_asked`'), 'the meta fields of the slice');
+});
