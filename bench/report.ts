@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { RunResult } from './types.ts';
 import { summaryTable, type SummaryRow } from './summary.ts';
 import { compareTable, type Comparison } from './compare.ts';
-import { worstSliceText } from './timeline.ts';
+import { worstSlice, worstSliceText, type Timeline } from './timeline.ts';
 
 const COLS: [string, (r: RunResult) => string, number][] = [
   ['system', (r) => r.system, 10],
@@ -134,6 +134,87 @@ function stackedChart(title: string, unit: string, parts: { name: string; fill: 
     + `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>${legend}${bars}</svg>`;
 }
 
+/** Latency over time: one chart per workload (and round), a line per system: p99
+ *  (solid) and max (dashed) per slice, and in rate mode the generator's send-lag p99
+ *  (dotted), on a log scale (a stall's max is often 100x the p99 beside it). The
+ *  worst slice (highest p99) of each line is marked. */
+function timelineChart(title: string, lines: { label: string; system: string; tl: Timeline }[]): string {
+  const width = 760;
+  const left = 60;
+  const right = 20;
+  const top = 48;
+  const plotH = 180;
+  const legendRowH = 16;
+  const legendY = top + plotH + 48;
+  const h = legendY + lines.length * legendRowH + 8;
+  const values = lines.flatMap(({ tl }) => [...tl.p99_ms, ...tl.max_ms, ...(tl.send_lag_p99_ms ?? [])]).filter((v): v is number => v != null && v > 0);
+  const lo = 10 ** Math.floor(Math.log10(Math.max(0.001, Math.min(...values, 1))));
+  let hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
+  if (hi <= lo) hi = lo * 10;
+  const spanMs = Math.max(1, ...lines.map(({ tl }) => (tl.t_ms.length === 0 ? 0 : tl.t_ms[tl.t_ms.length - 1]! + tl.slice_ms)));
+  const x = (ms: number): number => left + ((width - left - right) * ms) / spanMs;
+  const y = (v: number): number => top + plotH - (plotH * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
+  let grid = '';
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    const yy = y(d).toFixed(1);
+    grid += `<line x1="${left}" x2="${width - right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`
+      + `<text x="${left - 6}" y="${(Number(yy) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(d >= 1 ? d.toLocaleString('en-US') : String(Number(d.toPrecision(1))))}</text>`;
+  }
+  // x ticks: about 8, at whole multiples of a round number of seconds
+  const stepS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300].find((s) => (spanMs / 1000) / s <= 8) ?? 600;
+  for (let t = 0; t * 1000 <= spanMs + 1e-6; t += stepS) {
+    const xx = x(t * 1000).toFixed(1);
+    grid += `<line x1="${xx}" x2="${xx}" y1="${top}" y2="${top + plotH}" stroke="#eee"/>`
+      + `<text x="${xx}" y="${top + plotH + 14}" text-anchor="middle" font-size="11">${esc(String(Number(t.toFixed(2))))}</text>`;
+  }
+  const axes = `<rect x="${left}" y="${top}" width="${width - left - right}" height="${plotH}" fill="none" stroke="#999"/>`
+    + `<text x="${(left + width - right) / 2}" y="${top + plotH + 28}" text-anchor="middle" font-size="11">seconds into the measured window (by intended send time)</text>`
+    + `<text x="12" y="${top + plotH / 2}" font-size="11" transform="rotate(-90 12 ${top + plotH / 2})" text-anchor="middle">ms</text>`;
+  /** A path through the slices' centres, broken where a slice has no value. */
+  const path = (tl: Timeline, vs: readonly (number | null)[]): string => {
+    let d = '';
+    let pen = false;
+    vs.forEach((v, i) => {
+      if (v == null) { pen = false; return; }
+      d += `${pen ? 'L' : 'M'}${x(tl.t_ms[i]! + tl.slice_ms / 2).toFixed(1)} ${y(v).toFixed(1)}`;
+      pen = true;
+    });
+    return d;
+  };
+  const styles = `<text x="${left}" y="36" font-size="11">— p99   - - max   ··· generator send lag p99 (fixed rate)   ○ worst slice (highest p99)</text>`;
+  const drawn = lines.map(({ label, system, tl }, k) => {
+    const c = COLORS[system] ?? '#777';
+    const w = worstSlice(tl);
+    const worst = w === null ? '' : `<circle cx="${x(w.t_ms + tl.slice_ms / 2).toFixed(1)}" cy="${y(w.p99_ms).toFixed(1)}" r="4" fill="none" stroke="${c}"><title>${esc(`${label}: ${worstSliceText(tl) ?? ''}`)}</title></circle>`;
+    const ly = legendY + k * legendRowH;
+    return `<path d="${path(tl, tl.max_ms)}" fill="none" stroke="${c}" stroke-width="1" stroke-dasharray="4 3" opacity="0.7"><title>${esc(`${label} max`)}</title></path>`
+      + (tl.send_lag_p99_ms !== undefined ? `<path d="${path(tl, tl.send_lag_p99_ms)}" fill="none" stroke="${c}" stroke-width="1" stroke-dasharray="1 2"><title>${esc(`${label} send lag p99`)}</title></path>` : '')
+      + `<path d="${path(tl, tl.p99_ms)}" fill="none" stroke="${c}" stroke-width="1.5"><title>${esc(`${label} p99`)}</title></path>`
+      + worst
+      + `<rect x="${left}" y="${ly - 9}" width="12" height="3" fill="${c}"/><text x="${left + 18}" y="${ly}" font-size="11">${esc(label)}${w === null ? '' : esc(`: ${worstSliceText(tl)}`)}</text>`;
+  }).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif">`
+    + `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>${styles}${grid}${axes}${drawn}</svg>`;
+}
+
+/** The timeline charts of the rows that have one: one per workload (max-rate and
+ *  fixed-rate apart) and --repeat round, so a chart holds a line per system. */
+function timelineCharts(rows: RunResult[]): string {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of rows) {
+    if (r.timeline === undefined || r.timeline.t_ms.length === 0) continue;
+    const k = `${r.workload}\u0000${r.mode ?? ''}\u0000${r.rate ?? ''}\u0000${r.round ?? ''}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const f = g[0]!;
+    const slices = [...new Set(g.map((r) => r.timeline!.slice_ms))].map((v) => v.toLocaleString('en-US')).join('/');
+    const how = f.mode === 'rate' ? `fixed rate${f.rate != null ? ` ${num(f.rate, 0)} msg/s` : ''}` : 'max rate';
+    const title = `Latency over time: ${f.workload} (${how}${f.round !== undefined ? `, round ${f.round}` : ''}), per ${slices} ms slice, ms (log scale)`;
+    return timelineChart(title, g.map((r) => ({ label: r.system, system: r.system, tl: r.timeline! })));
+  }).join('\n');
+}
+
 function fmt(v: number): string {
   return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
 }
@@ -173,6 +254,7 @@ export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, sum
       [{ name: 'server (gateways)', fill: '#3b5b92' }, { name: 'nats-server', fill: '#8fb0e0' }, { name: 'generator (clients)', fill: '#c8c8c8' }], cpu) : '',
     storm.length ? barChart('Reconnect storm: seconds until every device is back (lower is better)', 's', storm) : '',
     idle.length ? barChart('Idle: server memory per connected device (lower is better)', 'B', idle) : '',
+    timelineCharts(ran),
   ].join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Hushwire bench</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1100px}pre{background:#f4f4f4;padding:1em;overflow:auto;font-size:12px}</style></head>

@@ -51,6 +51,7 @@ t.test('a tiny chat run: JSON shape, delivered > 0, nothing lost, report written
   for (const k of ['t_ms', 'delivered', 'p50_ms', 'p99_ms', 'max_ms']) t.equal((tl?.[k] as unknown[] | undefined)?.length, 8, `timeline.${k}: a value per slice of the 2 s window`);
   t.equal(tl?.['send_lag_p99_ms'], undefined, 'no send lag at max rate');
   t.ok((tl?.['delivered'] as number[]).every((n) => n > 0), 'deliveries in every slice');
+  t.match(readFileSync(join(dir, 'bench.html'), 'utf8'), /Latency over time: chat \(max rate\)/, 'and its chart');
   t.match(r.stderr, /worst 250 ms slice: p99 [\d.,]+ ms at t=[\d.]+ s/, 'the worst slice in the table');
   const saved = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { runs: unknown[] };
   t.equal(saved.runs.length, 1, 'JSON report written');

@@ -89,3 +89,47 @@ t.test('a negative figure (an idle slope of a few hundred devices can be one) is
   t.match(html, />35,055 B</);
   t.notMatch(html, /-15753\.\d\d/, 'not as -15753.40');
 });
+
+t.test('rows with a latency timeline get a chart over time per workload, a line per system, and the worst slice in the table', async (t) => {
+  const { SliceRecorder, mergeTimeline } = await import('../../bench/timeline.ts');
+  // 2 s of 250 ms slices; hushwire stalls at 1.0-1.25 s (a slice's p99 of 80 ms), nats-ws never
+  const timeline = (stallAt: number | null, lag: boolean) => {
+    const lat = new SliceRecorder(0, 250, 8);
+    const lg = new SliceRecorder(0, 250, 8);
+    for (let ms = 0; ms < 2_000; ms += 5) {
+      lat.record(ms, stallAt !== null && ms >= stallAt && ms < stallAt + 250 ? 80_000 : 1_000);
+      lg.record(ms, 100);
+    }
+    return mergeTimeline(250, [lat.encode()], lag ? [lg.encode()] : null);
+  };
+  const rows: RunResult[] = [
+    { ...row('hushwire', 100_000, 10, 2, 4), timeline: timeline(1_000, false) },
+    { ...row('nats-ws', 120_000, 8, null, 4), timeline: timeline(null, false) },
+    { ...row('hushwire', 50_000, 10, 2, 4), mode: 'rate', rate: 2_000, send_lag_p99_ms: 0.1, timeline: timeline(1_000, true) },
+    { ...row('hushwire', 90_000, 10, 2, 4), workload: 'storm' },
+  ];
+  const html = htmlReport(rows, { when: 'now' });
+  const charts = html.split('<svg').filter((s) => s.includes('Latency over time'));
+  t.equal(charts.length, 2, 'one chart per workload and mode (max rate, fixed rate); none for a row without a timeline');
+  t.match(charts[0]!, /Latency over time: chat \(max rate\), per 250 ms slice/);
+  t.match(charts[1]!, /Latency over time: chat \(fixed rate 2,000 msg\/s\)/);
+  const paths = (svg: string): { title: string; d: string }[] => [...svg.matchAll(/<path d="([^"]*)"[^>]*><title>([^<]*)<\/title>/g)].map((m) => ({ d: m[1]!, title: m[2]! }));
+  const max = paths(charts[0]!);
+  t.same(max.map((p) => p.title).sort(), ['hushwire max', 'hushwire p99', 'nats-ws max', 'nats-ws p99'], 'p99 and max, a line each per system');
+  t.same(paths(charts[1]!).map((p) => p.title).sort(), ['hushwire max', 'hushwire p99', 'hushwire send lag p99'], 'the send lag too at a fixed rate');
+  // the stall is the highest point (smallest y) of hushwire's p99, at the slice of 1.0-1.25 s (the fifth of eight)
+  const pts = [...max.find((p) => p.title === 'hushwire p99')!.d.matchAll(/[ML]([\d.]+) ([\d.]+)/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }));
+  t.equal(pts.length, 8, 'a point per slice');
+  const top = pts.reduce((a, b) => (b.y < a.y ? b : a));
+  t.equal(pts.indexOf(top), 4, 'the spike at the stall\'s slice');
+  t.ok(pts.every((p, i) => i === 0 || p.x > pts[i - 1]!.x), 'in time order');
+  t.match(charts[0]!, /hushwire: worst 250 ms slice: p99 80\.\d ms at t=1 s/, 'the legend gives the worst slice');
+  t.match(html, /<h2>Results<\/h2><pre>[^]*worst 250 ms slice: p99 80\.\d ms at t=1 s[^]*<\/pre>/, 'and so does the table');
+});
+
+t.test('a slice without deliveries breaks the line', async (t) => {
+  const tl = { slice_ms: 100, t_ms: [0, 100, 200, 300], delivered: [5, 0, 5, 5], p50_ms: [1, null, 1, 1], p99_ms: [2, null, 3, 4], max_ms: [2, null, 3, 4] };
+  const html = htmlReport([{ ...row('hushwire', 1_000, 10, 2, 4), timeline: tl }], {});
+  const d = /<path d="([^"]*)"[^>]*><title>hushwire p99<\/title>/.exec(html)?.[1] ?? '';
+  t.match(d, /^M[\d.]+ [\d.]+M[\d.]+ [\d.]+L[\d.]+ [\d.]+$/, `two segments: ${d}`);
+});
