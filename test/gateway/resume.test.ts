@@ -15,9 +15,10 @@ import { haveNatsServer } from '../helpers/nats-server.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { requestTicket, resumeRaw, signedAuthOn, closeAll, type Held } from '../helpers/resume.ts';
 import { sign, authInput, unregisterInput, generateIdentity } from '../../relay/crypto/sign.ts';
-import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
-import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
+import { x25519KeyPair } from '../../relay/crypto/x25519.ts';
+import { resumeProof } from '../../relay/crypto/resume.ts';
 import { TICKET_BYTES } from '../../relay/resume-tickets.ts';
 import { MAX_TICKET_REQUESTS_PER_CONNECTION } from '../../relay/session.ts';
 import { MAX_SEND_ONLY_PER_DEVICE } from '../../relay/relay.ts';
@@ -25,46 +26,11 @@ import { CloseCode, ErrorCode } from '../../relay/errors.ts';
 import { resolveConfig, ConfigError } from '../../gateway/config.ts';
 import { readConfigFiles, MAX_RESUME_KEYS } from '../../gateway/config-files.ts';
 
-interface Held {
-  ticket: Uint8Array;
-  secret: Uint8Array;
-  expiresInS: number;
-}
-
-/** Asks for a ticket on an authenticated socket whose challenge carried resume_key. */
-async function requestTicket(c: RawClient, dev: RawDevice, req = 50): Promise<Held> {
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  const e = x25519KeyPair();
-  c.send([{ req, ticketRequest: { publicKey: e.publicKey } }]);
-  const r = await c.reply(req);
-  if (r.body !== 'ticket') throw new Error(`ticket_request failed: ${JSON.stringify(r.error)}`);
-  const secret = ticketSecret(x25519SharedSecret(e.secretKey, ch.resumeKey), dev.device, e.publicKey, ch.resumeKey);
-  return { ticket: r.ticket!.ticket, secret, expiresInS: r.ticket!.expiresInS };
-}
-
-/** A fresh socket, and the answer to an auth with `held`'s ticket (proof over its nonce). */
-async function resumeRaw(url: string, dev: RawDevice, held: Held, extra: Record<string, unknown> = {}): Promise<{ c: RawClient; answer: Awaited<ReturnType<RawClient['reply']>>; nonce: Uint8Array }> {
-  const c = await connectRaw(url);
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 7, auth: { route: dev.route, device: dev.device, ticket: held.ticket, proof: resumeProof(held.secret, ch.nonce, dev.route, dev.device), ...extra } }]);
-  return { c, answer: await c.reply(7), nonce: ch.nonce };
-}
-
-async function signedAuthOn(c: RawClient, dev: RawDevice, nonce: Uint8Array, req: number) {
-  c.send([{ req, auth: { route: dev.route, device: dev.device, signature: sign(dev.id.secretKey, authInput(nonce, dev.route, dev.device)) } }]);
-  return c.reply(req);
-}
-
 async function freshDevice(url: string, number: string): Promise<{ c: RawClient; dev: RawDevice }> {
   const { c: reg, dev } = await registerRaw(url, number);
   reg.close();
   await reg.closed;
   return { c: await authenticateRaw(url, dev), dev };
-}
-
-async function closeAll(...cs: RawClient[]): Promise<void> {
-  for (const c of cs) c.close();
-  await Promise.all(cs.map((c) => c.closed));
 }
 
 async function metric(gw: TestGateway, name: string): Promise<string> {

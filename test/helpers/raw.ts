@@ -6,6 +6,8 @@ import { decodeFrame, encodeFrame, type DecodedOp as Op, type OpProps } from '..
 export interface RawClient {
   ws: WebSocket;
   ops: Op[];
+  /** Every binary frame received, as it came (for checks that bytes never reach a client). */
+  frames: Buffer[];
   /** Resolves with the first (past or future) op matching pred. */
   next(pred: (op: Op) => boolean, timeoutMs?: number): Promise<Op>;
   reply(req: number, timeoutMs?: number): Promise<Op>;
@@ -18,10 +20,12 @@ export interface RawClient {
 export async function connectRaw(url: string, opts: WebSocket.ClientOptions = {}): Promise<RawClient> {
   const ws = new WebSocket(url, { perMessageDeflate: false, ...opts });
   const ops: Op[] = [];
+  const frames: Buffer[] = [];
   const waiters: { pred: (op: Op) => boolean; resolve: (op: Op) => void }[] = [];
   ws.binaryType = 'nodebuffer';
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (!isBinary) return;
+    frames.push(data);
     for (const op of decodeFrame(new Uint8Array(data))) {
       ops.push(op);
       for (let i = waiters.length - 1; i >= 0; i--) {
@@ -50,7 +54,7 @@ export async function connectRaw(url: string, opts: WebSocket.ClientOptions = {}
     });
   };
   return {
-    ws, ops, next, closed,
+    ws, ops, frames, next, closed,
     reply: (req, timeoutMs) => next((op) => op.req === req, timeoutMs),
     send: (o) => ws.send(encodeFrame(o)),
     sendRaw: (d, binary = true) => ws.send(d, { binary }),
