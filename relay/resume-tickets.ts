@@ -15,13 +15,24 @@
 // The key id is the first 4 bytes of SHA-256("hushwire ticket key id v1" 0x00 || key):
 // it picks the key among those accepted (rotation) and says nothing about it.
 //
+// What a ticket binds is public (a lookup answers route, device and identity key), so a
+// ticket key alone could seal a secret of anyone's choosing for any device. A ticket is
+// therefore honoured only while the device's directory record holds its secret's
+// verifier (resumeVerifierNode, written by recordResumeVerifier when the ticket is
+// issued): forging one needs a directory write as well as the key.
+//
 // IVs are random (96 bits): under one key, the chance of a repeat stays below 2^-32
 // for the first 2^32 tickets; keys are meant to be rotated far sooner (OPERATIONS.md).
 // On node:crypto (OpenSSL): this is the gateway's hot path in a reconnect storm.
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { label0 } from './crypto/bytes.ts';
-import { PROOF_LABEL, RESUME_PROOF_BYTES, RESUME_SECRET_BYTES } from './crypto/resume.ts';
+import {
+  MAX_RESUME_VERIFIERS, PROOF_LABEL, RESUME_PROOF_BYTES, RESUME_SECRET_BYTES, RESUME_VERIFIER_BYTES, VERIFIER_LABEL,
+} from './crypto/resume.ts';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
+import type { Bus } from './bus/bus.ts';
+import { bytesEqual } from './bytes.ts';
+import { editDevices, deviceProps } from './privacy/devices.ts';
 
 export const TICKET_VERSION = 1;
 export const TICKET_KEY_BYTES = 32;
@@ -192,4 +203,57 @@ export function resumeProofNode(secret: Uint8Array, nonce: Uint8Array, route: Ui
 export function resumeProofMatches(secret: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array, proof: Uint8Array): boolean {
   if (!(proof instanceof Uint8Array) || proof.length !== RESUME_PROOF_BYTES) return false;
   return timingSafeEqual(resumeProofNode(secret, nonce, route, device), proof);
+}
+
+/** A resume verifier through node:crypto, the bytes of relay/crypto/resume.ts's
+ *  resumeVerifier: the first 16 bytes of SHA-256("hushwire resume verifier v1" 0x00 ||
+ *  secret). The secret's length is the caller's to check (open() and ticketSecret give
+ *  32 bytes). */
+export function resumeVerifierNode(secret: Uint8Array): Buffer {
+  return createHash('sha256').update(VERIFIER_LABEL).update(secret).digest().subarray(0, RESUME_VERIFIER_BYTES);
+}
+
+/** Whether `verifier` is among a device record's resume_verifiers. Constant time per
+ *  entry, though the verifiers are no secret to the gateway. */
+export function hasResumeVerifier(verifiers: readonly Uint8Array[] | null | undefined, verifier: Uint8Array): boolean {
+  let found = false;
+  for (const v of verifiers ?? []) {
+    if (v.length === verifier.length && timingSafeEqual(v, verifier)) found = true;
+  }
+  return found;
+}
+
+/** `verifiers` with `verifier` first: newest first, an equal one moved to the front, at
+ *  most MAX_RESUME_VERIFIERS (the oldest dropped, so its ticket no longer resumes). */
+export function withResumeVerifier(verifiers: readonly Uint8Array[] | null | undefined, verifier: Uint8Array): Uint8Array[] {
+  const out = [verifier];
+  for (const v of verifiers ?? []) {
+    if (out.length >= MAX_RESUME_VERIFIERS) break;
+    if (!bytesEqual(v, verifier)) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Puts `verifier` first in the device's record (withResumeVerifier), with the directory's
+ * compare-and-set edit (relay/privacy/devices.ts editDevices: retried on conflict;
+ * UNAVAILABLE when it stays busy or the bus is down), before the ticket is sealed. Resolves
+ * the identity key of the record as written (what the ticket is bound to), or null when
+ * the device is not in the directory, decided again at the leader (a replica that lags
+ * would not list a device registered a moment ago). Ordinary reads: never the pool's
+ * reserve for logins (test/gateway/resume-reserve.test.ts).
+ */
+export async function recordResumeVerifier(bus: Bus, tag: string, device: Uint8Array, verifier: Uint8Array): Promise<Uint8Array | null> {
+  const once = async (fromLeader: boolean): Promise<Uint8Array | null> => {
+    let identityKey: Uint8Array | null = null;
+    const wrote = await editDevices(bus, tag, (devices) => {
+      const me = devices.find((d) => bytesEqual(d.device, device));
+      if (me === undefined) return null;
+      identityKey = me.identityKey;
+      return devices.map((d) => (d === me ? { ...deviceProps(d), resumeVerifiers: withResumeVerifier(d.resumeVerifiers, verifier) } : deviceProps(d)));
+    }, fromLeader ? { fromLeader: true } : {});
+    // Written: the identity key of the last edit, the one that was stored.
+    return wrote ? identityKey : null;
+  };
+  return (await once(false)) ?? once(true);
 }

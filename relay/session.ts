@@ -32,7 +32,7 @@ import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
 import { setPrekey, checkPrekeyFields, takeSetPrekeyOp, giveBackSetPrekeyOp } from './prekey.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
 import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
-import { resumeProofMatches } from './resume-tickets.ts';
+import { hasResumeVerifier, recordResumeVerifier, resumeProofMatches, resumeVerifierNode } from './resume-tickets.ts';
 import { RESUME_PROOF_BYTES, RESUME_PUBLIC_KEY_BYTES, ticketSecret } from './crypto/resume.ts';
 import { x25519SharedSecret } from './crypto/x25519.ts';
 
@@ -559,11 +559,15 @@ export class Session implements LiveSink, ControlSink {
       let dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_READ);
       if (resuming) {
         // Opened only with the identity key the directory holds now: an erased device or a
-        // new key has no ticket that opens. Whatever the reason (unknown device included:
-        // no existence oracle), the device is told to sign, on this same connection.
+        // new key has no ticket that opens. And honoured only while the record holds its
+        // secret's verifier (written when it was issued, at most 4 kept, none carried over a
+        // re-registration): a ticket sealed with a ticket key alone, for a secret of the
+        // sealer's choosing, has none. Whatever the reason (unknown device included: no
+        // existence oracle), the device is told to sign, on this same connection.
         const tickets = this.#relay.resume?.tickets;
         const secret = dev && tickets ? tickets.open(m.ticket, tag, deviceToken(m.device), dev.identityKey) : null;
-        if (secret === null) {
+        if (secret === null || !hasResumeVerifier(dev!.resumeVerifiers, resumeVerifierNode(secret))) {
+          secret?.fill(0);
           this.#relay.metrics.authResumes.inc(RESUME_REFUSED);
           throw resumeRefused();
         }
@@ -616,8 +620,9 @@ export class Session implements LiveSink, ControlSink {
   }
 
   /** ticket_request (docs/PROTOCOL.md, section 13): the resumption secret from an X25519
-   *  exchange with the device's fresh key, sealed into a ticket with the identity key the
-   *  directory holds now. */
+   *  exchange with the device's fresh key; its verifier written into the device's
+   *  directory record first, then the secret sealed into a ticket with the identity key
+   *  of that record. */
   async #onTicketRequest(req: number, m: TicketRequest): Promise<void> {
     const resume = this.#relay.resume;
     if (resume === null) throw new HushwireError(ErrorCode.UNAVAILABLE, 'this gateway issues no resumption tickets');
@@ -638,14 +643,16 @@ export class Session implements LiveSink, ControlSink {
     const tag = this.#tag;
     const devTok = this.#devTok;
     try {
-      // Not an authentication's read (AUTH_READ): the pool's reserve for those is sized
-      // for one per connection (#busy), and a connection may have 4 ticket requests in
-      // flight; a ticket is worth no login's room (test/gateway/resume-reserve.test.ts).
-      const dev = await this.#relay.directory.findDevice(tag, device);
+      // The verifier is in the record before the ticket exists: a resume is honoured only
+      // with it (#onAuth). A failed write fails the request (UNAVAILABLE): the device keeps
+      // signing. Not an authentication's read (AUTH_READ): the pool's reserve for those is
+      // sized for one per connection (#busy), and a connection may have 4 ticket requests
+      // in flight; a ticket is worth no login's room (test/gateway/resume-reserve.test.ts).
+      const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, resumeVerifierNode(secret));
       // Opted out meanwhile (or closed): nothing to seal a ticket for.
-      if (dev === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
+      if (identityKey === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
       if (this.#isClosed()) return;
-      const t = resume.tickets.seal(tag, devTok, dev.identityKey, secret);
+      const t = resume.tickets.seal(tag, devTok, identityKey, secret);
       this.#relay.metrics.ticketsIssued.inc();
       this.#queue({ req, ticket: { ticket: t.ticket, expiresInS: t.expiresInS } });
     } finally {

@@ -947,6 +947,7 @@ export namespace hushwire {
             lastSeenMs: number;
             newDeviceNoticeAtMs: number;
             prekeyRotatedAtMs: number;
+            resumeVerifiers: Uint8Array[];
             static create(properties: hushwire.v1.DirectoryDevice.$Shape): hushwire.v1.DirectoryDevice & hushwire.v1.DirectoryDevice.$Shape;
             static create(properties?: hushwire.v1.DirectoryDevice.$Properties): hushwire.v1.DirectoryDevice;
             static encode(message: hushwire.v1.DirectoryDevice.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -964,6 +965,7 @@ export namespace hushwire {
                 lastSeenMs?: (number|null);
                 newDeviceNoticeAtMs?: (number|null);
                 prekeyRotatedAtMs?: (number|null);
+                resumeVerifiers?: (Uint8Array[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.DirectoryDevice.$Properties;

@@ -7203,6 +7203,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {number|null} [lastSeenMs] DirectoryDevice lastSeenMs
              * @property {number|null} [newDeviceNoticeAtMs] DirectoryDevice newDeviceNoticeAtMs
              * @property {number|null} [prekeyRotatedAtMs] DirectoryDevice prekeyRotatedAtMs
+             * @property {Array.<Uint8Array>|null} [resumeVerifiers] DirectoryDevice resumeVerifiers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7228,6 +7229,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const DirectoryDevice = function (properties) {
+                this.resumeVerifiers = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -7299,6 +7301,14 @@ export const hushwire = $root.hushwire = (() => {
             DirectoryDevice.prototype.prekeyRotatedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * DirectoryDevice resumeVerifiers.
+             * @member {Array.<Uint8Array>} resumeVerifiers
+             * @memberof hushwire.v1.DirectoryDevice
+             * @instance
+             */
+            DirectoryDevice.prototype.resumeVerifiers = $util.emptyArray;
+
+            /**
              * Creates a new DirectoryDevice instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.DirectoryDevice
@@ -7346,6 +7356,9 @@ export const hushwire = $root.hushwire = (() => {
                     writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.newDeviceNoticeAtMs);
                 if (message.prekeyRotatedAtMs != null && $Object.hasOwnProperty.call(message, "prekeyRotatedAtMs") && (typeof message.prekeyRotatedAtMs === "object" ? message.prekeyRotatedAtMs.low || message.prekeyRotatedAtMs.high : message.prekeyRotatedAtMs !== 0))
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.prekeyRotatedAtMs);
+                if (message.resumeVerifiers != null && message.resumeVerifiers.length)
+                    for (let i = 0; i < message.resumeVerifiers.length; ++i)
+                        writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.resumeVerifiers[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7460,6 +7473,14 @@ export const hushwire = $root.hushwire = (() => {
                                 message.prekeyRotatedAtMs = value;
                             else
                                 delete message.prekeyRotatedAtMs;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.resumeVerifiers && message.resumeVerifiers.length))
+                                message.resumeVerifiers = [];
+                            message.resumeVerifiers.push(reader.bytes());
                             continue;
                         }
                     }

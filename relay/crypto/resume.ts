@@ -18,6 +18,12 @@
 // - The ticket is bound (AES-GCM associated data) to the route's tag, the device and the
 //   device's identity key as the directory holds it: a device erased on opt-out, or a
 //   record with another key, has no ticket that opens.
+// - A ticket key alone forges nothing: what a ticket binds is public (a lookup answers
+//   it), so whoever held a ticket key could seal a secret of their own choosing for any
+//   device. The gateway that issues a ticket therefore writes a one-way verifier of its
+//   secret into the device's directory record (resumeVerifier: at most 4, newest first),
+//   and a resume is accepted only when its ticket's secret has one there. Forging then
+//   needs a directory write too, which is a NATS credential that allows everything anyway.
 //
 // Functions here have no I/O and use noble (they run in the portable SDK too); the
 // gateway's hot path, opening a ticket and checking a proof, is in relay/resume-tickets.ts
@@ -35,11 +41,18 @@ export const RESUME_SECRET_BYTES = 32;
 export const RESUME_PROOF_BYTES = 32;
 /** X25519 public keys (Challenge.resume_key, TicketRequest.public_key). */
 export const RESUME_PUBLIC_KEY_BYTES = 32;
+/** A resume verifier (DirectoryDevice.resume_verifiers) is this long, and a device record
+ *  keeps at most this many (newest first): the tickets of its last 4 ticket requests. */
+export const RESUME_VERIFIER_BYTES = 16;
+export const MAX_RESUME_VERIFIERS = 4;
 
 const SECRET_LABEL = label0('hushwire resume secret v1');
 /** The label Auth.proof's input starts with (also fed to node:crypto's HMAC in pieces:
  *  relay/resume-tickets.ts resumeProofNode). */
 export const PROOF_LABEL = label0('hushwire resume proof v1');
+/** The label a resume verifier's input starts with (also fed to node:crypto's SHA-256:
+ *  relay/resume-tickets.ts resumeVerifierNode). */
+export const VERIFIER_LABEL = label0('hushwire resume verifier v1');
 
 /**
  * The resumption secret of a TicketRequest, on both ends: HKDF-SHA256(ikm = the X25519
@@ -69,4 +82,13 @@ export function resumeProofInput(nonce: Uint8Array, route: Uint8Array, device: U
 export function resumeProof(secret: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Uint8Array {
   assertBytes(secret, 'resumption secret', RESUME_SECRET_BYTES);
   return hmac(sha256, secret, resumeProofInput(nonce, route, device));
+}
+
+/** What the directory record keeps of a ticket's resumption secret: the first 16 bytes of
+ *  SHA-256("hushwire resume verifier v1" 0x00 || secret). One-way: the record (and
+ *  whoever reads the directory) learns nothing of the secret from it, and no ticket key
+ *  makes one appear there. */
+export function resumeVerifier(secret: Uint8Array): Uint8Array {
+  assertBytes(secret, 'resumption secret', RESUME_SECRET_BYTES);
+  return sha256(concatBytes(VERIFIER_LABEL, secret)).slice(0, RESUME_VERIFIER_BYTES);
 }

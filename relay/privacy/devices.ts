@@ -1,5 +1,6 @@
 // Small compare-and-set edits of a route's directory entry that the privacy features
-// need (pending notices, last_seen), next to relay/directory.ts's add/remove.
+// need (pending notices, last_seen), next to relay/directory.ts's add/remove; prekey
+// rotation and resume verifiers use them too.
 import type { Bus, DirectoryReadOptions } from '../bus/bus.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from '../wire.ts';
 import { HushwireError, ErrorCode } from '../errors.ts';
@@ -42,5 +43,8 @@ export function deviceProps(d: DirectoryDevice): DirectoryDeviceProps {
     lastSeenMs: Number(d.lastSeenMs),
     newDeviceNoticeAtMs: Number(d.newDeviceNoticeAtMs),
     prekeyRotatedAtMs: Number(d.prekeyRotatedAtMs),
+    // Kept by every edit (prekey, notices, last_seen, expiry); only a new registration
+    // (Directory.upsertDevice) starts without them (docs/PROTOCOL.md section 13).
+    resumeVerifiers: d.resumeVerifiers,
   };
 }

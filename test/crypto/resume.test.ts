@@ -1,13 +1,16 @@
 // relay/crypto/resume.ts (the secret and proof both ends compute, noble) and
 // relay/resume-tickets.ts (the gateway's sealed tickets and proof check, node:crypto):
-// an independent recomputation of each derivation with node:crypto, both ends agreeing
+// an independent recomputation of each derivation with node:crypto (the resume
+// verifier's on both), the record's verifier list, both ends agreeing
 // through a real X25519 exchange, tickets opening only for the device, key and time they
 // were sealed for, every single-bit change refused, rotation, and wrong types.
 import t from 'tap';
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
-import { ticketSecret, resumeProof, resumeProofInput, RESUME_SECRET_BYTES } from '../../relay/crypto/resume.ts';
-import { ResumeTickets, resumeProofMatches, TICKET_BYTES, MAX_TICKET_TTL_S, TICKET_CLOCK_SKEW_S } from '../../relay/resume-tickets.ts';
+import { ticketSecret, resumeProof, resumeProofInput, resumeVerifier, RESUME_SECRET_BYTES, MAX_RESUME_VERIFIERS } from '../../relay/crypto/resume.ts';
+import {
+  ResumeTickets, resumeProofMatches, resumeVerifierNode, hasResumeVerifier, withResumeVerifier, TICKET_BYTES, MAX_TICKET_TTL_S, TICKET_CLOCK_SKEW_S,
+} from '../../relay/resume-tickets.ts';
 import { HushwireError } from '../../relay/errors.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -32,6 +35,33 @@ t.test('resumeProof is HMAC-SHA256(secret, label 0x00 || nonce || route || devic
     t.same(Buffer.from(proof), expected);
     t.ok(resumeProofMatches(secret, nonce, route, device, proof), 'the gateway accepts it');
   }
+});
+
+t.test('resumeVerifier (noble) and resumeVerifierNode are the first 16 bytes of SHA-256(label 0x00 || secret)', async (t) => {
+  for (let i = 0; i < 20; i++) {
+    const secret = rnd(32);
+    const expected = createHash('sha256').update(Buffer.concat([enc('hushwire resume verifier v1'), Buffer.of(0), secret])).digest().subarray(0, 16);
+    t.same(Buffer.from(resumeVerifier(secret)), expected);
+    t.same(Buffer.from(resumeVerifierNode(secret)), expected);
+    t.equal(resumeVerifier(secret).buffer.byteLength, 16, 'a copy of its own, not a view of the digest');
+    t.notOk(expected.includes(Buffer.from(secret.subarray(0, 8))), 'no run of the secret in it');
+  }
+  for (const b of ['x'.repeat(32), rnd(31), rnd(33), null]) t.throws(() => (resumeVerifier as (a: unknown) => unknown)(b), HushwireError);
+});
+
+t.test('a record\'s verifiers: newest first, an equal one moved to the front, at most 4', async (t) => {
+  const v = Array.from({ length: 6 }, () => rnd(16));
+  let list: Uint8Array[] = [];
+  for (const x of v) list = withResumeVerifier(list, x);
+  t.equal(MAX_RESUME_VERIFIERS, 4);
+  t.same(list.map((x) => Buffer.from(x)), [v[5], v[4], v[3], v[2]].map((x) => Buffer.from(x!)), 'the last 4, newest first');
+  t.same(withResumeVerifier(list, v[3]!).map((x) => Buffer.from(x)), [v[3], v[5], v[4], v[2]].map((x) => Buffer.from(x!)), 'one already there moves to the front');
+  t.same(withResumeVerifier(undefined, v[0]!).map((x) => Buffer.from(x)), [Buffer.from(v[0]!)], 'a record without any');
+  t.ok(hasResumeVerifier(list, v[2]!.slice()));
+  t.notOk(hasResumeVerifier(list, v[1]!), 'dropped');
+  t.notOk(hasResumeVerifier([], v[5]!));
+  t.notOk(hasResumeVerifier(undefined, v[5]!));
+  t.notOk(hasResumeVerifier(list, v[5]!.subarray(0, 15)), 'a prefix is not a verifier');
 });
 
 t.test('both ends derive the same secret through X25519; the gateway checks the proof on a new nonce', async (t) => {
