@@ -368,7 +368,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       };
       // The slice every timeline of this run has (a long window takes a larger one than asked).
       const sliceMs = effectiveSliceMs(o.duration * 1000, o.sliceMs);
-      if (sliceMs !== o.sliceMs) log(`latency timeline: ${sliceMs.toLocaleString('en-US')} ms slices instead of --slice-ms ${o.sliceMs} (a ${o.duration} s window holds at most ${MAX_SLICES.toLocaleString('en-US')} slices)`);
+      if (sliceMs !== o.sliceMs) log(`latency timeline: ${sliceMs.toLocaleString('en-US')} ms slices instead of --slice-ms ${o.sliceMs} (at most ${MAX_SLICES.toLocaleString('en-US')} slices in the ${o.duration} s window)`);
       const meta = {
         when: new Date().toISOString(),
         machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator on the same cores`,
