@@ -10,7 +10,9 @@
 //   - a re-registration of the device (new key, or the same key) drops the verifiers;
 //   - a prekey rotation and a new-device notice (other writers of the record) keep them;
 //   - the record holds the verifier, never the secret; no frame to any client (lookup
-//     answers included) carries a verifier.
+//     answers included) carries a verifier;
+//   - a failed directory write fails the ticket request (UNAVAILABLE, no ticket), and a
+//     device a lagging replica does not list gets its ticket through the leader.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -31,7 +33,8 @@ import { MAX_TICKET_REQUESTS_PER_CONNECTION } from '../../relay/session.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { devicesOf } from '../../relay/directory.ts';
 import { bytesEqual } from '../../relay/bytes.ts';
-import { CloseCode, ErrorCode } from '../../relay/errors.ts';
+import { CloseCode, ErrorCode, HushwireError } from '../../relay/errors.ts';
+import { x25519KeyPair } from '../../relay/crypto/x25519.ts';
 
 /** The test's clients, for the check that no frame they received carries a verifier. */
 const clients: RawClient[] = [];
@@ -236,6 +239,42 @@ t.test('embedded bus', async (t) => {
   const gw = await startTestGateway({ resumeKeyFile: file, logLevel: 'warn' });
   t.teardown(() => gw.close());
   await checks(t, gw, key);
+});
+
+t.test('ticket_request: a failed directory write fails it (no ticket); a replica that has not seen the device does not', async (t) => {
+  const { file } = keyFile();
+  const gw = await startTestGateway({ resumeKeyFile: file, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  const { c, dev } = await freshDevice(gw.url);
+  const bus = gw.bus;
+  const realPut = bus.directoryPut.bind(bus);
+  const realGet = bus.directoryGet.bind(bus);
+  const issued = async (): Promise<string> => gw.metrics.registry.getSingleMetricAsString('hushwire_resume_tickets_issued_total');
+  const before = await issued();
+  bus.directoryPut = () => Promise.reject(new HushwireError(ErrorCode.UNAVAILABLE, 'directory unavailable'));
+  c.send([{ req: 90, ticketRequest: { publicKey: x25519KeyPair().publicKey } }]);
+  const r = await c.reply(90);
+  t.equal(r.error?.code, ErrorCode.UNAVAILABLE, 'the write failed: UNAVAILABLE');
+  t.equal(await issued(), before, 'no ticket issued');
+  t.same(verifiersOf((await stored(gw, dev)).me), [], 'nothing in the record');
+  t.equal(c.ws.readyState, c.ws.OPEN, 'the connection stays');
+  bus.directoryPut = realPut;
+  // Ordinary reads from a replica that lags (the device unknown there), the leader's real.
+  let leaderReads = 0;
+  bus.directoryGet = (tag, opts) => {
+    if (opts?.fromLeader === true) {
+      leaderReads++;
+      return realGet(tag, opts);
+    }
+    return Promise.resolve(null);
+  };
+  const h = await requestTicket(c, dev, 91);
+  bus.directoryGet = realGet;
+  t.ok(leaderReads > 0, 'asked the leader');
+  t.same(verifiersOf((await stored(gw, dev)).me), [hexOf(resumeVerifier(h.secret))], 'the verifier written');
+  const { c: x, answer } = await resume(gw.url, dev, h);
+  t.equal(answer.body, 'ok');
+  await closeAll(c, x);
 });
 
 t.test('nats-server', { skip: !haveNatsServer() && 'nats-server not installed' }, async (t) => {
