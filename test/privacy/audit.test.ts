@@ -4,8 +4,9 @@
 // (one number twice: a new-device notice), sync a contact list, send live and offline
 // messages, a raw client connects from another loopback address, and one handset opts
 // out; a raw device gets a resumption ticket at one gateway and resumes with it at the
-// other (a shared --resume-key-file). Everything an operator or an eavesdropper could
-// keep is captured:
+// other (a shared --resume-key-file), its record then holding the tickets' verifiers,
+// which no frame to a client (a lookup answer included) carries. Everything an operator
+// or an eavesdropper could keep is captured:
 //   - every NATS message (a `>` subscription: subjects, headers, payloads),
 //   - the JetStream files on disk (after a clean server stop, so all is flushed),
 //   - the gateway logs and the evaluator's output (debug level),
@@ -36,12 +37,12 @@ import { registerHandset, listen, sendText, type Handset } from '../helpers/hand
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw } from '../helpers/raw-device.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
-import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
+import { ticketSecret, resumeProof, resumeVerifier } from '../../relay/crypto/resume.ts';
 import { resumeKeyFromTicketKey } from '../../relay/relay.ts';
 import { until } from '../helpers/poll.ts';
 import { HushwireClient, type Notice } from '../../client/index.ts';
 import { deriveServerKey, blindNumbers } from '../../relay/crypto/oprf.ts';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateIdentity, sign, registerInput, prekeyInput, authInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { PAD_BUCKETS } from '../../relay/crypto/pad.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
@@ -201,8 +202,9 @@ if (!haveNatsServer()) {
   const contacts = [bob.number, carolNumber, ...strangers];
   const texts = ['audit live ' + randomBytes(6).toString('hex'), 'audit offline one ' + randomBytes(6).toString('hex'), 'audit offline two ' + randomBytes(6).toString('hex')];
 
-  /** A raw device's ticket and the secret under it (resumption, in 'flows'). */
+  /** A raw device's ticket and the secret under it (resumption, in 'flows'), and its route tag. */
   const resumption: { ticket: Uint8Array; secret: Uint8Array }[] = [];
+  let resumeRoute = '';
 
   await t.test('flows', async (t) => {
     // A second device for Carol's number: her first device hears of it.
@@ -269,6 +271,22 @@ if (!haveNatsServer()) {
       r.send([{ req: 41, auth: { route: dev.route, device: dev.device, ticket: first.ticket, proof: resumeProof(first.secret, chB.nonce, dev.route, dev.device) } }]);
       t.equal((await r.reply(41)).body, 'ok', 'resumed at the other gateway with the ticket');
       resumption.push(await ask(r, chB.resumeKey, 42));
+      resumeRoute = routeTag(dev.route);
+      // The device's record holds each ticket's verifier (a one-way hash of its secret):
+      // it never reaches a client, a lookup answer included (the device's own, another's).
+      const looker = await connectRaw(gwA.url);
+      const chL = (await looker.next((o) => o.body === 'challenge')).challenge!;
+      looker.send([{ req: 43, auth: { route: dev.route, device: dev.device, signature: sign(dev.id.secretKey, authInput(chL.nonce, dev.route, dev.device)), sendOnly: true } }]);
+      t.equal((await looker.reply(43)).body, 'ok');
+      looker.send([{ req: 44, lookup: { route: dev.route } }]);
+      r.send([{ req: 45, lookup: { route: dev.route } }]);
+      t.equal((await looker.reply(44)).devices?.devices.length, 1, 'the lookup lists the device');
+      t.equal((await r.reply(45)).devices?.devices.length, 1);
+      const verifiers = resumption.map((h) => Buffer.from(resumeVerifier(h.secret)));
+      const frames = [reg, r, looker].flatMap((c) => c.frames);
+      t.same(frames.filter((f) => verifiers.some((v) => f.includes(v))).length, 0, `no frame to the device holds a verifier (${frames.length} frames, lookup answers included)`);
+      looker.close();
+      await looker.closed;
       reg.close();
       r.close();
       await Promise.all([reg.closed, r.closed]);
@@ -335,6 +353,13 @@ if (!haveNatsServer()) {
     t.same(report(scanBytes('gateway B log', Buffer.from(logs.b), lm)), [], 'gateway B log: the same');
     t.same(report(scanBytes('evaluator log', Buffer.from(logs.evaluator), lm)), [], 'evaluator log: the same');
     for (const [k, v] of Object.entries(metrics)) t.same(report(scanBytes(`${k} /metrics`, Buffer.from(v), lm)), [], `${k} /metrics: the same`);
+
+    // The resumed device's record, as the bus carried it, holds its tickets' verifiers
+    // (and, as every channel above, no ticket or secret).
+    const records = captured.filter((m) => m.subject === `$KV.hw_dir.${resumeRoute}`);
+    t.ok(records.length > 0, 'the resumed device\'s record was seen on the bus');
+    const last = records.at(-1)!.data;
+    t.same(resumption.map((h) => Buffer.from(last).includes(Buffer.from(resumeVerifier(h.secret)))), [true, true], 'its last revision holds both verifiers');
 
     // Bob opted out: his tokens and public keys (from the directory values his
     // registration wrote) are nowhere in the store.
