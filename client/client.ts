@@ -549,15 +549,27 @@ export class HushwireClient {
     let resumed = false;
     if (presented !== null) {
       try {
-        await ctx.request({ auth: { route, device, ticket: presented.ticket, proof: presented.proof, ...sendOnly } });
+        // retryOnAuthFailed: an AUTH_FAILED to a resume (or a 4002 close before its
+        // answer) does not end the connection as a signed auth's does (below).
+        await ctx.request({ auth: { route, device, ticket: presented.ticket, proof: presented.proof, ...sendOnly } }, undefined, { retryOnAuthFailed: true });
         resumed = true;
         this.resumption.noteResumed();
       } catch (e) {
+        // AUTH_FAILED to a resume: the gateway took it as malformed or as a second resume
+        // on the connection, a disagreement between it and this SDK over the rules, not a
+        // refusal of the device (its signature was not even seen). Every ticket is
+        // forgotten and this resume key gets no ticket again (Resumption.noteAuthFailed);
+        // the connection, told by retryOnAuthFailed, reconnects with backoff instead of
+        // ending, and that connect signs. A signed auth refused there is final as ever.
+        if (e instanceof HushwireError && e.code === ErrorCode.AUTH_FAILED) {
+          this.resumption.noteAuthFailed(resumeKey);
+          throw e;
+        }
         // A ticket this gateway cannot open after all (the device's record changed, the
         // key rotated out of the opening set, expired by the gateway's clock): it is
         // forgotten, and the connection, still in its challenge state, takes a signed
         // auth over the same nonce. Anything else ends this attempt as a signed auth's
-        // failure would (AUTH_FAILED for good; a lost connection retries).
+        // failure would (a lost connection retries).
         if (!(e instanceof HushwireError && e.code === ErrorCode.RESUME_REFUSED)) throw e;
         this.resumption.noteRefused(resumeKey);
       }

@@ -54,11 +54,22 @@ export interface Challenge {
 /** Builds an op when it is actually written, so it can sign the live challenge. */
 export type OpBuilder = OpProps | ((challenge: Challenge) => OpProps);
 
+/** Options of an AuthContext request. */
+export interface AuthRequestOptions {
+  /** An auth whose AUTH_FAILED does not end the connection (a resume with a ticket:
+   *  docs/CLIENT.md, "Resumption"): when it is answered AUTH_FAILED, or the socket closes
+   *  4002 while it is written and unanswered (it then rejects AUTH_FAILED too), that
+   *  socket's 4002 close and the authenticator's AUTH_FAILED are not terminal: the socket
+   *  is dropped and reconnected with the usual backoff. The authenticator must not make
+   *  the same request again then (it would loop): the client signs. */
+  retryOnAuthFailed?: boolean;
+}
+
 export interface AuthContext {
   challenge: Challenge;
   url: string;
   /** A request on this very socket, before the connection counts as connected. */
-  request(op: OpBuilder, timeoutMs?: number): Promise<OpProps>;
+  request(op: OpBuilder, timeoutMs?: number, options?: AuthRequestOptions): Promise<OpProps>;
 }
 
 /** One change of the connection's state (ClientOptions.onState; docs/CLIENT.md). */
@@ -68,7 +79,9 @@ export interface StateChange {
   /** The gateway being connected to (connecting, authenticating, connected). */
   url?: string;
   /** The WebSocket close code that ended the socket (to: disconnected, or closed by a
-   *  terminal code: 4002 AUTH_FAILED, 4003 CONNECTED_ELSEWHERE, 4006 UNREGISTERED). */
+   *  terminal code: 4002 AUTH_FAILED, 4003 CONNECTED_ELSEWHERE, 4006 UNREGISTERED). 4002
+   *  to disconnected: a resume with a ticket the gateway rejected (not final: the next
+   *  connect signs). */
   code?: number;
   /** The close reason the gateway gave, or a short local one ("idle", "no challenge in time"). */
   reason?: string;
@@ -153,6 +166,8 @@ interface PendingRequest {
   seenAtSend: number;
   /** Auth-phase requests are bound to one socket and never wait for a connection. */
   authGen: number;
+  /** AuthRequestOptions.retryOnAuthFailed. */
+  retryOnAuthFailed: boolean;
 }
 
 /** Errors of requests that were written on a socket and never answered: the gateway
@@ -283,6 +298,10 @@ export class Connection {
    *  send-only connections there all taken), with that gateway's URL: the next attempt
    *  at the same URL waits at least this long (onSocketGone). */
   private authRetryAfter: { url: string; ms: number } | null = null;
+  /** The socket (its gen) whose auth request flagged retryOnAuthFailed (a resume) was
+   *  answered AUTH_FAILED, or closed 4002 while it was unanswered: its AUTH_FAILED is not
+   *  final (onAuthFailed, onSocketGone). 0: none. */
+  private softAuthFailedGen = 0;
   private challengeValue: Challenge | null = null;
   private lastSeen = 0;
   /** Frames (and, where the transport reports them, pongs) received, on any socket. */
@@ -436,7 +455,7 @@ export class Connection {
 
   // ---- requests -------------------------------------------------------------------
 
-  private enqueue(build: OpBuilder, timeoutMs: number, authGen: number): Promise<OpProps> {
+  private enqueue(build: OpBuilder, timeoutMs: number, authGen: number, retryOnAuthFailed = false): Promise<OpProps> {
     if (this.stateValue === 'closed') {
       return Promise.reject(this.terminalError ?? new HushwireError(ErrorCode.UNAVAILABLE, 'connection is closed'));
     }
@@ -453,6 +472,7 @@ export class Connection {
         sentOn: 0,
         seenAtSend: 0,
         authGen,
+        retryOnAuthFailed: retryOnAuthFailed && authGen !== 0,
         timer: setTimeout(() => {
           this.forget(rec);
           this.suspectSilence(rec);
@@ -501,6 +521,10 @@ export class Connection {
     this.forget(rec);
     if (op.error) {
       const code = wireErrorCode(op.error.code);
+      // Recorded before the authenticator hears of it: the gateway's 4002 close may
+      // reach onSocketGone before the rejection reaches onAuthFailed. Any other auth
+      // request of the socket answered AUTH_FAILED (a signed one) makes it final again.
+      if (code === ErrorCode.AUTH_FAILED && rec.authGen !== 0) this.softAuthFailedGen = rec.retryOnAuthFailed ? rec.sentOn : 0;
       rec.reject(new HushwireError(code, op.error.message || code.toLowerCase().replace(/_/g, ' '), {
         retryAfterMs: toNumber(op.error.retryAfterMs),
       }));
@@ -774,7 +798,7 @@ export class Connection {
     const ctx: AuthContext = {
       challenge,
       url: this.url,
-      request: (build, timeoutMs) => this.enqueue(build, Math.min(timeoutMs ?? deadline, deadline), gen),
+      request: (build, timeoutMs, options) => this.enqueue(build, Math.min(timeoutMs ?? deadline, deadline), gen, options?.retryOnAuthFailed === true),
     };
     let result: Promise<void>;
     try {
@@ -806,6 +830,13 @@ export class Connection {
   private onAuthFailed(gen: number, e: unknown): void {
     if (gen !== this.gen) return;
     const err = e instanceof HushwireError ? e : new HushwireError(ErrorCode.AUTH_FAILED, 'authentication failed');
+    if (err.code === ErrorCode.AUTH_FAILED && gen === this.softAuthFailedGen) {
+      // A resume answered AUTH_FAILED (retryOnAuthFailed): no verdict on the key. Leave
+      // this socket (the gateway closes it 4002 anyway) and reconnect; the client signs.
+      if (!this.lastFailure) this.lastFailure = 'AUTH_FAILED: the gateway rejected the resume (signing next)';
+      this.dropSocket(gen, CloseCode.NORMAL, 'resume rejected');
+      return;
+    }
     if (err.code === ErrorCode.AUTH_FAILED || err.code === ErrorCode.NOT_REGISTERED) {
       // Retrying a rejected key only hammers the gateway: stop for good.
       void this.shutdown(err, CloseCode.NORMAL, 'auth failed');
@@ -907,13 +938,22 @@ export class Connection {
     this.authRetryAfter = null;
     this.clearSocketTimers();
     this.ws = null;
+    // A 4002 close while a resume (retryOnAuthFailed) written on this socket is still
+    // unanswered is that resume's AUTH_FAILED, its answer unseen: told to the
+    // authenticator as such, and, like an AUTH_FAILED answer to it, not final.
+    const softRec = (r: PendingRequest) => r.retryOnAuthFailed && r.authGen === gen && r.sentOn === gen;
+    if (code === CloseCode.AUTH_FAILED && [...this.pending.values()].some(softRec)) {
+      this.softAuthFailedGen = gen;
+      this.rejectAll(softRec, closeCodeError(code));
+    }
+    const softAuthFailed = code === CloseCode.AUTH_FAILED && this.softAuthFailedGen === gen;
     const lost = new HushwireError(ErrorCode.UNAVAILABLE, 'connection lost');
     // What was written on this socket may or may not have been processed: the caller
     // decides (a send retries with the same envelope ids, which the relay dedups).
     this.rejectAll((r) => r.sentOn === gen || r.authGen === gen, lost);
     if (this.stateValue === 'closed') return;
 
-    if (this.opts.terminalCloseCodes.includes(code)) {
+    if (this.opts.terminalCloseCodes.includes(code) && !softAuthFailed) {
       void this.shutdown(closeCodeError(code), null, '', { code, reason });
       return;
     }

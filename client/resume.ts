@@ -16,7 +16,9 @@
 // must not carry it. The ephemeral X25519 secret of a request is wiped as soon as K is
 // derived; K is wiped when the ticket is forgotten, replaced or dropped. Wiping is best
 // effort in JavaScript (a copy may live on in the engine), which is why nothing is
-// written out.
+// written out. Also kept, in memory: the resume keys (public) of at most RESUME_MAX_KEYS
+// gateways that answered a resume AUTH_FAILED, to which no ticket is presented again
+// (Resumption.noteAuthFailed).
 import { x25519KeyPair, x25519SharedSecret } from '../relay/crypto/engines.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ticketSecret, resumeProof, RESUME_PUBLIC_KEY_BYTES } from '../relay/crypto/resume.ts';
@@ -33,7 +35,8 @@ export const MAX_RESUME_SPREAD_MS = 600_000;
  *  renewed (a ticket request on that connection). */
 export const RESUME_RENEW_FRACTION = 0.25;
 /** Tickets are kept per resume key they were issued under, for at most this many keys
- *  (the least recently used one's is dropped, its secret wiped). */
+ *  (the least recently used one's is dropped, its secret wiped). Also the most resume
+ *  keys remembered as rejecting resumes (Resumption.noteAuthFailed). */
 export const RESUME_MAX_KEYS = 8;
 
 /** What a client tells of its resumption (ClientOptions.resume; client.resumeStats):
@@ -43,6 +46,12 @@ export interface ResumeStats {
   resumed: number;
   /** Tickets a gateway refused (RESUME_REFUSED): forgotten, and that connect signed. */
   refused: number;
+  /** Resumes a gateway answered AUTH_FAILED (or closed 4002 while one was unanswered):
+   *  the gateway and this SDK disagree on what a resume may be (a bug, or a gateway
+   *  version with other rules), which says nothing against the identity key. Every
+   *  ticket is forgotten, the client reconnects (backoff) and signs, and presents no
+   *  ticket under that resume key again, nor asks for one there (noteAuthFailed). */
+  authFailed: number;
   /** Ticket requests sent (ticket_request ops written). */
   requested: number;
   /** Tickets received and kept. */
@@ -52,7 +61,9 @@ export interface ResumeStats {
    *  resume key that is a low-order point). The connect they followed is not affected:
    *  the next signed connect asks again. */
   failed: number;
-  /** The code of the last failed ticket request (`UNAVAILABLE`, `TIMEOUT`, ...), or ''. */
+  /** The code of the last failure: a failed ticket request's (`UNAVAILABLE`,
+   *  `TIMEOUT`, ...), or `AUTH_FAILED` for a resume answered so (authFailed); '' when
+   *  there was none. */
   lastError: string;
   /** Whether a ticket is held now (for any resume key). */
   holding: boolean;
@@ -100,7 +111,10 @@ export class Resumption {
   private epoch = 0;
   private off: boolean;
   private readonly now: () => number;
-  private readonly counts = { resumed: 0, refused: 0, requested: 0, issued: 0, failed: 0, lastError: '' };
+  /** Resume keys (hex) whose gateway answered a resume AUTH_FAILED, least recently seen
+   *  first, at most RESUME_MAX_KEYS (noteAuthFailed). */
+  private readonly rejecting = new Set<string>();
+  private readonly counts = { resumed: 0, refused: 0, authFailed: 0, requested: 0, issued: 0, failed: 0, lastError: '' };
 
   /** `enabled`: ClientOptions.resume, and a receiving client (send-only processes are
    *  short-lived and never ask). */
@@ -119,13 +133,15 @@ export class Resumption {
    * `resumeKey`, the key it was issued under (the gateways showing it seal and open with
    * the same ticket key); no other is tried. Null when the gateway announced no resume
    * key (an older gateway would close 4002 on an auth without a signature), when none is
-   * held for this key, or when the one held is within RESUME_EXPIRY_MARGIN_MS of its
-   * expiry (it is forgotten).
+   * held for this key, when the one held is within RESUME_EXPIRY_MARGIN_MS of its
+   * expiry (it is forgotten), or when a gateway showing this key answered a resume
+   * AUTH_FAILED (noteAuthFailed).
    */
   presentable(resumeKey: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Presented | null {
     if (this.off || resumeKey.length === 0) return null;
     this.dropExpiring();
     const key = bytesToHex(resumeKey);
+    if (this.isRejecting(key)) return null;
     const held = this.tickets.get(key);
     if (held === undefined) return null;
     this.touch(key, held);
@@ -146,13 +162,44 @@ export class Resumption {
   }
 
   /**
+   * A resume on a connection whose challenge showed `resumeKey` was answered
+   * AUTH_FAILED, or the connection closed 4002 while it was unanswered. The gateway
+   * sends that to a resume only when it takes the resume as malformed or as a second one
+   * on the connection: it and this SDK disagree on the rules (a bug on either side, a
+   * gateway version that changed them), not a verdict on the identity key, whose
+   * signature that gateway has not seen. So the client is not ended (the connection
+   * reconnects, with backoff, and signs: client/connection-core.ts retryOnAuthFailed);
+   * here every ticket is forgotten (they were all made and would be presented under the
+   * same rules), it is counted (authFailed, lastError), and `resumeKey` is remembered:
+   * no ticket is presented under it again, nor asked for (one would never be used), for
+   * the life of this object. Without that, a gateway that rejects every resume so would
+   * cost each reconnect an AUTH_FAILED and a second connection, and each signed connect
+   * a ticket request, for ever. Other resume keys keep resuming (another gateway, or the
+   * same after a key rotation or, with a key of its own, a restart: a new resume key).
+   * At most RESUME_MAX_KEYS are remembered, the least recently seen dropped first: the
+   * memory stays bounded, and a key dropped so costs at most one more AUTH_FAILED (one
+   * ticket asked for, presented once) before it is remembered again.
+   */
+  noteAuthFailed(resumeKey: Uint8Array): void {
+    this.counts.authFailed++;
+    this.counts.lastError = 'AUTH_FAILED';
+    this.forget();
+    const key = bytesToHex(resumeKey);
+    this.rejecting.delete(key);
+    this.rejecting.add(key);
+    if (this.rejecting.size > RESUME_MAX_KEYS) this.rejecting.delete(this.rejecting.values().next().value!);
+  }
+
+  /**
    * Whether to ask for a ticket on a connection that just authenticated: one whose
-   * gateway announced a resume key, after a signed auth (no ticket was held for this
-   * key, or it was refused or near its expiry), or after a resumed one when the ticket
-   * held for this key has less than RESUME_RENEW_FRACTION of its lifetime left.
+   * gateway announced a resume key (and never rejected a resume: noteAuthFailed), after
+   * a signed auth (no ticket was held for this key, or it was refused or near its
+   * expiry), or after a resumed one when the ticket held for this key has less than
+   * RESUME_RENEW_FRACTION of its lifetime left.
    */
   wantsTicket(resumeKey: Uint8Array, resumed: boolean): boolean {
     if (this.off || resumeKey.length !== RESUME_PUBLIC_KEY_BYTES) return false;
+    if (this.isRejecting(bytesToHex(resumeKey))) return false;
     if (!resumed) return true;
     const held = this.tickets.get(bytesToHex(resumeKey));
     if (held === undefined) return true;
@@ -194,7 +241,7 @@ export class Resumption {
         settled = true;
         const ticket = answer.ticket;
         const expiresInS = Number(answer.expiresInS ?? 0);
-        if (this.off || epoch !== this.epoch) {
+        if (this.off || epoch !== this.epoch || this.rejecting.has(key)) {
           wipe(secret);
           return false;
         }
@@ -230,6 +277,15 @@ export class Resumption {
   disable(): void {
     this.off = true;
     this.forget();
+  }
+
+  /** Whether `key` (hex) is a resume key whose gateway rejected a resume
+   *  (noteAuthFailed); if so it becomes the most recently seen of them. */
+  private isRejecting(key: string): boolean {
+    if (!this.rejecting.has(key)) return false;
+    this.rejecting.delete(key);
+    this.rejecting.add(key);
+    return true;
   }
 
   /** Keeps `held` under `key` as the most recently used; the least recently used key's

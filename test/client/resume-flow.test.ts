@@ -3,10 +3,10 @@
 // of docs/PROTOCOL.md says, with the real secret derivation and proof: every op the
 // client writes is recorded, so each check is on the wire. The same against the real
 // gateway: resume-gateway.test.ts.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { HushwireClient, MemoryStore, type ProfileStore } from '../../client/index.ts';
+import { HushwireClient, MemoryStore, type ProfileStore, type StateChange } from '../../client/index.ts';
 import { writeDevice, writeGateways } from '../../client/profile-data.ts';
 import { generateIdentity, verify, authInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
@@ -64,8 +64,14 @@ interface TicketingOptions {
   ticketError?: string;
   /** Never answer ticket requests. */
   ticketSilent?: boolean;
-  /** Answer a ticket auth AUTH_FAILED and close 4002 (a proof that does not match). */
+  /** Answer a ticket auth AUTH_FAILED and close 4002, as a gateway answers a resume it
+   *  takes as malformed or as the connection's second (a disagreement over the rules). */
   failResume?: boolean;
+  /** Close 4002 on a ticket auth without answering it (its AUTH_FAILED answer lost, or
+   *  overtaken by the close). */
+  closeResume?: boolean;
+  /** Answer signed auths AUTH_FAILED and close 4002 (a key the gateway refuses). */
+  refuseSigned?: boolean;
   /** Share this gateway's ticket key (as --resume-key-file): the same resume_key in the
    *  challenge, and each opens the other's tickets. */
   sharing?: Ticketing;
@@ -96,17 +102,26 @@ async function ticketing(dev: Device, opts: TicketingOptions = {}): Promise<Tick
           log(c).push('refused');
           return reply({ error: { code: 'RESUME_REFUSED', message: 'resume refused' } });
         }
-        const ok = !opts.failResume && bytesToHex(resumeProof(secret, c.nonce, dev.route, dev.device)) === bytesToHex(a.proof!);
-        log(c).push(ok ? 'resumed' : 'bad proof');
-        if (!ok) {
-          reply({ error: { code: 'AUTH_FAILED', message: 'authentication failed' } });
-          return c.close(4002, 'auth failed');
+        if (opts.closeResume) {
+          log(c).push('rejected, unanswered');
+          return c.close(4002, 'authentication failed');
         }
-        return reply({ ok: {} });
+        if (opts.failResume) {
+          log(c).push('rejected');
+          reply({ error: { code: 'AUTH_FAILED', message: 'authentication failed' } });
+          return c.close(4002, 'authentication failed');
+        }
+        const ok = bytesToHex(resumeProof(secret, c.nonce, dev.route, dev.device)) === bytesToHex(a.proof!);
+        log(c).push(ok ? 'resumed' : 'bad proof');
+        return reply(ok ? { ok: {} } : { error: { code: 'RESUME_REFUSED', message: 'resume refused' } });
       }
-      const ok = verify(dev.identityPublic, authInput(c.nonce, dev.route, dev.device), a.signature!);
+      const ok = !opts.refuseSigned && verify(dev.identityPublic, authInput(c.nonce, dev.route, dev.device), a.signature!);
       log(c).push(ok ? (a.sendOnly ? 'signed send-only' : 'signed') : 'bad signature');
-      return reply(ok ? { ok: {} } : { error: { code: 'AUTH_FAILED', message: 'authentication failed' } });
+      if (!ok) {
+        reply({ error: { code: 'AUTH_FAILED', message: 'authentication failed' } });
+        return c.close(4002, 'authentication failed');
+      }
+      return reply({ ok: {} });
     }
     if (op.ticketRequest) {
       state.ticketRequests++;
@@ -155,7 +170,7 @@ t.test('after a signed connect a ticket is asked for; the reconnect resumes with
   t.equal(auth.signature?.length ?? 0, 0, 'no signature with the ticket');
   t.equal(auth.sendOnly ?? false, false);
   t.equal(g.ticketRequests, 1, 'a fresh ticket is not renewed');
-  t.same({ ...c.resumeStats }, { resumed: 1, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
+  t.same({ ...c.resumeStats }, { resumed: 1, refused: 0, authFailed: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
   await dropAndReconnect(c, g);
   t.same(g.auths[2], ['resumed'], 'and again');
 });
@@ -293,7 +308,7 @@ t.test('two gateways with their own keys (two resume keys), alternated by 1001 c
   }
   t.same([first.ticketRequests, second.ticketRequests], [1, 1], 'one ticket request at each, none after');
   t.same([...first.auths, ...second.auths].flat().filter((a) => a === 'refused'), [], 'no ticket refused anywhere');
-  t.same({ ...c.resumeStats }, { resumed: 6, refused: 0, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 });
+  t.same({ ...c.resumeStats }, { resumed: 6, refused: 0, authFailed: 0, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 });
 });
 
 t.test('two gateways sharing their key (one resume key), alternated: one ticket, from the first, resumes at both; no refusal', async (t) => {
@@ -310,7 +325,7 @@ t.test('two gateways sharing their key (one resume key), alternated: one ticket,
   }
   t.same([first.ticketRequests, second.ticketRequests], [1, 0], 'one ticket request in all');
   t.same([...first.auths, ...second.auths].flat().filter((a) => a === 'refused'), [], 'no ticket refused anywhere');
-  t.same({ ...c.resumeStats }, { resumed: 6, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
+  t.same({ ...c.resumeStats }, { resumed: 6, refused: 0, authFailed: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
 });
 
 t.test('resume: false never asks for a ticket; a send-only client neither', async (t) => {
@@ -388,18 +403,109 @@ t.test('after a resumed connect, a ticket with under a quarter of its lifetime l
   t.equal(g.ticketRequests, 2, 'and, fresh, is not renewed again');
 });
 
-t.test('AUTH_FAILED to a resume ends the client for good, as to a signature', async (t) => {
+/** Drops the client's socket (1001) and waits until it is connected again with a signed
+ *  auth on a later socket, passing through a rejected resume on the way. */
+async function dropThroughRejectedResume(t: Test, c: HushwireClient, g: Ticketing, states: StateChange[], rejected: string): Promise<void> {
+  const n = g.gw.conns.length;
+  g.gw.conns[n - 1]!.close(1001, 'going away');
+  await g.gw.waitConn(n + 2, 10_000);
+  await until(() => c.connectionState === 'connected' && g.auths.length === n + 2 && g.auths[n + 1]!.at(-1) === 'signed', 10_000, 'connected again, signed');
+  t.same(g.auths[n], [rejected], 'the ticket presented, and nothing signed on that socket');
+  t.same(g.auths[n + 1], ['signed'], 'the next socket signed');
+  t.notOk(states.some((s) => s.to === 'closed'), 'never closed');
+  t.ok(states.some((s) => s.to === 'disconnected' && s.code === 4002), 'a disconnect with the 4002 close, then a reconnect');
+}
+
+for (const [how, opt, rejected, extra] of [
+  ['answered AUTH_FAILED, then closed 4002', 'failResume', 'rejected', {}],
+  ['closed 4002 before any answer', 'closeResume', 'rejected, unanswered', {}],
+  // Its own terminal close codes (4002 and 4006, not 4003): the same.
+  ['answered AUTH_FAILED, with reclaimAfterTakeover', 'failResume', 'rejected', { reclaimAfterTakeover: true }],
+] as const) {
+  t.test(`a resume ${how}: not the end; tickets forgotten, counted; the reconnect signs; that resume key gets no ticket again; a signed AUTH_FAILED is final`, async (t) => {
+    const dev = await profile();
+    const opts: TicketingOptions = {};
+    const g = await ticketing(dev, opts);
+    t.teardown(() => g.gw.close());
+    const states: StateChange[] = [];
+    const c = await open(t, dev, g.gw, { ...extra, onState: (s: StateChange) => { states.push(s); } });
+    await c.connect();
+    await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+    opts[opt] = true;
+    await dropThroughRejectedResume(t, c, g, states, rejected);
+    t.same({ ...c.resumeStats }, { resumed: 0, refused: 0, authFailed: 1, requested: 1, issued: 1, failed: 0, lastError: 'AUTH_FAILED', holding: false, held: 0 });
+    // The gateway would now take a resume again: the client presents none under this
+    // resume key, and asks for none there.
+    opts[opt] = false;
+    await dropAndReconnect(c, g);
+    t.same(g.auths.at(-1), ['signed'], 'signed again, no ticket presented');
+    t.equal(g.ticketRequests, 1, 'no ticket asked for under that resume key');
+    t.equal(c.resumeStats.requested, 1);
+    // A signature refused: final, as ever.
+    opts.refuseSigned = true;
+    const n = g.gw.conns.length;
+    g.gw.conns[n - 1]!.close(1001, 'going away');
+    await until(() => c.connectionState === 'closed', 10_000, 'closed');
+    t.same(g.auths.at(-1), ['bad signature']);
+    t.equal(g.gw.conns.length, n + 1, 'no further connect');
+    t.equal(states.at(-1)?.error?.code, 'AUTH_FAILED');
+  });
+}
+
+t.test('a rejected resume at one resume key leaves resumption at another: that gateway signs and resumes again', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev, { failResume: true });
+  const optsX: TicketingOptions = {};
+  const gx = await ticketing(dev, optsX);
+  const gy = await ticketing(dev);
+  t.teardown(() => gx.gw.close());
+  t.teardown(() => gy.gw.close());
+  const { c, first, second, hop } = await alternating(t, dev, gx, gy);
+  t.same(await hop(first, second), ['signed']);
+  await until(() => c.resumeStats.issued === 2, 5_000, "the second's ticket");
+  // X now rejects resumes AUTH_FAILED. The client goes to Y (if not there), then, by a
+  // 1001 close, to X: its ticket rejected there, it reconnects to X (a 4002 close moves
+  // it to no other gateway) and signs.
+  if (second === gx) t.same(await hop(gx, gy), ['resumed'], 'at Y');
+  optsX.failResume = true;
+  const n = gx.auths.length;
+  gy.gw.conns.at(-1)!.close(1001, 'going away');
+  await until(() => c.connectionState === 'connected' && gx.auths.length === n + 2 && gx.auths[n + 1]!.at(-1) === 'signed', 10_000, 'at X, signed after the rejection');
+  t.same(gx.auths[n], ['rejected'], "X's ticket rejected");
+  t.same([c.resumeStats.authFailed, c.resumeStats.held], [1, 0], 'counted; every ticket forgotten');
+  const xRequests = gx.ticketRequests;
+  optsX.failResume = false;
+  t.same(await hop(gx, gy), ['signed'], "at Y: its ticket was forgotten too, signed");
+  await until(() => c.resumeStats.issued === 3, 5_000, 'a new ticket from Y');
+  t.same(await hop(gy, gx), ['signed'], 'at X: signed, no ticket presented');
+  t.same(await hop(gx, gy), ['resumed'], "at Y: resumed with Y's new ticket");
+  t.same(await hop(gy, gx), ['signed'], 'at X: signed');
+  t.equal(gx.ticketRequests, xRequests, 'X was asked for no ticket after the rejection');
+  t.equal(c.resumeStats.authFailed, 1, 'one rejection in all');
+});
+
+t.test('after RESUME_REFUSED the ticket is never presented again, even when no new one could be had; a ticket request carries no ticket', async (t) => {
+  const dev = await profile();
+  const opts: TicketingOptions = {};
+  const g = await ticketing(dev, opts);
   t.teardown(() => g.gw.close());
   const c = await open(t, dev, g.gw);
   await c.connect();
   await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
-  g.gw.conns[0]!.close(1001, 'going away');
-  await until(() => c.connectionState === 'closed', 10_000, 'closed');
-  t.same(g.auths[1], ['bad proof'], 'no signed auth after AUTH_FAILED');
-  t.equal(g.gw.conns.length, 2, 'no further connect');
-  t.equal(c.resumeStats.holding, false, 'forgotten');
+  const ticket = [...g.tickets.keys()][0]!;
+  g.tickets.clear(); // no longer opens
+  opts.ticketError = 'UNAVAILABLE'; // and no new one is issued
+  await dropAndReconnect(c, g);
+  t.same(g.auths[1], ['refused', 'signed']);
+  await until(() => c.resumeStats.failed === 1, 5_000, 'the ticket request failed');
+  await dropAndReconnect(c, g);
+  t.same(g.auths[2], ['signed'], 'the refused ticket is not presented again');
+  await dropAndReconnect(c, g);
+  t.same(g.auths[3], ['signed']);
+  const presented = g.gw.conns.flatMap((k) => k.ops).filter((o) => o.auth?.ticket?.length).map((o) => bytesToHex(o.auth!.ticket!));
+  t.same(presented, [ticket], 'presented once, at the refusal');
+  for (const o of g.gw.conns.flatMap((k) => k.ops).filter((o) => o.ticketRequest)) {
+    t.same(Object.keys(o.ticketRequest!).filter((k) => (o.ticketRequest as Record<string, unknown>)[k] !== undefined), ['publicKey'], 'a ticket request is its public key alone');
+  }
 });
 
 t.test('close() and unregister() forget the ticket', async (t) => {

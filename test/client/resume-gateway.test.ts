@@ -221,7 +221,7 @@ t.test('resume: false never asks for a ticket, nor does a send-only client', { s
   await until(() => r.texts.length === 2, 15_000, 'a message after the reconnect');
   t.equal(await ticketsIssued(gw), 0, 'no ticket issued to anyone');
   t.equal(await resumes(gw, 'resumed') + await resumes(gw, 'refused'), 0, 'every auth signed');
-  t.same({ ...r.client.resumeStats }, { resumed: 0, refused: 0, requested: 0, issued: 0, failed: 0, lastError: '', holding: false, held: 0 });
+  t.same({ ...r.client.resumeStats }, { resumed: 0, refused: 0, authFailed: 0, requested: 0, issued: 0, failed: 0, lastError: '', holding: false, held: 0 });
 });
 
 t.test('a client whose connection resumed can opt out: its unregister carries the identity signature the gateway then requires', { skip }, async (t) => {

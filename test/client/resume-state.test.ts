@@ -55,7 +55,7 @@ t.test('the secret is the one the gateway derives; the proof is over the new non
   const n2 = nonce();
   t.notSame(r.presentable(gw.resumeKey, n2, route, device)!.proof, p.proof, 'another nonce, another proof');
   t.equal(r.presentable(noKey, nonce(), route, device), null, 'not to a gateway without a resume key');
-  t.same(r.stats, { resumed: 0, refused: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
+  t.same(r.stats, { resumed: 0, refused: 0, authFailed: 0, requested: 1, issued: 1, failed: 0, lastError: '', holding: true, held: 1 });
 });
 
 t.test('not presented within 60 s of its expiry: forgotten, and the signed auth asks again', async (t) => {
@@ -130,7 +130,7 @@ t.test('failures are counted by code, an unusable answer too; the connect is not
 t.test('stats carry no ticket or secret bytes', async (t) => {
   const { r } = holding(3600);
   const s = r.stats;
-  t.same(Object.keys(s).sort(), ['failed', 'held', 'holding', 'issued', 'lastError', 'refused', 'requested', 'resumed']);
+  t.same(Object.keys(s).sort(), ['authFailed', 'failed', 'held', 'holding', 'issued', 'lastError', 'refused', 'requested', 'resumed']);
   for (const v of Object.values(s)) t.ok(typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string');
 });
 
@@ -230,7 +230,7 @@ t.test('two gateways with their own ticket keys, alternated: each signs once and
     t.equal(connectTo(r, x), 'resumed', 'at X: the ticket held for its key');
     t.equal(connectTo(r, y), 'resumed', "at Y: Y's");
   }
-  t.same({ ...r.stats }, { resumed: 20, refused: 0, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 }, 'no refusal at all, two tickets asked for');
+  t.same({ ...r.stats }, { resumed: 20, refused: 0, authFailed: 0, requested: 2, issued: 2, failed: 0, lastError: '', holding: true, held: 2 }, 'no refusal at all, two tickets asked for');
 });
 
 t.test('a gateway showing a resume key no ticket was issued under: signed at once, no other ticket tried', async (t) => {
@@ -360,6 +360,51 @@ t.test('at most 8 resume keys\' tickets, the least recently used dropped (its se
   t.equal(connectTo(r, gws[1]!), 'signed+ticket', 'gw1 signs again (no refusal: nothing held for its key)');
   t.equal(r.stats.held, 8);
   t.equal(r.stats.refused, 0);
+});
+
+t.test('AUTH_FAILED to a resume: every ticket forgotten (wiped), counted; no ticket asked for or presented under that resume key again; other keys resume', async (t) => {
+  const sealed: Sealed = new Map();
+  const x = simGateway('wss://x.example/ws', sealed);
+  const y = simGateway('wss://y.example/ws', sealed);
+  const r = new Resumption(true);
+  connectTo(r, x);
+  connectTo(r, y);
+  const held = [...heldOf(r).values()];
+  const late = r.begin(x.resumeKey, device)!; // a request under way meanwhile
+  r.noteAuthFailed(x.resumeKey);
+  t.same({ ...r.stats }, { resumed: 0, refused: 0, authFailed: 1, requested: 3, issued: 2, failed: 0, lastError: 'AUTH_FAILED', holding: false, held: 0 });
+  for (const h of held) t.ok(h.secret.every((b) => b === 0), 'secret wiped');
+  t.equal(late.accept({ ticket: x.issue(), expiresInS: 3600 }), false, 'an answer to a request begun before is thrown away');
+  for (let i = 0; i < 3; i++) t.equal(connectTo(r, x), 'signed', 'X: signed, no ticket asked for');
+  const direct = r.begin(x.resumeKey, device)!;
+  t.equal(direct.accept({ ticket: x.issue(), expiresInS: 3600 }), false, 'a ticket for that key is not kept, however it came');
+  t.equal(r.presentable(x.resumeKey, nonce(), route, device), null);
+  t.equal(connectTo(r, y), 'signed+ticket', "Y: its ticket was forgotten too; signed, and a new one asked for");
+  t.equal(connectTo(r, y), 'resumed');
+  r.forget();
+  t.equal(connectTo(r, x), 'signed', 'a forget (an opt-out begun and failed) does not clear it');
+  t.equal(r.stats.authFailed, 1);
+  // A restart of X with a key of its own, or a rotation: a new resume key, which resumes.
+  x.restart();
+  t.equal(connectTo(r, x), 'signed+ticket');
+  t.equal(connectTo(r, x), 'resumed');
+});
+
+t.test('at most 8 resume keys are remembered as rejecting, the least recently seen dropped first', async (t) => {
+  const sealed: Sealed = new Map();
+  const gws = Array.from({ length: 10 }, (_, i) => simGateway(`wss://gw${i}.example/ws`, sealed));
+  const r = new Resumption(true);
+  for (const g of gws.slice(0, 8)) {
+    t.equal(connectTo(r, g), 'signed+ticket');
+    r.noteAuthFailed(g.resumeKey);
+  }
+  t.equal(connectTo(r, gws[0]!), 'signed', 'gw0 seen again: now the most recent');
+  t.equal(connectTo(r, gws[8]!), 'signed+ticket', 'a ninth');
+  r.noteAuthFailed(gws[8]!.resumeKey);
+  t.equal(connectTo(r, gws[1]!), 'signed+ticket', 'gw1, the least recently seen, dropped: a ticket is asked for there again');
+  t.equal(connectTo(r, gws[1]!), 'resumed', 'and presented (one more rejection at most, then remembered again)');
+  for (const i of [0, 2, 3, 4, 5, 6, 7, 8]) t.equal(connectTo(r, gws[i]!), 'signed', `gw${i} still remembered`);
+  t.equal(r.stats.authFailed, 9);
 });
 
 t.test('close (disable) wipes every ticket', async (t) => {
