@@ -452,6 +452,24 @@ for (const [how, opt, rejected, extra] of [
   });
 }
 
+t.test('a resume rejected AUTH_FAILED, then the signed auth of the retry refused AUTH_FAILED too: that is final', async (t) => {
+  const dev = await profile();
+  const opts: TicketingOptions = {};
+  const g = await ticketing(dev, opts);
+  t.teardown(() => g.gw.close());
+  const c = await open(t, dev, g.gw);
+  await c.connect();
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  opts.failResume = true;
+  opts.refuseSigned = true;
+  g.gw.conns[0]!.close(1001, 'going away');
+  await until(() => c.connectionState === 'closed', 10_000, 'closed');
+  t.same(g.auths.slice(1), [['rejected'], ['bad signature']], 'the resume rejected, the retry signed and refused');
+  t.equal(g.gw.conns.length, 3, 'no further connect');
+  t.equal(c.resumeStats.authFailed, 1);
+  await t.rejects(c.connect(), { code: 'AUTH_FAILED' });
+});
+
 t.test('a rejected resume at one resume key leaves resumption at another: that gateway signs and resumes again', async (t) => {
   const dev = await profile();
   const optsX: TicketingOptions = {};
