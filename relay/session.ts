@@ -545,7 +545,8 @@ export class Session implements LiveSink, ControlSink {
         // refused here: tickets are opaque to the device, so one of a format this gateway
         // does not know (a newer gateway's, in a rolling upgrade) must cost the device a
         // signature (RESUME_REFUSED below: open() opens nothing but its own format), not
-        // its client (the SDK takes AUTH_FAILED as final).
+        // its client (SDKs before 2f319fe took an AUTH_FAILED to a resume as final; today's
+        // forgets its tickets and signs on a new connection: a round trip and a reconnect).
         ? this.#tickets !== 0 || (isBytes(m.signature) && m.signature.length > 0) || !isBytes(m.proof, RESUME_PROOF_BYTES)
         : !isBytes(m.signature, 64))) {
       return this.#authFailed(req);
@@ -577,7 +578,8 @@ export class Session implements LiveSink, ControlSink {
           // Answered as a ticket that does not open (counted apart): the holder of a real
           // ticket without its secret learns nothing (not whether the device is still
           // registered), and a device whose secret and ticket disagree (a bug, a mixed-up
-          // store) signs instead of being ended by an AUTH_FAILED it would take as final.
+          // store) signs on this connection instead of reconnecting (older SDKs were ended by
+          // an AUTH_FAILED here).
           this.#relay.metrics.authResumes.inc(RESUME_FAILED);
           throw resumeRefused();
         }
