@@ -42,13 +42,13 @@ function sliceHistogram(): hdr.Histogram {
  *  [from, from + slices × sliceMs), in the clock of the times given to record(). */
 export class SliceRecorder {
   readonly #from: number;
-  readonly #perMs: number;
+  readonly #sliceMs: number;
   readonly #last: number;
   readonly #hists: (hdr.Histogram | null)[];
 
   constructor(from: number, sliceMs: number, slices: number) {
     this.#from = from;
-    this.#perMs = 1 / sliceMs;
+    this.#sliceMs = sliceMs;
     this.#last = slices - 1;
     this.#hists = new Array<hdr.Histogram | null>(slices).fill(null);
   }
@@ -57,7 +57,9 @@ export class SliceRecorder {
    *  send time (not its arrival). Times outside the window are clamped to its ends: the
    *  caller records only messages whose intended time is inside it. */
   record(intended: number, valueUs: number): void {
-    let i = Math.floor((intended - this.#from) * this.#perMs);
+    // Divided, not multiplied by 1 / sliceMs: that reciprocal is rounded, and a time on a
+    // boundary (49 ms into 49 ms slices) would fall into the slice before.
+    let i = Math.floor((intended - this.#from) / this.#sliceMs);
     if (i > this.#last) i = this.#last;
     else if (i < 0) i = 0;
     let h = this.#hists[i];

@@ -32,6 +32,23 @@ t.test('a message counts in the slice of its intended send time, not of its arri
   t.equal(b.recordSince(100, 100), 1, 'at least 1 µs');
 });
 
+t.test('a time on a slice boundary starts that slice (none rounded into the slice before)', async (t) => {
+  // 49 ms slices: 49 × (1 / 49) is 0.999..., so multiplying by the reciprocal put a
+  // message due exactly 49 ms into the window into slice 0.
+  const r = new SliceRecorder(0, 49, 4);
+  for (const at of [0, 49, 98, 147]) r.record(at, 1_000);
+  t.same(mergeTimeline(49, [r.encode()]).delivered, [1, 1, 1, 1], 'one in each slice');
+  // Every boundary of a few slice lengths whose reciprocal rounds down (49, 103, 107,
+  // 161 ms), and of 250 ms, the default.
+  for (const sliceMs of [49, 103, 107, 161, 250]) {
+    const n = 1_000;
+    const all = new SliceRecorder(0, sliceMs, n);
+    for (let k = 0; k < n; k++) all.record(k * sliceMs, 1_000);
+    const off = mergeTimeline(sliceMs, [all.encode()]).delivered.flatMap((c, k) => (c === 1 ? [] : [k]));
+    t.same(off, [], `${sliceMs} ms: each boundary in its own slice`);
+  }
+});
+
 t.test('the threads\' slices merge slice by slice', async (t) => {
   const a = new SliceRecorder(0, 100, 5);
   const b = new SliceRecorder(0, 100, 5);
