@@ -234,21 +234,33 @@ export function withResumeVerifier(verifiers: readonly Uint8Array[] | null | und
   return out;
 }
 
+/** The registration a connection authenticated against (its record's identity key and
+ *  registration time): a ticket is issued only while the record is still that one. */
+export interface Registration {
+  identityKey: Uint8Array;
+  registeredAtMs: number;
+}
+
 /**
  * Puts `verifier` first in the device's record (withResumeVerifier), with the directory's
  * compare-and-set edit (relay/privacy/devices.ts editDevices: retried on conflict;
  * UNAVAILABLE when it stays busy or the bus is down), before the ticket is sealed. Resolves
  * the identity key of the record as written (what the ticket is bound to), or null when
  * the device is not in the directory, decided again at the leader (a replica that lags
- * would not list a device registered a moment ago). Ordinary reads: never the pool's
- * reserve for logins (test/gateway/resume-reserve.test.ts).
+ * would not list a device registered a moment ago), or is there as another registration
+ * than `registration`, the one the asking connection authenticated against: registered
+ * again meanwhile (elsewhere; the kick that ends the connection not here yet), with
+ * another identity key or the same one. A ticket for that record would outlive the
+ * registration the connection belonged to. Ordinary reads: never the pool's reserve for
+ * logins (test/gateway/resume-reserve.test.ts).
  */
-export async function recordResumeVerifier(bus: Bus, tag: string, device: Uint8Array, verifier: Uint8Array): Promise<Uint8Array | null> {
+export async function recordResumeVerifier(bus: Bus, tag: string, device: Uint8Array, verifier: Uint8Array, registration: Registration): Promise<Uint8Array | null> {
   const once = async (fromLeader: boolean): Promise<Uint8Array | null> => {
     let identityKey: Uint8Array | null = null;
     const wrote = await editDevices(bus, tag, (devices) => {
       const me = devices.find((d) => bytesEqual(d.device, device));
-      if (me === undefined) return null;
+      if (me === undefined || Number(me.registeredAtMs) !== registration.registeredAtMs
+        || !bytesEqual(me.identityKey, registration.identityKey)) return null;
       identityKey = me.identityKey;
       return devices.map((d) => (d === me ? { ...deviceProps(d), resumeVerifiers: withResumeVerifier(d.resumeVerifiers, verifier) } : deviceProps(d)));
     }, fromLeader ? { fromLeader: true } : {});

@@ -158,6 +158,9 @@ export class Session implements LiveSink, ControlSink {
   #busy = false; // an auth/register is in progress
   #verifyStarts = 0;
   #registeredAtMs = 0; // of the authenticated device: starts its first-sync discovery budget
+  /** The identity key of the record the device authenticated (or registered) with: with
+   *  #registeredAtMs, the registration a ticket_request must still find (#onTicketRequest). */
+  #identityKey: Uint8Array | null = null;
   /** Authenticated with Auth.send_only (docs/PROTOCOL.md, "Send-only connections"): no
    *  kick, no device subscription, no mailbox drain, no notices; acks are refused. */
   #sendOnly = false;
@@ -519,6 +522,7 @@ export class Session implements LiveSink, ControlSink {
       await relay.privacy.announceNewDevice(tag, m.device, now)
         .catch((e: unknown) => relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'new-device notice failed'));
       this.#registeredAtMs = now;
+      this.#identityKey = m.identityKey;
       if (this.#state !== 'challenge') return; // closed meanwhile
       await this.#becomeAuthenticated(tag, m.device);
       this.#queue({ req, registered: { route, evaluation } });
@@ -612,6 +616,7 @@ export class Session implements LiveSink, ControlSink {
       }
       this.#queue({ req, ok: {} });
       this.#registeredAtMs = Number(dev.registeredAtMs);
+      this.#identityKey = dev.identityKey;
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
       const write = this.#relay.privacy.onAuthenticated(this, dev);
       if (write !== null) void write.catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
@@ -650,8 +655,12 @@ export class Session implements LiveSink, ControlSink {
       // signing. Not an authentication's read (AUTH_READ): the pool's reserve for those is
       // sized for one per connection (#busy), and a connection may have 4 ticket requests
       // in flight; a ticket is worth no login's room (test/gateway/resume-reserve.test.ts).
-      const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, resumeVerifierNode(secret));
-      // Opted out meanwhile (or closed): nothing to seal a ticket for.
+      // Only into the record of the registration this connection authenticated against: a
+      // device registered again elsewhere (its kick not here yet) gets no ticket from a
+      // connection of before (test/gateway/resume-verifier-reregister.test.ts).
+      const registration = { identityKey: this.#identityKey ?? new Uint8Array(0), registeredAtMs: this.#registeredAtMs };
+      const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, resumeVerifierNode(secret), registration);
+      // Opted out or registered again meanwhile (or closed): nothing to seal a ticket for.
       if (identityKey === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
       if (this.#isClosed()) return;
       const t = resume.tickets.seal(tag, devTok, identityKey, secret);
