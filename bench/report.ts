@@ -198,20 +198,25 @@ function timelineChart(title: string, lines: { label: string; system: string; tl
 }
 
 /** The timeline charts of the rows that have one: one per workload (max-rate and
- *  fixed-rate apart) and --repeat round, so a chart holds a line per system. */
+ *  fixed-rate apart) and --repeat round, so a chart holds a line per system. Fixed-rate
+ *  rows at different rates (`--rate half`: each system at half its own max) share their
+ *  chart, each line naming its rate. */
 function timelineCharts(rows: RunResult[]): string {
   const groups = new Map<string, RunResult[]>();
   for (const r of rows) {
     if (r.timeline === undefined || r.timeline.t_ms.length === 0) continue;
-    const k = `${r.workload}\u0000${r.mode ?? ''}\u0000${r.rate ?? ''}\u0000${r.round ?? ''}`;
+    const k = `${r.workload}\u0000${r.mode ?? ''}\u0000${r.round ?? ''}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((g) => {
     const f = g[0]!;
     const slices = [...new Set(g.map((r) => r.timeline!.slice_ms))].map((v) => v.toLocaleString('en-US')).join('/');
-    const how = f.mode === 'rate' ? `fixed rate${f.rate != null ? ` ${num(f.rate, 0)} msg/s` : ''}` : 'max rate';
+    const oneRate = new Set(g.map((r) => r.rate ?? null)).size === 1;
+    const rateOf = (r: RunResult): string => (r.rate != null ? ` ${num(r.rate, 0)} msg/s` : '');
+    const how = f.mode === 'rate' ? `fixed rate${oneRate ? rateOf(f) : ''}` : 'max rate';
     const title = `Latency over time: ${f.workload} (${how}${f.round !== undefined ? `, round ${f.round}` : ''}), per ${slices} ms slice, ms (log scale)`;
-    return timelineChart(title, g.map((r) => ({ label: r.system, system: r.system, tl: r.timeline! })));
+    const label = (r: RunResult): string => (f.mode === 'rate' && !oneRate ? `${r.system} at${rateOf(r)}` : r.system);
+    return timelineChart(title, g.map((r) => ({ label: label(r), system: r.system, tl: r.timeline! })));
   }).join('\n');
 }
 

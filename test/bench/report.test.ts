@@ -133,3 +133,16 @@ t.test('a slice without deliveries breaks the line', async (t) => {
   const d = /<path d="([^"]*)"[^>]*><title>hushwire p99<\/title>/.exec(html)?.[1] ?? '';
   t.match(d, /^M[\d.]+ [\d.]+M[\d.]+ [\d.]+L[\d.]+ [\d.]+$/, `two segments: ${d}`);
 });
+
+t.test('--rate half: fixed-rate rows at each system\'s own rate share one chart, a line per system naming its rate', async (t) => {
+  const tl = { slice_ms: 100, t_ms: [0, 100], delivered: [5, 5], p50_ms: [1, 1], p99_ms: [2, 3], max_ms: [2, 4], send_lag_p99_ms: [0.1, 0.1] };
+  const rows: RunResult[] = [
+    { ...row('hushwire', 41_000, 10, 2, 4), mode: 'rate', rate: 41_185, timeline: tl },
+    { ...row('nats-ws', 60_000, 8, null, 4), mode: 'rate', rate: 60_250, timeline: tl },
+  ];
+  const charts = htmlReport(rows, {}).split('<svg').filter((s) => s.includes('Latency over time'));
+  t.equal(charts.length, 1, 'one fixed-rate chart, not one per system');
+  t.match(charts[0]!, /Latency over time: chat \(fixed rate\), per 100 ms slice/);
+  const titles = [...charts[0]!.matchAll(/<path d="[^"]*"[^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]!).sort();
+  t.same(titles.filter((x) => x.endsWith(' p99') && !x.includes('lag')), ['hushwire at 41,185 msg/s p99', 'nats-ws at 60,250 msg/s p99']);
+});
