@@ -81,8 +81,8 @@ export interface ClientOptions {
   /** How long after a signed connect the ticket request may wait: it is made at a random
    *  moment within this many milliseconds (default RESUME_SPREAD_MS, 30 s), so that the
    *  reconnect storm after a gateway restart (every device signing at once) is not also a
-   *  storm of ticket requests, each an X25519 exchange and a directory read on the
-   *  gateway. A connection that drops before simply signs again next time. 0: at once. */
+   *  storm of ticket requests, each an X25519 exchange and a directory write (the
+   *  ticket's verifier) on the gateway. A connection that drops before simply signs again next time. 0: at once. */
   resumeSpreadMs?: number;
   /** Deliver messages whose sender the directory can no longer vouch for, flagged verified: false. */
   acceptUnverified?: boolean;
@@ -603,7 +603,7 @@ export class HushwireClient {
     if (ctx === null) return;
     // At a random moment within resumeSpreadMs (full jitter), not at once: after a
     // gateway restart every device connects and signs at about the same time, and their
-    // ticket requests would add an X25519 exchange and a directory read each to that
+    // ticket requests would add an X25519 exchange and a directory write each to that
     // storm. Checked again when it fires: the connection must still be the same one.
     const delay = Math.floor(Math.random() * this.resumeSpreadMs);
     if (delay <= 0) return this.requestTicket(ctx);
