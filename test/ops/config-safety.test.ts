@@ -97,23 +97,37 @@ t.test('gateway: secret files group or others may read: one warning each, flag a
   const keyFile = file('oprf.key', key, 0o644);
   const tokenFile = file('token', `${token}\n`, 0o640);
   const dedup = file('dedup.key', hexKey(), 0o600);
+  const resumeKey = hexKey();
+  const resume = file('resume.key', resumeKey, 0o604);
   const gw = await spawnGateway(['--transport', 'ws', '--oprf-key-file', keyFile, '--dedup-key-file', dedup,
+    '--resume-key-file', resume,
     '--verifier', 'webhook', '--verifier-url', 'http://127.0.0.1:9/send', '--verifier-token-file', tokenFile]);
   t.teardown(() => gw.kill('SIGKILL'));
   t.equal(await gw.kill('SIGTERM'), 0, 'it ran (listening, then drained, exit 0)');
   const lines = configLines(gw.stdout());
-  t.same(lines.map((l) => l.msg), [
+  t.same(lines.map((l) => l.msg).sort(), [
     'config: --oprf-key-file is readable by group or others (mode 0644): chmod 600 it',
+    'config: --resume-key-file is readable by group or others (mode 0604): chmod 600 it',
     'config: --verifier-token-file is readable by group or others (mode 0640): chmod 600 it',
-  ], 'the 0644 and 0640 files, once each; not the 0600 --dedup-key-file');
-  t.match(lines[0], { level: 40, setting: '--oprf-key-file', mode: '0644' });
+  ], 'the 0644, 0604 and 0640 files, once each; not the 0600 --dedup-key-file');
+  t.match(lines.find((l) => l.setting === '--oprf-key-file'), { level: 40, setting: '--oprf-key-file', mode: '0644' });
   t.notOk(gw.output().includes(dir), 'no path');
-  t.notOk(gw.output().includes(key.trim()) || gw.output().includes(token), 'no contents');
+  t.notOk(gw.output().includes(key.trim()) || gw.output().includes(token) || gw.output().includes(resumeKey.trim()), 'no contents');
   t.equal(statSync(keyFile).mode & 0o777, 0o644, 'the file is left as it is');
+  // OPERATIONS.md ("Checked at start") lists the gateway's secret files this checks: every
+  // one of them, so an operator reading the list does not take a file for unchecked.
+  const ops = readFileSync(join(ROOT, 'docs/OPERATIONS.md'), 'utf8');
+  const bullet = /\*\*A secret file that group or others may read\*\*[\s\S]*?chmod 600 it`/.exec(ops)?.[0] ?? '';
+  t.ok(bullet.length > 0, 'OPERATIONS.md has the bullet');
+  for (const flag of ['--oprf-key-file', '--verifier-token-file', '--dedup-key-file', '--resume-key-file']) {
+    t.ok(bullet.includes(`\`${flag}\``), `OPERATIONS.md's list of checked secret files names ${flag}`);
+  }
 
   chmodSync(keyFile, 0o600);
   chmodSync(tokenFile, 0o400);
+  chmodSync(resume, 0o600);
   const ok = await spawnGateway(['--transport', 'ws', '--oprf-key-file', keyFile, '--dedup-key-file', dedup,
+    '--resume-key-file', resume,
     '--verifier', 'webhook', '--verifier-url', 'http://127.0.0.1:9/send', '--verifier-token-file', tokenFile]);
   t.teardown(() => ok.kill('SIGKILL'));
   t.equal(await ok.kill('SIGTERM'), 0);
