@@ -44,3 +44,41 @@ for (const script of ['start', 'gateway']) {
     t.ok(msgs.includes('gateway closed'), 'and closed');
   });
 }
+
+// README's scale-out commands run `npx hushwire gateway`. npx runs the bin through npm and
+// `sh -c`, and that shell (dash) neither execs it nor passes a SIGTERM on: the signal sent
+// to npx ends npm and the shell and leaves the gateway running, orphaned, undrained.
+// README and OPERATIONS ("Signals") therefore say to send it to the gateway's own process
+// (its log lines' pid), or to start it with `npm run gateway --`. This pins both halves:
+// should npx ever pass the signal on, this fails and those paragraphs need rewriting.
+t.test('npx hushwire gateway: SIGTERM to npx does not reach the gateway; to its own pid, it drains and ends', async (t) => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('HUSHWIRE_')) delete env[k];
+  const npx = spawn('npx', ['--no-install', 'hushwire', 'gateway', '--port', '0', '--log-level', 'info'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  npx.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  npx.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  let gatewayPid = 0;
+  t.teardown(() => {
+    if (npx.exitCode === null && npx.signalCode === null) npx.kill('SIGKILL');
+    if (gatewayPid !== 0 && alive(gatewayPid)) process.kill(gatewayPid, 'SIGKILL');
+  });
+  await until('the gateway to listen', () => /hushwire gateway listening on /.test(err) || npx.exitCode !== null, 60_000);
+  const first = out.split('\n').find((l) => l.startsWith('{'));
+  gatewayPid = first ? (JSON.parse(first) as { pid: number }).pid : 0;
+  t.ok(gatewayPid > 0 && gatewayPid !== npx.pid, 'the gateway runs in a process of its own');
+
+  npx.kill('SIGTERM');
+  await until('npx to end', () => npx.exitCode !== null || npx.signalCode !== null, 30_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const msgs = (): string[] => out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+  t.ok(alive(gatewayPid), 'the gateway outlives npx (the signal did not reach it)');
+  t.notOk(msgs().includes('draining'), 'and did not drain');
+
+  process.kill(gatewayPid, 'SIGTERM');
+  await until('the gateway process to end', () => !alive(gatewayPid), 30_000).catch(() => {});
+  t.notOk(alive(gatewayPid), 'SIGTERM to its own pid ends it');
+  t.ok(msgs().includes('drained'), 'after a drain');
+  t.ok(msgs().includes('gateway closed'), 'and a clean close');
+});
