@@ -207,6 +207,8 @@ interface LimitsPass {
   perDevice: number;
   /** Most replicas a stream kept above --nats-replicas (0: none). */
   replicasKept: number;
+  /** Fewest replicas a stream kept below --nats-replicas (0: none). */
+  replicasBelow: number;
   /** Largest max_age the streams have after the pass, in ms (Infinity: a stream without
    *  one; 0: no stream looked at). */
   maxAgeMs: number;
@@ -678,7 +680,7 @@ export class NatsBus implements Bus {
   /** Creates (or opens) the mailbox stream, the directory bucket and the counter bucket.
    *  Idempotent, safe when several gateways do it at once. */
   async #ensureStores(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    const pass: LimitsPass = { higher: new Map(), updated: 0, perDevice: 0, replicasKept: 0, maxAgeMs: 0 };
+    const pass: LimitsPass = { higher: new Map(), updated: 0, perDevice: 0, replicasKept: 0, replicasBelow: 0, maxAgeMs: 0 };
     // A few shards at a time: on a cluster each new replicated stream is a Raft group
     // that takes 0.1-0.8 s to form (measured on a just-formed 3-node cluster here), and
     // one after the other that was ~8 s for 16 shards. The first failure stops the rest.
@@ -945,13 +947,17 @@ export class NatsBus implements Bus {
     // 10058 said it exists; gone since (deleted just now): the next attempt creates it.
     if (existing === undefined) throw busUnavailable(`stream ${name} vanished while being set up`);
     this.#keepHigherLimits(existing, update, pass);
-    // Never lower the replicas of a live stream: a gateway started without
-    // --nats-replicas (default 1) must not quietly take a 3-replica mailbox down to 1.
+    // Never change the replicas of a live stream: --nats-replicas applies when a stream
+    // is created (docs/OPERATIONS.md, "Replicas"). A gateway started without it (default
+    // 1) must not quietly take a 3-replica mailbox down to 1; nor may one started with 3
+    // raise an existing one: a single nats-server 2.9 accepts that update (it refuses
+    // only the creation) and then records 3 replicas of a stream it holds once, which
+    // every later gateway reported as kept, and a cluster's buckets would stay at 1.
     const have = existing.num_replicas;
-    if (have > (update.num_replicas ?? 1)) {
-      pass.replicasKept = Math.max(pass.replicasKept, have); // one line per pass (#reportLimits)
-      update.num_replicas = have;
-    }
+    const want = update.num_replicas ?? 1;
+    if (have > want) pass.replicasKept = Math.max(pass.replicasKept, have); // one line per pass (#reportLimits)
+    if (have < want) pass.replicasBelow = pass.replicasBelow === 0 ? have : Math.min(pass.replicasBelow, have);
+    update.num_replicas = have;
     // Nothing left to change (e.g. only lower limits, kept): no update, so gateways
     // with mixed settings do not rewrite the streams at every start and reconnect.
     if (COMPARED_FIELDS.every((f) => !(f in update) || sameValue(existing[f], update[f]))) return;
@@ -1014,6 +1020,13 @@ export class NatsBus implements Bus {
       if (!this.#limitWarnings.has(msg)) {
         this.#limitWarnings.add(msg);
         this.#log('warn', msg, { have: pass.replicasKept, configured: this.#replicas });
+      }
+    }
+    if (pass.replicasBelow > 0) {
+      const msg = `bus: mailbox streams have fewer replicas than configured; keeping them (${pass.replicasBelow}, --nats-replicas ${this.#replicas}): the setting applies when a stream is created, raise an existing one with nats stream edit`;
+      if (!this.#limitWarnings.has(msg)) {
+        this.#limitWarnings.add(msg);
+        this.#log('warn', msg, { have: pass.replicasBelow, configured: this.#replicas });
       }
     }
     if (pass.updated > 0) this.#log('info', 'bus: mailbox stream configuration updated', { streams: pass.updated });

@@ -163,6 +163,39 @@ if (!haveNatsServer()) {
     t.equal(a2.lines.filter((l) => l.level === 'warn').length, 1, 'the lower gateway warns once');
   });
 
+  t.test('replicas apply when a stream is created: a bus with more keeps an existing stream\'s, says so once, no rewrite', async (t) => {
+    // docs/OPERATIONS.md ("Replicas"): --nats-replicas applies at creation; an existing
+    // deployment's streams are raised with `nats stream edit`. A single nats-server 2.9
+    // refuses to create a 3-replica stream but accepted the update to 3, and then
+    // recorded 3 replicas of a stream it holds once (found following the docs).
+    const prefix = `s${++n}`;
+    const a = newBus(DEFAULT_MAILBOX_LIMITS, { prefix });
+    await a.start();
+    const [r, d] = [tok(), tok()];
+    await a.mailboxPut(r, d, tok(), bytes(10, 2));
+    await a.close();
+
+    const b1 = capture();
+    const b = newBus(DEFAULT_MAILBOX_LIMITS, { prefix, log: b1.log, replicas: 3 });
+    t.teardown(() => b.close());
+    await b.start();
+    const jsm = await jsmOf(t);
+    for (const cfg of await configs(jsm, b)) t.equal(cfg.num_replicas, 1, `${cfg.name}: still 1 replica`);
+    const warns = b1.lines.filter((l) => l.level === 'warn');
+    t.equal(warns.length, 1, 'one warning for the 16 streams');
+    t.match(warns[0]!.msg, /^bus: mailbox streams have fewer replicas than configured; keeping them \(1, --nats-replicas 3\): .*nats stream edit/);
+    t.same(warns[0]!.fields, { have: 1, configured: 3 });
+    t.notOk(b1.lines.some((l) => l.msg.includes('configuration updated')), 'no stream rewritten');
+    t.equal((await b.mailboxRead(r, d, 0, 10)).length, 1, 'stored mail untouched');
+
+    // A later gateway with the default (1) has nothing to say about replicas.
+    const c1 = capture();
+    const c = newBus(DEFAULT_MAILBOX_LIMITS, { prefix, log: c1.log });
+    await c.start();
+    await c.close();
+    t.notOk(c1.lines.some((l) => /replicas/.test(l.msg)), 'no "more replicas than configured" line afterwards');
+  });
+
   t.test('why a start failed: the error class says whether retrying can help', async (t) => {
     // A mailbox laid out for another number of shards.
     const prefix = `s${++n}`;
