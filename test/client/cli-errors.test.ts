@@ -22,6 +22,10 @@ t.test('usage errors: one line, and what to do about a text taken for options or
     throw new Error('parsed');
   };
   t.equal(await usage(['sned']), "hushwire: unknown command 'sned' (Did you mean send?) (BAD_REQUEST)", 'the suggestion on the same line');
+  // The command list goes to stderr before the line (commander's own output).
+  for (const argv of [['help', 'nosuch'], ['help', '--help']]) {
+    t.equal(await usage(argv), 'hushwire: help takes the name of one of the commands listed above (or run hushwire <command> --help) (BAD_REQUEST)', `${argv.join(' ')}: says what help takes, not '(outputHelp)'`);
+  }
   const dash = await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', '-5 degrees, secret']);
   t.match(dash, /^hushwire: an argument starts with '-' but is no option of this command: put a text or value that starts with - after --/);
   t.notMatch(dash, /secret/, 'the text is not quoted back');
