@@ -15,6 +15,7 @@ import { hushwireDriver } from './drivers/hushwire.ts';
 import { natsWsDriver, mqttDriver, socketIoDriver, uwsRelayDriver } from './drivers/peers.ts';
 import { UpgradeRefused } from './drivers/client-socket.ts';
 import { SliceRecorder, sliceCount } from './timeline.ts';
+import { RateSchedule } from './rate-schedule.ts';
 import { DEFAULT_BACKOFF, fullJitterDelay } from '../client/backoff.ts';
 
 const CONNECT_TIMEOUT_MS = 20_000;
@@ -263,33 +264,35 @@ async function run(params: RunParams): Promise<RunStats> {
     phase = 'rate';
     const perMs = params.ratePerSender / 1000;
     // Sequence numbers go on across runs (a late copy from an earlier run must not look
-    // new), so the schedule counts from each sender's first sequence of this run.
-    const base = new Map(active.map((s) => [s, s.seq]));
+    // new), so the schedule counts slots, and a sender's slot k is its (first sequence of
+    // this run + k)th message: every slot advances s.seq, sent or skipped.
     // Each sender's slots are shifted by its own fraction of a slot (golden-ratio spread
     // over the global sender index, so the threads' senders interleave too): with all
     // senders in phase, every slot would be one burst of (senders) messages at once, and
     // the queue inside that burst, not the system, would set the latency.
-    const phaseOf = new Map(active.map((s) => [s, (s.target.sender * 0.6180339887498949) % 1]));
-    const ticker = setInterval(() => {
-      const now = Math.min(performance.now(), sendUntil);
-      for (const s of active) {
-        const b = base.get(s)!;
-        const ph = phaseOf.get(s)!;
-        // Slot i is due at start + (i + phase)/rate.
-        const due = Math.floor((now - start) * perMs - ph) + 1;
-        while (s.seq - b < due) {
-          const intended = start + (s.seq - b + ph) / perMs;
-          if (s.pending.size >= MAX_PENDING_PER_SENDER) {
-            s.seq++;
-            stats.overflow++;
-            continue;
-          }
-          sendOne(s, intended);
-        }
+    // bench/rate-schedule.ts walks the slots in order of intended time, each tick taking
+    // only those that came due since the last one.
+    const schedule = new RateSchedule(start, perMs, active.map((s) => (s.target.sender * 0.6180339887498949) % 1));
+    const emit = (i: number, _slot: number, intended: number): void => {
+      const s = active[i]!;
+      if (s.pending.size >= MAX_PENDING_PER_SENDER) {
+        s.seq++;
+        stats.overflow++;
+        return;
       }
+      sendOne(s, intended);
+    };
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      if (now < sendUntil) schedule.upTo(now, emit);
+      else schedule.before(sendUntil, emit);
     }, TICK_MS);
-    await sleep(sendUntil - performance.now());
+    // A timer can fire a little before its time by this clock: wait for the end itself.
+    while (performance.now() < sendUntil) await sleep(sendUntil - performance.now());
     clearInterval(ticker);
+    // The slots due since the last tick (up to a tick's worth, more on a busy thread) are
+    // in the measured window: send them now, their lateness counted as send lag.
+    schedule.before(sendUntil, emit);
   }
   phase = 'grace';
   const graceEnd = performance.now() + params.graceMs;
