@@ -25,15 +25,19 @@ export interface ClientSocket {
 export type ClientSocketHandlers = LeanWsHandlers;
 
 /** Opens a client connection; the handlers hear open, every message, and close once.
- *  `localAddress`: the connection's source address (default: the system's choice). */
-export function openClientSocket(kind: WsClientKind, url: string, handlers: ClientSocketHandlers, localAddress?: string): ClientSocket {
-  return kind === 'lean' ? new LeanSocket(url, handlers, localAddress) : new WsSocket(url, handlers, localAddress);
+ *  `localAddress`: the connection's source address (default: the system's choice).
+ *  `readBuffer` (lean client, ws: URLs): reads land in it, shared by the connections given
+ *  the same one, and a message is a view into it valid only during `handlers.message`
+ *  (LeanWsOptions.readBuffer); a handler that keeps bytes must copy them, whichever the
+ *  client (`ws` gives each message a buffer of its own). */
+export function openClientSocket(kind: WsClientKind, url: string, handlers: ClientSocketHandlers, localAddress?: string, readBuffer?: Buffer): ClientSocket {
+  return kind === 'lean' ? new LeanSocket(url, handlers, localAddress, readBuffer) : new WsSocket(url, handlers, localAddress);
 }
 
 class LeanSocket implements ClientSocket {
   readonly #ws: LeanWebSocket;
-  constructor(url: string, handlers: ClientSocketHandlers, localAddress?: string) {
-    this.#ws = new LeanWebSocket(url, handlers, localAddress !== undefined ? { localAddress } : {});
+  constructor(url: string, handlers: ClientSocketHandlers, localAddress?: string, readBuffer?: Buffer) {
+    this.#ws = new LeanWebSocket(url, handlers, { ...(localAddress !== undefined ? { localAddress } : {}), ...(readBuffer !== undefined ? { readBuffer } : {}) });
   }
   get isOpen(): boolean {
     return this.#ws.state === 'open';

@@ -41,6 +41,12 @@ const PLACEHOLDER_ID = new Uint8Array(ID_BYTES).fill(0xab);
 /** A short text, like an SMS: pads to the smallest bucket (256 bytes of plaintext). */
 const BODY = new TextEncoder().encode('bench: the quick brown fox jumps over the lazy dog, 0123456789, ok?');
 
+/** The thread's handsets read into this one buffer (the lean client's readBuffer): a
+ *  server frame is a view into it until the next read, so what a handset keeps of one
+ *  (the ids it acks on the next turn; the challenge's and ticket's fields, already
+ *  copied for protobufjs's views) is copied. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Pre-sealed envelopes per flow, key = sender * 2^21 + recipient. */
 const pools = new Map<number, Sealed[]>();
 const flowKey = (sender: number, recipient: number): number => sender * 2_097_152 + recipient;
@@ -92,7 +98,7 @@ class HwEndpoint implements Endpoint {
     const hooks = ctx.hooks;
     this.#sink = {
       delivered: (id) => {
-        this.#acks.push(id);
+        this.#acks.push(new Uint8Array(id)); // a copy (not Buffer#slice, a view): the frame is the next read's bytes (READ_BUFFER)
         reportId(id, 0, ctx.runTag, hooks, spec.idx);
       },
       sendResult: (req, ok, code) => this.#answered(req, ok, code),
@@ -205,7 +211,7 @@ class HwEndpoint implements Endpoint {
         close: (code, _reason, error) => {
           if (state !== 'ready') reject(error ?? new Error(`closed ${code} before auth`));
         },
-      }, this.#spec.localAddress);
+      }, this.#spec.localAddress, READ_BUFFER);
     });
     this.#ws = ws;
     return withDeadline(authed, timeoutMs, 'connect', () => ws?.terminate());

@@ -192,6 +192,10 @@ t.test('backlog, with and without the warm-up round: everything queued is draine
     t.equal(run['lost'], 0, `warm-up ${warmup}: none lost`);
     t.equal(run['duplicated'], 0, `warm-up ${warmup}: none duplicated`);
     t.equal(run['warmup_per_device'], warmup, 'the row says which round was measured');
+    // every deliver_ack named what it acked (the handsets read into a buffer the next read
+    // overwrites, and copy the ids they ack on the next turn): the mailboxes emptied
+    t.notMatch(r.stderr, /still stored/, `warm-up ${warmup}: the drained mail was erased behind the acks`);
+    t.ok(typeof run['erase_tail_s'] === 'number', 'the erase tail was measured');
     t.ok(typeof run['drain_per_s'] === 'number' && (run['drain_per_s'] as number) > 0, 'drain rate reported');
     if (warmup > 0) t.match(r.stderr, /warm-up round \(3 per device\) done/);
     else t.notMatch(r.stderr, /warm-up round \(/);

@@ -312,3 +312,53 @@ t.test('wrong types and schemes are refused at construction', async (t) => {
   t.throws(() => new LeanWebSocket('http://127.0.0.1:1/', handlers(fresh())), TypeError);
   t.throws(() => new LeanWebSocket('not a url', handlers(fresh())));
 });
+
+t.test('readBuffer: connections sharing one read buffer; a partial head, a partial frame and fragments kept across reads of the other connection arrive intact', async (t) => {
+  // Reads land in the shared buffer and the next read (of either connection) overwrites
+  // it, so what a connection keeps between its reads must be a copy: B's traffic is read
+  // between A's pieces.
+  const socks: Socket[] = [];
+  const keys: string[] = [];
+  const url = await rawServer(t, (key, sock) => { socks.push(sock); keys.push(key); });
+  const shared = Buffer.allocUnsafe(64 * 1024);
+  const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+  const seenB = fresh();
+  const b = new LeanWebSocket(url, handlers(seenB), { readBuffer: shared });
+  await until(() => socks.length === 1);
+  socks[0]!.write(ok101(keys[0]!));
+  await until(() => seenB.opened);
+  let bSent = 0;
+  const bTraffic = async (): Promise<void> => {
+    // B's frames fill the shared buffer with other bytes
+    socks[0]!.write(Buffer.concat([serverFrame(2, Buffer.alloc(20_000, 0xee)), serverFrame(2, Buffer.alloc(300, 0xdd))]));
+    bSent += 2;
+    await until(() => seenB.messages.length === bSent);
+  };
+
+  const seenA = fresh();
+  const a = new LeanWebSocket(url, handlers(seenA), { readBuffer: shared });
+  await until(() => socks.length === 2);
+  const head = Buffer.from(ok101(keys[1]!), 'latin1');
+  socks[1]!.write(head.subarray(0, 40)); // part of the response head
+  await pause();
+  await bTraffic();
+  socks[1]!.write(head.subarray(40));
+  await until(() => seenA.opened);
+  const f1 = randomBytes(3000);
+  const frame = serverFrame(2, f1);
+  socks[1]!.write(frame.subarray(0, 1500)); // half a frame
+  await pause();
+  await bTraffic();
+  const p1 = randomBytes(700);
+  const p2 = randomBytes(900);
+  socks[1]!.write(Buffer.concat([frame.subarray(1500), serverFrame(2, p1, false)])); // its rest, a first fragment
+  await pause();
+  await bTraffic();
+  socks[1]!.write(serverFrame(0, p2, true)); // the last fragment
+  await until(() => seenA.messages.length === 2);
+  t.ok(seenA.messages[0]!.equals(f1), 'the frame split across reads arrives intact');
+  t.ok(seenA.messages[1]!.equals(Buffer.concat([p1, p2])), 'the fragmented message arrives intact');
+  t.ok(seenB.messages.every((m, i) => m.length === (i % 2 === 0 ? 20_000 : 300) && m.every((x) => x === (i % 2 === 0 ? 0xee : 0xdd))), 'and the other connection\'s messages too');
+  a.terminate();
+  b.terminate();
+});
