@@ -45,7 +45,8 @@ for (const script of ['start', 'gateway']) {
   });
 }
 
-// README's scale-out commands run `npx hushwire gateway`. npx runs the bin through npm and
+// README's scale-out commands ran `npx hushwire gateway` (now `npm run gateway --`; npx is
+// still how a dependency's bin is reached). npx runs the bin through npm and
 // `sh -c`, and that shell (dash) neither execs it nor passes a SIGTERM on: the signal sent
 // to npx ends npm and the shell and leaves the gateway running, orphaned, undrained.
 // README and OPERATIONS ("Signals") therefore say to send it to the gateway's own process
