@@ -2,6 +2,7 @@
 // URL), the URLs handsets connect to, and the pids whose CPU time and RSS are read.
 import { startNats, startNatsCluster, startGateways, startMosquitto, startSocketIoRelay, startUwsRelay, mosquittoBinary, natsServerBinary } from './servers.ts';
 import { loadUws } from '../gateway/transport/select.ts';
+import { GATEWAY_HEAP_FLAGS } from '../gateway/heap-flags.ts';
 import { BENCH_MAILBOX_MAX, BENCH_MAX_DEVICES_PER_ROUTE } from './devices.ts';
 import { INSPECTOR_LINE } from './inspect.ts';
 import { metricsProbe, metricsUrlOf, pidProbe, type ResourceProbe } from './probes.ts';
@@ -22,7 +23,7 @@ export const BENCH_GATEWAY_ARGS: readonly string[] = [
  *  start` uses). A larger young generation cut gateway CPU per message by ~17% here; a
  *  floor under the old generation's limit stops the back-to-back full collections that
  *  a small heap beside that young generation got (OPERATIONS, "Node runtime flags"). */
-export const BENCH_GATEWAY_NODE_ARGS: readonly string[] = ['--max-semi-space-size=32', '--initial-old-space-size=128'];
+export const BENCH_GATEWAY_NODE_ARGS: readonly string[] = GATEWAY_HEAP_FLAGS;
 
 export interface SystemEnv {
   system: SystemName;

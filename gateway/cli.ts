@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { SETTINGS, resolveConfig, ConfigError, type GatewayConfig } from './config.ts';
 import { readConfigFiles, type ConfigFiles } from './config-files.ts';
 import { startGateway } from './server.ts';
+import { missingHeapFlags } from './heap-flags.ts';
 import { keepRunningOnSighup } from './sighup.ts';
 
 export function gatewayCommand(): Command {
@@ -56,6 +57,10 @@ export async function runGateway(config: GatewayConfig, files?: ConfigFiles): Pr
   // For people (npm start) on stderr: stdout carries only the JSON log lines, so a log
   // pipeline can parse all of it. The same facts are in the 'gateway listening' log line.
   process.stderr.write(`hushwire gateway listening on ${gw.url} (transport ${gw.transport}, bus ${gw.bus.kind}, ed25519 ${gw.ed25519}, resume ${gw.resume})\n`);
+  const missing = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0) {
+    gw.log.info({ missing }, 'node runs without the heap flags the gateway is measured with (npm run gateway passes them; docs/OPERATIONS.md, "Node runtime flags"): at a steady low load its heap may be collected in full every half second');
+  }
   let stopping = false;
   // NATS was down at start, and once up it refuses this configuration (another
   // --mailbox-shards, too many --nats-replicas): the same as failing at start.

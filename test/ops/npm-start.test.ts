@@ -42,6 +42,7 @@ for (const script of ['start', 'gateway']) {
     const msgs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
     t.ok(msgs.includes('drained'), 'it drained');
     t.ok(msgs.includes('gateway closed'), 'and closed');
+    t.notOk(msgs.some((m) => m.startsWith('node runs without the heap flags')), 'started with the heap flags: no line about them');
   });
 }
 
@@ -82,4 +83,7 @@ t.test('npx hushwire gateway: SIGTERM to npx does not reach the gateway; to its 
   t.notOk(alive(gatewayPid), 'SIGTERM to its own pid ends it');
   t.ok(msgs().includes('drained'), 'after a drain');
   t.ok(msgs().includes('gateway closed'), 'and a clean close');
+  const heap = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; missing?: string[] })
+    .find((l) => l.msg.startsWith('node runs without the heap flags'));
+  t.same(heap?.missing, ['--max-semi-space-size=32', '--initial-old-space-size=128'], 'npx runs it without the heap flags, and the start says which');
 });
