@@ -31,7 +31,7 @@ import {
 } from './crypto/resume.ts';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
 import type { Bus } from './bus/bus.ts';
-import { bytesEqual } from './bytes.ts';
+import { bytesEqual, latin1Slice } from './bytes.ts';
 import { editDevices, deviceProps } from './privacy/devices.ts';
 
 export const TICKET_VERSION = 1;
@@ -237,7 +237,8 @@ export function withResumeVerifier(verifiers: readonly Uint8Array[] | null | und
 /** The registration a connection authenticated against (its record's identity key and
  *  registration time): a ticket is issued only while the record is still that one. */
 export interface Registration {
-  identityKey: Uint8Array;
+  /** The identity key's bytes as a latin1 string (relay/bytes.ts latin1Slice). */
+  identityKey: string;
   registeredAtMs: number;
 }
 
@@ -260,7 +261,7 @@ export async function recordResumeVerifier(bus: Bus, tag: string, device: Uint8A
     const wrote = await editDevices(bus, tag, (devices) => {
       const me = devices.find((d) => bytesEqual(d.device, device));
       if (me === undefined || Number(me.registeredAtMs) !== registration.registeredAtMs
-        || !bytesEqual(me.identityKey, registration.identityKey)) return null;
+        || latin1Slice.call(me.identityKey, 0, me.identityKey.length) !== registration.identityKey) return null;
       identityKey = me.identityKey;
       return devices.map((d) => (d === me ? { ...deviceProps(d), resumeVerifiers: withResumeVerifier(d.resumeVerifiers, verifier) } : deviceProps(d)));
     }, fromLeader ? { fromLeader: true } : {});

@@ -160,10 +160,11 @@ export class Session implements LiveSink, ControlSink {
   #registeredAtMs = 0; // of the authenticated device: starts its first-sync discovery budget
   /** The identity key of the record the device authenticated (or registered) with: with
    *  #registeredAtMs, the registration a ticket_request must still find (#onTicketRequest).
-   *  Kept as a latin1 string copy (keyString): the decoded key is a view into the whole
-   *  frame or directory entry it came in, which every idle connection would otherwise keep
-   *  alive (+600 B per device in the idle bench). */
-  #identityKey: string | null = null;
+   *  Kept as a latin1 string (one character per byte, a copy: relay/bytes.ts latin1Slice):
+   *  the decoded key is a view into the whole frame or directory entry it came in, which
+   *  every idle connection would otherwise keep alive (+600 B per device in the idle
+   *  bench). '' until authenticated. */
+  #identityKey = '';
   /** Authenticated with Auth.send_only (docs/PROTOCOL.md, "Send-only connections"): no
    *  kick, no device subscription, no mailbox drain, no notices; acks are refused. */
   #sendOnly = false;
@@ -525,7 +526,7 @@ export class Session implements LiveSink, ControlSink {
       await relay.privacy.announceNewDevice(tag, m.device, now)
         .catch((e: unknown) => relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'new-device notice failed'));
       this.#registeredAtMs = now;
-      this.#identityKey = keyString(m.identityKey);
+      this.#identityKey = latin1Slice.call(m.identityKey, 0, m.identityKey.length);
       if (this.#state !== 'challenge') return; // closed meanwhile
       await this.#becomeAuthenticated(tag, m.device);
       this.#queue({ req, registered: { route, evaluation } });
@@ -619,7 +620,7 @@ export class Session implements LiveSink, ControlSink {
       }
       this.#queue({ req, ok: {} });
       this.#registeredAtMs = Number(dev.registeredAtMs);
-      this.#identityKey = keyString(dev.identityKey);
+      this.#identityKey = latin1Slice.call(dev.identityKey, 0, dev.identityKey.length);
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
       const write = this.#relay.privacy.onAuthenticated(this, dev);
       if (write !== null) void write.catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
@@ -661,7 +662,7 @@ export class Session implements LiveSink, ControlSink {
       // Only into the record of the registration this connection authenticated against: a
       // device registered again elsewhere (its kick not here yet) gets no ticket from a
       // connection of before (test/gateway/resume-verifier-reregister.test.ts).
-      const registration = { identityKey: this.#identityKey === null ? new Uint8Array(0) : Buffer.from(this.#identityKey, 'latin1'), registeredAtMs: this.#registeredAtMs };
+      const registration = { identityKey: this.#identityKey, registeredAtMs: this.#registeredAtMs };
       const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, resumeVerifierNode(secret), registration);
       // Opted out or registered again meanwhile (or closed): nothing to seal a ticket for.
       if (identityKey === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
@@ -1298,13 +1299,6 @@ export class Session implements LiveSink, ControlSink {
 
 /** retry_after_ms of an auth refused for the device's send-only connections here. */
 const SEND_ONLY_RETRY_MS = 1_000;
-
-/** A deliver_ack on a send-only connection: it was handed nothing to acknowledge. */
-/** A copy of a key's bytes as a latin1 string (one byte per character), sharing no
- *  memory with the buffer the key was decoded from. */
-function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
-}
 
 /** The one answer to every resume that does not authenticate (a ticket that does not
  *  open here for any reason, or a wrong proof): the device signs on the same connection. */
