@@ -184,9 +184,7 @@ export class Resumption {
     this.counts.authFailed++;
     this.counts.lastError = 'AUTH_FAILED';
     this.forget();
-    const key = bytesToHex(resumeKey);
-    this.rejecting.delete(key);
-    this.rejecting.add(key);
+    this.markRejecting(bytesToHex(resumeKey));
     if (this.rejecting.size > RESUME_MAX_KEYS) this.rejecting.delete(this.rejecting.values().next().value!);
   }
 
@@ -283,9 +281,14 @@ export class Resumption {
    *  (noteAuthFailed); if so it becomes the most recently seen of them. */
   private isRejecting(key: string): boolean {
     if (!this.rejecting.has(key)) return false;
+    this.markRejecting(key);
+    return true;
+  }
+
+  /** Puts `key` last in `rejecting`, the most recently seen. */
+  private markRejecting(key: string): void {
     this.rejecting.delete(key);
     this.rejecting.add(key);
-    return true;
   }
 
   /** Keeps `held` under `key` as the most recently used; the least recently used key's
