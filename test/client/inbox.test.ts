@@ -311,7 +311,7 @@ t.test('a full seen set keeps every older id across failed records that end the 
   const inbox = new Inbox({ me: recipient, state, ack: () => {}, verifySender: async () => 'ok', storeRetryMs: 5, maxStoreFailures: 3 });
   inbox.deliver([seal(makeSender(), 'hello', 0)]);
   await inbox.idle();
-  await inbox.next().then(() => t.fail('no message should be shown'), () => t.pass('ended UNAVAILABLE'));
+  await t.rejects(inbox.next(), { code: ErrorCode.UNAVAILABLE }, 'no message shown: the iteration ended UNAVAILABLE');
   t.same(state.seen.toArray(), ['old', 'mid', 'new'], 'every failed attempt gave back the id it pushed out');
 });
 
