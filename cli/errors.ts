@@ -76,9 +76,11 @@ function usageMessage(e: CommanderError): string {
       return 'an argument starts with \'-\' but is no option of this command: put a text or value that starts with - after --, e.g. hushwire send --to +15550000002 -- \'-5 degrees here\'';
     }
   }
-  // `hushwire help nosuch` or `hushwire help --help`: commander prints the command list
-  // as an error and throws '(outputHelp)', which said nothing.
-  if (e.code === 'commander.help') return 'help takes the name of one of the commands listed above (or run hushwire <command> --help)';
+  // `hushwire help nosuch`, `hushwire help --help`, and no command at all (`hushwire`
+  // alone, `hushwire oprf-key` alone): commander prints the command list as an error and
+  // throws '(outputHelp)', which said nothing. One error for all of them, so the line
+  // must not say that help was run.
+  if (e.code === 'commander.help') return 'name one of the commands listed above (add --help after it for what it takes)';
   if (e.code === 'commander.excessArguments' && / for 'send'/.test(msg)) return `${msg} Quote the text, so that it is one argument`;
   // accept-keys --safety-number 04762 34804 ...: the groups after the first are arguments.
   if (e.code === 'commander.excessArguments' && / for 'accept-keys'/.test(msg)) return `${msg} Quote the safety number, so that it is one argument: --safety-number "04762 34804 ..."`;

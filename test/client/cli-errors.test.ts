@@ -13,18 +13,22 @@ t.test('RATE_LIMITED says when to try again, when the relay said', async (t) => 
 
 t.test('usage errors: one line, and what to do about a text taken for options or arguments', async (t) => {
   const { buildProgram } = await import('../../cli/program.ts');
+  const { oprfKeyCommand } = await import('../../cli/commands/oprf.ts');
   const usage = async (argv: string[]): Promise<string> => {
     try {
-      await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
+      await buildProgram([oprfKeyCommand()]).parseAsync(['node', 'hushwire', ...argv]);
     } catch (e) {
       return formatError(e);
     }
     throw new Error('parsed');
   };
   t.equal(await usage(['sned']), "hushwire: unknown command 'sned' (Did you mean send?) (BAD_REQUEST)", 'the suggestion on the same line');
-  // The command list goes to stderr before the line (commander's own output).
-  for (const argv of [['help', 'nosuch'], ['help', '--help']]) {
-    t.equal(await usage(argv), 'hushwire: help takes the name of one of the commands listed above (or run hushwire <command> --help) (BAD_REQUEST)', `${argv.join(' ')}: says what help takes, not '(outputHelp)'`);
+  // The command list goes to stderr before the line (commander's own output). The same
+  // error (commander.help) comes from a help without a command's name and from no command
+  // at all (hushwire alone, or a command of commands such as oprf-key alone): the line
+  // must fit each, so it does not say that help was run.
+  for (const argv of [['help', 'nosuch'], ['help', '--help'], [], ['oprf-key']]) {
+    t.equal(await usage(argv), 'hushwire: name one of the commands listed above (add --help after it for what it takes) (BAD_REQUEST)', `${argv.join(' ') || '(no arguments)'}: says what to do, not '(outputHelp)', nor that help was run`);
   }
   const dash = await usage(['send', '--profile', '/nowhere', '--to', '+15550000002', '-5 degrees, secret']);
   t.match(dash, /^hushwire: an argument starts with '-' but is no option of this command: put a text or value that starts with - after --/);
