@@ -101,7 +101,8 @@ const RESUMED = { result: 'resumed' } as const;
 const RESUME_REFUSED = { result: 'refused' } as const;
 const RESUME_FAILED = { result: 'failed' } as const;
 /** Ticket requests one connection may make (more: RATE_LIMITED). A device needs one per
- *  connection at most; each costs the gateway an X25519 exchange and a directory read. */
+ *  connection at most; each costs the gateway an X25519 exchange and a directory write
+ *  (the ticket's verifier). */
 export const MAX_TICKET_REQUESTS_PER_CONNECTION = 4;
 /** retry_after_ms of a lookup or evaluate refused for the discovery work in flight. */
 const DISCOVERY_RETRY_MS = 1_000;
