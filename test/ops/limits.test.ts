@@ -42,6 +42,12 @@ for (const transport of transports) {
     t.equal(await refusedWith(gw.url), 'HTTP 503', 'fourth connection refused: gateway full');
     t.equal(await retryAfterOf(gw.url), '5', 'with Retry-After');
     for (const c of open) t.notOk(c.ops.some((o) => o.body === 'error'), 'open sockets unaffected');
+    // Unaffected: still open and still served (a ping is answered in any state).
+    for (const [i, c] of open.entries()) {
+      c.send([{ req: 60 + i, ping: {} }]);
+      t.equal((await c.reply(60 + i, 5_000).catch((e: unknown) => ({ body: String(e) }))).body, 'ok', `open socket ${i + 1} still answers`);
+      t.equal(c.ws.readyState, c.ws.OPEN, `open socket ${i + 1} still open`);
+    }
     open[0]!.close();
     await open[0]!.closed;
     await until(() => gw.relay.sessionCount < 3, 5_000, 'the server to see the close');
