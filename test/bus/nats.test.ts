@@ -677,6 +677,9 @@ if (!haveNatsServer()) {
       t.notMatch(s.subject, /[^A-Za-z0-9_.$-]/, s.subject);
     }
     const headerNames = new Set<string>();
+    // The id check below runs per header seen: the three mailbox puts must carry one.
+    const withId = seen.filter((s) => s.subject.includes('.mbox.') && s.headers.some((h) => h.startsWith('Nats-Msg-Id: '))).length;
+    t.ok(withId >= 3, `the mailbox puts carry a Nats-Msg-Id (${withId} mailbox messages with one)`);
     for (const s of seen) {
       for (const h of s.headers) {
         const [name, value] = h.split(': ') as [string, string];
