@@ -443,7 +443,10 @@ if (!haveNatsServer()) {
     const clean = gw.logs();
     gw.log.warn(`planted: contact ${strangers[0]} device ${bytesToHex(profileSecrets(alice).device)}`);
     gw.log.info({ number: strangers[1] }, 'planted under a redacted key');
-    const logFindings = report(scanBytes('planted log', Buffer.from(gw.logs().slice(clean.length)), [...secrets.everywhere, ...secrets.logsAndMetrics]));
+    const planted = gw.logs().slice(clean.length);
+    // Else the redact check below holds for a line that was never written.
+    t.match(planted, /"number":"\[redacted\]"[^\n]*"msg":"planted under a redacted key"/, 'the line under a redacted key was logged, its number censored');
+    const logFindings = report(scanBytes('planted log', Buffer.from(planted), [...secrets.everywhere, ...secrets.logsAndMetrics]));
     t.ok(logFindings.some((f) => f.startsWith('stranger 1: E.164')), 'the log scan finds a number in a log line');
     t.ok(logFindings.some((f) => f.startsWith('alice device id')), 'and a device id');
     t.notOk(logFindings.some((f) => f.startsWith('stranger 2:')), 'while the redact list keeps a `number` field out');
