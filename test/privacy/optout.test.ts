@@ -159,6 +159,10 @@ if (!haveNatsServer()) {
     t.equal(active.c.ws.readyState, active.c.ws.OPEN, 'and still connected');
     await until('the store to forget the idle devices', () => scanTree(server.storeDir, needles).length === 0, 20_000).catch(() => undefined);
     t.same(report(scanTree(server.storeDir, needles)), [], 'nothing of them in any JetStream file');
+    // Else the check above holds for a scan that reads nothing.
+    const kept = deviceNeedles('active', active.dev);
+    await until('the connected device\'s data on disk', () => scanTree(server.storeDir, kept).length > 0, 20_000).catch(() => undefined);
+    t.ok(scanTree(server.storeDir, kept).some((f) => f.needle === 'active route tag'), 'the scan reads the live store (the connected device\'s route tag is there)');
     const expired = async (gw: TestGateway) => {
       const m = (await gw.metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'hushwire_idle_devices_expired_total');
       return Number(m?.values[0]?.value ?? 0);
