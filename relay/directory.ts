@@ -53,7 +53,10 @@ export class Directory {
     throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory busy, retry');
   }
 
-  /** Removes a device; deletes the whole entry when it was the last. */
+  /** Removes a device; deletes the whole entry when it was the last. The delete is
+   *  revision-checked like every write here: a device another gateway registers on the
+   *  same route between the read and the delete (a new phone, while the old one opts
+   *  out) makes it conflict, and the loop keeps that device. */
   async removeDevice(tag: string, device: Uint8Array): Promise<{ remaining: number }> {
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const rec = await this.#bus.directoryGet(tag);
@@ -61,8 +64,8 @@ export class Directory {
       const devices = devicesOf(rec);
       const rest = devices.filter((d) => !bytesEqual(d.device, device));
       if (rest.length === 0) {
-        await this.#bus.directoryDelete(tag);
-        return { remaining: 0 };
+        if (await this.#bus.directoryDelete(tag, rec.revision)) return { remaining: 0 };
+        continue;
       }
       if (rest.length === devices.length) return { remaining: rest.length };
       const value = wire.DirectoryEntry.encode({ devices: rest }).finish();

@@ -1134,10 +1134,9 @@ export class Session implements LiveSink, ControlSink {
     // (NATS unavailable, a right the gateway's NATS user lacks), the handset still
     // authenticates and can opt out again. Removing it first (as before) left it unable
     // to retry (AUTH_FAILED) with its mail kept until the orphan sweep.
-    let remaining: number;
     try {
       await relay.bus.mailboxPurge(tag, devTok);
-      ({ remaining } = await relay.directory.removeDevice(tag, device));
+      await relay.directory.removeDevice(tag, device);
     } catch (e) {
       // No longer subscribed: answer, then close so that the handset reconnects (and
       // subscribes again) before it retries.
@@ -1147,10 +1146,12 @@ export class Session implements LiveSink, ControlSink {
     }
     // Mail stored between the erase and the removal (a sender that looked the device up
     // just before) goes too. The device is gone now, so a failure here is not the
-    // handset's to retry: what is left is erased by the orphan sweep, and logged.
+    // handset's to retry: what is left is erased by the orphan sweep, and logged. Only
+    // this device's mailbox, even when it was the route's last device: one registered
+    // on the route right after may already have mail (other devices' leftovers are the
+    // orphan sweep's).
     try {
       await relay.bus.mailboxPurge(tag, devTok);
-      if (remaining === 0) await relay.bus.mailboxPurge(tag);
     } catch (e) {
       relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'opt-out: device removed, but its mail erase failed; the orphan sweep erases what is left');
     }

@@ -195,8 +195,11 @@ export interface Bus {
    *  Values over 64 KiB throw TOO_LARGE.
    *  Throws HushwireError UNAVAILABLE when the store cannot be reached. */
   directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null>;
-  /** Erases the entry entirely (no tombstone carrying data remains). */
-  directoryDelete(routeTag: string): Promise<void>;
+  /** Erases the entry entirely (no tombstone carrying data remains). With
+   *  `expectedRevision`, only if the entry is still at that revision: resolves false (and
+   *  erases nothing) when another writer changed it since, or it is gone; the caller
+   *  re-reads. Without it, whatever the entry holds now goes (resolves true). */
+  directoryDelete(routeTag: string, expectedRevision?: number): Promise<boolean>;
   /** Every route tag in the directory (a snapshot, streamed; used by the idle-device
    *  sweep in relay/privacy/idle.ts). */
   directoryKeys(): AsyncIterable<string>;

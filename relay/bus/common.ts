@@ -66,6 +66,13 @@ export function checkRevision(rev: number): void {
   }
 }
 
+/** A conditional delete's revision: an entry that exists has one of at least 1. */
+export function checkDeleteRevision(rev: number): void {
+  if (typeof rev !== 'number' || !Number.isSafeInteger(rev) || rev < 1) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'revision must be a positive integer');
+  }
+}
+
 export function checkSeq(seq: number): void {
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'sequence must be a non-negative integer');

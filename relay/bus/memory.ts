@@ -11,7 +11,7 @@ import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken, type Recipient } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
-  checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, dedupWindowMs, noopLog, runLiveHandler, SubscriptionRegistry, type BusLogFn,
+  checkDeleteRevision, checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, dedupWindowMs, noopLog, runLiveHandler, SubscriptionRegistry, type BusLogFn,
 } from './common.ts';
 import { checkCounterKey, checkCounterValue, COUNTER_TTL_MS, MemoryCounters } from './counters.ts';
 
@@ -298,10 +298,13 @@ export class MemoryBus implements Bus {
     return revision;
   }
 
-  async directoryDelete(routeTag: string): Promise<void> {
+  async directoryDelete(routeTag: string, expectedRevision?: number): Promise<boolean> {
     assertToken(routeTag);
+    if (expectedRevision !== undefined) checkDeleteRevision(expectedRevision);
     this.#ready();
+    if (expectedRevision !== undefined && this.#directory.get(routeTag)?.revision !== expectedRevision) return false;
     this.#directory.delete(routeTag);
+    return true;
   }
 
   async *directoryKeys(): AsyncIterable<string> {

@@ -51,7 +51,7 @@ import { LiveRouter } from './nats-live.ts';
 import { assertToken, isToken, type Recipient } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
-  checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, decodeControl, DEDUP_WINDOW_MS, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
+  checkDeleteRevision, checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, decodeControl, DEDUP_WINDOW_MS, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
   encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry, type DeviceTransport,
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
@@ -1905,15 +1905,35 @@ export class NatsBus implements Bus {
     return rev;
   }
 
-  async directoryDelete(routeTag: string): Promise<void> {
+  async directoryDelete(routeTag: string, expectedRevision?: number): Promise<boolean> {
     assertToken(routeTag);
+    if (expectedRevision !== undefined) checkDeleteRevision(expectedRevision);
     this.#conn();
+    if (expectedRevision !== undefined) {
+      // JetStream has no "erase if the last revision is N". So a compare-and-set write of
+      // an empty entry (no devices, no bytes) first: it fails when another gateway wrote
+      // since, and erases the revision it replaces (directoryPut). Then that empty
+      // revision is erased by its sequence. A writer that read the empty entry and wrote
+      // on top of it meanwhile keeps its revision (only ours is erased); one that read it
+      // and writes after the erase conflicts (its expected revision is gone) and re-reads.
+      // Should the erase fail, the empty entry reads as a route with no devices, and the
+      // caller's retry deletes it again (by its revision).
+      const rev = await this.directoryPut(routeTag, new Uint8Array(0), expectedRevision);
+      if (rev === null) return false;
+      try {
+        await eraseSeq(this.#conn(), `KV_${this.#bucket}`, rev, this.#requestTimeoutMs);
+      } catch (e) {
+        throw busUnavailable('directory unavailable', e);
+      }
+      return true;
+    }
     try {
       // Erase every revision of the key (no purge marker, no bytes left on disk).
       await eraseSubject(this.#conn(), `KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, this.#requestTimeoutMs, 64);
     } catch (e) {
       throw busUnavailable('directory unavailable', e);
     }
+    return true;
   }
 
   async *directoryKeys(): AsyncIterable<string> {

@@ -8,23 +8,33 @@ import { devicesOf } from '../directory.ts';
 
 const CAS_ATTEMPTS = 8;
 
+/** What an editDevices `fn` returns to erase the route's whole entry (its last devices
+ *  go): revision-checked like a write, so a device registered meanwhile is kept. */
+export const DELETE_ENTRY: unique symbol = Symbol('delete the directory entry');
+
 /**
  * Applies `fn` to the route's devices and writes the result with compare-and-set,
- * re-reading on a conflict. `fn` returns the new list, or null for "no change" (then
- * nothing is written). Resolves whether something was written. A missing entry is left
+ * re-reading on a conflict. `fn` returns the new list, null for "no change" (then
+ * nothing is written), or DELETE_ENTRY to erase the entry (Bus.directoryDelete with the
+ * revision read: a conflict re-reads and calls `fn` again). Resolves whether something
+ * was written or erased. A missing entry is left
  * missing (fn is not called). The first read is an ordinary one (`read`: its options);
  * the re-reads after a conflict are made at the leader: a replicated KV may answer an
  * ordinary read from a replica that lags (nats-server < 2.9.17 answers direct gets from
  * any replica), and a stale revision would only conflict again, up to CAS_ATTEMPTS.
  */
 export async function editDevices(
-  bus: Bus, tag: string, fn: (devices: DirectoryDevice[]) => DirectoryDeviceProps[] | null, read: DirectoryReadOptions = {},
+  bus: Bus, tag: string, fn: (devices: DirectoryDevice[]) => DirectoryDeviceProps[] | null | typeof DELETE_ENTRY, read: DirectoryReadOptions = {},
 ): Promise<boolean> {
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
     const rec = await bus.directoryGet(tag, i === 0 ? read : { ...read, fromLeader: true });
     if (rec === null) return false;
     const next = fn(devicesOf(rec));
     if (next === null) return false;
+    if (next === DELETE_ENTRY) {
+      if (await bus.directoryDelete(tag, rec.revision)) return true;
+      continue;
+    }
     const rev = await bus.directoryPut(tag, wire.DirectoryEntry.encode({ devices: next }).finish(), rec.revision);
     if (rev !== null) return true;
   }

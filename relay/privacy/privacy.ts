@@ -10,7 +10,7 @@ import { bytesEqual } from '../bytes.ts';
 import { toWireError } from '../errors.ts';
 import { SharedBudgets, RateLimited, type WindowRecord } from './budget.ts';
 import { paddedDevices } from './lookup.ts';
-import { editDevices, deviceProps } from './devices.ts';
+import { editDevices, deviceProps, DELETE_ENTRY } from './devices.ts';
 import {
   DEFAULT_PRIVACY, RATE_WINDOW_MS, idleSweepEveryMs, lastSeenWriteEveryMs, type PrivacyOptions,
 } from './options.ts';
@@ -287,15 +287,15 @@ export class Privacy {
     const bus = this.#relay.bus;
     const idle = (d: DirectoryDevice): boolean => Math.max(Number(d.lastSeenMs), Number(d.registeredAtMs)) < cutoff;
     let stale: DirectoryDevice[] = [];
-    let remaining = -1;
     const wrote = await editDevices(bus, tag, (devices) => {
       stale = devices.filter(idle);
-      remaining = devices.length - stale.length;
-      if (stale.length === 0 || remaining === 0) return null; // nothing to do / handled below
+      // Every device idle (or none left): the whole entry goes, revision-checked, so a
+      // device registered on the route meanwhile is kept (and this is decided again).
+      if (stale.length === devices.length) return DELETE_ENTRY;
+      if (stale.length === 0) return null; // nothing to do
       return devices.filter((d) => !idle(d)).map(deviceProps);
     });
-    if (!wrote && remaining !== 0) return 0;
-    if (remaining === 0) await bus.directoryDelete(tag); // every device idle: the whole entry goes
+    if (!wrote) return 0;
     // Out of the directory first (no new mail can be stored for them from here on), and
     // counted now: from here they can neither authenticate nor be found.
     this.#expired.inc(stale.length);
@@ -304,7 +304,9 @@ export class Privacy {
       await withRetries(() => bus.mailboxPurge(tag, devTok));
       await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
     }
-    if (remaining === 0) await withRetries(() => bus.mailboxPurge(tag));
+    // Only the expired devices' mailboxes, not the route's: a device registered on it
+    // right after the entry went may already have mail. Mail of devices that left the
+    // directory earlier is the orphan sweep's.
     return stale.length;
   }
 }

@@ -438,6 +438,30 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     t.equal(await codeOf(bus.directoryPut(r, bytes(4), -1)), 'BAD_REQUEST');
   });
 
+  t.test('directory: a delete with an expected revision erases only that revision', async (t) => {
+    const { bus } = await makeBus();
+    t.teardown(() => bus.close());
+    const r = tok();
+    t.equal(await bus.directoryDelete(r, 1), false, 'a missing key: nothing to delete');
+    const rev1 = (await bus.directoryPut(r, bytes(40, 1), 0)) as number;
+    const rev2 = (await bus.directoryPut(r, bytes(40, 2), rev1)) as number;
+    t.equal(await bus.directoryDelete(r, rev1), false, 'a stale revision: refused');
+    const kept = await bus.directoryGet(r);
+    t.ok(kept !== null && kept.revision === rev2 && kept.value.every((b) => b === 2), 'and the entry is untouched');
+    t.equal(await bus.directoryDelete(r, rev2), true, 'the current revision: deleted');
+    t.equal(await bus.directoryGet(r), null, 'gone');
+    t.equal(await bus.directoryGet(r, { fromLeader: true }), null, 'gone (fromLeader)');
+    t.equal(await bus.directoryDelete(r, rev2), false, 'twice: nothing left to delete');
+    t.equal(await bus.directoryPut(r, bytes(40, 3), rev2), null, 'its revision does not resurrect it');
+    const rev3 = await bus.directoryPut(r, bytes(40, 3), 0);
+    t.ok(rev3 !== null, 'created again after it');
+    for (const bad of [0, -1, 1.5, Number.NaN, '1' as unknown as number, null as unknown as number]) {
+      t.equal(await codeOf(bus.directoryDelete(r, bad)), 'BAD_REQUEST', `revision ${String(bad)}`);
+    }
+    const still = await bus.directoryGet(r);
+    t.ok(still !== null && still.revision === rev3, 'a refused call touched nothing');
+  });
+
   t.test('sink forms: a live sink gets envelopes, a control sink control messages; other handler types are BAD_REQUEST', async (t) => {
     const bus = await use(t);
     const [r, d] = [tok(), tok()];

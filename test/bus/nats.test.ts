@@ -351,6 +351,26 @@ if (!haveNatsServer()) {
     t.equal(await jsm.streams.getMessage(stream, { last_by_subj: `$KV.${bus.bucketName}.${r}` }), null, 'no marker');
   });
 
+  t.test('a revision-checked directoryDelete leaves no message in the KV stream either', async (t) => {
+    const bus = newBus();
+    t.teardown(() => bus.close());
+    await bus.start();
+    const [r, keep] = [tok(), tok()];
+    const rev1 = await bus.directoryPut(r, bytes(50), 0);
+    const rev2 = await bus.directoryPut(r, bytes(50), rev1 as number);
+    await bus.directoryPut(keep, bytes(50), 0);
+    t.equal(await bus.directoryDelete(r, rev1 as number), false, 'a stale revision erases nothing');
+    t.equal(await bus.directoryDelete(r, rev2 as number), true);
+    const nc = await raw(t);
+    const jsm = await jetstreamManager(nc);
+    const stream = `KV_${bus.bucketName}`;
+    const si = await jsm.streams.info(stream, { subjects_filter: '>' });
+    t.equal(si.state.messages, 1, 'only the other key remains (not the empty revision the delete wrote on the way)');
+    t.same(Object.keys(si.state.subjects ?? {}), [`$KV.${bus.bucketName}.${keep}`]);
+    t.equal(await jsm.streams.getMessage(stream, { last_by_subj: `$KV.${bus.bucketName}.${r}` }), null, 'no marker');
+    t.ok((await bus.directoryPut(r, bytes(50), 0)) !== null, 'the key can be created again');
+  });
+
   t.test('mailbox survives a nats-server restart (file storage)', async (t) => {
     const bus = newBus();
     t.teardown(() => bus.close());
