@@ -109,11 +109,20 @@ for (const transport of transports) {
     });
 
     t.test('an unknown device looks like a wrong signature', async (t) => {
-      const c = await connectRaw(gw.url);
-      const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-      const ghost = new Uint8Array(randomBytes(16));
-      c.send([{ req: 4, auth: { route: dev.route, device: ghost, signature: sign(dev.id.secretKey, authInput(ch.nonce, dev.route, ghost)) } }]);
-      t.equal((await c.reply(4)).error?.code, ErrorCode.AUTH_FAILED);
+      // Everything the socket sees (the answer and the close), for an auth of `device`
+      // signed with `secretKey` over this connection's nonce.
+      const seen = async (device: Uint8Array, secretKey: Uint8Array) => {
+        const c = await connectRaw(gw.url);
+        const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+        c.send([{ req: 4, auth: { route: dev.route, device, signature: sign(secretKey, authInput(ch.nonce, dev.route, device)) } }]);
+        const r = await c.reply(4);
+        const closed = await c.closed;
+        return { body: r.body, error: { code: r.error?.code, message: r.error?.message, retryAfterMs: r.error?.retryAfterMs }, close: [closed.code, closed.reason] };
+      };
+      const unknown = await seen(new Uint8Array(randomBytes(16)), dev.id.secretKey);
+      const wrongKey = await seen(dev.device, generateIdentity().secretKey);
+      t.equal(unknown.error.code, ErrorCode.AUTH_FAILED);
+      t.same(unknown, wrongKey, 'the same answer and close as a wrong signature of a registered device: no existence oracle');
     });
 
     t.test('opt-in errors', async (t) => {
