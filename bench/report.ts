@@ -7,6 +7,7 @@ import type { RunResult } from './types.ts';
 import { summaryTable, type SummaryRow } from './summary.ts';
 import { compareTable, type Comparison } from './compare.ts';
 import { worstSlice, worstSliceText, type Timeline } from './timeline.ts';
+import { baseWorkload, deliveriesPerMessage, saturation, sloEntries, sloText, type SloEntry } from './rate-plan.ts';
 
 const COLS: [string, (r: RunResult) => string, number][] = [
   ['system', (r) => r.system, 10],
@@ -81,8 +82,10 @@ export function table(rows: RunResult[]): string {
   return [tableHeader(), ...rows.map(tableRow)].join('\n');
 }
 
-export function toJson(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null): { runs: RunResult[]; summary?: SummaryRow[]; comparison?: Comparison; meta: Record<string, unknown> } {
-  return { runs: rows, ...(summary ? { summary } : {}), ...(comparison ? { comparison } : {}), meta };
+/** `slo`: the latency-bounded capacity (bench/rate-plan.ts), a sibling of `runs` when
+ *  there are entries. */
+export function toJson(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null, slo: SloEntry[] | null = null): { runs: RunResult[]; summary?: SummaryRow[]; comparison?: Comparison; slo?: SloEntry[]; meta: Record<string, unknown> } {
+  return { runs: rows, ...(summary ? { summary } : {}), ...(comparison ? { comparison } : {}), ...(slo && slo.length > 0 ? { slo } : {}), meta };
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -220,6 +223,108 @@ function timelineCharts(rows: RunResult[]): string {
   }).join('\n');
 }
 
+/** A round number of msg/s for about `n` ticks up to `max`: 1, 2 or 5 times a power of ten. */
+function niceStep(max: number, n: number): number {
+  const raw = Math.max(max, 1e-9) / n;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return ([1, 2, 5, 10].find((m) => m * p >= raw) ?? 10) * p;
+}
+
+/** p99 against offered rate: one chart per workload (and --repeat round), a line per
+ *  system through its fixed-rate rows in order of rate (a filled dot where the row was
+ *  within the bound's other conditions, a hollow one where it was saturated: lost
+ *  messages, or less than 90% delivered), its max-rate run as a diamond at the rate it
+ *  reached, and the SLO as a red dashed horizontal line; p99 on a log scale. */
+function sloChart(title: string, sloMs: number, lines: { label: string; system: string; points: { rate: number; p99: number; saturated: string | null }[]; max: { rate: number; p99: number | null } | null; entry: SloEntry | undefined }[]): string {
+  const width = 760;
+  const left = 60;
+  const right = 20;
+  const top = 48;
+  const plotH = 220;
+  const legendRowH = 16;
+  const legendY = top + plotH + 48;
+  const h = legendY + lines.length * legendRowH + 8;
+  const values = [sloMs, ...lines.flatMap((l) => [...l.points.map((p) => p.p99), ...(l.max?.p99 != null ? [l.max.p99] : [])])].filter((v) => v > 0);
+  const lo = 10 ** Math.floor(Math.log10(Math.max(0.001, Math.min(...values))));
+  let hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
+  if (hi <= lo) hi = lo * 10;
+  const xMax = Math.max(1, ...lines.flatMap((l) => [...l.points.map((p) => p.rate), ...(l.max !== null ? [l.max.rate] : [])])) * 1.05;
+  const x = (rate: number): number => left + ((width - left - right) * rate) / xMax;
+  const y = (v: number): number => top + plotH - (plotH * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
+  let grid = '';
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    const yy = y(d).toFixed(1);
+    grid += `<line x1="${left}" x2="${width - right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`
+      + `<text x="${left - 6}" y="${(Number(yy) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(d >= 1 ? d.toLocaleString('en-US') : String(Number(d.toPrecision(1))))}</text>`;
+  }
+  const step = niceStep(xMax, 6);
+  for (let v = 0; v <= xMax + 1e-9; v += step) {
+    const xx = x(v).toFixed(1);
+    grid += `<line x1="${xx}" x2="${xx}" y1="${top}" y2="${top + plotH}" stroke="#eee"/>`
+      + `<text x="${xx}" y="${top + plotH + 14}" text-anchor="middle" font-size="11">${esc(Math.round(v).toLocaleString('en-US'))}</text>`;
+  }
+  const axes = `<rect x="${left}" y="${top}" width="${width - left - right}" height="${plotH}" fill="none" stroke="#999"/>`
+    + `<text x="${(left + width - right) / 2}" y="${top + plotH + 28}" text-anchor="middle" font-size="11">offered rate, messages/s</text>`
+    + `<text x="12" y="${top + plotH / 2}" font-size="11" transform="rotate(-90 12 ${top + plotH / 2})" text-anchor="middle">p99 ms</text>`;
+  const sy = y(sloMs).toFixed(1);
+  const sloLine = `<line class="slo" x1="${left}" x2="${width - right}" y1="${sy}" y2="${sy}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"><title>${esc(`p99 SLO ${sloMs} ms`)}</title></line>`
+    + `<text x="${width - right - 4}" y="${(Number(sy) - 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#d62728">${esc(`p99 SLO ${sloMs} ms`)}</text>`;
+  const styles = `<text x="${left}" y="36" font-size="11">— p99 at each fixed rate   ● within the other conditions   ○ saturated (lost, or under 90% delivered)   ◆ max-rate run</text>`;
+  const drawn = lines.map((l, k) => {
+    const c = COLORS[l.system] ?? '#777';
+    const d = l.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.rate).toFixed(1)} ${y(p.p99).toFixed(1)}`).join('');
+    const dots = l.points.map((p) => `<circle cx="${x(p.rate).toFixed(1)}" cy="${y(p.p99).toFixed(1)}" r="3.5" fill="${p.saturated === null ? c : 'white'}" stroke="${c}"><title>${esc(`${l.label}: p99 ${fmt(p.p99)} ms at ${Math.round(p.rate).toLocaleString('en-US')} msg/s${p.saturated === null ? '' : ` (saturated: ${p.saturated})`}`)}</title></circle>`).join('');
+    const mx = l.max !== null && l.max.p99 != null
+      ? (() => {
+        const cx = x(l.max.rate);
+        const cy = y(l.max.p99);
+        return `<path class="max" d="M${cx.toFixed(1)} ${(cy - 5).toFixed(1)}L${(cx + 5).toFixed(1)} ${cy.toFixed(1)}L${cx.toFixed(1)} ${(cy + 5).toFixed(1)}L${(cx - 5).toFixed(1)} ${cy.toFixed(1)}Z" fill="${c}" opacity="0.6"><title>${esc(`${l.label} max rate: ${Math.round(l.max.rate).toLocaleString('en-US')} msg/s, p99 ${fmt(l.max.p99)} ms`)}</title></path>`;
+      })()
+      : '';
+    const e = l.entry;
+    const within = e === undefined ? '' : e.max_rate_within_slo === null ? ': no rate within the SLO'
+      : `: ${Math.round(e.max_rate_within_slo).toLocaleString('en-US')} msg/s within the SLO${e.fraction_of_max === null ? '' : ` (${Number((e.fraction_of_max * 100).toFixed(1))}% of its max rate)`}`;
+    const ly = legendY + k * legendRowH;
+    return `<path d="${d}" fill="none" stroke="${c}" stroke-width="1.5"><title>${esc(`${l.label} p99`)}</title></path>${dots}${mx}`
+      + `<rect x="${left}" y="${ly - 9}" width="12" height="3" fill="${c}"/><text x="${left + 18}" y="${ly}" font-size="11">${esc(`${l.label}${within}`)}</text>`;
+  }).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif">`
+    + `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>${styles}${grid}${axes}${sloLine}${drawn}</svg>`;
+}
+
+/** The p99-against-rate charts of the fixed-rate rows: one per workload (without its
+ *  rate) and round; with each system's SLO entry in the legend. */
+export function sloCharts(rows: readonly RunResult[], sloMs: number, entries: readonly SloEntry[] = sloEntries(rows, sloMs)): string {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of rows) {
+    if (r.skipped !== undefined) continue;
+    const k = `${baseWorkload(r.workload)}\u0000${r.round ?? ''}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const charts: string[] = [];
+  for (const g of groups.values()) {
+    const fixed = g.filter((r) => r.mode === 'rate' && r.rate != null && r.p99_ms != null);
+    if (fixed.length === 0) continue;
+    const f = fixed[0]!;
+    const workload = baseWorkload(f.workload);
+    const systems = [...new Set(fixed.map((r) => r.system))];
+    const lines = systems.map((system) => {
+      const mine = g.filter((r) => r.system === system);
+      const max = mine.find((r) => r.mode === 'window' && r.delivered_per_s != null && r.delivered_per_s > 0);
+      return {
+        label: system,
+        system,
+        points: mine.filter((r) => r.mode === 'rate' && r.rate != null && r.p99_ms != null).sort((a, b) => a.rate! - b.rate!)
+          .map((r) => ({ rate: r.rate!, p99: r.p99_ms!, saturated: saturation(r) })),
+        max: max === undefined ? null : { rate: max.delivered_per_s! / deliveriesPerMessage(max.workload), p99: max.p99_ms },
+        entry: entries.find((e) => e.system === system && e.workload === workload && e.round === f.round),
+      };
+    });
+    charts.push(sloChart(`p99 against offered rate: ${workload}${f.round !== undefined ? ` (round ${f.round})` : ''}, ms (log scale); SLO ${sloMs} ms`, sloMs, lines));
+  }
+  return charts.join('\n');
+}
+
 function fmt(v: number): string {
   return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
 }
@@ -227,7 +332,9 @@ function fmt(v: number): string {
 /** A row's name in the charts: workload and system, and its round with --repeat. */
 const name = (r: RunResult): string => `${r.workload} · ${r.system}${r.round !== undefined ? ` #${r.round}` : ''}`;
 
-export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null): string {
+/** `slo`: with the latency-bounded capacity (--rate lists, sweep, --p99-slo), its bound
+ *  and entries: a p99-against-rate chart and the summary lines. */
+export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null, slo: { ms: number; entries: SloEntry[] } | null = null): string {
   const ran = rows.filter((r) => !r.skipped);
   const thr = ran.filter((r) => r.delivered_per_s != null && r.mode === 'window' || r.drain_per_s != null)
     .map((r) => ({ label: `${name(r)}`, system: r.system, value: r.delivered_per_s ?? 0 }));
@@ -259,6 +366,7 @@ export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, sum
       [{ name: 'server (gateways)', fill: '#3b5b92' }, { name: 'nats-server', fill: '#8fb0e0' }, { name: 'generator (clients)', fill: '#c8c8c8' }], cpu) : '',
     storm.length ? barChart('Reconnect storm: seconds until every device is back (lower is better)', 's', storm) : '',
     idle.length ? barChart('Idle: server memory per connected device (lower is better)', 'B', idle) : '',
+    slo !== null ? sloCharts(ran, slo.ms, slo.entries) : '',
     timelineCharts(ran),
   ].join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Hushwire bench</title>
@@ -266,17 +374,17 @@ export function htmlReport(rows: RunResult[], meta: Record<string, unknown>, sum
 <body><h1>Hushwire bench</h1>
 <p>${esc(String(meta['when'] ?? ''))} · ${esc(String(meta['machine'] ?? ''))}</p>
 ${charts}
-${summary ? `<h2>Summary</h2><pre>${esc(summaryTable(summary, Math.max(...rows.map((r) => r.round ?? 1))))}</pre>\n` : ''}${comparison ? `<h2>Compared with the baseline</h2><pre>${esc(compareTable(comparison))}</pre>\n` : ''}<h2>Results</h2><pre>${esc(table(rows))}</pre>
+${summary ? `<h2>Summary</h2><pre>${esc(summaryTable(summary, Math.max(...rows.map((r) => r.round ?? 1))))}</pre>\n` : ''}${comparison ? `<h2>Compared with the baseline</h2><pre>${esc(compareTable(comparison))}</pre>\n` : ''}${slo !== null && slo.entries.length > 0 ? `<h2>Latency-bounded capacity</h2><pre>${esc(sloText(slo.entries))}</pre>\n` : ''}<h2>Results</h2><pre>${esc(table(rows))}</pre>
 <h2>Settings</h2><pre>${esc(JSON.stringify(meta, null, 2))}</pre>
 </body></html>
 `;
 }
 
-export function writeReport(dir: string, rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null): string[] {
+export function writeReport(dir: string, rows: RunResult[], meta: Record<string, unknown>, summary: SummaryRow[] | null = null, comparison: Comparison | null = null, slo: { ms: number; entries: SloEntry[] } | null = null): string[] {
   mkdirSync(dir, { recursive: true });
   const json = join(dir, 'bench.json');
   const html = join(dir, 'bench.html');
-  writeFileSync(json, JSON.stringify(toJson(rows, meta, summary, comparison), null, 2) + '\n');
-  writeFileSync(html, htmlReport(rows, meta, summary, comparison));
+  writeFileSync(json, JSON.stringify(toJson(rows, meta, summary, comparison, slo?.entries ?? null), null, 2) + '\n');
+  writeFileSync(html, htmlReport(rows, meta, summary, comparison, slo));
   return [json, html];
 }

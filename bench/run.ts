@@ -15,6 +15,7 @@ import { WorkerGroup, TERMINATE_MS } from './workers.ts';
 import { envelopeBytes } from './drivers/hushwire.ts';
 import { nearestRank } from './percentile.ts';
 import { DEFAULT_SLICE_MS, effectiveSliceMs, mergeTimeline } from './timeline.ts';
+import { ratePlan, resolveRates, sweepStop, type RateOption } from './rate-plan.ts';
 import { cpuRise, idleMetricsNote } from './metrics-check.ts';
 import { SAMPLING_INTERVAL_BYTES, summariseAllocations, allocationText, type HeapProfile } from './heap-sample.ts';
 import { PhaseProfiler, CPU_INTERVAL_US, type PhaseProfiles } from './phase-profile.ts';
@@ -35,8 +36,10 @@ export interface BenchOptions extends SetupOptions {
   /** The latency timeline's slice (ms), as asked (--slice-ms; default 250): a window
    *  that would need more than MAX_SLICES takes a larger one (bench/timeline.ts). */
   sliceMs?: number;
-  /** Messages/s offered in total (fixed-rate mode); 'half' = a window run, then a rate run at half its rate. */
-  rate: number | 'half' | null;
+  /** Messages/s offered in total (fixed-rate mode); 'half' = a window run, then a rate run
+   *  at half its rate; a list of rates and percentages of the max rate, or 'sweep'
+   *  (bench/rate-plan.ts). */
+  rate: RateOption | null;
   window: number;
   pairs: number;
   devices: number;
@@ -522,7 +525,8 @@ function round(n: number | null, digits = 2): number | null {
 // ---- chat and fanout ----
 
 /** Runs chat or one fanout variant; pushes each row into `out` as it finishes (with
- *  --rate half, the max-rate row survives a failure of the half-rate one). */
+ *  --rate half, a list or a sweep, the max-rate row survives a failure of a fixed-rate
+ *  one, and each fixed-rate row a failure of the next). */
 async function messaging(
   env: SystemEnv, workload: string, groups: number, k: number, mutual: boolean, o: BenchOptions, payloadBytes: number, out: RunResult[],
 ): Promise<void> {
@@ -537,22 +541,46 @@ async function messaging(
     // Just-authenticated devices still have set-up in flight (mailbox reads, consumer
     // creation on JetStream): let it finish before anything is sent.
     await sleep(SETTLE_MS);
-    if (o.rate === null || o.rate === 'half') {
+    const plan = ratePlan(o.rate);
+    // The lists and the sweep say each rate as it starts; `half` and a lone rate keep
+    // their output as it was.
+    const announce = o.rate !== 'half' && !plan.plainName;
+    let maxMsgs: number | null = null;
+    if (plan.maxRun) {
       const r = await measureRun(env, g, workload, { mode: 'window', window: o.window, ratePerSender: 0 }, o, payloadBytes, label, senders);
       out.push(r);
-      if (o.rate === 'half' && r.delivered_per_s) {
-        const msgsPerS = r.delivered_per_s / k / 2;
-        const half = `${workload}@50%`;
+      // The max-rate run's messages/s (a fanout message is k deliveries).
+      if (r.delivered_per_s) maxMsgs = r.delivered_per_s / k;
+      else if (announce && plan.fixed.some((e) => 'pct' in e)) o.log(`   ${label} no rate relative to the max: the max-rate run delivered nothing`);
+    }
+    const rates = resolveRates(plan, maxMsgs);
+    for (const [i, rate] of rates.entries()) {
+      if (interrupted() !== null) break;
+      const name = plan.plainName ? workload : `${workload}@${rate.label}`;
+      if (announce) o.log(`   ${label} fixed rate ${rate.label}${'pct' in rate.entry ? ` of the max (${fmtInt(rate.msgs)} msg/s)` : ''}: ${i + 1} of ${rates.length}${plan.sweep ? ' at most' : ''}`);
+      let row: RunResult;
+      try {
+        row = await measureRun(env, g, name, { mode: 'rate', window: 0, ratePerSender: rate.msgs / senders }, o, payloadBytes, label, senders);
+      } catch (e) {
+        // A lone --rate N: its failure is the variant's, as before.
+        if (plan.plainName) throw e;
         // Its own failed row: under the variant's name it would read as the max-rate
         // run (which finished, and whose row stays).
-        try {
-          out.push(await measureRun(env, g, half, { mode: 'rate', window: 0, ratePerSender: msgsPerS / senders }, o, payloadBytes, label, senders));
-        } catch (e) {
-          out.push(failedRow(env, half, e, o));
-        }
+        row = failedRow(env, name, e, o);
       }
-    } else {
-      out.push(await measureRun(env, g, workload, { mode: 'rate', window: 0, ratePerSender: o.rate / senders }, o, payloadBytes, label, senders));
+      // A sweep is bounded: the rates above a saturated one would only measure the queue.
+      const stop = sweepStop(plan, row, rates.length - i - 1);
+      if (stop !== null) {
+        if (row.skipped === undefined) {
+          // The timeline stays last (its arrays are long).
+          const { timeline, ...rest } = row;
+          row = { ...rest, note: row.note ? `${row.note}; ${stop}` : stop, ...(timeline !== undefined ? { timeline } : {}) };
+        }
+        o.log(`   ${label} ${stop}`);
+        out.push(row);
+        break;
+      }
+      out.push(row);
     }
   } finally {
     await closeGenerator(g, o);

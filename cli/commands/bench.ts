@@ -16,6 +16,7 @@ import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parsePositive, parseCount, parseCountOrZero } from '../options.ts';
 import { benchCompareCommand, readResults, DEFAULT_NOISE_PCT } from './bench-compare.ts';
 import { compare, compareTable, nothingToCompare, type BenchFile } from '../../bench/compare.ts';
+import { DEFAULT_P99_SLO_MS, isRateList, parseRateOption, rateMeta, sloEntries, sloText, type RateOption, type SloEntry } from '../../bench/rate-plan.ts';
 
 const PEERS = SYSTEMS.filter((s) => s !== 'hushwire');
 
@@ -52,12 +53,13 @@ function parseList(value: string): number[] {
   return [...new Set(items)];
 }
 
-function parseRate(value: string): number | 'half' {
-  if (value === 'half') return 'half';
+/** --rate: a lone rate or "half" as before, a list of rates and percentages of the max
+ *  rate, or "sweep" (bench/rate-plan.ts). */
+function parseRate(value: string): RateOption {
   try {
-    return parsePositive(value);
-  } catch {
-    throw new InvalidArgumentError(`must be a positive number of messages/s, or "half" (a max-rate run, then one at half its rate), not "${value}"`);
+    return parseRateOption(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
   }
 }
 
@@ -196,7 +198,8 @@ interface Opts {
   warmup: number;
   grace: number;
   sliceMs: number;
-  rate?: number | 'half';
+  rate?: RateOption;
+  p99Slo: number;
   window: number;
   pairs: number;
   devices: number;
@@ -243,7 +246,8 @@ export function benchCommand(): Command {
     .option('--warmup <s>', 'unmeasured seconds before each run; 0: none (a cold measurement: the window starts with the first message); at most 600', parseWarmup, 2)
     .option('--grace <s>', 'after a run: wait up to this long for outstanding messages before counting them lost (ends when none is left; not 0; at most 600)', parseGrace, 6)
     .option('--slice-ms <ms>', `latency timeline of each chat, fanout and fixed-rate run: p50, p99 and max per slice of the measured window this long, by intended send time (${MIN_SLICE_MS} to ${MAX_SLICE_MS}; a window of more than ${MAX_SLICES.toLocaleString('en-US')} slices takes a larger one)`, parseSliceMs, DEFAULT_SLICE_MS)
-    .option('--rate <msgs>', 'fixed offered rate in messages/s (latency from the intended send time), or "half": a max-rate run then one at half of it', parseRate)
+    .option('--rate <msgs>', 'fixed offered rate in messages/s (latency from the intended send time), or "half": a max-rate run then one at half of it; or a comma-separated list of rates, "half" and percentages of each system\'s max rate ("25%": the max-rate run first, then the fixed rates in ascending order); or "sweep": the max-rate run, then 10%, 20%, ... 90% of it, stopping after the first rate at which the system is saturated', parseRate)
+    .option('--p99-slo <ms>', 'with --rate: after the runs, per system and workload, the highest offered rate whose p99 stayed within this many ms (nothing lost, at least 90% delivered), and its fraction of the max rate (on by default with a --rate list or sweep)', parsePositive, DEFAULT_P99_SLO_MS)
     .option('--window <n>', 'max-rate mode: messages each sender keeps outstanding', parseCount, 16)
     .option('--pairs <n>', 'chat: 1:1 pairs (both ends send; ends on different gateways)', parseCount, 100)
     .option('--devices <n>', 'storm and idle: connected devices', parseCount, 10_000)
@@ -301,6 +305,12 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       if (o.report !== undefined) writableDir('--report', o.report);
       if (o.cpuProf !== undefined) writableDir('--cpu-prof', o.cpuProf);
       if (o.failOnWorse && o.baseline === undefined) throw new InvalidArgumentError('--fail-on-worse goes with --baseline');
+      // The latency-bounded capacity: with a --rate list or sweep, or asked for with
+      // --p99-slo; a lone --rate N or --rate half keep their output as it was.
+      const sloGiven = cmd.getOptionValueSource('p99Slo') !== undefined && cmd.getOptionValueSource('p99Slo') !== 'default';
+      if (sloGiven && o.rate === undefined) throw new InvalidArgumentError('--p99-slo goes with --rate (it bounds the p99 of the fixed-rate runs)');
+      const sloWanted = sloGiven || isRateList(o.rate ?? null);
+      const sloOf = (rows: RunResult[]): SloEntry[] | null => (sloWanted ? sloEntries(rows, o.p99Slo) : null);
       // Read before the run: a baseline that cannot be read fails now, not after it.
       const baseline: BenchFile[] | null = o.baseline === undefined ? null : readResults(o.baseline, '--baseline');
       const systems: SystemName[] = [...(o.hushwire ? ['hushwire' as const] : []), ...o.peers];
@@ -372,7 +382,7 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       const meta = {
         when: new Date().toISOString(),
         machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator on the same cores`,
-        systems, workloads: o.workload, repeat: o.repeat, duration_s: o.duration, warmup_s: o.warmup, grace_s: o.grace, rate: o.rate ?? null, window: o.window,
+        systems, workloads: o.workload, repeat: o.repeat, duration_s: o.duration, warmup_s: o.warmup, grace_s: o.grace, rate: rateMeta(o.rate ?? null), window: o.window,
         slice_ms: sliceMs, ...(sliceMs !== o.sliceMs ? { slice_ms_asked: o.sliceMs } : {}),
         pairs: o.pairs, devices: o.devices, storm_auth: o.stormAuth,
         // the shapes of backlog and fanout, so bench compare warns when they differ
@@ -393,9 +403,10 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
         if (finished.length === 0) return 'no run had finished: no results';
         const rowsText = `${finished.length} finished row${finished.length === 1 ? '' : 's'}`;
         const marked = { ...meta, interrupted: sig };
-        if (o.json) process.stdout.write(JSON.stringify(toJson(finished, marked)) + '\n');
-        else process.stdout.write(table(finished) + '\n');
-        const wrote = o.report === undefined ? [] : writeReport(o.report, finished, marked);
+        const slo = sloOf(finished);
+        if (o.json) process.stdout.write(JSON.stringify(toJson(finished, marked, null, null, slo)) + '\n');
+        else process.stdout.write(table(finished) + (slo && slo.length > 0 ? `\n\n${sloText(slo)}` : '') + '\n');
+        const wrote = o.report === undefined ? [] : writeReport(o.report, finished, marked, null, null, slo === null ? null : { ms: o.p99Slo, entries: slo });
         return `${rowsText} reported on stdout${o.json ? ` (the JSON's meta says "interrupted": "${sig}")` : ''}${wrote.length > 0 ? ` and in ${wrote.join(', ')}` : ''}; the run in progress is not`;
       });
       const rows = await runBench(opts);
@@ -404,16 +415,17 @@ core), "!" = a generator thread was saturated (the run measured the generator).`
       const summary = o.repeat > 1 ? summarise(rows) : null;
       // --baseline: this run as the candidate (bench/compare.ts)
       const comparison = baseline === null ? null : compare(baseline, [{ path: 'this run', runs: rows, meta }], { noisePct: DEFAULT_NOISE_PCT });
+      const slo = sloOf(rows);
       log('');
-      const text = table(rows) + (summary ? `\n\n${summaryTable(summary, o.repeat)}` : '');
+      const text = table(rows) + (summary ? `\n\n${summaryTable(summary, o.repeat)}` : '') + (slo && slo.length > 0 ? `\n\n${sloText(slo)}` : '');
       if (o.json) {
         log(text);
         // meta (the settings and machine) too, so saved output can be compared (bench compare).
-        process.stdout.write(JSON.stringify(toJson(rows, meta, summary, comparison)) + '\n');
+        process.stdout.write(JSON.stringify(toJson(rows, meta, summary, comparison, slo)) + '\n');
       } else {
         process.stdout.write(text + '\n');
       }
-      if (o.report) for (const f of writeReport(o.report, rows, meta, summary, comparison)) log(`wrote ${f}`);
+      if (o.report) for (const f of writeReport(o.report, rows, meta, summary, comparison, slo === null ? null : { ms: o.p99Slo, entries: slo })) log(`wrote ${f}`);
       // Nothing measured because everything failed (a gateway that cannot be reached,
       // a wrong path): a script must not take that for a result.
       const failure = runFailure(rows);

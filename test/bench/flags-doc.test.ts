@@ -10,7 +10,7 @@ import { ROOT } from '../helpers/paths.ts';
 
 const doc = readFileSync(join(ROOT, 'docs/BENCHMARKS.md'), 'utf8');
 /** The table's rows: flag (with "compare " for the subcommand's) → default cell. */
-const rows = new Map([...doc.matchAll(/^\| `((?:compare )?--[a-z-]+)[^`]*` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+const rows = new Map([...doc.matchAll(/^\| `((?:compare )?--[a-z0-9-]+)[^`]*` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
 
 function flags(cmd: Command, prefix: string): { name: string; o: Option }[] {
   return cmd.options.filter((o) => o.long !== '--help').map((o) => ({ name: `${prefix}${o.long!}`, o }));

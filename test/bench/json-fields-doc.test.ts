@@ -31,3 +31,14 @@ t.test('every field of a row\'s timeline (bench/timeline.ts Timeline) is named i
   t.ok(doc.includes('`timeline`') || doc.includes('"timeline"'), 'timeline itself');
   t.ok(doc.includes('`meta.slice_ms`') && doc.includes('`meta.slice_ms_asked`'), 'the meta fields of the slice');
 });
+
+t.test('every field of the JSON\'s slo entries (bench/rate-plan.ts SloEntry) is named in BENCHMARKS.md', async (t) => {
+  const src = readFileSync(join(ROOT, 'bench/rate-plan.ts'), 'utf8');
+  const start = src.indexOf('export interface SloEntry {');
+  t.ok(start >= 0, 'SloEntry found');
+  const body = src.slice(start, src.indexOf('\n}\n', start));
+  const fields = [...body.matchAll(/^ {2}([a-z0-9_]+)\??:/gm)].map((m) => m[1]!);
+  t.ok(fields.length >= 7, `${fields.length} fields`);
+  for (const f of fields) t.ok(doc.includes(`\`${f}\``) || doc.includes(`"${f}"`), `slo[].${f} is documented`);
+  t.ok(doc.includes('`slo`') && doc.includes('"slo":[...]'), 'slo itself, in the JSON\'s shape');
+});
