@@ -1,13 +1,14 @@
 // The `hushwire` CLI as a user runs it: child processes (`node bin/hushwire.js ...`)
 // against a real gateway started in-process on a free port.
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { deadUrl } from './fake-gateway.ts';
 
 import { hushwire, errorLineProblems, cliProfiles } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { until } from '../helpers/poll.ts';
 
 // Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
 t.setTimeout(300_000);
@@ -166,10 +167,12 @@ t.test('listen: mail from a sender who opted out since is dropped with a line on
 });
 
 t.test('live delivery: a running listen gets the message, send reports delivered', async (t) => {
-  const { a, b } = await twoProfiles(t);
+  const { gw, a, b } = await twoProfiles(t);
   const listening = hushwire(['listen', '--profile', b, '--count', '2', '--timeout', '20']);
-  // Give the listener time to connect so the sends go live rather than to the mailbox.
-  await new Promise((r) => setTimeout(r, 1500));
+  // The listener authenticated (and so subscribed) first, so the sends go live rather
+  // than to the mailbox: awaited, not a fixed pause a loaded machine can outlast.
+  const bDevice = (JSON.parse(readFileSync(join(b, 'device.json'), 'utf8')) as { device: string }).device;
+  await until('the listener to authenticate', () => [...gw.relay.sessions()].some((s) => s.authenticated && !s.sendOnly && s.deviceKey?.devTok === bDevice), 20_000);
   const s1 = await hushwire(['send', '--profile', a, '--to', B, 'one']);
   const s2 = await hushwire(['send', '--profile', a, '--to', B, 'two']);
   const heard = await listening;
