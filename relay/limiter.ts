@@ -1,4 +1,5 @@
-// Per-envelope rate limits of one gateway, applied by Relay.acceptEnvelope before an
+// Per-envelope rate limits of one gateway, applied by Relay.acceptEnvelopeCb (a session's
+// sends come through acceptInboundCb, read straight from the frame) before an
 // envelope touches the bus:
 //
 // - device_send: each sending device has a token bucket of envelopes (`sendBurst`

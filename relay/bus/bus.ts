@@ -40,7 +40,7 @@ export interface ControlSink {
 export type ControlMessage =
   | { kind: 'kick'; connection: string }   // a newer connection of this device exists elsewhere
   | { kind: 'unregistered' }               // the device opted out from another connection
-  // another device registered this device's number (relay/privacy/notices.ts)
+  // another device registered this device's number (relay/privacy/privacy.ts)
   | { kind: 'notice'; notice: 'new_device'; atMs: number }
   // an envelope was just stored in this device's mailbox: a gateway holding the device
   // reads its mailbox again (closes the race between a store and a drain that had
@@ -201,7 +201,7 @@ export interface Bus {
    *  re-reads. Without it, whatever the entry holds now goes (resolves true). */
   directoryDelete(routeTag: string, expectedRevision?: number): Promise<boolean>;
   /** Every route tag in the directory (a snapshot, streamed; used by the idle-device
-   *  sweep in relay/privacy/idle.ts). */
+   *  sweep in relay/privacy/privacy.ts). */
   directoryKeys(): AsyncIterable<string>;
 
   // ---- rate-limit counters (relay/bus/counters.ts; shared by every gateway) ----

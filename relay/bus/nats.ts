@@ -1,8 +1,9 @@
 // NatsBus: the scale-out bus on NATS core subjects + JetStream (nats-server 2.9+).
 //
 //   live     core request/reply on <prefix>.dev.<routeTag>.<deviceToken>
-//            the holder replies 1 byte once its LiveHandler resolves (1 delivered, 0 refused);
-//            "no responders" / timeout => false
+//            the first delivery to a device locates it: the holder answers [1, its node id]
+//            (0 refused); later ones go in per-node batches on <prefix>.gw.<node>, answered
+//            per turn (relay/bus/nats-live.ts); "no responders" / timeout => false
 //   control  core publish (no reply subject) on the same <prefix>.dev.<routeTag>.<deviceToken>,
 //            small JSON: one NATS subscription per held device carries both
 //   mailbox  mailboxShards streams (default 16) HW_MBOX_<s>, subjects
