@@ -256,6 +256,7 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
     const one = await idbPhase(idbPage, { ...base, phase: 'one' });
     t.equal(one.step, 'one', `before the reload (${String(one.error ?? '')})`);
     t.match(one, { sent: /^(delivered|stored)$/, atCarol: [[dave, 'before the reload'], [dave, 'after the rotation']] });
+    t.same(one.atCarol, [[dave, 'before the reload'], [dave, 'after the rotation']], 'before the reload, each shown once (t.match above takes the array as a prefix)');
     t.match(one.rotated, { changed: true, retired: [true] }, 'a rotation: new prekey, the old one retired, in IndexedDB');
     // The next navigation unloads the page: its sockets close, nothing was closed by the app.
     const two = await idbPhase(idbPage, { ...base, phase: 'two' });

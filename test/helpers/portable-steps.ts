@@ -65,6 +65,10 @@ export function checkPortableSteps(t: Test, steps: Map<string, Record<string, un
     atA: [[b, 'hello alice', true]],
   }, 'both ways, the sender checked against the directory');
   t.match(steps.get('once'), { atB: ['hello bob', 'second'], ids: 2, duplicates: 0 }, 'each message once');
+  // t.match takes an array pattern as a prefix: a copy shown after these would pass it.
+  t.same(steps.get('exchanged')?.['atB'], [[a, 'hello bob', true]], 'B was shown that one message, nothing more');
+  t.same(steps.get('exchanged')?.['atA'], [[b, 'hello alice', true]], 'A was shown that one message, nothing more');
+  t.same(steps.get('once')?.['atB'], ['hello bob', 'second'], 'B was shown the two messages, nothing more');
   const idle = steps.get('idle') as { changes: number[]; states: string[]; frames: number[]; sockets: number[] } | undefined;
   t.ok(idle, 'an idle stretch of three idle timeouts');
   if (idle) {
