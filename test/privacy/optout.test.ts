@@ -171,6 +171,7 @@ if (!haveNatsServer()) {
     // An expired device that comes back is simply unknown.
     const back = await authenticateRaw(a.url, idle.dev).catch((e: unknown) => e);
     t.ok(back instanceof Error, 'an expired device can no longer authenticate');
+    t.match(String(back), /auth failed: .*"code":"AUTH_FAILED"/, '... refused AUTH_FAILED (not any failure to connect)');
     active.c.close();
     sender.c.close();
   });
