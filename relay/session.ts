@@ -12,7 +12,7 @@ import { pooledRandomBytes } from './crypto/random-pool.ts';
 import {
   ROUTE_BYTES, DEVICE_BYTES,
   type Op, type OpProps, type Auth, type VerifyStart, type RegisterDevice, type Evaluate, type Lookup, type Send, type DeliverAck,
-  type SetPrekey, type TicketRequest, type Unregister,
+  type SetPrekey, type TicketRequest, type Unregister, type DirectoryDevice,
 } from './wire.ts';
 import { HushwireError, ErrorCode, CloseCode, toWireError } from './errors.ts';
 import { routeTag, routeTagUncached, deviceToken } from './tokens.ts';
@@ -1117,9 +1117,14 @@ export class Session implements LiveSink, ControlSink {
     const refused = (): HushwireError => new HushwireError(ErrorCode.AUTH_FAILED, 'an opt-out on a resumed connection needs the identity key\'s signature (unregister.route and unregister.signature)');
     if (!m || !isBytes(m.route, ROUTE_BYTES) || !isBytes(m.signature, 64) || routeTagUncached(m.route) !== this.#tag) throw refused();
     const device = this.#deviceBytes()!;
-    const dev = await this.#relay.directory.findDevice(this.#tag, device);
+    const signed = (d: DirectoryDevice | null): boolean => d !== null && verify(d.identityKey, unregisterInput(m.route, device), m.signature);
+    let dev = await this.#relay.directory.findDevice(this.#tag, device);
+    // A refusal is checked again at the directory's leader, as an authentication is: a
+    // replica that has not caught up may not have the device (registered a moment ago),
+    // or have it with an older identity key.
+    if (!signed(dev)) dev = await this.#relay.directory.findDevice(this.#tag, device, { fromLeader: true });
     if (dev === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
-    if (!verify(dev.identityKey, unregisterInput(m.route, device), m.signature)) throw refused();
+    if (!signed(dev)) throw refused();
   }
 
   async #unregister(req: number): Promise<void> {

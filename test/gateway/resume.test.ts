@@ -25,6 +25,8 @@ import { MAX_SEND_ONLY_PER_DEVICE } from '../../relay/relay.ts';
 import { CloseCode, ErrorCode } from '../../relay/errors.ts';
 import { resolveConfig, ConfigError } from '../../gateway/config.ts';
 import { readConfigFiles, MAX_RESUME_KEYS } from '../../gateway/config-files.ts';
+import { routeTag } from '../../relay/tokens.ts';
+import type { DirectoryReadOptions } from '../../relay/bus/bus.ts';
 
 async function freshDevice(url: string, number: string): Promise<{ c: RawClient; dev: RawDevice }> {
   const { c: reg, dev } = await registerRaw(url, number);
@@ -201,6 +203,30 @@ t.test('one gateway (embedded bus)', async (t) => {
     t.equal((await c2.reply(25)).body, 'ok');
     void dev2;
     await c2.closed;
+  });
+
+  t.test('an opt-out on a resumed connection is checked again at the leader when a replica does not know the device', async (t) => {
+    const { c, dev } = await freshDevice(gw.url, '+15557780015');
+    const h = await requestTicket(c, dev);
+    await closeAll(c);
+    const { c: r, answer } = await resumeRaw(gw.url, dev, h);
+    t.equal(answer.body, 'ok');
+    // The next ordinary read of this route answers as a replica that has not caught up
+    // (no entry); reads at the leader, and every later one, see the store as it is.
+    const bus = gw.bus;
+    const original = bus.directoryGet.bind(bus);
+    const tag = routeTag(dev.route);
+    let lagging = 1;
+    bus.directoryGet = async (key: string, opts?: DirectoryReadOptions) => {
+      if (key === tag && opts?.fromLeader !== true && lagging > 0) { lagging--; return null; }
+      return original(key, opts);
+    };
+    t.teardown(() => { bus.directoryGet = original; });
+    r.send([{ req: 26, unregister: { route: dev.route, signature: sign(dev.id.secretKey, unregisterInput(dev.route, dev.device)) } }]);
+    t.equal((await r.reply(26)).body, 'ok', 'opted out (not NOT_REGISTERED from the lagging read)');
+    t.equal(lagging, 0, 'the lagging read was made');
+    t.equal((await r.closed).code, CloseCode.UNREGISTERED);
+    t.equal(await gw.relay.directory.findDevice(tag, dev.device), null, 'the device is gone');
   });
 
   t.test('malformed resumes are AUTH_FAILED 4002: both proofs, no proof, a short proof', async (t) => {
