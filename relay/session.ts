@@ -613,6 +613,11 @@ export class Session implements LiveSink, ControlSink {
       } else {
         await this.#becomeAuthenticated(tag, m.device);
       }
+      // Closed while it subscribed (its socket gone, a newer connection of the device took
+      // over): it was shown nothing, so it clears nothing. The pending notice stays for
+      // the next connection (test/privacy/notice-race.test.ts); before, onAuthenticated
+      // below cleared it unseen.
+      if (!this.#isAuthenticated()) return;
       // Counted once it authenticated: a fifth send-only connection refused RATE_LIMITED,
       // or one closed meanwhile, did not resume.
       if (resuming && this.#isAuthenticated()) {
