@@ -17,6 +17,12 @@ import { natsEndpoints } from './nats-endpoints.ts';
 import { connectNats, natsRefusal, NatsRefused, statusServer } from './nats-connect.ts';
 import { readNatsAccess, type NatsAccess } from './nats-connect-options.ts';
 import type { RefusalLogFn } from './nats-refusals.ts';
+import { withTimeout } from './bus/common.ts';
+
+/** close(true): the longest the connection's drain may take (a PONG from the server)
+ *  before it is closed anyway. A stalled server would otherwise hold it until the
+ *  connection's ping-out (~30-45 s), and then the drain failed and left it open. */
+export const CLOSE_DRAIN_MS = 5_000;
 
 export interface NatsLinkOptions {
   servers: string[];
@@ -180,7 +186,10 @@ export class NatsLink {
     void nc.closed().then(() => { this.#up = false; });
   }
 
-  /** Stops retrying and closes the connection (draining it when `drain`); idempotent. */
+  /** Stops retrying and closes the connection (draining it first when `drain`, for at
+   *  most CLOSE_DRAIN_MS); idempotent. The connection is closed in every case: a drain
+   *  that fails (its flush is refused while nats.js is reconnecting) or that a stalled
+   *  server never finishes would otherwise leave it open, and nats.js reconnecting it. */
   async close(drain = false): Promise<void> {
     this.#closed = true;
     this.#access.files.refusals.forget(this.#opts.what, this.#logFn);
@@ -191,8 +200,8 @@ export class NatsLink {
     this.#nc = null;
     this.#up = false;
     if (nc && !nc.isClosed()) {
-      if (drain) await nc.drain().catch(() => undefined);
-      else await nc.close().catch(() => undefined);
+      if (drain) await withTimeout(nc.drain().catch(() => undefined), CLOSE_DRAIN_MS, undefined);
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
     }
   }
 }

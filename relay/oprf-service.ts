@@ -18,7 +18,8 @@ import { HushwireError, ErrorCode, toWireError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { OprfPool } from './oprf-pool.ts';
 import { natsAccessMetrics } from './metrics.ts';
-import { NatsLink } from './oprf-nats.ts';
+import { CLOSE_DRAIN_MS, NatsLink } from './oprf-nats.ts';
+import { withTimeout } from './bus/common.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 import type { NatsRefused } from './nats-connect.ts';
 import { describeViolation, permissionRefusal, permissionViolation, subjectShape, type PermissionViolation } from './nats-permissions.ts';
@@ -263,7 +264,9 @@ export class OprfService {
       const sub = this.#sub;
       this.#sub = null;
       this.#subscribed = false;
-      await sub?.drain().catch(() => undefined);
+      // Bounded: the drain ends with the server's PONG, which a stalled server never
+      // sends (nats.js would wait for the connection's ping-out, ~30-45 s).
+      if (sub) await withTimeout(sub.drain().catch(() => undefined), CLOSE_DRAIN_MS, undefined);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([...this.#inflight]),
