@@ -139,7 +139,7 @@ t.test('a profile directory removed meanwhile: the save fails as the write does,
   const dir = await profileDir(t);
   const store = new DirectoryStore(join(dir, 'gone'));
   const state = new ProfileState(store, { seen: ['x'] });
-  await t.rejects(state.save(), 'the write fails');
+  await t.rejects(state.save(), { code: 'ENOENT', message: /\(profile file state\.json\)$/ }, 'the write fails, with the write\'s error (not the lock\'s)');
   t.same(await readdir(dir), [], 'no lock directory made in its place');
 });
 
