@@ -111,6 +111,10 @@ const OK_BODY = Object.freeze({});
 /** Sessions with a set_prekey under way (one at a time per connection): a set kept
  *  beside the sessions rather than a field of each, which every idle device would carry. */
 const SETTING_PREKEY = new WeakSet<object>();
+/** A new-device notice (its at_ms) that reached a session's subscription before the
+ *  session was authenticated (#becomeAuthenticated subscribes first): shown, and only then
+ *  cleared, once it is (#showHeldNotice). Beside the sessions, as SETTING_PREKEY: rare. */
+const HELD_NOTICES = new WeakMap<object, number>();
 /** Label sets of hushwire_prekey_rotations_total, one per outcome. */
 const PREKEY_OUTCOME = Object.fromEntries(PREKEY_ROTATION_OUTCOMES.map((o) => [o, Object.freeze({ outcome: o })])) as Record<PrekeyRotationOutcome, { outcome: string }>;
 
@@ -531,6 +535,7 @@ export class Session implements LiveSink, ControlSink {
       if (this.#state !== 'challenge') return; // closed meanwhile
       await this.#becomeAuthenticated(tag, m.device);
       this.#queue({ req, registered: { route, evaluation } });
+      this.#showHeldNotice();
       this.#startMailboxDrain();
     } finally {
       this.#busy = false;
@@ -630,6 +635,7 @@ export class Session implements LiveSink, ControlSink {
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
       const write = this.#relay.privacy.onAuthenticated(this, dev);
       if (write !== null) void write.catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
+      this.#showHeldNotice();
       if (!this.#sendOnly) this.#startMailboxDrain();
     } finally {
       this.#busy = false;
@@ -796,9 +802,25 @@ export class Session implements LiveSink, ControlSink {
     } else if (msg.kind === 'mail') {
       this.#startMailboxDrain(); // new mail stored meanwhile (relay.ts acceptEnvelope)
     } else if (msg.kind === 'notice' && this.#devTok !== '') {
+      if (!this.#isAuthenticated()) {
+        // Subscribed, not yet authenticated: notify() would show nothing, and clearing the
+        // flag now lost the notice (the auth's own record was read before it was set).
+        // Held until the session is authenticated (test/privacy/notice-race.test.ts).
+        if (this.#state === 'challenge') HELD_NOTICES.set(this, Math.max(HELD_NOTICES.get(this) ?? 0, msg.atMs));
+        return;
+      }
       this.notify(msg.notice, msg.atMs);
       void this.#relay.privacy.noticeShown(this.#tag, hexToBytes(this.#devTok), msg.atMs).catch(() => undefined);
     }
+  }
+
+  /** Shows a notice held while the session subscribed (#onControl), once its auth or
+   *  registration is answered; a session closed meanwhile shows and clears nothing. */
+  #showHeldNotice(): void {
+    const atMs = HELD_NOTICES.get(this);
+    if (atMs === undefined) return;
+    HELD_NOTICES.delete(this);
+    this.#onControl({ kind: 'notice', notice: 'new_device', atMs });
   }
 
   // ---- discovery

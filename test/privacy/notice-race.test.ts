@@ -93,3 +93,42 @@ t.test('a connection that closes while it subscribes leaves the notice pending',
   back.close();
   await back.closed;
 });
+
+t.test('a notice that reaches a connection while it subscribes is shown once it is authenticated', async (t) => {
+  const [a, b] = await natsGatewayPair(t, 'nrb');
+  const number = freshNumber();
+  const old = await registerRaw(a.url, number);
+  old.c.close();
+  await old.c.closed;
+  const dev = old.dev;
+  const tag = routeTag(dev.route);
+  const devTok = deviceToken(dev.device);
+  let arrived = false;
+  holdSubscription(t, a, dev, async (sub) => {
+    // Subscribed, not yet authenticated: another gateway registers a new device on the
+    // number now, and its notice reaches this gateway's subscription of the device. A
+    // second subscription here (control messages go to every one, oldest first) tells
+    // when the session's has had it.
+    let seen!: () => void;
+    const got = new Promise<void>((r) => { seen = r; });
+    const probe = await a.bus.subscribeDevice(tag, devTok, async () => false, (m) => { if (m.kind === 'notice') seen(); });
+    const newer = await registerRaw(b.url, number);
+    newer.c.close();
+    await got;
+    await probe.close();
+    arrived = true;
+    return sub;
+  });
+
+  const c = await authenticateRaw(a.url, dev);
+  t.ok(arrived, 'the notice reached the subscription before the session authenticated');
+  const shown = await c.next((o) => o.body === 'notice', 5_000).then(() => true, () => false);
+  t.ok(shown, 'the connection is shown the notice');
+  if (shown) {
+    await until('the shown notice to be cleared', async () => await pendingNotice(a, dev) === 0, 10_000);
+  } else {
+    t.ok(await pendingNotice(a, dev) > 0, 'or at least it stays pending for the next connection');
+  }
+  c.close();
+  await c.closed;
+});
