@@ -216,7 +216,7 @@ t.test('ShareEvaluator: a holder with a swapped key cannot make a route; failure
     { client: localShareClient('alpha', a!), publicKey: a!.publicKey },
     { client: down, publicKey: b!.publicKey },
   ] });
-  await t.rejects(ev2.evaluate(blindNumbers(['+14155550123']).blinded));
+  await t.rejects(ev2.evaluate(blindNumbers(['+14155550123']).blinded), { message: 'x' }, 'the holder\'s own failure, passed on');
   // A holder that answers garbage: UNAVAILABLE, never passed on.
   const liar: ShareClient = { id: 'liar', evaluate: async (bl) => ({ evaluated: bl.map(() => new Uint8Array(31)), proof: new Uint8Array(64), publicKey: b!.publicKey }), close: async () => {} };
   const ev3 = new ShareEvaluator({ shares: [
