@@ -48,7 +48,8 @@ export interface GatewayHandle {
   readonly busFailed: Promise<Error>;
   /** Lame-duck drain: not ready, refuse new sockets, move devices away, then close. */
   drain(opts?: { timeoutMs?: number; ratePerSecond?: number }): Promise<void>;
-  /** Immediate close of everything; idempotent. */
+  /** Immediate close of everything; idempotent: every call (also one while a close or a
+   *  drain's close runs) settles once everything is closed. */
   close(): Promise<void>;
 }
 
@@ -258,9 +259,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   metrics.transportInfo.set({ transport: loaded.kind, reason: loaded.why }, 1);
   metrics.ed25519Info.set({ engine: ed.kind, reason: ed.why }, 1);
   // The one close path: a failed start below ends through it too, so nothing it began
-  // (the bus, the privacy timers, the verifier, a listener) outlives the failure.
-  const close = async (): Promise<void> => {
-    if (closed) return;
+  // (the bus, the privacy timers, the verifier, a listener) outlives the failure. A call
+  // while it runs (a drain ending in it, a second caller) gets the same promise: it
+  // settles once everything is closed, not at once.
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= closeOnce();
+    return closing;
+  };
+  const closeOnce = async (): Promise<void> => {
     closed = true;
     draining = true;
     busStarter.stop();
@@ -306,7 +313,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   let draining$: Promise<void> | null = null;
   const drain = (o: { timeoutMs?: number; ratePerSecond?: number } = {}): Promise<void> => {
     draining$ ??= (async () => {
-      if (closed) return;
+      if (closed) return close(); // nothing left to move: settles with the close under way
       draining = true;
       metrics.draining.set(1);
       const timeoutMs = o.timeoutMs ?? config.drainTimeoutMs;
