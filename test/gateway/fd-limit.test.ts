@@ -91,12 +91,10 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
 }
 
+const haveUws = await uwsAvailable();
 for (const transport of ['uws', 'ws'] as const) {
-  t.test(`${transport}: a gateway whose hard limit is too low: fewer connections, a warning, and 503 beyond them (not a hang)`, { skip: havePrlimit ? false : 'no prlimit or /proc here' }, async (t) => {
-    if (transport === 'uws' && !(await uwsAvailable())) {
-      t.pass('uWebSockets.js has no binary here: only ws');
-      return;
-    }
+  const skip = !havePrlimit ? 'no prlimit or /proc here' : transport === 'uws' && !haveUws ? 'uWebSockets.js has no binary here: only ws' : false;
+  t.test(`${transport}: a gateway whose hard limit is too low: fewer connections, a warning, and 503 beyond them (not a hang)`, { skip }, async (t) => {
     const gw = await spawnGateway(['--transport', transport, '--connect-rate', '100000', '--connect-burst', '100000'], {}, START_DEADLINE_MS, ['prlimit', '--nofile=300:300']);
     t.teardown(() => gw.kill('SIGKILL'));
     t.equal(await metric(gw.url, 'hushwire_connections_limit'), 236, '300 descriptors less a reserve of 64');
