@@ -20,16 +20,26 @@ t.test('UNKNOWN_OP to set_prekey: the connection stays, the key stays pending, t
     handler: (conn, op) => {
       if (op.auth) conn.send([{ req: op.req, ok: {} }]);
       else if (op.setPrekey) conn.send([{ req: op.req, error: { code: 'UNKNOWN_OP', message: 'unknown or server-only op' } }]);
+      else if (op.evaluate) conn.send([{ req: op.req, error: { code: 'BAD_REQUEST', message: 'not answered here' } }]); // a round trip, below
     },
   });
   t.teardown(() => fake.close());
   // Due at once: the profile's prekey is older than 1 ms.
-  const c = await HushwireClient.open(store, { gateways: [fake.url], prekeyRotationMs: 1, receive: false });
+  const states: string[] = [];
+  const c = await HushwireClient.open(store, { gateways: [fake.url], prekeyRotationMs: 1, receive: false, onState: (s) => states.push(s.to) });
   t.teardown(() => c.close());
   await c.connect();
   const first: FakeConn = await fake.waitConn(1);
   await until(() => first.ops.some((o) => o.setPrekey), 10_000, 'a set_prekey on the first connection');
   await until(() => c.connectionState === 'connected', 5_000, 'still connected');
+  // The connection stays: once the refused rotation has been handled (its promise
+  // settled), a request goes out and is answered on that same socket, and no state
+  // change happened. (The state check above alone ran before the answer was read.)
+  await until(() => (c as unknown as { rotating: unknown }).rotating === null, 10_000, 'the refused rotation to be handled');
+  await c.discover(['+15550100182']).catch(() => undefined);
+  t.ok(first.ops.some((o) => o.evaluate), 'a request after the refused rotation went out on the same socket');
+  t.same(states.filter((s) => s === 'disconnected' || s === 'closed'), [], 'no disconnect');
+  t.equal(fake.conns.length, 1, 'no second socket');
   const mid = await readDevice(store);
   t.equal(bytesToHex(mid.prekeyPublic), bytesToHex(before.prekeyPublic), 'the current prekey is unchanged');
   t.ok(mid.pendingPrekey, 'the new one is kept pending');
