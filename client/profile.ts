@@ -124,9 +124,10 @@ const RECORD_LOCKS = SHARED_RECORDS.map(recordLockName);
 
 /** What a profile directory may hold besides the records: the CLI's reader lock, the
  *  identity and record locks (left by a killed process), and a temporary file an
- *  interrupted atomic write left (client/atomic.ts names them). */
+ *  interrupted atomic write left (client/atomic.ts names them) or the reader lock's
+ *  (cli/reader-lock.ts). */
 const PROFILE_EXTRAS = new Set(['listen.lock', PROFILE_LOCK, ...RECORD_LOCKS]);
-const TEMP_RECORD = /^\.(?:device|gateways|state|routes|keys)\.json\.\d+\.[0-9a-f]+\.tmp$/;
+const TEMP_RECORD = /^\.(?:(?:device|gateways|state|routes|keys)\.json\.\d+\.[0-9a-f]+\.tmp|listen\.lock\.\d+\.[0-9a-f]+\.(?:tmp|stale))$/;
 
 /** Whether `name` is something a profile directory holds. */
 export function isProfileEntry(name: string): boolean {
