@@ -53,7 +53,7 @@ import { assertToken, isToken, type Recipient } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
   checkDeleteRevision, checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, decodeControl, DEDUP_WINDOW_MS, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
-  encodeControl, noopLog, SubscriptionRegistry, type BusLogFn, type DeviceEntry, type DeviceTransport,
+  encodeControl, noopLog, SubscriptionRegistry, withTimeout, type BusLogFn, type DeviceEntry, type DeviceTransport,
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
@@ -1937,15 +1937,30 @@ export class NatsBus implements Bus {
     return true;
   }
 
+  /** The directory's keys, as the KV client's ordered consumer delivers them. Each wait
+   *  for the next key has the request deadline: a server that stops delivering (stalled,
+   *  or gone while nats.js reconnects) fails the listing UNAVAILABLE instead of holding
+   *  its caller (the idle sweep, and through it a gateway's close) as long as it lasts
+   *  (test/bus/directory-keys-stall.test.ts). Stopping early stops the consumer. */
   async *directoryKeys(): AsyncIterable<string> {
     this.#conn();
-    let keys: AsyncIterable<string>;
+    let keys: AsyncIterable<string> & { stop(): void };
     try {
       keys = await (this.#kv as KV).keys();
     } catch (e) {
       throw busUnavailable('directory unavailable', e);
     }
-    for await (const k of keys) if (isToken(k)) yield k;
+    const it = keys[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const r = await withTimeout(it.next(), this.#requestTimeoutMs, null);
+        if (r === null) throw busUnavailable('directory listing stalled: NATS delivered no key within the request timeout');
+        if (r.done === true) return;
+        if (isToken(r.value)) yield r.value;
+      }
+    } finally {
+      keys.stop();
+    }
   }
 
   // ---- rate-limit counters ----
