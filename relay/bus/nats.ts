@@ -443,6 +443,9 @@ export class NatsBus implements Bus {
   readonly #inboxPrefix: string;
   /** Permission violations already logged, by operation and subject shape. */
   readonly #deniedLogged = new Set<string>();
+  /** Malformed control messages dropped since the last line about them, and its time. */
+  #controlDropped = 0;
+  #controlDroppedLogAt = -Infinity;
 
   // mailbox reads
   #readInbox = '';
@@ -1302,11 +1305,23 @@ export class NatsBus implements Bus {
     }
     const msg = decodeControl(m.data);
     if (msg === null) {
-      this.#log('warn', 'bus: malformed control message dropped');
+      this.#malformedControl();
       return;
     }
     this.#subs.control(key, msg);
   };
+
+  /** A control message this gateway cannot read (garbage, or a kind it does not know: a
+   *  newer gateway's during a rolling upgrade) is dropped; said at most once per 10 s,
+   *  with how many since the last line, so a flood of them is not a flood of lines. */
+  #malformedControl(): void {
+    this.#controlDropped++;
+    const now = Date.now();
+    if (now - this.#controlDroppedLogAt < 10_000) return;
+    this.#controlDroppedLogAt = now;
+    this.#log('warn', 'bus: malformed control message(s) dropped (unreadable, or a kind this gateway does not know); at most one line per 10 s', { dropped: this.#controlDropped });
+    this.#controlDropped = 0;
+  }
 
   #onLive(key: string, m: Msg): void {
     this.#live?.onDeviceRequest(key, m);

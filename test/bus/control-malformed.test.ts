@@ -1,0 +1,48 @@
+// Control messages on a device's subject that this gateway cannot read (garbage, or a
+// kind it does not know: a newer gateway's, during a rolling upgrade) are dropped and
+// said in at most one warn line per 10 s, with how many were dropped, as malformed live
+// batches already were (relay/bus/nats-live.ts). Before, every one was a warn line of
+// its own: a flood of them was a flood of log lines. Against a real nats-server.
+import t from 'tap';
+import { connect } from '@nats-io/transport-node';
+import { NatsBus } from '../../relay/bus/nats.ts';
+import { CONTRACT_LIMITS, tok } from './contract.ts';
+import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { until } from '../helpers/poll.ts';
+
+const FLOOD = 50;
+
+if (!haveNatsServer()) {
+  t.plan(0, 'nats-server binary not installed');
+} else {
+  t.test('malformed control messages: dropped, one warn line with a count', async (t) => {
+    const server = await startNatsServer({ t });
+    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const bus = new NatsBus({
+      servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test',
+      log: (level, msg, fields) => { lines.push({ level, msg, ...(fields ? { fields } : {}) }); },
+    });
+    t.teardown(() => bus.close());
+    await bus.start();
+    const [r, d] = [tok(), tok()];
+    const got: string[] = [];
+    const sub = await bus.subscribeDevice(r, d, async () => true, (m) => { got.push(m.kind); });
+    t.teardown(() => sub.close());
+
+    const nc = await connect({ servers: server.url, name: 'test-raw' });
+    t.teardown(() => nc.close());
+    const subject = `cm.dev.${r}.${d}`;
+    const enc = new TextEncoder();
+    for (let i = 0; i < FLOOD; i++) {
+      nc.publish(subject, i % 2 === 0 ? enc.encode('not json') : enc.encode(JSON.stringify({ kind: 'from_a_newer_gateway' })));
+    }
+    // A well-formed one behind them: once it arrived, so had they (one subscription).
+    await bus.publishControl(r, d, { kind: 'mail' });
+    await until('the well-formed control message', () => got.length > 0, 10_000);
+    t.same(got, ['mail'], 'only the well-formed message reached the device\'s handler');
+
+    const warned = lines.filter((l) => l.level === 'warn' && /malformed control message/.test(l.msg));
+    t.equal(warned.length, 1, `one warn line for ${FLOOD} malformed messages`);
+    t.equal(warned[0]?.fields?.dropped, 1, 'the first line counts the first message');
+  });
+}
