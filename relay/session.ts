@@ -529,7 +529,7 @@ export class Session implements LiveSink, ControlSink {
       relay.metrics.registrations.inc();
       // The number's other devices hear of this one (now if connected, else on next auth).
       await relay.privacy.announceNewDevice(tag, m.device, now)
-        .catch((e: unknown) => relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'new-device notice failed'));
+        .catch((e: unknown) => relay.warnRepeated('new-device notice failed', { conn: this.conn, err: toWireError(e).code }));
       this.#registeredAtMs = now;
       this.#identityKey = latin1Slice.call(m.identityKey, 0, m.identityKey.length);
       if (this.#state !== 'challenge') return; // closed meanwhile
@@ -634,7 +634,7 @@ export class Session implements LiveSink, ControlSink {
       this.#identityKey = latin1Slice.call(dev.identityKey, 0, dev.identityKey.length);
       // A pending new-device notice, and last_seen (which keeps the device from expiring).
       const write = this.#relay.privacy.onAuthenticated(this, dev);
-      if (write !== null) void write.catch((e: unknown) => this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'post-auth directory update failed'));
+      if (write !== null) void write.catch((e: unknown) => this.#relay.warnRepeated('post-auth directory update failed', { conn: this.conn, err: toWireError(e).code }));
       this.#showHeldNotice();
       if (!this.#sendOnly) this.#startMailboxDrain();
     } finally {
@@ -1062,7 +1062,7 @@ export class Session implements LiveSink, ControlSink {
       }, (e: unknown) => {
         // A bus error (NATS reconnecting, a stream leader election) must not leave the
         // mail waiting for the device's next connect: try again, backing off to 30 s.
-        this.#relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'mailbox drain stopped; will retry');
+        this.#relay.warnRepeated('mailbox drain stopped; will retry', { conn: this.conn, err: toWireError(e).code });
         const ceiling = Math.min(30_000, REDRAIN_DELAY_MS * 2 ** Math.min(this.#drainFailures++, 5));
         this.#scheduleRedrain(Math.floor(ceiling / 2 + Math.random() * (ceiling / 2)));
         this.#drainEnded();

@@ -185,7 +185,7 @@ export class Privacy {
         const me = devices.find((d) => bytesEqual(d.device, key.device));
         if (!me || now - Number(me.lastSeenMs) < every) return null;
         return devices.map((d) => (d === me ? { ...deviceProps(d), lastSeenMs: now } : deviceProps(d)));
-      }).catch((e: unknown) => this.#relay.log.warn({ err: toWireError(e).code }, 'last_seen update failed'));
+      }).catch((e: unknown) => this.#relay.warnRepeated('last_seen update failed', { err: toWireError(e).code }));
     }
   }
 
