@@ -49,7 +49,7 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
         // bridge took the code. A 4xx or 503 is the bridge refusing the request: no SMS.
         // Other answers (502/504 from a proxy in front of a slow bridge, 500) may come
         // after the bridge sent it.
-        await res.arrayBuffer().catch(() => undefined);
+        await dropBody(res);
         if (!res.ok) {
           const refused = (res.status >= 400 && res.status < 500) || res.status === 503;
           throw new VerifierFailure('failed', `HTTP ${res.status}`, `verifier answered HTTP ${res.status}`, { notSent: refused });
@@ -71,6 +71,29 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
       controllers.clear();
     },
   };
+}
+
+/** The most of an answer's body the gateway reads (and drops); the rest is not read. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Reads and drops an answer's body, at most MAX_ANSWER_BYTES of it (a short body read
+ *  to its end lets fetch reuse the connection); past that, cancels the rest. Only the
+ *  status counts: a large or endless body (a proxy's error page, a bridge echoing
+ *  something) must cost neither memory nor the deadline. Never throws. */
+async function dropBody(res: Response): Promise<void> {
+  const body = res.body;
+  if (body === null) return;
+  const reader = body.getReader();
+  try {
+    for (let read = 0; read <= MAX_ANSWER_BYTES;) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // cut short by the deadline or the connection: the status still decides
+  }
 }
 
 /** Errors that mean the connection to the bridge was never made, so the request was
