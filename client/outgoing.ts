@@ -350,6 +350,15 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
           if (code === ErrorCode.RATE_LIMITED) opts.pacer?.limited(r.retryAfterMs ?? 0);
           lastError = err;
         } else {
+          // Another device of the contact may have it already (an earlier round, or this
+          // batch's other receipts): the send fails, but the message is shown there, and
+          // an app that sent the text again would have it shown twice.
+          const reached = done.size > 0 || receipts.some((x) => x.status === 'delivered' || x.status === 'stored');
+          if (reached) {
+            throw new HushwireError(err.code, `${err.message} (the message had already reached some of the contact's devices)`, {
+              retryAfterMs: err.retryAfterMs, cause: err, maybeDelivered: true,
+            });
+          }
           throw finalError(err, unanswered.has(deviceHex));
         }
       }

@@ -521,6 +521,29 @@ t.test('send: a permanent failure is thrown with its code', async (t) => {
   t.equal(e.code, ErrorCode.MAILBOX_FULL);
 });
 
+t.test('send: a permanent failure for one device after another device has the message says so (maybeDelivered)', async (t) => {
+  // Bob has two devices: the first stores the message, the second's mailbox is full. The
+  // send fails MAILBOX_FULL, but Bob's first device shows the message: an app that took
+  // the failure for "not sent" and sent the text again would have it shown twice there.
+  const { client, gw } = await twoUsers(t, { receipts: [{ status: 'stored' }, { status: 'failed', code: 'MAILBOX_FULL' }] });
+  await HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B });
+  const e = await client.send(B, 'x').then(() => null, (err: unknown) => err as HushwireError);
+  t.ok(e instanceof HushwireError);
+  t.equal(e?.code, ErrorCode.MAILBOX_FULL, 'the failure keeps its code');
+  t.equal(e?.maybeDelivered, true, 'the message reached one of the devices');
+  t.match(e?.message, /already reached some of the contact's devices/);
+  // The first device failing and the second storing: the same (the order in the batch does not matter).
+  const { client: c2, gw: gw2 } = await twoUsers(t, { receipts: [{ status: 'failed', code: 'MAILBOX_FULL' }, { status: 'stored' }] });
+  await HushwireClient.register({ profileDir: profile(), gateways: [gw2.url], number: B });
+  const e2 = await c2.send(B, 'x').then(() => null, (err: unknown) => err as HushwireError);
+  t.equal(e2?.code, ErrorCode.MAILBOX_FULL);
+  t.equal(e2?.maybeDelivered, true);
+  // One device and a full mailbox: nothing reached anyone, no flag.
+  const { client: c3 } = await twoUsers(t, { receipts: [{ status: 'failed', code: 'MAILBOX_FULL' }] });
+  const e3 = await c3.send(B, 'x').then(() => null, (err: unknown) => err as HushwireError);
+  t.equal(e3?.maybeDelivered, false);
+});
+
 t.test('send: unknown number -> NOT_REGISTERED; bad number -> BAD_NUMBER', async (t) => {
   const { client } = await twoUsers(t);
   t.equal((await codeOf(client.send('+15550109999', 'x'))).code, ErrorCode.NOT_REGISTERED);
