@@ -23,6 +23,7 @@ import { verify, authInput, registerInput, prekeyInput, unregisterInput } from '
 import './crypto/native.ts';
 import { parseE164 } from './number.ts';
 import { failureOf } from './verifier/verifier.ts';
+import type { EvaluatorResult } from './evaluator.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, DirectoryReadOptions, LiveSink, MailboxItem } from './bus/bus.ts';
 import { MAX_SEND_ONLY_PER_DEVICE, type Relay, type ReceiptProps } from './relay.ts';
@@ -833,8 +834,20 @@ export class Session implements LiveSink, ControlSink {
     const release = this.#discovery(1);
     try {
       // Discovery budget per device and per route, shared by all gateways (docs/PRIVACY.md).
-      await this.#relay.privacy.chargeDiscovery(this.#tag, this.#devTok, this.#registeredAtMs, m.blinded.length);
-      const out = await this.#relay.evaluator.evaluate(m.blinded);
+      const refund = await this.#relay.privacy.chargeDiscovery(this.#tag, this.#devTok, this.#registeredAtMs, m.blinded.length);
+      let out: EvaluatorResult;
+      try {
+        out = await this.#relay.evaluator.evaluate(m.blinded);
+      } catch (e) {
+        // The evaluator down, busy or past its deadline: the handset gets no evaluation,
+        // so it learned nothing, and it retries (a send to a new number does until its
+        // deadline). Such a try gives its charge back, or an evaluator outage would spend
+        // the device's budget for the day (test/oprf/discovery-charge.test.ts). A refused
+        // element (BAD_REQUEST, not a group element) keeps it: the handset's fault.
+        const code = toWireError(e).code;
+        if (code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED || code === ErrorCode.TIMEOUT) await refund();
+        throw e;
+      }
       this.#queue({ req, evaluated: out });
     } finally {
       release();

@@ -8,7 +8,7 @@ import type { DirectoryDevice } from '../wire.ts';
 import { routeTag, deviceToken } from '../tokens.ts';
 import { bytesEqual } from '../bytes.ts';
 import { toWireError } from '../errors.ts';
-import { SharedBudgets, RateLimited, type WindowRecord } from './budget.ts';
+import { SharedBudgets, RateLimited, type ChargeSpec, type WindowRecord } from './budget.ts';
 import { paddedDevices } from './lookup.ts';
 import { editDevices, deviceProps, DELETE_ENTRY } from './devices.ts';
 import {
@@ -62,11 +62,13 @@ export class Privacy {
   }
 
   /** Charges `n` blinded numbers to the device and its route (all gateways share the
-   *  counters). Over budget: RATE_LIMITED with retry_after_ms. */
-  async chargeDiscovery(tag: string, devTok: string, registeredAtMs: number, n: number): Promise<void> {
+   *  counters). Over budget: RATE_LIMITED with retry_after_ms. Resolves with the
+   *  function that gives the charge back when no evaluation went to the handset after
+   *  all (true: given back; false: it stays, budgets.ts `refund`). */
+  async chargeDiscovery(tag: string, devTok: string, registeredAtMs: number, n: number): Promise<() => Promise<boolean>> {
     const o = this.options;
     const regAt = registeredAtMs > 0 ? registeredAtMs : Date.now();
-    await this.#budgets.charge([
+    const specs: ChargeSpec[] = [
       {
         key: `dev.${devTok}`, n, label: 'discovery_device',
         // The first window starts at registration and holds a full contact sync.
@@ -74,7 +76,10 @@ export class Privacy {
         limit: (w) => (w.f === 1 ? o.discoveryFirstSync : o.discoveryDaily),
       },
       { key: `rt.${tag}`, n, label: 'discovery_route', fresh: (now) => ({ s: now, n: 0 }), limit: () => o.discoveryRouteDaily },
-    ]).catch((e: unknown) => this.#limited(e));
+    ];
+    const at = Date.now();
+    await this.#budgets.charge(specs, at).catch((e: unknown) => this.#limited(e));
+    return () => this.#budgets.refund(specs, at);
   }
 
   /** Charges one verify_start to the number, keyed by its route tag (OPRF-derived, so
