@@ -2,8 +2,8 @@
 // inside an envelope is only a claim: anyone can sign "I am +1555..." with their own
 // key. The recipient checks the claim against the directory: the number's route (via
 // the verifiable OPRF, under the pinned key) must be the claimed sender route, and that
-// route must list the claimed device with the same identity key. Verdicts are cached
-// so a conversation costs one check per sender device, not one per message.
+// route must list the claimed device with the same identity key. Passing verdicts are
+// cached so a conversation costs one check per sender device, not one per message.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Opened } from '../relay/crypto/seal.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
@@ -36,8 +36,12 @@ export class SenderVerifier {
     const hit = this.verdicts.get(key);
     if (hit) return hit;
     const v = await this.check(o);
-    // Only definite answers are cached; a transient failure is asked again next time.
-    if (v === 'ok' || v === 'spoofed') this.verdicts.set(key, v);
+    // Only 'ok' is kept. A transient failure is asked again next time, and so is
+    // 'spoofed': the directory read may come from a replica that has not caught up with
+    // a device registered a moment ago (a new phone), and keeping the verdict dropped
+    // (and acknowledged) every message of that device for the cache's 10 minutes. A
+    // forger picks device ids and keys at will, so the cache spared it nothing anyway.
+    if (v === 'ok') this.verdicts.set(key, v);
     return v;
   }
 
