@@ -160,6 +160,14 @@ function finalError(e: HushwireError, maybeDelivered: boolean): HushwireError {
   );
 }
 
+/** The error a send ends with when some of the contact's devices have the message: the
+ *  message is shown there, so an app must not take the failure for "not sent". */
+function reachedSome(e: HushwireError): HushwireError {
+  return new HushwireError(e.code, `${e.message} (the message had already reached some of the contact's devices)`, {
+    retryAfterMs: e.retryAfterMs, cause: e, maybeDelivered: true,
+  });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -267,7 +275,12 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
   const timedOut = () => new HushwireError(ErrorCode.TIMEOUT, 'send timed out');
   const fail = (): never => {
     const maybe = listed.some((d) => { const h = bytesToHex(d.device); return !done.has(h) && unanswered.has(h); });
-    throw finalError(lastError ?? timedOut(), maybe);
+    const err = finalError(lastError ?? timedOut(), maybe);
+    // Another device of the contact has the message (stored or delivered): the send
+    // fails, but the message is shown there, and sending the text again would show it
+    // twice.
+    if (done.size > 0 && !err.maybeDelivered) throw reachedSome(err);
+    throw err;
   };
 
   const pause = async (ms: number): Promise<void> => {
@@ -354,11 +367,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
           // batch's other receipts): the send fails, but the message is shown there, and
           // an app that sent the text again would have it shown twice.
           const reached = done.size > 0 || receipts.some((x) => x.status === 'delivered' || x.status === 'stored');
-          if (reached) {
-            throw new HushwireError(err.code, `${err.message} (the message had already reached some of the contact's devices)`, {
-              retryAfterMs: err.retryAfterMs, cause: err, maybeDelivered: true,
-            });
-          }
+          if (reached) throw reachedSome(err);
           throw finalError(err, unanswered.has(deviceHex));
         }
       }

@@ -544,6 +544,22 @@ t.test('send: a permanent failure for one device after another device has the me
   t.equal(e3?.maybeDelivered, false);
 });
 
+t.test('send: a deadline reached while one device keeps failing, after another device has the message, says so (maybeDelivered)', async (t) => {
+  // Bob's first device stores the message; the second answers UNAVAILABLE (its mailbox
+  // shard down) at every try until the send's deadline: the send fails UNAVAILABLE, but
+  // the first device shows the message, so the error must not read as "not sent".
+  const unavailable = Array.from({ length: 200 }, () => ({ status: 'failed', code: 'UNAVAILABLE' }));
+  const { gw, a } = await twoUsers(t, { receipts: [{ status: 'stored' }, ...unavailable] });
+  await HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B });
+  const client = await HushwireClient.open(a, { receive: false, ownDevicesCheckMs: 0, sendTimeoutMs: 1_500 });
+  t.teardown(() => client.close());
+  const e = await client.send(B, 'x').then(() => null, (err: unknown) => err as HushwireError);
+  t.ok(e instanceof HushwireError);
+  t.equal(e?.code, ErrorCode.UNAVAILABLE, 'the last failure\'s code');
+  t.equal(e?.maybeDelivered, true, 'the message reached one of the devices');
+  t.match(e?.message, /already reached some of the contact's devices/);
+});
+
 t.test('send: unknown number -> NOT_REGISTERED; bad number -> BAD_NUMBER', async (t) => {
   const { client } = await twoUsers(t);
   t.equal((await codeOf(client.send('+15550109999', 'x'))).code, ErrorCode.NOT_REGISTERED);
