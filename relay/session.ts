@@ -44,6 +44,9 @@ interface PendingVerification {
   code: string;
   expiresAt: number;
   attemptsLeft: number;
+  /** A register compared a code with this one (wrong or right): its start keeps the
+   *  number's charge even if the delivery then fails (#verifyStart). */
+  tried: boolean;
 }
 
 /** An envelope handed to the device and waiting for its ack. */
@@ -436,6 +439,7 @@ export class Session implements LiveSink, ControlSink {
       code,
       expiresAt: Date.now() + limits.verifyCodeTtlMs,
       attemptsLeft: limits.verifyAttempts,
+      tried: false,
     };
     this.#verification = mine;
     let r: { devCode?: string };
@@ -454,9 +458,13 @@ export class Session implements LiveSink, ControlSink {
       // from its proxy, a dropped connection) keeps the charge: refunding those would let
       // a slow bridge (or whoever slows it) send codes past the budget, which is what the
       // budget stops (SMS pumping). If a refund fails, the charge simply stays too.
+      // And a code that registers were already tried against (the code is pending while
+      // the bridge answers) keeps it too: those guesses must be paid for, or a bridge
+      // slow to refuse would give 5 free guesses per start, starts no longer counted
+      // (test/privacy/optin-guess-during-delivery.test.ts).
       const { notSent } = failureOf(e);
       if (notSent) gate.giveBackCode(budgetToken);
-      const refundResult = notSent ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
+      const refundResult = notSent && !mine.tried ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
       this.#relay.verifierWatch.failed(e, refundResult);
       throw e;
     }
@@ -488,6 +496,7 @@ export class Session implements LiveSink, ControlSink {
       this.#leavePending();
       throw new HushwireError(ErrorCode.VERIFY_FAILED, 'no pending verification for this number, or it expired');
     }
+    v.tried = true;
     if (typeof m.code !== 'string' || !timingSafeStringEqual(m.code, v.code)) {
       v.attemptsLeft--;
       if (v.attemptsLeft <= 0) this.#leavePending(); // void: back to the short auth deadline
