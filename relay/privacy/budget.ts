@@ -51,10 +51,22 @@ export function decodeWindow(v: Uint8Array): WindowRecord | null {
   }
 }
 
+/** How far in a gateway's future a stored window may start and still be the window in
+ *  force: every gateway reads the record with its own wall clock, and one whose clock is
+ *  behind the gateway that opened the window must charge that window, not open a fresh
+ *  one over it (which gave the budget again). Far above the skew of clocks kept by NTP,
+ *  far below the window. */
+export const CLOCK_SKEW_MS = 60_000;
+
 /** The window in force at `now`: the stored one while it lasts, else a fresh one. */
 export function windowAt(stored: WindowRecord | null, now: number, windowMs: number, fresh: (now: number) => WindowRecord): WindowRecord {
-  if (stored !== null && now >= stored.s && now < stored.s + windowMs) return stored;
+  if (stored !== null && inWindow(stored, now, windowMs)) return stored;
   return fresh(now);
+}
+
+/** `now` falls in the stored window, or at most CLOCK_SKEW_MS before it starts. */
+function inWindow(w: WindowRecord, now: number, windowMs: number): boolean {
+  return now >= w.s - Math.min(CLOCK_SKEW_MS, windowMs) && now < w.s + windowMs;
 }
 
 export class RateLimited extends HushwireError {
@@ -93,7 +105,8 @@ export class SharedBudgets {
    *  when they no longer count (given back, or their window is over), false when one
    *  could not be given back (the store busy or down): that charge simply stays, as if
    *  the request had used it, which errs on the side of the budget. Never throws, never
-   *  takes a counter below zero, and never touches a later window than the charge's. */
+   *  takes a counter below zero, and never touches a window that started more than
+   *  CLOCK_SKEW_MS after the charge. */
   async refund(specs: ChargeSpec[], now: number): Promise<boolean> {
     const results = await Promise.all(specs.map((spec) => this.#refund(spec, now).catch(() => false)));
     return results.every((ok) => ok);
@@ -122,7 +135,7 @@ export class SharedBudgets {
       const rec = await this.#bus.counterGet(spec.key);
       const w = rec === null ? null : decodeWindow(rec.value);
       // The record expired, or a new window opened since: nothing of this charge is left.
-      if (rec === null || w === null || !(now >= w.s && now < w.s + this.#windowMs)) return true;
+      if (rec === null || w === null || !inWindow(w, now, this.#windowMs)) return true;
       const rev = await this.#bus.counterPut(spec.key, encodeWindow({ ...w, n: Math.max(0, w.n - spec.n) }), rec.revision);
       if (rev !== null) return true;
     }
