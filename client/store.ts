@@ -239,7 +239,19 @@ export interface DeviceBound {
 export async function writeForDevice(store: ProfileStore, record: ProfileRecord, text: string, deviceHex: string): Promise<void> {
   if (!await holdsDevice(store, deviceHex)) throw notThisDevice();
   await store.write(record, text);
-  if (await holdsDevice(store, deviceHex)) return;
+  let holds: boolean;
+  try {
+    holds = await holdsDevice(store, deviceHex);
+  } catch {
+    // The check after the write could not be made (the store failed just then): the
+    // write has landed, and the check before it found the device. Rejecting now would
+    // make the caller take as not saved a record that is (a received message's id on
+    // disk: not shown now, and its redelivery dropped as seen in the next session). An
+    // opt-out running this very moment still deletes the record in its second pass,
+    // unless this write landed after that pass.
+    return;
+  }
+  if (holds) return;
   await store.delete(record);
   throw notThisDevice();
 }
