@@ -376,6 +376,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
         if (e instanceof HushwireError && !e.maybeDelivered && batch.some((s) => unanswered.has(bytesToHex(s.device.device)))) {
           throw finalError(e, true);
         }
+        if (e instanceof HushwireError && !e.maybeDelivered && done.size > 0) throw reachedSome(e);
         throw e;
       }
       // Lost connection or timeout: we cannot know whether it arrived, so resend the

@@ -560,6 +560,29 @@ t.test('send: a deadline reached while one device keeps failing, after another d
   t.match(e?.message, /already reached some of the contact's devices/);
 });
 
+t.test('send: a later round refused by the gateway, after another device has the message, says so (maybeDelivered)', async (t) => {
+  // Round 1: Bob's first device stores it, the second answers UNAVAILABLE; the retry of
+  // the second one's envelope is refused as a whole (an op error), which is not retried.
+  let sends = 0;
+  const { gw, a } = await twoUsers(t, {
+    receipts: [{ status: 'stored' }, { status: 'failed', code: 'UNAVAILABLE' }],
+    sendHook: (c, op) => {
+      if (++sends === 1) return false;
+      c.send([{ req: op.req, error: { code: 'BAD_REQUEST', message: 'refused' } }]);
+      return true;
+    },
+  });
+  await HushwireClient.register({ profileDir: profile(), gateways: [gw.url], number: B });
+  const client = await HushwireClient.open(a, { receive: false, ownDevicesCheckMs: 0 });
+  t.teardown(() => client.close());
+  const e = await client.send(B, 'x').then(() => null, (err: unknown) => err as HushwireError);
+  t.equal(sends, 2, 'the retry was refused');
+  t.ok(e instanceof HushwireError);
+  t.equal(e?.code, ErrorCode.BAD_REQUEST);
+  t.equal(e?.maybeDelivered, true, 'the message reached one of the devices');
+  t.match(e?.message, /already reached some of the contact's devices/);
+});
+
 t.test('send: unknown number -> NOT_REGISTERED; bad number -> BAD_NUMBER', async (t) => {
   const { client } = await twoUsers(t);
   t.equal((await codeOf(client.send('+15550109999', 'x'))).code, ErrorCode.NOT_REGISTERED);
