@@ -155,7 +155,9 @@ export class Discovery {
     const { value, cached } = await this.devices.getOrLoad(key, async () => {
       let op: OpProps;
       try {
-        op = await this.request({ lookup: { route } });
+        // fresh: the gateway reads at the directory's leader (a replica may lag behind a
+        // device registered a moment ago); an ordinary lookup otherwise.
+        op = await this.request({ lookup: fresh ? { route, fresh: true } : { route } });
       } catch (e) {
         if (e instanceof HushwireError && e.code === ErrorCode.NOT_REGISTERED) throw notRegistered();
         throw e;

@@ -54,10 +54,19 @@ export class SenderVerifier {
     }
     if (!equalBytes(route, o.senderRoute)) return 'spoofed';
     try {
-      const first = await this.discovery.devicesFor(route);
-      if (lists(first.devices, o)) return 'ok';
-      // The sender may have registered this device after we cached the list.
-      if (!first.cached) return 'spoofed';
+      let first: VerifiedDevice[] | null = null;
+      try {
+        first = (await this.discovery.devicesFor(route)).devices;
+      } catch (e) {
+        // An empty answer from a replica may be a sender who registered a moment ago:
+        // asked again below, at the leader.
+        if (!(e instanceof HushwireError && e.code === ErrorCode.NOT_REGISTERED)) throw e;
+      }
+      if (first !== null && lists(first, o)) return 'ok';
+      // The sender may have registered this device after our list was read: after we
+      // cached it, or after the replica that answered last caught up. One more look,
+      // at the directory's leader (the lookup's `fresh`), which has every device
+      // registered so far, before the message is called spoofed.
       const fresh = await this.discovery.devicesFor(route, true);
       return lists(fresh.devices, o) ? 'ok' : 'spoofed';
     } catch (e) {

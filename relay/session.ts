@@ -870,6 +870,9 @@ export class Session implements LiveSink, ControlSink {
     if (m.routes.length > 0) {
       const max = privacy.options.lookupBatchMax;
       if (m.routes.length > max || (m.route?.length ?? 0) > 0) throw new HushwireError(ErrorCode.BAD_REQUEST, `a batched lookup takes 1 to ${max} routes and no single route`);
+      // A leader read per route of a contact sync would move every discovery to the
+      // leader: fresh is a second look at one route.
+      if (m.fresh === true) throw new HushwireError(ErrorCode.BAD_REQUEST, 'fresh takes a single route, not a batch');
       if (!m.routes.every((r) => isBytes(r, ROUTE_BYTES))) throw new HushwireError(ErrorCode.BAD_TOKEN, `routes must be ${ROUTE_BYTES} bytes`);
       const release = this.#discovery(m.routes.length);
       try {
@@ -883,7 +886,7 @@ export class Session implements LiveSink, ControlSink {
     if (!isBytes(m.route, ROUTE_BYTES)) throw new HushwireError(ErrorCode.BAD_TOKEN, `route must be ${ROUTE_BYTES} bytes`);
     const release = this.#discovery(1);
     try {
-      this.#queue({ req, devices: await privacy.lookupOne(m.route) });
+      this.#queue({ req, devices: await privacy.lookupOne(m.route, m.fresh === true) });
     } finally {
       release();
     }

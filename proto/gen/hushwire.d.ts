@@ -481,6 +481,7 @@ export namespace hushwire {
             $unknowns?: Uint8Array[];
             route: Uint8Array;
             routes: Uint8Array[];
+            fresh: boolean;
             static create(properties: hushwire.v1.Lookup.$Shape): hushwire.v1.Lookup & hushwire.v1.Lookup.$Shape;
             static create(properties?: hushwire.v1.Lookup.$Properties): hushwire.v1.Lookup;
             static encode(message: hushwire.v1.Lookup.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -492,6 +493,7 @@ export namespace hushwire {
             interface $Properties {
                 route?: (Uint8Array|null);
                 routes?: (Uint8Array[]|null);
+                fresh?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.Lookup.$Properties;

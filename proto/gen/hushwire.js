@@ -3566,6 +3566,7 @@ export const hushwire = $root.hushwire = (() => {
              * @typedef {Object} hushwire.v1.Lookup.$Properties
              * @property {Uint8Array|null} [route] Lookup route
              * @property {Array.<Uint8Array>|null} [routes] Lookup routes
+             * @property {boolean|null} [fresh] Lookup fresh
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3615,6 +3616,14 @@ export const hushwire = $root.hushwire = (() => {
             Lookup.prototype.routes = $util.emptyArray;
 
             /**
+             * Lookup fresh.
+             * @member {boolean} fresh
+             * @memberof hushwire.v1.Lookup
+             * @instance
+             */
+            Lookup.prototype.fresh = false;
+
+            /**
              * Creates a new Lookup instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.Lookup
@@ -3651,6 +3660,8 @@ export const hushwire = $root.hushwire = (() => {
                 if (message.routes != null && message.routes.length)
                     for (let i = 0; i < message.routes.length; ++i)
                         writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.routes[i]);
+                if (message.fresh != null && $Object.hasOwnProperty.call(message, "fresh") && message.fresh !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.fresh);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3710,6 +3721,15 @@ export const hushwire = $root.hushwire = (() => {
                             if (!(message.routes && message.routes.length))
                                 message.routes = [];
                             message.routes.push(reader.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.fresh = value;
+                            else
+                                delete message.fresh;
                             continue;
                         }
                     }

@@ -100,8 +100,10 @@ export class Privacy {
   // ---------------------------------------------------------------- lookup
 
   /** The fixed-size answer for one route (empty device list = not registered). */
-  async lookupOne(route: Uint8Array): Promise<ReturnType<typeof paddedDevices>> {
-    const devices = await this.#relay.directory.devices(routeTag(route));
+  /** `fromLeader`: the lookup's `fresh` (docs/PROTOCOL.md): read at the directory's
+   *  leader, which has every device registered so far. */
+  async lookupOne(route: Uint8Array, fromLeader = false): Promise<ReturnType<typeof paddedDevices>> {
+    const devices = await this.#relay.directory.devices(routeTag(route), fromLeader ? { fromLeader: true } : undefined);
     return paddedDevices(route, devices, this.#relay.limits.maxDevicesPerRoute);
   }
 

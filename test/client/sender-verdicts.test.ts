@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { SenderVerifier } from '../../client/senders.ts';
 import type { Discovery, VerifiedDevice } from '../../client/discovery.ts';
 import type { Opened } from '../../relay/crypto/seal.ts';
+import { notRegistered } from '../../client/discovery.ts';
 
 function bytes(n: number): Uint8Array {
   return new Uint8Array(randomBytes(n));
@@ -64,4 +65,60 @@ t.test('a device the directory did not list yet: spoofed then, ok once it is lis
   const forged = opened(route, bytes(16), bytes(32));
   t.equal(await verifier.verify(forged), 'spoofed');
   t.equal(await verifier.verify(forged), 'spoofed');
+});
+
+/** A directory read at a replica that lags (ordinary lookups answer `replica`) and at its
+ *  leader (a lookup's `fresh` answers `leader`); null = no entry (NOT_REGISTERED). */
+function replicated(route: Uint8Array) {
+  const lists = { replica: null as VerifiedDevice[] | null, leader: null as VerifiedDevice[] | null };
+  const asked = { ordinary: 0, fresh: 0 };
+  const discovery = {
+    async routeFor(): Promise<Uint8Array> { return route; },
+    async devicesFor(_route: Uint8Array, fresh = false): Promise<{ devices: VerifiedDevice[]; cached: boolean }> {
+      if (fresh) asked.fresh++; else asked.ordinary++;
+      const l = fresh ? lists.leader : lists.replica;
+      if (l === null) throw notRegistered();
+      return { devices: [...l], cached: false };
+    },
+  } as unknown as Discovery;
+  return { lists, asked, discovery };
+}
+
+t.test('a device the replica does not list yet but the leader does: ok at once, by a second look at the leader', async (t) => {
+  const route = bytes(32);
+  const { lists, asked, discovery } = replicated(route);
+  const old = { device: bytes(16), identityKey: bytes(32), prekey: bytes(32) };
+  const phone = { device: bytes(16), identityKey: bytes(32), prekey: bytes(32) };
+  lists.replica = [old];
+  lists.leader = [old, phone];
+  const verifier = new SenderVerifier(discovery);
+  t.equal(await verifier.verify(opened(route, phone.device, phone.identityKey)), 'ok', 'the new phone\'s first message passes');
+  t.same(asked, { ordinary: 1, fresh: 1 }, 'one ordinary lookup, then one fresh');
+  t.equal(await verifier.verify(opened(route, old.device, old.identityKey)), 'ok');
+  t.same(asked, { ordinary: 2, fresh: 1 }, 'a listed device needs no second look');
+});
+
+t.test('a sender registered a moment ago (no entry at the replica yet): ok by the leader; truly unregistered: unknown', async (t) => {
+  const route = bytes(32);
+  const { lists, asked, discovery } = replicated(route);
+  const first = { device: bytes(16), identityKey: bytes(32), prekey: bytes(32) };
+  lists.leader = [first];
+  const verifier = new SenderVerifier(discovery);
+  t.equal(await verifier.verify(opened(route, first.device, first.identityKey)), 'ok', 'the brand-new sender\'s first message passes');
+  t.same(asked, { ordinary: 1, fresh: 1 });
+  lists.leader = null;
+  const gone = opened(route, bytes(16), bytes(32));
+  t.equal(await verifier.verify(gone), 'unknown', 'no entry at the leader either: unknown, as before');
+});
+
+t.test('a forgery is spoofed after the second look too', async (t) => {
+  const route = bytes(32);
+  const { lists, asked, discovery } = replicated(route);
+  const real = { device: bytes(16), identityKey: bytes(32), prekey: bytes(32) };
+  lists.replica = [real];
+  lists.leader = [real];
+  const verifier = new SenderVerifier(discovery);
+  t.equal(await verifier.verify(opened(route, real.device, bytes(32))), 'spoofed', 'the listed device with another identity key');
+  t.equal(await verifier.verify(opened(route, bytes(16), bytes(32))), 'spoofed', 'a device never listed');
+  t.same(asked, { ordinary: 2, fresh: 2 });
 });
