@@ -169,8 +169,19 @@ export function listenCommand(): Command {
         stopNow();
         void client.close();
       }, opts.timeout * 1000);
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // `on`, not `once`: once a state.json write took the profile's record lock,
+      // proper-lockfile's signal-exit listens too, and re-raises a signal when it finds
+      // itself the only listener left, which a `once` listener already taken off made it:
+      // listen died of the signal (exit 130/143) before closing and removing listen.lock.
+      // A second signal while it stops ends it at once, as the signal's default would.
+      let signalled = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signalled) process.exit(signal === 'SIGINT' ? 130 : 143);
+        signalled = true;
+        stop();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       let n = 0;
       stdoutErrorsHandledHere();
       try {
@@ -239,8 +250,8 @@ export function listenCommand(): Command {
         }
       } finally {
         if (timer) clearTimeout(timer);
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
         await client.close();
         release();
       }
