@@ -60,12 +60,52 @@ export function registerCommand(): Command {
       const number = numberOption(opts.number, '--number');
       if (opts.gateway.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one --gateway is required');
       const code = opts.code;
-      const result = await HushwireClient.register({
-        profileDir: opts.profile,
-        gateways: opts.gateway,
-        number,
-        verifyCode: code !== undefined ? async () => code : promptCode,
-      });
-      printJson({ status: 'registered', device: result.device });
+      // A signal must not end the process between the relay registering the device and
+      // the profile keeping its keys: the relay would list, under the user's number, a
+      // device whose keys nobody holds (senders seal to it; nobody can unregister it). So
+      // the registration in flight is let finish, then undone; while the code is asked
+      // for nothing is registered yet, and a second signal always ends it at once.
+      let prompting = false;
+      let interrupted: NodeJS.Signals | undefined;
+      const signalExit = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (prompting || interrupted !== undefined) process.exit(signalExit(signal));
+        interrupted = signal;
+        process.stderr.write('hushwire: interrupted: letting the registration in flight end, then undoing it (signal again to stop at once)\n');
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const result = await HushwireClient.register({
+          profileDir: opts.profile,
+          gateways: opts.gateway,
+          number,
+          verifyCode: code !== undefined ? async () => code : async (info) => {
+            prompting = true;
+            try {
+              return await promptCode(info);
+            } finally {
+              prompting = false;
+            }
+          },
+        });
+        if (interrupted === undefined) {
+          printJson({ status: 'registered', device: result.device });
+          return;
+        }
+        const client = await HushwireClient.open(opts.profile, { receive: false });
+        try {
+          await client.unregister();
+        } catch (e) {
+          throw new HushwireError(ErrorCode.UNAVAILABLE, `interrupted, and the registration just made could not be undone (${e instanceof Error ? e.message : String(e)}): the profile keeps it; run hushwire unregister --profile with it`, { cause: e });
+        } finally {
+          await client.close();
+        }
+        process.stderr.write('hushwire: interrupted: the registration was undone\n');
+        process.exitCode = signalExit(interrupted);
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
     });
 }
