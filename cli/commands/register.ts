@@ -68,8 +68,18 @@ export function registerCommand(): Command {
       let prompting = false;
       let interrupted: NodeJS.Signals | undefined;
       const signalExit = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+      // The signal's own end, as without this listener (proper-lockfile's signal-exit,
+      // listening once the profile's lock was taken, removes the lock first).
+      const endBy = (signal: NodeJS.Signals) => {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        process.kill(process.pid, signal);
+      };
       const onSignal = (signal: NodeJS.Signals) => {
-        if (prompting || interrupted !== undefined) process.exit(signalExit(signal));
+        if (prompting || interrupted !== undefined) {
+          endBy(signal);
+          return;
+        }
         interrupted = signal;
         process.stderr.write('hushwire: interrupted: letting the registration in flight end, then undoing it (signal again to stop at once)\n');
       };
@@ -81,6 +91,11 @@ export function registerCommand(): Command {
           gateways: opts.gateway,
           number,
           verifyCode: code !== undefined ? async () => code : async (info) => {
+            // A signal that came before the code is asked for: nothing is registered yet.
+            if (interrupted !== undefined) {
+              endBy(interrupted);
+              return new Promise<string>(() => {});
+            }
             prompting = true;
             try {
               return await promptCode(info);
