@@ -63,6 +63,15 @@ function retryHint(e: HushwireError): string {
   return `; try again in ${s >= 120 ? `${Math.ceil(s / 60)} min` : `${s} s`}`;
 }
 
+/** The relay's refusal of a device's key says no more than "authentication failed" (it
+ *  tells nobody who is registered): for a profile it most likely means the relay no
+ *  longer knows its device, and a user needs the way out. Other AUTH_FAILED messages (a
+ *  pinned OPRF key that does not match, a proof) say their own. */
+function authHint(e: HushwireError): string {
+  if (e.code !== ErrorCode.AUTH_FAILED || e.message !== 'authentication failed') return '';
+  return ': the gateway does not accept this profile\'s device (it was unregistered, from this profile or a copy of it, or expired at the relay, or this is another deployment); run hushwire unregister --profile DIR --forget-locally, then register again';
+}
+
 /** Commander's message on one line ("unknown command 'x'\n(Did you mean y?)" was two),
  *  with what to do for the two mistakes a message text makes: one that starts with '-'
  *  reads as an option, one not quoted as several arguments. */
@@ -90,7 +99,7 @@ function usageMessage(e: CommanderError): string {
 /** The one stderr line for an error. */
 export function formatError(e: unknown): string {
   if (e instanceof CommanderError) return `hushwire: ${usageMessage(e)} (BAD_REQUEST)`;
-  if (e instanceof HushwireError) return `hushwire: ${e.message}${retryHint(e)} (${e.code})`;
+  if (e instanceof HushwireError) return `hushwire: ${e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
   const msg = e instanceof Error ? e.message : String(e);
   const errno = (e as NodeJS.ErrnoException | null)?.code;
   return `hushwire: ${msg.split('\n')[0]} (${typeof errno === 'string' ? errno : 'INTERNAL'})`;
