@@ -27,6 +27,7 @@ t.test('--help lists every command, and every command has its own --help', async
   t.equal(top.code, 0);
   for (const c of ['register', 'send', 'listen', 'unregister', 'gateway']) t.match(top.stdout, new RegExp(`\\n  ${c}\\b`), `lists ${c}`);
   t.match(top.stdout, /Exit codes:/);
+  t.match(top.stdout, /\n  130, 143  ended by SIGINT/, 'the exit codes of a signal are listed');
   const helps = await Promise.all(['register', 'send', 'listen', 'unregister', 'gateway'].map((c) => hushwire([c, '--help']).then((r) => ({ c, r }))));
   for (const { c, r } of helps) {
     t.equal(r.code, 0, `${c} --help exits 0`);
