@@ -137,6 +137,25 @@ function stackedChart(title: string, unit: string, parts: { name: string; fill: 
     + `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>${legend}${bars}</svg>`;
 }
 
+/** The log-scale y axis of the latency charts: whole decades from the one at or below
+ *  the smallest of `values` and `loAtMost` (never below 0.001) to the one at or above the
+ *  largest (at least one decade), the value-to-y mapping over the plot area, and its grid
+ *  lines with their labels. */
+function logYAxis(values: readonly number[], loAtMost: number, area: { left: number; right: number; width: number; top: number; plotH: number }): { y: (v: number) => number; grid: string } {
+  const { left, right, width, top, plotH } = area;
+  const lo = 10 ** Math.floor(Math.log10(Math.max(0.001, Math.min(...values, loAtMost))));
+  let hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
+  if (hi <= lo) hi = lo * 10;
+  const y = (v: number): number => top + plotH - (plotH * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
+  let grid = '';
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    const yy = y(d).toFixed(1);
+    grid += `<line x1="${left}" x2="${width - right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`
+      + `<text x="${left - 6}" y="${(Number(yy) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(d >= 1 ? d.toLocaleString('en-US') : String(Number(d.toPrecision(1))))}</text>`;
+  }
+  return { y, grid };
+}
+
 /** Latency over time: one chart per workload (and round), a line per system: p99
  *  (solid) and max (dashed) per slice, and in rate mode the generator's send-lag p99
  *  (dotted), on a log scale (a stall's max is often 100x the p99 beside it). The
@@ -151,18 +170,10 @@ function timelineChart(title: string, lines: { label: string; system: string; tl
   const legendY = top + plotH + 48;
   const h = legendY + lines.length * legendRowH + 8;
   const values = lines.flatMap(({ tl }) => [...tl.p99_ms, ...tl.max_ms, ...(tl.send_lag_p99_ms ?? [])]).filter((v): v is number => v != null && v > 0);
-  const lo = 10 ** Math.floor(Math.log10(Math.max(0.001, Math.min(...values, 1))));
-  let hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
-  if (hi <= lo) hi = lo * 10;
+  const { y, grid: yGrid } = logYAxis(values, 1, { left, right, width, top, plotH });
   const spanMs = Math.max(1, ...lines.map(({ tl }) => (tl.t_ms.length === 0 ? 0 : tl.t_ms[tl.t_ms.length - 1]! + tl.slice_ms)));
   const x = (ms: number): number => left + ((width - left - right) * ms) / spanMs;
-  const y = (v: number): number => top + plotH - (plotH * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
-  let grid = '';
-  for (let d = lo; d <= hi * 1.0001; d *= 10) {
-    const yy = y(d).toFixed(1);
-    grid += `<line x1="${left}" x2="${width - right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`
-      + `<text x="${left - 6}" y="${(Number(yy) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(d >= 1 ? d.toLocaleString('en-US') : String(Number(d.toPrecision(1))))}</text>`;
-  }
+  let grid = yGrid;
   // x ticks: about 8, at whole multiples of a round number of seconds
   const stepS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300].find((s) => (spanMs / 1000) / s <= 8) ?? 600;
   for (let t = 0; t * 1000 <= spanMs + 1e-6; t += stepS) {
@@ -245,18 +256,10 @@ function sloChart(title: string, sloMs: number, lines: { label: string; system: 
   const legendY = top + plotH + 48;
   const h = legendY + lines.length * legendRowH + 8;
   const values = [sloMs, ...lines.flatMap((l) => [...l.points.map((p) => p.p99), ...(l.max?.p99 != null ? [l.max.p99] : [])])].filter((v) => v > 0);
-  const lo = 10 ** Math.floor(Math.log10(Math.max(0.001, Math.min(...values))));
-  let hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
-  if (hi <= lo) hi = lo * 10;
+  const { y, grid: yGrid } = logYAxis(values, Infinity, { left, right, width, top, plotH });
   const xMax = Math.max(1, ...lines.flatMap((l) => [...l.points.map((p) => p.rate), ...(l.max !== null ? [l.max.rate] : [])])) * 1.05;
   const x = (rate: number): number => left + ((width - left - right) * rate) / xMax;
-  const y = (v: number): number => top + plotH - (plotH * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
-  let grid = '';
-  for (let d = lo; d <= hi * 1.0001; d *= 10) {
-    const yy = y(d).toFixed(1);
-    grid += `<line x1="${left}" x2="${width - right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`
-      + `<text x="${left - 6}" y="${(Number(yy) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(d >= 1 ? d.toLocaleString('en-US') : String(Number(d.toPrecision(1))))}</text>`;
-  }
+  let grid = yGrid;
   const step = niceStep(xMax, 6);
   for (let v = 0; v <= xMax + 1e-9; v += step) {
     const xx = x(v).toFixed(1);
