@@ -10,7 +10,7 @@ import type { Bus } from './bus/bus.ts';
 import type { Evaluator } from './evaluator.ts';
 import type { Verifier } from './verifier/verifier.ts';
 import { VerifierWatch } from './verifier/watch.ts';
-import type { Logger } from './log.ts';
+import { RepeatedLog, type Logger } from './log.ts';
 import { PATH_LABELS, OUTCOME_LABELS, type RelayMetrics } from './metrics.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
@@ -100,8 +100,6 @@ export interface ReceiptProps {
 /** How often in-flight deliveries are checked against their deadline (their timeouts are
  *  seconds; this adds at most this much to one). */
 const INFLIGHT_SWEEP_MS = 50;
-/** Relay.warnRepeated: at most one line per message this often. */
-const REPEATED_WARN_EVERY_MS = 10_000;
 
 
 export class Relay {
@@ -140,8 +138,8 @@ export class Relay {
   #inflightSessions = new Set<Session>();
   #inflightTimer: NodeJS.Timeout | null = null;
   #challengeTail: Uint8Array | null = null;
-  /** warnRepeated's state per message (a fixed set of call sites' constant messages). */
-  readonly #repeated = new Map<string, { count: number; at: number }>();
+  /** warnRepeated's lines (a fixed set of call sites' constant messages). */
+  readonly #repeated: RepeatedLog;
   /** The mailbox retention (challenge field 8) #challengeTail was encoded with. */
   #challengeAgeS = 0;
 
@@ -150,6 +148,7 @@ export class Relay {
     this.evaluator = opts.evaluator;
     this.verifier = opts.verifier;
     this.log = opts.log;
+    this.#repeated = new RepeatedLog((msg, fields) => this.log.warn(fields, msg));
     this.metrics = opts.metrics;
     this.verifierWatch = new VerifierWatch(opts.metrics, opts.log);
     this.limits = opts.limits;
@@ -235,24 +234,14 @@ export class Relay {
   /**
    * A failure that happens per connection (a mailbox drain, a post-auth directory
    * update) and so, while the bus fails, on every connection at once and again at each
-   * retry: said in at most one warn line per REPEATED_WARN_EVERY_MS per message, with
-   * how many happened since the last line (`times`), the first at once. `msg` must be a
-   * constant (it keys the count). One line per connection was 50,000 lines for 50,000
-   * devices during a NATS outage, and as many at every retry.
+   * retry: said through RepeatedLog (relay/log.ts): at most one warn line per 10 s per
+   * message, with how many happened since the last line (`times`), the first at once.
+   * `msg` must be a constant (it keys the count).
    */
   warnRepeated(msg: string, fields: Record<string, unknown>): void {
-    let r = this.#repeated.get(msg);
-    if (r === undefined) {
-      r = { count: 0, at: -Infinity };
-      this.#repeated.set(msg, r);
-    }
-    r.count++;
-    const now = Date.now();
-    if (now - r.at < REPEATED_WARN_EVERY_MS) return;
-    r.at = now;
-    this.log.warn({ ...fields, times: r.count }, msg);
-    r.count = 0;
+    this.#repeated.note(msg, fields);
   }
+
 
   onSessionClosed(s: Session): void {
     if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();

@@ -36,6 +36,7 @@ import { runLiveHandler, type BusLogFn, type SubscriptionRegistry } from './comm
 import type { LiveHandler } from './bus.ts';
 import { publishThisTurn } from './turn-batch.ts';
 import { drainSubscriptions } from './sub-drain.ts';
+import { RepeatedLog } from '../log.ts';
 
 /** Live deliveries in flight awaiting an answer, and LiveHandler calls not yet settled. */
 export const MAX_PENDING_LIVE = 65_536;
@@ -144,19 +145,20 @@ export class LiveRouter {
   #next = 0;
   #nextBatch = 0;
   #timer: NodeJS.Timeout | null = null;
-  #lastOverflowLog = 0;
 
   // holder side
   #handling = 0;
   #answers = new Map<string, number[]>(); // reply subject → [token, code, token, code, ...]
   #answersScheduled = false;
-  #lastBadLog = 0;
+  /** The overflow and bad-input lines: at most one per 10 s each, with a count. */
+  readonly #repeated: RepeatedLog;
   #closed = false;
 
   constructor(nc: NatsConnection, opts: LiveRouterOptions) {
     this.#nc = nc;
     this.#subs = opts.subs;
     this.#log = opts.log;
+    this.#repeated = new RepeatedLog((msg, fields) => opts.log('warn', msg, fields));
     this.nodeId = randomBytes(8).toString('hex');
     this.#gwPrefix = `${opts.prefix}.gw.`;
     this.#devPrefix = `${opts.prefix}.dev.`;
@@ -235,11 +237,7 @@ export class LiveRouter {
   }
 
   #overflow(): void {
-    const now = Date.now();
-    if (now - this.#lastOverflowLog > 10_000) {
-      this.#lastOverflowLog = now;
-      this.#log('warn', 'bus: too many live deliveries in flight; treating new ones as not delivered', { limit: MAX_PENDING_LIVE });
-    }
+    this.#repeated.note('bus: too many live deliveries in flight; treating new ones as not delivered', { limit: MAX_PENDING_LIVE });
   }
 
   /** The device is held by this bus: no NATS, same deadline. */
@@ -563,10 +561,7 @@ export class LiveRouter {
   }
 
   #badInput(msg: string): void {
-    const now = Date.now();
-    if (now - this.#lastBadLog < 10_000) return;
-    this.#lastBadLog = now;
-    this.#log('warn', msg);
+    this.#repeated.note(msg);
   }
 
   /** Answers every pending request with "not delivered" and stops; idempotent. */

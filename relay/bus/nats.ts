@@ -64,6 +64,7 @@ import { drainSubscriptions } from './sub-drain.ts';
 import { FailureEpisodes } from './failure-episodes.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
 import { connectNats, natsRefusal, statusServer } from '../nats-connect.ts';
+import { RepeatedLog } from '../log.ts';
 import { readNatsAccess, type NatsAccess } from '../nats-connect-options.ts';
 import { describeViolation, permissionRefusal, permissionViolation, PermissionWatch, probePermissions, subjectShape, type PermissionViolation } from '../nats-permissions.ts';
 
@@ -443,9 +444,8 @@ export class NatsBus implements Bus {
   readonly #inboxPrefix: string;
   /** Permission violations already logged, by operation and subject shape. */
   readonly #deniedLogged = new Set<string>();
-  /** Malformed control messages dropped since the last line about them, and its time. */
-  #controlDropped = 0;
-  #controlDroppedLogAt = -Infinity;
+  /** #malformedControl's line: at most one per 10 s, with a count (relay/log.ts). */
+  readonly #repeated: RepeatedLog;
 
   // mailbox reads
   #readInbox = '';
@@ -484,6 +484,8 @@ export class NatsBus implements Bus {
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.#pullExpiresNs = Math.max(100, Math.min(1000, Math.floor(this.#requestTimeoutMs / 2))) * 1_000_000;
     this.#log = opts.log ?? noopLog;
+    const log = this.#log;
+    this.#repeated = new RepeatedLog((msg, fields) => log('warn', msg, fields));
     this.#directoryEpisodes = new FailureEpisodes(this.#log,
       (why) => `bus: directory reads failing (${why}): authentications, registrations and discoveries fail UNAVAILABLE until they work again`,
       'bus: directory reads work again', FAILURE_LINE_EVERY_MS);
@@ -1315,12 +1317,7 @@ export class NatsBus implements Bus {
    *  newer gateway's during a rolling upgrade) is dropped; said at most once per 10 s,
    *  with how many since the last line, so a flood of them is not a flood of lines. */
   #malformedControl(): void {
-    this.#controlDropped++;
-    const now = Date.now();
-    if (now - this.#controlDroppedLogAt < 10_000) return;
-    this.#controlDroppedLogAt = now;
-    this.#log('warn', 'bus: malformed control message(s) dropped (unreadable, or a kind this gateway does not know); at most one line per 10 s', { dropped: this.#controlDropped });
-    this.#controlDropped = 0;
+    this.#repeated.note('bus: malformed control message(s) dropped (unreadable, or a kind this gateway does not know); at most one line per 10 s');
   }
 
   #onLive(key: string, m: Msg): void {

@@ -43,6 +43,55 @@ if (!haveNatsServer()) {
 
     const warned = lines.filter((l) => l.level === 'warn' && /malformed control message/.test(l.msg));
     t.equal(warned.length, 1, `one warn line for ${FLOOD} malformed messages`);
-    t.equal(warned[0]?.fields?.dropped, 1, 'the first line counts the first message');
+    t.equal(warned[0]?.fields?.times, 1, 'the first line counts the first message');
+  });
+
+  t.test('malformed live batches: dropped, one warn line per kind with a count', async (t) => {
+    const server = await startNatsServer({ t });
+    const linesOf = (into: { level: string; msg: string; fields?: Record<string, unknown> }[]) =>
+      (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => { into.push({ level, msg, ...(fields ? { fields } : {}) }); };
+    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const opts = { servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test' };
+    const holder = new NatsBus({ ...opts, log: linesOf(lines) });
+    const sender = new NatsBus(opts);
+    t.teardown(() => Promise.all([holder.close(), sender.close()]));
+    await Promise.all([holder.start(), sender.start()]);
+    const [r, d] = [tok(), tok()];
+    const got: Uint8Array[] = [];
+    const sub = await holder.subscribeDevice(r, d, async (env) => { got.push(env); return true; }, () => {});
+    t.teardown(() => sub.close());
+
+    // The holder's batch subject is its random node id: learn it from one real batch.
+    const nc = await connect({ servers: server.url, name: 'test-raw' });
+    t.teardown(() => nc.close());
+    let batchSubject = '';
+    const spy = nc.subscribe('cm.gw.*', { callback: (_e, m) => { batchSubject = m.subject; } });
+    await nc.flush();
+    // The first delivery locates the device on its own subject; later ones go to the
+    // holder's node in batches.
+    const sent: number[][] = [];
+    for (let i = 0; i < 5 && batchSubject === ''; i++) {
+      t.equal(await sender.deliverLive(r, d, new Uint8Array([i]), 5_000), true, `well-formed delivery ${i}`);
+      sent.push([i]);
+      await nc.flush();
+    }
+    t.not(batchSubject, '', 'a batch seen on the wire');
+    spy.unsubscribe();
+
+    for (let i = 0; i < FLOOD; i++) {
+      nc.publish(batchSubject, new Uint8Array([0xee, 1, 2, 3]));                 // an unknown version
+      nc.publish(batchSubject, new Uint8Array([1, 0, 0, 0, 9]));                  // version 1, cut inside the first item
+    }
+    await nc.flush();
+    const warned = (re: RegExp) => lines.filter((l) => l.level === 'warn' && re.test(l.msg));
+    await until('both kinds said', () => warned(/unknown version/).length > 0 && warned(/truncated live batch/).length > 0, 10_000);
+    // A well-formed delivery after them still arrives, and nothing else was handed on.
+    t.equal(await sender.deliverLive(r, d, new Uint8Array([4, 5]), 5_000), true, 'deliveries still work');
+    t.same(got.map((e) => Array.from(e)), [...sent, [4, 5]], 'only the well-formed envelopes reached the device');
+    for (const re of [/unknown version/, /truncated live batch/]) {
+      const w = warned(re);
+      t.equal(w.length, 1, `one warn line for ${FLOOD} batches (${re.source})`);
+      t.equal(w[0]?.fields?.times, 1, 'the first line counts the first batch');
+    }
   });
 }
