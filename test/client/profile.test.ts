@@ -153,7 +153,7 @@ t.test('a failed atomic write leaves the old file intact and no temp file', asyn
   const path = join(dir, 'f.json');
   await writeFileAtomic(path, '{"v":1}');
   // Data the write rejects: the failure happens after the temp file exists.
-  await t.rejects(writeFileAtomic(path, 42 as unknown as string));
+  await t.rejects(writeFileAtomic(path, 42 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' });
   t.equal(readFileSync(path, 'utf8'), '{"v":1}');
   t.same(readdirSync(dir), ['f.json']);
 });

@@ -80,7 +80,7 @@ t.test('an id forgotten after its write failed does not come back from the recor
   await state.save();
   store.failNext = true;
   state.seen.add('x');
-  await t.rejects(state.save());
+  await t.rejects(state.save(), { message: 'write failed after landing' });
   // What the inbox does (client/inbox.ts take): not recorded, so forgotten.
   state.seen.delete('x');
   t.ok((await stored(store)).seen.includes('x'), 'the failed write had landed');

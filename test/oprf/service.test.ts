@@ -138,7 +138,7 @@ t.test('evaluator over NATS', { skip: haveNatsServer() ? false : 'nats-server no
     await new Promise((r) => setTimeout(r, 5)); // let its 1 ms deadline pass
     release2();
     await waitUntil(() => main.service.stats.expired === expiredBefore + 1, 'the expired count');
-    await t.rejects(late, 'no answer for an expired request');
+    await t.rejects(late, { name: 'TimeoutError' }, 'no answer for an expired request');
   });
 
   t.test('a publish without a reply subject is ignored', async (t) => {
@@ -175,7 +175,7 @@ t.test('evaluator over NATS', { skip: haveNatsServer() ? false : 'nats-server no
     const ok = await rawRequest(gw, encodeRequest(blindNumbers(['+14155550123']).blinded, 1000), 'hw.oprf.custom.eval');
     t.equal(ok.evaluated.length, 1, 'a requester with the allowed inbox prefix is answered');
     await t.rejects(nc.request('hw.oprf.custom.eval', encodeRequest(blindNumbers(['+14155550123']).blinded, 1000), { timeout: 1500 }),
-      'one with _INBOX gets no answer');
+      { name: 'TimeoutError' }, 'one with _INBOX gets no answer');
     await waitUntil(() => only.service.stats.refused === 1, 'counted');
   });
 
