@@ -13,7 +13,8 @@
 // read as the gateway reads its setting files: at most 64 KiB, a problem is one line
 // naming the option (exit 2), and one that group or others may read is warned about
 // (the evaluator: a log line; the oprf-key tools: a `warning: ...` line on stderr).
-import { writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, lstatSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -116,7 +117,7 @@ export function oprfKeyCommand(): Command {
     .action((o: { out: string }) => {
       const seed = new Uint8Array(randomBytes(32));
       const { publicKey } = deriveServerKey(seed);
-      writeKeyFile(o.out, `${bytesToHex(seed)}\n`);
+      writeKeyFiles([{ path: o.out, text: `${bytesToHex(seed)}\n` }]);
       process.stdout.write(`${bytesToHex(publicKey)}\n`);
     }));
 
@@ -140,7 +141,9 @@ export function oprfKeyCommand(): Command {
       if (bytesToHex(combineSecretKeys(shares.map((s) => s.secretKey)).publicKey) !== bytesToHex(key.publicKey)) {
         throw new HushwireError(ErrorCode.INTERNAL, 'shares do not add up to the key');
       }
-      shares.forEach((s, i) => writeKeyFile(o.out[i]!, formatScalarKey(s.secretKey)));
+      // Both shares or neither: a share left alone is half a split (and its file would
+      // refuse the next run).
+      writeKeyFiles(shares.map((s, i) => ({ path: o.out[i]!, text: formatScalarKey(s.secretKey) })));
       shares.forEach((s, i) => process.stdout.write(`share ${i + 1} ${bytesToHex(s.publicKey)} ${o.out[i]}\n`));
       process.stdout.write(`combined ${bytesToHex(key.publicKey)}\n`);
       process.stderr.write(`hushwire oprf split: ${o.keyFile} can still compute every route: destroy it once both shares are installed\n`);
@@ -191,15 +194,90 @@ export function oprfKeyCommand(): Command {
   return cmd;
 }
 
-function writeKeyFile(path: string, text: string): void {
+/**
+ * Writes new key files, all of them or none, never over an existing file. Every --out is
+ * checked first (anything there, a file, a directory or a symlink, refuses the whole
+ * run); each key goes to a private temp file (0600 from its creation, fsynced) beside
+ * its target and is linked into place (link(2) never replaces a file, so one created
+ * meanwhile is not overwritten either); a failure at any step removes what this run
+ * linked and every temp file. A reader never sees a torn key file.
+ */
+function writeKeyFiles(outs: { path: string; text: string }[]): void {
+  for (const { path } of outs) {
+    let there = true;
+    try {
+      lstatSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotWrite(path, e);
+      there = false;
+    }
+    if (there) throw exists(path);
+  }
+  const temps: string[] = [];
+  const linked: string[] = [];
   try {
-    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+    for (const { path, text } of outs) {
+      const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      let fd: number;
+      try {
+        fd = openSync(tmp, 'wx', 0o600);
+      } catch (e) {
+        throw cannotWrite(path, e);
+      }
+      temps.push(tmp);
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } catch (e) {
+        throw cannotWrite(path, e);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    outs.forEach(({ path, text }, i) => {
+      try {
+        linkSync(temps[i]!, path);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw exists(path);
+        // A file system without hard links: an exclusive create of the target instead.
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw cannotWrite(path, e);
+        try {
+          writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+        } catch (e2) {
+          throw (e2 as NodeJS.ErrnoException).code === 'EEXIST' ? exists(path) : cannotWrite(path, e2);
+        }
+      }
+      linked.push(path);
+    });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new HushwireError(ErrorCode.BAD_REQUEST, `${path} exists; key files are never overwritten`);
+    for (const path of linked) {
+      try { unlinkSync(path); } catch { /* already gone */ }
     }
     throw e;
+  } finally {
+    for (const tmp of temps) {
+      try { unlinkSync(tmp); } catch { /* already gone */ }
+    }
   }
+  // Persist the new names; best effort (not every file system can sync a directory).
+  for (const dir of new Set(outs.map((o) => dirname(o.path)))) {
+    try {
+      const fd = openSync(dir, 'r');
+      try { fsyncSync(fd); } finally { closeSync(fd); }
+    } catch { /* unsupported */ }
+  }
+}
+
+function exists(path: string): HushwireError {
+  return new HushwireError(ErrorCode.BAD_REQUEST, `${path} exists; key files are never overwritten`);
+}
+
+function cannotWrite(path: string, e: unknown): HushwireError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'ENOTDIR' ? 'a part of the path is not a directory' : code === 'ENOSPC' ? 'no space left' : (code ?? 'failed');
+  return new HushwireError(ErrorCode.BAD_REQUEST, `cannot write ${path}: ${why}`);
 }
 
 /** `keyMode`: the permission bits of the key file as it was read (null: --key given). */
