@@ -212,6 +212,8 @@ export interface Bus {
   /** Compare-and-set like directoryPut; values over 256 bytes throw TOO_LARGE. */
   counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null>;
 
-  /** Closes connections and subscriptions; idempotent. */
+  /** Closes connections and subscriptions; idempotent. Live offers still waiting for
+   *  their outcome get false (not delivered) by the time it resolves, and nothing of
+   *  theirs stays scheduled. */
   close(): Promise<void>;
 }

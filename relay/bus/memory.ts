@@ -44,6 +44,9 @@ export class MemoryBus implements Bus {
   readonly #subs: SubscriptionRegistry;
   #state: 'new' | 'started' | 'closed' = 'new';
   #livePending = 0;
+  /** The outcome callbacks of live offers still waiting for theirs (each with its
+   *  timer): close() settles them as not delivered, as NatsBus does. */
+  readonly #offers = new Set<(ok: boolean) => void>();
   #sweepTimer: NodeJS.Timeout | null = null;
 
   // mailbox: key "tag.device" → seq → item; Map order is seq order (seqs only grow).
@@ -140,10 +143,12 @@ export class MemoryBus implements Bus {
       if (settled) return;
       settled = true;
       this.#livePending--;
+      this.#offers.delete(finish);
       clearTimeout(timer);
       queueMicrotask(() => done(ok));
     };
     const timer = setTimeout(() => finish(false), ms);
+    this.#offers.add(finish);
     // A copy, as NATS would make: the caller may reuse its buffer once we return.
     runLiveHandler(handler, envelope.slice(), finish);
   }
@@ -333,6 +338,11 @@ export class MemoryBus implements Bus {
     this.#state = 'closed';
     if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;
+    // Offers still waiting for the device's answer are settled now, not delivered (as
+    // NatsBus's live router does at close), and their timers cleared: they used to stay
+    // scheduled for up to the offer's timeout (60 s at most) after close, keeping the
+    // process alive and the callers waiting for an answer a closed bus cannot give.
+    for (const finish of [...this.#offers]) finish(false);
     this.#subs.clear();
     this.#boxes.clear();
     this.#routeBoxes.clear();

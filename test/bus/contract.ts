@@ -143,6 +143,26 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     t.equal(bus.livePending(), 0, 'all settled');
   });
 
+  t.test('live delivery: close settles offers without an outcome as not delivered', async (t) => {
+    const { bus, cleanup } = await makeBus();
+    t.teardown(cleanup);
+    const [r, d] = [tok(), tok()];
+    let seen = 0;
+    await bus.subscribeDevice(r, d, () => { seen++; return new Promise<boolean>(() => {}); }, () => {}); // never answers
+    const outcome = bus.deliverLive(r, d, bytes(10), 60_000);
+    let called: boolean | null = null;
+    bus.offerLive(Recipient.of(r, d), bytes(10), 60_000, (ok) => { called = ok; });
+    await waitFor(() => seen === 2, 5000, 'the handler to see both offers');
+    t.equal(bus.livePending(), 2, 'two offers wait for the device');
+    await bus.close();
+    // Settled by the time close resolved (a microtask later at most), not at the
+    // offers' 60 s timeout: nothing else has had a turn since.
+    const first = await Promise.race([outcome, new Promise<string>((res) => setImmediate(() => res('still pending')))]);
+    t.equal(first, false, 'deliverLive resolved false');
+    t.equal(called, false, 'offerLive\'s done got false');
+    t.equal(bus.livePending(), 0, 'no offer counted any more');
+  });
+
   t.test('live delivery: the latest subscription wins; closing it falls back', async (t) => {
     const bus = await use(t);
     const [r, d] = [tok(), tok()];

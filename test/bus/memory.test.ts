@@ -44,3 +44,17 @@ t.test('memory bus: total byte bound', async (t) => {
   await bus.mailboxPurge(r);
   await bus.mailboxPut(r, tok(), tok(), bytes(1000));
 });
+
+t.test('memory bus: close clears the timers of offers still waiting for the device', async (t) => {
+  const timers = (): number => process.getActiveResourcesInfo().filter((k) => k === 'Timeout').length;
+  const bus = new MemoryBus({ limits: CONTRACT_LIMITS });
+  await bus.start();
+  const [r, d] = [tok(), tok()];
+  await bus.subscribeDevice(r, d, () => new Promise<boolean>(() => {}), () => {}); // never answers
+  const before = timers();
+  const outcomes = [1, 2, 3].map(() => bus.deliverLive(r, d, bytes(10), 60_000));
+  t.equal(timers(), before + 3, 'one timer per offer while it waits');
+  await bus.close();
+  t.equal(timers(), before, 'after close: none of the offers\' timers is left');
+  t.strictSame(await Promise.all(outcomes), [false, false, false], 'each offer settled as not delivered');
+});
