@@ -140,6 +140,8 @@ export class Relay {
   #challengeTail: Uint8Array | null = null;
   /** warnRepeated's lines (a fixed set of call sites' constant messages). */
   readonly #repeated: RepeatedLog;
+  /** errorRepeated's lines, likewise. */
+  readonly #repeatedErrors: RepeatedLog;
   /** The mailbox retention (challenge field 8) #challengeTail was encoded with. */
   #challengeAgeS = 0;
 
@@ -149,6 +151,7 @@ export class Relay {
     this.verifier = opts.verifier;
     this.log = opts.log;
     this.#repeated = new RepeatedLog((msg, fields) => this.log.warn(fields, msg));
+    this.#repeatedErrors = new RepeatedLog((msg, fields) => this.log.error(fields, msg));
     this.metrics = opts.metrics;
     this.verifierWatch = new VerifierWatch(opts.metrics, opts.log);
     this.limits = opts.limits;
@@ -240,6 +243,12 @@ export class Relay {
    */
   warnRepeated(msg: string, fields: Record<string, unknown>): void {
     this.#repeated.note(msg, fields);
+  }
+
+  /** warnRepeated at error level: an op failing INTERNAL ('op failed'), which a fault
+   *  below the sessions (the bus, the evaluator) makes every connection's ops do at once. */
+  errorRepeated(msg: string, fields: Record<string, unknown>): void {
+    this.#repeatedErrors.note(msg, fields);
   }
 
 

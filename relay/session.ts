@@ -1278,7 +1278,9 @@ export class Session implements LiveSink, ControlSink {
     const w = toWireError(e);
     this.#relay.metrics.errors.inc({ code: w.code });
     if (w.code === ErrorCode.INTERNAL) {
-      this.#relay.log.error({ conn: this.conn, err: errName(e) }, 'op failed');
+      // At most one line per 10 s with a count (`times`): a fault below the sessions
+      // fails every connection's ops at once, one line each was a flood.
+      this.#relay.errorRepeated('op failed', { conn: this.conn, err: errName(e) });
     }
     this.#queue({ req, error: { code: w.code, message: w.message, retryAfterMs: w.retryAfterMs } });
     if (isClientFault(w.code) && ++this.#badOps > this.#relay.limits.maxBadOps) {
