@@ -233,8 +233,7 @@ t.test('a client whose connection resumed can opt out: its unregister carries th
   await dropSocket(r.client);
   t.equal(await resumes(gw, 'resumed'), 1, 'the connection it opts out on was resumed, not signed');
   await r.client.unregister();
-  const device = await readDevice(new DirectoryStore(a.profileDir)).catch(() => null);
-  t.equal(device, null, 'the profile no longer holds the device');
+  await t.rejects(readDevice(new DirectoryStore(a.profileDir)), { code: ErrorCode.NOT_REGISTERED }, 'the profile no longer holds the device');
   t.equal(r.client.connectionState, 'closed');
 });
 
