@@ -56,6 +56,7 @@ import {
   encodeControl, noopLog, SubscriptionRegistry, withTimeout, type BusLogFn, type DeviceEntry, type DeviceTransport,
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
 import { natsLayout } from './nats-layout.ts';
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
@@ -401,6 +402,8 @@ export class NatsBus implements Bus {
   #kv: KV | null = null;
   /** The restore pass running now (#restoreStores), or null. */
   #restoring: Promise<void> | null = null;
+  /** Aborted by close(): wakes the restore pass from its wait between attempts. */
+  readonly #closeSignal = new AbortController();
   #lastRestore = 0;
   /** Set while the deployment's streams contradict this bus's settings after a
    *  reconnect (the bus reports 'misconfigured' until a later check passes). */
@@ -780,7 +783,13 @@ export class NatsBus implements Bus {
           }
           if (attempt === RESTORE_ATTEMPTS) this.#log('warn', 'bus: cannot re-create stream or buckets yet', { error: setupFailed(e, this.#access.authBy).message });
         }
-        await new Promise((r) => setTimeout(r, RESTORE_EVERY_MS));
+        // Woken by close(), which waits for this pass: a plain timer kept close (and
+        // the process's exit) waiting for the rest of the second.
+        try {
+          await sleep(RESTORE_EVERY_MS, undefined, { signal: this.#closeSignal.signal });
+        } catch {
+          return; // closed
+        }
       }
       // A recheck that met only transient errors (no JetStream leader for a while) must
       // not be the last one: still misconfigured, look again later.
@@ -1166,6 +1175,7 @@ export class NatsBus implements Bus {
 
   async #doClose(): Promise<void> {
     this.#closed = true;
+    this.#closeSignal.abort();
     this.#access.files.refusals.forget('bus', this.#log);
     if (this.#recheck !== null) clearTimeout(this.#recheck);
     this.#recheck = null;
@@ -1180,6 +1190,10 @@ export class NatsBus implements Bus {
       this.#pumpErases(); // fails the deletes still queued (the closed request layer refuses them)
       if (!(await within(nc.drain(), CLOSE_DRAIN_MS))) await nc.close().catch(() => undefined);
     }
+    // A restore pass under way ends at its next step (woken from its wait above; its
+    // requests fail with the connection): nothing of this bus runs after close.
+    const restoring = this.#restoring;
+    if (restoring !== null) await within(restoring, CLOSE_DRAIN_MS);
     this.#ready = false;
     this.#status = { state: 'closed' };
   }
