@@ -84,7 +84,7 @@ function usageMessage(e: CommanderError): string {
     // Not an option's name: a text or number that starts with '-'. Not quoted back (it
     // may be a message's text).
     if (!/^--?[A-Za-z][\w-]*(=.*)?$/s.test(flag)) {
-      return 'an argument starts with \'-\' but is no option of this command: put a text or value that starts with - after --, e.g. hushwire send --to +15550000002 -- \'-5 degrees here\'';
+      return 'an argument starts with \'-\' but is no option of this command: put a text or value that starts with - after --, e.g. hushwire send --to +15550000002 -- \'-5 degrees here\' (or a send\'s text in --text=\'-5 degrees here\')';
     }
   }
   // `hushwire help nosuch`, `hushwire help --help`, and no command at all (`hushwire`

@@ -1,8 +1,40 @@
 // hushwire send: one message to every device of a number; prints {"id","status"}.
 import { Command } from 'commander';
-import { HushwireClient } from '../../client/index.ts';
+import { HushwireClient, MAX_TEXT_BYTES } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { numberOption, profileOption, printJson, parsePositive, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
+
+/** The text given as `-`: stdin, read to its end, at most MAX_TEXT_BYTES of UTF-8 after
+ *  one trailing line break is taken off (what `echo` and a terminal's last Enter add).
+ *  Reading stops as soon as it is over that (TOO_LARGE), so a large file or an endless
+ *  pipe costs no more memory than one message. */
+export async function readTextFromStdin(max = MAX_TEXT_BYTES): Promise<string> {
+  // Two bytes more than a message holds: a text of exactly `max` bytes may end in "\r\n".
+  const limit = max + 2;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  for await (const c of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(c);
+    size += c.length;
+    if (size > limit) {
+      over = true;
+      break; // ends the iteration, which destroys stdin
+    }
+  }
+  let buf = Buffer.concat(chunks, size);
+  if (!over) {
+    if (buf.length > 0 && buf[buf.length - 1] === 0x0a) buf = buf.subarray(0, buf.length - (buf.length > 1 && buf[buf.length - 2] === 0x0d ? 2 : 1));
+  }
+  if (over || buf.length > max) {
+    throw new HushwireError(ErrorCode.TOO_LARGE, `the text read from stdin is over ${max.toLocaleString('en-US')} bytes of UTF-8, the most one message holds: nothing was sent`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
+  } catch (e) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'the text read from stdin is not UTF-8: nothing was sent', { cause: e });
+  }
+}
 
 export function sendCommand(): Command {
   return new Command('send')
@@ -10,9 +42,12 @@ export function sendCommand(): Command {
     .addOption(profileOption())
     .requiredOption('--to <e164>', "recipient's phone number in E.164 form")
     .option('--timeout <seconds>', 'give up after this many seconds', parsePositive, 30)
-    .argument('<text>', 'message text (UTF-8)')
-    .addHelpText('after', '\nQuote the text (one argument); one that starts with - goes after --:\n  hushwire send --to +15550000002 -- \'-5 degrees here\'\n\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to 65,341 bytes of UTF-8 (as many ASCII characters, fewer in other\nscripts); longer is refused with TOO_LARGE (exit 2) before anything is sent. An empty text\nis allowed. When the recipient\'s keys changed since you verified them, nothing is sent and\nit exits 7 (IDENTITY_CHANGED): compare safety numbers again (hushwire safety-number) or\naccept the new keys (hushwire accept-keys).')
-    .action(async (text: string, opts: { profile: string; to: string; timeout: number }) => {
+    .option('--text <text>', 'the message text, taken as it is (also "-" or a text that starts with -); instead of the argument')
+    .argument('[text]', 'message text (UTF-8); - reads it from stdin')
+    .addHelpText('after', '\nQuote the text (one argument); one that starts with - goes after -- or in --text:\n  hushwire send --to +15550000002 -- \'-5 degrees here\'\n  hushwire send --to +15550000002 --text=\'-5 degrees here\'\nA text of - alone reads the message from stdin, to its end (one trailing line break taken\noff): echo hello | hushwire send --to +15550000002 -\nTo send the text "-" itself: hushwire send --to +15550000002 --text -\n\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to 65,341 bytes of UTF-8 (as many ASCII characters, fewer in other\nscripts); longer is refused with TOO_LARGE (exit 2) before anything is sent, from stdin too\n(it is read no further). An empty text\nis allowed. When the recipient\'s keys changed since you verified them, nothing is sent and\nit exits 7 (IDENTITY_CHANGED): compare safety numbers again (hushwire safety-number) or\naccept the new keys (hushwire accept-keys).')
+    .action(async (arg: string | undefined, opts: { profile: string; to: string; timeout: number; text?: string }) => {
+      if (arg !== undefined && opts.text !== undefined) throw new HushwireError(ErrorCode.BAD_REQUEST, 'give the text as the argument or with --text, not both');
+      if (arg === undefined && opts.text === undefined) throw new HushwireError(ErrorCode.BAD_REQUEST, 'no text given: pass it as the argument (- reads it from stdin) or with --text');
       const to = numberOption(opts.to, '--to');
       // receive: false: deliveries for this profile stay queued for its `listen`.
       requireProfileDir(opts.profile);
@@ -23,6 +58,9 @@ export function sendCommand(): Command {
         onStoreError: storeWarning,
       });
       try {
+        // After the profile was found registered (open reads it and connects to nothing),
+        // before the send connects: at a terminal the user types the text (Ctrl-D ends it).
+        const text = opts.text ?? (arg === '-' ? await readTextFromStdin() : arg!);
         const result = await client.send(to, text);
         printJson({ id: result.id, status: result.status });
       } catch (e) {

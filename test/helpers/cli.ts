@@ -14,13 +14,17 @@ export interface Run {
 
 /** `input`: written to the command's stdin, which is then closed (without it stdin is
  *  /dev/null). */
-export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<Run> {
+export function hushwire(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string | Uint8Array } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...opts.env };
     delete env.HUSHWIRE_PROFILE;
     if (!opts.env?.HUSHWIRE_DEBUG) delete env.HUSHWIRE_DEBUG;
     const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (opts.input !== undefined) p.stdin!.end(opts.input);
+    if (opts.input !== undefined) {
+      // A command may stop reading before the end (send - past the largest text): EPIPE.
+      p.stdin!.on('error', () => {});
+      p.stdin!.end(opts.input);
+    }
     let stdout = '';
     let stderr = '';
     p.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
