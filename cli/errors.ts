@@ -3,6 +3,7 @@
 // hold paths and values a user would paste into a bug report without reading.
 import { CommanderError } from 'commander';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
+import { NO_DEVICE_MESSAGE } from '../client/profile-data.ts';
 
 export const ExitCode = {
   OK: 0,
@@ -74,6 +75,32 @@ function authHint(e: HushwireError): string {
   return ': the gateway does not accept this profile\'s device (it was unregistered, from this profile or a copy of it, or expired at the relay, or this is another deployment); run hushwire unregister --profile DIR --forget-locally, then register again';
 }
 
+/** The SDK's NOT_REGISTERED errors about this profile's own device speak to a developer
+ *  (profileDir, HushwireClient.register, unregister()): the CLI says them in a user's
+ *  words, with the way out; the profile's path and the number are never in them (DIR
+ *  and NUMBER stand for them). The one about a contact's number ("that number is not
+ *  registered with Hushwire") and the CLI's own (no profile at PATH, a listen's device
+ *  unregistered meanwhile) are a user's already and stay as they are; null for those. */
+export function notRegisteredMessage(e: HushwireError): string | null {
+  if (e.code !== ErrorCode.NOT_REGISTERED) return null;
+  // No device.json in the profile: never registered, a register that did not finish (it
+  // was killed before it kept its keys, leaving the directory empty), or unregistered.
+  if (e.message === NO_DEVICE_MESSAGE) {
+    return 'this profile is not registered: it holds no device (its registration did not finish, or it was unregistered); ' +
+      'register it with hushwire register --gateway URL --number NUMBER --profile DIR (into the same directory)';
+  }
+  // This device, gone since the command opened the profile or at the relay: an unregister
+  // from another terminal or from a copy of the profile, an expiry, or another device
+  // registered into the profile meanwhile (client/store.ts, client/client.ts,
+  // client/connection-core.ts, the relay's "this device is no longer registered").
+  if (e.message.startsWith('not registered:') || e.message === 'this device is no longer registered') {
+    return 'this profile\'s device is no longer registered (unregistered from another terminal or from a copy of this profile, ' +
+      'or expired at the relay): if the profile still holds it, run hushwire unregister --profile DIR --forget-locally; ' +
+      'then register again with hushwire register --gateway URL --number NUMBER --profile DIR';
+  }
+  return null;
+}
+
 /** Commander's message on one line ("unknown command 'x'\n(Did you mean y?)" was two),
  *  with what to do for the two mistakes a message text makes: one that starts with '-'
  *  reads as an option, one not quoted as several arguments. */
@@ -101,7 +128,7 @@ function usageMessage(e: CommanderError): string {
 /** The one stderr line for an error. */
 export function formatError(e: unknown): string {
   if (e instanceof CommanderError) return `hushwire: ${usageMessage(e)} (BAD_REQUEST)`;
-  if (e instanceof HushwireError) return `hushwire: ${e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
+  if (e instanceof HushwireError) return `hushwire: ${notRegisteredMessage(e) ?? e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
   const msg = e instanceof Error ? e.message : String(e);
   const errno = (e as NodeJS.ErrnoException | null)?.code;
   return `hushwire: ${msg.split('\n')[0]} (${typeof errno === 'string' ? errno : 'INTERNAL'})`;

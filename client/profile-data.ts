@@ -94,12 +94,13 @@ function hexField(obj: Record<string, unknown>, name: string, len: number): Uint
   return hexToBytes(v);
 }
 
+/** What notRegistered() says: the CLI tells it in a user's words (cli/errors.ts). */
+export const NO_DEVICE_MESSAGE =
+  'not registered: the profile given (profileDir or store; the CLI\'s --profile) holds no device (it was never registered, ' +
+  'or it opted out): register one with HushwireClient.register (the CLI: hushwire register), or give the profile a registration made';
+
 export function notRegistered(): HushwireError {
-  return new HushwireError(
-    ErrorCode.NOT_REGISTERED,
-    'not registered: the profile given (profileDir or store; the CLI\'s --profile) holds no device (it was never registered, ' +
-      'or it opted out): register one with HushwireClient.register (the CLI: hushwire register), or give the profile a registration made',
-  );
+  return new HushwireError(ErrorCode.NOT_REGISTERED, NO_DEVICE_MESSAGE);
 }
 
 export async function writeDevice(store: ProfileStore, p: DeviceProfile): Promise<void> {
