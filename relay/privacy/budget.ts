@@ -1,12 +1,17 @@
 // Fixed-window budgets kept in the bus's shared counters (relay/bus/counters.ts), so
 // every gateway charges the same budget: a device cannot get a fresh one by moving to
 // another gateway. A counter record is {"s": window start ms, "n": used, "f": 1 for a
-// device's first-sync window} and nothing else: no number, no route, no device id.
+// device's first-sync window, "r": the random ids of the window's last few refunds} and
+// nothing else: no number, no route, no device id.
 //
 // Charging is a compare-and-set loop per key; a request charged to several keys
 // (a device and its route) is all or nothing: when a later key is over budget, the
 // earlier ones are refunded. A charge can also be given back later (`refund`), the
-// same way: a verification code the verifier never sent (relay/session.ts).
+// same way: a verification code the verifier never sent (relay/session.ts). A refund
+// is tied to its charge: it comes off the very window the charge went into (never a
+// later one, which that charge did not use) and at most once, also when its write is
+// tried again after a lost answer (the refund's id in "r" says it landed).
+import { randomBytes } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import { HushwireError, ErrorCode } from '../errors.ts';
 
@@ -17,6 +22,8 @@ export interface WindowRecord {
   n: number;
   /** 1 = a device's first-sync window (starts at registration). */
   f?: 1;
+  /** Ids of the last REFUND_MARKS refunds made in this window (random, per charge). */
+  r?: string[];
 }
 
 export interface ChargeSpec {
@@ -33,11 +40,18 @@ export interface ChargeSpec {
 }
 
 const CAS_ATTEMPTS = 8;
+/** Refund ids a record keeps: enough for the refunds of one key made in the moment
+ *  between a refund's write and its second try (a lost answer, retried); 8 x 8 hex
+ *  characters keep a record far below COUNTER_MAX_VALUE_BYTES. */
+export const REFUND_MARKS = 8;
+const MARK_RE = /^[0-9a-f]{8}$/;
 const te = new TextEncoder();
 const td = new TextDecoder();
 
 export function encodeWindow(w: WindowRecord): Uint8Array {
-  return te.encode(JSON.stringify(w.f === 1 ? { s: w.s, n: w.n, f: 1 } : { s: w.s, n: w.n }));
+  const o: WindowRecord = w.f === 1 ? { s: w.s, n: w.n, f: 1 } : { s: w.s, n: w.n };
+  if (w.r !== undefined && w.r.length > 0) o.r = w.r.slice(-REFUND_MARKS);
+  return te.encode(JSON.stringify(o));
 }
 
 /** null for anything malformed (treated as no window: a fresh one opens). */
@@ -45,7 +59,12 @@ export function decodeWindow(v: Uint8Array): WindowRecord | null {
   try {
     const o = JSON.parse(td.decode(v)) as Record<string, unknown>;
     if (!Number.isSafeInteger(o['s']) || !Number.isSafeInteger(o['n']) || (o['n'] as number) < 0) return null;
-    return o['f'] === 1 ? { s: o['s'] as number, n: o['n'] as number, f: 1 } : { s: o['s'] as number, n: o['n'] as number };
+    const w: WindowRecord = o['f'] === 1 ? { s: o['s'] as number, n: o['n'] as number, f: 1 } : { s: o['s'] as number, n: o['n'] as number };
+    // Refund ids: kept only when well formed (a record without them is an older
+    // gateway's, and still a good window).
+    const r = o['r'];
+    if (Array.isArray(r) && r.length > 0 && r.length <= REFUND_MARKS && r.every((x) => typeof x === 'string' && MARK_RE.test(x))) w.r = r as string[];
+    return w;
   } catch {
     return null;
   }
@@ -77,42 +96,65 @@ export class RateLimited extends HushwireError {
   }
 }
 
+/** What `charge` took, to give back with `refund`: the specs, the start of the window
+ *  each was charged in, and the charge's random id. Opaque to callers. */
+export interface Charge {
+  readonly specs: readonly ChargeSpec[];
+  readonly windows: readonly number[];
+  readonly id: string;
+}
+
 export class SharedBudgets {
   readonly #bus: Bus;
   readonly #windowMs: number;
+  /** Refunds made or under way, per charge: a second call gets the first one's outcome
+   *  (unless that one failed: then it tries again, which the record's ids make safe). */
+  readonly #refunds = new WeakMap<Charge, Promise<boolean>>();
 
   constructor(bus: Bus, windowMs: number) {
     this.#bus = bus;
     this.#windowMs = windowMs;
   }
 
-  /** Takes every charge or none. Throws RateLimited (RATE_LIMITED with retry_after_ms:
-   *  when the exhausted window ends) or UNAVAILABLE. */
-  async charge(specs: ChargeSpec[], now = Date.now()): Promise<void> {
+  /** Takes every charge or none. Resolves with the charge (for `refund`); throws
+   *  RateLimited (RATE_LIMITED with retry_after_ms: when the exhausted window ends) or
+   *  UNAVAILABLE. */
+  async charge(specs: ChargeSpec[], now = Date.now()): Promise<Charge> {
+    const id = randomBytes(4).toString('hex');
     const done: ChargeSpec[] = [];
+    const windows: number[] = [];
     try {
       for (const spec of specs) {
-        await this.#take(spec, now);
+        windows.push(await this.#take(spec, now));
         done.push(spec);
       }
     } catch (e) {
-      await Promise.all(done.map((d) => this.#refund(d, now).catch(() => false)));
+      await Promise.all(done.map((d, i) => this.#refund(d, windows[i]!, id).catch(() => false)));
       throw e;
     }
+    return Object.freeze({ specs: Object.freeze([...specs]), windows: Object.freeze(windows), id });
   }
 
-  /** Gives back charges `charge(specs, now)` took, with the same `now`. Resolves true
-   *  when they no longer count (given back, or their window is over), false when one
-   *  could not be given back (the store busy or down): that charge simply stays, as if
-   *  the request had used it, which errs on the side of the budget. Never throws, never
-   *  takes a counter below zero, and never touches a window that started more than
-   *  CLOCK_SKEW_MS after the charge. */
-  async refund(specs: ChargeSpec[], now: number): Promise<boolean> {
-    const results = await Promise.all(specs.map((spec) => this.#refund(spec, now).catch(() => false)));
-    return results.every((ok) => ok);
+  /** Gives back a charge `charge` took. Resolves true when it no longer counts (given
+   *  back, given back before, or its window is over), false when some of it could not be
+   *  given back (the store busy or down): that part simply stays, as if the request had
+   *  used it, which errs on the side of the budget. Never throws, never takes a counter
+   *  below zero, never touches a window other than the one charged (a later window,
+   *  opened since, did not get this charge), and gives a charge back at most once: a
+   *  second call, or the bus's second try of a write whose answer was lost, finds the
+   *  charge's id among the record's refunds. */
+  refund(charge: Charge): Promise<boolean> {
+    const made = this.#refunds.get(charge);
+    if (made !== undefined) return made;
+    const p = Promise.all(charge.specs.map((spec, i) => this.#refund(spec, charge.windows[i]!, charge.id).catch(() => false)))
+      .then((results) => results.every((ok) => ok));
+    this.#refunds.set(charge, p);
+    void p.then((ok) => { if (!ok && this.#refunds.get(charge) === p) this.#refunds.delete(charge); });
+    return p;
   }
 
-  async #take(spec: ChargeSpec, now: number): Promise<void> {
+  /** Charges one spec; resolves with the start of the window charged. */
+  async #take(spec: ChargeSpec, now: number): Promise<number> {
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const rec = await this.#bus.counterGet(spec.key);
       const stored = rec === null ? null : decodeWindow(rec.value);
@@ -122,21 +164,27 @@ export class SharedBudgets {
       }
       const next: WindowRecord = { ...w, n: w.n + spec.n };
       const rev = await this.#bus.counterPut(spec.key, encodeWindow(next), rec === null ? 0 : rec.revision);
-      if (rev !== null) return;
+      if (rev !== null) return w.s;
     }
     throw new HushwireError(ErrorCode.UNAVAILABLE, 'rate-limit store busy, retry', { retryAfterMs: 250 });
   }
 
-  /** Gives back a charge taken at `now`, in that window only: compare-and-set like
-   *  #take, so a refund racing charges or other refunds never loses one of them. False
-   *  when every attempt lost the race (the charge stays). */
-  async #refund(spec: ChargeSpec, now: number): Promise<boolean> {
+  /** Gives back one spec of charge `id`, taken in the window that started at
+   *  `windowStart`, in that window only: compare-and-set like #take, so a refund racing
+   *  charges or other refunds never loses one of them, and marked with `id`, so that it
+   *  is made once. False when every attempt lost the race (the charge stays). */
+  async #refund(spec: ChargeSpec, windowStart: number, id: string): Promise<boolean> {
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const rec = await this.#bus.counterGet(spec.key);
       const w = rec === null ? null : decodeWindow(rec.value);
-      // The record expired, or a new window opened since: nothing of this charge is left.
-      if (rec === null || w === null || !inWindow(w, now, this.#windowMs)) return true;
-      const rev = await this.#bus.counterPut(spec.key, encodeWindow({ ...w, n: Math.max(0, w.n - spec.n) }), rec.revision);
+      // The record expired, or another window opened since (by this gateway's clock or
+      // one ahead of it: CLOCK_SKEW_MS): nothing of this charge is left to give back.
+      if (rec === null || w === null || w.s !== windowStart) return true;
+      // Given back already: an earlier write of this refund landed (its answer lost, the
+      // bus tried again and met its own write as a conflict), or a second call.
+      if (w.r?.includes(id) === true) return true;
+      const next: WindowRecord = { ...w, n: Math.max(0, w.n - spec.n), r: [...(w.r ?? []), id].slice(-REFUND_MARKS) };
+      const rev = await this.#bus.counterPut(spec.key, encodeWindow(next), rec.revision);
       if (rev !== null) return true;
     }
     return false;

@@ -64,7 +64,8 @@ export class Privacy {
   /** Charges `n` blinded numbers to the device and its route (all gateways share the
    *  counters). Over budget: RATE_LIMITED with retry_after_ms. Resolves with the
    *  function that gives the charge back when no evaluation went to the handset after
-   *  all (true: given back; false: it stays, budgets.ts `refund`). */
+   *  all (true: given back; false: it stays, budgets.ts `refund`; once per charge, however
+   *  often called). */
   async chargeDiscovery(tag: string, devTok: string, registeredAtMs: number, n: number): Promise<() => Promise<boolean>> {
     const o = this.options;
     const regAt = registeredAtMs > 0 ? registeredAtMs : Date.now();
@@ -77,9 +78,8 @@ export class Privacy {
       },
       { key: `rt.${tag}`, n, label: 'discovery_route', fresh: (now) => ({ s: now, n: 0 }), limit: () => o.discoveryRouteDaily },
     ];
-    const at = Date.now();
-    await this.#budgets.charge(specs, at).catch((e: unknown) => this.#limited(e));
-    return () => this.#budgets.refund(specs, at);
+    const charged = await this.#budgets.charge(specs).catch((e: unknown) => this.#limited(e));
+    return () => this.#budgets.refund(charged);
   }
 
   /** Charges one verify_start to the number, keyed by its route tag (OPRF-derived, so
@@ -92,9 +92,8 @@ export class Privacy {
     const specs = [
       { key: `vs.${tag}`, n: 1, label: 'verify_start', fresh: (now: number): WindowRecord => ({ s: now, n: 0 }), limit: () => this.options.verifyStartsPerNumber },
     ];
-    const at = Date.now();
-    await this.#budgets.charge(specs, at).catch((e: unknown) => this.#limited(e));
-    return () => this.#budgets.refund(specs, at);
+    const charged = await this.#budgets.charge(specs).catch((e: unknown) => this.#limited(e));
+    return () => this.#budgets.refund(charged);
   }
 
   // ---------------------------------------------------------------- lookup

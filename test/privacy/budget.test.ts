@@ -5,7 +5,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { MemoryBus } from '../../relay/bus/memory.ts';
-import { SharedBudgets, decodeWindow, encodeWindow, windowAt, type ChargeSpec, type WindowRecord } from '../../relay/privacy/budget.ts';
+import { SharedBudgets, decodeWindow, encodeWindow, windowAt, type Charge, type ChargeSpec, type WindowRecord } from '../../relay/privacy/budget.ts';
 import { RATE_WINDOW_MS, DEFAULT_PRIVACY, lastSeenWriteEveryMs, idleSweepEveryMs } from '../../relay/privacy/options.ts';
 import { COUNTER_TTL_MS } from '../../relay/bus/counters.ts';
 import { paddedDevices, fixedDevicesSize } from '../../relay/privacy/lookup.ts';
@@ -55,6 +55,10 @@ t.test('window records: codec and which window is in force', async (t) => {
   t.equal(decodeWindow(new TextEncoder().encode('not json')), null);
   t.equal(decodeWindow(new TextEncoder().encode('{"s":1,"n":-1}')), null);
   t.match(new TextDecoder().decode(encodeWindow({ s: 1, n: 2 })), /^\{"s":1,"n":2\}$/, 'nothing but a start and a count');
+  // The ids of the window's last refunds (random, 8 hex each), at most REFUND_MARKS.
+  t.same(decodeWindow(encodeWindow({ s: 1, n: 2, r: ['0123abcd'] })), { s: 1, n: 2, r: ['0123abcd'] });
+  t.same(decodeWindow(encodeWindow({ s: 1, n: 2, r: Array.from({ length: 12 }, (_, i) => `0000000${i.toString(16)}`) }))!.r!.length, 8, 'the last 8 kept');
+  t.same(decodeWindow(new TextEncoder().encode('{"s":1,"n":2,"r":["nothex!!"]}')), { s: 1, n: 2 }, 'malformed ids dropped, the window kept');
   const fresh = (now: number): WindowRecord => ({ s: now, n: 0 });
   t.same(windowAt({ s: 100, n: 4 }, 150, 100, fresh), { s: 100, n: 4 }, 'inside');
   t.same(windowAt({ s: 100, n: 4 }, 200, 100, fresh), { s: 200, n: 0 }, 'ended: fresh');
@@ -129,22 +133,26 @@ t.test('refunds: give a charge back in its own window, never below zero, under c
   const t0 = Date.now();
 
   const k = `vs.${tok()}`;
-  for (let i = 0; i < 3; i++) await b.charge(vs(k), t0);
+  const first = await b.charge(vs(k), t0);
+  for (let i = 1; i < 3; i++) await b.charge(vs(k), t0);
   t.equal((await codeOf(b.charge(vs(k), t0))).code, 'RATE_LIMITED', 'budget used up');
-  t.equal(await b.refund(vs(k), t0), true, 'a refund');
+  t.equal(await b.refund(first), true, 'a refund');
   t.equal(await used(k), 2);
   t.equal((await codeOf(b.charge(vs(k), t0 + 10))).code, 'ok', 'the refunded unit can be charged again');
-  // Never below zero: more refunds than charges stop at 0.
+  // Once per charge, never below zero: a charge refunded three times is given back once.
   const z = `vs.${tok()}`;
   await b.charge(vs(z), t0);
-  for (let i = 0; i < 3; i++) t.equal(await b.refund(vs(z), t0), true);
-  t.equal(await used(z), 0, 'zero, not negative');
-  t.equal(await b.refund(vs(`vs.${tok()}`), t0), true, 'nothing to give back: no record is made');
+  const zc = await b.charge(vs(z), t0);
+  for (let i = 0; i < 3; i++) t.equal(await b.refund(zc), true);
+  t.equal(await used(z), 1, 'given back once');
+  const none = `vs.${tok()}`;
+  t.equal(await b.refund({ specs: vs(none), windows: [t0], id: '0123abcd' }), true, 'nothing to give back: no record is made');
+  t.equal(await bus.counterGet(none), null);
   // A charge from an earlier window is not taken off a later one.
   const w = `vs.${tok()}`;
-  await b.charge(vs(w), t0 - DAY - 5);
+  const old = await b.charge(vs(w), t0 - DAY - 5);
   await b.charge(vs(w), t0);
-  t.equal(await b.refund(vs(w), t0 - DAY - 5), true, 'its window is over: nothing left of it');
+  t.equal(await b.refund(old), true, 'its window is over: nothing left of it');
   t.equal(await used(w), 1, 'the current window keeps its charge');
 
   // Concurrent charges and refunds of one counter: at most the budget is ever held, and
@@ -156,8 +164,12 @@ t.test('refunds: give a charge back in its own window, never below zero, under c
   let passed = 0;
   const attempt = async (i: number): Promise<{ charged: boolean; refunded: boolean }> => {
     await new Promise((res) => setTimeout(res, i % 8)); // spread out: charges race refunds
-    const r = await codeOf(b.charge(vs(c, limit), t0));
-    if (r.code !== 'ok') return { charged: false, refunded: false };
+    let charge: Charge;
+    try {
+      charge = await b.charge(vs(c, limit), t0);
+    } catch {
+      return { charged: false, refunded: false };
+    }
     held++;
     maxHeld = Math.max(maxHeld, held);
     // Every other charge that passed (counted as they pass, whatever the timing) "was
@@ -165,7 +177,7 @@ t.test('refunds: give a charge back in its own window, never below zero, under c
     const refund = ++passed % 2 === 1;
     await new Promise((res) => setImmediate(res));
     if (refund) {
-      const back = await b.refund(vs(c, limit), t0);
+      const back = await b.refund(charge);
       if (back) held--;
       return { charged: true, refunded: back };
     }
@@ -187,13 +199,15 @@ t.test('refunds: give a charge back in its own window, never below zero, under c
 
   // A store that fails: the refund reports it and the charge stays.
   const f = `vs.${tok()}`;
-  await b.charge(vs(f), t0);
+  const fc = await b.charge(vs(f), t0);
   const put = bus.counterPut.bind(bus);
   bus.counterPut = async () => { throw new Error('store down'); };
   t.teardown(() => { bus.counterPut = put; });
-  t.equal(await b.refund(vs(f), t0), false, 'the refund failed');
+  t.equal(await b.refund(fc), false, 'the refund failed');
   bus.counterPut = put;
   t.equal(await used(f), 1, 'the charge stays');
+  t.equal(await b.refund(fc), true, 'tried again once the store works');
+  t.equal(await used(f), 0, 'given back then');
 });
 
 t.test('lookup answers: one size for 0..max devices', async (t) => {
