@@ -29,7 +29,8 @@ Exit codes:
   7  a contact's keys changed (sends to it held until accept-keys or verify-contact), or a
      safety number that does not match
   130, 143  ended by SIGINT (Ctrl-C) or SIGTERM: a register whose registration was in
-     flight undoes it first; listen ends 0 on its first signal
+     flight undoes it first, an unregister under way finishes it first; listen ends 0
+     on its first signal
 
 Set HUSHWIRE_DEBUG=1 to print stack traces.`;
 

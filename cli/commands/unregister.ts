@@ -11,7 +11,7 @@ export function unregisterCommand(): Command {
     .description("opt out: erase this device from the relay (keys, directory entry, queued mail) and from the profile")
     .addOption(profileOption())
     .option('--forget-locally', "only delete this profile's keys, state, learned routes and contacts' keys, without telling the relay (for a profile whose gateway was reset or is gone, or whose device.json is damaged; the relay keeps this device until it is unregistered or swept)")
-    .addHelpText('after', "\nPrints {\"status\":\"unregistered\"}, or {\"status\":\"forgotten locally\"} with --forget-locally.\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally.")
+    .addHelpText('after', "\nPrints {\"status\":\"unregistered\"}, or {\"status\":\"forgotten locally\"} with --forget-locally.\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally. A SIGINT or SIGTERM once the opt-out has begun lets it finish\n(the relay's erase, then the profile's files), prints its result and exits 130 or 143; a\nsecond signal stops it at once.")
     .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
       requireProfileDir(opts.profile);
       if (opts.forgetLocally) {
@@ -23,11 +23,44 @@ export function unregisterCommand(): Command {
         return;
       }
       const client = await HushwireClient.open(opts.profile, { receive: false });
+      // A signal must not end the process between the relay erasing the device and the
+      // profile deleting its files: device.json would be left, the profile looking
+      // registered with a device the relay no longer knows (every later command refused
+      // AUTH_FAILED). So once the opt-out has begun (it may be in flight at the relay)
+      // a first signal lets it finish, then ends with the signal's exit code; a second
+      // ends it at once, as does a signal before it began (nothing was done).
+      let interrupted: NodeJS.Signals | undefined;
+      const endBy = (signal: NodeJS.Signals) => {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        // The signal's own end, as without this listener (proper-lockfile's signal-exit,
+        // listening once the profile's lock was taken, removes the lock first).
+        process.kill(process.pid, signal);
+      };
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupted !== undefined) {
+          endBy(signal);
+          return;
+        }
+        interrupted = signal;
+        process.stderr.write('hushwire: interrupted: letting the opt-out under way finish, so that the profile does not outlive it at the relay (signal again to stop at once)\n');
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         await client.unregister();
       } finally {
-        await client.close();
+        try {
+          await client.close();
+        } finally {
+          process.removeListener('SIGINT', onSignal);
+          process.removeListener('SIGTERM', onSignal);
+        }
       }
       printJson({ status: 'unregistered' });
+      if (interrupted !== undefined) {
+        process.stderr.write('hushwire: interrupted: the opt-out was finished first (the relay and the profile no longer hold this device)\n');
+        process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
+      }
     });
 }
