@@ -524,10 +524,12 @@ export class Session implements LiveSink, ControlSink {
         // Both go to the OPRF evaluator(s): in parallel, one round trip.
         [route, evaluation] = await Promise.all([relay.evaluator.routeForNumber(number), relay.evaluator.evaluate([m.blinded])]);
       } catch (e) {
-        // The evaluator was down or busy, not the code wrong: the code stays good for a
-        // retry on this socket (same expiry, same attempts left).
+        // The evaluator was down, busy or too slow (its request, or the work on the pool's
+        // thread, past its deadline: TIMEOUT), not the code wrong: nothing was checked
+        // but the code, so it stays good for a retry on this socket (same expiry, same
+        // attempts left; test/gateway/register-timeout.test.ts).
         const code = toWireError(e).code;
-        if ((code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED) && this.#state === 'challenge') this.#verification = v;
+        if ((code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED || code === ErrorCode.TIMEOUT) && this.#state === 'challenge') this.#verification = v;
         throw e;
       }
       const tag = routeTag(route);
