@@ -132,6 +132,9 @@ const CONSUMER_INACTIVE_MS = 60_000;
 /** Stream seq → mailbox subject of messages this bus handed out (saves a get per delete). */
 const SEQ_OWNER_MAX = 65_536;
 const CLOSE_DRAIN_MS = 5_000;
+/** mailboxOwners: the share of a page of subjects asked for again with the next page
+ *  (subjects that vanish in between shift the next page up by as many). */
+const OWNERS_OVERLAP = 1 / 8;
 /** Re-creating stores after a reconnect: attempts, and the gap between them. */
 const RESTORE_ATTEMPTS = 10;
 const RESTORE_EVERY_MS = 1_000;
@@ -1805,27 +1808,53 @@ export class NatsBus implements Bus {
     }
   }
 
+  /**
+   * The mailboxes holding mail, shard by shard, one page of STREAM.INFO's subject list at
+   * a time: nats-server (2.9 too) answers a subjects filter with at most 100,000 subjects
+   * (its `limit`) from `offset`, in subject order. Before, nats.js's streams.info
+   * followed every page before the first owner was yielded, holding a shard's whole
+   * list (~7 MB a page) in memory. Subjects that vanish between two pages (a drained
+   * mailbox, an erase) shift the next page up by as many, so each page starts a little
+   * before where the last one ended (OWNERS_OVERLAP of its subjects) and what was
+   * already yielded is skipped (pages are in subject order): no owner twice, and one
+   * skipped only when more than the overlap vanished in between (the next sweep finds
+   * it). Each page is one request with the bus's request deadline.
+   */
   async *mailboxOwners(): AsyncIterable<MailboxOwner> {
     this.#conn();
     for (let shard = 0; shard < this.#streams.length; shard++) {
       const prefix = this.#mboxPrefixes[shard] as string;
-      let subjects: Record<string, number>;
-      try {
-        // STREAM.INFO with a subjects filter: each subject holding messages and its
-        // count (nats.js follows the server's pages).
-        const info = await (this.#jsm as JetStreamManager).streams.info(this.#streams[shard] as string, { subjects_filter: `${prefix}>` });
-        subjects = info.state.subjects ?? {};
-      } catch (e) {
-        throw busUnavailable('mailbox store unavailable', e);
-      }
-      for (const subject of Object.keys(subjects)) {
-        const rest = subject.slice(prefix.length);
-        const dot = rest.indexOf('.');
-        const routeTag = rest.slice(0, dot);
-        const deviceToken = rest.slice(dot + 1);
-        if (isToken(routeTag) && isToken(deviceToken)) yield { routeTag, deviceToken };
+      const stream = this.#streams[shard] as string;
+      let offset = 0;
+      let last = '';
+      for (;;) {
+        const page = await this.#subjectsPage(stream, `${prefix}>`, offset);
+        for (const subject of page.subjects) {
+          if (subject <= last) continue; // yielded from the page before
+          last = subject;
+          const rest = subject.slice(prefix.length);
+          const dot = rest.indexOf('.');
+          const routeTag = rest.slice(0, dot);
+          const deviceToken = rest.slice(dot + 1);
+          if (isToken(routeTag) && isToken(deviceToken)) yield { routeTag, deviceToken };
+        }
+        const end = offset + page.subjects.length;
+        if (page.subjects.length === 0 || end >= page.total) break;
+        offset = Math.max(offset + 1, end - Math.floor(page.subjects.length * OWNERS_OVERLAP));
       }
     }
+  }
+
+  /** One page of a stream's subjects matching `filter`, in subject order, and how many
+   *  there are in all. */
+  async #subjectsPage(stream: string, filter: string, offset: number): Promise<{ subjects: string[]; total: number }> {
+    const res = await this.#jsApi<{ total?: unknown; state?: { subjects?: Record<string, number> } }>(
+      `$JS.API.STREAM.INFO.${stream}`, JSON.stringify({ subjects_filter: filter, offset }));
+    if (res.error !== undefined) throw busUnavailable('mailbox store unavailable', new Error(`stream info: ${res.error.err_code ?? res.error.code}`));
+    // JSON objects keep their keys' order (none is an integer), and nats-server's are sorted.
+    const subjects = Object.keys(res.state?.subjects ?? {}).sort();
+    const total = typeof res.total === 'number' ? res.total : offset + subjects.length;
+    return { subjects, total };
   }
 
   // ---- directory ----
