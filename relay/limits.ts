@@ -26,6 +26,15 @@ export interface RelayLimits extends EnvelopeRateLimits, VerifyGateLimits {
   /** Envelopes handed to a socket and not yet acknowledged; more => the live offer is
    *  refused and the sender's gateway stores the envelope in the mailbox. */
   maxInflightDeliveries: number;
+  /** Envelopes this gateway has accepted from its senders and not yet answered (live
+   *  offers awaiting the recipient's ack, stores awaiting JetStream), over all
+   *  connections; more => that envelope's receipt `failed UNAVAILABLE` with
+   *  retry_after_ms at once, before any bus work. It keeps an overloaded gateway doing
+   *  the work it can instead of queueing without bound: past this, live offers
+   *  overflowed into mailbox stores (several times the work each), the stores
+   *  overflowed the bus's request pool, nats-server cut the gateway off as a slow
+   *  consumer, and deliveries fell to almost none (docs/BENCHMARKS.md, "Overload"). */
+  maxSendsInFlight: number;
   /** Blinded elements per evaluate op; more => BAD_REQUEST. */
   maxEvaluateBatch: number;
   /** Discovery work one connection may have in flight (each route of a lookup, each
@@ -75,6 +84,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxOpsPerFrame: 256,
   maxEnvelopesPerSend: 256,
   maxInflightDeliveries: 1024,
+  maxSendsInFlight: 16_384,
   maxEvaluateBatch: 1000,
   maxDiscoveryPerConnection: 1024,
   maxDiscoveryInFlight: 16_384,

@@ -64,7 +64,7 @@ export interface RelayMetrics {
 }
 
 /** Every value the `limit` label takes, pre-set to 0 so alerts see the series at once. */
-export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes', 'discovery_in_flight', 'verify_code_budget', 'verify_pending', 'send_only_connections', 'ticket_requests'] as const;
+export const RATE_LIMIT_NAMES = ['connections', 'connect_rate', 'device_send', 'recipient_bytes', 'discovery_in_flight', 'sends_in_flight', 'verify_code_budget', 'verify_pending', 'send_only_connections', 'ticket_requests'] as const;
 /** The limits kept in bounded keyed buckets (--rate-limit-keys), which can evict. */
 export const EVICTING_LIMIT_NAMES = ['device_send', 'recipient_bytes'] as const;
 /** Every value of hushwire_verifier_deliveries_total's `outcome` (relay/verifier/verifier.ts). */

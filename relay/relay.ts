@@ -16,7 +16,7 @@ import type { RelayLimits } from './limits.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import { Session } from './session.ts';
 import { Directory } from './directory.ts';
-import { EnvelopeLimiter } from './limiter.ts';
+import { EnvelopeLimiter, LimitName } from './limiter.ts';
 import { VerifyGate } from './verify-gate.ts';
 import type { Clock } from './token-bucket.ts';
 import { Privacy } from './privacy/privacy.ts';
@@ -408,9 +408,25 @@ export class Relay {
     this.#accepting++;
     // No named closure here: run from source (tsx), every `const f = () => ...` is
     // wrapped in a naming call each time it is created, and this runs per envelope.
+    // The refusals that come in floods (over capacity, a sender or recipient over its
+    // rate) are receipts made without an Error: its stack trace cost ~6 µs, more than
+    // relaying an envelope, so an overloaded gateway spent most of its time refusing
+    // (docs/BENCHMARKS.md, "Overload").
+    if (this.#accepting > this.limits.maxSendsInFlight) {
+      // Over capacity: refused before any work, so the work accepted keeps flowing.
+      this.metrics.rateLimited.inc(SENDS_IN_FLIGHT_LABEL);
+      this.#accepted(done, this.#refused(ErrorCode.UNAVAILABLE, SENDS_BUSY_RETRY_MS, e.data.subarray(e.idStart, e.idEnd), started));
+      return;
+    }
     try {
       checkInEnvelope(e);
-      if (sender !== undefined) this.limiter.checkSend(sender, started);
+      if (sender !== undefined) {
+        const wait = this.limiter.sendWait(sender, started);
+        if (wait > 0) {
+          this.#accepted(done, this.#refused(ErrorCode.RATE_LIMITED, wait, e.data.subarray(e.idStart, e.idEnd), started));
+          return;
+        }
+      }
       const to = recipientAt(e.data, e.routeStart, e.deviceStart);
       // What crosses the bus and is stored: no route and no device (the subject already
       // names the device by tokens, and the recipient knows its own ids, which the AAD
@@ -419,7 +435,11 @@ export class Relay {
       if (encoded.length > this.limits.maxEnvelopeBytes) {
         throw new HushwireError(ErrorCode.TOO_LARGE, `envelope over ${this.limits.maxEnvelopeBytes} bytes`);
       }
-      this.limiter.checkRecipient(to.key, encoded.length, started);
+      const wait = this.limiter.recipientWait(to.key, encoded.length, started);
+      if (wait > 0) {
+        this.#accepted(done, this.#refused(ErrorCode.RATE_LIMITED, wait, e.data.subarray(e.idStart, e.idEnd), started));
+        return;
+      }
       this.metrics.envelopesIn.inc();
       // The callback keeps nothing of the inbound frame alive while the delivery is in
       // flight (the receipt's id is a view into the relayed copy, the recipient is its
@@ -467,9 +487,14 @@ export class Relay {
   #failed(e: unknown, id: Uint8Array, started: number): ReceiptProps {
     const w = toWireError(e);
     if (w.code === ErrorCode.INTERNAL) this.log.error({ err: e instanceof Error ? e.name : 'error' }, 'envelope delivery failed');
-    this.metrics.errors.inc({ code: w.code });
+    return this.#refused(w.code, w.retryAfterMs, id, started);
+  }
+
+  /** A failed receipt, counted as every failure is. */
+  #refused(code: ErrorCode, retryAfterMs: number, id: Uint8Array, started: number): ReceiptProps {
+    this.metrics.errors.inc(errorLabel(code));
     this.metrics.sendLatency.observe(OUTCOME_LABELS.failed, (performance.now() - started) / 1000);
-    return { id, status: 'failed', code: w.code, retryAfterMs: w.retryAfterMs };
+    return { id, status: 'failed', code, retryAfterMs };
   }
 
   /** Closes every session with the code (used at shutdown). */
@@ -479,6 +504,17 @@ export class Relay {
 }
 
 const NO_ID = new Uint8Array(0);
+/** retry_after_ms of a send refused over limits.maxSendsInFlight (the SDK waits at least
+ *  this, plus its full-jitter backoff). */
+export const SENDS_BUSY_RETRY_MS = 500;
+const SENDS_IN_FLIGHT_LABEL = { limit: LimitName.SENDS_IN_FLIGHT };
+/** One label object per error code (a fixed set), not one per refusal. */
+const ERROR_LABELS = new Map<string, { code: string }>();
+function errorLabel(code: string): { code: string } {
+  let l = ERROR_LABELS.get(code);
+  if (l === undefined) ERROR_LABELS.set(code, (l = { code }));
+  return l;
+}
 
 /** checkEnvelope for an envelope read from a frame: the same checks in the same order,
  *  on the lengths of its fields (the decoder already made every field its type). */
