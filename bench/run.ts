@@ -22,6 +22,7 @@ import { PhaseProfiler, CPU_INTERVAL_US, type PhaseProfiles } from './phase-prof
 import { summarise as summariseCpu, categorise, profileText, type CpuProfile } from './profile-summary.ts';
 import type { WsClientKind } from './drivers/client-socket.ts';
 import { sumAuths, type AuthCounts, type HwDevice, type RunParams, type RunResult, type RunStats, type StormAuth, type SystemName, type WorkloadName } from './types.ts';
+import { CloseCode } from '../relay/errors.ts';
 
 export interface BenchOptions extends SetupOptions {
   /** Running gateways: leave the devices the bench registered (default: opt them out). */
@@ -644,6 +645,10 @@ async function measureRun(
     notes.push(refusedNote(failed, by));
   }
   if (unconfirmed > 0) notes.push(`${fmtInt(unconfirmed)} unconfirmed`);
+  const closedBy: Record<string, number> = {};
+  for (const s of all) for (const [code, n] of Object.entries(s.closed ?? {})) closedBy[code] = (closedBy[code] ?? 0) + n;
+  const closedNote = connectionsClosedNote(closedBy);
+  if (closedNote !== null) notes.push(closedNote);
   if (overflow > 0) notes.push(`${fmtInt(overflow)} rate slots skipped (sender backlog full)`);
   const source = metricsNote(env, c.server);
   if (source !== null) notes.push(source);
@@ -696,9 +701,29 @@ export function refusedNote(failed: number, by: Readonly<Record<string, number>>
   const codes = Object.entries(by).sort((a, b) => b[1] - a[1]);
   const reasons = codes.map(([code, n]) => `${codes.length > 1 ? `${code} ${fmtInt(n)}` : code}${code === 'RATE_LIMITED'
     ? ': raise the gateways\' send rate limit, --send-rate and --send-burst (or --recipient-budget-bytes, per recipient)'
-    : ''}`);
+    : code === 'UNAVAILABLE'
+      ? ': the gateways were over capacity (more sends in flight than they take: docs/OPERATIONS.md, Limits) or their NATS was unavailable'
+      : ''}`);
   return `${fmtInt(failed)} sends refused${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
 }
+
+/** "3 connections closed by the gateways during the run (4008 FLOOD 2, 1009 1)": their
+ *  handsets sent nothing more, so a run with any is not a measure of the system's
+ *  capacity. null when none. */
+export function connectionsClosedNote(by: Readonly<Record<string, number>>): string | null {
+  const codes = Object.entries(by).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  if (codes.length === 0) return null;
+  const total = codes.reduce((n, [, k]) => n + k, 0);
+  const parts = codes.map(([code, n]) => {
+    const name = CLOSE_NAMES.get(Number(code));
+    return `${code}${name !== undefined ? ` ${name}` : ''} ${fmtInt(n)}`;
+  });
+  return `${fmtInt(total)} connection${total === 1 ? '' : 's'} closed by the server during the run (${parts.join(', ')})`;
+}
+
+/** The gateway's close codes by number (relay/errors.ts, docs/PROTOCOL.md), and 1006:
+ *  gone without a close frame (a peer's crash, a reset). */
+const CLOSE_NAMES = new Map<number, string>([[1006, 'ABNORMAL'], ...Object.entries(CloseCode).map(([name, code]) => [code, name] as [number, string])]);
 
 // ---- backlog ----
 

@@ -81,6 +81,9 @@ export interface RunStats {
   refused: Record<string, number>;
   /** Sends neither acknowledged nor refused by the end of the grace period. */
   unconfirmed: number;
+  /** Connections the system (or the network) closed during the run, by WebSocket close
+   *  code; Hushwire handsets only (the peers' client libraries reconnect by themselves). */
+  closed: Record<string, number>;
   /** Rate mode: sends skipped because a sender already had too many outstanding. */
   overflow: number;
   /** hdr-histogram (µs) of end-to-end latency, compressed base64. */

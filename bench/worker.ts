@@ -74,6 +74,8 @@ const stats = {
   sent: 0, deliveredInWindow: 0, deliveredTotal: 0, duplicated: 0, reordered: 0, failed: 0, overflow: 0,
   firstError: '',
   refused: {} as Record<string, number>,
+  /** Connections closed while in use, by WebSocket close code (Hooks.closed). */
+  closed: {} as Record<string, number>,
 };
 /** Distinct refusal codes kept per run; more are counted under "other" (a peer's error
  *  messages are free text). */
@@ -129,6 +131,11 @@ const hooks: Hooks = {
       if (p.left === 0) complete(s, seq);
     }
     if (phase === 'backlog') pumpBacklog(s);
+  },
+  closed(_endpoint, code) {
+    const key = String(code);
+    if (key in stats.closed || Object.keys(stats.closed).length < MAX_REFUSAL_CODES) stats.closed[key] = (stats.closed[key] ?? 0) + 1;
+    else stats.closed.other = (stats.closed.other ?? 0) + 1;
   },
 };
 
@@ -315,7 +322,7 @@ async function run(params: RunParams): Promise<RunStats> {
   const out: RunStats = {
     sent: stats.sent, deliveredInWindow: stats.deliveredInWindow, deliveredTotal: stats.deliveredTotal,
     lost, duplicated: stats.duplicated, reordered: stats.reordered, failed: stats.failed, refused: stats.refused, unconfirmed,
-    overflow: stats.overflow, histogram: hdr.encodeIntoCompressedBase64(hist), sendLagHistogram: hdr.encodeIntoCompressedBase64(lagHist), elu,
+    closed: stats.closed, overflow: stats.overflow, histogram: hdr.encodeIntoCompressedBase64(hist), sendLagHistogram: hdr.encodeIntoCompressedBase64(lagHist), elu,
     sliceHistograms: slices.encode(), sliceLagHistograms: params.mode === 'rate' ? lagSlices.encode() : null,
   };
   // the slices' memory goes with the run
@@ -327,7 +334,7 @@ async function run(params: RunParams): Promise<RunStats> {
 
 function resetStats(): void {
   stats.sent = 0; stats.deliveredInWindow = 0; stats.deliveredTotal = 0; stats.duplicated = 0;
-  stats.reordered = 0; stats.failed = 0; stats.overflow = 0; stats.refused = {};
+  stats.reordered = 0; stats.failed = 0; stats.overflow = 0; stats.refused = {}; stats.closed = {};
   mFrom = Infinity;
   mUntil = -Infinity;
 }

@@ -9,6 +9,9 @@ export interface Hooks {
   message(recipient: number, sender: number, seq: number): void;
   /** The system answered a send (drivers of systems without acks never call this). */
   ack(sender: number, seq: number, ok: boolean, code: string): void;
+  /** An endpoint's connection was closed while in use, with this WebSocket close code
+   *  (not by the generator's own terminate or close). Drivers that can tell call it. */
+  closed?(endpoint: number, code: number): void;
 }
 
 export interface DriverContext {

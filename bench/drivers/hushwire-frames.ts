@@ -304,3 +304,55 @@ function readErrorCode(buf: Uint8Array, start: number, end: number): string {
   return code;
 }
 
+
+/** Ops a bench handset puts in one frame, as the SDK (client/connection-core.ts
+ *  MAX_OPS_PER_FRAME): gateways answer the ops past their limit (256 by default) with
+ *  BAD_REQUEST and close a socket after 32 such errors (4008). */
+export const MAX_OPS_PER_FRAME = 128;
+
+/** A frame's share of the queued sends and acks (views of the queues' arrays). */
+export interface FramePart {
+  sends: readonly OutSend[];
+  acks: readonly Uint8Array[];
+}
+
+/**
+ * Splits one turn's queued sends and acks into frames the gateway accepts: at most
+ * MAX_OPS_PER_FRAME ops (the sends, plus the deliver_ack op in the first frame that has
+ * room), and at most `maxBytes` bytes each (the challenge's max_frame_bytes), in the
+ * order queued. A turn normally fits in one frame (a window of 16 sends); a handset
+ * behind its fixed-rate schedule catches up in one turn, hundreds of sends, which in one
+ * frame had its ops past the limit refused and then the socket closed for them. A single
+ * send larger than `maxBytes` still goes alone (the gateway closes with 1009, which the
+ * run reports, rather than the generator hiding it). Acks go in as many ids as fit.
+ */
+export function splitClientFrames(sends: readonly OutSend[], acks: readonly Uint8Array[], maxBytes: number): FramePart[] {
+  const parts: FramePart[] = [];
+  let i = 0;
+  let a = 0;
+  while (i < sends.length || a < acks.length) {
+    let bytes = 0;
+    const from = i;
+    while (i < sends.length && i - from < MAX_OPS_PER_FRAME - 1) {
+      const op = sendOpSize(sends[i]!, sendBodySize(sends[i]!));
+      const size = 1 + varintSize(op) + op;
+      if (i > from && bytes + size > maxBytes) break;
+      bytes += size;
+      i++;
+    }
+    // The acks' op takes what room is left (an op of its own when the sends filled it).
+    const ackFrom = a;
+    let ackBody = 0;
+    const room = maxBytes - bytes - 10; // the frame's op tag and length, the op's tag (2) and body length
+    while (a < acks.length) {
+      const f = bytesFieldSize(acks[a]!);
+      if (ackBody + f > room) break;
+      ackBody += f;
+      a++;
+    }
+    // Only with a frame limit below one ack id (gateways accept no limit under 1024).
+    if (i === from && a === ackFrom) throw new RangeError(`a frame limit of ${maxBytes} bytes holds no op`);
+    parts.push({ sends: from === 0 && i === sends.length ? sends : sends.slice(from, i), acks: ackFrom === 0 && a === acks.length ? acks : acks.slice(ackFrom, a) });
+  }
+  return parts;
+}

@@ -30,7 +30,7 @@ import { bytesEqual } from '../../relay/bytes.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
 import { openClientSocket, type ClientSocket } from './client-socket.ts';
 import { reportId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
-import { clientFrameSize, fromOp, readServerFrame, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from './hushwire-frames.ts';
+import { clientFrameSize, fromOp, MAX_OPS_PER_FRAME, readServerFrame, splitClientFrames, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from './hushwire-frames.ts';
 
 const POOL = 4;
 /** Request ids of the connect's own ops (sends number from 1 on the ready connection). */
@@ -38,6 +38,8 @@ const REQ_AUTH = 1;
 const REQ_SIGNED_AFTER_REFUSAL = 2;
 const REQ_TICKET = 3;
 const PLACEHOLDER_ID = new Uint8Array(ID_BYTES).fill(0xab);
+/** A gateway's frame limit when its challenge gives none (its default). */
+const DEFAULT_MAX_FRAME_BYTES = 262_144;
 /** A short text, like an SMS: pads to the smallest bucket (256 bytes of plaintext). */
 const BODY = new TextEncoder().encode('bench: the quick brown fox jumps over the lazy dog, 0123456789, ok?');
 
@@ -84,6 +86,8 @@ class HwEndpoint implements Endpoint {
   #sends: OutSend[] = [];
   #acks: Uint8Array[] = [];
   #scheduled = false;
+  /** The gateway's largest accepted frame (its challenge's max_frame_bytes). */
+  #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   readonly #sink: ServerFrameSink;
   readonly #flushNow = (): void => this.#flush();
   /** A resumption ticket, its secret and when it expires (Date.now() ms), in memory only. */
@@ -146,6 +150,7 @@ class HwEndpoint implements Endpoint {
               // copies: the decoded fields are views into the frame's buffer, and these are
               // used on later frames (a signed auth after RESUME_REFUSED, the ticket request)
               nonce = new Uint8Array(op.challenge.nonce!);
+              this.#maxFrameBytes = op.challenge.maxFrameBytes || DEFAULT_MAX_FRAME_BYTES;
               const key = op.challenge.resumeKey;
               resumeKey = key && key.length > 0 ? new Uint8Array(key) : null;
               if (ctx.tickets !== 'off' && resumeKey === null) ctx.auth.noResumeKey++;
@@ -210,6 +215,10 @@ class HwEndpoint implements Endpoint {
         },
         close: (code, _reason, error) => {
           if (state !== 'ready') reject(error ?? new Error(`closed ${code} before auth`));
+          // Closed by the gateway (or the network) while in use, not by this handset's
+          // own terminate/close (which let go of it first): the run says so, since its
+          // sends from then on go nowhere.
+          else if (ws === this.#ws) ctx.hooks.closed?.(this.#spec.idx, code);
         },
       }, this.#spec.localAddress, READ_BUFFER);
     });
@@ -259,12 +268,22 @@ class HwEndpoint implements Endpoint {
     this.#acks = [];
     if (ws === null || !ws.isOpen || (sends.length === 0 && acks.length === 0)) return;
     const runTag = this.#ctx.runTag;
-    ws.sendWith(clientFrameSize(sends, acks), (out, at) => writeClientFrame(out, at, sends, acks, runTag));
+    const size = clientFrameSize(sends, acks);
+    if (sends.length < MAX_OPS_PER_FRAME && size <= this.#maxFrameBytes) {
+      ws.sendWith(size, (out, at) => writeClientFrame(out, at, sends, acks, runTag));
+      return;
+    }
+    // Behind its schedule (a fixed rate the system cannot keep up with): a turn's sends
+    // go in as many frames as the gateway's limits need, as the SDK's would.
+    for (const part of splitClientFrames(sends, acks, this.#maxFrameBytes)) {
+      ws.sendWith(clientFrameSize(part.sends, part.acks), (out, at) => writeClientFrame(out, at, part.sends, part.acks, runTag));
+    }
   }
 
   terminate(): void {
-    this.#ws?.terminate();
-    this.#ws = null;
+    const ws = this.#ws;
+    this.#ws = null; // first: its close is then not taken for the gateway's
+    ws?.terminate();
   }
 
   close(): Promise<void> {

@@ -9,7 +9,7 @@ import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { encodeFrameOut, encodeSendResultOp } from '../../relay/frame-out.ts';
 import { agreeOnMutations, outcome, randomFrameOf, writeUnknownFields, type Outcome } from '../helpers/decoder-agreement.ts';
-import { clientFrameSize, fromOp, readServerFrame, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from '../../bench/drivers/hushwire-frames.ts';
+import { clientFrameSize, fromOp, MAX_OPS_PER_FRAME, readServerFrame, splitClientFrames, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from '../../bench/drivers/hushwire-frames.ts';
 
 const rnd = (n: number): Buffer => randomBytes(n);
 const hex = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString('hex');
@@ -137,6 +137,43 @@ function randomOpBytes(): Uint8Array {
 }
 
 const randomFrame = (): Buffer => randomFrameOf(randomOpBytes);
+
+t.test('splitClientFrames: a turn behind its schedule goes out in frames the gateway accepts, nothing lost or reordered', async (t) => {
+  const send = (req: number, envelopes: number, len: number): OutSend => ({ req, sender: 7, seq: req, envelopes: Array.from({ length: envelopes }, () => sealed(len)) });
+  for (let i = 0; i < 200; i++) {
+    const maxBytes = pick([1024, 4096, 65_536, 262_144]);
+    const sends = Array.from({ length: pick([0, 1, 127, 128, 129, 300, 1000]) }, (_, k) => send(k + 1, randomInt(1, 4), pick([16, 272, 600])));
+    const acks = Array.from({ length: pick([0, 1, 50, 5000, 20_000]) }, () => rnd(16));
+    if (sends.length === 0 && acks.length === 0) continue;
+    const parts = splitClientFrames(sends, acks, maxBytes);
+    let ops = 0;
+    const reqs: number[] = [];
+    let ackCount = 0;
+    for (const p of parts) {
+      const size = clientFrameSize(p.sends, p.acks);
+      const frame = Buffer.alloc(size);
+      writeClientFrame(frame, 0, p.sends, p.acks, RUN_TAG);
+      const decoded = wire.Frame.decode(frame).ops as Op[];
+      const bigSend = p.sends.length === 1 && p.acks.length === 0;
+      if (size > maxBytes && !bigSend) t.fail(`a frame of ${size} bytes over the limit of ${maxBytes}`);
+      if (decoded.length > MAX_OPS_PER_FRAME) t.fail(`a frame of ${decoded.length} ops`);
+      if (decoded.length === 0) t.fail('an empty frame');
+      ops += decoded.length;
+      for (const op of decoded) {
+        if (op.body === 'send') reqs.push(op.req);
+        else ackCount += op.deliverAck!.ids!.length;
+      }
+    }
+    if (reqs.join() !== sends.map((s) => s.req).join()) t.fail('every send, once, in order');
+    if (ackCount !== acks.length) t.fail(`${ackCount} of ${acks.length} acks`);
+    if (sends.length < MAX_OPS_PER_FRAME && acks.length <= 50 && maxBytes === 262_144 && parts.length !== 1) t.fail('a turn that fits goes in one frame');
+    t.ok(ops >= sends.length, 'ops counted');
+  }
+  t.same(splitClientFrames([send(1, 1, 16)], [], 1024).map((p) => p.sends.length), [1], 'one small send: one frame');
+  t.equal(splitClientFrames(Array.from({ length: 300 }, (_, k) => send(k + 1, 1, 16)), [], 262_144).length, 3, '300 sends: 127 + 127 + 46');
+  t.same(splitClientFrames([send(1, 1, 5000)], [], 1024).map((p) => p.sends.length), [1], 'a send over the limit alone still goes (the gateway refuses it: 1009)');
+  t.throws(() => splitClientFrames([], [rnd(16)], 8), RangeError, 'a limit that holds no op is refused, not looped on');
+});
 
 t.test('well-formed server frames: the same ids, results and errors as the generated decoder', async (t) => {
   let heard = 0;

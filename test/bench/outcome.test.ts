@@ -2,7 +2,7 @@
 // was skipped because of a failure; rows skipped for documented reasons do not count.
 // And how a row says its refused sends.
 import t from 'tap';
-import { refusedNote, rowFailed, runFailure, skipped } from '../../bench/run.ts';
+import { connectionsClosedNote, refusedNote, rowFailed, runFailure, skipped } from '../../bench/run.ts';
 import type { RunResult } from '../../bench/types.ts';
 
 function measured(workload: string, delivered: number, extra: Partial<RunResult> = {}): RunResult {
@@ -36,4 +36,14 @@ t.test('refusedNote: the count with thousands separators, the reason, and for RA
     '1,500 sends refused (RATE_LIMITED 1,200: raise the gateways\' send rate limit, --send-rate and --send-burst (or --recipient-budget-bytes, per recipient); NOT_REGISTERED 300)', 'most frequent first, each counted');
   t.equal(refusedNote(3, { 'client disconnecting': 3 }), '3 sends refused (client disconnecting)', 'a peer\'s reason, no hint');
   t.equal(refusedNote(2, {}), '2 sends refused');
+  t.equal(refusedNote(9, { UNAVAILABLE: 9 }),
+    '9 sends refused (UNAVAILABLE: the gateways were over capacity (more sends in flight than they take: docs/OPERATIONS.md, Limits) or their NATS was unavailable)', 'UNAVAILABLE: over capacity or NATS');
+});
+
+t.test('connectionsClosedNote: connections the server closed during a run, by close code, named', async (t) => {
+  t.equal(connectionsClosedNote({}), null, 'none: no note');
+  t.equal(connectionsClosedNote({ 4008: 0 }), null, 'zero counts: no note');
+  t.equal(connectionsClosedNote({ 4008: 1 }), '1 connection closed by the server during the run (4008 FLOOD 1)');
+  t.equal(connectionsClosedNote({ 1006: 2, 4004: 1_200, 4999: 3 }),
+    '1,205 connections closed by the server during the run (4004 SLOW_CONSUMER 1,200, 4999 3, 1006 ABNORMAL 2)', 'most first; an unknown code unnamed');
 });
