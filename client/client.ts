@@ -39,6 +39,9 @@ import { Resumption, RESUME_SPREAD_MS, MAX_RESUME_SPREAD_MS, type ResumeStats } 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
 export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
 
+/** How long close() waits for the profile's writes under way by default (closeTimeoutMs). */
+export const CLOSE_TIMEOUT_MS = 5_000;
+
 /** Retries of a failed automatic prekey rotation: 1 min doubling up to 6 h, full jitter. */
 const PREKEY_RETRY_BACKOFF = { baseMs: 60_000, capMs: 6 * 3_600_000 } as const;
 
@@ -53,6 +56,12 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Deadline of a whole send(), retries and any wait for a reconnect included. Default 30 s. */
   sendTimeoutMs?: number;
+  /** How long close() waits for the profile's writes under way (state.json, routes.json,
+   *  keys.json, a rotation's device record: each fsynced) before it closes without them.
+   *  Past it the connection is closed all the same, close() resolves, and onStoreError is
+   *  told (UNAVAILABLE); the writes go on in the background (a stalled disk or network
+   *  file system: an fsync cannot be cancelled). Default 5 s (CLOSE_TIMEOUT_MS). */
+  closeTimeoutMs?: number;
   /** Attempts the first connect() makes before UNAVAILABLE; default 2 per gateway (at least 3).
    *  Once connected, the client reconnects without limit until close(). */
   connectAttempts?: number;
@@ -219,13 +228,26 @@ function guardCallbacks(options: ClientOptions): ClientOptions {
 }
 
 /** BAD_REQUEST, naming the option, for an options argument open() cannot use. */
+/** Whether `p` settled before `deadline` (ms since the epoch): true when it did, false
+ *  past the deadline (`p` goes on); a rejection before the deadline is thrown. */
+async function untilDeadline(p: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())); });
+  p.catch(() => {}); // past the deadline nobody awaits it
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function checkClientOptions(options: unknown): ClientOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw badOption('options must be an object (or left out)');
   }
   const o = options as Record<string, unknown>;
-  for (const name of ['requestTimeoutMs', 'sendTimeoutMs', 'pingIntervalMs', 'idleTimeoutMs']) checkMs(o, name);
+  for (const name of ['requestTimeoutMs', 'sendTimeoutMs', 'closeTimeoutMs', 'pingIntervalMs', 'idleTimeoutMs']) checkMs(o, name);
   if (o.connectAttempts !== undefined && (typeof o.connectAttempts !== 'number' || !Number.isInteger(o.connectAttempts) || o.connectAttempts < 1)) {
     throw badOption('option connectAttempts must be a positive integer');
   }
@@ -321,6 +343,7 @@ export class HushwireClient {
   private readonly inbox: Inbox;
   private readonly sendTimeoutMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly closeTimeoutMs: number;
   /** ClientOptions.receive. */
   private readonly receive: boolean;
   /** Spaces this client's sends while the gateway rate-limits them. */
@@ -424,6 +447,7 @@ export class HushwireClient {
     this.now = clock ? () => clock() : () => Date.now();
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
     const receive = options.receive ?? true;
     this.receive = receive;
     // Send-only clients (hushwire send, discover, ...) are short-lived: a ticket would
@@ -1159,18 +1183,48 @@ export class HushwireClient {
     this.prekeyTimer.cancel();
     this.ownTimer.cancel();
     this.inbox.end();
-    await this.inbox.settled();
-    await this.state.settled();
-    await this.routes.settled();
-    await this.keys.settled();
-    await this.conn.close();
-    // A lookup answered while the waits above ran may have begun another save of the
-    // route or key book (one queued behind a save under way is not in what was waited
-    // for); no answer comes once the connection is closed.
-    await this.routes.settled();
-    await this.keys.settled();
-    // A rotation under way ends with the connection (its request fails, its pending key
-    // stays saved) or finishes its profile write; either way it lets the lock go.
-    await this.rotating?.catch(() => {});
+    // The profile's writes are waited for within closeTimeoutMs in all: an fsync on a
+    // stalled disk would otherwise hold close() (and the process that awaits it) for as
+    // long as the disk stalls. The connection is closed whatever the waits come to.
+    const deadline = Date.now() + this.closeTimeoutMs;
+    const writes = async () => {
+      await this.inbox.settled();
+      await this.state.settled();
+      await this.routes.settled();
+      await this.keys.settled();
+    };
+    let failure: { e: unknown } | null = null;
+    let inTime = false;
+    try {
+      inTime = await untilDeadline(writes(), deadline);
+    } catch (e) {
+      failure = { e };
+    }
+    try {
+      await this.conn.close();
+    } catch (e) {
+      failure ??= { e };
+    }
+    if (inTime) {
+      try {
+        // A lookup answered while the waits above ran may have begun another save of the
+        // route or key book (one queued behind a save under way is not in what was
+        // waited for); no answer comes once the connection is closed. A rotation under
+        // way ends with the connection (its request fails, its pending key stays saved)
+        // or finishes its profile write; either way it lets the lock go.
+        inTime = await untilDeadline((async () => {
+          await this.routes.settled();
+          await this.keys.settled();
+          await this.rotating?.catch(() => {});
+        })(), deadline);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+    if (!inTime && failure === null) {
+      const late = new HushwireError(ErrorCode.UNAVAILABLE, `close(): the profile's writes under way did not finish within ${this.closeTimeoutMs} ms (closeTimeoutMs; a stalled disk?): the client closed without waiting for them, and they go on in the background`);
+      this.storeErrors.report(Promise.resolve(late), late);
+    }
+    if (failure !== null) throw failure.e;
   }
 }
