@@ -769,25 +769,24 @@ export class Session implements LiveSink, ControlSink {
     const relay = this.#relay;
     this.#tag = tag;
     this.#devTok = deviceToken(device);
-    // Tell any older connection of this device (on any gateway) to go away, then take
-    // the live subscription: the newest connection wins. Both calls are made before
-    // either is awaited: on NATS the kick and the SUB then leave in one write, kick
-    // first (so this gateway's new subscription does not receive its own kick), and the
-    // subscription's flush (a PING shared by the turn) covers both.
-    this.#connectionId = hex(pooledRandomBytes(16));
-    const kicked = relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.#connectionId });
-    const subscribed = relay.bus.subscribeDevice(
+    // Take the live subscription, then, once nats-server has it (the bus's PONG), tell
+    // every other connection of this device (on any gateway) to go away: one receiving
+    // connection per device. The kick goes out after the SUB, not before it: two
+    // connections authenticating at once on two gateways each published their kick
+    // before the other had subscribed, missed each other's, and both stayed
+    // (test/gateway/kick-race.test.ts). Now whichever kick nats-server takes second
+    // reaches the other connection, subscribed before it; #onKick decides which one stays.
+    this.#connectionId = newConnectionId();
+    const sub = await relay.bus.subscribeDevice(
       this.#tag, this.#devTok,
       this,
       this, // its control(): no closure per device
     );
-    let sub: DeviceSubscription;
     try {
-      [, sub] = await Promise.all([kicked, subscribed]);
-    } catch (e) {
       // Without the kick an older connection would keep the device: no half-done auth.
-      void subscribed.then((s) => s.close(), () => undefined).catch(() => undefined);
-      void kicked.catch(() => undefined);
+      if (this.#state !== 'closed') await relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: this.#connectionId });
+    } catch (e) {
+      await sub.close().catch(() => undefined);
       throw e;
     }
     if (this.#state === 'closed') {
@@ -805,8 +804,8 @@ export class Session implements LiveSink, ControlSink {
   }
 
   #onControl(msg: ControlMessage): void {
-    if (msg.kind === 'kick' && msg.connection !== this.#connectionId) {
-      this.close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
+    if (msg.kind === 'kick') {
+      if (msg.connection !== this.#connectionId) this.#onKick(msg.connection);
     } else if (msg.kind === 'unregistered') {
       // The device's send-only sessions here subscribe nothing: they learn it from this one.
       this.#relay.closeSendOnly(`${this.#tag}.${this.#devTok}`);
@@ -824,6 +823,25 @@ export class Session implements LiveSink, ControlSink {
       this.notify(msg.notice, msg.atMs);
       void this.#relay.privacy.noticeShown(this.#tag, hexToBytes(this.#devTok), msg.atMs).catch(() => undefined);
     }
+  }
+
+  /** A kick from another connection of this device. An older connection yields to it
+   *  (4003). Within KICK_TIE_MS of its own authentication a connection may instead meet
+   *  a kick of a connection that authenticated at the same moment, elsewhere, whose SUB
+   *  missed this one's kick: the later of the two (by the time in their connection ids,
+   *  then the ids) stays, and answers an earlier one's kick with its own again, which
+   *  reaches that one (subscribed before it sent its kick), so exactly one stays. Past
+   *  KICK_TIE_MS any kick wins: a newer connection always takes over, whatever the
+   *  gateways' clocks say. A kick without a time (an older gateway's, the bus's eviction)
+   *  wins too. */
+  #onKick(other: string): void {
+    const mine = this.#connectionId;
+    const at = connectionIdTime(mine);
+    if (at >= 0 && connectionIdTime(other) >= 0 && other < mine && Date.now() - at < KICK_TIE_MS) {
+      if (this.#state !== 'closed') void this.#relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: mine }).catch(() => undefined);
+      return;
+    }
+    this.close(CloseCode.CONNECTED_ELSEWHERE, 'connected elsewhere');
   }
 
   /** Shows a notice held while the session subscribed (#onControl), once its auth or
@@ -1358,6 +1376,29 @@ export class Session implements LiveSink, ControlSink {
     }
     this.#relay.onSessionClosed(this);
   }
+}
+
+/** How long after its authentication a connection decides a kick from another connection
+ *  of its device by the two connections' times (#onKick) rather than yielding to it: far
+ *  longer than a racing connection's SUB, PONG and kick take to reach it, so that two
+ *  racing connections cannot both yield; short, since within it a gateway whose clock is
+ *  behind stamps a newer connection earlier than an older one elsewhere. */
+export const KICK_TIE_MS = 2_000;
+/** A connection id: its authentication's time (ms, base 36, fixed width, so ids order as
+ *  their times), '_', then 12 random bytes in hex (docs/ARCHITECTURE.md, "The bus"). */
+const CONNECTION_TIME_DIGITS = 9;
+const CONNECTION_ID_LENGTH = CONNECTION_TIME_DIGITS + 1 + 24;
+
+export function newConnectionId(now = Date.now()): string {
+  return `${now.toString(36).padStart(CONNECTION_TIME_DIGITS, '0')}_${hex(pooledRandomBytes(12))}`;
+}
+
+/** The time in a connection id made by newConnectionId, -1 for any other (an older
+ *  gateway's 32 hex digits, the bus's eviction ''). */
+export function connectionIdTime(id: string): number {
+  if (id.length !== CONNECTION_ID_LENGTH || id.charCodeAt(CONNECTION_TIME_DIGITS) !== 0x5f) return -1;
+  const t = parseInt(id.slice(0, CONNECTION_TIME_DIGITS), 36);
+  return Number.isSafeInteger(t) ? t : -1;
 }
 
 /** retry_after_ms of an auth refused for the device's send-only connections here. */
