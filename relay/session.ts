@@ -68,6 +68,8 @@ const NO_INFLIGHT: Map<string, InFlight> = new Map();
 /** The directory reads of an authentication (Bus.directoryGet: the request pool's reserve). */
 const AUTH_READ: DirectoryReadOptions = { authentication: true };
 const AUTH_RECHECK: DirectoryReadOptions = { authentication: true, fromLeader: true };
+/** What #recheckRegistered hands #onControl when the device is gone. */
+const UNREGISTERED: ControlMessage = Object.freeze({ kind: 'unregistered' });
 
 /** The in-flight map's key for the envelope id b[start, end): its bytes as a latin1
  *  string (one character per byte: half the size of hex, and a copy instead of an
@@ -635,6 +637,7 @@ export class Session implements LiveSink, ControlSink {
       // the next connection (test/privacy/notice-race.test.ts); before, onAuthenticated
       // below cleared it unseen.
       if (!this.#isAuthenticated()) return;
+      if (!this.#sendOnly) this.#recheckRegistered(tag);
       // Counted once it authenticated: a fifth send-only connection refused RATE_LIMITED,
       // or one closed meanwhile, did not resume.
       if (resuming && this.#isAuthenticated()) {
@@ -652,6 +655,21 @@ export class Session implements LiveSink, ControlSink {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** The device's record read once more, now that its subscription is in place: an
+   *  opt-out that removed the device after this authentication read the record, and sent
+   *  its `unregistered` message before nats-server had this connection's SUB, reached
+   *  nothing here, and the connection stayed, authenticated as a device no longer
+   *  registered (test/privacy/optout-auth-race.test.ts). Found gone, it ends as that
+   *  message would have ended it (4006, with the device's send-only connections here).
+   *  Not awaited: the auth is answered meanwhile. A read that fails decides nothing; one
+   *  from a replica that has not caught up with the removal misses it (the directory's
+   *  replica lag, as for the auth's own read). */
+  #recheckRegistered(tag: string): void {
+    this.#relay.directory.findDevice(tag, this.#deviceBytes()!, AUTH_READ).then((d) => {
+      if (d === null && this.#isAuthenticated()) this.#onControl(UNREGISTERED);
+    }, () => undefined);
   }
 
   /** ticket_request (docs/PROTOCOL.md, section 13): the resumption secret from an X25519
