@@ -115,6 +115,9 @@ export interface NatsBusOptions {
    *  reads may use (default MAX_PENDING and AUTH_RESERVE in relay/bus/nats-requests.ts);
    *  tests make them small. */
   requestPool?: { maxPending: number; authReserve: number };
+  /** How long a mailbox reader (a server-side consumer) is kept for the device's next
+   *  page after its last use, ms (default 20 s); tests make it short. */
+  readerIdleMs?: number;
 }
 
 export { DEFAULT_MAILBOX_SHARDS, MAX_MAILBOX_SHARDS } from './nats-layout.ts';
@@ -125,10 +128,16 @@ const SHARD_DESCRIPTION_RE = /^hushwire mailbox shard (\d+) of (\d+)$/;
 const HEADER_ALLOWANCE = 512;
 /** Read cursors (server-side consumers) kept for the next read of the same device. */
 const CURSOR_CACHE_MAX = 1024;
-/** A cached consumer is reused only if used within this long... */
+/** A cached consumer is reused only if used within this long (readerIdleMs); one unused
+ *  that long is deleted by the reader sweep, which runs every half of it... */
 const CURSOR_REUSE_MS = 20_000;
-/** ...and the server deletes it after this much inactivity. */
+/** ...and the server deletes it after this much inactivity: the bound only for readers
+ *  a gateway could not delete (killed, or closed while NATS was unreachable). */
 const CONSUMER_INACTIVE_MS = 60_000;
+/** Readers whose delete is still to be sent or answered (a lost connection, a create
+ *  whose answer never came, a delete that failed): beyond this the oldest is left to
+ *  the server's inactivity threshold. */
+const ORPHAN_READERS_MAX = 8192;
 /** Stream seq → mailbox subject of messages this bus handed out (saves a get per delete). */
 const SEQ_OWNER_MAX = 65_536;
 const CLOSE_DRAIN_MS = 5_000;
@@ -319,6 +328,13 @@ interface JsApiError {
   error?: { code: number; err_code?: number; description?: string };
 }
 
+/** A consumer delete's answer says the reader is gone: deleted now, or not there (10014
+ *  consumer not found, 10059 stream not found). */
+function readerGone(data: Uint8Array): boolean {
+  const text = td.decode(data);
+  return text.includes('"success":true') || text.includes('"err_code":10014') || text.includes('"err_code":10059');
+}
+
 function jsErrCode(e: unknown): number {
   return e instanceof JetStreamApiError ? e.code : 0;
 }
@@ -461,6 +477,18 @@ export class NatsBus implements Bus {
   readonly #ack = newAckFields();                             // the last read message's ack reply fields
   #pullSeq = 0;
   #readsInFlight = 0;
+  /** Mailbox readers (consumers) are named here, not by the server, so that one whose
+   *  create was not answered can still be deleted: this bus's prefix, then a counter. */
+  readonly #readerPrefix = `hwr${randomBytes(6).toString('hex')}_`;
+  #readerSeq = 0;
+  /** Readers asked for whose create has not been answered yet, name → shard. */
+  readonly #creating = new Map<string, number>();
+  /** Readers to delete whose delete is not under way (see ORPHAN_READERS_MAX), name →
+   *  shard: sent again after a reconnect, at each reader sweep and at close. */
+  readonly #orphanReaders = new Map<string, number>();
+  readonly #readerIdleMs: number;
+  /** The reader sweep (idle cached readers, orphans); runs while there are any. */
+  #readerTimer: NodeJS.Timeout | null = null;
   readonly #seqOwner: Map<number, string>[];                  // per shard: stream seq → subject (bounded)
   readonly #seqOwnerMax: number;
 
@@ -511,6 +539,8 @@ export class NatsBus implements Bus {
     this.#access.files.refusals.declare('bus');
     this.#inboxPrefix = opts.inboxPrefix ?? '_INBOX';
     if (opts.requestPool !== undefined) checkRequestPool(opts.requestPool);
+    this.#readerIdleMs = opts.readerIdleMs ?? CURSOR_REUSE_MS;
+    if (!(Number.isSafeInteger(this.#readerIdleMs) && this.#readerIdleMs > 0)) throw new RangeError('readerIdleMs must be a positive integer');
   }
 
   livePending(): number {
@@ -1071,9 +1101,10 @@ export class NatsBus implements Bus {
               const at = statusServer(s) ?? statusServer({ server: nc.getServer() });
               this.#log('warn', `bus: NATS connection lost${at === null ? '' : ` (${at})`}; reconnecting`, at === null ? undefined : { nats: at });
             }
-            // Ephemeral consumers do not survive a server restart; pulls in flight are lost,
-            // and so are the replies to store requests in flight.
-            this.#dropAllCursors(false);
+            // Pulls in flight are lost, and so are the replies to store requests in
+            // flight. The readers stay on a server that did not restart (a dropped
+            // connection, a move to another node): deleted after the reconnect.
+            this.#dropAllCursors();
             this.#api?.failAll(false);
             break;
           case 'reconnect':
@@ -1089,6 +1120,7 @@ export class NatsBus implements Bus {
             this.#access.files.refusals.accepted('bus', this.#log);
             this.#lastRestore = 0;
             this.#restoreStores('a reconnect');
+            void this.#deleteOrphanReaders();
             this.#signalMailAfterReconnect();
             break;
           case 'error': {
@@ -1182,12 +1214,20 @@ export class NatsBus implements Bus {
     this.#access.files.refusals.forget('bus', this.#log);
     if (this.#recheck !== null) clearTimeout(this.#recheck);
     this.#recheck = null;
+    if (this.#readerTimer !== null) clearInterval(this.#readerTimer);
+    this.#readerTimer = null;
     if (this.#starting !== null) await this.#starting.catch(() => undefined);
     const nc = this.#nc;
     const releases = this.#subs.clear();
     if (nc !== null && !nc.isClosed()) {
       for (const r of releases) await r().catch(() => undefined);
-      this.#dropAllCursors(true);
+      // Every reader this bus made, or asked for, is deleted before the connection goes
+      // (bounded by the request deadline): a cached one, one a pull was reading, one
+      // whose create is unanswered (nats-server handles one connection's API requests
+      // in order). Not connected now: the server's inactivity threshold removes them.
+      this.#dropAllCursors();
+      for (const [name, shard] of this.#creating) this.#orphanReaders.set(name, shard);
+      await within(this.#deleteOrphanReaders(), this.#requestTimeoutMs);
       this.#live?.close();
       this.#api?.failAll(true);
       this.#pumpErases(); // fails the deletes still queued (the closed request layer refuses them)
@@ -1444,7 +1484,7 @@ export class NatsBus implements Bus {
   // reconnect's garbage, docs/BENCHMARKS.md).
   #read(nc: NatsConnection, shard: number, subject: string, afterSeq: number, n: number): Promise<MailboxItem[]> {
     const cached = this.#cursors.get(subject);
-    if (cached !== undefined && !cached.busy && cached.position === afterSeq && Date.now() - cached.usedAt < CURSOR_REUSE_MS) {
+    if (cached !== undefined && !cached.busy && cached.position === afterSeq && Date.now() - cached.usedAt < this.#readerIdleMs) {
       return this.#readOnCursor(nc, shard, subject, cached, afterSeq, n);
     }
     return this.#readUncached(nc, shard, subject, afterSeq, n);
@@ -1554,12 +1594,30 @@ export class NatsBus implements Bus {
     }
   }
 
+  /** A reader of the device's subject from `afterSeq`, named by this bus (`name` in the
+   *  config of the ephemeral create, honoured since nats-server 2.9): a create whose
+   *  answer does not come (timed out, connection lost, the bus closing) may still have
+   *  made it, and is deleted by that name. */
   async #createConsumer(shard: number, subject: string, afterSeq: number): Promise<{ name: string; pending: number }> {
     const stream = this.#streams[shard] as string;
-    const body = `{"stream_name":"${stream}","config":{"ack_policy":"none","deliver_policy":"by_start_sequence",`
+    const asked = this.#readerPrefix + (++this.#readerSeq).toString(36);
+    const body = `{"stream_name":"${stream}","config":{"name":"${asked}","ack_policy":"none","deliver_policy":"by_start_sequence",`
       + `"opt_start_seq":${afterSeq + 1},"filter_subject":"${subject}","mem_storage":true,"num_replicas":1,`
       + `"inactive_threshold":${CONSUMER_INACTIVE_MS * 1_000_000}}}`;
-    const info = await this.#jsApi(`$JS.API.CONSUMER.CREATE.${stream}`, body);
+    this.#creating.set(asked, shard);
+    let info;
+    try {
+      info = await this.#jsApi(`$JS.API.CONSUMER.CREATE.${stream}`, body);
+    } catch (e) {
+      this.#deleteConsumer(shard, asked); // made or not: its answer never came
+      throw e;
+    } finally {
+      this.#creating.delete(asked);
+    }
+    if (this.#closed && typeof info.name === 'string') {
+      this.#deleteConsumer(shard, info.name); // answered after close sent its deletes
+      throw busUnavailable('bus closed');
+    }
     if (info.error !== undefined || typeof info.name !== 'string' || typeof info.num_pending !== 'number') {
       this.#log('warn', 'bus: cannot create mailbox reader', { code: info.error?.err_code ?? 0 });
       throw busUnavailable('mailbox store unavailable', new Error(info.error?.description ?? 'bad consumer create response'));
@@ -1651,6 +1709,7 @@ export class NatsBus implements Bus {
 
   #cacheCursor(c: Cursor): void {
     this.#cursors.set(c.subject, c);
+    this.#armReaderSweep();
     if (this.#cursors.size <= CURSOR_CACHE_MAX) return;
     for (const old of this.#cursors.values()) {
       if (!old.busy) {
@@ -1667,20 +1726,81 @@ export class NatsBus implements Bus {
     else c.oneShot = true;
   }
 
-  #dropAllCursors(deleteOnServer: boolean): void {
+  /** Forgets every cursor and fails the pulls in flight; their readers become orphans,
+   *  deleted by #deleteOrphanReaders (after a reconnect, at close). */
+  #dropAllCursors(): void {
     for (const pull of [...this.#pullsByToken.values()]) {
       this.#unlinkPull(pull);
+      this.#keepOrphanReader(pull.cursor.name, pull.cursor.shard); // a one-shot reader is not cached
       pull.reject(busUnavailable('NATS connection lost'));
     }
-    if (deleteOnServer) for (const c of this.#cursors.values()) this.#deleteConsumer(c.shard, c.name);
+    for (const c of this.#cursors.values()) this.#keepOrphanReader(c.name, c.shard);
     this.#cursors.clear();
   }
 
-  #deleteConsumer(shard: number, name: string): void {
+  /** Deletes a reader on the server. One that cannot be deleted now (not connected, the
+   *  delete failed or timed out) is kept as an orphan and deleted later. `done` is
+   *  called once the delete was answered or given up for now. */
+  #deleteConsumer(shard: number, name: string, done?: () => void): void {
+    this.#orphanReaders.delete(name);
+    const api = this.#api;
     const nc = this.#nc;
-    if (nc === null || nc.isClosed() || nc.isDraining() || this.#api === null) return;
-    // best effort: the server removes idle consumers anyway
-    this.#api.send(`$JS.API.CONSUMER.DELETE.${this.#streams[shard] as string}.${name}`, EMPTY, () => undefined);
+    if (api === null || nc === null || nc.isClosed() || this.#status.state !== 'connected') {
+      this.#keepOrphanReader(name, shard);
+      done?.();
+      return;
+    }
+    api.send(`$JS.API.CONSUMER.DELETE.${this.#streams[shard] as string}.${name}`, EMPTY, (err, data) => {
+      if (err !== null || !readerGone(data)) this.#keepOrphanReader(name, shard);
+      done?.();
+    });
+  }
+
+  #keepOrphanReader(name: string, shard: number): void {
+    this.#orphanReaders.delete(name);
+    this.#orphanReaders.set(name, shard);
+    if (this.#orphanReaders.size > ORPHAN_READERS_MAX) {
+      const oldest = this.#orphanReaders.keys().next().value;
+      if (oldest !== undefined) this.#orphanReaders.delete(oldest); // the server's inactivity threshold
+    }
+    this.#armReaderSweep();
+  }
+
+  /** Sends a delete for every orphan reader (while connected); resolves once all are
+   *  answered or failed (each request has the bus's deadline). */
+  #deleteOrphanReaders(): Promise<void> {
+    if (this.#orphanReaders.size === 0 || this.#status.state !== 'connected') return Promise.resolve();
+    const all = [...this.#orphanReaders];
+    return new Promise<void>((resolve) => {
+      let left = all.length;
+      const one = (): void => {
+        if (--left === 0) resolve();
+      };
+      for (const [name, shard] of all) this.#deleteConsumer(shard, name, one);
+    });
+  }
+
+  /** Runs the reader sweep while there are cached readers or orphans. */
+  #armReaderSweep(): void {
+    if (this.#readerTimer !== null || this.#closed) return;
+    this.#readerTimer = setInterval(() => this.#sweepReaders(), Math.max(1, Math.floor(this.#readerIdleMs / 2)));
+    this.#readerTimer.unref();
+  }
+
+  /** A cached reader unused for readerIdleMs can no longer be reused (#read): deleted
+   *  now, not left to the server's inactivity threshold (a drain that stopped midway:
+   *  its device disconnected, a read failed, the session gave up on its acks). Orphans
+   *  are sent again. */
+  #sweepReaders(): void {
+    const now = Date.now();
+    for (const c of [...this.#cursors.values()]) {
+      if (!c.busy && now - c.usedAt >= this.#readerIdleMs) this.#dropCursor(c);
+    }
+    void this.#deleteOrphanReaders();
+    if (this.#cursors.size === 0 && this.#orphanReaders.size === 0 && this.#readerTimer !== null) {
+      clearInterval(this.#readerTimer);
+      this.#readerTimer = null;
+    }
   }
 
   #rememberSeq(shard: number, seq: number, subject: string): void {
