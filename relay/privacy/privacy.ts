@@ -3,6 +3,7 @@
 // The Relay owns one; relay/session.ts calls it at a few points (evaluate, lookup,
 // verify_start, register, auth, control messages).
 import { Counter } from 'prom-client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Relay } from '../relay.ts';
 import type { DirectoryDevice } from '../wire.ts';
 import { routeTag, deviceToken } from '../tokens.ts';
@@ -42,6 +43,8 @@ export class Privacy {
   #timers: NodeJS.Timeout[] = [];
   #sweeping: Promise<number> | null = null;
   #stopped = false;
+  /** Aborted by stop(): wakes a sweep from its wait between erase attempts. */
+  readonly #stop = new AbortController();
 
   constructor(relay: Relay, options: Partial<PrivacyOptions> = {}) {
     this.#relay = relay;
@@ -175,6 +178,7 @@ export class Privacy {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stop.abort();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#sweeping?.catch(() => undefined);
@@ -276,7 +280,7 @@ export class Privacy {
           known.delete(tag);
           continue;
         }
-        await withRetries(() => relay.bus.mailboxPurge(tag, devTok));
+        await withRetries(() => relay.bus.mailboxPurge(tag, devTok), this.#stop.signal);
         this.#orphans.inc();
         erased++;
       } catch (e) {
@@ -307,7 +311,7 @@ export class Privacy {
     this.#expired.inc(stale.length);
     for (const d of stale) {
       const devTok = deviceToken(d.device);
-      await withRetries(() => bus.mailboxPurge(tag, devTok));
+      await withRetries(() => bus.mailboxPurge(tag, devTok), this.#stop.signal);
       await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
     }
     // Only the expired devices' mailboxes, not the route's: a device registered on it
@@ -320,14 +324,20 @@ export class Privacy {
 /** Erasing mail of devices already out of the directory: no later sweep finds them
  *  again, so a purge that fails (NATS reconnecting, a stream leader election) is tried
  *  again here, three times over ~3 s, before the sweep gives up on it (logged; the
- *  mail then goes at the mailbox's max age). */
-async function withRetries(fn: () => Promise<void>): Promise<void> {
+ *  mail then goes at the mailbox's max age). stop() (the gateway closing, which waits
+ *  for the sweep under way) ends the wait between attempts at once: the erase is then
+ *  given up, as after the third. */
+async function withRetries(fn: () => Promise<void>, stopped: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (attempt >= 3) throw e;
-      await new Promise((r) => setTimeout(r, 500 * attempt * attempt));
+      if (attempt >= 3 || stopped.aborted) throw e;
+      try {
+        await sleep(500 * attempt * attempt, undefined, { signal: stopped });
+      } catch {
+        throw e; // stopped while waiting
+      }
     }
   }
 }
