@@ -122,16 +122,19 @@ export function recordLockName(record: ProfileRecord): string {
 }
 const RECORD_LOCKS = SHARED_RECORDS.map(recordLockName);
 
-/** What a profile directory may hold besides the records: the CLI's reader lock, the
+/** What a profile directory may hold besides the records: the CLI's reader lock (and its
+ *  later generations), the
  *  identity and record locks (left by a killed process), and a temporary file an
  *  interrupted atomic write left (client/atomic.ts names them) or the reader lock's
  *  (cli/reader-lock.ts). */
 const PROFILE_EXTRAS = new Set(['listen.lock', PROFILE_LOCK, ...RECORD_LOCKS]);
 const TEMP_RECORD = /^\.(?:(?:device|gateways|state|routes|keys)\.json\.\d+\.[0-9a-f]+\.tmp|listen\.lock\.\d+\.[0-9a-f]+\.(?:tmp|stale))$/;
+/** The CLI's reader lock after a take-over: its later generations (cli/reader-lock.ts). */
+const READER_LOCK_GENERATION = /^listen\.lock\.[1-9][0-9]{0,14}$/;
 
 /** Whether `name` is something a profile directory holds. */
 export function isProfileEntry(name: string): boolean {
-  return (PROFILE_RECORDS as readonly string[]).includes(name) || PROFILE_EXTRAS.has(name) || TEMP_RECORD.test(name);
+  return (PROFILE_RECORDS as readonly string[]).includes(name) || PROFILE_EXTRAS.has(name) || TEMP_RECORD.test(name) || READER_LOCK_GENERATION.test(name);
 }
 
 /**
