@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { startTestGateway, BIN, ROOT } from '../helpers/gateway.ts';
 import { hushwire, errorLineProblems } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { until } from '../helpers/poll.ts';
 
 // Child processes, each loading TypeScript through tsx: slow on a busy CI box.
 t.setTimeout(300_000);
@@ -74,10 +75,15 @@ t.test('listen waits for a gateway that comes up after it started', async (t) =>
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
   // The embedded bus forgets registrations when its gateway stops, so the profiles reach
-  // it through a TCP forwarder that the test closes and opens again instead.
+  // it through a TCP forwarder that the test turns off and on instead. Off, it takes each
+  // connection and drops it at once (nothing serves there), counting them: the test sees
+  // listen's attempts rather than guessing how long they take.
   const target = Number(new URL(gw.url).port);
   const conns = new Set<Socket>();
+  let serving = true;
+  let dropped = 0;
   const forwarder = createServer((c) => {
+    if (!serving) { dropped++; c.destroy(); return; }
     const up = connect(target, '127.0.0.1');
     conns.add(c).add(up);
     c.pipe(up).pipe(c);
@@ -94,11 +100,12 @@ t.test('listen waits for a gateway that comes up after it started', async (t) =>
   const b = join(dir, 'b');
   t.equal((await hushwire(['register', '--gateway', url, '--number', A, '--profile', a])).code, 0);
   t.equal((await hushwire(['register', '--gateway', url, '--number', B, '--profile', b])).code, 0);
-  await new Promise<void>((r) => forwarder.close(() => r()));
+  serving = false;
   const listening = hushwire(['listen', '--profile', b, '--count', '1', '--timeout', '60'], { timeoutMs: 90_000 });
-  // A send's first connect gives up after its few attempts (exit 5); listen keeps trying.
-  await new Promise((r) => setTimeout(r, 2_000));
-  await new Promise<void>((r) => forwarder.listen(port, '127.0.0.1', () => r()));
+  // A send's first connect gives up after its 3 attempts (exit 5); listen keeps trying:
+  // the gateway comes up only once listen has tried more often than that.
+  await until('listen to try a fourth time', () => dropped >= 4, 60_000);
+  serving = true;
   const s = await hushwire(['send', '--profile', a, '--to', B, 'late start']);
   t.equal(s.code, 0, s.stderr);
   const heard = await listening;

@@ -8,6 +8,7 @@ import { haveNatsServer, startNatsServer, freePorts } from '../helpers/nats-serv
 
 import { hushwire } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { gatewayMetric, until } from '../helpers/poll.ts';
 
 // Dozens of child processes (each loads TypeScript through tsx): slow on a busy CI box.
 t.setTimeout(300_000);
@@ -33,8 +34,12 @@ t.test('listen reconnects through the loss of each gateway in turn', { skip: hav
   t.equal(ra.code, 0, ra.stderr);
   t.equal(rb.code, 0, rb.stderr);
 
+  // The listener is on one of the gateways before either dies: the gateways' count of
+  // authenticated devices goes from none (the registrations' sockets gone) to one.
+  const authenticated = async () => await gatewayMetric(g1.url, 'hushwire_authenticated_devices') + await gatewayMetric(g2.url, 'hushwire_authenticated_devices');
+  await until('the registrations\' sockets to close', async () => await authenticated() === 0, 30_000);
   const listening = hushwire(['listen', '--profile', join(dir, 'b'), '--count', '2', '--timeout', '90'], { timeoutMs: 120_000 });
-  await new Promise((r) => setTimeout(r, 2_000));
+  await until('listen to authenticate at a gateway', async () => await authenticated() === 1, 60_000);
 
   await g1.kill('SIGKILL');
   const s1 = await hushwire(['send', '--profile', join(dir, 'a'), '--to', B, 'after g1 died']);

@@ -4,7 +4,8 @@ import t from 'tap';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startTestGateway } from '../helpers/gateway.ts';
-import { httpBase, httpStatus } from '../helpers/poll.ts';
+import { httpBase, httpStatus, within } from '../helpers/poll.ts';
+import { CloseCode } from '../../relay/errors.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { freePorts } from '../../bench/ports.ts';
 
@@ -29,7 +30,9 @@ t.test('config: a bad --admin-listen is one line naming the flag', async (t) => 
 });
 
 t.test('metrics move to the admin listener; the probes answer on both', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn', adminListen: '127.0.0.1:0' });
+  // A long auth deadline: the drain's sockets below stay until it moves them or the test
+  // closes them.
+  const gw = await startTestGateway({ logLevel: 'warn', adminListen: '127.0.0.1:0', authTimeoutMs: 120_000 });
   let closed = false;
   t.teardown(() => (closed ? undefined : gw.close()));
   t.type(gw.adminPort, 'number');
@@ -48,17 +51,20 @@ t.test('metrics move to the admin listener; the probes answer on both', async (t
   t.equal(await httpStatus(`${adm}/ws`), 404, 'no WebSocket or anything else there');
   t.equal((await fetch(`${adm}/metrics`, { method: 'POST' })).status, 405);
 
-  // Draining (three sockets moved away at 1 per second): both listeners answer 503 on
-  // /readyz meanwhile and the admin one still serves /metrics; once the gateway is gone,
-  // the admin port is closed too.
-  const sockets = await Promise.all([0, 1, 2].map(() => connectRaw(gw.url)));
+  // Draining (twenty sockets moved away at 1 per second, so the drain outlasts the checks
+  // by far): both listeners answer 503 on /readyz meanwhile and the admin one still serves
+  // /metrics; once the gateway is gone, the admin port is closed too.
+  const sockets = await Promise.all(Array.from({ length: 20 }, () => connectRaw(gw.url)));
   t.teardown(() => { for (const s of sockets) s.close(); });
-  const draining = gw.drain({ timeoutMs: 10_000, ratePerSecond: 1 });
-  await new Promise((r) => setTimeout(r, 300));
+  const draining = gw.drain({ timeoutMs: 60_000, ratePerSecond: 1 });
+  const first = await within(Promise.race(sockets.map((s) => s.closed)), 20_000, 'the drain to move a first socket');
+  t.equal(first.code, CloseCode.DRAINING, 'the drain is moving sockets');
   t.equal(await httpStatus(`${adm}/readyz`), 503, 'admin /readyz 503 while draining');
   t.equal(await httpStatus(`${pub}/readyz`), 503, 'public /readyz 503 while draining');
   t.match(await (await fetch(`${adm}/metrics`)).text(), /^hushwire_draining 1$/m, 'a scrape during the drain sees it');
-  await draining;
+  // The devices leave (as they would once moved): the drain ends with the last.
+  for (const s of sockets) s.close();
+  await within(draining, 30_000, 'the drain to end once every socket is gone');
   closed = true;
   t.equal(await httpStatus(`${adm}/readyz`), 0, 'admin listener closed with the gateway (connection refused)');
 });

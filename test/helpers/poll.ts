@@ -39,3 +39,10 @@ export function httpBase(wsUrl: string): string {
   const u = new URL(wsUrl);
   return `http://${u.host}`;
 }
+
+/** One unlabelled sample of a gateway's /metrics (its ws:// URL's host, the public port
+ *  of a gateway without --admin-listen); NaN when it is not there. */
+export async function gatewayMetric(wsUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpBase(wsUrl)}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+}
