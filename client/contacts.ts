@@ -48,13 +48,27 @@ export async function discoverContacts(request: Requester, pinnedKey: Uint8Array
     throw new HushwireError(ErrorCode.BAD_REQUEST, `at most ${MAX_DISCOVER} numbers per discovery`);
   }
   const routes: Uint8Array[] = [];
-  for (let i = 0; i < unique.length; i += EVALUATE_CHUNK) {
-    const chunk = unique.slice(i, i + EVALUATE_CHUNK);
+  let size = EVALUATE_CHUNK;
+  for (let i = 0; i < unique.length;) {
+    const chunk = unique.slice(i, i + size);
     const { blinds, blinded } = blindNumbers(chunk);
-    const op = await request({ evaluate: { blinded } });
+    let op: OpProps;
+    try {
+      op = await request({ evaluate: { blinded } });
+    } catch (e) {
+      // A deployment whose OPRF evaluator takes smaller batches (its --max-batch):
+      // TOO_LARGE, nothing charged, so the same numbers go again in halves (and the
+      // rest of the call in batches of the size that passed).
+      if (e instanceof HushwireError && e.code === ErrorCode.TOO_LARGE && chunk.length > 1) {
+        size = Math.ceil(chunk.length / 2);
+        continue;
+      }
+      throw e;
+    }
     // Throws AUTH_FAILED when a proof does not hold against the pinned key.
     const outputs = finalizeNumberEvaluation(chunk, blinds, blinded, op.evaluated, pinnedKey);
     for (const o of outputs) routes.push(routeFromOutput(o));
+    i += chunk.length;
   }
   const out = new Map<string, ContactStatus>();
   for (let i = 0; i < routes.length; i += LOOKUP_CHUNK) {

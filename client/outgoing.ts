@@ -2,8 +2,9 @@
 // only when every receipt says delivered or stored. Transient failures are retried
 // with the SAME envelopes (same ids) until the send's deadline, so a retry can never
 // show a message twice: the recipient's SDK drops a repeated id (the relay drops only
-// some repeats: a mailbox put within its duplicate window, docs/CLIENT.md). A NOT_REGISTERED receipt after a cached device
-// list means the list went stale: look up again once and seal for the current devices.
+// some repeats: a mailbox put within its duplicate window, docs/CLIENT.md). A NOT_REGISTERED receipt means the device list
+// went stale (a cached one, a replica behind an opt-out, an opt-out between the lookup and the send): look up afresh
+// (at most MAX_RELOOKS times a send) and send to the devices of the current list that do not have the message yet.
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { sealEnvelope, CONTENT_TYPE_TEXT } from '../relay/crypto/seal.ts';
 import { HushwireError, ErrorCode, wireErrorCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
@@ -170,6 +171,10 @@ function reachedSome(e: HushwireError): HushwireError {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Fresh lookups a send makes after NOT_REGISTERED receipts: one for a stale list (a
+ *  cached one, a replica's), one more for an opt-out between that lookup and the send. */
+export const MAX_RELOOKS = 2;
+
 /**
  * Ends the waits of a client's sends (a backoff, a pause the gateway's rate limit
  * asked for) when the client closes: those sends then fail at once with the reason,
@@ -270,6 +275,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
   const order: string[] = [];                          // device hexes in first-seen order
   const unanswered = new Set<string>();                // devices with an attempt written, never answered
   let fresh = false;
+  let relooks = 0;                                     // fresh lookups made after NOT_REGISTERED
   let lastError: HushwireError | null = null;
   let listed: VerifiedDevice[] = [];
   const timedOut = () => new HushwireError(ErrorCode.TIMEOUT, 'send timed out');
@@ -300,7 +306,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
       lastError = e;
       return fail();
     }
-    const { devices, cached } = looked;
+    const { devices } = looked;
     try {
       opts.admit?.(devices);
     } catch (e) {
@@ -355,7 +361,10 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
         }
         const code = knownCode(r.code);
         const err = receiptError(code, r.retryAfterMs ?? 0);
-        if (code === ErrorCode.NOT_REGISTERED && cached && !fresh) {
+        if (code === ErrorCode.NOT_REGISTERED && relooks < MAX_RELOOKS) {
+          // The list went stale: the next round looks up afresh and sends to the devices
+          // listed then that do not have the message yet (each keeps its one envelope,
+          // so a device listed again is never sent a second copy under a new id).
           stale = true;
           lastError = err;
         } else if (RETRIABLE.has(code)) {
@@ -391,6 +400,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
     if (todo.every((d) => done.has(bytesToHex(d.device)))) break;
     if (stale) {
       fresh = true;
+      relooks++;
       continue;
     }
     const next = await waitToRetry(round + 1, retryAfterMs, lost, opts);

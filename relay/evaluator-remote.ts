@@ -17,10 +17,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { HushwireError, ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
-import { LocalEvaluator, loadOprfKey, parsePublicKey, type Evaluator } from './evaluator.ts';
+import { LocalEvaluator, evaluatorBatchRefusal, loadOprfKey, parsePublicKey, type Evaluator } from './evaluator.ts';
 import { ShareEvaluator, type ShareAnswer, type ShareClient } from './evaluator-shares.ts';
 import { finalizeNumberEvaluation } from './crypto/oprf-split.ts';
-import { blindNumbers, type OprfKeyPair } from './crypto/oprf.ts';
+import { blindNumbers, MAX_EVALUATE_BATCH, type OprfKeyPair } from './crypto/oprf.ts';
 import { NatsLink } from './oprf-nats.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 import type { NatsRefused } from './nats-connect.ts';
@@ -138,12 +138,34 @@ class NatsShareClient implements ShareClient {
   #subject: string;
   #shared: Shared;
   readonly #health: EvaluatorHealth;
+  /** The evaluator's --max-batch as its last answer said (0: not said yet). */
+  #maxBatch = 0;
 
   constructor(id: string, prefix: string, shared: Shared) {
     this.id = checkEvaluatorId(id);
     this.#subject = evalSubject(prefix, id);
     this.#shared = shared;
     this.#health = new EvaluatorHealth(this.id, () => shared.log);
+  }
+
+  get maxBatch(): number {
+    return this.#maxBatch;
+  }
+
+  /** Takes the size an answer said (OprfResponse.max_batch; 0: not said). The operator
+   *  hears of a size below what a handset may send in one evaluate, which makes larger
+   *  evaluates TOO_LARGE, once per change (replicas of one id should agree). */
+  #learn(max: number): void {
+    if (max <= 0 || max === this.#maxBatch) return;
+    const before = this.#maxBatch;
+    this.#maxBatch = max;
+    const log = this.#shared.log;
+    if (max < MAX_EVALUATE_BATCH) {
+      log?.warn({ evaluator: this.id, maxBatch: max },
+        `OPRF evaluator ${this.id} takes at most ${max} elements per request, fewer than the ${MAX_EVALUATE_BATCH} a handset may send in one evaluate: larger evaluates are refused TOO_LARGE (raise its --max-batch to ${MAX_EVALUATE_BATCH})`);
+    } else if (before > 0) {
+      log?.info({ evaluator: this.id, maxBatch: max }, `OPRF evaluator ${this.id} takes ${max} elements per request again`);
+    }
   }
 
   async evaluate(blinded: Uint8Array[]): Promise<ShareAnswer> {
@@ -177,11 +199,22 @@ class NatsShareClient implements ShareClient {
       this.#health.answered();
       try {
         const a = decodeResponse(reply.data, blinded.length);
+        this.#learn(a.maxBatch);
         count('ok');
         s.metrics.seconds.observe({ evaluator: this.id }, Number(process.hrtime.bigint() - started) / 1e9);
         return a;
       } catch (e) {
         if (e instanceof EvaluatorRefusal) {
+          this.#learn(e.maxBatch);
+          if (e.code === ErrorCode.TOO_LARGE) {
+            // Its --max-batch is below this batch: a setting, not an outage, so not
+            // UNAVAILABLE (which a handset retries in vain). A batch proof covers one
+            // request, so the batch cannot be split here: the handset must send smaller
+            // ones (relay/session.ts refuses them before they come here once the size is
+            // known).
+            count('refused');
+            throw new HushwireError(ErrorCode.TOO_LARGE, evaluatorBatchRefusal(e.maxBatch));
+          }
           if (e.code === ErrorCode.RATE_LIMITED) {
             count('busy');
             throw new HushwireError(ErrorCode.RATE_LIMITED, 'OPRF evaluator busy', { retryAfterMs: e.retryAfterMs || BUSY_RETRY_AFTER_MS });
@@ -285,6 +318,10 @@ export class RemoteEvaluator implements Evaluator {
   /** Connected to NATS (the evaluators themselves may still be down). */
   get connected(): boolean {
     return this.#link.up;
+  }
+
+  get maxBatch(): number {
+    return this.#inner.maxBatch;
   }
 
   evaluate(blinded: Uint8Array[]) {

@@ -30,6 +30,8 @@ export interface ShareAnswer {
 export interface ShareClient {
   /** The holder's operator-chosen id (logs, metric labels); never user data. */
   readonly id: string;
+  /** The holder's largest request (elements), when it said; 0 or absent: not known. */
+  readonly maxBatch?: number;
   evaluate(blinded: Uint8Array[]): Promise<ShareAnswer>;
   close(): Promise<void>;
 }
@@ -91,6 +93,16 @@ export class ShareEvaluator implements Evaluator {
     this.#onKeyMismatch = opts.onKeyMismatch;
     this.#onClose = opts.onClose;
     this.#offThread = opts.offThread === true;
+  }
+
+  /** The smallest largest-request the holders said (0: none said yet). */
+  get maxBatch(): number {
+    let max = 0;
+    for (const s of this.#shares) {
+      const m = s.client.maxBatch ?? 0;
+      if (m > 0 && (max === 0 || m < max)) max = m;
+    }
+    return max;
   }
 
   async evaluate(blinded: Uint8Array[]): Promise<EvaluatorResult> {
@@ -187,6 +199,7 @@ export function localShareClient(id: string, key: OprfKeyPair): ShareClient {
   const k = keyPairFromScalar(key.secretKey);
   return {
     id,
+    maxBatch: MAX_EVALUATE_BATCH,
     evaluate: async (blinded) => ({ ...evaluateBlinded(k, blinded), publicKey: k.publicKey }),
     close: async () => {},
   };

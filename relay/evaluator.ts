@@ -39,6 +39,11 @@ export interface Evaluator {
   readonly publicKey: Uint8Array;
   /** The share keys (summing to publicKey) when the key is split; empty otherwise. */
   readonly shareKeys: readonly Uint8Array[];
+  /** The most blinded elements one `evaluate` may carry, when known: the evaluators'
+   *  --max-batch (the smallest of a split key's), learnt from their answers; 0 while not
+   *  known (an evaluator not heard from yet, or an older one that does not say). A larger
+   *  evaluate would be refused TOO_LARGE by the evaluator; the gateway refuses it first. */
+  readonly maxBatch: number;
   evaluate(blinded: Uint8Array[]): Promise<EvaluatorResult>;
   /** route for a verified number (server-side evaluation of the same function). */
   routeForNumber(e164: string): Promise<Uint8Array>;
@@ -61,9 +66,18 @@ export interface LocalEvaluatorOptions {
 /** A batch's wait for the worker, past which it fails with TIMEOUT instead of running. */
 const LOCAL_DEADLINE_MS = 30_000;
 
+/** The text of a TOO_LARGE for an evaluate over the evaluator's largest request
+ *  (`max` 0: the evaluator refused it without saying its size). */
+export function evaluatorBatchRefusal(max: number): string {
+  return max > 0
+    ? `this deployment's OPRF evaluator takes at most ${max} elements per evaluate: send smaller batches`
+    : 'this deployment\'s OPRF evaluator refused the batch as too large: send smaller batches';
+}
+
 export class LocalEvaluator implements Evaluator {
   readonly publicKey: Uint8Array;
   readonly shareKeys: readonly Uint8Array[] = [];
+  readonly maxBatch = MAX_EVALUATE_BATCH;
   #key: OprfKeyPair;
   #inlineMax: number;
   #maxQueued: number;

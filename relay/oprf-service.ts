@@ -230,7 +230,7 @@ export class OprfService {
     try {
       const req = decodeRequest(msg.data, this.#opts.maxBatch);
       const ev = await this.#pool.evaluate(req.blinded, Date.now() + req.timeoutMs);
-      reply = encodeResponse(ev.evaluated, ev.proof, this.publicKey);
+      reply = encodeResponse(ev.evaluated, ev.proof, this.publicKey, this.#opts.maxBatch);
       outcome = 'ok';
       this.#stats.ok++;
       this.#m.elements.inc(req.blinded.length);
@@ -244,7 +244,7 @@ export class OprfService {
         default: outcome = 'error';
       }
       // The caller stopped waiting: an answer would only cost a publish.
-      reply = outcome === 'expired' ? null : encodeErrorResponse(w);
+      reply = outcome === 'expired' ? null : encodeErrorResponse(w, this.#opts.maxBatch);
       if (outcome === 'error') this.#opts.log.error({ err: w.code }, 'OPRF evaluation failed');
     }
     this.#m.requests.inc({ result: outcome });

@@ -9,7 +9,7 @@
 // nothing about the numbers behind them, nor who asked. No headers are used.
 import { wire } from './wire.ts';
 import { HushwireError, ErrorCode, wireErrorCode } from './errors.ts';
-import { ELEMENT_BYTES, PROOF_BYTES } from './crypto/oprf.ts';
+import { ELEMENT_BYTES, MAX_EVALUATE_BATCH, PROOF_BYTES } from './crypto/oprf.ts';
 
 export const OPRF_PROTOCOL_VERSION = 1;
 /** Evaluator ids name subjects: lowercase letters, digits, '_' and '-' only. */
@@ -80,18 +80,22 @@ export function decodeRequest(data: Uint8Array, maxBatch: number): OprfRequestFi
   return { blinded, timeoutMs };
 }
 
-export function encodeResponse(evaluated: Uint8Array[], proof: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  return wire.OprfResponse.encode({ evaluated, proof, publicKey }).finish();
+/** `maxBatch`: the evaluator's --max-batch, said in every answer (OprfResponse.max_batch)
+ *  so that gateways refuse larger evaluates themselves (TOO_LARGE) instead of sending them. */
+export function encodeResponse(evaluated: Uint8Array[], proof: Uint8Array, publicKey: Uint8Array, maxBatch = 0): Uint8Array {
+  return wire.OprfResponse.encode({ evaluated, proof, publicKey, maxBatch }).finish();
 }
 
-export function encodeErrorResponse(e: { code: string; message: string; retryAfterMs: number }): Uint8Array {
-  return wire.OprfResponse.encode({ error: { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs } }).finish();
+export function encodeErrorResponse(e: { code: string; message: string; retryAfterMs: number }, maxBatch = 0): Uint8Array {
+  return wire.OprfResponse.encode({ error: { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs }, maxBatch }).finish();
 }
 
 export interface OprfAnswer {
   evaluated: Uint8Array[];
   proof: Uint8Array;
   publicKey: Uint8Array;
+  /** The evaluator's largest request (elements); 0 when it did not say (an older one). */
+  maxBatch: number;
 }
 
 /** The evaluator's error, as it said it (code checked against ours, message not kept:
@@ -99,12 +103,21 @@ export interface OprfAnswer {
 export class EvaluatorRefusal extends Error {
   readonly code: ErrorCode;
   readonly retryAfterMs: number;
-  constructor(code: ErrorCode, retryAfterMs: number) {
+  /** The evaluator's largest request, when it said (0: not said). */
+  readonly maxBatch: number;
+  constructor(code: ErrorCode, retryAfterMs: number, maxBatch = 0) {
     super(`evaluator refused: ${code}`);
     this.name = 'EvaluatorRefusal';
     this.code = code;
     this.retryAfterMs = retryAfterMs;
+    this.maxBatch = maxBatch;
   }
+}
+
+/** OprfResponse.max_batch as a count: 0 (not said) unless a whole number in range. */
+function maxBatchOf(v: unknown): number {
+  const n = Number(v ?? 0);
+  return Number.isSafeInteger(n) && n > 0 && n <= MAX_EVALUATE_BATCH ? n : 0;
 }
 
 /** Decodes a reply for a request of `n` elements. Throws EvaluatorRefusal for an error
@@ -119,13 +132,13 @@ export function decodeResponse(data: Uint8Array, n: number): OprfAnswer {
   if (m.error) {
     const code = wireErrorCode(m.error.code);
     const retry = Number(m.error.retryAfterMs ?? 0);
-    throw new EvaluatorRefusal(code, Number.isFinite(retry) ? Math.min(Math.max(0, retry), 60_000) : 0);
+    throw new EvaluatorRefusal(code, Number.isFinite(retry) ? Math.min(Math.max(0, retry), 60_000) : 0, maxBatchOf(m.maxBatch));
   }
   if (m.evaluated.length !== n || m.proof.length !== PROOF_BYTES || m.publicKey.length !== ELEMENT_BYTES
     || m.evaluated.some((e) => e.length !== ELEMENT_BYTES)) {
     throw malformed();
   }
-  return { evaluated: m.evaluated, proof: m.proof, publicKey: m.publicKey };
+  return { evaluated: m.evaluated, proof: m.proof, publicKey: m.publicKey, maxBatch: maxBatchOf(m.maxBatch) };
 }
 
 function malformed(): HushwireError {

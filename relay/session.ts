@@ -23,7 +23,7 @@ import { verify, authInput, registerInput, prekeyInput, unregisterInput } from '
 import './crypto/native.ts';
 import { parseE164 } from './number.ts';
 import { failureOf } from './verifier/verifier.ts';
-import type { EvaluatorResult } from './evaluator.ts';
+import { evaluatorBatchRefusal, type EvaluatorResult } from './evaluator.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, DirectoryReadOptions, LiveSink, MailboxItem } from './bus/bus.ts';
 import { MAX_SEND_ONLY_PER_DEVICE, type Relay, type ReceiptProps } from './relay.ts';
@@ -878,6 +878,13 @@ export class Session implements LiveSink, ControlSink {
     if (m.blinded.length === 0 || m.blinded.length > max) {
       throw new HushwireError(ErrorCode.BAD_REQUEST, `evaluate takes 1 to ${max} elements`);
     }
+    // An evaluator run with a smaller --max-batch would refuse the batch TOO_LARGE (a
+    // batch proof covers one request: it cannot be split here): refused before anything
+    // is charged, with the size that works (test/oprf/max-batch.test.ts).
+    const evaluatorMax = this.#relay.evaluator.maxBatch;
+    if (evaluatorMax > 0 && m.blinded.length > evaluatorMax) {
+      throw new HushwireError(ErrorCode.TOO_LARGE, evaluatorBatchRefusal(evaluatorMax));
+    }
     const release = this.#discovery(1);
     try {
       // Discovery budget per device and per route, shared by all gateways (docs/PRIVACY.md).
@@ -890,9 +897,11 @@ export class Session implements LiveSink, ControlSink {
         // so it learned nothing, and it retries (a send to a new number does until its
         // deadline). Such a try gives its charge back, or an evaluator outage would spend
         // the device's budget for the day (test/oprf/discovery-charge.test.ts). A refused
-        // element (BAD_REQUEST, not a group element) keeps it: the handset's fault.
+        // element (BAD_REQUEST, not a group element) keeps it: the handset's fault. A
+        // batch over the evaluator's --max-batch (TOO_LARGE, its size not known here
+        // before) was not evaluated either.
         const code = toWireError(e).code;
-        if (code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED || code === ErrorCode.TIMEOUT) await refund();
+        if (code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED || code === ErrorCode.TIMEOUT || code === ErrorCode.TOO_LARGE) await refund();
         throw e;
       }
       this.#queue({ req, evaluated: out });

@@ -879,6 +879,7 @@ export namespace hushwire {
             proof: Uint8Array;
             publicKey: Uint8Array;
             error?: (hushwire.v1.Error.$Properties|null);
+            maxBatch: number;
             static create(properties: hushwire.v1.OprfResponse.$Shape): hushwire.v1.OprfResponse & hushwire.v1.OprfResponse.$Shape;
             static create(properties?: hushwire.v1.OprfResponse.$Properties): hushwire.v1.OprfResponse;
             static encode(message: hushwire.v1.OprfResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -892,6 +893,7 @@ export namespace hushwire {
                 proof?: (Uint8Array|null);
                 publicKey?: (Uint8Array|null);
                 error?: (hushwire.v1.Error.$Properties|null);
+                maxBatch?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = hushwire.v1.OprfResponse.$Properties;

@@ -6669,6 +6669,7 @@ export const hushwire = $root.hushwire = (() => {
              * @property {Uint8Array|null} [proof] OprfResponse proof
              * @property {Uint8Array|null} [publicKey] OprfResponse publicKey
              * @property {hushwire.v1.Error.$Properties|null} [error] OprfResponse error
+             * @property {number|null} [maxBatch] OprfResponse maxBatch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6734,6 +6735,14 @@ export const hushwire = $root.hushwire = (() => {
             OprfResponse.prototype.error = null;
 
             /**
+             * OprfResponse maxBatch.
+             * @member {number} maxBatch
+             * @memberof hushwire.v1.OprfResponse
+             * @instance
+             */
+            OprfResponse.prototype.maxBatch = 0;
+
+            /**
              * Creates a new OprfResponse instance using the specified properties.
              * @function create
              * @memberof hushwire.v1.OprfResponse
@@ -6774,6 +6783,8 @@ export const hushwire = $root.hushwire = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.publicKey);
                 if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
                     $root.hushwire.v1.Error.encode(message.error, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.maxBatch != null && $Object.hasOwnProperty.call(message, "maxBatch") && message.maxBatch !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.maxBatch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6848,6 +6859,15 @@ export const hushwire = $root.hushwire = (() => {
                             if (wireType !== 2)
                                 break;
                             message.error = $root.hushwire.v1.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxBatch = value;
+                            else
+                                delete message.maxBatch;
                             continue;
                         }
                     }

@@ -251,6 +251,7 @@ t.test('register: without a dev code the verifyCode callback is asked', async (t
     profileDir: profile(), gateways: [gw.url], number: A,
     verifyCode: async (info) => { infos.push(info); return ' 424242 '; },
   });
+  t.equal(infos.length, 1, 'asked once');
   t.match(infos, [{ expiresInS: 300, answerWithinS: Number }]);
   // The gateway keeps the connection open until the code expires, not just its 5 s
   // auth deadline: the prompt gives what is left of expires_in_s.
@@ -542,6 +543,55 @@ t.test('send: a permanent failure for one device after another device has the me
   const { client: c3 } = await twoUsers(t, { receipts: [{ status: 'failed', code: 'MAILBOX_FULL' }] });
   const e3 = await c3.send(B, 'x').then(() => null, (err: unknown) => err as HushwireError);
   t.equal(e3?.maybeDelivered, false);
+});
+
+t.test('send: a device the relay answers NOT_REGISTERED for in a fresh list is looked up once more; the others are not sent twice', async (t) => {
+  // Bob's first lookup (not a cached list) lists a device that has just opted out (a
+  // replica behind the removal, or an opt-out between the lookup and the send): its
+  // receipt is NOT_REGISTERED while Bob's real device stores the message. Before, the
+  // send failed NOT_REGISTERED with maybeDelivered (the message reached Bob, the send
+  // said it failed); now a fresh lookup without that device ends it stored, and Bob's
+  // device is not sent the message again.
+  const id = generateIdentity();
+  const pk = generateKeyPair();
+  let ghostListed = true;
+  const ghostDevice = new Uint8Array(randomBytes(16));
+  const ghost = (route: Uint8Array): Registered[] => (ghostListed
+    ? [{ number: B, route, device: ghostDevice, identityKey: id.publicKey, prekey: pk.publicKey, prekeySignature: sign(id.secretKey, prekeyInput(pk.publicKey)) }]
+    : []);
+  const { client, s } = await twoUsers(t, {
+    extraDevices: ghost,
+    sendHook: (_c, op) => {
+      // The directory catches up once the first send was answered.
+      if (op.send!.envelopes!.some((e) => Buffer.from(e.device!).equals(Buffer.from(ghostDevice)))) setImmediate(() => { ghostListed = false; });
+      return false;
+    },
+  });
+  const res = await client.send(B, 'x');
+  t.equal(res.status, 'stored');
+  t.equal(res.receipts.length, 1, 'one receipt: Bob\'s real device');
+  t.notOk(res.receipts.some((r) => r.device === bytesToHex(ghostDevice)), 'none for the device that left');
+  const perDevice = new Map<string, Set<string>>();
+  for (const op of s.sent) for (const e of op.send!.envelopes!) {
+    const d = bytesToHex(e.device!);
+    perDevice.set(d, (perDevice.get(d) ?? new Set()).add(bytesToHex(e.id!)));
+  }
+  const real = [...perDevice.keys()].filter((d) => d !== bytesToHex(ghostDevice));
+  t.equal(real.length, 1);
+  t.equal(s.sent.filter((op) => op.send!.envelopes!.some((e) => bytesToHex(e.device!) === real[0])).length, 1, 'Bob\'s device was sent the message once');
+
+  // A device the directory keeps listing (its fresh list too) and the relay keeps
+  // refusing: the send ends NOT_REGISTERED, flagged as having reached Bob, after a
+  // bounded number of lookups.
+  const stuck = (route: Uint8Array): Registered[] => [{ number: B, route, device: ghostDevice, identityKey: id.publicKey, prekey: pk.publicKey, prekeySignature: sign(id.secretKey, prekeyInput(pk.publicKey)) }];
+  const { client: c2, s: s2 } = await twoUsers(t, { extraDevices: stuck });
+  const e = await c2.send(B, 'y').then(() => null, (err: unknown) => err as HushwireError);
+  t.equal(e?.code, ErrorCode.NOT_REGISTERED);
+  t.equal(e?.maybeDelivered, true);
+  t.match(e?.message, /already reached some of the contact's devices/);
+  t.ok((s2.lookups ?? 0) <= 3, `bounded lookups (${s2.lookups})`);
+  const realSends = s2.sent.flatMap((op) => op.send!.envelopes!).filter((env) => !Buffer.from(env.device!).equals(Buffer.from(ghostDevice)));
+  t.equal(realSends.length, 1, 'Bob\'s device was sent the message once');
 });
 
 t.test('send: a deadline reached while one device keeps failing, after another device has the message, says so (maybeDelivered)', async (t) => {
