@@ -663,13 +663,21 @@ export class Session implements LiveSink, ControlSink {
    *  nothing here, and the connection stayed, authenticated as a device no longer
    *  registered (test/privacy/optout-auth-race.test.ts). Found gone, it ends as that
    *  message would have ended it (4006, with the device's send-only connections here).
-   *  Not awaited: the auth is answered meanwhile. A read that fails decides nothing; one
-   *  from a replica that has not caught up with the removal misses it (the directory's
-   *  replica lag, as for the auth's own read). */
+   *  Not awaited: the auth is answered meanwhile. A device the read does not find is
+   *  read again at the directory's leader before anything is closed, as a refused auth
+   *  is: a replica that has not seen a registration of a moment ago must not end a
+   *  registered device's connection with a code the SDK takes as final
+   *  (test/faults/stale-directory.test.ts). A read that fails decides nothing; one from a
+   *  replica that has not caught up with the removal misses it (the directory's replica
+   *  lag, as for the auth's own read). */
   #recheckRegistered(tag: string): void {
-    this.#relay.directory.findDevice(tag, this.#deviceBytes()!, AUTH_READ).then((d) => {
-      if (d === null && this.#isAuthenticated()) this.#onControl(UNREGISTERED);
-    }, () => undefined);
+    const directory = this.#relay.directory;
+    const device = this.#deviceBytes()!;
+    directory.findDevice(tag, device, AUTH_READ)
+      .then((d) => (d !== null || !this.#isAuthenticated() ? d : directory.findDevice(tag, device, AUTH_RECHECK)))
+      .then((d) => {
+        if (d === null && this.#isAuthenticated()) this.#onControl(UNREGISTERED);
+      }, () => undefined);
   }
 
   /** ticket_request (docs/PROTOCOL.md, section 13): the resumption secret from an X25519
