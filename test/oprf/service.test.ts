@@ -104,13 +104,16 @@ t.test('evaluator over NATS', { skip: haveNatsServer() ? false : 'nats-server no
     const over = Array.from({ length: MAX_BATCH + 1 }, () => one);
     const r1 = await rawRequest(nc, encodeRequest(over, 1000));
     t.equal(r1.error?.code, 'TOO_LARGE', 'one element over the batch limit');
+    t.equal(r1.maxBatch, MAX_BATCH, 'the refusal says the largest request');
     const r2 = await rawRequest(nc, new Uint8Array(64 * 1024).fill(0x12));
     t.equal(r2.error?.code, 'TOO_LARGE', '64 KiB payload');
-    // Through the gateway's client: the evaluator's refusal becomes UNAVAILABLE (a
-    // gateway allowing bigger batches than its evaluator is misconfigured, not the handset).
-    await t.rejects(ev.evaluate(over), { code: 'UNAVAILABLE' });
+    // Through the gateway's client: the evaluator's refusal stays TOO_LARGE, with the
+    // size that works (a setting, not an outage: UNAVAILABLE would be retried in vain;
+    // test/oprf/max-batch.test.ts).
+    await t.rejects(ev.evaluate(over), { code: 'TOO_LARGE', message: new RegExp(`at most ${MAX_BATCH} elements`) });
     const r3 = await rawRequest(nc, encodeRequest([one], 1000));
     t.equal(r3.evaluated.length, 1, 'still serving');
+    t.equal(r3.maxBatch, MAX_BATCH, 'every answer says the largest request');
   });
 
   t.test('a full queue answers RATE_LIMITED at once; held work completes; expired work is skipped', async (t) => {
