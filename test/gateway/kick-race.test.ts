@@ -165,6 +165,45 @@ t.test('the same when the earlier one subscribes last: its kick reaches only the
   });
 });
 
+t.test('embedded bus: two authentications of one device racing on one gateway end the same way', async (t) => {
+  const gw = await startTestGateway();
+  t.teardown(() => gw.close());
+  const { c: reg, dev } = await registerRaw(gw.url, '+15557731021');
+  reg.close();
+  await reg.closed;
+  const tag = routeTag(dev.route);
+  const tok = deviceToken(dev.device);
+  // Both subscribeDevice calls held until both authentications reached them.
+  const bus = gw.bus;
+  const original = bus.subscribeDevice.bind(bus);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  let entered = 0;
+  bus.subscribeDevice = async (...args: Parameters<typeof original>) => {
+    if (args[0] === tag && args[1] === tok && entered < 2) {
+      entered++;
+      await gate;
+    }
+    return original(...args);
+  };
+  t.teardown(() => { release(); bus.subscribeDevice = original; });
+  const first = await startAuth(gw.url, dev);
+  await until('the first authentication to subscribe', () => entered === 1, 10_000);
+  const t0 = Date.now();
+  await until('the clock to move on', () => Date.now() > t0 + 1, 5_000, 2);
+  const second = await startAuth(gw.url, dev);
+  await until('the second authentication to subscribe', () => entered === 2, 10_000);
+  // The kicks published so far (the embedded bus hands them over on the next turn) are out.
+  await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
+  release();
+  t.equal((await second.reply(7)).body, 'ok', 'the later authentication is answered ok');
+  const closed = await within(first.closed, 20_000, 'the earlier connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+  t.equal(closed.code, CloseCode.CONNECTED_ELSEWHERE, 'the earlier connection is closed 4003');
+  t.equal(await served(second, dev, 8), 'devices', 'the later connection stays open and served');
+  second.close();
+  await second.closed;
+});
+
 t.test('without a race the newer connection still closes the older one, on either gateway', async (t) => {
   const { gws: [a, b] } = await pair(t);
   const { c: reg, dev } = await registerRaw(a.url, '+15557731003');
