@@ -1,8 +1,8 @@
 // Fixed-window budgets kept in the bus's shared counters (relay/bus/counters.ts), so
 // every gateway charges the same budget: a device cannot get a fresh one by moving to
 // another gateway. A counter record is {"s": window start ms, "n": used, "f": 1 for a
-// device's first-sync window, "r": the random ids of the window's last few refunds} and
-// nothing else: no number, no route, no device id.
+// device's first-sync window, "c" and "r": the random ids of the window's last few
+// charges and refunds} and nothing else: no number, no route, no device id.
 //
 // Charging is a compare-and-set loop per key; a request charged to several keys
 // (a device and its route) is all or nothing: when a later key is over budget, the
@@ -10,7 +10,8 @@
 // same way: a verification code the verifier never sent (relay/session.ts). A refund
 // is tied to its charge: it comes off the very window the charge went into (never a
 // later one, which that charge did not use) and at most once, also when its write is
-// tried again after a lost answer (the refund's id in "r" says it landed).
+// tried again after a lost answer (the refund's id in "r" says it landed). A charge
+// whose write is tried again that way counts once too (its id in "c").
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import { HushwireError, ErrorCode } from '../errors.ts';
@@ -22,6 +23,8 @@ export interface WindowRecord {
   n: number;
   /** 1 = a device's first-sync window (starts at registration). */
   f?: 1;
+  /** Ids of the last REFUND_MARKS charges taken in this window (random, per charge). */
+  c?: string[];
   /** Ids of the last REFUND_MARKS refunds made in this window (random, per charge). */
   r?: string[];
 }
@@ -40,9 +43,10 @@ export interface ChargeSpec {
 }
 
 const CAS_ATTEMPTS = 8;
-/** Refund ids a record keeps: enough for the refunds of one key made in the moment
- *  between a refund's write and its second try (a lost answer, retried); 8 x 8 hex
- *  characters keep a record far below COUNTER_MAX_VALUE_BYTES. */
+/** Charge and refund ids a record keeps, each: enough for the charges (refunds) of one
+ *  key made in the moment between a write and its second try (a lost answer, retried);
+ *  2 x 8 x 8 hex characters keep a record below COUNTER_MAX_VALUE_BYTES (222 bytes at
+ *  most). */
 export const REFUND_MARKS = 8;
 const MARK_RE = /^[0-9a-f]{8}$/;
 const te = new TextEncoder();
@@ -50,6 +54,7 @@ const td = new TextDecoder();
 
 export function encodeWindow(w: WindowRecord): Uint8Array {
   const o: WindowRecord = w.f === 1 ? { s: w.s, n: w.n, f: 1 } : { s: w.s, n: w.n };
+  if (w.c !== undefined && w.c.length > 0) o.c = w.c.slice(-REFUND_MARKS);
   if (w.r !== undefined && w.r.length > 0) o.r = w.r.slice(-REFUND_MARKS);
   return te.encode(JSON.stringify(o));
 }
@@ -60,10 +65,11 @@ export function decodeWindow(v: Uint8Array): WindowRecord | null {
     const o = JSON.parse(td.decode(v)) as Record<string, unknown>;
     if (!Number.isSafeInteger(o['s']) || !Number.isSafeInteger(o['n']) || (o['n'] as number) < 0) return null;
     const w: WindowRecord = o['f'] === 1 ? { s: o['s'] as number, n: o['n'] as number, f: 1 } : { s: o['s'] as number, n: o['n'] as number };
-    // Refund ids: kept only when well formed (a record without them is an older
-    // gateway's, and still a good window).
-    const r = o['r'];
-    if (Array.isArray(r) && r.length > 0 && r.length <= REFUND_MARKS && r.every((x) => typeof x === 'string' && MARK_RE.test(x))) w.r = r as string[];
+    // Charge and refund ids: kept only when well formed (a record without them is an
+    // older gateway's, and still a good window).
+    const marks = (x: unknown): x is string[] => Array.isArray(x) && x.length > 0 && x.length <= REFUND_MARKS && x.every((m) => typeof m === 'string' && MARK_RE.test(m));
+    if (marks(o['c'])) w.c = o['c'];
+    if (marks(o['r'])) w.r = o['r'];
     return w;
   } catch {
     return null;
@@ -125,7 +131,7 @@ export class SharedBudgets {
     const windows: number[] = [];
     try {
       for (const spec of specs) {
-        windows.push(await this.#take(spec, now));
+        windows.push(await this.#take(spec, now, id));
         done.push(spec);
       }
     } catch (e) {
@@ -153,16 +159,19 @@ export class SharedBudgets {
     return p;
   }
 
-  /** Charges one spec; resolves with the start of the window charged. */
-  async #take(spec: ChargeSpec, now: number): Promise<number> {
+  /** Charges one spec for charge `id`; resolves with the start of the window charged. */
+  async #take(spec: ChargeSpec, now: number, id: string): Promise<number> {
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
       const rec = await this.#bus.counterGet(spec.key);
       const stored = rec === null ? null : decodeWindow(rec.value);
+      // Taken already: an earlier write of this charge landed (its answer lost, the bus
+      // tried again and met its own write as a conflict).
+      if (stored !== null && stored.c?.includes(id) === true) return stored.s;
       const w = windowAt(stored, now, this.#windowMs, spec.fresh);
       if (w.n + spec.n > spec.limit(w)) {
         throw new RateLimited(spec.label, Math.max(1, w.s + this.#windowMs - now));
       }
-      const next: WindowRecord = { ...w, n: w.n + spec.n };
+      const next: WindowRecord = { ...w, n: w.n + spec.n, c: [...(w.c ?? []), id].slice(-REFUND_MARKS) };
       const rev = await this.#bus.counterPut(spec.key, encodeWindow(next), rec === null ? 0 : rec.revision);
       if (rev !== null) return w.s;
     }

@@ -95,7 +95,8 @@ t.test('first sync, then daily budgets; route cap; retry_after', async (t) => {
   const day2 = t0 + DAY + 2000;
   t.equal((await codeOf(b.charge(specs(dev, route, t0, 5), day2))).code, 'ok', 'day 2: 5 new contacts');
   const d = decodeWindow((await bus.counterGet(`dev.${dev}`))!.value)!;
-  t.same(d, { s: day2, n: 5 }, 'a daily window opened at first use');
+  t.same({ s: d.s, n: d.n, f: d.f }, { s: day2, n: 5, f: undefined }, 'a daily window opened at first use');
+  t.match(d.c, [/^[0-9a-f]{8}$/], 'and the id of the charge it holds (random)');
   const day2over = await codeOf(b.charge(specs(dev, route, t0, 1), day2 + 60_000));
   t.equal(day2over.code, 'RATE_LIMITED');
   t.equal(day2over.retryAfterMs, DAY - 60_000);
