@@ -140,6 +140,9 @@ class NatsShareClient implements ShareClient {
   readonly #health: EvaluatorHealth;
   /** The evaluator's --max-batch as its last answer said (0: not said yet). */
   #maxBatch = 0;
+  /** When a size line was last logged (replicas of one id that disagree would flip it
+   *  at every request: at most one line a minute). */
+  #sizeLineAt = -Infinity;
 
   constructor(id: string, prefix: string, shared: Shared) {
     this.id = checkEvaluatorId(id);
@@ -154,12 +157,16 @@ class NatsShareClient implements ShareClient {
 
   /** Takes the size an answer said (OprfResponse.max_batch; 0: not said). The operator
    *  hears of a size below what a handset may send in one evaluate, which makes larger
-   *  evaluates TOO_LARGE, once per change (replicas of one id should agree). */
+   *  evaluates TOO_LARGE, once per change and at most once a minute (replicas of one id
+   *  should agree). */
   #learn(max: number): void {
     if (max <= 0 || max === this.#maxBatch) return;
     const before = this.#maxBatch;
     this.#maxBatch = max;
     const log = this.#shared.log;
+    const now = Date.now();
+    if (now - this.#sizeLineAt < DOWN_LINE_EVERY_MS) return;
+    if (max < MAX_EVALUATE_BATCH || before > 0) this.#sizeLineAt = now;
     if (max < MAX_EVALUATE_BATCH) {
       log?.warn({ evaluator: this.id, maxBatch: max },
         `OPRF evaluator ${this.id} takes at most ${max} elements per request, fewer than the ${MAX_EVALUATE_BATCH} a handset may send in one evaluate: larger evaluates are refused TOO_LARGE (raise its --max-batch to ${MAX_EVALUATE_BATCH})`);
