@@ -548,7 +548,8 @@ export class HushwireClient {
       throw new HushwireError(
         ErrorCode.AUTH_FAILED,
         "gateway's OPRF key does not match the pinned key: it is another deployment, or a dev gateway that restarted " +
-          'with a new key (this profile cannot be used with it; `hushwire unregister --forget-locally` removes it)',
+          'with a new key (this profile cannot be used with it: forget it locally, with the CLI hushwire unregister --profile DIR ' +
+          '--forget-locally, then register again)',
       );
     }
     // A split key's shares must add up to the pinned key (each answer is checked again).

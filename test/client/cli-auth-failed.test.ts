@@ -5,7 +5,7 @@
 // names neither the cause nor a way out. Now the line says what it likely means and
 // what to do (unregister --forget-locally, then register again).
 import t from 'tap';
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hushwire, cliProfiles, errorLineProblems } from '../helpers/cli.ts';
 
@@ -31,4 +31,22 @@ t.test('a device the relay no longer knows: AUTH_FAILED says what to do', async 
   const forgotten = await hushwire(['unregister', '--profile', copy, '--forget-locally']);
   t.equal(forgotten.code, 0, forgotten.stderr);
   t.ok(b, 'the other profile is untouched');
+});
+
+// A dev gateway that restarted (the embedded bus's OPRF key lives only as long as the
+// process), or another deployment: the pinned key does not match. The line said
+// "`hushwire unregister --forget-locally` removes it", a command that fails as given
+// (no --profile) and left out that the number must then be registered again.
+t.test('a gateway with another OPRF key: the way out is a command that runs as given', async (t) => {
+  const { profiles: [a] } = await cliProfiles(t, [A], 'hw-cli-otherkey-');
+  const { startTestGateway } = await import('../helpers/gateway.ts');
+  const other = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => other.close());
+  writeFileSync(join(a!, 'gateways.json'), JSON.stringify({ version: 1, gateways: [other.url] }), { mode: 0o600 });
+  const r = await hushwire(['send', '--profile', a!, '--to', B, 'x']);
+  t.equal(r.code, 6, r.stderr);
+  t.same(errorLineProblems(r, 'AUTH_FAILED'), [], 'one line');
+  t.match(r.stderr, /OPRF key does not match the pinned key/);
+  t.match(r.stderr, /hushwire unregister --profile DIR --forget-locally, then register again/, 'the command with its --profile, and what comes after');
+  t.notMatch(r.stderr, A.slice(1), 'no number in it');
 });
