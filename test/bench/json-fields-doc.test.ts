@@ -42,3 +42,24 @@ t.test('every field of the JSON\'s slo entries (bench/rate-plan.ts SloEntry) is 
   for (const f of fields) t.ok(doc.includes(`\`${f}\``) || doc.includes(`"${f}"`), `slo[].${f} is documented`);
   t.ok(doc.includes('`slo`') && doc.includes('"slo":[...]'), 'slo itself, in the JSON\'s shape');
 });
+
+// A load tester reads the table first: its headers (srv us/msg, reord, other, ...) were
+// named nowhere, nor which JSON field each shows; nor were meta's keys.
+t.test('every column of the table (bench/report.ts COLS) and every meta key (cli/commands/bench.ts) is named in BENCHMARKS.md', async (t) => {
+  const report = readFileSync(join(ROOT, 'bench/report.ts'), 'utf8');
+  const cols = report.slice(report.indexOf('const COLS'), report.indexOf('];', report.indexOf('const COLS')));
+  const headers = [...cols.matchAll(/^ {2}\['([^']+)',/gm)].map((m) => m[1]!);
+  t.ok(headers.length >= 12, `${headers.length} columns`);
+  const section = doc.slice(doc.indexOf('**The table\'s columns**'), doc.indexOf('## Method'));
+  t.ok(section.length > 100, 'the paragraph was found');
+  for (const h of headers) t.ok(section.includes(`\`${h}\``), `column "${h}" is named`);
+  const cli = readFileSync(join(ROOT, 'cli/commands/bench.ts'), 'utf8');
+  const start = cli.indexOf('const meta = {');
+  t.ok(start >= 0, 'meta found');
+  const body = cli.slice(start + 'const meta = {'.length, cli.indexOf('\n      };', start)).replace(/\/\/.*$/gm, '');
+  const keys = new Set([...body.matchAll(/\b([a-z_]+):/g)].map((m) => m[1]!));
+  for (const m of body.matchAll(/^\s*([a-z_]+),/gm)) keys.add(m[1]!); // shorthand (systems)
+  keys.add('interrupted');
+  t.ok(keys.size >= 20, `${keys.size} meta keys`);
+  for (const k of keys) t.ok(section.includes(`\`meta.${k}\``), `meta.${k} is named`);
+});
