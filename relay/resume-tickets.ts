@@ -17,9 +17,12 @@
 //
 // What a ticket binds is public (a lookup answers route, device and identity key), so a
 // ticket key alone could seal a secret of anyone's choosing for any device. A ticket is
-// therefore honoured only while the device's directory record holds its secret's
-// verifier (resumeVerifierNode, written by recordResumeVerifier when the ticket is
-// issued): forging one needs a directory write as well as the key.
+// therefore honoured only while the device's directory record holds its verifier
+// (resumeVerifierNode over the whole ticket and its secret, written by
+// recordResumeVerifier when the ticket is issued): forging one needs a directory write
+// as well as the key. Over the whole ticket, not the secret alone: a ticket key and a
+// secret taken from a device would otherwise re-seal that secret with a fresh expiry,
+// honoured for as long as the verifier stayed in the record.
 //
 // IVs are random (96 bits): under one key, the chance of a repeat stays below 2^-32
 // for the first 2^32 tickets; keys are meant to be rotated far sooner (OPERATIONS.md).
@@ -206,11 +209,12 @@ export function resumeProofMatches(secret: Uint8Array, nonce: Uint8Array, route:
 }
 
 /** A resume verifier through node:crypto, the bytes of relay/crypto/resume.ts's
- *  resumeVerifier: the first 16 bytes of SHA-256("hushwire resume verifier v1" 0x00 ||
- *  secret). The secret's length is the caller's to check (open() and ticketSecret give
- *  32 bytes). */
-export function resumeVerifierNode(secret: Uint8Array): Buffer {
-  return createHash('sha256').update(VERIFIER_LABEL).update(secret).digest().subarray(0, RESUME_VERIFIER_BYTES);
+ *  resumeVerifier: the first 16 bytes of SHA-256("hushwire resume verifier v2" 0x00 ||
+ *  ticket || secret), `ticket` as issued (every byte: the expiry sealed in it, key id, IV,
+ *  tag). Lengths are the caller's to check (seal() and open() give a 69-byte ticket and a
+ *  32-byte secret). */
+export function resumeVerifierNode(ticket: Uint8Array, secret: Uint8Array): Buffer {
+  return createHash('sha256').update(VERIFIER_LABEL).update(ticket).update(secret).digest().subarray(0, RESUME_VERIFIER_BYTES);
 }
 
 /** Whether `verifier` is among a device record's resume_verifiers. Constant time per
@@ -224,12 +228,13 @@ export function hasResumeVerifier(verifiers: readonly Uint8Array[] | null | unde
 }
 
 /** `verifiers` with `verifier` first: newest first, an equal one moved to the front, at
- *  most MAX_RESUME_VERIFIERS (the oldest dropped, so its ticket no longer resumes). */
-export function withResumeVerifier(verifiers: readonly Uint8Array[] | null | undefined, verifier: Uint8Array): Uint8Array[] {
+ *  most MAX_RESUME_VERIFIERS (the oldest dropped, so its ticket no longer resumes).
+ *  `replacing`: a verifier taken out as well (the ticket this one renews). */
+export function withResumeVerifier(verifiers: readonly Uint8Array[] | null | undefined, verifier: Uint8Array, replacing?: Uint8Array | null): Uint8Array[] {
   const out = [verifier];
   for (const v of verifiers ?? []) {
     if (out.length >= MAX_RESUME_VERIFIERS) break;
-    if (!bytesEqual(v, verifier)) out.push(v);
+    if (!bytesEqual(v, verifier) && (replacing == null || !bytesEqual(v, replacing))) out.push(v);
   }
   return out;
 }
@@ -253,9 +258,11 @@ export interface Registration {
  * again meanwhile (elsewhere; the kick that ends the connection not here yet), with
  * another identity key or the same one. A ticket for that record would outlive the
  * registration the connection belonged to. Ordinary reads: never the pool's reserve for
- * logins (test/gateway/resume-reserve.test.ts).
+ * logins (test/gateway/resume-reserve.test.ts). `replacing`: the verifier of the ticket
+ * the asking connection resumed with, taken out in the same edit (a renewal: the device
+ * replaces that ticket with this one, so its verifier would only hold one of the 4 slots).
  */
-export async function recordResumeVerifier(bus: Bus, tag: string, device: Uint8Array, verifier: Uint8Array, registration: Registration): Promise<Uint8Array | null> {
+export async function recordResumeVerifier(bus: Bus, tag: string, device: Uint8Array, verifier: Uint8Array, registration: Registration, replacing: Uint8Array | null = null): Promise<Uint8Array | null> {
   const once = async (fromLeader: boolean): Promise<Uint8Array | null> => {
     let identityKey: Uint8Array | null = null;
     const wrote = await editDevices(bus, tag, (devices) => {
@@ -263,10 +270,29 @@ export async function recordResumeVerifier(bus: Bus, tag: string, device: Uint8A
       if (me === undefined || Number(me.registeredAtMs) !== registration.registeredAtMs
         || latin1Slice.call(me.identityKey, 0, me.identityKey.length) !== registration.identityKey) return null;
       identityKey = me.identityKey;
-      return devices.map((d) => (d === me ? { ...deviceProps(d), resumeVerifiers: withResumeVerifier(d.resumeVerifiers, verifier) } : deviceProps(d)));
+      return devices.map((d) => (d === me ? { ...deviceProps(d), resumeVerifiers: withResumeVerifier(d.resumeVerifiers, verifier, replacing) } : deviceProps(d)));
     }, fromLeader ? { fromLeader: true } : {});
     // Written: the identity key of the last edit, the one that was stored.
     return wrote ? identityKey : null;
   };
   return (await once(false)) ?? once(true);
+}
+
+/**
+ * Undoes recordResumeVerifier: takes `verifier` out of the device's record again, and
+ * puts back `restore` (the verifier it replaced, if any) when it is not there (the
+ * compare-and-set edit, retried on a conflict; nothing written when `verifier` is no
+ * longer there: then nothing is restored either). For a connection that closed while
+ * the verifier was written: its ticket was never sent, so the verifier would only push
+ * an older ticket of the device out of its MAX_RESUME_VERIFIERS slots. Best effort: a
+ * failure leaves the slot used, as a lost answer does.
+ */
+export async function dropResumeVerifier(bus: Bus, tag: string, device: Uint8Array, verifier: Uint8Array, restore: Uint8Array | null = null): Promise<boolean> {
+  return editDevices(bus, tag, (devices) => {
+    const me = devices.find((d) => bytesEqual(d.device, device));
+    if (me === undefined || !hasResumeVerifier(me.resumeVerifiers, verifier)) return null;
+    const left = me.resumeVerifiers.filter((v) => !bytesEqual(v, verifier));
+    const kept = restore !== null && !hasResumeVerifier(left, restore) ? [restore, ...left].slice(0, MAX_RESUME_VERIFIERS) : left;
+    return devices.map((d) => (d === me ? { ...deviceProps(d), resumeVerifiers: kept } : deviceProps(d)));
+  });
 }

@@ -33,7 +33,7 @@ import { envelopeIdEnd, envelopeIdStart } from './relayed-envelope.ts';
 import { setPrekey, checkPrekeyFields, takeSetPrekeyOp, giveBackSetPrekeyOp } from './prekey.ts';
 import { decodeInbound, inEnvelopeOf, type InEnvelope, type InOp } from './frame-in.ts';
 import { encodeChallengeFrame, encodeFrameOut, encodeSendResultOp, type OutItem } from './frame-out.ts';
-import { hasResumeVerifier, recordResumeVerifier, resumeProofMatches, resumeVerifierNode } from './resume-tickets.ts';
+import { dropResumeVerifier, hasResumeVerifier, recordResumeVerifier, resumeProofMatches, resumeVerifierNode } from './resume-tickets.ts';
 import { RESUME_PROOF_BYTES, RESUME_PUBLIC_KEY_BYTES, ticketSecret } from './crypto/resume.ts';
 import { x25519SharedSecret } from './crypto/x25519.ts';
 
@@ -102,6 +102,8 @@ const DRAIN_DELETE_PAGES = 4;
 /** Label sets of the auth path's directory re-check (hushwire_auth_directory_rechecks_total). */
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
+/** Session.#resumed once a ticket request on the resumed connection renewed its ticket. */
+const RENEWED = new Uint8Array(0);
 /** Label sets of hushwire_auth_resumes_total (docs/PROTOCOL.md, section 13). */
 const RESUMED = { result: 'resumed' } as const;
 const RESUME_REFUSED = { result: 'refused' } as const;
@@ -187,9 +189,12 @@ export class Session implements LiveSink, ControlSink {
    *  auth with a ticket was tried (one per connection); once authenticated, the ticket
    *  requests made (#authenticated() starts it at 0). */
   #tickets = 0;
-  /** Authenticated with a resumption ticket, not a signature: its `unregister` must carry
-   *  the identity key's signature (an opt-out never rests on the ticket keys alone). */
-  #resumed = false;
+  /** Authenticated with a resumption ticket, not a signature (null: signed): its
+   *  `unregister` must carry the identity key's signature (an opt-out never rests on the
+   *  ticket keys alone). The verifier of that ticket until a ticket request on this
+   *  connection renews it (its verifier then replaces this one in the record, and this
+   *  becomes RENEWED). */
+  #resumed: Uint8Array | null = null;
 
   constructor(relay: Relay, socket: Socket) {
     this.#relay = relay;
@@ -581,6 +586,8 @@ export class Session implements LiveSink, ControlSink {
     }
     if (resuming) this.#tickets = 1;
     this.#busy = true;
+    /** The verifier of the ticket this auth resumed with. */
+    let resumedWith: Uint8Array | null = null;
     try {
       const tag = routeTagUncached(m.route);
       // `authentication`: on NATS these reads may use the request pool's reserve, so
@@ -593,15 +600,36 @@ export class Session implements LiveSink, ControlSink {
         // re-registration): a ticket sealed with a ticket key alone, for a secret of the
         // sealer's choosing, has none. Whatever the reason (unknown device included: no
         // existence oracle), the device is told to sign, on this same connection.
+        // The verifier covers the whole ticket (its expiry included), not the secret alone:
+        // a secret taken from a device, sealed again with a later expiry by a ticket key,
+        // has none (test/gateway/resume-reseal.test.ts).
         const tickets = this.#relay.resume?.tickets;
-        const secret = dev && tickets ? tickets.open(m.ticket, tag, deviceToken(m.device), dev.identityKey) : null;
-        if (secret === null || !hasResumeVerifier(dev!.resumeVerifiers, resumeVerifierNode(secret))) {
+        const devTok = deviceToken(m.device);
+        let secret = dev && tickets ? tickets.open(m.ticket, tag, devTok, dev.identityKey) : null;
+        let verifier = secret === null ? null : resumeVerifierNode(m.ticket, secret);
+        if (tickets && (dev === null || (verifier !== null && !hasResumeVerifier(dev.resumeVerifiers, verifier)))) {
+          // The device unknown, or the ticket opens but its verifier is not in the record:
+          // the ordinary read may come from a replica that has not seen the registration
+          // or the verifier of a ticket issued a moment ago (nats-server < 2.9.17 answers
+          // direct gets from any replica), which would cost the device a refusal and a
+          // signature. Read once more at the leader, as a refused signature is. (A ticket
+          // that does not open for the record read is not re-read: the replica's lag
+          // changes nothing there but a new identity key.)
+          secret?.fill(0);
+          dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_RECHECK);
+          secret = dev ? tickets.open(m.ticket, tag, devTok, dev.identityKey) : null;
+          verifier = secret === null ? null : resumeVerifierNode(m.ticket, secret);
+          const found = verifier !== null && hasResumeVerifier(dev!.resumeVerifiers, verifier);
+          this.#relay.metrics.authRechecks.inc(found ? RECHECK_ACCEPTED : RECHECK_REFUSED);
+        }
+        if (secret === null || verifier === null || !hasResumeVerifier(dev!.resumeVerifiers, verifier)) {
           secret?.fill(0);
           this.#relay.metrics.authResumes.inc(RESUME_REFUSED);
           throw resumeRefused();
         }
         const ok = resumeProofMatches(secret, this.#nonce, m.route, m.device, m.proof);
         secret.fill(0);
+        resumedWith = verifier;
         if (!ok) {
           // Answered as a ticket that does not open (counted apart): the holder of a real
           // ticket without its secret learns nothing (not whether the device is still
@@ -640,8 +668,8 @@ export class Session implements LiveSink, ControlSink {
       if (!this.#sendOnly) this.#recheckRegistered(tag);
       // Counted once it authenticated: a fifth send-only connection refused RATE_LIMITED,
       // or one closed meanwhile, did not resume.
-      if (resuming && this.#isAuthenticated()) {
-        this.#resumed = true;
+      if (resumedWith !== null && this.#isAuthenticated()) {
+        this.#resumed = resumedWith;
         this.#relay.metrics.authResumes.inc(RESUMED);
       }
       this.#queue({ req, ok: {} });
@@ -704,20 +732,40 @@ export class Session implements LiveSink, ControlSink {
     const tag = this.#tag;
     const devTok = this.#devTok;
     try {
-      // The verifier is in the record before the ticket exists: a resume is honoured only
-      // with it (#onAuth). A failed write fails the request (UNAVAILABLE): the device keeps
-      // signing. Not an authentication's read (AUTH_READ): the pool's reserve for those is
-      // sized for one per connection (#busy), and a connection may have 4 ticket requests
-      // in flight; a ticket is worth no login's room (test/gateway/resume-reserve.test.ts).
-      // Only into the record of the registration this connection authenticated against: a
-      // device registered again elsewhere (its kick not here yet) gets no ticket from a
-      // connection of before (test/gateway/resume-verifier-reregister.test.ts).
-      const registration = { identityKey: this.#identityKey, registeredAtMs: this.#registeredAtMs };
-      const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, resumeVerifierNode(secret), registration);
-      // Opted out or registered again meanwhile (or closed): nothing to seal a ticket for.
-      if (identityKey === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
+      // Closed already (the socket gone while the request waited its turn): no verifier
+      // is written for a ticket that could not be sent, so none of the device's 4 slots
+      // is used up for nothing.
       if (this.#isClosed()) return;
-      const t = resume.tickets.seal(tag, devTok, identityKey, secret);
+      // Sealed first (no I/O), for the registration this connection authenticated against
+      // (its identity key: the only record recordResumeVerifier writes into), then the
+      // verifier of that very ticket (its expiry, key id and IV included) written into the
+      // record, and only then is the ticket sent: a resume is honoured only with the
+      // verifier (#onAuth). A failed write fails the request (UNAVAILABLE): the device
+      // keeps signing. Not an authentication's read (AUTH_READ): the pool's reserve for
+      // those is sized for one per connection (#busy), and a connection may have 4 ticket
+      // requests in flight; a ticket is worth no login's room
+      // (test/gateway/resume-reserve.test.ts). Only into the record of the registration
+      // this connection authenticated against: a device registered again elsewhere (its
+      // kick not here yet) gets no ticket from a connection of before
+      // (test/gateway/resume-verifier-reregister.test.ts).
+      const registration = { identityKey: this.#identityKey, registeredAtMs: this.#registeredAtMs };
+      const t = resume.tickets.seal(tag, devTok, Buffer.from(this.#identityKey, 'latin1'), secret);
+      const verifier = resumeVerifierNode(t.ticket, secret);
+      // A renewal on a connection that resumed: the device replaces the ticket it resumed
+      // with by this one, so that ticket's verifier leaves the record in the same edit
+      // rather than hold one of the 4 slots (the first request here only).
+      const replacing = this.#resumed !== null && this.#resumed !== RENEWED ? this.#resumed : null;
+      if (replacing !== null) this.#resumed = RENEWED;
+      const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, verifier, registration, replacing);
+      // Opted out or registered again meanwhile: nothing to send a ticket for.
+      if (identityKey === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
+      if (this.#isClosed()) {
+        // Closed while the verifier was written: the ticket is never sent, so its verifier
+        // leaves the record again (and the renewed one comes back), revision-checked.
+        void dropResumeVerifier(this.#relay.bus, tag, device, verifier, replacing)
+          .catch((e: unknown) => this.#relay.warnRepeated('resume verifier removal failed', { conn: this.conn, err: toWireError(e).code }));
+        return;
+      }
       this.#relay.metrics.ticketsIssued.inc();
       this.#queue({ req, ticket: { ticket: t.ticket, expiresInS: t.expiresInS } });
     } finally {
@@ -1213,7 +1261,7 @@ export class Session implements LiveSink, ControlSink {
       // A resumed connection rests on the gateways' ticket keys, which could seal a ticket
       // for any device: its opt-out must also carry the identity key's signature
       // (docs/PROTOCOL.md, section 7). A signed connection proved the key already.
-      if (this.#resumed) await this.#checkUnregisterSignature(m);
+      if (this.#resumed !== null) await this.#checkUnregisterSignature(m);
       await this.#unregister(req);
     } finally {
       this.#unregistering = false;

@@ -37,16 +37,35 @@ t.test('resumeProof is HMAC-SHA256(secret, label 0x00 || nonce || route || devic
   }
 });
 
-t.test('resumeVerifier (noble) and resumeVerifierNode are the first 16 bytes of SHA-256(label 0x00 || secret)', async (t) => {
+t.test('resumeVerifier (noble) and resumeVerifierNode are the first 16 bytes of SHA-256(label v2 0x00 || ticket || secret)', async (t) => {
   for (let i = 0; i < 20; i++) {
-    const secret = rnd(32);
-    const expected = createHash('sha256').update(Buffer.concat([enc('hushwire resume verifier v1'), Buffer.of(0), secret])).digest().subarray(0, 16);
-    t.same(Buffer.from(resumeVerifier(secret)), expected);
-    t.same(Buffer.from(resumeVerifierNode(secret)), expected);
-    t.equal(resumeVerifier(secret).buffer.byteLength, 16, 'a copy of its own, not a view of the digest');
+    const [ticket, secret] = [rnd(TICKET_BYTES), rnd(32)];
+    const expected = createHash('sha256').update(Buffer.concat([enc('hushwire resume verifier v2'), Buffer.of(0), ticket, secret])).digest().subarray(0, 16);
+    t.same(Buffer.from(resumeVerifier(ticket, secret)), expected);
+    t.same(Buffer.from(resumeVerifierNode(ticket, secret)), expected);
+    t.equal(resumeVerifier(ticket, secret).buffer.byteLength, 16, 'a copy of its own, not a view of the digest');
     t.notOk(expected.includes(Buffer.from(secret.subarray(0, 8))), 'no run of the secret in it');
+    const v1 = createHash('sha256').update(Buffer.concat([enc('hushwire resume verifier v1'), Buffer.of(0), secret])).digest().subarray(0, 16);
+    t.notSame(Buffer.from(resumeVerifier(ticket, secret)), v1, 'not the secret-only v1 verifier');
   }
-  for (const b of ['x'.repeat(32), rnd(31), rnd(33), null]) t.throws(() => (resumeVerifier as (a: unknown) => unknown)(b), HushwireError);
+  const ticket = rnd(TICKET_BYTES);
+  for (const b of ['x'.repeat(32), rnd(31), rnd(33), null]) t.throws(() => (resumeVerifier as (a: unknown, b: unknown) => unknown)(ticket, b), HushwireError);
+  for (const b of ['x'.repeat(69), new Uint8Array(0), rnd(1025), null]) t.throws(() => (resumeVerifier as (a: unknown, b: unknown) => unknown)(b, rnd(32)), HushwireError);
+});
+
+t.test('a verifier binds the whole ticket: the same secret sealed again (another expiry, IV or key) has another', async (t) => {
+  const now = { ms: 1_700_000_000_000 };
+  const key = rnd(32);
+  const tickets = new ResumeTickets([key], 3600, () => now.ms);
+  const [route, device, identity, secret] = [Buffer.from(rnd(16)).toString('hex'), Buffer.from(rnd(16)).toString('hex'), rnd(32), rnd(32)];
+  const a = tickets.seal(route, device, identity, secret).ticket;
+  const again = tickets.seal(route, device, identity, secret).ticket;
+  now.ms += 60_000;
+  const later = tickets.seal(route, device, identity, secret).ticket;
+  const other = new ResumeTickets([rnd(32), key], 3600, () => now.ms).seal(route, device, identity, secret).ticket;
+  const hex = (x: Uint8Array): string => Buffer.from(resumeVerifierNode(x, secret)).toString('hex');
+  t.equal(new Set([hex(a), hex(again), hex(later), hex(other)]).size, 4, 'four verifiers');
+  t.same(tickets.open(later, route, device, identity), secret, 'each opens with the same secret');
 });
 
 t.test('a record\'s verifiers: newest first, an equal one moved to the front, at most 4', async (t) => {

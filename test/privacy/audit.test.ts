@@ -282,7 +282,7 @@ if (!haveNatsServer()) {
       r.send([{ req: 45, lookup: { route: dev.route } }]);
       t.equal((await looker.reply(44)).devices?.devices.length, 1, 'the lookup lists the device');
       t.equal((await r.reply(45)).devices?.devices.length, 1);
-      const verifiers = resumption.map((h) => Buffer.from(resumeVerifier(h.secret)));
+      const verifiers = resumption.map((h) => Buffer.from(resumeVerifier(h.ticket, h.secret)));
       const frames = [reg, r, looker].flatMap((c) => c.frames);
       t.same(frames.filter((f) => verifiers.some((v) => f.includes(v))).length, 0, `no frame to the device holds a verifier (${frames.length} frames, lookup answers included)`);
       looker.close();
@@ -359,7 +359,10 @@ if (!haveNatsServer()) {
     const records = captured.filter((m) => m.subject === `$KV.hw_dir.${resumeRoute}`);
     t.ok(records.length > 0, 'the resumed device\'s record was seen on the bus');
     const last = records.at(-1)!.data;
-    t.same(resumption.map((h) => Buffer.from(last).includes(Buffer.from(resumeVerifier(h.secret)))), [true, true], 'its last revision holds both verifiers');
+    // The second ticket, asked on the connection the first resumed, renews it: its
+    // verifier took the first one's place.
+    t.same(resumption.map((h) => Buffer.from(last).includes(Buffer.from(resumeVerifier(h.ticket, h.secret)))), [false, true], 'its last revision holds the renewed ticket\'s verifier, not the one it replaced');
+    t.ok(records.some((m) => Buffer.from(m.data).includes(Buffer.from(resumeVerifier(resumption[0]!.ticket, resumption[0]!.secret)))), 'an earlier one held the first');
 
     // Bob opted out: his tokens and public keys (from the directory values his
     // registration wrote) are nowhere in the store.
