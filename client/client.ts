@@ -791,7 +791,7 @@ export class HushwireClient {
 
   /** The route of a contact (not this user's own number), once connected. */
   private async contactRoute(number: string): Promise<Uint8Array> {
-    if (number === this.profile.number) throw badOption('a safety number is between two numbers: this is your own');
+    if (number === this.profile.number) throw badOption('a safety number is between you and a contact, and this is your own number: give a contact\'s number (--to in the CLI)');
     const ended = this.endedError();
     if (ended) throw ended;
     await this.conn.connect(this.requestTimeoutMs);

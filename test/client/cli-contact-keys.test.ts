@@ -53,6 +53,11 @@ t.test('safety-number, verify-contact, a held send (exit 7), accept-keys', async
   const badSn = await hushwire(['accept-keys', '--profile', a, '--to', B, '--safety-number', '123']);
   t.equal(badSn.code, 2, 'a safety number that is not 60 digits: exit 2');
   t.same(errorLineProblems(badSn, 'BAD_REQUEST'), []);
+  // The user's own number in --to: say what to give instead (it said only "this is your own").
+  const own = await hushwire(['safety-number', '--profile', a, '--to', A]);
+  t.equal(own.code, 2, 'own number: exit 2');
+  t.same(errorLineProblems(own, 'BAD_REQUEST'), []);
+  t.match(own.stderr, /this is your own number: give a contact's number \(--to in the CLI\)/, 'says what to give');
 
   // The operator lists a device of its own under B's number.
   const id = generateIdentity();
