@@ -5,7 +5,7 @@
 // without a gateway (test/client/resume-state.test.ts).
 //
 // What is kept, and where: per resume key (Challenge.resume_key of the connection a
-// ticket was asked on; at most RESUME_MAX_KEYS, the least recently used dropped), the
+// ticket was asked on; at most RESUME_MAX_TICKETS, the least recently used dropped), the
 // ticket (opaque, sealed by the gateways), the resumption secret K and the expiry. A
 // gateway's resume_key is derived from its sealing ticket key (relay/relay.ts
 // resumeKeyFromTicketKey): gateways sharing --resume-key-file show the same one, so a
@@ -17,11 +17,11 @@
 // derived; K is wiped when the ticket is forgotten, replaced or dropped. Wiping is best
 // effort in JavaScript (a copy may live on in the engine), which is why nothing is
 // written out. Also kept, in memory: the resume keys (public) of at most RESUME_MAX_KEYS
-// gateways that answered a resume AUTH_FAILED, to which no ticket is presented again
-// (Resumption.noteAuthFailed).
+// gateways that answered a resume AUTH_FAILED, to which no ticket is presented for
+// RESUME_REJECT_FORGET_MS (Resumption.noteAuthFailed).
 import { x25519KeyPair, x25519SharedSecret } from '../relay/crypto/engines.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { ticketSecret, resumeProof, RESUME_PUBLIC_KEY_BYTES } from '../relay/crypto/resume.ts';
+import { ticketSecret, resumeProof, RESUME_PUBLIC_KEY_BYTES, MAX_RESUME_VERIFIERS } from '../relay/crypto/resume.ts';
 
 /** A ticket this close to its expiry is not presented (the gateway's clock may be ahead,
  *  and a refused one costs a round trip): the connect signs, and asks for a new one. */
@@ -35,9 +35,18 @@ export const MAX_RESUME_SPREAD_MS = 600_000;
  *  renewed (a ticket request on that connection). */
 export const RESUME_RENEW_FRACTION = 0.25;
 /** Tickets are kept per resume key they were issued under, for at most this many keys
- *  (the least recently used one's is dropped, its secret wiped). Also the most resume
- *  keys remembered as rejecting resumes (Resumption.noteAuthFailed). */
+ *  (the least recently used one's is dropped, its secret wiped): as many as a device's
+ *  directory record keeps verifiers of (relay/crypto/resume.ts MAX_RESUME_VERIFIERS,
+ *  newest first), since a fifth ticket held would be refused anyway once the device has
+ *  asked for 4 newer ones (docs/PROTOCOL.md section 13). */
+export const RESUME_MAX_TICKETS = MAX_RESUME_VERIFIERS;
+/** The most resume keys remembered as rejecting resumes (Resumption.noteAuthFailed). */
 export const RESUME_MAX_KEYS = 8;
+/** How long a resume key whose gateway answered a resume AUTH_FAILED gets no ticket
+ *  presented or asked for (Resumption.noteAuthFailed): then one is tried again (a
+ *  gateway fixed or upgraded meanwhile resumes again; one still rejecting costs one more
+ *  AUTH_FAILED and is remembered again). */
+export const RESUME_REJECT_FORGET_MS = 6 * 3600_000;
 
 /** What a client tells of its resumption (ClientOptions.resume; client.resumeStats):
  *  counts and error codes only, never a ticket, key or secret. */
@@ -50,7 +59,8 @@ export interface ResumeStats {
    *  the gateway and this SDK disagree on what a resume may be (a bug, or a gateway
    *  version with other rules), which says nothing against the identity key. Every
    *  ticket is forgotten, the client reconnects (backoff) and signs, and presents no
-   *  ticket under that resume key again, nor asks for one there (noteAuthFailed). */
+   *  ticket under that resume key, nor asks for one there, for the next 6 hours
+   *  (noteAuthFailed, RESUME_REJECT_FORGET_MS). */
   authFailed: number;
   /** Ticket requests sent (ticket_request ops written). */
   requested: number;
@@ -68,7 +78,7 @@ export interface ResumeStats {
   /** Whether a ticket is held now (for any resume key). */
   holding: boolean;
   /** How many tickets are held now: one per resume key a ticket was issued under, at
-   *  most RESUME_MAX_KEYS. */
+   *  most RESUME_MAX_TICKETS (4). */
   held: number;
 }
 
@@ -112,8 +122,9 @@ export class Resumption {
   private off: boolean;
   private readonly now: () => number;
   /** Resume keys (hex) whose gateway answered a resume AUTH_FAILED, least recently seen
-   *  first, at most RESUME_MAX_KEYS (noteAuthFailed). */
-  private readonly rejecting = new Set<string>();
+   *  first, at most RESUME_MAX_KEYS, each with the time (this.now()) it is forgotten at
+   *  (noteAuthFailed). */
+  private readonly rejecting = new Map<string, number>();
   private readonly counts = { resumed: 0, refused: 0, authFailed: 0, requested: 0, issued: 0, failed: 0, lastError: '' };
 
   /** `enabled`: ClientOptions.resume, and a receiving client (send-only processes are
@@ -171,21 +182,27 @@ export class Resumption {
    * reconnects, with backoff, and signs: client/connection-core.ts retryOnAuthFailed);
    * here every ticket is forgotten (they were all made and would be presented under the
    * same rules), it is counted (authFailed, lastError), and `resumeKey` is remembered:
-   * no ticket is presented under it again, nor asked for (one would never be used), for
-   * the life of this object. Without that, a gateway that rejects every resume so would
-   * cost each reconnect an AUTH_FAILED and a second connection, and each signed connect
-   * a ticket request, for ever. Other resume keys keep resuming (another gateway, or the
-   * same after a key rotation or, with a key of its own, a restart: a new resume key).
-   * At most RESUME_MAX_KEYS are remembered, the least recently seen dropped first: the
-   * memory stays bounded, and a key dropped so costs at most one more AUTH_FAILED (one
-   * ticket asked for, presented once) before it is remembered again.
+   * no ticket is presented under it, nor asked for (one would never be used), for
+   * RESUME_REJECT_FORGET_MS (6 hours). Without that, a gateway that rejects every resume
+   * so would cost each reconnect an AUTH_FAILED and a second connection, and each signed
+   * connect a ticket request. Not for the life of this object: a gateway fixed or
+   * upgraded meanwhile (its resume key unchanged, with a shared --resume-key-file) would
+   * never see a resume from this client again; after the 6 hours one ticket is asked
+   * for and presented, and a gateway still rejecting costs one more AUTH_FAILED before
+   * it is remembered again (another 6 hours). Other resume keys keep resuming (another
+   * gateway, or the same after a key rotation or, with a key of its own, a restart: a
+   * new resume key). At most RESUME_MAX_KEYS are remembered, the least recently seen
+   * dropped first: the memory stays bounded, and a key dropped so costs the same one
+   * more AUTH_FAILED.
    */
   noteAuthFailed(resumeKey: Uint8Array): void {
     this.counts.authFailed++;
     this.counts.lastError = 'AUTH_FAILED';
     this.forget();
-    this.markRejecting(bytesToHex(resumeKey));
-    if (this.rejecting.size > RESUME_MAX_KEYS) this.rejecting.delete(this.rejecting.values().next().value!);
+    const key = bytesToHex(resumeKey);
+    this.rejecting.delete(key);
+    this.rejecting.set(key, this.now() + RESUME_REJECT_FORGET_MS);
+    if (this.rejecting.size > RESUME_MAX_KEYS) this.rejecting.delete(this.rejecting.keys().next().value!);
   }
 
   /**
@@ -239,7 +256,7 @@ export class Resumption {
         settled = true;
         const ticket = answer.ticket;
         const expiresInS = Number(answer.expiresInS ?? 0);
-        if (this.off || epoch !== this.epoch || this.rejecting.has(key)) {
+        if (this.off || epoch !== this.epoch || this.isRejecting(key)) {
           wipe(secret);
           return false;
         }
@@ -277,26 +294,24 @@ export class Resumption {
     this.forget();
   }
 
-  /** Whether `key` (hex) is a resume key whose gateway rejected a resume
-   *  (noteAuthFailed); if so it becomes the most recently seen of them. */
+  /** Whether `key` (hex) is a resume key whose gateway rejected a resume within the
+   *  last RESUME_REJECT_FORGET_MS (noteAuthFailed); if so it becomes the most recently
+   *  seen of them. One remembered longer is forgotten: false. */
   private isRejecting(key: string): boolean {
-    if (!this.rejecting.has(key)) return false;
-    this.markRejecting(key);
+    const until = this.rejecting.get(key);
+    if (until === undefined) return false;
+    this.rejecting.delete(key);
+    if (this.now() >= until) return false;
+    this.rejecting.set(key, until);
     return true;
   }
 
-  /** Puts `key` last in `rejecting`, the most recently seen. */
-  private markRejecting(key: string): void {
-    this.rejecting.delete(key);
-    this.rejecting.add(key);
-  }
-
   /** Keeps `held` under `key` as the most recently used; the least recently used key's
-   *  ticket over RESUME_MAX_KEYS is dropped (its secret wiped). */
+   *  ticket over RESUME_MAX_TICKETS is dropped (its secret wiped). */
   private touch(key: string, held: Held): void {
     this.tickets.delete(key);
     this.tickets.set(key, held);
-    if (this.tickets.size > RESUME_MAX_KEYS) this.drop(this.tickets.keys().next().value!);
+    if (this.tickets.size > RESUME_MAX_TICKETS) this.drop(this.tickets.keys().next().value!);
   }
 
   private drop(key: string): void {

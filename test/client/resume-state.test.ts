@@ -4,7 +4,8 @@
 // tickets kept by the resume key they were issued under, across simulated gateways.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { Resumption, RESUME_EXPIRY_MARGIN_MS, RESUME_MAX_KEYS, wipe } from '../../client/resume.ts';
+import { Resumption, RESUME_EXPIRY_MARGIN_MS, RESUME_MAX_KEYS, RESUME_MAX_TICKETS, RESUME_REJECT_FORGET_MS, wipe } from '../../client/resume.ts';
+import { MAX_RESUME_VERIFIERS } from '../../relay/crypto/resume.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/engines.ts';
 import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -343,22 +344,23 @@ t.test('a refusal forgets only the ticket held for that resume key', async (t) =
   t.equal(r.stats.refused, 1);
 });
 
-t.test('at most 8 resume keys\' tickets, the least recently used dropped (its secret wiped)', async (t) => {
-  t.equal(RESUME_MAX_KEYS, 8);
+t.test('at most 4 resume keys\' tickets (as many as the record keeps verifiers), the least recently used dropped (its secret wiped)', async (t) => {
+  t.equal(RESUME_MAX_TICKETS, 4);
+  t.equal(RESUME_MAX_TICKETS, MAX_RESUME_VERIFIERS, 'the directory record\'s bound');
   const sealed: Sealed = new Map();
-  const gws = Array.from({ length: 10 }, (_, i) => simGateway(`wss://gw${i}.example/ws`, sealed));
+  const gws = Array.from({ length: 6 }, (_, i) => simGateway(`wss://gw${i}.example/ws`, sealed));
   const r = new Resumption(true);
-  for (const g of gws.slice(0, 8)) t.equal(connectTo(r, g), 'signed+ticket');
-  t.equal(r.stats.held, 8);
+  for (const g of gws.slice(0, 4)) t.equal(connectTo(r, g), 'signed+ticket');
+  t.equal(r.stats.held, 4);
   t.equal(connectTo(r, gws[0]!), 'resumed', 'gw0 used again: now the most recent');
   const gw1Secret = heldOf(r).get(bytesToHex(gws[1]!.resumeKey))!.secret;
-  t.equal(connectTo(r, gws[8]!), 'signed+ticket', 'a ninth key');
-  t.equal(r.stats.held, 8, 'still 8');
+  t.equal(connectTo(r, gws[4]!), 'signed+ticket', 'a fifth key');
+  t.equal(r.stats.held, 4, 'still 4');
   t.notOk(heldOf(r).has(bytesToHex(gws[1]!.resumeKey)), 'gw1, the least recently used, dropped');
   t.ok(gw1Secret.every((b) => b === 0), 'and its secret wiped');
   t.equal(connectTo(r, gws[0]!), 'resumed', 'gw0 kept');
   t.equal(connectTo(r, gws[1]!), 'signed+ticket', 'gw1 signs again (no refusal: nothing held for its key)');
-  t.equal(r.stats.held, 8);
+  t.equal(r.stats.held, 4);
   t.equal(r.stats.refused, 0);
 });
 
@@ -388,6 +390,27 @@ t.test('AUTH_FAILED to a resume: every ticket forgotten (wiped), counted; no tic
   x.restart();
   t.equal(connectTo(r, x), 'signed+ticket');
   t.equal(connectTo(r, x), 'resumed');
+});
+
+t.test('a resume key remembered as rejecting is forgotten after RESUME_REJECT_FORGET_MS: a ticket is tried there again', async (t) => {
+  t.equal(RESUME_REJECT_FORGET_MS, 6 * 3600_000, '6 hours');
+  let now = 1_000_000;
+  const sealed: Sealed = new Map();
+  const x = simGateway('wss://x.example/ws', sealed, sharedKeys());
+  const r = new Resumption(true, () => now);
+  t.equal(connectTo(r, x), 'signed+ticket');
+  r.noteAuthFailed(x.resumeKey);
+  now += RESUME_REJECT_FORGET_MS - 1;
+  t.equal(connectTo(r, x), 'signed', 'within 6 hours: no ticket asked for there');
+  now += 1;
+  t.equal(connectTo(r, x), 'signed+ticket', 'then (the gateway fixed, its resume key the same) a ticket is asked for');
+  t.equal(connectTo(r, x), 'resumed', 'and presented');
+  // Still rejecting: one more AUTH_FAILED, then another 6 hours without.
+  r.noteAuthFailed(x.resumeKey);
+  t.equal(connectTo(r, x), 'signed', 'remembered again');
+  now += RESUME_REJECT_FORGET_MS / 2;
+  t.equal(connectTo(r, x), 'signed', 'counted from the last AUTH_FAILED');
+  t.equal(r.stats.authFailed, 2);
 });
 
 t.test('at most 8 resume keys are remembered as rejecting, the least recently seen dropped first', async (t) => {
