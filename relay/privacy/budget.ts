@@ -44,10 +44,13 @@ export interface ChargeSpec {
 
 const CAS_ATTEMPTS = 8;
 /** Charge and refund ids a record keeps, each: enough for the charges (refunds) of one
- *  key made in the moment between a write and its second try (a lost answer, retried);
- *  2 x 8 x 8 hex characters keep a record below COUNTER_MAX_VALUE_BYTES (222 bytes at
- *  most). */
-export const REFUND_MARKS = 8;
+ *  key made in the moment between a write and its second try (a lost answer, retried).
+ *  A record must stay well below COUNTER_MAX_VALUE_BYTES: NATS counts the KV update's
+ *  header (the expected revision, ~50-70 bytes) against the bucket's max value size, so
+ *  a value over ~190 bytes fails to write (UNAVAILABLE). With 4 + 4 ids a record is 137
+ *  bytes at most; RECORD_MAX_BYTES is the bound encodeWindow keeps to regardless. */
+export const REFUND_MARKS = 4;
+export const RECORD_MAX_BYTES = 160;
 const MARK_RE = /^[0-9a-f]{8}$/;
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -56,7 +59,15 @@ export function encodeWindow(w: WindowRecord): Uint8Array {
   const o: WindowRecord = w.f === 1 ? { s: w.s, n: w.n, f: 1 } : { s: w.s, n: w.n };
   if (w.c !== undefined && w.c.length > 0) o.c = w.c.slice(-REFUND_MARKS);
   if (w.r !== undefined && w.r.length > 0) o.r = w.r.slice(-REFUND_MARKS);
-  return te.encode(JSON.stringify(o));
+  let out = te.encode(JSON.stringify(o));
+  // Never past the bound (ids are the first to go, oldest first; the count never).
+  while (out.length > RECORD_MAX_BYTES && ((o.c?.length ?? 0) > 0 || (o.r?.length ?? 0) > 0)) {
+    if ((o.c?.length ?? 0) >= (o.r?.length ?? 0)) o.c = o.c!.slice(1); else o.r = o.r!.slice(1);
+    if (o.c?.length === 0) delete o.c;
+    if (o.r?.length === 0) delete o.r;
+    out = te.encode(JSON.stringify(o));
+  }
+  return out;
 }
 
 /** null for anything malformed (treated as no window: a fresh one opens). */

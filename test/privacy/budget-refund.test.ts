@@ -18,7 +18,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { NatsBus, DEFAULT_MAILBOX_LIMITS } from '../../relay/bus/index.ts';
-import { SharedBudgets, decodeWindow, type ChargeSpec } from '../../relay/privacy/budget.ts';
+import { SharedBudgets, decodeWindow, RECORD_MAX_BYTES, type ChargeSpec } from '../../relay/privacy/budget.ts';
 import { RATE_WINDOW_MS } from '../../relay/privacy/options.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 
@@ -91,6 +91,23 @@ if (!haveNatsServer()) {
       t.equal(await codeOf(gw.charge(vs(k, 3))), 'ok', 'the third of 3 still passes');
       t.equal(await gw.refund(charged), true);
       t.equal((await used(k))!.n, 2, 'its refund gives back its one unit');
+    });
+
+    t.test('a counter charged and refunded many times keeps being written', async (t) => {
+      // Each record keeps the ids of its last charges and refunds; NATS counts the KV
+      // update's header against the bucket's max value size, so a record that grew with
+      // them (8 + 8 ids: 222 bytes) failed every write from then on, UNAVAILABLE.
+      const gw = new SharedBudgets(bus, DAY);
+      const k = `dev.${tok()}`;
+      const fresh = (now: number) => ({ s: now, n: 0, f: 1 as const });
+      const spec: ChargeSpec[] = [{ key: k, n: 1, label: 'discovery_device', fresh, limit: () => 2000 }];
+      const t0 = Date.now();
+      for (let i = 0; i < 20; i++) {
+        const c = await gw.charge(spec, t0 + i);
+        if (i % 2 === 0) t.equal(await gw.refund(c), true, `refund ${i / 2 + 1}`);
+      }
+      t.equal((await used(k))!.n, 10, 'every write went through: 20 charges, 10 given back');
+      t.ok((await bus.counterGet(k))!.value.length <= RECORD_MAX_BYTES, 'the record within its bound');
     });
 
     t.test('a refund does not come off a window opened after its charge\'s', async (t) => {

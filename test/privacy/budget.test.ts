@@ -5,7 +5,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { MemoryBus } from '../../relay/bus/memory.ts';
-import { SharedBudgets, decodeWindow, encodeWindow, windowAt, type Charge, type ChargeSpec, type WindowRecord } from '../../relay/privacy/budget.ts';
+import { SharedBudgets, decodeWindow, encodeWindow, windowAt, REFUND_MARKS, RECORD_MAX_BYTES, type Charge, type ChargeSpec, type WindowRecord } from '../../relay/privacy/budget.ts';
 import { RATE_WINDOW_MS, DEFAULT_PRIVACY, lastSeenWriteEveryMs, idleSweepEveryMs } from '../../relay/privacy/options.ts';
 import { COUNTER_TTL_MS } from '../../relay/bus/counters.ts';
 import { paddedDevices, fixedDevicesSize } from '../../relay/privacy/lookup.ts';
@@ -57,7 +57,9 @@ t.test('window records: codec and which window is in force', async (t) => {
   t.match(new TextDecoder().decode(encodeWindow({ s: 1, n: 2 })), /^\{"s":1,"n":2\}$/, 'nothing but a start and a count');
   // The ids of the window's last refunds (random, 8 hex each), at most REFUND_MARKS.
   t.same(decodeWindow(encodeWindow({ s: 1, n: 2, r: ['0123abcd'] })), { s: 1, n: 2, r: ['0123abcd'] });
-  t.same(decodeWindow(encodeWindow({ s: 1, n: 2, r: Array.from({ length: 12 }, (_, i) => `0000000${i.toString(16)}`) }))!.r!.length, 8, 'the last 8 kept');
+  t.same(decodeWindow(encodeWindow({ s: 1, n: 2, r: Array.from({ length: 12 }, (_, i) => `0000000${i.toString(16)}`) }))!.r, ['00000008', '00000009', '0000000a', '0000000b'], 'the last 4 kept');
+  const ids = Array.from({ length: REFUND_MARKS }, () => 'abcdef01');
+  t.ok(encodeWindow({ s: Number.MAX_SAFE_INTEGER, n: Number.MAX_SAFE_INTEGER, f: 1, c: ids, r: ids }).length <= RECORD_MAX_BYTES, 'never over the bound, whatever the numbers');
   t.same(decodeWindow(new TextEncoder().encode('{"s":1,"n":2,"r":["nothex!!"]}')), { s: 1, n: 2 }, 'malformed ids dropped, the window kept');
   const fresh = (now: number): WindowRecord => ({ s: now, n: 0 });
   t.same(windowAt({ s: 100, n: 4 }, 150, 100, fresh), { s: 100, n: 4 }, 'inside');
