@@ -103,7 +103,7 @@ const DRAIN_DELETE_PAGES = 4;
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
 /** Session.#resumed once a ticket request on the resumed connection renewed its ticket. */
-const RENEWED = new Uint8Array(0);
+const RENEWED = '';
 /** Label sets of hushwire_auth_resumes_total (docs/PROTOCOL.md, section 13). */
 const RESUMED = { result: 'resumed' } as const;
 const RESUME_REFUSED = { result: 'refused' } as const;
@@ -191,10 +191,11 @@ export class Session implements LiveSink, ControlSink {
   #tickets = 0;
   /** Authenticated with a resumption ticket, not a signature (null: signed): its
    *  `unregister` must carry the identity key's signature (an opt-out never rests on the
-   *  ticket keys alone). The verifier of that ticket until a ticket request on this
-   *  connection renews it (its verifier then replaces this one in the record, and this
-   *  becomes RENEWED). */
-  #resumed: Uint8Array | null = null;
+   *  ticket keys alone). The verifier of that ticket (its 16 bytes as a latin1 string:
+   *  ~32 bytes of heap per resumed connection, where a Buffer costs several times that)
+   *  until a ticket request on this connection renews it (its verifier then replaces this
+   *  one in the record, and this becomes RENEWED). */
+  #resumed: string | null = null;
 
   constructor(relay: Relay, socket: Socket) {
     this.#relay = relay;
@@ -669,7 +670,7 @@ export class Session implements LiveSink, ControlSink {
       // Counted once it authenticated: a fifth send-only connection refused RATE_LIMITED,
       // or one closed meanwhile, did not resume.
       if (resumedWith !== null && this.#isAuthenticated()) {
-        this.#resumed = resumedWith;
+        this.#resumed = latin1Slice.call(resumedWith, 0, resumedWith.length);
         this.#relay.metrics.authResumes.inc(RESUMED);
       }
       this.#queue({ req, ok: {} });
@@ -754,7 +755,7 @@ export class Session implements LiveSink, ControlSink {
       // A renewal on a connection that resumed: the device replaces the ticket it resumed
       // with by this one, so that ticket's verifier leaves the record in the same edit
       // rather than hold one of the 4 slots (the first request here only).
-      const replacing = this.#resumed !== null && this.#resumed !== RENEWED ? this.#resumed : null;
+      const replacing = this.#resumed !== null && this.#resumed !== RENEWED ? Buffer.from(this.#resumed, 'latin1') : null;
       if (replacing !== null) this.#resumed = RENEWED;
       const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, verifier, registration, replacing);
       // Opted out or registered again meanwhile: nothing to send a ticket for.
