@@ -5,7 +5,7 @@
 // one elsewhere) and over budget means RATE_LIMITED with retry_after_ms.
 import t from 'tap';
 import WebSocket from 'ws';
-import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
+import { startTestGateway, oprfKeyFile, warmEvaluator } from '../helpers/gateway.ts';
 import { registerHandset } from '../helpers/handsets.ts';
 import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
@@ -26,6 +26,10 @@ if (!haveNatsServer()) {
   const a = await startTestGateway({ nats: server.url, oprfKeyFile: key, name: 'da', ...budgets });
   const b = await startTestGateway({ nats: server.url, oprfKeyFile: key, name: 'db', ...budgets });
   t.teardown(async () => { await a.close(); await b.close(); });
+  // Not in the first subtest's registrations, under their deadlines: in a parallel run,
+  // starting the two gateways' OPRF workers there took most of its 8-21 s (the next
+  // subtest's four registrations: 0.1-1.3 s), and it failed once.
+  await Promise.all([warmEvaluator(a), warmEvaluator(b)]);
 
   t.test('contact sync through the SDK: registered and unknown numbers', async (t) => {
     const me = await registerHandset([a.url], freshNumber());
