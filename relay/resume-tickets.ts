@@ -294,5 +294,7 @@ export async function dropResumeVerifier(bus: Bus, tag: string, device: Uint8Arr
     const left = me.resumeVerifiers.filter((v) => !bytesEqual(v, verifier));
     const kept = restore !== null && !hasResumeVerifier(left, restore) ? [restore, ...left].slice(0, MAX_RESUME_VERIFIERS) : left;
     return devices.map((d) => (d === me ? { ...deviceProps(d), resumeVerifiers: kept } : deviceProps(d)));
-  });
+    // At the leader: the verifier was written a moment ago, and a replica that has not
+    // seen it yet would make this a no-op.
+  }, { fromLeader: true });
 }
