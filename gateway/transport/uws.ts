@@ -15,10 +15,25 @@
 //   more than its shed floor (send-budget.ts).
 // - Message data is an ArrayBuffer that uWS neuters when the callback returns: copied.
 
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../../relay/errors.ts';
 import type { SendOutcome, Socket, Transport, TransportOptions } from './transport.ts';
 import type { BudgetShare, SendBudget } from './send-budget.ts';
 import { closeFrameArgs, INTERNAL_REASON, nextSocketId, pathOf, reportError, statusLine, asciiLine } from './common.ts';
+
+/** A port the kernel gives as free on `host` now (node:net, bound with port 0, closed
+ *  again: no connection, so no TIME_WAIT left on it). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** uWS's own payload cap, as a multiple of the configured maximum (see above). */
 const UWS_PAYLOAD_HEADROOM = 2;
@@ -285,11 +300,40 @@ export function createUwsTransport(uws: UwsModule, opts: TransportOptions): Tran
       // anything else with that option) on a port in use would then start "fine" and the
       // kernel would split new connections between the two. Exclusive, a port in use is
       // an error, as it is on the ws transport (EADDRINUSE).
-      app.listen(opts.host, opts.port, LISTEN_EXCLUSIVE_PORT, (ls) => {
-        if (!ls) { reject(new Error(`could not listen on ${opts.host}:${opts.port} (uWebSockets.js): address in use or not available`)); return; }
+      const bind = (port: number): Promise<UwsListenSocket | false> => new Promise((done) => {
+        app.listen(opts.host, port, LISTEN_EXCLUSIVE_PORT, done);
+      });
+      const inUse = (port: number): Error => new Error(`could not listen on ${opts.host}:${port} (uWebSockets.js): address in use or not available`);
+      const take = (ls: UwsListenSocket): void => {
+        if (closing || !accepting) { uws.us_listen_socket_close(ls); reject(new Error('transport is closed')); return; }
         listenSocket = ls;
         resolve(uws.us_socket_local_port(ls));
-      });
+      };
+      if (opts.port !== 0) {
+        void bind(opts.port).then((ls) => { if (ls) take(ls); else reject(inUse(opts.port)); });
+        return;
+      }
+      // Port 0: uSockets sets SO_REUSEADDR only on a port other than 0, so a listener it
+      // bound to 0 leaves TIME_WAIT entries no later bind can share, and a gateway
+      // restarted on that port failed "address in use" for a minute. A free port is asked
+      // of the kernel through node:net instead and given to uSockets (which then sets
+      // SO_REUSEADDR); another process may take it in between, so a few tries.
+      void (async () => {
+        let last: Error = inUse(0);
+        for (let attempt = 0; attempt < 8; attempt++) {
+          let port: number;
+          try {
+            port = await freePort(opts.host);
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+            return;
+          }
+          const ls = await bind(port);
+          if (ls) { take(ls); return; }
+          last = inUse(port);
+        }
+        reject(last);
+      })();
     }),
     stopAccepting,
     close: (code, reason) => {

@@ -215,6 +215,31 @@ export function transportContract(t: Test, make: Make, expect: ContractExpect): 
     t.same(h.closes.get(s.id), [{ code: 4000, reason: 'bye' }], 'handler saw the server-chosen code once');
   });
 
+  // uSockets sets SO_REUSEADDR only when given a port other than 0, so a uWS gateway
+  // started with --port 0 left its closed connections' TIME_WAIT entries (60 s) holding
+  // that port: a restart on it (--port N) failed "address in use" for a minute, as
+  // README's embedded gateway on --port 0 did when restarted. A port taken with 0 is as
+  // reusable as one given.
+  sub('a port taken with port 0 can be listened on again at once after close', 15_000, async (t) => {
+    const h = await start(t, make);
+    // Connections the server ends (its side then holds TIME_WAIT), one each way.
+    for (const by of ['server', 'client'] as const) {
+      const c = await client(t, h.url);
+      await within(new Promise<void>((r) => { if (h.opened.length > 0 && !h.opened[h.opened.length - 1]!.closed) r(); else h.onOpen = () => r(); }), 5000, 'open');
+      const s = h.opened[h.opened.length - 1]!;
+      if (by === 'server') s.close(4000, 'bye'); else c.ws.close(1000, 'bye');
+      await within(c.closed, 5000, `closed by the ${by}`);
+    }
+    await within(h.closedCount(2), 5000, 'both closes seen');
+    await within(h.transport.close(1001, 'restart'), 10_000, 'close');
+    const again = make({ ...h.opts, port: h.port });
+    try {
+      t.equal(await again.listen(), h.port, 'listening on the same port again');
+    } finally {
+      await again.close(1001, 'test over');
+    }
+  });
+
   sub('a port in use is an error, not shared (no SO_REUSEPORT)', 10_000, async (t) => {
     const h = await start(t, make);
     // A second gateway started by mistake on a port in use must fail, not split the
