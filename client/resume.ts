@@ -146,7 +146,7 @@ export class Resumption {
    * key (an older gateway would close 4002 on an auth without a signature), when none is
    * held for this key, when the one held is within RESUME_EXPIRY_MARGIN_MS of its
    * expiry (it is forgotten), or when a gateway showing this key answered a resume
-   * AUTH_FAILED (noteAuthFailed).
+   * AUTH_FAILED within RESUME_REJECT_FORGET_MS (noteAuthFailed).
    */
   presentable(resumeKey: Uint8Array, nonce: Uint8Array, route: Uint8Array, device: Uint8Array): Presented | null {
     if (this.off || resumeKey.length === 0) return null;
@@ -207,7 +207,7 @@ export class Resumption {
 
   /**
    * Whether to ask for a ticket on a connection that just authenticated: one whose
-   * gateway announced a resume key (and never rejected a resume: noteAuthFailed), after
+   * gateway announced a resume key (and did not reject a resume within RESUME_REJECT_FORGET_MS: noteAuthFailed), after
    * a signed auth (no ticket was held for this key, or it was refused or near its
    * expiry), or after a resumed one when the ticket held for this key has less than
    * RESUME_RENEW_FRACTION of its lifetime left.
