@@ -12,7 +12,7 @@ import { takeReaderLock } from '../reader-lock.ts';
 
 /** The stderr line for a message dropped for good, by reason. */
 export const DROPPED: Readonly<Record<DropReason, string>> = {
-  unverified: 'dropped a message: its sender can no longer be verified (their number opted out or expired since they sent it); listen --accept-unverified prints such messages with "verified":false',
+  unverified: 'dropped a message for good: its sender can no longer be verified (their number opted out or expired since they sent it); it will not come again; to print such messages instead, flagged "verified":false, run listen with --accept-unverified',
   spoofed: 'dropped a message: the sender number inside does not match the directory (spoofed, or sent from a device of that number that has since opted out)',
   unreadable: 'dropped a message that could not be opened with this device\'s keys (damaged, or not text)',
 };
