@@ -3,7 +3,9 @@
 // authenticate on a fresh socket, and check that a gateway still serves after abuse.
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
+import type WebSocket from 'ws';
 import { connectRaw, type RawClient } from './raw.ts';
+import type { DecodedOp as Op } from '../../relay/wire.ts';
 import { generateIdentity, sign, authInput, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { blindNumbers, finalizeNumbers, routeFromOutput } from '../../relay/crypto/oprf.ts';
@@ -16,26 +18,41 @@ export interface RawDevice {
   route: Uint8Array;
 }
 
-/** Registers a fresh device for `number`; returns the (authenticated) socket and keys. */
-export async function registerRaw(url: string, number: string): Promise<{ c: RawClient; dev: RawDevice }> {
-  const c = await connectRaw(url);
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const vs = await c.reply(1);
-  if (vs.body !== 'verifyStarted') throw new Error(`verifyStart failed: ${JSON.stringify(vs.error)}`);
+/** A `register` op's body for a fresh device of `number` (keys, signatures over the
+ *  socket's challenge `nonce`, the blinded number), with the keys and the blinding. */
+export function registerBody(nonce: Uint8Array, number: string, code: string) {
   const id = generateIdentity();
   const prekey = generateKeyPair();
   const device = new Uint8Array(randomBytes(16));
   const b = blindNumbers([number]);
-  c.send([{
-    req: 2,
-    register: {
-      number, code: vs.verifyStarted!.devCode, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-      blinded: b.blinded[0],
-    },
-  }]);
+  const register = {
+    number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
+    prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
+    signature: sign(id.secretKey, registerInput(nonce, device, id.publicKey, prekey.publicKey)),
+    blinded: b.blinded[0]!,
+  };
+  return { register, id, prekey, device, blind: b };
+}
+
+/** A fresh socket's challenge and the dev verifier's code for `number` (verify_start, req 1). */
+export async function startVerification(url: string, number: string, opts: WebSocket.ClientOptions = {}): Promise<{ c: RawClient; ch: NonNullable<Op['challenge']>; code: string }> {
+  const c = await connectRaw(url, opts);
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 1, verifyStart: { number } }]);
+  const vs = await c.reply(1);
+  if (vs.body !== 'verifyStarted') {
+    c.close();
+    throw new Error(`verifyStart failed: ${JSON.stringify(vs.error)}`);
+  }
+  return { c, ch, code: vs.verifyStarted!.devCode };
+}
+
+/** Registers a fresh device for `number`; returns the (authenticated) socket and keys.
+ *  `opts`: the socket's (e.g. a localAddress). */
+export async function registerRaw(url: string, number: string, opts: WebSocket.ClientOptions = {}): Promise<{ c: RawClient; dev: RawDevice }> {
+  const { c, ch, code } = await startVerification(url, number, opts);
+  const { register, id, prekey, device, blind: b } = registerBody(ch.nonce, number, code);
+  c.send([{ req: 2, register }]);
   const r = await c.reply(2);
   if (r.body !== 'registered') {
     c.close();

@@ -6,14 +6,11 @@
 // A refused element (BAD_REQUEST: not a group element) keeps its charge.
 // Real nats-server, `hushwire oprf` evaluators in this process, a gateway on NATS.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { bytesToHex as hex } from '@noble/hashes/utils.js';
 import { blindNumbers, deriveServerKey } from '../../relay/crypto/oprf.ts';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
-import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
-import { connectRaw } from '../helpers/raw.ts';
+import { registerRaw } from '../helpers/raw-device.ts';
 import { startTestEvaluator } from '../helpers/oprf.ts';
 
 let seq = 0;
@@ -37,22 +34,8 @@ t.test('discovery charges and the evaluator', { skip: haveNatsServer() ? false :
   t.teardown(() => gw.close());
 
   // A device registered over a raw socket, which then stays authenticated.
-  const number = freshNumber();
-  const c = await connectRaw(gw.url);
+  const { c } = await registerRaw(gw.url, freshNumber());
   t.teardown(() => c.close());
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const code = (await c.reply(1)).verifyStarted!.devCode;
-  const id = generateIdentity();
-  const prekey = generateKeyPair();
-  const device = new Uint8Array(randomBytes(16));
-  c.send([{ req: 2, register: {
-    number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-    prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-    signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-    blinded: blindNumbers([number]).blinded[0],
-  } }]);
-  t.equal((await c.reply(2)).body, 'registered');
 
   let req = 10;
   const evaluate = async (blinded: Uint8Array[]) => {
@@ -83,22 +66,8 @@ t.test('a refused element keeps its charge', { skip: haveNatsServer() ? false : 
     discoveryFirstSync: 3, discoveryDaily: 3, discoveryRouteDaily: 100,
   });
   t.teardown(() => gw.close());
-  const number = freshNumber();
-  const c = await connectRaw(gw.url);
+  const { c } = await registerRaw(gw.url, freshNumber());
   t.teardown(() => c.close());
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const code = (await c.reply(1)).verifyStarted!.devCode;
-  const id = generateIdentity();
-  const prekey = generateKeyPair();
-  const device = new Uint8Array(randomBytes(16));
-  c.send([{ req: 2, register: {
-    number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-    prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-    signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-    blinded: blindNumbers([number]).blinded[0],
-  } }]);
-  t.equal((await c.reply(2)).body, 'registered');
   // 0xff..: not a canonical ristretto255 encoding.
   const bad = [new Uint8Array(32).fill(0xff)];
   for (let r = 10; r < 13; r++) {

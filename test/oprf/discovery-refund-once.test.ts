@@ -7,14 +7,11 @@
 // was charged. Real nats-server, `hushwire oprf` in this process, a gateway on NATS;
 // the gateway's bus loses the answer of the refund writes while the evaluator is down.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { bytesToHex as hex } from '@noble/hashes/utils.js';
 import { blindNumbers, deriveServerKey } from '../../relay/crypto/oprf.ts';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
-import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
-import { connectRaw } from '../helpers/raw.ts';
+import { registerRaw } from '../helpers/raw-device.ts';
 import { startTestEvaluator } from '../helpers/oprf.ts';
 
 let seq = 0;
@@ -47,22 +44,8 @@ t.test('a refund retried after a lost answer gives the charge back once', { skip
     return put(k, value, rev);
   };
 
-  const number = freshNumber();
-  const c = await connectRaw(gw.url);
+  const { c } = await registerRaw(gw.url, freshNumber());
   t.teardown(() => c.close());
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const code = (await c.reply(1)).verifyStarted!.devCode;
-  const id = generateIdentity();
-  const prekey = generateKeyPair();
-  const device = new Uint8Array(randomBytes(16));
-  c.send([{ req: 2, register: {
-    number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-    prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-    signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-    blinded: blindNumbers([number]).blinded[0],
-  } }]);
-  t.equal((await c.reply(2)).body, 'registered');
 
   let req = 10;
   const evaluate = async (): Promise<string> => {

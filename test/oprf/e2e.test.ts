@@ -18,10 +18,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { registerHandset, listen, sendText, type Handset } from '../helpers/handsets.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { startTestEvaluator } from '../helpers/oprf.ts';
-import { randomBytes } from 'node:crypto';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
-import { generateKeyPair } from '../../relay/crypto/hpke.ts';
-import { blindNumbers } from '../../relay/crypto/oprf.ts';
+import { registerBody, startVerification } from '../helpers/raw-device.ts';
 
 let seq = 0;
 const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
@@ -134,21 +131,9 @@ t.test('OPRF evaluators behind gateways', { skip: haveNatsServer() ? false : 'na
     // A raw handset that asked for a code while the evaluator was up (verify_start's
     // per-number budget is keyed by the route, so it needs the evaluator too).
     const number = freshNumber();
-    const c = await connectRaw(g.url);
+    const { c, ch, code } = await startVerification(g.url, number);
     t.teardown(() => c.close());
-    const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-    c.send([{ req: 1, verifyStart: { number } }]);
-    const code = (await c.reply(1)).verifyStarted!.devCode;
-    const id = generateIdentity();
-    const prekey = generateKeyPair();
-    const device = new Uint8Array(randomBytes(16));
-    const { blinded } = blindNumbers([number]);
-    const register = {
-      number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-      blinded: blinded[0],
-    };
+    const { register } = registerBody(ch.nonce, number, code);
     await honest.close();
     // Down: no responders => UNAVAILABLE at once (the gateway's deadline is 30 s, the
     // SDK's 10-15 s: a wait would end in TIMEOUT, not UNAVAILABLE).

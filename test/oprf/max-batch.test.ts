@@ -11,16 +11,13 @@
 // told at connect; the SDK's contact sync sends smaller batches after a TOO_LARGE.
 // Real nats-server, `hushwire oprf` evaluators in this process.
 import t, { type Test } from 'tap';
-import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { bytesToHex as hex } from '@noble/hashes/utils.js';
 import { blindNumbers, deriveServerKey, evaluateBlinded } from '../../relay/crypto/oprf.ts';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
-import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { wire } from '../../relay/wire.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectRaw } from '../helpers/raw.ts';
+import { registerBody, startVerification } from '../helpers/raw-device.ts';
 import { startTestEvaluator } from '../helpers/oprf.ts';
 import { registerHandset } from '../helpers/handsets.ts';
 import { HushwireClient } from '../../client/index.ts';
@@ -34,21 +31,12 @@ const skip = haveNatsServer() ? false : 'nats-server not installed';
 /** A device registered over a raw socket; `evaluate(n)` sends n fresh blinded numbers
  *  and resolves the answer's code (or body) and message. */
 async function device(t: Test, gw: TestGateway): Promise<(n: number) => Promise<{ code: string; message: string; shares: number }>> {
+  // Registered without checking the route's evaluation (registerRaw's): a split key's
+  // comes as shares.
   const number = freshNumber();
-  const c = await connectRaw(gw.url);
+  const { c, ch, code } = await startVerification(gw.url, number);
   t.teardown(() => c.close());
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const code = (await c.reply(1)).verifyStarted!.devCode;
-  const id = generateIdentity();
-  const prekey = generateKeyPair();
-  const dev = new Uint8Array(randomBytes(16));
-  c.send([{ req: 2, register: {
-    number, code, device: dev, identityKey: id.publicKey, prekey: prekey.publicKey,
-    prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-    signature: sign(id.secretKey, registerInput(ch.nonce, dev, id.publicKey, prekey.publicKey)),
-    blinded: blindNumbers([number]).blinded[0],
-  } }]);
+  c.send([{ req: 2, register: registerBody(ch.nonce, number, code).register }]);
   t.equal((await c.reply(2)).body, 'registered', 'a device registered');
   let req = 10;
   return async (n) => {
