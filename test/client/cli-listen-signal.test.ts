@@ -8,32 +8,13 @@
 import t, { type Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { hushwire, cliProfiles } from '../helpers/cli.ts';
-import { BIN, ROOT } from '../helpers/paths.ts';
+import { hushwire, cliProfiles, startHushwire } from '../helpers/cli.ts';
 import { until, within } from '../helpers/poll.ts';
 
 t.setTimeout(180_000);
 
 const A = '+15550100071';
 const B = '+15550100072';
-
-/** test/helpers/cli.ts's startHushwire, without tap's NODE_OPTIONS: tap adds its own
- *  --import (@tapjs/processinfo, whose signal-exit listens for SIGINT and SIGTERM) to
- *  every child it can see spawned, which hid the fault (proper-lockfile's signal-exit
- *  then never finds itself the last listener). A shell drops it before the CLI starts. */
-function startListen(t: Test, args: string[]) {
-  const env = { ...process.env };
-  delete env.HUSHWIRE_PROFILE;
-  const proc = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return { proc, stdout: () => stdout, stderr: () => stderr, exited };
-}
 
 async function stopAfterAMessage(t: Test, signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
   const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-signal-');
@@ -45,7 +26,8 @@ async function stopAfterAMessage(t: Test, signal: 'SIGINT' | 'SIGTERM'): Promise
   const sent = await hushwire(['send', '--profile', a!, '--to', B, 'before the signal']);
   t.equal(sent.code, 0, sent.stderr);
   // Bounded by --timeout should the signal be lost.
-  const listen = startListen(t, ['listen', '--profile', b!, '--timeout', '60']);
+  // Without tap's NODE_OPTIONS (startHushwire's withoutTapHooks): with them, the fault hid.
+  const listen = startHushwire(t, ['listen', '--profile', b!, '--timeout', '60'], { withoutTapHooks: true });
   await until('listen printing the message', () => listen.stdout().includes('\n'), 20_000);
   const m = JSON.parse(listen.stdout().split('\n')[0]!) as { id: string; text: string };
   t.match(m, { text: 'before the signal', id: JSON.parse(sent.stdout).id });

@@ -5,11 +5,9 @@
 // with a device the relay no longer knows. Now the opt-out under way finishes, its result
 // is printed, and unregister exits 130 (143 for SIGTERM).
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hushwire, cliProfiles } from '../helpers/cli.ts';
-import { BIN, ROOT } from '../helpers/paths.ts';
+import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted } from '../helpers/cli.ts';
 import { within } from '../helpers/poll.ts';
 
 t.setTimeout(180_000);
@@ -19,45 +17,29 @@ const B = '+15550100191';
 async function signalDuringUnregister(t: Test, signal: 'SIGINT' | 'SIGTERM', number: string): Promise<void> {
   const { gw, profiles: [a, b] } = await cliProfiles(t, [number, B], 'hw-cli-unregsig-');
   // Without tap's NODE_OPTIONS (its --import adds signal listeners to every child, which
-  // changes how a signal ends it): a shell drops it before the CLI starts.
-  const env = { ...process.env };
-  delete env.HUSHWIRE_PROFILE;
+  // changes how a signal ends it).
+  const run = startHushwire(t, ['unregister', '--profile', a!], { withoutTapHooks: true });
   const bus = gw.bus;
   const original = bus.directoryDelete.bind(bus);
   let hooked = false;
-  let stderr = '';
-  let stdout = '';
-  let exited: Promise<number | null> = Promise.resolve(null);
-  let signalled = false;
   // The relay removes the route's only device from the directory (its mail was erased
   // just before): the signal comes then, and the removal goes on once unregister has
-  // ended or said it goes on.
+  // ended or said it goes on. (Set in the turn unregister was started in: before it
+  // can have reached the relay.)
   bus.directoryDelete = async (tag, rev) => {
-    if (!hooked && started) {
+    if (!hooked) {
       hooked = true;
-      proc!.kill(signal);
-      signalled = true;
-      await Promise.race([exited, new Promise<void>((resolve) => {
-        const check = () => (stderr.includes('interrupted') || proc!.exitCode !== null || proc!.signalCode !== null ? resolve() : setTimeout(check, 20));
-        check();
-      })]);
+      await signalUntilInterrupted(run, signal);
     }
     return original(tag, rev);
   };
   t.teardown(() => { bus.directoryDelete = original; });
-  let started = false;
-  const proc = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, BIN, 'unregister', '--profile', a!], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  started = true;
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
-  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
 
-  const code = await within(exited, 60_000, `unregister ending after ${signal}`);
-  t.ok(hooked && signalled, 'the signal came while the relay removed the device');
-  t.equal(code, signal === 'SIGINT' ? 130 : 143, `exit ${signal === 'SIGINT' ? 130 : 143} (stderr: ${stderr})`);
-  t.same(stdout.trim() === '' ? null : JSON.parse(stdout), { status: 'unregistered' }, 'the opt-out\'s result is printed');
-  t.match(stderr, /the opt-out was finished first/);
+  const code = await within(run.exited, 60_000, `unregister ending after ${signal}`);
+  t.ok(hooked, 'the signal came while the relay removed the device');
+  t.equal(code, signal === 'SIGINT' ? 130 : 143, `exit ${signal === 'SIGINT' ? 130 : 143} (stderr: ${run.stderr()})`);
+  t.same(run.stdout().trim() === '' ? null : JSON.parse(run.stdout()), { status: 'unregistered' }, 'the opt-out\'s result is printed');
+  t.match(run.stderr(), /the opt-out was finished first/);
   t.notOk(existsSync(join(a!, 'device.json')), 'the profile holds no device');
   t.notOk(existsSync(join(a!, 'profile.lock')), 'nor its lock');
   const found = await hushwire(['discover', '--profile', b!, number]);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BIN, ROOT } from './paths.ts';
 import { startTestGateway, type TestGateway } from './gateway.ts';
 import { tempDir } from './temp.ts';
+import { until } from './poll.ts';
 
 export interface Run {
   code: number | null;
@@ -50,10 +51,17 @@ export interface RunningCommand {
   exited: Promise<number | null>;
 }
 
-export function startHushwire(t: { teardown(fn: () => unknown): void }, args: string[]): RunningCommand {
+/** `withoutTapHooks`: without tap's NODE_OPTIONS, for the signal tests. Tap adds its own
+ *  --import (@tapjs/processinfo, whose signal-exit listens for SIGINT and SIGTERM) to
+ *  every child it sees spawned, which changes how a signal ends the command and hid a
+ *  fault (proper-lockfile's signal-exit re-raises a signal only when it finds itself the
+ *  last listener); a shell drops it before the CLI starts. */
+export function startHushwire(t: { teardown(fn: () => unknown): void }, args: string[], opts: { withoutTapHooks?: boolean } = {}): RunningCommand {
   const env = { ...process.env };
   delete env.HUSHWIRE_PROFILE;
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = opts.withoutTapHooks
+    ? spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
   let stdout = '';
   let stderr = '';
@@ -61,6 +69,15 @@ export function startHushwire(t: { teardown(fn: () => unknown): void }, args: st
   proc.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
   return { proc, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Sends `signal` to a running command and resolves once it said it was interrupted
+ *  (stderr) or ended: a bus hook that calls it holds the relay's write until then, so
+ *  the signal lands while the relay is in the middle of the command's op. */
+export async function signalUntilInterrupted(run: RunningCommand, signal: NodeJS.Signals): Promise<void> {
+  run.proc.kill(signal);
+  const ended = () => run.proc.exitCode !== null || run.proc.signalCode !== null;
+  await Promise.race([run.exited, until('the command to say it was interrupted', () => run.stderr().includes('interrupted') || ended(), 60_000).catch(() => undefined)]);
 }
 
 /** A gateway for CLI tests (in-process, embedded bus, closed when the test ends) and one
