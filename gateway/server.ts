@@ -194,6 +194,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   if (config.nats.length > 0 && relay.resume !== null && !files.resumeKeys) {
     log.info('resumption tickets: no --resume-key-file, so a device\'s ticket resumes only at this gateway until it restarts; give every gateway the same --resume-key-file (docs/OPERATIONS.md, "Deploying at scale")');
   }
+  // The same for the mailbox's deduplication key: without a shared one each gateway keys
+  // the Nats-Msg-Id HMAC by a key of its own, and a retry through another gateway is a new id.
+  if (config.nats.length > 0 && !files.msgIdKey) {
+    log.info('mailbox deduplication: no --dedup-key-file, so a send retried through another gateway may be stored twice (the recipient\'s SDK drops the copy); give every gateway the same --dedup-key-file (docs/OPERATIONS.md, "Deploying at scale")');
+  }
   let draining = false;
   let closed = false;
 
