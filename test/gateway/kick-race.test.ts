@@ -13,6 +13,7 @@ import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gate
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { until, within } from '../helpers/poll.ts';
+import { holdSubscribe } from '../helpers/bus-hooks.ts';
 import { sign, authInput } from '../../relay/crypto/sign.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { CloseCode } from '../../relay/errors.ts';
@@ -34,27 +35,6 @@ async function pair(t: Test): Promise<{ gws: [TestGateway, TestGateway]; nc: Nat
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   return { gws: gws as [TestGateway, TestGateway], nc };
-}
-
-/** Holds `gw`'s first subscribeDevice of the device until release(). */
-function holdSubscribe(t: Test, gw: TestGateway, tag: string, tok: string): { entered: Promise<void>; release: () => void } {
-  const bus = gw.bus;
-  const original = bus.subscribeDevice.bind(bus);
-  let enter!: () => void;
-  let release!: () => void;
-  const entered = new Promise<void>((r) => { enter = r; });
-  const gate = new Promise<void>((r) => { release = r; });
-  let held = false;
-  bus.subscribeDevice = async (...args: Parameters<typeof original>) => {
-    if (!held && args[0] === tag && args[1] === tok) {
-      held = true;
-      enter();
-      await gate;
-    }
-    return original(...args);
-  };
-  t.teardown(() => { release(); bus.subscribeDevice = original; });
-  return { entered, release };
 }
 
 /** Counts the kicks `gw` publishes for the device. */

@@ -13,32 +13,12 @@ import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gate
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { until, within } from '../helpers/poll.ts';
+import { holdSubscribe } from '../helpers/bus-hooks.ts';
 import { sign, authInput } from '../../relay/crypto/sign.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { CloseCode } from '../../relay/errors.ts';
 
 const PREFIX = 'optrace';
-
-/** Holds `gw`'s first subscribeDevice of the device until release(). */
-function holdSubscribe(t: Test, gw: TestGateway, tag: string, tok: string): { entered: Promise<void>; release: () => void } {
-  const bus = gw.bus;
-  const original = bus.subscribeDevice.bind(bus);
-  let enter!: () => void;
-  let release!: () => void;
-  const entered = new Promise<void>((r) => { enter = r; });
-  const gate = new Promise<void>((r) => { release = r; });
-  let held = false;
-  bus.subscribeDevice = async (...args: Parameters<typeof original>) => {
-    if (!held && args[0] === tag && args[1] === tok) {
-      held = true;
-      enter();
-      await gate;
-    }
-    return original(...args);
-  };
-  t.teardown(() => { release(); bus.subscribeDevice = original; });
-  return { entered, release };
-}
 
 /** A fresh socket that sends its (signed) auth; the answer is not awaited. */
 async function startAuth(url: string, dev: RawDevice, sendOnly = false): Promise<RawClient> {
