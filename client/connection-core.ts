@@ -186,6 +186,12 @@ function markUnanswered(e: HushwireError): HushwireError {
   return copy;
 }
 
+/** A close reason as it may go into an error message: printable ASCII, at most 64
+ *  characters (a close frame's reason is the peer's, up to 123 bytes). */
+function asciiReason(reason: string): string {
+  return reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
+}
+
 export function closeCodeError(code: number): HushwireError {
   switch (code) {
     case CloseCode.AUTH_FAILED:
@@ -947,7 +953,10 @@ export class Connection {
       this.rejectAll(softRec, closeCodeError(code));
     }
     const softAuthFailed = code === CloseCode.AUTH_FAILED && this.softAuthFailedGen === gen;
-    const lost = new HushwireError(ErrorCode.UNAVAILABLE, 'connection lost');
+    // With the close code and reason (the gateway's, e.g. 4001 auth timeout when a
+    // registration's steps outlasted its auth deadline, or ours, 1006 idle): "connection
+    // lost" alone told the user nothing of why.
+    const lost = new HushwireError(ErrorCode.UNAVAILABLE, `connection lost (close ${code}${reason ? ` ${asciiReason(reason)}` : ''})`);
     // What was written on this socket may or may not have been processed: the caller
     // decides (a send retries with the same envelope ids, which the relay dedups).
     this.rejectAll((r) => r.sentOn === gen || r.authGen === gen, lost);
