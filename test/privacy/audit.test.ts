@@ -41,9 +41,8 @@ import { ticketSecret, resumeProof, resumeVerifier } from '../../relay/crypto/re
 import { resumeKeyFromTicketKey } from '../../relay/relay.ts';
 import { until } from '../helpers/poll.ts';
 import { HushwireClient, type Notice } from '../../client/index.ts';
-import { deriveServerKey, blindNumbers } from '../../relay/crypto/oprf.ts';
-import { generateIdentity, sign, registerInput, prekeyInput, authInput } from '../../relay/crypto/sign.ts';
-import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { deriveServerKey } from '../../relay/crypto/oprf.ts';
+import { sign, authInput } from '../../relay/crypto/sign.ts';
 import { PAD_BUCKETS } from '../../relay/crypto/pad.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { wire, type DirectoryDevice } from '../../relay/wire.ts';
@@ -124,25 +123,8 @@ async function startEvaluator(natsUrl: string, keyFile: string): Promise<{ proc:
 
 /** Registration over the raw protocol from another loopback source address. */
 async function registerFrom(localAddress: string, url: string, number: string): Promise<void> {
-  const c = await connectRaw(url, { localAddress });
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const code = (await c.reply(1)).verifyStarted!.devCode;
-  const id = generateIdentity();
-  const prekey = generateKeyPair();
-  const device = new Uint8Array(randomBytes(16));
-  c.send([{
-    req: 2,
-    register: {
-      number, code, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-      blinded: blindNumbers([number]).blinded[0],
-    },
-  }]);
-  const r = await c.reply(2);
-  if (r.body !== 'registered') throw new Error(`register failed: ${JSON.stringify(r.error)}`);
-  c.send([{ req: 3, lookup: { route: r.registered!.route } }]);
+  const { c, dev } = await registerRaw(url, number, { localAddress });
+  c.send([{ req: 3, lookup: { route: dev.route } }]);
   await c.reply(3);
   c.close();
   await c.closed;
