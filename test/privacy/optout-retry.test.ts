@@ -76,7 +76,7 @@ t.test('the erase fails: the handset is told, stays registered, and its retry er
   t.equal(purges.calls, 3, 'the retry erased before and after removing the device');
   t.equal(await gw.bus.directoryGet(routeTag(dev.route)), null, 'no directory entry');
   t.equal(await mailboxSize(gw, dev), 0, 'no mail left');
-  await t.rejects(authenticateRaw(gw.url, dev), /auth failed/, 'gone for good');
+  await t.rejects(authenticateRaw(gw.url, dev), /^auth failed: .*"code":"AUTH_FAILED"/, 'gone for good: AUTH_FAILED');
 });
 
 t.test('mail stored between the erase and the removal is erased too; a failure of that second erase is logged, not the handset\'s', async (t) => {
