@@ -230,7 +230,7 @@ if (!haveNatsServer()) {
       held.push(c);
     }
     const fifth = await HushwireClient.open(alice.profileDir, { receive: false, connectAttempts: 1 });
-    await t.rejects(fifth.connect(), { message: /send-only connections/ }, 'a fifth send-only connection is refused');
+    await t.rejects(fifth.connect(), { code: 'UNAVAILABLE', message: /send-only connections/ }, 'a fifth send-only connection is refused: connect() gives up UNAVAILABLE, naming the reason');
     await fifth.close();
     for (const c of held) await c.close();
 
