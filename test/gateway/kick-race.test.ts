@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer } from '../helpers/nats-server.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, natsGatewayPairOn, type TestGateway } from '../helpers/gateway.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { until, within } from '../helpers/poll.ts';
@@ -25,16 +25,10 @@ const PREFIX = 'kickrace';
  *  to it (to see what nats-server has taken). */
 async function pair(t: Test): Promise<{ gws: [TestGateway, TestGateway]; nc: NatsConnection }> {
   const nats = await startNatsServer({ t });
-  const key = oprfKeyFile();
-  const gws: TestGateway[] = [];
-  for (let i = 0; i < 2; i++) {
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', name: `${PREFIX}${i}` });
-    t.teardown(() => gw.close());
-    gws.push(gw);
-  }
+  const gws = await natsGatewayPairOn(t, nats.url, PREFIX);
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
-  return { gws: gws as [TestGateway, TestGateway], nc };
+  return { gws, nc };
 }
 
 /** Counts the kicks `gw` publishes for the device. */

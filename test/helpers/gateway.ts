@@ -116,10 +116,15 @@ export async function natsTestGateway(t: Test, natsPrefix: string): Promise<Test
  *  `<prefix>1`; `overrides` and `start` go to both (startTestGateway). */
 export async function natsGatewayPair(t: Test, natsPrefix: string, overrides: Partial<Record<keyof GatewayConfig, unknown>> = {}, start: Omit<StartOptions, 'logDestination'> = {}): Promise<[TestGateway, TestGateway]> {
   const nats = await startNatsServer({ t });
+  return natsGatewayPairOn(t, nats.url, natsPrefix, overrides, start);
+}
+
+/** natsGatewayPair on a nats-server the test started (and talks to itself). */
+export async function natsGatewayPairOn(t: Test, natsUrl: string, natsPrefix: string, overrides: Partial<Record<keyof GatewayConfig, unknown>> = {}, start: Omit<StartOptions, 'logDestination'> = {}): Promise<[TestGateway, TestGateway]> {
   const key = oprfKeyFile();
   const gws: TestGateway[] = [];
   for (let i = 0; i < 2; i++) {
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix, mailboxShards: 1, logLevel: 'warn', name: `${natsPrefix}${i}`, ...overrides }, start);
+    const gw = await startTestGateway({ nats: natsUrl, oprfKeyFile: key, natsPrefix, mailboxShards: 1, logLevel: 'warn', name: `${natsPrefix}${i}`, ...overrides }, start);
     t.teardown(() => gw.close());
     gws.push(gw);
   }

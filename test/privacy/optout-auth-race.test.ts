@@ -9,7 +9,7 @@
 import t, { type Test } from 'tap';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../helpers/nats-server.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, natsGatewayPairOn, type TestGateway } from '../helpers/gateway.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { until, within } from '../helpers/poll.ts';
@@ -68,14 +68,7 @@ async function race(t: Test, authGw: TestGateway, optOut: { c: RawClient; dev: R
 
 t.test('NATS: an authentication on another gateway, subscribed after the opt-out\'s message', async (t) => {
   const nats = await startNatsServer({ t });
-  const key = oprfKeyFile();
-  const gws: TestGateway[] = [];
-  for (let i = 0; i < 2; i++) {
-    const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', name: `${PREFIX}${i}` });
-    t.teardown(() => gw.close());
-    gws.push(gw);
-  }
-  const [a, b] = gws as [TestGateway, TestGateway];
+  const [a, b] = await natsGatewayPairOn(t, nats.url, PREFIX);
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
 
