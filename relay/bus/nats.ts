@@ -118,6 +118,9 @@ export interface NatsBusOptions {
   /** How long a mailbox reader (a server-side consumer) is kept for the device's next
    *  page after its last use, ms (default 20 s); tests make it short. */
   readerIdleMs?: number;
+  /** How long a lost connection is waited for before what needs NATS fails at once, ms
+   *  (default OUTAGE_GRACE_MS); tests make it long. */
+  outageGraceMs?: number;
 }
 
 export { DEFAULT_MAILBOX_SHARDS, MAX_MAILBOX_SHARDS } from './nats-layout.ts';
@@ -147,6 +150,14 @@ const OWNERS_OVERLAP = 1 / 8;
 /** Re-creating stores after a reconnect: attempts, and the gap between them. */
 const RESTORE_ATTEMPTS = 10;
 const RESTORE_EVERY_MS = 1_000;
+/** How long a lost NATS connection is waited for before the operations that need NATS
+ *  fail UNAVAILABLE at once (#reachable, #whileUp) instead of each waiting out its
+ *  deadline (the request timeout, 5 s): a registration's steps then outlasted the auth
+ *  deadline (10 s) and the handset was closed 4001 "auth timeout" after 10 s, with no
+ *  word of NATS. Within the grace nats.js's first attempts run (at once, then after
+ *  reconnectWaitMs plus jitter: 1-2 s), so a dropped connection that comes back at once
+ *  fails nothing that would have worked a moment later. */
+export const OUTAGE_GRACE_MS = 2_000;
 /** 'bus: directory reads failing' at most this often. */
 const FAILURE_LINE_EVERY_MS = 60_000;
 /** Control publishes held for the end of a turn; beyond this they go out at once. (The
@@ -364,6 +375,15 @@ function failureReason(e: unknown): string {
   return status !== null ? `status ${status[1]}` : name;
 }
 
+/** What an operation that needs NATS fails with while the connection is lost (past
+ *  OUTAGE_GRACE_MS): UNAVAILABLE, retry_after_ms 1000 as busUnavailable's. Says why,
+ *  naming no server. Its own class, so that the callers' catches that wrap what NATS
+ *  throws ('directory unavailable', ...) pass it on as it is. */
+class NatsLost extends HushwireError {}
+function natsLost(): NatsLost {
+  return new NatsLost(ErrorCode.UNAVAILABLE, 'NATS connection lost; this gateway is reconnecting', { retryAfterMs: 1000 });
+}
+
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -455,6 +475,9 @@ export class NatsBus implements Bus {
   #closed = false;
   #ready = false;
   #status: BusStatus = { state: 'starting' };
+  /** The NATS connection is lost: `down` rejects (UNAVAILABLE) once it has been lost for
+   *  OUTAGE_GRACE_MS, and `failing` is then set; null while connected (#beginOutage). */
+  #outage: { down: Promise<never>; failing: boolean; timer: NodeJS.Timeout } | null = null;
 
   /** Live delivery: locate on device subjects, then batches per node (nats-live.ts). */
   #live: LiveRouter | null = null;
@@ -487,6 +510,7 @@ export class NatsBus implements Bus {
    *  shard: sent again after a reconnect, at each reader sweep and at close. */
   readonly #orphanReaders = new Map<string, number>();
   readonly #readerIdleMs: number;
+  readonly #outageGraceMs: number;
   /** The reader sweep (idle cached readers, orphans); runs while there are any. */
   #readerTimer: NodeJS.Timeout | null = null;
   readonly #seqOwner: Map<number, string>[];                  // per shard: stream seq → subject (bounded)
@@ -540,6 +564,8 @@ export class NatsBus implements Bus {
     this.#inboxPrefix = opts.inboxPrefix ?? '_INBOX';
     if (opts.requestPool !== undefined) checkRequestPool(opts.requestPool);
     this.#readerIdleMs = opts.readerIdleMs ?? CURSOR_REUSE_MS;
+    this.#outageGraceMs = opts.outageGraceMs ?? OUTAGE_GRACE_MS;
+    if (!(Number.isSafeInteger(this.#outageGraceMs) && this.#outageGraceMs >= 0)) throw new RangeError('outageGraceMs must be an integer >= 0');
     if (!(Number.isSafeInteger(this.#readerIdleMs) && this.#readerIdleMs > 0)) throw new RangeError('readerIdleMs must be a positive integer');
   }
 
@@ -1095,6 +1121,7 @@ export class NatsBus implements Bus {
           case 'staleConnection':
             if (this.#status.state === 'connected') {
               this.#status = { state: 'reconnecting', since: Date.now() };
+              this.#beginOutage();
               // 'staleConnection' and 'reconnecting' carry no server; a connection NATS
               // drops for its credentials reports 'staleConnection' first. The server
               // lost is then still the client's current one.
@@ -1115,6 +1142,7 @@ export class NatsBus implements Bus {
             // connected device was told to read its mailbox again 100 times.
             if (this.#status.state === 'connected') break;
             this.#status = { state: 'connected' };
+            this.#endOutage();
             const at = statusServer(s);
             this.#log('info', `bus: NATS reconnected${at === null ? '' : ` (${at})`}`, at === null ? undefined : { nats: at });
             this.#access.files.refusals.accepted('bus', this.#log);
@@ -1150,6 +1178,7 @@ export class NatsBus implements Bus {
     })().catch(() => undefined);
     void nc.closed().then((err) => {
       this.#status = { state: 'closed' };
+      this.#endOutage();
       this.#ready = false;
       if (err && !this.#closed) this.#log('error', 'bus: NATS connection closed', { error: err.name });
     });
@@ -1176,6 +1205,62 @@ export class NatsBus implements Bus {
     }
   }
 
+  /**
+   * The connection was lost (nats.js reconnects by itself). Operations that need NATS and
+   * were made before it or in the grace wait for it (nats.js sends what it buffered once
+   * reconnected); once the loss has lasted OUTAGE_GRACE_MS, those still waiting fail
+   * UNAVAILABLE (`down` rejects; the JetStream requests' pool is emptied too), and new
+   * ones fail at once (#reachable) until the 'reconnect'. retry_after_ms 1000: the
+   * handset's SDK retries (a send until its deadline; an auth on the next gateway, and
+   * here not sooner). Live deliveries to devices held by this gateway still work
+   * (offerLive): they need no NATS.
+   */
+  #beginOutage(): void {
+    if (this.#outage !== null) return;
+    let fail: (e: unknown) => void = () => undefined;
+    const down = new Promise<never>((_resolve, reject) => { fail = reject; });
+    down.catch(() => undefined); // raced by the operations; nobody need be waiting
+    const outage = {
+      down,
+      failing: false,
+      timer: setTimeout(() => {
+        if (this.#outage !== outage) return;
+        outage.failing = true;
+        fail(natsLost());
+        this.#api?.failAll(false);
+      }, this.#outageGraceMs),
+    };
+    outage.timer.unref?.();
+    this.#outage = outage;
+  }
+
+  #endOutage(): void {
+    const outage = this.#outage;
+    if (outage === null) return;
+    clearTimeout(outage.timer);
+    this.#outage = null;
+  }
+
+  /** #conn() for the operations that need NATS: UNAVAILABLE at once while the connection
+   *  has been lost for longer than the grace (#beginOutage). */
+  #reachable(): NatsConnection {
+    const nc = this.#conn();
+    if (this.#outage?.failing === true) throw natsLost();
+    return nc;
+  }
+
+  /** `p`, or UNAVAILABLE as soon as a loss of the connection under way outlasts the grace
+   *  (p keeps running; its outcome is then dropped). What fails while the connection is
+   *  still lost (nats.js fails the requests in flight at each reconnect attempt, and so
+   *  does the request pool) fails as NatsLost too, saying why. */
+  #whileUp<T>(p: Promise<T>): Promise<T> {
+    const outage = this.#outage;
+    if (outage === null) return p;
+    return Promise.race([p, outage.down]).catch((e: unknown) => {
+      throw this.#outage === outage && (!(e instanceof HushwireError) || e.code === ErrorCode.UNAVAILABLE) ? natsLost() : e;
+    });
+  }
+
   mailboxMaxAgeMs(): number {
     return this.#maxAgeMs;
   }
@@ -1190,7 +1275,7 @@ export class NatsBus implements Bus {
    *  (another shard count), so it neither stores nor reads: UNAVAILABLE, and the
    *  senders and devices retry through another gateway (this one is not ready). */
   #mailboxConn(): NatsConnection {
-    const nc = this.#conn();
+    const nc = this.#reachable();
     if (this.#misconfigured !== null) throw busUnavailable('mailbox streams laid out for other settings: not serving mail');
     return nc;
   }
@@ -1210,6 +1295,7 @@ export class NatsBus implements Bus {
 
   async #doClose(): Promise<void> {
     this.#closed = true;
+    this.#endOutage();
     this.#closeSignal.abort();
     this.#access.files.refusals.forget('bus', this.#log);
     if (this.#recheck !== null) clearTimeout(this.#recheck);
@@ -1256,13 +1342,20 @@ export class NatsBus implements Bus {
     assertToken(routeTag);
     assertToken(deviceToken);
     checkHandlers(onEnvelope, onControl);
-    const nc = this.#conn();
+    const nc = this.#reachable();
     const key = this.#key(routeTag, deviceToken);
     const { sub, entry, isNew } = this.#subs.add(key, onEnvelope, onControl);
     if (isNew) this.#attach(nc, entry, key);
     // The SUB must be at the server before the caller drains the mailbox (also when an
     // earlier subscription of this device is still waiting for its own flush).
-    if (!(await this.#turnFlush(nc))) {
+    let flushed: boolean;
+    try {
+      flushed = await this.#whileUp(this.#turnFlush(nc));
+    } catch (e) {
+      await sub.close();
+      throw e;
+    }
+    if (!flushed) {
       await sub.close();
       throw busUnavailable('cannot subscribe');
     }
@@ -1388,6 +1481,7 @@ export class NatsBus implements Bus {
     const ms = checkTimeout(timeoutMs);
     this.#conn();
     const key = routeTag + '.' + deviceToken;
+    if (this.#unreachableLive(key)) return false;
     return (this.#live as LiveRouter).deliver(key, envelope, ms);
   }
 
@@ -1396,7 +1490,18 @@ export class NatsBus implements Bus {
     checkEnvelope(envelope, this.#limits);
     const ms = checkTimeout(timeoutMs);
     this.#conn();
+    if (this.#unreachableLive(to.key)) {
+      queueMicrotask(() => done(false));
+      return;
+    }
     (this.#live as LiveRouter).offer(to.key, envelope, ms, done);
+  }
+
+  /** A device held elsewhere cannot be reached while NATS is lost past the grace: not
+   *  delivered at once (the caller's store then fails UNAVAILABLE at once too), not after
+   *  the live timeout. One held by this bus still is: that needs no NATS. */
+  #unreachableLive(key: string): boolean {
+    return this.#outage?.failing === true && this.#subs.live(key) === undefined;
   }
 
   async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {
@@ -1431,12 +1536,13 @@ export class NatsBus implements Bus {
     const js = this.#js as JetStreamClient;
     try {
       const shard = this.#shardOf(routeTag);
-      await js.publish(this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, envelope, {
+      await this.#whileUp(js.publish(this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, envelope, {
         msgID: natsMsgId(this.#msgIdKey, routeTag, deviceToken, id),
         expect: { streamName: this.#streams[shard] as string },
         timeout: this.#requestTimeoutMs,
-      });
+      }));
     } catch (e) {
+      if (e instanceof NatsLost) throw e; // the connection lost past the grace
       const mapped = this.#mapPutError(e);
       // A full mailbox or an oversize envelope is the message's answer, not the store failing.
       if (mapped.code === ErrorCode.UNAVAILABLE && this.#status.state === 'connected' && !this.#closed) {
@@ -1473,7 +1579,7 @@ export class NatsBus implements Bus {
     this.#readsInFlight++;
     try {
       const shard = this.#shardOf(routeTag);
-      return await this.#read(nc, shard, this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, afterSeq, n);
+      return await this.#whileUp(this.#read(nc, shard, this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, afterSeq, n));
     } finally {
       this.#readsInFlight--;
     }
@@ -1843,8 +1949,9 @@ export class NatsBus implements Bus {
       const jsm = this.#jsm as JetStreamManager;
       let found;
       try {
-        found = await Promise.all(unknown.map((seq) => jsm.direct.getMessage(stream, { seq })));
+        found = await this.#whileUp(Promise.all(unknown.map((seq) => jsm.direct.getMessage(stream, { seq }))));
       } catch (e) {
+        if (e instanceof NatsLost) throw e;
         throw busUnavailable('mailbox store unavailable', e);
       }
       for (const sm of found) if (sm !== null && sm.subject === subject) mine.push(sm.seq);
@@ -1898,6 +2005,7 @@ export class NatsBus implements Bus {
         if (this.#erasesInFlight <= ERASE_REFILL_AT) this.#pumpErases();
       };
       if (api === null) done(busUnavailable('bus not started'), EMPTY);
+      else if (this.#outage?.failing === true) done(natsLost(), EMPTY);
       // No `no_erase`: the bytes are overwritten on disk (nats-privacy.ts).
       else api.send(b.api, te.encode(`{"seq":${seq}}`), done);
     }
@@ -1921,9 +2029,10 @@ export class NatsBus implements Bus {
       // Bounded by what the streams let a device hold (they may keep a larger limit than
       // this gateway's own), not by this gateway's setting alone.
       const cap = Math.max(Number.isFinite(this.#perDeviceCap) ? this.#perDeviceCap * 128 : 1_000_000, this.#limits.maxMessagesPerDevice * 128);
-      const first = await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, cap);
-      await eraseSubject(this.#conn(), stream, filter, this.#requestTimeoutMs, cap, first.nextSeq);
+      const first = await this.#whileUp(eraseSubject(this.#reachable(), stream, filter, this.#requestTimeoutMs, cap));
+      await this.#whileUp(eraseSubject(this.#reachable(), stream, filter, this.#requestTimeoutMs, cap, first.nextSeq));
     } catch (e) {
+      if (e instanceof NatsLost) throw e;
       throw busUnavailable('mailbox store unavailable', e);
     }
   }
@@ -1941,7 +2050,7 @@ export class NatsBus implements Bus {
    * it). Each page is one request with the bus's request deadline.
    */
   async *mailboxOwners(): AsyncIterable<MailboxOwner> {
-    this.#conn();
+    this.#reachable();
     for (let shard = 0; shard < this.#streams.length; shard++) {
       const prefix = this.#mboxPrefixes[shard] as string;
       const stream = this.#streams[shard] as string;
@@ -1982,10 +2091,16 @@ export class NatsBus implements Bus {
   directoryGet(routeTag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> {
     try {
       assertToken(routeTag);
-      this.#conn();
+      this.#reachable();
     } catch (e) {
       return Promise.reject(e);
     }
+    // Within the grace of a lost connection: UNAVAILABLE once it outlasts the grace.
+    if (this.#outage !== null) return this.#whileUp(this.#directoryRead(routeTag, opts));
+    return this.#directoryRead(routeTag, opts);
+  }
+
+  #directoryRead(routeTag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> {
     // An authentication's read may use the pool's reserve (nats-requests.ts): other
     // requests in volume (stored sends, lookups, mailbox reads) cannot starve it.
     const cls: RequestClass = opts?.authentication === true ? 'auth' : 'other';
@@ -2062,12 +2177,13 @@ export class NatsBus implements Bus {
     assertToken(routeTag);
     checkDirectoryValue(value);
     checkRevision(expectedRevision);
-    this.#conn();
+    this.#reachable();
     const kv = this.#kv as KV;
     let rev: number;
     try {
-      rev = expectedRevision === 0 ? await kv.create(routeTag, value) : await kv.update(routeTag, value, expectedRevision);
+      rev = await this.#whileUp(expectedRevision === 0 ? kv.create(routeTag, value) : kv.update(routeTag, value, expectedRevision));
     } catch (e) {
+      if (e instanceof NatsLost) throw e;
       const code = jsErrCode(e);
       // 10071 wrong last sequence / 10164 unknown last sequence: a revision conflict
       if (code === 10071 || code === 10164) return null;
@@ -2084,7 +2200,7 @@ export class NatsBus implements Bus {
   async directoryDelete(routeTag: string, expectedRevision?: number): Promise<boolean> {
     assertToken(routeTag);
     if (expectedRevision !== undefined) checkDeleteRevision(expectedRevision);
-    this.#conn();
+    this.#reachable();
     if (expectedRevision !== undefined) {
       // JetStream has no "erase if the last revision is N". So a compare-and-set write of
       // an empty entry (no devices, no bytes) first: it fails when another gateway wrote
@@ -2097,16 +2213,18 @@ export class NatsBus implements Bus {
       const rev = await this.directoryPut(routeTag, new Uint8Array(0), expectedRevision);
       if (rev === null) return false;
       try {
-        await eraseSeq(this.#conn(), `KV_${this.#bucket}`, rev, this.#requestTimeoutMs);
+        await this.#whileUp(eraseSeq(this.#reachable(), `KV_${this.#bucket}`, rev, this.#requestTimeoutMs));
       } catch (e) {
+        if (e instanceof NatsLost) throw e;
         throw busUnavailable('directory unavailable', e);
       }
       return true;
     }
     try {
       // Erase every revision of the key (no purge marker, no bytes left on disk).
-      await eraseSubject(this.#conn(), `KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, this.#requestTimeoutMs, 64);
+      await this.#whileUp(eraseSubject(this.#reachable(), `KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, this.#requestTimeoutMs, 64));
     } catch (e) {
+      if (e instanceof NatsLost) throw e;
       throw busUnavailable('directory unavailable', e);
     }
     return true;
@@ -2118,7 +2236,7 @@ export class NatsBus implements Bus {
    *  its caller (the idle sweep, and through it a gateway's close) as long as it lasts
    *  (test/bus/directory-keys-stall.test.ts). Stopping early stops the consumer. */
   async *directoryKeys(): AsyncIterable<string> {
-    this.#conn();
+    this.#reachable();
     let keys: AsyncIterable<string> & { stop(): void };
     try {
       keys = await (this.#kv as KV).keys();
@@ -2142,19 +2260,19 @@ export class NatsBus implements Bus {
 
   async counterGet(key: string): Promise<DirectoryRecord | null> {
     checkCounterKey(key);
-    this.#conn();
-    return this.#counterCall(() => kvCounterGet(this.#counters as KV, key));
+    this.#reachable();
+    return this.#whileUp(this.#counterCall(() => kvCounterGet(this.#counters as KV, key)));
   }
 
   async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
     checkCounterKey(key);
     checkCounterValue(value);
     checkRevision(expectedRevision);
-    this.#conn();
+    this.#reachable();
     // A second try of a compare-and-set write is safe: had the first been applied, the
     // second meets a newer revision and reports a conflict (null), which the caller
     // answers by reading again.
-    return this.#counterCall(() => kvCounterPut(this.#counters as KV, key, value, expectedRevision));
+    return this.#whileUp(this.#counterCall(() => kvCounterPut(this.#counters as KV, key, value, expectedRevision)));
   }
 }
 
