@@ -55,6 +55,7 @@ export interface GatewayConfig extends Required<NatsAccessSettings> {
   maxBackpressureBytes: number;
   maxSendBuffersBytes: number;
   liveTimeoutMs: number;
+  maxSendsInFlight: number;
   maxDevicesPerRoute: number;
   mailboxMaxMessages: number;
   mailboxMaxAgeS: number;
@@ -120,6 +121,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxBackpressureBytes', flag: 'max-backpressure-bytes', env: 'HUSHWIRE_MAX_BACKPRESSURE_BYTES', type: 'int', default: 1_048_576, unit: 'bytes', min: 16_384, max: 256 * 1024 * 1024, help: 'Per-socket send buffer bound; over it the socket closes with 4004' },
   { key: 'maxSendBuffersBytes', flag: 'max-send-buffers-bytes', env: 'HUSHWIRE_MAX_SEND_BUFFERS_BYTES', type: 'int', default: 512 * 1024 * 1024, unit: 'bytes', min: 1_048_576, max: 64 * 1024 * 1024 * 1024, help: 'All sockets\' send buffers together; over it a socket holding more than 64 KiB closes with 4004' },
   { key: 'liveTimeoutMs', flag: 'live-timeout-ms', env: 'HUSHWIRE_LIVE_TIMEOUT_MS', type: 'int', default: 5_000, unit: 'ms', min: 100, max: 120_000, help: 'Wait for a live device ack before storing in the mailbox instead' },
+  { key: 'maxSendsInFlight', flag: 'max-sends-in-flight', env: 'HUSHWIRE_MAX_SENDS_IN_FLIGHT', type: 'int', default: 32_768, unit: 'envelopes', min: 64, max: 49_152, help: 'Envelopes accepted from senders and not yet answered (a live offer awaiting the recipient device\'s ack, a store awaiting JetStream); more get their receipt failed UNAVAILABLE at once, so an overloaded gateway keeps delivering what it took. Size it above the peak send rate times the recipients\' ack round trip; at most 49,152 (the bus\'s request room for stored sends)' },
   { key: 'maxDevicesPerRoute', flag: 'max-devices-per-route', env: 'HUSHWIRE_MAX_DEVICES_PER_ROUTE', type: 'int', default: 5, min: 1, max: 64, help: 'Devices one number may register (at most 64: the SDK refuses a lookup answer listing more, since neither its key book nor a safety number could cover them)' },
   { key: 'mailboxMaxMessages', flag: 'mailbox-max-messages', env: 'HUSHWIRE_MAILBOX_MAX_MESSAGES', type: 'int', default: 1000, min: 1, max: 1_000_000, help: 'Messages queued per offline device; more gets MAILBOX_FULL' },
   { key: 'mailboxMaxAgeS', flag: 'mailbox-max-age-s', env: 'HUSHWIRE_MAILBOX_MAX_AGE_S', type: 'int', default: 30 * 86_400, unit: 's', min: 60, max: 10 * 365 * 86_400, help: 'Retention of queued mail' },

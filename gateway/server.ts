@@ -105,6 +105,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...DEFAULT_LIMITS,
     authTimeoutMs: config.authTimeoutMs,
     liveTimeoutMs: config.liveTimeoutMs,
+    maxSendsInFlight: config.maxSendsInFlight,
     drainBatch: config.mailboxPage,
     drainAckTimeoutMs: config.mailboxAckTimeoutMs,
     maxFrameBytes: config.maxFrameBytes,

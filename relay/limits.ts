@@ -28,7 +28,7 @@ export interface RelayLimits extends EnvelopeRateLimits, VerifyGateLimits {
   maxInflightDeliveries: number;
   /** Envelopes this gateway has accepted from its senders and not yet answered (live
    *  offers awaiting the recipient's ack, stores awaiting JetStream), over all
-   *  connections; more => that envelope's receipt `failed UNAVAILABLE` with
+   *  connections (--max-sends-in-flight); more => that envelope's receipt `failed UNAVAILABLE` with
    *  retry_after_ms at once, before any bus work. It keeps an overloaded gateway doing
    *  the work it can instead of queueing without bound: past this, live offers
    *  overflowed into mailbox stores (several times the work each), the stores
@@ -84,7 +84,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxOpsPerFrame: 256,
   maxEnvelopesPerSend: 256,
   maxInflightDeliveries: 1024,
-  maxSendsInFlight: 16_384,
+  maxSendsInFlight: 32_768,
   maxEvaluateBatch: 1000,
   maxDiscoveryPerConnection: 1024,
   maxDiscoveryInFlight: 16_384,

@@ -10,6 +10,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { resolveConfig } from '../../gateway/config.ts';
 import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
 import { ErrorCode } from '../../relay/errors.ts';
 import { SENDS_BUSY_RETRY_MS } from '../../relay/relay.ts';
@@ -71,8 +72,14 @@ t.test('sends past maxSendsInFlight: UNAVAILABLE at once; those in flight are de
   for (const c of [a, bConn]) { c.close(); await c.closed; }
 });
 
-t.test('the default bound is 16,384 envelopes per gateway', async (t) => {
+t.test('the bound is --max-sends-in-flight: 32,768 by default, 64 to 49,152', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
-  t.equal(gw.relay.limits.maxSendsInFlight, 16_384);
+  t.equal(gw.relay.limits.maxSendsInFlight, 32_768, 'the default');
+  const small = await startTestGateway({ logLevel: 'warn', maxSendsInFlight: 64 });
+  t.teardown(() => small.close());
+  t.equal(small.relay.limits.maxSendsInFlight, 64, 'the setting reaches the relay');
+  t.throws(() => resolveConfig({ maxSendsInFlight: 63 }, {}), { name: 'ConfigError' }, 'below 64 refused');
+  t.throws(() => resolveConfig({ maxSendsInFlight: 49_153 }, {}), { name: 'ConfigError' }, 'above 49,152 refused');
+  t.equal(resolveConfig({}, { HUSHWIRE_MAX_SENDS_IN_FLIGHT: '1000' }).maxSendsInFlight, 1000, 'from the environment');
 });
