@@ -184,18 +184,26 @@ export class Privacy {
     await this.#sweeping?.catch(() => undefined);
   }
 
+  /** Writes last_seen for long-lived connections, one device at a time. stop() ends the
+   *  pass: no further device is read, and the edit under way writes nothing (the bus is
+   *  closing next; a read under way that fails then is not warned of). stop() does not
+   *  wait for that read, which in a NATS outage could take its whole deadline. */
   async #touchConnected(): Promise<void> {
     const now = Date.now();
     const every = lastSeenWriteEveryMs(this.options);
     for (const s of this.#relay.sessions() as Iterable<PrivacySession>) {
+      if (this.#stopped) return;
       const key = s.deviceKey;
       if (!s.authenticated || key === null || now - (this.#touchedAt.get(s) ?? 0) < every) continue;
       this.#touchedAt.set(s, now);
       await editDevices(this.#relay.bus, key.tag, (devices) => {
+        if (this.#stopped) return null;
         const me = devices.find((d) => bytesEqual(d.device, key.device));
         if (!me || now - Number(me.lastSeenMs) < every) return null;
         return devices.map((d) => (d === me ? { ...deviceProps(d), lastSeenMs: now } : deviceProps(d)));
-      }).catch((e: unknown) => this.#relay.warnRepeated('last_seen update failed', { err: toWireError(e).code }));
+      }).catch((e: unknown) => {
+        if (!this.#stopped) this.#relay.warnRepeated('last_seen update failed', { err: toWireError(e).code });
+      });
     }
   }
 
