@@ -5,6 +5,7 @@ import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { numberOption, profileOption, printJson } from '../options.ts';
 import type { VerifyInfo } from '../../client/register.ts';
+import { holdSignals, signalExitCode } from '../signal-hold.ts';
 
 /** No default: a missing --gateway is commander's "required option" error. */
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -65,26 +66,7 @@ export function registerCommand(): Command {
       // device whose keys nobody holds (senders seal to it; nobody can unregister it). So
       // the registration in flight is let finish, then undone; while the code is asked
       // for nothing is registered yet, and a second signal always ends it at once.
-      let prompting = false;
-      let interrupted: NodeJS.Signals | undefined;
-      const signalExit = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
-      // The signal's own end, as without this listener (proper-lockfile's signal-exit,
-      // listening once the profile's lock was taken, removes the lock first).
-      const endBy = (signal: NodeJS.Signals) => {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
-        process.kill(process.pid, signal);
-      };
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (prompting || interrupted !== undefined) {
-          endBy(signal);
-          return;
-        }
-        interrupted = signal;
-        process.stderr.write('hushwire: interrupted: letting the registration in flight end, then undoing it (signal again to stop at once)\n');
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const hold = holdSignals('hushwire: interrupted: letting the registration in flight end, then undoing it (signal again to stop at once)');
       try {
         const result = await HushwireClient.register({
           profileDir: opts.profile,
@@ -92,18 +74,19 @@ export function registerCommand(): Command {
           number,
           verifyCode: code !== undefined ? async () => code : async (info) => {
             // A signal that came before the code is asked for: nothing is registered yet.
-            if (interrupted !== undefined) {
-              endBy(interrupted);
+            if (hold.interrupted !== undefined) {
+              hold.endBy(hold.interrupted);
               return new Promise<string>(() => {});
             }
-            prompting = true;
+            hold.atOnce = true;
             try {
               return await promptCode(info);
             } finally {
-              prompting = false;
+              hold.atOnce = false;
             }
           },
         });
+        const interrupted = hold.interrupted;
         if (interrupted === undefined) {
           printJson({ status: 'registered', device: result.device });
           return;
@@ -117,10 +100,9 @@ export function registerCommand(): Command {
           await client.close();
         }
         process.stderr.write('hushwire: interrupted: the registration was undone\n');
-        process.exitCode = signalExit(interrupted);
+        process.exitCode = signalExitCode(interrupted);
       } finally {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
+        hold.release();
       }
     });
 }

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { profileOption, printJson, requireProfileDir } from '../options.ts';
 import { forgetDevice } from '../../client/profile.ts';
+import { holdSignals, signalExitCode } from '../signal-hold.ts';
 
 export function unregisterCommand(): Command {
   return new Command('unregister')
@@ -29,38 +30,21 @@ export function unregisterCommand(): Command {
       // AUTH_FAILED). So once the opt-out has begun (it may be in flight at the relay)
       // a first signal lets it finish, then ends with the signal's exit code; a second
       // ends it at once, as does a signal before it began (nothing was done).
-      let interrupted: NodeJS.Signals | undefined;
-      const endBy = (signal: NodeJS.Signals) => {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
-        // The signal's own end, as without this listener (proper-lockfile's signal-exit,
-        // listening once the profile's lock was taken, removes the lock first).
-        process.kill(process.pid, signal);
-      };
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (interrupted !== undefined) {
-          endBy(signal);
-          return;
-        }
-        interrupted = signal;
-        process.stderr.write('hushwire: interrupted: letting the opt-out under way finish, so that the profile does not outlive it at the relay (signal again to stop at once)\n');
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const hold = holdSignals('hushwire: interrupted: letting the opt-out under way finish, so that the profile does not outlive it at the relay (signal again to stop at once)');
       try {
         await client.unregister();
       } finally {
         try {
           await client.close();
         } finally {
-          process.removeListener('SIGINT', onSignal);
-          process.removeListener('SIGTERM', onSignal);
+          hold.release();
         }
       }
       printJson({ status: 'unregistered' });
+      const interrupted = hold.interrupted;
       if (interrupted !== undefined) {
         process.stderr.write('hushwire: interrupted: the opt-out was finished first (the relay and the profile no longer hold this device)\n');
-        process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
+        process.exitCode = signalExitCode(interrupted);
       }
     });
 }
