@@ -109,10 +109,10 @@ export function busContract(t: Test, makeBus: MakeBus): void {
 
   t.test('live delivery: nobody subscribed => false at once', async (t) => {
     const bus = await use(t);
-    // "At once" against a 30 s deadline: a margin no loaded machine eats up.
-    const t0 = Date.now();
-    t.equal(await bus.deliverLive(tok(), tok(), bytes(10), 30_000), false);
-    t.ok(Date.now() - t0 < 10_000, `answered in ${Date.now() - t0} ms, not at the deadline`);
+    // "At once", not at the deadline: that is 60 s (the most a bus takes), past the test's
+    // 30 s wait, whose timer, set in the same turn, fires first (timers fire by expiry).
+    // The wait bounds a hang; it is not a timing.
+    t.equal(await within(bus.deliverLive(tok(), tok(), bytes(10), 60_000), 30_000, 'an offer nobody is subscribed for'), false);
   });
 
   t.test('live delivery: timeout => false after timeoutMs', async (t) => {
@@ -326,9 +326,10 @@ export function busContract(t: Test, makeBus: MakeBus): void {
     const first = await bus.mailboxRead(r, d, 0, 2);
     t.equal(first.length, 2);
     for (const it of all.slice(2)) await bus.mailboxDelete(r, d, it.seq); // the rest vanish
-    const t0 = Date.now();
-    t.same(await bus.mailboxRead(r, d, (first[1] as { seq: number }).seq, 10), []);
-    t.ok(Date.now() - t0 < 3000, `next page answered in ${Date.now() - t0} ms`);
+    // Ends on the store's "no more messages", with an empty page: a read that waited for
+    // the messages it expected would end at its own deadline, failing UNAVAILABLE ('mailbox
+    // read timed out'), not resolve. The wait bounds a hang; it is not a timing.
+    t.same(await within(bus.mailboxRead(r, d, (first[1] as { seq: number }).seq, 10), 30_000, 'the next page'), [], 'an empty page');
     await bus.mailboxPut(r, d, tok(), bytes(8, 9));
     const next = await bus.mailboxRead(r, d, (first[1] as { seq: number }).seq, 10);
     t.equal(next.length, 1, 'new mail after that is found');
