@@ -352,14 +352,16 @@ function jsErrCode(e: unknown): number {
 
 /** Creates a bucket that another gateway may be creating at the same moment: nats-server
  *  then answers "subjects overlap" (10065) until that stream exists, and a new attempt
- *  binds to it (seen as a flaky concurrent start in test/bus/nats.test.ts). */
-async function createRacing<T>(create: () => Promise<T>): Promise<T> {
+ *  binds to it (seen as a flaky concurrent start in test/bus/nats.test.ts). The wait
+ *  between attempts ends when `closed` aborts (close(), which waits for a start under
+ *  way): the AbortError is thrown. */
+async function createRacing<T>(create: () => Promise<T>, closed: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await create();
     } catch (e) {
       if (jsErrCode(e) !== 10065 || attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
+      await sleep(50 * attempt, undefined, { signal: closed });
     }
   }
 }
@@ -681,6 +683,8 @@ export class NatsBus implements Bus {
       this.#status = this.#closed ? { state: 'closed' } : { state: 'starting' };
       // A refused right explains whatever failed meanwhile (a timeout, a refused request).
       if (v !== null) throw new BusMisconfigured(permissionRefusal(v, this.#access.authBy).setting, describeViolation(v, this.#access.authBy), e);
+      // close() came meanwhile (and may have woken a wait between set-up attempts).
+      if (this.#closed) throw busUnavailable('bus closed');
       // Which kind (retried or not) and why: gateway/bus-start.ts logs or stops on it.
       throw setupFailed(e, this.#access.authBy);
     }
@@ -773,10 +777,10 @@ export class NatsBus implements Bus {
       storage: StorageType.File,
       replicas: this.#replicas,
       maxValueSize: DIRECTORY_MAX_VALUE_BYTES,
-    })).catch((e: unknown) => { throw refusedConfig(e, `KV_${this.#bucket}`, this.#replicas); });
+    }), this.#closeSignal.signal).catch((e: unknown) => { throw refusedConfig(e, `KV_${this.#bucket}`, this.#replicas); });
     // Neither bucket is reconciled: the KV client binds to an existing bucket as it is
     // (its limits and replicas stay what its creator gave it).
-    this.#counters = await createRacing(() => openCounterBucket(js, this.#counterBucket, this.#counterTtlMs, this.#replicas))
+    this.#counters = await createRacing(() => openCounterBucket(js, this.#counterBucket, this.#counterTtlMs, this.#replicas), this.#closeSignal.signal)
       .catch((e: unknown) => { throw refusedConfig(e, `KV_${this.#counterBucket}`, this.#replicas); });
   }
 
@@ -823,6 +827,7 @@ export class NatsBus implements Bus {
           this.#log('info', `bus: stream and buckets in place after ${after}`);
           return;
         } catch (e) {
+          if (this.#closed) return; // close() woke a wait in the set-up: nothing to tell
           const v = denied?.first ?? permissionViolation(e);
           if (v !== null) {
             // Retrying cannot help until the user's rights change or an admin makes the
@@ -999,8 +1004,9 @@ export class NatsBus implements Bus {
     if (overlap && existing === undefined && attempt < OVERLAP_ATTEMPTS) {
       // Another gateway creating this very stream (nats-server answers "overlap" until
       // it exists), or another layout's stream holding the subjects: look again before
-      // calling it a mismatch, which stops a gateway at start.
-      await new Promise((r) => setTimeout(r, 50 * attempt));
+      // calling it a mismatch, which stops a gateway at start. Woken by close(), which
+      // waits for a start under way (the AbortError ends the start).
+      await sleep(50 * attempt, undefined, { signal: this.#closeSignal.signal });
       return this.#ensureStream(jsm, shard, pass, attempt + 1);
     }
     if (overlap && (existing === undefined || existing.subjects?.join() !== cfg.subjects?.join())) {
