@@ -17,27 +17,15 @@
 // Real nats-server, the NATS bus, SharedBudgets as the gateways use it (injected clocks).
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { NatsBus, DEFAULT_MAILBOX_LIMITS } from '../../relay/bus/index.ts';
+import { DEFAULT_MAILBOX_LIMITS } from '../../relay/bus/index.ts';
 import { SharedBudgets, decodeWindow, RECORD_MAX_BYTES, type ChargeSpec } from '../../relay/privacy/budget.ts';
 import { RATE_WINDOW_MS } from '../../relay/privacy/options.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { LostAnswers } from '../helpers/bus-hooks.ts';
 
 const DAY = RATE_WINDOW_MS;
 const tok = (): string => randomBytes(16).toString('hex');
 const vs = (key: string, limit: number): ChargeSpec[] => [{ key, n: 1, label: 'verify_start', fresh: (now) => ({ s: now, n: 0 }), limit: () => limit }];
-
-/** A NATS bus whose next `lose` counter writes lose their answer: the write lands, and
- *  the bus tries it once more (as NatsBus does after a fast failure), which meets the
- *  landed write as a conflict (null). */
-class LostAnswers extends NatsBus {
-  lose = 0;
-  override async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
-    const rev = await super.counterPut(key, value, expectedRevision);
-    if (rev === null || this.lose === 0) return rev;
-    this.lose--;
-    return super.counterPut(key, value, expectedRevision);
-  }
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
