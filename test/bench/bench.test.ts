@@ -302,7 +302,8 @@ t.test('gateways that cannot be used: rows failed, exit 1 with a summary, and no
   });
   for (const url of [`ws://127.0.0.1:${closed}/ws`, `ws://127.0.0.1:${port}/wrong`]) {
     requests = 0;
-    const t0 = Date.now();
+    // A clean-up of devices that never were would wait for its deadline (300 s): past
+    // runBench's 60 s kill, so the exit code below would not be 1.
     const r = await runBench(['--gateway', url, '--peers', 'none', '--workload', 'chat,idle', '--pairs', '2', '--devices', '4',
       '--duration', '1', '--warmup', '1', '--grace', '1', '--workers', '1', '--json'], 60_000);
     t.equal(r.code, 1, `${url}: exit 1 (stderr: ${r.stderr.slice(-300)})`);
@@ -310,7 +311,6 @@ t.test('gateways that cannot be used: rows failed, exit 1 with a summary, and no
     const runs = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { runs?: Record<string, unknown>[] }).runs ?? [];
     t.same(runs.map((x) => [x['workload'], x['error']]), [['chat', true], ['idle', true]], `${url}: the rows are still printed, marked as failures`);
     t.notMatch(r.stderr, /unregister/, `${url}: no device was registered, so none is unregistered`);
-    t.ok(Date.now() - t0 < 30_000, `${url}: no wait for a clean-up of devices that never were`);
   }
   t.ok(requests <= 8, `the 404 server saw only the registration attempts, at most 4 devices for each of the two workloads (${requests}), no unregistrations`);
 });
