@@ -251,7 +251,6 @@ export class Relay {
     this.#repeatedErrors.note(msg, fields);
   }
 
-
   onSessionClosed(s: Session): void {
     if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();
     const key = s.sendOnlyKey;
@@ -415,7 +414,7 @@ export class Relay {
     if (this.#accepting > this.limits.maxSendsInFlight) {
       // Over capacity: refused before any work, so the work accepted keeps flowing.
       this.metrics.rateLimited.inc(SENDS_IN_FLIGHT_LABEL);
-      this.#accepted(done, this.#refused(ErrorCode.UNAVAILABLE, SENDS_BUSY_RETRY_MS, e.data.subarray(e.idStart, e.idEnd), started));
+      this.#refuseIn(e, ErrorCode.UNAVAILABLE, SENDS_BUSY_RETRY_MS, done, started);
       return;
     }
     try {
@@ -423,7 +422,7 @@ export class Relay {
       if (sender !== undefined) {
         const wait = this.limiter.sendWait(sender, started);
         if (wait > 0) {
-          this.#accepted(done, this.#refused(ErrorCode.RATE_LIMITED, wait, e.data.subarray(e.idStart, e.idEnd), started));
+          this.#refuseIn(e, ErrorCode.RATE_LIMITED, wait, done, started);
           return;
         }
       }
@@ -437,7 +436,7 @@ export class Relay {
       }
       const wait = this.limiter.recipientWait(to.key, encoded.length, started);
       if (wait > 0) {
-        this.#accepted(done, this.#refused(ErrorCode.RATE_LIMITED, wait, e.data.subarray(e.idStart, e.idEnd), started));
+        this.#refuseIn(e, ErrorCode.RATE_LIMITED, wait, done, started);
         return;
       }
       this.metrics.envelopesIn.inc();
@@ -460,6 +459,11 @@ export class Relay {
     } catch (err) {
       this.#accepted(done, this.#failed(err, e.data.subarray(e.idStart, e.idEnd), started));
     }
+  }
+
+  /** acceptInboundCb's refusal of `e` with no Error made: its failed receipt, at once. */
+  #refuseIn(e: InEnvelope, code: ErrorCode, retryAfterMs: number, done: (receipt: ReceiptProps) => void, started: number): void {
+    this.#accepted(done, this.#refused(code, retryAfterMs, e.data.subarray(e.idStart, e.idEnd), started));
   }
 
   #accepted(done: (receipt: ReceiptProps) => void, r: ReceiptProps): void {
