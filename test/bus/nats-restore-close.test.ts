@@ -10,27 +10,17 @@ import type { NatsBus as NatsBusClass } from '../../relay/bus/nats.ts';
 import { CONTRACT_LIMITS } from './contract.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { until } from '../helpers/poll.ts';
+import { sleepUntilAborted } from '../helpers/sleep-hook.ts';
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
 } else {
   t.test('close wakes the restore pass from its wait between attempts', async (t) => {
     const events: string[] = [];
-    const sleeps: { ms: number; signal: AbortSignal | undefined }[] = [];
-    // A sleep that ends only when its signal aborts (rejecting as node's does).
-    const hookedSleep = (ms: number, _value?: unknown, opts?: { signal?: AbortSignal }): Promise<void> => {
-      const signal = opts?.signal;
-      sleeps.push({ ms, signal });
-      events.push('restore pass waits');
-      return new Promise<void>((_resolve, reject) => {
-        signal?.addEventListener('abort', () => {
-          events.push('its wait woken');
-          reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-        }, { once: true });
-      });
-    };
+    const hooked = sleepUntilAborted(events, 'restore pass waits');
+    const sleeps = hooked.calls;
     const { NatsBus } = await t.mockImport<typeof import('../../relay/bus/nats.ts')>('../../relay/bus/nats.ts', {
-      'node:timers/promises': { setTimeout: hookedSleep },
+      'node:timers/promises': { setTimeout: hooked.setTimeout },
     });
     const server = await startNatsServer({ t });
     const lines: string[] = [];

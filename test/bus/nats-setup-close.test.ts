@@ -15,24 +15,16 @@ import type { NatsBus as NatsBusClass } from '../../relay/bus/nats.ts';
 import { CONTRACT_LIMITS } from './contract.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { until } from '../helpers/poll.ts';
+import { sleepUntilAborted } from '../helpers/sleep-hook.ts';
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
 } else {
   const setUp = async (t: Test) => {
     const events: string[] = [];
-    // A sleep that ends only when its signal aborts (rejecting as node's does).
-    const hookedSleep = (_ms: number, _value?: unknown, opts?: { signal?: AbortSignal }): Promise<void> => {
-      events.push('start waits');
-      return new Promise<void>((_resolve, reject) => {
-        opts?.signal?.addEventListener('abort', () => {
-          events.push('its wait woken');
-          reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-        }, { once: true });
-      });
-    };
+    const hooked = sleepUntilAborted(events, 'start waits');
     const { NatsBus } = await t.mockImport<typeof import('../../relay/bus/nats.ts')>('../../relay/bus/nats.ts', {
-      'node:timers/promises': { setTimeout: hookedSleep },
+      'node:timers/promises': { setTimeout: hooked.setTimeout },
     });
     const server = await startNatsServer({ t });
     const nc = await connect({ servers: server.url });

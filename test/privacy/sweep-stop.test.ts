@@ -7,29 +7,19 @@
 // ends by itself: the test sees the order of events, not timings.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { Registry } from 'prom-client';
 import { MemoryBus } from '../../relay/bus/memory.ts';
-import { Directory } from '../../relay/directory.ts';
 import { busUnavailable } from '../../relay/bus/common.ts';
-import { silentLogger } from '../../relay/log.ts';
 import { CONTRACT_LIMITS } from '../bus/contract.ts';
-import type { Relay } from '../../relay/relay.ts';
+import { privacyRelay } from '../helpers/privacy-relay.ts';
+import { sleepUntilAborted } from '../helpers/sleep-hook.ts';
 
 const tok = (): string => randomBytes(16).toString('hex');
 
 t.test('stop() wakes a sweep waiting to retry a failed erase', async (t) => {
   const events: string[] = [];
-  const hookedSleep = (_ms: number, _value?: unknown, opts?: { signal?: AbortSignal }): Promise<void> => {
-    events.push('sweep waits to retry');
-    return new Promise<void>((_resolve, reject) => {
-      opts?.signal?.addEventListener('abort', () => {
-        events.push('its wait woken');
-        reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-      }, { once: true });
-    });
-  };
+  const hooked = sleepUntilAborted(events, 'sweep waits to retry');
   const { Privacy } = await t.mockImport<typeof import('../../relay/privacy/privacy.ts')>('../../relay/privacy/privacy.ts', {
-    'node:timers/promises': { setTimeout: hookedSleep },
+    'node:timers/promises': { setTimeout: hooked.setTimeout },
   });
 
   const bus = new MemoryBus({ limits: CONTRACT_LIMITS });
@@ -41,14 +31,7 @@ t.test('stop() wakes a sweep waiting to retry a failed erase', async (t) => {
     events.push('erase fails');
     throw busUnavailable('mailbox store unavailable');
   };
-  const relay = {
-    bus,
-    directory: new Directory(bus, 5),
-    metrics: { registry: new Registry(), rateLimited: { inc: () => undefined } },
-    log: silentLogger(),
-    limits: { maxDevicesPerRoute: 5 },
-    sessions: () => [],
-  } as unknown as Relay;
+  const relay = privacyRelay(bus);
   const privacy = new Privacy(relay);
 
   const sweep = privacy.sweep();

@@ -7,14 +7,11 @@
 // is held until stop() has been called; the test counts the bus calls, not timings.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { Registry } from 'prom-client';
 import { MemoryBus } from '../../relay/bus/memory.ts';
-import { Directory } from '../../relay/directory.ts';
 import { Privacy, type PrivacySession } from '../../relay/privacy/privacy.ts';
 import { wire } from '../../relay/wire.ts';
-import { silentLogger } from '../../relay/log.ts';
 import { CONTRACT_LIMITS } from '../bus/contract.ts';
-import type { Relay } from '../../relay/relay.ts';
+import { privacyRelay } from '../helpers/privacy-relay.ts';
 
 const tok = (): string => randomBytes(16).toString('hex');
 
@@ -54,15 +51,7 @@ t.test('stop() ends the last_seen pass: nothing read or written after it', async
     return put(tag, value, rev);
   };
 
-  const relay = {
-    bus,
-    directory: new Directory(bus, 5),
-    metrics: { registry: new Registry(), rateLimited: { inc: () => undefined } },
-    log: silentLogger(),
-    limits: { maxDevicesPerRoute: 5 },
-    sessions: () => sessions,
-    warnRepeated: () => undefined,
-  } as unknown as Relay;
+  const relay = privacyRelay(bus, sessions);
   // The shortest idle expiry: the pass runs every 250 ms.
   const privacy = new Privacy(relay, { deviceIdleExpiryMs: 2000 });
   const keepAlive = setTimeout(() => undefined, 60_000); // the pass's timer is unref'd
