@@ -19,6 +19,12 @@ import { Cursor } from '../../relay/proto-cursor.ts';
 import { bytesFieldSize, varintSize, writeBytesField, writeVarint } from '../../relay/varint.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { writeId } from './driver.ts';
+import { MAX_OPS_PER_FRAME } from '../../client/connection-core.ts';
+
+/** Ops a bench handset puts in one frame: the SDK's own bound (gateways answer the ops
+ *  past their limit, 256 by default, with BAD_REQUEST and close a socket after 32 such
+ *  errors, 4008). */
+export { MAX_OPS_PER_FRAME };
 
 /** One pre-sealed envelope: its encoding and where its 16-byte id sits in it. */
 export interface Sealed {
@@ -305,10 +311,6 @@ function readErrorCode(buf: Uint8Array, start: number, end: number): string {
 }
 
 
-/** Ops a bench handset puts in one frame, as the SDK (client/connection-core.ts
- *  MAX_OPS_PER_FRAME): gateways answer the ops past their limit (256 by default) with
- *  BAD_REQUEST and close a socket after 32 such errors (4008). */
-export const MAX_OPS_PER_FRAME = 128;
 
 /** A frame's share of the queued sends and acks (views of the queues' arrays). */
 export interface FramePart {
