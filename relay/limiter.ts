@@ -19,7 +19,6 @@
 import type { Counter } from 'prom-client';
 import { KeyedBuckets } from './keyed-buckets.ts';
 import type { Clock } from './token-bucket.ts';
-import { HushwireError, ErrorCode } from './errors.ts';
 
 /** Limit names, the only values of the `limit` metric label. */
 export const LimitName = {
@@ -85,23 +84,11 @@ export class EnvelopeLimiter {
     });
   }
 
-  /** One envelope from the sender `senderKey`; throws RATE_LIMITED when over. `now`, in
-   *  both checks: a reading of this limiter's clock (performance.now() unless one was
-   *  given to the constructor), when the caller has one; else it is read here. */
-  checkSend(senderKey: string, now?: number): void {
-    const wait = this.sendWait(senderKey, now);
-    if (wait > 0) throw new HushwireError(ErrorCode.RATE_LIMITED, 'sending too fast', { retryAfterMs: wait });
-  }
-
-  /** `bytes` more for the recipient `recipientKey`; throws RATE_LIMITED when over. */
-  checkRecipient(recipientKey: string, bytes: number, now?: number): void {
-    const wait = this.recipientWait(recipientKey, bytes, now);
-    if (wait > 0) throw new HushwireError(ErrorCode.RATE_LIMITED, 'recipient is receiving too much', { retryAfterMs: wait });
-  }
-
-  /** checkSend without an error: 0 when the envelope may go, else the ms until it may
-   *  (taken from nothing; counted in hushwire_rate_limited_total). The send path answers
-   *  with a receipt and makes no Error: a refusal must cost less than the work it
+  /** One envelope from the sender `senderKey`: 0 when it may go, else the ms until it
+   *  may (taken from nothing; counted in hushwire_rate_limited_total). `now`, in both: a
+   *  reading of this limiter's clock (performance.now() unless one was given to the
+   *  constructor), when the caller has one; else it is read here. No Error: the send
+   *  path answers with a receipt: a refusal must cost less than the work it
    *  refuses, and an Error's stack trace cost ~6 µs, more than relaying an envelope. */
   sendWait(senderKey: string, now?: number): number {
     const wait = this.#send.take(senderKey, 1, now);
@@ -109,7 +96,7 @@ export class EnvelopeLimiter {
     return wait;
   }
 
-  /** checkRecipient without an error, as sendWait. */
+  /** `bytes` more for the recipient `recipientKey`, as sendWait. */
   recipientWait(recipientKey: string, bytes: number, now?: number): number {
     const wait = this.#recipients.take(recipientKey, bytes, now);
     if (wait > 0) this.#metrics?.rateLimited.inc(RECIPIENT_BYTES_LABEL);
