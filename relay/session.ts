@@ -47,6 +47,18 @@ interface PendingVerification {
   /** A register compared a code with this one (wrong or right): its start keeps the
    *  number's charge even if the delivery then fails (#verifyStart). */
   tried: boolean;
+  /** Set once a register with this code reached the directory write and failed there
+   *  (UNAVAILABLE, TIMEOUT: the write may have landed): the device it was for (registration
+   *  binding: device id, identity key and prekey as latin1), the only one the code may
+   *  still register (#onRegister). '' while no write was tried. */
+  boundTo: string;
+}
+
+/** The registration a register op asks for, as PendingVerification.boundTo keeps it. */
+function registrationBinding(m: RegisterDevice): string {
+  return latin1Slice.call(m.device, 0, m.device.length)
+    + latin1Slice.call(m.identityKey, 0, m.identityKey.length)
+    + latin1Slice.call(m.prekey, 0, m.prekey.length);
 }
 
 /** An envelope handed to the device and waiting for its ack. */
@@ -448,6 +460,7 @@ export class Session implements LiveSink, ControlSink {
       expiresAt: Date.now() + limits.verifyCodeTtlMs,
       attemptsLeft: limits.verifyAttempts,
       tried: false,
+      boundTo: '',
     };
     this.#verification = mine;
     let r: { devCode?: string };
@@ -522,6 +535,13 @@ export class Session implements LiveSink, ControlSink {
       this.#relay.metrics.authFailures.inc();
       throw new HushwireError(ErrorCode.AUTH_FAILED, 'registration signature did not verify');
     }
+    // A code whose directory write failed, and may have landed (its answer lost), is good
+    // again only for that same device and keys: written twice, that is still one
+    // registration; another device would make the one code register two.
+    const binding = registrationBinding(m);
+    if (v.boundTo !== '' && v.boundTo !== binding) {
+      throw new HushwireError(ErrorCode.VERIFY_FAILED, 'this code was used for a registration whose directory write failed: it can only finish that registration (the same register again), not register another device');
+    }
     this.#verification = null; // one code, one registration
     this.#busy = true;
     try {
@@ -542,10 +562,26 @@ export class Session implements LiveSink, ControlSink {
       }
       const tag = routeTag(route);
       const now = Date.now();
-      await relay.directory.upsertDevice(tag, {
-        device: m.device, identityKey: m.identityKey, prekey: m.prekey,
-        prekeySignature: m.prekeySignature, registeredAtMs: now, lastSeenMs: now,
-      });
+      try {
+        await relay.directory.upsertDevice(tag, {
+          device: m.device, identityKey: m.identityKey, prekey: m.prekey,
+          prekeySignature: m.prekeySignature, registeredAtMs: now, lastSeenMs: now,
+        });
+      } catch (e) {
+        // The directory down, busy or too slow (UNAVAILABLE, TIMEOUT): the code is not used
+        // up, so the handset retries on this socket (same expiry, same attempts left)
+        // instead of asking for another SMS. The write may have landed with its answer
+        // lost: then the device is registered, and the code stays bound to it
+        // (boundTo), so that the retry writes the same device again (replacing itself in
+        // the record: one registration) and nothing else can use the code. A refusal
+        // (TOO_MANY_DEVICES) uses it up, as before (test/gateway/register-directory.test.ts).
+        const code = toWireError(e).code;
+        if ((code === ErrorCode.UNAVAILABLE || code === ErrorCode.TIMEOUT) && this.#state === 'challenge') {
+          v.boundTo = binding;
+          this.#verification = v;
+        }
+        throw e;
+      }
       relay.metrics.registrations.inc();
       // The number's other devices hear of this one (now if connected, else on next auth).
       await relay.privacy.announceNewDevice(tag, m.device, now)
@@ -559,9 +595,10 @@ export class Session implements LiveSink, ControlSink {
       this.#startMailboxDrain();
     } finally {
       this.#busy = false;
-      // Failed with the code used up (the directory write, too many devices): nothing
-      // waits for a code on this socket any more. (Registered: left at authentication;
-      // the evaluator down: the code was kept for a retry.)
+      // Failed with the code used up (too many devices, the subscription after the
+      // write): nothing waits for a code on this socket any more. (Registered: left at
+      // authentication; the evaluator or the directory write down: the code was kept for
+      // a retry.)
       if (this.#state === 'challenge' && this.#verification === null) this.#leavePending();
     }
   }

@@ -1,9 +1,12 @@
 // Hooks on an in-process gateway's bus for race tests: a bus call held at a gate, so a
 // test lets another operation happen exactly in between; a NATS bus whose counter writes
-// lose their answer after landing.
+// lose their answer after landing; directory writes that fail, or land and lose their
+// answer.
 import type { Test } from 'tap';
 import type { TestGateway } from './gateway.ts';
 import { NatsBus } from '../../relay/bus/index.ts';
+import type { Bus } from '../../relay/bus/bus.ts';
+import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 
 /** A NATS bus whose next `lose` counter writes lose their answer: the write lands, and
  *  the bus tries it once more (as NatsBus does after a fast failure), which meets the
@@ -16,6 +19,30 @@ export class LostAnswers extends NatsBus {
     this.lose--;
     return super.counterPut(key, value, expectedRevision);
   }
+}
+
+/** Directory writes of `bus` failing on demand, as the NATS bus fails them
+ *  (UNAVAILABLE 'directory unavailable'): the next `fail` writes fail without writing
+ *  (the bus unreachable), the next `lose` land and then fail (the answer lost in transit:
+ *  the request timed out after nats-server applied it). Unhooked at the test's end. */
+export function failDirectoryWrites(t: Test, bus: Bus): { fail: number; lose: number } {
+  const hook = { fail: 0, lose: 0 };
+  const original = bus.directoryPut.bind(bus);
+  const unavailable = (): HushwireError => new HushwireError(ErrorCode.UNAVAILABLE, 'directory unavailable');
+  bus.directoryPut = async (tag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> => {
+    if (hook.fail > 0) {
+      hook.fail--;
+      throw unavailable();
+    }
+    const rev = await original(tag, value, expectedRevision);
+    if (rev !== null && hook.lose > 0) {
+      hook.lose--;
+      throw unavailable();
+    }
+    return rev;
+  };
+  t.teardown(() => { bus.directoryPut = original; });
+  return hook;
 }
 
 /** Holds `gw`'s first subscribeDevice of the device (route tag `tag`, device token

@@ -1,0 +1,145 @@
+// A register whose directory write failed (UNAVAILABLE from the bus: NATS down, or its
+// answer lost) used up the verification code: the session forgot it before the write
+// (`one code, one registration`), so the handset's retry on the same socket got
+// VERIFY_FAILED and the person had to ask for another SMS (one of the number's 5 a day)
+// although nothing was registered. Now the code is kept (same expiry, same attempts
+// left), as for an OPRF failure (8336bec). A write may have landed with its answer lost:
+// the code then stays bound to the device of that register, so the retry writes that same
+// device again (one registration) and no other device can be registered with the code.
+// Real nats-server, a gateway on NATS with its key in process; its directory writes fail
+// on demand (helpers/bus-hooks.ts failDirectoryWrites).
+import t, { type Test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { blindNumbers } from '../../relay/crypto/oprf.ts';
+import { generateIdentity, sign, registerInput, prekeyInput, authInput } from '../../relay/crypto/sign.ts';
+import { generateKeyPair } from '../../relay/crypto/hpke.ts';
+import { routeTag } from '../../relay/tokens.ts';
+import { bytesEqual } from '../../relay/bytes.ts';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { failDirectoryWrites, holdSubscribe } from '../helpers/bus-hooks.ts';
+
+let seq = 0;
+const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
+
+interface Device { id: ReturnType<typeof generateIdentity>; prekey: ReturnType<typeof generateKeyPair>; device: Uint8Array }
+const newDevice = (): Device => ({ id: generateIdentity(), prekey: generateKeyPair(), device: new Uint8Array(randomBytes(16)) });
+
+/** A socket with its code for `number`, and a register op for it (sent with a code and a
+ *  device; answered with the error code, or the answer's body). */
+async function withCode(t: Test, gw: TestGateway, number: string) {
+  const c = await connectRaw(gw.url);
+  t.teardown(() => c.close());
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 1, verifyStart: { number } }]);
+  const code = (await c.reply(1)).verifyStarted!.devCode!;
+  t.match(code, /^\d{6}$/);
+  let req = 10;
+  const register = async (d: Device, withCode = code): Promise<string> => {
+    const r = ++req;
+    c.send([{ req: r, register: {
+      number, code: withCode, device: d.device, identityKey: d.id.publicKey, prekey: d.prekey.publicKey,
+      prekeySignature: sign(d.id.secretKey, prekeyInput(d.prekey.publicKey)),
+      signature: sign(d.id.secretKey, registerInput(ch.nonce, d.device, d.id.publicKey, d.prekey.publicKey)),
+      blinded: blindNumbers([number]).blinded[0],
+    } }]);
+    const op = await c.reply(r);
+    return op.error?.code ?? op.body!;
+  };
+  return { c, code, register };
+}
+
+async function gateway(t: Test): Promise<TestGateway> {
+  const nats = await startNatsServer({ t });
+  const gw = await startTestGateway({ nats: nats.url, transport: 'ws', oprfKeyFile: oprfKeyFile(), logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  return gw;
+}
+
+/** The devices the directory lists under `number` (their ids). */
+async function listed(gw: TestGateway, number: string): Promise<Uint8Array[]> {
+  const tag = routeTag(await gw.relay.evaluator.routeForNumber(number));
+  return (await gw.relay.directory.devices(tag)).map((d) => d.device);
+}
+
+/** Whether `d` signs in (auth) on a new connection: it is registered with its keys. */
+async function signsIn(t: Test, gw: TestGateway, number: string, d: Device): Promise<boolean> {
+  const route = await gw.relay.evaluator.routeForNumber(number);
+  const c: RawClient = await connectRaw(gw.url);
+  t.teardown(() => c.close());
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 1, auth: { route, device: d.device, signature: sign(d.id.secretKey, authInput(ch.nonce, route, d.device)) } }]);
+  return (await c.reply(1)).body === 'ok';
+}
+
+const skip = haveNatsServer() ? false : 'nats-server not installed';
+
+t.test('a directory write that failed keeps the code', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const dir = failDirectoryWrites(t, gw.bus);
+  const number = freshNumber();
+  const { code, register } = await withCode(t, gw, number);
+  const d = newDevice();
+  dir.fail = 1;
+  t.equal(await register(d), 'UNAVAILABLE', 'the directory write failed');
+  t.equal(dir.fail, 0);
+  t.same(await listed(gw, number), [], 'nothing registered');
+  t.equal(gw.relay.verifyGate.pending, 1, 'the socket still waits for its code');
+  // No guess was used either: 4 wrong codes still leave the right one its turn.
+  const wrong = code === '000000' ? '000001' : '000000';
+  for (let i = 0; i < 4; i++) t.equal(await register(d, wrong), 'VERIFY_FAILED', `wrong code ${i + 1} of 4`);
+  t.equal(await register(d), 'registered', 'the same register, sent again, registers: the failed write did not use the code');
+  t.equal(gw.relay.verifyGate.pending, 0);
+  t.ok(await signsIn(t, gw, number, d), 'the device is registered with its keys');
+});
+
+t.test('a directory write that landed but lost its answer: the code finishes that registration, and no other', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const dir = failDirectoryWrites(t, gw.bus);
+  const number = freshNumber();
+  const { register } = await withCode(t, gw, number);
+  const d = newDevice();
+  dir.lose = 1;
+  t.equal(await register(d), 'UNAVAILABLE', 'the write landed, its answer did not come');
+  t.equal(dir.lose, 0);
+  const first = await listed(gw, number);
+  t.equal(first.length, 1, 'the device is in the directory');
+  t.ok(bytesEqual(first[0]!, d.device));
+
+  // Another device (or other keys for the same device id) with the right code: refused,
+  // the code kept for the registration that may have been made.
+  const other = newDevice();
+  t.equal(await register(other), 'VERIFY_FAILED', 'another device cannot use the code');
+  const sameIdOtherKeys = { ...newDevice(), device: d.device };
+  t.equal(await register(sameIdOtherKeys), 'VERIFY_FAILED', 'nor the same device id with other keys');
+  t.equal((await listed(gw, number)).length, 1, 'nothing written for them');
+
+  t.equal(await register(d), 'registered', 'the same register again finishes the registration');
+  const after = await listed(gw, number);
+  t.equal(after.length, 1, 'one device under the number: the retry replaced its own record');
+  t.ok(bytesEqual(after[0]!, d.device));
+  t.equal(await register(other), 'ALREADY_AUTHENTICATED', 'and the socket is done with its code');
+  t.ok(await signsIn(t, gw, number, d), 'the device signs in with its keys');
+  t.notOk(await signsIn(t, gw, number, other), 'the other device was never registered');
+});
+
+t.test('a register whose write succeeded is the code\'s one registration', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const number = freshNumber();
+  const { c, register } = await withCode(t, gw, number);
+  const d = newDevice();
+  // Held after the directory write, while the session subscribes as the device.
+  const tag = routeTag(await gw.relay.evaluator.routeForNumber(number));
+  const { entered, release } = holdSubscribe(t, gw, tag, Buffer.from(d.device).toString('hex'));
+  const registered = register(d);
+  await entered;
+  t.equal((await listed(gw, number)).length, 1, 'written');
+  const other = newDevice();
+  t.equal(await register(other), 'BAD_REQUEST', 'a second register meanwhile is refused (one at a time)');
+  release();
+  t.equal(await registered, 'registered');
+  t.equal(await register(other), 'ALREADY_AUTHENTICATED', 'the code registered one device');
+  t.equal((await listed(gw, number)).length, 1);
+  c.close();
+});
