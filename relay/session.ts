@@ -770,10 +770,9 @@ export class Session implements LiveSink, ControlSink {
     const tag = this.#tag;
     const devTok = this.#devTok;
     try {
-      // Closed already (the socket gone while the request waited its turn): no verifier
-      // is written for a ticket that could not be sent, so none of the device's 4 slots
-      // is used up for nothing.
-      if (this.#isClosed()) return;
+      // Not closed here: #authed found the session authenticated in this same turn, and
+      // nothing is awaited before the write (a request waits for no turn). A session
+      // closed while the write is under way takes its verifier out again (below).
       // Sealed first (no I/O), for the registration this connection authenticated against
       // (its identity key: the only record recordResumeVerifier writes into), then the
       // verifier of that very ticket (its expiry, key id and IV included) written into the
@@ -794,7 +793,24 @@ export class Session implements LiveSink, ControlSink {
       // rather than hold one of the 4 slots (the first request here only).
       const replacing = this.#resumed !== null && this.#resumed !== RENEWED ? Buffer.from(this.#resumed, 'latin1') : null;
       if (replacing !== null) this.#resumed = RENEWED;
-      const identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, verifier, registration, replacing);
+      let identityKey: Uint8Array | null;
+      try {
+        identityKey = await recordResumeVerifier(this.#relay.bus, tag, device, verifier, registration, replacing);
+      } catch (e) {
+        // The write failed, but may have landed with its answer lost (the request timed out
+        // after nats-server applied it): the verifier of a ticket never sent would hold one
+        // of the device's 4 slots, pushing out a ticket it holds. It leaves the record again
+        // (and the renewed one comes back), revision-checked: nothing is written when it is
+        // not there, so a write that never landed costs a read. Awaited before the error is
+        // answered, so that the device's retry (a new key, a new verifier: a ticket cannot
+        // be issued twice alike) finds it done. Best effort, as the write: a failure leaves
+        // the slot used. This connection may still renew the ticket it resumed with
+        // (test/gateway/resume-lost-answer.test.ts).
+        await dropResumeVerifier(this.#relay.bus, tag, device, verifier, replacing)
+          .catch((err: unknown) => this.#relay.warnRepeated('resume verifier removal failed', { conn: this.conn, err: toWireError(err).code }));
+        if (replacing !== null && this.#resumed === RENEWED) this.#resumed = latin1Slice.call(replacing, 0, replacing.length);
+        throw e;
+      }
       // Opted out or registered again meanwhile: nothing to send a ticket for.
       if (identityKey === null) throw new HushwireError(ErrorCode.NOT_REGISTERED, 'device not registered');
       if (this.#isClosed()) {
