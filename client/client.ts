@@ -346,7 +346,8 @@ export class HushwireClient {
   private readonly closeTimeoutMs: number;
   /** ClientOptions.receive. */
   private readonly receive: boolean;
-  /** Spaces this client's sends while the gateway rate-limits them. */
+  /** Spaces this client's sends while the gateway rate-limits them or is out of room
+   *  (client/outgoing.ts pacesStream). */
   private readonly pacer = new SendPacer();
   /** Ends the sends' backoff waits at close(). */
   private readonly sendStop = new SendStop();

@@ -78,22 +78,50 @@ export function sealForDevices(
 
 const RETRIABLE = new Set<string>([ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED, ErrorCode.TIMEOUT]);
 
-/** How long after the last RATE_LIMITED the pacer keeps spacing sends. */
+/** How long after the last receipt that engaged it (pacesStream) the pacer keeps spacing sends. */
 const PACE_HOLD_MS = 2_000;
 
 /**
- * Spaces a client's sends while the gateway rate-limits them, by what the gateway says:
- * each RATE_LIMITED receipt's retry_after_ms (the time until its bucket has a token)
- * becomes the gap between two send ops, for every send of the client, first attempts
- * and retries alike, until no RATE_LIMITED came for a while. Nothing server-specific is
- * built in: without rate limiting it does nothing.
+ * Whether a failed receipt slows the client's whole outgoing stream (SendPacer), and not
+ * only the retry of the send it answered.
+ *
+ * - RATE_LIMITED: the sender's own send rate (its bucket at the gateway, or the
+ *   recipient's): retry_after_ms is the time until a token, and every send of the
+ *   client meets the same bucket.
+ * - UNAVAILABLE with retry_after_ms: the gateway, or the bus behind it, has no room for
+ *   more work now, and says for how long: over --max-sends-in-flight (500 ms), the
+ *   mailbox store's request pool full or NATS lost (1000 ms). That is the gateway's
+ *   capacity, not this sender's rate, but the remedy is the same: every queued send of
+ *   the client would meet the same full gateway. Retried each on its own (after
+ *   max(retry_after_ms, backoff), as before), the refused sends of a queue all came back
+ *   in the same instant, from every handset the gateway had refused, and were refused
+ *   again; spaced by retry_after_ms, a handset's sends reach it as a slow stream that
+ *   stops being slow 2 s after the last refusal.
+ * - UNAVAILABLE without retry_after_ms says nothing of the gateway's room (a refusal of
+ *   that one envelope); a lost connection, the SDK's own UNAVAILABLE, is never a receipt
+ *   (its resends wait for the reconnect and a random share of their backoff). Both are
+ *   retried alone, after their backoff, as before.
+ */
+export function pacesStream(code: string, retryAfterMs: number): boolean {
+  return code === ErrorCode.RATE_LIMITED || (code === ErrorCode.UNAVAILABLE && retryAfterMs > 0);
+}
+
+/**
+ * Spaces a client's sends while the gateway rate-limits them or is out of room, by what
+ * the gateway says: the retry_after_ms of each receipt that paces the stream
+ * (pacesStream: RATE_LIMITED, the time until its bucket has a token; UNAVAILABLE with
+ * retry_after_ms, the gateway's capacity) becomes the gap between two send ops, for every
+ * send of the client, first attempts and retries alike, until none came for a while.
+ * Slots are taken in the order the sends ask for them, and a retry keeps its envelopes
+ * (ids and sequence numbers), so pacing loses, repeats and reorders nothing. Nothing
+ * server-specific is built in: without such receipts it does nothing.
  */
 export class SendPacer {
   private gapMs = 0;
   private nextSlot = 0;
   private limitedUntil = 0;
 
-  /** A RATE_LIMITED answer with this retry_after_ms. */
+  /** A receipt that paces the stream (pacesStream) with this retry_after_ms. */
   limited(retryAfterMs: number, now = Date.now()): void {
     const gap = Math.max(1, Math.min(retryAfterMs, 60_000));
     this.gapMs = now < this.limitedUntil ? Math.max(this.gapMs, gap) : gap;
@@ -120,7 +148,7 @@ export interface DeliverOptions {
   seal: (devices: VerifiedDevice[]) => SealedForDevice[];
   /** Absolute deadline (ms since epoch) for the whole send, retries included. */
   deadline: number;
-  /** Shared by a client's sends: spaces them while the gateway rate-limits. */
+  /** Shared by a client's sends: spaces them while the gateway rate-limits them or is out of room (pacesStream). */
   pacer?: SendPacer;
   /** Resolves once connected (rejects after timeoutMs): a resend after a lost connection
    *  waits for the reconnect first, then a random share of its backoff, so the sends of
@@ -331,8 +359,9 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
     const batch = todo.map((d) => sealed.get(bytesToHex(d.device))!);
     if (batch.length === 0) break;
 
-    // While the gateway rate-limits this client, its sends go out spaced by its
-    // retry_after_ms (first attempts too): no burst of retries that all fail again.
+    // While the gateway rate-limits this client, or is out of room (pacesStream), its
+    // sends go out spaced by its retry_after_ms (first attempts too): no burst of
+    // retries that all fail again.
     const paced = opts.pacer?.delay() ?? 0;
     if (paced > 0) {
       if (Date.now() + paced >= opts.deadline) fail();
@@ -368,8 +397,9 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
           stale = true;
           lastError = err;
         } else if (RETRIABLE.has(code)) {
-          retryAfterMs = Math.max(retryAfterMs, r.retryAfterMs ?? 0);
-          if (code === ErrorCode.RATE_LIMITED) opts.pacer?.limited(r.retryAfterMs ?? 0);
+          const after = r.retryAfterMs ?? 0;
+          retryAfterMs = Math.max(retryAfterMs, after);
+          if (pacesStream(code, after)) opts.pacer?.limited(after);
           lastError = err;
         } else {
           // Another device of the contact may have it already (an earlier round, or this

@@ -1,0 +1,177 @@
+// The SDK's send pacer and an overloaded gateway (client/outgoing.ts pacesStream): a
+// gateway past --max-sends-in-flight refuses a send with a receipt `failed UNAVAILABLE`
+// retry_after_ms 500 (relay/relay.ts, test/abuse/sends-in-flight.test.ts). That is the
+// gateway's capacity, and every queued send of the client would meet it: so, as
+// RATE_LIMITED does, it slows the client's whole outgoing stream (one send op per
+// retry_after_ms), rather than each refused send coming back on its own backoff, all at
+// about the same instant. Nothing is lost, repeated or renumbered on the way.
+//
+// Against a real gateway (embedded bus) whose bound is lowered to 4, and a recipient
+// driven with the raw protocol that holds its acks, so the 4 offers in flight keep the
+// gateway full. No timing is asserted: the pacing shows as a count, the send ops the
+// gateway refused before the sends' own deadline, which pacing bounds by the pacer's
+// arithmetic (one op per retry_after_ms; a slower machine only makes fewer).
+import t from 'tap';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { HushwireClient, MemoryStore, HushwireError, ErrorCode } from '../../client/index.ts';
+import { SendPacer, deliverToRoute, type SealedForDevice } from '../../client/outgoing.ts';
+import type { Discovery, VerifiedDevice } from '../../client/discovery.ts';
+import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
+import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
+import type { RawClient } from '../helpers/raw.ts';
+import { freshNumber } from '../helpers/handsets.ts';
+import { until } from '../helpers/poll.ts';
+import { openEnvelope } from '../../relay/crypto/seal.ts';
+import { SENDS_BUSY_RETRY_MS } from '../../relay/relay.ts';
+import type { OpProps } from '../../relay/wire.ts';
+import type { Test } from 'tap';
+
+const CAP = 4;
+
+async function sendsInFlightRefusals(gw: TestGateway): Promise<number> {
+  return (await gw.metrics.rateLimited.get()).values.find((v) => v.labels.limit === 'sends_in_flight')?.value ?? 0;
+}
+
+/** A gateway that takes at most CAP sends at once; recipient B (raw, acking nothing
+ *  unless told) connected to it; sender A, an SDK client. */
+async function overloaded(t: Test, sendTimeoutMs?: number) {
+  const gw = await startTestGateway({ liveTimeoutMs: 30_000, logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const B = freshNumber();
+  const { c: bReg, dev: b } = await registerRaw(gw.url, B);
+  bReg.close();
+  await bReg.closed;
+  const bConn = await authenticateRaw(gw.url, b);
+  t.teardown(async () => { bConn.close(); await bConn.closed; });
+  const store = new MemoryStore();
+  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
+  const client = await HushwireClient.open(store, {
+    receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, ...(sendTimeoutMs !== undefined ? { sendTimeoutMs } : {}),
+  });
+  t.teardown(() => client.close());
+  await client.connect();
+  // The route and the device list are looked up (and kept) once, before the queue.
+  await client.discover([B]);
+  // From here on the gateway takes CAP sends at once.
+  gw.relay.limits.maxSendsInFlight = CAP;
+  return { gw, B, b, bConn, client };
+}
+
+function deliveries(bConn: RawClient) {
+  return bConn.ops.filter((o) => o.body === 'deliver').flatMap((o) => o.deliver!.envelopes);
+}
+
+t.test('a queue of sends refused UNAVAILABLE (over --max-sends-in-flight) goes out paced by retry_after_ms, not in bursts', async (t) => {
+  const SEND_TIMEOUT_MS = 6_000;
+  const { gw, bConn, B, client } = await overloaded(t, SEND_TIMEOUT_MS);
+  const N = 24;
+  const results = await Promise.allSettled(Array.from({ length: N }, (_, i) => client.send(B, `m${i}`)));
+
+  // The gateway stayed full throughout (B acked nothing): every send failed at its
+  // deadline, the CAP taken ones unanswered (maybeDelivered), the others refused.
+  t.ok(results.every((r) => r.status === 'rejected'), 'no send completed while the gateway was full');
+  const errors = results.map((r) => (r as PromiseRejectedResult).reason as HushwireError);
+  t.ok(errors.every((e) => e instanceof HushwireError), 'each failed with a HushwireError');
+  const refusedSends = errors.filter((e) => !e.maybeDelivered);
+  t.equal(refusedSends.length, N - CAP, 'the sends never taken say so: not maybeDelivered (the app knows they were not sent)');
+  t.ok(refusedSends.every((e) => e.code === ErrorCode.UNAVAILABLE || e.code === ErrorCode.TIMEOUT), 'UNAVAILABLE (or TIMEOUT: its turn came after its deadline)');
+  t.equal(deliveries(bConn).length, CAP, 'no refused envelope reached the recipient');
+
+  // Each refused op: a first attempt of the N - CAP sends the gateway had no room for,
+  // or a retry. Paced, the retries (and any first attempt after the first refusal) take
+  // one slot per retry_after_ms (500 ms) until the deadline: at most 6,000 / 500 = 12.
+  // Allowed on top: the refused sends once more each (a machine stalled for over 2 s
+  // ends the pacing, and the retries waiting then go out together once). Each on its own
+  // backoff (500 ms, then 500-1000, 500-2000, ...), as before, they came back about
+  // 4 times each before the deadline: over 100 refusals.
+  const refusals = await sendsInFlightRefusals(gw);
+  const bound = (N - CAP) + SEND_TIMEOUT_MS / SENDS_BUSY_RETRY_MS + (N - CAP);
+  t.ok(refusals >= N - CAP, `the gateway refused each send it had no room for (${refusals})`);
+  t.ok(refusals <= bound, `the client's sends were paced: ${refusals} refusals, at most ${bound}`);
+  t.comment(`refusals: ${refusals}`);
+});
+
+t.test('refused UNAVAILABLE while the gateway is full, then taken: every message arrives exactly once, with its own sequence number', async (t) => {
+  const { gw, b, bConn, B, client } = await overloaded(t);
+  const N = 12;
+  const sends = Array.from({ length: N }, (_, i) => client.send(B, `m${i}`));
+  // B holds its acks until the gateway has refused each of the other sends at least
+  // once (a send's first attempt may itself wait for its paced slot).
+  await until('the gateway refusing the sends it has no room for', async () => (await sendsInFlightRefusals(gw)) >= N - CAP, 30_000);
+  t.equal(deliveries(bConn).length, CAP, 'only the sends it took reached B meanwhile');
+  // From now on B acks every delivery as it comes.
+  let acked = 0;
+  const ackNew = () => {
+    const envs = deliveries(bConn);
+    if (envs.length > acked) {
+      bConn.send([{ req: 0, deliverAck: { ids: envs.slice(acked).map((e) => e.id) } }]);
+      acked = envs.length;
+    }
+  };
+  const acking = setInterval(ackNew, 20);
+  t.teardown(() => clearInterval(acking));
+  ackNew();
+  const results = await Promise.all(sends);
+  clearInterval(acking);
+  t.ok(results.every((r) => r.status === 'delivered'), 'every send delivered');
+  t.equal(new Set(results.map((r) => r.id)).size, N, 'each with its own id');
+
+  const envs = deliveries(bConn);
+  const ids = envs.map((e) => bytesToHex(e.id));
+  t.equal(ids.length, N, 'B was handed N envelopes: none twice');
+  t.same([...ids].sort(), results.map((r) => r.id).sort(), 'exactly the ids the sends resolved with');
+  // Delivered envelopes carry no route and device: the recipient fills in its own.
+  const opened = envs.map((e) => openEnvelope({ ...e, route: b.route, device: b.device }, { route: b.route, device: b.device, prekeySecret: b.prekey.secretKey }));
+  const texts = opened.map((o) => new TextDecoder().decode(o.body));
+  t.same([...texts].sort(), Array.from({ length: N }, (_, i) => `m${i}`).sort(), 'each text once');
+  // A retry reuses its envelope: the sequence numbers the sends took are N in a row,
+  // none skipped or taken twice (so the recipient's per-sender ordering is as without
+  // the refusals).
+  const seqs = opened.map((o) => o.seq).sort((x, y) => x - y);
+  t.same(seqs, Array.from({ length: N }, (_, i) => seqs[0]! + i), 'sequence numbers N in a row');
+  t.ok(await sendsInFlightRefusals(gw) >= N - CAP, 'the gateway did refuse');
+});
+
+// ---- which receipts pace the stream (deliverToRoute with a scripted gateway)
+
+function scriptedSend(receipts: { code: string; retryAfterMs: number }[]) {
+  const device: VerifiedDevice = { device: new Uint8Array(16).fill(1) } as unknown as VerifiedDevice;
+  const discovery = { devicesFor: async () => ({ devices: [device], cached: false }) } as unknown as Discovery;
+  const id = new Uint8Array(16).fill(9);
+  const seal = (devices: VerifiedDevice[]): SealedForDevice[] => devices.map((d) => ({ device: d, envelope: { id } }));
+  let calls = 0;
+  const request = async (_op: unknown): Promise<OpProps> => {
+    const next = receipts[calls++];
+    const r = next ? { id, status: 'failed', code: next.code, retryAfterMs: next.retryAfterMs } : { id, status: 'delivered' };
+    return { sendResult: { receipts: [r] } } as OpProps;
+  };
+  return { discovery, seal, request, attempts: () => calls };
+}
+
+class WatchedPacer extends SendPacer {
+  readonly told: number[] = [];
+  override limited(retryAfterMs: number, now?: number): void {
+    this.told.push(retryAfterMs);
+    super.limited(retryAfterMs, now);
+  }
+}
+
+t.test('UNAVAILABLE with retry_after_ms engages the pacer; UNAVAILABLE without it (and TIMEOUT) only retry that send', async (t) => {
+  const cases: [string, { code: string; retryAfterMs: number }[], number[]][] = [
+    ['UNAVAILABLE with retry_after_ms (the gateway out of room)', [{ code: 'UNAVAILABLE', retryAfterMs: 30 }], [30]],
+    ['RATE_LIMITED, as before', [{ code: 'RATE_LIMITED', retryAfterMs: 20 }], [20]],
+    ['UNAVAILABLE without retry_after_ms', [{ code: 'UNAVAILABLE', retryAfterMs: 0 }], []],
+    ['TIMEOUT', [{ code: 'TIMEOUT', retryAfterMs: 0 }], []],
+  ];
+  for (const [what, receipts, told] of cases) {
+    const s = scriptedSend(receipts);
+    const pacer = new WatchedPacer();
+    const res = await deliverToRoute(new Uint8Array(32), {
+      request: s.request, discovery: s.discovery, seal: s.seal, deadline: Date.now() + 20_000, pacer, random: () => 0,
+    });
+    t.equal(res.status, 'delivered', `${what}: retried and delivered`);
+    t.equal(s.attempts(), 2, `${what}: one retry, same envelope`);
+    t.same(pacer.told, told, `${what}: pacer told ${JSON.stringify(told)}`);
+  }
+});
