@@ -21,7 +21,7 @@ import { registerDevice, type RegisterOptions, type RegisterResult } from './reg
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, writeDevice, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import {
   keepRetired, rotationDue, prekeySinceOf, DEFAULT_PREKEY_ROTATION_MS, DEFAULT_PREKEY_RETENTION_MS, DEFAULT_MAX_RETIRED_PREKEYS,
-  noteMailboxAge, mergeMailboxAge, mailboxAgeToSave, prekeyRetentionMs, type ToldMailboxAge,
+  noteMailboxAge, mergeMailboxAge, mailboxAgeToSave, prekeyRetentionMs, pendingHoldMs, refusedPending, type ToldMailboxAge,
 } from './prekeys.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { readRouteBook, ROUTES_CAPACITY, type RouteBook } from './routes.ts';
@@ -835,8 +835,10 @@ export class HushwireClient {
    * old one is kept (retired) to open mail sealed to it until prekeyRetentionMs has
    * passed. A pending key left by a crash or a failed attempt is sent again rather
    * than a new one made. Errors: RATE_LIMITED (retryAfterMs) when the gateway's interval
-   * between rotations has not passed; UNAVAILABLE; UNKNOWN_OP from a gateway without
-   * the op. The pending key stays saved after any failure (and is tried again).
+   * between rotations has not passed, answered by the SDK itself, nothing sent, while the
+   * retry_after_ms of the gateway's last refusal of the pending key lasts (it is kept in
+   * the profile); UNAVAILABLE; UNKNOWN_OP from a gateway without the op. The pending key
+   * stays saved after any failure (and is tried again).
    */
   rotatePrekey(): Promise<void> {
     const ended = this.endedError() ?? this.optingOutError();
@@ -890,6 +892,20 @@ export class HushwireClient {
       const kept = keepRetired(retired, now, retention, this.maxRetiredPrekeys);
       let changed = ageChanged || kept.length !== retired.length;
       fresh.retiredPrekeys = kept;
+      // A pending key the gateway refused RATE_LIMITED is not sent again before its
+      // retry_after_ms has passed (this process's refusal or another's: it is kept in
+      // device.json): it would only be refused again. The automatic check does the rest of
+      // its work and leaves it (maintainPrekeys comes back then); rotatePrekey() is
+      // answered as the gateway would answer it, without asking.
+      const hold = pendingHoldMs(fresh.pendingPrekey, now);
+      if (hold > 0) {
+        if (changed) await save(fresh);
+        this.adoptPrekeys(fresh);
+        if (force) {
+          throw new HushwireError(ErrorCode.RATE_LIMITED, 'prekey rotated too recently: the gateway refused the pending prekey and said when to send it again; it is sent then', { retryAfterMs: hold });
+        }
+        return;
+      }
       const due = force || fresh.pendingPrekey !== undefined || rotationDue(prekeySinceOf(fresh), now, this.prekeyRotationMs);
       if (!due) {
         if (changed) await save(fresh);
@@ -908,7 +924,23 @@ export class HushwireClient {
       if (changed) await save(fresh);
       this.adoptPrekeys(fresh);
       await this.conn.connect(this.requestTimeoutMs);
-      await this.conn.request({ setPrekey: { prekey: pending.public, prekeySignature: pending.signature } });
+      try {
+        await this.conn.request({ setPrekey: { prekey: pending.public, prekeySignature: pending.signature } });
+      } catch (e) {
+        // Refused for now (the rotation interval, or this connection's set_prekey budget):
+        // when to send it again is kept with the key, here and in device.json, so no
+        // connect of this or another process sends it sooner (pendingHoldMs). The write
+        // is advice: should it fail, this client still remembers, and the refusal is what
+        // the caller is told.
+        if (e instanceof HushwireError && e.code === ErrorCode.RATE_LIMITED && e.retryAfterMs > 0) {
+          const held: DeviceProfile = { ...fresh, pendingPrekey: refusedPending(pending, this.now(), e.retryAfterMs) };
+          this.adoptPrekeys(held);
+          try {
+            await save(held);
+          } catch { /* kept in memory; the next refusal writes it again */ }
+        }
+        throw e;
+      }
       const at = this.now();
       const next: DeviceProfile = {
         ...fresh,
@@ -979,18 +1011,24 @@ export class HushwireClient {
     });
   }
 
-  /** After each connect: rotates when due (or a pending key is left), deletes retired
-   *  secrets past the retention window, saves the mailbox max age a gateway told when it
-   *  changed (or, told again, a day after it was last saved). Never fatal: a failure is
-   *  tried again later (after the gateway's retry_after_ms, else after a backoff up to 6 h). */
+  /** After each connect: rotates when due (or a pending key is left, once the gateway's
+   *  retry_after_ms for it has passed), deletes retired secrets past the retention
+   *  window, saves the mailbox max age a gateway told when it changed (or, told again, a
+   *  day after it was last saved). Never fatal: a failure is tried again later (after the
+   *  gateway's retry_after_ms, else after a backoff up to 6 h). */
   private maintainPrekeys(): void {
     if (this.closing || this.unregistering || this.unregistered || this.optingOut) return;
     this.prekeyTimer.cancel();
     const me = this.profile;
     const now = this.now();
     const retired = me.retiredPrekeys ?? [];
-    const work = me.pendingPrekey !== undefined
-      || rotationDue(prekeySinceOf(me), now, this.prekeyRotationMs)
+    // A pending key is sent only once the gateway's last refusal of it has run out: a
+    // connect (every `hushwire send`, every reconnect of a `listen`) sent it again
+    // before, and each was one more RATE_LIMITED at the gateway.
+    const rotation = me.pendingPrekey !== undefined
+      ? pendingHoldMs(me.pendingPrekey, now) === 0
+      : rotationDue(prekeySinceOf(me), now, this.prekeyRotationMs);
+    const work = rotation
       || keepRetired(retired, now, this.retentionMs(), this.maxRetiredPrekeys).length !== retired.length
       || mailboxAgeToSave(this.savedMailboxAge, me.mailboxMaxAge);
     if (!work) return this.prekeyTimer.schedule(this.nextPrekeyCheck(now));
@@ -998,6 +1036,13 @@ export class HushwireClient {
       this.prekeyFailures = 0;
       this.prekeyTimer.schedule(this.nextPrekeyCheck(this.now()));
     }, (e: unknown) => {
+      if (e instanceof HushwireError && e.code === ErrorCode.RATE_LIMITED && e.retryAfterMs > 0) {
+        // The gateway's interval between rotations (or its per-connection budget): an
+        // answer the rotation expects, not a failure. The key waits with its hold
+        // (rotateNow kept it) and is sent when that ends; the backoff does not grow.
+        this.prekeyTimer.schedule(this.nextPrekeyCheck(this.now()));
+        return;
+      }
       // Backoff from 1 min doubling to 6 h (full jitter, at least 1 s), or the gateway's
       // retry_after_ms when it is longer.
       const after = e instanceof HushwireError && e.retryAfterMs > 0 ? e.retryAfterMs : 0;
@@ -1006,10 +1051,14 @@ export class HushwireClient {
     });
   }
 
-  /** Ms until the current prekey is due (or the next retired one expires), at most a day. */
+  /** Ms until the current prekey is due, or a pending one may be sent again (the
+   *  gateway's hold on it: pendingHoldMs), or the next retired one expires; at least 1 s,
+   *  at most a day. */
   private nextPrekeyCheck(now: number): number {
     const me = this.profile;
-    let at = this.prekeyRotationMs > 0 ? prekeySinceOf(me) + this.prekeyRotationMs : Infinity;
+    let at = me.pendingPrekey !== undefined
+      ? now + pendingHoldMs(me.pendingPrekey, now)
+      : this.prekeyRotationMs > 0 ? prekeySinceOf(me) + this.prekeyRotationMs : Infinity;
     const retention = this.retentionMs();
     for (const r of me.retiredPrekeys ?? []) at = Math.min(at, r.retiredAt + retention);
     return Math.min(Math.max(at - now, 1_000), 86_400_000);

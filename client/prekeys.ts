@@ -6,7 +6,9 @@
 //   pending   a new key pair made and saved before the set_prekey op is sent (crash
 //             safety): made current once the gateway answers ok; after a crash or a
 //             failed op it is sent again (the same key, so a retry whose first ok was lost
-//             is answered ok); it opens mail meanwhile, in case the gateway took it
+//             is answered ok), but not before the retry_after_ms of a RATE_LIMITED
+//             refusal of it has passed (kept with it: pendingHoldMs); it opens mail
+//             meanwhile, in case the gateway took it
 //   retired   former current prekeys with the time they were replaced: mail sealed to
 //             them before (queued in the mailbox, or by a sender's cached lookup) still
 //             opens until the retention window has passed; then they are deleted, which
@@ -58,6 +60,12 @@ export interface PendingPrekey extends PrekeyPair {
   signature: Uint8Array;
   /** When it was made (ms since the epoch). */
   createdAt: number;
+  /** The gateway refused it RATE_LIMITED at `refusedAt` (the rotation interval, or the
+   *  connection's set_prekey budget, had not passed) and said to come back after
+   *  retry_after_ms: it is not sent again before `retryAt` (pendingHoldMs). Both by the
+   *  client's clock, ms since the epoch; absent: not refused (send it when due). */
+  refusedAt?: number;
+  retryAt?: number;
 }
 
 export interface RetiredPrekey extends PrekeyPair {
@@ -151,6 +159,25 @@ export function prekeyRetentionMs(optionMs: number, told: ToldMailboxAge | undef
   return Math.max(optionMs, Math.min(v * 1000 + PREKEY_RETENTION_MARGIN_MS, MAX_TOLD_PREKEY_RETENTION_MS));
 }
 
+/**
+ * How long, at `nowMs`, the pending key `p` must still wait before it is sent again: what
+ * is left of the retry_after_ms of the gateway's last RATE_LIMITED refusal of it (0: send
+ * it when due). Sending it sooner would only be refused again, and each refusal is one
+ * more RATE_LIMITED at the gateway (and, before this was kept, came at every connect of
+ * every process of the profile: each `hushwire send`, each reconnect of a `listen`). A
+ * clock that has gone back past the refusal makes the hold unknowable: 0, and the next
+ * refusal, if any, sets it again. Pure.
+ */
+export function pendingHoldMs(p: PendingPrekey | undefined, nowMs: number): number {
+  if (p?.retryAt === undefined || p.refusedAt === undefined || !(nowMs >= p.refusedAt)) return 0;
+  return Math.max(0, p.retryAt - nowMs);
+}
+
+/** `p` as the gateway refused it at `nowMs` for `retryAfterMs` (pendingHoldMs). Pure. */
+export function refusedPending(p: PendingPrekey, nowMs: number, retryAfterMs: number): PendingPrekey {
+  return { ...p, refusedAt: nowMs, retryAt: nowMs + Math.max(0, retryAfterMs) };
+}
+
 /** Whether a prekey current since `sinceMs` is due for rotation at `nowMs`
  *  (rotationMs 0: never automatically). */
 export function rotationDue(sinceMs: number, nowMs: number, rotationMs: number): boolean {
@@ -200,7 +227,12 @@ function iso(ms: number): string {
 }
 
 export function pendingToJson(p: PendingPrekey): object {
-  return { secret: bytesToHex(p.secret), public: bytesToHex(p.public), signature: bytesToHex(p.signature), createdAt: iso(p.createdAt) };
+  const out: Record<string, string> = { secret: bytesToHex(p.secret), public: bytesToHex(p.public), signature: bytesToHex(p.signature), createdAt: iso(p.createdAt) };
+  if (p.refusedAt !== undefined && p.retryAt !== undefined) {
+    out.refusedAt = iso(p.refusedAt);
+    out.retryAt = iso(p.retryAt);
+  }
+  return out;
 }
 
 export function retiredToJson(list: readonly RetiredPrekey[]): object[] {
@@ -212,7 +244,16 @@ export function pendingFromJson(v: unknown): PendingPrekey | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw damagedDevice();
   const o = v as Record<string, unknown>;
-  return { secret: hexOf(o.secret), public: hexOf(o.public), signature: hexOf(o.signature), createdAt: timeOf(o.createdAt) };
+  const p: PendingPrekey = { secret: hexOf(o.secret), public: hexOf(o.public), signature: hexOf(o.signature), createdAt: timeOf(o.createdAt) };
+  // Only advice (when to send the key again): malformed or half there, it reads as
+  // absent (the key is sent when due, as before the fields) rather than as damage.
+  const refusedAt = typeof o.refusedAt === 'string' ? Date.parse(o.refusedAt) : NaN;
+  const retryAt = typeof o.retryAt === 'string' ? Date.parse(o.retryAt) : NaN;
+  if (!Number.isNaN(refusedAt) && !Number.isNaN(retryAt)) {
+    p.refusedAt = refusedAt;
+    p.retryAt = retryAt;
+  }
+  return p;
 }
 
 /** device.json's retiredPrekeys (absent, as in profiles written before rotation: none). */
