@@ -67,6 +67,8 @@ export interface IndexedDbFactory {
 /** The members of the platform's `navigator.locks` (a LockManager) this store uses. */
 export interface WebLocks {
   request(name: string, options: { ifAvailable?: boolean; steal?: boolean; signal?: AbortSignal }, callback: (lock: unknown) => Promise<void> | null): Promise<unknown>;
+  /** Where present, asked before a lock is let go on a versionchange (see #versionChange). */
+  query?(): Promise<unknown>;
 }
 
 export interface IndexedDbStoreOptions {
@@ -221,7 +223,7 @@ export class IndexedDbStore implements ProfileStore {
     this.#locks = locks !== undefined && typeof locks.request === 'function' ? locks : undefined;
     // Another tab deleting or upgrading this database waits for every connection to it
     // to close: close ours (operations after that fail BAD_REQUEST) instead of blocking it.
-    db.onversionchange = () => this.close();
+    db.onversionchange = () => this.#versionChange();
   }
 
   /** True while this store holds its profile's Web Lock (see `exclusive`). */
@@ -332,6 +334,38 @@ export class IndexedDbStore implements ProfileStore {
     this.#closed = true;
     this.#db.close();
     this.#lock?.release();
+  }
+
+  /**
+   * Another tab deletes or upgrades the database: closed at once (that tab waits for it),
+   * but the profile's lock is let go only once the lock manager has answered a query.
+   * The tab deleting it is usually the one that stole the profile first (take over,
+   * unregister, destroy), and the browser may run this event before it tells this page
+   * of the steal: Chromium does when the page was busy meanwhile (a loaded machine), as
+   * its IndexedDB and Web Locks messages come on separate channels. Letting go at once
+   * then settled the lock's request as released, the steal was never heard and
+   * onLockLost never ran. The lock manager reports a steal before it answers a query
+   * asked after it, so waiting for that answer lets the steal arrive first (and call
+   * onLockLost); without a steal the lock goes as before.
+   */
+  #versionChange(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+    const lock = this.#lock;
+    const locks = this.#locks;
+    if (lock === null) return;
+    if (locks === undefined || typeof locks.query !== 'function') {
+      lock.release();
+      return;
+    }
+    let answered: Promise<unknown>;
+    try {
+      answered = Promise.resolve(locks.query());
+    } catch {
+      answered = Promise.resolve();
+    }
+    answered.then(() => lock.release(), () => lock.release());
   }
 
   /** Another tab stole the profile's lock: closed, and every later call says why. */

@@ -11,7 +11,7 @@
 // HUSHWIRE_CHROMIUM to a Chromium binary, or the test skips saying so.
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -63,12 +63,17 @@ async function bundle(entry: string): Promise<string> {
   return r.outputFiles[0]!.text;
 }
 
+/** What answers `/gate` (a page's synchronous request, which holds its main thread until answered). */
+let onGate: (res: ServerResponse) => void = (res) => { res.end(); };
+
 /** Serves one page per script on loopback (`/name` loads `/name.js`); resolves with the origin. */
 async function serve(scripts: Record<string, string>): Promise<{ origin: string; server: Server }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!.slice(1);
     const js = path.endsWith('.js') ? scripts[path.slice(0, -3)] : undefined;
-    if (js !== undefined) {
+    if (path === 'gate') {
+      onGate(res);
+    } else if (js !== undefined) {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(js);
     } else if (scripts[path] !== undefined) {
       const html = `<!doctype html><meta charset="utf-8"><title>hushwire ${path}</title><script type="module" src="/${path}.js"></script>`;
@@ -241,9 +246,31 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
     await idbPage.goto(`${origin}/idb?${new URLSearchParams({ phase: 'hold', tag }).toString()}`, { timeout: 30_000 });
     await within(heldSeen, 'the first page holds the profile');
     t.match(held, { step: 'hold', exclusive: true }, 'the first page holds the profile');
+    // The first page is busy (its main thread held by a synchronous request to /gate)
+    // from before the second page steals the profile until that page has asked for the
+    // database's delete: both the steal and the delete's versionchange then wait in its
+    // queues, and Chromium runs the versionchange first. A page of a loaded machine
+    // meets that order by chance (a CI run: the first page never heard of the steal).
+    let openGate: () => void = () => {};
+    const gateHeld = new Promise<void>((resolve) => {
+      onGate = (res) => { openGate = () => { openGate = () => {}; res.end('open'); }; resolve(); };
+    });
+    t.teardown(() => { openGate(); onGate = (res) => { res.end(); }; });
+    void idbPage.evaluate("{ const x = new XMLHttpRequest(); x.open('GET', '/gate', false); x.send(); }").catch(() => {});
+    await within(gateHeld, 'the first page waits at the gate');
     let taken: Record<string, unknown> | undefined;
     const takenSeen = new Promise<void>((resolve) => {
-      void other.exposeFunction('hwOut', (json: string) => { taken = JSON.parse(json) as Record<string, unknown>; resolve(); return 'ok'; });
+      void other.exposeFunction('hwOut', (json: string) => {
+        const o = JSON.parse(json) as Record<string, unknown>;
+        if (o.step === 'deleting') {
+          openGate();
+        } else {
+          openGate();
+          taken = o;
+          resolve();
+        }
+        return 'ok';
+      });
     });
     await other.goto(`${origin}/idb?${new URLSearchParams({ phase: 'take', tag }).toString()}`, { timeout: 30_000 });
     await within(takenSeen, 'the second page');
