@@ -64,8 +64,9 @@ export interface StartOptions {
    *  (relay/env-names.ts). Absent: not looked at (tests starting gateways in-process). */
   env?: NodeJS.ProcessEnv;
   /** Tests only (no setting): the NATS bus's JetStream request pool and request deadline
-   *  (relay/bus/nats-requests.ts), small so that a test can fill it. */
-  busRequests?: { requestPool?: { maxPending: number; authReserve: number }; requestTimeoutMs?: number };
+   *  (relay/bus/nats-requests.ts), small so that a test can fill it, and its outage grace
+   *  (relay/bus/nats.ts OUTAGE_GRACE_MS), long so that a test's NATS restart is within it. */
+  busRequests?: { requestPool?: { maxPending: number; authReserve: number }; requestTimeoutMs?: number; outageGraceMs?: number };
   /** Tests only (no setting): the verification code's lifetime (5 minutes), short so that
    *  a test sees codes expire, and the clock of the verification code budget
    *  (relay/verify-gate.ts), so that a test refills it without waiting. */

@@ -39,10 +39,11 @@ export interface CreateBusOptions {
   lowerLimits?: boolean;
   /** NATS: servers, TLS and credentials read from the settings (relay/nats-connect-options.ts). */
   access?: NatsAccess;
-  /** NATS, tests only (no setting): the JetStream request pool's size and reserve, and
-   *  the request deadline (NatsBusOptions). */
+  /** NATS, tests only (no setting): the JetStream request pool's size and reserve, the
+   *  request deadline and the outage grace (NatsBusOptions). */
   requestPool?: NatsBusOptions['requestPool'];
   requestTimeoutMs?: number;
+  outageGraceMs?: number;
 }
 
 export function createBus(opts: CreateBusOptions): Bus {
@@ -64,5 +65,6 @@ export function createBus(opts: CreateBusOptions): Bus {
     ...(opts.access !== undefined ? { access: opts.access } : {}),
     ...(opts.requestPool !== undefined ? { requestPool: opts.requestPool } : {}),
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.outageGraceMs !== undefined ? { outageGraceMs: opts.outageGraceMs } : {}),
   });
 }

@@ -68,6 +68,8 @@ interface Entry {
   delivered: ((delivered: boolean) => void) | null;
   key: string;
   node: string;
+  /** Offered to a device this bus holds (no NATS involved: dropRemote keeps it). */
+  local: boolean;
   timeoutMs: number;
   deadline: number;
   bucket: Map<number, Entry>;
@@ -242,13 +244,13 @@ export class LiveRouter {
 
   /** The device is held by this bus: no NATS, same deadline. */
   #deliverLocal(key: string, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void {
-    const token = this.#register(timeoutMs, (code) => done(code === DELIVERED));
+    const token = this.#register(timeoutMs, (code) => done(code === DELIVERED), null, '', '', true);
     // The handler may answer at once (a closing socket): settle after this call
     // returns, so `done` is never called synchronously.
     this.#handle(this.#subs.live(key), envelope, (code) => queueMicrotask(() => this.#settle(token, code === DELIVERED ? DELIVERED : REFUSED)));
   }
 
-  #register(timeoutMs: number, done: Entry['done'], delivered: Entry['delivered'] = null, key = '', node = ''): number {
+  #register(timeoutMs: number, done: Entry['done'], delivered: Entry['delivered'] = null, key = '', node = '', local = false): number {
     const token = this.#next;
     this.#next = (this.#next + 1) >>> 0;
     let bucket = this.#buckets.get(timeoutMs);
@@ -256,7 +258,7 @@ export class LiveRouter {
       bucket = new Map();
       this.#buckets.set(timeoutMs, bucket);
     }
-    const e: Entry = { done, delivered, key, node, timeoutMs, deadline: Date.now() + timeoutMs, bucket };
+    const e: Entry = { done, delivered, key, node, local, timeoutMs, deadline: Date.now() + timeoutMs, bucket };
     bucket.set(token, e);
     this.#pending++;
     this.#timer ??= setInterval(() => this.#sweep(), SWEEP_MS);
@@ -421,6 +423,32 @@ export class LiveRouter {
       clearInterval(this.#timer);
       this.#timer = null;
     }
+  }
+
+  /**
+   * The NATS connection dropped (NatsBus #onDrop): no answer to an offer made to another
+   * gateway before now can come (the reply subject's interest went with the connection,
+   * and what nats.js had not written yet it drops at its reconnect), so each is not
+   * delivered now rather than at its deadline (--live-timeout-ms): the relay stores it
+   * in the mailbox instead. The holder may have handed it to its device all the same;
+   * the device drops the second copy by its id, as after a timeout. Offers to devices
+   * this bus holds wait for their acks as before.
+   */
+  dropRemote(): void {
+    if (this.#closed || this.#pending === 0) return;
+    const lost: Entry[] = [];
+    for (const [ms, bucket] of this.#buckets) {
+      for (const [token, e] of bucket) {
+        if (e.local) continue;
+        bucket.delete(token);
+        lost.push(e);
+      }
+      if (bucket.size === 0) this.#buckets.delete(ms);
+    }
+    this.#pending -= lost.length;
+    this.#batches.clear();
+    this.#out.clear();
+    for (const e of lost) this.#complete(e, REFUSED, '', null);
   }
 
   // ---------------------------------------------------------------- holder

@@ -151,7 +151,7 @@ const OWNERS_OVERLAP = 1 / 8;
 const RESTORE_ATTEMPTS = 10;
 const RESTORE_EVERY_MS = 1_000;
 /** How long a lost NATS connection is waited for before the operations that need NATS
- *  fail UNAVAILABLE at once (#reachable, #whileUp) instead of each waiting out its
+ *  fail UNAVAILABLE at once (#reachable, #viaNats) instead of each waiting out its
  *  deadline (the request timeout, 5 s): a registration's steps then outlasted the auth
  *  deadline (10 s) and the handset was closed 4001 "auth timeout" after 10 s, with no
  *  word of NATS. Within the grace nats.js's first attempts run (at once, then after
@@ -386,6 +386,19 @@ function natsLost(): NatsLost {
   return new NatsLost(ErrorCode.UNAVAILABLE, 'NATS connection lost; this gateway is reconnecting', { retryAfterMs: 1000 });
 }
 
+/** A lost connection as #beginOutage tracks it (see #outage). */
+interface Outage {
+  down: Promise<never>;
+  up: Promise<void>;
+  reconnected: () => void;
+  failing: boolean;
+  timer: NodeJS.Timeout;
+}
+
+/** What the requests in flight through #viaNats are failed with when the connection
+ *  drops (never seen outside: #viaNats repeats the request or throws NatsLost). */
+const DROPPED = new Error('lost with the NATS connection');
+
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -478,8 +491,15 @@ export class NatsBus implements Bus {
   #ready = false;
   #status: BusStatus = { state: 'starting' };
   /** The NATS connection is lost: `down` rejects (UNAVAILABLE) once it has been lost for
-   *  OUTAGE_GRACE_MS, and `failing` is then set; null while connected (#beginOutage). */
-  #outage: { down: Promise<never>; failing: boolean; timer: NodeJS.Timeout } | null = null;
+   *  OUTAGE_GRACE_MS, and `failing` is then set; `up` resolves at the reconnect (or the
+   *  close); null while connected (#beginOutage). */
+  #outage: Outage | null = null;
+  /** Losses of the connection seen (#onDrop): a request made before one and failed after
+   *  it was lost with the connection (#viaNats). */
+  #drops = 0;
+  /** The rejects of the requests in flight through #viaNats (nats.js requests, which
+   *  nats.js itself leaves waiting for their timeout when the connection drops). */
+  readonly #inFlight = new Set<(e: unknown) => void>();
 
   /** Live delivery: locate on device subjects, then batches per node (nats-live.ts). */
   #live: LiveRouter | null = null;
@@ -1137,6 +1157,7 @@ export class NatsBus implements Bus {
             // Pulls in flight are lost, and so are the replies to store requests in
             // flight. The readers stay on a server that did not restart (a dropped
             // connection, a move to another node): deleted after the reconnect.
+            this.#onDrop();
             this.#dropAllCursors();
             this.#api?.failAll(false);
             break;
@@ -1212,22 +1233,26 @@ export class NatsBus implements Bus {
   }
 
   /**
-   * The connection was lost (nats.js reconnects by itself). Operations that need NATS and
-   * were made before it or in the grace wait for it (nats.js sends what it buffered once
-   * reconnected); once the loss has lasted OUTAGE_GRACE_MS, those still waiting fail
-   * UNAVAILABLE (`down` rejects; the JetStream requests' pool is emptied too), and new
-   * ones fail at once (#reachable) until the 'reconnect'. retry_after_ms 1000: the
-   * handset's SDK retries (a send until its deadline; an auth on the next gateway, and
-   * here not sooner). Live deliveries to devices held by this gateway still work
-   * (offerLive): they need no NATS.
+   * The connection was lost (nats.js reconnects by itself). Operations that need NATS
+   * wait for the reconnect (#viaNats) instead of being written into nats.js, which keeps
+   * nothing written while disconnected; once the loss has lasted OUTAGE_GRACE_MS, those
+   * still waiting fail UNAVAILABLE (`down` rejects; the JetStream requests' pool is
+   * emptied too), and new ones fail at once (#reachable) until the 'reconnect'.
+   * retry_after_ms 1000: the handset's SDK retries (a send until its deadline; an auth on
+   * the next gateway, and here not sooner). Live deliveries to devices held by this
+   * gateway still work (offerLive): they need no NATS.
    */
   #beginOutage(): void {
     if (this.#outage !== null) return;
     let fail: (e: unknown) => void = () => undefined;
     const down = new Promise<never>((_resolve, reject) => { fail = reject; });
     down.catch(() => undefined); // raced by the operations; nobody need be waiting
-    const outage = {
+    let reconnected: () => void = () => undefined;
+    const up = new Promise<void>((resolve) => { reconnected = resolve; });
+    const outage: Outage = {
       down,
+      up,
+      reconnected,
       failing: false,
       timer: setTimeout(() => {
         if (this.#outage !== outage) return;
@@ -1245,6 +1270,29 @@ export class NatsBus implements Bus {
     if (outage === null) return;
     clearTimeout(outage.timer);
     this.#outage = null;
+    outage.reconnected();
+  }
+
+  /**
+   * A loss of the connection seen (each 'disconnect', 'staleConnection' and
+   * 'reconnecting'). What nats.js 3.4 does then: every reconnect attempt, the one that
+   * succeeds included, starts with an empty write buffer (ProtocolHandler.prepare →
+   * resetOutbound), so what was published or requested while disconnected is dropped
+   * without an error; its subscriptions (the request mux and this bus's inboxes among
+   * them) are sent again once connected, but a request in flight when the connection
+   * dropped never gets its reply (nats-server dropped the reply subject's interest with
+   * the connection, or restarted) and nats.js leaves it waiting for its timeout (5 s).
+   * So the requests in flight through #viaNats are abandoned now (it repeats the
+   * idempotent ones once reconnected), and so are the live offers to other gateways.
+   */
+  #onDrop(): void {
+    this.#drops++;
+    if (this.#inFlight.size > 0) {
+      const all = [...this.#inFlight];
+      this.#inFlight.clear();
+      for (const reject of all) reject(DROPPED);
+    }
+    this.#live?.dropRemote();
   }
 
   /** #conn() for the operations that need NATS: UNAVAILABLE at once while the connection
@@ -1255,15 +1303,46 @@ export class NatsBus implements Bus {
     return nc;
   }
 
-  /** `p`, or UNAVAILABLE as soon as a loss of the connection under way outlasts the grace
-   *  (p keeps running; its outcome is then dropped). What fails while the connection is
-   *  still lost (nats.js fails the requests in flight at each reconnect attempt, and so
-   *  does the request pool) fails as NatsLost too, saying why. */
-  #whileUp<T>(p: Promise<T>): Promise<T> {
-    const outage = this.#outage;
-    if (outage === null) return p;
-    return Promise.race([p, outage.down]).catch((e: unknown) => {
-      throw this.#outage === outage && (!(e instanceof HushwireError) || e.code === ErrorCode.UNAVAILABLE) ? natsLost() : e;
+  /**
+   * A request to nats-server (`make` sends it; one or more nats.js requests, the JetStream
+   * pool's or both), made so that a lost connection neither drops it silently nor holds
+   * it until its deadline (see #onDrop for what nats.js does):
+   * - while the connection is lost it is not made yet: it waits for the reconnect, and
+   *   fails NatsLost (UNAVAILABLE, retry_after_ms) once the loss outlasts the grace;
+   * - one in flight when the loss is seen is abandoned at once (what failed after a loss
+   *   counts as lost with it): if `idempotent` it is made again once reconnected, once;
+   *   otherwise its outcome is unknown, as after a timeout, and it fails NatsLost. A
+   *   second loss fails the repeat NatsLost too.
+   * Idempotent: reads, the mailbox store (JetStream drops a repeated Nats-Msg-Id within
+   * its duplicate window), erases (an erased message is "already gone"), flushes. Not: the
+   * compare-and-set writes (directory, counters), which may have been applied.
+   */
+  async #viaNats<T>(make: () => Promise<T>, idempotent: boolean): Promise<T> {
+    for (let last = !idempotent; ; last = true) {
+      const outage = this.#outage;
+      if (outage !== null) await Promise.race([outage.up, outage.down]);
+      const drops = this.#drops;
+      try {
+        return await this.#untilDrop(make());
+      } catch (e) {
+        if (this.#drops === drops) throw e;
+        if (last) throw natsLost();
+      }
+    }
+  }
+
+  /** `p`, or DROPPED as soon as a loss of the connection is seen (#onDrop); `p` keeps
+   *  running (a nats.js request then ends at its timeout), its outcome dropped. */
+  #untilDrop<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#inFlight.add(reject);
+      p.then((v) => {
+        this.#inFlight.delete(reject);
+        resolve(v);
+      }, (e: unknown) => {
+        this.#inFlight.delete(reject);
+        reject(e);
+      });
     });
   }
 
@@ -1353,17 +1432,25 @@ export class NatsBus implements Bus {
     const { sub, entry, isNew } = this.#subs.add(key, onEnvelope, onControl);
     if (isNew) this.#attach(nc, entry, key);
     // The SUB must be at the server before the caller drains the mailbox (also when an
-    // earlier subscription of this device is still waiting for its own flush).
-    let flushed: boolean;
+    // earlier subscription of this device is still waiting for its own flush). nats.js
+    // sends the SUB again at a reconnect, but not a PING written while disconnected, and
+    // it fails the PINGs in flight at its next attempt: then the flush is made again
+    // once reconnected (#viaNats). Connected, the turn's flush is awaited as it is.
     try {
-      flushed = await this.#whileUp(this.#turnFlush(nc));
+      const drops = this.#drops;
+      let flushed = this.#outage === null && await this.#turnFlush(nc);
+      if (!flushed) {
+        // nats.js fails the PING at its reconnect attempt, a moment before this bus
+        // hears of the loss (its status events come through an async iterator).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#outage === null && this.#drops === drops) throw busUnavailable('cannot subscribe');
+        await this.#viaNats(() => this.#turnFlush(nc).then((ok) => {
+          if (!ok) throw busUnavailable('cannot subscribe');
+        }), this.#drops === drops);
+      }
     } catch (e) {
       await sub.close();
       throw e;
-    }
-    if (!flushed) {
-      await sub.close();
-      throw busUnavailable('cannot subscribe');
     }
     return sub;
   }
@@ -1503,11 +1590,12 @@ export class NatsBus implements Bus {
     (this.#live as LiveRouter).offer(to.key, envelope, ms, done);
   }
 
-  /** A device held elsewhere cannot be reached while NATS is lost past the grace: not
-   *  delivered at once (the caller's store then fails UNAVAILABLE at once too), not after
-   *  the live timeout. One held by this bus still is: that needs no NATS. */
+  /** A device held elsewhere cannot be reached while NATS is lost: not delivered at once,
+   *  not after the live timeout (nats.js would drop the request unsent, #onDrop). The
+   *  caller then stores the envelope, which waits for the reconnect within the grace and
+   *  fails UNAVAILABLE at once past it. One held by this bus still is: that needs no NATS. */
   #unreachableLive(key: string): boolean {
-    return this.#outage?.failing === true && this.#subs.live(key) === undefined;
+    return this.#outage !== null && this.#subs.live(key) === undefined;
   }
 
   async publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void> {
@@ -1542,11 +1630,14 @@ export class NatsBus implements Bus {
     const js = this.#js as JetStreamClient;
     try {
       const shard = this.#shardOf(routeTag);
-      await this.#whileUp(js.publish(this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, envelope, {
-        msgID: natsMsgId(this.#msgIdKey, routeTag, deviceToken, id),
+      const subject = this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken;
+      const msgID = natsMsgId(this.#msgIdKey, routeTag, deviceToken, id);
+      // Repeated after a lost connection: the same Nats-Msg-Id, stored once.
+      await this.#viaNats(() => js.publish(subject, envelope, {
+        msgID,
         expect: { streamName: this.#streams[shard] as string },
         timeout: this.#requestTimeoutMs,
-      }));
+      }), true);
     } catch (e) {
       if (e instanceof NatsLost) throw e; // the connection lost past the grace
       const mapped = this.#mapPutError(e);
@@ -1585,7 +1676,19 @@ export class NatsBus implements Bus {
     this.#readsInFlight++;
     try {
       const shard = this.#shardOf(routeTag);
-      return await this.#whileUp(this.#read(nc, shard, this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken, afterSeq, n));
+      const subject = this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken;
+      // A read in flight when the connection drops is read again once reconnected (its
+      // reader was dropped with the connection: #dropAllCursors).
+      if (this.#outage === null) {
+        const drops = this.#drops;
+        try {
+          return await this.#read(nc, shard, subject, afterSeq, n);
+        } catch (e) {
+          if (this.#drops === drops) throw e;
+          return await this.#viaNats(() => this.#read(this.#conn(), shard, subject, afterSeq, n), false);
+        }
+      }
+      return await this.#viaNats(() => this.#read(this.#conn(), shard, subject, afterSeq, n), true);
     } finally {
       this.#readsInFlight--;
     }
@@ -1955,7 +2058,7 @@ export class NatsBus implements Bus {
       const jsm = this.#jsm as JetStreamManager;
       let found;
       try {
-        found = await this.#whileUp(Promise.all(unknown.map((seq) => jsm.direct.getMessage(stream, { seq }))));
+        found = await this.#viaNats(() => Promise.all(unknown.map((seq) => jsm.direct.getMessage(stream, { seq }))), true);
       } catch (e) {
         if (e instanceof NatsLost) throw e;
         throw busUnavailable('mailbox store unavailable', e);
@@ -2035,8 +2138,8 @@ export class NatsBus implements Bus {
       // Bounded by what the streams let a device hold (they may keep a larger limit than
       // this gateway's own), not by this gateway's setting alone.
       const cap = Math.max(Number.isFinite(this.#perDeviceCap) ? this.#perDeviceCap * 128 : 1_000_000, this.#limits.maxMessagesPerDevice * 128);
-      const first = await this.#whileUp(eraseSubject(this.#reachable(), stream, filter, this.#requestTimeoutMs, cap));
-      await this.#whileUp(eraseSubject(this.#reachable(), stream, filter, this.#requestTimeoutMs, cap, first.nextSeq));
+      const first = await this.#viaNats(() => eraseSubject(this.#reachable(), stream, filter, this.#requestTimeoutMs, cap), true);
+      await this.#viaNats(() => eraseSubject(this.#reachable(), stream, filter, this.#requestTimeoutMs, cap, first.nextSeq), true);
     } catch (e) {
       if (e instanceof NatsLost) throw e;
       throw busUnavailable('mailbox store unavailable', e);
@@ -2101,20 +2204,29 @@ export class NatsBus implements Bus {
     } catch (e) {
       return Promise.reject(e);
     }
-    // Within the grace of a lost connection: UNAVAILABLE once it outlasts the grace.
-    if (this.#outage !== null) return this.#whileUp(this.#directoryRead(routeTag, opts));
-    return this.#directoryRead(routeTag, opts);
-  }
-
-  #directoryRead(routeTag: string, opts?: DirectoryReadOptions): Promise<DirectoryRecord | null> {
     // An authentication's read may use the pool's reserve (nats-requests.ts): other
     // requests in volume (stored sends, lookups, mailbox reads) cannot starve it.
     const cls: RequestClass = opts?.authentication === true ? 'auth' : 'other';
-    if (opts?.fromLeader === true && this.#directoryDirect && this.#directoryReplicated) return this.#directoryWatch(this.#directoryGetOnLeader(routeTag, cls));
+    // Connected, the usual read: as it is, read again once reconnected should the
+    // connection drop meanwhile. Otherwise through #viaNats: a lost connection is waited
+    // for (UNAVAILABLE once it outlasts the grace), a read it drops is made again.
+    if (this.#outage === null && this.#directoryDirect && !(opts?.fromLeader === true && this.#directoryReplicated)) return this.#directoryDirectGet(routeTag, cls, true);
+    return this.#viaNats(() => this.#directoryRead(routeTag, cls, opts?.fromLeader === true), true);
+  }
+
+  #directoryRead(routeTag: string, cls: RequestClass, fromLeader: boolean): Promise<DirectoryRecord | null> {
+    if (fromLeader && this.#directoryDirect && this.#directoryReplicated) return this.#directoryWatch(this.#directoryGetOnLeader(routeTag, cls));
     if (!this.#directoryDirect) return this.#directoryWatch(this.#directoryGetByKv(routeTag));
-    // Every authentication reads the directory once: one direct get of the key's last
-    // revision, as the KV client does, without its per-request overhead (nats-requests.ts
-    // lastMessage), and through a continuation rather than an async frame.
+    return this.#directoryDirectGet(routeTag, cls, false);
+  }
+
+  /** Every authentication reads the directory once: one direct get of the key's last
+   *  revision, as the KV client does, without its per-request overhead (nats-requests.ts
+   *  lastMessage), and through a continuation rather than an async frame. `again`: made
+   *  once more once reconnected if the connection drops before the answer (the request
+   *  pool fails what is in flight then), instead of failing. */
+  #directoryDirectGet(routeTag: string, cls: RequestClass, again: boolean): Promise<DirectoryRecord | null> {
+    const drops = this.#drops;
     return (this.#api as ApiRequests).lastMessage(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, true, cls).then((m) => {
       this.#directoryEpisodes.works();
       if (m === null) return null;
@@ -2125,6 +2237,7 @@ export class NatsBus implements Bus {
       }
       return new DirectGetRecord(m);
     }, (err: unknown) => {
+      if (again && this.#drops !== drops) return this.#viaNats(() => this.#directoryDirectGet(routeTag, cls, false), false);
       this.#directoryFailed(err);
       throw busUnavailable('directory unavailable', err);
     });
@@ -2187,7 +2300,8 @@ export class NatsBus implements Bus {
     const kv = this.#kv as KV;
     let rev: number;
     try {
-      rev = await this.#whileUp(expectedRevision === 0 ? kv.create(routeTag, value) : kv.update(routeTag, value, expectedRevision));
+      // Not repeated after a lost connection: it may have been applied (then NatsLost).
+      rev = await this.#viaNats(() => (expectedRevision === 0 ? kv.create(routeTag, value) : kv.update(routeTag, value, expectedRevision)), false);
     } catch (e) {
       if (e instanceof NatsLost) throw e;
       const code = jsErrCode(e);
@@ -2197,7 +2311,7 @@ export class NatsBus implements Bus {
     }
     if (expectedRevision !== 0) {
       // The replaced revision (its stream seq) is erased, not left on disk.
-      await eraseSeq(this.#conn(), `KV_${this.#bucket}`, expectedRevision, this.#requestTimeoutMs)
+      await this.#viaNats(() => eraseSeq(this.#conn(), `KV_${this.#bucket}`, expectedRevision, this.#requestTimeoutMs), true)
         .catch((e: unknown) => this.#log('warn', 'bus: could not erase a replaced directory revision', { error: errText(e) }));
     }
     return rev;
@@ -2219,7 +2333,7 @@ export class NatsBus implements Bus {
       const rev = await this.directoryPut(routeTag, new Uint8Array(0), expectedRevision);
       if (rev === null) return false;
       try {
-        await this.#whileUp(eraseSeq(this.#reachable(), `KV_${this.#bucket}`, rev, this.#requestTimeoutMs));
+        await this.#viaNats(() => eraseSeq(this.#reachable(), `KV_${this.#bucket}`, rev, this.#requestTimeoutMs), true);
       } catch (e) {
         if (e instanceof NatsLost) throw e;
         throw busUnavailable('directory unavailable', e);
@@ -2228,7 +2342,7 @@ export class NatsBus implements Bus {
     }
     try {
       // Erase every revision of the key (no purge marker, no bytes left on disk).
-      await this.#whileUp(eraseSubject(this.#reachable(), `KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, this.#requestTimeoutMs, 64));
+      await this.#viaNats(() => eraseSubject(this.#reachable(), `KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, this.#requestTimeoutMs, 64), true);
     } catch (e) {
       if (e instanceof NatsLost) throw e;
       throw busUnavailable('directory unavailable', e);
@@ -2267,7 +2381,7 @@ export class NatsBus implements Bus {
   async counterGet(key: string): Promise<DirectoryRecord | null> {
     checkCounterKey(key);
     this.#reachable();
-    return this.#whileUp(this.#counterCall(() => kvCounterGet(this.#counters as KV, key)));
+    return this.#viaNats(() => this.#counterCall(() => kvCounterGet(this.#counters as KV, key)), true);
   }
 
   async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
@@ -2278,7 +2392,9 @@ export class NatsBus implements Bus {
     // A second try of a compare-and-set write is safe: had the first been applied, the
     // second meets a newer revision and reports a conflict (null), which the caller
     // answers by reading again.
-    return this.#whileUp(this.#counterCall(() => kvCounterPut(this.#counters as KV, key, value, expectedRevision)));
+    // Not repeated after a lost connection (a compare-and-set write that may have been
+    // applied): NatsLost, and the caller's handset retries.
+    return this.#viaNats(() => this.#counterCall(() => kvCounterPut(this.#counters as KV, key, value, expectedRevision)), false);
   }
 }
 
