@@ -219,11 +219,27 @@ function connectTo(r: Resumption, g: SimGateway): string {
 /** The client's held tickets, by resume key (hex). */
 const heldOf = (r: Resumption) => (r as unknown as { tickets: Map<string, { secret: Uint8Array }> }).tickets;
 
-t.test('two gateways with their own ticket keys, alternated: each signs once and gets its ticket, then both resume; no refusal', async (t) => {
+/** Gateways X and Y sealing into one map, with their own ticket keys or both with `ring`
+ *  (a shared --resume-key-file), and a client's Resumption on the clock `now`: the
+ *  start of most tests below, written once. */
+function xAndY(ring?: KeyRing, now?: () => number) {
   const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
-  const r = new Resumption(true);
+  const x = simGateway('wss://x.example/ws', sealed, ring);
+  const y = simGateway('wss://y.example/ws', sealed, ring);
+  return { sealed, x, y, r: new Resumption(true, now) };
+}
+
+/** xAndY with their own keys, the client having connected to X, then Y: a signed auth
+ *  and a ticket at each (connectTo's results are checked where a test is about them). */
+function holdingAtXAndY() {
+  const g = xAndY();
+  connectTo(g.r, g.x);
+  connectTo(g.r, g.y);
+  return g;
+}
+
+t.test('two gateways with their own ticket keys, alternated: each signs once and gets its ticket, then both resume; no refusal', async (t) => {
+  const { x, y, r } = xAndY();
   t.equal(connectTo(r, x), 'signed+ticket', 'first connect, at X');
   t.equal(connectTo(r, y), 'signed+ticket', "Y shows another resume key: X's ticket is not tried there; signed, and Y's asked for");
   t.same([r.stats.held, r.stats.refused], [2, 0], "X's ticket kept (good where X's key is shown), Y's added");
@@ -235,13 +251,8 @@ t.test('two gateways with their own ticket keys, alternated: each signs once and
 });
 
 t.test('a gateway showing a resume key no ticket was issued under: signed at once, no other ticket tried', async (t) => {
-  const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
+  const { sealed, x, y, r } = holdingAtXAndY();
   const z = simGateway('wss://z.example/ws', sealed);
-  const r = new Resumption(true);
-  connectTo(r, x);
-  connectTo(r, y);
   t.equal(r.presentable(z.resumeKey, nonce(), route, device), null, 'two tickets held, none for Z\'s key: nothing presented');
   // Z's ticket requests fail: it is signed at every connect, never shown a ticket.
   for (let i = 0; i < 3; i++) {
@@ -258,11 +269,8 @@ t.test('a gateway showing a resume key no ticket was issued under: signed at onc
 });
 
 t.test('gateways sharing ticket keys show the same resume key: one ticket resumes at both, no refusal', async (t) => {
-  const sealed: Sealed = new Map();
   const ring = sharedKeys();
-  const x = simGateway('wss://x.example/ws', sealed, ring);
-  const y = simGateway('wss://y.example/ws', sealed, ring);
-  const r = new Resumption(true);
+  const { x, y, r } = xAndY(ring);
   t.equal(connectTo(r, x), 'signed+ticket');
   t.equal(connectTo(r, y), 'resumed', "X's ticket at Y: the same resume key");
   t.equal(connectTo(r, x), 'resumed');
@@ -271,12 +279,8 @@ t.test('gateways sharing ticket keys show the same resume key: one ticket resume
 });
 
 t.test('shared keys: a renewal at Y replaces the ticket X issued (one ticket per key)', async (t) => {
-  const sealed: Sealed = new Map();
-  const ring = sharedKeys();
-  const x = simGateway('wss://x.example/ws', sealed, ring);
-  const y = simGateway('wss://y.example/ws', sealed, ring);
   let now = 1_000_000;
-  const r = new Resumption(true, () => now);
+  const { x, y, r } = xAndY(sharedKeys(), () => now);
   connectTo(r, x);
   const first = [...heldOf(r).values()][0]!.secret;
   now += 3000_000; // 600 s of 3,600 left: under a quarter
@@ -289,12 +293,7 @@ t.test('shared keys: a renewal at Y replaces the ticket X issued (one ticket per
 });
 
 t.test("a gateway restart with its own key (a new resume key): signed once, no refusal, a new ticket; the other gateway's unaffected", async (t) => {
-  const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
-  const r = new Resumption(true);
-  connectTo(r, x);
-  connectTo(r, y);
+  const { sealed, x, y, r } = holdingAtXAndY();
   x.restart();
   t.equal(connectTo(r, x), 'signed+ticket', "X's old ticket is not shown to the new key: signed, a fresh one");
   t.equal(connectTo(r, x), 'resumed', 'the fresh one resumes');
@@ -314,11 +313,8 @@ t.test("a gateway restart with its own key (a new resume key): signed once, no r
 });
 
 t.test('a rotation of the shared key (a new first key, rolled gateway by gateway): signed once at the first rolled one, then the new ticket serves both', async (t) => {
-  const sealed: Sealed = new Map();
   const ring = sharedKeys();
-  const x = simGateway('wss://x.example/ws', sealed, ring);
-  const y = simGateway('wss://y.example/ws', sealed, ring);
-  const r = new Resumption(true);
+  const { x, y, r } = xAndY(ring);
   t.equal(connectTo(r, x), 'signed+ticket');
   ring.keys = [ticketKey(), ...ring.keys]; // OPERATIONS "Rolling restarts", step 2
   x.restart();
@@ -331,12 +327,7 @@ t.test('a rotation of the shared key (a new first key, rolled gateway by gateway
 });
 
 t.test('a refusal forgets only the ticket held for that resume key', async (t) => {
-  const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
-  const r = new Resumption(true);
-  connectTo(r, x);
-  connectTo(r, y);
+  const { sealed, x, y, r } = holdingAtXAndY();
   sealed.clear(); // the device's record changed: no ticket opens any more
   t.equal(connectTo(r, x), 'refused+ticket', 'refused at X, signed on the same socket, asked again');
   t.equal(r.stats.held, 2, "Y's ticket kept");
@@ -365,12 +356,7 @@ t.test('at most 4 resume keys\' tickets (as many as the record keeps verifiers),
 });
 
 t.test('AUTH_FAILED to a resume: every ticket forgotten (wiped), counted; no ticket asked for or presented under that resume key again; other keys resume', async (t) => {
-  const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
-  const r = new Resumption(true);
-  connectTo(r, x);
-  connectTo(r, y);
+  const { x, y, r } = holdingAtXAndY();
   const held = [...heldOf(r).values()];
   const late = r.begin(x.resumeKey, device)!; // a request under way meanwhile
   r.noteAuthFailed(x.resumeKey);
@@ -431,12 +417,7 @@ t.test('at most 8 resume keys are remembered as rejecting, the least recently se
 });
 
 t.test('close (disable) wipes every ticket', async (t) => {
-  const sealed: Sealed = new Map();
-  const x = simGateway('wss://x.example/ws', sealed);
-  const y = simGateway('wss://y.example/ws', sealed);
-  const r = new Resumption(true);
-  connectTo(r, x);
-  connectTo(r, y);
+  const { x, y, r } = holdingAtXAndY();
   const held = [...heldOf(r).values()];
   t.equal(held.length, 2);
   r.disable();
