@@ -78,8 +78,9 @@ interface TicketingOptions {
 }
 
 /** A scripted gateway issuing tickets: the secret as relay/crypto/resume.ts derives it
- *  from its own X25519 key, a random 69-byte ticket, the proof checked over the nonce. */
-async function ticketing(dev: Device, opts: TicketingOptions = {}): Promise<Ticketing> {
+ *  from its own X25519 key, a random 69-byte ticket, the proof checked over the nonce.
+ *  Closed at the end of `t` (every test here wants that, so it is said once). */
+async function ticketing(t: { teardown(fn: () => unknown): void }, dev: Device, opts: TicketingOptions = {}): Promise<Ticketing> {
   const key = opts.sharing?.key ?? x25519KeyPair();
   const state: Omit<Ticketing, 'gw'> = { auths: [], ticketRequests: 0, tickets: opts.sharing?.tickets ?? new Map(), key };
   const perConn = new WeakMap<FakeConn, string[]>();
@@ -136,12 +137,22 @@ async function ticketing(dev: Device, opts: TicketingOptions = {}): Promise<Tick
     if (op.unregister) return reply({ ok: {} });
   };
   const gw = await startFakeGateway({ oprfPublicKey, handler, ...(opts.noResumeKey ? {} : { resumeKey: key.publicKey }) });
+  t.teardown(() => gw.close());
   return Object.assign(state, { gw });
 }
 
 async function open(t: { teardown(fn: () => unknown): void }, dev: Device, gw: FakeGateway, extra: Record<string, unknown> = {}): Promise<HushwireClient> {
   const c = await HushwireClient.open(dev.store, { gateways: [gw.url], prekeyRotationMs: 0, ownDevicesCheckMs: 0, resumeSpreadMs: 0, ...extra });
   t.teardown(() => c.close());
+  return c;
+}
+
+/** A client opened on `g` (open's options and `extra`), connected, once it holds the
+ *  ticket the gateway issued after that first signed auth: most tests start there. */
+async function withTicket(t: { teardown(fn: () => unknown): void }, dev: Device, g: Ticketing, extra: Record<string, unknown> = {}): Promise<HushwireClient> {
+  const c = await open(t, dev, g.gw, extra);
+  await c.connect();
+  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
   return c;
 }
 
@@ -156,11 +167,8 @@ async function dropAndReconnect(c: HushwireClient, g: Ticketing): Promise<void> 
 
 t.test('after a signed connect a ticket is asked for; the reconnect resumes with it', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev);
-  t.teardown(() => g.gw.close());
-  const c = await open(t, dev, g.gw);
-  await c.connect();
-  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  const g = await ticketing(t, dev);
+  const c = await withTicket(t, dev, g);
   t.same(g.auths, [['signed']], 'the first connect signed');
   t.equal(g.ticketRequests, 1);
   t.same(g.gw.conns[0]!.ops.map((o) => Object.keys(o).find((k) => k !== 'req')), ['auth', 'ticketRequest'], 'the request after the auth, on the same socket');
@@ -177,8 +185,7 @@ t.test('after a signed connect a ticket is asked for; the reconnect resumes with
 
 t.test('resumeSpreadMs: the ticket request waits a random moment after the connect; a drop first cancels it', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev);
-  t.teardown(() => g.gw.close());
+  const g = await ticketing(t, dev);
   // A spread of 10 minutes: the request (almost surely) has not been made when the
   // connection drops; the drop cancels it, and the next connect signs again (no ticket
   // held) and waits anew.
@@ -191,8 +198,7 @@ t.test('resumeSpreadMs: the ticket request waits a random moment after the conne
   await c.close();
   // A short spread: the request comes once the timer fires (a deadline against a hang).
   const dev2 = await profile();
-  const g2 = await ticketing(dev2);
-  t.teardown(() => g2.gw.close());
+  const g2 = await ticketing(t, dev2);
   const c2 = await open(t, dev2, g2.gw, { resumeSpreadMs: 300 });
   await c2.connect();
   await until(() => c2.resumeStats.issued === 1, 10_000, 'a ticket within the spread');
@@ -208,11 +214,8 @@ t.test('resumeSpreadMs is checked: a number of ms from 0 to 600,000', async (t) 
 
 t.test('a ticket the gateway cannot open: RESUME_REFUSED, then a signed auth on the same socket, then a new ticket', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev);
-  t.teardown(() => g.gw.close());
-  const c = await open(t, dev, g.gw);
-  await c.connect();
-  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  const g = await ticketing(t, dev);
+  const c = await withTicket(t, dev, g);
   g.tickets.clear(); // as if the device's record changed: the same resume_key, the ticket no longer opens
   await dropAndReconnect(c, g);
   t.same(g.auths[1], ['refused', 'signed'], 'one socket: the ticket refused, then signed');
@@ -226,8 +229,7 @@ t.test('a ticket the gateway cannot open: RESUME_REFUSED, then a signed auth on 
 
 t.test('a gateway whose challenge has no resume_key: signed every time, no ticket asked for', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev, { noResumeKey: true });
-  t.teardown(() => g.gw.close());
+  const g = await ticketing(t, dev, { noResumeKey: true });
   const c = await open(t, dev, g.gw);
   await c.connect();
   await dropAndReconnect(c, g);
@@ -237,10 +239,8 @@ t.test('a gateway whose challenge has no resume_key: signed every time, no ticke
 
 t.test('a held ticket is not presented to a gateway without a resume_key (it would close 4002), and is kept', async (t) => {
   const dev = await profile();
-  const withKey = await ticketing(dev);
-  const old = await ticketing(dev, { noResumeKey: true });
-  t.teardown(() => withKey.gw.close());
-  t.teardown(() => old.gw.close());
+  const withKey = await ticketing(t, dev);
+  const old = await ticketing(t, dev, { noResumeKey: true });
   // The client starts at a random one of the two; a 1001 close moves it to the other.
   const c = await open(t, dev, withKey.gw, { gateways: [withKey.gw.url, old.gw.url] });
   await c.connect();
@@ -293,10 +293,8 @@ async function alternating(t: { teardown(fn: () => unknown): void }, dev: Device
 
 t.test('two gateways with their own keys (two resume keys), alternated by 1001 closes: one signed auth and one ticket at each, then each resumes; no refusal', async (t) => {
   const dev = await profile();
-  const gx = await ticketing(dev);
-  const gy = await ticketing(dev);
-  t.teardown(() => gx.gw.close());
-  t.teardown(() => gy.gw.close());
+  const gx = await ticketing(t, dev);
+  const gy = await ticketing(t, dev);
   const { c, first, second, hop } = await alternating(t, dev, gx, gy);
   t.same(first.auths, [['signed']]);
   t.same(await hop(first, second), ['signed'], "the second shows another resume key: the first's ticket is not presented there, signed at once");
@@ -313,10 +311,8 @@ t.test('two gateways with their own keys (two resume keys), alternated by 1001 c
 
 t.test('two gateways sharing their key (one resume key), alternated: one ticket, from the first, resumes at both; no refusal', async (t) => {
   const dev = await profile();
-  const gx = await ticketing(dev);
-  const gy = await ticketing(dev, { sharing: gx });
-  t.teardown(() => gx.gw.close());
-  t.teardown(() => gy.gw.close());
+  const gx = await ticketing(t, dev);
+  const gy = await ticketing(t, dev, { sharing: gx });
   const { c, first, second, hop } = await alternating(t, dev, gx, gy);
   t.same(first.auths, [['signed']]);
   for (let i = 0; i < 3; i++) {
@@ -330,8 +326,7 @@ t.test('two gateways sharing their key (one resume key), alternated: one ticket,
 
 t.test('resume: false never asks for a ticket; a send-only client neither', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev);
-  t.teardown(() => g.gw.close());
+  const g = await ticketing(t, dev);
   const c = await open(t, dev, g.gw, { resume: false });
   await c.connect();
   await dropAndReconnect(c, g);
@@ -348,8 +343,7 @@ t.test('resume: false never asks for a ticket; a send-only client neither', asyn
 
 t.test('a failed ticket request does not fail the connect; it is counted, and the next signed connect asks again', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev, { ticketError: 'UNAVAILABLE' });
-  t.teardown(() => g.gw.close());
+  const g = await ticketing(t, dev, { ticketError: 'UNAVAILABLE' });
   const c = await open(t, dev, g.gw);
   await c.connect();
   await until(() => c.resumeStats.failed === 1, 5_000, 'the failure counted');
@@ -362,8 +356,7 @@ t.test('a failed ticket request does not fail the connect; it is counted, and th
 
 t.test('an unanswered ticket request does not hold up the connect', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev, { ticketSilent: true });
-  t.teardown(() => g.gw.close());
+  const g = await ticketing(t, dev, { ticketSilent: true });
   const c = await open(t, dev, g.gw, { requestTimeoutMs: 300 });
   await c.connect();
   t.equal(c.connectionState, 'connected');
@@ -374,11 +367,8 @@ t.test('an unanswered ticket request does not hold up the connect', async (t) =>
 
 t.test('a ticket within a minute of its expiry is not presented: signed, and a new one asked for', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev, { expiresInS: 30 });
-  t.teardown(() => g.gw.close());
-  const c = await open(t, dev, g.gw);
-  await c.connect();
-  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  const g = await ticketing(t, dev, { expiresInS: 30 });
+  const c = await withTicket(t, dev, g);
   await dropAndReconnect(c, g);
   t.same(g.auths[1], ['signed']);
   await until(() => c.resumeStats.issued === 2, 5_000, 'a new ticket');
@@ -386,11 +376,8 @@ t.test('a ticket within a minute of its expiry is not presented: signed, and a n
 
 t.test('after a resumed connect, a ticket with under a quarter of its lifetime left is renewed on that socket', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev, { expiresInS: 4000 });
-  t.teardown(() => g.gw.close());
-  const c = await open(t, dev, g.gw);
-  await c.connect();
-  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  const g = await ticketing(t, dev, { expiresInS: 4000 });
+  const c = await withTicket(t, dev, g);
   // The ticket's clock (client/resume.ts) moved 3,100 s on: 900 s of 4,000 left.
   const r = (c as unknown as { resumption: { now: () => number } }).resumption;
   r.now = () => Date.now() + 3_100_000;
@@ -425,12 +412,9 @@ for (const [how, opt, rejected, extra] of [
   t.test(`a resume ${how}: not the end; tickets forgotten, counted; the reconnect signs; that resume key gets no ticket again; a signed AUTH_FAILED is final`, async (t) => {
     const dev = await profile();
     const opts: TicketingOptions = {};
-    const g = await ticketing(dev, opts);
-    t.teardown(() => g.gw.close());
+    const g = await ticketing(t, dev, opts);
     const states: StateChange[] = [];
-    const c = await open(t, dev, g.gw, { ...extra, onState: (s: StateChange) => { states.push(s); } });
-    await c.connect();
-    await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+    const c = await withTicket(t, dev, g, { ...extra, onState: (s: StateChange) => { states.push(s); } });
     opts[opt] = true;
     await dropThroughRejectedResume(t, c, g, states, rejected);
     t.same({ ...c.resumeStats }, { resumed: 0, refused: 0, authFailed: 1, requested: 1, issued: 1, failed: 0, lastError: 'AUTH_FAILED', holding: false, held: 0 });
@@ -455,11 +439,8 @@ for (const [how, opt, rejected, extra] of [
 t.test('a resume rejected AUTH_FAILED, then the signed auth of the retry refused AUTH_FAILED too: that is final', async (t) => {
   const dev = await profile();
   const opts: TicketingOptions = {};
-  const g = await ticketing(dev, opts);
-  t.teardown(() => g.gw.close());
-  const c = await open(t, dev, g.gw);
-  await c.connect();
-  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  const g = await ticketing(t, dev, opts);
+  const c = await withTicket(t, dev, g);
   opts.failResume = true;
   opts.refuseSigned = true;
   g.gw.conns[0]!.close(1001, 'going away');
@@ -473,10 +454,8 @@ t.test('a resume rejected AUTH_FAILED, then the signed auth of the retry refused
 t.test('a rejected resume at one resume key leaves resumption at another: that gateway signs and resumes again', async (t) => {
   const dev = await profile();
   const optsX: TicketingOptions = {};
-  const gx = await ticketing(dev, optsX);
-  const gy = await ticketing(dev);
-  t.teardown(() => gx.gw.close());
-  t.teardown(() => gy.gw.close());
+  const gx = await ticketing(t, dev, optsX);
+  const gy = await ticketing(t, dev);
   const { c, first, second, hop } = await alternating(t, dev, gx, gy);
   t.same(await hop(first, second), ['signed']);
   await until(() => c.resumeStats.issued === 2, 5_000, "the second's ticket");
@@ -504,11 +483,8 @@ t.test('a rejected resume at one resume key leaves resumption at another: that g
 t.test('after RESUME_REFUSED the ticket is never presented again, even when no new one could be had; a ticket request carries no ticket', async (t) => {
   const dev = await profile();
   const opts: TicketingOptions = {};
-  const g = await ticketing(dev, opts);
-  t.teardown(() => g.gw.close());
-  const c = await open(t, dev, g.gw);
-  await c.connect();
-  await until(() => c.resumeStats.issued === 1, 5_000, 'a ticket');
+  const g = await ticketing(t, dev, opts);
+  const c = await withTicket(t, dev, g);
   const ticket = [...g.tickets.keys()][0]!;
   g.tickets.clear(); // no longer opens
   opts.ticketError = 'UNAVAILABLE'; // and no new one is issued
@@ -528,8 +504,7 @@ t.test('after RESUME_REFUSED the ticket is never presented again, even when no n
 
 t.test('close() and unregister() forget the ticket', async (t) => {
   const dev = await profile();
-  const g = await ticketing(dev);
-  t.teardown(() => g.gw.close());
+  const g = await ticketing(t, dev);
   const c = await open(t, dev, g.gw);
   await c.connect();
   await until(() => c.resumeStats.holding, 5_000, 'a ticket');
