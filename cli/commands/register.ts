@@ -21,10 +21,18 @@ export function codePrompt(info: VerifyInfo): string {
 
 /** Asks on the terminal. Without one, reads the first line of stdin (a script pipes
  *  the code in once the SMS arrives: it cannot know it before, each start makes a new
- *  one), within the time the gateway keeps the code; EOF or the deadline fails. */
-async function promptCode(info: VerifyInfo): Promise<string> {
+ *  one), within the time the gateway keeps the code; EOF or the deadline fails.
+ *  `onCtrlC`: Ctrl-C at the terminal's prompt, which is no signal there (readline has
+ *  the terminal raw; without this listener it closed the prompt, and register failed
+ *  "Aborted with Ctrl+C (ABORT_ERR)", exit 1). */
+async function promptCode(info: VerifyInfo, onCtrlC: () => void): Promise<string> {
   if (process.stdin.isTTY) {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
+    rl.on('SIGINT', () => {
+      process.stderr.write('\n');
+      process.stdin.setRawMode(false);
+      onCtrlC();
+    });
     try {
       return await rl.question(codePrompt(info));
     } finally {
@@ -80,7 +88,9 @@ export function registerCommand(): Command {
             }
             hold.atOnce = true;
             try {
-              return await promptCode(info);
+              // Ctrl-C at the terminal's prompt is what a SIGINT is elsewhere: the end,
+              // by SIGINT (test/client/cli-signal-again.test.ts).
+              return await promptCode(info, () => hold.endBy('SIGINT'));
             } finally {
               hold.atOnce = false;
             }
