@@ -9,17 +9,13 @@
 // On the embedded bus and a real nats-server; the gateway's directory writes lose their
 // answer on demand (helpers/bus-hooks.ts failDirectoryWrites).
 import t, { type Test } from 'tap';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import type { RawClient } from '../helpers/raw.ts';
-import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
-import { requestTicket, resumeRaw, closeAll } from '../helpers/resume.ts';
+import { authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
+import { requestTicket, resumeRaw, closeAll, signedDevice, resumeKeyFile } from '../helpers/resume.ts';
 import { failDirectoryWrites } from '../helpers/bus-hooks.ts';
-import { tempDir } from '../helpers/temp.ts';
 import { resumeVerifier, MAX_RESUME_VERIFIERS } from '../../relay/crypto/resume.ts';
 import { routeTag } from '../../relay/tokens.ts';
 import { devicesOf } from '../../relay/directory.ts';
@@ -29,11 +25,7 @@ import { x25519KeyPair } from '../../relay/crypto/x25519.ts';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-function keyFile(): string {
-  const file = join(tempDir('hw-resume-lost-'), 'resume.keys');
-  writeFileSync(file, `${hexOf(new Uint8Array(randomBytes(32)))}\n`, { mode: 0o600 });
-  return file;
-}
+const keyFile = (): string => resumeKeyFile('hw-resume-lost-').file;
 
 /** The verifiers in the device's record (hex, newest first). */
 async function verifiers(gw: TestGateway, dev: RawDevice): Promise<string[]> {
@@ -62,9 +54,7 @@ async function checks(t: Test, gw: TestGateway): Promise<void> {
   const dir = failDirectoryWrites(t, gw.bus);
 
   await t.test('a signed connection: the lost ticket\'s verifier leaves the record; the device\'s tickets keep their slots', async (t) => {
-    const { c: reg, dev } = await registerRaw(gw.url, freshNumber());
-    await closeAll(reg);
-    const c = await authenticateRaw(gw.url, dev);
+    const { c, dev } = await signedDevice(gw.url, freshNumber());
     t.teardown(() => c.close());
     const h1 = await requestTicket(c, dev, 50);
     const v1 = hexOf(resumeVerifier(h1.ticket, h1.secret));
@@ -85,9 +75,7 @@ async function checks(t: Test, gw: TestGateway): Promise<void> {
   });
 
   await t.test('a renewal on a resumed connection: the renewed ticket\'s verifier comes back, and can still be renewed', async (t) => {
-    const { c: reg, dev } = await registerRaw(gw.url, freshNumber());
-    await closeAll(reg);
-    const c = await authenticateRaw(gw.url, dev);
+    const { c, dev } = await signedDevice(gw.url, freshNumber());
     t.teardown(() => c.close());
     const h1 = await requestTicket(c, dev, 50);
     const v1 = hexOf(resumeVerifier(h1.ticket, h1.secret));
@@ -111,8 +99,6 @@ t.test('embedded bus', async (t) => {
 });
 
 t.test('nats-server', { skip: !haveNatsServer() && 'nats-server not installed' }, async (t) => {
-  const server = await startNatsServer({ t });
-  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix: 'rla', mailboxShards: 1, logLevel: 'warn', resumeKeyFile: keyFile() });
-  t.teardown(() => gw.close());
+  const gw = await natsTestGateway(t, 'rla', { resumeKeyFile: keyFile() });
   await checks(t, gw);
 });

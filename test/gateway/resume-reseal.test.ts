@@ -9,17 +9,13 @@
 //   - a ticket asked for on a resumed connection renews the one it resumed with: that
 //     one's verifier leaves the record in the same edit, no slot used up.
 import t, { type Test } from 'tap';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import { until } from '../helpers/poll.ts';
 import { type RawClient } from '../helpers/raw.ts';
-import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
-import { requestTicket, resumeRaw, signedAuthOn, closeAll } from '../helpers/resume.ts';
-import { tempDir } from '../helpers/temp.ts';
+import type { RawDevice } from '../helpers/raw-device.ts';
+import { requestTicket, resumeRaw, signedAuthOn, closeAll, signedDevice, resumeKeyFile } from '../helpers/resume.ts';
 import { resumeVerifier } from '../../relay/crypto/resume.ts';
 import { ResumeTickets } from '../../relay/resume-tickets.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
@@ -31,11 +27,7 @@ import type { DirectoryReadOptions } from '../../relay/bus/bus.ts';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-async function freshDevice(url: string): Promise<{ c: RawClient; dev: RawDevice }> {
-  const { c: reg, dev } = await registerRaw(url, freshNumber());
-  await closeAll(reg);
-  return { c: await authenticateRaw(url, dev), dev };
-}
+const freshDevice = (url: string): Promise<{ c: RawClient; dev: RawDevice }> => signedDevice(url, freshNumber());
 
 /** The device's record's verifiers as stored (hex, newest first). */
 async function verifiersOf(gw: TestGateway, dev: RawDevice): Promise<string[]> {
@@ -172,24 +164,15 @@ async function checks(t: Test, gw: TestGateway, ticketKey: Uint8Array): Promise<
   });
 }
 
-function keyFile(): { file: string; key: Uint8Array } {
-  const key = new Uint8Array(randomBytes(32));
-  const file = join(tempDir('hw-resume-reseal-'), 'resume.keys');
-  writeFileSync(file, `${hexOf(key)}\n`, { mode: 0o600 });
-  return { file, key };
-}
-
 t.test('embedded bus', async (t) => {
-  const { file, key } = keyFile();
+  const { file, key } = resumeKeyFile('hw-resume-reseal-');
   const gw = await startTestGateway({ resumeKeyFile: file, logLevel: 'warn' });
   t.teardown(() => gw.close());
   await checks(t, gw, key);
 });
 
 t.test('nats-server', { skip: !haveNatsServer() && 'nats-server not installed' }, async (t) => {
-  const { file, key } = keyFile();
-  const server = await startNatsServer({ t });
-  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix: 'rs', mailboxShards: 1, logLevel: 'warn', resumeKeyFile: file });
-  t.teardown(() => gw.close());
+  const { file, key } = resumeKeyFile('hw-resume-reseal-');
+  const gw = await natsTestGateway(t, 'rs', { resumeKeyFile: file });
   await checks(t, gw, key);
 });

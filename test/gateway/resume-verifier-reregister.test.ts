@@ -8,15 +8,11 @@
 // The re-registration is played by writing the record directly, as a gateway elsewhere
 // would have, with no kick: the window the race leaves, held open. Embedded bus.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import { type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
-import { requestTicket, resumeRaw, closeAll } from '../helpers/resume.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { requestTicket, resumeRaw, closeAll, signedDevice, resumeKeyFile } from '../helpers/resume.ts';
 import { generateIdentity } from '../../relay/crypto/sign.ts';
 import { x25519KeyPair } from '../../relay/crypto/x25519.ts';
 import { routeTag } from '../../relay/tokens.ts';
@@ -26,11 +22,7 @@ import { wire } from '../../relay/wire.ts';
 import { bytesEqual } from '../../relay/bytes.ts';
 import { ErrorCode } from '../../relay/errors.ts';
 
-function keyFile(): string {
-  const file = join(tempDir('hw-resume-rereg-'), 'resume.keys');
-  writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-  return file;
-}
+const keyFile = (): string => resumeKeyFile('hw-resume-rereg-').file;
 
 /** The device registered again at another gateway (a new record: `identityKey`, a later
  *  registration time, no verifiers), its kick not here yet. */
@@ -74,11 +66,7 @@ t.test('a ticket_request on a connection of the device\'s previous registration 
   // connection on a device of its own.
   const kinds = {
     registering: async (): Promise<{ c: RawClient; dev: RawDevice }> => registerRaw(gw.url, freshNumber()),
-    signed: async (): Promise<{ c: RawClient; dev: RawDevice }> => {
-      const { c: reg, dev } = await registerRaw(gw.url, freshNumber());
-      await closeAll(reg);
-      return { c: await authenticateRaw(gw.url, dev), dev };
-    },
+    signed: async (): Promise<{ c: RawClient; dev: RawDevice }> => signedDevice(gw.url, freshNumber()),
     resumed: async (): Promise<{ c: RawClient; dev: RawDevice }> => {
       const { c: reg, dev } = await registerRaw(gw.url, freshNumber());
       const held = await requestTicket(reg, dev, 21);

@@ -15,15 +15,12 @@
 //     device a lagging replica does not list gets its ticket through the leader.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, natsTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
-import { requestTicket, resumeRaw, signedAuthOn, closeAll, type Held } from '../helpers/resume.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { requestTicket, resumeRaw, signedAuthOn, closeAll, resumeKeyFile, type Held } from '../helpers/resume.ts';
 import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { blindNumbers } from '../../relay/crypto/oprf.ts';
@@ -228,12 +225,7 @@ async function checks(t: Test, gw: TestGateway, ticketKey: Uint8Array): Promise<
   });
 }
 
-function keyFile(): { file: string; key: Uint8Array } {
-  const key = new Uint8Array(randomBytes(32));
-  const file = join(tempDir('hw-resume-verifier-'), 'resume.keys');
-  writeFileSync(file, `${hexOf(key)}\n`, { mode: 0o600 });
-  return { file, key };
-}
+const keyFile = (): { file: string; key: Uint8Array } => resumeKeyFile('hw-resume-verifier-');
 
 t.test('embedded bus', async (t) => {
   const { file, key } = keyFile();
@@ -280,8 +272,6 @@ t.test('ticket_request: a failed directory write fails it (no ticket); a replica
 
 t.test('nats-server', { skip: !haveNatsServer() && 'nats-server not installed' }, async (t) => {
   const { file, key } = keyFile();
-  const server = await startNatsServer({ t });
-  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix: 'rv', mailboxShards: 1, logLevel: 'warn', resumeKeyFile: file });
-  t.teardown(() => gw.close());
+  const gw = await natsTestGateway(t, 'rv', { resumeKeyFile: file });
   await checks(t, gw, key);
 });

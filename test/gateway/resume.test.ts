@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { startTestGateway, natsGatewayPair, type TestGateway } from '../helpers/gateway.ts';
 import { haveNatsServer } from '../helpers/nats-server.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
-import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
+import { registerRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { tempDir } from '../helpers/temp.ts';
-import { requestTicket, resumeRaw, signedAuthOn, closeAll, type Held } from '../helpers/resume.ts';
+import { requestTicket, resumeRaw, signedAuthOn, closeAll, signedDevice, type Held } from '../helpers/resume.ts';
 import { sign, authInput, unregisterInput, generateIdentity } from '../../relay/crypto/sign.ts';
 import { x25519KeyPair } from '../../relay/crypto/x25519.ts';
 import { resumeProof } from '../../relay/crypto/resume.ts';
@@ -27,13 +27,6 @@ import { resolveConfig, ConfigError } from '../../gateway/config.ts';
 import { readConfigFiles, MAX_RESUME_KEYS } from '../../gateway/config-files.ts';
 import { routeTag } from '../../relay/tokens.ts';
 import type { DirectoryReadOptions } from '../../relay/bus/bus.ts';
-
-async function freshDevice(url: string, number: string): Promise<{ c: RawClient; dev: RawDevice }> {
-  const { c: reg, dev } = await registerRaw(url, number);
-  reg.close();
-  await reg.closed;
-  return { c: await authenticateRaw(url, dev), dev };
-}
 
 async function metric(gw: TestGateway, name: string): Promise<string> {
   return gw.metrics.registry.getSingleMetricAsString(name);
@@ -61,7 +54,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   const held: Held[] = [];
 
   t.test('a ticket authenticates the next connection, which then receives and kicks like a signed one', async (t) => {
-    const { c: first, dev } = await freshDevice(gw.url, '+15557780001');
+    const { c: first, dev } = await signedDevice(gw.url, '+15557780001');
     const ch = (await first.next((o) => o.body === 'challenge')).challenge!;
     t.equal(ch.resumeKey.length, 32, 'the challenge carries the resume key');
     const h = await requestTicket(first, dev);
@@ -72,7 +65,7 @@ t.test('one gateway (embedded bus)', async (t) => {
     t.equal(answer.body, 'ok', 'resumed without a signature');
     t.equal((await first.closed).code, CloseCode.CONNECTED_ELSEWHERE, 'the older receiving connection is kicked');
     // Mail reaches the resumed connection.
-    const { c: sender, dev: other } = await freshDevice(gw.url, '+15557780002');
+    const { c: sender, dev: other } = await signedDevice(gw.url, '+15557780002');
     const env = envelopeTo(dev);
     sender.send([{ req: 3, send: { envelopes: [env] } }]);
     const got = await second.next((o) => o.body === 'deliver');
@@ -90,7 +83,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('a send-only connection resumes too, without taking the device', async (t) => {
-    const { c: listen, dev } = await freshDevice(gw.url, '+15557780003');
+    const { c: listen, dev } = await signedDevice(gw.url, '+15557780003');
     const h = await requestTicket(listen, dev);
     const { c: so, answer } = await resumeRaw(gw.url, dev, h, { sendOnly: true });
     t.equal(answer.body, 'ok');
@@ -100,7 +93,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('a good ticket on a fifth send-only connection is RATE_LIMITED as a signed one is, and not counted as resumed', async (t) => {
-    const { c: listen, dev } = await freshDevice(gw.url, '+15557780013');
+    const { c: listen, dev } = await signedDevice(gw.url, '+15557780013');
     const h = await requestTicket(listen, dev);
     const resumedNow = async (): Promise<number> => Number(/result="resumed"} (\d+)/.exec(await metric(gw, 'hushwire_auth_resumes_total'))?.[1] ?? 0);
     const sendOnly: RawClient[] = [];
@@ -118,7 +111,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('a wrong proof is RESUME_REFUSED like a ticket that does not open (counted apart); the connection then signs', async (t) => {
-    const { c, dev } = await freshDevice(gw.url, '+15557780004');
+    const { c, dev } = await signedDevice(gw.url, '+15557780004');
     const h = await requestTicket(c, dev);
     await closeAll(c);
     const { c: bad, answer, nonce } = await resumeRaw(gw.url, dev, { ...h, secret: new Uint8Array(randomBytes(32)) });
@@ -134,7 +127,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('a ticket that does not open is RESUME_REFUSED; the same connection then signs; a second resume there is AUTH_FAILED', async (t) => {
-    const { c, dev } = await freshDevice(gw.url, '+15557780005');
+    const { c, dev } = await signedDevice(gw.url, '+15557780005');
     const h = await requestTicket(c, dev);
     await closeAll(c);
     const forged = { ...h, ticket: new Uint8Array(randomBytes(TICKET_BYTES)) };
@@ -152,8 +145,8 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test("another device's ticket, and an unknown device's, are refused alike (no existence oracle)", async (t) => {
-    const { c: a, dev: devA } = await freshDevice(gw.url, '+15557780006');
-    const { c: b, dev: devB } = await freshDevice(gw.url, '+15557780007');
+    const { c: a, dev: devA } = await signedDevice(gw.url, '+15557780006');
+    const { c: b, dev: devB } = await signedDevice(gw.url, '+15557780007');
     const h = await requestTicket(a, devA);
     await closeAll(a, b);
     const { c: x, answer } = await resumeRaw(gw.url, devB, h);
@@ -166,7 +159,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('after an opt-out the ticket no longer opens, and the signed fallback fails as before', async (t) => {
-    const { c, dev } = await freshDevice(gw.url, '+15557780008');
+    const { c, dev } = await signedDevice(gw.url, '+15557780008');
     const h = await requestTicket(c, dev);
     c.send([{ req: 60, unregister: {} }]);
     t.equal((await c.reply(60)).body, 'ok');
@@ -178,7 +171,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('an opt-out on a resumed connection needs the identity key\'s signature; on a signed one it does not', async (t) => {
-    const { c, dev } = await freshDevice(gw.url, '+15557780012');
+    const { c, dev } = await signedDevice(gw.url, '+15557780012');
     const h = await requestTicket(c, dev);
     await closeAll(c);
     const { c: r, answer } = await resumeRaw(gw.url, dev, h);
@@ -198,7 +191,7 @@ t.test('one gateway (embedded bus)', async (t) => {
     t.equal((await r.reply(24)).body, 'ok', 'with its identity signature: opted out');
     t.equal((await r.closed).code, CloseCode.UNREGISTERED);
     // A signed connection needs none (SDKs from before the field, the CLI's unregister).
-    const { c: c2, dev: dev2 } = await freshDevice(gw.url, '+15557780014');
+    const { c: c2, dev: dev2 } = await signedDevice(gw.url, '+15557780014');
     c2.send([{ req: 25, unregister: {} }]);
     t.equal((await c2.reply(25)).body, 'ok');
     void dev2;
@@ -206,7 +199,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('an opt-out on a resumed connection is checked again at the leader when a replica does not know the device', async (t) => {
-    const { c, dev } = await freshDevice(gw.url, '+15557780015');
+    const { c, dev } = await signedDevice(gw.url, '+15557780015');
     const h = await requestTicket(c, dev);
     await closeAll(c);
     const { c: r, answer } = await resumeRaw(gw.url, dev, h);
@@ -230,7 +223,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('malformed resumes are AUTH_FAILED 4002: both proofs, no proof, a short proof', async (t) => {
-    const { c, dev } = await freshDevice(gw.url, '+15557780009');
+    const { c, dev } = await signedDevice(gw.url, '+15557780009');
     const h = await requestTicket(c, dev);
     await closeAll(c);
     const cases: [string, (nonce: Uint8Array) => Record<string, unknown>][] = [
@@ -248,7 +241,7 @@ t.test('one gateway (embedded bus)', async (t) => {
   });
 
   t.test('a ticket of another length or version (a newer gateway\'s format) is RESUME_REFUSED, not AUTH_FAILED: the connection then signs', async (t) => {
-    const { c, dev } = await freshDevice(gw.url, '+15557780012');
+    const { c, dev } = await signedDevice(gw.url, '+15557780012');
     const h = await requestTicket(c, dev);
     await closeAll(c);
     const v2 = h.ticket.slice();
@@ -272,7 +265,7 @@ t.test('one gateway (embedded bus)', async (t) => {
     anon.send([{ req: 1, ticketRequest: { publicKey: x25519KeyPair().publicKey } }]);
     t.equal((await anon.reply(1)).error?.code, ErrorCode.NOT_AUTHENTICATED);
     await closeAll(anon);
-    const { c, dev } = await freshDevice(gw.url, '+15557780010');
+    const { c, dev } = await signedDevice(gw.url, '+15557780010');
     c.send([{ req: 2, ticketRequest: { publicKey: new Uint8Array(31) } }]);
     t.equal((await c.reply(2)).error?.code, ErrorCode.BAD_REQUEST, 'a 31-byte key');
     c.send([{ req: 3, ticketRequest: { publicKey: new Uint8Array(32) } }]);
@@ -302,7 +295,7 @@ t.test('tickets off (--resume-ticket-ttl-s 0): no resume key, requests UNAVAILAB
   const off = await startTestGateway({ resumeTicketTtlS: 0, oprfKeyFile: undefined });
   t.teardown(() => off.close());
   t.equal(off.resume, 'off');
-  const { c, dev } = await freshDevice(off.url, '+15557780011');
+  const { c, dev } = await signedDevice(off.url, '+15557780011');
   const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
   t.equal(ch.resumeKey.length, 0, 'no resume key in the challenge');
   c.send([{ req: 2, ticketRequest: { publicKey: x25519KeyPair().publicKey } }]);
@@ -396,7 +389,7 @@ if (!haveNatsServer()) {
     t.notMatch(a.logs(), /no --resume-key-file/, 'no advice when the keys are shared');
     t.same(await resumeKeyOf(a.url), await resumeKeyOf(b.url), 'both show the same resume_key (derived from the shared sealing key)');
     t.equal((await resumeKeyOf(a.url)).length, 32);
-    const { c, dev } = await freshDevice(a.url, '+15557780020');
+    const { c, dev } = await signedDevice(a.url, '+15557780020');
     const h = await requestTicket(c, dev);
     const { c: r, answer } = await resumeRaw(b.url, dev, h);
     t.equal(answer.body, 'ok', 'resumed at the other gateway');
@@ -408,7 +401,7 @@ if (!haveNatsServer()) {
     const [a, b] = await natsPair(t, 'ro');
     t.match(a.logs(), /resumption tickets: no --resume-key-file, so a device's ticket resumes only at this gateway/, 'the start says why a shared key file helps');
     t.notSame(await resumeKeyOf(a.url), await resumeKeyOf(b.url), 'each shows its own resume_key');
-    const { c, dev } = await freshDevice(a.url, '+15557780021');
+    const { c, dev } = await signedDevice(a.url, '+15557780021');
     const h = await requestTicket(c, dev);
     const { c: r, answer, nonce } = await resumeRaw(b.url, dev, h);
     t.equal(answer.error?.code, ErrorCode.RESUME_REFUSED);

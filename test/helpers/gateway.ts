@@ -103,10 +103,11 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, 
 }
 
 /** An in-process gateway on a nats-server of its own (both stopped at the test's end),
- *  with a fresh OPRF key, one mailbox shard and warn-level logs. */
-export async function natsTestGateway(t: Test, natsPrefix: string): Promise<TestGateway> {
+ *  with a fresh OPRF key, one mailbox shard and warn-level logs; `overrides` go to
+ *  startTestGateway (e.g. a --resume-key-file). */
+export async function natsTestGateway(t: Test, natsPrefix: string, overrides: Partial<Record<keyof GatewayConfig, unknown>> = {}): Promise<TestGateway> {
   const server = await startNatsServer({ t });
-  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix, mailboxShards: 1, logLevel: 'warn' });
+  const gw = await startTestGateway({ nats: [server.url], oprfKeyFile: oprfKeyFile(), natsPrefix, mailboxShards: 1, logLevel: 'warn', ...overrides });
   t.teardown(() => gw.close());
   return gw;
 }

@@ -1,8 +1,13 @@
 // Resumption tickets (docs/PROTOCOL.md section 13) spoken raw: ask for a ticket on an
 // authenticated socket, resume with one on a fresh socket, sign on a socket whose resume
-// was refused. For test/gateway/resume*.test.ts.
+// was refused; a device with a signed socket; a ticket key file. For
+// test/gateway/resume*.test.ts.
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connectRaw, type RawClient } from './raw.ts';
-import type { RawDevice } from './raw-device.ts';
+import { registerRaw, authenticateRaw, type RawDevice } from './raw-device.ts';
+import { tempDir } from './temp.ts';
 import { sign, authInput } from '../../relay/crypto/sign.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts';
 import { ticketSecret, resumeProof } from '../../relay/crypto/resume.ts';
@@ -41,4 +46,22 @@ export async function signedAuthOn(c: RawClient, dev: RawDevice, nonce: Uint8Arr
 export async function closeAll(...cs: RawClient[]): Promise<void> {
   for (const c of cs) c.close();
   await Promise.all(cs.map((c) => c.closed));
+}
+
+/** A device registered at `url` (its registering socket closed) and a socket of it
+ *  authenticated by signature: where a resume test starts. */
+export async function signedDevice(url: string, number: string): Promise<{ c: RawClient; dev: RawDevice }> {
+  const { c: reg, dev } = await registerRaw(url, number);
+  await closeAll(reg);
+  return { c: await authenticateRaw(url, dev), dev };
+}
+
+/** A fresh ticket key (32 random bytes) in a 0600 file for --resume-key-file, in a temp
+ *  directory named `prefix`: a gateway whose key the test knows, so it can play a thief
+ *  of that file. */
+export function resumeKeyFile(prefix: string): { file: string; key: Uint8Array } {
+  const key = new Uint8Array(randomBytes(32));
+  const file = join(tempDir(prefix), 'resume.keys');
+  writeFileSync(file, `${Buffer.from(key).toString('hex')}\n`, { mode: 0o600 });
+  return { file, key };
 }
