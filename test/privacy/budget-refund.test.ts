@@ -16,25 +16,14 @@
 //
 // Real nats-server, the NATS bus, SharedBudgets as the gateways use it (injected clocks).
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { DEFAULT_MAILBOX_LIMITS } from '../../relay/bus/index.ts';
 import { SharedBudgets, decodeWindow, RECORD_MAX_BYTES, type ChargeSpec } from '../../relay/privacy/budget.ts';
 import { RATE_WINDOW_MS } from '../../relay/privacy/options.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { LostAnswers } from '../helpers/bus-hooks.ts';
+import { tok, verifyStart as vs, codeOf } from '../helpers/counters.ts';
 
 const DAY = RATE_WINDOW_MS;
-const tok = (): string => randomBytes(16).toString('hex');
-const vs = (key: string, limit: number): ChargeSpec[] => [{ key, n: 1, label: 'verify_start', fresh: (now) => ({ s: now, n: 0 }), limit: () => limit }];
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'throw';
-  }
-}
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server not installed');

@@ -6,23 +6,12 @@
 // Now a window that starts at most CLOCK_SKEW_MS in a gateway's future is the window in
 // force there too. Two SharedBudgets on one bus stand for two gateways (injected clocks).
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { MemoryBus } from '../../relay/bus/memory.ts';
-import { SharedBudgets, CLOCK_SKEW_MS, decodeWindow, windowAt, type ChargeSpec, type WindowRecord } from '../../relay/privacy/budget.ts';
+import { SharedBudgets, CLOCK_SKEW_MS, decodeWindow, windowAt, type WindowRecord } from '../../relay/privacy/budget.ts';
 import { RATE_WINDOW_MS } from '../../relay/privacy/options.ts';
+import { tok, verifyStart as vs, codeOf } from '../helpers/counters.ts';
 
 const DAY = RATE_WINDOW_MS;
-const tok = (): string => randomBytes(16).toString('hex');
-const vs = (key: string, limit: number): ChargeSpec[] => [{ key, n: 1, label: 'verify_start', fresh: (now) => ({ s: now, n: 0 }), limit: () => limit }];
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'throw';
-  }
-}
 
 t.test('a gateway whose clock is behind charges the window in force', async (t) => {
   const bus = new MemoryBus({ limits: { maxMessagesPerDevice: 10, maxAgeMs: 60_000, maxMessageBytes: 1000 } });

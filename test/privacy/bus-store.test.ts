@@ -14,19 +14,10 @@ import type { Bus, MailboxLimits } from '../../relay/bus/bus.ts';
 import { natsMsgId } from '../../relay/bus/nats-privacy.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { until } from '../helpers/poll.ts';
+import { tok, codeOf } from '../helpers/counters.ts';
 import { scanTree, report, type Needle } from './scan.ts';
 
 const LIMITS: MailboxLimits = { maxMessagesPerDevice: 100, maxAgeMs: 3_600_000, maxMessageBytes: 4096 };
-const tok = (): string => randomBytes(16).toString('hex');
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'throw';
-  }
-}
 
 async function counterContract(t: Test, bus: Bus): Promise<void> {
   const key = `dev.${tok()}`;
