@@ -121,6 +121,7 @@ export function gatewayPermissions(s: PermissionSettings = {}): string {
     '    # core NATS',
     `    ${q(`${l.devPrefix}*.*`)}                    # live offers and control messages to a device's gateway`,
     `    ${q(`${l.nodePrefix}*`)}                       # live envelopes batched to the gateway holding their devices`,
+    `    ${q(l.unregSubject)}                        # devices that left the directory, announced to every gateway`,
     `    ${q(`${inbox}.>`)}                # answers to other gateways' live offers`,
   );
   for (const id of evaluatorsOf(s)) out.push(`    ${q(evalSubject(p, id))}             # evaluation requests to hushwire oprf --id ${id}`);
@@ -162,6 +163,7 @@ export function gatewayPermissions(s: PermissionSettings = {}): string {
     '  allow: [',
     `    ${q(`${l.devPrefix}*.*`)}                    # the devices this gateway holds`,
     `    ${q(`${l.nodePrefix}*`)}                       # its own node subject (a random id per process)`,
+    `    ${q(l.unregSubject)}                        # devices that left the directory (every gateway's announcements)`,
     `    ${q(`${inbox}.>`)}                # its replies: JetStream API, stores, live answers, evaluations`,
     '  ]',
     '}',

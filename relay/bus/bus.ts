@@ -15,6 +15,22 @@
 // - The bus copies what it is given (the caller may reuse its buffers at once); treat
 //   the Uint8Arrays it hands out as read-only.
 import type { Recipient } from '../tokens.ts';
+import type { UnregisteredVerdict } from './unregistered.ts';
+
+export type { UnregisteredVerdict } from './unregistered.ts';
+
+/** What a gateway hears of devices leaving the directory anywhere (Bus.watchUnregistered). */
+export interface UnregisteredListener {
+  /** A device (`<routeTag>.<deviceToken>`) left the directory: announced by the gateway
+   *  that removed it. The bus has already handed `unregistered` to its subscriptions of
+   *  the device here. */
+  unregistered(key: string): void;
+  /** Announcements may have been missed while the bus was disconnected: it is connected
+   *  again, and `lostAt` (the clock of unregisteredMark) is when it found the connection
+   *  lost. An announcement sent to a connection that was dying may have been lost up to
+   *  UNREGISTERED_LOOKBACK_MS (relay/bus/unregistered.ts) before that. */
+  gap(lostAt: number): void;
+}
 
 /** Called with an encoded Envelope for a device whose socket this gateway holds.
  *  Resolves true once the device acknowledged it, false if it could not be handed over
@@ -152,8 +168,28 @@ export interface Bus {
   offerLive(to: Recipient, envelope: Uint8Array, timeoutMs: number, done: (delivered: boolean) => void): void;
   /** Fire-and-forget to every open subscription of the device on every gateway,
    *  including the sender's own. `connection` must match [A-Za-z0-9_-]{0,64}
-   *  (a random id, never an identifier), else BAD_REQUEST. */
+   *  (a random id, never an identifier), else BAD_REQUEST. `unregistered` is also
+   *  announced to every gateway (after the device's message; NATS: one message on
+   *  `<prefix>.unreg` whose payload is `<routeTag>.<deviceToken>`): each hands it to its
+   *  subscriptions of the device as the device's own message would (so on NATS a
+   *  subscription that stays open gets `unregistered` twice: take it as idempotent),
+   *  remembers it for unregisteredSince, and tells its watchUnregistered listener. */
   publishControl(routeTag: string, deviceToken: string, msg: ControlMessage): Promise<void>;
+
+  // ---- devices that left the directory (relay/bus/unregistered.ts) ----
+  /** A mark for unregisteredSince: taken by an authentication before it reads the
+   *  device's directory record. */
+  unregisteredMark(): number;
+  /** Once the device's subscription is confirmed: 'announced' if the device's
+   *  `unregistered` announcement reached this bus since `mark` (it left the directory
+   *  after the read began, and its device message may have gone out before the SUB);
+   *  'none' if none did and none can have been missed; 'unknown' if one may have been
+   *  missed (disconnected or reconnected since the mark, the mark older than
+   *  UNREGISTERED_WINDOW_MS, more announcements meanwhile than the bus remembers): the
+   *  caller then reads the record again. */
+  unregisteredSince(routeTag: string, deviceToken: string, mark: number): UnregisteredVerdict;
+  /** The gateway's one listener (a second replaces the first). */
+  watchUnregistered(listener: UnregisteredListener): void;
 
   // ---- mailbox (durable; acknowledged only when stored) ----
   /** Stores durably. `id` (the envelope id: 32 lowercase hex, else BAD_REQUEST)

@@ -6,7 +6,9 @@
 // directory revisions are global and increasing (like KV revisions).
 import type {
   Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxOwner, MailboxItem, MailboxLimits,
+  UnregisteredListener, UnregisteredVerdict,
 } from './bus.ts';
+import { RecentUnregistrations } from './unregistered.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken, type Recipient } from '../tokens.ts';
 import {
@@ -24,6 +26,8 @@ export interface MemoryBusOptions {
   /** Lifetime of a rate-limit counter after its last write (default COUNTER_TTL_MS). */
   counterTtlMs?: number;
   log?: BusLogFn;
+  /** The devices announced unregistered (tests: a smaller bound, a clock of their own). */
+  unregistered?: RecentUnregistrations;
 }
 
 interface Stored {
@@ -60,6 +64,10 @@ export class MemoryBus implements Bus {
   readonly #directory = new Map<string, DirectoryRecord>();
   #revision = 0;
   readonly #counters: MemoryCounters;
+  /** Devices announced unregistered (relay/bus/unregistered.ts): in one process nothing
+   *  is lost between publisher and subscriber, so this bus listens from its start. */
+  readonly #unregistered: RecentUnregistrations;
+  #unregisteredListener: UnregisteredListener | null = null;
 
   constructor(opts: MemoryBusOptions) {
     this.#limits = checkLimits(opts.limits);
@@ -69,12 +77,14 @@ export class MemoryBus implements Bus {
     this.#log = opts.log ?? noopLog;
     this.#counters = new MemoryCounters(opts.counterTtlMs ?? COUNTER_TTL_MS);
     this.#subs = new SubscriptionRegistry(this.#log);
+    this.#unregistered = opts.unregistered ?? new RecentUnregistrations();
   }
 
   async start(): Promise<void> {
     if (this.#state === 'closed') throw busUnavailable('bus closed');
     if (this.#state === 'started') return;
     this.#state = 'started';
+    this.#unregistered.listening(0);
     const every = Math.min(Math.max(Math.floor(this.#limits.maxAgeMs / 4), 250), 60_000);
     this.#sweepTimer = setInterval(() => this.#sweep(), every);
     this.#sweepTimer.unref();
@@ -161,8 +171,33 @@ export class MemoryBus implements Bus {
     const key = `${routeTag}.${deviceToken}`;
     // Asynchronous like NATS: never re-enters the caller.
     setImmediate(() => {
-      if (this.#state === 'started') this.#subs.control(key, m);
+      if (this.#state !== 'started') return;
+      this.#subs.control(key, m);
+      // The announcement every gateway hears (Bus.publishControl): here, this one.
+      if (m.kind === 'unregistered') this.#announced(key);
     });
+  }
+
+  /** The subscriptions of the device here got the device's message just before. */
+  #announced(key: string): void {
+    this.#unregistered.note(key);
+    try {
+      this.#unregisteredListener?.unregistered(key);
+    } catch (e) {
+      this.#log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
+    }
+  }
+
+  unregisteredMark(): number {
+    return this.#unregistered.mark();
+  }
+
+  unregisteredSince(routeTag: string, deviceToken: string, mark: number): UnregisteredVerdict {
+    return this.#unregistered.since(`${routeTag}.${deviceToken}`, mark);
+  }
+
+  watchUnregistered(listener: UnregisteredListener): void {
+    this.#unregisteredListener = listener;
   }
 
   // ---- mailbox ----

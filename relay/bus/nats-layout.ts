@@ -37,6 +37,9 @@ export interface NatsLayout {
   devPrefix: string;
   /** `<prefix>.gw.`: node subjects (live envelopes batched to a gateway). */
   nodePrefix: string;
+  /** `<prefix>.unreg`: every device that leaves the directory, announced to every gateway
+   *  (payload `<routeTag>.<deviceToken>`; relay/bus/unregistered.ts). */
+  unregSubject: string;
 }
 
 /** The layout for these settings; BAD_REQUEST for a bad prefix, shard count or name. */
@@ -63,5 +66,6 @@ export function natsLayout(opts: NatsLayoutOptions = {}): NatsLayout {
     counterBucket: `${prefix}_rl`,
     devPrefix: `${prefix}.dev.`,
     nodePrefix: `${prefix}.gw.`,
+    unregSubject: `${prefix}.unreg`,
   };
 }

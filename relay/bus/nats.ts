@@ -46,7 +46,9 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import type {
   Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxOwner, MailboxLimits,
+  UnregisteredListener, UnregisteredVerdict,
 } from './bus.ts';
+import { RecentUnregistrations, UNREGISTERED_SETTLE_MS } from './unregistered.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
 import { assertToken, isToken, type Recipient } from '../tokens.ts';
@@ -121,6 +123,8 @@ export interface NatsBusOptions {
   /** How long a lost connection is waited for before what needs NATS fails at once, ms
    *  (default OUTAGE_GRACE_MS); tests make it long. */
   outageGraceMs?: number;
+  /** The devices announced unregistered (tests: a smaller bound, a clock of their own). */
+  unregistered?: RecentUnregistrations;
 }
 
 export { DEFAULT_MAILBOX_SHARDS, MAX_MAILBOX_SHARDS } from './nats-layout.ts';
@@ -163,6 +167,9 @@ const FAILURE_LINE_EVERY_MS = 60_000;
 /** Control publishes held for the end of a turn; beyond this they go out at once. (The
  *  turn's SUB and UNSUB lists need no cap: each session adds at most one entry a turn.) */
 const MAX_TURN_PUBS = 8192;
+/** `unregistered` messages this bus keeps to publish again after a reconnect until a PONG
+ *  confirms them (NatsBus.#unconfirmed): opt-outs and expiries of one outage. */
+const MAX_UNCONFIRMED_UNREGISTERED = 4096;
 /** mailboxRead calls in flight at once; beyond this they fail UNAVAILABLE. */
 const MAX_READS_IN_FLIGHT = 4096;
 /** Erasing deletes in flight at once, bus-wide. nats-server 2.9 answers one
@@ -222,6 +229,9 @@ const ERASE_GONE_BEFORE = '"err_code":10043';
 const EMPTY = new Uint8Array(0);
 const te = new TextEncoder();
 const td = new TextDecoder();
+/** An announcement's payload (`<prefix>.unreg`): `<routeTag>.<deviceToken>`, 32 + 1 + 32. */
+const UNREG_KEY_BYTES = 65;
+const UNREG_KEY_RE = /^[0-9a-f]{32}\.[0-9a-f]{32}$/;
 
 /** What one pass over the mailbox streams found about their limits (#ensureStores). */
 interface LimitsPass {
@@ -449,6 +459,21 @@ export class NatsBus implements Bus {
   readonly #mboxRoot: string;
   readonly #mboxPrefixes: string[];
   readonly #subs: SubscriptionRegistry;
+  /** `<prefix>.unreg` (nats-layout.ts): every gateway's announcements of devices that
+   *  left the directory, and what this bus heard of them (relay/bus/unregistered.ts). */
+  readonly #unregSubject: string;
+  readonly #unregistered: RecentUnregistrations;
+  #unregisteredListener: UnregisteredListener | null = null;
+  /** When this bus found its connection lost (the clock of unregisteredMark), for the
+   *  listener's gap() at the reconnect; null while connected. */
+  #lostAt: number | null = null;
+  /** Losses of the connection seen, counted for #unconfirmed. */
+  #losses = 0;
+  /** Devices whose `unregistered` (device message and announcement) this bus published
+   *  and has no PONG after yet, with #losses then: nats.js drops what was written
+   *  while, or just before, the connection was lost, so these are published again at
+   *  the reconnect (#listenAgain). At most MAX_UNCONFIRMED_UNREGISTERED, oldest first. */
+  readonly #unconfirmed = new Map<string, number>();
 
   #nc: NatsConnection | null = null;
   #js: JetStreamClient | null = null;
@@ -557,6 +582,8 @@ export class NatsBus implements Bus {
     this.#bucket = layout.bucket;
     this.#mboxRoot = layout.mboxRoot;
     this.#mboxPrefixes = layout.mboxPrefixes;
+    this.#unregSubject = layout.unregSubject;
+    this.#unregistered = opts.unregistered ?? new RecentUnregistrations();
     this.#seqOwner = this.#streams.map(() => new Map<number, string>());
     this.#seqOwnerMax = Math.max(4096, Math.ceil(SEQ_OWNER_MAX / shards));
     this.#replicas = opts.replicas ?? 1;
@@ -692,6 +719,8 @@ export class NatsBus implements Bus {
       this.#eraseSubjects = this.#streams.map((n) => `$JS.API.STREAM.MSG.DELETE.${n}`);
       this.#readInbox = `${createInbox(this.#inboxPrefix)}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
+      // Every gateway's announcements of devices leaving the directory (publishControl).
+      nc.subscribe(this.#unregSubject, { callback: this.#onUnregisteredMsg });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
       await this.#checkPermissions(nc, denied);
     } catch (e) {
@@ -711,6 +740,8 @@ export class NatsBus implements Bus {
     denied.stop();
     if (this.#closed) throw busUnavailable('bus closed');
     this.#ready = true;
+    // Lost meanwhile: the reconnect makes it listen.
+    if (this.#status.state === 'connected') this.#unregistered.listening(UNREGISTERED_SETTLE_MS);
     this.#log('info', 'bus: connected to NATS', { streams: this.#streams.length, bucket: this.#bucket });
   }
 
@@ -733,7 +764,8 @@ export class NatsBus implements Bus {
     const device = `${this.#devPrefix}${zero}.${zero}`;
     let v: PermissionViolation | null = await probePermissions(nc, {
       subscribe: [device],
-      publish: [device, `${prefix}.gw.${'0'.repeat(16)}`, `${this.#inboxPrefix}.${zero}`],
+      // The announcements' subject: an empty message, which every gateway drops.
+      publish: [device, `${prefix}.gw.${'0'.repeat(16)}`, `${this.#inboxPrefix}.${zero}`, this.#unregSubject],
     }, this.#requestTimeoutMs);
     const api = this.#api as ApiRequests;
     const reads: Promise<unknown>[] = [
@@ -1145,6 +1177,11 @@ export class NatsBus implements Bus {
           case 'disconnect':
           case 'reconnecting':
           case 'staleConnection':
+            // Announcements sent meanwhile are lost to this bus (core NATS keeps nothing):
+            // authentications re-read until the reconnect has settled.
+            this.#unregistered.lost();
+            this.#lostAt ??= this.#unregistered.mark();
+            this.#losses++;
             if (this.#status.state === 'connected') {
               this.#status = { state: 'reconnecting', since: Date.now() };
               this.#beginOutage();
@@ -1170,6 +1207,7 @@ export class NatsBus implements Bus {
             if (this.#status.state === 'connected') break;
             this.#status = { state: 'connected' };
             this.#endOutage();
+            this.#listenAgain();
             const at = statusServer(s);
             this.#log('info', `bus: NATS reconnected${at === null ? '' : ` (${at})`}`, at === null ? undefined : { nats: at });
             this.#access.files.refusals.accepted('bus', this.#log);
@@ -1204,11 +1242,72 @@ export class NatsBus implements Bus {
       }
     })().catch(() => undefined);
     void nc.closed().then((err) => {
+      this.#unregistered.lost();
       this.#status = { state: 'closed' };
       this.#endOutage();
       this.#ready = false;
       if (err && !this.#closed) this.#log('error', 'bus: NATS connection closed', { error: err.name });
     });
+  }
+
+  /** After a reconnect (nats.js has made the announcements' SUB again): trusted once it
+   *  settled; the listener re-checks what it accepted before the loss (gap), and the
+   *  `unregistered` messages this bus published that may have been lost go out again.
+   *  Only once started: the start makes it listen itself. */
+  #listenAgain(): void {
+    const lostAt = this.#lostAt;
+    this.#lostAt = null;
+    if (!this.#ready || this.#closed) return;
+    this.#unregistered.listening(UNREGISTERED_SETTLE_MS);
+    for (const key of [...this.#unconfirmed.keys()]) {
+      const dot = key.indexOf('.');
+      void this.publishControl(key.slice(0, dot), key.slice(dot + 1), { kind: 'unregistered' }).catch(() => undefined);
+    }
+    if (lostAt === null) return;
+    try {
+      this.#unregisteredListener?.gap(lostAt);
+    } catch (e) {
+      this.#log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
+    }
+  }
+
+  /** An announcement on `<prefix>.unreg`: a device left the directory (an opt-out or an
+   *  expiry on any gateway, this one included). Its subscriptions here hear it as their
+   *  `unregistered` (also when the device's own message reached them: a second one
+   *  changes nothing), it is remembered for the authentications under way
+   *  (unregisteredSince), and the listener is told. Anything but a device key is
+   *  dropped (the start's permission probe publishes an empty message). */
+  readonly #onUnregisteredMsg = (err: Error | null, m: Msg): void => {
+    if (err !== null || this.#closed) return;
+    const data = m.data;
+    if (data.length !== UNREG_KEY_BYTES) {
+      if (data.length !== 0) this.#malformedControl();
+      return;
+    }
+    const key = td.decode(data);
+    if (!UNREG_KEY_RE.test(key)) {
+      this.#malformedControl();
+      return;
+    }
+    this.#unregistered.note(key);
+    this.#subs.control(key, { kind: 'unregistered' });
+    try {
+      this.#unregisteredListener?.unregistered(key);
+    } catch (e) {
+      this.#log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
+    }
+  };
+
+  unregisteredMark(): number {
+    return this.#unregistered.mark();
+  }
+
+  unregisteredSince(routeTag: string, deviceToken: string, mark: number): UnregisteredVerdict {
+    return this.#unregistered.since(this.#key(routeTag, deviceToken), mark);
+  }
+
+  watchUnregistered(listener: UnregisteredListener): void {
+    this.#unregisteredListener = listener;
   }
 
   /**
@@ -1607,13 +1706,35 @@ export class NatsBus implements Bus {
     // subscribes is not delivered back to its own new subscription. No reply subject:
     // that is what tells a control message from a live request.
     const subject = this.#devPrefix + routeTag + '.' + deviceToken;
+    this.#publishInTurn(nc, subject, encodeControl(m));
+    if (m.kind !== 'unregistered') return;
+    // Announced to every gateway after the device's own message (Bus.publishControl),
+    // and both published again after a reconnect until a PONG confirms them.
+    const key = this.#key(routeTag, deviceToken);
+    this.#publishInTurn(nc, this.#unregSubject, te.encode(key));
+    const losses = this.#losses;
+    this.#unconfirmed.delete(key);
+    this.#unconfirmed.set(key, losses);
+    if (this.#unconfirmed.size > MAX_UNCONFIRMED_UNREGISTERED) {
+      for (const k of this.#unconfirmed.keys()) {
+        this.#unconfirmed.delete(k);
+        break;
+      }
+      this.#repeated.note('bus: too many unconfirmed unregistered messages; the oldest is not published again after a reconnect');
+    }
+    void this.#turnFlush(nc).then((ok) => {
+      if (ok && this.#losses === losses && this.#unconfirmed.get(key) === losses) this.#unconfirmed.delete(key);
+    });
+  }
+
+  #publishInTurn(nc: NatsConnection, subject: string, data: Uint8Array): void {
     const turn = this.#turnFor(nc);
     if (turn.pubs.length < MAX_TURN_PUBS) {
-      turn.pubs.push({ subject, data: encodeControl(m) });
+      turn.pubs.push({ subject, data });
       return;
     }
     try {
-      nc.publish(subject, encodeControl(m)); // a full turn: at once, not dropped
+      nc.publish(subject, data); // a full turn: at once, not dropped
     } catch (e) {
       throw busUnavailable('cannot publish control message', e);
     }
