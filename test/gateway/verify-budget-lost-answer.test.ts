@@ -10,20 +10,16 @@
 // Real nats-server, the NATS bus with its counter writes' answers lost on demand
 // (helpers/bus-hooks.ts LostAnswers), an injected clock (nothing refills).
 import t from 'tap';
-import { DEFAULT_MAILBOX_LIMITS } from '../../relay/bus/index.ts';
 import { SharedTokenBucket } from '../../relay/shared-token-bucket.ts';
 import { CODE_BUDGET_KEY } from '../../relay/verify-gate.ts';
-import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
-import { LostAnswers } from '../helpers/bus-hooks.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
+import { lostAnswersBus } from '../helpers/bus-hooks.ts';
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server not installed');
 } else {
   t.test('takes and give-backs on the NATS counters, their answers lost', { timeout: 120_000 }, async (t) => {
-    const server = await startNatsServer({ t });
-    const bus = new LostAnswers({ servers: server.url, limits: DEFAULT_MAILBOX_LIMITS, prefix: 'vla', mailboxShards: 1, name: 'hushwire-test', log: () => undefined });
-    t.teardown(() => bus.close());
-    await bus.start();
+    const bus = await lostAnswersBus(t, 'vla');
     const now = 1_000_000;
     // A burst of 3; at 1 a second nothing refills on the frozen clock.
     const tokens = async (): Promise<number> => {

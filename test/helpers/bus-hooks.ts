@@ -4,7 +4,8 @@
 // answer.
 import type { Test } from 'tap';
 import type { TestGateway } from './gateway.ts';
-import { NatsBus } from '../../relay/bus/index.ts';
+import { startNatsServer } from './nats-server.ts';
+import { NatsBus, DEFAULT_MAILBOX_LIMITS } from '../../relay/bus/index.ts';
 import type { Bus } from '../../relay/bus/bus.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 
@@ -19,6 +20,17 @@ export class LostAnswers extends NatsBus {
     this.lose--;
     return super.counterPut(key, value, expectedRevision);
   }
+}
+
+/** A started LostAnswers bus (subjects under `prefix`, one mailbox shard, no logs) on a
+ *  nats-server of its own, both stopped at the test's end: the counter tests that lose
+ *  answers all start so. */
+export async function lostAnswersBus(t: Test, prefix: string): Promise<LostAnswers> {
+  const server = await startNatsServer({ t });
+  const bus = new LostAnswers({ servers: server.url, limits: DEFAULT_MAILBOX_LIMITS, prefix, mailboxShards: 1, name: 'hushwire-test', log: () => undefined });
+  t.teardown(() => bus.close());
+  await bus.start();
+  return bus;
 }
 
 /** Directory writes of `bus` failing on demand, as the NATS bus fails them

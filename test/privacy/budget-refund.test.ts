@@ -16,11 +16,10 @@
 //
 // Real nats-server, the NATS bus, SharedBudgets as the gateways use it (injected clocks).
 import t from 'tap';
-import { DEFAULT_MAILBOX_LIMITS } from '../../relay/bus/index.ts';
 import { SharedBudgets, decodeWindow, RECORD_MAX_BYTES, type ChargeSpec } from '../../relay/privacy/budget.ts';
 import { RATE_WINDOW_MS } from '../../relay/privacy/options.ts';
-import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
-import { LostAnswers } from '../helpers/bus-hooks.ts';
+import { haveNatsServer } from '../helpers/nats-server.ts';
+import { lostAnswersBus } from '../helpers/bus-hooks.ts';
 import { tok, verifyStart as vs, codeOf } from '../helpers/counters.ts';
 
 const DAY = RATE_WINDOW_MS;
@@ -29,10 +28,7 @@ if (!haveNatsServer()) {
   t.plan(0, 'nats-server not installed');
 } else {
   t.test('refunds on the NATS counters', { timeout: 120_000 }, async (t) => {
-    const server = await startNatsServer({ t });
-    const bus = new LostAnswers({ servers: server.url, limits: DEFAULT_MAILBOX_LIMITS, prefix: 'brf', mailboxShards: 1, name: 'hushwire-test', log: () => undefined });
-    t.teardown(() => bus.close());
-    await bus.start();
+    const bus = await lostAnswersBus(t, 'brf');
     const used = async (key: string): Promise<{ s: number; n: number } | null> => {
       const rec = await bus.counterGet(key);
       const w = rec === null ? null : decodeWindow(rec.value);
