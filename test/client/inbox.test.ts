@@ -106,13 +106,10 @@ function slowStore() {
   return { store, durable, gates, seenOnDisk, release: () => { for (const g of gates.splice(0)) g(); } };
 }
 
-async function turns(n = 5): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-}
-
-t.test('a message is yielded only once its id is durable in the store, and acked after that', async (t) => {
-  // The audit: with a slow store (3 s), a process killed after the app showed a message
-  // and before state.json was written showed it again after a restart.
+/** An inbox on a slowStore whose acks are logged in `events` as 'ack durable' or 'ack
+ *  NOT durable' (was the id in state.json on disk when it was acked?): the two tests of
+ *  when an ack may leave share it. */
+function inboxOnSlowStore() {
   const disk = slowStore();
   const events: string[] = [];
   const inbox = new Inbox({
@@ -121,6 +118,17 @@ t.test('a message is yielded only once its id is durable in the store, and acked
     ack: (ids) => { for (const id of ids) events.push(`ack ${disk.seenOnDisk(bytesToHex(id)) ? 'durable' : 'NOT durable'}`); },
     verifySender: async () => 'ok',
   });
+  return { disk, events, inbox };
+}
+
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+t.test('a message is yielded only once its id is durable in the store, and acked after that', async (t) => {
+  // The audit: with a slow store (3 s), a process killed after the app showed a message
+  // and before state.json was written showed it again after a restart.
+  const { disk, events, inbox } = inboxOnSlowStore();
   const env = seal(makeSender(), 'once', 0);
   const idHex = bytesToHex(env.id!);
   inbox.deliver([env]);
@@ -375,14 +383,7 @@ t.test('a copy arriving while the first is still queued: shown once, acked only 
   // flight (its live or mailbox wait ran out: a slow reader), and settles whichever copy
   // is in flight when an ack naming the id arrives. So the copy is dropped and counted
   // at once, but acknowledged with the first copy, never before it is durable.
-  const disk = slowStore();
-  const events: string[] = [];
-  const inbox = new Inbox({
-    me: recipient,
-    state: new ProfileState(disk.store),
-    ack: (ids) => { for (const id of ids) events.push(`ack ${disk.seenOnDisk(bytesToHex(id)) ? 'durable' : 'NOT durable'}`); },
-    verifySender: async () => 'ok',
-  });
+  const { disk, events, inbox } = inboxOnSlowStore();
   const env = seal(makeSender(), 'once', 0);
   inbox.deliver([env]);
   await inbox.idle();
