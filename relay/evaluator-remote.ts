@@ -339,6 +339,11 @@ export class RemoteEvaluator implements Evaluator {
     return this.#inner.routeForNumber(e164);
   }
 
+  /** Starts the thread that blinds and finalizes routes (ShareEvaluator.ready). */
+  ready(): Promise<void> {
+    return this.#inner.ready();
+  }
+
   close(): Promise<void> {
     return this.#inner.close();
   }

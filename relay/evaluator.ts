@@ -47,6 +47,11 @@ export interface Evaluator {
   evaluate(blinded: Uint8Array[]): Promise<EvaluatorResult>;
   /** route for a verified number (server-side evaluation of the same function). */
   routeForNumber(e164: string): Promise<Uint8Array>;
+  /** Starts the evaluator's worker thread, if it has one and it is not running, and
+   *  resolves once it answers. The gateway calls it when it starts listening (not
+   *  awaited), so that the first registration does not wait for a thread start; without
+   *  it the thread starts at the first use. Rejects UNAVAILABLE once closed. */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,6 +140,11 @@ export class LocalEvaluator implements Evaluator {
   #worker(): OprfPool {
     // Its thread starts now; until it answers (or if it never does) routes stay here.
     this.#pool ??= new OprfPool({ key: this.#key, threads: 1, maxQueuedElements: Math.max(this.#maxQueued, MAX_EVALUATE_BATCH) });
+    return this.#pool;
+  }
+
+  /** The worker pool, null until the first use or ready(). For tests. */
+  get workerPool(): OprfPool | null {
     return this.#pool;
   }
 

@@ -11,6 +11,7 @@
 // - every task has a deadline: a task still queued when it passes is skipped by the
 //   worker (TIMEOUT), so a backlog cannot make the pool compute answers nobody reads.
 import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { HushwireError, ErrorCode, wireErrorCode } from './errors.ts';
 import type { OprfKeyPair, Evaluation, Blinded } from './crypto/oprf.ts';
@@ -126,6 +127,12 @@ export class OprfPool {
   /** true once a thread has answered: work sent now does not wait for a thread start. */
   get started(): boolean {
     return this.#started;
+  }
+
+  /** The pool's threads now: all of them from construction on (they start then), none
+   *  once close() has settled (a thread that ended has threadId -1). For tests. */
+  get workerThreads(): readonly Worker[] {
+    return this.#piscina.threads;
   }
 
   async #run(task: PoolTask, n: number): Promise<Exclude<EvaluateOutcome, { kind: 'expired' | 'error' }>> {

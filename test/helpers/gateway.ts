@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { onExit } from 'signal-exit';
 import { resolveConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle, type StartOptions } from '../../gateway/server.ts';
-import { blindNumbers } from '../../relay/crypto/oprf.ts';
 
 import type { Test } from 'tap';
 import { BIN } from './paths.ts';
@@ -41,12 +40,13 @@ export async function startTestGateway(overrides: Partial<Record<keyof GatewayCo
   return Object.assign(Object.create(null), gw, { logs: () => chunks.join('') }) as TestGateway;
 }
 
-/** Starts an in-process gateway's OPRF worker thread (its local evaluator starts it on
- *  first use): seconds on a loaded machine (3-5 s with two test files running on two
- *  CPUs, far more in a parallel suite), which otherwise fall on a test's first
- *  registration at that gateway, under the SDK's request deadline (15 s for a register). */
+/** Waits for an in-process gateway's OPRF worker thread, which the gateway starts when
+ *  it starts listening (gateway/server.ts): its start still takes seconds on a loaded
+ *  machine (3-5 s with two test files running on two CPUs, far more in a parallel
+ *  suite), which would otherwise fall on a test's first registration at that gateway,
+ *  under the SDK's request deadline (15 s for a register). */
 export async function warmEvaluator(gw: GatewayHandle): Promise<void> {
-  await gw.relay.evaluator.evaluate(blindNumbers(['+15550000000']).blinded);
+  await gw.relay.evaluator.ready?.();
 }
 
 export interface ChildGateway {
