@@ -1358,6 +1358,7 @@ export class NatsBus implements Bus {
         outage.failing = true;
         fail(natsLost());
         this.#api?.failAll(false);
+        this.#pumpErases();
       }, this.#outageGraceMs),
     };
     outage.timer.unref?.();
@@ -1370,6 +1371,7 @@ export class NatsBus implements Bus {
     clearTimeout(outage.timer);
     this.#outage = null;
     outage.reconnected();
+    this.#pumpErases();
   }
 
   /**
@@ -2214,6 +2216,10 @@ export class NatsBus implements Bus {
 
   #pumpErasesNow(): void {
     const api = this.#api;
+    // Within the grace of a lost connection the queue waits for the reconnect (nats.js
+    // would drop the requests unsent, #onDrop); the reconnect pumps it, and so does the
+    // grace's end, which fails what is queued.
+    if (api !== null && this.#outage !== null && !this.#outage.failing) return;
     while (this.#erasesInFlight < ERASE_WINDOW && this.#eraseQueue.length > 0) {
       const b = this.#eraseQueue[0] as EraseBatch;
       const seq = b.seqs[b.next++] as number;

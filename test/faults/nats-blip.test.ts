@@ -113,6 +113,10 @@ if (!haveNatsServer()) {
     const dirRev = await bus.directoryPut(r, bytes(8, 1), 0);
     const [hr, hd] = [tok(), tok()];
     await holder.subscribeDevice(hr, hd, async () => true, () => {});
+    // A message read before the blip, to be erased during it.
+    const [er, ed] = [tok(), tok()];
+    await bus.mailboxPut(er, ed, tok(), bytes(4));
+    const [item] = await bus.mailboxRead(er, ed, 0, 10);
 
     const ops: [string, Promise<unknown>][] = [];
     const id = tok();
@@ -127,6 +131,7 @@ if (!haveNatsServer()) {
         ['mailboxRead', outcome(bus.mailboxRead(tok(), tok(), 0, 10).then((items) => `${items.length} items`))],
         ['subscribeDevice', outcome(bus.subscribeDevice(tok(), tok(), async () => true, () => {}).then(() => 'subscribed'))],
         ['deliverLive to a device held elsewhere', outcome(bus.deliverLive(hr, hd, bytes(4), LONG_MS))],
+        ['mailboxDeleteMany', outcome(bus.mailboxDeleteMany(er, ed, [item!.seq]).then(() => 'erased'))],
       );
     });
     const got = Object.fromEntries(await Promise.all(ops.map(async ([what, p]) => [what, await p] as const)));
@@ -140,7 +145,9 @@ if (!haveNatsServer()) {
       'mailboxRead': '0 items',
       'subscribeDevice': 'subscribed',
       'deliverLive to a device held elsewhere': false, // at once: the caller stores it instead
+      'mailboxDeleteMany': 'erased',
     }, 'each made once reconnected and answered, none by its deadline');
+    t.same(await bus.mailboxRead(er, ed, 0, 10), [], 'the message erased during the blip is gone');
     const items = await bus.mailboxRead(r, d, 0, 10);
     t.equal(items.length, 1, 'the envelope stored during the blip is in the mailbox, once');
     t.equal(await holder.deliverLive(hr, hd, bytes(4), LONG_MS), true, 'the holder (also reconnected) delivers to its own device');
