@@ -4,7 +4,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Connection, describeSocketError, urlForMessage, type StateChange, type ConnectionOptions, MAX_OPS_PER_FRAME } from '../../client/connection.ts';
 import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
 import WS from 'ws';
-import { startFakeGateway, deadUrl, until, sleep, authOk, type FakeGateway } from './fake-gateway.ts';
+import { startFakeGateway, deadUrl, until, sleep, authOk, type FakeGateway, type FakeGatewayOptions } from './fake-gateway.ts';
 import { within } from '../helpers/poll.ts';
 
 const FAST = { baseMs: 5, capMs: 40 };
@@ -49,11 +49,24 @@ async function rejects(p: Promise<unknown>, code: string): Promise<HushwireError
   throw new Error(`expected ${code}, but it resolved`);
 }
 
-t.test('connects through connecting -> authenticating -> connected, signing the live challenge', async (t) => {
-  const gw = await startFakeGateway();
+/** A fake gateway (`opts`) and a Connection to it (`extra`), both closed at the test's
+ *  end: where most tests here start. */
+async function oneGateway(t: { teardown(fn: () => unknown): void }, opts: FakeGatewayOptions = {}, extra: Partial<ConnectionOptions> = {}): Promise<{ gw: FakeGateway; conn: Connection; states: StateChange[] }> {
+  const gw = await startFakeGateway(opts);
   t.teardown(() => gw.close());
-  const { conn, states } = connection([gw]);
+  const { conn, states } = connection([gw], extra);
   t.teardown(() => conn.close());
+  return { gw, conn, states };
+}
+
+/** A fake gateway's handler that answers every request ok (the auth as authOk does). */
+const answersOk: NonNullable<FakeGatewayOptions['handler']> = (c, op) => {
+  if (op.auth) return authOk(c, op);
+  c.send([{ req: op.req, ok: {} }]);
+};
+
+t.test('connects through connecting -> authenticating -> connected, signing the live challenge', async (t) => {
+  const { gw, conn, states } = await oneGateway(t);
   t.equal(conn.state, 'disconnected');
   await conn.connect();
   t.equal(conn.state, 'connected');
@@ -68,7 +81,7 @@ t.test('connects through connecting -> authenticating -> connected, signing the 
 
 t.test('correlates answers by req, even out of order', async (t) => {
   const held: { conn: Parameters<NonNullable<Parameters<typeof startFakeGateway>[0]>['handler'] & {}>[0]; req: number }[] = [];
-  const gw = await startFakeGateway({
+  const { conn } = await oneGateway(t, {
     handler: (c, op) => {
       if (op.auth) return authOk(c, op);
       if (op.lookup) held.push({ conn: c, req: op.req! });
@@ -78,9 +91,6 @@ t.test('correlates answers by req, even out of order', async (t) => {
       }
     },
   });
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw]);
-  t.teardown(() => conn.close());
   await conn.connect();
   const [a, b] = await Promise.all([conn.request({ lookup: { route: new Uint8Array(32) } }), conn.request({ lookup: { route: new Uint8Array(32) } })]);
   t.not(a.req, b.req);
@@ -89,15 +99,12 @@ t.test('correlates answers by req, even out of order', async (t) => {
 });
 
 t.test('error ops become HushwireError with code and retry hint', async (t) => {
-  const gw = await startFakeGateway({
+  const { conn } = await oneGateway(t, {
     handler: (c, op) => {
       if (op.auth) return authOk(c, op);
       c.send([{ req: op.req, error: { code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 1234 } }]);
     },
   });
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw]);
-  t.teardown(() => conn.close());
   await conn.connect();
   const e = await rejects(conn.request({ evaluate: { blinded: [] } }), ErrorCode.RATE_LIMITED);
   t.equal(e.retryAfterMs, 1234);
@@ -141,10 +148,7 @@ t.test('the deadline counts time spent waiting for a connection', async (t) => {
 });
 
 t.test('the pending queue is bounded', async (t) => {
-  const gw = await startFakeGateway({ handler: (c, op) => { if (op.auth) authOk(c, op); } });
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw], { maxPending: 2 });
-  t.teardown(() => conn.close());
+  const { conn } = await oneGateway(t, { handler: (c, op) => { if (op.auth) authOk(c, op); } }, { maxPending: 2 });
   await conn.connect();
   const a = conn.request({ lookup: {} }, 5_000).catch((e: unknown) => e);
   const b = conn.request({ lookup: {} }, 5_000).catch((e: unknown) => e);
@@ -155,15 +159,7 @@ t.test('the pending queue is bounded', async (t) => {
 });
 
 t.test('requests made before connecting are sent once connected', async (t) => {
-  const gw = await startFakeGateway({
-    handler: (c, op) => {
-      if (op.auth) return authOk(c, op);
-      c.send([{ req: op.req, ok: {} }]);
-    },
-  });
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw]);
-  t.teardown(() => conn.close());
+  const { gw, conn } = await oneGateway(t, { handler: answersOk });
   const p = conn.request({ lookup: { route: new Uint8Array(32) } });
   await conn.connect();
   t.ok((await p).ok, 'answered');
@@ -172,10 +168,7 @@ t.test('requests made before connecting are sent once connected', async (t) => {
 });
 
 t.test('acks of one event-loop turn leave in one op of one frame', async (t) => {
-  const gw = await startFakeGateway();
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw]);
-  t.teardown(() => conn.close());
+  const { gw, conn } = await oneGateway(t);
   await conn.connect();
   const c = await gw.waitConn(1);
   const before = c.frameSizes.length;
@@ -190,15 +183,7 @@ t.test('acks of one event-loop turn leave in one op of one frame', async (t) => 
 });
 
 t.test('many requests in one turn are framed within the per-frame op bound', async (t) => {
-  const gw = await startFakeGateway({
-    handler: (c, op) => {
-      if (op.auth) return authOk(c, op);
-      c.send([{ req: op.req, ok: {} }]);
-    },
-  });
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw]);
-  t.teardown(() => conn.close());
+  const { gw, conn } = await oneGateway(t, { handler: answersOk });
   await conn.connect();
   const n = 300;
   await Promise.all(Array.from({ length: n }, () => conn.request({ lookup: {} })));
@@ -343,19 +328,13 @@ t.test('no challenge within connectTimeoutMs counts as a failed attempt', async 
 });
 
 t.test('no auth answer within the challenge deadline drops the socket and retries', async (t) => {
-  const gw = await startFakeGateway({ handler: () => {}, authDeadlineMs: 100 });
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw], { connectAttempts: 2 });
-  t.teardown(() => conn.close());
+  const { gw, conn } = await oneGateway(t, { handler: () => {}, authDeadlineMs: 100 }, { connectAttempts: 2 });
   await rejects(conn.connect(), ErrorCode.UNAVAILABLE);
   t.equal(gw.conns.length, 2);
 });
 
 t.test('a request in flight when the socket drops fails with UNAVAILABLE (caller may retry)', async (t) => {
-  const gw = await startFakeGateway({ handler: (c, op) => { if (op.auth) authOk(c, op); } });
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw]);
-  t.teardown(() => conn.close());
+  const { gw, conn } = await oneGateway(t, { handler: (c, op) => { if (op.auth) authOk(c, op); } });
   await conn.connect();
   const p = conn.request({ lookup: {} }, 5_000);
   const c = await gw.waitConn(1);
@@ -369,10 +348,7 @@ t.test('a request in flight when the socket drops fails with UNAVAILABLE (caller
 });
 
 t.test('a text frame from the gateway drops the socket and reconnects', async (t) => {
-  const gw = await startFakeGateway();
-  t.teardown(() => gw.close());
-  const { conn } = connection([gw]);
-  t.teardown(() => conn.close());
+  const { gw, conn } = await oneGateway(t);
   await conn.connect();
   (await gw.waitConn(1)).ws.send('hello');
   await gw.waitConn(2);
@@ -447,15 +423,12 @@ t.test('the standard WebSocket API against a gateway older than the ping op: one
   // `ws` through the WHATWG seam (transport cannot ping): the portable path, on a real
   // socket. The gateway answers ping like one from before Op.ping (UNKNOWN_OP, which it
   // counts as a bad op) and otherwise sends a notice now and then.
-  const gw = await startFakeGateway({
+  const { gw, conn, states } = await oneGateway(t, {
     handler: (conn, op) => {
       authOk(conn, op);
       if (op.ping) conn.send([{ req: op.req, error: { code: ErrorCode.UNKNOWN_OP, message: 'unknown or server-only op' } }]);
     },
-  });
-  t.teardown(() => gw.close());
-  const { conn, states } = connection([gw], { WebSocket: WS as unknown as ConnectionOptions['WebSocket'], pingIntervalMs: 50, idleTimeoutMs: 400 });
-  t.teardown(() => conn.close());
+  }, { WebSocket: WS as unknown as ConnectionOptions['WebSocket'], pingIntervalMs: 50, idleTimeoutMs: 400 });
   await conn.connect();
   const c = await gw.waitConn(1);
   await until(() => c.ops.some((o) => o.ping), 3_000, 'the first ping op');
