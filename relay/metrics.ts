@@ -26,6 +26,8 @@ export interface RelayMetrics {
   sendBuffersLimit: Gauge;
   authFailures: Counter;
   authRechecks: Counter<'outcome'>;
+  /** The opt-out race's check of receiving authentications (relay/bus/unregistered.ts). */
+  authOptoutChecks: Counter<'outcome'>;
   authResumes: Counter<'result'>;
   ticketsIssued: Counter;
   sendOnlyOptOutCloses: Counter;
@@ -135,9 +137,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     sendBuffersLimit: new Gauge({ name: 'hushwire_send_buffers_limit_bytes', help: 'The bound on all sockets\' send buffers together (--max-send-buffers-bytes)', registers: r }),
     authFailures: new Counter({ name: 'hushwire_auth_failures_total', help: 'Failed authentications', registers: r }),
     authResumes: new Counter({ name: 'hushwire_auth_resumes_total', help: 'Authentications with a resumption ticket (docs/PROTOCOL.md section 13), by result: resumed, refused (the ticket does not open here, or its verifier is not in the device\'s directory record: the device signs instead), failed (the ticket opened, its verifier in the record, but the proof was wrong: answered RESUME_REFUSED too)', labelNames: ['result'], registers: r }),
-    sendOnlyOptOutCloses: new Counter({ name: 'hushwire_send_only_unregistered_total', help: 'Devices whose send-only connections this gateway closed (4006) because its periodic directory check found them gone (an opt-out or expiry made through another gateway)', registers: r }),
+    sendOnlyOptOutCloses: new Counter({ name: 'hushwire_send_only_unregistered_total', help: 'Devices whose send-only connections this gateway closed (4006) because its periodic directory check found them gone (an opt-out or expiry made through another gateway, whose announcement this gateway missed)', registers: r }),
     ticketsIssued: new Counter({ name: 'hushwire_resume_tickets_issued_total', help: 'Resumption tickets issued (ticket_request answered)', registers: r }),
     authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
+    authOptoutChecks: new Counter({ name: 'hushwire_auth_optout_checks_total', help: 'Receiving authentications checked, once subscribed, against opt-outs and expiries announced since their directory read (relay/bus/unregistered.ts), by outcome: announced (the device left the directory meanwhile: closed 4006), clear (nothing announced, nothing missed: no read), reread (an announcement may have been missed, the bus having lost NATS or being past its bound: the record read again; also each re-read after the bus got its connection back)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
     unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),
     prekeyRotations: new Counter({ name: 'hushwire_prekey_rotations_total', help: 'Prekey rotations (set_prekey) by outcome: rotated, unchanged (the current prekey sent again), and refusals bad_request, bad_signature, rate_limited, not_registered, unavailable', labelNames: ['outcome'], registers: r }),
@@ -176,6 +179,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     m.busRequestsPending.set({ class: c }, 0);
   }
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
+  for (const outcome of ['announced', 'clear', 'reread']) m.authOptoutChecks.inc({ outcome }, 0);
   for (const result of ['resumed', 'refused', 'failed']) m.authResumes.inc({ result }, 0);
   for (const outcome of PREKEY_ROTATION_OUTCOMES) m.prekeyRotations.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);

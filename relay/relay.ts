@@ -31,6 +31,8 @@ import { hex, isBytes } from './bytes.ts';
 import { ResumeTickets } from './resume-tickets.ts';
 import { x25519PublicKey } from './crypto/x25519.ts';
 import { hkdfSync, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UNREGISTERED_LOOKBACK_MS } from './bus/unregistered.ts';
 
 /** How long a resumption ticket is valid unless set (--resume-ticket-ttl-s): a day, so a
  *  handset signs about once a day and after each gateway restart at most. */
@@ -74,6 +76,10 @@ export interface ResumeState {
 export const MAX_SEND_ONLY_PER_DEVICE = 4;
 /** Directory reads one round of the send-only re-check keeps in flight. */
 const SEND_ONLY_RECHECK_BATCH = 32;
+/** Directory reads at a time when sessions are re-checked after the bus lost announcements (#gap). */
+const GAP_RECHECK_BATCH = 64;
+const GAP_REREAD = Object.freeze({ outcome: 'reread' });
+const GAP_RECHECK_ATTEMPTS = 4;
 
 export interface RelayOptions {
   bus: Bus;
@@ -130,6 +136,12 @@ export class Relay {
    *  registered (#recheckSendOnly); runs only while #sendOnly has a device. */
   #sendOnlyTimer: NodeJS.Timeout | null = null;
   #sendOnlyChecking = false;
+  /** Receiving sessions whose authentication the announcements of devices leaving the
+   *  directory cleared without a read (Session.#checkUnregistered), in the last
+   *  UNREGISTERED_LOOKBACK_MS, oldest first, with when: an announcement for one of them
+   *  may have gone into a connection to NATS that was dying, so they read the directory
+   *  after the bus got its connection back (#gap). */
+  #cleared = new Map<Session, number>();
   #accepting = 0;
   /** Discovery work in flight over all sessions (limits.maxDiscoveryInFlight); kept by
    *  Session.#discovery. */
@@ -161,6 +173,12 @@ export class Relay {
     // every gateway shares (a test's clock drives both budgets alike).
     this.verifyGate = new VerifyGate(opts.limits, opts.metrics, opts.log, opts.verifyClock, { bus: opts.bus, wallClock: opts.verifyClock ?? Date.now });
     this.privacy = new Privacy(this, opts.privacy);
+    // Devices that leave the directory through any gateway: their send-only sessions here
+    // end too (the receiving ones hear it from their subscription: relay/bus/unregistered.ts).
+    opts.bus.watchUnregistered({
+      unregistered: (key) => this.closeSendOnly(key),
+      gap: (lostAt) => void this.#gap(lostAt),
+    });
     const ttlS = opts.resume?.ttlS ?? DEFAULT_RESUME_TICKET_TTL_S;
     if (ttlS === 0) {
       this.resume = null;
@@ -253,6 +271,7 @@ export class Relay {
 
   onSessionClosed(s: Session): void {
     if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();
+    this.#cleared.delete(s);
     const key = s.sendOnlyKey;
     if (key !== '') {
       const set = this.#sendOnly.get(key);
@@ -261,6 +280,48 @@ export class Relay {
         clearInterval(this.#sendOnlyTimer);
         this.#sendOnlyTimer = null;
       }
+    }
+  }
+
+  /** A receiving session's authentication was cleared by the bus's announcements, without
+   *  a directory read (#cleared). */
+  clearedByAnnouncements(s: Session): void {
+    const now = this.bus.unregisteredMark();
+    const oldest = now - UNREGISTERED_LOOKBACK_MS;
+    for (const [old, at] of this.#cleared) {
+      if (at >= oldest) break;
+      this.#cleared.delete(old);
+    }
+    this.#cleared.set(s, now);
+  }
+
+  /** The bus lost its connection to NATS (found at `lostAt`) and has it back: sessions it
+   *  cleared since UNREGISTERED_LOOKBACK_MS before that read the directory
+   *  (Session.recheckRegistered), GAP_RECHECK_BATCH at a time. A read that fails (right
+   *  after a NATS restart JetStream may not answer yet) is tried again, up to
+   *  GAP_RECHECK_ATTEMPTS times over ~7 s. Authentications under way read the record
+   *  themselves (the bus answers them 'unknown'). */
+  async #gap(lostAt: number): Promise<void> {
+    const from = lostAt - UNREGISTERED_LOOKBACK_MS;
+    let due: Session[] = [];
+    for (const [s, at] of this.#cleared) {
+      if (at < from) continue;
+      this.#cleared.delete(s);
+      due.push(s);
+    }
+    for (let attempt = 1; due.length > 0; attempt++) {
+      const failed: Session[] = [];
+      for (let i = 0; i < due.length; i += GAP_RECHECK_BATCH) {
+        const batch = due.slice(i, i + GAP_RECHECK_BATCH);
+        const decided = await Promise.all(batch.map((s) => {
+          this.metrics.authOptoutChecks.inc(GAP_REREAD);
+          return s.recheckRegistered();
+        }));
+        decided.forEach((ok, j) => { if (!ok) failed.push(batch[j]!); });
+      }
+      if (failed.length === 0 || attempt >= GAP_RECHECK_ATTEMPTS) return;
+      await sleep(500 * attempt * attempt, undefined, { ref: false });
+      due = failed.filter((s) => s.authenticated);
     }
   }
 
@@ -284,8 +345,9 @@ export class Relay {
   }
 
   /** Closes (4006) the send-only sessions of devices no longer in the directory: opted
-   *  out, or expired, through another gateway, where nothing tells this one (send-only
-   *  sessions subscribe nothing on the bus). One directory read per device, 32 at a
+   *  out, or expired, through another gateway, whose announcement this gateway missed
+   *  (disconnected from NATS then; send-only sessions subscribe nothing of their own on
+   *  the bus). One directory read per device, 32 at a
    *  time; a device that reads as gone is read again at the leader before its sessions
    *  are closed (a lagging replica must not end a registered device's send), and a read
    *  that fails decides nothing (the next round reads again). One round at a time. */
@@ -320,9 +382,10 @@ export class Relay {
   }
 
   /** Closes the device's send-only sessions on this gateway with 4006 UNREGISTERED (its
-   *  opt-out made here, or an `unregistered` control message that reached one of its
-   *  receiving sessions here). Send-only sessions subscribe nothing on the bus, so one
-   *  on a gateway where the device has no receiving session is not told (docs/PROTOCOL.md). */
+   *  opt-out made here, an `unregistered` control message that reached one of its
+   *  receiving sessions here, or the announcement every gateway hears of it). Send-only
+   *  sessions subscribe nothing of their own on the bus: should the announcement be lost
+   *  here, #recheckSendOnly finds the device gone (docs/PROTOCOL.md section 12). */
   closeSendOnly(key: string, except: Session | null = null): void {
     const set = this.#sendOnly.get(key);
     if (set === undefined) return;

@@ -80,7 +80,7 @@ const NO_INFLIGHT: Map<string, InFlight> = new Map();
 /** The directory reads of an authentication (Bus.directoryGet: the request pool's reserve). */
 const AUTH_READ: DirectoryReadOptions = { authentication: true };
 const AUTH_RECHECK: DirectoryReadOptions = { authentication: true, fromLeader: true };
-/** What #recheckRegistered hands #onControl when the device is gone. */
+/** What recheckRegistered and #checkUnregistered hand #onControl when the device is gone. */
 const UNREGISTERED: ControlMessage = Object.freeze({ kind: 'unregistered' });
 
 /** The in-flight map's key for the envelope id b[start, end): its bytes as a latin1
@@ -114,6 +114,12 @@ const DRAIN_DELETE_PAGES = 4;
 /** Label sets of the auth path's directory re-check (hushwire_auth_directory_rechecks_total). */
 const RECHECK_ACCEPTED = { outcome: 'accepted' } as const;
 const RECHECK_REFUSED = { outcome: 'refused' } as const;
+/** Label sets of hushwire_auth_optout_checks_total, by the bus's verdict (#checkUnregistered). */
+const OPTOUT_CHECK = {
+  announced: Object.freeze({ outcome: 'announced' }),
+  none: Object.freeze({ outcome: 'clear' }),
+  unknown: Object.freeze({ outcome: 'reread' }),
+} as const;
 /** Session.#resumed once a ticket request on the resumed connection renewed its ticket. */
 const RENEWED = '';
 /** Label sets of hushwire_auth_resumes_total (docs/PROTOCOL.md, section 13). */
@@ -628,6 +634,9 @@ export class Session implements LiveSink, ControlSink {
     let resumedWith: Uint8Array | null = null;
     try {
       const tag = routeTagUncached(m.route);
+      // Announcements of devices leaving the directory from here on count against this
+      // authentication (#checkUnregistered).
+      const mark = this.#relay.bus.unregisteredMark();
       // `authentication`: on NATS these reads may use the request pool's reserve, so
       // other devices' traffic (stored sends, lookups) cannot make logins fail.
       let dev = await this.#relay.directory.findDevice(tag, m.device, AUTH_READ);
@@ -703,7 +712,7 @@ export class Session implements LiveSink, ControlSink {
       // the next connection (test/privacy/notice-race.test.ts); before, onAuthenticated
       // below cleared it unseen.
       if (!this.#isAuthenticated()) return;
-      if (!this.#sendOnly) this.#recheckRegistered(tag);
+      if (!this.#sendOnly && !this.#checkUnregistered(tag, mark)) return;
       // Counted once it authenticated: a fifth send-only connection refused RATE_LIMITED,
       // or one closed meanwhile, did not resume.
       if (resumedWith !== null && this.#isAuthenticated()) {
@@ -723,27 +732,56 @@ export class Session implements LiveSink, ControlSink {
     }
   }
 
-  /** The device's record read once more, now that its subscription is in place: an
-   *  opt-out that removed the device after this authentication read the record, and sent
-   *  its `unregistered` message before nats-server had this connection's SUB, reached
-   *  nothing here, and the connection stayed, authenticated as a device no longer
-   *  registered (test/privacy/optout-auth-race.test.ts). Found gone, it ends as that
-   *  message would have ended it (4006, with the device's send-only connections here).
-   *  Not awaited: the auth is answered meanwhile. A device the read does not find is
-   *  read again at the directory's leader before anything is closed, as a refused auth
-   *  is: a replica that has not seen a registration of a moment ago must not end a
-   *  registered device's connection with a code the SDK takes as final
-   *  (test/faults/stale-directory.test.ts). A read that fails decides nothing; one from a
-   *  replica that has not caught up with the removal misses it (the directory's replica
-   *  lag, as for the auth's own read). */
-  #recheckRegistered(tag: string): void {
+  /** Now that the device's subscription is in place: an opt-out (or idle expiry) that
+   *  removed the device after this authentication's read began, and sent its
+   *  `unregistered` message before nats-server had this connection's SUB, reached
+   *  nothing here, and the connection would stay, authenticated as a device no longer
+   *  registered (test/privacy/optout-auth-race.test.ts). Every such removal is also
+   *  announced to every gateway (Bus.publishControl), and the bus remembers the
+   *  announcements (relay/bus/unregistered.ts): one that arrived since `mark` ends the
+   *  connection as the device message would have (4006, with the device's send-only
+   *  connections here; false: closed). One arriving later reaches the subscription, which
+   *  is in place. When one may have been missed (the bus disconnected or reconnected since
+   *  the mark, the mark too old, too many announcements meanwhile: 'unknown'), the
+   *  record is read again instead (recheckRegistered). Cleared without a read, the
+   *  session is noted by the relay, which reads again should the bus lose its connection
+   *  just after (Relay's gap). */
+  #checkUnregistered(tag: string, mark: number): boolean {
+    const relay = this.#relay;
+    const verdict = relay.bus.unregisteredSince(tag, this.#devTok, mark);
+    relay.metrics.authOptoutChecks.inc(OPTOUT_CHECK[verdict]);
+    if (verdict === 'announced') {
+      this.#onControl(UNREGISTERED);
+      return false;
+    }
+    if (verdict === 'unknown') void this.recheckRegistered();
+    else relay.clearedByAnnouncements(this);
+    return true;
+  }
+
+  /** The device's record read once more (#checkUnregistered's fallback, and the relay's
+   *  after the bus lost announcements): found gone, the connection ends as the device's
+   *  `unregistered` message would have ended it (4006, with the device's send-only
+   *  connections here). Not awaited by the auth: it is answered meanwhile. A device the
+   *  read does not find is read again at the directory's leader before anything is
+   *  closed, as a refused auth is: a replica that has not seen a registration of a
+   *  moment ago must not end a registered device's connection with a code the SDK takes
+   *  as final (test/faults/stale-directory.test.ts). A read that fails decides nothing;
+   *  one from a replica that has not caught up with the removal misses it (the
+   *  directory's replica lag, as for the auth's own read). Resolves false when a read
+   *  failed (nothing decided: the relay's re-checks after a reconnect try again), else
+   *  true. */
+  recheckRegistered(): Promise<boolean> {
+    if (!this.#isAuthenticated() || this.#sendOnly) return Promise.resolve(true);
     const directory = this.#relay.directory;
+    const tag = this.#tag;
     const device = this.#deviceBytes()!;
-    directory.findDevice(tag, device, AUTH_READ)
+    return directory.findDevice(tag, device, AUTH_READ)
       .then((d) => (d !== null || !this.#isAuthenticated() ? d : directory.findDevice(tag, device, AUTH_RECHECK)))
       .then((d) => {
         if (d === null && this.#isAuthenticated()) this.#onControl(UNREGISTERED);
-      }, () => undefined);
+        return true;
+      }, () => false);
   }
 
   /** ticket_request (docs/PROTOCOL.md, section 13): the resumption secret from an X25519

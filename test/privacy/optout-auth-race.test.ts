@@ -5,7 +5,11 @@
 // stayed connected, authenticated as a device no longer registered, until it
 // reconnected. A hook on the authenticating gateway's bus holds its subscribeDevice
 // until the opt-out is answered and its message is out; two gateways on a real
-// nats-server, and the embedded bus.
+// nats-server, and the embedded bus. What closes it is the opt-out's announcement to
+// every gateway, found once the subscription is confirmed (relay/bus/unregistered.ts;
+// the cases around it, lost announcements included: optout-announce.test.ts), so the
+// authenticating gateway must trust its announcements first: a read made because it
+// does not yet would close it too, and hide a broken check.
 import t, { type Test } from 'tap';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../helpers/nats-server.ts';
@@ -49,6 +53,7 @@ async function race(t: Test, authGw: TestGateway, optOut: { c: RawClient; dev: R
   const { c: u, dev } = optOut;
   const tag = routeTag(dev.route);
   const tok = deviceToken(dev.device);
+  await until('the gateway to trust its announcements', () => authGw.bus.unregisteredSince(tag, tok, authGw.bus.unregisteredMark()) !== 'unknown');
   const hold = holdSubscribe(t, authGw, tag, tok);
   const late = await startAuth(authGw.url, dev);
   await hold.entered;
