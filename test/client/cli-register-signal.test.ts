@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { within } from '../helpers/poll.ts';
+import { atFirstCall } from '../helpers/bus-hooks.ts';
 
 t.setTimeout(180_000);
 
@@ -24,20 +25,10 @@ async function signalDuringRegister(t: Test, signal: 'SIGINT' | 'SIGTERM', numbe
 
   // The relay's first directory write while register runs is the new device's: the
   // signal comes then, and the write goes on once register has ended or said it stops.
-  const bus = gw.bus;
-  const original = bus.directoryPut.bind(bus);
-  let hooked = false;
-  bus.directoryPut = async (tag, value, rev) => {
-    if (!hooked) {
-      hooked = true;
-      await signalUntilInterrupted(run, signal);
-    }
-    return original(tag, value, rev);
-  };
-  t.teardown(() => { bus.directoryPut = original; });
+  const write = atFirstCall(t, gw.bus, 'directoryPut', () => signalUntilInterrupted(run, signal));
 
   const code = await within(run.exited, 60_000, `register ending after ${signal}`);
-  t.ok(hooked, 'the signal came while the relay registered the device');
+  t.ok(write.hooked, 'the signal came while the relay registered the device');
   t.equal(code, signal === 'SIGINT' ? 130 : 143, `exit ${signal === 'SIGINT' ? 130 : 143} (stderr: ${run.stderr()})`);
   t.equal(run.stdout(), '', 'nothing printed as registered');
   t.match(run.stderr(), /the registration was undone/);

@@ -14,6 +14,7 @@ import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted, type Runn
 import { BIN, ROOT } from '../helpers/paths.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { until, within } from '../helpers/poll.ts';
+import { atFirstCall } from '../helpers/bus-hooks.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 
 t.setTimeout(240_000);
@@ -40,22 +41,14 @@ for (const [first, second] of [['SIGINT', 'SIGINT'], ['SIGTERM', 'SIGINT']] as c
     const run = startHushwire(t, ['register', '--gateway', gw.url, '--number', number, '--profile', profile], { withoutTapHooks: true });
     // The relay's first directory write while register runs is the new device's: held
     // until both signals came and register ended.
-    const bus = gw.bus;
-    const original = bus.directoryPut.bind(bus);
-    let hooked = false;
-    bus.directoryPut = async (tag, value, rev) => {
-      if (!hooked) {
-        hooked = true;
-        await signalUntilInterrupted(run, first);
-        run.proc.kill(second);
-        await within(run.exited, 60_000, `register ending at the second signal (${second})`);
-      }
-      return original(tag, value, rev);
-    };
-    t.teardown(() => { bus.directoryPut = original; });
+    const write = atFirstCall(t, gw.bus, 'directoryPut', async () => {
+      await signalUntilInterrupted(run, first);
+      run.proc.kill(second);
+      await within(run.exited, 60_000, `register ending at the second signal (${second})`);
+    });
 
     await within(run.exited, 90_000, 'register ending');
-    t.ok(hooked, 'both signals came while the relay registered the device');
+    t.ok(write.hooked, 'both signals came while the relay registered the device');
     t.same(endOf(run), { code: null, signal: second }, `ended by ${second} itself (stderr: ${run.stderr()})`);
     t.match(run.stderr(), /interrupted: letting the registration in flight end/, 'the first signal was held');
     t.notMatch(run.stderr(), /undone/, 'nothing undone: it stopped at once');
@@ -72,22 +65,14 @@ t.test('unregister: a second signal while the relay erases the device ends it by
   const number = '+15550100284';
   const { gw, profiles: [a, b] } = await cliProfiles(t, [number, A], 'hw-cli-unsigagain-');
   const run = startHushwire(t, ['unregister', '--profile', a!], { withoutTapHooks: true });
-  const bus = gw.bus;
-  const original = bus.directoryDelete.bind(bus);
-  let hooked = false;
-  bus.directoryDelete = async (tag, rev) => {
-    if (!hooked) {
-      hooked = true;
-      await signalUntilInterrupted(run, 'SIGTERM');
-      run.proc.kill('SIGTERM');
-      await within(run.exited, 60_000, 'unregister ending at the second signal');
-    }
-    return original(tag, rev);
-  };
-  t.teardown(() => { bus.directoryDelete = original; });
+  const erase = atFirstCall(t, gw.bus, 'directoryDelete', async () => {
+    await signalUntilInterrupted(run, 'SIGTERM');
+    run.proc.kill('SIGTERM');
+    await within(run.exited, 60_000, 'unregister ending at the second signal');
+  });
 
   await within(run.exited, 90_000, 'unregister ending');
-  t.ok(hooked, 'both signals came while the relay removed the device');
+  t.ok(erase.hooked, 'both signals came while the relay removed the device');
   t.same(endOf(run), { code: null, signal: 'SIGTERM' }, `ended by SIGTERM itself (stderr: ${run.stderr()})`);
   t.match(run.stderr(), /interrupted: letting the opt-out under way finish/, 'the first signal was held');
   t.notMatch(run.stderr(), /was finished first/, 'it did not finish');

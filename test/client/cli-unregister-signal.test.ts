@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted } from '../helpers/cli.ts';
 import { within } from '../helpers/poll.ts';
+import { atFirstCall } from '../helpers/bus-hooks.ts';
 
 t.setTimeout(180_000);
 
@@ -19,24 +20,14 @@ async function signalDuringUnregister(t: Test, signal: 'SIGINT' | 'SIGTERM', num
   // Without tap's NODE_OPTIONS (its --import adds signal listeners to every child, which
   // changes how a signal ends it).
   const run = startHushwire(t, ['unregister', '--profile', a!], { withoutTapHooks: true });
-  const bus = gw.bus;
-  const original = bus.directoryDelete.bind(bus);
-  let hooked = false;
   // The relay removes the route's only device from the directory (its mail was erased
   // just before): the signal comes then, and the removal goes on once unregister has
   // ended or said it goes on. (Set in the turn unregister was started in: before it
   // can have reached the relay.)
-  bus.directoryDelete = async (tag, rev) => {
-    if (!hooked) {
-      hooked = true;
-      await signalUntilInterrupted(run, signal);
-    }
-    return original(tag, rev);
-  };
-  t.teardown(() => { bus.directoryDelete = original; });
+  const erase = atFirstCall(t, gw.bus, 'directoryDelete', () => signalUntilInterrupted(run, signal));
 
   const code = await within(run.exited, 60_000, `unregister ending after ${signal}`);
-  t.ok(hooked, 'the signal came while the relay removed the device');
+  t.ok(erase.hooked, 'the signal came while the relay removed the device');
   t.equal(code, signal === 'SIGINT' ? 130 : 143, `exit ${signal === 'SIGINT' ? 130 : 143} (stderr: ${run.stderr()})`);
   t.same(run.stdout().trim() === '' ? null : JSON.parse(run.stdout()), { status: 'unregistered' }, 'the opt-out\'s result is printed');
   t.match(run.stderr(), /the opt-out was finished first/);

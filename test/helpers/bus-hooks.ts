@@ -1,7 +1,7 @@
 // Hooks on an in-process gateway's bus for race tests: a bus call held at a gate, so a
 // test lets another operation happen exactly in between; a NATS bus whose counter writes
 // lose their answer after landing; directory writes that fail, or land and lose their
-// answer.
+// answer; something done at the first directory write (a CLI signalled right then).
 import type { Test } from 'tap';
 import type { TestGateway } from './gateway.ts';
 import { startNatsServer } from './nats-server.ts';
@@ -78,4 +78,23 @@ export function holdSubscribe(t: Test, gw: TestGateway, tag: string, tok: string
   };
   t.teardown(() => { release(); bus.subscribeDevice = original; });
   return { entered, release };
+}
+
+/** Runs `during` at the first call of `bus`'s `method` (a directory write or erase),
+ *  that call going on only once `during` has settled: the CLI signal tests signal the
+ *  command there, while the relay writes for it, and hold the write until it reacted.
+ *  `hooked` says whether that call came. Unhooked at the test's end. */
+export function atFirstCall(t: Test, bus: Bus, method: 'directoryPut' | 'directoryDelete', during: () => Promise<unknown>): { hooked: boolean } {
+  const state = { hooked: false };
+  const slot = bus as unknown as Record<typeof method, (...args: unknown[]) => Promise<unknown>>;
+  const original = slot[method];
+  slot[method] = async (...args: unknown[]) => {
+    if (!state.hooked) {
+      state.hooked = true;
+      await during();
+    }
+    return original.apply(bus, args);
+  };
+  t.teardown(() => { slot[method] = original; });
+  return state;
 }
