@@ -1259,15 +1259,24 @@ export class NatsBus implements Bus {
     this.#lostAt = null;
     if (!this.#ready || this.#closed) return;
     this.#unregistered.listening(UNREGISTERED_SETTLE_MS);
-    for (const key of [...this.#unconfirmed.keys()]) {
-      const dot = key.indexOf('.');
-      void this.publishControl(key.slice(0, dot), key.slice(dot + 1), { kind: 'unregistered' }).catch(() => undefined);
-    }
+    // Once the other nodes have this connection's interest again, as for the SUBs: what
+    // nats-server routes before that reaches no gateway on another node.
+    if (this.#unconfirmed.size > 0) setTimeout(() => this.#publishUnconfirmed(), UNREGISTERED_SETTLE_MS).unref();
     if (lostAt === null) return;
     try {
       this.#unregisteredListener?.gap(lostAt);
     } catch (e) {
       this.#log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
+    }
+  }
+
+  /** The `unregistered` messages this bus published without a PONG after them, published
+   *  again (#listenAgain). Lost again meanwhile: the next reconnect does it. */
+  #publishUnconfirmed(): void {
+    if (this.#closed || this.#status.state !== 'connected') return;
+    for (const key of [...this.#unconfirmed.keys()]) {
+      const dot = key.indexOf('.');
+      void this.publishControl(key.slice(0, dot), key.slice(dot + 1), { kind: 'unregistered' }).catch(() => undefined);
     }
   }
 

@@ -1,0 +1,54 @@
+// An `unregistered` published while the publishing bus has lost NATS is dropped by
+// nats.js (it writes nothing kept from before a reconnect), and with it the announcement
+// every gateway checks authentications against (relay/bus/unregistered.ts). The bus
+// keeps what it published without a PONG after it and publishes it again once
+// reconnected (and settled): a gateway that never lost NATS hears it. On a 3-node
+// cluster, so that only the publisher's node goes away.
+import t from 'tap';
+import { NatsBus } from '../../relay/bus/nats.ts';
+import { CONTRACT_LIMITS, tok, waitFor } from './contract.ts';
+import { haveNatsServer, startNatsCluster } from '../helpers/nats-server.ts';
+
+if (!haveNatsServer()) {
+  t.plan(0, 'nats-server binary not installed');
+} else {
+  t.test('an unregistered published while disconnected goes out again after the reconnect', async (t) => {
+    const cluster = await startNatsCluster(3, { t });
+    const opts = { limits: CONTRACT_LIMITS, replicas: 3, mailboxShards: 1, prefix: 'nu', reconnectWaitMs: 100, requestTimeoutMs: 5000 };
+    // As in nats-cluster.test.ts: a start on a just-formed cluster is tried up to three times.
+    const startBus = async (name: string, url: string): Promise<NatsBus> => {
+      for (let attempt = 1; ; attempt++) {
+        const bus = new NatsBus({ ...opts, servers: [url], name });
+        try {
+          await bus.start();
+          t.teardown(() => bus.close());
+          return bus;
+        } catch (e) {
+          await bus.close();
+          if (attempt === 3) throw e;
+        }
+      }
+    };
+    const a = await startBus('a', cluster.urls[0] as string);
+    const b = await startBus('b', cluster.urls[2] as string);
+    const heard: string[] = [];
+    b.watchUnregistered({ unregistered: (k) => heard.push(k), gap: () => undefined });
+    const [r, d] = [tok(), tok()];
+    await waitFor(() => b.unregisteredSince(r, d, b.unregisteredMark()) !== 'unknown', 10_000, 'b to trust its announcements');
+    const mark = b.unregisteredMark();
+    let bLost = false;
+    const watch = setInterval(() => { if (b.status().state !== 'connected') bLost = true; }, 20);
+    t.teardown(() => clearInterval(watch));
+
+    await cluster.servers[0]!.stop();
+    await waitFor(() => a.status().state === 'reconnecting', 10_000, 'a to see its node gone');
+    await a.publishControl(r, d, { kind: 'unregistered' });
+    await new Promise((res) => setImmediate(res)); // its turn is written: into nats.js, disconnected
+    await cluster.servers[0]!.restart();
+    await waitFor(() => a.status().state === 'connected', 30_000, 'a to reconnect');
+    await waitFor(() => heard.includes(`${r}.${d}`), 20_000, 'b to hear the announcement');
+    t.same(heard, [`${r}.${d}`], 'b heard the device, once');
+    t.equal(b.unregisteredSince(r, d, mark), 'announced', 'and remembers it for the authentications under way');
+    t.notOk(bLost, 'b never lost NATS: what it heard is the publish made again');
+  });
+}
