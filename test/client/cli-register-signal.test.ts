@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted } from '../helpers/cli.ts';
+import { cliProfiles, startHushwire, signalUntilInterrupted, discovered } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { within } from '../helpers/poll.ts';
 import { atFirstCall } from '../helpers/bus-hooks.ts';
@@ -33,9 +33,7 @@ async function signalDuringRegister(t: Test, signal: 'SIGINT' | 'SIGTERM', numbe
   t.equal(run.stdout(), '', 'nothing printed as registered');
   t.match(run.stderr(), /the registration was undone/);
   t.notOk(existsSync(join(profile, 'device.json')), 'the profile holds no device');
-  const found = await hushwire(['discover', '--profile', a!, number]);
-  t.equal(found.code, 0, found.stderr);
-  t.same(JSON.parse(found.stdout), { number, registered: false, devices: 0 }, 'and the relay lists no device under the number');
+  t.same(await discovered(t, a!, number), { number, registered: false, devices: 0 }, 'and the relay lists no device under the number');
 }
 
 t.test('SIGINT while the relay registers the device: undone, exit 130', (t) => signalDuringRegister(t, 'SIGINT', '+15550100082'));

@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted, type RunningCommand } from '../helpers/cli.ts';
+import { cliProfiles, startHushwire, signalUntilInterrupted, discovered, type RunningCommand } from '../helpers/cli.ts';
 import { BIN, ROOT } from '../helpers/paths.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { until, within } from '../helpers/poll.ts';
@@ -20,13 +20,6 @@ import type { TestGateway } from '../helpers/gateway.ts';
 t.setTimeout(240_000);
 
 const A = '+15550100281';
-
-/** The number's devices as `discover` (from the profile `viewer`) tells them. */
-async function discovered(t: Test, viewer: string, number: string): Promise<unknown> {
-  const found = await hushwire(['discover', '--profile', viewer, number]);
-  t.equal(found.code, 0, found.stderr);
-  return JSON.parse(found.stdout);
-}
 
 /** Ended: the exit code, or the signal that ended it. */
 function endOf(run: RunningCommand): { code: number | null; signal: NodeJS.Signals | null } {

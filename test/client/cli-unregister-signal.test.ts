@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted } from '../helpers/cli.ts';
+import { hushwire, cliProfiles, startHushwire, signalUntilInterrupted, discovered } from '../helpers/cli.ts';
 import { within } from '../helpers/poll.ts';
 import { atFirstCall } from '../helpers/bus-hooks.ts';
 
@@ -33,9 +33,7 @@ async function signalDuringUnregister(t: Test, signal: 'SIGINT' | 'SIGTERM', num
   t.match(run.stderr(), /the opt-out was finished first/);
   t.notOk(existsSync(join(a!, 'device.json')), 'the profile holds no device');
   t.notOk(existsSync(join(a!, 'profile.lock')), 'nor its lock');
-  const found = await hushwire(['discover', '--profile', b!, number]);
-  t.equal(found.code, 0, found.stderr);
-  t.same(JSON.parse(found.stdout), { number, registered: false, devices: 0 }, 'and the relay lists no device under the number');
+  t.same(await discovered(t, b!, number), { number, registered: false, devices: 0 }, 'and the relay lists no device under the number');
   const again = await hushwire(['send', '--profile', a!, '--to', B, 'x']);
   t.equal(again.code, 4, 'the profile says it is not registered');
 }

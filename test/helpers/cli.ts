@@ -1,5 +1,6 @@
 // Runs the `hushwire` CLI as a user would: `node bin/hushwire.js ...` as a child
 // process, with a deadline, collecting exit code, stdout and stderr.
+import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { BIN, ROOT } from './paths.ts';
@@ -104,4 +105,12 @@ export function errorLineProblems(r: Run, code: string): string[] {
   if (!new RegExp(`^hushwire: .+ \\(${code}\\)$`).test(lines[0] ?? '')) problems.push(`not "hushwire: <message> (${code})": ${JSON.stringify(lines[0])}`);
   if (/\n\s+at /.test(r.stderr)) problems.push('has a stack trace');
   return problems;
+}
+
+/** The number's devices as `hushwire discover` (from the profile `viewer`) tells them,
+ *  its exit checked: how the signal tests see what the relay kept under a number. */
+export async function discovered(t: Test, viewer: string, number: string): Promise<unknown> {
+  const found = await hushwire(['discover', '--profile', viewer, number]);
+  t.equal(found.code, 0, found.stderr);
+  return JSON.parse(found.stdout);
 }
