@@ -306,6 +306,8 @@ if (!haveNatsServer()) {
       ['an erasing delete of a shard', full.replace(', "$JS.API.STREAM.MSG.DELETE.HW_MBOX_3"', ''), /publish to \$JS\.API\.STREAM\.MSG\.DELETE\.HW_MBOX_3 \(permissions violation\)/],
       ['an erasing delete of the directory', full.replace('"$JS.API.STREAM.MSG.DELETE.KV_hw_dir"', '"$JS.API.STREAM.INFO.KV_hw_dir"'), /publish to \$JS\.API\.STREAM\.MSG\.DELETE\.KV_hw_dir \(permissions violation\)/],
       ['the counter bucket\'s create', full.replace(/^.*"\$JS\.API\.STREAM\.CREATE\.KV_hw_rl".*\n/m, ''), /publish to \$JS\.API\.STREAM\.CREATE\.KV_hw_rl \(permissions violation\)/],
+      ['the opt-out announcements\' subscription', full.replace(/^\s*"hw\.unreg"\s*# devices that left the directory \(every gateway's announcements\)\n/m, ''), /subscribe to hw\.unreg \(permissions violation\)/],
+      ['publishing opt-out announcements', full.replace(/^\s*"hw\.unreg"\s*# devices that left the directory, announced to every gateway\n/m, ''), /publish to hw\.unreg \(permissions violation\)/],
     ];
     for (const [what, text] of variants) t.not(text, full, `the variant lacks ${what}`);
     // One server, one gateway user per variant (hushwire-gw-a carries the variant; the
