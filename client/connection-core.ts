@@ -180,6 +180,15 @@ export function wasUnanswered(e: unknown): boolean {
   return e instanceof HushwireError && unanswered.has(e);
 }
 
+/** Errors the gateway sent as its answer to a request (an Error op), as opposed to this
+ *  side's own (a connection lost, a deadline, a request that could not be built). */
+const answered = new WeakSet<HushwireError>();
+
+/** Whether `e` is the gateway's own answer to a request (its Error op). */
+export function wasAnsweredByGateway(e: unknown): boolean {
+  return e instanceof HushwireError && answered.has(e);
+}
+
 function markUnanswered(e: HushwireError): HushwireError {
   const copy = new HushwireError(e.code, e.message, { retryAfterMs: e.retryAfterMs });
   unanswered.add(copy);
@@ -531,9 +540,11 @@ export class Connection {
       // reach onSocketGone before the rejection reaches onAuthFailed. Any other auth
       // request of the socket answered AUTH_FAILED (a signed one) makes it final again.
       if (code === ErrorCode.AUTH_FAILED && rec.authGen !== 0) this.softAuthFailedGen = rec.retryOnAuthFailed ? rec.sentOn : 0;
-      rec.reject(new HushwireError(code, op.error.message || code.toLowerCase().replace(/_/g, ' '), {
+      const err = new HushwireError(code, op.error.message || code.toLowerCase().replace(/_/g, ' '), {
         retryAfterMs: toNumber(op.error.retryAfterMs),
-      }));
+      });
+      answered.add(err);
+      rec.reject(err);
     } else {
       rec.resolve(op);
     }

@@ -11,7 +11,9 @@ import { finalizeNumberEvaluation } from '../relay/crypto/oprf-split.ts';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { DEVICE_BYTES, ROUTE_BYTES } from '../relay/wire.ts';
-import { Connection, type Challenge } from './connection-core.ts';
+import { Connection, wasAnsweredByGateway, wasUnanswered, type Challenge } from './connection-core.ts';
+import { DEFAULT_BACKOFF, fullJitterDelay } from './backoff.ts';
+import type { OpProps } from '../relay/wire.ts';
 import { readRouteBook } from './routes.ts';
 import { noteMailboxAge } from './prekeys.ts';
 import { checkGatewayUrl, writeDevice, writeGateways, ProfileState, DEVICE_FILE, STATE_FILE } from './profile-data.ts';
@@ -33,10 +35,99 @@ export interface VerifyInfo {
 /** VerifyInfo from the verify_started answer received at `startedAt` (ms), for a
  *  connection that got its challenge at `connectedAt` with `authDeadlineMs`. */
 export function verifyInfo(expiresInS: number, startedAt: number, connectedAt: number, authDeadlineMs: number, now = Date.now()): VerifyInfo {
-  // The gateway counts expires_in_s from its answer; counting from its arrival here
-  // errs short by the one-way latency, never long.
-  const deadline = expiresInS > 0 ? startedAt + expiresInS * 1000 : connectedAt + authDeadlineMs;
+  const deadline = codeDeadline(expiresInS, startedAt, connectedAt, authDeadlineMs);
   return { expiresInS, answerWithinS: Math.max(0, Math.floor((deadline - now) / 1000)) };
+}
+
+/** When the code stops being good (ms since the epoch): the gateway counts expires_in_s
+ *  from its answer; counting from its arrival here errs short by the one-way latency,
+ *  never long. */
+function codeDeadline(expiresInS: number, startedAt: number, connectedAt: number, authDeadlineMs: number): number {
+  return expiresInS > 0 ? startedAt + expiresInS * 1000 : connectedAt + authDeadlineMs;
+}
+
+/** How many times `register` goes out in all (the first time and its retries, each the
+ *  same op: same device id, identity key, prekey, code and signature) while the gateway
+ *  answers UNAVAILABLE or TIMEOUT (registerRetryable). */
+export const REGISTER_ATTEMPTS = 5;
+/** From the first `register`, no retry starts later than this, nor after the code expires. */
+export const REGISTER_RETRY_WINDOW_MS = 60_000;
+
+/**
+ * Whether the gateway's answer `e` to a `register` leaves the code waiting for that same
+ * register on that connection, so sending it again there is worth it: `UNAVAILABLE` or
+ * `TIMEOUT` answered by the gateway, its OPRF evaluator or its directory write down, busy
+ * or too slow (relay/session.ts keeps the code then, same expiry, same attempts left; after
+ * a directory write, bound to this device id and these keys, since the write may have
+ * landed: the same register again writes the same device once more, one registration;
+ * docs/PROTOCOL.md register errors). The kept code lives in the connection's session, not
+ * in a store shared by the gateways: so never this side's own errors (a connection lost,
+ * a request past the SDK's deadline: the code went, or goes, with that connection), and
+ * never `VERIFY_FAILED`, `TOO_MANY_DEVICES` (the code used up), `RATE_LIMITED` or anything
+ * else.
+ */
+export function registerRetryable(e: unknown): boolean {
+  return wasAnsweredByGateway(e) && ((e as HushwireError).code === ErrorCode.UNAVAILABLE || (e as HushwireError).code === ErrorCode.TIMEOUT);
+}
+
+/** What a person must do after a registration that failed once its code was in: the code
+ *  was held on the registration's connection only, which is gone. */
+const NEW_CODE = 'register again, which sends a new code';
+
+/** `e`, a register this side never had an answer to (the connection lost, the SDK's
+ *  request deadline), as the person should hear it: the code is gone with the connection. */
+function unansweredRegister(e: HushwireError): HushwireError {
+  const what = e.code === ErrorCode.TIMEOUT
+    ? `the gateway did not answer the registration in time (${e.message}): the verification code was held on that connection only, which is now closed, so it can no longer be used`
+    : `the connection to the gateway was lost during the registration (${e.message}): the verification code was held on that connection only, so it can no longer be used`;
+  return new HushwireError(e.code, `${what}; ${NEW_CODE}`, { cause: e });
+}
+
+/** The gateway's error `e` as a message part: its text and code. */
+function gatewaySaid(e: HushwireError): string {
+  return `${e.message}, ${e.code}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends the `register` that `build` makes on `conn` (`first`: the connection's socket,
+ * whose session holds the code), again after the gateway's `UNAVAILABLE` or `TIMEOUT`
+ * (registerRetryable) while that socket lasts: after max(retry_after_ms, full-jitter
+ * backoff), at most REGISTER_ATTEMPTS sends, none starting after `deadline`. Every
+ * failure that ends it says whether a new code is needed (it always is once it ends:
+ * the code dies with the connection, which the registration then closes).
+ */
+async function sendRegister(conn: Connection, first: Challenge | null, build: (challenge: Challenge) => OpProps, deadline: number): Promise<OpProps> {
+  let failed: HushwireError | null = null; // the first transient failure, if any
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await conn.request(build);
+    } catch (e) {
+      if (!(e instanceof HushwireError)) throw e;
+      // This side's own UNAVAILABLE or TIMEOUT: written and never answered, or never
+      // written (the socket gone first). Either way the code went with that connection.
+      const local = !wasAnsweredByGateway(e) && (e.code === ErrorCode.UNAVAILABLE || e.code === ErrorCode.TIMEOUT);
+      if (wasUnanswered(e) || local) throw unansweredRegister(e);
+      if (failed !== null && wasAnsweredByGateway(e) && e.code === ErrorCode.VERIFY_FAILED) {
+        // The gateway kept no code after that failure (it expired meanwhile, or the failure
+        // came after the directory write, in the device's subscription).
+        throw new HushwireError(ErrorCode.VERIFY_FAILED, `the gateway no longer holds the verification code after its failure (${gatewaySaid(failed)}): ${e.message}; ${NEW_CODE}`, { cause: e });
+      }
+      if (!registerRetryable(e)) throw e;
+      failed ??= e;
+      const delay = Math.max(e.retryAfterMs, fullJitterDelay(attempt, DEFAULT_BACKOFF));
+      if (attempt >= REGISTER_ATTEMPTS || Date.now() + delay >= deadline) {
+        const tries = attempt === 1 ? 'once' : `${attempt} times, with the same code and keys`;
+        throw new HushwireError(e.code, `the gateway could not finish the registration (${gatewaySaid(e)}; tried ${tries}): nothing was kept in the profile, and the verification code was held on this registration's connection, now closed, so it can no longer be used; ${NEW_CODE} (later, if the gateway is down)`, { cause: e, retryAfterMs: e.retryAfterMs });
+      }
+      await sleep(delay);
+      // The session that holds the code is that socket's: gone, the code is gone with it.
+      if (conn.state !== 'connected' || conn.challenge !== first) {
+        throw new HushwireError(ErrorCode.UNAVAILABLE, `the gateway could not finish the registration (${gatewaySaid(e)}), and the connection was lost before it was tried again: the verification code was held on that connection only, so it can no longer be used; ${NEW_CODE}`, { cause: e });
+      }
+    }
+  }
 }
 
 export interface RegisterOptions {
@@ -152,7 +243,8 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     const started = await conn.request({ verifyStart: { number } });
     const startedAt = Date.now();
     const authDeadlineMs = first && first.authDeadlineMs > 0 ? first.authDeadlineMs : 10_000;
-    const info = verifyInfo(Number(started.verifyStarted?.expiresInS ?? 0), startedAt, connectedAt, authDeadlineMs);
+    const expiresInS = Number(started.verifyStarted?.expiresInS ?? 0);
+    const info = verifyInfo(expiresInS, startedAt, connectedAt, authDeadlineMs);
     let code = started.verifyStarted?.devCode ?? '';
     if (!code && opts.verifyCode) code = (await opts.verifyCode(info)).trim();
     if (!code) throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required');
@@ -163,7 +255,11 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     const prekeySignature = sign(identity.secretKey, prekeyInput(prekey.publicKey));
     const { blinds, blinded } = blindNumbers([number]);
     let used: Challenge | null = null;
-    const answer = await conn.request((challenge) => {
+    // Sent again, unchanged, while the gateway answers UNAVAILABLE or TIMEOUT and keeps
+    // the code (sendRegister): a directory write that landed with its answer lost is then
+    // written again for this same device, one registration.
+    const retriesUntil = Math.min(Date.now() + REGISTER_RETRY_WINDOW_MS, codeDeadline(expiresInS, startedAt, connectedAt, authDeadlineMs));
+    const answer = await sendRegister(conn, first, (challenge) => {
       // verify_start's pending state lives on the socket it was sent on; a new socket
       // (the gateway closed the old one when the code expired) has none.
       if (challenge !== first) {
@@ -182,7 +278,7 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
           blinded: blinded[0],
         },
       };
-    });
+    }, retriesUntil);
     const challenge = used as Challenge | null;
     const reg = answer.registered;
     const ev = reg?.evaluation;

@@ -1,0 +1,248 @@
+// The SDK's register (and `hushwire register`) against a gateway whose directory write or
+// OPRF evaluation fails for a reason that is not the handset's: the gateway keeps the code
+// for the same register on the same connection (8336bec, 373894b: relay/session.ts), and
+// the SDK now sends that same register again (same device id, keys, prekey and code) on
+// the same connection, after max(retry_after_ms, full-jitter backoff), a bounded number of
+// times. Before, the first UNAVAILABLE ended the registration and the person had to ask for
+// another SMS. A code the connection took with it is never retried, and every failure says
+// that a new code is needed. Real in-process gateway; its writes fail on demand
+// (helpers/bus-hooks.ts failDirectoryWrites); the SMS are the dev verifier's deliveries.
+import t, { type Test } from 'tap';
+import { join } from 'node:path';
+import { HushwireClient, MemoryStore, ErrorCode } from '../../client/index.ts';
+import { REGISTER_ATTEMPTS } from '../../client/register.ts';
+import { HushwireError, CloseCode } from '../../relay/errors.ts';
+import { routeTag } from '../../relay/tokens.ts';
+import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
+import { failDirectoryWrites } from '../helpers/bus-hooks.ts';
+import { hushwire, errorLineProblems } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+t.setTimeout(180_000);
+
+let seq = 0;
+const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
+
+interface Watched {
+  gw: TestGateway;
+  /** Codes the gateway sent (the dev verifier's deliveries: one per SMS). */
+  sms: () => number;
+  /** Registers that reached the directory write (Directory.upsertDevice calls). */
+  writes: () => number;
+  /** Called once a code is out (armed for the register that follows). */
+  onSms: { fn: () => void };
+}
+
+async function gateway(t: Test, overrides: Record<string, unknown> = {}): Promise<Watched> {
+  const gw = await startTestGateway({ logLevel: 'warn', ...overrides });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  let sms = 0;
+  const onSms = { fn: () => {} };
+  const verifier = gw.relay.verifier;
+  const deliver = verifier.deliver.bind(verifier);
+  verifier.deliver = async (number: string, code: string) => {
+    const r = await deliver(number, code);
+    sms++;
+    onSms.fn();
+    return r;
+  };
+  let writes = 0;
+  const dir = gw.relay.directory;
+  const upsert = dir.upsertDevice.bind(dir);
+  dir.upsertDevice = (...args: Parameters<typeof upsert>) => {
+    writes++;
+    return upsert(...args);
+  };
+  return { gw, sms: () => sms, writes: () => writes, onSms };
+}
+
+/** The device ids (hex) the directory lists under `number`. */
+async function listed(gw: TestGateway, number: string): Promise<string[]> {
+  const tag = routeTag(await gw.relay.evaluator.routeForNumber(number));
+  return (await gw.relay.directory.devices(tag)).map((d) => Buffer.from(d.device).toString('hex'));
+}
+
+/** The profile opens and connects: it holds the registered device's keys. */
+async function connects(t: Test, store: MemoryStore): Promise<boolean> {
+  const c = await HushwireClient.open(store, { receive: false });
+  t.teardown(() => c.close());
+  await c.connect();
+  return c.connectionState === 'connected';
+}
+
+t.test('a directory write that fails, then succeeds: registered with one code, one SMS', async (t) => {
+  const { gw, sms, writes } = await gateway(t);
+  const dir = failDirectoryWrites(t, gw.bus);
+  dir.fail = 2;
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  t.equal(dir.fail, 0, 'both failing writes were met');
+  t.equal(writes(), 3, 'the same register sent three times');
+  t.equal(sms(), 1, 'one code, one SMS');
+  t.same(await listed(gw, number), [device], 'the profile\'s device is registered');
+  t.ok(await connects(t, store), 'and signs in with the profile\'s keys');
+});
+
+t.test('a directory write that lands but loses its answer: the same register finishes it, one device', async (t) => {
+  const { gw, sms, writes } = await gateway(t);
+  const dir = failDirectoryWrites(t, gw.bus);
+  dir.lose = 1;
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  t.equal(dir.lose, 0, 'the first write landed and its answer was lost');
+  t.equal(writes(), 2, 'sent again once');
+  t.equal(sms(), 1, 'one SMS');
+  t.same(await listed(gw, number), [device], 'one device under the number: the retry rewrote its own record');
+  t.ok(await connects(t, store));
+});
+
+t.test('an OPRF TIMEOUT at the gateway: the same register again registers', async (t) => {
+  const { gw, sms, writes, onSms } = await gateway(t);
+  const ev = gw.relay.evaluator;
+  const evaluate = ev.evaluate.bind(ev);
+  let fail = 0;
+  ev.evaluate = async (b: Uint8Array[]) => {
+    if (fail > 0) {
+      fail--;
+      throw new HushwireError(ErrorCode.TIMEOUT, 'OPRF request expired before it was evaluated');
+    }
+    return evaluate(b);
+  };
+  t.teardown(() => { ev.evaluate = evaluate; });
+  onSms.fn = () => { fail = 1; }; // the register's evaluation, not anything before the code
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  t.equal(fail, 0, 'the evaluation timed out once');
+  t.equal(writes(), 1, 'written once: the first register stopped before the write');
+  t.equal(sms(), 1);
+  t.same(await listed(gw, number), [device]);
+});
+
+t.test('a directory write that keeps failing: a bounded number of tries, then an error that says a new code is needed', async (t) => {
+  const { gw, sms, writes } = await gateway(t);
+  const dir = failDirectoryWrites(t, gw.bus);
+  dir.fail = 1000;
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const e = await HushwireClient.register({ store, gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
+  t.ok(e instanceof HushwireError, 'it fails');
+  const err = e as HushwireError;
+  t.equal(err.code, ErrorCode.UNAVAILABLE, 'with the gateway\'s code');
+  t.match(err.message, new RegExp(`directory unavailable, UNAVAILABLE; tried ${REGISTER_ATTEMPTS} times, with the same code and keys`));
+  t.match(err.message, /can no longer be used; register again, which sends a new code/, 'saying a new code is needed');
+  t.equal(writes(), REGISTER_ATTEMPTS, `${REGISTER_ATTEMPTS} tries, no more`);
+  t.equal(sms(), 1, 'one SMS');
+  t.same(await listed(gw, number), [], 'nothing registered');
+  t.equal(await store.read('device.json'), undefined, 'nothing kept in the profile');
+});
+
+t.test('the connection lost during the register: not sent again (the code went with it), and said so', async (t) => {
+  const { gw, sms } = await gateway(t);
+  // The gateway ends the socket while it writes, and the write fails: the session that
+  // held the code is gone, so a new connection has no code to finish the register with.
+  const dir = gw.relay.directory;
+  const upsert = dir.upsertDevice.bind(dir);
+  let cut = 0;
+  dir.upsertDevice = async (...args: Parameters<typeof upsert>) => {
+    if (cut++ === 0) {
+      for (const s of gw.relay.sessions()) s.close(CloseCode.INTERNAL, 'test cut');
+      throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory unavailable');
+    }
+    return upsert(...args);
+  };
+  t.teardown(() => { dir.upsertDevice = upsert; });
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const e = await HushwireClient.register({ store, gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
+  t.ok(e instanceof HushwireError);
+  const err = e as HushwireError;
+  t.equal(err.code, ErrorCode.UNAVAILABLE);
+  t.match(err.message, /^the connection to the gateway was lost during the registration \(connection lost \(close 1011 test cut\)\): the verification code was held on that connection only, so it can no longer be used; register again, which sends a new code$/);
+  t.equal(cut, 1, 'not sent again');
+  t.equal(sms(), 1);
+  t.same(await listed(gw, number), []);
+});
+
+t.test('the connection lost while the register waits to be sent again: not sent again, and said so', async (t) => {
+  const { gw, sms } = await gateway(t);
+  // The gateway answers UNAVAILABLE (retry_after_ms 3 s: the SDK waits at least that), then
+  // ends the socket, its answer out first (Session.close flushes it).
+  const dir = gw.relay.directory;
+  const upsert = dir.upsertDevice.bind(dir);
+  let tries = 0;
+  dir.upsertDevice = async (...args: Parameters<typeof upsert>) => {
+    if (tries++ === 0) {
+      setImmediate(() => { for (const s of gw.relay.sessions()) s.close(CloseCode.INTERNAL, 'test cut'); });
+      throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory unavailable', { retryAfterMs: 3000 });
+    }
+    return upsert(...args);
+  };
+  t.teardown(() => { dir.upsertDevice = upsert; });
+  const number = freshNumber();
+  const e = await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
+  t.ok(e instanceof HushwireError);
+  const err = e as HushwireError;
+  t.equal(err.code, ErrorCode.UNAVAILABLE);
+  t.match(err.message, /^the gateway could not finish the registration \(directory unavailable, UNAVAILABLE\), and the connection was lost before it was tried again: the verification code was held on that connection only, so it can no longer be used; register again, which sends a new code$/);
+  t.equal(tries, 1, 'not sent again on the new connection');
+  t.equal(sms(), 1);
+});
+
+t.test('a failure after which the gateway kept no code: tried once more, then said that a new code is needed', async (t) => {
+  const { gw, sms, writes, onSms } = await gateway(t);
+  // The device's subscription, after the directory write: the gateway does not keep the
+  // code for that one (relay/session.ts), so the same register again is refused.
+  const bus = gw.bus;
+  const subscribe = bus.subscribeDevice.bind(bus);
+  let fail = 0;
+  bus.subscribeDevice = async (...args: Parameters<typeof subscribe>) => {
+    if (fail > 0) {
+      fail--;
+      throw new HushwireError(ErrorCode.UNAVAILABLE, 'bus unavailable');
+    }
+    return subscribe(...args);
+  };
+  t.teardown(() => { bus.subscribeDevice = subscribe; });
+  onSms.fn = () => { fail = 1; };
+  const number = freshNumber();
+  const e = await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
+  t.ok(e instanceof HushwireError);
+  const err = e as HushwireError;
+  t.equal(err.code, ErrorCode.VERIFY_FAILED);
+  t.match(err.message, /^the gateway no longer holds the verification code after its failure \(bus unavailable, UNAVAILABLE\): no pending verification for this number, or it expired; register again, which sends a new code$/);
+  t.equal(writes(), 1, 'the second register was refused before the write: VERIFY_FAILED is not sent again');
+  t.equal(sms(), 1);
+});
+
+t.test('TOO_MANY_DEVICES uses the code up: not sent again', async (t) => {
+  const { gw, writes } = await gateway(t, { maxDevicesPerRoute: 1 });
+  const number = freshNumber();
+  await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number });
+  const before = writes();
+  await t.rejects(HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }), { code: ErrorCode.TOO_MANY_DEVICES });
+  t.equal(writes() - before, 1, 'one register reached the write');
+});
+
+t.test('hushwire register: a failed write retried; a write that keeps failing says a new code is needed', async (t) => {
+  const { gw, sms } = await gateway(t);
+  const dir = failDirectoryWrites(t, gw.bus);
+  const root = tempDir('hw-reg-retry-');
+
+  dir.fail = 1;
+  const ok = await hushwire(['register', '--gateway', gw.url, '--number', freshNumber(), '--profile', join(root, 'a')]);
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(JSON.parse(ok.stdout), { status: 'registered' });
+  t.equal(dir.fail, 0);
+  t.equal(sms(), 1);
+
+  dir.fail = 1000;
+  const failed = await hushwire(['register', '--gateway', gw.url, '--number', freshNumber(), '--profile', join(root, 'b')]);
+  t.equal(failed.code, 5, 'exit 5 (UNAVAILABLE)');
+  t.same(errorLineProblems(failed, 'UNAVAILABLE'), []);
+  t.match(failed.stderr, new RegExp(`^hushwire: the gateway could not finish the registration \\(directory unavailable, UNAVAILABLE; tried ${REGISTER_ATTEMPTS} times, with the same code and keys\\): .*register again, which sends a new code`));
+  t.equal(sms(), 2, 'one SMS for each command');
+});
