@@ -155,6 +155,9 @@ export class LiveRouter {
   /** The overflow and bad-input lines: at most one per 10 s each, with a count. */
   readonly #repeated: RepeatedLog;
   #closed = false;
+  /** Answers settled while the NATS connection is lost (holdAnswers .. releaseAnswers),
+   *  as [reply subject, payload]; null while connected. */
+  #held: [string, Uint8Array][] | null = null;
 
   constructor(nc: NatsConnection, opts: LiveRouterOptions) {
     this.#nc = nc;
@@ -451,6 +454,26 @@ export class LiveRouter {
     for (const e of lost) this.#complete(e, REFUSED, '', null);
   }
 
+  /**
+   * The NATS connection dropped (NatsBus #onDrop): the answers this node settles from now
+   * on (its devices acking what was in flight to them) are held, not written into nats.js,
+   * which drops what it is given while disconnected; the senders, whose own connection
+   * may be fine, would wait for their deadline (--live-timeout-ms) and store what the
+   * device already has. releaseAnswers sends them once reconnected (a sender that gave
+   * up meanwhile ignores a late one). At most MAX_PENDING_LIVE are held.
+   */
+  holdAnswers(): void {
+    if (!this.#closed) this.#held ??= [];
+  }
+
+  /** Reconnected (or closing): the held answers go out. */
+  releaseAnswers(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    for (const [subject, data] of held) this.#publishNow(subject, data);
+  }
+
   // ---------------------------------------------------------------- holder
 
   /** A locate request on a device subject this bus subscribes (NatsBus #attach). */
@@ -465,12 +488,17 @@ export class LiveRouter {
     this.#handle(this.#subs.live(key), m.data, (code) => {
       if (reply === '') return;
       const answer = code === DELIVERED ? this.#located : ZERO;
-      if (this.#closed) this.#publishNow(reply, answer); // settled while closing: at once
+      if (this.#closed || this.#held !== null) this.#publishNow(reply, answer); // settled while closing: at once
       else publishThisTurn(this.#nc, reply, answer);
     });
   }
 
   #publishNow(subject: string, data: Uint8Array): void {
+    if (this.#held !== null && !this.#closed) {
+      if (this.#held.length < MAX_PENDING_LIVE) this.#held.push([subject, data]);
+      else this.#repeated.note('bus: too many live answers held while NATS is lost; the senders of the rest store at their deadline', { limit: MAX_PENDING_LIVE });
+      return;
+    }
     try {
       this.#nc.publish(subject, data);
     } catch {

@@ -1381,6 +1381,7 @@ export class NatsBus implements Bus {
     this.#outage = null;
     outage.reconnected();
     this.#pumpErases();
+    this.#live?.releaseAnswers();
   }
 
   /**
@@ -1403,6 +1404,7 @@ export class NatsBus implements Bus {
       for (const reject of all) reject(DROPPED);
     }
     this.#live?.dropRemote();
+    this.#live?.holdAnswers();
   }
 
   /** #conn() for the operations that need NATS: UNAVAILABLE at once while the connection

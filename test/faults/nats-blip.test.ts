@@ -18,7 +18,8 @@
 // what was written while disconnected, the port is first held by a listener that
 // answers like a nats-server and closes each connection after the client's CONNECT:
 // a failed reconnect attempt, seen by name, after the requests were made.
-import { createServer, type Server, type Socket } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { NatsBus, type NatsBusOptions } from '../../relay/bus/nats.ts';
 import { ErrorCode, isHushwireError } from '../../relay/errors.ts';
@@ -75,6 +76,52 @@ async function failingListener(port: number): Promise<{ names: string[]; close()
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
     }),
+  };
+}
+
+/** Every thread of process `pid` is stopped (Linux /proc: state T). */
+function stopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((task) => {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'latin1');
+      return /^T$/i.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP proxy to `port` on loopback: `cut` drops its connections and stops listening
+ *  (the client's reconnect attempts are refused), `open` listens again on the same port. */
+async function tcpProxy(port: number): Promise<{ url: string; cut(): Promise<void>; open(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const listen = (p: number): Promise<number> => new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(p, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  const own = await listen(0);
+  return {
+    url: `nats://127.0.0.1:${own}`,
+    cut: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+    open: async () => { await listen(own); },
   };
 }
 
@@ -169,9 +216,13 @@ if (!haveNatsServer()) {
     const live = outcome(bus.deliverLive(hr, hd, bytes(4), LONG_MS));
     await waitFor(() => offered === 1, 20_000, 'the live offer at the holder');
 
-    // Frozen, nats-server reads nothing more: what is sent now is in flight for sure.
-    process.kill(server.pid, 'SIGSTOP');
-    t.teardown(() => { try { process.kill(server.pid, 'SIGCONT'); } catch { /* gone */ } });
+    // Frozen, nats-server reads nothing more: what is sent now is in flight for sure. A
+    // stop takes effect as each of its threads is next scheduled (late on a loaded
+    // machine): its threads are waited for.
+    const pid = server.pid;
+    process.kill(pid, 'SIGSTOP');
+    t.teardown(() => { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } });
+    await waitFor(() => stopped(pid), 20_000, 'nats-server stopped');
     const id = tok();
     const ops: [string, Promise<unknown>][] = [
       ['directoryGet', outcome(bus.directoryGet(r).then((rec) => rec?.revision === dirRev ? 'read' : `read ${String(rec?.revision)}`))],
@@ -204,6 +255,33 @@ if (!haveNatsServer()) {
       'subscribeDevice': 'subscribed',
     }, 'the idempotent requests made again once reconnected and answered, none by its deadline');
     t.equal((await bus.mailboxRead(r, d, 0, 10)).length, 1, 'the envelope is in the mailbox once');
+  });
+
+  t.test('the holder of a device loses NATS: what the device acknowledges meanwhile is answered to the sender once the holder reconnects', async (t) => {
+    const server = await startNatsServer({ t });
+    const proxy = await tcpProxy(server.port);
+    const sender = newBus(server.url, 'blipc');
+    const holder = newBus(proxy.url, 'blipc'); // through the proxy: its connection alone is cut
+    t.teardown(async () => { await sender.close(); await holder.close(); await proxy.cut(); });
+    await sender.start();
+    await holder.start();
+    const [hr, hd] = [tok(), tok()];
+    const acks: ((ok: boolean) => void)[] = [];
+    await holder.subscribeDevice(hr, hd, () => new Promise<boolean>((resolve) => acks.push(resolve)), () => {});
+    // Located first (answered), then a second offer goes to the holder's node in a batch.
+    const first = sender.deliverLive(hr, hd, bytes(4), LONG_MS);
+    await waitFor(() => acks.length === 1, 20_000, 'the first offer at the holder');
+    acks[0]!(true);
+    t.equal(await first, true, 'the first offer: delivered (the sender now knows the holder)');
+    const batched = outcome(sender.deliverLive(hr, hd, bytes(4), LONG_MS));
+    await waitFor(() => acks.length === 2, 20_000, 'the second offer at the holder');
+
+    await proxy.cut();
+    await waitFor(() => holder.status().state === 'reconnecting', 20_000, 'the holder sees the loss');
+    acks[1]!(true); // the device acknowledges while its gateway has no NATS
+    t.equal(sender.status().state, 'connected', 'the sender kept its connection');
+    await proxy.open();
+    t.equal(await batched, true, 'the sender hears "delivered" once the holder reconnects, not "not delivered" at its deadline');
   });
 
   t.test('a gateway through a blip: an auth, a lookup, a stored send and a send in flight to another gateway are answered, none after a deadline', async (t) => {
