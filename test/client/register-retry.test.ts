@@ -13,7 +13,8 @@ import { HushwireClient, MemoryStore, ErrorCode } from '../../client/index.ts';
 import { REGISTER_ATTEMPTS } from '../../client/register.ts';
 import { HushwireError, CloseCode } from '../../relay/errors.ts';
 import { routeTag } from '../../relay/tokens.ts';
-import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, warmEvaluator, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { failDirectoryWrites } from '../helpers/bus-hooks.ts';
 import { hushwire, errorLineProblems } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -96,6 +97,22 @@ t.test('a directory write that lands but loses its answer: the same register fin
   t.equal(writes(), 2, 'sent again once');
   t.equal(sms(), 1, 'one SMS');
   t.same(await listed(gw, number), [device], 'one device under the number: the retry rewrote its own record');
+  t.ok(await connects(t, store));
+});
+
+t.test('on NATS (a real nats-server): a write that fails, then one that lands and loses its answer: one device, one SMS', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const nats = await startNatsServer({ t });
+  const { gw, sms, writes } = await gateway(t, { nats: nats.url, transport: 'ws', oprfKeyFile: oprfKeyFile() });
+  const dir = failDirectoryWrites(t, gw.bus);
+  dir.fail = 1;
+  dir.lose = 1;
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  t.same([dir.fail, dir.lose], [0, 0], 'a write failed, the next landed with its answer lost');
+  t.equal(writes(), 3, 'the same register sent three times');
+  t.equal(sms(), 1, 'one SMS');
+  t.same(await listed(gw, number), [device], 'one device under the number');
   t.ok(await connects(t, store));
 });
 
