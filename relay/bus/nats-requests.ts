@@ -219,10 +219,28 @@ export class ApiRequests {
     r.unsaid = 0;
   }
 
+  // Requests past their deadline fail one step later, after the I/O of the loop's turn:
+  // a sweep that comes due while the event loop is held up (a loaded machine) runs
+  // before the answers that arrived meanwhile are read, and failing them at once said
+  // 'timed out' for requests the store had answered in time. setImmediate runs after
+  // the turn's poll phase; what is still pending then fails.
   #sweep(): void {
     const now = Date.now();
+    const due: [string, Entry][] = [];
     for (const [token, e] of this.#pending) {
       if (e.deadline > now) break;
+      due.push([token, e]);
+    }
+    if (due.length > 0) setImmediate(() => this.#expire(due));
+    if (this.#pending.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #expire(due: [string, Entry][]): void {
+    for (const [token, e] of due) {
+      if (this.#pending.get(token) !== e) continue; // answered, or failed, meanwhile
       this.#pending.delete(token);
       if (!e.auth) this.#otherPending--;
       e.cb(busUnavailable('mailbox store request timed out'), EMPTY);

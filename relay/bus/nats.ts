@@ -1984,6 +1984,23 @@ export class NatsBus implements Bus {
     return typeof info.num_pending === 'number' ? info.num_pending : null;
   }
 
+  /**
+   * A pull's deadline came. A timer that comes due while the event loop is held up (a
+   * loaded machine: a long callback, the process descheduled) runs at the start of the
+   * loop's next turn, before the I/O that arrived meanwhile is read: the answer that
+   * ends the pull (its messages, or the 408 of a page whose messages vanished, sent
+   * pullExpiresNs after the request, well within the deadline) may be waiting unread,
+   * and failing at once said 'mailbox read timed out' for a read the store had answered
+   * (the contract's 'a page whose messages were deleted meanwhile', under load). The
+   * pull fails only if nothing ended it once that I/O was read: setImmediate runs after
+   * the turn's poll phase.
+   */
+  #pullDeadline(pull: Pull): void {
+    setImmediate(() => {
+      if (this.#pullsByToken.get(pull.token) === pull) this.#failPull(pull, busUnavailable('mailbox read timed out'));
+    });
+  }
+
   /** Pulls `want` messages that the consumer reported pending. `no_wait` alone can hang
    *  on 2.9 when a pending message vanishes (deleted/expired) before delivery, so the
    *  request also expires; a short page then ends with a 408. */
@@ -1993,7 +2010,7 @@ export class NatsBus implements Bus {
       const token = String(++this.#pullSeq);
       const pull: Pull = {
         cursor, want, items: [], pending: 0, token, resolve, reject,
-        timer: setTimeout(() => this.#failPull(pull, busUnavailable('mailbox read timed out')), this.#requestTimeoutMs),
+        timer: setTimeout(() => this.#pullDeadline(pull), this.#requestTimeoutMs),
       };
       this.#pullsByConsumer.set(cursor.name, pull);
       this.#pullsByToken.set(token, pull);
