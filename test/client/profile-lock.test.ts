@@ -85,19 +85,26 @@ async function relayDevices(probe: string, number: string): Promise<number> {
   }
 }
 
+/** A gateway that sends codes to the test (gatewayWithCodes), and in a temp dir `dir` a
+ *  profile `probe` registered under `probeNumber` (the first code sent) to ask the relay
+ *  from, and the path `p` of the profile under test: where the code-prompt tests start. */
+async function withProbe(t: Test, probeNumber: string) {
+  const g = await gatewayWithCodes(t);
+  const dir = tempDir('hw-profilelock-');
+  const probe = join(dir, 'probe');
+  const reg = startRegister(t, g.gw.url, probeNumber, probe);
+  reg.enter(await g.code(0));
+  t.equal((await reg.done).code, 0, 'the probe profile registered');
+  return { ...g, dir, probe, p: join(dir, 'p') };
+}
+
 function heldDevice(profile: string): string {
   return (JSON.parse(readFileSync(join(profile, 'device.json'), 'utf8')) as { device: string }).device;
 }
 
 t.test('two registers of one profile at once: the second waits, is refused before it reaches the relay, and one device holds keys', async (t) => {
-  const { gw, codes, code } = await gatewayWithCodes(t);
-  const dir = tempDir('hw-profilelock-');
-  const probe = join(dir, 'probe');
-  const p = join(dir, 'p');
+  const { gw, codes, code, dir, probe, p } = await withProbe(t, '+15550170009');
   const N = '+15550170001';
-  const reg = startRegister(t, gw.url, '+15550170009', probe);
-  reg.enter(await code(0));
-  t.equal((await reg.done).code, 0, 'the probe profile registered');
 
   // The first is waiting for its code (the SMS has not come yet): it holds the profile.
   const first = startRegister(t, gw.url, N, p);
@@ -148,14 +155,8 @@ t.test('two registers of one profile started together (dev verifier, no wait for
 });
 
 t.test("a register killed while it holds the profile's lock does not block the next one", async (t) => {
-  const { gw, code } = await gatewayWithCodes(t);
-  const dir = tempDir('hw-profilelock-');
-  const probe = join(dir, 'probe');
-  const p = join(dir, 'p');
+  const { gw, code, dir, probe, p } = await withProbe(t, '+15550170209');
   const N = '+15550170201';
-  const reg = startRegister(t, gw.url, '+15550170209', probe);
-  reg.enter(await code(0));
-  t.equal((await reg.done).code, 0, 'the probe profile registered');
 
   const killed = startRegister(t, gw.url, N, p);
   await code(1);
