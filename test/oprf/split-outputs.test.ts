@@ -18,14 +18,23 @@ t.setTimeout(120_000);
 
 const KEY = `${'ab'.repeat(32)}\n`;
 
-t.test('split: the second --out already exists: nothing written, the existing file untouched', async (t) => {
+/** A temp directory holding the key (`oprf.key`, 0600), and the path of the first
+ *  share's --out in it (not written): where each split test starts. */
+function keyToSplit(): { dir: string; keyFile: string; a: string } {
   const dir = tempDir('hw-split-out-');
   const keyFile = join(dir, 'oprf.key');
   writeFileSync(keyFile, KEY, { mode: 0o600 });
-  const a = join(dir, 'a.key');
+  return { dir, keyFile, a: join(dir, 'a.key') };
+}
+
+/** `hushwire oprf-key split` of `keyFile` into the shares `a` and `b`. */
+const split = (keyFile: string, a: string, b: string) => hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', a, '--out', b]);
+
+t.test('split: the second --out already exists: nothing written, the existing file untouched', async (t) => {
+  const { dir, keyFile, a } = keyToSplit();
   const b = join(dir, 'b.key');
   writeFileSync(b, 'not mine\n', { mode: 0o600 });
-  const r = await hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', a, '--out', b]);
+  const r = await split(keyFile, a, b);
   t.equal(r.code, 2, r.stderr);
   t.match(r.stderr, /b\.key exists; key files are never overwritten \(BAD_REQUEST\)/, 'names the file taken');
   t.equal(r.stdout, '', 'no share printed');
@@ -35,7 +44,7 @@ t.test('split: the second --out already exists: nothing written, the existing fi
 
   // The same run once the way is clear: both shares, adding up to the key.
   const b2 = join(dir, 'b2.key');
-  const ok = await hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', a, '--out', b2]);
+  const ok = await split(keyFile, a, b2);
   t.equal(ok.code, 0, ok.stderr);
   const ka = parseOprfKey(readFileSync(a, 'utf8'));
   const kb = parseOprfKey(readFileSync(b2, 'utf8'));
@@ -46,13 +55,10 @@ t.test('split: the second --out already exists: nothing written, the existing fi
 });
 
 t.test('split: the first --out exists: nothing written', async (t) => {
-  const dir = tempDir('hw-split-out-');
-  const keyFile = join(dir, 'oprf.key');
-  writeFileSync(keyFile, KEY, { mode: 0o600 });
-  const a = join(dir, 'a.key');
+  const { dir, keyFile, a } = keyToSplit();
   const b = join(dir, 'b.key');
   writeFileSync(a, 'not mine\n', { mode: 0o600 });
-  const r = await hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', a, '--out', b]);
+  const r = await split(keyFile, a, b);
   t.equal(r.code, 2, r.stderr);
   t.match(r.stderr, /a\.key exists; key files are never overwritten/);
   t.notOk(existsSync(b), 'no second share');
@@ -60,24 +66,18 @@ t.test('split: the first --out exists: nothing written', async (t) => {
 });
 
 t.test('split: the second share cannot be written (no such directory): the first is removed', async (t) => {
-  const dir = tempDir('hw-split-out-');
-  const keyFile = join(dir, 'oprf.key');
-  writeFileSync(keyFile, KEY, { mode: 0o600 });
-  const a = join(dir, 'a.key');
+  const { dir, keyFile, a } = keyToSplit();
   const b = join(dir, 'missing', 'b.key');
-  const r = await hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', a, '--out', b]);
+  const r = await split(keyFile, a, b);
   t.not(r.code, 0, 'fails');
   t.notOk(existsSync(a), 'the first share was not left behind');
   t.same(readdirSync(dir).sort(), ['oprf.key'], 'no temp file left');
 });
 
 t.test('split: the second --out is a directory: nothing written', async (t) => {
-  const dir = tempDir('hw-split-out-');
-  const keyFile = join(dir, 'oprf.key');
-  writeFileSync(keyFile, KEY, { mode: 0o600 });
-  const a = join(dir, 'a.key');
+  const { dir, keyFile, a } = keyToSplit();
   mkdirSync(join(dir, 'b.key'));
-  const r = await hushwire(['oprf-key', 'split', '--key-file', keyFile, '--out', a, '--out', join(dir, 'b.key')]);
+  const r = await split(keyFile, a, join(dir, 'b.key'));
   t.equal(r.code, 2, r.stderr);
   t.notOk(existsSync(a), 'the first share was not left behind');
 });
