@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { HushwireClient } from '../../client/index.ts';
 import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
-import { freshNumber, registerHandset, sendText, type Handset } from '../helpers/handsets.ts';
+import { freshNumber, registerHandset, sendText, reader } from '../helpers/handsets.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { resumeProof } from '../../relay/crypto/resume.ts';
@@ -54,23 +54,6 @@ async function ticketsIssued(gw: TestGateway): Promise<number> {
 }
 
 const sum = async (gws: TestGateway[], f: (g: TestGateway) => Promise<number>) => (await Promise.all(gws.map(f))).reduce((a, b) => a + b, 0);
-
-interface Reader {
-  client: HushwireClient;
-  texts: string[];
-}
-
-/** Opens `h` receiving, collecting message texts. */
-async function reader(t: Test, h: Handset, gws: TestGateway[], extra: Record<string, unknown> = {}): Promise<Reader> {
-  const client = await HushwireClient.open(h.profileDir, { gateways: gws.map((g) => g.url), prekeyRotationMs: 0, ownDevicesCheckMs: 0, resumeSpreadMs: 0, ...extra });
-  t.teardown(() => client.close());
-  await client.connect();
-  const texts: string[] = [];
-  void (async () => {
-    for await (const m of client.messages()) texts.push(m.text);
-  })().catch(() => undefined);
-  return { client, texts };
-}
 
 /** The client's private parts a test looks through: its socket, its held tickets (by
  *  the resume key, hex, each was issued under). */

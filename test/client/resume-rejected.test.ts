@@ -28,7 +28,7 @@ import { HushwireClient, type StateChange } from '../../client/index.ts';
 import { wire, encodeFrame, type OpProps } from '../../relay/wire.ts';
 import { ErrorCode } from '../../relay/errors.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { freshNumber, registerHandset, sendText } from '../helpers/handsets.ts';
+import { freshNumber, registerHandset, sendText, reader } from '../helpers/handsets.ts';
 import { until } from './fake-gateway.ts';
 
 t.setTimeout(120_000);
@@ -206,16 +206,7 @@ t.test('a resume the gateway rejects AUTH_FAILED: not ended; reconnects and sign
   const a = await registerHandset([gw.url], freshNumber());
   const b = await registerHandset([gw.url], freshNumber());
   const states: StateChange[] = [];
-  const client = await HushwireClient.open(a.profileDir, {
-    gateways: [relay.url], prekeyRotationMs: 0, ownDevicesCheckMs: 0, resumeSpreadMs: 0,
-    onState: (c) => { states.push(c); },
-  });
-  t.teardown(() => client.close());
-  await client.connect();
-  const texts: string[] = [];
-  void (async () => {
-    for await (const m of client.messages()) texts.push(m.text);
-  })().catch(() => undefined);
+  const { client, texts } = await reader(t, a, [relay], { onState: (c: StateChange) => { states.push(c); } });
   await until(() => client.resumeStats.issued === 1, 10_000, 'a ticket');
   t.same(relay.auths, [['signed']]);
 

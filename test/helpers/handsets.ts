@@ -64,6 +64,27 @@ export async function listen(h: Handset, gateways?: string[]): Promise<Listener>
   };
 }
 
+export interface Reader {
+  client: HushwireClient;
+  /** The texts of the messages handed over so far, in order. */
+  texts: string[];
+}
+
+/** `h` opened receiving on `gateways` (URLs, or gateways with one), connected, closed at
+ *  the test's end, collecting message texts; no prekey rotation, own-devices check or
+ *  ticket spread to add traffic a resume test does not expect. `extra` goes to open. */
+export async function reader(t: { teardown(fn: () => unknown): void }, h: Handset, gateways: readonly (string | { url: string })[], extra: Record<string, unknown> = {}): Promise<Reader> {
+  const urls = gateways.map((g) => (typeof g === 'string' ? g : g.url));
+  const client = await HushwireClient.open(h.profileDir, { gateways: urls, prekeyRotationMs: 0, ownDevicesCheckMs: 0, resumeSpreadMs: 0, ...extra });
+  t.teardown(() => client.close());
+  await client.connect();
+  const texts: string[] = [];
+  void (async () => {
+    for await (const m of client.messages()) texts.push(m.text);
+  })().catch(() => undefined);
+  return { client, texts };
+}
+
 export async function sendText(from: Handset, to: string, text: string, gateways?: string[]) {
   const client = await HushwireClient.open(from.profileDir, { receive: false, ...(gateways ? { gateways } : {}) });
   try {
