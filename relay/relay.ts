@@ -80,6 +80,8 @@ const SEND_ONLY_RECHECK_BATCH = 32;
 const GAP_RECHECK_BATCH = 64;
 const GAP_REREAD = Object.freeze({ outcome: 'reread' });
 const GAP_RECHECK_ATTEMPTS = 4;
+/** The wait before a failed re-read is tried again (times the attempt squared). */
+const RECHECK_RETRY_MS = 500;
 
 export interface RelayOptions {
   bus: Bus;
@@ -297,19 +299,30 @@ export class Relay {
 
   /** The bus lost its connection to NATS (found at `lostAt`) and has it back: sessions it
    *  cleared since UNREGISTERED_LOOKBACK_MS before that read the directory
-   *  (Session.recheckRegistered), GAP_RECHECK_BATCH at a time. A read that fails (right
-   *  after a NATS restart JetStream may not answer yet) is tried again, up to
-   *  GAP_RECHECK_ATTEMPTS times over ~7 s. Authentications under way read the record
-   *  themselves (the bus answers them 'unknown'). */
+   *  (Session.recheckRegistered), GAP_RECHECK_BATCH at a time (#recheck). Authentications
+   *  under way read the record themselves (the bus answers them 'unknown'). */
   async #gap(lostAt: number): Promise<void> {
     const from = lostAt - UNREGISTERED_LOOKBACK_MS;
-    let due: Session[] = [];
+    const due: Session[] = [];
     for (const [s, at] of this.#cleared) {
       if (at < from) continue;
       this.#cleared.delete(s);
       due.push(s);
     }
-    for (let attempt = 1; due.length > 0; attempt++) {
+    await this.#recheck(due, 1);
+  }
+
+  /** An authentication's fallback read of its record (Session.#checkUnregistered: an
+   *  announcement may have been missed) failed: read again, as #gap's are. */
+  recheckAfterFailedRead(s: Session): void {
+    void sleep(RECHECK_RETRY_MS, undefined, { ref: false }).then(() => (s.authenticated ? this.#recheck([s], 2) : undefined));
+  }
+
+  /** Sessions read their device's record (Session.recheckRegistered), GAP_RECHECK_BATCH
+   *  at a time; a read that fails (right after a NATS restart JetStream may not answer
+   *  yet) is tried again, until GAP_RECHECK_ATTEMPTS reads over ~7 s. */
+  async #recheck(due: Session[], attempt: number): Promise<void> {
+    for (; due.length > 0; attempt++) {
       const failed: Session[] = [];
       for (let i = 0; i < due.length; i += GAP_RECHECK_BATCH) {
         const batch = due.slice(i, i + GAP_RECHECK_BATCH);
@@ -320,7 +333,7 @@ export class Relay {
         decided.forEach((ok, j) => { if (!ok) failed.push(batch[j]!); });
       }
       if (failed.length === 0 || attempt >= GAP_RECHECK_ATTEMPTS) return;
-      await sleep(500 * attempt * attempt, undefined, { ref: false });
+      await sleep(RECHECK_RETRY_MS * attempt * attempt, undefined, { ref: false });
       due = failed.filter((s) => s.authenticated);
     }
   }

@@ -754,8 +754,11 @@ export class Session implements LiveSink, ControlSink {
       this.#onControl(UNREGISTERED);
       return false;
     }
-    if (verdict === 'unknown') void this.recheckRegistered();
-    else relay.clearedByAnnouncements(this);
+    if (verdict === 'unknown') {
+      // A read that fails (the bus lost NATS again, JetStream not answering yet after a
+      // restart) is tried again by the relay, as its re-reads after a reconnect are.
+      void this.recheckRegistered().then((decided) => { if (!decided) relay.recheckAfterFailedRead(this); });
+    } else relay.clearedByAnnouncements(this);
     return true;
   }
 
@@ -769,8 +772,7 @@ export class Session implements LiveSink, ControlSink {
    *  as final (test/faults/stale-directory.test.ts). A read that fails decides nothing;
    *  one from a replica that has not caught up with the removal misses it (the
    *  directory's replica lag, as for the auth's own read). Resolves false when a read
-   *  failed (nothing decided: the relay's re-checks after a reconnect try again), else
-   *  true. */
+   *  failed (nothing decided: the relay tries again, Relay.#recheck), else true. */
   recheckRegistered(): Promise<boolean> {
     if (!this.#isAuthenticated() || this.#sendOnly) return Promise.resolve(true);
     const directory = this.#relay.directory;

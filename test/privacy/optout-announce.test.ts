@@ -13,14 +13,14 @@
 import t, { type Test } from 'tap';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
-import { natsGatewayPairOn, type TestGateway } from '../helpers/gateway.ts';
+import { natsGatewayPairOn, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { until, within } from '../helpers/poll.ts';
 import { holdSubscribe } from '../helpers/bus-hooks.ts';
 import { sign, authInput } from '../../relay/crypto/sign.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
-import { CloseCode } from '../../relay/errors.ts';
+import { CloseCode, ErrorCode, HushwireError } from '../../relay/errors.ts';
 
 const PREFIX = 'optann';
 const enc = new TextEncoder();
@@ -150,3 +150,39 @@ if (!haveNatsServer()) {
     await endsUnregistered(t, s, late, 'the re-read after the reconnect finds the device gone: 4006');
   });
 }
+
+t.test('the fallback read fails (the bus cannot tell, and cannot read either): read again until it decides', async (t) => {
+  const gw = await startTestGateway();
+  t.teardown(() => gw.close());
+  const { c: reg, dev } = await registerRaw(gw.url, '+15557733005');
+  reg.close();
+  await reg.closed;
+  const tag = routeTag(dev.route);
+  const tok = deviceToken(dev.device);
+  const hold = holdSubscribe(t, gw, tag, tok);
+  const late = await startAuth(gw.url, dev);
+  await hold.entered;
+  // Removed with nothing sent (its messages lost), and the bus unable to tell: 'unknown'.
+  await gw.relay.directory.removeDevice(tag, dev.device);
+  const bus = gw.bus;
+  const since = bus.unregisteredSince.bind(bus);
+  bus.unregisteredSince = () => 'unknown';
+  t.teardown(() => { bus.unregisteredSince = since; });
+  // The re-read's first read fails, as reads do while JetStream does not answer yet.
+  const directory = gw.relay.directory;
+  const read = directory.findDevice.bind(directory);
+  let failures = 1;
+  directory.findDevice = (tg, device, opts) => {
+    if (tg === tag && failures > 0) {
+      failures--;
+      return Promise.reject(new HushwireError(ErrorCode.UNAVAILABLE, 'directory unavailable'));
+    }
+    return read(tg, device, opts);
+  };
+  t.teardown(() => { directory.findDevice = read; });
+  hold.release();
+  const closed = await within(late.closed, 20_000, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+  t.equal(failures, 0, 'the first re-read failed');
+  t.equal(closed.code, CloseCode.UNREGISTERED, 'read again: the device is gone, 4006');
+  late.close();
+});
