@@ -7,7 +7,7 @@
 // in the mailbox to be redelivered.
 import t from 'tap';
 import { HushwireClient, MemoryStore, type ProfileRecord } from '../../client/index.ts';
-import { startTestGateway } from '../helpers/gateway.ts';
+import { storesWithSender } from '../helpers/store-handsets.ts';
 import { until } from '../helpers/poll.ts';
 
 /** A MemoryStore that counts its state.json writes. */
@@ -20,16 +20,7 @@ class WatchedStore extends MemoryStore {
 }
 
 t.test('a copy that arrives while the first is queued is shown once, and the relay keeps no copy after the first is acked', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn', liveTimeoutMs: 300 });
-  t.teardown(() => gw.close());
-  const [A, B] = ['+15550108821', '+15550108822'];
-  const a = new MemoryStore();
-  const b = new WatchedStore();
-  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
-  const sender = await HushwireClient.open(a);
-  t.teardown(() => sender.close());
-  await sender.connect();
+  const { B, b, sender } = await storesWithSender(t, new MemoryStore(), new WatchedStore(), ['+15550108821', '+15550108822']);
   const reader = await HushwireClient.open(b);
   await reader.connect();
 

@@ -5,7 +5,7 @@
 // loops each got some of the messages.
 import t, { type Test } from 'tap';
 import { HushwireClient, MemoryStore, ErrorCode, type ReceivedMessage } from '../../client/index.ts';
-import { startTestGateway } from '../helpers/gateway.ts';
+import { storesWithSender } from '../helpers/store-handsets.ts';
 import { until, within } from '../helpers/poll.ts';
 
 /** The inbox's queue length (how many arrived and wait for the app). */
@@ -13,19 +13,7 @@ function queued(c: HushwireClient): number {
   return (c as unknown as { inbox: { queued: number } }).inbox.queued;
 }
 
-async function pair(t: Test) {
-  const gw = await startTestGateway({ logLevel: 'warn', liveTimeoutMs: 300 });
-  t.teardown(() => gw.close());
-  const [A, B] = ['+15550108831', '+15550108832'];
-  const a = new MemoryStore();
-  const b = new MemoryStore();
-  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
-  const sender = await HushwireClient.open(a);
-  t.teardown(() => sender.close());
-  await sender.connect();
-  return { gw, A, B, a, b, sender };
-}
+const pair = (t: Test) => storesWithSender(t, new MemoryStore(), new MemoryStore(), ['+15550108831', '+15550108832']);
 
 t.test('a message still queued at close() is not handed out after it; the next session shows it once', async (t) => {
   const { B, b, sender } = await pair(t);

@@ -9,16 +9,13 @@ import t from 'tap';
 import { HushwireClient, MemoryStore, type DropReason } from '../../client/index.ts';
 import { DROPPED } from '../../cli/commands/listen.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
+import { registerStores } from '../helpers/store-handsets.ts';
 import { until } from '../helpers/poll.ts';
 
 t.test('mail from a device that opted out: unverified when the number is gone, spoofed when it is registered again', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
-  const [A, B] = ['+15550108841', '+15550108842'];
-  const a1 = new MemoryStore();
-  const b = new MemoryStore();
-  await HushwireClient.register({ store: a1, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  const { A, B, a: a1, b } = await registerStores(gw.url, new MemoryStore(), new MemoryStore(), ['+15550108841', '+15550108842']);
   const sender = await HushwireClient.open(a1, { receive: false });
   await sender.connect();
   await sender.send(B, 'sent before opting out');

@@ -5,7 +5,7 @@
 // of one failed write twice. Against a real (embedded) gateway.
 import t from 'tap';
 import { HushwireClient, ErrorCode, isHushwireError, type ProfileRecord } from '../../client/index.ts';
-import { startTestGateway } from '../helpers/gateway.ts';
+import { storesWithSender } from '../helpers/store-handsets.ts';
 import { until, within } from '../helpers/poll.ts';
 import { FailingStore, gate } from '../helpers/stores.ts';
 
@@ -37,16 +37,7 @@ function queued(c: HushwireClient): number {
 }
 
 t.test('a failed state.json write shared by a received message and a send is told once', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn', liveTimeoutMs: 300 });
-  t.teardown(() => gw.close());
-  const [A, B] = ['+15550108861', '+15550108862'];
-  const a = new FailingStore();
-  const b = new HeldFailingStore();
-  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
-  const sender = await HushwireClient.open(a);
-  t.teardown(() => sender.close());
-  await sender.connect();
+  const { A, B, a, b, sender } = await storesWithSender(t, new FailingStore(), new HeldFailingStore(), ['+15550108861', '+15550108862']);
 
   const told: unknown[] = [];
   const reader = await HushwireClient.open(b, { onStoreError: (e) => told.push(e) });

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { HushwireClient } from '../../client/index.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
+import { registerStores } from '../helpers/store-handsets.ts';
 import { until } from '../helpers/poll.ts';
 import { FailingStore } from '../helpers/stores.ts';
 
@@ -12,11 +13,7 @@ import { FailingStore } from '../helpers/stores.ts';
 t.test('route book and send sequence writes that fail reach onStoreError; sending still works', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
-  const [A, B] = ['+15550108801', '+15550108802'];
-  const a = new FailingStore();
-  const b = new FailingStore();
-  await HushwireClient.register({ store: a, gateways: [gw.url], number: A });
-  await HushwireClient.register({ store: b, gateways: [gw.url], number: B });
+  const { B, a } = await registerStores(gw.url, new FailingStore(), new FailingStore(), ['+15550108801', '+15550108802']);
 
   const errors: string[] = [];
   const client = await HushwireClient.open(a, {
