@@ -4,9 +4,10 @@
 // second unregister() deletes the records without asking the relay again. It used to
 // fail with "connection is closed", and a delete of routes.json failing after
 // device.json's left contacts' numbers in a profile no command would take any more.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { HushwireClient, MemoryStore, ErrorCode, type ProfileRecord } from '../../client/index.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
+import { registerStores } from '../helpers/store-handsets.ts';
 
 /** A store whose first delete of routes.json fails (after the relay erased the device). */
 class FlakyDelete extends MemoryStore {
@@ -20,16 +21,21 @@ class FlakyDelete extends MemoryStore {
   }
 }
 
-t.test('a failed local delete after the relay erased the device: the records stay whole, unregister() again finishes', async (t) => {
+/** A gateway, a FlakyDelete profile registered under `number`, and an observer
+ *  registered under `observerNumber` and opened send-only to ask the relay what it
+ *  lists; closed at the test's end: both tests start there. */
+async function flakyWithObserver(t: Test, number: string, observerNumber: string) {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
-  const N = '+15550108871';
-  const store = new FlakyDelete();
-  await HushwireClient.register({ store, gateways: [gw.url], number: N });
-  const observer = new MemoryStore();
-  await HushwireClient.register({ store: observer, gateways: [gw.url], number: '+15550108872' });
+  const { a: store, b: observer } = await registerStores(gw.url, new FlakyDelete(), new MemoryStore(), [number, observerNumber]);
   const obs = await HushwireClient.open(observer, { receive: false });
   t.teardown(() => obs.close());
+  return { gw, store, obs };
+}
+
+t.test('a failed local delete after the relay erased the device: the records stay whole, unregister() again finishes', async (t) => {
+  const N = '+15550108871';
+  const { store, obs } = await flakyWithObserver(t, N, '+15550108872');
   const c = await HushwireClient.open(store, { receive: false });
   await c.connect();
   await t.rejects(c.unregister(), { message: 'storage busy' });
@@ -48,15 +54,8 @@ t.test('unregister() again after a failed delete, when the profile holds another
   // Between the two calls the profile was forgotten locally and registered anew (another
   // process, or here another handle): the retry must not delete the new device's records,
   // which would leave that device registered at the relay with keys nobody has.
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
   const N = '+15550108881';
-  const store = new FlakyDelete();
-  await HushwireClient.register({ store, gateways: [gw.url], number: N });
-  const observer = new MemoryStore();
-  await HushwireClient.register({ store: observer, gateways: [gw.url], number: '+15550108882' });
-  const obs = await HushwireClient.open(observer, { receive: false });
-  t.teardown(() => obs.close());
+  const { gw, store, obs } = await flakyWithObserver(t, N, '+15550108882');
   const c = await HushwireClient.open(store, { receive: false });
   await t.rejects(c.unregister(), { message: 'storage busy' });
   for (const r of ['device.json', 'state.json', 'routes.json'] as const) await store.delete(r);
