@@ -144,6 +144,7 @@ export class Relay {
    *  may have gone into a connection to NATS that was dying, so they read the directory
    *  after the bus got its connection back (#gap). */
   #cleared = new Map<Session, number>();
+  #clearedTimer: NodeJS.Timeout | null = null;
   #accepting = 0;
   /** Discovery work in flight over all sessions (limits.maxDiscoveryInFlight); kept by
    *  Session.#discovery. */
@@ -289,12 +290,36 @@ export class Relay {
    *  a directory read (#cleared). */
   clearedByAnnouncements(s: Session): void {
     const now = this.bus.unregisteredMark();
+    this.#pruneCleared(now);
+    this.#cleared.set(s, now);
+    this.#armClearedTimer();
+  }
+
+  /** Prunes #cleared when its oldest entry is due (at most once a second): after a storm
+   *  its last entries would otherwise stay until the next authentication. */
+  #armClearedTimer(): void {
+    if (this.#clearedTimer !== null) return;
+    let oldest: number | undefined;
+    for (const at of this.#cleared.values()) {
+      oldest = at;
+      break;
+    }
+    if (oldest === undefined) return;
+    const wait = Math.max(1_000, Math.ceil(oldest + UNREGISTERED_LOOKBACK_MS - this.bus.unregisteredMark()) + 1);
+    this.#clearedTimer = setTimeout(() => {
+      this.#clearedTimer = null;
+      this.#pruneCleared(this.bus.unregisteredMark());
+      this.#armClearedTimer();
+    }, wait);
+    this.#clearedTimer.unref?.();
+  }
+
+  #pruneCleared(now: number): void {
     const oldest = now - UNREGISTERED_LOOKBACK_MS;
     for (const [old, at] of this.#cleared) {
       if (at >= oldest) break;
       this.#cleared.delete(old);
     }
-    this.#cleared.set(s, now);
   }
 
   /** The bus lost its connection to NATS (found at `lostAt`) and has it back: sessions it
