@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
+import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { registerHandset } from '../helpers/handsets.ts';
 import { until } from '../helpers/poll.ts';
@@ -36,6 +36,15 @@ async function verifyStart(url: string, number: string): Promise<DecodedOp> {
 
 function noticeOps(ops: DecodedOp[]): DecodedOp[] {
   return ops.filter((o) => o.body === 'notice');
+}
+
+/** Waits until the directory no longer holds a new-device notice for `dev` (cleared
+ *  once shown, live or at its next auth); `what` names the wait in a timeout. */
+async function noticeCleared(gw: TestGateway, dev: RawDevice, what: string): Promise<void> {
+  await until(what, async () => {
+    const d = (await gw.relay.directory.devices(routeTag(dev.route))).find((x) => Buffer.from(x.device).equals(dev.device));
+    return Number(d?.newDeviceNoticeAtMs ?? 1) === 0;
+  }, 10_000);
 }
 
 t.test('embedded gateway', async (t) => {
@@ -112,10 +121,7 @@ t.test('embedded gateway', async (t) => {
     t.equal(stored.notice!.kind, 'new_device', 'an offline device gets it on its next auth');
     back.close();
     await back.closed;
-    await until('the delivered notice to be cleared', async () => {
-      const d = (await gw.relay.directory.devices(routeTag(offline.dev.route))).find((x) => Buffer.from(x.device).equals(offline.dev.device));
-      return Number(d?.newDeviceNoticeAtMs ?? 1) === 0;
-    }, 10_000);
+    await noticeCleared(gw, offline.dev, 'the delivered notice to be cleared');
     const again = await authenticateRaw(gw.url, offline.dev);
     await new Promise((r) => setTimeout(r, 300));
     t.equal(noticeOps(again.ops).length, 0, 'and only once');
@@ -123,10 +129,7 @@ t.test('embedded gateway', async (t) => {
     // The connected one was cleared too (it was shown live).
     first.c.close();
     await first.c.closed;
-    await until('the live notice to be cleared', async () => {
-      const d = (await gw.relay.directory.devices(routeTag(first.dev.route))).find((x) => Buffer.from(x.device).equals(first.dev.device));
-      return Number(d?.newDeviceNoticeAtMs ?? 1) === 0;
-    }, 10_000);
+    await noticeCleared(gw, first.dev, 'the live notice to be cleared');
     const firstAgain = await authenticateRaw(gw.url, first.dev);
     await new Promise((r) => setTimeout(r, 300));
     t.equal(noticeOps(firstAgain.ops).length, 0, 'a notice shown live is not shown again');
