@@ -138,7 +138,21 @@ t.test('OPRF evaluators behind gateways', { skip: haveNatsServer() ? false : 'na
     // Down: no responders => UNAVAILABLE at once (the gateway's deadline is 30 s, the
     // SDK's 10-15 s: a wait would end in TIMEOUT, not UNAVAILABLE).
     await expectError(t, registerHandset([g.url], freshNumber()), { code: 'UNAVAILABLE' }, 'register while the evaluator is down');
-    await expectError(t, sendText(gina, hank.number, 'x', [g.url]), { code: 'UNAVAILABLE' }, 'discovery while the evaluator is down');
+    // A send retries an UNAVAILABLE lookup until its own deadline (sendTimeoutMs, 30 s by
+    // default) and then fails with it: with that default this one send took 30 s, half of
+    // the file's time, and a loaded machine pushed the file past tap's 120 s (killed
+    // mid-session). A deadline that has passed when the first answer comes lets exactly
+    // one evaluate go (its own deadline is requestTimeoutMs, 10 s, whatever sendTimeoutMs
+    // says): UNAVAILABLE if the gateway answers so, TIMEOUT if it waited for the evaluator.
+    {
+      const client = await HushwireClient.open(gina.profileDir, { receive: false, gateways: [g.url], sendTimeoutMs: 1 });
+      try {
+        await client.connect();
+        await expectError(t, client.send(hank.number, 'x'), { code: 'UNAVAILABLE' }, 'discovery while the evaluator is down');
+      } finally {
+        await client.close();
+      }
+    }
 
     // A register refused for that reason keeps its code: the same op succeeds once the
     // evaluator is back (same socket, same nonce, same code).
