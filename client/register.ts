@@ -48,7 +48,7 @@ function codeDeadline(expiresInS: number, startedAt: number, connectedAt: number
 
 /** How many times `register` goes out in all (the first time and its retries, each the
  *  same op: same device id, identity key, prekey, code and signature) while the gateway
- *  answers UNAVAILABLE or TIMEOUT (registerRetryable). */
+ *  answers UNAVAILABLE, TIMEOUT or RATE_LIMITED (registerRetryable). */
 export const REGISTER_ATTEMPTS = 5;
 /** From the first `register`, no retry starts later than this, nor after the code expires. */
 export const REGISTER_RETRY_WINDOW_MS = 60_000;
@@ -56,18 +56,22 @@ export const REGISTER_RETRY_WINDOW_MS = 60_000;
 /**
  * Whether the gateway's answer `e` to a `register` leaves the code waiting for that same
  * register on that connection, so sending it again there is worth it: `UNAVAILABLE` or
- * `TIMEOUT` answered by the gateway, its OPRF evaluator or its directory write down, busy
- * or too slow (relay/session.ts keeps the code then, same expiry, same attempts left; after
- * a directory write, bound to this device id and these keys, since the write may have
- * landed: the same register again writes the same device once more, one registration;
- * docs/PROTOCOL.md register errors). The kept code lives in the connection's session, not
- * in a store shared by the gateways: so never this side's own errors (a connection lost,
- * a request past the SDK's deadline: the code went, or goes, with that connection), and
- * never `VERIFY_FAILED`, `TOO_MANY_DEVICES` (the code used up), `RATE_LIMITED` or anything
- * else.
+ * `TIMEOUT` answered by the gateway, its OPRF evaluator, its directory write or the
+ * device's subscription after that write down, busy or too slow, or `RATE_LIMITED` (for a
+ * `register` only ever "OPRF evaluator busy": the per-number verification budget is
+ * charged at `verify_start`, not here) (relay/session.ts keeps the code then, same expiry,
+ * same attempts left; from the directory write on, bound to this device id and these keys,
+ * since the write may have landed: the same register again writes the same device once
+ * more, one registration; docs/PROTOCOL.md register errors). The kept code lives in the
+ * connection's session, not in a store shared by the gateways: so never this side's own
+ * errors (a connection lost, a request past the SDK's deadline: the code went, or goes,
+ * with that connection), and never `VERIFY_FAILED`, `TOO_MANY_DEVICES` (the code used
+ * up) or anything else.
  */
 export function registerRetryable(e: unknown): boolean {
-  return wasAnsweredByGateway(e) && ((e as HushwireError).code === ErrorCode.UNAVAILABLE || (e as HushwireError).code === ErrorCode.TIMEOUT);
+  if (!wasAnsweredByGateway(e)) return false;
+  const code = (e as HushwireError).code;
+  return code === ErrorCode.UNAVAILABLE || code === ErrorCode.TIMEOUT || code === ErrorCode.RATE_LIMITED;
 }
 
 /** What a person must do after a registration that failed once its code was in: the code
@@ -92,8 +96,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * Sends the `register` that `build` makes on `conn` (`first`: the connection's socket,
- * whose session holds the code), again after the gateway's `UNAVAILABLE` or `TIMEOUT`
- * (registerRetryable) while that socket lasts: after max(retry_after_ms, full-jitter
+ * whose session holds the code), again after the gateway's `UNAVAILABLE`, `TIMEOUT` or
+ * `RATE_LIMITED` (registerRetryable) while that socket lasts: after max(retry_after_ms, full-jitter
  * backoff), at most REGISTER_ATTEMPTS sends, none starting after `deadline`. Every
  * failure that ends it says whether a new code is needed (it always is once it ends:
  * the code dies with the connection, which the registration then closes).
@@ -110,8 +114,8 @@ async function sendRegister(conn: Connection, first: Challenge | null, build: (c
       const local = !wasAnsweredByGateway(e) && (e.code === ErrorCode.UNAVAILABLE || e.code === ErrorCode.TIMEOUT);
       if (wasUnanswered(e) || local) throw unansweredRegister(e);
       if (failed !== null && wasAnsweredByGateway(e) && e.code === ErrorCode.VERIFY_FAILED) {
-        // The gateway kept no code after that failure (it expired meanwhile, or the failure
-        // came after the directory write, in the device's subscription).
+        // The gateway kept no code after that failure (it expired meanwhile; or an older
+        // gateway, which kept none after a failure at or after the directory write).
         throw new HushwireError(ErrorCode.VERIFY_FAILED, `the gateway no longer holds the verification code after its failure (${gatewaySaid(failed)}): ${e.message}; ${NEW_CODE}`, { cause: e });
       }
       if (!registerRetryable(e)) throw e;
@@ -255,7 +259,7 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     const prekeySignature = sign(identity.secretKey, prekeyInput(prekey.publicKey));
     const { blinds, blinded } = blindNumbers([number]);
     let used: Challenge | null = null;
-    // Sent again, unchanged, while the gateway answers UNAVAILABLE or TIMEOUT and keeps
+    // Sent again, unchanged, while the gateway answers UNAVAILABLE, TIMEOUT or RATE_LIMITED and keeps
     // the code (sendRegister): a directory write that landed with its answer lost is then
     // written again for this same device, one registration.
     const retriesUntil = Math.min(Date.now() + REGISTER_RETRY_WINDOW_MS, codeDeadline(expiresInS, startedAt, connectedAt, authDeadlineMs));

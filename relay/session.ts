@@ -48,10 +48,18 @@ interface PendingVerification {
    *  number's charge even if the delivery then fails (#verifyStart). */
   tried: boolean;
   /** Set once a register with this code reached the directory write and failed there
-   *  (UNAVAILABLE, TIMEOUT: the write may have landed): the device it was for (registration
-   *  binding: device id, identity key and prekey as latin1), the only one the code may
-   *  still register (#onRegister). '' while no write was tried. */
+   *  (UNAVAILABLE, TIMEOUT: the write may have landed) or after it (the device's
+   *  subscription: the write landed): the device it was for (registration binding: device
+   *  id, identity key and prekey as latin1), the only one the code may still register
+   *  (#onRegister). '' while no write was tried. */
   boundTo: string;
+  /** A directory write of the bound device succeeded (counted in registrations_total
+   *  once, not again at the retry that finishes it). */
+  written: boolean;
+  /** The number's other devices were told of the bound device (its new-device notices,
+   *  Privacy.announceNewDevice, went out): the retry that finishes the registration does
+   *  not tell them twice. */
+  announced: boolean;
 }
 
 /** The registration a register op asks for, as PendingVerification.boundTo keeps it. */
@@ -467,6 +475,8 @@ export class Session implements LiveSink, ControlSink {
       attemptsLeft: limits.verifyAttempts,
       tried: false,
       boundTo: '',
+      written: false,
+      announced: false,
     };
     this.#verification = mine;
     let r: { devCode?: string };
@@ -541,12 +551,13 @@ export class Session implements LiveSink, ControlSink {
       this.#relay.metrics.authFailures.inc();
       throw new HushwireError(ErrorCode.AUTH_FAILED, 'registration signature did not verify');
     }
-    // A code whose directory write failed, and may have landed (its answer lost), is good
+    // A code whose directory write failed, and may have landed (its answer lost), or
+    // whose registration failed after its write (the device's subscription), is good
     // again only for that same device and keys: written twice, that is still one
     // registration; another device would make the one code register two.
     const binding = registrationBinding(m);
     if (v.boundTo !== '' && v.boundTo !== binding) {
-      throw new HushwireError(ErrorCode.VERIFY_FAILED, 'this code was used for a registration whose directory write failed: it can only finish that registration (the same register again), not register another device');
+      throw new HushwireError(ErrorCode.VERIFY_FAILED, 'this code was used for a registration that did not finish: it can only finish that registration (the same register again), not register another device');
     }
     this.#verification = null; // one code, one registration
     this.#busy = true;
@@ -588,23 +599,44 @@ export class Session implements LiveSink, ControlSink {
         }
         throw e;
       }
-      relay.metrics.registrations.inc();
-      // The number's other devices hear of this one (now if connected, else on next auth).
-      await relay.privacy.announceNewDevice(tag, m.device, now)
-        .catch((e: unknown) => relay.warnRepeated('new-device notice failed', { conn: this.conn, err: toWireError(e).code }));
-      this.#registeredAtMs = now;
-      this.#identityKey = latin1Slice.call(m.identityKey, 0, m.identityKey.length);
-      if (this.#state !== 'challenge') return; // closed meanwhile
-      await this.#becomeAuthenticated(tag, m.device);
+      // From here the device is in the directory: whatever fails now (the device's
+      // subscription or its kick on the bus: UNAVAILABLE, TIMEOUT) leaves the code bound
+      // to it, so the handset's retry on this socket writes the same device again and
+      // finishes the registration (the SDK sends the same register again) instead of
+      // leaving it listed with keys nobody holds until its idle expiry, and the person
+      // asking for another SMS (test/gateway/register-directory.test.ts).
+      v.boundTo = binding;
+      if (!v.written) relay.metrics.registrations.inc();
+      v.written = true;
+      try {
+        // The number's other devices hear of this one (now if connected, else on next
+        // auth): once per registration. A retry after a later failure does not tell them
+        // again: a live notice names no device, so a second one would show as a second
+        // new device (the SDK hands every notice to onNotice). One whose notice failed
+        // is told at the retry.
+        if (!v.announced) {
+          await relay.privacy.announceNewDevice(tag, m.device, now).then(
+            () => { v.announced = true; },
+            (e: unknown) => relay.warnRepeated('new-device notice failed', { conn: this.conn, err: toWireError(e).code }),
+          );
+        }
+        this.#registeredAtMs = now;
+        this.#identityKey = latin1Slice.call(m.identityKey, 0, m.identityKey.length);
+        if (this.#state !== 'challenge') return; // closed meanwhile
+        await this.#becomeAuthenticated(tag, m.device);
+      } catch (e) {
+        if (this.#state === 'challenge') this.#verification = v;
+        throw e;
+      }
       this.#queue({ req, registered: { route, evaluation } });
       this.#showHeldNotice();
       this.#startMailboxDrain();
     } finally {
       this.#busy = false;
-      // Failed with the code used up (too many devices, the subscription after the
-      // write): nothing waits for a code on this socket any more. (Registered: left at
-      // authentication; the evaluator or the directory write down: the code was kept for
-      // a retry.)
+      // Failed with the code used up (too many devices): nothing waits for a code on
+      // this socket any more. (Registered: left at authentication; the evaluator, the
+      // directory write or the device's subscription after it down: the code was kept
+      // for a retry.)
       if (this.#state === 'challenge' && this.#verification === null) this.#leavePending();
     }
   }

@@ -1,21 +1,25 @@
-// The SDK's register (and `hushwire register`) against a gateway whose directory write or
-// OPRF evaluation fails for a reason that is not the handset's: the gateway keeps the code
-// for the same register on the same connection (8336bec, 373894b: relay/session.ts), and
+// The SDK's register (and `hushwire register`) against a gateway whose directory write,
+// OPRF evaluation (down, too slow, or busy: RATE_LIMITED) or device subscription after the
+// write fails for a reason that is not the handset's: the gateway keeps the code for the
+// same register on the same connection (8336bec, 373894b: relay/session.ts), and
 // the SDK now sends that same register again (same device id, keys, prekey and code) on
 // the same connection, after max(retry_after_ms, full-jitter backoff), a bounded number of
 // times. Before, the first UNAVAILABLE ended the registration and the person had to ask for
 // another SMS. A code the connection took with it is never retried, and every failure says
-// that a new code is needed. Real in-process gateway; its writes fail on demand
-// (helpers/bus-hooks.ts failDirectoryWrites); the SMS are the dev verifier's deliveries.
+// that a new code is needed. Real in-process gateway; its writes and subscriptions fail on
+// demand (helpers/bus-hooks.ts failDirectoryWrites, failSubscribe); the SMS are the dev
+// verifier's deliveries.
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HushwireClient, MemoryStore, ErrorCode } from '../../client/index.ts';
 import { REGISTER_ATTEMPTS } from '../../client/register.ts';
 import { HushwireError, CloseCode } from '../../relay/errors.ts';
 import { routeTag } from '../../relay/tokens.ts';
 import { startTestGateway, warmEvaluator, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
-import { failDirectoryWrites } from '../helpers/bus-hooks.ts';
+import { failDirectoryWrites, failSubscribe } from '../helpers/bus-hooks.ts';
+import type { RelayLimits } from '../../relay/limits.ts';
 import { hushwire, errorLineProblems } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -209,30 +213,118 @@ t.test('the connection lost while the register waits to be sent again: not sent 
   t.equal(sms(), 1);
 });
 
-t.test('a failure after which the gateway kept no code: tried once more, then said that a new code is needed', async (t) => {
+t.test('a failure after the directory write (the device\'s subscription): the same register finishes it, one device, one SMS', async (t) => {
   const { gw, sms, writes, onSms } = await gateway(t);
-  // The device's subscription, after the directory write: the gateway does not keep the
-  // code for that one (relay/session.ts), so the same register again is refused.
-  const bus = gw.bus;
-  const subscribe = bus.subscribeDevice.bind(bus);
-  let fail = 0;
-  bus.subscribeDevice = async (...args: Parameters<typeof subscribe>) => {
-    if (fail > 0) {
-      fail--;
-      throw new HushwireError(ErrorCode.UNAVAILABLE, 'bus unavailable');
-    }
-    return subscribe(...args);
+  // The write landed, then the session could not subscribe as the device: the gateway
+  // keeps the code bound to that device (relay/session.ts), so the same register again
+  // writes it once more and finishes the registration.
+  const sub = failSubscribe(t, gw.bus);
+  onSms.fn = () => { sub.fail = 1; };
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  t.equal(sub.fail, 0, 'the subscription failed once');
+  t.equal(writes(), 2, 'the same register sent again: written twice');
+  t.equal(sms(), 1, 'one SMS');
+  t.same(await listed(gw, number), [device], 'one device under the number, the profile\'s');
+  t.ok(await connects(t, store), 'and signs in with the profile\'s keys');
+});
+
+t.test('a failure after which the gateway kept no code (it expired meanwhile): tried once more, then said that a new code is needed', async (t) => {
+  const { gw, sms, writes } = await gateway(t);
+  // The gateway's code lives 6 s from before its delivery, which takes 3 s: the SDK,
+  // counting from the answer, still has time when the gateway's code is gone. The first
+  // register's evaluation fails once that code has expired (a gateway that kept nothing).
+  const ttl = 6000;
+  const limits = gw.relay.limits as RelayLimits;
+  limits.verifyCodeTtlMs = ttl;
+  const verifier = gw.relay.verifier;
+  const deliver = verifier.deliver.bind(verifier);
+  let sentAt = 0;
+  verifier.deliver = async (n: string, code: string) => {
+    sentAt = Date.now();
+    await sleep(3000);
+    return deliver(n, code);
   };
-  t.teardown(() => { bus.subscribeDevice = subscribe; });
-  onSms.fn = () => { fail = 1; };
+  const ev = gw.relay.evaluator;
+  const evaluate = ev.evaluate.bind(ev);
+  let fail = 1;
+  ev.evaluate = async (b: Uint8Array[]) => {
+    if (sentAt > 0 && fail > 0) {
+      fail--;
+      await sleep(sentAt + ttl + 100 - Date.now());
+      throw new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator unavailable');
+    }
+    return evaluate(b);
+  };
+  t.teardown(() => { ev.evaluate = evaluate; verifier.deliver = deliver; limits.verifyCodeTtlMs = 5 * 60_000; });
   const number = freshNumber();
   const e = await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
   t.ok(e instanceof HushwireError);
   const err = e as HushwireError;
   t.equal(err.code, ErrorCode.VERIFY_FAILED);
-  t.match(err.message, /^the gateway no longer holds the verification code after its failure \(bus unavailable, UNAVAILABLE\): no pending verification for this number, or it expired; register again, which sends a new code$/);
-  t.equal(writes(), 1, 'the second register was refused before the write: VERIFY_FAILED is not sent again');
+  t.match(err.message, /^the gateway no longer holds the verification code after its failure \(OPRF evaluator unavailable, UNAVAILABLE\): no pending verification for this number, or it expired; register again, which sends a new code$/);
+  t.equal(fail, 0, 'the first register failed');
+  t.equal(writes(), 0, 'the second was refused before the write: VERIFY_FAILED is not sent again');
   t.equal(sms(), 1);
+});
+
+t.test('RATE_LIMITED (OPRF evaluator busy): the same register again after retry_after_ms registers', async (t) => {
+  const { gw, sms, writes, onSms } = await gateway(t);
+  const ev = gw.relay.evaluator;
+  const evaluate = ev.evaluate.bind(ev);
+  const retryAfterMs = 1500;
+  let fail = 0;
+  let failedAt = 0;
+  let retriedAt = 0;
+  ev.evaluate = async (b: Uint8Array[]) => {
+    if (fail > 0) {
+      fail--;
+      failedAt = Date.now();
+      throw new HushwireError(ErrorCode.RATE_LIMITED, 'OPRF evaluator busy', { retryAfterMs });
+    }
+    if (failedAt > 0 && retriedAt === 0) retriedAt = Date.now();
+    return evaluate(b);
+  };
+  t.teardown(() => { ev.evaluate = evaluate; });
+  onSms.fn = () => { fail = 1; }; // the register's evaluation, not anything before the code
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  t.equal(fail, 0, 'the evaluator was busy once');
+  t.ok(retriedAt - failedAt >= retryAfterMs - 50, 'sent again no sooner than retry_after_ms');
+  t.equal(writes(), 1);
+  t.equal(sms(), 1, 'one SMS');
+  t.same(await listed(gw, number), [device]);
+  t.ok(await connects(t, store));
+});
+
+t.test('RATE_LIMITED whose retry_after_ms outlasts the code: not sent again, and said so', async (t) => {
+  const { gw, sms, onSms } = await gateway(t);
+  const ev = gw.relay.evaluator;
+  const evaluate = ev.evaluate.bind(ev);
+  let fail = 0;
+  let calls = 0;
+  ev.evaluate = async (b: Uint8Array[]) => {
+    calls++;
+    if (fail > 0) {
+      fail--;
+      throw new HushwireError(ErrorCode.RATE_LIMITED, 'OPRF evaluator busy', { retryAfterMs: 10 * 60_000 });
+    }
+    return evaluate(b);
+  };
+  t.teardown(() => { ev.evaluate = evaluate; });
+  onSms.fn = () => { fail = 1; calls = 0; };
+  const number = freshNumber();
+  const e = await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
+  t.ok(e instanceof HushwireError);
+  const err = e as HushwireError;
+  t.equal(err.code, ErrorCode.RATE_LIMITED, 'with the gateway\'s code');
+  t.equal(err.retryAfterMs, 10 * 60_000, 'and its retry_after_ms');
+  t.match(err.message, /^the gateway could not finish the registration \(OPRF evaluator busy, RATE_LIMITED; tried once\): .*register again, which sends a new code/);
+  t.equal(calls, 1, 'not sent again');
+  t.equal(sms(), 1);
+  t.same(await listed(gw, number), []);
 });
 
 t.test('TOO_MANY_DEVICES uses the code up: not sent again', async (t) => {

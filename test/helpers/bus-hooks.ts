@@ -1,7 +1,8 @@
 // Hooks on an in-process gateway's bus for race tests: a bus call held at a gate, so a
 // test lets another operation happen exactly in between; a NATS bus whose counter writes
 // lose their answer after landing; directory writes that fail, or land and lose their
-// answer; something done at the first directory write (a CLI signalled right then).
+// answer; device subscriptions that fail; something done at the first directory write (a
+// CLI signalled right then).
 import type { Test } from 'tap';
 import type { TestGateway } from './gateway.ts';
 import { startNatsServer } from './nats-server.ts';
@@ -78,6 +79,23 @@ export function holdSubscribe(t: Test, gw: TestGateway, tag: string, tok: string
   };
   t.teardown(() => { release(); bus.subscribeDevice = original; });
   return { entered, release };
+}
+
+/** `bus`'s next `fail` subscribeDevice calls fail without subscribing, as the NATS bus
+ *  fails one it cannot confirm (UNAVAILABLE 'cannot subscribe': NATS lost). Unhooked at the
+ *  test's end. */
+export function failSubscribe(t: Test, bus: Bus): { fail: number } {
+  const hook = { fail: 0 };
+  const original = bus.subscribeDevice.bind(bus);
+  bus.subscribeDevice = async (...args: Parameters<typeof original>) => {
+    if (hook.fail > 0) {
+      hook.fail--;
+      throw new HushwireError(ErrorCode.UNAVAILABLE, 'cannot subscribe');
+    }
+    return original(...args);
+  };
+  t.teardown(() => { bus.subscribeDevice = original; });
+  return hook;
 }
 
 /** Runs `during` at the first call of `bus`'s `method` (a directory write or erase),
