@@ -47,6 +47,19 @@ async function open(t: Test, store: MemoryStore, gw: TestGateway, opts: ClientOp
   return { c, changes };
 }
 
+/** A gateway on a nats-server of its own (`natsPrefix`), a pair registered, and A's
+ *  client having sent to B and verified B's safety number, then closed: the verified
+ *  contact the held-device tests start from. */
+async function verifiedContact(t: Test, natsPrefix: string) {
+  const gw = await natsTestGateway(t, natsPrefix);
+  const pair = await registerPair(gw);
+  const { c } = await open(t, pair.a, gw);
+  await c.send(pair.B, 'first');
+  await c.verifyContact(pair.B, (await c.safetyNumber(pair.B)).digits);
+  await c.close();
+  return { gw, ...pair };
+}
+
 /** What a malicious directory operator does: lists a device of its own (valid keys,
  *  its own identity) under the victim's route. */
 async function injectDevice(gw: TestGateway, victim: MemoryStore): Promise<string> {
@@ -192,12 +205,7 @@ t.test('keyChangePolicy all holds an unverified contact\'s change; none never ho
 });
 
 t.test('a held device that leaves the directory again gives back the verified contact', { skip }, async (t) => {
-  const gw = await natsTestGateway(t, 'ck4');
-  const { B, a, b } = await registerPair(gw);
-  const { c } = await open(t, a, gw);
-  await c.send(B, 'first');
-  await c.verifyContact(B, (await c.safetyNumber(B)).digits);
-  await c.close();
+  const { gw, B, a, b } = await verifiedContact(t, 'ck4');
   const evil = await injectDevice(gw, b);
   const { c: c2, changes } = await open(t, a, gw);
   t.equal(await code(c2.send(B, 'held')), 'IDENTITY_CHANGED');
@@ -267,12 +275,7 @@ t.test('a lookup answer listing more than 64 devices is refused: the 65th of a v
 });
 
 t.test('a lookup answer listing a device id twice (the second time with the operator\'s key) is refused', { skip }, async (t) => {
-  const gw = await natsTestGateway(t, 'ck7');
-  const { B, a, b } = await registerPair(gw);
-  const { c } = await open(t, a, gw);
-  await c.send(B, 'first');
-  await c.verifyContact(B, (await c.safetyNumber(B)).digits);
-  await c.close();
+  const { gw, B, a, b } = await verifiedContact(t, 'ck7');
 
   await writeDirectory(gw, b, (devices) => [forgedDevice(devices[0].device), ...devices]);
   const { c: c2 } = await open(t, a, gw);
