@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestGateway, BIN, ROOT, type TestGateway } from '../helpers/gateway.ts';
-import { hushwire, errorLineProblems, cliProfiles, type Run } from '../helpers/cli.ts';
+import { hushwire, errorLineProblems, cliProfiles, startHushwire, type Run } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { HushwireClient, DirectoryStore } from '../../client/index.ts';
 
@@ -191,13 +191,7 @@ t.test('a listener and sends on one profile keep working; register is refused an
   const A = '+15550170301';
   const B = '+15550170302';
   const { gw, profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-profilelock-');
-  const listener = spawn(process.execPath, [BIN, 'listen', '--profile', b, '--timeout', '90'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (listener.exitCode === null && listener.signalCode === null) listener.kill('SIGKILL'); });
-  let heard = '';
-  let said = '';
-  listener.stdout!.on('data', (c: Buffer) => { heard += c.toString('utf8'); });
-  listener.stderr!.on('data', (c: Buffer) => { said += c.toString('utf8'); });
-  const ended = new Promise<number | null>((r) => listener.once('close', (code) => r(code)));
+  const listener = startHushwire(t, ['listen', '--profile', b, '--timeout', '90']);
   const deadline = Date.now() + 20_000;
   while (!existsSync(join(b, 'listen.lock')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.ok(existsSync(join(b, 'listen.lock')), 'the listener runs');
@@ -210,8 +204,8 @@ t.test('a listener and sends on one profile keep working; register is refused an
   const again = await hushwire(['send', '--profile', a, '--to', B, 'two']);
   t.equal(again.code, 0, again.stderr);
   const until = Date.now() + 30_000;
-  while (!heard.includes('"two"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  t.same(heard.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text), ['one', 'two'], 'the listener got both: the send from its profile connects send-only and does not take the device from it');
+  while (!listener.stdout().includes('"two"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  t.same(listener.stdout().trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text), ['one', 'two'], 'the listener got both: the send from its profile connects send-only and does not take the device from it');
 
   const reg = await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b]);
   t.equal(reg.code, 2);
@@ -221,8 +215,8 @@ t.test('a listener and sends on one profile keep working; register is refused an
   t.equal(un.code, 0, un.stderr);
   // Its device is gone: the relay refuses it (AUTH_FAILED), which the listener tells as the
   // opt-out it is (exit 4), not as "authentication failed" (exit 6).
-  t.equal(await ended, 4, `the listener ends: its device is gone (NOT_REGISTERED): ${said}`);
-  t.match(said, /^hushwire: this profile's device was unregistered while listen ran \(hushwire unregister, from another terminal\?\): register again to receive \(NOT_REGISTERED\)\n$/);
+  t.equal(await listener.exited, 4, `the listener ends: its device is gone (NOT_REGISTERED): ${listener.stderr()}`);
+  t.match(listener.stderr(), /^hushwire: this profile's device was unregistered while listen ran \(hushwire unregister, from another terminal\?\): register again to receive \(NOT_REGISTERED\)\n$/);
   t.same(readdirSync(b).sort(), ['gateways.json'], 'keys, state and routes gone; no lock left');
 });
 
