@@ -62,8 +62,9 @@ interface PendingVerification {
   announced: boolean;
 }
 
-/** The registration a register op asks for, as PendingVerification.boundTo keeps it. */
-function registrationBinding(m: RegisterDevice): string {
+/** The registration a register op asks for (or a directory record holds), as
+ *  PendingVerification.boundTo keeps it. */
+function registrationBinding(m: Pick<RegisterDevice, 'device' | 'identityKey' | 'prekey'>): string {
   return latin1Slice.call(m.device, 0, m.device.length)
     + latin1Slice.call(m.identityKey, 0, m.identityKey.length)
     + latin1Slice.call(m.prekey, 0, m.prekey.length);
@@ -149,6 +150,23 @@ const SETTING_PREKEY = new WeakSet<object>();
  *  session was authenticated (#becomeAuthenticated subscribes first): shown, and only then
  *  cleared, once it is (#showHeldNotice). Beside the sessions, as SETTING_PREKEY: rare. */
 const HELD_NOTICES = new WeakMap<object, number>();
+
+/** A register's directory write that may have landed (tried: its answer may have been
+ *  lost) while its registration has not finished: removed from the directory when the
+ *  connection closes first (Session #eraseUnfinished, Privacy.eraseUnfinished). */
+interface UnfinishedWrite {
+  tag: string;
+  device: Uint8Array;
+  /** registrationBinding of the device written. */
+  binding: string;
+  /** registeredAtMs of each write tried (a retry writes again, with its own time). */
+  stamps: number[];
+  /** A write of it is under way: the removal waits for it to settle. */
+  writing: boolean;
+}
+/** The unfinished writes of a connection (#onRegister), beside the sessions as
+ *  HELD_NOTICES: rare, so an idle session carries no field for them. */
+const UNFINISHED = new WeakMap<object, UnfinishedWrite[]>();
 /** Label sets of hushwire_prekey_rotations_total, one per outcome. */
 const PREKEY_OUTCOME = Object.fromEntries(PREKEY_ROTATION_OUTCOMES.map((o) => [o, Object.freeze({ outcome: o })])) as Record<PrekeyRotationOutcome, { outcome: string }>;
 
@@ -577,8 +595,16 @@ export class Session implements LiveSink, ControlSink {
         if ((code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED || code === ErrorCode.TIMEOUT) && this.#state === 'challenge') this.#verification = v;
         throw e;
       }
+      // Closed while the evaluator answered: nothing is written for a registration that
+      // can no longer finish.
+      if (this.#isClosed()) return;
       const tag = routeTag(route);
       const now = Date.now();
+      // From here the device may be in the directory until the registration finishes: a
+      // connection that closes first has it removed (#eraseUnfinished).
+      const unfinished = this.#unfinishedWrite(tag, m, binding);
+      unfinished.stamps.push(now);
+      unfinished.writing = true;
       try {
         await relay.directory.upsertDevice(tag, {
           device: m.device, identityKey: m.identityKey, prekey: m.prekey,
@@ -598,7 +624,14 @@ export class Session implements LiveSink, ControlSink {
           this.#verification = v;
         }
         throw e;
+      } finally {
+        unfinished.writing = false;
+        // Closed while the write was under way: its device goes now that it has settled.
+        this.#eraseUnfinished();
       }
+      // Closed meanwhile: nothing finishes the registration, and the device is being
+      // removed (#eraseUnfinished): neither counted nor announced.
+      if (this.#isClosed()) return;
       // From here the device is in the directory: whatever fails now (the device's
       // subscription or its kick on the bus: UNAVAILABLE, TIMEOUT) leaves the code bound
       // to it, so the handset's retry on this socket writes the same device again and
@@ -624,6 +657,7 @@ export class Session implements LiveSink, ControlSink {
         this.#identityKey = latin1Slice.call(m.identityKey, 0, m.identityKey.length);
         if (this.#state !== 'challenge') return; // closed meanwhile
         await this.#becomeAuthenticated(tag, m.device);
+        if (!this.#isAuthenticated()) return; // closed meanwhile (#becomeAuthenticated)
       } catch (e) {
         if (this.#state === 'challenge') this.#verification = v;
         throw e;
@@ -916,6 +950,38 @@ export class Session implements LiveSink, ControlSink {
     }
   }
 
+  /** The unfinished write of `m`'s device on `tag`, made if this connection has none. */
+  #unfinishedWrite(tag: string, m: RegisterDevice, binding: string): UnfinishedWrite {
+    let list = UNFINISHED.get(this);
+    if (list === undefined) UNFINISHED.set(this, list = []);
+    let u = list.find((w) => w.tag === tag && w.binding === binding);
+    if (u === undefined) {
+      u = { tag, device: Uint8Array.from(m.device), binding, stamps: [], writing: false };
+      list.push(u);
+    }
+    return u;
+  }
+
+  /** Once closed, and no directory write of theirs under way: each register write of this
+   *  connection whose registration did not finish (UNFINISHED) has its device removed
+   *  from the directory if it is listed exactly as one of those writes made it (the same
+   *  keys and registration time, never authenticated since: no last_seen, prekey
+   *  rotation or resume verifier of its own), and its mailbox erased
+   *  (Privacy.eraseUnfinished: bounded in time, in the background: the close does not
+   *  wait). A write that never landed leaves nothing to remove. */
+  #eraseUnfinished(): void {
+    const list = UNFINISHED.get(this);
+    if (list === undefined || this.#state !== 'closed' || list.some((w) => w.writing)) return;
+    UNFINISHED.delete(this);
+    const privacy = this.#relay.privacy;
+    for (const w of list) {
+      const wrote = (d: DirectoryDevice): boolean => registrationBinding(d) === w.binding
+        && w.stamps.includes(Number(d.registeredAtMs)) && Number(d.lastSeenMs) === Number(d.registeredAtMs)
+        && Number(d.prekeyRotatedAtMs) === 0 && (d.resumeVerifiers?.length ?? 0) === 0;
+      void privacy.eraseUnfinished(w.tag, w.device, wrote);
+    }
+  }
+
   #armAuthTimer(ms: number, reason: string): void {
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#authTimer = setTimeout(() => this.close(CloseCode.AUTH_TIMEOUT, reason), ms);
@@ -961,6 +1027,13 @@ export class Session implements LiveSink, ControlSink {
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#authTimer = null;
     this.#leavePending();
+    // Its registration finished (or it signed in as that device): the write is its record.
+    const unfinished = UNFINISHED.get(this);
+    if (unfinished !== undefined) {
+      const rest = unfinished.filter((w) => w.tag !== this.#tag || deviceToken(w.device) !== this.#devTok);
+      if (rest.length === 0) UNFINISHED.delete(this);
+      else UNFINISHED.set(this, rest);
+    }
     this.#relay.metrics.authenticated.inc();
     this.#relay.onAuthenticated(this);
   }
@@ -1579,6 +1652,7 @@ export class Session implements LiveSink, ControlSink {
     const sub = this.#sub;
     this.#sub = null;
     sub?.close().catch(() => undefined);
+    this.#eraseUnfinished();
     if (!this.socket.closed) {
       this.#relay.metrics.closes.inc({ code: closeCodeLabel(code) });
       this.socket.close(code, reason);

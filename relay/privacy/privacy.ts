@@ -27,6 +27,12 @@ export interface PrivacySession {
   readonly sendOnly?: boolean;
 }
 
+/** What Privacy.eraseUnfinished did (hushwire_unfinished_registrations_total's outcome). */
+export type UnfinishedOutcome = 'removed' | 'absent' | 'kept' | 'failed';
+const UNFINISHED_OUTCOMES: readonly UnfinishedOutcome[] = ['removed', 'absent', 'kept', 'failed'];
+/** How long the removal of an unfinished registration's device may take (its directory
+ *  edit and mail erase) before it is given up to the idle expiry. */
+export const UNFINISHED_DEADLINE_MS = 30_000;
 const SWEEP_LEASE_KEY = `sweep.${'0'.repeat(32)}`;
 const LIMIT_LABELS = ['discovery_device', 'discovery_route', 'verify_start'] as const;
 const te = new TextEncoder();
@@ -40,6 +46,7 @@ export class Privacy {
   readonly #expired: Counter;
   readonly #orphans: Counter;
   readonly #notices: Counter<'path'>;
+  readonly #unfinished: Counter<'outcome'>;
   #timers: NodeJS.Timeout[] = [];
   #sweeping: Promise<number> | null = null;
   #stopped = false;
@@ -54,6 +61,8 @@ export class Privacy {
     this.#expired = new Counter({ name: 'hushwire_idle_devices_expired_total', help: 'Devices erased by this gateway because they were idle beyond --device-idle-expiry-s', registers: r });
     this.#orphans = new Counter({ name: 'hushwire_orphan_mailboxes_erased_total', help: 'Mailboxes erased by the sweep because their device was no longer in the directory (an opt-out or expiry whose mail erase had failed, or mail stored behind it)', registers: r });
     this.#notices = new Counter({ name: 'hushwire_new_device_notices_total', help: 'New-device notices, by path (live = sent to a connected device, stored = flagged for its next authentication)', labelNames: ['path'], registers: r });
+    this.#unfinished = new Counter({ name: 'hushwire_unfinished_registrations_total', help: 'Registrations whose connection closed before they finished while a directory write of theirs may have landed, by what this gateway then did: removed (the device was listed as that register wrote it: removed, its mailbox erased), absent (not listed: nothing had landed, or it was gone already), kept (listed as another registration of the device, left alone), failed (NATS did not answer within the deadline: the idle expiry removes it)', labelNames: ['outcome'], registers: r });
+    for (const outcome of UNFINISHED_OUTCOMES) this.#unfinished.inc({ outcome }, 0);
     for (const limit of LIMIT_LABELS) relay.metrics.rateLimited.inc({ limit }, 0);
   }
 
@@ -161,6 +170,56 @@ export class Privacy {
         ? { ...deviceProps(d), lastSeenMs: stale ? now : Number(d.lastSeenMs), newDeviceNoticeAtMs: Number(d.newDeviceNoticeAtMs) === notice ? 0 : Number(d.newDeviceNoticeAtMs) }
         : deviceProps(d)));
     });
+  }
+
+  // ---------------------------------------------------------------- unfinished registrations
+
+  /** A register's directory write that may have landed (its answer lost) or did (a later
+   *  step failed), on a connection that closed before the registration finished
+   *  (relay/session.ts #eraseUnfinished): the device goes, as an idle expiry erases one,
+   *  but only while the directory lists it exactly as that register wrote it (`wrote`:
+   *  compare-and-set, so a registration of the same device finished meanwhile, or a
+   *  device the handset went on to use, is kept). Its mailbox is erased too (a sender may
+   *  have stored mail for it while it was listed), and the device's connections told it
+   *  is unregistered. Never throws: the outcome is counted (and a failure logged) and the
+   *  idle expiry removes what a failure leaves. Given up past `deadlineMs` (or at stop()),
+   *  short of the bus request under way. */
+  async eraseUnfinished(tag: string, device: Uint8Array, wrote: (d: DirectoryDevice) => boolean, deadlineMs = UNFINISHED_DEADLINE_MS): Promise<UnfinishedOutcome> {
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(deadlineMs)]);
+    let outcome = 'absent' as UnfinishedOutcome;
+    try {
+      await editDevices(this.#relay.bus, tag, (devices) => {
+        signal.throwIfAborted();
+        const me = devices.find((d) => bytesEqual(d.device, device));
+        if (me === undefined) {
+          outcome = 'absent';
+          return null;
+        }
+        if (!wrote(me)) {
+          outcome = 'kept';
+          return null;
+        }
+        outcome = 'removed';
+        const rest = devices.filter((d) => d !== me);
+        // Revision-checked like every edit: a device registered on the route meanwhile
+        // conflicts, and this is decided again on the new record.
+        return rest.length === 0 ? DELETE_ENTRY : rest.map(deviceProps);
+      });
+      if (outcome === 'removed') await this.#eraseMail(tag, deviceToken(device), signal);
+    } catch (e) {
+      if (outcome !== 'removed') outcome = 'failed';
+      this.#relay.log.warn({ err: toWireError(e).code, removed: outcome === 'removed' }, 'unfinished registration: its device could not be checked or erased; the idle expiry removes what is left');
+    }
+    this.#unfinished.inc({ outcome });
+    return outcome;
+  }
+
+  /** The mail of a device out of the directory, as an opt-out or expiry erases it, and its
+   *  connections told (control message 'unregistered'). */
+  async #eraseMail(tag: string, devTok: string, signal: AbortSignal): Promise<void> {
+    const bus = this.#relay.bus;
+    await withRetries(() => bus.mailboxPurge(tag, devTok), signal);
+    await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- idle expiry
@@ -317,11 +376,7 @@ export class Privacy {
     // Out of the directory first (no new mail can be stored for them from here on), and
     // counted now: from here they can neither authenticate nor be found.
     this.#expired.inc(stale.length);
-    for (const d of stale) {
-      const devTok = deviceToken(d.device);
-      await withRetries(() => bus.mailboxPurge(tag, devTok), this.#stop.signal);
-      await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
-    }
+    for (const d of stale) await this.#eraseMail(tag, deviceToken(d.device), this.#stop.signal);
     // Only the expired devices' mailboxes, not the route's: a device registered on it
     // right after the entry went may already have mail. Mail of devices that left the
     // directory earlier is the orphan sweep's.

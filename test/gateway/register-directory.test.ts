@@ -24,6 +24,7 @@ import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { failDirectoryWrites, failSubscribe, holdSubscribe } from '../helpers/bus-hooks.ts';
+import { until } from '../helpers/poll.ts';
 
 let seq = 0;
 const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
@@ -187,4 +188,109 @@ t.test('a register that failed after its directory write keeps the code for that
   t.equal((await first.c.next((o) => o.body === 'notice')).notice?.kind, 'new_device', 'the first device heard of it');
   t.equal(gw.relay.verifyGate.pending, 0);
   t.ok(await signsIn(t, gw, number, d), 'the device signs in with its keys');
+});
+
+// A connection that closes before its registration finished (the handset gave up, lost
+// its network, or an older SDK that does not retry) while a write of it may have landed:
+// the gateway removes that device from the directory, compare-and-set against what the
+// register wrote, and erases its mailbox (relay/privacy/privacy.ts eraseUnfinished).
+
+/** hushwire_unfinished_registrations_total of `gw` by outcome. */
+async function unfinished(gw: TestGateway): Promise<Record<string, number>> {
+  const m = gw.relay.metrics.registry.getSingleMetric('hushwire_unfinished_registrations_total');
+  const out: Record<string, number> = {};
+  for (const v of (await m?.get())?.values ?? []) out[String(v.labels.outcome)] = v.value;
+  return out;
+}
+
+/** Waits until `gw` has dealt with `n` unfinished registrations (any outcome). */
+async function handled(gw: TestGateway, n: number): Promise<Record<string, number>> {
+  let last: Record<string, number> = {};
+  await until(`${n} unfinished registration(s) handled`, async () => {
+    last = await unfinished(gw);
+    return Object.values(last).reduce((a, b) => a + b, 0) >= n;
+  });
+  return last;
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+t.test('a connection closed after a write that landed with its answer lost: its device leaves the directory, its mail is erased', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const number = freshNumber();
+  const first = newDevice();
+  t.equal(await (await withCode(t, gw, number)).register(first), 'registered', 'the number\'s first device');
+  const dir = failDirectoryWrites(t, gw.bus);
+  const { c, register } = await withCode(t, gw, number);
+  const d = newDevice();
+  dir.lose = 1;
+  t.equal(await register(d), 'UNAVAILABLE', 'the write landed, its answer did not come');
+  t.equal((await listed(gw, number)).length, 2, 'the device is in the directory');
+  // A sender looked it up meanwhile and stored mail for it.
+  const tag = routeTag(await gw.relay.evaluator.routeForNumber(number));
+  await gw.bus.mailboxPut(tag, hexOf(d.device), hexOf(randomBytes(16)), new Uint8Array([1, 2, 3]));
+  t.equal((await gw.bus.mailboxRead(tag, hexOf(d.device), 0, 10)).length, 1, 'mail stored for it');
+
+  c.close(); // the handset gives up
+  t.same(await handled(gw, 1), { removed: 1, absent: 0, kept: 0, failed: 0 }, 'removed');
+  const after = await listed(gw, number);
+  t.equal(after.length, 1, 'the device is gone from the directory');
+  t.ok(bytesEqual(after[0]!, first.device), 'the number\'s other device stays');
+  t.notOk(await signsIn(t, gw, number, d), 'nothing signs in as it');
+  t.equal((await gw.bus.mailboxRead(tag, hexOf(d.device), 0, 10)).length, 0, 'its mail is erased');
+  t.ok(await signsIn(t, gw, number, first), 'the other device signs in');
+});
+
+t.test('a connection closed after a registration failed past its write (the subscription): its device leaves the directory', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const number = freshNumber();
+  const first = await withCode(t, gw, number);
+  t.equal(await first.register(newDevice()), 'registered', 'the number\'s first device, connected');
+  const sub = failSubscribe(t, gw.bus);
+  const { c, register } = await withCode(t, gw, number);
+  sub.fail = 1;
+  t.equal(await register(newDevice()), 'UNAVAILABLE', 'the subscription failed, after the write');
+  t.equal((await listed(gw, number)).length, 2, 'the device is in the directory');
+  t.equal((await first.c.next((o) => o.body === 'notice')).notice?.kind, 'new_device', 'the first device was told of it (and keeps that notice)');
+  c.close();
+  t.same(await handled(gw, 1), { removed: 1, absent: 0, kept: 0, failed: 0 });
+  t.equal((await listed(gw, number)).length, 1, 'only the first device is left');
+});
+
+t.test('a connection closed after a write that did not land: nothing removed, nothing failed', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const number = freshNumber();
+  const first = newDevice();
+  t.equal(await (await withCode(t, gw, number)).register(first), 'registered', 'the number\'s first device');
+  const dir = failDirectoryWrites(t, gw.bus);
+  const { c, register } = await withCode(t, gw, number);
+  const d = newDevice();
+  dir.fail = 1;
+  t.equal(await register(d), 'UNAVAILABLE', 'the write failed without writing');
+  c.close();
+  t.same(await handled(gw, 1), { removed: 0, absent: 1, kept: 0, failed: 0 }, 'found nothing to remove');
+  const after = await listed(gw, number);
+  t.equal(after.length, 1);
+  t.ok(bytesEqual(after[0]!, first.device), 'the number\'s device stays');
+  t.ok(await signsIn(t, gw, number, first));
+});
+
+t.test('a device registered again by a finished registration meanwhile is not removed when the first connection closes', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const number = freshNumber();
+  const dir = failDirectoryWrites(t, gw.bus);
+  const { c, register } = await withCode(t, gw, number);
+  const d = newDevice();
+  dir.lose = 1;
+  t.equal(await register(d), 'UNAVAILABLE', 'the write landed, its answer did not come');
+  // The handset, on another connection with a new code, registers the same device (same
+  // id and keys): a finished registration, its own record.
+  const again = await withCode(t, gw, number);
+  t.equal(await again.register(d), 'registered', 'registered again elsewhere');
+  c.close(); // the first connection closes with its write unfinished
+  t.same(await handled(gw, 1), { removed: 0, absent: 0, kept: 1, failed: 0 }, 'kept: the record is another registration');
+  const after = await listed(gw, number);
+  t.equal(after.length, 1);
+  t.ok(bytesEqual(after[0]!, d.device), 'the device stays listed');
+  t.ok(await signsIn(t, gw, number, d), 'and signs in');
 });
