@@ -204,7 +204,8 @@ export class Privacy {
         // Revision-checked like every edit: a device registered on the route meanwhile
         // conflicts, and this is decided again on the new record.
         return rest.length === 0 ? DELETE_ENTRY : rest.map(deviceProps);
-      });
+        // Read at the directory's leader: a replica behind the write would show it absent.
+      }, { fromLeader: true });
       if (outcome === 'removed') await this.#eraseMail(tag, deviceToken(device), signal);
     } catch (e) {
       if (outcome !== 'removed') outcome = 'failed';
