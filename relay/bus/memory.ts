@@ -8,7 +8,7 @@ import type {
   Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxOwner, MailboxItem, MailboxLimits,
   UnregisteredListener, UnregisteredVerdict,
 } from './bus.ts';
-import { RecentUnregistrations } from './unregistered.ts';
+import { hearUnregistered, RecentUnregistrations } from './unregistered.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken, type Recipient } from '../tokens.ts';
 import {
@@ -180,12 +180,7 @@ export class MemoryBus implements Bus {
 
   /** The subscriptions of the device here got the device's message just before. */
   #announced(key: string): void {
-    this.#unregistered.note(key);
-    try {
-      this.#unregisteredListener?.unregistered(key);
-    } catch (e) {
-      this.#log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
-    }
+    hearUnregistered(this.#unregistered, this.#unregisteredListener, key, this.#log);
   }
 
   unregisteredMark(): number {

@@ -48,7 +48,7 @@ import type {
   Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxOwner, MailboxLimits,
   UnregisteredListener, UnregisteredVerdict,
 } from './bus.ts';
-import { RecentUnregistrations, UNREGISTERED_SETTLE_MS } from './unregistered.ts';
+import { hearUnregistered, RecentUnregistrations, UNREGISTERED_SETTLE_MS } from './unregistered.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
 import { assertToken, isToken, type Recipient } from '../tokens.ts';
@@ -1298,13 +1298,8 @@ export class NatsBus implements Bus {
       this.#malformedControl();
       return;
     }
-    this.#unregistered.note(key);
     this.#subs.control(key, { kind: 'unregistered' });
-    try {
-      this.#unregisteredListener?.unregistered(key);
-    } catch (e) {
-      this.#log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
-    }
+    hearUnregistered(this.#unregistered, this.#unregisteredListener, key, this.#log);
   };
 
   unregisteredMark(): number {

@@ -16,6 +16,9 @@
 // Bounded: at most `max` devices, each kept `windowMs`. Past the bound the oldest goes,
 // and an authentication whose mark is not after it gets 'unknown' (never 'none').
 
+import type { UnregisteredListener } from './bus.ts';
+import type { BusLogFn } from './common.ts';
+
 /** 'announced': the device's announcement arrived since the mark (it left the directory
  *  after the read began). 'none': none did, and none can have been missed. 'unknown':
  *  one may have been missed (no connection to the announcements, a reconnect since the
@@ -125,5 +128,17 @@ export class RecentUnregistrations {
       if (at >= oldest) break;
       this.#at.delete(k);
     }
+  }
+}
+
+/** An announcement heard (both buses, after handing it to the device's subscriptions
+ *  here): noted in `set`, then told to the relay's listener, whose throw is logged (no
+ *  key in the line) rather than left to break the bus's subscription loop. */
+export function hearUnregistered(set: RecentUnregistrations, listener: UnregisteredListener | null, key: string, log: BusLogFn): void {
+  set.note(key);
+  try {
+    listener?.unregistered(key);
+  } catch (e) {
+    log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
   }
 }
