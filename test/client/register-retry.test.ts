@@ -76,13 +76,34 @@ async function connects(t: Test, store: MemoryStore): Promise<boolean> {
   return c.connectionState === 'connected';
 }
 
+// Every case registers a fresh number through the SDK on `gw`, with a profile of its own,
+// and either expects it registered or expects the HushwireError it ends with: one place
+// each for that call, so that the cases show only what they set up and check.
+
+/** Registers a fresh number on `gw` (the SDK's register, which retries): the number, the
+ *  profile and the registered device (hex). */
+async function registers(gw: TestGateway): Promise<{ number: string; store: MemoryStore; device: string }> {
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  return { number, store, device };
+}
+
+/** Registers a fresh number on `gw` expecting it to fail: checks that it fails with a
+ *  HushwireError; the number, the profile and that error. */
+async function registerFails(t: Test, gw: TestGateway): Promise<{ number: string; store: MemoryStore; err: HushwireError }> {
+  const number = freshNumber();
+  const store = new MemoryStore();
+  const e = await HushwireClient.register({ store, gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
+  t.ok(e instanceof HushwireError, 'it fails with a HushwireError');
+  return { number, store, err: e as HushwireError };
+}
+
 t.test('a directory write that fails, then succeeds: registered with one code, one SMS', async (t) => {
   const { gw, sms, writes } = await gateway(t);
   const dir = failDirectoryWrites(t, gw.bus);
   dir.fail = 2;
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  const { number, store, device } = await registers(gw);
   t.equal(dir.fail, 0, 'both failing writes were met');
   t.equal(writes(), 3, 'the same register sent three times');
   t.equal(sms(), 1, 'one code, one SMS');
@@ -94,9 +115,7 @@ t.test('a directory write that lands but loses its answer: the same register fin
   const { gw, sms, writes } = await gateway(t);
   const dir = failDirectoryWrites(t, gw.bus);
   dir.lose = 1;
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  const { number, store, device } = await registers(gw);
   t.equal(dir.lose, 0, 'the first write landed and its answer was lost');
   t.equal(writes(), 2, 'sent again once');
   t.equal(sms(), 1, 'one SMS');
@@ -110,9 +129,7 @@ t.test('on NATS (a real nats-server): a write that fails, then one that lands an
   const dir = failDirectoryWrites(t, gw.bus);
   dir.fail = 1;
   dir.lose = 1;
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  const { number, store, device } = await registers(gw);
   t.same([dir.fail, dir.lose], [0, 0], 'a write failed, the next landed with its answer lost');
   t.equal(writes(), 3, 'the same register sent three times');
   t.equal(sms(), 1, 'one SMS');
@@ -134,9 +151,7 @@ t.test('an OPRF TIMEOUT at the gateway: the same register again registers', asyn
   };
   t.teardown(() => { ev.evaluate = evaluate; });
   onSms.fn = () => { fail = 1; }; // the register's evaluation, not anything before the code
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  const { number, device } = await registers(gw);
   t.equal(fail, 0, 'the evaluation timed out once');
   t.equal(writes(), 1, 'written once: the first register stopped before the write');
   t.equal(sms(), 1);
@@ -147,11 +162,7 @@ t.test('a directory write that keeps failing: a bounded number of tries, then an
   const { gw, sms, writes } = await gateway(t);
   const dir = failDirectoryWrites(t, gw.bus);
   dir.fail = 1000;
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const e = await HushwireClient.register({ store, gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
-  t.ok(e instanceof HushwireError, 'it fails');
-  const err = e as HushwireError;
+  const { number, store, err } = await registerFails(t, gw);
   t.equal(err.code, ErrorCode.UNAVAILABLE, 'with the gateway\'s code');
   t.match(err.message, new RegExp(`directory unavailable, UNAVAILABLE; tried ${REGISTER_ATTEMPTS} times, with the same code and keys`));
   t.match(err.message, /can no longer be used; register again, which sends a new code/, 'saying a new code is needed');
@@ -176,11 +187,7 @@ t.test('the connection lost during the register: not sent again (the code went w
     return upsert(...args);
   };
   t.teardown(() => { dir.upsertDevice = upsert; });
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const e = await HushwireClient.register({ store, gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
-  t.ok(e instanceof HushwireError);
-  const err = e as HushwireError;
+  const { number, err } = await registerFails(t, gw);
   t.equal(err.code, ErrorCode.UNAVAILABLE);
   t.match(err.message, /^the connection to the gateway was lost during the registration \(connection lost \(close 1011 test cut\)\): the verification code was held on that connection only, so it can no longer be used; register again, which sends a new code$/);
   t.equal(cut, 1, 'not sent again');
@@ -203,10 +210,7 @@ t.test('the connection lost while the register waits to be sent again: not sent 
     return upsert(...args);
   };
   t.teardown(() => { dir.upsertDevice = upsert; });
-  const number = freshNumber();
-  const e = await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
-  t.ok(e instanceof HushwireError);
-  const err = e as HushwireError;
+  const { number, err } = await registerFails(t, gw);
   t.equal(err.code, ErrorCode.UNAVAILABLE);
   t.match(err.message, /^the gateway could not finish the registration \(directory unavailable, UNAVAILABLE\), and the connection was lost before it was tried again: the verification code was held on that connection only, so it can no longer be used; register again, which sends a new code$/);
   t.equal(tries, 1, 'not sent again on the new connection');
@@ -220,9 +224,7 @@ t.test('a failure after the directory write (the device\'s subscription): the sa
   // writes it once more and finishes the registration.
   const sub = failSubscribe(t, gw.bus);
   onSms.fn = () => { sub.fail = 1; };
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  const { number, store, device } = await registers(gw);
   t.equal(sub.fail, 0, 'the subscription failed once');
   t.equal(writes(), 2, 'the same register sent again: written twice');
   t.equal(sms(), 1, 'one SMS');
@@ -258,10 +260,7 @@ t.test('a failure after which the gateway kept no code (it expired meanwhile): t
     return evaluate(b);
   };
   t.teardown(() => { ev.evaluate = evaluate; verifier.deliver = deliver; limits.verifyCodeTtlMs = 5 * 60_000; });
-  const number = freshNumber();
-  const e = await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
-  t.ok(e instanceof HushwireError);
-  const err = e as HushwireError;
+  const { number, err } = await registerFails(t, gw);
   t.equal(err.code, ErrorCode.VERIFY_FAILED);
   t.match(err.message, /^the gateway no longer holds the verification code after its failure \(OPRF evaluator unavailable, UNAVAILABLE\): no pending verification for this number, or it expired; register again, which sends a new code$/);
   t.equal(fail, 0, 'the first register failed');
@@ -288,9 +287,7 @@ t.test('RATE_LIMITED (OPRF evaluator busy): the same register again after retry_
   };
   t.teardown(() => { ev.evaluate = evaluate; });
   onSms.fn = () => { fail = 1; }; // the register's evaluation, not anything before the code
-  const number = freshNumber();
-  const store = new MemoryStore();
-  const { device } = await HushwireClient.register({ store, gateways: [gw.url], number });
+  const { number, store, device } = await registers(gw);
   t.equal(fail, 0, 'the evaluator was busy once');
   t.ok(retriedAt - failedAt >= retryAfterMs - 50, 'sent again no sooner than retry_after_ms');
   t.equal(writes(), 1);
@@ -315,10 +312,7 @@ t.test('RATE_LIMITED whose retry_after_ms outlasts the code: not sent again, and
   };
   t.teardown(() => { ev.evaluate = evaluate; });
   onSms.fn = () => { fail = 1; calls = 0; };
-  const number = freshNumber();
-  const e = await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number }).then(() => null, (err: unknown) => err);
-  t.ok(e instanceof HushwireError);
-  const err = e as HushwireError;
+  const { number, err } = await registerFails(t, gw);
   t.equal(err.code, ErrorCode.RATE_LIMITED, 'with the gateway\'s code');
   t.equal(err.retryAfterMs, 10 * 60_000, 'and its retry_after_ms');
   t.match(err.message, /^the gateway could not finish the registration \(OPRF evaluator busy, RATE_LIMITED; tried once\): .*register again, which sends a new code/);
