@@ -5,6 +5,7 @@ import { NatsBus } from '../../relay/bus/nats.ts';
 import type { MailboxItem } from '../../relay/bus/bus.ts';
 import { bytes, CONTRACT_LIMITS, tok, waitFor } from './contract.ts';
 import { haveNatsServer, startNatsCluster } from '../helpers/nats-server.ts';
+import { startClusterBus } from '../helpers/cluster-bus.ts';
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
@@ -14,24 +15,10 @@ if (!haveNatsServer()) {
     t.equal(cluster.servers.length, 3);
     const opts = { limits: CONTRACT_LIMITS, replicas: 3, reconnectWaitMs: 100, requestTimeoutMs: 5000 };
     // Starting creates the 16 mailbox streams and the directory bucket at R3: 17 Raft
-    // groups. Under the whole suite's load on two cores one of those requests once took
-    // over 5 s ("cannot set up JetStream"), so a start is tried up to three times, each
-    // with a fresh bus, as a gateway's start is retried (gateway/bus-start.ts). The
+    // groups, so a start is tried up to three times (helpers/cluster-bus.ts). The
     // request timeout itself stays at 5 s: after a node is lost below, reads are retried
     // until the stream leaders are elected again, and each attempt waits that long.
-    const startBus = async (name: string, url: string): Promise<NatsBus> => {
-      for (let attempt = 1; ; attempt++) {
-        const bus = new NatsBus({ ...opts, servers: [url], name });
-        try {
-          await bus.start();
-          t.teardown(() => bus.close());
-          return bus;
-        } catch (e) {
-          await bus.close();
-          if (attempt === 3) throw e;
-        }
-      }
-    };
+    const startBus = (name: string, url: string): Promise<NatsBus> => startClusterBus(t, opts, name, url);
     const [a, b] = await Promise.all([startBus('a', cluster.urls[0] as string), startBus('b', cluster.urls[2] as string)]);
 
     // Every start-up probe is answered on a cluster: a bus whose requests may take two

@@ -8,6 +8,7 @@ import t from 'tap';
 import { NatsBus } from '../../relay/bus/nats.ts';
 import { CONTRACT_LIMITS, tok, waitFor } from './contract.ts';
 import { haveNatsServer, startNatsCluster } from '../helpers/nats-server.ts';
+import { startClusterBus } from '../helpers/cluster-bus.ts';
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
@@ -15,20 +16,8 @@ if (!haveNatsServer()) {
   t.test('an unregistered published while disconnected goes out again after the reconnect', async (t) => {
     const cluster = await startNatsCluster(3, { t });
     const opts = { limits: CONTRACT_LIMITS, replicas: 3, mailboxShards: 1, prefix: 'nu', reconnectWaitMs: 100, requestTimeoutMs: 5000 };
-    // As in nats-cluster.test.ts: a start on a just-formed cluster is tried up to three times.
-    const startBus = async (name: string, url: string): Promise<NatsBus> => {
-      for (let attempt = 1; ; attempt++) {
-        const bus = new NatsBus({ ...opts, servers: [url], name });
-        try {
-          await bus.start();
-          t.teardown(() => bus.close());
-          return bus;
-        } catch (e) {
-          await bus.close();
-          if (attempt === 3) throw e;
-        }
-      }
-    };
+    // A start on a just-formed cluster is tried up to three times (helpers/cluster-bus.ts).
+    const startBus = (name: string, url: string): Promise<NatsBus> => startClusterBus(t, opts, name, url);
     const a = await startBus('a', cluster.urls[0] as string);
     const b = await startBus('b', cluster.urls[2] as string);
     const heard: string[] = [];
