@@ -15,14 +15,14 @@
 // failSubscribe).
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { blindNumbers } from '../../relay/crypto/oprf.ts';
-import { generateIdentity, sign, registerInput, prekeyInput, authInput } from '../../relay/crypto/sign.ts';
+import { generateIdentity, sign, authInput } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { routeTag } from '../../relay/tokens.ts';
 import { bytesEqual } from '../../relay/bytes.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { registerOp } from '../helpers/raw-device.ts';
 import { failDirectoryWrites, failSubscribe, holdSubscribe } from '../helpers/bus-hooks.ts';
 import { until } from '../helpers/poll.ts';
 
@@ -41,18 +41,7 @@ async function withCode(t: Test, gw: TestGateway, number: string) {
   c.send([{ req: 1, verifyStart: { number } }]);
   const code = (await c.reply(1)).verifyStarted!.devCode!;
   t.match(code, /^\d{6}$/);
-  let req = 10;
-  const register = async (d: Device, withCode = code): Promise<string> => {
-    const r = ++req;
-    c.send([{ req: r, register: {
-      number, code: withCode, device: d.device, identityKey: d.id.publicKey, prekey: d.prekey.publicKey,
-      prekeySignature: sign(d.id.secretKey, prekeyInput(d.prekey.publicKey)),
-      signature: sign(d.id.secretKey, registerInput(ch.nonce, d.device, d.id.publicKey, d.prekey.publicKey)),
-      blinded: blindNumbers([number]).blinded[0],
-    } }]);
-    const op = await c.reply(r);
-    return op.error?.code ?? op.body!;
-  };
+  const register = registerOp(c, ch.nonce, number, code);
   return { c, code, register };
 }
 

@@ -9,13 +9,13 @@
 // played at the gateway's evaluator, once per step.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { blindNumbers } from '../../relay/crypto/oprf.ts';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../../relay/crypto/sign.ts';
+import { generateIdentity } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
 import { connectRaw } from '../helpers/raw.ts';
+import { registerOp } from '../helpers/raw-device.ts';
 
 let seq = 0;
 const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
@@ -51,18 +51,8 @@ t.test('a register whose OPRF work timed out keeps the code', { skip: haveNatsSe
   const id = generateIdentity();
   const prekey = generateKeyPair();
   const device = new Uint8Array(randomBytes(16));
-  let req = 10;
-  const register = async (withCode: string): Promise<string> => {
-    const r = ++req;
-    c.send([{ req: r, register: {
-      number, code: withCode, device, identityKey: id.publicKey, prekey: prekey.publicKey,
-      prekeySignature: sign(id.secretKey, prekeyInput(prekey.publicKey)),
-      signature: sign(id.secretKey, registerInput(ch.nonce, device, id.publicKey, prekey.publicKey)),
-      blinded: blindNumbers([number]).blinded[0],
-    } }]);
-    const op = await c.reply(r);
-    return op.error?.code ?? op.body!;
-  };
+  const send = registerOp(c, ch.nonce, number, code);
+  const register = (withCode: string): Promise<string> => send({ id, prekey, device }, withCode);
 
   failRoute = 1;
   t.equal(await register(code), 'TIMEOUT', 'the route timed out');

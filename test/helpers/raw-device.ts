@@ -47,6 +47,26 @@ export async function startVerification(url: string, number: string, opts: WebSo
   return { c, ch, code: vs.verifyStarted!.devCode };
 }
 
+/** A register op on socket `c` (challenge `nonce`) for `number`: sends `d`'s register
+ *  with `code` (or another code, e.g. a wrong one) and answers the error's code, or the
+ *  answer's body. For tests that send the same register again on one socket (a retry
+ *  after a failure keeps the code) or other devices with its code: one way to sign and
+ *  send it (register-directory, register-timeout). */
+export function registerOp(c: RawClient, nonce: Uint8Array, number: string, code: string): (d: Pick<RawDevice, 'id' | 'prekey' | 'device'>, withCode?: string) => Promise<string> {
+  let req = 10;
+  return async (d, withCode = code) => {
+    const r = ++req;
+    c.send([{ req: r, register: {
+      number, code: withCode, device: d.device, identityKey: d.id.publicKey, prekey: d.prekey.publicKey,
+      prekeySignature: sign(d.id.secretKey, prekeyInput(d.prekey.publicKey)),
+      signature: sign(d.id.secretKey, registerInput(nonce, d.device, d.id.publicKey, d.prekey.publicKey)),
+      blinded: blindNumbers([number]).blinded[0],
+    } }]);
+    const op = await c.reply(r);
+    return op.error?.code ?? op.body!;
+  };
+}
+
 /** Registers a fresh device for `number`; returns the (authenticated) socket and keys.
  *  `opts`: the socket's (e.g. a localAddress). */
 export async function registerRaw(url: string, number: string, opts: WebSocket.ClientOptions = {}): Promise<{ c: RawClient; dev: RawDevice }> {
