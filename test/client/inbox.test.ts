@@ -13,6 +13,7 @@ import { readState } from '../../client/profile-data.ts';
 import { sleep, until } from './fake-gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { FailingStore } from '../helpers/stores.ts';
+import { within } from '../helpers/poll.ts';
 
 function bytes(n: number): Uint8Array {
   return new Uint8Array(randomBytes(n));
@@ -54,6 +55,19 @@ async function setup(verdict: (o: { senderNumber: string }) => SenderVerdict = (
     ...extra,
   });
   return { dir, state, inbox, acked };
+}
+
+/**
+ * Awaits a step the inbox reaches only after its pause before writing state.json again.
+ * That pause is an unref'd timer (client/inbox.ts: a closed client must not hold the
+ * process up; an open one's socket does), and these tests have no socket: while the wait
+ * has nothing else, the process has nothing left to run and exits mid-test, "test
+ * unfinished". It held only while timers left by earlier tests (drain's 2 s waits) were
+ * still pending, so on a loaded machine, where those had run out, the file failed, and a
+ * test run alone failed every time. `within`'s timer holds the process, and bounds the wait.
+ */
+function afterRetry<T>(p: Promise<T>, what: string): Promise<T> {
+  return within(p, 20_000, what);
 }
 
 async function drain(inbox: Inbox, n: number) {
@@ -208,7 +222,7 @@ t.test('a failed state write is neither shown nor acknowledged; it is written ag
   const env = seal(makeSender(), 'kept', 0);
   inbox.deliver([env]);
   await inbox.idle();
-  const r = await inbox.next();
+  const r = await afterRetry(inbox.next(), 'the message, after two failed writes');
   t.equal(r.value?.text, 'kept');
   t.equal(errors.length, 2, 'onStoreError told of each failed write');
   t.match(errors[0], { code: 'ENOSPC' }, "the store's own error");
@@ -300,7 +314,7 @@ t.test('a full seen set: a message whose first record failed is recorded once af
   const m = seal(makeSender(), 'hello', 0);
   inbox.deliver([m]);
   await inbox.idle();
-  const r = await inbox.next();
+  const r = await afterRetry(inbox.next(), 'the message, after a failed write');
   t.equal(r.done, false, 'shown after the retry');
   const idM = bytesToHex(m.id!);
   // The first write failed: the id was forgotten and 'old' put back, then the retry
@@ -319,7 +333,7 @@ t.test('a full seen set keeps every older id across failed records that end the 
   const inbox = new Inbox({ me: recipient, state, ack: () => {}, verifySender: async () => 'ok', storeRetryMs: 5, maxStoreFailures: 3 });
   inbox.deliver([seal(makeSender(), 'hello', 0)]);
   await inbox.idle();
-  await t.rejects(inbox.next(), { code: ErrorCode.UNAVAILABLE }, 'no message shown: the iteration ended UNAVAILABLE');
+  await t.rejects(afterRetry(inbox.next(), 'the end, after three failed writes'), { code: ErrorCode.UNAVAILABLE }, 'no message shown: the iteration ended UNAVAILABLE');
   t.same(state.seen.toArray(), ['old', 'mid', 'new'], 'every failed attempt gave back the id it pushed out');
 });
 
@@ -340,7 +354,7 @@ t.test('writes that keep failing end messages() with UNAVAILABLE and acknowledge
   const a = seal(alice, 'a', 0);
   inbox.deliver([a, seal(alice, 'b', 1)]);
   await inbox.idle();
-  const err = await inbox.next().then(() => null, (e: unknown) => e);
+  const err = await afterRetry(inbox.next(), 'the end, after three failed writes').then(() => null, (e: unknown) => e);
   t.match(err, { code: ErrorCode.UNAVAILABLE, message: /could not record received messages in the profile store \(3 writes/ });
   t.match((err as Error).cause, { code: 'ENOSPC' }, 'the cause is the store error');
   t.equal(errors.length, 3);
