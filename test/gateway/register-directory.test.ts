@@ -204,16 +204,25 @@ async function handled(gw: TestGateway, n: number): Promise<Record<string, numbe
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-t.test('a connection closed after a write that landed with its answer lost: its device leaves the directory, its mail is erased', { skip }, async (t) => {
-  const gw = await gateway(t);
+/** A number with one registered device (`first`), and a second device `d` whose register,
+ *  on a socket of its own (`c`, still open), answered UNAVAILABLE because its directory
+ *  write failed: `lose`, it landed and its answer was lost; `fail`, nothing was written.
+ *  The cases on such a socket's close start alike and differ in what the write left. */
+async function secondWriteUnfinished(t: Test, gw: TestGateway, write: 'lose' | 'fail', what: string) {
   const number = freshNumber();
   const first = newDevice();
   t.equal(await (await withCode(t, gw, number)).register(first), 'registered', 'the number\'s first device');
   const dir = failDirectoryWrites(t, gw.bus);
   const { c, register } = await withCode(t, gw, number);
   const d = newDevice();
-  dir.lose = 1;
-  t.equal(await register(d), 'UNAVAILABLE', 'the write landed, its answer did not come');
+  dir[write] = 1;
+  t.equal(await register(d), 'UNAVAILABLE', what);
+  return { number, first, c, d };
+}
+
+t.test('a connection closed after a write that landed with its answer lost: its device leaves the directory, its mail is erased', { skip }, async (t) => {
+  const gw = await gateway(t);
+  const { number, first, c, d } = await secondWriteUnfinished(t, gw, 'lose', 'the write landed, its answer did not come');
   t.equal((await listed(gw, number)).length, 2, 'the device is in the directory');
   // A sender looked it up meanwhile and stored mail for it.
   const tag = routeTag(await gw.relay.evaluator.routeForNumber(number));
@@ -248,14 +257,7 @@ t.test('a connection closed after a registration failed past its write (the subs
 
 t.test('a connection closed after a write that did not land: nothing removed, nothing failed', { skip }, async (t) => {
   const gw = await gateway(t);
-  const number = freshNumber();
-  const first = newDevice();
-  t.equal(await (await withCode(t, gw, number)).register(first), 'registered', 'the number\'s first device');
-  const dir = failDirectoryWrites(t, gw.bus);
-  const { c, register } = await withCode(t, gw, number);
-  const d = newDevice();
-  dir.fail = 1;
-  t.equal(await register(d), 'UNAVAILABLE', 'the write failed without writing');
+  const { number, first, c } = await secondWriteUnfinished(t, gw, 'fail', 'the write failed without writing');
   c.close();
   t.same(await handled(gw, 1), { removed: 0, absent: 1, kept: 0, failed: 0 }, 'found nothing to remove');
   const after = await listed(gw, number);
