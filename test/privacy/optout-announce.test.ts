@@ -83,6 +83,20 @@ async function endsUnregistered(t: Test, s: Scene, late: RawClient, what: string
   late.close();
 }
 
+/** Every case starts alike: the scene's device authenticates late at b, its subscription
+ *  held there (`hold`), and opts out meanwhile through a (removed, its device message
+ *  published and missed by b); the cases differ in the announcement and the NATS loss
+ *  around the hold's release. `mark`: b's announcement mark from before the late auth. */
+async function optOutDuringAuth(t: Test, number: string) {
+  const s = await scene(t, number);
+  const hold = holdSubscribe(t, s.b, s.tag, s.tok);
+  const mark = s.b.bus.unregisteredMark();
+  const late = await startAuth(s.b.url, s.dev);
+  await hold.entered;
+  await removeAndTellDevice(s);
+  return { s, hold, mark, late };
+}
+
 /** nats-server restarted: b lost NATS and has it back, and JetStream answers again. */
 async function natsRestarted(s: Scene): Promise<void> {
   await s.nats.restart();
@@ -94,12 +108,7 @@ if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
 } else {
   t.test('the announcement arrives before the SUB is confirmed: closed at the check, no read', async (t) => {
-    const s = await scene(t, '+15557733001');
-    const hold = holdSubscribe(t, s.b, s.tag, s.tok);
-    const mark = s.b.bus.unregisteredMark();
-    const late = await startAuth(s.b.url, s.dev);
-    await hold.entered;
-    await removeAndTellDevice(s);
+    const { s, hold, mark, late } = await optOutDuringAuth(t, '+15557733001');
     await announce(s);
     await until('b to hear the announcement', () => s.b.bus.unregisteredSince(s.tag, s.tok, mark) === 'announced');
     const before = await checks(s.b, 'announced');
@@ -109,11 +118,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('the announcement arrives after the SUB is confirmed: the subscription hears it', async (t) => {
-    const s = await scene(t, '+15557733002');
-    const hold = holdSubscribe(t, s.b, s.tag, s.tok);
-    const late = await startAuth(s.b.url, s.dev);
-    await hold.entered;
-    await removeAndTellDevice(s);
+    const { s, hold, late } = await optOutDuringAuth(t, '+15557733002');
     const clear = await checks(s.b, 'clear');
     hold.release();
     t.equal((await late.reply(7)).body, 'ok', 'authenticated: nothing announced yet');
@@ -123,11 +128,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('the announcement lost while the auth was under way (NATS lost and back): read again', async (t) => {
-    const s = await scene(t, '+15557733003');
-    const hold = holdSubscribe(t, s.b, s.tag, s.tok);
-    const late = await startAuth(s.b.url, s.dev);
-    await hold.entered;
-    await removeAndTellDevice(s);
+    const { s, hold, late } = await optOutDuringAuth(t, '+15557733003');
     // No announcement: lost with the connection.
     await natsRestarted(s);
     const reread = await checks(s.b, 'reread');
@@ -137,11 +138,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('the announcement lost just after the auth was cleared (NATS lost and back): read again after the reconnect', async (t) => {
-    const s = await scene(t, '+15557733004');
-    const hold = holdSubscribe(t, s.b, s.tag, s.tok);
-    const late = await startAuth(s.b.url, s.dev);
-    await hold.entered;
-    await removeAndTellDevice(s);
+    const { s, hold, late } = await optOutDuringAuth(t, '+15557733004');
     hold.release();
     t.equal((await late.reply(7)).body, 'ok', 'authenticated: nothing announced');
     t.ok([...s.b.relay.sessions()].some((x) => x.authenticated && x.deviceKey?.tag === s.tag), 'cleared, still connected');
