@@ -22,7 +22,7 @@ import { bytesEqual } from '../../relay/bytes.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
-import { registerOp } from '../helpers/raw-device.ts';
+import { withCode } from '../helpers/raw-device.ts';
 import { failDirectoryWrites, failSubscribe, holdSubscribe } from '../helpers/bus-hooks.ts';
 import { until } from '../helpers/poll.ts';
 
@@ -31,19 +31,6 @@ const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${
 
 interface Device { id: ReturnType<typeof generateIdentity>; prekey: ReturnType<typeof generateKeyPair>; device: Uint8Array }
 const newDevice = (): Device => ({ id: generateIdentity(), prekey: generateKeyPair(), device: new Uint8Array(randomBytes(16)) });
-
-/** A socket with its code for `number`, and a register op for it (sent with a code and a
- *  device; answered with the error code, or the answer's body). */
-async function withCode(t: Test, gw: TestGateway, number: string) {
-  const c = await connectRaw(gw.url);
-  t.teardown(() => c.close());
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const code = (await c.reply(1)).verifyStarted!.devCode!;
-  t.match(code, /^\d{6}$/);
-  const register = registerOp(c, ch.nonce, number, code);
-  return { c, code, register };
-}
 
 async function gateway(t: Test): Promise<TestGateway> {
   const nats = await startNatsServer({ t });
@@ -74,7 +61,7 @@ t.test('a directory write that failed keeps the code', { skip }, async (t) => {
   const gw = await gateway(t);
   const dir = failDirectoryWrites(t, gw.bus);
   const number = freshNumber();
-  const { code, register } = await withCode(t, gw, number);
+  const { code, register } = await withCode(t, gw.url, number);
   const d = newDevice();
   dir.fail = 1;
   t.equal(await register(d), 'UNAVAILABLE', 'the directory write failed');
@@ -93,7 +80,7 @@ t.test('a directory write that landed but lost its answer: the code finishes tha
   const gw = await gateway(t);
   const dir = failDirectoryWrites(t, gw.bus);
   const number = freshNumber();
-  const { register } = await withCode(t, gw, number);
+  const { register } = await withCode(t, gw.url, number);
   const d = newDevice();
   dir.lose = 1;
   t.equal(await register(d), 'UNAVAILABLE', 'the write landed, its answer did not come');
@@ -122,7 +109,7 @@ t.test('a directory write that landed but lost its answer: the code finishes tha
 t.test('a register whose write succeeded is the code\'s one registration', { skip }, async (t) => {
   const gw = await gateway(t);
   const number = freshNumber();
-  const { c, register } = await withCode(t, gw, number);
+  const { c, register } = await withCode(t, gw.url, number);
   const d = newDevice();
   // Held after the directory write, while the session subscribes as the device.
   const tag = routeTag(await gw.relay.evaluator.routeForNumber(number));
@@ -143,7 +130,7 @@ t.test('a register that failed after its directory write keeps the code for that
   const gw = await gateway(t);
   const number = freshNumber();
   // The number's first device, connected: it hears of the second.
-  const first = await withCode(t, gw, number);
+  const first = await withCode(t, gw.url, number);
   t.equal(await first.register(newDevice()), 'registered');
   let notices = 0; // new-device notices the gateway published (live, to connected devices)
   const bus = gw.bus;
@@ -157,7 +144,7 @@ t.test('a register that failed after its directory write keeps the code for that
   const before = await registrations();
 
   const sub = failSubscribe(t, bus);
-  const { register } = await withCode(t, gw, number);
+  const { register } = await withCode(t, gw.url, number);
   const d = newDevice();
   sub.fail = 1;
   t.equal(await register(d), 'UNAVAILABLE', 'the device\'s subscription failed, after its write');
@@ -211,9 +198,9 @@ const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 async function secondWriteUnfinished(t: Test, gw: TestGateway, write: 'lose' | 'fail', what: string) {
   const number = freshNumber();
   const first = newDevice();
-  t.equal(await (await withCode(t, gw, number)).register(first), 'registered', 'the number\'s first device');
+  t.equal(await (await withCode(t, gw.url, number)).register(first), 'registered', 'the number\'s first device');
   const dir = failDirectoryWrites(t, gw.bus);
-  const { c, register } = await withCode(t, gw, number);
+  const { c, register } = await withCode(t, gw.url, number);
   const d = newDevice();
   dir[write] = 1;
   t.equal(await register(d), 'UNAVAILABLE', what);
@@ -242,10 +229,10 @@ t.test('a connection closed after a write that landed with its answer lost: its 
 t.test('a connection closed after a registration failed past its write (the subscription): its device leaves the directory', { skip }, async (t) => {
   const gw = await gateway(t);
   const number = freshNumber();
-  const first = await withCode(t, gw, number);
+  const first = await withCode(t, gw.url, number);
   t.equal(await first.register(newDevice()), 'registered', 'the number\'s first device, connected');
   const sub = failSubscribe(t, gw.bus);
-  const { c, register } = await withCode(t, gw, number);
+  const { c, register } = await withCode(t, gw.url, number);
   sub.fail = 1;
   t.equal(await register(newDevice()), 'UNAVAILABLE', 'the subscription failed, after the write');
   t.equal((await listed(gw, number)).length, 2, 'the device is in the directory');
@@ -270,13 +257,13 @@ t.test('a device registered again by a finished registration meanwhile is not re
   const gw = await gateway(t);
   const number = freshNumber();
   const dir = failDirectoryWrites(t, gw.bus);
-  const { c, register } = await withCode(t, gw, number);
+  const { c, register } = await withCode(t, gw.url, number);
   const d = newDevice();
   dir.lose = 1;
   t.equal(await register(d), 'UNAVAILABLE', 'the write landed, its answer did not come');
   // The handset, on another connection with a new code, registers the same device (same
   // id and keys): a finished registration, its own record.
-  const again = await withCode(t, gw, number);
+  const again = await withCode(t, gw.url, number);
   t.equal(await again.register(d), 'registered', 'registered again elsewhere');
   c.close(); // the first connection closes with its write unfinished
   t.same(await handled(gw, 1), { removed: 0, absent: 0, kept: 1, failed: 0 }, 'kept: the record is another registration');

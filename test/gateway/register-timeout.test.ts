@@ -14,8 +14,7 @@ import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
 import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
-import { connectRaw } from '../helpers/raw.ts';
-import { registerOp } from '../helpers/raw-device.ts';
+import { withCode } from '../helpers/raw-device.ts';
 
 let seq = 0;
 const freshNumber = () => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
@@ -41,18 +40,12 @@ t.test('a register whose OPRF work timed out keeps the code', { skip: haveNatsSe
   };
 
   const number = freshNumber();
-  const c = await connectRaw(gw.url);
-  t.teardown(() => c.close());
-  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const code = (await c.reply(1)).verifyStarted!.devCode!;
-  t.match(code, /^\d{6}$/);
+  const { code, register: send } = await withCode(t, gw.url, number);
 
   const id = generateIdentity();
   const prekey = generateKeyPair();
   const device = new Uint8Array(randomBytes(16));
-  const send = registerOp(c, ch.nonce, number, code);
-  const register = (withCode: string): Promise<string> => send({ id, prekey, device }, withCode);
+  const register = (useCode: string): Promise<string> => send({ id, prekey, device }, useCode);
 
   failRoute = 1;
   t.equal(await register(code), 'TIMEOUT', 'the route timed out');

@@ -47,24 +47,32 @@ export async function startVerification(url: string, number: string, opts: WebSo
   return { c, ch, code: vs.verifyStarted!.devCode };
 }
 
-/** A register op on socket `c` (challenge `nonce`) for `number`: sends `d`'s register
- *  with `code` (or another code, e.g. a wrong one) and answers the error's code, or the
- *  answer's body. For tests that send the same register again on one socket (a retry
- *  after a failure keeps the code) or other devices with its code: one way to sign and
- *  send it (register-directory, register-timeout). */
-export function registerOp(c: RawClient, nonce: Uint8Array, number: string, code: string): (d: Pick<RawDevice, 'id' | 'prekey' | 'device'>, withCode?: string) => Promise<string> {
+/** A fresh socket (closed at `t`'s teardown) with the dev verifier's code for `number`
+ *  (checked to be six digits), and a register op on it: sends a device's register with
+ *  that code (or another, e.g. a wrong one) and answers the error's code, or the answer's
+ *  body. For tests that send the same register again on one socket (a retry after a
+ *  failure keeps the code) or other devices with its code: one way to get the code and
+ *  to sign and send the register (register-directory, register-timeout). */
+export async function withCode(t: Test, url: string, number: string) {
+  const c = await connectRaw(url);
+  t.teardown(() => c.close());
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 1, verifyStart: { number } }]);
+  const code = (await c.reply(1)).verifyStarted!.devCode!;
+  t.match(code, /^\d{6}$/);
   let req = 10;
-  return async (d, withCode = code) => {
+  const register = async (d: Pick<RawDevice, 'id' | 'prekey' | 'device'>, withCode = code): Promise<string> => {
     const r = ++req;
     c.send([{ req: r, register: {
       number, code: withCode, device: d.device, identityKey: d.id.publicKey, prekey: d.prekey.publicKey,
       prekeySignature: sign(d.id.secretKey, prekeyInput(d.prekey.publicKey)),
-      signature: sign(d.id.secretKey, registerInput(nonce, d.device, d.id.publicKey, d.prekey.publicKey)),
+      signature: sign(d.id.secretKey, registerInput(ch.nonce, d.device, d.id.publicKey, d.prekey.publicKey)),
       blinded: blindNumbers([number]).blinded[0],
     } }]);
     const op = await c.reply(r);
     return op.error?.code ?? op.body!;
   };
+  return { c, code, register };
 }
 
 /** Registers a fresh device for `number`; returns the (authenticated) socket and keys.
