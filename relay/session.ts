@@ -1076,9 +1076,15 @@ export class Session implements LiveSink, ControlSink {
     this.#onControl(msg);
   }
 
+  /** ControlSink: this connection's id while it holds its device's subscription, so a
+   *  bus publishes its kick again after a reconnect only while it does. */
+  currentConnection(): string {
+    return this.#state === 'closed' ? '' : this.#connectionId;
+  }
+
   #onControl(msg: ControlMessage): void {
     if (msg.kind === 'kick') {
-      if (msg.connection !== this.#connectionId) this.#onKick(msg.connection);
+      if (msg.connection !== this.#connectionId) this.#onKick(msg.connection, msg.again === true);
     } else if (msg.kind === 'unregistered') {
       // The device's send-only sessions here subscribe nothing: they learn it from this one.
       this.#relay.closeSendOnly(`${this.#tag}.${this.#devTok}`);
@@ -1106,11 +1112,15 @@ export class Session implements LiveSink, ControlSink {
    *  reaches that one (subscribed before it sent its kick), so exactly one stays. Past
    *  KICK_TIE_MS any kick wins: a newer connection always takes over, whatever the
    *  gateways' clocks say. A kick without a time (an older gateway's, the bus's eviction)
-   *  wins too. */
-  #onKick(other: string): void {
+   *  wins too. A kick published again after its gateway's NATS reconnect (`again`: the
+   *  first may have been dropped, relay/bus/nats.ts #publishUnconfirmed) is decided by
+   *  the times whatever this connection's age: it may come long after a newer connection
+   *  here authenticated, whose own kick that gateway missed while disconnected; the newer
+   *  one stays and kicks back. */
+  #onKick(other: string, again = false): void {
     const mine = this.#connectionId;
     const at = connectionIdTime(mine);
-    if (at >= 0 && connectionIdTime(other) >= 0 && other < mine && Date.now() - at < KICK_TIE_MS) {
+    if (at >= 0 && connectionIdTime(other) >= 0 && other < mine && (again || Date.now() - at < KICK_TIE_MS)) {
       if (this.#state !== 'closed') void this.#relay.bus.publishControl(this.#tag, this.#devTok, { kind: 'kick', connection: mine }).catch(() => undefined);
       return;
     }

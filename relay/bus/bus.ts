@@ -50,11 +50,20 @@ export type ControlHandler = ((msg: ControlMessage) => void) | ControlSink;
 
 export interface ControlSink {
   control(msg: ControlMessage): void;
+  /** The id of the connection this sink is (the one its kick carried), '' once it is
+   *  closed. A bus asks the device's newest subscription before publishing a kick of
+   *  its again after a reconnect: only the kick of the connection that still holds the
+   *  device goes out again. */
+  currentConnection?(): string;
 }
 
 /** Control messages between gateways about one device. */
 export type ControlMessage =
-  | { kind: 'kick'; connection: string }   // a newer connection of this device exists elsewhere
+  // a newer connection of this device exists elsewhere. `again`: published once more by
+  // a gateway after its NATS connection came back (the first may have been dropped,
+  // relay/bus/nats.ts #publishUnconfirmed): the receiver decides by the connection ids'
+  // times, whatever their age (relay/session.ts #onKick)
+  | { kind: 'kick'; connection: string; again?: true }
   | { kind: 'unregistered' }               // the device opted out from another connection
   // another device registered this device's number (relay/privacy/privacy.ts)
   | { kind: 'notice'; notice: 'new_device'; atMs: number }

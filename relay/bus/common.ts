@@ -134,7 +134,7 @@ export function runLiveHandler(h: LiveHandler, envelope: Uint8Array, done: (deli
 export function checkControl(msg: ControlMessage): ControlMessage {
   if (msg !== null && typeof msg === 'object') {
     if (msg.kind === 'kick' && typeof msg.connection === 'string' && CONNECTION_ID_RE.test(msg.connection)) {
-      return { kind: 'kick', connection: msg.connection };
+      return msg.again === true ? { kind: 'kick', connection: msg.connection, again: true } : { kind: 'kick', connection: msg.connection };
     }
     if (msg.kind === 'unregistered') return { kind: 'unregistered' };
     if (msg.kind === 'mail') return { kind: 'mail' };
@@ -254,6 +254,21 @@ export class SubscriptionRegistry {
     if (entry === undefined) return undefined;
     const subs = entry.subs;
     return subs.length > 0 ? (subs[subs.length - 1] as DeviceSubscriptionImpl).onEnvelope : undefined;
+  }
+
+  /** The connection id of the device's newest open subscription here, if its control
+   *  handler says (ControlSink.currentConnection); '' otherwise. */
+  newestConnection(key: string): string {
+    const subs = this.#byKey.get(key)?.subs;
+    if (subs === undefined || subs.length === 0) return '';
+    const sub = subs[subs.length - 1] as DeviceSubscriptionImpl;
+    const h = sub.onControl;
+    if (!sub.open || typeof h === 'function' || typeof h.currentConnection !== 'function') return '';
+    try {
+      return h.currentConnection();
+    } catch {
+      return '';
+    }
   }
 
   /** Delivers to every open subscription of the device (each gets its own copy). */

@@ -170,6 +170,11 @@ const MAX_TURN_PUBS = 8192;
 /** `unregistered` messages this bus keeps to publish again after a reconnect until a PONG
  *  confirms them (NatsBus.#unconfirmed): opt-outs and expiries of one outage. */
 const MAX_UNCONFIRMED_UNREGISTERED = 4096;
+/** Kicks this bus keeps to publish again after a reconnect until a PONG confirms them
+ *  (NatsBus.#unconfirmedKicks): the authentications of one outage. The oldest beyond
+ *  this is not published again: its device may keep an older connection elsewhere
+ *  until either disconnects. */
+const MAX_UNCONFIRMED_KICKS = 4096;
 /** mailboxRead calls in flight at once; beyond this they fail UNAVAILABLE. */
 const MAX_READS_IN_FLIGHT = 4096;
 /** Erasing deletes in flight at once, bus-wide. nats-server 2.9 answers one
@@ -474,6 +479,11 @@ export class NatsBus implements Bus {
    *  while, or just before, the connection was lost, so these are published again at
    *  the reconnect (#listenAgain). At most MAX_UNCONFIRMED_UNREGISTERED, oldest first. */
   readonly #unconfirmed = new Map<string, number>();
+  /** The same for kicks (a connection taking its device over): device key -> the
+   *  kicking connection's id and #losses then. Published again after the reconnect only
+   *  while that connection is still the device's newest here, marked `again`
+   *  (#publishUnconfirmed). At most MAX_UNCONFIRMED_KICKS, oldest first. */
+  readonly #unconfirmedKicks = new Map<string, { connection: string; losses: number }>();
 
   #nc: NatsConnection | null = null;
   #js: JetStreamClient | null = null;
@@ -1261,7 +1271,7 @@ export class NatsBus implements Bus {
     this.#unregistered.listening(UNREGISTERED_SETTLE_MS);
     // Once the other nodes have this connection's interest again, as for the SUBs: what
     // nats-server routes before that reaches no gateway on another node.
-    if (this.#unconfirmed.size > 0) setTimeout(() => this.#publishUnconfirmed(), UNREGISTERED_SETTLE_MS).unref();
+    if (this.#unconfirmed.size > 0 || this.#unconfirmedKicks.size > 0) setTimeout(() => this.#publishUnconfirmed(), UNREGISTERED_SETTLE_MS).unref();
     if (lostAt === null) return;
     try {
       this.#unregisteredListener?.gap(lostAt);
@@ -1270,13 +1280,24 @@ export class NatsBus implements Bus {
     }
   }
 
-  /** The `unregistered` messages this bus published without a PONG after them, published
-   *  again (#listenAgain). Lost again meanwhile: the next reconnect does it. */
+  /** The `unregistered` messages and kicks this bus published without a PONG after them,
+   *  published again (#listenAgain). Lost again meanwhile: the next reconnect does it.
+   *  A kick goes out again only if its connection still holds the device here (not
+   *  closed, not kicked by a connection whose kick reached this bus, no newer one here:
+   *  that one's own kick replaced it), and marked `again`, so that a connection elsewhere
+   *  newer than it (its kick lost to this bus while disconnected) is not closed by it
+   *  but answers with its own kick (relay/session.ts #onKick). */
   #publishUnconfirmed(): void {
     if (this.#closed || this.#status.state !== 'connected') return;
     for (const key of [...this.#unconfirmed.keys()]) {
       const dot = key.indexOf('.');
       void this.publishControl(key.slice(0, dot), key.slice(dot + 1), { kind: 'unregistered' }).catch(() => undefined);
+    }
+    for (const [key, k] of [...this.#unconfirmedKicks]) {
+      this.#unconfirmedKicks.delete(key);
+      if (this.#subs.newestConnection(key) !== k.connection) continue;
+      const dot = key.indexOf('.');
+      void this.publishControl(key.slice(0, dot), key.slice(dot + 1), { kind: 'kick', connection: k.connection, again: true }).catch(() => undefined);
     }
   }
 
@@ -1715,6 +1736,10 @@ export class NatsBus implements Bus {
     // that is what tells a control message from a live request.
     const subject = this.#devPrefix + routeTag + '.' + deviceToken;
     this.#publishInTurn(nc, subject, encodeControl(m));
+    if (m.kind === 'kick') {
+      if (m.connection !== '') this.#noteKick(nc, this.#key(routeTag, deviceToken), m.connection);
+      return;
+    }
     if (m.kind !== 'unregistered') return;
     // Announced to every gateway after the device's own message (Bus.publishControl),
     // and both published again after a reconnect until a PONG confirms them.
@@ -1732,6 +1757,25 @@ export class NatsBus implements Bus {
     }
     void this.#turnFlush(nc).then((ok) => {
       if (ok && this.#losses === losses && this.#unconfirmed.get(key) === losses) this.#unconfirmed.delete(key);
+    });
+  }
+
+  /** A kick kept until a PONG after it confirms that nats-server has it (published while
+   *  disconnected, or just before a loss: nats.js dropped it), for #publishUnconfirmed. */
+  #noteKick(nc: NatsConnection, key: string, connection: string): void {
+    const losses = this.#losses;
+    this.#unconfirmedKicks.delete(key);
+    this.#unconfirmedKicks.set(key, { connection, losses });
+    if (this.#unconfirmedKicks.size > MAX_UNCONFIRMED_KICKS) {
+      for (const k of this.#unconfirmedKicks.keys()) {
+        this.#unconfirmedKicks.delete(k);
+        break;
+      }
+      this.#repeated.note('bus: too many unconfirmed kicks; the oldest is not published again after a reconnect');
+    }
+    void this.#turnFlush(nc).then((ok) => {
+      const k = this.#unconfirmedKicks.get(key);
+      if (ok && this.#losses === losses && k !== undefined && k.losses === losses && k.connection === connection) this.#unconfirmedKicks.delete(key);
     });
   }
 

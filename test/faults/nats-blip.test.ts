@@ -19,7 +19,7 @@
 // answers like a nats-server and closes each connection after the client's CONNECT:
 // a failed reconnect attempt, seen by name, after the requests were made.
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { NatsBus, type NatsBusOptions } from '../../relay/bus/nats.ts';
 import { ErrorCode, isHushwireError } from '../../relay/errors.ts';
@@ -27,6 +27,7 @@ import { bytes, CONTRACT_LIMITS, tok, waitFor } from '../bus/contract.ts';
 import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { startTestGateway, oprfKeyFile } from '../helpers/gateway.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { until } from '../helpers/poll.ts';
 import { authOp, authenticate, autoAck, envelopeFor, seedDevice } from '../ops/fixtures.ts';
 import type { DecodedOp as Op } from '../../relay/wire.ts';
@@ -89,40 +90,6 @@ function stopped(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** A TCP proxy to `port` on loopback: `cut` drops its connections and stops listening
- *  (the client's reconnect attempts are refused), `open` listens again on the same port. */
-async function tcpProxy(port: number): Promise<{ url: string; cut(): Promise<void>; open(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  const listen = (p: number): Promise<number> => new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(p, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-  const own = await listen(0);
-  return {
-    url: `nats://127.0.0.1:${own}`,
-    cut: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
-    open: async () => { await listen(own); },
-  };
 }
 
 /** Stops `server`, runs `during` while its port fails connections, waits for a failed
