@@ -297,14 +297,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await close();
     throw e;
   }
-  // The OPRF worker thread starts now rather than at the first registration, which
-  // otherwise waited for it (~0.2 s, seconds on a loaded machine). Not awaited: the
-  // gateway is ready without it, and what comes first waits for the thread as before
-  // (routes are computed on the event loop until it answers). close() stops it, also
-  // while it starts (the pool's destroy ends its thread).
-  evaluator.ready?.().catch((e: unknown) => {
-    if (!closed) log.warn({ err: e instanceof Error ? e.message : String(e) }, 'OPRF worker thread did not start; it is started again at the next evaluation');
-  });
+  // The OPRF worker thread is not started here but at the first evaluation (which waits
+  // for it: ~0.2 s, seconds on a loaded machine). Started at listen (af39257), its heap,
+  // and the module loading it adds to the loader thread, settled only tens of seconds
+  // after start, at V8's choosing, and the idle benchmark's baseline then held memory
+  // its later readings did not (CI 2026-12-07: -475 and -5,677 B per connection);
+  // evaluator.ready() starts it ahead when a caller wants that (test/helpers' warmEvaluator).
   if (config.adminListen !== undefined) {
     const where = parseListen(config.adminListen)!; // checked by resolveConfig
     try {

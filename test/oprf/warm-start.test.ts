@@ -1,7 +1,9 @@
-// The gateway's OPRF worker thread starts when the gateway starts listening, not at the
-// first evaluation (which then waited for the thread's start: ~0.2 s, seconds on a
-// loaded machine, under the handset's register deadline); and a gateway closed while
-// the thread is still starting ends it (gateway/server.ts, LocalEvaluator.ready).
+// Evaluator.ready() starts the gateway's OPRF worker thread ahead of the first
+// evaluation (which otherwise waits for the thread's start: ~0.2 s, seconds on a loaded
+// machine, under the handset's register deadline; test/helpers' warmEvaluator uses it);
+// and a gateway closed while that thread is still starting ends it (LocalEvaluator.ready,
+// the pool's destroy). The gateway itself does not call it at listen (gateway/server.ts
+// says why).
 import t, { type Test } from 'tap';
 import type { Worker } from 'node:worker_threads';
 import { startTestGateway } from '../helpers/gateway.ts';
@@ -16,11 +18,13 @@ function poolOf(t: Test, evaluator: unknown): OprfPool | null {
   return (evaluator as LocalEvaluator).workerPool;
 }
 
-t.test('a started gateway has its worker thread up before the first evaluation', async (t) => {
+t.test('ready() has the worker thread up before the first evaluation', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
   t.teardown(() => gw.close());
+  t.equal(poolOf(t, gw.relay.evaluator), null, 'no thread at listen');
+  void gw.relay.evaluator.ready?.();
   const pool = poolOf(t, gw.relay.evaluator);
-  t.not(pool, null, 'the pool exists once the gateway listens, nothing evaluated');
+  t.not(pool, null, 'the pool exists once ready() was called, nothing evaluated');
   if (pool === null) return;
   t.equal(pool.workerThreads.length, 1, 'its thread is started');
   // Nothing asks it for anything: the thread answers the start's ping by itself.
@@ -31,6 +35,8 @@ t.test('a started gateway has its worker thread up before the first evaluation',
 
 t.test('a gateway closed while its worker thread starts leaves no thread running', async (t) => {
   const gw = await startTestGateway({ logLevel: 'warn' });
+  const starting = gw.relay.evaluator.ready?.();
+  starting?.catch(() => undefined); // ended by the close below
   const pool = poolOf(t, gw.relay.evaluator);
   t.not(pool, null, 'the pool exists');
   if (pool === null) {
