@@ -13,7 +13,7 @@
 // Every request has a deadline (--oprf-timeout-ms); "no responders" answers at once, so
 // an evaluator that is down gives UNAVAILABLE right away, never a hang. Requests in
 // flight per gateway are bounded: beyond MAX_IN_FLIGHT they are refused RATE_LIMITED.
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { HushwireError, ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -63,6 +63,8 @@ export function createRemoteMetrics(registry: Registry | undefined, ids: string[
 interface Shared {
   link: NatsLink;
   timeoutMs: number;
+  /** How long a request waits for the link's reconnect. */
+  graceMs: number;
   inFlight: number;
   metrics: RemoteMetrics;
   /** Logs a permission NATS refused (once per subject shape). */
@@ -193,14 +195,14 @@ class NatsShareClient implements ShareClient {
     try {
       let reply;
       try {
-        reply = await nc.request(this.#subject, encodeRequest(blinded, s.timeoutMs), { timeout: s.timeoutMs });
+        reply = await this.#request(nc, blinded);
       } catch (e) {
         const denied = permissionViolation(e);
         if (denied !== null) s.onDenied?.(denied);
         // No responders (nobody serves this id), timeout, or a closed connection.
         const timedOut = e instanceof Error && e.name === 'TimeoutError';
         count(timedOut ? 'timeout' : 'unavailable');
-        if (denied === null) this.#health.failed(timedOut ? 'timeout' : nc.isClosed() ? 'no NATS connection' : 'no responders');
+        if (denied === null) this.#health.failed(timedOut ? 'timeout' : nc.isClosed() || e instanceof NatsLost ? 'no NATS connection' : 'no responders');
         throw unavailable();
       }
       this.#health.answered();
@@ -243,7 +245,60 @@ class NatsShareClient implements ShareClient {
     }
   }
 
+  /** One evaluation request, through blips of the link's connection. nats.js 3.4 drops
+   *  what is written while disconnected (each reconnect attempt empties its buffer) and
+   *  never answers a request in flight at a loss (its reply's interest went with the
+   *  connection): both waited out --oprf-timeout-ms. Now a request made while the link is
+   *  down waits for the reconnect, at most OPRF_OUTAGE_GRACE_MS (then UNAVAILABLE at
+   *  once), and one in flight at a loss is given up and made again once reconnected
+   *  within the same grace: an evaluation changes nothing at the evaluator (the same
+   *  blinded elements give the same evaluated elements; only the proof's nonce differs,
+   *  and the answer checked is the last one), so sending it twice is safe. All of it
+   *  within the one deadline, --oprf-timeout-ms. */
+  async #request(nc: NatsConnection, blinded: Uint8Array[]): Promise<Msg> {
+    const s = this.#shared;
+    const link = s.link;
+    const deadline = Date.now() + s.timeoutMs;
+    for (;;) {
+      if (!link.up) {
+        const left = deadline - Date.now();
+        const back = await link.until(() => link.up || nc.isClosed(), Math.min(s.graceMs, left));
+        if (!back || nc.isClosed()) throw new NatsLost();
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw timeoutError();
+      const losses = link.losses;
+      const req = nc.request(this.#subject, encodeRequest(blinded, left), { timeout: left });
+      const stop = new AbortController();
+      const lost = link.until(() => link.losses !== losses || nc.isClosed(), left, stop.signal).then((v: boolean) => (v ? LOST : null));
+      let got: Msg | typeof LOST | null;
+      try {
+        got = await Promise.race([req, lost]);
+      } finally {
+        stop.abort();
+      }
+      if (got !== LOST && got !== null) return got;
+      if (got === null) return req; // the deadline: the request's own timeout says so
+      req.catch(() => undefined); // abandoned: its timeout later is no news
+      if (nc.isClosed()) throw new NatsLost();
+    }
+  }
+
   async close(): Promise<void> {}
+}
+
+/** How long a request waits for the link's reconnect (relay/bus/nats.ts OUTAGE_GRACE_MS:
+ *  nats.js's first attempts run within it). */
+export const OPRF_OUTAGE_GRACE_MS = 2_000;
+const LOST = Symbol('lost');
+/** The link stayed down past the grace, or closed. */
+class NatsLost extends Error {
+  override name = 'NatsLost';
+}
+function timeoutError(): Error {
+  const e = new Error('timeout');
+  e.name = 'TimeoutError';
+  return e;
 }
 
 function unavailable(): HushwireError {
@@ -259,6 +314,8 @@ export interface RemoteEvaluatorOptions {
   evaluators: { id: string; publicKey: Uint8Array }[];
   /** Deadline of each request, ms. */
   timeoutMs: number;
+  /** Tests only: how long a request waits for the link's reconnect (OPRF_OUTAGE_GRACE_MS). */
+  outageGraceMs?: number;
   name?: string;
   log: Logger;
   registry?: Registry;
@@ -304,7 +361,7 @@ export class RemoteEvaluator implements Evaluator {
       denied.add(key);
       opts.log.error({ operation: v.operation, subject: subjectShape(v.subject) }, `OPRF client: ${describeViolation(v, opts.access?.authBy)}`);
     };
-    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics, onDenied, log: opts.log };
+    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, graceMs: opts.outageGraceMs ?? OPRF_OUTAGE_GRACE_MS, inFlight: 0, metrics, onDenied, log: opts.log };
     this.#clients = opts.evaluators.map((e) => new NatsShareClient(e.id, prefix, shared));
     this.#pins = opts.evaluators.map((e) => e.publicKey);
     this.#inner = new ShareEvaluator({
@@ -393,7 +450,7 @@ export async function fetchEvaluatorKey(opts: { servers: string[]; access?: Nats
   try {
     await link.start();
     if (!link.connection) throw new HushwireError(ErrorCode.UNAVAILABLE, 'NATS unreachable');
-    const shared: Shared = { link, timeoutMs: opts.timeoutMs, inFlight: 0, metrics: createRemoteMetrics(undefined, []) };
+    const shared: Shared = { link, timeoutMs: opts.timeoutMs, graceMs: OPRF_OUTAGE_GRACE_MS, inFlight: 0, metrics: createRemoteMetrics(undefined, []) };
     const c = new NatsShareClient(opts.id, opts.prefix ?? 'hw', shared);
     const numbers = ['+15550000000'];
     const { blinds, blinded } = blindNumbers(numbers);

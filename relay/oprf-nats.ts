@@ -50,6 +50,10 @@ export class NatsLink {
   #access: NatsAccess;
   #nc: NatsConnection | null = null;
   #up = false;
+  /** Losses of the connection seen (disconnects while up), for requests in flight. */
+  #losses = 0;
+  /** Called at every change of `up` (a loss, a reconnect, the close). */
+  readonly #onChange = new Set<() => void>();
   #closed = false;
   #timer: NodeJS.Timeout | null = null;
   #wake: (() => void) | null = null;
@@ -79,6 +83,39 @@ export class NatsLink {
   /** True while connected to a server. */
   get up(): boolean {
     return this.#up;
+  }
+
+  /** Losses of the connection seen so far. */
+  get losses(): number {
+    return this.#losses;
+  }
+
+  /** Resolves true once `pred` holds, checked now and at every loss, reconnect and close;
+   *  false after `ms`. nats.js drops what is written while disconnected and never answers
+   *  a request in flight at a loss: its callers wait for the reconnect instead
+   *  (relay/evaluator-remote.ts). `signal` ends the wait (false). */
+  until(pred: () => boolean, ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (pred()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (!pred() && !this.#closed) return;
+        done(pred());
+      };
+      const timer = setTimeout(() => done(false), Math.max(0, ms));
+      const done = (v: boolean): void => {
+        clearTimeout(timer);
+        this.#onChange.delete(check);
+        signal?.removeEventListener('abort', stop);
+        resolve(v);
+      };
+      const stop = (): void => done(false);
+      this.#onChange.add(check);
+      signal?.addEventListener('abort', stop);
+    });
+  }
+
+  #changed(): void {
+    for (const f of [...this.#onChange]) f();
   }
 
   /** Starts connecting in the background; resolves after the first attempt, or rejects
@@ -164,8 +201,12 @@ export class NatsLink {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect') {
           const at = statusServer(s);
-          if (this.#up) this.#opts.log.warn(at === null ? {} : { nats: at }, `${this.#opts.what}: NATS connection lost${at === null ? '' : ` (${at})`}; reconnecting`);
+          if (this.#up) {
+            this.#opts.log.warn(at === null ? {} : { nats: at }, `${this.#opts.what}: NATS connection lost${at === null ? '' : ` (${at})`}; reconnecting`);
+            this.#losses++;
+          }
           this.#up = false;
+          this.#changed();
         } else if (s.type === 'reconnect') {
           // One per failed attempt of the outage, all at once when one succeeds
           // (relay/bus/nats.ts says why): only the first is news.
@@ -174,6 +215,7 @@ export class NatsLink {
           const at = statusServer(s);
           this.#opts.log.info(at === null ? {} : { nats: at }, `${this.#opts.what}: NATS reconnected${at === null ? '' : ` (${at})`}`);
           this.#access.files.refusals.accepted(this.#opts.what, this.#logFn);
+          this.#changed();
         } else if (s.type === 'error') {
           // Credentials refused at a reconnect (changed on the server first, or an
           // expired user JWT): say which flag, and why where known; once, then at most
@@ -183,7 +225,7 @@ export class NatsLink {
         }
       }
     })().catch(() => undefined);
-    void nc.closed().then(() => { this.#up = false; });
+    void nc.closed().then(() => { this.#up = false; this.#changed(); });
   }
 
   /** Stops retrying and closes the connection (draining it first when `drain`, for at
@@ -192,6 +234,7 @@ export class NatsLink {
    *  server never finishes would otherwise leave it open, and nats.js reconnecting it. */
   async close(drain = false): Promise<void> {
     this.#closed = true;
+    this.#changed();
     this.#access.files.refusals.forget(this.#opts.what, this.#logFn);
     if (this.#timer) clearTimeout(this.#timer);
     this.#wake?.();
