@@ -443,6 +443,20 @@ class DirectGetRecord implements DirectoryRecord {
   }
 }
 
+/** `key` set to `value` as the newest entry of `m` (a Map keeps insertion order); past
+ *  `max` entries the oldest goes. True when one went (the caller says so, once). The
+ *  messages kept for publishing again after a reconnect (unregistered, kicks). */
+function setNewest<K, V>(m: Map<K, V>, key: K, value: V, max: number): boolean {
+  m.delete(key);
+  m.set(key, value);
+  if (m.size <= max) return false;
+  for (const k of m.keys()) {
+    m.delete(k);
+    break;
+  }
+  return true;
+}
+
 export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   readonly #opts: NatsBusOptions;
@@ -1746,13 +1760,7 @@ export class NatsBus implements Bus {
     const key = this.#key(routeTag, deviceToken);
     this.#publishInTurn(nc, this.#unregSubject, te.encode(key));
     const losses = this.#losses;
-    this.#unconfirmed.delete(key);
-    this.#unconfirmed.set(key, losses);
-    if (this.#unconfirmed.size > MAX_UNCONFIRMED_UNREGISTERED) {
-      for (const k of this.#unconfirmed.keys()) {
-        this.#unconfirmed.delete(k);
-        break;
-      }
+    if (setNewest(this.#unconfirmed, key, losses, MAX_UNCONFIRMED_UNREGISTERED)) {
       this.#repeated.note('bus: too many unconfirmed unregistered messages; the oldest is not published again after a reconnect');
     }
     void this.#turnFlush(nc).then((ok) => {
@@ -1764,13 +1772,7 @@ export class NatsBus implements Bus {
    *  disconnected, or just before a loss: nats.js dropped it), for #publishUnconfirmed. */
   #noteKick(nc: NatsConnection, key: string, connection: string): void {
     const losses = this.#losses;
-    this.#unconfirmedKicks.delete(key);
-    this.#unconfirmedKicks.set(key, { connection, losses });
-    if (this.#unconfirmedKicks.size > MAX_UNCONFIRMED_KICKS) {
-      for (const k of this.#unconfirmedKicks.keys()) {
-        this.#unconfirmedKicks.delete(k);
-        break;
-      }
+    if (setNewest(this.#unconfirmedKicks, key, { connection, losses }, MAX_UNCONFIRMED_KICKS)) {
       this.#repeated.note('bus: too many unconfirmed kicks; the oldest is not published again after a reconnect');
     }
     void this.#turnFlush(nc).then((ok) => {
