@@ -54,6 +54,10 @@ export interface StartNatsOptions {
   extraConfig?: string;
   /** Pass -DV to the server (logs go to logTail()). */
   debug?: boolean;
+  /** startNatsCluster: the nodes do not tell clients of each other (`no_advertise`), so a
+   *  client given one node's URL stays disconnected while that node is down instead of
+   *  moving to another at once (a test that needs a publish made while disconnected). */
+  noAdvertise?: boolean;
 }
 
 const LOG_TAIL_LINES = 200;
@@ -338,6 +342,7 @@ export async function startNatsCluster(n = 3, opts: StartNatsOptions = {}): Prom
       `  name: ${JSON.stringify(clusterName)}`,
       `  listen: "127.0.0.1:${clusterPort}"`,
       `  routes: [${routes.filter((_, j) => j !== i).map((r) => JSON.stringify(r)).join(', ')}]`,
+      ...(opts.noAdvertise === true ? ['  no_advertise: true'] : []),
       '}',
       opts.extraConfig ?? '',
       '',
