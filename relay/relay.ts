@@ -274,7 +274,11 @@ export class Relay {
 
   onSessionClosed(s: Session): void {
     if (this.#sessions.delete(s.conn)) this.metrics.connections.dec();
-    this.#cleared.delete(s);
+    // The last cleared session gone (a shutdown closes them all): no prune timer left.
+    if (this.#cleared.delete(s) && this.#cleared.size === 0 && this.#clearedTimer !== null) {
+      clearTimeout(this.#clearedTimer);
+      this.#clearedTimer = null;
+    }
     const key = s.sendOnlyKey;
     if (key !== '') {
       const set = this.#sendOnly.get(key);
