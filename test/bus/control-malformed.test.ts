@@ -94,4 +94,43 @@ if (!haveNatsServer()) {
       t.equal(w[0]?.fields?.times, 1, 'the first line counts the first batch');
     }
   });
+
+  t.test('malformed opt-out announcements: dropped, the device not told, nothing remembered, one warn line', async (t) => {
+    const server = await startNatsServer({ t });
+    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const bus = new NatsBus({
+      servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test',
+      log: (level, msg, fields) => { lines.push({ level, msg, ...(fields ? { fields } : {}) }); },
+    });
+    t.teardown(() => bus.close());
+    await bus.start();
+    const [r, d] = [tok(), tok()];
+    const got: string[] = [];
+    const sub = await bus.subscribeDevice(r, d, async () => true, (m) => { got.push(m.kind); });
+    t.teardown(() => sub.close());
+    const heard: string[] = [];
+    bus.watchUnregistered({ unregistered: (k) => heard.push(k), gap: () => undefined });
+    await until('the bus trusting its announcements', () => bus.unregisteredSince(r, d, bus.unregisteredMark()) !== 'unknown', 10_000);
+    const mark = bus.unregisteredMark();
+
+    const nc = await connect({ servers: server.url, name: 'test-raw' });
+    t.teardown(() => nc.close());
+    const enc = new TextEncoder();
+    // Each near the device's key: upper-case hex (the right length), a third token, a
+    // missing dot, spaces, the key twice; the empty start-up probe is dropped silently.
+    const bad = [`${r.toUpperCase()}.${d}`, `${r}.${d}.x`, `${r}${d}`, ` ${r}.${d.slice(1)}`, `${r}.${d}${r}.${d}`];
+    for (const b of bad) nc.publish('cm.unreg', enc.encode(b));
+    nc.publish('cm.unreg', new Uint8Array(0));
+    // A well-formed one behind them (one publisher, one subscription: in order).
+    const [r2, d2] = [tok(), tok()];
+    nc.publish('cm.unreg', enc.encode(`${r2}.${d2}`));
+    await until('the well-formed announcement', () => heard.length > 0, 10_000);
+    t.same(heard, [`${r2}.${d2}`], 'only the well-formed announcement reached the listener');
+    t.equal(bus.unregisteredSince(r, d, mark), 'none', 'the device near the bad ones is not remembered as gone');
+    t.equal(bus.unregisteredSince(r2, d2, mark), 'announced');
+    t.same(got, [], 'the device\'s subscription was told nothing');
+    const warned = lines.filter((l) => l.level === 'warn' && /malformed control message/.test(l.msg));
+    t.equal(warned.length, 1, `one warn line for ${bad.length} malformed announcements (the empty probe is not one)`);
+    t.notMatch(JSON.stringify(lines), new RegExp(`${r}|${d}`, 'i'), 'no device token in any line');
+  });
 }
