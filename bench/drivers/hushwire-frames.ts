@@ -121,8 +121,11 @@ export interface ServerFrameSink {
 const OP_ERROR = 4;
 const OP_SEND_RESULT = 8;
 const OP_DELIVER = 9;
-/** Op's oneof members (proto/hushwire.proto). */
-const isBodyField = (f: number): boolean => (f >= 2 && f <= 13) || (f >= 20 && f <= 27);
+/** Field numbers of Op's oneof `body` (proto/hushwire.proto; test/bench/hushwire-frames.test.ts
+ *  checks this list against the schema, so a new op cannot be missed: a body field read as
+ *  unknown would skip a malformed body the generated decoder refuses). */
+export const OP_BODY_FIELDS: ReadonlySet<number> = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+const isBodyField = (f: number): boolean => OP_BODY_FIELDS.has(f);
 
 const DELIVERED = new TextEncoder().encode('delivered');
 const STORED = new TextEncoder().encode('stored');

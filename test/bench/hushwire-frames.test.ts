@@ -9,7 +9,8 @@ import { protobuf } from '../../relay/protobuf.ts';
 import { wire, type Op } from '../../relay/wire.ts';
 import { encodeFrameOut, encodeSendResultOp } from '../../relay/frame-out.ts';
 import { agreeOnMutations, outcome, randomFrameOf, writeUnknownFields, type Outcome } from '../helpers/decoder-agreement.ts';
-import { clientFrameSize, fromOp, MAX_OPS_PER_FRAME, readServerFrame, splitClientFrames, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from '../../bench/drivers/hushwire-frames.ts';
+import protobufjs from 'protobufjs';
+import { clientFrameSize, fromOp, MAX_OPS_PER_FRAME, OP_BODY_FIELDS, readServerFrame, splitClientFrames, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from '../../bench/drivers/hushwire-frames.ts';
 
 const rnd = (n: number): Buffer => randomBytes(n);
 const hex = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString('hex');
@@ -221,6 +222,12 @@ t.test('mutated server frames: both refuse, or both read the same', async (t) =>
   t.ok(refused > 1000, `many mutations were refused by both (${refused})`);
 });
 
+t.test("OP_BODY_FIELDS is exactly Op's oneof body in proto/hushwire.proto", async (t) => {
+  const schema = protobufjs.loadSync(new URL('../../proto/hushwire.proto', import.meta.url).pathname);
+  const ids = schema.lookupType('hushwire.v1.Op').oneofs['body']!.fieldsArray.map((f) => f.id).sort((a, b) => a - b);
+  t.same([...OP_BODY_FIELDS].sort((a, b) => a - b), ids);
+});
+
 t.test('hostile shapes', async (t) => {
   const cases: [string, Buffer][] = [
     ['empty frame', Buffer.alloc(0)],
@@ -231,6 +238,10 @@ t.test('hostile shapes', async (t) => {
     ['unterminated group in a deliver', Buffer.of(0x0a, 0x04, (9 << 3) | 2, 0x02, (5 << 3) | 3, 0x08)],
     ['deliver with wire type 0', Buffer.of(0x0a, 0x02, (9 << 3) | 0, 0x05)],
     ['deep groups', Buffer.from([0x0a, 0x7f, ...new Array(127).fill((9 << 3) | 3)])],
+    // Found by the mutation test: a ticket (field 14) whose body is a tag with no value. The
+    // reader once knew the oneof only up to field 13 and skipped it as unknown.
+    ['ticket body cut short', Buffer.of(0x0a, 0x08, 0x08, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x4a, 0x00, 0x0a, 0x03, 0x72, 0x01, 0x4a)],
+    ...[28, 29, 30].map((f): [string, Buffer] => [`op field ${f} with a body cut short`, Buffer.of(0x0a, 0x06, (((f << 3) | 2) & 0x7f) | 0x80, ((f << 3) | 2) >>> 7, 0x03, 0x0a, 0x08, 0x01)]),
     ['11-byte server_ts', Buffer.of(0x0a, 0x10, (9 << 3) | 2, 0x0e, 0x0a, 0x0c, (8 << 3) | 0, ...new Array(10).fill(0xff), 0x01)],
   ];
   for (const [name, f] of cases) {
