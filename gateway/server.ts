@@ -11,6 +11,7 @@ import { warnUnknownEnv } from '../relay/env-names.ts';
 import { looseSecretModeMessage, octalMode } from '../relay/setting-file.ts';
 import { createMetrics, natsAccessMetrics, setBusState, setRequestPool, type RelayMetrics } from '../relay/metrics.ts';
 import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
+import { listenError } from '../relay/listen-error.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../relay/limits.ts';
 import { Relay } from '../relay/relay.ts';
@@ -295,7 +296,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     port = await transport.listen();
   } catch (e) {
     await close();
-    throw e;
+    throw listenError('--port', config.host, config.port, 'another gateway', e);
   }
   // The OPRF worker thread is not started here but at the first evaluation (which waits
   // for it: ~0.2 s, seconds on a loaded machine). Started at listen (af39257), its heap,
@@ -309,7 +310,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       admin = await startAdminServer(where.host, where.port, (m, p) => serveHttp(m, p, false), (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'admin listener error'));
     } catch (e) {
       await close();
-      throw new Error(`--admin-listen: could not listen on ${config.adminListen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw listenError('--admin-listen', where.host, where.port, 'another gateway\'s admin listener', e);
     }
     log.info({ host: admin.host, port: admin.port }, 'admin listener (/metrics, /healthz, /readyz)');
   }

@@ -56,7 +56,7 @@ export const OPRF_SETTINGS: readonly OprfSetting[] = [
   { key: 'maxBatch', flag: 'max-batch', env: 'HUSHWIRE_OPRF_MAX_BATCH', type: 'int', default: MAX_EVALUATE_BATCH, min: 1, max: MAX_EVALUATE_BATCH, help: 'Blinded elements per request; more gets TOO_LARGE' },
   { key: 'maxQueued', flag: 'max-queued', env: 'HUSHWIRE_OPRF_MAX_QUEUED', type: 'int', default: 2 * MAX_EVALUATE_BATCH, min: 1, max: 1_000_000, help: 'Elements waiting or in work; a request over it gets RATE_LIMITED at once (at least --max-batch)' },
   { key: 'host', flag: 'host', env: 'HUSHWIRE_OPRF_HOST', type: 'string', default: '127.0.0.1', help: 'Address of the HTTP endpoints /healthz, /readyz, /metrics' },
-  { key: 'port', flag: 'port', env: 'HUSHWIRE_OPRF_PORT', type: 'int', default: 8490, min: 0, max: 65535, help: 'Port of the HTTP endpoints (0 = any free port)' },
+  { key: 'port', flag: 'port', env: 'HUSHWIRE_OPRF_PORT', type: 'int', default: 8490, min: 0, max: 65535, help: 'Port of the HTTP endpoints (0 = any free port; two evaluators on one host need one each)' },
   { key: 'name', flag: 'name', env: 'HUSHWIRE_OPRF_NAME', type: 'string', default: 'hushwire-oprf', help: 'Process name (NATS connection name, logs)' },
   { key: 'logLevel', flag: 'log-level', env: 'HUSHWIRE_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info', help: 'Log level' },
 ];

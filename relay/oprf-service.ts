@@ -24,6 +24,7 @@ import type { NatsAccess } from './nats-connect-options.ts';
 import type { NatsRefused } from './nats-connect.ts';
 import { describeViolation, permissionRefusal, permissionViolation, subjectShape, type PermissionViolation } from './nats-permissions.ts';
 import { checkEvaluatorId, decodeRequest, encodeErrorResponse, encodeResponse, evalSubject, queueGroup } from './oprf-wire.ts';
+import { listenError } from './listen-error.ts';
 
 /** How long the subscription's permission check waits for the server's PONG. */
 const SUBSCRIBE_CHECK_MS = 5_000;
@@ -308,7 +309,7 @@ export async function startOprfHttp(service: OprfService, host: string, port: nu
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => reject(listenError('--port', host, port, 'another hushwire oprf', e)));
     server.listen(port, host, () => resolve());
   });
   let closed: Promise<void> | null = null;

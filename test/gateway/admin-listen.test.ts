@@ -85,3 +85,15 @@ t.test('an admin address in use fails the start, naming the flag, and the public
   await t.rejects(startTestGateway({ logLevel: 'warn', port: publicPort, adminListen: `127.0.0.1:${port}` }), /--admin-listen: could not listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
   t.equal(await httpStatus(`http://127.0.0.1:${publicPort}/healthz`), 0, 'the WebSocket port it had opened is closed (connection refused)');
 });
+
+for (const transport of ['ws', 'uws'] as const) {
+  t.test(`${transport}: a public port in use fails the start naming --port, with what to do`, async (t) => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
+    const port = (blocker.address() as AddressInfo).port;
+    // ws has the system's code; uWebSockets.js gives none, only that the bind failed.
+    const what = transport === 'ws' ? 'EADDRINUSE' : 'address in use or not available';
+    await t.rejects(startTestGateway({ logLevel: 'warn', transport, port }), { message: `--port: could not listen on 127.0.0.1:${port}: ${what} (another gateway on this host? give each its own --port, or port 0 for any free one)` });
+  });
+}

@@ -175,6 +175,12 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
   for (let i = 0; i < 100 && await httpStatus(port, '/readyz') !== 200; i++) await new Promise((r) => setTimeout(r, 100));
   t.equal(await httpStatus(port, '/readyz'), 200, 'ready once subscribed');
 
+  // A second evaluator on the same host and port (two operators' shares on one machine,
+  // both on the default 8490): one line naming --port and what to do, exit 1.
+  const clash = await hushwire(['oprf', '--nats', nats.url, '--key-file', keyFile, '--id', 'cli2', '--port', String(port), '--threads', '1']);
+  t.equal(clash.code, 1, 'port in use: exit 1');
+  t.match(clash.stderr, new RegExp(`^hushwire oprf: could not start: --port: could not listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE \\(another hushwire oprf on this host\\? give each its own --port, or port 0 for any free one\\)\n$`), 'one line naming --port');
+
   const fetched = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'cli']);
   t.equal(fetched.code, 0, fetched.stderr);
   t.equal(fetched.stdout.trim(), pk, 'fetch returns the key the evaluator proves');

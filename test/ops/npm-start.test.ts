@@ -9,6 +9,12 @@ import { spawn } from 'node:child_process';
 import { ROOT } from '../helpers/paths.ts';
 import { alive } from '../helpers/pid.ts';
 import { until } from '../helpers/poll.ts';
+import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
+import { tempDir } from '../helpers/temp.ts';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
 
 t.setTimeout(90_000);
 
@@ -86,4 +92,38 @@ t.test('npx hushwire gateway: SIGTERM to npx does not reach the gateway; to its 
   const heap = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; missing?: string[] })
     .find((l) => l.msg.startsWith('node runs without the heap flags'));
   t.same(heap?.missing, ['--max-semi-space-size=32', '--initial-old-space-size=128'], 'npx runs it without the heap flags, and the start says which');
+});
+
+// `hushwire oprf` has its own npm script for the same reason: `npm run oprf --` execs the
+// evaluator, so the SIGTERM a supervisor sends to npm stops it (exit 0) rather than
+// leaving it orphaned as `npx hushwire oprf` would.
+t.test('npm run oprf: SIGTERM to npm stops the evaluator and exits 0', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  const nats = await startNatsServer({ t });
+  const dir = tempDir('hw-npm-oprf-');
+  const keyFile = join(dir, 'oprf.key');
+  writeFileSync(keyFile, `${bytesToHex(randomBytes(32))}\n`, { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('HUSHWIRE_')) delete env[k];
+  const npm = spawn('npm', ['run', '--silent', 'oprf', '--', '--nats', nats.url, '--key-file', keyFile, '--port', '0', '--threads', '1', '--id', 'npm'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  npm.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  npm.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+  let pid = 0;
+  t.teardown(() => {
+    if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+    if (pid !== 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  await until('the evaluator to serve', () => /hushwire oprf serving /.test(err) || npm.exitCode !== null, 60_000);
+  const first = out.split('\n').find((l) => l.startsWith('{'));
+  pid = first ? (JSON.parse(first) as { pid: number }).pid : 0;
+  t.ok(pid > 0 && pid !== npm.pid, 'the evaluator runs in a process of its own');
+
+  npm.kill('SIGTERM');
+  const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
+  t.equal(code, 0, 'npm exits 0 once the evaluator has');
+  await until('the evaluator process to end', () => !alive(pid), 10_000).catch(() => {});
+  t.notOk(alive(pid), 'the evaluator is not left running');
+  t.match(out, /OPRF evaluator closed/, 'it closed');
 });
