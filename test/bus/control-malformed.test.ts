@@ -3,31 +3,40 @@
 // said in at most one warn line per 10 s, with how many were dropped, as malformed live
 // batches already were (relay/bus/nats-live.ts). Before, every one was a warn line of
 // its own: a flood of them was a flood of log lines. Against a real nats-server.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { connect } from '@nats-io/transport-node';
 import { NatsBus } from '../../relay/bus/nats.ts';
 import { CONTRACT_LIMITS, tok } from './contract.ts';
-import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { until } from '../helpers/poll.ts';
 
 const FLOOD = 50;
+
+type Line = { level: string; msg: string; fields?: Record<string, unknown> };
+
+/** A bus on its own nats-server whose log lines are kept, with one device subscribed
+ *  (the kinds of control messages it was told, in order). */
+async function deviceOnBus(t: Test): Promise<{ server: NatsServerHandle; lines: Line[]; bus: NatsBus; r: string; d: string; got: string[] }> {
+  const server = await startNatsServer({ t });
+  const lines: Line[] = [];
+  const bus = new NatsBus({
+    servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test',
+    log: (level, msg, fields) => { lines.push({ level, msg, ...(fields ? { fields } : {}) }); },
+  });
+  t.teardown(() => bus.close());
+  await bus.start();
+  const [r, d] = [tok(), tok()];
+  const got: string[] = [];
+  const sub = await bus.subscribeDevice(r, d, async () => true, (m) => { got.push(m.kind); });
+  t.teardown(() => sub.close());
+  return { server, lines, bus, r, d, got };
+}
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
 } else {
   t.test('malformed control messages: dropped, one warn line with a count', async (t) => {
-    const server = await startNatsServer({ t });
-    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-    const bus = new NatsBus({
-      servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test',
-      log: (level, msg, fields) => { lines.push({ level, msg, ...(fields ? { fields } : {}) }); },
-    });
-    t.teardown(() => bus.close());
-    await bus.start();
-    const [r, d] = [tok(), tok()];
-    const got: string[] = [];
-    const sub = await bus.subscribeDevice(r, d, async () => true, (m) => { got.push(m.kind); });
-    t.teardown(() => sub.close());
+    const { server, lines, bus, r, d, got } = await deviceOnBus(t);
 
     const nc = await connect({ servers: server.url, name: 'test-raw' });
     t.teardown(() => nc.close());
@@ -96,18 +105,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('malformed opt-out announcements: dropped, the device not told, nothing remembered, one warn line', async (t) => {
-    const server = await startNatsServer({ t });
-    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-    const bus = new NatsBus({
-      servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test',
-      log: (level, msg, fields) => { lines.push({ level, msg, ...(fields ? { fields } : {}) }); },
-    });
-    t.teardown(() => bus.close());
-    await bus.start();
-    const [r, d] = [tok(), tok()];
-    const got: string[] = [];
-    const sub = await bus.subscribeDevice(r, d, async () => true, (m) => { got.push(m.kind); });
-    t.teardown(() => sub.close());
+    const { server, lines, bus, r, d, got } = await deviceOnBus(t);
     const heard: string[] = [];
     bus.watchUnregistered({ unregistered: (k) => heard.push(k), gap: () => undefined });
     await until('the bus trusting its announcements', () => bus.unregisteredSince(r, d, bus.unregisteredMark()) !== 'unknown', 10_000);
