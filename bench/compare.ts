@@ -15,6 +15,7 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { median, type Spread } from './summary.ts';
 import type { RunResult } from './types.ts';
+import { worstSlice } from './timeline.ts';
 
 export interface BenchFile {
   path: string;
@@ -28,12 +29,15 @@ type Better = 'higher' | 'lower' | null;
 export const MIN_RUNS = 3;
 
 interface MetricSpec {
-  key: keyof RunResult;
+  /** A RunResult field, or a figure derived from one (`value`). */
+  key: keyof RunResult | 'worst_slice_p99_ms';
   label: string;
   better: Better;
   digits: number;
   /** Counts (lost, duplicated, ...): any increase is worse, whatever the spread. */
   count?: true;
+  /** How a derived figure is read from a run (undefined: the run has none). */
+  value?: (r: RunResult) => number | undefined;
 }
 
 /** What is compared, in this order; a metric missing on either side is left out. */
@@ -43,6 +47,10 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'p50_ms', label: 'p50 ms', better: 'lower', digits: 2 },
   { key: 'p99_ms', label: 'p99 ms', better: 'lower', digits: 2 },
   { key: 'p999_ms', label: 'p99.9 ms', better: 'lower', digits: 2 },
+  // A stall of half a second in a 10 s window moves the window's p99 little; the worst
+  // slice's p99 is where it shows. Compared only when every run of both sides was cut in
+  // slices of one length (a 1 s slice hides what a 100 ms one shows).
+  { key: 'worst_slice_p99_ms', label: 'worst slice p99 ms', better: 'lower', digits: 2, value: (r) => (r.timeline ? worstSlice(r.timeline)?.p99_ms : undefined) },
   { key: 'server_cpu_us_per_msg', label: 'server µs/msg', better: 'lower', digits: 1 },
   { key: 'nats_cpu_us_per_msg', label: 'nats µs/msg', better: 'lower', digits: 1 },
   { key: 'drain_per_s', label: 'drained/s', better: 'higher', digits: 0 },
@@ -112,8 +120,8 @@ export interface CompareOptions {
 }
 
 /** Settings that are expected to differ and say nothing about comparability (the
- *  latency timeline's slice, `slice_ms`, changes no figure compared here: the rows'
- *  `timeline` is not compared). */
+ *  latency timeline's slice, `slice_ms`, changes only the worst slice's p99, which is
+ *  compared only between runs with one slice length). */
 const META_IGNORED = new Set(['when', 'systems', 'workloads', 'repeat', 'slice_ms', 'slice_ms_asked']);
 
 /** A group: one system, one workload, max-rate or fixed-rate runs apart. */
@@ -133,8 +141,9 @@ function groups(runs: readonly RunResult[]): Map<string, RunResult[]> {
   return out;
 }
 
-function stats(runs: readonly RunResult[], key: keyof RunResult): SideStats | null {
-  const v = runs.map((r) => r[key]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+function stats(runs: readonly RunResult[], m: MetricSpec): SideStats | null {
+  const read = m.value ?? ((r: RunResult) => r[m.key as keyof RunResult]);
+  const v = runs.map(read).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   if (v.length === 0) return null;
   return { median: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length };
 }
@@ -206,9 +215,11 @@ export function compare(base: readonly BenchFile[], candidate: readonly BenchFil
     if (cRuns === undefined) continue;
     const [system, workload] = k.split('\u0000') as [string, string];
     if ([...bRuns, ...cRuns].some((r) => r.generator_bound === true)) bound.push(show(k));
+    const slices = new Set([...bRuns, ...cRuns].map((r) => r.timeline?.slice_ms));
     for (const m of METRICS) {
-      const bs = stats(bRuns, m.key);
-      const cs = stats(cRuns, m.key);
+      if (m.key === 'worst_slice_p99_ms' && slices.size !== 1) continue;
+      const bs = stats(bRuns, m);
+      const cs = stats(cRuns, m);
       if (bs === null || cs === null) continue;
       const change = bs.median === 0 ? null : ((cs.median - bs.median) / Math.abs(bs.median)) * 100;
       rows.push({

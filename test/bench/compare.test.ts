@@ -131,7 +131,7 @@ t.test('settings: differences between and within the sides are listed; files wit
   t.same(shapes.settings, [{ key: 'backlog_messages', base: '200', candidate: '1000' }, { key: 'backlog_warmup', base: '20', candidate: '0' }]);
 });
 
-t.test('a latency timeline (and its slice) changes nothing compared: no metric, no setting; an older file without one compares alike', async (t) => {
+t.test('a latency timeline (and its slice) is no setting; against an older file without one, nothing from it is compared', async (t) => {
   const tl = { slice_ms: 250, t_ms: [0, 250], delivered: [10, 10], p50_ms: [1, 1], p99_ms: [2, 90], max_ms: [3, 95] };
   const c = compare(
     [file('old', [chat(100_000, 30)])],
@@ -142,6 +142,24 @@ t.test('a latency timeline (and its slice) changes nothing compared: no metric, 
   t.notOk(c.rows.some((r) => /timeline|slice/.test(r.metric)), 'no metric from the timeline');
   t.equal(row(c.rows, 'p99_ms').verdict, 'same', 'the row\'s own p99 compared as before');
   t.doesNotThrow(() => compareTable(c));
+});
+
+t.test('the worst slice\'s p99: compared between runs cut in slices of one length, a stall the window\'s p99 hides shows', async (t) => {
+  const tl = (sliceMs: number, p99: number[]) => ({ slice_ms: sliceMs, t_ms: p99.map((_, i) => i * sliceMs), delivered: p99.map(() => 10), p50_ms: p99.map(() => 1), p99_ms: p99, max_ms: p99.map((x) => x + 1) });
+  const base = [1, 2, 3].map((i) => file(`b${i}`, [chat(100_000, 30, { timeline: tl(250, [2, 3, 2 + i]) })]));
+  const stalled = [1, 2, 3].map((i) => file(`c${i}`, [chat(100_000, 30, { timeline: tl(250, [2, 480 + i, 3]) })]));
+  const c = compare(base, stalled, OPTS);
+  t.equal(row(c.rows, 'p99_ms').verdict, 'same', 'the window\'s p99 did not move');
+  const w = row(c.rows, 'worst_slice_p99_ms');
+  t.equal(w.verdict, 'worse', 'the worst slice did');
+  t.same([w.base.median, w.candidate.median], [4, 482], 'medians of each run\'s worst slice');
+  t.match(compareTable(c), /worst slice p99 ms/, 'a row of the table');
+  t.equal(row(compare(stalled, base, OPTS).rows, 'worst_slice_p99_ms').verdict, 'better', 'and the other way round');
+
+  const other = [1, 2, 3].map((i) => file(`d${i}`, [chat(100_000, 30, { timeline: tl(1000, [2, 3, 2 + i]) })]));
+  t.notOk(compare(base, other, OPTS).rows.some((r) => r.metric === 'worst_slice_p99_ms'), 'slices of 250 ms and 1 s: not compared');
+  const mixed = [...base.slice(0, 2), file('no-timeline', [chat(100_000, 30)])];
+  t.notOk(compare(mixed, stalled, OPTS).rows.some((r) => r.metric === 'worst_slice_p99_ms'), 'a run without a timeline: not compared');
 });
 
 t.test('generator-bound groups are named (their throughput measured the generator)', async (t) => {
