@@ -119,7 +119,14 @@ function randomOpBytes(): Uint8Array {
   } else if (kind === 6) {
     wire.Op.encode({ req, error: pick([{}, { code: 'BAD_FRAME' }, { code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 100 }]) }, w);
   } else if (kind === 7) {
-    wire.Op.encode(pick([{ req, ok: {} }, { req, notice: { kind: 'moved', atMs: 5 } }, { req, reconnect: { retryAfterMs: 3, reason: 'draining' } }, { req }]), w);
+    // Ops a bench handset does not read, with bodies a mutation can break: the reader must
+    // know each is one of the oneof's (OP_BODY_FIELDS), or it skips a body the generated
+    // decoder refuses. Ticket, ping and the client ops reach past field 13 and 27.
+    wire.Op.encode(pick([
+      { req, ok: {} }, { req, notice: { kind: 'moved', atMs: 5 } }, { req, reconnect: { retryAfterMs: 3, reason: 'draining' } }, { req },
+      { req, ticket: { ticket: rnd(69), expiresInS: 86_400 } }, { req, ping: {} }, { req, ticketRequest: { publicKey: rnd(32) } },
+      { req, evaluated: { evaluated: [rnd(32), rnd(32)] } }, { req, devices: { route: rnd(32), padding: rnd(5) } },
+    ]), w);
   } else if (kind === 8) {
     // two bodies, or one body twice: the generated decoder's oneof and merge rules
     wire.Op.encode({ req, deliver: { envelopes: [randomEnvelope()] } }, w);
