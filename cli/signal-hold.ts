@@ -21,8 +21,9 @@ export interface SignalHold {
 }
 
 /** Starts listening for SIGINT and SIGTERM; `message` is written (with a newline) at the
- *  first one. Call `release()` in a finally. */
-export function holdSignals(message: string): SignalHold {
+ *  first one, and `onFirst` called with it (register aborts its retry waits so). Call
+ *  `release()` in a finally. */
+export function holdSignals(message: string, onFirst?: (signal: NodeJS.Signals) => void): SignalHold {
   let interrupted: NodeJS.Signals | undefined;
   const release = (): void => {
     process.removeListener('SIGINT', onSignal);
@@ -45,6 +46,7 @@ export function holdSignals(message: string): SignalHold {
     }
     interrupted = signal;
     process.stderr.write(`${message}\n`);
+    onFirst?.(signal);
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

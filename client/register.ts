@@ -92,7 +92,52 @@ function gatewaySaid(e: HushwireError): string {
   return `${e.message}, ${e.code}`;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** What an aborted register() rejects with: the signal's reason (an `AbortError`
+ *  DOMException for a plain `abort()`, as fetch rejects), or one of that name where the
+ *  runtime set none. */
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? Object.assign(new Error('the registration was aborted'), { name: 'AbortError' });
+}
+
+/** Throws the abort's reason when `signal` has aborted. */
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/** Settles as `p` does, or rejects with the abort's reason as soon as `signal` aborts (`p`
+ *  is then left to settle, observed). For the steps an abort may cut short: nothing of
+ *  the registration is at the relay while they run. */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+/** Waits `ms`, or rejects with the abort's reason as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /**
  * Sends the `register` that `build` makes on `conn` (`first`: the connection's socket,
@@ -101,8 +146,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * backoff), at most REGISTER_ATTEMPTS sends, none starting after `deadline`. Every
  * failure that ends it says whether a new code is needed (it always is once it ends:
  * the code dies with the connection, which the registration then closes).
+ * `signal` aborted: a wait between sends ends at once, and a send under way is let end
+ * (its answer may be the device registered, which must not be lost) but not followed by
+ * another; either way the abort's reason is thrown unless the device was registered.
  */
-async function sendRegister(conn: Connection, first: Challenge | null, build: (challenge: Challenge) => OpProps, deadline: number): Promise<OpProps> {
+async function sendRegister(conn: Connection, first: Challenge | null, build: (challenge: Challenge) => OpProps, deadline: number, signal: AbortSignal | undefined): Promise<OpProps> {
   let failed: HushwireError | null = null; // the first transient failure, if any
   for (let attempt = 1; ; attempt++) {
     try {
@@ -119,13 +167,18 @@ async function sendRegister(conn: Connection, first: Challenge | null, build: (c
         throw new HushwireError(ErrorCode.VERIFY_FAILED, `the gateway no longer holds the verification code after its failure (${gatewaySaid(failed)}): ${e.message}; ${NEW_CODE}`, { cause: e });
       }
       if (!registerRetryable(e)) throw e;
+      // Aborted while this one was under way: not sent again.
+      checkAborted(signal);
       failed ??= e;
       const delay = Math.max(e.retryAfterMs, fullJitterDelay(attempt, DEFAULT_BACKOFF));
       if (attempt >= REGISTER_ATTEMPTS || Date.now() + delay >= deadline) {
         const tries = attempt === 1 ? 'once' : `${attempt} times, with the same code and keys`;
         throw new HushwireError(e.code, `the gateway could not finish the registration (${gatewaySaid(e)}; tried ${tries}): nothing was kept in the profile, and the verification code was held on this registration's connection, now closed, so it can no longer be used; ${NEW_CODE} (later, if the gateway is down)`, { cause: e, retryAfterMs: e.retryAfterMs });
       }
-      await sleep(delay);
+      // An abort ends the wait at once: the caller closes the connection, and with it the
+      // gateway drops the code and removes a device a lost answer may have left listed
+      // (relay/session.ts #eraseUnfinished).
+      await pause(delay, signal);
       // The session that holds the code is that socket's: gone, the code is gone with it.
       if (conn.state !== 'connected' || conn.challenge !== first) {
         throw new HushwireError(ErrorCode.UNAVAILABLE, `the gateway could not finish the registration (${gatewaySaid(e)}), and the connection was lost before it was tried again: the verification code was held on that connection only, so it can no longer be used; ${NEW_CODE}`, { cause: e });
@@ -146,6 +199,12 @@ export interface RegisterOptions {
   requestTimeoutMs?: number;
   /** A WHATWG WebSocket constructor (default: ws on Node, else globalThis.WebSocket). */
   WebSocket?: WebSocketConstructor;
+  /** Aborts the registration: register() rejects with the signal's reason, the connection
+   *  closed and the profile's lock released, at once, except while a `register` is under
+   *  way (its answer is waited for, at most `requestTimeoutMs`: it may register the
+   *  device) and once the gateway has registered the device (too late: register()
+   *  finishes and resolves; unregister() takes it back). */
+  signal?: AbortSignal;
 }
 
 export interface RegisterResult {
@@ -174,6 +233,11 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   if (opts.verifyCode !== undefined && typeof opts.verifyCode !== 'function') {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'option verifyCode must be a function');
   }
+  const signal = opts.signal;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'option signal must be an AbortSignal');
+  }
+  checkAborted(signal);
   checkRandom();
   if ((opts.store === undefined) === (opts.profileDir === undefined)) {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'register needs either profileDir or store');
@@ -206,6 +270,7 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
     // identity lock, held until the registration is written or undone, and taken before
     // anything reaches the relay, so the one that waited finds the profile registered.
     lock = await lockIdentity(store);
+    checkAborted(opts.signal);
     if ((await store.read(DEVICE_FILE)) !== undefined) {
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'this profile is already registered (unregister first)');
     }
@@ -240,17 +305,21 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     connectAttempts: Math.max(3, urls.length * 2),
     requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
   });
+  const signal = opts.signal;
   try {
-    await conn.connect();
+    // Until the register goes out nothing of this registration is at the relay: an abort
+    // ends any of these steps at once (the finally closes the connection).
+    await unlessAborted(conn.connect(), signal);
     const connectedAt = Date.now();
     const first = conn.challenge;
-    const started = await conn.request({ verifyStart: { number } });
+    const started = await unlessAborted(conn.request({ verifyStart: { number } }), signal);
     const startedAt = Date.now();
     const authDeadlineMs = first && first.authDeadlineMs > 0 ? first.authDeadlineMs : 10_000;
     const expiresInS = Number(started.verifyStarted?.expiresInS ?? 0);
     const info = verifyInfo(expiresInS, startedAt, connectedAt, authDeadlineMs);
     let code = started.verifyStarted?.devCode ?? '';
-    if (!code && opts.verifyCode) code = (await opts.verifyCode(info)).trim();
+    if (!code && opts.verifyCode) code = (await unlessAborted(Promise.resolve(opts.verifyCode(info)), signal)).trim();
+    checkAborted(signal);
     if (!code) throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required');
 
     const identity = generateIdentity();
@@ -282,7 +351,7 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
           blinded: blinded[0],
         },
       };
-    }, retriesUntil);
+    }, retriesUntil, signal);
     const challenge = used as Challenge | null;
     const reg = answer.registered;
     const ev = reg?.evaluation;

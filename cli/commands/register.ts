@@ -74,28 +74,45 @@ export function registerCommand(): Command {
       // device whose keys nobody holds (senders seal to it; nobody can unregister it). So
       // the registration in flight is let finish, then undone; while the code is asked
       // for nothing is registered yet, and a second signal always ends it at once.
-      const hold = holdSignals('hushwire: interrupted: letting the registration in flight end, then undoing it (signal again to stop at once)');
+      // The first signal also aborts the SDK's register: a wait before the register is sent
+      // again (the gateway answered UNAVAILABLE, TIMEOUT or RATE_LIMITED) ends at once,
+      // the connection closed and the profile's lock released, and a register under way
+      // is not followed by another (client/register.ts; the gateway removes a device a
+      // lost answer left listed when the connection closes).
+      const abort = new AbortController();
+      const hold = holdSignals('hushwire: interrupted: letting the registration in flight end, then undoing it (signal again to stop at once)', (signal) => abort.abort(new Error(`interrupted by ${signal}`)));
       try {
-        const result = await HushwireClient.register({
-          profileDir: opts.profile,
-          gateways: opts.gateway,
-          number,
-          verifyCode: code !== undefined ? async () => code : async (info) => {
-            // A signal that came before the code is asked for: nothing is registered yet.
-            if (hold.interrupted !== undefined) {
-              hold.endBy(hold.interrupted);
-              return new Promise<string>(() => {});
-            }
-            hold.atOnce = true;
-            try {
-              // Ctrl-C at the terminal's prompt is what a SIGINT is elsewhere: the end,
-              // by SIGINT (test/client/cli-signal-again.test.ts).
-              return await promptCode(info, () => hold.endBy('SIGINT'));
-            } finally {
-              hold.atOnce = false;
-            }
-          },
-        });
+        let result: Awaited<ReturnType<typeof HushwireClient.register>>;
+        try {
+          result = await HushwireClient.register({
+            profileDir: opts.profile,
+            gateways: opts.gateway,
+            number,
+            signal: abort.signal,
+            verifyCode: code !== undefined ? async () => code : async (info) => {
+              // A signal that came before the code is asked for: nothing is registered yet.
+              if (hold.interrupted !== undefined) {
+                hold.endBy(hold.interrupted);
+                return new Promise<string>(() => {});
+              }
+              hold.atOnce = true;
+              try {
+                // Ctrl-C at the terminal's prompt is what a SIGINT is elsewhere: the end,
+                // by SIGINT (test/client/cli-signal-again.test.ts).
+                return await promptCode(info, () => hold.endBy('SIGINT'));
+              } finally {
+                hold.atOnce = false;
+              }
+            },
+          });
+        } catch (e) {
+          const stopped = hold.interrupted;
+          if (stopped === undefined || !abort.signal.aborted || e !== abort.signal.reason) throw e;
+          // Stopped before the gateway registered the device: nothing to undo.
+          process.stderr.write('hushwire: interrupted: the registration was stopped before it was registered (nothing to undo)\n');
+          process.exitCode = signalExitCode(stopped);
+          return;
+        }
         const interrupted = hold.interrupted;
         if (interrupted === undefined) {
           printJson({ status: 'registered', device: result.device });
