@@ -11,7 +11,7 @@ import { HushwireError, ErrorCode, wireErrorCode, type ErrorCode as ErrorCodeT }
 import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { notRegistered, type Discovery, type VerifiedDevice, type Requester } from './discovery.ts';
-import { wasUnanswered } from './connection-core.ts';
+import { wasAnsweredByGateway, wasUnanswered } from './connection-core.ts';
 
 export interface SenderKeys {
   route: Uint8Array;
@@ -107,35 +107,99 @@ export function pacesStream(code: string, retryAfterMs: number): boolean {
 }
 
 /**
+ * Whether the error a `send` op itself failed with (not a receipt) slows the client's
+ * whole outgoing stream: the gateway's own Error op (wasAnsweredByGateway) refusing the
+ * whole op RATE_LIMITED or UNAVAILABLE, with or without retry_after_ms. Such an answer
+ * refused every envelope of the op, for no envelope's fault: the gateway (or something
+ * in front of it) takes no sends from this client now, and every queued send would meet
+ * the same refusal. (The gateway of this repository refuses sends per envelope, in
+ * receipts; a whole-op refusal comes from another implementation or version, or a proxy
+ * in front of one.) The SDK's own errors never pace: a lost connection or a deadline
+ * (UNAVAILABLE, TIMEOUT; resent after the reconnect and their backoff), 'too many
+ * requests pending' (RATE_LIMITED, this client's own bound), a closed client.
+ */
+export function opPacesStream(e: unknown): e is HushwireError {
+  return e instanceof HushwireError && wasAnsweredByGateway(e) && (e.code === ErrorCode.RATE_LIMITED || e.code === ErrorCode.UNAVAILABLE);
+}
+
+/** The full-jitter backoff the pacer spaces sends by after whole-op refusals that gave no
+ *  retry_after_ms: the send retries' own (250 ms doubling to 5 s). */
+const PACE_BACKOFF = { baseMs: 250, capMs: 5_000 };
+
+/**
  * Spaces a client's sends while the gateway rate-limits them or is out of room, by what
  * the gateway says: the retry_after_ms of each receipt that paces the stream
  * (pacesStream: RATE_LIMITED, the time until its bucket has a token; UNAVAILABLE with
- * retry_after_ms, the gateway's capacity) becomes the gap between two send ops, for every
- * send of the client, first attempts and retries alike, until none came for a while.
+ * retry_after_ms, the gateway's capacity), or of a send op refused whole (opPacesStream;
+ * one without retry_after_ms spaces by a full-jitter backoff instead: refused), becomes
+ * the gap between two send ops, for every send of the client, first attempts and retries
+ * alike, until none came for a while. Only send ops take its slots: lookups,
+ * registration, prekey rotation and ticket requests neither wait for it nor tell it.
  * Slots are taken in the order the sends ask for them, and a retry keeps its envelopes
  * (ids and sequence numbers), so pacing loses, repeats and reorders nothing. Nothing
- * server-specific is built in: without such receipts it does nothing.
+ * server-specific is built in: without such answers it does nothing.
  */
 export class SendPacer {
   private gapMs = 0;
   private nextSlot = 0;
   private limitedUntil = 0;
+  /** Backoff level of whole-op refusals without retry_after_ms in this spell of pacing
+   *  (0: none), and when it last rose. */
+  private level = 0;
+  private raisedAt = 0;
 
   /** A receipt that paces the stream (pacesStream) with this retry_after_ms. */
   limited(retryAfterMs: number, now = Date.now()): void {
-    const gap = Math.max(1, Math.min(retryAfterMs, 60_000));
+    this.lapse(now);
+    this.engage(retryAfterMs, now);
+  }
+
+  /** Ends a spell of pacing whose hold has passed. */
+  private lapse(now: number): void {
+    if (now < this.limitedUntil) return;
+    this.gapMs = 0;
+    this.nextSlot = 0;
+    this.level = 0;
+  }
+
+  /** Spaces send ops by `ms` (1 ms to 60 s; never less than the gap already set while the
+   *  pacing lasts), from now until PACE_HOLD_MS (or the gap) after this. */
+  private engage(ms: number, now: number): void {
+    const gap = Math.max(1, Math.min(ms, 60_000));
     this.gapMs = now < this.limitedUntil ? Math.max(this.gapMs, gap) : gap;
     this.limitedUntil = now + Math.max(PACE_HOLD_MS, gap);
     this.nextSlot = Math.max(this.nextSlot, now + gap);
   }
 
+  /**
+   * A send op the gateway refused whole (opPacesStream), sent at `sentAt`. With a
+   * retry_after_ms it paces as a receipt does (limited). Without one the gap is a
+   * full-jitter backoff, random(0, min(5 s, 250 ms * 2^level)): the level rises by one
+   * for a refusal of an op sent since it last rose (an op that went out at the gap the
+   * last rise set, and was refused all the same), so a burst of ops sent together and
+   * refused together raises it once, not once each; the gap never shrinks while the
+   * pacing lasts, and the pacing ends, level and all, 2 s (or the gap) after the last
+   * refusal, as for receipts.
+   */
+  refused(retryAfterMs: number, sentAt: number, random: () => number = Math.random, now = Date.now()): void {
+    this.lapse(now);
+    if (retryAfterMs > 0) {
+      this.engage(retryAfterMs, now);
+      return;
+    }
+    let gap = this.gapMs;
+    if (this.level === 0 || sentAt >= this.raisedAt) {
+      this.level = Math.min(this.level + 1, 30);
+      this.raisedAt = now;
+      gap = Math.max(gap, fullJitterDelay(this.level, PACE_BACKOFF, random));
+    }
+    this.engage(gap, now);
+  }
+
   /** How long to wait before the next send op (0 when not rate limited); takes the slot. */
   delay(now = Date.now()): number {
-    if (now >= this.limitedUntil) {
-      this.gapMs = 0;
-      this.nextSlot = 0;
-      return 0;
-    }
+    this.lapse(now);
+    if (this.limitedUntil <= now) return 0;
     const slot = Math.max(now, this.nextSlot);
     this.nextSlot = slot + this.gapMs;
     return slot - now;
@@ -148,7 +212,8 @@ export interface DeliverOptions {
   seal: (devices: VerifiedDevice[]) => SealedForDevice[];
   /** Absolute deadline (ms since epoch) for the whole send, retries included. */
   deadline: number;
-  /** Shared by a client's sends: spaces them while the gateway rate-limits them or is out of room (pacesStream). */
+  /** Shared by a client's sends: spaces them while the gateway rate-limits them or is out of room (pacesStream,
+   *  opPacesStream). */
   pacer?: SendPacer;
   /** Resolves once connected (rejects after timeoutMs): a resend after a lost connection
    *  waits for the reconnect first, then a random share of its backoff, so the sends of
@@ -370,7 +435,8 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
     let retryAfterMs = 0;
     let stale = false;
     let lost = false;
-    const remaining = opts.deadline - Date.now();
+    const sentAt = Date.now();
+    const remaining = opts.deadline - sentAt;
     if (remaining <= 0) fail();
     try {
       const op = await opts.request({ send: { envelopes: batch.map((s) => s.envelope) } }, remaining);
@@ -423,6 +489,11 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
       if (wasUnanswered(e)) {
         lost = true;
         for (const s of batch) unanswered.add(bytesToHex(s.device.device));
+      } else if (opPacesStream(e)) {
+        // The gateway refused the whole op (none of its envelopes taken): every send of
+        // the client would meet the same refusal, so all of them slow down, as for a
+        // receipt that paces the stream; this one retries below as any refused send.
+        opts.pacer?.refused(e.retryAfterMs, sentAt, opts.random);
       }
       lastError = e;
       retryAfterMs = Math.max(retryAfterMs, e.retryAfterMs);
