@@ -2,6 +2,7 @@
 // through the Bus (JetStream KV in NATS mode) as an encoded DirectoryEntry, keyed by
 // route tag. Updates are compare-and-set loops so two gateways never lose a write.
 import type { Bus, DirectoryReadOptions, DirectoryRecord } from './bus/bus.ts';
+import { isWriteOutcomeUnknown } from './bus/common.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { bytesEqual } from './bytes.ts';
@@ -56,21 +57,32 @@ export class Directory {
   /** Removes a device; deletes the whole entry when it was the last. The delete is
    *  revision-checked like every write here: a device another gateway registers on the
    *  same route between the read and the delete (a new phone, while the old one opts
-   *  out) makes it conflict, and the loop keeps that device. */
+   *  out) makes it conflict, and the loop keeps that device.
+   *  A write whose request was in flight when the bus lost NATS (it may have landed:
+   *  bus/common.ts WriteOutcomeUnknown) is not the caller's failure: the record is read
+   *  again at the leader (the bus waits for the reconnect) and the removal decided again:
+   *  gone means done. Before, an opt-out whose removal landed was answered UNAVAILABLE,
+   *  and the handset's retry could no longer authenticate. */
   async removeDevice(tag: string, device: Uint8Array): Promise<{ remaining: number }> {
+    let lost = false;
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
-      const rec = await this.#bus.directoryGet(tag);
+      const rec = await this.#bus.directoryGet(tag, lost ? { fromLeader: true } : undefined);
       if (!rec) return { remaining: 0 };
       const devices = devicesOf(rec);
       const rest = devices.filter((d) => !bytesEqual(d.device, device));
-      if (rest.length === 0) {
-        if (await this.#bus.directoryDelete(tag, rec.revision)) return { remaining: 0 };
-        continue;
+      if (rest.length === devices.length && rest.length > 0) return { remaining: rest.length };
+      try {
+        if (rest.length === 0) {
+          if (await this.#bus.directoryDelete(tag, rec.revision)) return { remaining: 0 };
+          continue;
+        }
+        const value = wire.DirectoryEntry.encode({ devices: rest }).finish();
+        const rev = await this.#bus.directoryPut(tag, value, rec.revision);
+        if (rev !== null) return { remaining: rest.length };
+      } catch (e) {
+        if (!isWriteOutcomeUnknown(e)) throw e;
+        lost = true;
       }
-      if (rest.length === devices.length) return { remaining: rest.length };
-      const value = wire.DirectoryEntry.encode({ devices: rest }).finish();
-      const rev = await this.#bus.directoryPut(tag, value, rec.revision);
-      if (rev !== null) return { remaining: rest.length };
     }
     throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory busy, retry');
   }

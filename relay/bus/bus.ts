@@ -141,6 +141,11 @@ export interface Bus {
    *  reads; 'other': the rest), requests waiting for a reply and those refused for lack
    *  of room since start (relay/bus/nats-requests.ts); absent on the embedded bus. */
   requestPool?(): Record<'auth' | 'other', { pending: number; refused: number }>;
+  /** NATS: how many times the connection to NATS was lost since start (a disconnect, a
+   *  stale connection, a reconnect attempt); absent on the embedded bus, which never
+   *  loses one. Periodic work that writes through the bus (relay/privacy/privacy.ts, the
+   *  idle sweep) compares it before and after to know whether it ran through a loss. */
+  connectionLosses?(): number;
 
   // ---- live delivery ----
   /** Live offers made through this bus that have no outcome yet (a gauge for

@@ -26,6 +26,18 @@ export function busUnavailable(message: string, cause?: unknown): HushwireError 
   return new HushwireError(ErrorCode.UNAVAILABLE, message, { cause, retryAfterMs: 1000 });
 }
 
+/** A compare-and-set write (directory, counters) whose request was in flight when the
+ *  bus lost its connection to the store: it may or may not have been applied, as after a
+ *  timeout. UNAVAILABLE with retry_after_ms, like any loss of the connection. A caller
+ *  that can tell from a fresh read whether its edit is in place (a removal: the device
+ *  is gone) reads again, which waits for the reconnect, and decides again
+ *  (relay/directory.ts removeDevice, relay/privacy/devices.ts editDevices' `retryLost`). */
+export class WriteOutcomeUnknown extends HushwireError {}
+
+export function isWriteOutcomeUnknown(e: unknown): boolean {
+  return e instanceof WriteOutcomeUnknown;
+}
+
 export function checkLimits(limits: MailboxLimits): MailboxLimits {
   const ok = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
   if (limits === null || typeof limits !== 'object' || !ok(limits.maxMessagesPerDevice) || !ok(limits.maxAgeMs) || !ok(limits.maxMessageBytes)) {

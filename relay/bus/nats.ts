@@ -55,7 +55,7 @@ import { assertToken, isToken, type Recipient } from '../tokens.ts';
 import {
   busUnavailable, checkControl, checkDirectoryValue, checkEnvelope, checkEnvelopeId, checkHandlers, checkLimits,
   checkDeleteRevision, checkMax, checkRevision, checkSeq, checkSeqs, checkRecipient, checkTimeout, decodeControl, DEDUP_WINDOW_MS, dedupWindowMs, DIRECTORY_MAX_VALUE_BYTES,
-  encodeControl, noopLog, SubscriptionRegistry, withTimeout, type BusLogFn, type DeviceEntry, type DeviceTransport,
+  encodeControl, noopLog, SubscriptionRegistry, withTimeout, WriteOutcomeUnknown, type BusLogFn, type DeviceEntry, type DeviceTransport,
 } from './common.ts';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -400,6 +400,12 @@ class NatsLost extends HushwireError {}
 function natsLost(): NatsLost {
   return new NatsLost(ErrorCode.UNAVAILABLE, 'NATS connection lost; this gateway is reconnecting', { retryAfterMs: 1000 });
 }
+/** natsLost() for a compare-and-set write in flight at the loss (#viaNats): the same
+ *  error to a handset, and callers that can read again to find out whether it landed
+ *  tell it apart (common.ts WriteOutcomeUnknown). */
+function writeLost(): WriteOutcomeUnknown {
+  return new WriteOutcomeUnknown(ErrorCode.UNAVAILABLE, 'NATS connection lost; this gateway is reconnecting', { retryAfterMs: 1000 });
+}
 
 /** A lost connection as #beginOutage tracks it (see #outage). */
 interface Outage {
@@ -592,7 +598,10 @@ export class NatsBus implements Bus {
   /** Refusals of the request pools of earlier connection attempts (requestPool()). */
   readonly #refusedBefore: Record<RequestClass, number> = { auth: 0, other: 0 };
   readonly #eraseQueue: EraseBatch[] = [];                     // FIFO; head is being sent
-  #eraseQueued = 0;                                           // seqs in #eraseQueue not yet sent
+  /** Erases that were in flight when the connection dropped, sent again (once) before
+   *  the queue once reconnected (#pumpErasesNow). */
+  #eraseAgain: { b: EraseBatch; seq: number }[] = [];
+  #eraseQueued = 0;                                           // seqs in #eraseQueue and #eraseAgain not yet sent
   #erasesInFlight = 0;
   #pumping = false;
   #eraseSubjects: string[] = [];
@@ -973,6 +982,10 @@ export class NatsBus implements Bus {
 
   /** Counter calls that failed (rate-limit store unavailable) since start
    *  (hushwire_rate_limit_store_errors_total). */
+  connectionLosses(): number {
+    return this.#losses;
+  }
+
   counterStoreErrors(): number {
     return this.#counterErrors;
   }
@@ -1453,8 +1466,10 @@ export class NatsBus implements Bus {
    *   fails NatsLost (UNAVAILABLE, retry_after_ms) once the loss outlasts the grace;
    * - one in flight when the loss is seen is abandoned at once (what failed after a loss
    *   counts as lost with it): if `idempotent` it is made again once reconnected, once;
-   *   otherwise its outcome is unknown, as after a timeout, and it fails NatsLost. A
-   *   second loss fails the repeat NatsLost too.
+   *   otherwise its outcome is unknown, as after a timeout, and it fails
+   *   WriteOutcomeUnknown (UNAVAILABLE as NatsLost; a caller that can tell from a fresh
+   *   read whether its edit landed reads again and decides again: the opt-out's and the
+   *   idle expiry's removals). A second loss fails the repeat NatsLost.
    * Idempotent: reads, the mailbox store (JetStream drops a repeated Nats-Msg-Id within
    * its duplicate window), erases (an erased message is "already gone"), flushes. Not: the
    * compare-and-set writes (directory, counters), which may have been applied.
@@ -1468,7 +1483,7 @@ export class NatsBus implements Bus {
         return await this.#untilDrop(make());
       } catch (e) {
         if (this.#drops === drops) throw e;
-        if (last) throw natsLost();
+        if (last) throw idempotent ? natsLost() : writeLost();
       }
     }
   }
@@ -2289,14 +2304,32 @@ export class NatsBus implements Bus {
     // would drop the requests unsent, #onDrop); the reconnect pumps it, and so does the
     // grace's end, which fails what is queued.
     if (api !== null && this.#outage !== null && !this.#outage.failing) return;
-    while (this.#erasesInFlight < ERASE_WINDOW && this.#eraseQueue.length > 0) {
-      const b = this.#eraseQueue[0] as EraseBatch;
-      const seq = b.seqs[b.next++] as number;
-      if (b.next >= b.seqs.length) this.#eraseQueue.shift();
+    while (this.#erasesInFlight < ERASE_WINDOW && (this.#eraseAgain.length > 0 || this.#eraseQueue.length > 0)) {
+      let b: EraseBatch;
+      let seq: number;
+      const again = this.#eraseAgain.length > 0;
+      if (again) {
+        ({ b, seq } = this.#eraseAgain.shift() as { b: EraseBatch; seq: number });
+      } else {
+        b = this.#eraseQueue[0] as EraseBatch;
+        seq = b.seqs[b.next++] as number;
+        if (b.next >= b.seqs.length) this.#eraseQueue.shift();
+      }
       this.#eraseQueued--;
       this.#erasesInFlight++;
+      const drops = this.#drops;
       const done = (err: Error | null, data: Uint8Array): void => {
         this.#erasesInFlight--;
+        if (err !== null && !again && this.#drops !== drops && !this.#closed) {
+          // In flight when the connection dropped (#onDrop fails the request pool): an
+          // erase is idempotent ("already gone" is fine), so it goes again once
+          // reconnected, before the queue (the pump waits for the reconnect; the grace's
+          // end fails it). A second loss fails it.
+          this.#eraseAgain.push({ b, seq });
+          this.#eraseQueued++;
+          if (this.#erasesInFlight <= ERASE_REFILL_AT) this.#pumpErases();
+          return;
+        }
         if (err === null) {
           // {"success":true}, or an error; two of them mean already gone.
           const text = td.decode(data);
@@ -2499,7 +2532,7 @@ export class NatsBus implements Bus {
       // Not repeated after a lost connection: it may have been applied (then NatsLost).
       rev = await this.#viaNats(() => (expectedRevision === 0 ? kv.create(routeTag, value) : kv.update(routeTag, value, expectedRevision)), false);
     } catch (e) {
-      if (e instanceof NatsLost) throw e;
+      if (e instanceof NatsLost || e instanceof WriteOutcomeUnknown) throw e;
       const code = jsErrCode(e);
       // 10071 wrong last sequence / 10164 unknown last sequence: a revision conflict
       if (code === 10071 || code === 10164) return null;

@@ -5,6 +5,7 @@ import type { Bus, DirectoryReadOptions } from '../bus/bus.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from '../wire.ts';
 import { HushwireError, ErrorCode } from '../errors.ts';
 import { devicesOf } from '../directory.ts';
+import { isWriteOutcomeUnknown } from '../bus/common.ts';
 
 const CAS_ATTEMPTS = 8;
 
@@ -22,21 +23,37 @@ export const DELETE_ENTRY: unique symbol = Symbol('delete the directory entry');
  * the re-reads after a conflict are made at the leader: a replicated KV may answer an
  * ordinary read from a replica that lags (nats-server < 2.9.17 answers direct gets from
  * any replica), and a stale revision would only conflict again, up to CAS_ATTEMPTS.
+ *
+ * `retryLost`: a write whose request was in flight when the bus lost NATS (it may have
+ * landed: bus/common.ts WriteOutcomeUnknown) is decided again on a fresh read at the
+ * leader (the bus waits for the reconnect) instead of failing; `fn` is then called with
+ * `lost` true (its earlier write may be in place: a device it removed may now be
+ * missing for that reason), and a missing entry or "no change" then resolves true (the
+ * edit, or another's, is in place). For the removals (the idle expiry, an unfinished
+ * registration's device), whose outcome a read tells; without it such a write fails
+ * UNAVAILABLE as before.
  */
 export async function editDevices(
-  bus: Bus, tag: string, fn: (devices: DirectoryDevice[]) => DirectoryDeviceProps[] | null | typeof DELETE_ENTRY, read: DirectoryReadOptions = {},
+  bus: Bus, tag: string, fn: (devices: DirectoryDevice[], lost: boolean) => DirectoryDeviceProps[] | null | typeof DELETE_ENTRY, read: DirectoryReadOptions = {},
+  retryLost = false,
 ): Promise<boolean> {
+  let lost = false;
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
     const rec = await bus.directoryGet(tag, i === 0 ? read : { ...read, fromLeader: true });
-    if (rec === null) return false;
-    const next = fn(devicesOf(rec));
-    if (next === null) return false;
-    if (next === DELETE_ENTRY) {
-      if (await bus.directoryDelete(tag, rec.revision)) return true;
-      continue;
+    if (rec === null) return lost;
+    const next = fn(devicesOf(rec), lost);
+    if (next === null) return lost;
+    try {
+      if (next === DELETE_ENTRY) {
+        if (await bus.directoryDelete(tag, rec.revision)) return true;
+        continue;
+      }
+      const rev = await bus.directoryPut(tag, wire.DirectoryEntry.encode({ devices: next }).finish(), rec.revision);
+      if (rev !== null) return true;
+    } catch (e) {
+      if (!retryLost || !isWriteOutcomeUnknown(e)) throw e;
+      lost = true;
     }
-    const rev = await bus.directoryPut(tag, wire.DirectoryEntry.encode({ devices: next }).finish(), rec.revision);
-    if (rev !== null) return true;
   }
   throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory busy, retry', { retryAfterMs: 250 });
 }

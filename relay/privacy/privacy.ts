@@ -34,6 +34,11 @@ const UNFINISHED_OUTCOMES: readonly UnfinishedOutcome[] = ['removed', 'absent', 
  *  edit and mail erase) before it is given up to the idle expiry. */
 export const UNFINISHED_DEADLINE_MS = 30_000;
 const SWEEP_LEASE_KEY = `sweep.${'0'.repeat(32)}`;
+/** How often periodic work waiting for the bus to reconnect looks at its status. */
+const RECONNECT_POLL_MS = 250;
+/** Runs of one period's idle sweep at most: the first, and one after each reconnect
+ *  that interrupted the one before. */
+const SWEEP_RUNS = 4;
 const LIMIT_LABELS = ['discovery_device', 'discovery_route', 'verify_start'] as const;
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -49,6 +54,8 @@ export class Privacy {
   readonly #unfinished: Counter<'outcome'>;
   #timers: NodeJS.Timeout[] = [];
   #sweeping: Promise<number> | null = null;
+  /** A last_seen pass waits for the bus to reconnect (#touchConnected). */
+  #touchWaiting = false;
   #stopped = false;
   /** Aborted by stop(): wakes a sweep from its wait between erase attempts. */
   readonly #stop = new AbortController();
@@ -188,11 +195,13 @@ export class Privacy {
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(deadlineMs)]);
     let outcome = 'absent' as UnfinishedOutcome;
     try {
-      await editDevices(this.#relay.bus, tag, (devices) => {
+      await editDevices(this.#relay.bus, tag, (devices, lost) => {
         signal.throwIfAborted();
         const me = devices.find((d) => bytesEqual(d.device, device));
         if (me === undefined) {
-          outcome = 'absent';
+          // After a removal whose answer was lost with the NATS connection, missing is
+          // that removal landed: its mail is still to be erased.
+          if (!(lost && outcome === 'removed')) outcome = 'absent';
           return null;
         }
         if (!wrote(me)) {
@@ -205,7 +214,8 @@ export class Privacy {
         // conflicts, and this is decided again on the new record.
         return rest.length === 0 ? DELETE_ENTRY : rest.map(deviceProps);
         // Read at the directory's leader: a replica behind the write would show it absent.
-      }, { fromLeader: true });
+        // A removal in flight when NATS dropped is decided again once reconnected.
+      }, { fromLeader: true }, true);
       if (outcome === 'removed') await this.#eraseMail(tag, deviceToken(device), signal);
     } catch (e) {
       if (outcome !== 'removed') outcome = 'failed';
@@ -249,6 +259,10 @@ export class Privacy {
    *  closing next; a read under way that fails then is not warned of). stop() does not
    *  wait for that read, which in a NATS outage could take its whole deadline. */
   async #touchConnected(): Promise<void> {
+    // NATS lost: the writes would wait for the reconnect or fail; the pass runs once
+    // reconnected instead (and stops at a loss, the rest left for then).
+    if (!this.#busConnected()) return this.#touchOnceConnected();
+    const losses = this.#losses();
     const now = Date.now();
     const every = lastSeenWriteEveryMs(this.options);
     for (const s of this.#relay.sessions() as Iterable<PrivacySession>) {
@@ -256,67 +270,158 @@ export class Privacy {
       const key = s.deviceKey;
       if (!s.authenticated || key === null || now - (this.#touchedAt.get(s) ?? 0) < every) continue;
       this.#touchedAt.set(s, now);
-      await editDevices(this.#relay.bus, key.tag, (devices) => {
+      const ok = await editDevices(this.#relay.bus, key.tag, (devices) => {
         if (this.#stopped) return null;
         const me = devices.find((d) => bytesEqual(d.device, key.device));
         if (!me || now - Number(me.lastSeenMs) < every) return null;
         return devices.map((d) => (d === me ? { ...deviceProps(d), lastSeenMs: now } : deviceProps(d)));
-      }).catch((e: unknown) => {
+      }).then(() => true, (e: unknown) => {
+        if (this.#lostSince(losses)) return false;
         if (!this.#stopped) this.#relay.warnRepeated('last_seen update failed', { err: toWireError(e).code });
+        return true;
       });
+      if (!ok) {
+        this.#touchedAt.delete(s);
+        return this.#touchOnceConnected();
+      }
+    }
+  }
+
+  #touchOnceConnected(): void {
+    if (this.#touchWaiting || this.#stopped) return;
+    this.#touchWaiting = true;
+    void this.#whenConnected().then((up) => {
+      this.#touchWaiting = false;
+      if (up) void this.#touchConnected();
+    });
+  }
+
+  /** The bus's connection losses so far (0 where it cannot lose one: embedded). */
+  #losses(): number {
+    return this.#relay.bus.connectionLosses?.() ?? 0;
+  }
+
+  /** Not reconnecting to NATS (the one state in which waiting helps). */
+  #busConnected(): boolean {
+    return this.#relay.bus.status().state !== 'reconnecting';
+  }
+
+  /** The bus lost its connection since `losses` was read, or has none now. */
+  #lostSince(losses: number): boolean {
+    return this.#losses() !== losses || !this.#busConnected();
+  }
+
+  /** Resolves true once the bus is no longer reconnecting; false at stop() or once it
+   *  is closed. */
+  async #whenConnected(): Promise<boolean> {
+    for (;;) {
+      if (this.#stopped) return false;
+      const state = this.#relay.bus.status().state;
+      if (state === 'closed') return false;
+      if (state !== 'reconnecting') return true;
+      try {
+        await sleep(RECONNECT_POLL_MS, undefined, { signal: this.#stop.signal });
+      } catch {
+        return false;
+      }
     }
   }
 
   /** Runs a sweep when this gateway wins the lease for the current period. Resolves
-   *  how many devices it erased (0 when another gateway holds the lease). */
-  async sweepIfLeader(now = Date.now()): Promise<number> {
-    if (this.#sweeping !== null || this.#stopped) return 0;
+   *  how many devices it erased (0 when another gateway holds the lease). With the
+   *  connection to NATS lost (or lost while the lease is taken), the lease and the sweep
+   *  wait for the reconnect and run then: before, the lease failed and the period went
+   *  by without a sweep (docs/OPERATIONS.md, "NATS unreachable at start": later outages). */
+  sweepIfLeader(now = Date.now()): Promise<number> {
+    if (this.#sweeping !== null || this.#stopped) return Promise.resolve(0);
+    this.#sweeping = this.#leaseThenSweep(now).finally(() => { this.#sweeping = null; });
+    return this.#sweeping;
+  }
+
+  async #leaseThenSweep(now: number): Promise<number> {
     const bus = this.#relay.bus;
-    try {
-      const rec = await bus.counterGet(SWEEP_LEASE_KEY);
-      const until = rec === null ? 0 : Number((JSON.parse(td.decode(rec.value)) as { until?: unknown }).until) || 0;
-      if (until > now) return 0;
-      const lease = te.encode(JSON.stringify({ until: now + Math.floor(idleSweepEveryMs(this.options) * 0.9) }));
-      if ((await bus.counterPut(SWEEP_LEASE_KEY, lease, rec === null ? 0 : rec.revision)) === null) return 0;
-    } catch (e) {
-      this.#relay.log.warn({ err: toWireError(e).code }, 'idle sweep lease unavailable');
-      return 0;
+    const asked = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      if (!this.#busConnected() && !(await this.#whenConnected())) return 0;
+      const at = now + (Date.now() - asked);
+      const losses = this.#losses();
+      try {
+        const rec = await bus.counterGet(SWEEP_LEASE_KEY);
+        const until = rec === null ? 0 : Number((JSON.parse(td.decode(rec.value)) as { until?: unknown }).until) || 0;
+        if (until > at) return 0;
+        const lease = te.encode(JSON.stringify({ until: at + Math.floor(idleSweepEveryMs(this.options) * 0.9) }));
+        if ((await bus.counterPut(SWEEP_LEASE_KEY, lease, rec === null ? 0 : rec.revision)) === null) return 0;
+      } catch (e) {
+        // Lost with the connection (its write may have landed: then the lease reads as
+        // this gateway's own, held, and the next period's sweep runs): once reconnected.
+        if (attempt < SWEEP_RUNS && this.#lostSince(losses)) continue;
+        this.#relay.log.warn({ err: toWireError(e).code }, 'idle sweep lease unavailable');
+        return 0;
+      }
+      return this.#sweepRuns(at);
     }
-    return this.sweep(now);
   }
 
   /** Erases every device idle for longer than the expiry, like an opt-out: directory
    *  record, mailbox (erased), the route's entry and mailboxes when it was the last
    *  device. Safe to run on several gateways at once: each step is idempotent. */
   sweep(now = Date.now()): Promise<number> {
-    this.#sweeping ??= this.#sweep(now).finally(() => { this.#sweeping = null; });
+    this.#sweeping ??= this.#sweepRuns(now).finally(() => { this.#sweeping = null; });
     return this.#sweeping;
   }
 
-  async #sweep(now: number): Promise<number> {
+  /** The sweep, run again once reconnected when the bus lost its connection to NATS
+   *  during it (what failed then is not the routes' fault, and what succeeded may have
+   *  missed keys or mail the listing would have given: every step is idempotent), at
+   *  most SWEEP_RUNS times. A sweep stops at the first step that fails with the
+   *  connection lost, instead of failing every route left and skipping the rest. */
+  async #sweepRuns(now: number): Promise<number> {
+    const started = Date.now();
+    let erased = 0;
+    for (let run = 1; ; run++) {
+      const r = await this.#sweep(now + (Date.now() - started));
+      erased += r.erased;
+      if (!r.interrupted || this.#stopped) return erased;
+      if (run >= SWEEP_RUNS) {
+        this.#relay.log.warn({ runs: run }, 'idle sweep: interrupted by a loss of the NATS connection each time; the next period\'s sweep does the rest');
+        return erased;
+      }
+      this.#relay.log.info({ run }, 'idle sweep interrupted by a loss of the NATS connection; it runs again once reconnected');
+      if (!(await this.#whenConnected())) return erased;
+    }
+  }
+
+  async #sweep(now: number): Promise<{ erased: number; interrupted: boolean }> {
     const relay = this.#relay;
     const cutoff = now - this.options.deviceIdleExpiryMs;
+    const losses = this.#losses();
     let erased = 0;
+    let interrupted = false;
     try {
       for await (const tag of relay.bus.directoryKeys()) {
         if (this.#stopped) break;
         erased += await this.#expireRoute(tag, cutoff).catch((e: unknown) => {
-          relay.log.warn({ err: toWireError(e).code }, 'idle sweep: a route could not be processed');
+          if (this.#lostSince(losses)) interrupted = true;
+          else relay.log.warn({ err: toWireError(e).code }, 'idle sweep: a route could not be processed');
           return 0;
         });
+        if (interrupted) break;
       }
     } catch (e) {
-      relay.log.warn({ err: toWireError(e).code }, 'idle sweep stopped');
+      if (this.#lostSince(losses)) interrupted = true;
+      else relay.log.warn({ err: toWireError(e).code }, 'idle sweep stopped');
     }
     if (erased > 0) relay.log.info({ devices: erased }, 'idle sweep erased devices');
-    if (!this.#stopped) {
-      const orphans = await this.eraseOrphanMailboxes().catch((e: unknown) => {
-        relay.log.warn({ err: toWireError(e).code }, 'orphan mailbox sweep stopped');
-        return 0;
+    if (!this.#stopped && !interrupted) {
+      const orphans = await this.#eraseOrphans(losses).catch((e: unknown) => {
+        if (this.#lostSince(losses)) interrupted = true;
+        else relay.log.warn({ err: toWireError(e).code }, 'orphan mailbox sweep stopped');
+        return { erased: 0, interrupted: false };
       });
-      if (orphans > 0) relay.log.info({ mailboxes: orphans }, 'sweep erased orphaned mailboxes');
+      interrupted ||= orphans.interrupted;
+      if (orphans.erased > 0) relay.log.info({ mailboxes: orphans.erased }, 'sweep erased orphaned mailboxes');
     }
-    return erased;
+    return { erased, interrupted: interrupted || this.#lostSince(losses) };
   }
 
   /** Erases every mailbox whose device is not in the directory: mail an opt-out or an
@@ -326,6 +431,12 @@ export class Privacy {
    *  twice, the second time as the directory's leader sees it, right before its mail
    *  goes: a device registered a moment ago (on a lagging replica's view) keeps its mail. */
   async eraseOrphanMailboxes(): Promise<number> {
+    return (await this.#eraseOrphans(this.#losses())).erased;
+  }
+
+  /** eraseOrphanMailboxes; stops at a step that fails with the connection to NATS lost
+   *  since `losses` (interrupted: the sweep runs again once reconnected). */
+  async #eraseOrphans(losses: number): Promise<{ erased: number; interrupted: boolean }> {
     const relay = this.#relay;
     const tokensOf = async (tag: string, fromLeader: boolean): Promise<Set<string>> =>
       new Set((await relay.directory.devices(tag, { fromLeader })).map((d) => deviceToken(d.device)));
@@ -334,6 +445,7 @@ export class Privacy {
     let erased = 0;
     let failed = 0;
     let lastError: unknown = null;
+    let interrupted = false;
     for await (const { routeTag: tag, deviceToken: devTok } of relay.bus.mailboxOwners()) {
       if (this.#stopped) break;
       try {
@@ -352,27 +464,36 @@ export class Privacy {
         this.#orphans.inc();
         erased++;
       } catch (e) {
+        if (this.#lostSince(losses)) {
+          interrupted = true;
+          break;
+        }
         // one mailbox that cannot be checked or erased now: the next sweep tries again
         failed++;
         lastError = e;
       }
     }
     if (failed > 0) relay.log.warn({ mailboxes: failed, err: toWireError(lastError).code }, 'orphan mailbox sweep: some mailboxes could not be checked or erased');
-    return erased;
+    return { erased, interrupted };
   }
 
   async #expireRoute(tag: string, cutoff: number): Promise<number> {
     const bus = this.#relay.bus;
     const idle = (d: DirectoryDevice): boolean => Math.max(Number(d.lastSeenMs), Number(d.registeredAtMs)) < cutoff;
     let stale: DirectoryDevice[] = [];
-    const wrote = await editDevices(bus, tag, (devices) => {
-      stale = devices.filter(idle);
+    const wrote = await editDevices(bus, tag, (devices, lost) => {
+      const idleNow = devices.filter(idle);
+      // Decided again after a removal whose answer was lost with the NATS connection:
+      // the devices it removed that are missing now are out (that removal landed, or
+      // another's), and their mail still to be erased.
+      stale = lost ? [...stale.filter((s) => !devices.some((d) => bytesEqual(d.device, s.device))), ...idleNow] : idleNow;
       // Every device idle (or none left): the whole entry goes, revision-checked, so a
       // device registered on the route meanwhile is kept (and this is decided again).
-      if (stale.length === devices.length) return DELETE_ENTRY;
-      if (stale.length === 0) return null; // nothing to do
+      if (idleNow.length === devices.length) return DELETE_ENTRY;
+      if (idleNow.length === 0) return null; // nothing (more) to do
       return devices.filter((d) => !idle(d)).map(deviceProps);
-    });
+    }, {}, true);
+    if (stale.length === 0) return 0;
     if (!wrote) return 0;
     // Out of the directory first (no new mail can be stored for them from here on), and
     // counted now: from here they can neither authenticate nor be found.
