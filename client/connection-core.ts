@@ -214,6 +214,9 @@ export function closeCodeError(code: number): HushwireError {
   }
 }
 
+/** The longest delay setTimeout keeps (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** How many gateway URLs a give-up message names; the rest are counted. */
 const URLS_NAMED = 3;
 
@@ -1004,6 +1007,10 @@ export class Connection {
     // A gateway that refused the auth for now said when to come back: not sooner (another
     // gateway, the next in the list, is tried at the usual backoff).
     if (refusedFor !== null && refusedFor.url === this.url) delayMs = Math.max(delayMs, refusedFor.ms);
+    // Both come from the gateway as uint32 ms (up to ~49.7 days): past setTimeout's range
+    // a timer fires after 1 ms, which made "come back in a month" a reconnect at once,
+    // every time, with no backoff (test/client/reconnect-delay-clamp.test.ts).
+    delayMs = Number.isFinite(delayMs) ? Math.min(Math.max(delayMs, 0), MAX_TIMER_MS) : MAX_TIMER_MS;
     this.reconnectHintMs = -1;
     this.attempt++;
     this.setState('disconnected', { code, reason, delayMs });
