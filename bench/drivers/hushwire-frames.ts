@@ -315,6 +315,219 @@ function readErrorCode(buf: Uint8Array, start: number, end: number): string {
 
 
 
+// ---- the handshake: the challenge, the answer to an auth or ticket request ----
+
+/** An op as a handset reads it before it is ready: the four bodies its handshake acts on,
+ *  each null (or false) when the op does not carry it. Bytes are views into the frame:
+ *  copy what is kept past it. `op`: the generated decoder's op, when it made this one
+ *  (anything else an op may carry, for fromOp). */
+export interface HandshakeOp {
+  req: number;
+  challenge: { nonce: Uint8Array; maxFrameBytes: number; resumeKey: Uint8Array } | null;
+  ok: boolean;
+  /** Error.code ('' when it carries none), null: not an error. */
+  error: string | null;
+  ticket: { ticket: Uint8Array; expiresInS: number } | null;
+  op?: Op;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+const OP_CHALLENGE = 2;
+const OP_OK = 3;
+const OP_TICKET = 14;
+/** protobufjs's depth of an Op's fields (Frame 0, Op 1) and of its body's (2): its
+ *  skipType counts groups from there (relay/proto-cursor.ts MAX_DEPTH). */
+const OP_DEPTH = 1;
+const BODY_DEPTH = 2;
+
+/** The handset's reading of ops the generated decoder made (the reference, and the way
+ *  for frames readHandshakeFrame leaves to it). */
+export function handshakeOpsOf(ops: readonly Op[]): HandshakeOp[] {
+  return ops.map((op) => {
+    const c = op.challenge;
+    const t = op.ticket;
+    return {
+      req: op.req ?? 0,
+      challenge: c ? { nonce: c.nonce ?? EMPTY, maxFrameBytes: c.maxFrameBytes ?? 0, resumeKey: c.resumeKey ?? EMPTY } : null,
+      ok: !!op.ok,
+      error: op.error ? (op.error.code ?? '') : null,
+      ticket: t ? { ticket: t.ticket ?? EMPTY, expiresInS: t.expiresInS ?? 0 } : null,
+      op,
+    };
+  });
+}
+
+/**
+ * A frame of the handshake, read by hand: its ops when each carries exactly one body and
+ * that is a challenge, ok, error or ticket (what a connect hears before it is ready: the
+ * challenge, the answer to its auth, to its ticket request); null for any other frame
+ * (mail drained in the frame of the ok, an op without or with two bodies, ...), which
+ * the generated decoder then reads (handshakeOpsOf). Throws where the generated decoder
+ * refuses the frame (test/bench/hushwire-handshake.test.ts): nothing is acted on before
+ * the whole frame is read, as with it.
+ */
+export function readHandshakeFrame(buf: Uint8Array): HandshakeOp[] | null {
+  const ops: HandshakeOp[] = [];
+  const c = new Cursor(buf, 0, buf.length);
+  while (c.pos < c.end) {
+    const tag = c.field();
+    if (tag === TAG_FRAME_OP) {
+      const start = c.delimited();
+      const op = readHandshakeOp(buf, start, c.pos);
+      if (op === null) return null;
+      ops.push(op);
+    } else {
+      c.skip(tag & 7, tag >>> 3);
+    }
+  }
+  return ops;
+}
+
+function readHandshakeOp(buf: Uint8Array, start: number, end: number): HandshakeOp | null {
+  const c = new Cursor(buf, start, end);
+  let req = 0;
+  let body = 0;
+  let bodyStart = 0;
+  let bodyEnd = 0;
+  while (c.pos < c.end) {
+    const tag = c.field();
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1 && wt === 0) {
+      req = c.uint32();
+    } else if (wt === 2 && isBodyField(field)) {
+      if (body !== 0) return null; // two bodies: the generated decoder's oneof and merge rules
+      bodyStart = c.delimited();
+      bodyEnd = c.pos;
+      body = field;
+    } else {
+      c.skip(wt, field, OP_DEPTH);
+    }
+  }
+  const op: HandshakeOp = { req, challenge: null, ok: false, error: null, ticket: null };
+  if (body === OP_CHALLENGE) op.challenge = readChallenge(buf, bodyStart, bodyEnd);
+  else if (body === OP_OK) op.ok = skipAll(buf, bodyStart, bodyEnd);
+  else if (body === OP_ERROR) op.error = readErrorCode(buf, bodyStart, bodyEnd);
+  else if (body === OP_TICKET) op.ticket = readTicket(buf, bodyStart, bodyEnd);
+  else return null;
+  return op;
+}
+
+/** Challenge: nonce (1), max_frame_bytes (4), resume_key (9) kept, the last of each
+ *  (an empty one meaning absent, as in the generated decoder); the other fields read and
+ *  checked: server_time_ms (2), oprf_public_key (3), auth_deadline_ms (5), protocol
+ *  (6), oprf_share_keys (7), mailbox_max_age_s (8). */
+function readChallenge(buf: Uint8Array, start: number, end: number): { nonce: Uint8Array; maxFrameBytes: number; resumeKey: Uint8Array } {
+  const c = new Cursor(buf, start, end);
+  let nonce = EMPTY;
+  let resumeKey = EMPTY;
+  let maxFrameBytes = 0;
+  while (c.pos < c.end) {
+    const tag = c.field();
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (wt === 2 && (field === 1 || field === 9)) {
+      const s = c.delimited();
+      const v = s === c.pos ? EMPTY : buf.subarray(s, c.pos);
+      if (field === 1) nonce = v;
+      else resumeKey = v;
+    } else if (wt === 0 && field === 4) {
+      maxFrameBytes = c.uint32();
+    } else if (wt === 0 && field >= 2 && field <= 8 && field !== 3 && field !== 7) {
+      c.uint32(); // refused over 10 bytes, as the generated reader does (uint64 included)
+    } else {
+      c.skip(wt, field, BODY_DEPTH); // 3 and 7 (bytes: checked to fit) as unknown fields are
+    }
+  }
+  return { nonce, maxFrameBytes, resumeKey };
+}
+
+/** Ticket: ticket (1), expires_in_s (2), the last of each. */
+function readTicket(buf: Uint8Array, start: number, end: number): { ticket: Uint8Array; expiresInS: number } {
+  const c = new Cursor(buf, start, end);
+  let ticket = EMPTY;
+  let expiresInS = 0;
+  while (c.pos < c.end) {
+    const tag = c.field();
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (tag === ((1 << 3) | 2)) {
+      const s = c.delimited();
+      ticket = s === c.pos ? EMPTY : buf.subarray(s, c.pos);
+    } else if (field === 2 && wt === 0) {
+      expiresInS = c.uint32();
+    } else {
+      c.skip(wt, field, BODY_DEPTH);
+    }
+  }
+  return { ticket, expiresInS };
+}
+
+/** A message with no fields of its own (Ok): every field skipped, the bytes checked. */
+function skipAll(buf: Uint8Array, start: number, end: number): true {
+  const c = new Cursor(buf, start, end);
+  while (c.pos < c.end) {
+    const tag = c.field();
+    c.skip(tag & 7, tag >>> 3, BODY_DEPTH);
+  }
+  return true;
+}
+
+// ---- the auth a handset writes: Frame { op { req, auth { route, device, signature | ticket, proof } } } ----
+
+const TAG_AUTH = (20 << 3) | 2; // two bytes as a varint
+
+/** The fields of an Auth as the handset sends it: signed (signature) or resumed (ticket
+ *  and proof). Empty or absent fields are left out, as the generated encoder does. */
+export interface AuthFields {
+  route: Uint8Array;
+  device: Uint8Array;
+  signature?: Uint8Array;
+  ticket?: Uint8Array;
+  proof?: Uint8Array;
+}
+
+const optField = (b: Uint8Array | undefined): number => (b === undefined || b.length === 0 ? 0 : bytesFieldSize(b));
+
+function authBodySize(a: AuthFields): number {
+  return optField(a.route) + optField(a.device) + optField(a.signature) + optField(a.ticket) + optField(a.proof);
+}
+
+function authOpSize(req: number, body: number): number {
+  return (req === 0 ? 0 : 1 + varintSize(req)) + 2 + varintSize(body) + body;
+}
+
+/** Bytes of the Frame with one op { req, auth }: what wire.Frame.encode makes of it. */
+export function authFrameSize(req: number, a: AuthFields): number {
+  const op = authOpSize(req, authBodySize(a));
+  return 1 + varintSize(op) + op;
+}
+
+function writeOptField(out: Uint8Array, o: number, tag: number, b: Uint8Array | undefined): number {
+  return b === undefined || b.length === 0 ? o : writeBytesField(out, o, tag, b);
+}
+
+/** Writes that Frame at out[at], exactly authFrameSize() bytes; returns the offset after
+ *  it. The same bytes as wire.Frame.encode({ ops: [{ req, auth }] }) (fields in number
+ *  order: route 1, device 2, signature 3, ticket 5, proof 6). */
+export function writeAuthFrame(out: Uint8Array, at: number, req: number, a: AuthFields): number {
+  const body = authBodySize(a);
+  let o = at;
+  out[o++] = TAG_FRAME_OP;
+  o = writeVarint(out, o, authOpSize(req, body));
+  if (req !== 0) {
+    out[o++] = TAG_REQ;
+    o = writeVarint(out, o, req);
+  }
+  o = writeVarint(out, o, TAG_AUTH);
+  o = writeVarint(out, o, body);
+  o = writeOptField(out, o, (1 << 3) | 2, a.route);
+  o = writeOptField(out, o, (2 << 3) | 2, a.device);
+  o = writeOptField(out, o, (3 << 3) | 2, a.signature);
+  o = writeOptField(out, o, (5 << 3) | 2, a.ticket);
+  return writeOptField(out, o, (6 << 3) | 2, a.proof);
+}
+
 /** A frame's share of the queued sends and acks (views of the queues' arrays). */
 export interface FramePart {
   sends: readonly OutSend[];

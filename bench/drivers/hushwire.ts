@@ -19,18 +19,21 @@
 // Writes are batched like the SDK does: all sends and deliver_acks of one event-loop
 // turn go out as one frame. Once authenticated, frames are written and read by hand
 // (bench/drivers/hushwire-frames.ts): the generator shares the cores with the gateways.
-import { wire, type Op, type OpProps } from '../../relay/wire.ts';
+import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput, signer } from '../../relay/crypto/sign.ts';
 import { ticketSecret } from '../../relay/crypto/resume.ts';
 import { x25519KeyPair, x25519SharedSecret } from '../../relay/crypto/x25519.ts'; // libsodium's X25519
 import '../../relay/crypto/native.ts'; // native Ed25519/X25519, not noble's JS
-import { resumeProofNode } from '../../relay/resume-tickets.ts';
+import { resumeProver, type Prover } from './resume-prover.ts';
 import { bytesEqual } from '../../relay/bytes.ts';
 import type { EndpointSpec, TargetSpec } from '../types.ts';
-import { openClientSocket, type ClientSocket } from './client-socket.ts';
-import { reportId, withDeadline, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
-import { clientFrameSize, fromOp, MAX_OPS_PER_FRAME, readServerFrame, splitClientFrames, writeClientFrame, type OutSend, type Sealed, type ServerFrameSink } from './hushwire-frames.ts';
+import { openClientSocket, type ClientSocket, type ClientSocketHandlers } from './client-socket.ts';
+import { reportId, ID_BYTES, type Driver, type DriverContext, type Endpoint } from './driver.ts';
+import {
+  authFrameSize, clientFrameSize, fromOp, handshakeOpsOf, MAX_OPS_PER_FRAME, readHandshakeFrame, readServerFrame, splitClientFrames, writeAuthFrame, writeClientFrame,
+  type AuthFields, type HandshakeOp, type OutSend, type Sealed, type ServerFrameSink,
+} from './hushwire-frames.ts';
 
 const POOL = 4;
 /** Request ids of the connect's own ops (sends number from 1 on the ready connection). */
@@ -76,6 +79,70 @@ export function envelopeBytes(sender: EndpointSpec, recipient: EndpointSpec): nu
   return sealPool(sender, recipient)[0]!.bytes.length;
 }
 
+/** Module-level, so that no closure is made per connect: tsx keeps function names, so
+ *  every closure made costs a defineProperty (~0.25 µs; a connect through
+ *  withDeadline and per-connect handlers made about a dozen). The Promise executor runs
+ *  at once, so `captured` is read right after. */
+const captured: { resolve: () => void; reject: (e: Error) => void } = { resolve: () => undefined, reject: () => undefined };
+function capture(resolve: () => void, reject: (e: Error) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
+/** The connect's deadline (what withDeadline did): the promise fails, the socket goes. */
+function connectTimedOut(h: Connect, ms: number): void {
+  h.fail(new Error(`connect timed out after ${ms} ms`));
+  h.ws?.terminate();
+}
+
+/** One connect: its handshake's state, and its socket's handlers (the object itself, so
+ *  a late event of an older connection reaches that connection's object, not this one). */
+class Connect implements ClientSocketHandlers {
+  readonly ep: HwEndpoint;
+  state: 'challenge' | 'auth' | 'resume' | 'ticket' | 'ready' = 'challenge';
+  ws: ClientSocket | null = null;
+  nonce: Uint8Array | null = null;
+  resumeKey: Uint8Array | null = null;
+  pendingSecret: Uint8Array | null = null;
+  authReq = REQ_AUTH;
+  resolve: () => void = noop;
+  reject: (e: Error) => void = noop;
+  timer: NodeJS.Timeout | undefined = undefined;
+  #settled = false;
+
+  constructor(ep: HwEndpoint) {
+    this.ep = ep;
+  }
+
+  open(): void {}
+
+  message(data: Buffer): void {
+    if (this.state === 'ready') this.ep.onFrame(data);
+    else this.ep.handshakeFrame(this, data);
+  }
+
+  close(code: number, _reason: string, error?: Error): void {
+    this.ep.connectionClosed(this, code, error);
+  }
+
+  ready(): void {
+    this.state = 'ready';
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.timer);
+    this.resolve();
+  }
+
+  fail(e: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.timer);
+    this.reject(e);
+  }
+}
+
+const noop = (): void => undefined;
+
 class HwEndpoint implements Endpoint {
   readonly #spec: EndpointSpec;
   readonly #ctx: DriverContext;
@@ -90,8 +157,9 @@ class HwEndpoint implements Endpoint {
   #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   readonly #sink: ServerFrameSink;
   readonly #flushNow = (): void => this.#flush();
-  /** A resumption ticket, its secret and when it expires (Date.now() ms), in memory only. */
-  #ticket: { ticket: Uint8Array; secret: Uint8Array; expiresAt: number; resumeKey: Uint8Array } | null = null;
+  /** A resumption ticket, when it expires (Date.now() ms), the resume_key it was issued
+   *  under and its proofs (its secret's, bench/drivers/resume-prover.ts), in memory only. */
+  #ticket: { ticket: Uint8Array; expiresAt: number; resumeKey: Uint8Array; prove: Prover } | null = null;
 
   constructor(spec: EndpointSpec, ctx: DriverContext) {
     this.#spec = spec;
@@ -111,119 +179,149 @@ class HwEndpoint implements Endpoint {
   }
 
   connect(timeoutMs: number): Promise<void> {
-    const hw = this.#spec.hw!;
-    const ctx = this.#ctx;
     this.#reqs.clear();
     this.#sends = [];
     this.#acks = [];
-    let ws: ClientSocket | null = null;
-    const authed = new Promise<void>((resolve, reject) => {
-      // challenge → auth (signed) or resume (ticket) → [ticket: set-up asks for one] → ready
-      let state: 'challenge' | 'auth' | 'resume' | 'ticket' | 'ready' = 'challenge';
-      let nonce: Uint8Array | null = null;
-      let resumeKey: Uint8Array | null = null;
-      let pendingSecret: Uint8Array | null = null;
-      let authReq = REQ_AUTH;
-      const write = (op: OpProps): void => { ws!.send(wire.Frame.encode({ ops: [op] }).finish()); };
-      const sign = (req: number): void => {
-        const sig = this.#sign(authInput(nonce!, hw.route, hw.device));
-        write({ req, auth: { route: hw.route, device: hw.device, signature: sig } });
-        authReq = req;
-        state = 'auth';
-      };
-      ws = openClientSocket(ctx.wsClient, this.#spec.url, {
-        open: () => undefined,
-        message: (data) => {
-          if (state === 'ready') {
-            this.#onFrame(data);
-            return;
-          }
-          let ops: Op[];
-          try {
-            ops = wire.Frame.decode(data).ops as Op[];
-          } catch (e) {
-            reject(e as Error);
-            return;
-          }
-          for (const op of ops) {
-            if (state === 'challenge' && op.challenge) {
-              // copies: the decoded fields are views into the frame's buffer, and these are
-              // used on later frames (a signed auth after RESUME_REFUSED, the ticket request)
-              nonce = new Uint8Array(op.challenge.nonce!);
-              this.#maxFrameBytes = op.challenge.maxFrameBytes || DEFAULT_MAX_FRAME_BYTES;
-              const key = op.challenge.resumeKey;
-              resumeKey = key && key.length > 0 ? new Uint8Array(key) : null;
-              if (ctx.tickets !== 'off' && resumeKey === null) ctx.auth.noResumeKey++;
-              const t = this.#ticket;
-              if (t !== null && t.expiresAt <= Date.now()) this.#ticket = null;
-              // Presented only where the challenge shows the resume_key it was issued under,
-              // as the SDK does (client/resume.ts): elsewhere it could not open.
-              if (this.#ticket !== null && ctx.tickets !== 'off' && resumeKey !== null && bytesEqual(resumeKey, this.#ticket.resumeKey)) {
-                const proof = resumeProofNode(this.#ticket.secret, nonce, hw.route, hw.device);
-                write({ req: REQ_AUTH, auth: { route: hw.route, device: hw.device, ticket: this.#ticket.ticket, proof } });
-                state = 'resume';
-              } else {
-                sign(REQ_AUTH);
-              }
-            } else if (state === 'resume' && op.req === REQ_AUTH) {
-              if (op.ok) {
-                ctx.auth.resumed++;
-                state = 'ready';
-                resolve();
-              } else if (op.error?.code === 'RESUME_REFUSED') {
-                // the connection stays in its challenge state, same nonce: sign on it
-                ctx.auth.refused++;
-                this.#ticket = null;
-                sign(REQ_SIGNED_AFTER_REFUSAL);
-              } else {
-                reject(new Error(`resume refused: ${op.error?.code ?? 'unknown'}`));
-              }
-            } else if (state === 'auth' && op.req === authReq) {
-              if (!op.ok) {
-                reject(new Error(`auth refused: ${op.error?.code ?? 'unknown'}`));
-              } else {
-                ctx.auth.signed++;
-                if (ctx.tickets === 'request' && resumeKey !== null) {
-                  // the secret both ends derive (the gateway from its own key and ours)
-                  const e = x25519KeyPair();
-                  pendingSecret = ticketSecret(x25519SharedSecret(e.secretKey, resumeKey), hw.device, e.publicKey, resumeKey);
-                  write({ req: REQ_TICKET, ticketRequest: { publicKey: e.publicKey } });
-                  state = 'ticket';
-                } else {
-                  state = 'ready';
-                  resolve();
-                }
-              }
-            } else if (state === 'ticket' && op.req === REQ_TICKET) {
-              if (op.ticket && op.ticket.ticket && op.ticket.ticket.length > 0 && pendingSecret !== null) {
-                this.#ticket = { ticket: new Uint8Array(op.ticket.ticket), secret: pendingSecret, expiresAt: Date.now() + (op.ticket.expiresInS ?? 0) * 1000, resumeKey: resumeKey! };
-                ctx.auth.tickets++;
-              } else {
-                // not a failed connect: this handset signs in the storm (and the row says how many)
-                ctx.auth.ticketErrors++;
-                if (ctx.auth.ticketError === '') ctx.auth.ticketError = op.error?.code || 'no ticket';
-              }
-              pendingSecret = null;
-              state = 'ready';
-              resolve();
-            } else if (state === 'ready' || state === 'ticket') {
-              // mail drained right after auth shares the frame with the ok
-              fromOp(op, this.#sink);
-              this.#schedule();
-            }
-          }
-        },
-        close: (code, _reason, error) => {
-          if (state !== 'ready') reject(error ?? new Error(`closed ${code} before auth`));
-          // Closed by the gateway (or the network) while in use, not by this handset's
-          // own terminate/close (which let go of it first): the run says so, since its
-          // sends from then on go nowhere.
-          else if (ws === this.#ws) ctx.hooks.closed?.(this.#spec.idx, code);
-        },
-      }, this.#spec.localAddress, READ_BUFFER);
-    });
+    const h = new Connect(this);
+    const authed = new Promise<void>(capture);
+    h.resolve = captured.resolve;
+    h.reject = captured.reject;
+    h.timer = setTimeout(connectTimedOut, timeoutMs, h, timeoutMs);
+    let ws: ClientSocket;
+    try {
+      ws = openClientSocket(this.#ctx.wsClient, this.#spec.url, h, this.#spec.localAddress, READ_BUFFER);
+    } catch (e) {
+      this.#ws = null;
+      h.fail(e as Error); // as a throw in the promise's executor did
+      return authed;
+    }
+    h.ws = ws;
     this.#ws = ws;
-    return withDeadline(authed, timeoutMs, 'connect', () => ws?.terminate());
+    return authed;
+  }
+
+  /** A frame before the connect is ready: challenge → auth (signed) or resume (ticket) →
+   *  [ticket: set-up asks for one] → ready. The handshake's frames are read by hand
+   *  (readHandshakeFrame), others by the generated decoder; either way the whole frame
+   *  is read before any op of it is acted on. */
+  handshakeFrame(h: Connect, data: Buffer): void {
+    const hw = this.#spec.hw!;
+    const ctx = this.#ctx;
+    let ops: HandshakeOp[];
+    try {
+      ops = readHandshakeFrame(data) ?? handshakeOpsOf(wire.Frame.decode(data).ops as Op[]);
+    } catch (e) {
+      h.fail(e as Error);
+      return;
+    }
+    for (const op of ops) {
+      const state = h.state;
+      if (state === 'challenge' && op.challenge !== null) {
+        // copies: the fields are views into the frame (the thread's read buffer), and
+        // these are used on later frames (a signed auth after RESUME_REFUSED, the ticket
+        // request); the resume_key of the ticket held, when the same, is that one
+        const c = op.challenge;
+        const nonce = new Uint8Array(c.nonce);
+        h.nonce = nonce;
+        this.#maxFrameBytes = c.maxFrameBytes || DEFAULT_MAX_FRAME_BYTES;
+        if (this.#ticket !== null && this.#ticket.expiresAt <= Date.now()) this.#ticket = null;
+        const t = this.#ticket;
+        const sameKey = c.resumeKey.length > 0 && t !== null && bytesEqual(c.resumeKey, t.resumeKey);
+        h.resumeKey = c.resumeKey.length === 0 ? null : sameKey ? t.resumeKey : new Uint8Array(c.resumeKey);
+        if (ctx.tickets !== 'off' && h.resumeKey === null) ctx.auth.noResumeKey++;
+        // Presented only where the challenge shows the resume_key it was issued under,
+        // as the SDK does (client/resume.ts): elsewhere it could not open.
+        if (t !== null && ctx.tickets !== 'off' && sameKey) {
+          this.#writeAuth(h, REQ_AUTH, { route: hw.route, device: hw.device, ticket: t.ticket, proof: t.prove(nonce) });
+          h.state = 'resume';
+        } else {
+          this.#signAuth(h, REQ_AUTH);
+        }
+      } else if (state === 'resume' && op.req === REQ_AUTH) {
+        if (op.ok) {
+          ctx.auth.resumed++;
+          h.ready();
+        } else if (op.error === 'RESUME_REFUSED') {
+          // the connection stays in its challenge state, same nonce: sign on it
+          ctx.auth.refused++;
+          this.#ticket = null;
+          this.#signAuth(h, REQ_SIGNED_AFTER_REFUSAL);
+        } else {
+          h.fail(new Error(`resume refused: ${op.error ?? 'unknown'}`));
+        }
+      } else if (state === 'auth' && op.req === h.authReq) {
+        if (!op.ok) {
+          h.fail(new Error(`auth refused: ${op.error ?? 'unknown'}`));
+        } else {
+          ctx.auth.signed++;
+          if (ctx.tickets === 'request' && h.resumeKey !== null) {
+            // the secret both ends derive (the gateway from its own key and ours)
+            const e = x25519KeyPair();
+            h.pendingSecret = ticketSecret(x25519SharedSecret(e.secretKey, h.resumeKey), hw.device, e.publicKey, h.resumeKey);
+            h.ws!.send(wire.Frame.encode({ ops: [{ req: REQ_TICKET, ticketRequest: { publicKey: e.publicKey } }] }).finish());
+            h.state = 'ticket';
+          } else {
+            h.ready();
+          }
+        }
+      } else if (state === 'ticket' && op.req === REQ_TICKET) {
+        if (op.ticket !== null && op.ticket.ticket.length > 0 && h.pendingSecret !== null) {
+          this.#ticket = {
+            ticket: new Uint8Array(op.ticket.ticket), expiresAt: Date.now() + op.ticket.expiresInS * 1000, resumeKey: h.resumeKey!,
+            prove: resumeProver(h.pendingSecret, hw.route, hw.device),
+          };
+          ctx.auth.tickets++;
+        } else {
+          // not a failed connect: this handset signs in the storm (and the row says how many)
+          ctx.auth.ticketErrors++;
+          if (ctx.auth.ticketError === '') ctx.auth.ticketError = op.error || 'no ticket';
+        }
+        h.pendingSecret = null;
+        h.ready();
+      } else if (state === 'ready' || state === 'ticket') {
+        // mail drained right after auth shares the frame with the ok
+        if (op.op !== undefined) fromOp(op.op, this.#sink);
+        else if (op.error !== null) this.#sink.error(op.req, op.error || 'error');
+        this.#schedule();
+      }
+    }
+  }
+
+  /** The connection of `h` closed: before the connect was ready, a failed connect. */
+  connectionClosed(h: Connect, code: number, error: Error | undefined): void {
+    if (h.state !== 'ready') h.fail(error ?? new Error(`closed ${code} before auth`));
+    // Closed by the gateway (or the network) while in use, not by this handset's own
+    // terminate/close (which let go of it first): the run says so, since its sends from
+    // then on go nowhere.
+    else if (h.ws === this.#ws) this.#ctx.hooks.closed?.(this.#spec.idx, code);
+  }
+
+  #signAuth(h: Connect, req: number): void {
+    const hw = this.#spec.hw!;
+    const sig = this.#sign(authInput(h.nonce!, hw.route, hw.device));
+    this.#writeAuth(h, req, { route: hw.route, device: hw.device, signature: sig });
+    h.authReq = req;
+    h.state = 'auth';
+  }
+
+  /** The auth op, written by hand straight into the WebSocket frame (the bytes of
+   *  wire.Frame.encode: test/bench/hushwire-handshake.test.ts). */
+  #writeAuth(h: Connect, req: number, fields: AuthFields): void {
+    this.#authReq = req;
+    this.#authFields = fields;
+    h.ws!.sendWith(authFrameSize(req, fields), this.#writeAuthNow);
+    this.#authFields = null;
+  }
+
+  #authReq = 0;
+  #authFields: AuthFields | null = null;
+  readonly #writeAuthNow = (out: Buffer, at: number): void => {
+    writeAuthFrame(out, at, this.#authReq, this.#authFields!);
+  };
+
+  /** Frames once ready. */
+  onFrame(data: Buffer): void {
+    this.#onFrame(data);
   }
 
   #onFrame(data: Buffer): void {
