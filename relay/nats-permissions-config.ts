@@ -122,6 +122,7 @@ export function gatewayPermissions(s: PermissionSettings = {}): string {
     `    ${q(`${l.devPrefix}*.*`)}                    # live offers and control messages to a device's gateway`,
     `    ${q(`${l.nodePrefix}*`)}                       # live envelopes batched to the gateway holding their devices`,
     `    ${q(l.unregSubject)}                        # devices that left the directory, announced to every gateway`,
+    `    ${q(l.unregIntentSubject)}                 # removals about to be made, announced before them`,
     `    ${q(`${inbox}.>`)}                # answers to other gateways' live offers`,
   );
   for (const id of evaluatorsOf(s)) out.push(`    ${q(evalSubject(p, id))}             # evaluation requests to hushwire oprf --id ${id}`);
@@ -164,6 +165,7 @@ export function gatewayPermissions(s: PermissionSettings = {}): string {
     `    ${q(`${l.devPrefix}*.*`)}                    # the devices this gateway holds`,
     `    ${q(`${l.nodePrefix}*`)}                       # its own node subject (a random id per process)`,
     `    ${q(l.unregSubject)}                        # devices that left the directory (every gateway's announcements)`,
+    `    ${q(l.unregIntentSubject)}                 # removals about to be made (every gateway's intents)`,
     `    ${q(`${inbox}.>`)}                # its replies: JetStream API, stores, live answers, evaluations`,
     '  ]',
     '}',

@@ -181,6 +181,7 @@ export class Relay {
     opts.bus.watchUnregistered({
       unregistered: (key) => this.closeSendOnly(key),
       gap: (lostAt) => void this.#gap(lostAt),
+      unconfirmed: (keys) => this.#unconfirmed(keys),
     });
     const ttlS = opts.resume?.ttlS ?? DEFAULT_RESUME_TICKET_TTL_S;
     if (ttlS === 0) {
@@ -341,23 +342,38 @@ export class Relay {
     await this.#recheck(due, 1);
   }
 
+  /** Removals announced as intended whose announcement did not follow (the removing
+   *  gateway may have died between its removal and its announcement:
+   *  relay/bus/unregistered.ts): the receiving sessions here of those devices read the
+   *  record at the directory's leader (#recheck: a read that fails is tried again). The
+   *  send-only ones are #recheckSendOnly's, and closed with a receiving one found gone. */
+  #unconfirmed(keys: string[]): void {
+    const wanted = new Set(keys);
+    const due: Session[] = [];
+    for (const s of this.#sessions.values()) {
+      const k = s.deviceKey;
+      if (k !== null && s.authenticated && s.sendOnlyKey === '' && wanted.has(`${k.tag}.${k.devTok}`)) due.push(s);
+    }
+    if (due.length > 0) void this.#recheck(due, 1, true);
+  }
+
   /** An authentication's fallback read of its record (Session.#checkUnregistered: an
    *  announcement may have been missed) failed: read again, as #gap's are. */
-  recheckAfterFailedRead(s: Session): void {
-    void sleep(RECHECK_RETRY_MS, undefined, { ref: false }).then(() => (s.authenticated ? this.#recheck([s], 2) : undefined));
+  recheckAfterFailedRead(s: Session, atLeader = false): void {
+    void sleep(RECHECK_RETRY_MS, undefined, { ref: false }).then(() => (s.authenticated ? this.#recheck([s], 2, atLeader) : undefined));
   }
 
   /** Sessions read their device's record (Session.recheckRegistered), GAP_RECHECK_BATCH
    *  at a time; a read that fails (right after a NATS restart JetStream may not answer
    *  yet) is tried again, until GAP_RECHECK_ATTEMPTS reads over ~7 s. */
-  async #recheck(due: Session[], attempt: number): Promise<void> {
+  async #recheck(due: Session[], attempt: number, atLeader = false): Promise<void> {
     for (; due.length > 0; attempt++) {
       const failed: Session[] = [];
       for (let i = 0; i < due.length; i += GAP_RECHECK_BATCH) {
         const batch = due.slice(i, i + GAP_RECHECK_BATCH);
         const decided = await Promise.all(batch.map((s) => {
           this.metrics.authOptoutChecks.inc(GAP_REREAD);
-          return s.recheckRegistered();
+          return s.recheckRegistered(atLeader);
         }));
         decided.forEach((ok, j) => { if (!ok) failed.push(batch[j]!); });
       }

@@ -26,6 +26,7 @@ import { failureOf } from './verifier/verifier.ts';
 import { evaluatorBatchRefusal, type EvaluatorResult } from './evaluator.ts';
 import type { Socket } from '../gateway/transport/transport.ts';
 import type { DeviceSubscription, ControlMessage, ControlSink, DirectoryReadOptions, LiveSink, MailboxItem } from './bus/bus.ts';
+import { announcedRemoval } from './bus/unregistered.ts';
 import { MAX_SEND_ONLY_PER_DEVICE, type Relay, type ReceiptProps } from './relay.ts';
 import { closeCodeLabel, PATH_LABELS, PREKEY_ROTATION_OUTCOMES, type PrekeyRotationOutcome } from './metrics.ts';
 import { LimitName } from './limiter.ts';
@@ -128,6 +129,7 @@ const OPTOUT_CHECK = {
   announced: Object.freeze({ outcome: 'announced' }),
   none: Object.freeze({ outcome: 'clear' }),
   unknown: Object.freeze({ outcome: 'reread' }),
+  unconfirmed: Object.freeze({ outcome: 'reread' }),
 } as const;
 /** Session.#resumed once a ticket request on the resumed connection renewed its ticket. */
 const RENEWED = '';
@@ -820,10 +822,13 @@ export class Session implements LiveSink, ControlSink {
       this.#onControl(UNREGISTERED);
       return false;
     }
-    if (verdict === 'unknown') {
+    if (verdict === 'unknown' || verdict === 'unconfirmed') {
       // A read that fails (the bus lost NATS again, JetStream not answering yet after a
       // restart) is tried again by the relay, as its re-reads after a reconnect are.
-      void this.recheckRegistered().then((decided) => { if (!decided) relay.recheckAfterFailedRead(this); });
+      // 'unconfirmed' (a removal announced as intended, never as done): at the leader,
+      // where the removal, if it was made, has landed.
+      const atLeader = verdict === 'unconfirmed';
+      void this.recheckRegistered(atLeader).then((decided) => { if (!decided) relay.recheckAfterFailedRead(this, atLeader); });
     } else relay.clearedByAnnouncements(this);
     return true;
   }
@@ -838,13 +843,15 @@ export class Session implements LiveSink, ControlSink {
    *  as final (test/faults/stale-directory.test.ts). A read that fails decides nothing;
    *  one from a replica that has not caught up with the removal misses it (the
    *  directory's replica lag, as for the auth's own read). Resolves false when a read
-   *  failed (nothing decided: the relay tries again, Relay.#recheck), else true. */
-  recheckRegistered(): Promise<boolean> {
+   *  failed (nothing decided: the relay tries again, Relay.#recheck), else true.
+   *  `atLeader`: read at the leader at once (a removal announced as intended whose
+   *  announcement never came: a replica behind it would still show the device). */
+  recheckRegistered(atLeader = false): Promise<boolean> {
     if (!this.#isAuthenticated() || this.#sendOnly) return Promise.resolve(true);
     const directory = this.#relay.directory;
     const tag = this.#tag;
     const device = this.#deviceBytes()!;
-    return directory.findDevice(tag, device, AUTH_READ)
+    return directory.findDevice(tag, device, atLeader ? AUTH_RECHECK : AUTH_READ)
       .then((d) => (d !== null || !this.#isAuthenticated() ? d : directory.findDevice(tag, device, AUTH_RECHECK)))
       .then((d) => {
         if (d === null && this.#isAuthenticated()) this.#onControl(UNREGISTERED);
@@ -1505,24 +1512,30 @@ export class Session implements LiveSink, ControlSink {
     // to retry (AUTH_FAILED) with its mail kept until the orphan sweep.
     try {
       await relay.bus.mailboxPurge(tag, devTok);
-      await relay.directory.removeDevice(tag, device);
+      // The removal is announced to every gateway as intended first (confirmed by
+      // nats-server, repeated until the erase below is done): should this gateway die
+      // before its `unregistered` goes out, the others read the record themselves
+      // (relay/bus/unregistered.ts). Not announced (NATS lost), nothing is removed.
+      await announcedRemoval(relay.bus, [{ tag, devTok }], async () => {
+        await relay.directory.removeDevice(tag, device);
+        // Mail stored between the erase and the removal (a sender that looked the device
+        // up just before) goes too. The device is gone now, so a failure here is not the
+        // handset's to retry: what is left is erased by the orphan sweep, and logged. Only
+        // this device's mailbox, even when it was the route's last device: one registered
+        // on the route right after may already have mail (other devices' leftovers are the
+        // orphan sweep's).
+        try {
+          await relay.bus.mailboxPurge(tag, devTok);
+        } catch (e) {
+          relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'opt-out: device removed, but its mail erase failed; the orphan sweep erases what is left');
+        }
+      });
     } catch (e) {
       // No longer subscribed: answer, then close so that the handset reconnects (and
       // subscribes again) before it retries.
       this.#fail(req, e);
       this.close(CloseCode.TRY_AGAIN_LATER, 'opt-out failed; try again');
       return;
-    }
-    // Mail stored between the erase and the removal (a sender that looked the device up
-    // just before) goes too. The device is gone now, so a failure here is not the
-    // handset's to retry: what is left is erased by the orphan sweep, and logged. Only
-    // this device's mailbox, even when it was the route's last device: one registered
-    // on the route right after may already have mail (other devices' leftovers are the
-    // orphan sweep's).
-    try {
-      await relay.bus.mailboxPurge(tag, devTok);
-    } catch (e) {
-      relay.log.warn({ conn: this.conn, err: toWireError(e).code }, 'opt-out: device removed, but its mail erase failed; the orphan sweep erases what is left');
     }
     await relay.bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
     relay.metrics.unregistrations.inc();

@@ -30,6 +30,11 @@ export interface UnregisteredListener {
    *  lost. An announcement sent to a connection that was dying may have been lost up to
    *  UNREGISTERED_LOOKBACK_MS (relay/bus/unregistered.ts) before that. */
   gap(lostAt: number): void;
+  /** Devices (`<routeTag>.<deviceToken>`) whose removal was announced as intended
+   *  (Bus.announceUnregistering) and whose `unregistered` did not follow within
+   *  UNREGISTERING_TIMEOUT_MS: the removing gateway may have died between the removal
+   *  and its announcement. Their sessions here read the record at the directory's leader. */
+  unconfirmed?(keys: string[]): void;
 }
 
 /** Called with an encoded Envelope for a device whose socket this gateway holds.
@@ -204,6 +209,14 @@ export interface Bus {
   unregisteredSince(routeTag: string, deviceToken: string, mark: number): UnregisteredVerdict;
   /** The gateway's one listener (a second replaces the first). */
   watchUnregistered(listener: UnregisteredListener): void;
+  /** A device's removal from the directory is about to be made: announced to every
+   *  gateway (NATS: one message on `<prefix>.unreg.intent`, payload
+   *  `<routeTag>.<deviceToken>`, as the announcement's) and resolved once nats-server
+   *  confirmed it (a PONG after it); UNAVAILABLE otherwise, and the caller then removes
+   *  nothing. Changes nothing by itself: a gateway that hears no `unregistered` for the
+   *  device within UNREGISTERING_TIMEOUT_MS reads the record for its sessions of it
+   *  (UnregisteredListener.unconfirmed; relay/bus/unregistered.ts announcedRemoval). */
+  announceUnregistering(routeTag: string, deviceToken: string): Promise<void>;
 
   // ---- mailbox (durable; acknowledged only when stored) ----
   /** Stores durably. `id` (the envelope id: 32 lowercase hex, else BAD_REQUEST)

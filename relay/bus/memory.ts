@@ -8,7 +8,7 @@ import type {
   Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxOwner, MailboxItem, MailboxLimits,
   UnregisteredListener, UnregisteredVerdict,
 } from './bus.ts';
-import { hearUnregistered, RecentUnregistrations } from './unregistered.ts';
+import { hearUnregistered, RecentUnregistrations, tellUnconfirmed } from './unregistered.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { assertToken, type Recipient } from '../tokens.ts';
 import {
@@ -78,6 +78,7 @@ export class MemoryBus implements Bus {
     this.#counters = new MemoryCounters(opts.counterTtlMs ?? COUNTER_TTL_MS);
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#unregistered = opts.unregistered ?? new RecentUnregistrations();
+    this.#unregistered.onDue((keys) => tellUnconfirmed(this.#unregisteredListener, keys, this.#log));
   }
 
   async start(): Promise<void> {
@@ -193,6 +194,14 @@ export class MemoryBus implements Bus {
 
   watchUnregistered(listener: UnregisteredListener): void {
     this.#unregisteredListener = listener;
+  }
+
+  async announceUnregistering(routeTag: string, deviceToken: string): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    this.#ready();
+    // In one process nothing is lost between publisher and subscriber: heard at once.
+    this.#unregistered.intent(`${routeTag}.${deviceToken}`);
   }
 
   // ---- mailbox ----
@@ -366,6 +375,7 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#unregistered.close();
     if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;
     // Offers still waiting for the device's answer are settled now, not delivered (as

@@ -40,6 +40,9 @@ export interface NatsLayout {
   /** `<prefix>.unreg`: every device that leaves the directory, announced to every gateway
    *  (payload `<routeTag>.<deviceToken>`; relay/bus/unregistered.ts). */
   unregSubject: string;
+  /** `<prefix>.unreg.intent`: a removal about to be made, announced to every gateway
+   *  before it (same payload; relay/bus/unregistered.ts announcedRemoval). */
+  unregIntentSubject: string;
 }
 
 /** The layout for these settings; BAD_REQUEST for a bad prefix, shard count or name. */
@@ -67,5 +70,6 @@ export function natsLayout(opts: NatsLayoutOptions = {}): NatsLayout {
     devPrefix: `${prefix}.dev.`,
     nodePrefix: `${prefix}.gw.`,
     unregSubject: `${prefix}.unreg`,
+    unregIntentSubject: `${prefix}.unreg.intent`,
   };
 }

@@ -48,7 +48,7 @@ import type {
   Bus, BusStatus, ControlHandler, ControlMessage, DeviceSubscription, DirectoryReadOptions, DirectoryRecord, LiveHandler, MailboxItem, MailboxOwner, MailboxLimits,
   UnregisteredListener, UnregisteredVerdict,
 } from './bus.ts';
-import { hearUnregistered, RecentUnregistrations, UNREGISTERED_SETTLE_MS } from './unregistered.ts';
+import { hearUnregistered, RecentUnregistrations, tellUnconfirmed, UNREGISTERED_SETTLE_MS } from './unregistered.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
 import { assertToken, isToken, type Recipient } from '../tokens.ts';
@@ -487,6 +487,8 @@ export class NatsBus implements Bus {
   /** `<prefix>.unreg` (nats-layout.ts): every gateway's announcements of devices that
    *  left the directory, and what this bus heard of them (relay/bus/unregistered.ts). */
   readonly #unregSubject: string;
+  /** `<prefix>.unreg.intent`: removals about to be made (announceUnregistering). */
+  readonly #unregIntentSubject: string;
   readonly #unregistered: RecentUnregistrations;
   #unregisteredListener: UnregisteredListener | null = null;
   /** When this bus found its connection lost (the clock of unregisteredMark), for the
@@ -616,7 +618,9 @@ export class NatsBus implements Bus {
     this.#mboxRoot = layout.mboxRoot;
     this.#mboxPrefixes = layout.mboxPrefixes;
     this.#unregSubject = layout.unregSubject;
+    this.#unregIntentSubject = layout.unregIntentSubject;
     this.#unregistered = opts.unregistered ?? new RecentUnregistrations();
+    this.#unregistered.onDue((keys) => tellUnconfirmed(this.#unregisteredListener, keys, this.#log));
     this.#seqOwner = this.#streams.map(() => new Map<number, string>());
     this.#seqOwnerMax = Math.max(4096, Math.ceil(SEQ_OWNER_MAX / shards));
     this.#replicas = opts.replicas ?? 1;
@@ -754,6 +758,7 @@ export class NatsBus implements Bus {
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
       // Every gateway's announcements of devices leaving the directory (publishControl).
       nc.subscribe(this.#unregSubject, { callback: this.#onUnregisteredMsg });
+      nc.subscribe(this.#unregIntentSubject, { callback: this.#onUnregisteringMsg });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
       await this.#checkPermissions(nc, denied);
     } catch (e) {
@@ -798,7 +803,7 @@ export class NatsBus implements Bus {
     let v: PermissionViolation | null = await probePermissions(nc, {
       subscribe: [device],
       // The announcements' subject: an empty message, which every gateway drops.
-      publish: [device, `${prefix}.gw.${'0'.repeat(16)}`, `${this.#inboxPrefix}.${zero}`, this.#unregSubject],
+      publish: [device, `${prefix}.gw.${'0'.repeat(16)}`, `${this.#inboxPrefix}.${zero}`, this.#unregSubject, this.#unregIntentSubject],
     }, this.#requestTimeoutMs);
     const api = this.#api as ApiRequests;
     const reads: Promise<unknown>[] = [
@@ -1335,20 +1340,53 @@ export class NatsBus implements Bus {
    *  (unregisteredSince), and the listener is told. Anything but a device key is
    *  dropped (the start's permission probe publishes an empty message). */
   readonly #onUnregisteredMsg = (err: Error | null, m: Msg): void => {
-    if (err !== null || this.#closed) return;
-    const data = m.data;
+    const key = err !== null || this.#closed ? null : this.#unregKey(m.data);
+    if (key === null) return;
+    this.#subs.control(key, { kind: 'unregistered' });
+    hearUnregistered(this.#unregistered, this.#unregisteredListener, key, this.#log);
+  };
+
+  /** The device key an announcement or intent carries; null (and, but for the start's
+   *  empty probe, a malformed line) for anything else. */
+  #unregKey(data: Uint8Array): string | null {
     if (data.length !== UNREG_KEY_BYTES) {
       if (data.length !== 0) this.#malformedControl();
-      return;
+      return null;
     }
     const key = td.decode(data);
     if (!UNREG_KEY_RE.test(key)) {
       this.#malformedControl();
-      return;
+      return null;
     }
-    this.#subs.control(key, { kind: 'unregistered' });
-    hearUnregistered(this.#unregistered, this.#unregisteredListener, key, this.#log);
+    return key;
+  }
+
+  /** An intent on `<prefix>.unreg.intent`: a gateway is about to remove the device. Only
+   *  remembered: should its announcement not follow, the device's sessions here read the
+   *  record (relay/bus/unregistered.ts). */
+  readonly #onUnregisteringMsg = (err: Error | null, m: Msg): void => {
+    const key = err !== null || this.#closed ? null : this.#unregKey(m.data);
+    if (key !== null) this.#unregistered.intent(key);
   };
+
+  async announceUnregistering(routeTag: string, deviceToken: string): Promise<void> {
+    assertToken(routeTag);
+    assertToken(deviceToken);
+    this.#reachable();
+    const data = te.encode(this.#key(routeTag, deviceToken));
+    // Confirmed by the turn's PONG with no loss in between (nats.js drops what was
+    // written into a connection that died), else the removal is not made. Made once
+    // connected (a loss within the grace is waited out, as a directory write waits for
+    // it), and again once should a loss drop it. The renewals of a removal under way
+    // (announcedRemoval) made while the connection is lost wait so too, and go out at
+    // the reconnect with what else waited, before the removal's write that waited.
+    await this.#viaNats(async () => {
+      const nc = this.#conn();
+      const losses = this.#losses;
+      this.#publishInTurn(nc, this.#unregIntentSubject, data);
+      if (!(await this.#turnFlush(nc)) || this.#losses !== losses) throw busUnavailable('cannot announce the removal');
+    }, true);
+  }
 
   unregisteredMark(): number {
     return this.#unregistered.mark();
@@ -1537,6 +1575,7 @@ export class NatsBus implements Bus {
 
   async #doClose(): Promise<void> {
     this.#closed = true;
+    this.#unregistered.close();
     this.#endOutage();
     this.#closeSignal.abort();
     this.#access.files.refusals.forget('bus', this.#log);

@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap';
 import { connect } from '@nats-io/transport-node';
 import { NatsBus } from '../../relay/bus/nats.ts';
+import { RecentUnregistrations } from '../../relay/bus/unregistered.ts';
 import { CONTRACT_LIMITS, tok } from './contract.ts';
 import { haveNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { until } from '../helpers/poll.ts';
@@ -16,11 +17,11 @@ type Line = { level: string; msg: string; fields?: Record<string, unknown> };
 
 /** A bus on its own nats-server whose log lines are kept, with one device subscribed
  *  (the kinds of control messages it was told, in order). */
-async function deviceOnBus(t: Test): Promise<{ server: NatsServerHandle; lines: Line[]; bus: NatsBus; r: string; d: string; got: string[] }> {
+async function deviceOnBus(t: Test, unregistered?: RecentUnregistrations): Promise<{ server: NatsServerHandle; lines: Line[]; bus: NatsBus; r: string; d: string; got: string[] }> {
   const server = await startNatsServer({ t });
   const lines: Line[] = [];
   const bus = new NatsBus({
-    servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test',
+    servers: server.url, limits: CONTRACT_LIMITS, prefix: 'cm', mailboxShards: 1, name: 'hushwire-test', ...(unregistered ? { unregistered } : {}),
     log: (level, msg, fields) => { lines.push({ level, msg, ...(fields ? { fields } : {}) }); },
   });
   t.teardown(() => bus.close());
@@ -130,5 +131,26 @@ if (!haveNatsServer()) {
     const warned = lines.filter((l) => l.level === 'warn' && /malformed control message/.test(l.msg));
     t.equal(warned.length, 1, `one warn line for ${bad.length} malformed announcements (the empty probe is not one)`);
     t.notMatch(JSON.stringify(lines), new RegExp(`${r}|${d}`, 'i'), 'no device token in any line');
+  });
+
+  t.test('malformed removal intents: dropped, nothing read for, one warn line', async (t) => {
+    const { server, lines, bus, r, d, got } = await deviceOnBus(t, new RecentUnregistrations({ intentTimeoutMs: 200 }));
+    const unconfirmed: string[] = [];
+    bus.watchUnregistered({ unregistered: () => undefined, gap: () => undefined, unconfirmed: (keys) => unconfirmed.push(...keys) });
+    const nc = await connect({ servers: server.url, name: 'test-raw' });
+    t.teardown(() => nc.close());
+    const enc = new TextEncoder();
+    const bad = [`${r.toUpperCase()}.${d}`, `${r}.${d}.x`, `${r}${d}`, ` ${r}.${d.slice(1)}`, `${r}.${d}${r}.${d}`];
+    for (const b of bad) nc.publish('cm.unreg.intent', enc.encode(b));
+    nc.publish('cm.unreg.intent', new Uint8Array(0));
+    const [r2, d2] = [tok(), tok()];
+    nc.publish('cm.unreg.intent', enc.encode(`${r2}.${d2}`));
+    await nc.flush();
+    await until('the well-formed intent to come due unannounced', () => unconfirmed.length > 0, 10_000);
+    t.same(unconfirmed, [`${r2}.${d2}`], 'only the well-formed intent was remembered (and read for once due)');
+    t.same(got, [], 'an intent tells the device\'s subscription nothing');
+    const warned = lines.filter((l) => l.level === 'warn' && /malformed control message/.test(l.msg));
+    t.equal(warned.length, 1, `one warn line for ${bad.length} malformed intents (the empty probe is not one)`);
+    t.notMatch(JSON.stringify(lines), new RegExp(`${r}|${d}|${r2}|${d2}`, 'i'), 'no device token in any line');
   });
 }

@@ -649,7 +649,7 @@ if (!haveNatsServer()) {
             // control messages share the device subject; they are the ones without a reply
             ...(m.subject.includes('.dev.') && m.reply === '' ? { text: m.string() } : {}),
             // announcements of devices that left the directory: their payload too
-            ...(m.subject.endsWith('.unreg') ? { text: m.string() } : {}),
+            ...(m.subject.endsWith('.unreg') || m.subject.endsWith('.unreg.intent') ? { text: m.string() } : {}),
           });
         }
       },
@@ -672,6 +672,7 @@ if (!haveNatsServer()) {
     await bus.deliverLive(tok(), tok(), bytes(40), 1000);
     await bus.publishControl(r, d, { kind: 'kick', connection: 'conn1' });
     const [gr, gd] = [tok(), tok()];
+    await bus.announceUnregistering(gr, gd);
     await bus.publishControl(gr, gd, { kind: 'unregistered' });
     for (let i = 0; i < 3; i++) await bus.mailboxPut(r, d, tok(), bytes(40));
     const items = await bus.mailboxRead(r, d, 0, 2);
@@ -694,12 +695,14 @@ if (!haveNatsServer()) {
     const api = /^\$JS\.(API|ACK|EVENT)\.[A-Za-z0-9_.$-]+$/;
     const inbox = /^_INBOX\.[A-Za-z0-9.]+$/;
     const unreg = `${prefix}.unreg`;
-    const bad = seen.filter((s) => !(ours.test(s.subject) || node.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject) || s.subject === unreg));
-    t.same(bad, [], 'every subject is ours with two hex tokens, KV by hex key, JetStream API, an inbox or the announcements\' subject');
-    // announcements: the device's two tokens, nothing else (the start's permission probe: empty)
-    const announced = seen.filter((s) => s.subject === unreg);
-    t.same(announced.filter((s) => s.text !== '' && !new RegExp(`^${HEX}\\.${HEX}$`).test(s.text ?? '')), [], 'announcement payloads: a route tag and a device token');
-    t.ok(announced.some((s) => s.text === `${gr}.${gd}` && !s.reply), 'the unregistered device announced');
+    const intent = `${prefix}.unreg.intent`;
+    const bad = seen.filter((s) => !(ours.test(s.subject) || node.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject) || s.subject === unreg || s.subject === intent));
+    t.same(bad, [], 'every subject is ours with two hex tokens, KV by hex key, JetStream API, an inbox or the announcements\' (and intents\') subject');
+    // announcements and intents: the device's two tokens, nothing else (the start's permission probe: empty)
+    const announced = seen.filter((s) => s.subject === unreg || s.subject === intent);
+    t.same(announced.filter((s) => s.text !== '' && !new RegExp(`^${HEX}\\.${HEX}$`).test(s.text ?? '')), [], 'announcement and intent payloads: a route tag and a device token');
+    t.ok(announced.some((s) => s.subject === unreg && s.text === `${gr}.${gd}` && !s.reply), 'the unregistered device announced');
+    t.ok(announced.some((s) => s.subject === intent && s.text === `${gr}.${gd}` && !s.reply), 'its removal announced as intended');
     t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}` && s.reply), 'live request seen (with a reply subject)');
     t.ok(seen.some((s) => node.test(s.subject)), 'node subject seen (batched live delivery)');
     t.ok(seen.some((s) => s.subject === `${prefix}.dev.${r}.${d}` && !s.reply), 'control message seen (same subject, no reply)');

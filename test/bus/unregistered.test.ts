@@ -122,3 +122,68 @@ t.test('MemoryBus: an unregistered control message is announced', async (t) => {
   t.same(heard, [`${r}.${d}`], 'the listener hears the device key');
   t.same(gaps, [], 'nothing is ever lost in one process');
 });
+
+// A removal announced as intended (relay/bus/unregistered.ts announcedRemoval) whose
+// announcement does not follow: the removing gateway may have died between the two.
+t.test('an intent: nothing by itself; unannounced past its timeout, due and unconfirmed', async (t) => {
+  let now = 1_000;
+  const set = new RecentUnregistrations({ now: () => now, listening: true, intentTimeoutMs: 100 });
+  t.teardown(() => set.close());
+  const due: string[][] = [];
+  set.onDue((keys) => due.push(keys));
+  const early = set.mark();
+  now += 1;
+  set.intent(key(1));
+  set.intent(key(2));
+  t.equal(set.since(key(1), early), 'none', 'an intent is not an announcement: no one is closed for it');
+  now += 50;
+  set.note(key(2)); // key(2)'s announcement followed
+  set.intent(key(1)); // repeated while its removal lasts: the wait starts again
+  now += 99;
+  set.checkIntents();
+  t.same(due, [], 'not due before its (renewed) timeout');
+  now += 1;
+  set.checkIntents();
+  t.same(due, [[key(1)]], 'due: only the one whose announcement never came');
+  t.equal(set.pending, 0);
+  t.equal(set.unconfirmedCount, 1);
+  t.equal(set.since(key(1), early), 'unconfirmed', 'an authentication that read before it came due: read again at the leader');
+  t.equal(set.since(key(2), early), 'announced', 'the announced one as before');
+  now += 1;
+  t.equal(set.since(key(1), set.mark()), 'none', 'one that began after it came due read the record after the removal');
+  set.note(key(1));
+  t.equal(set.since(key(1), early), 'announced', 'a late announcement settles it');
+  now += 1;
+  set.checkIntents();
+  t.same(due, [[key(1)]], 'nothing more comes due');
+});
+
+t.test('an intent: the bound makes the oldest due at once, and the window forgets it', async (t) => {
+  let now = 1_000;
+  const set = new RecentUnregistrations({ now: () => now, listening: true, intentTimeoutMs: 100, max: 2, windowMs: 500 });
+  t.teardown(() => set.close());
+  const due: string[][] = [];
+  set.onDue((keys) => due.push(keys));
+  const mark = set.mark();
+  for (let i = 1; i <= 3; i++) set.intent(key(i));
+  t.same(due, [[key(1)]], 'past the bound the oldest is read for at once, not forgotten');
+  t.equal(set.pending, 2, 'never more than the bound waiting');
+  t.equal(set.since(key(1), mark), 'unconfirmed');
+  now += 501;
+  t.equal(set.since(key(1), set.mark()), 'none', 'past the window it is forgotten');
+});
+
+t.test('MemoryBus: an intent unannounced past its timeout reaches the listener', async (t) => {
+  let now = 0;
+  const set = new RecentUnregistrations({ now: () => now, intentTimeoutMs: 100 });
+  const bus = new MemoryBus({ limits: CONTRACT_LIMITS, unregistered: set });
+  t.teardown(() => bus.close());
+  const unconfirmed: string[][] = [];
+  bus.watchUnregistered({ unregistered: () => undefined, gap: () => undefined, unconfirmed: (keys) => unconfirmed.push(keys) });
+  await bus.start();
+  const [r, d] = [tok(), tok()];
+  await bus.announceUnregistering(r, d);
+  now += 100;
+  set.checkIntents();
+  t.same(unconfirmed, [[`${r}.${d}`]], 'told with the device key');
+});

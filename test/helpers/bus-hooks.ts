@@ -116,3 +116,32 @@ export function atFirstCall(t: Test, bus: Bus, method: 'directoryPut' | 'directo
   t.teardown(() => { slot[method] = original; });
   return state;
 }
+
+/** `gw` dies right after its next directory removal lands (an opt-out's): its NATS
+ *  connection is closed for good and the removal never returns, so nothing it would
+ *  publish after it (the device's `unregistered`, its announcement) ever goes out, as
+ *  when the process crashes there. `crashed` resolves once it has. At the test's end the
+ *  removal fails (the opt-out under way ends) and the hook is undone. */
+export function crashAfterRemoval(t: Test, gw: TestGateway): { crashed: Promise<void> } {
+  const directory = gw.relay.directory;
+  const original = directory.removeDevice.bind(directory);
+  let crash!: () => void;
+  const crashed = new Promise<void>((r) => { crash = r; });
+  let end!: (e: Error) => void;
+  const frozen = new Promise<never>((_, reject) => { end = reject; });
+  frozen.catch(() => undefined);
+  let done = false;
+  directory.removeDevice = async (tag: string, device: Uint8Array) => {
+    if (done) return original(tag, device);
+    done = true;
+    await original(tag, device);
+    await gw.bus.close();
+    crash();
+    return frozen;
+  };
+  t.teardown(() => {
+    end(new HushwireError(ErrorCode.UNAVAILABLE, 'gateway gone'));
+    directory.removeDevice = original;
+  });
+  return { crashed };
+}

@@ -356,17 +356,20 @@ if (!haveNatsServer()) {
     // Each gateway's start-up permission check (relay/bus/nats.ts, #checkPermissions)
     // publishes nothing on an all-zero device and node subject, and on the announcements'
     // subject: set apart, after checking that they are exactly that.
-    const isProbe = (m: Captured): boolean => /^hw\.(dev\.0{32}\.0{32}|gw\.0{16})$/.test(m.subject) || (m.subject === 'hw.unreg' && m.data.length === 0);
+    const isUnreg = (m: Captured): boolean => m.subject === 'hw.unreg' || m.subject === 'hw.unreg.intent';
+    const isProbe = (m: Captured): boolean => /^hw\.(dev\.0{32}\.0{32}|gw\.0{16})$/.test(m.subject) || (isUnreg(m) && m.data.length === 0);
     const probes = captured.filter(isProbe);
     t.ok(probes.length >= 4, `the gateways' start-up permission probes were seen (${probes.length})`);
     t.same(probes.filter((m) => m.data.length !== 0 || m.headers.length !== 0 || m.reply), [], 'probes carry no payload, header or reply subject');
     const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.') && !isProbe(m));
-    // Opt-outs announced to every gateway (relay/bus/unregistered.ts): the device's two
-    // tokens, as its own subject has them, and nothing else.
-    const announcements = hw.filter((m) => m.subject === 'hw.unreg');
-    t.ok(announcements.length >= 1, `Bob's opt-out was announced (${announcements.length})`);
-    t.same(announcements.filter((m) => m.headers.length !== 0 || m.reply || !/^[0-9a-f]{32}\.[0-9a-f]{32}$/.test(new TextDecoder().decode(m.data))), [], 'announcements: a route tag and a device token, no header or reply subject');
-    t.same(hw.filter((m) => m.subject !== 'hw.unreg' && !/^hw\.(dev|mbox\.\d{1,2})\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind (+ mailbox shard) + two tokens, or the announcements\'');
+    // Opt-outs announced to every gateway (relay/bus/unregistered.ts), as intended before
+    // the removal and as done after it: the device's two tokens, as its own subject has
+    // them, and nothing else.
+    const announcements = hw.filter(isUnreg);
+    t.ok(announcements.some((m) => m.subject === 'hw.unreg'), `Bob's opt-out was announced (${announcements.length})`);
+    t.ok(announcements.some((m) => m.subject === 'hw.unreg.intent'), 'and announced as intended before');
+    t.same(announcements.filter((m) => m.headers.length !== 0 || m.reply || !/^[0-9a-f]{32}\.[0-9a-f]{32}$/.test(new TextDecoder().decode(m.data))), [], 'announcements and intents: a route tag and a device token, no header or reply subject');
+    t.same(hw.filter((m) => !isUnreg(m) && !/^hw\.(dev|mbox\.\d{1,2})\.[0-9a-f]{32}\.[0-9a-f]{32}$/.test(m.subject)).map((m) => m.subject), [], 'Hushwire subjects: kind (+ mailbox shard) + two tokens, or the announcements\'');
     // Live requests and control messages share hw.dev.<route tag>.<device>; a live
     // request carries a reply subject, a control message does not.
     const isControl = (m: Captured): boolean => m.subject.startsWith('hw.dev.') && m.reply !== true;

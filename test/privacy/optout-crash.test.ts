@@ -1,0 +1,115 @@
+// The opt-out race (test/privacy/optout-auth-race.test.ts, optout-announce.test.ts) when
+// the gateway making the opt-out dies between the removal and its announcement (or loses
+// NATS for good then): nothing tells the other gateways, and a connection that
+// authenticated on one of them with a record read taken just before the removal would
+// stay, authenticated as a device no longer registered. Each removal is now announced to
+// every gateway as intended before it is made (`<prefix>.unreg.intent`, confirmed by
+// nats-server before the directory write); a gateway that hears no announcement after
+// an intent within UNREGISTERING_TIMEOUT_MS reads the record of its sessions of that
+// device at the directory's leader (relay/bus/unregistered.ts). An intent alone locks
+// nobody out: a removal that fails after it leaves the device's connections as they are.
+// Real nats-server, two gateways; the crash is a hook (helpers/bus-hooks.ts
+// crashAfterRemoval): gateway a's NATS connection closed for good right after its
+// removal lands, its opt-out frozen there.
+import t, { type Test } from 'tap';
+import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { natsGatewayPairOn, type TestGateway } from '../helpers/gateway.ts';
+import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { registerRaw, stillServes, type RawDevice } from '../helpers/raw-device.ts';
+import { until, within } from '../helpers/poll.ts';
+import { crashAfterRemoval, failDirectoryWrites, holdSubscribe } from '../helpers/bus-hooks.ts';
+import { sign, authInput } from '../../relay/crypto/sign.ts';
+import { routeTag, deviceToken } from '../../relay/tokens.ts';
+import { CloseCode } from '../../relay/errors.ts';
+import { UNREGISTERING_TIMEOUT_MS } from '../../relay/bus/unregistered.ts';
+
+const PREFIX = 'optcrash';
+/** Past the intent's timeout and the leader read after it, with room for a loaded machine. */
+const DECIDED_WITHIN_MS = UNREGISTERING_TIMEOUT_MS + 30_000;
+
+interface Scene {
+  a: TestGateway;
+  b: TestGateway;
+  dev: RawDevice;
+  /** The device's registration socket on a: authenticated, it makes the opt-out. */
+  onA: RawClient;
+  tag: string;
+  tok: string;
+}
+
+async function scene(t: Test, number: string): Promise<Scene> {
+  const nats = await startNatsServer({ t });
+  const [a, b] = await natsGatewayPairOn(t, nats.url, PREFIX);
+  const { c: onA, dev } = await registerRaw(a.url, number);
+  t.teardown(() => onA.close());
+  const tag = routeTag(dev.route);
+  const tok = deviceToken(dev.device);
+  await until('b to trust its announcements', () => b.bus.unregisteredSince(tag, tok, b.bus.unregisteredMark()) !== 'unknown');
+  return { a, b, dev, onA, tag, tok };
+}
+
+/** A fresh socket that sends its (signed) auth; the answer is not awaited. */
+async function startAuth(url: string, dev: RawDevice): Promise<RawClient> {
+  const c = await connectRaw(url);
+  const ch = (await c.next((o) => o.body === 'challenge')).challenge!;
+  c.send([{ req: 7, auth: { route: dev.route, device: dev.device, signature: sign(dev.id.secretKey, authInput(ch.nonce, dev.route, dev.device)) } }]);
+  return c;
+}
+
+async function rereads(gw: TestGateway): Promise<number> {
+  const text = await gw.metrics.registry.getSingleMetricAsString('hushwire_auth_optout_checks_total');
+  return Number(/outcome="reread"} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+const authenticatedAt = (gw: TestGateway, tag: string): boolean => [...gw.relay.sessions()].some((x) => x.authenticated && x.deviceKey?.tag === tag);
+
+/** The device authenticates at b, its record read there before a's opt-out (b's
+ *  subscription held until `during` has run), and is answered ok: nothing announced. */
+async function lateAuthAround(s: Scene, t: Test, during: () => Promise<void>): Promise<RawClient> {
+  const hold = holdSubscribe(t, s.b, s.tag, s.tok);
+  const late = await startAuth(s.b.url, s.dev);
+  t.teardown(() => late.close());
+  await hold.entered; // b read the record (the device was there) and now subscribes
+  await during();
+  hold.release();
+  t.equal((await late.reply(7)).body, 'ok', 'the late auth at b is answered ok: nothing was announced');
+  return late;
+}
+
+if (!haveNatsServer()) {
+  t.plan(0, 'nats-server binary not installed');
+} else {
+  t.test('a dies between the removal and its announcement: b reads the record after the intent\'s timeout, 4006', async (t) => {
+    const s = await scene(t, '+15557744001');
+    const crash = crashAfterRemoval(t, s.a);
+    const before = await rereads(s.b);
+    const late = await lateAuthAround(s, t, async () => {
+      s.onA.send([{ req: 1001, unregister: {} }]);
+      await within(crash.crashed, 20_000, 'a to remove the device and die');
+    });
+    t.equal(await s.b.relay.directory.findDevice(s.tag, s.dev.device, { fromLeader: true }), null, 'the device is out of the directory');
+    const closed = await within(late.closed, DECIDED_WITHIN_MS, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+    t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006: b read the record once the announcement did not follow the intent');
+    t.notOk(authenticatedAt(s.b, s.tag), 'no authenticated session of the device is left at b');
+    t.ok(await rereads(s.b) > before, 'counted: reread');
+  });
+
+  t.test('the removal fails after its intent: nobody is locked out', async (t) => {
+    const s = await scene(t, '+15557744002');
+    const writes = failDirectoryWrites(t, s.a.bus);
+    const before = await rereads(s.b);
+    const late = await lateAuthAround(s, t, async () => {
+      writes.fail = 1;
+      s.onA.send([{ req: 1001, unregister: {} }]);
+      const r = await s.onA.reply(1001);
+      t.equal(r.error?.code, 'UNAVAILABLE', 'the opt-out fails: its removal was not made');
+    });
+    // The intent's timeout passes without an announcement: b reads at the leader, finds
+    // the device, and leaves its connection as it is.
+    await until('b to read the record after the intent\'s timeout', async () => (await rereads(s.b)) > before, DECIDED_WITHIN_MS, 200);
+    t.ok(authenticatedAt(s.b, s.tag), 'the late connection is still authenticated');
+    late.send([{ req: 9, lookup: { route: s.dev.route } }]);
+    t.equal((await late.reply(9)).body, 'devices', 'and served');
+    await stillServes(t, s.b.url, s.dev);
+  });
+}
