@@ -35,6 +35,7 @@ import { safetyNumber as computeSafetyNumber, formatSafetyNumber, parseSafetyNum
 import { guardCallback, StoreErrorReporter, type CallbackErrorHandler, type CallbackName } from './app-callback.ts';
 import { ConnectedTimer } from './connected-timer.ts';
 import { Resumption, RESUME_SPREAD_MS, MAX_RESUME_SPREAD_MS, type ResumeStats } from './resume.ts';
+import { MAX_TIMER_MS } from './timer-delay.ts';
 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
 export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
@@ -185,12 +186,18 @@ function badOption(message: string): HushwireError {
   return new HushwireError(ErrorCode.BAD_REQUEST, message);
 }
 
-/** A duration option: undefined, or a positive finite number of milliseconds. */
-function checkMs(options: Record<string, unknown>, name: string): void {
+/** A duration option: a positive number of ms; `timer`: one a timer waits (at most
+ *  MAX_TIMER_MS, 24.8 days: setTimeout fires a longer one after 1 ms, so a
+ *  requestTimeoutMs of 30 days would time every request out at once), not a period
+ *  compared with dates (prekeyRetentionMs). */
+function checkMs(options: Record<string, unknown>, name: string, timer = true): void {
   const v = options[name];
   if (v === undefined) return;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
     throw badOption(`option ${name} must be a positive number of milliseconds`);
+  }
+  if (timer && v > MAX_TIMER_MS) {
+    throw badOption(`option ${name} must be at most ${MAX_TIMER_MS} ms (24.8 days, the longest a timer waits)`);
   }
 }
 
@@ -261,7 +268,7 @@ export function checkClientOptions(options: unknown): ClientOptions {
     if (o[name] !== undefined && typeof o[name] !== 'function') throw badOption(`option ${name} must be a function`);
   }
   if (o.gateways !== undefined) checkGatewayList(o.gateways);
-  checkMs(o, 'prekeyRetentionMs');
+  checkMs(o, 'prekeyRetentionMs', false);
   if (o.prekeyRotationMs !== undefined && (typeof o.prekeyRotationMs !== 'number' || !Number.isFinite(o.prekeyRotationMs) || o.prekeyRotationMs < 0)) {
     throw badOption('option prekeyRotationMs must be a number of milliseconds, 0 or more (0: no automatic rotation)');
   }
@@ -667,8 +674,8 @@ export class HushwireClient {
    * when given (then UNAVAILABLE; the reconnecting goes on).
    */
   connect(timeoutMs?: number): Promise<void> {
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
-      return Promise.reject(badOption('connect(timeoutMs): timeoutMs must be a positive number of milliseconds (or left out)'));
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS)) {
+      return Promise.reject(badOption(`connect(timeoutMs): timeoutMs must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (or left out)`));
     }
     const ended = this.endedError();
     if (ended) return Promise.reject(ended);

@@ -4,8 +4,7 @@
 // on `connected`), and that schedules nothing while `allowed()` says no (closing, opting
 // out). Both tasks used to carry a copy of this.
 
-/** The longest delay setTimeout takes: a longer one (or a non-finite one) fires at once. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
+import { timerDelay } from './timer-delay.ts';
 
 export class ConnectedTimer {
   readonly #task: () => void;
@@ -25,7 +24,7 @@ export class ConnectedTimer {
   schedule(delayMs: number): void {
     if (!this.#allowed()) return;
     this.cancel();
-    const ms = Number.isFinite(delayMs) ? Math.min(Math.max(delayMs, 0), MAX_DELAY_MS) : MAX_DELAY_MS;
+    const ms = timerDelay(delayMs);
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (this.#connected()) this.#task();

@@ -21,6 +21,7 @@ import { HushwireError, ErrorCode, CloseCode, wireErrorCode, type ErrorCode as E
 import { fullJitterDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { whatwgTransport, unrefTimer, NotAWebSocket, WebSocketConstructorFailed, type Transport, type TransportSocket, type WebSocketConstructor } from './socket.ts';
 import { defaultTransport } from './platform.ts';
+import { timerDelay } from './timer-delay.ts';
 
 export { describeSocketError } from './socket.ts';
 
@@ -214,8 +215,6 @@ export function closeCodeError(code: number): HushwireError {
   }
 }
 
-/** The longest delay setTimeout keeps (a longer one fires after 1 ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How many gateway URLs a give-up message names; the rest are counted. */
 const URLS_NAMED = 3;
@@ -1010,7 +1009,7 @@ export class Connection {
     // Both come from the gateway as uint32 ms (up to ~49.7 days): past setTimeout's range
     // a timer fires after 1 ms, which made "come back in a month" a reconnect at once,
     // every time, with no backoff (test/client/reconnect-delay-clamp.test.ts).
-    delayMs = Number.isFinite(delayMs) ? Math.min(Math.max(delayMs, 0), MAX_TIMER_MS) : MAX_TIMER_MS;
+    delayMs = timerDelay(delayMs);
     this.reconnectHintMs = -1;
     this.attempt++;
     this.setState('disconnected', { code, reason, delayMs });

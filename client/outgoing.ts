@@ -12,6 +12,7 @@ import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { notRegistered, type Discovery, type VerifiedDevice, type Requester } from './discovery.ts';
 import { wasAnsweredByGateway, wasUnanswered } from './connection-core.ts';
+import { timerDelay } from './timer-delay.ts';
 
 export interface SenderKeys {
   route: Uint8Array;
@@ -262,7 +263,7 @@ function reachedSome(e: HushwireError): HushwireError {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, timerDelay(ms)));
 
 /** Fresh lookups a send makes after NOT_REGISTERED receipts: one for a stale list (a
  *  cached one, a replica's), one more for an opt-out between that lookup and the send. */
@@ -298,7 +299,7 @@ export class SendStop {
         this.wakers.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, ms);
+      const timer = setTimeout(wake, timerDelay(ms));
       this.wakers.add(wake);
     });
   }
