@@ -32,6 +32,12 @@ export function holdSignals(message: string, onFirst?: (signal: NodeJS.Signals) 
   const endBy = (signal: NodeJS.Signals): void => {
     release();
     process.kill(process.pid, signal);
+    // The signal reaches its handlers (signal-exit's, or Node's default end) in a later
+    // turn of the event loop, which must still be running then: a command with nothing
+    // left to wait for (register stopped by its abort, connection closed, lock
+    // released) would otherwise exit 0 first. Should the signal not end it, the exit
+    // code a shell shows for it.
+    setTimeout(() => process.exit(signalExitCode(signal)), 1000);
   };
   const hold: SignalHold = {
     get interrupted() { return interrupted; },

@@ -108,9 +108,11 @@ export function registerCommand(): Command {
         } catch (e) {
           const stopped = hold.interrupted;
           if (stopped === undefined || !abort.signal.aborted || e !== abort.signal.reason) throw e;
-          // Stopped before the gateway registered the device: nothing to undo.
+          // Stopped before the gateway registered the device: nothing to undo. The
+          // connection is closed and the lock released (the SDK's abort): ended by the
+          // signal, as at the code prompt (a shell shows 130, 143).
           process.stderr.write('hushwire: interrupted: the registration was stopped before it was registered (nothing to undo)\n');
-          process.exitCode = signalExitCode(stopped);
+          hold.endBy(stopped);
           return;
         }
         const interrupted = hold.interrupted;
