@@ -182,6 +182,64 @@ export function buildClientFrame(opcode: number, len: number, write: (out: Buffe
   return out;
 }
 
+/** What a connection needs of its URL, parsed once per URL (a storm opens thousands of
+ *  connections to the same few). `request`: the upgrade request up to its key. */
+interface Target {
+  secure: boolean;
+  host: string;
+  port: number;
+  request: string;
+}
+const targets = new Map<string, Target>();
+const MAX_TARGETS = 256;
+
+function targetOf(url: string): Target {
+  let t = targets.get(url);
+  if (t !== undefined) return t;
+  const u = new URL(url);
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${u.protocol}`);
+  const secure = u.protocol === 'wss:';
+  t = {
+    secure,
+    host: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+    port: Number(u.port || (secure ? 443 : 80)),
+    request:
+      `GET ${u.pathname || '/'}${u.search} HTTP/1.1\r\n` +
+      `Host: ${u.host}\r\n` +
+      'Upgrade: websocket\r\n' +
+      'Connection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: ',
+  };
+  if (targets.size >= MAX_TARGETS) targets.clear();
+  targets.set(url, t);
+  return t;
+}
+
+/**
+ * The last response head the full check (#checkHandshake) accepted, and where its
+ * Sec-WebSocket-Accept value sits. A later head equal to it byte for byte outside that
+ * value, and whose value there is the new connection's own accept, is accepted without
+ * being made into a string and parsed again: the check depends on the head's text and
+ * the expected accept only, and an accept (28 base64 characters) holds no byte that
+ * could change the head's lines (no CR, LF, colon or space), so that head's check is the
+ * template's with its accept replaced by the expected one, which passed. Anything else
+ * (another server's head, a wrong accept, one header more) takes the full check.
+ */
+let knownHead: { bytes: Buffer; acceptAt: number } | null = null;
+const headCounts = { parsed: 0, matched: 0 };
+
+/** Response heads this thread checked in full, and those it accepted as the last
+ *  accepted head with a new accept (for tests). */
+export function handshakeHeadCounts(): { parsed: number; matched: number } {
+  return { ...headCounts };
+}
+
+/** The socket's owner, for the listeners shared by every connection (one function per
+ *  event for all of them: tsx keeps function names, so a closure made per connection
+ *  costs a defineProperty, ~0.25 µs each). */
+const OWNER = Symbol('LeanWebSocket');
+type OwnedSocket = Socket & { [OWNER]: LeanWebSocket };
+
 export class LeanWebSocket {
   #state: LeanWsState = 'connecting';
   readonly #socket: Socket;
@@ -198,27 +256,16 @@ export class LeanWebSocket {
   #closeTimer: NodeJS.Timeout | null = null;
   /** Reads land in a buffer the next read overwrites (options.readBuffer). */
   readonly #sharedReads: boolean;
-  readonly #closed: Promise<void>;
-  #resolveClosed: () => void = () => undefined;
+  /** close()'s promise, made when asked for. */
+  #closed: Promise<void> | null = null;
+  #resolveClosed: (() => void) | null = null;
 
   constructor(url: string, handlers: LeanWsHandlers, options: LeanWsOptions = {}) {
     this.#handlers = handlers;
     this.#maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
-    this.#closed = new Promise<void>((r) => { this.#resolveClosed = r; });
-    const u = new URL(url);
-    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${u.protocol}`);
-    const secure = u.protocol === 'wss:';
-    const port = Number(u.port || (secure ? 443 : 80));
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    const { secure, host, port, request } = targetOf(url);
     const key = randomBytesFromPool(16).toString('base64');
     this.#accept = acceptFor(key);
-    const request =
-      `GET ${u.pathname || '/'}${u.search} HTTP/1.1\r\n` +
-      `Host: ${u.host}\r\n` +
-      'Upgrade: websocket\r\n' +
-      'Connection: Upgrade\r\n' +
-      `Sec-WebSocket-Key: ${key}\r\n` +
-      'Sec-WebSocket-Version: 13\r\n\r\n';
     const local = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
     const readBuffer = secure ? undefined : options.readBuffer;
     this.#sharedReads = readBuffer !== undefined;
@@ -228,13 +275,30 @@ export class LeanWebSocket {
         : netConnect({ host, port, noDelay: true, ...local });
     if (secure) this.#socket.setNoDelay(true);
     // Written at once: the socket queues it until connected.
-    this.#socket.write(request, 'latin1');
-    if (readBuffer === undefined) this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.#socket.on('error', (e: Error) => {
-      this.#error ??= e;
-    });
-    this.#socket.on('end', () => this.#socket.end());
-    this.#socket.on('close', () => this.#finish(this.#closeCode, this.#closeReason));
+    this.#socket.write(request + key + '\r\nSec-WebSocket-Version: 13\r\n\r\n', 'latin1');
+    (this.#socket as OwnedSocket)[OWNER] = this;
+    if (readBuffer === undefined) this.#socket.on('data', LeanWebSocket.#onSocketData);
+    this.#socket.on('error', LeanWebSocket.#onSocketError);
+    this.#socket.on('end', LeanWebSocket.#onSocketEnd);
+    this.#socket.on('close', LeanWebSocket.#onSocketClose);
+  }
+
+  static #onSocketData(this: Socket, chunk: Buffer): void {
+    (this as OwnedSocket)[OWNER].#onData(chunk);
+  }
+
+  static #onSocketError(this: Socket, e: Error): void {
+    const ws = (this as OwnedSocket)[OWNER];
+    ws.#error ??= e;
+  }
+
+  static #onSocketEnd(this: Socket): void {
+    this.end();
+  }
+
+  static #onSocketClose(this: Socket): void {
+    const ws = (this as OwnedSocket)[OWNER];
+    ws.#finish(ws.#closeCode, ws.#closeReason);
   }
 
   get state(): LeanWsState {
@@ -272,6 +336,8 @@ export class LeanWebSocket {
     } else if (this.#state === 'open') {
       this.#sendClose(code);
     }
+    if (this.#state === 'closed') return Promise.resolve();
+    this.#closed ??= new Promise<void>((r) => { this.#resolveClosed = r; });
     return this.#closed;
   }
 
@@ -309,7 +375,7 @@ export class LeanWebSocket {
     this.#fragments = [];
     this.#head = null;
     if (!this.#socket.destroyed) this.#socket.destroy();
-    this.#resolveClosed();
+    this.#resolveClosed?.();
     this.#handlers.close(code, reason, this.#error);
   }
 
@@ -322,7 +388,7 @@ export class LeanWebSocket {
         else this.#head = head === chunk ? this.#keep(head) : head;
         return;
       }
-      const problem = this.#checkHandshake(head.toString('latin1', 0, end));
+      const problem = this.#isKnownHead(head, end) ? null : this.#checkHandshake(head, end);
       if (problem !== null) {
         this.#fail(1002, `handshake refused: ${problem}`);
         return;
@@ -336,9 +402,26 @@ export class LeanWebSocket {
     if (this.#state === 'open' || this.#state === 'closing') this.#onFrames(chunk);
   }
 
-  /** null when the response head accepts the upgrade, else why not (a status other than
-   *  101 also becomes the connection's UpgradeRefused error). */
-  #checkHandshake(head: string): string | null {
+  /** Whether head[0, end) is the last accepted head with this connection's accept in
+   *  place of its own (knownHead). */
+  #isKnownHead(head: Buffer, end: number): boolean {
+    const k = knownHead;
+    const accept = this.#accept;
+    if (k === null || k.bytes.length !== end) return false;
+    const a = k.acceptAt;
+    const n = accept.length;
+    if (head.compare(k.bytes, 0, a, 0, a) !== 0 || head.compare(k.bytes, a + n, end, a + n, end) !== 0) return false;
+    for (let i = 0; i < n; i++) if (head[a + i] !== accept.charCodeAt(i)) return false;
+    headCounts.matched++;
+    return true;
+  }
+
+  /** null when the response head (head[0, end), latin1) accepts the upgrade, else why
+   *  not (a status other than 101 also becomes the connection's UpgradeRefused error).
+   *  An accepted head becomes knownHead. */
+  #checkHandshake(bytes: Buffer, end: number): string | null {
+    headCounts.parsed++;
+    const head = bytes.toString('latin1', 0, end);
     const lines = head.split('\r\n');
     const status = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '');
     if (status === null) return 'not an HTTP/1.1 response';
@@ -347,17 +430,25 @@ export class LeanWebSocket {
       return `status ${status[1]}`;
     }
     const headers = new Map<string, string>();
+    let lineAt = lines[0]!.length + 2;
+    let acceptAt = -1; // where the last Sec-WebSocket-Accept value starts in the head
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
       const colon = line.indexOf(':');
       if (colon <= 0) return 'malformed header line';
-      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers.set(name, value);
+      // the value's first byte: a base64 accept cannot begin inside the spaces trimmed
+      if (name === 'sec-websocket-accept') acceptAt = value === this.#accept ? lineAt + line.indexOf(value, colon + 1) : -1;
+      lineAt += line.length + 2;
     }
     if (headers.get('upgrade')?.toLowerCase() !== 'websocket') return 'no Upgrade: websocket';
     if (!(headers.get('connection') ?? '').toLowerCase().split(/\s*,\s*/).includes('upgrade')) return 'no Connection: upgrade';
     if (headers.get('sec-websocket-accept') !== this.#accept) return 'wrong Sec-WebSocket-Accept';
     if (headers.has('sec-websocket-extensions')) return 'an extension was not offered';
     if (headers.has('sec-websocket-protocol')) return 'a subprotocol was not offered';
+    if (acceptAt >= 0) knownHead = { bytes: Buffer.from(bytes.subarray(0, end)), acceptAt }; // a copy: reads may share their buffer
     return null;
   }
 

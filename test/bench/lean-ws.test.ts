@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
-import { LeanWebSocket, UpgradeRefused, acceptFor, buildClientFrame, encodeClientFrame, maskInto, masksNatively, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
+import { LeanWebSocket, UpgradeRefused, acceptFor, buildClientFrame, encodeClientFrame, handshakeHeadCounts, maskInto, masksNatively, type LeanWsHandlers } from '../../bench/drivers/lean-ws.ts';
 
 interface Seen { opened: boolean; messages: Buffer[]; closes: { code: number; reason: string; error?: Error }[] }
 
@@ -273,6 +273,40 @@ t.test('refused handshakes end with an error saying why', async (t) => {
   await until(() => seen.closes.length === 1);
   t.equal(seen.closes[0]!.code, 1006);
   t.ok(seen.closes[0]!.error, 'connection refused is reported as the error');
+});
+
+t.test('a head like the last one accepted, with its own accept, is accepted without a full parse; any other difference still gets the full check', async (t) => {
+  // the same server head each time but for what the test changes (extra: a header more)
+  let answer = (key: string): string => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept:  ${acceptFor(key)} \r\nX-Server: t\r\n\r\n`;
+  const url = await rawServer(t, (key, sock) => sock.write(answer(key), 'latin1'));
+  const connect = async (): Promise<Seen> => {
+    const seen = fresh();
+    const ws = new LeanWebSocket(url, handlers(seen));
+    await until(() => seen.closes.length === 1 || seen.opened);
+    ws.terminate();
+    return seen;
+  };
+  const before = handshakeHeadCounts();
+  t.ok((await connect()).opened, 'the first: open');
+  t.ok((await connect()).opened, 'the second, its own accept in the same place: open');
+  t.ok((await connect()).opened, 'the third: open');
+  const after = handshakeHeadCounts();
+  t.ok(after.matched - before.matched >= 2, `matched without a full parse (${after.matched - before.matched} of 3)`);
+  const good = answer;
+  const refusals: [string, (key: string) => string, RegExp][] = [
+    ['another key\'s accept in its place', () => good(randomBytes(16).toString('base64')), /Sec-WebSocket-Accept/],
+    ['an accept header more, the wrong one last', (k) => good(k).replace('X-Server: t', `Sec-WebSocket-Accept: ${acceptFor(randomBytes(16).toString('base64'))}`), /Sec-WebSocket-Accept/],
+    ['one header more', (k) => good(k).replace('X-Server: t', 'X-Server: t\r\nSec-WebSocket-Protocol: chat'), /subprotocol/],
+    ['another status', (k) => good(k).replace('101 Switching', '200 Switching'), /status 200/],
+  ];
+  for (const [name, bad, why] of refusals) {
+    answer = bad;
+    const seen = await connect();
+    t.notOk(seen.opened, `${name}: never open`);
+    t.match(seen.closes[0]?.error?.message ?? '', why, `${name}: ${seen.closes[0]?.error?.message}`);
+  }
+  answer = good;
+  t.ok((await connect()).opened, 'the usual head again: open');
 });
 
 t.test('bad frames from the server close with the RFC code', async (t) => {
