@@ -420,6 +420,29 @@ interface Outage {
  *  drops (never seen outside: #viaNats repeats the request or throws NatsLost). */
 const DROPPED = new Error('lost with the NATS connection');
 
+/** How late nats.js's request timer must fire for lateTimeout. Timers run a few ms
+ *  late on a busy loop; a held loop makes them late by as long as it was held. */
+const LATE_TIMEOUT_MS = 100;
+
+/**
+ * A nats.js request (one, made with the bus's deadline at `due`, performance.now) that
+ * failed with nats.js's timeout, and that timeout came at least LATE_TIMEOUT_MS after
+ * the deadline: the event loop was held up past it (a long callback, the process
+ * descheduled). nats.js runs its request timers at the start of the loop's next turn,
+ * before that turn reads the I/O that arrived meanwhile, so the answer may be sitting
+ * unread: the bus's own deadlines wait one more turn for it (8aa5310), nats.js's do not.
+ * An idempotent request (the mailbox store, by its Nats-Msg-Id) is then made again once:
+ * stored already, it is answered at once (a duplicate). A timeout on time (the store did
+ * not answer) is not.
+ */
+function lateTimeout(e: unknown, due: number): boolean {
+  if (performance.now() - due < LATE_TIMEOUT_MS) return false;
+  for (let c: unknown = e, i = 0; c instanceof Error && i < 4; c = c.cause, i++) {
+    if (c.name === 'TimeoutError') return true;
+  }
+  return false;
+}
+
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -1861,12 +1884,20 @@ export class NatsBus implements Bus {
       const shard = this.#shardOf(routeTag);
       const subject = this.#mboxPrefixes[shard] + routeTag + '.' + deviceToken;
       const msgID = natsMsgId(this.#msgIdKey, routeTag, deviceToken, id);
-      // Repeated after a lost connection: the same Nats-Msg-Id, stored once.
-      await this.#viaNats(() => js.publish(subject, envelope, {
+      const put = (): Promise<unknown> => js.publish(subject, envelope, {
         msgID,
         expect: { streamName: this.#streams[shard] as string },
         timeout: this.#requestTimeoutMs,
-      }), true);
+      });
+      // Repeated after a lost connection: the same Nats-Msg-Id, stored once. And once
+      // after nats.js's own deadline fired late (lateTimeout): its answer may be unread.
+      await this.#viaNats(() => {
+        const due = performance.now() + this.#requestTimeoutMs;
+        return put().catch((e: unknown) => {
+          if (!lateTimeout(e, due)) throw e;
+          return put();
+        });
+      }, true);
     } catch (e) {
       if (e instanceof NatsLost) throw e; // the connection lost past the grace
       const mapped = this.#mapPutError(e);

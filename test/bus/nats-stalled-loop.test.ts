@@ -6,7 +6,9 @@
 // connection of its own has seen the store's answer go to the bus's reply subjects, and
 // then past the request's deadline: the answer is in the bus's socket when the timers run.
 // (The contract's 'a page whose messages were deleted meanwhile' failed so under load:
-// 'mailbox read timed out', the store's 408 unread.)
+// 'mailbox read timed out', the store's 408 unread.) nats.js's own request deadlines (the
+// mailbox store's JetStream publish) cannot be moved: a store whose deadline fired late
+// is made again once, deduplicated by its Nats-Msg-Id.
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { NatsBus } from '../../relay/bus/nats.ts';
@@ -106,5 +108,18 @@ t.test('deadlines after a held-up event loop', { skip: haveNatsServer() ? false 
     t.ok(held, 'the watcher saw the answer');
     t.equal(got, 'erased', 'erased, not UNAVAILABLE "mailbox store request timed out"');
     t.same(await bus.mailboxRead(r, d, 0, 10), [], 'and gone');
+  });
+
+  await t.test('a mailbox store (a JetStream publish, with nats.js\'s own deadline) answered while the loop was held', async (t) => {
+    const [r, d] = [tok(), tok()];
+    const answers = Atomics.load(seen, 0);
+    const start = performance.now();
+    const put = bus.mailboxPut(r, d, tok(), bytes(8, 9)).then(() => 'stored', (e: unknown) => e);
+    let held = true;
+    setImmediate(() => { held = holdLoop(seen, () => Atomics.load(seen, 0) > answers, () => start + REQUEST_MS); });
+    const got = await put;
+    t.ok(held, 'the watcher saw the store\'s answer');
+    t.equal(got, 'stored', 'stored, not UNAVAILABLE "mailbox store unavailable" (nats.js timeout)');
+    t.equal((await bus.mailboxRead(r, d, 0, 10)).length, 1, 'once');
   });
 });
