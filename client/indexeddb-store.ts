@@ -1,5 +1,5 @@
 // A ProfileStore on IndexedDB, for browser apps (a PWA) on the portable entry: one
-// database per profile, one object store of the five records keyed by name. IndexedDB
+// database per profile, one object store of the profile records (PROFILE_RECORDS) keyed by name. IndexedDB
 // is what a browser offers for the store's guarantees (docs/CLIENT.md, "The store"):
 //
 //   atomic replace   each write is one readwrite transaction putting the whole text:

@@ -6,6 +6,9 @@
 //   gateways.json  gateway URLs to rotate through
 //   state.json     dedup state: recently seen envelope ids, per-peer sequences
 //   routes.json    learned number -> route pairs (client/routes.ts)
+//   pending-device.json
+//                  a registration that went out and did not finish: its number, device
+//                  id and key pairs (client/register.ts), gone once one finishes
 //
 // Every record is replaced whole (the store makes that atomic), so a crash never leaves
 // a half-written key record or a dedup state that forgets what was shown.
@@ -14,7 +17,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
 import { DAMAGED_DEVICE_MESSAGE, mailboxAgeFromJson, mailboxAgeToJson, pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey, type ToldMailboxAge } from './prekeys.ts';
-import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, rewriteSharedRecord, type DeviceBound, type WrittenRecord, type ProfileStore, type ProfileRecord } from './store.ts';
+import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, PENDING_DEVICE_RECORD, rewriteSharedRecord, type DeviceBound, type WrittenRecord, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
 export const GATEWAYS_FILE = GATEWAYS_RECORD;
@@ -22,6 +25,8 @@ export const STATE_FILE = STATE_RECORD;
 /** Learned number -> route pairs (client/routes.ts). */
 export const ROUTES_FILE = ROUTES_RECORD;
 export const KEYS_FILE = KEYS_RECORD;
+/** The device of a registration that did not finish (PendingDevice). */
+export const PENDING_DEVICE_FILE = PENDING_DEVICE_RECORD;
 
 /** How many envelope ids (and peers' sequence counters) state.json remembers. */
 export const SEEN_CAPACITY = 10_000;
@@ -148,9 +153,63 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
   };
 }
 
+/** The device a registration sent in its `register` (client/register.ts), kept until a
+ *  registration of the profile finishes: the relay may list it (a directory write that
+ *  landed, its answer lost; a registration finished there whose answer never came back)
+ *  until the gateway removes it in the background, so the next registration of the same
+ *  number sends this same device again, which rewrites it instead of adding one. */
+export interface PendingDevice {
+  number: string;
+  device: Uint8Array;
+  identitySecret: Uint8Array;
+  identityPublic: Uint8Array;
+  prekeySecret: Uint8Array;
+  prekeyPublic: Uint8Array;
+}
+
+export async function writePendingDevice(store: ProfileStore, p: PendingDevice): Promise<void> {
+  const out = {
+    version: 1,
+    number: p.number,
+    device: bytesToHex(p.device),
+    identitySecret: bytesToHex(p.identitySecret),
+    identityPublic: bytesToHex(p.identityPublic),
+    prekeySecret: bytesToHex(p.prekeySecret),
+    prekeyPublic: bytesToHex(p.prekeyPublic),
+  };
+  await store.write(PENDING_DEVICE_FILE, JSON.stringify(out, null, 2) + '\n');
+}
+
+/** pending-device.json, or undefined when there is none or it cannot be read (a damaged
+ *  one is no loss: the registration makes a fresh device instead, as without it). */
+export async function readPendingDevice(store: ProfileStore): Promise<PendingDevice | undefined> {
+  let raw: unknown;
+  try {
+    raw = await readJson(store, PENDING_DEVICE_FILE);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(raw) || raw.version !== 1 || typeof raw.number !== 'string') return undefined;
+  const hex = (name: string, len: number): Uint8Array | undefined => {
+    const v = raw[name];
+    if (typeof v !== 'string' || v.length === 0 || v.length % 2 !== 0 || !/^[0-9a-f]+$/.test(v) || (len !== 0 && v.length !== len * 2)) return undefined;
+    return hexToBytes(v);
+  };
+  const device = hex('device', DEVICE_BYTES);
+  const identitySecret = hex('identitySecret', 0);
+  const identityPublic = hex('identityPublic', 0);
+  const prekeySecret = hex('prekeySecret', 0);
+  const prekeyPublic = hex('prekeyPublic', 0);
+  if (!device || !identitySecret || !identityPublic || !prekeySecret || !prekeyPublic) return undefined;
+  return { number: raw.number, device, identitySecret, identityPublic, prekeySecret, prekeyPublic };
+}
+
 /** Removes the device keys, dedup state and learned routes (opt-out); keeps
  *  gateways.json. Idempotent. */
 export async function removeDevice(store: ProfileStore): Promise<void> {
+  // A pending device left by a registration (its removal failed after it finished): an
+  // opt-out leaves nothing of the device for a later registration to send again.
+  await store.delete(PENDING_DEVICE_FILE);
   // The device record last: a delete that fails part-way leaves a profile that is still
   // registered locally, so unregister() again (or the CLI's --forget-locally, which
   // needs a device record) can finish; the other way round, contacts' numbers in

@@ -128,7 +128,7 @@ const RECORD_LOCKS = SHARED_RECORDS.map(recordLockName);
  *  interrupted atomic write left (client/atomic.ts names them) or the reader lock's
  *  (cli/reader-lock.ts). */
 const PROFILE_EXTRAS = new Set(['listen.lock', PROFILE_LOCK, ...RECORD_LOCKS]);
-const TEMP_RECORD = /^\.(?:(?:device|gateways|state|routes|keys)\.json\.\d+\.[0-9a-f]+\.tmp|listen\.lock\.\d+\.[0-9a-f]+\.(?:tmp|stale))$/;
+const TEMP_RECORD = /^\.(?:(?:device|gateways|state|routes|keys|pending-device)\.json\.\d+\.[0-9a-f]+\.tmp|listen\.lock\.\d+\.[0-9a-f]+\.(?:tmp|stale))$/;
 /** The CLI's reader lock after a take-over: its later generations (cli/reader-lock.ts). */
 const READER_LOCK_GENERATION = /^listen\.lock\.[1-9][0-9]{0,14}$/;
 

@@ -4,7 +4,7 @@
 // that key is pinned in the profile, so a gateway that later evaluates with another
 // key (to learn who looks up whom, or to split the network) is caught on every lookup.
 import { randomBytes, bytesToHex } from '@noble/hashes/utils.js';
-import { generateIdentity, sign, registerInput, prekeyInput } from '../relay/crypto/sign.ts';
+import { generateIdentity, sign, verify, registerInput, prekeyInput } from '../relay/crypto/sign.ts';
 import { generateKeyPair } from '../relay/crypto/hpke.ts';
 import { blindNumbers, routeFromOutput } from '../relay/crypto/oprf.ts';
 import { finalizeNumberEvaluation } from '../relay/crypto/oprf-split.ts';
@@ -16,7 +16,7 @@ import { DEFAULT_BACKOFF, fullJitterDelay } from './backoff.ts';
 import type { OpProps } from '../relay/wire.ts';
 import { readRouteBook } from './routes.ts';
 import { noteMailboxAge } from './prekeys.ts';
-import { checkGatewayUrl, writeDevice, writeGateways, ProfileState, DEVICE_FILE, STATE_FILE } from './profile-data.ts';
+import { checkGatewayUrl, writeDevice, writeGateways, readPendingDevice, writePendingDevice, ProfileState, DEVICE_FILE, STATE_FILE, PENDING_DEVICE_FILE, type PendingDevice } from './profile-data.ts';
 import { isProfileStore, lockIdentity, withRecordLock, type ProfileLock, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
 import type { WebSocketConstructor } from './socket.ts';
@@ -286,6 +286,26 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   }
 }
 
+/** `p` when it is a pending device of `number` whose keys sign as they should (one that
+ *  does not is not sent: a fresh device is made instead). */
+function usablePending(p: PendingDevice | undefined, number: string): PendingDevice | undefined {
+  if (p === undefined || p.number !== number) return undefined;
+  try {
+    const input = prekeyInput(p.prekeyPublic);
+    return verify(p.identityPublic, input, sign(p.identitySecret, input)) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A register the gateway refused before its directory write: nothing of it is listed. */
+function refusedUnwritten(e: unknown): boolean {
+  if (!wasAnsweredByGateway(e)) return false;
+  const code = (e as HushwireError).code;
+  return code === ErrorCode.VERIFY_FAILED || code === ErrorCode.TOO_MANY_DEVICES || code === ErrorCode.AUTH_FAILED
+    || code === ErrorCode.BAD_REQUEST || code === ErrorCode.BAD_TOKEN || code === ErrorCode.BAD_NUMBER;
+}
+
 /** Profiles with a registration in progress (a directory by its path, a store by itself). */
 const registering = new Set<unknown>();
 
@@ -322,9 +342,22 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     checkAborted(signal);
     if (!code) throw new HushwireError(ErrorCode.VERIFY_FAILED, 'a verification code is required');
 
-    const identity = generateIdentity();
-    const prekey = generateKeyPair();
-    const device = randomBytes(DEVICE_BYTES);
+    // The device this registration sends: the one an earlier registration of this number
+    // sent and did not finish, when the profile keeps it (the relay may list it still,
+    // until the gateway has removed it in the background: sent again, it is rewritten
+    // instead of added, so that a number near its device limit is not refused
+    // TOO_MANY_DEVICES for a device nobody holds); else a fresh one, kept in the profile
+    // before the register goes out (test/client/register-pending-device.test.ts).
+    const earlier = usablePending(await readPendingDevice(store), number);
+    const pending: PendingDevice = earlier ?? (() => {
+      const id = generateIdentity();
+      const pk = generateKeyPair();
+      return { number, device: randomBytes(DEVICE_BYTES), identitySecret: id.secretKey, identityPublic: id.publicKey, prekeySecret: pk.secretKey, prekeyPublic: pk.publicKey };
+    })();
+    if (earlier === undefined) await writePendingDevice(store, pending);
+    const identity = { secretKey: pending.identitySecret, publicKey: pending.identityPublic };
+    const prekey = { secretKey: pending.prekeySecret, publicKey: pending.prekeyPublic };
+    const device = pending.device;
     const prekeySignature = sign(identity.secretKey, prekeyInput(prekey.publicKey));
     const { blinds, blinded } = blindNumbers([number]);
     let used: Challenge | null = null;
@@ -332,6 +365,7 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     // the code (sendRegister): a directory write that landed with its answer lost is then
     // written again for this same device, one registration.
     const retriesUntil = Math.min(Date.now() + REGISTER_RETRY_WINDOW_MS, codeDeadline(expiresInS, startedAt, connectedAt, authDeadlineMs));
+    let sends = 0;
     const answer = await sendRegister(conn, first, (challenge) => {
       // verify_start's pending state lives on the socket it was sent on; a new socket
       // (the gateway closed the old one when the code expired) has none.
@@ -339,6 +373,7 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
         throw new HushwireError(ErrorCode.VERIFY_FAILED, 'the code came too late: the gateway closed the connection when the code expired (run register again)');
       }
       used = challenge;
+      sends++;
       return {
         register: {
           number,
@@ -351,7 +386,13 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
           blinded: blinded[0],
         },
       };
-    }, retriesUntil, signal);
+    }, retriesUntil, signal).catch(async (e: unknown) => {
+      // Refused at its only send, before anything was written (a wrong code, the number's
+      // devices at their limit): the relay cannot list this device, so a fresh one made
+      // for this registration is not kept. Kept otherwise: a write may have landed.
+      if (earlier === undefined && sends === 1 && refusedUnwritten(e)) await store.delete(PENDING_DEVICE_FILE).catch(() => {});
+      throw e;
+    });
     const challenge = used as Challenge | null;
     const reg = answer.registered;
     const ev = reg?.evaluation;
@@ -401,6 +442,10 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
       await conn.request({ unregister: {} }).catch(() => {});
       throw e;
     }
+    // Registered and kept in device.json: nothing pending any more. One left by a failed
+    // delete is harmless (a registered profile is not registered again; an opt-out
+    // deletes it).
+    await store.delete(PENDING_DEVICE_FILE).catch(() => {});
     // A fresh dedup state: ids seen by an earlier registration of this profile are void,
     // and so are its sequence counters (keyed by contacts' routes). Written whole, not
     // saved: a save merges in what the record holds, which would keep a state.json left

@@ -1,5 +1,6 @@
 // Where a handset's profile lives: the storage seam. The SDK keeps five records per
-// device, each a small JSON text that it reads whole and replaces whole:
+// device (six while a registration is unfinished), each a small JSON text that it reads
+// whole and replaces whole:
 //
 //   device.json    SECRET  device id, Ed25519 identity and X25519 prekey key pairs, own
 //                          number and route, the pinned OPRF public key (~700 bytes;
@@ -13,6 +14,12 @@
 //                          use), held key changes and verified contacts (client/keybook.ts;
 //                          contacts' numbers and routes; ~4 MB plus verified and
 //                          held contacts' keys)
+//   pending-device.json
+//                  SECRET  the device id and key pairs of a registration whose register
+//                          went out and that did not finish (client/register.ts): the
+//                          next register() of the same number sends them again, so a
+//                          device the relay may still list is rewritten, not added (~500
+//                          bytes; gone once a registration finishes)
 //
 // On Node the profile is a private directory with one file per record
 // (client/profile.ts, DirectoryStore); MemoryStore below keeps them in process memory
@@ -28,13 +35,14 @@ export const GATEWAYS_RECORD = 'gateways.json';
 export const STATE_RECORD = 'state.json';
 export const ROUTES_RECORD = 'routes.json';
 export const KEYS_RECORD = 'keys.json';
+export const PENDING_DEVICE_RECORD = 'pending-device.json';
 
-export type ProfileRecord = typeof DEVICE_RECORD | typeof GATEWAYS_RECORD | typeof STATE_RECORD | typeof ROUTES_RECORD | typeof KEYS_RECORD;
+export type ProfileRecord = typeof DEVICE_RECORD | typeof GATEWAYS_RECORD | typeof STATE_RECORD | typeof ROUTES_RECORD | typeof KEYS_RECORD | typeof PENDING_DEVICE_RECORD;
 
 /** Every record, in the order above. */
-export const PROFILE_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD];
+export const PROFILE_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, PENDING_DEVICE_RECORD];
 /** Records that hold secret key material: keep them in the platform's secret storage. */
-export const SECRET_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD];
+export const SECRET_RECORDS: readonly ProfileRecord[] = [DEVICE_RECORD, PENDING_DEVICE_RECORD];
 
 /**
  * A profile's storage. The SDK never has two writes of one record in flight (it chains

@@ -5,8 +5,8 @@ import t from 'tap';
 t.test('hushwire/client exports the documented surface and nothing internal', async (t) => {
   const sdk = (await import('hushwire/client')) as Record<string, unknown>;
   t.same(Object.keys(sdk).sort(), ['DirectoryStore', 'ErrorCode', 'HushwireClient', 'HushwireError', 'MAX_TEXT_BYTES', 'MAX_TOLD_PREKEY_RETENTION_MS', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
-  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json']);
-  t.same(sdk.SECRET_RECORDS, ['device.json']);
+  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json', 'pending-device.json']);
+  t.same(sdk.SECRET_RECORDS, ['device.json', 'pending-device.json']);
   t.equal(sdk.MAX_TEXT_BYTES, 65_341);
   t.equal(sdk.MAX_TOLD_PREKEY_RETENTION_MS, 400 * 86_400_000);
   const { HushwireClient } = sdk as { HushwireClient: Record<string, unknown> };
@@ -26,7 +26,7 @@ t.test('hushwire/client/portable exports the same client, the stores apps build 
   t.same(Object.keys(sdk).sort(), ['ErrorCode', 'HushwireClient', 'HushwireError', 'INDEXEDDB_TIMEOUT_MS', 'IndexedDbStore', 'MAX_TEXT_BYTES', 'MAX_TOLD_PREKEY_RETENTION_MS', 'MemoryStore', 'PROFILE_RECORDS', 'SECRET_RECORDS', 'isHushwireError']);
   const node = (await import('hushwire/client')) as Record<string, unknown>;
   t.equal(sdk.HushwireClient, node.HushwireClient, 'one class: a Node app may import both');
-  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json']);
-  t.same(sdk.SECRET_RECORDS, ['device.json']);
+  t.same(sdk.PROFILE_RECORDS, ['device.json', 'gateways.json', 'state.json', 'routes.json', 'keys.json', 'pending-device.json']);
+  t.same(sdk.SECRET_RECORDS, ['device.json', 'pending-device.json']);
   t.equal(sdk.PROFILE_RECORDS, node.PROFILE_RECORDS);
 });

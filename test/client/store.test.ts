@@ -63,7 +63,7 @@ t.test('MemoryStore: strings only, size counts records, instances are separate',
   t.equal(a.size, 1);
   t.equal(b.size, 0);
   t.equal(await b.read('device.json'), undefined);
-  t.same(SECRET_RECORDS, ['device.json'], 'the one record with secret keys');
+  t.same(SECRET_RECORDS, ['device.json', 'pending-device.json'], 'the records with secret keys: the device, and a registration\'s unfinished one');
 });
 
 t.test('DirectoryStore: one 0600 file per record in a 0700 directory, nothing else', async (t) => {
@@ -119,8 +119,9 @@ t.test('profile records round-trip through a MemoryStore', async (t) => {
   t.equal((await readRouteBook(s, new Uint8Array(32).fill(8))).size, 0, 'another key: an empty book');
 
   await s.write('keys.json', '{}\n');
+  await s.write('pending-device.json', '{}\n');
   await removeDevice(s);
-  t.same(await Promise.all(PROFILE_RECORDS.map(async (r) => (await s.read(r)) !== undefined)), [false, true, false, false, false], 'opt-out keeps only gateways.json');
+  t.same(await Promise.all(PROFILE_RECORDS.map(async (r) => (await s.read(r)) !== undefined)), [false, true, false, false, false, false], 'opt-out keeps only gateways.json');
 });
 
 t.test('a damaged record is BAD_REQUEST naming the record, never its contents', async (t) => {
