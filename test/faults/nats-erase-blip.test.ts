@@ -45,11 +45,11 @@ type Proxy = Awaited<ReturnType<typeof tcpProxy>>;
 /** Gateway `g` through a proxy to a nats-server, `direct` on the server itself.
  *  `graceMs`: g's outage grace (how long a lost connection is waited for before what
  *  needs NATS fails at once). */
-async function setup(t: Test, graceMs = LONG_MS): Promise<{ g: TestGateway; direct: TestGateway; proxy: Proxy }> {
+async function setup(t: Test, graceMs = LONG_MS, overrides: Record<string, unknown> = {}): Promise<{ g: TestGateway; direct: TestGateway; proxy: Proxy }> {
   const nats = await startNatsServer({ t });
   const proxy = await tcpProxy(nats.port);
   const key = oprfKeyFile();
-  const base = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', deviceIdleExpiryS: 3600 };
+  const base = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', deviceIdleExpiryS: 3600, ...overrides };
   const direct = await startTestGateway({ ...base, nats: nats.url, name: 'eraseblip-direct' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: LONG_MS } });
   t.teardown(() => direct.close());
   const g = await startTestGateway({ ...base, nats: proxy.url, name: 'eraseblip-g' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: graceMs } });
@@ -224,4 +224,27 @@ t.test('an idle sweep interrupted by a loss of NATS past the grace: runs again o
     t.equal(await direct.bus.directoryGet(routeTag(d.route), { fromLeader: true }), null, 'its route entry is gone');
     t.same(await direct.bus.mailboxRead(routeTag(d.route), deviceToken(d.device), 0, 10), [], 'its mail is erased');
   }
+});
+
+t.test('last_seen of a long-lived connection while NATS is lost past the grace: no pass fails, one runs once reconnected', async (t) => {
+  // --device-idle-expiry-s 4: a last_seen pass every 500 ms (an eighth), a sweep every second.
+  const { g, direct, proxy } = await setup(t, 300, { deviceIdleExpiryS: 4 });
+  const dev = await seedDevice(g.relay.directory);
+  const tag = routeTag(dev.route);
+  const lastSeen = async (): Promise<number> => Number((await direct.relay.directory.findDevice(tag, dev.device, { fromLeader: true }))?.lastSeenMs ?? 0);
+  const c = await authenticate(g.url, dev);
+  t.teardown(() => c.close());
+  const authAt = await lastSeen();
+  await until('a pass to write last_seen while connected', async () => (await lastSeen()) > authAt, 20_000);
+  await proxy.cut();
+  await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
+  await pastGrace(g);
+  // Passes come due while the connection is lost.
+  await new Promise((r) => setTimeout(r, 1200));
+  const openedAt = Date.now();
+  await proxy.open();
+  await until('last_seen written once reconnected', async () => (await lastSeen()) >= openedAt, 20_000);
+  t.notMatch(g.logs(), /last_seen update failed/, 'no pass failed while the connection was lost (before: "last_seen update failed")');
+  t.notMatch(g.logs(), /idle sweep lease unavailable/, 'nor did a sweep\'s lease');
+  t.ok(await direct.relay.directory.findDevice(tag, dev.device, { fromLeader: true }), 'the connected device stays');
 });
