@@ -1008,12 +1008,14 @@ export class NatsBus implements Bus {
     return r;
   }
 
-  /** Counter calls that failed (rate-limit store unavailable) since start
-   *  (hushwire_rate_limit_store_errors_total). */
+  /** Losses of the connection since start (each 'disconnect', 'staleConnection' and
+   *  'reconnecting' seen): Bus.connectionLosses. */
   connectionLosses(): number {
     return this.#losses;
   }
 
+  /** Counter calls that failed (rate-limit store unavailable) since start
+   *  (hushwire_rate_limit_store_errors_total). */
   counterStoreErrors(): number {
     return this.#counterErrors;
   }
