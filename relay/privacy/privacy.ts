@@ -12,6 +12,7 @@ import { toWireError } from '../errors.ts';
 import { SharedBudgets, RateLimited, type ChargeSpec, type WindowRecord } from './budget.ts';
 import { paddedDevices } from './lookup.ts';
 import { editDevices, deviceProps, DELETE_ENTRY } from './devices.ts';
+import { announcedRemoval } from '../bus/unregistered.ts';
 import {
   DEFAULT_PRIVACY, RATE_WINDOW_MS, idleSweepEveryMs, lastSeenWriteEveryMs, type PrivacyOptions,
 } from './options.ts';
@@ -194,29 +195,36 @@ export class Privacy {
   async eraseUnfinished(tag: string, device: Uint8Array, wrote: (d: DirectoryDevice) => boolean, deadlineMs = UNFINISHED_DEADLINE_MS): Promise<UnfinishedOutcome> {
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(deadlineMs)]);
     let outcome = 'absent' as UnfinishedOutcome;
+    const devTok = deviceToken(device);
     try {
-      await editDevices(this.#relay.bus, tag, (devices, lost) => {
-        signal.throwIfAborted();
-        const me = devices.find((d) => bytesEqual(d.device, device));
-        if (me === undefined) {
-          // After a removal whose answer was lost with the NATS connection, missing is
-          // that removal landed: its mail is still to be erased.
-          if (!(lost && outcome === 'removed')) outcome = 'absent';
-          return null;
-        }
-        if (!wrote(me)) {
-          outcome = 'kept';
-          return null;
-        }
-        outcome = 'removed';
-        const rest = devices.filter((d) => d !== me);
-        // Revision-checked like every edit: a device registered on the route meanwhile
-        // conflicts, and this is decided again on the new record.
-        return rest.length === 0 ? DELETE_ENTRY : rest.map(deviceProps);
-        // Read at the directory's leader: a replica behind the write would show it absent.
-        // A removal in flight when NATS dropped is decided again once reconnected.
-      }, { fromLeader: true }, true);
-      if (outcome === 'removed') await this.#eraseMail(tag, deviceToken(device), signal);
+      // Announced as intended first, as an opt-out's removal is (relay/bus/unregistered.ts):
+      // should this gateway die before the device's `unregistered`, the others read its
+      // record themselves. (Found absent or kept, nothing follows the intent: the others
+      // read for their sessions of it, if any, once it is due.)
+      await announcedRemoval(this.#relay.bus, [{ tag, devTok }], async () => {
+        await editDevices(this.#relay.bus, tag, (devices, lost) => {
+          signal.throwIfAborted();
+          const me = devices.find((d) => bytesEqual(d.device, device));
+          if (me === undefined) {
+            // After a removal whose answer was lost with the NATS connection, missing is
+            // that removal landed: its mail is still to be erased.
+            if (!(lost && outcome === 'removed')) outcome = 'absent';
+            return null;
+          }
+          if (!wrote(me)) {
+            outcome = 'kept';
+            return null;
+          }
+          outcome = 'removed';
+          const rest = devices.filter((d) => d !== me);
+          // Revision-checked like every edit: a device registered on the route meanwhile
+          // conflicts, and this is decided again on the new record.
+          return rest.length === 0 ? DELETE_ENTRY : rest.map(deviceProps);
+          // Read at the directory's leader: a replica behind the write would show it absent.
+          // A removal in flight when NATS dropped is decided again once reconnected.
+        }, { fromLeader: true }, true);
+        if (outcome === 'removed') await this.#eraseMail(tag, devTok, signal);
+      });
     } catch (e) {
       if (outcome !== 'removed') outcome = 'failed';
       this.#relay.log.warn({ err: toWireError(e).code, removed: outcome === 'removed' }, 'unfinished registration: its device could not be checked or erased; the idle expiry removes what is left');
@@ -226,11 +234,16 @@ export class Privacy {
   }
 
   /** The mail of a device out of the directory, as an opt-out or expiry erases it, and its
-   *  connections told (control message 'unregistered'). */
+   *  connections told (control message 'unregistered', announced to every gateway), also
+   *  when the erase failed: the device is out of the directory all the same (before, a
+   *  failed erase left its connections elsewhere untold). */
   async #eraseMail(tag: string, devTok: string, signal: AbortSignal): Promise<void> {
     const bus = this.#relay.bus;
-    await withRetries(() => bus.mailboxPurge(tag, devTok), signal);
-    await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
+    try {
+      await withRetries(() => bus.mailboxPurge(tag, devTok), signal);
+    } finally {
+      await bus.publishControl(tag, devTok, { kind: 'unregistered' }).catch(() => undefined);
+    }
   }
 
   // ---------------------------------------------------------------- idle expiry
@@ -479,30 +492,41 @@ export class Privacy {
 
   async #expireRoute(tag: string, cutoff: number): Promise<number> {
     const bus = this.#relay.bus;
-    const idle = (d: DirectoryDevice): boolean => Math.max(Number(d.lastSeenMs), Number(d.registeredAtMs)) < cutoff;
-    let stale: DirectoryDevice[] = [];
-    const wrote = await editDevices(bus, tag, (devices, lost) => {
-      const idleNow = devices.filter(idle);
-      // Decided again after a removal whose answer was lost with the NATS connection:
-      // the devices it removed that are missing now are out (that removal landed, or
-      // another's), and their mail still to be erased.
-      stale = lost ? [...stale.filter((s) => !devices.some((d) => bytesEqual(d.device, s.device))), ...idleNow] : idleNow;
-      // Every device idle (or none left): the whole entry goes, revision-checked, so a
-      // device registered on the route meanwhile is kept (and this is decided again).
-      if (idleNow.length === devices.length) return DELETE_ENTRY;
-      if (idleNow.length === 0) return null; // nothing (more) to do
-      return devices.filter((d) => !idle(d)).map(deviceProps);
-    }, {}, true);
-    if (stale.length === 0) return 0;
-    if (!wrote) return 0;
-    // Out of the directory first (no new mail can be stored for them from here on), and
-    // counted now: from here they can neither authenticate nor be found.
-    this.#expired.inc(stale.length);
-    for (const d of stale) await this.#eraseMail(tag, deviceToken(d.device), this.#stop.signal);
-    // Only the expired devices' mailboxes, not the route's: a device registered on it
-    // right after the entry went may already have mail. Mail of devices that left the
-    // directory earlier is the orphan sweep's.
-    return stale.length;
+    const idleNow = (d: DirectoryDevice): boolean => Math.max(Number(d.lastSeenMs), Number(d.registeredAtMs)) < cutoff;
+    // The idle devices are found first, and their removal announced to every gateway as
+    // intended before it is made, as an opt-out's is (relay/bus/unregistered.ts): should
+    // this gateway die between the removal and the devices' `unregistered`, the others
+    // read their records themselves. Only those announced go (one that became idle
+    // between the two reads goes at the next sweep).
+    const candidates = (await this.#relay.directory.devices(tag)).filter(idleNow);
+    if (candidates.length === 0) return 0;
+    const announced = new Set(candidates.map((d) => deviceToken(d.device)));
+    const idle = (d: DirectoryDevice): boolean => idleNow(d) && announced.has(deviceToken(d.device));
+    return announcedRemoval(bus, [...announced].map((devTok) => ({ tag, devTok })), async () => {
+      let stale: DirectoryDevice[] = [];
+      const wrote = await editDevices(bus, tag, (devices, lost) => {
+        const idleHere = devices.filter(idle);
+        // Decided again after a removal whose answer was lost with the NATS connection:
+        // the devices it removed that are missing now are out (that removal landed, or
+        // another's), and their mail still to be erased.
+        stale = lost ? [...stale.filter((s) => !devices.some((d) => bytesEqual(d.device, s.device))), ...idleHere] : idleHere;
+        // Every device idle (or none left): the whole entry goes, revision-checked, so a
+        // device registered on the route meanwhile is kept (and this is decided again).
+        if (idleHere.length === devices.length) return DELETE_ENTRY;
+        if (idleHere.length === 0) return null; // nothing (more) to do
+        return devices.filter((d) => !idle(d)).map(deviceProps);
+      }, {}, true);
+      if (stale.length === 0) return 0;
+      if (!wrote) return 0;
+      // Out of the directory first (no new mail can be stored for them from here on), and
+      // counted now: from here they can neither authenticate nor be found.
+      this.#expired.inc(stale.length);
+      for (const d of stale) await this.#eraseMail(tag, deviceToken(d.device), this.#stop.signal);
+      // Only the expired devices' mailboxes, not the route's: a device registered on it
+      // right after the entry went may already have mail. Mail of devices that left the
+      // directory earlier is the orphan sweep's.
+      return stale.length;
+    });
   }
 }
 

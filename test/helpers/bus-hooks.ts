@@ -117,31 +117,35 @@ export function atFirstCall(t: Test, bus: Bus, method: 'directoryPut' | 'directo
   return state;
 }
 
-/** `gw` dies right after its next directory removal lands (an opt-out's): its NATS
- *  connection is closed for good and the removal never returns, so nothing it would
+/** `gw` dies right after its next removal of a route's directory entry lands (the
+ *  route's last device leaving: an opt-out's Directory.removeDevice, the idle expiry's or
+ *  an unfinished registration's edit, all through Bus.directoryDelete): its NATS
+ *  connection is closed for good and the delete never returns, so nothing it would
  *  publish after it (the device's `unregistered`, its announcement) ever goes out, as
- *  when the process crashes there. `crashed` resolves once it has. At the test's end the
- *  removal fails (the opt-out under way ends) and the hook is undone. */
-export function crashAfterRemoval(t: Test, gw: TestGateway): { crashed: Promise<void> } {
-  const directory = gw.relay.directory;
-  const original = directory.removeDevice.bind(directory);
+ *  when the process crashes there. `crashed` resolves once it has; `end()` (also at the
+ *  test's end) fails the frozen delete, so that what waits for it (a sweep a gateway's
+ *  close waits for) ends, and undoes the hook. */
+export function crashAfterRemoval(t: Test, gw: TestGateway): { crashed: Promise<void>; end: () => void } {
+  const bus = gw.bus;
+  const original = bus.directoryDelete.bind(bus);
   let crash!: () => void;
   const crashed = new Promise<void>((r) => { crash = r; });
-  let end!: (e: Error) => void;
-  const frozen = new Promise<never>((_, reject) => { end = reject; });
+  let fail!: (e: Error) => void;
+  const frozen = new Promise<never>((_, reject) => { fail = reject; });
   frozen.catch(() => undefined);
   let done = false;
-  directory.removeDevice = async (tag: string, device: Uint8Array) => {
-    if (done) return original(tag, device);
+  bus.directoryDelete = async (tag: string, expectedRevision?: number) => {
+    if (done) return original(tag, expectedRevision);
     done = true;
-    await original(tag, device);
-    await gw.bus.close();
+    await original(tag, expectedRevision);
+    await bus.close();
     crash();
     return frozen;
   };
-  t.teardown(() => {
-    end(new HushwireError(ErrorCode.UNAVAILABLE, 'gateway gone'));
-    directory.removeDevice = original;
-  });
-  return { crashed };
+  const end = (): void => {
+    fail(new HushwireError(ErrorCode.UNAVAILABLE, 'gateway gone'));
+    bus.directoryDelete = original;
+  };
+  t.teardown(end);
+  return { crashed, end };
 }

@@ -5,8 +5,9 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
-import { until } from '../helpers/poll.ts';
+import { until, within } from '../helpers/poll.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
+import { CloseCode, ErrorCode, HushwireError } from '../../relay/errors.ts';
 
 let seq = 0;
 const freshNumber = (): string => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(5000 + ++seq).padStart(4, '0')}`;
@@ -49,4 +50,29 @@ t.test('the sweep lease: one sweep per period', async (t) => {
   t.equal(first, 1, 'the lease holder sweeps (and erases the idle device)');
   t.equal(await gw.relay.privacy.sweepIfLeader(now + 1000), 0, 'within the period another sweep does not run');
   t.equal(await gw.bus.directoryGet(routeTag(idle.dev.route)), null, 'the route entry is gone with its last device');
+});
+
+t.test('an expired device whose mail erase fails: its connections are told all the same', async (t) => {
+  const gw = await startTestGateway({ deviceIdleExpiryS: 3600 });
+  t.teardown(() => gw.close());
+  const { c, dev } = await registerRaw(gw.url, freshNumber());
+  t.teardown(() => c.close());
+  const tag = routeTag(dev.route);
+  // The erase keeps failing (the sweep tries it three times over ~3 s, then gives up).
+  const bus = gw.bus;
+  const purge = bus.mailboxPurge.bind(bus);
+  bus.mailboxPurge = async (r: string, d?: string) => {
+    if (r === tag) throw new HushwireError(ErrorCode.UNAVAILABLE, 'mailbox unavailable');
+    return purge(r, d);
+  };
+  t.teardown(() => { bus.mailboxPurge = purge; });
+  const rereads = async (): Promise<number> => Number(/outcome="reread"} (\d+)/.exec(await gw.metrics.registry.getSingleMetricAsString('hushwire_auth_optout_checks_total'))?.[1] ?? 0);
+  const before = await rereads();
+  await gw.relay.privacy.sweep(Date.now() + 7200 * 1000); // as if two hours had passed
+  t.equal(await gw.bus.directoryGet(tag), null, 'the device left the directory');
+  const closed = await within(c.closed, 20_000, 'its connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+  t.equal(closed.code, CloseCode.UNREGISTERED, 'its connection was told (4006), though its mail could not be erased');
+  // Told by the device's `unregistered`, not found gone by the read every gateway makes
+  // when a removal's intent is not followed by its announcement (relay/bus/unregistered.ts).
+  t.equal(await rereads(), before, 'by its announcement: no read was needed');
 });

@@ -8,9 +8,10 @@
 // an intent within UNREGISTERING_TIMEOUT_MS reads the record of its sessions of that
 // device at the directory's leader (relay/bus/unregistered.ts). An intent alone locks
 // nobody out: a removal that fails after it leaves the device's connections as they are.
-// Real nats-server, two gateways; the crash is a hook (helpers/bus-hooks.ts
+// The idle expiry and the removal of an unfinished registration announce their removals
+// so too. Real nats-server, two gateways; the crash is a hook (helpers/bus-hooks.ts
 // crashAfterRemoval): gateway a's NATS connection closed for good right after its
-// removal lands, its opt-out frozen there.
+// removal lands, the removal frozen there.
 import t, { type Test } from 'tap';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import { natsGatewayPairOn, type TestGateway } from '../helpers/gateway.ts';
@@ -37,9 +38,9 @@ interface Scene {
   tok: string;
 }
 
-async function scene(t: Test, number: string): Promise<Scene> {
+async function scene(t: Test, number: string, overrides: Record<string, unknown> = {}): Promise<Scene> {
   const nats = await startNatsServer({ t });
-  const [a, b] = await natsGatewayPairOn(t, nats.url, PREFIX);
+  const [a, b] = await natsGatewayPairOn(t, nats.url, PREFIX, overrides);
   const { c: onA, dev } = await registerRaw(a.url, number);
   t.teardown(() => onA.close());
   const tag = routeTag(dev.route);
@@ -111,5 +112,36 @@ if (!haveNatsServer()) {
     late.send([{ req: 9, lookup: { route: s.dev.route } }]);
     t.equal((await late.reply(9)).body, 'devices', 'and served');
     await stillServes(t, s.b.url, s.dev);
+  });
+
+  t.test('a dies between an idle expiry\'s removal and its announcement: b reads the record, 4006', async (t) => {
+    const s = await scene(t, '+15557744003', { deviceIdleExpiryS: 3600 });
+    s.onA.close();
+    await s.onA.closed;
+    const crash = crashAfterRemoval(t, s.a);
+    const late = await lateAuthAround(s, t, async () => {
+      // As if two hours had passed: the device is idle, and a's sweep removes it.
+      void s.a.relay.privacy.sweep(Date.now() + 7200 * 1000);
+      await within(crash.crashed, 20_000, 'a to remove the device and die');
+    });
+    t.equal(await s.b.relay.directory.findDevice(s.tag, s.dev.device, { fromLeader: true }), null, 'the device is out of the directory');
+    const closed = await within(late.closed, DECIDED_WITHIN_MS, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+    t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006 after the intent\'s timeout');
+    t.notOk(authenticatedAt(s.b, s.tag), 'no authenticated session of the device is left at b');
+    crash.end(); // the sweep a waits for at its close
+  });
+
+  t.test('a dies between an unfinished registration\'s removal and its announcement: b reads the record, 4006', async (t) => {
+    const s = await scene(t, '+15557744004');
+    const crash = crashAfterRemoval(t, s.a);
+    const late = await lateAuthAround(s, t, async () => {
+      // a removes the device as a registration whose connection closed unfinished
+      // (relay/session.ts #eraseUnfinished; the device taken as the one that write made).
+      void s.a.relay.privacy.eraseUnfinished(s.tag, s.dev.device, () => true);
+      await within(crash.crashed, 20_000, 'a to remove the device and die');
+    });
+    const closed = await within(late.closed, DECIDED_WITHIN_MS, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+    t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006 after the intent\'s timeout');
+    crash.end();
   });
 }
