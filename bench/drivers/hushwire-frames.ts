@@ -11,6 +11,12 @@
 // and a server frame is walked with relay/proto-cursor.ts for the few fields a bench
 // handset needs: delivered envelope ids, receipts' status and code, errors' code.
 //
+// The handshake too (since 2026-12-07, for the storm: every device reconnects at once,
+// and the generator's CPU per reconnect is CPU the gateways do not get): the challenge,
+// the answer to an auth and a ticket are read by hand (readHandshakeFrame), the auth is
+// written by hand (writeAuthFrame); test/bench/hushwire-handshake.test.ts cross-checks
+// them with the generated code the same ways.
+//
 // Same bytes, same meaning as the generated code (test/bench/hushwire-frames.test.ts
 // cross-checks both ways): unknown fields and fields with an unexpected wire type are
 // skipped, the last of a repeated scalar field wins, malformed bytes throw; an op with

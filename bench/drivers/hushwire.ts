@@ -17,8 +17,12 @@
 // storm. Only where the challenge carries a resume_key (the gateway issues tickets).
 //
 // Writes are batched like the SDK does: all sends and deliver_acks of one event-loop
-// turn go out as one frame. Once authenticated, frames are written and read by hand
+// turn go out as one frame. Frames are written and read by hand
 // (bench/drivers/hushwire-frames.ts): the generator shares the cores with the gateways.
+// The handshake's too (the challenge, the auth, its answer, a ticket), for the storm,
+// where every device reconnects at once; a handshake frame of another shape (mail in
+// the frame of the ok) goes through the generated decoder, and the ticket request
+// (set-up, not measured) through the generated encoder.
 import { wire, type Op } from '../../relay/wire.ts';
 import { sealEnvelope } from '../../relay/crypto/seal.ts';
 import { authInput, signer } from '../../relay/crypto/sign.ts';
