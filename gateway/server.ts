@@ -75,7 +75,17 @@ export interface StartOptions {
   /** Tests only (no setting): how often the send-only connections' devices are checked
    *  in the directory (relay/limits.ts sendOnlyRecheckMs, 30 s). */
   sendOnlyRecheckMs?: number;
+  /** Tests only (no setting): how long the close waits for the removals of unfinished
+   *  registrations (UNFINISHED_CLOSE_WAIT_MS). */
+  unfinishedCloseWaitMs?: number;
 }
+
+/** How long a gateway's close (and a drain's, at its end) waits, once its connections are
+ *  closed and before it closes NATS, for the register writes under way and the removals
+ *  of unfinished registrations that closing connections began (Relay.settleUnfinished):
+ *  with NATS answering they take milliseconds; past this they are given up to the idle
+ *  expiry, and a warn line says how many. */
+export const UNFINISHED_CLOSE_WAIT_MS = 5_000;
 
 /** --max-connections as this process's open-files limit allows (gateway/fd-limit.ts):
  *  lowered, with a warning, when the limit holds fewer, so the rest get a clean 503. */
@@ -282,6 +292,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await relay.privacy.stop();
     relay.closeAll(CloseCode.GOING_AWAY, 'gateway closing');
     await transport.close(CloseCode.GOING_AWAY, 'gateway closing');
+    // Closed connections whose registration had not finished remove the device a write of
+    // theirs may have left listed (relay/session.ts #eraseUnfinished): over the bus, so
+    // before it closes (before, they failed under the close and the devices stayed
+    // listed, counted against their numbers' devices, until the idle expiry). Bounded.
+    const left = relay.unfinishedInFlight;
+    if (!(await relay.settleUnfinished(opts.unfinishedCloseWaitMs ?? UNFINISHED_CLOSE_WAIT_MS))) {
+      log.warn({ left: relay.unfinishedInFlight, waitedFor: left }, 'closing: removals of unfinished registrations not done in time; the idle expiry removes what is left');
+    }
     await bus.close();
     await verifier.close();
     await evaluator.close();

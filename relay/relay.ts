@@ -146,6 +146,12 @@ export class Relay {
   #cleared = new Map<Session, number>();
   #clearedTimer: NodeJS.Timeout | null = null;
   #accepting = 0;
+  /** Register directory writes under way (Session #onRegister): one whose connection
+   *  closes first begins its device's removal once it settles (settleUnfinished). */
+  #registerWrites = 0;
+  /** Removals of unfinished registrations under way (Privacy.eraseUnfinished, begun by
+   *  closing connections): the gateway's close waits for them before the bus closes. */
+  readonly #unfinishedRemovals = new Set<Promise<unknown>>();
   /** Discovery work in flight over all sessions (limits.maxDiscoveryInFlight); kept by
    *  Session.#discovery. */
   discoveryInFlight = 0;
@@ -226,6 +232,49 @@ export class Relay {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Session #onRegister, around a register's directory write. */
+  registerWriteStarted(): void {
+    this.#registerWrites++;
+  }
+
+  registerWriteEnded(): void {
+    this.#registerWrites--;
+  }
+
+  /** Session #eraseUnfinished: a removal begun (waited for by settleUnfinished). */
+  trackUnfinishedRemoval(removal: Promise<unknown>): void {
+    this.#unfinishedRemovals.add(removal);
+    void removal.finally(() => this.#unfinishedRemovals.delete(removal)).catch(() => undefined);
+  }
+
+  /** Register writes and removals of unfinished registrations under way. */
+  get unfinishedInFlight(): number {
+    return this.#registerWrites + this.#unfinishedRemovals.size;
+  }
+
+  /**
+   * For the gateway's close, once every connection is closed and before the bus closes:
+   * waits for the register writes under way (a closed connection's removes its device
+   * once it settles) and the removals of unfinished registrations that closing
+   * connections began (Privacy.eraseUnfinished), at most `waitMs`. Before, the close
+   * aborted them at privacy.stop() and closed NATS under them: each failed, its device
+   * left listed (counting against the number's devices) until the idle expiry. Past
+   * `waitMs` those still under way are given up (Privacy.abortUnfinished: counted
+   * `failed`, left to the idle expiry). Resolves whether all had finished.
+   */
+  async settleUnfinished(waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    while (this.unfinishedInFlight > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.privacy.abortUnfinished();
+        return false;
+      }
+      await sleep(Math.min(20, left));
+    }
+    return true;
   }
 
   sessions(): IterableIterator<Session> {

@@ -607,6 +607,7 @@ export class Session implements LiveSink, ControlSink {
       const unfinished = this.#unfinishedWrite(tag, m, binding);
       unfinished.stamps.push(now);
       unfinished.writing = true;
+      relay.registerWriteStarted();
       try {
         await relay.directory.upsertDevice(tag, {
           device: m.device, identityKey: m.identityKey, prekey: m.prekey,
@@ -629,7 +630,13 @@ export class Session implements LiveSink, ControlSink {
       } finally {
         unfinished.writing = false;
         // Closed while the write was under way: its device goes now that it has settled.
-        this.#eraseUnfinished();
+        // (Its removal is counted before the write stops being: a gateway's close waiting
+        // for both, Relay.settleUnfinished, never sees neither in between.)
+        try {
+          this.#eraseUnfinished();
+        } finally {
+          relay.registerWriteEnded();
+        }
       }
       // Closed meanwhile: nothing finishes the registration, and the device is being
       // removed (#eraseUnfinished): neither counted nor announced.
@@ -975,7 +982,8 @@ export class Session implements LiveSink, ControlSink {
    *  keys and registration time, never authenticated since: no last_seen, prekey
    *  rotation or resume verifier of its own), and its mailbox erased
    *  (Privacy.eraseUnfinished: bounded in time, in the background: the close does not
-   *  wait). A write that never landed leaves nothing to remove. */
+   *  wait; the gateway's own close does, Relay.settleUnfinished). A write that never
+   *  landed leaves nothing to remove. */
   #eraseUnfinished(): void {
     const list = UNFINISHED.get(this);
     if (list === undefined || this.#state !== 'closed' || list.some((w) => w.writing)) return;
@@ -985,7 +993,7 @@ export class Session implements LiveSink, ControlSink {
       const wrote = (d: DirectoryDevice): boolean => registrationBinding(d) === w.binding
         && w.stamps.includes(Number(d.registeredAtMs)) && Number(d.lastSeenMs) === Number(d.registeredAtMs)
         && Number(d.prekeyRotatedAtMs) === 0 && (d.resumeVerifiers?.length ?? 0) === 0;
-      void privacy.eraseUnfinished(w.tag, w.device, wrote);
+      this.#relay.trackUnfinishedRemoval(privacy.eraseUnfinished(w.tag, w.device, wrote));
     }
   }
 

@@ -60,6 +60,10 @@ export class Privacy {
   #stopped = false;
   /** Aborted by stop(): wakes a sweep from its wait between erase attempts. */
   readonly #stop = new AbortController();
+  /** Aborted by abortUnfinished() (the gateway's close, past its wait for them): the
+   *  removals of unfinished registrations still under way give up. Not by stop(), which
+   *  the close calls before its connections close and begin theirs. */
+  readonly #unfinishedStop = new AbortController();
 
   constructor(relay: Relay, options: Partial<PrivacyOptions> = {}) {
     this.#relay = relay;
@@ -190,10 +194,10 @@ export class Privacy {
    *  device the handset went on to use, is kept). Its mailbox is erased too (a sender may
    *  have stored mail for it while it was listed), and the device's connections told it
    *  is unregistered. Never throws: the outcome is counted (and a failure logged) and the
-   *  idle expiry removes what a failure leaves. Given up past `deadlineMs` (or at stop()),
-   *  short of the bus request under way. */
+   *  idle expiry removes what a failure leaves. Given up past `deadlineMs` (or at
+   *  abortUnfinished()), short of the bus request under way. */
   async eraseUnfinished(tag: string, device: Uint8Array, wrote: (d: DirectoryDevice) => boolean, deadlineMs = UNFINISHED_DEADLINE_MS): Promise<UnfinishedOutcome> {
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(deadlineMs)]);
+    const signal = AbortSignal.any([this.#unfinishedStop.signal, AbortSignal.timeout(deadlineMs)]);
     let outcome = 'absent' as UnfinishedOutcome;
     const devTok = deviceToken(device);
     try {
@@ -257,6 +261,13 @@ export class Privacy {
     touch.unref();
     sweep.unref();
     this.#timers = [touch, sweep];
+  }
+
+  /** The removals of unfinished registrations under way give up (each counted `failed`
+   *  once its bus request under way ends): the gateway's close, once it waited for them
+   *  as long as it does (Relay.settleUnfinished). */
+  abortUnfinished(): void {
+    this.#unfinishedStop.abort();
   }
 
   async stop(): Promise<void> {
