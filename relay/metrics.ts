@@ -28,6 +28,8 @@ export interface RelayMetrics {
   authRechecks: Counter<'outcome'>;
   /** The opt-out race's check of receiving authentications (relay/bus/unregistered.ts). */
   authOptoutChecks: Counter<'outcome'>;
+  /** Removals announced as intended whose announcement did not follow (relay/bus/unregistered.ts). */
+  removalIntentsUnconfirmed: Counter;
   authResumes: Counter<'result'>;
   ticketsIssued: Counter;
   sendOnlyOptOutCloses: Counter;
@@ -140,6 +142,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     sendOnlyOptOutCloses: new Counter({ name: 'hushwire_send_only_unregistered_total', help: 'Devices whose send-only connections this gateway closed (4006) because its periodic directory check found them gone (an opt-out or expiry made through another gateway, whose announcement this gateway missed)', registers: r }),
     ticketsIssued: new Counter({ name: 'hushwire_resume_tickets_issued_total', help: 'Resumption tickets issued (ticket_request answered)', registers: r }),
     authRechecks: new Counter({ name: 'hushwire_auth_directory_rechecks_total', help: 'Authentications the ordinary directory read would refuse, checked again at the directory leader, by outcome (accepted = a lagging replica would have refused a valid device)', labelNames: ['outcome'], registers: r }),
+    removalIntentsUnconfirmed: new Counter({ name: 'hushwire_removal_intents_unconfirmed_total', help: 'Device removals (opt-out, idle expiry, unfinished registration) announced to every gateway as intended whose announcement as done did not follow within 10 s (relay/bus/unregistered.ts): the removal failed, or the gateway making it died or lost NATS between the removal and its announcement. This gateway then read the record of its sessions of each such device at the directory\'s leader (counted in hushwire_auth_optout_checks_total{outcome="reread"})', registers: r }),
     authOptoutChecks: new Counter({ name: 'hushwire_auth_optout_checks_total', help: 'Receiving authentications checked, once subscribed, against opt-outs and expiries announced since their directory read (relay/bus/unregistered.ts), by outcome: announced (the device left the directory meanwhile: closed 4006), clear (nothing announced, nothing missed: no read), reread (an announcement may have been missed, the bus having lost NATS or being past its bound: the record read again; also each re-read after the bus got its connection back)', labelNames: ['outcome'], registers: r }),
     registrations: new Counter({ name: 'hushwire_registrations_total', help: 'Devices registered', registers: r }),
     unregistrations: new Counter({ name: 'hushwire_unregistrations_total', help: 'Devices unregistered', registers: r }),

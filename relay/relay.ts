@@ -397,6 +397,7 @@ export class Relay {
    *  record at the directory's leader (#recheck: a read that fails is tried again). The
    *  send-only ones are #recheckSendOnly's, and closed with a receiving one found gone. */
   #unconfirmed(keys: string[]): void {
+    this.metrics.removalIntentsUnconfirmed.inc(keys.length);
     const wanted = new Set(keys);
     const due: Session[] = [];
     for (const s of this.#sessions.values()) {

@@ -4,6 +4,7 @@
 // verify_start, register, auth, control messages).
 import { Counter } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
 import type { Relay } from '../relay.ts';
 import type { DirectoryDevice } from '../wire.ts';
 import { routeTag, deviceToken } from '../tokens.ts';
@@ -365,19 +366,25 @@ export class Privacy {
   async #leaseThenSweep(now: number): Promise<number> {
     const bus = this.#relay.bus;
     const asked = Date.now();
+    // Which lease is this call's (a random id, nothing else): a lease write lost with the
+    // connection that landed reads as held, and is this call's to sweep under.
+    const by = randomBytes(8).toString('hex');
     for (let attempt = 1; ; attempt++) {
       if (!this.#busConnected() && !(await this.#whenConnected())) return 0;
       const at = now + (Date.now() - asked);
       const losses = this.#losses();
       try {
         const rec = await bus.counterGet(SWEEP_LEASE_KEY);
-        const until = rec === null ? 0 : Number((JSON.parse(td.decode(rec.value)) as { until?: unknown }).until) || 0;
-        if (until > at) return 0;
-        const lease = te.encode(JSON.stringify({ until: at + Math.floor(idleSweepEveryMs(this.options) * 0.9) }));
-        if ((await bus.counterPut(SWEEP_LEASE_KEY, lease, rec === null ? 0 : rec.revision)) === null) return 0;
+        const held = rec === null ? null : JSON.parse(td.decode(rec.value)) as { until?: unknown; by?: unknown };
+        const until = Number(held?.until) || 0;
+        if (until > at && held?.by !== by) return 0;
+        if (held?.by !== by) {
+          const lease = te.encode(JSON.stringify({ until: at + Math.floor(idleSweepEveryMs(this.options) * 0.9), by }));
+          if ((await bus.counterPut(SWEEP_LEASE_KEY, lease, rec === null ? 0 : rec.revision)) === null) return 0;
+        }
       } catch (e) {
-        // Lost with the connection (its write may have landed: then the lease reads as
-        // this gateway's own, held, and the next period's sweep runs): once reconnected.
+        // Lost with the connection (a lease write may have landed: the next attempt
+        // reads it as this call's): once reconnected.
         if (attempt < SWEEP_RUNS && this.#lostSince(losses)) continue;
         this.#relay.log.warn({ err: toWireError(e).code }, 'idle sweep lease unavailable');
         return 0;

@@ -6,8 +6,9 @@
 // cluster, so that only the publisher's node goes away.
 import t from 'tap';
 import { NatsBus } from '../../relay/bus/nats.ts';
+import { RecentUnregistrations } from '../../relay/bus/unregistered.ts';
 import { CONTRACT_LIMITS, tok, waitFor } from './contract.ts';
-import { haveNatsServer, startNatsCluster } from '../helpers/nats-server.ts';
+import { haveNatsServer, startNatsCluster, startNatsServer } from '../helpers/nats-server.ts';
 import { startClusterBus } from '../helpers/cluster-bus.ts';
 
 if (!haveNatsServer()) {
@@ -43,5 +44,27 @@ if (!haveNatsServer()) {
     t.same(heard, [`${r}.${d}`], 'b heard the device, once');
     t.equal(b.unregisteredSince(r, d, mark), 'announced', 'and remembers it for the authentications under way');
     t.notOk(bLost, 'b never lost NATS: what it heard is the publish made again');
+  });
+
+  // A removal's intent (relay/bus/unregistered.ts announcedRemoval) is settled by its
+  // announcement: only one not followed by it comes due (its sessions elsewhere read).
+  t.test('an intent followed by its announcement never comes due; one that is not does', async (t) => {
+    const server = await startNatsServer({ t });
+    const opts = { servers: server.url, limits: CONTRACT_LIMITS, mailboxShards: 1, prefix: 'ni', name: 'hushwire-test' };
+    const a = new NatsBus(opts);
+    const set = new RecentUnregistrations({ intentTimeoutMs: 300 });
+    const b = new NatsBus({ ...opts, unregistered: set });
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    await a.start();
+    await b.start();
+    const due: string[] = [];
+    b.watchUnregistered({ unregistered: () => undefined, gap: () => undefined, unconfirmed: (keys) => due.push(...keys) });
+    const [r1, d1, r2, d2] = [tok(), tok(), tok(), tok()];
+    await a.announceUnregistering(r1, d1); // resolved: nats-server has it
+    await a.publishControl(r1, d1, { kind: 'unregistered' });
+    await a.announceUnregistering(r2, d2); // its removal "failed": no announcement
+    await waitFor(() => due.length > 0, 10_000, 'the unannounced intent to come due');
+    t.same(due, [`${r2}.${d2}`], 'only the intent not followed by its announcement (the earlier one, announced, never)');
+    t.equal(set.pending, 0, 'nothing left waiting');
   });
 }

@@ -248,3 +248,26 @@ t.test('last_seen of a long-lived connection while NATS is lost past the grace: 
   t.notMatch(g.logs(), /idle sweep lease unavailable/, 'nor did a sweep\'s lease');
   t.ok(await direct.relay.directory.findDevice(tag, dev.device, { fromLeader: true }), 'the connected device stays');
 });
+
+t.test('the idle sweep whose lease write lands but its answer is lost with the connection: sweeps under that lease once reconnected', async (t) => {
+  const { g, direct, proxy } = await setup(t);
+  const dev = await seedDevice(g.relay.directory);
+  const tag = routeTag(dev.route);
+  const leaseKey = `sweep.${'0'.repeat(32)}`;
+  const before = await direct.bus.counterGet(leaseKey);
+  const bus = g.bus;
+  const original = bus.counterPut.bind(bus);
+  bus.counterPut = (key, value, rev) => {
+    if (key === leaseKey) {
+      bus.counterPut = original;
+      proxy.hold('replies');
+    }
+    return original(key, value, rev);
+  };
+  t.teardown(() => { bus.counterPut = original; });
+  const swept = g.relay.privacy.sweepIfLeader(Date.now() + 7200 * 1000);
+  await until('the lease to land', async () => (await direct.bus.counterGet(leaseKey))?.revision !== before?.revision, 20_000);
+  await blip(g, proxy);
+  t.equal(await swept, 1, 'the sweep ran under its lease (before: 0, the lease read as another\'s until the next period)');
+  t.equal(await direct.bus.directoryGet(tag, { fromLeader: true }), null, 'the idle device is gone');
+});

@@ -62,6 +62,11 @@ async function rereads(gw: TestGateway): Promise<number> {
   return Number(/outcome="reread"} (\d+)/.exec(text)?.[1] ?? 0);
 }
 
+async function unconfirmed(gw: TestGateway): Promise<number> {
+  const text = await gw.metrics.registry.getSingleMetricAsString('hushwire_removal_intents_unconfirmed_total');
+  return Number(/_total (\d+)/.exec(text)?.[1] ?? 0);
+}
+
 const authenticatedAt = (gw: TestGateway, tag: string): boolean => [...gw.relay.sessions()].some((x) => x.authenticated && x.deviceKey?.tag === tag);
 
 /** The device authenticates at b, its record read there before a's opt-out (b's
@@ -93,6 +98,7 @@ if (!haveNatsServer()) {
     t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006: b read the record once the announcement did not follow the intent');
     t.notOk(authenticatedAt(s.b, s.tag), 'no authenticated session of the device is left at b');
     t.ok(await rereads(s.b) > before, 'counted: reread');
+    t.equal(await unconfirmed(s.b), 1, 'counted: one intent not followed by its announcement');
   });
 
   t.test('the removal fails after its intent: nobody is locked out', async (t) => {
@@ -109,6 +115,7 @@ if (!haveNatsServer()) {
     // the device, and leaves its connection as it is.
     await until('b to read the record after the intent\'s timeout', async () => (await rereads(s.b)) > before, DECIDED_WITHIN_MS, 200);
     t.ok(authenticatedAt(s.b, s.tag), 'the late connection is still authenticated');
+    t.equal(await unconfirmed(s.b), 1, 'counted: one intent not followed by its announcement');
     late.send([{ req: 9, lookup: { route: s.dev.route } }]);
     t.equal((await late.reply(9)).body, 'devices', 'and served');
     await stillServes(t, s.b.url, s.dev);
