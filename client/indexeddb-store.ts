@@ -346,7 +346,8 @@ export class IndexedDbStore implements ProfileStore {
    * then settled the lock's request as released, the steal was never heard and
    * onLockLost never ran. The lock manager reports a steal before it answers a query
    * asked after it, so waiting for that answer lets the steal arrive first (and call
-   * onLockLost); without a steal the lock goes as before.
+   * onLockLost); without a steal the lock goes as before. No answer within the store's
+   * `timeoutMs`: the lock goes then.
    */
   #versionChange(): void {
     if (this.#closed) return;
@@ -365,7 +366,11 @@ export class IndexedDbStore implements ProfileStore {
     } catch {
       answered = Promise.resolve();
     }
-    answered.then(() => lock.release(), () => lock.release());
+    // Within the store's timeoutMs: a lock manager that never answered would otherwise
+    // hold the profile's lock for the life of the page, and every other tab's open with it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#timeoutMs); });
+    Promise.race([answered, late]).then(() => lock.release(), () => lock.release()).finally(() => clearTimeout(timer));
   }
 
   /** Another tab stole the profile's lock: closed, and every later call says why. */

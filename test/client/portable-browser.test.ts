@@ -185,10 +185,11 @@ t.test('portable SDK in headless Chromium', { skip }, async (t) => {
       unknownRecordWrite: 'BAD_REQUEST',
       notAString: 'BAD_REQUEST',
       afterDestroyElsewhere: 'BAD_REQUEST',
+      lockAfterMuteQuery: 'free',
       badTimeout: 'BAD_REQUEST',
       noIndexedDb: 'BAD_REQUEST',
       badExclusive: 'BAD_REQUEST',
-    }, 'reads, whole replaces, deletes, a megabyte record, refusals, close, reopen with the data, a destroy from elsewhere not blocked');
+    }, 'reads, whole replaces, deletes, a megabyte record, refusals, close, reopen with the data, a destroy from elsewhere not blocked, the lock let go after timeoutMs when the lock manager does not answer');
     // t.match takes an array pattern as a prefix: the lists are compared whole.
     const lists = ['emptyAtFirst', 'replaced', 'unknownRecord', 'afterClose', 'reopened', 'badName'];
     t.same(Object.fromEntries(lists.map((k) => [k, r[k]])), {
