@@ -202,11 +202,17 @@ export class Privacy {
     let outcome = 'absent' as UnfinishedOutcome;
     const devTok = deviceToken(device);
     try {
+      // Only a device listed as that register wrote it is removed, so only such a one is
+      // announced (most of these writes never landed: an intent for each, followed by no
+      // announcement, would be read for and counted on every gateway). The edit below
+      // decides again, on its own reads.
+      const listed = await this.#relay.directory.findDevice(tag, device, { fromLeader: true });
+      signal.throwIfAborted();
+      if (listed === null || !wrote(listed)) outcome = listed === null ? 'absent' : 'kept';
       // Announced as intended first, as an opt-out's removal is (relay/bus/unregistered.ts):
       // should this gateway die before the device's `unregistered`, the others read its
-      // record themselves. (Found absent or kept, nothing follows the intent: the others
-      // read for their sessions of it, if any, once it is due.)
-      await announcedRemoval(this.#relay.bus, [{ tag, devTok }], async () => {
+      // record themselves.
+      else await announcedRemoval(this.#relay.bus, [{ tag, devTok }], async () => {
         await editDevices(this.#relay.bus, tag, (devices, lost) => {
           signal.throwIfAborted();
           const me = devices.find((d) => bytesEqual(d.device, device));

@@ -151,4 +151,22 @@ if (!haveNatsServer()) {
     t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006 after the intent\'s timeout');
     crash.end();
   });
+
+  t.test('an unfinished registration whose device is not listed as written: nothing announced, nothing removed', async (t) => {
+    const s = await scene(t, '+15557744005');
+    const bus = s.a.bus;
+    const announce = bus.announceUnregistering.bind(bus);
+    let intents = 0;
+    bus.announceUnregistering = (r: string, d: string) => {
+      intents++;
+      return announce(r, d);
+    };
+    t.teardown(() => { bus.announceUnregistering = announce; });
+    // Listed, but not as that register wrote it (registered again meanwhile): kept.
+    t.equal(await s.a.relay.privacy.eraseUnfinished(s.tag, s.dev.device, () => false), 'kept');
+    // A write that never landed: absent.
+    t.equal(await s.a.relay.privacy.eraseUnfinished(s.tag, new Uint8Array(16).fill(7), () => true), 'absent');
+    t.equal(intents, 0, 'no removal announced as intended (every gateway would read for it, and count it)');
+    t.ok(await s.b.relay.directory.findDevice(s.tag, s.dev.device, { fromLeader: true }), 'the device is still listed');
+  });
 }
