@@ -80,7 +80,7 @@ export function registerCommand(): Command {
       // is not followed by another (client/register.ts; the gateway removes a device a
       // lost answer left listed when the connection closes).
       const abort = new AbortController();
-      const hold = holdSignals('hushwire: interrupted: letting the registration in flight end, then undoing it (signal again to stop at once)', (signal) => abort.abort(new Error(`interrupted by ${signal}`)));
+      const hold = holdSignals('hushwire: interrupted: stopping the registration (a register already sent is let end, then undone; signal again to stop at once)', (signal) => abort.abort(new Error(`interrupted by ${signal}`)));
       try {
         let result: Awaited<ReturnType<typeof HushwireClient.register>>;
         try {

@@ -43,8 +43,8 @@ for (const [first, second] of [['SIGINT', 'SIGINT'], ['SIGTERM', 'SIGINT']] as c
     await within(run.exited, 90_000, 'register ending');
     t.ok(write.hooked, 'both signals came while the relay registered the device');
     t.same(endOf(run), { code: null, signal: second }, `ended by ${second} itself (stderr: ${run.stderr()})`);
-    t.match(run.stderr(), /interrupted: letting the registration in flight end/, 'the first signal was held');
-    t.notMatch(run.stderr(), /undone/, 'nothing undone: it stopped at once');
+    t.match(run.stderr(), /interrupted: stopping the registration \(a register already sent is let end, then undone/, 'the first signal was held');
+    t.notMatch(run.stderr(), /the registration was undone/, 'nothing undone: it stopped at once');
     t.equal(run.stdout(), '');
     t.notOk(existsSync(join(profile, 'profile.lock')), 'the profile lock was removed');
     t.notOk(existsSync(join(profile, 'device.json')), 'the profile holds no device');
@@ -130,7 +130,7 @@ for (const key of ['ctrl-c', 'SIGTERM'] as const) {
     else process.kill(run.registerPid(), 'SIGTERM');
     const code = await within(run.exited, 30_000, `register ending at ${key} (output: ${JSON.stringify(run.out())})`);
     t.equal(code, key === 'ctrl-c' ? 130 : 128 + 15, `exit ${key === 'ctrl-c' ? 130 : '143 (ended by SIGTERM)'} (output: ${JSON.stringify(run.out())})`);
-    t.notMatch(run.out(), /letting the registration in flight end/, 'not held');
+    t.notMatch(run.out(), /interrupted: stopping the registration/, 'not held');
     t.notMatch(run.out(), /hushwire: /, 'no error line (Ctrl-C was "Aborted with Ctrl+C (ABORT_ERR)", exit 1)');
     t.notMatch(run.out(), /\{"status"/, 'nothing printed as registered');
     t.notOk(existsSync(join(profile, 'device.json')), 'the profile holds no device');
