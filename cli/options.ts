@@ -4,6 +4,7 @@ import { Option, InvalidArgumentError } from 'commander';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import type { KeyChange } from '../client/index.ts';
+import { MAX_TIMER_MS } from '../client/timer-delay.ts';
 
 /** `creates`: register makes the directory; every other command needs one it made. */
 export function profileOption(creates = false): Option {
@@ -46,6 +47,19 @@ export function printJson(value: unknown): void {
 export function parsePositive(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+/** The most a --timeout may be, in whole seconds: 2,147,483 (24.8 days), the longest a
+ *  timer waits (a longer one fires after 1 ms: listen --timeout 3000000 ended at once,
+ *  "no gateway answered within --timeout 3000000 s", exit 5). */
+export const MAX_TIMEOUT_S = Math.floor(MAX_TIMER_MS / 1000);
+
+/** A --timeout in seconds: positive, at most MAX_TIMEOUT_S. */
+export function parseTimeoutSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  if (n > MAX_TIMEOUT_S) throw new InvalidArgumentError(`must be at most ${MAX_TIMEOUT_S} seconds (24.8 days, the longest a timer waits)`);
   return n;
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { HushwireClient, type DropReason } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, parsePositive, parseCount, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
+import { profileOption, parseTimeoutSeconds, parseCount, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
 import { takeReaderLock } from '../reader-lock.ts';
 
 /** The stderr line for a message dropped for good, by reason. */
@@ -110,7 +110,7 @@ export function listenCommand(): Command {
     .description('print received messages, one JSON line each: {"id","from","text","sentAt","senderKeys"} ("verified" too with --accept-unverified)')
     .addOption(profileOption())
     .option('--count <n>', 'exit 0 after n messages', parseCount)
-    .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parsePositive)
+    .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parseTimeoutSeconds)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
     .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways). A `send` from the same profile does\nnot disturb it (send connects send-only; against an older gateway it briefly takes the device\nover, and listen reconnects after it). One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A reader that stopped reading without exiting\nleaves listen waiting for it to take the next line, until SIGINT, SIGTERM or --timeout: then\nthat message is kept for the next listen (part of its line may be left cut in the pipe;\nthe message comes again whole), said on stderr, and listen exits as usual (0, or 3 at\n--timeout). A message it can neither write nor give back (the profile cannot be written either:\na full disk) ends it with exit 1, saying it will not come again.')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {

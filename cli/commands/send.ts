@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { HushwireClient, MAX_TEXT_BYTES } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { numberOption, profileOption, printJson, parsePositive, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
+import { numberOption, profileOption, printJson, parseTimeoutSeconds, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
 
 /** The text given as `-`: stdin, read to its end, at most MAX_TEXT_BYTES of UTF-8 after
  *  one trailing line break is taken off (what `echo` and a terminal's last Enter add).
@@ -41,7 +41,7 @@ export function sendCommand(): Command {
     .description('send an end-to-end encrypted text; prints {"id","status"} once every recipient device has it (delivered or stored)')
     .addOption(profileOption())
     .requiredOption('--to <e164>', "recipient's phone number in E.164 form")
-    .option('--timeout <seconds>', 'give up after this many seconds', parsePositive, 30)
+    .option('--timeout <seconds>', 'give up after this many seconds', parseTimeoutSeconds, 30)
     .option('--text <text>', 'the message text, taken as it is (also "-" or a text that starts with -); instead of the argument')
     .argument('[text]', 'message text (UTF-8); - reads it from stdin')
     .addHelpText('after', '\nQuote the text (one argument); one that starts with - goes after -- or in --text:\n  hushwire send --to +15550000002 -- \'-5 degrees here\'\n  hushwire send --to +15550000002 --text=\'-5 degrees here\'\nA text of - alone reads the message from stdin, to its end (one trailing line break taken\noff): echo hello | hushwire send --to +15550000002 -\nTo send the text "-" itself: hushwire send --to +15550000002 --text -\n\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to 65,341 bytes of UTF-8 (as many ASCII characters, fewer in other\nscripts); longer is refused with TOO_LARGE (exit 2) before anything is sent, from stdin too\n(it is read no further). An empty text\nis allowed. When the recipient\'s keys changed since you verified them, nothing is sent and\nit exits 7 (IDENTITY_CHANGED): compare safety numbers again (hushwire safety-number) or\naccept the new keys (hushwire accept-keys).')

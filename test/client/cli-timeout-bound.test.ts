@@ -1,0 +1,50 @@
+// `--timeout` of listen and send is bounded by what a timer can wait (2^31 - 1 ms, 24.8
+// days): a longer one fired after 1 ms, so `listen --timeout 3000000` (a "wait for a
+// month" a user may well type) ended at once with "no gateway answered within --timeout
+// 3000000 s" (exit 5) and Node's TimeoutOverflowWarning, and `send --timeout 3000000`
+// was refused in the SDK's words ("option sendTimeoutMs must be at most ..."). Both are
+// now usage errors naming --timeout and its most (exit 2).
+import t from 'tap';
+import { hushwire, errorLineProblems, cliProfiles } from '../helpers/cli.ts';
+import { formatError, exitCodeFor } from '../../cli/errors.ts';
+import { buildProgram } from '../../cli/program.ts';
+
+t.setTimeout(120_000);
+
+const failure = async (argv: string[]): Promise<unknown> => {
+  try {
+    await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
+  } catch (e) {
+    return e;
+  }
+  throw new Error('ran');
+};
+
+t.test('a --timeout past the longest timer is a usage error naming the option', async (t) => {
+  const p = ['--profile', '/nonexistent-hw-timeout'];
+  for (const argv of [['listen', ...p], ['send', ...p, '--to', '+15550000277', 'x']]) {
+    for (const v of ['2147484', '3000000', '1e12']) {
+      const e = await failure([...argv, '--timeout', v]);
+      t.equal(formatError(e), `hushwire: option '--timeout <seconds>' argument '${v}' is invalid. must be at most 2147483 seconds (24.8 days, the longest a timer waits) (BAD_REQUEST)`, `${argv[0]} --timeout ${v}`);
+      t.equal(exitCodeFor(e), 2);
+    }
+    // The most is taken: the command goes on to the profile (which does not exist).
+    t.match(formatError(await failure([...argv, '--timeout', '2147483'])), /no profile at \/nonexistent-hw-timeout/, `${argv[0]} --timeout 2147483 is accepted`);
+  }
+});
+
+t.test('listen --timeout 3000000 on a real profile: exit 2 at once, not "no gateway answered" (exit 5)', async (t) => {
+  const { profiles: [a] } = await cliProfiles(t, ['+15550100281', '+15550100282'], 'hw-cli-timeout-');
+  const r = await hushwire(['listen', '--profile', a!, '--timeout', '3000000']);
+  t.equal(r.code, 2, r.stderr);
+  t.same(errorLineProblems(r, 'BAD_REQUEST'), []);
+  t.match(r.stderr, /--timeout/);
+  t.notMatch(r.stderr, /TimeoutOverflowWarning|no gateway answered/);
+  t.equal(r.stdout, '');
+
+  const s = await hushwire(['send', '--profile', a!, '--to', '+15550100282', '--timeout', '3000000', 'hi']);
+  t.equal(s.code, 2, s.stderr);
+  t.same(errorLineProblems(s, 'BAD_REQUEST'), []);
+  t.match(s.stderr, /'--timeout <seconds>'/, 'names the option, not sendTimeoutMs');
+  t.notMatch(s.stderr, /sendTimeoutMs/);
+});
