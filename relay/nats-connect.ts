@@ -65,19 +65,39 @@ const PROBE_MS = 2000;
  */
 export async function connectNats(opts: Omit<ConnectionOptions, 'servers' | 'tls' | 'authenticator'>, access: NatsAccess): Promise<NatsConnection> {
   try {
-    return await connect({
+    const nc = await connect({
       ...opts,
+      // Refused credentials end the first connect (the caller's ignoreAuthErrorAbort is for
+      // the reconnects after it). nats.js removes a server that fails a first connect from
+      // its pool, which empties it when the servers are only those given; but a cluster
+      // member's INFO, read before its -ERR, lists the others again (cluster discovery),
+      // so the pool never emptied and nats.js dialled the nodes in turn without a pause:
+      // ~1,000 refused logins a second on a 3-node cluster, the process neither started
+      // nor said why. With the abort on, two refusals in a row end it with the refusal.
+      ignoreAuthErrorAbort: false,
       servers: access.servers,
       // With `tls` set nats.js refuses a server that offers no TLS, and waits
       // reconnectJitterTLS instead of reconnectJitter between attempts: the same here.
       ...(access.tls ? { tls: access.tls, ...(opts.reconnectJitter !== undefined ? { reconnectJitterTLS: opts.reconnectJitter } : {}) } : {}),
       ...(access.authenticator ? { authenticator: access.authenticator } : {}),
     });
+    // From here on the caller's policy: nats.js reads this option of the connection's own
+    // options object at each refusal (ProtocolHandler.handleAuthError).
+    setIgnoreAuthErrorAbort(nc, opts.ignoreAuthErrorAbort ?? false);
+    return nc;
   } catch (e) {
     const refused = natsRefusal(e, access)
       ?? (access.tls && errorName(e) === 'TimeoutError' ? await probeClientCertificate(access, e) : null);
     throw refused ?? e;
   }
+}
+
+/** Sets ignoreAuthErrorAbort on a connected nats.js connection: its `options` object is
+ *  the one its protocol handler reads (nats.js 3.4 NatsConnectionImpl.connect). */
+function setIgnoreAuthErrorAbort(nc: NatsConnection, value: boolean): void {
+  const options = (nc as unknown as { options?: ConnectionOptions }).options;
+  if (options === undefined) throw new Error('nats.js connection without options: ignoreAuthErrorAbort cannot be set (nats.js changed?)');
+  options.ignoreAuthErrorAbort = value;
 }
 
 function errorName(e: unknown): string {
