@@ -36,12 +36,29 @@ export async function readTextFromStdin(max = MAX_TEXT_BYTES): Promise<string> {
   }
 }
 
+/** Connects `client` within `timeoutS` seconds, else UNAVAILABLE (the client is closed
+ *  by the caller's finally; nothing was sent). */
+async function connectWithin(client: HushwireClient, timeoutS: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), timeoutS * 1000); });
+  const connecting = client.connect();
+  // Rejected after the deadline: the close that follows ends the attempts; said by nobody.
+  connecting.catch(() => {});
+  try {
+    if (await Promise.race([connecting, late]) === 'late') {
+      throw new HushwireError(ErrorCode.UNAVAILABLE, `no gateway answered within --timeout ${timeoutS} s, nothing was sent: check that the profile's gateway is running and reachable`);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function sendCommand(): Command {
   return new Command('send')
     .description('send an end-to-end encrypted text; prints {"id","status"} once every recipient device has it (delivered or stored)')
     .addOption(profileOption())
     .requiredOption('--to <e164>', "recipient's phone number in E.164 form")
-    .option('--timeout <seconds>', 'give up after this many seconds', parseTimeoutSeconds, 30)
+    .option('--timeout <seconds>', 'give up after this many seconds: to reach a gateway (exit 5), then for the send (exit 3)', parseTimeoutSeconds, 30)
     .option('--text <text>', 'the message text, taken as it is (also "-" or a text that starts with -); instead of the argument')
     .argument('[text]', 'message text (UTF-8); - reads it from stdin')
     .addHelpText('after', '\nQuote the text (one argument); one that starts with - goes after -- or in --text:\n  hushwire send --to +15550000002 -- \'-5 degrees here\'\n  hushwire send --to +15550000002 --text=\'-5 degrees here\'\nA text of - alone reads the message from stdin, to its end (one trailing line break taken\noff): echo hello | hushwire send --to +15550000002 -\nTo send the text "-" itself: hushwire send --to +15550000002 --text -\n\nA text and the sealed sender fields together may take 65,535 bytes (the largest padding\nbucket), so a text of up to 65,341 bytes of UTF-8 (as many ASCII characters, fewer in other\nscripts); longer is refused with TOO_LARGE (exit 2) before anything is sent, from stdin too\n(it is read no further). An empty text\nis allowed. When the recipient\'s keys changed since you verified them, nothing is sent and\nit exits 7 (IDENTITY_CHANGED): compare safety numbers again (hushwire safety-number) or\naccept the new keys (hushwire accept-keys).')
@@ -61,6 +78,11 @@ export function sendCommand(): Command {
         // After the profile was found registered (open reads it and connects to nothing),
         // before the send connects: at a terminal the user types the text (Ctrl-D ends it).
         const text = opts.text ?? (arg === '-' ? await readTextFromStdin() : arg!);
+        // The SDK bounds a first connect by its attempts, not by the send's deadline: at a
+        // gateway that takes the connection but never answers (hung, overloaded, a proxy
+        // with no backend) that is 3 attempts of 5 s, and a send --timeout 5 took 17 s.
+        // The connect gets --timeout here; the send, once connected, gets it again at most.
+        await connectWithin(client, opts.timeout);
         const result = await client.send(to, text);
         printJson({ id: result.id, status: result.status });
       } catch (e) {

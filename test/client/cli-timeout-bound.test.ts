@@ -48,3 +48,30 @@ t.test('listen --timeout 3000000 on a real profile: exit 2 at once, not "no gate
   t.match(s.stderr, /'--timeout <seconds>'/, 'names the option, not sendTimeoutMs');
   t.notMatch(s.stderr, /sendTimeoutMs/);
 });
+
+t.test('send --timeout bounds the connect too: a gateway that takes the connection and never answers', async (t) => {
+  const { createServer } = await import('node:net');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { profiles: [a, b] } = await cliProfiles(t, ['+15550100283', '+15550100284'], 'hw-cli-timeout-hung-');
+  // Accepts TCP and says nothing (a hung gateway, or a proxy with no backend): each
+  // connect attempt of the SDK waits its 5 s for the challenge, and the first connect
+  // made 3 of them whatever --timeout said.
+  const sockets = new Set<import('node:net').Socket>();
+  const hung = createServer((s) => { sockets.add(s); s.on('error', () => {}); });
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  t.teardown(() => { for (const s of sockets) s.destroy(); hung.close(); });
+  const port = (hung.address() as import('node:net').AddressInfo).port;
+  writeFileSync(join(a!, 'gateways.json'), JSON.stringify({ version: 1, gateways: [`ws://127.0.0.1:${port}/ws`] }));
+
+  const r = await hushwire(['send', '--profile', a!, '--to', '+15550100284', '--timeout', '1', 'hi']);
+  t.equal(r.code, 5, r.stderr);
+  t.same(errorLineProblems(r, 'UNAVAILABLE'), []);
+  t.match(r.stderr, /no gateway answered within --timeout 1 s, nothing was sent/, 'ended by its --timeout, not by the SDK\'s connect attempts');
+  t.equal(r.stdout, '');
+  t.ok(sockets.size >= 1, 'it did try the gateway');
+
+  const heard = await hushwire(['listen', '--profile', b!, '--timeout', '2']);
+  t.equal(heard.code, 3, heard.stderr);
+  t.equal(heard.stdout, '', 'nothing was sent');
+});
