@@ -12,7 +12,7 @@ export function unregisterCommand(): Command {
     .description("opt out: erase this device from the relay (keys, directory entry, queued mail) and from the profile")
     .addOption(profileOption())
     .option('--forget-locally', "only delete this profile's keys, state, learned routes and contacts' keys, without telling the relay (for a profile whose gateway was reset or is gone, or whose device.json is damaged; the relay keeps this device until it is unregistered or swept)")
-    .addHelpText('after', "\nPrints {\"status\":\"unregistered\"}, or {\"status\":\"forgotten locally\"} with --forget-locally.\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally. A SIGINT or SIGTERM once the opt-out has begun lets it finish\n(the relay's erase, then the profile's files), prints its result and exits 130 or 143; a\nsecond signal stops it at once.")
+    .addHelpText('after', "\nPrints {\"status\":\"unregistered\"}, or {\"status\":\"forgotten locally\"} with --forget-locally.\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally. A SIGINT or SIGTERM while it connects ends it at once (nothing done);\none once the opt-out has begun lets it finish (the relay's erase, then the profile's files),\nprints its result and exits 130 or 143; a second signal stops it at once.")
     .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
       requireProfileDir(opts.profile);
       if (opts.forgetLocally) {
@@ -23,7 +23,8 @@ export function unregisterCommand(): Command {
         printJson({ status: 'forgotten locally' });
         return;
       }
-      const client = await HushwireClient.open(opts.profile, { receive: false });
+      // No automatic prekey rotation on the connect below: the opt-out would wait for it.
+      const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0 });
       // A signal must not end the process between the relay erasing the device and the
       // profile deleting its files: device.json would be left, the profile looking
       // registered with a device the relay no longer knows (every later command refused
@@ -32,6 +33,13 @@ export function unregisterCommand(): Command {
       // ends it at once, as does a signal before it began (nothing was done).
       const hold = holdSignals('hushwire: interrupted: letting the opt-out under way finish, so that the profile does not outlive it at the relay (signal again to stop at once)');
       try {
+        // Connected first, a signal ending it at once meanwhile: nothing is asked of the
+        // relay before the opt-out itself. Before, the connect was part of unregister():
+        // a Ctrl-C at a gateway that does not answer said an opt-out was under way and
+        // waited out the connect attempts (some 15 s), then exit 5 with nothing done.
+        hold.atOnce = true;
+        await client.connect();
+        hold.atOnce = false;
         await client.unregister();
       } finally {
         try {
