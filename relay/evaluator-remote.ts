@@ -18,7 +18,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { HushwireError, ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 import { LocalEvaluator, evaluatorBatchRefusal, loadOprfKey, parsePublicKey, type Evaluator } from './evaluator.ts';
-import { ShareEvaluator, type ShareAnswer, type ShareClient } from './evaluator-shares.ts';
+import { KEY_MISMATCH_FIX, ShareEvaluator, type ShareAnswer, type ShareClient } from './evaluator-shares.ts';
 import { finalizeNumberEvaluation } from './crypto/oprf-split.ts';
 import { blindNumbers, MAX_EVALUATE_BATCH, type OprfKeyPair } from './crypto/oprf.ts';
 import { NatsLink } from './oprf-nats.ts';
@@ -411,7 +411,7 @@ export class RemoteEvaluator implements Evaluator {
     await Promise.all(this.#clients.map(async (c, i) => {
       const r = await probeEvaluator(c, this.#pins[i]!);
       if (r === 'ok') this.#log.info({ evaluator: c.id }, 'OPRF evaluator answers with the pinned key');
-      else if (r === 'mismatch') this.#log.error({ evaluator: c.id }, 'OPRF evaluator answers with a key other than the pinned one; handsets will refuse its answers');
+      else if (r === 'mismatch') this.#log.error({ evaluator: c.id }, `OPRF evaluator answers with a key other than the pinned one; handsets will refuse its answers: ${KEY_MISMATCH_FIX(c.id)}`);
       // 'unavailable': its request said so already ('OPRF evaluator <id> not answering').
     }));
   }

@@ -20,6 +20,12 @@ import { HushwireError, ErrorCode } from './errors.ts';
 import type { Evaluator, EvaluatorResult } from './evaluator.ts';
 import type { Logger } from './log.ts';
 
+/** What to do about an evaluator whose key is not the pinned one (its log lines end with
+ *  it): both sides name their flag, no key is printed. */
+export const KEY_MISMATCH_FIX = (id: string): string =>
+  `registrations and discoveries through it fail UNAVAILABLE until the key it holds (hushwire oprf --key-file; every replica of --id ${id}) `
+  + `and the gateway's --oprf-public-key for it match: compare them with hushwire oprf-key public --key-file on its key file, or hushwire oprf-key fetch --id ${id}`;
+
 /** One holder's answer: its elements, its batch proof, the key it says it used. */
 export interface ShareAnswer {
   evaluated: Uint8Array[];
@@ -188,7 +194,7 @@ export class ShareEvaluator implements Evaluator {
       const now = Date.now();
       if (now - (this.#lastMismatchLog.get(share.client.id) ?? 0) >= MISMATCH_LOG_EVERY_MS) {
         this.#lastMismatchLog.set(share.client.id, now);
-        this.#log?.error({ evaluator: share.client.id }, 'OPRF evaluator reports a key other than the pinned one; handsets will refuse its answers');
+        this.#log?.error({ evaluator: share.client.id }, `OPRF evaluator reports a key other than the pinned one; handsets will refuse its answers: ${KEY_MISMATCH_FIX(share.client.id)}`);
       }
     }
   }

@@ -200,6 +200,11 @@ t.test('evaluator over NATS', { skip: haveNatsServer() ? false : 'nats-server no
     t.teardown(() => r.ev.close());
     await r.ev.start();
     await waitUntil(() => r.logs().includes('answers with a key other than the pinned one'), 'the probe to notice');
+    // The line says what to fix, on either side, without printing a key.
+    const line = r.logs().split('\n').find((l) => l.includes('answers with a key other than the pinned one')) ?? '';
+    t.match(line, /--oprf-public-key/, 'names the gateway flag');
+    t.match(line, /hushwire oprf-key fetch --id rogue/, 'and how to read the key the evaluator holds');
+    t.notOk(line.includes(hex(KEY.publicKey)), 'no key in the line');
     await t.rejects(r.ev.routeForNumber('+14155550123'), { code: 'UNAVAILABLE', message: 'OPRF evaluator answer did not verify' });
     t.ok(await metric(r.registry, 'hushwire_oprf_key_mismatch_total', { evaluator: 'rogue' }) >= 1, 'key mismatch counted');
     t.notMatch(r.logs(), /14155550123/, 'the number is not in the gateway log');
