@@ -93,6 +93,9 @@ export function keyChangeLine(ch: KeyChange): string {
     ch.removed.length > 0 ? `${ch.removed.length} device(s) gone` : '',
   ].filter((p) => p !== '');
   const what = parts.length > 0 ? parts.join(', ') : 'the devices you had not accepted are gone';
+  // Only gone (unregistered, or expired at the relay): no sign of a take-over, which
+  // adds a device or replaces a key; said without the alarm.
+  if (ch.own && ch.added.length === 0 && ch.changed.length === 0 && ch.removed.length > 0) return `notice: ${who} lists fewer devices now (${what}: unregistered, or expired at the relay)`;
   if (ch.own) return `notice: ${who} lists other devices now (${what}); if that was not you, your number may have been taken over`;
   if (ch.status === 'changed') {
     return `notice: the keys of ${who} changed (${what}); sends to it are held until you compare safety numbers again (hushwire safety-number --to ${ch.number ?? '<number>'}) or accept them (hushwire accept-keys)`;
