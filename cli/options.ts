@@ -5,6 +5,7 @@ import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import type { KeyChange } from '../client/index.ts';
 import { MAX_TIMER_MS } from '../client/timer-delay.ts';
+import { checkGatewayUrl } from '../client/profile-data.ts';
 
 /** `creates`: register makes the directory; every other command needs one it made. */
 export function profileOption(creates = false): Option {
@@ -36,6 +37,19 @@ export function numberOption(value: string, flag: string): string {
     return parseE164(value);
   } catch (e) {
     throw new HushwireError(ErrorCode.BAD_NUMBER, `${flag} is not a phone number in E.164 form: +, the country code and the number, e.g. +15550000001`, { cause: e });
+  }
+}
+
+/** A --gateway URL: the SDK's check (client/profile-data.ts checkGatewayUrl), its
+ *  refusal said with the option's name and the form (the SDK's "gateway URL must start
+ *  with ws:// or wss://" named neither the option nor what a whole one looks like, for
+ *  `--gateway 127.0.0.1:8480` or `--gateway http://...`). The value is not quoted back
+ *  (a URL may hold a password). */
+export function gatewayUrlOption(value: string): string {
+  try {
+    return checkGatewayUrl(value);
+  } catch (e) {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, '--gateway is not a gateway WebSocket URL: ws:// (or wss://), the host and port, and the path, e.g. ws://127.0.0.1:8480/ws', { cause: e });
   }
 }
 

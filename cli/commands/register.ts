@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { numberOption, profileOption, printJson } from '../options.ts';
+import { numberOption, profileOption, printJson, gatewayUrlOption } from '../options.ts';
 import type { VerifyInfo } from '../../client/register.ts';
 import { holdSignals, signalExitCode } from '../signal-hold.ts';
 
@@ -68,6 +68,7 @@ export function registerCommand(): Command {
       // Check the number before touching the network or the disk.
       const number = numberOption(opts.number, '--number');
       if (opts.gateway.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'at least one --gateway is required');
+      const gateways = opts.gateway.map(gatewayUrlOption);
       const code = opts.code;
       // A signal must not end the process between the relay registering the device and
       // the profile keeping its keys: the relay would list, under the user's number, a
@@ -86,7 +87,7 @@ export function registerCommand(): Command {
         try {
           result = await HushwireClient.register({
             profileDir: opts.profile,
-            gateways: opts.gateway,
+            gateways,
             number,
             signal: abort.signal,
             verifyCode: code !== undefined ? async () => code : async (info) => {
