@@ -3,7 +3,7 @@
 // hold paths and values a user would paste into a bug report without reading.
 import { CommanderError } from 'commander';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
-import { NO_DEVICE_MESSAGE } from '../client/profile-data.ts';
+import { NO_DEVICE_MESSAGE, NO_GATEWAYS_MESSAGE } from '../client/profile-data.ts';
 
 export const ExitCode = {
   OK: 0,
@@ -102,6 +102,16 @@ export function notRegisteredMessage(e: HushwireError): string | null {
   return null;
 }
 
+/** A profile without gateways.json (deleted, or lost in a copy): the SDK's words are a
+ *  developer's (ClientOptions.gateways), and its "register the profile" is wrong for a
+ *  profile that holds a device (register refuses it: already registered). The CLI has
+ *  no option for the gateways: the file is what to restore. Null for other errors. */
+export function noGatewaysMessage(e: HushwireError): string | null {
+  if (e.code !== ErrorCode.BAD_REQUEST || e.message !== NO_GATEWAYS_MESSAGE) return null;
+  return 'this profile has no gateway list (its gateways.json is missing): write it again with the gateway URLs it was registered with, ' +
+    '{"version":1,"gateways":["ws://HOST:PORT/ws"]}';
+}
+
 /** Commander's message on one line ("unknown command 'x'\n(Did you mean y?)" was two),
  *  with what to do for the two mistakes a message text makes: one that starts with '-'
  *  reads as an option, one not quoted as several arguments. */
@@ -129,7 +139,7 @@ function usageMessage(e: CommanderError): string {
 /** The one stderr line for an error. */
 export function formatError(e: unknown): string {
   if (e instanceof CommanderError) return `hushwire: ${usageMessage(e)} (BAD_REQUEST)`;
-  if (e instanceof HushwireError) return `hushwire: ${notRegisteredMessage(e) ?? e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
+  if (e instanceof HushwireError) return `hushwire: ${notRegisteredMessage(e) ?? noGatewaysMessage(e) ?? e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
   const msg = e instanceof Error ? e.message : String(e);
   const errno = (e as NodeJS.ErrnoException | null)?.code;
   return `hushwire: ${msg.split('\n')[0]} (${typeof errno === 'string' ? errno : 'INTERNAL'})`;

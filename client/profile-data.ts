@@ -255,14 +255,16 @@ export async function writeGateways(store: ProfileStore, urls: string[]): Promis
   await store.write(GATEWAYS_FILE, JSON.stringify({ version: 1, gateways: urls.map(checkGatewayUrl) }, null, 2) + '\n');
 }
 
+/** What readGateways() says when there is no gateways.json: the CLI tells it in a
+ *  user's words (cli/errors.ts). */
+export const NO_GATEWAYS_MESSAGE =
+  'the profile (profileDir or store) has no gateway list (gateways.json, which a registration writes): ' +
+  'pass the gateways to open (ClientOptions.gateways), or register the profile (HushwireClient.register, hushwire register)';
+
 export async function readGateways(store: ProfileStore): Promise<string[]> {
   const raw = await readJson(store, GATEWAYS_FILE);
   if (raw === undefined) {
-    throw new HushwireError(
-      ErrorCode.BAD_REQUEST,
-      'the profile (profileDir or store) has no gateway list (gateways.json, which a registration writes): ' +
-        'pass the gateways to open (ClientOptions.gateways), or register the profile (HushwireClient.register, hushwire register)',
-    );
+    throw new HushwireError(ErrorCode.BAD_REQUEST, NO_GATEWAYS_MESSAGE);
   }
   if (!isRecord(raw) || !Array.isArray(raw.gateways) || raw.gateways.length === 0) throw damaged(GATEWAYS_FILE);
   return raw.gateways.map((g) => {
