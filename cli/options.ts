@@ -21,6 +21,9 @@ export function profileOption(creates = false): Option {
  *  device (NOT_REGISTERED, which says to register) would send such a user to register a
  *  second device under the typo. NOT_REGISTERED (exit 4) still, as before. */
 export function requireProfileDir(dir: string): void {
+  // `--profile ""`, or HUSHWIRE_PROFILE set empty (`HUSHWIRE_PROFILE= hushwire ...`): said
+  // as such, not "no profile at : the directory does not exist".
+  if (dir === '') throw new HushwireError(ErrorCode.BAD_REQUEST, '--profile (or HUSHWIRE_PROFILE) is empty: give the profile directory that hushwire register made');
   try {
     statSync(dir);
   } catch (e) {
