@@ -393,11 +393,23 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
       if (earlier === undefined && sends === 1 && refusedUnwritten(e)) await store.delete(PENDING_DEVICE_FILE).catch(() => {});
       throw e;
     });
+    // Takes a registration this call will not keep back at the relay. Once the relay
+    // has withdrawn it, nothing of it is listed any more, so the pending device goes too
+    // (and with it a profile directory this call made, left empty); a withdrawal that
+    // fails keeps it, for a later register of the number to rewrite that device.
+    const withdraw = async (): Promise<void> => {
+      try {
+        await conn.request({ unregister: {} });
+      } catch {
+        return;
+      }
+      await store.delete(PENDING_DEVICE_FILE).catch(() => {});
+    };
     const challenge = used as Challenge | null;
     const reg = answer.registered;
     const ev = reg?.evaluation;
     if (!challenge || !reg || !reg.route || reg.route.length !== ROUTE_BYTES || !ev) {
-      await conn.request({ unregister: {} }).catch(() => {});
+      await withdraw();
       throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed registration answer');
     }
     let route: Uint8Array;
@@ -406,12 +418,12 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
       const [output] = finalizeNumberEvaluation([number], blinds, blinded, ev, challenge.oprfPublicKey);
       route = routeFromOutput(output);
     } catch (e) {
-      await conn.request({ unregister: {} }).catch(() => {});
+      await withdraw();
       throw e instanceof HushwireError ? e : new HushwireError(ErrorCode.AUTH_FAILED, 'OPRF proof did not verify');
     }
     if (!equalBytes(route, reg.route)) {
       // Do not keep a registration we cannot trust.
-      await conn.request({ unregister: {} }).catch(() => {});
+      await withdraw();
       throw new HushwireError(ErrorCode.AUTH_FAILED, 'gateway returned a route that does not match the pinned OPRF key');
     }
 
@@ -439,7 +451,7 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
         ...(told !== undefined ? { mailboxMaxAge: told } : {}),
       });
     } catch (e) {
-      await conn.request({ unregister: {} }).catch(() => {});
+      await withdraw();
       throw e;
     }
     // Registered and kept in device.json: nothing pending any more. One left by a failed
