@@ -36,6 +36,9 @@ export async function readTextFromStdin(max = MAX_TEXT_BYTES): Promise<string> {
   }
 }
 
+/** What `send -` says at a terminal before it reads the message. */
+export const STDIN_PROMPT = 'type the message, then Enter and Ctrl-D to send it (Ctrl-C: nothing is sent)\n';
+
 /** Connects `client` within `timeoutS` seconds, else UNAVAILABLE (the client is closed
  *  by the caller's finally; nothing was sent). */
 async function connectWithin(client: HushwireClient, timeoutS: number): Promise<void> {
@@ -77,6 +80,9 @@ export function sendCommand(): Command {
       try {
         // After the profile was found registered (open reads it and connects to nothing),
         // before the send connects: at a terminal the user types the text (Ctrl-D ends it).
+        // At a terminal, `send -` waited without a word: say what it waits for (stderr,
+        // so stdout stays the one JSON line).
+        if (opts.text === undefined && arg === '-' && process.stdin.isTTY) process.stderr.write(STDIN_PROMPT);
         const text = opts.text ?? (arg === '-' ? await readTextFromStdin() : arg!);
         // The SDK bounds a first connect by its attempts, not by the send's deadline: at a
         // gateway that takes the connection but never answers (hung, overloaded, a proxy
