@@ -34,6 +34,8 @@ function tooLarge(): HushwireError {
 async function readNumbersFile(path: string): Promise<string[]> {
   let text: string;
   if (path === '-') {
+    // At a terminal it waited without a word (as send - did): say what for, on stderr.
+    if (process.stdin.isTTY) process.stderr.write('type the numbers, one per line, then Enter and Ctrl-D (Ctrl-C: nothing is asked)\n');
     text = await readStdin();
   } else {
     let buf: Buffer;

@@ -1,6 +1,7 @@
 // `hushwire send --to N -` at a terminal: it reads the message from stdin, and before
 // said nothing while it waited (a user saw a command that hung). It now says what it
-// waits for on stderr; the message typed, Enter and Ctrl-D send it. Run under script(1)
+// waits for on stderr; the message typed, Enter and Ctrl-D send it. `discover --file -`
+// likewise. Run under script(1)
 // on a pty of its own, as test/client/cli-signal-again.test.ts does for register.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,4 +51,16 @@ t.test('send - from a pipe says nothing of it', async (t) => {
   const r = await hushwire(['send', '--profile', a!, '--to', B, '-'], { input: 'piped\n' });
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stderr, '');
+});
+
+t.test('discover --file - at a terminal says what it waits for', { skip: haveScript ? false : 'script(1) not installed' }, async (t) => {
+  const { profiles: [a] } = await cliProfiles(t, [A, B], 'hw-cli-discovertty-');
+  const run = atTerminal(t, ['discover', '--profile', a!, '--file', '-']);
+  await until('the prompt', () => run.out().includes('type the numbers, one per line') || run.proc.exitCode !== null, 60_000);
+  t.match(run.out(), /type the numbers, one per line, then Enter and Ctrl-D \(Ctrl-C: nothing is asked\)/);
+  run.type(`${B}\n`);
+  run.type('\x04');
+  const code = await within(run.exited, 60_000, `discover ending (output: ${JSON.stringify(run.out())})`);
+  t.equal(code, 0, run.out());
+  t.match(run.out(), /\{"number":"\+15550100342","registered":true,"devices":1\}/);
 });
