@@ -8,11 +8,14 @@ import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 import { parseSafetyNumber } from '../../relay/crypto/safety-number.ts';
-import { numberOption, profileOption, printJson, storeWarning, requireProfileDir } from '../options.ts';
+import { numberOption, profileOption, printJson, storeWarning, requireProfileDir, keyChangeLine } from '../options.ts';
 
 async function withClient<T>(profile: string, fn: (c: HushwireClient) => Promise<T>): Promise<T> {
   requireProfileDir(profile);
-  const client = await HushwireClient.open(profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning });
+  // A change the lookup finds is said here as send and listen say it: the key book tells
+  // a change once, so one found by safety-number (an unverified contact's new device)
+  // was told to nobody, and the next send said nothing either.
+  const client = await HushwireClient.open(profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning, onKeyChange: (ch) => process.stderr.write(`${keyChangeLine(ch)}\n`) });
   try {
     return await fn(client);
   } finally {

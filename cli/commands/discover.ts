@@ -11,7 +11,7 @@ import { HushwireClient } from '../../client/index.ts';
 import { MAX_DISCOVER } from '../../client/contacts.ts';
 import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, storeWarning, requireProfileDir } from '../options.ts';
+import { profileOption, printJson, storeWarning, requireProfileDir, keyChangeLine } from '../options.ts';
 
 /** The most a --file may hold: 10,000 numbers of up to 32 characters, a little over. */
 const MAX_FILE_BYTES = 1 << 20;
@@ -82,7 +82,8 @@ export function discoverCommand(): Command {
       if (numbers.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'no numbers given: pass them as arguments, or with --file (- for stdin)');
       if (numbers.length > MAX_DISCOVER) throw new HushwireError(ErrorCode.BAD_REQUEST, `at most ${MAX_DISCOVER} numbers per discover`);
       requireProfileDir(opts.profile);
-      const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning });
+      // A known contact's keys changed since: said, as send and listen say it (told once).
+      const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning, onKeyChange: (ch) => process.stderr.write(`${keyChangeLine(ch)}\n`) });
       try {
         const found = await client.discover(numbers);
         for (const [number, s] of found) printJson({ number, registered: s.registered, devices: s.devices });
