@@ -143,6 +143,35 @@ const RESUME_FAILED = { result: 'failed' } as const;
 export const MAX_TICKET_REQUESTS_PER_CONNECTION = 4;
 /** retry_after_ms of a lookup or evaluate refused for the discovery work in flight. */
 const DISCOVERY_RETRY_MS = 1_000;
+/** retry_after_ms at least, of a verify_start refused for a transient reason before the
+ *  verifier was asked to send anything (noCodeSent). */
+export const VERIFY_NOT_SENT_RETRY_MS = 1_000;
+
+/**
+ * A verify_start that failed BEFORE the verifier was called (the code budget's or the
+ * number's counter store unreachable or too slow, NATS lost, the OPRF evaluator down or
+ * past its deadline): no code went out, so the handset may simply ask again. Such a
+ * transient failure (UNAVAILABLE or TIMEOUT) is answered UNAVAILABLE, saying that no code
+ * was sent, always with a retry_after_ms (at least VERIFY_NOT_SENT_RETRY_MS): the SDK
+ * sends verify_start again only on such answers (client/register.ts). Refusals that are
+ * no fault of the relay (RATE_LIMITED with its own retry_after_ms, BAD_NUMBER) are
+ * answered as they are. docs/PROTOCOL.md section 2.
+ */
+function noCodeSent(e: unknown): unknown {
+  if (!(e instanceof HushwireError) || (e.code !== ErrorCode.UNAVAILABLE && e.code !== ErrorCode.TIMEOUT)) return e;
+  return new HushwireError(ErrorCode.UNAVAILABLE, `${e.message}; no verification code was sent`,
+    { cause: e, retryAfterMs: Math.max(e.retryAfterMs, VERIFY_NOT_SENT_RETRY_MS) });
+}
+
+/** A verify_start that failed once the verifier had been called: the SMS may have gone
+ *  out (a timeout, a 5xx, a connection dropped after the request), so the answer never
+ *  carries a retry_after_ms, whatever the verifier threw, and a handset must not send
+ *  verify_start again on its own (it would send a second SMS). docs/PROTOCOL.md section 2. */
+function codeMayHaveGone(e: unknown): unknown {
+  if (!(e instanceof HushwireError) || !(e.retryAfterMs > 0)) return e;
+  return new HushwireError(e.code, e.message, { cause: e });
+}
+
 /** The body of every `ok` answer to a ping (empty; shared, never written to). */
 const OK_BODY = Object.freeze({});
 /** Sessions with a set_prekey under way (one at a time per connection): a set kept
@@ -472,7 +501,7 @@ export class Session implements LiveSink, ControlSink {
       budgetToken = await gate.takeCode();
     } catch (e) {
       this.#verifyStarts--;
-      throw e;
+      throw noCodeSent(e);
     }
     // Per-number budget shared by all gateways, keyed by the number's route tag. Charged
     // before the code goes out, so concurrent starts cannot exceed it.
@@ -480,10 +509,11 @@ export class Session implements LiveSink, ControlSink {
     try {
       refund = await this.#relay.privacy.chargeVerifyStart(number);
     } catch (e) {
-      // Not charged (the number's budget is spent, or the counter store failed): no code
-      // goes out, so the gateway's budget gets its code back too.
+      // Not charged (the number's budget is spent, or the counter store or the OPRF
+      // evaluator failed): no code goes out, so the gateway's budget gets its code back
+      // too, and the answer says to try again (noCodeSent).
       gate.giveBackCode(budgetToken);
-      throw e;
+      throw noCodeSent(e);
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const limits = this.#relay.limits;
@@ -523,7 +553,7 @@ export class Session implements LiveSink, ControlSink {
       if (notSent) gate.giveBackCode(budgetToken);
       const refundResult = notSent && !mine.tried ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
       this.#relay.verifierWatch.failed(e, refundResult);
-      throw e;
+      throw codeMayHaveGone(e);
     }
     this.#relay.verifierWatch.delivered();
     // Authenticated meanwhile (an auth sent after this start): the code went out but is
