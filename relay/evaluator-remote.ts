@@ -13,6 +13,9 @@
 // Every request has a deadline (--oprf-timeout-ms); "no responders" answers at once, so
 // an evaluator that is down gives UNAVAILABLE right away, never a hang. Requests in
 // flight per gateway are bounded: beyond MAX_IN_FLIGHT they are refused RATE_LIMITED.
+// Requests to one evaluator that time out in a row while the link stays connected open a
+// new connection for the replies, at a bounded rate (ReplyPathHealer: a NATS cluster
+// that lost the interest in the link's reply subject).
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { HushwireError, ErrorCode } from './errors.ts';
@@ -42,6 +45,7 @@ export interface RemoteMetrics {
   requests: Counter<'evaluator' | 'result'>;
   seconds: Histogram<'evaluator'>;
   keyMismatch: Counter<'evaluator'>;
+  renewals: Counter<'evaluator'>;
 }
 
 /** Gateway metrics for the evaluator client. The `evaluator` label is the operator's
@@ -52,10 +56,12 @@ export function createRemoteMetrics(registry: Registry | undefined, ids: string[
     requests: new Counter({ name: 'hushwire_oprf_client_requests_total', help: 'Requests to OPRF evaluators by outcome', labelNames: ['evaluator', 'result'], registers }),
     seconds: new Histogram({ name: 'hushwire_oprf_client_request_seconds', help: 'OPRF evaluator round trip, answered requests', labelNames: ['evaluator'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
     keyMismatch: new Counter({ name: 'hushwire_oprf_key_mismatch_total', help: 'Answers from an evaluator that reported a key other than the pinned one', labelNames: ['evaluator'], registers }),
+    renewals: new Counter({ name: 'hushwire_oprf_client_renewals_total', help: 'New NATS connections of the OPRF client after requests to an evaluator timed out in a row while connected', labelNames: ['evaluator'], registers }),
   };
   for (const id of ids) {
     for (const r of RESULTS) m.requests.inc({ evaluator: id, result: r }, 0);
     m.keyMismatch.inc({ evaluator: id }, 0);
+    m.renewals.inc({ evaluator: id }, 0);
   }
   return m;
 }
@@ -70,6 +76,104 @@ interface Shared {
   /** Logs a permission NATS refused (once per subject shape). */
   onDenied?: (v: PermissionViolation) => void;
   log?: Logger;
+  /** Renews the link when an evaluator's requests time out in a row (absent: never). */
+  healer?: ReplyPathHealer;
+}
+
+/** When the OPRF client opens a new NATS connection for its replies (ReplyPathHealer). */
+export interface RenewPolicy {
+  /** Requests to one evaluator id that timed out in a row, no answer between... */
+  timeouts: number;
+  /** ...over at least this long (first timeout to the last), with the link connected
+   *  throughout (no loss of the connection among them). */
+  afterMs: number;
+  /** Then at most one renewal per this long; doubled at each renewal while the evaluator
+   *  that asked for it has not answered since, up to `everyMaxMs`. */
+  everyMs: number;
+  everyMaxMs: number;
+}
+
+export const DEFAULT_RENEW_POLICY: RenewPolicy = { timeouts: 5, afterMs: 30_000, everyMs: 60_000, everyMaxMs: 15 * 60_000 };
+
+/**
+ * Self-healing of the reply path. Replies reach the gateway on one subscription of its
+ * OPRF link's connection (nats.js's request inbox, `_INBOX.<random>.*`); the nats-server
+ * the evaluator is on delivers them only while it knows of that interest, which its
+ * cluster route told it once, at the subscribe. A nats-server 2.9.10 cluster was seen to
+ * lose it (password reloads and a node killed): the connection stayed up, the evaluator
+ * answered, every answer was dropped in the cluster, and every registration through
+ * that gateway failed UNAVAILABLE (timeout) until it was restarted.
+ *
+ * When the requests to one evaluator id time out `timeouts` times in a row over at least
+ * `afterMs` while the link stays connected, one warn line, and the link opens a new
+ * connection (NatsLink.renew: a new reply subject, whose interest every server learns
+ * anew) and uses it from then on; the old one is closed once its requests' deadlines
+ * passed (they are not made again: as before, they time out). At most one renewal per
+ * `everyMs`, doubling while that evaluator still does not answer: an evaluator that is
+ * hung (subscribed, not answering) costs a new connection now and then, never a storm.
+ * One that is down is no timeout at all ("no responders" answers at once) and never
+ * renews anything. `hushwire_oprf_client_renewals_total{evaluator}` counts renewals.
+ */
+export class ReplyPathHealer {
+  readonly #link: NatsLink;
+  readonly #policy: RenewPolicy;
+  readonly #retireMs: number;
+  readonly #log: Logger | undefined;
+  readonly #renewals: Counter<'evaluator'> | undefined;
+  readonly #now: () => number;
+  /** Timeouts in a row per evaluator id, on one connection of the link without a loss. */
+  readonly #streaks = new Map<string, { count: number; since: number; nc: NatsConnection; losses: number }>();
+  /** Ids whose timeouts renewed the link and that have not answered since. */
+  readonly #asked = new Set<string>();
+  #next = -Infinity;
+  #every: number;
+
+  constructor(o: { link: NatsLink; policy: RenewPolicy; retireMs: number; log?: Logger; renewals?: Counter<'evaluator'>; now?: () => number }) {
+    this.#link = o.link;
+    this.#policy = o.policy;
+    this.#retireMs = o.retireMs;
+    this.#log = o.log;
+    this.#renewals = o.renewals;
+    this.#now = o.now ?? Date.now;
+    this.#every = o.policy.everyMs;
+  }
+
+  /** A request to `id`, last sent on `nc`, timed out. */
+  timedOut(id: string, nc: NatsConnection): void {
+    const link = this.#link;
+    // Sent on a connection already replaced: no news about the one in use.
+    if (nc !== link.connection) return;
+    const now = this.#now();
+    let st = this.#streaks.get(id);
+    if (st === undefined || st.nc !== nc || st.losses !== link.losses) {
+      st = { count: 0, since: now, nc, losses: link.losses };
+      this.#streaks.set(id, st);
+    }
+    st.count++;
+    const p = this.#policy;
+    if (st.count < p.timeouts || now - st.since < p.afterMs || !link.up || now < this.#next) return;
+    const every = this.#every;
+    this.#next = now + every;
+    this.#every = Math.min(every * 2, p.everyMaxMs);
+    this.#asked.add(id);
+    this.#log?.warn({ evaluator: id, timeouts: st.count, nextInS: Math.round(every / 1000) },
+      `OPRF evaluator ${id}: ${st.count} requests in a row timed out over ${Math.round((now - st.since) / 1000)} s while NATS is connected; opening a new NATS connection for the replies (a NATS server may have lost this gateway's reply subscription), at most once every ${Math.round(every / 1000)} s while it does not answer`);
+    this.#streaks.clear();
+    void link.renew(this.#retireMs).then((ok) => {
+      if (ok) this.#renewals?.inc({ evaluator: id });
+    });
+  }
+
+  /** `id` answered (anything: a reply came back): its streak ends. */
+  answered(id: string): void {
+    this.#streaks.delete(id);
+    if (this.#asked.delete(id) && this.#asked.size === 0) this.#every = this.#policy.everyMs;
+  }
+
+  /** A failure that is no timeout (no responders, NATS lost): its streak ends. */
+  other(id: string): void {
+    this.#streaks.delete(id);
+  }
 }
 
 /** A failing evaluator is said again at most this often while it stays down. */
@@ -192,19 +296,23 @@ class NatsShareClient implements ShareClient {
     }
     s.inFlight++;
     const started = process.hrtime.bigint();
+    const used = { nc };
     try {
       let reply;
       try {
-        reply = await this.#request(nc, blinded);
+        reply = await this.#request(used, blinded);
       } catch (e) {
         const denied = permissionViolation(e);
         if (denied !== null) s.onDenied?.(denied);
         // No responders (nobody serves this id), timeout, or a closed connection.
         const timedOut = e instanceof Error && e.name === 'TimeoutError';
         count(timedOut ? 'timeout' : 'unavailable');
-        if (denied === null) this.#health.failed(timedOut ? 'timeout' : nc.isClosed() || e instanceof NatsLost ? 'no NATS connection' : 'no responders');
+        if (timedOut) s.healer?.timedOut(this.id, used.nc);
+        else s.healer?.other(this.id);
+        if (denied === null) this.#health.failed(timedOut ? 'timeout' : used.nc.isClosed() || e instanceof NatsLost ? 'no NATS connection' : 'no responders');
         throw unavailable();
       }
+      s.healer?.answered(this.id);
       this.#health.answered();
       try {
         const a = decodeResponse(reply.data, blinded.length);
@@ -254,12 +362,17 @@ class NatsShareClient implements ShareClient {
    *  within the same grace: an evaluation changes nothing at the evaluator (the same
    *  blinded elements give the same evaluated elements; only the proof's nonce differs,
    *  and the answer checked is the last one), so sending it twice is safe. All of it
-   *  within the one deadline, --oprf-timeout-ms. */
-  async #request(nc: NatsConnection, blinded: Uint8Array[]): Promise<Msg> {
+   *  within the one deadline, --oprf-timeout-ms. Each attempt goes on the link's
+   *  connection of the moment (ReplyPathHealer may have replaced it); `used.nc` says
+   *  which one the last went on. */
+  async #request(used: { nc: NatsConnection }, blinded: Uint8Array[]): Promise<Msg> {
     const s = this.#shared;
     const link = s.link;
     const deadline = Date.now() + s.timeoutMs;
+    let nc = used.nc;
     for (;;) {
+      const current = link.connection;
+      if (current !== null && current !== nc && !current.isClosed()) nc = used.nc = current;
       if (!link.up) {
         const left = deadline - Date.now();
         const back = await link.until(() => link.up || nc.isClosed(), Math.min(s.graceMs, left));
@@ -316,6 +429,8 @@ export interface RemoteEvaluatorOptions {
   timeoutMs: number;
   /** Tests only: how long a request waits for the link's reconnect (OPRF_OUTAGE_GRACE_MS). */
   outageGraceMs?: number;
+  /** Tests only: when the link is renewed after timeouts (DEFAULT_RENEW_POLICY). */
+  renewPolicy?: Partial<RenewPolicy>;
   name?: string;
   log: Logger;
   registry?: Registry;
@@ -361,7 +476,11 @@ export class RemoteEvaluator implements Evaluator {
       denied.add(key);
       opts.log.error({ operation: v.operation, subject: subjectShape(v.subject) }, `OPRF client: ${describeViolation(v, opts.access?.authBy)}`);
     };
-    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, graceMs: opts.outageGraceMs ?? OPRF_OUTAGE_GRACE_MS, inFlight: 0, metrics, onDenied, log: opts.log };
+    // The replaced connection stays open as long as a request made on it may wait.
+    const healer = new ReplyPathHealer({
+      link: this.#link, policy: { ...DEFAULT_RENEW_POLICY, ...opts.renewPolicy }, retireMs: opts.timeoutMs + 1000, log: opts.log, renewals: metrics.renewals,
+    });
+    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, graceMs: opts.outageGraceMs ?? OPRF_OUTAGE_GRACE_MS, inFlight: 0, metrics, onDenied, log: opts.log, healer };
     this.#clients = opts.evaluators.map((e) => new NatsShareClient(e.id, prefix, shared));
     this.#pins = opts.evaluators.map((e) => e.publicKey);
     this.#inner = new ShareEvaluator({

@@ -60,6 +60,10 @@ export class NatsLink {
   #loop: Promise<void> | null = null;
   /** The first attempt's refusal: start() rejects with it. */
   #refusedAtStart: NatsRefused | null = null;
+  /** A renew() under way. */
+  #renewing = false;
+  /** Connections renew() replaced, open until their requests' deadlines passed. */
+  readonly #retired = new Map<NatsConnection, NodeJS.Timeout>();
   #failed: (e: NatsRefused) => void = () => undefined;
   /** Resolves (never rejects) when a later attempt found that NATS refuses these
    *  settings; retries have stopped then. Pending otherwise. */
@@ -129,6 +133,30 @@ export class NatsLink {
     if (this.#refusedAtStart) throw this.#refusedAtStart;
   }
 
+  /** nats.js options of this link's connections (the first and any renew()). */
+  #connectOptions(): Parameters<typeof connectNats>[0] {
+    const o = this.#opts;
+    return {
+      name: o.name,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
+      reconnectJitter: 1000,
+      timeout: 5000,
+      pingInterval: 10_000,
+      maxPingOut: 3,
+      // nats.js would close the connection for good after two authorization errors in a
+      // row while reconnecting (credentials changed on the server a moment early): keep
+      // trying with backoff instead, so the process recovers when they match again
+      // (test/faults/nats-auth-rotation.test.ts). Refusals at start are still final
+      // (relay/nats-connect.ts).
+      ignoreAuthErrorAbort: true,
+      waitOnFirstConnect: false,
+      noAsyncTraces: true,
+      ...(o.inboxPrefix !== undefined ? { inboxPrefix: o.inboxPrefix } : {}),
+    };
+  }
+
   async #run(firstDone: () => void): Promise<void> {
     const o = this.#opts;
     const base = o.baseDelayMs ?? 250;
@@ -136,25 +164,7 @@ export class NatsLink {
     let failures = 0;
     while (!this.#closed) {
       try {
-        const nc = await connectNats({
-          name: o.name,
-          reconnect: true,
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 1000,
-          reconnectJitter: 1000,
-          timeout: 5000,
-          pingInterval: 10_000,
-          maxPingOut: 3,
-          // nats.js would close the connection for good after two authorization errors in a
-          // row while reconnecting (credentials changed on the server a moment early): keep
-          // trying with backoff instead, so the process recovers when they match again
-          // (test/faults/nats-auth-rotation.test.ts). Refusals at start are still final
-          // (relay/nats-connect.ts).
-          ignoreAuthErrorAbort: true,
-          waitOnFirstConnect: false,
-          noAsyncTraces: true,
-          ...(o.inboxPrefix !== undefined ? { inboxPrefix: o.inboxPrefix } : {}),
-        }, this.#access);
+        const nc = await connectNats(this.#connectOptions(), this.#access);
         if (this.#closed) {
           await nc.close().catch(() => undefined);
           break;
@@ -196,9 +206,56 @@ export class NatsLink {
     firstDone();
   }
 
+  /**
+   * Replaces the connection with a new one (renew() in relay/evaluator-remote.ts: a NATS
+   * server that lost the interest in this link's reply subject, so that no reply reaches
+   * it while the connection itself looks fine). The new connection has its own reply
+   * subject (nats.js makes one per connection), which every server learns anew. Only
+   * while up; one at a time. The old connection is kept, not written to any more, for
+   * `retireMs` (the longest a request made on it may still wait for its answer), then
+   * closed. Resolves true once the new connection is this link's; false when it did not
+   * open (NATS unreachable, refused, the link closed): the old one stays, nothing else
+   * changes.
+   */
+  async renew(retireMs: number): Promise<boolean> {
+    const old = this.#nc;
+    if (this.#closed || this.#renewing || old === null || !this.#up) return false;
+    const o = this.#opts;
+    this.#renewing = true;
+    try {
+      const nc = await connectNats(this.#connectOptions(), this.#access);
+      const refused = o.check ? await o.check(nc).catch(() => null) : null;
+      if (refused !== null || this.#closed || this.#nc !== old) {
+        await nc.close().catch(() => undefined);
+        if (refused !== null) o.log.warn({ setting: refused.setting }, `${o.what}: a new NATS connection was refused (${refused.reason}); keeping the one open`);
+        return false;
+      }
+      this.#nc = nc;
+      this.#up = true;
+      this.#watch(nc);
+      const timer = setTimeout(() => {
+        this.#retired.delete(old);
+        void old.close().catch(() => undefined);
+      }, Math.max(0, retireMs));
+      timer.unref();
+      this.#retired.set(old, timer);
+      this.#changed();
+      o.onConnect?.(nc);
+      return true;
+    } catch (e) {
+      const why = e instanceof NatsRefused ? `refused: ${e.reason}` : 'unreachable';
+      o.log.warn({ nats: natsEndpoints(o.servers) }, `${o.what}: a new NATS connection did not open (${why}); keeping the one open`);
+      return false;
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
   #watch(nc: NatsConnection): void {
     void (async () => {
       for await (const s of nc.status()) {
+        // A connection renew() replaced: its events are no news about the link.
+        if (this.#nc !== nc) continue;
         if (s.type === 'disconnect') {
           const at = statusServer(s);
           if (this.#up) {
@@ -225,7 +282,11 @@ export class NatsLink {
         }
       }
     })().catch(() => undefined);
-    void nc.closed().then(() => { this.#up = false; this.#changed(); });
+    void nc.closed().then(() => {
+      if (this.#nc !== nc) return;
+      this.#up = false;
+      this.#changed();
+    });
   }
 
   /** Stops retrying and closes the connection (draining it first when `drain`, for at
@@ -242,6 +303,11 @@ export class NatsLink {
     const nc = this.#nc;
     this.#nc = null;
     this.#up = false;
+    for (const [old, timer] of this.#retired) {
+      clearTimeout(timer);
+      await old.close().catch(() => undefined);
+    }
+    this.#retired.clear();
     if (nc && !nc.isClosed()) {
       if (drain) await withTimeout(nc.drain().catch(() => undefined), CLOSE_DRAIN_MS, undefined);
       if (!nc.isClosed()) await nc.close().catch(() => undefined);
