@@ -187,6 +187,81 @@ async function sendRegister(conn: Connection, first: Challenge | null, build: (c
   }
 }
 
+/** How many times `verify_start` goes out in all while the gateway answers that it sent
+ *  no code and when to ask again (verifyStartRetryable). Within the gateway's 5 starts per
+ *  connection (docs/PROTOCOL.md section 2). */
+export const VERIFY_START_ATTEMPTS = 5;
+/** From the first `verify_start`, no retry of it starts later than this. */
+export const VERIFY_START_RETRY_WINDOW_MS = 25_000;
+
+/**
+ * Whether the gateway's answer `e` to a `verify_start` says that no code was sent and
+ * when to ask again, so that sending it again cannot send a second SMS: `UNAVAILABLE`
+ * or `RATE_LIMITED` answered by the gateway WITH a `retry_after_ms`. A gateway answers
+ * so only before its verifier was called: the counter or budget store, NATS or the OPRF
+ * evaluator down or too slow (UNAVAILABLE), a budget spent or too many codes waiting
+ * (RATE_LIMITED); a failure once the verifier was called (the SMS may have gone out)
+ * carries no retry_after_ms (relay/session.ts noCodeSent, codeMayHaveGone;
+ * docs/PROTOCOL.md section 2). Never this side's own errors (a connection lost, no
+ * answer in time: the gateway may be sending the code), nor anything else.
+ */
+export function verifyStartRetryable(e: unknown): boolean {
+  if (!wasAnsweredByGateway(e)) return false;
+  const err = e as HushwireError;
+  return (err.code === ErrorCode.UNAVAILABLE || err.code === ErrorCode.RATE_LIMITED) && err.retryAfterMs > 0;
+}
+
+/** What a person hears when `verify_start` failed for good without a code sent. */
+function noCodeSentError(e: HushwireError, attempts: number): HushwireError {
+  const tries = attempts === 1 ? 'once' : `${attempts} times`;
+  // RATE_LIMITED: when to ask again is its retryAfterMs (the CLI says it: cli/errors.ts).
+  const later = e.code === ErrorCode.RATE_LIMITED ? '' : '; try again in a moment';
+  // The gateway's own note that no code was sent (relay/session.ts noCodeSent) is said
+  // once, here, in the person's words.
+  const said = `${e.message.replace(/; no verification code was sent$/, '')}, ${e.code}`;
+  return new HushwireError(e.code, `the gateway could not send a verification code (${said}; asked ${tries}): the number was not sent a code${later}`, { cause: e, retryAfterMs: e.retryAfterMs });
+}
+
+/**
+ * Sends `verify_start` for `number` on `held.conn` (connected), again after an answer that
+ * says no code was sent (verifyStartRetryable): after max(retry_after_ms, full-jitter
+ * backoff), at most VERIFY_START_ATTEMPTS sends, none starting more than
+ * VERIFY_START_RETRY_WINDOW_MS after the first. Each retry goes out on a new connection
+ * (`reopen`, put in `held`): a refused start leaves the socket's short auth deadline
+ * running (docs/PROTOCOL.md section 2), and a socket closed by it while a start is under
+ * way leaves that start unanswered, which is never sent again (the gateway may have been
+ * sending the code). Nothing of the registration is at the relay before a code is sent,
+ * so the socket does not matter until then. Resolves with the answer, the challenge of
+ * the socket it was sent on (whose session holds the code) and when that socket had its
+ * challenge. `signal` aborted: rejects with its reason at once, also during a wait.
+ */
+async function sendVerifyStart(held: { conn: Connection }, reopen: () => Connection, number: string, signal: AbortSignal | undefined, connectedAt: number): Promise<{ answer: OpProps; on: Challenge | null; connectedAt: number }> {
+  const until = Date.now() + VERIFY_START_RETRY_WINDOW_MS;
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) {
+      await held.conn.close();
+      held.conn = reopen();
+      await unlessAborted(held.conn.connect(), signal);
+      connectedAt = Date.now();
+    }
+    let on: Challenge | null = null;
+    try {
+      const answer = await unlessAborted(held.conn.request((challenge) => {
+        on = challenge;
+        return { verifyStart: { number } };
+      }), signal);
+      return { answer, on, connectedAt };
+    } catch (e) {
+      if (!verifyStartRetryable(e)) throw e;
+      checkAborted(signal);
+      const err = e as HushwireError;
+      const delay = Math.max(err.retryAfterMs, fullJitterDelay(attempt, DEFAULT_BACKOFF));
+      if (attempt >= VERIFY_START_ATTEMPTS || Date.now() + delay >= until) throw noCodeSentError(err, attempt);
+      await pause(delay, signal);
+    }
+  }
+}
+
 export interface RegisterOptions {
   /** Where the profile goes: a directory (Node entry only)... */
   profileDir?: string;
@@ -319,21 +394,25 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
   // No authenticate hook: the socket counts as connected after the challenge, and the
   // register op itself authenticates it. The register op is built (and signed) when it
   // is written, against the live challenge, so a socket swap is caught there.
-  const conn = new Connection({
+  const open = (): Connection => new Connection({
     urls,
     ...(opts.WebSocket !== undefined ? { WebSocket: opts.WebSocket } : {}),
     connectAttempts: Math.max(3, urls.length * 2),
     requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
   });
+  // The connection in use: verify_start's retries each open a new one (sendVerifyStart).
+  const held = { conn: open() };
   const signal = opts.signal;
   try {
     // Until the register goes out nothing of this registration is at the relay: an abort
     // ends any of these steps at once (the finally closes the connection).
-    await unlessAborted(conn.connect(), signal);
-    const connectedAt = Date.now();
-    const first = conn.challenge;
-    const started = await unlessAborted(conn.request({ verifyStart: { number } }), signal);
+    await unlessAborted(held.conn.connect(), signal);
+    // Asked again while the gateway answers that it sent no code (sendVerifyStart).
+    const { answer: started, on, connectedAt } = await sendVerifyStart(held, open, number, signal, Date.now());
     const startedAt = Date.now();
+    const conn = held.conn;
+    // The socket whose session holds the code.
+    const first = on ?? conn.challenge;
     const authDeadlineMs = first && first.authDeadlineMs > 0 ? first.authDeadlineMs : 10_000;
     const expiresInS = Number(started.verifyStarted?.expiresInS ?? 0);
     const info = verifyInfo(expiresInS, startedAt, connectedAt, authDeadlineMs);
@@ -467,6 +546,6 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     await (await readRouteBook(store, challenge.oprfPublicKey)).set(number, route);
     return { device: bytesToHex(device) };
   } finally {
-    await conn.close();
+    await held.conn.close();
   }
 }

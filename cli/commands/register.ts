@@ -75,8 +75,9 @@ export function registerCommand(): Command {
       // device whose keys nobody holds (senders seal to it; nobody can unregister it). So
       // the registration in flight is let finish, then undone; while the code is asked
       // for nothing is registered yet, and a second signal always ends it at once.
-      // The first signal also aborts the SDK's register: a wait before the register is sent
-      // again (the gateway answered UNAVAILABLE, TIMEOUT or RATE_LIMITED) ends at once,
+      // The first signal also aborts the SDK's register: a wait before verify_start is
+      // asked again (the gateway answered that it sent no code) or before the register is
+      // sent again (the gateway answered UNAVAILABLE, TIMEOUT or RATE_LIMITED) ends at once,
       // the connection closed and the profile's lock released, and a register under way
       // is not followed by another (client/register.ts; the gateway removes a device a
       // lost answer left listed when the connection closes).
