@@ -5,8 +5,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { HushwireClient, type DropReason } from '../../client/index.ts';
-import { HushwireError, ErrorCode } from '../../relay/errors.ts';
+import { HushwireClient, type DropReason, type StateChange } from '../../client/index.ts';
+import { HushwireError, ErrorCode, CloseCode } from '../../relay/errors.ts';
 import { profileOption, parseTimeoutSeconds, parseCount, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
 import { takeReaderLock } from '../reader-lock.ts';
 
@@ -102,6 +102,32 @@ const LOST = 'it stays recorded as shown, so the next listen will not show it (d
 /** The stderr line's words for a write abandoned at a stop. */
 const STALLED = 'stdout did not take the last message in time (its reader stopped reading?): it was kept for the next listen (a cut line of it may be left in the pipe; it comes again whole)';
 
+/** The stderr lines for a connection lost after listen was connected, and for its return. */
+export const CONNECTION_LOST = 'hushwire: connection to the gateway lost; reconnecting (messages wait in your mailbox)';
+export const RECONNECTED = 'hushwire: reconnected';
+
+/** Says on stderr when a connection that was up is lost (once, however many attempts the
+ *  outage takes) and when it is back. Nothing before the first connect (connect() itself
+ *  reports a gateway it cannot reach), nothing at the end (closed), nothing for a takeover
+ *  by a `send` of the same profile against an older gateway (4003: listen takes the
+ *  device back after a moment, nothing was lost). */
+export function outageReporter(write: (line: string) => void): { onState(change: StateChange): void } {
+  let wasConnected = false;
+  let down = false;
+  return {
+    onState(change) {
+      if (change.to === 'connected') {
+        if (down) write(RECONNECTED);
+        down = false;
+        wasConnected = true;
+      } else if (change.to === 'disconnected' && wasConnected && !down && change.code !== CloseCode.CONNECTED_ELSEWHERE) {
+        down = true;
+        write(CONNECTION_LOST);
+      }
+    },
+  };
+}
+
 /** First-connect attempts of `listen`: full-jitter backoff from 250 ms to 10 s makes ~30 s. */
 export const LISTEN_CONNECT_ATTEMPTS = 12;
 
@@ -112,11 +138,12 @@ export function listenCommand(): Command {
     .option('--count <n>', 'exit 0 after n messages', parseCount)
     .option('--timeout <seconds>', 'give up after this many seconds (exit 3 unless --count messages arrived; exit 5 if no gateway was reached by then)', parseTimeoutSeconds)
     .option('--accept-unverified', 'also print messages whose sender the directory no longer knows (opted out or expired since sending), with "verified":false; without it they are dropped, with a line on stderr')
-    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways). A `send` from the same profile does\nnot disturb it (send connects send-only; against an older gateway it briefly takes the device\nover, and listen reconnects after it). One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A reader that stopped reading without exiting\nleaves listen waiting for it to take the next line, until SIGINT, SIGTERM or --timeout: then\nthat message is kept for the next listen (part of its line may be left cut in the pipe;\nthe message comes again whole), said on stderr, and listen exits as usual (0, or 3 at\n--timeout). A message it can neither write nor give back (the profile cannot be written either:\na full disk) ends it with exit 1, saying it will not come again.')
+    .addHelpText('after', '\nAt start it tries for about half a minute to reach a gateway (exit 5 if none answers).\nsenderKeys is verified, unverified or changed: the sending device\'s key as this profile knows it\n(hushwire safety-number). A notice that another device registered this number, or that a\ncontact\'s (or your own number\'s) keys changed, is printed to stderr, and so is a line for\neach message dropped (its sender no longer verifiable, spoofed, or unreadable).\nWithout --count, runs until SIGINT or SIGTERM (then exits 0). Rides through gateway loss by\nreconnecting (rotating through the profile\'s gateways), saying so on stderr: one line when the\nconnection is lost, one when it is back (none per attempt). A `send` from the same profile does\nnot disturb it (send connects send-only; against an older gateway it briefly takes the device\nover, and listen reconnects after it). One listen per profile: a second\none is refused (a reader that was killed leaves a stale lock, which the next one takes over).\nAn unregister of the profile from another terminal ends it with exit 4 (NOT_REGISTERED).\nEach message is acknowledged only once it was written to stdout. When stdout is a pipe whose\nreader has exited (listen | head -1), listen exits 0 at the next message (not before: it\nlearns the reader is gone only when it writes), which stays queued for the next listen; one\nalready in the pipe when its reader exited is gone with the pipe (head reads ahead): use\n--count to take an exact number of messages. A reader that stopped reading without exiting\nleaves listen waiting for it to take the next line, until SIGINT, SIGTERM or --timeout: then\nthat message is kept for the next listen (part of its line may be left cut in the pipe;\nthe message comes again whole), said on stderr, and listen exits as usual (0, or 3 at\n--timeout). A message it can neither write nor give back (the profile cannot be written either:\na full disk) ends it with exit 1, saying it will not come again.')
     .action(async (opts: { profile: string; count?: number; timeout?: number; acceptUnverified?: boolean }) => {
       // Opening first: a directory that is no profile is NOT_REGISTERED, and no lock is
       // made in it.
       requireProfileDir(opts.profile);
+      const outage = outageReporter((line) => process.stderr.write(`${line}\n`));
       const client = await HushwireClient.open(opts.profile, {
         // A `send` on the same profile connects send-only and takes nothing over; against a
         // gateway older than send-only connections it takes the device for a moment: come back after.
@@ -138,6 +165,9 @@ export function listenCommand(): Command {
         // A message dropped for good is said (its reason only): a silent drop looked like
         // mail that never came.
         onDropped: (reason) => process.stderr.write(`${DROPPED[reason]}\n`),
+        // A lost gateway is said (once per outage, not per attempt), and so is its return:
+        // a silent reconnect loop looked like an empty mailbox.
+        onState: (change) => outage.onState(change),
       });
       let release: () => void;
       try {
