@@ -2,6 +2,7 @@
 // what a user reads when a command fails.
 import t from 'tap';
 import { formatError } from '../../cli/errors.ts';
+import { cliFailure } from '../helpers/cli.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 
 t.test('RATE_LIMITED says when to try again, when the relay said', async (t) => {
@@ -40,15 +41,7 @@ t.test('usage errors: one line, and what to do about a text taken for options or
 });
 
 t.test('a number that is not E.164 names the option and the form, never the value', async (t) => {
-  const { buildProgram } = await import('../../cli/program.ts');
-  const failure = async (argv: string[]): Promise<string> => {
-    try {
-      await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
-    } catch (e) {
-      return formatError(e);
-    }
-    throw new Error('ran');
-  };
+  const failure = async (argv: string[]): Promise<string> => formatError(await cliFailure(argv));
   const form = 'is not a phone number in E.164 form: +, the country code and the number, e.g. +15550000001 (BAD_NUMBER)';
   // Checked before the profile (which does not exist) is opened or the gateway dialed.
   t.equal(await failure(['send', '--profile', '/nonexistent-hw', '--to', '5550000277', 'x']), `hushwire: --to ${form}`);
@@ -58,23 +51,14 @@ t.test('a number that is not E.164 names the option and the form, never the valu
 });
 
 t.test('a --profile that does not exist is said so (exit 4), not "run hushwire register"', async (t) => {
-  const { buildProgram } = await import('../../cli/program.ts');
   const { exitCodeFor } = await import('../../cli/errors.ts');
   const { tempDir } = await import('../helpers/temp.ts');
   const { join } = await import('node:path');
   const { existsSync } = await import('node:fs');
   const missing = join(tempDir('hw-cli-errors-'), 'alcie');
-  const failure = async (argv: string[]): Promise<unknown> => {
-    try {
-      await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
-    } catch (e) {
-      return e;
-    }
-    throw new Error('ran');
-  };
   const p = ['--profile', missing];
   for (const argv of [['send', ...p, '--to', '+15550000277', 'x'], ['listen', ...p], ['discover', ...p, '+15550000277'], ['rotate-prekey', ...p], ['unregister', ...p], ['unregister', ...p, '--forget-locally'], ['safety-number', ...p, '--to', '+15550000277'], ['verify-contact', ...p, '--to', '+15550000277', '1'.repeat(60)], ['accept-keys', ...p, '--to', '+15550000277']]) {
-    const e = await failure(argv);
+    const e = await cliFailure(argv);
     t.equal(formatError(e), `hushwire: no profile at ${missing}: the directory does not exist (check --profile or HUSHWIRE_PROFILE; hushwire register makes a new profile) (NOT_REGISTERED)`, argv.join(' '));
     t.equal(exitCodeFor(e), 4, `${argv[0]}: exit 4 as before`);
   }

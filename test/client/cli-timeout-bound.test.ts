@@ -5,31 +5,21 @@
 // was refused in the SDK's words ("option sendTimeoutMs must be at most ..."). Both are
 // now usage errors naming --timeout and its most (exit 2).
 import t from 'tap';
-import { hushwire, errorLineProblems, cliProfiles } from '../helpers/cli.ts';
+import { hushwire, errorLineProblems, cliProfiles, cliFailure } from '../helpers/cli.ts';
 import { formatError, exitCodeFor } from '../../cli/errors.ts';
-import { buildProgram } from '../../cli/program.ts';
 
 t.setTimeout(120_000);
-
-const failure = async (argv: string[]): Promise<unknown> => {
-  try {
-    await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
-  } catch (e) {
-    return e;
-  }
-  throw new Error('ran');
-};
 
 t.test('a --timeout past the longest timer is a usage error naming the option', async (t) => {
   const p = ['--profile', '/nonexistent-hw-timeout'];
   for (const argv of [['listen', ...p], ['send', ...p, '--to', '+15550000277', 'x']]) {
     for (const v of ['2147484', '3000000', '1e12']) {
-      const e = await failure([...argv, '--timeout', v]);
+      const e = await cliFailure([...argv, '--timeout', v]);
       t.equal(formatError(e), `hushwire: option '--timeout <seconds>' argument '${v}' is invalid. must be at most 2147483 seconds (24.8 days, the longest a timer waits) (BAD_REQUEST)`, `${argv[0]} --timeout ${v}`);
       t.equal(exitCodeFor(e), 2);
     }
     // The most is taken: the command goes on to the profile (which does not exist).
-    t.match(formatError(await failure([...argv, '--timeout', '2147483'])), /no profile at \/nonexistent-hw-timeout/, `${argv[0]} --timeout 2147483 is accepted`);
+    t.match(formatError(await cliFailure([...argv, '--timeout', '2147483'])), /no profile at \/nonexistent-hw-timeout/, `${argv[0]} --timeout 2147483 is accepted`);
   }
 });
 

@@ -114,3 +114,16 @@ export async function discovered(t: Test, viewer: string, number: string): Promi
   t.equal(found.code, 0, found.stderr);
   return JSON.parse(found.stdout);
 }
+
+/** What the CLI's command tree throws for `argv` (hushwire's arguments, no child
+ *  process), for usage and profile errors raised before any I/O; throws when the command
+ *  ran without one. cli/program.ts is loaded on first use only. */
+export async function cliFailure(argv: string[]): Promise<unknown> {
+  const { buildProgram } = await import('../../cli/program.ts');
+  try {
+    await buildProgram().parseAsync(['node', 'hushwire', ...argv]);
+  } catch (e) {
+    return e;
+  }
+  throw new Error(`hushwire ${argv.join(' ')} ran without an error`);
+}
