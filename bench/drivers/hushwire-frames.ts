@@ -159,30 +159,41 @@ export function readServerFrame(buf: Uint8Array, sink: ServerFrameSink): void {
   }
 }
 
-function readOp(buf: Uint8Array, start: number, end: number, sink: ServerFrameSink): void {
+/** An Op's req and where its body field is (scanOp fills it: one object for all ops,
+ *  read before the next scan). */
+interface OpShape { req: number; body: number; bodies: number; start: number; end: number }
+const shape: OpShape = { req: 0, body: 0, bodies: 0, start: 0, end: 0 };
+
+/** Walks an Op's fields: req (1), the body field (its number and extent; `bodies` counts
+ *  them: more than one, never from a gateway, is left to the generated decoder's oneof
+ *  and merge rules), the rest skipped at the Op's depth. */
+function scanOp(buf: Uint8Array, start: number, end: number): OpShape {
   const c = new Cursor(buf, start, end);
-  let req = 0;
-  let body = 0;
-  let bodies = 0;
-  let bodyStart = 0;
-  let bodyEnd = 0;
+  shape.req = 0;
+  shape.body = 0;
+  shape.bodies = 0;
+  shape.start = 0;
+  shape.end = 0;
   while (c.pos < c.end) {
     const tag = c.field();
     const field = tag >>> 3;
     const wt = tag & 7;
     if (field === 1 && wt === 0) {
-      req = c.uint32();
+      shape.req = c.uint32();
     } else if (wt === 2 && isBodyField(field)) {
-      bodyStart = c.delimited();
-      bodyEnd = c.pos;
-      body = field;
-      bodies++;
+      shape.start = c.delimited();
+      shape.end = c.pos;
+      shape.body = field;
+      shape.bodies++;
     } else {
-      c.skip(wt, field);
+      c.skip(wt, field, OP_DEPTH);
     }
   }
-  // More than one body field (never from a gateway): the generated decoder's oneof and
-  // merge rules decide what the op is.
+  return shape;
+}
+
+function readOp(buf: Uint8Array, start: number, end: number, sink: ServerFrameSink): void {
+  const { req, body, bodies, start: bodyStart, end: bodyEnd } = scanOp(buf, start, end);
   if (bodies > 1) return fromOp(wire.Op.decode(buf.subarray(start, end)), sink);
   if (body === OP_DELIVER) readDeliver(buf, bodyStart, bodyEnd, sink);
   else if (body === OP_SEND_RESULT) readSendResult(buf, bodyStart, bodyEnd, req, sink);
@@ -390,26 +401,8 @@ export function readHandshakeFrame(buf: Uint8Array): HandshakeOp[] | null {
 }
 
 function readHandshakeOp(buf: Uint8Array, start: number, end: number): HandshakeOp | null {
-  const c = new Cursor(buf, start, end);
-  let req = 0;
-  let body = 0;
-  let bodyStart = 0;
-  let bodyEnd = 0;
-  while (c.pos < c.end) {
-    const tag = c.field();
-    const field = tag >>> 3;
-    const wt = tag & 7;
-    if (field === 1 && wt === 0) {
-      req = c.uint32();
-    } else if (wt === 2 && isBodyField(field)) {
-      if (body !== 0) return null; // two bodies: the generated decoder's oneof and merge rules
-      bodyStart = c.delimited();
-      bodyEnd = c.pos;
-      body = field;
-    } else {
-      c.skip(wt, field, OP_DEPTH);
-    }
-  }
+  const { req, body, bodies, start: bodyStart, end: bodyEnd } = scanOp(buf, start, end);
+  if (bodies > 1) return null; // two bodies: the generated decoder's oneof and merge rules
   const op: HandshakeOp = { req, challenge: null, ok: false, error: null, ticket: null };
   if (body === OP_CHALLENGE) op.challenge = readChallenge(buf, bodyStart, bodyEnd);
   else if (body === OP_OK) op.ok = skipAll(buf, bodyStart, bodyEnd);
