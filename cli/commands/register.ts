@@ -81,6 +81,9 @@ export function registerCommand(): Command {
       // the connection closed and the profile's lock released, and a register under way
       // is not followed by another (client/register.ts; the gateway removes a device a
       // lost answer left listed when the connection closes).
+      // Whether the SDK asked for the code: a gateway with the insecure dev verifier hands
+      // it back itself, and a --code given then is not used (said below, not silently).
+      let codeAsked = false;
       const abort = new AbortController();
       const hold = holdSignals('hushwire: interrupted: stopping the registration (a register already sent is let end, then undone; signal again to stop at once)', (signal) => abort.abort(new Error(`interrupted by ${signal}`)));
       try {
@@ -91,7 +94,7 @@ export function registerCommand(): Command {
             gateways,
             number,
             signal: abort.signal,
-            verifyCode: code !== undefined ? async () => code : async (info) => {
+            verifyCode: code !== undefined ? async () => { codeAsked = true; return code; } : async (info) => {
               // A signal that came before the code is asked for: nothing is registered yet.
               if (hold.interrupted !== undefined) {
                 hold.endBy(hold.interrupted);
@@ -116,6 +119,9 @@ export function registerCommand(): Command {
           process.stderr.write('hushwire: interrupted: the registration was stopped before it was registered (nothing to undo)\n');
           hold.endBy(stopped);
           return;
+        }
+        if (code !== undefined && !codeAsked) {
+          process.stderr.write('hushwire: --code was not used: the gateway handed the verification code back itself (its insecure dev verifier)\n');
         }
         const interrupted = hold.interrupted;
         if (interrupted === undefined) {

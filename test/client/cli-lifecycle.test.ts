@@ -177,3 +177,30 @@ t.test('register without a terminal reads the code from stdin once the verifier 
   t.same(errorLineProblems(eof, 'VERIFY_FAILED'), []);
   t.match(eof.stderr, /the verification code was sent, but stdin ended before a code was given/);
 });
+
+t.test('register --code: used where the verifier sends codes; on a dev gateway, which hands the code back, said to be unused', async (t) => {
+  const dev = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => dev.close());
+  const dir = tempDir('hw-cli-code-');
+  const unused = await hushwire(['register', '--gateway', dev.url, '--number', '+15550100391', '--profile', join(dir, 'dev'), '--code', '000000']);
+  t.equal(unused.code, 0, unused.stderr);
+  t.match(JSON.parse(unused.stdout), { status: 'registered' });
+  t.equal(unused.stderr, 'hushwire: --code was not used: the gateway handed the verification code back itself (its insecure dev verifier)\n', 'one line says the --code given was not used');
+
+  const sent: string[] = [];
+  const bridge = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('end', () => { sent.push((JSON.parse(body) as { code: string }).code); res.writeHead(204).end(); });
+  });
+  await new Promise<void>((r) => bridge.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { bridge.closeAllConnections(); bridge.close(() => r()); }));
+  const gw = await startTestGateway({ logLevel: 'warn', verifier: 'webhook', verifierUrl: `http://127.0.0.1:${(bridge.address() as AddressInfo).port}/sms` });
+  t.teardown(() => gw.close());
+  const wrong = await hushwire(['register', '--gateway', gw.url, '--number', '+15550100392', '--profile', join(dir, 'hook'), '--code', '000000']);
+  t.equal(sent.length, 1, 'the verifier sent one code');
+  t.not(sent[0], '000000');
+  t.equal(wrong.code, 6, 'the --code given was the one tried: refused');
+  t.same(errorLineProblems(wrong, 'VERIFY_FAILED'), []);
+  t.notMatch(wrong.stderr, /was not used/);
+});
