@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { Option, InvalidArgumentError } from 'commander';
 import { parseE164 } from '../relay/number.ts';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
-import type { KeyChange } from '../client/index.ts';
+import type { KeyChange, HushwireClient } from '../client/index.ts';
 import { MAX_TIMER_MS } from '../client/timer-delay.ts';
 import { checkGatewayUrl } from '../client/profile-data.ts';
 
@@ -78,6 +78,46 @@ export function parseTimeoutSeconds(value: string): number {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
   if (n > MAX_TIMEOUT_S) throw new InvalidArgumentError(`must be at most ${MAX_TIMEOUT_S} seconds (24.8 days, the longest a timer waits)`);
   return n;
+}
+
+/** The --timeout of a command that connects, asks the gateway and ends (discover,
+ *  safety-number, verify-contact, accept-keys, rotate-prekey, unregister): parsed by
+ *  parseTimeoutSeconds; no default (without it, the SDK's attempts and request deadlines). */
+export function timeoutOption(help: string): Option {
+  return new Option('--timeout <seconds>', help).argParser(parseTimeoutSeconds);
+}
+
+/** Resolves 'late' after `timeoutS` seconds unless `work` settles first (its value then);
+ *  a rejection of `work` after the deadline is said by nobody (the caller's close ends it). */
+async function within<T>(work: Promise<T>, timeoutS: number): Promise<{ value: T } | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), timeoutS * 1000); });
+  work.catch(() => {});
+  try {
+    return await Promise.race([work.then((value) => ({ value })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Connects `client` within --timeout `timeoutS` seconds, else UNAVAILABLE (exit 5): "no
+ *  gateway answered within --timeout N s, <nothingDone>: ...". The SDK bounds a first
+ *  connect by its attempts, not by a deadline: at a gateway that takes the connection and
+ *  never answers (hung, overloaded, a proxy with no backend) that was 3 attempts of 5 s,
+ *  ~17 s whatever --timeout said. The caller closes the client (which ends the attempts). */
+export async function connectWithin(client: Pick<HushwireClient, 'connect'>, timeoutS: number, nothingDone: string): Promise<void> {
+  if (await within(client.connect(), timeoutS) === 'late') {
+    throw new HushwireError(ErrorCode.UNAVAILABLE, `no gateway answered within --timeout ${timeoutS} s, ${nothingDone}: check that the profile's gateway is running and reachable`);
+  }
+}
+
+/** `work` (a command's requests, once connected) within --timeout `timeoutS` seconds
+ *  again, else TIMEOUT (exit 3): "the gateway did not answer within --timeout N s once
+ *  connected, <afterwards>". The caller closes the client (which ends `work`). */
+export async function finishWithin<T>(work: Promise<T>, timeoutS: number, afterwards: string): Promise<T> {
+  const r = await within(work, timeoutS);
+  if (r === 'late') throw new HushwireError(ErrorCode.TIMEOUT, `the gateway did not answer within --timeout ${timeoutS} s once connected, ${afterwards}`);
+  return r.value;
 }
 
 export function parseCount(value: string): number {

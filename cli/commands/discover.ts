@@ -11,7 +11,7 @@ import { HushwireClient } from '../../client/index.ts';
 import { MAX_DISCOVER } from '../../client/contacts.ts';
 import { parseE164 } from '../../relay/number.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, storeWarning, requireProfileDir, keyChangeLine } from '../options.ts';
+import { profileOption, printJson, storeWarning, requireProfileDir, keyChangeLine, timeoutOption, connectWithin, finishWithin } from '../options.ts';
 
 /** The most a --file may hold: 10,000 numbers of up to 32 characters, a little over. */
 const MAX_FILE_BYTES = 1 << 20;
@@ -74,9 +74,10 @@ export function discoverCommand(): Command {
     .description('which of these numbers use Hushwire (a contact sync; the numbers are blinded, never sent in clear); prints {"number","registered","devices"} per number')
     .addOption(profileOption())
     .option('--file <path>', 'read the numbers from a file, one per line (blank lines and # comments skipped); - reads stdin')
+    .addOption(timeoutOption('give up after this many seconds to reach a gateway (exit 5, nothing asked), then after as long again at most for the lookups (exit 3, nothing printed)'))
     .argument('[numbers...]', 'phone numbers in E.164 form')
     .addHelpText('after', `\nAt most ${MAX_DISCOVER} numbers per run. Each one counts against this device's discovery budget at\nthe relay (2,000 in a device's first 24 hours, then 100 per 24 hours by default): sync once,\nthen ask only about new contacts. Past the budget it exits 5 (RATE_LIMITED) and prints nothing.\nThe contacts found are remembered in the profile (their routes, and their devices' keys as\nfirst seen), so a later send to them asks the relay for nothing more.`)
-    .action(async (args: string[], opts: { profile: string; file?: string }) => {
+    .action(async (args: string[], opts: { profile: string; file?: string; timeout?: number }) => {
       if (args.length > 0 && opts.file !== undefined) throw new InvalidArgumentError('give the numbers as arguments or with --file, not both');
       const numbers = opts.file !== undefined ? await readNumbersFile(opts.file) : args.map((n, i) => checked(n, `argument ${i + 1}`));
       if (numbers.length === 0) throw new HushwireError(ErrorCode.BAD_REQUEST, 'no numbers given: pass them as arguments, or with --file (- for stdin)');
@@ -85,7 +86,10 @@ export function discoverCommand(): Command {
       // A known contact's keys changed since: said, as send and listen say it (told once).
       const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0, onStoreError: storeWarning, onKeyChange: (ch) => process.stderr.write(`${keyChangeLine(ch)}\n`) });
       try {
-        const found = await client.discover(numbers);
+        // --timeout: the connect within it (the SDK's own attempts took ~17 s at a gateway
+        // that never answers), then the lookups within it again.
+        if (opts.timeout !== undefined) await connectWithin(client, opts.timeout, 'nothing was asked');
+        const found = opts.timeout === undefined ? await client.discover(numbers) : await finishWithin(client.discover(numbers), opts.timeout, 'nothing was printed (the numbers asked about may have counted against the discovery budget)');
         for (const [number, s] of found) printJson({ number, registered: s.registered, devices: s.devices });
       } finally {
         await client.close();

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { HushwireClient, MAX_TEXT_BYTES } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { numberOption, profileOption, printJson, parseTimeoutSeconds, keyChangeLine, storeWarning, requireProfileDir } from '../options.ts';
+import { numberOption, profileOption, printJson, parseTimeoutSeconds, keyChangeLine, storeWarning, requireProfileDir, connectWithin } from '../options.ts';
 
 /** The text given as `-`: stdin, read to its end, at most MAX_TEXT_BYTES of UTF-8 after
  *  one trailing line break is taken off (what `echo` and a terminal's last Enter add).
@@ -39,23 +39,6 @@ export async function readTextFromStdin(max = MAX_TEXT_BYTES): Promise<string> {
 /** What `send -` says at a terminal before it reads the message. */
 export const STDIN_PROMPT = 'type the message, then Enter and Ctrl-D to send it (Ctrl-C: nothing is sent)\n';
 
-/** Connects `client` within `timeoutS` seconds, else UNAVAILABLE (the client is closed
- *  by the caller's finally; nothing was sent). */
-async function connectWithin(client: HushwireClient, timeoutS: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), timeoutS * 1000); });
-  const connecting = client.connect();
-  // Rejected after the deadline: the close that follows ends the attempts; said by nobody.
-  connecting.catch(() => {});
-  try {
-    if (await Promise.race([connecting, late]) === 'late') {
-      throw new HushwireError(ErrorCode.UNAVAILABLE, `no gateway answered within --timeout ${timeoutS} s, nothing was sent: check that the profile's gateway is running and reachable`);
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function sendCommand(): Command {
   return new Command('send')
     .description('send an end-to-end encrypted text; prints {"id","status"} once every recipient device has it (delivered or stored)')
@@ -88,7 +71,7 @@ export function sendCommand(): Command {
         // gateway that takes the connection but never answers (hung, overloaded, a proxy
         // with no backend) that is 3 attempts of 5 s, and a send --timeout 5 took 17 s.
         // The connect gets --timeout here; the send, once connected, gets it again at most.
-        await connectWithin(client, opts.timeout);
+        await connectWithin(client, opts.timeout, 'nothing was sent');
         const result = await client.send(to, text);
         printJson({ id: result.id, status: result.status });
       } catch (e) {

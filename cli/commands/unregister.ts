@@ -3,7 +3,7 @@
 // deleted (gateways.json is kept).
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
-import { profileOption, printJson, requireProfileDir } from '../options.ts';
+import { profileOption, printJson, requireProfileDir, timeoutOption, connectWithin } from '../options.ts';
 import { forgetDevice } from '../../client/profile.ts';
 import { holdSignals, signalExitCode } from '../signal-hold.ts';
 
@@ -12,8 +12,9 @@ export function unregisterCommand(): Command {
     .description("opt out: erase this device from the relay (keys, directory entry, queued mail) and from the profile")
     .addOption(profileOption())
     .option('--forget-locally', "only delete this profile's keys, state, learned routes and contacts' keys, without telling the relay (for a profile whose gateway was reset or is gone, or whose device.json is damaged; the relay keeps this device until it is unregistered or swept)")
+    .addOption(timeoutOption('give up after this many seconds to reach a gateway (exit 5, nothing done: the device stays registered); the opt-out\'s request then has as long again at most (an opt-out once begun is not cut off otherwise)'))
     .addHelpText('after', "\nPrints {\"status\":\"unregistered\"}, or {\"status\":\"forgotten locally\"} with --forget-locally.\nWithout --forget-locally the relay must be reachable and accept this profile's key; a dev\ngateway (npm start) forgets every registration when it restarts, so its old profiles can\nonly be forgotten locally. A SIGINT or SIGTERM while it connects ends it at once (nothing done);\none once the opt-out has begun lets it finish (the relay's erase, then the profile's files),\nprints its result and exits 130 or 143; a second signal stops it at once.")
-    .action(async (opts: { profile: string; forgetLocally?: boolean }) => {
+    .action(async (opts: { profile: string; forgetLocally?: boolean; timeout?: number }) => {
       requireProfileDir(opts.profile);
       if (opts.forgetLocally) {
         // Refuses a directory that is not a registered profile (NOT_REGISTERED), like the
@@ -24,7 +25,10 @@ export function unregisterCommand(): Command {
         return;
       }
       // No automatic prekey rotation on the connect below: the opt-out would wait for it.
-      const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0 });
+      // --timeout: the connect within it (the SDK's own attempts took ~17 s at a gateway that
+      // never answers), then the opt-out's request within it (requestTimeoutMs), never cut
+      // off from here: the relay may have erased the device, the profile's files must go too.
+      const client = await HushwireClient.open(opts.profile, { receive: false, prekeyRotationMs: 0, ...(opts.timeout !== undefined ? { requestTimeoutMs: opts.timeout * 1000 } : {}) });
       // A signal must not end the process between the relay erasing the device and the
       // profile deleting its files: device.json would be left, the profile looking
       // registered with a device the relay no longer knows (every later command refused
@@ -38,7 +42,8 @@ export function unregisterCommand(): Command {
         // a Ctrl-C at a gateway that does not answer said an opt-out was under way and
         // waited out the connect attempts (some 15 s), then exit 5 with nothing done.
         hold.atOnce = true;
-        await client.connect();
+        if (opts.timeout !== undefined) await connectWithin(client, opts.timeout, 'nothing was done (the device is still registered)');
+        else await client.connect();
         hold.atOnce = false;
         await client.unregister();
       } finally {

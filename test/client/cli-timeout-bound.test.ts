@@ -65,3 +65,55 @@ t.test('send --timeout bounds the connect too: a gateway that takes the connecti
   t.equal(heard.code, 3, heard.stderr);
   t.equal(heard.stdout, '', 'nothing was sent');
 });
+
+// discover, safety-number, verify-contact, accept-keys, rotate-prekey and unregister had
+// no --timeout: against a gateway that takes the connection and never answers they gave
+// up only after the SDK's 3 first-connect attempts (~17 s). They take the same option now.
+const SAFETY_DIGITS = Array.from({ length: 12 }, () => '00000').join(' ');
+const connectingCommands = (to: string): string[][] => [
+  ['discover', to],
+  ['safety-number', '--to', to],
+  ['verify-contact', '--to', to, SAFETY_DIGITS],
+  ['accept-keys', '--to', to],
+  ['rotate-prekey'],
+  ['unregister'],
+];
+
+t.test('the other connecting commands: a --timeout past the longest timer is a usage error naming the option', async (t) => {
+  const p = ['--profile', '/nonexistent-hw-timeout'];
+  for (const [cmd, ...rest] of connectingCommands('+15550000277')) {
+    const argv = [cmd!, ...p, ...rest];
+    for (const v of ['2147484', '0', 'soon']) {
+      const e = await cliFailure([...argv, '--timeout', v]);
+      t.match(formatError(e), /^hushwire: option '--timeout <seconds>' argument '[^']*' is invalid\. must be (at most 2147483 seconds|a positive number of seconds)/, `${cmd} --timeout ${v}`);
+      t.equal(exitCodeFor(e), 2, `${cmd} --timeout ${v}: exit 2`);
+    }
+    t.match(formatError(await cliFailure([...argv, '--timeout', '2147483'])), /no profile at \/nonexistent-hw-timeout/, `${cmd} --timeout 2147483 is accepted`);
+  }
+});
+
+t.test('discover, safety-number, verify-contact, accept-keys, rotate-prekey, unregister: --timeout bounds the connect to a gateway that never answers', async (t) => {
+  const { createServer } = await import('node:net');
+  const { writeFileSync, existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { profiles: [a] } = await cliProfiles(t, ['+15550100285', '+15550100286'], 'hw-cli-timeout-hung2-');
+  const sockets = new Set<import('node:net').Socket>();
+  const hung = createServer((s) => { sockets.add(s); s.on('error', () => {}); });
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  t.teardown(() => { for (const s of sockets) s.destroy(); hung.close(); });
+  const port = (hung.address() as import('node:net').AddressInfo).port;
+  writeFileSync(join(a!, 'gateways.json'), JSON.stringify({ version: 1, gateways: [`ws://127.0.0.1:${port}/ws`] }));
+
+  for (const [cmd, ...rest] of connectingCommands('+15550100286')) {
+    const before = sockets.size;
+    // Well under the SDK's ~17 s of attempts: the run is killed (and the test fails) past it.
+    const r = await hushwire([cmd!, '--profile', a!, ...rest, '--timeout', '2'], { timeoutMs: 12_000 });
+    t.equal(r.code, 5, `${cmd}: ${r.stderr}`);
+    t.same(errorLineProblems(r, 'UNAVAILABLE'), [], cmd);
+    t.match(r.stderr, /no gateway answered within --timeout 2 s, /, `${cmd}: ended by its --timeout, not by the SDK's connect attempts`);
+    t.notMatch(r.stderr, /no gateway reachable/, cmd);
+    t.equal(r.stdout, '', cmd);
+    t.ok(sockets.size > before, `${cmd} did try the gateway`);
+  }
+  t.ok(existsSync(join(a!, 'device.json')), 'the unregister that timed out left the profile registered');
+});
