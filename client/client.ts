@@ -141,7 +141,8 @@ export interface ClientOptions {
    *  docs/CLIENT.md, "Contact keys and safety numbers". */
   onKeyChange?: (change: KeyChange) => void;
   /** How often the client looks its own number up, to tell (onKeyChange, own: true) a
-   *  device listed under it that this handset has not seen: after a connect once this
+   *  device listed under it after the first look (whose devices, there before this one
+   *  registered, are the baseline, kept in keys.json: docs/CLIENT.md): after a connect once this
    *  long has passed since the last look, and on a timer while connected. Independent of
    *  the gateway's new_device notice, which a dishonest directory would not send.
    *  Default 1 hour; 0: never (a lookup that finds it still looks, e.g. safetyNumber). */
@@ -474,6 +475,10 @@ export class HushwireClient {
       authenticate: (ctx) => this.authenticate(ctx),
       onOp: (op) => {
         if (receive && op.deliver?.envelopes) this.inbox.deliver(op.deliver.envelopes);
+        // Before the own number's first look, a new_device notice means a device came
+        // after this one: that look tells the devices it lists instead of taking them as
+        // the baseline (KeyBook.noteOwnNewDevice).
+        if (op.notice && String(op.notice.kind ?? '') === 'new_device') keys.noteOwnNewDevice();
         if (op.notice && options.onNotice) options.onNotice({ kind: String(op.notice.kind ?? ''), atMs: Number(op.notice.atMs ?? 0) });
       },
       onState: (change) => {

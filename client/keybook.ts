@@ -123,6 +123,12 @@ export interface KeyBookOptions extends DeviceBound {
   /** This handset's own route: its entry is kept (another device of the user shows up
    *  as a change) but never held. */
   ownRoute?: Uint8Array;
+  /** Whether the own route's first look is told (every other device listed then, as
+   *  added). Default false: the first look takes the devices listed as the baseline
+   *  (they were there before this device registered, e.g. the user's first phone), and
+   *  only a device added after it is told. true after damage to keys.json lost the
+   *  baseline (readKeyBook), and once noteOwnNewDevice() was called before the first look. */
+  ownFirstLookTold?: boolean;
 }
 
 export class KeyBook {
@@ -135,6 +141,7 @@ export class KeyBook {
   readonly deviceHex: string | null;
   private readonly keyHex: string;
   private readonly ownHex: string | null;
+  private ownFirstLookTold: boolean;
   private readonly entries = new Map<string, Entry>();
   /** The device keys of the entries that may be dropped (weight()), kept up to date at
    *  every change so that a bound check costs nothing per lookup: a 10,000-contact sync
@@ -155,11 +162,19 @@ export class KeyBook {
     this.deviceHex = opts.device === undefined ? null : bytesToHex(opts.device);
     this.keyHex = bytesToHex(oprfPublicKey);
     this.ownHex = opts.ownRoute === undefined ? null : bytesToHex(opts.ownRoute);
+    this.ownFirstLookTold = opts.ownFirstLookTold ?? false;
     this.load(initial);
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** The gateway said another device registered this number (new_device): if the own
+   *  number has no baseline yet, its first look tells every other device listed (one of
+   *  them came after this device registered) instead of taking them as the baseline. */
+  noteOwnNewDevice(): void {
+    if (this.ownHex !== null && !this.entries.has(this.ownHex)) this.ownFirstLookTold = true;
   }
 
   /** Remembers which number a route belongs to (for the change notices): on its entry,
@@ -194,10 +209,13 @@ export class KeyBook {
     const e = this.touch(routeHex);
     if (!e) {
       this.put(routeHex, { number: name, keys: seen, pending: new Map(), verifiedAt: null, changedAt: null, decidedAt: null });
-      // This user's own number has no first use to trust: the handset knows its own
-      // device only, so every other device listed at the first look is told (once), as a
-      // device added later would be. The user knows whether they registered it.
-      const others = routeHex === this.ownHex && this.deviceHex !== null ? [...seen.keys()].filter((d) => d !== this.deviceHex) : [];
+      // This user's own number: the devices listed at the first look are the baseline,
+      // not told (the user's first phone, there before this device registered, is no
+      // take-over; telling it alarmed every second phone's first listen). Told as added
+      // (once) only when the baseline was lost (keys.json damaged) or the gateway said,
+      // before this look, that another device registered the number since this one did.
+      // A device listed after the baseline is told as for any route (below).
+      const others = routeHex === this.ownHex && this.deviceHex !== null && this.ownFirstLookTold ? [...seen.keys()].filter((d) => d !== this.deviceHex) : [];
       const change: KeyChange | null = others.length > 0
         ? { number: name, own: true, added: others, changed: [], removed: [], wasVerified: false, status: 'unverified' }
         : null;
@@ -534,7 +552,9 @@ export async function readKeyBook(store: ProfileStore, oprfPublicKey: Uint8Array
   }
   const problem = typeof text === 'string' ? damage(raw, bytesToHex(oprfPublicKey)) : null;
   if (problem !== null) opts.onDamaged?.(problem);
-  return new KeyBook(store, oprfPublicKey, capacity, raw, opts);
+  // A damaged record may have lost the own number's baseline: its next first look tells
+  // every other device, as before baselines (no silent re-baseline after damage).
+  return new KeyBook(store, oprfPublicKey, capacity, raw, problem !== null ? { ownFirstLookTold: true, ...opts } : opts);
 }
 
 /**

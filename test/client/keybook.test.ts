@@ -305,7 +305,7 @@ t.test('a contact dropped from the book and met again through a cached route kee
   t.equal(b.observe(route, [dev()]).change?.number, '+15550100021');
 });
 
-t.test('this user\'s own number at the first look: every device but this one is told (no first use to trust)', async (t) => {
+t.test('this user\'s own number: the first look is the baseline (nothing told); a device after it is told; told at the first look only after a new_device notice or a damaged keys.json', async (t) => {
   const own = rand(32);
   const me = dev();
   const other = dev();
@@ -313,10 +313,25 @@ t.test('this user\'s own number at the first look: every device but this one is 
   await store.write(DEVICE_RECORD, JSON.stringify({ device: bytesToHex(me.device) }));
   const b = new KeyBook(store, OPRF, 100, undefined, { ownRoute: own, device: me.device });
   const first = b.observe(own, [me, other], '+15550100010');
-  t.same(first.change, { number: '+15550100010', own: true, added: [hex(other)], changed: [], removed: [], wasVerified: false, status: 'unverified' });
+  t.equal(first.change, null, 'the devices listed at the first look (the first phone) are the baseline, not a take-over');
   await first.save;
-  t.equal(b.observe(own, [me, other]).change, null, 'told once');
-  const alone = new KeyBook(new MemoryStore(), OPRF, 100, undefined, { ownRoute: rand(32), device: me.device });
+  const third = dev();
+  const later = b.observe(own, [me, other, third]);
+  await later.save;
+  t.same(later.change, { number: '+15550100010', own: true, added: [hex(third)], changed: [], removed: [], wasVerified: false, status: 'unverified' }, 'a device after the baseline is told');
+  // The baseline is kept in keys.json: a restart does not tell the listed devices again.
+  const again = await readKeyBook(store, OPRF, 100, { ownRoute: own, device: me.device });
+  t.equal(again.observe(own, [me, other, third]).change, null, 'after a restart: nothing new');
+  // The gateway said another device registered since this one, before the first look.
+  const noticed = new KeyBook(new MemoryStore(), OPRF, 100, undefined, { ownRoute: own, device: me.device });
+  noticed.noteOwnNewDevice();
+  t.same(noticed.observe(own, [me, other], '+15550100010').change?.added, [hex(other)], 'after a new_device notice the first look tells');
+  // keys.json damaged: the baseline may be lost, so the first look tells rather than re-baseline.
+  const damaged = new MemoryStore();
+  await damaged.write(KEYS_RECORD, '{not json');
+  const lost = await readKeyBook(damaged, OPRF, 100, { ownRoute: own, device: me.device });
+  t.same(lost.observe(own, [me, other]).change?.added, [hex(other)], 'after damage the first look tells');
+  const alone = new KeyBook(new MemoryStore(), OPRF, 100, undefined, { ownRoute: rand(32), device: me.device, ownFirstLookTold: true });
   t.equal(alone.observe(rand(32), [dev(), dev()]).change, null, 'a contact\'s first look is still a first use');
 });
 

@@ -1,0 +1,42 @@
+// A second phone under the same number: its first `hushwire listen` looked at its own
+// number, found the first phone listed, and said "your own number lists other devices
+// now ... may have been taken over" about the user's own first phone, there before the
+// second one registered. The devices listed at the first look are now the baseline
+// (kept in keys.json), told to nobody; a device registered after it still warns, on
+// every device that took its baseline before. Real gateway, the CLI as a user runs it.
+import t from 'tap';
+import { join } from 'node:path';
+import { hushwire, cliProfiles } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+t.setTimeout(180_000);
+
+const A = '+15550100371';
+const listen = (profile: string) => hushwire(['listen', '--profile', profile, '--timeout', '4']);
+
+t.test('a second device\'s first listen does not call the first phone a take-over; a third device later warns on both', async (t) => {
+  const { gw, profiles: [a1] } = await cliProfiles(t, [A], 'hw-cli-ownbase-');
+  const dir = tempDir('hw-cli-ownbase-more-');
+  const first = await listen(a1!);
+  t.notMatch(first.stderr, /notice/, `the first phone alone: nothing to tell (stderr: ${first.stderr})`);
+
+  const a2 = join(dir, 'a2');
+  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a2])).code, 0);
+  const second = await listen(a2);
+  t.notMatch(second.stderr, /taken over|other devices now/, `the second phone's first listen: the first phone is its baseline (stderr: ${second.stderr})`);
+  const secondAgain = await listen(a2);
+  t.notMatch(secondAgain.stderr, /notice/, `a restart does not tell the baseline again (stderr: ${secondAgain.stderr})`);
+
+  // A third device, registered after both took their baseline: a take-over as far as
+  // either can tell, so both warn (the own-number look, beside the gateway's notice).
+  const a3 = join(dir, 'a3');
+  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', A, '--profile', a3])).code, 0);
+  const onSecond = await listen(a2);
+  t.match(onSecond.stderr, /notice: your own number lists other devices now \(1 device\(s\) added\); if that was not you, your number may have been taken over/, 'the second phone warns of the third only (its baseline was kept)');
+  const onFirst = await listen(a1!);
+  // The first phone's baseline was itself alone: the second phone (never told to it,
+  // its listen above being its first since) and the third are both added.
+  t.match(onFirst.stderr, /notice: your own number lists other devices now \(2 device\(s\) added\); if that was not you, your number may have been taken over/, 'the first phone warns');
+  const third = await listen(a3);
+  t.notMatch(third.stderr, /taken over|other devices now/, `the third phone's first listen: the two before it are its baseline (stderr: ${third.stderr})`);
+});
