@@ -117,3 +117,27 @@ t.test('discover, safety-number, verify-contact, accept-keys, rotate-prekey, unr
   }
   t.ok(existsSync(join(a!, 'device.json')), 'the unregister that timed out left the profile registered');
 });
+
+t.test('discover --timeout bounds the lookups once connected too: a gateway whose OPRF evaluation never answers', async (t) => {
+  const { gw, profiles: [a] } = await cliProfiles(t, ['+15550100287', '+15550100288'], 'hw-cli-timeout-op-');
+  // Connected and authenticated as usual; the evaluation of the blinded numbers is held
+  // until the test's end (the SDK's own request deadline is 10 s).
+  const evaluator = gw.relay.evaluator;
+  const original = evaluator.evaluate.bind(evaluator);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  let held = 0;
+  evaluator.evaluate = (async (...args: Parameters<typeof original>) => {
+    held++;
+    await gate;
+    return original(...args);
+  }) as typeof evaluator.evaluate;
+  t.teardown(() => { release(); evaluator.evaluate = original; });
+
+  const r = await hushwire(['discover', '--profile', a!, '+15550100288', '--timeout', '2'], { timeoutMs: 9_000 });
+  t.equal(r.code, 3, r.stderr);
+  t.same(errorLineProblems(r, 'TIMEOUT'), []);
+  t.match(r.stderr, /the gateway did not answer within --timeout 2 s once connected, nothing was printed/);
+  t.equal(r.stdout, '');
+  t.ok(held >= 1, 'it was connected and asked');
+});
