@@ -40,3 +40,17 @@ t.test('a second device\'s first listen does not call the first phone a take-ove
   const third = await listen(a3);
   t.notMatch(third.stderr, /taken over|other devices now/, `the third phone's first listen: the two before it are its baseline (stderr: ${third.stderr})`);
 });
+
+t.test('a first phone that never listened before the second registered still warns at its first listen (the gateway\'s notice came first); a device gone says "fewer devices", no alarm', async (t) => {
+  const B = '+15550100372';
+  const { gw, profiles: [b1] } = await cliProfiles(t, [B], 'hw-cli-ownbase2-');
+  const b2 = join(tempDir('hw-cli-ownbase2-more-'), 'b2');
+  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', B, '--profile', b2])).code, 0);
+  const first = await listen(b1!);
+  t.match(first.stderr, /notice: another device registered this number at/, 'the gateway\'s notice');
+  t.match(first.stderr, /notice: your own number lists other devices now \(1 device\(s\) added\); if that was not you, your number may have been taken over/, 'b2 came after b1 registered: no silent baseline');
+  t.equal((await hushwire(['unregister', '--profile', b2])).code, 0);
+  const after = await listen(b1!);
+  t.match(after.stderr, /notice: your own number lists fewer devices now \(1 device\(s\) gone/, 'a device gone is said');
+  t.notMatch(after.stderr, /taken over/, `without the alarm (stderr: ${after.stderr})`);
+});
