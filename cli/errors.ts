@@ -9,7 +9,7 @@ export const ExitCode = {
   OK: 0,
   ERROR: 1,
   USAGE: 2,          // bad arguments, including a number that is not E.164 or a text too large
-  TIMEOUT: 3,        // listen --timeout passed (or a request deadline)
+  TIMEOUT: 3,        // listen --timeout passed, another --timeout once connected, or a request deadline
   NOT_REGISTERED: 4, // this profile or the recipient is not registered
   UNAVAILABLE: 5,    // no gateway reachable, the relay is unavailable, or RATE_LIMITED
   AUTH_FAILED: 6,    // the gateway refused our key, or failed the OPRF check
@@ -21,7 +21,7 @@ Exit codes:
   0  success
   1  other error
   2  usage error, a number that is not E.164 (BAD_NUMBER) or a text too large (TOO_LARGE)
-  3  timeout (listen --timeout, or a request deadline)
+  3  timeout (listen --timeout; a --timeout that ran out once connected; a request deadline)
   4  not registered (this profile, or the recipient)
   5  gateway unreachable, relay unavailable, or rate limited (RATE_LIMITED: the line says
      when to try again)
