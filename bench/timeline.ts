@@ -5,20 +5,30 @@
 // rate mode the generator's send-lag p99 (a spike there too means the generator was
 // late, not the system).
 //
-// Each generator thread keeps one hdr-histogram per slice (SliceRecorder: made when the
-// slice's first value comes, sized as its values need), ships them compressed as it
-// ships the run's histogram, and the main thread merges them slice by slice
-// (mergeTimeline). Pure functions and one class; no I/O.
+// Each generator thread keeps each slice's values (SliceRecorder: as they are up to
+// RAW_VALUES of them, then an hdr-histogram sized as they need), ships them as
+// compressed histograms as it ships the run's histogram, and the main thread merges
+// them slice by slice (mergeTimeline). Pure functions and two classes; no I/O.
 import * as hdr from 'hdr-histogram-js';
 
 export const DEFAULT_SLICE_MS = 250;
 export const MIN_SLICE_MS = 10;
 export const MAX_SLICE_MS = 10_000;
-/** Slices per run at most: each is up to two histograms (latency, send lag) per
- *  generator thread, ~7 KB empty and ~30-60 KB once they hold latencies of 0.1-1 s
- *  (3 significant digits from 1 µs), so 1,000 slices cost up to ~100 MB per thread. A
- *  longer window takes a larger slice (effectiveSliceMs), said in the JSON's meta. */
+/** Slices per run at most: each is up to two per generator thread (latency, and send
+ *  lag in rate mode). A slice keeps its values as they are (4 bytes each) up to
+ *  RAW_VALUES of them, then an hdr-histogram (3 significant digits from 1 µs, sized to
+ *  its largest value) with 16-bit counts (~21 KB for latencies of 0.5-500 ms) up to
+ *  32,767 values, then 32-bit ones (~42 KB). Measured, 1,000 slices of 0.5-500 ms
+ *  latencies in one thread (docs/BENCHMARKS.md "Latency over time"): 250 values a slice
+ *  1.3 MB, 1,000 values 4.3 MB, 2,500-32,767 values 21.6 MB, more 42 MB; every case was
+ *  42 MB with a 32-bit histogram from each slice's first value. A longer
+ *  window takes a larger slice (effectiveSliceMs), said in the JSON's meta. */
 export const MAX_SLICES = 1_000;
+
+/** Values a slice keeps as they are before it takes an hdr-histogram: 4 KB, a fifth of
+ *  a 16-bit histogram holding 0.5-500 ms; recording them into one when the 1,025th
+ *  comes costs the generator ~0.1-0.2 ms once per slice. */
+export const RAW_VALUES = 1_024;
 
 /** The slice a run uses: the one asked for, or, when the window would need more than
  *  MAX_SLICES of them, the smallest multiple of it that needs no more. */
@@ -32,25 +42,75 @@ export function sliceCount(windowMs: number, sliceMs: number): number {
   return Math.max(1, Math.ceil(windowMs / sliceMs));
 }
 
-function sliceHistogram(): hdr.Histogram {
+function sliceHistogram(bits: 16 | 32 = 32): hdr.Histogram {
   // Starts small and grows to the largest value it holds: most slices hold latencies of
   // a few ms, which a histogram up to an hour's would hold in ~94 KB.
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2, autoResize: true, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  return hdr.build({ bitBucketSize: bits, lowestDiscernibleValue: 1, highestTrackableValue: 2, autoResize: true, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
 
-/** A generator thread's histograms of one run, one per slice of the measured window
+/** Values a slice's 16-bit histogram holds before it becomes a 32-bit one: no count in
+ *  it can then exceed 32,767 (hdr-histogram-js's Int16 counts wrap silently). */
+const INT16_VALUES = 32_767;
+
+/** One slice's values: as they are (exact, 4 bytes each) while there are at most
+ *  RAW_VALUES of them, then an hdr-histogram with 16-bit counts (half the bytes) up to
+ *  INT16_VALUES values, then one with 32-bit counts. What it ships is a histogram
+ *  either way, the same figures as one histogram of all its values. */
+class Slice {
+  vals: Uint32Array | null = new Uint32Array(16);
+  /** Values recorded. */
+  n = 0;
+  h: hdr.Histogram | null = null;
+
+  add(v: number): void {
+    const vals = this.vals;
+    if (vals === null) {
+      this.h!.recordValue(v);
+      if (++this.n === INT16_VALUES) {
+        const wide = sliceHistogram(32);
+        wide.add(this.h!);
+        this.h = wide;
+      }
+      return;
+    }
+    // a whole number of µs that fits 32 bits (every latency of a bounded run does)
+    if (this.n < vals.length && (v >>> 0) === v) { vals[this.n++] = v; return; }
+    if (this.n < RAW_VALUES && (v >>> 0) === v) {
+      const more = new Uint32Array(Math.min(RAW_VALUES, vals.length * 2));
+      more.set(vals);
+      this.vals = more;
+      more[this.n++] = v;
+      return;
+    }
+    this.h = this.histogram();
+    this.vals = null;
+    this.h.recordValue(v);
+    this.n++;
+  }
+
+  histogram(): hdr.Histogram {
+    if (this.h !== null) return this.h;
+    const h = sliceHistogram(16);
+    const vals = this.vals!;
+    for (let k = 0; k < this.n; k++) h.recordValue(vals[k]!);
+    return h;
+  }
+}
+
+/** A generator thread's slices of one run (each its values or a histogram of them, see
+ *  RAW_VALUES), one per slice of the measured window
  *  [from, from + slices × sliceMs), in the clock of the times given to record(). */
 export class SliceRecorder {
   readonly #from: number;
   readonly #sliceMs: number;
   readonly #last: number;
-  readonly #hists: (hdr.Histogram | null)[];
+  readonly #slices: (Slice | null)[];
 
   constructor(from: number, sliceMs: number, slices: number) {
     this.#from = from;
     this.#sliceMs = sliceMs;
     this.#last = slices - 1;
-    this.#hists = new Array<hdr.Histogram | null>(slices).fill(null);
+    this.#slices = new Array<Slice | null>(slices).fill(null);
   }
 
   /** Counts `valueUs` (µs, at least 1) in the slice of `intended`, the message's intended
@@ -62,9 +122,9 @@ export class SliceRecorder {
     let i = Math.floor((intended - this.#from) / this.#sliceMs);
     if (i > this.#last) i = this.#last;
     else if (i < 0) i = 0;
-    let h = this.#hists[i];
-    if (h == null) this.#hists[i] = h = sliceHistogram();
-    h.recordValue(valueUs);
+    let s = this.#slices[i];
+    if (s == null) this.#slices[i] = s = new Slice();
+    s.add(valueUs);
   }
 
   /** A message intended to be sent at `intended` and done at `now` (ms, the same clock):
@@ -79,7 +139,7 @@ export class SliceRecorder {
   /** Each slice's histogram, compressed base64 (what RunStats carries); null for a slice
    *  with nothing in it. */
   encode(): (string | null)[] {
-    return this.#hists.map((h) => (h === null ? null : hdr.encodeIntoCompressedBase64(h)));
+    return this.#slices.map((s) => (s === null ? null : hdr.encodeIntoCompressedBase64(s.histogram())));
   }
 }
 

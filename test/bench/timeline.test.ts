@@ -4,7 +4,8 @@
 // flag is bounded like the other numeric flags. Pure functions and the command's own
 // parsing only: no I/O.
 import t from 'tap';
-import { DEFAULT_SLICE_MS, MAX_SLICES, SliceRecorder, effectiveSliceMs, mergeTimeline, sliceCount, worstSlice, worstSliceText } from '../../bench/timeline.ts';
+import * as hdr from 'hdr-histogram-js';
+import { DEFAULT_SLICE_MS, MAX_SLICES, RAW_VALUES, SliceRecorder, effectiveSliceMs, mergeTimeline, sliceCount, worstSlice, worstSliceText } from '../../bench/timeline.ts';
 import { parseBenchArgs } from '../helpers/bench-cli.ts';
 
 const ARRAYS = ['t_ms', 'delivered', 'p50_ms', 'p99_ms', 'max_ms'] as const;
@@ -93,6 +94,40 @@ t.test('the worst slice: highest p99, the first of equals; its words for the tab
   two.record(1500, 2_000);
   two.record(2500, 2_000);
   t.match(worstSliceText(mergeTimeline(1000, [two.encode()])), /^worst 1,000 ms slice: p99 2\.00 ms at t=1 s$/, 'the first of equals; no send lag at max rate');
+});
+
+t.test('a slice keeps its values as they are up to RAW_VALUES, then a histogram: the same figures either way', async (t) => {
+  t.equal(RAW_VALUES, 1_024);
+  // One slice per count around each change of storage: the values kept as they are
+  // (up to 1,024), a 16-bit histogram (up to 32,767), a 32-bit one beyond.
+  const counts = [1, RAW_VALUES - 1, RAW_VALUES, RAW_VALUES + 1, 5_000, 32_766, 32_767, 32_768, 70_000];
+  const r = new SliceRecorder(0, 100, counts.length);
+  const refs = counts.map(() => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }));
+  let x = 7;
+  counts.forEach((n, i) => {
+    for (let k = 0; k < n; k++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      // 0.5-500 ms, and now and then one past 32 bits of µs (kept as a histogram)
+      const us = k === n - 1 && i === 1 ? 2 ** 32 + 5 : 500 + (x % 499_500);
+      r.record(i * 100 + 50, us);
+      refs[i]!.recordValue(us);
+    }
+  });
+  const tl = mergeTimeline(100, [r.encode()]);
+  const ms = (us: number): number => Math.round(us) / 1000;
+  t.same(tl.delivered, counts, 'every value counted');
+  t.same(tl.p50_ms, refs.map((h) => ms(h.getValueAtPercentile(50))), 'p50 as one histogram of the values');
+  t.same(tl.p99_ms, refs.map((h) => ms(h.getValueAtPercentile(99))), 'p99 likewise');
+  t.same(tl.max_ms, refs.map((h) => ms(hdr.decodeFromCompressedBase64(hdr.encodeIntoCompressedBase64(h)).maxValue)), 'max likewise');
+});
+
+t.test('a slice of more than 32,767 equal values counts them all (no 16-bit count wraps)', async (t) => {
+  const r = new SliceRecorder(0, 100, 1);
+  for (let k = 0; k < 70_000; k++) r.record(0, 2_000);
+  const tl = mergeTimeline(100, [r.encode()]);
+  t.equal(tl.delivered[0], 70_000);
+  t.equal(tl.p50_ms[0], 2);
+  t.equal(tl.max_ms[0], 2);
 });
 
 t.test('a window of more than MAX_SLICES slices takes the smallest multiple of the slice that fits', async (t) => {
