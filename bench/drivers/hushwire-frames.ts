@@ -229,7 +229,7 @@ function readDeliver(buf: Uint8Array, start: number, end: number, sink: ServerFr
       const id = envelopeId(buf, s, c.pos);
       if (id !== null) sink.delivered(id);
     } else {
-      c.skip(tag & 7, tag >>> 3);
+      c.skip(tag & 7, tag >>> 3, BODY_DEPTH);
     }
   }
 }
@@ -248,7 +248,7 @@ function envelopeId(buf: Uint8Array, start: number, end: number): Uint8Array | n
     } else if ((field === 1 || field === 5 || field === 8) && (tag & 7) === 0) {
       c.uint32(); // version, suite, server_ts: refused over 10 bytes, as the generated reader does
     } else {
-      c.skip(tag & 7, field);
+      c.skip(tag & 7, field, BODY_DEPTH + 1);
     }
   }
   return idEnd > idStart ? buf.subarray(idStart, idEnd) : null;
@@ -268,7 +268,7 @@ function readSendResult(buf: Uint8Array, start: number, end: number, req: number
         code = r || 'failed';
       }
     } else {
-      c.skip(tag & 7, tag >>> 3);
+      c.skip(tag & 7, tag >>> 3, BODY_DEPTH);
     }
   }
   sink.sendResult(req, ok, code);
@@ -292,7 +292,7 @@ function readReceipt(buf: Uint8Array, start: number, end: number): string | null
     } else if (field === 4 && (tag & 7) === 0) {
       c.uint32();
     } else {
-      c.skip(tag & 7, field);
+      c.skip(tag & 7, field, BODY_DEPTH + 1);
     }
   }
   return ok ? null : code;
@@ -324,7 +324,7 @@ function readErrorCode(buf: Uint8Array, start: number, end: number): string {
     } else if (field === 3 && (tag & 7) === 0) {
       c.uint32();
     } else {
-      c.skip(tag & 7, field);
+      c.skip(tag & 7, field, BODY_DEPTH);
     }
   }
   return code;
@@ -352,8 +352,10 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 const OP_CHALLENGE = 2;
 const OP_OK = 3;
 const OP_TICKET = 14;
-/** protobufjs's depth of an Op's fields (Frame 0, Op 1) and of its body's (2): its
- *  skipType counts groups from there (relay/proto-cursor.ts MAX_DEPTH). */
+/** protobufjs's depth of an Op's fields (Frame 0, Op 1), of its body's (2: Deliver,
+ *  SendResult, Error, Challenge, ...) and of theirs (3: Envelope, Receipt): its skipType
+ *  counts groups from there (relay/proto-cursor.ts MAX_DEPTH), so unknown groups nested
+ *  near the limit are refused by both readers alike. */
 const OP_DEPTH = 1;
 const BODY_DEPTH = 2;
 

@@ -229,6 +229,43 @@ t.test('mutated server frames: both refuse, or both read the same', async (t) =>
   t.ok(refused > 1000, `many mutations were refused by both (${refused})`);
 });
 
+t.test('unknown groups nested near the depth limit, in every message the reader walks: both refuse, or both read the same', async (t) => {
+  // k groups opened (field 15) and closed again, as an unknown field of the message.
+  const groups = (w: protobuf.Writer, k: number): protobuf.Writer => {
+    for (let i = 0; i < k; i++) w.uint32((15 << 3) | 3);
+    for (let i = 0; i < k; i++) w.uint32((15 << 3) | 4);
+    return w;
+  };
+  const frame = (fill: (w: protobuf.Writer) => void): Buffer => {
+    const w = protobuf.Writer.create();
+    w.uint32(10).fork();
+    fill(w);
+    w.ldelim();
+    return Buffer.from(w.finish());
+  };
+  const places: [string, (k: number) => Buffer][] = [
+    ['op', (k) => frame((w) => groups(w.uint32(8).uint32(1), k))],
+    ['deliver', (k) => frame((w) => { w.uint32((9 << 3) | 2).fork(); groups(w, k); w.ldelim(); })],
+    ['envelope', (k) => frame((w) => { w.uint32((9 << 3) | 2).fork().uint32(10).fork(); w.uint32(34).bytes(rnd(16)); groups(w, k); w.ldelim(); w.ldelim(); })],
+    ['send_result', (k) => frame((w) => { w.uint32(8).uint32(3).uint32((8 << 3) | 2).fork(); groups(w, k); w.ldelim(); })],
+    ['receipt', (k) => frame((w) => { w.uint32(8).uint32(3).uint32((8 << 3) | 2).fork().uint32(10).fork(); groups(w, k); w.ldelim(); w.ldelim(); })],
+    ['error', (k) => frame((w) => { w.uint32((4 << 3) | 2).fork(); w.uint32(10).string('X'); groups(w, k); w.ldelim(); })],
+  ];
+  for (const [name, make] of places) {
+    let refusedSome = false;
+    let acceptedSome = false;
+    for (let k = 94; k <= 104; k++) {
+      const f = make(k);
+      const a = generated(f);
+      const b = mine(f);
+      t.equal(b.ok, a.ok, `${name}, ${k} groups deep: ${a.ok ? 'accepted' : 'refused'} by both`);
+      if (a.ok && b.ok) t.same(b.value, a.value, `${name}, ${k} groups deep`);
+      if (a.ok) acceptedSome = true; else refusedSome = true;
+    }
+    t.ok(acceptedSome && refusedSome, `${name}: the limit lies within the depths tried`);
+  }
+});
+
 t.test("OP_BODY_FIELDS is exactly Op's oneof body in proto/hushwire.proto", async (t) => {
   const schema = protobufjs.loadSync(new URL('../../proto/hushwire.proto', import.meta.url).pathname);
   const ids = schema.lookupType('hushwire.v1.Op').oneofs['body']!.fieldsArray.map((f) => f.id).sort((a, b) => a - b);
