@@ -2,7 +2,7 @@
 // and queued mail; the profile's device.json, state.json, routes.json and keys.json are
 // deleted (gateways.json is kept).
 import { Command } from 'commander';
-import { HushwireClient } from '../../client/index.ts';
+import { HushwireClient, isHushwireError, ErrorCode } from '../../client/index.ts';
 import { profileOption, printJson, requireProfileDir, timeoutOption, connectWithin } from '../options.ts';
 import { forgetDevice } from '../../client/profile.ts';
 import { holdSignals, signalExitCode } from '../signal-hold.ts';
@@ -42,8 +42,16 @@ export function unregisterCommand(): Command {
         // a Ctrl-C at a gateway that does not answer said an opt-out was under way and
         // waited out the connect attempts (some 15 s), then exit 5 with nothing done.
         hold.atOnce = true;
-        if (opts.timeout !== undefined) await connectWithin(client, opts.timeout, 'nothing was done (the device is still registered)');
-        else await client.connect();
+        try {
+          if (opts.timeout !== undefined) await connectWithin(client, opts.timeout, 'nothing was done (the device is still registered)');
+          else await client.connect();
+        } catch (e) {
+          // Refused by the relay: the device may be one another process has just opted
+          // out (the relay erased it, that process is deleting the profile's files under
+          // its lock). unregister() waits for that lock and then says NOT_REGISTERED; for
+          // a device the relay simply does not know it fails AUTH_FAILED as this did.
+          if (!isHushwireError(e) || e.code !== ErrorCode.AUTH_FAILED) throw e;
+        }
         hold.atOnce = false;
         await client.unregister();
       } finally {
