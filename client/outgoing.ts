@@ -9,7 +9,7 @@ import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { sealEnvelope, CONTENT_TYPE_TEXT } from '../relay/crypto/seal.ts';
 import { HushwireError, ErrorCode, wireErrorCode, type ErrorCode as ErrorCodeT } from '../relay/errors.ts';
 import { ENVELOPE_ID_BYTES, type EnvelopeProps } from '../relay/wire.ts';
-import { fullJitterDelay } from './backoff.ts';
+import { backoffCeiling, fullJitterDelay } from './backoff.ts';
 import { notRegistered, type Discovery, type VerifiedDevice, type Requester } from './discovery.ts';
 import { wasAnsweredByGateway, wasUnanswered } from './connection-core.ts';
 import { timerDelay } from './timer-delay.ts';
@@ -132,7 +132,7 @@ const PACE_BACKOFF = { baseMs: 250, capMs: 5_000 };
  * the gateway says: the retry_after_ms of each receipt that paces the stream
  * (pacesStream: RATE_LIMITED, the time until its bucket has a token; UNAVAILABLE with
  * retry_after_ms, the gateway's capacity), or of a send op refused whole (opPacesStream;
- * one without retry_after_ms spaces by a full-jitter backoff instead: refused), becomes
+ * one without retry_after_ms spaces by an equal-jitter backoff instead: refused), becomes
  * the gap between two send ops, for every send of the client, first attempts and retries
  * alike, until none came for a while. Only send ops take its slots: lookups,
  * registration, prekey rotation and ticket requests neither wait for it nor tell it.
@@ -174,8 +174,8 @@ export class SendPacer {
 
   /**
    * A send op the gateway refused whole (opPacesStream), sent at `sentAt`. With a
-   * retry_after_ms it paces as a receipt does (limited). Without one the gap is a
-   * full-jitter backoff, random(0, min(5 s, 250 ms * 2^level)): the level rises by one
+   * retry_after_ms it paces as a receipt does (limited). Without one the gap is an
+   * equal-jitter backoff in [w/2, w), w = min(5 s, 250 ms * 2^level): the level rises by one
    * for a refusal of an op sent since it last rose (an op that went out at the gap the
    * last rise set, and was refused all the same), so a burst of ops sent together and
    * refused together raises it once, not once each; the gap never shrinks while the
@@ -192,7 +192,13 @@ export class SendPacer {
     if (this.level === 0 || sentAt >= this.raisedAt) {
       this.level = Math.min(this.level + 1, 30);
       this.raisedAt = now;
-      gap = Math.max(gap, fullJitterDelay(this.level, PACE_BACKOFF, random));
+      // Equal jitter (half the window plus a random share of the other half), not full:
+      // a full-jitter draw near 0 let the next ops be refused again and raised the level
+      // once more, and the gap, which never shrinks while the pacing lasts, ratcheted up
+      // to the cap's largest draw: 16 queued sends spaced ~5 s apart outlived their 30 s
+      // deadline (send-op-pacing.test, 1 run in 4 at a middlebox taking one op per 300 ms).
+      const window = backoffCeiling(this.level, PACE_BACKOFF);
+      gap = Math.max(gap, Math.floor(window / 2 + random() * (window / 2)));
     }
     this.engage(gap, now);
   }

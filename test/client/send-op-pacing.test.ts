@@ -190,7 +190,7 @@ t.test("the SDK's own errors of a send op (not the gateway's answer) do not pace
 
 // ---- SendPacer.refused: its arithmetic, on a clock of its own
 
-t.test('SendPacer.refused: retry_after_ms as for receipts; without it a full-jitter backoff that rises once per burst, capped, ended by the hold', async (t) => {
+t.test('SendPacer.refused: retry_after_ms as for receipts; without it an equal-jitter backoff that rises once per burst, capped, ended by the hold', async (t) => {
   const top = () => 0.999_999; // draws at the top of the backoff window
   let p = new SendPacer();
   p.refused(400, 0, top, 1_000);
@@ -218,12 +218,15 @@ t.test('SendPacer.refused: retry_after_ms as for receipts; without it a full-jit
   t.equal(p.delay(now) - a, 4_999, 'capped at 5 s');
 
   p = new SendPacer();
+  p.refused(0, 0, () => 0, 100);
+  t.equal(p.delay(100), 250, 'equal jitter: never below half the window (500 ms here)');
+  p = new SendPacer();
   p.refused(0, 0, () => 0.5, 100);
-  t.equal(p.delay(100), 250, 'full jitter: a random share of the window (half of 500 ms here)');
-  // A lower draw at a later rise never shrinks the gap while the pacing lasts.
+  t.equal(p.delay(100), 375, 'half the window plus a random share of the other half');
+  // A later rise, drawn at its bottom: half of 1,000 ms, more than the gap before.
   p.refused(0, 200, () => 0, 300);
   const x = p.delay(300);
-  t.equal(p.delay(300) - x, 250, 'the gap does not shrink');
+  t.equal(p.delay(300) - x, 500, 'a rise never shrinks the gap');
   // The hold ends 2 s after the last refusal: nothing paced, the level back to 0.
   t.equal(p.delay(300 + 2_000), 0, 'paced no more after the hold');
   p.refused(0, 2_400, top, 2_500);
