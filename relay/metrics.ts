@@ -81,6 +81,10 @@ export const BUS_STATES = ['starting', 'connected', 'reconnecting', 'misconfigur
 export const BUS_REQUEST_CLASSES = ['auth', 'other'] as const;
 
 const CLOSE_NAMES = new Map<number, string>(Object.entries(CloseCode).map(([name, code]) => [code, name]));
+/** The `code` values of hushwire_closes_total whose series exist from the start at 0: every
+ *  close code the gateway closes a socket with (all of CloseCode but NORMAL, which only a
+ *  client closes with), so a dashboard or alert on, say, DRAINING reads 0 before the first. */
+export const GATEWAY_CLOSE_NAMES = Object.keys(CloseCode).filter((name) => name !== 'NORMAL');
 
 /** The `code` label of hushwire_closes_total: the close code's name (a fixed vocabulary,
  *  never a bare number that could be mistaken for, or become, an identifier). */
@@ -188,6 +192,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
   for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);
   for (const reason of VERIFY_REFUSAL_REASONS) m.verifyStartsRefused.inc({ reason }, 0);
+  for (const code of GATEWAY_CLOSE_NAMES) m.closes.inc({ code }, 0);
   return m;
 }
 

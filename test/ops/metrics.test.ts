@@ -123,6 +123,19 @@ t.test('metrics move with traffic and carry no identifiers', async (t) => {
   b2.close();
 });
 
+t.test('close-code series exist at 0 before the gateway closes any socket', async (t) => {
+  // A dashboard or alert on hushwire_closes_total{code="DRAINING"} (rolling restarts,
+  // docs/OPERATIONS.md) must see 0, not "no data", on a gateway that never drained.
+  const gw = await startTestGateway();
+  t.teardown(() => gw.close());
+  const m = await httpGet(gw.url, '/metrics');
+  t.equal(m.status, 200);
+  for (const code of ['DRAINING', 'SLOW_CONSUMER', 'AUTH_TIMEOUT', 'AUTH_FAILED', 'CONNECTED_ELSEWHERE', 'UNREGISTERED', 'IDLE_TIMEOUT', 'FLOOD', 'BAD_FRAME', 'TOO_LARGE', 'TRY_AGAIN_LATER', 'GOING_AWAY', 'INTERNAL', 'POLICY', 'UNSUPPORTED_DATA']) {
+    t.equal(sample(m.body, 'hushwire_closes_total', { code }), 0, `closes_total{code="${code}"} is 0 before any close`);
+  }
+  t.equal(sample(m.body, 'hushwire_closes_total', { code: 'NORMAL' }), undefined, 'no series for NORMAL, which only a client closes with');
+});
+
 t.test('bus state follows NATS: connected, reconnecting, connected', { skip: !haveNatsServer() && 'nats-server not installed' }, async (t) => {
   const nats = await startNatsServer({ t });
   const gw = await startTestGateway({ nats: nats.url, oprfKeyFile: oprfKeyFile() });
