@@ -4,6 +4,7 @@
 import { CommanderError } from 'commander';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { NO_DEVICE_MESSAGE, NO_GATEWAYS_MESSAGE } from '../client/profile-data.ts';
+import { PROFILE_DIR_MESSAGES } from '../client/profile.ts';
 
 export const ExitCode = {
   OK: 0,
@@ -112,6 +113,27 @@ export function noGatewaysMessage(e: HushwireError): string | null {
     '{"version":1,"gateways":["ws://HOST:PORT/ws"]}';
 }
 
+/** The SDK's refusals of a profile directory name its option (profileDir) and API
+ *  (HushwireClient.register), which a CLI user never typed: said with the CLI's --profile
+ *  (or HUSHWIRE_PROFILE, which sets it) and commands instead, the code unchanged. Null
+ *  for other errors. */
+export function profileDirMessage(e: HushwireError): string | null {
+  if (e.code !== ErrorCode.BAD_REQUEST) return null;
+  const flag = '--profile (or HUSHWIRE_PROFILE)';
+  switch (e.message) {
+    case PROFILE_DIR_MESSAGES.notADirectory:
+      return `${flag} is a file, or lies under one, not a directory: give the directory that hushwire register made`;
+    case PROFILE_DIR_MESSAGES.insideAFile:
+      return `${flag} lies inside a file, where no directory can be made: nothing was registered; give the path of a new or empty directory for the profile`;
+    case PROFILE_DIR_MESSAGES.isAFile:
+      return `${flag} is a file, not a directory: nothing was registered; give the path of a new or empty directory for the profile`;
+  }
+  if (e.message.startsWith(`${PROFILE_DIR_MESSAGES.foreignEntriesStart} `)) {
+    return `${flag} names a directory that${e.message.slice('profileDir'.length)}`;
+  }
+  return null;
+}
+
 /** Commander's message on one line ("unknown command 'x'\n(Did you mean y?)" was two),
  *  with what to do for the two mistakes a message text makes: one that starts with '-'
  *  reads as an option, one not quoted as several arguments. */
@@ -139,7 +161,7 @@ function usageMessage(e: CommanderError): string {
 /** The one stderr line for an error. */
 export function formatError(e: unknown): string {
   if (e instanceof CommanderError) return `hushwire: ${usageMessage(e)} (BAD_REQUEST)`;
-  if (e instanceof HushwireError) return `hushwire: ${notRegisteredMessage(e) ?? noGatewaysMessage(e) ?? e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
+  if (e instanceof HushwireError) return `hushwire: ${notRegisteredMessage(e) ?? noGatewaysMessage(e) ?? profileDirMessage(e) ?? e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
   const msg = e instanceof Error ? e.message : String(e);
   const errno = (e as NodeJS.ErrnoException | null)?.code;
   return `hushwire: ${msg.split('\n')[0]} (${typeof errno === 'string' ? errno : 'INTERNAL'})`;

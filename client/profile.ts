@@ -45,6 +45,23 @@ export async function ensureProfileDir(dir: string): Promise<string> {
   return abs;
 }
 
+/** What the SDK says about a profileDir that is no directory, or (register) one it
+ *  cannot take: words for a developer, which the CLI says in its own (--profile;
+ *  cli/errors.ts profileDirMessage). */
+export const PROFILE_DIR_MESSAGES = {
+  /** A profile opened (any call but register) at a path that is a file or lies under one. */
+  notADirectory: 'the profile directory (profileDir; the CLI\'s --profile) is a file, or lies under one, not a directory: ' +
+    'give the directory that a registration made (HushwireClient.register, hushwire register)',
+  /** register: the path lies under a file. */
+  insideAFile: 'profileDir (the CLI\'s --profile) lies inside a file, where no directory can be made: nothing was registered; ' +
+    'give the path of a new or empty directory for the profile',
+  /** register: the path is a file. */
+  isAFile: 'profileDir (the CLI\'s --profile) is a file, not a directory: nothing was registered; ' +
+    'give the path of a new or empty directory for the profile',
+  /** register: the directory holds other things; followed by " N entries that are not part ...". */
+  foreignEntriesStart: 'profileDir already exists and holds',
+} as const;
+
 /**
  * Reads a profile file; undefined when it does not exist. A file others may read or
  * write is refused, as ssh refuses such a key file: its keys (device.json), contacts'
@@ -61,11 +78,7 @@ export async function readPrivateFile(path: string, file: string): Promise<strin
     if (code === 'ENOENT') return undefined;
     // The raw errors name the whole path; these say what is wrong without it.
     if (code === 'ENOTDIR') {
-      throw new HushwireError(
-        ErrorCode.BAD_REQUEST,
-        'the profile directory (profileDir; the CLI\'s --profile) is a file, or lies under one, not a directory: ' +
-          'give the directory that a registration made (HushwireClient.register, hushwire register)',
-      );
+      throw new HushwireError(ErrorCode.BAD_REQUEST, PROFILE_DIR_MESSAGES.notADirectory);
     }
     throw e;
   }
@@ -151,26 +164,18 @@ export async function checkProfileDirectory(dir: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') {
-      throw new HushwireError(
-        ErrorCode.BAD_REQUEST,
-        'profileDir (the CLI\'s --profile) lies inside a file, where no directory can be made: nothing was registered; ' +
-          'give the path of a new or empty directory for the profile',
-      );
+      throw new HushwireError(ErrorCode.BAD_REQUEST, PROFILE_DIR_MESSAGES.insideAFile);
     }
     throw e;
   }
   if (!st.isDirectory()) {
-    throw new HushwireError(
-      ErrorCode.BAD_REQUEST,
-      'profileDir (the CLI\'s --profile) is a file, not a directory: nothing was registered; ' +
-        'give the path of a new or empty directory for the profile',
-    );
+    throw new HushwireError(ErrorCode.BAD_REQUEST, PROFILE_DIR_MESSAGES.isAFile);
   }
   const foreign = (await readdir(dir)).filter((name) => !isProfileEntry(name));
   if (foreign.length > 0) {
     throw new HushwireError(
       ErrorCode.BAD_REQUEST,
-      `profileDir already exists and holds ${foreign.length} ${foreign.length === 1 ? 'entry that is' : 'entries that are'} not part of a Hushwire profile: ` +
+      `${PROFILE_DIR_MESSAGES.foreignEntriesStart} ${foreign.length} ${foreign.length === 1 ? 'entry that is' : 'entries that are'} not part of a Hushwire profile: ` +
         'give a new or empty directory (a registration makes it private, 0700, and keeps keys in it)',
     );
   }

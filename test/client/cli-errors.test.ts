@@ -64,3 +64,30 @@ t.test('a --profile that does not exist is said so (exit 4), not "run hushwire r
   }
   t.notOk(existsSync(missing), 'nothing made');
 });
+
+t.test("a --profile that is a file is said with --profile, not the SDK's profileDir (the code, BAD_REQUEST, unchanged)", async (t) => {
+  const { exitCodeFor } = await import('../../cli/errors.ts');
+  const { tempDir } = await import('../helpers/temp.ts');
+  const { join } = await import('node:path');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const dir = tempDir('hw-cli-errors-file-');
+  const file = join(dir, 'notes.txt');
+  writeFileSync(file, 'not a profile\n');
+  const cases: [string[], string][] = [
+    // The SDK: "the profile directory (profileDir; the CLI's --profile) is a file, ... (HushwireClient.register, hushwire register)".
+    [['send', '--profile', file, '--to', '+15550000277', 'x'], 'hushwire: --profile (or HUSHWIRE_PROFILE) is a file, or lies under one, not a directory: give the directory that hushwire register made (BAD_REQUEST)'],
+    [['register', '--gateway', 'ws://127.0.0.1:1/ws', '--number', '+15550000277', '--profile', file], 'hushwire: --profile (or HUSHWIRE_PROFILE) is a file, not a directory: nothing was registered; give the path of a new or empty directory for the profile (BAD_REQUEST)'],
+  ];
+  for (const [argv, line] of cases) {
+    const e = await cliFailure(argv);
+    t.equal(formatError(e), line, argv[0]);
+    t.equal((e as HushwireError).code, ErrorCode.BAD_REQUEST, `${argv[0]}: the SDK's code`);
+    t.equal(exitCodeFor(e), 2, `${argv[0]}: exit 2`);
+  }
+  const full = join(dir, 'home');
+  mkdirSync(full);
+  writeFileSync(join(full, 'a'), '');
+  writeFileSync(join(full, 'b'), '');
+  t.equal(formatError(await cliFailure(['register', '--gateway', 'ws://127.0.0.1:1/ws', '--number', '+15550000277', '--profile', full])),
+    'hushwire: --profile (or HUSHWIRE_PROFILE) names a directory that already exists and holds 2 entries that are not part of a Hushwire profile: give a new or empty directory (a registration makes it private, 0700, and keeps keys in it) (BAD_REQUEST)');
+});
