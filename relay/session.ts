@@ -150,7 +150,9 @@ export const VERIFY_NOT_SENT_RETRY_MS = 1_000;
 /**
  * A verify_start that failed BEFORE the verifier was called (the code budget's or the
  * number's counter store unreachable or too slow, NATS lost, the OPRF evaluator down or
- * past its deadline): no code went out, so the handset may simply ask again. Such a
+ * past its deadline), or at a verifier that certainly sent nothing (VerifierFailure
+ * notSent: its bridge never reached, or refusing the request outright; the number's
+ * charge given back): no code went out, so the handset may simply ask again. Such a
  * transient failure (UNAVAILABLE or TIMEOUT) is answered UNAVAILABLE, saying that no code
  * was sent, always with a retry_after_ms (at least VERIFY_NOT_SENT_RETRY_MS): the SDK
  * sends verify_start again only on such answers (client/register.ts). Refusals that are
@@ -163,10 +165,11 @@ function noCodeSent(e: unknown): unknown {
     { cause: e, retryAfterMs: Math.max(e.retryAfterMs, VERIFY_NOT_SENT_RETRY_MS) });
 }
 
-/** A verify_start that failed once the verifier had been called: the SMS may have gone
- *  out (a timeout, a 5xx, a connection dropped after the request), so the answer never
- *  carries a retry_after_ms, whatever the verifier threw, and a handset must not send
- *  verify_start again on its own (it would send a second SMS). docs/PROTOCOL.md section 2. */
+/** A verify_start that failed once the verifier had been called, short of a certain
+ *  notSent: the SMS may have gone out (a timeout, a 5xx, a connection dropped after the
+ *  request), so the answer never carries a retry_after_ms, whatever the verifier threw,
+ *  and a handset must not send verify_start again on its own (it would send a second
+ *  SMS). docs/PROTOCOL.md section 2. */
 function codeMayHaveGone(e: unknown): unknown {
   if (!(e instanceof HushwireError) || !(e.retryAfterMs > 0)) return e;
   return new HushwireError(e.code, e.message, { cause: e });
@@ -553,7 +556,11 @@ export class Session implements LiveSink, ControlSink {
       if (notSent) gate.giveBackCode(budgetToken);
       const refundResult = notSent && !mine.tried ? ((await refund()) ? 'refunded' : 'kept') : 'withheld';
       this.#relay.verifierWatch.failed(e, refundResult);
-      throw codeMayHaveGone(e);
+      // Certainly not sent (the verifier says so: its bridge never reached, or it refused
+      // the request outright): answered as a failure before the verifier is, with a
+      // retry_after_ms, so the handset asks again (no second SMS can follow: there was no
+      // first). Anything else may have sent the code: no retry_after_ms.
+      throw notSent ? noCodeSent(e) : codeMayHaveGone(e);
     }
     this.#relay.verifierWatch.delivered();
     // Authenticated meanwhile (an auth sent after this start): the code went out but is
