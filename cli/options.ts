@@ -116,8 +116,21 @@ export async function connectWithin(client: Pick<HushwireClient, 'connect'>, tim
  *  connected, <afterwards>". The caller closes the client (which ends `work`). */
 export async function finishWithin<T>(work: Promise<T>, timeoutS: number, afterwards: string): Promise<T> {
   const r = await within(work, timeoutS);
-  if (r === 'late') throw new HushwireError(ErrorCode.TIMEOUT, `the gateway did not answer within --timeout ${timeoutS} s once connected, ${afterwards}`);
+  if (r === 'late') throw new HushwireError(ErrorCode.TIMEOUT, onceConnectedMessage(timeoutS, afterwards));
   return r.value;
+}
+
+function onceConnectedMessage(timeoutS: number, afterwards: string): string {
+  return `the gateway did not answer within --timeout ${timeoutS} s once connected, ${afterwards}`;
+}
+
+/** For rotate-prekey and unregister, whose one request gets --timeout as the SDK's
+ *  request deadline (requestTimeoutMs) rather than being cut off: the SDK's TIMEOUT
+ *  ("request timed out") said as finishWithin says it, naming --timeout and what the
+ *  command leaves; any other error as it is. */
+export function onceConnectedTimeout(e: unknown, timeoutS: number, afterwards: string): unknown {
+  if (!(e instanceof HushwireError) || e.code !== ErrorCode.TIMEOUT) return e;
+  return new HushwireError(ErrorCode.TIMEOUT, onceConnectedMessage(timeoutS, afterwards), { cause: e });
 }
 
 export function parseCount(value: string): number {

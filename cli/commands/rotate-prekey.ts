@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { profileOption, printJson, requireProfileDir, timeoutOption, connectWithin } from '../options.ts';
+import { profileOption, printJson, requireProfileDir, timeoutOption, connectWithin, onceConnectedTimeout } from '../options.ts';
 
 export function rotatePrekeyCommand(): Command {
   return new Command('rotate-prekey')
@@ -28,7 +28,8 @@ export function rotatePrekeyCommand(): Command {
         if (e instanceof HushwireError && e.code === ErrorCode.RATE_LIMITED) {
           throw new HushwireError(e.code, 'this device\'s prekey was replaced less than the gateway\'s interval ago (one rotation per --prekey-rotation-interval-s, 15 minutes by default); the new key is kept and sent again by the next rotate-prekey, listen or send', { cause: e, retryAfterMs: e.retryAfterMs });
         }
-        throw e;
+        // The rotation's request past --timeout: the SDK said only "request timed out".
+        throw opts.timeout === undefined ? e : onceConnectedTimeout(e, opts.timeout, 'the gateway may or may not have taken the new prekey: it is kept and sent again by the next rotate-prekey, listen or send');
       } finally {
         await client.close();
       }

@@ -3,7 +3,7 @@
 // deleted (gateways.json is kept).
 import { Command } from 'commander';
 import { HushwireClient, isHushwireError, ErrorCode } from '../../client/index.ts';
-import { profileOption, printJson, requireProfileDir, timeoutOption, connectWithin } from '../options.ts';
+import { profileOption, printJson, requireProfileDir, timeoutOption, connectWithin, onceConnectedTimeout } from '../options.ts';
 import { forgetDevice } from '../../client/profile.ts';
 import { holdSignals, signalExitCode } from '../signal-hold.ts';
 
@@ -53,7 +53,10 @@ export function unregisterCommand(): Command {
           if (!isHushwireError(e) || e.code !== ErrorCode.AUTH_FAILED) throw e;
         }
         hold.atOnce = false;
-        await client.unregister();
+        // The opt-out's request past --timeout: the SDK said only "request timed out".
+        await client.unregister().catch((e: unknown) => {
+          throw opts.timeout === undefined ? e : onceConnectedTimeout(e, opts.timeout, 'the relay may or may not have erased this device, and the profile still holds it: run hushwire unregister again (should the gateway then refuse the profile\'s key, the relay did erase it: hushwire unregister --forget-locally)');
+        });
       } finally {
         try {
           await client.close();

@@ -5,7 +5,10 @@
 // was refused in the SDK's words ("option sendTimeoutMs must be at most ..."). Both are
 // now usage errors naming --timeout and its most (exit 2).
 import t from 'tap';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { hushwire, errorLineProblems, cliProfiles, cliFailure } from '../helpers/cli.ts';
+import { silentGateway, useGateways, opHoldingProxy } from '../helpers/unanswering-gateways.ts';
 import { formatError, exitCodeFor } from '../../cli/errors.ts';
 
 t.setTimeout(120_000);
@@ -40,19 +43,12 @@ t.test('listen --timeout 3000000 on a real profile: exit 2 at once, not "no gate
 });
 
 t.test('send --timeout bounds the connect too: a gateway that takes the connection and never answers', async (t) => {
-  const { createServer } = await import('node:net');
-  const { writeFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const { profiles: [a, b] } = await cliProfiles(t, ['+15550100283', '+15550100284'], 'hw-cli-timeout-hung-');
   // Accepts TCP and says nothing (a hung gateway, or a proxy with no backend): each
   // connect attempt of the SDK waits its 5 s for the challenge, and the first connect
   // made 3 of them whatever --timeout said.
-  const sockets = new Set<import('node:net').Socket>();
-  const hung = createServer((s) => { sockets.add(s); s.on('error', () => {}); });
-  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
-  t.teardown(() => { for (const s of sockets) s.destroy(); hung.close(); });
-  const port = (hung.address() as import('node:net').AddressInfo).port;
-  writeFileSync(join(a!, 'gateways.json'), JSON.stringify({ version: 1, gateways: [`ws://127.0.0.1:${port}/ws`] }));
+  const { url, sockets } = await silentGateway(t);
+  useGateways(a!, [url]);
 
   const r = await hushwire(['send', '--profile', a!, '--to', '+15550100284', '--timeout', '1', 'hi']);
   t.equal(r.code, 5, r.stderr);
@@ -93,16 +89,9 @@ t.test('the other connecting commands: a --timeout past the longest timer is a u
 });
 
 t.test('discover, safety-number, verify-contact, accept-keys, rotate-prekey, unregister: --timeout bounds the connect to a gateway that never answers', async (t) => {
-  const { createServer } = await import('node:net');
-  const { writeFileSync, existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const { profiles: [a] } = await cliProfiles(t, ['+15550100285', '+15550100286'], 'hw-cli-timeout-hung2-');
-  const sockets = new Set<import('node:net').Socket>();
-  const hung = createServer((s) => { sockets.add(s); s.on('error', () => {}); });
-  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
-  t.teardown(() => { for (const s of sockets) s.destroy(); hung.close(); });
-  const port = (hung.address() as import('node:net').AddressInfo).port;
-  writeFileSync(join(a!, 'gateways.json'), JSON.stringify({ version: 1, gateways: [`ws://127.0.0.1:${port}/ws`] }));
+  const { url, sockets } = await silentGateway(t);
+  useGateways(a!, [url]);
 
   for (const [cmd, ...rest] of connectingCommands('+15550100286')) {
     const before = sockets.size;
@@ -140,4 +129,38 @@ t.test('discover --timeout bounds the lookups once connected too: a gateway whos
   t.match(r.stderr, /the gateway did not answer within --timeout 2 s once connected, nothing was printed/);
   t.equal(r.stdout, '');
   t.ok(held >= 1, 'it was connected and asked');
+});
+
+t.test('safety-number, verify-contact, accept-keys, rotate-prekey, unregister: --timeout bounds the command once connected, at a gateway that never answers its op', async (t) => {
+  const { gw, profiles: [a] } = await cliProfiles(t, ['+15550100289', '+15550100290'], 'hw-cli-timeout-op2-');
+  // The profile connects and authenticates as usual through the proxy, which then
+  // swallows every lookup, evaluation, prekey rotation and opt-out: never answered.
+  const proxy = await opHoldingProxy(t, gw.url, ['lookup', 'evaluate', 'setPrekey', 'unregister']);
+  useGateways(a!, [proxy.url]);
+  const to = '+15550100290';
+  const cases: [string[], string, string][] = [
+    [['safety-number', '--to', to], 'lookup', 'no safety number was printed'],
+    [['verify-contact', '--to', to, SAFETY_DIGITS], 'lookup', 'the contact may or may not have been marked verified'],
+    [['accept-keys', '--to', to], 'lookup', 'the keys may or may not have been accepted'],
+    [['rotate-prekey'], 'setPrekey', 'the gateway may or may not have taken the new prekey: it is kept and sent again by the next rotate-prekey, listen or send'],
+    [['unregister'], 'unregister', 'the relay may or may not have erased this device, and the profile still holds it: run hushwire unregister again'],
+  ];
+  for (const [[cmd, ...rest], op, afterwards] of cases) {
+    const before = proxy.held[op] ?? 0;
+    // Well under the SDK's own 10 s request deadline: the run is killed (and the test
+    // fails) past it.
+    const r = await hushwire([cmd!, '--profile', a!, ...rest, '--timeout', '2'], { timeoutMs: 9_000 });
+    t.equal(r.code, 3, `${cmd}: exit 3 (${r.stderr})`);
+    t.same(errorLineProblems(r, 'TIMEOUT'), [], cmd);
+    t.ok(r.stderr.startsWith(`hushwire: the gateway did not answer within --timeout 2 s once connected, ${afterwards}`), `${cmd}: ${r.stderr}`);
+    t.equal(r.stdout, '', `${cmd}: nothing printed`);
+    t.ok((proxy.held[op] ?? 0) > before, `${cmd}: it was connected and asked (${op})`);
+    t.same(readdirSync(a!).filter((f) => f.endsWith('.lock')), [], `${cmd}: no lock left in the profile`);
+  }
+  t.ok(existsSync(join(a!, 'device.json')), 'the unregister that timed out left the profile registered');
+  // The lock was let go: a command that takes it runs at once, against the gateway itself.
+  useGateways(a!, [gw.url]);
+  const rotated = await hushwire(['rotate-prekey', '--profile', a!, '--timeout', '10']);
+  t.equal(rotated.code, 0, rotated.stderr);
+  t.same(JSON.parse(rotated.stdout), { status: 'rotated' });
 });
