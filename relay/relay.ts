@@ -32,7 +32,7 @@ import { ResumeTickets } from './resume-tickets.ts';
 import { x25519PublicKey } from './crypto/x25519.ts';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UNREGISTERED_LOOKBACK_MS } from './bus/unregistered.ts';
+import { UNREGISTERED_LOOKBACK_MS, UNREGISTERED_SECOND_PASS_MS } from './bus/unregistered.ts';
 
 /** How long a resumption ticket is valid unless set (--resume-ticket-ttl-s): a day, so a
  *  handset signs about once a day and after each gateway restart at most. */
@@ -138,13 +138,23 @@ export class Relay {
    *  registered (#recheckSendOnly); runs only while #sendOnly has a device. */
   #sendOnlyTimer: NodeJS.Timeout | null = null;
   #sendOnlyChecking = false;
-  /** Receiving sessions whose authentication the announcements of devices leaving the
-   *  directory cleared without a read (Session.#checkUnregistered), in the last
-   *  UNREGISTERED_LOOKBACK_MS, oldest first, with when: an announcement for one of them
-   *  may have gone into a connection to NATS that was dying, so they read the directory
-   *  after the bus got its connection back (#gap). */
+  /** Receiving sessions whose authentication was checked against the announcements of
+   *  devices leaving the directory (Session.#checkUnregistered: cleared without a read,
+   *  or read again), in the last UNREGISTERED_LOOKBACK_MS, oldest first, with when: an
+   *  announcement for one of them may have gone into a connection to NATS that was dying,
+   *  so they read the directory after the bus got its connection back (#gap), and once
+   *  more a few seconds later (#secondPass). */
   #cleared = new Map<Session, number>();
   #clearedTimer: NodeJS.Timeout | null = null;
+  /** The second pass after a reconnect (#secondPass): its timer, the earliest check it
+   *  covers (Infinity: none pending), and when it is due (the reconnect's time plus
+   *  UNREGISTERED_SECOND_PASS_MS; a later reconnect moves it). Clock: unregisteredMark. */
+  #passTimer: NodeJS.Timeout | null = null;
+  #passFrom = Number.POSITIVE_INFINITY;
+  #passDue = 0;
+  /** When the last second pass took its sessions: an authentication whose read began
+   *  before that and that is checked after it was not among them (authChecked). */
+  #passedAt = Number.NEGATIVE_INFINITY;
   #accepting = 0;
   /** Register directory writes under way (Session #onRegister): one whose connection
    *  closes first begins its device's removal once it settles (settleUnfinished). */
@@ -340,13 +350,16 @@ export class Relay {
     }
   }
 
-  /** A receiving session's authentication was cleared by the bus's announcements, without
-   *  a directory read (#cleared). */
-  clearedByAnnouncements(s: Session): void {
+  /** A receiving session's authentication was checked against the bus's announcements
+   *  (#cleared), its read having begun at `mark`. True when a second pass after a
+   *  reconnect (#secondPass) took its sessions since then, without this one: it reads its
+   *  record at the leader now. */
+  authChecked(s: Session, mark: number): boolean {
     const now = this.bus.unregisteredMark();
     this.#pruneCleared(now);
     this.#cleared.set(s, now);
     this.#armClearedTimer();
+    return mark < this.#passedAt;
   }
 
   /** Prunes #cleared when its oldest entry is due (at most once a second): after a storm
@@ -382,13 +395,44 @@ export class Relay {
    *  under way read the record themselves (the bus answers them 'unknown'). */
   async #gap(lostAt: number): Promise<void> {
     const from = lostAt - UNREGISTERED_LOOKBACK_MS;
+    this.#armSecondPass(from);
+    await this.#recheck(this.#checkedSince(from), 1);
+  }
+
+  /** The sessions of #cleared checked at `from` or later (kept there: the second pass
+   *  and a later loss read them again). */
+  #checkedSince(from: number): Session[] {
     const due: Session[] = [];
-    for (const [s, at] of this.#cleared) {
-      if (at < from) continue;
-      this.#cleared.delete(s);
-      due.push(s);
-    }
-    await this.#recheck(due, 1);
+    for (const [s, at] of this.#cleared) if (at >= from) due.push(s);
+    return due;
+  }
+
+  /** The reads of #gap are made at the reconnect. A removal announced as intended while
+   *  the bus was disconnected (the intent lost to it) may land after them, and its
+   *  gateway die before it is renewed or announced: nothing would tell this one. So
+   *  UNREGISTERED_SECOND_PASS_MS after the reconnect (past the next renewal it would
+   *  hear), the sessions checked since `from` read their record again, at the leader
+   *  (where a removal landed a moment ago is seen), GAP_RECHECK_BATCH at a time. One
+   *  pass pending at a time: a reconnect while one is pending moves it, and it covers
+   *  the earliest `from`. */
+  #armSecondPass(from: number): void {
+    if (from < this.#passFrom) this.#passFrom = from;
+    this.#passDue = this.bus.unregisteredMark() + UNREGISTERED_SECOND_PASS_MS;
+    if (this.#passTimer !== null) return;
+    const wait = (): void => {
+      const left = this.#passDue - this.bus.unregisteredMark();
+      this.#passTimer = setTimeout(left > 0 ? wait : () => void this.#secondPass(), Math.max(1, Math.ceil(left)));
+      this.#passTimer.unref?.();
+    };
+    wait();
+  }
+
+  async #secondPass(): Promise<void> {
+    this.#passTimer = null;
+    const from = this.#passFrom;
+    this.#passFrom = Number.POSITIVE_INFINITY;
+    this.#passedAt = this.bus.unregisteredMark();
+    await this.#recheck(this.#checkedSince(from), 1, true);
   }
 
   /** Removals announced as intended whose announcement did not follow (the removing

@@ -855,25 +855,28 @@ export class Session implements LiveSink, ControlSink {
    *  connections here; false: closed). One arriving later reaches the subscription, which
    *  is in place. When one may have been missed (the bus disconnected or reconnected since
    *  the mark, the mark too old, too many announcements meanwhile: 'unknown'), the
-   *  record is read again instead (recheckRegistered). Cleared without a read, the
-   *  session is noted by the relay, which reads again should the bus lose its connection
-   *  just after (Relay's gap). */
+   *  record is read again instead (recheckRegistered). Either way the session is noted
+   *  by the relay, which reads again should the bus lose its connection just after
+   *  (Relay's gap), and a few seconds after the reconnect (its second pass); one whose
+   *  read began before such a pass took its sessions reads at the leader now. */
   #checkUnregistered(tag: string, mark: number): boolean {
     const relay = this.#relay;
     const verdict = relay.bus.unregisteredSince(tag, this.#devTok, mark);
-    relay.metrics.authOptoutChecks.inc(OPTOUT_CHECK[verdict]);
     if (verdict === 'announced') {
+      relay.metrics.authOptoutChecks.inc(OPTOUT_CHECK[verdict]);
       this.#onControl(UNREGISTERED);
       return false;
     }
-    if (verdict === 'unknown' || verdict === 'unconfirmed') {
+    const missedPass = relay.authChecked(this, mark);
+    relay.metrics.authOptoutChecks.inc(OPTOUT_CHECK[missedPass ? 'unknown' : verdict]);
+    if (verdict === 'unknown' || verdict === 'unconfirmed' || missedPass) {
       // A read that fails (the bus lost NATS again, JetStream not answering yet after a
       // restart) is tried again by the relay, as its re-reads after a reconnect are.
-      // 'unconfirmed' (a removal announced as intended, never as done): at the leader,
-      // where the removal, if it was made, has landed.
-      const atLeader = verdict === 'unconfirmed';
+      // 'unconfirmed' (a removal announced as intended, never as done), or a second pass
+      // missed: at the leader, where the removal, if it was made, has landed.
+      const atLeader = verdict === 'unconfirmed' || missedPass;
       void this.recheckRegistered(atLeader).then((decided) => { if (!decided) relay.recheckAfterFailedRead(this, atLeader); });
-    } else relay.clearedByAnnouncements(this);
+    }
     return true;
   }
 

@@ -71,6 +71,15 @@ export const UNREGISTERING_RENEW_MS = 2_000;
  *  the bus's request deadline (5 s), within which a directory write sent just before the
  *  removing gateway crashed lands, or never does. */
 export const UNREGISTERING_TIMEOUT_MS = 10_000;
+/** After the bus got its connection back, when the sessions it re-read then (and those
+ *  authenticated since the loss) read their record once more, at the directory's leader
+ *  (Relay's second pass). An intent sent while it was disconnected is lost to it, and
+ *  the removal it announced may land after the first re-reads; once the subscription has
+ *  settled (UNREGISTERED_SETTLE_MS) the next renewal (UNREGISTERING_RENEW_MS) is heard,
+ *  so a removal that lands later has an intent heard here. One second more for the
+ *  removing gateway's timers running late and the publish's way. Should that gateway die
+ *  right after a removal landing before then, nothing else would tell this one. */
+export const UNREGISTERED_SECOND_PASS_MS = UNREGISTERED_SETTLE_MS + UNREGISTERING_RENEW_MS + 1_000;
 /** The clock of marks and arrivals: monotonic, ms. */
 export type Clock = () => number;
 

@@ -14,7 +14,8 @@
 // removal lands, the removal frozen there.
 import t, { type Test } from 'tap';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
-import { natsGatewayPairOn, type TestGateway } from '../helpers/gateway.ts';
+import { natsGatewayPairOn, oprfKeyFile, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { connectRaw, type RawClient } from '../helpers/raw.ts';
 import { registerRaw, stillServes, type RawDevice } from '../helpers/raw-device.ts';
 import { until, within } from '../helpers/poll.ts';
@@ -150,6 +151,78 @@ if (!haveNatsServer()) {
     const closed = await within(late.closed, DECIDED_WITHIN_MS, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
     t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006 after the intent\'s timeout');
     crash.end();
+  });
+
+  t.test('b lost NATS while the intent went out, the removal lands after b\'s re-reads, a dies: b\'s second pass reads at the leader, 4006', async (t) => {
+    // Three faults at once. b's NATS connection (through a proxy, so b alone loses it)
+    // is cut while a sends the opt-out's intent: b never hears it. b reconnects and its
+    // late connection's record is read then (the read an authentication under way makes
+    // after a loss), before a's removal lands: the device is found. The removal lands at
+    // once after that read, and a dies without repeating its intent or announcing (its
+    // renewals are dropped here: in the fault the removal lands within one renewal
+    // period of b's subscription settling, and a dies before the next).
+    const nats = await startNatsServer({ t });
+    const proxy = await tcpProxy(nats.port);
+    t.teardown(() => proxy.cut());
+    const key = oprfKeyFile();
+    const opts = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn' };
+    const a = await startTestGateway({ ...opts, nats: nats.url, name: `${PREFIX}0` });
+    t.teardown(() => a.close());
+    const b = await startTestGateway({ ...opts, nats: proxy.url, name: `${PREFIX}1` });
+    t.teardown(() => b.close());
+    const { c: onA, dev } = await registerRaw(a.url, '+15557744006');
+    t.teardown(() => onA.close());
+    const tag = routeTag(dev.route);
+    const tok = deviceToken(dev.device);
+    await until('b to trust its announcements', () => b.bus.unregisteredSince(tag, tok, b.bus.unregisteredMark()) !== 'unknown');
+
+    const crash = crashAfterRemoval(t, a);
+    // a's removal held until b's read after the reconnect found the device.
+    const crashingDelete = a.bus.directoryDelete;
+    let removalReached!: () => void;
+    const reached = new Promise<void>((r) => { removalReached = r; });
+    let land!: () => void;
+    const landing = new Promise<void>((r) => { land = r; });
+    a.bus.directoryDelete = async (tg: string, rev?: number) => {
+      removalReached();
+      await landing;
+      return crashingDelete.call(a.bus, tg, rev);
+    };
+    t.teardown(() => { land(); a.bus.directoryDelete = crashingDelete; });
+    const announce = a.bus.announceUnregistering.bind(a.bus);
+    let intents = 0;
+    a.bus.announceUnregistering = (r: string, d: string) => (++intents === 1 ? announce(r, d) : Promise.resolve());
+    t.teardown(() => { a.bus.announceUnregistering = announce; });
+
+    const hold = holdSubscribe(t, b, tag, tok);
+    const late = await startAuth(b.url, dev);
+    t.teardown(() => late.close());
+    await hold.entered; // b read the record (the device is there) and now subscribes
+    await proxy.cut();
+    await until('b to lose NATS', () => b.bus.status().state !== 'connected');
+    onA.send([{ req: 1001, unregister: {} }]);
+    await within(reached, 20_000, 'a to announce the intent (b disconnected) and begin the removal');
+    t.equal(intents, 1, 'the intent went out while b was disconnected');
+    await proxy.open();
+    await until('b to reconnect', () => b.bus.status().state === 'connected', 30_000);
+    // The first read of the device's record b completes from now on finds it; the
+    // removal lands right after.
+    const directory = b.relay.directory;
+    const read = directory.findDevice.bind(directory);
+    directory.findDevice = (tg, device, o) => {
+      const p = read(tg, device, o);
+      if (tg === tag) void p.then((d) => { if (d !== null) land(); }, () => undefined);
+      return p;
+    };
+    t.teardown(() => { directory.findDevice = read; });
+    hold.release();
+    t.equal((await late.reply(7)).body, 'ok', 'the late auth at b is answered ok: its read found the device');
+    await within(crash.crashed, 20_000, 'a\'s removal to land, and a to die');
+    t.equal(await b.relay.directory.findDevice(tag, dev.device, { fromLeader: true }), null, 'the device is out of the directory');
+    const closed = await within(late.closed, DECIDED_WITHIN_MS, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+    t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006: b read the record again a few seconds after its reconnect');
+    t.notOk(authenticatedAt(b, tag), 'no authenticated session of the device is left at b');
+    t.equal(await unconfirmed(b), 0, 'not by an intent\'s timeout: b heard none');
   });
 
   t.test('an unfinished registration whose device is not listed as written: nothing announced, nothing removed', async (t) => {
