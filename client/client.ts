@@ -17,6 +17,7 @@ import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
 import { deliverToRoute, retryLookup, sealForDevices, SendPacer, SendStop, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
+import { paceLookups, type PacedRequester } from './lookup-pacing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, writeDevice, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import {
@@ -357,7 +358,12 @@ export class HushwireClient {
   /** Spaces this client's sends while the gateway rate-limits them or is out of room
    *  (client/outgoing.ts pacesStream). */
   private readonly pacer = new SendPacer();
-  /** Ends the sends' backoff waits at close(). */
+  /** Spaces this client's lookups (evaluate, lookup) while the gateway refuses them
+   *  whole: the same rules as the sends', its own slots (client/lookup-pacing.ts). */
+  private readonly lookupPacer = new SendPacer();
+  /** The request of every lookup op: paced by lookupPacer. */
+  private readonly lookups: PacedRequester;
+  /** Ends the sends' backoff waits, and the lookups' waits for their turn, at close(). */
   private readonly sendStop = new SendStop();
   /** Tells ClientOptions.onStoreError (guarded by open(): an app callback that throws
    *  changes nothing) of each failed write once, however many callers shared it: the
@@ -500,7 +506,15 @@ export class HushwireClient {
         userOnState?.(change);
       },
     });
-    const request = (op: Parameters<Connection['request']>[0], timeoutMs?: number) => this.conn.request(op, timeoutMs);
+    // Lookups (evaluate, lookup) wait for their turn while the gateway refuses them whole,
+    // and ask again in it (client/lookup-pacing.ts); every other request goes straight out.
+    const request = paceLookups({
+      request: (op, timeoutMs) => this.conn.request(op, timeoutMs),
+      requestTimeoutMs: this.requestTimeoutMs,
+      pacer: this.lookupPacer,
+      stop: this.sendStop,
+    });
+    this.lookups = request;
     const onKeyChange = options.onKeyChange;
     this.observeKeys = (route, devices) => {
       const { change, save } = keys.observe(route, devices, null, this.now());
@@ -702,7 +716,7 @@ export class HushwireClient {
     if (ended) throw ended;
     await this.conn.connect(this.sendTimeoutMs);
     const connected = (timeoutMs: number) => this.conn.connect(timeoutMs);
-    const route = await retryLookup(() => this.discovery.routeFor(number), { deadline, stop: this.sendStop, connected });
+    const route = await retryLookup(() => this.discovery.routeFor(number, Math.max(1, deadline - Date.now())), { deadline, stop: this.sendStop, connected });
     const me: SenderKeys = {
       route: this.profile.route,
       device: this.profile.device,
@@ -1129,7 +1143,7 @@ export class HushwireClient {
     const ended = this.endedError();
     if (ended) throw ended;
     await this.conn.connect(this.requestTimeoutMs);
-    return discoverContacts((op, timeoutMs) => this.conn.request(op, timeoutMs), this.profile.oprfPublicKey, list, (number, route, devices) => {
+    return discoverContacts(this.lookups, this.profile.oprfPublicKey, list, (number, route, devices) => {
       // Best effort, as after a send's lookup: a lost write only means asking again.
       this.storeErrors.watch(this.routes.set(number, route));
       this.keys.noteNumber(route, number);

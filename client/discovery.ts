@@ -122,15 +122,16 @@ export class Discovery {
     this.onDevices = options.onDevices ?? (() => {});
   }
 
-  /** The route of a normalized E.164 number. */
-  async routeFor(number: string): Promise<Uint8Array> {
+  /** The route of a normalized E.164 number. `timeoutMs`: the evaluate's deadline, when
+   *  shorter than the requester's own (a send's time left). */
+  async routeFor(number: string, timeoutMs?: number): Promise<Uint8Array> {
     const { value } = await this.routes.getOrLoad(number, async () => {
       // Proven before under the same pinned key: no evaluate (each one is charged
       // against this device's discovery budget).
       const known = this.routeStore?.get(number);
       if (known) return known;
       const { blinds, blinded } = blindNumbers([number]);
-      const op = await this.request({ evaluate: { blinded } });
+      const op = await this.request({ evaluate: { blinded } }, timeoutMs);
       if (!op.evaluated) throw new HushwireError(ErrorCode.BAD_REQUEST, 'gateway sent a malformed evaluation');
       // One key or a key split between evaluators: either way every proof must hold
       // against the pinned key (AUTH_FAILED otherwise).
@@ -148,8 +149,9 @@ export class Discovery {
   /**
    * The verified devices of a route; `cached` tells whether they came from the cache
    * (a caller that meets NOT_REGISTERED on a cached list asks again with fresh = true).
+   * `timeoutMs`: the lookup's deadline, when shorter than the requester's own.
    */
-  async devicesFor(route: Uint8Array, fresh = false): Promise<{ devices: VerifiedDevice[]; cached: boolean }> {
+  async devicesFor(route: Uint8Array, fresh = false, timeoutMs?: number): Promise<{ devices: VerifiedDevice[]; cached: boolean }> {
     const key = bytesToHex(route);
     if (fresh) this.devices.delete(key);
     const { value, cached } = await this.devices.getOrLoad(key, async () => {
@@ -157,7 +159,7 @@ export class Discovery {
       try {
         // fresh: the gateway reads at the directory's leader (a replica may lag behind a
         // device registered a moment ago); an ordinary lookup otherwise.
-        op = await this.request({ lookup: fresh ? { route, fresh: true } : { route } });
+        op = await this.request({ lookup: fresh ? { route, fresh: true } : { route } }, timeoutMs);
       } catch (e) {
         if (e instanceof HushwireError && e.code === ErrorCode.NOT_REGISTERED) throw notRegistered();
         throw e;

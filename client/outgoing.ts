@@ -134,11 +134,15 @@ const PACE_BACKOFF = { baseMs: 250, capMs: 5_000 };
  * retry_after_ms, the gateway's capacity), or of a send op refused whole (opPacesStream;
  * one without retry_after_ms spaces by an equal-jitter backoff instead: refused), becomes
  * the gap between two send ops, for every send of the client, first attempts and retries
- * alike, until none came for a while. Only send ops take its slots: lookups,
+ * alike, until none came for a while. Only send ops take this pacer's slots:
  * registration, prekey rotation and ticket requests neither wait for it nor tell it.
  * Slots are taken in the order the sends ask for them, and a retry keeps its envelopes
  * (ids and sequence numbers), so pacing loses, repeats and reorders nothing. Nothing
  * server-specific is built in: without such answers it does nothing.
+ *
+ * A client's lookups (evaluate and lookup ops) are paced by a second instance, by the
+ * same rules, fed by their own whole-op refusals (client/lookup-pacing.ts): a gateway's
+ * lookup limits are not its send limits, so neither stream waits for the other.
  */
 export class SendPacer {
   private gapMs = 0;
@@ -201,6 +205,12 @@ export class SendPacer {
       gap = Math.max(gap, Math.floor(window / 2 + random() * (window / 2)));
     }
     this.engage(gap, now);
+  }
+
+  /** How long the next op would wait (delay()), without taking its slot. */
+  peek(now = Date.now()): number {
+    if (this.limitedUntil <= now) return 0;
+    return Math.max(now, this.nextSlot) - now;
   }
 
   /** How long to wait before the next send op (0 when not rate limited); takes the slot. */
@@ -400,7 +410,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
   for (let round = 0; ; round++) {
     let looked: { devices: VerifiedDevice[]; cached: boolean };
     try {
-      looked = await retryLookup(() => opts.discovery.devicesFor(route, fresh), opts);
+      looked = await retryLookup(() => opts.discovery.devicesFor(route, fresh, Math.max(1, opts.deadline - Date.now())), opts);
     } catch (e) {
       if (!(e instanceof HushwireError)) throw e;
       lastError = e;

@@ -1,0 +1,121 @@
+// The SDK's lookup pacer (client/lookup-pacing.ts): a lookup op (evaluate, lookup) the
+// gateway refuses whole, RATE_LIMITED or UNAVAILABLE, slows every lookup of the client,
+// as a refused send op slows its sends (send-op-pacing.test.ts), and the refused lookup
+// asks again in its turn until its deadline. Before, discover(), safetyNumber() and the
+// own-number look failed at the first refusal, and a send's lookup retried on its own
+// backoff: many lookups at once at a busy gateway kept coming back together.
+//
+// Against a real gateway (embedded bus) whose per-connection bound on lookup work in
+// flight (relay/limits.ts maxDiscoveryPerConnection: an evaluate op, or a lookup's
+// routes) is lowered to 2: a burst of lookups from one client has all but two refused
+// RATE_LIMITED retry_after_ms 1000 (relay/session.ts #discovery). No timing is asserted: every call must succeed, and
+// the gateway's refusals (hushwire_rate_limited_total{limit="discovery_in_flight"}) stay
+// within what pacing allows. Plus the pacer's queue arithmetic, without a gateway.
+import t from 'tap';
+import { HushwireClient, MemoryStore, HushwireError, ErrorCode } from '../../client/index.ts';
+import { SendPacer, SendStop } from '../../client/outgoing.ts';
+import { paceLookups, lookupTurn } from '../../client/lookup-pacing.ts';
+import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
+import { freshNumber } from '../helpers/handsets.ts';
+import type { OpProps } from '../../relay/wire.ts';
+
+t.setTimeout(180_000);
+
+async function lookupRefusals(gw: TestGateway): Promise<number> {
+  return (await gw.metrics.rateLimited.get()).values.find((v) => v.labels.limit === 'discovery_in_flight')?.value ?? 0;
+}
+
+t.test('a burst of lookups at a gateway taking two at a time: every one answered, paced', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const B = freshNumber();
+  await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number: B });
+  const store = new MemoryStore();
+  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
+  // requestTimeoutMs: the deadline of each lookup, its waits included; the burst below
+  // takes ~1 s a lookup once paced, more than the 10 s default on a slow machine.
+  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, requestTimeoutMs: 60_000 });
+  t.teardown(() => c.close());
+  await c.connect();
+  gw.relay.limits.maxDiscoveryPerConnection = 2;
+  const before = await lookupRefusals(gw);
+
+  const K = 6;
+  const calls: Promise<unknown>[] = [];
+  for (let i = 0; i < K; i++) calls.push(i % 2 === 0 ? c.discover([B, freshNumber()]) : c.safetyNumber(B));
+  const settled = await Promise.allSettled(calls);
+  const failed = settled.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason));
+  t.same(failed, [], 'no lookup failed');
+  for (let i = 0; i < K; i += 2) {
+    const found = (settled[i] as PromiseFulfilledResult<Map<string, { registered: boolean }>>).value;
+    t.equal(found.get(B)?.registered, true, 'the contact is found');
+  }
+  const refused = (await lookupRefusals(gw)) - before;
+  t.ok(refused >= 1, `the gateway refused some (${refused})`);
+  // Paced: the first burst's refusals (K - 2), and slack for ops that went out as the
+  // pacing lapsed; unpaced, each refused lookup came back on its own and met the others.
+  t.ok(refused <= 2 * K, `refusals bounded by pacing: ${refused} <= ${2 * K}`);
+});
+
+t.test('a send, discover and a safety number (the own number looked up too) at once ride out the same refusals', async (t) => {
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const B = freshNumber();
+  await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number: B });
+  const store = new MemoryStore();
+  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
+  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, requestTimeoutMs: 60_000, sendTimeoutMs: 60_000 });
+  t.teardown(() => c.close());
+  await c.connect();
+  gw.relay.limits.maxDiscoveryPerConnection = 2;
+  const results = await Promise.allSettled([c.send(B, 'one'), c.discover([freshNumber(), freshNumber()]), c.safetyNumber(B), c.discover([B])]);
+  t.same(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'all answered');
+});
+
+t.test('lookupTurn: go, deadline, full', async (t) => {
+  t.equal(lookupTurn(0, 1000, 1001, 99, 1), 'go', 'no wait: goes, whatever is held back');
+  t.equal(lookupTurn(500, 1000, 1600, 0, 1), 'go', 'a turn before the deadline');
+  t.equal(lookupTurn(600, 1000, 1600, 0, 1), 'deadline', 'a turn at the deadline fails at once');
+  t.equal(lookupTurn(500, 1000, 1600, 1, 1), 'full', 'the queue full: fails at once');
+  t.equal(lookupTurn(700, 1000, 1600, 1, 1), 'deadline', 'past the deadline is said first');
+});
+
+t.test('paceLookups: the queue is bounded, the deadline kept, close ends the waits; the SDK\'s own errors never pace', async (t) => {
+  const sent: number[] = [];
+  const answer: OpProps = { req: 1, pong: {} } as unknown as OpProps;
+  const pacer = new SendPacer();
+  const stop = new SendStop();
+  const request = paceLookups({
+    request: async (_op, timeoutMs) => { sent.push(timeoutMs); return answer; },
+    requestTimeoutMs: 60_000, pacer, stop, maxWaiting: 2,
+  });
+  // Not engaged: straight out, with the request deadline (or the shorter one given).
+  await request({ ping: {} });
+  await request({ ping: {} }, 5_000);
+  t.ok(sent[0]! > 59_000 && sent[0]! <= 60_000, 'requestTimeoutMs');
+  t.ok(sent[1]! > 4_000 && sent[1]! <= 5_000, 'a shorter timeout given is kept');
+  pacer.limited(10_000);
+  const first = request({ ping: {} });
+  const second = request({ ping: {} });
+  await t.rejects(request({ ping: {} }), { code: ErrorCode.RATE_LIMITED, message: /2 lookups of this client are already waiting/ }, 'one past the bound fails at once');
+  await t.rejects(request({ ping: {} }, 5_000), { code: ErrorCode.RATE_LIMITED, message: /turn would come only after its deadline/ }, 'one whose turn is past its deadline fails at once');
+  t.equal(sent.length, 2, 'neither was sent');
+  stop.stop(new HushwireError(ErrorCode.UNAVAILABLE, 'client closed'));
+  await t.rejects(first, { message: 'client closed' });
+  await t.rejects(second, { message: 'client closed' });
+  t.equal(sent.length, 2, 'nothing sent after the stop');
+
+  // The SDK's own RATE_LIMITED ('too many requests pending') is not the gateway's: passed
+  // on, not retried, the pacer untouched.
+  const quiet = new SendPacer();
+  let calls = 0;
+  const own = paceLookups({
+    request: async () => { calls++; throw new HushwireError(ErrorCode.RATE_LIMITED, 'too many requests pending'); },
+    requestTimeoutMs: 30_000, pacer: quiet,
+  });
+  await t.rejects(own({ ping: {} }), { message: 'too many requests pending' });
+  t.equal(calls, 1, 'not retried');
+  t.equal(quiet.peek(), 0, 'no pacing');
+});
