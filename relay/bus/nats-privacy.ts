@@ -20,6 +20,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { DirectoryRecord } from './bus.ts';
 import { COUNTER_MAX_VALUE_BYTES } from './counters.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
+import { onceMoreIfLate } from './late-timer.ts';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -36,10 +37,13 @@ interface ApiReply {
   error?: { code?: number; err_code?: number; description?: string };
 }
 
+/** One JetStream API request (a message get or an erase: both safe to repeat, so made
+ *  once more when nats.js's deadline fired late, late-timer.ts). */
 async function api(nc: NatsConnection, subject: string, body: unknown, timeoutMs: number): Promise<ApiReply> {
   let text: string;
   try {
-    const r = await nc.request(subject, te.encode(JSON.stringify(body)), { timeout: timeoutMs });
+    const data = te.encode(JSON.stringify(body));
+    const r = await onceMoreIfLate(timeoutMs, () => nc.request(subject, data, { timeout: timeoutMs }));
     text = td.decode(r.data);
   } catch (e) {
     throw unavailable('store unavailable', e);
@@ -119,9 +123,29 @@ export async function kvCounterGet(kv: KV, key: string): Promise<DirectoryRecord
   return { value: e.value, revision: e.revision };
 }
 
+/**
+ * kv.create without its read after a failed write: nats.js's create reads the key after
+ * any failure of its write (to write over a delete marker), a timeout included, so a
+ * create whose store did not answer took two deadlines, and its timeout came a whole
+ * deadline late (late-timer.ts would take it for a held loop). Here the key is read only
+ * after a revision conflict, as nats.js does then: over a delete or purge marker the
+ * value is written at the marker's revision; otherwise the conflict is thrown.
+ */
+export async function kvCreate(kv: KV, key: string, value: Uint8Array): Promise<number> {
+  try {
+    return await kv.put(key, value, { previousSeq: 0 });
+  } catch (e) {
+    const code = jsCode(e);
+    if (code !== 10071 && code !== 10164) throw e;
+    const last = await kv.get(key);
+    if (last === null || (last.operation !== 'DEL' && last.operation !== 'PURGE')) throw e;
+    return kv.put(key, value, { previousSeq: last.revision });
+  }
+}
+
 export async function kvCounterPut(kv: KV, key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
   try {
-    return expectedRevision === 0 ? await kv.create(key, value) : await kv.update(key, value, expectedRevision);
+    return expectedRevision === 0 ? await kvCreate(kv, key, value) : await kv.update(key, value, expectedRevision);
   } catch (e) {
     // 10071 wrong last sequence / 10164 unknown last sequence: someone else wrote first
     const code = jsCode(e);

@@ -61,7 +61,8 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
 import { natsLayout } from './nats-layout.ts';
-import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, natsMsgId, openCounterBucket } from './nats-privacy.ts';
+import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, kvCreate, natsMsgId, openCounterBucket } from './nats-privacy.ts';
+import { onceMoreIfLate } from './late-timer.ts';
 import { ApiRequests, checkRequestPool, REQUEST_CLASSES, type RequestClass } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
 import { FailureEpisodes } from './failure-episodes.ts';
@@ -419,29 +420,6 @@ interface Outage {
 /** What the requests in flight through #viaNats are failed with when the connection
  *  drops (never seen outside: #viaNats repeats the request or throws NatsLost). */
 const DROPPED = new Error('lost with the NATS connection');
-
-/** How late nats.js's request timer must fire for lateTimeout. Timers run a few ms
- *  late on a busy loop; a held loop makes them late by as long as it was held. */
-const LATE_TIMEOUT_MS = 100;
-
-/**
- * A nats.js request (one, made with the bus's deadline at `due`, performance.now) that
- * failed with nats.js's timeout, and that timeout came at least LATE_TIMEOUT_MS after
- * the deadline: the event loop was held up past it (a long callback, the process
- * descheduled). nats.js runs its request timers at the start of the loop's next turn,
- * before that turn reads the I/O that arrived meanwhile, so the answer may be sitting
- * unread: the bus's own deadlines wait one more turn for it (8aa5310), nats.js's do not.
- * An idempotent request (the mailbox store, by its Nats-Msg-Id) is then made again once:
- * stored already, it is answered at once (a duplicate). A timeout on time (the store did
- * not answer) is not.
- */
-function lateTimeout(e: unknown, due: number): boolean {
-  if (performance.now() - due < LATE_TIMEOUT_MS) return false;
-  for (let c: unknown = e, i = 0; c instanceof Error && i < 4; c = c.cause, i++) {
-    if (c.name === 'TimeoutError') return true;
-  }
-  return false;
-}
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -1892,14 +1870,8 @@ export class NatsBus implements Bus {
         timeout: this.#requestTimeoutMs,
       });
       // Repeated after a lost connection: the same Nats-Msg-Id, stored once. And once
-      // after nats.js's own deadline fired late (lateTimeout): its answer may be unread.
-      await this.#viaNats(() => {
-        const due = performance.now() + this.#requestTimeoutMs;
-        return put().catch((e: unknown) => {
-          if (!lateTimeout(e, due)) throw e;
-          return put();
-        });
-      }, true);
+      // after nats.js's own deadline fired late (late-timer.ts): its answer may be unread.
+      await this.#viaNats(() => onceMoreIfLate(this.#requestTimeoutMs, put), true);
     } catch (e) {
       if (e instanceof NatsLost) throw e; // the connection lost past the grace
       const mapped = this.#mapPutError(e);
@@ -2567,7 +2539,8 @@ export class NatsBus implements Bus {
   async #directoryGetByKv(routeTag: string): Promise<DirectoryRecord | null> {
     let e;
     try {
-      e = await (this.#kv as KV).get(routeTag);
+      const kv = this.#kv as KV;
+      e = await onceMoreIfLate(this.#requestTimeoutMs, () => kv.get(routeTag));
     } catch (err) {
       throw busUnavailable('directory unavailable', err);
     }
@@ -2578,19 +2551,53 @@ export class NatsBus implements Bus {
   /** directoryGet asked of the KV stream's leader (`STREAM.MSG.GET`, as the KV client
    *  reads a bucket without direct gets): see Bus.directoryGet. */
   async #directoryGetOnLeader(routeTag: string, cls: RequestClass): Promise<DirectoryRecord | null> {
-    const m = await this.#lastOnLeader(`KV_${this.#bucket}`, `$KV.${this.#bucket}.${routeTag}`, 'directory unavailable', cls);
+    const r = await this.#kvOnLeader(this.#bucket, routeTag, 'directory unavailable', cls);
+    return r === null || r.value === null ? null : { value: r.value, revision: r.revision };
+  }
+
+  /** A KV key's last revision as the bucket stream's leader has it (the bus's request
+   *  layer, whose deadline a held loop does not fail: nats-requests.ts); `value` null for
+   *  a delete or purge marker. */
+  async #kvOnLeader(bucket: string, key: string, what: string, cls: RequestClass = 'other'): Promise<{ value: Uint8Array | null; revision: number } | null> {
+    const m = await this.#lastOnLeader(`KV_${bucket}`, `$KV.${bucket}.${key}`, what, cls);
     if (m === null) return null;
     if (typeof m.hdrs === 'string' && m.hdrs !== '') {
       let op = '';
       try {
         op = MsgHdrsImpl.decode(Buffer.from(m.hdrs, 'base64')).get('KV-Operation');
       } catch (e) {
-        throw busUnavailable('directory unavailable', e);
+        throw busUnavailable(what, e);
       }
-      if (op === 'DEL' || op === 'PURGE') return null; // a delete marker: no entry
+      if (op === 'DEL' || op === 'PURGE') return { value: null, revision: m.seq }; // a delete marker: no entry
     }
     const data = typeof m.data === 'string' ? Buffer.from(m.data, 'base64') : Buffer.alloc(0);
     return { value: new Uint8Array(data.buffer, data.byteOffset, data.length), revision: m.seq };
+  }
+
+  /**
+   * A compare-and-set write of `value` to `key` of KV `bucket` over `expectedRevision`
+   * (0: a create) whose nats.js deadline fired late (late-timer.ts): the store's answer
+   * may have been there, unread, so it may have landed. Decided on what the bucket's
+   * leader holds now: `value` at a later revision is the write landed (that revision; a
+   * write of the same bytes by another gateway leaves the entry as this one would); the
+   * expected revision still the last (none, for a create) is the write not landed: made
+   * once more (`write`); anything else is another write first: a conflict (null), which
+   * the callers answer by reading again, as after any. `replaced`: the expected revision
+   * is no longer the last (the directory erases it: a write of ours that landed and was
+   * then written over left it on disk). A read that fails gives `e`, the write's failure.
+   */
+  async #decideLateWrite(bucket: string, key: string, value: Uint8Array, expectedRevision: number, write: () => Promise<number | null>, e: unknown, replaced?: () => Promise<void>): Promise<number | null> {
+    let now: { value: Uint8Array | null; revision: number } | null;
+    try {
+      now = await this.#kvOnLeader(bucket, key, 'store unavailable');
+    } catch {
+      throw e;
+    }
+    const last = now === null || now.value === null ? 0 : now.revision;
+    if (last === expectedRevision) return write();
+    if (now !== null && now.value !== null && now.revision > expectedRevision && Buffer.compare(now.value, value) === 0) return now.revision;
+    if (expectedRevision !== 0 && replaced !== undefined) await replaced();
+    return null;
   }
 
   async directoryPut(routeTag: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
@@ -2599,10 +2606,16 @@ export class NatsBus implements Bus {
     checkRevision(expectedRevision);
     this.#reachable();
     const kv = this.#kv as KV;
-    let rev: number;
+    const write = (): Promise<number> => (expectedRevision === 0 ? kvCreate(kv, routeTag, value) : kv.update(routeTag, value, expectedRevision));
+    // The replaced revision (its stream seq) is erased, not left on disk.
+    const eraseReplaced = (): Promise<void> => this.#viaNats(() => eraseSeq(this.#conn(), `KV_${this.#bucket}`, expectedRevision, this.#requestTimeoutMs), true)
+      .catch((e: unknown) => this.#log('warn', 'bus: could not erase a replaced directory revision', { error: errText(e) }));
+    let rev: number | null;
     try {
       // Not repeated after a lost connection: it may have been applied (then NatsLost).
-      rev = await this.#viaNats(() => (expectedRevision === 0 ? kv.create(routeTag, value) : kv.update(routeTag, value, expectedRevision)), false);
+      // After nats.js's deadline fired late, decided on a read (#decideLateWrite).
+      rev = await this.#viaNats(() => onceMoreIfLate(this.#requestTimeoutMs, write,
+        (e) => this.#decideLateWrite(this.#bucket, routeTag, value, expectedRevision, write, e, eraseReplaced)), false);
     } catch (e) {
       if (e instanceof NatsLost || e instanceof WriteOutcomeUnknown) throw e;
       const code = jsErrCode(e);
@@ -2610,11 +2623,7 @@ export class NatsBus implements Bus {
       if (code === 10071 || code === 10164) return null;
       throw busUnavailable('directory unavailable', e);
     }
-    if (expectedRevision !== 0) {
-      // The replaced revision (its stream seq) is erased, not left on disk.
-      await this.#viaNats(() => eraseSeq(this.#conn(), `KV_${this.#bucket}`, expectedRevision, this.#requestTimeoutMs), true)
-        .catch((e: unknown) => this.#log('warn', 'bus: could not erase a replaced directory revision', { error: errText(e) }));
-    }
+    if (rev !== null && expectedRevision !== 0) await eraseReplaced();
     return rev;
   }
 
@@ -2682,7 +2691,8 @@ export class NatsBus implements Bus {
   async counterGet(key: string): Promise<DirectoryRecord | null> {
     checkCounterKey(key);
     this.#reachable();
-    return this.#viaNats(() => this.#counterCall(() => kvCounterGet(this.#counters as KV, key)), true);
+    // Made once more when nats.js's deadline fired late (late-timer.ts).
+    return this.#viaNats(() => this.#counterCall(() => onceMoreIfLate(this.#requestTimeoutMs, () => kvCounterGet(this.#counters as KV, key))), true);
   }
 
   async counterPut(key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
@@ -2694,8 +2704,11 @@ export class NatsBus implements Bus {
     // second meets a newer revision and reports a conflict (null), which the caller
     // answers by reading again.
     // Not repeated after a lost connection (a compare-and-set write that may have been
-    // applied): NatsLost, and the caller's handset retries.
-    return this.#viaNats(() => this.#counterCall(() => kvCounterPut(this.#counters as KV, key, value, expectedRevision)), false);
+    // applied): NatsLost, and the caller's handset retries. After nats.js's deadline
+    // fired late (late-timer.ts), decided on a read (#decideLateWrite).
+    const write = (): Promise<number | null> => kvCounterPut(this.#counters as KV, key, value, expectedRevision);
+    return this.#viaNats(() => this.#counterCall(() => onceMoreIfLate(this.#requestTimeoutMs, write,
+      (e) => this.#decideLateWrite(this.#counterBucket, key, value, expectedRevision, write, e))), false);
   }
 }
 

@@ -8,10 +8,14 @@
 // (The contract's 'a page whose messages were deleted meanwhile' failed so under load:
 // 'mailbox read timed out', the store's 408 unread.) nats.js's own request deadlines (the
 // mailbox store's JetStream publish) cannot be moved: a store whose deadline fired late
-// is made again once, deduplicated by its Nats-Msg-Id.
+// is made again once, deduplicated by its Nats-Msg-Id. The same for the directory's and
+// the counters' nats.js requests (relay/bus/late-timer.ts): a get or an erase is made
+// again; a compare-and-set write is decided on a read of what the store holds now (its
+// value there: it landed).
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { NatsBus } from '../../relay/bus/nats.ts';
+import { LATE_TIMEOUT_MS } from '../../relay/bus/late-timer.ts';
 import { bytes, CONTRACT_LIMITS, tok } from './contract.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 
@@ -50,7 +54,9 @@ parentPort.on('message', () => s.destroy());
 `;
 
 /** Holds this thread's event loop until `ready()` (checked after each answer the watcher
- *  sees), then until `pastMs` (performance.now) has passed, plus a little. */
+ *  sees), then until `pastMs` (performance.now) has passed, plus well over
+ *  LATE_TIMEOUT_MS: a deadline taken a few ms after `pastMs` must still fire late by it
+ *  (at +100 the mailbox store's case failed 1 run in 6 under load). */
 function holdLoop(seen: Int32Array, ready: () => boolean, pastMs: () => number): boolean {
   const end = performance.now() + HANG_MS;
   while (!ready()) {
@@ -58,7 +64,7 @@ function holdLoop(seen: Int32Array, ready: () => boolean, pastMs: () => number):
     if (left <= 0) return false;
     Atomics.wait(seen, 0, Atomics.load(seen, 0), Math.min(left, 100));
   }
-  const until = pastMs() + 100;
+  const until = pastMs() + LATE_TIMEOUT_MS + 200;
   while (performance.now() < until) { /* the loop is held */ }
   return true;
 }
@@ -121,5 +127,55 @@ t.test('deadlines after a held-up event loop', { skip: haveNatsServer() ? false 
     t.ok(held, 'the watcher saw the store\'s answer');
     t.equal(got, 'stored', 'stored, not UNAVAILABLE "mailbox store unavailable" (nats.js timeout)');
     t.equal((await bus.mailboxRead(r, d, 0, 10)).length, 1, 'once');
+  });
+
+  /** `op` (whose first request goes out before a setImmediate) with the loop held, once
+   *  `op`'s first request went out, until the watcher saw an answer and past the deadline. */
+  async function heldOver<T>(op: () => Promise<T>): Promise<{ held: boolean; got: T | unknown }> {
+    const answers = Atomics.load(seen, 0);
+    const start = performance.now();
+    const p = op().then((v) => v, (e: unknown) => e);
+    let held = true;
+    setImmediate(() => { held = holdLoop(seen, () => Atomics.load(seen, 0) > answers, () => start + REQUEST_MS); });
+    return { got: await p, held };
+  }
+
+  await t.test("directory compare-and-set writes (nats.js's deadline) answered while the loop was held: decided on a read, landed", async (t) => {
+    const r = tok();
+    const first = await heldOver(() => bus.directoryPut(r, bytes(16, 1), 0));
+    t.ok(first.held, 'the watcher saw the create\'s answer');
+    t.type(first.got, 'number', 'the create resolves its revision, not UNAVAILABLE "directory unavailable"');
+    const update = await heldOver(() => bus.directoryPut(r, bytes(16, 2), first.got as number));
+    t.ok(update.held, 'the watcher saw the update\'s answer');
+    t.type(update.got, 'number', 'the update resolves its revision');
+    const rec = await bus.directoryGet(r, { fromLeader: true });
+    t.same(rec?.value, bytes(16, 2), 'the entry holds the update');
+    t.equal(rec?.revision, update.got, 'at the revision the update resolved');
+    t.equal(await bus.directoryPut(r, bytes(16, 3), first.got as number), null, 'a write over the replaced revision conflicts: the update was not made twice');
+  });
+
+  await t.test('a directory delete of a whole entry (erase requests, nats.js\'s deadline) answered while the loop was held', async (t) => {
+    const r = tok();
+    await bus.directoryPut(r, bytes(16, 4), 0);
+    const del = await heldOver(() => bus.directoryDelete(r));
+    t.ok(del.held, 'the watcher saw an answer');
+    t.equal(del.got, true, 'erased, not UNAVAILABLE');
+    t.equal(await bus.directoryGet(r, { fromLeader: true }), null, 'the entry is gone');
+  });
+
+  await t.test("rate-limit counter writes and reads (nats.js's deadline) answered while the loop was held", async (t) => {
+    const stored = `dd.${tok()}`;
+    await bus.counterPut(stored, bytes(8, 5), 0);
+    const read = await heldOver(() => bus.counterGet(stored));
+    t.ok(read.held, 'the watcher saw the read\'s answer');
+    t.same((read.got as { value?: unknown } | null)?.value, bytes(8, 5), 'the read resolves the record, not UNAVAILABLE "rate-limit store unavailable"');
+    const key = `dd.${tok()}`;
+    const create = await heldOver(() => bus.counterPut(key, bytes(8, 1), 0));
+    t.ok(create.held, 'the watcher saw the create\'s answer');
+    t.type(create.got, 'number', 'the create resolves its revision, not UNAVAILABLE "rate-limit store unavailable"');
+    const update = await heldOver(() => bus.counterPut(key, bytes(8, 2), create.got as number));
+    t.type(update.got, 'number', 'the update resolves its revision');
+    t.same((await bus.counterGet(key))?.value, bytes(8, 2), 'the counter holds the update, made once');
+    t.equal(await bus.counterPut(key, bytes(8, 3), create.got as number), null, 'a write over the replaced revision conflicts');
   });
 });
