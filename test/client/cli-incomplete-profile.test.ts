@@ -8,11 +8,11 @@
 // the same directory just works. The other NOT_REGISTERED errors about the profile's own
 // device (gone meanwhile) are said in a user's words too (cli/errors.ts).
 import t from 'tap';
-import { createServer, type Socket } from 'node:net';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hushwire, cliProfiles, errorLineProblems, startHushwire } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { silentGateway } from '../helpers/unanswering-gateways.ts';
 import { until, within } from '../helpers/poll.ts';
 import { formatError } from '../../cli/errors.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
@@ -26,13 +26,9 @@ t.test('a register killed before the code prompt: later commands say the profile
   const { gw, profiles: [b] } = await cliProfiles(t, [B], 'hw-cli-incomplete-');
   // A gateway that accepts the connection and never answers: register waits there, with
   // its directory made and its lock held, before any code is asked for.
-  const sockets = new Set<Socket>();
-  const silent = createServer((s) => { sockets.add(s); s.on('error', () => {}); });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => { for (const s of sockets) s.destroy(); silent.close(); });
-  const port = (silent.address() as { port: number }).port;
+  const silent = await silentGateway(t);
   const profile = join(tempDir('hw-cli-incomplete-p-'), 'a');
-  const reg = startHushwire(t, ['register', '--gateway', `ws://127.0.0.1:${port}/ws`, '--number', A, '--profile', profile]);
+  const reg = startHushwire(t, ['register', '--gateway', silent.url, '--number', A, '--profile', profile]);
   await until('register to hold the profile\'s lock', () => existsSync(join(profile, 'profile.lock')), 30_000);
   reg.proc.kill('SIGKILL');
   await within(reg.exited, 20_000, 'the killed register');

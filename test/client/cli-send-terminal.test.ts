@@ -1,12 +1,10 @@
 // `hushwire send --to N -` at a terminal: it reads the message from stdin, and before
 // said nothing while it waited (a user saw a command that hung). It now says what it
 // waits for on stderr; the message typed, Enter and Ctrl-D send it. `discover --file -`
-// likewise. Run under script(1)
-// on a pty of its own, as test/client/cli-signal-again.test.ts does for register.
-import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { BIN, ROOT } from '../helpers/paths.ts';
-import { hushwire, cliProfiles } from '../helpers/cli.ts';
+// likewise. Run under script(1) on a pty of its own (hushwireAtTerminal), as
+// test/client/cli-signal-again.test.ts does for register.
+import t from 'tap';
+import { hushwire, cliProfiles, hushwireAtTerminal, haveScript } from '../helpers/cli.ts';
 import { until, within } from '../helpers/poll.ts';
 
 t.setTimeout(180_000);
@@ -14,26 +12,9 @@ t.setTimeout(180_000);
 const A = '+15550100341';
 const B = '+15550100342';
 
-const haveScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-
-function atTerminal(t: Test, args: string[]) {
-  const line = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.HUSHWIRE_PROFILE;
-  const proc = spawn('script', ['-qefc', `exec ${line}`, '/dev/null'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  proc.stdin!.on('error', () => undefined);
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return { proc, out: () => out, exited, type: (s: string) => proc.stdin!.write(s) };
-}
-
 t.test('send - at a terminal says what it waits for; Enter and Ctrl-D send the message', { skip: haveScript ? false : 'script(1) not installed' }, async (t) => {
   const { profiles: [a, b] } = await cliProfiles(t, [A, B], 'hw-cli-sendtty-');
-  const run = atTerminal(t, ['send', '--profile', a!, '--to', B, '-']);
+  const run = hushwireAtTerminal(t, ['send', '--profile', a!, '--to', B, '-']);
   await until('the prompt', () => run.out().includes('type the message, then Enter and Ctrl-D to send it') || run.proc.exitCode !== null, 60_000);
   t.match(run.out(), /type the message, then Enter and Ctrl-D to send it \(Ctrl-C: nothing is sent\)/);
   run.type('typed at the terminal\n');
@@ -55,7 +36,7 @@ t.test('send - from a pipe says nothing of it', async (t) => {
 
 t.test('discover --file - at a terminal says what it waits for', { skip: haveScript ? false : 'script(1) not installed' }, async (t) => {
   const { profiles: [a] } = await cliProfiles(t, [A, B], 'hw-cli-discovertty-');
-  const run = atTerminal(t, ['discover', '--profile', a!, '--file', '-']);
+  const run = hushwireAtTerminal(t, ['discover', '--profile', a!, '--file', '-']);
   await until('the prompt', () => run.out().includes('type the numbers, one per line') || run.proc.exitCode !== null, 60_000);
   t.match(run.out(), /type the numbers, one per line, then Enter and Ctrl-D \(Ctrl-C: nothing is asked\)/);
   run.type(`${B}\n`);

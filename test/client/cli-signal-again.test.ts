@@ -6,12 +6,10 @@
 // code ends it at once too: nothing is registered yet. At a terminal (a pty: `script`),
 // Ctrl-C at the prompt is no signal (readline takes the terminal raw): the prompt ends,
 // and register with it, exit 130, nothing registered. A SIGTERM there ends it by the signal.
-import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import t from 'tap';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliProfiles, startHushwire, signalUntilInterrupted, discovered, type RunningCommand } from '../helpers/cli.ts';
-import { BIN, ROOT } from '../helpers/paths.ts';
+import { cliProfiles, startHushwire, signalUntilInterrupted, discovered, hushwireAtTerminal, haveScript, type RunningCommand } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { until, within } from '../helpers/poll.ts';
 import { atFirstCall } from '../helpers/bus-hooks.ts';
@@ -94,40 +92,18 @@ function promptingVerifier(gw: TestGateway): string[] {
   return codes;
 }
 
-const haveScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-
-/** `hushwire register` at a terminal: run under script(1) on a pty of its own; what the
- *  pty shows (the prompt, stderr and stdout alike) is collected. */
-function registerAtTerminal(t: Test, args: string[]) {
-  const line = [process.execPath, BIN, 'register', ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  // Without tap's NODE_OPTIONS (its signal-exit changes how a signal ends the command).
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.HUSHWIRE_PROFILE;
-  const proc = spawn('script', ['-qefc', `exec ${line}`, '/dev/null'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  proc.stdin!.on('error', () => undefined);
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  /** The register process (script's child, which exec'd node). */
-  const registerPid = (): number => Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-  return { proc, out: () => out, exited, registerPid, type: (s: string) => proc.stdin!.write(s) };
-}
-
 for (const key of ['ctrl-c', 'SIGTERM'] as const) {
   t.test(`register at a terminal: ${key} at the code prompt ends it at once, nothing registered`, { skip: haveScript ? false : 'script(1) not installed' }, async (t) => {
     const number = key === 'ctrl-c' ? '+15550100285' : '+15550100286';
     const { gw, profiles: [a] } = await cliProfiles(t, [A], 'hw-cli-sigprompt-');
     const codes = promptingVerifier(gw);
     const profile = join(tempDir('hw-cli-sigprompt-new-'), 'p');
-    const run = registerAtTerminal(t, ['--gateway', gw.url, '--number', number, '--profile', profile]);
+    const run = hushwireAtTerminal(t, ['register', '--gateway', gw.url, '--number', number, '--profile', profile]);
     await until('the code prompt', () => run.out().includes('verification code (enter within') || run.proc.exitCode !== null, 60_000);
     t.equal(codes.length, 1, 'the code was "sent"');
     t.ok(existsSync(join(profile, 'profile.lock')), 'register holds the profile lock while it asks');
     if (key === 'ctrl-c') run.type('\x03');
-    else process.kill(run.registerPid(), 'SIGTERM');
+    else process.kill(run.commandPid(), 'SIGTERM');
     const code = await within(run.exited, 30_000, `register ending at ${key} (output: ${JSON.stringify(run.out())})`);
     t.equal(code, key === 'ctrl-c' ? 130 : 128 + 15, `exit ${key === 'ctrl-c' ? 130 : '143 (ended by SIGTERM)'} (output: ${JSON.stringify(run.out())})`);
     t.notMatch(run.out(), /interrupted: stopping the registration/, 'not held');

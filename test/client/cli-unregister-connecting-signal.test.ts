@@ -4,21 +4,18 @@
 // which the CLI holds signals for: it said "letting the opt-out under way finish", waited
 // out the connect attempts (3 of 5 s) and ended with exit 5, nothing done.
 import t from 'tap';
-import { createServer, type Socket, type AddressInfo } from 'node:net';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliProfiles, startHushwire } from '../helpers/cli.ts';
+import { silentGateway, useGateways } from '../helpers/unanswering-gateways.ts';
 import { until, within } from '../helpers/poll.ts';
 
 t.setTimeout(120_000);
 
 t.test('SIGINT while unregister connects ends it at once, by the signal, the profile as it was', async (t) => {
   const { profiles: [a] } = await cliProfiles(t, ['+15550100291'], 'hw-cli-unreg-connecting-');
-  const sockets = new Set<Socket>();
-  const hung = createServer((s) => { sockets.add(s); s.on('error', () => {}); });
-  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
-  t.teardown(() => { for (const s of sockets) s.destroy(); hung.close(); });
-  writeFileSync(join(a!, 'gateways.json'), JSON.stringify({ version: 1, gateways: [`ws://127.0.0.1:${(hung.address() as AddressInfo).port}/ws`] }));
+  const { url, sockets } = await silentGateway(t);
+  useGateways(a!, [url]);
 
   const run = startHushwire(t, ['unregister', '--profile', a!], { withoutTapHooks: true });
   await until('unregister to connect to the gateway', () => sockets.size > 0, 30_000);

@@ -19,16 +19,12 @@
 // slack for a stalled machine): 15-21 here for 16 sends, bound 31; 53-60 unpaced.
 import t from 'tap';
 import WsWebSocket from 'ws';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { HushwireClient, MemoryStore, HushwireError, ErrorCode, type ClientOptions } from '../../client/index.ts';
+import { HushwireError, ErrorCode, type ClientOptions } from '../../client/index.ts';
 import { SendPacer, deliverToRoute, type SealedForDevice } from '../../client/outgoing.ts';
 import type { Discovery, VerifiedDevice } from '../../client/discovery.ts';
 import { natsTestGateway, warmEvaluator } from '../helpers/gateway.ts';
 import { haveNatsServer } from '../helpers/nats-server.ts';
-import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
-import type { RawClient } from '../helpers/raw.ts';
-import { freshNumber } from '../helpers/handsets.ts';
-import { openEnvelope } from '../../relay/crypto/seal.ts';
+import { senderAndRawRecipient, deliveries, checkEachArrivedOnce } from '../helpers/paced-sends.ts';
 import { wire, encodeFrame, type OpProps } from '../../relay/wire.ts';
 import type { Test } from 'tap';
 
@@ -86,12 +82,7 @@ function sheddingWebSocket(shed: Shedding): ClientOptions['WebSocket'] {
 async function shedding(t: Test, prefix: string, shed: Shedding) {
   const gw = await natsTestGateway(t, prefix);
   await warmEvaluator(gw);
-  const B = freshNumber();
-  const { c: bReg, dev: b } = await registerRaw(gw.url, B);
-  bReg.close();
-  await bReg.closed;
-  const bConn = await authenticateRaw(gw.url, b);
-  t.teardown(async () => { bConn.close(); await bConn.closed; });
+  const { B, b, bConn, client } = await senderAndRawRecipient(t, gw.url, { WebSocket: sheddingWebSocket(shed) });
   let acked = 0;
   const acking = setInterval(() => {
     const envs = deliveries(bConn);
@@ -101,19 +92,7 @@ async function shedding(t: Test, prefix: string, shed: Shedding) {
     }
   }, 20);
   t.teardown(() => clearInterval(acking));
-  const store = new MemoryStore();
-  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
-  const client = await HushwireClient.open(store, {
-    receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, WebSocket: sheddingWebSocket(shed),
-  });
-  t.teardown(() => client.close());
-  await client.connect();
-  await client.discover([B]);
   return { gw, B, b, bConn, client };
-}
-
-function deliveries(bConn: RawClient) {
-  return bConn.ops.filter((o) => o.body === 'deliver').flatMap((o) => o.deliver!.envelopes);
 }
 
 const N = 16;
@@ -134,16 +113,7 @@ for (const [what, code, retryAfter] of cases) {
     t.ok(results.every((r) => r.status === 'delivered'), 'every send delivered');
     t.equal(new Set(results.map((r) => r.id)).size, N, 'each with its own id');
     t.equal(shed.passed, N, 'N send ops reached the gateway: a refused op was never also taken');
-
-    const envs = deliveries(bConn);
-    const ids = envs.map((e) => bytesToHex(e.id));
-    t.equal(ids.length, N, 'B was handed N envelopes: none twice');
-    t.same([...ids].sort(), results.map((r) => r.id).sort(), 'exactly the ids the sends resolved with');
-    const opened = envs.map((e) => openEnvelope({ ...e, route: b.route, device: b.device }, { route: b.route, device: b.device, prekeySecret: b.prekey.secretKey }));
-    t.same(opened.map((o) => new TextDecoder().decode(o.body)).sort(), Array.from({ length: N }, (_, i) => `m${i}`).sort(), 'each text once');
-    // A retry reuses its envelope: N sequence numbers in a row, none skipped or twice.
-    const seqs = opened.map((o) => o.seq).sort((x, y) => x - y);
-    t.same(seqs, Array.from({ length: N }, (_, i) => seqs[0]! + i), 'sequence numbers N in a row');
+    checkEachArrivedOnce(t, results, bConn, b);
 
     // The first burst: all N went out at once, one was let through, N - 1 refused. From
     // then on the client's send ops are spaced (by the retry_after_ms, about WINDOW_MS;

@@ -12,16 +12,12 @@
 // gateway refused before the sends' own deadline, which pacing bounds by the pacer's
 // arithmetic (one op per retry_after_ms; a slower machine only makes fewer).
 import t from 'tap';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { HushwireClient, MemoryStore, HushwireError, ErrorCode } from '../../client/index.ts';
+import { HushwireError, ErrorCode } from '../../client/index.ts';
 import { SendPacer, deliverToRoute, type SealedForDevice } from '../../client/outgoing.ts';
 import type { Discovery, VerifiedDevice } from '../../client/discovery.ts';
 import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
-import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
-import type { RawClient } from '../helpers/raw.ts';
-import { freshNumber } from '../helpers/handsets.ts';
+import { senderAndRawRecipient, deliveries, checkEachArrivedOnce } from '../helpers/paced-sends.ts';
 import { until } from '../helpers/poll.ts';
-import { openEnvelope } from '../../relay/crypto/seal.ts';
 import { SENDS_BUSY_RETRY_MS } from '../../relay/relay.ts';
 import type { OpProps } from '../../relay/wire.ts';
 import type { Test } from 'tap';
@@ -38,28 +34,10 @@ async function overloaded(t: Test, sendTimeoutMs?: number) {
   const gw = await startTestGateway({ liveTimeoutMs: 30_000, logLevel: 'warn' });
   t.teardown(() => gw.close());
   await warmEvaluator(gw);
-  const B = freshNumber();
-  const { c: bReg, dev: b } = await registerRaw(gw.url, B);
-  bReg.close();
-  await bReg.closed;
-  const bConn = await authenticateRaw(gw.url, b);
-  t.teardown(async () => { bConn.close(); await bConn.closed; });
-  const store = new MemoryStore();
-  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
-  const client = await HushwireClient.open(store, {
-    receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, ...(sendTimeoutMs !== undefined ? { sendTimeoutMs } : {}),
-  });
-  t.teardown(() => client.close());
-  await client.connect();
-  // The route and the device list are looked up (and kept) once, before the queue.
-  await client.discover([B]);
+  const { B, b, bConn, client } = await senderAndRawRecipient(t, gw.url, sendTimeoutMs !== undefined ? { sendTimeoutMs } : {});
   // From here on the gateway takes CAP sends at once.
   gw.relay.limits.maxSendsInFlight = CAP;
   return { gw, B, b, bConn, client };
-}
-
-function deliveries(bConn: RawClient) {
-  return bConn.ops.filter((o) => o.body === 'deliver').flatMap((o) => o.deliver!.envelopes);
 }
 
 t.test('a queue of sends refused UNAVAILABLE (over --max-sends-in-flight) goes out paced by retry_after_ms, not in bursts', async (t) => {
@@ -116,20 +94,7 @@ t.test('refused UNAVAILABLE while the gateway is full, then taken: every message
   clearInterval(acking);
   t.ok(results.every((r) => r.status === 'delivered'), 'every send delivered');
   t.equal(new Set(results.map((r) => r.id)).size, N, 'each with its own id');
-
-  const envs = deliveries(bConn);
-  const ids = envs.map((e) => bytesToHex(e.id));
-  t.equal(ids.length, N, 'B was handed N envelopes: none twice');
-  t.same([...ids].sort(), results.map((r) => r.id).sort(), 'exactly the ids the sends resolved with');
-  // Delivered envelopes carry no route and device: the recipient fills in its own.
-  const opened = envs.map((e) => openEnvelope({ ...e, route: b.route, device: b.device }, { route: b.route, device: b.device, prekeySecret: b.prekey.secretKey }));
-  const texts = opened.map((o) => new TextDecoder().decode(o.body));
-  t.same([...texts].sort(), Array.from({ length: N }, (_, i) => `m${i}`).sort(), 'each text once');
-  // A retry reuses its envelope: the sequence numbers the sends took are N in a row,
-  // none skipped or taken twice (so the recipient's per-sender ordering is as without
-  // the refusals).
-  const seqs = opened.map((o) => o.seq).sort((x, y) => x - y);
-  t.same(seqs, Array.from({ length: N }, (_, i) => seqs[0]! + i), 'sequence numbers N in a row');
+  checkEachArrivedOnce(t, results, bConn, b);
   t.ok(await sendsInFlightRefusals(gw) >= N - CAP, 'the gateway did refuse');
 });
 

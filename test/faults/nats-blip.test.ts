@@ -114,15 +114,21 @@ if (!haveNatsServer()) {
    *  buses of a test (two gateways of one deployment). */
   const newBus = (url: string, prefix: string, extra: Partial<NatsBusOptions> = {}): NatsBus =>
     new NatsBus({ servers: url, limits: CONTRACT_LIMITS, prefix, reconnectWaitMs: 50, requestTimeoutMs: LONG_MS, outageGraceMs: LONG_MS, name: `blip-${++n}`, ...extra });
-
-  t.test('made while disconnected: held until the reconnect, then answered (nothing waits out its deadline)', async (t) => {
+  /** A fresh nats-server with two started buses under `prefix` (closed at the test's
+   *  end): `bus`, named `name`, and `holder`, another gateway of the same deployment. */
+  const busAndHolder = async (t: Test, prefix: string) => {
     const server = await startNatsServer({ t });
-    const bus = newBus(server.url, 'blipa');
+    const bus = newBus(server.url, prefix);
     const name = `blip-${n}`;
-    const holder = newBus(server.url, 'blipa'); // another gateway of the same deployment
+    const holder = newBus(server.url, prefix);
     t.teardown(async () => { await bus.close(); await holder.close(); });
     await bus.start();
     await holder.start();
+    return { server, bus, name, holder };
+  };
+
+  t.test('made while disconnected: held until the reconnect, then answered (nothing waits out its deadline)', async (t) => {
+    const { server, bus, name, holder } = await busAndHolder(t, 'blipa');
     const [r, d] = [tok(), tok()];
     const dirRev = await bus.directoryPut(r, bytes(8, 1), 0);
     const [hr, hd] = [tok(), tok()];
@@ -169,12 +175,7 @@ if (!haveNatsServer()) {
   });
 
   t.test('in flight when the connection drops: idempotent requests made again once reconnected, compare-and-set writes UNAVAILABLE at once, live offers to another gateway not delivered at once', async (t) => {
-    const server = await startNatsServer({ t });
-    const bus = newBus(server.url, 'blipb');
-    const holder = newBus(server.url, 'blipb');
-    t.teardown(async () => { await bus.close(); await holder.close(); });
-    await bus.start();
-    await holder.start();
+    const { server, bus, holder } = await busAndHolder(t, 'blipb');
     const [r, d] = [tok(), tok()];
     const dirRev = await bus.directoryPut(r, bytes(8, 1), 0);
     const [hr, hd] = [tok(), tok()];

@@ -1,7 +1,8 @@
 // Runs the `hushwire` CLI as a user would: `node bin/hushwire.js ...` as a child
 // process, with a deadline, collecting exit code, stdout and stderr.
 import type { Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT } from './paths.ts';
 import { startTestGateway, type TestGateway } from './gateway.ts';
@@ -70,6 +71,30 @@ export function startHushwire(t: { teardown(fn: () => unknown): void }, args: st
   proc.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
   return { proc, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Whether script(1) is installed, which hushwireAtTerminal needs. */
+export const haveScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** A `hushwire` command at a terminal, as a user types it: run under script(1) on a pty
+ *  of its own, without tap's NODE_OPTIONS (its signal-exit changes how a signal ends the
+ *  command); what the pty shows (prompts, stderr and stdout alike) is collected, `type`
+ *  writes keys to it. SIGKILLed at the test's end if it is still running. */
+export function hushwireAtTerminal(t: { teardown(fn: () => unknown): void }, args: string[]) {
+  const line = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.HUSHWIRE_PROFILE;
+  const proc = spawn('script', ['-qefc', `exec ${line}`, '/dev/null'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  proc.stdin!.on('error', () => undefined);
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+  /** The hushwire process itself (script's child, which exec'd node). */
+  const commandPid = (): number => Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+  return { proc, out: () => out, exited, commandPid, type: (s: string) => proc.stdin!.write(s) };
 }
 
 /** Sends `signal` to a running command and resolves once it said it was interrupted

@@ -1,17 +1,21 @@
 // OPRF evaluators for tests: `hushwire oprf` services in this process (logs captured)
-// on a real nats-server, and key files for gateways and child processes.
+// on a real nats-server, a gateway's OPRF client to them through a TCP proxy, and key
+// files for gateways and child processes.
 import { PassThrough } from 'node:stream';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { createLogger } from '../../relay/log.ts';
+import { createLogger, type LogOptions } from '../../relay/log.ts';
+import { RemoteEvaluator, type RemoteEvaluatorOptions } from '../../relay/evaluator-remote.ts';
+import { blindNumbers, finalizeNumbers, routeFromOutput } from '../../relay/crypto/oprf.ts';
 import { OprfService } from '../../relay/oprf-service.ts';
 import { formatScalarKey } from '../../relay/evaluator.ts';
 import type { OprfKeyPair } from '../../relay/crypto/oprf.ts';
 import { BIN, ROOT } from './paths.ts';
-import { httpStatus, until } from './poll.ts';
+import { httpStatus, until, within } from './poll.ts';
+import { tcpProxy } from './tcp-proxy.ts';
 
 export interface TestEvaluator {
   service: OprfService;
@@ -60,6 +64,48 @@ export async function startTestEvaluator(o: TestEvaluatorOptions): Promise<TestE
   o.t?.teardown(() => service.close());
   return handle;
 }
+
+export interface ProxiedEvaluatorClient {
+  ev: RemoteEvaluator;
+  /** Between the client and the nats-server: cut, open, loseInterest (tcp-proxy.ts). */
+  proxy: Awaited<ReturnType<typeof tcpProxy>>;
+  /** Every log line of the client so far. */
+  logs(): string;
+}
+
+/** A gateway's OPRF client (RemoteEvaluator; one evaluator, 'main', pinned to `key`) on
+ *  the nats-server at `natsPort` through a TCP proxy, so that its connection alone can be
+ *  cut or lose its reply interest; named `name`, logging at `logLevel`, `options` the
+ *  rest (timeoutMs, outageGraceMs, registry, renewPolicy). Started; resolves once it is
+ *  connected; closed, and the proxy cut, at the test's end. */
+export async function proxiedEvaluatorClient(
+  t: { teardown(fn: () => unknown): void }, natsPort: number, key: OprfKeyPair, name: string, logLevel: NonNullable<LogOptions['level']>,
+  options: Omit<RemoteEvaluatorOptions, 'servers' | 'evaluators' | 'name' | 'log'>,
+): Promise<ProxiedEvaluatorClient> {
+  const proxy = await tcpProxy(natsPort);
+  const chunks: string[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
+  const ev = new RemoteEvaluator({
+    servers: [proxy.url], evaluators: [{ id: 'main', publicKey: key.publicKey }], name, log: createLogger({ level: logLevel, destination: sink }), ...options,
+  });
+  t.teardown(async () => { await ev.close(); await proxy.cut(); });
+  await ev.start();
+  await until('connected', () => ev.connected, 15_000);
+  return { ev, proxy, logs: () => chunks.join('') };
+}
+
+/** The route `number` maps to, evaluated by `ev` (blinded, finalized against `key`), hex. */
+export async function evaluatedRoute(ev: Pick<RemoteEvaluator, 'evaluate'>, key: OprfKeyPair, number: string): Promise<string> {
+  const { blinds, blinded } = blindNumbers([number]);
+  const res = await ev.evaluate(blinded);
+  return bytesToHex(routeFromOutput(finalizeNumbers([number], blinds, blinded, res.evaluated, res.proof, key.publicKey)[0]!));
+}
+
+/** An evaluation's route, or 'failed: <message>' (also when it is not answered within
+ *  60 s): a value a test compares. */
+export const evaluationOutcome = (p: Promise<string>): Promise<string> =>
+  within(p, 60_000, 'the evaluation').catch((e: unknown) => `failed: ${e instanceof Error ? e.message : String(e)}`);
 
 /** A key file (seed form or scalar form) in a fresh temp dir. */
 export function writeKeyFile(key: { seed?: Uint8Array; secretKey?: Uint8Array }): string {

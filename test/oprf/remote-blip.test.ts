@@ -7,15 +7,12 @@
 // reconnected (evaluations change nothing at the evaluator). No timing is asserted: the
 // deadline is far beyond the test, so an answer that waited for it fails the test.
 import t, { type Test } from 'tap';
-import { PassThrough } from 'node:stream';
 import { bytesToHex as hex } from '@noble/hashes/utils.js';
-import { deriveServerKey, blindNumbers, finalizeNumbers, routeFromOutput, serverRouteForNumber } from '../../relay/crypto/oprf.ts';
-import { RemoteEvaluator } from '../../relay/evaluator-remote.ts';
-import { createLogger } from '../../relay/log.ts';
+import { deriveServerKey, serverRouteForNumber } from '../../relay/crypto/oprf.ts';
+import type { RemoteEvaluator } from '../../relay/evaluator-remote.ts';
 import { startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
-import { startTestEvaluator } from '../helpers/oprf.ts';
-import { tcpProxy } from '../helpers/tcp-proxy.ts';
-import { until, within } from '../helpers/poll.ts';
+import { startTestEvaluator, proxiedEvaluatorClient, evaluatedRoute, evaluationOutcome as outcome } from '../helpers/oprf.ts';
+import { until } from '../helpers/poll.ts';
 
 t.setTimeout(180_000);
 
@@ -25,27 +22,11 @@ const LONG_MS = 600_000;
 async function setup(t: Test, graceMs = LONG_MS) {
   const nats = await startNatsServer({ t });
   await startTestEvaluator({ servers: [nats.url], key: KEY, t });
-  const proxy = await tcpProxy(nats.port);
-  const sink = new PassThrough();
-  sink.resume();
-  const ev = new RemoteEvaluator({
-    servers: [proxy.url], evaluators: [{ id: 'main', publicKey: KEY.publicKey }], timeoutMs: LONG_MS, outageGraceMs: graceMs,
-    name: 'test-gw-blip', log: createLogger({ level: 'warn', destination: sink }),
-  });
-  t.teardown(async () => { await ev.close(); await proxy.cut(); });
-  await ev.start();
-  await until('connected', () => ev.connected, 15_000);
+  const { ev, proxy } = await proxiedEvaluatorClient(t, nats.port, KEY, 'test-gw-blip', 'warn', { timeoutMs: LONG_MS, outageGraceMs: graceMs });
   return { ev, proxy };
 }
 
-async function evaluated(ev: RemoteEvaluator, number: string): Promise<string> {
-  const { blinds, blinded } = blindNumbers([number]);
-  const res = await ev.evaluate(blinded);
-  return hex(routeFromOutput(finalizeNumbers([number], blinds, blinded, res.evaluated, res.proof, KEY.publicKey)[0]!));
-}
-
-const outcome = (p: Promise<string>): Promise<string> =>
-  within(p, 60_000, 'the evaluation').catch((e: unknown) => `failed: ${e instanceof Error ? e.message : String(e)}`);
+const evaluated = (ev: RemoteEvaluator, number: string): Promise<string> => evaluatedRoute(ev, KEY, number);
 
 t.test('OPRF client through a blip', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
   t.test('an evaluation made while disconnected is sent once reconnected and answered', async (t) => {

@@ -10,19 +10,16 @@
 // renews nothing; one that is hung (subscribed, never answering) renews at most once per
 // interval. No timing is asserted: the renewal interval is far beyond the test.
 import t, { type Test } from 'tap';
-import { PassThrough } from 'node:stream';
 import { Registry } from 'prom-client';
 import { bytesToHex as hex } from '@noble/hashes/utils.js';
 import { connect } from '@nats-io/transport-node';
-import { deriveServerKey, blindNumbers, finalizeNumbers, routeFromOutput, serverRouteForNumber } from '../../relay/crypto/oprf.ts';
-import { RemoteEvaluator, ReplyPathHealer, DEFAULT_RENEW_POLICY } from '../../relay/evaluator-remote.ts';
+import { deriveServerKey, serverRouteForNumber } from '../../relay/crypto/oprf.ts';
+import { ReplyPathHealer, DEFAULT_RENEW_POLICY, type RemoteEvaluator } from '../../relay/evaluator-remote.ts';
 import type { NatsLink } from '../../relay/oprf-nats.ts';
-import { createLogger } from '../../relay/log.ts';
 import { evalSubject } from '../../relay/oprf-wire.ts';
 import { connz, startNatsServer, haveNatsServer } from '../helpers/nats-server.ts';
-import { startTestEvaluator } from '../helpers/oprf.ts';
-import { tcpProxy } from '../helpers/tcp-proxy.ts';
-import { until, within } from '../helpers/poll.ts';
+import { startTestEvaluator, proxiedEvaluatorClient, evaluatedRoute, evaluationOutcome as outcome } from '../helpers/oprf.ts';
+import { until } from '../helpers/poll.ts';
 
 t.setTimeout(180_000);
 
@@ -40,35 +37,19 @@ async function setup(t: Test, evaluator: 'up' | 'down' | 'hung') {
     nc.subscribe(evalSubject('hw', 'main'), { callback: () => undefined });
     await nc.flush();
   }
-  const proxy = await tcpProxy(nats.port);
-  const chunks: string[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
   const registry = new Registry();
-  const ev = new RemoteEvaluator({
-    servers: [proxy.url], evaluators: [{ id: 'main', publicKey: KEY.publicKey }], timeoutMs: TIMEOUT_MS,
-    name: 'test-gw-interest', log: createLogger({ level: 'info', destination: sink }), registry,
-    renewPolicy: { timeouts: 3, afterMs: 0, everyMs: HOUR_MS, everyMaxMs: HOUR_MS },
+  const { ev, proxy, logs } = await proxiedEvaluatorClient(t, nats.port, KEY, 'test-gw-interest', 'info', {
+    timeoutMs: TIMEOUT_MS, registry, renewPolicy: { timeouts: 3, afterMs: 0, everyMs: HOUR_MS, everyMaxMs: HOUR_MS },
   });
-  t.teardown(async () => { await ev.close(); await proxy.cut(); });
-  await ev.start();
-  await until('connected', () => ev.connected, 15_000);
   const metric = async (name: string, labels: Record<string, string>): Promise<number> => {
     const m = await registry.getSingleMetric(name)!.get();
     return m.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
   };
   const links = async (): Promise<number> => (await connz(nats)).filter((c) => c.name === 'test-gw-interest-oprf').length;
-  return { ev, proxy, links, logs: () => chunks.join(''), renewals: () => metric('hushwire_oprf_client_renewals_total', { evaluator: 'main' }), timeouts: () => metric('hushwire_oprf_client_requests_total', { evaluator: 'main', result: 'timeout' }) };
+  return { ev, proxy, links, logs, renewals: () => metric('hushwire_oprf_client_renewals_total', { evaluator: 'main' }), timeouts: () => metric('hushwire_oprf_client_requests_total', { evaluator: 'main', result: 'timeout' }) };
 }
 
-async function evaluated(ev: RemoteEvaluator, number: string): Promise<string> {
-  const { blinds, blinded } = blindNumbers([number]);
-  const res = await ev.evaluate(blinded);
-  return hex(routeFromOutput(finalizeNumbers([number], blinds, blinded, res.evaluated, res.proof, KEY.publicKey)[0]!));
-}
-
-const outcome = (p: Promise<string>): Promise<string> =>
-  within(p, 60_000, 'the evaluation').catch((e: unknown) => `failed: ${e instanceof Error ? e.message : String(e)}`);
+const evaluated = (ev: RemoteEvaluator, number: string): Promise<string> => evaluatedRoute(ev, KEY, number);
 
 t.test('OPRF client whose reply interest NATS lost', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
   t.test('answers come back after the link renews its connection, no restart', async (t) => {
