@@ -5,30 +5,36 @@
 // rate mode the generator's send-lag p99 (a spike there too means the generator was
 // late, not the system).
 //
-// Each generator thread keeps each slice's values (SliceRecorder: as they are up to
-// RAW_VALUES of them, then an hdr-histogram sized as they need), ships them as
-// compressed histograms as it ships the run's histogram, and the main thread merges
-// them slice by slice (mergeTimeline). Pure functions and two classes; no I/O.
-import * as hdr from 'hdr-histogram-js';
+// Each generator thread keeps each slice's values in a log-bucketed histogram of its own
+// (SliceHist: 256 buckets per power of two, exact below 512 µs; its counts 1, 2 or 4
+// bytes wide as they need; the exact count, min and max), ships each as a short
+// base64 string with the run's other figures, and the main thread adds the threads'
+// buckets up slice by slice (mergeTimeline): every thread buckets alike, so the merge is
+// exactly the histogram one thread holding all the values would have. What it reports:
+// counts and max exact, p50 and p99 within PRECISION (1/512, 0.2%) of the exact
+// nearest-rank percentile of the slice's values. Pure functions and classes; no I/O.
 
 export const DEFAULT_SLICE_MS = 250;
 export const MIN_SLICE_MS = 10;
 export const MAX_SLICE_MS = 10_000;
 /** Slices per run at most: each is up to two per generator thread (latency, and send
- *  lag in rate mode). A slice keeps its values as they are (4 bytes each) up to
- *  RAW_VALUES of them, then an hdr-histogram (3 significant digits from 1 µs, sized to
- *  its largest value) with 16-bit counts (~21 KB for latencies of 0.5-500 ms) up to
- *  32,767 values, then 32-bit ones (~42 KB). Measured, 1,000 slices of 0.5-500 ms
- *  latencies in one thread (docs/BENCHMARKS.md "Latency over time"): 250 values a slice
- *  1.3 MB, 1,000 values 4.3 MB, 2,500-32,767 values 21.6 MB, more 42 MB; every case was
- *  42 MB with a 32-bit histogram from each slice's first value. A longer
- *  window takes a larger slice (effectiveSliceMs), said in the JSON's meta. */
+ *  lag in rate mode). A slice holds one byte per bucket of the values' span (256 buckets
+ *  per power of two: ~2.8 KB for latencies spread over 0.5-500 ms), two or four bytes once
+ *  a bucket holds more than 255 or 65,535 values, whatever the number of values.
+ *  Measured with bench/timeline-memory.ts, 1,000 slices in one thread (docs/BENCHMARKS.md
+ *  "Latency over time"). A longer window takes a larger slice (effectiveSliceMs), said in
+ *  the JSON's meta. */
 export const MAX_SLICES = 1_000;
 
-/** Values a slice keeps as they are before it takes an hdr-histogram: 4 KB, a fifth of
- *  a 16-bit histogram holding 0.5-500 ms; recording them into one when the 1,025th
- *  comes costs the generator ~0.1-0.2 ms once per slice. */
-export const RAW_VALUES = 1_024;
+/** log2 of the buckets per power of two: a value v >= 2^(SUB_BITS + 1) µs falls in a
+ *  bucket 2^(floor(log2 v) - SUB_BITS) wide, at most 1/256 of its lower end; smaller
+ *  values each have a bucket of their own. */
+export const SUB_BITS = 8;
+const SUB = 1 << SUB_BITS;
+/** A reported percentile's largest distance from the exact one, relative to it: a bucket's
+ *  middle (rounded to a whole µs, clamped to the slice's min and max) is at most half its
+ *  width from any value in it, 2^-(SUB_BITS + 1) of the value. */
+export const PRECISION = 1 / (2 * SUB);
 
 /** The slice a run uses: the one asked for, or, when the window would need more than
  *  MAX_SLICES of them, the smallest multiple of it that needs no more. */
@@ -42,75 +48,223 @@ export function sliceCount(windowMs: number, sliceMs: number): number {
   return Math.max(1, Math.ceil(windowMs / sliceMs));
 }
 
-function sliceHistogram(bits: 16 | 32 = 32): hdr.Histogram {
-  // Starts small and grows to the largest value it holds: most slices hold latencies of
-  // a few ms, which a histogram up to an hour's would hold in ~94 KB.
-  return hdr.build({ bitBucketSize: bits, lowestDiscernibleValue: 1, highestTrackableValue: 2, autoResize: true, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+/** The bucket of a whole number of µs (>= 0). */
+export function bucketOf(v: number): number {
+  if (v < 2 * SUB) return v;
+  if (v < 2 ** 32) {
+    const s = 31 - Math.clz32(v) - SUB_BITS;
+    return ((s + 1) << SUB_BITS) + (v >>> s) - SUB;
+  }
+  let e = Math.floor(Math.log2(v));
+  if (2 ** e > v) e--;
+  else if (2 ** (e + 1) <= v) e++;
+  const s = e - SUB_BITS;
+  return (s + 1) * SUB + Math.floor(v / 2 ** s) - SUB;
 }
 
-/** Values a slice's 16-bit histogram holds before it becomes a 32-bit one: no count in
- *  it can then exceed 32,767 (hdr-histogram-js's Int16 counts wrap silently). */
-const INT16_VALUES = 32_767;
+/** A bucket's lowest value and width (µs). */
+export function bucketRange(i: number): [low: number, width: number] {
+  const k = Math.floor(i / SUB);
+  if (k <= 1) return [i, 1];
+  const w = 2 ** (k - 1);
+  return [(SUB + (i % SUB)) * w, w];
+}
 
-/** One slice's values: as they are (exact, 4 bytes each) while there are at most
- *  RAW_VALUES of them, then an hdr-histogram with 16-bit counts (half the bytes) up to
- *  INT16_VALUES values, then one with 32-bit counts. What it ships is a histogram
- *  either way, the same figures as one histogram of all its values. */
-class Slice {
-  vals: Uint32Array | null = new Uint32Array(16);
-  /** Values recorded. */
+type Counts = Uint8Array | Uint16Array | Uint32Array;
+/** Room a slice's buckets grow by past the one that needed it (a quarter of a power of
+ *  two), so a slice whose values spread out reallocates a bounded number of times. */
+const GROW = SUB / 4;
+
+/** One slice's values: the count, min and max exactly, and a count per bucket for the
+ *  buckets from the lowest to the highest it holds (with up to GROW more either side),
+ *  one byte each until a bucket would pass 255, then two, then four. */
+export class SliceHist {
   n = 0;
-  h: hdr.Histogram | null = null;
+  min = Infinity;
+  max = 0;
+  /** The bucket of counts[0]. */
+  lo = 0;
+  counts: Counts | null = null;
 
-  add(v: number): void {
-    const vals = this.vals;
-    if (vals === null) {
-      this.h!.recordValue(v);
-      if (++this.n === INT16_VALUES) {
-        const wide = sliceHistogram(32);
-        wide.add(this.h!);
-        this.h = wide;
-      }
-      return;
+  /** Counts a latency in µs: a whole number (another is rounded), at least 0. */
+  add(value: number): void {
+    const v = (value >>> 0) === value ? value : Math.max(0, Math.round(value));
+    const i = bucketOf(v);
+    let c = this.counts;
+    let j = i - this.lo;
+    if (c === null || j < 0 || j >= c.length) {
+      c = this.#cover(i);
+      j = i - this.lo;
     }
-    // a whole number of µs that fits 32 bits (every latency of a bounded run does)
-    if (this.n < vals.length && (v >>> 0) === v) { vals[this.n++] = v; return; }
-    if (this.n < RAW_VALUES && (v >>> 0) === v) {
-      const more = new Uint32Array(Math.min(RAW_VALUES, vals.length * 2));
-      more.set(vals);
-      this.vals = more;
-      more[this.n++] = v;
-      return;
-    }
-    this.h = this.histogram();
-    this.vals = null;
-    this.h.recordValue(v);
+    const x = c[j]! + 1;
+    if ((c.BYTES_PER_ELEMENT === 1 && x > 0xff) || (c.BYTES_PER_ELEMENT === 2 && x > 0xffff)) c = this.#widen();
+    c[j] = x;
     this.n++;
+    if (v > this.max) this.max = v;
+    if (v < this.min) this.min = v;
   }
 
-  histogram(): hdr.Histogram {
-    if (this.h !== null) return this.h;
-    const h = sliceHistogram(16);
-    const vals = this.vals!;
-    for (let k = 0; k < this.n; k++) h.recordValue(vals[k]!);
+  /** Counts another slice's values in this one (the same buckets: exact). */
+  addAll(o: { n: number; min: number; max: number; lo: number; counts: ArrayLike<number> | null }): void {
+    if (o.n === 0 || o.counts === null) return;
+    let first = -1;
+    let last = -1;
+    for (let j = 0; j < o.counts.length; j++) {
+      if (o.counts[j] !== 0) {
+        if (first < 0) first = j;
+        last = j;
+      }
+    }
+    if (first < 0) return;
+    this.#cover(o.lo + first);
+    this.#cover(o.lo + last);
+    for (let j = first; j <= last; j++) {
+      const add = o.counts[j]!;
+      if (add === 0) continue;
+      let c = this.counts!;
+      const k = o.lo + j - this.lo;
+      const x = c[k]! + add;
+      while ((c.BYTES_PER_ELEMENT === 1 && x > 0xff) || (c.BYTES_PER_ELEMENT === 2 && x > 0xffff)) c = this.#widen();
+      c[k] = x;
+    }
+    this.n += o.n;
+    if (o.max > this.max) this.max = o.max;
+    if (o.min < this.min) this.min = o.min;
+  }
+
+  /** Bytes its counts take. */
+  get bytes(): number {
+    return this.counts?.byteLength ?? 0;
+  }
+
+  /** The nearest-rank p-th percentile (0 < p <= 100) in µs: the middle of the bucket
+   *  holding the value of rank ceil(p% of n), rounded, within [min, max]; null when
+   *  empty. */
+  percentile(p: number): number | null {
+    const c = this.counts;
+    if (this.n === 0 || c === null) return null;
+    const rank = Math.max(1, Math.ceil((p * this.n) / 100));
+    let seen = 0;
+    for (let j = 0; j < c.length; j++) {
+      seen += c[j]!;
+      if (seen >= rank) {
+        const [low, w] = bucketRange(this.lo + j);
+        return Math.min(this.max, Math.max(this.min, Math.round(low + (w - 1) / 2)));
+      }
+    }
+    return this.max;
+  }
+
+  /** Makes counts cover bucket i; returns them. */
+  #cover(i: number): Counts {
+    const c = this.counts;
+    if (c === null) {
+      this.lo = Math.max(0, i - GROW);
+      this.counts = new Uint8Array(i - this.lo + GROW + 1);
+      return this.counts;
+    }
+    const hi = this.lo + c.length;
+    if (i >= this.lo && i < hi) return c;
+    const lo = i < this.lo ? Math.max(0, i - GROW) : this.lo;
+    const end = i >= hi ? i + GROW + 1 : hi;
+    const more = new (c.constructor as new (n: number) => Counts)(end - lo);
+    more.set(c, this.lo - lo);
+    this.lo = lo;
+    this.counts = more;
+    return more;
+  }
+
+  /** The counts one size wider (8 -> 16 -> 32 bits). */
+  #widen(): Counts {
+    const c = this.counts!;
+    const wide = c.BYTES_PER_ELEMENT === 1 ? new Uint16Array(c.length) : new Uint32Array(c.length);
+    wide.set(c);
+    this.counts = wide;
+    return wide;
+  }
+
+  /** Base64 of: a version byte (1), then n, min, max, the first bucket held and the
+   *  counts from it to the last non-zero one, each an unsigned LEB128 number, a run of
+   *  empty buckets written as 0 and its length. */
+  encode(): string {
+    const out: number[] = [1];
+    const put = (x: number): void => {
+      while (x >= 0x80) {
+        out.push((x % 0x80) | 0x80);
+        x = Math.floor(x / 0x80);
+      }
+      out.push(x);
+    };
+    const c = this.counts;
+    let first = 0;
+    let last = -1;
+    if (c !== null) {
+      while (first < c.length && c[first] === 0) first++;
+      last = c.length - 1;
+      while (last >= first && c[last] === 0) last--;
+    }
+    put(this.n);
+    put(this.n === 0 ? 0 : this.min);
+    put(this.max);
+    put(this.lo + (last >= first ? first : 0));
+    for (let j = first; j <= last; j++) {
+      const x = c![j]!;
+      if (x !== 0) { put(x); continue; }
+      let run = 1;
+      while (c![j + run] === 0) run++;
+      put(0);
+      put(run);
+      j += run - 1;
+    }
+    return Buffer.from(out).toString('base64');
+  }
+
+  /** The slice encode() wrote. */
+  static decode(enc: string): SliceHist {
+    const b = Buffer.from(enc, 'base64');
+    if (b[0] !== 1) throw new Error(`timeline slice: unknown encoding ${b[0]}`);
+    let at = 1;
+    const get = (): number => {
+      let x = 0;
+      let mul = 1;
+      for (;;) {
+        if (at >= b.length) throw new Error('timeline slice: truncated');
+        const byte = b[at++]!;
+        x += (byte & 0x7f) * mul;
+        if (byte < 0x80) return x;
+        mul *= 0x80;
+      }
+    };
+    const h = new SliceHist();
+    const n = get();
+    const min = get();
+    const max = get();
+    const lo = get();
+    const counts: number[] = [];
+    while (at < b.length) {
+      const x = get();
+      if (x !== 0) counts.push(x);
+      else for (let run = get(); run > 0; run--) counts.push(0);
+    }
+    h.addAll({ n, min, max, lo, counts });
     return h;
   }
 }
 
-/** A generator thread's slices of one run (each its values or a histogram of them, see
- *  RAW_VALUES), one per slice of the measured window
- *  [from, from + slices × sliceMs), in the clock of the times given to record(). */
+/** A generator thread's slices of one run (each a SliceHist), one per slice of the
+ *  measured window [from, from + slices × sliceMs), in the clock of the times given to
+ *  record(). */
 export class SliceRecorder {
   readonly #from: number;
   readonly #sliceMs: number;
   readonly #last: number;
-  readonly #slices: (Slice | null)[];
+  readonly #slices: (SliceHist | null)[];
 
   constructor(from: number, sliceMs: number, slices: number) {
     this.#from = from;
     this.#sliceMs = sliceMs;
     this.#last = slices - 1;
-    this.#slices = new Array<Slice | null>(slices).fill(null);
+    this.#slices = new Array<SliceHist | null>(slices).fill(null);
   }
 
   /** Counts `valueUs` (µs, at least 1) in the slice of `intended`, the message's intended
@@ -123,7 +277,7 @@ export class SliceRecorder {
     if (i > this.#last) i = this.#last;
     else if (i < 0) i = 0;
     let s = this.#slices[i];
-    if (s == null) this.#slices[i] = s = new Slice();
+    if (s == null) this.#slices[i] = s = new SliceHist();
     s.add(valueUs);
   }
 
@@ -136,10 +290,18 @@ export class SliceRecorder {
     return us;
   }
 
-  /** Each slice's histogram, compressed base64 (what RunStats carries); null for a slice
-   *  with nothing in it. */
+  /** Bytes the slices' counts take (what grows with the values; each slice object adds
+   *  ~100 more). */
+  get bytes(): number {
+    let n = 0;
+    for (const s of this.#slices) n += s?.bytes ?? 0;
+    return n;
+  }
+
+  /** Each slice encoded (SliceHist.encode, what RunStats carries); null for a slice with
+   *  nothing in it. */
   encode(): (string | null)[] {
-    return this.#slices.map((s) => (s === null ? null : hdr.encodeIntoCompressedBase64(s.histogram())));
+    return this.#slices.map((s) => (s === null ? null : s.encode()));
   }
 }
 
@@ -166,28 +328,28 @@ const ms = (us: number): number => Math.round(us) / 1000;
  *  length) slice by slice; `lag` (rate mode) likewise for the send lag. */
 export function mergeTimeline(sliceMs: number, latency: readonly (readonly (string | null)[])[], lag: readonly (readonly (string | null)[])[] | null = null): Timeline {
   const n = Math.max(0, ...latency.map((l) => l.length), ...(lag ?? []).map((l) => l.length));
-  const merge = (all: readonly (readonly (string | null)[])[], i: number): hdr.Histogram | null => {
-    let out: hdr.Histogram | null = null;
+  const merge = (all: readonly (readonly (string | null)[])[], i: number): SliceHist | null => {
+    let out: SliceHist | null = null;
     for (const one of all) {
       const enc = one[i];
       if (enc == null) continue;
-      out ??= sliceHistogram();
-      out.add(hdr.decodeFromCompressedBase64(enc, 32, false));
+      out ??= new SliceHist();
+      out.addAll(SliceHist.decode(enc));
     }
     return out;
   };
   const tl: Timeline = { slice_ms: sliceMs, t_ms: [], delivered: [], p50_ms: [], p99_ms: [], max_ms: [], ...(lag !== null ? { send_lag_p99_ms: [] } : {}) };
   for (let i = 0; i < n; i++) {
     const h = merge(latency, i);
-    const count = h?.totalCount ?? 0;
+    const count = h?.n ?? 0;
     tl.t_ms.push(i * sliceMs);
     tl.delivered.push(count);
-    tl.p50_ms.push(h === null || count === 0 ? null : ms(h.getValueAtPercentile(50)));
-    tl.p99_ms.push(h === null || count === 0 ? null : ms(h.getValueAtPercentile(99)));
-    tl.max_ms.push(h === null || count === 0 ? null : ms(h.maxValue));
+    tl.p50_ms.push(h === null || count === 0 ? null : ms(h.percentile(50)!));
+    tl.p99_ms.push(h === null || count === 0 ? null : ms(h.percentile(99)!));
+    tl.max_ms.push(h === null || count === 0 ? null : ms(h.max));
     if (lag !== null) {
       const l = merge(lag, i);
-      tl.send_lag_p99_ms!.push(l === null || l.totalCount === 0 ? null : ms(l.getValueAtPercentile(99)));
+      tl.send_lag_p99_ms!.push(l === null || l.n === 0 ? null : ms(l.percentile(99)!));
     }
   }
   return tl;

@@ -93,9 +93,9 @@ export interface RunStats {
   sendLagHistogram: string;
   /** Event-loop utilisation of the worker over the measuring window (0..1). */
   elu: number;
-  /** The latency timeline: per slice of the measured window (RunParams.sliceMs), an
-   *  hdr-histogram (µs) of the latency of the messages intended to be sent in it,
-   *  compressed base64, null for a slice without any (bench/timeline.ts). */
+  /** The latency timeline: per slice of the measured window (RunParams.sliceMs), a
+   *  log-bucketed histogram (µs) of the latency of the messages intended to be sent in
+   *  it, SliceHist.encode()'s base64, null for a slice without any (bench/timeline.ts). */
   sliceHistograms: (string | null)[];
   /** Rate mode: the same of the send lag; null in window mode. */
   sliceLagHistograms: (string | null)[] | null;

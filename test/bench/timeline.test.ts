@@ -4,8 +4,7 @@
 // flag is bounded like the other numeric flags. Pure functions and the command's own
 // parsing only: no I/O.
 import t from 'tap';
-import * as hdr from 'hdr-histogram-js';
-import { DEFAULT_SLICE_MS, MAX_SLICES, RAW_VALUES, SliceRecorder, effectiveSliceMs, mergeTimeline, sliceCount, worstSlice, worstSliceText } from '../../bench/timeline.ts';
+import { DEFAULT_SLICE_MS, MAX_SLICES, PRECISION, SliceHist, SliceRecorder, bucketOf, bucketRange, effectiveSliceMs, mergeTimeline, sliceCount, worstSlice, worstSliceText } from '../../bench/timeline.ts';
 import { parseBenchArgs } from '../helpers/bench-cli.ts';
 
 const ARRAYS = ['t_ms', 'delivered', 'p50_ms', 'p99_ms', 'max_ms'] as const;
@@ -96,38 +95,171 @@ t.test('the worst slice: highest p99, the first of equals; its words for the tab
   t.match(worstSliceText(mergeTimeline(1000, [two.encode()])), /^worst 1,000 ms slice: p99 2\.00 ms at t=1 s$/, 'the first of equals; no send lag at max rate');
 });
 
-t.test('a slice keeps its values as they are up to RAW_VALUES, then a histogram: the same figures either way', async (t) => {
-  t.equal(RAW_VALUES, 1_024);
-  // One slice per count around each change of storage: the values kept as they are
-  // (up to 1,024), a 16-bit histogram (up to 32,767), a 32-bit one beyond.
-  const counts = [1, RAW_VALUES - 1, RAW_VALUES, RAW_VALUES + 1, 5_000, 32_766, 32_767, 32_768, 70_000];
-  const r = new SliceRecorder(0, 100, counts.length);
-  const refs = counts.map(() => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }));
-  let x = 7;
-  counts.forEach((n, i) => {
-    for (let k = 0; k < n; k++) {
-      x = (x * 1103515245 + 12345) >>> 0;
-      // 0.5-500 ms, and now and then one past 32 bits of µs (kept as a histogram)
-      const us = k === n - 1 && i === 1 ? 2 ** 32 + 5 : 500 + (x % 499_500);
-      r.record(i * 100 + 50, us);
-      refs[i]!.recordValue(us);
-    }
-  });
-  const tl = mergeTimeline(100, [r.encode()]);
-  const ms = (us: number): number => Math.round(us) / 1000;
-  t.same(tl.delivered, counts, 'every value counted');
-  t.same(tl.p50_ms, refs.map((h) => ms(h.getValueAtPercentile(50))), 'p50 as one histogram of the values');
-  t.same(tl.p99_ms, refs.map((h) => ms(h.getValueAtPercentile(99))), 'p99 likewise');
-  t.same(tl.max_ms, refs.map((h) => ms(hdr.decodeFromCompressedBase64(hdr.encodeIntoCompressedBase64(h)).maxValue)), 'max likewise');
+/** mulberry32: a seeded uniform 32-bit generator (the same cases every run). */
+function rng(seed: number): () => number {
+  let x = seed | 0;
+  return () => {
+    x = (x + 0x6d2b79f5) | 0;
+    let z = Math.imul(x ^ (x >>> 15), x | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return (z ^ (z >>> 14)) >>> 0;
+  };
+}
+
+/** Latencies (µs) of a few shapes: uniform 0.5-500 ms, log-uniform 1 µs-10 s, a narrow
+ *  1-5 ms band, below 512 µs (bucketed exactly), a narrow band with a few stalls of
+ *  100 ms-2 s, and now and then one past 32 bits. */
+function sample(next: () => number, shape: number): number {
+  const u = next() / 2 ** 32;
+  switch (shape) {
+    case 0: return 500 + (next() % 499_500);
+    case 1: return Math.max(1, Math.round(10 ** (7 * u)));
+    case 2: return 1_000 + (next() % 4_000);
+    case 3: return 1 + (next() % 511);
+    case 4: return u < 0.02 ? 100_000 + (next() % 1_900_000) : 800 + (next() % 400);
+    default: return u < 0.001 ? 2 ** 32 + (next() % 2 ** 20) : 500 + (next() % 5_000_000);
+  }
+}
+
+/** The exact nearest-rank p-th percentile of `sorted` (ascending). */
+function exact(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(1, Math.ceil((p * sorted.length) / 100)) - 1]!;
+}
+
+const ms = (us: number): number => Math.round(us) / 1000;
+
+t.test('buckets: exact below 512 µs, then 256 per power of two, each at most 1/256 of its values wide', async (t) => {
+  t.equal(PRECISION, 1 / 512);
+  for (const v of [0, 1, 2, 255, 256, 511]) t.same(bucketRange(bucketOf(v)), [v, 1], `${v} µs has a bucket of its own`);
+  let bad = 0;
+  const next = rng(11);
+  const values = [512, 513, 1023, 1024, 1025, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 40 + 12_345, 2 ** 52 + 3];
+  for (let k = 0; k < 20_000; k++) values.push(next() >>> (next() % 32), next() * 2 ** (next() % 21));
+  for (const v of values) {
+    const i = bucketOf(v);
+    const [low, w] = bucketRange(i);
+    // in its bucket, the bucket at most 1/256 of its low end wide, buckets in order
+    if (!(low <= v && v < low + w && w <= Math.max(1, low / 256) && bucketOf(low) === i && bucketOf(low + w) === i + 1)) bad++;
+  }
+  t.equal(bad, 0, `${values.length} values each in a bucket of the stated width`);
 });
 
-t.test('a slice of more than 32,767 equal values counts them all (no 16-bit count wraps)', async (t) => {
-  const r = new SliceRecorder(0, 100, 1);
-  for (let k = 0; k < 70_000; k++) r.record(0, 2_000);
+t.test('property: p50, p99 within PRECISION of the exact percentiles, count and max exact, on random data', async (t) => {
+  const next = rng(2026);
+  let cases = 0;
+  const off: string[] = [];
+  let worst = 0;
+  for (let c = 0; c < 240; c++) {
+    const shape = c % 6;
+    // 1 to 20,000 values; some slices large enough for 16-bit counts
+    const n = c % 10 === 0 ? 1 + (next() % 3) : 1 + (next() % (c % 7 === 0 ? 20_000 : 2_000));
+    const r = new SliceRecorder(0, 100, 1);
+    const vals: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const v = sample(next, shape);
+      vals.push(v);
+      r.record(50, v);
+    }
+    vals.sort((a, b) => a - b);
+    const tl = mergeTimeline(100, [r.encode()]);
+    cases++;
+    if (tl.delivered[0] !== n) off.push(`case ${c}: delivered ${tl.delivered[0]} of ${n}`);
+    if (tl.max_ms[0] !== ms(vals[n - 1]!)) off.push(`case ${c}: max ${tl.max_ms[0]} for ${ms(vals[n - 1]!)}`);
+    for (const [p, got] of [[50, tl.p50_ms[0]], [99, tl.p99_ms[0]]] as const) {
+      const want = exact(vals, p);
+      const err = Math.abs(got! * 1000 - want);
+      worst = Math.max(worst, err / want);
+      if (err > want * PRECISION + 1e-6 || (want < 512 && got !== ms(want))) off.push(`case ${c} (shape ${shape}, n ${n}): p${p} ${got} ms for ${ms(want)} ms`);
+    }
+  }
+  t.same(off, [], `${cases} random slices within ${PRECISION} (worst ${worst.toFixed(5)})`);
+});
+
+t.test('property: the threads\' slices merge exactly, as one thread holding every value would have them', async (t) => {
+  const next = rng(99);
+  const off: string[] = [];
+  for (let c = 0; c < 60; c++) {
+    const threads = 1 + (c % 8);
+    const slices = 1 + (next() % 6);
+    const one = new SliceRecorder(0, 100, slices);
+    const lagOne = new SliceRecorder(0, 100, slices);
+    const each = Array.from({ length: threads }, () => new SliceRecorder(0, 100, slices));
+    const lagEach = Array.from({ length: threads }, () => new SliceRecorder(0, 100, slices));
+    const n = next() % 3_000;
+    for (let k = 0; k < n; k++) {
+      const at = next() % (slices * 100);
+      const v = sample(next, (c + k) % 6);
+      const lag = sample(next, 3);
+      const th = next() % threads;
+      one.record(at, v);
+      each[th]!.record(at, v);
+      lagOne.record(at, lag);
+      lagEach[th]!.record(at, lag);
+    }
+    const merged = mergeTimeline(100, each.map((r) => r.encode()), lagEach.map((r) => r.encode()));
+    const whole = mergeTimeline(100, [one.encode()], [lagOne.encode()]);
+    // and in another order of the threads
+    const reversed = mergeTimeline(100, each.map((r) => r.encode()).reverse(), lagEach.map((r) => r.encode()).reverse());
+    if (JSON.stringify(merged) !== JSON.stringify(whole) || JSON.stringify(reversed) !== JSON.stringify(whole)) off.push(`case ${c}: ${threads} threads, ${slices} slices, ${n} values`);
+  }
+  t.same(off, [], '60 random runs over 1-8 threads: merged timeline identical to one recorder\'s');
+  // The merged histogram itself: the same counts in the same buckets.
+  const a = new SliceHist();
+  const b = new SliceHist();
+  const all = new SliceHist();
+  for (let k = 0; k < 5_000; k++) {
+    const v = sample(next, k % 6);
+    (k % 3 === 0 ? a : b).add(v);
+    all.add(v);
+  }
+  const m = SliceHist.decode(a.encode());
+  m.addAll(SliceHist.decode(b.encode()));
+  t.equal(m.encode(), all.encode(), 'decode(a) + decode(b) encodes as one slice of all the values');
+});
+
+t.test('a slice\'s storage is bounded by the span of its values, not their number', async (t) => {
+  // 100 slices of 0.5-500 ms latencies: 1,000 values a slice, then 50,000
+  const held = (perSlice: number): number => {
+    const next = rng(5);
+    const r = new SliceRecorder(0, 1, 100);
+    for (let s = 0; s < 100; s++) for (let k = 0; k < perSlice; k++) r.record(s + 0.5, 500 + (next() % 499_500));
+    return r.bytes;
+  };
+  const small = held(1_000);
+  const large = held(50_000);
+  // 11 powers of two (256 µs .. 512 ms) of 256 one-byte buckets, and GROW either side
+  const bound = 100 * (11 * 256 + 2 * 64);
+  t.ok(large <= bound, `50,000 values a slice: ${large / 100} B a slice`);
+  t.ok(small <= bound, `1,000 values a slice: ${small / 100} B a slice, the same bound`);
+});
+
+t.test('counts widen as they need: no count wraps at 255 or 65,535', async (t) => {
+  const r = new SliceRecorder(0, 100, 3);
+  for (let k = 0; k < 300; k++) r.record(0, 2_000);
+  for (let k = 0; k < 70_000; k++) r.record(100, 2_000);
+  for (let k = 0; k < 70_000; k++) r.record(200, k % 2 === 0 ? 2_000 : 9_000_000);
   const tl = mergeTimeline(100, [r.encode()]);
-  t.equal(tl.delivered[0], 70_000);
-  t.equal(tl.p50_ms[0], 2);
-  t.equal(tl.max_ms[0], 2);
+  t.same(tl.delivered, [300, 70_000, 70_000]);
+  t.same(tl.p50_ms.slice(0, 2), [2, 2], 'all equal: the bucket held within min and max, the value itself');
+  t.ok(Math.abs(tl.p50_ms[2]! - 2) <= 2 * PRECISION, `p50 ${tl.p50_ms[2]} ms`);
+  t.same(tl.max_ms, [2, 2, 9000]);
+  t.ok(Math.abs(tl.p99_ms[2]! - 9000) <= 9000 * PRECISION, `p99 ${tl.p99_ms[2]} ms`);
+  // and the same counts once merged with another thread's
+  const merged = mergeTimeline(100, [r.encode(), r.encode()]);
+  t.same(merged.delivered, [600, 140_000, 140_000]);
+});
+
+t.test('a slice\'s encoding: values past 32 bits, empty runs, a damaged string refused', async (t) => {
+  const h = new SliceHist();
+  for (const v of [1, 511, 512, 700_000, 2 ** 32 + 5, 2 ** 40, 3.6e9]) h.add(v);
+  const d = SliceHist.decode(h.encode());
+  t.equal(d.n, 7);
+  t.equal(d.min, 1);
+  t.equal(d.max, 2 ** 40, 'the max exactly, past 32 bits');
+  t.equal(d.percentile(50), h.percentile(50));
+  t.equal(d.encode(), h.encode(), 'encodes as it was');
+  t.throws(() => SliceHist.decode(Buffer.from([2, 1, 1]).toString('base64')), /unknown encoding/);
+  t.throws(() => SliceHist.decode(Buffer.from([1, 0x80]).toString('base64')), /truncated/);
 });
 
 t.test('a window of more than MAX_SLICES slices takes the smallest multiple of the slice that fits', async (t) => {
