@@ -358,10 +358,8 @@ export class HushwireClient {
   /** Spaces this client's sends while the gateway rate-limits them or is out of room
    *  (client/outgoing.ts pacesStream). */
   private readonly pacer = new SendPacer();
-  /** Spaces this client's lookups (evaluate, lookup) while the gateway refuses them
-   *  whole: the same rules as the sends', its own slots (client/lookup-pacing.ts). */
-  private readonly lookupPacer = new SendPacer();
-  /** The request of every lookup op: paced by lookupPacer. */
+  /** The request of every lookup op (evaluate, lookup): spaced while the gateway refuses
+   *  them whole, by the sends' rules with pacers of their own (client/lookup-pacing.ts). */
   private readonly lookups: PacedRequester;
   /** Ends the sends' backoff waits, and the lookups' waits for their turn, at close(). */
   private readonly sendStop = new SendStop();
@@ -511,7 +509,6 @@ export class HushwireClient {
     const request = paceLookups({
       request: (op, timeoutMs) => this.conn.request(op, timeoutMs),
       requestTimeoutMs: this.requestTimeoutMs,
-      pacer: this.lookupPacer,
       stop: this.sendStop,
     });
     this.lookups = request;

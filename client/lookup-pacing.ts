@@ -1,9 +1,13 @@
 // Pacing of a client's lookups (evaluate and lookup ops: a send's lookups, discover(),
 // safety numbers, sender checks, the own-number look), as its sends are paced
 // (client/outgoing.ts SendPacer): a lookup the gateway refuses whole, RATE_LIMITED or
-// UNAVAILABLE (its answer to the op, opPacesStream), slows every lookup of the client:
-// with retry_after_ms they go out that far apart, without it an equal-jitter backoff
-// apart (SendPacer.refused), until none was refused for 2 s. The refused lookup itself
+// UNAVAILABLE (its answer to the op, opPacesStream), slows every lookup of the client of
+// its kind: with retry_after_ms they go out that far apart, without it an equal-jitter
+// backoff apart (SendPacer.refused), until none was refused for 2 s. Evaluate ops and
+// lookup ops have a pacer each: the gateway's lookup work in flight is refused for
+// either, but only evaluations are charged to the device's discovery budget, whose
+// refusal (retry_after_ms until the budget's window ends, often hours) must not hold
+// the lookups of routes already known (a send to a known contact) for a minute. The refused lookup itself
 // asks again after the longer of retry_after_ms and its backoff, in its paced turn,
 // until its deadline. Before, each refused lookup failed (discover, safetyNumber, ...)
 // or retried on its own backoff (a send's), so many lookups at once at a busy gateway
@@ -30,7 +34,8 @@ export interface LookupPacingOptions {
   /** The deadline of a lookup, waits and retries included; a shorter timeoutMs given
    *  with the op (a send's time left) is kept instead. */
   requestTimeoutMs: number;
-  pacer?: SendPacer;
+  /** One pacer for evaluate ops, one for lookup ops (new ones by default). */
+  pacers?: { evaluate: SendPacer; lookup: SendPacer };
   /** MAX_WAITING_LOOKUPS by default. */
   maxWaiting?: number;
   /** The client's stop: a waiting lookup fails with its reason at once. */
@@ -54,7 +59,7 @@ export function lookupTurn(wait: number, now: number, deadline: number, waiting:
 
 /**
  * Wraps `request` for lookup ops: each waits for its turn while the gateway refuses the
- * client's lookups, tells the pacer of each whole-op refusal (opPacesStream: the
+ * client's lookups of its kind (evaluate, lookup), tells its kind's pacer of each whole-op refusal (opPacesStream: the
  * gateway's own RATE_LIMITED or UNAVAILABLE answer, with or without retry_after_ms; the
  * SDK's own errors never pace), and asks again after max(retry_after_ms, full-jitter
  * backoff) and its turn, until its deadline (requestTimeoutMs from its call, or the
@@ -65,7 +70,7 @@ export function lookupTurn(wait: number, now: number, deadline: number, waiting:
  * otherwise) and retryAfterMs the wait it would have had.
  */
 export function paceLookups(opts: LookupPacingOptions): PacedRequester {
-  const pacer = opts.pacer ?? new SendPacer();
+  const pacers = opts.pacers ?? { evaluate: new SendPacer(), lookup: new SendPacer() };
   const maxWaiting = opts.maxWaiting ?? MAX_WAITING_LOOKUPS;
   const random = opts.random ?? Math.random;
   let waiting = 0;
@@ -83,6 +88,7 @@ export function paceLookups(opts: LookupPacingOptions): PacedRequester {
   };
 
   return async (op, timeoutMs) => {
+    const pacer = typeof op === 'object' && op.evaluate ? pacers.evaluate : pacers.lookup;
     const budget = timeoutMs === undefined ? opts.requestTimeoutMs : Math.min(timeoutMs, opts.requestTimeoutMs);
     const deadline = Date.now() + budget;
     for (let attempt = 1; ; attempt++) {

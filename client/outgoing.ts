@@ -140,9 +140,10 @@ const PACE_BACKOFF = { baseMs: 250, capMs: 5_000 };
  * (ids and sequence numbers), so pacing loses, repeats and reorders nothing. Nothing
  * server-specific is built in: without such answers it does nothing.
  *
- * A client's lookups (evaluate and lookup ops) are paced by a second instance, by the
- * same rules, fed by their own whole-op refusals (client/lookup-pacing.ts): a gateway's
- * lookup limits are not its send limits, so neither stream waits for the other.
+ * A client's lookups are paced by instances of their own (one for evaluate ops, one for
+ * lookup ops), by the same rules, fed by their own whole-op refusals
+ * (client/lookup-pacing.ts): a gateway's lookup limits are not its send limits, so
+ * neither stream waits for the other.
  */
 export class SendPacer {
   private gapMs = 0;

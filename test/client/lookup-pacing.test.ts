@@ -89,7 +89,7 @@ t.test('paceLookups: the queue is bounded, the deadline kept, close ends the wai
   const stop = new SendStop();
   const request = paceLookups({
     request: async (_op, timeoutMs) => { sent.push(timeoutMs); return answer; },
-    requestTimeoutMs: 60_000, pacer, stop, maxWaiting: 2,
+    requestTimeoutMs: 60_000, pacers: { evaluate: new SendPacer(), lookup: pacer }, stop, maxWaiting: 2,
   });
   // Not engaged: straight out, with the request deadline (or the shorter one given).
   await request({ ping: {} });
@@ -113,9 +113,22 @@ t.test('paceLookups: the queue is bounded, the deadline kept, close ends the wai
   let calls = 0;
   const own = paceLookups({
     request: async () => { calls++; throw new HushwireError(ErrorCode.RATE_LIMITED, 'too many requests pending'); },
-    requestTimeoutMs: 30_000, pacer: quiet,
+    requestTimeoutMs: 30_000, pacers: { evaluate: new SendPacer(), lookup: quiet },
   });
   await t.rejects(own({ ping: {} }), { message: 'too many requests pending' });
   t.equal(calls, 1, 'not retried');
   t.equal(quiet.peek(), 0, 'no pacing');
+
+  // Evaluations and lookups keep apart: a refused evaluate (the discovery budget, hours
+  // off) does not hold a lookup of a known route.
+  const evaluations = new SendPacer();
+  evaluations.limited(60_000);
+  const sentOps: string[] = [];
+  const split = paceLookups({
+    request: async (op) => { sentOps.push(Object.keys(op)[0]!); return answer; },
+    requestTimeoutMs: 10_000, pacers: { evaluate: evaluations, lookup: new SendPacer() },
+  });
+  await split({ lookup: { route: new Uint8Array(32) } });
+  await t.rejects(split({ evaluate: { blinded: [new Uint8Array(32)] } }), { code: ErrorCode.RATE_LIMITED, message: /turn would come only after its deadline/ });
+  t.same(sentOps, ['lookup'], 'the lookup went out at once; the evaluate waits for its own pacer');
 });
