@@ -123,6 +123,7 @@ export function gatewayPermissions(s: PermissionSettings = {}): string {
     `    ${q(`${l.nodePrefix}*`)}                       # live envelopes batched to the gateway holding their devices`,
     `    ${q(l.unregSubject)}                        # devices that left the directory, announced to every gateway`,
     `    ${q(l.unregIntentSubject)}                 # removals about to be made, announced before them`,
+    `    ${q(l.unregBeatSubject)}                   # beats, by which the others find announcements lost between nodes`,
     `    ${q(`${inbox}.>`)}                # answers to other gateways' live offers`,
   );
   for (const id of evaluatorsOf(s)) out.push(`    ${q(evalSubject(p, id))}             # evaluation requests to hushwire oprf --id ${id}`);
@@ -166,6 +167,7 @@ export function gatewayPermissions(s: PermissionSettings = {}): string {
     `    ${q(`${l.nodePrefix}*`)}                       # its own node subject (a random id per process)`,
     `    ${q(l.unregSubject)}                        # devices that left the directory (every gateway's announcements)`,
     `    ${q(l.unregIntentSubject)}                 # removals about to be made (every gateway's intents)`,
+    `    ${q(l.unregBeatSubject)}                   # every gateway's beats`,
     `    ${q(`${inbox}.>`)}                # its replies: JetStream API, stores, live answers, evaluations`,
     '  ]',
     '}',

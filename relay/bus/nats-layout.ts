@@ -43,6 +43,9 @@ export interface NatsLayout {
   /** `<prefix>.unreg.intent`: a removal about to be made, announced to every gateway
    *  before it (same payload; relay/bus/unregistered.ts announcedRemoval). */
   unregIntentSubject: string;
+  /** `<prefix>.unreg.beat`: every gateway's beats, by which the others find
+   *  announcements lost between NATS nodes (relay/bus/peer-beats.ts). */
+  unregBeatSubject: string;
 }
 
 /** The layout for these settings; BAD_REQUEST for a bad prefix, shard count or name. */
@@ -71,5 +74,6 @@ export function natsLayout(opts: NatsLayoutOptions = {}): NatsLayout {
     nodePrefix: `${prefix}.gw.`,
     unregSubject: `${prefix}.unreg`,
     unregIntentSubject: `${prefix}.unreg.intent`,
+    unregBeatSubject: `${prefix}.unreg.beat`,
   };
 }

@@ -49,6 +49,7 @@ import type {
   UnregisteredListener, UnregisteredVerdict,
 } from './bus.ts';
 import { hearUnregistered, RecentUnregistrations, tellUnconfirmed, UNREGISTERED_SETTLE_MS } from './unregistered.ts';
+import { PeerBeats } from './peer-beats.ts';
 import { ErrorCode, HushwireError } from '../errors.ts';
 import { LiveRouter } from './nats-live.ts';
 import { assertToken, isToken, type Recipient } from '../tokens.ts';
@@ -490,6 +491,9 @@ export class NatsBus implements Bus {
   readonly #unregSubject: string;
   /** `<prefix>.unreg.intent`: removals about to be made (announceUnregistering). */
   readonly #unregIntentSubject: string;
+  /** `<prefix>.unreg.beat`, and the beats heard there (relay/bus/peer-beats.ts). */
+  readonly #unregBeatSubject: string;
+  readonly #beats = new PeerBeats(() => this.#unregistered.mark(), (lostAt) => this.#beatsLost(lostAt));
   readonly #unregistered: RecentUnregistrations;
   #unregisteredListener: UnregisteredListener | null = null;
   /** When this bus found its connection lost (the clock of unregisteredMark), for the
@@ -620,6 +624,7 @@ export class NatsBus implements Bus {
     this.#mboxPrefixes = layout.mboxPrefixes;
     this.#unregSubject = layout.unregSubject;
     this.#unregIntentSubject = layout.unregIntentSubject;
+    this.#unregBeatSubject = layout.unregBeatSubject;
     this.#unregistered = opts.unregistered ?? new RecentUnregistrations();
     this.#unregistered.onDue((keys) => tellUnconfirmed(this.#unregisteredListener, keys, this.#log));
     this.#seqOwner = this.#streams.map(() => new Map<number, string>());
@@ -760,6 +765,7 @@ export class NatsBus implements Bus {
       // Every gateway's announcements of devices leaving the directory (publishControl).
       nc.subscribe(this.#unregSubject, { callback: this.#onUnregisteredMsg });
       nc.subscribe(this.#unregIntentSubject, { callback: this.#onUnregisteringMsg });
+      nc.subscribe(this.#unregBeatSubject, { callback: (err, m) => { if (err === null && !this.#closed) this.#beats.heard(m.data); } });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
       await this.#checkPermissions(nc, denied);
     } catch (e) {
@@ -779,6 +785,7 @@ export class NatsBus implements Bus {
     denied.stop();
     if (this.#closed) throw busUnavailable('bus closed');
     this.#ready = true;
+    this.#beats.start((data) => nc.publish(this.#unregBeatSubject, data), () => this.#status.state === 'connected' && !this.#closed);
     // Lost meanwhile: the reconnect makes it listen.
     if (this.#status.state === 'connected') this.#unregistered.listening(UNREGISTERED_SETTLE_MS);
     this.#log('info', 'bus: connected to NATS', { streams: this.#streams.length, bucket: this.#bucket });
@@ -804,7 +811,7 @@ export class NatsBus implements Bus {
     let v: PermissionViolation | null = await probePermissions(nc, {
       subscribe: [device],
       // The announcements' subject: an empty message, which every gateway drops.
-      publish: [device, `${prefix}.gw.${'0'.repeat(16)}`, `${this.#inboxPrefix}.${zero}`, this.#unregSubject, this.#unregIntentSubject],
+      publish: [device, `${prefix}.gw.${'0'.repeat(16)}`, `${this.#inboxPrefix}.${zero}`, this.#unregSubject, this.#unregIntentSubject, this.#unregBeatSubject],
     }, this.#requestTimeoutMs);
     const api = this.#api as ApiRequests;
     const reads: Promise<unknown>[] = [
@@ -1226,6 +1233,7 @@ export class NatsBus implements Bus {
             // authentications re-read until the reconnect has settled.
             this.#unregistered.lost();
             this.#lostAt ??= this.#unregistered.mark();
+            this.#beats.reset();
             this.#losses++;
             if (this.#status.state === 'connected') {
               this.#status = { state: 'reconnecting', since: Date.now() };
@@ -1304,6 +1312,7 @@ export class NatsBus implements Bus {
     this.#lostAt = null;
     if (!this.#ready || this.#closed) return;
     this.#unregistered.listening(UNREGISTERED_SETTLE_MS);
+    this.#beats.reset();
     // Once the other nodes have this connection's interest again, as for the SUBs: what
     // nats-server routes before that reaches no gateway on another node.
     if (this.#unconfirmed.size > 0 || this.#unconfirmedKicks.size > 0) setTimeout(() => this.#publishUnconfirmed(), UNREGISTERED_SETTLE_MS).unref();
@@ -1348,6 +1357,19 @@ export class NatsBus implements Bus {
     this.#subs.control(key, { kind: 'unregistered' });
     hearUnregistered(this.#unregistered, this.#unregisteredListener, key, this.#log);
   };
+
+  /** Beats of another gateway lost (relay/bus/peer-beats.ts): a route between NATS nodes
+   *  broke, or that gateway died, and what it announced after `lostAt` may not have come
+   *  here; the listener re-reads as after this bus's own loss (gap). */
+  #beatsLost(lostAt: number): void {
+    if (this.#closed || !this.#ready) return;
+    this.#log('warn', 'bus: beats of another gateway lost (a route between NATS nodes broke, or it died); sessions checked recently read their record again');
+    try {
+      this.#unregisteredListener?.gap(lostAt);
+    } catch (e) {
+      this.#log('error', 'bus: unregistered listener threw', { error: e instanceof Error ? e.name : typeof e });
+    }
+  }
 
   /** The device key an announcement or intent carries; null (and, but for the start's
    *  empty probe, a malformed line) for anything else. */
@@ -1589,6 +1611,7 @@ export class NatsBus implements Bus {
     if (this.#starting !== null) await this.#starting.catch(() => undefined);
     const nc = this.#nc;
     const releases = this.#subs.clear();
+    this.#beats.stop(nc !== null && !nc.isClosed() ? (data) => nc.publish(this.#unregBeatSubject, data) : undefined);
     if (nc !== null && !nc.isClosed()) {
       for (const r of releases) await r().catch(() => undefined);
       // Every reader this bus made, or asked for, is deleted before the connection goes

@@ -649,7 +649,7 @@ if (!haveNatsServer()) {
             // control messages share the device subject; they are the ones without a reply
             ...(m.subject.includes('.dev.') && m.reply === '' ? { text: m.string() } : {}),
             // announcements of devices that left the directory: their payload too
-            ...(m.subject.endsWith('.unreg') || m.subject.endsWith('.unreg.intent') ? { text: m.string() } : {}),
+            ...(m.subject.endsWith('.unreg') || m.subject.endsWith('.unreg.intent') || m.subject.endsWith('.unreg.beat') ? { text: m.string() } : {}),
           });
         }
       },
@@ -687,6 +687,7 @@ if (!haveNatsServer()) {
     await bus.directoryDelete(r);
     await nc.flush();
     await new Promise((res) => setTimeout(res, 100));
+    await waitFor(() => seen.some((s) => s.subject.endsWith('.unreg.beat')), 5000, 'a beat');
 
     const HEX = '[0-9a-f]{32}';
     const ours = new RegExp(`^${prefix}\\.(dev\\.|mbox\\.([0-9]|1[0-5])\\.)${HEX}\\.${HEX}$`);
@@ -696,8 +697,13 @@ if (!haveNatsServer()) {
     const inbox = /^_INBOX\.[A-Za-z0-9.]+$/;
     const unreg = `${prefix}.unreg`;
     const intent = `${prefix}.unreg.intent`;
-    const bad = seen.filter((s) => !(ours.test(s.subject) || node.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject) || s.subject === unreg || s.subject === intent));
-    t.same(bad, [], 'every subject is ours with two hex tokens, KV by hex key, JetStream API, an inbox or the announcements\' (and intents\') subject');
+    const beat = `${prefix}.unreg.beat`;
+    const bad = seen.filter((s) => !(ours.test(s.subject) || node.test(s.subject) || kv.test(s.subject) || api.test(s.subject) || inbox.test(s.subject) || s.subject === unreg || s.subject === intent || s.subject === beat));
+    t.same(bad, [], 'every subject is ours with two hex tokens, KV by hex key, JetStream API, an inbox or the announcements\' (and intents\', beats\') subject');
+    // beats (relay/bus/peer-beats.ts): a random node name and a count, nothing else
+    const beats = seen.filter((s) => s.subject === beat);
+    t.ok(beats.length > 0, 'beats seen');
+    t.same(beats.filter((s) => s.reply || s.headers.length !== 0 || !/^([0-9a-f]{16}\.(0|[1-9][0-9]*))?$/.test(s.text ?? '')), [], 'beat payloads: a node name and a count (empty: the start\'s permission probe), no header or reply');
     // announcements and intents: the device's two tokens, nothing else (the start's permission probe: empty)
     const announced = seen.filter((s) => s.subject === unreg || s.subject === intent);
     t.same(announced.filter((s) => s.text !== '' && !new RegExp(`^${HEX}\\.${HEX}$`).test(s.text ?? '')), [], 'announcement and intent payloads: a route tag and a device token');

@@ -361,7 +361,12 @@ if (!haveNatsServer()) {
     const probes = captured.filter(isProbe);
     t.ok(probes.length >= 4, `the gateways' start-up permission probes were seen (${probes.length})`);
     t.same(probes.filter((m) => m.data.length !== 0 || m.headers.length !== 0 || m.reply), [], 'probes carry no payload, header or reply subject');
-    const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.') && !isProbe(m));
+    // Every gateway's beats (relay/bus/peer-beats.ts): a random name of the process and a
+    // count, nothing of a device; set apart too.
+    const isBeat = (m: Captured): boolean => m.subject === 'hw.unreg.beat';
+    t.ok(captured.some(isBeat), 'the gateways\' beats were seen');
+    t.same(captured.filter((m) => isBeat(m) && (m.headers.length !== 0 || m.reply || !/^([0-9a-f]{16}\.(0|[1-9][0-9]*))?$/.test(new TextDecoder().decode(m.data)))), [], 'beats: a node name and a count (empty: the start-up probe), no header or reply subject');
+    const hw = captured.filter((m) => m.subject.startsWith('hw.') && !m.subject.startsWith('hw.oprf.') && !isProbe(m) && !isBeat(m));
     // Opt-outs announced to every gateway (relay/bus/unregistered.ts), as intended before
     // the removal and as done after it: the device's two tokens, as its own subject has
     // them, and nothing else.

@@ -1,0 +1,98 @@
+// A TCP proxy on a NATS cluster route (between two nats-servers), which can drop the
+// messages the route carries on chosen subjects, in both directions, while the route
+// stays up: what a route that broke and came back loses (core NATS keeps nothing of what
+// was published meanwhile), without the cluster losing its JetStream quorum or its
+// clients (test/privacy/optout-route-loss.test.ts). nats-server 2.9's route protocol:
+// `RMSG <account> <subject> [reply] <size>` and `HMSG <account> <subject> [reply]
+// <header size> <total size>`, each followed by its payload and CRLF; everything else is
+// one line.
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { Transform, type TransformCallback } from 'node:stream';
+
+class RouteFilter extends Transform {
+  #buf: Buffer = Buffer.alloc(0);
+  /** Payload bytes (with their CRLF) still to pass on or drop. */
+  #payload = 0;
+  #dropping = false;
+  readonly #drop: (subject: string) => boolean;
+  dropped = 0;
+
+  constructor(drop: (subject: string) => boolean) {
+    super();
+    this.#drop = drop;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    for (;;) {
+      if (this.#payload > 0) {
+        const n = Math.min(this.#payload, this.#buf.length);
+        if (n === 0) break;
+        if (!this.#dropping) this.push(this.#buf.subarray(0, n));
+        this.#buf = this.#buf.subarray(n);
+        this.#payload -= n;
+        if (this.#payload > 0) break;
+        continue;
+      }
+      const end = this.#buf.indexOf('\r\n');
+      if (end < 0) break;
+      const line = this.#buf.subarray(0, end + 2);
+      this.#buf = this.#buf.subarray(end + 2);
+      const [op = '', ...args] = line.toString('latin1').trim().split(/\s+/);
+      const verb = op.toUpperCase();
+      if (verb === 'RMSG' || verb === 'HMSG') {
+        this.#payload = Number(args.at(-1)) + 2;
+        this.#dropping = this.#drop(args[1] ?? '');
+        if (this.#dropping) {
+          this.dropped++;
+          continue;
+        }
+      }
+      this.push(line);
+    }
+    cb();
+  }
+}
+
+/** A proxy to the route port `port` on loopback (give its `url` as the other server's
+ *  route). `drop(prefixes)`: from now on, messages on subjects starting with one of
+ *  `prefixes` are dropped both ways; `pass()`: passed again. `dropped()`: how many were. */
+export async function routeProxy(port: number): Promise<{ url: string; drop(prefixes: string[]): void; pass(): void; dropped(): number; close(): Promise<void> }> {
+  let prefixes: string[] = [];
+  const match = (subject: string): boolean => prefixes.some((p) => subject.startsWith(p));
+  const filters = new Set<RouteFilter>();
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    const out = new RouteFilter(match);
+    const back = new RouteFilter(match);
+    filters.add(out);
+    filters.add(back);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(out).pipe(upstream);
+    upstream.pipe(back).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const own = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  return {
+    url: `nats-route://127.0.0.1:${own}`,
+    drop: (p) => { prefixes = [...p]; },
+    pass: () => { prefixes = []; },
+    dropped: () => [...filters].reduce((n, f) => n + f.dropped, 0),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
