@@ -142,8 +142,9 @@ export interface ClientOptions {
    *  docs/CLIENT.md, "Contact keys and safety numbers". */
   onKeyChange?: (change: KeyChange) => void;
   /** How often the client looks its own number up, to tell (onKeyChange, own: true) a
-   *  device listed under it after the first look (whose devices, there before this one
-   *  registered, are the baseline, kept in keys.json: docs/CLIENT.md): after a connect once this
+   *  device listed under it after the first look of a receiving client (whose devices,
+   *  there before this one registered, are the baseline, kept in keys.json; a send-only
+   *  client's look takes none: docs/CLIENT.md): after a connect once this
    *  long has passed since the last look, and on a timer while connected. Independent of
    *  the gateway's new_device notice, which a dishonest directory would not send.
    *  Default 1 hour; 0: never (a lookup that finds it still looks, e.g. safetyNumber). */
@@ -431,6 +432,9 @@ export class HushwireClient {
       onDamaged: (problem) => options.onStoreError?.(new HushwireError(ErrorCode.BAD_REQUEST, problem)),
       device: profile.device,
       ownRoute: profile.route,
+      // A send-only client gets no new_device notices: its first look at the own number
+      // fixes no baseline (KeyBook ownBaselineDeferred), the first receiving client does.
+      ownBaselineDeferred: options.receive === false,
       ...(options.keyChangePolicy !== undefined ? { policy: options.keyChangePolicy } : {}),
     });
     return new HushwireClient(typeof profileOrDir === 'string' ? profileOrDir : undefined, store, profile, gateways, state, routes, keys, options);

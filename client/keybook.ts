@@ -129,6 +129,15 @@ export interface KeyBookOptions extends DeviceBound {
    *  only a device added after it is told. true after damage to keys.json lost the
    *  baseline (readKeyBook), and once noteOwnNewDevice() was called before the first look. */
   ownFirstLookTold?: boolean;
+  /** The client is send-only (receive: false): the gateway's new_device notices reach
+   *  receiving connections only, so this client cannot tell the devices listed at the
+   *  own number's first look from a device registered after this one (an attacker's,
+   *  between this device's registration and its first send). While the own number has no
+   *  entry its looks keep no baseline: the first tells nothing, a later one of the same
+   *  client tells what changed since (remembered in memory only); the first receiving
+   *  client takes the baseline (or tells every other device, the notice having come
+   *  first). */
+  ownBaselineDeferred?: boolean;
 }
 
 export class KeyBook {
@@ -142,6 +151,10 @@ export class KeyBook {
   private readonly keyHex: string;
   private readonly ownHex: string | null;
   private ownFirstLookTold: boolean;
+  private readonly ownBaselineDeferred: boolean;
+  /** What the own number listed at this client's last look, while ownBaselineDeferred
+   *  keeps no baseline (memory only; null before the first look). */
+  private ownSeen: Map<string, string> | null = null;
   private readonly entries = new Map<string, Entry>();
   /** The device keys of the entries that may be dropped (weight()), kept up to date at
    *  every change so that a bound check costs nothing per lookup: a 10,000-contact sync
@@ -163,6 +176,7 @@ export class KeyBook {
     this.keyHex = bytesToHex(oprfPublicKey);
     this.ownHex = opts.ownRoute === undefined ? null : bytesToHex(opts.ownRoute);
     this.ownFirstLookTold = opts.ownFirstLookTold ?? false;
+    this.ownBaselineDeferred = opts.ownBaselineDeferred ?? false;
     this.load(initial);
   }
 
@@ -203,6 +217,28 @@ export class KeyBook {
    */
   observe(route: Uint8Array, devices: readonly VerifiedDevice[], number: string | null = null, now = Date.now()): { change: KeyChange | null; save: Promise<void> } {
     const routeHex = bytesToHex(route);
+    // The own number without a baseline, looked at by a send-only client: no baseline is
+    // kept (ownBaselineDeferred), and the first look tells nothing. What it listed is
+    // remembered in memory only, so that a device listed by a later look of this same
+    // client (added since, as far as it saw) is told, as any change of the own number.
+    if (routeHex === this.ownHex && this.ownBaselineDeferred && !this.entries.has(routeHex)) {
+      if (number !== null && E164.test(number)) this.names.set(routeHex, number);
+      const seenHere = listed(devices);
+      const prev = this.ownSeen;
+      this.ownSeen = seenHere;
+      if (prev === null) return { change: null, save: Promise.resolve() };
+      const gone = [...prev.keys()].filter((d) => !seenHere.has(d));
+      const added: string[] = [];
+      const changed: string[] = [];
+      for (const [d, k] of seenHere) {
+        const had = prev.get(d);
+        if (had !== k) (had === undefined ? added : changed).push(d);
+      }
+      const change: KeyChange | null = added.length + changed.length + gone.length > 0
+        ? { number: this.names.get(routeHex) ?? null, own: true, added, changed, removed: gone, wasVerified: false, status: 'unverified' }
+        : null;
+      return { change, save: Promise.resolve() };
+    }
     const seen = listed(devices);
     const name = number !== null && E164.test(number) ? number : this.names.get(routeHex) ?? null;
     this.names.delete(routeHex);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { hushwire, cliProfiles } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 
-t.setTimeout(180_000);
+// ~110 s alone for its three tests (a dozen CLI runs each); more on a busy machine.
+t.setTimeout(360_000);
 
 const A = '+15550100371';
 const listen = (profile: string) => hushwire(['listen', '--profile', profile, '--timeout', '4']);
@@ -53,4 +54,31 @@ t.test('a first phone that never listened before the second registered still war
   const after = await listen(b1!);
   t.match(after.stderr, /notice: your own number lists fewer devices now \(1 device\(s\) gone/, 'a device gone is said');
   t.notMatch(after.stderr, /taken over/, `without the alarm (stderr: ${after.stderr})`);
+});
+
+t.test('a send before the first listen takes no baseline: a device registered between this one\'s registration and that send still warns at the listen; a legitimate second phone that sends first is still quiet', async (t) => {
+  const C = '+15550100373';
+  const D = '+15550100374';
+  const { gw, profiles: [c1, d1] } = await cliProfiles(t, [C, D], 'hw-cli-ownbase3-');
+  const dir = tempDir('hw-cli-ownbase3-more-');
+  // An attacker registers C's number on another device before C's phone ever sent or
+  // listened; the phone's first run is a send (send-only: the gateway's new_device
+  // notice waits for a receiving connection).
+  const evil = join(dir, 'evil');
+  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', C, '--profile', evil])).code, 0);
+  const sent = await hushwire(['send', '--profile', c1!, '--to', D, 'hello']);
+  t.equal(sent.code, 0, `sent (stderr: ${sent.stderr})`);
+  const first = await listen(c1!);
+  t.match(first.stderr, /notice: your own number lists other devices now \(1 device\(s\) added\); if that was not you, your number may have been taken over/, `the send took no baseline: the listen warns of the device registered after this one (stderr: ${first.stderr})`);
+
+  // D's own second phone: D's first phone listened (its baseline), then the second phone
+  // registers and sends before it ever listens. Its first listen has no notice (no
+  // device came after it): the first phone is its baseline, no alarm.
+  const d1First = await listen(d1!);
+  t.notMatch(d1First.stderr, /taken over|other devices now/, 'the first phone alone: its baseline');
+  const d2 = join(dir, 'd2');
+  t.equal((await hushwire(['register', '--gateway', gw.url, '--number', D, '--profile', d2])).code, 0);
+  t.equal((await hushwire(['send', '--profile', d2, '--to', C, 'from the second phone'])).code, 0);
+  const second = await listen(d2);
+  t.notMatch(second.stderr, /taken over|other devices now/, `the second phone's first listen after a send: quiet (stderr: ${second.stderr})`);
 });

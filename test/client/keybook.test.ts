@@ -335,6 +335,40 @@ t.test('this user\'s own number: the first look is the baseline (nothing told); 
   t.equal(alone.observe(rand(32), [dev(), dev()]).change, null, 'a contact\'s first look is still a first use');
 });
 
+t.test('a send-only client (ownBaselineDeferred) takes no baseline of its own number: its first look tells nothing, a later one what changed since; a receiving client then takes the baseline, or tells after a notice', async (t) => {
+  const own = rand(32);
+  const me = dev();
+  const other = dev();
+  const store = new MemoryStore();
+  await store.write(DEVICE_RECORD, JSON.stringify({ device: bytesToHex(me.device) }));
+  const sendOnly = new KeyBook(store, OPRF, 100, undefined, { ownRoute: own, device: me.device, ownBaselineDeferred: true });
+  sendOnly.noteNumber(own, '+15550100011');
+  const looked = sendOnly.observe(own, [me, other]);
+  await looked.save;
+  t.equal(looked.change, null, 'nothing told');
+  t.equal(sendOnly.size, 0, 'no own entry: no baseline');
+  const since = dev();
+  t.same(sendOnly.observe(own, [me, other, since]).change, { number: '+15550100011', own: true, added: [hex(since)], changed: [], removed: [], wasVerified: false, status: 'unverified' }, 'a later look of the same client tells a device listed since its first look');
+  t.equal(sendOnly.observe(own, [me, other, since]).change, null, 'once');
+  t.equal(sendOnly.size, 0, 'still no own entry (memory only)');
+  const contact = rand(32);
+  await sendOnly.observe(contact, [dev()]).save;
+  t.equal(sendOnly.status(contact), 'unverified', 'a contact\'s first look is taken as ever');
+  // The first receiving client: the own entry is not in keys.json, so it takes the baseline
+  // at its first look (or tells, the gateway's notice having come first).
+  const receiving = await readKeyBook(store, OPRF, 100, { ownRoute: own, device: me.device });
+  const noticed = await readKeyBook(store, OPRF, 100, { ownRoute: own, device: me.device });
+  noticed.noteOwnNewDevice();
+  t.same(noticed.observe(own, [me, other], '+15550100011').change?.added, [hex(other)], 'or tells every other device after a new_device notice');
+  const taken = receiving.observe(own, [me, other, since], '+15550100011');
+  t.equal(taken.change, null, 'the receiving client takes the baseline');
+  await taken.save;
+  // Once a receiving client took the baseline, a send-only client compares with it.
+  const later = await readKeyBook(store, OPRF, 100, { ownRoute: own, device: me.device, ownBaselineDeferred: true });
+  const third = dev();
+  t.same(later.observe(own, [me, other, since, third]).change?.added, [hex(third)], 'a device after the baseline is told by a send-only client too');
+});
+
 t.test('the count of droppable device keys the bounds go by stays exact through any sequence of changes', async (t) => {
   // KeyBook keeps the count at each change instead of summing every contact at every
   // lookup; a count that drifted would drop too much or too little. Checked against a
