@@ -197,6 +197,9 @@ interface UnfinishedWrite {
   stamps: number[];
   /** A write of it is under way: the removal waits for it to settle. */
   writing: boolean;
+  /** A write of it got no answer (UNAVAILABLE, TIMEOUT): it may land later, so the
+   *  removal looks again for a device it found absent (Privacy.eraseUnfinished). */
+  unknown: boolean;
 }
 /** The unfinished writes of a connection (#onRegister), beside the sessions as
  *  HELD_NOTICES: rare, so an idle session carries no field for them. */
@@ -659,6 +662,7 @@ export class Session implements LiveSink, ControlSink {
         // the record: one registration) and nothing else can use the code. A refusal
         // (TOO_MANY_DEVICES) uses it up, as before (test/gateway/register-directory.test.ts).
         const code = toWireError(e).code;
+        if (code === ErrorCode.UNAVAILABLE || code === ErrorCode.TIMEOUT) unfinished.unknown = true;
         if ((code === ErrorCode.UNAVAILABLE || code === ErrorCode.TIMEOUT) && this.#state === 'challenge') {
           v.boundTo = binding;
           this.#verification = v;
@@ -1010,7 +1014,7 @@ export class Session implements LiveSink, ControlSink {
     if (list === undefined) UNFINISHED.set(this, list = []);
     let u = list.find((w) => w.tag === tag && w.binding === binding);
     if (u === undefined) {
-      u = { tag, device: Uint8Array.from(m.device), binding, stamps: [], writing: false };
+      u = { tag, device: Uint8Array.from(m.device), binding, stamps: [], writing: false, unknown: false };
       list.push(u);
     }
     return u;
@@ -1033,7 +1037,7 @@ export class Session implements LiveSink, ControlSink {
       const wrote = (d: DirectoryDevice): boolean => registrationBinding(d) === w.binding
         && w.stamps.includes(Number(d.registeredAtMs)) && Number(d.lastSeenMs) === Number(d.registeredAtMs)
         && Number(d.prekeyRotatedAtMs) === 0 && (d.resumeVerifiers?.length ?? 0) === 0;
-      this.#relay.trackUnfinishedRemoval(privacy.eraseUnfinished(w.tag, w.device, wrote));
+      this.#relay.trackUnfinishedRemoval(privacy.eraseUnfinished(w.tag, w.device, wrote, undefined, w.unknown));
     }
   }
 

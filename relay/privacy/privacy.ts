@@ -18,6 +18,13 @@ import {
   DEFAULT_PRIVACY, RATE_WINDOW_MS, idleSweepEveryMs, lastSeenWriteEveryMs, type PrivacyOptions,
 } from './options.ts';
 
+/** An unfinished registration's write whose answer never came (a timeout, NATS lost under
+ *  it), found absent at the leader, is looked for there once more this long after that
+ *  read (Privacy.eraseUnfinished `writeUnknown`): the read, answered after the write went
+ *  out, shows nats-server had taken the write in, and its stream applies it within this
+ *  (a replicated one once its followers acknowledged it). */
+export const LATE_WRITE_RECHECK_MS = 2_000;
+
 /** What a Session exposes to the guard. */
 export interface PrivacySession {
   readonly authenticated: boolean;
@@ -74,7 +81,7 @@ export class Privacy {
     this.#expired = new Counter({ name: 'hushwire_idle_devices_expired_total', help: 'Devices erased by this gateway because they were idle beyond --device-idle-expiry-s', registers: r });
     this.#orphans = new Counter({ name: 'hushwire_orphan_mailboxes_erased_total', help: 'Mailboxes erased by the sweep because their device was no longer in the directory (an opt-out or expiry whose mail erase had failed, or mail stored behind it)', registers: r });
     this.#notices = new Counter({ name: 'hushwire_new_device_notices_total', help: 'New-device notices, by path (live = sent to a connected device, stored = flagged for its next authentication)', labelNames: ['path'], registers: r });
-    this.#unfinished = new Counter({ name: 'hushwire_unfinished_registrations_total', help: 'Registrations whose connection closed before they finished while a directory write of theirs may have landed, by what this gateway then did: removed (the device was listed as that register wrote it: removed, its mailbox erased), absent (not listed: nothing had landed, or it was gone already), kept (listed as another registration of the device, left alone), failed (NATS did not answer within the deadline: the idle expiry removes it)', labelNames: ['outcome'], registers: r });
+    this.#unfinished = new Counter({ name: 'hushwire_unfinished_registrations_total', help: 'Registrations whose connection closed before they finished while a directory write of theirs may have landed, by what this gateway then did: removed (the device was listed as that register wrote it: removed, its mailbox erased), absent (not listed: nothing had landed, or it was gone already; a write that got no answer is looked for once more 2 s later), kept (listed as another registration of the device, left alone), failed (NATS did not answer within the deadline: the idle expiry removes it)', labelNames: ['outcome'], registers: r });
     for (const outcome of UNFINISHED_OUTCOMES) this.#unfinished.inc({ outcome }, 0);
     for (const limit of LIMIT_LABELS) relay.metrics.rateLimited.inc({ limit }, 0);
   }
@@ -196,8 +203,10 @@ export class Privacy {
    *  have stored mail for it while it was listed), and the device's connections told it
    *  is unregistered. Never throws: the outcome is counted (and a failure logged) and the
    *  idle expiry removes what a failure leaves. Given up past `deadlineMs` (or at
-   *  abortUnfinished()), short of the bus request under way. */
-  async eraseUnfinished(tag: string, device: Uint8Array, wrote: (d: DirectoryDevice) => boolean, deadlineMs = UNFINISHED_DEADLINE_MS): Promise<UnfinishedOutcome> {
+   *  abortUnfinished()), short of the bus request under way. `writeUnknown`: a write of
+   *  it got no answer (UNAVAILABLE, TIMEOUT: it may still be on its way to the stream),
+   *  so a device found absent is looked for once more, LATE_WRITE_RECHECK_MS later. */
+  async eraseUnfinished(tag: string, device: Uint8Array, wrote: (d: DirectoryDevice) => boolean, deadlineMs = UNFINISHED_DEADLINE_MS, writeUnknown = false): Promise<UnfinishedOutcome> {
     const signal = AbortSignal.any([this.#unfinishedStop.signal, AbortSignal.timeout(deadlineMs)]);
     let outcome = 'absent' as UnfinishedOutcome;
     const devTok = deviceToken(device);
@@ -206,8 +215,22 @@ export class Privacy {
       // announced (most of these writes never landed: an intent for each, followed by no
       // announcement, would be read for and counted on every gateway). The edit below
       // decides again, on its own reads.
-      const listed = await this.#relay.directory.findDevice(tag, device, { fromLeader: true });
+      let listed = await this.#relay.directory.findDevice(tag, device, { fromLeader: true });
       signal.throwIfAborted();
+      if (listed === null && writeUnknown) {
+        // A write that timed out may land after this read: nats-server held it (stalled,
+        // or busy) and answered the read first, or its stream had not applied it yet (a
+        // replicated one waits for its followers). Found absent here, it would then stay
+        // listed until the idle expiry (test/gateway/register-late-write.test.ts). So it is
+        // looked for again once it can no longer land: the read above went out after it,
+        // on the connection that carried it (or, after a loss of NATS, once reconnected:
+        // a server that answers again has read what it held), so nats-server has it by
+        // now. Given up (counted failed) should the gateway close or the deadline pass
+        // meanwhile.
+        await sleep(LATE_WRITE_RECHECK_MS, undefined, { signal });
+        listed = await this.#relay.directory.findDevice(tag, device, { fromLeader: true });
+        signal.throwIfAborted();
+      }
       if (listed === null || !wrote(listed)) outcome = listed === null ? 'absent' : 'kept';
       // Announced as intended first, as an opt-out's removal is (relay/bus/unregistered.ts):
       // should this gateway die before the device's `unregistered`, the others read its
