@@ -225,6 +225,83 @@ if (!haveNatsServer()) {
     t.equal(await unconfirmed(b), 0, 'not by an intent\'s timeout: b heard none');
   });
 
+  t.test('the same, the late auth\'s read just before the removal and its check just after b\'s second pass: read at the leader, 4006', async (t) => {
+    // As above, but the late connection authenticates once b trusts its announcements
+    // again: its read finds the device, the removal lands, b's second pass runs without
+    // it (not authenticated yet: another device's session there shows the pass ran), and
+    // only then is it checked. Nothing was announced since its read began ('clear'), yet
+    // its read came before a removal whose intent b never heard: it reads at the leader.
+    const nats = await startNatsServer({ t });
+    const proxy = await tcpProxy(nats.port);
+    t.teardown(() => proxy.cut());
+    const opts = { oprfKeyFile: oprfKeyFile(), natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn' };
+    const a = await startTestGateway({ ...opts, nats: nats.url, name: `${PREFIX}0` });
+    t.teardown(() => a.close());
+    const b = await startTestGateway({ ...opts, nats: proxy.url, name: `${PREFIX}1` });
+    t.teardown(() => b.close());
+    const { c: onA, dev } = await registerRaw(a.url, '+15557744007');
+    t.teardown(() => onA.close());
+    const { c: reg2, dev: other } = await registerRaw(a.url, '+15557744008');
+    reg2.close();
+    await reg2.closed;
+    const tag = routeTag(dev.route);
+    const tok = deviceToken(dev.device);
+    const otherTag = routeTag(other.route);
+    const trusted = (): boolean => b.bus.unregisteredSince(tag, tok, b.bus.unregisteredMark()) !== 'unknown';
+    await until('b to trust its announcements', trusted);
+
+    const crash = crashAfterRemoval(t, a);
+    const crashingDelete = a.bus.directoryDelete;
+    let removalReached!: () => void;
+    const reached = new Promise<void>((r) => { removalReached = r; });
+    let land!: () => void;
+    const landing = new Promise<void>((r) => { land = r; });
+    a.bus.directoryDelete = async (tg: string, rev?: number) => {
+      removalReached();
+      await landing;
+      return crashingDelete.call(a.bus, tg, rev);
+    };
+    t.teardown(() => { land(); a.bus.directoryDelete = crashingDelete; });
+    const announce = a.bus.announceUnregistering.bind(a.bus);
+    let intents = 0;
+    a.bus.announceUnregistering = (r: string, d: string) => (++intents === 1 ? announce(r, d) : Promise.resolve());
+    t.teardown(() => { a.bus.announceUnregistering = announce; });
+
+    await proxy.cut();
+    await until('b to lose NATS', () => b.bus.status().state !== 'connected');
+    onA.send([{ req: 1001, unregister: {} }]);
+    await within(reached, 20_000, 'a to announce the intent (b disconnected) and begin the removal');
+    t.equal(intents, 1, 'the intent went out while b was disconnected');
+    await proxy.open();
+    await until('b to reconnect', () => b.bus.status().state === 'connected', 30_000);
+    await until('b to trust its announcements again', trusted, 30_000);
+    // Another device's session at b, checked now: b's second pass reads its record at the leader.
+    const directory = b.relay.directory;
+    const read = directory.findDevice.bind(directory);
+    let passed!: () => void;
+    const secondPass = new Promise<void>((r) => { passed = r; });
+    directory.findDevice = (tg, device, o) => {
+      if (tg === otherTag && o?.fromLeader === true) passed();
+      return read(tg, device, o);
+    };
+    t.teardown(() => { directory.findDevice = read; });
+    const witness = await startAuth(b.url, other);
+    t.teardown(() => witness.close());
+    t.equal((await witness.reply(7)).body, 'ok', 'another device authenticated at b');
+
+    const hold = holdSubscribe(t, b, tag, tok);
+    const late = await startAuth(b.url, dev);
+    t.teardown(() => late.close());
+    await hold.entered; // b read the record (the device is there) and now subscribes
+    land();
+    await within(crash.crashed, 20_000, 'a\'s removal to land, and a to die');
+    await within(secondPass, 30_000, 'b\'s second pass to run');
+    hold.release();
+    const closed = await within(late.closed, DECIDED_WITHIN_MS, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+    t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006: checked after the second pass, it read at the leader');
+    t.notOk(authenticatedAt(b, tag), 'no authenticated session of the device is left at b');
+  });
+
   t.test('an unfinished registration whose device is not listed as written: nothing announced, nothing removed', async (t) => {
     const s = await scene(t, '+15557744005');
     const bus = s.a.bus;
