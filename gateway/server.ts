@@ -9,7 +9,7 @@ import type { Verifier } from '../relay/verifier/verifier.ts';
 import { createLogger, type Logger } from '../relay/log.ts';
 import { warnUnknownEnv } from '../relay/env-names.ts';
 import { looseSecretModeMessage, octalMode } from '../relay/setting-file.ts';
-import { createMetrics, natsAccessMetrics, setBusState, setRequestPool, type RelayMetrics } from '../relay/metrics.ts';
+import { createMetrics, natsAccessMetrics, setBusState, setBusRenewals, setRequestPool, type RelayMetrics } from '../relay/metrics.ts';
 import { startAdminServer, parseListen, type AdminServer } from './admin-server.ts';
 import { listenError } from '../relay/listen-error.ts';
 import { useEd25519, type Ed25519EngineKind } from '../relay/crypto/ed25519-engine.ts';
@@ -231,6 +231,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       metrics.draining.set(draining ? 1 : 0);
       metrics.livePending.set(bus.livePending());
       setRequestPool(metrics, bus.requestPool?.());
+      setBusRenewals(metrics, bus.subscriptionRenewals?.());
       metrics.sendBuffers.set(sendBudget.total);
       return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
     }

@@ -42,6 +42,7 @@ export interface RelayMetrics {
   busRequestsPending: Gauge<'class'>;
   /** NATS: JetStream requests refused UNAVAILABLE for lack of room in their class. */
   busRequestsRefused: Counter<'class'>;
+  busRenewals: Counter<'reason'>;
   busUp: Gauge;
   draining: Gauge;
   transportInfo: Gauge<'transport' | 'reason'>;
@@ -116,6 +117,21 @@ export function setRequestPool(m: RelayMetrics, pool: Record<(typeof BUS_REQUEST
     seen[c] = Math.max(seen[c], pool[c].refused);
   }
 }
+/** Every value of the `reason` label of hushwire_bus_renewals_total (relay/bus/nats-heal.ts). */
+export const BUS_RENEWAL_REASONS = ['probe', 'timeouts'] as const;
+
+/** Sets hushwire_bus_renewals_total from Bus.subscriptionRenewals() (called when /metrics is scraped). */
+export function setBusRenewals(m: RelayMetrics, renewals: Record<(typeof BUS_RENEWAL_REASONS)[number], number> | undefined): void {
+  if (renewals === undefined) return;
+  let seen = renewalsSeen.get(m);
+  if (seen === undefined) renewalsSeen.set(m, seen = { probe: 0, timeouts: 0 });
+  for (const r of BUS_RENEWAL_REASONS) {
+    if (renewals[r] > seen[r]) m.busRenewals.inc({ reason: r }, renewals[r] - seen[r]);
+    seen[r] = Math.max(seen[r], renewals[r]);
+  }
+}
+/** The bus's renewals at the last scrape, per metrics set. */
+const renewalsSeen = new WeakMap<RelayMetrics, Record<(typeof BUS_RENEWAL_REASONS)[number], number>>();
 /** The bus's request-pool refusals at the last scrape, per metrics set. */
 const refusalsSeen = new WeakMap<RelayMetrics, Record<(typeof BUS_REQUEST_CLASSES)[number], number>>();
 
@@ -154,6 +170,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     rateLimitStoreErrors: new Counter({ name: 'hushwire_rate_limit_store_errors_total', help: 'Rate-limit counter calls that failed because the counter store (NATS bucket KV_<prefix>_rl) was unavailable: each fails a registration, discovery or verification step with UNAVAILABLE', registers: r }),
     busRequestsPending: new Gauge({ name: 'hushwire_bus_requests_pending', help: 'NATS JetStream requests of this gateway waiting for their reply, by class (auth = authentications\' directory reads, which may use the whole pool of 65,536; other = everything else, at most 49,152)', labelNames: ['class'], registers: r }),
     busRequestsRefused: new Counter({ name: 'hushwire_bus_requests_refused_total', help: 'NATS JetStream requests refused UNAVAILABLE at once because their class of the request pool was full (NATS slow or stalled), by class (auth, other)', labelNames: ['class'], registers: r }),
+    busRenewals: new Counter({ name: 'hushwire_bus_renewals_total', help: 'Forced reconnects of the bus to NATS to renew its subscriptions, by reason (probe = the NATS server answered a PING but did not deliver the bus\'s own probe; timeouts = JetStream requests timed out in a row while connected): a NATS server may have lost the interest in one of them; at most one a minute, backing off to one per 15 minutes while it persists', labelNames: ['reason'], registers: r }),
     busUp: new Gauge({ name: 'hushwire_bus_up', help: '1 when the bus (NATS or embedded) is connected', registers: r }),
     draining: new Gauge({ name: 'hushwire_draining', help: '1 while the gateway is draining', registers: r }),
     transportInfo: new Gauge({ name: 'hushwire_transport_info', help: 'The WebSocket transport in use (value 1) and why it was chosen', labelNames: ['transport', 'reason'], registers: r }),
@@ -185,6 +202,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
     m.busRequestsRefused.inc({ class: c }, 0);
     m.busRequestsPending.set({ class: c }, 0);
   }
+  for (const reason of BUS_RENEWAL_REASONS) m.busRenewals.inc({ reason }, 0);
   for (const outcome of ['accepted', 'refused']) m.authRechecks.inc({ outcome }, 0);
   for (const outcome of ['announced', 'clear', 'reread']) m.authOptoutChecks.inc({ outcome }, 0);
   for (const result of ['resumed', 'refused', 'failed']) m.authResumes.inc({ result }, 0);

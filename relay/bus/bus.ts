@@ -151,6 +151,9 @@ export interface Bus {
    *  loses one. Periodic work that writes through the bus (relay/privacy/privacy.ts, the
    *  idle sweep) compares it before and after to know whether it ran through a loss. */
   connectionLosses?(): number;
+  /** NATS: the forced reconnects this bus made since start to renew subscriptions a NATS
+   *  server may have lost, by reason (relay/bus/nats-heal.ts); absent on the embedded bus. */
+  subscriptionRenewals?(): Record<'probe' | 'timeouts', number>;
 
   // ---- live delivery ----
   /** Live offers made through this bus that have no outcome yet (a gauge for

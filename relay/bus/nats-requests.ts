@@ -53,7 +53,14 @@ export interface ApiRequestsOptions {
   /** Room only 'auth' may use (default AUTH_RESERVE); must be below maxPending. */
   authReserve?: number;
   log?: BusLogFn;
+  /** Told of each reply that came back (anything, "no responders" too) and of each
+   *  request that timed out (relay/bus/nats-heal.ts). */
+  watch?: { answered(): void; timedOut(): void };
 }
+
+/** The token of the bus's probe on this pool's inbox (relay/bus/nats-heal.ts): not a
+ *  request token (those are base 36), so its message is no request's answer. */
+export const PROBE_TOKEN = 'hw_probe';
 
 /** Called once with the reply payload (and the reply, for its headers), or with an error
  *  (and an empty payload). */
@@ -104,12 +111,16 @@ export class ApiRequests {
     other: { count: 0, unsaid: 0, lineAt: -Infinity },
   };
   readonly #log: BusLogFn;
+  readonly #watch: ApiRequestsOptions['watch'];
+  /** Probe messages received on the inbox (PROBE_TOKEN). */
+  #probes = 0;
 
   constructor(nc: NatsConnection, timeoutMs: number, opts: ApiRequestsOptions = {}) {
     const { maxPending, authReserve: reserve } = checkRequestPool(opts);
     this.#maxPending = maxPending;
     this.#maxOther = maxPending - reserve;
     this.#log = opts.log ?? noopLog;
+    this.#watch = opts.watch;
     this.#nc = nc;
     this.#timeoutMs = timeoutMs;
     this.#inbox = `${createInbox(opts.inboxPrefix)}.`;
@@ -119,7 +130,11 @@ export class ApiRequests {
         if (err !== null) return;
         const token = m.subject.slice(n);
         const e = this.#pending.get(token);
-        if (e === undefined) return; // late answer after a timeout
+        if (e === undefined) {
+          if (token === PROBE_TOKEN) this.#probes++;
+          return; // late answer after a timeout
+        }
+        this.#watch?.answered();
         this.#pending.delete(token);
         if (!e.auth) this.#otherPending--;
         // 503 = no responders (JetStream not enabled / stream leader gone). A status
@@ -129,6 +144,15 @@ export class ApiRequests {
         else e.cb(null, data, m);
       },
     });
+  }
+
+  /** The subject of the bus's probe of this inbox, and how many probes came back. */
+  get probeSubject(): string {
+    return this.#inbox + PROBE_TOKEN;
+  }
+
+  get probes(): number {
+    return this.#probes;
   }
 
   get pending(): number {
@@ -243,6 +267,7 @@ export class ApiRequests {
       if (this.#pending.get(token) !== e) continue; // answered, or failed, meanwhile
       this.#pending.delete(token);
       if (!e.auth) this.#otherPending--;
+      this.#watch?.timedOut();
       e.cb(busUnavailable('mailbox store request timed out'), EMPTY);
     }
     if (this.#pending.size === 0 && this.#timer !== null) {

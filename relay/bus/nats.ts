@@ -64,7 +64,8 @@ import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } f
 import { natsLayout } from './nats-layout.ts';
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, kvCreate, natsMsgId, openCounterBucket } from './nats-privacy.ts';
 import { onceMoreIfLate } from './late-timer.ts';
-import { ApiRequests, checkRequestPool, REQUEST_CLASSES, type RequestClass } from './nats-requests.ts';
+import { ApiRequests, checkRequestPool, PROBE_TOKEN, REQUEST_CLASSES, type RequestClass } from './nats-requests.ts';
+import { DEFAULT_SELF_HEAL, InterestHealer, type RenewalReason, type SelfHealPolicy } from './nats-heal.ts';
 import { drainSubscriptions } from './sub-drain.ts';
 import { FailureEpisodes } from './failure-episodes.ts';
 import { BusMisconfigured, connectFailed, refusedConfig, setupFailed } from './setup-errors.ts';
@@ -127,6 +128,9 @@ export interface NatsBusOptions {
   outageGraceMs?: number;
   /** The devices announced unregistered (tests: a smaller bound, a clock of their own). */
   unregistered?: RecentUnregistrations;
+  /** When the bus renews subscriptions a NATS server may have lost (DEFAULT_SELF_HEAL,
+   *  relay/bus/nats-heal.ts); tests make it quick. */
+  selfHeal?: Partial<SelfHealPolicy>;
 }
 
 export { DEFAULT_MAILBOX_SHARDS, MAX_MAILBOX_SHARDS } from './nats-layout.ts';
@@ -422,6 +426,14 @@ interface Outage {
  *  drops (never seen outside: #viaNats repeats the request or throws NatsLost). */
 const DROPPED = new Error('lost with the NATS connection');
 
+/** A nats.js request's timeout, as such or as the cause of what JetStream threw. */
+function timedOutError(e: unknown): boolean {
+  for (let c: unknown = e, i = 0; c instanceof Error && i < 4; c = c.cause, i++) {
+    if (c.name === 'TimeoutError') return true;
+  }
+  return false;
+}
+
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -613,6 +625,20 @@ export class NatsBus implements Bus {
   #pumping = false;
   #eraseSubjects: string[] = [];
 
+  // self-healing of lost subscriptions (relay/bus/nats-heal.ts)
+  readonly #healer: InterestHealer;
+  readonly #probeEveryMs: number;
+  #probeTimer: NodeJS.Timeout | null = null;
+  #probing = false;
+  /** This bus's own probe subject among the device subjects: route tag all zeros (no
+   *  route has it), then a random token of this process. Carries no device. */
+  readonly #probeDevice: string;
+  /** Probes received on it, and on the mailbox-read inbox (PROBE_TOKEN). */
+  #devProbes = 0;
+  #readProbes = 0;
+  /** Forced reconnects by reason (hushwire_bus_renewals_total). */
+  readonly #renewals: Record<RenewalReason, number> = { probe: 0, timeouts: 0 };
+
   constructor(opts: NatsBusOptions) {
     this.#limits = checkLimits(opts.limits);
     // The same layout `hushwire nats-permissions` describes (relay/nats-permissions-config.ts).
@@ -643,6 +669,17 @@ export class NatsBus implements Bus {
       (why) => `bus: mailbox stores failing (${why}): messages to offline devices fail UNAVAILABLE until they work again`,
       'bus: mailbox stores work again', FAILURE_LINE_EVERY_MS);
     this.#devPrefix = layout.devPrefix;
+    this.#probeDevice = `${layout.devPrefix}${'0'.repeat(32)}.${randomBytes(16).toString('hex')}`;
+    const heal = { ...DEFAULT_SELF_HEAL, ...opts.selfHeal };
+    this.#probeEveryMs = heal.probeEveryMs;
+    this.#healer = new InterestHealer({
+      policy: heal,
+      link: {
+        up: () => this.#ready && !this.#closed && this.#status.state === 'connected' && this.#outage === null,
+        losses: () => this.#losses,
+        renew: (reason, why, nextInS) => this.#renew(reason, why, nextInS),
+      },
+    });
     this.#subs = new SubscriptionRegistry(this.#log);
     this.#opts = opts;
     this.#counterTtlMs = checkCounterTtl(opts.counterTtlMs ?? COUNTER_TTL_MS);
@@ -739,6 +776,7 @@ export class NatsBus implements Bus {
     this.#nc = nc;
     this.#status = { state: 'connected' };
     this.#watchStatus(nc);
+    this.#watchRequests(nc);
     // A right the user lacks shows as a refused request, a request that times out (on
     // this bus's own inboxes) or a subscription closed by nats.js: any violation seen
     // while starting stops the start, naming it (relay/nats-permissions.ts).
@@ -758,7 +796,11 @@ export class NatsBus implements Bus {
       this.#live = new LiveRouter(nc, { prefix: this.#opts.prefix ?? 'hw', subs: this.#subs, log: this.#log, inboxPrefix: this.#inboxPrefix });
       const before = this.#api;
       if (before !== null) for (const c of REQUEST_CLASSES) this.#refusedBefore[c] += before.refusedOf(c);
-      this.#api = new ApiRequests(nc, this.#requestTimeoutMs, { inboxPrefix: this.#inboxPrefix, log: this.#log, ...this.#opts.requestPool });
+      const healer = this.#healer;
+      this.#api = new ApiRequests(nc, this.#requestTimeoutMs, {
+        inboxPrefix: this.#inboxPrefix, log: this.#log, ...this.#opts.requestPool,
+        watch: { answered: () => healer.answered('api'), timedOut: () => healer.timedOut('api') },
+      });
       this.#eraseSubjects = this.#streams.map((n) => `$JS.API.STREAM.MSG.DELETE.${n}`);
       this.#readInbox = `${createInbox(this.#inboxPrefix)}.`;
       nc.subscribe(`${this.#readInbox}*`, { callback: (err, m) => { if (err === null) this.#onReadMsg(m); } });
@@ -766,6 +808,8 @@ export class NatsBus implements Bus {
       nc.subscribe(this.#unregSubject, { callback: this.#onUnregisteredMsg });
       nc.subscribe(this.#unregIntentSubject, { callback: this.#onUnregisteringMsg });
       nc.subscribe(this.#unregBeatSubject, { callback: (err, m) => { if (err === null && !this.#closed) this.#beats.heard(m.data); } });
+      // The probe of the device subjects (#probe).
+      nc.subscribe(this.#probeDevice, { callback: () => { this.#devProbes++; } });
       if (!(await within(nc.flush(), this.#requestTimeoutMs))) throw busUnavailable('NATS did not answer');
       await this.#checkPermissions(nc, denied);
     } catch (e) {
@@ -786,6 +830,7 @@ export class NatsBus implements Bus {
     if (this.#closed) throw busUnavailable('bus closed');
     this.#ready = true;
     this.#beats.start((data) => nc.publish(this.#unregBeatSubject, data), () => this.#status.state === 'connected' && !this.#closed);
+    this.#armProbes();
     // Lost meanwhile: the reconnect makes it listen.
     if (this.#status.state === 'connected') this.#unregistered.listening(UNREGISTERED_SETTLE_MS);
     this.#log('info', 'bus: connected to NATS', { streams: this.#streams.length, bucket: this.#bucket });
@@ -1570,6 +1615,102 @@ export class NatsBus implements Bus {
     return this.#maxAgeMs;
   }
 
+  // ---- self-healing of lost subscriptions (relay/bus/nats-heal.ts) ----
+
+  /** Forced reconnects since start, by reason (hushwire_bus_renewals_total). */
+  subscriptionRenewals(): Record<RenewalReason, number> {
+    return { ...this.#renewals };
+  }
+
+  /** The outcome of every nats.js request on this connection (its request mux inbox:
+   *  mailbox stores, directory and counter writes, counter reads, erases, JetStream
+   *  management), for the healer: a timeout, an answer (a JetStream error is one), or
+   *  neither (no responders, the connection). JetStream and the KV client call
+   *  nc.request, so this is where all of them pass. */
+  #watchRequests(nc: NatsConnection): void {
+    const request = nc.request.bind(nc);
+    const healer = this.#healer;
+    nc.request = (...args: Parameters<NatsConnection['request']>): Promise<Msg> => request(...args).then((m) => {
+      healer.answered('mux');
+      return m;
+    }, (e: unknown) => {
+      if (timedOutError(e)) healer.timedOut('mux');
+      else healer.other('mux');
+      throw e;
+    });
+  }
+
+  #armProbes(): void {
+    if (this.#probeEveryMs === 0 || this.#probeTimer !== null || this.#closed) return;
+    this.#probeTimer = setInterval(() => void this.#probe(), this.#probeEveryMs);
+    this.#probeTimer.unref();
+  }
+
+  /**
+   * One probe round: an empty message to this bus's probe device subject and to its
+   * request inbox, and an empty request (nats.js's request mux) to its mailbox-read
+   * inbox, which #onReadMsg answers; each inbox under a token no request uses. Then a
+   * PING, and another once the first PONG came (after it, the answer to the request
+   * was sent). nats-server writes what it delivers to a connection in order, and a PONG
+   * after what the commands before its PING delivered: once the PONGs are read, a probe
+   * not received is a subscription the server no longer delivers here. No PONG within
+   * the request deadline (NATS slow or stalled), a loss meanwhile: no verdict.
+   */
+  async #probe(): Promise<void> {
+    const nc = this.#nc;
+    const api = this.#api;
+    if (this.#probing || nc === null || api === null || this.#closed || !this.#ready || this.#status.state !== 'connected' || this.#outage !== null) return;
+    this.#probing = true;
+    try {
+      const losses = this.#losses;
+      const dev = this.#devProbes;
+      const reads = this.#readProbes;
+      const apis = api.probes;
+      let answered = false;
+      try {
+        nc.publish(this.#probeDevice, EMPTY);
+        nc.publish(api.probeSubject, EMPTY);
+        nc.request(this.#readInbox + PROBE_TOKEN, EMPTY, { timeout: this.#requestTimeoutMs }).then(() => { answered = true; }, () => undefined);
+      } catch {
+        return; // closed or draining
+      }
+      if (!(await within(nc.flush(), this.#requestTimeoutMs))) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!(await within(nc.flush(), this.#requestTimeoutMs))) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#losses !== losses || this.#nc !== nc || this.#api !== api || this.#closed || this.#status.state !== 'connected') return;
+      const missing: string[] = [];
+      if (this.#devProbes === dev) missing.push('device subjects');
+      if (api.probes === apis) missing.push('request replies');
+      if (this.#readProbes === reads) missing.push('mailbox reads');
+      else if (!answered) missing.push('JetStream replies');
+      this.#healer.probed(missing);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  /** Forces a reconnect (nats.js sends every SUB again; 'disconnect' and 'reconnect'
+   *  run #watchStatus's handling as for any reconnect: the outage, the requests in
+   *  flight abandoned or made again, the announcements' gap, mailboxes read again).
+   *  Only once the server answered a PING within the request deadline: a slow or
+   *  stalled nats-server has lost nothing, and a reconnect would not help it. */
+  async #renew(reason: RenewalReason, why: string, nextInS: number): Promise<boolean> {
+    const nc = this.#nc;
+    if (nc === null || this.#closed || this.#status.state !== 'connected' || this.#outage !== null) return false;
+    const losses = this.#losses;
+    if (!(await within(nc.flush(), this.#requestTimeoutMs))) return false;
+    if (this.#losses !== losses || this.#nc !== nc || this.#closed || this.#status.state !== 'connected') return false;
+    this.#renewals[reason]++;
+    this.#log('warn', `bus: ${why}; reconnecting to NATS so that the servers learn this gateway's subscriptions again (a NATS server may have lost them), at most once every ${nextInS} s while it goes on`, { reason, nextInS });
+    try {
+      await nc.reconnect();
+    } catch {
+      return false; // closed or draining meanwhile
+    }
+    return true;
+  }
+
   status(): BusStatus {
     if (this.#status.state === 'connected' && this.#misconfigured !== null) return { state: 'misconfigured' };
     return this.#status.state === 'reconnecting' ? { state: 'reconnecting', since: this.#status.since } : this.#status;
@@ -1608,6 +1749,8 @@ export class NatsBus implements Bus {
     this.#recheck = null;
     if (this.#readerTimer !== null) clearInterval(this.#readerTimer);
     this.#readerTimer = null;
+    if (this.#probeTimer !== null) clearInterval(this.#probeTimer);
+    this.#probeTimer = null;
     if (this.#starting !== null) await this.#starting.catch(() => undefined);
     const nc = this.#nc;
     const releases = this.#subs.clear();
@@ -2161,8 +2304,15 @@ export class NatsBus implements Bus {
       if (pull.items.length >= pull.want) this.#finishPull(pull);
       return;
     }
-    const pull = this.#pullsByToken.get(m.subject.slice(this.#readInbox.length));
-    if (pull === undefined) return;
+    const token = m.subject.slice(this.#readInbox.length);
+    const pull = this.#pullsByToken.get(token);
+    if (pull === undefined) {
+      if (token !== PROBE_TOKEN) return;
+      // #probe's: counted, and answered when it is its request (nats.js's request mux).
+      this.#readProbes++;
+      if (reply !== undefined && reply !== '') m.respond(EMPTY);
+      return;
+    }
     const code = m.headers?.code ?? 0;
     if (code === 404 || code === 408) {
       this.#finishPull(pull); // no (more) messages
