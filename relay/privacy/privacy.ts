@@ -24,6 +24,9 @@ import {
  *  out, shows nats-server had taken the write in, and its stream applies it within this
  *  (a replicated one once its followers acknowledged it). */
 export const LATE_WRITE_RECHECK_MS = 2_000;
+/** How soon an unfinished registration's clean-up reads the record again after a read
+ *  failed (within its UNFINISHED_DEADLINE_MS). */
+const UNFINISHED_READ_RETRY_MS = 1_000;
 
 /** What a Session exposes to the guard. */
 export interface PrivacySession {
@@ -215,7 +218,7 @@ export class Privacy {
       // announced (most of these writes never landed: an intent for each, followed by no
       // announcement, would be read for and counted on every gateway). The edit below
       // decides again, on its own reads.
-      let listed = await this.#relay.directory.findDevice(tag, device, { fromLeader: true });
+      let listed = await this.#findAtLeader(tag, device, signal);
       signal.throwIfAborted();
       if (listed === null && writeUnknown) {
         // A write that timed out may land after this read: nats-server held it (stalled,
@@ -228,7 +231,7 @@ export class Privacy {
         // now. Given up (counted failed) should the gateway close or the deadline pass
         // meanwhile.
         await sleep(LATE_WRITE_RECHECK_MS, undefined, { signal });
-        listed = await this.#relay.directory.findDevice(tag, device, { fromLeader: true });
+        listed = await this.#findAtLeader(tag, device, signal);
         signal.throwIfAborted();
       }
       if (listed === null || !wrote(listed)) outcome = listed === null ? 'absent' : 'kept';
@@ -265,6 +268,26 @@ export class Privacy {
     }
     this.#unfinished.inc({ outcome });
     return outcome;
+  }
+
+  /** `device` as the directory's leader lists it (null: not listed), read again every
+   *  UNFINISHED_READ_RETRY_MS while the read fails (NATS stalled, lost or electing a
+   *  leader) and `signal` lasts (eraseUnfinished's deadline, the gateway's close): a
+   *  clean-up that gave up at the first failed read left a write that landed meanwhile
+   *  listed until the idle expiry. */
+  async #findAtLeader(tag: string, device: Uint8Array, signal: AbortSignal): Promise<DirectoryDevice | null> {
+    for (;;) {
+      try {
+        return await this.#relay.directory.findDevice(tag, device, { fromLeader: true });
+      } catch (e) {
+        if (signal.aborted) throw e;
+        try {
+          await sleep(UNFINISHED_READ_RETRY_MS, undefined, { signal });
+        } catch {
+          throw e; // the deadline or the close: given up with the read's own error
+        }
+      }
+    }
   }
 
   /** The mail of a device out of the directory, as an opt-out or expiry erases it, and its
