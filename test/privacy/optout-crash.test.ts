@@ -23,7 +23,7 @@ import { crashAfterRemoval, failDirectoryWrites, holdSubscribe } from '../helper
 import { sign, authInput } from '../../relay/crypto/sign.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { CloseCode } from '../../relay/errors.ts';
-import { UNREGISTERING_TIMEOUT_MS } from '../../relay/bus/unregistered.ts';
+import { UNREGISTERED_SECOND_PASS_MS, UNREGISTERING_TIMEOUT_MS } from '../../relay/bus/unregistered.ts';
 
 const PREFIX = 'optcrash';
 /** Past the intent's timeout and the leader read after it, with room for a loaded machine. */
@@ -205,19 +205,33 @@ if (!haveNatsServer()) {
     t.equal(intents, 1, 'the intent went out while b was disconnected');
     await proxy.open();
     await until('b to reconnect', () => b.bus.status().state === 'connected', 30_000);
+    const reconnected = b.bus.unregisteredMark();
     // The first read of the device's record b completes from now on finds it; the
     // removal lands right after.
     const directory = b.relay.directory;
     const read = directory.findDevice.bind(directory);
+    let landedAt = Number.POSITIVE_INFINITY;
     directory.findDevice = (tg, device, o) => {
       const p = read(tg, device, o);
-      if (tg === tag) void p.then((d) => { if (d !== null) land(); }, () => undefined);
+      if (tg === tag) {
+        void p.then((d) => {
+          if (d === null || landedAt !== Number.POSITIVE_INFINITY) return;
+          landedAt = b.bus.unregisteredMark();
+          land();
+        }, () => undefined);
+      }
       return p;
     };
     t.teardown(() => { directory.findDevice = read; });
     hold.release();
     t.equal((await late.reply(7)).body, 'ok', 'the late auth at b is answered ok: its read found the device');
     await within(crash.crashed, 20_000, 'a\'s removal to land, and a to die');
+    // A machine so slow that the removal landed about when the second pass was due
+    // cannot show the fault (there, a renewal would have been heard): nothing to check.
+    if (landedAt - reconnected > UNREGISTERED_SECOND_PASS_MS - 1_000) {
+      t.comment('the removal landed too late after the reconnect to show the fault on this machine; not checked');
+      return;
+    }
     t.equal(await b.relay.directory.findDevice(tag, dev.device, { fromLeader: true }), null, 'the device is out of the directory');
     const closed = await within(late.closed, DECIDED_WITHIN_MS, 'the late connection to close').catch((e: Error) => ({ code: -1, reason: e.message }));
     t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006: b read the record again a few seconds after its reconnect');
@@ -279,9 +293,13 @@ if (!haveNatsServer()) {
     const directory = b.relay.directory;
     const read = directory.findDevice.bind(directory);
     let passed!: () => void;
+    let passRan = false;
     const secondPass = new Promise<void>((r) => { passed = r; });
     directory.findDevice = (tg, device, o) => {
-      if (tg === otherTag && o?.fromLeader === true) passed();
+      if (tg === otherTag && o?.fromLeader === true) {
+        passRan = true;
+        passed();
+      }
       return read(tg, device, o);
     };
     t.teardown(() => { directory.findDevice = read; });
@@ -293,6 +311,11 @@ if (!haveNatsServer()) {
     const late = await startAuth(b.url, dev);
     t.teardown(() => late.close());
     await hold.entered; // b read the record (the device is there) and now subscribes
+    if (passRan) {
+      // So slow a machine that the pass ran before this authentication's read: not the case.
+      t.comment('b\'s second pass ran before the late auth\'s read on this machine; not checked');
+      return;
+    }
     land();
     await within(crash.crashed, 20_000, 'a\'s removal to land, and a to die');
     await within(secondPass, 30_000, 'b\'s second pass to run');
