@@ -55,6 +55,9 @@ export class PeerBeats {
   /** The earliest loss found and not reported yet (Infinity: none). */
   #pending = Number.POSITIVE_INFINITY;
   #reportedAt = Number.NEGATIVE_INFINITY;
+  /** When check() last ran: a check long after the one before is this gateway's own
+   *  event loop stalled, with the peers' beats still unread in its socket. */
+  #checkedAt = Number.NEGATIVE_INFINITY;
   /** Gaps found since start (beats lost or a peer silent). */
   gaps = 0;
 
@@ -130,11 +133,15 @@ export class PeerBeats {
   }
 
   /** Called every beat: peers silent past BEAT_SILENCE_MS are reported, once each; a
-   *  report held back by BEAT_REPORT_EVERY_MS goes out when due. */
+   *  report held back by BEAT_REPORT_EVERY_MS goes out when due. Not judged right after
+   *  a stall of this gateway's own (its timers run before it reads what came meanwhile):
+   *  at the next check. */
   check(): void {
     const now = this.#now();
+    const stalled = now - this.#checkedAt > BEAT_SILENCE_MS / 2;
+    this.#checkedAt = now;
     for (const p of this.#peers.values()) {
-      if (p.silent || now - p.at <= BEAT_SILENCE_MS) continue;
+      if (stalled || p.silent || now - p.at <= BEAT_SILENCE_MS) continue;
       p.silent = true;
       this.#found(p.at, now);
     }

@@ -51,6 +51,24 @@ t.test('silence: reported once; the jump when it is heard again is reported too'
   t.same(gaps, [at, at], 'back with beats missing: what it published meanwhile may be lost too');
 });
 
+t.test('a stall of this gateway\'s own is no silence: judged at the next check, once the beats that came meanwhile are read', async (t) => {
+  const { beats, gaps, clock } = setup();
+  beats.heard(beat(P, 1));
+  beats.check();
+  clock.now += BEAT_SILENCE_MS * 4; // the event loop blocked; P's beats wait in the socket
+  beats.check();
+  t.same(gaps, [], 'the first check after the stall judges nothing');
+  for (let i = 2; i <= 40; i++) beats.heard(beat(P, i));
+  clock.now += 250;
+  beats.check();
+  t.same(gaps, [], 'the beats were all there: no gap');
+  clock.now += BEAT_SILENCE_MS + 1;
+  beats.check(); // a stall again
+  clock.now += 250;
+  beats.check();
+  t.equal(gaps.length, 1, 'P silent indeed: reported at the check after');
+});
+
 t.test('reports are held to one per BEAT_REPORT_EVERY_MS, covering the earliest loss', async (t) => {
   const { beats, gaps, clock } = setup();
   beats.heard(beat(P, 1));
