@@ -60,12 +60,23 @@ export function exitCodeFor(e: unknown): number {
   }
 }
 
-/** When the relay said how long to wait (RATE_LIMITED's retryAfterMs): a user should not
- *  have to guess it. */
+/** A wait as a user reads it, rounded up: "45 s" below 2 min, "15 min" below 2 h, then
+ *  hours and minutes ("23 h 59 min", "24 h"): a spent discovery budget's wait is up to a
+ *  day, which read "1440 min". */
+export function waitText(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const min = Math.ceil(s / 60);
+  if (min < 120) return `${min} min`;
+  const h = Math.floor(min / 60);
+  return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`;
+}
+
+/** When the relay said how long to wait (RATE_LIMITED's retryAfterMs, also that of a
+ *  lookup the SDK held back after such a refusal): a user should not have to guess it. */
 function retryHint(e: HushwireError): string {
   if (e.code !== ErrorCode.RATE_LIMITED || !(e.retryAfterMs > 0)) return '';
-  const s = Math.ceil(e.retryAfterMs / 1000);
-  return `; try again in ${s >= 120 ? `${Math.ceil(s / 60)} min` : `${s} s`}`;
+  return `; try again in ${waitText(e.retryAfterMs)}`;
 }
 
 /** The relay's refusal of a device's key says no more than "authentication failed" (it

@@ -9,7 +9,8 @@
 // refusal (retry_after_ms until the budget's window ends, often hours) must not hold
 // the lookups of routes already known (a send to a known contact) for a minute. The refused lookup itself
 // asks again after the longer of retry_after_ms and its backoff, in its paced turn,
-// until its deadline. Before, each refused lookup failed (discover, safetyNumber, ...)
+// until its deadline; one that gives up, or is held back unsent, fails with the gateway's
+// refusal, its message and its time to wait (paceLookups, pacedOut). Before, each refused lookup failed (discover, safetyNumber, ...)
 // or retried on its own backoff (a send's), so many lookups at once at a busy gateway
 // came back together and were refused again.
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
@@ -20,7 +21,9 @@ import { timerDelay } from './timer-delay.ts';
 import type { OpBuilder } from './connection-core.ts';
 
 /** The most lookups one client holds back at once, waiting for their paced turn or for
- *  their retry after a refusal. One more fails at once (paceLookups). */
+ *  their retry after a refusal. One more fails at once (paceLookups). A constant, as the
+ *  client's other bounds are (docs/CLIENT.md "Bounds in the client": the 1,024 requests
+ *  pending; the sends' pacing has no option either): no ClientOptions field. */
 export const MAX_WAITING_LOOKUPS = 256;
 
 /** The backoff of a refused lookup's retry: a send's (250 ms doubling to 5 s, full jitter). */
@@ -57,24 +60,62 @@ export function lookupTurn(wait: number, now: number, deadline: number, waiting:
   return 'go';
 }
 
+/** The gateway's last whole-op refusal of one kind of lookup (evaluate, lookup) and when
+ *  it came: what a lookup its pacing holds back fails with (pacedOut). */
+interface Refusal {
+  error: HushwireError;
+  at: number;
+}
+
+/**
+ * The error of a lookup that pacing kept from being sent (its turn past its deadline,
+ * or the queue full): it says the gateway's refusal that paced it, whose message a user
+ * must see (a spent discovery budget, not a bare "not sent"), has that refusal as its
+ * `cause`, and `retryAfterMs` the longer of the turn's wait and what is left of the
+ * gateway's own retry_after_ms (a discovery budget's: hours; the pacer's gap is 60 s at
+ * most). Code: the refusal's (RATE_LIMITED or UNAVAILABLE) for the deadline case;
+ * RATE_LIMITED for the queue full, the client's own bound. Without a refusal seen (a
+ * pacer engaged by someone else), the generic words.
+ */
+export function pacedOut(why: 'deadline' | 'full', wait: number, last: Refusal | null, maxWaiting: number, now = Date.now()): HushwireError {
+  const lastCode = last?.error.code ?? ErrorCode.RATE_LIMITED;
+  const code = why === 'full' || lastCode !== ErrorCode.UNAVAILABLE ? ErrorCode.RATE_LIMITED : ErrorCode.UNAVAILABLE;
+  const held = why === 'full' ? `${maxWaiting} lookups of this client are already waiting for their turn; ` : '';
+  if (last === null) {
+    return new HushwireError(code, why === 'full'
+      ? `lookup not sent: ${held}try again later`
+      : 'lookup not sent: the gateway is refusing this client\'s lookups, and its turn would come only after its deadline', { retryAfterMs: wait });
+  }
+  const left = last.error.retryAfterMs > 0 ? last.error.retryAfterMs - (now - last.at) : 0;
+  return new HushwireError(code, `lookup not sent: ${held}the gateway refused the last one: ${last.error.message}`,
+    { retryAfterMs: Math.max(wait, left, 0), cause: last.error });
+}
+
 /**
  * Wraps `request` for lookup ops: each waits for its turn while the gateway refuses the
  * client's lookups of its kind (evaluate, lookup), tells its kind's pacer of each whole-op refusal (opPacesStream: the
  * gateway's own RATE_LIMITED or UNAVAILABLE answer, with or without retry_after_ms; the
  * SDK's own errors never pace), and asks again after max(retry_after_ms, full-jitter
  * backoff) and its turn, until its deadline (requestTimeoutMs from its call, or the
- * shorter timeoutMs given). Ends with the last refusal when the next try could not be
- * made before the deadline. At most maxWaiting lookups are held back at once; one more,
- * or one whose turn would come past its deadline, fails at once without being sent,
- * with the code of the gateway's last refusal (RATE_LIMITED when the pacer was engaged
- * otherwise) and retryAfterMs the wait it would have had.
+ * shorter timeoutMs given). How one that gives up fails depends on whether it was sent:
+ * - sent and refused at least once: with the gateway's refusal of its last try, as is
+ *   (the next try could not be made before the deadline, or maxWaiting lookups are
+ *   held back already, at its refusal or at its next turn). It was sent: "not sent"
+ *   would be wrong, and a caller tells the gateway's answer from the SDK's own errors
+ *   (wasAnsweredByGateway).
+ * - never sent (its first turn would come past its deadline, or maxWaiting lookups are
+ *   held back already): at once, "lookup not sent: ... the gateway refused the last
+ *   one: <its message>" (pacedOut: the refusal of its kind that paced it as `cause`,
+ *   its code but RATE_LIMITED for the full queue, retryAfterMs until the gateway's time).
+ * Either way the user reads the gateway's reason.
  */
 export function paceLookups(opts: LookupPacingOptions): PacedRequester {
   const pacers = opts.pacers ?? { evaluate: new SendPacer(), lookup: new SendPacer() };
   const maxWaiting = opts.maxWaiting ?? MAX_WAITING_LOOKUPS;
   const random = opts.random ?? Math.random;
   let waiting = 0;
-  let lastCode: string = ErrorCode.RATE_LIMITED;
+  // The last whole-op refusal of each kind: the reason a lookup held back by its pacer fails with.
+  const last = new Map<SendPacer, Refusal>();
 
   const hold = async (ms: number): Promise<void> => {
     waiting++;
@@ -91,28 +132,24 @@ export function paceLookups(opts: LookupPacingOptions): PacedRequester {
     const pacer = typeof op === 'object' && op.evaluate ? pacers.evaluate : pacers.lookup;
     const budget = timeoutMs === undefined ? opts.requestTimeoutMs : Math.min(timeoutMs, opts.requestTimeoutMs);
     const deadline = Date.now() + budget;
+    // The gateway's refusal of this lookup's last try (null: not sent yet).
+    let refused: HushwireError | null = null;
     for (let attempt = 1; ; attempt++) {
       const now = Date.now();
       const wait = pacer.peek(now);
       const turn = lookupTurn(wait, now, deadline, waiting, maxWaiting);
-      if (turn === 'deadline') {
-        throw new HushwireError(lastCode === ErrorCode.UNAVAILABLE ? ErrorCode.UNAVAILABLE : ErrorCode.RATE_LIMITED,
-          `lookup not sent: the gateway is refusing this client's lookups (${lastCode}), and its turn would come only after its deadline`, { retryAfterMs: wait });
-      }
-      if (turn === 'full') {
-        throw new HushwireError(ErrorCode.RATE_LIMITED,
-          `lookup not sent: ${maxWaiting} lookups of this client are already waiting for their turn while the gateway refuses them (${lastCode}); try again later`, { retryAfterMs: wait });
-      }
+      if (turn !== 'go') throw refused ?? pacedOut(turn, wait, last.get(pacer) ?? null, maxWaiting, now);
       const slot = pacer.delay(now);
       if (slot > 0) await hold(slot);
       const sentAt = Date.now();
       const left = deadline - sentAt;
-      if (left <= 0) throw new HushwireError(ErrorCode.TIMEOUT, 'request timed out');
+      if (left <= 0) throw refused ?? new HushwireError(ErrorCode.TIMEOUT, 'request timed out');
       try {
         return await opts.request(op, left);
       } catch (e) {
         if (!opPacesStream(e)) throw e;
-        lastCode = e.code;
+        refused = e;
+        last.set(pacer, { error: e, at: Date.now() });
         pacer.refused(e.retryAfterMs, sentAt, random);
         const backoff = Math.max(e.retryAfterMs, fullJitterDelay(attempt, RETRY_BACKOFF, random));
         if (Date.now() + backoff >= deadline || waiting >= maxWaiting) throw e;

@@ -8,6 +8,11 @@ import { HushwireError, ErrorCode } from '../../relay/errors.ts';
 t.test('RATE_LIMITED says when to try again, when the relay said', async (t) => {
   t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 44_200 })), 'hushwire: slow down; try again in 45 s (RATE_LIMITED)');
   t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 899_000 })), 'hushwire: slow down; try again in 15 min (RATE_LIMITED)');
+  // A spent discovery budget says up to a day: hours, not "1440 min".
+  t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 7_140_000 })), 'hushwire: slow down; try again in 119 min (RATE_LIMITED)');
+  t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 7_200_000 })), 'hushwire: slow down; try again in 2 h (RATE_LIMITED)');
+  t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 86_300_000 })), 'hushwire: slow down; try again in 23 h 59 min (RATE_LIMITED)');
+  t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 86_400_000 })), 'hushwire: slow down; try again in 24 h (RATE_LIMITED)');
   t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down')), 'hushwire: slow down (RATE_LIMITED)', 'no time given: none made up');
   t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, 'down', { retryAfterMs: 5000 })), 'hushwire: down (UNAVAILABLE)', 'only for RATE_LIMITED');
 });

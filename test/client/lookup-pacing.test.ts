@@ -14,7 +14,9 @@
 import t from 'tap';
 import { HushwireClient, MemoryStore, HushwireError, ErrorCode } from '../../client/index.ts';
 import { SendPacer, SendStop } from '../../client/outgoing.ts';
-import { paceLookups, lookupTurn } from '../../client/lookup-pacing.ts';
+import { paceLookups, lookupTurn, pacedOut } from '../../client/lookup-pacing.ts';
+import { wasAnsweredByGateway, type OpBuilder } from '../../client/connection-core.ts';
+import { blindNumbers } from '../../relay/crypto/oprf.ts';
 import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
 import { freshNumber } from '../helpers/handsets.ts';
 import type { OpProps } from '../../relay/wire.ts';
@@ -72,6 +74,101 @@ t.test('a send, discover and a safety number (the own number looked up too) at o
   gw.relay.limits.maxDiscoveryPerConnection = 2;
   const results = await Promise.allSettled([c.send(B, 'one'), c.discover([freshNumber(), freshNumber()]), c.safetyNumber(B), c.discover([B])]);
   t.same(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'all answered');
+});
+
+t.test('a spent discovery budget: the lookups it holds back say the gateway\'s refusal and its time, not only "not sent"', async (t) => {
+  // A gateway whose device discovery budget is 2 numbers (--discovery-first-sync,
+  // --discovery-daily): the third number evaluated is refused RATE_LIMITED with
+  // retry_after_ms until the budget's window ends, ~24 h away. The evaluate pacer takes
+  // it as a 60 s gap, so the next evaluations (discover, a safety number of a new
+  // contact) are held back unsent: they must say why (the budget), with that wait.
+  const gw = await startTestGateway({ logLevel: 'warn', discoveryFirstSync: 2, discoveryDaily: 2 });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const B = freshNumber();
+  await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number: B });
+  const store = new MemoryStore();
+  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
+  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0 });
+  t.teardown(() => c.close());
+  await c.connect();
+
+  t.equal((await c.discover([B, freshNumber()])).get(B)?.registered, true, 'the budget\'s 2 numbers');
+  const budget = await c.discover([freshNumber()]).then(() => null, (e: unknown) => e as HushwireError);
+  t.ok(budget && wasAnsweredByGateway(budget), 'the third: the gateway\'s own refusal');
+  t.match(budget, { code: ErrorCode.RATE_LIMITED, message: /^discovery_device budget used up/ });
+  t.ok(budget!.retryAfterMs > 3_600_000, `until the window ends (${budget!.retryAfterMs} ms)`);
+
+  for (const [what, call] of [['discover', () => c.discover([freshNumber()])], ['a new contact\'s safety number', () => c.safetyNumber(freshNumber())]] as const) {
+    const e = await (call as () => Promise<unknown>)().then(() => null, (err: unknown) => err as HushwireError);
+    t.ok(e instanceof HushwireError, `${what}: fails`);
+    t.equal(e!.code, ErrorCode.RATE_LIMITED, `${what}: the gateway's code`);
+    t.equal(e!.message, `lookup not sent: the gateway refused the last one: ${budget!.message}`, `${what}: not sent, and why`);
+    t.equal(e!.cause, budget, `${what}: the gateway's refusal as its cause`);
+    t.ok(e!.retryAfterMs > 3_600_000 && e!.retryAfterMs <= budget!.retryAfterMs, `${what}: retryAfterMs the gateway's time left (${e!.retryAfterMs} ms), not the pacer's gap (60 s at most)`);
+  }
+  // Lookups of a known contact (no evaluate) are not held (5e775d4).
+  t.equal((await c.safetyNumber(B)).devices, 1, 'a known contact\'s safety number is answered');
+});
+
+t.test('a lookup the gateway refused ends with that refusal, however it gives up; one never sent says the refusal that held it back', async (t) => {
+  // The client's own connection to a real gateway taking no lookup work at all
+  // (maxDiscoveryPerConnection 0: every evaluate RATE_LIMITED retry_after_ms 1000,
+  // 'too many lookups in flight on this connection'), paced with a queue of 1.
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const store = new MemoryStore();
+  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
+  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0 });
+  t.teardown(() => c.close());
+  await c.connect();
+  gw.relay.limits.maxDiscoveryPerConnection = 0;
+  const conn = (c as unknown as { conn: { request(op: OpBuilder, timeoutMs?: number): Promise<OpProps> } }).conn;
+  const evaluations = new SendPacer();
+  const request = paceLookups({
+    request: (op, ms) => conn.request(op, ms), requestTimeoutMs: 2_500, maxWaiting: 1,
+    pacers: { evaluate: evaluations, lookup: new SendPacer() },
+  });
+  const evaluate = () => request({ evaluate: { blinded: blindNumbers([freshNumber()]).blinded } });
+  const GATEWAY = /^too many lookups in flight on this connection/;
+
+  // Two at once, both sent: the first refusal back waits for its retry (the queue's one
+  // place), the second, refused while the queue is full, ends with the gateway's refusal.
+  const both = [evaluate(), evaluate()];
+  const full = await Promise.any(both.map((p) => p.then(() => { throw new Error('answered'); }, (e: unknown) => e as HushwireError)));
+  t.ok(wasAnsweredByGateway(full), 'refused while the queue is full: the gateway\'s refusal itself');
+  t.match(full, { code: ErrorCode.RATE_LIMITED, message: GATEWAY });
+  // One more while the other waits: held back unsent, saying the refusal.
+  const unsent = await evaluate().then(() => null, (e: unknown) => e as HushwireError);
+  t.match(unsent, { code: ErrorCode.RATE_LIMITED });
+  t.match(unsent!.message, /^lookup not sent: 1 lookups of this client are already waiting for their turn; the gateway refused the last one: too many lookups in flight on this connection/, 'not sent, and the gateway\'s reason');
+  t.ok(wasAnsweredByGateway(unsent!.cause), 'its cause: the gateway\'s refusal');
+  t.ok(unsent!.retryAfterMs > 0, 'with a time to wait');
+  const held = await Promise.allSettled(both);
+  const last = held.map((r) => (r as PromiseRejectedResult).reason as HushwireError).find((e) => e !== full)!;
+  t.ok(wasAnsweredByGateway(last), 'the one that waited: refused to its deadline, the gateway\'s refusal of its last try');
+
+  // Sent, refused, and its next turn past its deadline (the evaluations paced 60 s apart
+  // meanwhile): it was sent, so the gateway's refusal, not "lookup not sent".
+  const once = evaluate();
+  const caught = once.catch((e: unknown) => e as HushwireError);
+  await new Promise((r) => setTimeout(r, 300));
+  evaluations.limited(60_000);
+  const e = await caught;
+  t.ok(wasAnsweredByGateway(e), 'the gateway\'s refusal of its try');
+  t.match(e, { code: ErrorCode.RATE_LIMITED, message: GATEWAY });
+});
+
+t.test('pacedOut: the refusal\'s code, message, cause and the time left of its retry_after_ms', async (t) => {
+  const refusal = new HushwireError(ErrorCode.UNAVAILABLE, 'directory unavailable', { retryAfterMs: 5_000 });
+  const late = pacedOut('deadline', 800, { error: refusal, at: 1_000 }, 256, 2_000);
+  t.match(late, { code: ErrorCode.UNAVAILABLE, message: 'lookup not sent: the gateway refused the last one: directory unavailable', retryAfterMs: 4_000 });
+  t.equal(late.cause, refusal);
+  t.equal(pacedOut('deadline', 800, { error: refusal, at: 1_000 }, 256, 9_000).retryAfterMs, 800, 'its time passed: the turn\'s wait');
+  const full = pacedOut('full', 800, { error: refusal, at: 1_000 }, 256, 2_000);
+  t.match(full, { code: ErrorCode.RATE_LIMITED, message: 'lookup not sent: 256 lookups of this client are already waiting for their turn; the gateway refused the last one: directory unavailable', retryAfterMs: 4_000 });
+  t.match(pacedOut('deadline', 800, null, 256), { code: ErrorCode.RATE_LIMITED, message: /turn would come only after its deadline/, retryAfterMs: 800 }, 'no refusal seen: the generic words');
 });
 
 t.test('lookupTurn: go, deadline, full', async (t) => {
