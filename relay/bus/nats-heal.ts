@@ -14,12 +14,14 @@
 // reconnect handling runs as after any reconnect):
 // - 'probe': every probeEveryMs, while connected, the bus publishes an empty message to
 //   subjects it subscribes itself (a device subject of its own, route tag all zeros and
-//   a random per-process token; its request inbox and its mailbox-read inbox, each
-//   under a token no request uses), then a PING. The server answers the PING only after
-//   it delivered what was published before it to this same connection: a PONG without
-//   the probe is a server that no longer delivers that subscription here. It proves
-//   those three subscriptions at the server the gateway is connected to, no more: not a
-//   route's interest on another node, not each device's own subscription.
+//   a random per-process token; its node subject for live batches; its live answers'
+//   inbox, its request inbox and, as a request through nats.js's mux, its mailbox-read
+//   inbox, each under a token no request uses), then PINGs. The server answers a PING
+//   only after it delivered what was published before it to this same connection: a
+//   PONG without the probe is a server that no longer delivers that subscription here.
+//   It proves those subscriptions at the server the gateway is connected to, no more:
+//   not a route's interest on another node, not each device's own subscription, not the
+//   announcements' (every gateway subscribes those: a probe there would go to all).
 // - 'timeouts': `timeouts` requests in a row on one reply path ('api': the bus's own
 //   request inbox; 'mux': nats.js requests: mailbox stores, directory and counter
 //   writes, counter reads, erases) timed out over at least afterMs, with no answer

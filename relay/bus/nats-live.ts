@@ -35,6 +35,7 @@ import { createInbox, type Msg, type NatsConnection, type Subscription } from '@
 import { runLiveHandler, type BusLogFn, type SubscriptionRegistry } from './common.ts';
 import type { LiveHandler } from './bus.ts';
 import { publishThisTurn } from './turn-batch.ts';
+import { PROBE_TOKEN } from './nats-requests.ts';
 import { drainSubscriptions } from './sub-drain.ts';
 import { RepeatedLog } from '../log.ts';
 
@@ -132,6 +133,10 @@ export class LiveRouter {
   readonly #located: Uint8Array; // [1, node id] answer of a located delivery
   readonly #inboxSub: Subscription;
   readonly #gwSub: Subscription;
+  /** The bus's probes (relay/bus/nats-heal.ts) received on the answers' inbox (under
+   *  PROBE_TOKEN, no offer's token) and on this node's batch subject (an empty message,
+   *  no batch's). */
+  readonly probes = { inbox: 0, node: 0 };
 
   // requester side
   // timeout → entries in deadline order, and also where a token is looked up: each
@@ -172,14 +177,24 @@ export class LiveRouter {
     const n = this.#inbox.length;
     this.#inboxSub = nc.subscribe(`${this.#inbox}*`, {
       callback: (err, m) => {
-        if (err === null) this.#onAnswer(m.subject.slice(n), m);
+        if (err !== null) return;
+        const token = m.subject.slice(n);
+        if (token === PROBE_TOKEN) this.probes.inbox++;
+        else this.#onAnswer(token, m);
       },
     });
     this.#gwSub = nc.subscribe(this.#gwPrefix + this.nodeId, {
       callback: (err, m) => {
-        if (err === null) this.#onBatch(m);
+        if (err !== null) return;
+        if (m.data.length === 0 && (m.reply ?? '') === '') this.probes.node++;
+        else this.#onBatch(m);
       },
     });
+  }
+
+  /** Where the bus's probes go: the answers' inbox, this node's batch subject. */
+  get probeSubjects(): { inbox: string; node: string } {
+    return { inbox: this.#inbox + PROBE_TOKEN, node: this.#gwPrefix + this.nodeId };
   }
 
   /** Devices whose holder is remembered (for tests and metrics). */

@@ -1647,8 +1647,9 @@ export class NatsBus implements Bus {
   }
 
   /**
-   * One probe round: an empty message to this bus's probe device subject and to its
-   * request inbox, and an empty request (nats.js's request mux) to its mailbox-read
+   * One probe round: an empty message to this bus's probe device subject, to its node
+   * subject (live batches), to its live answers' inbox and to its request inbox, and an
+   * empty request (nats.js's request mux) to its mailbox-read
    * inbox, which #onReadMsg answers; each inbox under a token no request uses. Then a
    * PING, and another once the first PONG came (after it, the answer to the request
    * was sent). nats-server writes what it delivers to a connection in order, and a PONG
@@ -1659,17 +1660,21 @@ export class NatsBus implements Bus {
   async #probe(): Promise<void> {
     const nc = this.#nc;
     const api = this.#api;
-    if (this.#probing || nc === null || api === null || this.#closed || !this.#ready || this.#status.state !== 'connected' || this.#outage !== null) return;
+    const live = this.#live;
+    if (this.#probing || nc === null || api === null || live === null || this.#closed || !this.#ready || this.#status.state !== 'connected' || this.#outage !== null) return;
     this.#probing = true;
     try {
       const losses = this.#losses;
       const dev = this.#devProbes;
       const reads = this.#readProbes;
       const apis = api.probes;
+      const { inbox: liveInbox, node } = live.probes;
       let answered = false;
       try {
         nc.publish(this.#probeDevice, EMPTY);
         nc.publish(api.probeSubject, EMPTY);
+        nc.publish(live.probeSubjects.node, EMPTY);
+        nc.publish(live.probeSubjects.inbox, EMPTY);
         nc.request(this.#readInbox + PROBE_TOKEN, EMPTY, { timeout: this.#requestTimeoutMs }).then(() => { answered = true; }, () => undefined);
       } catch {
         return; // closed or draining
@@ -1681,6 +1686,8 @@ export class NatsBus implements Bus {
       if (this.#losses !== losses || this.#nc !== nc || this.#api !== api || this.#closed || this.#status.state !== 'connected') return;
       const missing: string[] = [];
       if (this.#devProbes === dev) missing.push('device subjects');
+      if (live.probes.node === node) missing.push('node subject');
+      if (live.probes.inbox === liveInbox) missing.push('live answers');
       if (api.probes === apis) missing.push('request replies');
       if (this.#readProbes === reads) missing.push('mailbox reads');
       else if (!answered) missing.push('JetStream replies');

@@ -74,7 +74,7 @@ if (!haveNatsServer()) {
     t.equal(renewals('probe'), 1, 'one renewal (the probe)');
     t.equal(renewals('timeouts'), 0);
     t.equal(healLines().length, 1, 'one warn line says so');
-    t.match(healLines()[0], /did not deliver this gateway's own probe on its device subjects subscription/, 'naming the subscription');
+    t.match(healLines()[0], /did not deliver this gateway's own probe on its device subjects, node subject subscription\(s\)/, 'naming the subscriptions (no device\'s)');
     t.equal(bus.status().state, 'connected', 'connected');
     await until('the device told to read its mailbox (as after any reconnect)', () => controls.some((c) => c.kind === 'mail'));
     await until('the announcements\' gap re-checked (as after any reconnect)', () => gaps.length === 1);
@@ -82,6 +82,20 @@ if (!haveNatsServer()) {
     await other.publishControl(ur, ud, { kind: 'unregistered' });
     await until('an announcement reaches this bus again', () => heard.includes(`${ur}.${ud}`));
     t.equal(renewals('probe'), 1, 'and no second renewal');
+  });
+
+  t.test('the node subject alone lost (live batches; the senders fall back to locating the device): the probe sees it and renews it', async (t) => {
+    const { proxy, bus, other, renewals, healLines } = await setup(t, 'lif');
+    const [r, d] = [tok(), tok()];
+    let live = 0;
+    await bus.subscribeDevice(r, d, async () => { live++; return true; }, () => {});
+    t.equal(await other.deliverLive(r, d, bytes(8), 2000), true, 'delivered live before (the sender now batches to this node)');
+    proxy.loseInterest('lif.gw.');
+    await until('the probe renewed it', () => renewals('probe') === 1, 60_000);
+    t.match(healLines()[0], /own probe on its node subject subscription\(s\)/, 'one warn line names the node subject alone');
+    await until('delivered after', async () => await other.deliverLive(r, d, bytes(8), 2000), 60_000, 200);
+    t.equal(renewals('probe'), 1, 'one renewal');
+    t.equal(healLines().length, 1);
   });
 
   t.test('request inboxes lost: a probe renews them, directory reads, mailbox stores and reads answer again', async (t) => {
@@ -96,7 +110,7 @@ if (!haveNatsServer()) {
     t.equal(await outcome(bus.mailboxRead(mr, md, 0, 10).then((items) => items.length)), 1, 'and read');
     t.equal(renewals('probe'), 1, 'one renewal (the probe)');
     t.equal(healLines().length, 1, 'one warn line');
-    t.match(healLines()[0], /request replies/, 'naming the request inbox');
+    t.match(healLines()[0], /on its live answers, request replies, mailbox reads subscription\(s\)/, 'naming the inboxes');
   });
 
   t.test('without probes, requests timing out in a row renew the subscriptions once', async (t) => {

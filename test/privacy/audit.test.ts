@@ -356,10 +356,10 @@ if (!haveNatsServer()) {
     // Each gateway's start-up permission check (relay/bus/nats.ts, #checkPermissions)
     // publishes nothing on an all-zero device and node subject, and on the announcements'
     // subject, and its bus's probe (relay/bus/nats-heal.ts, every 30 s) nothing on a
-    // device subject of its own, route tag all zeros: set apart, after checking that they
-    // are exactly that.
+    // device subject of its own, route tag all zeros, and on its own node subject: set
+    // apart, after checking that they are exactly that.
     const isUnreg = (m: Captured): boolean => m.subject === 'hw.unreg' || m.subject === 'hw.unreg.intent';
-    const isProbe = (m: Captured): boolean => /^hw\.(dev\.0{32}\.[0-9a-f]{32}|gw\.0{16})$/.test(m.subject) || (isUnreg(m) && m.data.length === 0);
+    const isProbe = (m: Captured): boolean => /^hw\.(dev\.0{32}\.[0-9a-f]{32}|gw\.0{16})$/.test(m.subject) || ((isUnreg(m) || /^hw\.gw\.[0-9a-f]{16}$/.test(m.subject)) && m.data.length === 0);
     const probes = captured.filter(isProbe);
     t.ok(probes.length >= 4, `the gateways' start-up permission probes were seen (${probes.length})`);
     t.same(probes.filter((m) => m.data.length !== 0 || m.headers.length !== 0 || m.reply), [], 'probes carry no payload, header or reply subject');
