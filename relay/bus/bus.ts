@@ -154,6 +154,11 @@ export interface Bus {
   /** NATS: the forced reconnects this bus made since start to renew subscriptions a NATS
    *  server may have lost, by reason (relay/bus/nats-heal.ts); absent on the embedded bus. */
   subscriptionRenewals?(): Record<'probe' | 'timeouts', number>;
+  /** NATS: resolves once the bus is no longer reconnecting (at once when it is not): at
+   *  the reconnect, or at the close. Periodic work waiting for a reconnect
+   *  (relay/privacy/privacy.ts) waits on it instead of looking at status() over and over;
+   *  absent on the embedded bus, which never reconnects. */
+  reconnected?(): Promise<void>;
 
   // ---- live delivery ----
   /** Live offers made through this bus that have no outcome yet (a gauge for

@@ -1044,6 +1044,12 @@ export class NatsBus implements Bus {
     return this.#losses;
   }
 
+  /** Bus.reconnected: the outage's `up` (#beginOutage), resolved by the 'reconnect' and
+   *  by the close (#endOutage). */
+  reconnected(): Promise<void> {
+    return this.#outage?.up ?? Promise.resolve();
+  }
+
   /** Counter calls that failed (rate-limit store unavailable) since start
    *  (hushwire_rate_limit_store_errors_total). */
   counterStoreErrors(): number {
@@ -2819,13 +2825,17 @@ export class NatsBus implements Bus {
       // on top of it meanwhile keeps its revision (only ours is erased); one that read it
       // and writes after the erase conflicts (its expected revision is gone) and re-reads.
       // Should the erase fail, the empty entry reads as a route with no devices, and the
-      // caller's retry deletes it again (by its revision).
+      // caller's retry deletes it again (by its revision). An erase lost with the
+      // connection (a second loss, or one past the grace) fails WriteOutcomeUnknown, as a
+      // write in flight at a loss does: the removals read again once reconnected, find
+      // the entry with no devices and delete it again (relay/directory.ts removeDevice,
+      // relay/privacy/devices.ts editDevices' retryLost).
       const rev = await this.directoryPut(routeTag, new Uint8Array(0), expectedRevision);
       if (rev === null) return false;
       try {
         await this.#viaNats(() => eraseSeq(this.#reachable(), `KV_${this.#bucket}`, rev, this.#requestTimeoutMs), true);
       } catch (e) {
-        if (e instanceof NatsLost) throw e;
+        if (e instanceof NatsLost) throw writeLost();
         throw busUnavailable('directory unavailable', e);
       }
       return true;

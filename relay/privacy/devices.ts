@@ -41,7 +41,11 @@ export async function editDevices(
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
     const rec = await bus.directoryGet(tag, i === 0 ? read : { ...read, fromLeader: true });
     if (rec === null) return lost;
-    const next = fn(devicesOf(rec), lost);
+    const devices = devicesOf(rec);
+    let next = fn(devices, lost);
+    // An entry with no devices after a lost write is a delete half done (its erase lost
+    // with the connection: Bus.directoryDelete): finished here.
+    if (next === null && lost && devices.length === 0) next = DELETE_ENTRY;
     if (next === null) return lost;
     try {
       if (next === DELETE_ENTRY) {

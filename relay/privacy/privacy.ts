@@ -46,7 +46,8 @@ const UNFINISHED_OUTCOMES: readonly UnfinishedOutcome[] = ['removed', 'absent', 
  *  edit and mail erase) before it is given up to the idle expiry. */
 export const UNFINISHED_DEADLINE_MS = 30_000;
 const SWEEP_LEASE_KEY = `sweep.${'0'.repeat(32)}`;
-/** How often periodic work waiting for the bus to reconnect looks at its status. */
+/** How often periodic work waiting for the bus to reconnect looks at its status, on a
+ *  bus that cannot say when it reconnects (without Bus.reconnected). */
 const RECONNECT_POLL_MS = 250;
 /** Runs of one period's idle sweep at most: the first, and one after each reconnect
  *  that interrupted the one before. */
@@ -389,15 +390,17 @@ export class Privacy {
   }
 
   /** Resolves true once the bus is no longer reconnecting; false at stop() or once it
-   *  is closed. */
+   *  is closed. Woken by the bus's reconnect (Bus.reconnected) where it says, else it
+   *  looks every RECONNECT_POLL_MS. */
   async #whenConnected(): Promise<boolean> {
+    const bus = this.#relay.bus;
     for (;;) {
       if (this.#stopped) return false;
-      const state = this.#relay.bus.status().state;
+      const state = bus.status().state;
       if (state === 'closed') return false;
       if (state !== 'reconnecting') return true;
       try {
-        await sleep(RECONNECT_POLL_MS, undefined, { signal: this.#stop.signal });
+        await (bus.reconnected !== undefined ? orAborted(bus.reconnected(), this.#stop.signal) : sleep(RECONNECT_POLL_MS, undefined, { signal: this.#stop.signal }));
       } catch {
         return false;
       }
@@ -619,4 +622,20 @@ async function withRetries(fn: () => Promise<void>, stopped: AbortSignal): Promi
       }
     }
   }
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (stop()); the listener goes with `p`. */
+function orAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, (e: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(e);
+    });
+  });
 }

@@ -156,6 +156,78 @@ t.test('an unfinished registration\'s device whose removal is in flight when NAT
   t.same(await direct.bus.mailboxRead(tag, devTok, 0, 10), [], 'the removed device\'s mail is erased (before: the removal failed UNAVAILABLE, counted removed, its mail left for the orphan sweep)');
 });
 
+/** The next delete of `tag`'s entry by `g` (an empty revision written by compare-and-set,
+ *  then erased by its sequence): once its write has landed and been answered, its erase
+ *  request is held at the proxy, cut, and on the connection made once reconnected held
+ *  again, and cut again (a second loss), before the proxy opens for good. Resolves once
+ *  that is done. */
+async function loseDeleteTwice(t: Test, g: TestGateway, proxy: Proxy, tag: string): Promise<() => Promise<void>> {
+  const bus = g.bus;
+  const original = bus.directoryPut.bind(bus);
+  let heldNow: () => void = () => undefined;
+  const holdErases = (): Promise<void> => new Promise<void>((resolve) => {
+    heldNow = resolve;
+    proxy.holdFrom('$JS.API.STREAM.MSG.DELETE.', () => heldNow());
+  });
+  let firstHeld: Promise<void> | null = null;
+  bus.directoryPut = async (r, value, rev) => {
+    const got = await original(r, value, rev);
+    if (r === tag && value.length === 0 && got !== null) {
+      bus.directoryPut = original;
+      firstHeld = holdErases(); // the delete's erase comes next
+    }
+    return got;
+  };
+  t.teardown(() => { bus.directoryPut = original; proxy.holdFrom(null); });
+  return async () => {
+    await until('the empty revision written', () => firstHeld !== null, 20_000);
+    await firstHeld;
+    const secondHeld = new Promise<void>((resolve) => { heldNow = resolve; });
+    await proxy.cut();
+    await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
+    await proxy.open(); // still holding erases: the erase, made again once reconnected, is held
+    await secondHeld;
+    proxy.holdFrom(null);
+    await blip(g, proxy);
+  };
+}
+
+t.test('an opt-out whose removal deletes the entry and loses its erase with the connection twice: not failed, the entry and the mail erased once reconnected', async (t) => {
+  const { g, direct, proxy } = await setup(t);
+  const dev = await seedDevice(g.relay.directory);
+  const tag = routeTag(dev.route);
+  const devTok = deviceToken(dev.device);
+  await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
+  const c = await authenticate(g.url, dev);
+  t.teardown(() => c.close());
+  const losses = await loseDeleteTwice(t, g, proxy, tag);
+  c.send([{ req: 21, unregister: {} }]);
+  await losses();
+  // Ended by the gateway either way: after its answer, or first (once reconnected it reads
+  // its sessions' records again, and this device is out of the directory already).
+  const closed = await c.closed;
+  const reply = c.ops.find((o) => o.req === 21);
+  t.equal(closed.code, 4006, 'the connection is closed 4006, the device unregistered');
+  t.ok(reply === undefined || reply.body === 'ok', `no failure answered (${reply?.error?.code ?? reply?.body ?? 'no answer before the close'}; before: UNAVAILABLE "NATS connection lost", the device already out of the directory)`);
+  await until('the route\'s entry erased (before: its empty revision stayed)', async () => (await direct.bus.directoryGet(tag, { fromLeader: true })) === null, 20_000);
+  await until('its mail erased (before: left)', async () => (await direct.bus.mailboxRead(tag, devTok, 0, 10)).length === 0, 20_000);
+  t.pass('the route\'s entry and the device\'s mail are erased');
+});
+
+t.test('an unfinished registration\'s removal (the route\'s last device) that loses its erase with the connection twice: removed, the entry erased', async (t) => {
+  const { g, direct, proxy } = await setup(t);
+  const dev = await seedDevice(g.relay.directory);
+  const tag = routeTag(dev.route);
+  const devTok = deviceToken(dev.device);
+  await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
+  const losses = await loseDeleteTwice(t, g, proxy, tag);
+  const outcome = g.relay.privacy.eraseUnfinished(tag, dev.device, () => true, LONG_MS);
+  await losses();
+  t.equal(await outcome, 'removed', 'removed');
+  t.equal(await direct.bus.directoryGet(tag, { fromLeader: true }), null, 'the route\'s entry is gone, its empty revision erased (before: the removal threw "NATS connection lost", the empty entry stayed)');
+  t.same(await direct.bus.mailboxRead(tag, devTok, 0, 10), [], 'its mail is erased (before: left)');
+});
+
 t.test('mailbox erases in flight when NATS drops (a drained page the device acked): sent again once reconnected, not UNAVAILABLE', async (t) => {
   const { g, direct, proxy } = await setup(t);
   const [r, d] = [tok(), tok()];

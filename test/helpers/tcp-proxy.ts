@@ -19,6 +19,18 @@ class NatsClientFilter extends Transform {
   readonly #subs = new Map<string, string>();
   #lost: string | null = null;
   #inject = false;
+  /** holdFrom: the subject prefix whose first publish stops everything from then on. */
+  #holdFrom: string | null = null;
+  #holding = false;
+  #onHold: (() => void) | null = null;
+
+  /** From the first PUB/HPUB to a subject under `prefix` on, nothing more is passed on
+   *  (that publish included); `onHold` is called then. null: no such hold (one already
+   *  holding stays held). */
+  holdFrom(prefix: string | null, onHold: (() => void) | null): void {
+    this.#holdFrom = prefix;
+    this.#onHold = onHold;
+  }
 
   lose(prefix: string): void {
     this.#lost = prefix;
@@ -38,6 +50,10 @@ class NatsClientFilter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.#holding) {
+      cb();
+      return;
+    }
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
     for (;;) {
       if (this.#payload > 0) {
@@ -56,6 +72,12 @@ class NatsClientFilter extends Transform {
       this.#buf = this.#buf.subarray(end + 2);
       const [op = '', ...args] = line.toString('latin1').trim().split(/\s+/);
       const verb = op.toUpperCase();
+      if (this.#holdFrom !== null && (verb === 'PUB' || verb === 'HPUB') && args[0]?.startsWith(this.#holdFrom) === true) {
+        this.#holding = true;
+        this.#buf = Buffer.alloc(0);
+        this.#onHold?.();
+        break;
+      }
       if (verb === 'PUB' || verb === 'HPUB') this.#payload = Number(args.at(-1)) + 2;
       if (verb === 'SUB' && args.length >= 2) {
         const subject = args[0]!;
@@ -79,13 +101,19 @@ class NatsClientFilter extends Transform {
  *  the connections open now, the server is told to unsubscribe every subscription to a
  *  subject under `prefix` (a NATS client's reply inbox: '_INBOX.') and never hears of
  *  one again, while the client stays connected and knows nothing of it; connections
- *  opened later are left alone. */
-export async function tcpProxy(port: number): Promise<{ url: string; cut(): Promise<void>; open(): Promise<void>; hold(what: 'replies' | 'requests'): void; loseInterest(prefix: string): void }> {
+ *  opened later are left alone. `holdFrom(prefix, onHold)`: on the connections open now
+ *  and those opened later, from the first publish (a request) to a subject under
+ *  `prefix` on, nothing more the client sends reaches the server, and `onHold` is
+ *  called; `holdFrom(null)` makes no more such holds (those holding stay held until a
+ *  `cut`). */
+export async function tcpProxy(port: number): Promise<{ url: string; cut(): Promise<void>; open(): Promise<void>; hold(what: 'replies' | 'requests'): void; loseInterest(prefix: string): void; holdFrom(prefix: string | null, onHold?: () => void): void }> {
   const sockets = new Set<Socket>();
   const pairs = new Set<{ client: Socket; upstream: Socket; filter: NatsClientFilter }>();
+  let holdFrom: [string | null, (() => void) | null] = [null, null];
   const server: Server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     const filter = new NatsClientFilter();
+    filter.holdFrom(...holdFrom);
     const pair = { client, upstream, filter };
     pairs.add(pair);
     client.on('close', () => pairs.delete(pair));
@@ -123,6 +151,10 @@ export async function tcpProxy(port: number): Promise<{ url: string; cut(): Prom
     },
     loseInterest: (prefix) => {
       for (const { filter } of pairs) filter.lose(prefix);
+    },
+    holdFrom: (prefix, onHold) => {
+      holdFrom = [prefix, onHold ?? null];
+      for (const { filter } of pairs) filter.holdFrom(...holdFrom);
     },
   };
 }
