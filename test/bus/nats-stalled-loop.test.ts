@@ -18,6 +18,7 @@ import { NatsBus } from '../../relay/bus/nats.ts';
 import { LATE_TIMEOUT_MS } from '../../relay/bus/late-timer.ts';
 import { bytes, CONTRACT_LIMITS, tok } from './contract.ts';
 import { haveNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
 
 const REQUEST_MS = 1000; // the bus's request deadline; a pull expires on the server after 500 ms
 const HANG_MS = 30_000;  // bounds the watch (a hang bound, not a timing)
@@ -149,7 +150,7 @@ t.test('deadlines after a held-up event loop', { skip: haveNatsServer() ? false 
     t.ok(update.held, 'the watcher saw the update\'s answer');
     t.type(update.got, 'number', 'the update resolves its revision');
     const rec = await bus.directoryGet(r, { fromLeader: true });
-    t.same(rec?.value, bytes(16, 2), 'the entry holds the update');
+    t.same(Buffer.from(rec?.value ?? []), Buffer.from(bytes(16, 2)), 'the entry holds the update');
     t.equal(rec?.revision, update.got, 'at the revision the update resolved');
     t.equal(await bus.directoryPut(r, bytes(16, 3), first.got as number), null, 'a write over the replaced revision conflicts: the update was not made twice');
   });
@@ -168,14 +169,34 @@ t.test('deadlines after a held-up event loop', { skip: haveNatsServer() ? false 
     await bus.counterPut(stored, bytes(8, 5), 0);
     const read = await heldOver(() => bus.counterGet(stored));
     t.ok(read.held, 'the watcher saw the read\'s answer');
-    t.same((read.got as { value?: unknown } | null)?.value, bytes(8, 5), 'the read resolves the record, not UNAVAILABLE "rate-limit store unavailable"');
+    t.same(Buffer.from((read.got as { value?: Uint8Array } | null)?.value ?? []), Buffer.from(bytes(8, 5)), 'the read resolves the record, not UNAVAILABLE "rate-limit store unavailable"');
     const key = `dd.${tok()}`;
     const create = await heldOver(() => bus.counterPut(key, bytes(8, 1), 0));
     t.ok(create.held, 'the watcher saw the create\'s answer');
     t.type(create.got, 'number', 'the create resolves its revision, not UNAVAILABLE "rate-limit store unavailable"');
     const update = await heldOver(() => bus.counterPut(key, bytes(8, 2), create.got as number));
     t.type(update.got, 'number', 'the update resolves its revision');
-    t.same((await bus.counterGet(key))?.value, bytes(8, 2), 'the counter holds the update, made once');
+    t.same(Buffer.from((await bus.counterGet(key))?.value ?? []), Buffer.from(bytes(8, 2)), 'the counter holds the update, made once');
     t.equal(await bus.counterPut(key, bytes(8, 3), create.got as number), null, 'a write over the replaced revision conflicts');
+  });
+
+  await t.test("a directory write that never reached NATS, its deadline fired late: written once more", async (t) => {
+    // Through a proxy that drops the write on its way (a request lost): the store never
+    // answers it, and the loop is held past its deadline, so that deadline fires late.
+    const proxy = await tcpProxy(server.port);
+    const lossy = new NatsBus({ servers: proxy.url, limits: CONTRACT_LIMITS, prefix: 'stall', reconnectWaitMs: 100, requestTimeoutMs: REQUEST_MS, mailboxShards: 1 });
+    t.teardown(async () => { await lossy.close(); await proxy.cut(); });
+    await lossy.start();
+    const r = tok();
+    const first = await lossy.directoryPut(r, bytes(16, 5), 0) as number;
+    proxy.dropNext('$KV.');
+    const start = performance.now();
+    const put = lossy.directoryPut(r, bytes(16, 6), first).then((v) => v, (e: unknown) => e);
+    setImmediate(() => { holdLoop(seen, () => true, () => start + REQUEST_MS); });
+    const got = await put;
+    t.type(got, 'number', 'the update resolves its revision, not UNAVAILABLE "directory unavailable"');
+    const rec = await bus.directoryGet(r, { fromLeader: true });
+    t.same(Buffer.from(rec?.value ?? []), Buffer.from(bytes(16, 6)), 'the entry holds the update (the read found the expected revision still there, and it was written again)');
+    t.equal(rec?.revision, got, 'at the revision the update resolved');
   });
 });

@@ -23,6 +23,15 @@ class NatsClientFilter extends Transform {
   #holdFrom: string | null = null;
   #holding = false;
   #onHold: (() => void) | null = null;
+  /** dropNext: the subject prefix whose next publish is dropped; dropping its payload. */
+  #dropNext: string | null = null;
+  #dropping = false;
+
+  /** The next PUB/HPUB to a subject under `prefix` is dropped (never reaches the
+   *  server); what comes before and after passes. */
+  dropNext(prefix: string): void {
+    this.#dropNext = prefix;
+  }
 
   /** From the first PUB/HPUB to a subject under `prefix` on, nothing more is passed on
    *  (that publish included); `onHold` is called then. null: no such hold (one already
@@ -59,10 +68,11 @@ class NatsClientFilter extends Transform {
       if (this.#payload > 0) {
         const n = Math.min(this.#payload, this.#buf.length);
         if (n === 0) break;
-        this.push(this.#buf.subarray(0, n));
+        if (!this.#dropping) this.push(this.#buf.subarray(0, n));
         this.#buf = this.#buf.subarray(n);
         this.#payload -= n;
         if (this.#payload > 0) break;
+        this.#dropping = false;
         this.#flushInject();
         continue;
       }
@@ -79,6 +89,11 @@ class NatsClientFilter extends Transform {
         break;
       }
       if (verb === 'PUB' || verb === 'HPUB') this.#payload = Number(args.at(-1)) + 2;
+      if (this.#dropNext !== null && (verb === 'PUB' || verb === 'HPUB') && args[0]?.startsWith(this.#dropNext) === true) {
+        this.#dropNext = null;
+        this.#dropping = true;
+        continue;
+      }
       if (verb === 'SUB' && args.length >= 2) {
         const subject = args[0]!;
         if (this.#lost !== null && subject.startsWith(this.#lost)) continue;
@@ -105,8 +120,9 @@ class NatsClientFilter extends Transform {
  *  and those opened later, from the first publish (a request) to a subject under
  *  `prefix` on, nothing more the client sends reaches the server, and `onHold` is
  *  called; `holdFrom(null)` makes no more such holds (those holding stay held until a
- *  `cut`). */
-export async function tcpProxy(port: number): Promise<{ url: string; cut(): Promise<void>; open(): Promise<void>; hold(what: 'replies' | 'requests'): void; loseInterest(prefix: string): void; holdFrom(prefix: string | null, onHold?: () => void): void }> {
+ *  `cut`). `dropNext(prefix)`: on the connections open now, the next publish to a subject
+ *  under `prefix` is dropped, the rest passed on (a request lost on its way). */
+export async function tcpProxy(port: number): Promise<{ url: string; cut(): Promise<void>; open(): Promise<void>; hold(what: 'replies' | 'requests'): void; loseInterest(prefix: string): void; holdFrom(prefix: string | null, onHold?: () => void): void; dropNext(prefix: string): void }> {
   const sockets = new Set<Socket>();
   const pairs = new Set<{ client: Socket; upstream: Socket; filter: NatsClientFilter }>();
   let holdFrom: [string | null, (() => void) | null] = [null, null];
@@ -151,6 +167,9 @@ export async function tcpProxy(port: number): Promise<{ url: string; cut(): Prom
     },
     loseInterest: (prefix) => {
       for (const { filter } of pairs) filter.lose(prefix);
+    },
+    dropNext: (prefix) => {
+      for (const { filter } of pairs) filter.dropNext(prefix);
     },
     holdFrom: (prefix, onHold) => {
       holdFrom = [prefix, onHold ?? null];
