@@ -18,15 +18,19 @@
  *  on a busy loop; a held loop makes them late by as long as it was held. */
 export const LATE_TIMEOUT_MS = 100;
 
-/** A nats.js request made with its deadline at `due` (performance.now) failed with
- *  nats.js's timeout (a TimeoutError, through up to 4 causes: the bus's helpers wrap it),
- *  and that timeout came at least LATE_TIMEOUT_MS after the deadline. */
-export function lateTimeout(e: unknown, due: number): boolean {
-  if (performance.now() - due < LATE_TIMEOUT_MS) return false;
+/** A nats.js request's timeout (a TimeoutError), as such or through up to 4 causes (the
+ *  bus's helpers and JetStream wrap it). */
+export function timedOutError(e: unknown): boolean {
   for (let c: unknown = e, i = 0; c instanceof Error && i < 4; c = c.cause, i++) {
     if (c.name === 'TimeoutError') return true;
   }
   return false;
+}
+
+/** A nats.js request made with its deadline at `due` (performance.now) failed with
+ *  nats.js's timeout, and that timeout came at least LATE_TIMEOUT_MS after the deadline. */
+export function lateTimeout(e: unknown, due: number): boolean {
+  return performance.now() - due >= LATE_TIMEOUT_MS && timedOutError(e);
 }
 
 /** `make()` (nats.js requests made with the deadline `timeoutMs`); if it fails because

@@ -63,7 +63,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkCounterKey, checkCounterTtl, checkCounterValue, COUNTER_TTL_MS } from './counters.ts';
 import { natsLayout } from './nats-layout.ts';
 import { eraseSeq, eraseSubject, kvCounterGet, kvCounterPut, kvCreate, natsMsgId, openCounterBucket } from './nats-privacy.ts';
-import { onceMoreIfLate } from './late-timer.ts';
+import { onceMoreIfLate, timedOutError } from './late-timer.ts';
 import { ApiRequests, checkRequestPool, PROBE_TOKEN, REQUEST_CLASSES, type RequestClass } from './nats-requests.ts';
 import { DEFAULT_SELF_HEAL, InterestHealer, type RenewalReason, type SelfHealPolicy } from './nats-heal.ts';
 import { drainSubscriptions } from './sub-drain.ts';
@@ -425,14 +425,6 @@ interface Outage {
 /** What the requests in flight through #viaNats are failed with when the connection
  *  drops (never seen outside: #viaNats repeats the request or throws NatsLost). */
 const DROPPED = new Error('lost with the NATS connection');
-
-/** A nats.js request's timeout, as such or as the cause of what JetStream threw. */
-function timedOutError(e: unknown): boolean {
-  for (let c: unknown = e, i = 0; c instanceof Error && i < 4; c = c.cause, i++) {
-    if (c.name === 'TimeoutError') return true;
-  }
-  return false;
-}
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
