@@ -56,13 +56,25 @@ class RouteFilter extends Transform {
 
 /** A proxy to the route port `port` on loopback (give its `url` as the other server's
  *  route). `drop(prefixes)`: from now on, messages on subjects starting with one of
- *  `prefixes` are dropped both ways; `pass()`: passed again. `dropped()`: how many were. */
-export async function routeProxy(port: number): Promise<{ url: string; drop(prefixes: string[]): void; pass(): void; dropped(): number; close(): Promise<void> }> {
+ *  `prefixes` are dropped both ways; `pass()`: passed again. `dropped()`: how many were.
+ *  `cut()`: the route really breaks: every connection through the proxy is closed and
+ *  new ones are closed as soon as they are accepted (the servers see their route fail
+ *  and retry) until `heal()`. `connections()`: connections open through it now. */
+export async function routeProxy(port: number): Promise<{ url: string; port: number; drop(prefixes: string[]): void; pass(): void; dropped(): number; cut(): void; heal(): void; connections(): number; close(): Promise<void> }> {
   let prefixes: string[] = [];
+  let cut = false;
+  const pairs = new Set<Socket>();
   const match = (subject: string): boolean => prefixes.some((p) => subject.startsWith(p));
   const filters = new Set<RouteFilter>();
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
+    if (cut) {
+      client.on('error', () => undefined);
+      client.destroy();
+      return;
+    }
+    pairs.add(client);
+    client.on('close', () => pairs.delete(client));
     const upstream = connect(port, '127.0.0.1');
     const out = new RouteFilter(match);
     const back = new RouteFilter(match);
@@ -87,6 +99,13 @@ export async function routeProxy(port: number): Promise<{ url: string; drop(pref
   });
   return {
     url: `nats-route://127.0.0.1:${own}`,
+    port: own,
+    cut: () => {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+    heal: () => { cut = false; },
+    connections: () => pairs.size,
     drop: (p) => { prefixes = [...p]; },
     pass: () => { prefixes = []; },
     dropped: () => [...filters].reduce((n, f) => n + f.dropped, 0),
