@@ -38,8 +38,13 @@ export interface ChargeSpec {
   limit: (w: WindowRecord) => number;
   /** The window to open when none is in force at `now`. */
   fresh: (now: number) => WindowRecord;
-  /** Which limit this is, for the metric label and the error text. */
+  /** Which limit this is: the metric label (hushwire_rate_limited_total{limit}), never
+   *  said to the client. */
   label: string;
+  /** The refusal's message on the wire, in plain words (a user reads it: the CLI prints
+   *  it), given the limit of the window in force and that window; never a number, key or
+   *  id. Without it, "rate budget used up". */
+  refusal?: (limit: number, w: WindowRecord) => string;
 }
 
 const CAS_ATTEMPTS = 8;
@@ -105,10 +110,12 @@ function inWindow(w: WindowRecord, now: number, windowMs: number): boolean {
   return now >= w.s - Math.min(CLOCK_SKEW_MS, windowMs) && now < w.s + windowMs;
 }
 
+/** A budget's refusal: RATE_LIMITED with the spec's plain message (its `refusal`) and
+ *  retry_after_ms; `label` is for the metric only. */
 export class RateLimited extends HushwireError {
   readonly label: string;
-  constructor(label: string, retryAfterMs: number) {
-    super(ErrorCode.RATE_LIMITED, `${label} budget used up; retry later`, { retryAfterMs });
+  constructor(label: string, message: string, retryAfterMs: number) {
+    super(ErrorCode.RATE_LIMITED, message, { retryAfterMs });
     this.label = label;
   }
 }
@@ -179,8 +186,9 @@ export class SharedBudgets {
       // tried again and met its own write as a conflict).
       if (stored !== null && stored.c?.includes(id) === true) return stored.s;
       const w = windowAt(stored, now, this.#windowMs, spec.fresh);
-      if (w.n + spec.n > spec.limit(w)) {
-        throw new RateLimited(spec.label, Math.max(1, w.s + this.#windowMs - now));
+      const limit = spec.limit(w);
+      if (w.n + spec.n > limit) {
+        throw new RateLimited(spec.label, spec.refusal?.(limit, w) ?? 'rate budget used up', Math.max(1, w.s + this.#windowMs - now));
       }
       const next: WindowRecord = { ...w, n: w.n + spec.n, c: [...(w.c ?? []), id].slice(-REFUND_MARKS) };
       const rev = await this.#bus.counterPut(spec.key, encodeWindow(next), rec === null ? 0 : rec.revision);

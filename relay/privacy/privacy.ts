@@ -53,6 +53,13 @@ const RECONNECT_POLL_MS = 250;
  *  that interrupted the one before. */
 const SWEEP_RUNS = 4;
 const LIMIT_LABELS = ['discovery_device', 'discovery_route', 'verify_start'] as const;
+
+/** A discovery budget's refusal as a user reads it (the CLI prints it): what the budget
+ *  is and its size, never the label of the metric. A batch bigger than what is left says
+ *  so: the budget is not used up then, and fewer numbers at once still pass. */
+function budgetRefusal(what: string, size: string, left: number, asked: number): string {
+  return left <= 0 ? `${what} used up (${size})` : `${what} has room for ${left} more number${left === 1 ? '' : 's'}, not the ${asked} asked for (${size})`;
+}
 const te = new TextEncoder();
 const td = new TextDecoder();
 
@@ -111,8 +118,12 @@ export class Privacy {
         // The first window starts at registration and holds a full contact sync.
         fresh: (now): WindowRecord => (now < regAt + RATE_WINDOW_MS ? { s: Math.min(regAt, now), n: 0, f: 1 } : { s: now, n: 0 }),
         limit: (w) => (w.f === 1 ? o.discoveryFirstSync : o.discoveryDaily),
+        refusal: (limit, w) => budgetRefusal('discovery budget of this device', w.f === 1 ? `${limit} numbers in its first 24 h` : `${limit} numbers per 24 h`, limit - w.n, n),
       },
-      { key: `rt.${tag}`, n, label: 'discovery_route', fresh: (now) => ({ s: now, n: 0 }), limit: () => o.discoveryRouteDaily },
+      {
+        key: `rt.${tag}`, n, label: 'discovery_route', fresh: (now) => ({ s: now, n: 0 }), limit: () => o.discoveryRouteDaily,
+        refusal: (limit, w) => budgetRefusal('discovery budget of this phone number (all its devices together)', `${limit} numbers per 24 h`, limit - w.n, n),
+      },
     ];
     const charged = await this.#budgets.charge(specs).catch((e: unknown) => this.#limited(e));
     return () => this.#budgets.refund(charged);
@@ -126,7 +137,10 @@ export class Privacy {
   async chargeVerifyStart(e164: string): Promise<() => Promise<boolean>> {
     const tag = routeTag(await this.#relay.evaluator.routeForNumber(e164));
     const specs = [
-      { key: `vs.${tag}`, n: 1, label: 'verify_start', fresh: (now: number): WindowRecord => ({ s: now, n: 0 }), limit: () => this.options.verifyStartsPerNumber },
+      {
+        key: `vs.${tag}`, n: 1, label: 'verify_start', fresh: (now: number): WindowRecord => ({ s: now, n: 0 }), limit: () => this.options.verifyStartsPerNumber,
+        refusal: (limit: number) => `verification codes for this phone number used up (${limit} per 24 h)`,
+      },
     ];
     const charged = await this.#budgets.charge(specs).catch((e: unknown) => this.#limited(e));
     return () => this.#budgets.refund(charged);

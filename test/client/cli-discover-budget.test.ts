@@ -37,11 +37,11 @@ t.test('a spent discovery budget: the gateway\'s reason and the time left, in ho
   t.equal(spent.code, 5, 'exit 5');
   t.equal(spent.stdout, '', 'nothing printed');
   t.same(errorLineProblems(spent, 'RATE_LIMITED'), []);
-  t.match(spent.stderr.trim(), /^hushwire: discovery_device budget used up; retry later; /, 'the gateway\'s reason');
+  t.match(spent.stderr.trim(), /^hushwire: discovery budget of this device used up \(2 numbers in its first 24 h\); /, 'the gateway\'s reason');
   t.match(spent.stderr.trim(), DAY_LEFT, `when, in hours: ${spent.stderr.trim()}`);
   const send = await hushwire(['send', '--profile', a, '--to', freshNumber(), 'hello']);
   t.equal(send.code, 5, 'a send to a new number: exit 5');
-  t.match(send.stderr.trim(), /^hushwire: discovery_device budget used up; retry later; /);
+  t.match(send.stderr.trim(), /^hushwire: discovery budget of this device used up \(2 numbers in its first 24 h\); /);
   t.match(send.stderr.trim(), DAY_LEFT);
 
   // A long-lived client (an app on the SDK): after one such refusal, its next
@@ -50,11 +50,11 @@ t.test('a spent discovery budget: the gateway\'s reason and the time left, in ho
   const c = await HushwireClient.open(a, { receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0 });
   t.teardown(() => c.close());
   const first = await c.discover([freshNumber()]).then(() => null, (e: unknown) => e);
-  t.match(formatError(first), /^hushwire: discovery_device budget used up; retry later; /);
+  t.match(formatError(first), /^hushwire: discovery budget of this device used up \(2 numbers in its first 24 h\); /);
   const held = await c.safetyNumber(freshNumber()).then(() => null, (e: unknown) => e);
   t.ok(held instanceof HushwireError, 'held back');
   const line = formatError(held);
-  t.match(line, /^hushwire: lookup not sent: the gateway refused the last one: discovery_device budget used up; retry later; /, `the reason: ${line}`);
+  t.match(line, /^hushwire: lookup not sent: the gateway refused the last one: discovery budget of this device used up \(2 numbers in its first 24 h\); /, `the reason: ${line}`);
   t.match(line, DAY_LEFT, 'when, in hours');
   t.equal(exitCodeFor(held), ExitCode.UNAVAILABLE, 'exit 5, as the refusal itself');
 });

@@ -95,10 +95,41 @@ if (!haveNatsServer()) {
     t.equal((await evaluate(b.url, 4, 2)).body, 'evaluated', '4 more on gateway B: the first-sync budget (12) is used up');
     const over = await evaluate(b.url, 1, 3);
     t.equal(over.error?.code, ErrorCode.RATE_LIMITED, 'the 13th is refused on B');
+    t.equal(over.error!.message, 'discovery budget of this device used up (12 numbers in its first 24 h)', 'in plain words, not the metric\'s label (discovery_device)');
     t.ok(over.error!.retryAfterMs > 0 && over.error!.retryAfterMs <= 24 * 3600 * 1000, `retry_after_ms ${over.error!.retryAfterMs}`);
     t.equal((await evaluate(a.url, 1, 4)).error?.code, ErrorCode.RATE_LIMITED, 'and on A');
     const m = await a.metrics.registry.getSingleMetricAsString('hushwire_rate_limited_total');
     t.match(m, /limit="discovery_device"\} [1-9]/, 'counted under limit="discovery_device"');
+  });
+
+  t.test('a refusal says which budget in plain words: a batch past what is left, the route\'s budget', async (t) => {
+    // Its own gateway: a route budget (3) below the device's (12), which a's and b's
+    // settings never reach.
+    const gw = await startTestGateway({ oprfKeyFile: key, name: 'dr', discoveryFirstSync: 12, discoveryDaily: 3, discoveryRouteDaily: 3, maxDevicesPerRoute: 3 });
+    t.teardown(() => gw.close());
+    await warmEvaluator(gw);
+    const number = freshNumber();
+    const one = await registerRaw(gw.url, number);
+    const two = await registerRaw(gw.url, number);
+    one.c.close();
+    two.c.close();
+    const evaluate = async (dev: typeof one.dev, n: number, req: number) => {
+      const c = await authenticateRaw(gw.url, dev);
+      c.send([{ req, evaluate: { blinded: blindNumbers(Array.from({ length: n }, () => freshNumber())).blinded } }]);
+      const r = await c.reply(req);
+      c.close();
+      return r;
+    };
+    t.equal((await evaluate(one.dev, 2, 1)).body, 'evaluated', '2 of the number\'s 3 by its first device');
+    const past = await evaluate(two.dev, 2, 2);
+    t.equal(past.error?.code, ErrorCode.RATE_LIMITED, '2 more by its second device: refused');
+    t.equal(past.error?.message, 'discovery budget of this phone number (all its devices together) has room for 1 more number, not the 2 asked for (3 numbers per 24 h)');
+    t.equal((await evaluate(two.dev, 1, 3)).body, 'evaluated', 'the 1 left passes');
+    const spent = await evaluate(one.dev, 1, 4);
+    t.equal(spent.error?.message, 'discovery budget of this phone number (all its devices together) used up (3 numbers per 24 h)');
+    t.notOk(/discovery_|[0-9a-f]{16}/.test(`${past.error?.message} ${spent.error?.message}`), 'no metric label, no id');
+    const m = await gw.metrics.registry.getSingleMetricAsString('hushwire_rate_limited_total');
+    t.match(m, /limit="discovery_route"\} 2/, 'the metric keeps its label (discovery_route)');
   });
 
   t.test('the SDK reports RATE_LIMITED with a retry-after', async (t) => {

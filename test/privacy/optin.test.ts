@@ -94,6 +94,7 @@ t.test('embedded gateway', async (t) => {
     t.equal(r.error?.code, ErrorCode.RATE_LIMITED, 'the 4th is refused');
     t.ok(r.error!.retryAfterMs > 0 && r.error!.retryAfterMs <= 24 * 3600 * 1000, `with retry_after_ms (${r.error!.retryAfterMs})`);
     t.notOk(r.error!.message.includes(number.slice(1)), 'the error does not name the number');
+    t.equal(r.error!.message, 'verification codes for this phone number used up (3 per 24 h)', 'in plain words, not the metric\'s label (verify_start)');
     t.equal((await verifyStart(gw.url, freshNumber())).body, 'verifyStarted', 'another number is not affected');
     // The counter is keyed by the number's route tag (OPRF-derived), not by a hash of it.
     const tag = routeTag(await gw.relay.evaluator.routeForNumber(number));
