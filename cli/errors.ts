@@ -5,6 +5,7 @@ import { CommanderError } from 'commander';
 import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { NO_DEVICE_MESSAGE, NO_GATEWAYS_MESSAGE } from '../client/profile-data.ts';
 import { PROFILE_DIR_MESSAGES } from '../client/profile.ts';
+import { NO_CODE_SENT_SOON } from '../client/register.ts';
 
 export const ExitCode = {
   OK: 0,
@@ -24,8 +25,8 @@ Exit codes:
   2  usage error, a number that is not E.164 (BAD_NUMBER) or a text too large (TOO_LARGE)
   3  timeout (listen --timeout; a --timeout that ran out once connected; a request deadline)
   4  not registered (this profile, or the recipient)
-  5  gateway unreachable, relay unavailable, or rate limited (RATE_LIMITED: the line says
-     when to try again)
+  5  gateway unreachable, relay unavailable, or rate limited (RATE_LIMITED, and
+     UNAVAILABLE when the relay said: the line says when to try again)
   6  authentication or verification failed
   7  a contact's keys changed (sends to it held until accept-keys or verify-contact), or a
      safety number that does not match
@@ -72,10 +73,14 @@ export function waitText(ms: number): string {
   return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`;
 }
 
-/** When the relay said how long to wait (RATE_LIMITED's retryAfterMs, also that of a
- *  lookup the SDK held back after such a refusal): a user should not have to guess it. */
+/** When the relay said how long to wait (retryAfterMs of a RATE_LIMITED, also that of a
+ *  lookup the SDK held back after such a refusal, or of an UNAVAILABLE: a store busy or
+ *  unreachable, an evaluator down): a user should not have to guess it. Not after the
+ *  SDK's own "try again in a moment" (a registration that got no code: its wait is a
+ *  second or two), which would say it twice. */
 function retryHint(e: HushwireError): string {
-  if (e.code !== ErrorCode.RATE_LIMITED || !(e.retryAfterMs > 0)) return '';
+  if ((e.code !== ErrorCode.RATE_LIMITED && e.code !== ErrorCode.UNAVAILABLE) || !(e.retryAfterMs > 0)) return '';
+  if (e.message.endsWith(NO_CODE_SENT_SOON)) return '';
   return `; try again in ${waitText(e.retryAfterMs)}`;
 }
 

@@ -211,11 +211,16 @@ export function verifyStartRetryable(e: unknown): boolean {
   return (err.code === ErrorCode.UNAVAILABLE || err.code === ErrorCode.RATE_LIMITED) && err.retryAfterMs > 0;
 }
 
+/** The end of noCodeSentError's message but for RATE_LIMITED: the CLI, which says the
+ *  retryAfterMs of an UNAVAILABLE too, adds no second "try again" after it
+ *  (cli/errors.ts). */
+export const NO_CODE_SENT_SOON = '; try again in a moment';
+
 /** What a person hears when `verify_start` failed for good without a code sent. */
 function noCodeSentError(e: HushwireError, attempts: number): HushwireError {
   const tries = attempts === 1 ? 'once' : `${attempts} times`;
   // RATE_LIMITED: when to ask again is its retryAfterMs (the CLI says it: cli/errors.ts).
-  const later = e.code === ErrorCode.RATE_LIMITED ? '' : '; try again in a moment';
+  const later = e.code === ErrorCode.RATE_LIMITED ? '' : NO_CODE_SENT_SOON;
   // The gateway's own note that no code was sent (relay/session.ts noCodeSent) is said
   // once, here, in the person's words.
   const said = `${e.message.replace(/; no verification code was sent$/, '')}, ${e.code}`;

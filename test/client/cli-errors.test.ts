@@ -14,7 +14,21 @@ t.test('RATE_LIMITED says when to try again, when the relay said', async (t) => 
   t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 86_300_000 })), 'hushwire: slow down; try again in 23 h 59 min (RATE_LIMITED)');
   t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down', { retryAfterMs: 86_400_000 })), 'hushwire: slow down; try again in 24 h (RATE_LIMITED)');
   t.equal(formatError(new HushwireError(ErrorCode.RATE_LIMITED, 'slow down')), 'hushwire: slow down (RATE_LIMITED)', 'no time given: none made up');
-  t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, 'down', { retryAfterMs: 5000 })), 'hushwire: down (UNAVAILABLE)', 'only for RATE_LIMITED');
+});
+
+t.test('UNAVAILABLE says when to try again too, when the relay said', async (t) => {
+  // A store busy or unreachable, an evaluator down: the relay's retry_after_ms.
+  t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, 'rate-limit store busy, retry', { retryAfterMs: 250 })), 'hushwire: rate-limit store busy, retry; try again in 1 s (UNAVAILABLE)');
+  t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator unavailable', { retryAfterMs: 2000 })), 'hushwire: OPRF evaluator unavailable; try again in 2 s (UNAVAILABLE)');
+  t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, 'down', { retryAfterMs: 899_000 })), 'hushwire: down; try again in 15 min (UNAVAILABLE)');
+  t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, 'no gateway reachable')), 'hushwire: no gateway reachable (UNAVAILABLE)', 'no time given: none made up');
+  // The SDK's registration that got no code says "try again in a moment" itself
+  // (client/register.ts): not a second time.
+  const { NO_CODE_SENT_SOON } = await import('../../client/register.ts');
+  const noCode = `the gateway could not send a verification code (rate-limit store unavailable, UNAVAILABLE; asked 5 times): the number was not sent a code${NO_CODE_SENT_SOON}`;
+  t.equal(formatError(new HushwireError(ErrorCode.UNAVAILABLE, noCode, { retryAfterMs: 1000 })), `hushwire: ${noCode} (UNAVAILABLE)`, 'said once');
+  // Other codes carry no wait to say.
+  t.equal(formatError(new HushwireError(ErrorCode.TIMEOUT, 'request timed out', { retryAfterMs: 5000 })), 'hushwire: request timed out (TIMEOUT)');
 });
 
 t.test('usage errors: one line, and what to do about a text taken for options or arguments', async (t) => {

@@ -186,7 +186,7 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
   t.equal(fetched.stdout.trim(), pk, 'fetch returns the key the evaluator proves');
   const none = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'nobody']);
   t.equal(none.code, 5, 'no such evaluator: exit 5 (UNAVAILABLE)');
-  t.match(none.stderr, /OPRF evaluator unavailable \(UNAVAILABLE\)/);
+  t.match(none.stderr, /OPRF evaluator unavailable; try again in 2 s \(UNAVAILABLE\)/);
 
   p.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM: exit 0');
