@@ -6,6 +6,8 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import type { KeyChange, HushwireClient } from '../client/index.ts';
 import { MAX_TIMER_MS } from '../client/timer-delay.ts';
 import { checkGatewayUrl } from '../client/profile-data.ts';
+import { CLOSE_LATE_MESSAGE } from '../client/client.ts';
+import { waitText } from './errors.ts';
 
 /** `creates`: register makes the directory; every other command needs one it made. */
 export function profileOption(creates = false): Option {
@@ -149,7 +151,22 @@ export function parseCountOrZero(value: string): number {
  *  storage (a failed write, a damaged keys.json), which the SDK otherwise rides out
  *  without a word. The message only (it names no number or key). */
 export function storeWarning(e: unknown): void {
-  process.stderr.write(`warning: profile: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  process.stderr.write(`${storeWarningLine(e)}\n`);
+}
+
+/** storeWarning's line. The SDK's word that close() stopped waiting for the profile's
+ *  writes names its option (closeTimeoutMs) and call (close()), which a CLI user never
+ *  typed: said in the command's terms, with the time it waited. */
+export function storeWarningLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  const { start, end } = CLOSE_LATE_MESSAGE;
+  if (e instanceof HushwireError && msg.startsWith(start) && msg.endsWith(end)) {
+    const ms = Number(msg.slice(start.length, msg.length - end.length));
+    if (Number.isSafeInteger(ms) && ms > 0) {
+      return `warning: profile: the profile's files were not written within ${waitText(ms)} of the command's end (a stalled disk?): the connection is closed, and the writes are still under way`;
+    }
+  }
+  return `warning: profile: ${msg}`;
 }
 
 /** The stderr line for a contact key change (docs/CLIENT.md, "Contact keys and safety

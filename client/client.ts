@@ -44,6 +44,15 @@ export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
 /** How long close() waits for the profile's writes under way by default (closeTimeoutMs). */
 export const CLOSE_TIMEOUT_MS = 5_000;
 
+/** The message onStoreError gets when close() stopped waiting for the profile's writes:
+ *  `start`, the closeTimeoutMs waited, `end`. The CLI, whose user never set
+ *  closeTimeoutMs nor called close(), says it in its own words (cli/options.ts
+ *  storeWarningLine). */
+export const CLOSE_LATE_MESSAGE = {
+  start: 'close(): the profile\'s writes under way did not finish within ',
+  end: ' ms (closeTimeoutMs; a stalled disk?): the client closed without waiting for them, and they go on in the background',
+} as const;
+
 /** Retries of a failed automatic prekey rotation: 1 min doubling up to 6 h, full jitter. */
 const PREKEY_RETRY_BACKOFF = { baseMs: 60_000, capMs: 6 * 3_600_000 } as const;
 
@@ -1300,7 +1309,7 @@ export class HushwireClient {
       }
     }
     if (!inTime && failure === null) {
-      const late = new HushwireError(ErrorCode.UNAVAILABLE, `close(): the profile's writes under way did not finish within ${this.closeTimeoutMs} ms (closeTimeoutMs; a stalled disk?): the client closed without waiting for them, and they go on in the background`);
+      const late = new HushwireError(ErrorCode.UNAVAILABLE, `${CLOSE_LATE_MESSAGE.start}${this.closeTimeoutMs}${CLOSE_LATE_MESSAGE.end}`);
       this.storeErrors.report(Promise.resolve(late), late);
     }
     if (failure !== null) throw failure.e;

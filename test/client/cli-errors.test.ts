@@ -110,3 +110,18 @@ t.test("a --profile that is a file is said with --profile, not the SDK's profile
   t.equal(formatError(await cliFailure(['register', '--gateway', 'ws://127.0.0.1:1/ws', '--number', '+15550000277', '--profile', full])),
     'hushwire: --profile (or HUSHWIRE_PROFILE) names a directory that already exists and holds 2 entries that are not part of a Hushwire profile: give a new or empty directory (a registration makes it private, 0700, and keeps keys in it) (BAD_REQUEST)');
 });
+
+t.test("close()'s late profile writes are said in the CLI's terms, not the SDK's closeTimeoutMs", async (t) => {
+  const { storeWarningLine } = await import('../../cli/options.ts');
+  const { CLOSE_LATE_MESSAGE, CLOSE_TIMEOUT_MS } = await import('../../client/client.ts');
+  // The SDK's message as close() makes it with the default the CLI keeps (5 s);
+  // test/client/close-deadline.test.ts provokes it with a stalled store.
+  const sdk = `${CLOSE_LATE_MESSAGE.start}${CLOSE_TIMEOUT_MS}${CLOSE_LATE_MESSAGE.end}`;
+  t.match(sdk, /closeTimeoutMs/, 'the SDK names its option');
+  const line = storeWarningLine(new HushwireError(ErrorCode.UNAVAILABLE, sdk));
+  t.equal(line, 'warning: profile: the profile\'s files were not written within 5 s of the command\'s end (a stalled disk?): the connection is closed, and the writes are still under way');
+  t.notMatch(line, /closeTimeoutMs|close\(\)|client/, 'no SDK option, call or word');
+  // Every other store problem: the SDK's words, as before.
+  t.equal(storeWarningLine(new HushwireError(ErrorCode.UNAVAILABLE, 'keys.json could not be written: EIO')), 'warning: profile: keys.json could not be written: EIO');
+  t.equal(storeWarningLine(new Error('first\nsecond')), 'warning: profile: first');
+});

@@ -53,6 +53,10 @@ t.test('close() with a profile write stuck: the connection is closed, close() re
   t.equal(told.length, 1, 'onStoreError told once');
   t.match(told[0], { code: ErrorCode.UNAVAILABLE, message: /close\(\): the profile's writes under way did not finish within 300 ms/ });
   t.ok(told[0] instanceof HushwireError);
+  // The CLI's onStoreError line for it (cli/options.ts storeWarning): in the command's
+  // terms, not the SDK's closeTimeoutMs and close(), which a CLI user never typed.
+  const { storeWarningLine } = await import('../../cli/options.ts');
+  t.equal(storeWarningLine(told[0]), 'warning: profile: the profile\'s files were not written within 1 s of the command\'s end (a stalled disk?): the connection is closed, and the writes are still under way');
   await t.resolves(client.close(), 'close() again: the same ending');
 
   // The disk comes back: the writes land.
