@@ -898,14 +898,17 @@ export class Session implements LiveSink, ControlSink {
    *  `atLeader`: read at the leader at once (a removal announced as intended whose
    *  announcement never came: a replica behind it would still show the device). */
   recheckRegistered(atLeader = false): Promise<boolean> {
-    if (!this.#isAuthenticated() || this.#sendOnly) return Promise.resolve(true);
+    // A session opting its own device out (#onUnregister) is answered and closed by that
+    // op: its record found gone meanwhile is the op's own removal, and closing it 4006
+    // here would beat the op's ok (the handset would not know its opt-out went through).
+    if (!this.#isAuthenticated() || this.#sendOnly || this.#unregistering) return Promise.resolve(true);
     const directory = this.#relay.directory;
     const tag = this.#tag;
     const device = this.#deviceBytes()!;
     return directory.findDevice(tag, device, atLeader ? AUTH_RECHECK : AUTH_READ)
       .then((d) => (d !== null || !this.#isAuthenticated() ? d : directory.findDevice(tag, device, AUTH_RECHECK)))
       .then((d) => {
-        if (d === null && this.#isAuthenticated()) this.#onControl(UNREGISTERED);
+        if (d === null && this.#isAuthenticated() && !this.#unregistering) this.#onControl(UNREGISTERED);
         return true;
       }, () => false);
   }
