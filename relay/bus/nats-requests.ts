@@ -268,7 +268,9 @@ export class ApiRequests {
       this.#pending.delete(token);
       if (!e.auth) this.#otherPending--;
       this.#watch?.timedOut();
-      e.cb(busUnavailable('mailbox store request timed out'), EMPTY);
+      // Says what it was without naming a store: the pool carries directory reads
+      // (an authentication's, at the leader) as well as the mailbox's calls.
+      e.cb(busUnavailable(`JetStream request timed out (no answer within ${this.#timeoutMs} ms)`), EMPTY);
     }
     if (this.#pending.size === 0 && this.#timer !== null) {
       clearInterval(this.#timer);

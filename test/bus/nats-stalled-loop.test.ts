@@ -113,7 +113,7 @@ t.test('deadlines after a held-up event loop', { skip: haveNatsServer() ? false 
     setImmediate(() => { held = holdLoop(seen, () => Atomics.load(seen, 0) > answers, () => start + REQUEST_MS); });
     const got = await erase;
     t.ok(held, 'the watcher saw the answer');
-    t.equal(got, 'erased', 'erased, not UNAVAILABLE "mailbox store request timed out"');
+    t.equal(got, 'erased', 'erased, not UNAVAILABLE "JetStream request timed out"');
     t.same(await bus.mailboxRead(r, d, 0, 10), [], 'and gone');
   });
 
