@@ -80,6 +80,8 @@ if (!haveNatsServer()) {
     const base = bus.requestPool();
 
     const resume = stallNatsServer(t, server, STALL_MAX_MS);
+
+    await resume.stopped; // every thread frozen: nothing more is answered
     // Stored sends / lookups (directory reads of other devices) and mailbox reads: the
     // stalled server answers none of them, so they hold the non-reserved part.
     const held = Array.from({ length: OTHER_MAX }, (_, i) => follow<unknown>(i % 2 === 0 ? bus.directoryGet(tok()) : bus.mailboxRead(tok(), tok(), 0, 10)));
@@ -126,6 +128,8 @@ if (!haveNatsServer()) {
     const warnedBefore = lines.length;
 
     const resume = stallNatsServer(t, server, STALL_MAX_MS);
+
+    await resume.stopped; // every thread frozen: nothing more is answered
     const held = [follow(bus.directoryGet(tok())), follow(bus.mailboxRead(tok(), tok(), 0, 10))];
     const auths = Array.from({ length: POOL.maxPending - held.length }, () => follow(bus.directoryGet(tag, { authentication: true })));
     t.same(pendingOf(bus), { auth: auths.length, other: held.length }, 'the whole pool in use');

@@ -136,6 +136,7 @@ if (!haveNatsServer()) {
   t.test('a stalled nats-server (no PONG) renews nothing while requests time out and probes go unanswered', async (t) => {
     const { nats, bus, renewals } = await setup(t, 'lid');
     const resume = stallNatsServer(t, nats, 60_000);
+    await resume.stopped; // every thread frozen: nothing more is answered
     const failed: unknown[] = [];
     for (let i = 0; i < 4; i++) failed.push(await outcome(bus.directoryGet(tok())));
     t.ok(failed.every((f) => typeof f === 'string' && f.startsWith('failed')), 'requests time out');

@@ -56,6 +56,8 @@ t.test('stored sends fill their share of the request pool while NATS stalls; a d
 
   const resume = stallNatsServer(t, server, STALL_MAX_MS);
 
+  await resume.stopped; // every thread frozen: nothing more is answered
+
   // One send op per envelope, so each answers on its own.
   const replies = Array.from({ length: SENDS }, (_, i) => {
     const req = 500 + i;

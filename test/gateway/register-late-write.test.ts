@@ -20,7 +20,6 @@
 // made again, every second within the clean-up's 30 s.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { generateIdentity } from '../../relay/crypto/sign.ts';
 import { generateKeyPair } from '../../relay/crypto/hpke.ts';
 import { routeTag } from '../../relay/tokens.ts';
@@ -46,19 +45,6 @@ async function unfinished(gw: TestGateway): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const v of (await m?.get())?.values ?? []) out[String(v.labels.outcome)] = v.value;
   return out;
-}
-
-/** Resolves once every thread of process `pid` is stopped (a SIGSTOP sent to it has
- *  taken effect), or after 5 s. */
-async function stopped(pid: number): Promise<void> {
-  const states = (): string[] => {
-    try {
-      return readdirSync(`/proc/${pid}/task`).map((tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] ?? '?');
-    } catch {
-      return ['?'];
-    }
-  };
-  await until(`nats-server ${pid} stopped`, () => states().every((s) => s === 'T' || s === 't'), 5_000, 2).catch(() => undefined);
 }
 
 /** The node that leads the directory's stream (KV_hw_dir): it applies the writes and
@@ -108,8 +94,9 @@ for (const held of ['followers', 'leader too'] as const) {
       c = code.c;
       const d = { id: generateIdentity(), prekey: generateKeyPair(), device: new Uint8Array(randomBytes(16)) };
       const hook = atFirstCall(t, gw.bus, 'directoryPut', async () => {
-        resumeFollowers = followers.map((f) => stallNatsServer(t, f, STALL_MAX_MS));
-        await Promise.all(followers.map((f) => stopped(f.pid)));
+        const stalls = followers.map((f) => stallNatsServer(t, f, STALL_MAX_MS));
+        resumeFollowers = stalls;
+        await Promise.all(stalls.map((f) => f.stopped));
       });
       answer = await code.register(d);
       t.ok(hook.hooked, `attempt ${attempt}: the followers froze under the write`);
@@ -144,8 +131,9 @@ for (const held of ['followers', 'leader too'] as const) {
     };
     t.teardown(() => { bus.directoryGet = get; });
     if (held === 'leader too') {
-      resumeLeader = stallNatsServer(t, leader, STALL_MAX_MS);
-      await stopped(leader.pid);
+      const stall = stallNatsServer(t, leader, STALL_MAX_MS);
+      resumeLeader = stall;
+      await stall.stopped;
     }
     c.close(); // the handset gives up
 

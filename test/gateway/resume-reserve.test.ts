@@ -38,6 +38,8 @@ t.test('ticket requests wait in the shared part of the request pool, not in the 
   await until(() => pool().auth.pending + pool().other.pending === 0, 10_000, 'an idle request pool');
 
   const resume = stallNatsServer(t, server, STALL_MAX_MS);
+
+  await resume.stopped; // every thread frozen: nothing more is answered
   const n = MAX_TICKET_REQUESTS_PER_CONNECTION;
   a.send(Array.from({ length: n }, (_, i) => ({ req: 70 + i, ticketRequest: { publicKey: x25519KeyPair().publicKey } })));
   await until(() => pool().auth.pending + pool().other.pending === n, 10_000, 'the ticket requests\' directory reads in flight');

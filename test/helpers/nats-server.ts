@@ -2,7 +2,7 @@
 // dir, loopback only, free ports. Every server started here is killed when the test
 // process exits (and, when a tap test is passed, at that test's teardown).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -383,18 +383,42 @@ export async function connz(server: { httpPort: number }): Promise<{ name?: stri
 
 /** Freezes `server` (SIGSTOP: it holds its connections and answers nothing) until the
  *  returned function is called, the test ends or `maxMs` pass, whichever comes first;
- *  the resume (SIGCONT) is idempotent. */
-export function stallNatsServer(t: { teardown(fn: () => unknown): void }, server: NatsServerHandle, maxMs: number): () => void {
+ *  the resume (SIGCONT) is idempotent. The signal takes effect when the kernel next runs
+ *  each of the server's threads: on a loaded machine a thread may still answer a moment
+ *  after kill() returned (followers acknowledged writes about 1 run in 5 in
+ *  register-late-write.test.ts), so a test that must know nothing more is answered awaits
+ *  `stopped` (every thread in /proc shown stopped; resolves anyway after 5 s, or at once
+ *  where there is no /proc). */
+export function stallNatsServer(t: { teardown(fn: () => unknown): void }, server: NatsServerHandle, maxMs: number): (() => void) & { stopped: Promise<void> } {
   const pid = server.pid;
-  let stopped = true;
+  let frozen = true;
   const resume = (): void => {
-    if (!stopped) return;
-    stopped = false;
+    if (!frozen) return;
+    frozen = false;
     clearTimeout(timer);
     try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
   };
   const timer = setTimeout(resume, maxMs);
   t.teardown(resume);
   process.kill(pid, 'SIGSTOP');
-  return resume;
+  return Object.assign(resume, { stopped: threadsStopped(pid, () => frozen) });
+}
+
+/** Resolves once every thread of `pid` is in the stopped state ('T'/'t' in
+ *  /proc/<pid>/task/<tid>/stat), once `still()` turns false (resumed meanwhile), after 5
+ *  s, or at once without /proc. */
+async function threadsStopped(pid: number, still: () => boolean): Promise<void> {
+  const states = (): string[] | null => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).map((tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] ?? '?');
+    } catch {
+      return null;
+    }
+  };
+  const end = Date.now() + 5_000;
+  for (;;) {
+    const now = states();
+    if (now === null || !still() || now.every((st) => st === 'T' || st === 't') || Date.now() >= end) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
