@@ -20,6 +20,8 @@ import { SendPacer, opPacesStream, type SendStop } from './outgoing.ts';
 import { timerDelay } from './timer-delay.ts';
 import type { OpBuilder } from './connection-core.ts';
 
+const isTimeout = (e: unknown): boolean => e instanceof HushwireError && e.code === ErrorCode.TIMEOUT;
+
 /** The most lookups one client holds back at once, waiting for their paced turn or for
  *  their retry after a refusal. One more fails at once (paceLookups). A constant, as the
  *  client's other bounds are (docs/CLIENT.md "Bounds in the client": the 1,024 requests
@@ -147,7 +149,10 @@ export function paceLookups(opts: LookupPacingOptions): PacedRequester {
       try {
         return await opts.request(op, left);
       } catch (e) {
-        if (!opPacesStream(e)) throw e;
+        // A try that timed out after the gateway had refused this lookup (its budget then
+        // the time left, often a few ms): the refusal says why, "request timed out" only
+        // that the last short try found no answer.
+        if (!opPacesStream(e)) throw refused !== null && isTimeout(e) ? refused : e;
         refused = e;
         last.set(pacer, { error: e, at: Date.now() });
         pacer.refused(e.retryAfterMs, sentAt, random);

@@ -359,17 +359,22 @@ async function waitToRetry(attempt: number, retryAfterMs: number, lost: boolean,
  * RATE_LIMITED; a lost connection) is tried again after max(retry_after_ms, full-jitter
  * backoff), after the reconnect when the connection was lost, until the send's
  * deadline, as the send op itself is. Anything else, or the deadline, ends it with that
- * error (the last transient one at the deadline).
+ * error (the last transient one at the deadline; the gateway's last refusal rather than
+ * a TIMEOUT of a last try that had only a moment left).
  */
 export async function retryLookup<T>(step: () => Promise<T>, opts: LookupRetryOptions): Promise<T> {
+  // The last refusal the gateway answered (not a timeout): at the deadline it says why
+  // the lookup failed better than a last try that, given the few ms left, timed out.
+  let refused: HushwireError | null = null;
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();
     } catch (e) {
       if (!(e instanceof HushwireError) || !RETRIABLE.has(e.code)) throw e;
+      if (wasAnsweredByGateway(e)) refused = e;
       const next = await waitToRetry(attempt, e.retryAfterMs, wasUnanswered(e), opts);
       if (next === 'stopped') throw opts.stop!.reason!;
-      if (next === 'deadline') throw e;
+      if (next === 'deadline') throw e.code === ErrorCode.TIMEOUT && refused !== null ? refused : e;
     }
   }
 }

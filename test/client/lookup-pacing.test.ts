@@ -13,7 +13,7 @@
 // within what pacing allows. Plus the pacer's queue arithmetic, without a gateway.
 import t from 'tap';
 import { HushwireClient, MemoryStore, HushwireError, ErrorCode } from '../../client/index.ts';
-import { SendPacer, SendStop } from '../../client/outgoing.ts';
+import { SendPacer, SendStop, retryLookup } from '../../client/outgoing.ts';
 import { paceLookups, lookupTurn, pacedOut } from '../../client/lookup-pacing.ts';
 import { wasAnsweredByGateway, type OpBuilder } from '../../client/connection-core.ts';
 import { blindNumbers } from '../../relay/crypto/oprf.ts';
@@ -228,4 +228,45 @@ t.test('paceLookups: the queue is bounded, the deadline kept, close ends the wai
   await split({ lookup: { route: new Uint8Array(32) } });
   await t.rejects(split({ evaluate: { blinded: [new Uint8Array(32)] } }), { code: ErrorCode.RATE_LIMITED, message: /turn would come only after its deadline/ });
   t.same(sentOps, ['lookup'], 'the lookup went out at once; the evaluate waits for its own pacer');
+});
+
+t.test('a last try that times out after the gateway refused the lookup: the refusal is the error, in the pacer and in a send\'s lookup retries', async (t) => {
+  // A real refusal (maxDiscoveryPerConnection 0: RATE_LIMITED with retry_after_ms 1000),
+  // then a try that finds no answer before its deadline (the few ms a send had left:
+  // the e2e test's send to a contact while the evaluator was down ended 'request timed
+  // out' under load, where the gateway had said UNAVAILABLE).
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const store = new MemoryStore();
+  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
+  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0 });
+  t.teardown(() => c.close());
+  await c.connect();
+  gw.relay.limits.maxDiscoveryPerConnection = 0;
+  const conn = (c as unknown as { conn: { request(op: OpBuilder, timeoutMs?: number): Promise<OpProps> } }).conn;
+  const evaluate: OpBuilder = { evaluate: { blinded: blindNumbers([freshNumber()]).blinded } };
+  const timedOut = () => new HushwireError(ErrorCode.TIMEOUT, 'request timed out');
+
+  let tries = 0;
+  const request = paceLookups({
+    request: (op, ms) => (++tries === 1 ? conn.request(op, ms) : Promise.reject(timedOut())),
+    requestTimeoutMs: 5_000, pacers: { evaluate: new SendPacer(), lookup: new SendPacer() },
+  });
+  const paced = await request(evaluate).then(() => null, (e: unknown) => e as HushwireError);
+  t.equal(tries, 2, 'refused, then tried again in its turn');
+  t.ok(wasAnsweredByGateway(paced), 'the pacer ends with the gateway\'s refusal');
+  t.match(paced, { code: ErrorCode.RATE_LIMITED, message: /^too many lookups in flight on this connection/ });
+
+  let steps = 0;
+  const refusal = await conn.request(evaluate).then(() => null, (e: unknown) => e as HushwireError);
+  t.ok(wasAnsweredByGateway(refusal), 'a refusal of the gateway\'s to replay');
+  const looked = await retryLookup(async () => { if (++steps === 1) throw refusal!; throw timedOut(); }, { deadline: Date.now() + 3_000, random: () => 0 })
+    .then(() => null, (e: unknown) => e as HushwireError);
+  t.ok(steps >= 2, `tried again after the refusal (${steps} tries)`);
+  t.equal(looked, refusal, 'at the deadline: the gateway\'s refusal, not the last try\'s TIMEOUT');
+
+  const unanswered = await retryLookup(async () => { throw timedOut(); }, { deadline: Date.now() + 600, random: () => 0 })
+    .then(() => null, (e: unknown) => e as HushwireError);
+  t.match(unanswered, { code: ErrorCode.TIMEOUT }, 'nothing but timeouts: TIMEOUT');
 });
