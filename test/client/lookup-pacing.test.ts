@@ -11,8 +11,8 @@
 // RATE_LIMITED retry_after_ms 1000 (relay/session.ts #discovery). No timing is asserted: every call must succeed, and
 // the gateway's refusals (hushwire_rate_limited_total{limit="discovery_in_flight"}) stay
 // within what pacing allows. Plus the pacer's queue arithmetic, without a gateway.
-import t from 'tap';
-import { HushwireClient, MemoryStore, HushwireError, ErrorCode } from '../../client/index.ts';
+import t, { type Test } from 'tap';
+import { HushwireClient, MemoryStore, HushwireError, ErrorCode, type ClientOptions } from '../../client/index.ts';
 import { SendPacer, SendStop, retryLookup } from '../../client/outgoing.ts';
 import { paceLookups, lookupTurn, pacedOut } from '../../client/lookup-pacing.ts';
 import { wasAnsweredByGateway, type OpBuilder } from '../../client/connection-core.ts';
@@ -23,23 +23,34 @@ import type { OpProps } from '../../relay/wire.ts';
 
 t.setTimeout(180_000);
 
+type Conn = { request(op: OpBuilder, timeoutMs?: number): Promise<OpProps> };
+
+/** A gateway (`config` over the test defaults), its evaluator warm, a registered
+ *  contact B (with `withContact`), and a connected send-only client of another
+ *  registered number (`options` over no own-number looks or prekey rotations); its
+ *  connection's raw request for the tests that pace by hand. */
+async function clientAtGateway(t: Test, config: Parameters<typeof startTestGateway>[0] = {}, options: Partial<ClientOptions> = {}, withContact = true): Promise<{ gw: TestGateway; B: string; c: HushwireClient; conn: Conn }> {
+  const gw = await startTestGateway({ logLevel: 'warn', ...config });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const B = freshNumber();
+  if (withContact) await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number: B });
+  const store = new MemoryStore();
+  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
+  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, ...options });
+  t.teardown(() => c.close());
+  await c.connect();
+  return { gw, B, c, conn: (c as unknown as { conn: Conn }).conn };
+}
+
 async function lookupRefusals(gw: TestGateway): Promise<number> {
   return (await gw.metrics.rateLimited.get()).values.find((v) => v.labels.limit === 'discovery_in_flight')?.value ?? 0;
 }
 
 t.test('a burst of lookups at a gateway taking two at a time: every one answered, paced', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  await warmEvaluator(gw);
-  const B = freshNumber();
-  await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number: B });
-  const store = new MemoryStore();
-  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
   // requestTimeoutMs: the deadline of each lookup, its waits included; the burst below
   // takes ~1 s a lookup once paced, more than the 10 s default on a slow machine.
-  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, requestTimeoutMs: 60_000 });
-  t.teardown(() => c.close());
-  await c.connect();
+  const { gw, B, c } = await clientAtGateway(t, {}, { requestTimeoutMs: 60_000 });
   gw.relay.limits.maxDiscoveryPerConnection = 2;
   const before = await lookupRefusals(gw);
 
@@ -61,16 +72,7 @@ t.test('a burst of lookups at a gateway taking two at a time: every one answered
 });
 
 t.test('a send, discover and a safety number (the own number looked up too) at once ride out the same refusals', async (t) => {
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  await warmEvaluator(gw);
-  const B = freshNumber();
-  await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number: B });
-  const store = new MemoryStore();
-  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
-  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0, requestTimeoutMs: 60_000, sendTimeoutMs: 60_000 });
-  t.teardown(() => c.close());
-  await c.connect();
+  const { gw, B, c } = await clientAtGateway(t, {}, { requestTimeoutMs: 60_000, sendTimeoutMs: 60_000 });
   gw.relay.limits.maxDiscoveryPerConnection = 2;
   const results = await Promise.allSettled([c.send(B, 'one'), c.discover([freshNumber(), freshNumber()]), c.safetyNumber(B), c.discover([B])]);
   t.same(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'all answered');
@@ -82,16 +84,7 @@ t.test('a spent discovery budget: the lookups it holds back say the gateway\'s r
   // retry_after_ms until the budget's window ends, ~24 h away. The evaluate pacer takes
   // it as a 60 s gap, so the next evaluations (discover, a safety number of a new
   // contact) are held back unsent: they must say why (the budget), with that wait.
-  const gw = await startTestGateway({ logLevel: 'warn', discoveryFirstSync: 2, discoveryDaily: 2 });
-  t.teardown(() => gw.close());
-  await warmEvaluator(gw);
-  const B = freshNumber();
-  await HushwireClient.register({ store: new MemoryStore(), gateways: [gw.url], number: B });
-  const store = new MemoryStore();
-  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
-  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0 });
-  t.teardown(() => c.close());
-  await c.connect();
+  const { B, c } = await clientAtGateway(t, { discoveryFirstSync: 2, discoveryDaily: 2 });
 
   t.equal((await c.discover([B, freshNumber()])).get(B)?.registered, true, 'the budget\'s 2 numbers');
   const budget = await c.discover([freshNumber()]).then(() => null, (e: unknown) => e as HushwireError);
@@ -115,16 +108,8 @@ t.test('a lookup the gateway refused ends with that refusal, however it gives up
   // The client's own connection to a real gateway taking no lookup work at all
   // (maxDiscoveryPerConnection 0: every evaluate RATE_LIMITED retry_after_ms 1000,
   // 'too many lookups in flight on this connection'), paced with a queue of 1.
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  await warmEvaluator(gw);
-  const store = new MemoryStore();
-  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
-  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0 });
-  t.teardown(() => c.close());
-  await c.connect();
+  const { gw, conn } = await clientAtGateway(t, {}, {}, false);
   gw.relay.limits.maxDiscoveryPerConnection = 0;
-  const conn = (c as unknown as { conn: { request(op: OpBuilder, timeoutMs?: number): Promise<OpProps> } }).conn;
   const evaluations = new SendPacer();
   const request = paceLookups({
     request: (op, ms) => conn.request(op, ms), requestTimeoutMs: 2_500, maxWaiting: 1,
@@ -235,16 +220,8 @@ t.test('a last try that times out after the gateway refused the lookup: the refu
   // then a try that finds no answer before its deadline (the few ms a send had left:
   // the e2e test's send to a contact while the evaluator was down ended 'request timed
   // out' under load, where the gateway had said UNAVAILABLE).
-  const gw = await startTestGateway({ logLevel: 'warn' });
-  t.teardown(() => gw.close());
-  await warmEvaluator(gw);
-  const store = new MemoryStore();
-  await HushwireClient.register({ store, gateways: [gw.url], number: freshNumber() });
-  const c = await HushwireClient.open(store, { gateways: [gw.url], receive: false, ownDevicesCheckMs: 0, prekeyRotationMs: 0 });
-  t.teardown(() => c.close());
-  await c.connect();
+  const { gw, conn } = await clientAtGateway(t, {}, {}, false);
   gw.relay.limits.maxDiscoveryPerConnection = 0;
-  const conn = (c as unknown as { conn: { request(op: OpBuilder, timeoutMs?: number): Promise<OpProps> } }).conn;
   const evaluate: OpBuilder = { evaluate: { blinded: blindNumbers([freshNumber()]).blinded } };
   const timedOut = () => new HushwireError(ErrorCode.TIMEOUT, 'request timed out');
 
