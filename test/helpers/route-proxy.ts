@@ -16,6 +16,8 @@ class RouteFilter extends Transform {
   #dropping = false;
   readonly #drop: (subject: string) => boolean;
   dropped = 0;
+  /** Subjects of the messages dropped, with how many each. */
+  readonly droppedOn = new Map<string, number>();
 
   constructor(drop: (subject: string) => boolean) {
     super();
@@ -45,6 +47,8 @@ class RouteFilter extends Transform {
         this.#dropping = this.#drop(args[1] ?? '');
         if (this.#dropping) {
           this.dropped++;
+          const subject = args[1] ?? '';
+          this.droppedOn.set(subject, (this.droppedOn.get(subject) ?? 0) + 1);
           continue;
         }
       }
@@ -57,15 +61,19 @@ class RouteFilter extends Transform {
 /** A proxy to the route port `port` on loopback (give its `url` as the other server's
  *  route). `drop(prefixes)`: from now on, messages on subjects starting with one of
  *  `prefixes` are dropped both ways; `pass()`: passed again. `dropped()`: how many were.
+ *  `droppedEachWay(subject)`: a connection through the proxy dropped a message on
+ *  `subject` in each of its two directions (a beat of the gateways on both sides lost).
  *  `cut()`: the route really breaks: every connection through the proxy is closed and
  *  new ones are closed as soon as they are accepted (the servers see their route fail
  *  and retry) until `heal()`. `connections()`: connections open through it now. */
-export async function routeProxy(port: number): Promise<{ url: string; port: number; drop(prefixes: string[]): void; pass(): void; dropped(): number; cut(): void; heal(): void; connections(): number; close(): Promise<void> }> {
+export async function routeProxy(port: number): Promise<{ url: string; port: number; drop(prefixes: string[]): void; pass(): void; dropped(): number; droppedEachWay(subject: string): boolean; cut(): void; heal(): void; connections(): number; close(): Promise<void> }> {
   let prefixes: string[] = [];
   let cut = false;
   const pairs = new Set<Socket>();
   const match = (subject: string): boolean => prefixes.some((p) => subject.startsWith(p));
   const filters = new Set<RouteFilter>();
+  /** Each connection's two filters: toward the upstream server, and back. */
+  const ways = new Set<[RouteFilter, RouteFilter]>();
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     if (cut) {
@@ -80,6 +88,7 @@ export async function routeProxy(port: number): Promise<{ url: string; port: num
     const back = new RouteFilter(match);
     filters.add(out);
     filters.add(back);
+    ways.add([out, back]);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -109,6 +118,7 @@ export async function routeProxy(port: number): Promise<{ url: string; port: num
     drop: (p) => { prefixes = [...p]; },
     pass: () => { prefixes = []; },
     dropped: () => [...filters].reduce((n, f) => n + f.dropped, 0),
+    droppedEachWay: (subject) => [...ways].some(([out, back]) => out.droppedOn.has(subject) && back.droppedOn.has(subject)),
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
