@@ -25,6 +25,28 @@ import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { CloseCode } from '../../relay/errors.ts';
 import { UNREGISTERED_SECOND_PASS_MS, UNREGISTERING_TIMEOUT_MS } from '../../relay/bus/unregistered.ts';
 
+/** a's next removal (directoryDelete) is held until `land()` (`reached` once it began),
+ *  and only a's first intent goes out (its renewals dropped: a dies before the next);
+ *  `intents()` counts them, held or sent. Undone at the test's end. */
+function holdRemoval(t: Test, a: TestGateway): { reached: Promise<void>; land: () => void; intents: () => number } {
+  const crashingDelete = a.bus.directoryDelete;
+  let removalReached!: () => void;
+  const reached = new Promise<void>((r) => { removalReached = r; });
+  let land!: () => void;
+  const landing = new Promise<void>((r) => { land = r; });
+  a.bus.directoryDelete = async (tg: string, rev?: number) => {
+    removalReached();
+    await landing;
+    return crashingDelete.call(a.bus, tg, rev);
+  };
+  t.teardown(() => { land(); a.bus.directoryDelete = crashingDelete; });
+  const announce = a.bus.announceUnregistering.bind(a.bus);
+  let intents = 0;
+  a.bus.announceUnregistering = (r: string, d: string) => (++intents === 1 ? announce(r, d) : Promise.resolve());
+  t.teardown(() => { a.bus.announceUnregistering = announce; });
+  return { reached, land, intents: () => intents };
+}
+
 const PREFIX = 'optcrash';
 /** Past the intent's timeout and the leader read after it, with room for a loaded machine. */
 const DECIDED_WITHIN_MS = UNREGISTERING_TIMEOUT_MS + 30_000;
@@ -178,21 +200,7 @@ if (!haveNatsServer()) {
 
     const crash = crashAfterRemoval(t, a);
     // a's removal held until b's read after the reconnect found the device.
-    const crashingDelete = a.bus.directoryDelete;
-    let removalReached!: () => void;
-    const reached = new Promise<void>((r) => { removalReached = r; });
-    let land!: () => void;
-    const landing = new Promise<void>((r) => { land = r; });
-    a.bus.directoryDelete = async (tg: string, rev?: number) => {
-      removalReached();
-      await landing;
-      return crashingDelete.call(a.bus, tg, rev);
-    };
-    t.teardown(() => { land(); a.bus.directoryDelete = crashingDelete; });
-    const announce = a.bus.announceUnregistering.bind(a.bus);
-    let intents = 0;
-    a.bus.announceUnregistering = (r: string, d: string) => (++intents === 1 ? announce(r, d) : Promise.resolve());
-    t.teardown(() => { a.bus.announceUnregistering = announce; });
+    const { reached, land, intents } = holdRemoval(t, a);
 
     const hold = holdSubscribe(t, b, tag, tok);
     const late = await startAuth(b.url, dev);
@@ -202,7 +210,7 @@ if (!haveNatsServer()) {
     await until('b to lose NATS', () => b.bus.status().state !== 'connected');
     onA.send([{ req: 1001, unregister: {} }]);
     await within(reached, 20_000, 'a to announce the intent (b disconnected) and begin the removal');
-    t.equal(intents, 1, 'the intent went out while b was disconnected');
+    t.equal(intents(), 1, 'the intent went out while b was disconnected');
     await proxy.open();
     await until('b to reconnect', () => b.bus.status().state === 'connected', 30_000);
     const reconnected = b.bus.unregisteredMark();
@@ -265,27 +273,13 @@ if (!haveNatsServer()) {
     await until('b to trust its announcements', trusted);
 
     const crash = crashAfterRemoval(t, a);
-    const crashingDelete = a.bus.directoryDelete;
-    let removalReached!: () => void;
-    const reached = new Promise<void>((r) => { removalReached = r; });
-    let land!: () => void;
-    const landing = new Promise<void>((r) => { land = r; });
-    a.bus.directoryDelete = async (tg: string, rev?: number) => {
-      removalReached();
-      await landing;
-      return crashingDelete.call(a.bus, tg, rev);
-    };
-    t.teardown(() => { land(); a.bus.directoryDelete = crashingDelete; });
-    const announce = a.bus.announceUnregistering.bind(a.bus);
-    let intents = 0;
-    a.bus.announceUnregistering = (r: string, d: string) => (++intents === 1 ? announce(r, d) : Promise.resolve());
-    t.teardown(() => { a.bus.announceUnregistering = announce; });
+    const { reached, land, intents } = holdRemoval(t, a);
 
     await proxy.cut();
     await until('b to lose NATS', () => b.bus.status().state !== 'connected');
     onA.send([{ req: 1001, unregister: {} }]);
     await within(reached, 20_000, 'a to announce the intent (b disconnected) and begin the removal');
-    t.equal(intents, 1, 'the intent went out while b was disconnected');
+    t.equal(intents(), 1, 'the intent went out while b was disconnected');
     await proxy.open();
     await until('b to reconnect', () => b.bus.status().state === 'connected', 30_000);
     await until('b to trust its announcements again', trusted, 30_000);
