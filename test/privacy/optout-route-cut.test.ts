@@ -1,8 +1,8 @@
 // optout-route-loss.test.ts with the route really broken: a 3-node nats-server cluster,
 // gateway a on node 1 and gateway b on node 3, every route of node 3 through a proxy
-// (helpers/route-proxy.ts). The replicated streams (directory, mailbox, counters: 3
-// replicas) have their leaders moved off node 3, so that nodes 1 and 2 keep JetStream's
-// quorum and its leaders when node 3's routes are cut. A device authenticated at b; node
+// (the set-up: helpers/route-cut.ts). The replicated streams (directory, mailbox,
+// counters: 3 replicas) have their leaders moved off node 3, so that nodes 1 and 2 keep
+// JetStream's quorum and its leaders when node 3's routes are cut. A device authenticated at b; node
 // 3's routes cut (every connection through the proxies closed, new ones refused: nats-
 // server retries them), the device opts out through a (a new connection there: its kick
 // of b's connection is lost too), the route healed. Nothing of the opt-out reached b (the
@@ -12,13 +12,11 @@
 // The cut also shows what b's JetStream reads meet meanwhile (t.comment lines, not
 // asserted: what docs/ARCHITECTURE.md says of them).
 import t from 'tap';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { haveNatsServer, startNatsServer, freePorts, connz, type NatsServerHandle } from '../helpers/nats-server.ts';
-import { oprfKeyFile, startTestGateway } from '../helpers/gateway.ts';
+import { connect } from '@nats-io/transport-node';
+import { haveNatsServer, connz } from '../helpers/nats-server.ts';
 import { registerRaw, authenticateRaw } from '../helpers/raw-device.ts';
 import { until, within } from '../helpers/poll.ts';
-import { routeProxy } from '../helpers/route-proxy.ts';
+import { routeCutCluster, outcome } from '../helpers/route-cut.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { CloseCode } from '../../relay/errors.ts';
 
@@ -30,88 +28,11 @@ const CLUSTER = 'hw_test_route_cut';
  *  least this long past the opt-out, a route down past the silence. */
 const CUT_PAST_SILENCE_MS = 4_000;
 
-const cluster = (listen: number, advertise: number, routes: string[]): string => [
-  'cluster {',
-  `  name: ${JSON.stringify(CLUSTER)}`,
-  `  listen: "127.0.0.1:${listen}"`,
-  // What the others are told to connect to (route gossip): a proxy, so that no node
-  // learns another's own route port and no route to node 3 bypasses the proxies.
-  `  advertise: "127.0.0.1:${advertise}"`,
-  `  routes: [${routes.map((r) => JSON.stringify(r)).join(', ')}]`,
-  '}',
-].join('\n');
-
-interface Routez { num_routes: number; routes?: { remote_id: string; ip: string; port: number }[] }
-async function routez(s: NatsServerHandle): Promise<Routez> {
-  const res = await fetch(`http://127.0.0.1:${s.httpPort}/routez`, { signal: AbortSignal.timeout(5000) });
-  return await res.json() as Routez;
-}
-
-/** Every stream's leader off `avoid` (nats-server 2.9's stream leader step-down picks a
- *  new leader at random among the replicas, with no preference: stepped down again until
- *  it is elsewhere, within a deadline). Returns the streams and their leaders. */
-async function leadersOff(nc: NatsConnection, avoid: string, deadlineMs: number): Promise<Map<string, string>> {
-  const jsm = await jetstreamManager(nc);
-  const names: string[] = [];
-  for await (const n of jsm.streams.names()) names.push(n);
-  const out = new Map<string, string>();
-  const deadline = Date.now() + deadlineMs;
-  for (const name of names) {
-    for (;;) {
-      const leader = (await jsm.streams.info(name)).cluster?.leader ?? '';
-      if (leader !== '' && leader !== avoid) {
-        out.set(name, leader);
-        break;
-      }
-      if (Date.now() > deadline) throw new Error(`stream ${name} still led by ${leader || 'nobody'}`);
-      if (leader === avoid) await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${name}`, undefined, { timeout: 5000 }).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  return out;
-}
-
-/** What a read meets, for a comment line. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  const at = Date.now();
-  try {
-    const v = await p;
-    return `answered ${v === null ? 'null (no device)' : 'the device'} in ${Date.now() - at} ms`;
-  } catch (e) {
-    const err = e as { code?: string; message?: string };
-    return `failed ${err.code ?? ''} ${err.message ?? String(e)} after ${Date.now() - at} ms`;
-  }
-}
-
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
 } else {
   t.test('node 3\'s routes cut during an opt-out at node 1\'s gateway, then healed: b, on node 3 all along, closes the device 4006', async (t) => {
-    const [c1, c2, c3] = await freePorts(3) as [number, number, number];
-    // Into node 3 (from nodes 1 and 2), and from node 3 into nodes 1 and 2: each node
-    // advertises its proxy, so every connection of node 3's routes goes through one.
-    const into3 = await routeProxy(c3);
-    const into1 = await routeProxy(c1);
-    const into2 = await routeProxy(c2);
-    const proxies = [into3, into1, into2];
-    t.teardown(() => Promise.all(proxies.map((p) => p.close())));
-    const [n1, n2, n3] = await Promise.all([
-      startNatsServer({ t, extraConfig: cluster(c1, into1.port, [`nats-route://127.0.0.1:${c2}`, into3.url]), readyTimeoutMs: 30_000 }),
-      startNatsServer({ t, extraConfig: cluster(c2, into2.port, [`nats-route://127.0.0.1:${c1}`, into3.url]), readyTimeoutMs: 30_000 }),
-      startNatsServer({ t, extraConfig: cluster(c3, into3.port, [into1.url, into2.url]), readyTimeoutMs: 30_000 }),
-    ]);
-    await until('the three nodes routed to each other', async () => (await Promise.all([n1, n2, n3].map(routez))).every((r) => r.num_routes === 2), 30_000);
-
-    const key = oprfKeyFile();
-    const opts = { oprfKeyFile: key, natsPrefix: PREFIX, natsReplicas: 3, mailboxShards: 1, logLevel: 'error' };
-    const a = await startTestGateway({ ...opts, nats: n1.url, name: `${PREFIX}1` });
-    t.teardown(() => a.close());
-    const b = await startTestGateway({ ...opts, nats: n3.url, name: `${PREFIX}3` });
-    t.teardown(() => b.close());
-
-    const nc1 = await connect({ servers: n1.url, name: 'test-n1' });
-    t.teardown(() => nc1.close());
-    const leaders = await leadersOff(nc1, n3.serverName, 60_000);
+    const { n3, a, b, leaders, cut, heal } = await routeCutCluster(t, PREFIX, CLUSTER);
     t.ok(leaders.size >= 3, `every stream led by node 1 or 2 (${[...leaders.keys()].join(', ')})`);
 
     const { c: onA, dev } = await registerRaw(a.url, '+15557756001');
@@ -135,13 +56,8 @@ if (!haveNatsServer()) {
     await until('both gateways\' beats heard on node 3', () => heardAt.size >= 2, 10_000);
     const beforeCut = new Set(heardAt.keys());
 
-    // The cut: nodes 1 and 2 keep their route (they retry theirs to each other, not
-    // through the proxies, should one have gone through one), node 3 has none.
-    for (const p of proxies) p.cut();
-    await until('node 3 without routes, nodes 1 and 2 routed to each other', async () => {
-      const [r1, r2, r3] = await Promise.all([n1, n2, n3].map(routez));
-      return r3!.num_routes === 0 && r1!.num_routes === 1 && r2!.num_routes === 1;
-    }, 20_000);
+    // The cut: nodes 1 and 2 keep their route, node 3 has none.
+    await cut();
 
     // The opt-out through a, on a new connection there (the kick it sends b is lost).
     const onA2 = await within(authenticateRaw(a.url, dev), 20_000, 'the device\'s auth at a while node 3 is cut');
@@ -161,9 +77,8 @@ if (!haveNatsServer()) {
     await until('a\'s beats silent on node 3 past the silence', () => [...beforeCut].some((n) => Date.now() - (heardAt.get(n) ?? 0) > CUT_PAST_SILENCE_MS), 20_000);
     t.notOk(bClosed, 'b\'s connection of the device is still open while cut: nothing of the opt-out reached b');
 
-    for (const p of proxies) p.heal();
     const healedAt = Date.now();
-    await until('node 3 routed again', async () => (await routez(n3)).num_routes === 2, 30_000);
+    await heal();
     const closed = await within(onB.closed, 30_000, 'b\'s connection of the device to close').catch((e: Error) => ({ code: -1, reason: e.message }));
     t.comment(`closed ${Date.now() - healedAt} ms after the heal`);
     t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006: b found a\'s beats lost and read the record');
