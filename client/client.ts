@@ -17,7 +17,7 @@ import { sharesMatchKey } from '../relay/crypto/oprf-split.ts';
 import { SenderVerifier } from './senders.ts';
 import { Inbox, type ReceivedMessage, type InboxStats, type DropReason } from './inbox.ts';
 import { deliverToRoute, retryLookup, sealForDevices, SendPacer, SendStop, MAX_TEXT_BYTES, type SendResult, type SenderKeys } from './outgoing.ts';
-import { paceLookups, type PacedRequester } from './lookup-pacing.ts';
+import { paceLookups, MAX_WAITING_LOOKUPS, MAX_WAITING_LOOKUPS_LIMIT, type PacedRequester } from './lookup-pacing.ts';
 import { registerDevice, type RegisterOptions, type RegisterResult } from './register.ts';
 import { readDevice, readGateways, readState, removeDevice, checkGatewayUrl, writeDevice, type DeviceProfile, type ProfileState } from './profile-data.ts';
 import {
@@ -144,6 +144,13 @@ export interface ClientOptions {
   prekeyRetentionMs?: number;
   /** Most replaced prekey secrets kept; beyond it the oldest are deleted. Default 16. */
   maxRetiredPrekeys?: number;
+  /** Most lookups (evaluate and lookup ops: a send's, discover(), safety numbers, sender
+   *  checks) this client holds back at once, waiting for their paced turn or their retry
+   *  while the gateway refuses its lookups (docs/CLIENT.md, "Retries and duplicates").
+   *  One more fails at once, unsent, RATE_LIMITED "lookup not sent: N lookups of this
+   *  client are already waiting for their turn; ...". An integer from 1 to
+   *  MAX_WAITING_LOOKUPS_LIMIT (10,000); default MAX_WAITING_LOOKUPS (256). */
+  maxWaitingLookups?: number;
   /** The clock (ms since the epoch) prekey rotation and retention go by. Default Date.now. */
   clock?: () => number;
   /** Told when a contact's keys change (a device added, a device's identity key
@@ -290,6 +297,9 @@ export function checkClientOptions(options: unknown): ClientOptions {
   if (o.maxRetiredPrekeys !== undefined && (typeof o.maxRetiredPrekeys !== 'number' || !Number.isInteger(o.maxRetiredPrekeys) || o.maxRetiredPrekeys < 0)) {
     throw badOption('option maxRetiredPrekeys must be an integer, 0 or more');
   }
+  if (o.maxWaitingLookups !== undefined && (typeof o.maxWaitingLookups !== 'number' || !Number.isInteger(o.maxWaitingLookups) || o.maxWaitingLookups < 1 || o.maxWaitingLookups > MAX_WAITING_LOOKUPS_LIMIT)) {
+    throw badOption(`option maxWaitingLookups must be an integer from 1 to ${MAX_WAITING_LOOKUPS_LIMIT}`);
+  }
   if (o.clock !== undefined && typeof o.clock !== 'function') throw badOption('option clock must be a function');
   if (o.resume !== undefined && typeof o.resume !== 'boolean') throw badOption('option resume must be true or false');
   if (o.resumeSpreadMs !== undefined && (typeof o.resumeSpreadMs !== 'number' || !Number.isFinite(o.resumeSpreadMs) || o.resumeSpreadMs < 0 || o.resumeSpreadMs > MAX_RESUME_SPREAD_MS)) {
@@ -371,6 +381,8 @@ export class HushwireClient {
   /** The request of every lookup op (evaluate, lookup): spaced while the gateway refuses
    *  them whole, by the sends' rules with pacers of their own (client/lookup-pacing.ts). */
   private readonly lookups: PacedRequester;
+  /** The lookups' pacers, one for evaluate ops and one for lookup ops. */
+  private readonly lookupPacers = { evaluate: new SendPacer(), lookup: new SendPacer() };
   /** Ends the sends' backoff waits, and the lookups' waits for their turn, at close(). */
   private readonly sendStop = new SendStop();
   /** Tells ClientOptions.onStoreError (guarded by open(): an app callback that throws
@@ -522,6 +534,8 @@ export class HushwireClient {
     const request = paceLookups({
       request: (op, timeoutMs) => this.conn.request(op, timeoutMs),
       requestTimeoutMs: this.requestTimeoutMs,
+      pacers: this.lookupPacers,
+      maxWaiting: options.maxWaitingLookups ?? MAX_WAITING_LOOKUPS,
       stop: this.sendStop,
     });
     this.lookups = request;

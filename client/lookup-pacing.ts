@@ -23,10 +23,18 @@ import type { OpBuilder } from './connection-core.ts';
 const isTimeout = (e: unknown): boolean => e instanceof HushwireError && e.code === ErrorCode.TIMEOUT;
 
 /** The most lookups one client holds back at once, waiting for their paced turn or for
- *  their retry after a refusal. One more fails at once (paceLookups). A constant, as the
- *  client's other bounds are (docs/CLIENT.md "Bounds in the client": the 1,024 requests
- *  pending; the sends' pacing has no option either): no ClientOptions field. */
+ *  their retry after a refusal, unless ClientOptions.maxWaitingLookups says otherwise
+ *  (an app importing a large address book or a bot may want more, a small device
+ *  fewer). One more fails at once, RATE_LIMITED (paceLookups, pacedOut). */
 export const MAX_WAITING_LOOKUPS = 256;
+
+/** The largest ClientOptions.maxWaitingLookups open() takes (a larger one is
+ *  BAD_REQUEST, as is one that is not an integer of 1 or more), as many as the client's
+ *  other large bounds (MAX_DISCOVER numbers per discover(), 10,000 messages queued): each
+ *  waiting lookup holds its op (a discover's evaluate: up to 500 blinded numbers), its
+ *  caller's state and a timer in memory, all while the gateway is refusing this client's
+ *  lookups, and none goes out sooner for waiting in a longer queue. */
+export const MAX_WAITING_LOOKUPS_LIMIT = 10_000;
 
 /** The backoff of a refused lookup's retry: a send's (250 ms doubling to 5 s, full jitter). */
 const RETRY_BACKOFF = { baseMs: 250, capMs: 5_000 };
@@ -41,7 +49,7 @@ export interface LookupPacingOptions {
   requestTimeoutMs: number;
   /** One pacer for evaluate ops, one for lookup ops (new ones by default). */
   pacers?: { evaluate: SendPacer; lookup: SendPacer };
-  /** MAX_WAITING_LOOKUPS by default. */
+  /** ClientOptions.maxWaitingLookups; MAX_WAITING_LOOKUPS by default. */
   maxWaiting?: number;
   /** The client's stop: a waiting lookup fails with its reason at once. */
   stop?: SendStop;
@@ -52,8 +60,8 @@ export interface LookupPacingOptions {
  * What a lookup does before it goes out, given how long its paced turn is away (`wait`,
  * SendPacer.peek), its deadline and how many lookups are held back already: 'go' (now,
  * or after `wait`), 'deadline' (its turn would come at or after its deadline: it fails
- * at once rather than wait for nothing), 'full' (MAX_WAITING_LOOKUPS are held back
- * already: it fails at once, never sent). A lookup that need not wait always goes.
+ * at once rather than wait for nothing), 'full' (maxWaiting are held back already:
+ * it fails at once, never sent). A lookup that need not wait always goes.
  */
 export function lookupTurn(wait: number, now: number, deadline: number, waiting: number, maxWaiting: number): 'go' | 'deadline' | 'full' {
   if (wait <= 0) return 'go';

@@ -247,3 +247,54 @@ t.test('a last try that times out after the gateway refused the lookup: the refu
     .then(() => null, (e: unknown) => e as HushwireError);
   t.match(unanswered, { code: ErrorCode.TIMEOUT }, 'nothing but timeouts: TIMEOUT');
 });
+
+t.test('ClientOptions.maxWaitingLookups: the lookup one past it fails at once, unsent, with the documented refusal; none of those waiting is lost', async (t) => {
+  // A client opened with maxWaitingLookups 3. The gateway refuses one of its evaluations
+  // (maxDiscoveryPerConnection 0: RATE_LIMITED retry_after_ms 1000), which paces its
+  // evaluations 1 s apart; the gateway then takes lookups again. Four discover() calls
+  // at once: three wait for their turn, the fourth finds the queue full.
+  const N = 3;
+  const { gw, B, c } = await clientAtGateway(t, {}, { requestTimeoutMs: 60_000, maxWaitingLookups: N });
+  const inner = c as unknown as { lookups: (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>; lookupPacers: { evaluate: SendPacer } };
+  const limit = gw.relay.limits.maxDiscoveryPerConnection;
+  gw.relay.limits.maxDiscoveryPerConnection = 0;
+  // Its deadline (300 ms) is before its retry: it ends with the refusal, waiting for nothing.
+  const refusal = await inner.lookups({ evaluate: { blinded: blindNumbers([freshNumber()]).blinded } }, 300).then(() => null, (e: unknown) => e as HushwireError);
+  t.ok(wasAnsweredByGateway(refusal), 'the gateway refused an evaluation');
+  gw.relay.limits.maxDiscoveryPerConnection = limit;
+  // The turns 1 s apart from now on, whatever ran since the refusal (the pacer's own
+  // answer to it, renewed): the calls below all wait.
+  inner.lookupPacers.evaluate.limited(1_000);
+
+  const numbers = [B, ...Array.from({ length: N - 1 }, () => freshNumber())];
+  const waiting = numbers.map((n) => c.discover([n]));
+  const over = await c.discover([freshNumber()]).then(() => null, (e: unknown) => e as HushwireError);
+  t.ok(over instanceof HushwireError, 'the one past the bound fails');
+  t.equal(over!.code, ErrorCode.RATE_LIMITED);
+  t.equal(over!.message, `lookup not sent: ${N} lookups of this client are already waiting for their turn; the gateway refused the last one: ${refusal!.message}`);
+  t.notOk(wasAnsweredByGateway(over), 'the client\'s own refusal: it was never sent');
+  t.equal(over!.cause, refusal, 'its cause: the gateway\'s refusal that paced it');
+  t.ok(over!.retryAfterMs > 0, `with a time to wait (${over!.retryAfterMs} ms)`);
+
+  const answered = await Promise.allSettled(waiting);
+  t.same(answered.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], `the ${N} waiting are all answered`);
+  numbers.forEach((n, i) => {
+    const found = (answered[i] as PromiseFulfilledResult<Map<string, { registered: boolean }>>).value;
+    t.equal(found?.get(n)?.registered, i === 0, i === 0 ? 'the contact is found' : 'a number nobody registered is not');
+  });
+});
+
+t.test('maxWaitingLookups by default: 256 lookups wait, the 257th fails at once; close() ends the waits', async (t) => {
+  // A day's requestTimeoutMs, and the evaluations paced 60 s apart (no gateway refusal
+  // seen: the generic words): every turn is before its deadline, so only the queue's
+  // bound can refuse one.
+  const { c } = await clientAtGateway(t, {}, { requestTimeoutMs: 86_400_000 }, false);
+  (c as unknown as { lookupPacers: { evaluate: SendPacer } }).lookupPacers.evaluate.limited(60_000);
+  const waiting = Array.from({ length: 256 }, () => c.discover([freshNumber()]));
+  const over = await c.discover([freshNumber()]).then(() => null, (e: unknown) => e as HushwireError);
+  t.match(over, { code: ErrorCode.RATE_LIMITED, message: 'lookup not sent: 256 lookups of this client are already waiting for their turn; try again later' }, 'the 257th');
+  const settled = Promise.allSettled(waiting);
+  await c.close();
+  const ended = await settled;
+  t.equal(ended.filter((r) => r.status === 'rejected' && /the client is closed/.test(String((r as PromiseRejectedResult).reason))).length, 256, 'the 256 waiting end at close(), none sent');
+});

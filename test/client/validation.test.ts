@@ -39,6 +39,14 @@ t.test('open: a bad options argument or option is BAD_REQUEST naming the option'
     [{ idleTimeoutMs: 0 }, /option idleTimeoutMs must be a positive number/],
     [{ pingIntervalMs: 20_000, idleTimeoutMs: 10_000 }, /option idleTimeoutMs must not be below pingIntervalMs/],
     [{ connectAttempts: 0 }, /option connectAttempts/],
+    [{ maxWaitingLookups: '512' }, /option maxWaitingLookups must be an integer from 1 to 10000/],
+    [{ maxWaitingLookups: 2.5 }, /option maxWaitingLookups must be an integer from 1 to 10000/],
+    [{ maxWaitingLookups: Number.NaN }, /option maxWaitingLookups/],
+    [{ maxWaitingLookups: Infinity }, /option maxWaitingLookups/],
+    [{ maxWaitingLookups: 0 }, /option maxWaitingLookups/],
+    [{ maxWaitingLookups: -1 }, /option maxWaitingLookups/],
+    [{ maxWaitingLookups: 10_001 }, /option maxWaitingLookups/],
+    [{ maxWaitingLookups: null }, /option maxWaitingLookups/],
     [{ onState: 'log' }, /option onState must be a function/],
     [{ WebSocket: () => ({}) }, /not an arrow function/],
   ];
@@ -49,6 +57,7 @@ t.test('open: a bad options argument or option is BAD_REQUEST naming the option'
   }
   const ok = await HushwireClient.open(store, { pingIntervalMs: 1_000, idleTimeoutMs: 2_500, receive: false });
   await ok.close();
+  for (const maxWaitingLookups of [1, 10_000]) await (await HushwireClient.open(store, { maxWaitingLookups, receive: false })).close();
 });
 
 t.test('register: no options, or gateways that are not an array, is BAD_REQUEST', async (t) => {
