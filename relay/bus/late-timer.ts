@@ -43,3 +43,38 @@ export function onceMoreIfLate<T>(timeoutMs: number, make: () => Promise<T>, aga
     return again(e);
   });
 }
+
+/**
+ * `p`, or `onTimeout` once `timeoutMs` passed without it: a deadline of the bus's own (a
+ * timer, not a nats.js request) under the same rule. Its timer runs at the start of the
+ * loop's turn, before the I/O that arrived meanwhile is read, so one that fired at least
+ * LATE_TIMEOUT_MS late (the loop held up past it) does not give up: what `p` waits for
+ * may be there, unread. It waits once more, a whole `timeoutMs` from then (a store that
+ * stalled with the loop still ends the wait then). Used by NatsBus.directoryKeys' wait
+ * for the next key (test/bus/directory-keys-late.test.ts).
+ */
+export function withLateTimeout<T>(p: Promise<T>, timeoutMs: number, onTimeout: T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let again = true;
+    const arm = (): void => {
+      const due = performance.now() + timeoutMs;
+      timer = setTimeout(() => {
+        if (again && performance.now() - due >= LATE_TIMEOUT_MS) {
+          again = false;
+          arm();
+          return;
+        }
+        resolve(onTimeout);
+      }, timeoutMs);
+    };
+    arm();
+    p.then((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    }, (e: unknown) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}

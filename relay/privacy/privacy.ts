@@ -497,6 +497,16 @@ export class Privacy {
     const losses = this.#losses();
     let erased = 0;
     let interrupted = false;
+    // A listing that fails halfway (Bus.directoryKeys: NATS delivered no key within the
+    // request deadline, after once more when that deadline fired late with the event
+    // loop held, relay/bus/late-timer.ts) ends this run: the routes listed so far were
+    // processed, the rest were not. Nothing is skipped for good: with the connection lost
+    // meanwhile the run is made again once reconnected (#sweepRuns); otherwise the warn
+    // 'idle sweep stopped' says so, and the next period's sweep (at most an hour later:
+    // idleSweepEveryMs) lists every key from the start. So a device due for erasure is
+    // erased by the next pass at the latest (the next whose listing reaches its end;
+    // each idempotent step of this one that went through stays done). The orphan
+    // mailbox pass still runs: it walks the mailboxes, not this listing.
     try {
       for await (const tag of relay.bus.directoryKeys()) {
         if (this.#stopped) break;

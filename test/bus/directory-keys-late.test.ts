@@ -1,0 +1,103 @@
+// The NATS bus's directory listing (Bus.directoryKeys, which the idle sweep walks) after
+// the event loop was held up past its deadline for the next key (relay/bus/late-timer.ts,
+// withLateTimeout). That deadline is a timer of the bus's own; a timer that came due
+// while the loop was held runs at the start of the loop's next turn, before the keys that
+// arrived meanwhile are read, and it ended the listing UNAVAILABLE ('directory listing
+// stalled') with them in the socket: the sweep stopped with 'idle sweep stopped' and the
+// rest of the directory waited for the next period's sweep. Now a deadline that fired
+// late waits once more, and a server that stalled too still ends the listing then.
+// Real nats-server; the loop is held from a setImmediate while a wait for a key is
+// pending (its timer armed, nothing delivered yet) until well past that wait's deadline.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { NatsBus } from '../../relay/bus/nats.ts';
+import { LATE_TIMEOUT_MS } from '../../relay/bus/late-timer.ts';
+import { ErrorCode, isHushwireError } from '../../relay/errors.ts';
+import { CONTRACT_LIMITS } from './contract.ts';
+import { haveNatsServer, stallNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+
+/** Enough keys that the listing is still being delivered when the hold begins. */
+const KEYS = 20_000;
+const REQUEST_TIMEOUT_MS = 1_000;
+/** Far longer than anything here may wait: the test resumes the server itself. */
+const STALL_MAX_MS = 60_000;
+
+type Listing = AsyncIterator<string>;
+
+/**
+ * Walks `it` to its end. Once, at a wait for a key (from the `from`th key on: 0, the
+ * listing's start, its consumer's create and info, nats.js requests) that is still pending when the loop's
+ * check phase comes (its deadline armed, the key not read), the loop is held from that
+ * setImmediate until REQUEST_TIMEOUT_MS + LATE_TIMEOUT_MS + 300 ms past the moment the
+ * wait began, after `beforeHold()` (run first in the same callback). Resolves what came.
+ */
+async function walkWithHold(it: Listing, from: number, beforeHold: () => void = () => undefined): Promise<{ seen: number; held: boolean; error: unknown }> {
+  let seen = 0;
+  let held = false;
+  let error: unknown = null;
+  try {
+    for (;;) {
+      const began = performance.now();
+      const p = it.next();
+      let settled = false;
+      void p.then(() => { settled = true; }, () => { settled = true; });
+      if (!held && seen >= from) {
+        setImmediate(() => {
+          if (settled || held) return; // the key came in this turn's I/O: try at a later wait
+          held = true;
+          beforeHold();
+          const until = began + REQUEST_TIMEOUT_MS + LATE_TIMEOUT_MS + 300;
+          while (performance.now() < until) { /* the loop is held */ }
+        });
+      }
+      const r = await p;
+      if (r.done === true) break;
+      seen++;
+    }
+  } catch (e) {
+    error = e;
+  }
+  return { seen, held, error };
+}
+
+if (!haveNatsServer()) {
+  t.plan(0, 'nats-server binary not installed');
+} else {
+  t.test('directory listing after a held event loop', { timeout: 180_000 }, async (t) => {
+    const server = await startNatsServer({ t });
+    const bus = new NatsBus({
+      servers: server.url, limits: CONTRACT_LIMITS, prefix: 'dkl', mailboxShards: 1, name: 'hushwire-test',
+      requestTimeoutMs: REQUEST_TIMEOUT_MS, log: () => undefined,
+    });
+    t.teardown(() => bus.close());
+    await bus.start();
+    const value = new Uint8Array([1]);
+    for (let i = 0; i < KEYS; i += 1000) {
+      await Promise.all(Array.from({ length: 1000 }, () => bus.directoryPut(randomBytes(16).toString('hex'), value, 0)));
+    }
+
+    for (const [where, from] of [['at its start (its consumer\'s create: nats.js\'s deadline)', 0], ['halfway (the wait for the next key: the bus\'s deadline)', 100]] as const) {
+      await t.test(`held ${where}: what arrived meanwhile is read, and the listing goes on to the end`, async (t) => {
+        const r = await walkWithHold(bus.directoryKeys()[Symbol.asyncIterator](), from);
+        t.ok(r.held, 'the loop was held past a pending wait\'s deadline');
+        t.equal(r.error, null, 'no UNAVAILABLE ("directory listing stalled", "directory unavailable")');
+        t.equal(r.seen, KEYS, 'every key listed');
+      });
+    }
+
+    await t.test('a server stalled with the loop still ends the listing UNAVAILABLE (it waits once more, not for ever)', async (t) => {
+      let resume: (() => void) | null = null;
+      const r = await walkWithHold(bus.directoryKeys()[Symbol.asyncIterator](), 100, () => {
+        resume = stallNatsServer(t, server, STALL_MAX_MS);
+      });
+      const stillStopped = resume !== null;
+      (resume as (() => void) | null)?.();
+      t.ok(r.held && stillStopped, 'the loop was held with nats-server stopped');
+      t.ok(isHushwireError(r.error) && r.error.code === ErrorCode.UNAVAILABLE, 'the listing failed UNAVAILABLE');
+      t.ok(r.seen < KEYS, `before every key had come (${r.seen} of ${KEYS})`);
+      let all = 0;
+      for await (const _ of bus.directoryKeys()) all++;
+      t.equal(all, KEYS, 'a listing after the stall has every key');
+    });
+  });
+}
