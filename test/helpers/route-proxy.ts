@@ -5,15 +5,13 @@
 // clients (test/privacy/optout-route-loss.test.ts). nats-server 2.9's route protocol:
 // `RMSG <account> <subject> [reply] <size>` and `HMSG <account> <subject> [reply]
 // <header size> <total size>`, each followed by its payload and CRLF; everything else is
-// one line.
+// one line (split into frames by nats-frames.ts).
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
+import { NatsFrameSplitter } from './nats-frames.ts';
 
 class RouteFilter extends Transform {
-  #buf: Buffer = Buffer.alloc(0);
-  /** Payload bytes (with their CRLF) still to pass on or drop. */
-  #payload = 0;
-  #dropping = false;
+  readonly #frames = new NatsFrameSplitter();
   readonly #drop: (subject: string) => boolean;
   dropped = 0;
   /** Subjects of the messages dropped, with how many each. */
@@ -25,34 +23,16 @@ class RouteFilter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    for (;;) {
-      if (this.#payload > 0) {
-        const n = Math.min(this.#payload, this.#buf.length);
-        if (n === 0) break;
-        if (!this.#dropping) this.push(this.#buf.subarray(0, n));
-        this.#buf = this.#buf.subarray(n);
-        this.#payload -= n;
-        if (this.#payload > 0) break;
-        continue;
-      }
-      const end = this.#buf.indexOf('\r\n');
-      if (end < 0) break;
-      const line = this.#buf.subarray(0, end + 2);
-      this.#buf = this.#buf.subarray(end + 2);
-      const [op = '', ...args] = line.toString('latin1').trim().split(/\s+/);
-      const verb = op.toUpperCase();
-      if (verb === 'RMSG' || verb === 'HMSG') {
-        this.#payload = Number(args.at(-1)) + 2;
-        this.#dropping = this.#drop(args[1] ?? '');
-        if (this.#dropping) {
+    for (const frame of this.#frames.push(chunk)) {
+      if (frame.op === 'RMSG' || frame.op === 'HMSG') {
+        const subject = frame.args[1] ?? '';
+        if (this.#drop(subject)) {
           this.dropped++;
-          const subject = args[1] ?? '';
           this.droppedOn.set(subject, (this.droppedOn.get(subject) ?? 0) + 1);
           continue;
         }
       }
-      this.push(line);
+      this.push(frame.raw);
     }
     cb();
   }

@@ -4,28 +4,25 @@
 // server while it stays connected (test/oprf/reply-interest.test.ts).
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
+import { NatsFrameSplitter } from './nats-frames.ts';
 
 /**
- * What a NATS client sends, passed on whole commands at a time, knowing the sids of its
- * subscriptions to subjects under a prefix. `lose(prefix)` sends the server an UNSUB of
- * each (at a command boundary) and drops every later SUB under it: the server forgets
- * the interest while the client believes itself subscribed, as a cluster that lost a
- * route's interest would behave for that client.
+ * What a NATS client sends, passed on a whole frame at a time (nats-frames.ts), knowing
+ * the sids of its subscriptions to subjects under a prefix. `lose(prefix)` sends the
+ * server an UNSUB of each (between two frames) and drops every later SUB under it: the
+ * server forgets the interest while the client believes itself subscribed, as a cluster
+ * that lost a route's interest would behave for that client.
  */
 class NatsClientFilter extends Transform {
-  #buf: Buffer = Buffer.alloc(0);
-  /** Payload bytes (with their CRLF) still to pass on. */
-  #payload = 0;
+  readonly #frames = new NatsFrameSplitter();
   readonly #subs = new Map<string, string>();
   #lost: string | null = null;
-  #inject = false;
   /** holdFrom: the subject prefix whose first publish stops everything from then on. */
   #holdFrom: string | null = null;
   #holding = false;
   #onHold: (() => void) | null = null;
-  /** dropNext: the subject prefix whose next publish is dropped; dropping its payload. */
+  /** dropNext: the subject prefix whose next publish is dropped. */
   #dropNext: string | null = null;
-  #dropping = false;
 
   /** The next PUB/HPUB to a subject under `prefix` is dropped (never reaches the
    *  server); what comes before and after passes. */
@@ -41,17 +38,11 @@ class NatsClientFilter extends Transform {
     this.#onHold = onHold;
   }
 
+  /** What was passed on so far ends with a whole frame: the UNSUBs go out at once. */
   lose(prefix: string): void {
     this.#lost = prefix;
-    this.#inject = true;
-    if (this.#payload === 0) this.#flushInject();
-  }
-
-  #flushInject(): void {
-    if (!this.#inject || this.#lost === null) return;
-    this.#inject = false;
     for (const [sid, subject] of this.#subs) {
-      if (subject.startsWith(this.#lost)) {
+      if (subject.startsWith(prefix)) {
         this.push(Buffer.from(`UNSUB ${sid}\r\n`));
         this.#subs.delete(sid);
       }
@@ -63,45 +54,24 @@ class NatsClientFilter extends Transform {
       cb();
       return;
     }
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    for (;;) {
-      if (this.#payload > 0) {
-        const n = Math.min(this.#payload, this.#buf.length);
-        if (n === 0) break;
-        if (!this.#dropping) this.push(this.#buf.subarray(0, n));
-        this.#buf = this.#buf.subarray(n);
-        this.#payload -= n;
-        if (this.#payload > 0) break;
-        this.#dropping = false;
-        this.#flushInject();
-        continue;
-      }
-      const end = this.#buf.indexOf('\r\n');
-      if (end < 0) break;
-      const line = this.#buf.subarray(0, end + 2);
-      this.#buf = this.#buf.subarray(end + 2);
-      const [op = '', ...args] = line.toString('latin1').trim().split(/\s+/);
-      const verb = op.toUpperCase();
-      if (this.#holdFrom !== null && (verb === 'PUB' || verb === 'HPUB') && args[0]?.startsWith(this.#holdFrom) === true) {
+    for (const { raw, op, args } of this.#frames.push(chunk)) {
+      const publish = op === 'PUB' || op === 'HPUB';
+      if (publish && this.#holdFrom !== null && args[0]?.startsWith(this.#holdFrom) === true) {
         this.#holding = true;
-        this.#buf = Buffer.alloc(0);
         this.#onHold?.();
         break;
       }
-      if (verb === 'PUB' || verb === 'HPUB') this.#payload = Number(args.at(-1)) + 2;
-      if (this.#dropNext !== null && (verb === 'PUB' || verb === 'HPUB') && args[0]?.startsWith(this.#dropNext) === true) {
+      if (publish && this.#dropNext !== null && args[0]?.startsWith(this.#dropNext) === true) {
         this.#dropNext = null;
-        this.#dropping = true;
         continue;
       }
-      if (verb === 'SUB' && args.length >= 2) {
+      if (op === 'SUB' && args.length >= 2) {
         const subject = args[0]!;
         if (this.#lost !== null && subject.startsWith(this.#lost)) continue;
         this.#subs.set(args.at(-1)!, subject);
       }
-      if (verb === 'UNSUB' && args.length === 1) this.#subs.delete(args[0]!);
-      this.push(line);
-      if (this.#payload === 0) this.#flushInject();
+      if (op === 'UNSUB' && args.length === 1) this.#subs.delete(args[0]!);
+      this.push(raw);
     }
     cb();
   }
