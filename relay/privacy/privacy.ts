@@ -587,6 +587,25 @@ export class Privacy {
     return { erased, interrupted };
   }
 
+  /**
+   * A route's entry that lists no devices is a removal cut short: Bus.directoryDelete
+   * writes an empty revision (compare-and-set) and then erases it, and when the erase is
+   * lost with a connection to NATS that stays lost past the bus's outage grace, the
+   * re-read that would finish it (Directory.removeDevice, editDevices' retryLost) fails
+   * too. The opt-out is then answered UNAVAILABLE with its device already out of the
+   * directory (its retry can no longer authenticate); an idle expiry or an unfinished
+   * registration's removal fails the same way. Nothing else comes back for such an entry
+   * (no device of it is ever idle), so the sweep erases it, revision-checked (a device
+   * registered on the route meanwhile keeps it), and its devices' mail goes with the
+   * orphan pass: the erasure completes by the next sweep at the latest
+   * (test/faults/nats-erase-outage.test.ts). No device counted: they left already.
+   */
+  async #eraseEmptyEntry(tag: string): Promise<number> {
+    const erased = await editDevices(this.#relay.bus, tag, (devices) => (devices.length === 0 ? DELETE_ENTRY : null), {}, true);
+    if (erased) this.#relay.log.info('idle sweep: erased a route entry that listed no devices (a removal cut short by a loss of NATS)');
+    return 0;
+  }
+
   async #expireRoute(tag: string, cutoff: number): Promise<number> {
     const bus = this.#relay.bus;
     const idleNow = (d: DirectoryDevice): boolean => Math.max(Number(d.lastSeenMs), Number(d.registeredAtMs)) < cutoff;
@@ -595,7 +614,9 @@ export class Privacy {
     // this gateway die between the removal and the devices' `unregistered`, the others
     // read their records themselves. Only those announced go (one that became idle
     // between the two reads goes at the next sweep).
-    const candidates = (await this.#relay.directory.devices(tag)).filter(idleNow);
+    const listed = await this.#relay.directory.devices(tag);
+    if (listed.length === 0) return this.#eraseEmptyEntry(tag);
+    const candidates = listed.filter(idleNow);
     if (candidates.length === 0) return 0;
     const announced = new Set(candidates.map((d) => deviceToken(d.device)));
     const idle = (d: DirectoryDevice): boolean => idleNow(d) && announced.has(deviceToken(d.device));

@@ -1,0 +1,112 @@
+// Fault: an opt-out whose directory delete is cut in two by a loss of NATS that outlasts
+// the bus's outage grace (OUTAGE_GRACE_MS, 2 s; here 300 ms). The delete of a route's
+// last device is two writes (relay/bus/nats.ts directoryDelete): an empty revision by
+// compare-and-set, then its erase. Here the first lands, the erase is held at the proxy,
+// the connection is cut and kept down past the grace: the erase fails with the
+// connection (WriteOutcomeUnknown), the re-read that would decide it again fails at once
+// (past the grace), and the opt-out answers UNAVAILABLE (the outcome is unknown to the
+// gateway) with the device already out of the directory: its retry can no longer
+// authenticate, and the route's entry is left with no devices. Before, nothing ever
+// erased that entry (the idle sweep saw no idle device in it): the route tag stayed in
+// the directory for good. Now the idle sweep's next pass erases an entry that lists no
+// devices (a delete half done), and its orphan pass the device's mail: the erasure
+// completes by the next sweep at the latest, without the handset.
+//
+// Set-up as test/faults/nats-erase-blip.test.ts: a gateway through a TCP proxy
+// (test/helpers/tcp-proxy.ts) that can hold what the gateway sends and be cut (reconnects
+// refused) and opened again; a second gateway on the nats-server itself looks at the
+// store. No timing is asserted: the request deadlines are far beyond the test, and each
+// outcome is waited for by itself.
+import t, { type Test } from 'tap';
+import { startNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
+import { until } from '../helpers/poll.ts';
+import { authenticate, seedDevice } from '../ops/fixtures.ts';
+import { bytes, tok } from '../bus/contract.ts';
+import { routeTag, deviceToken } from '../../relay/tokens.ts';
+import { ErrorCode } from '../../relay/errors.ts';
+
+t.setTimeout(180_000);
+
+const PREFIX = 'eraseoutage';
+const LONG_MS = 600_000;
+const GRACE_MS = 300;
+
+type Proxy = Awaited<ReturnType<typeof tcpProxy>>;
+
+async function setup(t: Test): Promise<{ g: TestGateway; direct: TestGateway; proxy: Proxy }> {
+  const nats = await startNatsServer({ t });
+  const proxy = await tcpProxy(nats.port);
+  const key = oprfKeyFile();
+  const base = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', deviceIdleExpiryS: 3600 };
+  const direct = await startTestGateway({ ...base, nats: nats.url, name: 'eraseoutage-direct' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: LONG_MS } });
+  t.teardown(() => direct.close());
+  const g = await startTestGateway({ ...base, nats: proxy.url, name: 'eraseoutage-g' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: GRACE_MS } });
+  t.teardown(async () => { await g.close(); await proxy.cut(); });
+  await until('both buses connected', () => direct.bus.status().state === 'connected' && g.bus.status().state === 'connected', 15_000);
+  return { g, direct, proxy };
+}
+
+/** Waits until `g`'s outage grace has passed (what needs NATS fails at once). */
+async function pastGrace(g: TestGateway): Promise<void> {
+  await until('the grace to pass', () => g.bus.directoryGet(tok()).then(() => false, () => true), 20_000);
+}
+
+/** The next delete of `tag`'s entry by `g`: once its empty revision has landed and been
+ *  answered, its erase is held at the proxy, the connection cut and kept down until
+ *  `g`'s grace has passed, then the proxy opens. Resolves once it has. */
+function loseEraseOutlastingGrace(t: Test, g: TestGateway, proxy: Proxy, tag: string): () => Promise<void> {
+  const bus = g.bus;
+  const original = bus.directoryPut.bind(bus);
+  let held: Promise<void> | null = null;
+  bus.directoryPut = async (r, value, rev) => {
+    const got = await original(r, value, rev);
+    if (r === tag && value.length === 0 && got !== null) {
+      bus.directoryPut = original;
+      held = new Promise<void>((resolve) => proxy.holdFrom('$JS.API.STREAM.MSG.DELETE.', resolve)); // the delete's erase comes next
+    }
+    return got;
+  };
+  t.teardown(() => { bus.directoryPut = original; proxy.holdFrom(null); });
+  return async () => {
+    await until('the empty revision written', () => held !== null, 20_000);
+    await held;
+    await proxy.cut();
+    await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
+    await pastGrace(g);
+    proxy.holdFrom(null);
+    await proxy.open();
+    await until('reconnected', () => g.bus.status().state === 'connected', 20_000);
+  };
+}
+
+t.test('an opt-out whose delete loses its erase to an outage longer than the grace: UNAVAILABLE, and the next sweep erases the entry and the mail', async (t) => {
+  const { g, direct, proxy } = await setup(t);
+  const dev = await seedDevice(g.relay.directory);
+  const tag = routeTag(dev.route);
+  const devTok = deviceToken(dev.device);
+  await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
+  const c = await authenticate(g.url, dev);
+  t.teardown(() => c.close());
+  const outage = loseEraseOutlastingGrace(t, g, proxy, tag);
+  c.send([{ req: 21, unregister: {} }]);
+  await until('the device out of the directory', async () => (await direct.bus.directoryGet(tag, { fromLeader: true }))?.value.length === 0, 20_000);
+  // Mail a sender stored behind the opt-out's first erase (it looked the device up just
+  // before the removal): the opt-out's second erase never comes.
+  await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
+  await outage();
+  const closed = await c.closed;
+  const reply = c.ops.find((o) => o.req === 21);
+  t.equal(reply?.error?.code, ErrorCode.UNAVAILABLE, 'the opt-out is answered UNAVAILABLE (its outcome unknown: the re-read failed past the grace)');
+  t.equal(closed.code, 1013, 'and the socket closed 1013 (try again later)');
+  t.equal((await direct.bus.mailboxRead(tag, devTok, 0, 10)).length, 1, 'the mail stored behind the first erase is still there');
+  const left = await direct.bus.directoryGet(tag, { fromLeader: true });
+  t.equal(left?.value.length, 0, 'the route\'s entry is left with no devices (the delete half done)');
+  await t.rejects(authenticate(g.url, dev), /auth failed/, 'the device can no longer authenticate: its retry cannot finish the opt-out');
+
+  // The idle sweep's next pass (the device is not idle: nothing else is due).
+  await g.relay.privacy.sweepIfLeader();
+  t.equal(await direct.bus.directoryGet(tag, { fromLeader: true }), null, 'the sweep erased the route\'s entry (before: it stayed for good)');
+  t.same(await direct.bus.mailboxRead(tag, devTok, 0, 10), [], 'and the mail stored behind the opt-out\'s erase (its orphan pass)');
+});
