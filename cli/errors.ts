@@ -10,9 +10,9 @@ import { NO_CODE_SENT_SOON } from '../client/register.ts';
 export const ExitCode = {
   OK: 0,
   ERROR: 1,
-  USAGE: 2,          // bad arguments, including a number that is not E.164 or a text too large
+  USAGE: 2,          // bad arguments, including a number that is not E.164 (or one the SMS bridge will not send to) or a text too large
   TIMEOUT: 3,        // listen --timeout passed, another --timeout once connected, or a request deadline
-  NOT_REGISTERED: 4, // this profile or the recipient is not registered
+  NOT_REGISTERED: 4, // this profile or the recipient is not registered; oprf-key fetch: no evaluator serves that --id
   UNAVAILABLE: 5,    // no gateway reachable, the relay is unavailable, or RATE_LIMITED
   AUTH_FAILED: 6,    // the gateway refused our key, or failed the OPRF check
   IDENTITY_CHANGED: 7, // a contact's keys changed: sends held (or a safety number that does not match)
@@ -22,9 +22,11 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  success
   1  other error
-  2  usage error, a number that is not E.164 (BAD_NUMBER) or a text too large (TOO_LARGE)
+  2  usage error, a number that is not E.164 or that the gateway's SMS bridge will not
+     send a code to (BAD_NUMBER), or a text too large (TOO_LARGE)
   3  timeout (listen --timeout; a --timeout that ran out once connected; a request deadline)
-  4  not registered (this profile, or the recipient)
+  4  not registered (this profile, or the recipient; oprf-key fetch: no evaluator
+     serves that --id)
   5  gateway unreachable, relay unavailable, or rate limited (RATE_LIMITED, and
      UNAVAILABLE when the relay said: the line says when to try again)
   6  authentication or verification failed

@@ -200,10 +200,14 @@ export const VERIFY_START_RETRY_WINDOW_MS = 25_000;
  * or `RATE_LIMITED` answered by the gateway WITH a `retry_after_ms`. A gateway answers
  * so only before its verifier was called: the counter or budget store, NATS or the OPRF
  * evaluator down or too slow (UNAVAILABLE), a budget spent or too many codes waiting
- * (RATE_LIMITED); a failure once the verifier was called (the SMS may have gone out)
- * carries no retry_after_ms (relay/session.ts noCodeSent, codeMayHaveGone;
- * docs/PROTOCOL.md section 2). Never this side's own errors (a connection lost, no
- * answer in time: the gateway may be sending the code), nor anything else.
+ * (RATE_LIMITED); also after its verifier certainly sent nothing (its SMS bridge never
+ * reached, or refusing: busy, with the bridge's Retry-After as the wait, or refusing the
+ * gateway's credentials, a minute); a failure once the verifier was called that may have
+ * sent the SMS carries no retry_after_ms (relay/session.ts noCodeSent, codeMayHaveGone;
+ * docs/PROTOCOL.md section 2). A wait that ends past VERIFY_START_RETRY_WINDOW_MS is not
+ * waited for: the error says it (sendVerifyStart). Never this side's own errors (a
+ * connection lost, no answer in time: the gateway may be sending the code), nor anything
+ * else: BAD_NUMBER (also a bridge that will not send to the number) is final.
  */
 export function verifyStartRetryable(e: unknown): boolean {
   if (!wasAnsweredByGateway(e)) return false;
@@ -211,16 +215,22 @@ export function verifyStartRetryable(e: unknown): boolean {
   return (err.code === ErrorCode.UNAVAILABLE || err.code === ErrorCode.RATE_LIMITED) && err.retryAfterMs > 0;
 }
 
-/** The end of noCodeSentError's message but for RATE_LIMITED: the CLI, which says the
- *  retryAfterMs of an UNAVAILABLE too, adds no second "try again" after it
- *  (cli/errors.ts). */
+/** The end of noCodeSentError's message for an UNAVAILABLE whose wait is short: the
+ *  CLI, which says the retryAfterMs of an UNAVAILABLE too, adds no second "try again"
+ *  after it (cli/errors.ts). */
 export const NO_CODE_SENT_SOON = '; try again in a moment';
+/** The longest retryAfterMs that is "a moment" in noCodeSentError's words. A longer one
+ *  (a bridge's Retry-After, or a minute for a bridge that refuses the gateway's
+ *  credentials: relay/verifier/verifier.ts MISCONFIGURED_RETRY_MS) is said as it is, by
+ *  the CLI ("try again in 1 min") or read off the error's retryAfterMs. */
+export const NO_CODE_SENT_SOON_MS = 5_000;
 
 /** What a person hears when `verify_start` failed for good without a code sent. */
 function noCodeSentError(e: HushwireError, attempts: number): HushwireError {
   const tries = attempts === 1 ? 'once' : `${attempts} times`;
-  // RATE_LIMITED: when to ask again is its retryAfterMs (the CLI says it: cli/errors.ts).
-  const later = e.code === ErrorCode.RATE_LIMITED ? '' : NO_CODE_SENT_SOON;
+  // RATE_LIMITED, or a long wait: when to ask again is its retryAfterMs (the CLI says
+  // it: cli/errors.ts).
+  const later = e.code === ErrorCode.RATE_LIMITED || e.retryAfterMs > NO_CODE_SENT_SOON_MS ? '' : NO_CODE_SENT_SOON;
   // The gateway's own note that no code was sent (relay/session.ts noCodeSent) is said
   // once, here, in the person's words.
   const said = `${e.message.replace(/; no verification code was sent$/, '')}, ${e.code}`;

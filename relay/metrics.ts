@@ -3,6 +3,7 @@
 // outcomes, transport names): never a route, device, number or address.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import { VERIFY_REFUSAL_REASONS } from './verify-gate.ts';
+import { REFUSALS } from './verifier/verifier.ts';
 import { CloseCode } from './errors.ts';
 import type { NatsAccess } from './nats-connect-options.ts';
 
@@ -58,6 +59,9 @@ export interface RelayMetrics {
   deliveryRoundTrip: Histogram<'path'>;
   /** Verification codes handed to the verifier, by outcome (VERIFIER_OUTCOMES). */
   verifierDeliveries: Counter<'outcome'>;
+  /** Deliveries the SMS bridge refused with an HTTP status, by class (REFUSALS:
+   *  busy | misconfigured | number; relay/verifier/webhook.ts refusalOf). */
+  verifierRefusals: Counter<'class'>;
   /** verify_start charges given back because the verifier did not send the code, by
    *  result (refunded | kept: the refund failed and the charge stays). */
   verifyStartRefunds: Counter<'result'>;
@@ -187,6 +191,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
     verifierDeliveries: new Counter({ name: 'hushwire_verifier_deliveries_total', help: 'Verification codes handed to the verifier, by outcome (ok = sent; failed = refused or unreachable; timeout = no answer within --verifier-timeout-ms)', labelNames: ['outcome'], registers: r }),
+    verifierRefusals: new Counter({ name: 'hushwire_verifier_refusals_total', help: 'Verification codes the SMS bridge refused with an HTTP status (each also counted failed in hushwire_verifier_deliveries_total; no code sent, charge given back), by class: busy (408, 425, 429, 503: answered UNAVAILABLE with the bridge\'s Retry-After), misconfigured (401, 403, 407, 405, 415: the token or URL is wrong, every number refused; UNAVAILABLE, retry in 60 s), number (any other 4xx: the bridge will not send to that number; BAD_NUMBER)', labelNames: ['class'], registers: r }),
     verifyStartRefunds: new Counter({ name: 'hushwire_verify_start_refunds_total', help: 'Per-number verify_start charges of failed verifier deliveries, by result (refunded: refused (4xx, 503) or never reached, no code sent, charge given back; kept: the refund failed; withheld: no answer in time, a 5xx other than 503, a dropped connection: the code may have been sent; or a register tried a code against it while it was delivered: charge stays)', labelNames: ['result'], registers: r }),
     verifyStartsRefused: new Counter({ name: 'hushwire_verify_starts_refused_total', help: 'verify_start refused RATE_LIMITED by this gateway\'s own bounds before any code was sent or charged, by reason (code_budget: --verify-start-rate/--verify-start-burst spent; pending_cap: --max-pending-verifications sockets already wait for a code)', labelNames: ['reason'], registers: r }),
     verifyPending: new Gauge({ name: 'hushwire_verify_pending', help: 'Sockets waiting for a verification code (open until the code expires instead of the auth deadline), at most --max-pending-verifications', registers: r }),
@@ -208,6 +213,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): RelayMet
   for (const result of ['resumed', 'refused', 'failed']) m.authResumes.inc({ result }, 0);
   for (const outcome of PREKEY_ROTATION_OUTCOMES) m.prekeyRotations.inc({ outcome }, 0);
   for (const outcome of VERIFIER_OUTCOMES) m.verifierDeliveries.inc({ outcome }, 0);
+  for (const refusal of REFUSALS) m.verifierRefusals.inc({ class: refusal }, 0);
   for (const result of ['refunded', 'kept', 'withheld']) m.verifyStartRefunds.inc({ result }, 0);
   for (const reason of VERIFY_REFUSAL_REASONS) m.verifyStartsRefused.inc({ reason }, 0);
   for (const code of GATEWAY_CLOSE_NAMES) m.closes.inc({ code }, 0);
