@@ -310,7 +310,7 @@ class NatsShareClient implements ShareClient {
         if (timedOut) s.healer?.timedOut(this.id, used.nc);
         else s.healer?.other(this.id);
         if (denied === null) this.#health.failed(timedOut ? 'timeout' : used.nc.isClosed() || e instanceof NatsLost ? 'no NATS connection' : 'no responders');
-        throw unavailable();
+        throw denied === null && isNoResponders(e) ? new NotServed() : unavailable();
       }
       s.healer?.answered(this.id);
       this.#health.answered();
@@ -416,6 +416,22 @@ function timeoutError(): Error {
 
 function unavailable(): HushwireError {
   return new HushwireError(ErrorCode.UNAVAILABLE, 'OPRF evaluator unavailable', { retryAfterMs: DOWN_RETRY_AFTER_MS });
+}
+
+/** nats.js's "no responders" (a RequestError whose cause is NoRespondersError): nothing
+ *  on NATS subscribes to the subject, an answer at once, not a timeout. */
+function isNoResponders(e: unknown): boolean {
+  const r = e as { isNoResponders?: () => boolean } | null;
+  return typeof r?.isNoResponders === 'function' && r.isNoResponders();
+}
+
+/** The UNAVAILABLE of an evaluation that NATS answered "no responders": the gateway's
+ *  as any other (a handset asks again after retry_after_ms: an evaluator restarting
+ *  comes back), which `hushwire oprf-key fetch` tells apart (fetchEvaluatorKey). */
+class NotServed extends HushwireError {
+  constructor() {
+    super(ErrorCode.UNAVAILABLE, 'OPRF evaluator unavailable', { retryAfterMs: DOWN_RETRY_AFTER_MS });
+  }
 }
 
 export interface RemoteEvaluatorOptions {
@@ -558,7 +574,11 @@ export async function probeEvaluator(c: ShareClient, publicKey: Uint8Array): Pro
  * Asks a running evaluator for its public key and checks it (`hushwire oprf-key
  * fetch`): the key it reports must verify its own proof. This proves the evaluator
  * holds that key, not that it is the right evaluator: compare the result with what its
- * operator published before pinning it.
+ * operator published before pinning it. No evaluator subscribed to the id's subject
+ * (NATS's "no responders": a mistyped --id or --nats-prefix, or none running with that
+ * id) is NOT_REGISTERED naming the id and the subject (neither secret), not the
+ * gateway's "OPRF evaluator unavailable" with a retry_after_ms: a one-shot fetch asked
+ * again in 2 s finds the same nothing.
  */
 export async function fetchEvaluatorKey(opts: { servers: string[]; access?: NatsAccess; prefix?: string; id: string; timeoutMs: number; log: Logger; inboxPrefix?: string }): Promise<Uint8Array> {
   const link = new NatsLink({
@@ -573,7 +593,13 @@ export async function fetchEvaluatorKey(opts: { servers: string[]; access?: Nats
     const c = new NatsShareClient(opts.id, opts.prefix ?? 'hw', shared);
     const numbers = ['+15550000000'];
     const { blinds, blinded } = blindNumbers(numbers);
-    const a = await c.evaluate(blinded);
+    let a: ShareAnswer;
+    try {
+      a = await c.evaluate(blinded);
+    } catch (e) {
+      if (!(e instanceof NotServed)) throw e;
+      throw new HushwireError(ErrorCode.NOT_REGISTERED, `no OPRF evaluator serves id ${c.id} on this NATS (nothing subscribes to ${evalSubject(opts.prefix ?? 'hw', c.id)}): check --id and --nats-prefix against the evaluator's, and that it is running`);
+    }
     try {
       finalizeNumberEvaluation(numbers, blinds, blinded, { evaluated: a.evaluated, proof: a.proof }, a.publicKey);
     } catch {

@@ -184,12 +184,23 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
   const fetched = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'cli']);
   t.equal(fetched.code, 0, fetched.stderr);
   t.equal(fetched.stdout.trim(), pk, 'fetch returns the key the evaluator proves');
+  // An id no evaluator serves (NATS answers "no responders" at once): said so, naming
+  // the id and its subject, exit 4; not the gateway's "unavailable; try again in 2 s",
+  // which a second fetch 2 s later would only repeat.
   const none = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'nobody']);
-  t.equal(none.code, 5, 'no such evaluator: exit 5 (UNAVAILABLE)');
-  t.match(none.stderr, /OPRF evaluator unavailable; try again in 2 s \(UNAVAILABLE\)/);
+  t.equal(none.code, 4, 'no such evaluator: exit 4 (NOT_REGISTERED)');
+  t.equal(none.stderr, 'hushwire: no OPRF evaluator serves id nobody on this NATS (nothing subscribes to hw.oprf.nobody.eval): check --id and --nats-prefix against the evaluator\'s, and that it is running (NOT_REGISTERED)\n', 'one line saying no evaluator has that id');
+  t.notMatch(none.stderr, /try again/, 'no retry hint');
+  t.equal(none.stdout, '', 'nothing on stdout');
+  const otherPrefix = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'cli', '--nats-prefix', 'acme']);
+  t.equal(otherPrefix.code, 4, 'the right id under another --nats-prefix: exit 4');
+  t.match(otherPrefix.stderr, /^hushwire: no OPRF evaluator serves id cli on this NATS \(nothing subscribes to acme\.oprf\.cli\.eval\)/);
 
   p.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM: exit 0');
+  const stopped = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'cli']);
+  t.equal(stopped.code, 4, 'its evaluator stopped: exit 4');
+  t.match(stopped.stderr, /^hushwire: no OPRF evaluator serves id cli on this NATS .*and that it is running \(NOT_REGISTERED\)\n$/);
   t.match(out, /OPRF evaluator closed/);
   t.notMatch(out, readFileSync(keyFile, 'utf8').trim(), 'the key is not in the output');
   // stdout is for log pipelines: JSON lines only, the start-up facts among them.
