@@ -6,7 +6,7 @@ export const ErrorCode = {
   BAD_FRAME: 'BAD_FRAME',               // undecodable protobuf / malformed op
   UNKNOWN_OP: 'UNKNOWN_OP',             // an op the server does not know or accept from clients
   BAD_REQUEST: 'BAD_REQUEST',           // a field has the wrong size or type
-  BAD_NUMBER: 'BAD_NUMBER',             // not an E.164 number
+  BAD_NUMBER: 'BAD_NUMBER',             // not an E.164 number, or one the SMS bridge will not send a code to (final)
   BAD_TOKEN: 'BAD_TOKEN',               // route/device token of the wrong length/shape
   NOT_AUTHENTICATED: 'NOT_AUTHENTICATED',
   ALREADY_AUTHENTICATED: 'ALREADY_AUTHENTICATED',

@@ -154,10 +154,12 @@ export const VERIFY_NOT_SENT_RETRY_MS = 1_000;
  * notSent: its bridge never reached, or refusing the request outright; the number's
  * charge given back): no code went out, so the handset may simply ask again. Such a
  * transient failure (UNAVAILABLE or TIMEOUT) is answered UNAVAILABLE, saying that no code
- * was sent, always with a retry_after_ms (at least VERIFY_NOT_SENT_RETRY_MS): the SDK
- * sends verify_start again only on such answers (client/register.ts). Refusals that are
- * no fault of the relay (RATE_LIMITED with its own retry_after_ms, BAD_NUMBER) are
- * answered as they are. docs/PROTOCOL.md section 2.
+ * was sent, always with a retry_after_ms (at least VERIFY_NOT_SENT_RETRY_MS, or the
+ * verifier's own: a bridge's Retry-After, a minute for a bridge refusing the gateway's
+ * credentials: relay/verifier/webhook.ts refusalOf): the SDK sends verify_start again
+ * only on such answers (client/register.ts). Refusals that are no fault of the relay
+ * (RATE_LIMITED with its own retry_after_ms, BAD_NUMBER: also a bridge that will not send
+ * to the number) are answered as they are. docs/PROTOCOL.md section 2.
  */
 function noCodeSent(e: unknown): unknown {
   if (!(e instanceof HushwireError) || (e.code !== ErrorCode.UNAVAILABLE && e.code !== ErrorCode.TIMEOUT)) return e;
