@@ -1,6 +1,11 @@
 // Runs real `nats-server` processes (Debian's 2.9.x) for tests: JetStream on a temp store
 // dir, loopback only, free ports. Every server started here is killed when the test
-// process exits (and, when a tap test is passed, at that test's teardown).
+// process exits (and, when a tap test is passed, at that test's teardown). A port found
+// free can be taken by another process before nats-server binds it (other test files
+// start servers all the time): a server that cannot bind one of the ports it was given
+// is started again on fresh ones, a bounded number of times (startNatsServer,
+// startNatsCluster), and a server is ready only once its own monitoring port answers
+// (its name in /varz), not another server's that holds the port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -58,10 +63,34 @@ export interface StartNatsOptions {
    *  client given one node's URL stays disconnected while that node is down instead of
    *  moving to another at once (a test that needs a publish made while disconnected). */
   noAdvertise?: boolean;
+  /** Where the ports come from: n distinct ports, free as far as is known (default
+   *  freePorts). A test of the retry gives ports that are taken. */
+  choosePorts?: (n: number) => Promise<number[]>;
 }
 
 const LOG_TAIL_LINES = 200;
 const STOP_DEADLINE_MS = 10_000;
+/** Starts tried, each on fresh ports, before a server (or cluster) that keeps finding a
+ *  port taken fails. A taken port makes nats-server exit at once (a few ms). */
+export const BIND_ATTEMPTS = 5;
+
+/** nats-server exited because a port it was to listen on is held by another process. */
+export class NatsPortTaken extends Error {
+  /** The ports nats-server said were taken (from its log). */
+  readonly ports: number[];
+  constructor(message: string, ports: number[]) {
+    super(message);
+    this.name = 'NatsPortTaken';
+    this.ports = ports;
+  }
+}
+
+/** The ports a nats-server log names as taken: 2.9 logs the listen error as
+ *  `listen tcp 127.0.0.1:<port>: bind: address already in use`, whichever listener
+ *  (client, monitoring, cluster) it was. */
+function takenPorts(log: string): number[] {
+  return [...log.matchAll(/:(\d+): bind: address already in use/g)].map((m) => Number(m[1]));
+}
 
 // ---- process-exit cleanup ----
 const live = new Set<ChildProcess>();
@@ -114,17 +143,31 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** GET http://127.0.0.1:<port><path> → status code (0 on connection failure). */
-function httpStatus(port: number, path: string, timeoutMs: number): Promise<number> {
+/** GET http://127.0.0.1:<port><path> → status code (0 on connection failure) and body. */
+function httpGet(port: number, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', () => resolve({ status: 0, body: '' }));
     });
-    req.on('timeout', () => { req.destroy(); resolve(0); });
-    req.on('error', () => resolve(0));
+    req.on('timeout', () => { req.destroy(); resolve({ status: 0, body: '' }); });
+    req.on('error', () => resolve({ status: 0, body: '' }));
     req.end();
   });
+}
+
+/** The server_name a monitoring port's /varz gives; null if it gives none. */
+async function varzName(port: number, timeoutMs: number): Promise<string | null> {
+  const { status, body } = await httpGet(port, '/varz', timeoutMs);
+  if (status !== 200) return null;
+  try {
+    const name = (JSON.parse(body) as { server_name?: unknown }).server_name;
+    return typeof name === 'string' ? name : null;
+  } catch {
+    return null;
+  }
 }
 
 interface ServerSpec {
@@ -147,6 +190,8 @@ class ManagedServer implements NatsServerHandle {
   #spec: ServerSpec;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
+  /** The current process's stdout and stderr are closed. */
+  #outputDone: Promise<void> = Promise.resolve();
   #log: string[] = [];
   #op: Promise<void> = Promise.resolve();
 
@@ -189,6 +234,7 @@ class ManagedServer implements NatsServerHandle {
     live.add(child);
     child.stdout?.on('data', (d: Buffer) => this.#pushLog(d));
     child.stderr?.on('data', (d: Buffer) => this.#pushLog(d));
+    this.#outputDone = new Promise((resolve) => child.once('close', () => resolve()));
     this.#exited = new Promise<void>((resolve) => {
       const done = (): void => {
         live.delete(child);
@@ -200,19 +246,34 @@ class ManagedServer implements NatsServerHandle {
     });
   }
 
-  /** Waits until the server answers /healthz with 200 (JetStream ready). */
+  /** Waits until the server answers /healthz with 200 (JetStream ready; nats-server 2.9
+   *  answers so only once every listener of its is bound) and its /varz gives its own
+   *  name: another nats-server that holds the monitoring port answers too, while this one
+   *  fails to bind it. Exited first: NatsPortTaken when its log says a port was taken. */
   async waitReady(): Promise<void> {
     const deadline = Date.now() + this.#spec.readyTimeoutMs;
     const child = this.#child;
     while (Date.now() < deadline) {
       if (child === null || this.#child !== child || child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`nats-server ${this.serverName} exited before it was ready:\n${this.logTail()}`);
+        await this.#drained();
+        const log = this.logTail();
+        const taken = takenPorts(log);
+        const what = `nats-server ${this.serverName} exited before it was ready`;
+        if (taken.length > 0) throw new NatsPortTaken(`${what}: port ${taken.join(', ')} taken by another process:\n${log}`, taken);
+        throw new Error(`${what}:\n${log}`);
       }
-      const code = await httpStatus(this.httpPort, '/healthz', 1000);
-      if (code === 200) return;
+      if ((await httpGet(this.httpPort, '/healthz', 1000)).status === 200 && await varzName(this.httpPort, 1000) === this.serverName) return;
       await sleep(50);
     }
     throw new Error(`nats-server ${this.serverName} not ready within ${this.#spec.readyTimeoutMs} ms:\n${this.logTail()}`);
+  }
+
+  /** Once the process has exited: its output read to the end ('close', which may come
+   *  after 'exit'; 1 s at the most), so that the log holds its last words. */
+  async #drained(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#outputDone, new Promise((r) => { timer = setTimeout(r, 1000); })]);
+    clearTimeout(timer);
   }
 
   async #signalAndWait(sig: NodeJS.Signals): Promise<void> {
@@ -273,23 +334,36 @@ function baseConfig(name: string, port: number, httpPort: number, storeDir: stri
   ].join('\n');
 }
 
-/** Starts one nats-server with JetStream on a free loopback port and a fresh store dir. */
-export async function startNatsServer(opts: StartNatsOptions = {}): Promise<NatsServerHandle> {
-  // A probed port can be taken before the server binds it: retry with new ports.
+/** Runs `start` on ports from `choose` (one a role) until a start does not fail on one
+ *  of them taken by another process: BIND_ATTEMPTS starts at the most, then a
+ *  NatsPortTaken naming every start's ports. A taken port that is not one of them (named
+ *  in `extraConfig`) fails at once: fresh ports would not free it. */
+async function onFreshPorts<T>(what: string, roles: string[], choose: (n: number) => Promise<number[]>, start: (ports: number[]) => Promise<T>): Promise<T> {
+  const tried: string[] = [];
   for (let attempt = 1; ; attempt++) {
+    const ports = await choose(roles.length);
     try {
-      return await startOnce(opts);
+      return await start(ports);
     } catch (e) {
-      if (attempt >= 3 || !(e instanceof Error) || !/address already in use/i.test(e.message)) throw e;
+      if (!(e instanceof NatsPortTaken) || !e.ports.some((p) => ports.includes(p))) throw e;
+      tried.push(ports.map((p, i) => `${roles[i]} ${p}${e.ports.includes(p) ? ' (taken)' : ''}`).join(', '));
+      if (attempt >= BIND_ATTEMPTS) {
+        throw new NatsPortTaken(`${what} could not bind its ports: ${BIND_ATTEMPTS} starts, each on fresh ports, each found one taken by another process (${tried.map((t, i) => `${i + 1}: ${t}`).join('; ')}). The last: ${e.message}`, e.ports);
+      }
     }
   }
 }
 
-async function startOnce(opts: StartNatsOptions): Promise<NatsServerHandle> {
+/** Starts one nats-server with JetStream on a free loopback port and a fresh store dir. */
+export async function startNatsServer(opts: StartNatsOptions = {}): Promise<NatsServerHandle> {
+  return onFreshPorts('nats-server', ['client', 'http'], opts.choosePorts ?? freePorts, (ports) => startOnce(opts, ports));
+}
+
+async function startOnce(opts: StartNatsOptions, ports: number[]): Promise<NatsServerHandle> {
   hookExit();
   const dir = await mkdtemp(join(tmpdir(), 'hw-nats-'));
   tempDirs.add(dir);
-  const [port, httpPort] = await freePorts(2) as [number, number];
+  const [port, httpPort] = ports as [number, number];
   const name = `hw_test_${port}`;
   const storeDir = join(dir, 'js');
   const configPath = join(dir, 'server.conf');
@@ -319,13 +393,19 @@ async function startOnce(opts: StartNatsOptions): Promise<NatsServerHandle> {
   return server;
 }
 
-/** Starts n (default 3) clustered nats-servers with JetStream, routes on loopback. */
+/** Starts n (default 3) clustered nats-servers with JetStream, routes on loopback. A
+ *  node that finds a port taken makes the whole cluster start again on fresh ports
+ *  (every node's config names the others' route ports). */
 export async function startNatsCluster(n = 3, opts: StartNatsOptions = {}): Promise<NatsClusterHandle> {
   if (!Number.isInteger(n) || n < 1) throw new Error('cluster size must be a positive integer');
+  const roles = Array.from({ length: n }, (_, i) => [`n${i} client`, `n${i} http`, `n${i} cluster`]).flat();
+  return onFreshPorts(`nats-server cluster of ${n}`, roles, opts.choosePorts ?? freePorts, (ports) => startClusterOnce(n, opts, ports));
+}
+
+async function startClusterOnce(n: number, opts: StartNatsOptions, ports: number[]): Promise<NatsClusterHandle> {
   hookExit();
   const dir = await mkdtemp(join(tmpdir(), 'hw-natsc-'));
   tempDirs.add(dir);
-  const ports = await freePorts(3 * n);
   const clusterName = `hw_test_c${ports[0]}`;
   const routes = Array.from({ length: n }, (_, i) => `nats-route://127.0.0.1:${ports[3 * i + 2]}`);
   const servers: ManagedServer[] = [];
