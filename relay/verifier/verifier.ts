@@ -13,7 +13,8 @@ export type DeliveryOutcome = 'ok' | 'failed' | 'timeout';
  *  - `busy`: a transient refusal (408, 425, 429, 503): UNAVAILABLE, retry_after_ms the
  *    bridge's Retry-After where it gave one, else VERIFY_NOT_SENT_RETRY_MS;
  *  - `misconfigured`: the bridge refuses the gateway's requests themselves, whatever the
- *    number (401, 403, 407: its credentials; 405, 415: its POST of JSON): an operator's
+ *    number (401, 403, 407: its credentials; 405, 415: its POST of JSON; 402: its
+ *    provider account): an operator's
  *    mistake, UNAVAILABLE with MISCONFIGURED_RETRY_MS, logged at error level;
  *  - `number`: any other 4xx (400, 404, 410, 422, ...): the bridge will not send to this
  *    number: BAD_NUMBER, no retry_after_ms (asking again would get the same answer). */
@@ -30,8 +31,8 @@ export const BRIDGE_RETRY_MIN_MS = 1_000;
  *  every handset out long after it is back; past ten minutes it is the operator's to
  *  fix, and a person told "try again in 10 min" comes back then. */
 export const BRIDGE_RETRY_MAX_MS = 10 * 60_000;
-/** retry_after_ms of a start the bridge refused as misconfigured (401, 403, 407, 405,
- *  415): every number fails the same until the operator fixes the token or the URL (a
+/** retry_after_ms of a start the bridge refused as misconfigured (401, 402, 403, 407,
+ *  405, 415): every number fails the same until the operator fixes the token or the URL (a
  *  rolling restart, minutes), so handsets asking every second would only load the
  *  gateway and the bridge. A minute is past the SDK's verify_start retry window
  *  (client/register.ts VERIFY_START_RETRY_WINDOW_MS, 25 s): the SDK does not ask again

@@ -5,7 +5,8 @@
 // one line per WARN_EVERY_MS, which counts the failures it stands for by what became of
 // their charges; the next successful delivery says what was still held back.
 // A bridge that refuses the gateway's requests themselves (401, 403, 407, 405, 415:
-// the token or the URL is wrong, refusal class `misconfigured`) is the operator's to fix
+// the token or the URL is wrong; 402: its provider account; refusal class
+// `misconfigured`) is the operator's to fix
 // and fails every registration: its line is at error level and says what to check, and
 // it is not kept back by a throttle window that other failures opened (at most one such
 // line per WARN_EVERY_MS of its own). Every HTTP refusal is also counted by class
@@ -85,7 +86,9 @@ function meaning(refusal: Refusal | null, reason: string): string {
     case 'misconfigured':
       return reason === 'HTTP 405' || reason === 'HTTP 415'
         ? ' (the SMS bridge does not take the gateway\'s POST of JSON: --verifier-url names something else; every registration fails until it is fixed)'
-        : reason === 'HTTP 407'
+        : reason === 'HTTP 402'
+          ? ' (the SMS bridge wants payment: its SMS provider account is out of credit or suspended; every registration fails until it is fixed)'
+          : reason === 'HTTP 407'
           ? ' (a proxy in front of the SMS bridge wants credentials the gateway does not send: point --verifier-url past it; every registration fails until it is fixed)'
           : ' (the SMS bridge refuses the gateway\'s credentials: check --verifier-token-file against the tokens the bridge accepts; every registration fails until it is fixed)';
     case 'number':

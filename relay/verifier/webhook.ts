@@ -79,7 +79,8 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
  *   (a proxy in front of it wants credentials; Node's fetch, undici, turns a 407 into
  *   a network error before any status is seen, so the gateway logs "request failed" and
  *   keeps the charge instead), 405, 415 (it does not take a POST of JSON: --verifier-url
- *   names something else): `misconfigured`. The gateway sends every
+ *   names something else), 402 (it wants payment: its SMS provider account is out of
+ *   credit or suspended): `misconfigured`. The gateway sends every
  *   number the same request, so these refuse every number alike; no handset can help,
  *   the operator must.
  * - Any other 4xx (400, 404, 410, 422, ...): `number`, the bridge's answer about this
@@ -91,7 +92,7 @@ export function createWebhookVerifier(opts: WebhookVerifierOptions): Verifier {
  */
 export function refusalOf(status: number): Refusal | null {
   if (status === 408 || status === 425 || status === 429 || status === 503) return 'busy';
-  if (status === 401 || status === 403 || status === 407 || status === 405 || status === 415) return 'misconfigured';
+  if (status === 401 || status === 402 || status === 403 || status === 407 || status === 405 || status === 415) return 'misconfigured';
   if (status >= 400 && status < 500) return 'number';
   return null;
 }

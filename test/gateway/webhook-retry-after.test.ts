@@ -69,7 +69,7 @@ t.test('malformed: ignored (null), never a wait of the parser\'s making', async 
 
 t.test('each status\'s refusal class', async (t) => {
   for (const s of [408, 425, 429, 503]) t.equal(refusalOf(s), 'busy', `${s}: busy`);
-  for (const s of [401, 403, 407, 405, 415]) t.equal(refusalOf(s), 'misconfigured', `${s}: misconfigured`);
-  for (const s of [400, 402, 404, 406, 409, 410, 411, 413, 422, 451, 499]) t.equal(refusalOf(s), 'number', `${s}: number`);
+  for (const s of [401, 402, 403, 407, 405, 415]) t.equal(refusalOf(s), 'misconfigured', `${s}: misconfigured`);
+  for (const s of [400, 404, 406, 409, 410, 411, 413, 422, 451, 499]) t.equal(refusalOf(s), 'number', `${s}: number`);
   for (const s of [200, 204, 301, 399, 500, 501, 502, 504, 599]) t.equal(refusalOf(s), null, `${s}: no refusal (may have been sent, or not an error)`);
 });

@@ -7,7 +7,7 @@
 // - busy (408, 425, 429, 503): UNAVAILABLE, retry_after_ms the bridge's Retry-After (on
 //   429 and 503; seconds or an HTTP-date, clamped to 1 s..10 min, garbage ignored), else
 //   1000;
-// - misconfigured (401, 403, 405, 415; 407 too, which Node's fetch never shows): UNAVAILABLE, retry_after_ms 60,000, an
+// - misconfigured (401, 402, 403, 405, 415; 407 too, which Node's fetch never shows): UNAVAILABLE, retry_after_ms 60,000, an
 //   error-level log line for the operator;
 // - number (other 4xx): BAD_NUMBER, no retry_after_ms.
 // Each refunds the number's charge (no code went out), counts in
@@ -84,7 +84,7 @@ const cases = (): Case[] => [
   { what: '425 with a Retry-After (no meaning there: ignored)', answer: { status: 425, headers: { 'retry-after': '30' } }, code: ErrorCode.UNAVAILABLE, retry: VERIFY_NOT_SENT_RETRY_MS, refusal: 'busy', message: /HTTP 425/ },
   // 407 is not among them: Node's fetch (undici) turns a 407 into a network error
   // before the gateway sees a status (relay/verifier/webhook.ts refusalOf).
-  ...[401, 403, 405, 415].map((status): Case => ({
+  ...[401, 402, 403, 405, 415].map((status): Case => ({
     what: `${status}${status === 401 ? ' with a Retry-After (not honoured)' : ''}`,
     answer: { status, ...(status === 401 ? { headers: { 'retry-after': '2' } } : {}), body: BODY },
     code: ErrorCode.UNAVAILABLE, retry: MISCONFIGURED_RETRY_MS, refusal: 'misconfigured',

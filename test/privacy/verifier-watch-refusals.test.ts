@@ -1,6 +1,6 @@
 // VerifierWatch (relay/verifier/watch.ts) and an SMS bridge's HTTP refusals: each is
 // counted by class (hushwire_verifier_refusals_total); a bridge refusing the gateway's
-// requests themselves (401, 403, 405, 415: `misconfigured`) is logged at error level
+// requests themselves (401, 402, 403, 405, 415: `misconfigured`) is logged at error level
 // with what the operator should check, at once even inside a throttle window that other
 // failures opened, then at most once per WARN_EVERY_MS of its own. No I/O: a fake clock
 // and log.
@@ -77,6 +77,7 @@ t.test('what each class says to the operator', async (t) => {
   };
   t.match(said(refusal(415, 'misconfigured')).msg, /^verifier delivery failed: HTTP 415 \(the SMS bridge does not take the gateway's POST of JSON: --verifier-url names something else; every registration fails until it is fixed\);/);
   t.match(said(refusal(405, 'misconfigured')).msg, /HTTP 405 \(the SMS bridge does not take the gateway's POST of JSON/);
+  t.match(said(refusal(402, 'misconfigured')).msg, /HTTP 402 \(the SMS bridge wants payment: its SMS provider account is out of credit or suspended; every registration fails until it is fixed\)/);
   t.match(said(refusal(407, 'misconfigured')).msg, /HTTP 407 \(a proxy in front of the SMS bridge wants credentials/);
   t.match(said(refusal(403, 'misconfigured')).msg, /HTTP 403 \(the SMS bridge refuses the gateway's credentials/);
   const n = said(badNumber);
