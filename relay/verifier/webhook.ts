@@ -141,7 +141,10 @@ const RFC850_DATE = new RegExp(`^(?:${LONG_DAY}), (\\d{2})-(${MONTH})-(\\d{2}) $
 const ASCTIME_DATE = new RegExp(`^(?:${DAY}) (${MONTH}) ( \\d|\\d{2}) ${TIME} (\\d{4})$`);
 
 /** An HTTP-date as ms since the epoch, or null when `text` is none (or names no real
- *  instant: 31 Feb, 25:00). The weekday is not checked against the date. */
+ *  instant: 31 Feb, 25:00). The weekday is not checked against the date. Not Date.parse:
+ *  its reading of anything but ISO 8601 is the engine's own, and V8's takes asctime's
+ *  form in the gateway's local time zone (it has no "GMT") and free text such as "2 Jan"
+ *  as a date in 2001. */
 export function parseHttpDate(text: string, nowMs: number): number | null {
   // [day, month, year, hh, mm, ss] as the form gives them.
   let f: [string, string, number, string, string, string];
