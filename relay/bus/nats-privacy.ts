@@ -143,9 +143,31 @@ export async function kvCreate(kv: KV, key: string, value: Uint8Array): Promise<
   }
 }
 
-export async function kvCounterPut(kv: KV, key: string, value: Uint8Array, expectedRevision: number): Promise<number | null> {
+/**
+ * A counter's compare-and-set write: what kv.update (kvCreate for revision 0) sends, one
+ * JetStream publish to the key's subject expecting `expectedRevision` as the key's last,
+ * plus `msgId` as its Nats-Msg-Id (one per write: NatsBus.counterPut). Written again with
+ * the same `msgId` (within the bucket's duplicate window, 2 minutes), a write that landed
+ * is answered as a duplicate with its revision: nats-server checks duplicates before the
+ * expected revision (2.9.10, single and R3). A write that did not land meets whatever
+ * was written since as a conflict (null), or lands. That, not the bytes the key holds,
+ * tells whether this very write landed: two gateways charging one budget at once write
+ * the same bytes over the same revision. Over a delete or purge marker a create is
+ * written at the marker's revision, as kvCreate does.
+ */
+export async function kvCounterPut(js: JetStreamClient, kv: KV, bucket: string, key: string, value: Uint8Array, expectedRevision: number, msgId: string, timeoutMs: number): Promise<number | null> {
+  const subject = `$KV.${bucket}.${key}`;
+  const put = async (last: number): Promise<number> => (await js.publish(subject, value, { msgID: msgId, expect: { lastSubjectSequence: last }, timeout: timeoutMs })).seq;
   try {
-    return expectedRevision === 0 ? await kvCreate(kv, key, value) : await kv.update(key, value, expectedRevision);
+    try {
+      return await put(expectedRevision);
+    } catch (e) {
+      const code = jsCode(e);
+      if (expectedRevision !== 0 || (code !== 10071 && code !== 10164)) throw e;
+      const last = await kv.get(key);
+      if (last === null || (last.operation !== 'DEL' && last.operation !== 'PURGE')) throw e;
+      return await put(last.revision);
+    }
   } catch (e) {
     // 10071 wrong last sequence / 10164 unknown last sequence: someone else wrote first
     const code = jsCode(e);

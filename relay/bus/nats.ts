@@ -2763,6 +2763,9 @@ export class NatsBus implements Bus {
    * the callers answer by reading again, as after any. `replaced`: the expected revision
    * is no longer the last (the directory erases it: a write of ours that landed and was
    * then written over left it on disk). A read that fails gives `e`, the write's failure.
+   * The directory's (directoryPut): its writes set an entry, and the entry as this write
+   * wants it is that, whoever wrote it. Not the counters': their writes count, and two
+   * that write the same bytes are two charges (counterPut decides by Nats-Msg-Id).
    */
   async #decideLateWrite(bucket: string, key: string, value: Uint8Array, expectedRevision: number, write: () => Promise<number | null>, e: unknown, replaced?: () => Promise<void>): Promise<number | null> {
     let now: { value: Uint8Array | null; revision: number } | null;
@@ -2896,10 +2899,18 @@ export class NatsBus implements Bus {
     // answers by reading again.
     // Not repeated after a lost connection (a compare-and-set write that may have been
     // applied): NatsLost, and the caller's handset retries. After nats.js's deadline
-    // fired late (late-timer.ts), decided on a read (#decideLateWrite).
-    const write = (): Promise<number | null> => kvCounterPut(this.#counters as KV, key, value, expectedRevision);
-    return this.#viaNats(() => this.#counterCall(() => onceMoreIfLate(this.#requestTimeoutMs, write,
-      (e) => this.#decideLateWrite(this.#counterBucket, key, value, expectedRevision, write, e))), false);
+    // fired late (late-timer.ts), made once more with the same Nats-Msg-Id, one of this
+    // write's own (kvCounterPut): stored already, it is answered as a duplicate with its
+    // revision; not stored, it lands or meets another's write (null). Not decided on the
+    // bytes the key holds, as the directory's are (#decideLateWrite): two gateways
+    // charging one budget at once write the same bytes over the same revision, and the
+    // other's write taken for this one counted one charge for two
+    // (test/bus/counter-late-write.test.ts).
+    const js = this.#js as JetStreamClient;
+    const kv = this.#counters as KV;
+    const msgId = randomBytes(16).toString('hex');
+    const write = (): Promise<number | null> => kvCounterPut(js, kv, this.#counterBucket, key, value, expectedRevision, msgId, this.#requestTimeoutMs);
+    return this.#viaNats(() => this.#counterCall(() => onceMoreIfLate(this.#requestTimeoutMs, write)), false);
   }
 }
 
