@@ -3,7 +3,10 @@
 // (client/outgoing.ts SendPacer): a lookup the gateway refuses whole, RATE_LIMITED or
 // UNAVAILABLE (its answer to the op, opPacesStream), slows every lookup of the client of
 // its kind: with retry_after_ms they go out that far apart, without it an equal-jitter
-// backoff apart (SendPacer.refused), until none was refused for 2 s. Evaluate ops and
+// backoff apart (SendPacer.refused), until none was refused for 2 s and none waits in
+// its queue: lookups go out in the order they were asked, a new one behind those
+// waiting (first in, first out; a refused one asks again behind those waiting when its
+// backoff ends). Evaluate ops and
 // lookup ops have a pacer each: the gateway's lookup work in flight is refused for
 // either, but only evaluations are charged to the device's discovery budget, whose
 // refusal (retry_after_ms until the budget's window ends, often hours) must not hold
@@ -103,7 +106,8 @@ export function pacedOut(why: 'deadline' | 'full', wait: number, last: Refusal |
 
 /**
  * Wraps `request` for lookup ops: each waits for its turn while the gateway refuses the
- * client's lookups of its kind (evaluate, lookup), tells its kind's pacer of each whole-op refusal (opPacesStream: the
+ * client's lookups of its kind (evaluate, lookup), or while others of its kind wait in
+ * the queue (behind them, in the order asked: the pacing lasts while any waits), tells its kind's pacer of each whole-op refusal (opPacesStream: the
  * gateway's own RATE_LIMITED or UNAVAILABLE answer, with or without retry_after_ms; the
  * SDK's own errors never pace), and asks again after max(retry_after_ms, full-jitter
  * backoff) and its turn, until its deadline (requestTimeoutMs from its call, or the
@@ -126,14 +130,22 @@ export function paceLookups(opts: LookupPacingOptions): PacedRequester {
   let waiting = 0;
   // The last whole-op refusal of each kind: the reason a lookup held back by its pacer fails with.
   const last = new Map<SendPacer, Refusal>();
+  // Lookups waiting for the turn they took, by pacer.
+  const turns = new Map<SendPacer, number>();
 
-  const hold = async (ms: number): Promise<void> => {
+  // Waits `ms` in the queue of `pacer` (SendPacer.join: the pacing lasts while it does),
+  // for a turn taken (`turn`) or for a retry.
+  const hold = async (pacer: SendPacer, ms: number, turn: boolean): Promise<void> => {
     waiting++;
+    pacer.join();
+    if (turn) turns.set(pacer, (turns.get(pacer) ?? 0) + 1);
     try {
       if (opts.stop) await opts.stop.sleep(ms);
       else await new Promise((r) => setTimeout(r, timerDelay(ms)));
     } finally {
       waiting--;
+      pacer.leave();
+      if (turn) turns.set(pacer, (turns.get(pacer) ?? 1) - 1);
     }
     if (opts.stop?.reason) throw opts.stop.reason;
   };
@@ -146,11 +158,17 @@ export function paceLookups(opts: LookupPacingOptions): PacedRequester {
     let refused: HushwireError | null = null;
     for (let attempt = 1; ; attempt++) {
       const now = Date.now();
-      const wait = pacer.peek(now);
+      // First in, first out: while lookups of its kind wait in the queue, the pacer takes
+      // their turns on past its quiet period (SendPacer.join), and this one takes the
+      // turn after theirs. One whose turn has come but whose timer has not run yet (the
+      // event loop held up past the next turn too) still goes first: this one then waits
+      // for a timer of its own (1 ms), which runs after theirs.
+      const behind = (turns.get(pacer) ?? 0) > 0 ? 1 : 0;
+      const wait = Math.max(pacer.peek(now), behind);
       const turn = lookupTurn(wait, now, deadline, waiting, maxWaiting);
       if (turn !== 'go') throw refused ?? pacedOut(turn, wait, last.get(pacer) ?? null, maxWaiting, now);
-      const slot = pacer.delay(now);
-      if (slot > 0) await hold(slot);
+      const slot = Math.max(pacer.delay(now), behind);
+      if (slot > 0) await hold(pacer, slot, true);
       const sentAt = Date.now();
       const left = deadline - sentAt;
       if (left <= 0) throw refused ?? new HushwireError(ErrorCode.TIMEOUT, 'request timed out');
@@ -166,7 +184,7 @@ export function paceLookups(opts: LookupPacingOptions): PacedRequester {
         pacer.refused(e.retryAfterMs, sentAt, random);
         const backoff = Math.max(e.retryAfterMs, fullJitterDelay(attempt, RETRY_BACKOFF, random));
         if (Date.now() + backoff >= deadline || waiting >= maxWaiting) throw e;
-        await hold(backoff);
+        await hold(pacer, backoff, false);
       }
     }
   };

@@ -142,13 +142,19 @@ const PACE_BACKOFF = { baseMs: 250, capMs: 5_000 };
  *
  * A client's lookups are paced by instances of their own (one for evaluate ops, one for
  * lookup ops), by the same rules, fed by their own whole-op refusals
- * (client/lookup-pacing.ts): a gateway's lookup limits are not its send limits, so
- * neither stream waits for the other.
+ * (client/lookup-pacing.ts), plus a queue: a lookup waiting for its turn or its retry
+ * is counted in it (join, leave), and while any is, the pacing lasts past its quiet
+ * period, so a new lookup takes the turn after the last one taken, behind those
+ * waiting, instead of going straight out ahead of them; it ends once none waits and the
+ * quiet period and the turn after the last one have passed. A gateway's lookup limits
+ * are not its send limits, so neither stream waits for the other.
  */
 export class SendPacer {
   private gapMs = 0;
   private nextSlot = 0;
   private limitedUntil = 0;
+  /** Ops waiting in the queue (join, leave): none for sends. */
+  private waiting = 0;
   /** Backoff level of whole-op refusals without retry_after_ms in this spell of pacing
    *  (0: none), and when it last rose. */
   private level = 0;
@@ -160,9 +166,14 @@ export class SendPacer {
     this.engage(retryAfterMs, now);
   }
 
-  /** Ends a spell of pacing whose hold has passed. */
+  /** Whether the pacing lasts: its hold has not passed, or an op waits in the queue. */
+  private pacing(now: number): boolean {
+    return now < this.limitedUntil || this.waiting > 0;
+  }
+
+  /** Ends a spell of pacing whose hold has passed, with no op waiting in the queue. */
   private lapse(now: number): void {
-    if (now < this.limitedUntil) return;
+    if (this.pacing(now)) return;
     this.gapMs = 0;
     this.nextSlot = 0;
     this.level = 0;
@@ -172,7 +183,7 @@ export class SendPacer {
    *  pacing lasts), from now until PACE_HOLD_MS (or the gap) after this. */
   private engage(ms: number, now: number): void {
     const gap = Math.max(1, Math.min(ms, 60_000));
-    this.gapMs = now < this.limitedUntil ? Math.max(this.gapMs, gap) : gap;
+    this.gapMs = this.pacing(now) ? Math.max(this.gapMs, gap) : gap;
     this.limitedUntil = now + Math.max(PACE_HOLD_MS, gap);
     this.nextSlot = Math.max(this.nextSlot, now + gap);
   }
@@ -210,17 +221,30 @@ export class SendPacer {
 
   /** How long the next op would wait (delay()), without taking its slot. */
   peek(now = Date.now()): number {
-    if (this.limitedUntil <= now) return 0;
+    if (!this.pacing(now)) return 0;
     return Math.max(now, this.nextSlot) - now;
   }
 
   /** How long to wait before the next send op (0 when not rate limited); takes the slot. */
   delay(now = Date.now()): number {
     this.lapse(now);
-    if (this.limitedUntil <= now) return 0;
+    if (!this.pacing(now)) return 0;
     const slot = Math.max(now, this.nextSlot);
     this.nextSlot = slot + this.gapMs;
     return slot - now;
+  }
+
+  /** An op starts waiting in the queue (for the turn it took, or for its retry): until it
+   *  leaves, the pacing lasts, and the turns go on from the last one taken; and it lasts
+   *  at least until the turn after the last one taken (the gap kept after the queue). */
+  join(): void {
+    this.waiting++;
+    this.limitedUntil = Math.max(this.limitedUntil, this.nextSlot);
+  }
+
+  /** An op that joined stops waiting (its turn came, or its wait ended: a close). */
+  leave(): void {
+    if (this.waiting > 0) this.waiting--;
   }
 }
 

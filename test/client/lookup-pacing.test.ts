@@ -298,3 +298,60 @@ t.test('maxWaitingLookups by default: 256 lookups wait, the 257th fails at once;
   const ended = await settled;
   t.equal(ended.filter((r) => r.status === 'rejected' && /the client is closed/.test(String((r as PromiseRejectedResult).reason))).length, 256, 'the 256 waiting end at close(), none sent');
 });
+
+t.test('a lookup asked while others wait for their turn goes out behind them, in the order asked, after the quiet period too', async (t) => {
+  // A client whose evaluations the gateway refused once (maxDiscoveryPerConnection 0:
+  // RATE_LIMITED retry_after_ms 1000) and then takes again; its evaluations paced 1 s
+  // apart (renewed from now, as above): four discover() calls wait for their turns,
+  // ~1, 2, 3 and 4 s away, while the pacer's quiet period (2 s after the last refusal)
+  // ends before the third goes. A fifth discover() asked as the third goes out joins the
+  // queue behind the fourth. Before, the pacer counted as paced only until 2 s after the
+  // refusal: the fifth went straight out, ahead of the fourth. The calls are told apart
+  // by their sizes (1 to 5 numbers: one evaluate op each), as the connection sends them.
+  const { gw, c } = await clientAtGateway(t, {}, { requestTimeoutMs: 60_000 }, false);
+  const inner = c as unknown as { conn: Conn; lookups: (op: OpBuilder, timeoutMs?: number) => Promise<OpProps>; lookupPacers: { evaluate: SendPacer } };
+  const limit = gw.relay.limits.maxDiscoveryPerConnection;
+  gw.relay.limits.maxDiscoveryPerConnection = 0;
+  const refusal = await inner.lookups({ evaluate: { blinded: blindNumbers([freshNumber()]).blinded } }, 300).then(() => null, (e: unknown) => e as HushwireError);
+  t.ok(wasAnsweredByGateway(refusal), 'the gateway refused an evaluation');
+  gw.relay.limits.maxDiscoveryPerConnection = limit;
+
+  const numbers = (n: number) => Array.from({ length: n }, () => freshNumber());
+  const sizes: number[] = [];
+  let fifth: Promise<unknown> | null = null;
+  const raw = inner.conn.request.bind(inner.conn);
+  inner.conn.request = (op, timeoutMs) => {
+    if (typeof op === 'object' && op.evaluate) {
+      sizes.push(op.evaluate.blinded?.length ?? 0);
+      // The third goes out a turn (1 s) past the quiet period: the fifth is asked now.
+      if (sizes.length === 3) fifth = c.discover(numbers(5));
+    }
+    return raw(op, timeoutMs);
+  };
+  inner.lookupPacers.evaluate.limited(1_000);
+  const first = [1, 2, 3, 4].map((n) => c.discover(numbers(n)));
+  const settled: PromiseSettledResult<unknown>[] = await Promise.allSettled(first);
+  t.ok(fifth !== null, 'the fifth was asked as the third went out');
+  settled.push(...(await Promise.allSettled([fifth!])));
+  t.same(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'all five answered');
+  t.same(sizes, [1, 2, 3, 4, 5], 'sent in the order asked: the fifth behind the fourth, which was waiting');
+});
+
+t.test('SendPacer join/leave: paced while an op waits in the queue, and until the turn after the last one; then no more', async (t) => {
+  const p = new SendPacer();
+  p.limited(1_000, 0); // gap 1 s, quiet from 2 s on (no refusal since)
+  const turns = [p.delay(0), p.delay(0), p.delay(0)];
+  t.same(turns, [1_000, 2_000, 3_000], 'three turns taken 1 s apart');
+  for (let i = 0; i < 3; i++) p.join();
+  p.leave(); // the first went out at 1 s
+  p.leave(); // the second at 2 s
+  t.equal(p.peek(2_500), 1_500, 'past the quiet period with one still waiting: a new op queues behind it (its turn at 4 s)');
+  t.equal(p.delay(2_500), 1_500, 'and takes that turn');
+  p.join();
+  p.leave(); // the third at 3 s
+  p.leave(); // the new one at 4 s
+  t.equal(p.peek(4_000), 1_000, 'the queue empty: the op after it keeps the gap');
+  t.equal(p.peek(5_000), 0, 'the queue empty and the quiet period over: not paced');
+  t.equal(p.delay(5_000), 0, 'an op goes at once');
+  t.equal(p.peek(5_001), 0, 'and the pacing is over (no turn kept from the queue)');
+});
