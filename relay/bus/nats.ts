@@ -572,6 +572,9 @@ export class NatsBus implements Bus {
   /** Directory reads by direct get (false when the bucket does not allow them). */
   #directoryDirect = false;
   #directoryReplicated = false;
+  /** When the last read at the directory's leader that got an answer was sent (the
+   *  clock of unregisteredMark): see #directoryInDoubt. */
+  #leaderAnsweredFrom = Number.NEGATIVE_INFINITY;
   /** SUBs, UNSUBs and the PING of this event-loop turn (#turnFlush). */
   #turn: Turn | null = null;
   readonly #inboxPrefix: string;
@@ -2658,11 +2661,26 @@ export class NatsBus implements Bus {
     // An authentication's read may use the pool's reserve (nats-requests.ts): other
     // requests in volume (stored sends, lookups, mailbox reads) cannot starve it.
     const cls: RequestClass = opts?.authentication === true ? 'auth' : 'other';
+    const fromLeader = opts?.fromLeader === true || (cls === 'auth' && this.#directoryInDoubt());
     // Connected, the usual read: as it is, read again once reconnected should the
     // connection drop meanwhile. Otherwise through #viaNats: a lost connection is waited
     // for (UNAVAILABLE once it outlasts the grace), a read it drops is made again.
-    if (this.#outage === null && this.#directoryDirect && !(opts?.fromLeader === true && this.#directoryReplicated)) return this.#directoryDirectGet(routeTag, cls, true);
-    return this.#viaNats(() => this.#directoryRead(routeTag, cls, opts?.fromLeader === true), true);
+    if (this.#outage === null && this.#directoryDirect && !(fromLeader && this.#directoryReplicated)) return this.#directoryDirectGet(routeTag, cls, true);
+    return this.#viaNats(() => this.#directoryRead(routeTag, cls, fromLeader), true);
+  }
+
+  /** Beats of another gateway were found lost (relay/bus/peer-beats.ts), and no read at
+   *  the directory's leader has got an answer since: the node this bus is connected to
+   *  may be cut off from the rest of the cluster, its replica of the directory as old as
+   *  the cut (nats-server 2.9.10 still answers direct gets from it, for as long as the
+   *  cut lasts), and the announcements of removals made meanwhile lost with the route.
+   *  An authentication's reads are then made at the leader (directoryGet): an opted-out
+   *  device logging in here is refused (AUTH_FAILED) if the leader answers, UNAVAILABLE
+   *  if it cannot be reached (the cut), rather than given a session, and mail, until the
+   *  route is back (test/privacy/optout-route-cut-login.test.ts). The first answer from
+   *  the leader ends it: a peer that died costs one leader read. */
+  #directoryInDoubt(): boolean {
+    return this.#beats.foundAt > this.#leaderAnsweredFrom;
   }
 
   #directoryRead(routeTag: string, cls: RequestClass, fromLeader: boolean): Promise<DirectoryRecord | null> {
@@ -2729,7 +2747,9 @@ export class NatsBus implements Bus {
   /** directoryGet asked of the KV stream's leader (`STREAM.MSG.GET`, as the KV client
    *  reads a bucket without direct gets): see Bus.directoryGet. */
   async #directoryGetOnLeader(routeTag: string, cls: RequestClass): Promise<DirectoryRecord | null> {
+    const sentAt = this.#unregistered.mark();
     const r = await this.#kvOnLeader(this.#bucket, routeTag, 'directory unavailable', cls);
+    if (sentAt > this.#leaderAnsweredFrom) this.#leaderAnsweredFrom = sentAt;
     return r === null || r.value === null ? null : { value: r.value, revision: r.revision };
   }
 

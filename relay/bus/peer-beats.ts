@@ -60,6 +60,10 @@ export class PeerBeats {
   #checkedAt = Number.NEGATIVE_INFINITY;
   /** Gaps found since start (beats lost or a peer silent). */
   gaps = 0;
+  /** When the last gap was found (the clock given), reported yet or not; -Infinity: none.
+   *  NatsBus reads its directory at the leader for authentications from then on, until
+   *  a read there answers (its #directoryInDoubt). */
+  foundAt = Number.NEGATIVE_INFINITY;
 
   constructor(now: Clock, onGap: (lostAt: number) => void) {
     this.#now = now;
@@ -158,6 +162,7 @@ export class PeerBeats {
 
   #found(lostAt: number, now: number): void {
     this.gaps++;
+    this.foundAt = now;
     if (lostAt < this.#pending) this.#pending = lostAt;
     this.#report(now);
   }

@@ -71,6 +71,7 @@ t.test('a stall of this gateway\'s own is no silence: judged at the next check, 
 
 t.test('reports are held to one per BEAT_REPORT_EVERY_MS, covering the earliest loss', async (t) => {
   const { beats, gaps, clock } = setup();
+  t.equal(beats.foundAt, Number.NEGATIVE_INFINITY, 'no gap found yet');
   beats.heard(beat(P, 1));
   beats.heard(beat(Q, 1));
   const first = clock.now;
@@ -81,6 +82,7 @@ t.test('reports are held to one per BEAT_REPORT_EVERY_MS, covering the earliest 
   const qAt = first;
   beats.heard(beat(Q, 5)); // lost since `first` too, within the hold
   t.equal(gaps.length, 1, 'held back');
+  t.equal(beats.foundAt, clock.now, 'foundAt: when the last gap was found, held back or not (the bus reads at the leader from then on)');
   clock.now += BEAT_REPORT_EVERY_MS;
   beats.check();
   t.same(gaps, [first, qAt], 'reported once the hold is past');
