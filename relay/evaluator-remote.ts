@@ -310,7 +310,8 @@ class NatsShareClient implements ShareClient {
         if (timedOut) s.healer?.timedOut(this.id, used.nc);
         else s.healer?.other(this.id);
         if (denied === null) this.#health.failed(timedOut ? 'timeout' : used.nc.isClosed() || e instanceof NatsLost ? 'no NATS connection' : 'no responders');
-        throw denied === null && isNoResponders(e) ? new NotServed() : unavailable();
+        throw denied === null && isNoResponders(e) ? new NotServed()
+          : denied === null && timedOut && !used.nc.isClosed() ? new NoAnswer() : unavailable();
       }
       s.healer?.answered(this.id);
       this.#health.answered();
@@ -432,6 +433,31 @@ class NotServed extends HushwireError {
   constructor() {
     super(ErrorCode.UNAVAILABLE, 'OPRF evaluator unavailable', { retryAfterMs: DOWN_RETRY_AFTER_MS });
   }
+}
+
+/** The UNAVAILABLE of an evaluation that something subscribed to the evaluator's
+ *  subject took and never answered within the deadline (with the NATS connection up):
+ *  the gateway's as any other, which `hushwire oprf-key fetch` tells apart too. */
+class NoAnswer extends HushwireError {
+  constructor() {
+    super(ErrorCode.UNAVAILABLE, 'OPRF evaluator unavailable', { retryAfterMs: DOWN_RETRY_AFTER_MS });
+  }
+}
+
+/** `hushwire oprf-key fetch`'s line for an evaluator that took its request and sent no
+ *  answer in time. A one-shot fetch asked again in 2 s would most likely meet the same
+ *  silence, so it names the likely causes instead of a retry time: the evaluator drops a
+ *  request whose reply subject is outside its --reply-prefixes, unanswered (it cannot
+ *  safely say so: relay/oprf-service.ts #handle), and NATS permissions may keep its
+ *  answer from being published or delivered. The id, subject and prefixes are settings,
+ *  not secrets. */
+export function fetchNoAnswerText(id: string, subject: string, inboxPrefix: string, timeoutMs: number): string {
+  return `OPRF evaluator ${id} (something subscribes to ${subject}) sent no answer within ${timeoutMs} ms: `
+    + `most likely the evaluator's --reply-prefixes do not cover this fetch's --nats-inbox-prefix ${inboxPrefix} `
+    + `(it drops such requests unanswered; its log says "a request named a reply subject outside --reply-prefixes" and hushwire_oprf_requests_total{result="bad_reply"} counts them): `
+    + `add ${inboxPrefix} to its --reply-prefixes, or run fetch with a --nats-inbox-prefix it lists; `
+    + `else NATS permissions: its user must be allowed to answer (allow_responses) and this one to subscribe to ${inboxPrefix}.>; `
+    + `else it is overloaded or stalled (its /readyz and /metrics; a larger --timeout-ms)`;
 }
 
 export interface RemoteEvaluatorOptions {
@@ -597,8 +623,13 @@ export async function fetchEvaluatorKey(opts: { servers: string[]; access?: Nats
     try {
       a = await c.evaluate(blinded);
     } catch (e) {
+      const subject = evalSubject(opts.prefix ?? 'hw', c.id);
+      if (e instanceof NoAnswer) {
+        // No retryAfterMs: the CLI's "try again in 2 s" would send the operator round again.
+        throw new HushwireError(ErrorCode.UNAVAILABLE, fetchNoAnswerText(c.id, subject, opts.inboxPrefix ?? '_INBOX', opts.timeoutMs));
+      }
       if (!(e instanceof NotServed)) throw e;
-      throw new HushwireError(ErrorCode.NOT_REGISTERED, `no OPRF evaluator serves id ${c.id} on this NATS (nothing subscribes to ${evalSubject(opts.prefix ?? 'hw', c.id)}): check --id and --nats-prefix against the evaluator's, and that it is running`);
+      throw new HushwireError(ErrorCode.NOT_REGISTERED, `no OPRF evaluator serves id ${c.id} on this NATS (nothing subscribes to ${subject}): check --id and --nats-prefix against the evaluator's, and that it is running`);
     }
     try {
       finalizeNumberEvaluation(numbers, blinds, blinded, { evaluated: a.evaluated, proof: a.proof }, a.publicKey);

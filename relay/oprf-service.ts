@@ -216,13 +216,26 @@ export class OprfService {
     if (!msg.reply) return; // a publish, not a request: nobody to answer
     if (!this.#replyAllowed(msg.reply)) {
       // Dropped unanswered, counted (outcome bad_reply) and said at most once a minute,
-      // by the subject's shape (relay/nats-permissions.ts): never the subject itself.
+      // by the subject's shape (relay/nats-permissions.ts): never the subject itself;
+      // with the prefixes allowed (settings, not secrets), so that an operator whose
+      // own requester (a gateway, oprf-key fetch) uses another --nats-inbox-prefix sees
+      // which to add. The requester itself is told nothing: it waits out its deadline
+      // (oprf-key fetch then names this as the likely cause). Answering it with an
+      // error instead would be unsafe: the only way back to it is a publish on the very
+      // reply subject just refused, which the requester chose. A publish there, answer
+      // or error, is what --reply-prefixes exists to prevent: the evaluator (whose
+      // allow_responses lets it publish on any reply subject it is handed) would write
+      // into a directory key, a mailbox, a device subject or a JetStream API subject on
+      // behalf of a requester that may not publish there itself: a reflection path, one
+      // message out per request in, from a user other operators' permissions trust. An
+      // error elsewhere (a fixed subject) would reach nobody waiting. So: dropped.
       this.#stats.refused++;
       this.#m.requests.inc({ result: 'bad_reply' });
       const now = Date.now();
       if (now - this.#badReplyWarnedAt >= BAD_REPLY_WARN_EVERY_MS) {
         this.#badReplyWarnedAt = now;
-        this.#opts.log.warn({ reply: subjectShape(msg.reply) }, 'OPRF evaluator: a request named a reply subject outside --reply-prefixes; dropped unanswered');
+        this.#opts.log.warn({ reply: subjectShape(msg.reply), replyPrefixes: this.#replyPrefixes },
+          'OPRF evaluator: a request named a reply subject outside --reply-prefixes; dropped unanswered (a gateway or oprf-key fetch whose --nats-inbox-prefix is not among them gets no answer: add that prefix to --reply-prefixes)');
       }
       return;
     }

@@ -209,3 +209,66 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
   t.match(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o['msg'] === 'hushwire oprf serving'),
     { subject: 'hw.oprf.cli.eval', threads: 1, http: /^http:\/\/127\.0\.0\.1:\d+$/ }, 'the serving facts are a log line');
 });
+
+t.test('oprf-key fetch to an evaluator whose --reply-prefixes leave out its inbox: no "try again", the likely causes', { skip: haveNatsServer() ? false : 'nats-server not installed' }, async (t) => {
+  // The evaluator answers only _INBOX_hw_gw (the gateways'); a fetch with the default
+  // --nats-inbox-prefix _INBOX is dropped unanswered there (relay/oprf-service.ts: it
+  // cannot safely tell the requester) and waits out --timeout-ms. Before, the fetch said
+  // "OPRF evaluator unavailable; try again in 2 s", which a second run only repeats.
+  const nats = await startNatsServer({ t });
+  const dir = tempDir('hw-oprf-reply-');
+  const keyFile = join(dir, 'oprf.key');
+  const pk = (await hushwire(['oprf-key', 'generate', '--out', keyFile])).stdout.trim();
+  const p = spawn(process.execPath, [BIN, 'oprf', '--nats', nats.url, '--key-file', keyFile, '--id', 'narrow', '--port', '0', '--threads', '1', '--reply-prefixes', '_INBOX_hw_gw'], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let stdout = '';
+  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); stdout += c.toString('utf8'); });
+  p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`evaluator did not start:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /hushwire oprf serving hw\.oprf\.narrow\.eval .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    };
+    p.stderr.on('data', check);
+    p.once('exit', () => { clearTimeout(timer); reject(new Error(`evaluator exited:\n${out}`)); });
+  });
+  for (let i = 0; i < 100 && await httpStatus(port, '/readyz') !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  t.equal(await httpStatus(port, '/readyz'), 200, 'ready');
+
+  const dropped = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'narrow', '--timeout-ms', '1500']);
+  t.equal(dropped.code, 5, 'no answer in time: exit 5 (UNAVAILABLE)');
+  t.equal(dropped.stdout, '', 'nothing on stdout');
+  t.equal(dropped.stderr.split('\n').length, 2, 'one line');
+  t.notMatch(dropped.stderr, /try again/, 'no "try again in 2 s": running it again meets the same silence');
+  t.match(dropped.stderr, /^hushwire: OPRF evaluator narrow \(something subscribes to hw\.oprf\.narrow\.eval\) sent no answer within 1500 ms: most likely the evaluator's --reply-prefixes do not cover this fetch's --nats-inbox-prefix _INBOX /, 'names the evaluator and the likely cause');
+  t.match(dropped.stderr, /add _INBOX to its --reply-prefixes, or run fetch with a --nats-inbox-prefix it lists/, 'what to do');
+  t.match(dropped.stderr, /NATS permissions: its user must be allowed to answer \(allow_responses\) and this one to subscribe to _INBOX\.>/, 'the other cause');
+  t.match(dropped.stderr, /\(UNAVAILABLE\)\n$/);
+
+  // The evaluator's side: counted, and one warning naming the prefixes it takes.
+  const metrics = await new Promise<string>((resolve, reject) => {
+    const r = request({ host: '127.0.0.1', port, path: '/metrics', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      res.on('end', () => resolve(body));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+  t.match(metrics, /^hushwire_oprf_requests_total\{result="bad_reply"\} 1$/m, 'counted bad_reply');
+  const warn = stdout.split('\n').filter((l) => l.includes('outside --reply-prefixes')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(warn.length, 1, 'one warning');
+  t.match(warn[0], { reply: '_INBOX.>', replyPrefixes: ['_INBOX_hw_gw'], msg: /add that prefix to --reply-prefixes/ }, 'the requester\'s prefix (by shape) and the ones allowed');
+
+  const fitting = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'narrow', '--nats-inbox-prefix', '_INBOX_hw_gw']);
+  t.equal(fitting.code, 0, fitting.stderr);
+  t.equal(fitting.stdout.trim(), pk, 'a fetch with an inbox prefix it takes gets the key');
+
+  p.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM: exit 0');
+});
