@@ -2,12 +2,17 @@
 // through the Bus (JetStream KV in NATS mode) as an encoded DirectoryEntry, keyed by
 // route tag. Updates are compare-and-set loops so two gateways never lose a write.
 import type { Bus, DirectoryReadOptions, DirectoryRecord } from './bus/bus.ts';
-import { isWriteOutcomeUnknown } from './bus/common.ts';
+import { isWriteOutcomeUnknown, withTimeout } from './bus/common.ts';
 import { wire, type DirectoryDevice, type DirectoryDeviceProps } from './wire.ts';
 import { HushwireError, ErrorCode } from './errors.ts';
 import { bytesEqual } from './bytes.ts';
 
 const CAS_ATTEMPTS = 8;
+/** How long a removal whose write was lost with the connection to NATS waits, once the
+ *  bus fails its re-read for a loss past its outage grace (2 s), for the reconnect before
+ *  it gives up (Directory.removeDevice): with the opt-out's other steps, within the
+ *  SDK's request deadline (10 s). */
+export const LOST_REMOVAL_WAIT_MS = 5_000;
 
 /** The devices of a directory record (none without one). */
 export function devicesOf(rec: DirectoryRecord | null): DirectoryDevice[] {
@@ -62,11 +67,16 @@ export class Directory {
    *  bus/common.ts WriteOutcomeUnknown) is not the caller's failure: the record is read
    *  again at the leader (the bus waits for the reconnect) and the removal decided again:
    *  gone means done. Before, an opt-out whose removal landed was answered UNAVAILABLE,
-   *  and the handset's retry could no longer authenticate. */
+   *  and the handset's retry could no longer authenticate. A loss that outlasts the
+   *  bus's grace fails that read at once: it is made again once reconnected, for up to
+   *  LOST_REMOVAL_WAIT_MS (#readAfterLoss); a longer outage fails it (UNAVAILABLE, the
+   *  outcome unknown), and a route entry it leaves listing no devices is erased by the
+   *  idle sweep (Privacy #eraseEmptyEntry). */
   async removeDevice(tag: string, device: Uint8Array): Promise<{ remaining: number }> {
     let lost = false;
+    let waitUntil = 0;
     for (let i = 0; i < CAS_ATTEMPTS; i++) {
-      const rec = await this.#bus.directoryGet(tag, lost ? { fromLeader: true } : undefined);
+      const rec = lost ? await this.#readAfterLoss(tag, waitUntil) : await this.#bus.directoryGet(tag);
       if (!rec) return { remaining: 0 };
       const devices = devicesOf(rec);
       const rest = devices.filter((d) => !bytesEqual(d.device, device));
@@ -81,9 +91,30 @@ export class Directory {
         if (rev !== null) return { remaining: rest.length };
       } catch (e) {
         if (!isWriteOutcomeUnknown(e)) throw e;
+        if (!lost) waitUntil = Date.now() + LOST_REMOVAL_WAIT_MS;
         lost = true;
       }
     }
     throw new HushwireError(ErrorCode.UNAVAILABLE, 'directory busy, retry');
+  }
+
+  /** The record at the leader after a write of removeDevice was lost with the connection.
+   *  A read that fails while the bus is still reconnecting (past its grace it fails at
+   *  once) waits for the reconnect (Bus.reconnected), until `until` (Date.now), and is
+   *  made again: the write may have landed, the device gone, and only a read tells
+   *  (test/faults/nats-erase-outage.test.ts). */
+  async #readAfterLoss(tag: string, until: number): Promise<DirectoryRecord | null> {
+    for (;;) {
+      try {
+        return await this.#bus.directoryGet(tag, { fromLeader: true });
+      } catch (e) {
+        const left = until - Date.now();
+        const bus = this.#bus;
+        if (left <= 0 || bus.reconnected === undefined || bus.status().state !== 'reconnecting') throw e;
+        if (!(await withTimeout(bus.reconnected().then(() => true), left, false))) throw e;
+        // Resolved, yet still reconnecting (a new loss at once): not a tight loop.
+        if (bus.status().state === 'reconnecting') await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, until - Date.now()))));
+      }
+    }
   }
 }

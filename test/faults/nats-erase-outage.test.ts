@@ -3,14 +3,17 @@
 // last device is two writes (relay/bus/nats.ts directoryDelete): an empty revision by
 // compare-and-set, then its erase. Here the first lands, the erase is held at the proxy,
 // the connection is cut and kept down past the grace: the erase fails with the
-// connection (WriteOutcomeUnknown), the re-read that would decide it again fails at once
-// (past the grace), and the opt-out answers UNAVAILABLE (the outcome is unknown to the
-// gateway) with the device already out of the directory: its retry can no longer
-// authenticate, and the route's entry is left with no devices. Before, nothing ever
-// erased that entry (the idle sweep saw no idle device in it): the route tag stayed in
-// the directory for good. Now the idle sweep's next pass erases an entry that lists no
-// devices (a delete half done), and its orphan pass the device's mail: the erasure
-// completes by the next sweep at the latest, without the handset.
+// connection (WriteOutcomeUnknown), and the re-read that decides it again fails at once
+// (past the grace). Before, the opt-out then answered UNAVAILABLE with the device
+// already out of the directory (its retry can no longer authenticate), its second mail
+// erase never made, and the route's entry left listing no devices, which nothing ever
+// erased (the idle sweep saw no idle device in it): the route tag stayed for good. Now:
+// - the re-read waits for the reconnect (up to LOST_REMOVAL_WAIT_MS, 5 s: relay/directory.ts
+//   removeDevice), so an outage that ends within it finishes the opt-out: ok, 4006;
+// - one that outlasts it still answers UNAVAILABLE (the outcome unknown), and the idle
+//   sweep's next pass erases the entry that lists no devices (a delete half done) and,
+//   in its orphan pass, the device's mail: the erasure completes by the next sweep at the
+//   latest, without the handset.
 //
 // Set-up as test/faults/nats-erase-blip.test.ts: a gateway through a TCP proxy
 // (test/helpers/tcp-proxy.ts) that can hold what the gateway sends and be cut (reconnects
@@ -53,35 +56,29 @@ async function pastGrace(g: TestGateway): Promise<void> {
   await until('the grace to pass', () => g.bus.directoryGet(tok()).then(() => false, () => true), 20_000);
 }
 
-/** The next delete of `tag`'s entry by `g`: once its empty revision has landed and been
- *  answered, its erase is held at the proxy, the connection cut and kept down until
- *  `g`'s grace has passed, then the proxy opens. Resolves once it has. */
-function loseEraseOutlastingGrace(t: Test, g: TestGateway, proxy: Proxy, tag: string): () => Promise<void> {
+/** Has `g`'s next delete of `tag`'s entry, once its empty revision has landed and been
+ *  answered, hold its erase at the proxy; resolves once that erase is held. */
+function holdDeleteErase(t: Test, g: TestGateway, proxy: Proxy, tag: string): Promise<void> {
   const bus = g.bus;
   const original = bus.directoryPut.bind(bus);
-  let held: Promise<void> | null = null;
+  let erasing!: () => void;
+  const held = new Promise<void>((resolve) => { erasing = resolve; });
   bus.directoryPut = async (r, value, rev) => {
     const got = await original(r, value, rev);
     if (r === tag && value.length === 0 && got !== null) {
       bus.directoryPut = original;
-      held = new Promise<void>((resolve) => proxy.holdFrom('$JS.API.STREAM.MSG.DELETE.', resolve)); // the delete's erase comes next
+      proxy.holdFrom('$JS.API.STREAM.MSG.DELETE.', erasing); // the delete's erase comes next
     }
     return got;
   };
   t.teardown(() => { bus.directoryPut = original; proxy.holdFrom(null); });
-  return async () => {
-    await until('the empty revision written', () => held !== null, 20_000);
-    await held;
-    await proxy.cut();
-    await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
-    await pastGrace(g);
-    proxy.holdFrom(null);
-    await proxy.open();
-    await until('reconnected', () => g.bus.status().state === 'connected', 20_000);
-  };
+  return held;
 }
 
-t.test('an opt-out whose delete loses its erase to an outage longer than the grace: UNAVAILABLE, and the next sweep erases the entry and the mail', async (t) => {
+/** A device with mail, authenticated at `g`, opting out; its delete's erase held, the
+ *  connection cut and kept down past `g`'s grace, and mail stored behind the opt-out's
+ *  first erase meanwhile (a sender that looked the device up just before the removal). */
+async function optOutIntoOutage(t: Test) {
   const { g, direct, proxy } = await setup(t);
   const dev = await seedDevice(g.relay.directory);
   const tag = routeTag(dev.route);
@@ -89,20 +86,41 @@ t.test('an opt-out whose delete loses its erase to an outage longer than the gra
   await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
   const c = await authenticate(g.url, dev);
   t.teardown(() => c.close());
-  const outage = loseEraseOutlastingGrace(t, g, proxy, tag);
+  const held = holdDeleteErase(t, g, proxy, tag);
   c.send([{ req: 21, unregister: {} }]);
-  await until('the device out of the directory', async () => (await direct.bus.directoryGet(tag, { fromLeader: true }))?.value.length === 0, 20_000);
-  // Mail a sender stored behind the opt-out's first erase (it looked the device up just
-  // before the removal): the opt-out's second erase never comes.
+  await held;
+  t.equal((await direct.bus.directoryGet(tag, { fromLeader: true }))?.value.length, 0, 'the delete\'s empty revision landed: the device is out of the directory');
   await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
-  await outage();
+  await proxy.cut();
+  await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
+  await pastGrace(g);
+  proxy.holdFrom(null);
+  return { g, direct, proxy, dev, tag, devTok, c };
+}
+
+t.test('an opt-out whose delete loses its erase to an outage past the grace that ends within the removal\'s wait: answered ok, the entry and the mail erased', async (t) => {
+  const { g, direct, proxy, tag, devTok, c } = await optOutIntoOutage(t);
+  await proxy.open();
   const closed = await c.closed;
   const reply = c.ops.find((o) => o.req === 21);
-  t.equal(reply?.error?.code, ErrorCode.UNAVAILABLE, 'the opt-out is answered UNAVAILABLE (its outcome unknown: the re-read failed past the grace)');
+  t.equal(reply?.body, 'ok', `answered ok (${reply?.error?.code ?? reply?.body ?? 'no answer'}; before: UNAVAILABLE, the device already out of the directory)`);
+  t.equal(closed.code, 4006, 'the connection is closed 4006, the device unregistered');
+  await until('reconnected', () => g.bus.status().state === 'connected', 20_000);
+  t.equal(await direct.bus.directoryGet(tag, { fromLeader: true }), null, 'the route\'s entry is erased by the opt-out itself');
+  t.same(await direct.bus.mailboxRead(tag, devTok, 0, 10), [], 'and the mail stored behind its first erase (its second erase)');
+});
+
+t.test('an opt-out whose delete loses its erase to an outage that outlasts the removal\'s wait: UNAVAILABLE, and the next sweep erases the entry and the mail', async (t) => {
+  const { g, direct, proxy, dev, tag, devTok, c } = await optOutIntoOutage(t);
+  // Kept down until the opt-out has given up (its answer).
+  const closed = await c.closed;
+  await proxy.open();
+  const reply = c.ops.find((o) => o.req === 21);
+  t.equal(reply?.error?.code, ErrorCode.UNAVAILABLE, 'the opt-out is answered UNAVAILABLE (its outcome unknown: no read once the wait ran out)');
   t.equal(closed.code, 1013, 'and the socket closed 1013 (try again later)');
+  await until('reconnected', () => g.bus.status().state === 'connected', 20_000);
   t.equal((await direct.bus.mailboxRead(tag, devTok, 0, 10)).length, 1, 'the mail stored behind the first erase is still there');
-  const left = await direct.bus.directoryGet(tag, { fromLeader: true });
-  t.equal(left?.value.length, 0, 'the route\'s entry is left with no devices (the delete half done)');
+  t.equal((await direct.bus.directoryGet(tag, { fromLeader: true }))?.value.length, 0, 'the route\'s entry is left with no devices (the delete half done)');
   await t.rejects(authenticate(g.url, dev), /auth failed/, 'the device can no longer authenticate: its retry cannot finish the opt-out');
 
   // The idle sweep's next pass (the device is not idle: nothing else is due).
