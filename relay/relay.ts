@@ -79,9 +79,19 @@ const SEND_ONLY_RECHECK_BATCH = 32;
 /** Directory reads at a time when sessions are re-checked after the bus lost announcements (#gap). */
 const GAP_RECHECK_BATCH = 64;
 const GAP_REREAD = Object.freeze({ outcome: 'reread' });
-const GAP_RECHECK_ATTEMPTS = 4;
-/** The wait before a failed re-read is tried again (times the attempt squared). */
+/** Reads of one session's record before a failed re-read is given up: ~1 minute of
+ *  retries (the waits below). Right after a NATS restart JetStream may not answer yet;
+ *  after a route between NATS nodes comes back, every JetStream API request made at the
+ *  node that was cut failed for 5 s here, for over 14 s on a loaded machine (the meta
+ *  leadership moved meanwhile in some runs): the heal's re-reads, which close a device
+ *  that opted out during the cut, gave up after 4 reads over ~7 s and left its
+ *  connection open for good (test/privacy/optout-route-cut.test.ts, 1 run in 5 with
+ *  another test beside it). An undecided session costs one failed read per 5 s until then. */
+const GAP_RECHECK_ATTEMPTS = 15;
+/** The wait before a failed re-read is tried again (times the attempt squared, at most
+ *  RECHECK_RETRY_MAX_MS: 0.5, 2, 4.5, then 5 s). */
 const RECHECK_RETRY_MS = 500;
+const RECHECK_RETRY_MAX_MS = 5_000;
 
 export interface RelayOptions {
   bus: Bus;
@@ -458,8 +468,9 @@ export class Relay {
   }
 
   /** Sessions read their device's record (Session.recheckRegistered), GAP_RECHECK_BATCH
-   *  at a time; a read that fails (right after a NATS restart JetStream may not answer
-   *  yet) is tried again, until GAP_RECHECK_ATTEMPTS reads over ~7 s. */
+   *  at a time; a read that fails (right after a NATS restart, or a route's return,
+   *  JetStream may not answer yet) is tried again, until GAP_RECHECK_ATTEMPTS reads over
+   *  ~1 minute. */
   async #recheck(due: Session[], attempt: number, atLeader = false): Promise<void> {
     for (; due.length > 0; attempt++) {
       const failed: Session[] = [];
@@ -472,7 +483,7 @@ export class Relay {
         decided.forEach((ok, j) => { if (!ok) failed.push(batch[j]!); });
       }
       if (failed.length === 0 || attempt >= GAP_RECHECK_ATTEMPTS) return;
-      await sleep(RECHECK_RETRY_MS * attempt * attempt, undefined, { ref: false });
+      await sleep(Math.min(RECHECK_RETRY_MS * attempt * attempt, RECHECK_RETRY_MAX_MS), undefined, { ref: false });
       due = failed.filter((s) => s.authenticated);
     }
   }
