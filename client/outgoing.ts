@@ -137,24 +137,26 @@ const PACE_BACKOFF = { baseMs: 250, capMs: 5_000 };
  * alike, until none came for a while. Only send ops take this pacer's slots:
  * registration, prekey rotation and ticket requests neither wait for it nor tell it.
  * Slots are taken in the order the sends ask for them, and a retry keeps its envelopes
- * (ids and sequence numbers), so pacing loses, repeats and reorders nothing. Nothing
- * server-specific is built in: without such answers it does nothing.
+ * (ids and sequence numbers), so pacing loses, repeats and reorders nothing. A send
+ * waiting for its turn, or for its retry after a refusal that paced the stream, is
+ * counted in the pacer's queue (join, leave; deliverToRoute), and while any is, the
+ * pacing lasts past its quiet period, so a new send takes the turn after the last one
+ * taken, behind those waiting, instead of going straight out ahead of them; it ends
+ * once none waits and the quiet period and the turn after the last one have passed.
+ * Nothing server-specific is built in: without such answers it does nothing.
  *
  * A client's lookups are paced by instances of their own (one for evaluate ops, one for
- * lookup ops), by the same rules, fed by their own whole-op refusals
- * (client/lookup-pacing.ts), plus a queue: a lookup waiting for its turn or its retry
- * is counted in it (join, leave), and while any is, the pacing lasts past its quiet
- * period, so a new lookup takes the turn after the last one taken, behind those
- * waiting, instead of going straight out ahead of them; it ends once none waits and the
- * quiet period and the turn after the last one have passed. A gateway's lookup limits
- * are not its send limits, so neither stream waits for the other.
+ * lookup ops), by the same rules and with the same queue, fed by their own whole-op
+ * refusals (client/lookup-pacing.ts). A gateway's lookup limits are not its send
+ * limits, so neither stream waits for the other.
  */
 export class SendPacer {
   private gapMs = 0;
   private nextSlot = 0;
   private limitedUntil = 0;
-  /** Ops waiting in the queue (join, leave): none for sends. */
+  /** Ops waiting in the queue (join, leave), and those of them waiting for a turn taken. */
   private waiting = 0;
+  private turns = 0;
   /** Backoff level of whole-op refusals without retry_after_ms in this spell of pacing
    *  (0: none), and when it last rose. */
   private level = 0;
@@ -237,14 +239,23 @@ export class SendPacer {
   /** An op starts waiting in the queue (for the turn it took, or for its retry): until it
    *  leaves, the pacing lasts, and the turns go on from the last one taken; and it lasts
    *  at least until the turn after the last one taken (the gap kept after the queue). */
-  join(): void {
+  join(turn = false): void {
     this.waiting++;
+    if (turn) this.turns++;
     this.limitedUntil = Math.max(this.limitedUntil, this.nextSlot);
   }
 
-  /** An op that joined stops waiting (its turn came, or its wait ended: a close). */
-  leave(): void {
+  /** An op that joined stops waiting (its turn came, or its wait ended: a close);
+   *  `turn` as it joined. */
+  leave(turn = false): void {
     if (this.waiting > 0) this.waiting--;
+    if (turn && this.turns > 0) this.turns--;
+  }
+
+  /** Ops waiting for the turn they took (joined with `turn`): a send asked meanwhile goes
+   *  after them even when their turn has come and their timers have not run yet. */
+  get turnsWaiting(): number {
+    return this.turns;
   }
 }
 
@@ -305,6 +316,18 @@ function reachedSome(e: HushwireError): HushwireError {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, timerDelay(ms)));
+
+/** Runs `wait` in the queue of `pacer` (SendPacer.join: the pacing lasts while it runs),
+ *  for a turn taken (`turn`) or for a retry; it leaves the queue however the wait ends
+ *  (its turn, its deadline, close()). */
+async function queued<T>(pacer: SendPacer, turn: boolean, wait: () => Promise<T>): Promise<T> {
+  pacer.join(turn);
+  try {
+    return await wait();
+  } finally {
+    pacer.leave(turn);
+  }
+}
 
 /** Fresh lookups a send makes after NOT_REGISTERED receipts: one for a stale list (a
  *  cached one, a replica's), one more for an opt-out between that lookup and the send. */
@@ -473,15 +496,27 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
 
     // While the gateway rate-limits this client, or is out of room (pacesStream), its
     // sends go out spaced by its retry_after_ms (first attempts too): no burst of
-    // retries that all fail again.
-    const paced = opts.pacer?.delay() ?? 0;
-    if (paced > 0) {
-      if (Date.now() + paced >= opts.deadline) fail();
-      await pause(paced);
+    // retries that all fail again. First in, first out: while sends wait in the pacer's
+    // queue (for their turn or their retry), the pacing lasts past its quiet period
+    // (SendPacer.join) and this one takes the turn after theirs. One whose turn has come
+    // but whose timer has not run yet (the event loop held up past the next turn too)
+    // still goes first: this one then waits for a timer of its own (1 ms), which runs
+    // after theirs. A send whose turn would come at or after its deadline fails at once,
+    // without taking it.
+    if (opts.pacer) {
+      const pacer = opts.pacer;
+      const behind = pacer.turnsWaiting > 0 ? 1 : 0;
+      const now = Date.now();
+      const wait = Math.max(pacer.peek(now), behind);
+      if (wait > 0 && now + wait >= opts.deadline) fail();
+      const slot = Math.max(pacer.delay(now), behind);
+      if (slot > 0) await queued(pacer, true, () => pause(slot));
     }
     let retryAfterMs = 0;
     let stale = false;
     let lost = false;
+    // Whether the gateway's answer to this attempt paced the stream.
+    let pacedRefusal = false;
     const sentAt = Date.now();
     const remaining = opts.deadline - sentAt;
     if (remaining <= 0) fail();
@@ -512,7 +547,10 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
         } else if (RETRIABLE.has(code)) {
           const after = r.retryAfterMs ?? 0;
           retryAfterMs = Math.max(retryAfterMs, after);
-          if (pacesStream(code, after)) opts.pacer?.limited(after);
+          if (pacesStream(code, after)) {
+            opts.pacer?.limited(after);
+            pacedRefusal = true;
+          }
           lastError = err;
         } else {
           // Another device of the contact may have it already (an earlier round, or this
@@ -541,6 +579,7 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
         // the client would meet the same refusal, so all of them slow down, as for a
         // receipt that paces the stream; this one retries below as any refused send.
         opts.pacer?.refused(e.retryAfterMs, sentAt, opts.random);
+        pacedRefusal = true;
       }
       lastError = e;
       retryAfterMs = Math.max(retryAfterMs, e.retryAfterMs);
@@ -551,7 +590,12 @@ export async function deliverToRoute(route: Uint8Array, opts: DeliverOptions): P
       relooks++;
       continue;
     }
-    const next = await waitToRetry(round + 1, retryAfterMs, lost, opts);
+    // A send the gateway's refusal paced (pacesStream, opPacesStream) waits for its retry
+    // in the pacer's queue, as a refused lookup does: the pacing lasts while it waits,
+    // and it asks again for the next free turn when its backoff ends.
+    const next = opts.pacer && pacedRefusal
+      ? await queued(opts.pacer, false, () => waitToRetry(round + 1, retryAfterMs, lost, opts))
+      : await waitToRetry(round + 1, retryAfterMs, lost, opts);
     if (next === 'stopped') lastError = opts.stop!.reason;
     if (next !== 'retry') fail();
   }

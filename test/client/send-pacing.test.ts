@@ -12,8 +12,10 @@
 // gateway refused before the sends' own deadline, which pacing bounds by the pacer's
 // arithmetic (one op per retry_after_ms; a slower machine only makes fewer).
 import t from 'tap';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { HushwireError, ErrorCode } from '../../client/index.ts';
-import { SendPacer, deliverToRoute, type SealedForDevice } from '../../client/outgoing.ts';
+import { SendPacer, deliverToRoute, type SealedForDevice, type SendResult } from '../../client/outgoing.ts';
+import type { OpBuilder } from '../../client/connection-core.ts';
 import type { Discovery, VerifiedDevice } from '../../client/discovery.ts';
 import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
 import { senderAndRawRecipient, deliveries, checkEachArrivedOnce } from '../helpers/paced-sends.ts';
@@ -139,4 +141,110 @@ t.test('UNAVAILABLE with retry_after_ms engages the pacer; UNAVAILABLE without i
     t.equal(s.attempts(), 2, `${what}: one retry, same envelope`);
     t.same(pacer.told, told, `${what}: pacer told ${JSON.stringify(told)}`);
   }
+});
+
+// ---- the order sends go out in while paced
+
+t.test('a send asked while others wait for their turn goes out behind them, in the order asked, after the quiet period too', async (t) => {
+  // A client whose send the gateway refused (over --max-sends-in-flight, lowered to 0:
+  // a receipt UNAVAILABLE retry_after_ms 500, which engages its pacer) and then took
+  // again; its sends then paced 1 s apart (SendPacer.limited by hand, renewed from now):
+  // four sends wait for their turns, ~1, 2, 3 and 4 s away, while the pacer's quiet
+  // period (2 s after the last refusal) ends before the third goes. A fifth send asked as
+  // the third goes out joins the queue behind the fourth. Before, the pacer counted as
+  // paced only until 2 s after the refusal: the fifth went straight out, ahead of the
+  // fourth, which was still waiting for its turn. The sends are told apart by the id of
+  // their envelope, as the connection sends them (a send's result says its id).
+  const gw = await startTestGateway({ logLevel: 'warn' });
+  t.teardown(() => gw.close());
+  await warmEvaluator(gw);
+  const { B, b, bConn, client } = await senderAndRawRecipient(t, gw.url, { sendTimeoutMs: 60_000 });
+  let acked = 0;
+  const acking = setInterval(() => {
+    const envs = deliveries(bConn);
+    if (envs.length > acked) {
+      bConn.send([{ req: 0, deliverAck: { ids: envs.slice(acked).map((e) => e.id) } }]);
+      acked = envs.length;
+    }
+  }, 20);
+  t.teardown(() => clearInterval(acking));
+  const inner = client as unknown as { conn: { request(op: OpBuilder, timeoutMs?: number): Promise<OpProps> }; pacer: SendPacer };
+
+  // A real refusal: the pacer is told of the gateway's receipt, then the gateway takes sends again.
+  const cap = gw.relay.limits.maxSendsInFlight;
+  gw.relay.limits.maxSendsInFlight = 0;
+  const told = new Promise<number>((resolve) => {
+    const limited = inner.pacer.limited.bind(inner.pacer);
+    inner.pacer.limited = (ms, now) => {
+      resolve(ms);
+      limited(ms, now);
+    };
+  });
+  const refused = client.send(B, 'm0');
+  t.equal(await told, SENDS_BUSY_RETRY_MS, "the gateway refused a send, and its receipt engaged the client's pacer");
+  gw.relay.limits.maxSendsInFlight = cap;
+  const results: SendResult[] = [await refused];
+
+  const sent: string[] = [];
+  let fifth: Promise<SendResult> | null = null;
+  const raw = inner.conn.request.bind(inner.conn);
+  inner.conn.request = (op, timeoutMs) => {
+    if (typeof op === 'object' && op.send) {
+      sent.push(bytesToHex(op.send.envelopes![0]!.id!));
+      // The third goes out a turn (1 s) past the quiet period: the fifth is asked now.
+      if (sent.length === 3) fifth = client.send(B, 'm5');
+    }
+    return raw(op, timeoutMs);
+  };
+  inner.pacer.limited(1_000);
+  const first = [1, 2, 3, 4].map((i) => client.send(B, `m${i}`));
+  const settled: PromiseSettledResult<SendResult>[] = await Promise.allSettled(first);
+  t.ok(fifth !== null, 'the fifth was asked as the third went out');
+  settled.push(...(await Promise.allSettled([fifth!])));
+  t.same(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'all five delivered');
+  results.push(...settled.map((r) => (r as PromiseFulfilledResult<SendResult>).value));
+  const which = new Map(results.map((r, i) => [r.id, i]));
+  t.same(sent.map((id) => which.get(id)), [1, 2, 3, 4, 5], 'send ops sent in the order asked: the fifth behind the fourth, which was waiting');
+  checkEachArrivedOnce(t, results, bConn, b);
+});
+
+t.test('a send refused by a receipt that paces the stream waits for its retry in the pacer\'s queue; one refused alone does not', async (t) => {
+  class QueuePacer extends SendPacer {
+    readonly log: string[] = [];
+    override join(turn = false): void {
+      this.log.push(turn ? 'join turn' : 'join retry');
+      super.join(turn);
+    }
+    override leave(turn = false): void {
+      this.log.push(turn ? 'leave turn' : 'leave retry');
+      super.leave(turn);
+    }
+  }
+  for (const [what, receipt, queued] of [
+    ['RATE_LIMITED retry_after_ms 20', { code: 'RATE_LIMITED', retryAfterMs: 20 }, true],
+    ['UNAVAILABLE with retry_after_ms', { code: 'UNAVAILABLE', retryAfterMs: 20 }, true],
+    ['UNAVAILABLE without retry_after_ms', { code: 'UNAVAILABLE', retryAfterMs: 0 }, false],
+  ] as const) {
+    const s = scriptedSend([receipt]);
+    const pacer = new QueuePacer();
+    const res = await deliverToRoute(new Uint8Array(32), {
+      request: s.request, discovery: s.discovery, seal: s.seal, deadline: Date.now() + 20_000, pacer, random: () => 0,
+    });
+    t.equal(res.status, 'delivered', `${what}: retried and delivered`);
+    t.same(pacer.log.filter((e) => e.endsWith('retry')), queued ? ['join retry', 'leave retry'] : [], `${what}: ${queued ? 'its retry waited in the queue' : 'not queued'}`);
+    t.equal(pacer.turnsWaiting, 0, `${what}: none left waiting`);
+  }
+});
+
+t.test('SendPacer join(turn)/leave(turn): the ops waiting for a turn taken are counted', async (t) => {
+  const p = new SendPacer();
+  p.join(true);
+  p.join();
+  t.equal(p.turnsWaiting, 1, 'one waits for its turn, one for its retry');
+  p.leave();
+  t.equal(p.turnsWaiting, 1, 'the retry left');
+  p.leave(true);
+  t.equal(p.turnsWaiting, 0, 'the turn came');
+  p.leave(true);
+  t.equal(p.turnsWaiting, 0, 'never below 0');
 });
