@@ -78,6 +78,8 @@ interface Shared {
   log?: Logger;
   /** Renews the link when an evaluator's requests time out in a row (absent: never). */
   healer?: ReplyPathHealer;
+  /** The link's reply prefix (--nats-inbox-prefix; absent: _INBOX), for the log's hint. */
+  inboxPrefix?: string;
 }
 
 /** When the OPRF client opens a new NATS connection for its replies (ReplyPathHealer). */
@@ -180,22 +182,49 @@ export class ReplyPathHealer {
 export const DOWN_LINE_EVERY_MS = 60_000;
 
 /**
+ * The likely causes of an evaluator's requests timing out, for the gateway's log line
+ * (EvaluatorHealth), as `hushwire oprf-key fetch` names them (fetchNoAnswerText): the
+ * evaluator drops a request whose reply subject is outside its --reply-prefixes,
+ * unanswered and unseen by the requester (relay/oprf-service.ts #handle), so a gateway
+ * whose --nats-inbox-prefix it does not list meets only timeouts; NATS permissions may
+ * keep the answer from being published or delivered; or it is overloaded or stalled.
+ * The prefix is a setting, not a secret; nothing of a request is in it.
+ */
+export function timeoutCausesText(inboxPrefix: string): string {
+  return `likely causes: the evaluator's --reply-prefixes do not cover this gateway's --nats-inbox-prefix ${inboxPrefix} `
+    + `(it drops such requests unanswered; its log says "a request named a reply subject outside --reply-prefixes" and its hushwire_oprf_requests_total{result="bad_reply"} counts them: add ${inboxPrefix} to its --reply-prefixes); `
+    + `NATS permissions (the evaluator's user must be allowed to answer, allow_responses, and this gateway's to subscribe to ${inboxPrefix}.>); `
+    + `or the evaluator is overloaded or stalled (its /readyz and /metrics)`;
+}
+
+/**
  * Whether one evaluator id answers, for the log: its requests failing (no responders:
  * nobody serves the id; a timeout; NATS down) fail registrations and discoveries with
  * UNAVAILABLE, which the metrics counted while the log said nothing. One warn line when
  * it stops answering (then at most one a minute while it stays down, with the count),
- * one info line when it answers again. `now` for tests.
+ * one info line when it answers again. A line for a timeout names its likely causes
+ * (timeoutCausesText, with `inboxPrefix`: the gateway's --nats-inbox-prefix, _INBOX by
+ * default, also a field of the line). `now` for tests.
  */
 export class EvaluatorHealth {
   readonly #id: string;
   readonly #log: () => Logger | undefined;
   readonly #now: () => number;
+  readonly #inboxPrefix: string;
   #down: { since: number; failures: number; lastLine: number; sinceLine: number } | null = null;
 
-  constructor(id: string, log: () => Logger | undefined, now: () => number = Date.now) {
+  constructor(id: string, log: () => Logger | undefined, now: () => number = Date.now, inboxPrefix = '_INBOX') {
     this.#id = id;
     this.#log = log;
     this.#now = now;
+    this.#inboxPrefix = inboxPrefix;
+  }
+
+  /** What a line about `why` adds: for a timeout, its likely causes (and the prefix they
+   *  name, as a field of its own); else nothing. */
+  #hint(why: string): { fields: { inboxPrefix?: string }; text: string } {
+    if (why !== 'timeout') return { fields: {}, text: '' };
+    return { fields: { inboxPrefix: this.#inboxPrefix }, text: `; ${timeoutCausesText(this.#inboxPrefix)}` };
   }
 
   get down(): boolean {
@@ -207,15 +236,17 @@ export class EvaluatorHealth {
     const d = this.#down;
     if (d === null) {
       this.#down = { since: now, failures: 1, lastLine: now, sinceLine: 0 };
-      this.#log()?.warn({ evaluator: this.#id, why },
-        `OPRF evaluator ${this.#id} not answering (${why}): registrations and discoveries fail UNAVAILABLE until it does`);
+      const h = this.#hint(why);
+      this.#log()?.warn({ evaluator: this.#id, why, ...h.fields },
+        `OPRF evaluator ${this.#id} not answering (${why}): registrations and discoveries fail UNAVAILABLE until it does${h.text}`);
       return;
     }
     d.failures++;
     d.sinceLine++;
     if (now - d.lastLine < DOWN_LINE_EVERY_MS) return;
-    this.#log()?.warn({ evaluator: this.#id, why, failed: d.sinceLine },
-      `OPRF evaluator ${this.#id} still not answering (${why}): ${d.sinceLine} more request(s) failed in the last ${Math.round((now - d.lastLine) / 1000)} s`);
+    const h = this.#hint(why);
+    this.#log()?.warn({ evaluator: this.#id, why, failed: d.sinceLine, ...h.fields },
+      `OPRF evaluator ${this.#id} still not answering (${why}): ${d.sinceLine} more request(s) failed in the last ${Math.round((now - d.lastLine) / 1000)} s${h.text}`);
     d.lastLine = now;
     d.sinceLine = 0;
   }
@@ -254,7 +285,7 @@ class NatsShareClient implements ShareClient {
     this.id = checkEvaluatorId(id);
     this.#subject = evalSubject(prefix, id);
     this.#shared = shared;
-    this.#health = new EvaluatorHealth(this.id, () => shared.log);
+    this.#health = new EvaluatorHealth(this.id, () => shared.log, Date.now, shared.inboxPrefix ?? '_INBOX');
   }
 
   get maxBatch(): number {
@@ -522,7 +553,10 @@ export class RemoteEvaluator implements Evaluator {
     const healer = new ReplyPathHealer({
       link: this.#link, policy: { ...DEFAULT_RENEW_POLICY, ...opts.renewPolicy }, retireMs: opts.timeoutMs + 1000, log: opts.log, renewals: metrics.renewals,
     });
-    const shared: Shared = { link: this.#link, timeoutMs: opts.timeoutMs, graceMs: opts.outageGraceMs ?? OPRF_OUTAGE_GRACE_MS, inFlight: 0, metrics, onDenied, log: opts.log, healer };
+    const shared: Shared = {
+      link: this.#link, timeoutMs: opts.timeoutMs, graceMs: opts.outageGraceMs ?? OPRF_OUTAGE_GRACE_MS, inFlight: 0, metrics, onDenied, log: opts.log, healer,
+      ...(opts.inboxPrefix !== undefined ? { inboxPrefix: opts.inboxPrefix } : {}),
+    };
     this.#clients = opts.evaluators.map((e) => new NatsShareClient(e.id, prefix, shared));
     this.#pins = opts.evaluators.map((e) => e.publicKey);
     this.#inner = new ShareEvaluator({
