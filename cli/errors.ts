@@ -95,6 +95,20 @@ function authHint(e: HushwireError): string {
   return ': the gateway does not accept this profile\'s device (it was unregistered, from this profile or a copy of it, or expired at the relay, or this is another deployment); run hushwire unregister --profile DIR --forget-locally, then register again';
 }
 
+/** The SDK's AUTH_FAILED for a profile from which an opt-out was sent and never answered
+ *  (client/opt-out-marker.ts): said in a user's words, with what most likely happened and
+ *  what to do. The CLI does not forget the profile by itself: the refusal cannot tell a
+ *  device the relay erased from one it refuses for another reason (another deployment's
+ *  gateways in gateways.json, a copy of the profile registered anew), and the keys it
+ *  would delete are the only way to opt such a device out. Null for other errors. */
+export function optOutUnconfirmedMessage(e: HushwireError): string | null {
+  if (e.code !== ErrorCode.AUTH_FAILED || !e.optOutUnconfirmed) return null;
+  return 'the relay no longer accepts this profile\'s device: the opt-out begun earlier from this profile got no answer ' +
+    '(it failed after it was sent), and most likely went through; the relay finishes erasing the device\'s directory entry and ' +
+    'queued mail by itself, within the hour. The profile still holds the device\'s keys, learned routes and contacts\' keys: ' +
+    'delete them with hushwire unregister --profile DIR --forget-locally (then register again to use Hushwire on this profile)';
+}
+
 /** The SDK's NOT_REGISTERED errors about this profile's own device speak to a developer
  *  (profileDir, HushwireClient.register, unregister()): the CLI says them in a user's
  *  words, with the way out; the profile's path and the number are never in them (DIR
@@ -179,7 +193,7 @@ function usageMessage(e: CommanderError): string {
 /** The one stderr line for an error. */
 export function formatError(e: unknown): string {
   if (e instanceof CommanderError) return `hushwire: ${usageMessage(e)} (BAD_REQUEST)`;
-  if (e instanceof HushwireError) return `hushwire: ${notRegisteredMessage(e) ?? noGatewaysMessage(e) ?? profileDirMessage(e) ?? e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
+  if (e instanceof HushwireError) return `hushwire: ${notRegisteredMessage(e) ?? optOutUnconfirmedMessage(e) ?? noGatewaysMessage(e) ?? profileDirMessage(e) ?? e.message}${retryHint(e)}${authHint(e)} (${e.code})`;
   const msg = e instanceof Error ? e.message : String(e);
   const errno = (e as NodeJS.ErrnoException | null)?.code;
   return `hushwire: ${msg.split('\n')[0]} (${typeof errno === 'string' ? errno : 'INTERNAL'})`;

@@ -37,6 +37,7 @@ import { guardCallback, StoreErrorReporter, type CallbackErrorHandler, type Call
 import { ConnectedTimer } from './connected-timer.ts';
 import { Resumption, RESUME_SPREAD_MS, MAX_RESUME_SPREAD_MS, type ResumeStats } from './resume.ts';
 import { MAX_TIMER_MS } from './timer-delay.ts';
+import { afterAuthenticated, explainAuthFailed, isBareAuthFailed, mayChangeAfterAuthenticated, type OptOutMarker } from './opt-out-marker.ts';
 
 /** ClientOptions.ownDevicesCheckMs default: one lookup of the own number an hour. */
 export const DEFAULT_OWN_DEVICES_CHECK_MS = 3_600_000;
@@ -410,6 +411,11 @@ export class HushwireClient {
   private readonly now: () => number;
   /** The rotation under way (rotatePrekey() or the automatic one), or null. */
   private rotating: Promise<void> | null = null;
+  /** When the latest authentication began (wall clock, ms): an opt-out marker that ended
+   *  before it is cleared once it succeeds (client/opt-out-marker.ts). */
+  private authBeganAt = 0;
+  /** The look at the profile's opt-out marker after a connect (settleOptOut), under way. */
+  private optOutSettling: Promise<void> | null = null;
   /** The next automatic check (a due rotation, a retry after a failure). */
   private readonly prekeyTimer: ConnectedTimer;
   /** The own-number check (ClientOptions.ownDevicesCheckMs): its interval, when it last
@@ -522,6 +528,7 @@ export class HushwireClient {
           this.ticketTimer = null;
         }
         if (change.to === 'connected') {
+          this.settleOptOut();
           this.askForTicket();
           this.maintainPrekeys();
           this.checkOwnDevices();
@@ -593,6 +600,7 @@ export class HushwireClient {
   }
 
   private async authenticate(ctx: AuthContext): Promise<void> {
+    this.authBeganAt = Date.now();
     // A gateway with another OPRF key lives in another routing universe (or is lying):
     // nothing it says about routes could be checked, so refuse it outright.
     if (!equalBytes(ctx.challenge.oprfPublicKey, this.profile.oprfPublicKey)) {
@@ -722,7 +730,76 @@ export class HushwireClient {
     }
     const ended = this.endedError();
     if (ended) return Promise.reject(ended);
-    return this.conn.connect(timeoutMs);
+    return this.connected(timeoutMs);
+  }
+
+  /** conn.connect, a bare AUTH_FAILED told as after an opt-out without an answer when the
+   *  profile says one was sent (client/opt-out-marker.ts). */
+  private async connected(timeoutMs?: number): Promise<void> {
+    try {
+      await this.conn.connect(timeoutMs);
+    } catch (e) {
+      throw isBareAuthFailed(e) ? explainAuthFailed(e, await this.optOutMarker()) : e;
+    }
+  }
+
+  /** The profile's opt-out marker as the store holds it now (another process may have
+   *  written it); this client's copy when the store cannot be read. */
+  private async optOutMarker(): Promise<OptOutMarker | undefined> {
+    try {
+      return (await readDevice(this.store)).optOut;
+    } catch {
+      return this.profile.optOut;
+    }
+  }
+
+  /** After an authentication succeeded: a marker of an opt-out that ended before it began
+   *  is cleared (that opt-out did not remove the device); one whose opt-out is over but
+   *  has no end yet gets one (client/opt-out-marker.ts). Under the profile's identity
+   *  lock, read again there; only when the marker may change (a read per connect
+   *  otherwise). Best effort: a failure leaves it to the next connect. */
+  private settleOptOut(): void {
+    if (this.optOutSettling !== null || this.closing || this.optingOut || this.unregistering || this.unregistered) return;
+    const began = this.authBeganAt;
+    const run = (async () => {
+      let marker: OptOutMarker | undefined;
+      try {
+        marker = (await readDevice(this.store)).optOut;
+      } catch {
+        return;
+      }
+      // Also while close() runs (a CLI command closes right after its work): it waits for this.
+      if (!mayChangeAfterAuthenticated(marker, began) || this.optingOut) return;
+      await this.holdingIdentityLock(async (lock) => {
+        if (this.optingOut) return;
+        const fresh = await readDevice(this.store);
+        if (fresh.optOut === undefined) return;
+        const next = afterAuthenticated(fresh.optOut, began, Date.now(), true);
+        if (next === fresh.optOut) return;
+        if (next === undefined) delete fresh.optOut;
+        else fresh.optOut = next;
+        await lock.check();
+        await writeDevice(this.store, fresh);
+        this.profile.optOut = next;
+      });
+    })().catch(() => { /* left for the next connect */ });
+    this.optOutSettling = run.finally(() => { this.optOutSettling = null; });
+  }
+
+  /** Writes the profile's opt-out marker (unregister(), holding the identity lock): `sentAt`
+   *  before the op goes out, `endedAt` once it failed. Best effort (the store's failure
+   *  goes to onStoreError): the opt-out does not wait on a marker, which only explains a
+   *  later refusal. */
+  private async markOptOut(lock: ProfileLock, marker: OptOutMarker): Promise<void> {
+    const write = (async () => {
+      const fresh = await readDevice(this.store);
+      fresh.optOut = marker;
+      await lock.check();
+      await writeDevice(this.store, fresh);
+      this.profile.optOut = marker;
+    })();
+    this.storeErrors.watch(write);
+    await write.catch(() => {});
   }
 
   /** Sends `text` to every device of `toNumber`; resolves when each is delivered or stored. */
@@ -738,7 +815,7 @@ export class HushwireClient {
     // deadline applies to that wait too.
     const ended = this.endedError();
     if (ended) throw ended;
-    await this.conn.connect(this.sendTimeoutMs);
+    await this.connected(this.sendTimeoutMs);
     const connected = (timeoutMs: number) => this.conn.connect(timeoutMs);
     const route = await retryLookup(() => this.discovery.routeFor(number, Math.max(1, deadline - Date.now())), { deadline, stop: this.sendStop, connected });
     const me: SenderKeys = {
@@ -845,7 +922,7 @@ export class HushwireClient {
     if (number === this.profile.number) throw badOption('a safety number is between you and a contact, and this is your own number: give a contact\'s number (--to in the CLI)');
     const ended = this.endedError();
     if (ended) throw ended;
-    await this.conn.connect(this.requestTimeoutMs);
+    await this.connected(this.requestTimeoutMs);
     return this.discovery.routeFor(number);
   }
 
@@ -1166,7 +1243,7 @@ export class HushwireClient {
     const list = numberList(numbers);
     const ended = this.endedError();
     if (ended) throw ended;
-    await this.conn.connect(this.requestTimeoutMs);
+    await this.connected(this.requestTimeoutMs);
     return discoverContacts(this.lookups, this.profile.oprfPublicKey, list, (number, route, devices) => {
       // Best effort, as after a send's lookup: a lost write only means asking again.
       this.storeErrors.watch(this.routes.set(number, route));
@@ -1197,10 +1274,19 @@ export class HushwireClient {
     this.resumption.forget();
     try {
       await this.rotating?.catch(() => {});
+      // A look at the opt-out marker after a connect may be waiting for the lock too: it
+      // gives up once it has it (optingOut), so it goes first.
+      await this.optOutSettling;
       // Another process must not register or unregister this profile meanwhile (a
       // device.json it writes would be deleted below, its device left at the relay).
-      await this.holdingIdentityLock(async () => {
-        await this.conn.connect(this.requestTimeoutMs);
+      await this.holdingIdentityLock(async (lock) => {
+        await this.connected(this.requestTimeoutMs);
+        // Remembered before the op goes out: should its answer never come (UNAVAILABLE,
+        // TIMEOUT, the connection lost, the process ended), the relay may have removed
+        // the device all the same, and a later AUTH_FAILED is then told so (not a bare
+        // refusal). Gone with device.json when the opt-out succeeds.
+        const sentAt = Date.now();
+        await this.markOptOut(lock, { sentAt });
         this.unregistering = true;
         try {
           // Signed with the identity key: a gateway takes an opt-out on a connection
@@ -1209,6 +1295,10 @@ export class HushwireClient {
           await this.conn.request({ unregister: { route, signature: sign(identitySecret, unregisterInput(route, device)) } });
         } catch (e) {
           this.unregistering = false;
+          // Failed after it was sent, whatever the error: its outcome at the relay is not
+          // known here. Ended now: an authentication begun after this that succeeds shows
+          // the device still registered, and clears the marker (settleOptOut).
+          await this.markOptOut(lock, { sentAt, endedAt: Math.max(Date.now(), sentAt) });
           throw e;
         }
         this.relayErased = true;
@@ -1293,6 +1383,8 @@ export class HushwireClient {
       await this.state.settled();
       await this.routes.settled();
       await this.keys.settled();
+      // It may hold the profile's identity lock: let it go before the process ends.
+      await this.optOutSettling;
     };
     let failure: { e: unknown } | null = null;
     let inTime = false;

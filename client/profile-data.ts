@@ -17,6 +17,7 @@ import { HushwireError, ErrorCode } from '../relay/errors.ts';
 import { ROUTE_BYTES, DEVICE_BYTES } from '../relay/wire.ts';
 import { SeenSet, BoundedCounters } from './dedup.ts';
 import { DAMAGED_DEVICE_MESSAGE, mailboxAgeFromJson, mailboxAgeToJson, pendingFromJson, pendingToJson, retiredFromJson, retiredToJson, sinceFromJson, type PendingPrekey, type RetiredPrekey, type ToldMailboxAge } from './prekeys.ts';
+import { markerFromJson, markerToJson, type OptOutMarker } from './opt-out-marker.ts';
 import { DEVICE_RECORD, GATEWAYS_RECORD, STATE_RECORD, ROUTES_RECORD, KEYS_RECORD, PENDING_DEVICE_RECORD, rewriteSharedRecord, type DeviceBound, type WrittenRecord, type ProfileStore, type ProfileRecord } from './store.ts';
 
 export const DEVICE_FILE = DEVICE_RECORD;
@@ -51,6 +52,8 @@ export interface DeviceProfile {
   /** The mailbox max age the gateways told (challenge mailbox_max_age_s), which keeps
    *  retired prekeys longer than prekeyRetentionMs (client/prekeys.ts). */
   mailboxMaxAge?: ToldMailboxAge;
+  /** An opt-out sent whose outcome is not known (client/opt-out-marker.ts): times only. */
+  optOut?: OptOutMarker;
 }
 
 // Exact lengths where the protocol fixes them; 0 = any length (key encodings belong to
@@ -121,6 +124,7 @@ export async function writeDevice(store: ProfileStore, p: DeviceProfile): Promis
   if (p.pendingPrekey !== undefined) out.pendingPrekey = pendingToJson(p.pendingPrekey);
   if (p.retiredPrekeys !== undefined && p.retiredPrekeys.length > 0) out.retiredPrekeys = retiredToJson(p.retiredPrekeys);
   if (p.mailboxMaxAge !== undefined) out.mailboxMaxAge = mailboxAgeToJson(p.mailboxMaxAge);
+  if (p.optOut !== undefined) out.optOut = markerToJson(p.optOut);
   await store.write(DEVICE_FILE, JSON.stringify(out, null, 2) + '\n');
 }
 
@@ -136,6 +140,7 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
   const pendingPrekey = pendingFromJson(raw.pendingPrekey);
   const retiredPrekeys = retiredFromJson(raw.retiredPrekeys);
   const mailboxMaxAge = mailboxAgeFromJson(raw.mailboxMaxAge);
+  const optOut = markerFromJson(raw.optOut);
   return {
     device: hexField(raw, 'device', KEY_FIELDS.device),
     identitySecret: hexField(raw, 'identitySecret', KEY_FIELDS.identitySecret),
@@ -150,6 +155,7 @@ export async function readDevice(store: ProfileStore): Promise<DeviceProfile> {
     ...(pendingPrekey !== undefined ? { pendingPrekey } : {}),
     ...(retiredPrekeys.length > 0 ? { retiredPrekeys } : {}),
     ...(mailboxMaxAge !== undefined ? { mailboxMaxAge } : {}),
+    ...(optOut !== undefined ? { optOut } : {}),
   };
 }
 

@@ -63,6 +63,9 @@ export interface HushwireErrorOptions {
   /** The SDK's send: an attempt was written and never answered, so the message may have
    *  arrived although the send failed. */
   maybeDelivered?: boolean;
+  /** The SDK's AUTH_FAILED of a profile that sent an opt-out and never got its answer
+   *  (client/opt-out-marker.ts). */
+  optOutUnconfirmed?: boolean;
 }
 
 /** The one error class for Hushwire failures: a stable `code`, a safe `message`. */
@@ -73,12 +76,18 @@ export class HushwireError extends Error {
    *  answered (a connection lost, a timeout): the message may have been delivered, so
    *  resending it under a new id may show it twice (docs/CLIENT.md). */
   readonly maybeDelivered: boolean;
+  /** true only on the SDK's AUTH_FAILED for a profile from which an opt-out was sent
+   *  whose answer never came (UNAVAILABLE, TIMEOUT, a connection lost): the relay most
+   *  likely removed the device then (docs/CLIENT.md, "An opt-out without an answer"). The
+   *  relay itself never says whether a device exists; this is the handset's own record. */
+  readonly optOutUnconfirmed: boolean;
   constructor(code: ErrorCode, message: string, options: HushwireErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HushwireError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs ?? 0;
     this.maybeDelivered = options.maybeDelivered ?? false;
+    this.optOutUnconfirmed = options.optOutUnconfirmed ?? false;
   }
 }
 
