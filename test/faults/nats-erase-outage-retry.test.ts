@@ -1,0 +1,124 @@
+// Fault, the handset's side of test/faults/nats-erase-outage.test.ts: an opt-out through
+// the real SDK whose directory delete loses its erase to a NATS outage that outlasts the
+// gateway's wait (set-up and stall as there: the empty revision lands, its erase held at
+// the TCP proxy, the connection cut and kept down past the 300 ms grace). The opt-out
+// fails UNAVAILABLE with the device already out of the directory. Before, the user's
+// retry (`hushwire unregister --profile DIR`, or unregister() again) was refused with a
+// bare "authentication failed" and nothing said the opt-out had most likely gone
+// through. Now the profile remembers the opt-out sent without an answer (device.json's
+// `optOut`), and the retry is told so (AUTH_FAILED with optOutUnconfirmed; the CLI in a
+// user's words, with --forget-locally as the way out, exit 6), deleting nothing; the
+// forget then works, and the sweep finishes the relay's side. No timing is asserted.
+import t, { type Test } from 'tap';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HushwireClient, ErrorCode, type HushwireError } from '../../client/index.ts';
+import { readDevice } from '../../client/profile-data.ts';
+import { DirectoryStore } from '../../client/profile.ts';
+import { startNatsServer } from '../helpers/nats-server.ts';
+import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
+import { until } from '../helpers/poll.ts';
+import { hushwire } from '../helpers/cli.ts';
+import { registerHandset, freshNumber } from '../helpers/handsets.ts';
+import { tok } from '../bus/contract.ts';
+import { routeTag } from '../../relay/tokens.ts';
+
+t.setTimeout(180_000);
+
+const PREFIX = 'eraseoutageretry';
+const LONG_MS = 600_000;
+const GRACE_MS = 300;
+
+type Proxy = Awaited<ReturnType<typeof tcpProxy>>;
+
+async function setup(t: Test): Promise<{ g: TestGateway; direct: TestGateway; proxy: Proxy }> {
+  const nats = await startNatsServer({ t });
+  const proxy = await tcpProxy(nats.port);
+  const key = oprfKeyFile();
+  const base = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', deviceIdleExpiryS: 3600 };
+  const direct = await startTestGateway({ ...base, nats: nats.url, name: 'eraseoutageretry-direct' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: LONG_MS } });
+  t.teardown(() => direct.close());
+  const g = await startTestGateway({ ...base, nats: proxy.url, name: 'eraseoutageretry-g' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: GRACE_MS } });
+  t.teardown(async () => { await g.close(); await proxy.cut(); });
+  await until('both buses connected', () => direct.bus.status().state === 'connected' && g.bus.status().state === 'connected', 15_000);
+  return { g, direct, proxy };
+}
+
+/** Waits until `g`'s outage grace has passed (what needs NATS fails at once). */
+async function pastGrace(g: TestGateway): Promise<void> {
+  await until('the grace to pass', () => g.bus.directoryGet(tok()).then(() => false, () => true), 20_000);
+}
+
+/** Has `g`'s next delete of `tag`'s entry, once its empty revision has landed and been
+ *  answered, hold its erase at the proxy; resolves once that erase is held. */
+function holdDeleteErase(t: Test, g: TestGateway, proxy: Proxy, tag: string): Promise<void> {
+  const bus = g.bus;
+  const original = bus.directoryPut.bind(bus);
+  let erasing!: () => void;
+  const held = new Promise<void>((resolve) => { erasing = resolve; });
+  bus.directoryPut = async (r, value, rev) => {
+    const got = await original(r, value, rev);
+    if (r === tag && value.length === 0 && got !== null) {
+      bus.directoryPut = original;
+      proxy.holdFrom('$JS.API.STREAM.MSG.DELETE.', erasing);
+    }
+    return got;
+  };
+  t.teardown(() => { bus.directoryPut = original; proxy.holdFrom(null); });
+  return held;
+}
+
+t.test('an opt-out answered UNAVAILABLE after the device left the directory: the retry says the opt-out most likely went through, deletes nothing, and the way out works', async (t) => {
+  const { g, direct, proxy } = await setup(t);
+  const h = await registerHandset([g.url], freshNumber());
+  const profile = await readDevice(new DirectoryStore(h.profileDir));
+  const tag = routeTag(profile.route);
+
+  // The SDK's opt-out, its request deadline beyond the test: the gateway's answer decides.
+  const c = await HushwireClient.open(h.profileDir, { receive: false, prekeyRotationMs: 0, requestTimeoutMs: LONG_MS });
+  t.teardown(() => c.close());
+  await c.connect();
+  const held = holdDeleteErase(t, g, proxy, tag);
+  const optingOut = c.unregister().then(() => null, (e: unknown) => e as HushwireError);
+  await held;
+  await proxy.cut();
+  await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
+  await pastGrace(g);
+  proxy.holdFrom(null);
+  const failed = await optingOut; // kept down until the opt-out gave up
+  await proxy.open();
+  t.equal(failed?.code, ErrorCode.UNAVAILABLE, 'the opt-out fails UNAVAILABLE (its outcome unknown at the relay)');
+  await c.close();
+  await until('reconnected', () => g.bus.status().state === 'connected', 20_000);
+  t.equal((await direct.bus.directoryGet(tag, { fromLeader: true }))?.value.length, 0, 'while the device is out of the directory already');
+
+  const marker = (JSON.parse(readFileSync(join(h.profileDir, 'device.json'), 'utf8')) as { optOut?: Record<string, unknown> }).optOut;
+  t.same(Object.keys(marker ?? {}).sort(), ['endedAt', 'sentAt'], 'the profile remembers an opt-out sent without an answer (two times, nothing else)');
+
+  // The user runs it again.
+  const retry = await hushwire(['unregister', '--profile', h.profileDir]);
+  t.equal(retry.code, 6, `exit 6, AUTH_FAILED (stderr: ${retry.stderr.trim()})`);
+  t.match(retry.stderr, /the relay no longer accepts this profile's device: the opt-out begun earlier from this profile got no answer .*most likely went through/, 'says what most likely happened (before: a bare "authentication failed")');
+  t.match(retry.stderr, /erasing the device's directory entry and queued mail by itself/);
+  t.match(retry.stderr, /hushwire unregister --profile DIR --forget-locally/, 'and what to do');
+  t.notMatch(retry.stderr, new RegExp(profile.number.replace('+', '\\+')), 'no number in it');
+  t.equal(retry.stdout, '', 'nothing printed as done');
+  t.ok(existsSync(join(h.profileDir, 'device.json')), 'nothing deleted by the retry: the forget is the user\'s to ask for');
+
+  // The SDK's retry: the same, to the app.
+  const again = await HushwireClient.open(h.profileDir, { receive: false, prekeyRotationMs: 0 });
+  t.teardown(() => again.close());
+  const refused = await again.unregister().then(() => null, (e: unknown) => e as HushwireError);
+  t.equal(refused?.code, ErrorCode.AUTH_FAILED, 'unregister() again: AUTH_FAILED');
+  t.equal(refused?.optOutUnconfirmed, true, 'with optOutUnconfirmed');
+  await again.close();
+
+  const forget = await hushwire(['unregister', '--profile', h.profileDir, '--forget-locally']);
+  t.equal(forget.code, 0, forget.stderr);
+  t.same(JSON.parse(forget.stdout), { status: 'forgotten locally' });
+  t.notOk(existsSync(join(h.profileDir, 'device.json')), 'the device record is gone');
+
+  await g.relay.privacy.sweepIfLeader();
+  t.equal(await direct.bus.directoryGet(tag, { fromLeader: true }), null, 'and the relay\'s sweep erased the route\'s entry');
+});
