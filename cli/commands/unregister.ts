@@ -2,9 +2,9 @@
 // and queued mail; the profile's device.json, state.json, routes.json and keys.json are
 // deleted (gateways.json is kept).
 import { Command } from 'commander';
-import { HushwireClient, isHushwireError, ErrorCode } from '../../client/index.ts';
+import { HushwireClient, HushwireError, isHushwireError, ErrorCode } from '../../client/index.ts';
 import { profileOption, printJson, requireProfileDir, timeoutOption, connectWithin, onceConnectedTimeout } from '../options.ts';
-import { forgetDevice } from '../../client/profile.ts';
+import { forgetDevice, loadDevice } from '../../client/profile.ts';
 import { holdSignals, signalExitCode } from '../signal-hold.ts';
 
 export function unregisterCommand(): Command {
@@ -54,8 +54,12 @@ export function unregisterCommand(): Command {
         }
         hold.atOnce = false;
         // The opt-out's request past --timeout: the SDK said only "request timed out".
-        await client.unregister().catch((e: unknown) => {
-          throw opts.timeout === undefined ? e : onceConnectedTimeout(e, opts.timeout, 'the relay may or may not have erased this device, and the profile still holds it: run hushwire unregister again (should the gateway then refuse the profile\'s key, the relay did erase it: hushwire unregister --forget-locally)');
+        const began = Date.now();
+        await client.unregister().catch(async (e: unknown) => {
+          if (opts.timeout !== undefined && isHushwireError(e) && e.code === ErrorCode.TIMEOUT) {
+            throw onceConnectedTimeout(e, opts.timeout, 'the relay may or may not have erased this device, and the profile still holds it: run hushwire unregister again (should the gateway then refuse the profile\'s key, the relay did erase it: hushwire unregister --forget-locally)');
+          }
+          throw await sentWithoutAnswer(e, opts.profile, began);
         });
       } finally {
         try {
@@ -71,4 +75,18 @@ export function unregisterCommand(): Command {
         process.exitCode = signalExitCode(interrupted);
       }
     });
+}
+
+/** An opt-out that failed after its request went out (the profile's opt-out marker was
+ *  written by this run: client/opt-out-marker.ts), UNAVAILABLE or TIMEOUT (a relay's
+ *  failure, a lost connection, no answer): the relay may have erased the device all the
+ *  same (a NATS outage past the gateway's wait), which the SDK's words ("directory
+ *  unavailable") do not say. Said so, with what the retry does; the code and the wait
+ *  the relay asked for unchanged. Anything else as it is. */
+async function sentWithoutAnswer(e: unknown, dir: string, began: number): Promise<unknown> {
+  if (!isHushwireError(e) || (e.code !== ErrorCode.UNAVAILABLE && e.code !== ErrorCode.TIMEOUT) || e.optOutUnconfirmed) return e;
+  const marker = await loadDevice(dir).then((p) => p.optOut, () => undefined);
+  if (marker === undefined || marker.sentAt < began) return e;
+  return new HushwireError(e.code, `${e.message}: the opt-out's request was sent, and the relay may have erased this device all the same: ` +
+    'run hushwire unregister again (it finishes the opt-out, or says that it went through)', { cause: e, retryAfterMs: e.retryAfterMs });
 }

@@ -122,3 +122,31 @@ t.test('an opt-out answered UNAVAILABLE after the device left the directory: the
   await g.relay.privacy.sweepIfLeader();
   t.equal(await direct.bus.directoryGet(tag, { fromLeader: true }), null, 'and the relay\'s sweep erased the route\'s entry');
 });
+
+t.test('the same opt-out made by hushwire unregister: its failure says the request was sent, and its retry says it most likely went through', async (t) => {
+  const { g, direct, proxy } = await setup(t);
+  const h = await registerHandset([g.url], freshNumber());
+  const profile = await readDevice(new DirectoryStore(h.profileDir));
+  const tag = routeTag(profile.route);
+  const held = holdDeleteErase(t, g, proxy, tag);
+  // The CLI's connection goes to this process's gateway, whose bus the hold is on.
+  const first = hushwire(['unregister', '--profile', h.profileDir], { timeoutMs: 120_000 });
+  await held;
+  await proxy.cut();
+  await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
+  await pastGrace(g);
+  proxy.holdFrom(null);
+  const failed = await first; // kept down until the opt-out gave up
+  await proxy.open();
+  t.equal(failed.code, 5, `exit 5, UNAVAILABLE (stderr: ${failed.stderr.trim()})`);
+  t.match(failed.stderr, /the opt-out's request was sent, and the relay may have erased this device all the same: run hushwire unregister again \(it finishes the opt-out, or says that it went through\)/, 'says the request was sent (before: only the relay\'s "unavailable")');
+  t.match(failed.stderr, /\(UNAVAILABLE\)\n$/);
+  t.ok(existsSync(join(h.profileDir, 'device.json')), 'the profile kept');
+  await until('reconnected', () => g.bus.status().state === 'connected', 20_000);
+
+  const retry = await hushwire(['unregister', '--profile', h.profileDir]);
+  t.equal(retry.code, 6, `exit 6 (stderr: ${retry.stderr.trim()})`);
+  t.match(retry.stderr, /the opt-out begun earlier from this profile got no answer .*most likely went through.*--forget-locally/);
+  t.ok(existsSync(join(h.profileDir, 'device.json')), 'nothing deleted by the retry');
+  t.equal(await direct.bus.directoryGet(tag, { fromLeader: true }).then((e) => e?.value.length), 0, 'the device out of the directory, its entry left for the sweep');
+});
