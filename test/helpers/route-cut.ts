@@ -86,9 +86,48 @@ export interface RouteCutCluster {
   heal(): Promise<void>;
 }
 
+/** Accounts for `metaLeaderOn3`: JetStream's meta leader steps down only at a request
+ *  of the system account (`$JS.API.META.LEADER.STEPDOWN`, nats-server 2.9), which a
+ *  server without accounts gives no user. Clients that give no user (the gateways, the
+ *  tests' connections) are HW's, as they were $G's. */
+const ACCOUNTS = [
+  'accounts {',
+  '  SYS: { users: [{ user: "sys", password: "sys" }] }',
+  '  HW: { jetstream: enabled, users: [{ user: "hw", password: "hw" }] }',
+  '}',
+  'system_account: SYS',
+  'no_auth_user: hw',
+].join('\n');
+
+/** The JetStream meta leader as `s` sees it ('' for none). */
+export async function metaLeader(s: NatsServerHandle): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${s.httpPort}/jsz`, { signal: AbortSignal.timeout(5000) });
+  return ((await res.json()) as { meta_cluster?: { leader?: string } }).meta_cluster?.leader ?? '';
+}
+
+/** JetStream's meta leader moved to `to` (2.9's step-down takes no preferred peer: the
+ *  leader steps down again until the election lands there), within a deadline. */
+async function metaLeaderTo(nodes: NatsServerHandle[], to: NatsServerHandle, deadlineMs: number): Promise<void> {
+  const sys = await connect({ servers: to.url, user: 'sys', pass: 'sys', name: 'test-sys' });
+  try {
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      const views = await Promise.all(nodes.map(metaLeader));
+      if (views.every((v) => v === to.serverName)) return;
+      if (Date.now() > deadline) throw new Error(`meta leader still ${views.join(' / ')}, not ${to.serverName}`);
+      if (views.every((v) => v === views[0] && v !== '')) await sys.request('$JS.API.META.LEADER.STEPDOWN', '', { timeout: 5000 }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await sys.close();
+  }
+}
+
 /** The cluster and its two gateways (prefix `prefix`, names `<prefix>1` and `<prefix>3`,
- *  `gateway`: more gateway settings), every one stopped at `t`'s teardown. */
-export async function routeCutCluster(t: Test, prefix: string, clusterName: string, gateway: Record<string, unknown> = {}): Promise<RouteCutCluster> {
+ *  `gateway`: more gateway settings), every one stopped at `t`'s teardown.
+ *  `metaLeaderOn3`: JetStream's meta leader moved to node 3, the node that is cut
+ *  (the servers then have accounts, ACCOUNTS). */
+export async function routeCutCluster(t: Test, prefix: string, clusterName: string, gateway: Record<string, unknown> = {}, cluster: { metaLeaderOn3?: boolean } = {}): Promise<RouteCutCluster> {
   const [c1, c2, c3] = await freePorts(3) as [number, number, number];
   // Into node 3 (from nodes 1 and 2), and from node 3 into nodes 1 and 2: each node
   // advertises its proxy, so every connection of node 3's routes goes through one.
@@ -97,12 +136,14 @@ export async function routeCutCluster(t: Test, prefix: string, clusterName: stri
   const into2 = await routeProxy(c2);
   const proxies = [into3, into1, into2];
   t.teardown(() => Promise.all(proxies.map((p) => p.close())));
+  const extra = cluster.metaLeaderOn3 === true ? `\n${ACCOUNTS}` : '';
   const [n1, n2, n3] = await Promise.all([
-    startNatsServer({ t, extraConfig: clusterConfig(clusterName, c1, into1.port, [`nats-route://127.0.0.1:${c2}`, into3.url]), readyTimeoutMs: 30_000 }),
-    startNatsServer({ t, extraConfig: clusterConfig(clusterName, c2, into2.port, [`nats-route://127.0.0.1:${c1}`, into3.url]), readyTimeoutMs: 30_000 }),
-    startNatsServer({ t, extraConfig: clusterConfig(clusterName, c3, into3.port, [into1.url, into2.url]), readyTimeoutMs: 30_000 }),
+    startNatsServer({ t, extraConfig: clusterConfig(clusterName, c1, into1.port, [`nats-route://127.0.0.1:${c2}`, into3.url]) + extra, readyTimeoutMs: 30_000 }),
+    startNatsServer({ t, extraConfig: clusterConfig(clusterName, c2, into2.port, [`nats-route://127.0.0.1:${c1}`, into3.url]) + extra, readyTimeoutMs: 30_000 }),
+    startNatsServer({ t, extraConfig: clusterConfig(clusterName, c3, into3.port, [into1.url, into2.url]) + extra, readyTimeoutMs: 30_000 }),
   ]);
   await until('the three nodes routed to each other', async () => (await Promise.all([n1, n2, n3].map(routez))).every((r) => r.num_routes === 2), 30_000);
+  if (cluster.metaLeaderOn3 === true) await metaLeaderTo([n1, n2, n3], n3, 60_000);
 
   const opts = { oprfKeyFile: oprfKeyFile(), natsPrefix: prefix, natsReplicas: 3, mailboxShards: 1, logLevel: 'error', ...gateway };
   const a = await startTestGateway({ ...opts, nats: n1.url, name: `${prefix}1` });
