@@ -6,6 +6,12 @@
 // the running step on SIGINT, SIGTERM or SIGHUP, still ends with its summary line, and
 // exits 128 + the signal's number.
 //
+// tap ends by itself after the signal, promptly: tap 21 passes a signal on only to the
+// test files it runs in parallel, not to a file it runs alone (as here, one file), and
+// waited for that file to end by itself while test.sh waited 30 s for tap before ending
+// the step's group. test.sh now sends the signal to the test files tap was running that
+// still run 2 s later, and says whether tap stopped or had to be ended (its fallback).
+//
 // The run happens in a copy of the repo's files (tracked, and untracked but not ignored;
 // node_modules linked, as test.sh allows), so that the nested tap does not share this
 // run's .tap/ directory. The one test file it runs (test/fixtures/holds-nats.ts) starts a
@@ -102,6 +108,13 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     await until('every process under npm test to end', () => tree.every((pid) => !alive(pid)), 20_000).catch(() => {});
     t.same(tree.filter((pid) => alive(pid)), [], 'nothing is left running (tap, test file, nats-server, tee)');
     t.notOk(alive(natsPid), 'the test file\'s nats-server stopped');
+    // tap stopped by itself: its test file ended by the signal (through its exit hooks),
+    // tap reported it and wrote its own last line, and test.sh did not have to end it.
+    const diag = { out: out().slice(-3000) };
+    t.match(out(), /^ {2}signal: SIGTERM$/m, 'tap reports its test file as ended by the signal', diag);
+    t.match(out(), /^# \{ total: 1, pass: 0, fail: 1 \}$/m, 'tap ends its own report: it was not killed', diag);
+    t.match(out(), /^== '\S*tap \.\.\.' stopped$/m, 'test.sh says tap stopped after the signal', diag);
+    t.notMatch(out(), /did not stop within/, 'and not that it had to end it', diag);
     const lines = out().trimEnd().split('\n');
     t.match(lines.at(-1) ?? '', /^\d+ passed, [1-9]\d* failed, \d+ skipped$/, 'the summary line is last and counts a failure');
     t.match(out(), new RegExp(`interrupted by ${signal}`), 'and says the run was interrupted');
