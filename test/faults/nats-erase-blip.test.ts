@@ -17,15 +17,14 @@
 //   next period); one that the loss interrupts runs again once reconnected (before: the
 //   routes left failed one by one, the sweep ended having done part of its work).
 //
-// A gateway's connection goes through a TCP proxy (test/helpers/tcp-proxy.ts) that can
+// A gateway's connection goes through a TCP proxy (test/helpers/proxied-gateway.ts) that can
 // hold what either side sends and be cut (connections dropped, reconnects refused) and
 // opened again; a second gateway on the nats-server itself looks at the store. No timing
 // is asserted: the request deadlines are far beyond the test, and each outcome is waited
 // for by itself.
 import t, { type Test } from 'tap';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { tcpProxy } from '../helpers/tcp-proxy.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
+import { proxiedGateway, authenticatedWithMail, type Proxy } from '../helpers/proxied-gateway.ts';
 import { until } from '../helpers/poll.ts';
 import { authenticate, seedDevice, type OpsDevice } from '../ops/fixtures.ts';
 import { bytes, tok } from '../bus/contract.ts';
@@ -39,24 +38,6 @@ t.setTimeout(240_000);
 
 const PREFIX = 'eraseblip';
 const LONG_MS = 600_000;
-
-type Proxy = Awaited<ReturnType<typeof tcpProxy>>;
-
-/** Gateway `g` through a proxy to a nats-server, `direct` on the server itself.
- *  `graceMs`: g's outage grace (how long a lost connection is waited for before what
- *  needs NATS fails at once). */
-async function setup(t: Test, graceMs = LONG_MS, overrides: Record<string, unknown> = {}): Promise<{ g: TestGateway; direct: TestGateway; proxy: Proxy }> {
-  const nats = await startNatsServer({ t });
-  const proxy = await tcpProxy(nats.port);
-  const key = oprfKeyFile();
-  const base = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', deviceIdleExpiryS: 3600, ...overrides };
-  const direct = await startTestGateway({ ...base, nats: nats.url, name: 'eraseblip-direct' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: LONG_MS } });
-  t.teardown(() => direct.close());
-  const g = await startTestGateway({ ...base, nats: proxy.url, name: 'eraseblip-g' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: graceMs } });
-  t.teardown(async () => { await g.close(); await proxy.cut(); });
-  await until('both buses connected', () => direct.bus.status().state === 'connected' && g.bus.status().state === 'connected', 15_000);
-  return { g, direct, proxy };
-}
 
 /** Cuts the proxy, waits until `g` sees the loss, opens the proxy again. */
 async function blip(g: TestGateway, proxy: Proxy): Promise<void> {
@@ -110,26 +91,14 @@ function holdAtWrite(t: Test, g: TestGateway, proxy: Proxy, tag: string, which: 
   return wrote;
 }
 
-/** A gateway behind its proxy (setup), a device with one message in its mailbox, and
- *  that device's authenticated connection (closed at the end). */
-async function authenticatedWithMail(t: Test) {
-  const { g, direct, proxy } = await setup(t);
-  const dev = await seedDevice(g.relay.directory);
-  const tag = routeTag(dev.route);
-  const devTok = deviceToken(dev.device);
-  await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
-  const c = await authenticate(g.url, dev);
-  t.teardown(() => c.close());
-  return { g, direct, proxy, tag, devTok, c };
-}
-
 const devicesAt = async (gw: TestGateway, tag: string): Promise<string[]> =>
   (await gw.relay.directory.devices(tag, { fromLeader: true })).map((d) => deviceToken(d.device));
 
 for (const what of ['replies', 'requests'] as const) {
   const landed = what === 'replies';
   t.test(`an opt-out whose directory removal is in flight when NATS drops (${landed ? 'it landed, its answer lost' : 'it never reached NATS'}): answered ok once reconnected, the device and its mail gone`, async (t) => {
-    const { g, direct, proxy, tag, devTok, c } = await authenticatedWithMail(t);
+    const { g, direct, proxy } = await proxiedGateway(t, PREFIX);
+    const { tag, devTok, c } = await authenticatedWithMail(t, g, direct);
     const writing = holdAtWrite(t, g, proxy, tag, 'directoryDelete', what);
     c.send([{ req: 20, unregister: {} }]);
     const answer = Promise.race([c.reply(20, LONG_MS), c.closed.then((x) => ({ closed: `${x.code} ${x.reason}` }))]);
@@ -147,7 +116,7 @@ for (const what of ['replies', 'requests'] as const) {
 }
 
 t.test('an unfinished registration\'s device whose removal is in flight when NATS drops (landed, answer lost): removed and its mail erased once reconnected', async (t) => {
-  const { g, direct, proxy } = await setup(t);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX);
   const first = await seedDevice(g.relay.directory);
   const unfinished = await addDevice(g, first);
   const tag = routeTag(first.route);
@@ -200,7 +169,8 @@ async function loseDeleteTwice(t: Test, g: TestGateway, proxy: Proxy, tag: strin
 }
 
 t.test('an opt-out whose removal deletes the entry and loses its erase with the connection twice: not failed, the entry and the mail erased once reconnected', async (t) => {
-  const { g, direct, proxy, tag, devTok, c } = await authenticatedWithMail(t);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX);
+  const { tag, devTok, c } = await authenticatedWithMail(t, g, direct);
   const losses = await loseDeleteTwice(t, g, proxy, tag);
   c.send([{ req: 21, unregister: {} }]);
   await losses();
@@ -217,7 +187,7 @@ t.test('an opt-out whose removal deletes the entry and loses its erase with the 
 });
 
 t.test('an unfinished registration\'s removal (the route\'s last device) that loses its erase with the connection twice: removed, the entry erased', async (t) => {
-  const { g, direct, proxy } = await setup(t);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX);
   const dev = await seedDevice(g.relay.directory);
   const tag = routeTag(dev.route);
   const devTok = deviceToken(dev.device);
@@ -231,7 +201,7 @@ t.test('an unfinished registration\'s removal (the route\'s last device) that lo
 });
 
 t.test('mailbox erases in flight when NATS drops (a drained page the device acked): sent again once reconnected, not UNAVAILABLE', async (t) => {
-  const { g, direct, proxy } = await setup(t);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX);
   const [r, d] = [tok(), tok()];
   for (let i = 0; i < 5; i++) await g.bus.mailboxPut(r, d, tok(), bytes(64));
   const items = await g.bus.mailboxRead(r, d, 0, 10);
@@ -250,7 +220,7 @@ async function pastGrace(g: TestGateway): Promise<void> {
 }
 
 t.test('the idle sweep due while NATS is lost past the grace: runs once reconnected, erasing the idle device and its mail', async (t) => {
-  const { g, direct, proxy } = await setup(t, 300);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX, { graceMs: 300 });
   const dev = await seedDevice(g.relay.directory);
   const tag = routeTag(dev.route);
   const devTok = deviceToken(dev.device);
@@ -267,7 +237,7 @@ t.test('the idle sweep due while NATS is lost past the grace: runs once reconnec
 });
 
 t.test('an idle sweep interrupted by a loss of NATS past the grace: runs again once reconnected, every idle device expired', async (t) => {
-  const { g, direct, proxy } = await setup(t, 300);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX, { graceMs: 300 });
   const devs = [await seedDevice(g.relay.directory), await seedDevice(g.relay.directory), await seedDevice(g.relay.directory)];
   for (const d of devs) await direct.bus.mailboxPut(routeTag(d.route), deviceToken(d.device), tok(), bytes(64));
   // The first removal the sweep writes: held, the connection cut, kept down past the
@@ -302,7 +272,7 @@ t.test('an idle sweep interrupted by a loss of NATS past the grace: runs again o
 
 t.test('last_seen of a long-lived connection while NATS is lost past the grace: no pass fails, one runs once reconnected', async (t) => {
   // --device-idle-expiry-s 4: a last_seen pass every 500 ms (an eighth), a sweep every second.
-  const { g, direct, proxy } = await setup(t, 300, { deviceIdleExpiryS: 4 });
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX, { graceMs: 300, overrides: { deviceIdleExpiryS: 4 } });
   const dev = await seedDevice(g.relay.directory);
   const tag = routeTag(dev.route);
   const lastSeen = async (): Promise<number> => Number((await direct.relay.directory.findDevice(tag, dev.device, { fromLeader: true }))?.lastSeenMs ?? 0);
@@ -324,7 +294,7 @@ t.test('last_seen of a long-lived connection while NATS is lost past the grace: 
 });
 
 t.test('the idle sweep whose lease write lands but its answer is lost with the connection: sweeps under that lease once reconnected', async (t) => {
-  const { g, direct, proxy } = await setup(t);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX);
   const dev = await seedDevice(g.relay.directory);
   const tag = routeTag(dev.route);
   const leaseKey = `sweep.${'0'.repeat(32)}`;

@@ -9,19 +9,16 @@
 // `optOut`), and the retry is told so (AUTH_FAILED with optOutUnconfirmed; the CLI in a
 // user's words, with --forget-locally as the way out, exit 6), deleting nothing; the
 // forget then works, and the sweep finishes the relay's side. No timing is asserted.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HushwireClient, ErrorCode, type HushwireError } from '../../client/index.ts';
 import { readDevice } from '../../client/profile-data.ts';
 import { DirectoryStore } from '../../client/profile.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { until } from '../helpers/poll.ts';
+import { proxiedGateway, cutPastGrace, holdDeleteErase } from '../helpers/proxied-gateway.ts';
 import { hushwire } from '../helpers/cli.ts';
 import { registerHandset, freshNumber } from '../helpers/handsets.ts';
-import { tok } from '../bus/contract.ts';
 import { routeTag } from '../../relay/tokens.ts';
 
 t.setTimeout(180_000);
@@ -30,47 +27,8 @@ const PREFIX = 'eraseoutageretry';
 const LONG_MS = 600_000;
 const GRACE_MS = 300;
 
-type Proxy = Awaited<ReturnType<typeof tcpProxy>>;
-
-async function setup(t: Test): Promise<{ g: TestGateway; direct: TestGateway; proxy: Proxy }> {
-  const nats = await startNatsServer({ t });
-  const proxy = await tcpProxy(nats.port);
-  const key = oprfKeyFile();
-  const base = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', deviceIdleExpiryS: 3600 };
-  const direct = await startTestGateway({ ...base, nats: nats.url, name: 'eraseoutageretry-direct' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: LONG_MS } });
-  t.teardown(() => direct.close());
-  const g = await startTestGateway({ ...base, nats: proxy.url, name: 'eraseoutageretry-g' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: GRACE_MS } });
-  t.teardown(async () => { await g.close(); await proxy.cut(); });
-  await until('both buses connected', () => direct.bus.status().state === 'connected' && g.bus.status().state === 'connected', 15_000);
-  return { g, direct, proxy };
-}
-
-/** Waits until `g`'s outage grace has passed (what needs NATS fails at once). */
-async function pastGrace(g: TestGateway): Promise<void> {
-  await until('the grace to pass', () => g.bus.directoryGet(tok()).then(() => false, () => true), 20_000);
-}
-
-/** Has `g`'s next delete of `tag`'s entry, once its empty revision has landed and been
- *  answered, hold its erase at the proxy; resolves once that erase is held. */
-function holdDeleteErase(t: Test, g: TestGateway, proxy: Proxy, tag: string): Promise<void> {
-  const bus = g.bus;
-  const original = bus.directoryPut.bind(bus);
-  let erasing!: () => void;
-  const held = new Promise<void>((resolve) => { erasing = resolve; });
-  bus.directoryPut = async (r, value, rev) => {
-    const got = await original(r, value, rev);
-    if (r === tag && value.length === 0 && got !== null) {
-      bus.directoryPut = original;
-      proxy.holdFrom('$JS.API.STREAM.MSG.DELETE.', erasing);
-    }
-    return got;
-  };
-  t.teardown(() => { bus.directoryPut = original; proxy.holdFrom(null); });
-  return held;
-}
-
 t.test('an opt-out answered UNAVAILABLE after the device left the directory: the retry says the opt-out most likely went through, deletes nothing, and the way out works', async (t) => {
-  const { g, direct, proxy } = await setup(t);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX, { graceMs: GRACE_MS });
   const h = await registerHandset([g.url], freshNumber());
   const profile = await readDevice(new DirectoryStore(h.profileDir));
   const tag = routeTag(profile.route);
@@ -82,9 +40,7 @@ t.test('an opt-out answered UNAVAILABLE after the device left the directory: the
   const held = holdDeleteErase(t, g, proxy, tag);
   const optingOut = c.unregister().then(() => null, (e: unknown) => e as HushwireError);
   await held;
-  await proxy.cut();
-  await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
-  await pastGrace(g);
+  await cutPastGrace(g, proxy);
   proxy.holdFrom(null);
   const failed = await optingOut; // kept down until the opt-out gave up
   await proxy.open();
@@ -124,7 +80,7 @@ t.test('an opt-out answered UNAVAILABLE after the device left the directory: the
 });
 
 t.test('the same opt-out made by hushwire unregister: its failure says the request was sent, and its retry says it most likely went through', async (t) => {
-  const { g, direct, proxy } = await setup(t);
+  const { g, direct, proxy } = await proxiedGateway(t, PREFIX, { graceMs: GRACE_MS });
   const h = await registerHandset([g.url], freshNumber());
   const profile = await readDevice(new DirectoryStore(h.profileDir));
   const tag = routeTag(profile.route);
@@ -132,9 +88,7 @@ t.test('the same opt-out made by hushwire unregister: its failure says the reque
   // The CLI's connection goes to this process's gateway, whose bus the hold is on.
   const first = hushwire(['unregister', '--profile', h.profileDir], { timeoutMs: 120_000 });
   await held;
-  await proxy.cut();
-  await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
-  await pastGrace(g);
+  await cutPastGrace(g, proxy);
   proxy.holdFrom(null);
   const failed = await first; // kept down until the opt-out gave up
   await proxy.open();

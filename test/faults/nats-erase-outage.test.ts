@@ -15,85 +15,33 @@
 //   in its orphan pass, the device's mail: the erasure completes by the next sweep at the
 //   latest, without the handset.
 //
-// Set-up as test/faults/nats-erase-blip.test.ts: a gateway through a TCP proxy
-// (test/helpers/tcp-proxy.ts) that can hold what the gateway sends and be cut (reconnects
+// Set-up as test/faults/nats-erase-blip.test.ts (test/helpers/proxied-gateway.ts): a
+// gateway through a TCP proxy that can hold what the gateway sends and be cut (reconnects
 // refused) and opened again; a second gateway on the nats-server itself looks at the
 // store. No timing is asserted: the request deadlines are far beyond the test, and each
 // outcome is waited for by itself.
 import t, { type Test } from 'tap';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
-import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { until } from '../helpers/poll.ts';
-import { authenticate, seedDevice } from '../ops/fixtures.ts';
+import { authenticate } from '../ops/fixtures.ts';
+import { proxiedGateway, cutPastGrace, holdDeleteErase, authenticatedWithMail } from '../helpers/proxied-gateway.ts';
 import { bytes, tok } from '../bus/contract.ts';
-import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { ErrorCode } from '../../relay/errors.ts';
 
 t.setTimeout(180_000);
 
-const PREFIX = 'eraseoutage';
-const LONG_MS = 600_000;
-const GRACE_MS = 300;
-
-type Proxy = Awaited<ReturnType<typeof tcpProxy>>;
-
-async function setup(t: Test): Promise<{ g: TestGateway; direct: TestGateway; proxy: Proxy }> {
-  const nats = await startNatsServer({ t });
-  const proxy = await tcpProxy(nats.port);
-  const key = oprfKeyFile();
-  const base = { oprfKeyFile: key, natsPrefix: PREFIX, mailboxShards: 1, logLevel: 'warn', deviceIdleExpiryS: 3600 };
-  const direct = await startTestGateway({ ...base, nats: nats.url, name: 'eraseoutage-direct' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: LONG_MS } });
-  t.teardown(() => direct.close());
-  const g = await startTestGateway({ ...base, nats: proxy.url, name: 'eraseoutage-g' }, { busRequests: { requestTimeoutMs: LONG_MS, outageGraceMs: GRACE_MS } });
-  t.teardown(async () => { await g.close(); await proxy.cut(); });
-  await until('both buses connected', () => direct.bus.status().state === 'connected' && g.bus.status().state === 'connected', 15_000);
-  return { g, direct, proxy };
-}
-
-/** Waits until `g`'s outage grace has passed (what needs NATS fails at once). */
-async function pastGrace(g: TestGateway): Promise<void> {
-  await until('the grace to pass', () => g.bus.directoryGet(tok()).then(() => false, () => true), 20_000);
-}
-
-/** Has `g`'s next delete of `tag`'s entry, once its empty revision has landed and been
- *  answered, hold its erase at the proxy; resolves once that erase is held. */
-function holdDeleteErase(t: Test, g: TestGateway, proxy: Proxy, tag: string): Promise<void> {
-  const bus = g.bus;
-  const original = bus.directoryPut.bind(bus);
-  let erasing!: () => void;
-  const held = new Promise<void>((resolve) => { erasing = resolve; });
-  bus.directoryPut = async (r, value, rev) => {
-    const got = await original(r, value, rev);
-    if (r === tag && value.length === 0 && got !== null) {
-      bus.directoryPut = original;
-      proxy.holdFrom('$JS.API.STREAM.MSG.DELETE.', erasing); // the delete's erase comes next
-    }
-    return got;
-  };
-  t.teardown(() => { bus.directoryPut = original; proxy.holdFrom(null); });
-  return held;
-}
-
 /** A device with mail, authenticated at `g`, opting out; its delete's erase held, the
- *  connection cut and kept down past `g`'s grace, and mail stored behind the opt-out's
- *  first erase meanwhile (a sender that looked the device up just before the removal). */
+ *  connection cut and kept down past `g`'s grace (300 ms), and mail stored behind the
+ *  opt-out's first erase meanwhile (a sender that looked the device up just before the
+ *  removal). */
 async function optOutIntoOutage(t: Test) {
-  const { g, direct, proxy } = await setup(t);
-  const dev = await seedDevice(g.relay.directory);
-  const tag = routeTag(dev.route);
-  const devTok = deviceToken(dev.device);
-  await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
-  const c = await authenticate(g.url, dev);
-  t.teardown(() => c.close());
+  const { g, direct, proxy } = await proxiedGateway(t, 'eraseoutage', { graceMs: 300 });
+  const { dev, tag, devTok, c } = await authenticatedWithMail(t, g, direct);
   const held = holdDeleteErase(t, g, proxy, tag);
   c.send([{ req: 21, unregister: {} }]);
   await held;
   t.equal((await direct.bus.directoryGet(tag, { fromLeader: true }))?.value.length, 0, 'the delete\'s empty revision landed: the device is out of the directory');
   await direct.bus.mailboxPut(tag, devTok, tok(), bytes(64));
-  await proxy.cut();
-  await until('the loss seen', () => g.bus.status().state === 'reconnecting', 20_000);
-  await pastGrace(g);
+  await cutPastGrace(g, proxy);
   proxy.holdFrom(null);
   return { g, direct, proxy, dev, tag, devTok, c };
 }
