@@ -9,12 +9,10 @@
 // Real nats-server; the loop is held from a setImmediate while a wait for a key is
 // pending (its timer armed, nothing delivered yet) until well past that wait's deadline.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { NatsBus } from '../../relay/bus/nats.ts';
 import { LATE_TIMEOUT_MS } from '../../relay/bus/late-timer.ts';
 import { ErrorCode, isHushwireError } from '../../relay/errors.ts';
-import { CONTRACT_LIMITS } from './contract.ts';
 import { haveNatsServer, stallNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { busWithDirectoryKeys } from '../helpers/directory-keys.ts';
 
 /** Enough keys that the listing is still being delivered when the hold begins. */
 const KEYS = 20_000;
@@ -65,16 +63,7 @@ if (!haveNatsServer()) {
 } else {
   t.test('directory listing after a held event loop', { timeout: 180_000 }, async (t) => {
     const server = await startNatsServer({ t });
-    const bus = new NatsBus({
-      servers: server.url, limits: CONTRACT_LIMITS, prefix: 'dkl', mailboxShards: 1, name: 'hushwire-test',
-      requestTimeoutMs: REQUEST_TIMEOUT_MS, log: () => undefined,
-    });
-    t.teardown(() => bus.close());
-    await bus.start();
-    const value = new Uint8Array([1]);
-    for (let i = 0; i < KEYS; i += 1000) {
-      await Promise.all(Array.from({ length: 1000 }, () => bus.directoryPut(randomBytes(16).toString('hex'), value, 0)));
-    }
+    const bus = await busWithDirectoryKeys(t, server, 'dkl', REQUEST_TIMEOUT_MS, KEYS);
 
     for (const [where, from] of [['at its start (its consumer\'s create: nats.js\'s deadline)', 0], ['halfway (the wait for the next key: the bus\'s deadline)', 100]] as const) {
       await t.test(`held ${where}: what arrived meanwhile is read, and the listing goes on to the end`, async (t) => {

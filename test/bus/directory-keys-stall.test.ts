@@ -6,12 +6,10 @@
 // the sweep waited with it, and so did the gateway's close (Privacy.stop waits for the
 // sweep under way), so a SIGTERM during a NATS outage never ended the gateway.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { NatsBus } from '../../relay/bus/nats.ts';
 import { ErrorCode, isHushwireError } from '../../relay/errors.ts';
-import { CONTRACT_LIMITS } from './contract.ts';
 import { haveNatsServer, stallNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import { busWithDirectoryKeys } from '../helpers/directory-keys.ts';
 import { until } from '../helpers/poll.ts';
 
 /** Enough keys that the listing is still being delivered when the stall begins (the
@@ -31,16 +29,7 @@ if (!haveNatsServer()) {
 } else {
   t.test('a directory listing that nats-server stops delivering fails UNAVAILABLE', { timeout: 180_000 }, async (t) => {
     const server = await startNatsServer({ t });
-    const bus = new NatsBus({
-      servers: server.url, limits: CONTRACT_LIMITS, prefix: 'dks', mailboxShards: 1, name: 'hushwire-test',
-      requestTimeoutMs: REQUEST_TIMEOUT_MS, log: () => undefined,
-    });
-    t.teardown(() => bus.close());
-    await bus.start();
-    const value = new Uint8Array([1]);
-    for (let i = 0; i < KEYS; i += 1000) {
-      await Promise.all(Array.from({ length: 1000 }, () => bus.directoryPut(randomBytes(16).toString('hex'), value, 0)));
-    }
+    const bus = await busWithDirectoryKeys(t, server, 'dks', REQUEST_TIMEOUT_MS, KEYS);
 
     const it = bus.directoryKeys()[Symbol.asyncIterator]();
     const first = await it.next();
