@@ -40,6 +40,33 @@ function httpStatus(port: number, path: string): Promise<number> {
   });
 }
 
+/** `hushwire oprf --nats URL --key-file KEY --id ID --port 0 --threads 1 ARGS` as a child
+ *  process (killed at `t`'s teardown), once its stderr's human line says it serves
+ *  hw.oprf.ID.eval and on which port. `out()`: its stdout and stderr so far, interleaved;
+ *  `stdout()`: its stdout alone (JSON log lines); `exited`: its exit code. */
+async function startEvaluator(t: { teardown(fn: () => unknown): void }, natsUrl: string, keyFile: string, id: string, args: string[] = []) {
+  const p = spawn(process.execPath, [BIN, 'oprf', '--nats', natsUrl, '--key-file', keyFile, '--id', id, '--port', '0', '--threads', '1', ...args], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let stdout = '';
+  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); stdout += c.toString('utf8'); });
+  p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
+  const serving = new RegExp(`hushwire oprf serving hw\\.oprf\\.${id}\\.eval .*http://127\\.0\\.0\\.1:(\\d+)`);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`evaluator did not start:\n${out}`)), 60_000);
+    const check = () => {
+      const m = serving.exec(out);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    };
+    p.stderr.on('data', check); // the human line; stdout holds only JSON log lines
+    p.once('exit', () => { clearTimeout(timer); reject(new Error(`evaluator exited:\n${out}`)); });
+  });
+  return { p, port, exited, out: () => out, stdout: () => stdout };
+}
+
 t.setTimeout(240_000);
 
 t.test('every hushwire oprf setting is in docs/OPERATIONS.md', async (t) => {
@@ -153,24 +180,8 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
   t.equal(missing.code, 2, 'unreadable key: exit 2');
   t.match(missing.stderr, /^hushwire oprf: --key-file: cannot read \S+nope\.key: no such file\n$/, 'one line naming --key-file');
 
-  const p = spawn(process.execPath, [BIN, 'oprf', '--nats', nats.url, '--key-file', keyFile, '--id', 'cli', '--port', '0', '--threads', '1'], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let stdout = '';
-  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); stdout += c.toString('utf8'); });
-  p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`evaluator did not start:\n${out}`)), 60_000);
-    const check = () => {
-      const m = /hushwire oprf serving hw\.oprf\.cli\.eval .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    };
-    p.stderr.on('data', check); // the human line; stdout holds only JSON log lines
-    p.once('exit', () => { clearTimeout(timer); reject(new Error(`evaluator exited:\n${out}`)); });
-  });
+  const ev = await startEvaluator(t, nats.url, keyFile, 'cli');
+  const { p, port, exited } = ev;
   t.equal(await httpStatus(port, '/healthz'), 200);
   for (let i = 0; i < 100 && await httpStatus(port, '/readyz') !== 200; i++) await new Promise((r) => setTimeout(r, 100));
   t.equal(await httpStatus(port, '/readyz'), 200, 'ready once subscribed');
@@ -201,10 +212,10 @@ t.test('hushwire oprf serves over NATS; fetch checks the key; SIGTERM exits 0', 
   const stopped = await hushwire(['oprf-key', 'fetch', '--nats', nats.url, '--id', 'cli']);
   t.equal(stopped.code, 4, 'its evaluator stopped: exit 4');
   t.match(stopped.stderr, /^hushwire: no OPRF evaluator serves id cli on this NATS .*and that it is running \(NOT_REGISTERED\)\n$/);
-  t.match(out, /OPRF evaluator closed/);
-  t.notMatch(out, readFileSync(keyFile, 'utf8').trim(), 'the key is not in the output');
+  t.match(ev.out(), /OPRF evaluator closed/);
+  t.notMatch(ev.out(), readFileSync(keyFile, 'utf8').trim(), 'the key is not in the output');
   // stdout is for log pipelines: JSON lines only, the start-up facts among them.
-  const lines = stdout.split('\n').filter((l) => l !== '');
+  const lines = ev.stdout().split('\n').filter((l) => l !== '');
   t.same(lines.filter((l) => { try { JSON.parse(l); return false; } catch { return true; } }), [], 'every stdout line is JSON');
   t.match(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o['msg'] === 'hushwire oprf serving'),
     { subject: 'hw.oprf.cli.eval', threads: 1, http: /^http:\/\/127\.0\.0\.1:\d+$/ }, 'the serving facts are a log line');
@@ -219,24 +230,8 @@ t.test('oprf-key fetch to an evaluator whose --reply-prefixes leave out its inbo
   const dir = tempDir('hw-oprf-reply-');
   const keyFile = join(dir, 'oprf.key');
   const pk = (await hushwire(['oprf-key', 'generate', '--out', keyFile])).stdout.trim();
-  const p = spawn(process.execPath, [BIN, 'oprf', '--nats', nats.url, '--key-file', keyFile, '--id', 'narrow', '--port', '0', '--threads', '1', '--reply-prefixes', '_INBOX_hw_gw'], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let stdout = '';
-  p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); stdout += c.toString('utf8'); });
-  p.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-  t.teardown(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`evaluator did not start:\n${out}`)), 60_000);
-    const check = () => {
-      const m = /hushwire oprf serving hw\.oprf\.narrow\.eval .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    };
-    p.stderr.on('data', check);
-    p.once('exit', () => { clearTimeout(timer); reject(new Error(`evaluator exited:\n${out}`)); });
-  });
+  const ev = await startEvaluator(t, nats.url, keyFile, 'narrow', ['--reply-prefixes', '_INBOX_hw_gw']);
+  const { p, port, exited } = ev;
   for (let i = 0; i < 100 && await httpStatus(port, '/readyz') !== 200; i++) await new Promise((r) => setTimeout(r, 100));
   t.equal(await httpStatus(port, '/readyz'), 200, 'ready');
 
@@ -261,7 +256,7 @@ t.test('oprf-key fetch to an evaluator whose --reply-prefixes leave out its inbo
     r.end();
   });
   t.match(metrics, /^hushwire_oprf_requests_total\{result="bad_reply"\} 1$/m, 'counted bad_reply');
-  const warn = stdout.split('\n').filter((l) => l.includes('outside --reply-prefixes')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const warn = ev.stdout().split('\n').filter((l) => l.includes('outside --reply-prefixes')).map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(warn.length, 1, 'one warning');
   t.match(warn[0], { reply: '_INBOX.>', replyPrefixes: ['_INBOX_hw_gw'], msg: /add that prefix to --reply-prefixes/ }, 'the requester\'s prefix (by shape) and the ones allowed');
 
