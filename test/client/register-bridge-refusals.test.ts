@@ -14,9 +14,9 @@
 import t, { type Test } from 'tap';
 import { HushwireClient, MemoryStore, ErrorCode } from '../../client/index.ts';
 import { HushwireError } from '../../relay/errors.ts';
-import { routeTag } from '../../relay/tokens.ts';
 import { formatError, exitCodeFor } from '../../cli/errors.ts';
 import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
+import { verifyStartCharges } from '../helpers/verify-start.ts';
 import { startRefusingBridge, type BridgeAnswer, type RefusingBridge } from '../helpers/refusing-bridge.ts';
 import { within } from '../helpers/poll.ts';
 
@@ -24,11 +24,6 @@ t.setTimeout(120_000);
 
 let seq = 0;
 const freshNumber = (): string => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(5000 + ++seq).padStart(4, '0')}`;
-
-async function charged(gw: TestGateway, number: string): Promise<number> {
-  const rec = await gw.bus.counterGet(`vs.${routeTag(await gw.relay.evaluator.routeForNumber(number))}`);
-  return rec === null ? 0 : (JSON.parse(new TextDecoder().decode(rec.value)) as { n: number }).n;
-}
 
 async function setup(t: Test, answer: BridgeAnswer): Promise<{ gw: TestGateway; bridge: RefusingBridge }> {
   const bridge = await startRefusingBridge(t, answer);
@@ -50,7 +45,7 @@ t.test('a number the bridge will not send to: BAD_NUMBER, asked once, nothing ch
   t.ok(e instanceof HushwireError, 'a HushwireError');
   t.match(e, { code: ErrorCode.BAD_NUMBER, retryAfterMs: 0, message: 'the service\'s SMS bridge will not send a verification code to this number (HTTP 422)' });
   t.equal(bridge.posts.length, 1, 'asked once: the answer is final');
-  t.equal(await charged(gw, number), 0, 'nothing charged');
+  t.equal(await verifyStartCharges(gw, number), 0, 'nothing charged');
   t.equal(await store.read('device.json'), undefined, 'nothing kept');
   t.equal(formatError(e), 'hushwire: the service\'s SMS bridge will not send a verification code to this number (HTTP 422) (BAD_NUMBER)');
   t.equal(exitCodeFor(e), 2, 'exit 2, as a number that is not E.164');
@@ -66,7 +61,7 @@ t.test('a bridge refusing the gateway\'s token: asked once, told to try again in
   t.equal(err.retryAfterMs, 60_000, 'the gateway\'s retry_after_ms');
   t.match(err.message, /^the gateway could not send a verification code \(verifier answered HTTP 401: the service's SMS bridge refuses this gateway's requests \(a configuration fault for its operator\), UNAVAILABLE; asked once\): the number was not sent a code$/, 'no "in a moment"');
   t.equal(bridge.posts.length, 1, 'asked once: a minute is past the retry window');
-  t.equal(await charged(gw, number), 0, 'nothing charged');
+  t.equal(await verifyStartCharges(gw, number), 0, 'nothing charged');
   t.match(formatError(e), /: the number was not sent a code; try again in 60 s \(UNAVAILABLE\)$/, 'the CLI says when');
   t.equal(exitCodeFor(e), 5);
 });
@@ -81,7 +76,7 @@ t.test('a busy bridge\'s Retry-After within the window: waited for, then registe
   t.equal(bridge.codes.length, 1, 'one SMS');
   const gap = bridge.posts[1]!.at - bridge.posts[0]!.at;
   t.ok(gap >= 1_990, `the second ask came after the bridge's 2 s at least (${Math.round(gap)} ms)`);
-  t.equal(await charged(gw, number), 1, 'charged once');
+  t.equal(await verifyStartCharges(gw, number), 1, 'charged once');
 });
 
 t.test('a busy bridge\'s Retry-After past the window: asked once, told when', async (t) => {
@@ -91,6 +86,6 @@ t.test('a busy bridge\'s Retry-After past the window: asked once, told when', as
   t.match(e, { code: ErrorCode.UNAVAILABLE, retryAfterMs: 120_000 });
   t.match((e as Error).message, /\(verifier answered HTTP 503, UNAVAILABLE; asked once\): the number was not sent a code$/);
   t.equal(bridge.posts.length, 1, 'asked once');
-  t.equal(await charged(gw, number), 0, 'nothing charged');
+  t.equal(await verifyStartCharges(gw, number), 0, 'nothing charged');
   t.match(formatError(e), /; try again in 2 min \(UNAVAILABLE\)$/);
 });

@@ -15,9 +15,9 @@
 import t, { type Test } from 'tap';
 import { HushwireClient, MemoryStore, ErrorCode } from '../../client/index.ts';
 import { HushwireError } from '../../relay/errors.ts';
-import { routeTag } from '../../relay/tokens.ts';
 import { failureOf } from '../../relay/verifier/verifier.ts';
 import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
+import { verifyStartCharges } from '../helpers/verify-start.ts';
 import { startSmsBridge, type BridgeMode, type SmsBridge } from '../helpers/sms-bridge.ts';
 import { within } from '../helpers/poll.ts';
 
@@ -25,12 +25,6 @@ t.setTimeout(120_000);
 
 let seq = 0;
 const freshNumber = (): string => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++seq).padStart(4, '0')}`;
-
-/** The number's verify_start charges over all gateways (the shared counter). */
-async function charged(gw: TestGateway, number: string): Promise<number> {
-  const rec = await gw.bus.counterGet(`vs.${routeTag(await gw.relay.evaluator.routeForNumber(number))}`);
-  return rec === null ? 0 : (JSON.parse(new TextDecoder().decode(rec.value)) as { n: number }).n;
-}
 
 interface Setup {
   gw: TestGateway;
@@ -74,7 +68,7 @@ for (const [mode, what] of [['down', 'nothing listens (connection refused)'], ['
     t.same(calls, ['notSent', 'sent'], 'the verifier was called twice: first certainly not sent, then sent');
     t.equal(bridge.codes.length, 1, 'one SMS');
     t.equal(bridge.posts, mode === 'down' ? 1 : 2, mode === 'down' ? 'the refused call never reached the bridge' : 'the refused call reached the bridge');
-    t.equal(await charged(gw, number), 1, 'the number is charged once: the start that sent nothing was given back');
+    t.equal(await verifyStartCharges(gw, number), 1, 'the number is charged once: the start that sent nothing was given back');
     t.ok((await store.read('device.json')) !== undefined, 'the profile holds the device');
   });
 }
@@ -91,7 +85,7 @@ t.test('the bridge stays down: register fails saying no code was sent, after a b
   t.ok(e.retryAfterMs > 0, 'with the gateway\'s retry_after_ms');
   t.ok(calls.length > 1 && calls.length <= 5, `asked again, a bounded number of times (${calls.length})`);
   t.ok(calls.every((c) => c === 'notSent'));
-  t.equal(await charged(gw, number), 0, 'nothing charged');
+  t.equal(await verifyStartCharges(gw, number), 0, 'nothing charged');
 });
 
 for (const [mode, what] of [['drop', 'takes the request and closes the connection unanswered'], ['fail', 'takes the request and answers 500']] as const) {
@@ -105,6 +99,6 @@ for (const [mode, what] of [['drop', 'takes the request and closes the connectio
     t.same(calls, ['maybe'], 'the verifier was called once (no second SMS), its failure not a certain one');
     t.equal(bridge.posts, 1, 'the bridge read one request');
     t.equal(bridge.codes.length, 0);
-    t.equal(await charged(gw, number), 1, 'the charge stays: the code may have gone out');
+    t.equal(await verifyStartCharges(gw, number), 1, 'the charge stays: the code may have gone out');
   });
 }

@@ -19,12 +19,11 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
+import { verifyStart, verifyStartCharges } from '../helpers/verify-start.ts';
 import { startRefusingBridge, type BridgeAnswer } from '../helpers/refusing-bridge.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { ErrorCode } from '../../relay/errors.ts';
-import { routeTag } from '../../relay/tokens.ts';
-import type { DecodedOp } from '../../relay/wire.ts';
 import { createWebhookVerifier } from '../../relay/verifier/webhook.ts';
 import { MISCONFIGURED_RETRY_MS, BRIDGE_RETRY_MAX_MS, VerifierFailure } from '../../relay/verifier/verifier.ts';
 import { VERIFY_NOT_SENT_RETRY_MS } from '../../relay/session.ts';
@@ -35,20 +34,6 @@ let seq = 0;
 const freshNumber = (): string => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(3000 + ++seq).padStart(4, '0')}`;
 const TOKEN = 'tok-Zq81vKxw3Jm0';
 const BODY = 'BRIDGE-BODY-7f3a9c';
-
-async function verifyStart(url: string, number: string): Promise<DecodedOp> {
-  const c = await connectRaw(url);
-  await c.next((o) => o.body === 'challenge');
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const r = await c.reply(1);
-  c.close();
-  return r;
-}
-
-async function charged(gw: TestGateway, number: string): Promise<number> {
-  const rec = await gw.bus.counterGet(`vs.${routeTag(await gw.relay.evaluator.routeForNumber(number))}`);
-  return rec === null ? 0 : (JSON.parse(new TextDecoder().decode(rec.value)) as { n: number }).n;
-}
 
 async function counts(gw: TestGateway): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -124,7 +109,7 @@ t.test('each refusal class: the answer, the charge, the metrics; nothing leaks',
     if (typeof c.retry === 'number') t.equal(retry, c.retry, `${c.what}: retry_after_ms ${c.retry}`);
     else t.ok(retry >= c.retry[0] && retry <= c.retry[1], `${c.what}: retry_after_ms ${retry} within ${c.retry[0]}..${c.retry[1]}`);
     // A code not sent gives the charge back; a 500 may have sent it and keeps it.
-    t.equal(await charged(gw, number), c.refusal === null ? 1 : 0, `${c.what}: the number's charge ${c.refusal === null ? 'kept' : 'given back'}`);
+    t.equal(await verifyStartCharges(gw, number), c.refusal === null ? 1 : 0, `${c.what}: the number's charge ${c.refusal === null ? 'kept' : 'given back'}`);
     if (c.refusal !== null) { expected[c.refusal]!++; expected.refund_refunded!++; } else expected.refund_withheld!++;
     expected.delivery_failed!++;
     t.match(await counts(gw), expected, `${c.what}: counted`);

@@ -12,10 +12,10 @@ import t, { type Test } from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { verifyStartCharges } from '../helpers/verify-start.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { until } from '../helpers/poll.ts';
 import { ErrorCode } from '../../relay/errors.ts';
-import { routeTag } from '../../relay/tokens.ts';
 
 let seq = 0;
 const freshNumber = (): string => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(7000 + ++seq).padStart(4, '0')}`;
@@ -38,11 +38,6 @@ async function heldBridge(t: Test): Promise<{ url: string; held: ServerResponse[
   };
 }
 
-async function counterValue(gw: TestGateway, number: string): Promise<number> {
-  const rec = await gw.bus.counterGet(`vs.${routeTag(await gw.relay.evaluator.routeForNumber(number))}`);
-  return rec === null ? 0 : (JSON.parse(new TextDecoder().decode(rec.value)) as { n: number }).n;
-}
-
 async function refunds(gw: TestGateway): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const v of (await gw.metrics.verifyStartRefunds.get()).values) out[String(v.labels.result)] = v.value;
@@ -63,7 +58,7 @@ t.test('a refused delivery whose code was guessed at keeps its charge', async (t
   await until('the bridge has the first POST', () => bridge.held.length === 1);
   bridge.release(503);
   t.equal((await a.reply(1)).error?.code, ErrorCode.UNAVAILABLE, 'untried: the start fails');
-  t.equal(await counterValue(gw, spare), 0, 'untried: the charge is given back');
+  t.equal(await verifyStartCharges(gw, spare), 0, 'untried: the charge is given back');
   t.same(await refunds(gw), { refunded: 1, kept: 0, withheld: 0 });
 
   // Tried: five wrong codes while the bridge holds the POST, then it refuses.
@@ -80,7 +75,7 @@ t.test('a refused delivery whose code was guessed at keeps its charge', async (t
   }
   bridge.release(503);
   t.equal((await c.reply(1)).error?.code, ErrorCode.UNAVAILABLE, 'the start fails: the bridge refused');
-  t.equal(await counterValue(gw, number), 1, 'the guesses were paid for: the charge stays');
+  t.equal(await verifyStartCharges(gw, number), 1, 'the guesses were paid for: the charge stays');
   t.same(await refunds(gw), { refunded: 1, kept: 0, withheld: 1 }, 'counted as withheld');
 
   // So the number's budget (1) is spent: no further start, no further guesses.

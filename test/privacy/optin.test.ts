@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestGateway, oprfKeyFile, type TestGateway } from '../helpers/gateway.ts';
+import { verifyStart, verifyStartCharges } from '../helpers/verify-start.ts';
 import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
 import { connectRaw } from '../helpers/raw.ts';
 import { registerHandset } from '../helpers/handsets.ts';
@@ -24,15 +25,6 @@ import { VerifierFailure } from '../../relay/verifier/verifier.ts';
 
 let seq = 0;
 const freshNumber = (): string => `+1555${String(process.pid % 1000).padStart(3, '0')}${String(6000 + ++seq).padStart(4, '0')}`;
-
-async function verifyStart(url: string, number: string): Promise<DecodedOp> {
-  const c = await connectRaw(url);
-  await c.next((o) => o.body === 'challenge');
-  c.send([{ req: 1, verifyStart: { number } }]);
-  const r = await c.reply(1);
-  c.close();
-  return r;
-}
 
 function noticeOps(ops: DecodedOp[]): DecodedOp[] {
   return ops.filter((o) => o.body === 'notice');
@@ -213,11 +205,6 @@ async function switchableVerifier(t: Test): Promise<{ url: string; mode: Verifie
   return state;
 }
 
-async function counterValue(gw: TestGateway, number: string): Promise<number> {
-  const rec = await gw.bus.counterGet(`vs.${routeTag(await gw.relay.evaluator.routeForNumber(number))}`);
-  return rec === null ? 0 : (JSON.parse(new TextDecoder().decode(rec.value)) as { n: number }).n;
-}
-
 async function deliveries(gw: TestGateway): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const v of (await gw.metrics.verifierDeliveries.get()).values) out[String(v.labels.outcome)] = v.value;
@@ -236,19 +223,19 @@ t.test('a verifier outage does not use up the numbers\' verification budget', as
     const r = await verifyStart(gw.url, number);
     t.equal(r.error?.code, ErrorCode.UNAVAILABLE, `attempt ${i + 1} while the verifier answers 503: UNAVAILABLE`);
   }
-  t.equal(await counterValue(gw, number), 0, 'the budget is unchanged: every charge was given back');
+  t.equal(await verifyStartCharges(gw, number), 0, 'the budget is unchanged: every charge was given back');
   v.mode = 'hang';
   const r = await verifyStart(gw.url, number);
   t.equal(r.error?.code, ErrorCode.UNAVAILABLE, 'while the verifier does not answer: UNAVAILABLE');
   t.match(r.error?.message, /did not answer in time/);
-  t.equal(await counterValue(gw, number), 1, 'a timeout keeps its charge: the bridge may have sent the code (no SMS pumping through a slow bridge)');
+  t.equal(await verifyStartCharges(gw, number), 1, 'a timeout keeps its charge: the bridge may have sent the code (no SMS pumping through a slow bridge)');
   t.same(await deliveries(gw), { ok: 0, failed: 5, timeout: 1, refund_refunded: 5, refund_kept: 0, refund_withheld: 1 }, 'deliveries and refunds counted by outcome');
 
   // The verifier is back: the number has what the outage did not take.
   v.mode = 'ok';
   t.equal((await verifyStart(gw.url, number)).body, 'verifyStarted', 'after the outage: a code is sent (budget 2, one used by the timeout)');
   t.equal((await verifyStart(gw.url, number)).error?.code, ErrorCode.RATE_LIMITED, 'then the budget applies as always');
-  t.equal(await counterValue(gw, number), 2, 'codes sent, or perhaps sent, are counted');
+  t.equal(await verifyStartCharges(gw, number), 2, 'codes sent, or perhaps sent, are counted');
   t.match(await deliveries(gw), { ok: 1, failed: 5, timeout: 1 });
 
   // The log says why, without the number; a burst of failures is one line.
@@ -265,7 +252,7 @@ t.test('a code that may have been sent keeps its charge; a failed delivery leave
   const number = freshNumber();
   v.mode = 'fail'; // HTTP 500: perhaps after the bridge sent the SMS
   t.equal((await verifyStart(gw.url, number)).error?.code, ErrorCode.UNAVAILABLE);
-  t.equal(await counterValue(gw, number), 1, 'a 500 keeps the charge (no SMS pumping through an erroring bridge)');
+  t.equal(await verifyStartCharges(gw, number), 1, 'a 500 keeps the charge (no SMS pumping through an erroring bridge)');
   t.match(await deliveries(gw), { failed: 1, refund_withheld: 1, refund_refunded: 0 });
 
   // The same socket then tries codes: there is nothing pending to guess against, for a
@@ -296,7 +283,7 @@ t.test('a verifier that cannot be reached: refunded, counted as failed', async (
   t.teardown(() => gw.close());
   const number = freshNumber();
   for (let i = 0; i < 3; i++) t.equal((await verifyStart(gw.url, number)).error?.code, ErrorCode.UNAVAILABLE);
-  t.equal(await counterValue(gw, number), 0, 'budget unchanged');
+  t.equal(await verifyStartCharges(gw, number), 0, 'budget unchanged');
   t.match(await deliveries(gw), { failed: 3, refund_refunded: 3 });
   t.match(gw.logs(), /"reason":"connection failed \(ECONNREFUSED\)"/, 'the reason is the errno code');
 });
@@ -337,14 +324,14 @@ t.test('concurrent starts cannot overspend while deliveries fail and succeed', a
   v.mode = 'refuse';
   const failing = await round();
   t.ok(failing.every((r) => r.error?.code === ErrorCode.UNAVAILABLE || r.error?.code === ErrorCode.RATE_LIMITED), 'failing verifier: UNAVAILABLE (or RATE_LIMITED while others\' charges were in flight)');
-  t.equal(await counterValue(gw, number), 0, 'every charge given back');
+  t.equal(await verifyStartCharges(gw, number), 0, 'every charge given back');
 
   v.mode = 'ok';
   const working = await round();
   const sent = working.filter((r) => r.body === 'verifyStarted').length;
   t.equal(sent, 3, 'exactly the budget of codes sent');
   t.ok(working.every((r) => r.body === 'verifyStarted' || r.error?.code === ErrorCode.RATE_LIMITED), 'the rest refused RATE_LIMITED');
-  t.equal(await counterValue(gw, number), 3, 'the counter holds what was sent');
+  t.equal(await verifyStartCharges(gw, number), 3, 'the counter holds what was sent');
   t.equal(v.posts, 12 - failing.filter((r) => r.error?.code === ErrorCode.RATE_LIMITED).length + 3, 'the verifier was asked only for charged starts');
 });
 
