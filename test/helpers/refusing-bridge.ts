@@ -5,6 +5,7 @@
 // POSTs it answered 2xx (an SMS sent). Closed at `t`'s teardown.
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { bridgeCodes } from './bridge-codes.ts';
 
 export interface BridgeAnswer {
   status: number;
@@ -37,28 +38,16 @@ export interface RefusingBridge {
 
 export async function startRefusingBridge(t: { teardown(fn: () => unknown): void }, answer: BridgeAnswer = { status: 204 }): Promise<RefusingBridge> {
   const posts: BridgePost[] = [];
-  const codes: string[] = [];
-  let waiters: Array<() => void> = [];
+  const taken = bridgeCodes();
   const sockets = new Set<Socket>();
   let url = '';
   const state: RefusingBridge = {
     get url() { return url; },
     posts,
-    codes,
+    codes: taken.codes,
     answer,
     thenOkAfter: null,
-    code(n: number, timeoutMs = 30_000) {
-      return new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no verification code #${n} within ${timeoutMs} ms`)), timeoutMs);
-        const check = (): void => {
-          if (codes.length > n) {
-            clearTimeout(timer);
-            resolve(codes[n]!);
-          } else waiters.push(check);
-        };
-        check();
-      });
-    },
+    code: taken.code,
   };
   const server = createServer((req, res) => {
     let body = '';
@@ -71,12 +60,7 @@ export async function startRefusingBridge(t: { teardown(fn: () => unknown): void
         if (state.thenOkAfter <= 0) a = { status: 204 };
         else state.thenOkAfter--;
       }
-      if (a.status >= 200 && a.status < 300) {
-        codes.push(sent.code);
-        const w = waiters;
-        waiters = [];
-        for (const f of w) f();
-      }
+      if (a.status >= 200 && a.status < 300) taken.take(sent.code);
       res.writeHead(a.status, a.headers ?? {}).end(a.body ?? '');
     });
   });

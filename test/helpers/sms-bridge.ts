@@ -11,6 +11,7 @@
 //   have sent it).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { bridgeCodes } from './bridge-codes.ts';
 
 export type BridgeMode = 'ok' | 'down' | 'refuse' | 'fail' | 'drop';
 
@@ -30,8 +31,7 @@ export interface SmsBridge {
 
 /** A bridge in `mode` (default 'ok'), closed at `t`'s teardown. */
 export async function startSmsBridge(t: { teardown(fn: () => unknown): void }, mode: BridgeMode = 'ok'): Promise<SmsBridge> {
-  const codes: string[] = [];
-  let waiters: Array<() => void> = [];
+  const taken = bridgeCodes();
   let current: BridgeMode = mode;
   let posts = 0;
   const sockets = new Set<Socket>();
@@ -49,11 +49,9 @@ export async function startSmsBridge(t: { teardown(fn: () => unknown): void }, m
         res.writeHead(m === 'refuse' ? 503 : 500).end();
         return;
       }
-      codes.push((JSON.parse(body) as { code: string }).code);
+      const code = (JSON.parse(body) as { code: string }).code;
       res.writeHead(204).end();
-      const w = waiters;
-      waiters = [];
-      for (const f of w) f();
+      taken.take(code);
     });
   });
   server.on('connection', (s: Socket) => {
@@ -80,24 +78,13 @@ export async function startSmsBridge(t: { teardown(fn: () => unknown): void }, m
   return {
     url: `http://127.0.0.1:${port}/send-code`,
     get posts() { return posts; },
-    codes,
+    codes: taken.codes,
     get mode() { return current; },
     async set(m: BridgeMode) {
       if (m === 'down' && current !== 'down') await close();
       if (m !== 'down' && current === 'down') await listen();
       current = m;
     },
-    code(n: number, timeoutMs = 30_000) {
-      return new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no verification code #${n} within ${timeoutMs} ms`)), timeoutMs);
-        const check = (): void => {
-          if (codes.length > n) {
-            clearTimeout(timer);
-            resolve(codes[n]!);
-          } else waiters.push(check);
-        };
-        check();
-      });
-    },
+    code: taken.code,
   };
 }
