@@ -24,7 +24,7 @@ import { SendPacer, deliverToRoute, type SealedForDevice } from '../../client/ou
 import type { Discovery, VerifiedDevice } from '../../client/discovery.ts';
 import { natsTestGateway, warmEvaluator } from '../helpers/gateway.ts';
 import { haveNatsServer } from '../helpers/nats-server.ts';
-import { senderAndRawRecipient, deliveries, checkEachArrivedOnce } from '../helpers/paced-sends.ts';
+import { senderAndRawRecipient, ackEveryDelivery, checkEachArrivedOnce } from '../helpers/paced-sends.ts';
 import { wire, encodeFrame, type OpProps } from '../../relay/wire.ts';
 import type { Test } from 'tap';
 
@@ -83,15 +83,7 @@ async function shedding(t: Test, prefix: string, shed: Shedding) {
   const gw = await natsTestGateway(t, prefix);
   await warmEvaluator(gw);
   const { B, b, bConn, client } = await senderAndRawRecipient(t, gw.url, { WebSocket: sheddingWebSocket(shed) });
-  let acked = 0;
-  const acking = setInterval(() => {
-    const envs = deliveries(bConn);
-    if (envs.length > acked) {
-      bConn.send([{ req: 0, deliverAck: { ids: envs.slice(acked).map((e) => e.id) } }]);
-      acked = envs.length;
-    }
-  }, 20);
-  t.teardown(() => clearInterval(acking));
+  ackEveryDelivery(t, bConn);
   return { gw, B, b, bConn, client };
 }
 

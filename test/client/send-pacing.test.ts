@@ -18,7 +18,7 @@ import { SendPacer, deliverToRoute, type SealedForDevice, type SendResult } from
 import type { OpBuilder } from '../../client/connection-core.ts';
 import type { Discovery, VerifiedDevice } from '../../client/discovery.ts';
 import { startTestGateway, warmEvaluator, type TestGateway } from '../helpers/gateway.ts';
-import { senderAndRawRecipient, deliveries, checkEachArrivedOnce } from '../helpers/paced-sends.ts';
+import { senderAndRawRecipient, deliveries, ackEveryDelivery, checkEachArrivedOnce } from '../helpers/paced-sends.ts';
 import { until } from '../helpers/poll.ts';
 import { SENDS_BUSY_RETRY_MS } from '../../relay/relay.ts';
 import type { OpProps } from '../../relay/wire.ts';
@@ -81,19 +81,10 @@ t.test('refused UNAVAILABLE while the gateway is full, then taken: every message
   await until('the gateway refusing the sends it has no room for', async () => (await sendsInFlightRefusals(gw)) >= N - CAP, 30_000);
   t.equal(deliveries(bConn).length, CAP, 'only the sends it took reached B meanwhile');
   // From now on B acks every delivery as it comes.
-  let acked = 0;
-  const ackNew = () => {
-    const envs = deliveries(bConn);
-    if (envs.length > acked) {
-      bConn.send([{ req: 0, deliverAck: { ids: envs.slice(acked).map((e) => e.id) } }]);
-      acked = envs.length;
-    }
-  };
-  const acking = setInterval(ackNew, 20);
-  t.teardown(() => clearInterval(acking));
-  ackNew();
+  const acking = ackEveryDelivery(t, bConn);
+  acking.ackNew();
   const results = await Promise.all(sends);
-  clearInterval(acking);
+  acking.stop();
   t.ok(results.every((r) => r.status === 'delivered'), 'every send delivered');
   t.equal(new Set(results.map((r) => r.id)).size, N, 'each with its own id');
   checkEachArrivedOnce(t, results, bConn, b);
@@ -159,15 +150,7 @@ t.test('a send asked while others wait for their turn goes out behind them, in t
   t.teardown(() => gw.close());
   await warmEvaluator(gw);
   const { B, b, bConn, client } = await senderAndRawRecipient(t, gw.url, { sendTimeoutMs: 60_000 });
-  let acked = 0;
-  const acking = setInterval(() => {
-    const envs = deliveries(bConn);
-    if (envs.length > acked) {
-      bConn.send([{ req: 0, deliverAck: { ids: envs.slice(acked).map((e) => e.id) } }]);
-      acked = envs.length;
-    }
-  }, 20);
-  t.teardown(() => clearInterval(acking));
+  ackEveryDelivery(t, bConn);
   const inner = client as unknown as { conn: { request(op: OpBuilder, timeoutMs?: number): Promise<OpProps> }; pacer: SendPacer };
 
   // A real refusal: the pacer is told of the gateway's receipt, then the gateway takes sends again.

@@ -35,6 +35,22 @@ export function deliveries(bConn: RawClient) {
   return bConn.ops.filter((o) => o.body === 'deliver').flatMap((o) => o.deliver!.envelopes);
 }
 
+/** B acks every delivery as it comes, checking every 20 ms from now until `stop()` or
+ *  `t`'s end; `ackNew()` acks what came so far at once. */
+export function ackEveryDelivery(t: Test, bConn: RawClient): { ackNew(): void; stop(): void } {
+  let acked = 0;
+  const ackNew = (): void => {
+    const envs = deliveries(bConn);
+    if (envs.length > acked) {
+      bConn.send([{ req: 0, deliverAck: { ids: envs.slice(acked).map((e) => e.id) } }]);
+      acked = envs.length;
+    }
+  };
+  const acking = setInterval(ackNew, 20);
+  t.teardown(() => clearInterval(acking));
+  return { ackNew, stop: () => clearInterval(acking) };
+}
+
 /** Checks that the N sends that resolved `results` reached B each exactly once: N
  *  envelopes, the ids the sends resolved with, each text m0..m(N-1) once, and (a retry
  *  reuses its envelope) N sequence numbers in a row, none skipped or taken twice, so the
