@@ -6,7 +6,7 @@
 //      gateway writes it to the socket and answers once the device acked it;
 //   2. if nobody holds the device, it refused, or the ack did not come in time, check the
 //      device is registered and store the envelope durably in its mailbox.
-import type { Bus } from './bus/bus.ts';
+import type { Bus, DirectoryReadOptions } from './bus/bus.ts';
 import type { Evaluator } from './evaluator.ts';
 import type { Verifier } from './verifier/verifier.ts';
 import { VerifierWatch } from './verifier/watch.ts';
@@ -79,6 +79,9 @@ const SEND_ONLY_RECHECK_BATCH = 32;
 /** Directory reads at a time when sessions are re-checked after the bus lost announcements (#gap). */
 const GAP_RECHECK_BATCH = 64;
 const GAP_REREAD = Object.freeze({ outcome: 'reread' });
+/** The directory read of a send before it stores (#store): Bus.directoryGet's
+ *  leaderIfInDoubt. */
+const STORE_READ: DirectoryReadOptions = Object.freeze({ leaderIfInDoubt: true });
 /** Reads of one session's record before a failed re-read is given up: ~1 minute of
  *  retries (the waits below). Right after a NATS restart JetStream may not answer yet;
  *  after a route between NATS nodes comes back, every JetStream API request made at the
@@ -700,7 +703,9 @@ export class Relay {
   /** Offline (or slow) recipient: into its mailbox, if it is a registered device. */
   async #store(to: Recipient, id: Uint8Array, encoded: Uint8Array, started: number): Promise<ReceiptProps> {
     const { tag, device: devTok } = to;
-    if (!(await this.directory.findDevice(tag, Buffer.from(devTok, 'hex')))) {
+    // At the leader while the bus doubts its copy (a route cut's far replica still lists
+    // a device opted out meanwhile): UNAVAILABLE then, never `stored` for it.
+    if (!(await this.directory.findDevice(tag, Buffer.from(devTok, 'hex'), STORE_READ))) {
       throw new HushwireError(ErrorCode.NOT_REGISTERED, 'recipient device is not registered');
     }
     await this.bus.mailboxPut(tag, devTok, hex(id), encoded);

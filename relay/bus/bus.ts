@@ -125,6 +125,13 @@ export interface DirectoryReadOptions {
    *  pool's reserve, which other requests cannot fill (relay/bus/nats-requests.ts). Only
    *  authentications set it: each connection has at most one in flight. */
   authentication?: boolean;
+  /** A read whose answer tells whether a device is registered (a lookup, a send's check
+   *  before it stores): made at the leader while the bus doubts its copy of the directory,
+   *  as an authentication's is (NatsBus #directoryInDoubt: another gateway's beats found
+   *  lost, and no read at the leader answered since). During a route cut the far node's
+   *  replica still lists a device opted out meanwhile: such a read fails UNAVAILABLE
+   *  instead of telling it registered. Without that doubt, the usual read. */
+  leaderIfInDoubt?: boolean;
 }
 
 export interface Bus {

@@ -2661,7 +2661,7 @@ export class NatsBus implements Bus {
     // An authentication's read may use the pool's reserve (nats-requests.ts): other
     // requests in volume (stored sends, lookups, mailbox reads) cannot starve it.
     const cls: RequestClass = opts?.authentication === true ? 'auth' : 'other';
-    const fromLeader = opts?.fromLeader === true || (cls === 'auth' && this.#directoryInDoubt());
+    const fromLeader = opts?.fromLeader === true || ((cls === 'auth' || opts?.leaderIfInDoubt === true) && this.#directoryInDoubt());
     // Connected, the usual read: as it is, read again once reconnected should the
     // connection drop meanwhile. Otherwise through #viaNats: a lost connection is waited
     // for (UNAVAILABLE once it outlasts the grace), a read it drops is made again.
@@ -2677,8 +2677,11 @@ export class NatsBus implements Bus {
    *  An authentication's reads are then made at the leader (directoryGet): an opted-out
    *  device logging in here is refused (AUTH_FAILED) if the leader answers, UNAVAILABLE
    *  if it cannot be reached (the cut), rather than given a session, and mail, until the
-   *  route is back (test/privacy/optout-route-cut-login.test.ts). The first answer from
-   *  the leader ends it: a peer that died costs one leader read. */
+   *  route is back (test/privacy/optout-route-cut-login.test.ts). So are the reads that
+   *  tell whether a device is registered (DirectoryReadOptions.leaderIfInDoubt: lookups,
+   *  a send's check before it stores): a lookup of the opted-out device is refused
+   *  UNAVAILABLE rather than answered with it (optout-route-cut-lookup.test.ts). The
+   *  first answer from the leader ends it: a peer that died costs one leader read. */
   #directoryInDoubt(): boolean {
     return this.#beats.foundAt > this.#leaderAnsweredFrom;
   }

@@ -6,6 +6,7 @@ import { Counter } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { Relay } from '../relay.ts';
+import type { DirectoryReadOptions } from '../bus/bus.ts';
 import type { DirectoryDevice } from '../wire.ts';
 import { routeTag, deviceToken } from '../tokens.ts';
 import { bytesEqual } from '../bytes.ts';
@@ -27,6 +28,10 @@ export const LATE_WRITE_RECHECK_MS = 2_000;
 /** How soon an unfinished registration's clean-up reads the record again after a read
  *  failed (within its UNFINISHED_DEADLINE_MS). */
 const UNFINISHED_READ_RETRY_MS = 1_000;
+/** A lookup's directory read (lookupOne): at the leader while the bus doubts its copy. */
+const LOOKUP_READ: DirectoryReadOptions = Object.freeze({ leaderIfInDoubt: true });
+/** A `fresh` lookup's: at the leader always. */
+const FRESH_LOOKUP_READ: DirectoryReadOptions = Object.freeze({ fromLeader: true });
 
 /** What a Session exposes to the guard. */
 export interface PrivacySession {
@@ -150,9 +155,11 @@ export class Privacy {
 
   /** The fixed-size answer for one route (empty device list = not registered). */
   /** `fromLeader`: the lookup's `fresh` (docs/PROTOCOL.md): read at the directory's
-   *  leader, which has every device registered so far. */
+   *  leader, which has every device registered so far. Otherwise at the leader too while
+   *  the bus doubts its copy (`leaderIfInDoubt`: a route cut's far replica still lists a
+   *  device opted out meanwhile; the lookup fails UNAVAILABLE instead). */
   async lookupOne(route: Uint8Array, fromLeader = false): Promise<ReturnType<typeof paddedDevices>> {
-    const devices = await this.#relay.directory.devices(routeTag(route), fromLeader ? { fromLeader: true } : undefined);
+    const devices = await this.#relay.directory.devices(routeTag(route), fromLeader ? FRESH_LOOKUP_READ : LOOKUP_READ);
     return paddedDevices(route, devices, this.#relay.limits.maxDevicesPerRoute);
   }
 
