@@ -136,7 +136,8 @@ export interface KeyBookOptions extends DeviceBound {
    *  entry its looks keep no baseline: the first tells nothing, a later one of the same
    *  client tells what changed since (remembered in memory only); the first receiving
    *  client takes the baseline (or tells every other device, the notice having come
-   *  first). */
+   *  first). Normally the own number has its entry from registration already
+   *  (takeOwnBaseline): this applies only when that one was not kept. */
   ownBaselineDeferred?: boolean;
 }
 
@@ -189,6 +190,32 @@ export class KeyBook {
    *  them came after this device registered) instead of taking them as the baseline. */
   noteOwnNewDevice(): void {
     if (this.ownHex !== null && !this.entries.has(this.ownHex)) this.ownFirstLookTold = true;
+  }
+
+  /**
+   * At registration (client/register.ts): the own number's baseline is the device list
+   * the registering connection looked up right after the register (`devices`, this
+   * device among them), replacing whatever the own number's entry held (an entry left in
+   * the profile by an earlier registration). `alone`: the gateway said on that
+   * connection that another device registered the number since this one did, so the list
+   * may hold it: the baseline is this device alone, and the first look tells every other
+   * device. A device listed after it is told (own: true, added) at the look that finds it,
+   * whether or not the gateway sends its new_device notice. Resolves once keys.json is
+   * written; nothing is kept without ownRoute and device.
+   */
+  takeOwnBaseline(devices: readonly VerifiedDevice[], number: string | null, alone: boolean, now = Date.now()): Promise<void> {
+    if (this.ownHex === null || this.deviceHex === null) return Promise.resolve();
+    const all = listed(devices);
+    const mine = all.get(this.deviceHex);
+    if (mine === undefined) return Promise.resolve();
+    const keys = alone ? new Map([[this.deviceHex, mine]]) : all;
+    const e = this.touch(this.ownHex);
+    const name = number !== null && E164.test(number) ? number : e?.number ?? this.names.get(this.ownHex) ?? null;
+    this.names.delete(this.ownHex);
+    // decidedAt: this registration's baseline wins over the entry the record held (merge).
+    this.put(this.ownHex, { number: name, keys, pending: new Map(), verifiedAt: null, changedAt: null, decidedAt: decided(e, now) });
+    this.ownSeen = null;
+    return this.save();
   }
 
   /** Remembers which number a route belongs to (for the change notices): on its entry,

@@ -369,6 +369,36 @@ t.test('a send-only client (ownBaselineDeferred) takes no baseline of its own nu
   t.same(later.observe(own, [me, other, since, third]).change?.added, [hex(third)], 'a device after the baseline is told by a send-only client too');
 });
 
+t.test('the own number\'s baseline taken at registration (takeOwnBaseline): kept in keys.json, replacing an entry left there; alone after a notice; nothing without this device listed', async (t) => {
+  const own = rand(32);
+  const me = dev();
+  const other = dev();
+  const store = new MemoryStore();
+  await store.write(DEVICE_RECORD, JSON.stringify({ device: bytesToHex(me.device) }));
+  // An own entry an earlier registration of the profile left (its device, gone since).
+  const earlier = new KeyBook(store, OPRF, 100, undefined, { ownRoute: own });
+  await earlier.observe(own, [dev()], '+15550100012').save;
+  const b = await readKeyBook(store, OPRF, 100, { ownRoute: own, device: me.device });
+  await b.takeOwnBaseline([me, other], '+15550100012', false);
+  // The first look of any client after it, receiving or send-only, compares with it.
+  const listen = await readKeyBook(store, OPRF, 100, { ownRoute: own, device: me.device });
+  t.equal(listen.observe(own, [me, other]).change, null, 'the devices listed at registration are the baseline (the stale entry replaced)');
+  const evil = dev();
+  const sendOnly = await readKeyBook(store, OPRF, 100, { ownRoute: own, device: me.device, ownBaselineDeferred: true });
+  t.same(sendOnly.observe(own, [me, other, evil]).change, { number: '+15550100012', own: true, added: [hex(evil)], changed: [], removed: [], wasVerified: false, status: 'unverified' }, 'a device listed after registration is told, with no notice needed');
+  // A new_device notice on the registering connection: the list may hold the newcomer.
+  const noticed = new MemoryStore();
+  await noticed.write(DEVICE_RECORD, JSON.stringify({ device: bytesToHex(me.device) }));
+  await (await readKeyBook(noticed, OPRF, 100, { ownRoute: own, device: me.device })).takeOwnBaseline([me, other], '+15550100012', true);
+  const after = await readKeyBook(noticed, OPRF, 100, { ownRoute: own, device: me.device });
+  t.same(after.observe(own, [me, other]).change?.added, [hex(other)], 'alone: every other device is told at the first look');
+  // A list that does not hold this device is no baseline of its registration.
+  const missing = new MemoryStore();
+  const m = new KeyBook(missing, OPRF, 100, undefined, { ownRoute: own, device: me.device });
+  await m.takeOwnBaseline([other], '+15550100012', false);
+  t.equal(await missing.read(KEYS_RECORD), undefined, 'nothing kept');
+});
+
 t.test('the count of droppable device keys the bounds go by stays exact through any sequence of changes', async (t) => {
   // KeyBook keeps the count at each change instead of summing every contact at every
   // lookup; a count that drifted would drop too much or too little. Checked against a
