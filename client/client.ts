@@ -159,9 +159,9 @@ export interface ClientOptions {
    *  docs/CLIENT.md, "Contact keys and safety numbers". */
   onKeyChange?: (change: KeyChange) => void;
   /** How often the client looks its own number up, to tell (onKeyChange, own: true) a
-   *  device listed under it after the first look of a receiving client (whose devices,
-   *  there before this one registered, are the baseline, kept in keys.json; a send-only
-   *  client's look takes none: docs/CLIENT.md): after a connect once this
+   *  device listed under it after the baseline (the devices listed at registration,
+   *  kept in keys.json by register(); without one, those of the first look of a
+   *  receiving client; a send-only client's look takes none: docs/CLIENT.md): after a connect once this
    *  long has passed since the last look, and on a timer while connected. Independent of
    *  the gateway's new_device notice, which a dishonest directory would not send.
    *  Default 1 hour; 0: never (a lookup that finds it still looks, e.g. safetyNumber). */

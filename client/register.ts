@@ -16,6 +16,8 @@ import { DEFAULT_BACKOFF, fullJitterDelay } from './backoff.ts';
 import type { OpProps } from '../relay/wire.ts';
 import { readRouteBook } from './routes.ts';
 import { noteMailboxAge } from './prekeys.ts';
+import { verifyListed } from './discovery.ts';
+import { readKeyBook, KEYS_CAPACITY } from './keybook.ts';
 import { checkGatewayUrl, writeDevice, writeGateways, readPendingDevice, writePendingDevice, ProfileState, DEVICE_FILE, STATE_FILE, PENDING_DEVICE_FILE, type PendingDevice } from './profile-data.ts';
 import { isProfileStore, lockIdentity, withRecordLock, type ProfileLock, type ProfileStore } from './store.ts';
 import { openDirectory, checkRandom } from './platform.ts';
@@ -295,6 +297,11 @@ export interface RegisterOptions {
    *  device) and once the gateway has registered the device (too late: register()
    *  finishes and resolves; unregister() takes it back). */
   signal?: AbortSignal;
+  /** Told when the own number's baseline, taken at registration, could not be kept in
+   *  keys.json (the store's error, or a damaged keys.json read as empty): the
+   *  registration stands, and the first receiving client takes the baseline instead
+   *  (docs/CLIENT.md, "The user's own number"). */
+  onStoreError?: (err: unknown) => void;
 }
 
 export interface RegisterResult {
@@ -322,6 +329,9 @@ export async function registerDevice(opts: RegisterOptions): Promise<RegisterRes
   }
   if (opts.verifyCode !== undefined && typeof opts.verifyCode !== 'function') {
     throw new HushwireError(ErrorCode.BAD_REQUEST, 'option verifyCode must be a function');
+  }
+  if (opts.onStoreError !== undefined && typeof opts.onStoreError !== 'function') {
+    throw new HushwireError(ErrorCode.BAD_REQUEST, 'option onStoreError must be a function');
   }
   const signal = opts.signal;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
@@ -409,11 +419,18 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
   // No authenticate hook: the socket counts as connected after the challenge, and the
   // register op itself authenticates it. The register op is built (and signed) when it
   // is written, against the live challenge, so a socket swap is caught there.
+  // A new_device notice on the registering connection (a device registered this number
+  // after this one did, and the gateway showed it here, clearing it): the own-number
+  // baseline taken at registration is then this device alone (keepOwnBaseline).
+  const notices = { newDevice: false };
   const open = (): Connection => new Connection({
     urls,
     ...(opts.WebSocket !== undefined ? { WebSocket: opts.WebSocket } : {}),
     connectAttempts: Math.max(3, urls.length * 2),
     requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
+    onOp: (op) => {
+      if (op.notice && String(op.notice.kind ?? '') === 'new_device') notices.newDevice = true;
+    },
   });
   // The connection in use: verify_start's retries each open a new one (sendVerifyStart).
   const held = { conn: open() };
@@ -559,8 +576,68 @@ async function registerInto(opts: RegisterOptions, store: ProfileStore, number: 
     await withRecordLock(store, STATE_FILE, () => store.write(STATE_FILE, JSON.stringify(new ProfileState(store).toJSON()) + '\n'));
     // Our own route is proven already: a message to ourselves needs no evaluate.
     await (await readRouteBook(store, challenge.oprfPublicKey)).set(number, route);
+    await keepOwnBaseline(opts, store, held.conn, challenge, notices, { number, route, device, identityPublic: identity.publicKey });
     return { device: bytesToHex(device) };
   } finally {
     await held.conn.close();
+  }
+}
+
+/**
+ * The own number's baseline, taken at registration: one `lookup` of the own route (at the
+ * directory's leader: `fresh`, which lists every device written so far, this one
+ * included; a route lookup is charged to no discovery budget, only to the connection's
+ * lookups in flight) on the registering connection, authenticated as this device, whose
+ * devices listed then go to keys.json as the baseline (KeyBook.takeOwnBaseline). They
+ * were there when this device registered; a device listed later (an attacker's, or one
+ * an operator lists, between this registration and the first `listen`) is told
+ * (`own: true`, added) whether or not the gateway sends its new_device notice.
+ *
+ * Best effort, never failing the registration (the device is registered and kept
+ * already): a lookup that fails, is refused, lists no valid device, does not list this
+ * device with its key, or gets no answer within `requestTimeoutMs` (the register's own
+ * request deadline), or an abort, keeps no baseline, silently: the first receiving
+ * client takes it as before (docs/CLIENT.md). A keys.json that cannot be written (or
+ * reads damaged) is told to `onStoreError`, the registration standing. A new_device
+ * notice seen on this connection before it closed makes the baseline this device
+ * alone (every other device is told at the first look), as a notice before a first look
+ * does. The connection is closed before the record is written: no notice comes after.
+ */
+async function keepOwnBaseline(
+  opts: RegisterOptions, store: ProfileStore, conn: Connection, used: Challenge, notices: { newDevice: boolean },
+  me: { number: string; route: Uint8Array; device: Uint8Array; identityPublic: Uint8Array },
+): Promise<void> {
+  let listed: ReturnType<typeof verifyListed>;
+  try {
+    const op = await unlessAborted(conn.request((challenge) => {
+      // Only on the socket the register authenticated: a new one is not (no lookup there).
+      if (challenge !== used) throw new HushwireError(ErrorCode.UNAVAILABLE, 'the registering connection was lost');
+      return { lookup: { route: me.route, fresh: true } };
+    }), opts.signal);
+    const d = op.devices;
+    if (!d || !d.route || !equalBytes(d.route, me.route)) return;
+    listed = verifyListed(d.devices ?? []);
+  } catch {
+    return;
+  }
+  const mine = listed.find((v) => equalBytes(v.device, me.device));
+  if (!mine || !equalBytes(mine.identityKey, me.identityPublic)) return;
+  await conn.close();
+  const tell = (e: unknown): void => {
+    try {
+      opts.onStoreError?.(e);
+    } catch {
+      // the application's callback: nothing of the registration depends on it
+    }
+  };
+  try {
+    const keys = await readKeyBook(store, used.oprfPublicKey, KEYS_CAPACITY, {
+      device: me.device,
+      ownRoute: me.route,
+      onDamaged: (problem) => tell(new HushwireError(ErrorCode.BAD_REQUEST, problem)),
+    });
+    await keys.takeOwnBaseline(listed, me.number, notices.newDevice);
+  } catch (e) {
+    tell(e);
   }
 }

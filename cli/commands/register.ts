@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { HushwireClient } from '../../client/index.ts';
 import { HushwireError, ErrorCode } from '../../relay/errors.ts';
-import { numberOption, profileOption, printJson, gatewayUrlOption } from '../options.ts';
+import { numberOption, profileOption, printJson, gatewayUrlOption, storeWarning } from '../options.ts';
 import type { VerifyInfo } from '../../client/register.ts';
 import { holdSignals, signalExitCode } from '../signal-hold.ts';
 
@@ -94,6 +94,9 @@ export function registerCommand(): Command {
             gateways,
             number,
             signal: abort.signal,
+            // The own number's baseline, kept in keys.json at registration: a failed write
+            // is said on stderr (the registration stands; the first listen takes it).
+            onStoreError: storeWarning,
             verifyCode: code !== undefined ? async () => { codeAsked = true; return code; } : async (info) => {
               // A signal that came before the code is asked for: nothing is registered yet.
               if (hold.interrupted !== undefined) {

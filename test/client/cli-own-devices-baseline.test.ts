@@ -56,20 +56,23 @@ t.test('a first phone that never listened before the second registered still war
   t.notMatch(after.stderr, /taken over/, `without the alarm (stderr: ${after.stderr})`);
 });
 
-t.test('a send before the first listen takes no baseline: a device registered between this one\'s registration and that send still warns at the listen; a legitimate second phone that sends first is still quiet', async (t) => {
+t.test('a device registered between this one\'s registration and its first send is told at that send (the baseline was taken at registration); a legitimate second phone that sends first is still quiet', async (t) => {
   const C = '+15550100373';
   const D = '+15550100374';
   const { gw, profiles: [c1, d1] } = await cliProfiles(t, [C, D], 'hw-cli-ownbase3-');
   const dir = tempDir('hw-cli-ownbase3-more-');
   // An attacker registers C's number on another device before C's phone ever sent or
   // listened; the phone's first run is a send (send-only: the gateway's new_device
-  // notice waits for a receiving connection).
+  // notice waits for a receiving connection). The baseline was taken at C's
+  // registration (the phone alone), so the send already tells the attacker's device,
+  // notice or not; the listen then shows the gateway's notice and tells nothing again.
   const evil = join(dir, 'evil');
   t.equal((await hushwire(['register', '--gateway', gw.url, '--number', C, '--profile', evil])).code, 0);
   const sent = await hushwire(['send', '--profile', c1!, '--to', D, 'hello']);
   t.equal(sent.code, 0, `sent (stderr: ${sent.stderr})`);
+  t.match(sent.stderr, /notice: your own number lists other devices now \(1 device\(s\) added\); if that was not you, your number may have been taken over/, `the send compares with the baseline taken at registration: it warns of the device registered after this one (stderr: ${sent.stderr})`);
   const first = await listen(c1!);
-  t.match(first.stderr, /notice: your own number lists other devices now \(1 device\(s\) added\); if that was not you, your number may have been taken over/, `the send took no baseline: the listen warns of the device registered after this one (stderr: ${first.stderr})`);
+  t.match(first.stderr, /notice: another device registered this number at/, `the listen shows the gateway's notice (stderr: ${first.stderr})`);
 
   // D's own second phone: D's first phone listened (its baseline), then the second phone
   // registers and sends before it ever listens. Its first listen has no notice (no

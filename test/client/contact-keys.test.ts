@@ -157,10 +157,10 @@ t.test('an unverified contact\'s new device is told, not held; devices that leav
   const { c: ca3, changes: changes3 } = await open(t, a, gw, { receive: true });
   await ca3.verifyContact(B, (await cb.safetyNumber(A)).digits);
   // B's client is send-only (receive: false): the gateway's new_device notice about b2
-  // stays queued for B's next receiving connect, so this first look neither takes a
-  // baseline nor tells (that is left to B's first receiving client, which gets the notice
-  // first: docs/CLIENT.md; test/client/cli-own-devices-baseline.test.ts).
-  t.same(bChanges, [], 'B\'s send-only first look at its own number tells nothing');
+  // stays queued for B's next receiving connect. B's own-number baseline was taken at
+  // b1's registration (b1 alone), so this look tells b2, registered after it, without
+  // the notice (docs/CLIENT.md; test/client/cli-own-devices-register-baseline.test.ts).
+  t.same(bChanges, [{ number: B, own: true, added: [d2], changed: [], removed: [], wasVerified: false, status: 'unverified' }], 'B\'s send-only look at its own number tells b2, registered after b1\'s baseline');
   await cb.send(A, 'from b1');
   const it = ca3.messages()[Symbol.asyncIterator]();
   const m1 = await within(it.next(), 15_000, 'a message from b1');
