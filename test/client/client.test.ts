@@ -66,6 +66,10 @@ function evaluation(s: Script, blinded: Uint8Array[]) {
 
 function scripted(s: Script) {
   const authed = new WeakMap<FakeConn, Registered>();
+  // Connections authenticated by a register: their lookup is the registration's own-number
+  // baseline (client/register.ts keepOwnBaseline), answered plainly, neither counted in
+  // s.lookups nor given a scripted error (those are for the calls under test).
+  const registering = new WeakSet<FakeConn>();
   return (c: FakeConn, op: OpProps) => {
     const req = op.req!;
     const reply = (body: OpProps) => c.send([{ req, ...body }]);
@@ -80,6 +84,7 @@ function scripted(s: Script) {
       const k = bytesToHex(route);
       s.devices.set(k, [...(s.devices.get(k) ?? []), dev]);
       authed.set(c, dev);
+      registering.add(c);
       return reply({ registered: { route, evaluation: evaluation(s, [r.blinded!]) } });
     }
     if (op.auth) {
@@ -100,9 +105,11 @@ function scripted(s: Script) {
       return reply({ evaluated: evaluation(s, op.evaluate.blinded!) });
     }
     if (op.lookup) {
-      s.lookups = (s.lookups ?? 0) + 1;
-      const scripted = s.lookupErrors?.shift();
-      if (scripted) return fail(scripted);
+      if (!registering.has(c)) {
+        s.lookups = (s.lookups ?? 0) + 1;
+        const scripted = s.lookupErrors?.shift();
+        if (scripted) return fail(scripted);
+      }
       const route = op.lookup.route!;
       const list = [...(s.devices.get(bytesToHex(route)) ?? []), ...(s.extraDevices?.(route) ?? [])];
       if (list.length === 0) return fail('NOT_REGISTERED');
