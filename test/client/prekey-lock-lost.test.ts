@@ -22,8 +22,15 @@ import { within } from '../helpers/poll.ts';
 
 const LOCK = 'profile.lock';
 
-/** A DirectoryStore that, once armed, stops after its n-th read of device.json (the text
- *  read, not yet returned): this process stalled right after that read. */
+/** A DirectoryStore that, once armed, stops after its n-th read of device.json asked for
+ *  while profile.lock is held (the text read, not yet returned): this process stalled
+ *  right after that read. Reads asked for without the lock are not counted: the look at
+ *  the opt-out marker after each connect (HushwireClient settleOptOut) reads device.json
+ *  unlocked at a moment of its own, and counting it stalled the rotation's first read
+ *  under the lock instead of the one it builds its write on (the other process's opt-out
+ *  then made the rotation's own read fail NOT_REGISTERED). Whether the lock is held is
+ *  looked at when the read is asked for: that look's read may end after the rotation
+ *  took the lock. */
 class StallingStore extends DirectoryStore {
   #armed: { left: number; pass: () => Promise<void> } | null = null;
 
@@ -34,9 +41,10 @@ class StallingStore extends DirectoryStore {
   }
 
   override async read(record: ProfileRecord): Promise<string | undefined> {
+    const locked = existsSync(join(this.dir, LOCK));
     const text = await super.read(record);
     const a = this.#armed;
-    if (record === 'device.json' && a !== null && --a.left === 0) {
+    if (record === 'device.json' && a !== null && locked && --a.left === 0) {
       this.#armed = null;
       await a.pass();
     }
