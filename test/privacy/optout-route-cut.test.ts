@@ -27,7 +27,9 @@ import { routeCutCluster, outcome, metaLeader } from '../helpers/route-cut.ts';
 import { routeTag, deviceToken } from '../../relay/tokens.ts';
 import { CloseCode } from '../../relay/errors.ts';
 
-t.setTimeout(240_000);
+t.setTimeout(420_000);
+/** How long the test waits after the heal for b to close the opted-out device's connection. */
+const AFTER_HEAL_WAIT_MS = 100_000;
 
 const PREFIX = 'optcut';
 const CLUSTER = 'hw_test_route_cut';
@@ -100,7 +102,11 @@ async function cutCase(t: Test, metaLeaderOn3: boolean): Promise<void> {
   const healedAt = Date.now();
   await heal();
   if (metaLeaderOn3) t.comment(`meta leader after the heal: ${await metaLeader(n1) || 'none'} (node 1's view)`);
-  const closed = await within(onB.closed, 30_000, 'b\'s connection of the device to close').catch((e: Error) => ({ code: -1, reason: e.message }));
+  // b's re-reads go on for about a minute of failed reads (Relay GAP_RECHECK_ATTEMPTS,
+  // 13b0855), each up to a JetStream request's 5 s: right after the heal every JetStream
+  // request at node 3 fails for 5-14 s, longer on a loaded machine (a clean-clone CI run
+  // closed nothing within 30 s). The wait covers that horizon, not a typical close.
+  const closed = await within(onB.closed, AFTER_HEAL_WAIT_MS, 'b\'s connection of the device to close').catch((e: Error) => ({ code: -1, reason: e.message }));
   t.comment(`closed ${Date.now() - healedAt} ms after the heal`);
   t.equal(closed.code, CloseCode.UNREGISTERED, 'closed 4006: b found a\'s beats lost and read the record');
   t.notOk([...b.relay.sessions()].some((x) => x.authenticated && x.deviceKey?.tag === tag), 'no authenticated session of the device is left at b');
