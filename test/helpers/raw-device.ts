@@ -101,6 +101,17 @@ export async function authenticateRaw(url: string, dev: RawDevice): Promise<RawC
   return c;
 }
 
+/** A `send` of one envelope (random bytes of a sealed envelope's sizes) from `from` to
+ *  `to`, as `req`; its receipt as `status[ code]`, or `error CODE` when the op itself was
+ *  refused. */
+export async function sendOneEnvelope(from: RawClient, to: RawDevice, req: number): Promise<string> {
+  const env = { version: 1, suite: 1, route: to.route, device: to.device, id: new Uint8Array(randomBytes(16)), enc: new Uint8Array(randomBytes(32)), ciphertext: new Uint8Array(randomBytes(240)) };
+  from.send([{ req, send: { envelopes: [env] } }]);
+  const r = await from.reply(req, 60_000);
+  const receipt = r.sendResult?.receipts[0];
+  return receipt === undefined ? `error ${r.error?.code}` : `${receipt.status}${receipt.code ? ` ${receipt.code}` : ''}`;
+}
+
 /** The gateway still serves a well-behaved client: a fresh socket authenticates and
  *  looks itself up. */
 export async function stillServes(t: Test, url: string, dev: RawDevice): Promise<void> {

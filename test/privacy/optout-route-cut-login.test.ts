@@ -9,11 +9,10 @@
 // while cut) or closed 4006 after the heal. Senders on both sides meanwhile: nothing is
 // delivered to the device, nothing is stored for it.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { haveNatsServer } from '../helpers/nats-server.ts';
-import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
-import { connectRaw, type RawClient } from '../helpers/raw.ts';
+import { registerRaw, authenticateRaw, sendOneEnvelope } from '../helpers/raw-device.ts';
+import { connectRaw } from '../helpers/raw.ts';
 import { until, within } from '../helpers/poll.ts';
 import { routeCutCluster } from '../helpers/route-cut.ts';
 import { sign, authInput } from '../../relay/crypto/sign.ts';
@@ -26,15 +25,6 @@ const PREFIX = 'optcutin';
 const CLUSTER = 'hw_test_route_cut_login';
 /** Said by NatsBus.#beatsLost when a peer's beats stop or jump (relay/bus/nats.ts). */
 const BEATS_LOST = 'beats of another gateway lost';
-
-/** A send of one envelope to `to` from `from`; its receipt's status and code. */
-async function send(from: RawClient, to: RawDevice, req: number): Promise<string> {
-  const env = { version: 1, suite: 1, route: to.route, device: to.device, id: new Uint8Array(randomBytes(16)), enc: new Uint8Array(randomBytes(32)), ciphertext: new Uint8Array(randomBytes(240)) };
-  from.send([{ req, send: { envelopes: [env] } }]);
-  const r = await from.reply(req, 60_000);
-  const receipt = r.sendResult?.receipts[0];
-  return receipt === undefined ? `error ${r.error?.code}` : `${receipt.status}${receipt.code ? ` ${receipt.code}` : ''}`;
-}
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
@@ -86,8 +76,8 @@ if (!haveNatsServer()) {
     // Sends to the device from both sides, during the cut: from b's side one would reach a
     // session of the device at b (its subscription is on node 3), and b's read of the
     // directory before a store is node 3's replica.
-    const fromBWhileCut = await send(fromB, dev, 2001);
-    const fromAWhileCut = await send(fromA, dev, 2002);
+    const fromBWhileCut = await sendOneEnvelope(fromB, dev, 2001);
+    const fromAWhileCut = await sendOneEnvelope(fromA, dev, 2002);
     t.comment(`sends during the cut: from b's side ${fromBWhileCut}, from a's side ${fromAWhileCut}`);
     t.notOk(fromBWhileCut.startsWith('delivered') || fromBWhileCut.startsWith('stored'), 'a send from b\'s side is neither delivered nor stored');
     t.equal(fromAWhileCut, 'failed NOT_REGISTERED', 'a send from a\'s side: not registered');

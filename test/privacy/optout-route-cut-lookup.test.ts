@@ -10,10 +10,9 @@
 // cannot reach while cut), and not registered once the route is back. The send is
 // neither delivered nor stored.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { haveNatsServer } from '../helpers/nats-server.ts';
-import { registerRaw, authenticateRaw, type RawDevice } from '../helpers/raw-device.ts';
+import { registerRaw, authenticateRaw, sendOneEnvelope, type RawDevice } from '../helpers/raw-device.ts';
 import type { RawClient } from '../helpers/raw.ts';
 import { until, within } from '../helpers/poll.ts';
 import { routeCutCluster } from '../helpers/route-cut.ts';
@@ -40,15 +39,6 @@ async function lookup(c: RawClient, dev: RawDevice, req: number, batched: boolea
 }
 
 const said = (l: Looked): string => (l.error !== '' ? `refused ${l.error} (retry after ${l.retryAfterMs} ms)` : `${l.devices} device(s)${l.listed ? ', the opted-out one among them' : ''}`);
-
-/** A send of one envelope to `to` from `from`; its receipt's status and code. */
-async function send(from: RawClient, to: RawDevice, req: number): Promise<string> {
-  const env = { version: 1, suite: 1, route: to.route, device: to.device, id: new Uint8Array(randomBytes(16)), enc: new Uint8Array(randomBytes(32)), ciphertext: new Uint8Array(randomBytes(240)) };
-  from.send([{ req, send: { envelopes: [env] } }]);
-  const r = await from.reply(req, 60_000);
-  const receipt = r.sendResult?.receipts[0];
-  return receipt === undefined ? `error ${r.error?.code}` : `${receipt.status}${receipt.code ? ` ${receipt.code}` : ''}`;
-}
 
 if (!haveNatsServer()) {
   t.plan(0, 'nats-server binary not installed');
@@ -99,7 +89,7 @@ if (!haveNatsServer()) {
         t.ok(l.retryAfterMs > 0, `the ${name}'s refusal says when to try again`);
       }
     }
-    const sent = await send(looker, dev, 2003);
+    const sent = await sendOneEnvelope(looker, dev, 2003);
     t.comment(`a send to the device at b during the cut: ${sent}`);
     t.notOk(sent.startsWith('delivered') || sent.startsWith('stored'), 'a send to it at b is neither delivered nor stored');
 
