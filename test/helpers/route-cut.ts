@@ -11,8 +11,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, freePorts, type NatsServerHandle } from './nats-server.ts';
 import { oprfKeyFile, startTestGateway, type TestGateway } from './gateway.ts';
-import { until } from './poll.ts';
+import { until, within } from './poll.ts';
 import { routeProxy } from './route-proxy.ts';
+import { authenticateRaw, type RawDevice } from './raw-device.ts';
 
 const clusterConfig = (name: string, listen: number, advertise: number, routes: string[]): string => [
   'cluster {',
@@ -168,4 +169,33 @@ export async function routeCutCluster(t: Test, prefix: string, clusterName: stri
       await until('node 3 routed again', async () => (await routez(n3)).num_routes === 2, 30_000);
     },
   };
+}
+
+/** Said by NatsBus.#beatsLost when a peer's beats stop or jump (relay/bus/nats.ts). */
+export const BEATS_LOST = 'beats of another gateway lost';
+
+/** What the route-cut login and lookup tests do first: once both gateways' beats are
+ *  heard on node 3, cut node 3 off, opt `dev` out through gateway a (node 1) on a new
+ *  connection, check the device is out of the directory at its leader and still listed by
+ *  node 3's replica (`replicaRead` says what reads it there), then wait until b has found
+ *  a's beats lost (b logs at level warn or below). */
+export async function optOutWhileCut(t: Test, c: RouteCutCluster, prefix: string, tag: string, dev: RawDevice, replicaRead: string): Promise<void> {
+  const { n3, a, b, cut } = c;
+  // a's beats reach node 3 (b hears them: it finds them lost once cut).
+  const nc3 = await connect({ servers: n3.url, name: 'test-n3' });
+  t.teardown(() => nc3.close());
+  const beating = new Set<string>();
+  nc3.subscribe(`${prefix}.unreg.beat`, { callback: (_e, m) => { beating.add(m.string().split('.')[0] ?? ''); } });
+  await until('both gateways\' beats heard on node 3', () => beating.size >= 2, 10_000);
+
+  const lostBefore = b.logs().split(BEATS_LOST).length;
+  await cut();
+  const optOut = await within(authenticateRaw(a.url, dev), 20_000, 'the device\'s auth at a while node 3 is cut');
+  t.teardown(() => optOut.close());
+  optOut.send([{ req: 1001, unregister: {} }]);
+  t.equal((await within(optOut.reply(1001), 20_000, 'the opt-out at a')).body, 'ok', 'the opt-out at a is made while node 3 is cut');
+  t.equal(await a.relay.directory.findDevice(tag, dev.device, { fromLeader: true }), null, 'the device is out of the directory (at its leader, node 1 or 2)');
+  t.not(await b.relay.directory.findDevice(tag, dev.device).catch(() => 'failed'), null, `node 3's replica still lists it (${replicaRead})`);
+
+  await until('b to find a\'s beats lost (the silence)', () => b.logs().split(BEATS_LOST).length > lostBefore, 20_000);
 }
